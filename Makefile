@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint types check-migrations pytest clean help
+
+help:
+	@echo "make run   – install, migrate, load the Paris demo data and serve on http://127.0.0.1:8000"
+	@echo "make test  – lint, types, migrations check and the whole test suite"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "guichet needs Python 3.11 or newer: set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/guichet serve --demo
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check app migrations tests bench
+	$(BIN)/ruff format --check app migrations tests bench
+
+types: $(VENV)/.installed-dev
+	$(BIN)/mypy app
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint types pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

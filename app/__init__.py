@@ -1,0 +1,1 @@
+"""guichet: appointment booking and waiting queue for the Paris mairies' facilitation numérique."""

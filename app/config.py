@@ -1,0 +1,109 @@
+"""Settings: the one object that holds every GUICHET_* environment variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+PREFIX = "GUICHET_"
+DEFAULT_SECRET_KEY = "local-development-secret-do-not-use-in-production"  # noqa: S105 (refused in production)
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/guichet.db"
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting that cannot be used."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Every setting, with a safe default for a developer's machine.
+
+    Each field `name` is read from the environment variable `GUICHET_NAME`.
+    """
+
+    env: Literal["local", "production"] = "local"
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    secret_key: str = DEFAULT_SECRET_KEY
+    timezone: str = "Europe/Paris"
+    demo: bool = False
+    token_ttl_minutes: int = 60
+    login_attempts_per_minute: int = 10
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    database_pool_size: int = 10
+    database_timeout_seconds: float = 5.0
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        """The address people reach this service at, for links in messages and logs."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe or cannot work."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"GUICHET_TIMEZONE: unknown time zone {self.timezone!r}") from exc
+        if not (
+            self.database_url.startswith("sqlite+aiosqlite://")
+            or self.database_url.startswith("postgresql+asyncpg://")
+        ):
+            raise SettingsError(
+                "GUICHET_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        if not 1 <= self.token_ttl_minutes <= 24 * 60:
+            raise SettingsError("GUICHET_TOKEN_TTL_MINUTES must be between 1 and 1440")
+        if self.login_attempts_per_minute < 1:
+            raise SettingsError("GUICHET_LOGIN_ATTEMPTS_PER_MINUTE must be at least 1")
+        if self.is_production:
+            if self.secret_key == DEFAULT_SECRET_KEY:
+                raise SettingsError(
+                    "GUICHET_SECRET_KEY is the development default: "
+                    "set a long random secret before running in production"
+                )
+            if len(self.secret_key) < 32:
+                raise SettingsError("GUICHET_SECRET_KEY must be at least 32 characters long")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+) -> Settings:
+    """Read the settings from the environment; `overrides` win over it."""
+    environ = os.environ if environ is None else environ
+    names = set(Settings.__struct_fields__)
+    raw: dict[str, object] = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in environ.items()
+        if key.startswith(PREFIX) and key[len(PREFIX) :].lower() in names
+    }
+    raw.update(overrides or {})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_the_variable(str(exc))) from exc
+    settings.check()
+    return settings
+
+
+def _name_the_variable(message: str) -> str:
+    """Turn msgspec's `... - at `$.port`` into a message naming GUICHET_PORT."""
+    if "`$." in message:
+        field = message.rsplit("`$.", 1)[1].rstrip("`")
+        return f"{PREFIX}{field.upper()}: {message.rsplit(' - at ', 1)[0]}"
+    return message

@@ -1,0 +1,166 @@
+"""The database: engine, the one session factory, the base model and column types."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, MetaData, event, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, always timezone-aware and in UTC, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give an aware instant")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_WRITE = "guichet_write"
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions we begin ourselves.
+
+    pysqlite's own transaction handling is turned off so that a writing
+    transaction can start with BEGIN IMMEDIATE: it takes the write lock at
+    once, so two writers are serialised instead of failing at commit.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        writing = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> AsyncEngine:
+    """An engine for `url`, set up for its database."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url, hide_parameters=True, connect_args={"timeout": timeout}, pool_pre_ping=False
+        )
+        _prepare_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeout,
+        pool_pre_ping=True,
+        connect_args={"timeout": timeout, "command_timeout": 30},
+    )
+
+
+class Database:
+    """The engine and the one session factory of the process.
+
+    `session()` reads; `writing()` opens a transaction that changes data and
+    commits it, serialised with every other writer on SQLite.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits on success and rolls back on error."""
+        if self._write_lock is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._sessions() as session, session.begin():
+            await session.connection(execution_options={_WRITE: True})
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def utcnow() -> datetime:
+    """The one clock of the imperative shell; pure functions take `now` as an argument."""
+    return datetime.now(UTC)
+
+
+def sqlite_path(url: str) -> str | None:
+    if not url.startswith("sqlite"):
+        return None
+    return url.split(":///", 1)[-1].split("?", 1)[0]
+
+
+__all__ = [
+    "Base",
+    "Database",
+    "JSONValue",
+    "UTCDateTime",
+    "make_engine",
+    "sqlite_path",
+    "utcnow",
+]

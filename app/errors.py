@@ -1,0 +1,161 @@
+"""Errors the domains raise, and their one translation into RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("guichet.errors")
+
+
+class DomainError(Exception):
+    """A request that cannot be carried out, in plain words for the person who made it."""
+
+    status = 400
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status = 400
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+    def __init__(self, detail: str = "Missing or invalid credentials.") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="guichet"'})
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if extra:
+        body.update({key: value for key, value in extra.items() if key not in body})
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem(exc.status, exc.detail, extra=exc.extra, headers=exc.headers)
+
+
+def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("server error %s: %s", status, type(exc).__name__)
+        return problem(status, "The server could not handle this request.")
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, list) and exc.extra:
+        extra["errors"] = [_public_error(item) for item in exc.extra]
+    detail = _plain_detail(exc)
+    return problem(status, detail, extra=extra, headers=exc.headers)
+
+
+def on_recursion_error(_request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
+    """Only a body nested thousands deep makes the JSON decoder recurse this far."""
+    return problem(400, "The JSON body is nested too deeply.")
+
+
+def on_database_unavailable(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("database unavailable: %s", type(exc).__name__)
+    return problem(
+        503,
+        "The service is briefly unavailable. Please try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _is_database_outage(exc):
+        return on_database_unavailable(request, exc)
+    if _is_bad_value(exc):
+        return problem(
+            400, "The request holds a value that cannot be stored (a control character?)."
+        )
+    route = request.scope.get("path_template") or "?"
+    log.exception("unexpected error on %s %s", request.method, route, exc_info=exc)
+    return problem(500, "The server could not handle this request. The error was recorded.")
+
+
+def _is_bad_value(exc: BaseException) -> bool:
+    """PostgreSQL's class 22, "data exception": a value the client sent, not a fault of ours."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _plain_detail(exc: HTTPException) -> str:
+    status = exc.status_code
+    if status == 404:
+        return "Nothing here: check the address."
+    if status == 405:
+        return "This method is not allowed at this address."
+    if status == 400 and isinstance(exc.extra, list):
+        return "The request is not valid: see `errors` for each field."
+    detail = str(exc.detail)
+    return detail if detail else HTTPStatus(status).phrase
+
+
+def _public_error(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {"message": str(item)}
+    return {key: item[key] for key in ("message", "key", "source") if key in item}
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: on_domain_error,
+    HTTPException: on_http_exception,
+    RecursionError: on_recursion_error,
+    Exception: on_unexpected_error,
+}

@@ -1,0 +1,121 @@
+"""Structured logs, one request id per request, and the access log.
+
+Log lines never carry personal data: the access log names the route
+template (`/api/v1/appointments/{token}`), never the path that holds a
+token, and no body, query string or header is logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+access_log = logging.getLogger("guichet.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        entry.update(
+            {key: value for key, value in vars(record).items() if key not in _STANDARD_ATTRS}
+        )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.request_id = request_id_var.get()
+        extras = {key: value for key, value in vars(record).items() if key not in _STANDARD_ATTRS}
+        extras.pop("request_id", None)
+        line = super().format(record)
+        if extras:
+            line += " " + " ".join(f"{key}={value}" for key, value in extras.items())
+        return line
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_guichet", False):
+            root.removeHandler(existing)
+    handler._guichet = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "asyncio", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (kept from `X-Request-ID` when sane), returns it in
+    the response, and writes one access-log line when the response is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s",
+                scope.get("method", "WS"),
+                scope.get("path_template") or "(no route)",
+                status,
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
+            request_id_var.reset(token)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _VALID_REQUEST_ID.match(candidate) else None
+    return None

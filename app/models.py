@@ -1,0 +1,18 @@
+"""Every domain's tables in one import, so that the metadata is complete for migrations."""
+
+from __future__ import annotations
+
+from app.accounts.models import Agent, agent_sites
+from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
+
+__all__ = [
+    "Agent",
+    "Closure",
+    "HoursException",
+    "Need",
+    "Service",
+    "Site",
+    "Station",
+    "WeeklyHours",
+    "agent_sites",
+]
