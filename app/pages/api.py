@@ -1,0 +1,50 @@
+"""The public pages: the list of mairies (the booking flow comes next)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sites import schemas
+from app.sites.models import WeeklyHours
+from app.sites.service import list_sites
+
+DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
+    """ "lundi : 08 h 30 – 17 h 00", one line per open weekday, in French."""
+    lines = []
+    hours = schemas.opening_hours(rows)
+    for index, (_, ranges) in enumerate(hours.weekly.items()):
+        if ranges:
+            text = ", ".join(f"{_fr(opens)} – {_fr(closes)}" for opens, closes in ranges)
+            lines.append(f"{DAY_NAMES[index]} : {text}")
+    for special in hours.special:
+        text = ", ".join(f"{_fr(opens)} – {_fr(closes)}" for opens, closes in special.hours)
+        lines.append(f"{special.note} ({text})" if special.note else text)
+    return lines
+
+
+def _fr(hhmm: str) -> str:
+    hours, minutes = hhmm.split(":")
+    return f"{int(hours)} h {minutes}"
+
+
+class PagesController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, session: NamedDependency[AsyncSession]) -> Template:
+        sites = await list_sites(session)
+        rows = list(await session.scalars(select(WeeklyHours)))
+        by_site: dict[int, list[WeeklyHours]] = {}
+        for row in rows:
+            by_site.setdefault(row.site_id, []).append(row)
+        mairies = [
+            {"site": site, "hours": hours_in_words(by_site.get(site.id, []))} for site in sites
+        ]
+        return Template("home.html", context={"mairies": mairies})

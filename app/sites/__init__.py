@@ -1,0 +1,1 @@
+"""Mairies, their stations, opening hours, closures, and the services and needs catalogs."""

@@ -1,0 +1,308 @@
+"""The Paris demo data: the 17 mairies with their real addresses and hours, stations,
+the services catalog and the needs catalog. Loading it twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sites.hours import WEEKDAYS
+from app.sites.models import HoursException, Need, Service, Site, Station, WeeklyHours
+
+STATIONS_PER_SITE = {
+    "paris-centre": 5,
+    "paris-5": 3,
+    "paris-6": 3,
+    "paris-7": 3,
+    "paris-8": 3,
+    "paris-9": 4,
+    "paris-10": 4,
+    "paris-11": 6,
+    "paris-12": 5,
+    "paris-13": 6,
+    "paris-14": 5,
+    "paris-15": 6,
+    "paris-16": 4,
+    "paris-17": 6,
+    "paris-18": 6,
+    "paris-19": 5,
+    "paris-20": 6,
+}
+
+SERVICES: list[dict[str, Any]] = [
+    {
+        "code": "compte-paris",
+        "name": "Créer ou utiliser son compte Mon Paris",
+        "description": "Créer son compte parisien, se connecter, retrouver ses démarches.",
+        "duration_minutes": 20,
+        "station_kind": "standard",
+        "documents": ["Une adresse e-mail et son mot de passe", "Votre téléphone portable"],
+    },
+    {
+        "code": "caf",
+        "name": "Démarches CAF en ligne",
+        "description": "Espace allocataire caf.fr : déclaration trimestrielle, aides au logement, "
+        "changement de situation.",
+        "duration_minutes": 30,
+        "station_kind": "standard",
+        "documents": [
+            "Votre numéro allocataire et votre code confidentiel",
+            "Vos justificatifs de ressources",
+        ],
+    },
+    {
+        "code": "logement",
+        "name": "Demande de logement social",
+        "description": "Déposer ou renouveler une demande de logement social en ligne.",
+        "duration_minutes": 45,
+        "station_kind": "double",
+        "documents": [
+            "Une pièce d'identité",
+            "Votre numéro unique de demande (en cas de renouvellement)",
+            "Votre dernier avis d'imposition",
+            "Vos trois derniers bulletins de salaire ou justificatifs de ressources",
+        ],
+    },
+    {
+        "code": "dansmarue",
+        "name": "Signaler une anomalie avec DansMaRue",
+        "description": "Signaler un dépôt sauvage, un trottoir abîmé, un éclairage en panne.",
+        "duration_minutes": 15,
+        "station_kind": "standard",
+        "documents": ["Votre téléphone portable, si vous voulez utiliser l'application"],
+    },
+    {
+        "code": "paris-familles",
+        "name": "Paris Familles : inscriptions et paiements",
+        "description": "Cantine, centres de loisirs, conservatoires : inscrire ses enfants "
+        "et payer ses factures.",
+        "duration_minutes": 20,
+        "station_kind": "standard",
+        "documents": ["Vos identifiants Paris Familles", "Votre livret de famille"],
+    },
+    {
+        "code": "impots",
+        "name": "Impôts en ligne",
+        "description": "Espace particulier impots.gouv.fr : déclaration de revenus, "
+        "prélèvement à la source, paiements.",
+        "duration_minutes": 30,
+        "station_kind": "standard",
+        "documents": ["Votre numéro fiscal", "Votre dernier avis d'impôt"],
+    },
+    {
+        "code": "ameli",
+        "name": "Compte ameli (Assurance maladie)",
+        "description": "Créer son compte ameli, suivre ses remboursements, demander une "
+        "attestation.",
+        "duration_minutes": 20,
+        "station_kind": "standard",
+        "documents": ["Votre carte Vitale", "Un relevé d'identité bancaire"],
+    },
+    {
+        "code": "france-travail",
+        "name": "France Travail : inscription et actualisation",
+        "description": "S'inscrire comme demandeur d'emploi, s'actualiser, déposer son CV.",
+        "duration_minutes": 30,
+        "station_kind": "standard",
+        "documents": ["Votre identifiant France Travail", "Votre CV sur clé USB ou par e-mail"],
+    },
+    {
+        "code": "ants",
+        "name": "Pré-demande de passeport ou de carte d'identité (ANTS)",
+        "description": "Remplir la pré-demande en ligne et acheter un timbre fiscal.",
+        "duration_minutes": 30,
+        "station_kind": "standard",
+        "documents": [
+            "Votre ancien titre, s'il existe",
+            "Un justificatif de domicile",
+            "Une carte bancaire pour le timbre fiscal",
+        ],
+    },
+    {
+        "code": "numerisation",
+        "name": "Numériser et envoyer des documents",
+        "description": "Scanner des justificatifs et les joindre à une démarche en ligne "
+        "ou les envoyer par e-mail.",
+        "duration_minutes": 15,
+        "station_kind": "standard",
+        "documents": ["Les documents papier à numériser"],
+    },
+    {
+        "code": "accompagnement",
+        "name": "Accompagnement approfondi (plusieurs démarches)",
+        "description": "Un rendez-vous long, au poste double écran, pour un dossier complexe "
+        "ou plusieurs démarches.",
+        "duration_minutes": 60,
+        "station_kind": "double",
+        "documents": ["Tous les documents des démarches prévues"],
+    },
+]
+
+NEEDS: list[dict[str, Any]] = [
+    {"code": "premiere-fois", "name": "C'est ma première fois sur internet", "extra_minutes": 15},
+    {
+        "code": "accompagnement-long",
+        "name": "J'ai besoin d'un accompagnement long",
+        "extra_minutes": 30,
+        "station_kind": "double",
+    },
+    {
+        "code": "fauteuil",
+        "name": "Je me déplace en fauteuil roulant",
+        "extra_minutes": 0,
+        "requires_accessible": True,
+    },
+    {"code": "audition", "name": "J'entends mal", "extra_minutes": 10},
+    {"code": "vue", "name": "Je vois mal", "extra_minutes": 15},
+    {"code": "langue", "name": "Je parle peu le français", "extra_minutes": 15},
+]
+
+
+@dataclass
+class DemoReport:
+    sites: int = 0
+    stations: int = 0
+    services: int = 0
+    needs: int = 0
+    exceptions: int = 0
+
+
+def mairies() -> dict[str, Any]:
+    """The copy of the City's published list of mairies kept in the project."""
+    text = resources.files("app.sites").joinpath("data/paris-mairies.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _parse_time(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def demo_stations(slug: str) -> list[Station]:
+    """Stations named "Poste 1…n": standard ones first, one or two double ones last;
+    the first standard and every double (seated) station are wheelchair accessible."""
+    count = STATIONS_PER_SITE.get(slug, 4)
+    doubles = 2 if count >= 5 else 1
+    stations = []
+    for number in range(1, count + 1):
+        kind = "double" if number > count - doubles else "standard"
+        stations.append(
+            Station(
+                name=f"Poste {number}",
+                kind=kind,
+                accessible=number == 1 or kind == "double",
+                position=number,
+            )
+        )
+    return stations
+
+
+def thursday_evenings_cancelled(today: date) -> list[date]:
+    """Two announced cancellations of the 20e's late Thursday opening: the second
+    Thursday of next month and of the month after."""
+    cancelled = []
+    year, month = today.year, today.month
+    for _ in range(2):
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        first = date(year, month, 1)
+        first_thursday = first + timedelta(days=(3 - first.weekday()) % 7)
+        cancelled.append(first_thursday + timedelta(days=7))
+    return cancelled
+
+
+async def load_demo(session: AsyncSession, *, today: date) -> DemoReport:
+    """Add whatever of the demo data is missing; rows that exist are left as they are."""
+    report = DemoReport()
+    data = mairies()
+    existing_sites = {site.slug: site for site in await session.scalars(select(Site))}
+    for entry in data["mairies"]:
+        site = existing_sites.get(entry["slug"])
+        if site is None:
+            site = Site(
+                slug=entry["slug"],
+                name=entry["name"],
+                address=entry["address"],
+                timezone=data["timezone"],
+                arrondissements=entry["arrondissements"],
+            )
+            site.stations = demo_stations(entry["slug"])
+            session.add(site)
+            await session.flush()
+            report.sites += 1
+            report.stations += len(site.stations)
+            session.add_all(_weekly_hours(site, data["default_hours"]))
+            if entry["slug"] == "paris-19":
+                session.add(
+                    WeeklyHours(
+                        site_id=site.id,
+                        weekday=1,
+                        nth_in_month=1,
+                        opens=time(13, 0),
+                        closes=time(17, 0),
+                        note="Fermé jusqu'à 13 h le premier mardi du mois",
+                    )
+                )
+        if entry["slug"] == "paris-20":
+            report.exceptions += await _add_thursday_cancellations(session, site, today)
+    report.services = await _add_missing(session, Service, SERVICES)
+    report.needs = await _add_missing(session, Need, NEEDS)
+    await session.flush()
+    return report
+
+
+def _weekly_hours(site: Site, default_hours: dict[str, list[list[str]]]) -> list[WeeklyHours]:
+    rows = []
+    for weekday, name in enumerate(WEEKDAYS):
+        for opens, closes in default_hours.get(name, []):
+            rows.append(
+                WeeklyHours(
+                    site_id=site.id,
+                    weekday=weekday,
+                    opens=_parse_time(opens),
+                    closes=_parse_time(closes),
+                )
+            )
+    return rows
+
+
+async def _add_thursday_cancellations(session: AsyncSession, site: Site, today: date) -> int:
+    added = 0
+    for day in thursday_evenings_cancelled(today):
+        exists = await session.scalar(
+            select(HoursException.id).where(
+                HoursException.site_id == site.id, HoursException.day == day
+            )
+        )
+        if exists is None:
+            session.add(
+                HoursException(
+                    site_id=site.id,
+                    day=day,
+                    opens=time(8, 30),
+                    closes=time(17, 0),
+                    reason="Nocturne du jeudi annulée",
+                )
+            )
+            added += 1
+    return added
+
+
+async def _add_missing(
+    session: AsyncSession, model: type[Service] | type[Need], rows: list[dict[str, Any]]
+) -> int:
+    existing = set(await session.scalars(select(model.code)))
+    added = 0
+    for position, row in enumerate(rows, start=1):
+        if row["code"] not in existing:
+            session.add(model(**row, position=position))
+            added += 1
+    return added

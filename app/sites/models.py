@@ -1,0 +1,169 @@
+"""Tables of the sites domain: mairies, stations, hours, closures, services and needs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONValue, UTCDateTime
+
+STATION_KINDS = ("standard", "double")
+
+
+class Site(Base):
+    """A mairie d'arrondissement."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    arrondissements: Mapped[list[int]] = mapped_column(JSONValue, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    stations: Mapped[list[Station]] = relationship(
+        back_populates="site", order_by="Station.position, Station.id"
+    )
+    weekly_hours: Mapped[list[WeeklyHours]] = relationship(
+        order_by="WeeklyHours.weekday, WeeklyHours.nth_in_month, WeeklyHours.opens"
+    )
+
+
+class Station(Base):
+    """A place where a facilitator helps one person at a time."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('standard', 'double')", name="kind"),
+        UniqueConstraint("site_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(16), default="standard")
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    site: Mapped[Site] = relationship(back_populates="stations")
+
+
+class WeeklyHours(Base):
+    """One opening range of a weekday; with `nth_in_month`, only on that occurrence.
+
+    The rows of a weekday with `nth_in_month` set (1 to 5, or -1 for the last
+    one of the month) replace that weekday's ordinary rows on the matching
+    dates: the 19e opens at 13:00 on the first Tuesday of each month.
+    """
+
+    __tablename__ = "weekly_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint(
+            "nth_in_month IS NULL OR nth_in_month IN (-1, 1, 2, 3, 4, 5)", name="nth_in_month"
+        ),
+        CheckConstraint("opens < closes", name="range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    nth_in_month: Mapped[int | None] = mapped_column(Integer, default=None)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class HoursException(Base):
+    """The hours of one dated day, replacing the weekly pattern.
+
+    Several rows for a day give several ranges; one row without times means
+    closed all day. A row with times on a public holiday opens it.
+    """
+
+    __tablename__ = "hours_exceptions"
+    __table_args__ = (
+        CheckConstraint(
+            "(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND closes IS NOT NULL "
+            "AND opens < closes)",
+            name="range",
+        ),
+        Index("ix_hours_exceptions_site_id_day", "site_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    opens: Mapped[time | None] = mapped_column(Time, default=None)
+    closes: Mapped[time | None] = mapped_column(Time, default=None)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Closure(Base):
+    """An exceptional closure between two instants (strike, election, works)."""
+
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Service(Base):
+    """A kind of help offered at the stations (a démarche)."""
+
+    __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint("station_kind IN ('standard', 'double')", name="station_kind"),
+        CheckConstraint("duration_minutes BETWEEN 5 AND 240", name="duration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    station_kind: Mapped[str] = mapped_column(String(16), default="standard")
+    documents: Mapped[list[str]] = mapped_column(JSONValue, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Need(Base):
+    """A need an usager may declare, and what it changes: more time, another station."""
+
+    __tablename__ = "needs"
+    __table_args__ = (
+        CheckConstraint(
+            "station_kind IS NULL OR station_kind IN ('standard', 'double')", name="station_kind"
+        ),
+        CheckConstraint("extra_minutes BETWEEN 0 AND 120", name="extra_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    extra_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    station_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    requires_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,169 @@
+"""What the sites API sends: plain structs built from the models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar.params import PathParameter
+
+from app.sites.hours import WEEKDAYS, OpenDay
+from app.sites.models import Need, Service, Site, Station, WeeklyHours
+
+Slug = Annotated[
+    str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="A mairie's identifier")
+]
+
+
+class SiteSummary(msgspec.Struct, kw_only=True):
+    slug: str
+    name: str
+    address: str
+    timezone: str
+    arrondissements: list[int]
+
+
+class StationOut(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    kind: str
+    accessible: bool
+
+
+class SpecialHours(msgspec.Struct, kw_only=True):
+    weekday: str
+    nth_in_month: int
+    hours: list[tuple[str, str]]
+    note: str
+
+
+class OpeningHours(msgspec.Struct, kw_only=True):
+    weekly: dict[str, list[tuple[str, str]]]
+    special: list[SpecialHours]
+    public_holidays: str = "closed"
+
+
+class SiteDetail(SiteSummary, kw_only=True):
+    opening_hours: OpeningHours
+    stations: list[StationOut]
+
+
+class Interval(msgspec.Struct, kw_only=True):
+    start: datetime
+    end: datetime
+
+
+class DayHours(msgspec.Struct, kw_only=True):
+    date: date
+    open: bool
+    hours: list[Interval]
+    note: str
+
+
+class SiteHours(msgspec.Struct, kw_only=True):
+    site: str
+    timezone: str
+    days: list[DayHours]
+
+
+class ServiceOut(msgspec.Struct, kw_only=True):
+    code: str
+    name: str
+    description: str
+    duration_minutes: int
+    station_kind: str
+    documents: list[str]
+
+
+class NeedOut(msgspec.Struct, kw_only=True):
+    code: str
+    name: str
+    extra_minutes: int
+    station_kind: str | None
+    requires_accessible: bool
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def site_summary(site: Site) -> SiteSummary:
+    return SiteSummary(
+        slug=site.slug,
+        name=site.name,
+        address=site.address,
+        timezone=site.timezone,
+        arrondissements=list(site.arrondissements),
+    )
+
+
+def opening_hours(rows: list[WeeklyHours]) -> OpeningHours:
+    weekly: dict[str, list[tuple[str, str]]] = {name: [] for name in WEEKDAYS}
+    special: dict[tuple[int, int], SpecialHours] = {}
+    for row in sorted(rows, key=lambda r: (r.weekday, r.nth_in_month or 0, r.opens)):
+        hours = (_hhmm(row.opens), _hhmm(row.closes))
+        if row.nth_in_month is None:
+            weekly[WEEKDAYS[row.weekday]].append(hours)
+            continue
+        key = (row.weekday, row.nth_in_month)
+        entry = special.setdefault(
+            key,
+            SpecialHours(
+                weekday=WEEKDAYS[row.weekday],
+                nth_in_month=row.nth_in_month,
+                hours=[],
+                note=row.note,
+            ),
+        )
+        entry.hours.append(hours)
+    return OpeningHours(weekly=weekly, special=list(special.values()))
+
+
+def site_detail(site: Site) -> SiteDetail:
+    summary = site_summary(site)
+    return SiteDetail(
+        **msgspec.structs.asdict(summary),
+        opening_hours=opening_hours(site.weekly_hours),
+        stations=[station_out(station) for station in site.stations if station.active],
+    )
+
+
+def station_out(station: Station) -> StationOut:
+    return StationOut(
+        id=station.id, name=station.name, kind=station.kind, accessible=station.accessible
+    )
+
+
+def day_hours(day: OpenDay, tz: ZoneInfo) -> DayHours:
+    return DayHours(
+        date=day.day,
+        open=day.is_open,
+        hours=[
+            Interval(start=start.astimezone(tz), end=end.astimezone(tz))
+            for start, end in day.intervals
+        ],
+        note=day.note,
+    )
+
+
+def service_out(service: Service) -> ServiceOut:
+    return ServiceOut(
+        code=service.code,
+        name=service.name,
+        description=service.description,
+        duration_minutes=service.duration_minutes,
+        station_kind=service.station_kind,
+        documents=list(service.documents),
+    )
+
+
+def need_out(need: Need) -> NeedOut:
+    return NeedOut(
+        code=need.code,
+        name=need.name,
+        extra_minutes=need.extra_minutes,
+        station_kind=need.station_kind,
+        requires_accessible=need.requires_accessible,
+    )

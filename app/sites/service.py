@@ -1,0 +1,72 @@
+"""Reading sites, their stations, their hours and the catalogs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.errors import NotFound
+from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
+from app.sites.models import Closure, HoursException, Need, Service, Site, WeeklyHours
+
+
+async def list_sites(session: AsyncSession) -> list[Site]:
+    return list(await session.scalars(select(Site).where(Site.active).order_by(Site.id)))
+
+
+async def get_site(session: AsyncSession, slug: str, *, with_details: bool = False) -> Site:
+    """The active site with this slug; 404 otherwise."""
+    query = select(Site).where(Site.slug == slug, Site.active)
+    if with_details:
+        query = query.options(selectinload(Site.stations), selectinload(Site.weekly_hours))
+    site = await session.scalar(query)
+    if site is None:
+        raise NotFound(f"No mairie has the identifier {slug!r}.")
+    return site
+
+
+async def list_services(session: AsyncSession) -> list[Service]:
+    query = select(Service).where(Service.active).order_by(Service.position, Service.code)
+    return list(await session.scalars(query))
+
+
+async def list_needs(session: AsyncSession) -> list[Need]:
+    query = select(Need).where(Need.active).order_by(Need.position, Need.code)
+    return list(await session.scalars(query))
+
+
+async def site_calendar(session: AsyncSession, site: Site, first: date, last: date) -> SiteCalendar:
+    """What decides when `site` is open between `first` and `last` (local dates)."""
+    tz = ZoneInfo(site.timezone)
+    weekly = await session.scalars(select(WeeklyHours).where(WeeklyHours.site_id == site.id))
+    exceptions = await session.scalars(
+        select(HoursException).where(
+            HoursException.site_id == site.id,
+            HoursException.day >= first,
+            HoursException.day <= last,
+        )
+    )
+    starts = local_instant(first, time(0), tz)
+    ends = local_instant(last + timedelta(days=1), time(0), tz)
+    closures = await session.scalars(
+        select(Closure).where(
+            Closure.site_id == site.id, Closure.starts_at < ends, Closure.ends_at > starts
+        )
+    )
+    return SiteCalendar(
+        timezone=tz,
+        weekly=[
+            WeeklyRule(row.weekday, row.opens, row.closes, row.nth_in_month, row.note)
+            for row in weekly
+        ],
+        exceptions=[DatedHours(row.day, row.opens, row.closes, row.reason) for row in exceptions],
+        closures=[ClosedPeriod(row.starts_at, row.ends_at, row.reason) for row in closures],
+    )
+
+
+def local_today(site: Site, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(site.timezone)).date()
