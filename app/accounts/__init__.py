@@ -1,0 +1,1 @@
+"""Staff accounts: agents, roles, authentication and what each may do."""

@@ -1,0 +1,112 @@
+"""Staff accounts: creating agents, checking their credentials, deciding what they may do."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+import anyio.to_thread
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
+from app.accounts.models import ROLES, Agent, agent_sites
+from app.db import Database
+from app.errors import BadRequest, Conflict, Forbidden
+from app.sites.models import Site
+
+STAFF_ROLES = frozenset(ROLES)
+
+
+def normalise_email(email: str) -> str:
+    """The address as stored: validated syntax, lower-cased (no deliverability lookup)."""
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BadRequest(f"This email address is not valid: {exc}") from exc
+    return checked.normalized.lower()
+
+
+async def create_agent(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    site_slugs: Sequence[str],
+    name: str = "",
+) -> Agent:
+    """Create a staff account; the caller commits."""
+    if role not in ROLES:
+        raise BadRequest(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+    problem = password_problem(password)
+    if problem:
+        raise BadRequest(problem)
+    address = normalise_email(email)
+    if role != "admin" and not site_slugs:
+        raise BadRequest("An agent who is not an admin needs at least one site.")
+    sites = list(await session.scalars(select(Site).where(Site.slug.in_(site_slugs))))
+    unknown = sorted(set(site_slugs) - {site.slug for site in sites})
+    if unknown:
+        raise BadRequest(f"Unknown site: {', '.join(unknown)}.")
+    if await session.scalar(select(Agent.id).where(Agent.email == address)) is not None:
+        raise Conflict("An agent with this email address already exists.")
+    password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    agent = Agent(email=address, name=name, password_hash=password_hash, role=role, sites=sites)
+    session.add(agent)
+    await session.flush()
+    return agent
+
+
+async def authenticate(db: Database, email: str, password: str, now: datetime) -> int | None:
+    """The id of the active agent with these credentials, or None, in the same time either way.
+
+    The slow hash check runs outside any writing transaction, so logins never
+    hold up bookings on SQLite, where writers take turns.
+    """
+    try:
+        address = normalise_email(email)
+    except BadRequest:
+        address = ""
+    async with db.session() as session:
+        agent = (
+            await session.scalar(select(Agent).where(Agent.email == address)) if address else None
+        )
+    stored_hash = agent.password_hash if agent is not None and agent.active else None
+    verified = await anyio.to_thread.run_sync(verify_password, stored_hash, password)
+    if agent is None or not verified:
+        return None
+    changes: dict[str, object] = {"last_login_at": now}
+    if needs_rehash(agent.password_hash):
+        changes["password_hash"] = await anyio.to_thread.run_sync(hash_password, password)
+    async with db.writing() as session:
+        await session.execute(update(Agent).where(Agent.id == agent.id).values(**changes))
+    return agent.id
+
+
+async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
+    agent = await session.scalar(
+        select(Agent).where(Agent.id == agent_id).options(selectinload(Agent.sites))
+    )
+    return agent if agent is not None and agent.active else None
+
+
+def authorize(agent: Agent, *, roles: Collection[str], site: Site | None = None) -> None:
+    """Raise 403 unless `agent` has one of `roles` and, when `site` is given, works there."""
+    if agent.role != "admin" and agent.role not in roles:
+        raise Forbidden("Your role does not allow this action.")
+    if site is not None and not agent.works_at(site.id):
+        raise Forbidden(f"You do not work at {site.name}.")
+
+
+async def agents_of_site(session: AsyncSession, site: Site) -> list[Agent]:
+    query = (
+        select(Agent)
+        .join(agent_sites, agent_sites.c.agent_id == Agent.id)
+        .where(agent_sites.c.site_id == site.id)
+        .options(selectinload(Agent.sites))
+        .order_by(Agent.role, Agent.name, Agent.email)
+    )
+    return list(await session.scalars(query))

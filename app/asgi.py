@@ -1,0 +1,125 @@
+"""create_app(): the Litestar application with its routes, dependencies and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.api import AuthController, LoginLimits, provide_agent
+from app.config import Settings, load_settings
+from app.db import Database
+from app.errors import EXCEPTION_HANDLERS
+from app.health import HealthController
+from app.logs import RequestIdMiddleware, configure_logging
+from app.pages.api import PagesController
+from app.sites.api import SitesController
+
+PACKAGE_DIR = Path(__file__).parent
+DISPLAY_DIR = PACKAGE_DIR.parent / "display"
+MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("guichet")
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def provide_db(state: State) -> Database:
+    db: Database = state.db
+    return db
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    db: Database = state.db
+    async with db.session() as session:
+        yield session
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The application for `settings` (by default, read from the environment)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        timeout=settings.database_timeout_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        log.info("guichet started", extra={"env": settings.env, "database": db.engine.dialect.name})
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    api = Router(path="/", route_handlers=[SitesController, AuthController])
+    app = Litestar(
+        route_handlers=[
+            api,
+            HealthController,
+            PagesController,
+            create_static_files_router(
+                path="/static",
+                directories=[PACKAGE_DIR / "pages" / "static"],
+                include_in_schema=False,
+            ),
+            create_static_files_router(
+                path="/display",
+                directories=[DISPLAY_DIR],
+                html_mode=True,
+                include_in_schema=False,
+            ),
+        ],
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "db": Provide(provide_db, sync_to_thread=False),
+            "session": Provide(provide_session),
+            "agent": Provide(provide_agent),
+        },
+        state=State(
+            {
+                "settings": settings,
+                "db": db,
+                "login_limits": LoginLimits(settings.login_attempts_per_minute),
+            }
+        ),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="guichet",
+            version="1",
+            description="Appointment booking and waiting queue of the facilitation numérique "
+            "stations of the Paris mairies.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "staff": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
+        template_config=TemplateConfig(
+            directory=PACKAGE_DIR / "pages" / "templates", engine=JinjaTemplateEngine
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,
+        debug=False,
+    )
+    # Outermost, so that every answer, routed or not, carries a request id and is logged.
+    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    return app

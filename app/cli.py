@@ -1,0 +1,161 @@
+"""The `guichet` command: serve, migrate, load the demo, create staff accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from app import schema
+from app.accounts.models import ROLES
+from app.config import Settings, SettingsError, load_settings
+from app.db import Database, utcnow
+from app.errors import DomainError
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(
+            overrides={key: value for key, value in overrides.items() if value is not None}
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _load_demo(settings: Settings) -> None:
+    from app import demo
+
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    loaded = _with_database(
+        settings,
+        lambda db: demo.load(db, today=today, with_agents=not settings.is_production),
+    )
+    report = loaded.data
+    click.echo(
+        f"demo data: {report.sites} mairies, {report.stations} stations, "
+        f"{report.services} services, {report.needs} needs, "
+        f"{report.exceptions} dated exceptions added"
+        + (f", {len(loaded.agents)} staff accounts" if loaded.agents else "")
+    )
+
+
+@click.group()
+def main() -> None:
+    """guichet: appointment booking and waiting queue for the Paris mairies."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default GUICHET_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default GUICHET_PORT or 8000).")
+@click.option("--demo", is_flag=True, default=None, help="Load the Paris demo data first.")
+def serve(host: str | None, port: int | None, demo: bool | None) -> None:
+    """Migrate the embedded database, load the demo if asked, and serve."""
+    import uvicorn
+
+    from app.asgi import create_app
+    from app.demo import DEMO_AGENTS, DEMO_PASSWORD
+
+    settings = _settings(host=host, port=port, demo=demo)
+    if settings.is_sqlite:
+        schema.upgrade(settings.database_url)
+    if settings.demo:
+        _load_demo(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(
+        f"\nguichet serves on {base}\n"
+        f"  pages          {base}/\n"
+        f"  lobby display  {base}/display/\n"
+        f"  API docs       {base}/schema  (OpenAPI: {base}/schema/openapi.json)\n"
+        f"  health         {base}/health/ready\n"
+    )
+    if settings.demo and not settings.is_production:
+        click.echo(f"  demo staff accounts, password {DEMO_PASSWORD!r}:")
+        for email, _name, role, sites in DEMO_AGENTS:
+            click.echo(f"    {role:<12} {email}  {' '.join(sites) or 'all sites'}")
+        click.echo("")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the pending migrations to GUICHET_DATABASE_URL."""
+    settings = _settings()
+    schema.upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models hold changes that no migration makes."""
+    settings = _settings()
+    difference = schema.pending_changes(settings.database_url)
+    if difference:
+        raise click.ClickException(f"the models and the migrations differ: {difference}")
+    click.echo("models and migrations agree")
+
+
+@main.command("demo")
+def demo_command() -> None:
+    """Load the Paris demo data (idempotent)."""
+    _load_demo(_settings())
+
+
+@main.group()
+def agent() -> None:
+    """Staff accounts."""
+
+
+@agent.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 12 characters.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--site", "sites", multiple=True, help="Slug of a site; repeat for several.")
+@click.option("--name", default="", help="Name shown to colleagues.")
+def agent_create(email: str, password: str, role: str, sites: tuple[str, ...], name: str) -> None:
+    """Create a staff account."""
+    from app.accounts.service import create_agent
+
+    settings = _settings()
+
+    async def create(database: Database) -> str:
+        async with database.writing() as session:
+            created = await create_agent(
+                session, email=email, password=password, role=role, site_slugs=sites, name=name
+            )
+            return created.email
+
+    address = _with_database(settings, create)
+    click.echo(f"created {role} {address}")
