@@ -1,0 +1,145 @@
+"""Hostile and malformed input on every endpoint: always a 4xx problem, never a 5xx."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Staff
+
+ODD_SEGMENTS = [
+    "x" * 5000,
+    "%00",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%F0%9F%98%80",
+    "%ff%fe",
+    "-1",
+    "99999999999999999999999999",
+    "' OR 1=1 --",
+    "<script>",
+    "paris-15%0d%0aSet-Cookie:x=y",
+]
+ODD_QUERY_VALUES = ["", "x" * 5000, "-1", "2026-02-30", "9999-99-99", "0000-01-01", "\u0000", "[]"]
+ODD_BODIES: list[bytes] = [
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b"42",
+    b'"text"',
+    b'{"email": 1, "password": []}',
+    b'{"email": "a@b.c", "password": "x", "extra": true}',
+    json.dumps({"email": "é" * 300, "password": "p" * 10_000}).encode(),
+    b"[" * 5000 + b"]" * 5000,
+    b"\xff\xfe\x00garbage",
+]
+
+
+def operations(openapi: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    found = []
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                found.append((method.upper(), path, operation))
+    return found
+
+
+def fill_path(path: str, value: str) -> str:
+    return re.sub(r"\{[^}]+\}", value, path)
+
+
+def assert_problem(response: Any, context: str) -> None:
+    assert response.status_code < 500, f"{context}: {response.status_code} {response.text[:300]}"
+    if response.status_code >= 400:
+        content_type = response.headers.get("content-type", "")
+        assert content_type.startswith("application/problem+json"), f"{context}: {content_type}"
+        body = response.json()
+        assert body["status"] == response.status_code
+        assert body["title"], context
+        assert body["detail"], context
+
+
+async def test_every_endpoint_answers_malformed_input_with_a_problem_not_a_500(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    openapi = (await client.get("/schema/openapi.json")).json()
+    headers = await staff.headers("admin")
+    for method, path, operation in operations(openapi):
+        for segment in ODD_SEGMENTS:
+            url = fill_path(path, segment)
+            response = await client.request(method, url, headers=headers)
+            assert_problem(response, f"{method} {url[:80]}")
+        real_path = fill_path(path, "paris-15")
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            for value in ODD_QUERY_VALUES:
+                response = await client.request(
+                    method, real_path, params={parameter["name"]: value}, headers=headers
+                )
+                assert_problem(response, f"{method} {real_path}?{parameter['name']}={value[:20]!r}")
+        if method in ("POST", "PUT", "PATCH"):
+            for body in ODD_BODIES:
+                response = await client.request(
+                    method,
+                    real_path,
+                    content=body,
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+                assert_problem(response, f"{method} {real_path} body {body[:30]!r}")
+
+
+async def test_garbage_credentials_on_every_endpoint_are_never_a_500(
+    client: AsyncTestClient[object],
+) -> None:
+    openapi = (await client.get("/schema/openapi.json")).json()
+    for method, path, _ in operations(openapi):
+        for header in ("Bearer " + "a" * 10_000, "Bearer a.b.c", "Bearer \u00e9", "Bearer"):
+            response = await client.request(
+                method,
+                fill_path(path, "paris-15"),
+                headers={"Authorization": header.encode("latin-1")},  # type: ignore[dict-item]
+            )
+            assert_problem(response, f"{method} {path} with {header[:12]!r}")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(segment=st.text(min_size=1, max_size=40), value=st.text(max_size=40))
+async def test_random_path_segments_and_query_values_never_cause_a_500(
+    client: AsyncTestClient[object], segment: str, value: str
+) -> None:
+    from urllib.parse import quote
+
+    for path in ("/api/v1/sites/{}", "/api/v1/sites/{}/hours", "/api/v1/sites/{}/agents"):
+        response = await client.get(
+            path.format(quote(segment, safe="")), params={"from": value, "to": value}
+        )
+        assert_problem(response, f"{path} {segment!r} {value!r}")
+
+
+async def test_an_oversized_body_is_refused_with_413(client: AsyncTestClient[object]) -> None:
+    response = await client.post(
+        "/api/v1/auth/token",
+        content=b'{"email": "' + b"a" * 200_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_unknown_addresses_and_methods_are_problems(client: AsyncTestClient[object]) -> None:
+    missing = await client.get("/api/v1/nothing-here")
+    wrong_method = await client.delete("/api/v1/sites")
+
+    assert missing.status_code == 404
+    assert wrong_method.status_code == 405
+    for response in (missing, wrong_method):
+        assert response.headers["content-type"].startswith("application/problem+json")

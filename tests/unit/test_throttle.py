@@ -1,0 +1,73 @@
+"""The rate limiter: a burst up to the limit, then a wait that it states."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import TooManyRequests
+from app.throttle import RateLimit
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_up_to_the_limit_passes_then_the_next_waits() -> None:
+    clock = Clock()
+    limit = RateLimit(count=5, period=60, clock=clock)
+
+    assert [limit.hit("a") for _ in range(5)] == [0.0] * 5
+    assert limit.hit("a") == pytest.approx(12.0)
+    assert limit.hit("b") == 0.0
+
+
+def test_capacity_comes_back_with_time() -> None:
+    clock = Clock()
+    limit = RateLimit(count=5, period=60, clock=clock)
+    for _ in range(5):
+        limit.hit("a")
+
+    clock.now += 12
+    assert limit.hit("a") == 0.0
+    assert limit.hit("a") > 0
+    clock.now += 60
+    assert [limit.hit("a") for _ in range(5)] == [0.0] * 5
+
+
+def test_refused_hits_do_not_push_the_wait_further() -> None:
+    clock = Clock()
+    limit = RateLimit(count=2, period=10, clock=clock)
+    limit.hit("a")
+    limit.hit("a")
+
+    waits = [limit.hit("a") for _ in range(20)]
+
+    assert waits == [pytest.approx(5.0)] * 20
+
+
+def test_check_raises_a_429_with_retry_after_in_whole_seconds() -> None:
+    clock = Clock()
+    limit = RateLimit(count=1, period=10, clock=clock)
+    limit.check("a", "slow down")
+
+    with pytest.raises(TooManyRequests) as refused:
+        limit.check("a", "slow down")
+
+    assert refused.value.status == 429
+    assert refused.value.headers == {"Retry-After": "10"}
+
+
+def test_memory_stays_bounded_by_forgetting_idle_keys() -> None:
+    clock = Clock()
+    limit = RateLimit(count=1, period=1, clock=clock, max_keys=100)
+    for number in range(100):
+        limit.hit(f"key-{number}")
+    clock.now += 5
+
+    limit.hit("newcomer")
+
+    assert len(limit._arrivals) == 1
