@@ -52,6 +52,7 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 def create_app(settings: Settings | None = None) -> Litestar:
     """The application for `settings` (by default, read from the environment)."""
     settings = settings or load_settings()
+    settings.check()
     configure_logging(settings.log_level, settings.log_format)
     db = Database(
         settings.database_url,
