@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -18,14 +19,17 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.api import AuthController, LoginLimits, provide_agent
+from app.accounts.api import AuthController
+from app.accounts.guards import provide_agent, provide_optional_agent
+from app.booking.api import BookingController
 from app.config import Settings, load_settings
-from app.db import Database
+from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pages.api import PagesController
 from app.sites.api import SitesController
+from app.throttle import Limits
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -43,14 +47,23 @@ def provide_db(state: State) -> Database:
     return db
 
 
+def provide_now(state: State) -> datetime:
+    """The time of this request, from the application's one clock."""
+    now: datetime = state.clock()
+    return now
+
+
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
     db: Database = state.db
     async with db.session() as session:
         yield session
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """The application for `settings` (by default, read from the environment)."""
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+) -> Litestar:
+    """The application for `settings` (by default, read from the environment); `clock`
+    tells the time to every request (tests stop it)."""
     settings = settings or load_settings()
     settings.check()
     configure_logging(settings.log_level, settings.log_format)
@@ -68,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await db.dispose()
 
-    api = Router(path="/", route_handlers=[SitesController, AuthController])
+    api = Router(path="/", route_handlers=[SitesController, AuthController, BookingController])
     app = Litestar(
         route_handlers=[
             api,
@@ -89,14 +102,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
             "db": Provide(provide_db, sync_to_thread=False),
+            "now": Provide(provide_now, sync_to_thread=False),
             "session": Provide(provide_session),
             "agent": Provide(provide_agent),
+            "optional_agent": Provide(provide_optional_agent),
         },
         state=State(
             {
                 "settings": settings,
                 "db": db,
-                "login_limits": LoginLimits(settings.login_attempts_per_minute),
+                "limits": Limits(settings),
+                "clock": clock,
             }
         ),
         lifespan=[lifespan],

@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     demo: bool = False
     token_ttl_minutes: int = 60
     login_attempts_per_minute: int = 10
+    availability_requests_per_minute: int = 120
+    booking_requests_per_minute: int = 20
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     database_pool_size: int = 10

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from app.accounts.models import Agent, agent_sites
+from app.booking.models import Appointment
 from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
 
 __all__ = [
     "Agent",
+    "Appointment",
     "Closure",
     "HoursException",
     "Need",

@@ -10,7 +10,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from litestar import Request
+
+from app.config import Settings
 from app.errors import TooManyRequests
 
 
@@ -45,3 +49,24 @@ class RateLimit:
 
     def _forget_idle(self, now: float) -> None:
         self._arrivals = {key: tat for key, tat in self._arrivals.items() if tat > now}
+
+
+class Limits:
+    """Every rate limit of the process, from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        per_minute = settings.login_attempts_per_minute
+        self.login_per_account = RateLimit(count=per_minute, period=60)
+        self.login_per_address = RateLimit(count=per_minute * 5, period=60)
+        self.availability = RateLimit(count=settings.availability_requests_per_minute, period=60)
+        self.booking = RateLimit(count=settings.booking_requests_per_minute, period=60)
+
+    def check_login(self, address: str, email: str) -> None:
+        detail = "Too many login attempts. Wait before trying again."
+        self.login_per_address.check(address, detail)
+        self.login_per_account.check(email.strip().lower(), detail)
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The caller's address (behind a proxy, the ASGI server puts the forwarded one here)."""
+    return request.client.host if request.client else "unknown"

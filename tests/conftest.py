@@ -13,8 +13,9 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -23,7 +24,7 @@ from litestar.testing import AsyncTestClient
 from app import schema
 from app.asgi import create_app
 from app.config import Settings, load_settings
-from app.db import Database
+from app.db import Database, utcnow
 from app.sites.demo import load_demo
 
 POSTGRES_URL = os.environ.get(
@@ -198,9 +199,29 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+class Clock:
+    """The application's clock in tests: the real time until a test sets `now`."""
+
+    def __init__(self) -> None:
+        self.now: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.now or utcnow()
+
+    def set(self, local: str, tz: str = "Europe/Paris") -> datetime:
+        """Stop the clock at a local wall-clock time, e.g. "2026-11-30 08:00"."""
+        self.now = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        return self.now
+
+
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[object]]:
-    app = create_app(settings)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: Clock) -> AsyncIterator[AsyncTestClient[object]]:
+    app = create_app(settings, clock=clock)
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -13,16 +13,16 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service
-from app.accounts.credentials import issue_token, read_token
+from app.accounts.credentials import issue_token
+from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.config import Settings
-from app.db import Database, utcnow
+from app.db import Database
 from app.errors import Unauthorized
 from app.sites.schemas import Slug
 from app.sites.service import get_site
-from app.throttle import RateLimit
+from app.throttle import Limits, client_address
 
-STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
@@ -46,49 +46,6 @@ class AgentOut(msgspec.Struct, kw_only=True):
     sites: list[str]
 
 
-class LoginLimits:
-    """How often one address, and one account, may try to log in."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_account = RateLimit(count=per_minute, period=60)
-        self.per_address = RateLimit(count=per_minute * 5, period=60)
-
-    def check(self, address: str, email: str) -> None:
-        detail = "Too many login attempts. Wait before trying again."
-        self.per_address.check(address, detail)
-        self.per_account.check(email.strip().lower(), detail)
-
-
-def client_address(request: Request[object, object, State]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def bearer_token(request: Request[object, object, State]) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-async def provide_agent(
-    request: Request[object, object, State],
-    session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-) -> Agent:
-    """The agent making this request; 401 without a valid token."""
-    token = bearer_token(request)
-    if token is None:
-        raise Unauthorized("This action needs a staff token: POST /api/v1/auth/token.")
-    claims = read_token(token, secret=settings.secret_key, now=utcnow())
-    if claims is None:
-        raise Unauthorized("The token is invalid or has expired: ask for a new one.")
-    agent = await service.active_agent(session, claims.agent_id)
-    if agent is None:
-        raise Unauthorized("This account is disabled or no longer exists.")
-    return agent
-
-
 def agent_out(agent: Agent) -> AgentOut:
     return AgentOut(
         id=agent.id, email=agent.email, name=agent.name, role=agent.role, sites=agent.site_slugs
@@ -108,10 +65,10 @@ class AuthController(Controller):
         data: JSONBody[TokenRequest],
         db: NamedDependency[Database],
         settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
     ) -> TokenResponse:
-        limits: LoginLimits = request.app.state.login_limits
-        limits.check(client_address(request), data.email)
-        now = utcnow()
+        limits: Limits = request.app.state.limits
+        limits.check_login(client_address(request), data.email)
         agent_id = await service.authenticate(db, data.email, data.password, now)
         if agent_id is None:
             raise Unauthorized("Wrong email or password.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -10,31 +10,11 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
-from app.errors import BadRequest
 from app.sites import schemas, service
-
-MAX_DAYS_PER_CALL = 62
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
+from app.sites.service import day_range
 
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
-
-
-def day_range(
-    first: date | None, last: date | None, *, today: date, default_days: int
-) -> tuple[date, date]:
-    """The requested days, defaulting to `default_days` from today; 400 when the range is wrong."""
-    first = first or today
-    if not EARLIEST_DAY <= first <= LATEST_DAY or (last and not EARLIEST_DAY <= last <= LATEST_DAY):
-        raise BadRequest(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
-    last = last or first + timedelta(days=default_days - 1)
-    if last < first:
-        raise BadRequest("`to` must be on or after `from`.")
-    if (last - first).days + 1 > MAX_DAYS_PER_CALL:
-        raise BadRequest(f"Ask for at most {MAX_DAYS_PER_CALL} days per call.")
-    return first, last
 
 
 class SitesController(Controller):
@@ -57,11 +37,12 @@ class SitesController(Controller):
         self,
         slug: schemas.Slug,
         session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
         first: FromDate = None,
         last: ToDate = None,
     ) -> schemas.SiteHours:
         site = await service.get_site(session, slug)
-        today = service.local_today(site, utcnow())
+        today = service.local_today(site, now)
         first, last = day_range(first, last, today=today, default_days=14)
         calendar = await service.site_calendar(session, site, first, last)
         return schemas.SiteHours(

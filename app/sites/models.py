@@ -24,9 +24,15 @@ STATION_KINDS = ("standard", "double")
 
 
 class Site(Base):
-    """A mairie d'arrondissement."""
+    """A mairie d'arrondissement, and its booking rules."""
 
     __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("walk_in_percent BETWEEN 0 AND 100", name="walk_in_percent"),
+        CheckConstraint("booking_min_notice_minutes >= 0", name="min_notice"),
+        CheckConstraint("booking_horizon_days BETWEEN 1 AND 366", name="horizon"),
+        CheckConstraint("max_future_bookings_per_contact >= 1", name="max_future_bookings"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
@@ -35,6 +41,14 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     arrondissements: Mapped[list[int]] = mapped_column(JSONValue, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    walk_in_percent: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    booking_min_notice_minutes: Mapped[int] = mapped_column(
+        Integer, default=120, server_default="120"
+    )
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    max_future_bookings_per_contact: Mapped[int] = mapped_column(
+        Integer, default=2, server_default="2"
+    )
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

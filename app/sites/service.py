@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.errors import NotFound
+from app.errors import BadRequest, NotFound
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import Closure, HoursException, Need, Service, Site, WeeklyHours
 
@@ -70,3 +70,23 @@ async def site_calendar(session: AsyncSession, site: Site, first: date, last: da
 
 def local_today(site: Site, now: datetime) -> date:
     return now.astimezone(ZoneInfo(site.timezone)).date()
+
+
+MAX_DAYS_PER_CALL = 62
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
+def day_range(
+    first: date | None, last: date | None, *, today: date, default_days: int
+) -> tuple[date, date]:
+    """The requested days, defaulting to `default_days` from today; 400 when the range is wrong."""
+    first = first or today
+    if not EARLIEST_DAY <= first <= LATEST_DAY or (last and not EARLIEST_DAY <= last <= LATEST_DAY):
+        raise BadRequest(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
+    last = last or first + timedelta(days=default_days - 1)
+    if last < first:
+        raise BadRequest("`to` must be on or after `from`.")
+    if (last - first).days + 1 > MAX_DAYS_PER_CALL:
+        raise BadRequest(f"Ask for at most {MAX_DAYS_PER_CALL} days per call.")
+    return first, last

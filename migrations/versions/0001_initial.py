@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("accessible", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.CheckConstraint("kind IN ('standard', 'double')", name="ck_stations_kind"),
+        sa.CheckConstraint("kind IN ('standard', 'double')", name=op.f("ck_stations_kind")),
         site_foreign_key("stations"),
         sa.PrimaryKeyConstraint("id", name="pk_stations"),
         sa.UniqueConstraint("site_id", "name", name="uq_stations_site_id_name"),
@@ -69,10 +69,10 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=200), nullable=False),
         sa.CheckConstraint(
             "nth_in_month IS NULL OR nth_in_month IN (-1, 1, 2, 3, 4, 5)",
-            name="ck_weekly_hours_nth_in_month",
+            name=op.f("ck_weekly_hours_nth_in_month"),
         ),
-        sa.CheckConstraint("opens < closes", name="ck_weekly_hours_range"),
-        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_weekly_hours_weekday"),
+        sa.CheckConstraint("opens < closes", name=op.f("ck_weekly_hours_range")),
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name=op.f("ck_weekly_hours_weekday")),
         site_foreign_key("weekly_hours"),
         sa.PrimaryKeyConstraint("id", name="pk_weekly_hours"),
     )
@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "(opens IS NULL AND closes IS NULL) OR (opens IS NOT NULL AND closes IS NOT NULL "
             "AND opens < closes)",
-            name="ck_hours_exceptions_range",
+            name=op.f("ck_hours_exceptions_range"),
         ),
         site_foreign_key("hours_exceptions"),
         sa.PrimaryKeyConstraint("id", name="pk_hours_exceptions"),
@@ -101,7 +101,7 @@ def upgrade() -> None:
         sa.Column("starts_at", INSTANT, nullable=False),
         sa.Column("ends_at", INSTANT, nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.CheckConstraint("starts_at < ends_at", name="ck_closures_range"),
+        sa.CheckConstraint("starts_at < ends_at", name=op.f("ck_closures_range")),
         site_foreign_key("closures"),
         sa.PrimaryKeyConstraint("id", name="pk_closures"),
     )
@@ -118,9 +118,9 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
-            "station_kind IN ('standard', 'double')", name="ck_services_station_kind"
+            "station_kind IN ('standard', 'double')", name=op.f("ck_services_station_kind")
         ),
-        sa.CheckConstraint("duration_minutes BETWEEN 5 AND 240", name="ck_services_duration"),
+        sa.CheckConstraint("duration_minutes BETWEEN 5 AND 240", name=op.f("ck_services_duration")),
         sa.PrimaryKeyConstraint("id", name="pk_services"),
         sa.UniqueConstraint("code", name="uq_services_code"),
     )
@@ -136,9 +136,9 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
             "station_kind IS NULL OR station_kind IN ('standard', 'double')",
-            name="ck_needs_station_kind",
+            name=op.f("ck_needs_station_kind"),
         ),
-        sa.CheckConstraint("extra_minutes BETWEEN 0 AND 120", name="ck_needs_extra_minutes"),
+        sa.CheckConstraint("extra_minutes BETWEEN 0 AND 120", name=op.f("ck_needs_extra_minutes")),
         sa.PrimaryKeyConstraint("id", name="pk_needs"),
         sa.UniqueConstraint("code", name="uq_needs_code"),
     )
@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.Column("created_at", INSTANT, nullable=False),
         sa.Column("last_login_at", INSTANT, nullable=True),
         sa.CheckConstraint(
-            "role IN ('reception', 'facilitator', 'manager', 'admin')", name="ck_agents_role"
+            "role IN ('reception', 'facilitator', 'manager', 'admin')", name=op.f("ck_agents_role")
         ),
         sa.PrimaryKeyConstraint("id", name="pk_agents"),
         sa.UniqueConstraint("email", name="uq_agents_email"),

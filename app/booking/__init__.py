@@ -1,0 +1,1 @@
+"""Online booking: slots, appointments that never overbook, calendar files."""

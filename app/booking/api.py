@@ -1,0 +1,193 @@
+"""The booking API: availability, booking, and managing one's booking by its token."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.accounts.service import authorize
+from app.booking import schemas, service
+from app.booking.ics import CalendarEntry, calendar_file
+from app.booking.models import Appointment
+from app.config import Settings
+from app.db import Database
+from app.errors import Unauthorized
+from app.sites.schemas import Slug
+from app.sites.service import day_range, get_site, local_today
+from app.throttle import Limits, client_address
+
+Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
+FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
+ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
+BOOKING_ROLES = frozenset({"reception", "manager"})
+
+
+def limits(request: Request[object, object, State]) -> Limits:
+    found: Limits = request.app.state.limits
+    return found
+
+
+def throttle_booking(request: Request[object, object, State]) -> None:
+    limits(request).booking.check(
+        client_address(request), "Too many booking requests from your address: wait a minute."
+    )
+
+
+def calendar_entry(appointment: Appointment, base_url: str) -> CalendarEntry:
+    documents = "\n".join(f"- {item}" for item in appointment.service.documents)
+    link = schemas.manage_url(base_url, appointment.token)
+    return CalendarEntry(
+        uid=f"{appointment.reference}@guichet",
+        sequence=appointment.sequence,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        summary=f"Facilitation numérique : {appointment.service.name}",
+        location=f"{appointment.site.name}, {appointment.site.address}",
+        description=(
+            f"Rendez-vous {appointment.reference} ({appointment.station.name}).\n"
+            f"À apporter :\n{documents}\n"
+            f"Pour annuler ou déplacer ce rendez-vous : {link}"
+        ),
+        url=link,
+        cancelled=appointment.status == "cancelled",
+        stamp=appointment.updated_at,
+    )
+
+
+class BookingController(Controller):
+    path = "/api/v1"
+    tags = ["booking"]
+
+    @get("/sites/{slug:str}/availability", summary="Free slots of a mairie for a service")
+    async def availability(
+        self,
+        request: Request[object, object, State],
+        slug: Slug,
+        service_code: Annotated[str, QueryParameter(name="service", max_length=40)],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        first: FromDate = None,
+        last: ToDate = None,
+        needs: FromQuery[str] = "",
+    ) -> schemas.AvailabilityOut:
+        limits(request).availability.check(
+            client_address(request), "Too many availability searches: wait a minute."
+        )
+        site = await get_site(session, slug)
+        first, last = day_range(first, last, today=local_today(site, now), default_days=14)
+        site, slots = await service.availability(
+            session, slug, service_code, tuple(needs.split(",")), first, last, now
+        )
+        tz = ZoneInfo(site.timezone)
+        return schemas.AvailabilityOut(
+            site=site.slug,
+            service=service_code,
+            timezone=site.timezone,
+            slots=[schemas.slot_out(slot, tz) for slot in slots],
+        )
+
+    @post(
+        "/appointments",
+        summary="Book a slot",
+        description="Phone and counter bookings need a reception token.",
+        security=[{}, *STAFF_SECURITY],
+    )
+    async def book(
+        self,
+        request: Request[object, object, State],
+        data: JSONBody[schemas.AppointmentIn],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        optional_agent: NamedDependency[Agent | None],
+        now: NamedDependency[datetime],
+    ) -> schemas.AppointmentOut:
+        if data.channel != "online" and optional_agent is None:
+            raise Unauthorized("Phone and counter bookings are made by reception: log in first.")
+        if optional_agent is None:
+            throttle_booking(request)
+        else:
+            async with db.session() as session:
+                site = await get_site(session, data.site)
+            authorize(optional_agent, roles=BOOKING_ROLES, site=site)
+        booking = service.BookingRequest(
+            site=data.site,
+            service=data.service,
+            start=data.start,
+            contact=service.contact(data.name, data.email, data.phone),
+            needs=tuple(data.needs),
+            channel=data.channel,
+            reminders_by_email=data.reminders_by_email,
+            reminders_by_sms=data.reminders_by_sms,
+        )
+        appointment = await service.book(
+            db, booking, now=now, agent_id=optional_agent.id if optional_agent else None
+        )
+        return schemas.appointment_out(appointment, settings.base_url)
+
+    @get("/appointments/{token:str}", summary="One's booking, by the token of its private link")
+    async def get_appointment(
+        self,
+        token: Token,
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+    ) -> schemas.AppointmentOut:
+        appointment = await service.get_by_token(session, token)
+        return schemas.appointment_out(appointment, settings.base_url)
+
+    @post("/appointments/{token:str}/cancel", status_code=200, summary="Cancel (idempotent)")
+    async def cancel(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> schemas.AppointmentOut:
+        throttle_booking(request)
+        appointment = await service.cancel(db, token, now=now)
+        return schemas.appointment_out(appointment, settings.base_url)
+
+    @post("/appointments/{token:str}/reschedule", status_code=200, summary="Move to another slot")
+    async def reschedule(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        data: JSONBody[schemas.RescheduleIn],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> schemas.AppointmentOut:
+        throttle_booking(request)
+        appointment = await service.reschedule(db, token, data.start, now=now)
+        return schemas.appointment_out(appointment, settings.base_url)
+
+    @get(
+        "/appointments/{token:str}/calendar.ics",
+        summary="The calendar file of one's booking",
+        media_type="text/calendar",
+    )
+    async def calendar(
+        self,
+        token: Token,
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+    ) -> Response[str]:
+        appointment = await service.get_by_token(session, token)
+        filename = f"rendez-vous-{appointment.reference}.ics"
+        return Response(
+            calendar_file(calendar_entry(appointment, settings.base_url)),
+            media_type="text/calendar; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )

@@ -1,0 +1,79 @@
+"""The appointments table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONValue, UTCDateTime, utcnow
+from app.sites.models import Service, Site, Station
+
+STATUSES = ("booked", "checked_in", "served", "no_show", "cancelled")
+CHANNELS = ("online", "phone", "counter")
+
+
+class Appointment(Base):
+    """One station held for one person over an interval.
+
+    On PostgreSQL an exclusion constraint forbids two appointments that are not
+    cancelled from holding one station at overlapping times.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="range"),
+        CheckConstraint(
+            "status IN ('booked', 'checked_in', 'served', 'no_show', 'cancelled')", name="status"
+        ),
+        CheckConstraint("channel IN ('online', 'phone', 'counter')", name="channel"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
+        Index("ix_appointments_site_id_starts_at", "site_id", "starts_at"),
+        Index("ix_appointments_station_id_starts_at", "station_id", "starts_at"),
+        Index("ix_appointments_email", "email"),
+        Index("ix_appointments_phone", "phone"),
+        ExcludeConstraint(
+            ("station_id", "="),
+            (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
+            name="no_overlap",
+            using="gist",
+            where=text("status <> 'cancelled'"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    channel: Mapped[str] = mapped_column(String(16), default="online")
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
+    reminders_by_email: Mapped[bool] = mapped_column(default=False)
+    reminders_by_sms: Mapped[bool] = mapped_column(default=False)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    booked_by_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    site: Mapped[Site] = relationship()
+    station: Mapped[Station] = relationship()
+    service: Mapped[Service] = relationship()

@@ -1,0 +1,112 @@
+"""What the booking API takes and gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from app.booking.models import Appointment
+from app.booking.slots import Slot
+
+Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an offset")]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class AppointmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    site: Code
+    service: Code
+    start: Aware
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    needs: Annotated[list[Code], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    channel: Literal["online", "phone", "counter"] = "online"
+    reminders_by_email: bool = True
+    reminders_by_sms: bool = False
+
+
+class RescheduleIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    start: Aware
+
+
+class SlotOut(msgspec.Struct, kw_only=True):
+    start: datetime
+    end: datetime
+
+
+class AvailabilityOut(msgspec.Struct, kw_only=True):
+    site: str
+    service: str
+    timezone: str
+    slots: list[SlotOut]
+
+
+class StationRef(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+
+
+class AppointmentOut(msgspec.Struct, kw_only=True):
+    reference: str
+    token: str
+    status: str
+    site: str
+    site_name: str
+    site_address: str
+    service: str
+    service_name: str
+    documents: list[str]
+    needs: list[str]
+    start: datetime
+    end: datetime
+    station: StationRef
+    channel: str
+    name: str
+    email: str | None
+    phone: str | None
+    reminders_by_email: bool
+    reminders_by_sms: bool
+    manage_url: str
+    ics_url: str
+
+
+def slot_out(slot: Slot, tz: ZoneInfo) -> SlotOut:
+    return SlotOut(start=slot.start.astimezone(tz), end=slot.end.astimezone(tz))
+
+
+def manage_url(base_url: str, token: str) -> str:
+    return f"{base_url}/rendez-vous/{token}"
+
+
+def ics_url(base_url: str, token: str) -> str:
+    return f"{base_url}/api/v1/appointments/{token}/calendar.ics"
+
+
+def appointment_out(appointment: Appointment, base_url: str) -> AppointmentOut:
+    tz = ZoneInfo(appointment.site.timezone)
+    return AppointmentOut(
+        reference=appointment.reference,
+        token=appointment.token,
+        status=appointment.status,
+        site=appointment.site.slug,
+        site_name=appointment.site.name,
+        site_address=appointment.site.address,
+        service=appointment.service.code,
+        service_name=appointment.service.name,
+        documents=list(appointment.service.documents),
+        needs=list(appointment.needs),
+        start=appointment.starts_at.astimezone(tz),
+        end=appointment.ends_at.astimezone(tz),
+        station=StationRef(id=appointment.station.id, name=appointment.station.name),
+        channel=appointment.channel,
+        name=appointment.name,
+        email=appointment.email,
+        phone=appointment.phone,
+        reminders_by_email=appointment.reminders_by_email,
+        reminders_by_sms=appointment.reminders_by_sms,
+        manage_url=manage_url(base_url, appointment.token),
+        ics_url=ics_url(base_url, appointment.token),
+    )

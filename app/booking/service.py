@@ -1,0 +1,452 @@
+"""Booking operations: availability, book, cancel, reschedule. One place decides;
+the API and the pages only call it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
+
+from app import locking
+from app.accounts.service import normalise_email
+from app.booking.models import Appointment
+from app.booking.slots import (
+    Booked,
+    NeedEffect,
+    Policy,
+    Refusal,
+    Requirement,
+    Slot,
+    SlotFinder,
+    StationInfo,
+    nearest,
+    requirement,
+)
+from app.db import Database
+from app.errors import BadRequest, Conflict, DomainError, NotFound
+from app.sites.hours import local_instant
+from app.sites.models import Need, Service, Site, Station
+from app.sites.service import get_site, site_calendar
+
+REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
+ALTERNATIVE_DAYS = 7
+MAX_NAME_LENGTH = 120
+
+
+class Unprocessable(DomainError):
+    status = 422
+
+
+CAPACITY_REFUSALS = (Refusal.TAKEN, Refusal.WALK_IN_SHARE, Refusal.NO_STATION)
+REFUSAL_DETAILS = {
+    Refusal.TOO_SOON: "This time is too soon (or past) to be booked online.",
+    Refusal.TOO_LATE: "This time is too far ahead to be booked yet.",
+    Refusal.CLOSED: "The mairie is closed at this time.",
+    Refusal.OFF_GRID: "This time is not the start of a slot: choose one of the offered slots.",
+    Refusal.NO_STATION: "No station of this mairie can take this booking.",
+    Refusal.TAKEN: "This slot has just been taken.",
+    Refusal.WALK_IN_SHARE: "This day is fully booked online; the rest is kept for visitors "
+    "without an appointment.",
+}
+
+
+class SlotRefused(DomainError):
+    """The asked start cannot be booked; `alternatives` are free slots close to it."""
+
+    def __init__(self, reason: Refusal) -> None:
+        super().__init__(REFUSAL_DETAILS[reason], extra={"reason": reason.value})
+        self.status = 409 if reason in CAPACITY_REFUSALS else 422
+        self.reason = reason
+        self.alternatives: list[Slot] = []
+
+    def offer(self, alternatives: list[Slot], tz: ZoneInfo) -> None:
+        self.alternatives = alternatives
+        self.extra["alternatives"] = [
+            {
+                "start": slot.start.astimezone(tz).isoformat(),
+                "end": slot.end.astimezone(tz).isoformat(),
+            }
+            for slot in alternatives
+        ]
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    site: str
+    service: str
+    start: datetime
+    contact: Contact
+    needs: tuple[str, ...] = ()
+    channel: str = "online"
+    reminders_by_email: bool = True
+    reminders_by_sms: bool = False
+
+
+def normalise_phone(phone: str) -> str:
+    """The number in E.164 form, French numbers by default."""
+    try:
+        parsed = phonenumbers.parse(phone, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise BadRequest("This phone number is not valid.") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise BadRequest("This phone number is not valid.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def contact(name: str, email: str | None, phone: str | None) -> Contact:
+    """A checked contact: a name, and an email address or a phone number (or both)."""
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        raise BadRequest("Give a name.")
+    if len(clean_name) > MAX_NAME_LENGTH or not clean_name.isprintable():
+        raise BadRequest(f"The name must be printable and at most {MAX_NAME_LENGTH} characters.")
+    email = email.strip() if email else None
+    phone = phone.strip() if phone else None
+    if not email and not phone:
+        raise BadRequest("Give an email address or a phone number.")
+    return Contact(
+        name=clean_name,
+        email=normalise_email(email) if email else None,
+        phone=normalise_phone(phone) if phone else None,
+    )
+
+
+def reference_prefix(slug: str) -> str:
+    """PC for paris-centre, 15 for paris-15: what reception reads out first."""
+    last = slug.rsplit("-", 1)[-1]
+    if last.isdigit():
+        return last.zfill(2)
+    return "".join(part[0] for part in slug.split("-") if part)[:3].upper()
+
+
+def new_reference(slug: str) -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{reference_prefix(slug)}-{code}"
+
+
+def new_token() -> str:
+    """192 random bits for the private link."""
+    return secrets.token_urlsafe(24)
+
+
+def policy(site: Site) -> Policy:
+    return Policy(
+        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
+        horizon=timedelta(days=site.booking_horizon_days),
+        walk_in_share=site.walk_in_percent / 100,
+    )
+
+
+async def get_service(session: AsyncSession, code: str) -> Service:
+    service = await session.scalar(select(Service).where(Service.code == code, Service.active))
+    if service is None:
+        raise NotFound(f"No service has the code {code!r}.")
+    return service
+
+
+async def get_needs(session: AsyncSession, codes: tuple[str, ...]) -> list[Need]:
+    wanted = tuple(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    if not wanted:
+        return []
+    needs = list(await session.scalars(select(Need).where(Need.code.in_(wanted), Need.active)))
+    unknown = sorted(set(wanted) - {need.code for need in needs})
+    if unknown:
+        raise BadRequest(f"Unknown need: {', '.join(unknown)}.")
+    return sorted(needs, key=lambda need: wanted.index(need.code))
+
+
+def requirement_of(service: Service, needs: list[Need]) -> Requirement:
+    return requirement(
+        service.duration_minutes,
+        service.station_kind,
+        [NeedEffect(n.extra_minutes, n.station_kind, n.requires_accessible) for n in needs],
+    )
+
+
+async def slot_finder(
+    session: AsyncSession,
+    site: Site,
+    need: Requirement,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    leave_out: int | None = None,
+) -> SlotFinder:
+    """Everything the slot engine needs for `site` from `first` to `last` (local days)."""
+    tz = ZoneInfo(site.timezone)
+    calendar = await site_calendar(session, site, first, last)
+    stations = await session.scalars(
+        select(Station).where(Station.site_id == site.id, Station.active)
+    )
+    starts = local_instant(first, time(0), tz)
+    ends = local_instant(last + timedelta(days=1), time(0), tz)
+    query = select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.site_id == site.id,
+        Appointment.status != "cancelled",
+        Appointment.starts_at < ends,
+        Appointment.ends_at > starts,
+    )
+    if leave_out is not None:
+        query = query.where(Appointment.id != leave_out)
+    booked = [Booked(*row) for row in await session.execute(query)]
+    return SlotFinder(
+        days=list(calendar.days(first, last)),
+        stations=[StationInfo(s.id, s.kind, s.accessible, s.position) for s in stations],
+        booked=booked,
+        need=need,
+        policy=policy(site),
+        now=now,
+        timezone=tz,
+    )
+
+
+async def availability(
+    session: AsyncSession,
+    slug: str,
+    service_code: str,
+    need_codes: tuple[str, ...],
+    first: date,
+    last: date,
+    now: datetime,
+) -> tuple[Site, list[Slot]]:
+    site = await get_site(session, slug)
+    service = await get_service(session, service_code)
+    needs = await get_needs(session, need_codes)
+    finder = await slot_finder(session, site, requirement_of(service, needs), first, last, now)
+    return site, finder.slots()
+
+
+async def alternatives(
+    session: AsyncSession, site: Site, need: Requirement, target: datetime, now: datetime
+) -> list[Slot]:
+    """Up to three free slots close to `target`, from the day before to a week after."""
+    day = target.astimezone(ZoneInfo(site.timezone)).date()
+    first = max(day - timedelta(days=1), now.astimezone(ZoneInfo(site.timezone)).date())
+    finder = await slot_finder(session, site, need, first, day + timedelta(ALTERNATIVE_DAYS), now)
+    return nearest(finder.slots(), target)
+
+
+def _check(finder: SlotFinder, start: datetime) -> Slot:
+    outcome = finder.check(start)
+    if isinstance(outcome, Refusal):
+        raise SlotRefused(outcome)
+    return outcome
+
+
+async def _count_future_bookings(
+    session: AsyncSession, site: Site, who: Contact, now: datetime, leave_out: int | None = None
+) -> int:
+    same_person = [
+        column == value
+        for column, value in ((Appointment.email, who.email), (Appointment.phone, who.phone))
+        if value
+    ]
+    query = select(func.count()).where(
+        Appointment.site_id == site.id,
+        Appointment.status == "booked",
+        Appointment.starts_at > now,
+        or_(*same_person),
+    )
+    if leave_out is not None:
+        query = query.where(Appointment.id != leave_out)
+    return int(await session.scalar(query) or 0)
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23P01" or "no_overlap" in str(exc.orig)
+
+
+async def _insert(session: AsyncSession, appointment: Appointment, slug: str) -> None:
+    """Insert with a fresh reference, trying again in the unlikely case it is taken."""
+    for attempt in range(5):
+        appointment.reference = new_reference(slug)
+        try:
+            async with session.begin_nested():
+                session.add(appointment)
+                await session.flush()
+            return
+        except IntegrityError as exc:
+            if _is_overlap(exc):
+                raise SlotRefused(Refusal.TAKEN) from exc
+            if attempt == 4 or "reference" not in str(exc.orig):
+                raise
+
+
+async def book(
+    db: Database, request: BookingRequest, *, now: datetime, agent_id: int | None = None
+) -> Appointment:
+    """Book `request`, holding one concrete station; SlotRefused when it cannot be."""
+    async with db.session() as session:
+        site = await get_site(session, request.site)
+        service = await get_service(session, request.service)
+        needs = await get_needs(session, request.needs)
+    need = requirement_of(service, needs)
+    tz = ZoneInfo(site.timezone)
+    day = request.start.astimezone(tz).date()
+    try:
+        async with db.writing() as session:
+            await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day)])
+            if (
+                await _count_future_bookings(session, site, request.contact, now)
+                >= site.max_future_bookings_per_contact
+            ):
+                raise Conflict(
+                    f"This email address or phone number already has "
+                    f"{site.max_future_bookings_per_contact} appointments to come at "
+                    f"{site.name}: cancel one first."
+                )
+            finder = await slot_finder(session, site, need, day, day, now)
+            slot = _check(finder, request.start)
+            appointment = Appointment(
+                token=new_token(),
+                site_id=site.id,
+                station_id=slot.station_ids[0],
+                service_id=service.id,
+                starts_at=slot.start,
+                ends_at=slot.end,
+                status="booked",
+                channel=request.channel,
+                name=request.contact.name,
+                email=request.contact.email,
+                phone=request.contact.phone,
+                needs=[need.code for need in needs],
+                reminders_by_email=request.reminders_by_email and bool(request.contact.email),
+                reminders_by_sms=request.reminders_by_sms and bool(request.contact.phone),
+                booked_by_agent_id=agent_id,
+                created_at=now,
+                updated_at=now,
+            )
+            await _insert(session, appointment, site.slug)
+            appointment_id = appointment.id
+    except SlotRefused as refused:
+        await _offer_alternatives(db, refused, site, need, request.start, now)
+        raise
+    return await get_by_id(db, appointment_id)
+
+
+async def _offer_alternatives(
+    db: Database,
+    refused: SlotRefused,
+    site: Site,
+    need: Requirement,
+    start: datetime,
+    now: datetime,
+) -> None:
+    if refused.reason in (Refusal.TAKEN, Refusal.WALK_IN_SHARE, Refusal.OFF_GRID):
+        async with db.session() as session:
+            found = await alternatives(session, site, need, start, now)
+        refused.offer(found, ZoneInfo(site.timezone))
+
+
+def _with_details() -> list[ORMOption]:
+    return [
+        selectinload(Appointment.site),
+        selectinload(Appointment.station),
+        selectinload(Appointment.service),
+    ]
+
+
+async def get_by_id(db: Database, appointment_id: int) -> Appointment:
+    async with db.session() as session:
+        appointment = await session.scalar(
+            select(Appointment).where(Appointment.id == appointment_id).options(*_with_details())
+        )
+    assert appointment is not None
+    return appointment
+
+
+async def get_by_token(session: AsyncSession, token: str) -> Appointment:
+    """The appointment behind a private link; 404 for anything else."""
+    appointment = None
+    if 16 <= len(token) <= 64:
+        appointment = await session.scalar(
+            select(Appointment).where(Appointment.token == token).options(*_with_details())
+        )
+    if appointment is None or not secrets.compare_digest(appointment.token, token):
+        raise NotFound("No appointment matches this link.")
+    return appointment
+
+
+async def _locked_by_token(session: AsyncSession, token: str) -> Appointment:
+    appointment = await get_by_token(session, token)
+    await session.refresh(appointment, with_for_update=True)
+    return appointment
+
+
+async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
+    """Cancel (idempotent); refused once the appointment has begun or the person came."""
+    async with db.writing() as session:
+        appointment = await _locked_by_token(session, token)
+        if appointment.status != "cancelled":
+            if appointment.status != "booked" or now >= appointment.starts_at:
+                raise Conflict(
+                    "This appointment has started or taken place: it cannot be cancelled."
+                )
+            appointment.status = "cancelled"
+            appointment.cancelled_at = now
+            appointment.updated_at = now
+            appointment.sequence += 1
+        appointment_id = appointment.id
+    return await get_by_id(db, appointment_id)
+
+
+async def reschedule(db: Database, token: str, start: datetime, *, now: datetime) -> Appointment:
+    """Move the appointment to `start`, in one step: the person always holds exactly one."""
+    async with db.session() as session:
+        current = await get_by_token(session, token)
+        site = current.site
+        service = current.service
+        needs = await get_needs(session, tuple(current.needs))
+    need = requirement_of(service, needs)
+    tz = ZoneInfo(site.timezone)
+    old_day = current.starts_at.astimezone(tz).date()
+    new_day = start.astimezone(tz).date()
+    try:
+        async with db.writing() as session:
+            await locking.lock(
+                session,
+                [
+                    locking.lock_key(locking.Scope.BOOKING_DAY, site.id, old_day),
+                    locking.lock_key(locking.Scope.BOOKING_DAY, site.id, new_day),
+                ],
+            )
+            appointment = await _locked_by_token(session, token)
+            if appointment.status != "booked" or now >= appointment.starts_at:
+                raise Conflict("This appointment has started, taken place or been cancelled.")
+            finder = await slot_finder(
+                session, site, need, new_day, new_day, now, leave_out=appointment.id
+            )
+            slot = _check(finder, start)
+            try:
+                async with session.begin_nested():
+                    appointment.station_id = slot.station_ids[0]
+                    appointment.starts_at = slot.start
+                    appointment.ends_at = slot.end
+                    appointment.sequence += 1
+                    appointment.updated_at = now
+                    await session.flush()
+            except IntegrityError as exc:
+                if _is_overlap(exc):
+                    raise SlotRefused(Refusal.TAKEN) from exc
+                raise
+            appointment_id = appointment.id
+    except SlotRefused as refused:
+        await _offer_alternatives(db, refused, site, need, start, now)
+        raise
+    return await get_by_id(db, appointment_id)
