@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint types check-migrations pytest clean help
+.PHONY: run test lint types check-migrations pytest browser-tools clean help
 
 help:
 	@echo "make run   – install, migrate, load the Paris demo data and serve on http://127.0.0.1:8000"
@@ -33,10 +33,22 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy app
 
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed-dev browser-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/e2e) need Debian's Chromium, installed here under CI=true
+# only, and axe-core from npm. Without them, outside CI, those tests skip.
+NPM := $(shell command -v npm 2>/dev/null)
+
+browser-tools: $(if $(NPM),node_modules/.installed)
+	@bash .ci/install-chromium
+
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi \
+	  || case "$$CI" in 1|true|TRUE|True|yes) exit 1;; *) echo "axe-core not installed: the accessibility checks will skip";; esac
+	@if [ -f node_modules/axe-core/axe.min.js ]; then touch $@; fi
 
 test: lint types pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache
