@@ -22,7 +22,7 @@ from app.config import Settings
 from app.db import Database
 from app.errors import Unauthorized
 from app.sites.schemas import Slug
-from app.sites.service import day_range, get_site, local_today
+from app.sites.service import get_site
 from app.throttle import Limits, client_address
 
 Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
@@ -82,8 +82,6 @@ class BookingController(Controller):
         limits(request).availability.check(
             client_address(request), "Too many availability searches: wait a minute."
         )
-        site = await get_site(session, slug)
-        first, last = day_range(first, last, today=local_today(site, now), default_days=14)
         site, slots = await service.availability(
             session, slug, service_code, tuple(needs.split(",")), first, last, now
         )

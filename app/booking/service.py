@@ -34,7 +34,7 @@ from app.db import Database
 from app.errors import BadRequest, Conflict, DomainError, NotFound
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
-from app.sites.service import get_site, site_calendar
+from app.sites.service import day_range, get_site, local_today, site_calendar
 
 REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
 ALTERNATIVE_DAYS = 7
@@ -221,11 +221,13 @@ async def availability(
     slug: str,
     service_code: str,
     need_codes: tuple[str, ...],
-    first: date,
-    last: date,
+    first: date | None,
+    last: date | None,
     now: datetime,
 ) -> tuple[Site, list[Slot]]:
+    """The free slots from `first` to `last` (by default two weeks from today)."""
     site = await get_site(session, slug)
+    first, last = day_range(first, last, today=local_today(site, now), default_days=14)
     service = await get_service(session, service_code)
     needs = await get_needs(session, need_codes)
     finder = await slot_finder(session, site, requirement_of(service, needs), first, last, now)

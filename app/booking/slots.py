@@ -7,10 +7,10 @@ import bisect
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.sites.hours import OpenDay
+from app.sites.hours import OpenDay, local_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +153,17 @@ class SlotFinder:
     def __post_init__(self) -> None:
         per_station: dict[int, list[tuple[datetime, datetime]]] = {}
         booked_minutes: dict[date, float] = {}
+        days = sorted(day.day for day in self.days)
+        midnights = [local_instant(day, time(0), self.timezone) for day in days]
+        next_midnights = [
+            local_instant(day + timedelta(days=1), time(0), self.timezone) for day in days
+        ]
         for item in self.booked:
             per_station.setdefault(item.station_id, []).append((item.starts_at, item.ends_at))
-            day = item.starts_at.astimezone(self.timezone).date()
+            index = bisect.bisect_right(midnights, item.starts_at) - 1
+            if index < 0 or item.starts_at >= next_midnights[index]:
+                continue
+            day = days[index]
             minutes = (item.ends_at - item.starts_at).total_seconds() / 60
             booked_minutes[day] = booked_minutes.get(day, 0.0) + minutes
         self._busy = {station: _Busy.of(items) for station, items in per_station.items()}
@@ -164,6 +172,11 @@ class SlotFinder:
             (station for station in self.stations if suits(station, self.need)),
             key=lambda station: _preference(station, self.need),
         )
+        self._candidate_busy = [
+            (station.id, self._busy.get(station.id)) for station in self._candidates
+        ]
+        self._length = self.need.length
+        self._grid = self.need.grid
         self._earliest = self.now + self.policy.min_notice
         self._latest = self.now + self.policy.horizon
         self._open_minutes = {
@@ -183,11 +196,12 @@ class SlotFinder:
         """Every start the grid offers on `day`, taken or not: from each opening, one
         step of the service's duration at a time, while the booking still fits."""
         starts = []
+        length, step = self._length, self._grid
         for opens, closes in day.intervals:
             start = opens
-            while start + self.need.length <= closes:
+            while start + length <= closes:
                 starts.append(start)
-                start += self.need.grid
+                start += step
         return starts
 
     def slots(self) -> list[Slot]:
@@ -228,11 +242,11 @@ class SlotFinder:
         return slot
 
     def _slot_at(self, start: datetime) -> Slot | None:
-        end = start + self.need.length
+        end = start + self._length
         free = tuple(
-            station.id
-            for station in self._candidates
-            if not (busy := self._busy.get(station.id)) or not busy.overlaps(start, end)
+            station_id
+            for station_id, busy in self._candidate_busy
+            if busy is None or not busy.overlaps(start, end)
         )
         return Slot(start, end, free) if free else None
 
