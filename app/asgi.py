@@ -28,6 +28,7 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pages.api import PagesController
+from app.pages.booking import BookingPages
 from app.sites.api import SitesController
 from app.throttle import Limits
 
@@ -87,6 +88,7 @@ def create_app(
             api,
             HealthController,
             PagesController,
+            BookingPages,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "pages" / "static"],

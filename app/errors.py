@@ -24,11 +24,13 @@ class DomainError(Exception):
         self,
         detail: str,
         *,
+        code: str = "",
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.code = code
         self.extra = extra or {}
         self.headers = headers or {}
 
@@ -82,7 +84,8 @@ def problem(
 
 
 def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return problem(exc.status, exc.detail, extra=exc.extra, headers=exc.headers)
+    extra = {"code": exc.code, **exc.extra} if exc.code else exc.extra
+    return problem(exc.status, exc.detail, extra=extra, headers=exc.headers)
 
 
 def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -25,7 +25,7 @@ def normalise_email(email: str) -> str:
     try:
         checked = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise BadRequest(f"This email address is not valid: {exc}") from exc
+        raise BadRequest(f"This email address is not valid: {exc}", code="email_invalid") from exc
     return checked.normalized.lower()
 
 

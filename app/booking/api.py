@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
@@ -25,7 +25,6 @@ from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
 
-Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
 BOOKING_ROLES = frozenset({"reception", "manager"})
@@ -134,7 +133,7 @@ class BookingController(Controller):
     @get("/appointments/{token:str}", summary="One's booking, by the token of its private link")
     async def get_appointment(
         self,
-        token: Token,
+        token: schemas.Token,
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
     ) -> schemas.AppointmentOut:
@@ -145,7 +144,7 @@ class BookingController(Controller):
     async def cancel(
         self,
         request: Request[object, object, State],
-        token: Token,
+        token: schemas.Token,
         db: NamedDependency[Database],
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
@@ -158,7 +157,7 @@ class BookingController(Controller):
     async def reschedule(
         self,
         request: Request[object, object, State],
-        token: Token,
+        token: schemas.Token,
         data: JSONBody[schemas.RescheduleIn],
         db: NamedDependency[Database],
         settings: NamedDependency[Settings],
@@ -175,7 +174,7 @@ class BookingController(Controller):
     )
     async def calendar(
         self,
-        token: Token,
+        token: schemas.Token,
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
     ) -> Response[str]:

@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
+from litestar.params import PathParameter
 
 from app.booking.models import Appointment
 from app.booking.slots import Slot
 
+Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
 Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an offset")]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 

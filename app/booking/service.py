@@ -62,7 +62,7 @@ class SlotRefused(DomainError):
     """The asked start cannot be booked; `alternatives` are free slots close to it."""
 
     def __init__(self, reason: Refusal) -> None:
-        super().__init__(REFUSAL_DETAILS[reason], extra={"reason": reason.value})
+        super().__init__(REFUSAL_DETAILS[reason], code=reason.value, extra={"reason": reason.value})
         self.status = 409 if reason in CAPACITY_REFUSALS else 422
         self.reason = reason
         self.alternatives: list[Slot] = []
@@ -102,25 +102,32 @@ def normalise_phone(phone: str) -> str:
     try:
         parsed = phonenumbers.parse(phone, "FR")
     except phonenumbers.NumberParseException as exc:
-        raise BadRequest("This phone number is not valid.") from exc
+        raise BadRequest("This phone number is not valid.", code="phone_invalid") from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise BadRequest("This phone number is not valid.")
+        raise BadRequest("This phone number is not valid.", code="phone_invalid")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_name(name: str) -> str:
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        raise BadRequest("Give a name.", code="name_missing")
+    if len(clean_name) > MAX_NAME_LENGTH or not clean_name.isprintable():
+        raise BadRequest(
+            f"The name must be printable and at most {MAX_NAME_LENGTH} characters.",
+            code="name_invalid",
+        )
+    return clean_name
 
 
 def contact(name: str, email: str | None, phone: str | None) -> Contact:
     """A checked contact: a name, and an email address or a phone number (or both)."""
-    clean_name = " ".join(name.split())
-    if not clean_name:
-        raise BadRequest("Give a name.")
-    if len(clean_name) > MAX_NAME_LENGTH or not clean_name.isprintable():
-        raise BadRequest(f"The name must be printable and at most {MAX_NAME_LENGTH} characters.")
     email = email.strip() if email else None
     phone = phone.strip() if phone else None
     if not email and not phone:
-        raise BadRequest("Give an email address or a phone number.")
+        raise BadRequest("Give an email address or a phone number.", code="contact_missing")
     return Contact(
-        name=clean_name,
+        name=normalise_name(name),
         email=normalise_email(email) if email else None,
         phone=normalise_phone(phone) if phone else None,
     )
@@ -311,7 +318,8 @@ async def book(
                 raise Conflict(
                     f"This email address or phone number already has "
                     f"{site.max_future_bookings_per_contact} appointments to come at "
-                    f"{site.name}: cancel one first."
+                    f"{site.name}: cancel one first.",
+                    code="too_many_bookings",
                 )
             finder = await slot_finder(session, site, need, day, day, now)
             slot = _check(finder, request.start)
@@ -398,7 +406,8 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
         if appointment.status != "cancelled":
             if appointment.status != "booked" or now >= appointment.starts_at:
                 raise Conflict(
-                    "This appointment has started or taken place: it cannot be cancelled."
+                    "This appointment has started or taken place: it cannot be cancelled.",
+                    code="not_cancellable",
                 )
             appointment.status = "cancelled"
             appointment.cancelled_at = now
@@ -430,7 +439,10 @@ async def reschedule(db: Database, token: str, start: datetime, *, now: datetime
             )
             appointment = await _locked_by_token(session, token)
             if appointment.status != "booked" or now >= appointment.starts_at:
-                raise Conflict("This appointment has started, taken place or been cancelled.")
+                raise Conflict(
+                    "This appointment has started, taken place or been cancelled.",
+                    code="not_movable",
+                )
             finder = await slot_finder(
                 session, site, need, new_day, new_day, now, leave_out=appointment.id
             )

@@ -1,0 +1,91 @@
+"""Dates, times and messages in French, for the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+STATUSES = {
+    "booked": "confirmé",
+    "checked_in": "vous êtes arrivé·e à l'accueil",
+    "served": "a eu lieu",
+    "no_show": "manqué",
+    "cancelled": "annulé",
+}
+
+# What the pages say for each code of the domain's errors.
+MESSAGES = {
+    "name_missing": "Indiquez votre nom.",
+    "name_invalid": "Le nom ne doit contenir que des lettres et des signes lisibles "
+    "(120 caractères au plus).",
+    "email_invalid": "Cette adresse e-mail n'est pas valide. Exemple : nom@exemple.fr",
+    "phone_invalid": "Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78",
+    "contact_missing": "Indiquez une adresse e-mail ou un numéro de téléphone, "
+    "pour recevoir la confirmation.",
+    "too_many_bookings": "Vous avez déjà le nombre maximum de rendez-vous à venir dans cette "
+    "mairie. Annulez-en un pour en prendre un autre.",
+    "not_cancellable": "Ce rendez-vous a commencé ou a déjà eu lieu : il ne peut plus être annulé.",
+    "not_movable": "Ce rendez-vous a commencé, a eu lieu ou a été annulé : "
+    "il ne peut plus être déplacé.",
+    "too_soon": "Ce créneau est trop proche (ou passé) pour être réservé en ligne.",
+    "too_late": "Ce créneau est trop lointain : il n'est pas encore ouvert à la réservation.",
+    "closed": "La mairie est fermée à cette heure-là.",
+    "off_grid": "Cette heure ne correspond pas au début d'un créneau : choisissez un créneau "
+    "de la liste.",
+    "no_station": "Aucun poste de cette mairie ne peut accueillir ce rendez-vous.",
+    "taken": "Ce créneau vient d'être réservé par quelqu'un d'autre.",
+    "walk_in_share": "Cette journée est complète pour la réservation en ligne : le reste du "
+    "temps est gardé pour les personnes qui viennent sans rendez-vous.",
+}
+FALLBACK = "Votre demande n'a pas pu aboutir. Vérifiez les informations et réessayez."
+
+
+def message(code: str) -> str:
+    return MESSAGES.get(code, FALLBACK)
+
+
+def day(value: date) -> str:
+    """ "mardi 1er décembre 2026"."""
+    number = "1er" if value.day == 1 else str(value.day)
+    return f"{DAYS[value.weekday()]} {number} {MONTHS[value.month - 1]} {value.year}"
+
+
+def short_day(value: date) -> str:
+    """ "mardi 1er décembre"."""
+    number = "1er" if value.day == 1 else str(value.day)
+    return f"{DAYS[value.weekday()]} {number} {MONTHS[value.month - 1]}"
+
+
+def clock(value: datetime) -> str:
+    """ "9 h 30" (local wall-clock time of `value`)."""
+    return f"{value.hour} h {value.minute:02d}"
+
+
+def moment(value: datetime) -> str:
+    """ "mardi 1er décembre 2026 à 9 h 30"."""
+    return f"{day(value.date())} à {clock(value)}"
+
+
+def minutes(total: int) -> str:
+    """ "45 minutes", "1 heure", "1 h 15"."""
+    if total < 60:
+        return f"{total} minutes"
+    hours, rest = divmod(total, 60)
+    if rest == 0:
+        return "1 heure" if hours == 1 else f"{hours} heures"
+    return f"{hours} h {rest:02d}"
