@@ -66,7 +66,10 @@ async def fill(db: Database) -> None:
         stations = list(await session.scalars(select(Station.id).where(Station.site_id == site.id)))
         service = await session.scalar(select(Service.id).where(Service.code == "caf"))
         places = [
-            (station, local_instant(day, datetime.min.time(), PARIS) + timedelta(minutes=510 + 30 * k))
+            (
+                station,
+                local_instant(day, datetime.min.time(), PARIS) + timedelta(minutes=510 + 30 * k),
+            )
             for offset in range(-60, 60)
             if (day := NOW.date() + timedelta(days=offset)).weekday() < 5
             for station in stations
@@ -128,7 +131,9 @@ async def measure(url: str, label: str, rounds: int) -> None:
             async with db.session() as session:
                 site_id = await session.scalar(text("SELECT id FROM sites WHERE slug = 'paris-15'"))
                 result = await session.execute(
-                    select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
+                    select(
+                        Appointment.station_id, Appointment.starts_at, Appointment.ends_at
+                    ).where(
                         Appointment.site_id == site_id,
                         Appointment.status != "cancelled",
                         Appointment.starts_at < ends,
