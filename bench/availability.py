@@ -11,10 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import insert, select, text
+from timing import percentiles, timed
 
 from app import schema
 from app.asgi import create_app
@@ -37,22 +36,6 @@ PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 FIRST, LAST = date(2026, 12, 1), date(2026, 12, 31)
 APPOINTMENTS = 5_000
-
-
-def figures(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
-
-
-async def timed(work: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
-    for _ in range(5):
-        await work()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 async def fill(db: Database) -> None:
@@ -143,9 +126,9 @@ async def measure(url: str, label: str, rounds: int) -> None:
                 return result.all()
 
         offered = len((await through_http()).json()["slots"])  # type: ignore[attr-defined]
-        http_p50, http_p95 = figures(await timed(through_http, rounds))
-        core_p50, core_p95 = figures(await timed(service_call, rounds))
-        floor_p50, floor_p95 = figures(await timed(floor, rounds))
+        http_p50, http_p95 = percentiles(await timed(through_http, rounds))
+        core_p50, core_p95 = percentiles(await timed(service_call, rounds))
+        floor_p50, floor_p95 = percentiles(await timed(floor, rounds))
     await db.dispose()
     print(f"{label}: {APPOINTMENTS} appointments, 31 days, {offered} slots offered")
     print(f"  GET …/availability (HTTP)   p50 {http_p50:6.2f} ms   p95 {http_p95:6.2f} ms")

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import date
 from datetime import time as clock
 from pathlib import Path
@@ -20,6 +18,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from timing import line, timed
 
 from app import schema
 from app.asgi import create_app
@@ -32,24 +31,6 @@ FIRST, LAST = date(2027, 3, 1), date(2027, 5, 1)
 ROUNDS = 300
 
 
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered) * 1000
-    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
-    return f"p50 {p50:7.3f} ms   p95 {p95:7.3f} ms"
-
-
-async def timed(work: Callable[[], Awaitable[object]], rounds: int = ROUNDS) -> list[float]:
-    for _ in range(10):
-        await work()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 def pure() -> None:
     weekly = [WeeklyRule(day, clock(8, 30), clock(19, 30 if day == 3 else 17)) for day in range(5)]
     weekly.append(WeeklyRule(1, clock(13), clock(17), nth_in_month=1))
@@ -59,7 +40,7 @@ def pure() -> None:
         started = time.perf_counter()
         list(calendar.days(FIRST, LAST))
         samples.append(time.perf_counter() - started)
-    print(f"pure, 62 days                    {percentiles(samples)}")
+    print(f"pure, 62 days                    {line(samples)}")
 
 
 async def against(url: str, label: str) -> None:
@@ -95,11 +76,11 @@ async def against(url: str, label: str) -> None:
                     text("SELECT * FROM closures WHERE site_id = :s"), {"s": site_id}
                 )
 
-        api_samples = await timed(api)
-        floor_samples = await timed(floor)
+        api_samples = await timed(api, ROUNDS)
+        floor_samples = await timed(floor, ROUNDS)
     await db.dispose()
-    print(f"{label:<8} API GET …/hours (62 days) {percentiles(api_samples)}")
-    print(f"{label:<8} floor: bare SQL reads     {percentiles(floor_samples)}")
+    print(f"{label:<8} API GET …/hours (62 days) {line(api_samples)}")
+    print(f"{label:<8} floor: bare SQL reads     {line(floor_samples)}")
 
 
 async def main() -> None:

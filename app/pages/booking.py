@@ -48,9 +48,18 @@ class DaySlots:
     slots: list[dict[str, str]]
 
 
-def _limits(request: Request[Any, Any, State]) -> Limits:
-    found: Limits = request.app.state.limits
-    return found
+def _throttle_search(request: Request[Any, Any, State]) -> None:
+    limits: Limits = request.app.state.limits
+    limits.availability.check(
+        client_address(request), "Too many availability searches: wait a minute."
+    )
+
+
+def _throttle_change(request: Request[Any, Any, State]) -> None:
+    limits: Limits = request.app.state.limits
+    limits.booking.check(
+        client_address(request), "Too many booking requests from your address: wait a minute."
+    )
 
 
 def _parse_day(value: str | None, default: date) -> date:
@@ -154,9 +163,7 @@ class BookingPages(Controller):
         code = request.query_params.get("service", "")
         if not code:
             return Redirect(f"/mairies/{site.slug}/rendez-vous?erreur=demarche", status_code=303)
-        _limits(request).availability.check(
-            client_address(request), "Too many availability searches: wait a minute."
-        )
+        _throttle_search(request)
         needs = _needs_of(request)
         first = _parse_day(request.query_params.get("du"), local_today(site, now))
         first = max(first, local_today(site, now))
@@ -188,9 +195,7 @@ class BookingPages(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> Template | Redirect:
-        _limits(request).booking.check(
-            client_address(request), "Too many booking requests from your address: wait a minute."
-        )
+        _throttle_change(request)
         site = await get_site(session, slug)
         form = await request.form()
         code = str(form.get("service", ""))
@@ -288,9 +293,7 @@ class BookingPages(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> Redirect:
-        _limits(request).booking.check(
-            client_address(request), "Too many booking requests from your address: wait a minute."
-        )
+        _throttle_change(request)
         await booking.cancel(db, token, now=now)
         return Redirect(f"/rendez-vous/{token}?annule=1", status_code=303)
 
@@ -303,9 +306,7 @@ class BookingPages(Controller):
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
     ) -> Template:
-        _limits(request).availability.check(
-            client_address(request), "Too many availability searches: wait a minute."
-        )
+        _throttle_search(request)
         appointment = await booking.get_by_token(session, token)
         site = appointment.site
         first = _parse_day(request.query_params.get("du"), local_today(site, now))
@@ -328,9 +329,7 @@ class BookingPages(Controller):
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
     ) -> Template | Redirect:
-        _limits(request).booking.check(
-            client_address(request), "Too many booking requests from your address: wait a minute."
-        )
+        _throttle_change(request)
         form = await request.form()
         start = _parse_start(str(form.get("debut", "")))
         appointment = await booking.get_by_token(session, token)
