@@ -29,6 +29,7 @@ from app.health import HealthController
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
+from app.queue.api import QueueController, TrackingController
 from app.sites.api import SitesController
 from app.throttle import Limits
 
@@ -82,7 +83,16 @@ def create_app(
         finally:
             await db.dispose()
 
-    api = Router(path="/", route_handlers=[SitesController, AuthController, BookingController])
+    api = Router(
+        path="/",
+        route_handlers=[
+            SitesController,
+            AuthController,
+            BookingController,
+            QueueController,
+            TrackingController,
+        ],
+    )
     app = Litestar(
         route_handlers=[
             api,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.accounts.models import Agent, agent_sites
 from app.booking.models import Appointment
+from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
 
 __all__ = [
@@ -12,9 +13,13 @@ __all__ = [
     "Closure",
     "HoursException",
     "Need",
+    "QueueCounter",
+    "QueueState",
     "Service",
     "Site",
     "Station",
+    "Ticket",
+    "TicketEvent",
     "WeeklyHours",
     "agent_sites",
 ]

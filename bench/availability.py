@@ -3,7 +3,7 @@ appointments, on SQLite and PostgreSQL, beside the bare SQL query that reads the
 same appointments (the floor).
 
 Target: p95 under 20 ms and under 5 times the floor.
-Run: .venv/bin/python bench/availability.py [--postgres URL] [--rounds N]
+Run: .venv/bin/python -m bench.availability [--postgres URL] [--rounds N]
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import insert, select, text
-from timing import percentiles, timed
 
 from app import schema
 from app.asgi import create_app
@@ -31,6 +30,7 @@ from app.db import Database
 from app.sites.demo import load_demo
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
+from bench.timing import percentiles, timed
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

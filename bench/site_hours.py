@@ -1,7 +1,7 @@
 """Opening hours over 62 days for one mairie: pure computation, and the whole API call,
 beside the bare SQL reads of the same rows (the floor).
 
-Run: .venv/bin/python bench/site_hours.py [--postgres URL]
+Run: .venv/bin/python -m bench.site_hours [--postgres URL]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from timing import line, timed
 
 from app import schema
 from app.asgi import create_app
@@ -26,6 +25,7 @@ from app.config import load_settings
 from app.db import Database
 from app.sites.demo import load_demo
 from app.sites.hours import SiteCalendar, WeeklyRule
+from bench.timing import line, timed
 
 FIRST, LAST = date(2027, 3, 1), date(2027, 5, 1)
 ROUNDS = 300

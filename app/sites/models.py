@@ -32,6 +32,10 @@ class Site(Base):
         CheckConstraint("booking_min_notice_minutes >= 0", name="min_notice"),
         CheckConstraint("booking_horizon_days BETWEEN 1 AND 366", name="horizon"),
         CheckConstraint("max_future_bookings_per_contact >= 1", name="max_future_bookings"),
+        CheckConstraint("check_in_early_minutes BETWEEN 0 AND 240", name="check_in_early"),
+        CheckConstraint("check_in_late_minutes BETWEEN 0 AND 240", name="check_in_late"),
+        CheckConstraint("priority_after_minutes BETWEEN 1 AND 480", name="priority_after"),
+        CheckConstraint("no_show_after_calls BETWEEN 1 AND 10", name="no_show_after_calls"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +53,10 @@ class Site(Base):
     max_future_bookings_per_contact: Mapped[int] = mapped_column(
         Integer, default=2, server_default="2"
     )
+    check_in_early_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    check_in_late_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    priority_after_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    no_show_after_calls: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

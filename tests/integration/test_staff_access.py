@@ -23,7 +23,7 @@ async def test_an_agent_exchanges_email_and_password_for_a_bearer_token(
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 3600
+    assert body["expires_in"] == 1440 * 60
     me = await client.get(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )

@@ -1,0 +1,1 @@
+"""The waiting queue: tickets, their numbers and order, calls, and waiting estimates."""

@@ -1,0 +1,326 @@
+"""The queue API: tickets, check-ins, the queue view, calls and moves, and tracking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.accounts.service import STAFF_ROLES, authorize
+from app.booking.schemas import Token
+from app.db import Database
+from app.queue import service
+from app.queue.models import Ticket
+from app.sites.schemas import Slug
+from app.sites.service import get_site
+
+RECEPTION = frozenset({"reception", "manager"})
+FACILITATORS = frozenset({"facilitator", "manager"})
+ANY_DESK = frozenset({"reception", "facilitator", "manager"})
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class WalkInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    service: Code
+    priority: bool = False
+    needs: Annotated[list[Code], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class CheckInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class TransferIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    service: Code | None = None
+    station_kind: Literal["standard", "double"] | None = None
+
+
+class StationRef(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+
+
+class TicketOut(msgspec.Struct, kw_only=True):
+    id: int
+    number: str
+    token: str
+    status: str
+    position: int | None
+    eta_minutes: tuple[int, int] | None
+    station: StationRef | None
+    service: str
+    service_name: str
+    needs: list[str]
+    priority: bool
+    kind: Literal["walk_in", "appointment"]
+    arrived_at: datetime
+    due_at: datetime | None
+    called_at: datetime | None
+    call_count: int
+
+
+class QueueOut(msgspec.Struct, kw_only=True):
+    seq: int
+    waiting: list[TicketOut]
+    called: list[TicketOut]
+    serving: list[TicketOut]
+
+
+class TicketTracking(msgspec.Struct, kw_only=True):
+    number: str
+    status: str
+    position: int | None
+    eta_minutes: tuple[int, int] | None
+    station: str | None
+    service_name: str
+    site: str
+    called_at: datetime | None
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return value.astimezone(tz) if value else None
+
+
+def ticket_out(view: service.TicketView, tz: ZoneInfo) -> TicketOut:
+    ticket = view.ticket
+    return TicketOut(
+        id=ticket.id,
+        number=ticket.number,
+        token=ticket.token,
+        status=ticket.status,
+        position=view.position,
+        eta_minutes=view.eta_minutes,
+        station=StationRef(id=ticket.station.id, name=ticket.station.name)
+        if ticket.station
+        else None,
+        service=ticket.service.code,
+        service_name=ticket.service.name,
+        needs=list(ticket.needs),
+        priority=ticket.priority,
+        kind="appointment" if ticket.appointment_id else "walk_in",
+        arrived_at=ticket.arrived_at.astimezone(tz),
+        due_at=_local(ticket.due_at, tz),
+        called_at=_local(ticket.called_at, tz),
+        call_count=ticket.call_count,
+    )
+
+
+async def _out(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketOut:
+    site = await service.site_of(session, ticket.site_id)
+    return ticket_out(await service.view_of(session, ticket, now), ZoneInfo(site.timezone))
+
+
+class QueueController(Controller):
+    path = "/api/v1"
+    tags = ["queue"]
+    security = STAFF_SECURITY
+
+    @post("/sites/{slug:str}/tickets", summary="Issue a walk-in ticket")
+    async def issue(
+        self,
+        slug: Slug,
+        data: JSONBody[WalkInIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        authorize(agent, roles=RECEPTION, site=await get_site(session, slug))
+        ticket = await service.issue_walk_in(
+            db,
+            slug,
+            service_code=data.service,
+            needs=tuple(data.needs),
+            priority=data.priority,
+            phone=data.phone,
+            agent_id=agent.id,
+            now=now,
+        )
+        return await _out(session, ticket, now)
+
+    @post("/sites/{slug:str}/check-ins", summary="The booked person has arrived")
+    async def check_in(
+        self,
+        slug: Slug,
+        data: JSONBody[CheckInIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        authorize(agent, roles=RECEPTION, site=await get_site(session, slug))
+        ticket = await service.check_in(db, slug, data.reference, agent_id=agent.id, now=now)
+        return await _out(session, ticket, now)
+
+    @get("/sites/{slug:str}/queue", summary="Today's queue of a mairie")
+    async def queue(
+        self,
+        slug: Slug,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> QueueOut:
+        authorize(agent, roles=STAFF_ROLES, site=await get_site(session, slug))
+        view = await service.queue(session, slug, now)
+        tz = ZoneInfo(view.site.timezone)
+        return QueueOut(
+            seq=view.seq,
+            waiting=[ticket_out(item, tz) for item in view.waiting],
+            called=[ticket_out(item, tz) for item in view.called],
+            serving=[ticket_out(item, tz) for item in view.serving],
+        )
+
+    @post(
+        "/stations/{station_id:int}/call-next",
+        status_code=200,
+        summary="Call the next ticket this station may serve",
+        responses={204: ResponseSpec(None, description="Nobody is waiting for this station")},
+    )
+    async def call_next(
+        self,
+        station_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> Response[TicketOut | None]:
+        station = await service.get_station(session, station_id)
+        authorize(agent, roles=FACILITATORS, site=station.site)
+        ticket = await service.call_next(db, station_id, agent_id=agent.id, now=now)
+        if ticket is None:
+            return Response(None, status_code=204)
+        return Response(await _out(session, ticket, now))
+
+    async def _act(
+        self,
+        ticket_id: int,
+        action: str,
+        roles: frozenset[str],
+        agent: Agent,
+        db: Database,
+        session: AsyncSession,
+        now: datetime,
+        transfer: TransferIn | None = None,
+    ) -> TicketOut:
+        ticket = await service.get_ticket(session, ticket_id)
+        authorize(agent, roles=roles, site=await service.site_of(session, ticket.site_id))
+        moved = await service.act(
+            db,
+            ticket_id,
+            action,
+            agent_id=agent.id,
+            now=now,
+            service_code=transfer.service if transfer else None,
+            station_kind=transfer.station_kind if transfer else None,
+        )
+        return await _out(session, moved, now)
+
+    @post("/tickets/{ticket_id:int}/recall", status_code=200, summary="Call the ticket again")
+    async def recall(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "recall", FACILITATORS, agent, db, session, now)
+
+    @post("/tickets/{ticket_id:int}/start", status_code=200, summary="The person is at the station")
+    async def start(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "start", FACILITATORS, agent, db, session, now)
+
+    @post("/tickets/{ticket_id:int}/finish", status_code=200, summary="The help is over")
+    async def finish(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "finish", FACILITATORS, agent, db, session, now)
+
+    @post("/tickets/{ticket_id:int}/no-show", status_code=200, summary="The person did not come")
+    async def no_show(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "no_show", FACILITATORS, agent, db, session, now)
+
+    @post("/tickets/{ticket_id:int}/cancel", status_code=200, summary="The person has left")
+    async def cancel(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "cancel", ANY_DESK, agent, db, session, now)
+
+    @post(
+        "/tickets/{ticket_id:int}/transfer",
+        status_code=200,
+        summary="Back in the queue for another service or station kind",
+    )
+    async def transfer(
+        self,
+        ticket_id: Id,
+        data: JSONBody[TransferIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await self._act(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
+
+
+class TrackingController(Controller):
+    path = "/api/v1"
+    tags = ["queue"]
+
+    @get("/tickets/{token:str}", summary="Follow one's ticket, by the token of its link")
+    async def track(
+        self,
+        token: Token,
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketTracking:
+        view = await service.by_token(session, token, now)
+        ticket = view.ticket
+        site = await service.site_of(session, ticket.site_id)
+        return TicketTracking(
+            number=ticket.number,
+            status=ticket.status,
+            position=view.position,
+            eta_minutes=view.eta_minutes,
+            station=ticket.station.name
+            if ticket.station and ticket.status in ("called", "serving")
+            else None,
+            service_name=ticket.service.name,
+            site=site.name,
+            called_at=_local(ticket.called_at, ZoneInfo(site.timezone)),
+        )

@@ -1,0 +1,103 @@
+"""Tables of the queue: tickets, their history, the day's counters and each site's seq."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONValue, UTCDateTime
+from app.sites.models import Service, Station
+
+TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
+
+
+class Ticket(Base):
+    """A place in a site's queue for one day."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("site_id", "day", "number"),
+        UniqueConstraint("appointment_id"),
+        CheckConstraint(
+            "status IN ('waiting', 'called', 'serving', 'done', 'no_show', 'cancelled')",
+            name="status",
+        ),
+        CheckConstraint("station_kind IN ('standard', 'double')", name="station_kind"),
+        Index("ix_tickets_site_id_day_status", "site_id", "day", "status"),
+        Index("ix_tickets_site_id_service_id_finished_at", "site_id", "service_id", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    day: Mapped[date] = mapped_column(Date)
+    number: Mapped[str] = mapped_column(String(8))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
+    station_kind: Mapped[str] = mapped_column(String(16), default="standard")
+    requires_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    service: Mapped[Service] = relationship()
+    station: Mapped[Station | None] = relationship()
+
+
+class TicketEvent(Base):
+    """Who changed a ticket, how, when, and the site's seq that change took."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_site_id_seq", "site_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QueueCounter(Base):
+    """The last number issued in a queue group, per site and local day."""
+
+    __tablename__ = "queue_counters"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    letter: Mapped[str] = mapped_column(String(1), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class QueueState(Base):
+    """Each site's queue seq: one more for every change, so that screens see gaps."""
+
+    __tablename__ = "queue_states"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)

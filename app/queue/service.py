@@ -1,0 +1,577 @@
+"""Queue operations: issue, check in, call, move tickets along, and read the queue.
+
+Every change to a site's queue runs under that site's queue lock (advisory on
+PostgreSQL; SQLite's writers take turns), takes the next `seq`, and leaves a
+TicketEvent saying who did it and when.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from app import locking
+from app.booking.models import Appointment
+from app.booking.service import (
+    get_needs,
+    get_service,
+    new_token,
+    normalise_phone,
+    requirement_of,
+)
+from app.db import Base, Database
+from app.errors import BadRequest, Conflict, NotFound
+from app.queue import eta, numbering
+from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
+from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
+from app.sites.models import Service, Site, Station
+from app.sites.service import get_site
+
+AVERAGE_OVER_DAYS = 90
+ACTIVE = ("waiting", "called", "serving")
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the API and the pages show it."""
+
+    ticket: Ticket
+    position: int | None
+    eta_minutes: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class QueueView:
+    site: Site
+    seq: int
+    waiting: list[TicketView]
+    called: list[TicketView]
+    serving: list[TicketView]
+
+
+# Reading
+
+
+WAITING_COLUMNS = (
+    Ticket.id,
+    Ticket.arrived_at,
+    Ticket.due_at,
+    Ticket.priority,
+    Ticket.station_kind,
+    Ticket.requires_accessible,
+)
+
+
+async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
+    """The site's waiting tickets today, as the ordering needs them (no ORM objects: a
+    queue can hold hundreds)."""
+    rows = await session.execute(
+        select(*WAITING_COLUMNS).where(
+            Ticket.site_id == site.id,
+            Ticket.day == today(site, now),
+            Ticket.status == "waiting",
+        )
+    )
+    return [Waiting(*row) for row in rows]
+
+
+def waiting_of(ticket: Ticket) -> Waiting:
+    return Waiting(
+        id=ticket.id,
+        arrived_at=ticket.arrived_at,
+        due_at=ticket.due_at,
+        priority=ticket.priority,
+        kind=ticket.station_kind,
+        accessible=ticket.requires_accessible,
+    )
+
+
+def today(site: Site, now: datetime) -> date:
+    return numbering.ticket_day(now, ZoneInfo(site.timezone))
+
+
+async def get_station(session: AsyncSession, station_id: int) -> Station:
+    station = await session.scalar(
+        select(Station).where(Station.id == station_id).options(joinedload(Station.site))
+    )
+    if station is None or not station.active:
+        raise NotFound(f"No station has the id {station_id}.")
+    return station
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.scalar(_ticket_query().where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise NotFound(f"No ticket has the id {ticket_id}.")
+    return ticket
+
+
+async def site_of(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id)
+    assert site is not None
+    return site
+
+
+def _ticket_query() -> Select[Ticket]:
+    return select(Ticket).options(joinedload(Ticket.service), joinedload(Ticket.station))
+
+
+async def seq_of(session: AsyncSession, site_id: int) -> int:
+    return int(
+        await session.scalar(select(QueueState.seq).where(QueueState.site_id == site_id)) or 0
+    )
+
+
+async def _averages(session: AsyncSession, site: Site, now: datetime) -> dict[int, list[float]]:
+    """The latest service durations, in minutes, per service, newest first."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
+        .label("rank")
+    )
+    recent = (
+        select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
+        .where(
+            Ticket.site_id == site.id,
+            Ticket.status == "done",
+            Ticket.started_at.is_not(None),
+            Ticket.finished_at > now - timedelta(days=AVERAGE_OVER_DAYS),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(recent.c.service_id, recent.c.started_at, recent.c.finished_at)
+        .where(recent.c.rank <= eta.SAMPLE_SIZE)
+        .order_by(recent.c.service_id, recent.c.rank)
+    )
+    durations: dict[int, list[float]] = defaultdict(list)
+    for service_id, started, finished in rows:
+        durations[service_id].append((finished - started).total_seconds() / 60)
+    return durations
+
+
+async def _views(
+    session: AsyncSession,
+    site: Site,
+    tickets: Sequence[Ticket],
+    now: datetime,
+    waiting: Sequence[Waiting] | None = None,
+) -> dict[int, TicketView]:
+    """Positions and estimates of `tickets` among the site's waiting tickets today."""
+    if all(ticket.status != "waiting" for ticket in tickets):
+        return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
+    if waiting is None:
+        waiting = await waiting_tickets(session, site, now)
+    stations = list(
+        await session.scalars(select(Station).where(Station.site_id == site.id, Station.active))
+    )
+    durations = await _averages(session, site, now)
+    threshold = timedelta(minutes=site.priority_after_minutes)
+    candidates = list(waiting)
+    views = {}
+    for ticket in tickets:
+        if ticket.status != "waiting":
+            views[ticket.id] = TicketView(ticket, None, None)
+            continue
+        me = waiting_of(ticket)
+        ahead = ahead_of(me, candidates, now, threshold)
+        able = sum(1 for station in stations if can_serve(_caller(station), me))
+        average = eta.average_minutes(
+            durations.get(ticket.service_id, []), ticket.service.duration_minutes
+        )
+        views[ticket.id] = TicketView(ticket, ahead + 1, eta.waiting_range(ahead, able, average))
+    return views
+
+
+def _caller(station: Station) -> Caller:
+    return Caller(kind=station.kind, accessible=station.accessible)
+
+
+async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
+    """Today's queue of a site: who waits (in calling order), who is called, who is served."""
+    site = await get_site(session, slug)
+    tickets = list(
+        await session.scalars(
+            _ticket_query().where(
+                Ticket.site_id == site.id,
+                Ticket.day == today(site, now),
+                Ticket.status.in_(ACTIVE),
+            )
+        )
+    )
+    views = await _views(
+        session,
+        site,
+        tickets,
+        now,
+        waiting=[waiting_of(t) for t in tickets if t.status == "waiting"],
+    )
+    threshold = timedelta(minutes=site.priority_after_minutes)
+    by_id = {ticket.id: ticket for ticket in tickets}
+    ordered = queue_order([waiting_of(t) for t in tickets if t.status == "waiting"], now, threshold)
+    called = sorted(
+        (t for t in tickets if t.status == "called"),
+        key=lambda t: (t.called_at or t.arrived_at, t.id),
+        reverse=True,
+    )
+    serving = sorted(
+        (t for t in tickets if t.status == "serving"), key=lambda t: (t.started_at, t.id)
+    )
+    return QueueView(
+        site=site,
+        seq=await seq_of(session, site.id),
+        waiting=[views[item.id] for item in ordered if item.id in by_id],
+        called=[views[t.id] for t in called],
+        serving=[views[t.id] for t in serving],
+    )
+
+
+async def view_of(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketView:
+    site = await site_of(session, ticket.site_id)
+    return (await _views(session, site, [ticket], now))[ticket.id]
+
+
+async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketView:
+    """The ticket behind an usager's tracking link; 404 for anything else."""
+    ticket = None
+    if 16 <= len(token) <= 64:
+        ticket = await session.scalar(_ticket_query().where(Ticket.token == token))
+    if ticket is None:
+        raise NotFound("No ticket matches this link.")
+    return await view_of(session, ticket, now)
+
+
+# Writing
+
+
+async def _lock(session: AsyncSession, site_id: int) -> None:
+    await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
+
+
+def _upsert(session: AsyncSession) -> Callable[[type[Base]], Any]:
+    """INSERT … ON CONFLICT, which both databases have, spelt by each one's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
+async def _next_seq(session: AsyncSession, site_id: int) -> int:
+    insert = _upsert(session)
+    statement = (
+        insert(QueueState)
+        .values(site_id=site_id, seq=1)
+        .on_conflict_do_update(
+            index_elements=[QueueState.site_id], set_={"seq": QueueState.seq + 1}
+        )
+        .returning(QueueState.seq)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def _next_number(session: AsyncSession, site_id: int, day: date, letter: str) -> str:
+    insert = _upsert(session)
+    statement = (
+        insert(QueueCounter)
+        .values(site_id=site_id, day=day, letter=letter, last=1)
+        .on_conflict_do_update(
+            index_elements=[QueueCounter.site_id, QueueCounter.day, QueueCounter.letter],
+            set_={"last": QueueCounter.last + 1},
+        )
+        .returning(QueueCounter.last)
+    )
+    counter = int((await session.execute(statement)).scalar_one())
+    return numbering.ticket_number(letter, counter)
+
+
+async def _record(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    now: datetime,
+    *,
+    agent_id: int | None,
+    station_id: int | None = None,
+) -> None:
+    seq = await _next_seq(session, ticket.site_id)
+    ticket.updated_at = now
+    session.add(
+        TicketEvent(
+            site_id=ticket.site_id,
+            ticket_id=ticket.id,
+            seq=seq,
+            action=action,
+            agent_id=agent_id,
+            station_id=station_id if station_id is not None else ticket.station_id,
+            at=now,
+        )
+    )
+
+
+async def _new_ticket(
+    session: AsyncSession,
+    site: Site,
+    service: Service,
+    *,
+    needs: list[str],
+    kind: str,
+    accessible: bool,
+    now: datetime,
+    appointment: Appointment | None = None,
+    priority: bool = False,
+    phone: str | None = None,
+) -> Ticket:
+    day = today(site, now)
+    letter = numbering.letter(appointment=appointment is not None, double=kind == "double")
+    ticket = Ticket(
+        site_id=site.id,
+        day=day,
+        number=await _next_number(session, site.id, day, letter),
+        token=new_token(),
+        service_id=service.id,
+        needs=needs,
+        station_kind=kind,
+        requires_accessible=accessible,
+        priority=priority,
+        phone=phone,
+        appointment_id=appointment.id if appointment else None,
+        due_at=appointment.starts_at if appointment else None,
+        status="waiting",
+        arrived_at=now,
+        call_count=0,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def issue_walk_in(
+    db: Database,
+    slug: str,
+    *,
+    service_code: str,
+    needs: tuple[str, ...] = (),
+    priority: bool = False,
+    phone: str | None = None,
+    agent_id: int | None,
+    now: datetime,
+) -> Ticket:
+    """A walk-in's ticket, numbered atomically for the site's day."""
+    phone = normalise_phone(phone) if phone else None
+    async with db.writing() as session:
+        site = await get_site(session, slug)
+        service = await get_service(session, service_code)
+        chosen = await get_needs(session, needs)
+        need = requirement_of(service, chosen)
+        await _lock(session, site.id)
+        ticket = await _new_ticket(
+            session,
+            site,
+            service,
+            needs=[n.code for n in chosen],
+            kind=need.kind,
+            accessible=need.accessible,
+            now=now,
+            priority=priority,
+            phone=phone,
+        )
+        await _record(session, ticket, "issued", now, agent_id=agent_id)
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+async def check_in(
+    db: Database, slug: str, reference: str, *, agent_id: int | None, now: datetime
+) -> Ticket:
+    """The booked person has arrived: their ticket joins the queue for their booked time."""
+    async with db.writing() as session:
+        site = await get_site(session, slug)
+        appointment = await session.scalar(
+            select(Appointment).where(
+                Appointment.reference == reference.strip().upper(), Appointment.site_id == site.id
+            )
+        )
+        if appointment is None:
+            raise NotFound(f"No appointment at {site.name} has the reference {reference!r}.")
+        await _lock(session, site.id)
+        await session.refresh(appointment, with_for_update=True)
+        _check_in_allowed(site, appointment, now)
+        service = await session.get(Service, appointment.service_id)
+        assert service is not None
+        chosen = await get_needs(session, tuple(appointment.needs))
+        need = requirement_of(service, chosen)
+        ticket = await _new_ticket(
+            session,
+            site,
+            service,
+            needs=list(appointment.needs),
+            kind=need.kind,
+            accessible=need.accessible,
+            now=now,
+            appointment=appointment,
+            phone=appointment.phone,
+        )
+        appointment.status = "checked_in"
+        appointment.updated_at = now
+        await _record(session, ticket, "checked_in", now, agent_id=agent_id)
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+def _check_in_allowed(site: Site, appointment: Appointment, now: datetime) -> None:
+    tz = ZoneInfo(site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    if appointment.status == "checked_in":
+        raise Conflict("This appointment is already checked in.", code="already_checked_in")
+    if appointment.status != "booked":
+        raise Conflict(
+            f"This appointment is {appointment.status.replace('_', ' ')}: "
+            "issue a walk-in ticket instead.",
+            code="not_booked",
+        )
+    opens = appointment.starts_at - timedelta(minutes=site.check_in_early_minutes)
+    closes = appointment.starts_at + timedelta(minutes=site.check_in_late_minutes)
+    if now < opens:
+        raise Conflict(
+            f"Too early: check-in opens at {opens.astimezone(tz):%H:%M} for the appointment "
+            f"at {start:%H:%M} on {start:%Y-%m-%d}. Until then, issue a walk-in ticket if "
+            "the person wants to wait.",
+            code="check_in_too_early",
+        )
+    if now > closes:
+        raise Conflict(
+            f"Too late: the appointment was at {start:%H:%M} and check-in closed "
+            f"{site.check_in_late_minutes} minutes after. Issue a walk-in ticket instead.",
+            code="check_in_too_late",
+        )
+
+
+async def call_next(
+    db: Database, station_id: int, *, agent_id: int | None, now: datetime
+) -> Ticket | None:
+    """Give `station` the next ticket it may serve; None when nobody is waiting for it."""
+    async with db.writing() as session:
+        station = await get_station(session, station_id)
+        site = station.site
+        await _lock(session, site.id)
+        waiting = await waiting_tickets(session, site, now)
+        threshold = timedelta(minutes=site.priority_after_minutes)
+        chosen = next_ticket(waiting, _caller(station), now, threshold)
+        if chosen is None:
+            return None
+        ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
+        ticket.status = "called"
+        ticket.station_id = station.id
+        ticket.called_at = now
+        ticket.call_count = 1
+        await _record(session, ticket, "called", now, agent_id=agent_id)
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+TRANSITIONS = {
+    "recall": ("called",),
+    "start": ("called",),
+    "finish": ("serving",),
+    "no_show": ("called",),
+    "cancel": ("waiting", "called"),
+    "transfer": ("waiting", "called", "serving"),
+}
+REFUSALS = {
+    "recall": "Only a called ticket can be called again.",
+    "start": "Only a called ticket can start being served.",
+    "finish": "Only a ticket being served can be finished.",
+    "no_show": "Only a called ticket can be marked absent.",
+    "cancel": "Only a waiting or called ticket can be cancelled.",
+    "transfer": "A ticket that is done, absent or cancelled cannot be transferred.",
+}
+APPOINTMENT_STATUS = {"finish": "served", "no_show": "no_show", "cancel": "cancelled"}
+
+
+async def act(
+    db: Database,
+    ticket_id: int,
+    action: str,
+    *,
+    agent_id: int | None,
+    now: datetime,
+    service_code: str | None = None,
+    station_kind: str | None = None,
+) -> Ticket:
+    """Move a ticket along: recall, start, finish, no_show, cancel or transfer."""
+    async with db.writing() as session:
+        found = await session.get(Ticket, ticket_id)
+        if found is None:
+            raise NotFound(f"No ticket has the id {ticket_id}.")
+        site = await site_of(session, found.site_id)
+        await _lock(session, site.id)
+        ticket = await session.get_one(
+            Ticket, ticket_id, with_for_update=True, populate_existing=True
+        )
+        if ticket.status not in TRANSITIONS[action]:
+            raise Conflict(
+                f"{REFUSALS[action]} Ticket {ticket.number} is {ticket.status.replace('_', ' ')}.",
+                code=f"cannot_{action}",
+            )
+        recorded = action
+        if action == "recall":
+            if ticket.call_count >= site.no_show_after_calls:
+                ticket.status = "no_show"
+                recorded = "no_show"
+            else:
+                ticket.call_count += 1
+                ticket.called_at = now
+        elif action == "start":
+            ticket.status = "serving"
+            ticket.started_at = now
+        elif action == "finish":
+            ticket.status = "done"
+            ticket.finished_at = now
+        elif action in ("no_show", "cancel"):
+            ticket.status = "no_show" if action == "no_show" else "cancelled"
+        elif action == "transfer":
+            await _transfer(session, ticket, service_code, station_kind)
+        if ticket.appointment_id is not None and recorded in APPOINTMENT_STATUS:
+            appointment = await session.get(Appointment, ticket.appointment_id)
+            if appointment is not None:
+                appointment.status = APPOINTMENT_STATUS[recorded]
+                appointment.updated_at = now
+        await _record(session, ticket, recorded, now, agent_id=agent_id)
+        if action == "transfer":
+            ticket.station_id = None
+    return await _reload(db, ticket_id)
+
+
+async def _transfer(
+    session: AsyncSession, ticket: Ticket, service_code: str | None, station_kind: str | None
+) -> None:
+    """Back in the queue for another service or station kind; the arrival time is kept."""
+    if service_code is None and station_kind is None:
+        raise BadRequest("Say where to transfer the ticket: a service, a station kind, or both.")
+    if station_kind is not None and station_kind not in ("standard", "double"):
+        raise BadRequest("The station kind is standard or double.")
+    if service_code is not None:
+        service = await get_service(session, service_code)
+        chosen = await get_needs(session, tuple(ticket.needs))
+        ticket.service_id = service.id
+        ticket.station_kind = requirement_of(service, chosen).kind
+    if station_kind is not None:
+        ticket.station_kind = station_kind
+    ticket.status = "waiting"
+    ticket.called_at = None
+    ticket.call_count = 0
+    ticket.started_at = None
+
+
+async def _reload(db: Database, ticket_id: int) -> Ticket:
+    async with db.session() as session:
+        return await get_ticket(session, ticket_id)
