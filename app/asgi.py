@@ -20,7 +20,7 @@ from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.api import AuthController
-from app.accounts.guards import provide_agent, provide_optional_agent
+from app.accounts.guards import provide_agent, provide_optional_agent, renew_session_cookie
 from app.booking.api import BookingController
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
@@ -29,6 +29,8 @@ from app.health import HealthController
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
+from app.pages.staff import StaffPages
+from app.pages.tickets import TrackingPages
 from app.queue.api import QueueController, TrackingController
 from app.sites.api import SitesController
 from app.throttle import Limits
@@ -99,6 +101,8 @@ def create_app(
             HealthController,
             PagesController,
             BookingPages,
+            StaffPages,
+            TrackingPages,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "pages" / "static"],
@@ -146,6 +150,7 @@ def create_app(
             directory=PACKAGE_DIR / "pages" / "templates", engine=JinjaTemplateEngine
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        before_send=[renew_session_cookie],
         logging_config=None,
         debug=False,
     )

@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     timezone: str = "Europe/Paris"
     demo: bool = False
     token_ttl_minutes: int = 60
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
     login_attempts_per_minute: int = 10
     availability_requests_per_minute: int = 120
     booking_requests_per_minute: int = 20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import jwt
@@ -53,20 +53,37 @@ class TokenClaims:
     agent_id: int
     issued_at: datetime
     expires_at: datetime
+    extra: dict[str, object] = field(default_factory=dict)
 
 
-def issue_token(agent_id: int, *, secret: str, now: datetime, ttl: timedelta) -> str:
+_STANDARD = {"iss", "typ", "sub", "iat", "exp"}
+
+
+def issue_token(
+    agent_id: int,
+    *,
+    secret: str,
+    now: datetime,
+    ttl: timedelta,
+    kind: str = "access",
+    extra: dict[str, str | int] | None = None,
+) -> str:
+    """A signed token for `agent_id`; `kind` keeps bearer tokens and session cookies apart."""
     claims = {
         "iss": _ISSUER,
+        "typ": kind,
         "sub": str(agent_id),
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
+        **(extra or {}),
     }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def read_token(token: str, *, secret: str, now: datetime) -> TokenClaims | None:
-    """The claims of a valid, unexpired token signed with `secret`, else None."""
+def read_token(
+    token: str, *, secret: str, now: datetime, kind: str = "access"
+) -> TokenClaims | None:
+    """The claims of a valid, unexpired token of `kind` signed with `secret`, else None."""
     try:
         claims = jwt.decode(
             token,
@@ -86,6 +103,10 @@ def read_token(token: str, *, secret: str, now: datetime) -> TokenClaims | None:
         expires_at = datetime.fromtimestamp(int(claims["exp"]), now.tzinfo)
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         return None
+    if claims.get("typ") != kind:
+        return None
     if expires_at <= now or issued_at > now + _CLOCK_SKEW:
         return None
-    return TokenClaims(agent_id, issued_at, expires_at)
+    return TokenClaims(
+        agent_id, issued_at, expires_at, {k: v for k, v in claims.items() if k not in _STANDARD}
+    )

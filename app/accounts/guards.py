@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, MutableScopeHeaders, State
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import service
+from app.accounts import service, sessions
 from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
+FORM_TYPES = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
 
 
 def bearer_token(request: Request[object, object, State]) -> str | None:
@@ -26,24 +29,80 @@ def bearer_token(request: Request[object, object, State]) -> str | None:
     return token.strip()
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def session_cookie(value: str, settings: Settings, *, max_age: int | None = None) -> Cookie:
+    """The staff session cookie: not readable by scripts, not sent by other sites' forms,
+    and over HTTPS only outside a developer's machine."""
+    return Cookie(
+        key=sessions.COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        max_age=settings.session_max_hours * 3600 if max_age is None else max_age,
+    )
+
+
 async def agent_of(
     request: Request[object, object, State],
     session: AsyncSession,
     settings: Settings,
     now: datetime,
 ) -> Agent | None:
-    """The agent whose valid token this request carries; None without a token; 401 for a
-    token that is not (or no longer) valid."""
+    """The agent whose valid token or session cookie this request carries; None with
+    neither; 401 for credentials that are not (or no longer) valid."""
     token = bearer_token(request)
-    if token is None:
-        return None
-    claims = read_token(token, secret=settings.secret_key, now=now)
-    if claims is None:
-        raise Unauthorized("The token is invalid or has expired: ask for a new one.")
-    agent = await service.active_agent(session, claims.agent_id)
+    if token is not None:
+        claims = read_token(token, secret=settings.secret_key, now=now)
+        if claims is None:
+            raise Unauthorized("The token is invalid or has expired: ask for a new one.")
+        agent_id = claims.agent_id
+    else:
+        staff_session = await session_of(request, settings, now)
+        if staff_session is None:
+            return None
+        agent_id = staff_session.agent_id
+    agent = await service.active_agent(session, agent_id)
     if agent is None:
         raise Unauthorized("This account is disabled or no longer exists.")
     return agent
+
+
+async def session_of(
+    request: Request[object, object, State], settings: Settings, now: datetime
+) -> sessions.StaffSession | None:
+    """The staff session of this request's cookie, checked for CSRF on unsafe methods; the
+    cookie is renewed on the way out when it has aged."""
+    cookie = request.cookies.get(sessions.COOKIE)
+    if not cookie:
+        return None
+    staff_session = sessions.decode(cookie, settings, now)
+    if staff_session is None:
+        raise Unauthorized("Your session has ended: log in again.")
+    if request.method in UNSAFE_METHODS:
+        presented = request.headers.get(sessions.CSRF_HEADER)
+        if presented is None and request.content_type[0] in FORM_TYPES:
+            presented = str((await request.form()).get(sessions.CSRF_FIELD, ""))
+        if not presented or not sessions.csrf_matches(staff_session, settings, presented):
+            raise Forbidden("This form has expired or did not come from guichet: reload the page.")
+    renewed = sessions.touched(staff_session, now)
+    if renewed is not None:
+        request.state.renewed_session = sessions.encode(renewed, settings)
+    return staff_session
+
+
+def renew_session_cookie(message: Message, scope: Scope) -> None:
+    """Before a response goes out, add the renewed session cookie if the session aged."""
+    if message["type"] != "http.response.start":
+        return
+    renewed = scope.get("state", {}).get("renewed_session")
+    if renewed:
+        settings: Settings = scope["app"].state.settings
+        cookie = session_cookie(renewed, settings)
+        MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
 
 
 async def provide_agent(

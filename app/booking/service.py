@@ -464,3 +464,44 @@ async def reschedule(db: Database, token: str, start: datetime, *, now: datetime
         await _offer_alternatives(db, refused, site, need, start, now)
         raise
     return await get_by_id(db, appointment_id)
+
+
+async def appointment_by_reference(
+    session: AsyncSession, site: Site, reference: str
+) -> Appointment | None:
+    """An appointment of `site` by the reference read out over the phone or at the desk."""
+    return await session.scalar(
+        select(Appointment)
+        .where(Appointment.site_id == site.id, Appointment.reference == reference.strip().upper())
+        .options(*_with_details())
+    )
+
+
+async def appointments_of_day(
+    session: AsyncSession, site: Site, day: date, search: str = "", limit: int = 50
+) -> list[Appointment]:
+    """A site's appointments of a local day, by time; `search` matches the reference or
+    the name (for reception looking someone up)."""
+    tz = ZoneInfo(site.timezone)
+    query = (
+        select(Appointment)
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.starts_at >= local_instant(day, time(0), tz),
+            Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
+            Appointment.status != "cancelled",
+        )
+        .options(*_with_details())
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(limit)
+    )
+    words = search.strip()
+    if words:
+        escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                func.lower(Appointment.reference) == words.lower(),
+                func.lower(Appointment.name).like(f"%{escaped}%", escape="\\"),
+            )
+        )
+    return list(await session.scalars(query))

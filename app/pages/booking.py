@@ -104,7 +104,8 @@ def _alternatives(error: DomainError, tz: ZoneInfo) -> list[dict[str, str]]:
     ]
 
 
-def _on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    """Errors on the usager's pages, as a French page with the right status."""
     status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
     if status == 404:
         title, text = "Page introuvable", "Cette page n'existe pas, ou ce lien n'est plus valable."
@@ -128,7 +129,7 @@ def _on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any
 
 class BookingPages(Controller):
     include_in_schema = False
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
 
     @get("/mairies/{slug:str}/rendez-vous")
     async def choose_service(

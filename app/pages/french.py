@@ -51,6 +51,29 @@ MESSAGES = {
     "taken": "Ce créneau vient d'être réservé par quelqu'un d'autre.",
     "walk_in_share": "Cette journée est complète pour la réservation en ligne : le reste du "
     "temps est gardé pour les personnes qui viennent sans rendez-vous.",
+    "already_checked_in": "Ce rendez-vous est déjà enregistré : la personne est dans la file.",
+    "not_booked": "Ce rendez-vous n'est plus valable (annulé, manqué ou passé) : "
+    "donnez un ticket sans rendez-vous.",
+    "check_in_too_early": "Trop tôt : l'arrivée s'enregistre au plus tôt 30 minutes avant le "
+    "rendez-vous. En attendant, vous pouvez donner un ticket sans rendez-vous.",
+    "check_in_too_late": "Trop tard : l'heure du rendez-vous est passée de plus de 15 minutes. "
+    "Donnez un ticket sans rendez-vous.",
+    "cannot_recall": "Seul un ticket appelé peut être rappelé.",
+    "cannot_start": "Seul un ticket appelé peut être pris en charge.",
+    "cannot_finish": "Seul un ticket en cours peut être terminé.",
+    "cannot_no_show": "Seul un ticket appelé peut être marqué absent.",
+    "cannot_cancel": "Seul un ticket en attente ou appelé peut être annulé.",
+    "cannot_transfer": "Ce ticket est terminé, absent ou annulé : il ne peut plus être transféré.",
+    "nobody_waiting": "Personne n'attend pour ce poste.",
+    "not_found": "Introuvable : vérifiez la référence.",
+}
+TICKET_STATUSES = {
+    "waiting": "en attente",
+    "called": "appelé",
+    "serving": "en cours",
+    "done": "terminé",
+    "no_show": "absent",
+    "cancelled": "annulé",
 }
 FALLBACK = "Votre demande n'a pas pu aboutir. Vérifiez les informations et réessayez."
 

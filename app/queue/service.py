@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from app import locking
 from app.booking.models import Appointment
 from app.booking.service import (
+    appointment_by_reference,
     get_needs,
     get_service,
     new_token,
@@ -395,11 +396,7 @@ async def check_in(
     """The booked person has arrived: their ticket joins the queue for their booked time."""
     async with db.writing() as session:
         site = await get_site(session, slug)
-        appointment = await session.scalar(
-            select(Appointment).where(
-                Appointment.reference == reference.strip().upper(), Appointment.site_id == site.id
-            )
-        )
+        appointment = await appointment_by_reference(session, site, reference)
         if appointment is None:
             raise NotFound(f"No appointment at {site.name} has the reference {reference!r}.")
         await _lock(session, site.id)

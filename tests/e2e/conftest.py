@@ -98,13 +98,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The empty folder the live server starts in; its database is var/guichet.db there."""
+    return tmp_path_factory.mktemp("live-server")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_folder: Path) -> Iterator[str]:
     """The base URL of `guichet serve --demo` started in an empty folder, as a newcomer would.
 
     It uses the embedded SQLite database (var/guichet.db in that folder) and listens on
     127.0.0.1 only.
     """
-    folder = tmp_path_factory.mktemp("live-server")
+    folder = live_folder
     log = folder / "serve.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"

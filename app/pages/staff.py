@@ -1,0 +1,631 @@
+"""The staff pages: login, the reception console, the agent console of a station, and the
+printed ticket. Plain forms posted with the session cookie and a CSRF token; the queue
+parts of the consoles refresh themselves every few seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import service as accounts
+from app.accounts import sessions
+from app.accounts.guards import session_cookie, session_of
+from app.accounts.models import Agent
+from app.booking import service as booking
+from app.booking.models import Appointment
+from app.booking.slots import Refusal
+from app.config import Settings
+from app.db import Database
+from app.errors import DomainError, Forbidden, Unauthorized
+from app.pages import french
+from app.queue import service as queue
+from app.queue.models import Ticket
+from app.sites.models import Site, Station
+from app.sites.schemas import Slug
+from app.sites.service import get_site, list_needs, list_services, list_sites, local_today
+from app.throttle import Limits, client_address
+
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+RECEPTION = frozenset({"reception", "manager"})
+FACILITATORS = frozenset({"facilitator", "manager"})
+ACTIONS = {
+    "rappeler": "recall",
+    "commencer": "start",
+    "terminer": "finish",
+    "absent": "no_show",
+    "annuler": "cancel",
+    "transferer": "transfer",
+}
+
+
+@dataclass
+class Staff:
+    agent: Agent
+    csrf: str
+
+
+async def staff_of(
+    request: Request[Any, Any, State], session: AsyncSession, settings: Settings, now: datetime
+) -> Staff:
+    """The agent logged in on this browser; unauthenticated visits go to the login page."""
+    staff_session = await session_of(request, settings, now)
+    if staff_session is None:
+        raise Unauthorized("Log in first.")
+    agent = await accounts.active_agent(session, staff_session.agent_id)
+    if agent is None:
+        raise Unauthorized("This account is disabled.")
+    return Staff(agent, sessions.csrf_token(staff_session, settings))
+
+
+def _on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    if isinstance(exc, Unauthorized):
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        response: Response[Any] = Redirect(f"/connexion?suite={target}", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
+    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    if status == 403:
+        title, text = "Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."
+    elif status == 404:
+        title, text = "Introuvable", "Cette page n'existe pas, ou plus."
+    elif status == 429:
+        title, text = "Trop de tentatives", "Attendez une minute avant de réessayer."
+    elif status < 500:
+        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
+    else:
+        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
+    return Template("page_error.html", context={"title": title, "text": text}, status_code=status)
+
+
+def _back(path: str, **query: str) -> Redirect:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return Redirect(f"{path}{suffix}", status_code=303)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site, never another site's address."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+def _waited(ticket: Ticket, now: datetime) -> str:
+    return french.minutes(max(0, int((now - ticket.arrived_at).total_seconds() // 60)))
+
+
+def ticket_rows(views: list[queue.TicketView], now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    rows = []
+    for view in views:
+        ticket = view.ticket
+        rows.append(
+            {
+                "id": ticket.id,
+                "number": ticket.number,
+                "service": ticket.service.name,
+                "status": french.TICKET_STATUSES.get(ticket.status, ticket.status),
+                "raw_status": ticket.status,
+                "priority": ticket.priority,
+                "appointment": ticket.due_at.astimezone(tz).strftime("%H:%M")
+                if ticket.due_at
+                else None,
+                "waited": _waited(ticket, now),
+                "station": ticket.station.name if ticket.station else "",
+                "position": view.position,
+                "eta": view.eta_minutes,
+                "needs": list(ticket.needs),
+                "calls": ticket.call_count,
+                "token": ticket.token,
+            }
+        )
+    return rows
+
+
+async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dict[str, Any]:
+    view = await queue.queue(session, site.slug, now)
+    tz = ZoneInfo(site.timezone)
+    return {
+        "waiting": ticket_rows(view.waiting, now, tz),
+        "called": ticket_rows(view.called, now, tz),
+        "serving": ticket_rows(view.serving, now, tz),
+        "seq": view.seq,
+        "updated": french.clock(now.astimezone(tz)),
+    }
+
+
+class StaffPages(Controller):
+    include_in_schema = False
+    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+
+    # Login
+
+    @get("/connexion")
+    async def login_form(self, request: Request[Any, Any, State]) -> Template:
+        return Template(
+            "staff_login.html",
+            context={"next": _safe_next(request.query_params.get("suite")), "error": None},
+        )
+
+    @post("/connexion")
+    async def login(
+        self,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        origin = request.headers.get("origin")
+        if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+            raise Forbidden("Log in from guichet's own page.")
+        form = await request.form()
+        email = str(form.get("email", ""))[:254]
+        password = str(form.get("password", ""))[:256]
+        target = _safe_next(str(form.get("suite", "")) or None)
+        limits: Limits = request.app.state.limits
+        limits.check_login(client_address(request), email)
+        agent_id = await accounts.authenticate(db, email, password, now)
+        if agent_id is None:
+            return Template(
+                "staff_login.html",
+                context={
+                    "next": target,
+                    "email": email,
+                    "error": "Adresse e-mail ou mot de passe incorrect.",
+                },
+                status_code=401,
+            )
+        staff_session = sessions.start(agent_id, settings, now)
+        response = Redirect(target or "/console", status_code=303)
+        response.set_cookie(session_cookie(sessions.encode(staff_session, settings), settings))
+        return response
+
+    @post("/deconnexion")
+    async def logout(
+        self,
+        request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        await session_of(request, settings, now)
+        response = Redirect("/connexion", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
+
+    @get("/console")
+    async def console(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        sites = (
+            await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
+        )
+        places = []
+        for site in sites:
+            detailed = await get_site(session, site.slug, with_details=True)
+            places.append(
+                {
+                    "site": detailed,
+                    "reception": staff.agent.role in RECEPTION | {"admin"},
+                    "stations": [s for s in detailed.stations if s.active]
+                    if staff.agent.role in FACILITATORS | {"admin"}
+                    else [],
+                }
+            )
+        return Template(
+            "staff_console.html", context={"staff": staff, "places": places, "agent": staff.agent}
+        )
+
+    # Reception
+
+    @get("/accueil/{slug:str}")
+    async def reception(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        params = request.query_params
+        search = params.get("q", "")[:80]
+        tz = ZoneInfo(site.timezone)
+        appointments = await booking.appointments_of_day(
+            session, site, local_today(site, now), search
+        )
+        issued = None
+        if params.get("ticket", "").isdigit():
+            ticket = await queue.get_ticket(session, int(params["ticket"]))
+            if ticket.site_id == site.id:
+                issued = ticket_rows([await queue.view_of(session, ticket, now)], now, tz)[0]
+        booked = None
+        if params.get("rdv"):
+            booked = await booking.appointment_by_reference(session, site, params["rdv"][:16])
+        context = {
+            "staff": staff,
+            "agent": staff.agent,
+            "site": site,
+            "services": await list_services(session),
+            "needs": await list_needs(session),
+            "search": search,
+            "appointments": [
+                {
+                    "reference": a.reference,
+                    "name": a.name,
+                    "time": french.clock(a.starts_at.astimezone(tz)),
+                    "service": a.service.name,
+                    "status": french.STATUSES.get(a.status, a.status),
+                    "can_check_in": a.status == "booked",
+                }
+                for a in appointments
+            ],
+            "issued": issued,
+            "booked": _booked_view(booked, settings) if booked else None,
+            "checked_in": params.get("arrivee"),
+            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+            **await queue_context(session, site, now),
+        }
+        return Template("staff_reception.html", context=context)
+
+    @get("/accueil/{slug:str}/file")
+    async def reception_queue(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=accounts.STAFF_ROLES, site=site)
+        return Template("_staff_queue.html", context=await queue_context(session, site, now))
+
+    @post("/accueil/{slug:str}/tickets")
+    async def issue(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        form = await request.form()
+        path = f"/accueil/{site.slug}"
+        try:
+            ticket = await queue.issue_walk_in(
+                db,
+                site.slug,
+                service_code=str(form.get("service", "")),
+                needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
+                priority=form.get("prioritaire") == "oui",
+                phone=str(form.get("telephone", "")).strip()[:32] or None,
+                agent_id=staff.agent.id,
+                now=now,
+            )
+        except DomainError as error:
+            return _back(path, erreur=error.code or "not_found")
+        return _back(path, ticket=str(ticket.id))
+
+    @post("/accueil/{slug:str}/arrivees")
+    async def check_in(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        form = await request.form()
+        path = f"/accueil/{site.slug}"
+        try:
+            ticket = await queue.check_in(
+                db, site.slug, str(form.get("reference", ""))[:16], agent_id=staff.agent.id, now=now
+            )
+        except DomainError as error:
+            return _back(path, erreur=error.code or "not_found")
+        return _back(path, ticket=str(ticket.id), arrivee="1")
+
+    @get("/accueil/{slug:str}/rendez-vous")
+    async def booking_form(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        params = request.query_params
+        return Template(
+            "staff_booking.html",
+            context=await _booking_context(
+                session,
+                site,
+                staff,
+                now,
+                code=params.get("service", ""),
+                needs=tuple(params.getall("besoins", []))[:10],
+                day_text=params.get("jour", ""),
+            ),
+        )
+
+    @post("/accueil/{slug:str}/rendez-vous")
+    async def book(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        form = await request.form()
+        code = str(form.get("service", ""))
+        needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
+        day_text = str(form.get("jour", ""))
+        channel = "phone" if form.get("canal") == "telephone" else "counter"
+        try:
+            start = datetime.fromisoformat(str(form.get("debut", "")))
+            if start.tzinfo is None:
+                raise ValueError("naive")
+        except ValueError:
+            start = None
+        try:
+            if start is None:
+                raise booking.SlotRefused(Refusal.OFF_GRID)
+            appointment = await booking.book(
+                db,
+                booking.BookingRequest(
+                    site=site.slug,
+                    service=code,
+                    start=start,
+                    contact=booking.contact(
+                        str(form.get("nom", ""))[:200],
+                        str(form.get("email", "")).strip()[:254] or None,
+                        str(form.get("telephone", "")).strip()[:32] or None,
+                    ),
+                    needs=needs,
+                    channel=channel,
+                    reminders_by_email=form.get("rappels_email") == "oui",
+                    reminders_by_sms=form.get("rappels_sms") == "oui",
+                ),
+                now=now,
+                agent_id=staff.agent.id,
+            )
+        except DomainError as error:
+            context = await _booking_context(
+                session, site, staff, now, code=code, needs=needs, day_text=day_text
+            )
+            context["error"] = french.message(error.code)
+            return Template("staff_booking.html", context=context, status_code=error.status)
+        return _back(f"/accueil/{site.slug}", rdv=appointment.reference)
+
+    @get("/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer")
+    async def print_ticket(
+        self,
+        slug: Slug,
+        ticket_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=accounts.STAFF_ROLES, site=site)
+        ticket = await queue.get_ticket(session, ticket_id)
+        if ticket.site_id != site.id:
+            raise Forbidden("This ticket belongs to another mairie.")
+        view = await queue.view_of(session, ticket, now)
+        tz = ZoneInfo(site.timezone)
+        tracking = f"{settings.base_url}/ticket/{ticket.token}"
+        qr = await anyio.to_thread.run_sync(
+            lambda: segno.make(tracking, error="m").svg_inline(
+                scale=4, omitsize=True, title="Code QR : suivre votre ticket sur votre téléphone"
+            )
+        )
+        return Template(
+            "staff_ticket_print.html",
+            context={
+                "site": site,
+                "ticket": ticket_rows([view], now, tz)[0],
+                "issued": french.moment(ticket.arrived_at.astimezone(tz)),
+                "tracking": tracking,
+                "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
+                "ahead": (view.position - 1) if view.position else 0,
+            },
+        )
+
+    # Agent console
+
+    @get("/poste/{station_id:int}")
+    async def station(
+        self,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        station = await queue.get_station(session, station_id)
+        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        params = request.query_params
+        context = {
+            "staff": staff,
+            "agent": staff.agent,
+            "station": station,
+            "site": station.site,
+            "services": await list_services(session),
+            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+            **await _station_context(session, station, now),
+        }
+        return Template("staff_station.html", context=context)
+
+    @get("/poste/{station_id:int}/file")
+    async def station_queue(
+        self,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        staff = await staff_of(request, session, settings, now)
+        station = await queue.get_station(session, station_id)
+        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        return Template(
+            "_staff_queue.html", context=await queue_context(session, station.site, now)
+        )
+
+    @post("/poste/{station_id:int}/appeler")
+    async def call_next(
+        self,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        staff = await staff_of(request, session, settings, now)
+        station = await queue.get_station(session, station_id)
+        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        ticket = await queue.call_next(db, station.id, agent_id=staff.agent.id, now=now)
+        path = f"/poste/{station.id}"
+        return _back(path) if ticket else _back(path, erreur="nobody_waiting")
+
+    @post("/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}")
+    async def move(
+        self,
+        station_id: Id,
+        ticket_id: Id,
+        action: Annotated[str, PathParameter(max_length=20)],
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        staff = await staff_of(request, session, settings, now)
+        station = await queue.get_station(session, station_id)
+        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        ticket = await queue.get_ticket(session, ticket_id)
+        if ticket.site_id != station.site_id or action not in ACTIONS:
+            raise Forbidden("This ticket or action does not belong to this station.")
+        form = await request.form()
+        path = f"/poste/{station.id}"
+        try:
+            await queue.act(
+                db,
+                ticket.id,
+                ACTIONS[action],
+                agent_id=staff.agent.id,
+                now=now,
+                service_code=str(form.get("service", "")) or None,
+                station_kind=str(form.get("poste", "")) or None,
+            )
+        except DomainError as error:
+            return _back(path, erreur=error.code or "not_found")
+        return _back(path)
+
+
+def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]:
+    tz = ZoneInfo(appointment.site.timezone)
+    return {
+        "reference": appointment.reference,
+        "name": appointment.name,
+        "when": french.moment(appointment.starts_at.astimezone(tz)),
+        "service": appointment.service.name,
+        "link": f"{settings.base_url}/rendez-vous/{appointment.token}",
+    }
+
+
+async def _station_context(
+    session: AsyncSession, station: Station, now: datetime
+) -> dict[str, Any]:
+    site = station.site
+    tz = ZoneInfo(site.timezone)
+    view = await queue.queue(session, site.slug, now)
+    mine = [v for v in view.called + view.serving if v.ticket.station_id == station.id]
+    needs = {need.code: need.name for need in await list_needs(session)}
+    current = ticket_rows(mine, now, tz)
+    for row in current:
+        row["need_names"] = [needs.get(code, code) for code in row["needs"]]
+    return {"current": current, **await queue_context(session, site, now)}
+
+
+async def _booking_context(
+    session: AsyncSession,
+    site: Site,
+    staff: Staff,
+    now: datetime,
+    *,
+    code: str,
+    needs: tuple[str, ...],
+    day_text: str,
+) -> dict[str, Any]:
+    today = local_today(site, now)
+    try:
+        day = date.fromisoformat(day_text) if day_text else today
+    except ValueError:
+        day = today
+    day = max(day, today)
+    slots: list[dict[str, str]] = []
+    if code:
+        _, found = await booking.availability(session, site.slug, code, needs, day, day, now)
+        tz = ZoneInfo(site.timezone)
+        slots = [
+            {
+                "value": s.start.astimezone(tz).isoformat(),
+                "label": french.clock(s.start.astimezone(tz)),
+            }
+            for s in found
+        ]
+    return {
+        "staff": staff,
+        "agent": staff.agent,
+        "site": site,
+        "services": await list_services(session),
+        "needs": await list_needs(session),
+        "code": code,
+        "chosen_needs": list(needs),
+        "day": day.isoformat(),
+        "day_label": french.day(day),
+        "next_day": (day + timedelta(days=1)).isoformat(),
+        "slots": slots,
+        "error": None,
+    }

@@ -1,0 +1,127 @@
+"""A morning at the 15e in the browser: reception gives a ticket and checks a booked
+person in, a facilitator calls, starts and finishes at their station, and the usager's
+phone shows the call. axe-core checks the consoles, the printed ticket and the tracking
+page."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.e2e.axe import Axe, describe
+
+RECEPTION = "accueil.paris15@guichet.example.org"
+FACILITATOR = "facilitateur.paris15@guichet.example.org"
+
+
+def accessible(page: Page, axe: Axe) -> None:
+    violations = axe(page)
+    assert not violations, f"{page.url}\n{describe(violations)}"
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail professionnelle").fill(email)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
+
+
+def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
+    """An appointment at paris-15 starting in ten minutes, booked earlier (so, whatever
+    the hour the tests run at, the person can be checked in now)."""
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    start = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    reference = f"15-E2E{now:%M%S}"[:9]
+    with sqlite3.connect(live_folder / "var" / "guichet.db") as database:
+        site, station = database.execute(
+            "SELECT sites.id, stations.id FROM sites JOIN stations ON stations.site_id = sites.id "
+            "WHERE sites.slug = 'paris-15' ORDER BY stations.position DESC LIMIT 1"
+        ).fetchone()
+        service = database.execute("SELECT id FROM services WHERE code = 'caf'").fetchone()[0]
+        database.execute(
+            "INSERT INTO appointments (reference, token, site_id, station_id, service_id, "
+            "starts_at, ends_at, status, channel, name, email, needs, reminders_by_email, "
+            "reminders_by_sms, sequence, created_at, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, 'booked', 'phone', ?, 'e2e@example.org', '[]', 0, 0, 0, ?, ?)",
+            (
+                reference,
+                f"e2e-token-{reference}-0123456789",
+                site,
+                station,
+                service,
+                start.strftime(stamp),
+                (start + timedelta(minutes=30)).strftime(stamp),
+                name,
+                (now - timedelta(days=2)).strftime(stamp),
+                (now - timedelta(days=2)).strftime(stamp),
+            ),
+        )
+    return reference
+
+
+def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
+    browser: Browser, live_server: str, live_folder: Path, axe: Axe
+) -> None:
+    reference = booking_due_in_ten_minutes(live_folder, "Grace Hopper")
+    reception = browser.new_context(base_url=live_server, locale="fr-FR").new_page()
+    facilitator = browser.new_context(base_url=live_server, locale="fr-FR").new_page()
+    phone = browser.new_context(
+        base_url=live_server, locale="fr-FR", viewport={"width": 360, "height": 640}
+    ).new_page()
+
+    log_in(reception, RECEPTION)
+    reception.get_by_role("link", name="Console d'accueil – Mairie du 15e arrondissement").click()
+    expect(reception.get_by_role("heading", level=1)).to_have_text(
+        "Accueil – Mairie du 15e arrondissement"
+    )
+    accessible(reception, axe)
+    reception.get_by_role("button", name="Démarches CAF en ligne").click()
+    banner = reception.get_by_role("status")
+    expect(banner).to_contain_text("Démarches CAF en ligne")
+    number = banner.locator(".big-number").inner_text()
+    assert re.fullmatch(r"A\d{3}", number)
+    reception.get_by_role("link", name=f"Imprimer le ticket {number}").click()
+    expect(reception.get_by_role("heading", level=1)).to_have_text(number)
+    expect(reception.locator(".qr svg")).to_be_visible()
+    accessible(reception, axe)
+    tracking = reception.locator(".url").inner_text()
+    reception.go_back()
+
+    reception.get_by_label("Référence ou nom").fill("Hopper")
+    reception.get_by_role("button", name="Chercher").click()
+    reception.get_by_role(
+        "button", name=f"Enregistrer l'arrivée de Grace Hopper ({reference})"
+    ).click()
+    expect(reception.get_by_role("status")).to_contain_text("Arrivée enregistrée : ticket R")
+    accessible(reception, axe)
+
+    log_in(facilitator, FACILITATOR)
+    facilitator.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
+    accessible(facilitator, axe)
+    facilitator.get_by_role("button", name="Appeler le suivant").click()
+    expect(facilitator.get_by_role("heading", level=2).first).to_have_text(
+        f"Ticket {number} – appelé"
+    )
+    accessible(facilitator, axe)
+
+    phone.goto(tracking)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(f"Votre ticket {number}")
+    expect(phone.locator(".state")).to_have_text("C'est votre tour : présentez-vous au Poste 1.")
+    accessible(phone, axe)
+
+    facilitator.get_by_role("button", name=f"Commencer le ticket {number}").click()
+    expect(facilitator.get_by_role("heading", level=2).first).to_have_text(
+        f"Ticket {number} – en cours"
+    )
+    facilitator.get_by_role("button", name=f"Terminer le ticket {number}").click()
+    expect(facilitator.locator(".idle")).to_have_text("Aucun ticket à ce poste pour l'instant.")
+
+    phone.reload()
+    expect(phone.locator(".state")).to_have_text("Votre visite est terminée. Merci de votre venue.")

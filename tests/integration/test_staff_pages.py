@@ -1,0 +1,270 @@
+"""The consoles through HTTP, on both databases: login, session cookie, CSRF, reception,
+the agent console, the printed ticket and the tracking page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import STAFF_PASSWORD, Clock, Staff
+
+pytestmark = pytest.mark.usefixtures("tuesday_morning")
+
+
+@pytest.fixture
+def tuesday_morning(clock: Clock) -> None:
+    clock.set("2026-12-01 09:00")
+
+
+async def log_in(client: AsyncTestClient[object], email: str, target: str = "") -> Any:
+    return await client.post(
+        "/connexion",
+        data={"email": email, "password": STAFF_PASSWORD, "suite": target},
+        follow_redirects=False,
+    )
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+async def console(client: AsyncTestClient[object], staff: Staff, role: str, path: str) -> str:
+    """Log a new agent of paris-15 in; return the page at `path`."""
+    email = await staff.agent(role, "paris-15")
+    response = await log_in(client, email)
+    assert response.status_code == 303, response.text
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+async def test_a_console_without_a_session_sends_to_the_login_page(
+    client: AsyncTestClient[object],
+) -> None:
+    response = await client.get("/accueil/paris-15", follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/connexion?suite=/accueil/paris-15"
+
+
+async def test_login_sets_a_protected_session_cookie_and_goes_where_asked(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    email = await staff.agent("reception", "paris-15")
+
+    wrong = await client.post(
+        "/connexion", data={"email": email, "password": "wrong one"}, follow_redirects=False
+    )
+    right = await log_in(client, email, "/accueil/paris-15")
+    elsewhere = await log_in(client, email, "https://evil.example.org/")
+
+    assert wrong.status_code == 401
+    assert "Adresse e-mail ou mot de passe incorrect." in wrong.text
+    assert "set-cookie" not in wrong.headers
+    assert right.status_code == 303
+    assert right.headers["location"] == "/accueil/paris-15"
+    cookie = right.headers["set-cookie"]
+    assert cookie.startswith("guichet_session=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+    assert elsewhere.headers["location"] == "/console"
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    page = await console(client, staff, "reception", "/accueil/paris-15")
+
+    missing = await client.post("/accueil/paris-15/tickets", data={"service": "caf"})
+    forged = await client.post(
+        "/accueil/paris-15/tickets", data={"service": "caf", "csrf": "0" * 40}
+    )
+    genuine = await client.post(
+        "/accueil/paris-15/tickets",
+        data={"service": "caf", "csrf": csrf_of(page)},
+        follow_redirects=False,
+    )
+
+    assert missing.status_code == 403
+    assert forged.status_code == 403
+    assert genuine.status_code == 303
+
+
+async def test_the_session_cookie_works_for_the_api_with_the_csrf_header(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    page = await console(client, staff, "reception", "/accueil/paris-15")
+
+    reading = await client.get("/api/v1/sites/paris-15/queue")
+    without_header = await client.post("/api/v1/sites/paris-15/tickets", json={"service": "caf"})
+    with_header = await client.post(
+        "/api/v1/sites/paris-15/tickets",
+        json={"service": "caf"},
+        headers={"X-CSRF-Token": csrf_of(page)},
+    )
+
+    assert reading.status_code == 200
+    assert without_header.status_code == 403
+    assert with_header.status_code == 201
+
+
+async def test_a_session_cookie_is_no_bearer_token(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    email = await staff.agent("reception", "paris-15")
+    cookie = (await log_in(client, email)).cookies["guichet_session"]
+    client.cookies.clear()
+
+    response = await client.get(
+        "/api/v1/sites/paris-15/queue", headers={"Authorization": f"Bearer {cookie}"}
+    )
+
+    assert response.status_code == 401
+
+
+async def test_a_session_ends_after_two_hours_without_activity(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    await console(client, staff, "reception", "/accueil/paris-15")
+    clock.set("2026-12-01 10:55")
+    still = await client.get("/accueil/paris-15", follow_redirects=False)
+    renewed = still.headers.get("set-cookie", "")
+    clock.set("2026-12-01 12:50")
+    kept_alive = await client.get("/accueil/paris-15", follow_redirects=False)
+    clock.set("2026-12-01 14:51")
+    ended = await client.get("/accueil/paris-15", follow_redirects=False)
+
+    assert still.status_code == 200
+    assert renewed.startswith("guichet_session=")
+    assert kept_alive.status_code == 200
+    assert ended.status_code == 303
+    assert ended.headers["location"].startswith("/connexion")
+
+
+async def test_reception_issues_a_ticket_in_one_click_and_prints_it(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    page = await console(client, staff, "reception", "/accueil/paris-15")
+
+    issued = await client.post(
+        "/accueil/paris-15/tickets",
+        data={"service": "caf", "csrf": csrf_of(page), "prioritaire": "oui"},
+        follow_redirects=False,
+    )
+    shown = await client.get(issued.headers["location"])
+    ticket_id = issued.headers["location"].split("ticket=")[1]
+    printed = await client.get(f"/accueil/paris-15/tickets/{ticket_id}/imprimer")
+
+    assert 'Ticket <strong class="big-number">A001</strong>' in shown.text
+    assert "prioritaire" in shown.text
+    assert printed.status_code == 200
+    assert ">A001</h1>" in printed.text
+    assert "<svg" in printed.text
+    assert "Code QR" in printed.text
+    assert re.search(r"http://127\.0\.0\.1:8000/ticket/[A-Za-z0-9_-]{32}", printed.text)
+
+
+async def test_reception_finds_and_checks_in_a_booking(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    booked = (
+        await client.post(
+            "/api/v1/appointments",
+            json={
+                "site": "paris-15",
+                "service": "caf",
+                "start": "2026-12-01T11:30:00+01:00",
+                "name": "Ada Lovelace",
+                "email": "ada@example.org",
+            },
+        )
+    ).json()
+    clock.set("2026-12-01 11:10")
+    page = await console(client, staff, "reception", "/accueil/paris-15?q=lovelace")
+
+    done = await client.post(
+        "/accueil/paris-15/arrivees",
+        data={"reference": booked["reference"], "csrf": csrf_of(page)},
+        follow_redirects=False,
+    )
+    again = await client.post(
+        "/accueil/paris-15/arrivees",
+        data={"reference": booked["reference"], "csrf": csrf_of(page)},
+        follow_redirects=False,
+    )
+    after_again = await client.get(again.headers["location"])
+
+    assert "Ada Lovelace" in page
+    assert booked["reference"] in page
+    assert "Arrivée enregistrée" in (await client.get(done.headers["location"])).text
+    assert "déjà enregistré" in after_again.text
+
+
+async def test_the_agent_console_calls_starts_and_finishes(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.service import issue_walk_in
+
+    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+    station = site["stations"][0]["id"]
+    page = await console(client, staff, "facilitator", f"/poste/{station}")
+    csrf = csrf_of(page)
+
+    await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+    called = await client.get(f"/poste/{station}")
+    await client.post(f"/poste/{station}/tickets/{ticket.id}/commencer", data={"csrf": csrf})
+    tracking_while_served = await client.get(f"/ticket/{ticket.token}")
+    await client.post(f"/poste/{station}/tickets/{ticket.id}/terminer", data={"csrf": csrf})
+    finished = await client.get(f"/poste/{station}")
+    empty = await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+
+    assert "Ticket A001 – appelé" in called.text
+    assert "Vous êtes reçu·e au Poste 1." in tracking_while_served.text
+    assert "Aucun ticket à ce poste pour l'instant." in finished.text
+    assert "Personne n&#39;attend pour ce poste." in empty.text
+
+
+async def test_consoles_are_for_their_own_site_and_roles(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    elsewhere = await staff.agent("reception", "paris-20")
+    await log_in(client, elsewhere)
+
+    other_site = await client.get("/accueil/paris-15")
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+    station = await client.get(f"/poste/{site['stations'][0]['id']}")
+
+    assert other_site.status_code == 403
+    assert "Accès refusé" in other_site.text
+    assert station.status_code == 403
+
+
+async def test_the_tracking_page_shows_the_place_then_the_call(
+    client: AsyncTestClient[object], db: Any, clock: Clock
+) -> None:
+    from app.queue.service import call_next, issue_walk_in
+
+    first = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    mine = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+
+    waiting = await client.get(f"/ticket/{mine.token}")
+    await call_next(db, site["stations"][0]["id"], agent_id=None, now=clock())
+    await call_next(db, site["stations"][1]["id"], agent_id=None, now=clock())
+    state = await client.get(f"/ticket/{mine.token}/etat")
+    unknown = await client.get("/ticket/" + "y" * 32)
+
+    assert first.number == "A001"
+    assert waiting.status_code == 200
+    assert "<strong>1</strong> personne avant vous" in waiting.text
+    assert 'aria-live="polite"' in waiting.text
+    assert waiting.headers["cache-control"] == "no-store"
+    assert "C'est votre tour : présentez-vous au <strong>Poste 2</strong>." in state.text
+    assert unknown.status_code == 404
