@@ -110,6 +110,10 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
         f"Ticket {number} – appelé"
     )
     accessible(facilitator, axe)
+    expect(reception.locator("[data-refresh] tbody")).to_contain_text(f"{number}", timeout=15_000)
+    expect(reception.locator("[data-refresh] tbody tr").first).to_contain_text(
+        "appelé", timeout=15_000
+    )
 
     phone.goto(tracking)
     expect(phone.get_by_role("heading", level=1)).to_have_text(f"Votre ticket {number}")

@@ -268,3 +268,65 @@ async def test_the_tracking_page_shows_the_place_then_the_call(
     assert waiting.headers["cache-control"] == "no-store"
     assert "C'est votre tour : présentez-vous au <strong>Poste 2</strong>." in state.text
     assert unknown.status_code == 404
+
+
+async def test_reception_books_for_someone_on_the_phone(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    page = await console(
+        client, staff, "reception", "/accueil/paris-15/rendez-vous?service=caf&jour=2026-12-02"
+    )
+
+    booked = await client.post(
+        "/accueil/paris-15/rendez-vous",
+        data={
+            "csrf": csrf_of(page),
+            "service": "caf",
+            "jour": "2026-12-02",
+            "debut": "2026-12-02T14:00:00+01:00",
+            "nom": "Marcel Proust",
+            "telephone": "06 98 76 54 32",
+            "canal": "telephone",
+            "rappels_sms": "oui",
+        },
+        follow_redirects=False,
+    )
+    shown = await client.get(booked.headers["location"])
+    token = re.search(r"/rendez-vous/([A-Za-z0-9_-]{32})", shown.text)
+
+    assert 'value="2026-12-02T14:00:00+01:00"' in page
+    assert booked.status_code == 303
+    assert "Marcel Proust" in shown.text
+    assert "mercredi 2 décembre 2026 à 14 h 00" in shown.text
+    assert token is not None
+    api = (await client.get(f"/api/v1/appointments/{token.group(1)}")).json()
+    assert api["channel"] == "phone"
+    assert api["phone"] == "+33698765432"
+    assert api["reminders_by_sms"] is True
+
+
+async def test_a_facilitator_transfers_a_ticket_to_a_double_station(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.service import issue_walk_in
+
+    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
+    page = await console(client, staff, "facilitator", f"/poste/{station}")
+    csrf = csrf_of(page)
+    await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+
+    await client.post(
+        f"/poste/{station}/tickets/{ticket.id}/transferer",
+        data={"csrf": csrf, "service": "logement", "poste": ""},
+    )
+    moved = (await client.get(f"/api/v1/tickets/{ticket.token}")).json()
+    refused = await client.post(
+        f"/poste/{station}/tickets/{ticket.id}/terminer",
+        data={"csrf": csrf},
+        follow_redirects=False,
+    )
+
+    assert moved["status"] == "waiting"
+    assert moved["service_name"] == "Demande de logement social"
+    assert refused.headers["location"] == f"/poste/{station}?erreur=cannot_finish"
