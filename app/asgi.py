@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -26,6 +27,9 @@ from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
+from app.live.api import LiveController
+from app.live.channels import backend_for
+from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
@@ -77,12 +81,28 @@ def create_app(
         timeout=settings.database_timeout_seconds,
     )
 
+    channels = ChannelsPlugin(
+        backend=backend_for(settings.database_url, settings.redis_url),
+        arbitrary_channels_allowed=True,
+        create_ws_route_handlers=False,
+    )
+    hub = Hub(
+        channels,
+        db,
+        clock,
+        namespace=settings.live_namespace,
+        per_address=settings.websockets_per_address,
+    )
+    db.on_notices = hub.publish
+
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         log.info("guichet started", extra={"env": settings.env, "database": db.engine.dialect.name})
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await db.dispose()
 
     api = Router(
@@ -93,6 +113,7 @@ def create_app(
             BookingController,
             QueueController,
             TrackingController,
+            LiveController,
         ],
     )
     app = Litestar(
@@ -109,10 +130,7 @@ def create_app(
                 include_in_schema=False,
             ),
             create_static_files_router(
-                path="/display",
-                directories=[DISPLAY_DIR],
-                html_mode=True,
-                include_in_schema=False,
+                path="/display/static", directories=[DISPLAY_DIR], include_in_schema=False
             ),
         ],
         dependencies={
@@ -129,9 +147,11 @@ def create_app(
                 "db": db,
                 "limits": Limits(settings),
                 "clock": clock,
+                "hub": hub,
             }
         ),
         lifespan=[lifespan],
+        plugins=[channels],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="guichet",

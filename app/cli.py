@@ -83,7 +83,7 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
     click.echo(
         f"\nguichet serves on {base}\n"
         f"  pages          {base}/\n"
-        f"  lobby display  {base}/display/\n"
+        f"  lobby display  {base}/display/paris-15  (one per mairie)\n"
         f"  API docs       {base}/schema  (OpenAPI: {base}/schema/openapi.json)\n"
         f"  health         {base}/health/ready\n"
     )
@@ -101,6 +101,13 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # Screens and phones only listen: small frames, no compression (about 19 KiB a
+        # connection instead of 70), and pings that find dead connections.
+        ws="websockets",
+        ws_max_size=4096,
+        ws_per_message_deflate=False,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
     )
 
 

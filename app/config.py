@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     booking_requests_per_minute: int = 20
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    redis_url: str = ""
+    live_namespace: str = "guichet"
+    websockets_per_address: int = 100
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
 

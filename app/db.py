@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -61,6 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _WRITE = "guichet_write"
+log = logging.getLogger("guichet.db")
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -119,6 +121,7 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -127,14 +130,30 @@ class Database:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on error."""
+        """A session in a transaction that commits on success and rolls back on error.
+
+        The notices the transaction queued with `notify()` are handed to `self.on_notices`
+        once it has committed (never if it rolled back), outside the write lock.
+        """
         if self._write_lock is None:
-            async with self._sessions() as session, session.begin():
-                yield session
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+                await self._deliver_notices(session)
             return
-        async with self._write_lock, self._sessions() as session, session.begin():
-            await session.connection(execution_options={_WRITE: True})
-            yield session
+        async with self._sessions() as session:
+            async with self._write_lock, session.begin():
+                await session.connection(execution_options={_WRITE: True})
+                yield session
+            await self._deliver_notices(session)
+
+    async def _deliver_notices(self, session: AsyncSession) -> None:
+        notices = session.info.pop("notices", [])
+        if notices and self.on_notices is not None:
+            try:
+                await self.on_notices(notices)
+            except Exception:  # the change is committed: a lost notice only delays screens
+                log.exception("live notices could not be handed over")
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -142,6 +161,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def notify(session: AsyncSession, notice: object) -> None:
+    """Queue `notice` to go out once the session's writing transaction has committed."""
+    session.info.setdefault("notices", []).append(notice)
 
 
 def utcnow() -> datetime:
@@ -161,6 +185,7 @@ __all__ = [
     "JSONValue",
     "UTCDateTime",
     "make_engine",
+    "notify",
     "sqlite_path",
     "utcnow",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.accounts.models import Agent, agent_sites
 from app.booking.models import Appointment
+from app.live.models import ScreenPresence
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
 
@@ -15,6 +16,7 @@ __all__ = [
     "Need",
     "QueueCounter",
     "QueueState",
+    "ScreenPresence",
     "Service",
     "Site",
     "Station",

@@ -31,6 +31,7 @@ from app.booking.slots import Refusal
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError, Forbidden, Unauthorized
+from app.live import presence
 from app.pages import french
 from app.queue import service as queue
 from app.queue.models import Ticket
@@ -142,6 +143,7 @@ async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dic
         "called": ticket_rows(view.called, now, tz),
         "serving": ticket_rows(view.serving, now, tz),
         "seq": view.seq,
+        "screens": await presence.screens(session, site.id, now),
         "updated": french.clock(now.astimezone(tz)),
     }
 

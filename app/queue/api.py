@@ -18,6 +18,7 @@ from app.accounts.models import Agent
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
 from app.db import Database
+from app.live import presence
 from app.queue import service
 from app.queue.models import Ticket
 from app.sites.schemas import Slug
@@ -72,6 +73,7 @@ class TicketOut(msgspec.Struct, kw_only=True):
 
 class QueueOut(msgspec.Struct, kw_only=True):
     seq: int
+    screens: int
     waiting: list[TicketOut]
     called: list[TicketOut]
     serving: list[TicketOut]
@@ -176,6 +178,7 @@ class QueueController(Controller):
         tz = ZoneInfo(view.site.timezone)
         return QueueOut(
             seq=view.seq,
+            screens=await presence.screens(session, view.site.id, now),
             waiting=[ticket_out(item, tz) for item in view.waiting],
             called=[ticket_out(item, tz) for item in view.called],
             serving=[ticket_out(item, tz) for item in view.serving],

@@ -29,7 +29,7 @@ from app.booking.service import (
     normalise_phone,
     requirement_of,
 )
-from app.db import Base, Database
+from app.db import Base, Database, notify
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue import eta, numbering
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
@@ -47,6 +47,36 @@ class TicketView:
 
     ticket: Ticket
     position: int | None
+    eta_minutes: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class QueueChange:
+    """What the live screens are told after a queue change commits: re-read site `site_id`."""
+
+    site_id: int
+    seq: int
+    action: str
+
+
+@dataclass(frozen=True)
+class CalledEntry:
+    number: str
+    station: str
+    station_id: int
+    service: str
+    called_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class DisplayState:
+    """What the lobby screens show: the latest calls, and how many wait for how long."""
+
+    seq: int
+    called: list[CalledEntry]
+    waiting_count: int
+    waiting_by_service: dict[str, int]
     eta_minutes: tuple[int, int] | None
 
 
@@ -241,6 +271,19 @@ async def view_of(session: AsyncSession, ticket: Ticket, now: datetime) -> Ticke
     return (await _views(session, site, [ticket], now))[ticket.id]
 
 
+async def views_by_token(
+    session: AsyncSession, site: Site, tokens: set[str], now: datetime
+) -> dict[str, TicketView]:
+    """The views of several tickets of one site at once, by token."""
+    tickets = list(
+        await session.scalars(
+            _ticket_query().where(Ticket.site_id == site.id, Ticket.token.in_(tokens))
+        )
+    )
+    views = await _views(session, site, tickets, now)
+    return {ticket.token: views[ticket.id] for ticket in tickets}
+
+
 async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketView:
     """The ticket behind an usager's tracking link; 404 for anything else."""
     ticket = None
@@ -249,6 +292,56 @@ async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketVi
     if ticket is None:
         raise NotFound("No ticket matches this link.")
     return await view_of(session, ticket, now)
+
+
+async def display(
+    session: AsyncSession, site: Site, now: datetime, *, calls: int = 12
+) -> DisplayState:
+    """The lobby screens' state: today's latest calls first, the waiting count and the wait
+    a newcomer may expect."""
+    day = today(site, now)
+    called = await session.execute(
+        select(
+            Ticket.number, Station.name, Station.id, Service.code, Ticket.called_at, Ticket.status
+        )
+        .join(Station, Station.id == Ticket.station_id)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.called_at.is_not(None))
+        .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+        .limit(calls)
+    )
+    waiting = await session.execute(
+        select(Service.code, func.count())
+        .select_from(Ticket)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status == "waiting")
+        .group_by(Service.code)
+    )
+    by_service = {code: int(count) for code, count in waiting}
+    count = sum(by_service.values())
+    stations = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Station)
+            .where(Station.site_id == site.id, Station.active)
+        )
+        or 0
+    )
+    durations = [d for found in (await _averages(session, site, now)).values() for d in found]
+    default = float(
+        await session.scalar(select(func.avg(Service.duration_minutes)).where(Service.active)) or 30
+    )
+    return DisplayState(
+        seq=await seq_of(session, site.id),
+        called=[
+            CalledEntry(number, station, station_id, code, called_at, status)
+            for number, station, station_id, code, called_at, status in called
+            if called_at is not None
+        ],
+        waiting_count=count,
+        waiting_by_service=by_service,
+        eta_minutes=eta.waiting_range(count, stations, eta.average_minutes(durations, default)),
+    )
 
 
 # Writing
@@ -303,6 +396,7 @@ async def _record(
     station_id: int | None = None,
 ) -> None:
     seq = await _next_seq(session, ticket.site_id)
+    notify(session, QueueChange(ticket.site_id, seq, action))
     ticket.updated_at = now
     session.add(
         TicketEvent(

@@ -171,6 +171,7 @@ async def test_a_ticket_goes_from_called_to_served_and_the_queue_shows_each_step
     assert finished.json()["status"] == "done"
     assert queue_after == {
         "seq": queue_called["seq"] + 2,
+        "screens": 0,
         "waiting": [],
         "called": [],
         "serving": [],

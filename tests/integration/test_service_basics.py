@@ -123,8 +123,17 @@ async def test_the_home_page_lists_the_mairies_in_french(client: AsyncTestClient
     assert "Fermé jusqu'à 13 h le premier mardi du mois" in response.text.replace("&#39;", "'")
 
 
-async def test_the_lobby_display_placeholder_is_served(client: AsyncTestClient[object]) -> None:
-    response = await client.get("/display/")
+async def test_the_lobby_display_page_is_served_for_each_mairie(
+    client: AsyncTestClient[object],
+) -> None:
+    page = await client.get("/display/paris-15")
+    script = await client.get("/display/static/display.js")
+    unknown = await client.get("/display/paris-99")
 
-    assert response.status_code == 200
-    assert '<html lang="fr">' in response.text
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<html lang="fr">' in page.text
+    assert '<script type="module" src="/display/static/display.js">' in page.text
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    assert unknown.status_code == 404

@@ -1,11 +1,17 @@
-// Keeps the regions marked data-refresh up to date by fetching their HTML again every
-// data-every seconds; a region that holds the keyboard focus is left alone until it is
-// let go. Without JavaScript, the page's own links and buttons still work.
+// Keeps the regions marked data-refresh up to date. With data-socket, a websocket says
+// when something changed and the region's HTML is fetched again at once; while the
+// socket is down (or without one), the region is fetched every data-every seconds.
+// A region that holds the keyboard focus is left alone until it is let go. Without
+// JavaScript, the page's own links and buttons still work.
 (function () {
   "use strict";
   document.querySelectorAll("[data-refresh]").forEach(function (region) {
     var url = region.getAttribute("data-refresh");
     var every = Math.max(2, parseInt(region.getAttribute("data-every") || "5", 10)) * 1000;
+    var socketPath = region.getAttribute("data-socket");
+    var live = false;
+    var attempt = 0;
+
     function refresh() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) {
@@ -17,6 +23,21 @@
         })
         .catch(function () { /* the next round will try again */ });
     }
-    window.setInterval(refresh, every);
+
+    function connect() {
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      var socket = new WebSocket(scheme + location.host + socketPath);
+      socket.addEventListener("open", function () { live = true; attempt = 0; });
+      socket.addEventListener("message", refresh);
+      socket.addEventListener("close", function () {
+        live = false;
+        var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random());
+        attempt += 1;
+        window.setTimeout(connect, delay);
+      });
+    }
+
+    if (socketPath && "WebSocket" in window) { connect(); }
+    window.setInterval(function () { if (!live) { refresh(); } }, every);
   });
 })();

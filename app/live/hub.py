@@ -1,0 +1,355 @@
+"""The live hub of one instance: its websocket connections, grouped by site.
+
+A queue change commits, its notice goes out on the site's channel, and every instance
+with screens for that site hears it. The instance then reads the site's state once and
+hands the same message to each of its connections. Each connection has a small queue
+and its own writer: a client that stops reading fills its queue and is dropped, and
+nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import WebSocket
+from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.exceptions import WebSocketDisconnect
+
+from app.db import Database
+from app.errors import NotFound
+from app.live import presence
+from app.queue import service as queue
+from app.queue.service import QueueChange
+from app.sites.models import Site
+from app.sites.service import get_site
+from app.throttle import RateLimit
+
+log = logging.getLogger("guichet.live")
+QUEUE_SIZE = 16
+SEND_TIMEOUT_SECONDS = 10.0
+CLIENT_MESSAGES_PER_MINUTE = 30
+TOO_MANY = 1008
+GOING_AWAY = 1001
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
+
+
+def display_body(state: queue.DisplayState, tz: ZoneInfo) -> dict[str, Any]:
+    """The body of GET /api/v1/sites/{slug}/display, and of every display message."""
+    return {
+        "seq": state.seq,
+        "called": [
+            {
+                "number": entry.number,
+                "station": entry.station,
+                "station_id": entry.station_id,
+                "service": entry.service,
+                "called_at": entry.called_at.astimezone(tz).isoformat(),
+                "status": entry.status,
+            }
+            for entry in state.called
+        ],
+        "waiting": {
+            "count": state.waiting_count,
+            "eta_minutes": list(state.eta_minutes) if state.eta_minutes else None,
+            "by_service": state.waiting_by_service,
+        },
+    }
+
+
+def ticket_body(view: queue.TicketView) -> dict[str, Any]:
+    """The body of GET /api/v1/tickets/{token}, and of every ticket message."""
+    ticket = view.ticket
+    showing_station = ticket.station is not None and ticket.status in ("called", "serving")
+    return {
+        "number": ticket.number,
+        "status": ticket.status,
+        "position": view.position,
+        "eta_minutes": list(view.eta_minutes) if view.eta_minutes else None,
+        "station": ticket.station.name if showing_station and ticket.station else None,
+    }
+
+
+class Connection:
+    """One websocket, written to by its own task from a bounded queue."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], address: str) -> None:
+        self.socket = socket
+        self.address = address
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.writer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.last: str | None = None
+
+    def offer(self, message: str) -> None:
+        """Queue `message` without waiting; a client too slow to keep up is let go."""
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.close(TRY_AGAIN_LATER)
+
+    def close(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if self.writer is not None:
+            self.writer.cancel()
+        asyncio.get_running_loop().create_task(self._close(code))
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.socket.close(code=code), timeout=2)
+
+    async def write(self) -> None:
+        while True:
+            message = await self.outbox.get()
+            try:
+                await asyncio.wait_for(self.socket.send_text(message), SEND_TIMEOUT_SECONDS)
+            except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+                self.close(TRY_AGAIN_LATER)
+                return
+
+
+@dataclass
+class SiteFeed:
+    """One site's live connections on this instance, and the listener for its channel."""
+
+    site_id: int
+    slug: str
+    timezone: ZoneInfo
+    displays: set[Connection] = field(default_factory=set)
+    tickets: dict[Connection, str] = field(default_factory=dict)
+    subscriber: Subscriber | None = None
+    listener: asyncio.Task[None] | None = None
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    kinds: list[str] = field(default_factory=list)
+    refresher: asyncio.Task[None] | None = None
+    sent_seq: int = -1
+
+    @property
+    def empty(self) -> bool:
+        return not self.displays and not self.tickets
+
+
+class Hub:
+    """This instance's live connections and their fan-out."""
+
+    def __init__(
+        self,
+        channels: ChannelsPlugin,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        namespace: str,
+        per_address: int,
+    ) -> None:
+        self.channels = channels
+        self.db = db
+        self.clock = clock
+        self.namespace = namespace
+        self.per_address = per_address
+        self.feeds: dict[int, SiteFeed] = {}
+        self.addresses: Counter[str] = Counter()
+        self._joining = asyncio.Lock()
+        self.instance = secrets.token_hex(8)
+        self._reporter: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._reporter = asyncio.create_task(self._report_presence())
+
+    async def stop(self) -> None:
+        if self._reporter is not None:
+            self._reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporter
+        with contextlib.suppress(Exception):
+            await presence.forget(self.db, self.instance)
+
+    async def report_presence(self) -> None:
+        counts = {site_id: len(feed.displays) for site_id, feed in self.feeds.items()}
+        await presence.report(self.db, self.instance, counts, self.clock())
+
+    async def _report_presence(self) -> None:
+        while True:
+            try:
+                await self.report_presence()
+            except Exception as exc:  # reported again on the next round
+                log.warning("screen presence not reported (%s)", type(exc).__name__)
+            await asyncio.sleep(presence.REPORT_EVERY_SECONDS)
+
+    def channel(self, site_id: int) -> str:
+        return f"{self.namespace}.site.{site_id}"
+
+    # Publishing
+
+    async def publish(self, notices: list[object]) -> None:
+        """Hand committed queue changes to the channels (the one place that publishes)."""
+        for notice in notices:
+            if isinstance(notice, QueueChange):
+                message = {"site": notice.site_id, "seq": notice.seq, "kind": notice.action}
+                self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
+
+    # Serving sockets
+
+    def screens(self, site_id: int) -> int:
+        feed = self.feeds.get(site_id)
+        return len(feed.displays) if feed else 0
+
+    async def serve_display(self, socket: WebSocket[Any, Any, Any], slug: str) -> None:
+        async with self.db.session() as session:
+            try:
+                site = await get_site(session, slug)
+            except NotFound:
+                await socket.close(code=4404, reason="unknown site")
+                return
+        await self._serve(socket, site, token=None)
+
+    async def serve_ticket(self, socket: WebSocket[Any, Any, Any], token: str) -> None:
+        async with self.db.session() as session:
+            try:
+                view = await queue.by_token(session, token, self.clock())
+            except NotFound:
+                await socket.close(code=4404, reason="unknown ticket")
+                return
+            site = await queue.site_of(session, view.ticket.site_id)
+        await self._serve(socket, site, token=token)
+
+    async def _serve(self, socket: WebSocket[Any, Any, Any], site: Site, token: str | None) -> None:
+        address = socket.client.host if socket.client else "unknown"
+        if self.addresses[address] >= self.per_address:
+            await socket.close(code=TOO_MANY, reason="too many connections from this address")
+            return
+        self.addresses[address] += 1
+        connection = Connection(socket, address)
+        feed: SiteFeed | None = None
+        try:
+            await socket.accept()
+            feed = await self._join(site, connection, token)
+            connection.writer = asyncio.create_task(connection.write())
+            await self._send_first(feed, connection, token)
+            await self._read_until_gone(connection)
+        except Exception:  # logged here: Litestar would close with 4500 and say nothing
+            log.exception("live connection to %s failed", site.slug)
+            connection.close(INTERNAL_ERROR)
+        finally:
+            self.addresses[address] -= 1
+            if self.addresses[address] <= 0:
+                del self.addresses[address]
+            if connection.writer is not None:
+                connection.writer.cancel()
+            if feed is not None:
+                await self._leave(feed, connection)
+
+    async def _read_until_gone(self, connection: Connection) -> None:
+        """Clients have nothing to say; reading tells when they leave, and one that
+        floods is let go."""
+        flood = RateLimit(count=CLIENT_MESSAGES_PER_MINUTE, period=60)
+        with contextlib.suppress(WebSocketDisconnect):
+            while not connection.closing:
+                await connection.socket.receive_data(mode="text")
+                if flood.hit("client"):
+                    connection.close(TOO_MANY)
+                    return
+
+    async def _send_first(self, feed: SiteFeed, connection: Connection, token: str | None) -> None:
+        async with self.db.session() as session:
+            now = self.clock()
+            if token is None:
+                state = await queue.display(
+                    session, await queue.site_of(session, feed.site_id), now
+                )
+                body = {"type": "snapshot", **display_body(state, feed.timezone)}
+            else:
+                view = await queue.by_token(session, token, now)
+                body = {"type": "ticket", **ticket_body(view)}
+        message = json.dumps(body)
+        connection.last = message
+        connection.offer(message)
+
+    # Feeds
+
+    async def _join(self, site: Site, connection: Connection, token: str | None) -> SiteFeed:
+        async with self._joining:
+            feed = self.feeds.get(site.id)
+            if feed is None:
+                feed = SiteFeed(site.id, site.slug, ZoneInfo(site.timezone))
+                feed.subscriber = await self.channels.subscribe([self.channel(site.id)])
+                feed.listener = asyncio.create_task(self._listen(feed))
+                feed.refresher = asyncio.create_task(self._refresh_forever(feed))
+                self.feeds[site.id] = feed
+            if token is None:
+                feed.displays.add(connection)
+            else:
+                feed.tickets[connection] = token
+            return feed
+
+    async def _leave(self, feed: SiteFeed, connection: Connection) -> None:
+        async with self._joining:
+            feed.displays.discard(connection)
+            feed.tickets.pop(connection, None)
+            if not feed.empty or self.feeds.get(feed.site_id) is not feed:
+                return
+            del self.feeds[feed.site_id]
+            for task in (feed.listener, feed.refresher):
+                if task is not None:
+                    task.cancel()
+            if feed.subscriber is not None:
+                with contextlib.suppress(Exception):
+                    await self.channels.unsubscribe(feed.subscriber)
+
+    async def _listen(self, feed: SiteFeed) -> None:
+        assert feed.subscriber is not None
+        async for payload in feed.subscriber.iter_events():
+            try:
+                kind = str(json.loads(payload).get("kind", "update"))
+            except (ValueError, AttributeError):
+                kind = "update"
+            feed.kinds.append(kind)
+            feed.dirty.set()
+
+    async def _refresh_forever(self, feed: SiteFeed) -> None:
+        """Read the site's state once per burst of notices, and hand it to everyone."""
+        while True:
+            await feed.dirty.wait()
+            feed.dirty.clear()
+            kinds, feed.kinds = feed.kinds, []
+            try:
+                await self._refresh(
+                    feed, "called" if {"called", "recall"} & set(kinds) else "update"
+                )
+            except Exception:  # a failed read is retried on the next notice
+                log.exception("live refresh of site %s failed", feed.slug)
+
+    async def _refresh(self, feed: SiteFeed, kind: str) -> None:
+        async with self.db.session() as session:
+            now = self.clock()
+            site = await queue.site_of(session, feed.site_id)
+            if feed.displays:
+                state = await queue.display(session, site, now)
+                if state.seq > feed.sent_seq:
+                    feed.sent_seq = state.seq
+                    message = json.dumps({"type": kind, **display_body(state, feed.timezone)})
+                    for connection in list(feed.displays):
+                        connection.offer(message)
+            if feed.tickets:
+                views = await queue.views_by_token(session, site, set(feed.tickets.values()), now)
+                for connection, token in list(feed.tickets.items()):
+                    view = views.get(token)
+                    if view is None:
+                        continue
+                    message = json.dumps({"type": "ticket", **ticket_body(view)})
+                    if message != connection.last:
+                        connection.last = message
+                        connection.offer(message)

@@ -1,0 +1,41 @@
+"""Connected lobby screens per site, summed over every instance that reported lately."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.live.models import ScreenPresence
+
+REPORT_EVERY_SECONDS = 15
+FRESH_FOR = timedelta(seconds=3 * REPORT_EVERY_SECONDS)
+
+
+async def report(db: Database, instance: str, counts: Mapping[int, int], now: datetime) -> None:
+    """This instance's screens per site, replacing what it reported before."""
+    async with db.writing() as session:
+        await session.execute(delete(ScreenPresence).where(ScreenPresence.instance == instance))
+        session.add_all(
+            ScreenPresence(instance=instance, site_id=site_id, screens=screens, seen_at=now)
+            for site_id, screens in counts.items()
+            if screens
+        )
+
+
+async def forget(db: Database, instance: str) -> None:
+    async with db.writing() as session:
+        await session.execute(delete(ScreenPresence).where(ScreenPresence.instance == instance))
+
+
+async def screens(session: AsyncSession, site_id: int, now: datetime) -> int:
+    """Screens connected to `site_id` on all instances that reported recently."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(ScreenPresence.screens), 0)).where(
+            ScreenPresence.site_id == site_id, ScreenPresence.seen_at > now - FRESH_FOR
+        )
+    )
+    return int(total or 0)

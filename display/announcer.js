@@ -1,0 +1,66 @@
+// A chime and the French announcement of each call, one at a time: announcements
+// queue up and never overlap. Browsers allow sound only after a click, hence enable().
+export class Announcer {
+  constructor() {
+    this.enabled = false;
+    this.queue = [];
+    this.busy = false;
+    this.audio = null;
+  }
+
+  enable() {
+    this.enabled = true;
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (Context) this.audio = new Context();
+    if (window.speechSynthesis) window.speechSynthesis.cancel();
+  }
+
+  announce(number, station) {
+    if (!this.enabled) return;
+    this.queue.push(`Ticket ${number[0]} ${parseInt(number.slice(1), 10)}, ${station.toLowerCase()}`);
+    if (!this.busy) this.next();
+  }
+
+  async next() {
+    const text = this.queue.shift();
+    if (text === undefined) {
+      this.busy = false;
+      return;
+    }
+    this.busy = true;
+    await this.chime();
+    await this.say(text);
+    this.next();
+  }
+
+  chime() {
+    if (!this.audio) return Promise.resolve();
+    const now = this.audio.currentTime;
+    for (const [offset, frequency] of [[0, 880], [0.35, 660]]) {
+      const tone = this.audio.createOscillator();
+      const gain = this.audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.4, now + offset + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.6);
+      tone.connect(gain).connect(this.audio.destination);
+      tone.start(now + offset);
+      tone.stop(now + offset + 0.65);
+    }
+    return new Promise((resolve) => window.setTimeout(resolve, 1000));
+  }
+
+  say(text) {
+    if (!window.speechSynthesis) return Promise.resolve();
+    return new Promise((resolve) => {
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = "fr-FR";
+      utterance.rate = 0.9;
+      const done = () => resolve();
+      utterance.addEventListener("end", done);
+      utterance.addEventListener("error", done);
+      window.setTimeout(done, 8000);
+      window.speechSynthesis.speak(utterance);
+    });
+  }
+}
