@@ -21,13 +21,13 @@ from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.api import AuthController
-from app.accounts.guards import provide_agent, provide_optional_agent, renew_session_cookie
+from app.accounts.guards import SessionRenewal, provide_agent, provide_optional_agent
 from app.booking.api import BookingController
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
-from app.live.api import LiveController
+from app.live.api import LiveController, display_socket, ticket_socket
 from app.live.channels import backend_for
 from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
@@ -114,6 +114,8 @@ def create_app(
             QueueController,
             TrackingController,
             LiveController,
+            display_socket,
+            ticket_socket,
         ],
     )
     app = Litestar(
@@ -170,10 +172,10 @@ def create_app(
             directory=PACKAGE_DIR / "pages" / "templates", engine=JinjaTemplateEngine
         ),
         request_max_body_size=MAX_BODY_BYTES,
-        before_send=[renew_session_cookie],
         logging_config=None,
         debug=False,
     )
-    # Outermost, so that every answer, routed or not, carries a request id and is logged.
-    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    # Outermost, so that every answer, routed or not, carries a request id and is logged;
+    # Litestar's before_send hooks would wrap every websocket message too.
+    app.asgi_handler = RequestIdMiddleware(SessionRenewal(app.asgi_handler))
     return app

@@ -102,8 +102,9 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
         # Screens and phones only listen: small frames, no compression (about 19 KiB a
-        # connection instead of 70), and pings that find dead connections.
-        ws="websockets",
+        # connection instead of 70), pings that find dead connections, and the sans-I/O
+        # implementation, whose send waits while a client is not reading.
+        ws="websockets-sansio",
         ws_max_size=4096,
         ws_per_message_deflate=False,
         ws_ping_interval=20,

@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -101,7 +102,11 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A websocket's messages go straight out: a lobby screen's site may have a
+            # thousand of them per call, and they carry no headers to add.
+            await self.app(
+                scope, receive, send_with_id if scope["type"] == ScopeType.HTTP else send
+            )
         finally:
             access_log.info(
                 "%s %s %s",

@@ -7,8 +7,8 @@ from datetime import datetime
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders, State
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.types import Message, Scope
+from litestar.enums import RequestEncodingType, ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service, sessions
@@ -94,15 +94,27 @@ async def session_of(
     return staff_session
 
 
-def renew_session_cookie(message: Message, scope: Scope) -> None:
-    """Before a response goes out, add the renewed session cookie if the session aged."""
-    if message["type"] != "http.response.start":
-        return
-    renewed = scope.get("state", {}).get("renewed_session")
-    if renewed:
-        settings: Settings = scope["app"].state.settings
-        cookie = session_cookie(renewed, settings)
-        MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+class SessionRenewal:
+    """Adds the renewed session cookie to HTTP responses whose session has aged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                renewed = scope.get("state", {}).get("renewed_session")
+                if renewed:
+                    settings: Settings = scope["app"].state.settings
+                    cookie = session_cookie(renewed, settings).to_header(header="")
+                    MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 async def provide_agent(

@@ -7,20 +7,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, WebSocket, get, websocket
+from litestar import Controller, asgi, get
 from litestar.di import NamedDependency
 from litestar.response import File
+from litestar.types import Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.booking.schemas import Token
 from app.live.hub import Hub, display_body
+from app.live.sockets import RawSocket
 from app.queue import service as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 
 
-def hub_of(socket: WebSocket[Any, Any, Any]) -> Hub:
-    hub: Hub = socket.app.state.hub
+def hub_of(scope: Scope) -> Hub:
+    hub: Hub = scope["app"].state.hub
     return hub
 
 
@@ -44,10 +45,18 @@ class LiveController(Controller):
         state = await queue.display(session, site, now)
         return display_body(state, ZoneInfo(site.timezone))
 
-    @websocket("/ws/sites/{slug:str}/display")
-    async def display_socket(self, socket: WebSocket[Any, Any, Any], slug: Slug) -> None:
-        await hub_of(socket).serve_display(socket, slug)
 
-    @websocket("/ws/tickets/{token:str}")
-    async def ticket_socket(self, socket: WebSocket[Any, Any, Any], token: Token) -> None:
-        await hub_of(socket).serve_ticket(socket, token)
+@asgi("/ws/sites/{slug:str}/display", copy_scope=False)
+async def display_socket(scope: Scope, receive: Receive, send: Send) -> None:
+    """WS: a snapshot of the lobby screen's state, then one message per change."""
+    socket = RawSocket(scope, receive, send)
+    slug = str(socket.path_params.get("slug", ""))
+    await hub_of(scope).serve_display(socket, slug)
+
+
+@asgi("/ws/tickets/{token:str}", copy_scope=False)
+async def ticket_socket(scope: Scope, receive: Receive, send: Send) -> None:
+    """WS: an usager's ticket, on every change of its position, estimate or status."""
+    socket = RawSocket(scope, receive, send)
+    token = str(socket.path_params.get("token", ""))[:128]
+    await hub_of(scope).serve_ticket(socket, token)

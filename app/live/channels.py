@@ -77,10 +77,22 @@ class SturdyBackend(ChannelsBackend):
                 log.warning("live listener stopped (%s); starting it again", type(exc).__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-            with contextlib.suppress(Exception):
-                await self.inner.subscribe(set(self.channels))
+            await self._subscribe_again()
             for channel in list(self.channels):
                 yield channel, RESYNC
+
+    async def _subscribe_again(self) -> None:
+        """Subscribe to every channel again, as long as it takes: a stream that runs
+        without its subscriptions would wait for ever and say nothing."""
+        delay = 0.1
+        while True:
+            try:
+                await self.inner.subscribe(set(self.channels))
+                return
+            except Exception as exc:  # the server may not be back yet
+                log.warning("live subscriptions not back yet (%s)", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
         return []

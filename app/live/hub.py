@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +22,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import WebSocket
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
 from app.db import Database
 from app.errors import NotFound
 from app.live import presence
+from app.live.sockets import LiveSocket
 from app.queue import service as queue
 from app.queue.service import QueueChange
 from app.sites.models import Site
@@ -36,12 +37,12 @@ from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
 QUEUE_SIZE = 16
-SEND_TIMEOUT_SECONDS = 10.0
 CLIENT_MESSAGES_PER_MINUTE = 30
 TOO_MANY = 1008
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
+MODEL_FOR_SECONDS = 30.0
 
 
 def display_body(state: queue.DisplayState, tz: ZoneInfo) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def ticket_body(view: queue.TicketView) -> dict[str, Any]:
 class Connection:
     """One websocket, written to by its own task from a bounded queue."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], address: str) -> None:
+    def __init__(self, socket: LiveSocket, address: str) -> None:
         self.socket = socket
         self.address = address
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -116,8 +117,11 @@ class Connection:
         while True:
             message = await self.outbox.get()
             try:
-                await asyncio.wait_for(self.socket.send_text(message), SEND_TIMEOUT_SECONDS)
-            except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+                # A client that stops reading pauses the transport and this send waits;
+                # the outbox then fills and offer() lets the client go. A dead peer is
+                # found by the server's pings.
+                await self.socket.send_text(message)
+            except (WebSocketDisconnect, RuntimeError, OSError):
                 self.close(TRY_AGAIN_LATER)
                 return
 
@@ -137,6 +141,8 @@ class SiteFeed:
     kinds: list[str] = field(default_factory=list)
     refresher: asyncio.Task[None] | None = None
     sent_seq: int = -1
+    model: queue.WaitingModel | None = None
+    model_read_at: float = 0.0
 
     @property
     def empty(self) -> bool:
@@ -207,7 +213,7 @@ class Hub:
         feed = self.feeds.get(site_id)
         return len(feed.displays) if feed else 0
 
-    async def serve_display(self, socket: WebSocket[Any, Any, Any], slug: str) -> None:
+    async def serve_display(self, socket: LiveSocket, slug: str) -> None:
         async with self.db.session() as session:
             try:
                 site = await get_site(session, slug)
@@ -216,7 +222,7 @@ class Hub:
                 return
         await self._serve(socket, site, token=None)
 
-    async def serve_ticket(self, socket: WebSocket[Any, Any, Any], token: str) -> None:
+    async def serve_ticket(self, socket: LiveSocket, token: str) -> None:
         async with self.db.session() as session:
             try:
                 view = await queue.by_token(session, token, self.clock())
@@ -226,7 +232,7 @@ class Hub:
             site = await queue.site_of(session, view.ticket.site_id)
         await self._serve(socket, site, token=token)
 
-    async def _serve(self, socket: WebSocket[Any, Any, Any], site: Site, token: str | None) -> None:
+    async def _serve(self, socket: LiveSocket, site: Site, token: str | None) -> None:
         address = socket.client.host if socket.client else "unknown"
         if self.addresses[address] >= self.per_address:
             await socket.close(code=TOO_MANY, reason="too many connections from this address")
@@ -337,7 +343,10 @@ class Hub:
             now = self.clock()
             site = await queue.site_of(session, feed.site_id)
             if feed.displays:
-                state = await queue.display(session, site, now)
+                if feed.model is None or time.monotonic() - feed.model_read_at > MODEL_FOR_SECONDS:
+                    feed.model = await queue.waiting_model(session, site, now)
+                    feed.model_read_at = time.monotonic()
+                state = await queue.display(session, site, now, model=feed.model)
                 if state.seq > feed.sent_seq:
                     feed.sent_seq = state.seq
                     message = json.dumps({"type": kind, **display_body(state, feed.timezone)})

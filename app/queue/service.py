@@ -294,8 +294,35 @@ async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketVi
     return await view_of(session, ticket, now)
 
 
+@dataclass(frozen=True)
+class WaitingModel:
+    """What the wait of a newcomer depends on beyond the queue itself: the stations, and
+    how long a help takes at the site lately. It changes slowly: screens may keep it a
+    little while."""
+
+    stations: int
+    average_minutes: float
+
+
+async def waiting_model(session: AsyncSession, site: Site, now: datetime) -> WaitingModel:
+    stations = await session.scalar(
+        select(func.count()).select_from(Station).where(Station.site_id == site.id, Station.active)
+    )
+    durations = [d for found in (await _averages(session, site, now)).values() for d in found]
+    default = await session.scalar(select(func.avg(Service.duration_minutes)).where(Service.active))
+    return WaitingModel(
+        stations=int(stations or 0),
+        average_minutes=eta.average_minutes(durations, float(default or 30)),
+    )
+
+
 async def display(
-    session: AsyncSession, site: Site, now: datetime, *, calls: int = 12
+    session: AsyncSession,
+    site: Site,
+    now: datetime,
+    *,
+    model: WaitingModel | None = None,
+    calls: int = 12,
 ) -> DisplayState:
     """The lobby screens' state: today's latest calls first, the waiting count and the wait
     a newcomer may expect."""
@@ -304,6 +331,7 @@ async def display(
         select(
             Ticket.number, Station.name, Station.id, Service.code, Ticket.called_at, Ticket.status
         )
+        .select_from(Ticket)
         .join(Station, Station.id == Ticket.station_id)
         .join(Service, Service.id == Ticket.service_id)
         .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.called_at.is_not(None))
@@ -319,18 +347,7 @@ async def display(
     )
     by_service = {code: int(count) for code, count in waiting}
     count = sum(by_service.values())
-    stations = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Station)
-            .where(Station.site_id == site.id, Station.active)
-        )
-        or 0
-    )
-    durations = [d for found in (await _averages(session, site, now)).values() for d in found]
-    default = float(
-        await session.scalar(select(func.avg(Service.duration_minutes)).where(Service.active)) or 30
-    )
+    model = model or await waiting_model(session, site, now)
     return DisplayState(
         seq=await seq_of(session, site.id),
         called=[
@@ -340,7 +357,7 @@ async def display(
         ],
         waiting_count=count,
         waiting_by_service=by_service,
-        eta_minutes=eta.waiting_range(count, stations, eta.average_minutes(durations, default)),
+        eta_minutes=eta.waiting_range(count, model.stations, model.average_minutes),
     )
 
 

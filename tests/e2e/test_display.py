@@ -1,0 +1,97 @@
+"""The lobby screen in the browser: a call shows within a second, a lost server says so,
+and the screen catches up by itself when the server is back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.e2e.axe import Axe, describe
+from tests.servers import Server, free_port
+
+MANAGER = "responsable.paris15@guichet.example.org"
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of this test's own, which it may stop and start again."""
+    server = Server(tmp_path, free_port(), {"GUICHET_LOG_LEVEL": "WARNING"}, demo=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def staff_headers(base: str) -> dict[str, str]:
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", json={"email": MANAGER, "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def call_a_new_ticket(base: str, headers: dict[str, str], station: int) -> tuple[str, float]:
+    """Issue a walk-in ticket and call it; the number and when the call was answered."""
+    httpx.post(f"{base}/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=headers)
+    response = httpx.post(f"{base}/api/v1/stations/{station}/call-next", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["number"], time.monotonic()
+
+
+def open_screen(browser: Browser, base: str) -> Page:
+    page = browser.new_context(base_url=base, viewport={"width": 1920, "height": 1080}).new_page()
+    page.goto("/display/paris-15")
+    expect(page.get_by_role("button", name="Démarrer l'affichage avec le son")).to_be_visible()
+    page.get_by_role("button", name="Démarrer sans le son").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mairie du 15e arrondissement")
+    return page
+
+
+def test_a_call_appears_on_the_screen_within_a_second(
+    browser: Browser, own_server: Server, axe: Axe
+) -> None:
+    base = own_server.base
+    headers = staff_headers(base)
+    station = httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"][2]["id"]
+    page = open_screen(browser, base)
+    expect(page.locator("#no-calls")).to_be_visible()
+
+    number, called_at = call_a_new_ticket(base, headers, station)
+    expect(page.locator(".call").first).to_contain_text(number, timeout=1000)
+    shown_after = time.monotonic() - called_at
+
+    first = page.locator(".call").first
+    expect(first.locator(".station")).to_have_text("Poste 3")
+    expect(first).to_have_class("call fresh")
+    expect(first.locator(".fresh-label")).to_have_text("nouvel appel")
+    assert shown_after < 1.0
+    violations = axe(page)
+    assert not violations, describe(violations)
+
+
+def test_the_screen_says_when_it_lost_the_server_and_catches_up_after(
+    browser: Browser, own_server: Server
+) -> None:
+    base = own_server.base
+    headers = staff_headers(base)
+    station = httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"][0]["id"]
+    page = open_screen(browser, base)
+    number, _ = call_a_new_ticket(base, headers, station)
+    expect(page.locator(".call").first).to_contain_text(number)
+    offline = page.get_by_role("alert")
+
+    own_server.stop()
+    expect(offline).to_be_visible(timeout=10_000)
+    expect(offline).to_contain_text("Connexion perdue – dernière mise à jour à")
+    own_server.start()
+    expect(offline).to_be_hidden(timeout=40_000)
+    later, _ = call_a_new_ticket(base, staff_headers(base), station)
+
+    expect(page.locator(".call").first).to_contain_text(later, timeout=5_000)
+    expect(page.locator(".call").nth(1)).to_contain_text(number)

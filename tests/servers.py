@@ -1,0 +1,109 @@
+"""Real `guichet serve` processes on loopback ports, for the tests that need a server as
+clients see it: websockets, several instances, restarts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+GUICHET = str(Path(sys.executable).parent / "guichet")
+READY_WITHIN_SECONDS = 60
+STOP_WITHIN_SECONDS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One `guichet serve` process."""
+
+    folder: Path
+    port: int
+    environment: dict[str, str]
+    demo: bool = False
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.folder / f"serve-{self.port}.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("GUICHET_")}
+        env.update(self.environment)
+        command = [GUICHET, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.demo:
+            command.append("--demo")
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.folder,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self.wait_until_ready()
+        return self
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + READY_WITHIN_SECONDS
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"guichet serve stopped:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.base}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"guichet serve was not ready in time:\n{self.output()}")
+
+    def stop(self, sig: int = signal.SIGINT) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=STOP_WITHIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextmanager
+def running(
+    folder: Path, environment: dict[str, str], *, count: int = 1, demo: bool = False
+) -> Iterator[list[Server]]:
+    """`count` servers sharing `environment` (and so its database), stopped afterwards."""
+    servers = [Server(folder, free_port(), environment, demo=demo) for _ in range(count)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
