@@ -35,7 +35,7 @@ from app.pages.api import PagesController
 from app.pages.booking import BookingPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
-from app.queue.api import QueueController, TrackingController
+from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.sites.api import SitesController
 from app.throttle import Limits
 
@@ -112,6 +112,7 @@ def create_app(
             AuthController,
             BookingController,
             QueueController,
+            *TICKET_MOVES,
             TrackingController,
             LiveController,
             display_socket,

@@ -11,13 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import insert, select, text
 
@@ -30,7 +26,7 @@ from app.db import Database
 from app.sites.demo import load_demo
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
-from bench.timing import percentiles, timed
+from bench.timing import on_each_database, percentiles, timed
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
@@ -142,21 +138,7 @@ async def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        await measure(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "sqlite", args.rounds)
-    name = f"guichet_bench_{int(time.time())}"
-    try:
-        admin = await asyncpg.connect(args.postgres)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
-        return
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        await measure(f"{base}/{name}", "postgresql", args.rounds)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    await on_each_database(lambda url, label: measure(url, label, args.rounds), args.postgres)
 
 
 if __name__ == "__main__":

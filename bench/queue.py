@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import insert, select, text
 
@@ -25,7 +22,7 @@ from app.db import Database
 from app.queue.models import Ticket
 from app.sites.demo import load_demo
 from app.sites.models import Service, Site, Station
-from bench.timing import percentiles
+from bench.timing import on_each_database, percentiles
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 WAITING = 500
@@ -141,21 +138,7 @@ async def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        await measure(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "sqlite", args.rounds)
-    name = f"guichet_bench_{int(time.time())}"
-    try:
-        admin = await asyncpg.connect(args.postgres)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
-        return
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        await measure(f"{base}/{name}", "postgresql", args.rounds)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    await on_each_database(lambda url, label: measure(url, label, args.rounds), args.postgres)
 
 
 if __name__ == "__main__":

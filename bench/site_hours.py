@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from datetime import date
 from datetime import time as clock
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
@@ -25,7 +22,7 @@ from app.config import load_settings
 from app.db import Database
 from app.sites.demo import load_demo
 from app.sites.hours import SiteCalendar, WeeklyRule
-from bench.timing import line, timed
+from bench.timing import line, on_each_database, timed
 
 FIRST, LAST = date(2027, 3, 1), date(2027, 5, 1)
 ROUNDS = 300
@@ -88,21 +85,7 @@ async def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     pure()
-    with tempfile.TemporaryDirectory() as folder:
-        await against(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "sqlite")
-    name = f"guichet_bench_{int(time.time())}"
-    try:
-        admin = await asyncpg.connect(args.postgres)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
-        return
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        await against(f"{base}/{name}", "postgres")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    await on_each_database(against, args.postgres)
 
 
 if __name__ == "__main__":

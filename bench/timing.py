@@ -1,10 +1,15 @@
-"""Timing helpers shared by the benchmarks: warm-up, samples, percentiles."""
+"""What the benchmarks share: warm-up, samples, percentiles, and a fresh database of
+each kind."""
 
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
 
 
 async def timed(
@@ -30,3 +35,23 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def line(samples: list[float]) -> str:
     p50, p95 = percentiles(samples)
     return f"p50 {p50:7.3f} ms   p95 {p95:7.3f} ms"
+
+
+async def on_each_database(measure: Callable[[str, str], Awaitable[None]], postgres: str) -> None:
+    """Run `measure(url, label)` on a fresh SQLite file, then on a fresh PostgreSQL
+    database at the server of `postgres` (skipped, with the reason, if it is out of reach)."""
+    with tempfile.TemporaryDirectory() as folder:
+        await measure(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "sqlite")
+    name = f"guichet_bench_{int(time.time())}"
+    try:
+        admin = await asyncpg.connect(postgres)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"postgresql: skipped ({type(exc).__name__}: {exc})")
+        return
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        await measure(f"{base}/{name}", "postgresql")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -14,7 +14,7 @@ import anyio.to_thread
 import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -148,9 +148,33 @@ async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dic
     }
 
 
+async def provide_staff(
+    request: Request[Any, Any, State],
+    session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    now: NamedDependency[datetime],
+) -> Staff:
+    return await staff_of(request, session, settings, now)
+
+
+async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
+    """The site at `slug`, if `staff` may work there in one of `roles`."""
+    site = await get_site(session, slug)
+    accounts.authorize(staff.agent, roles=roles, site=site)
+    return site
+
+
+async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> Station:
+    """The station, if `staff` is a facilitator of its site."""
+    station = await queue.get_station(session, station_id)
+    accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+    return station
+
+
 class StaffPages(Controller):
     include_in_schema = False
     exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    dependencies = {"staff": Provide(provide_staff)}
 
     # Login
 
@@ -209,12 +233,9 @@ class StaffPages(Controller):
     @get("/console")
     async def console(
         self,
-        request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
         sites = (
             await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
         )
@@ -244,10 +265,9 @@ class StaffPages(Controller):
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        site = await site_for(session, staff, slug, RECEPTION)
         params = request.query_params
         search = params.get("q", "")[:80]
         tz = ZoneInfo(site.timezone)
@@ -292,14 +312,11 @@ class StaffPages(Controller):
     async def reception_queue(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=accounts.STAFF_ROLES, site=site)
+        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
         return Template("_staff_queue.html", context=await queue_context(session, site, now))
 
     @post("/accueil/{slug:str}/tickets")
@@ -309,12 +326,10 @@ class StaffPages(Controller):
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Redirect:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        site = await site_for(session, staff, slug, RECEPTION)
         form = await request.form()
         path = f"/accueil/{site.slug}"
         try:
@@ -339,12 +354,10 @@ class StaffPages(Controller):
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Redirect:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        site = await site_for(session, staff, slug, RECEPTION)
         form = await request.form()
         path = f"/accueil/{site.slug}"
         try:
@@ -361,12 +374,10 @@ class StaffPages(Controller):
         slug: Slug,
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        site = await site_for(session, staff, slug, RECEPTION)
         params = request.query_params
         return Template(
             "staff_booking.html",
@@ -388,12 +399,10 @@ class StaffPages(Controller):
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=RECEPTION, site=site)
+        site = await site_for(session, staff, slug, RECEPTION)
         form = await request.form()
         code = str(form.get("service", ""))
         needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
@@ -440,14 +449,12 @@ class StaffPages(Controller):
         self,
         slug: Slug,
         ticket_id: Id,
-        request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=accounts.STAFF_ROLES, site=site)
+        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
         ticket = await queue.get_ticket(session, ticket_id)
         if ticket.site_id != site.id:
             raise Forbidden("This ticket belongs to another mairie.")
@@ -479,12 +486,10 @@ class StaffPages(Controller):
         station_id: Id,
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        station = await queue.get_station(session, station_id)
-        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        station = await station_for(session, staff, station_id)
         params = request.query_params
         context = {
             "staff": staff,
@@ -501,14 +506,11 @@ class StaffPages(Controller):
     async def station_queue(
         self,
         station_id: Id,
-        request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Template:
-        staff = await staff_of(request, session, settings, now)
-        station = await queue.get_station(session, station_id)
-        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        station = await station_for(session, staff, station_id)
         return Template(
             "_staff_queue.html", context=await queue_context(session, station.site, now)
         )
@@ -517,15 +519,12 @@ class StaffPages(Controller):
     async def call_next(
         self,
         station_id: Id,
-        request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Redirect:
-        staff = await staff_of(request, session, settings, now)
-        station = await queue.get_station(session, station_id)
-        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        station = await station_for(session, staff, station_id)
         ticket = await queue.call_next(db, station.id, agent_id=staff.agent.id, now=now)
         path = f"/poste/{station.id}"
         return _back(path) if ticket else _back(path, erreur="nobody_waiting")
@@ -539,12 +538,10 @@ class StaffPages(Controller):
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
     ) -> Redirect:
-        staff = await staff_of(request, session, settings, now)
-        station = await queue.get_station(session, station_id)
-        accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+        station = await station_for(session, staff, station_id)
         ticket = await queue.get_ticket(session, ticket_id)
         if ticket.site_id != station.site_id or action not in ACTIONS:
             raise Forbidden("This ticket or action does not belong to this station.")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +124,31 @@ async def _out(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketOu
     return ticket_out(await service.view_of(session, ticket, now), ZoneInfo(site.timezone))
 
 
+async def move_ticket(
+    ticket_id: int,
+    action: str,
+    roles: frozenset[str],
+    agent: Agent,
+    db: Database,
+    session: AsyncSession,
+    now: datetime,
+    transfer: TransferIn | None = None,
+) -> TicketOut:
+    """Authorize `agent` at the ticket's site, then move the ticket along."""
+    ticket = await service.get_ticket(session, ticket_id)
+    authorize(agent, roles=roles, site=await service.site_of(session, ticket.site_id))
+    moved = await service.act(
+        db,
+        ticket_id,
+        action,
+        agent_id=agent.id,
+        now=now,
+        service_code=transfer.service if transfer else None,
+        station_kind=transfer.station_kind if transfer else None,
+    )
+    return await _out(session, moved, now)
+
+
 class QueueController(Controller):
     path = "/api/v1"
     tags = ["queue"]
@@ -205,85 +231,6 @@ class QueueController(Controller):
             return Response(None, status_code=204)
         return Response(await _out(session, ticket, now))
 
-    async def _act(
-        self,
-        ticket_id: int,
-        action: str,
-        roles: frozenset[str],
-        agent: Agent,
-        db: Database,
-        session: AsyncSession,
-        now: datetime,
-        transfer: TransferIn | None = None,
-    ) -> TicketOut:
-        ticket = await service.get_ticket(session, ticket_id)
-        authorize(agent, roles=roles, site=await service.site_of(session, ticket.site_id))
-        moved = await service.act(
-            db,
-            ticket_id,
-            action,
-            agent_id=agent.id,
-            now=now,
-            service_code=transfer.service if transfer else None,
-            station_kind=transfer.station_kind if transfer else None,
-        )
-        return await _out(session, moved, now)
-
-    @post("/tickets/{ticket_id:int}/recall", status_code=200, summary="Call the ticket again")
-    async def recall(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await self._act(ticket_id, "recall", FACILITATORS, agent, db, session, now)
-
-    @post("/tickets/{ticket_id:int}/start", status_code=200, summary="The person is at the station")
-    async def start(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await self._act(ticket_id, "start", FACILITATORS, agent, db, session, now)
-
-    @post("/tickets/{ticket_id:int}/finish", status_code=200, summary="The help is over")
-    async def finish(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await self._act(ticket_id, "finish", FACILITATORS, agent, db, session, now)
-
-    @post("/tickets/{ticket_id:int}/no-show", status_code=200, summary="The person did not come")
-    async def no_show(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await self._act(ticket_id, "no_show", FACILITATORS, agent, db, session, now)
-
-    @post("/tickets/{ticket_id:int}/cancel", status_code=200, summary="The person has left")
-    async def cancel(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await self._act(ticket_id, "cancel", ANY_DESK, agent, db, session, now)
-
     @post(
         "/tickets/{ticket_id:int}/transfer",
         status_code=200,
@@ -298,7 +245,39 @@ class QueueController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> TicketOut:
-        return await self._act(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
+        return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
+
+
+def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) -> HTTPRouteHandler:
+    """POST /api/v1/tickets/{id}/<path>: one of the moves that take no body."""
+
+    async def move(
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> TicketOut:
+        return await move_ticket(ticket_id, action, roles, agent, db, session, now)
+
+    move.__name__ = f"ticket_{action}"
+    handler: HTTPRouteHandler = post(
+        f"/api/v1/tickets/{{ticket_id:int}}/{path}",
+        status_code=200,
+        summary=summary,
+        tags=["queue"],
+        security=STAFF_SECURITY,
+    )(move)
+    return handler
+
+
+TICKET_MOVES = [
+    _ticket_move("recall", "recall", FACILITATORS, "Call the ticket again"),
+    _ticket_move("start", "start", FACILITATORS, "The person is at the station"),
+    _ticket_move("finish", "finish", FACILITATORS, "The help is over"),
+    _ticket_move("no_show", "no-show", FACILITATORS, "The person did not come"),
+    _ticket_move("cancel", "cancel", ANY_DESK, "The person has left"),
+]
 
 
 class TrackingController(Controller):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from pathlib import Path
 
 from app.sites.demo import (
     SERVICES,
@@ -23,12 +21,6 @@ def test_the_project_keeps_the_citys_list_of_seventeen_mairies() -> None:
     assert {entry["slug"] for entry in data["mairies"]} == set(STATIONS_PER_SITE)
     nineteenth = next(entry for entry in data["mairies"] if entry["slug"] == "paris-19")
     assert nineteenth["address"] == "5-7 place Armand Carrel, 75019 Paris"
-
-
-def test_the_copy_matches_the_shared_file_when_it_is_there() -> None:
-    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "paris-mairies.json"
-    if shared.exists():
-        assert json.loads(shared.read_text("utf-8")) == mairies()
 
 
 def test_every_site_gets_three_to_six_stations_of_both_kinds() -> None:
