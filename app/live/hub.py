@@ -171,6 +171,7 @@ class Hub:
         self._joining = asyncio.Lock()
         self.instance = secrets.token_hex(8)
         self._reporter: asyncio.Task[None] | None = None
+        self._screens_changed = asyncio.Event()
 
     async def start(self) -> None:
         self._reporter = asyncio.create_task(self._report_presence())
@@ -188,12 +189,18 @@ class Hub:
         await presence.report(self.db, self.instance, counts, self.clock())
 
     async def _report_presence(self) -> None:
+        """Report every few seconds, and soon after screens come or go (at most once a
+        second, however many connect at once)."""
         while True:
             try:
                 await self.report_presence()
             except Exception as exc:  # reported again on the next round
                 log.warning("screen presence not reported (%s)", type(exc).__name__)
-            await asyncio.sleep(presence.REPORT_EVERY_SECONDS)
+            await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(presence.REPORT_EVERY_SECONDS - 1):
+                    await self._screens_changed.wait()
+            self._screens_changed.clear()
 
     def channel(self, site_id: int) -> str:
         return f"{self.namespace}.site.{site_id}"
@@ -297,13 +304,16 @@ class Hub:
                 self.feeds[site.id] = feed
             if token is None:
                 feed.displays.add(connection)
+                self._screens_changed.set()
             else:
                 feed.tickets[connection] = token
             return feed
 
     async def _leave(self, feed: SiteFeed, connection: Connection) -> None:
         async with self._joining:
-            feed.displays.discard(connection)
+            if connection in feed.displays:
+                feed.displays.discard(connection)
+                self._screens_changed.set()
             feed.tickets.pop(connection, None)
             if not feed.empty or self.feeds.get(feed.site_id) is not feed:
                 return

@@ -95,3 +95,25 @@ def test_the_screen_says_when_it_lost_the_server_and_catches_up_after(
 
     expect(page.locator(".call").first).to_contain_text(later, timeout=5_000)
     expect(page.locator(".call").nth(1)).to_contain_text(number)
+
+
+def test_a_second_screen_shows_the_next_rows_and_a_filtered_screen_its_stations(
+    browser: Browser, own_server: Server
+) -> None:
+    base = own_server.base
+    headers = staff_headers(base)
+    stations = [s["id"] for s in httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"]]
+    first, _ = call_a_new_ticket(base, headers, stations[0])
+    second, _ = call_a_new_ticket(base, headers, stations[1])
+    context = browser.new_context(base_url=base)
+
+    next_rows = context.new_page()
+    next_rows.goto("/display/paris-15?rows=1&page=2&autostart=1")
+    only_first_station = context.new_page()
+    only_first_station.goto(f"/display/paris-15?stations={stations[0]}&autostart=1")
+
+    expect(next_rows.locator(".call")).to_have_count(1)
+    expect(next_rows.locator(".call .number")).to_contain_text(first)
+    expect(only_first_station.locator(".call")).to_have_count(1)
+    expect(only_first_station.locator(".call .station")).to_have_text("Poste 1")
+    assert second != first

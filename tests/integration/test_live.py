@@ -197,3 +197,56 @@ async def test_a_client_that_stops_reading_holds_up_nobody(server: Server, desk:
     assert seen == sorted(seen)
     assert seen[-1] == start + 60
     assert last.json()["waiting"]["count"] == 60
+
+
+async def test_the_staff_queue_view_counts_the_screens_connected(
+    server: Server, desk: Desk
+) -> None:
+    async def screens() -> int:
+        view = await desk.http.get("/api/v1/sites/paris-15/queue", headers=desk.headers)
+        return int(view.json()["screens"])
+
+    async def until(expected: int) -> int:
+        async with asyncio.timeout(15):
+            while (found := await screens()) != expected:  # noqa: ASYNC110 (polls the server)
+                await asyncio.sleep(0.2)
+        return found
+
+    before = await screens()
+    async with (
+        websockets.connect(f"{server.ws}/ws/sites/paris-15/display") as first,
+        websockets.connect(f"{server.ws}/ws/sites/paris-15/display") as second,
+    ):
+        await receive(first)
+        await receive(second)
+        during = await until(2)
+    after = await until(0)
+
+    assert (before, during, after) == (0, 2, 0)
+
+
+@pytest.fixture
+def strict_server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    environment = {
+        "GUICHET_DATABASE_URL": database_url,
+        "GUICHET_SECRET_KEY": TEST_SECRET,
+        "GUICHET_LOG_LEVEL": "WARNING",
+        "GUICHET_WEBSOCKETS_PER_ADDRESS": "2",
+    }
+    with running(tmp_path, environment) as servers:
+        yield servers[0]
+
+
+async def test_an_address_may_hold_only_so_many_live_connections(strict_server: Server) -> None:
+    url = f"{strict_server.ws}/ws/sites/paris-15/display"
+    async with websockets.connect(url) as first, websockets.connect(url) as second:
+        await receive(first)
+        await receive(second)
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(url):
+                pass
+    async with websockets.connect(url) as again:
+        welcome = await receive(again)
+
+    assert refused.value.response.status_code == 403
+    assert welcome["type"] == "snapshot"
