@@ -31,6 +31,8 @@ from app.live.api import LiveController, display_socket, ticket_socket
 from app.live.channels import backend_for
 from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
+from app.notify.dispatcher import Dispatcher
+from app.notify.scheduler import Scheduler, transports
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
 from app.pages.staff import StaffPages
@@ -94,14 +96,29 @@ def create_app(
         per_address=settings.websockets_per_address,
     )
     db.on_notices = hub.publish
+    email, sms = transports(settings)
+    dispatcher = Dispatcher(
+        db,
+        clock,
+        base_url=settings.base_url,
+        email=email,
+        sms=sms,
+        instance=hub.instance,
+        batch=settings.dispatch_batch,
+        attempts=settings.message_attempts,
+    )
+    scheduler = Scheduler(db, settings, clock, dispatcher, hub.instance)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         log.info("guichet started", extra={"env": settings.env, "database": db.engine.dialect.name})
         await hub.start()
+        if settings.scheduler:
+            scheduler.start()
         try:
             yield
         finally:
+            await scheduler.stop()
             await hub.stop()
             await db.dispose()
 
@@ -151,6 +168,7 @@ def create_app(
                 "limits": Limits(settings),
                 "clock": clock,
                 "hub": hub,
+                "dispatcher": dispatcher,
             }
         ),
         lifespan=[lifespan],

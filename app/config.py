@@ -43,6 +43,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     redis_url: str = ""
     live_namespace: str = "guichet"
     websockets_per_address: int = 100
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = "Mairie de Paris <ne-pas-repondre@guichet.example.org>"
+    sms_url: str = ""
+    sms_key: str = ""
+    sms_sender: str = "MairieParis"
+    outbox_dir: str = "var/outbox"
+    scheduler: bool = True
+    dispatch_every_seconds: float = 2.0
+    dispatch_batch: int = 50
+    message_attempts: int = 8
+    personal_data_days: int = 730
+    message_body_days: int = 183
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
 

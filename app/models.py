@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.accounts.models import Agent, agent_sites
 from app.booking.models import Appointment
 from app.live.models import ScreenPresence
+from app.notify.models import FollowUpAnswer, OutboxMessage, SweepRun
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
 
@@ -12,14 +13,17 @@ __all__ = [
     "Agent",
     "Appointment",
     "Closure",
+    "FollowUpAnswer",
     "HoursException",
     "Need",
+    "OutboxMessage",
     "QueueCounter",
     "QueueState",
     "ScreenPresence",
     "Service",
     "Site",
     "Station",
+    "SweepRun",
     "Ticket",
     "TicketEvent",
     "WeeklyHours",

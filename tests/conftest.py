@@ -181,13 +181,15 @@ def empty_database_url(request: pytest.FixtureRequest, backend: str) -> Iterator
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test app; staff tokens last a day, as tests move their clock by hours."""
+    """Settings for a test app; staff tokens last a day, as tests move their clock by hours,
+    and messages go out only when a test runs the dispatcher."""
     return load_settings(
         environ={},
         overrides={
             "database_url": database_url,
             "secret_key": TEST_SECRET,
             "token_ttl_minutes": 1440,
+            "scheduler": False,
             **overrides,
         },
     )

@@ -16,8 +16,7 @@ from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import authorize
 from app.booking import schemas, service
-from app.booking.ics import CalendarEntry, calendar_file
-from app.booking.models import Appointment
+from app.booking.ics import calendar_entry, calendar_file
 from app.config import Settings
 from app.db import Database
 from app.errors import Unauthorized
@@ -38,27 +37,6 @@ def limits(request: Request[object, object, State]) -> Limits:
 def throttle_booking(request: Request[object, object, State]) -> None:
     limits(request).booking.check(
         client_address(request), "Too many booking requests from your address: wait a minute."
-    )
-
-
-def calendar_entry(appointment: Appointment, base_url: str) -> CalendarEntry:
-    documents = "\n".join(f"- {item}" for item in appointment.service.documents)
-    link = schemas.manage_url(base_url, appointment.token)
-    return CalendarEntry(
-        uid=f"{appointment.reference}@guichet",
-        sequence=appointment.sequence,
-        start=appointment.starts_at,
-        end=appointment.ends_at,
-        summary=f"Facilitation numérique : {appointment.service.name}",
-        location=f"{appointment.site.name}, {appointment.site.address}",
-        description=(
-            f"Rendez-vous {appointment.reference} ({appointment.station.name}).\n"
-            f"À apporter :\n{documents}\n"
-            f"Pour annuler ou déplacer ce rendez-vous : {link}"
-        ),
-        url=link,
-        cancelled=appointment.status == "cancelled",
-        stamp=appointment.updated_at,
     )
 
 

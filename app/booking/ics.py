@@ -14,6 +14,9 @@ from ics import Calendar, Event
 from ics.alarm import DisplayAlarm
 from ics.grammar.parse import ContentLine
 
+from app.booking.models import Appointment
+from app.booking.schemas import manage_url
+
 PRODUCT_ID = "-//Ville de Paris//guichet//FR"
 
 
@@ -58,3 +61,24 @@ def calendar_file(entry: CalendarEntry) -> str:
         warnings.simplefilter("ignore", FutureWarning)
         text: str = calendar.serialize()
     return text
+
+
+def calendar_entry(appointment: Appointment, base_url: str) -> CalendarEntry:
+    documents = "\n".join(f"- {item}" for item in appointment.service.documents)
+    link = manage_url(base_url, appointment.token)
+    return CalendarEntry(
+        uid=f"{appointment.reference}@guichet",
+        sequence=appointment.sequence,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        summary=f"Facilitation numérique : {appointment.service.name}",
+        location=f"{appointment.site.name}, {appointment.site.address}",
+        description=(
+            f"Rendez-vous {appointment.reference} ({appointment.station.name}).\n"
+            f"À apporter :\n{documents}\n"
+            f"Pour annuler ou déplacer ce rendez-vous : {link}"
+        ),
+        url=link,
+        cancelled=appointment.status == "cancelled",
+        stamp=appointment.updated_at,
+    )

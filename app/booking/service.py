@@ -32,6 +32,7 @@ from app.booking.slots import (
 )
 from app.db import Database
 from app.errors import BadRequest, Conflict, DomainError, NotFound
+from app.notify import outbox
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
 from app.sites.service import day_range, get_site, local_today, site_calendar
@@ -343,6 +344,7 @@ async def book(
                 updated_at=now,
             )
             await _insert(session, appointment, site.slug)
+            await outbox.booked(session, appointment, site, service, now)
             appointment_id = appointment.id
     except SlotRefused as refused:
         await _offer_alternatives(db, refused, site, need, request.start, now)
@@ -413,6 +415,9 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
             appointment.cancelled_at = now
             appointment.updated_at = now
             appointment.sequence += 1
+            site = await session.get_one(Site, appointment.site_id)
+            service = await session.get_one(Service, appointment.service_id)
+            await outbox.cancelled(session, appointment, site, service, now)
         appointment_id = appointment.id
     return await get_by_id(db, appointment_id)
 
@@ -459,6 +464,7 @@ async def reschedule(db: Database, token: str, start: datetime, *, now: datetime
                 if _is_overlap(exc):
                     raise SlotRefused(Refusal.TAKEN) from exc
                 raise
+            await outbox.moved(session, appointment, site, service, now)
             appointment_id = appointment.id
     except SlotRefused as refused:
         await _offer_alternatives(db, refused, site, need, start, now)
@@ -505,3 +511,14 @@ async def appointments_of_day(
             )
         )
     return list(await session.scalars(query))
+
+
+async def stop_reminders(db: Database, token: str) -> Appointment:
+    """The usager wants no more reminders for this appointment (from their private page)."""
+    async with db.writing() as session:
+        appointment = await _locked_by_token(session, token)
+        appointment.reminders_by_email = False
+        appointment.reminders_by_sms = False
+        await outbox.reminders_stopped(session, appointment)
+        appointment_id = appointment.id
+    return await get_by_id(db, appointment_id)

@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import french
 from app.accounts.service import normalise_email
 from app.booking import service as booking
 from app.booking.models import Appointment
@@ -24,7 +25,6 @@ from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.pages import french
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today

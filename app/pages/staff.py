@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
@@ -32,7 +33,6 @@ from app.config import Settings
 from app.db import Database
 from app.errors import DomainError, Forbidden, Unauthorized
 from app.live import presence
-from app.pages import french
 from app.queue import service as queue
 from app.queue.models import Ticket
 from app.sites.models import Site, Station

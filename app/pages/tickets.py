@@ -12,9 +12,9 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import french
 from app.booking.schemas import Token
 from app.errors import DomainError
-from app.pages import french
 from app.pages.booking import on_page_error
 from app.queue import service as queue
 

@@ -31,6 +31,7 @@ from app.booking.service import (
 )
 from app.db import Base, Database, notify
 from app.errors import BadRequest, Conflict, NotFound
+from app.notify import outbox
 from app.queue import eta, numbering
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
@@ -582,6 +583,9 @@ async def call_next(
         ticket.called_at = now
         ticket.call_count = 1
         await _record(session, ticket, "called", now, agent_id=agent_id)
+        await _tell_those_whose_turn_is_near(
+            session, site, [w for w in waiting if w.id != ticket.id], now
+        )
         ticket_id = ticket.id
     return await _reload(db, ticket_id)
 
@@ -644,6 +648,8 @@ async def act(
         elif action == "finish":
             ticket.status = "done"
             ticket.finished_at = now
+            service = await session.get_one(Service, ticket.service_id)
+            await outbox.visit_over(session, ticket, site, service.name, now)
         elif action in ("no_show", "cancel"):
             ticket.status = "no_show" if action == "no_show" else "cancelled"
         elif action == "transfer":
@@ -657,6 +663,30 @@ async def act(
         if action == "transfer":
             ticket.station_id = None
     return await _reload(db, ticket_id)
+
+
+async def _tell_those_whose_turn_is_near(
+    session: AsyncSession, site: Site, waiting: list[Waiting], now: datetime
+) -> None:
+    """A text to each walk-in with a phone number who is now among the next few."""
+    if site.turn_near_position < 1:
+        return
+    with_phone = list(
+        await session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.site_id == site.id,
+                Ticket.day == today(site, now),
+                Ticket.status == "waiting",
+                Ticket.phone.is_not(None),
+            )
+            .options(joinedload(Ticket.service))
+        )
+    )
+    threshold = timedelta(minutes=site.priority_after_minutes)
+    for ticket in with_phone:
+        if ahead_of(waiting_of(ticket), waiting, now, threshold) < site.turn_near_position:
+            await outbox.turn_near(session, ticket, site, ticket.service.name, now)
 
 
 async def _transfer(

@@ -36,6 +36,7 @@ class Site(Base):
         CheckConstraint("check_in_late_minutes BETWEEN 0 AND 240", name="check_in_late"),
         CheckConstraint("priority_after_minutes BETWEEN 1 AND 480", name="priority_after"),
         CheckConstraint("no_show_after_calls BETWEEN 1 AND 10", name="no_show_after_calls"),
+        CheckConstraint("turn_near_position BETWEEN 0 AND 20", name="turn_near_position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,12 @@ class Site(Base):
     check_in_late_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     priority_after_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     no_show_after_calls: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    reminder_hours: Mapped[list[int]] = mapped_column(
+        JSONValue, default=lambda: [24, 2], server_default="[24, 2]"
+    )
+    sms_quiet_from: Mapped[time] = mapped_column(Time, default=time(20), server_default="20:00:00")
+    sms_quiet_until: Mapped[time] = mapped_column(Time, default=time(8), server_default="08:00:00")
+    turn_near_position: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

@@ -1,4 +1,4 @@
-"""Dates, times and messages in French, for the pages."""
+"""Dates, times and messages in French, for the pages and the messages."""
 
 from __future__ import annotations
 
@@ -112,3 +112,8 @@ def minutes(total: int) -> str:
     if rest == 0:
         return "1 heure" if hours == 1 else f"{hours} heures"
     return f"{hours} h {rest:02d}"
+
+
+def abbreviated(value: date) -> str:
+    """ "mar. 1/12": for text messages, where every character counts."""
+    return f"{DAYS[value.weekday()][:3]}. {value.day}/{value.month}"

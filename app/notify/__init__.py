@@ -1,0 +1,1 @@
+"""Messages to usagers: the outbox, the planner, the dispatcher and its transports."""

@@ -1,0 +1,249 @@
+"""The dispatcher: claims due messages, checks they still apply, renders, sends, records.
+
+Claims are leases: a claimed message is `sending` until `claimed_until`; an instance that
+dies mid-batch leaves its messages to be claimed again when the lease ends. On
+PostgreSQL claims skip rows that another instance holds (FOR UPDATE SKIP LOCKED); on
+SQLite writers take turns. Results are recorded once per batch, so a crash can repeat at
+most the batch in flight — and each email keeps its Message-ID, for receivers to drop
+the repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from app.booking.ics import calendar_entry, calendar_file
+from app.booking.models import Appointment
+from app.db import Database
+from app.notify import render
+from app.notify.models import OutboxMessage
+from app.notify.planner import EMAIL
+from app.notify.transports import (
+    Attachment,
+    Email,
+    EmailTransport,
+    PermanentError,
+    Sms,
+    SmsTransport,
+    TransientError,
+)
+from app.queue.models import Ticket
+
+log = logging.getLogger("guichet.notify")
+LEASE = timedelta(minutes=2)
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+WITH_CALENDAR = ("confirmation", "moved", "cancelled")
+ABOUT_A_BOOKING = ("confirmation", "reminder_24h", "reminder_2h", "moved")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    status: str
+    error: str = ""
+    retry_at: datetime | None = None
+
+
+def message_id(key: str) -> str:
+    """Stable across attempts and instances: the same message always has the same id."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
+
+
+def retry_delay(attempts: int, jitter: float) -> timedelta:
+    """30 s, 1 min, 2 min… up to an hour, each spread by `jitter` (0.5 to 1.5)."""
+    base: timedelta = min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
+    return base * jitter
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        base_url: str,
+        email: EmailTransport,
+        sms: SmsTransport,
+        instance: str,
+        batch: int = 50,
+        attempts: int = 8,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.base_url = base_url
+        self.email = email
+        self.sms = sms
+        self.instance = instance
+        self.batch = batch
+        self.attempts = attempts
+        self.random = random.Random()  # noqa: S311 (spreads retries; nothing secret)
+
+    async def run_until_idle(self, budget_seconds: float = 10.0) -> int:
+        """Send batches until nothing is due or the time budget is spent."""
+        sent, started = 0, time.monotonic()
+        while time.monotonic() - started < budget_seconds:
+            handled = await self.run_once()
+            sent += handled
+            if handled < self.batch:
+                break
+        return sent
+
+    async def run_once(self) -> int:
+        messages = await self._claim()
+        if not messages:
+            return 0
+        appointments = await self._appointments(messages)
+        tickets = await self._tickets(messages)
+        outcomes = [await self._deliver(message, appointments, tickets) for message in messages]
+        await self._record(outcomes)
+        return len(messages)
+
+    async def _claim(self) -> list[OutboxMessage]:
+        now = self.clock()
+        async with self.db.writing() as session:
+            due = or_(
+                and_(OutboxMessage.status == "pending", OutboxMessage.send_after <= now),
+                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+            )
+            query = (
+                select(OutboxMessage)
+                .where(due)
+                .order_by(OutboxMessage.send_after, OutboxMessage.id)
+                .limit(self.batch)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            messages = list(await session.scalars(query))
+            for message in messages:
+                message.status = "sending"
+                message.claimed_by = self.instance
+                message.claimed_until = now + LEASE
+                message.attempts += 1
+        return messages
+
+    async def _appointments(self, messages: list[OutboxMessage]) -> dict[int, Appointment]:
+        ids = {m.appointment_id for m in messages if m.appointment_id is not None}
+        if not ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Appointment)
+                .where(Appointment.id.in_(ids))
+                .options(
+                    selectinload(Appointment.site),
+                    selectinload(Appointment.station),
+                    selectinload(Appointment.service),
+                )
+            )
+            return {appointment.id: appointment for appointment in rows}
+
+    async def _tickets(self, messages: list[OutboxMessage]) -> dict[int, Ticket]:
+        ids = {m.ticket_id for m in messages if m.ticket_id is not None}
+        if not ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
+            return {ticket.id: ticket for ticket in rows}
+
+    def applies(
+        self,
+        message: OutboxMessage,
+        appointments: dict[int, Appointment],
+        tickets: dict[int, Ticket],
+        now: datetime,
+    ) -> bool:
+        """Whether the message still says something true and useful at `now`."""
+        if message.appointment_id is not None:
+            appointment = appointments.get(message.appointment_id)
+            if appointment is None:
+                return False
+            if message.kind == "cancelled":
+                return appointment.status == "cancelled"
+            if message.kind in ABOUT_A_BOOKING:
+                current = appointment.sequence == message.data.get("sequence")
+                return appointment.status == "booked" and current and now < appointment.starts_at
+        if message.ticket_id is not None and message.kind == "turn_near":
+            ticket = tickets.get(message.ticket_id)
+            return ticket is not None and ticket.status == "waiting"
+        return True
+
+    async def _deliver(
+        self,
+        message: OutboxMessage,
+        appointments: dict[int, Appointment],
+        tickets: dict[int, Ticket],
+    ) -> Outcome:
+        now = self.clock()
+        if not self.applies(message, appointments, tickets, now):
+            return Outcome(message.id, "cancelled", "no longer applies")
+        try:
+            if message.channel == EMAIL:
+                await self.email.send(self._email(message, appointments))
+            else:
+                text = render.sms(message.kind, message.data, self.base_url)
+                await self.sms.send(Sms(message.recipient, text, message.idempotency_key))
+        except PermanentError as exc:
+            log.warning("message %s refused for good: %s", message.id, exc)
+            return Outcome(message.id, "failed", str(exc)[:200])
+        except TransientError as exc:
+            if message.attempts >= self.attempts:
+                log.warning("message %s given up after %d attempts", message.id, message.attempts)
+                return Outcome(message.id, "failed", f"gave up: {exc}"[:200])
+            delay = retry_delay(message.attempts, self.random.uniform(0.5, 1.5))
+            return Outcome(message.id, "pending", str(exc)[:200], now + delay)
+        return Outcome(message.id, "sent")
+
+    def _email(self, message: OutboxMessage, appointments: dict[int, Appointment]) -> Email:
+        subject, text, html = render.email(message.kind, message.data, self.base_url)
+        attachments = []
+        appointment = appointments.get(message.appointment_id or 0)
+        if appointment is not None and message.kind in WITH_CALENDAR:
+            calendar = calendar_file(calendar_entry(appointment, self.base_url))
+            attachments.append(
+                Attachment(
+                    f"rendez-vous-{appointment.reference}.ics",
+                    calendar.encode(),
+                    "text/calendar",
+                )
+            )
+        return Email(
+            to=message.recipient,
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=message_id(message.idempotency_key),
+            attachments=attachments,
+        )
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        now = self.clock()
+        async with self.db.writing() as session:
+            for outcome in outcomes:
+                values: dict[str, object] = {
+                    "status": outcome.status,
+                    "last_error": outcome.error,
+                    "claimed_until": None,
+                }
+                if outcome.status == "sent":
+                    values["sent_at"] = now
+                if outcome.retry_at is not None:
+                    values["send_after"] = outcome.retry_at
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == outcome.id,
+                        OutboxMessage.status == "sending",
+                        OutboxMessage.claimed_by == self.instance,
+                    )
+                    .values(**values)
+                )

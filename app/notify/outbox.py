@@ -1,0 +1,242 @@
+"""The one outbox writer: messages go in within the transaction of the change that causes
+them, and pending ones are cancelled or replanned when that change is undone or moved.
+
+What a message says is kept as plain data (names, times in French, the private token);
+it is rendered, and the link built, when it is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.booking.models import Appointment
+from app.notify import planner
+from app.notify.models import OutboxMessage
+from app.notify.planner import EMAIL, Planned, Reach, Rules
+from app.queue.models import Ticket
+from app.sites.models import Service, Site
+
+FOLLOW_UP_AFTER = timedelta(minutes=30)
+REMINDER_KINDS = ("reminder_24h", "reminder_2h")
+
+
+def rules_of(site: Site) -> Rules:
+    return Rules(
+        reminder_hours=tuple(site.reminder_hours),
+        quiet_from=site.sms_quiet_from,
+        quiet_until=site.sms_quiet_until,
+    )
+
+
+def reach_of(appointment: Appointment) -> Reach:
+    return Reach(
+        email=bool(appointment.email),
+        phone=bool(appointment.phone),
+        reminders_by_email=appointment.reminders_by_email,
+        reminders_by_sms=appointment.reminders_by_sms,
+    )
+
+
+def appointment_data(appointment: Appointment, site: Site, service: Service) -> dict[str, Any]:
+    tz = ZoneInfo(site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    return {
+        "sequence": appointment.sequence,
+        "reference": appointment.reference,
+        "token": appointment.token,
+        "name": appointment.name,
+        "site": site.name,
+        "address": site.address,
+        "service": service.name,
+        "documents": list(service.documents),
+        "starts_at": appointment.starts_at.isoformat(),
+        "when": french.moment(start),
+        "day": french.day(start.date()),
+        "day_short": french.abbreviated(start.date()),
+        "time": french.clock(start),
+    }
+
+
+async def write(
+    session: AsyncSession,
+    planned: Planned,
+    *,
+    key: str,
+    site_id: int,
+    recipient: str,
+    data: dict[str, Any],
+    now: datetime,
+    appointment_id: int | None = None,
+    ticket_id: int | None = None,
+) -> None:
+    """Add one message, unless one with the same idempotency key is already there."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(OutboxMessage)
+        .values(
+            idempotency_key=key,
+            site_id=site_id,
+            appointment_id=appointment_id,
+            ticket_id=ticket_id,
+            kind=planned.kind,
+            channel=planned.channel,
+            recipient=recipient,
+            data=data,
+            send_after=planned.send_after,
+            status="pending",
+            attempts=0,
+            last_error="",
+            claimed_by="",
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+    )
+
+
+async def _write_for_appointment(
+    session: AsyncSession,
+    appointment: Appointment,
+    site: Site,
+    service: Service,
+    plans: list[Planned],
+    now: datetime,
+) -> None:
+    data = appointment_data(appointment, site, service)
+    for planned in plans:
+        recipient = appointment.email if planned.channel == EMAIL else appointment.phone
+        if not recipient:
+            continue
+        await write(
+            session,
+            planned,
+            key=f"appointment:{appointment.id}:{appointment.sequence}:{planned.kind}:{planned.channel}",
+            site_id=site.id,
+            recipient=recipient,
+            data=data,
+            now=now,
+            appointment_id=appointment.id,
+        )
+
+
+async def booked(
+    session: AsyncSession, appointment: Appointment, site: Site, service: Service, now: datetime
+) -> None:
+    """The confirmation, and the reminders still ahead."""
+    plans = planner.for_booking(
+        appointment.starts_at, reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    )
+    await _write_for_appointment(session, appointment, site, service, plans, now)
+
+
+async def moved(
+    session: AsyncSession, appointment: Appointment, site: Site, service: Service, now: datetime
+) -> None:
+    """What was pending for the old time is cancelled; the change is told and the
+    reminders planned again for the new time."""
+    await cancel_pending(session, appointment_id=appointment.id)
+    tz = ZoneInfo(site.timezone)
+    rules, reach = rules_of(site), reach_of(appointment)
+    plans = planner.for_change("moved", reach, rules, now, tz) + planner.reminders(
+        appointment.starts_at, reach, rules, now, tz
+    )
+    await _write_for_appointment(session, appointment, site, service, plans, now)
+
+
+async def cancelled(
+    session: AsyncSession, appointment: Appointment, site: Site, service: Service, now: datetime
+) -> None:
+    """Nothing more about this appointment, but that it is cancelled."""
+    await cancel_pending(session, appointment_id=appointment.id)
+    plans = planner.for_change(
+        "cancelled", reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    )
+    await _write_for_appointment(session, appointment, site, service, plans, now)
+
+
+async def reminders_stopped(session: AsyncSession, appointment: Appointment) -> None:
+    await cancel_pending(session, appointment_id=appointment.id, kinds=REMINDER_KINDS)
+
+
+async def cancel_pending(
+    session: AsyncSession, *, appointment_id: int, kinds: tuple[str, ...] | None = None
+) -> None:
+    query = update(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment_id, OutboxMessage.status == "pending"
+    )
+    if kinds is not None:
+        query = query.where(OutboxMessage.kind.in_(kinds))
+    await session.execute(query.values(status="cancelled"))
+
+
+def _ticket_data(ticket: Ticket, site: Site, service_name: str) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "token": ticket.token,
+        "site": site.name,
+        "address": site.address,
+        "service": service_name,
+    }
+
+
+async def turn_near(
+    session: AsyncSession, ticket: Ticket, site: Site, service_name: str, now: datetime
+) -> None:
+    """A text to a walk-in who left a number: their turn is near. Once per ticket."""
+    if not ticket.phone:
+        return
+    await write(
+        session,
+        Planned("turn_near", planner.SMS, now),
+        key=f"ticket:{ticket.id}:turn_near",
+        site_id=site.id,
+        recipient=ticket.phone,
+        data=_ticket_data(ticket, site, service_name),
+        now=now,
+        ticket_id=ticket.id,
+    )
+
+
+async def visit_over(
+    session: AsyncSession, ticket: Ticket, site: Site, service_name: str, now: datetime
+) -> None:
+    """After the visit: what was done, what comes next, and one question."""
+    appointment = (
+        await session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+    )
+    email = appointment.email if appointment else None
+    phone = (appointment.phone if appointment else None) or ticket.phone
+    channel, recipient = (EMAIL, email) if email else (planner.SMS, phone)
+    if not recipient:
+        return
+    send_after = now + FOLLOW_UP_AFTER
+    if channel == planner.SMS:
+        send_after = planner.outside_quiet_hours(
+            send_after, rules_of(site), ZoneInfo(site.timezone)
+        )
+    await write(
+        session,
+        Planned("follow_up", channel, send_after),
+        key=f"ticket:{ticket.id}:follow_up",
+        site_id=site.id,
+        recipient=recipient,
+        data=_ticket_data(ticket, site, service_name),
+        now=now,
+        ticket_id=ticket.id,
+    )
+
+
+async def pending_for(session: AsyncSession, appointment_id: int) -> list[OutboxMessage]:
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.appointment_id == appointment_id)
+            .order_by(OutboxMessage.send_after, OutboxMessage.id)
+        )
+    )

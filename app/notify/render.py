@@ -1,0 +1,45 @@
+"""What a message says: Jinja templates in French, one per kind and channel. An email's
+first line is its subject; a text is brought into GSM-7 and must fit one segment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from app.notify.sms import gsm7
+
+EMAIL_KINDS = ("confirmation", "reminder_24h", "reminder_2h", "moved", "cancelled", "follow_up")
+SMS_KINDS = (*EMAIL_KINDS, "turn_near")
+_templates = Environment(
+    loader=PackageLoader("app.notify", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=False,
+)
+
+
+def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
+    token = data.get("token", "")
+    return {
+        **data,
+        "base_url": base_url,
+        "manage_url": f"{base_url}/rendez-vous/{token}",
+        "short_url": f"{base_url}/r/{token}",
+        "ticket_url": f"{base_url}/ticket/{token}",
+        "feedback_url": f"{base_url}/ticket/{token}/avis",
+        "short_feedback_url": f"{base_url}/a/{token}",
+    }
+
+
+def email(kind: str, data: dict[str, Any], base_url: str) -> tuple[str, str, str]:
+    """The subject, the text and the HTML of an email."""
+    values = context(data, base_url)
+    subject, _, text = _templates.get_template(f"email/{kind}.txt").render(values).partition("\n")
+    html = _templates.get_template(f"email/{kind}.html").render(subject=subject, **values)
+    return subject.strip(), text.strip() + "\n", html
+
+
+def sms(kind: str, data: dict[str, Any], base_url: str) -> str:
+    text = _templates.get_template(f"sms/{kind}.txt").render(context(data, base_url))
+    return gsm7(" ".join(text.split()))

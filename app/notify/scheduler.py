@@ -1,0 +1,114 @@
+"""The periodic work of an instance: APScheduler 3, in memory, started and stopped with
+the app. The database decides what runs once: messages are claimed, and a daily sweep
+runs on the instance that first records it for the day."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app import retention
+from app.config import Settings
+from app.db import Database
+from app.notify.dispatcher import Dispatcher
+from app.notify.models import SweepRun
+from app.notify.transports import EmailTransport, SmsTransport
+from app.notify.transports.files import EmailFiles, SmsFiles
+from app.notify.transports.sms import HttpSmsGateway
+from app.notify.transports.smtp import SmtpTransport
+
+log = logging.getLogger("guichet.scheduler")
+
+
+def transports(settings: Settings) -> tuple[EmailTransport, SmsTransport]:
+    """SMTP and the SMS gateway when configured; otherwise files under `outbox_dir`."""
+    folder = Path(settings.outbox_dir)
+    email: EmailTransport = (
+        SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            security=settings.smtp_security,
+        )
+        if settings.smtp_host
+        else EmailFiles(folder / "email", settings.mail_from)
+    )
+    sms: SmsTransport = (
+        HttpSmsGateway(url=settings.sms_url, key=settings.sms_key, sender=settings.sms_sender)
+        if settings.sms_url
+        else SmsFiles(folder / "sms")
+    )
+    return email, sms
+
+
+async def first_to_run(db: Database, name: str, period: str, instance: str, now: datetime) -> bool:
+    """Record that `name` runs for `period`; True only for the first instance to do so."""
+    insert = postgresql.insert if not db.is_sqlite else sqlite.insert
+    async with db.writing() as session:
+        result = await session.execute(
+            insert(SweepRun)
+            .values(name=name, period=period, instance=instance, started_at=now)
+            .on_conflict_do_nothing()
+            .returning(SweepRun.name)
+        )
+        return result.first() is not None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        dispatcher: Dispatcher,
+        instance: str,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.instance = instance
+        self._scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.dispatch,
+            "interval",
+            seconds=self.settings.dispatch_every_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="dispatch",
+        )
+        self._scheduler.add_job(
+            self.daily_sweep, "cron", hour=3, minute=30, max_instances=1, coalesce=True, id="sweep"
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        await self.dispatcher.email.close()
+        await self.dispatcher.sms.close()
+
+    async def dispatch(self) -> None:
+        try:
+            await self.dispatcher.run_until_idle(self.settings.dispatch_every_seconds * 5)
+        except Exception:  # the next round tries again
+            log.exception("dispatch round failed")
+
+    async def daily_sweep(self) -> None:
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
+        try:
+            if await first_to_run(self.db, "retention", day, self.instance, now):
+                await retention.sweep(self.db, self.settings, now)
+        except Exception:  # tomorrow's sweep catches up
+            log.exception("retention sweep failed")

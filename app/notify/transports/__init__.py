@@ -1,0 +1,51 @@
+"""How messages leave: SMTP and an SMS gateway in production, files on a developer's
+machine. Another SMS provider is one more class with a `send(sms)` method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class TransientError(Exception):
+    """The message may go through later: the server is away, busy, or said 4xx."""
+
+
+class PermanentError(Exception):
+    """The message will never go through: the address or the number is refused."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    text: str
+    reference: str
+
+
+class EmailTransport(Protocol):
+    async def send(self, email: Email) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SmsTransport(Protocol):
+    async def send(self, sms: Sms) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,44 @@
+"""On a developer's machine: emails as .eml files and texts as .txt files, in a folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anyio
+
+from app.notify.transports import Email, Sms
+from app.notify.transports.smtp import mime_message
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _name(reference: str) -> str:
+    return _UNSAFE.sub("_", reference.strip("<>"))[:120]
+
+
+class EmailFiles:
+    def __init__(self, folder: Path, sender: str) -> None:
+        self.folder = folder
+        self.sender = sender
+
+    async def send(self, email: Email) -> None:
+        await anyio.Path(self.folder).mkdir(parents=True, exist_ok=True)
+        path = anyio.Path(self.folder / f"{_name(email.message_id)}.eml")
+        await path.write_bytes(mime_message(email, self.sender).as_bytes())
+
+    async def close(self) -> None:
+        pass
+
+
+class SmsFiles:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def send(self, sms: Sms) -> None:
+        await anyio.Path(self.folder).mkdir(parents=True, exist_ok=True)
+        path = anyio.Path(self.folder / f"sms-{_name(sms.reference)}.txt")
+        await path.write_text(f"To: {sms.to}\n\n{sms.text}\n", encoding="utf-8")
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,63 @@
+"""Personal data kept only as long as needed: a daily sweep anonymises bookings and
+tickets a set time after the visit, and empties message bodies sooner."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from app.booking.models import Appointment
+from app.config import Settings
+from app.db import Database
+from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.queue.models import Ticket
+
+log = logging.getLogger("guichet.retention")
+ANONYMOUS = ""
+
+
+@dataclass(frozen=True)
+class Swept:
+    appointments: int
+    tickets: int
+    answers: int
+    messages: int
+
+
+async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
+    """Anonymise what is older than `personal_data_days`; empty message bodies older than
+    `message_body_days`. Counts, never contents, go to the log."""
+    people = now - timedelta(days=settings.personal_data_days)
+    bodies = now - timedelta(days=settings.message_body_days)
+    async with db.writing() as session:
+        appointments = await session.execute(
+            update(Appointment)
+            .where(Appointment.starts_at < people, Appointment.name != ANONYMOUS)
+            .values(name=ANONYMOUS, email=ANONYMOUS, phone=None, needs=[])
+        )
+        tickets = await session.execute(
+            update(Ticket)
+            .where(Ticket.arrived_at < people, Ticket.phone.is_not(None))
+            .values(phone=None)
+        )
+        answers = await session.execute(
+            update(FollowUpAnswer)
+            .where(FollowUpAnswer.answered_at < people, FollowUpAnswer.comment != "")
+            .values(comment="")
+        )
+        messages = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.created_at < bodies, OutboxMessage.purged_at.is_(None))
+            .values(data={}, recipient=ANONYMOUS, purged_at=now)
+        )
+    swept = Swept(
+        appointments=appointments.rowcount,  # type: ignore[attr-defined]
+        tickets=tickets.rowcount,  # type: ignore[attr-defined]
+        answers=answers.rowcount,  # type: ignore[attr-defined]
+        messages=messages.rowcount,  # type: ignore[attr-defined]
+    )
+    log.info("retention sweep", extra={"swept": swept.__dict__})
+    return swept
