@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -106,6 +106,7 @@ def create_app(
         instance=hub.instance,
         batch=settings.dispatch_batch,
         attempts=settings.message_attempts,
+        lease=timedelta(seconds=settings.message_lease_seconds),
     )
     scheduler = Scheduler(db, settings, clock, dispatcher, hub.instance)
 

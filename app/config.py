@@ -57,6 +57,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     dispatch_every_seconds: float = 2.0
     dispatch_batch: int = 50
     message_attempts: int = 8
+    message_lease_seconds: int = 120
     personal_data_days: int = 730
     message_body_days: int = 183
     database_pool_size: int = 10

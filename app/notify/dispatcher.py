@@ -77,6 +77,7 @@ class Dispatcher:
         instance: str,
         batch: int = 50,
         attempts: int = 8,
+        lease: timedelta = LEASE,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -86,6 +87,7 @@ class Dispatcher:
         self.instance = instance
         self.batch = batch
         self.attempts = attempts
+        self.lease = lease
         self.random = random.Random()  # noqa: S311 (spreads retries; nothing secret)
 
     async def run_until_idle(self, budget_seconds: float = 10.0) -> int:
@@ -99,16 +101,21 @@ class Dispatcher:
         return sent
 
     async def run_once(self) -> int:
-        messages = await self._claim()
+        messages = await self.claim()
+        await self.deliver(messages)
+        return len(messages)
+
+    async def deliver(self, messages: list[OutboxMessage]) -> None:
+        """Check, send and record claimed messages."""
         if not messages:
-            return 0
+            return
         appointments = await self._appointments(messages)
         tickets = await self._tickets(messages)
         outcomes = [await self._deliver(message, appointments, tickets) for message in messages]
         await self._record(outcomes)
-        return len(messages)
 
-    async def _claim(self) -> list[OutboxMessage]:
+    async def claim(self) -> list[OutboxMessage]:
+        """Take up to a batch of due messages for this instance, for the lease's time."""
         now = self.clock()
         async with self.db.writing() as session:
             due = or_(
@@ -127,7 +134,7 @@ class Dispatcher:
             for message in messages:
                 message.status = "sending"
                 message.claimed_by = self.instance
-                message.claimed_until = now + LEASE
+                message.claimed_until = now + self.lease
                 message.attempts += 1
         return messages
 

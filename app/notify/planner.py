@@ -66,9 +66,11 @@ def outside_quiet_hours(moment: datetime, rules: Rules, tz: ZoneInfo) -> datetim
 def for_booking(
     starts_at: datetime, reach: Reach, rules: Rules, now: datetime, tz: ZoneInfo
 ) -> list[Planned]:
-    """A confirmation now, and the reminders still ahead, each channel as agreed."""
-    planned = [Planned("confirmation", channel, now) for channel in at_once_channels(reach)]
-    return planned + reminders(starts_at, reach, rules, now, tz)
+    """A confirmation now (a text waits for the morning), and the reminders still ahead,
+    each channel as agreed."""
+    return for_change("confirmation", reach, rules, now, tz) + reminders(
+        starts_at, reach, rules, now, tz
+    )
 
 
 def reminders(

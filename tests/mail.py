@@ -1,0 +1,129 @@
+"""A real SMTP server (aiosmtpd) and a real HTTP stub of an SMS gateway, on loopback, for
+the tests and benchmarks of messages."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+REFUSED_ADDRESS = "refuse@example.org"
+REFUSED_NUMBER = "+33600000000"
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received, in order."""
+
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address == REFUSED_ADDRESS:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        with self.lock:
+            self.messages.append(email.message_from_bytes(content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def wait_for(self, count: int, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        while self.count() < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@dataclass
+class SmtpServer:
+    mailbox: Mailbox
+    port: int
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@contextmanager
+def smtp_server(port: int) -> Iterator[SmtpServer]:
+    server = SmtpServer(Mailbox(), port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class SmsGateway:
+    """An HTTP stub of an SMS gateway: 200 for a good number, 422 for the refused one,
+    503 while `down`."""
+
+    port: int
+    received: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/messages"
+
+
+@contextmanager
+def sms_gateway(port: int) -> Iterator[SmsGateway]:
+    gateway = SmsGateway(port)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if gateway.down:
+                status = 503
+            elif body.get("to") == REFUSED_NUMBER:
+                status = 422
+            else:
+                gateway.received.append(body)
+                status = 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gateway
+    finally:
+        server.shutdown()
+        server.server_close()
