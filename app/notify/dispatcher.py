@@ -10,6 +10,7 @@ the repeat.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
@@ -44,6 +45,7 @@ FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 WITH_CALENDAR = ("confirmation", "moved", "cancelled")
 ABOUT_A_BOOKING = ("confirmation", "reminder_24h", "reminder_2h", "moved")
+SENDING_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,15 @@ class Dispatcher:
             return
         appointments = await self._appointments(messages)
         tickets = await self._tickets(messages)
-        outcomes = [await self._deliver(message, appointments, tickets) for message in messages]
-        await self._record(outcomes)
+        # Several at once: sending is mostly waiting for the mail server or the gateway.
+        sending = asyncio.Semaphore(SENDING_AT_ONCE)
+
+        async def deliver_one(message: OutboxMessage) -> Outcome:
+            async with sending:
+                return await self._deliver(message, appointments, tickets)
+
+        outcomes = await asyncio.gather(*(deliver_one(message) for message in messages))
+        await self._record(list(outcomes))
 
     async def claim(self) -> list[OutboxMessage]:
         """Take up to a batch of due messages for this instance, for the lease's time."""
@@ -233,24 +242,35 @@ class Dispatcher:
         )
 
     async def _record(self, outcomes: list[Outcome]) -> None:
+        """Write the batch's results in one transaction: one statement for all the sent
+        and all the cancelled, one per message to retry or given up."""
         now = self.clock()
+        mine = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_by == self.instance)
         async with self.db.writing() as session:
+            for status in ("sent", "cancelled"):
+                ids = [o.id for o in outcomes if o.status == status]
+                if not ids:
+                    continue
+                values: dict[str, object] = {"status": status, "claimed_until": None}
+                if status == "sent":
+                    values.update(sent_at=now, last_error="")
+                else:
+                    values["last_error"] = "no longer applies"
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(ids), mine).values(**values)
+                )
             for outcome in outcomes:
-                values: dict[str, object] = {
+                if outcome.status in ("sent", "cancelled"):
+                    continue
+                values = {
                     "status": outcome.status,
                     "last_error": outcome.error,
                     "claimed_until": None,
                 }
-                if outcome.status == "sent":
-                    values["sent_at"] = now
                 if outcome.retry_at is not None:
                     values["send_after"] = outcome.retry_at
                 await session.execute(
                     update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == outcome.id,
-                        OutboxMessage.status == "sending",
-                        OutboxMessage.claimed_by == self.instance,
-                    )
+                    .where(OutboxMessage.id == outcome.id, mine)
                     .values(**values)
                 )

@@ -183,3 +183,41 @@ def test_a_message_keeps_its_message_id_whatever_the_attempt() -> None:
     assert message_id("appointment:1:0:confirmation:email") != message_id(
         "appointment:1:1:moved:email"
     )
+
+
+def test_an_email_parses_back_with_its_accents_alternatives_and_attachment() -> None:
+    import email
+    import email.policy
+
+    from app.notify.transports import Attachment, Email
+    from app.notify.transports.smtp import mime_message
+
+    raw = mime_message(
+        Email(
+            to="ada@example.org",
+            subject="Votre rendez-vous du mercredi 30 décembre 2026 à 17 h 30 est déplacé" * 2,
+            text="Été, à bientôt.\n",
+            html="<p>Été, à bientôt.</p>",
+            message_id="<abc@guichet>",
+            attachments=[Attachment("rendez-vous.ics", b"BEGIN:VCALENDAR\r\n", "text/calendar")],
+        ),
+        "Mairie de Paris – Accueil <ne-pas-repondre@example.org>",
+    )
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+
+    assert (
+        parsed["Subject"]
+        == "Votre rendez-vous du mercredi 30 décembre 2026 à 17 h 30 est déplacé" * 2
+    )
+    assert parsed["From"] == "Mairie de Paris – Accueil <ne-pas-repondre@example.org>"
+    assert parsed["Message-ID"] == "<abc@guichet>"
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    assert body.get_content() == "Été, à bientôt.\n"
+    html = parsed.get_body(("html",))
+    assert html is not None
+    assert "<p>Été, à bientôt.</p>" in html.get_content()
+    (attachment,) = parsed.iter_attachments()
+    assert attachment.get_filename() == "rendez-vous.ics"
+    assert attachment.get_content() == "BEGIN:VCALENDAR\r\n"

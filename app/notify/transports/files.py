@@ -25,7 +25,7 @@ class EmailFiles:
     async def send(self, email: Email) -> None:
         await anyio.Path(self.folder).mkdir(parents=True, exist_ok=True)
         path = anyio.Path(self.folder / f"{_name(email.message_id)}.eml")
-        await path.write_bytes(mime_message(email, self.sender).as_bytes())
+        await path.write_bytes(mime_message(email, self.sender))
 
     async def close(self) -> None:
         pass

@@ -1,0 +1,134 @@
+"""Two instances sharing PostgreSQL dispatch the same outbox: every message is delivered
+once, and a SIGKILL in the middle loses nothing."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from app.notify.models import OutboxMessage
+from app.sites.models import Site
+from tests.conftest import TEST_SECRET
+from tests.mail import SmtpServer, smtp_server
+from tests.servers import free_port, running
+
+MESSAGES = 2000
+BATCH = 50
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgresql,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server(free_port()) as server:
+        yield server
+
+
+async def fill_the_outbox(db: Any) -> None:
+    now = datetime.now(UTC)
+    async with db.writing() as session:
+        site = await session.scalar(select(Site.id).where(Site.slug == "paris-15"))
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "idempotency_key": f"load:{number}",
+                    "site_id": site,
+                    "kind": "follow_up",
+                    "channel": "email",
+                    "recipient": f"person{number}@example.org",
+                    "data": {
+                        "token": f"token{number:027d}",
+                        "site": "Mairie du 15e arrondissement",
+                        "address": "31 rue Péclet, 75015 Paris",
+                        "service": "Démarches CAF en ligne",
+                        "number": "A001",
+                    },
+                    "send_after": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "claimed_by": "",
+                    "created_at": now,
+                }
+                for number in range(MESSAGES)
+            ],
+        )
+
+
+def environment(database_url: str, smtp: SmtpServer) -> dict[str, str]:
+    return {
+        "GUICHET_DATABASE_URL": database_url,
+        "GUICHET_SECRET_KEY": TEST_SECRET,
+        "GUICHET_LOG_LEVEL": "WARNING",
+        "GUICHET_SMTP_HOST": "127.0.0.1",
+        "GUICHET_SMTP_PORT": str(smtp.port),
+        "GUICHET_SMTP_SECURITY": "none",
+        "GUICHET_DISPATCH_EVERY_SECONDS": "0.5",
+        "GUICHET_DISPATCH_BATCH": str(BATCH),
+        "GUICHET_MESSAGE_LEASE_SECONDS": "5",
+    }
+
+
+def all_delivered(smtp: SmtpServer, within: float) -> None:
+    deadline = time.monotonic() + within
+    while len(delivered(smtp)) < MESSAGES and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def delivered(smtp: SmtpServer) -> Counter[str]:
+    return Counter(str(message["Message-ID"]) for message in smtp.mailbox.messages)
+
+
+async def statuses(db: Any) -> dict[str, int]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: int(count) for status, count in rows}
+
+
+async def test_two_instances_deliver_each_message_exactly_once(
+    database_url: str, db: Any, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    await fill_the_outbox(db)
+
+    with running(tmp_path, environment(database_url, smtp), count=2):
+        all_delivered(smtp, within=180)
+        smtp.mailbox.wait_for(MESSAGES + 1, within=3)
+
+    received = delivered(smtp)
+    assert len(received) == MESSAGES
+    assert set(received.values()) == {1}
+    assert await statuses(db) == {"sent": MESSAGES}
+
+
+async def test_a_process_killed_mid_dispatch_loses_nothing(
+    database_url: str, db: Any, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    await fill_the_outbox(db)
+
+    with running(tmp_path, environment(database_url, smtp), count=2) as (first, _second):
+        smtp.mailbox.wait_for(MESSAGES // 4, within=120)
+        first.stop(signal.SIGKILL)
+        killed_at = smtp.mailbox.count()
+        first.start()
+        all_delivered(smtp, within=180)
+
+    received = delivered(smtp)
+    repeats = sum(count - 1 for count in received.values())
+    print(f"\nkilled after {killed_at} deliveries; messages delivered twice: {repeats}")
+    assert len(received) == MESSAGES
+    assert repeats <= BATCH
+    assert await statuses(db) == {"sent": MESSAGES}
