@@ -31,6 +31,7 @@ from app.live.api import LiveController, display_socket, ticket_socket
 from app.live.channels import backend_for
 from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
+from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
 from app.notify.scheduler import Scheduler, transports
 from app.pages.api import PagesController
@@ -133,6 +134,7 @@ def create_app(
             *TICKET_MOVES,
             TrackingController,
             LiveController,
+            OutboxController,
             display_socket,
             ticket_socket,
         ],

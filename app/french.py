@@ -66,6 +66,8 @@ MESSAGES = {
     "cannot_transfer": "Ce ticket est terminé, absent ou annulé : il ne peut plus être transféré.",
     "nobody_waiting": "Personne n'attend pour ce poste.",
     "not_found": "Introuvable : vérifiez la référence.",
+    "score_invalid": "Choisissez une note de 1 à 5.",
+    "visit_not_over": "Vous pourrez donner votre avis une fois votre visite terminée.",
 }
 TICKET_STATUSES = {
     "waiting": "en attente",

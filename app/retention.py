@@ -17,6 +17,7 @@ from app.queue.models import Ticket
 
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""
+FINISHED = ("sent", "failed", "cancelled")  # a message still to send keeps what it needs
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,11 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
         )
         messages = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.created_at < bodies, OutboxMessage.purged_at.is_(None))
+            .where(
+                OutboxMessage.created_at < bodies,
+                OutboxMessage.status.in_(FINISHED),
+                OutboxMessage.purged_at.is_(None),
+            )
             .values(data={}, recipient=ANONYMOUS, purged_at=now)
         )
     swept = Swept(

@@ -28,6 +28,7 @@ class Mailbox:
     arrival would slow the server down more than what it measures)."""
 
     raw: list[bytes] = field(default_factory=list)
+    refused: set[str] = field(default_factory=lambda: {REFUSED_ADDRESS})
     lock: threading.Lock = field(default_factory=threading.Lock)
     _parsed: list[Message] = field(default_factory=list)
 
@@ -41,7 +42,7 @@ class Mailbox:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
-        if address == REFUSED_ADDRESS:
+        if address in self.refused:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -50,6 +51,12 @@ class Mailbox:
         with self.lock:
             self.raw.append(envelope.original_content or b"")
         return "250 Message accepted for delivery"
+
+    def refuse(self, address: str) -> None:
+        self.refused.add(address)
+
+    def accept(self, address: str) -> None:
+        self.refused.discard(address)
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]

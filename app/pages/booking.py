@@ -265,6 +265,7 @@ class BookingPages(Controller):
                     ("confirme", "Votre rendez-vous est confirmé."),
                     ("deplace", "Votre rendez-vous a été déplacé."),
                     ("annule", "Votre rendez-vous est annulé."),
+                    ("sans-rappels", "Vous ne recevrez plus de rappels pour ce rendez-vous."),
                 )
                 if request.query_params.get(flag)
             ),
@@ -273,6 +274,19 @@ class BookingPages(Controller):
         context = _appointment_context(appointment, settings, now)
         context["notice"] = notice
         return Template("appointment.html", context=context, headers=_private())
+
+    @get("/r/{token:str}")
+    async def short_link(self, token: Token) -> Redirect:
+        """The short form of the private link, for text messages."""
+        return Redirect(f"/rendez-vous/{token}", status_code=303)
+
+    @post("/rendez-vous/{token:str}/rappels")
+    async def stop_reminders(
+        self, token: Token, request: Request[Any, Any, State], db: NamedDependency[Database]
+    ) -> Redirect:
+        _throttle_change(request)
+        await booking.stop_reminders(db, token)
+        return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
 
     @get("/rendez-vous/{token:str}/annuler")
     async def confirm_cancel(
@@ -464,4 +478,12 @@ def _appointment_context(
         ),
         "ics": ics_url("", appointment.token),
         "private_url": f"{settings.base_url}/rendez-vous/{appointment.token}",
+        "reminders": [
+            channel
+            for channel, wanted in (
+                ("par e-mail", appointment.reminders_by_email),
+                ("par SMS", appointment.reminders_by_sms),
+            )
+            if wanted
+        ],
     }

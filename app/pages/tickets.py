@@ -6,15 +6,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, get
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.booking.schemas import Token
+from app.db import Database
 from app.errors import DomainError
+from app.notify import feedback
 from app.pages.booking import on_page_error
 from app.queue import service as queue
 
@@ -36,6 +39,18 @@ async def tracking_context(session: AsyncSession, token: str, now: datetime) -> 
     }
 
 
+SCORES = [
+    (5, "5 – très satisfait·e"),
+    (4, "4 – satisfait·e"),
+    (3, "3 – moyennement satisfait·e"),
+    (2, "2 – peu satisfait·e"),
+    (1, "1 – pas du tout satisfait·e"),
+]
+
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 class TrackingPages(Controller):
     include_in_schema = False
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
@@ -48,7 +63,7 @@ class TrackingPages(Controller):
         return Template(
             "tracking.html",
             context=context,
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            headers=PRIVATE,
         )
 
     @get("/ticket/{token:str}/etat")
@@ -59,3 +74,53 @@ class TrackingPages(Controller):
         return Template(
             "_tracking_state.html", context=context, headers={"Cache-Control": "no-store"}
         )
+
+    @get("/a/{token:str}")
+    async def short_feedback(self, token: Token) -> Redirect:
+        return Redirect(f"/ticket/{token}/avis", status_code=303)
+
+    @get("/ticket/{token:str}/avis")
+    async def feedback_form(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        context = await tracking_context(session, token, now)
+        answer = await feedback.answer_of(db, token, now)
+        context.update(
+            scores=SCORES,
+            answer=answer,
+            thanks=request.query_params.get("merci") == "1",
+            error=None,
+        )
+        return Template("feedback.html", context=context, headers=PRIVATE)
+
+    @post("/ticket/{token:str}/avis")
+    async def give_feedback(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        form = await request.form()
+        score = str(form.get("note", ""))
+        try:
+            await feedback.record(
+                db,
+                token,
+                int(score) if score.isdigit() else 0,
+                str(form.get("commentaire", "")),
+                now,
+            )
+        except DomainError as error:
+            context = await tracking_context(session, token, now)
+            context.update(
+                scores=SCORES, answer=None, thanks=False, error=french.message(error.code)
+            )
+            return Template("feedback.html", context=context, status_code=error.status)
+        return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -15,12 +15,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from app import retention
 from app.asgi import create_app
+from app.booking.models import Appointment
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
-from app.notify.models import OutboxMessage
-from app.notify.scheduler import transports
-from tests.conftest import Clock, make_settings
+from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.notify.scheduler import first_to_run, transports
+from app.queue.models import Ticket
+from tests.conftest import Clock, Staff, make_settings
 from tests.mail import (
     REFUSED_ADDRESS,
     REFUSED_NUMBER,
@@ -304,3 +307,276 @@ async def test_a_refused_address_or_number_is_not_retried_and_shows_as_failed(
     }
     assert post.smtp.mailbox.count() == 0
     assert post.sms.received == []
+
+
+# The usager's side: reminders turned off, the turn-near text, the follow-up and its answer.
+
+
+@dataclass
+class Desk:
+    """Reception and a facilitator of paris-15, and one of its stations."""
+
+    reception: dict[str, str]
+    facilitator: dict[str, str]
+    station: int
+
+
+async def desk_of(post: Post, db: Database) -> Desk:
+    staff = Staff(db, post.client)
+    site = (await post.client.get("/api/v1/sites/paris-15")).json()
+    return Desk(
+        await staff.headers("reception", "paris-15"),
+        await staff.headers("facilitator", "paris-15"),
+        site["stations"][0]["id"],
+    )
+
+
+async def walk_in(post: Post, desk: Desk, **fields: Any) -> Any:
+    response = await post.client.post(
+        "/api/v1/sites/paris-15/tickets",
+        json={"service": "caf", **fields},
+        headers=desk.reception,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def serve(post: Post, desk: Desk) -> Any:
+    """Call the next ticket at the desk's station, start and finish its visit."""
+    headers = desk.facilitator
+    called = await post.client.post(f"/api/v1/stations/{desk.station}/call-next", headers=headers)
+    assert called.status_code == 200, called.text
+    ticket = called.json()
+    for action in ("start", "finish"):
+        done = await post.client.post(f"/api/v1/tickets/{ticket['id']}/{action}", headers=headers)
+        assert done.status_code == 200, done.text
+    return ticket
+
+
+async def test_reminders_turned_off_from_the_private_page_are_not_sent(post: Post) -> None:
+    booked = await post.book(
+        "2026-12-03T10:00:00+01:00",
+        email="ada@example.org",
+        phone="0612345678",
+        reminders_by_sms=True,
+    )
+    await post.send_due()
+    page = await post.client.get(f"/rendez-vous/{booked['token']}")
+
+    stopped = await post.client.post(
+        f"/rendez-vous/{booked['token']}/rappels", follow_redirects=False
+    )
+    after = await post.client.get(stopped.headers["location"])
+    post.clock.set("2026-12-03 09:00")
+    await post.send_due()
+
+    assert "par e-mail et par SMS" in page.text
+    assert stopped.status_code == 303
+    assert "Vous ne recevrez plus de rappels pour ce rendez-vous." in after.text
+    assert "Ne plus recevoir de rappels" not in after.text
+    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert post.sms.received == []
+
+
+async def test_a_walk_in_with_a_phone_is_told_once_when_their_turn_is_near(
+    post: Post, db: Database
+) -> None:
+    post.clock.set("2026-12-01 09:00")
+    desk = await desk_of(post, db)
+    for _ in range(3):
+        await walk_in(post, desk)
+    fourth = await walk_in(post, desk, phone="06 12 34 56 78")
+
+    await post.send_due()
+    three_ahead = list(post.sms.received)
+    await serve(post, desk)
+    await post.send_due()
+    await serve(post, desk)
+    await post.send_due()
+
+    assert three_ahead == []
+    (text,) = post.sms.received
+    assert text["to"] == "+33612345678"
+    assert text["text"] == (
+        f"Ticket {fourth['number']} : votre tour approche à la Mairie du 15e arrondissement. "
+        "Revenez dans la salle d'attente."
+    )
+
+
+async def test_after_the_visit_a_follow_up_asks_one_question_and_records_the_answer(
+    post: Post, db: Database
+) -> None:
+    post.clock.set("2026-12-01 09:00")
+    desk = await desk_of(post, db)
+    ticket = await walk_in(post, desk, phone="06 12 34 56 78")
+    too_soon = await post.client.post(f"/ticket/{ticket['token']}/avis", data={"note": "5"})
+    await serve(post, desk)
+
+    await post.send_due()
+    right_after = len(post.sms.received)
+    post.clock.set("2026-12-01 09:30")
+    await post.send_due()
+    (follow_up,) = post.sms.received
+    link = follow_up["text"].rsplit(" ", 1)[-1]
+    form = await post.client.get(link.removeprefix(PUBLIC_URL))
+    no_score = await post.client.post(f"/ticket/{ticket['token']}/avis", data={"note": "9"})
+    answered = await post.client.post(
+        f"/ticket/{ticket['token']}/avis",
+        data={"note": "4", "commentaire": "  Très  patient,\n merci  "},
+        follow_redirects=False,
+    )
+    thanks = await post.client.get(answered.headers["location"])
+    async with db.session() as session:
+        answer = await session.scalar(select(FollowUpAnswer))
+
+    assert too_soon.status_code == 409
+    assert "une fois votre visite terminée" in too_soon.text
+    assert right_after == 0
+    assert link == f"{PUBLIC_URL}/a/{ticket['token']}"
+    assert len(follow_up["text"]) <= 160
+    assert form.status_code == 200
+    assert "Êtes-vous satisfait·e de l'aide reçue ?" in form.text
+    assert no_score.status_code == 400
+    assert "Choisissez une note de 1 à 5." in no_score.text
+    assert answered.status_code == 303
+    assert "Merci, votre avis est enregistré." in thanks.text
+    assert 'value="4" required checked' in thanks.text
+    assert answer is not None
+    assert (answer.score, answer.comment) == (4, "Très patient, merci")
+
+
+async def test_a_booked_visit_is_followed_up_by_email(post: Post, db: Database) -> None:
+    booked = await post.book("2026-12-01T10:00:00+01:00", email="ada@example.org")
+    post.clock.set("2026-12-01 09:55")
+    desk = await desk_of(post, db)
+    checked_in = await post.client.post(
+        "/api/v1/sites/paris-15/check-ins",
+        json={"reference": booked["reference"]},
+        headers=desk.reception,
+    )
+    assert checked_in.status_code == 201, checked_in.text
+    await serve(post, desk)
+    post.clock.set("2026-12-01 10:30")
+    await post.send_due()
+
+    follow_up = post.mails()[-1]
+    text = next(p for p in follow_up.walk() if p.get_content_type() == "text/plain")
+
+    assert follow_up["Subject"] == "Merci de votre visite à la Mairie du 15e arrondissement"
+    assert f"{PUBLIC_URL}/ticket/{checked_in.json()['token']}/avis" in text.get_content()
+
+
+# Managers: messages given up on, and trying them again.
+
+
+async def test_managers_see_failed_messages_masked_and_can_retry_them(
+    post: Post, db: Database
+) -> None:
+    staff = Staff(db, post.client)
+    manager = await staff.headers("manager", "paris-15")
+    elsewhere = await staff.headers("manager", "paris-11")
+    facilitator = await staff.headers("facilitator", "paris-15")
+    post.smtp.mailbox.refuse("ada@example.org")
+    await post.book("2026-12-03T10:00:00+01:00", email="ada@example.org")
+    await post.send_due()
+
+    listed = await post.client.get("/api/v1/admin/outbox?status=failed", headers=manager)
+    (failed,) = listed.json()
+    not_theirs = await post.client.get(
+        "/api/v1/admin/outbox?status=failed&site=paris-15", headers=elsewhere
+    )
+    their_own = await post.client.get("/api/v1/admin/outbox?status=failed", headers=elsewhere)
+    not_a_manager = await post.client.get("/api/v1/admin/outbox", headers=facilitator)
+    cannot_retry = await post.client.post(
+        f"/api/v1/admin/outbox/{failed['id']}/retry", headers=elsewhere
+    )
+    post.smtp.mailbox.accept("ada@example.org")
+    retried = await post.client.post(f"/api/v1/admin/outbox/{failed['id']}/retry", headers=manager)
+    await post.send_due()
+    failed_after = await post.client.get("/api/v1/admin/outbox", headers=manager)
+    sent = await post.client.get("/api/v1/admin/outbox?status=sent", headers=manager)
+    unknown = await post.client.post("/api/v1/admin/outbox/999999/retry", headers=manager)
+    bad_status = await post.client.get("/api/v1/admin/outbox?status=lost", headers=manager)
+
+    assert listed.status_code == 200
+    assert (failed["kind"], failed["channel"], failed["site"]) == (
+        "confirmation",
+        "email",
+        "paris-15",
+    )
+    assert failed["recipient"] == "a***@example.org"
+    assert failed["attempts"] == 1
+    assert "ada@" not in listed.text
+    assert not_theirs.status_code == 403
+    assert their_own.json() == []
+    assert not_a_manager.status_code == 403
+    assert cannot_retry.status_code == 403
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "pending"
+    assert failed_after.json() == []
+    assert [m["id"] for m in sent.json()] == [failed["id"]]
+    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert unknown.status_code == 404
+    assert bad_status.status_code == 400
+
+
+# Retention.
+
+
+async def test_the_daily_sweep_empties_messages_then_anonymises_people(
+    post: Post, db: Database, database_url: str
+) -> None:
+    settings = make_settings(database_url)
+    booked = await post.book(
+        "2026-12-01T10:00:00+01:00", email="ada@example.org", phone="0612345678"
+    )
+    post.clock.set("2026-12-01 09:00")
+    desk = await desk_of(post, db)
+    ticket = await walk_in(post, desk, phone="06 98 76 54 32")
+    await serve(post, desk)
+    post.clock.set("2026-12-01 10:00")
+    await post.send_due()
+    await post.client.post(
+        f"/ticket/{ticket['token']}/avis", data={"note": "5", "commentaire": "Merci Paul"}
+    )
+
+    half_a_year = await retention.sweep(db, settings, post.clock.set("2027-06-03 10:00"))
+    async with db.session() as session:
+        messages = list(await session.scalars(select(OutboxMessage)))
+        kept = await session.scalar(
+            select(Appointment).where(Appointment.reference == booked["reference"])
+        )
+    two_years = await retention.sweep(db, settings, post.clock.set("2028-12-01 10:01"))
+    again = await retention.sweep(db, settings, post.clock.now + timedelta(days=1))
+    async with db.session() as session:
+        gone = await session.scalar(
+            select(Appointment).where(Appointment.reference == booked["reference"])
+        )
+        phones = list(await session.scalars(select(Ticket.phone)))
+        comment = await session.scalar(select(FollowUpAnswer.comment))
+        score = await session.scalar(select(FollowUpAnswer.score))
+
+    assert half_a_year.messages == len(messages) >= 3
+    assert {(m.recipient, m.data == {}) for m in messages} == {("", True)}
+    assert all(m.purged_at is not None for m in messages)
+    assert (half_a_year.appointments, half_a_year.tickets) == (0, 0)
+    assert kept is not None
+    assert kept.email == "ada@example.org"
+    assert (two_years.appointments, two_years.tickets, two_years.answers) == (1, 1, 1)
+    assert gone is not None
+    assert (gone.name, gone.email, gone.phone, gone.status) == ("", "", None, "booked")
+    assert phones == [None]
+    assert (comment, score) == ("", 5)
+    assert again == retention.Swept(appointments=0, tickets=0, answers=0, messages=0)
+
+
+async def test_the_daily_sweep_runs_once_a_day_whatever_the_number_of_instances(
+    db: Database, clock: Clock
+) -> None:
+    now = clock.set("2026-12-01 03:30")
+
+    first = await first_to_run(db, "retention", "2026-12-01", "a", now)
+    second = await first_to_run(db, "retention", "2026-12-01", "b", now)
+    next_day = await first_to_run(db, "retention", "2026-12-02", "b", now + timedelta(days=1))
+
+    assert (first, second, next_day) == (True, False, True)

@@ -1,0 +1,118 @@
+"""Managers' view of the outbox: messages given up on, and a way to try them again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.accounts.service import authorize
+from app.db import Database
+from app.errors import NotFound
+from app.notify.models import OutboxMessage
+from app.sites.models import Site
+from app.sites.service import get_site
+
+MANAGERS = frozenset({"manager"})
+Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
+
+
+class OutboxOut(msgspec.Struct, kw_only=True):
+    id: int
+    site: str
+    kind: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str
+    recipient: str
+    send_after: datetime
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def masked(recipient: str) -> str:
+    """Enough to recognise an address or a number, not to use it."""
+    if "@" in recipient:
+        name, _, domain = recipient.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"{recipient[:4]}******{recipient[-2:]}" if len(recipient) > 6 else "***"
+
+
+def outbox_out(message: OutboxMessage, slug: str) -> OutboxOut:
+    return OutboxOut(
+        id=message.id,
+        site=slug,
+        kind=message.kind,
+        channel=message.channel,
+        status=message.status,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        recipient=masked(message.recipient),
+        send_after=message.send_after,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+    )
+
+
+class OutboxController(Controller):
+    path = "/api/v1/admin/outbox"
+    tags = ["admin"]
+    security = STAFF_SECURITY
+
+    @get("/", summary="Messages of the outbox, by status (failed: given up on)")
+    async def list_messages(
+        self,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        status: Annotated[Status, QueryParameter()] = "failed",
+        site: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[OutboxOut]:
+        if site is not None:
+            chosen = [await get_site(session, site)]
+            authorize(agent, roles=MANAGERS, site=chosen[0])
+        else:
+            authorize(agent, roles=MANAGERS)
+            chosen = (
+                list(await session.scalars(select(Site)))
+                if agent.role == "admin"
+                else list(agent.sites)
+            )
+        slugs = {s.id: s.slug for s in chosen}
+        messages = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == status, OutboxMessage.site_id.in_(slugs))
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return [outbox_out(message, slugs[message.site_id]) for message in messages]
+
+    @post("/{message_id:int}/retry", status_code=200, summary="Try a message again")
+    async def retry(
+        self,
+        message_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> OutboxOut:
+        async with db.writing() as session:
+            message = await session.get(OutboxMessage, message_id)
+            if message is None:
+                raise NotFound(f"No message has the id {message_id}.")
+            site = await session.get_one(Site, message.site_id)
+            authorize(agent, roles=MANAGERS, site=site)
+            if message.status in ("failed", "cancelled"):
+                message.status = "pending"
+                message.attempts = 0
+                message.last_error = ""
+                message.send_after = now
+            return outbox_out(message, site.slug)
