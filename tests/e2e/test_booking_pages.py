@@ -89,6 +89,16 @@ def test_a_resident_books_downloads_the_calendar_and_cancels_with_the_keyboard(
     assert f"UID:{reference}@guichet" in calendar
     assert "STATUS:CONFIRMED" in calendar
 
+    tab_to(page, page.get_by_role("button", name="Ne plus recevoir de rappels"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Vous ne recevrez plus de rappels pour ce rendez-vous."
+    )
+    expect(page.locator("#rappels + p")).to_have_text(
+        "Vous ne recevrez pas de rappel pour ce rendez-vous."
+    )
+    accessible(page, axe)
+
     tab_to(page, page.get_by_role("link", name="Annuler le rendez-vous"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Annuler votre rendez-vous ?")

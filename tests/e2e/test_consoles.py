@@ -129,3 +129,13 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
 
     phone.reload()
     expect(phone.locator(".state")).to_have_text("Votre visite est terminée. Merci de votre venue.")
+
+    phone.get_by_role("link", name="Donner votre avis sur l'aide reçue").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Votre avis sur votre visite")
+    accessible(phone, axe)
+    phone.get_by_label("4 – satisfait·e").check()
+    phone.get_by_label("Un mot pour nous aider à nous améliorer (facultatif)").fill("Merci")
+    phone.get_by_role("button", name="Envoyer mon avis").press("Enter")
+    expect(phone.get_by_role("status")).to_have_text("Merci, votre avis est enregistré.")
+    expect(phone.get_by_label("4 – satisfait·e")).to_be_checked()
+    accessible(phone, axe)
