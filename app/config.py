@@ -93,8 +93,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             )
         if not 1 <= self.token_ttl_minutes <= 24 * 60:
             raise SettingsError("GUICHET_TOKEN_TTL_MINUTES must be between 1 and 1440")
-        if self.login_attempts_per_minute < 1:
-            raise SettingsError("GUICHET_LOGIN_ATTEMPTS_PER_MINUTE must be at least 1")
+        for field, low, high in RANGES:
+            if not low <= getattr(self, field) <= high:
+                raise SettingsError(f"{PREFIX}{field.upper()} must be between {low} and {high}")
         if self.is_production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise SettingsError(
@@ -103,6 +104,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                 )
             if len(self.secret_key) < 32:
                 raise SettingsError("GUICHET_SECRET_KEY must be at least 32 characters long")
+
+
+RANGES = (
+    ("login_attempts_per_minute", 1, 10_000),
+    ("dispatch_every_seconds", 0.1, 3600),
+    ("dispatch_batch", 1, 1000),
+    ("message_attempts", 1, 50),
+    ("message_lease_seconds", 10, 3600),
+    ("personal_data_days", 1, 3650),
+    ("message_body_days", 1, 3650),
+)
 
 
 def load_settings(

@@ -44,7 +44,8 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 WITH_CALENDAR = ("confirmation", "moved", "cancelled")
-ABOUT_A_BOOKING = ("confirmation", "reminder_24h", "reminder_2h", "moved")
+REMINDERS = ("reminder_24h", "reminder_2h")
+ABOUT_A_BOOKING = ("confirmation", *REMINDERS, "moved")
 SENDING_AT_ONCE = 8
 
 
@@ -59,6 +60,11 @@ class Outcome:
 def message_id(key: str) -> str:
     """Stable across attempts and instances: the same message always has the same id."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
+
+
+def wanted(appointment: Appointment, channel: str) -> bool:
+    """Whether the usager still wants reminders on `channel` (they may turn them off)."""
+    return appointment.reminders_by_email if channel == EMAIL else appointment.reminders_by_sms
 
 
 def retry_delay(attempts: int, jitter: float) -> timedelta:
@@ -185,6 +191,8 @@ class Dispatcher:
                 return False
             if message.kind == "cancelled":
                 return appointment.status == "cancelled"
+            if message.kind in REMINDERS and not wanted(appointment, message.channel):
+                return False
             if message.kind in ABOUT_A_BOOKING:
                 current = appointment.sequence == message.data.get("sequence")
                 return appointment.status == "booked" and current and now < appointment.starts_at

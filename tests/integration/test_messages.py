@@ -204,15 +204,21 @@ async def test_cancelling_stops_the_reminders_and_says_so(post: Post) -> None:
     assert str(event_of(post.mails()[1])["STATUS"]) == "CANCELLED"
 
 
-async def test_a_reminder_claimed_before_its_appointment_was_cancelled_is_not_sent(
-    post: Post, db: Any
+@pytest.mark.parametrize(
+    "change",
+    ["/api/v1/appointments/{token}/cancel", "/rendez-vous/{token}/rappels"],
+    ids=["appointment-cancelled", "reminders-turned-off"],
+)
+async def test_a_reminder_claimed_before_it_was_called_off_is_not_sent(
+    post: Post, db: Any, change: str
 ) -> None:
     booked = await post.book("2026-12-03T10:00:00+01:00", email="ada@example.org")
     await post.send_due()
     post.clock.set("2026-12-02 10:00")
 
     claimed = await post.dispatcher.claim()
-    await post.client.post(f"/api/v1/appointments/{booked['token']}/cancel")
+    done = await post.client.post(change.format(token=booked["token"]), follow_redirects=False)
+    assert done.status_code in (200, 303)
     await post.dispatcher.deliver(claimed)
     async with db.session() as session:
         statuses = {

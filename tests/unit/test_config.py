@@ -63,6 +63,9 @@ def test_production_starts_with_a_real_secret() -> None:
         ("GUICHET_DATABASE_URL", "mysql://x/y", "GUICHET_DATABASE_URL"),
         ("GUICHET_TOKEN_TTL_MINUTES", "0", "GUICHET_TOKEN_TTL_MINUTES"),
         ("GUICHET_ENV", "staging", "GUICHET_ENV"),
+        ("GUICHET_DISPATCH_BATCH", "0", "GUICHET_DISPATCH_BATCH must be between 1 and 1000"),
+        ("GUICHET_PERSONAL_DATA_DAYS", "-1", "GUICHET_PERSONAL_DATA_DAYS must be between"),
+        ("GUICHET_SMTP_SECURITY", "ssl", "GUICHET_SMTP_SECURITY"),
     ],
 )
 def test_unusable_values_are_refused_in_plain_words(
