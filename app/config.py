@@ -111,7 +111,7 @@ RANGES = (
     ("dispatch_every_seconds", 0.1, 3600),
     ("dispatch_batch", 1, 1000),
     ("message_attempts", 1, 50),
-    ("message_lease_seconds", 10, 3600),
+    ("message_lease_seconds", 1, 3600),
     ("personal_data_days", 1, 3650),
     ("message_body_days", 1, 3650),
 )
