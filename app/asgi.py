@@ -36,11 +36,13 @@ from app.notify.dispatcher import Dispatcher
 from app.notify.scheduler import Scheduler, transports
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
+from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.sites.api import SitesController
 from app.throttle import Limits
+from app.visits.api import DepartmentsController, EscalationsController
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -135,6 +137,8 @@ def create_app(
             TrackingController,
             LiveController,
             OutboxController,
+            EscalationsController,
+            DepartmentsController,
             display_socket,
             ticket_socket,
         ],
@@ -146,6 +150,7 @@ def create_app(
             PagesController,
             BookingPages,
             StaffPages,
+            RequestPages,
             TrackingPages,
             create_static_files_router(
                 path="/static",

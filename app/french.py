@@ -68,6 +68,13 @@ MESSAGES = {
     "not_found": "Introuvable : vérifiez la référence.",
     "score_invalid": "Choisissez une note de 1 à 5.",
     "visit_not_over": "Vous pourrez donner votre avis une fois votre visite terminée.",
+    "outcome_invalid": "Choisissez l'issue de la visite.",
+    "department_required": "Choisissez le service expert à qui la demande est transmise.",
+    "department_without_escalation": "Un service expert ne se choisit que pour une demande "
+    "transmise.",
+    "unknown_department": "Ce service expert n'existe pas ou n'est plus proposé.",
+    "unknown_service": "Une des démarches choisies n'existe pas.",
+    "escalation_backwards": "Cette demande est déjà à cette étape ou plus loin.",
 }
 TICKET_STATUSES = {
     "waiting": "en attente",
@@ -76,6 +83,25 @@ TICKET_STATUSES = {
     "done": "terminé",
     "no_show": "absent",
     "cancelled": "annulé",
+}
+ESCALATION_STATUSES = {
+    "received": "transmise au service",
+    "in_progress": "en cours de traitement",
+    "answered": "réponse reçue",
+    "closed": "close",
+}
+OUTCOMES = {
+    "solved": "Démarche faite",
+    "alone": "La personne terminera seule",
+    "escalated": "Transmise à un service expert",
+    "unhelped": "Aide impossible",
+    "unrecorded": "Non renseigné",
+}
+CHANNELS = {
+    "online": "en ligne",
+    "phone": "par téléphone",
+    "counter": "au guichet",
+    "walk_in": "sans rendez-vous",
 }
 FALLBACK = "Votre demande n'a pas pu aboutir. Vérifiez les informations et réessayez."
 

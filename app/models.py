@@ -8,11 +8,15 @@ from app.live.models import ScreenPresence
 from app.notify.models import FollowUpAnswer, OutboxMessage, SweepRun
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
+from app.visits.models import Department, Escalation, EscalationEvent, Visit
 
 __all__ = [
     "Agent",
     "Appointment",
     "Closure",
+    "Department",
+    "Escalation",
+    "EscalationEvent",
     "FollowUpAnswer",
     "HoursException",
     "Need",
@@ -26,6 +30,7 @@ __all__ = [
     "SweepRun",
     "Ticket",
     "TicketEvent",
+    "Visit",
     "WeeklyHours",
     "agent_sites",
 ]

@@ -16,8 +16,10 @@ from app.accounts.models import ROLES, Agent, agent_sites
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden
 from app.sites.models import Site
+from app.sites.service import get_site
 
 STAFF_ROLES = frozenset(ROLES)
+MANAGERS = frozenset({"manager"})  # and administrators, who may do everything
 
 
 def normalise_email(email: str) -> str:
@@ -99,6 +101,21 @@ def authorize(agent: Agent, *, roles: Collection[str], site: Site | None = None)
         raise Forbidden("Your role does not allow this action.")
     if site is not None and not agent.works_at(site.id):
         raise Forbidden(f"You do not work at {site.name}.")
+
+
+async def sites_in_view(
+    session: AsyncSession, agent: Agent, *, roles: Collection[str], slug: str | None = None
+) -> list[Site]:
+    """The sites `agent` may look at with one of `roles`: the one named by `slug`, or else
+    all of theirs (every site for an administrator). 403 for a site that is not theirs."""
+    if slug is not None:
+        site = await get_site(session, slug)
+        authorize(agent, roles=roles, site=site)
+        return [site]
+    authorize(agent, roles=roles)
+    if agent.role == "admin":
+        return list(await session.scalars(select(Site).order_by(Site.id)))
+    return sorted(agent.sites, key=lambda site: site.id)
 
 
 async def agents_of_site(session: AsyncSession, site: Site) -> list[Agent]:

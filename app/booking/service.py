@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -511,6 +511,26 @@ async def appointments_of_day(
             )
         )
     return list(await session.scalars(query))
+
+
+async def mark_missed(db: Database, now: datetime) -> int:
+    """Booked appointments whose check-in window closed without anyone arriving are
+    no-shows. How many were marked."""
+    marked = 0
+    async with db.writing() as session:
+        for site in await session.scalars(select(Site)):
+            late = now - timedelta(minutes=site.check_in_late_minutes)
+            result = await session.execute(
+                update(Appointment)
+                .where(
+                    Appointment.site_id == site.id,
+                    Appointment.status == "booked",
+                    Appointment.starts_at < late,
+                )
+                .values(status="no_show", updated_at=now)
+            )
+            marked += result.rowcount  # type: ignore[attr-defined]
+    return marked
 
 
 async def stop_reminders(db: Database, token: str) -> Appointment:

@@ -14,14 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.accounts.service import authorize
+from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import Database
 from app.errors import NotFound
 from app.notify.models import OutboxMessage
 from app.sites.models import Site
-from app.sites.service import get_site
 
-MANAGERS = frozenset({"manager"})
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
 
@@ -77,16 +75,7 @@ class OutboxController(Controller):
         site: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[OutboxOut]:
-        if site is not None:
-            chosen = [await get_site(session, site)]
-            authorize(agent, roles=MANAGERS, site=chosen[0])
-        else:
-            authorize(agent, roles=MANAGERS)
-            chosen = (
-                list(await session.scalars(select(Site)))
-                if agent.role == "admin"
-                else list(agent.sites)
-            )
+        chosen = await sites_in_view(session, agent, roles=MANAGERS, slug=site)
         slugs = {s.id: s.slug for s in chosen}
         messages = await session.scalars(
             select(OutboxMessage)

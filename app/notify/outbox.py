@@ -22,6 +22,7 @@ from app.notify.models import OutboxMessage
 from app.notify.planner import EMAIL, Planned, Reach, Rules
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
+from app.visits.models import Escalation
 
 FOLLOW_UP_AFTER = timedelta(minutes=30)
 REMINDER_KINDS = ("reminder_24h", "reminder_2h")
@@ -203,32 +204,106 @@ async def turn_near(
     )
 
 
-async def visit_over(
-    session: AsyncSession, ticket: Ticket, site: Site, service_name: str, now: datetime
-) -> None:
-    """After the visit: what was done, what comes next, and one question."""
+async def _contact_of(session: AsyncSession, ticket: Ticket) -> tuple[str, str] | None:
+    """Where to write to the person behind a ticket: their email, else their phone."""
     appointment = (
         await session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
     )
     email = appointment.email if appointment else None
     phone = (appointment.phone if appointment else None) or ticket.phone
-    channel, recipient = (EMAIL, email) if email else (planner.SMS, phone)
-    if not recipient:
+    if email:
+        return EMAIL, email
+    if phone:
+        return planner.SMS, phone
+    return None
+
+
+async def _write_for_ticket(
+    session: AsyncSession,
+    ticket: Ticket,
+    site: Site,
+    kind: str,
+    key: str,
+    data: dict[str, Any],
+    send_after: datetime,
+    now: datetime,
+) -> None:
+    contact = await _contact_of(session, ticket)
+    if contact is None:
         return
-    send_after = now + FOLLOW_UP_AFTER
+    channel, recipient = contact
     if channel == planner.SMS:
         send_after = planner.outside_quiet_hours(
             send_after, rules_of(site), ZoneInfo(site.timezone)
         )
     await write(
         session,
-        Planned("follow_up", channel, send_after),
-        key=f"ticket:{ticket.id}:follow_up",
+        Planned(kind, channel, send_after),
+        key=key,
         site_id=site.id,
         recipient=recipient,
-        data=_ticket_data(ticket, site, service_name),
+        data=data,
         now=now,
         ticket_id=ticket.id,
+    )
+
+
+async def visit_over(
+    session: AsyncSession,
+    ticket: Ticket,
+    site: Site,
+    service_name: str,
+    now: datetime,
+    *,
+    done: list[str],
+    outcome: str,
+    escalation: dict[str, str] | None,
+) -> None:
+    """After the visit: what was done, what comes next, and one question."""
+    data = {
+        **_ticket_data(ticket, site, service_name),
+        "done": done,
+        "outcome": outcome,
+        "escalation": escalation,
+    }
+    await _write_for_ticket(
+        session,
+        ticket,
+        site,
+        "follow_up",
+        f"ticket:{ticket.id}:follow_up",
+        data,
+        now + FOLLOW_UP_AFTER,
+        now,
+    )
+
+
+async def escalation_moved(
+    session: AsyncSession,
+    escalation: Escalation,
+    ticket: Ticket,
+    site: Site,
+    message: str,
+    now: datetime,
+) -> None:
+    """One message for each step of a request sent on to an expert department."""
+    data = {
+        **_ticket_data(ticket, site, ""),
+        "reference": escalation.reference,
+        "department": escalation.department.name,
+        "status": escalation.status,
+        "status_label": french.ESCALATION_STATUSES[escalation.status],
+        "message": message,
+    }
+    await _write_for_ticket(
+        session,
+        ticket,
+        site,
+        "escalation",
+        f"escalation:{escalation.id}:{escalation.status}",
+        data,
+        now,
+        now,
     )
 
 

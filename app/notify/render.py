@@ -9,7 +9,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from app.notify.sms import gsm7
 
-EMAIL_KINDS = ("confirmation", "reminder_24h", "reminder_2h", "moved", "cancelled", "follow_up")
+EMAIL_KINDS = (
+    "confirmation",
+    "reminder_24h",
+    "reminder_2h",
+    "moved",
+    "cancelled",
+    "follow_up",
+    "escalation",
+)
 SMS_KINDS = (*EMAIL_KINDS, "turn_near")
 _templates = Environment(
     loader=PackageLoader("app.notify", "templates"),
@@ -27,6 +35,7 @@ def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
         "manage_url": f"{base_url}/rendez-vous/{token}",
         "short_url": f"{base_url}/r/{token}",
         "ticket_url": f"{base_url}/ticket/{token}",
+        "short_ticket_url": f"{base_url}/t/{token}",
         "feedback_url": f"{base_url}/ticket/{token}/avis",
         "short_feedback_url": f"{base_url}/a/{token}",
     }

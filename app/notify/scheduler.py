@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import retention
+from app.booking import service as booking
 from app.config import Settings
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
@@ -70,12 +71,14 @@ class Scheduler:
         clock: Callable[[], datetime],
         dispatcher: Dispatcher,
         instance: str,
+        on_run: Callable[[str, str], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.dispatcher = dispatcher
         self.instance = instance
+        self.on_run = on_run
         self._scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
 
     def start(self) -> None:
@@ -90,6 +93,9 @@ class Scheduler:
         self._scheduler.add_job(
             self.daily_sweep, "cron", hour=3, minute=30, max_instances=1, coalesce=True, id="sweep"
         )
+        self._scheduler.add_job(
+            self.missed_sweep, "interval", minutes=5, max_instances=1, coalesce=True, id="missed"
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -98,11 +104,31 @@ class Scheduler:
         await self.dispatcher.email.close()
         await self.dispatcher.sms.close()
 
+    def _ran(self, job: str, result: str) -> None:
+        if self.on_run is not None:
+            self.on_run(job, result)
+
     async def dispatch(self) -> None:
         try:
             await self.dispatcher.run_until_idle(self.settings.dispatch_every_seconds * 5)
         except Exception:  # the next round tries again
             log.exception("dispatch round failed")
+            self._ran("dispatch", "failed")
+        else:
+            self._ran("dispatch", "ok")
+
+    async def missed_sweep(self) -> None:
+        """Appointments nobody checked in for, past the check-in window, become no-shows.
+        Idempotent, so every instance may run it."""
+        try:
+            missed = await booking.mark_missed(self.db, self.clock())
+        except Exception:  # the next round catches up
+            log.exception("missed appointments sweep failed")
+            self._ran("missed", "failed")
+        else:
+            self._ran("missed", "ok")
+            if missed:
+                log.info("appointments missed", extra={"count": missed})
 
     async def daily_sweep(self) -> None:
         now = self.clock()
@@ -112,3 +138,6 @@ class Scheduler:
                 await retention.sweep(self.db, self.settings, now)
         except Exception:  # tomorrow's sweep catches up
             log.exception("retention sweep failed")
+            self._ran("retention", "failed")
+        else:
+            self._ran("retention", "ok")

@@ -25,10 +25,12 @@ from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
+from app.pages.requests import usager_view
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today
 from app.throttle import Limits, client_address
+from app.visits import service as visits
 
 DAYS_SHOWN = 7
 
@@ -273,6 +275,8 @@ class BookingPages(Controller):
         )
         context = _appointment_context(appointment, settings, now)
         context["notice"] = notice
+        escalation = await visits.escalation_of_appointment(session, appointment.id)
+        context["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
         return Template("appointment.html", context=context, headers=_private())
 
     @get("/r/{token:str}")

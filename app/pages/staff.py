@@ -39,6 +39,10 @@ from app.sites.models import Site, Station
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, list_sites, local_today
 from app.throttle import Limits, client_address
+from app.visits import service as visits
+from app.visits.models import OUTCOMES
+
+RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 RECEPTION = frozenset({"reception", "manager"})
@@ -117,6 +121,7 @@ def ticket_rows(views: list[queue.TicketView], now: datetime, tz: ZoneInfo) -> l
                 "id": ticket.id,
                 "number": ticket.number,
                 "service": ticket.service.name,
+                "service_code": ticket.service.code,
                 "status": french.TICKET_STATUSES.get(ticket.status, ticket.status),
                 "raw_status": ticket.status,
                 "priority": ticket.priority,
@@ -246,6 +251,7 @@ class StaffPages(Controller):
                 {
                     "site": detailed,
                     "reception": staff.agent.role in RECEPTION | {"admin"},
+                    "manager": staff.agent.role in ("manager", "admin"),
                     "stations": [s for s in detailed.stations if s.active]
                     if staff.agent.role in FACILITATORS | {"admin"}
                     else [],
@@ -497,6 +503,8 @@ class StaffPages(Controller):
             "station": station,
             "site": station.site,
             "services": await list_services(session),
+            "departments": await visits.active_departments(session),
+            "outcomes": [(code, french.OUTCOMES[code]) for code in RECORDED_OUTCOMES],
             "error": french.message(params["erreur"]) if params.get("erreur") else None,
             **await _station_context(session, station, now),
         }
@@ -547,6 +555,14 @@ class StaffPages(Controller):
             raise Forbidden("This ticket or action does not belong to this station.")
         form = await request.form()
         path = f"/poste/{station.id}"
+        report = None
+        if action == "terminer":
+            report = visits.VisitReport(
+                services=[str(code) for code in form.getall("demarches", [])],
+                outcome=str(form.get("issue", "")) or "none",
+                note=str(form.get("note", "")),
+                department=str(form.get("service_expert", "")) or None,
+            )
         try:
             await queue.act(
                 db,
@@ -556,6 +572,7 @@ class StaffPages(Controller):
                 now=now,
                 service_code=str(form.get("service", "")) or None,
                 station_kind=str(form.get("poste", "")) or None,
+                report=report,
             )
         except DomainError as error:
             return _back(path, erreur=error.code or "not_found")

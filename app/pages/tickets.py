@@ -19,13 +19,17 @@ from app.db import Database
 from app.errors import DomainError
 from app.notify import feedback
 from app.pages.booking import on_page_error
+from app.pages.requests import usager_view
 from app.queue import service as queue
+from app.visits import service as visits
 
 
 async def tracking_context(session: AsyncSession, token: str, now: datetime) -> dict[str, Any]:
     view = await queue.by_token(session, token, now)
     ticket = view.ticket
     site = await queue.site_of(session, ticket.site_id)
+    tz = ZoneInfo(site.timezone)
+    escalation = await visits.escalation_of_ticket(session, ticket.id)
     return {
         "token": ticket.token,
         "number": ticket.number,
@@ -35,7 +39,8 @@ async def tracking_context(session: AsyncSession, token: str, now: datetime) -> 
         "position": view.position,
         "eta": view.eta_minutes,
         "station": ticket.station.name if ticket.station else "",
-        "updated": french.clock(now.astimezone(ZoneInfo(site.timezone))),
+        "updated": french.clock(now.astimezone(tz)),
+        "escalation": usager_view(escalation, tz),
     }
 
 
@@ -74,6 +79,10 @@ class TrackingPages(Controller):
         return Template(
             "_tracking_state.html", context=context, headers={"Cache-Control": "no-store"}
         )
+
+    @get("/t/{token:str}")
+    async def short_tracking(self, token: Token) -> Redirect:
+        return Redirect(f"/ticket/{token}", status_code=303)
 
     @get("/a/{token:str}")
     async def short_feedback(self, token: Token) -> Redirect:

@@ -24,6 +24,8 @@ from app.queue import service
 from app.queue.models import Ticket
 from app.sites.schemas import Slug
 from app.sites.service import get_site
+from app.visits import service as visits
+from app.visits.service import VisitReport
 
 RECEPTION = frozenset({"reception", "manager"})
 FACILITATORS = frozenset({"facilitator", "manager"})
@@ -46,6 +48,26 @@ class CheckInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class TransferIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     service: Code | None = None
     station_kind: Literal["standard", "double"] | None = None
+
+
+class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What was done: the services (default: the ticket's), the outcome, a note, and the
+    expert department a request is sent on to (outcome escalated)."""
+
+    services: Annotated[list[Code], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    outcome: Literal["solved", "alone", "escalated", "unhelped", "unrecorded"] = "unrecorded"
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    department: Code | None = None
+
+    def report(self) -> VisitReport:
+        return VisitReport(
+            services=list(self.services),
+            outcome=self.outcome,
+            note=self.note,
+            department=self.department,
+        )
 
 
 class StationRef(msgspec.Struct, kw_only=True):
@@ -80,6 +102,15 @@ class QueueOut(msgspec.Struct, kw_only=True):
     serving: list[TicketOut]
 
 
+class RequestTracking(msgspec.Struct, kw_only=True):
+    """A request sent on to an expert department after the visit."""
+
+    reference: str
+    department: str
+    status: Literal["received", "in_progress", "answered", "closed"]
+    updated_at: datetime
+
+
 class TicketTracking(msgspec.Struct, kw_only=True):
     number: str
     status: str
@@ -89,6 +120,7 @@ class TicketTracking(msgspec.Struct, kw_only=True):
     service_name: str
     site: str
     called_at: datetime | None
+    escalation: RequestTracking | None = None
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -133,6 +165,7 @@ async def move_ticket(
     session: AsyncSession,
     now: datetime,
     transfer: TransferIn | None = None,
+    report: VisitReport | None = None,
 ) -> TicketOut:
     """Authorize `agent` at the ticket's site, then move the ticket along."""
     ticket = await service.get_ticket(session, ticket_id)
@@ -145,6 +178,7 @@ async def move_ticket(
         now=now,
         service_code=transfer.service if transfer else None,
         station_kind=transfer.station_kind if transfer else None,
+        report=report,
     )
     return await _out(session, moved, now)
 
@@ -247,6 +281,25 @@ class QueueController(Controller):
     ) -> TicketOut:
         return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
 
+    @post(
+        "/tickets/{ticket_id:int}/finish",
+        status_code=200,
+        summary="The help is over; the body, if any, records what was done",
+    )
+    async def finish(
+        self,
+        ticket_id: Id,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        data: JSONBody[VisitIn | None] = None,
+    ) -> TicketOut:
+        report = data.report() if data else None
+        return await move_ticket(
+            ticket_id, "finish", FACILITATORS, agent, db, session, now, report=report
+        )
+
 
 def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) -> HTTPRouteHandler:
     """POST /api/v1/tickets/{id}/<path>: one of the moves that take no body."""
@@ -274,7 +327,6 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
 TICKET_MOVES = [
     _ticket_move("recall", "recall", FACILITATORS, "Call the ticket again"),
     _ticket_move("start", "start", FACILITATORS, "The person is at the station"),
-    _ticket_move("finish", "finish", FACILITATORS, "The help is over"),
     _ticket_move("no_show", "no-show", FACILITATORS, "The person did not come"),
     _ticket_move("cancel", "cancel", ANY_DESK, "The person has left"),
 ]
@@ -294,6 +346,7 @@ class TrackingController(Controller):
         view = await service.by_token(session, token, now)
         ticket = view.ticket
         site = await service.site_of(session, ticket.site_id)
+        escalation = await visits.escalation_of_ticket(session, ticket.id)
         return TicketTracking(
             number=ticket.number,
             status=ticket.status,
@@ -305,4 +358,12 @@ class TrackingController(Controller):
             service_name=ticket.service.name,
             site=site.name,
             called_at=_local(ticket.called_at, ZoneInfo(site.timezone)),
+            escalation=RequestTracking(
+                reference=escalation.reference,
+                department=escalation.department.name,
+                status=escalation.status,  # type: ignore[arg-type]
+                updated_at=escalation.updated_at.astimezone(ZoneInfo(site.timezone)),
+            )
+            if escalation
+            else None,
         )

@@ -55,6 +55,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    first_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     call_count: Mapped[int] = mapped_column(Integer, default=0)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

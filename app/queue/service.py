@@ -37,6 +37,7 @@ from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
 from app.sites.models import Service, Site, Station
 from app.sites.service import get_site
+from app.visits import service as visits
 
 AVERAGE_OVER_DAYS = 90
 ACTIVE = ("waiting", "called", "serving")
@@ -581,6 +582,7 @@ async def call_next(
         ticket.status = "called"
         ticket.station_id = station.id
         ticket.called_at = now
+        ticket.first_called_at = ticket.first_called_at or now
         ticket.call_count = 1
         await _record(session, ticket, "called", now, agent_id=agent_id)
         await _tell_those_whose_turn_is_near(
@@ -618,8 +620,10 @@ async def act(
     now: datetime,
     service_code: str | None = None,
     station_kind: str | None = None,
+    report: visits.VisitReport | None = None,
 ) -> Ticket:
-    """Move a ticket along: recall, start, finish, no_show, cancel or transfer."""
+    """Move a ticket along: recall, start, finish, no_show, cancel or transfer. Finishing
+    records the visit from the facilitator's `report`."""
     async with db.writing() as session:
         found = await session.get(Ticket, ticket_id)
         if found is None:
@@ -634,6 +638,8 @@ async def act(
                 f"{REFUSALS[action]} Ticket {ticket.number} is {ticket.status.replace('_', ' ')}.",
                 code=f"cannot_{action}",
             )
+        if report is not None:
+            visits.check(report)
         recorded = action
         if action == "recall":
             if ticket.call_count >= site.no_show_after_calls:
@@ -648,8 +654,7 @@ async def act(
         elif action == "finish":
             ticket.status = "done"
             ticket.finished_at = now
-            service = await session.get_one(Service, ticket.service_id)
-            await outbox.visit_over(session, ticket, site, service.name, now)
+            await _visit_over(session, ticket, site, report, agent_id, now)
         elif action in ("no_show", "cancel"):
             ticket.status = "no_show" if action == "no_show" else "cancelled"
         elif action == "transfer":
@@ -663,6 +668,36 @@ async def act(
         if action == "transfer":
             ticket.station_id = None
     return await _reload(db, ticket_id)
+
+
+async def _visit_over(
+    session: AsyncSession,
+    ticket: Ticket,
+    site: Site,
+    report: visits.VisitReport | None,
+    agent_id: int | None,
+    now: datetime,
+) -> None:
+    """Record the visit and write its follow-up."""
+    recorded = await visits.record(
+        session, ticket, site, report or visits.VisitReport(), agent_id=agent_id, now=now
+    )
+    service = await session.get_one(Service, ticket.service_id)
+    escalation = recorded.escalation
+    await outbox.visit_over(
+        session,
+        ticket,
+        site,
+        service.name,
+        now,
+        done=[s.name for s in recorded.services],
+        outcome=recorded.visit.outcome,
+        escalation=(
+            {"reference": escalation.reference, "department": escalation.department.name}
+            if escalation
+            else None
+        ),
+    )
 
 
 async def _tell_those_whose_turn_is_near(

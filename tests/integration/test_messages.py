@@ -3,107 +3,26 @@ gateway on loopback, and the clock in the test's hands."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
 import icalendar
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app import retention
-from app.asgi import create_app
 from app.booking.models import Appointment
 from app.db import Database
-from app.notify.dispatcher import Dispatcher
 from app.notify.models import FollowUpAnswer, OutboxMessage
-from app.notify.scheduler import first_to_run, transports
+from app.notify.scheduler import first_to_run
 from app.queue.models import Ticket
 from tests.conftest import Clock, Staff, make_settings
 from tests.mail import (
     REFUSED_ADDRESS,
     REFUSED_NUMBER,
-    SmsGateway,
-    SmtpServer,
-    sms_gateway,
-    smtp_server,
 )
-from tests.servers import free_port
-
-PUBLIC_URL = "https://rendez-vous.example.org"
-
-
-@dataclass
-class Post:
-    """The app, its dispatcher, and where messages land."""
-
-    client: AsyncTestClient[Litestar]
-    dispatcher: Dispatcher
-    smtp: SmtpServer
-    sms: SmsGateway
-    clock: Clock
-
-    async def send_due(self) -> None:
-        while await self.dispatcher.run_once():
-            pass
-
-    async def book(self, when: str, **fields: Any) -> Any:
-        body = {
-            "site": "paris-15",
-            "service": "caf",
-            "start": when,
-            "name": "Ada Lovelace",
-            **fields,
-        }
-        response = await self.client.post("/api/v1/appointments", json=body)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def mails(self, address: str = "ada@example.org") -> list[Message]:
-        return self.smtp.mailbox.to(address)
-
-    def subjects(self, address: str = "ada@example.org") -> list[str]:
-        return [str(message["Subject"]) for message in self.mails(address)]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server(free_port()) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway() -> Iterator[SmsGateway]:
-    with sms_gateway(free_port()) as server:
-        yield server
-
-
-@pytest.fixture
-async def post(
-    database_url: str, clock: Clock, smtp: SmtpServer, gateway: SmsGateway, db: Database
-) -> AsyncIterator[Post]:
-    clock.set("2026-11-30 08:00")
-    settings = make_settings(
-        database_url,
-        public_url=PUBLIC_URL,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_security="none",
-        sms_url=gateway.url,
-        sms_key="test-key",
-    )
-    email, sms = transports(settings)
-    # The test's own dispatcher, on a database engine of the test's event loop (the app
-    # runs in the test client's).
-    dispatcher = Dispatcher(db, clock, base_url=PUBLIC_URL, email=email, sms=sms, instance="test")
-    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
-        yield Post(client, dispatcher, smtp, gateway, clock)
-    await email.close()
-    await sms.close()
+from tests.post import PUBLIC_URL, Post, desk_of, serve, walk_in
 
 
 def calendar_of(message: Message) -> Any:
@@ -316,47 +235,6 @@ async def test_a_refused_address_or_number_is_not_retried_and_shows_as_failed(
 
 
 # The usager's side: reminders turned off, the turn-near text, the follow-up and its answer.
-
-
-@dataclass
-class Desk:
-    """Reception and a facilitator of paris-15, and one of its stations."""
-
-    reception: dict[str, str]
-    facilitator: dict[str, str]
-    station: int
-
-
-async def desk_of(post: Post, db: Database) -> Desk:
-    staff = Staff(db, post.client)
-    site = (await post.client.get("/api/v1/sites/paris-15")).json()
-    return Desk(
-        await staff.headers("reception", "paris-15"),
-        await staff.headers("facilitator", "paris-15"),
-        site["stations"][0]["id"],
-    )
-
-
-async def walk_in(post: Post, desk: Desk, **fields: Any) -> Any:
-    response = await post.client.post(
-        "/api/v1/sites/paris-15/tickets",
-        json={"service": "caf", **fields},
-        headers=desk.reception,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def serve(post: Post, desk: Desk) -> Any:
-    """Call the next ticket at the desk's station, start and finish its visit."""
-    headers = desk.facilitator
-    called = await post.client.post(f"/api/v1/stations/{desk.station}/call-next", headers=headers)
-    assert called.status_code == 200, called.text
-    ticket = called.json()
-    for action in ("start", "finish"):
-        done = await post.client.post(f"/api/v1/tickets/{ticket['id']}/{action}", headers=headers)
-        assert done.status_code == 200, done.text
-    return ticket
 
 
 async def test_reminders_turned_off_from_the_private_page_are_not_sent(post: Post) -> None:

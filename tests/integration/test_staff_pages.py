@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from app.visits.models import Visit
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
 
 pytestmark = pytest.mark.usefixtures("tuesday_morning")
@@ -221,14 +223,33 @@ async def test_the_agent_console_calls_starts_and_finishes(
     called = await client.get(f"/poste/{station}")
     await client.post(f"/poste/{station}/tickets/{ticket.id}/commencer", data={"csrf": csrf})
     tracking_while_served = await client.get(f"/ticket/{ticket.token}")
-    await client.post(f"/poste/{station}/tickets/{ticket.id}/terminer", data={"csrf": csrf})
+    serving = await client.get(f"/poste/{station}")
+    no_outcome = await client.post(
+        f"/poste/{station}/tickets/{ticket.id}/terminer", data={"csrf": csrf}
+    )
+    await client.post(
+        f"/poste/{station}/tickets/{ticket.id}/terminer",
+        data={"csrf": csrf, "issue": "alone", "demarches": ["caf", "ants"], "note": " Dossier  "},
+    )
     finished = await client.get(f"/poste/{station}")
     empty = await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+    async with db.session() as session:
+        visit = await session.scalar(select(Visit))
 
     assert "Ticket A001 – appelé" in called.text
     assert "Vous êtes reçu·e au Poste 1." in tracking_while_served.text
+    assert "Issue de la visite" in serving.text
+    assert 'value="caf" checked' in serving.text
+    assert "Choisissez l&#39;issue de la visite." in no_outcome.text
     assert "Aucun ticket à ce poste pour l'instant." in finished.text
     assert "Personne n&#39;attend pour ce poste." in empty.text
+    assert visit is not None
+    assert (visit.outcome, visit.services, visit.note, visit.channel) == (
+        "alone",
+        ["caf", "ants"],
+        "Dossier",
+        "walk_in",
+    )
 
 
 async def test_consoles_are_for_their_own_site_and_roles(
@@ -330,3 +351,38 @@ async def test_a_facilitator_transfers_a_ticket_to_a_double_station(
     assert moved["status"] == "waiting"
     assert moved["service_name"] == "Demande de logement social"
     assert refused.headers["location"] == f"/poste/{station}?erreur=cannot_finish"
+
+
+async def test_a_manager_moves_requests_forward_from_the_requests_page(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.service import act, call_next, issue_walk_in
+    from app.visits.service import VisitReport
+
+    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+    await call_next(db, site["stations"][0]["id"], agent_id=None, now=clock())
+    await act(db, ticket.id, "start", agent_id=None, now=clock())
+    report = VisitReport(outcome="escalated", department="impots")
+    await act(db, ticket.id, "finish", agent_id=None, now=clock(), report=report)
+
+    page = await console(client, staff, "manager", "/demandes/paris-15")
+    reference = re.search(r"DM15-[0-9A-Z]{6}", page).group(0)  # type: ignore[union-attr]
+    moved = await client.post(
+        f"/demandes/paris-15/{reference}",
+        data={"csrf": csrf_of(page), "statut": "answered", "message": "Réponse par courrier"},
+    )
+    backwards = await client.post(
+        f"/demandes/paris-15/{reference}", data={"csrf": csrf_of(page), "statut": "received"}
+    )
+    answered = await client.get("/demandes/paris-15?filtre=repondues")
+    await log_in(client, await staff.agent("manager", "paris-20"))
+    elsewhere = await client.get("/demandes/paris-15")
+
+    assert "Impôts (Finances publiques)" in page
+    assert "transmise au service" in page
+    assert f"Demande {reference} mise à jour" in moved.text
+    assert "Cette demande est déjà à cette étape ou plus loin." in backwards.text
+    assert reference in answered.text
+    assert "réponse reçue" in answered.text
+    assert elsewhere.status_code == 403

@@ -123,7 +123,6 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
     slowest_day = french.abbreviated(date(2026, 12, 30))
     data = {
         "sequence": 0,
-        "reference": "PC-7KQ2M9",
         "token": token,
         "name": "Marie-Thérèse de La Tour d'Auvergne-Lauraguais",
         "site": site,
@@ -135,6 +134,10 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
         "day_short": slowest_day,
         "time": "17 h 30",
         "number": "B1000",
+        "reference": "DMPC-7KQ2M9",
+        "department": "Titres de séjour (Préfecture de police)",
+        "status_label": max(french.ESCALATION_STATUSES.values(), key=len),
+        "message": "",
     }
 
     for kind in render.SMS_KINDS:
@@ -158,6 +161,12 @@ def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
         "day_short": "jeu. 3/12",
         "time": "10 h 00",
         "number": "A042",
+        "done": ["Démarches CAF en ligne"],
+        "outcome": "escalated",
+        "escalation": {"reference": "DM15-7KQ2M9", "department": "Caisse d'allocations"},
+        "department": "Caisse d'allocations familiales (CAF)",
+        "status_label": "réponse reçue",
+        "message": "La CAF a répondu par courrier.",
     }
 
     for kind in render.EMAIL_KINDS:

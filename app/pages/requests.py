@@ -1,0 +1,142 @@
+"""Requests sent on to expert departments: what the usager sees of theirs, and the
+managers' page that moves them forward."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.accounts import service as accounts
+from app.db import Database
+from app.errors import DomainError, NotFound
+from app.pages.staff import Staff, _back, _on_error, provide_staff, site_for
+from app.sites.models import Site
+from app.sites.schemas import Slug
+from app.visits import service as visits
+from app.visits.models import ESCALATION_STATUSES, Escalation
+
+Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
+FILTERS = {
+    "ouvertes": ("received", "in_progress"),
+    "en-retard": ("received", "in_progress"),
+    "repondues": ("answered",),
+    "toutes": ESCALATION_STATUSES,
+}
+
+
+def usager_view(escalation: Escalation | None, tz: ZoneInfo) -> dict[str, Any] | None:
+    """What the usager's private page shows of their request: where it is, and its steps."""
+    if escalation is None:
+        return None
+    return {
+        "reference": escalation.reference,
+        "department": escalation.department.name,
+        "status": french.ESCALATION_STATUSES[escalation.status],
+        "steps": [
+            {
+                "label": french.ESCALATION_STATUSES[event.status],
+                "day": french.day(event.at.astimezone(tz).date()),
+                "message": event.message,
+            }
+            for event in escalation.events
+        ],
+    }
+
+
+def _row(escalation: Escalation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    following = ESCALATION_STATUSES[ESCALATION_STATUSES.index(escalation.status) + 1 :]
+    return {
+        "reference": escalation.reference,
+        "department": escalation.department.name,
+        "since": french.day(escalation.created_at.astimezone(tz).date()),
+        "updated": french.day(escalation.updated_at.astimezone(tz).date()),
+        "status": french.ESCALATION_STATUSES[escalation.status],
+        "overdue": visits.overdue(escalation, now),
+        "next": [(status, french.ESCALATION_STATUSES[status]) for status in following],
+    }
+
+
+class RequestPages(Controller):
+    include_in_schema = False
+    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    dependencies = {"staff": Provide(provide_staff)}
+
+    @get("/demandes/{slug:str}")
+    async def requests(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await site_for(session, staff, slug, accounts.MANAGERS)
+        chosen = request.query_params.get("filtre", "ouvertes")
+        if chosen not in FILTERS:
+            chosen = "ouvertes"
+        found = await visits.escalations_of(session, [site.id], statuses=FILTERS[chosen])
+        tz = ZoneInfo(site.timezone)
+        rows = [_row(item, now, tz) for item in found]
+        if chosen == "en-retard":
+            rows = [row for row in rows if row["overdue"]]
+        params = request.query_params
+        context = {
+            "staff": staff,
+            "agent": staff.agent,
+            "site": site,
+            "rows": rows,
+            "filter": chosen,
+            "filters": [
+                ("ouvertes", "En attente de réponse"),
+                ("en-retard", "En retard"),
+                ("repondues", "Répondues"),
+                ("toutes", "Toutes"),
+            ],
+            "moved": params.get("deplacee"),
+            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+        }
+        return Template("staff_requests.html", context=context)
+
+    @post("/demandes/{slug:str}/{reference:str}")
+    async def move(
+        self,
+        slug: Slug,
+        reference: Reference,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await site_for(session, staff, slug, accounts.MANAGERS)
+        form = await request.form()
+        path = f"/demandes/{site.slug}"
+
+        def same_site(found: Site) -> None:
+            accounts.authorize(staff.agent, roles=accounts.MANAGERS, site=found)
+            if found.id != site.id:
+                raise NotFound("This request belongs to another mairie.", code="not_found")
+
+        try:
+            moved = await visits.move(
+                db,
+                reference,
+                str(form.get("statut", "")),
+                agent_id=staff.agent.id,
+                message=str(form.get("message", ""))[:1000],
+                now=now,
+                may_change=same_site,
+            )
+        except DomainError as error:
+            return _back(path, erreur=error.code or "not_found")
+        return _back(path, deplacee=moved.reference)

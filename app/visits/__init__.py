@@ -1,0 +1,1 @@
+"""Visits: what happened at the station, and requests sent on to expert departments."""

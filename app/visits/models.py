@@ -1,0 +1,112 @@
+"""Tables of visits: what happened at the station, and requests sent on to expert
+departments, with their history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONValue, UTCDateTime
+
+OUTCOMES = ("solved", "alone", "escalated", "unhelped", "unrecorded")
+CHANNELS = ("online", "phone", "counter", "walk_in")
+ESCALATION_STATUSES = ("received", "in_progress", "answered", "closed")
+
+
+class Visit(Base):
+    """What a facilitator recorded when a ticket was finished."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('solved', 'alone', 'escalated', 'unhelped', 'unrecorded')",
+            name="outcome",
+        ),
+        CheckConstraint("channel IN ('online', 'phone', 'counter', 'walk_in')", name="channel"),
+        Index("ix_visits_site_id_day", "site_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    day: Mapped[date] = mapped_column(Date)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    services: Mapped[list[str]] = mapped_column(JSONValue, default=list)
+    outcome: Mapped[str] = mapped_column(String(16), default="unrecorded")
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Department(Base):
+    """An expert department requests are sent on to (CAF, housing, taxes…)."""
+
+    __tablename__ = "departments"
+    __table_args__ = (CheckConstraint("answer_days BETWEEN 1 AND 365", name="answer_days"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    answer_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Escalation(Base):
+    """A request sent on to an expert department after a visit, followed to its answer."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('received', 'in_progress', 'answered', 'closed')", name="status"
+        ),
+        Index("ix_escalations_site_id_status", "site_id", "status"),
+        Index("ix_escalations_site_id_created_at", "site_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    department: Mapped[Department] = relationship()
+    events: Mapped[list[EscalationEvent]] = relationship(
+        order_by="EscalationEvent.at, EscalationEvent.id"
+    )
+
+
+class EscalationEvent(Base):
+    """One step of an escalation: who moved it, to what, when, and what the usager was told."""
+
+    __tablename__ = "escalation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,263 @@
+"""Visits and escalations: what the facilitator records when a ticket is finished, and the
+requests sent on to expert departments, moved by managers until they are closed."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.booking.models import Appointment
+from app.booking.service import REFERENCE_ALPHABET, reference_prefix
+from app.db import Database
+from app.errors import BadRequest, Conflict, NotFound
+from app.notify import outbox
+from app.queue.models import Ticket
+from app.sites.models import Service, Site
+from app.visits.models import (
+    ESCALATION_STATUSES,
+    OUTCOMES,
+    Department,
+    Escalation,
+    EscalationEvent,
+    Visit,
+)
+
+MAX_NOTE = 1000
+OPEN = ("received", "in_progress")
+
+
+@dataclass(frozen=True)
+class VisitReport:
+    """What the facilitator says of a visit; with nothing said, the ticket's own service
+    and an unrecorded outcome."""
+
+    services: list[str] = field(default_factory=list)
+    outcome: str = "unrecorded"
+    note: str = ""
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    visit: Visit
+    services: list[Service]
+    escalation: Escalation | None
+
+
+def new_escalation_reference(slug: str) -> str:
+    """DM15-7KQ2M9: a demande of the 15e, readable over the phone."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"DM{reference_prefix(slug)}-{code}"
+
+
+async def active_departments(session: AsyncSession) -> list[Department]:
+    return list(
+        await session.scalars(
+            select(Department)
+            .where(Department.active.is_(True))
+            .order_by(Department.position, Department.name)
+        )
+    )
+
+
+async def active_department(session: AsyncSession, code: str) -> Department:
+    department = await session.scalar(select(Department).where(Department.code == code))
+    if department is None or not department.active:
+        raise BadRequest(f"No expert department has the code {code!r}.", code="unknown_department")
+    return department
+
+
+async def _services_done(session: AsyncSession, ticket: Ticket, codes: list[str]) -> list[Service]:
+    if not codes:
+        return [await session.get_one(Service, ticket.service_id)]
+    wanted = list(dict.fromkeys(codes))
+    found = {
+        service.code: service
+        for service in await session.scalars(select(Service).where(Service.code.in_(wanted)))
+    }
+    unknown = [code for code in wanted if code not in found]
+    if unknown:
+        raise BadRequest(f"Unknown services: {', '.join(unknown)}.", code="unknown_service")
+    return [found[code] for code in wanted]
+
+
+def check(report: VisitReport) -> None:
+    """Refuse a report that does not hold together, before anything changes."""
+    if report.outcome not in OUTCOMES:
+        raise BadRequest(f"The outcome is one of {', '.join(OUTCOMES)}.", code="outcome_invalid")
+    if report.outcome == "escalated" and not report.department:
+        raise BadRequest(
+            "Say which expert department the request is sent on to.", code="department_required"
+        )
+    if report.outcome != "escalated" and report.department:
+        raise BadRequest(
+            "A department is given only when the request is sent on (outcome escalated).",
+            code="department_without_escalation",
+        )
+
+
+async def record(
+    session: AsyncSession,
+    ticket: Ticket,
+    site: Site,
+    report: VisitReport,
+    *,
+    agent_id: int | None,
+    now: datetime,
+) -> Recorded:
+    """The visit of a ticket being finished, and its escalation if the request goes on."""
+    check(report)
+    services = await _services_done(session, ticket, report.services)
+    channel = "walk_in"
+    if ticket.appointment_id is not None:
+        appointment = await session.get_one(Appointment, ticket.appointment_id)
+        channel = appointment.channel
+    visit = Visit(
+        ticket_id=ticket.id,
+        site_id=ticket.site_id,
+        day=ticket.day,
+        station_id=ticket.station_id,
+        agent_id=agent_id,
+        channel=channel,
+        services=[service.code for service in services],
+        outcome=report.outcome,
+        note=" ".join(report.note.split())[:MAX_NOTE],
+        started_at=ticket.started_at,
+        finished_at=now,
+    )
+    session.add(visit)
+    await session.flush()
+    escalation = None
+    if report.department:
+        department = await active_department(session, report.department)
+        escalation = Escalation(
+            reference=new_escalation_reference(site.slug),
+            visit_id=visit.id,
+            ticket_id=ticket.id,
+            site_id=site.id,
+            department_id=department.id,
+            status="received",
+            created_at=now,
+            updated_at=now,
+            department=department,
+        )
+        session.add(escalation)
+        await session.flush()
+        session.add(
+            EscalationEvent(
+                escalation_id=escalation.id, status="received", agent_id=agent_id, at=now
+            )
+        )
+    return Recorded(visit, services, escalation)
+
+
+# Escalations, as managers move them.
+
+
+def overdue(escalation: Escalation, now: datetime) -> bool:
+    """Still waiting for the department's answer after its usual delay."""
+    limit = timedelta(days=escalation.department.answer_days)
+    return escalation.status in OPEN and now - escalation.created_at > limit
+
+
+async def get_escalation(session: AsyncSession, reference: str) -> Escalation:
+    escalation = await session.scalar(
+        select(Escalation)
+        .where(Escalation.reference == reference.strip().upper())
+        .options(selectinload(Escalation.department), selectinload(Escalation.events))
+    )
+    if escalation is None:
+        raise NotFound(f"No request has the reference {reference!r}.")
+    return escalation
+
+
+async def escalation_of_ticket(session: AsyncSession, ticket_id: int) -> Escalation | None:
+    found: Escalation | None = await session.scalar(
+        select(Escalation)
+        .where(Escalation.ticket_id == ticket_id)
+        .options(selectinload(Escalation.department), selectinload(Escalation.events))
+    )
+    return found
+
+
+async def escalation_of_appointment(
+    session: AsyncSession, appointment_id: int
+) -> Escalation | None:
+    found: Escalation | None = await session.scalar(
+        select(Escalation)
+        .join(Ticket, Ticket.id == Escalation.ticket_id)
+        .where(Ticket.appointment_id == appointment_id)
+        .options(selectinload(Escalation.department), selectinload(Escalation.events))
+    )
+    return found
+
+
+async def escalations_of(
+    session: AsyncSession,
+    site_ids: list[int],
+    *,
+    statuses: tuple[str, ...] = ESCALATION_STATUSES,
+    limit: int = 200,
+) -> list[Escalation]:
+    return list(
+        await session.scalars(
+            select(Escalation)
+            .where(Escalation.site_id.in_(site_ids), Escalation.status.in_(statuses))
+            .options(selectinload(Escalation.department), selectinload(Escalation.events))
+            .order_by(Escalation.created_at, Escalation.id)
+            .limit(limit)
+        )
+    )
+
+
+async def move(
+    db: Database,
+    reference: str,
+    status: str,
+    *,
+    agent_id: int | None,
+    message: str = "",
+    now: datetime,
+    may_change: Callable[[Site], None],
+) -> Escalation:
+    """Move a request forward (received → in progress → answered → closed) and tell the
+    usager; a step back, or a step to where it already is, is refused."""
+    if status not in ESCALATION_STATUSES:
+        raise BadRequest(
+            f"The status is one of {', '.join(ESCALATION_STATUSES)}.", code="status_invalid"
+        )
+    async with db.writing() as session:
+        escalation = await get_escalation(session, reference)
+        site = await session.get_one(Site, escalation.site_id)
+        may_change(site)
+        await session.refresh(escalation, with_for_update=True)
+        order = ESCALATION_STATUSES.index
+        if order(status) <= order(escalation.status):
+            raise Conflict(
+                f"Request {escalation.reference} is already {escalation.status.replace('_', ' ')}:"
+                " it only moves forward.",
+                code="escalation_backwards",
+            )
+        escalation.status = status
+        escalation.updated_at = now
+        if status in ("answered", "closed") and escalation.answered_at is None:
+            escalation.answered_at = now
+        if status == "closed":
+            escalation.closed_at = now
+        text = " ".join(message.split())[:MAX_NOTE]
+        session.add(
+            EscalationEvent(
+                escalation_id=escalation.id, status=status, agent_id=agent_id, message=text, at=now
+            )
+        )
+        ticket = await session.get_one(Ticket, escalation.ticket_id)
+        await outbox.escalation_moved(session, escalation, ticket, site, text, now)
+        reference = escalation.reference
+    async with db.session() as session:
+        return await get_escalation(session, reference)
