@@ -124,6 +124,8 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     expect(facilitator.get_by_role("heading", level=2).first).to_have_text(
         f"Ticket {number} – en cours"
     )
+    accessible(facilitator, axe)
+    facilitator.get_by_label("Démarche faite").check()
     facilitator.get_by_role("button", name=f"Terminer le ticket {number}").click()
     expect(facilitator.locator(".idle")).to_have_text("Aucun ticket à ce poste pour l'instant.")
 
