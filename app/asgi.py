@@ -41,6 +41,7 @@ from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.sites.api import SitesController
+from app.stats.api import StatsController
 from app.throttle import Limits
 from app.visits.api import DepartmentsController, EscalationsController
 
@@ -139,6 +140,7 @@ def create_app(
             OutboxController,
             EscalationsController,
             DepartmentsController,
+            StatsController,
             display_socket,
             ticket_socket,
         ],

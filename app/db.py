@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -65,6 +66,15 @@ _WRITE = "guichet_write"
 log = logging.getLogger("guichet.db")
 
 
+def sqlite_local_time(value: str | None, timezone: str) -> str | None:
+    """SQLite has no time zones: `guichet_local_time(instant, zone)` gives the wall-clock
+    time ("YYYY-MM-DD HH:MM:SS") of a stored UTC instant in `zone`, for the figures."""
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, a busy timeout, and transactions we begin ourselves.
 
@@ -82,6 +92,9 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function(
+            "guichet_local_time", 2, sqlite_local_time, deterministic=True
+        )
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:

@@ -1,0 +1,1 @@
+"""The figures that steer the service, their CSV export and page, and the metrics."""
