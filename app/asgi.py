@@ -42,6 +42,7 @@ from app.pages.tickets import TrackingPages
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.sites.api import SitesController
 from app.stats.api import StatsController
+from app.stats.metrics import Metrics, metrics_endpoint
 from app.throttle import Limits
 from app.visits.api import DepartmentsController, EscalationsController
 
@@ -112,7 +113,8 @@ def create_app(
         attempts=settings.message_attempts,
         lease=timedelta(seconds=settings.message_lease_seconds),
     )
-    scheduler = Scheduler(db, settings, clock, dispatcher, hub.instance)
+    metrics = Metrics()
+    scheduler = Scheduler(db, settings, clock, dispatcher, hub.instance, on_run=metrics.ran)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -149,6 +151,7 @@ def create_app(
         route_handlers=[
             api,
             HealthController,
+            metrics_endpoint,
             PagesController,
             BookingPages,
             StaffPages,
@@ -179,6 +182,7 @@ def create_app(
                 "clock": clock,
                 "hub": hub,
                 "dispatcher": dispatcher,
+                "metrics": metrics,
             }
         ),
         lifespan=[lifespan],
@@ -206,5 +210,7 @@ def create_app(
     )
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
     # Litestar's before_send hooks would wrap every websocket message too.
-    app.asgi_handler = RequestIdMiddleware(SessionRenewal(app.asgi_handler))
+    app.asgi_handler = RequestIdMiddleware(
+        SessionRenewal(app.asgi_handler), observe=metrics.observe_request
+    )
     return app

@@ -60,6 +60,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     message_lease_seconds: int = 120
     personal_data_days: int = 730
     message_body_days: int = 183
+    metrics_token: str = ""
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
 

@@ -14,6 +14,7 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,8 +81,11 @@ class RequestIdMiddleware:
     """Gives each request an id (kept from `X-Request-ID` when sane), returns it in
     the response, and writes one access-log line when the response is sent."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[str, str, int, float], None] | None = None
+    ) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -108,13 +112,14 @@ class RequestIdMiddleware:
                 scope, receive, send_with_id if scope["type"] == ScopeType.HTTP else send
             )
         finally:
+            seconds = time.perf_counter() - started
+            method = str(scope.get("method", "WS"))
+            route = str(scope.get("path_template") or "(no route)")
             access_log.info(
-                "%s %s %s",
-                scope.get("method", "WS"),
-                scope.get("path_template") or "(no route)",
-                status,
-                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                "%s %s %s", method, route, status, extra={"duration_ms": round(seconds * 1000, 1)}
             )
+            if self.observe is not None and scope["type"] == ScopeType.HTTP:
+                self.observe(method, route, status, seconds)
             request_id_var.reset(token)
 
 
