@@ -36,6 +36,7 @@ from app.notify.dispatcher import Dispatcher
 from app.notify.scheduler import Scheduler, transports
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
+from app.pages.figures import FiguresPages
 from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
@@ -156,6 +157,7 @@ def create_app(
             BookingPages,
             StaffPages,
             RequestPages,
+            FiguresPages,
             TrackingPages,
             create_static_files_router(
                 path="/static",

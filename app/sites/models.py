@@ -38,6 +38,7 @@ class Site(Base):
         CheckConstraint("no_show_after_calls BETWEEN 1 AND 10", name="no_show_after_calls"),
         CheckConstraint("turn_near_position BETWEEN 0 AND 20", name="turn_near_position"),
         CheckConstraint("service_level_minutes BETWEEN 1 AND 240", name="service_level_minutes"),
+        CheckConstraint("service_level_goal BETWEEN 1 AND 100", name="service_level_goal"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,8 @@ class Site(Base):
     sms_quiet_until: Mapped[time] = mapped_column(Time, default=time(8), server_default="08:00:00")
     turn_near_position: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     service_level_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # The share of people called within those minutes the site aims for, in percent.
+    service_level_goal: Mapped[int] = mapped_column(Integer, default=80, server_default="80")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

@@ -81,6 +81,7 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
         "wait_median_minutes": item.waiting_minutes.median,
         "wait_p90_minutes": item.waiting_minutes.p90,
         "service_level_target_minutes": item.service_level.target_minutes,
+        "service_level_goal": item.service_level.goal,
         "called": item.service_level.called,
         "called_within_target": item.service_level.within,
         "service_level": item.service_level.rate,

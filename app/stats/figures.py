@@ -79,6 +79,7 @@ class Waiting(msgspec.Struct, kw_only=True):
 
 class ServiceLevel(msgspec.Struct, kw_only=True):
     target_minutes: int | None
+    goal: float | None
     called: int
     within: int
     rate: float | None
@@ -151,7 +152,7 @@ class Stats(msgspec.Struct, kw_only=True):
     site: str | None
     first: date = msgspec.field(name="from")
     last: date = msgspec.field(name="to")
-    by: str
+    by: By
     periods: list[Figures]
     total: Figures
     by_hour: list[HourFigures]
@@ -211,7 +212,7 @@ class Tally:
         self.outcomes.update(other.outcomes)
         self.scores.update(other.scores)
 
-    def figures(self, target: int | None) -> Figures:
+    def figures(self, target: int | None, goal: float | None) -> Figures:
         booked = sum(self.booked[c] for c in CHANNELS)
         answers = sum(self.scores.values())
         quantile = self.wait_quantiles
@@ -242,6 +243,7 @@ class Tally:
             ),
             service_level=ServiceLevel(
                 target_minutes=target,
+                goal=goal,
                 called=self.called,
                 within=self.within,
                 rate=rate(self.within, self.called),
@@ -353,13 +355,15 @@ class Query:
             (total if key == ALL else self._tally(key)).response_median = value
         targets = {site.service_level_minutes for site in self.sites}
         target = targets.pop() if len(targets) == 1 else None
+        goals = {site.service_level_goal for site in self.sites}
+        goal = goals.pop() / 100 if len(goals) == 1 else None
         return Stats(
             site=self.sites[0].slug if len(self.sites) == 1 else None,
             first=self.first,
             last=self.last,
             by=self.by,
-            periods=[tally.figures(target) for tally in self.tallies.values()],
-            total=total.figures(target),
+            periods=[tally.figures(target, goal) for tally in self.tallies.values()],
+            total=total.figures(target, goal),
             by_hour=await self._by_hour(),
             by_weekday=await self._by_weekday(),
             services=await self._services(),

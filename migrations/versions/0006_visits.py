@@ -17,8 +17,8 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Where facilitators send on what they could not solve at the station. Managers can add
-# to the list and change it; these are the City's usual partners.
+# Where facilitators send on what they could not solve at the station. Administrators can
+# add to the list and change it; these are the City's usual partners.
 DEPARTMENTS = [
     ("caf", "Caisse d'allocations familiales (CAF)"),
     ("cpam", "Assurance maladie (CPAM)"),
@@ -163,6 +163,12 @@ def upgrade() -> None:
         batch_op.create_check_constraint(
             op.f("ck_sites_service_level_minutes"), "service_level_minutes BETWEEN 1 AND 240"
         )
+        batch_op.add_column(
+            sa.Column("service_level_goal", sa.Integer(), server_default="80", nullable=False)
+        )
+        batch_op.create_check_constraint(
+            op.f("ck_sites_service_level_goal"), "service_level_goal BETWEEN 1 AND 100"
+        )
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_called_at", sa.DateTime(timezone=True), nullable=True))
@@ -189,6 +195,8 @@ def downgrade() -> None:
         batch_op.drop_column("first_called_at")
 
     with op.batch_alter_table("sites", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_sites_service_level_goal"), type_="check")
+        batch_op.drop_column("service_level_goal")
         batch_op.drop_constraint(op.f("ck_sites_service_level_minutes"), type_="check")
         batch_op.drop_column("service_level_minutes")
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from app.booking.service import mark_missed
 from app.db import Database
-from tests.conftest import Clock, Staff
+from tests.conftest import STAFF_PASSWORD, Clock, Staff
 
 
 class Day:
@@ -193,6 +193,7 @@ async def test_a_day_gives_the_figures_computed_by_hand(day: Day) -> None:
     assert period["waiting_minutes"] == {"mean": 27.2, "median": 16.5, "p90": 57.5}
     assert period["service_level"] == {
         "target_minutes": 15,
+        "goal": 0.8,
         "called": 6,
         "within": 3,
         "rate": 0.5,
@@ -357,3 +358,33 @@ async def test_bad_ranges_are_refused_in_plain_words(
 
     assert response.status_code in (400, 404)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_stats_page_shows_the_figures_and_charts_with_their_numbers(day: Day) -> None:
+    manager = day.emails["manager"]
+    logged = await day.client.post(
+        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
+    )
+    assert logged.status_code == 303
+
+    page = await day.client.get("/statistiques/paris-15?du=2026-12-01&au=2026-12-01&par=jour")
+    paris = await day.client.get("/statistiques")
+    elsewhere = await day.client.get("/statistiques/paris-20")
+    csv_link = await day.client.get(
+        "/api/v1/stats.csv?from=2026-12-01&to=2026-12-01&by=day&site=paris-15"
+    )
+
+    assert page.status_code == 200
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 5
+    assert "<dt>Attente moyenne</dt><dd>27,2 min</dd>" in page.text
+    assert "<dt>Attente médiane</dt><dd>16,5 min</dd>" in page.text
+    assert "<dt>Appelées en moins de 15 min</dt><dd>50 %</dd>" in page.text
+    assert '<th scope="row">10 h</th><td>29,3 min</td>' in page.text
+    assert "objectif 80 %" in page.text
+    assert (
+        'href="/api/v1/stats.csv?from=2026-12-01&amp;to=2026-12-01&amp;by=day&amp;site=paris-15"'
+        in (page.text)
+    )
+    assert csv_link.status_code == 200
+    assert paris.status_code == 403
+    assert elsewhere.status_code == 403

@@ -1,0 +1,225 @@
+"""The stats page: a manager's site, or all of Paris for an administrator, at a glance —
+the key figures, charts drawn on the server, and the numbers behind each chart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.config import Settings
+from app.errors import BadRequest, DomainError
+from app.pages.staff import Staff, _on_error, provide_staff
+from app.sites.schemas import Slug
+from app.stats import charts
+from app.stats.api import default_range, sites_for_stats
+from app.stats.charts import Bar
+from app.stats.figures import Stats, figures
+from app.stats.sql import By
+
+PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
+CHANNEL_NAMES = {
+    "online": "En ligne",
+    "phone": "Par téléphone",
+    "counter": "Au guichet",
+    "walk_in": "Sans rendez-vous",
+}
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """French decimals: "12,5 min"; a dash when there is nothing to show."""
+    if value is None:
+        return "–"
+    text = f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"{text}{unit}"
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{round(value * 100)} %"
+
+
+def _day(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid") from exc
+
+
+def period_label(start: date, end: date, by: By) -> str:
+    if by == "day":
+        return french.short_day(start)
+    if by == "week":
+        return f"du {start.day}/{start.month} au {end.day}/{end.month}"
+    return f"{french.MONTHS[start.month - 1]} {start.year}"
+
+
+def chart_context(stats: Stats) -> dict[str, Any]:
+    total = stats.total
+    level = total.service_level
+    target = f"{level.target_minutes} min" if level.target_minutes else "la cible"
+    waits_by_hour = [
+        Bar(f"{row.hour} h", row.mean_wait_minutes, number(row.mean_wait_minutes, " min"))
+        for row in stats.by_hour
+    ]
+    waits_by_day = [
+        Bar(row.name, row.mean_wait_minutes, number(row.mean_wait_minutes, " min"))
+        for row in stats.by_weekday
+    ]
+    channels = {
+        **{name: getattr(total.appointments, name) for name in ("online", "phone", "counter")},
+        "walk_in": total.walk_ins,
+    }
+    channel_bars = [Bar(CHANNEL_NAMES[name], count, str(count)) for name, count in channels.items()]
+    outcomes = [
+        Bar(french.OUTCOMES[name], count, str(count)) for name, count in total.outcomes.items()
+    ]
+    levels = [
+        Bar(
+            period_label(item.start, item.end, stats.by),
+            item.service_level.rate,
+            percent(item.service_level.rate),
+        )
+        for item in stats.periods
+    ]
+    goal = level.goal
+    goal_label = f"objectif {percent(goal)}" if goal else ""
+    return {
+        "charts": [
+            {
+                "title": "Attente moyenne selon l'heure d'arrivée",
+                "svg": charts.columns("heures", "Attente moyenne par heure", waits_by_hour),
+                "rows": waits_by_hour,
+                "head": ("Heure d'arrivée", "Attente moyenne"),
+            },
+            {
+                "title": "Attente moyenne selon le jour de la semaine",
+                "svg": charts.columns("jours", "Attente moyenne par jour", waits_by_day),
+                "rows": waits_by_day,
+                "head": ("Jour", "Attente moyenne"),
+            },
+            {
+                "title": f"Part des personnes appelées en moins de {target}",
+                "svg": charts.bars(
+                    "niveau",
+                    "Niveau de service par période",
+                    levels,
+                    scale=1.0,
+                    goal=goal,
+                    goal_label=goal_label,
+                ),
+                "rows": levels,
+                "head": ("Période", "Appelées dans les temps"),
+            },
+            {
+                "title": "Venues selon le canal",
+                "svg": charts.bars("canaux", "Rendez-vous et venues par canal", channel_bars),
+                "rows": channel_bars,
+                "head": ("Canal", "Nombre"),
+            },
+            {
+                "title": "Issue des visites",
+                "svg": charts.bars("issues", "Visites selon leur issue", outcomes),
+                "rows": outcomes,
+                "head": ("Issue", "Visites"),
+            },
+        ]
+    }
+
+
+def key_figures(stats: Stats) -> list[tuple[str, str]]:
+    total = stats.total
+    waiting = total.waiting_minutes
+    level = total.service_level
+    return [
+        ("Rendez-vous", str(total.appointments.total)),
+        ("Venues sans rendez-vous", str(total.walk_ins)),
+        ("Personnes reçues", str(total.served)),
+        ("Attente moyenne", number(waiting.mean, " min")),
+        ("Attente médiane", number(waiting.median, " min")),
+        ("Attente, 9 personnes sur 10 en moins de", number(waiting.p90, " min")),
+        (
+            f"Appelées en moins de {level.target_minutes} min"
+            if level.target_minutes
+            else "Appelées dans les temps",
+            percent(level.rate),
+        ),
+        ("Rendez-vous manqués", percent(total.no_shows.rate)),
+        ("Rendez-vous annulés", percent(total.cancellations.rate)),
+        ("Demandes transmises en attente", str(total.escalations.open)),
+        ("… dont en retard", str(total.escalations.overdue)),
+        ("Satisfaction moyenne (sur 5)", number(total.satisfaction.mean)),
+    ]
+
+
+class FiguresPages(Controller):
+    include_in_schema = False
+    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    dependencies = {"staff": Provide(provide_staff)}
+
+    async def _page(
+        self,
+        slug: str | None,
+        request: Request[Any, Any, State],
+        session: AsyncSession,
+        settings: Settings,
+        now: datetime,
+        staff: Staff,
+    ) -> Template:
+        sites = await sites_for_stats(session, staff.agent, slug)
+        params = request.query_params
+        chosen = params.get("par", "jour")
+        by: By = PERIODS.get(chosen, "day")
+        today = now.astimezone(ZoneInfo(settings.timezone)).date()
+        first, last = default_range(_day(params.get("du")), _day(params.get("au")), today)
+        stats = await figures(session, sites, first, last, by, now)
+        export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
+        if slug:
+            export["site"] = slug
+        context = {
+            "staff": staff,
+            "agent": staff.agent,
+            "place": sites[0].name if slug else "tout Paris",
+            "action": f"/statistiques/{slug}" if slug else "/statistiques",
+            "first": first.isoformat(),
+            "last": last.isoformat(),
+            "span": f"du {french.day(first)} au {french.day(last)}",
+            "period": chosen if chosen in PERIODS else "jour",
+            "csv": f"/api/v1/stats.csv?{urlencode(export)}",
+            "figures": key_figures(stats),
+            **chart_context(stats),
+        }
+        return Template("staff_stats.html", context=context)
+
+    @get("/statistiques")
+    async def paris(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        return await self._page(None, request, session, settings, now, staff)
+
+    @get("/statistiques/{slug:str}")
+    async def site(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        return await self._page(slug, request, session, settings, now, staff)
