@@ -1,5 +1,6 @@
-"""Personal data kept only as long as needed: a daily sweep anonymises bookings and
-tickets a set time after the visit, and empties message bodies sooner."""
+"""Personal data kept only as long as needed: a daily sweep anonymises bookings, tickets,
+and the free text of answers, visit notes and messages to usagers a set time after the
+visit, and empties message bodies sooner."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.config import Settings
 from app.db import Database
 from app.notify.models import FollowUpAnswer, OutboxMessage
 from app.queue.models import Ticket
+from app.visits.models import EscalationEvent, Visit
 
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""
@@ -25,6 +27,7 @@ class Swept:
     appointments: int
     tickets: int
     answers: int
+    notes: int
     messages: int
 
 
@@ -49,6 +52,14 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             .where(FollowUpAnswer.answered_at < people, FollowUpAnswer.comment != "")
             .values(comment="")
         )
+        notes = await session.execute(
+            update(Visit).where(Visit.finished_at < people, Visit.note != "").values(note="")
+        )
+        steps = await session.execute(
+            update(EscalationEvent)
+            .where(EscalationEvent.at < people, EscalationEvent.message != "")
+            .values(message="")
+        )
         messages = await session.execute(
             update(OutboxMessage)
             .where(
@@ -62,6 +73,7 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
         appointments=appointments.rowcount,  # type: ignore[attr-defined]
         tickets=tickets.rowcount,  # type: ignore[attr-defined]
         answers=answers.rowcount,  # type: ignore[attr-defined]
+        notes=notes.rowcount + steps.rowcount,  # type: ignore[attr-defined]
         messages=messages.rowcount,  # type: ignore[attr-defined]
     )
     log.info("retention sweep", extra={"swept": swept.__dict__})

@@ -17,6 +17,7 @@ from app.db import Database
 from app.notify.models import FollowUpAnswer, OutboxMessage
 from app.notify.scheduler import first_to_run
 from app.queue.models import Ticket
+from app.visits.models import Visit
 from tests.conftest import Clock, Staff, make_settings
 from tests.mail import (
     REFUSED_ADDRESS,
@@ -417,7 +418,7 @@ async def test_the_daily_sweep_empties_messages_then_anonymises_people(
     post.clock.set("2026-12-01 09:00")
     desk = await desk_of(post, db)
     ticket = await walk_in(post, desk, phone="06 98 76 54 32")
-    await serve(post, desk)
+    await serve(post, desk, outcome="escalated", department="caf", note="Dossier de M. Paul")
     post.clock.set("2026-12-01 10:00")
     await post.send_due()
     await post.client.post(
@@ -439,6 +440,7 @@ async def test_the_daily_sweep_empties_messages_then_anonymises_people(
         phones = list(await session.scalars(select(Ticket.phone)))
         comment = await session.scalar(select(FollowUpAnswer.comment))
         score = await session.scalar(select(FollowUpAnswer.score))
+        visit = await session.scalar(select(Visit))
 
     assert half_a_year.messages == len(messages) >= 3
     assert {(m.recipient, m.data == {}) for m in messages} == {("", True)}
@@ -446,12 +448,16 @@ async def test_the_daily_sweep_empties_messages_then_anonymises_people(
     assert (half_a_year.appointments, half_a_year.tickets) == (0, 0)
     assert kept is not None
     assert kept.email == "ada@example.org"
+    assert half_a_year.notes == 0
     assert (two_years.appointments, two_years.tickets, two_years.answers) == (1, 1, 1)
+    assert two_years.notes == 1
+    assert visit is not None
+    assert (visit.note, visit.outcome) == ("", "escalated")
     assert gone is not None
     assert (gone.name, gone.email, gone.phone, gone.status) == ("", "", None, "booked")
     assert phones == [None]
     assert (comment, score) == ("", 5)
-    assert again == retention.Swept(appointments=0, tickets=0, answers=0, messages=0)
+    assert again == retention.Swept(appointments=0, tickets=0, answers=0, notes=0, messages=0)
 
 
 async def test_the_daily_sweep_runs_once_a_day_whatever_the_number_of_instances(
