@@ -17,7 +17,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,12 @@ from typing import Any
 import httpx
 import websockets
 
+from tests.servers import die_with_parent, free_port
+
 GUICHET = str(Path(sys.executable).parent / "guichet")
 ROOT = Path(__file__).resolve().parents[1]
 MANAGER = "responsable.paris15@guichet.example.org"
 PAUSE_BETWEEN_CALLS = 0.3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -151,6 +146,7 @@ async def guichet_run(count: int, calls: int, folder: Path) -> None:
     server = await asyncio.create_subprocess_exec(
         GUICHET, "serve", "--demo", "--port", str(port),
         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -193,7 +189,7 @@ async def floor_run(count: int, calls: int) -> None:
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.fanout", "--floor-server", str(port),
-        cwd=ROOT, stdout=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
     try:
         await asyncio.sleep(1.5)
@@ -252,7 +248,8 @@ def floor_server(port: int) -> None:
         async with websockets.serve(handler, "127.0.0.1", port, compression=None, max_size=4096):
             await asyncio.Future()
 
-    asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt):  # the benchmark stops it with SIGINT
+        asyncio.run(main())
 
 
 def raise_file_limit() -> None:

@@ -30,7 +30,7 @@ from app.notify.models import OutboxMessage
 from app.sites.demo import load_demo
 from app.sites.models import Site
 from tests.mail import smtp_server
-from tests.servers import free_port
+from tests.servers import die_with_parent, free_port
 
 GUICHET = str(Path(sys.executable).parent / "guichet")
 
@@ -105,6 +105,7 @@ async def through_guichet(label: str, url: str, instances: int, count: int, fold
             process = await asyncio.create_subprocess_exec(
                 GUICHET, "serve", "--port", str(port),
                 cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
             )  # fmt: skip
             await wait_ready(port, process)
             servers.append(process)

@@ -29,7 +29,7 @@ def _svg(key: str, title: str, description: str, height: int, body: list[str]) -
     """The chart: `body` is SVG built here from numbers and escaped labels only."""
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-labelledby="{key}-t {key}-d" class="chart" '
+        f'role="img" aria-labelledby="{key}-t" aria-describedby="{key}-d" class="chart" '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="{key}-t">{escape(title)}</title>'
         f'<desc id="{key}-d">{escape(description)}</desc>'

@@ -376,18 +376,17 @@ class Query:
         a = Appointment
         local = type_coerce(self.sql.local_date(a.starts_at, Site.timezone), Date)
         period = self._period(local)
-        lowest = local_instant(self.first, datetime.min.time(), ZoneInfo("UTC")) - timedelta(1)
-        highest = local_instant(self.last, datetime.min.time(), ZoneInfo("UTC")) + timedelta(2)
+        zones = {ZoneInfo(site.timezone) for site in self.sites}
+        midnight = datetime.min.time()
+        starts = min(local_instant(self.first, midnight, zone) for zone in zones)
+        ends = max(local_instant(self.last + timedelta(1), midnight, zone) for zone in zones)
+        where = [a.site_id.in_(self.site_ids), a.starts_at >= starts, a.starts_at < ends]
+        if len(zones) > 1:  # the instants bound the days of one zone only
+            where += [local >= self.first, local <= self.last]
         rows = await self.session.execute(
             select(period, a.channel, a.status, func.count())
             .join(Site, Site.id == a.site_id)
-            .where(
-                a.site_id.in_(self.site_ids),
-                a.starts_at >= lowest,
-                a.starts_at < highest,
-                local >= self.first,
-                local <= self.last,
-            )
+            .where(*where)
             .group_by(period, a.channel, a.status)
         )
         for key, channel, status, count in rows:
@@ -482,6 +481,7 @@ class Query:
     def _escalation_range(self) -> list[SQLColumnExpression[bool]]:
         return [
             Escalation.site_id.in_(self.site_ids),
+            Visit.site_id.in_(self.site_ids),
             Visit.day >= self.first,
             Visit.day <= self.last,
         ]
@@ -529,7 +529,7 @@ class Query:
         rows = await self.session.execute(
             select(period, FollowUpAnswer.score, func.count())
             .join(Ticket, Ticket.id == FollowUpAnswer.ticket_id)
-            .where(*self._ticket_range())
+            .where(FollowUpAnswer.site_id.in_(self.site_ids), *self._ticket_range())
             .group_by(period, FollowUpAnswer.score)
         )
         for key, score, count in rows:

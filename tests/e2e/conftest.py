@@ -8,7 +8,6 @@ where that is a failure (`make pytest` installs Chromium there).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -26,6 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import IN_CI
 from tests.e2e.axe import AXE_SCRIPT, Axe, axe_violations
+from tests.servers import die_with_parent
 
 E2E = Path(__file__).resolve().parent
 GUICHET = str(Path(sys.executable).parent / "guichet")
@@ -80,12 +80,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    # Should pytest itself be killed, the server must not outlive it.
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -124,7 +118,7 @@ def live_server(live_folder: Path) -> Iterator[str]:
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent,
         )
     try:
         _wait_until_ready(base, process, log)
