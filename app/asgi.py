@@ -22,6 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.api import AuthController
 from app.accounts.guards import SessionRenewal, provide_agent, provide_optional_agent
+from app.admin.agents_api import AgentsAdminController
+from app.admin.catalog_api import NeedsAdminController, ServicesAdminController
+from app.admin.sites_api import SiteAdminController
+from app.audit.api import AuditController
 from app.booking.api import BookingController
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
@@ -34,6 +38,8 @@ from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
 from app.notify.scheduler import Scheduler, transports
+from app.pages.admin_people import AdminPeoplePages
+from app.pages.admin_sites import SiteAdminPages
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
 from app.pages.figures import FiguresPages
@@ -41,10 +47,11 @@ from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
+from app.security import SecurityHeaders
 from app.sites.api import SitesController
 from app.stats.api import StatsController
 from app.stats.metrics import Metrics, metrics_endpoint
-from app.throttle import Limits
+from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
 
 PACKAGE_DIR = Path(__file__).parent
@@ -141,6 +148,11 @@ def create_app(
             TrackingController,
             LiveController,
             OutboxController,
+            AuditController,
+            AgentsAdminController,
+            ServicesAdminController,
+            NeedsAdminController,
+            SiteAdminController,
             EscalationsController,
             DepartmentsController,
             StatsController,
@@ -158,6 +170,8 @@ def create_app(
             StaffPages,
             RequestPages,
             FiguresPages,
+            AdminPeoplePages,
+            SiteAdminPages,
             TrackingPages,
             create_static_files_router(
                 path="/static",
@@ -206,6 +220,7 @@ def create_app(
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "pages" / "templates", engine=JinjaTemplateEngine
         ),
+        middleware=[rate_limits],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
         debug=False,
@@ -213,6 +228,7 @@ def create_app(
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
     # Litestar's before_send hooks would wrap every websocket message too.
     app.asgi_handler = RequestIdMiddleware(
-        SessionRenewal(app.asgi_handler), observe=metrics.observe_request
+        SecurityHeaders(SessionRenewal(app.asgi_handler), https_only=settings.is_production),
+        observe=metrics.observe_request,
     )
     return app

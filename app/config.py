@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     login_attempts_per_minute: int = 10
     availability_requests_per_minute: int = 120
     booking_requests_per_minute: int = 20
+    requests_per_minute: int = 1200
+    token_lookups_per_minute: int = 300
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     redis_url: str = ""
@@ -60,6 +62,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     message_lease_seconds: int = 120
     personal_data_days: int = 730
     message_body_days: int = 183
+    audit_address_days: int = 365
     metrics_token: str = ""
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -109,12 +112,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
 
 RANGES = (
     ("login_attempts_per_minute", 1, 10_000),
+    ("requests_per_minute", 1, 10_000_000),
+    ("token_lookups_per_minute", 1, 10_000_000),
     ("dispatch_every_seconds", 0.1, 3600),
     ("dispatch_batch", 1, 1000),
     ("message_attempts", 1, 50),
     ("message_lease_seconds", 1, 3600),
     ("personal_data_days", 1, 3650),
     ("message_body_days", 1, 3650),
+    ("audit_address_days", 1, 3650),
 )
 
 

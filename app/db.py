@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, MetaData, event, text
@@ -60,6 +62,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 of a private-link token. Rows are found by it, then the token itself is
+    compared in constant time: the database never compares a secret byte by byte."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digest_of_token_column(context: Any) -> str:
+    """Column default: the digest of the row's `token`."""
+    return token_digest(str(context.get_current_parameters()["token"]))
 
 
 _WRITE = "guichet_write"

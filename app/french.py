@@ -65,6 +65,8 @@ MESSAGES = {
     "cannot_cancel": "Seul un ticket en attente ou appelé peut être annulé.",
     "cannot_transfer": "Ce ticket est terminé, absent ou annulé : il ne peut plus être transféré.",
     "nobody_waiting": "Personne n'attend pour ce poste.",
+    "station_out_of_service": "Ce poste est hors service en ce moment : appelez depuis un autre "
+    "poste.",
     "not_found": "Introuvable : vérifiez la référence.",
     "score_invalid": "Choisissez une note de 1 à 5.",
     "visit_not_over": "Vous pourrez donner votre avis une fois votre visite terminée.",

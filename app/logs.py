@@ -22,6 +22,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The caller's address, for the audit log only (never written to the logs).
+client_address_var: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="")
 access_log = logging.getLogger("guichet.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -93,6 +95,8 @@ class RequestIdMiddleware:
             return
         request_id = _incoming_request_id(scope) or secrets.token_hex(8)
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        address_token = client_address_var.set(str(client[0]) if client else "")
         started = time.perf_counter()
         status = 0
 
@@ -121,6 +125,7 @@ class RequestIdMiddleware:
             if self.observe is not None and scope["type"] == ScopeType.HTTP:
                 self.observe(method, route, status, seconds)
             request_id_var.reset(token)
+            client_address_var.reset(address_token)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from app.accounts.models import Agent, agent_sites
+from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.live.models import ScreenPresence
 from app.notify.models import FollowUpAnswer, OutboxMessage, SweepRun
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
-from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
+from app.sites.models import (
+    Closure,
+    HoursException,
+    Need,
+    Service,
+    Site,
+    Station,
+    StationOutage,
+    WeeklyHours,
+)
 from app.visits.models import Department, Escalation, EscalationEvent, Visit
 
 __all__ = [
     "Agent",
     "Appointment",
+    "AuditEvent",
     "Closure",
     "Department",
     "Escalation",
@@ -27,6 +38,7 @@ __all__ = [
     "Service",
     "Site",
     "Station",
+    "StationOutage",
     "SweepRun",
     "Ticket",
     "TicketEvent",

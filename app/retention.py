@@ -1,6 +1,7 @@
 """Personal data kept only as long as needed: a daily sweep anonymises bookings, tickets,
 and the free text of answers, visit notes and messages to usagers a set time after the
-visit, and empties message bodies sooner."""
+visit, empties message bodies sooner, and forgets the network addresses in the audit log
+after a year (the events themselves name agents, not people, and are kept)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
@@ -29,6 +31,7 @@ class Swept:
     answers: int
     notes: int
     messages: int
+    addresses: int = 0
 
 
 async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
@@ -36,6 +39,7 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
     `message_body_days`. Counts, never contents, go to the log."""
     people = now - timedelta(days=settings.personal_data_days)
     bodies = now - timedelta(days=settings.message_body_days)
+    staff_addresses = now - timedelta(days=settings.audit_address_days)
     async with db.writing() as session:
         appointments = await session.execute(
             update(Appointment)
@@ -69,12 +73,18 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             )
             .values(data={}, recipient=ANONYMOUS, purged_at=now)
         )
+        addresses = await session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.at < staff_addresses, AuditEvent.address != "")
+            .values(address="")
+        )
     swept = Swept(
         appointments=appointments.rowcount,  # type: ignore[attr-defined]
         tickets=tickets.rowcount,  # type: ignore[attr-defined]
         answers=answers.rowcount,  # type: ignore[attr-defined]
         notes=notes.rowcount + steps.rowcount,  # type: ignore[attr-defined]
         messages=messages.rowcount,  # type: ignore[attr-defined]
+        addresses=addresses.rowcount,  # type: ignore[attr-defined]
     )
     log.info("retention sweep", extra={"swept": swept.__dict__})
     return swept

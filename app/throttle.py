@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import TooManyRequests
@@ -60,6 +61,8 @@ class Limits:
         self.login_per_address = RateLimit(count=per_minute * 5, period=60)
         self.availability = RateLimit(count=settings.availability_requests_per_minute, period=60)
         self.booking = RateLimit(count=settings.booking_requests_per_minute, period=60)
+        self.requests = RateLimit(count=settings.requests_per_minute, period=60)
+        self.token_lookups = RateLimit(count=settings.token_lookups_per_minute, period=60)
 
     def check_login(self, address: str, email: str) -> None:
         detail = "Too many login attempts. Wait before trying again."
@@ -70,3 +73,27 @@ class Limits:
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The caller's address (behind a proxy, the ASGI server puts the forwarded one here)."""
     return request.client.host if request.client else "unknown"
+
+
+# Files and probes are cheap and not worth counting.
+UNCOUNTED = ("/static/", "/display/static/", "/health/")
+
+
+def rate_limits(app: ASGIApp) -> ASGIApp:
+    """Litestar middleware (after routing): every request and websocket counts against its
+    address's budget; those that present a private-link token count against a smaller one,
+    so that guessing tokens is slow as well as hopeless. 429 with Retry-After past them."""
+
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(UNCOUNTED):
+            limits: Limits = scope["litestar_app"].state.limits
+            client = scope.get("client")
+            address = str(client[0]) if client else "unknown"
+            limits.requests.check(address, "Too many requests from your address: wait a moment.")
+            if "{token" in str(scope.get("path_template", "")):
+                limits.token_lookups.check(
+                    address, "Too many private links tried from your address: wait a moment."
+                )
+        await app(scope, receive, send)
+
+    return limited

@@ -90,6 +90,7 @@ async def measure(url: str, label: str, rounds: int) -> None:
             "database_url": url,
             "log_level": "WARNING",
             "availability_requests_per_minute": 1_000_000,
+            "requests_per_minute": 10_000_000,
         },
     )
     params = {"service": "caf", "from": FIRST.isoformat(), "to": LAST.isoformat()}

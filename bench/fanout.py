@@ -142,7 +142,13 @@ async def measure(
 async def guichet_run(count: int, calls: int, folder: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUICHET_")}
-    env.update({"GUICHET_LOG_LEVEL": "WARNING", "GUICHET_WEBSOCKETS_PER_ADDRESS": "100000"})
+    env.update(
+        {
+            "GUICHET_LOG_LEVEL": "WARNING",
+            "GUICHET_WEBSOCKETS_PER_ADDRESS": "100000",
+            "GUICHET_REQUESTS_PER_MINUTE": "10000000",
+        }
+    )
     server = await asyncio.create_subprocess_exec(
         GUICHET, "serve", "--demo", "--port", str(port),
         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

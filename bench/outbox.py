@@ -93,6 +93,7 @@ async def through_guichet(label: str, url: str, instances: int, count: int, fold
             {
                 "GUICHET_DATABASE_URL": url,
                 "GUICHET_LOG_LEVEL": "WARNING",
+                "GUICHET_REQUESTS_PER_MINUTE": "10000000",
                 "GUICHET_SMTP_HOST": "127.0.0.1",
                 "GUICHET_SMTP_PORT": str(smtp.port),
                 "GUICHET_SMTP_SECURITY": "none",

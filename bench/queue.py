@@ -73,7 +73,12 @@ async def measure(url: str, label: str, rounds: int) -> None:
     site_id, stations = await fill(db)
     settings = load_settings(
         environ={},
-        overrides={"database_url": url, "log_level": "WARNING", "database_pool_size": 20},
+        overrides={
+            "database_url": url,
+            "log_level": "WARNING",
+            "database_pool_size": 20,
+            "requests_per_minute": 10_000_000,
+        },
     )
     async with AsyncTestClient(app=create_app(settings, clock=lambda: NOW)) as client:
         token = (

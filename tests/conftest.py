@@ -190,6 +190,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
             "secret_key": TEST_SECRET,
             "token_ttl_minutes": 1440,
             "scheduler": False,
+            "requests_per_minute": 1_000_000,
+            "token_lookups_per_minute": 1_000_000,
             **overrides,
         },
     )

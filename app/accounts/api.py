@@ -27,6 +27,12 @@ Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+WRONG_CREDENTIALS = (
+    f"Wrong email or password. After {service.LOCK_AFTER} failures in a row the account is "
+    "locked for a while: wait, or ask a manager."
+)
+
+
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
@@ -69,9 +75,9 @@ class AuthController(Controller):
     ) -> TokenResponse:
         limits: Limits = request.app.state.limits
         limits.check_login(client_address(request), data.email)
-        agent_id = await service.authenticate(db, data.email, data.password, now)
+        agent_id = await service.authenticate(db, data.email, data.password, now, via="api")
         if agent_id is None:
-            raise Unauthorized("Wrong email or password.")
+            raise Unauthorized(WRONG_CREDENTIALS)
         ttl = timedelta(minutes=settings.token_ttl_minutes)
         token = issue_token(agent_id, secret=settings.secret_key, now=now, ttl=ttl)
         return TokenResponse(

@@ -39,12 +39,19 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def password_problem(password: str) -> str | None:
-    """Why `password` may not be used, or None: length is what counts."""
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why `password` may not be used, or None. Length is what counts (a phrase of a few
+    words is best); no rule on kinds of characters, as current guidance advises, but a
+    password made of one repeated character or of the account's own address is refused."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    if len(set(password)) < 4:
+        return "The password must not repeat the same few characters: try a short phrase."
+    local_part = email.split("@", 1)[0].lower()
+    if email and (password.lower() == email.lower() or password.lower() == local_part):
+        return "The password must not be the account's email address."
     return None
 
 

@@ -59,15 +59,17 @@ async def agent_of(
         claims = read_token(token, secret=settings.secret_key, now=now)
         if claims is None:
             raise Unauthorized("The token is invalid or has expired: ask for a new one.")
-        agent_id = claims.agent_id
+        agent_id, issued_at = claims.agent_id, claims.issued_at
     else:
         staff_session = await session_of(request, settings, now)
         if staff_session is None:
             return None
-        agent_id = staff_session.agent_id
+        agent_id, issued_at = staff_session.agent_id, staff_session.started_at
     agent = await service.active_agent(session, agent_id)
     if agent is None:
         raise Unauthorized("This account is disabled or no longer exists.")
+    if not service.still_valid(agent, issued_at):
+        raise Unauthorized("This account's access has changed since this login: log in again.")
     return agent
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -36,6 +36,13 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Wrong passwords since the last good one; from LOCK_AFTER on, the account is locked
+    # until `locked_until`, for a delay that doubles with each further failure.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Tokens and sessions issued before this instant (a password reset, a role or site
+    # change) are no longer accepted.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     sites: Mapped[list[Site]] = relationship(secondary=agent_sites, order_by=Site.slug)
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime, utcnow
+from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, utcnow
 from app.sites.models import Service, Site, Station
 
 STATUSES = ("booked", "checked_in", "served", "no_show", "cancelled")
@@ -53,6 +53,9 @@ class Appointment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_digest: Mapped[str] = mapped_column(
+        String(64), unique=True, default=digest_of_token_column
+    )
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from app import locking
 from app.accounts.service import normalise_email
+from app.audit import service as audit
 from app.booking.models import Appointment
 from app.booking.slots import (
     Booked,
@@ -30,12 +31,12 @@ from app.booking.slots import (
     nearest,
     requirement,
 )
-from app.db import Database
+from app.db import Database, token_digest
 from app.errors import BadRequest, Conflict, DomainError, NotFound
 from app.notify import outbox
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
-from app.sites.service import day_range, get_site, local_today, site_calendar
+from app.sites.service import day_range, get_site, local_today, site_calendar, station_outages
 
 REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
 ALTERNATIVE_DAYS = 7
@@ -213,6 +214,7 @@ async def slot_finder(
     if leave_out is not None:
         query = query.where(Appointment.id != leave_out)
     booked = [Booked(*row) for row in await session.execute(query)]
+    outages = await station_outages(session, site, starts, ends)
     return SlotFinder(
         days=list(calendar.days(first, last)),
         stations=[StationInfo(s.id, s.kind, s.accessible, s.position) for s in stations],
@@ -221,6 +223,7 @@ async def slot_finder(
         policy=policy(site),
         now=now,
         timezone=tz,
+        outages=[Booked(o.station_id, o.starts_at, o.ends_at) for o in outages],
     )
 
 
@@ -278,7 +281,8 @@ async def _count_future_bookings(
     return int(await session.scalar(query) or 0)
 
 
-def _is_overlap(exc: IntegrityError) -> bool:
+def is_overlap(exc: IntegrityError) -> bool:
+    """Whether the database refused two appointments holding one station at once."""
     return getattr(exc.orig, "sqlstate", None) == "23P01" or "no_overlap" in str(exc.orig)
 
 
@@ -292,7 +296,7 @@ async def _insert(session: AsyncSession, appointment: Appointment, slug: str) ->
                 await session.flush()
             return
         except IntegrityError as exc:
-            if _is_overlap(exc):
+            if is_overlap(exc):
                 raise SlotRefused(Refusal.TAKEN) from exc
             if attempt == 4 or "reference" not in str(exc.orig):
                 raise
@@ -345,6 +349,18 @@ async def book(
             )
             await _insert(session, appointment, site.slug)
             await outbox.booked(session, appointment, site, service, now)
+            if agent_id is not None:
+                audit.record(
+                    session,
+                    "appointment.booked",
+                    at=now,
+                    agent_id=agent_id,
+                    site_id=site.id,
+                    target=f"appointment:{appointment.reference}",
+                    channel=request.channel,
+                    service=service.code,
+                    station=appointment.station_id,
+                )
             appointment_id = appointment.id
     except SlotRefused as refused:
         await _offer_alternatives(db, refused, site, need, request.start, now)
@@ -388,7 +404,9 @@ async def get_by_token(session: AsyncSession, token: str) -> Appointment:
     appointment = None
     if 16 <= len(token) <= 64:
         appointment = await session.scalar(
-            select(Appointment).where(Appointment.token == token).options(*_with_details())
+            select(Appointment)
+            .where(Appointment.token_digest == token_digest(token))
+            .options(*_with_details())
         )
     if appointment is None or not secrets.compare_digest(appointment.token, token):
         raise NotFound("No appointment matches this link.")
@@ -461,7 +479,7 @@ async def reschedule(db: Database, token: str, start: datetime, *, now: datetime
                     appointment.updated_at = now
                     await session.flush()
             except IntegrityError as exc:
-                if _is_overlap(exc):
+                if is_overlap(exc):
                     raise SlotRefused(Refusal.TAKEN) from exc
                 raise
             await outbox.moved(session, appointment, site, service, now)

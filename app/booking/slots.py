@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -149,9 +149,14 @@ class SlotFinder:
     policy: Policy
     now: datetime
     timezone: ZoneInfo
+    # Stations out of service: busy like a booking, but not counted as booked time; their
+    # open minutes are taken out of the day's capacity instead.
+    outages: Sequence[Booked] = ()
 
     def __post_init__(self) -> None:
         per_station: dict[int, list[tuple[datetime, datetime]]] = {}
+        for outage in self.outages:
+            per_station.setdefault(outage.station_id, []).append((outage.starts_at, outage.ends_at))
         booked_minutes: dict[date, float] = {}
         days = sorted(day.day for day in self.days)
         midnights = [local_instant(day, time(0), self.timezone) for day in days]
@@ -183,10 +188,20 @@ class SlotFinder:
             day.day: sum((end - start).total_seconds() for start, end in day.intervals) / 60
             for day in self.days
         }
+        present = {station.id for station in self.stations}
+        self._out_minutes = {
+            day.day: sum(
+                _overlap_minutes(day.intervals, outage.starts_at, outage.ends_at)
+                for outage in self.outages
+                if outage.station_id in present
+            )
+            for day in self.days
+        }
 
     def online_capacity(self, day: date) -> float:
         """Station minutes of `day` that bookings may take; the rest is kept for walk-ins."""
         station_minutes = self._open_minutes.get(day, 0.0) * len(self.stations)
+        station_minutes -= self._out_minutes.get(day, 0.0)
         return station_minutes * (1 - self.policy.walk_in_share)
 
     def booked_minutes(self, day: date) -> float:
@@ -249,6 +264,87 @@ class SlotFinder:
             if busy is None or not busy.overlaps(start, end)
         )
         return Slot(start, end, free) if free else None
+
+
+def _overlap_minutes(
+    intervals: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> float:
+    seconds = sum(
+        max(0.0, (min(closes, end) - max(opens, start)).total_seconds())
+        for opens, closes in intervals
+    )
+    return seconds / 60
+
+
+def free_stations(
+    stations: Sequence[StationInfo],
+    need: Requirement,
+    held: Sequence[Booked],
+    start: datetime,
+    end: datetime,
+) -> list[int]:
+    """The stations suited to `need` that nothing in `held` (appointments, outages) takes
+    between `start` and `end`, best first: where an appointment can go at the same time."""
+    taken = {item.station_id for item in held if item.starts_at < end and start < item.ends_at}
+    suited = [s for s in stations if suits(s, need) and s.id not in taken]
+    return [s.id for s in sorted(suited, key=lambda station: _preference(station, need))]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A booked appointment as the rules see it: where, when, and what it needs."""
+
+    id: int
+    station_id: int
+    starts_at: datetime
+    ends_at: datetime
+    need: Requirement
+
+
+def rehome(
+    holdings: Sequence[Holding],
+    days: Sequence[OpenDay],
+    stations: Sequence[StationInfo],
+    taken: Mapping[int, Booked],
+    outages: Sequence[Booked],
+    timezone: ZoneInfo,
+) -> dict[int, int | None]:
+    """Where each of `holdings` the site can no longer honour as booked may go at the same
+    time: the best suitable station free then, or None when there is none (the site is
+    closed then, or every suitable station is taken or out of service). Those still fine
+    where they are are left out.
+
+    `stations` are the site's active ones; `taken` holds every appointment holding a
+    station in the period, by id, `holdings` among them. Earlier appointments are placed
+    first, each placement taking its station for the later ones.
+    """
+    open_days = {day.day: day for day in days}
+    by_id = {station.id: station for station in stations}
+    held = dict(taken)
+    placed: dict[int, int | None] = {}
+    for item in sorted(holdings, key=lambda holding: (holding.starts_at, holding.id)):
+        day = open_days.get(item.starts_at.astimezone(timezone).date())
+        is_open = day is not None and any(
+            opens <= item.starts_at and item.ends_at <= closes for opens, closes in day.intervals
+        )
+        station = by_id.get(item.station_id)
+        station_out = any(
+            outage.station_id == item.station_id
+            and outage.starts_at < item.ends_at
+            and item.starts_at < outage.ends_at
+            for outage in outages
+        )
+        if is_open and station is not None and suits(station, item.need) and not station_out:
+            continue
+        if not is_open:
+            placed[item.id] = None
+            continue
+        others = [booked for key, booked in held.items() if key != item.id]
+        free = free_stations(stations, item.need, [*others, *outages], item.starts_at, item.ends_at)
+        placed[item.id] = free[0] if free else None
+        if free:
+            held[item.id] = Booked(free[0], item.starts_at, item.ends_at)
+    return placed
 
 
 def nearest(slots: Sequence[Slot], target: datetime, count: int = 3) -> list[Slot]:

@@ -44,8 +44,7 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 WITH_CALENDAR = ("confirmation", "moved", "cancelled")
-REMINDERS = ("reminder_24h", "reminder_2h")
-ABOUT_A_BOOKING = ("confirmation", *REMINDERS, "moved")
+ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed", "cannot_take_place")
 SENDING_AT_ONCE = 8
 
 
@@ -60,6 +59,11 @@ class Outcome:
 def message_id(key: str) -> str:
     """Stable across attempts and instances: the same message always has the same id."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
+
+
+def is_reminder(kind: str) -> bool:
+    """reminder_24h, reminder_2h, or a reminder at the hours a site chose."""
+    return kind.startswith("reminder_")
 
 
 def wanted(appointment: Appointment, channel: str) -> bool:
@@ -191,10 +195,12 @@ class Dispatcher:
                 return False
             if message.kind == "cancelled":
                 return appointment.status == "cancelled"
-            if message.kind in REMINDERS and not wanted(appointment, message.channel):
+            if is_reminder(message.kind) and not wanted(appointment, message.channel):
                 return False
-            if message.kind in ABOUT_A_BOOKING:
+            if message.kind in ABOUT_A_BOOKING or is_reminder(message.kind):
                 current = appointment.sequence == message.data.get("sequence")
+                if message.kind == "station_changed":  # only the latest change of station
+                    current = current and appointment.station_id == message.data.get("station_id")
                 return appointment.status == "booked" and current and now < appointment.starts_at
         if message.ticket_id is not None and message.kind == "turn_near":
             ticket = tickets.get(message.ticket_id)

@@ -7,6 +7,7 @@ it is rendered, and the link built, when it is sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,6 @@ from app.sites.models import Service, Site
 from app.visits.models import Escalation
 
 FOLLOW_UP_AFTER = timedelta(minutes=30)
-REMINDER_KINDS = ("reminder_24h", "reminder_2h")
 
 
 def rules_of(site: Site) -> Rules:
@@ -108,8 +108,14 @@ async def _write_for_appointment(
     service: Service,
     plans: list[Planned],
     now: datetime,
+    *,
+    variant: str = "",
+    **extra: Any,
 ) -> None:
-    data = appointment_data(appointment, site, service)
+    """Each planned message, keyed by the appointment's version, kind and channel (and
+    `variant`, for a kind told more than once per version)."""
+    data = {**appointment_data(appointment, site, service), **extra}
+    version = f"appointment:{appointment.id}:{appointment.sequence}"
     for planned in plans:
         recipient = appointment.email if planned.channel == EMAIL else appointment.phone
         if not recipient:
@@ -117,7 +123,7 @@ async def _write_for_appointment(
         await write(
             session,
             planned,
-            key=f"appointment:{appointment.id}:{appointment.sequence}:{planned.kind}:{planned.channel}",
+            key=f"{version}:{planned.kind}{variant}:{planned.channel}",
             site_id=site.id,
             recipient=recipient,
             data=data,
@@ -150,6 +156,51 @@ async def moved(
     await _write_for_appointment(session, appointment, site, service, plans, now)
 
 
+async def station_changed(
+    session: AsyncSession,
+    appointment: Appointment,
+    site: Site,
+    service: Service,
+    station_name: str,
+    now: datetime,
+) -> None:
+    """Same time, another station (theirs is out of service): told once. The appointment
+    keeps its version, so its reminders stand; the key names the new station, so a second
+    change is told too, and only the latest is sent."""
+    plans = planner.for_change(
+        "station_changed", reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    )
+    await _write_for_appointment(
+        session,
+        appointment,
+        site,
+        service,
+        plans,
+        now,
+        variant=f":{appointment.station_id}",
+        station=station_name,
+        station_id=appointment.station_id,
+    )
+
+
+async def cannot_take_place(
+    session: AsyncSession,
+    appointment: Appointment,
+    site: Site,
+    service: Service,
+    reason: str,
+    now: datetime,
+) -> None:
+    """The appointment cannot take place as booked (the mairie is closed, no station is
+    free): nothing pending is sent any more, and the person is told once per version of
+    the appointment, with their link to choose another slot."""
+    await cancel_pending(session, appointment_id=appointment.id)
+    plans = planner.for_change(
+        "cannot_take_place", reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    )
+    await _write_for_appointment(session, appointment, site, service, plans, now, reason=reason)
+
+
 async def cancelled(
     session: AsyncSession, appointment: Appointment, site: Site, service: Service, now: datetime
 ) -> None:
@@ -161,18 +212,53 @@ async def cancelled(
     await _write_for_appointment(session, appointment, site, service, plans, now)
 
 
+async def reminders_added(
+    session: AsyncSession,
+    appointment: Appointment,
+    site: Site,
+    service: Service,
+    hours: Sequence[int],
+    now: datetime,
+) -> None:
+    """Reminders at these `hours` before the appointment, the site having just chosen them."""
+    rules = Rules(
+        reminder_hours=tuple(hours),
+        quiet_from=site.sms_quiet_from,
+        quiet_until=site.sms_quiet_until,
+    )
+    plans = planner.reminders(
+        appointment.starts_at, reach_of(appointment), rules, now, ZoneInfo(site.timezone)
+    )
+    await _write_for_appointment(session, appointment, site, service, plans, now)
+
+
+async def reminders_dropped(session: AsyncSession, site: Site, hours: Sequence[int]) -> None:
+    """The site no longer reminds people at these `hours` before: what is pending is not sent."""
+    kinds = [f"reminder_{hour}h" for hour in hours]
+    if kinds:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.site_id == site.id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.kind.in_(kinds),
+            )
+            .values(status="cancelled")
+        )
+
+
 async def reminders_stopped(session: AsyncSession, appointment: Appointment) -> None:
-    await cancel_pending(session, appointment_id=appointment.id, kinds=REMINDER_KINDS)
+    await cancel_pending(session, appointment_id=appointment.id, reminders_only=True)
 
 
 async def cancel_pending(
-    session: AsyncSession, *, appointment_id: int, kinds: tuple[str, ...] | None = None
+    session: AsyncSession, *, appointment_id: int, reminders_only: bool = False
 ) -> None:
     query = update(OutboxMessage).where(
         OutboxMessage.appointment_id == appointment_id, OutboxMessage.status == "pending"
     )
-    if kinds is not None:
-        query = query.where(OutboxMessage.kind.in_(kinds))
+    if reminders_only:
+        query = query.where(OutboxMessage.kind.startswith("reminder_"))
     await session.execute(query.values(status="cancelled"))
 
 

@@ -13,7 +13,10 @@ EMAIL_KINDS = (
     "confirmation",
     "reminder_24h",
     "reminder_2h",
+    "reminder",
     "moved",
+    "station_changed",
+    "cannot_take_place",
     "cancelled",
     "follow_up",
     "escalation",
@@ -41,14 +44,23 @@ def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
     }
 
 
+def template_of(kind: str) -> str:
+    """The template of a kind of message: a site may set reminders at other hours than
+    24 and 2, which share the one that says the date rather than "tomorrow"."""
+    if kind not in SMS_KINDS and kind.startswith("reminder_"):
+        return "reminder"
+    return kind
+
+
 def email(kind: str, data: dict[str, Any], base_url: str) -> tuple[str, str, str]:
     """The subject, the text and the HTML of an email."""
     values = context(data, base_url)
-    subject, _, text = _templates.get_template(f"email/{kind}.txt").render(values).partition("\n")
-    html = _templates.get_template(f"email/{kind}.html").render(subject=subject, **values)
+    name = template_of(kind)
+    subject, _, text = _templates.get_template(f"email/{name}.txt").render(values).partition("\n")
+    html = _templates.get_template(f"email/{name}.html").render(subject=subject, **values)
     return subject.strip(), text.strip() + "\n", html
 
 
 def sms(kind: str, data: dict[str, Any], base_url: str) -> str:
-    text = _templates.get_template(f"sms/{kind}.txt").render(context(data, base_url))
+    text = _templates.get_template(f"sms/{template_of(kind)}.txt").render(context(data, base_url))
     return gsm7(" ".join(text.split()))

@@ -73,6 +73,8 @@ async def staff_of(
     agent = await accounts.active_agent(session, staff_session.agent_id)
     if agent is None:
         raise Unauthorized("This account is disabled.")
+    if not accounts.still_valid(agent, staff_session.started_at):
+        raise Unauthorized("This account's access has changed: log in again.")
     return Staff(agent, sessions.csrf_token(staff_session, settings))
 
 
@@ -207,14 +209,16 @@ class StaffPages(Controller):
         target = _safe_next(str(form.get("suite", "")) or None)
         limits: Limits = request.app.state.limits
         limits.check_login(client_address(request), email)
-        agent_id = await accounts.authenticate(db, email, password, now)
+        agent_id = await accounts.authenticate(db, email, password, now, via="page")
         if agent_id is None:
             return Template(
                 "staff_login.html",
                 context={
                     "next": target,
                     "email": email,
-                    "error": "Adresse e-mail ou mot de passe incorrect.",
+                    "error": "Adresse e-mail ou mot de passe incorrect. Après "
+                    f"{accounts.LOCK_AFTER} erreurs, le compte est bloqué quelques minutes : "
+                    "attendez, ou demandez à votre responsable.",
                 },
                 status_code=401,
             )

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime
+from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column
 from app.sites.models import Service, Station
 
 TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
@@ -44,6 +44,9 @@ class Ticket(Base):
     day: Mapped[date] = mapped_column(Date)
     number: Mapped[str] = mapped_column(String(8))
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_digest: Mapped[str] = mapped_column(
+        String(64), unique=True, default=digest_of_token_column
+    )
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     station_kind: Mapped[str] = mapped_column(String(16), default="standard")

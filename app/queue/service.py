@@ -7,6 +7,7 @@ TicketEvent saying who did it and when.
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app import locking
+from app.audit import service as audit
 from app.booking.models import Appointment
 from app.booking.service import (
     appointment_by_reference,
@@ -29,14 +31,14 @@ from app.booking.service import (
     normalise_phone,
     requirement_of,
 )
-from app.db import Base, Database, notify
+from app.db import Base, Database, notify, token_digest
 from app.errors import BadRequest, Conflict, NotFound
 from app.notify import outbox
 from app.queue import eta, numbering
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
 from app.sites.models import Service, Site, Station
-from app.sites.service import get_site
+from app.sites.service import get_site, station_outages
 from app.visits import service as visits
 
 AVERAGE_OVER_DAYS = 90
@@ -279,7 +281,10 @@ async def views_by_token(
     """The views of several tickets of one site at once, by token."""
     tickets = list(
         await session.scalars(
-            _ticket_query().where(Ticket.site_id == site.id, Ticket.token.in_(tokens))
+            _ticket_query().where(
+                Ticket.site_id == site.id,
+                Ticket.token_digest.in_([token_digest(token) for token in tokens]),
+            )
         )
     )
     views = await _views(session, site, tickets, now)
@@ -290,8 +295,10 @@ async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketVi
     """The ticket behind an usager's tracking link; 404 for anything else."""
     ticket = None
     if 16 <= len(token) <= 64:
-        ticket = await session.scalar(_ticket_query().where(Ticket.token == token))
-    if ticket is None:
+        ticket = await session.scalar(
+            _ticket_query().where(Ticket.token_digest == token_digest(token))
+        )
+    if ticket is None or not secrets.compare_digest(ticket.token, token):
         raise NotFound("No ticket matches this link.")
     return await view_of(session, ticket, now)
 
@@ -428,6 +435,17 @@ async def _record(
             at=now,
         )
     )
+    if agent_id is not None:
+        audit.record(
+            session,
+            f"ticket.{action}",
+            at=now,
+            agent_id=agent_id,
+            site_id=ticket.site_id,
+            target=f"ticket:{ticket.number}",
+            ticket=ticket.id,
+            station=station_id if station_id is not None else ticket.station_id,
+        )
 
 
 async def _new_ticket(
@@ -572,6 +590,11 @@ async def call_next(
     async with db.writing() as session:
         station = await get_station(session, station_id)
         site = station.site
+        if await station_outages(session, site, now, now + timedelta(microseconds=1), station.id):
+            raise Conflict(
+                f"{station.name} is out of service now: call from another station.",
+                code="station_out_of_service",
+            )
         await _lock(session, site.id)
         waiting = await waiting_tickets(session, site, now)
         threshold = timedelta(minutes=site.priority_after_minutes)

@@ -98,6 +98,23 @@ class Station(Base):
     site: Mapped[Site] = relationship(back_populates="stations")
 
 
+class StationOutage(Base):
+    """A station out of service between two instants (a broken screen, works): no booking
+    is offered on it then, and nobody is called to it."""
+
+    __tablename__ = "station_outages"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="range"),
+        Index("ix_station_outages_station_id_ends_at", "station_id", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
 class WeeklyHours(Base):
     """One opening range of a weekday; with `nth_in_month`, only on that occurrence.
 

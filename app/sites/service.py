@@ -11,7 +11,16 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import BadRequest, NotFound
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
-from app.sites.models import Closure, HoursException, Need, Service, Site, WeeklyHours
+from app.sites.models import (
+    Closure,
+    HoursException,
+    Need,
+    Service,
+    Site,
+    Station,
+    StationOutage,
+    WeeklyHours,
+)
 
 
 async def list_sites(session: AsyncSession) -> list[Site]:
@@ -66,6 +75,30 @@ async def site_calendar(session: AsyncSession, site: Site, first: date, last: da
         exceptions=[DatedHours(row.day, row.opens, row.closes, row.reason) for row in exceptions],
         closures=[ClosedPeriod(row.starts_at, row.ends_at, row.reason) for row in closures],
     )
+
+
+async def station_outages(
+    session: AsyncSession,
+    site: Site,
+    starts: datetime,
+    ends: datetime,
+    station_id: int | None = None,
+) -> list[StationOutage]:
+    """The outages of `site`'s stations (or of one of them) that overlap the instants from
+    `starts` to `ends`."""
+    query = (
+        select(StationOutage)
+        .join(Station, Station.id == StationOutage.station_id)
+        .where(
+            Station.site_id == site.id,
+            StationOutage.starts_at < ends,
+            StationOutage.ends_at > starts,
+        )
+        .order_by(StationOutage.starts_at, StationOutage.id)
+    )
+    if station_id is not None:
+        query = query.where(StationOutage.station_id == station_id)
+    return list(await session.scalars(query))
 
 
 def local_today(site: Site, now: datetime) -> date:

@@ -17,6 +17,7 @@ from app import french
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
+from app.audit import service as audit
 from app.db import Database
 from app.errors import Conflict, NotFound
 from app.sites.models import Site
@@ -186,6 +187,7 @@ class DepartmentsController(Controller):
         data: JSONBody[DepartmentIn],
         agent: NamedDependency[Agent],
         db: NamedDependency[Database],
+        now: NamedDependency[datetime],
     ) -> DepartmentOut:
         authorize(agent, roles=())
         async with db.writing() as session:
@@ -195,6 +197,14 @@ class DepartmentsController(Controller):
                 code=data.code, name=data.name.strip(), answer_days=data.answer_days, position=100
             )
             session.add(department)
+            audit.record(
+                session,
+                "department.created",
+                at=now,
+                agent_id=agent.id,
+                target=f"department:{data.code}",
+                answer_days=data.answer_days,
+            )
         return department_out(department)
 
     @patch("/{code:str}", summary="Rename a department, change its delay, retire it")
@@ -204,6 +214,7 @@ class DepartmentsController(Controller):
         data: JSONBody[DepartmentChange],
         agent: NamedDependency[Agent],
         db: NamedDependency[Database],
+        now: NamedDependency[datetime],
     ) -> DepartmentOut:
         authorize(agent, roles=())
         async with db.writing() as session:
@@ -216,4 +227,14 @@ class DepartmentsController(Controller):
                 department.answer_days = data.answer_days
             if data.active is not None:
                 department.active = data.active
+            audit.record(
+                session,
+                "department.changed",
+                at=now,
+                agent_id=agent.id,
+                target=f"department:{code}",
+                renamed=data.name is not None or None,
+                answer_days=data.answer_days,
+                active=data.active,
+            )
         return department_out(department)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.audit import service as audit
 from app.booking.models import Appointment
 from app.booking.service import REFERENCE_ALPHABET, reference_prefix
 from app.db import Database
@@ -258,6 +259,15 @@ async def move(
         )
         ticket = await session.get_one(Ticket, escalation.ticket_id)
         await outbox.escalation_moved(session, escalation, ticket, site, text, now)
+        audit.record(
+            session,
+            "escalation.moved",
+            at=now,
+            agent_id=agent_id,
+            site_id=site.id,
+            target=f"escalation:{escalation.reference}",
+            status=status,
+        )
         reference = escalation.reference
     async with db.session() as session:
         return await get_escalation(session, reference)

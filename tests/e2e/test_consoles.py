@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+from app.db import token_digest
 from app.demo import DEMO_PASSWORD
 from tests.e2e.axe import Axe, describe
 
@@ -39,6 +40,7 @@ def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
     now = datetime.now(UTC).replace(tzinfo=None)
     start = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
     reference = f"15-E2E{now:%M%S}"[:9]
+    token = f"e2e-token-{reference}-0123456789"
     with sqlite3.connect(live_folder / "var" / "guichet.db") as database:
         site, station = database.execute(
             "SELECT sites.id, stations.id FROM sites JOIN stations ON stations.site_id = sites.id "
@@ -46,13 +48,15 @@ def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
         ).fetchone()
         service = database.execute("SELECT id FROM services WHERE code = 'caf'").fetchone()[0]
         database.execute(
-            "INSERT INTO appointments (reference, token, site_id, station_id, service_id, "
-            "starts_at, ends_at, status, channel, name, email, needs, reminders_by_email, "
-            "reminders_by_sms, sequence, created_at, updated_at) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, 'booked', 'phone', ?, 'e2e@example.org', '[]', 0, 0, 0, ?, ?)",
+            "INSERT INTO appointments (reference, token, token_digest, site_id, station_id, "
+            "service_id, starts_at, ends_at, status, channel, name, email, needs, "
+            "reminders_by_email, reminders_by_sms, sequence, created_at, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, 'booked', 'phone', ?, 'e2e@example.org', '[]', 0, 0, 0, "
+            "?, ?)",
             (
                 reference,
-                f"e2e-token-{reference}-0123456789",
+                token,
+                token_digest(token),
                 site,
                 station,
                 service,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.asgi import create_app
 from app.booking.models import Appointment
 from app.booking.slots import Slot, SlotFinder
-from app.db import Database
+from app.db import Database, token_digest
 from tests.conftest import Clock, make_settings
 
 SLOT = "2026-12-01T10:00:00+01:00"
@@ -176,9 +176,10 @@ async def test_postgresql_refuses_overlapping_appointments_written_behind_the_ap
             )
         ).one()
     insert = text(
-        "INSERT INTO appointments (reference, token, site_id, station_id, service_id, starts_at, "
-        "ends_at, status, channel, name, email, needs, reminders_by_email, reminders_by_sms, "
-        "sequence, created_at, updated_at) VALUES (:ref, :tok, :site, :station, :service, "
+        "INSERT INTO appointments (reference, token, token_digest, site_id, station_id, "
+        "service_id, starts_at, ends_at, status, channel, name, email, needs, reminders_by_email, "
+        "reminders_by_sms, sequence, created_at, updated_at) "
+        "VALUES (:ref, :tok, :digest, :site, :station, :service, "
         ":start, :end, :status, 'online', 'X', 'x@example.org', '[]', false, false, 0, "
         "now(), now())"
     )
@@ -187,6 +188,7 @@ async def test_postgresql_refuses_overlapping_appointments_written_behind_the_ap
         return {
             "ref": ref,
             "tok": ref * 4,
+            "digest": token_digest(ref * 4),
             "site": ids[0],
             "station": ids[1],
             "service": ids[2],

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from litestar.testing import AsyncTestClient
 
+from app.accounts.api import WRONG_CREDENTIALS
 from app.accounts.credentials import issue_token
 from app.db import utcnow
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Staff
@@ -52,7 +53,7 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_401(
     for response in (wrong_password, unknown_email, malformed_email):
         assert response.status_code == 401
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["detail"] == "Wrong email or password."
+        assert response.json()["detail"] == WRONG_CREDENTIALS
     assert "access_token" not in wrong_password.text
 
 
@@ -66,7 +67,7 @@ async def test_a_disabled_agent_cannot_log_in(
     )
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "Wrong email or password."
+    assert response.json()["detail"] == WRONG_CREDENTIALS
 
 
 async def test_a_staff_endpoint_without_a_token_is_a_401_that_asks_for_one(

@@ -1,0 +1,1 @@
+"""Administration: each manager runs their mairies, administrators run them all."""

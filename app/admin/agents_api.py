@@ -1,0 +1,159 @@
+"""Staff accounts over HTTP, for managers (their mairies) and administrators (all)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.admin import agents
+from app.admin.agents import AgentChange, AgentIn, PasswordIn
+from app.config import Settings
+from app.db import Database
+
+AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The agent's id")]
+SiteFilter = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[a-z0-9-]+$", max_length=40, description="A mairie's slug"),
+]
+
+
+class AgentAccountOut(msgspec.Struct, kw_only=True):
+    id: int
+    email: str
+    name: str
+    role: str
+    sites: list[str]
+    active: bool
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+def account_out(agent: Agent, zone: ZoneInfo, now: datetime) -> AgentAccountOut:
+    """An account as administrators see it; never its password hash."""
+    locked = agent.locked_until if agent.locked_until and agent.locked_until > now else None
+    return AgentAccountOut(
+        id=agent.id,
+        email=agent.email,
+        name=agent.name,
+        role=agent.role,
+        sites=agent.site_slugs,
+        active=agent.active,
+        failed_logins=agent.failed_logins,
+        locked_until=locked.astimezone(zone) if locked else None,
+        last_login_at=agent.last_login_at.astimezone(zone) if agent.last_login_at else None,
+        created_at=agent.created_at.astimezone(zone),
+    )
+
+
+class AgentsAdminController(Controller):
+    path = "/api/v1/admin/agents"
+    tags = ["administration"]
+
+    @get(
+        "/",
+        summary="The staff accounts of one's mairies, or of one mairie (manager)",
+        security=STAFF_SECURITY,
+    )
+    async def list_agents(
+        self,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        site: SiteFilter = None,
+    ) -> list[AgentAccountOut]:
+        zone = ZoneInfo(settings.timezone)
+        found = await agents.agents_in_view(session, agent, slug=site)
+        return [account_out(other, zone, now) for other in found]
+
+    @get("/{agent_id:int}", summary="One staff account (manager)", security=STAFF_SECURITY)
+    async def get_agent(
+        self,
+        agent_id: AgentId,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> AgentAccountOut:
+        other = await agents.agent_in_view(session, agent, agent_id)
+        return account_out(other, ZoneInfo(settings.timezone), now)
+
+    @post(
+        "/",
+        summary="Create a staff account; a manager, for their own mairies and up to manager",
+        security=STAFF_SECURITY,
+    )
+    async def create_agent(
+        self,
+        data: JSONBody[AgentIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> AgentAccountOut:
+        other = await agents.create(db, data, actor=agent, now=now)
+        return account_out(other, ZoneInfo(settings.timezone), now)
+
+    @patch(
+        "/{agent_id:int}",
+        summary="Rename, change the role or mairies of, disable (`active: false`) or enable "
+        "an account",
+        security=STAFF_SECURITY,
+    )
+    async def change_agent(
+        self,
+        agent_id: AgentId,
+        data: JSONBody[AgentChange],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> AgentAccountOut:
+        other = await agents.change(db, agent_id, data, actor=agent, now=now)
+        return account_out(other, ZoneInfo(settings.timezone), now)
+
+    @post(
+        "/{agent_id:int}/password",
+        status_code=200,
+        summary="Give an account a new password; this also unlocks it and ends its sessions",
+        security=STAFF_SECURITY,
+    )
+    async def reset_password(
+        self,
+        agent_id: AgentId,
+        data: JSONBody[PasswordIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> AgentAccountOut:
+        other = await agents.reset_password(db, agent_id, data.password, actor=agent, now=now)
+        return account_out(other, ZoneInfo(settings.timezone), now)
+
+    @post(
+        "/{agent_id:int}/unlock",
+        status_code=200,
+        summary="Unlock an account locked after wrong passwords",
+        security=STAFF_SECURITY,
+    )
+    async def unlock_agent(
+        self,
+        agent_id: AgentId,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> AgentAccountOut:
+        other = await agents.unlock(db, agent_id, actor=agent, now=now)
+        return account_out(other, ZoneInfo(settings.timezone), now)

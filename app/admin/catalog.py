@@ -1,0 +1,247 @@
+"""The City's catalogs of services and needs: administrators add, change and retire items,
+managers read them. A retired item is offered no more, but past bookings keep it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Agent
+from app.accounts.service import MANAGERS, authorize
+from app.audit import service as audit
+from app.audit.service import Detail
+from app.db import Database
+from app.errors import Conflict, NotFound
+from app.sites.models import Need, Service
+
+ADMINISTRATORS: frozenset[str] = frozenset()  # `authorize` lets administrators do anything
+
+StationKind = Literal["standard", "double"]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# One line of readable text: no control characters, not only spaces.
+LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]+$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=CODE_PATTERN)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=LINE_PATTERN)]
+Description = Annotated[str, msgspec.Meta(max_length=2000, pattern=TEXT_PATTERN)]
+Duration = Annotated[int, msgspec.Meta(ge=5, le=240)]
+ExtraMinutes = Annotated[int, msgspec.Meta(ge=0, le=120)]
+Position = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+Document = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=LINE_PATTERN)]
+Documents = Annotated[list[Document], msgspec.Meta(max_length=20)]
+
+
+class ServiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    code: Code
+    name: Name
+    duration_minutes: Duration
+    description: Description = ""
+    station_kind: StationKind = "standard"
+    documents: Documents = msgspec.field(default_factory=list)
+    position: Position | None = None
+
+
+class ServiceChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields given change; `active: false` retires the service."""
+
+    name: Name | None = None
+    description: Description | None = None
+    duration_minutes: Duration | None = None
+    station_kind: StationKind | None = None
+    documents: Documents | None = None
+    position: Position | None = None
+    active: bool | None = None
+
+
+class NeedIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    code: Code
+    name: Name
+    extra_minutes: ExtraMinutes = 0
+    station_kind: StationKind | None = None
+    requires_accessible: bool = False
+    position: Position | None = None
+
+
+class NeedChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Only the fields given change; `station_kind: null` lets any station serve the need,
+    `active: false` retires it."""
+
+    name: Name | None = None
+    extra_minutes: ExtraMinutes | None = None
+    station_kind: StationKind | msgspec.UnsetType | None = msgspec.UNSET
+    requires_accessible: bool | None = None
+    position: Position | None = None
+    active: bool | None = None
+
+
+Item = TypeVar("Item", Service, Need)
+
+
+async def all_of(session: AsyncSession, agent: Agent, model: type[Item]) -> list[Item]:
+    """Every item of a catalog, retired ones last, for managers and administrators."""
+    authorize(agent, roles=MANAGERS)
+    query = select(model).order_by(model.active.desc(), model.position, model.code)
+    return list(await session.scalars(query))
+
+
+async def one_of(session: AsyncSession, agent: Agent, model: type[Item], code: str) -> Item:
+    authorize(agent, roles=MANAGERS)
+    item = await session.scalar(select(model).where(model.code == code))
+    if item is None:
+        raise NotFound(f"The catalog has no item with the code {code!r}.", code="not_found")
+    return item
+
+
+def _audit_name(model: type[Service] | type[Need]) -> str:
+    return "service" if model is Service else "need"
+
+
+async def _add(
+    session: AsyncSession, item: Service | Need, position: int | None, agent: Agent, now: datetime
+) -> None:
+    """Add a new item, after the others unless a position is given, with its audit line."""
+    model = type(item)
+    kind = _audit_name(model)
+    if await session.scalar(select(model.id).where(model.code == item.code)) is not None:
+        raise Conflict(f"A {kind} already has the code {item.code!r}.", code="code_taken")
+    if position is None:
+        last = await session.scalar(select(func.max(model.position)))
+        position = (last or 0) + 10
+    item.position = position
+    session.add(item)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same code, added at the same instant
+        raise Conflict(f"A {kind} already has the code {item.code!r}.", code="code_taken") from exc
+    audit.record(
+        session,
+        f"{kind}.created",
+        at=now,
+        agent_id=agent.id,
+        site_id=None,  # the catalog is the City's, not a mairie's
+        target=f"{kind}:{item.code}",
+        **_settings_of(item),
+    )
+
+
+def _settings_of(item: Service | Need) -> dict[str, Detail]:
+    """What an item does to bookings, for the audit log (names and texts are left out)."""
+    if isinstance(item, Service):
+        return {"duration_minutes": item.duration_minutes, "station_kind": item.station_kind}
+    return {
+        "extra_minutes": item.extra_minutes,
+        "station_kind": item.station_kind or "any",
+        "requires_accessible": item.requires_accessible,
+    }
+
+
+async def _change(
+    session: AsyncSession,
+    item: Service | Need,
+    changes: dict[str, object],
+    agent: Agent,
+    now: datetime,
+) -> None:
+    """Apply `changes` to `item`; one audit line for what changed, another if it was retired
+    or offered again."""
+    kind = _audit_name(type(item))
+    active = changes.pop("active", None)
+    changed = sorted(name for name, value in changes.items() if getattr(item, name) != value)
+    for name in changed:
+        setattr(item, name, changes[name])
+    if changed:
+        audit.record(
+            session,
+            f"{kind}.changed",
+            at=now,
+            agent_id=agent.id,
+            site_id=None,
+            target=f"{kind}:{item.code}",
+            fields=changed,
+            **_settings_of(item),
+        )
+    if active is not None and active != item.active:
+        item.active = bool(active)
+        audit.record(
+            session,
+            f"{kind}.{'restored' if active else 'retired'}",
+            at=now,
+            agent_id=agent.id,
+            site_id=None,
+            target=f"{kind}:{item.code}",
+        )
+
+
+def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
+    """The fields a change names, with their text trimmed."""
+    given: dict[str, object] = {}
+    for name, value in msgspec.structs.asdict(data).items():
+        if value is None or value is msgspec.UNSET:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, list):
+            value = [line.strip() for line in value]
+        given[name] = value
+    return given
+
+
+async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: datetime) -> Service:
+    authorize(agent, roles=ADMINISTRATORS)
+    service = Service(
+        code=data.code,
+        name=data.name.strip(),
+        description=data.description.strip(),
+        duration_minutes=data.duration_minutes,
+        station_kind=data.station_kind,
+        documents=[line.strip() for line in data.documents],
+        active=True,
+    )
+    async with db.writing() as session:
+        await _add(session, service, data.position, agent, now)
+    return service
+
+
+async def change_service(
+    db: Database, code: str, data: ServiceChange, *, agent: Agent, now: datetime
+) -> Service:
+    authorize(agent, roles=ADMINISTRATORS)
+    changes = _given(data)
+    async with db.writing() as session:
+        service = await one_of(session, agent, Service, code)
+        await _change(session, service, changes, agent, now)
+    return service
+
+
+async def create_need(db: Database, data: NeedIn, *, agent: Agent, now: datetime) -> Need:
+    authorize(agent, roles=ADMINISTRATORS)
+    need = Need(
+        code=data.code,
+        name=data.name.strip(),
+        extra_minutes=data.extra_minutes,
+        station_kind=data.station_kind,
+        requires_accessible=data.requires_accessible,
+        active=True,
+    )
+    async with db.writing() as session:
+        await _add(session, need, data.position, agent, now)
+    return need
+
+
+async def change_need(
+    db: Database, code: str, data: NeedChange, *, agent: Agent, now: datetime
+) -> Need:
+    authorize(agent, roles=ADMINISTRATORS)
+    changes = _given(data)
+    if data.station_kind is None:
+        changes["station_kind"] = None
+    async with db.writing() as session:
+        need = await one_of(session, agent, Need, code)
+        await _change(session, need, changes, agent, now)
+    return need

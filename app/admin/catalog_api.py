@@ -1,0 +1,160 @@
+"""The catalogs over HTTP: managers read every item, retired ones included; administrators
+add, change, retire (`active: false`) and offer again (`active: true`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.admin import catalog
+from app.admin.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
+from app.db import Database
+from app.sites.models import Need, Service
+
+CodeParam = Annotated[
+    str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")
+]
+
+
+class ServiceAdminOut(msgspec.Struct, kw_only=True):
+    code: str
+    name: str
+    description: str
+    duration_minutes: int
+    station_kind: str
+    documents: list[str]
+    position: int
+    active: bool
+
+
+class NeedAdminOut(msgspec.Struct, kw_only=True):
+    code: str
+    name: str
+    extra_minutes: int
+    station_kind: str | None
+    requires_accessible: bool
+    position: int
+    active: bool
+
+
+def service_out(item: Service) -> ServiceAdminOut:
+    return ServiceAdminOut(
+        code=item.code,
+        name=item.name,
+        description=item.description,
+        duration_minutes=item.duration_minutes,
+        station_kind=item.station_kind,
+        documents=list(item.documents),
+        position=item.position,
+        active=item.active,
+    )
+
+
+def need_out(item: Need) -> NeedAdminOut:
+    return NeedAdminOut(
+        code=item.code,
+        name=item.name,
+        extra_minutes=item.extra_minutes,
+        station_kind=item.station_kind,
+        requires_accessible=item.requires_accessible,
+        position=item.position,
+        active=item.active,
+    )
+
+
+class ServicesAdminController(Controller):
+    path = "/api/v1/admin/services"
+    tags = ["administration"]
+
+    @get(
+        "/", summary="The catalog of services, retired ones last (manager)", security=STAFF_SECURITY
+    )
+    async def list_services(
+        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+    ) -> list[ServiceAdminOut]:
+        return [service_out(item) for item in await catalog.all_of(session, agent, Service)]
+
+    @get("/{code:str}", summary="One service of the catalog (manager)", security=STAFF_SECURITY)
+    async def get_service(
+        self, code: CodeParam, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+    ) -> ServiceAdminOut:
+        return service_out(await catalog.one_of(session, agent, Service, code))
+
+    @post("/", summary="Add a service to the catalog (administrator)", security=STAFF_SECURITY)
+    async def add_service(
+        self,
+        data: JSONBody[ServiceIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> ServiceAdminOut:
+        return service_out(await catalog.create_service(db, data, agent=agent, now=now))
+
+    @patch(
+        "/{code:str}",
+        summary="Change a service, retire it (`active: false`) or offer it again (administrator)",
+        security=STAFF_SECURITY,
+    )
+    async def change_service(
+        self,
+        code: CodeParam,
+        data: JSONBody[ServiceChange],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> ServiceAdminOut:
+        return service_out(await catalog.change_service(db, code, data, agent=agent, now=now))
+
+
+class NeedsAdminController(Controller):
+    path = "/api/v1/admin/needs"
+    tags = ["administration"]
+
+    @get(
+        "/",
+        summary="The needs an usager may declare, retired ones last (manager)",
+        security=STAFF_SECURITY,
+    )
+    async def list_needs(
+        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+    ) -> list[NeedAdminOut]:
+        return [need_out(item) for item in await catalog.all_of(session, agent, Need)]
+
+    @get("/{code:str}", summary="One need (manager)", security=STAFF_SECURITY)
+    async def get_need(
+        self, code: CodeParam, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+    ) -> NeedAdminOut:
+        return need_out(await catalog.one_of(session, agent, Need, code))
+
+    @post("/", summary="Add a need (administrator)", security=STAFF_SECURITY)
+    async def add_need(
+        self,
+        data: JSONBody[NeedIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> NeedAdminOut:
+        return need_out(await catalog.create_need(db, data, agent=agent, now=now))
+
+    @patch(
+        "/{code:str}",
+        summary="Change a need, retire it (`active: false`) or offer it again (administrator)",
+        security=STAFF_SECURITY,
+    )
+    async def change_need(
+        self,
+        code: CodeParam,
+        data: JSONBody[NeedChange],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> NeedAdminOut:
+        return need_out(await catalog.change_need(db, code, data, agent=agent, now=now))

@@ -1,0 +1,1 @@
+"""The audit log: what staff changed, who, when and from where."""

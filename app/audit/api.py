@@ -1,0 +1,165 @@
+"""The audit log over HTTP: managers read their sites' log, administrators all of it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.accounts.service import MANAGERS, sites_in_view
+from app.audit import service
+from app.config import Settings
+from app.errors import BadRequest
+
+SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
+ActionParam = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=40,
+        pattern=r"^[a-z_]+(\.[a-z_]*)?$",
+        description="An action (`ticket.called`), or a prefix ending with a dot (`auth.`)",
+    ),
+]
+FromDate = Annotated[date | None, QueryParameter(name="from", description="First day")]
+ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day")]
+BeforeParam = Annotated[
+    int | None, QueryParameter(ge=1, le=2**63 - 1, description="Events older than this id")
+]
+LimitParam = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many events")]
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class ActorOut(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    email: str
+    role: str
+
+
+class EventOut(msgspec.Struct, kw_only=True):
+    id: int
+    at: datetime
+    action: str
+    agent: ActorOut | None
+    site: str | None
+    target: str
+    details: dict[str, Any]
+    address: str
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    events: list[EventOut]
+    next_before: int | None
+
+
+def event_out(entry: service.Entry, zone: ZoneInfo) -> EventOut:
+    agent = entry.agent
+    return EventOut(
+        id=entry.event.id,
+        at=entry.event.at.astimezone(zone),
+        action=entry.event.action,
+        agent=ActorOut(id=agent.id, name=agent.name, email=agent.email, role=agent.role)
+        if agent is not None
+        else None,
+        site=entry.site_slug,
+        target=entry.event.target,
+        details=entry.event.details,
+        address=entry.event.address,
+    )
+
+
+async def read_log(
+    session: AsyncSession,
+    agent: Agent,
+    settings: Settings,
+    *,
+    slug: str | None,
+    agent_id: int | None = None,
+    action: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> AuditPage:
+    """One page of the log `agent` may read: an administrator without `slug` reads all of
+    it, logins included; a manager reads their sites' log."""
+    for day in (first, last):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise BadRequest(f"Dates run from {EARLIEST} to {LATEST}.")
+    if first is not None and last is not None and last < first:
+        raise BadRequest("The last day comes before the first.")
+    zone = ZoneInfo(settings.timezone)
+    site_ids: list[int] | None
+    if slug is None and agent.role == "admin":
+        site_ids = None
+    else:
+        site_ids = [
+            site.id for site in await sites_in_view(session, agent, roles=MANAGERS, slug=slug)
+        ]
+    since = datetime.combine(first, time(), zone) if first else None
+    until = datetime.combine(last + timedelta(days=1), time(), zone) if last else None
+    entries = await service.events(
+        session,
+        service.Filters(
+            site_ids=site_ids,
+            agent_id=agent_id,
+            action=action,
+            since=since,
+            until=until,
+            before_id=before,
+            limit=limit,
+        ),
+    )
+    return AuditPage(
+        events=[event_out(entry, zone) for entry in entries],
+        next_before=entries[-1].event.id if len(entries) == limit else None,
+    )
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["administration"]
+
+    @get(
+        "/",
+        summary="The audit log: who changed what, when and from where (manager)",
+        security=STAFF_SECURITY,
+    )
+    async def audit_log(
+        self,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        site: SiteParam = None,
+        by_agent: Annotated[
+            int | None,
+            QueryParameter(name="agent", ge=1, le=2**31 - 1, description="An agent's id"),
+        ] = None,
+        action: ActionParam = None,
+        first: FromDate = None,
+        last: ToDate = None,
+        before: BeforeParam = None,
+        limit: LimitParam = 100,
+    ) -> AuditPage:
+        return await read_log(
+            session,
+            agent,
+            settings,
+            slug=site,
+            agent_id=by_agent,
+            action=action,
+            first=first,
+            last=last,
+            before=before,
+            limit=limit,
+        )

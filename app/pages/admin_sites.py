@@ -1,0 +1,698 @@
+"""The administration pages of the mairies: each one's settings, stations and their
+outages, weekly hours, dated exceptions and closures, and the appointments left to move.
+
+Plain forms posted with the session cookie and its CSRF field. Each change goes through
+the same service as the API, then the browser comes back with a confirmation
+(POST/redirect/GET); a refused change shows the page again with what was typed and the
+problems in French, listed at the top and next to each field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.admin import sites as admin
+from app.admin.sites import BOUNDS, Disruption, Invalid, StationChange
+from app.db import Database
+from app.errors import DomainError
+from app.pages.staff import Staff, _on_error, provide_staff
+from app.sites.hours import WEEKDAYS, local_instant
+from app.sites.models import Site
+from app.sites.schemas import Slug
+from app.sites.service import local_today
+
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+WeekdayCode = Annotated[str, PathParameter(pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")]
+DayParam = Annotated[date, PathParameter()]
+RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
+KINDS = {"standard": "Standard", "double": "Double écran"}
+CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:00)?")
+SETTING_HINTS = {
+    "walk_in_percent": "en %",
+    "booking_min_notice_minutes": "en minutes",
+    "booking_horizon_days": "en jours",
+    "check_in_early_minutes": "en minutes, avant l'heure du rendez-vous",
+    "check_in_late_minutes": "en minutes, après l'heure du rendez-vous",
+    "priority_after_minutes": "en minutes",
+    "turn_near_position": "0 : ne jamais prévenir",
+    "service_level_minutes": "en minutes",
+    "service_level_goal": "en % des personnes appelées dans ce délai",
+}
+DONE = {
+    "reglages": "Les réglages ont été enregistrés.",
+    "poste_ajoute": "Le poste a été ajouté : il est proposé à la réservation dès maintenant.",
+    "poste_modifie": "Le poste a été modifié.",
+    "hors_service": "Le poste est hors service pour cette période : il n'est plus proposé à "
+    "la réservation et personne n'y est appelé.",
+    "en_service": "Le poste est de nouveau en service.",
+    "horaires": "Les horaires ont été enregistrés.",
+    "exception": "Les horaires de ce jour ont été enregistrés.",
+    "exception_supprimee": "Ce jour suit de nouveau les horaires de la semaine.",
+    "fermeture": "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période.",
+    "fermeture_supprimee": "La fermeture a été annulée : la période est de nouveau proposée.",
+}
+# What the pages say for refusals the form checks cannot foresee, and next to which field.
+REFUSALS = {
+    "station_name_taken": ("nom", "Un autre poste de cette mairie porte déjà ce nom."),
+}
+
+
+def _back(site: Site, anchor: str, **query: str) -> Redirect:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return Redirect(f"/admin/sites/{site.slug}{suffix}#{anchor}", status_code=303)
+
+
+def _outcome(done: str, disruption: Disruption) -> dict[str, str]:
+    return {
+        "fait": done,
+        "deplaces": str(len(disruption.kept)),
+        "a_replanifier": str(len(disruption.to_reschedule)),
+    }
+
+
+def done_text(query: Mapping[str, str]) -> list[str]:
+    """The confirmation of the last change, and what it did to booked appointments."""
+    done = DONE.get(query.get("fait", ""))
+    if done is None:
+        return []
+    lines = [done]
+    moved, left = query.get("deplaces", "0"), query.get("a_replanifier", "0")
+    if moved.isdigit() and int(moved):
+        lines.append(
+            f"{moved} rendez-vous {'a' if moved == '1' else 'ont'} été confiés à un autre poste, "
+            "à la même heure ; chaque personne a été prévenue."
+        )
+    if left.isdigit() and int(left):
+        lines.append(
+            f"{left} rendez-vous ne {'peut' if left == '1' else 'peuvent'} pas avoir lieu : "
+            "chaque personne a été prévenue. Déplacez-les ou annulez-les (liste « Rendez-vous "
+            "à replanifier »)."
+        )
+    return lines
+
+
+# Reading the forms, in French
+
+
+def _int(form: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:
+    raw = form.get(name, "").strip()
+    if re.fullmatch(r"-?\d{1,6}", raw):
+        return int(raw)
+    errors[name] = "Indiquez un nombre entier, par exemple 30."
+    return None
+
+
+def _clock(form: Mapping[str, str], name: str, errors: dict[str, str]) -> time | None:
+    raw = form.get(name, "").strip()
+    if CLOCK.fullmatch(raw):
+        return time(int(raw[:2]), int(raw[3:5]))
+    errors[name] = "Indiquez l'heure sous la forme HH:MM, par exemple 08:30."
+    return None
+
+
+def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
+    raw = form.get(name, "").strip()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "Indiquez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-03."
+        return None
+    if not 2000 <= day.year <= 2100:
+        errors[name] = "Choisissez une date entre 2000 et 2100."
+        return None
+    return day
+
+
+def _instant(
+    form: Mapping[str, str], prefix: str, zone: ZoneInfo, errors: dict[str, str]
+) -> datetime | None:
+    """The instant of a date field `{prefix}-jour` and a time field `{prefix}-heure`."""
+    day = _day(form, f"{prefix}-jour", errors)
+    at = _clock(form, f"{prefix}-heure", errors)
+    if day is None or at is None:
+        return None
+    return local_instant(day, at, zone)
+
+
+def _ranges(
+    form: Mapping[str, str], prefix: str, errors: dict[str, str]
+) -> list[tuple[time, time]]:
+    """The opening ranges of `{prefix}-N-ouverture` / `{prefix}-N-fermeture`; a range left
+    blank is no range, a range half filled is an error."""
+    ranges = []
+    for number in range(1, admin.MAX_RANGES_PER_DAY + 1):
+        opens_name, closes_name = f"{prefix}-{number}-ouverture", f"{prefix}-{number}-fermeture"
+        if not form.get(opens_name, "").strip() and not form.get(closes_name, "").strip():
+            continue
+        opens = _clock(form, opens_name, errors)
+        closes = _clock(form, closes_name, errors)
+        if opens is not None and closes is not None:
+            ranges.append((opens, closes))
+    return ranges
+
+
+def _reminder_hours(form: Mapping[str, str], errors: dict[str, str]) -> list[int] | None:
+    raw = form.get("reminder_hours", "")
+    parts = [part for part in re.split(r"[\s,;]+", raw.strip()) if part]
+    if all(part.isdigit() and len(part) <= 4 for part in parts):
+        return [int(part) for part in parts]
+    errors["reminder_hours"] = "Indiquez des nombres d'heures séparés par des virgules, "
+    errors["reminder_hours"] += "par exemple 24, 2."
+    return None
+
+
+def _problems(
+    error: DomainError, fields: Mapping[str, str], errors: dict[str, str], default: str
+) -> None:
+    """The service's refusal next to the field it concerns: `fields` maps the service's
+    field names to the form's."""
+    if isinstance(error, Invalid):
+        for problem in error.problems:
+            name = problem.field.split("[")[0].split(".")[0]
+            index = re.search(r"\[(\d+)\]", problem.field)
+            target = fields.get(name, default)
+            if index and "{n}" in target:
+                target = target.replace("{n}", str(int(index.group(1)) + 1))
+            errors.setdefault(target.replace("{n}", "1"), problem.french)
+        return
+    field_name, text = REFUSALS.get(error.code, ("", french.message(error.code)))
+    errors.setdefault(fields.get(field_name, default), text)
+
+
+def _form_dict(form: Any) -> dict[str, str]:
+    return {key: str(value)[:500] for key, value in form.items()}
+
+
+# The page
+
+
+def _station_rows(
+    stations: list[Any], outages: list[Any], zone: ZoneInfo, now: datetime
+) -> list[dict[str, Any]]:
+    by_station: dict[int, list[Any]] = {}
+    for outage in outages:
+        by_station.setdefault(outage.station_id, []).append(outage)
+    rows = []
+    for station in stations:
+        ahead = by_station.get(station.id, [])
+        if not station.active:
+            state = "Retiré"
+        elif ahead and ahead[0].starts_at <= now:
+            state = f"Hors service jusqu'au {_moment(ahead[0].ends_at, zone)}"
+        elif ahead:
+            state = (
+                f"En service ; hors service du {_moment(ahead[0].starts_at, zone)} "
+                f"au {_moment(ahead[0].ends_at, zone)}"
+            )
+        else:
+            state = "En service"
+        rows.append(
+            {
+                "id": station.id,
+                "name": station.name,
+                "kind": station.kind,
+                "kind_label": KINDS.get(station.kind, station.kind),
+                "accessible": station.accessible,
+                "active": station.active,
+                "state": state,
+            }
+        )
+    return rows
+
+
+def _moment(value: datetime, zone: ZoneInfo) -> str:
+    return french.moment(value.astimezone(zone))
+
+
+async def site_context(
+    session: AsyncSession, staff: Staff, site: Site, now: datetime
+) -> dict[str, Any]:
+    """Everything the site's page shows."""
+    zone = ZoneInfo(site.timezone)
+    today = local_today(site, now)
+    stations = await admin.stations_of(session, site)
+    names = {station.id: station.name for station in stations}
+    outages = await admin.outages_ahead(session, site, now)
+    rows = await admin.weekly_rows(session, site)
+    weekly = admin.weekly_ranges(rows)
+    return {
+        "staff": staff,
+        "agent": staff.agent,
+        "section": "sites",
+        "site": site,
+        "settings": admin.settings_of(site),
+        "setting_fields": [
+            {
+                "name": name,
+                "label": bound.french,
+                "hint": " ; ".join(
+                    part
+                    for part in (SETTING_HINTS.get(name, ""), f"de {bound.low} à {bound.high}")
+                    if part
+                ),
+                "low": bound.low,
+                "high": bound.high,
+            }
+            for name, bound in BOUNDS.items()
+        ],
+        "kinds": KINDS,
+        "stations": _station_rows(stations, outages, zone, now),
+        "outages": [
+            {
+                "id": outage.id,
+                "station": names.get(outage.station_id, ""),
+                "starts": _moment(outage.starts_at, zone),
+                "ends": _moment(outage.ends_at, zone),
+                "reason": outage.reason,
+            }
+            for outage in outages
+        ],
+        "weekdays": [
+            {
+                "code": WEEKDAYS[day],
+                "index": day,
+                "name": french.DAYS[day],
+                "ranges": [(f"{o:%H:%M}", f"{c:%H:%M}") for o, c in weekly[day]],
+                "shown": min(admin.MAX_RANGES_PER_DAY, max(RANGES_SHOWN, len(weekly[day]) + 1)),
+            }
+            for day in range(7)
+        ],
+        "special": [
+            {
+                "weekday": french.DAYS[row.weekday],
+                "nth": "dernier" if row.nth_in_month == -1 else f"{row.nth_in_month}e",
+                "range": f"{row.opens:%H:%M} – {row.closes:%H:%M}",
+                "note": row.note,
+            }
+            for row in rows
+            if row.nth_in_month is not None
+        ],
+        "exceptions": [
+            {
+                "day": item.day.isoformat(),
+                "label": french.day(item.day),
+                "ranges": [f"{o:%H:%M} – {c:%H:%M}" for o, c in item.ranges],
+                "reason": item.reason,
+            }
+            for item in await admin.exceptions_ahead(session, site, today)
+        ],
+        "closures": [
+            {
+                "id": closure.id,
+                "starts": _moment(closure.starts_at, zone),
+                "ends": _moment(closure.ends_at, zone),
+                "reason": closure.reason,
+            }
+            for closure in await admin.closures_ahead(session, site, now)
+        ],
+        "to_reschedule": [
+            {
+                "reference": item.reference,
+                "when": _moment(item.starts_at, zone),
+                "service": item.service_name,
+                "station": item.station,
+            }
+            for item in await admin.to_reschedule(session, site, now)
+        ],
+        "today": today.isoformat(),
+        "ranges_shown": RANGES_SHOWN,
+        "errors": {},
+        "entered": {},
+        "posted": "",
+        "done": [],
+    }
+
+
+class SiteAdminPages(Controller):
+    include_in_schema = False
+    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    dependencies = {"staff": Provide(provide_staff)}
+
+    @get("/admin")
+    async def sites(
+        self, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
+    ) -> Template:
+        return Template(
+            "admin_sites.html",
+            context={
+                "staff": staff,
+                "agent": staff.agent,
+                "section": "sites",
+                "sites": await admin.administered_sites(session, staff.agent),
+            },
+        )
+
+    @get("/admin/sites/{slug:str}")
+    async def site(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        context = await site_context(session, staff, site, now)
+        context["done"] = done_text(request.query_params)
+        return Template("admin_site.html", context=context)
+
+    async def _refused(
+        self,
+        session: AsyncSession,
+        staff: Staff,
+        site: Site,
+        now: datetime,
+        *,
+        posted: str,
+        form: dict[str, str],
+        errors: dict[str, str],
+        status: int = 400,
+    ) -> Template:
+        """The page again, with what was typed in the form `posted` and what is wrong."""
+        context = await site_context(session, staff, site, now)
+        context.update(errors=errors, entered=form, posted=posted)
+        return Template("admin_site.html", context=context, status_code=status)
+
+    @post("/admin/sites/{slug:str}/reglages")
+    async def change_settings(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        errors: dict[str, str] = {}
+        changes: dict[str, Any] = {name: _int(form, name, errors) for name in BOUNDS}
+        changes["reminder_hours"] = _reminder_hours(form, errors)
+        for name in admin.CLOCK_SETTINGS:
+            changes[name] = _clock(form, name, errors)
+        if errors:  # say at once what else is wrong with the values that could be read
+            readable = {k: v for k, v in changes.items() if v is not None and k not in errors}
+            for problem in admin.check_settings({**admin.settings_of(site), **readable}):
+                errors.setdefault(problem.field, problem.french)
+        else:
+            try:
+                await admin.change_settings(db, staff.agent, slug, changes, now=now)
+            except DomainError as error:
+                if error.status == 403:
+                    raise
+                fields = {name: name for name in admin.SETTINGS}
+                _problems(error, fields, errors, "walk_in_percent")
+        if errors:
+            return await self._refused(
+                session, staff, site, now, posted="reglages", form=form, errors=errors
+            )
+        return _back(site, "reglages", fait="reglages")
+
+    @post("/admin/sites/{slug:str}/postes")
+    async def add_station(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        errors: dict[str, str] = {}
+        try:
+            await admin.add_station(
+                db,
+                staff.agent,
+                slug,
+                name=form.get("nouveau-nom", ""),
+                kind=form.get("nouveau-type", ""),
+                accessible=form.get("nouveau-accessible") == "oui",
+                now=now,
+            )
+        except DomainError as error:
+            if error.status == 403:
+                raise
+            fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
+            _problems(error, fields, errors, "nouveau-nom")
+            return await self._refused(
+                session, staff, site, now, posted="nouveau", form=form, errors=errors
+            )
+        return _back(site, "postes", fait="poste_ajoute")
+
+    @post("/admin/sites/{slug:str}/postes/{station_id:int}")
+    async def change_station(
+        self,
+        slug: Slug,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        prefix = f"poste-{station_id}"
+        errors: dict[str, str] = {}
+        change = StationChange(
+            name=form.get(f"{prefix}-nom", ""),
+            kind=form.get(f"{prefix}-type", ""),
+            accessible=form.get(f"{prefix}-accessible") == "oui",
+            active=form.get(f"{prefix}-actif") == "oui",
+        )
+        try:
+            _, disruption = await admin.change_station(
+                db, staff.agent, slug, station_id, change, now=now
+            )
+        except DomainError as error:
+            if error.status in (403, 404):
+                raise
+            fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
+            _problems(error, fields, errors, f"{prefix}-nom")
+            return await self._refused(
+                session, staff, site, now, posted=prefix, form=form, errors=errors
+            )
+        return _back(site, "postes", **_outcome("poste_modifie", disruption))
+
+    @post("/admin/sites/{slug:str}/postes/{station_id:int}/hors-service")
+    async def take_out_of_service(
+        self,
+        slug: Slug,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        prefix = f"panne-{station_id}"
+        zone = ZoneInfo(site.timezone)
+        errors: dict[str, str] = {}
+        starts_at = _instant(form, f"{prefix}-debut", zone, errors)
+        ends_at = _instant(form, f"{prefix}-fin", zone, errors)
+        if starts_at is not None and ends_at is not None:
+            try:
+                _, disruption = await admin.take_out_of_service(
+                    db,
+                    staff.agent,
+                    slug,
+                    station_id,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    reason=form.get(f"{prefix}-motif", ""),
+                    now=now,
+                )
+            except DomainError as error:
+                if error.status in (403, 404):
+                    raise
+                fields = {
+                    "starts_at": f"{prefix}-debut-jour",
+                    "ends_at": f"{prefix}-fin-jour",
+                    "reason": f"{prefix}-motif",
+                }
+                _problems(error, fields, errors, f"{prefix}-debut-jour")
+            else:
+                return _back(site, "postes", **_outcome("hors_service", disruption))
+        return await self._refused(
+            session, staff, site, now, posted=prefix, form=form, errors=errors
+        )
+
+    @post("/admin/sites/{slug:str}/hors-service/{outage_id:int}/fin")
+    async def end_outage(
+        self,
+        slug: Slug,
+        outage_id: Id,
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+        session: NamedDependency[AsyncSession],
+    ) -> Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        await admin.end_outage(db, staff.agent, slug, outage_id, now=now)
+        return _back(site, "postes", fait="en_service")
+
+    @post("/admin/sites/{slug:str}/horaires/{weekday:str}")
+    async def set_weekday(
+        self,
+        slug: Slug,
+        weekday: WeekdayCode,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        prefix = f"horaires-{weekday}"
+        errors: dict[str, str] = {}
+        ranges = _ranges(form, prefix, errors)
+        if not errors:
+            try:
+                disruption = await admin.set_weekday_hours(
+                    db, staff.agent, slug, WEEKDAYS.index(weekday), ranges, now=now
+                )
+            except DomainError as error:
+                if error.status == 403:
+                    raise
+                fields = {"ranges": f"{prefix}-{{n}}-ouverture"}
+                _problems(error, fields, errors, f"{prefix}-1-ouverture")
+            else:
+                return _back(site, "horaires", **_outcome("horaires", disruption))
+        return await self._refused(
+            session, staff, site, now, posted=prefix, form=form, errors=errors
+        )
+
+    @post("/admin/sites/{slug:str}/exceptions")
+    async def set_exception(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        errors: dict[str, str] = {}
+        day = _day(form, "exception-jour", errors)
+        closed = form.get("exception-fermee") == "oui"
+        ranges = [] if closed else _ranges(form, "exception", errors)
+        if not closed and not ranges and not errors:
+            errors["exception-1-ouverture"] = (
+                "Indiquez les heures d'ouverture de ce jour, ou cochez « Fermé toute la journée »."
+            )
+        if day is not None and not errors:
+            try:
+                _, disruption = await admin.set_exception(
+                    db,
+                    staff.agent,
+                    slug,
+                    day,
+                    ranges,
+                    reason=form.get("exception-motif", ""),
+                    now=now,
+                )
+            except DomainError as error:
+                if error.status == 403:
+                    raise
+                fields = {
+                    "day": "exception-jour",
+                    "ranges": "exception-{n}-ouverture",
+                    "reason": "exception-motif",
+                }
+                _problems(error, fields, errors, "exception-jour")
+            else:
+                return _back(site, "exceptions", **_outcome("exception", disruption))
+        return await self._refused(
+            session, staff, site, now, posted="exception", form=form, errors=errors
+        )
+
+    @post("/admin/sites/{slug:str}/exceptions/{day:date}/suppression")
+    async def delete_exception(
+        self,
+        slug: Slug,
+        day: DayParam,
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        await admin.delete_exception(db, staff.agent, slug, day, now=now)
+        return _back(site, "exceptions", fait="exception_supprimee")
+
+    @post("/admin/sites/{slug:str}/fermetures")
+    async def add_closure(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = _form_dict(await request.form())
+        zone = ZoneInfo(site.timezone)
+        errors: dict[str, str] = {}
+        starts_at = _instant(form, "fermeture-debut", zone, errors)
+        ends_at = _instant(form, "fermeture-fin", zone, errors)
+        if starts_at is not None and ends_at is not None:
+            try:
+                _, disruption = await admin.add_closure(
+                    db,
+                    staff.agent,
+                    slug,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    reason=form.get("fermeture-motif", ""),
+                    now=now,
+                )
+            except DomainError as error:
+                if error.status == 403:
+                    raise
+                fields = {
+                    "starts_at": "fermeture-debut-jour",
+                    "ends_at": "fermeture-fin-jour",
+                    "reason": "fermeture-motif",
+                }
+                _problems(error, fields, errors, "fermeture-debut-jour")
+            else:
+                return _back(site, "fermetures", **_outcome("fermeture", disruption))
+        return await self._refused(
+            session, staff, site, now, posted="fermeture", form=form, errors=errors
+        )
+
+    @post("/admin/sites/{slug:str}/fermetures/{closure_id:int}/suppression")
+    async def delete_closure(
+        self,
+        slug: Slug,
+        closure_id: Id,
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        await admin.delete_closure(db, staff.agent, slug, closure_id, now=now)
+        return _back(site, "fermetures", fait="fermeture_supprimee")

@@ -1,0 +1,206 @@
+"""The administration pages of a mairie through HTTP, on both databases: who may open
+them, forms posted with the CSRF field, refusals shown in French next to each field,
+confirmations after each change, and the appointments left to reschedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Clock, Staff
+from tests.integration.test_staff_pages import csrf_of, log_in
+
+pytestmark = pytest.mark.usefixtures("monday_morning")
+PAGE = "/admin/sites/paris-15"
+
+
+@pytest.fixture
+def monday_morning(clock: Clock) -> None:
+    clock.set("2026-11-30 08:00")
+
+
+async def logged_in(client: AsyncTestClient[object], staff: Staff, role: str) -> str:
+    """Log a new agent of paris-15 in; return the CSRF token of the site's page."""
+    response = await log_in(client, await staff.agent(role, "paris-15"))
+    assert response.status_code == 303, response.text
+    page = await client.get("/console")
+    return csrf_of(page.text)
+
+
+async def post_form(client: AsyncTestClient[object], path: str, csrf: str, **fields: Any) -> Any:
+    return await client.post(path, data={"csrf": csrf, **fields}, follow_redirects=False)
+
+
+def settings_form(**changes: str) -> dict[str, str]:
+    values = {
+        "walk_in_percent": "30",
+        "booking_min_notice_minutes": "120",
+        "booking_horizon_days": "60",
+        "max_future_bookings_per_contact": "2",
+        "check_in_early_minutes": "30",
+        "check_in_late_minutes": "15",
+        "priority_after_minutes": "30",
+        "no_show_after_calls": "3",
+        "turn_near_position": "3",
+        "service_level_minutes": "15",
+        "service_level_goal": "80",
+        "reminder_hours": "24, 2",
+        "sms_quiet_from": "20:00",
+        "sms_quiet_until": "08:00",
+    }
+    return {**values, **changes}
+
+
+async def test_a_manager_sees_their_mairies_and_the_consoles_link_to_them(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager")
+    console = await client.get("/console")
+    listing = await client.get("/admin")
+    page = await client.get(PAGE)
+    other = await client.get("/admin/sites/paris-20")
+
+    assert 'href="/admin"' in console.text
+    assert 'href="/admin/sites/paris-15"' in listing.text
+    assert "paris-20" not in listing.text
+    assert page.status_code == 200
+    for heading in ("Réglages", "Postes", "Horaires de la semaine", "Jours particuliers"):
+        assert f">{heading}</h2>" in page.text
+    assert other.status_code == 403
+    assert "Accès refusé" in other.text
+
+
+async def test_reception_has_no_administration(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "reception")
+    console = await client.get("/console")
+    page = await client.get(PAGE)
+
+    assert 'href="/admin"' not in console.text
+    assert page.status_code == 403
+
+
+async def test_settings_refused_come_back_in_french_next_to_each_field_with_what_was_typed(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    refused = await post_form(
+        client,
+        f"{PAGE}/reglages",
+        csrf,
+        **settings_form(walk_in_percent="150", reminder_hours="24, 24", sms_quiet_from="soir"),
+    )
+    accepted = await post_form(
+        client, f"{PAGE}/reglages", csrf, **settings_form(walk_in_percent="40")
+    )
+    after = await client.get(accepted.headers["location"])
+
+    assert refused.status_code == 400
+    html = refused.text
+    assert "Il y a 3 erreurs" in html
+    assert '<a href="#walk_in_percent">' in html
+    assert "doit aller de 0 à 100 %" in html
+    assert 'aria-describedby="walk_in_percent-aide walk_in_percent-erreur"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'value="150"' in html
+    assert "Indiquez l&#39;heure sous la forme HH:MM" in html
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == f"{PAGE}?fait=reglages#reglages"
+    assert "Les réglages ont été enregistrés." in after.text
+    assert 'id="walk_in_percent" name="walk_in_percent" value="40"' in after.text
+
+
+async def test_the_reminder_rule_refused_by_the_service_is_shown_next_to_its_field(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    refused = await post_form(
+        client, f"{PAGE}/reglages", csrf, **settings_form(reminder_hours="24, 24")
+    )
+
+    assert refused.status_code == 400
+    assert '<a href="#reminder_hours">Deux rappels ne peuvent pas être à la même heure.</a>' in (
+        refused.text
+    )
+    assert 'id="reminder_hours-erreur"' in refused.text
+
+
+async def test_a_form_without_its_csrf_field_changes_nothing(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager")
+
+    forged = await client.post(
+        f"{PAGE}/postes", data={"nouveau-nom": "Poste 9"}, follow_redirects=False
+    )
+    page = await client.get(PAGE)
+
+    assert forged.status_code == 403
+    assert "Poste 9" not in page.text
+
+
+async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    booked = []
+    for number in range(1, 8):
+        response = await client.post(
+            "/api/v1/appointments",
+            json={
+                "site": "paris-15",
+                "service": "caf",
+                "start": "2026-12-03T10:00:00+01:00",
+                "name": f"Usager {number}",
+                "email": f"usager{number}@example.org",
+            },
+        )
+        booked.append(response)
+    csrf = await logged_in(client, staff, "manager")
+    stations = (await client.get("/api/v1/sites/paris-15")).json()["stations"]
+    station = next(str(s["id"]) for s in stations if s["name"] == "Poste 2")
+
+    out = await post_form(
+        client,
+        f"{PAGE}/postes/{station}/hors-service",
+        csrf,
+        **{
+            f"panne-{station}-debut-jour": "2026-12-03",
+            f"panne-{station}-debut-heure": "08:00",
+            f"panne-{station}-fin-jour": "2026-12-03",
+            f"panne-{station}-fin-heure": "20:00",
+            f"panne-{station}-motif": "Écran cassé",
+        },
+    )
+    after = await client.get(out.headers["location"])
+    backwards = await post_form(
+        client,
+        f"{PAGE}/postes/{station}/hors-service",
+        csrf,
+        **{
+            f"panne-{station}-debut-jour": "2026-12-03",
+            f"panne-{station}-debut-heure": "18:00",
+            f"panne-{station}-fin-jour": "2026-12-03",
+            f"panne-{station}-fin-heure": "08:00",
+        },
+    )
+
+    assert [r.status_code for r in booked] == [201] * 6 + [409]
+    assert out.status_code == 303
+    assert "a_replanifier=1" in out.headers["location"]
+    assert "1 rendez-vous ne peut pas avoir lieu" in after.text
+    assert "Rendez-vous à replanifier" in after.text
+    assert booked[0].json()["reference"] in after.text
+    assert "jeudi 3 décembre 2026 à 10 h 00" in after.text
+    assert (
+        "En service ; hors service du jeudi 3 décembre 2026 à 8 h 00 "
+        "au jeudi 3 décembre 2026 à 20 h 00"
+    ) in after.text
+    assert backwards.status_code == 400
+    assert f'<a href="#panne-{station}-fin-jour">' in backwards.text
+    assert "La fin de la mise hors service doit venir après son début." in backwards.text
+    assert '<details class="station-admin" open>' in backwards.text

@@ -1,0 +1,395 @@
+"""Staff access and usager-side protections, on both databases: account lockout with a
+growing delay, the audit log of logins and of the queue, token revocation, CSRF and
+login origin, security headers, per-address rate limits, private-link lookups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select, update
+
+from app.accounts.models import Agent
+from app.asgi import create_app
+from app.audit.models import AuditEvent
+from app.config import Settings
+from app.db import Database
+from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # Lockout is about failures in a row, whatever their pace: the per-minute login limit
+    # (tested elsewhere) is lifted so that it does not answer first.
+    return make_settings(database_url, login_attempts_per_minute=10_000)
+
+
+async def login(client: AsyncTestClient[object], email: str, password: str) -> int:
+    response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    return response.status_code
+
+
+async def audit_rows(db: Database, *actions: str) -> list[AuditEvent]:
+    async with db.session() as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if actions:
+            query = query.where(AuditEvent.action.in_(actions))
+        return list(await session.scalars(query))
+
+
+async def agent_named(db: Database, email: str) -> Agent:
+    async with db.session() as session:
+        return await session.scalar(select(Agent).where(Agent.email == email))  # type: ignore[return-value]
+
+
+async def test_ten_failures_lock_the_account_for_a_growing_delay_even_for_the_right_password(
+    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+) -> None:
+    start = clock.set("2026-12-01 09:00")
+    email = await staff.agent("facilitator", "paris-15")
+    agent = await agent_named(db, email)
+
+    failures = [await login(client, email, "not the password") for _ in range(10)]
+    during_first_lock = await login(client, email, STAFF_PASSWORD)
+    clock.now = start + timedelta(minutes=4, seconds=59)
+    still_locked = await login(client, email, STAFF_PASSWORD)
+    clock.now = start + timedelta(minutes=5, seconds=1)
+    eleventh_failure = await login(client, email, "still not it")
+    clock.now = start + timedelta(minutes=14)
+    during_second_lock = await login(client, email, STAFF_PASSWORD)
+    clock.now = start + timedelta(minutes=15, seconds=2)
+    after_locks = await login(client, email, STAFF_PASSWORD)
+
+    assert failures == [401] * 10
+    assert during_first_lock == still_locked == 401
+    assert eleventh_failure == 401
+    assert during_second_lock == 401
+    assert after_locks == 200
+    failed = await audit_rows(db, "auth.login_failed")
+    assert [row.details["failures"] for row in failed] == [*range(1, 11), 11]
+    assert all(row.agent_id == agent.id for row in failed)
+    locks = await audit_rows(db, "auth.locked")
+    assert [(row.details["failures"], row.details["minutes"]) for row in locks] == [
+        (10, 5),
+        (11, 10),
+    ]
+    refused = await audit_rows(db, "auth.login_refused")
+    assert [row.details["reason"] for row in refused] == ["locked"] * 3
+    assert [row.agent_id for row in await audit_rows(db, "auth.login")][-1] == agent.id
+    unlocked = await agent_named(db, email)
+    assert unlocked.failed_logins == 0
+    assert unlocked.locked_until is None
+
+
+async def test_a_lock_holds_for_the_login_page_too(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    email = await staff.agent("reception", "paris-15")
+    for _ in range(10):
+        await login(client, email, "wrong wrong wrong")
+
+    page = await client.post(
+        "/connexion", data={"email": email, "password": STAFF_PASSWORD}, follow_redirects=False
+    )
+
+    assert page.status_code == 401
+    assert "set-cookie" not in page.headers
+    assert "bloqué" in page.text
+
+
+async def test_failed_logins_of_unknown_accounts_are_logged_without_the_address_typed(
+    client: AsyncTestClient[object], db: Database
+) -> None:
+    status = await login(client, "someone.typed.this@example.org", "whatever it is")
+
+    rows = await audit_rows(db, "auth.login_failed")
+    assert status == 401
+    assert len(rows) == 1
+    assert rows[0].agent_id is None
+    assert rows[0].address == "testclient" or rows[0].address
+    assert "someone.typed.this" not in repr(rows[0].details) + rows[0].target
+
+
+async def test_disabling_an_agent_or_changing_their_access_revokes_issued_tokens(
+    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+) -> None:
+    now = clock.set("2026-12-01 09:00")
+    email = await staff.agent("reception", "paris-15")
+    token = await staff.token(email)
+    headers = {"Authorization": f"Bearer {token}"}
+    before = await client.get("/api/v1/sites/paris-15/queue", headers=headers)
+
+    clock.now = now + timedelta(seconds=1)  # a password reset, a role change, a later second
+    async with db.writing() as session:
+        await session.execute(
+            update(Agent).where(Agent.email == email).values(tokens_valid_after=clock.now)
+        )
+    revoked = await client.get("/api/v1/sites/paris-15/queue", headers=headers)
+    fresh = await client.get(
+        "/api/v1/sites/paris-15/queue",
+        headers={"Authorization": f"Bearer {await staff.token(email)}"},
+    )
+
+    assert before.status_code == 200
+    assert revoked.status_code == 401
+    assert fresh.status_code == 200
+
+
+async def test_queue_actions_and_bookings_on_behalf_are_in_the_audit_log_without_personal_data(
+    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    reception = await staff.headers("reception", "paris-15")
+    facilitator = await staff.headers("facilitator", "paris-15")
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+    station = site["stations"][0]["id"]
+    ticket = await client.post(
+        "/api/v1/sites/paris-15/tickets",
+        json={"service": "caf", "phone": "06 12 34 56 78"},
+        headers=reception,
+    )
+    called = await client.post(f"/api/v1/stations/{station}/call-next", headers=facilitator)
+    slots = await client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"service": "caf", "from": "2026-12-03", "to": "2026-12-03"},
+    )
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "site": "paris-15",
+            "service": "caf",
+            "start": slots.json()["slots"][0]["start"],
+            "name": "Odette Lampion",
+            "phone": "06 98 76 54 32",
+            "channel": "phone",
+        },
+        headers=reception,
+    )
+
+    assert ticket.status_code == 201
+    assert called.status_code == 200
+    assert booked.status_code == 201
+    rows = await audit_rows(db, "ticket.issued", "ticket.called", "appointment.booked")
+    assert [row.action for row in rows] == ["ticket.issued", "ticket.called", "appointment.booked"]
+    number = ticket.json()["number"]
+    assert rows[0].target == rows[1].target == f"ticket:{number}"
+    assert rows[1].details["station"] == station
+    assert rows[2].target == f"appointment:{booked.json()['reference']}"
+    assert rows[2].details["channel"] == "phone"
+    everything = " ".join(f"{row.target} {row.details}" for row in await audit_rows(db))
+    for personal in ("Odette", "Lampion", "06 98", "0698", "06 12", "0612", "+33"):
+        assert personal not in everything
+
+
+async def test_a_manager_reads_the_log_of_their_site_only_and_filters_it(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    at_15 = await staff.headers("reception", "paris-15")
+    at_20 = await staff.headers("reception", "paris-20")
+    await client.post("/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=at_15)
+    await client.post("/api/v1/sites/paris-20/tickets", json={"service": "caf"}, headers=at_20)
+    manager = await staff.headers("manager", "paris-15")
+    admin = await staff.headers("admin")
+
+    own = await client.get("/api/v1/audit", headers=manager)
+    tickets_only = await client.get(
+        "/api/v1/audit", params={"action": "ticket.", "site": "paris-15"}, headers=manager
+    )
+    other_site = await client.get("/api/v1/audit", params={"site": "paris-20"}, headers=manager)
+    everything = await client.get("/api/v1/audit", headers=admin)
+    by_reception = await client.get("/api/v1/audit", headers=at_15)
+    anonymous = await client.get("/api/v1/audit")
+    bad_filter = await client.get("/api/v1/audit", params={"action": "DROP TABLE"}, headers=admin)
+    far_dates = [
+        await client.get("/api/v1/audit", params={key: day}, headers=admin)
+        for key in ("from", "to")
+        for day in ("0001-01-01", "9999-12-31")
+    ]
+
+    assert own.status_code == 200
+    sites = {event["site"] for event in own.json()["events"]}
+    assert sites <= {"paris-15", None}
+    assert "paris-20" not in sites
+    actions = {event["action"] for event in own.json()["events"]}
+    assert {"ticket.issued", "auth.login"} <= actions
+    assert [event["action"] for event in tickets_only.json()["events"]] == ["ticket.issued"]
+    event = tickets_only.json()["events"][0]
+    assert event["agent"]["role"] == "reception"
+    assert event["at"].endswith("+01:00")
+    assert other_site.status_code == 403
+    assert {"paris-15", "paris-20"} <= {e["site"] for e in everything.json()["events"]}
+    assert by_reception.status_code == 403
+    assert anonymous.status_code == 401
+    assert bad_filter.status_code == 400
+    assert [response.status_code for response in far_dates] == [400] * 4
+
+
+async def test_the_log_pages_back_through_older_events(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    reception = await staff.headers("reception", "paris-15")
+    for _ in range(5):
+        await client.post(
+            "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+        )
+    admin = await staff.headers("admin")
+
+    seen: list[int] = []
+    params: dict[str, Any] = {"action": "ticket.issued", "limit": 2}
+    while True:
+        page = (await client.get("/api/v1/audit", params=params, headers=admin)).json()
+        seen += [event["id"] for event in page["events"]]
+        if page["next_before"] is None:
+            break
+        params["before"] = page["next_before"]
+
+    assert len(seen) == 5
+    assert seen == sorted(seen, reverse=True)
+
+
+async def test_a_login_posted_from_another_origin_is_refused(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    email = await staff.agent("reception", "paris-15")
+
+    foreign = await client.post(
+        "/connexion",
+        data={"email": email, "password": STAFF_PASSWORD},
+        headers={"Origin": "https://evil.example.org"},
+        follow_redirects=False,
+    )
+    own = await client.post(
+        "/connexion",
+        data={"email": email, "password": STAFF_PASSWORD},
+        headers={"Origin": "http://127.0.0.1"},
+        follow_redirects=False,
+    )
+
+    assert foreign.status_code == 403
+    assert "set-cookie" not in foreign.headers
+    assert own.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/connexion", "/api/v1/sites", "/api/v1/nothing-here", "/static/guichet.css"]
+)
+async def test_every_answer_carries_the_security_headers(
+    client: AsyncTestClient[object], path: str
+) -> None:
+    response = await client.get(path)
+
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] in ("same-origin", "no-referrer")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "strict-transport-security" not in response.headers  # local mode: plain HTTP
+
+
+async def test_pages_hold_no_inline_script_or_style(client: AsyncTestClient[object]) -> None:
+    for path in ("/", "/connexion", "/rendez-vous-en-ligne"):
+        response = await client.get(path)
+        if response.status_code == 404:
+            continue
+        html = response.text
+        assert "<script>" not in html
+        assert "style=" not in html
+        assert "<style" not in html
+        assert all("src=" in tag for tag in html.split("<script")[1:])
+
+
+async def test_in_production_cookies_are_secure_and_hsts_is_sent(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    email = await staff.agent("reception", "paris-15")
+    settings = make_settings(database_url, env="production")
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        response = await client.post(
+            "/connexion",
+            data={"email": email, "password": STAFF_PASSWORD},
+            follow_redirects=False,
+        )
+
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
+    assert "HttpOnly" in response.headers["set-cookie"]
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_public_endpoints_answer_429_with_retry_after_past_the_address_budget(
+    database_url: str, clock: Clock
+) -> None:
+    settings = make_settings(database_url, requests_per_minute=5)
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        statuses = [(await client.get("/api/v1/sites")).status_code for _ in range(5)]
+        refused = await client.get("/api/v1/services")
+        health = await client.get("/health/live")
+
+    assert statuses == [200] * 5
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert health.status_code == 200
+
+
+async def test_guessing_private_links_is_slowed_down(database_url: str, clock: Clock) -> None:
+    settings = make_settings(database_url, token_lookups_per_minute=3)
+    guesses = [f"guessed-token-{n:04d}-abcdefghijklmnop" for n in range(6)]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        statuses = [
+            (await client.get(f"/api/v1/appointments/{guess}")).status_code for guess in guesses[:3]
+        ]
+        ticket = await client.get(f"/api/v1/tickets/{guesses[3]}")
+        page = await client.get(f"/rendez-vous/{guesses[4]}")
+        sites = await client.get("/api/v1/sites")
+
+    assert statuses == [404] * 3
+    assert ticket.status_code == 429
+    assert int(ticket.headers["retry-after"]) >= 1
+    assert page.status_code == 429
+    assert sites.status_code == 200  # other public reads keep their own budget
+
+
+async def test_a_private_link_finds_only_its_own_booking(
+    client: AsyncTestClient[object], clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    slots = await client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"service": "caf", "from": "2026-12-03", "to": "2026-12-03"},
+    )
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "site": "paris-15",
+            "service": "caf",
+            "start": slots.json()["slots"][0]["start"],
+            "name": "Rosalie Vernet",
+            "email": "rosalie@example.org",
+        },
+    )
+    token: str = booked.json()["token"]
+    near_misses = [
+        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        token[:20],
+        token + "x",
+        token.upper() if token.upper() != token else token.lower(),
+    ]
+
+    own = await client.get(f"/api/v1/appointments/{token}")
+    others = [
+        (await client.get(f"/api/v1/appointments/{miss}")).status_code for miss in near_misses
+    ]
+    listing = await client.get("/api/v1/appointments")
+
+    assert own.status_code == 200
+    assert own.json()["reference"] == booked.json()["reference"]
+    assert others == [404] * len(near_misses)
+    assert listing.status_code in (404, 405)
