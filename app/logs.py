@@ -74,7 +74,14 @@ def configure_logging(level: str, fmt: str) -> None:
     handler._guichet = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "asyncio", "httpx"):
+    for noisy in (
+        "uvicorn.access",
+        "sqlalchemy.engine",
+        "aiosqlite",
+        "asyncio",
+        "httpx",
+        "apscheduler",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").disabled = True
 
