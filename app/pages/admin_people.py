@@ -8,17 +8,17 @@ Form values are checked here first, to answer in French next to each field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict, State
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +34,7 @@ from app.audit.api import read_log
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, DomainError
-from app.pages.staff import Staff, _on_error, provide_staff
+from app.pages.staff import FormRefusals, Staff, StaffController, _back
 from app.sites.models import Need, Service, Site
 from app.sites.service import EARLIEST_DAY, LATEST_DAY
 
@@ -81,8 +81,9 @@ REFUSALS = {
     "les vôtres.",
     "admin_account": "Seule l'administration de la Ville modifie le compte d'un administrateur.",
 }
-# Which field of the agent forms each refusal is shown next to.
+# Which field each refusal is shown next to; the others go at the top of the form.
 REFUSAL_FIELDS = {
+    "code_taken": "code",
     "email_invalid": "email",
     "email_taken": "email",
     "password_invalid": "password",
@@ -92,6 +93,8 @@ REFUSAL_FIELDS = {
     "own_role": "role",
     "admin_only": "role",
 }
+# The agent forms show even a refusal of rights (own role, sites, administrators) in the form.
+AGENT_REFUSALS_PASSING: tuple[int, ...] = ()
 ACTIONS = {
     "auth.login": "Connexion",
     "auth.login_failed": "Échec de connexion",
@@ -161,10 +164,12 @@ def action_label(code: str) -> str:
     return ACTIONS.get(code, code)
 
 
-def refusal(error: DomainError) -> str:
-    return REFUSALS.get(
+def refusal(error: DomainError) -> dict[str, str]:
+    """The service's refusal of a form, in French, by the field it is shown next to."""
+    text = REFUSALS.get(
         error.code, "Cette modification n'est pas possible. Vérifiez le formulaire."
     )
+    return {REFUSAL_FIELDS.get(error.code, "form"): text}
 
 
 def _whole(raw: str) -> bool:
@@ -269,6 +274,48 @@ def need_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[s
     return values, errors
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """What tells the pages of one catalog from the other's."""
+
+    template: str
+    read: Callable[..., tuple[dict[str, Any], dict[str, str]]]
+    new: type[ServiceIn] | type[NeedIn]
+    change: type[ServiceChange] | type[NeedChange]
+    create: Callable[..., Awaitable[object]]
+    save: Callable[..., Awaitable[object]]
+    added: str
+    changed: str
+    blank: dict[str, Any]  # the values of a new item's form
+    fields: tuple[str, ...]  # those of an item's form
+
+
+SERVICES = Catalog(
+    template="admin_catalog_service.html",
+    read=service_form,
+    new=ServiceIn,
+    change=ServiceChange,
+    create=catalog.create_service,
+    save=catalog.change_service,
+    added="service_ajoute",
+    changed="service_modifie",
+    blank={"station_kind": "standard", "duration_minutes": 20, "documents": []},
+    fields=("name", "description", "duration_minutes", "station_kind", "documents", "position"),
+)
+NEEDS = Catalog(
+    template="admin_catalog_need.html",
+    read=need_form,
+    new=NeedIn,
+    change=NeedChange,
+    create=catalog.create_need,
+    save=catalog.change_need,
+    added="besoin_ajoute",
+    changed="besoin_modifie",
+    blank={"extra_minutes": 0, "station_kind": None, "requires_accessible": False},
+    fields=("name", "extra_minutes", "station_kind", "requires_accessible", "position"),
+)
+
+
 def agent_form(
     form: FormMultiDict, staff: Staff, choices: list[Site], *, new: bool
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -303,10 +350,6 @@ def roles_for(agent: Agent) -> dict[str, str]:
     if agent.role == "admin":
         return ROLES
     return {code: ROLES[code] for code in GRANTED_BY_MANAGERS}
-
-
-def _back(path: str, **query: str) -> Redirect:
-    return Redirect(f"{path}?{urlencode(query)}" if query else path, status_code=303)
 
 
 def _done(request: Request[Any, Any, State]) -> str | None:
@@ -367,11 +410,7 @@ def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
     return day
 
 
-class AdminPeoplePages(Controller):
-    include_in_schema = False
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
-    dependencies = {"staff": Provide(provide_staff)}
-
+class AdminPeoplePages(StaffController):
     # Catalog
 
     @get("/admin/catalogue")
@@ -397,30 +436,68 @@ class AdminPeoplePages(Controller):
 
     def _item_page(
         self,
-        template: str,
+        kind: Catalog,
         staff: Staff,
         item: Service | Need | None,
-        values: dict[str, Any],
-        errors: dict[str, str],
-        status: int = 200,
+        values: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
     ) -> Template:
+        """The form of a new item, or of `item`; again with `errors` when it was refused."""
         accounts.authorize(staff.agent, roles=catalog.ADMINISTRATORS)
+        if values is None:
+            values = kind.blank if item is None else {k: getattr(item, k) for k in kind.fields}
         return Template(
-            template,
+            kind.template,
             context={
                 **_base(staff, "catalogue"),
                 "item": item,
                 "values": values,
-                "errors": errors,
+                "errors": errors or {},
                 "kinds": STATION_KINDS,
             },
-            status_code=status,
+            status_code=400 if errors else 200,
         )
+
+    async def _add(
+        self,
+        kind: Catalog,
+        request: Request[Any, Any, State],
+        db: Database,
+        now: datetime,
+        staff: Staff,
+    ) -> Template | Redirect:
+        values, errors = kind.read(await request.form(), new=True)
+        if not errors:
+            with FormRefusals(errors, refusal):
+                await kind.create(db, kind.new(**values), agent=staff.agent, now=now)
+                return _back("/admin/catalogue", fait=kind.added)
+        return self._item_page(kind, staff, None, values, errors)
+
+    async def _change(
+        self,
+        kind: Catalog,
+        item: Service | Need,
+        request: Request[Any, Any, State],
+        db: Database,
+        now: datetime,
+        staff: Staff,
+    ) -> Template | Redirect:
+        form = await request.form()
+        if form.get("active") in ("oui", "non"):
+            active = form.get("active") == "oui"
+            await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)
+            return _back("/admin/catalogue", fait="remis" if active else "retire")
+        values, errors = kind.read(form, new=False)
+        values.pop("code")
+        if not errors:
+            with FormRefusals(errors, refusal):
+                await kind.save(db, item.code, kind.change(**values), agent=staff.agent, now=now)
+                return _back("/admin/catalogue", fait=kind.changed)
+        return self._item_page(kind, staff, item, values, errors)
 
     @get("/admin/catalogue/demarches/nouvelle")
     async def new_service_form(self, staff: NamedDependency[Staff]) -> Template:
-        values = {"station_kind": "standard", "duration_minutes": 20, "documents": []}
-        return self._item_page("admin_catalog_service.html", staff, None, values, {})
+        return self._item_page(SERVICES, staff, None)
 
     @post("/admin/catalogue/demarches")
     async def add_service(
@@ -430,33 +507,14 @@ class AdminPeoplePages(Controller):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        values, errors = service_form(await request.form(), new=True)
-        if not errors:
-            try:
-                await catalog.create_service(db, ServiceIn(**values), agent=staff.agent, now=now)
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                errors["code" if error.code == "code_taken" else "form"] = refusal(error)
-        if errors:
-            template = "admin_catalog_service.html"
-            return self._item_page(template, staff, None, values, errors, 400)
-        return _back("/admin/catalogue", fait="service_ajoute")
+        return await self._add(SERVICES, request, db, now, staff)
 
     @get("/admin/catalogue/demarches/{code:str}")
     async def service_form_page(
         self, code: Code, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
     ) -> Template:
         item = await catalog.one_of(session, staff.agent, Service, code)
-        values = {
-            "name": item.name,
-            "description": item.description,
-            "duration_minutes": item.duration_minutes,
-            "station_kind": item.station_kind,
-            "documents": item.documents,
-            "position": item.position,
-        }
-        return self._item_page("admin_catalog_service.html", staff, item, values, {})
+        return self._item_page(SERVICES, staff, item)
 
     @post("/admin/catalogue/demarches/{code:str}")
     async def change_service(
@@ -469,23 +527,11 @@ class AdminPeoplePages(Controller):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         item = await catalog.one_of(session, staff.agent, Service, code)
-        form = await request.form()
-        if form.get("active") in ("oui", "non"):
-            change = ServiceChange(active=form.get("active") == "oui")
-            await catalog.change_service(db, code, change, agent=staff.agent, now=now)
-            return _back("/admin/catalogue", fait="remis" if change.active else "retire")
-        values, errors = service_form(form, new=False)
-        if errors:
-            template = "admin_catalog_service.html"
-            return self._item_page(template, staff, item, values, errors, 400)
-        values.pop("code")
-        await catalog.change_service(db, code, ServiceChange(**values), agent=staff.agent, now=now)
-        return _back("/admin/catalogue", fait="service_modifie")
+        return await self._change(SERVICES, item, request, db, now, staff)
 
     @get("/admin/catalogue/besoins/nouveau")
     async def new_need_form(self, staff: NamedDependency[Staff]) -> Template:
-        values = {"extra_minutes": 0, "station_kind": None, "requires_accessible": False}
-        return self._item_page("admin_catalog_need.html", staff, None, values, {})
+        return self._item_page(NEEDS, staff, None)
 
     @post("/admin/catalogue/besoins")
     async def add_need(
@@ -495,31 +541,14 @@ class AdminPeoplePages(Controller):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        values, errors = need_form(await request.form(), new=True)
-        if not errors:
-            try:
-                await catalog.create_need(db, NeedIn(**values), agent=staff.agent, now=now)
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                errors["code" if error.code == "code_taken" else "form"] = refusal(error)
-        if errors:
-            return self._item_page("admin_catalog_need.html", staff, None, values, errors, 400)
-        return _back("/admin/catalogue", fait="besoin_ajoute")
+        return await self._add(NEEDS, request, db, now, staff)
 
     @get("/admin/catalogue/besoins/{code:str}")
     async def need_form_page(
         self, code: Code, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
     ) -> Template:
         item = await catalog.one_of(session, staff.agent, Need, code)
-        values = {
-            "name": item.name,
-            "extra_minutes": item.extra_minutes,
-            "station_kind": item.station_kind,
-            "requires_accessible": item.requires_accessible,
-            "position": item.position,
-        }
-        return self._item_page("admin_catalog_need.html", staff, item, values, {})
+        return self._item_page(NEEDS, staff, item)
 
     @post("/admin/catalogue/besoins/{code:str}")
     async def change_need(
@@ -532,17 +561,7 @@ class AdminPeoplePages(Controller):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         item = await catalog.one_of(session, staff.agent, Need, code)
-        form = await request.form()
-        if form.get("active") in ("oui", "non"):
-            change = NeedChange(active=form.get("active") == "oui")
-            await catalog.change_need(db, code, change, agent=staff.agent, now=now)
-            return _back("/admin/catalogue", fait="remis" if change.active else "retire")
-        values, errors = need_form(form, new=False)
-        if errors:
-            return self._item_page("admin_catalog_need.html", staff, item, values, errors, 400)
-        values.pop("code")
-        await catalog.change_need(db, code, NeedChange(**values), agent=staff.agent, now=now)
-        return _back("/admin/catalogue", fait="besoin_modifie")
+        return await self._change(NEEDS, item, request, db, now, staff)
 
     # Agents
 
@@ -604,11 +623,8 @@ class AdminPeoplePages(Controller):
         choices = await sites_in_view(session, staff.agent, roles=MANAGERS)
         values, errors = agent_form(await request.form(), staff, choices, new=True)
         if not errors:
-            try:
+            with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 created = await agents.create(db, AgentIn(**values), actor=staff.agent, now=now)
-            except DomainError as error:
-                errors[REFUSAL_FIELDS.get(error.code, "form")] = refusal(error)
-            else:
                 return _back(f"/admin/agents/{created.id}", fait="agent_cree")
         values.pop("password", None)
         return await self._agents_page(
@@ -688,11 +704,8 @@ class AdminPeoplePages(Controller):
                 role=values["role"] if values["role"] != other.role else None,
                 sites=values["sites"],
             )
-            try:
+            with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 await agents.change(db, agent_id, change, actor=staff.agent, now=now)
-            except DomainError as error:
-                errors[REFUSAL_FIELDS.get(error.code, "form")] = refusal(error)
-            else:
                 return _back(f"/admin/agents/{agent_id}", fait="agent_modifie")
         return await self._agent_page(
             session, settings, now, staff, agent_id, values=values, errors=errors, status=400

@@ -16,10 +16,9 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +28,7 @@ from app.admin import sites as admin
 from app.admin.sites import BOUNDS, Disruption, Invalid, StationChange
 from app.db import Database
 from app.errors import DomainError
-from app.pages.staff import Staff, _on_error, provide_staff
+from app.pages.staff import FormRefusals, Staff, StaffController
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Site
 from app.sites.schemas import Slug
@@ -148,6 +147,24 @@ def _instant(
     return local_instant(day, at, zone)
 
 
+def _period(
+    form: Mapping[str, str], prefix: str, zone: ZoneInfo, errors: dict[str, str]
+) -> tuple[datetime, datetime] | None:
+    """From the instant of the fields `{prefix}-debut-…` to that of `{prefix}-fin-…`."""
+    starts_at = _instant(form, f"{prefix}-debut", zone, errors)
+    ends_at = _instant(form, f"{prefix}-fin", zone, errors)
+    return None if starts_at is None or ends_at is None else (starts_at, ends_at)
+
+
+def _period_fields(prefix: str) -> dict[str, str]:
+    """Where the service's refusals of a period go in the form of `_period`."""
+    return {
+        "starts_at": f"{prefix}-debut-jour",
+        "ends_at": f"{prefix}-fin-jour",
+        "reason": f"{prefix}-motif",
+    }
+
+
 def _ranges(
     form: Mapping[str, str], prefix: str, errors: dict[str, str]
 ) -> list[tuple[time, time]]:
@@ -175,22 +192,26 @@ def _reminder_hours(form: Mapping[str, str], errors: dict[str, str]) -> list[int
     return None
 
 
-def _problems(
-    error: DomainError, fields: Mapping[str, str], errors: dict[str, str], default: str
-) -> None:
-    """The service's refusal next to the field it concerns: `fields` maps the service's
-    field names to the form's."""
-    if isinstance(error, Invalid):
-        for problem in error.problems:
-            name = problem.field.split("[")[0].split(".")[0]
-            index = re.search(r"\[(\d+)\]", problem.field)
-            target = fields.get(name, default)
-            if index and "{n}" in target:
-                target = target.replace("{n}", str(int(index.group(1)) + 1))
-            errors.setdefault(target.replace("{n}", "1"), problem.french)
-        return
-    field_name, text = REFUSALS.get(error.code, ("", french.message(error.code)))
-    errors.setdefault(fields.get(field_name, default), text)
+def _problems(error: DomainError, fields: Mapping[str, str], default: str) -> dict[str, str]:
+    """The service's refusal by form field: `fields` maps the service's field names to the
+    form's ("{n}" standing for the place in a list, from 1), `default` takes the others."""
+    if not isinstance(error, Invalid):
+        field_name, text = REFUSALS.get(error.code, ("", french.message(error.code)))
+        return {fields.get(field_name, default): text}
+    problems: dict[str, str] = {}
+    for problem in error.problems:
+        name = problem.field.split("[")[0].split(".")[0]
+        index = re.search(r"\[(\d+)\]", problem.field)
+        target = fields.get(name, default)
+        if index and "{n}" in target:
+            target = target.replace("{n}", str(int(index.group(1)) + 1))
+        problems.setdefault(target.replace("{n}", "1"), problem.french)
+    return problems
+
+
+def _refusals(errors: dict[str, str], fields: Mapping[str, str], default: str) -> FormRefusals:
+    """The service's refusal of a form, put in `errors` next to the field it concerns."""
+    return FormRefusals(errors, lambda error: _problems(error, fields, default))
 
 
 def _form_dict(form: Any) -> dict[str, str]:
@@ -337,11 +358,7 @@ async def site_context(
     }
 
 
-class SiteAdminPages(Controller):
-    include_in_schema = False
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
-    dependencies = {"staff": Provide(provide_staff)}
-
+class SiteAdminPages(StaffController):
     @get("/admin")
     async def sites(
         self, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
@@ -409,18 +426,12 @@ class SiteAdminPages(Controller):
             for problem in admin.check_settings({**admin.settings_of(site), **readable}):
                 errors.setdefault(problem.field, problem.french)
         else:
-            try:
+            with _refusals(errors, {name: name for name in admin.SETTINGS}, "walk_in_percent"):
                 await admin.change_settings(db, staff.agent, slug, changes, now=now)
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                fields = {name: name for name in admin.SETTINGS}
-                _problems(error, fields, errors, "walk_in_percent")
-        if errors:
-            return await self._refused(
-                session, staff, site, now, posted="reglages", form=form, errors=errors
-            )
-        return _back(site, "reglages", fait="reglages")
+                return _back(site, "reglages", fait="reglages")
+        return await self._refused(
+            session, staff, site, now, posted="reglages", form=form, errors=errors
+        )
 
     @post("/admin/sites/{slug:str}/postes")
     async def add_station(
@@ -435,7 +446,8 @@ class SiteAdminPages(Controller):
         site = await admin.site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         errors: dict[str, str] = {}
-        try:
+        fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
+        with _refusals(errors, fields, "nouveau-nom"):
             await admin.add_station(
                 db,
                 staff.agent,
@@ -445,15 +457,10 @@ class SiteAdminPages(Controller):
                 accessible=form.get("nouveau-accessible") == "oui",
                 now=now,
             )
-        except DomainError as error:
-            if error.status == 403:
-                raise
-            fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
-            _problems(error, fields, errors, "nouveau-nom")
-            return await self._refused(
-                session, staff, site, now, posted="nouveau", form=form, errors=errors
-            )
-        return _back(site, "postes", fait="poste_ajoute")
+            return _back(site, "postes", fait="poste_ajoute")
+        return await self._refused(
+            session, staff, site, now, posted="nouveau", form=form, errors=errors
+        )
 
     @post("/admin/sites/{slug:str}/postes/{station_id:int}")
     async def change_station(
@@ -476,19 +483,15 @@ class SiteAdminPages(Controller):
             accessible=form.get(f"{prefix}-accessible") == "oui",
             active=form.get(f"{prefix}-actif") == "oui",
         )
-        try:
+        fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
+        with _refusals(errors, fields, f"{prefix}-nom"):
             _, disruption = await admin.change_station(
                 db, staff.agent, slug, station_id, change, now=now
             )
-        except DomainError as error:
-            if error.status in (403, 404):
-                raise
-            fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
-            _problems(error, fields, errors, f"{prefix}-nom")
-            return await self._refused(
-                session, staff, site, now, posted=prefix, form=form, errors=errors
-            )
-        return _back(site, "postes", **_outcome("poste_modifie", disruption))
+            return _back(site, "postes", **_outcome("poste_modifie", disruption))
+        return await self._refused(
+            session, staff, site, now, posted=prefix, form=form, errors=errors
+        )
 
     @post("/admin/sites/{slug:str}/postes/{station_id:int}/hors-service")
     async def take_out_of_service(
@@ -504,32 +507,20 @@ class SiteAdminPages(Controller):
         site = await admin.site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         prefix = f"panne-{station_id}"
-        zone = ZoneInfo(site.timezone)
         errors: dict[str, str] = {}
-        starts_at = _instant(form, f"{prefix}-debut", zone, errors)
-        ends_at = _instant(form, f"{prefix}-fin", zone, errors)
-        if starts_at is not None and ends_at is not None:
-            try:
+        period = _period(form, prefix, ZoneInfo(site.timezone), errors)
+        if period is not None:
+            with _refusals(errors, _period_fields(prefix), f"{prefix}-debut-jour"):
                 _, disruption = await admin.take_out_of_service(
                     db,
                     staff.agent,
                     slug,
                     station_id,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
+                    starts_at=period[0],
+                    ends_at=period[1],
                     reason=form.get(f"{prefix}-motif", ""),
                     now=now,
                 )
-            except DomainError as error:
-                if error.status in (403, 404):
-                    raise
-                fields = {
-                    "starts_at": f"{prefix}-debut-jour",
-                    "ends_at": f"{prefix}-fin-jour",
-                    "reason": f"{prefix}-motif",
-                }
-                _problems(error, fields, errors, f"{prefix}-debut-jour")
-            else:
                 return _back(site, "postes", **_outcome("hors_service", disruption))
         return await self._refused(
             session, staff, site, now, posted=prefix, form=form, errors=errors
@@ -566,16 +557,11 @@ class SiteAdminPages(Controller):
         errors: dict[str, str] = {}
         ranges = _ranges(form, prefix, errors)
         if not errors:
-            try:
+            fields = {"ranges": f"{prefix}-{{n}}-ouverture"}
+            with _refusals(errors, fields, f"{prefix}-1-ouverture"):
                 disruption = await admin.set_weekday_hours(
                     db, staff.agent, slug, WEEKDAYS.index(weekday), ranges, now=now
                 )
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                fields = {"ranges": f"{prefix}-{{n}}-ouverture"}
-                _problems(error, fields, errors, f"{prefix}-1-ouverture")
-            else:
                 return _back(site, "horaires", **_outcome("horaires", disruption))
         return await self._refused(
             session, staff, site, now, posted=prefix, form=form, errors=errors
@@ -602,7 +588,12 @@ class SiteAdminPages(Controller):
                 "Indiquez les heures d'ouverture de ce jour, ou cochez « Fermé toute la journée »."
             )
         if day is not None and not errors:
-            try:
+            fields = {
+                "day": "exception-jour",
+                "ranges": "exception-{n}-ouverture",
+                "reason": "exception-motif",
+            }
+            with _refusals(errors, fields, "exception-jour"):
                 _, disruption = await admin.set_exception(
                     db,
                     staff.agent,
@@ -612,16 +603,6 @@ class SiteAdminPages(Controller):
                     reason=form.get("exception-motif", ""),
                     now=now,
                 )
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                fields = {
-                    "day": "exception-jour",
-                    "ranges": "exception-{n}-ouverture",
-                    "reason": "exception-motif",
-                }
-                _problems(error, fields, errors, "exception-jour")
-            else:
                 return _back(site, "exceptions", **_outcome("exception", disruption))
         return await self._refused(
             session, staff, site, now, posted="exception", form=form, errors=errors
@@ -653,31 +634,19 @@ class SiteAdminPages(Controller):
     ) -> Template | Redirect:
         site = await admin.site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
-        zone = ZoneInfo(site.timezone)
         errors: dict[str, str] = {}
-        starts_at = _instant(form, "fermeture-debut", zone, errors)
-        ends_at = _instant(form, "fermeture-fin", zone, errors)
-        if starts_at is not None and ends_at is not None:
-            try:
+        period = _period(form, "fermeture", ZoneInfo(site.timezone), errors)
+        if period is not None:
+            with _refusals(errors, _period_fields("fermeture"), "fermeture-debut-jour"):
                 _, disruption = await admin.add_closure(
                     db,
                     staff.agent,
                     slug,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
+                    starts_at=period[0],
+                    ends_at=period[1],
                     reason=form.get("fermeture-motif", ""),
                     now=now,
                 )
-            except DomainError as error:
-                if error.status == 403:
-                    raise
-                fields = {
-                    "starts_at": "fermeture-debut-jour",
-                    "ends_at": "fermeture-fin-jour",
-                    "reason": "fermeture-motif",
-                }
-                _problems(error, fields, errors, "fermeture-debut-jour")
-            else:
                 return _back(site, "fermetures", **_outcome("fermeture", disruption))
         return await self._refused(
             session, staff, site, now, posted="fermeture", form=form, errors=errors

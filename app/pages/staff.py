@@ -4,8 +4,10 @@ parts of the consoles refresh themselves every few seconds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import TracebackType
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -103,6 +105,45 @@ def _back(path: str, **query: str) -> Redirect:
     return Redirect(f"{path}{suffix}", status_code=303)
 
 
+class FormRefusals:
+    """Around the service call of a posted form: the service's refusal (a DomainError)
+    goes into the form's `errors`, by field, as `explain` words it, and no further, so that
+    the form can be shown again; a refusal whose status is in `passing` still ends on the
+    error page. What follows a successful call stays inside the block:
+
+        with FormRefusals(errors, explain):
+            await service.change(...)
+            return redirect_with_confirmation
+        return form_again_with(errors)
+    """
+
+    def __init__(
+        self,
+        errors: dict[str, str],
+        explain: Callable[[DomainError], Mapping[str, str]],
+        *,
+        passing: Collection[int] = (403, 404),
+    ) -> None:
+        self.errors = errors
+        self.explain = explain
+        self.passing = passing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool:
+        if not isinstance(error, DomainError) or error.status in self.passing:
+            return False
+        for field, text in self.explain(error).items():
+            self.errors.setdefault(field, text)
+        return True
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only a path of this site, never another site's address."""
     if target and target.startswith("/") and not target.startswith("//"):
@@ -178,11 +219,16 @@ async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> S
     return station
 
 
-class StaffPages(Controller):
+class StaffController(Controller):
+    """What the staff's pages have in common: the agent logged in is `staff`, and what goes
+    wrong ends on a page in French (or at the login page)."""
+
     include_in_schema = False
     exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
     dependencies = {"staff": Provide(provide_staff)}
 
+
+class StaffPages(StaffController):
     # Login
 
     @get("/connexion")
@@ -537,8 +583,11 @@ class StaffPages(Controller):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         station = await station_for(session, staff, station_id)
-        ticket = await queue.call_next(db, station.id, agent_id=staff.agent.id, now=now)
         path = f"/poste/{station.id}"
+        try:
+            ticket = await queue.call_next(db, station.id, agent_id=staff.agent.id, now=now)
+        except DomainError as error:  # the station is out of service, for one
+            return _back(path, erreur=error.code or "not_found")
         return _back(path) if ticket else _back(path, erreur="nobody_waiting")
 
     @post("/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}")

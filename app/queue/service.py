@@ -206,9 +206,7 @@ async def _views(
         return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
     if waiting is None:
         waiting = await waiting_tickets(session, site, now)
-    stations = list(
-        await session.scalars(select(Station).where(Station.site_id == site.id, Station.active))
-    )
+    stations = await stations_in_service(session, site, now)
     durations = await _averages(session, site, now)
     threshold = timedelta(minutes=site.priority_after_minutes)
     candidates = list(waiting)
@@ -313,14 +311,23 @@ class WaitingModel:
     average_minutes: float
 
 
-async def waiting_model(session: AsyncSession, site: Site, now: datetime) -> WaitingModel:
-    stations = await session.scalar(
-        select(func.count()).select_from(Station).where(Station.site_id == site.id, Station.active)
+async def stations_in_service(session: AsyncSession, site: Site, now: datetime) -> list[Station]:
+    """The site's stations in use, less those out of service at `now` (where `call_next`
+    calls nobody): the stations the waiting estimates count."""
+    outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
+    out = {outage.station_id for outage in outages}
+    stations = await session.scalars(
+        select(Station).where(Station.site_id == site.id, Station.active).order_by(Station.id)
     )
+    return [station for station in stations if station.id not in out]
+
+
+async def waiting_model(session: AsyncSession, site: Site, now: datetime) -> WaitingModel:
+    stations = await stations_in_service(session, site, now)
     durations = [d for found in (await _averages(session, site, now)).values() for d in found]
     default = await session.scalar(select(func.avg(Service.duration_minutes)).where(Service.active))
     return WaitingModel(
-        stations=int(stations or 0),
+        stations=len(stations),
         average_minutes=eta.average_minutes(durations, float(default or 30)),
     )
 

@@ -252,6 +252,79 @@ async def test_the_agent_console_calls_starts_and_finishes(
     )
 
 
+async def take_out_of_service(
+    client: AsyncTestClient[object], admin: dict[str, str], station: int, starts: str
+) -> None:
+    """Put a station of paris-15 out of service on 1 December, from `starts` to noon, as an
+    administrator does."""
+    response = await client.post(
+        "/api/v1/admin/sites/paris-15/outages",
+        json={
+            "station_id": station,
+            "starts_at": f"2026-12-01T{starts}:00+01:00",
+            "ends_at": "2026-12-01T12:00:00+01:00",
+            "reason": "Écran cassé",
+        },
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_calling_at_a_station_out_of_service_says_so_on_the_console(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.service import issue_walk_in
+
+    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
+    await take_out_of_service(client, await staff.headers("admin"), station, "09:00")
+    page = await console(client, staff, "facilitator", f"/poste/{station}")
+
+    refused = await client.post(
+        f"/poste/{station}/appeler", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    shown = await client.get(refused.headers["location"])
+    still = (await client.get(f"/api/v1/tickets/{ticket.token}")).json()
+
+    assert refused.status_code == 303
+    assert refused.headers["location"] == f"/poste/{station}?erreur=station_out_of_service"
+    assert shown.status_code == 200
+    assert (
+        '<div class="error-summary" role="alert" tabindex="-1"><p>Ce poste est hors service '
+        "en ce moment : appelez depuis un autre poste.</p></div>"
+    ) in shown.text
+    assert still["status"] == "waiting"
+
+
+async def test_stations_out_of_service_now_do_not_count_in_the_waiting_estimates(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.service import issue_walk_in
+
+    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
+    display = "/api/v1/sites/paris-15/display"
+    before = (await client.get(display)).json()["waiting"]["eta_minutes"]
+    admin = await staff.headers("admin")
+    for station in stations:  # all of them from now, but Poste 1 only from ten o'clock
+        await take_out_of_service(
+            client, admin, station, "10:00" if station == stations[0] else "09:00"
+        )
+    one_left = (await client.get(display)).json()["waiting"]["eta_minutes"]
+    tracked_one_left = await client.get(f"/ticket/{ticket.token}")
+    clock.set("2026-12-01 10:00")
+    none_left = (await client.get(display)).json()["waiting"]["eta_minutes"]
+    tracked_none_left = await client.get(f"/ticket/{ticket.token}")
+
+    assert len(stations) > 2
+    assert before[0] == 0  # several stations: the one person waiting is called at once
+    assert one_left[0] > 0  # one station: a newcomer waits for that person's visit first
+    assert "Attente estimée" in tracked_one_left.text
+    assert none_left is None
+    assert "Attente estimée" not in tracked_none_left.text
+    assert "<strong>0</strong> personne avant vous" in tracked_none_left.text
+
+
 async def test_consoles_are_for_their_own_site_and_roles(
     client: AsyncTestClient[object], staff: Staff
 ) -> None:
