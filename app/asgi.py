@@ -46,6 +46,7 @@ from app.pages.figures import FiguresPages
 from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
+from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.security import SecurityHeaders
 from app.sites.api import SitesController
@@ -78,7 +79,7 @@ def provide_now(state: State) -> datetime:
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
     db: Database = state.db
-    async with db.session() as session:
+    async with db.request_session() as session:
         yield session
 
 
@@ -225,6 +226,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    document_problems(app)
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
     # Litestar's before_send hooks would wrap every websocket message too.
     app.asgi_handler = RequestIdMiddleware(

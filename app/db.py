@@ -118,8 +118,18 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> AsyncEngine:
     """An engine for `url`, set up for its database."""
     if url.startswith("sqlite"):
+        in_memory = ":memory:" in url or "mode=memory" in url  # one shared connection
+        pool: dict[str, Any] = (
+            {}
+            if in_memory
+            else {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": timeout}
+        )
         engine = create_async_engine(
-            url, hide_parameters=True, connect_args={"timeout": timeout}, pool_pre_ping=False
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": timeout},
+            pool_pre_ping=False,
+            **pool,
         )
         _prepare_sqlite(engine)
         return engine
@@ -129,9 +139,49 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Async
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeout,
+        # After a database restart every pooled connection is dead: each is tried on
+        # checkout and replaced, and the first disconnect seen empties the pool, so the
+        # instance recovers by itself (tests/cluster/test_faults.py restarts PostgreSQL).
         pool_pre_ping=True,
         connect_args={"timeout": timeout, "command_timeout": 30},
     )
+
+
+class ReadingSession(AsyncSession):
+    """A session that gives its connection back to the pool after each read.
+
+    A request reads with one (who is calling, which site) and then changes data in
+    `Database.writing()`, which takes a connection of its own. Were the first still
+    held, as many concurrent writes as the pool has connections would each hold one
+    and wait for a second until the pool gave up. What it loaded stays usable: it
+    never expires its objects (and never writes: that is `writing()`'s job).
+    """
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._then_give_back(super().execute(*args, **kwargs))
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._then_give_back(super().scalar(*args, **kwargs))
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._then_give_back(super().scalars(*args, **kwargs))
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._then_give_back(super().get(*args, **kwargs))
+
+    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._then_give_back(super().get_one(*args, **kwargs))
+
+    async def _then_give_back(self, reading: Awaitable[Any]) -> Any:
+        try:
+            result = await reading
+        except BaseException:
+            if self.in_transaction():
+                await self.rollback()
+            raise
+        if self.in_transaction():
+            await self.commit()
+        return result
 
 
 class Database:
@@ -146,12 +196,22 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reading = async_sessionmaker(
+            self.engine, class_=ReadingSession, expire_on_commit=False
+        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def request_session(self) -> AsyncIterator[AsyncSession]:
+        """The session an HTTP request reads with: it holds no connection between reads
+        (see `ReadingSession`)."""
+        async with self._reading() as session:
             yield session
 
     @asynccontextmanager

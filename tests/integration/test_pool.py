@@ -1,0 +1,46 @@
+"""More concurrent writes than the pool has connections, against a real server: each
+request gives back the connection it read with before it waits for the one it writes
+with, so they queue up and all succeed, instead of each holding one and waiting for a
+second until the pool gives up (503)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.demo import DEMO_PASSWORD
+from tests.servers import running
+
+CONCURRENT = 40
+pytestmark = pytest.mark.slow
+
+
+async def walk_ins_at_once(base_url: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        login = await client.post(
+            "/api/v1/auth/token",
+            json={"email": "accueil.paris15@guichet.example.org", "password": DEMO_PASSWORD},
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=headers
+                )
+                for _ in range(CONCURRENT)
+            )
+        )
+    return [response.status_code for response in responses]
+
+
+def test_forty_walk_ins_at_once_through_a_pool_of_two_all_get_their_ticket(
+    tmp_path: Path,
+) -> None:
+    environment = {"GUICHET_DATABASE_POOL_SIZE": "2", "GUICHET_DATABASE_TIMEOUT_SECONDS": "5"}
+    with running(tmp_path, environment, demo=True) as (server,):
+        statuses = asyncio.run(walk_ins_at_once(server.base))
+
+    assert statuses == [201] * CONCURRENT
