@@ -73,6 +73,7 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
 
     from app.asgi import create_app
     from app.demo import DEMO_AGENTS, DEMO_PASSWORD
+    from app.serving import KEEP_ALIVE_SECONDS, GuardedHttpProtocol, GuardedWebSocketProtocol
 
     settings = _settings(host=host, port=port, demo=demo)
     if settings.is_sqlite:
@@ -101,10 +102,16 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # httptools, with time and size limits on request heads and bodies (slow
+        # clients); idle connections closed after a few seconds. No limit_concurrency:
+        # it counts idle connections too, so slow clients would get everyone else a 503.
+        http=GuardedHttpProtocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # Screens and phones only listen: small frames, no compression (about 19 KiB a
         # connection instead of 70), pings that find dead connections, and the sans-I/O
-        # implementation, whose send waits while a client is not reading.
-        ws="websockets-sansio",
+        # implementation, whose send waits while a client is not reading (and which
+        # stops reading from such a client).
+        ws=GuardedWebSocketProtocol,
         ws_max_size=4096,
         ws_per_message_deflate=False,
         ws_ping_interval=20,

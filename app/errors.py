@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -12,6 +13,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_OUTAGE_SECONDS = 5
+# SQLSTATEs of a database that is away rather than of a request at fault: 08 connection
+# exception, 53 insufficient resources (too many connections…); the server shutting down,
+# crashing or starting up (57P01-57P05); a lock not granted within the lock timeout.
+OUTAGE_SQLSTATE_CLASSES = ("08", "53")
+OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "55P03"})
+DATABASE_MODULES = ("asyncpg", "sqlalchemy", "aiosqlite")
 log = logging.getLogger("guichet.errors")
 
 
@@ -110,7 +118,7 @@ def on_database_unavailable(_request: Request[Any, Any, Any], exc: Exception) ->
     return problem(
         503,
         "The service is briefly unavailable. Please try again in a few seconds.",
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": str(RETRY_AFTER_OUTAGE_SECONDS)},
     )
 
 
@@ -133,9 +141,32 @@ def _is_bad_value(exc: BaseException) -> bool:
 
 
 def _is_database_outage(exc: BaseException) -> bool:
+    """The database cannot be reached, is restarting or is out of connections: a fault
+    that passes, unlike a bad query. asyncpg's own errors come wrapped in SQLAlchemy's
+    generic DBAPIError, so the SQLSTATE tells them apart; a refused or timed-out socket
+    comes raw from the driver."""
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError)):
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or _is_outage_state(getattr(exc.orig, "sqlstate", None))
+    if _is_outage_state(getattr(exc, "sqlstate", None)):
+        return True
+    return isinstance(exc, OSError) and _raised_by_the_database_driver(exc)
+
+
+def _is_outage_state(sqlstate: object) -> bool:
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith(OUTAGE_SQLSTATE_CLASSES) or sqlstate in OUTAGE_SQLSTATES
+    )
+
+
+def _raised_by_the_database_driver(exc: BaseException) -> bool:
+    """Whether `exc` came out of the database driver or pool (an OSError from elsewhere,
+    a missing file say, is a bug of ours, not an outage)."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith(DATABASE_MODULES)
+        for frame, _line in traceback.walk_tb(exc.__traceback__)
+    )
 
 
 def _plain_detail(exc: HTTPException) -> str:

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from app.db import Database
-from app.errors import problem
+from app.errors import RETRY_AFTER_OUTAGE_SECONDS, problem
 
 log = logging.getLogger("guichet.health")
 READY_TIMEOUT_SECONDS = 3.0
@@ -43,5 +43,9 @@ class HealthController(Controller):
                 await db.ping()
         except Exception as exc:  # any failure of the database means "not ready"
             log.warning("not ready: database check failed (%s)", type(exc).__name__)
-            return problem(503, "The database does not answer.", headers={"Retry-After": "5"})
+            return problem(
+                503,
+                "The database does not answer.",
+                headers={"Retry-After": str(RETRY_AFTER_OUTAGE_SECONDS)},
+            )
         return Response(Health(status="ok"))

@@ -59,6 +59,12 @@ class Server:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
+        self.launch()
+        self.wait_until_ready()
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to serve."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("GUICHET_")}
         # Every test client comes from 127.0.0.1: the per-address budgets would count them
         # all as one visitor.
@@ -66,6 +72,8 @@ class Server:
             {
                 "GUICHET_REQUESTS_PER_MINUTE": "1000000",
                 "GUICHET_TOKEN_LOOKUPS_PER_MINUTE": "1000000",
+                "GUICHET_BOOKING_REQUESTS_PER_MINUTE": "1000000",
+                "GUICHET_AVAILABILITY_REQUESTS_PER_MINUTE": "1000000",
             }
         )
         env.update(self.environment)
@@ -82,8 +90,10 @@ class Server:
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
             )
-        self.wait_until_ready()
-        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_WITHIN_SECONDS
@@ -119,8 +129,16 @@ def running(
     """`count` servers sharing `environment` (and so its database), stopped afterwards."""
     servers = [Server(folder, free_port(), environment, demo=demo) for _ in range(count)]
     try:
-        for server in servers:
-            server.start()
+        if demo or environment.get("GUICHET_DATABASE_URL", "sqlite").startswith("sqlite"):
+            # `serve` migrates SQLite and loads the demo itself: one at a time.
+            for server in servers:
+                server.start()
+        else:
+            # Side by side, as a deployment starts its replicas.
+            for server in servers:
+                server.launch()
+            for server in servers:
+                server.wait_until_ready()
         yield servers
     finally:
         for server in servers:

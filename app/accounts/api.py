@@ -19,6 +19,7 @@ from app.accounts.models import Agent
 from app.config import Settings
 from app.db import Database
 from app.errors import Unauthorized
+from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
@@ -63,7 +64,10 @@ class AuthController(Controller):
     tags = ["staff"]
 
     @post(
-        "/auth/token", status_code=200, summary="Exchange an agent's email and password for a token"
+        "/auth/token",
+        status_code=200,
+        summary="Exchange an agent's email and password for a token",
+        responses=problem_responses(401),
     )
     async def create_token(
         self,

@@ -18,6 +18,7 @@ from app.admin import agents
 from app.admin.agents import AgentChange, AgentIn, PasswordIn
 from app.config import Settings
 from app.db import Database
+from app.problems import problem_responses
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The agent's id")]
 SiteFilter = Annotated[
@@ -64,6 +65,7 @@ class AgentsAdminController(Controller):
         "/",
         summary="The staff accounts of one's mairies, or of one mairie (manager)",
         security=STAFF_SECURITY,
+        responses=problem_responses(404),
     )
     async def list_agents(
         self,
@@ -93,6 +95,7 @@ class AgentsAdminController(Controller):
         "/",
         summary="Create a staff account; a manager, for their own mairies and up to manager",
         security=STAFF_SECURITY,
+        responses=problem_responses(409),
     )
     async def create_agent(
         self,

@@ -17,6 +17,7 @@ from app.accounts.models import Agent
 from app.admin import catalog
 from app.admin.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.db import Database
+from app.problems import problem_responses
 from app.sites.models import Need, Service
 
 CodeParam = Annotated[
@@ -88,7 +89,12 @@ class ServicesAdminController(Controller):
     ) -> ServiceAdminOut:
         return service_out(await catalog.one_of(session, agent, Service, code))
 
-    @post("/", summary="Add a service to the catalog (administrator)", security=STAFF_SECURITY)
+    @post(
+        "/",
+        summary="Add a service to the catalog (administrator)",
+        security=STAFF_SECURITY,
+        responses=problem_responses(409),
+    )
     async def add_service(
         self,
         data: JSONBody[ServiceIn],
@@ -134,7 +140,12 @@ class NeedsAdminController(Controller):
     ) -> NeedAdminOut:
         return need_out(await catalog.one_of(session, agent, Need, code))
 
-    @post("/", summary="Add a need (administrator)", security=STAFF_SECURITY)
+    @post(
+        "/",
+        summary="Add a need (administrator)",
+        security=STAFF_SECURITY,
+        responses=problem_responses(409),
+    )
     async def add_need(
         self,
         data: JSONBody[NeedIn],

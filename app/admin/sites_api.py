@@ -19,6 +19,7 @@ from app.accounts.models import Agent
 from app.admin import sites as service
 from app.admin.sites import BOUNDS, REMINDER_HOURS, Affected, Disruption
 from app.db import Database
+from app.problems import problem_responses
 from app.sites.hours import WEEKDAYS
 from app.sites.models import Closure, Site, Station, StationOutage
 from app.sites.schemas import Slug
@@ -378,7 +379,12 @@ class SiteAdminController(Controller):
         site = await service.site_to_run(session, agent, slug)
         return [station_out(station) for station in await service.stations_of(session, site)]
 
-    @post("/{slug:str}/stations", summary="Add a station", security=STAFF_SECURITY)
+    @post(
+        "/{slug:str}/stations",
+        summary="Add a station",
+        security=STAFF_SECURITY,
+        responses=problem_responses(409),
+    )
     async def add_station(
         self,
         slug: Slug,
@@ -398,6 +404,7 @@ class SiteAdminController(Controller):
         description="Booked appointments the station can no longer take go to another "
         "suitable station free at the same time, or are listed in `to_reschedule`.",
         security=STAFF_SECURITY,
+        responses=problem_responses(409),
     )
     async def change_station(
         self,

@@ -18,6 +18,7 @@ from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
 from app.config import Settings
 from app.errors import BadRequest
+from app.problems import problem_responses
 
 SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
 ActionParam = Annotated[
@@ -134,6 +135,7 @@ class AuditController(Controller):
         "/",
         summary="The audit log: who changed what, when and from where (manager)",
         security=STAFF_SECURITY,
+        responses=problem_responses(404),
     )
     async def audit_log(
         self,

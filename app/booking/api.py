@@ -20,6 +20,7 @@ from app.booking.ics import calendar_entry, calendar_file
 from app.config import Settings
 from app.db import Database
 from app.errors import Unauthorized
+from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
@@ -75,6 +76,7 @@ class BookingController(Controller):
         summary="Book a slot",
         description="Phone and counter bookings need a reception token.",
         security=[{}, *STAFF_SECURITY],
+        responses=problem_responses(404, 409, 422),
     )
     async def book(
         self,
@@ -118,7 +120,12 @@ class BookingController(Controller):
         appointment = await service.get_by_token(session, token)
         return schemas.appointment_out(appointment, settings.base_url)
 
-    @post("/appointments/{token:str}/cancel", status_code=200, summary="Cancel (idempotent)")
+    @post(
+        "/appointments/{token:str}/cancel",
+        status_code=200,
+        summary="Cancel (idempotent)",
+        responses=problem_responses(409),
+    )
     async def cancel(
         self,
         request: Request[object, object, State],
@@ -131,7 +138,12 @@ class BookingController(Controller):
         appointment = await service.cancel(db, token, now=now)
         return schemas.appointment_out(appointment, settings.base_url)
 
-    @post("/appointments/{token:str}/reschedule", status_code=200, summary="Move to another slot")
+    @post(
+        "/appointments/{token:str}/reschedule",
+        status_code=200,
+        summary="Move to another slot",
+        responses=problem_responses(409, 422),
+    )
     async def reschedule(
         self,
         request: Request[object, object, State],

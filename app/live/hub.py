@@ -89,6 +89,7 @@ class Connection:
         self.address = address
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
         self.closing = False
         self.last: str | None = None
 
@@ -107,7 +108,7 @@ class Connection:
         self.closing = True
         if self.writer is not None:
             self.writer.cancel()
-        asyncio.get_running_loop().create_task(self._close(code))
+        self.closer = asyncio.get_running_loop().create_task(self._close(code))
 
     async def _close(self, code: int) -> None:
         with contextlib.suppress(Exception):
@@ -257,6 +258,10 @@ class Hub:
             log.exception("live connection to %s failed", site.slug)
             connection.close(INTERNAL_ERROR)
         finally:
+            if connection.closer is not None:
+                # The close frame goes out before the handler returns and the server
+                # drops the connection, so that the client learns why.
+                await connection.closer
             self.addresses[address] -= 1
             if self.addresses[address] <= 0:
                 del self.addresses[address]

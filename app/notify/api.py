@@ -18,6 +18,7 @@ from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import Database
 from app.errors import NotFound
 from app.notify.models import OutboxMessage
+from app.problems import problem_responses
 from app.sites.models import Site
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
@@ -66,7 +67,11 @@ class OutboxController(Controller):
     tags = ["admin"]
     security = STAFF_SECURITY
 
-    @get("/", summary="Messages of the outbox, by status (failed: given up on)")
+    @get(
+        "/",
+        summary="Messages of the outbox, by status (failed: given up on)",
+        responses=problem_responses(404),
+    )
     async def list_messages(
         self,
         agent: NamedDependency[Agent],

@@ -20,6 +20,7 @@ from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
 from app.db import Database
 from app.live import presence
+from app.problems import problem_responses
 from app.queue import service
 from app.queue.models import Ticket
 from app.sites.schemas import Slug
@@ -211,7 +212,11 @@ class QueueController(Controller):
         )
         return await _out(session, ticket, now)
 
-    @post("/sites/{slug:str}/check-ins", summary="The booked person has arrived")
+    @post(
+        "/sites/{slug:str}/check-ins",
+        summary="The booked person has arrived",
+        responses=problem_responses(409),
+    )
     async def check_in(
         self,
         slug: Slug,
@@ -248,7 +253,10 @@ class QueueController(Controller):
         "/stations/{station_id:int}/call-next",
         status_code=200,
         summary="Call the next ticket this station may serve",
-        responses={204: ResponseSpec(None, description="Nobody is waiting for this station")},
+        responses={
+            204: ResponseSpec(None, description="Nobody is waiting for this station"),
+            **problem_responses(409),
+        },
     )
     async def call_next(
         self,
@@ -269,6 +277,7 @@ class QueueController(Controller):
         "/tickets/{ticket_id:int}/transfer",
         status_code=200,
         summary="Back in the queue for another service or station kind",
+        responses=problem_responses(409),
     )
     async def transfer(
         self,
@@ -285,6 +294,7 @@ class QueueController(Controller):
         "/tickets/{ticket_id:int}/finish",
         status_code=200,
         summary="The help is over; the body, if any, records what was done",
+        responses=problem_responses(409),
     )
     async def finish(
         self,
@@ -320,6 +330,7 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
         summary=summary,
         tags=["queue"],
         security=STAFF_SECURITY,
+        responses=problem_responses(409),
     )(move)
     return handler
 

@@ -17,6 +17,7 @@ from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.config import Settings
+from app.problems import problem_responses
 from app.sites.models import Site
 from app.stats.figures import Figures, Stats, figures
 from app.stats.sql import By
@@ -114,7 +115,11 @@ class StatsController(Controller):
     tags = ["stats"]
     security = STAFF_SECURITY
 
-    @get("/stats", summary="The figures of a mairie, or of all of Paris, by period")
+    @get(
+        "/stats",
+        summary="The figures of a mairie, or of all of Paris, by period",
+        responses=problem_responses(404),
+    )
     async def stats(
         self,
         agent: NamedDependency[Agent],
@@ -132,6 +137,7 @@ class StatsController(Controller):
         "/stats.csv",
         summary="The same figures as CSV, one row per period and one for the whole range",
         media_type="text/csv; charset=utf-8",
+        responses=problem_responses(404),
     )
     async def stats_as_csv(
         self,

@@ -37,7 +37,7 @@ from app.notify.models import FollowUpAnswer
 from app.queue.models import Ticket
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
-from app.sites.service import site_calendar
+from app.sites.service import EARLIEST_DAY, LATEST_DAY, site_calendar
 from app.stats.sql import By, Dialect, as_date, quantiles
 from app.visits.models import OUTCOMES, Department, Escalation, Visit
 
@@ -304,6 +304,8 @@ def natural_start(day: date, by: By) -> date:
 
 
 def check_range(first: date, last: date) -> None:
+    if not (EARLIEST_DAY <= first <= LATEST_DAY and EARLIEST_DAY <= last <= LATEST_DAY):
+        raise BadRequest(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
     if last < first:
         raise BadRequest("The range ends before it starts: check from and to.")
     if (last - first).days >= MAX_DAYS:

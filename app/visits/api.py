@@ -20,6 +20,7 @@ from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
 from app.audit import service as audit
 from app.db import Database
 from app.errors import Conflict, NotFound
+from app.problems import problem_responses
 from app.sites.models import Site
 from app.visits import service
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
@@ -109,7 +110,11 @@ class EscalationsController(Controller):
     tags = ["visits"]
     security = STAFF_SECURITY
 
-    @get("/", summary="Requests sent on to expert departments, oldest first")
+    @get(
+        "/",
+        summary="Requests sent on to expert departments, oldest first",
+        responses=problem_responses(404),
+    )
     async def list_escalations(
         self,
         agent: NamedDependency[Agent],
@@ -143,7 +148,12 @@ class EscalationsController(Controller):
         authorize(agent, roles=MANAGERS, site=site)
         return escalation_out(escalation, site, now)
 
-    @post("/{reference:str}/status", status_code=200, summary="Move a request forward")
+    @post(
+        "/{reference:str}/status",
+        status_code=200,
+        summary="Move a request forward",
+        responses=problem_responses(409),
+    )
     async def move(
         self,
         reference: Reference,
@@ -181,7 +191,9 @@ class DepartmentsController(Controller):
         )
         return [department_out(item) for item in found]
 
-    @post("/", summary="Add an expert department (administrators)")
+    @post(
+        "/", summary="Add an expert department (administrators)", responses=problem_responses(409)
+    )
     async def add_department(
         self,
         data: JSONBody[DepartmentIn],

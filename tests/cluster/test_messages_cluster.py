@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,23 +15,13 @@ from sqlalchemy import func, insert, select
 
 from app.notify.models import OutboxMessage
 from app.sites.models import Site
-from tests.conftest import TEST_SECRET
-from tests.mail import SmtpServer, smtp_server
-from tests.servers import free_port, running
+from tests.cluster.conftest import environment
+from tests.mail import SmtpServer
+from tests.servers import running
 
 MESSAGES = 2000
 BATCH = 50
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.postgresql,
-    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
-]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server(free_port()) as server:
-        yield server
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
 
 
 async def fill_the_outbox(db: Any) -> None:
@@ -67,18 +56,16 @@ async def fill_the_outbox(db: Any) -> None:
         )
 
 
-def environment(database_url: str, smtp: SmtpServer) -> dict[str, str]:
-    return {
-        "GUICHET_DATABASE_URL": database_url,
-        "GUICHET_SECRET_KEY": TEST_SECRET,
-        "GUICHET_LOG_LEVEL": "WARNING",
-        "GUICHET_SMTP_HOST": "127.0.0.1",
-        "GUICHET_SMTP_PORT": str(smtp.port),
-        "GUICHET_SMTP_SECURITY": "none",
-        "GUICHET_DISPATCH_EVERY_SECONDS": "0.5",
-        "GUICHET_DISPATCH_BATCH": str(BATCH),
-        "GUICHET_MESSAGE_LEASE_SECONDS": "5",
-    }
+def smtp_environment(database_url: str, smtp: SmtpServer) -> dict[str, str]:
+    return environment(
+        database_url,
+        GUICHET_SMTP_HOST="127.0.0.1",
+        GUICHET_SMTP_PORT=str(smtp.port),
+        GUICHET_SMTP_SECURITY="none",
+        GUICHET_DISPATCH_EVERY_SECONDS="0.5",
+        GUICHET_DISPATCH_BATCH=str(BATCH),
+        GUICHET_MESSAGE_LEASE_SECONDS="5",
+    )
 
 
 def all_delivered(smtp: SmtpServer, within: float) -> None:
@@ -104,7 +91,7 @@ async def test_two_instances_deliver_each_message_exactly_once(
 ) -> None:
     await fill_the_outbox(db)
 
-    with running(tmp_path, environment(database_url, smtp), count=2):
+    with running(tmp_path, smtp_environment(database_url, smtp), count=2):
         all_delivered(smtp, within=180)
         smtp.mailbox.wait_for(MESSAGES + 1, within=3)
 
@@ -119,7 +106,7 @@ async def test_a_process_killed_mid_dispatch_loses_nothing(
 ) -> None:
     await fill_the_outbox(db)
 
-    with running(tmp_path, environment(database_url, smtp), count=2) as (first, _second):
+    with running(tmp_path, smtp_environment(database_url, smtp), count=2) as (first, _second):
         smtp.mailbox.wait_for(MESSAGES // 4, within=120)
         first.stop(signal.SIGKILL)
         killed_at = smtp.mailbox.count()

@@ -1,0 +1,147 @@
+"""The HTTP and websocket protocols `guichet serve` runs uvicorn with: uvicorn's own, with
+limits on what one client can make the server wait for or hold in memory.
+
+uvicorn times out idle keep-alive connections only: a connection that sends nothing,
+or sends its request head or body a byte at a time, stays open for ever, and with
+httptools a head of any size is read into memory. A websocket client that sends pings
+and does not read the pongs makes the server buffer them without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+HEAD_BYTES = 32 * 1024
+HEAD_SECONDS = 10.0
+BODY_SECONDS = 30.0
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
+KEEP_ALIVE_SECONDS = 5
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """A request's head must arrive within HEAD_SECONDS of its first byte (or of the
+    connection opening) and be at most HEAD_BYTES, else 431; its body must arrive within
+    BODY_SECONDS of the head. A client too slow is disconnected. One still sending a body
+    after its answer has gone (a 413) has LINGER_SECONDS to read the answer, while the
+    server reads and drops at most LINGER_BYTES more of what it sends, then is
+    disconnected."""
+
+    deadline: asyncio.TimerHandle | None = None
+    head_size = 0
+    reading_head = False
+    lingering = False
+    dropped = 0
+    refused = False
+    upgraded = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(HEAD_SECONDS)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
+        if self.lingering:
+            self.dropped += len(data)
+            if self.dropped > LINGER_BYTES:
+                self.transport.pause_reading()
+        super().data_received(data)
+        if self.upgraded or self.transport.is_closing():
+            return
+        # httptools keeps an unfinished header to itself: count what it was given.
+        if self.reading_head:
+            self.head_size += len(data)
+            if self.head_size > HEAD_BYTES:
+                self._refuse_head()
+        elif self.deadline is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm(HEAD_SECONDS)  # bytes between requests that begin none
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.reading_head = True
+        self.head_size = 0
+        self.lingering = False
+        self._arm(HEAD_SECONDS)
+
+    def on_headers_complete(self) -> None:
+        self.reading_head = False
+        self._arm(BODY_SECONDS)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        answered = self.cycle is not None and self.cycle.response_complete
+        self.lingering = False
+        if answered:
+            self._arm(KEEP_ALIVE_SECONDS)
+        else:
+            self._disarm()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        body_unread = self.cycle is not None and self.cycle.more_body
+        super().on_response_complete()
+        if body_unread and not self.transport.is_closing():
+            self.lingering = True
+            self.dropped = 0
+            self._arm(LINGER_SECONDS)
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()
+        self.upgraded = True
+        super().handle_websocket_upgrade()
+
+    def _refuse_head(self) -> None:
+        """Answer 431 and stop reading; close a moment later, so that the client reads
+        the answer rather than a reset."""
+        self.refused = True
+        body = b"Request header fields too large."
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[431],
+                    b"content-type: text/plain; charset=utf-8\r\n",
+                    b"content-length: %d\r\n" % len(body),
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+        )
+        self.transport.pause_reading()
+        self._arm(LINGER_SECONDS)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self.deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _too_slow(self) -> None:
+        self.deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """Stops reading from a client while it does not read what it is sent, so that what
+    it sends meanwhile (pings, whose pongs would pile up) waits in its own buffers."""
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
