@@ -150,6 +150,9 @@ class SiteFeed:
         return not self.displays and not self.tickets
 
 
+RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
+
+
 class Hub:
     """This instance's live connections and their fan-out."""
 
@@ -341,7 +344,13 @@ class Hub:
             feed.dirty.set()
 
     async def _refresh_forever(self, feed: SiteFeed) -> None:
-        """Read the site's state once per burst of notices, and hand it to everyone."""
+        """Read the site's state once per burst of notices, and hand it to everyone.
+
+        A read that fails (the database away, the pool exhausted) is tried again after a
+        growing pause, without waiting for another notice: a screen is never left behind
+        because the last change of a quiet moment could not be read.
+        """
+        failures = 0
         while True:
             await feed.dirty.wait()
             feed.dirty.clear()
@@ -350,8 +359,14 @@ class Hub:
                 await self._refresh(
                     feed, "called" if {"called", "recall"} & set(kinds) else "update"
                 )
-            except Exception:  # a failed read is retried on the next notice
+            except Exception:
                 log.exception("live refresh of site %s failed", feed.slug)
+                feed.kinds = kinds + feed.kinds
+                feed.dirty.set()
+                await asyncio.sleep(min(RETRY_LONGEST, RETRY_FIRST * 2**failures))
+                failures += 1
+            else:
+                failures = 0
 
     async def _refresh(self, feed: SiteFeed, kind: str) -> None:
         async with self.db.session() as session:
