@@ -25,9 +25,12 @@ REFUSED_NUMBER = "+33600000000"
 @dataclass
 class Mailbox:
     """What the SMTP server received, in order: kept raw, parsed when read (parsing on
-    arrival would slow the server down more than what it measures)."""
+    arrival would slow the server down more than what it measures), with each message's
+    envelope recipients as the server read them and the connection it came on."""
 
     raw: list[bytes] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    connections: list[object] = field(default_factory=list)
     refused: set[str] = field(default_factory=lambda: {REFUSED_ADDRESS})
     lock: threading.Lock = field(default_factory=threading.Lock)
     _parsed: list[Message] = field(default_factory=list)
@@ -36,7 +39,9 @@ class Mailbox:
     def messages(self) -> list[Message]:
         with self.lock:
             for content in self.raw[len(self._parsed) :]:
-                self._parsed.append(email.message_from_bytes(content, policy=email.policy.default))
+                # Headers may be UTF-8 where the server offers SMTPUTF8 (RFC 6532).
+                text = content.decode("utf-8", errors="surrogateescape")
+                self._parsed.append(email.message_from_string(text, policy=email.policy.default))
             return list(self._parsed)
 
     async def handle_RCPT(
@@ -50,6 +55,8 @@ class Mailbox:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
             self.raw.append(envelope.original_content or b"")
+            self.recipients.extend(envelope.rcpt_tos)
+            self.connections.append(session.peer)
         return "250 Message accepted for delivery"
 
     def refuse(self, address: str) -> None:
@@ -75,10 +82,13 @@ class Mailbox:
 class SmtpServer:
     mailbox: Mailbox
     port: int
+    smtputf8: bool = False
     controller: Controller | None = None
 
     def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     def stop(self) -> None:
@@ -88,8 +98,9 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(port: int) -> Iterator[SmtpServer]:
-    server = SmtpServer(Mailbox(), port)
+def smtp_server(port: int, *, smtputf8: bool = False) -> Iterator[SmtpServer]:
+    """A relay on loopback; it offers SMTPUTF8 only if asked (aiosmtpd's default is not to)."""
+    server = SmtpServer(Mailbox(), port, smtputf8)
     server.start()
     try:
         yield server

@@ -6,6 +6,12 @@ PostgreSQL claims skip rows that another instance holds (FOR UPDATE SKIP LOCKED)
 SQLite writers take turns. Results are recorded once per batch, so a crash can repeat at
 most the batch in flight — and each email keeps its Message-ID, for receivers to drop
 the repeat.
+
+Each message succeeds or fails on its own: an error nobody foresaw while checking,
+rendering or sending one message fails that message for good (managers see it among the
+failed ones, with the kind of error and no personal data), and the results of the others
+are recorded all the same. A message whose lease ran out as many times as it may be
+tried, with no result ever recorded, is given up rather than claimed again.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import hashlib
 import logging
 import random
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePath
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -77,6 +85,12 @@ def retry_delay(attempts: int, jitter: float) -> timedelta:
     return base * jitter
 
 
+def where(exc: BaseException) -> str:
+    """Where an exception was raised, as `file.py:line`: the code, never the values."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{PurePath(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -113,28 +127,41 @@ class Dispatcher:
         return sent
 
     async def run_once(self) -> int:
-        messages = await self.claim()
+        """One batch; how many due messages it took (sent, failed or given up)."""
+        messages, taken = await self._claim()
         await self.deliver(messages)
-        return len(messages)
+        return taken
 
     async def deliver(self, messages: list[OutboxMessage]) -> None:
-        """Check, send and record claimed messages."""
+        """Check, send and record claimed messages, each on its own: the results of those
+        that went are recorded even if something escapes while others are sent."""
         if not messages:
             return
         appointments = await self._appointments(messages)
         tickets = await self._tickets(messages)
         # Several at once: sending is mostly waiting for the mail server or the gateway.
         sending = asyncio.Semaphore(SENDING_AT_ONCE)
+        outcomes: list[Outcome] = []
 
-        async def deliver_one(message: OutboxMessage) -> Outcome:
+        async def deliver_one(message: OutboxMessage) -> None:
             async with sending:
-                return await self._deliver(message, appointments, tickets)
+                outcomes.append(await self._deliver(message, appointments, tickets))
 
-        outcomes = await asyncio.gather(*(deliver_one(message) for message in messages))
-        await self._record(list(outcomes))
+        try:
+            await asyncio.gather(
+                *(deliver_one(message) for message in messages), return_exceptions=True
+            )
+        finally:
+            await self._record(outcomes)
 
     async def claim(self) -> list[OutboxMessage]:
         """Take up to a batch of due messages for this instance, for the lease's time."""
+        messages, _ = await self._claim()
+        return messages
+
+    async def _claim(self) -> tuple[list[OutboxMessage], int]:
+        """The messages to deliver, and how many due ones were taken: those whose lease ran
+        out after their last allowed attempt are failed here instead of claimed again."""
         now = self.clock()
         async with self.db.writing() as session:
             due = or_(
@@ -149,13 +176,25 @@ class Dispatcher:
             )
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
-            messages = list(await session.scalars(query))
-            for message in messages:
+            taken = list(await session.scalars(query))
+            messages = []
+            for message in taken:
+                if message.status == "sending" and message.attempts >= self.attempts:
+                    log.warning(
+                        "message %s given up: no result after %d attempts",
+                        message.id,
+                        message.attempts,
+                    )
+                    message.status = "failed"
+                    message.claimed_until = None
+                    message.last_error = f"gave up: no result after {message.attempts} attempts"
+                    continue
                 message.status = "sending"
                 message.claimed_by = self.instance
                 message.claimed_until = now + self.lease
                 message.attempts += 1
-        return messages
+                messages.append(message)
+        return messages, len(taken)
 
     async def _appointments(self, messages: list[OutboxMessage]) -> dict[int, Appointment]:
         ids = {m.appointment_id for m in messages if m.appointment_id is not None}
@@ -213,6 +252,27 @@ class Dispatcher:
         appointments: dict[int, Appointment],
         tickets: dict[int, Ticket],
     ) -> Outcome:
+        """The outcome of one message, whatever happens while it is checked, rendered or
+        sent: what nobody foresaw fails this message for good, and only this one."""
+        try:
+            return await self._attempt(message, appointments, tickets)
+        except Exception as exc:
+            # Neither the exception's text nor its traceback's values: either may hold
+            # the address, the number or what the message says.
+            log.error(
+                "message %s failed unexpectedly: %s at %s",
+                message.id,
+                type(exc).__name__,
+                where(exc),
+            )
+            return Outcome(message.id, "failed", f"unexpected error: {type(exc).__name__}"[:200])
+
+    async def _attempt(
+        self,
+        message: OutboxMessage,
+        appointments: dict[int, Appointment],
+        tickets: dict[int, Ticket],
+    ) -> Outcome:
         now = self.clock()
         if not self.applies(message, appointments, tickets, now):
             return Outcome(message.id, "cancelled", "no longer applies")
@@ -258,6 +318,8 @@ class Dispatcher:
     async def _record(self, outcomes: list[Outcome]) -> None:
         """Write the batch's results in one transaction: one statement for all the sent
         and all the cancelled, one per message to retry or given up."""
+        if not outcomes:
+            return
         now = self.clock()
         mine = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_by == self.instance)
         async with self.db.writing() as session:

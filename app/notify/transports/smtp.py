@@ -1,14 +1,26 @@
-"""Email over SMTP with aiosmtplib."""
+"""Email over SMTP with aiosmtplib.
+
+Each message is its own transaction on a pooled connection. A connection goes back to
+the pool only between transactions: whatever went wrong once MAIL FROM was sent (a
+refusal, a dropped line, an error of ours), it is closed and a new one is opened for the
+next message, so no message ever starts in the leftovers of another.
+
+Internationalised addresses go as written where the relay offers SMTPUTF8 (RFC 6531);
+elsewhere the domain goes in IDNA (`jose@xn--exmple-cua.org`), and a name before the @
+that is not ASCII cannot go at all: that message fails for good, and only that one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import secrets
 from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
+import idna
 
 from app.notify.transports import Email, PermanentError, TransientError
 
@@ -38,6 +50,25 @@ def _multipart(subtype: str, parts: list[bytes]) -> tuple[str, bytes]:
     boundary = f"=_{secrets.token_hex(12)}"
     body = b"".join(f"--{boundary}\r\n".encode() + part + b"\r\n" for part in parts)
     return f'multipart/{subtype}; boundary="{boundary}"', body + f"--{boundary}--\r\n".encode()
+
+
+def envelope_recipient(address: str, *, smtputf8: bool) -> str:
+    """The address as the relay can take it: as written if it is ASCII or the relay offers
+    SMTPUTF8, else with its domain in IDNA. PermanentError when it cannot go to this relay
+    (a non-ASCII name before the @ and no SMTPUTF8) or to any (no @, spaces, a domain
+    IDNA refuses). The reasons name no part of the address."""
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(c.isspace() or not c.isprintable() for c in address):
+        raise PermanentError("not an email address")
+    if address.isascii() or smtputf8:
+        return address
+    if not local.isascii():
+        raise PermanentError("non-ASCII name before @, and the relay does not offer SMTPUTF8")
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise PermanentError("domain not valid in IDNA") from exc
+    return f"{local}@{ascii_domain}"
 
 
 def mime_message(email: Email, sender: str) -> bytes:
@@ -106,23 +137,46 @@ class SmtpTransport:
             self._idle.put_nowait(None)
 
     async def send(self, email: Email) -> None:
-        message = mime_message(email, self.sender)
         client = await self._idle.get()
+        between_transactions = False  # whether the connection may serve the next message
         try:
             client = await self._connected(client)
-            await client.sendmail(self.envelope_sender, [email.to], message)
+            try:
+                recipient = envelope_recipient(email.to, smtputf8=self._smtputf8(client))
+            except PermanentError:
+                between_transactions = True  # nothing was sent
+                raise
+            message = mime_message(dataclasses.replace(email, to=recipient), self.sender)
+            await client.sendmail(
+                self.envelope_sender,
+                [recipient],
+                message,
+                mail_options=[] if recipient.isascii() else ["SMTPUTF8"],
+            )
+            between_transactions = True
+        except PermanentError:
+            raise
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentError("recipient refused") from exc
+            codes = [refused.code for refused in exc.recipients]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise PermanentError(f"recipient refused ({codes[0]})") from exc
+            raise TransientError(f"recipient deferred ({codes[0] if codes else '?'})") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600 and exc.code != 503:
                 raise PermanentError(f"refused with {exc.code}") from exc
-            client = self._drop(client)
             raise TransientError(f"server said {exc.code}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            client = self._drop(client)
             raise TransientError(type(exc).__name__) from exc
+        except ValueError as exc:  # an address aiosmtplib will not write on a command line
+            raise PermanentError(f"address not sendable ({type(exc).__name__})") from exc
         finally:
+            if not between_transactions:
+                client = self._drop(client)
             self._idle.put_nowait(client)
+
+    @staticmethod
+    def _smtputf8(client: aiosmtplib.SMTP) -> bool:
+        return client.supports_extension("smtputf8")
 
     async def _connected(self, client: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP:
         if client is not None and client.is_connected:
@@ -131,10 +185,16 @@ class SmtpTransport:
         await client.connect()
         if self._login:
             await client.login(*self._login)
+        if client.is_ehlo_or_helo_needed:  # to know the extensions (SMTPUTF8) before sending
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
         return client
 
     @staticmethod
     def _drop(client: aiosmtplib.SMTP | None) -> None:
+        """Close a connection that is not fit to be used again; its slot opens a new one."""
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
