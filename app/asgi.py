@@ -22,12 +22,13 @@ from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.api import AuthController
-from app.accounts.guards import SessionRenewal, provide_agent, provide_optional_agent
+from app.accounts.guards import NoStore, provide_agent, provide_optional_agent
 from app.admin.agents_api import AgentsAdminController
 from app.admin.catalog_api import NeedsAdminController, ServicesAdminController
+from app.admin.screens_api import ScreensAdminController
 from app.admin.sites_api import SiteAdminController
 from app.audit.api import AuditController
-from app.booking.api import BookingController
+from app.booking.api import BookingAlertsController, BookingController
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
@@ -40,9 +41,11 @@ from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
 from app.notify.scheduler import Scheduler, transports
 from app.pages.admin_people import AdminPeoplePages
+from app.pages.admin_screens import ScreenAdminPages
 from app.pages.admin_sites import SiteAdminPages
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
+from app.pages.booking_alerts import BookingAlertPages
 from app.pages.figures import FiguresPages
 from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
@@ -149,6 +152,7 @@ def create_app(
             SitesController,
             AuthController,
             BookingController,
+            BookingAlertsController,
             QueueController,
             *TICKET_MOVES,
             TrackingController,
@@ -159,6 +163,7 @@ def create_app(
             ServicesAdminController,
             NeedsAdminController,
             SiteAdminController,
+            ScreensAdminController,
             EscalationsController,
             DepartmentsController,
             StatsController,
@@ -178,6 +183,8 @@ def create_app(
             FiguresPages,
             AdminPeoplePages,
             SiteAdminPages,
+            BookingAlertPages,
+            ScreenAdminPages,
             TrackingPages,
             create_static_files_router(
                 path="/static",
@@ -235,7 +242,7 @@ def create_app(
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
     # Litestar's before_send hooks would wrap every websocket message too.
     app.asgi_handler = RequestIdMiddleware(
-        SecurityHeaders(SessionRenewal(app.asgi_handler), https_only=settings.is_production),
+        SecurityHeaders(NoStore(app.asgi_handler), https_only=settings.is_production),
         observe=metrics.observe_request,
     )
     return app

@@ -41,13 +41,16 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
         raise click.ClickException(exc.detail) from exc
 
 
-def _load_demo(settings: Settings) -> None:
+def _load_demo(settings: Settings) -> str | None:
+    """Load the demo; the address of its paired lobby screen, if one was paired."""
     from app import demo
 
     today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
     loaded = _with_database(
         settings,
-        lambda db: demo.load(db, today=today, with_agents=not settings.is_production),
+        lambda db: demo.load(
+            db, today=today, with_agents=not settings.is_production, secret=settings.secret_key
+        ),
     )
     report = loaded.data
     click.echo(
@@ -56,6 +59,7 @@ def _load_demo(settings: Settings) -> None:
         f"{report.exceptions} dated exceptions added"
         + (f", {len(loaded.agents)} staff accounts" if loaded.agents else "")
     )
+    return loaded.screen_path
 
 
 @click.group()
@@ -78,13 +82,13 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
     settings = _settings(host=host, port=port, demo=demo)
     if settings.is_sqlite:
         schema.upgrade(settings.database_url)
-    if settings.demo:
-        _load_demo(settings)
+    screen = _load_demo(settings) if settings.demo else None
     base = f"http://{settings.host}:{settings.port}"
+    display = f"{base}{screen}  (a paired screen)" if screen else f"{base}/display/paris-15"
     click.echo(
         f"\nguichet serves on {base}\n"
         f"  pages          {base}/\n"
-        f"  lobby display  {base}/display/paris-15  (one per mairie)\n"
+        f"  lobby display  {display}\n"
         f"  API docs       {base}/schema  (OpenAPI: {base}/schema/openapi.json)\n"
         f"  health         {base}/health/ready\n"
     )
@@ -99,7 +103,10 @@ def serve(host: str | None, port: int | None, demo: bool | None) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-For and -Proto are believed from GUICHET_TRUSTED_PROXIES only (never
+        # from uvicorn's default, loopback, nor from its FORWARDED_ALLOW_IPS).
+        proxy_headers=bool(settings.trusted_proxy_list),
+        forwarded_allow_ips=settings.trusted_proxy_list,
         server_header=False,
         timeout_graceful_shutdown=10,
         # httptools, with time and size limits on request heads and bodies (slow
@@ -145,7 +152,10 @@ def db_check() -> None:
 @main.command("demo")
 def demo_command() -> None:
     """Load the Paris demo data (idempotent)."""
-    _load_demo(_settings())
+    settings = _settings()
+    screen = _load_demo(settings)
+    if screen:
+        click.echo(f"a paired lobby screen of the demo: {settings.base_url}{screen}")
 
 
 @main.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Literal
@@ -38,6 +39,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     login_attempts_per_minute: int = 10
     availability_requests_per_minute: int = 120
     booking_requests_per_minute: int = 20
+    bookings_per_address_per_day: int = 4
+    booking_alert_per_hour: int = 10
     requests_per_minute: int = 1200
     token_lookups_per_minute: int = 300
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -64,6 +67,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     message_body_days: int = 183
     audit_address_days: int = 365
     metrics_token: str = ""
+    # Addresses or networks (comma-separated) of the reverse proxies whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed; empty: none, every client is its socket's peer.
+    trusted_proxies: str = ""
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
 
@@ -74,6 +80,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [proxy.strip() for proxy in self.trusted_proxies.split(",") if proxy.strip()]
 
     @property
     def base_url(self) -> str:
@@ -100,6 +110,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
         for field, low, high in RANGES:
             if not low <= getattr(self, field) <= high:
                 raise SettingsError(f"{PREFIX}{field.upper()} must be between {low} and {high}")
+        for proxy in self.trusted_proxy_list:
+            try:
+                if proxy != "*":
+                    ipaddress.ip_network(proxy)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"GUICHET_TRUSTED_PROXIES: {proxy!r} is not an address or a network"
+                ) from exc
         if self.is_production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise SettingsError(
@@ -112,6 +130,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
 
 RANGES = (
     ("login_attempts_per_minute", 1, 10_000),
+    ("bookings_per_address_per_day", 1, 10_000),
+    ("booking_alert_per_hour", 1, 10_000),
     ("requests_per_minute", 1, 10_000_000),
     ("token_lookups_per_minute", 1, 10_000_000),
     ("dispatch_every_seconds", 0.1, 3600),

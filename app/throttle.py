@@ -67,7 +67,8 @@ class Limits:
     def check_login(self, address: str, email: str) -> None:
         detail = "Too many login attempts. Wait before trying again."
         self.login_per_address.check(address, detail)
-        self.login_per_account.check(email.strip().lower(), detail)
+        # Per account *from this address*: tries made elsewhere never hold an agent back.
+        self.login_per_account.check(f"{email.strip().lower()} {address}", detail)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

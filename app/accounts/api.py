@@ -29,8 +29,8 @@ Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 WRONG_CREDENTIALS = (
-    f"Wrong email or password. After {service.LOCK_AFTER} failures in a row the account is "
-    "locked for a while: wait, or ask a manager."
+    "Wrong email or password. After a few failures from one address, its next tries "
+    "must wait a while (429): wait, or ask a manager."
 )
 
 
@@ -67,7 +67,7 @@ class AuthController(Controller):
         "/auth/token",
         status_code=200,
         summary="Exchange an agent's email and password for a token",
-        responses=problem_responses(401),
+        responses=problem_responses(401, 429),
     )
     async def create_token(
         self,
@@ -78,8 +78,11 @@ class AuthController(Controller):
         now: NamedDependency[datetime],
     ) -> TokenResponse:
         limits: Limits = request.app.state.limits
-        limits.check_login(client_address(request), data.email)
-        agent_id = await service.authenticate(db, data.email, data.password, now, via="api")
+        address = client_address(request)
+        limits.check_login(address, data.email)
+        agent_id = await service.authenticate(
+            db, data.email, data.password, now, address=address, secret=settings.secret_key
+        )
         if agent_id is None:
             raise Unauthorized(WRONG_CREDENTIALS)
         ttl = timedelta(minutes=settings.token_ttl_minutes)

@@ -63,7 +63,9 @@ class TokenClaims:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-_STANDARD = {"iss", "typ", "sub", "iat", "exp"}
+# `iat` counts whole seconds; `usec` carries the microseconds of the issue time, so that a
+# token issued a moment before a password change, in the same second, is told apart.
+_STANDARD = {"iss", "typ", "sub", "iat", "usec", "exp"}
 
 
 def issue_token(
@@ -81,6 +83,7 @@ def issue_token(
         "typ": kind,
         "sub": str(agent_id),
         "iat": int(now.timestamp()),
+        "usec": now.microsecond,
         "exp": int((now + ttl).timestamp()),
         **(extra or {}),
     }
@@ -107,6 +110,9 @@ def read_token(
         )
         agent_id = int(claims["sub"])
         issued_at = datetime.fromtimestamp(int(claims["iat"]), now.tzinfo)
+        usec = claims.get("usec", 0)
+        if isinstance(usec, int) and 0 <= usec < 1_000_000:
+            issued_at += timedelta(microseconds=usec)
         expires_at = datetime.fromtimestamp(int(claims["exp"]), now.tzinfo)
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         return None

@@ -61,7 +61,7 @@ async def agent_of(
             raise Unauthorized("The token is invalid or has expired: ask for a new one.")
         agent_id, issued_at = claims.agent_id, claims.issued_at
     else:
-        staff_session = await session_of(request, settings, now)
+        staff_session = await session_of(request, session, settings, now)
         if staff_session is None:
             return None
         agent_id, issued_at = staff_session.agent_id, staff_session.started_at
@@ -74,14 +74,17 @@ async def agent_of(
 
 
 async def session_of(
-    request: Request[object, object, State], settings: Settings, now: datetime
+    request: Request[object, object, State],
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
 ) -> sessions.StaffSession | None:
-    """The staff session of this request's cookie, checked for CSRF on unsafe methods; the
-    cookie is renewed on the way out when it has aged."""
+    """The open staff session of this request's cookie, checked for CSRF on unsafe
+    methods; its activity is recorded (at most every few minutes)."""
     cookie = request.cookies.get(sessions.COOKIE)
     if not cookie:
         return None
-    staff_session = sessions.decode(cookie, settings, now)
+    staff_session = await sessions.find(session, cookie, settings, now)
     if staff_session is None:
         raise Unauthorized("Your session has ended: log in again.")
     if request.method in UNSAFE_METHODS:
@@ -90,33 +93,46 @@ async def session_of(
             presented = str((await request.form()).get(sessions.CSRF_FIELD, ""))
         if not presented or not sessions.csrf_matches(staff_session, settings, presented):
             raise Forbidden("This form has expired or did not come from guichet: reload the page.")
-    renewed = sessions.touched(staff_session, now)
-    if renewed is not None:
-        request.state.renewed_session = sessions.encode(renewed, settings)
+    await sessions.touch(request.app.state.db, staff_session, now)
     return staff_session
 
 
-class SessionRenewal:
-    """Adds the renewed session cookie to HTTP responses whose session has aged."""
+# Files hold nothing private, and browsers may keep them.
+STORABLE = ("/static/", "/display/static/")
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every HTTP answer but files: staff pages, answers to a
+    request with staff credentials, private links and whatever else holds personal data
+    must not stay in a browser's or a proxy's cache (a shared computer at a mairie, the
+    back button after logging out). An answer to a request with staff credentials gets it
+    even if its handler said otherwise."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(STORABLE):
             await self.app(scope, receive, send)
             return
+        names = {name.lower() for name, _value in scope["headers"]}
+        credentials = b"authorization" in names or (
+            b"cookie" in names
+            and any(
+                sessions.COOKIE.encode() in value
+                for name, value in scope["headers"]
+                if name.lower() == b"cookie"
+            )
+        )
 
-        async def send_with_cookie(message: Message) -> None:
+        async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":
-                renewed = scope.get("state", {}).get("renewed_session")
-                if renewed:
-                    settings: Settings = scope["app"].state.settings
-                    cookie = session_cookie(renewed, settings).to_header(header="")
-                    MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+                headers = MutableScopeHeaders.from_message(message)
+                if credentials or "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        await self.app(scope, receive, send_no_store)
 
 
 async def provide_agent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -36,8 +36,9 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    # Wrong passwords since the last good one; from LOCK_AFTER on, the account is locked
-    # until `locked_until`, for a delay that doubles with each further failure.
+    # Wrong passwords since the last good one, from any address (for managers to see).
+    # `locked_until` is no longer set: failures slow down the address that makes them
+    # (see `LoginThrottle`) and never lock the account for everyone.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Tokens and sessions issued before this instant (a password reset, a role or site
@@ -52,3 +53,34 @@ class Agent(Base):
 
     def works_at(self, site_id: int) -> bool:
         return self.role == "admin" or any(site.id == site_id for site in self.sites)
+
+
+class SessionRow(Base):
+    """A console session, kept on the server so that logging out, a password change or a
+    deactivation ends it at once. Found by the SHA-256 of the random id the cookie holds:
+    the id itself is never stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginThrottle(Base):
+    """Wrong passwords counted for one key: an (account, address) pair or an address.
+    Keys are keyed digests, so the table holds no email typed and no address; `agent_id`
+    (on the pairs of an existing account) lets a manager's unlock clear them all."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (Index("ix_login_throttles_last_failure_at", "last_failure_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True, default=None
+    )
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio.to_thread
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.accounts import sessions
 from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
-from app.accounts.models import ROLES, Agent, agent_sites
+from app.accounts.models import ROLES, Agent, LoginThrottle, agent_sites
 from app.audit import service as audit
 from app.db import Database
-from app.errors import BadRequest, Conflict, Forbidden
+from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
 from app.sites.service import get_site
 
@@ -63,84 +70,196 @@ async def create_agent(
     return agent
 
 
-LOCK_AFTER = 10
-FIRST_LOCK = timedelta(minutes=5)
-LONGEST_LOCK = timedelta(hours=24)
+# Wrong passwords slow down the address that makes them, never the account for everyone:
+# failures are counted per (account, address) pair and per address. Past a number of
+# free tries, the next attempt of that pair (or address) waits, for a delay that doubles
+# with each further failure; a good login clears its pair. An attacker elsewhere can thus
+# slow down only their own tries, and the agent at their desk is never refused for them.
+PAIR_FREE_TRIES = 10
+ADDRESS_FREE_TRIES = 50
+FIRST_DELAY = timedelta(minutes=1)
+LONGEST_DELAY = timedelta(hours=1)
+# Failures are forgotten after this long without another (longer than LONGEST_DELAY, so
+# that waiting out a delay does not earn a fresh set of free tries).
+FORGET_AFTER = timedelta(hours=24)
 
 
-def lock_delay(failures: int) -> timedelta:
-    """How long an account stays locked after `failures` wrong passwords in a row: nothing
-    before LOCK_AFTER, then five minutes, doubling with each further failure, up to a day."""
-    if failures < LOCK_AFTER:
+def slow_down_delay(failures: int, free_tries: int) -> timedelta:
+    """How long the next attempt waits after `failures` wrong passwords: nothing within
+    the free tries, then a minute, doubling with each further failure, up to an hour."""
+    if failures < free_tries:
         return timedelta(0)
-    delay: timedelta = FIRST_LOCK * 2 ** min(failures - LOCK_AFTER, 20)
-    return min(delay, LONGEST_LOCK)
+    delay: timedelta = FIRST_DELAY * 2 ** min(failures - free_tries, 20)
+    return min(delay, LONGEST_DELAY)
+
+
+@dataclass(frozen=True)
+class ThrottleKeys:
+    """The keyed digests under which the failures of one attempt are counted."""
+
+    pair: str
+    address: str
+
+
+def throttle_keys(secret: str, email: str, address: str) -> ThrottleKeys:
+    def keyed(*parts: str) -> str:
+        message = "\x00".join(parts).encode()
+        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+    return ThrottleKeys(
+        pair=keyed("pair", email, address),
+        address=keyed("address", address),
+    )
+
+
+def _account_name(email: str) -> str:
+    try:
+        return normalise_email(email)
+    except BadRequest:
+        return email.strip().lower()
+
+
+async def _count_failure(
+    session: AsyncSession,
+    dialect: str,
+    key: str,
+    agent_id: int | None,
+    now: datetime,
+    free_tries: int,
+) -> tuple[int, timedelta]:
+    """Count one failure under `key`; the count and the delay it now imposes."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = insert(LoginThrottle).values(
+        key=key, agent_id=agent_id, failures=1, last_failure_at=now, blocked_until=None
+    )
+    statement = values.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "failures": case(
+                (LoginThrottle.last_failure_at < now - FORGET_AFTER, 1),
+                else_=LoginThrottle.failures + 1,
+            ),
+            "last_failure_at": now,
+        },
+    ).returning(LoginThrottle.failures)
+    failures = int((await session.execute(statement)).scalar_one())
+    delay = slow_down_delay(failures, free_tries)
+    if delay:
+        await session.execute(
+            update(LoginThrottle).where(LoginThrottle.key == key).values(blocked_until=now + delay)
+        )
+    return failures, delay
+
+
+async def clear_throttles(session: AsyncSession, agent_id: int) -> None:
+    """Let an agent try again at once from every address (a manager's unlock, a password
+    reset), in the caller's transaction."""
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.agent_id == agent_id))
+
+
+async def end_sessions(session: AsyncSession, agent_id: int) -> None:
+    """End every console session of `agent_id` at once, in the caller's transaction (with
+    `tokens_valid_after`, which ends the bearer tokens issued before)."""
+    await sessions.end_all(session, agent_id)
 
 
 async def authenticate(
-    db: Database, email: str, password: str, now: datetime, *, via: str = "api"
+    db: Database,
+    email: str,
+    password: str,
+    now: datetime,
+    *,
+    address: str,
+    secret: str,
+    via: str = "api",
 ) -> int | None:
-    """The id of the active, unlocked agent with these credentials, or None, in the same
-    time either way; every attempt goes to the audit log.
+    """The id of the active agent with these credentials, or None, in the same time either
+    way; every attempt goes to the audit log. 429 with Retry-After while the failures of
+    this (account, address) pair or of this address slow it down.
 
     The slow hash check runs outside any writing transaction, so logins never
-    hold up bookings on SQLite, where writers take turns. During a lock even the
-    right password is refused, and the attempt does not lengthen the lock.
+    hold up bookings on SQLite, where writers take turns.
     """
-    try:
-        address = normalise_email(email)
-    except BadRequest:
-        address = ""
+    name = _account_name(email)
+    keys = throttle_keys(secret, name, address)
+    dialect = db.engine.dialect.name
     async with db.session() as session:
-        agent = (
-            await session.scalar(select(Agent).where(Agent.email == address)) if address else None
+        agent = await session.scalar(select(Agent).where(Agent.email == name)) if name else None
+        blocks = list(
+            await session.scalars(
+                select(LoginThrottle.blocked_until).where(
+                    LoginThrottle.key.in_([keys.pair, keys.address]),
+                    LoginThrottle.blocked_until > now,
+                )
+            )
         )
-    locked = agent is not None and agent.locked_until is not None and agent.locked_until > now
-    usable = agent is not None and agent.active and not locked
+    if blocks:
+        wait = max(block for block in blocks if block is not None) - now
+        async with db.writing() as session:
+            audit.record(
+                session,
+                "auth.login_refused",
+                at=now,
+                agent_id=agent.id if agent is not None else None,
+                via=via,
+                reason="slowed",
+            )
+        raise TooManyRequests(
+            "Too many wrong passwords from your address: wait before trying again.",
+            retry_after=math.ceil(wait.total_seconds()),
+        )
+    usable = agent is not None and agent.active
     stored_hash = agent.password_hash if agent is not None and usable else None
     verified = await anyio.to_thread.run_sync(verify_password, stored_hash, password)
     new_hash = None
     if agent is not None and verified and needs_rehash(agent.password_hash):
         new_hash = await anyio.to_thread.run_sync(hash_password, password)
     async with db.writing() as session:
-        if agent is None:
-            audit.record(session, "auth.login_failed", at=now, agent_id=None, via=via)
-            return None
-        if locked:
-            audit.record(
-                session, "auth.login_refused", at=now, agent_id=agent.id, via=via, reason="locked"
+        if agent is None or not verified or not agent.active:
+            await session.execute(
+                delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET_AFTER)
             )
-            return None
-        if not agent.active:
-            audit.record(
-                session, "auth.login_refused", at=now, agent_id=agent.id, via=via, reason="disabled"
+            agent_id = agent.id if agent is not None else None
+            failures, delay = await _count_failure(
+                session, dialect, keys.pair, agent_id, now, PAIR_FREE_TRIES
             )
-            return None
-        if not verified:
-            failures = await session.scalar(
-                update(Agent)
-                .where(Agent.id == agent.id)
-                .values(failed_logins=Agent.failed_logins + 1)
-                .returning(Agent.failed_logins)
+            by_address, address_delay = await _count_failure(
+                session, dialect, keys.address, None, now, ADDRESS_FREE_TRIES
             )
-            failures = int(failures or 0)
-            audit.record(
-                session, "auth.login_failed", at=now, agent_id=agent.id, via=via, failures=failures
-            )
-            delay = lock_delay(failures)
-            if delay:
-                until = now + delay
+            if agent is None:
+                audit.record(session, "auth.login_failed", at=now, agent_id=None, via=via)
+            elif not agent.active:
+                audit.record(
+                    session,
+                    "auth.login_refused",
+                    at=now,
+                    agent_id=agent_id,
+                    via=via,
+                    reason="disabled",
+                )
+            else:
                 await session.execute(
-                    update(Agent).where(Agent.id == agent.id).values(locked_until=until)
+                    update(Agent)
+                    .where(Agent.id == agent.id)
+                    .values(failed_logins=Agent.failed_logins + 1)
                 )
                 audit.record(
                     session,
-                    "auth.locked",
+                    "auth.login_failed",
                     at=now,
-                    agent_id=agent.id,
+                    agent_id=agent_id,
+                    via=via,
                     failures=failures,
-                    minutes=int(delay.total_seconds() // 60),
-                    until=until.isoformat(),
+                )
+            if delay or address_delay:
+                audit.record(
+                    session,
+                    "auth.slowed",
+                    at=now,
+                    agent_id=agent_id,
+                    failures=failures,
+                    address_failures=by_address,
+                    seconds=int(max(delay, address_delay).total_seconds()),
                 )
             return None
         changes: dict[str, object] = {
@@ -151,6 +270,7 @@ async def authenticate(
         if new_hash is not None:
             changes["password_hash"] = new_hash
         await session.execute(update(Agent).where(Agent.id == agent.id).values(**changes))
+        await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys.pair))
         audit.record(session, "auth.login", at=now, agent_id=agent.id, via=via)
     return agent.id
 
@@ -164,9 +284,10 @@ async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
 
 def still_valid(agent: Agent, issued_at: datetime) -> bool:
     """Whether a token or session issued at `issued_at` still speaks for `agent`: not when
-    their password, role or sites changed after it (tokens count whole seconds)."""
+    their password, role or sites changed after it, be it in the same second (tokens
+    carry their issue time to the microsecond)."""
     changed = agent.tokens_valid_after
-    return changed is None or issued_at >= changed.replace(microsecond=0)
+    return changed is None or issued_at >= changed
 
 
 def authorize(agent: Agent, *, roles: Collection[str], site: Site | None = None) -> None:

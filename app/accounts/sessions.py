@@ -1,10 +1,13 @@
-"""The staff session cookie of the consoles, and its CSRF token.
+"""The staff session of the consoles: a row on the server, a cookie in the browser, and
+the session's CSRF token.
 
-The cookie is a signed token (as the bearer tokens, but of another kind) that
-holds the agent, a random session id and the last activity: a session ends
-after `session_idle_minutes` without a request, or `session_max_hours` after
-login. Every form posted with the cookie carries a CSRF token derived from
-the session id, so another site cannot post in an agent's name.
+The cookie is a signed token (as the bearer tokens, but of another kind) that holds the
+agent and a random session id. The server keeps a row per session, found by the SHA-256
+of that id (the id itself is never stored), with its start and last activity: a session
+ends when its row is deleted (logout, a password change, a change of role or sites, a
+deactivation), after `session_idle_minutes` without a request, or `session_max_hours`
+after login, whatever the cookie says. Every form posted with the cookie carries a CSRF
+token derived from the session id, so another site cannot post in an agent's name.
 """
 
 from __future__ import annotations
@@ -15,12 +18,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.accounts.credentials import issue_token, read_token
+from app.accounts.models import SessionRow
 from app.config import Settings
+from app.db import Database
 
 COOKIE = "guichet_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+# The last activity is written at most this often (not at every request).
 REFRESH_AFTER = timedelta(minutes=5)
 
 
@@ -32,48 +41,107 @@ class StaffSession:
     last_seen: datetime
 
 
-def start(agent_id: int, settings: Settings, now: datetime) -> StaffSession:
-    return StaffSession(agent_id, secrets.token_urlsafe(16), now, now)
+def digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def encode(session: StaffSession, settings: Settings) -> str:
+async def start(db: Database, agent_id: int, settings: Settings, now: datetime) -> StaffSession:
+    """Open a session for `agent_id` (and forget the sessions of anyone that have ended)."""
+    staff_session = StaffSession(agent_id, secrets.token_urlsafe(32), now, now)
+    async with db.writing() as session:
+        await session.execute(
+            delete(SessionRow).where(
+                or_(
+                    SessionRow.last_seen_at
+                    < now - timedelta(minutes=settings.session_idle_minutes),
+                    SessionRow.started_at <= now - timedelta(hours=settings.session_max_hours),
+                )
+            )
+        )
+        session.add(
+            SessionRow(
+                digest=digest(staff_session.session_id),
+                agent_id=agent_id,
+                started_at=now,
+                last_seen_at=now,
+            )
+        )
+    return staff_session
+
+
+def encode(staff_session: StaffSession, settings: Settings) -> str:
+    """The cookie's value."""
     return issue_token(
-        session.agent_id,
+        staff_session.agent_id,
         secret=settings.secret_key,
-        now=session.started_at,
+        now=staff_session.started_at,
         ttl=timedelta(hours=settings.session_max_hours),
         kind="session",
-        extra={"sid": session.session_id, "seen": int(session.last_seen.timestamp())},
+        extra={"sid": staff_session.session_id},
     )
 
 
-def decode(cookie: str, settings: Settings, now: datetime) -> StaffSession | None:
-    """The session in the cookie, if it is valid, not too old and not idle too long."""
+def session_id_of(cookie: str, settings: Settings, now: datetime) -> tuple[int, str] | None:
+    """The agent and session id a genuine, unexpired cookie names, else None."""
     claims = read_token(cookie, secret=settings.secret_key, now=now, kind="session")
     if claims is None:
         return None
-    session_id, seen = claims.extra.get("sid"), claims.extra.get("seen")
-    if not isinstance(session_id, str) or not isinstance(seen, int):
+    session_id = claims.extra.get("sid")
+    if not isinstance(session_id, str) or not session_id:
         return None
-    last_seen = datetime.fromtimestamp(seen, now.tzinfo)
-    if now - last_seen > timedelta(minutes=settings.session_idle_minutes):
+    return claims.agent_id, session_id
+
+
+async def find(
+    session: AsyncSession, cookie: str, settings: Settings, now: datetime
+) -> StaffSession | None:
+    """The open session this cookie belongs to: its row exists, it is the cookie's agent's,
+    it is neither idle too long nor too old."""
+    named = session_id_of(cookie, settings, now)
+    if named is None:
         return None
-    return StaffSession(claims.agent_id, session_id, claims.issued_at, last_seen)
-
-
-def touched(session: StaffSession, now: datetime) -> StaffSession | None:
-    """The session with its activity brought up to date, when that is worth a new cookie."""
-    if now - session.last_seen < REFRESH_AFTER:
+    agent_id, session_id = named
+    row = await session.scalar(select(SessionRow).where(SessionRow.digest == digest(session_id)))
+    if row is None or row.agent_id != agent_id:
         return None
-    return StaffSession(session.agent_id, session.session_id, session.started_at, now)
+    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    if now - row.started_at >= timedelta(hours=settings.session_max_hours):
+        return None
+    return StaffSession(agent_id, session_id, row.started_at, row.last_seen_at)
 
 
-def csrf_token(session: StaffSession, settings: Settings) -> str:
-    digest = hmac.new(
-        settings.secret_key.encode(), f"csrf:{session.session_id}".encode(), hashlib.sha256
+async def touch(db: Database, staff_session: StaffSession, now: datetime) -> None:
+    """Record the session's activity, when the last record has aged."""
+    if now - staff_session.last_seen < REFRESH_AFTER:
+        return
+    async with db.writing() as session:
+        await session.execute(
+            update(SessionRow)
+            .where(SessionRow.digest == digest(staff_session.session_id))
+            .values(last_seen_at=now)
+        )
+
+
+async def end(db: Database, staff_session: StaffSession) -> None:
+    """Log out: the session's row goes, and its cookie opens nothing any more."""
+    async with db.writing() as session:
+        await session.execute(
+            delete(SessionRow).where(SessionRow.digest == digest(staff_session.session_id))
+        )
+
+
+async def end_all(session: AsyncSession, agent_id: int) -> None:
+    """End every session of `agent_id`, in the caller's transaction."""
+    await session.execute(delete(SessionRow).where(SessionRow.agent_id == agent_id))
+
+
+def csrf_token(staff_session: StaffSession, settings: Settings) -> str:
+    mac = hmac.new(
+        settings.secret_key.encode(), f"csrf:{staff_session.session_id}".encode(), hashlib.sha256
     )
-    return digest.hexdigest()[:40]
+    return mac.hexdigest()[:40]
 
 
-def csrf_matches(session: StaffSession, settings: Settings, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token(session, settings), presented)
+def csrf_matches(staff_session: StaffSession, settings: Settings, presented: str) -> bool:
+    return hmac.compare_digest(csrf_token(staff_session, settings), presented)

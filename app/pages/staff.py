@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -23,7 +23,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
+from app import bounds, french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
@@ -33,7 +33,7 @@ from app.booking.models import Appointment
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError, Forbidden, Unauthorized
+from app.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from app.live import presence
 from app.queue import service as queue
 from app.queue.models import Ticket
@@ -69,7 +69,7 @@ async def staff_of(
     request: Request[Any, Any, State], session: AsyncSession, settings: Settings, now: datetime
 ) -> Staff:
     """The agent logged in on this browser; unauthenticated visits go to the login page."""
-    staff_session = await session_of(request, settings, now)
+    staff_session = await session_of(request, session, settings, now)
     if staff_session is None:
         raise Unauthorized("Log in first.")
     agent = await accounts.active_agent(session, staff_session.agent_id)
@@ -254,21 +254,39 @@ class StaffPages(StaffController):
         password = str(form.get("password", ""))[:256]
         target = _safe_next(str(form.get("suite", "")) or None)
         limits: Limits = request.app.state.limits
-        limits.check_login(client_address(request), email)
-        agent_id = await accounts.authenticate(db, email, password, now, via="page")
+        address = client_address(request)
+        try:
+            limits.check_login(address, email)
+            agent_id = await accounts.authenticate(
+                db, email, password, now, address=address, secret=settings.secret_key, via="page"
+            )
+        except TooManyRequests as exc:
+            wait = -(-int(exc.headers.get("Retry-After", "60")) // 60)
+            return Template(
+                "staff_login.html",
+                context={
+                    "next": target,
+                    "email": email,
+                    "error": "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
+                    f"{french.minutes(wait) if wait > 1 else '1 minute'}, "
+                    "ou demandez à votre responsable.",
+                },
+                status_code=429,
+                headers=exc.headers,
+            )
         if agent_id is None:
             return Template(
                 "staff_login.html",
                 context={
                     "next": target,
                     "email": email,
-                    "error": "Adresse e-mail ou mot de passe incorrect. Après "
-                    f"{accounts.LOCK_AFTER} erreurs, le compte est bloqué quelques minutes : "
-                    "attendez, ou demandez à votre responsable.",
+                    "error": "Adresse e-mail ou mot de passe incorrect. Après quelques "
+                    "erreurs, il faut attendre un moment avant de réessayer depuis ce poste, "
+                    "ou demander à votre responsable.",
                 },
                 status_code=401,
             )
-        staff_session = sessions.start(agent_id, settings, now)
+        staff_session = await sessions.start(db, agent_id, settings, now)
         response = Redirect(target or "/console", status_code=303)
         response.set_cookie(session_cookie(sessions.encode(staff_session, settings), settings))
         return response
@@ -277,10 +295,14 @@ class StaffPages(StaffController):
     async def logout(
         self,
         request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
     ) -> Redirect:
-        await session_of(request, settings, now)
+        staff_session = await session_of(request, session, settings, now)
+        if staff_session is not None:
+            await sessions.end(db, staff_session)
         response = Redirect("/connexion", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
@@ -331,8 +353,9 @@ class StaffPages(StaffController):
             session, site, local_today(site, now), search
         )
         issued = None
-        if params.get("ticket", "").isdigit():
-            ticket = await queue.get_ticket(session, int(params["ticket"]))
+        ticket_id = bounds.parse_int(params.get("ticket"), 1, bounds.LARGEST_ID)
+        if ticket_id is not None:
+            ticket = await queue.get_ticket(session, ticket_id)
             if ticket.site_id == site.id:
                 issued = ticket_rows([await queue.view_of(session, ticket, now)], now, tz)[0]
         booked = None
@@ -464,12 +487,7 @@ class StaffPages(StaffController):
         needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
         day_text = str(form.get("jour", ""))
         channel = "phone" if form.get("canal") == "telephone" else "counter"
-        try:
-            start = datetime.fromisoformat(str(form.get("debut", "")))
-            if start.tzinfo is None:
-                raise ValueError("naive")
-        except ValueError:
-            start = None
+        start = bounds.parse_datetime(str(form.get("debut", "")))
         try:
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
@@ -668,11 +686,7 @@ async def _booking_context(
     day_text: str,
 ) -> dict[str, Any]:
     today = local_today(site, now)
-    try:
-        day = date.fromisoformat(day_text) if day_text else today
-    except ValueError:
-        day = today
-    day = max(day, today)
+    day = max(bounds.parse_date(day_text) or today, today)
     slots: list[dict[str, str]] = []
     if code:
         _, found = await booking.availability(session, site.slug, code, needs, day, day, now)

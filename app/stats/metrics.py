@@ -26,9 +26,10 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
+from app.booking.alerts import alerts_by_site
 from app.config import Settings
 from app.db import Database
-from app.errors import Unauthorized
+from app.errors import NotFound, Unauthorized
 from app.live.hub import Hub
 from app.notify.models import OutboxMessage
 from app.queue.models import Ticket
@@ -78,6 +79,13 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.booking_alerts = Gauge(
+            "guichet_booking_alerts",
+            "Days of a site that took more than GUICHET_BOOKING_ALERT_PER_HOUR online "
+            "bookings within the last hour, by site",
+            ["site"],
+            registry=self.registry,
+        )
         self.outbox_due = Gauge(
             "guichet_outbox_due",
             "Pending messages whose time has come (the backlog)",
@@ -90,8 +98,10 @@ class Metrics:
     def ran(self, job: str, result: str) -> None:
         self.scheduler_runs.labels(job, result).inc()
 
-    async def refresh(self, db: Database, hub: Hub, now: datetime) -> None:
-        """Read the queue and the outbox as they are now."""
+    async def refresh(
+        self, db: Database, hub: Hub, now: datetime, alert_per_hour: int | None = None
+    ) -> None:
+        """Read the queue, the outbox and the booking alerts as they are now."""
         async with db.session() as session:
             sites = list(await session.scalars(select(Site).order_by(Site.id)))
             today = {site.id: now.astimezone(ZoneInfo(site.timezone)).date() for site in sites}
@@ -117,11 +127,17 @@ class Metrics:
                     OutboxMessage.status == "pending", OutboxMessage.send_after <= now
                 )
             )
+            alerts = (
+                await alerts_by_site(session, sites, now, alert_per_hour)
+                if alert_per_hour is not None
+                else {}
+            )
         for site in sites:
             count, first = waiting.get(site.id, (0, None))
             self.waiting.labels(site.slug).set(count)
             self.oldest.labels(site.slug).set((now - first).total_seconds() if first else 0)
             self.screens.labels(site.slug).set(hub.screens(site.id))
+            self.booking_alerts.labels(site.slug).set(len(alerts.get(site.id, [])))
         for status in OUTBOX_STATUSES:
             self.outbox.labels(status).set(statuses[status])
         self.outbox_due.set(due or 0)
@@ -137,12 +153,16 @@ async def metrics_endpoint(
     settings: NamedDependency[Settings],
     now: NamedDependency[datetime],
 ) -> Response[bytes]:
-    """For the monitoring's scraper; behind `GUICHET_METRICS_TOKEN` when it is set."""
+    """For the monitoring's scraper; behind `GUICHET_METRICS_TOKEN` when it is set. In
+    production there are no metrics without the token: they tell outsiders how busy each
+    mairie is and which jobs fail."""
+    if settings.is_production and not settings.metrics_token:
+        raise NotFound("No metrics here: set GUICHET_METRICS_TOKEN to serve them.")
     if settings.metrics_token:
         expected = f"Bearer {settings.metrics_token}"
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("Give the metrics token.")
     metrics: Metrics = request.app.state.metrics
-    await metrics.refresh(db, request.app.state.hub, now)
+    await metrics.refresh(db, request.app.state.hub, now, settings.booking_alert_per_hour)
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

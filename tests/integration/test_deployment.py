@@ -211,9 +211,10 @@ def test_guichet_serve_on_postgresql_leaves_the_migrations_to_the_migrate_servic
     assert upgraded == [], "a replica must not migrate PostgreSQL: the migrate service does"
     (options,) = served
     assert (options["host"], options["port"]) == (ALL_INTERFACES, 8000)
-    # uvicorn reads FORWARDED_ALLOW_IPS from the environment only when not given it here.
+    # The forwarded headers are believed from GUICHET_TRUSTED_PROXIES only, never from
+    # uvicorn's own default (loopback) or its FORWARDED_ALLOW_IPS.
     assert options["proxy_headers"] is True
-    assert "forwarded_allow_ips" not in options
+    assert options["forwarded_allow_ips"] == ["*"]
 
 
 # --- the image -------------------------------------------------------------------------
@@ -470,7 +471,7 @@ def test_the_proxy_upgrades_websockets_and_sets_the_forwarded_headers_itself() -
 
 def test_the_replicas_trust_the_proxy_for_the_client_address() -> None:
     for name in REPLICAS:
-        assert service(name)["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+        assert service(name)["environment"]["GUICHET_TRUSTED_PROXIES"] == "*"
         assert "ports" not in service(name), "a replica reached directly could fake its address"
 
 
@@ -495,7 +496,7 @@ def test_the_readme_says_how_to_run_it_in_production() -> None:
         "GUICHET_SMS_SENDER",
         "GUICHET_REDIS_URL",
         "GUICHET_METRICS_TOKEN",
-        "FORWARDED_ALLOW_IPS",
+        "GUICHET_TRUSTED_PROXIES",
     ):
         assert f"`{variable}" in section, f"the README section does not name {variable}"
     for argv in re.findall(r"docker compose run --rm migrate (guichet [^`]+)`", section):

@@ -1,12 +1,17 @@
-"""Staff access and usager-side protections, on both databases: account lockout with a
-growing delay, the audit log of logins and of the queue, token revocation, CSRF and
-login origin, security headers, per-address rate limits, private-link lookups."""
+"""Staff access and usager-side protections, on both databases: wrong passwords slowing
+down their own account and address (never the agent elsewhere), the audit log of logins
+and of the queue, token revocation, CSRF and login origin, security headers, per-address
+rate limits, private-link lookups, the addresses of proxies believed, the metrics."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
@@ -14,14 +19,17 @@ from sqlalchemy import select, update
 from app.accounts.models import Agent
 from app.asgi import create_app
 from app.audit.models import AuditEvent
-from app.config import Settings
+from app.config import Settings, SettingsError, load_settings
 from app.db import Database
-from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
+from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, make_settings
+from tests.servers import running
+
+BASE = "http://127.0.0.1"
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # Lockout is about failures in a row, whatever their pace: the per-minute login limit
+    # Slowing down is about failures, whatever their pace: the per-minute login limit
     # (tested elsewhere) is lifted so that it does not answer first.
     return make_settings(database_url, login_attempts_per_minute=10_000)
 
@@ -44,46 +52,123 @@ async def agent_named(db: Database, email: str) -> Agent:
         return await session.scalar(select(Agent).where(Agent.email == email))  # type: ignore[return-value]
 
 
-async def test_ten_failures_lock_the_account_for_a_growing_delay_even_for_the_right_password(
-    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+@asynccontextmanager
+async def desks(
+    settings: Settings, clock: Clock, *addresses: str
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Clients of one app, each from its own network address."""
+    app = create_app(settings, clock=clock)
+    async with app.lifespan():
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url=BASE
+            )
+            for address in addresses
+        ]
+        try:
+            yield clients
+        finally:
+            for client in clients:
+                await client.aclose()
+
+
+async def token_status(client: httpx.AsyncClient, email: str, password: str) -> int:
+    response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    return response.status_code
+
+
+async def test_an_attackers_wrong_passwords_never_refuse_the_agent_at_their_own_desk(
+    database_url: str, staff: Staff, db: Database, clock: Clock
 ) -> None:
     start = clock.set("2026-12-01 09:00")
     email = await staff.agent("facilitator", "paris-15")
     agent = await agent_named(db, email)
+    settings = make_settings(database_url)  # the per-minute login limits as deployed
+    async with desks(settings, clock, "127.0.0.1", "127.0.0.2") as (desk, attacker):
+        attempts = []
+        for minute in range(30):
+            clock.now = start + timedelta(seconds=minute * 7)
+            attempts.append(await token_status(attacker, email, f"guess number {minute}"))
+            attempts.append(await token_status(attacker, email, STAFF_PASSWORD))
+        at_the_desk = [await token_status(desk, email, STAFF_PASSWORD) for _ in range(3)]
+        page = await desk.post("/connexion", data={"email": email, "password": STAFF_PASSWORD})
 
-    failures = [await login(client, email, "not the password") for _ in range(10)]
-    during_first_lock = await login(client, email, STAFF_PASSWORD)
-    clock.now = start + timedelta(minutes=4, seconds=59)
-    still_locked = await login(client, email, STAFF_PASSWORD)
-    clock.now = start + timedelta(minutes=5, seconds=1)
-    eleventh_failure = await login(client, email, "still not it")
-    clock.now = start + timedelta(minutes=14)
-    during_second_lock = await login(client, email, STAFF_PASSWORD)
-    clock.now = start + timedelta(minutes=15, seconds=2)
-    after_locks = await login(client, email, STAFF_PASSWORD)
-
-    assert failures == [401] * 10
-    assert during_first_lock == still_locked == 401
-    assert eleventh_failure == 401
-    assert during_second_lock == 401
-    assert after_locks == 200
+    assert set(attempts[:10:2]) == {401}
+    assert 429 in attempts, "the attacker is slowed down"
+    assert at_the_desk == [200] * 3
+    assert page.status_code == 303
     failed = await audit_rows(db, "auth.login_failed")
-    assert [row.details["failures"] for row in failed] == [*range(1, 11), 11]
+    assert failed
     assert all(row.agent_id == agent.id for row in failed)
-    locks = await audit_rows(db, "auth.locked")
-    assert [(row.details["failures"], row.details["minutes"]) for row in locks] == [
-        (10, 5),
-        (11, 10),
+    assert {row.address for row in failed} == {"127.0.0.2"}
+    logged = " ".join(f"{row.target} {row.details}" for row in await audit_rows(db))
+    assert "guess number" not in logged
+    assert STAFF_PASSWORD not in logged
+
+
+async def test_failures_slow_down_their_account_and_address_for_a_growing_delay(
+    database_url: str, staff: Staff, db: Database, clock: Clock
+) -> None:
+    start = clock.set("2026-12-01 09:00")
+    email = await staff.agent("facilitator", "paris-15")
+    settings = make_settings(database_url, login_attempts_per_minute=10_000)
+    async with desks(settings, clock, "127.0.0.2") as (attacker,):
+        free = [await token_status(attacker, email, "not the password") for _ in range(10)]
+        first = await attacker.post(
+            "/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD}
+        )
+        clock.now = start + timedelta(seconds=61)
+        eleventh = await token_status(attacker, email, "still not it")
+        second = await attacker.post(
+            "/api/v1/auth/token", json={"email": email, "password": "whatever"}
+        )
+        clock.now = start + timedelta(seconds=61 + 121)
+        twelfth = await token_status(attacker, email, "nor this one")
+        third = await attacker.post(
+            "/api/v1/auth/token", json={"email": email, "password": "whatever"}
+        )
+        clock.now = start + timedelta(seconds=61 + 121 + 241)
+        right = await token_status(attacker, email, STAFF_PASSWORD)
+        again = await token_status(attacker, email, "a typo, once")
+
+    assert free == [401] * 10
+    waits = [int(answer.headers["retry-after"]) for answer in (first, second, third)]
+    assert [first.status_code, second.status_code, third.status_code] == [429] * 3
+    assert waits == [60, 120, 240]
+    assert first.headers["content-type"].startswith("application/problem+json")
+    assert (eleventh, twelfth) == (401, 401)
+    assert right == 200
+    assert again == 401, "a good login clears the count of its address"
+    slowed = await audit_rows(db, "auth.slowed")
+    assert [(row.details["failures"], row.details["seconds"]) for row in slowed] == [
+        (10, 60),
+        (11, 120),
+        (12, 240),
     ]
     refused = await audit_rows(db, "auth.login_refused")
-    assert [row.details["reason"] for row in refused] == ["locked"] * 3
-    assert [row.agent_id for row in await audit_rows(db, "auth.login")][-1] == agent.id
-    unlocked = await agent_named(db, email)
-    assert unlocked.failed_logins == 0
-    assert unlocked.locked_until is None
+    assert [row.details["reason"] for row in refused] == ["slowed"] * 3
 
 
-async def test_a_lock_holds_for_the_login_page_too(
+async def test_an_address_that_tries_many_accounts_is_slowed_down_for_all_of_them(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    email = await staff.agent("reception", "paris-15")
+    settings = make_settings(database_url, login_attempts_per_minute=10_000)
+    async with desks(settings, clock, "127.0.0.1", "127.0.0.2") as (desk, sprayer):
+        sprayed = [
+            await token_status(sprayer, f"someone.{n}@agents.example.org", "Printemps2026!")
+            for n in range(50)
+        ]
+        next_account = await token_status(sprayer, email, STAFF_PASSWORD)
+        at_the_desk = await token_status(desk, email, STAFF_PASSWORD)
+
+    assert sprayed == [401] * 50
+    assert next_account == 429
+    assert at_the_desk == 200
+
+
+async def test_the_login_page_says_when_to_try_again(
     client: AsyncTestClient[object], staff: Staff, clock: Clock
 ) -> None:
     clock.set("2026-12-01 09:00")
@@ -95,9 +180,10 @@ async def test_a_lock_holds_for_the_login_page_too(
         "/connexion", data={"email": email, "password": STAFF_PASSWORD}, follow_redirects=False
     )
 
-    assert page.status_code == 401
+    assert page.status_code == 429
+    assert page.headers["retry-after"] == "60"
     assert "set-cookie" not in page.headers
-    assert "bloqué" in page.text
+    assert "réessayez dans 1 minute" in page.text
 
 
 async def test_failed_logins_of_unknown_accounts_are_logged_without_the_address_typed(
@@ -393,3 +479,65 @@ async def test_a_private_link_finds_only_its_own_booking(
     assert own.json()["reference"] == booked.json()["reference"]
     assert others == [404] * len(near_misses)
     assert listing.status_code in (404, 405)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"], ids=["by-default", "listed-proxy"])
+async def test_x_forwarded_for_is_believed_only_from_the_proxies_listed(
+    database_url: str, tmp_path: Path, db: Database, trusted: str
+) -> None:
+    environment = {
+        "GUICHET_DATABASE_URL": database_url,
+        "GUICHET_SECRET_KEY": TEST_SECRET,
+        "GUICHET_LOG_LEVEL": "WARNING",
+        "GUICHET_REQUESTS_PER_MINUTE": "3",
+    }
+    if trusted:
+        environment["GUICHET_TRUSTED_PROXIES"] = trusted
+    with running(tmp_path, environment) as (server,):
+        async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+            login = await http.post(
+                "/api/v1/auth/token",
+                json={"email": "nobody@agents.example.org", "password": "a guess or two"},
+                headers={"X-Forwarded-For": "198.51.100.7"},
+            )
+            forged = [
+                (
+                    await http.get("/api/v1/sites", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+                ).status_code
+                for n in range(1, 5)
+            ]
+
+    (failed,) = await audit_rows(db, "auth.login_failed")
+    assert login.status_code == 401
+    if trusted:
+        assert failed.address == "198.51.100.7"
+        assert forged == [200] * 4, "each forwarded address has its own budget"
+    else:
+        assert failed.address == "127.0.0.1"
+        assert forged == [200, 200, 429, 429], "a forged header does not escape the budget"
+
+
+async def test_in_production_the_metrics_need_their_token(database_url: str, clock: Clock) -> None:
+    closed = make_settings(database_url, env="production")
+    guarded = make_settings(database_url, env="production", metrics_token="a-scraper-token")
+    async with AsyncTestClient(app=create_app(closed, clock=clock)) as client:
+        without_token = await client.get("/metrics")
+    async with AsyncTestClient(app=create_app(guarded, clock=clock)) as client:
+        anonymous = await client.get("/metrics")
+        scraper = await client.get("/metrics", headers={"Authorization": "Bearer a-scraper-token"})
+
+    assert without_token.status_code == 404
+    assert "guichet_" not in without_token.text
+    assert anonymous.status_code == 401
+    assert scraper.status_code == 200
+    assert "guichet_http_request_duration_seconds" in scraper.text
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    listed = load_settings(environ={"GUICHET_TRUSTED_PROXIES": "10.0.0.5, 172.16.0.0/12, ::1"})
+    assert listed.trusted_proxy_list == ["10.0.0.5", "172.16.0.0/12", "::1"]
+    assert load_settings(environ={}).trusted_proxy_list == []
+    for wrong in ("localhost", "10.0.0.0/33", "10.0.0.1/8"):
+        with pytest.raises(SettingsError, match="GUICHET_TRUSTED_PROXIES"):
+            load_settings(environ={"GUICHET_TRUSTED_PROXIES": wrong})
