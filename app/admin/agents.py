@@ -1,9 +1,14 @@
 """Staff accounts administered: a manager runs the accounts of their mairies, an
 administrator all of them.
 
-Every change writes its audit line in the same transaction. A change of what an
-account may do (password, role, sites, disabling) ends the tokens and sessions
-opened before it.
+An agent who also works at a mairie the manager does not run is changed by an
+administrator only: whoever changes an account acts at every mairie it works at (a role,
+a password given to someone, a disabled colleague there), so a manager may change it only
+when all of them are theirs.
+
+Every change writes its audit line in the same transaction, in the log of every mairie
+the agent works at, before and after the change. A change of what an account may do
+(password, role, sites, disabling) ends the tokens and sessions opened before it.
 """
 
 from __future__ import annotations
@@ -70,18 +75,35 @@ def may_see(actor: Agent, other: Agent) -> bool:
     return actor.role == "manager" and bool(set(actor.site_slugs) & set(other.site_slugs))
 
 
-def check_may_change(actor: Agent, other: Agent) -> None:
-    """403 unless `actor` may change `other`'s account at all."""
+def change_refusal(actor: Agent, other: Agent) -> Forbidden | None:
+    """Why `actor` may not change `other`'s account at all (name, role, sites, password,
+    activation, lock), or None when they may: an administrator may change any; a manager
+    only an account that is not an administrator's and whose every mairie is theirs."""
     if actor.role == "admin":
-        return
+        return None
     if actor.role != "manager":
-        raise Forbidden("Your role does not allow this action.")
+        return Forbidden("Your role does not allow this action.")
     if other.role == "admin":
-        raise Forbidden(
+        return Forbidden(
             "Only an administrator may change an administrator's account.", code="admin_account"
         )
     if not may_see(actor, other):
-        raise Forbidden("This agent works at none of your mairies.", code="not_your_agent")
+        return Forbidden("This agent works at none of your mairies.", code="not_your_agent")
+    elsewhere = sorted(set(other.site_slugs) - set(actor.site_slugs))
+    if elsewhere:
+        return Forbidden(
+            f"This agent also works at {', '.join(elsewhere)}, which you do not run: only an "
+            "administrator may change their account.",
+            code="shared_agent",
+        )
+    return None
+
+
+def check_may_change(actor: Agent, other: Agent) -> None:
+    """403 unless `actor` may change `other`'s account at all."""
+    refusal = change_refusal(actor, other)
+    if refusal is not None:
+        raise refusal
 
 
 def check_may_grant(actor: Agent, role: str, changed_sites: set[str]) -> None:
@@ -101,13 +123,27 @@ def check_may_grant(actor: Agent, role: str, changed_sites: set[str]) -> None:
         )
 
 
-def _audit_site(actor: Agent, sites: Sequence[Site]) -> int | None:
-    """The site under which an account change is logged: the first of the account's sites
-    that `actor` works at, so that its managers read it in their log."""
-    for site in sorted(sites, key=lambda site: site.slug):
-        if actor.works_at(site.id):
-            return site.id
-    return None
+def _log(
+    session: AsyncSession,
+    action: str,
+    *,
+    actor: Agent,
+    other: Agent,
+    at_sites: Sequence[Site],
+    now: datetime,
+    **details: audit.Detail,
+) -> None:
+    """Log a change of `other`'s account at each of `at_sites` (the mairies they work at,
+    before and after the change), so that the managers of each read it in their log."""
+    audit.record_at_sites(
+        session,
+        action,
+        site_ids=[site.id for site in at_sites],
+        at=now,
+        agent_id=actor.id,
+        target=f"agent:{other.id}",
+        **details,
+    )
 
 
 # Reading
@@ -125,10 +161,12 @@ async def agents_in_view(session: AsyncSession, actor: Agent, *, slug: str | Non
     return list(await session.scalars(query))
 
 
-async def _load(session: AsyncSession, agent_id: int) -> Agent:
-    other = await session.scalar(
-        select(Agent).where(Agent.id == agent_id).options(selectinload(Agent.sites))
-    )
+async def _load(session: AsyncSession, agent_id: int, *, lock: bool = False) -> Agent:
+    """The account and its sites; with `lock`, held until the transaction ends (on
+    PostgreSQL; SQLite's writers take turns), so that the sites a change was allowed for
+    are still the agent's when it commits."""
+    query = select(Agent).where(Agent.id == agent_id).options(selectinload(Agent.sites))
+    other = await session.scalar(query.with_for_update(of=Agent) if lock else query)
     if other is None:
         raise NotFound(f"No agent has the id {agent_id}.", code="not_found")
     return other
@@ -172,13 +210,13 @@ async def create(db: Database, data: AgentIn, *, actor: Agent, now: datetime) ->
             raise Conflict(
                 "An agent with this email address already exists.", code="email_taken"
             ) from exc
-        audit.record(
+        _log(
             session,
             "agent.created",
-            at=now,
-            agent_id=actor.id,
-            site_id=_audit_site(actor, other.sites),
-            target=f"agent:{other.id}",
+            actor=actor,
+            other=other,
+            at_sites=other.sites,
+            now=now,
             role=other.role,
             sites=other.site_slugs,
         )
@@ -191,22 +229,14 @@ async def change(
     """Rename, change the role or the sites of, disable or enable an account."""
     authorize(actor, roles=MANAGERS)
     async with db.writing() as session:
-        other = await _load(session, agent_id)
+        other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)
         before_sites = list(other.sites)
         revoke = False
+        changes: list[tuple[str, dict[str, audit.Detail]]] = []
 
         def log(action: str, **details: audit.Detail) -> None:
-            site_id = _audit_site(actor, other.sites or before_sites)
-            audit.record(
-                session,
-                action,
-                at=now,
-                agent_id=actor.id,
-                site_id=site_id,
-                target=f"agent:{other.id}",
-                **details,
-            )
+            changes.append((action, details))
 
         if data.name is not None and data.name.strip() != other.name:
             other.name = data.name.strip()
@@ -245,6 +275,18 @@ async def change(
             revoke = revoke or not data.active
         if revoke:
             other.tokens_valid_after = now
+            await accounts.end_sessions(session, other.id)
+        touched = {site.id: site for site in [*before_sites, *other.sites]}
+        for action, details in changes:
+            _log(
+                session,
+                action,
+                actor=actor,
+                other=other,
+                at_sites=list(touched.values()),
+                now=now,
+                **details,
+            )
     return other
 
 
@@ -261,18 +303,16 @@ async def reset_password(
     # The slow hash, outside the writing transaction.
     password_hash = await anyio.to_thread.run_sync(hash_password, password)
     async with db.writing() as session:
-        other = await _load(session, agent_id)
+        other = await _load(session, agent_id, lock=True)
+        check_may_change(actor, other)  # again: the sites may have changed meanwhile
         other.password_hash = password_hash
         other.failed_logins = 0
         other.locked_until = None
         other.tokens_valid_after = now
-        audit.record(
-            session,
-            "agent.password_reset",
-            at=now,
-            agent_id=actor.id,
-            site_id=_audit_site(actor, other.sites),
-            target=f"agent:{other.id}",
+        await accounts.end_sessions(session, other.id)
+        await accounts.clear_throttles(session, other.id)
+        _log(
+            session, "agent.password_reset", actor=actor, other=other, at_sites=other.sites, now=now
         )
     return other
 
@@ -281,17 +321,18 @@ async def unlock(db: Database, agent_id: int, *, actor: Agent, now: datetime) ->
     """Let an account locked after wrong passwords log in again at once."""
     authorize(actor, roles=MANAGERS)
     async with db.writing() as session:
-        other = await _load(session, agent_id)
+        other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)
-        audit.record(
+        _log(
             session,
             "agent.unlocked",
-            at=now,
-            agent_id=actor.id,
-            site_id=_audit_site(actor, other.sites),
-            target=f"agent:{other.id}",
+            actor=actor,
+            other=other,
+            at_sites=other.sites,
+            now=now,
             failures=other.failed_logins,
         )
         other.failed_logins = 0
         other.locked_until = None
+        await accounts.clear_throttles(session, other.id)
     return other

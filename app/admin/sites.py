@@ -39,7 +39,7 @@ from app.booking.slots import (
     requirement,
 )
 from app.db import Database
-from app.errors import BadRequest, Conflict, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.notify import outbox
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import (
@@ -290,10 +290,22 @@ async def stations_of(session: AsyncSession, site: Site) -> list[Station]:
     return list(await session.scalars(query.order_by(Station.position, Station.id)))
 
 
+def other_site(site: Site, what: str) -> Forbidden:
+    """The refusal of a thing of another mairie named under `site`'s address: the right
+    to run `site` gives none over it, even to one who also runs its own mairie."""
+    return Forbidden(
+        f"This {what} belongs to another mairie than {site.name}: it is changed under its "
+        "own mairie's address, by those who run it.",
+        code="other_site",
+    )
+
+
 async def station_of(session: AsyncSession, site: Site, station_id: int) -> Station:
     station = await session.get(Station, station_id)
-    if station is None or station.site_id != site.id:
+    if station is None:
         raise NotFound(f"{site.name} has no station with the id {station_id}.")
+    if station.site_id != site.id:
+        raise other_site(site, "station")
     return station
 
 
@@ -854,8 +866,10 @@ async def end_outage(
         site = await site_to_run(session, agent, slug)
         outage = await session.get(StationOutage, outage_id)
         station = await session.get(Station, outage.station_id) if outage else None
-        if outage is None or station is None or station.site_id != site.id:
+        if outage is None or station is None:
             raise NotFound(f"{site.name} has no station outage with the id {outage_id}.")
+        if station.site_id != site.id:
+            raise other_site(site, "station outage")
         await session.delete(outage)
         audit.record(
             session,
@@ -1080,8 +1094,10 @@ async def delete_closure(
     async with db.writing() as session:
         site = await site_to_run(session, agent, slug)
         closure = await session.get(Closure, closure_id)
-        if closure is None or closure.site_id != site.id:
+        if closure is None:
             raise NotFound(f"{site.name} has no closure with the id {closure_id}.")
+        if closure.site_id != site.id:
+            raise other_site(site, "closure")
         await session.delete(closure)
         audit.record(
             session,

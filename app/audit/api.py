@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
@@ -37,7 +38,7 @@ BeforeParam = Annotated[
 LimitParam = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many events")]
 
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+EARLIEST, LATEST = bounds.EARLIEST_DAY, bounds.LATEST_DAY
 
 
 class ActorOut(msgspec.Struct, kw_only=True):

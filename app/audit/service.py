@@ -7,7 +7,7 @@ they change nothing else and are written on their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +49,26 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_at_sites(
+    session: AsyncSession,
+    action: str,
+    *,
+    site_ids: Iterable[int],
+    at: datetime,
+    agent_id: int | None,
+    target: str = "",
+    **details: Detail,
+) -> list[AuditEvent]:
+    """Add the event once for each of `site_ids` (once with no site when there are none),
+    for an action on a thing several sites share, such as an agent of several mairies:
+    each site's managers then read it in their own log. The caller commits."""
+    chosen: list[int | None] = [*sorted(set(site_ids))] or [None]
+    return [
+        record(session, action, at=at, agent_id=agent_id, site_id=site_id, target=target, **details)
+        for site_id in chosen
+    ]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import bounds
 from app.accounts import service as accounts
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from app.accounts.models import Agent
@@ -36,7 +37,6 @@ from app.db import Database
 from app.errors import BadRequest, DomainError
 from app.pages.staff import FormRefusals, Staff, StaffController, _back
 from app.sites.models import Need, Service, Site
-from app.sites.service import EARLIEST_DAY, LATEST_DAY
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
@@ -80,6 +80,9 @@ REFUSALS = {
     "foreign_sites": "Seule l'administration de la Ville attribue des mairies qui ne sont pas "
     "les vôtres.",
     "admin_account": "Seule l'administration de la Ville modifie le compte d'un administrateur.",
+    "shared_agent": "Cet agent travaille aussi dans une mairie qui n'est pas la vôtre : seule "
+    "l'administration de la Ville peut modifier son compte (rôle, mairies, mot de passe, "
+    "activation).",
 }
 # Which field each refusal is shown next to; the others go at the top of the form.
 REFUSAL_FIELDS = {
@@ -100,6 +103,7 @@ ACTIONS = {
     "auth.login_failed": "Échec de connexion",
     "auth.login_refused": "Connexion refusée",
     "auth.locked": "Compte bloqué après des erreurs de mot de passe",
+    "auth.slowed": "Connexions ralenties depuis une adresse après des erreurs de mot de passe",
     "appointment.booked": "Rendez-vous pris pour une personne",
     "ticket.issued": "Ticket remis",
     "ticket.checked_in": "Arrivée enregistrée",
@@ -172,11 +176,6 @@ def refusal(error: DomainError) -> dict[str, str]:
     return {REFUSAL_FIELDS.get(error.code, "form"): text}
 
 
-def _whole(raw: str) -> bool:
-    """A whole number written with the digits 0 to 9 (`str.isdigit` accepts "²")."""
-    return re.fullmatch(r"[0-9]{1,18}", raw) is not None
-
-
 def _text(form: FormMultiDict, name: str, limit: int) -> str:
     return str(form.get(name, "")).strip()[: limit + 1]
 
@@ -194,10 +193,10 @@ def _number(
     raw = _text(form, name, 10)
     if not raw and not required:
         return None
-    if not _whole(raw) or not low <= int(raw) <= high:
+    value = bounds.parse_int(raw, low, high)
+    if value is None:
         errors[name] = f"{label} : indiquez un nombre entier de {low} à {high}."
-        return None
-    return int(raw)
+    return value
 
 
 def _line(form: FormMultiDict, name: str, limit: int, errors: dict[str, str], missing: str) -> str:
@@ -399,14 +398,12 @@ def _details(details: Mapping[str, Any]) -> str:
 def _day(raw: str, name: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01."
-        return None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        errors[name] = f"Choisissez une date entre {EARLIEST_DAY.year} et {LATEST_DAY.year}."
-        return None
+    day = bounds.parse_date(raw)
+    if day is None:
+        errors[name] = (
+            "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01, "
+            f"{bounds.DAY_BOUNDS}."
+        )
     return day
 
 
@@ -649,6 +646,7 @@ class AdminPeoplePages(StaffController):
         # A manager also sees, without being able to change them, the agent's other sites.
         shown = {site.slug: site for site in [*choices, *other.sites]}
         row = agent_row(other, ZoneInfo(settings.timezone), now)
+        refused = agents.change_refusal(staff.agent, other)
         return Template(
             "admin_agents_edit.html",
             context={
@@ -657,7 +655,8 @@ class AdminPeoplePages(StaffController):
                 "sites": sorted(shown.values(), key=lambda site: site.id),
                 "own_sites": {site.slug for site in choices},
                 "roles": roles_for(staff.agent),
-                "may_change": staff.agent.role == "admin" or other.role != "admin",
+                "may_change": refused is None,
+                "refusal": REFUSALS.get(refused.code, refused.detail) if refused else "",
                 "itself": other.id == staff.agent.id,
                 "values": values or {"name": other.name, "role": other.role, "sites": row["sites"]},
                 "errors": errors or {},
@@ -666,6 +665,16 @@ class AdminPeoplePages(StaffController):
             },
             status_code=status,
         )
+
+    async def _refused(
+        self, session: AsyncSession, settings: Settings, now: datetime, staff: Staff, agent_id: int
+    ) -> Template | None:
+        """The agent's page, answered 403 with the reason, when `staff` may not change this
+        account at all (the API's refusal, in the same words as the page); None otherwise."""
+        other = await agents.agent_in_view(session, staff.agent, agent_id)
+        if agents.change_refusal(staff.agent, other) is None:
+            return None
+        return await self._agent_page(session, settings, now, staff, agent_id, status=403)
 
     @get("/admin/agents/{agent_id:int}")
     async def agent_page(
@@ -690,6 +699,8 @@ class AdminPeoplePages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
+        if refused := await self._refused(session, settings, now, staff, agent_id):
+            return refused
         other = await agents.agent_in_view(session, staff.agent, agent_id)
         choices = await sites_in_view(session, staff.agent, roles=MANAGERS)
         values, errors = agent_form(await request.form(), staff, choices, new=False)
@@ -716,10 +727,14 @@ class AdminPeoplePages(StaffController):
         self,
         agent_id: AgentId,
         request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        if refused := await self._refused(session, settings, now, staff, agent_id):
+            return refused
         active = (await request.form()).get("active") == "oui"
         change = AgentChange(active=active)
         await agents.change(db, agent_id, change, actor=staff.agent, now=now)
@@ -738,6 +753,8 @@ class AdminPeoplePages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
+        if refused := await self._refused(session, settings, now, staff, agent_id):
+            return refused
         password = str((await request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         try:
             await agents.reset_password(db, agent_id, password, actor=staff.agent, now=now)
@@ -752,10 +769,14 @@ class AdminPeoplePages(StaffController):
     async def unlock_agent(
         self,
         agent_id: AgentId,
+        session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        if refused := await self._refused(session, settings, now, staff, agent_id):
+            return refused
         await agents.unlock(db, agent_id, actor=staff.agent, now=now)
         return _back(f"/admin/agents/{agent_id}", fait="debloque")
 
@@ -776,9 +797,10 @@ class AdminPeoplePages(StaffController):
         if action and not ACTION_PATTERN.fullmatch(action):
             errors["action"] = "Choisissez un type d'action de la liste."
         by_agent = params.get("agent", "")
-        if by_agent and not (_whole(by_agent) and 0 < int(by_agent) < 2**31):
+        agent_id = bounds.parse_int(by_agent, 1, bounds.LARGEST_ID)
+        if by_agent and agent_id is None:
             errors["agent"] = "Choisissez un agent de la liste."
-        before = params.get("avant", "")
+        before = bounds.parse_int(params.get("avant"), 1, 2**63 - 1)
         first = _day(params.get("du", ""), "du", errors)
         last = _day(params.get("au", ""), "au", errors)
         if first and last and last < first:
@@ -792,11 +814,11 @@ class AdminPeoplePages(StaffController):
                 staff.agent,
                 settings,
                 slug=slug,
-                agent_id=int(by_agent) if by_agent else None,
+                agent_id=agent_id,
                 action=action or None,
                 first=first,
                 last=last,
-                before=int(before) if _whole(before) and 0 < int(before) < 2**63 else None,
+                before=before,
                 limit=JOURNAL_PAGE,
             )
             names = {site.slug: site.name for site in sites}

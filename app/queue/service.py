@@ -32,7 +32,7 @@ from app.booking.service import (
     requirement_of,
 )
 from app.db import Base, Database, notify, token_digest
-from app.errors import BadRequest, Conflict, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.notify import outbox
 from app.queue import eta, numbering
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
@@ -536,6 +536,14 @@ async def check_in(
         site = await get_site(session, slug)
         appointment = await appointment_by_reference(session, site, reference)
         if appointment is None:
+            if await session.scalar(
+                select(Appointment.id).where(Appointment.reference == reference.strip().upper())
+            ):
+                raise Forbidden(
+                    f"This appointment is booked at another mairie than {site.name}: the "
+                    "person checks in there.",
+                    code="booked_elsewhere",
+                )
             raise NotFound(f"No appointment at {site.name} has the reference {reference!r}.")
         await _lock(session, site.id)
         await session.refresh(appointment, with_for_update=True)
