@@ -23,6 +23,7 @@ class Scope(enum.IntEnum):
 
     BOOKING_DAY = 1
     QUEUE = 2
+    PERSON = 3  # one person's bookings across all the mairies (keyed by a hash, no site)
 
 
 def lock_key(scope: Scope, site_id: int, day: date | None = None) -> int:

@@ -1,7 +1,8 @@
 """Personal data kept only as long as needed: a daily sweep anonymises bookings, tickets,
 and the free text of answers, visit notes and messages to usagers a set time after the
-visit, empties message bodies sooner, and forgets the network addresses in the audit log
-after a year (the events themselves name agents, not people, and are kept)."""
+visit, empties message bodies sooner, forgets the normalised email and client network
+kept against booking abuse the day after the appointment, and the network addresses in the
+audit log after a year (the events themselves name agents, not people, and are kept)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
@@ -32,6 +33,7 @@ class Swept:
     notes: int
     messages: int
     addresses: int = 0
+    guards: int = 0  # normalised emails and client networks of past appointments
 
 
 async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
@@ -44,7 +46,23 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
         appointments = await session.execute(
             update(Appointment)
             .where(Appointment.starts_at < people, Appointment.name != ANONYMOUS)
-            .values(name=ANONYMOUS, email=ANONYMOUS, phone=None, needs=[])
+            .values(
+                name=ANONYMOUS,
+                email=ANONYMOUS,
+                phone=None,
+                needs=[],
+                email_key=None,
+                client_network=None,
+            )
+        )
+        # The booking guard needs them only while the appointment is ahead.
+        guards = await session.execute(
+            update(Appointment)
+            .where(
+                Appointment.starts_at < now - timedelta(days=1),
+                or_(Appointment.email_key.is_not(None), Appointment.client_network.is_not(None)),
+            )
+            .values(email_key=None, client_network=None)
         )
         tickets = await session.execute(
             update(Ticket)
@@ -85,6 +103,7 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
         notes=notes.rowcount + steps.rowcount,  # type: ignore[attr-defined]
         messages=messages.rowcount,  # type: ignore[attr-defined]
         addresses=addresses.rowcount,  # type: ignore[attr-defined]
+        guards=guards.rowcount,  # type: ignore[attr-defined]
     )
     log.info("retention sweep", extra={"swept": swept.__dict__})
     return swept

@@ -74,6 +74,7 @@ class Server:
                 "GUICHET_TOKEN_LOOKUPS_PER_MINUTE": "1000000",
                 "GUICHET_BOOKING_REQUESTS_PER_MINUTE": "1000000",
                 "GUICHET_AVAILABILITY_REQUESTS_PER_MINUTE": "1000000",
+                "GUICHET_BOOKINGS_PER_ADDRESS_PER_DAY": "10000",
             }
         )
         env.update(self.environment)

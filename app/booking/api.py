@@ -9,22 +9,26 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import authorize
-from app.booking import schemas, service
+from app.admin.sites import site_to_run
+from app.booking import alerts, schemas, service
+from app.booking.contacts import client_network
 from app.booking.ics import calendar_entry, calendar_file
 from app.config import Settings
 from app.db import Database
-from app.errors import Unauthorized
+from app.errors import BadRequest, Unauthorized
 from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
 
+Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
 BOOKING_ROLES = frozenset({"reception", "manager"})
@@ -104,9 +108,14 @@ class BookingController(Controller):
             channel=data.channel,
             reminders_by_email=data.reminders_by_email,
             reminders_by_sms=data.reminders_by_sms,
+            client=None if optional_agent else client_network(client_address(request)),
         )
         appointment = await service.book(
-            db, booking, now=now, agent_id=optional_agent.id if optional_agent else None
+            db,
+            booking,
+            now=now,
+            agent_id=optional_agent.id if optional_agent else None,
+            per_address_per_day=settings.bookings_per_address_per_day,
         )
         return schemas.appointment_out(appointment, settings.base_url)
 
@@ -178,3 +187,58 @@ class BookingController(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+
+class BookingAlertsController(Controller):
+    """Days of a mairie filling abnormally fast with online bookings, and their release."""
+
+    path = "/api/v1/admin/sites"
+    tags = ["administration"]
+
+    @get(
+        "/{slug:str}/booking-alerts",
+        summary="Days filling abnormally fast (manager)",
+        description="Days of the mairie that took more than GUICHET_BOOKING_ALERT_PER_HOUR "
+        "online bookings within the last hour; `suspects` are those that share a client "
+        "network or a person (normalised email, phone) with another of them.",
+        security=STAFF_SECURITY,
+    )
+    async def list_alerts(
+        self,
+        slug: Slug,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> list[schemas.BookingAlertOut]:
+        site = await site_to_run(session, agent, slug)
+        found = await alerts.alerts_of(session, site, now, settings.booking_alert_per_hour)
+        return [schemas.booking_alert_out(burst) for burst in found]
+
+    @post(
+        "/{slug:str}/booking-alerts/{day:date}/release",
+        status_code=200,
+        summary="Release the suspect bookings of a day's alert (manager)",
+        description="Cancels the suspect bookings of the day's alert that have not begun; "
+        "each person is told once, however many of their bookings are released. A second "
+        "call releases and tells nothing more. Written to the audit log.",
+        security=STAFF_SECURITY,
+        responses=problem_responses(400),
+    )
+    async def release(
+        self,
+        slug: Slug,
+        day: Day,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> schemas.ReleasedOut:
+        async with db.session() as session:
+            site = await site_to_run(session, agent, slug)
+        if not bounds.within_days(day):
+            raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
+        released = await alerts.release(
+            db, site, day, agent_id=agent.id, now=now, threshold=settings.booking_alert_per_hour
+        )
+        return schemas.ReleasedOut(day=released.day, released=released.released, told=released.told)

@@ -41,6 +41,9 @@ class Appointment(Base):
         Index("ix_appointments_station_id_starts_at", "station_id", "starts_at"),
         Index("ix_appointments_email", "email"),
         Index("ix_appointments_phone", "phone"),
+        Index("ix_appointments_email_key", "email_key"),
+        Index("ix_appointments_client_network_starts_at", "client_network", "starts_at"),
+        Index("ix_appointments_created_at", "created_at"),
         ExcludeConstraint(
             ("station_id", "="),
             (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
@@ -66,6 +69,10 @@ class Appointment(Base):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The email as compared (`app.booking.contacts.email_key`), for the per-person limit.
+    email_key: Mapped[str | None] = mapped_column(String(254), default=None)
+    # Who booked online (`contacts.client_network`), for the per-address cap; none for staff.
+    client_network: Mapped[str | None] = mapped_column(String(64), default=None)
     needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     reminders_by_email: Mapped[bool] = mapped_column(default=False)
     reminders_by_sms: Mapped[bool] = mapped_column(default=False)

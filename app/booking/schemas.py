@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar.params import PathParameter
 
+from app import bounds
+from app.booking.guard import Burst
 from app.booking.models import Appointment
 from app.booking.slots import Slot
 
 Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
-Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an offset")]
+Aware = Annotated[
+    datetime,
+    msgspec.Meta(tz=True, description=f"ISO 8601 with an offset, {bounds.DAY_BOUNDS_ENGLISH}"),
+]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
@@ -29,9 +34,15 @@ class AppointmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reminders_by_email: bool = True
     reminders_by_sms: bool = False
 
+    def __post_init__(self) -> None:
+        bounds.check_instant(self.start, "start")
+
 
 class RescheduleIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     start: Aware
+
+    def __post_init__(self) -> None:
+        bounds.check_instant(self.start, "start")
 
 
 class SlotOut(msgspec.Struct, kw_only=True):
@@ -73,6 +84,25 @@ class AppointmentOut(msgspec.Struct, kw_only=True):
     reminders_by_sms: bool
     manage_url: str
     ics_url: str
+
+
+class BookingAlertOut(msgspec.Struct, kw_only=True):
+    day: date
+    bookings: int  # online bookings for the day made within the last hour
+    networks: int  # distinct client networks they came from
+    suspects: int  # those a release would cancel
+
+
+class ReleasedOut(msgspec.Struct, kw_only=True):
+    day: date
+    released: int
+    told: int  # people told of the cancellation, once each
+
+
+def booking_alert_out(burst: Burst) -> BookingAlertOut:
+    return BookingAlertOut(
+        day=burst.day, bookings=burst.count, networks=burst.networks, suspects=len(burst.suspects)
+    )
 
 
 def slot_out(slot: Slot, tz: ZoneInfo) -> SlotOut:

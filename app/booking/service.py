@@ -4,11 +4,11 @@ the API and the pages only call it."""
 from __future__ import annotations
 
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from app import locking
-from app.accounts.service import normalise_email
 from app.audit import service as audit
+from app.booking import contacts
 from app.booking.models import Appointment
 from app.booking.slots import (
     Booked,
@@ -97,17 +97,21 @@ class BookingRequest:
     channel: str = "online"
     reminders_by_email: bool = True
     reminders_by_sms: bool = False
+    # Who booked online (`contacts.client_network`), for the per-address cap; None for staff.
+    client: str | None = None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The limits against one client booking out a day, from the settings."""
+
+    per_address_per_day: int
+    alert_per_hour: int
 
 
 def normalise_phone(phone: str) -> str:
-    """The number in E.164 form, French numbers by default."""
-    try:
-        parsed = phonenumbers.parse(phone, "FR")
-    except phonenumbers.NumberParseException as exc:
-        raise BadRequest("This phone number is not valid.", code="phone_invalid") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise BadRequest("This phone number is not valid.", code="phone_invalid")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    """The number in E.164 form, French (mainland or overseas) numbers by default."""
+    return contacts.e164(phone)
 
 
 def normalise_name(name: str) -> str:
@@ -130,7 +134,7 @@ def contact(name: str, email: str | None, phone: str | None) -> Contact:
         raise BadRequest("Give an email address or a phone number.", code="contact_missing")
     return Contact(
         name=normalise_name(name),
-        email=normalise_email(email) if email else None,
+        email=contacts.deliverable_email(email) if email else None,
         phone=normalise_phone(phone) if phone else None,
     )
 
@@ -262,22 +266,47 @@ def _check(finder: SlotFinder, start: datetime) -> Slot:
     return outcome
 
 
-async def _count_future_bookings(
-    session: AsyncSession, site: Site, who: Contact, now: datetime, leave_out: int | None = None
-) -> int:
-    same_person = [
-        column == value
-        for column, value in ((Appointment.email, who.email), (Appointment.phone, who.phone))
-        if value
-    ]
+def check_texting(request: BookingRequest) -> None:
+    """Texts go to mobiles only: refused when reminders by SMS are asked, or when an online
+    booking gives a phone alone (its confirmation would be a text), for another number."""
+    phone = request.contact.phone
+    texts = request.reminders_by_sms or (request.channel == "online" and not request.contact.email)
+    if phone and texts:
+        contacts.texting_number(phone)
+
+
+async def _count_future_bookings(session: AsyncSession, who: Contact, now: datetime) -> int:
+    """Appointments to come of this person in all the mairies, however the email is spelt."""
+    same_person = []
+    if who.email:
+        same_person.append(Appointment.email_key == contacts.email_key(who.email))
+    if who.phone:
+        same_person.append(Appointment.phone == who.phone)
     query = select(func.count()).where(
-        Appointment.site_id == site.id,
-        Appointment.status == "booked",
-        Appointment.starts_at > now,
-        or_(*same_person),
+        or_(*same_person), Appointment.status == "booked", Appointment.starts_at > now
     )
-    if leave_out is not None:
-        query = query.where(Appointment.id != leave_out)
+    return int(await session.scalar(query) or 0)
+
+
+def _person_locks(who: Contact) -> list[int]:
+    """Locks on this person across Paris, so that two bookings of theirs at two mairies
+    are counted one after the other."""
+    keys = [contacts.email_key(who.email) if who.email else "", who.phone or ""]
+    return [locking.lock_key(locking.Scope.PERSON, zlib.crc32(key.encode())) for key in keys if key]
+
+
+async def _count_from_address(
+    session: AsyncSession, site: Site, client: str, day: date, tz: ZoneInfo
+) -> int:
+    """Online bookings standing for this site-day made from this client network."""
+    query = select(func.count()).where(
+        Appointment.client_network == client,
+        Appointment.starts_at >= local_instant(day, time(0), tz),
+        Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
+        Appointment.site_id == site.id,
+        Appointment.booked_by_agent_id.is_(None),
+        Appointment.status != "cancelled",
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -303,9 +332,19 @@ async def _insert(session: AsyncSession, appointment: Appointment, slug: str) ->
 
 
 async def book(
-    db: Database, request: BookingRequest, *, now: datetime, agent_id: int | None = None
+    db: Database,
+    request: BookingRequest,
+    *,
+    now: datetime,
+    agent_id: int | None = None,
+    per_address_per_day: int | None = None,
 ) -> Appointment:
-    """Book `request`, holding one concrete station; SlotRefused when it cannot be."""
+    """Book `request`, holding one concrete station; SlotRefused when it cannot be.
+
+    A person (normalised email, phone) holds at most the site's number of appointments
+    to come across Paris; an online client address at most `per_address_per_day`
+    appointments of one site-day."""
+    check_texting(request)
     async with db.session() as session:
         site = await get_site(session, request.site)
         service = await get_service(session, request.service)
@@ -315,16 +354,34 @@ async def book(
     day = request.start.astimezone(tz).date()
     try:
         async with db.writing() as session:
-            await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day)])
+            await locking.lock(
+                session,
+                [
+                    locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day),
+                    *_person_locks(request.contact),
+                ],
+            )
             if (
-                await _count_future_bookings(session, site, request.contact, now)
+                await _count_future_bookings(session, request.contact, now)
                 >= site.max_future_bookings_per_contact
             ):
                 raise Conflict(
                     f"This email address or phone number already has "
-                    f"{site.max_future_bookings_per_contact} appointments to come at "
-                    f"{site.name}: cancel one first.",
+                    f"{site.max_future_bookings_per_contact} appointments to come in the "
+                    f"mairies of Paris: cancel one first.",
                     code="too_many_bookings",
+                )
+            if (
+                agent_id is None
+                and request.client is not None
+                and per_address_per_day is not None
+                and await _count_from_address(session, site, request.client, day, tz)
+                >= per_address_per_day
+            ):
+                raise Conflict(
+                    f"Your connection already holds {per_address_per_day} appointments on "
+                    f"this day at {site.name}: to book more, call the mairie.",
+                    code="address_day_full",
                 )
             finder = await slot_finder(session, site, need, day, day, now)
             slot = _check(finder, request.start)
@@ -340,6 +397,10 @@ async def book(
                 name=request.contact.name,
                 email=request.contact.email,
                 phone=request.contact.phone,
+                email_key=contacts.email_key(request.contact.email)
+                if request.contact.email
+                else None,
+                client_network=request.client if agent_id is None else None,
                 needs=[need.code for need in needs],
                 reminders_by_email=request.reminders_by_email and bool(request.contact.email),
                 reminders_by_sms=request.reminders_by_sms and bool(request.contact.phone),

@@ -16,15 +16,15 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
-from app.accounts.service import normalise_email
+from app import bounds, french
+from app.booking import contacts
 from app.booking import service as booking
 from app.booking.models import Appointment
 from app.booking.schemas import Token, ics_url
 from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError
+from app.errors import BadRequest, DomainError
 from app.pages.requests import usager_view
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
@@ -65,18 +65,18 @@ def _throttle_change(request: Request[Any, Any, State]) -> None:
 
 
 def _parse_day(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
+    """The first day shown (`du`): today without one; a 400 page for one that is not a
+    day within bounds."""
+    if not value:
         return default
+    day = bounds.parse_date(value)
+    if day is None:
+        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
+    return day
 
 
 def _parse_start(value: str | None) -> datetime | None:
-    try:
-        start = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return start if start is not None and start.tzinfo is not None else None
+    return bounds.parse_datetime(value)
 
 
 def _needs_of(request: Request[Any, Any, State]) -> tuple[str, ...]:
@@ -196,6 +196,7 @@ class BookingPages(Controller):
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
         db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
     ) -> Template | Redirect:
         _throttle_change(request)
@@ -228,8 +229,10 @@ class BookingPages(Controller):
                         needs=needs,
                         reminders_by_email=entered.rappels_email,
                         reminders_by_sms=entered.rappels_sms,
+                        client=contacts.client_network(client_address(request)),
                     ),
                     now=now,
+                    per_address_per_day=settings.bookings_per_address_per_day,
                 )
             except booking.SlotRefused as refused:
                 context = await _contact_context(session, site, code, needs, start)
@@ -445,7 +448,7 @@ def _contact_errors(entered: ContactForm) -> dict[str, str]:
     errors: dict[str, str] = {}
     checks: list[tuple[str, str, Callable[[str], str]]] = [
         ("nom", entered.nom, booking.normalise_name),
-        ("email", entered.email, normalise_email),
+        ("email", entered.email, contacts.deliverable_email),
         ("telephone", entered.telephone, booking.normalise_phone),
     ]
     for field, value, check in checks:
@@ -459,6 +462,9 @@ def _contact_errors(entered: ContactForm) -> dict[str, str]:
         errors["email"] = french.message("contact_missing")
     if entered.rappels_sms and not entered.telephone and "telephone" not in errors:
         errors["telephone"] = "Indiquez un numéro de téléphone pour recevoir des SMS."
+    texts = entered.rappels_sms or not entered.email
+    if texts and entered.telephone and not contacts.is_mobile(entered.telephone):
+        errors.setdefault("telephone", french.message("phone_not_mobile"))
     return errors
 
 

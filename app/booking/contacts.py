@@ -1,0 +1,128 @@
+"""Who is who whatever the spelling, and whom we can reach: the key of a contact for the
+per-person limit, the client's network for the per-address cap, the emails that can be
+delivered and the phones that can take a text. Pure functions."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import unicodedata
+
+import idna
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from app.errors import BadRequest
+
+# Providers that deliver `j.doe`, `jdoe` and `J.Doe` to one mailbox, and their one name.
+DOTLESS_PROVIDERS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+# Cyrillic and Greek letters whose prototype in Unicode's confusables.txt (UTS #39) is one
+# ASCII Latin letter, both cases: `bоt` with a Cyrillic о is `bot`.
+LOOK_ALIKES = str.maketrans(
+    "\u037a\u037f\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4"
+    "\u03a5\u03a7\u03b1\u03b3\u03b9\u03bd\u03bf\u03c1\u03c3\u03c5\u03d2\u03dc\u03f1\u03f2"
+    "\u03f3\u03f9\u03fa\u0405\u0406\u0408\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420"
+    "\u0421\u0422\u0423\u0425\u042c\u0430\u0433\u0435\u043e\u0440\u0441\u0443\u0445\u0455"
+    "\u0456\u0458\u0461\u0474\u0475\u04ae\u04af\u04bb\u04bd\u04c0\u04cf\u0501\u050c\u051b"
+    "\u051c\u051d\u1d26\u1fbe\ua647",
+    "iJABEZHlKMNOPTYXayivopouYFpcjCMSlJABEKMHOPCTYXbareopcyxsijwVvYyhelidGqWwrii",
+)
+# Capitals whose prototype is `l` look like a capital I too, and the key ignores case.
+LOOK_ALIKES.update({0x0399: ord("I"), 0x0406: ord("I"), 0x04C0: ord("I")})
+# French overseas departments dialled like the mainland (0692…, 0690…): tried in turn
+# when a number read as metropolitan French is not valid.
+FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF")
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,)
+IPV6_NETWORK_BITS = 64
+
+
+def fold(text: str) -> str:
+    """`text` as compared: NFKC, look-alikes taken to Latin, case folded."""
+    folded = unicodedata.normalize("NFKC", text).translate(LOOK_ALIKES)
+    return unicodedata.normalize("NFKC", folded.casefold()).translate(LOOK_ALIKES)
+
+
+def email_key(address: str) -> str:
+    """One key per mailbox: folded, without `+tag`, the domain in IDNA, and without the
+    dots a provider ignores. `Bot+7@Example.org`, `bоt@example.org` (Cyrillic о) and
+    `bot@EXAMPLE.ORG` are one person."""
+    local, _, domain = fold(address.strip()).rpartition("@")
+    local = local.split("+", 1)[0]
+    with contextlib.suppress(idna.IDNAError):  # else kept as written: one key per spelling
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    domain = DOTLESS_PROVIDERS.get(domain, domain)
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def deliverable_email(address: str) -> str:
+    """The address as stored, or BadRequest when no mail could ever reach it: invalid
+    syntax, a domain IDNA refuses, or a top-level domain that cannot exist (one letter,
+    all digits). Internationalised addresses are accepted: they are sent with SMTPUTF8."""
+    try:
+        checked = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BadRequest(f"This email address is not valid: {exc}", code="email_invalid") from exc
+    top = checked.ascii_domain.rsplit(".", 1)[-1]
+    if not (top.startswith("xn--") or (len(top) >= 2 and top.isalpha())):
+        raise BadRequest(
+            "No mail can be delivered to this email address: its domain does not exist.",
+            code="email_undeliverable",
+        )
+    return checked.normalized.lower()
+
+
+def phone_number(phone: str) -> phonenumbers.PhoneNumber:
+    """The number, read as French (mainland or overseas) unless it starts with +."""
+    for region in FRENCH_REGIONS:
+        try:
+            parsed = phonenumbers.parse(phone, region)
+        except phonenumbers.NumberParseException as exc:
+            raise BadRequest("This phone number is not valid.", code="phone_invalid") from exc
+        if phonenumbers.is_valid_number(parsed):
+            return parsed
+        if phone.lstrip().startswith("+"):
+            break
+    raise BadRequest("This phone number is not valid.", code="phone_invalid")
+
+
+def e164(phone: str) -> str:
+    """The number in E.164 form, which is its key too."""
+    return phonenumbers.format_number(phone_number(phone), phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(phone: str) -> bool:
+    """Whether the number can take a text: a mobile, in France, overseas or elsewhere."""
+    try:
+        parsed = phone_number(phone)
+    except BadRequest:
+        return False
+    return phonenumbers.number_type(parsed) in MOBILE_TYPES
+
+
+def texting_number(phone: str) -> str:
+    """The number in E.164 form, or BadRequest when it cannot take a text."""
+    number = e164(phone)
+    if not is_mobile(number):
+        raise BadRequest(
+            "Text messages go to mobile numbers only: give a mobile number, "
+            "or choose reminders by email.",
+            code="phone_not_mobile",
+        )
+    return number
+
+
+def client_network(host: str) -> str:
+    """Who the client is, for the per-address cap: an IPv4 address, or the /64 network
+    of an IPv6 one (a household or a phone holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(host.strip().split("%", 1)[0])
+    except ValueError:
+        return host.strip()[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        network = ipaddress.IPv6Network((address, IPV6_NETWORK_BITS), strict=False)
+        return str(network)
+    return str(address)

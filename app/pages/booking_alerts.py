@@ -1,0 +1,85 @@
+"""The booking alerts on a mairie's administration page: days filling abnormally fast with
+online bookings, and the button that releases those that look like one client's."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from litestar import post
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.admin import sites as admin
+from app.booking import alerts
+from app.config import Settings
+from app.db import Database
+from app.errors import BadRequest
+from app.pages.staff import Staff, StaffController
+from app.sites.models import Site
+from app.sites.schemas import Slug
+
+DayParam = Annotated[date, PathParameter()]
+
+
+async def alert_views(
+    session: AsyncSession, site: Site, now: datetime, settings: Settings
+) -> list[dict[str, Any]]:
+    """What the site's page says of each day filling abnormally fast."""
+    found = await alerts.alerts_of(session, site, now, settings.booking_alert_per_hour)
+    return [
+        {
+            "day": burst.day.isoformat(),
+            "label": french.day(burst.day),
+            "bookings": burst.count,
+            "networks": burst.networks,
+            "suspects": len(burst.suspects),
+        }
+        for burst in found
+    ]
+
+
+def released_text(released: str, told: str) -> list[str]:
+    """The confirmation after a release, from the query of the page it comes back to."""
+    count = bounds.parse_int(released, 0, bounds.LARGEST_ID)
+    people = bounds.parse_int(told, 0, bounds.LARGEST_ID)
+    if count is None or people is None:
+        return []
+    if count == 0:
+        return ["Aucun rendez-vous n'était plus à libérer : rien n'a été annulé."]
+    return [
+        f"{count} rendez-vous {'a été libéré' if count == 1 else 'ont été libérés'} : "
+        f"ces créneaux sont de nouveau proposés. {people} "
+        f"{'personne a été prévenue' if people <= 1 else 'personnes ont été prévenues'}, "
+        "une seule fois chacune."
+    ]
+
+
+class BookingAlertPages(StaffController):
+    @post("/admin/sites/{slug:str}/alertes/{day:date}/liberer")
+    async def release(
+        self,
+        slug: Slug,
+        day: DayParam,
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        if not bounds.within_days(day):
+            raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
+        released = await alerts.release(
+            db,
+            site,
+            day,
+            agent_id=staff.agent.id,
+            now=now,
+            threshold=settings.booking_alert_per_hour,
+        )
+        query = f"liberes={released.released}&prevenus={released.told}"
+        return Redirect(f"/admin/sites/{site.slug}?{query}#alertes", status_code=303)
