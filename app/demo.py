@@ -9,9 +9,12 @@ from sqlalchemy import select
 
 from app.accounts.models import Agent
 from app.accounts.service import create_agent
-from app.db import Database
+from app.db import Database, utcnow
+from app.live.screens import display_path, pair_demo_screen
 from app.sites.demo import DemoReport, load_demo
+from app.sites.models import Site
 
+DEMO_SCREEN_SITE = "paris-15"
 DEMO_PASSWORD = "demo-guichet-paris"  # noqa: S105 (demo accounts exist only in local mode)
 DEMO_AGENTS = [
     ("admin@guichet.example.org", "Administratrice Ville", "admin", []),
@@ -26,10 +29,12 @@ DEMO_AGENTS = [
 class DemoLoaded:
     data: DemoReport
     agents: list[str] = field(default_factory=list)
+    screen_path: str | None = None  # a paired lobby screen of paris-15, with its key
 
 
-async def load(db: Database, *, today: date, with_agents: bool) -> DemoLoaded:
-    """Load what is missing of the demo; `with_agents` only where passwords may be known."""
+async def load(db: Database, *, today: date, with_agents: bool, secret: str = "") -> DemoLoaded:
+    """Load what is missing of the demo; `with_agents` only where passwords may be known,
+    and then, with `secret`, a paired lobby screen of paris-15 (its key derived from it)."""
     async with db.writing() as session:
         report = DemoLoaded(await load_demo(session, today=today))
         if with_agents:
@@ -45,4 +50,8 @@ async def load(db: Database, *, today: date, with_agents: bool) -> DemoLoaded:
                         name=name,
                     )
                     report.agents.append(email)
+            site = await session.scalar(select(Site).where(Site.slug == DEMO_SCREEN_SITE))
+            if site is not None and secret:
+                key = await pair_demo_screen(session, site.id, site.slug, secret, utcnow())
+                report.screen_path = display_path(site.slug, key) if key else None
     return report

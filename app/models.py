@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.accounts.models import Agent, agent_sites
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
-from app.live.models import ScreenPresence
+from app.live.models import Screen, ScreenPresence
 from app.notify.models import FollowUpAnswer, OutboxMessage, SweepRun
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import (
@@ -34,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "QueueCounter",
     "QueueState",
+    "Screen",
     "ScreenPresence",
     "Service",
     "Site",

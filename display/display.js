@@ -2,7 +2,9 @@
 //
 // Options in the query string: services=caf,ants (only those démarches),
 // stations=12,13 (only those station ids), rows=6, page=2 (a second screen showing the
-// next rows), sound=0 (no chime, no voice).
+// next rows), sound=0 (no chime, no voice). ecran=<key>: the key of a screen paired by
+// the mairie's manager, passed on to the websocket so that the screen is counted; a
+// display without it shows the same public queue, uncounted.
 import { Announcer } from "./announcer.js";
 import { LiveSocket } from "./live.js";
 
@@ -12,7 +14,9 @@ const onlyServices = listOption("services");
 const onlyStations = listOption("stations");
 const rows = Math.max(1, Math.min(20, parseInt(options.get("rows") || "6", 10)));
 const page = Math.max(1, parseInt(options.get("page") || "1", 10));
+const screenKey = options.get("ecran");
 const FRESH_MS = 10000;
+const NOT_PAIRED = 4403;
 
 const announcer = new Announcer();
 const seen = new Set();
@@ -103,7 +107,13 @@ function tick() {
 async function start(withSound) {
   document.getElementById("start").hidden = true;
   if (withSound && options.get("sound") !== "0") announcer.enable();
-  const socket = new LiveSocket(`/ws/sites/${encodeURIComponent(slug)}/display`, {
+  const query = screenKey ? `?ecran=${encodeURIComponent(screenKey)}` : "";
+  const socket = new LiveSocket(`/ws/sites/${encodeURIComponent(slug)}/display${query}`, {
+    finalCodes: [NOT_PAIRED],
+    onRefused() {
+      document.getElementById("offline").hidden = true;
+      document.getElementById("unpaired").hidden = false;
+    },
     onMessage(message) {
       if (message.type === "snapshot" || !state || message.seq === state.seq + 1) {
         render(message);

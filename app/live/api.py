@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, asgi, get
@@ -14,6 +15,7 @@ from litestar.types import Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live.hub import Hub, display_body
+from app.live.screens import KEY_PARAMETER
 from app.live.sockets import RawSocket
 from app.queue import service as queue
 from app.sites.schemas import Slug
@@ -46,12 +48,23 @@ class LiveController(Controller):
         return display_body(state, ZoneInfo(site.timezone))
 
 
+def screen_key(scope: Scope) -> str | None:
+    """The paired screen's key, `?ecran=<key>`; None without one."""
+    raw = scope.get("query_string", b"")
+    if len(raw) > 1024:
+        return "?"  # no key of ours: refused as unknown
+    values = parse_qs(raw.decode("latin-1")).get(KEY_PARAMETER)
+    return values[0] if values else None
+
+
 @asgi("/ws/sites/{slug:str}/display", copy_scope=False)
 async def display_socket(scope: Scope, receive: Receive, send: Send) -> None:
-    """WS: a snapshot of the lobby screen's state, then one message per change."""
+    """WS: a snapshot of the lobby screen's state, then one message per change. A paired
+    screen adds its key (`?ecran=<key>`, from its own address) and is counted as a screen;
+    a revoked or unknown key is closed with 4403."""
     socket = RawSocket(scope, receive, send)
     slug = str(socket.path_params.get("slug", ""))
-    await hub_of(scope).serve_display(socket, slug)
+    await hub_of(scope).serve_display(socket, slug, screen_key(scope))
 
 
 @asgi("/ws/tickets/{token:str}", copy_scope=False)

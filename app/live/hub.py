@@ -5,6 +5,11 @@ with screens for that site hears it. The instance then reads the site's state on
 hands the same message to each of its connections. Each connection has a small queue
 and its own writer: a client that stops reading fills its queue and is dropped, and
 nobody else waits for it.
+
+Only displays that came with the key of a paired screen count as screens (see
+`app.live.screens`); a display without a key gets the same public feed, uncounted. A
+revoked key is let go at once on every instance (a notice on the site's channel), and
+at the latest at the next presence report (the keys are checked again then).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.db import Database
 from app.errors import NotFound
-from app.live import presence
+from app.live import presence, screens
+from app.live.screens import ScreenRevoked
 from app.live.sockets import LiveSocket
 from app.queue import service as queue
 from app.queue.service import QueueChange
@@ -42,6 +48,7 @@ TOO_MANY = 1008
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
+NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
 MODEL_FOR_SECONDS = 30.0
 
 
@@ -84,9 +91,10 @@ def ticket_body(view: queue.TicketView) -> dict[str, Any]:
 class Connection:
     """One websocket, written to by its own task from a bounded queue."""
 
-    def __init__(self, socket: LiveSocket, address: str) -> None:
+    def __init__(self, socket: LiveSocket, address: str, screen_id: int | None = None) -> None:
         self.socket = socket
         self.address = address
+        self.screen_id = screen_id  # a paired screen's; None for a display without a key
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.writer: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
@@ -149,6 +157,20 @@ class SiteFeed:
     def empty(self) -> bool:
         return not self.displays and not self.tickets
 
+    def screen_ids(self) -> set[int]:
+        """The paired screens among the displays (a key opened twice is one screen)."""
+        return {
+            connection.screen_id
+            for connection in self.displays
+            if connection.screen_id is not None and not connection.closing
+        }
+
+    def let_go(self, screen_ids: set[int]) -> None:
+        """Close the displays of these screens: their keys were revoked."""
+        for connection in list(self.displays):
+            if connection.screen_id in screen_ids:
+                connection.close(NOT_PAIRED)
+
 
 RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
 
@@ -189,8 +211,20 @@ class Hub:
             await presence.forget(self.db, self.instance)
 
     async def report_presence(self) -> None:
-        counts = {site_id: len(feed.displays) for site_id, feed in self.feeds.items()}
-        await presence.report(self.db, self.instance, counts, self.clock())
+        """Report this instance's paired screens per site, after checking their keys
+        again: a screen whose key was revoked is let go, even if the notice was lost."""
+        held = {site_id: feed.screen_ids() for site_id, feed in list(self.feeds.items())}
+        now = self.clock()
+        async with self.db.writing() as session:
+            kept = await screens.still_paired(session, set().union(*held.values()))
+            await screens.seen(session, kept, now)
+            counts = {site_id: len(ids & kept) for site_id, ids in held.items()}
+            await presence.report(session, self.instance, counts, now)
+        for site_id, ids in held.items():
+            feed = self.feeds.get(site_id)
+            if feed is not None and ids - kept:
+                feed.let_go(ids - kept)
+                self._screens_changed.set()
 
     async def _report_presence(self) -> None:
         """Report every few seconds, and soon after screens come or go (at most once a
@@ -217,21 +251,35 @@ class Hub:
             if isinstance(notice, QueueChange):
                 message = {"site": notice.site_id, "seq": notice.seq, "kind": notice.action}
                 self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
+            elif isinstance(notice, ScreenRevoked):
+                message = {"site": notice.site_id, "kind": "revoked", "screen": notice.screen_id}
+                self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
 
     # Serving sockets
 
     def screens(self, site_id: int) -> int:
+        """The paired screens this instance holds for `site_id`."""
         feed = self.feeds.get(site_id)
-        return len(feed.displays) if feed else 0
+        return len(feed.screen_ids()) if feed else 0
 
-    async def serve_display(self, socket: LiveSocket, slug: str) -> None:
+    async def serve_display(self, socket: LiveSocket, slug: str, key: str | None = None) -> None:
+        """A lobby display: with the key of a paired screen of the site it counts as a
+        screen; without a key it gets the same public feed, uncounted; with a key that is
+        revoked or unknown it is refused."""
         async with self.db.session() as session:
             try:
                 site = await get_site(session, slug)
             except NotFound:
                 await socket.close(code=4404, reason="unknown site")
                 return
-        await self._serve(socket, site, token=None)
+            screen = await screens.paired(session, site.id, key) if key is not None else None
+        if key is not None and screen is None:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                # Accepted first, so that the display learns why and stops trying.
+                await socket.accept()
+                await socket.close(code=NOT_PAIRED, reason="this screen is not paired")
+            return
+        await self._serve(socket, site, token=None, screen_id=screen.id if screen else None)
 
     async def serve_ticket(self, socket: LiveSocket, token: str) -> None:
         async with self.db.session() as session:
@@ -243,13 +291,15 @@ class Hub:
             site = await queue.site_of(session, view.ticket.site_id)
         await self._serve(socket, site, token=token)
 
-    async def _serve(self, socket: LiveSocket, site: Site, token: str | None) -> None:
+    async def _serve(
+        self, socket: LiveSocket, site: Site, token: str | None, screen_id: int | None = None
+    ) -> None:
         address = socket.client.host if socket.client else "unknown"
         if self.addresses[address] >= self.per_address:
             await socket.close(code=TOO_MANY, reason="too many connections from this address")
             return
         self.addresses[address] += 1
-        connection = Connection(socket, address)
+        connection = Connection(socket, address, screen_id)
         feed: SiteFeed | None = None
         try:
             await socket.accept()
@@ -340,6 +390,12 @@ class Hub:
                 kind = str(json.loads(payload).get("kind", "update"))
             except (ValueError, AttributeError):
                 kind = "update"
+            if kind == "revoked":
+                screen = json.loads(payload).get("screen")
+                if isinstance(screen, int):
+                    feed.let_go({screen})
+                    self._screens_changed.set()
+                continue
             feed.kinds.append(kind)
             feed.dirty.set()
 

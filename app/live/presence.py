@@ -1,4 +1,7 @@
-"""Connected lobby screens per site, summed over every instance that reported lately."""
+"""Connected lobby screens per site, summed over every instance that reported lately.
+
+Only paired screens are reported (see `app.live.screens`): a display without a key, or
+with a revoked one, is no screen."""
 
 from __future__ import annotations
 
@@ -15,15 +18,17 @@ REPORT_EVERY_SECONDS = 15
 FRESH_FOR = timedelta(seconds=3 * REPORT_EVERY_SECONDS)
 
 
-async def report(db: Database, instance: str, counts: Mapping[int, int], now: datetime) -> None:
-    """This instance's screens per site, replacing what it reported before."""
-    async with db.writing() as session:
-        await session.execute(delete(ScreenPresence).where(ScreenPresence.instance == instance))
-        session.add_all(
-            ScreenPresence(instance=instance, site_id=site_id, screens=screens, seen_at=now)
-            for site_id, screens in counts.items()
-            if screens
-        )
+async def report(
+    session: AsyncSession, instance: str, counts: Mapping[int, int], now: datetime
+) -> None:
+    """This instance's paired screens per site, replacing what it reported before; the
+    caller commits."""
+    await session.execute(delete(ScreenPresence).where(ScreenPresence.instance == instance))
+    session.add_all(
+        ScreenPresence(instance=instance, site_id=site_id, screens=screens, seen_at=now)
+        for site_id, screens in counts.items()
+        if screens
+    )
 
 
 async def forget(db: Database, instance: str) -> None:

@@ -1,9 +1,12 @@
 """The lobby screen in the browser: a call shows at once (the delay is printed, not
 asserted: this machine is shared, and a timed assertion would flake), a lost server says
-so, and the screen catches up by itself when the server is back."""
+so, and the screen catches up by itself when the server is back. The screen is the
+demo's paired one, at the address `guichet serve --demo` prints: it passes its key on to
+the websocket and is counted; revoked, it says so and stops."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,9 +48,31 @@ def call_a_new_ticket(base: str, headers: dict[str, str], station: int) -> tuple
     return response.json()["number"], time.monotonic()
 
 
-def open_screen(browser: Browser, base: str) -> Page:
-    page = browser.new_context(base_url=base, viewport={"width": 1920, "height": 1080}).new_page()
-    page.goto("/display/paris-15")
+def paired_address(server: Server) -> str:
+    """The address of the demo's paired screen, as `guichet serve --demo` prints it."""
+    found = re.search(r"lobby display  (\S+/display/paris-15\?ecran=\S+)", server.output())
+    assert found, server.output()
+    return found.group(1)
+
+
+def screens_shown(base: str, headers: dict[str, str]) -> int:
+    view = httpx.get(f"{base}/api/v1/sites/paris-15/queue", headers=headers)
+    return int(view.json()["screens"])
+
+
+def until_shown(base: str, headers: dict[str, str], expected: int) -> int:
+    """The staff's count of connected screens, once it is `expected` (or after 15 s)."""
+    deadline = time.monotonic() + 15
+    while (found := screens_shown(base, headers)) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def open_screen(browser: Browser, server: Server) -> Page:
+    page = browser.new_context(
+        base_url=server.base, viewport={"width": 1920, "height": 1080}
+    ).new_page()
+    page.goto(paired_address(server))
     expect(page.get_by_role("button", name="Démarrer l'affichage avec le son")).to_be_visible()
     page.get_by_role("button", name="Démarrer sans le son").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mairie du 15e arrondissement")
@@ -60,8 +85,9 @@ def test_a_call_appears_on_the_screen_at_once(
     base = own_server.base
     headers = staff_headers(base)
     station = httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"][2]["id"]
-    page = open_screen(browser, base)
+    page = open_screen(browser, own_server)
     expect(page.locator("#no-calls")).to_be_visible()
+    assert until_shown(base, headers, 1) == 1
 
     number, called_at = call_a_new_ticket(base, headers, station)
     expect(page.locator(".call").first).to_contain_text(number)
@@ -83,7 +109,7 @@ def test_the_screen_says_when_it_lost_the_server_and_catches_up_after(
     base = own_server.base
     headers = staff_headers(base)
     station = httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"][0]["id"]
-    page = open_screen(browser, base)
+    page = open_screen(browser, own_server)
     number, _ = call_a_new_ticket(base, headers, station)
     expect(page.locator(".call").first).to_contain_text(number)
     offline = page.get_by_role("alert")
@@ -97,6 +123,46 @@ def test_the_screen_says_when_it_lost_the_server_and_catches_up_after(
 
     expect(page.locator(".call").first).to_contain_text(later, timeout=5_000)
     expect(page.locator(".call").nth(1)).to_contain_text(number)
+    assert until_shown(base, staff_headers(base), 1) == 1  # the same key, still paired
+
+
+def test_a_revoked_screen_says_it_is_no_longer_paired_and_is_not_counted(
+    browser: Browser, own_server: Server
+) -> None:
+    base = own_server.base
+    headers = staff_headers(base)
+    page = open_screen(browser, own_server)
+    expect(page.locator("#no-calls")).to_be_visible()
+    assert until_shown(base, headers, 1) == 1
+    screens = httpx.get(f"{base}/api/v1/admin/sites/paris-15/screens", headers=headers).json()
+
+    revoked = httpx.delete(
+        f"{base}/api/v1/admin/sites/paris-15/screens/{screens[0]['id']}", headers=headers
+    )
+
+    assert revoked.status_code == 204
+    unpaired = page.locator("#unpaired")
+    expect(unpaired).to_be_visible()
+    expect(unpaired).to_contain_text("Cet écran n'est plus associé à la mairie")
+    expect(page.locator("#offline")).to_be_hidden()
+    assert until_shown(base, headers, 0) == 0
+
+
+def test_a_display_without_a_key_shows_the_queue_but_is_not_counted(
+    browser: Browser, own_server: Server
+) -> None:
+    base = own_server.base
+    headers = staff_headers(base)
+    station = httpx.get(f"{base}/api/v1/sites/paris-15").json()["stations"][0]["id"]
+    page = browser.new_context(base_url=base).new_page()
+    page.goto("/display/paris-15?autostart=1")
+    number, _ = call_a_new_ticket(base, headers, station)
+    expect(page.locator(".call").first).to_contain_text(number)
+    paired = open_screen(browser, own_server)
+    expect(paired.locator(".call").first).to_contain_text(number)
+
+    assert until_shown(base, headers, 1) == 1
+    assert screens_shown(base, headers) == 1
 
 
 def test_a_second_screen_shows_the_next_rows_and_a_filtered_screen_its_stations(

@@ -62,6 +62,15 @@ class Desk:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def pair_screen(self, label: str) -> str:
+        """Pair a lobby screen of paris-15; its key."""
+        response = await self.http.post(
+            "/api/v1/admin/sites/paris-15/screens", json={"label": label}, headers=self.headers
+        )
+        assert response.status_code == 201, response.text
+        key: str = response.json()["key"]
+        return key
+
     async def close(self) -> None:
         await self.http.aclose()
 
@@ -199,7 +208,7 @@ async def test_a_client_that_stops_reading_holds_up_nobody(server: Server, desk:
     assert last.json()["waiting"]["count"] == 60
 
 
-async def test_the_staff_queue_view_counts_the_screens_connected(
+async def test_the_staff_queue_view_counts_the_paired_screens_connected(
     server: Server, desk: Desk
 ) -> None:
     async def screens() -> int:
@@ -212,13 +221,16 @@ async def test_the_staff_queue_view_counts_the_screens_connected(
                 await asyncio.sleep(0.2)
         return found
 
+    keys = [await desk.pair_screen(label) for label in ("Hall", "Étage")]
+    display = f"{server.ws}/ws/sites/paris-15/display"
     before = await screens()
     async with (
-        websockets.connect(f"{server.ws}/ws/sites/paris-15/display") as first,
-        websockets.connect(f"{server.ws}/ws/sites/paris-15/display") as second,
+        websockets.connect(display) as without_key,
+        websockets.connect(f"{display}?ecran={keys[0]}") as first,
+        websockets.connect(f"{display}?ecran={keys[1]}") as second,
     ):
-        await receive(first)
-        await receive(second)
+        for connection in (without_key, first, second):
+            await receive(connection)
         during = await until(2)
     after = await until(0)
 

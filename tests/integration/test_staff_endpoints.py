@@ -122,6 +122,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/admin/sites/{slug}/appointments-to-reschedule"): Rule(
         MANAGERS, site_bound=True
     ),
+    ("GET", "/api/v1/admin/sites/{slug}/screens"): Rule(MANAGERS, site_bound=True),
+    ("POST", "/api/v1/admin/sites/{slug}/screens"): Rule(
+        MANAGERS, site_bound=True, body={"label": "Salle d'attente"}
+    ),
+    ("DELETE", "/api/v1/admin/sites/{slug}/screens/{screen_id}"): Rule(MANAGERS, site_bound=True),
+    ("GET", "/api/v1/admin/sites/{slug}/booking-alerts"): Rule(MANAGERS, site_bound=True),
+    ("POST", "/api/v1/admin/sites/{slug}/booking-alerts/{day}/release"): Rule(
+        MANAGERS, site_bound=True
+    ),
     # The catalogs are the City's: managers read them, administrators change them.
     ("GET", "/api/v1/admin/services"): Rule(MANAGERS, site_bound=False),
     ("GET", "/api/v1/admin/services/{code}"): Rule(MANAGERS, site_bound=False),
@@ -254,7 +263,10 @@ async def build_world(client: AsyncTestClient[object], staff: Staff) -> World:
         json={"ranges": [], "reason": "Inventaire"},
         headers=admin,
     )
-    for response in (outage, closure, exception, messages, escalations, waiting):
+    screen = await client.post(
+        f"/api/v1/admin/sites/{HERE}/screens", json={"label": "Hall"}, headers=admin
+    )
+    for response in (outage, closure, exception, messages, escalations, waiting, screen):
         assert response.status_code in (200, 201), response.text
     return World(
         values={
@@ -267,6 +279,7 @@ async def build_world(client: AsyncTestClient[object], staff: Staff) -> World:
             "agent_id": str(colleague_id),
             "outage_id": str(outage.json()["outage"]["id"]),
             "closure_id": str(closure.json()["closure"]["id"]),
+            "screen_id": str(screen.json()["id"]),
             "day": "2026-12-14",
             "weekday": "thu",
             "need": (await client.get("/api/v1/needs")).json()[0]["code"],

@@ -1,0 +1,120 @@
+"""A mairie's lobby screens over HTTP: pair one, list them, revoke one (manager)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.admin import screens as service
+from app.admin.sites import site_to_run
+from app.config import Settings
+from app.db import Database
+from app.live.models import Screen
+from app.problems import problem_responses
+from app.sites.schemas import Slug
+
+ScreenId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The screen's id")]
+
+
+class ScreenOut(msgspec.Struct, kw_only=True):
+    id: int
+    label: str
+    created_at: datetime
+    last_seen: datetime | None
+    connected: bool
+
+
+class PairedOut(ScreenOut, kw_only=True):
+    """The screen just paired. `display_url` holds its key: open it on the screen. It is
+    shown this once; lost, revoke the screen and pair it again."""
+
+    key: str
+    display_url: str
+
+
+class ScreenIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    label: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=service.MAX_LABEL,
+            description="Where the screen is",
+            examples=["Salle d'attente, rez-de-chaussée"],
+        ),
+    ]
+
+
+def screen_out(screen: Screen, zone: ZoneInfo, now: datetime) -> ScreenOut:
+    return ScreenOut(
+        id=screen.id,
+        label=screen.label,
+        created_at=screen.created_at.astimezone(zone),
+        last_seen=screen.last_seen.astimezone(zone) if screen.last_seen else None,
+        connected=service.is_connected(screen, now),
+    )
+
+
+class ScreensAdminController(Controller):
+    path = "/api/v1/admin/sites/{slug:str}/screens"
+    tags = ["administration"]
+
+    @get("/", summary="The mairie's paired lobby screens", security=STAFF_SECURITY)
+    async def list_screens(
+        self,
+        slug: Slug,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> list[ScreenOut]:
+        site = await site_to_run(session, agent, slug)
+        zone = ZoneInfo(site.timezone)
+        return [screen_out(screen, zone, now) for screen in await service.screens_of(session, site)]
+
+    @post(
+        "/",
+        summary="Pair a lobby screen: its address, with its key, is shown this once",
+        description="Only paired screens are counted as connected screens. A display "
+        "opened without a key still shows the public queue, uncounted.",
+        security=STAFF_SECURITY,
+        responses=problem_responses(409),
+    )
+    async def pair_screen(
+        self,
+        slug: Slug,
+        data: JSONBody[ScreenIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> PairedOut:
+        paired = await service.pair(db, agent, slug, label=data.label, now=now)
+        shown = screen_out(paired.screen, ZoneInfo(settings.timezone), now)
+        return PairedOut(
+            **msgspec.structs.asdict(shown),
+            key=paired.key,
+            display_url=f"{settings.base_url}{paired.path}",
+        )
+
+    @delete(
+        "/{screen_id:int}",
+        summary="Revoke a screen: its key stops working at once and it is no longer counted",
+        security=STAFF_SECURITY,
+    )
+    async def revoke_screen(
+        self,
+        slug: Slug,
+        screen_id: ScreenId,
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> None:
+        await service.revoke(db, agent, slug, screen_id, now=now)

@@ -1,0 +1,100 @@
+"""Paired lobby screens: the key in a screen's address, and what the hub asks of it.
+
+A manager pairs a screen: it gets a random key, shown once as the display's full address
+(`/display/{slug}?ecran=<key>`), and only the key's digest is kept. The display passes
+the key on to its websocket. Only connections with a key of the site that is not revoked
+count as screens (presence, the staff's count, the metrics); a display without a key
+still shows the public queue, uncounted; a revoked key is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.live.models import Screen
+
+KEY_PARAMETER = "ecran"
+KEY_BYTES = 24  # 192 bits
+LONGEST_KEY = 100  # anything longer is no key of ours
+
+
+@dataclass(frozen=True)
+class ScreenRevoked:
+    """What the live hubs are told once a revocation commits: let this screen go."""
+
+    site_id: int
+    screen_id: int
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+def key_digest(key: str) -> str:
+    """Screens are found by the SHA-256 of their key; the key itself is never stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_path(slug: str, key: str) -> str:
+    """The paired screen's address, from the site's root."""
+    return f"/display/{quote(slug)}?{urlencode({KEY_PARAMETER: key})}"
+
+
+async def paired(session: AsyncSession, site_id: int, key: str) -> Screen | None:
+    """The screen of `site_id` whose key is `key`, unless it was revoked."""
+    if not key or len(key) > LONGEST_KEY:
+        return None
+    screen = await session.scalar(select(Screen).where(Screen.key_digest == key_digest(key)))
+    if screen is None or screen.site_id != site_id or screen.revoked_at is not None:
+        return None
+    return screen
+
+
+async def still_paired(session: AsyncSession, screen_ids: Collection[int]) -> set[int]:
+    """Those of `screen_ids` that are not revoked."""
+    if not screen_ids:
+        return set()
+    query = select(Screen.id).where(Screen.id.in_(screen_ids), Screen.revoked_at.is_(None))
+    return set(await session.scalars(query))
+
+
+async def seen(session: AsyncSession, screen_ids: Collection[int], now: datetime) -> None:
+    """The screens in `screen_ids` are connected at `now`."""
+    if screen_ids:
+        await session.execute(update(Screen).where(Screen.id.in_(screen_ids)).values(last_seen=now))
+
+
+DEMO_LABEL = "Écran de démonstration"
+
+
+def demo_key(secret: str, slug: str) -> str:
+    """The demo screen's key: the same at every load (derived from the secret key), so
+    that restarting the demo leaves its open screen paired."""
+    mac = hmac.new(secret.encode(), f"guichet demo screen {slug}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:KEY_BYTES]).decode().rstrip("=")
+
+
+async def pair_demo_screen(
+    session: AsyncSession, site_id: int, slug: str, secret: str, now: datetime
+) -> str | None:
+    """The demo's paired screen of the site, paired at the first load; its key, or None
+    once a manager has revoked it."""
+    key = demo_key(secret, slug)
+    screen = await session.scalar(select(Screen).where(Screen.key_digest == key_digest(key)))
+    if screen is None:
+        session.add(
+            Screen(site_id=site_id, label=DEMO_LABEL, key_digest=key_digest(key), created_at=now)
+        )
+    elif screen.revoked_at is not None or screen.site_id != site_id:
+        return None
+    return key

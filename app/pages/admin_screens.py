@@ -1,0 +1,92 @@
+"""The lobby screens' part of a mairie's administration page: pair a screen (its address,
+with its key and as a QR code, is shown once, on the answer to the form) and revoke one.
+Plain forms posted with the session cookie and its CSRF field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio
+import segno
+from litestar import Request, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin import screens
+from app.admin import sites as admin
+from app.admin.sites import Invalid
+from app.config import Settings
+from app.db import Database
+from app.errors import Conflict
+from app.pages.admin_sites import site_context
+from app.pages.staff import Staff, StaffController
+from app.sites.schemas import Slug
+
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+LABEL_FIELD = "ecran-nom"
+
+
+class ScreenAdminPages(StaffController):
+    @post("/admin/sites/{slug:str}/ecrans")
+    async def pair_screen(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        form = await request.form()
+        label = str(form.get(LABEL_FIELD, ""))[:1000]
+        try:
+            paired = await screens.pair(db, staff.agent, slug, label=label, now=now)
+        except (Invalid, Conflict) as refused:
+            text = (
+                refused.problems[0].french
+                if isinstance(refused, Invalid)
+                else f"Cette mairie a déjà {screens.MAX_SCREENS_PER_SITE} écrans : "
+                "retirez-en un d'abord."
+            )
+            context = await site_context(session, staff, site, now)
+            context.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
+            return Template("admin_site.html", context=context, status_code=400)
+        address = f"{settings.base_url}{paired.path}"
+        qr = await anyio.to_thread.run_sync(
+            lambda: segno.make(address, error="m").svg_inline(
+                scale=4, omitsize=True, title="Code QR : l'adresse de l'écran"
+            )
+        )
+        return Template(
+            "admin_screen_paired.html",
+            context={
+                "staff": staff,
+                "agent": staff.agent,
+                "section": "sites",
+                "site": site,
+                "label": paired.screen.label,
+                "address": address,
+                "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
+            },
+        )
+
+    @post("/admin/sites/{slug:str}/ecrans/{screen_id:int}/retrait")
+    async def revoke_screen(
+        self,
+        slug: Slug,
+        screen_id: Id,
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await admin.site_to_run(session, staff.agent, slug)
+        await screens.revoke(db, staff.agent, slug, screen_id, now=now)
+        return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)
