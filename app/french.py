@@ -34,11 +34,17 @@ MESSAGES = {
     "name_invalid": "Le nom ne doit contenir que des lettres et des signes lisibles "
     "(120 caractères au plus).",
     "email_invalid": "Cette adresse e-mail n'est pas valide. Exemple : nom@exemple.fr",
+    "email_undeliverable": "Aucun message ne peut arriver à cette adresse e-mail : "
+    "vérifiez ce qui suit le @. Exemple : nom@exemple.fr",
+    "phone_not_mobile": "Les SMS ne partent que vers un numéro de portable (06, 07, ou un "
+    "portable d'outre-mer) : indiquez un portable, ou choisissez les rappels par e-mail.",
+    "address_day_full": "Vous avez déjà pris le nombre maximum de rendez-vous pour ce jour "
+    "dans cette mairie depuis cette connexion. Pour un rendez-vous de plus, appelez la mairie.",
     "phone_invalid": "Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78",
     "contact_missing": "Indiquez une adresse e-mail ou un numéro de téléphone, "
     "pour recevoir la confirmation.",
-    "too_many_bookings": "Vous avez déjà le nombre maximum de rendez-vous à venir dans cette "
-    "mairie. Annulez-en un pour en prendre un autre.",
+    "too_many_bookings": "Vous avez déjà le nombre maximum de rendez-vous à venir dans les "
+    "mairies de Paris. Annulez-en un pour en prendre un autre.",
     "not_cancellable": "Ce rendez-vous a commencé ou a déjà eu lieu : il ne peut plus être annulé.",
     "not_movable": "Ce rendez-vous a commencé, a eu lieu ou a été annulé : "
     "il ne peut plus être déplacé.",
@@ -52,6 +58,8 @@ MESSAGES = {
     "walk_in_share": "Cette journée est complète pour la réservation en ligne : le reste du "
     "temps est gardé pour les personnes qui viennent sans rendez-vous.",
     "already_checked_in": "Ce rendez-vous est déjà enregistré : la personne est dans la file.",
+    "booked_elsewhere": "Ce rendez-vous est pris dans une autre mairie : la personne doit s'y "
+    "présenter.",
     "not_booked": "Ce rendez-vous n'est plus valable (annulé, manqué ou passé) : "
     "donnez un ticket sans rendez-vous.",
     "check_in_too_early": "Trop tôt : l'arrivée s'enregistre au plus tôt 30 minutes avant le "
@@ -77,6 +85,8 @@ MESSAGES = {
     "unknown_department": "Ce service expert n'existe pas ou n'est plus proposé.",
     "unknown_service": "Une des démarches choisies n'existe pas.",
     "escalation_backwards": "Cette demande est déjà à cette étape ou plus loin.",
+    "date_invalid": "Cette date n'est pas valide : écrivez-la AAAA-MM-JJ, entre le "
+    "01/01/2000 et le 31/12/2100.",
 }
 TICKET_STATUSES = {
     "waiting": "en attente",

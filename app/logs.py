@@ -2,7 +2,12 @@
 
 Log lines never carry personal data: the access log names the route
 template (`/api/v1/appointments/{token}`), never the path that holds a
-token, and no body, query string or header is logged.
+token, and no body, query string or header is logged. What other loggers
+write (uvicorn's websocket handshake names the path, at DEBUG its headers;
+an exception's message may hold an address) goes through `RedactPrivate`,
+which every handler of ours carries: private path segments, query strings,
+credentials, email addresses, phone numbers and SQL parameters are replaced
+by `[private]`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,68 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 }
 
 
+PRIVATE = "[private]"
+# The path segment after these holds a private token (a booking's, a ticket's, a feedback
+# link's), or may (the API's appointments and tickets).
+_TOKEN_PATH = re.compile(
+    r"(/(?:rendez-vous|r|ticket|t|a|ws/tickets|appointments|tickets|ecrans?)/)(?!\{)[^/\s\"'?#]+"
+)
+# Any other long segment that looks random (letters with digits or capitals).
+_RANDOM_SEGMENT = re.compile(
+    r"(?<=/)(?=[A-Za-z0-9_-]{20,})(?=[^/\s]*[A-Z0-9_])[A-Za-z0-9_-]+(?=[/?#\s\"']|$)"
+)
+_QUERY = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']+")
+_CREDENTIAL_HEADER = re.compile(
+    r"^([<>]?\s*(?:cookie|set-cookie|authorization|x-csrf-token|x-api-key)\s*:\s*).*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BEARER = re.compile(r"\b(bearer|basic)\s+[^\s\"',]+", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[\w-]+\.[\w-]+(?:\.[\w-]+)?")
+_EMAIL = re.compile(r"[^\s@\"'<>()\[\],;:/]+@+[^\s@\"'<>()\[\],;:/]*")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)[0-9]{1,3}[\s.-]?)?(?:\(0\)[\s.-]?)?0?[1-9](?:[\s.-]?[0-9]{2}){4}(?!\w)"
+)
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\n|\(Background|$))", re.DOTALL)
+_KEY_DETAIL = re.compile(r"(Key \([^)]*\)=\().*?(\))")
+
+
+def redact(text: str) -> str:
+    """`text` without private tokens, query strings, credentials, email addresses, phone
+    numbers or the values of SQL statements."""
+    text = _CREDENTIAL_HEADER.sub(rf"\g<1>{PRIVATE}", text)
+    text = _BEARER.sub(rf"\g<1> {PRIVATE}", text)
+    text = _JWT.sub(PRIVATE, text)
+    text = _SQL_PARAMETERS.sub(f"[parameters: {PRIVATE}]", text)
+    text = _KEY_DETAIL.sub(rf"\g<1>{PRIVATE}\g<2>", text)
+    text = _QUERY.sub(rf"\g<1>?{PRIVATE}", text)
+    text = _TOKEN_PATH.sub(rf"\g<1>{PRIVATE}", text)
+    text = _RANDOM_SEGMENT.sub(PRIVATE, text)
+    text = _EMAIL.sub(PRIVATE, text)
+    return _PHONE.sub(PRIVATE, text)
+
+
+class RedactPrivate(logging.Filter):
+    """Rewrites each record that reaches our handlers, whoever logged it: its message, its
+    exception, its stack and its extra string fields, redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what can be shown
+            message = str(record.msg)
+        record.msg, record.args = redact(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -45,7 +112,9 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             {key: value for key, value in vars(record).items() if key not in _STANDARD_ATTRS}
         )
-        if record.exc_info:
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
@@ -67,6 +136,7 @@ class TextFormatter(logging.Formatter):
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactPrivate())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_guichet", False):

@@ -14,11 +14,13 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.admin import sites as service
 from app.admin.sites import BOUNDS, REMINDER_HOURS, Affected, Disruption
 from app.db import Database
+from app.errors import BadRequest
 from app.problems import problem_responses
 from app.sites.hours import WEEKDAYS
 from app.sites.models import Closure, Site, Station, StationOutage
@@ -34,7 +36,7 @@ Weekday = Annotated[
 Clock = Annotated[
     str, msgspec.Meta(max_length=8, description="Local wall-clock time, HH:MM", examples=["08:30"])
 ]
-CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # ASCII only: \d takes "٣"
 Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an offset")]
 Reason = Annotated[str, msgspec.Meta(max_length=200)]
 StationName = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
@@ -155,6 +157,10 @@ class OutageIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ends_at: Aware
     reason: Reason = ""
 
+    def __post_init__(self) -> None:
+        bounds.check_instant(self.starts_at, "starts_at")
+        bounds.check_instant(self.ends_at, "ends_at")
+
 
 class OutageOut(msgspec.Struct, kw_only=True):
     id: int
@@ -224,6 +230,10 @@ class ClosureIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ends_at: Aware
     reason: Reason = ""
 
+    def __post_init__(self) -> None:
+        bounds.check_instant(self.starts_at, "starts_at")
+        bounds.check_instant(self.ends_at, "ends_at")
+
 
 class ClosureOut(msgspec.Struct, kw_only=True):
     id: int
@@ -234,6 +244,12 @@ class ClosureOut(msgspec.Struct, kw_only=True):
 
 class ClosureAdded(Disrupted, kw_only=True):
     closure: ClosureOut
+
+
+def bounded_day(day: date) -> None:
+    """A day of the path within the days the service knows; 400 in plain words otherwise."""
+    if not bounds.within_days(day):
+        raise BadRequest(f"The day must lie {bounds.DAY_BOUNDS_ENGLISH}.")
 
 
 def clock_of(text: str, field_name: str) -> time:
@@ -579,6 +595,7 @@ class SiteAdminController(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> ExceptionSet:
+        bounded_day(day)
         exception, disruption = await service.set_exception(
             db, agent, slug, day, ranges_of(data.ranges), reason=data.reason, now=now
         )
@@ -598,6 +615,7 @@ class SiteAdminController(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> None:
+        bounded_day(day)
         await service.delete_exception(db, agent, slug, day, now=now)
 
     # Closures

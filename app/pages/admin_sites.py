@@ -23,11 +23,14 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
+from app import bounds, french
+from app.admin import screens as admin_screens
 from app.admin import sites as admin
 from app.admin.sites import BOUNDS, Disruption, Invalid, StationChange
+from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
+from app.pages.booking_alerts import alert_views, released_text
 from app.pages.staff import FormRefusals, Staff, StaffController
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Site
@@ -39,7 +42,7 @@ WeekdayCode = Annotated[str, PathParameter(pattern=r"^(mon|tue|wed|thu|fri|sat|s
 DayParam = Annotated[date, PathParameter()]
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
 KINDS = {"standard": "Standard", "double": "Double écran"}
-CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:00)?")
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:00)?")
 SETTING_HINTS = {
     "walk_in_percent": "en %",
     "booking_min_notice_minutes": "en minutes",
@@ -63,6 +66,8 @@ DONE = {
     "exception_supprimee": "Ce jour suit de nouveau les horaires de la semaine.",
     "fermeture": "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période.",
     "fermeture_supprimee": "La fermeture a été annulée : la période est de nouveau proposée.",
+    "ecran_retire": "L'écran a été retiré : son adresse ne fonctionne plus et il n'est plus "
+    "compté parmi les écrans connectés.",
 }
 # What the pages say for refusals the form checks cannot foresee, and next to which field.
 REFUSALS = {
@@ -89,15 +94,16 @@ def done_text(query: Mapping[str, str]) -> list[str]:
     if done is None:
         return []
     lines = [done]
-    moved, left = query.get("deplaces", "0"), query.get("a_replanifier", "0")
-    if moved.isdigit() and int(moved):
+    moved = bounds.parse_int(query.get("deplaces"), 0, 10**6) or 0
+    left = bounds.parse_int(query.get("a_replanifier"), 0, 10**6) or 0
+    if moved:
         lines.append(
-            f"{moved} rendez-vous {'a' if moved == '1' else 'ont'} été confiés à un autre poste, "
+            f"{moved} rendez-vous {'a' if moved == 1 else 'ont'} été confiés à un autre poste, "
             "à la même heure ; chaque personne a été prévenue."
         )
-    if left.isdigit() and int(left):
+    if left:
         lines.append(
-            f"{left} rendez-vous ne {'peut' if left == '1' else 'peuvent'} pas avoir lieu : "
+            f"{left} rendez-vous ne {'peut' if left == 1 else 'peuvent'} pas avoir lieu : "
             "chaque personne a été prévenue. Déplacez-les ou annulez-les (liste « Rendez-vous "
             "à replanifier »)."
         )
@@ -108,11 +114,10 @@ def done_text(query: Mapping[str, str]) -> list[str]:
 
 
 def _int(form: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:
-    raw = form.get(name, "").strip()
-    if re.fullmatch(r"-?\d{1,6}", raw):
-        return int(raw)
-    errors[name] = "Indiquez un nombre entier, par exemple 30."
-    return None
+    value = bounds.parse_int(form.get(name, ""), -999_999, 999_999)
+    if value is None:
+        errors[name] = "Indiquez un nombre entier, par exemple 30."
+    return value
 
 
 def _clock(form: Mapping[str, str], name: str, errors: dict[str, str]) -> time | None:
@@ -125,14 +130,12 @@ def _clock(form: Mapping[str, str], name: str, errors: dict[str, str]) -> time |
 
 def _day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
     raw = form.get(name, "").strip()
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = "Indiquez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-03."
-        return None
-    if not 2000 <= day.year <= 2100:
-        errors[name] = "Choisissez une date entre 2000 et 2100."
-        return None
+    day = bounds.parse_date(raw)
+    if day is None:
+        errors[name] = (
+            "Indiquez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-03, "
+            f"{bounds.DAY_BOUNDS}."
+        )
     return day
 
 
@@ -185,8 +188,9 @@ def _ranges(
 def _reminder_hours(form: Mapping[str, str], errors: dict[str, str]) -> list[int] | None:
     raw = form.get("reminder_hours", "")
     parts = [part for part in re.split(r"[\s,;]+", raw.strip()) if part]
-    if all(part.isdigit() and len(part) <= 4 for part in parts):
-        return [int(part) for part in parts]
+    hours = [bounds.parse_int(part, 0, 9999) for part in parts]
+    if all(hour is not None for hour in hours):
+        return [hour for hour in hours if hour is not None]
     errors["reminder_hours"] = "Indiquez des nombres d'heures séparés par des virgules, "
     errors["reminder_hours"] += "par exemple 24, 2."
     return None
@@ -349,6 +353,7 @@ async def site_context(
             }
             for item in await admin.to_reschedule(session, site, now)
         ],
+        "screens": await admin_screens.screen_rows(session, site, now),
         "today": today.isoformat(),
         "ranges_shown": RANGES_SHOWN,
         "errors": {},
@@ -379,12 +384,17 @@ class SiteAdminPages(StaffController):
         slug: Slug,
         request: Request[Any, Any, State],
         session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template:
         site = await admin.site_to_run(session, staff.agent, slug)
         context = await site_context(session, staff, site, now)
-        context["done"] = done_text(request.query_params)
+        query = request.query_params
+        context["done"] = done_text(query) + released_text(
+            query.get("liberes", ""), query.get("prevenus", "")
+        )
+        context["booking_alerts"] = await alert_views(session, site, now, settings)
         return Template("admin_site.html", context=context)
 
     async def _refused(

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
+from app import bounds, french
 from app.config import Settings
 from app.errors import BadRequest, DomainError
 from app.pages.staff import Staff, _on_error, provide_staff
@@ -50,10 +50,12 @@ def percent(value: float | None) -> str:
 def _day(raw: str | None) -> date | None:
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid") from exc
+    day = bounds.parse_date(raw)
+    if day is None:
+        raise BadRequest(
+            f"Dates are written YYYY-MM-DD, {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid"
+        )
+    return day
 
 
 def period_label(start: date, end: date, by: By) -> str:

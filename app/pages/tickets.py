@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
+from app import bounds, french
 from app.booking.schemas import Token
 from app.db import Database
 from app.errors import DomainError
@@ -122,7 +122,7 @@ class TrackingPages(Controller):
             await feedback.record(
                 db,
                 token,
-                int(score) if score.isdigit() else 0,
+                bounds.parse_int(score, 1, 5) or 0,
                 str(form.get("commentaire", "")),
                 now,
             )

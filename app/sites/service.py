@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import bounds
 from app.errors import BadRequest, NotFound
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import (
@@ -106,8 +107,7 @@ def local_today(site: Site, now: datetime) -> date:
 
 
 MAX_DAYS_PER_CALL = 62
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
+EARLIEST_DAY, LATEST_DAY = bounds.EARLIEST_DAY, bounds.LATEST_DAY
 
 
 def day_range(

@@ -1,0 +1,103 @@
+"""Whole numbers, days and instants read from what clients send, by one helper each.
+
+Every door goes through here: the pages' query strings, forms and paths, and the API's
+request bodies and query parameters. A number is written with the ASCII digits 0 to 9
+only (`str.isdigit` and `int` also take "²", "٣" or "४"), and lies within bounds given
+by the caller; a day or an instant lies between EARLIEST_DAY and LATEST_DAY, so that no
+time-zone conversion or day arithmetic near year 1 or 9999 can overflow.
+
+The parsers return None for what they cannot read or what lies out of bounds; the
+caller says so to the person in its own words (French on the pages, a 400 problem on
+the API).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+# Instants are compared in UTC, a day short of the bounds either side: whatever the
+# offset or the time zone, their local day stays within year 1 to 9999.
+EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, datetime.min.time(), UTC)
+LATEST_INSTANT = datetime.combine(LATEST_DAY + timedelta(days=1), datetime.min.time(), UTC)
+# The largest row id: the database's INTEGER (a 20-digit number overflows its driver).
+LARGEST_ID = 2**31 - 1
+DAY_BOUNDS = f"entre le {EARLIEST_DAY:%d/%m/%Y} et le {LATEST_DAY:%d/%m/%Y}"
+DAY_BOUNDS_ENGLISH = f"between {EARLIEST_DAY} and {LATEST_DAY}"
+
+_WHOLE = re.compile(r"-?[0-9]{1,30}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# An ISO 8601 instant as the pages write it: day, "T" or a space, HH:MM[:SS[.ffffff]],
+# and an offset (Z or ±HH:MM); ASCII only.
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def parse_int(text: str | None, low: int, high: int) -> int | None:
+    """The whole number `text` writes in ASCII digits (an optional leading minus), if it
+    lies within `low`..`high`; None otherwise."""
+    if text is None:
+        return None
+    text = text.strip()
+    if _WHOLE.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def parse_date(text: str | None, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> date | None:
+    """The day `text` writes as YYYY-MM-DD, if it lies within `low`..`high`."""
+    if text is None:
+        return None
+    text = text.strip()
+    if _DAY.fullmatch(text) is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if within_days(day, low, high) else None
+
+
+def parse_datetime(text: str | None) -> datetime | None:
+    """The instant `text` writes in ISO 8601 with an offset, if it lies within the days
+    EARLIEST_DAY..LATEST_DAY; None for a local time without an offset."""
+    if text is None:
+        return None
+    text = text.strip()
+    if _INSTANT.fullmatch(text) is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return instant if instant_within(instant) else None
+
+
+def within_days(day: date, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> bool:
+    return max(low, EARLIEST_DAY) <= day <= min(high, LATEST_DAY)
+
+
+def instant_within(instant: datetime) -> bool:
+    """An instant with an offset, within EARLIEST_DAY..LATEST_DAY."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        return False
+    # Comparing aware datetimes goes through UTC without building one: no overflow.
+    return EARLIEST_INSTANT <= instant < LATEST_INSTANT
+
+
+def check_instant(instant: datetime, name: str) -> None:
+    """For request bodies (a msgspec Struct's `__post_init__`): a ValueError, which the
+    decoder turns into a 400 naming the field, when `instant` is out of bounds."""
+    if not instant_within(instant):
+        raise ValueError(f"`{name}` must lie {DAY_BOUNDS_ENGLISH}, with an offset")
+
+
+def check_day(day: date | None, name: str) -> None:
+    """For request bodies: a ValueError when `day` is out of bounds."""
+    if day is not None and not within_days(day):
+        raise ValueError(f"`{name}` must lie {DAY_BOUNDS_ENGLISH}")
