@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
+from app.booking.contacts import is_mobile
 from app.booking.models import Appointment
 from app.notify import planner
 from app.notify.models import OutboxMessage
@@ -39,7 +40,7 @@ def rules_of(site: Site) -> Rules:
 def reach_of(appointment: Appointment) -> Reach:
     return Reach(
         email=bool(appointment.email),
-        phone=bool(appointment.phone),
+        phone=appointment.phone is not None and is_mobile(appointment.phone),
         reminders_by_email=appointment.reminders_by_email,
         reminders_by_sms=appointment.reminders_by_sms,
     )
@@ -275,8 +276,8 @@ def _ticket_data(ticket: Ticket, site: Site, service_name: str) -> dict[str, Any
 async def turn_near(
     session: AsyncSession, ticket: Ticket, site: Site, service_name: str, now: datetime
 ) -> None:
-    """A text to a walk-in who left a number: their turn is near. Once per ticket."""
-    if not ticket.phone:
+    """A text to a walk-in who left a mobile number: their turn is near. Once per ticket."""
+    if not ticket.phone or not is_mobile(ticket.phone):
         return
     await write(
         session,
@@ -299,7 +300,7 @@ async def _contact_of(session: AsyncSession, ticket: Ticket) -> tuple[str, str] 
     phone = (appointment.phone if appointment else None) or ticket.phone
     if email:
         return EMAIL, email
-    if phone:
+    if phone and is_mobile(phone):
         return planner.SMS, phone
     return None
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import joinedload
 
 from app import locking
 from app.audit import service as audit
+from app.booking.contacts import texting_number
 from app.booking.models import Appointment
 from app.booking.service import (
     appointment_by_reference,
     get_needs,
     get_service,
     new_token,
-    normalise_phone,
     requirement_of,
 )
 from app.db import Base, Database, notify, token_digest
@@ -504,8 +504,9 @@ async def issue_walk_in(
     agent_id: int | None,
     now: datetime,
 ) -> Ticket:
-    """A walk-in's ticket, numbered atomically for the site's day."""
-    phone = normalise_phone(phone) if phone else None
+    """A walk-in's ticket, numbered atomically for the site's day. Its phone, if given, is
+    for a text when the turn is near: a mobile number only."""
+    phone = texting_number(phone) if phone else None
     async with db.writing() as session:
         site = await get_site(session, slug)
         service = await get_service(session, service_code)

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from app.db import Database
+from app.notify.models import OutboxMessage
 from tests.conftest import Clock, Staff
 
 pytestmark = pytest.mark.usefixtures("tuesday_morning")
@@ -411,3 +414,33 @@ async def test_a_thousand_tickets_issued_at_once_get_a_thousand_numbers(
     assert "A001" in numbers
     assert "A999" in numbers
     assert "A1000" in numbers
+
+
+async def test_texts_go_to_mobiles_only_from_the_desk_too(
+    desk: Desk, client: AsyncTestClient[object], db: Database
+) -> None:
+    landline_walk_in = await client.post(
+        "/api/v1/sites/paris-15/tickets",
+        json={"service": "caf", "phone": "01 45 45 45 45"},
+        headers=desk.reception,
+    )
+    slots = await client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"service": "caf", "from": "2026-12-03", "to": "2026-12-03"},
+    )
+    start = slots.json()["slots"][0]["start"]
+    by_phone = await client.post(
+        "/api/v1/appointments",
+        json={"site": "paris-15", "service": "caf", "start": start, "name": "Au fixe",
+              "phone": "01 45 45 45 45", "channel": "phone"},
+        headers=desk.reception,
+    )  # fmt: skip
+    async with db.session() as session:
+        texts = list(await session.scalars(select(OutboxMessage.kind).where(
+            OutboxMessage.channel == "sms"
+        )))  # fmt: skip
+
+    assert landline_walk_in.status_code == 400
+    assert landline_walk_in.json()["code"] == "phone_not_mobile"
+    assert by_phone.status_code == 201, by_phone.text
+    assert texts == []
