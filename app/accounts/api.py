@@ -79,7 +79,9 @@ class AuthController(Controller):
     ) -> TokenResponse:
         limits: Limits = request.app.state.limits
         address = client_address(request)
-        limits.check_login(address, data.email)
+        await service.check_login_rate(
+            db, limits, data.email, now, address=address, secret=settings.secret_key
+        )
         agent_id = await service.authenticate(
             db, data.email, data.password, now, address=address, secret=settings.secret_key
         )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import anyio.to_thread
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
 from app.sites.service import get_site
+from app.throttle import Limits
 
 STAFF_ROLES = frozenset(ROLES)
 MANAGERS = frozenset({"manager"})  # and administrators, who may do everything
@@ -149,6 +150,29 @@ async def _count_failure(
             update(LoginThrottle).where(LoginThrottle.key == key).values(blocked_until=now + delay)
         )
     return failures, delay
+
+
+async def check_login_rate(
+    db: Database, limits: Limits, email: str, now: datetime, *, address: str, secret: str
+) -> None:
+    """The per-minute limits of logins from this address, or 429: its Retry-After is the
+    longest wait that applies, so that a client obeying it is not refused again because
+    its failures slowed it down for longer."""
+    try:
+        limits.check_login(address, email)
+    except TooManyRequests as refused:
+        keys = throttle_keys(secret, _account_name(email), address)
+        async with db.session() as session:
+            blocked = await session.scalar(
+                select(func.max(LoginThrottle.blocked_until)).where(
+                    LoginThrottle.key.in_([keys.pair, keys.address]),
+                    LoginThrottle.blocked_until > now,
+                )
+            )
+        waits = [int(refused.headers["Retry-After"])]
+        if blocked is not None:
+            waits.append(math.ceil((blocked - now).total_seconds()))
+        raise TooManyRequests(refused.detail, retry_after=max(waits)) from refused
 
 
 async def clear_throttles(session: AsyncSession, agent_id: int) -> None:

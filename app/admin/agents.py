@@ -83,12 +83,14 @@ def change_refusal(actor: Agent, other: Agent) -> Forbidden | None:
         return None
     if actor.role != "manager":
         return Forbidden("Your role does not allow this action.")
+    # An account the manager cannot see is refused alike whatever its role, so that the
+    # answer does not tell which ids are administrators'.
+    if not may_see(actor, other):
+        return Forbidden("This agent works at none of your mairies.", code="not_your_agent")
     if other.role == "admin":
         return Forbidden(
             "Only an administrator may change an administrator's account.", code="admin_account"
         )
-    if not may_see(actor, other):
-        return Forbidden("This agent works at none of your mairies.", code="not_your_agent")
     elsewhere = sorted(set(other.site_slugs) - set(actor.site_slugs))
     if elsewhere:
         return Forbidden(

@@ -368,12 +368,13 @@ async def test_a_screen_behind_a_dead_network_path_comes_back_with_every_call(
 ) -> None:
     desk_side, screen_side = cluster
     desk = await Desk(desk_side.base).open(await new_manager(db))
+    key = await desk.pair_screen("Salle d'attente")
 
     def screen(port: int) -> Any:
         # What the lobby page does: it notices silence (its pings go unanswered) and
         # opens a new connection, whose first message is a snapshot.
         return websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/sites/{SITE}/display",
+            f"ws://127.0.0.1:{port}/ws/sites/{SITE}/display?ecran={key}",
             ping_interval=SCREEN_PING_SECONDS,
             ping_timeout=SCREEN_PING_SECONDS,
             close_timeout=1,

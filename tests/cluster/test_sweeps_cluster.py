@@ -29,7 +29,8 @@ from tests.servers import Server, running
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
 ZONE = "Guichet/SweepSoon"
 SWEEP_AT = timedelta(hours=3, minutes=30)
-STARTED_WITHIN_SECONDS = 15
+# Two instances start in a few seconds; a loaded machine may take several times that.
+STARTED_WITHIN_SECONDS = 25
 RAN_WITHIN_SECONDS = 15
 DAY = 24 * 3600
 
@@ -135,6 +136,7 @@ async def test_two_instances_firing_the_daily_sweep_at_once_run_it_once(
         "notes": 0,
         "messages": 1,
         "addresses": 0,
+        "guards": 0,
     }
     assert purged is not None
     assert purged.purged_at is not None

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import retention
 from app.asgi import create_app
 from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
+from app.notify.models import OutboxMessage
 from tests.conftest import Clock, Staff, make_settings
 from tests.integration.test_staff_pages import csrf_of, log_in
 
@@ -253,3 +254,54 @@ async def test_the_daily_sweep_forgets_the_normalised_email_and_network_after_th
 
     assert (kept.guards, tuple(before)) == (0, ("bot@example.org", "testclient"))
     assert (swept.guards, tuple(after)) == (1, (None, None))
+
+
+async def test_moving_bookings_into_a_day_counts_against_that_days_cap(
+    client: AsyncTestClient[object],
+) -> None:
+    today, tomorrow = await starts(client), await starts(client, "2026-12-02")
+    for n in range(4):
+        assert (await book(client, today[n], email=f"jour{n}@example.org")).status_code == 201
+    waiting = [await book(client, tomorrow[n], email=f"demain{n}@example.org") for n in range(2)]
+    moved = [
+        await client.post(
+            f"/api/v1/appointments/{made.json()['token']}/reschedule",
+            json={"start": today[4 + n]},
+        )
+        for n, made in enumerate(waiting)
+    ]
+    within_tomorrow = await client.post(
+        f"/api/v1/appointments/{waiting[0].json()['token']}/reschedule",
+        json={"start": tomorrow[3]},
+    )
+
+    assert [made.status_code for made in waiting] == [201, 201]
+    assert [move.status_code for move in moved] == [409, 409]
+    assert {move.json()["code"] for move in moved} == {"address_day_full"}
+    assert within_tomorrow.status_code == 200, within_tomorrow.text
+
+
+async def test_booking_and_cancelling_in_a_loop_cannot_flood_a_strangers_inbox(
+    client: AsyncTestClient[object], db: Database
+) -> None:
+    free = await starts(client, "2026-12-03")
+    answers = []
+    for n in range(10):
+        made = await book(client, free[n], email="voisine@example.org")
+        answers.append(made.status_code)
+        if made.status_code == 201:
+            cancelled = await client.post(f"/api/v1/appointments/{made.json()['token']}/cancel")
+            assert cancelled.status_code == 200, cancelled.text
+        else:
+            assert made.json()["code"] == "too_many_attempts"
+    async with db.session() as session:
+        to_her = await session.scalar(
+            select(func.count()).where(
+                OutboxMessage.recipient == "voisine@example.org",
+                OutboxMessage.status != "cancelled",  # reminders called off with the booking
+            )
+        )
+
+    assert answers == [201] * 6 + [409] * 4
+    # Six bookings made and cancelled: at most a confirmation and a notice for each.
+    assert to_her <= 12

@@ -149,6 +149,29 @@ async def test_failures_slow_down_their_account_and_address_for_a_growing_delay(
     assert [row.details["reason"] for row in refused] == ["slowed"] * 3
 
 
+async def test_the_wait_announced_is_the_longest_that_applies(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    # The per-minute limit of ten tries runs out with the tenth failure, just as the
+    # failures slow the pair down for a minute: a client told to come back when the
+    # per-minute limit allows would be refused again.
+    clock.set("2026-12-01 09:00")
+    email = await staff.agent("facilitator", "paris-15")
+    settings = make_settings(database_url, login_attempts_per_minute=10)
+    async with desks(settings, clock, "127.0.0.2") as (attacker,):
+        free = [await token_status(attacker, email, "not the password") for _ in range(10)]
+        told = [
+            await attacker.post(
+                "/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD}
+            )
+            for _ in range(3)
+        ]
+
+    assert free == [401] * 10
+    assert [answer.status_code for answer in told] == [429] * 3
+    assert [int(answer.headers["retry-after"]) for answer in told] == [60] * 3
+
+
 async def test_an_address_that_tries_many_accounts_is_slowed_down_for_all_of_them(
     database_url: str, staff: Staff, clock: Clock
 ) -> None:
