@@ -4,8 +4,10 @@ weekly hours, dated exceptions and closures.
 Each change is checked in plain words before the database could refuse it, and is
 written with its audit event in one transaction. A change that strands booked
 appointments (a station out of service or changed, hours cut, a closure) moves each to
-another suitable station free at the same time, or lists it for the manager to move or
-cancel; either way the person is told once, through the outbox.
+another suitable station free at the same time, or calls it off (`called_off`: it frees
+its station, sends no reminder, and its person is offered the nearest free slots, to take
+one from their private page); either way the person is told once, through the outbox.
+Removing the closure or outage later does not bring a called-off appointment back.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from app import locking
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.audit import service as audit
-from app.booking.models import Appointment
+from app.booking import service as booking
+from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.service import is_overlap
 from app.booking.slots import (
     Booked,
@@ -46,6 +49,7 @@ from app.sites.models import (
     STATION_KINDS,
     Closure,
     HoursException,
+    LateArrivalRule,
     Need,
     Service,
     Site,
@@ -172,8 +176,24 @@ BOUNDS: dict[str, Bound] = {
     "check_in_late_minutes": Bound(
         0,
         240,
-        "How late people may check in",
-        "Le retard permis pour l'arrivée",
+        "The lateness still counted as on time",
+        "Le retard toléré (la personne garde sa place de rendez-vous)",
+        " minutes",
+        " minutes",
+    ),
+    "late_grace_minutes": Bound(
+        0,
+        60,
+        "The grace past that lateness, under the grace rule",
+        "Le délai de grâce au-delà de ce retard (règle « délai de grâce »)",
+        " minutes",
+        " minutes",
+    ),
+    "late_check_in_limit_minutes": Bound(
+        0,
+        240,
+        "How long after an appointment's end a late arrival is still checked in",
+        "Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée",
         " minutes",
         " minutes",
     ),
@@ -217,7 +237,8 @@ BOUNDS: dict[str, Bound] = {
 REMINDER_HOURS = Bound(0, 168, "Each reminder", "Chaque rappel", " hours before", " heures avant")
 MAX_REMINDERS = 3
 CLOCK_SETTINGS = ("sms_quiet_from", "sms_quiet_until")
-SETTINGS = (*BOUNDS, "reminder_hours", *CLOCK_SETTINGS)
+CHOICE_SETTINGS = ("late_arrival_rule", "facilitators_issue_tickets")
+SETTINGS = (*BOUNDS, "reminder_hours", *CLOCK_SETTINGS, *CHOICE_SETTINGS)
 
 
 def check_settings(values: Mapping[str, Any]) -> list[Problem]:
@@ -228,6 +249,23 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
         for name, bound in BOUNDS.items()
         if (problem := bound.problem(name, int(values[name]))) is not None
     ]
+    if values["late_arrival_rule"] not in tuple(LateArrivalRule):
+        problems.append(
+            Problem(
+                "late_arrival_rule",
+                "A late arrival is placed as a walk-in (walk_in) or with a grace (grace).",
+                "Choisissez où va une personne en retard : comme sans rendez-vous, ou avec "
+                "un délai de grâce.",
+            )
+        )
+    if not isinstance(values["facilitators_issue_tickets"], bool):
+        problems.append(
+            Problem(
+                "facilitators_issue_tickets",
+                "Say yes or no: true or false.",
+                "Répondez oui ou non.",
+            )
+        )
     hours = list(values["reminder_hours"])
     if len(hours) > MAX_REMINDERS:
         problems.append(
@@ -397,7 +435,8 @@ class Affected:
 @dataclass
 class Disruption:
     """The appointments a change moved to another station (same time), and those it could
-    not place, which the manager moves or cancels."""
+    not place, which it called off (each person offered the nearest free slots; the
+    manager may call those who take none)."""
 
     kept: list[Affected] = field(default_factory=list)
     to_reschedule: list[Affected] = field(default_factory=list)
@@ -476,7 +515,7 @@ async def _placements(
             Appointment.id, Appointment.station_id, Appointment.starts_at, Appointment.ends_at
         ).where(
             Appointment.site_id == site.id,
-            Appointment.status != "cancelled",
+            Appointment.status.not_in(RELEASED),
             Appointment.starts_at < ends,
             Appointment.ends_at > starts,
         )
@@ -524,9 +563,11 @@ async def _place_again(
     session: AsyncSession, site: Site, period: Period, now: datetime, *, reason: str = ""
 ) -> Disruption:
     """Move the appointments of `period` a change stranded to another station free at the
-    same time, or leave them for the manager; tell each person once."""
+    same time, or call them off (offering the nearest free slots, found once the others
+    are placed); tell each person once."""
     appointments, placed, stations = await _placements(session, site, period, now)
     disruption = Disruption()
+    stranded = []
     for appointment in appointments:
         service = appointment.service
         target = placed[appointment.id]
@@ -537,8 +578,19 @@ async def _place_again(
             )
             disruption.kept.append(_affected(appointment, service, stations, previous))
             continue
-        await outbox.cannot_take_place(session, appointment, site, service, reason, now)
-        disruption.to_reschedule.append(_affected(appointment, service, stations))
+        stranded.append(appointment)
+    offers = await booking.nearest_free(session, site, stranded, now)
+    for appointment in stranded:
+        disruption.to_reschedule.append(_affected(appointment, appointment.service, stations))
+        await booking.call_off(
+            session,
+            appointment,
+            site,
+            appointment.service,
+            reason=reason,
+            offered=offers[appointment.id],
+            now=now,
+        )
     return disruption
 
 
@@ -549,8 +601,10 @@ async def _move_to(
     was taken meanwhile (PostgreSQL's exclusion constraint says so)."""
     try:
         async with session.begin_nested():
-            # Same time, same place for the person: the appointment keeps its version.
+            # Same time, another station: what its calendar file says changes (it names
+            # the station), so the appointment takes a new version.
             appointment.station_id = station_id
+            appointment.sequence += 1
             appointment.updated_at = now
             await session.flush()
     except IntegrityError as exc:
@@ -562,10 +616,22 @@ async def _move_to(
 
 
 async def to_reschedule(session: AsyncSession, site: Site, now: datetime) -> list[Affected]:
-    """The booked appointments to come that the site cannot honour as booked (closed then,
-    their station out of service or gone): for the manager to move or cancel."""
+    """The appointments to come the mairie called off and whose person has not taken
+    another slot yet, and any booked one the site could not honour as booked: for the
+    manager to call, by time."""
     appointments, _, stations = await _placements(session, site, Period(since=now), now)
-    return [_affected(a, a.service, stations) for a in appointments]
+    called_off = await session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.status == AppointmentStatus.CALLED_OFF.value,
+            Appointment.rebooked_as_id.is_(None),
+            Appointment.starts_at >= now,
+        )
+        .options(selectinload(Appointment.service))
+    )
+    found = sorted([*appointments, *called_off], key=lambda a: (a.starts_at, a.id))
+    return [_affected(a, a.service, stations) for a in found]
 
 
 async def _lock_days(session: AsyncSession, site: Site, first: date, last: date) -> None:

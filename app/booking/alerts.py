@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.booking.guard import WINDOW, Burst, Made, bursts
-from app.booking.models import Appointment
+from app.booking.models import RELEASED, Appointment
 from app.db import Database
 from app.notify import outbox
 from app.sites.hours import local_instant
@@ -34,7 +34,7 @@ async def _made(
     query = select(Appointment).where(
         Appointment.created_at >= now - WINDOW,
         Appointment.booked_by_agent_id.is_(None),
-        Appointment.status != "cancelled",
+        Appointment.status.not_in(RELEASED),
     )
     if site_ids is not None:
         query = query.where(Appointment.site_id.in_(site_ids))

@@ -163,7 +163,13 @@ class BookingController(Controller):
         now: NamedDependency[datetime],
     ) -> schemas.AppointmentOut:
         throttle_booking(request)
-        appointment = await service.reschedule(db, token, data.start, now=now)
+        appointment = await service.reschedule(
+            db,
+            token,
+            data.start,
+            now=now,
+            per_address_per_day=settings.bookings_per_address_per_day,
+        )
         return schemas.appointment_out(appointment, settings.base_url)
 
     @get(
@@ -181,7 +187,7 @@ class BookingController(Controller):
         filename = f"rendez-vous-{appointment.reference}.ics"
         return Response(
             calendar_file(calendar_entry(appointment, settings.base_url)),
-            media_type="text/calendar; charset=utf-8",
+            media_type="text/calendar",  # Litestar adds "; charset=utf-8" to text/*
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',
                 "Cache-Control": "no-store",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,22 +19,39 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, utcnow
 from app.sites.models import Service, Site, Station
 
-STATUSES = ("booked", "checked_in", "served", "no_show", "cancelled")
+
+class AppointmentStatus(StrEnum):
+    """Where an appointment stands. `cancelled`: by the person (or their booking released by
+    a manager); `called_off`: by the mairie (a closure, an outage, hours cut) when no other
+    station could take it at the same time."""
+
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    CALLED_OFF = "called_off"
+
+
+STATUSES = tuple(status.value for status in AppointmentStatus)
+# Statuses of an appointment that no longer holds its station.
+RELEASED = (AppointmentStatus.CANCELLED.value, AppointmentStatus.CALLED_OFF.value)
 CHANNELS = ("online", "phone", "counter")
 
 
 class Appointment(Base):
     """One station held for one person over an interval.
 
-    On PostgreSQL an exclusion constraint forbids two appointments that are not
-    cancelled from holding one station at overlapping times.
+    On PostgreSQL an exclusion constraint forbids two appointments that are neither
+    cancelled nor called off from holding one station at overlapping times.
     """
 
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="range"),
         CheckConstraint(
-            "status IN ('booked', 'checked_in', 'served', 'no_show', 'cancelled')", name="status"
+            "status IN ('booked', 'checked_in', 'served', 'no_show', 'cancelled', 'called_off')",
+            name="status",
         ),
         CheckConstraint("channel IN ('online', 'phone', 'counter')", name="channel"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
@@ -49,7 +67,7 @@ class Appointment(Base):
             (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
             name="no_overlap",
             using="gist",
-            where=text("status <> 'cancelled'"),
+            where=text("status NOT IN ('cancelled', 'called_off')"),
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -64,7 +82,7 @@ class Appointment(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="booked")
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED.value)
     channel: Mapped[str] = mapped_column(String(16), default="online")
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254), default=None)
@@ -82,7 +100,12 @@ class Appointment(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it was cancelled, or called off by the mairie.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The appointment the person took instead of this one, called off, from its private page.
+    rebooked_as_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), default=None
+    )
 
     site: Mapped[Site] = relationship()
     station: Mapped[Station] = relationship()

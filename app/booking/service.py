@@ -1,10 +1,12 @@
-"""Booking operations: availability, book, cancel, reschedule. One place decides;
-the API and the pages only call it."""
+"""Booking operations: availability, book, cancel, reschedule, and what the mairie calls
+off (and the person takes again elsewhere). One place decides; the API and the pages only
+call it."""
 
 from __future__ import annotations
 
 import secrets
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from app import locking
 from app.audit import service as audit
 from app.booking import contacts
-from app.booking.models import Appointment
+from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.slots import (
     Booked,
     NeedEffect,
@@ -40,6 +42,11 @@ from app.sites.service import day_range, get_site, local_today, site_calendar, s
 
 REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
 ALTERNATIVE_DAYS = 7
+# Online bookings made for one person (cancelled ones too) in a day: enough for someone
+# who hesitates, too few to flood a stranger's inbox with confirmations.
+BOOKINGS_MADE_PER_PERSON_PER_DAY = 6
+OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
+CALLED_OFF = AppointmentStatus.CALLED_OFF.value
 MAX_NAME_LENGTH = 120
 
 
@@ -211,7 +218,7 @@ async def slot_finder(
     ends = local_instant(last + timedelta(days=1), time(0), tz)
     query = select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
         Appointment.site_id == site.id,
-        Appointment.status != "cancelled",
+        Appointment.status.not_in(RELEASED),
         Appointment.starts_at < ends,
         Appointment.ends_at > starts,
     )
@@ -288,6 +295,22 @@ async def _count_future_bookings(session: AsyncSession, who: Contact, now: datet
     return int(await session.scalar(query) or 0)
 
 
+async def _count_made_today(session: AsyncSession, who: Contact, now: datetime) -> int:
+    """Online bookings made for this person in the last day, cancelled ones too: booking
+    and cancelling in a loop would otherwise fill a stranger's inbox."""
+    same_person = []
+    if who.email:
+        same_person.append(Appointment.email_key == contacts.email_key(who.email))
+    if who.phone:
+        same_person.append(Appointment.phone == who.phone)
+    query = select(func.count()).where(
+        or_(*same_person),
+        Appointment.booked_by_agent_id.is_(None),
+        Appointment.created_at > now - timedelta(days=1),
+    )
+    return int(await session.scalar(query) or 0)
+
+
 def _person_locks(who: Contact) -> list[int]:
     """Locks on this person across Paris, so that two bookings of theirs at two mairies
     are counted one after the other."""
@@ -305,7 +328,7 @@ async def _count_from_address(
         Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
         Appointment.site_id == site.id,
         Appointment.booked_by_agent_id.is_(None),
-        Appointment.status != "cancelled",
+        Appointment.status.not_in(RELEASED),
     )
     return int(await session.scalar(query) or 0)
 
@@ -338,12 +361,14 @@ async def book(
     now: datetime,
     agent_id: int | None = None,
     per_address_per_day: int | None = None,
+    replacing: int | None = None,
 ) -> Appointment:
     """Book `request`, holding one concrete station; SlotRefused when it cannot be.
 
     A person (normalised email, phone) holds at most the site's number of appointments
     to come across Paris; an online client address at most `per_address_per_day`
-    appointments of one site-day."""
+    appointments of one site-day. `replacing`: the called-off appointment this one takes
+    the place of, linked to it in the same transaction (once only)."""
     check_texting(request)
     async with db.session() as session:
         site = await get_site(session, request.site)
@@ -361,6 +386,17 @@ async def book(
                     *_person_locks(request.contact),
                 ],
             )
+            replaced = await _called_off(session, replacing) if replacing is not None else None
+            if (
+                agent_id is None
+                and await _count_made_today(session, request.contact, now)
+                >= BOOKINGS_MADE_PER_PERSON_PER_DAY
+            ):
+                raise Conflict(
+                    "This email address or phone number has been given for too many "
+                    "bookings today: try again tomorrow, or call the mairie.",
+                    code="too_many_attempts",
+                )
             if (
                 await _count_future_bookings(session, request.contact, now)
                 >= site.max_future_bookings_per_contact
@@ -409,6 +445,9 @@ async def book(
                 updated_at=now,
             )
             await _insert(session, appointment, site.slug)
+            if replaced is not None:
+                replaced.rebooked_as_id = appointment.id
+                replaced.updated_at = now
             await outbox.booked(session, appointment, site, service, now)
             if agent_id is not None:
                 audit.record(
@@ -427,6 +466,22 @@ async def book(
         await _offer_alternatives(db, refused, site, need, request.start, now)
         raise
     return await get_by_id(db, appointment_id)
+
+
+async def _called_off(session: AsyncSession, appointment_id: int) -> Appointment:
+    """The called-off appointment a booking replaces, locked; 409 once another replaced it."""
+    replaced = await session.get(Appointment, appointment_id, with_for_update=True)
+    if replaced is None or replaced.status != CALLED_OFF:
+        raise Conflict(
+            "Only an appointment called off by the mairie can be taken again: move this one.",
+            code="not_called_off",
+        )
+    if replaced.rebooked_as_id is not None:
+        raise Conflict(
+            "Another slot was already chosen in place of this appointment.",
+            code="already_rebooked",
+        )
+    return replaced
 
 
 async def _offer_alternatives(
@@ -484,7 +539,7 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
     """Cancel (idempotent); refused once the appointment has begun or the person came."""
     async with db.writing() as session:
         appointment = await _locked_by_token(session, token)
-        if appointment.status != "cancelled":
+        if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
             if appointment.status != "booked" or now >= appointment.starts_at:
                 raise Conflict(
                     "This appointment has started or taken place: it cannot be cancelled.",
@@ -501,8 +556,18 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
     return await get_by_id(db, appointment_id)
 
 
-async def reschedule(db: Database, token: str, start: datetime, *, now: datetime) -> Appointment:
-    """Move the appointment to `start`, in one step: the person always holds exactly one."""
+async def reschedule(
+    db: Database,
+    token: str,
+    start: datetime,
+    *,
+    now: datetime,
+    per_address_per_day: int | None = None,
+) -> Appointment:
+    """Move the appointment to `start`, in one step: the person always holds exactly one.
+
+    An online booking moved to another day counts against that day's cap of its client
+    address, as a new booking would."""
     async with db.session() as session:
         current = await get_by_token(session, token)
         site = current.site
@@ -527,28 +592,160 @@ async def reschedule(db: Database, token: str, start: datetime, *, now: datetime
                     "This appointment has started, taken place or been cancelled.",
                     code="not_movable",
                 )
-            finder = await slot_finder(
-                session, site, need, new_day, new_day, now, leave_out=appointment.id
-            )
-            slot = _check(finder, start)
-            try:
-                async with session.begin_nested():
-                    appointment.station_id = slot.station_ids[0]
-                    appointment.starts_at = slot.start
-                    appointment.ends_at = slot.end
-                    appointment.sequence += 1
-                    appointment.updated_at = now
-                    await session.flush()
-            except IntegrityError as exc:
-                if is_overlap(exc):
-                    raise SlotRefused(Refusal.TAKEN) from exc
-                raise
-            await outbox.moved(session, appointment, site, service, now)
             appointment_id = appointment.id
+            if (
+                new_day != old_day
+                and appointment.client_network is not None
+                and per_address_per_day is not None
+                and await _count_from_address(
+                    session, site, appointment.client_network, new_day, tz
+                )
+                >= per_address_per_day
+            ):
+                raise Conflict(
+                    f"Your connection already holds {per_address_per_day} appointments on "
+                    f"this day at {site.name}: to book more, call the mairie.",
+                    code="address_day_full",
+                )
+            # The very same slot: nothing changes, so no new version and no message.
+            if start != appointment.starts_at:
+                finder = await slot_finder(
+                    session, site, need, new_day, new_day, now, leave_out=appointment.id
+                )
+                slot = _check(finder, start)
+                try:
+                    async with session.begin_nested():
+                        appointment.station_id = slot.station_ids[0]
+                        appointment.starts_at = slot.start
+                        appointment.ends_at = slot.end
+                        appointment.sequence += 1
+                        appointment.updated_at = now
+                        await session.flush()
+                except IntegrityError as exc:
+                    if is_overlap(exc):
+                        raise SlotRefused(Refusal.TAKEN) from exc
+                    raise
+                await outbox.moved(session, appointment, site, service, now)
     except SlotRefused as refused:
         await _offer_alternatives(db, refused, site, need, start, now)
         raise
     return await get_by_id(db, appointment_id)
+
+
+# Called off by the mairie, and taken again elsewhere
+
+
+async def offered_needs(session: AsyncSession, codes: Sequence[str]) -> list[Need]:
+    """Those of an appointment's needs still offered (a withdrawn one cannot be booked)."""
+    if not codes:
+        return []
+    found = {
+        need.code: need
+        for need in await session.scalars(
+            select(Need).where(Need.code.in_(list(codes)), Need.active)
+        )
+    }
+    return [found[code] for code in codes if code in found]
+
+
+async def nearest_free(
+    session: AsyncSession, site: Site, appointments: Sequence[Appointment], now: datetime
+) -> dict[int, list[Slot]]:
+    """For each appointment (by id), the free slots nearest to its time (or to now, once it
+    is past) for the same service and needs at the same mairie, from the slot engine: one
+    search per kind of appointment, whatever their number."""
+    tz = ZoneInfo(site.timezone)
+    today = local_today(site, now)
+    groups: dict[tuple[int, tuple[str, ...]], list[Appointment]] = {}
+    for appointment in appointments:
+        groups.setdefault((appointment.service_id, tuple(appointment.needs)), []).append(
+            appointment
+        )
+    found: dict[int, list[Slot]] = {}
+    for (service_id, codes), members in groups.items():
+        service = await session.get_one(Service, service_id)
+        need = requirement_of(service, await offered_needs(session, codes))
+        targets = {member.id: max(member.starts_at, now) for member in members}
+        days = [target.astimezone(tz).date() for target in targets.values()]
+        first = max(min(days) - timedelta(days=1), today)
+        last = max(days) + timedelta(days=ALTERNATIVE_DAYS)
+        slots = (await slot_finder(session, site, need, first, last, now)).slots()
+        for member_id, target in targets.items():
+            found[member_id] = nearest(slots, target, OFFERED_SLOTS)
+    return found
+
+
+async def call_off(
+    session: AsyncSession,
+    appointment: Appointment,
+    site: Site,
+    service: Service,
+    *,
+    reason: str,
+    offered: Sequence[Slot],
+    now: datetime,
+) -> None:
+    """The mairie calls the appointment off: it holds its station no more, its calendar
+    file says CANCELLED, nothing pending about it is sent, and the person is told once,
+    with the `offered` slots and their link to take one. Never turned back into a booking
+    (not even when the closure or outage is removed): the person books again."""
+    appointment.status = CALLED_OFF
+    appointment.cancelled_at = now
+    appointment.updated_at = now
+    appointment.sequence += 1
+    await session.flush()
+    await outbox.cannot_take_place(
+        session, appointment, site, service, reason, now, offered=offered
+    )
+
+
+async def rebook(
+    db: Database,
+    token: str,
+    start: datetime,
+    *,
+    now: datetime,
+    client: str | None,
+    per_address_per_day: int | None,
+) -> Appointment:
+    """Take the slot at `start` in place of an appointment the mairie called off, in one
+    step: a new booking for the same person, service and needs, under every rule of an
+    online booking (slot free and open, notice and horizon, walk-in share, the person's
+    and the address's limits). Asked twice, it gives the one booking taken."""
+    async with db.session() as session:
+        old = await get_by_token(session, token)
+        if old.status != CALLED_OFF:
+            raise Conflict(
+                "Only an appointment called off by the mairie can be taken again: move this one.",
+                code="not_called_off",
+            )
+        taken = old.rebooked_as_id
+        needs = await offered_needs(session, old.needs)
+        request = BookingRequest(
+            site=old.site.slug,
+            service=old.service.code,
+            start=start,
+            contact=Contact(name=old.name, email=old.email, phone=old.phone),
+            needs=tuple(need.code for need in needs),
+            reminders_by_email=old.reminders_by_email,
+            reminders_by_sms=old.reminders_by_sms,
+            client=client,
+        )
+    if taken is not None:
+        return await get_by_id(db, taken)
+    try:
+        return await book(
+            db, request, now=now, per_address_per_day=per_address_per_day, replacing=old.id
+        )
+    except Conflict as conflict:
+        if conflict.code != "already_rebooked":
+            raise
+        async with db.session() as session:
+            linked = await session.scalar(
+                select(Appointment.rebooked_as_id).where(Appointment.id == old.id)
+            )
+        assert linked is not None
+        return await get_by_id(db, linked)
 
 
 async def appointment_by_reference(
@@ -574,7 +771,7 @@ async def appointments_of_day(
             Appointment.site_id == site.id,
             Appointment.starts_at >= local_instant(day, time(0), tz),
             Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
-            Appointment.status != "cancelled",
+            Appointment.status.not_in(RELEASED),
         )
         .options(*_with_details())
         .order_by(Appointment.starts_at, Appointment.id)
@@ -593,18 +790,18 @@ async def appointments_of_day(
 
 
 async def mark_missed(db: Database, now: datetime) -> int:
-    """Booked appointments whose check-in window closed without anyone arriving are
-    no-shows. How many were marked."""
+    """Booked appointments nobody checked in for, once a late arrival could no longer be
+    (the appointment's end plus the site's limit), are no-shows. How many were marked."""
     marked = 0
     async with db.writing() as session:
         for site in await session.scalars(select(Site)):
-            late = now - timedelta(minutes=site.check_in_late_minutes)
+            late = now - timedelta(minutes=site.late_check_in_limit_minutes)
             result = await session.execute(
                 update(Appointment)
                 .where(
                     Appointment.site_id == site.id,
                     Appointment.status == "booked",
-                    Appointment.starts_at < late,
+                    Appointment.ends_at < late,
                 )
                 .values(status="no_show", updated_at=now)
             )

@@ -1,5 +1,6 @@
 """The booking pages: démarche and needs, a slot, contact details, then the private page
-where one sees, moves or cancels the appointment. Plain forms: no JavaScript needed."""
+where one sees, moves or cancels the appointment, or, once the mairie called it off, takes
+one of the nearest free slots in one step. Plain forms: no JavaScript needed."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds, french
 from app.booking import contacts
 from app.booking import service as booking
-from app.booking.models import Appointment
+from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.schemas import Token, ics_url
 from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
-from app.errors import BadRequest, DomainError
+from app.errors import BadRequest, Conflict, DomainError
 from app.pages.requests import usager_view
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
@@ -33,6 +34,7 @@ from app.throttle import Limits, client_address
 from app.visits import service as visits
 
 DAYS_SHOWN = 7
+CALLED_OFF = AppointmentStatus.CALLED_OFF.value
 
 
 @dataclass
@@ -278,6 +280,7 @@ class BookingPages(Controller):
         )
         context = _appointment_context(appointment, settings, now)
         context["notice"] = notice
+        context.update(await _called_off_context(session, appointment, now))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
         context["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
         return Template("appointment.html", context=context, headers=_private())
@@ -359,8 +362,14 @@ class BookingPages(Controller):
         try:
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
-            await booking.reschedule(db, token, start, now=now)
-        except booking.SlotRefused as refused:
+            await booking.reschedule(
+                db,
+                token,
+                start,
+                now=now,
+                per_address_per_day=settings.bookings_per_address_per_day,
+            )
+        except (booking.SlotRefused, Conflict) as refused:
             first = local_today(site, now)
             if start is not None:
                 first = max(first, start.astimezone(ZoneInfo(site.timezone)).date())
@@ -373,6 +382,68 @@ class BookingPages(Controller):
             context.update(refusal=french.message(refused.code))
             return Template("appointment_move.html", context=context, status_code=409)
         return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
+
+    @get("/rendez-vous/{token:str}/reprendre")
+    async def choose_instead(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        """An appointment the mairie called off: the week's free slots, to take one."""
+        _throttle_search(request)
+        appointment = await booking.get_by_token(session, token)
+        if appointment.status != CALLED_OFF or appointment.rebooked_as_id is not None:
+            return Redirect(f"/rendez-vous/{token}", status_code=303)
+        first = _parse_day(request.query_params.get("du"), local_today(appointment.site, now))
+        context = await _rebook_context(session, appointment, settings, first, now)
+        return Template("appointment_rebook.html", context=context, headers=_private())
+
+    @post("/rendez-vous/{token:str}/reprendre")
+    async def rebook(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        """Take a slot in place of an appointment the mairie called off: a booking like
+        any other, for the same person, démarche and needs."""
+        _throttle_change(request)
+        form = await request.form()
+        start = _parse_start(str(form.get("debut", "")))
+        appointment = await booking.get_by_token(session, token)
+        try:
+            if start is None:
+                raise booking.SlotRefused(Refusal.OFF_GRID)
+            taken = await booking.rebook(
+                db,
+                token,
+                start,
+                now=now,
+                client=contacts.client_network(client_address(request)),
+                per_address_per_day=settings.bookings_per_address_per_day,
+            )
+        except DomainError as error:
+            if error.status in (404, 429):
+                raise
+            site = appointment.site
+            first = local_today(site, now)
+            if start is not None:
+                first = max(first, start.astimezone(ZoneInfo(site.timezone)).date())
+            context = await _rebook_context(session, appointment, settings, first, now)
+            context.update(refusal=french.message(error.code))
+            return Template(
+                "appointment_rebook.html",
+                context=context,
+                status_code=error.status,
+                headers=_private(),
+            )
+        return Redirect(f"/rendez-vous/{taken.token}?confirme=1", status_code=303)
 
 
 def _private() -> dict[str, str]:
@@ -468,6 +539,66 @@ def _contact_errors(entered: ContactForm) -> dict[str, str]:
     return errors
 
 
+def _slot_choices(slots: list[Slot], tz: ZoneInfo) -> list[dict[str, str]]:
+    return [
+        {
+            "value": slot.start.astimezone(tz).isoformat(),
+            "label": french.moment(slot.start.astimezone(tz)),
+        }
+        for slot in slots
+    ]
+
+
+async def _called_off_context(
+    session: AsyncSession, appointment: Appointment, now: datetime
+) -> dict[str, Any]:
+    """For an appointment the mairie called off: the nearest free slots to take in one
+    click, or the appointment already taken instead."""
+    if appointment.status != CALLED_OFF:
+        return {"called_off": False, "offers": [], "rebooked": None}
+    rebooked = None
+    if appointment.rebooked_as_id is not None:
+        taken = await session.get(Appointment, appointment.rebooked_as_id)
+        if taken is not None:
+            local = taken.starts_at.astimezone(ZoneInfo(appointment.site.timezone))
+            rebooked = {
+                "reference": taken.reference,
+                "when": french.moment(local),
+                "url": f"/rendez-vous/{taken.token}",
+            }
+    offers: list[dict[str, str]] = []
+    if rebooked is None:
+        found = await booking.nearest_free(session, appointment.site, [appointment], now)
+        offers = _slot_choices(found[appointment.id], ZoneInfo(appointment.site.timezone))
+    return {"called_off": True, "offers": offers, "rebooked": rebooked}
+
+
+async def _rebook_context(
+    session: AsyncSession,
+    appointment: Appointment,
+    settings: Settings,
+    first: date,
+    now: datetime,
+) -> dict[str, Any]:
+    site = appointment.site
+    first = max(first, local_today(site, now))
+    needs = await booking.offered_needs(session, appointment.needs)
+    context = _appointment_context(appointment, settings, now)
+    context.update(await _called_off_context(session, appointment, now))
+    context.update(
+        await _slot_context(
+            session,
+            site,
+            appointment.service.code,
+            tuple(need.code for need in needs),
+            first,
+            now,
+        )
+    )
+    context["refusal"] = None
+    return context
+
+
 def _appointment_context(
     appointment: Appointment, settings: Settings, now: datetime
 ) -> dict[str, Any]:
@@ -479,7 +610,7 @@ def _appointment_context(
         "appointment": appointment,
         "token": appointment.token,
         "status": french.STATUSES.get(appointment.status, appointment.status),
-        "cancelled": appointment.status == "cancelled",
+        "cancelled": appointment.status in RELEASED,
         "changeable": changeable,
         "when": french.moment(start),
         "until": french.clock(end),
