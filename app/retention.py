@@ -1,16 +1,19 @@
-"""Personal data kept only as long as needed: a daily sweep anonymises bookings, tickets,
-and the free text of answers, visit notes and messages to usagers a set time after the
-visit, empties message bodies sooner, forgets the normalised email and client network
-kept against booking abuse the day after the appointment, and the network addresses in the
-audit log after a year (the events themselves name agents, not people, and are kept)."""
+"""Personal data kept only as long as needed: a daily sweep anonymises bookings, tickets
+(walk-ins' needs too), and the free text of answers, visit notes and messages to usagers a
+set time after the visit, empties message bodies sooner, forgets the normalised email and
+client network kept against booking abuse the day after the appointment, and the network
+addresses in the audit log after a year (the events themselves name agents, not people, and
+are kept)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, String, cast, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
@@ -23,6 +26,84 @@ from app.visits.models import EscalationEvent, Visit
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""
 FINISHED = ("sent", "failed", "cancelled")  # a message still to send keeps what it needs
+
+
+# What blanking leaves of a person: the rows stay, for the figures; what names or reaches
+# them, what they wrote and what they said they need are emptied. The daily sweep and the
+# erasure of one person on request (`app.privacy`) blank through these same functions.
+BLANK_APPOINTMENT: dict[str, Any] = {
+    "name": ANONYMOUS,
+    "email": ANONYMOUS,
+    "phone": None,
+    "needs": [],
+    "email_key": None,
+    "client_network": None,
+}
+# A walk-in's needs (a wheelchair, hearing, sight, the language they speak) say something of
+# their health or origin, as the appointment's do; the station kind stays, for the figures.
+BLANK_TICKET: dict[str, Any] = {"phone": None, "needs": [], "requires_accessible": False}
+
+
+def rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+async def blank_appointments(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """Names, contacts, needs and the booking guard's keys of the appointments `where` says."""
+    return rowcount(
+        await session.execute(update(Appointment).where(*where).values(**BLANK_APPOINTMENT))
+    )
+
+
+async def blank_tickets(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """Phones and needs of the tickets `where` says."""
+    return rowcount(await session.execute(update(Ticket).where(*where).values(**BLANK_TICKET)))
+
+
+def ticket_still_personal() -> ColumnElement[bool]:
+    """A ticket that still holds a phone or needs (JSON `[]` reads back as `[]` as text on
+    both databases)."""
+    return or_(
+        Ticket.phone.is_not(None),
+        cast(Ticket.needs, String) != "[]",
+        Ticket.requires_accessible.is_(True),
+    )
+
+
+async def blank_answers(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """The free comment of follow-up answers (their score is a figure and stays)."""
+    return rowcount(
+        await session.execute(
+            update(FollowUpAnswer).where(*where, FollowUpAnswer.comment != "").values(comment="")
+        )
+    )
+
+
+async def blank_notes(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """The facilitator's free note of visits (what was done and its outcome stay)."""
+    return rowcount(
+        await session.execute(update(Visit).where(*where, Visit.note != "").values(note=""))
+    )
+
+
+async def blank_steps(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """The messages written at the steps of requests sent on to departments."""
+    return rowcount(
+        await session.execute(
+            update(EscalationEvent).where(*where, EscalationEvent.message != "").values(message="")
+        )
+    )
+
+
+async def purge_messages(session: AsyncSession, now: datetime, *where: ColumnElement[bool]) -> int:
+    """Recipient and content of the messages `where` says, once only."""
+    return rowcount(
+        await session.execute(
+            update(OutboxMessage)
+            .where(*where, OutboxMessage.purged_at.is_(None))
+            .values(data={}, recipient=ANONYMOUS, purged_at=now)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -43,17 +124,8 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
     bodies = now - timedelta(days=settings.message_body_days)
     staff_addresses = now - timedelta(days=settings.audit_address_days)
     async with db.writing() as session:
-        appointments = await session.execute(
-            update(Appointment)
-            .where(Appointment.starts_at < people, Appointment.name != ANONYMOUS)
-            .values(
-                name=ANONYMOUS,
-                email=ANONYMOUS,
-                phone=None,
-                needs=[],
-                email_key=None,
-                client_network=None,
-            )
+        appointments = await blank_appointments(
+            session, Appointment.starts_at < people, Appointment.name != ANONYMOUS
         )
         # The booking guard needs them only while the appointment is ahead.
         guards = await session.execute(
@@ -64,32 +136,12 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             )
             .values(email_key=None, client_network=None)
         )
-        tickets = await session.execute(
-            update(Ticket)
-            .where(Ticket.arrived_at < people, Ticket.phone.is_not(None))
-            .values(phone=None)
-        )
-        answers = await session.execute(
-            update(FollowUpAnswer)
-            .where(FollowUpAnswer.answered_at < people, FollowUpAnswer.comment != "")
-            .values(comment="")
-        )
-        notes = await session.execute(
-            update(Visit).where(Visit.finished_at < people, Visit.note != "").values(note="")
-        )
-        steps = await session.execute(
-            update(EscalationEvent)
-            .where(EscalationEvent.at < people, EscalationEvent.message != "")
-            .values(message="")
-        )
-        messages = await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.created_at < bodies,
-                OutboxMessage.status.in_(FINISHED),
-                OutboxMessage.purged_at.is_(None),
-            )
-            .values(data={}, recipient=ANONYMOUS, purged_at=now)
+        tickets = await blank_tickets(session, Ticket.arrived_at < people, ticket_still_personal())
+        answers = await blank_answers(session, FollowUpAnswer.answered_at < people)
+        notes = await blank_notes(session, Visit.finished_at < people)
+        steps = await blank_steps(session, EscalationEvent.at < people)
+        messages = await purge_messages(
+            session, now, OutboxMessage.created_at < bodies, OutboxMessage.status.in_(FINISHED)
         )
         addresses = await session.execute(
             update(AuditEvent)
@@ -97,13 +149,13 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             .values(address="")
         )
     swept = Swept(
-        appointments=appointments.rowcount,  # type: ignore[attr-defined]
-        tickets=tickets.rowcount,  # type: ignore[attr-defined]
-        answers=answers.rowcount,  # type: ignore[attr-defined]
-        notes=notes.rowcount + steps.rowcount,  # type: ignore[attr-defined]
-        messages=messages.rowcount,  # type: ignore[attr-defined]
-        addresses=addresses.rowcount,  # type: ignore[attr-defined]
-        guards=guards.rowcount,  # type: ignore[attr-defined]
+        appointments=appointments,
+        tickets=tickets,
+        answers=answers,
+        notes=notes + steps,
+        messages=messages,
+        addresses=rowcount(addresses),
+        guards=rowcount(guards),
     )
     log.info("retention sweep", extra={"swept": swept.__dict__})
     return swept

@@ -54,7 +54,12 @@ class Visit(Base):
 
 
 class Department(Base):
-    """An expert department requests are sent on to (CAF, housing, taxes…)."""
+    """An expert department requests are sent on to (CAF, housing, taxes…).
+
+    With an `email`, each request sent on to it is emailed there with a private link to a
+    page where the department answers and moves the request forward. (Partner accounts,
+    signed-in department staff, are for later: they will hang off this row by its id.)
+    """
 
     __tablename__ = "departments"
     __table_args__ = (CheckConstraint("answer_days BETWEEN 1 AND 365", name="answer_days"),)
@@ -65,6 +70,7 @@ class Department(Base):
     answer_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
 
 
 class Escalation(Base):
@@ -90,6 +96,11 @@ class Escalation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The SHA-256 of the department's private link (`app.db.token_digest`); the token itself
+    # is only in the email that carries it. None when the department had no email.
+    department_token_digest: Mapped[str | None] = mapped_column(
+        String(64), unique=True, default=None
+    )
 
     department: Mapped[Department] = relationship()
     events: Mapped[list[EscalationEvent]] = relationship(
@@ -109,4 +120,6 @@ class EscalationEvent(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
     )
     message: Mapped[str] = mapped_column(Text, default="")
+    # Moved by the department itself, through its private link (then no agent).
+    by_department: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

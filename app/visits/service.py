@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from app.audit import service as audit
 from app.booking.models import Appointment
 from app.booking.service import REFERENCE_ALPHABET, reference_prefix
-from app.db import Database
+from app.db import Database, token_digest
 from app.errors import BadRequest, Conflict, NotFound
 from app.notify import outbox
 from app.queue.models import Ticket
@@ -31,6 +31,7 @@ from app.visits.models import (
 
 MAX_NOTE = 1000
 OPEN = ("received", "in_progress")
+DEPARTMENT_TOKEN_BYTES = 32  # 256 bits
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ async def record(
             updated_at=now,
             department=department,
         )
+        token = secrets.token_urlsafe(DEPARTMENT_TOKEN_BYTES) if department.email else None
+        escalation.department_token_digest = token_digest(token) if token else None
         session.add(escalation)
         await session.flush()
         session.add(
@@ -155,6 +158,8 @@ async def record(
                 escalation_id=escalation.id, status="received", agent_id=agent_id, at=now
             )
         )
+        if token:
+            await outbox.sent_to_department(session, escalation, ticket, site, token, now)
     return Recorded(visit, services, escalation)
 
 
@@ -175,6 +180,20 @@ async def get_escalation(session: AsyncSession, reference: str) -> Escalation:
     )
     if escalation is None:
         raise NotFound(f"No request has the reference {reference!r}.")
+    return escalation
+
+
+async def escalation_by_department_token(session: AsyncSession, token: str) -> Escalation:
+    """The request behind a department's private link (found by the token's digest)."""
+    escalation = None
+    if 20 <= len(token) <= 128:
+        escalation = await session.scalar(
+            select(Escalation)
+            .where(Escalation.department_token_digest == token_digest(token))
+            .options(selectinload(Escalation.department), selectinload(Escalation.events))
+        )
+    if escalation is None:
+        raise NotFound("No request is behind this link.", code="not_found")
     return escalation
 
 
@@ -226,9 +245,11 @@ async def move(
     message: str = "",
     now: datetime,
     may_change: Callable[[Site], None],
+    by_department: bool = False,
 ) -> Escalation:
     """Move a request forward (received → in progress → answered → closed) and tell the
-    usager; a step back, or a step to where it already is, is refused."""
+    usager; a step back, or a step to where it already is, is refused. A manager moves it
+    (`agent_id`), or the department itself through its private link (`by_department`)."""
     if status not in ESCALATION_STATUSES:
         raise BadRequest(
             f"The status is one of {', '.join(ESCALATION_STATUSES)}.", code="status_invalid"
@@ -254,11 +275,18 @@ async def move(
         text = " ".join(message.split())[:MAX_NOTE]
         session.add(
             EscalationEvent(
-                escalation_id=escalation.id, status=status, agent_id=agent_id, message=text, at=now
+                escalation_id=escalation.id,
+                status=status,
+                agent_id=agent_id,
+                message=text,
+                by_department=by_department,
+                at=now,
             )
         )
         ticket = await session.get_one(Ticket, escalation.ticket_id)
-        await outbox.escalation_moved(session, escalation, ticket, site, text, now)
+        await outbox.escalation_moved(
+            session, escalation, ticket, site, text, now, by_department=by_department
+        )
         audit.record(
             session,
             "escalation.moved",
@@ -267,6 +295,7 @@ async def move(
             site_id=site.id,
             target=f"escalation:{escalation.reference}",
             status=status,
+            department=escalation.department.code if by_department else None,
         )
         reference = escalation.reference
     async with db.session() as session:

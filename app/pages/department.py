@@ -1,0 +1,206 @@
+"""The page where an expert department answers a request sent on to it: reached by the
+private link of the email it received, no account needed. It reads the request, answers,
+and moves it forward; the usager is told at each step, as when a manager moves it.
+
+A plain form that works without JavaScript. Its POST carries a form token derived from the
+private link's digest with the server's secret: another site cannot forge it, and it is
+worth nothing without the link itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.booking.models import Appointment
+from app.booking.schemas import Token
+from app.config import Settings
+from app.db import Database, token_digest
+from app.errors import DomainError
+from app.pages.booking import on_page_error
+from app.queue.models import Ticket
+from app.sites.models import Service, Site
+from app.visits import service as visits
+from app.visits.models import ESCALATION_STATUSES, Escalation, Visit
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
+# What the department may say of the request, in the order it goes.
+STEP_LABELS = {
+    "in_progress": "En cours de traitement",
+    "answered": "Répondue : la réponse est écrite ci-dessous",
+    "closed": "Close : plus rien à faire",
+}
+ERRORS = {
+    "form": "Ce formulaire a expiré : rechargez la page et recommencez.",
+    "status": "Choisissez où en est la demande.",
+    "answer": "Écrivez la réponse à transmettre à la personne.",
+    "long": f"Votre message dépasse {visits.MAX_NOTE} caractères : raccourcissez-le.",
+}
+
+
+def form_token(settings: Settings, token: str) -> str:
+    """The token the department's form carries: bound to this link, unknowable elsewhere."""
+    key = settings.secret_key.encode()
+    return hmac.new(
+        key, f"department-form:{token_digest(token)}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+async def request_context(
+    session: AsyncSession, escalation: Escalation, now: datetime
+) -> dict[str, Any]:
+    site = await session.get_one(Site, escalation.site_id)
+    tz = ZoneInfo(site.timezone)
+    visit = await session.get_one(Visit, escalation.visit_id)
+    ticket = await session.get_one(Ticket, escalation.ticket_id)
+    name = ""
+    if ticket.appointment_id is not None:
+        name = (await session.get_one(Appointment, ticket.appointment_id)).name
+    services = {
+        service.code: service.name
+        for service in await session.scalars(
+            select(Service).where(Service.code.in_(visit.services))
+        )
+    }
+    following = ESCALATION_STATUSES[ESCALATION_STATUSES.index(escalation.status) + 1 :]
+    return {
+        "reference": escalation.reference,
+        "site": site.name,
+        "address": site.address,
+        "department": escalation.department.name,
+        "received": french.day(escalation.created_at.astimezone(tz).date()),
+        "status": escalation.status,
+        "status_label": french.ESCALATION_STATUSES[escalation.status],
+        "overdue": visits.overdue(escalation, now),
+        "answer_days": escalation.department.answer_days,
+        "name": name,
+        "services": [services.get(code, code) for code in visit.services],
+        "note": visit.note,
+        "steps": [
+            {
+                "label": french.ESCALATION_STATUSES[event.status],
+                "day": french.day(event.at.astimezone(tz).date()),
+                "by": "votre service" if event.by_department else "la mairie",
+                "message": event.message,
+            }
+            for event in escalation.events
+        ],
+        "next": [(status, STEP_LABELS[status]) for status in following],
+        "max_message": visits.MAX_NOTE,
+    }
+
+
+class DepartmentPages(Controller):
+    include_in_schema = False
+    exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
+
+    async def _page(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        token: str,
+        now: datetime,
+        *,
+        done: bool = False,
+        error: str | None = None,
+        chosen: str = "",
+        message: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        escalation = await visits.escalation_by_department_token(session, token)
+        context = await request_context(session, escalation, now)
+        context.update(
+            token=token,
+            form_token=form_token(settings, token),
+            done=done,
+            error=ERRORS.get(error or "") if error in ERRORS else error,
+            error_field=error,
+            chosen=chosen,
+            message=message,
+        )
+        return Template(
+            "department_request.html", context=context, headers=PRIVATE, status_code=status_code
+        )
+
+    @get("/demande-transmise/{token:str}")
+    async def request_page(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        done = request.query_params.get("fait") == "1"
+        return await self._page(session, settings, token, now, done=done)
+
+    @post("/demande-transmise/{token:str}")
+    async def answer(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        escalation = await visits.escalation_by_department_token(session, token)
+        form = await request.form()
+        presented = str(form.get(FORM_TOKEN, ""))[:128]
+        if not hmac.compare_digest(presented.encode(), form_token(settings, token).encode()):
+            return await self._page(session, settings, token, now, error="form", status_code=403)
+        status = str(form.get("statut", ""))[:32]
+        raw = str(form.get("message", ""))
+        message = " ".join(raw.split())
+        following = ESCALATION_STATUSES[ESCALATION_STATUSES.index(escalation.status) + 1 :]
+        error = None
+        if status not in following:
+            error = "status"
+        elif len(message) > visits.MAX_NOTE:
+            error = "long"
+        elif status == "answered" and not message:
+            error = "answer"
+        if error:
+            return await self._page(
+                session,
+                settings,
+                token,
+                now,
+                error=error,
+                chosen=status if status in following else "",
+                message=raw[: visits.MAX_NOTE * 2],
+                status_code=400,
+            )
+        try:
+            await visits.move(
+                db,
+                escalation.reference,
+                status,
+                agent_id=None,
+                message=message,
+                now=now,
+                may_change=lambda _site: None,  # the private link is the department's right
+                by_department=True,
+            )
+        except DomainError as refused:  # moved meanwhile, from the mairie or another tab
+            return await self._page(
+                session,
+                settings,
+                token,
+                now,
+                error=french.message(refused.code or ""),
+                status_code=refused.status,
+            )
+        return Redirect(f"/demande-transmise/{token}?fait=1", status_code=303)

@@ -1,0 +1,186 @@
+"""The page where a manager finds one person's data (by email or phone) at their mairies,
+and erases it on request. The contact is posted, never put in an address (it would stay
+in the browser's history); the erasure asks for a confirmation first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import FormMultiDict, State
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.accounts.service import MANAGERS, sites_in_view
+from app.db import Database
+from app.errors import BadRequest
+from app.pages.staff import Staff, StaffController, _back
+from app.privacy import service
+from app.sites.models import Site
+
+PAGE = "/admin/donnees-personnelles"
+CONTACT_ERRORS = {
+    "person_contact": "Indiquez l'adresse e-mail de la personne ou son numéro de téléphone, "
+    "l'un des deux.",
+    "email_invalid": "Cette adresse e-mail n'est pas valide. Exemple : prenom.nom@exemple.fr",
+    "phone_invalid": "Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78",
+}
+
+
+def _contact_fields(form: FormMultiDict) -> dict[str, str]:
+    return {
+        "email": str(form.get("email", ""))[:254].strip(),
+        "telephone": str(form.get("telephone", ""))[:40].strip(),
+        "mairie": str(form.get("mairie", ""))[:40],
+    }
+
+
+async def _scope(session: AsyncSession, staff: Staff, slug: str) -> list[Site]:
+    return await sites_in_view(session, staff.agent, roles=MANAGERS, slug=slug or None)
+
+
+def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[str, Any]]]:
+    def name(site_id: int) -> str:
+        return sites[site_id].name
+
+    def zone(site_id: int) -> ZoneInfo:
+        return ZoneInfo(sites[site_id].timezone)
+
+    notes = {visit.ticket_id: visit.note for visit in found.visits}
+    return {
+        "appointments": [
+            {
+                "reference": a.reference,
+                "site": name(a.site_id),
+                "when": french.moment(a.starts_at.astimezone(zone(a.site_id))),
+                "status": a.status,
+                "name": a.name,
+                "contact": ", ".join(part for part in (a.email, a.phone) if part),
+            }
+            for a in found.appointments
+        ],
+        "tickets": [
+            {
+                "number": t.number,
+                "site": name(t.site_id),
+                "day": french.day(t.day),
+                "phone": t.phone or "",
+                "note": notes.get(t.id, ""),
+            }
+            for t in found.tickets
+        ],
+        "escalations": [
+            {"reference": e.reference, "site": name(e.site_id)} for e in found.escalations
+        ],
+        "answers": [{"comment": a.comment} for a in found.answers if a.comment],
+        "messages": [
+            {
+                "kind": m.kind,
+                "channel": "e-mail" if m.channel == "email" else "SMS",
+                "status": m.status,
+                "day": french.day(m.created_at.astimezone(zone(m.site_id)).date()),
+                "purged": m.purged_at is not None,
+            }
+            for m in found.messages
+        ],
+    }
+
+
+class PrivacyPages(StaffController):
+    def _page(
+        self,
+        staff: Staff,
+        sites: list[Site],
+        *,
+        chosen: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        found: dict[str, list[dict[str, Any]]] | None = None,
+        erased: int | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return Template(
+            "admin_privacy.html",
+            context={
+                "staff": staff,
+                "agent": staff.agent,
+                "section": "donnees",
+                "sites": sites,
+                "chosen": chosen or {"email": "", "telephone": "", "mairie": ""},
+                "errors": errors or {},
+                "found": found,
+                "erased": erased,
+            },
+            status_code=status_code,
+        )
+
+    @get(PAGE)
+    async def privacy_page(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        sites = await _scope(session, staff, "")
+        erased = None
+        if request.query_params.get("fait") == "efface":
+            erased = bounds.parse_int(request.query_params.get("lignes"), 0, 10**9) or 0
+        return self._page(staff, sites, erased=erased)
+
+    @post(PAGE)
+    async def search(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        chosen = _contact_fields(await request.form())
+        all_sites = await _scope(session, staff, "")
+        sites = await _scope(session, staff, chosen["mairie"])
+        try:
+            contact = service.contact_of(chosen["email"], chosen["telephone"])
+        except BadRequest as refused:
+            field = "telephone" if refused.code == "phone_invalid" else "email"
+            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
+            return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
+        found = await service.find(session, contact, [site.id for site in sites])
+        rows = _rows(found, {site.id: site for site in sites})
+        return self._page(staff, all_sites, chosen=chosen, found=rows)
+
+    @post(f"{PAGE}/effacement")
+    async def erase(
+        self,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        form = await request.form()
+        chosen = _contact_fields(form)
+        all_sites = await _scope(session, staff, "")
+        sites = await _scope(session, staff, chosen["mairie"])
+        try:
+            contact = service.contact_of(chosen["email"], chosen["telephone"])
+        except BadRequest as refused:
+            field = "telephone" if refused.code == "phone_invalid" else "email"
+            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
+            return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
+        if form.get("confirme") != "oui":
+            found = await service.find(session, contact, [site.id for site in sites])
+            return self._page(
+                staff,
+                all_sites,
+                chosen=chosen,
+                errors={"confirme": "Cochez la case pour confirmer l'effacement."},
+                found=_rows(found, {site.id: site for site in sites}),
+                status_code=400,
+            )
+        erased = await service.erase(
+            db, contact, [site.id for site in sites], agent_id=staff.agent.id, now=now
+        )
+        lines = erased.appointments + erased.tickets + erased.messages_purged
+        return _back(PAGE, fait="efface", lignes=str(lines))

@@ -1,0 +1,228 @@
+"""One person's data, for managers (their mairies) and administrators (all): look it up by
+email or phone, and erase it on request."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import STAFF_SECURITY
+from app.accounts.models import Agent
+from app.accounts.service import MANAGERS, sites_in_view
+from app.db import Database
+from app.privacy import service
+from app.problems import problem_responses
+from app.sites.models import Site
+
+EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
+PhoneQuery = Annotated[str | None, QueryParameter(max_length=40, description="Their phone")]
+SiteQuery = Annotated[
+    str | None,
+    QueryParameter(max_length=40, description="One mairie (by default, all of the agent's)"),
+]
+
+
+class AppointmentData(msgspec.Struct, kw_only=True):
+    reference: str
+    site: str
+    starts_at: datetime
+    status: str
+    name: str
+    email: str | None
+    phone: str | None
+    needs: list[str]
+
+
+class TicketData(msgspec.Struct, kw_only=True):
+    site: str
+    day: date
+    number: str
+    status: str
+    phone: str | None
+    needs: list[str]
+
+
+class VisitData(msgspec.Struct, kw_only=True):
+    site: str
+    day: date
+    outcome: str
+    note: str
+
+
+class EscalationData(msgspec.Struct, kw_only=True):
+    reference: str
+    site: str
+    status: str
+    messages: list[str]
+
+
+class AnswerData(msgspec.Struct, kw_only=True):
+    site: str
+    score: int
+    comment: str
+
+
+class MessageData(msgspec.Struct, kw_only=True):
+    id: int
+    site: str
+    kind: str
+    channel: str
+    status: str
+    created_at: datetime
+    purged: bool
+
+
+class PersonOut(msgspec.Struct, kw_only=True):
+    """What guichet holds of one person at the mairies searched."""
+
+    sites: list[str]
+    appointments: list[AppointmentData]
+    tickets: list[TicketData]
+    visits: list[VisitData]
+    escalations: list[EscalationData]
+    answers: list[AnswerData]
+    messages: list[MessageData]
+
+
+class EraseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    site: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+class ErasedOut(msgspec.Struct, kw_only=True):
+    """How many rows were blanked at the mairies searched (counts only)."""
+
+    sites: list[str]
+    appointments: int
+    tickets: int
+    notes: int
+    steps: int
+    answers: int
+    messages_purged: int
+    messages_cancelled: int
+
+
+def person_out(found: service.Found, sites: dict[int, Site]) -> PersonOut:
+    def slug(site_id: int) -> str:
+        return sites[site_id].slug
+
+    def local(instant: datetime, site_id: int) -> datetime:
+        return instant.astimezone(ZoneInfo(sites[site_id].timezone))
+
+    steps: dict[int, list[str]] = {}
+    for step in found.steps:
+        if step.message:
+            steps.setdefault(step.escalation_id, []).append(step.message)
+    return PersonOut(
+        sites=[site.slug for site in sites.values()],
+        appointments=[
+            AppointmentData(
+                reference=a.reference,
+                site=slug(a.site_id),
+                starts_at=local(a.starts_at, a.site_id),
+                status=a.status,
+                name=a.name,
+                email=a.email or None,
+                phone=a.phone,
+                needs=list(a.needs),
+            )
+            for a in found.appointments
+        ],
+        tickets=[
+            TicketData(
+                site=slug(t.site_id),
+                day=t.day,
+                number=t.number,
+                status=t.status,
+                phone=t.phone,
+                needs=list(t.needs),
+            )
+            for t in found.tickets
+        ],
+        visits=[
+            VisitData(site=slug(v.site_id), day=v.day, outcome=v.outcome, note=v.note)
+            for v in found.visits
+        ],
+        escalations=[
+            EscalationData(
+                reference=e.reference,
+                site=slug(e.site_id),
+                status=e.status,
+                messages=steps.get(e.id, []),
+            )
+            for e in found.escalations
+        ],
+        answers=[
+            AnswerData(site=slug(a.site_id), score=a.score, comment=a.comment)
+            for a in found.answers
+        ],
+        messages=[
+            MessageData(
+                id=m.id,
+                site=slug(m.site_id),
+                kind=m.kind,
+                channel=m.channel,
+                status=m.status,
+                created_at=local(m.created_at, m.site_id),
+                purged=m.purged_at is not None,
+            )
+            for m in found.messages
+        ],
+    )
+
+
+class PeopleController(Controller):
+    path = "/api/v1/admin/people"
+    tags = ["admin"]
+    security = STAFF_SECURITY
+
+    @get(
+        "/",
+        summary="What is held of one person (by email or phone) at the agent's mairies",
+        responses=problem_responses(400, 404),
+    )
+    async def find_person(
+        self,
+        agent: NamedDependency[Agent],
+        session: NamedDependency[AsyncSession],
+        email: EmailQuery = None,
+        phone: PhoneQuery = None,
+        site: SiteQuery = None,
+    ) -> PersonOut:
+        sites = {s.id: s for s in await sites_in_view(session, agent, roles=MANAGERS, slug=site)}
+        contact = service.contact_of(email, phone)
+        found = await service.find(session, contact, list(sites))
+        return person_out(found, sites)
+
+    @post(
+        "/erase",
+        status_code=200,
+        summary="Erase one person's data at the agent's mairies (right to erasure)",
+        description="Blanks names, contacts, needs, free texts and messages as the retention "
+        "sweep does, and cancels messages not sent yet; the anonymous figures stay the same. "
+        "Written in the journal of each mairie concerned, with counts only.",
+        responses=problem_responses(400, 404),
+    )
+    async def erase_person(
+        self,
+        data: JSONBody[EraseIn],
+        agent: NamedDependency[Agent],
+        db: NamedDependency[Database],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+    ) -> ErasedOut:
+        sites = await sites_in_view(session, agent, roles=MANAGERS, slug=data.site)
+        contact = service.contact_of(data.email, data.phone)
+        erased = await service.erase(
+            db, contact, [site.id for site in sites], agent_id=agent.id, now=now
+        )
+        return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))

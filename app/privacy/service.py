@@ -1,0 +1,260 @@
+"""One person's data, within the mairies an agent runs: found by their email or phone (as
+the booking guard compares them: `email_key`, E.164), and erased on request — the right to
+erasure. Erasing blanks what the daily retention sweep blanks, through its own functions,
+empties the messages and cancels those not sent yet; the rows stay, so that the anonymous
+figures (visits, waits, outcomes, scores) are the same before and after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import idna
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import retention
+from app.audit import service as audit
+from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
+from app.booking.models import Appointment
+from app.db import Database
+from app.errors import BadRequest
+from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.queue.models import Ticket
+from app.visits.models import Escalation, EscalationEvent, Visit
+
+MAX_CONTACT = 254
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Whom to look for: the key of an email, or a phone number in E.164 form."""
+
+    email_key: str | None = None
+    phone: str | None = None
+
+
+def contact_of(email: str | None, phone: str | None) -> Contact:
+    """The contact asked about: an email or a phone, exactly one (400 otherwise)."""
+    email, phone = (email or "").strip(), (phone or "").strip()
+    if bool(email) == bool(phone):
+        raise BadRequest(
+            "Give the person's email address or their phone number (one of them).",
+            code="person_contact",
+        )
+    if email:
+        local, at, domain = email.rpartition("@")
+        if not at or not local or not domain or len(email) > MAX_CONTACT:
+            raise BadRequest("This email address is not valid.", code="email_invalid")
+        return Contact(email_key=email_key(email))
+    if len(phone) > 40:
+        raise BadRequest("This phone number is not valid.", code="phone_invalid")
+    return Contact(phone=e164(phone))
+
+
+def _domains(key: str) -> set[str]:
+    """The spellings under which the domain of an email key may be stored."""
+    domain = key.rpartition("@")[2]
+    spellings = {domain}
+    with contextlib.suppress(idna.IDNAError, UnicodeError):
+        spellings.add(idna.decode(domain))
+    for alias, canonical in DOTLESS_PROVIDERS.items():
+        if canonical == domain:
+            spellings.add(alias)
+    return {spelling.lower() for spelling in spellings if spelling}
+
+
+def _like_suffix(domain: str) -> str:
+    escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%@{escaped}"
+
+
+@dataclass
+class Found:
+    """Everything of one person at the mairies searched."""
+
+    appointments: list[Appointment] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
+    steps: list[EscalationEvent] = field(default_factory=list)
+    answers: list[FollowUpAnswer] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.appointments or self.tickets or self.messages)
+
+    def site_ids(self) -> set[int]:
+        rows: Sequence[Appointment | Ticket | OutboxMessage] = [
+            *self.appointments,
+            *self.tickets,
+            *self.messages,
+        ]
+        return {row.site_id for row in rows}
+
+
+async def _appointments(
+    session: AsyncSession, contact: Contact, site_ids: list[int]
+) -> list[Appointment]:
+    in_sites = Appointment.site_id.in_(site_ids)
+    if contact.phone:
+        query = select(Appointment).where(in_sites, Appointment.phone == contact.phone)
+        return list(await session.scalars(query.order_by(Appointment.starts_at)))
+    key = contact.email_key or ""
+    # The key is kept only while an appointment is ahead; past ones are compared on their
+    # email, read among those of the same domain.
+    candidates = await session.scalars(
+        select(Appointment)
+        .where(
+            in_sites,
+            or_(
+                Appointment.email_key == key,
+                *(
+                    Appointment.email.like(_like_suffix(domain), escape="\\")
+                    for domain in _domains(key)
+                ),
+            ),
+        )
+        .order_by(Appointment.starts_at)
+    )
+    return [
+        appointment
+        for appointment in candidates
+        if appointment.email_key == key
+        or (appointment.email and email_key(appointment.email) == key)
+    ]
+
+
+async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> Found:
+    """The person's appointments, tickets, visits' notes, requests sent on, answers and
+    messages at `site_ids`."""
+    found = Found(appointments=await _appointments(session, contact, site_ids))
+    appointment_ids = [a.id for a in found.appointments]
+    ticket_match: list[ColumnElement[bool]] = []
+    if appointment_ids:
+        ticket_match.append(Ticket.appointment_id.in_(appointment_ids))
+    if contact.phone:
+        ticket_match.append(Ticket.phone == contact.phone)
+    if ticket_match:
+        found.tickets = list(
+            await session.scalars(
+                select(Ticket)
+                .where(Ticket.site_id.in_(site_ids), or_(*ticket_match))
+                .order_by(Ticket.arrived_at, Ticket.id)
+            )
+        )
+    ticket_ids = [t.id for t in found.tickets]
+    if ticket_ids:
+        found.visits = list(
+            await session.scalars(select(Visit).where(Visit.ticket_id.in_(ticket_ids)))
+        )
+        found.escalations = list(
+            await session.scalars(select(Escalation).where(Escalation.ticket_id.in_(ticket_ids)))
+        )
+        found.answers = list(
+            await session.scalars(
+                select(FollowUpAnswer).where(FollowUpAnswer.ticket_id.in_(ticket_ids))
+            )
+        )
+    if found.escalations:
+        found.steps = list(
+            await session.scalars(
+                select(EscalationEvent)
+                .where(EscalationEvent.escalation_id.in_([e.id for e in found.escalations]))
+                .order_by(EscalationEvent.at, EscalationEvent.id)
+            )
+        )
+    message_match: list[ColumnElement[bool]] = []
+    if appointment_ids:
+        message_match.append(OutboxMessage.appointment_id.in_(appointment_ids))
+    if ticket_ids:
+        message_match.append(OutboxMessage.ticket_id.in_(ticket_ids))
+    if contact.phone:
+        message_match.append(OutboxMessage.recipient == contact.phone)
+    if message_match:
+        found.messages = list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.site_id.in_(site_ids), or_(*message_match))
+                .order_by(OutboxMessage.created_at, OutboxMessage.id)
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Erased:
+    """How many rows were blanked: counts only, never what they held."""
+
+    appointments: int = 0
+    tickets: int = 0
+    notes: int = 0
+    steps: int = 0
+    answers: int = 0
+    messages_purged: int = 0
+    messages_cancelled: int = 0
+
+
+async def erase(
+    db: Database, contact: Contact, site_ids: list[int], *, agent_id: int, now: datetime
+) -> Erased:
+    """Blank the person's data at `site_ids` in one transaction, and write in the log of
+    each mairie concerned that it was done, with the counts (never the contact)."""
+    async with db.writing() as session:
+        found = await find(session, contact, site_ids)
+        if found.empty:
+            return Erased()
+        appointment_ids = [a.id for a in found.appointments]
+        ticket_ids = [t.id for t in found.tickets]
+        message_ids = [m.id for m in found.messages]
+        cancelled = 0
+        if message_ids:
+            cancelled = retention.rowcount(
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "pending")
+                    .values(status="cancelled", last_error="erased on request")
+                )
+            )
+        erased = Erased(
+            appointments=await retention.blank_appointments(
+                session, Appointment.id.in_(appointment_ids)
+            )
+            if appointment_ids
+            else 0,
+            tickets=await retention.blank_tickets(session, Ticket.id.in_(ticket_ids))
+            if ticket_ids
+            else 0,
+            notes=await retention.blank_notes(session, Visit.ticket_id.in_(ticket_ids))
+            if ticket_ids
+            else 0,
+            steps=await retention.blank_steps(
+                session, EscalationEvent.escalation_id.in_([e.id for e in found.escalations])
+            )
+            if found.escalations
+            else 0,
+            answers=await retention.blank_answers(session, FollowUpAnswer.ticket_id.in_(ticket_ids))
+            if ticket_ids
+            else 0,
+            messages_purged=await retention.purge_messages(
+                session, now, OutboxMessage.id.in_(message_ids)
+            )
+            if message_ids
+            else 0,
+            messages_cancelled=cancelled,
+        )
+        audit.record_at_sites(
+            session,
+            "person.erased",
+            site_ids=found.site_ids(),
+            at=now,
+            agent_id=agent_id,
+            target="person",
+            appointments=len(found.appointments),
+            tickets=len(found.tickets),
+            messages=len(found.messages),
+        )
+    return erased

@@ -1,0 +1,352 @@
+"""One person's data (RGPD): a manager finds it by email or phone, at their mairies only,
+and erases it on request; the anonymous figures are the same before and after, and the
+journal says it was done without naming the person. The retention sweep blanks walk-ins'
+needs with the rest. On both databases, with the clock injected."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app import retention
+from app.audit.models import AuditEvent
+from app.booking.models import Appointment
+from app.db import Database
+from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.queue.models import Ticket
+from app.visits.models import EscalationEvent, Visit
+from tests.conftest import STAFF_PASSWORD, Staff, make_settings
+from tests.post import Post, desk_of, serve, walk_in
+
+ADA = "ada.lovelace@example.org"
+ADA_PHONE = "0612345678"
+STATS = {"site": "paris-15", "from": "2026-12-01", "to": "2026-12-31"}
+
+
+@dataclass
+class Day:
+    """Ada's traces at paris-15 (and one booking at paris-20), Bob's beside them."""
+
+    ada: Any
+    ada_later: Any
+    ada_elsewhere: Any
+    bob: Any
+    walk_in: Any
+
+
+async def a_day_with_ada(post: Post, db: Database, database_url: str) -> Day:
+    ada = await post.book(
+        "2026-12-01T10:00:00+01:00", email=ADA, phone=ADA_PHONE, reminders_by_sms=True
+    )
+    bob = await post.book("2026-12-01T10:00:00+01:00", email="bob@example.org")
+    ada_later = await post.book(
+        "2026-12-15T10:00:00+01:00", email="Ada.Lovelace+mairie@Example.org", needs=["audition"]
+    )
+    post.clock.set("2026-12-01 09:55")
+    desk = await desk_of(post, db)
+    for booked in (ada, bob):
+        checked_in = await post.client.post(
+            "/api/v1/sites/paris-15/check-ins",
+            json={"reference": booked["reference"]},
+            headers=desk.reception,
+        )
+        assert checked_in.status_code == 201, checked_in.text
+    post.clock.set("2026-12-01 10:05")
+    await serve(post, desk, outcome="escalated", department="caf", note="Mme Lovelace, RSA")
+    await serve(post, desk, outcome="solved", note="M. Bob, fait")
+    post.clock.set("2026-12-01 11:00")
+    ticket = await walk_in(post, desk, phone="06 12 34 56 78", needs=["fauteuil"])
+    await serve(post, desk, outcome="solved", note="Ada revenue")
+    post.clock.set("2026-12-01 12:00")
+    await post.send_due()
+    ada_elsewhere = await post.book(
+        "2026-12-16T10:00:00+01:00", site="paris-20", email=ADA, phone=ADA_PHONE
+    )
+    answered = await post.client.post(
+        f"/ticket/{ticket['token']}/avis", data={"note": "4", "commentaire": "Merci, Ada"}
+    )
+    assert answered.status_code in (200, 303), answered.text
+    manager = await Staff(db, post.client, created=50).headers("manager", "paris-15")
+    (escalation,) = (
+        await post.client.get("/api/v1/escalations", params={"site": "paris-15"}, headers=manager)
+    ).json()
+    moved = await post.client.post(
+        f"/api/v1/escalations/{escalation['reference']}/status",
+        json={"status": "answered", "message": "La CAF écrira à Mme Lovelace."},
+        headers=manager,
+    )
+    assert moved.status_code == 200, moved.text
+    await post.send_due()
+    # The next days: the booking guard forgets the past appointments' keys.
+    post.clock.set("2026-12-03 08:00")
+    await retention.sweep(db, make_settings(database_url), post.clock())
+    return Day(ada, ada_later, ada_elsewhere, bob, ticket)
+
+
+async def test_a_manager_finds_one_persons_data_by_email_whatever_its_spelling(
+    post: Post, db: Database, database_url: str
+) -> None:
+    day = await a_day_with_ada(post, db, database_url)
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+
+    found = await post.client.get(
+        "/api/v1/admin/people", params={"email": " ADA.Lovelace+rgpd@EXAMPLE.org "}, headers=manager
+    )
+
+    assert found.status_code == 200, found.text
+    person = found.json()
+    assert person["sites"] == ["paris-15"]
+    assert [a["reference"] for a in person["appointments"]] == [
+        day.ada["reference"],
+        day.ada_later["reference"],
+    ]
+    assert person["appointments"][0]["email"] == ADA
+    assert person["appointments"][1]["needs"] == ["audition"]
+    assert [t["status"] for t in person["tickets"]] == ["done"]  # her booking's ticket
+    assert [v["note"] for v in person["visits"]] == ["Mme Lovelace, RSA"]
+    assert person["escalations"][0]["messages"] == ["La CAF écrira à Mme Lovelace."]
+    assert {m["status"] for m in person["messages"]} >= {"sent", "pending"}
+    assert day.ada_elsewhere["reference"] not in found.text
+    assert day.bob["reference"] not in found.text
+
+
+async def test_a_manager_finds_a_walk_in_by_their_phone_in_any_writing(
+    post: Post, db: Database, database_url: str
+) -> None:
+    day = await a_day_with_ada(post, db, database_url)
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+
+    found = await post.client.get(
+        "/api/v1/admin/people", params={"phone": "+33 6 12 34 56 78"}, headers=manager
+    )
+
+    person = found.json()
+    assert found.status_code == 200, found.text
+    assert [a["reference"] for a in person["appointments"]] == [day.ada["reference"]]
+    assert sorted(t["needs"] == ["fauteuil"] for t in person["tickets"]) == [False, True]
+    assert [a["comment"] for a in person["answers"]] == ["Merci, Ada"]
+    assert sorted(v["note"] for v in person["visits"]) == ["Ada revenue", "Mme Lovelace, RSA"]
+
+
+async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
+    post: Post, db: Database, database_url: str
+) -> None:
+    day = await a_day_with_ada(post, db, database_url)
+    staff = Staff(db, post.client)
+    manager = await staff.headers("manager", "paris-15")
+    before = (await post.client.get("/api/v1/stats", params=STATS, headers=manager)).json()
+
+    by_email = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": ADA}, headers=manager
+    )
+    by_phone = await post.client.post(
+        "/api/v1/admin/people/erase", json={"phone": ADA_PHONE}, headers=manager
+    )
+    after = (await post.client.get("/api/v1/stats", params=STATS, headers=manager)).json()
+    again = await post.client.get("/api/v1/admin/people", params={"email": ADA}, headers=manager)
+    async with db.session() as session:
+        appointments = {a.reference: a for a in await session.scalars(select(Appointment))}
+        walk_in = await session.scalar(select(Ticket).where(Ticket.token == day.walk_in["token"]))
+        notes = sorted(await session.scalars(select(Visit.note)))
+        steps = list(await session.scalars(select(EscalationEvent.message)))
+        answer = await session.scalar(select(FollowUpAnswer))
+        messages = list(await session.scalars(select(OutboxMessage)))
+        log = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "person.erased"))
+        )
+
+    assert by_email.status_code == 200, by_email.text
+    erased = by_email.json()
+    assert erased["sites"] == ["paris-15"]
+    assert (erased["appointments"], erased["notes"], erased["steps"]) == (2, 1, 1)
+    assert erased["messages_cancelled"] >= 1  # the reminders of the booking ahead
+    assert by_phone.status_code == 200, by_phone.text
+    assert by_phone.json()["tickets"] >= 1  # the walk-in
+    # The figures, anonymous, are the same.
+    assert after == before
+    # Ada is gone from paris-15; her booking at paris-20 and Bob are untouched.
+    for reference in (day.ada["reference"], day.ada_later["reference"]):
+        gone = appointments[reference]
+        assert (gone.name, gone.email, gone.phone, gone.needs, gone.email_key) == (
+            "",
+            "",
+            None,
+            [],
+            None,
+        )
+    assert appointments[day.ada_later["reference"]].status == "booked"
+    assert appointments[day.ada_elsewhere["reference"]].email == ADA
+    assert appointments[day.bob["reference"]].email == "bob@example.org"
+    assert walk_in is not None
+    assert (walk_in.phone, walk_in.needs, walk_in.requires_accessible) == (None, [], False)
+    assert notes == ["", "", "M. Bob, fait"]
+    assert steps == ["", ""]
+    assert answer is not None
+    assert (answer.score, answer.comment) == (4, "")
+    ada_ids = {appointments[day.ada["reference"]].id, appointments[day.ada_later["reference"]].id}
+    for message in messages:
+        if message.appointment_id in ada_ids:
+            assert (message.recipient, message.data) == ("", {})
+            assert message.status != "pending"
+    elsewhere = appointments[day.ada_elsewhere["reference"]].id
+    kept_there = [m for m in messages if m.appointment_id == elsewhere]
+    assert kept_there
+    assert all(m.data and m.recipient for m in kept_there)
+    bob_mail = [m for m in messages if m.recipient == "bob@example.org"]
+    assert bob_mail
+    assert all(m.data for m in bob_mail)
+    # Nothing of Ada is left to find at paris-15.
+    person = again.json()
+    assert person["appointments"] == []
+    assert person["messages"] == []
+    # The journal says it was done, with counts, never her contact.
+    assert log
+    assert {event.site_id for event in log} == {appointments[day.ada["reference"]].site_id}
+    assert ADA not in str([e.details for e in log])
+    assert "612345678" not in str([e.details for e in log])
+    assert log[0].details["appointments"] == 2
+
+
+async def test_a_manager_neither_sees_nor_erases_another_mairies_data(
+    post: Post, db: Database, database_url: str
+) -> None:
+    day = await a_day_with_ada(post, db, database_url)
+    staff = Staff(db, post.client)
+    manager = await staff.headers("manager", "paris-15")
+    admin = await staff.headers("admin")
+
+    look_there = await post.client.get(
+        "/api/v1/admin/people", params={"email": ADA, "site": "paris-20"}, headers=manager
+    )
+    erase_there = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": ADA, "site": "paris-20"}, headers=manager
+    )
+    erase_mine = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": ADA}, headers=manager
+    )
+    by_admin = await post.client.get("/api/v1/admin/people", params={"email": ADA}, headers=admin)
+
+    assert look_there.status_code == 403
+    assert erase_there.status_code == 403
+    assert erase_mine.json()["sites"] == ["paris-15"]
+    # paris-20's booking is still whole, and an administrator sees it.
+    seen = [a for a in by_admin.json()["appointments"] if a["site"] == "paris-20"]
+    assert [(a["reference"], a["email"]) for a in seen] == [(day.ada_elsewhere["reference"], ADA)]
+
+
+async def test_looking_for_a_person_needs_one_valid_contact_and_a_manager(
+    post: Post, db: Database
+) -> None:
+    staff = Staff(db, post.client)
+    manager = await staff.headers("manager", "paris-15")
+    reception = await staff.headers("reception", "paris-15")
+    path = "/api/v1/admin/people"
+
+    answers = [
+        await post.client.get(path, params=params, headers=manager)
+        for params in (
+            {},
+            {"email": ADA, "phone": ADA_PHONE},
+            {"phone": "12"},
+            {"email": "no-at-sign"},
+            {"phone": "9" * 41},
+        )
+    ]
+    refused = await post.client.get(path, params={"email": ADA}, headers=reception)
+    erase_refused = await post.client.post(f"{path}/erase", json={"email": ADA}, headers=reception)
+    nobody = await post.client.post(f"{path}/erase", json={"email": ADA}, headers=manager)
+
+    assert [a.status_code for a in answers] == [400] * 5
+    assert answers[0].json()["code"] == "person_contact"
+    assert (refused.status_code, erase_refused.status_code) == (403, 403)
+    assert nobody.status_code == 200
+    assert nobody.json()["appointments"] == 0
+
+
+async def test_a_manager_erases_a_person_from_the_page_after_confirming(
+    post: Post, db: Database, database_url: str
+) -> None:
+    day = await a_day_with_ada(post, db, database_url)
+    manager = await Staff(db, post.client).agent("manager", "paris-15")
+    login = await post.client.post(
+        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    page = await post.client.get("/admin/donnees-personnelles")
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found
+    csrf = found.group(1)
+
+    no_csrf = await post.client.post("/admin/donnees-personnelles", data={"email": ADA})
+    bad = await post.client.post(
+        "/admin/donnees-personnelles", data={"csrf": csrf, "telephone": "12"}
+    )
+    search = await post.client.post(
+        "/admin/donnees-personnelles", data={"csrf": csrf, "email": ADA}
+    )
+    unconfirmed = await post.client.post(
+        "/admin/donnees-personnelles/effacement", data={"csrf": csrf, "email": ADA}
+    )
+    async with db.session() as session:
+        still = await session.scalar(
+            select(Appointment.email).where(Appointment.reference == day.ada["reference"])
+        )
+    erased = await post.client.post(
+        "/admin/donnees-personnelles/effacement",
+        data={"csrf": csrf, "email": ADA, "confirme": "oui"},
+        follow_redirects=False,
+    )
+    done = await post.client.get(erased.headers["location"])
+    async with db.session() as session:
+        gone = await session.scalar(
+            select(Appointment.email).where(Appointment.reference == day.ada["reference"])
+        )
+
+    assert page.status_code == 200
+    assert "Données d'une personne" in html.unescape(page.text)
+    assert no_csrf.status_code == 403
+    assert bad.status_code == 400
+    assert "numéro de téléphone n'est pas valide" in html.unescape(bad.text)
+    assert search.status_code == 200
+    assert day.ada["reference"] in search.text
+    assert day.ada_elsewhere["reference"] not in search.text
+    assert "Effacer ces données" in html.unescape(search.text)
+    assert unconfirmed.status_code == 400
+    assert "Cochez la case" in html.unescape(unconfirmed.text)
+    assert still == ADA
+    assert erased.status_code == 303
+    assert ADA not in erased.headers["location"]
+    assert "C'est effacé" in html.unescape(done.text)
+    assert gone == ""
+
+
+async def test_the_retention_sweep_blanks_walk_ins_needs_with_the_rest(
+    post: Post, db: Database, database_url: str
+) -> None:
+    post.clock.set("2026-12-01 10:00")
+    desk = await desk_of(post, db)
+    ticket = await walk_in(post, desk, needs=["fauteuil", "langue"])
+    await serve(post, desk, outcome="solved")
+
+    kept = await retention.sweep(
+        db, make_settings(database_url), post.clock.set("2027-12-01 10:00")
+    )
+    async with db.session() as session:
+        a_year = await session.scalar(select(Ticket).where(Ticket.token == ticket["token"]))
+    swept = await retention.sweep(
+        db, make_settings(database_url), post.clock.set("2028-12-02 10:00")
+    )
+    async with db.session() as session:
+        two_years = await session.scalar(select(Ticket).where(Ticket.token == ticket["token"]))
+
+    assert kept.tickets == 0
+    assert a_year is not None
+    assert a_year.needs == ["fauteuil", "langue"]
+    assert swept.tickets == 1
+    assert two_years is not None
+    assert (two_years.needs, two_years.requires_accessible) == ([], False)
+    assert two_years.status == "done"
