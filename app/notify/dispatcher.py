@@ -30,7 +30,7 @@ from pathlib import PurePath
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from app.booking.ics import calendar_entry, calendar_file
+from app.booking.ics import calendar_entry, invitation
 from app.booking.models import Appointment
 from app.db import Database
 from app.notify import render
@@ -51,8 +51,8 @@ log = logging.getLogger("guichet.notify")
 LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
-WITH_CALENDAR = ("confirmation", "moved", "cancelled")
-ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed", "cannot_take_place")
+WITH_CALENDAR = ("confirmation", "moved", "station_changed", "cancelled", "cannot_take_place")
+ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed")
 SENDING_AT_ONCE = 8
 
 
@@ -234,6 +234,10 @@ class Dispatcher:
                 return False
             if message.kind == "cancelled":
                 return appointment.status == "cancelled"
+            if message.kind == "cannot_take_place":  # called off by the mairie
+                return appointment.status == "called_off" and (
+                    appointment.sequence == message.data.get("sequence")
+                )
             if is_reminder(message.kind) and not wanted(appointment, message.channel):
                 return False
             if message.kind in ABOUT_A_BOOKING or is_reminder(message.kind):
@@ -281,7 +285,15 @@ class Dispatcher:
                 await self.email.send(self._email(message, appointments))
             else:
                 text = render.sms(message.kind, message.data, self.base_url)
-                await self.sms.send(Sms(message.recipient, text, message.idempotency_key))
+                await self.sms.send(
+                    Sms(
+                        message.recipient,
+                        text.text,
+                        message.idempotency_key,
+                        encoding=text.encoding,
+                        segments=text.segments,
+                    )
+                )
         except PermanentError as exc:
             log.warning("message %s refused for good: %s", message.id, exc)
             return Outcome(message.id, "failed", str(exc)[:200])
@@ -298,12 +310,13 @@ class Dispatcher:
         attachments = []
         appointment = appointments.get(message.appointment_id or 0)
         if appointment is not None and message.kind in WITH_CALENDAR:
-            calendar = calendar_file(calendar_entry(appointment, self.base_url))
+            # An iTIP message (REQUEST, or CANCEL once off) from the email's sender.
+            calendar = invitation(calendar_entry(appointment, self.base_url), self.email.sender)
             attachments.append(
                 Attachment(
                     f"rendez-vous-{appointment.reference}.ics",
-                    calendar.encode(),
-                    "text/calendar",
+                    calendar.text.encode(),
+                    calendar.media_type,
                 )
             )
         return Email(

@@ -1,4 +1,9 @@
-"""The follow-up's one question: how satisfied the usager was, and a word if they like."""
+"""The follow-up's one question: how satisfied the usager was, and a word if they like.
+
+Answering again (the link is in a text and an email, and may be opened twice) changes the
+score — the latest is what the person thinks — but never erases what they wrote: a new
+comment is added after the earlier one (unless it says the same), and an empty one leaves
+it as it was. The page shows the comment already given and asks only for what to add."""
 
 from __future__ import annotations
 
@@ -23,8 +28,20 @@ async def answer_of(db: Database, token: str, now: datetime) -> FollowUpAnswer |
         return found
 
 
+def joined(earlier: str, added: str) -> str:
+    """The comment once `added` is given after `earlier`: both, unless one holds the other
+    (the same words sent twice, or the earlier ones sent back with more), within
+    MAX_COMMENT characters (what comes first is kept)."""
+    if not added or added in earlier:
+        return earlier
+    if not earlier or earlier in added:
+        return added[:MAX_COMMENT]
+    return f"{earlier} / {added}"[:MAX_COMMENT]
+
+
 async def record(db: Database, token: str, score: int, comment: str, now: datetime) -> None:
-    """Record the answer of the visit behind `token`; a second answer replaces the first."""
+    """Record the answer of the visit behind `token`. A second answer's score replaces the
+    first's; its comment is added to the first's, never put in its place."""
     if not 1 <= score <= 5:
         raise BadRequest("The score is from 1 to 5.", code="score_invalid")
     comment = " ".join(comment.split())[:MAX_COMMENT]
@@ -47,4 +64,5 @@ async def record(db: Database, token: str, score: int, comment: str, now: dateti
                 )
             )
         else:
-            answer.score, answer.comment, answer.answered_at = score, comment, now
+            answer.score, answer.answered_at = score, now
+            answer.comment = joined(answer.comment, comment)

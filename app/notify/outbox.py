@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import french
 from app.booking.contacts import is_mobile
 from app.booking.models import Appointment
+from app.booking.slots import Slot
 from app.notify import planner
 from app.notify.models import OutboxMessage
 from app.notify.planner import EMAIL, Planned, Reach, Rules
@@ -165,11 +166,15 @@ async def station_changed(
     station_name: str,
     now: datetime,
 ) -> None:
-    """Same time, another station (theirs is out of service): told once. The appointment
-    keeps its version, so its reminders stand; the key names the new station, so a second
-    change is told too, and only the latest is sent."""
-    plans = planner.for_change(
-        "station_changed", reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    """Same time, another station (theirs is out of service): told once, with the calendar
+    file's new version. The appointment took a new version (its calendar file names the
+    station), so what was pending for the old one gives way and its reminders are planned
+    again; the key names the new station, and only the latest change is sent."""
+    await cancel_pending(session, appointment_id=appointment.id)
+    tz = ZoneInfo(site.timezone)
+    rules, reach = rules_of(site), reach_of(appointment)
+    plans = planner.for_change("station_changed", reach, rules, now, tz) + planner.reminders(
+        appointment.starts_at, reach, rules, now, tz
     )
     await _write_for_appointment(
         session,
@@ -191,15 +196,27 @@ async def cannot_take_place(
     service: Service,
     reason: str,
     now: datetime,
+    *,
+    offered: Sequence[Slot] = (),
 ) -> None:
-    """The appointment cannot take place as booked (the mairie is closed, no station is
-    free): nothing pending is sent any more, and the person is told once per version of
-    the appointment, with their link to choose another slot."""
+    """The mairie called the appointment off (closed then, no station free): nothing
+    pending is sent any more (reminders included), and the person is told once per version
+    of the appointment, with the nearest free slots `offered` and their link to take one."""
     await cancel_pending(session, appointment_id=appointment.id)
-    plans = planner.for_change(
-        "cannot_take_place", reach_of(appointment), rules_of(site), now, ZoneInfo(site.timezone)
+    tz = ZoneInfo(site.timezone)
+    plans = planner.for_change("cannot_take_place", reach_of(appointment), rules_of(site), now, tz)
+    slots = [
+        {
+            "start": slot.start.astimezone(tz).isoformat(),
+            "when": french.moment(slot.start.astimezone(tz)),
+            "short": f"{french.abbreviated(slot.start.astimezone(tz).date())} "
+            f"{french.clock(slot.start.astimezone(tz))}",
+        }
+        for slot in offered
+    ]
+    await _write_for_appointment(
+        session, appointment, site, service, plans, now, reason=reason, offered=slots
     )
-    await _write_for_appointment(session, appointment, site, service, plans, now, reason=reason)
 
 
 async def cancelled(
@@ -291,6 +308,25 @@ async def turn_near(
     )
 
 
+async def queue_closed(
+    session: AsyncSession, ticket: Ticket, site: Site, service_name: str, now: datetime
+) -> None:
+    """A text to the holder of a ticket still waiting at closing time, if they left a mobile
+    number: the mairie has closed before their turn. Once per ticket."""
+    if not ticket.phone or not is_mobile(ticket.phone):
+        return
+    await write(
+        session,
+        Planned("queue_closed", planner.SMS, now),
+        key=f"ticket:{ticket.id}:queue_closed",
+        site_id=site.id,
+        recipient=ticket.phone,
+        data=_ticket_data(ticket, site, service_name),
+        now=now,
+        ticket_id=ticket.id,
+    )
+
+
 async def _contact_of(session: AsyncSession, ticket: Ticket) -> tuple[str, str] | None:
     """Where to write to the person behind a ticket: their email, else their phone."""
     appointment = (
@@ -372,8 +408,11 @@ async def escalation_moved(
     site: Site,
     message: str,
     now: datetime,
+    *,
+    by_department: bool = False,
 ) -> None:
-    """One message for each step of a request sent on to an expert department."""
+    """One message for each step of a request sent on to an expert department, saying
+    whether the mairie or the department itself wrote its words."""
     data = {
         **_ticket_data(ticket, site, ""),
         "reference": escalation.reference,
@@ -381,6 +420,7 @@ async def escalation_moved(
         "status": escalation.status,
         "status_label": french.ESCALATION_STATUSES[escalation.status],
         "message": message,
+        "by_department": by_department,
     }
     await _write_for_ticket(
         session,
@@ -391,6 +431,42 @@ async def escalation_moved(
         data,
         now,
         now,
+    )
+
+
+async def sent_to_department(
+    session: AsyncSession,
+    escalation: Escalation,
+    ticket: Ticket,
+    site: Site,
+    department_token: str,
+    now: datetime,
+) -> None:
+    """The request, emailed to the department it is sent on to, with the private link where
+    it answers. The email names the mairie and the reference, never the person: the page
+    behind the link shows what the department needs."""
+    email = escalation.department.email
+    if not email:
+        return
+    tz = ZoneInfo(site.timezone)
+    data = {
+        "reference": escalation.reference,
+        "site": site.name,
+        "address": site.address,
+        "department": escalation.department.name,
+        "day": french.day(escalation.created_at.astimezone(tz).date()),
+        "answer_days": escalation.department.answer_days,
+        "department_token": department_token,
+    }
+    await write(
+        session,
+        Planned("department_request", EMAIL, now),
+        key=f"escalation:{escalation.id}:department",
+        site_id=site.id,
+        recipient=email,
+        data=data,
+        now=now,
+        ticket_id=ticket.id,
     )
 
 

@@ -1,5 +1,5 @@
 """What a message says: Jinja templates in French, one per kind and channel. An email's
-first line is its subject; a text is brought into GSM-7 and must fit one segment."""
+first line is its subject; a text is written in GSM-7's letters, to fit one segment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from app.notify.sms import gsm7
+from app.notify.sms import SmsText, prepare
 
 EMAIL_KINDS = (
     "confirmation",
@@ -21,7 +21,7 @@ EMAIL_KINDS = (
     "follow_up",
     "escalation",
 )
-SMS_KINDS = (*EMAIL_KINDS, "turn_near")
+SMS_KINDS = (*EMAIL_KINDS, "turn_near", "queue_closed")
 _templates = Environment(
     loader=PackageLoader("app.notify", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -61,6 +61,7 @@ def email(kind: str, data: dict[str, Any], base_url: str) -> tuple[str, str, str
     return subject.strip(), text.strip() + "\n", html
 
 
-def sms(kind: str, data: dict[str, Any], base_url: str) -> str:
+def sms(kind: str, data: dict[str, Any], base_url: str) -> SmsText:
+    """A text on one line, in GSM-7 unless what it carries needs UCS-2 (`app/notify/sms.py`)."""
     text = _templates.get_template(f"sms/{template_of(kind)}.txt").render(context(data, base_url))
-    return gsm7(" ".join(text.split()))
+    return prepare(" ".join(text.split()))

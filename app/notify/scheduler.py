@@ -23,6 +23,7 @@ from app.notify.transports import EmailTransport, SmsTransport
 from app.notify.transports.files import EmailFiles, SmsFiles
 from app.notify.transports.sms import HttpSmsGateway
 from app.notify.transports.smtp import SmtpTransport
+from app.queue import service as queue
 
 log = logging.getLogger("guichet.scheduler")
 
@@ -96,6 +97,9 @@ class Scheduler:
         self._scheduler.add_job(
             self.missed_sweep, "interval", minutes=5, max_instances=1, coalesce=True, id="missed"
         )
+        self._scheduler.add_job(
+            self.closing_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="closing"
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -129,6 +133,20 @@ class Scheduler:
             self._ran("missed", "ok")
             if missed:
                 log.info("appointments missed", extra={"count": missed})
+
+    async def closing_sweep(self) -> None:
+        """At each mairie's closing time, the tickets still waiting are closed and their
+        holders told. Every instance may run it: the rows are claimed under the site's queue
+        lock, skipping those another instance holds."""
+        try:
+            closed = await queue.close_waiting(self.db, self.clock())
+        except Exception:  # the next round catches up
+            log.exception("closing sweep failed")
+            self._ran("closing", "failed")
+        else:
+            self._ran("closing", "ok")
+            if closed:
+                log.info("tickets closed at closing time", extra={"count": closed})
 
     async def daily_sweep(self) -> None:
         now = self.clock()

@@ -128,8 +128,10 @@ class TrackingPages(Controller):
             )
         except DomainError as error:
             context = await tracking_context(session, token, now)
+            # The answer already given, if any, stays shown: its comment is kept whatever.
+            answered = await feedback.answer_of(db, token, now)
             context.update(
-                scores=SCORES, answer=None, thanks=False, error=french.message(error.code)
+                scores=SCORES, answer=answered, thanks=False, error=french.message(error.code)
             )
             return Template("feedback.html", context=context, status_code=error.status)
         return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import french
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
@@ -29,6 +30,12 @@ SiteParam = Annotated[
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day")]
 ByParam = Annotated[By, QueryParameter(description="Periods: day, week or month")]
+FormatParam = Annotated[
+    Literal["csv", "excel"] | None,
+    QueryParameter(
+        name="format", description="`excel`: for a spreadsheet set up in French (`;`, BOM)"
+    ),
+]
 
 
 async def sites_for_stats(session: AsyncSession, agent: Agent, slug: str | None) -> list[Site]:
@@ -73,11 +80,14 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
         "walk_ins": item.walk_ins,
         "tickets": item.tickets,
         "served": item.served,
+        "came_late": item.came_late,
+        "closed": item.closed,
         "no_shows_appointments": item.no_shows.appointments,
         "no_shows_tickets": item.no_shows.tickets,
         "no_show_rate": item.no_shows.rate,
         "cancellations": item.cancellations.count,
         "cancellation_rate": item.cancellations.rate,
+        "called_off": item.called_off,
         "wait_mean_minutes": item.waiting_minutes.mean,
         "wait_median_minutes": item.waiting_minutes.median,
         "wait_p90_minutes": item.waiting_minutes.p90,
@@ -98,16 +108,90 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
     }
 
 
-def stats_csv(stats: Stats) -> str:
+# What a City office reads at the head of each column, beside the code programs use.
+TITLES = {
+    "period": "Période",
+    "from": "Du",
+    "to": "Au",
+    "appointments_online": "Rendez-vous en ligne",
+    "appointments_phone": "Rendez-vous par téléphone",
+    "appointments_counter": "Rendez-vous au guichet",
+    "appointments": "Rendez-vous",
+    "walk_ins": "Visites sans rendez-vous",
+    "tickets": "Tickets",
+    "served": "Personnes reçues",
+    "came_late": "Arrivées en retard",
+    "closed": "Tickets clos à la fermeture",
+    "no_shows_appointments": "Rendez-vous non honorés",
+    "no_shows_tickets": "Tickets non présentés",
+    "no_show_rate": "Taux de rendez-vous non honorés",
+    "cancellations": "Annulations",
+    "cancellation_rate": "Taux d'annulation",
+    "called_off": "Rendez-vous annulés par la mairie",
+    "wait_mean_minutes": "Attente moyenne (minutes)",
+    "wait_median_minutes": "Attente médiane (minutes)",
+    "wait_p90_minutes": "Attente du 9e décile (minutes)",
+    "service_level_target_minutes": "Attente visée (minutes)",
+    "service_level_goal": "Part visée dans ce délai",
+    "called": "Personnes appelées",
+    "called_within_target": "Appelées dans le délai visé",
+    "service_level": "Part appelée dans le délai visé",
+    **{f"outcome_{code}": f"Issue : {label}" for code, label in french.OUTCOMES.items()},
+    "escalations_opened": "Demandes transmises",
+    "escalations_answered": "Demandes ayant reçu réponse",
+    "escalations_open": "Demandes en cours",
+    "escalations_overdue": "Demandes en retard",
+    "escalation_median_response_days": "Délai médian de réponse (jours)",
+    "satisfaction_answers": "Avis reçus",
+    "satisfaction_mean": "Note moyenne (sur 5)",
+    **{f"satisfaction_{score}": f"Avis notés {score}" for score in range(1, 6)},
+}
+# Cells a spreadsheet would read as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def table_csv(rows: list[dict[str, Any]], *, excel: bool = False) -> str:
+    """Rows as CSV. By default for programs: commas, the codes as titles, numbers with a
+    point, UTF-8 without a mark. With `excel`, as a spreadsheet set up in French opens
+    it at a double click: semicolons, a UTF-8 byte order mark, "Titre (code)" headers,
+    decimal commas, and text that would start a formula kept as text."""
+    out = io.StringIO()
+    fields = list(rows[0]) if rows else []
+    if not excel:
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+    out.write("\ufeff")
+    table = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    table.writerow([f"{TITLES[code]} ({code})" if code in TITLES else code for code in fields])
+    table.writerows([_french_cell(row[code]) for code in fields] for row in rows)
+    return out.getvalue()
+
+
+def _french_cell(value: object) -> object:
+    if value is None or isinstance(value, bool | int):
+        return "" if value is None else value
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def stats_csv(stats: Stats, *, excel: bool = False) -> str:
     """A row per period and a last row for the whole range; empty cells where a figure
     has no value (a rate with nothing to divide)."""
     rows = [row_of(item.start.isoformat(), item) for item in stats.periods]
-    rows.append(row_of("total", stats.total))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    rows.append(row_of("Total" if excel else "total", stats.total))
+    return table_csv(rows, excel=excel)
+
+
+def wants_excel(request: Request[Any, Any, Any], flavour: str | None) -> bool:
+    """`?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks
+    for the spreadsheet flavour; anything else gets the CSV for programs."""
+    if flavour is not None:
+        return flavour == "excel"
+    return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()
 
 
 class StatsController(Controller):
@@ -136,11 +220,17 @@ class StatsController(Controller):
     @get(
         "/stats.csv",
         summary="The same figures as CSV, one row per period and one for the whole range",
-        media_type="text/csv; charset=utf-8",
+        description=(
+            "Commas and the figures' codes as titles. With `format=excel` (or `Accept: "
+            "application/vnd.ms-excel`): for a spreadsheet set up in French, semicolons, a "
+            "UTF-8 byte order mark, French titles beside the codes and decimal commas."
+        ),
+        media_type="text/csv",
         responses=problem_responses(404),
     )
     async def stats_as_csv(
         self,
+        request: Request[Any, Any, Any],
         agent: NamedDependency[Agent],
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
@@ -149,11 +239,12 @@ class StatsController(Controller):
         first: FromDate = None,
         last: ToDate = None,
         by: ByParam = "day",
+        flavour: FormatParam = None,
     ) -> Response[str]:
         found = await read_stats(session, agent, settings, now, site, first, last, by)
         name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
         return Response(
-            stats_csv(found),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            stats_csv(found, excel=wants_excel(request, flavour)),
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Accept"},
         )

@@ -35,6 +35,10 @@ from app.notify.models import OutboxMessage
 from app.queue.models import Ticket
 from app.sites.models import Site
 
+# Prometheus's text format without its charset: Litestar adds "; charset=utf-8" to text/*.
+METRICS_MEDIA_TYPE = "; ".join(
+    part for part in CONTENT_TYPE_LATEST.split("; ") if not part.lower().startswith("charset=")
+)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OUTBOX_STATUSES = ("pending", "sending", "failed")
 
@@ -165,4 +169,4 @@ async def metrics_endpoint(
             raise Unauthorized("Give the metrics token.")
     metrics: Metrics = request.app.state.metrics
     await metrics.refresh(db, request.app.state.hub, now, settings.booking_alert_per_hour)
-    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.render(), media_type=METRICS_MEDIA_TYPE)

@@ -430,8 +430,9 @@ async def test_a_station_out_for_a_day_moves_what_it_can_lists_the_rest_and_tell
         (on_poste_2["09:00"]["reference"], f"{THURSDAY}T09:00:00+01:00", "Démarches CAF en ligne"),
         (on_poste_2["09:30"]["reference"], f"{THURSDAY}T09:30:00+01:00", "Démarches CAF en ligne"),
     ]  # fmt: skip
-    # The five on Poste 2 were booked first, by usager1 to usager5.
-    assert Counter((m.recipient, m.kind) for m in told) == {
+    # The five on Poste 2 were booked first, by usager1 to usager5. (Those moved take a
+    # new version, whose reminders are planned again: they are not told anything more.)
+    assert Counter((m.recipient, m.kind) for m in told if not m.kind.startswith("reminder_")) == {
         ("usager1@example.org", "cannot_take_place"): 1,
         ("usager2@example.org", "cannot_take_place"): 1,
         ("usager3@example.org", "station_changed"): 1,
@@ -449,7 +450,7 @@ async def test_a_station_out_for_a_day_moves_what_it_can_lists_the_rest_and_tell
     assert "12:00" not in offered_during
     assert again.status_code == 201
     assert again.json()["kept"] == []
-    assert len(again.json()["to_reschedule"]) == 2
+    assert again.json()["to_reschedule"] == []  # already called off, each person told once
     assert [m.id for m in told_again] == [m.id for m in told]
     assert [item["reference"] for item in still.json()] == [
         on_poste_2["09:00"]["reference"],

@@ -1,17 +1,36 @@
-"""The planner, GSM-7 texts and retries: pure parts of messaging."""
+"""The planner, texts and their segments, calendar files, comments and retries: pure parts
+of messaging."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
+import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import french
+from app.booking.ics import CalendarEntry, Method, calendar_file, invitation
 from app.notify import planner, render
 from app.notify.dispatcher import message_id, retry_delay
+from app.notify.feedback import joined
 from app.notify.planner import Planned, Reach, Rules
-from app.notify.sms import fits_one_segment, gsm7, septets
+from app.notify.sms import (
+    BASIC,
+    EXTENDED,
+    REPLACEMENTS,
+    Encoding,
+    SmsText,
+    fits_one_segment,
+    prepare,
+    segments,
+    septets,
+)
 from app.sites.demo import SERVICES, mairies
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -102,13 +121,68 @@ def test_a_site_may_choose_other_reminder_hours() -> None:
     ]
 
 
-def test_gsm7_keeps_french_accents_it_has_and_simplifies_the_others() -> None:
-    assert gsm7("Démarches à la mairie") == "Démarches à la mairie"
-    assert gsm7("Être reçu · l’accueil — «ici»") == 'Etre recu ? l\'accueil - "ici"'
-    assert septets("a€b") == 4
-    assert fits_one_segment("é" * 160)
-    assert not fits_one_segment("é" * 161)
-    assert not fits_one_segment("ê")
+def test_a_text_keeps_the_accents_gsm7_has_and_stays_in_gsm7() -> None:
+    text = "Démarches à la mairie, Hélène, Ñuñez, Müller, Ærø, Çağ"[:38]
+
+    sent = prepare(text)
+
+    assert sent == SmsText(text, Encoding.GSM7, 1)
+
+
+def test_an_accent_typed_as_a_separate_mark_joins_its_letter() -> None:
+    typed_on_a_mac = unicodedata.normalize("NFD", "Hélène à l'accueil")
+
+    sent = prepare(typed_on_a_mac)
+
+    assert sent == SmsText("Hélène à l'accueil", Encoding.GSM7, 1)
+
+
+def test_a_text_with_a_letter_gsm7_lacks_goes_in_ucs2_as_written() -> None:
+    assert prepare("Être reçu à la fenêtre") == SmsText("Être reçu à la fenêtre", Encoding.UCS2, 1)
+    assert prepare("Rendez-vous de 李小龍") == SmsText("Rendez-vous de 李小龍", Encoding.UCS2, 1)
+
+
+def test_typographic_signs_are_made_plain_and_alone_never_switch_to_ucs2() -> None:
+    sent = prepare("l’accueil — «\u00a0ici\u00a0» … cœur")
+
+    assert sent == SmsText('l\'accueil - " ici " ... coeur', Encoding.GSM7, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "count"),
+    [
+        ("é" * 160, Encoding.GSM7, 1),
+        ("é" * 161, Encoding.GSM7, 2),
+        ("a" * 306, Encoding.GSM7, 2),
+        ("a" * 307, Encoding.GSM7, 3),
+        ("€" * 80, Encoding.GSM7, 1),
+        ("€" * 81, Encoding.GSM7, 2),  # 76 a segment: an escape is never cut from its sign
+        ("a" * 152 + "€", Encoding.GSM7, 1),
+        ("ê" * 70, Encoding.UCS2, 1),
+        ("ê" * 71, Encoding.UCS2, 2),
+        ("ê" * 134, Encoding.UCS2, 2),
+        ("ê" * 135, Encoding.UCS2, 3),
+        ("😀" * 35, Encoding.UCS2, 1),
+        ("😀" * 36, Encoding.UCS2, 2),  # 33 a segment: a surrogate pair is never cut
+    ],
+)
+def test_texts_are_counted_in_segments_of_their_encoding(
+    text: str, encoding: Encoding, count: int
+) -> None:
+    assert prepare(text) == SmsText(text, encoding, count)
+    assert segments(text, encoding) == count
+
+
+@given(st.text(max_size=400))
+def test_no_character_of_a_text_is_ever_lost(text: str) -> None:
+    sent = prepare(text)
+
+    composed = unicodedata.normalize("NFC", text)
+    assert sent.text == "".join(REPLACEMENTS.get(char, char) for char in composed)
+    assert (sent.encoding is Encoding.GSM7) == all(c in BASIC or c in EXTENDED for c in sent.text)
+    assert sent.segments >= 1
+    if sent.encoding is Encoding.GSM7:
+        assert (sent.segments == 1) == (septets(sent.text) <= 160)
 
 
 def longest(names: list[str]) -> str:
@@ -140,10 +214,16 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
         "message": "",
     }
 
+    steps = [{"status": code, "status_label": label}
+             for code, label in french.ESCALATION_STATUSES.items()]  # fmt: skip
+
     for kind in render.SMS_KINDS:
-        text = render.sms(kind, data, base)
-        assert fits_one_segment(text), f"{kind} ({septets(text)}): {text}"
-        assert site in text
+        for step in steps if kind == "escalation" else [{}]:
+            sent = render.sms(kind, {**data, **step}, base)
+            assert sent.encoding is Encoding.GSM7, f"{kind}: {sent.text}"
+            assert fits_one_segment(sent.text), f"{kind} ({septets(sent.text)}): {sent.text}"
+            assert sent.segments == 1
+            assert site in sent.text
 
 
 def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
@@ -230,3 +310,88 @@ def test_an_email_parses_back_with_its_accents_alternatives_and_attachment() -> 
     (attachment,) = parsed.iter_attachments()
     assert attachment.get_filename() == "rendez-vous.ics"
     assert attachment.get_content() == "BEGIN:VCALENDAR\r\n"
+
+
+def entry(**fields: Any) -> CalendarEntry:
+    values: dict[str, Any] = {
+        "uid": "15-7KQ2M9@guichet",
+        "sequence": 3,
+        "start": datetime(2026, 12, 3, 9, tzinfo=UTC),
+        "end": datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+        "summary": "Facilitation numérique : Démarches CAF en ligne",
+        "location": "Mairie du 15e arrondissement, 31 rue Péclet, 75015 Paris",
+        "description": "Rendez-vous 15-7KQ2M9 (Poste 2).\nÀ apporter :\n- " + "é" * 90,
+        "url": "https://x.example.org/rendez-vous/" + "t" * 43,
+        "cancelled": False,
+        "stamp": datetime(2026, 11, 30, 8, tzinfo=UTC),
+        "attendee": "ada@example.org",
+        **fields,
+    }
+    return CalendarEntry(**values)
+
+
+def read_both(text: str) -> tuple[Any, Any]:
+    event = next(c for c in icalendar.Calendar.from_ical(text).walk() if c.name == "VEVENT")
+    return event, vobject.readOne(text).vevent
+
+
+def test_an_invitation_quotes_the_organizer_and_folds_lines_without_cutting_a_letter() -> None:
+    sent = invitation(entry(), '"Mairie de Paris, accueil; 15e" <ne-pas-repondre@example.org>')
+
+    event, read = read_both(sent.text)
+    raw = sent.text.encode()
+    assert sent.media_type == "text/calendar; charset=utf-8; method=REQUEST"
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    assert all(line.decode("utf-8") for line in raw.split(b"\r\n") if line)  # no letter cut
+    assert raw.endswith(b"END:VCALENDAR\r\n")
+    assert read.organizer.params["CN"] == ["Mairie de Paris, accueil; 15e"]
+    assert str(event["ORGANIZER"]) == "mailto:ne-pas-repondre@example.org"
+    assert read.description.value == entry().description
+    assert str(event["DESCRIPTION"]) == entry().description
+
+
+def test_a_cancelled_entry_is_a_cancel_without_alarms_and_a_download_has_no_method() -> None:
+    cancelled = invitation(entry(cancelled=True), "Mairie <ne-pas-repondre@example.org>")
+    download = calendar_file(entry())
+
+    assert cancelled.method == Method.CANCEL
+    assert "METHOD:CANCEL\r\nBEGIN:VEVENT" in cancelled.text
+    assert "STATUS:CANCELLED" in cancelled.text
+    assert "VALARM" not in cancelled.text
+    assert "METHOD" not in download
+    assert "ORGANIZER" not in download
+
+
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029")
+        | st.sampled_from('\n;,\\:"'),
+        min_size=1,
+        max_size=200,
+    )
+)
+@settings(deadline=None)
+def test_whatever_a_mairie_names_its_service_both_readers_read_it_back(name: str) -> None:
+    sent = invitation(entry(summary=name, location=name), "Mairie <ne-pas-repondre@example.org>")
+
+    event, read = read_both(sent.text)
+
+    assert str(event.get("SUMMARY", "")) == read.summary.value == name
+    assert all(len(line) <= 75 for line in sent.text.encode().split(b"\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("earlier", "added", "kept"),
+    [
+        ("Trop d'attente.", "", "Trop d'attente."),
+        ("Trop d'attente.", "Trop d'attente.", "Trop d'attente."),
+        ("Trop d'attente.", "Mais très aimable.", "Trop d'attente. / Mais très aimable."),
+        ("Trop d'attente.", "Trop d'attente. Mais aimable.", "Trop d'attente. Mais aimable."),
+        ("", "Merci.", "Merci."),
+        ("a" * 990, "Merci beaucoup.", "a" * 990 + " / Merci b"),  # within 1000
+    ],
+)
+def test_a_second_comment_is_added_to_the_first_never_put_in_its_place(
+    earlier: str, added: str, kept: str
+) -> None:
+    assert joined(earlier, added) == kept

@@ -37,9 +37,13 @@ class Sms:
     to: str
     text: str
     reference: str
+    encoding: str = "gsm7"  # or "ucs2" when the text holds a character GSM-7 lacks
+    segments: int = 1  # each billed as one message
 
 
 class EmailTransport(Protocol):
+    sender: str  # the From of every email, and the organizer of the calendar files
+
     async def send(self, email: Email) -> None: ...
 
     async def close(self) -> None: ...

@@ -1,5 +1,6 @@
-"""Text messages through an HTTP gateway: a JSON POST with the number, the text and the
-sender, authorised by a key. Most gateways take this shape; another is one class."""
+"""Text messages through an HTTP gateway: a JSON POST with the number, the text, the
+sender, the text's encoding (`gsm7` or `ucs2`) and its number of segments, authorised by
+a key. Most gateways take this shape; another is one class."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class HttpSmsGateway:
                     "text": sms.text,
                     "sender": self.sender,
                     "reference": sms.reference,
+                    "encoding": sms.encoding,
+                    "segments": sms.segments,
                 },
             )
         except httpx.HTTPError as exc:

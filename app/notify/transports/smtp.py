@@ -71,25 +71,39 @@ def envelope_recipient(address: str, *, smtputf8: bool) -> str:
     return f"{local}@{ascii_domain}"
 
 
+def is_invitation(mime_type: str) -> bool:
+    """A calendar file that is an iTIP message (`text/calendar; method=REQUEST`)."""
+    kind, _, params = mime_type.partition(";")
+    return kind.strip().lower() == "text/calendar" and any(
+        param.strip().lower().startswith("method=") for param in params.split(";")
+    )
+
+
 def mime_message(email: Email, sender: str) -> bytes:
-    """Text and HTML alternatives, the attachments, and a stable Message-ID, as bytes.
+    """Text and HTML alternatives (and a calendar invitation's iTIP part), the
+    attachments, and a stable Message-ID, as bytes.
 
     Written directly rather than with `email.message`: its header folding costs more
     than a millisecond a message, which would cap a dispatcher near 300 a second. The
     shape is fixed and simple (every body in base64, non-ASCII headers as RFC 2047
     words), and the tests parse every message with the standard library's parser.
     """
-    kind, body = _multipart(
-        "alternative",
-        [
-            _part("text/plain; charset=utf-8", email.text.encode()),
-            _part("text/html; charset=utf-8", email.html.encode()),
-        ],
-    )
-    if email.attachments:
-        alternatives = f"Content-Type: {kind}\r\n\r\n".encode() + body
-        parts = [alternatives]
-        for attachment in email.attachments:
+    alternatives = [
+        _part("text/plain; charset=utf-8", email.text.encode()),
+        _part("text/html; charset=utf-8", email.html.encode()),
+    ]
+    files = []
+    for attachment in email.attachments:
+        if is_invitation(attachment.mime_type):
+            # As calendar invitations go: the iTIP message is the last alternative, which
+            # Outlook and Gmail act upon, and also a file to open by hand.
+            alternatives.append(_part(attachment.mime_type, attachment.content))
+            attachment = dataclasses.replace(attachment, mime_type="application/ics")
+        files.append(attachment)
+    kind, body = _multipart("alternative", alternatives)
+    if files:
+        parts = [f"Content-Type: {kind}\r\n\r\n".encode() + body]
+        for attachment in files:
             disposition = f'Content-Disposition: attachment; filename="{attachment.filename}"\r\n'
             parts.append(_part(attachment.mime_type, attachment.content, disposition))
         kind, body = _multipart("mixed", parts)
