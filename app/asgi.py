@@ -46,10 +46,13 @@ from app.pages.admin_sites import SiteAdminPages
 from app.pages.api import PagesController
 from app.pages.booking import BookingPages
 from app.pages.booking_alerts import BookingAlertPages
+from app.pages.department import DepartmentPages
 from app.pages.figures import FiguresPages
+from app.pages.privacy import PrivacyPages
 from app.pages.requests import RequestPages
 from app.pages.staff import StaffPages
 from app.pages.tickets import TrackingPages
+from app.privacy.api import PeopleController
 from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.security import SecurityHeaders
@@ -166,6 +169,7 @@ def create_app(
             ScreensAdminController,
             EscalationsController,
             DepartmentsController,
+            PeopleController,
             StatsController,
             display_socket,
             ticket_socket,
@@ -186,6 +190,8 @@ def create_app(
             BookingAlertPages,
             ScreenAdminPages,
             TrackingPages,
+            DepartmentPages,
+            PrivacyPages,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "pages" / "static"],

@@ -26,6 +26,7 @@ STATUSES = {
     "served": "a eu lieu",
     "no_show": "manqué",
     "cancelled": "annulé",
+    "called_off": "annulé par la mairie",
 }
 
 # What the pages say for each code of the domain's errors.
@@ -43,11 +44,16 @@ MESSAGES = {
     "phone_invalid": "Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78",
     "contact_missing": "Indiquez une adresse e-mail ou un numéro de téléphone, "
     "pour recevoir la confirmation.",
+    "too_many_attempts": "Cette adresse e-mail ou ce numéro a servi à trop de réservations "
+    "aujourd'hui. Réessayez demain, ou appelez la mairie.",
     "too_many_bookings": "Vous avez déjà le nombre maximum de rendez-vous à venir dans les "
     "mairies de Paris. Annulez-en un pour en prendre un autre.",
     "not_cancellable": "Ce rendez-vous a commencé ou a déjà eu lieu : il ne peut plus être annulé.",
     "not_movable": "Ce rendez-vous a commencé, a eu lieu ou a été annulé : "
     "il ne peut plus être déplacé.",
+    "not_called_off": "Seul un rendez-vous annulé par la mairie se reprend à un autre "
+    "créneau : déplacez plutôt celui-ci.",
+    "already_rebooked": "Vous avez déjà choisi un autre créneau à la place de ce rendez-vous.",
     "too_soon": "Ce créneau est trop proche (ou passé) pour être réservé en ligne.",
     "too_late": "Ce créneau est trop lointain : il n'est pas encore ouvert à la réservation.",
     "closed": "La mairie est fermée à cette heure-là.",
@@ -62,10 +68,14 @@ MESSAGES = {
     "présenter.",
     "not_booked": "Ce rendez-vous n'est plus valable (annulé, manqué ou passé) : "
     "donnez un ticket sans rendez-vous.",
-    "check_in_too_early": "Trop tôt : l'arrivée s'enregistre au plus tôt 30 minutes avant le "
-    "rendez-vous. En attendant, vous pouvez donner un ticket sans rendez-vous.",
-    "check_in_too_late": "Trop tard : l'heure du rendez-vous est passée de plus de 15 minutes. "
-    "Donnez un ticket sans rendez-vous.",
+    "check_in_too_early": "Trop tôt : l'arrivée ne s'enregistre pas encore pour ce rendez-vous. "
+    "En attendant, vous pouvez donner un ticket sans rendez-vous.",
+    "check_in_too_late": "Trop tard : le rendez-vous est fini depuis trop longtemps pour "
+    "enregistrer l'arrivée. Donnez un ticket sans rendez-vous.",
+    "site_closed": "La mairie est fermée : pas de ticket ni d'arrivée en dehors des horaires "
+    "d'ouverture. Pour donner quand même un ticket, cochez « Mairie fermée : donner quand "
+    "même un ticket » et indiquez pourquoi.",
+    "reason_missing": "Indiquez pourquoi vous donnez un ticket alors que la mairie est fermée.",
     "cannot_recall": "Seul un ticket appelé peut être rappelé.",
     "cannot_start": "Seul un ticket appelé peut être pris en charge.",
     "cannot_finish": "Seul un ticket en cours peut être terminé.",
@@ -95,6 +105,7 @@ TICKET_STATUSES = {
     "done": "terminé",
     "no_show": "absent",
     "cancelled": "annulé",
+    "closed": "clos à la fermeture",
 }
 ESCALATION_STATUSES = {
     "received": "transmise au service",
@@ -120,6 +131,30 @@ FALLBACK = "Votre demande n'a pas pu aboutir. Vérifiez les informations et rée
 
 def message(code: str) -> str:
     return MESSAGES.get(code, FALLBACK)
+
+
+def check_in_window(early: int, late: int, limit: int) -> str:
+    """What reception is told of a site's check-in window, from its own settings."""
+    return (
+        f"L'arrivée s'enregistre dès {minutes(early)} avant l'heure du rendez-vous. Jusqu'à "
+        f"{minutes(late)} après, la personne garde sa place ; au-delà, elle est enregistrée "
+        f"en retard, et jusqu'à {minutes(limit)} après la fin du rendez-vous."
+    )
+
+
+def check_in_refusal(code: str, early: int, limit: int) -> str:
+    """A refused check-in in plain words, with the site's own minutes."""
+    if code == "check_in_too_early":
+        return (
+            f"Trop tôt : l'arrivée s'enregistre au plus tôt {minutes(early)} avant le "
+            "rendez-vous. En attendant, vous pouvez donner un ticket sans rendez-vous."
+        )
+    if code == "check_in_too_late":
+        return (
+            "Trop tard : une arrivée en retard s'enregistre jusqu'à "
+            f"{minutes(limit)} après la fin du rendez-vous. Donnez un ticket sans rendez-vous."
+        )
+    return message(code)
 
 
 def day(value: date) -> str:

@@ -40,9 +40,10 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 
 PRIVATE = "[private]"
 # The path segment after these holds a private token (a booking's, a ticket's, a feedback
-# link's), or may (the API's appointments and tickets).
+# link's, a department's), or may (the API's appointments and tickets).
 _TOKEN_PATH = re.compile(
-    r"(/(?:rendez-vous|r|ticket|t|a|ws/tickets|appointments|tickets|ecrans?)/)(?!\{)[^/\s\"'?#]+"
+    r"(/(?:rendez-vous|r|ticket|t|a|ws/tickets|appointments|tickets|ecrans?|demande-transmise)/)"
+    r"(?!\{)[^/\s\"'?#]+"
 )
 # Any other long segment that looks random (letters with digits or capitals).
 _RANDOM_SEGMENT = re.compile(

@@ -107,6 +107,7 @@ ACTIONS = {
     "appointment.booked": "Rendez-vous pris pour une personne",
     "ticket.issued": "Ticket remis",
     "ticket.checked_in": "Arrivée enregistrée",
+    "ticket.checked_in_late": "Arrivée en retard enregistrée",
     "ticket.called": "Ticket appelé",
     "ticket.recall": "Ticket rappelé",
     "ticket.start": "Prise en charge commencée",

@@ -42,13 +42,20 @@ WeekdayCode = Annotated[str, PathParameter(pattern=r"^(mon|tue|wed|thu|fri|sat|s
 DayParam = Annotated[date, PathParameter()]
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
 KINDS = {"standard": "Standard", "double": "Double écran"}
+LATE_RULES = {
+    "walk_in": "Comme une personne sans rendez-vous qui arrive",
+    "grace": "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous",
+}
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:00)?")
 SETTING_HINTS = {
     "walk_in_percent": "en %",
     "booking_min_notice_minutes": "en minutes",
     "booking_horizon_days": "en jours",
     "check_in_early_minutes": "en minutes, avant l'heure du rendez-vous",
-    "check_in_late_minutes": "en minutes, après l'heure du rendez-vous",
+    "check_in_late_minutes": "en minutes, après l'heure du rendez-vous ; au-delà, la "
+    "personne est enregistrée en retard",
+    "late_grace_minutes": "en minutes",
+    "late_check_in_limit_minutes": "en minutes, après la fin du rendez-vous",
     "priority_after_minutes": "en minutes",
     "turn_near_position": "0 : ne jamais prévenir",
     "service_level_minutes": "en minutes",
@@ -104,8 +111,8 @@ def done_text(query: Mapping[str, str]) -> list[str]:
     if left:
         lines.append(
             f"{left} rendez-vous ne {'peut' if left == 1 else 'peuvent'} pas avoir lieu : "
-            "chaque personne a été prévenue. Déplacez-les ou annulez-les (liste « Rendez-vous "
-            "à replanifier »)."
+            "annulés par la mairie, chaque personne a été prévenue avec les créneaux libres "
+            "les plus proches (liste « Rendez-vous à replanifier »)."
         )
     return lines
 
@@ -295,6 +302,7 @@ async def site_context(
             for name, bound in BOUNDS.items()
         ],
         "kinds": KINDS,
+        "late_rules": LATE_RULES,
         "stations": _station_rows(stations, outages, zone, now),
         "outages": [
             {
@@ -431,6 +439,8 @@ class SiteAdminPages(StaffController):
         changes["reminder_hours"] = _reminder_hours(form, errors)
         for name in admin.CLOCK_SETTINGS:
             changes[name] = _clock(form, name, errors)
+        changes["late_arrival_rule"] = form.get("late_arrival_rule") or site.late_arrival_rule
+        changes["facilitators_issue_tickets"] = form.get("facilitators_issue_tickets") == "oui"
         if errors:  # say at once what else is wrong with the values that could be read
             readable = {k: v for k, v in changes.items() if v is not None and k not in errors}
             for problem in admin.check_settings({**admin.settings_of(site), **readable}):

@@ -158,6 +158,7 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
         ),
         ("Rendez-vous manqués", percent(total.no_shows.rate)),
         ("Rendez-vous annulés", percent(total.cancellations.rate)),
+        ("Rendez-vous annulés par la mairie", str(total.called_off)),
         ("Demandes transmises en attente", str(total.escalations.open)),
         ("… dont en retard", str(total.escalations.overdue)),
         ("Satisfaction moyenne (sur 5)", number(total.satisfaction.mean)),

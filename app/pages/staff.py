@@ -49,6 +49,8 @@ RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 RECEPTION = frozenset({"reception", "manager"})
 FACILITATORS = frozenset({"facilitator", "manager"})
+
+
 ACTIONS = {
     "rappeler": "recall",
     "commencer": "start",
@@ -178,6 +180,8 @@ def ticket_rows(views: list[queue.TicketView], now: datetime, tz: ZoneInfo) -> l
                 "needs": list(ticket.needs),
                 "calls": ticket.call_count,
                 "token": ticket.token,
+                "late": ticket.late,
+                "kind": "appointment" if ticket.appointment_id else "walk_in",
             }
         )
     return rows
@@ -256,7 +260,9 @@ class StaffPages(StaffController):
         limits: Limits = request.app.state.limits
         address = client_address(request)
         try:
-            limits.check_login(address, email)
+            await accounts.check_login_rate(
+                db, limits, email, now, address=address, secret=settings.secret_key
+            )
             agent_id = await accounts.authenticate(
                 db, email, password, now, address=address, secret=settings.secret_key, via="page"
             )
@@ -352,6 +358,7 @@ class StaffPages(StaffController):
         appointments = await booking.appointments_of_day(
             session, site, local_today(site, now), search
         )
+        late = await queue.late_appointments(session, [a.id for a in appointments])
         issued = None
         ticket_id = bounds.parse_int(params.get("ticket"), 1, bounds.LARGEST_ID)
         if ticket_id is not None:
@@ -375,6 +382,7 @@ class StaffPages(StaffController):
                     "time": french.clock(a.starts_at.astimezone(tz)),
                     "service": a.service.name,
                     "status": french.STATUSES.get(a.status, a.status),
+                    "late": a.id in late,
                     "can_check_in": a.status == "booked",
                 }
                 for a in appointments
@@ -382,7 +390,13 @@ class StaffPages(StaffController):
             "issued": issued,
             "booked": _booked_view(booked, settings) if booked else None,
             "checked_in": params.get("arrivee"),
-            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+            "error": refusal_text(params["erreur"], site) if params.get("erreur") else None,
+            "check_in_window": french.check_in_window(
+                site.check_in_early_minutes,
+                site.check_in_late_minutes,
+                site.late_check_in_limit_minutes,
+            ),
+            "closed_now": not queue.is_open(await queue.open_day(session, site, now), now),
             **await queue_context(session, site, now),
         }
         return Template("staff_reception.html", context=context)
@@ -408,9 +422,17 @@ class StaffPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(session, staff, slug, RECEPTION)
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=queue.issuers(site), site=site)
         form = await request.form()
         path = f"/accueil/{site.slug}"
+        station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
+        if station_id is not None:  # issued from a station's console
+            station = await station_for(session, staff, station_id)
+            if station.site_id != site.id:
+                raise Forbidden("This station belongs to another mairie.")
+            path = f"/poste/{station.id}"
+        forced = form.get("forcer") == "oui"
         try:
             ticket = await queue.issue_walk_in(
                 db,
@@ -421,6 +443,7 @@ class StaffPages(StaffController):
                 phone=str(form.get("telephone", "")).strip()[:32] or None,
                 agent_id=staff.agent.id,
                 now=now,
+                force_reason=str(form.get("raison", ""))[:200] if forced else None,
             )
         except DomainError as error:
             return _back(path, erreur=error.code or "not_found")
@@ -565,15 +588,28 @@ class StaffPages(StaffController):
     ) -> Template:
         station = await station_for(session, staff, station_id)
         params = request.query_params
+        site = station.site
+        issued = None
+        ticket_id = bounds.parse_int(params.get("ticket"), 1, bounds.LARGEST_ID)
+        if ticket_id is not None and site.facilitators_issue_tickets:
+            ticket = await queue.get_ticket(session, ticket_id)
+            if ticket.site_id == site.id:
+                view = await queue.view_of(session, ticket, now)
+                issued = ticket_rows([view], now, ZoneInfo(site.timezone))[0]
         context = {
             "staff": staff,
             "agent": staff.agent,
             "station": station,
-            "site": station.site,
+            "site": site,
+            "issues_tickets": site.facilitators_issue_tickets,
+            "issued": issued,
+            "needs": await list_needs(session),
+            "closed_now": site.facilitators_issue_tickets
+            and not queue.is_open(await queue.open_day(session, site, now), now),
             "services": await list_services(session),
             "departments": await visits.active_departments(session),
             "outcomes": [(code, french.OUTCOMES[code]) for code in RECORDED_OUTCOMES],
-            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+            "error": refusal_text(params["erreur"], site) if params.get("erreur") else None,
             **await _station_context(session, station, now),
         }
         return Template("staff_station.html", context=context)
@@ -648,6 +684,13 @@ class StaffPages(StaffController):
         except DomainError as error:
             return _back(path, erreur=error.code or "not_found")
         return _back(path)
+
+
+def refusal_text(code: str, site: Site) -> str:
+    """A refusal shown to staff, with the site's own minutes where it speaks of them."""
+    return french.check_in_refusal(
+        code, site.check_in_early_minutes, site.late_check_in_limit_minutes
+    )
 
 
 def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]:

@@ -32,6 +32,8 @@ RECEPTION = frozenset({"reception", "manager"})
 FACILITATORS = frozenset({"facilitator", "manager"})
 ANY_DESK = frozenset({"reception", "facilitator", "manager"})
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+
+
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
@@ -40,6 +42,17 @@ class WalkInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: bool = False
     needs: Annotated[list[Code], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    force_reason: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=200,
+                description="Staff forcing a ticket while the mairie is closed say why "
+                "(kept in the ticket's history)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CheckInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -89,6 +102,7 @@ class TicketOut(msgspec.Struct, kw_only=True):
     needs: list[str]
     priority: bool
     kind: Literal["walk_in", "appointment"]
+    late: bool
     arrived_at: datetime
     due_at: datetime | None
     called_at: datetime | None
@@ -145,6 +159,7 @@ def ticket_out(view: service.TicketView, tz: ZoneInfo) -> TicketOut:
         needs=list(ticket.needs),
         priority=ticket.priority,
         kind="appointment" if ticket.appointment_id else "walk_in",
+        late=ticket.late,
         arrived_at=ticket.arrived_at.astimezone(tz),
         due_at=_local(ticket.due_at, tz),
         called_at=_local(ticket.called_at, tz),
@@ -189,7 +204,13 @@ class QueueController(Controller):
     tags = ["queue"]
     security = STAFF_SECURITY
 
-    @post("/sites/{slug:str}/tickets", summary="Issue a walk-in ticket")
+    @post(
+        "/sites/{slug:str}/tickets",
+        summary="Issue a walk-in ticket",
+        description="Reception, or a facilitator where the site lets facilitators issue "
+        "tickets. While the mairie is closed: 409 `site_closed`, unless `force_reason` says why.",
+        responses=problem_responses(409),
+    )
     async def issue(
         self,
         slug: Slug,
@@ -199,7 +220,8 @@ class QueueController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> TicketOut:
-        authorize(agent, roles=RECEPTION, site=await get_site(session, slug))
+        site = await get_site(session, slug)
+        authorize(agent, roles=service.issuers(site), site=site)
         ticket = await service.issue_walk_in(
             db,
             slug,
@@ -209,6 +231,7 @@ class QueueController(Controller):
             phone=data.phone,
             agent_id=agent.id,
             now=now,
+            force_reason=data.force_reason,
         )
         return await _out(session, ticket, now)
 

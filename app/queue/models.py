@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -14,13 +15,27 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column
 from app.sites.models import Service, Station
 
-TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
+
+class TicketStatus(StrEnum):
+    """Where a ticket stands. `closed`: still waiting when the mairie closed."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+
+
+TICKET_STATUSES = tuple(status.value for status in TicketStatus)
 
 
 class Ticket(Base):
@@ -31,7 +46,7 @@ class Ticket(Base):
         UniqueConstraint("site_id", "day", "number"),
         UniqueConstraint("appointment_id"),
         CheckConstraint(
-            "status IN ('waiting', 'called', 'serving', 'done', 'no_show', 'cancelled')",
+            "status IN ('waiting', 'called', 'serving', 'done', 'no_show', 'cancelled', 'closed')",
             name="status",
         ),
         CheckConstraint("station_kind IN ('standard', 'double')", name="station_kind"),
@@ -55,6 +70,9 @@ class Ticket(Base):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), default=None)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # An appointment checked in after its tolerance: placed by the site's rule, served,
+    # counted as came late (never as a no-show).
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -85,6 +103,8 @@ class TicketEvent(Base):
     )
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Why staff did what the rules would refuse (a ticket issued while the mairie is closed).
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class QueueCounter(Base):

@@ -35,14 +35,18 @@ from app.db import Base, Database, notify, token_digest
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.notify import outbox
 from app.queue import eta, numbering
-from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
-from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
-from app.sites.models import Service, Site, Station
-from app.sites.service import get_site, station_outages
+from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
+from app.queue.ordering import Caller, Waiting, next_ticket
+from app.sites.hours import OpenDay
+from app.sites.models import LateArrivalRule, Need, Service, Site, Station
+from app.sites.service import get_site, site_calendar, station_outages
 from app.visits import service as visits
 
 AVERAGE_OVER_DAYS = 90
 ACTIVE = ("waiting", "called", "serving")
+MAX_REASON = 200
+# Past this long after closing time, tickets are closed without a text: it would come too late.
+CLOSING_TEXT_WITHIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ WAITING_COLUMNS = (
     Ticket.priority,
     Ticket.station_kind,
     Ticket.requires_accessible,
+    Ticket.service_id,
 )
 
 
@@ -127,6 +132,7 @@ def waiting_of(ticket: Ticket) -> Waiting:
         priority=ticket.priority,
         kind=ticket.station_kind,
         accessible=ticket.requires_accessible,
+        service=ticket.service_id,
     )
 
 
@@ -206,23 +212,123 @@ async def _views(
         return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
     if waiting is None:
         waiting = await waiting_tickets(session, site, now)
-    stations = await stations_in_service(session, site, now)
-    durations = await _averages(session, site, now)
-    threshold = timedelta(minutes=site.priority_after_minutes)
-    candidates = list(waiting)
+    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
     views = {}
     for ticket in tickets:
-        if ticket.status != "waiting":
+        found = forecasts.get(ticket.id) if ticket.status == "waiting" else None
+        if found is None:
             views[ticket.id] = TicketView(ticket, None, None)
-            continue
-        me = waiting_of(ticket)
-        ahead = ahead_of(me, candidates, now, threshold)
-        able = sum(1 for station in stations if can_serve(_caller(station), me))
-        average = eta.average_minutes(
-            durations.get(ticket.service_id, []), ticket.service.duration_minutes
-        )
-        views[ticket.id] = TicketView(ticket, ahead + 1, eta.waiting_range(ahead, able, average))
+        else:
+            views[ticket.id] = TicketView(ticket, found.position, found.minutes)
     return views
+
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """What the estimates need beyond the waiting tickets (`eta.forecast`)."""
+
+    stations: list[eta.OpenStation]
+    times: dict[int, eta.ServiceTimes]
+    expected: list[Waiting]
+    threshold: timedelta
+
+    def forecast(self, waiting: Sequence[Waiting], now: datetime) -> dict[int, eta.Forecast]:
+        return eta.forecast(
+            waiting,
+            self.stations,
+            self.times,
+            eta.service_times([], eta.DEFAULT_MINUTES),
+            now,
+            self.threshold,
+            self.expected,
+        )
+
+
+async def forecast_inputs(session: AsyncSession, site: Site, now: datetime) -> ForecastInputs:
+    """The stations in service now, when each was last seen at work today and which are
+    busy since when, each service's times at the site, and the booked people due later
+    today who have not checked in yet."""
+    day = today(site, now)
+    busy = {
+        station_id: (started or called or now, service_id)
+        for station_id, started, called, service_id in await session.execute(
+            select(Ticket.station_id, Ticket.started_at, Ticket.called_at, Ticket.service_id).where(
+                Ticket.site_id == site.id,
+                Ticket.day == day,
+                Ticket.status.in_(("called", "serving")),
+                Ticket.station_id.is_not(None),
+            )
+        )
+    }
+    seen: dict[int | None, datetime] = {
+        station_id: at
+        for station_id, at in await session.execute(
+            select(TicketEvent.station_id, func.max(TicketEvent.at))
+            .where(
+                TicketEvent.site_id == site.id,
+                TicketEvent.at > now - timedelta(hours=12),
+                TicketEvent.at <= now,
+                TicketEvent.station_id.is_not(None),
+            )
+            .group_by(TicketEvent.station_id)
+        )
+    }
+    stations = [
+        eta.OpenStation(
+            _caller(station),
+            last_seen=seen.get(station.id),
+            busy_since=busy[station.id][0] if station.id in busy else None,
+            busy_with=busy[station.id][1] if station.id in busy else None,
+        )
+        for station in await stations_in_service(session, site, now)
+    ]
+    durations = await _averages(session, site, now)
+    catalog = await session.execute(select(Service.id, Service.duration_minutes))
+    times = {
+        service_id: eta.service_times(durations.get(service_id, []), minutes)
+        for service_id, minutes in catalog
+    }
+    return ForecastInputs(stations, times, await _expected(session, site, now), _threshold(site))
+
+
+async def _expected(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
+    """The booked people due later today (or a little late) who are not here yet, as
+    waiting tickets of negative ids."""
+    rows = list(
+        await session.execute(
+            select(Appointment.id, Appointment.starts_at, Appointment.needs, Service)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(
+                Appointment.site_id == site.id,
+                Appointment.status == "booked",
+                Appointment.starts_at > now - timedelta(minutes=site.check_in_late_minutes),
+                Appointment.starts_at <= now + eta.LATER_WITHIN,
+            )
+        )
+    )
+    codes = {code for _, _, needs, _ in rows for code in needs}
+    needs: dict[str, Need] = {}
+    if codes:
+        found = await session.scalars(select(Need).where(Need.code.in_(codes)))
+        needs = {need.code: need for need in found}
+    expected = []
+    for appointment_id, starts_at, codes_of, service in rows:
+        need = requirement_of(service, [needs[code] for code in codes_of if code in needs])
+        expected.append(
+            Waiting(
+                id=-appointment_id,
+                arrived_at=starts_at,
+                due_at=starts_at,
+                kind=need.kind,
+                accessible=need.accessible,
+                service=service.id,
+            )
+        )
+    return expected
+
+
+def _threshold(site: Site) -> timedelta:
+    return timedelta(minutes=site.priority_after_minutes)
 
 
 def _caller(station: Station) -> Caller:
@@ -248,9 +354,10 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
         now,
         waiting=[waiting_of(t) for t in tickets if t.status == "waiting"],
     )
-    threshold = timedelta(minutes=site.priority_after_minutes)
-    by_id = {ticket.id: ticket for ticket in tickets}
-    ordered = queue_order([waiting_of(t) for t in tickets if t.status == "waiting"], now, threshold)
+    in_line = sorted(
+        (views[t.id] for t in tickets if t.status == "waiting"),
+        key=lambda view: (view.position or 0, view.ticket.id),
+    )
     called = sorted(
         (t for t in tickets if t.status == "called"),
         key=lambda t: (t.called_at or t.arrived_at, t.id),
@@ -262,7 +369,7 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
     return QueueView(
         site=site,
         seq=await seq_of(session, site.id),
-        waiting=[views[item.id] for item in ordered if item.id in by_id],
+        waiting=in_line,
         called=[views[t.id] for t in called],
         serving=[views[t.id] for t in serving],
     )
@@ -377,6 +484,23 @@ async def display(
     )
 
 
+async def late_appointments(session: AsyncSession, appointment_ids: Sequence[int]) -> set[int]:
+    """Which of these appointments were checked in late."""
+    if not appointment_ids:
+        return set()
+    found = await session.scalars(
+        select(Ticket.appointment_id).where(Ticket.appointment_id.in_(appointment_ids), Ticket.late)
+    )
+    return {appointment_id for appointment_id in found if appointment_id is not None}
+
+
+def issuers(site: Site) -> frozenset[str]:
+    """Who may issue a walk-in ticket at `site`: reception, and facilitators where one
+    agent does both jobs (a setting of the site)."""
+    reception = frozenset({"reception", "manager"})
+    return reception | {"facilitator"} if site.facilitators_issue_tickets else reception
+
+
 # Writing
 
 
@@ -427,6 +551,7 @@ async def _record(
     *,
     agent_id: int | None,
     station_id: int | None = None,
+    reason: str | None = None,
 ) -> None:
     seq = await _next_seq(session, ticket.site_id)
     notify(session, QueueChange(ticket.site_id, seq, action))
@@ -440,6 +565,7 @@ async def _record(
             agent_id=agent_id,
             station_id=station_id if station_id is not None else ticket.station_id,
             at=now,
+            reason=reason,
         )
     )
     if agent_id is not None:
@@ -452,6 +578,7 @@ async def _record(
             target=f"ticket:{ticket.number}",
             ticket=ticket.id,
             station=station_id if station_id is not None else ticket.station_id,
+            **({"forced": True} if reason else {}),
         )
 
 
@@ -467,9 +594,19 @@ async def _new_ticket(
     appointment: Appointment | None = None,
     priority: bool = False,
     phone: str | None = None,
+    keeps_time: bool = True,
+    late: bool = False,
 ) -> Ticket:
+    """A waiting ticket; an appointment's keeps its booked time in the queue unless
+    `keeps_time` is false (a late arrival placed as a walk-in arriving now)."""
     day = today(site, now)
     letter = numbering.letter(appointment=appointment is not None, double=kind == "double")
+    # Arrivals follow the issue order (numbers, ids): a request that read the clock before
+    # another one took the queue's lock first does not arrive before it.
+    latest = await session.scalar(
+        select(func.max(Ticket.arrived_at)).where(Ticket.site_id == site.id, Ticket.day == day)
+    )
+    arrived_at = max(now, latest) if latest is not None else now
     ticket = Ticket(
         site_id=site.id,
         day=day,
@@ -482,9 +619,10 @@ async def _new_ticket(
         priority=priority,
         phone=phone,
         appointment_id=appointment.id if appointment else None,
-        due_at=appointment.starts_at if appointment else None,
+        due_at=appointment.starts_at if appointment and keeps_time else None,
+        late=late,
         status="waiting",
-        arrived_at=now,
+        arrived_at=arrived_at,
         call_count=0,
         updated_at=now,
     )
@@ -503,15 +641,26 @@ async def issue_walk_in(
     phone: str | None = None,
     agent_id: int | None,
     now: datetime,
+    force_reason: str | None = None,
 ) -> Ticket:
     """A walk-in's ticket, numbered atomically for the site's day. Its phone, if given, is
-    for a text when the turn is near: a mobile number only."""
+    for a text when the turn is near: a mobile number only. While the mairie is closed,
+    only staff forcing it with a reason (kept in the ticket's history) get one."""
     phone = texting_number(phone) if phone else None
+    reason = _force_reason(force_reason)
     async with db.writing() as session:
         site = await get_site(session, slug)
         service = await get_service(session, service_code)
         chosen = await get_needs(session, needs)
         need = requirement_of(service, chosen)
+        if is_open(await open_day(session, site, now), now):
+            reason = None
+        elif reason is None:
+            raise Conflict(
+                f"{site.name} is closed now: no walk-in ticket is issued while it is closed. "
+                "Staff may force one, saying why.",
+                code="site_closed",
+            )
         await _lock(session, site.id)
         ticket = await _new_ticket(
             session,
@@ -524,7 +673,7 @@ async def issue_walk_in(
             priority=priority,
             phone=phone,
         )
-        await _record(session, ticket, "issued", now, agent_id=agent_id)
+        await _record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
         ticket_id = ticket.id
     return await _reload(db, ticket_id)
 
@@ -548,7 +697,8 @@ async def check_in(
             raise NotFound(f"No appointment at {site.name} has the reference {reference!r}.")
         await _lock(session, site.id)
         await session.refresh(appointment, with_for_update=True)
-        _check_in_allowed(site, appointment, now)
+        _check_in_allowed(site, appointment, now, await open_day(session, site, now))
+        late, keeps_time = late_placement(site, appointment.starts_at, now)
         service = await session.get(Service, appointment.service_id)
         assert service is not None
         chosen = await get_needs(session, tuple(appointment.needs))
@@ -563,15 +713,31 @@ async def check_in(
             now=now,
             appointment=appointment,
             phone=appointment.phone,
+            keeps_time=keeps_time,
+            late=late,
         )
         appointment.status = "checked_in"
         appointment.updated_at = now
-        await _record(session, ticket, "checked_in", now, agent_id=agent_id)
+        await _record(
+            session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
+        )
         ticket_id = ticket.id
     return await _reload(db, ticket_id)
 
 
-def _check_in_allowed(site: Site, appointment: Appointment, now: datetime) -> None:
+def late_placement(site: Site, starts_at: datetime, now: datetime) -> tuple[bool, bool]:
+    """(late, keeps_time) for someone checking in at `now` for an appointment at
+    `starts_at`: late past the site's tolerance; then placed as a walk-in arriving now,
+    or, under the grace rule, at the booked time for the grace minutes more."""
+    tolerance = starts_at + timedelta(minutes=site.check_in_late_minutes)
+    if now <= tolerance:
+        return False, True
+    if site.late_arrival_rule == LateArrivalRule.GRACE:
+        return True, now <= tolerance + timedelta(minutes=site.late_grace_minutes)
+    return True, False
+
+
+def _check_in_allowed(site: Site, appointment: Appointment, now: datetime, day: OpenDay) -> None:
     tz = ZoneInfo(site.timezone)
     start = appointment.starts_at.astimezone(tz)
     if appointment.status == "checked_in":
@@ -583,20 +749,60 @@ def _check_in_allowed(site: Site, appointment: Appointment, now: datetime) -> No
             code="not_booked",
         )
     opens = appointment.starts_at - timedelta(minutes=site.check_in_early_minutes)
-    closes = appointment.starts_at + timedelta(minutes=site.check_in_late_minutes)
+    closes = appointment.ends_at + timedelta(minutes=site.late_check_in_limit_minutes)
     if now < opens:
         raise Conflict(
             f"Too early: check-in opens at {opens.astimezone(tz):%H:%M} for the appointment "
-            f"at {start:%H:%M} on {start:%Y-%m-%d}. Until then, issue a walk-in ticket if "
-            "the person wants to wait.",
+            f"at {start:%H:%M} on {start:%Y-%m-%d}, {site.check_in_early_minutes} minutes "
+            "before. Until then, issue a walk-in ticket if the person wants to wait.",
             code="check_in_too_early",
         )
     if now > closes:
         raise Conflict(
-            f"Too late: the appointment was at {start:%H:%M} and check-in closed "
-            f"{site.check_in_late_minutes} minutes after. Issue a walk-in ticket instead.",
+            f"Too late: the appointment at {start:%H:%M} ended at "
+            f"{appointment.ends_at.astimezone(tz):%H:%M}, and a late arrival is checked in "
+            f"up to {site.late_check_in_limit_minutes} minutes after its end. "
+            "Issue a walk-in ticket instead.",
             code="check_in_too_late",
         )
+    if has_closed(day, now):
+        raise Conflict(
+            f"{site.name} has closed for the day: the arrival cannot be checked in.",
+            code="site_closed",
+        )
+
+
+def _force_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    clean = " ".join("".join(ch for ch in reason if ch.isprintable() or ch.isspace()).split())
+    if not clean:
+        raise BadRequest(
+            "Say why the ticket is issued while the mairie is closed.", code="reason_missing"
+        )
+    if len(clean) > MAX_REASON:
+        raise BadRequest(f"The reason holds at most {MAX_REASON} characters.")
+    return clean
+
+
+async def open_day(session: AsyncSession, site: Site, now: datetime) -> OpenDay:
+    """The site's opening intervals on its local day of `now`."""
+    day = today(site, now)
+    return (await site_calendar(session, site, day, day)).day(day)
+
+
+def is_open(day: OpenDay, now: datetime) -> bool:
+    return any(start <= now < end for start, end in day.intervals)
+
+
+def closing_time(day: OpenDay) -> datetime | None:
+    """The end of the day's last opening range; None on a day the site stays closed."""
+    return day.intervals[-1][1] if day.intervals else None
+
+
+def has_closed(day: OpenDay, now: datetime) -> bool:
+    """Closed now, and for the rest of the day."""
+    return not is_open(day, now) and not any(start > now for start, _ in day.intervals)
 
 
 async def call_next(
@@ -613,8 +819,8 @@ async def call_next(
             )
         await _lock(session, site.id)
         waiting = await waiting_tickets(session, site, now)
-        threshold = timedelta(minutes=site.priority_after_minutes)
-        chosen = next_ticket(waiting, _caller(station), now, threshold)
+        in_service = [_caller(s) for s in await stations_in_service(session, site, now)]
+        chosen = next_ticket(waiting, _caller(station), now, _threshold(site), in_service)
         if chosen is None:
             return None
         ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
@@ -757,9 +963,10 @@ async def _tell_those_whose_turn_is_near(
             .options(joinedload(Ticket.service))
         )
     )
-    threshold = timedelta(minutes=site.priority_after_minutes)
+    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
     for ticket in with_phone:
-        if ahead_of(waiting_of(ticket), waiting, now, threshold) < site.turn_near_position:
+        found = forecasts.get(ticket.id)
+        if found is not None and found.position <= site.turn_near_position:
             await outbox.turn_near(session, ticket, site, ticket.service.name, now)
 
 
@@ -782,6 +989,48 @@ async def _transfer(
     ticket.called_at = None
     ticket.call_count = 0
     ticket.started_at = None
+
+
+async def close_waiting(db: Database, now: datetime) -> int:
+    """At closing time (the end of the day's last opening range), the tickets still waiting
+    are closed and their holders told by text; called or served ones are left alone, as are
+    tickets staff forced after closing (until the next day). Safe on every instance at once:
+    each site's queue lock, and rows already claimed elsewhere are skipped. How many closed."""
+    async with db.session() as session:
+        site_ids = list(
+            await session.scalars(
+                select(Ticket.site_id).where(Ticket.status == TicketStatus.WAITING).distinct()
+            )
+        )
+    closed = 0
+    for site_id in site_ids:
+        async with db.writing() as session:
+            site = await site_of(session, site_id)
+            day = today(site, now)
+            closing = closing_time(await open_day(session, site, now))
+            due = Ticket.day < day
+            if closing is not None and now >= closing:
+                due = due | ((Ticket.day == day) & (Ticket.arrived_at < closing))
+            await _lock(session, site.id)
+            tickets = list(
+                await session.scalars(
+                    _ticket_query()
+                    .where(Ticket.site_id == site.id, Ticket.status == TicketStatus.WAITING, due)
+                    .order_by(Ticket.id)
+                    .with_for_update(skip_locked=True, of=Ticket)
+                )
+            )
+            for ticket in tickets:
+                ticket.status = TicketStatus.CLOSED
+                await _record(session, ticket, "closed", now, agent_id=None)
+                if (
+                    closing is not None
+                    and ticket.day == day
+                    and now - closing < CLOSING_TEXT_WITHIN
+                ):
+                    await outbox.queue_closed(session, ticket, site, ticket.service.name, now)
+            closed += len(tickets)
+    return closed
 
 
 async def _reload(db: Database, ticket_id: int) -> Ticket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -15,12 +16,20 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime
 
 STATION_KINDS = ("standard", "double")
+
+
+class LateArrivalRule(StrEnum):
+    """Where a late arrival's ticket goes in the queue."""
+
+    WALK_IN = "walk_in"  # as a walk-in arriving now
+    GRACE = "grace"  # at the appointment's time within the grace minutes, else as a walk-in
 
 
 class Site(Base):
@@ -39,6 +48,11 @@ class Site(Base):
         CheckConstraint("turn_near_position BETWEEN 0 AND 20", name="turn_near_position"),
         CheckConstraint("service_level_minutes BETWEEN 1 AND 240", name="service_level_minutes"),
         CheckConstraint("service_level_goal BETWEEN 1 AND 100", name="service_level_goal"),
+        CheckConstraint("late_arrival_rule IN ('walk_in', 'grace')", name="late_arrival_rule"),
+        CheckConstraint("late_grace_minutes BETWEEN 0 AND 60", name="late_grace_minutes"),
+        CheckConstraint(
+            "late_check_in_limit_minutes BETWEEN 0 AND 240", name="late_check_in_limit_minutes"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +83,20 @@ class Site(Base):
     service_level_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     # The share of people called within those minutes the site aims for, in percent.
     service_level_goal: Mapped[int] = mapped_column(Integer, default=80, server_default="80")
+    # Someone checking in later than `check_in_late_minutes` after the start is late: placed
+    # as a walk-in arriving now ("walk_in"), or ("grace") keeping the appointment's place for
+    # `late_grace_minutes` more; refused past the appointment's end plus the limit.
+    late_arrival_rule: Mapped[str] = mapped_column(
+        String(16), default=LateArrivalRule.WALK_IN, server_default="walk_in"
+    )
+    late_grace_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    late_check_in_limit_minutes: Mapped[int] = mapped_column(
+        Integer, default=30, server_default="30"
+    )
+    # Where one agent does both jobs: facilitators may issue walk-in tickets too.
+    facilitators_issue_tickets: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

@@ -9,6 +9,10 @@ Definitions (also in docs/decisions/0006-figures.md):
 - the service level is the share of called tickets called within the site's target;
 - a no-show is a booked appointment nobody checked in for, or a called ticket that did not
   answer; the appointments' no-show rate is over those whose outcome is known;
+- an appointment called off by the mairie (closure, outage) is counted apart: neither
+  among the appointments, nor the cancellations by usagers, nor the no-shows;
+- a late arrival (checked in past the site's tolerance) counts as came late, never as a
+  no-show; a closed ticket is one still waiting when the mairie closed;
 - escalations count with the day of their visit; their response delay runs from the
   visit to the department's answer;
 - quantiles interpolate linearly between the closest ranks (the median of an even count
@@ -34,7 +38,7 @@ from sqlalchemy.types import Date
 from app.booking.models import Appointment
 from app.errors import BadRequest
 from app.notify.models import FollowUpAnswer
-from app.queue.models import Ticket
+from app.queue.models import Ticket, TicketStatus
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
 from app.sites.service import EARLIEST_DAY, LATEST_DAY, site_calendar
@@ -106,8 +110,11 @@ class Figures(msgspec.Struct, kw_only=True):
     walk_ins: int
     tickets: int
     served: int
+    came_late: int
+    closed: int
     no_shows: NoShows
     cancellations: Cancellations
+    called_off: int  # by the mairie (a closure, an outage): neither cancelled nor missed
     waiting_minutes: Waiting
     service_level: ServiceLevel
     outcomes: dict[str, int]
@@ -172,12 +179,15 @@ class Tally:
     end: date
     booked: Counter[str] = field(default_factory=Counter)
     cancelled: int = 0
+    called_off: int = 0
     missed: int = 0
     attended: int = 0
     tickets: int = 0
     walk_ins: int = 0
     served: int = 0
     ticket_no_shows: int = 0
+    came_late: int = 0
+    closed: int = 0
     called: int = 0
     waited: float = 0.0
     within: int = 0
@@ -193,12 +203,15 @@ class Tally:
     def add(self, other: Tally) -> None:
         for name in (
             "cancelled",
+            "called_off",
             "missed",
             "attended",
             "tickets",
             "walk_ins",
             "served",
             "ticket_no_shows",
+            "came_late",
+            "closed",
             "called",
             "waited",
             "within",
@@ -228,6 +241,8 @@ class Tally:
             walk_ins=self.walk_ins,
             tickets=self.tickets,
             served=self.served,
+            came_late=self.came_late,
+            closed=self.closed,
             no_shows=NoShows(
                 appointments=self.missed,
                 tickets=self.ticket_no_shows,
@@ -236,6 +251,7 @@ class Tally:
             cancellations=Cancellations(
                 count=self.cancelled, rate=rate(self.cancelled, booked + self.cancelled)
             ),
+            called_off=self.called_off,
             waiting_minutes=Waiting(
                 mean=minutes(self.waited / self.called) if self.called else None,
                 median=minutes(quantile[MEDIAN]) if MEDIAN in quantile else None,
@@ -396,6 +412,9 @@ class Query:
             if status == "cancelled":
                 tally.cancelled += count
                 continue
+            if status == "called_off":
+                tally.called_off += count
+                continue
             tally.booked[channel] += count
             if status == "no_show":
                 tally.missed += count
@@ -441,6 +460,8 @@ class Query:
                 func.sum(case((t.appointment_id.is_(None), 1), else_=0)),
                 func.sum(case((t.status == "done", 1), else_=0)),
                 func.sum(case((t.status == "no_show", 1), else_=0)),
+                func.sum(case((t.late, 1), else_=0)),
+                func.sum(case((t.status == TicketStatus.CLOSED, 1), else_=0)),
                 func.count(t.first_called_at),
                 func.sum(self._wait()),
                 func.sum(self._within()),
@@ -449,12 +470,14 @@ class Query:
             .where(*self._ticket_range())
             .group_by(period)
         )
-        for key, count, walk_ins, served, no_shows, called, waited, within in rows:
+        for key, count, walk_ins, served, no_shows, late, closed, called, waited, within in rows:
             tally = self._tally(key)
             tally.tickets += count
             tally.walk_ins += int(walk_ins or 0)
             tally.served += int(served or 0)
             tally.ticket_no_shows += int(no_shows or 0)
+            tally.came_late += int(late or 0)
+            tally.closed += int(closed or 0)
             tally.called += called
             tally.waited += float(waited or 0)
             tally.within += int(within or 0)

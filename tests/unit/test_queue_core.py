@@ -10,15 +10,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.queue.eta import average_minutes, waiting_range
+from app.queue.eta import (
+    OpenStation,
+    ServiceTimes,
+    average_minutes,
+    forecast,
+    service_times,
+    staffed,
+    waiting_range,
+)
 from app.queue.numbering import letter, spoken, ticket_day, ticket_number
-from app.queue.ordering import Caller, Waiting, ahead_of, can_serve, next_ticket, queue_order
+from app.queue.ordering import (
+    Caller,
+    Desk,
+    Waiting,
+    ahead_of,
+    calling_plan,
+    can_serve,
+    next_ticket,
+    order_key,
+    positions,
+    queue_order,
+    reserved_for,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
 THRESHOLD = timedelta(minutes=30)
 STANDARD = Caller("standard", accessible=False)
 DOUBLE = Caller("double", accessible=True)
+PARIS_15 = [Caller("standard", True)] + [STANDARD] * 3 + [DOUBLE] * 2
 
 
 def minutes_ago(n: int) -> datetime:
@@ -119,24 +140,152 @@ def test_ties_fall_to_the_ticket_id() -> None:
     assert [t.id for t in queue_order(same_time, NOON, THRESHOLD)] == [3, 5, 7]
 
 
-def test_people_ahead_of_a_double_ticket_are_only_double_ones() -> None:
+def test_a_double_station_calls_the_tickets_only_it_can_serve_before_a_standard_walk_in() -> None:
     plain = Waiting(1, minutes_ago(20))
     double_first = Waiting(2, minutes_ago(15), kind="double")
-    double_me = Waiting(3, minutes_ago(10), kind="double")
-    plain_me = Waiting(4, minutes_ago(5))
-    everyone = [plain, double_first, double_me, plain_me]
+    double_second = Waiting(3, minutes_ago(10), kind="double")
+    waiting = [plain, double_first, double_second]
 
-    assert ahead_of(double_me, everyone, NOON, THRESHOLD) == 1
-    assert ahead_of(plain_me, everyone, NOON, THRESHOLD) == 3
+    assert next_ticket(waiting, DOUBLE, NOON, THRESHOLD, PARIS_15) == double_first
+    assert next_ticket([plain, double_second], DOUBLE, NOON, THRESHOLD, PARIS_15) == double_second
+    assert next_ticket([plain], DOUBLE, NOON, THRESHOLD, PARIS_15) == plain
+    assert next_ticket(waiting, STANDARD, NOON, THRESHOLD, PARIS_15) == plain
+
+
+def test_an_accessible_station_calls_first_those_who_need_it() -> None:
+    plain = Waiting(1, minutes_ago(20))
+    wheelchair = Waiting(2, minutes_ago(5), accessible=True)
+    accessible_standard = Caller("standard", accessible=True)
+
+    assert reserved_for(accessible_standard, wheelchair, PARIS_15)
+    assert not reserved_for(accessible_standard, plain, PARIS_15)
+    assert next_ticket([plain, wheelchair], accessible_standard, NOON, THRESHOLD, PARIS_15) == (
+        wheelchair
+    )
+
+
+def test_due_appointments_still_come_first_at_a_double_station() -> None:
+    double = Waiting(1, minutes_ago(20), kind="double")
+    booked = Waiting(2, minutes_ago(15), due_at=minutes_ago(1))
+
+    assert next_ticket([double, booked], DOUBLE, NOON, THRESHOLD, PARIS_15) == booked
+
+
+def test_with_no_standard_station_open_the_double_one_keeps_the_plain_order() -> None:
+    """Nobody starves: a standard ticket is reserved for the double station when no
+    standard station is open to take it."""
+    plain = Waiting(1, minutes_ago(20))
+    double = Waiting(2, minutes_ago(10), kind="double")
+
+    assert next_ticket([plain, double], DOUBLE, NOON, THRESHOLD, [DOUBLE, DOUBLE]) == plain
+    assert next_ticket([plain, double], DOUBLE, NOON, THRESHOLD) == plain
+
+
+def test_a_ticket_counts_everybody_called_before_it_whatever_their_kind() -> None:
+    walk_ins = [Waiting(n, minutes_ago(30 - n)) for n in range(1, 9)]
+    double_me = Waiting(9, minutes_ago(5), kind="double")
+    late_plain = Waiting(10, minutes_ago(4))
+    desks = [Desk(caller, NOON) for caller in PARIS_15]
+    everyone = [*walk_ins, double_me, late_plain]
+
+    places = positions(everyone, desks, NOON, THRESHOLD)
+
+    # The six stations call at once: Postes 1 to 4 and 6 the first five walk-ins, Poste 5
+    # the double ticket. Five people are called before it (at the same instant, in the
+    # plain order), not none; then the others, whom the stations free next will call.
+    assert places[double_me.id] == 6
+    assert [places[t.id] for t in walk_ins] == [1, 2, 3, 4, 5, 7, 8, 9]
+    assert places[late_plain.id] == 10
+    assert ahead_of(double_me, everyone, NOON, THRESHOLD, desks) == 5
+
+
+def test_a_double_ticket_waits_for_the_double_station_to_be_free() -> None:
+    walk_ins = [Waiting(n, minutes_ago(30 - n)) for n in range(1, 6)]
+    double_me = Waiting(9, minutes_ago(5), kind="double")
+    desks = [Desk(STANDARD, NOON), Desk(DOUBLE, NOON + timedelta(minutes=25))]
+    ten = {t.id: timedelta(minutes=10) for t in walk_ins}
+
+    plan = calling_plan([*walk_ins, double_me], desks, NOON, THRESHOLD, ten)
+
+    assert [(call.ticket.id, call.desk) for call in plan] == [
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (9, 1),
+        (4, 1),  # the double station, free again at 26 minutes (a minute by default)
+        (5, 0),
+    ]
+    assert plan[3].at == NOON + timedelta(minutes=25)
 
 
 # Estimates
 
 
-def test_the_average_uses_recent_durations_or_the_default() -> None:
-    assert average_minutes([], default=30) == 30
-    assert average_minutes([10, 20, 30], default=99) == 20
-    assert average_minutes([10] * 20 + [1000], default=99) == 10
+def test_service_times_are_robust_with_a_floor_and_the_catalog_filling_in() -> None:
+    assert service_times([], 30) == ServiceTimes(*(timedelta(minutes=30),) * 3)
+    one_very_short = service_times([2 / 60], 30)
+    assert one_very_short.low >= timedelta(minutes=15)
+    assert one_very_short.typical == timedelta(minutes=30)
+    learnt = service_times([8.0] * 20, 30)
+    assert learnt == ServiceTimes(*(timedelta(minutes=15),) * 3)  # the floor: half of 30
+    with_outliers = service_times([20, 22, 18, 21, 19, 20, 23, 17, 20, 0.05, 480], 20)
+    assert timedelta(minutes=17) < with_outliers.low <= with_outliers.typical
+    assert with_outliers.high < timedelta(minutes=25)
+    assert average_minutes([10] * 20 + [1000], default=20) == 10
+
+
+def test_after_one_two_second_service_the_28th_in_line_is_not_told_a_minute() -> None:
+    tickets = [Waiting(n, minutes_ago(60 - n), service=7) for n in range(1, 29)]
+    stations = [OpenStation(caller) for caller in PARIS_15]
+    times = {7: service_times([2 / 60], 30)}
+
+    found = forecast(tickets, stations, times, service_times([], 30), NOON, THRESHOLD)[28]
+
+    assert found.position == 28
+    assert found.minutes is not None
+    low, high = found.minutes
+    # 27 people ahead at six stations: four rounds of at least the floor, 15 minutes.
+    assert low >= 4 * 15
+    assert high > low
+
+
+def test_the_pessimistic_end_counts_only_staffed_stations_and_the_coming_appointments() -> None:
+    tickets = [Waiting(n, minutes_ago(30 - n), service=7) for n in range(1, 13)]
+    times = {7: ServiceTimes(*(timedelta(minutes=m) for m in (10, 15, 25)))}
+    default = service_times([], 30)
+    all_free = [OpenStation(caller) for caller in PARIS_15]
+    # Postes 3 to 6 were last seen two hours ago, and have let people wait since.
+    two_at_work = [
+        OpenStation(caller, last_seen=minutes_ago(5 if n < 2 else 120))
+        for n, caller in enumerate(PARIS_15)
+    ]
+    booked = [
+        Waiting(-n, NOON + timedelta(minutes=5), due_at=NOON + timedelta(minutes=5), service=7)
+        for n in range(1, 5)
+    ]
+
+    def last(stations: list[OpenStation], expected: list[Waiting]) -> tuple[int, int]:
+        found = forecast(tickets, stations, times, default, NOON, THRESHOLD, expected)[12]
+        assert found.minutes is not None
+        return found.minutes
+
+    everyone = last(all_free, [])
+    assert last(two_at_work, [])[1] > everyone[1]
+    assert last(two_at_work, [])[0] == everyone[0]
+    assert last(all_free, booked)[1] > everyone[1]
+    assert staffed(two_at_work[0], tickets, NOON)
+    assert not staffed(two_at_work[2], tickets, NOON)
+    assert staffed(all_free[2], [], NOON)
+
+
+def test_busy_stations_count_until_their_usual_end() -> None:
+    tickets = [Waiting(1, minutes_ago(1), service=7)]
+    times = {7: ServiceTimes(*(timedelta(minutes=m) for m in (10, 20, 30)))}
+    busy = [OpenStation(STANDARD, busy_since=minutes_ago(5), busy_with=7)]
+
+    found = forecast(tickets, busy, times, service_times([], 30), NOON, THRESHOLD)[1]
+
+    assert found.minutes == (5, 25)
 
 
 def test_the_estimate_is_a_range_that_grows_with_the_queue_and_shrinks_with_stations() -> None:
@@ -198,7 +347,7 @@ def simulate(
         waiting = [t for t in pending if t.arrived_at <= now]
         if not pending:
             break
-        chosen = next_ticket(waiting, stations[station_index], now, THRESHOLD)
+        chosen = next_ticket(waiting, stations[station_index], now, THRESHOLD, stations)
         if chosen is None:
             later = [t.arrived_at for t in pending if t.arrived_at > now]
             servable_later = [t for t in pending if can_serve(stations[station_index], t)]
@@ -238,23 +387,140 @@ def test_every_servable_ticket_is_called_once_by_a_station_that_can_serve_it(
 
 @settings(max_examples=300, deadline=None)
 @given(day=arrivals, stations=station_sets, service_minutes=st.integers(5, 40))
-def test_once_past_the_threshold_a_walk_in_is_passed_by_no_later_walk_in(
+def test_once_past_the_threshold_a_walk_in_is_passed_by_no_later_walk_in_of_its_group(
     day: list[tuple[int, str, str, bool, int]],
     stations: list[tuple[str, bool]],
     service_minutes: int,
 ) -> None:
+    """At each station, the reserved tickets come first: within them, as within the
+    others, nobody past the threshold is passed by a later walk-in. And every ticket is
+    reserved for at least one open station that can serve it, so nobody starves."""
+    opening = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)
+    callers = [Caller(kind, accessible) for kind, accessible in stations]
+    tickets = tickets_of(day, opening)
+
+    for ticket in tickets:
+        if any(can_serve(caller, ticket) for caller in callers):
+            assert any(reserved_for(caller, ticket, callers) for caller in callers)
+    for now, station_index, chosen, waiting in simulate(tickets, callers, opening, service_minutes):
+        station = callers[station_index]
+        if chosen.due_at is not None:
+            continue
+        group = reserved_for(station, chosen, callers)
+        for other in waiting:
+            overdue = other.due_at is None and now - other.arrived_at > THRESHOLD
+            same_group = reserved_for(station, other, callers) == group
+            if overdue and same_group and can_serve(station, other):
+                assert chosen.arrived_at <= other.arrived_at
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=arrivals, stations=station_sets, service_minutes=st.integers(5, 40))
+def test_a_double_station_never_takes_a_standard_ticket_while_a_double_one_waits(
+    day: list[tuple[int, str, str, bool, int]],
+    stations: list[tuple[str, bool]],
+    service_minutes: int,
+) -> None:
+    """Unless a booked time has come, or no standard station is open to take it."""
     opening = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)
     callers = [Caller(kind, accessible) for kind, accessible in stations]
 
     for now, station_index, chosen, waiting in simulate(
         tickets_of(day, opening), callers, opening, service_minutes
     ):
-        if chosen.due_at is not None:
+        station = callers[station_index]
+        due = chosen.due_at is not None and chosen.due_at <= now
+        if due or reserved_for(station, chosen, callers):
             continue
         for other in waiting:
-            overdue = other.due_at is None and now - other.arrived_at > THRESHOLD
-            if overdue and can_serve(callers[station_index], other):
-                assert chosen.arrived_at <= other.arrived_at
+            early = other.due_at is not None and other.due_at > now
+            assert early or not reserved_for(station, other, callers)
+            if station.kind == "double" and chosen.kind == "standard" and not early:
+                assert not (other.kind == "double" and can_serve(station, other))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=arrivals,
+    stations=station_sets,
+    free_in=st.lists(st.integers(0, 30), min_size=5, max_size=5),
+    lengths=st.lists(st.integers(1, 40), min_size=40, max_size=40),
+    minute=st.integers(0, 300),
+)
+def test_a_place_is_where_the_stations_calling_in_turn_reach_the_ticket(
+    day: list[tuple[int, str, str, bool, int]],
+    stations: list[tuple[str, bool]],
+    free_in: list[int],
+    lengths: list[int],
+    minute: int,
+) -> None:
+    """The place shown is the index at which the stations, each calling `next_ticket`
+    as soon as it is free, reach the ticket: everybody called before it counts."""
+    opening = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)
+    now = opening + timedelta(minutes=minute)
+    tickets = [
+        t
+        for t in tickets_of(day, opening)
+        if t.arrived_at <= now and (t.due_at is None or t.due_at <= now)
+    ]
+    callers = [Caller(kind, accessible) for kind, accessible in stations]
+    desks = [Desk(caller, now + timedelta(minutes=free_in[n])) for n, caller in enumerate(callers)]
+    took = {t.id: timedelta(minutes=lengths[t.id - 1]) for t in tickets}
+
+    free_at: list[datetime | None] = [desk.free_at for desk in desks]
+    left, reached = list(tickets), []
+    while left:
+        free = [(at, i) for i, at in enumerate(free_at) if at is not None]
+        if not free:
+            break
+        at, index = min(free)
+        chosen = next_ticket(left, callers[index], now, THRESHOLD, callers)
+        if chosen is None:
+            free_at[index] = None
+            continue
+        reached.append((at, order_key(chosen, now, THRESHOLD), chosen.id))
+        left.remove(chosen)
+        free_at[index] = at + took[chosen.id]
+
+    places = positions(tickets, desks, now, THRESHOLD, took)
+    for place, (_, _, ticket_id) in enumerate(sorted(reached), start=1):
+        assert places[ticket_id] == place
+    assert sorted(places.values()) == list(range(1, len(tickets) + 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    day=arrivals,
+    stations=station_sets,
+    recent=st.lists(st.floats(0, 120), max_size=30),
+    minute=st.integers(0, 300),
+)
+def test_an_estimate_never_promises_less_than_the_people_ahead_need(
+    day: list[tuple[int, str, str, bool, int]],
+    stations: list[tuple[str, bool]],
+    recent: list[float],
+    minute: int,
+) -> None:
+    opening = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)
+    now = opening + timedelta(minutes=minute)
+    tickets = [t for t in tickets_of(day, opening) if t.arrived_at <= now]
+    callers = [Caller(kind, accessible) for kind, accessible in stations]
+    times = service_times(recent, 30)
+    shortest = (times.low + timedelta(minutes=1)) / timedelta(minutes=1)
+
+    found = forecast(tickets, [OpenStation(c) for c in callers], {0: times}, times, now, THRESHOLD)
+
+    assert sorted(f.position for f in found.values()) == list(range(1, len(tickets) + 1))
+    for ticket in tickets:
+        place, announced = found[ticket.id].position, found[ticket.id].minutes
+        if not any(can_serve(caller, ticket) for caller in callers):
+            assert announced is None
+            continue
+        assert announced is not None
+        low, high = announced
+        assert low < high
+        if ticket.due_at is None or ticket.due_at <= now:
+            assert low >= ((place - 1) // len(callers)) * shortest - 1
 
 
 @settings(max_examples=200, deadline=None)
