@@ -41,6 +41,13 @@ Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an 
 Reason = Annotated[str, msgspec.Meta(max_length=200)]
 StationName = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
 Kind = Literal["standard", "double"]
+LateRule = Annotated[
+    Literal["walk_in", "grace"],
+    msgspec.Meta(
+        description="Where a late arrival goes: as a walk-in arriving now, or at the booked "
+        "time for the grace minutes past the tolerance"
+    ),
+]
 
 
 def _within(name: str) -> msgspec.Meta:
@@ -74,6 +81,10 @@ class SettingsOut(msgspec.Struct, kw_only=True):
     turn_near_position: int
     service_level_minutes: int
     service_level_goal: int
+    late_arrival_rule: LateRule
+    late_grace_minutes: int
+    late_check_in_limit_minutes: int
+    facilitators_issue_tickets: bool
 
 
 class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -97,6 +108,12 @@ class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     turn_near_position: Annotated[int, _within("turn_near_position")] | None = None
     service_level_minutes: Annotated[int, _within("service_level_minutes")] | None = None
     service_level_goal: Annotated[int, _within("service_level_goal")] | None = None
+    late_arrival_rule: LateRule | None = None
+    late_grace_minutes: Annotated[int, _within("late_grace_minutes")] | None = None
+    late_check_in_limit_minutes: Annotated[int, _within("late_check_in_limit_minutes")] | None = (
+        None
+    )
+    facilitators_issue_tickets: bool | None = None
 
 
 class StationOut(msgspec.Struct, kw_only=True):

@@ -37,6 +37,7 @@ from app.admin.sites import MAX_RANGES_PER_DAY, SETTINGS
 from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
+from app.notify.models import OutboxMessage
 from app.pages.staff import ACTIONS
 from app.sites.hours import WEEKDAYS
 from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
@@ -84,6 +85,8 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/rendez-vous/{token:str}/annuler"): [],
     ("GET", "/rendez-vous/{token:str}/deplacer"): ["du"],
     ("POST", "/rendez-vous/{token:str}/deplacer"): ["debut"],
+    ("GET", "/rendez-vous/{token:str}/reprendre"): ["du"],
+    ("POST", "/rendez-vous/{token:str}/reprendre"): ["debut"],
     # The ticket pages
     ("GET", "/ticket/{token:str}"): [],
     ("GET", "/ticket/{token:str}/etat"): [],
@@ -91,6 +94,9 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/a/{token:str}"): [],
     ("GET", "/ticket/{token:str}/avis"): ["merci"],
     ("POST", "/ticket/{token:str}/avis"): ["note", "commentaire"],
+    # The page of an expert department, behind the private link of its email
+    ("GET", "/demande-transmise/{token:str}"): ["fait"],
+    ("POST", "/demande-transmise/{token:str}"): ["jeton", "statut", "message"],
     # The consoles
     ("GET", "/connexion"): ["suite"],
     ("POST", "/connexion"): ["email", "password", "suite"],
@@ -98,7 +104,15 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/console"): [],
     ("GET", "/accueil/{slug:str}"): ["q", "ticket", "rdv", "arrivee", "erreur"],
     ("GET", "/accueil/{slug:str}/file"): [],
-    ("POST", "/accueil/{slug:str}/tickets"): ["service", "besoins", "prioritaire", "telephone"],
+    ("POST", "/accueil/{slug:str}/tickets"): [
+        "service",
+        "besoins",
+        "prioritaire",
+        "telephone",
+        "poste",
+        "forcer",
+        "raison",
+    ],
     ("POST", "/accueil/{slug:str}/arrivees"): ["reference"],
     ("GET", "/accueil/{slug:str}/rendez-vous"): ["service", "besoins", "jour"],
     ("POST", "/accueil/{slug:str}/rendez-vous"): [
@@ -110,7 +124,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         *CONTACT,
     ],
     ("GET", "/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer"): [],
-    ("GET", "/poste/{station_id:int}"): ["erreur"],
+    ("GET", "/poste/{station_id:int}"): ["erreur", "ticket"],
     ("GET", "/poste/{station_id:int}/file"): [],
     ("POST", "/poste/{station_id:int}/appeler"): [],
     ("POST", "/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}"): [
@@ -134,6 +148,14 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/admin/agents/{agent_id:int}/mot-de-passe"): ["password"],
     ("POST", "/admin/agents/{agent_id:int}/deblocage"): [],
     ("GET", "/admin/journal"): ["mairie", "action", "agent", "avant", "du", "au"],
+    ("GET", "/admin/donnees-personnelles"): ["fait", "lignes"],
+    ("POST", "/admin/donnees-personnelles"): ["email", "telephone", "mairie"],
+    ("POST", "/admin/donnees-personnelles/effacement"): [
+        "email",
+        "telephone",
+        "mairie",
+        "confirme",
+    ],
     ("GET", "/admin/catalogue"): ["fait"],
     ("GET", "/admin/catalogue/demarches/nouvelle"): [],
     ("POST", "/admin/catalogue/demarches"): CATALOG_SERVICE,
@@ -251,6 +273,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "mairie": ["paris-15"],
     "exception-jour": ["2026-12-24"],
     "fait": ["reglages", "poste"],
+    "statut": ["in_progress", "answered"],
 }
 # The values that broke pages before: digits of other scripts, far days and instants,
 # numbers too large for the database, a long string, control characters.
@@ -349,6 +372,41 @@ async def _log_in(client: AsyncTestClient[Litestar], email: str, page: str) -> I
     return identity
 
 
+async def a_request_sent_on_to_the_caf(
+    client: AsyncTestClient[Litestar],
+    staff: Staff,
+    reception: dict[str, str],
+    station: str,
+    db: Database,
+) -> str:
+    """A walk-in's request sent on to the CAF, which has an email: the token of the link
+    the CAF received."""
+    admin = await staff.headers("admin")
+    facilitator = await staff.headers("facilitator", "paris-15")
+    changed = await client.patch(
+        "/api/v1/departments/caf", json={"email": "caf@partenaires.example.org"}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    served = await client.post(
+        "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+    )
+    ticket_id = served.json()["id"]
+    await client.post(f"/api/v1/stations/{station}/call-next", headers=facilitator)
+    await client.post(f"/api/v1/tickets/{ticket_id}/start", headers=facilitator)
+    finished = await client.post(
+        f"/api/v1/tickets/{ticket_id}/finish",
+        json={"outcome": "escalated", "department": "caf"},
+        headers=facilitator,
+    )
+    assert finished.status_code == 200, finished.text
+    async with db.session() as session:
+        data = await session.scalar(
+            select(OutboxMessage.data).where(OutboxMessage.kind == "department_request")
+        )
+    assert data is not None
+    return str(data["department_token"])
+
+
 @pytest.fixture
 async def world(
     client: AsyncTestClient[Litestar], staff: Staff, clock: Clock, db: Database
@@ -368,6 +426,7 @@ async def world(
         },
     )
     assert booked.status_code == 201, booked.text
+    department_token = await a_request_sent_on_to_the_caf(client, staff, reception, station, db)
     ticket = await client.post(
         "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
     )
@@ -387,7 +446,7 @@ async def world(
         target_id = await session.scalar(select(Agent.id).where(Agent.email == target))
     known = {
         "slug": ["paris-15", "paris-20"],
-        "token": [booked.json()["token"], ticket.json()["token"]],
+        "token": [booked.json()["token"], ticket.json()["token"], department_token],
         "reference": [booked.json()["reference"]],
         "station_id": [station],
         "ticket_id": [str(ticket.json()["id"])],

@@ -41,6 +41,8 @@ def settings_form(**changes: str) -> dict[str, str]:
         "max_future_bookings_per_contact": "2",
         "check_in_early_minutes": "30",
         "check_in_late_minutes": "15",
+        "late_grace_minutes": "10",
+        "late_check_in_limit_minutes": "30",
         "priority_after_minutes": "30",
         "no_show_after_calls": "3",
         "turn_near_position": "3",

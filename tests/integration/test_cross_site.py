@@ -339,6 +339,17 @@ RULES: dict[tuple[str, str], Rule] = {
         Attempt(body={"code": "cross-test", "name": "Test", "answer_days": 10})
     ),
     ("PATCH", "/api/v1/departments/{code}"): refused(Attempt(body={"answer_days": 12})),
+    # One person's data: paris-20's is neither shown nor erased.
+    ("GET", "/api/v1/admin/people"): Rule(
+        refused=(Attempt(query={"email": "a@example.org", **ON_PARIS_20}),),
+        reads=(Attempt(query={"email": "a@example.org"}),),
+        why="searches the manager's own mairies only",
+        not_shown=f'"{ELSEWHERE}"',
+    ),
+    ("POST", "/api/v1/admin/people/erase"): refused(
+        Attempt(body={"email": "a@example.org", **ON_PARIS_20}),
+        Attempt(body={"phone": "0612345678", **ON_PARIS_20}),
+    ),
     ("GET", "/api/v1/stats"): refused(Attempt(query=ON_PARIS_20)),
     ("GET", "/api/v1/stats.csv"): refused(Attempt(query=ON_PARIS_20)),
     # The mairies: paris-20's, and paris-20's things under paris-15's address.
@@ -624,3 +635,35 @@ async def test_every_staff_operation_refuses_a_manager_aimed_at_another_mairie(
                 wrong.append(f"{said}: changed {', '.join(changed)}")
     assert not wrong, "\n".join(wrong)
     assert tried >= len(operations)
+
+
+async def test_a_manager_cannot_tell_an_administrators_account_from_another_mairies(
+    client: CLIENT, staff: Staff
+) -> None:
+    admin = await staff.headers("admin")
+    manager = await staff.headers("manager", HERE)
+    administrator = (await client.get("/api/v1/auth/me", headers=admin)).json()["id"]
+    elsewhere = (
+        await client.post(
+            "/api/v1/admin/agents",
+            json={"email": "ailleurs@example.org", "name": "Ailleurs", "role": "facilitator",
+                  "password": NEW_PASSWORD, "sites": [ELSEWHERE]},
+            headers=admin,
+        )
+    ).json()["id"]  # fmt: skip
+
+    def attempts(agent_id: int) -> list[Any]:
+        path = f"/api/v1/admin/agents/{agent_id}"
+        return [
+            client.get(path, headers=manager),
+            client.patch(path, json={"name": "x"}, headers=manager),
+            client.post(f"{path}/unlock", headers=manager),
+            client.post(f"{path}/password", json={"password": NEW_PASSWORD}, headers=manager),
+        ]
+
+    answers = {
+        agent_id: [(await attempt).json()["code"] for attempt in attempts(agent_id)]
+        for agent_id in (administrator, elsewhere)
+    }
+
+    assert answers[administrator] == answers[elsewhere] == ["not_your_agent"] * 4

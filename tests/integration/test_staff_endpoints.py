@@ -79,6 +79,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/v1/departments/{code}"): Rule(
         ADMINS, site_bound=False, body={"answer_days": 12}
     ),
+    # One person's data (RGPD): looked up and erased by managers, at their mairies.
+    ("GET", "/api/v1/admin/people"): Rule(
+        MANAGERS, site_bound=True, query={"email": "a@example.org", "site": HERE}
+    ),
+    ("POST", "/api/v1/admin/people/erase"): Rule(
+        MANAGERS, site_bound=True, body={"email": "personne@example.org", "site": HERE}
+    ),
     ("GET", "/api/v1/stats"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
     ("GET", "/api/v1/stats.csv"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
     # Administration of the mairies.

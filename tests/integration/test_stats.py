@@ -136,13 +136,14 @@ async def day(client: AsyncTestClient[object], db: Database, clock: Clock) -> Da
     await played.move(w1, "finish", outcome="unhelped")  # 15 min
     assert (await played.call())["id"] == w2["id"]  # waited 13 min
     await played.move(w2, "no-show")
-    await played.at("10:30")
-    assert await mark_missed(db, clock()) == 1  # the 10:00 phone booking
     await played.at("10:50")
     t5 = await played.check_in(a5)
     await played.at("10:55")
     w3 = await played.walk_in()
     await played.at("11:20")
+    # The 10:00 phone booking: a late arrival could be checked in until 11:00 (its end, 10:30,
+    # and 30 minutes), nobody came.
+    assert await mark_missed(db, clock()) == 1
     assert (await played.call())["id"] == t5["id"]  # waited 20 min (from the booked 11:00)
     await played.move(t5, "start")
     await played.at("11:50")
@@ -188,6 +189,7 @@ async def test_a_day_gives_the_figures_computed_by_hand(day: Day) -> None:
     assert period["appointments"] == {"online": 3, "phone": 1, "counter": 0, "total": 4}
     assert period["cancellations"] == {"count": 1, "rate": 0.2}
     assert period["no_shows"] == {"appointments": 1, "tickets": 1, "rate": 0.25}
+    assert (period["came_late"], period["closed"]) == (0, 0)  # 9:30's 10 minutes are tolerated
     assert (period["tickets"], period["walk_ins"], period["served"]) == (7, 4, 5)
     # Waits 5, 10, 13, 20, 55, 60 min: mean 163/6, median (13 + 20)/2, p90 55 + 0.5 × 5.
     assert period["waiting_minutes"] == {"mean": 27.2, "median": 16.5, "p90": 57.5}
