@@ -28,6 +28,7 @@ from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
 from app.accounts.models import Agent
+from app.booking import alerts as booking_alerts
 from app.booking import service as booking
 from app.booking.models import Appointment
 from app.booking.slots import Refusal
@@ -318,9 +319,19 @@ class StaffPages(StaffController):
         self,
         session: NamedDependency[AsyncSession],
         staff: NamedDependency[Staff],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
     ) -> Template:
         sites = (
             await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
+        )
+        # A manager reads here, before anything else, that a day fills abnormally fast.
+        bursts = (
+            await booking_alerts.alerts_by_site(
+                session, sites, now, settings.booking_alert_per_hour
+            )
+            if staff.agent.role in ("manager", "admin")
+            else {}
         )
         places = []
         for site in sites:
@@ -330,6 +341,10 @@ class StaffPages(StaffController):
                     "site": detailed,
                     "reception": staff.agent.role in RECEPTION | {"admin"},
                     "manager": staff.agent.role in ("manager", "admin"),
+                    "bursts": [
+                        {"label": french.day(burst.day), "bookings": burst.count}
+                        for burst in bursts.get(site.id, [])
+                    ],
                     "stations": [s for s in detailed.stations if s.active]
                     if staff.agent.role in FACILITATORS | {"admin"}
                     else [],

@@ -188,6 +188,7 @@ async def test_the_sites_page_shows_the_alert_and_its_button_releases_the_bookin
         assert (await book(client, free[n], email=email)).status_code == 201
     assert (await log_in(client, await staff.agent("manager", "paris-15"))).status_code == 303
 
+    console = await client.get("/console")
     page = await client.get("/admin/sites/paris-15")
     released = await client.post(
         f"/admin/sites/paris-15/alertes/{DAY}/liberer",
@@ -195,7 +196,11 @@ async def test_the_sites_page_shows_the_alert_and_its_button_releases_the_bookin
         follow_redirects=False,
     )
     after = await client.get(released.headers["location"])
+    console_after = await client.get("/console")
 
+    assert "Réservations anormalement rapides" in console.text
+    assert 'href="/admin/sites/paris-15#alertes"' in console.text
+    assert "Réservations anormalement rapides" not in console_after.text
     assert "Réservations anormalement rapides" in page.text
     assert "Libérer ces 4 rendez-vous" in page.text
     assert released.status_code == 303
