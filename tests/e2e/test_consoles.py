@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.db import token_digest
@@ -18,6 +22,29 @@ from tests.e2e.axe import Axe, describe
 
 RECEPTION = "accueil.paris15@guichet.example.org"
 FACILITATOR = "facilitateur.paris15@guichet.example.org"
+MANAGER = "responsable.paris15@guichet.example.org"
+
+
+@pytest.fixture
+def open_all_day(live_server: str) -> Iterator[None]:
+    """The 15e open today from midnight to 23:59, through its manager's API: the server
+    runs on the real clock, and no ticket is given nor arrival taken while a mairie is
+    closed. The day goes back to its usual hours afterwards."""
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        token = http.post(
+            "/api/v1/auth/token", json={"email": MANAGER, "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
+        opened = http.put(
+            path,
+            json={"ranges": [{"opens": "00:00", "closes": "23:59"}], "reason": "Essais"},
+            headers=headers,
+        )
+        assert opened.status_code == 200, opened.text
+        yield
+        assert http.delete(path, headers=headers).status_code == 204
 
 
 def accessible(page: Page, axe: Axe) -> None:
@@ -70,6 +97,7 @@ def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
     return reference
 
 
+@pytest.mark.usefixtures("open_all_day")
 def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     browser: Browser, live_server: str, live_folder: Path, axe: Axe
 ) -> None:
