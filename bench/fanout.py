@@ -32,6 +32,7 @@ from tests.servers import die_with_parent, free_port
 
 GUICHET = str(Path(sys.executable).parent / "guichet")
 ROOT = Path(__file__).resolve().parents[1]
+FORCED = "Banc d'essai à toute heure"
 MANAGER = "responsable.paris15@guichet.example.org"
 PAUSE_BETWEEN_CALLS = 0.3
 
@@ -169,7 +170,10 @@ async def guichet_run(count: int, calls: int, folder: Path) -> None:
 
             async def call(number: int) -> str:
                 await http.post(
-                    "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=headers
+                    "/api/v1/sites/paris-15/tickets",
+                    # The server runs on the real clock: the mairie may be closed.
+                    json={"service": "caf", "force_reason": FORCED},
+                    headers=headers,
                 )
                 await asyncio.sleep(PAUSE_BETWEEN_CALLS)
                 response = await http.post(

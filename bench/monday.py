@@ -39,6 +39,8 @@ from app.db import Database
 from app.sites.demo import STATIONS_PER_SITE, load_demo
 from tests.servers import Server, running
 
+# The servers run on the real clock: tickets are forced, the mairies may be closed.
+FORCED = "Banc d'essai à toute heure"
 PASSWORD = "a long bench password"  # noqa: S105 (a throw-away database)
 ALLOWED_FROM_ONE_ADDRESS = {
     "GUICHET_REQUESTS_PER_MINUTE": "10000000",
@@ -196,7 +198,11 @@ async def reception(
         await asyncio.sleep(rng.expovariate(per_second))
         if time.monotonic() >= until:
             return
-        body = {"service": weighted(rng, WALK_IN_SERVICES), "priority": rng.random() < 0.03}
+        body = {
+            "service": weighted(rng, WALK_IN_SERVICES),
+            "priority": rng.random() < 0.03,
+            "force_reason": FORCED,
+        }
         await recorder.send(
             client,
             "POST",
@@ -217,7 +223,7 @@ async def queue_at_the_door(
         try:
             response = await client.post(
                 f"/api/v1/sites/{mairie.slug}/tickets",
-                json={"service": weighted(rng, WALK_IN_SERVICES)},
+                json={"service": weighted(rng, WALK_IN_SERVICES), "force_reason": FORCED},
                 headers=headers(mairie.reception),
             )
             refused += response.status_code != 201
