@@ -47,6 +47,8 @@ ERRORS = {
     "status": "Choisissez où en est la demande.",
     "answer": "Écrivez la réponse à transmettre à la personne.",
     "long": f"Votre message dépasse {visits.MAX_NOTE} caractères : raccourcissez-le.",
+    "unprintable": "Votre message contient des caractères invisibles ou de contrôle : "
+    "retapez-le sans copier-coller.",
 }
 
 
@@ -170,6 +172,8 @@ class DepartmentPages(Controller):
             error = "status"
         elif len(message) > visits.MAX_NOTE:
             error = "long"
+        elif not message.isprintable():
+            error = "unprintable"
         elif status == "answered" and not message:
             error = "answer"
         if error:

@@ -254,6 +254,12 @@ async def move(
         raise BadRequest(
             f"The status is one of {', '.join(ESCALATION_STATUSES)}.", code="status_invalid"
         )
+    if not all(char.isprintable() or char in "\r\n\t" for char in message):
+        # Control and direction characters would reach the usager's page and texts (and
+        # PostgreSQL refuses NUL in text).
+        raise BadRequest(
+            "The message holds control or invisible characters.", code="message_unprintable"
+        )
     async with db.writing() as session:
         escalation = await get_escalation(session, reference)
         site = await session.get_one(Site, escalation.site_id)

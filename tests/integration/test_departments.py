@@ -237,6 +237,10 @@ async def test_the_department_page_refuses_a_forged_form_a_step_back_and_an_empt
     too_long = await post.client.post(
         link, data={"jeton": jeton, "statut": "in_progress", "message": "x" * 1001}
     )
+    control = await post.client.post(
+        link,
+        data={"jeton": jeton, "statut": "in_progress", "message": "Bonjour\x00\x07 \u202e"},
+    )
     unknown = await post.client.get("/demande-transmise/" + "A" * 43)
     unknown_post = await post.client.post(
         "/demande-transmise/" + "A" * 43, data={"jeton": jeton, "statut": "in_progress"}
@@ -251,6 +255,8 @@ async def test_the_department_page_refuses_a_forged_form_a_step_back_and_an_empt
     assert empty.status_code == 400
     assert "Écrivez la réponse" in html.unescape(empty.text)
     assert too_long.status_code == 400
+    assert control.status_code == 400
+    assert "caractères invisibles ou de contrôle" in html.unescape(control.text)
     assert (unknown.status_code, unknown_post.status_code) == (404, 404)
     assert escalation is not None
     assert escalation.status == "received"

@@ -111,6 +111,11 @@ async def test_an_escalation_tells_the_usager_at_each_step_and_shows_on_their_pa
     (listed,) = (await post.client.get("/api/v1/escalations", headers=manager)).json()
     reference = listed["reference"]
 
+    unprintable = await post.client.post(
+        f"/api/v1/escalations/{reference}/status",
+        json={"status": "in_progress", "message": "Bonjour\u0000\u202e"},
+        headers=manager,
+    )
     steps = []
     for day, status, message in (
         ("2026-12-03 11:00", "in_progress", ""),
@@ -134,6 +139,8 @@ async def test_an_escalation_tells_the_usager_at_each_step_and_shows_on_their_pa
     subjects = post.subjects()
     assert listed["department"] == "caf"
     assert listed["status"] == "received"
+    assert unprintable.status_code == 400
+    assert unprintable.json()["code"] == "message_unprintable"
     assert reference.startswith("DM15-")
     assert [s.status_code for s in steps] == [200, 200, 200]
     assert steps[-1].json()["answered_at"].startswith("2026-12-10T15:00")
