@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint types check-migrations pytest browser-tools clean help
+.PHONY: run test lint types check-migrations pytest browser-tools mutation clean help
 
 help:
 	@echo "make run   – install, migrate, load the Paris demo data and serve on http://127.0.0.1:8000"
 	@echo "make test  – lint, types, migrations check and the whole test suite"
+	@echo "make mutation – mutation testing of the pure cores (not part of make test)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "guichet needs Python 3.11 or newer: set PYTHON=python3.11 (or newer)")'
@@ -50,5 +51,14 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 
 test: lint types pytest
 
+# Mutation testing of the pure cores against the unit tests: the score and the survivors.
+# Not part of `make test` (several minutes); see bench/README.md for the latest result.
+$(VENV)/.installed-mutation: pyproject.toml | $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	@touch $@
+
+mutation: $(VENV)/.installed-mutation
+	$(BIN)/python -m bench.mutation
+
 clean:
-	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules mutants .pytest_cache .mypy_cache .ruff_cache
