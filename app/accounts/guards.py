@@ -92,7 +92,10 @@ async def session_of(
         if presented is None and request.content_type[0] in FORM_TYPES:
             presented = str((await request.form()).get(sessions.CSRF_FIELD, ""))
         if not presented or not sessions.csrf_matches(staff_session, settings, presented):
-            raise Forbidden("This form has expired or did not come from guichet: reload the page.")
+            raise Forbidden(
+                "This form has expired or did not come from guichet: reload the page.",
+                code="form_expired",
+            )
     await sessions.touch(request.app.state.db, staff_session, now)
     return staff_session
 

@@ -90,7 +90,10 @@ def _on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
     status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
-    if status == 403:
+    if status == 403 and getattr(exc, "code", "") == "form_expired":
+        title = "Formulaire expiré"
+        text = "Ce formulaire a expiré : rechargez la page, puis recommencez."
+    elif status == 403:
         title, text = "Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."
     elif status == 404:
         title, text = "Introuvable", "Cette page n'existe pas, ou plus."

@@ -96,6 +96,9 @@ async def test_a_post_without_the_csrf_token_is_refused(
     assert missing.status_code == 403
     assert forged.status_code == 403
     assert genuine.status_code == 303
+    # A stale tab is told what to do, not that the account may not open the page.
+    assert "Ce formulaire a expiré : rechargez la page" in forged.text
+    assert "Votre compte ne permet pas" not in forged.text
 
 
 async def test_the_session_cookie_works_for_the_api_with_the_csrf_header(
