@@ -31,6 +31,8 @@ STATUSES = {
 
 # What the pages say for each code of the domain's errors.
 MESSAGES = {
+    "cross_site_form": "Ce formulaire doit être envoyé depuis les pages de la mairie : "
+    "rouvrez la page, puis recommencez.",
     "name_missing": "Indiquez votre nom.",
     "name_invalid": "Le nom ne doit contenir que des lettres et des signes lisibles "
     "(120 caractères au plus).",

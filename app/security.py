@@ -1,4 +1,5 @@
-"""Security headers on every HTTP answer: what the browser may load, run and show.
+"""Security headers on every HTTP answer: what the browser may load, run and show; and
+the pages' forms accepted only from the pages' own origin.
 
 The pages have no inline script or style, so the policy allows only this
 origin's files. The API documentation pages (`/schema`, rendered by
@@ -8,9 +9,15 @@ own that allows exactly that, and still may not be framed.
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import Forbidden
 
 POLICY = "; ".join(
     (
@@ -81,3 +88,22 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """The request names no origin (not a browser's cross-site post), or guichet's own."""
+    origin = connection.headers.get("origin")
+    return origin is None or origin == f"{connection.url.scheme}://{connection.url.netloc}"
+
+
+def forms_from_our_pages(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """Guard of the pages' forms: a browser posts them from guichet's own pages only, so
+    another site cannot make its visitors book, cancel or answer in their name (browsers
+    send `Origin` with every cross-site post)."""
+    if connection.scope.get("method") in UNSAFE_METHODS and not same_origin(connection):
+        raise Forbidden("Send this form from guichet's own page.", code="cross_site_form")

@@ -27,6 +27,7 @@ from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, Conflict, DomainError
 from app.pages.requests import usager_view
+from app.security import forms_from_our_pages
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today
@@ -133,6 +134,7 @@ def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response
 
 class BookingPages(Controller):
     include_in_schema = False
+    guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
 
     @get("/mairies/{slug:str}/rendez-vous")

@@ -30,6 +30,7 @@ from app.db import Database, token_digest
 from app.errors import DomainError
 from app.pages.booking import on_page_error
 from app.queue.models import Ticket
+from app.security import forms_from_our_pages
 from app.sites.models import Service, Site
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, Visit
@@ -106,6 +107,7 @@ async def request_context(
 
 class DepartmentPages(Controller):
     include_in_schema = False
+    guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
 
     async def _page(

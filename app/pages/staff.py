@@ -38,6 +38,7 @@ from app.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from app.live import presence
 from app.queue import service as queue
 from app.queue.models import Ticket
+from app.security import forms_from_our_pages
 from app.sites.models import Site, Station
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, list_sites, local_today
@@ -232,6 +233,7 @@ class StaffController(Controller):
     wrong ends on a page in French (or at the login page)."""
 
     include_in_schema = False
+    guards = [forms_from_our_pages]
     exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
     dependencies = {"staff": Provide(provide_staff)}
 
@@ -254,9 +256,6 @@ class StaffPages(StaffController):
         settings: NamedDependency[Settings],
         now: NamedDependency[datetime],
     ) -> Template | Redirect:
-        origin = request.headers.get("origin")
-        if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
-            raise Forbidden("Log in from guichet's own page.")
         form = await request.form()
         email = str(form.get("email", ""))[:254]
         password = str(form.get("password", ""))[:256]

@@ -21,6 +21,7 @@ from app.notify import feedback
 from app.pages.booking import on_page_error
 from app.pages.requests import usager_view
 from app.queue import service as queue
+from app.security import forms_from_our_pages
 from app.visits import service as visits
 
 
@@ -58,6 +59,7 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 class TrackingPages(Controller):
     include_in_schema = False
+    guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
 
     @get("/ticket/{token:str}")
