@@ -59,7 +59,11 @@ def outside_quiet_hours(moment: datetime, rules: Rules, tz: ZoneInfo) -> datetim
     day = local.date()
     if overnight and clock >= rules.quiet_from:
         day += timedelta(days=1)
-    wake = datetime.combine(day, rules.quiet_until).replace(tzinfo=tz)
+    wake = datetime.combine(day, rules.quiet_until, tzinfo=tz)
+    if wake.timestamp() < moment.timestamp():
+        # The window ends in the hour the clocks repeat, and `moment` is in its second
+        # pass: the end is the second time the clock reads `quiet_until`.
+        wake = wake.replace(fold=1)
     return wake.astimezone(moment.tzinfo)
 
 

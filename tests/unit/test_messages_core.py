@@ -1,12 +1,11 @@
-"""The planner, texts and their segments, calendar files, comments and retries: pure parts
-of messaging."""
+"""Texts and their segments, calendar files, comments and retries: pure parts of messaging
+(the planner has its own file)."""
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -16,10 +15,9 @@ from hypothesis import strategies as st
 
 from app import french
 from app.booking.ics import CalendarEntry, Method, calendar_file, invitation
-from app.notify import planner, render
+from app.notify import render
 from app.notify.dispatcher import message_id, retry_delay
 from app.notify.feedback import joined
-from app.notify.planner import Planned, Reach, Rules
 from app.notify.sms import (
     BASIC,
     EXTENDED,
@@ -32,93 +30,6 @@ from app.notify.sms import (
     septets,
 )
 from app.sites.demo import SERVICES, mairies
-
-PARIS = ZoneInfo("Europe/Paris")
-RULES = Rules()
-EVERYTHING = Reach(email=True, phone=True, reminders_by_email=True, reminders_by_sms=True)
-
-
-def paris(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=PARIS).astimezone(UTC)
-
-
-def test_a_booking_plans_a_confirmation_and_reminders_a_day_and_two_hours_before() -> None:
-    now = paris("2026-11-30 09:00")
-
-    plans = planner.for_booking(paris("2026-12-03 10:00"), EVERYTHING, RULES, now, PARIS)
-
-    assert plans == [
-        Planned("confirmation", "email", now),
-        Planned("reminder_24h", "email", paris("2026-12-02 10:00")),
-        Planned("reminder_24h", "sms", paris("2026-12-02 10:00")),
-        Planned("reminder_2h", "email", paris("2026-12-03 08:00")),
-        Planned("reminder_2h", "sms", paris("2026-12-03 08:00")),
-    ]
-
-
-def test_no_reminder_whose_moment_has_passed() -> None:
-    now = paris("2026-12-03 07:00")
-
-    plans = planner.for_booking(paris("2026-12-03 10:00"), EVERYTHING, RULES, now, PARIS)
-
-    assert [p.kind for p in plans] == ["confirmation", "reminder_2h", "reminder_2h"]
-
-
-def test_texts_wait_for_the_morning_and_never_pass_the_start() -> None:
-    now = paris("2026-11-30 09:00")
-
-    early = planner.for_booking(paris("2026-12-03 09:00"), EVERYTHING, RULES, now, PARIS)
-
-    sms = {p.kind: p.send_after for p in early if p.channel == "sms"}
-    email = {p.kind: p.send_after for p in early if p.channel == "email"}
-    assert email["reminder_2h"] == paris("2026-12-03 07:00")
-    assert sms["reminder_2h"] == paris("2026-12-03 08:00")
-    assert sms["reminder_24h"] == paris("2026-12-02 09:00")
-    at_eight = planner.for_booking(paris("2026-12-03 08:00"), EVERYTHING, RULES, now, PARIS)
-    assert [p.kind for p in at_eight if p.channel == "sms"] == ["reminder_24h"]
-
-
-@pytest.mark.parametrize(
-    ("moment", "expected"),
-    [
-        ("2026-12-01 19:59", "2026-12-01 19:59"),
-        ("2026-12-01 20:00", "2026-12-02 08:00"),
-        ("2026-12-01 23:30", "2026-12-02 08:00"),
-        ("2026-12-02 03:00", "2026-12-02 08:00"),
-        ("2026-12-02 08:00", "2026-12-02 08:00"),
-        ("2027-03-27 22:00", "2027-03-28 08:00"),
-    ],
-)
-def test_quiet_hours_are_local_from_eight_in_the_evening_to_eight_in_the_morning(
-    moment: str, expected: str
-) -> None:
-    assert planner.outside_quiet_hours(paris(moment), RULES, PARIS) == paris(expected)
-
-
-def test_confirmations_go_by_email_when_there_is_one_else_by_text() -> None:
-    email_only = Reach(email=True, phone=False, reminders_by_email=False, reminders_by_sms=False)
-    phone_only = Reach(email=False, phone=True, reminders_by_email=False, reminders_by_sms=False)
-    now = paris("2026-11-30 09:00")
-
-    assert planner.for_change("moved", email_only, RULES, now, PARIS) == [
-        Planned("moved", "email", now)
-    ]
-    assert planner.for_change("moved", phone_only, RULES, now, PARIS) == [
-        Planned("moved", "sms", now)
-    ]
-    assert planner.reminders(paris("2026-12-03 10:00"), phone_only, RULES, now, PARIS) == []
-
-
-def test_a_site_may_choose_other_reminder_hours() -> None:
-    rules = Rules(reminder_hours=(48,), quiet_from=time(21), quiet_until=time(7))
-    now = paris("2026-11-30 09:00")
-
-    plans = planner.reminders(paris("2026-12-03 10:00"), EVERYTHING, rules, now, PARIS)
-
-    assert [(p.kind, p.send_after) for p in plans] == [
-        ("reminder_48h", paris("2026-12-01 10:00")),
-        ("reminder_48h", paris("2026-12-01 10:00")),
-    ]
 
 
 def test_a_text_keeps_the_accents_gsm7_has_and_stays_in_gsm7() -> None:
