@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
 from app import schema
+from app.accounts import credentials
 from app.asgi import create_app
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
@@ -225,6 +227,19 @@ class Clock:
         """Stop the clock at a local wall-clock time, e.g. "2026-11-30 08:00"."""
         self.now = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its cheapest in the tests' own process: every agent a test creates costs a
+    hash and a login, at about half a second of CPU each with the real settings, and what
+    those tests check is not the hash. tests/unit/test_credentials.py keeps the real ones
+    (and checks them); servers started by the tests run with them too."""
+    if request.module.__name__.endswith("test_credentials"):
+        return
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(credentials, "_hasher", cheap)
+    monkeypatch.setattr(credentials, "_UNKNOWN_ACCOUNT_HASH", cheap.hash("no account"))
 
 
 @pytest.fixture

@@ -25,6 +25,14 @@ def test_a_password_verifies_against_its_argon2_hash_only() -> None:
     assert not verify_password("not a hash", "un mot de passe assez long")
 
 
+def test_passwords_are_hashed_with_argon2id_at_the_recommended_cost() -> None:
+    """RFC 9106's second recommended option: 64 MiB of memory, three passes, four lanes
+    (the tests of other files use cheaper settings to save time; production must not)."""
+    stored = hash_password("un mot de passe assez long")
+
+    assert stored.split("$")[2:4] == ["v=19", "m=65536,t=3,p=4"]
+
+
 def test_without_a_stored_hash_nothing_verifies() -> None:
     assert not verify_password(None, "no account has this password")
     assert not verify_password(None, "")
