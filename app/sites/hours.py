@@ -86,7 +86,7 @@ class SiteCalendar:
         object.__setattr__(self, "_by_day", by_day)
 
     def day(self, day: date) -> OpenDay:
-        """The open intervals of `day` in local time."""
+        """The open intervals of `day`, as UTC instants, from its local hours."""
         ranges, note = self._ranges(day)
         intervals = [
             (local_instant(day, opens, self.timezone), local_instant(day, closes, self.timezone))
