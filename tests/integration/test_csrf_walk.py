@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from app.accounts import credentials
 from app.accounts.sessions import COOKIE
 from app.asgi import create_app
 from app.config import Settings
@@ -40,15 +38,6 @@ def settings(database_url: str) -> Settings:
     # A day's alert from its second online booking within an hour, for the form that
     # releases it; the walk logs in often, and the per-minute login limit is tested elsewhere.
     return make_settings(database_url, booking_alert_per_hour=1, login_attempts_per_minute=10_000)
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 at its cheapest: the walk logs in twice per form, and what is tested here is
-    not the hash (tests/unit/test_credentials.py is)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(credentials, "_hasher", cheap)
-    monkeypatch.setattr(credentials, "_UNKNOWN_ACCOUNT_HASH", cheap.hash("no account"))
 
 
 @dataclass

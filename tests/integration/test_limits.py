@@ -14,11 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from app.accounts import credentials
 from app.accounts.service import create_agent, slow_down_delay
 from app.accounts.sessions import COOKIE
 from app.asgi import create_app
@@ -31,15 +29,6 @@ BASE = "http://127.0.0.1"
 CLIENT = AsyncTestClient[object]
 WRONG = "not the password at all"
 SEARCH = "/api/v1/sites/paris-15/availability"
-
-
-@pytest.fixture
-def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 at its cheapest in this process, for the tests that make dozens of logins:
-    what they count is failures, not the hash (tests/unit/test_credentials.py tests it)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(credentials, "_hasher", cheap)
-    monkeypatch.setattr(credentials, "_UNKNOWN_ACCOUNT_HASH", cheap.hash("no account"))
 
 
 class Ticker:
@@ -91,7 +80,7 @@ def unknown(number: int) -> str:
 
 
 async def test_the_per_minute_login_limits_count_per_account_from_an_address_and_per_address(
-    database_url: str, staff: Staff, clock: Clock, quick_password_hashes: None
+    database_url: str, staff: Staff, clock: Clock
 ) -> None:
     # Two a minute per account from one address, ten a minute per address.
     clock.set("2026-12-01 09:00")
@@ -128,7 +117,7 @@ async def test_the_per_minute_login_limits_count_per_account_from_an_address_and
 
 
 async def test_an_address_spraying_many_accounts_is_slowed_at_its_fiftieth_failure_exactly(
-    database_url: str, staff: Staff, clock: Clock, quick_password_hashes: None
+    database_url: str, staff: Staff, clock: Clock
 ) -> None:
     start = clock.set("2026-12-01 09:00")
     email = await staff.agent("reception", "paris-15")
@@ -154,7 +143,7 @@ async def test_an_address_spraying_many_accounts_is_slowed_at_its_fiftieth_failu
 
 
 async def test_wrong_passwords_on_one_account_from_two_addresses_are_counted_apart(
-    database_url: str, staff: Staff, clock: Clock, quick_password_hashes: None
+    database_url: str, staff: Staff, clock: Clock
 ) -> None:
     # No account-wide ceiling: eighteen failures over the account slow down no one, the
     # tenth of one address slows down that address only.
@@ -197,7 +186,7 @@ def test_the_delay_after_wrong_passwords_doubles_up_to_an_hour_and_stays_there()
 
 
 async def test_the_slow_down_grows_with_each_failure_waited_out_and_never_beyond_an_hour(
-    database_url: str, staff: Staff, clock: Clock, quick_password_hashes: None
+    database_url: str, staff: Staff, clock: Clock
 ) -> None:
     clock.set("2026-12-01 09:00")
     email = await staff.agent("reception", "paris-15")
@@ -218,7 +207,7 @@ async def test_the_slow_down_grows_with_each_failure_waited_out_and_never_beyond
 
 
 async def test_failures_are_forgotten_a_day_after_the_last_one_and_not_before(
-    database_url: str, staff: Staff, clock: Clock, quick_password_hashes: None
+    database_url: str, staff: Staff, clock: Clock
 ) -> None:
     start = clock.set("2026-12-01 09:00")
     kept = await staff.agent("reception", "paris-15")
@@ -260,7 +249,7 @@ async def session_of(client: CLIENT, email: str) -> str:
 
 
 async def test_a_session_used_all_day_ends_at_exactly_twelve_hours_after_login(
-    client: CLIENT, staff: Staff, clock: Clock, quick_password_hashes: None
+    client: CLIENT, staff: Staff, clock: Clock
 ) -> None:
     start = clock.set("2026-12-01 07:00")
     cookie = await session_of(client, await staff.agent("reception", "paris-15"))
@@ -282,7 +271,7 @@ async def test_a_session_used_all_day_ends_at_exactly_twelve_hours_after_login(
 
 
 async def test_a_session_ends_after_more_than_two_idle_hours_counted_from_its_recorded_activity(
-    client: CLIENT, staff: Staff, clock: Clock, quick_password_hashes: None
+    client: CLIENT, staff: Staff, clock: Clock
 ) -> None:
     start = clock.set("2026-12-01 09:00")
     email = await staff.agent("reception", "paris-15")
