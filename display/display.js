@@ -97,7 +97,10 @@ async function reread() {
   const response = await fetch(`/api/v1/sites/${encodeURIComponent(slug)}/display`, {
     headers: { Accept: "application/json" },
   });
-  if (response.ok) render(await response.json());
+  if (!response.ok) return;
+  const next = await response.json();
+  // Two gaps in a row start two re-reads: the one answered last may be the older.
+  if (!state || next.seq >= state.seq) render(next);
 }
 
 function tick() {
