@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import signal
 import socket
@@ -39,7 +40,13 @@ from tests.cluster.conftest import (
     until_called,
     whole_bookings,
 )
-from tests.cluster.faults import BlackHoleProxy, PostgresCluster, accepting_connections
+from tests.cluster.faults import (
+    BlackHoleProxy,
+    RestartablePostgres,
+    accepting_connections,
+    restartable,
+)
+from tests.conftest import IN_CI
 from tests.integration.test_live import Desk
 from tests.mail import smtp_server
 from tests.servers import Server, running
@@ -183,13 +190,20 @@ async def test_an_instance_killed_mid_load_loses_no_accepted_booking_and_the_oth
 
 
 @pytest.fixture(scope="session")
-def restartable_postgres(postgres_server: str) -> PostgresCluster:
-    """The local cluster behind the tests' PostgreSQL URL; skipped where it cannot be
-    stopped and started from here (even under CI: the reason says why)."""
-    cluster = PostgresCluster.serving(postgres_server)
-    if isinstance(cluster, str):
-        pytest.skip(cluster)
-    return cluster
+def restartable_postgres(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> RestartablePostgres:
+    """The PostgreSQL server behind the tests' URL, as this machine allows to stop and
+    start it: pg_ctlcluster, else pg_ctl as the owner of the data directory
+    (GUICHET_TEST_POSTGRES_RESTART=pg_ctlcluster or pg_ctl takes only that one). Where
+    neither can, skipped with the reason, and under CI a failure."""
+    log = tmp_path_factory.mktemp("postgres") / "server.log"
+    server = restartable(postgres_server, log, os.environ.get("GUICHET_TEST_POSTGRES_RESTART", ""))
+    if isinstance(server, str):
+        if IN_CI:
+            pytest.fail(f"{server}: CI requires the PostgreSQL restart test", pytrace=False)
+        pytest.skip(server)
+    return server
 
 
 async def readiness(instances: list[httpx.AsyncClient]) -> list[int]:
@@ -197,7 +211,7 @@ async def readiness(instances: list[httpx.AsyncClient]) -> list[int]:
 
 
 async def test_a_postgresql_restart_mid_load_is_refused_quickly_then_recovered_alone(
-    restartable_postgres: PostgresCluster,
+    restartable_postgres: RestartablePostgres,
     postgres_server: str,
     cluster: list[Server],
     db: Database,
@@ -247,6 +261,7 @@ async def test_a_postgresql_restart_mid_load_is_refused_quickly_then_recovered_a
     lost = load.accepted() - stored.keys()
     recovered_in = max((done - back for done in recovery if done is not None), default=None)
     figures = {
+        "restarted_with": postgres.way,
         "requests_refused_during_outage": len(refused),
         "recovery_seconds": None if recovered_in is None else round(recovered_in, 2),
         "bookings_lost": len(lost),
