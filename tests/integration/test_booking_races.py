@@ -141,20 +141,25 @@ async def test_concurrent_reschedules_into_one_slot_fill_it_once_per_station(
 async def test_cancel_and_reschedule_of_one_appointment_racing_leave_one_consistent_state(
     racing_client: AsyncTestClient[object], db: Database
 ) -> None:
-    token = (await racing_client.post("/api/v1/appointments", json=body(1))).json()["token"]
+    booked = (await racing_client.post("/api/v1/appointments", json=body(1))).json()
+    token, new_start = booked["token"], "2026-12-02T10:00:00+01:00"
 
     cancelled, moved = await asyncio.gather(
         racing_client.post(f"/api/v1/appointments/{token}/cancel"),
-        racing_client.post(
-            f"/api/v1/appointments/{token}/reschedule",
-            json={"start": "2026-12-02T10:00:00+01:00"},
-        ),
+        racing_client.post(f"/api/v1/appointments/{token}/reschedule", json={"start": new_start}),
     )
 
     assert cancelled.status_code == 200
-    assert moved.status_code in (200, 409)
     final = (await racing_client.get(f"/api/v1/appointments/{token}")).json()
     assert final["status"] == "cancelled"
+    # Whichever came first: moved then cancelled at its new time, or cancelled where it was
+    # and the move refused.
+    if moved.status_code == 200:
+        assert (moved.json()["start"], moved.json()["status"]) == (new_start, "booked")
+        assert final["start"] == new_start
+    else:
+        assert moved.status_code == 409, moved.text
+        assert final["start"] == booked["start"]
     async with db.session() as session:
         count = await session.scalar(text("SELECT count(*) FROM appointments"))
     assert count == 1

@@ -342,24 +342,26 @@ async def test_the_csv_holds_the_same_figures_as_the_api(day: Day) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "status"),
     [
-        "site=paris-15&from=2026-12-02&to=2026-12-01",
-        "site=paris-15&from=2025-01-01&to=2026-12-01",
-        "site=paris-15&by=year",
-        "site=paris-15&from=yesterday",
-        "site=nowhere",
+        ("site=paris-15&from=2026-12-02&to=2026-12-01", 400),
+        ("site=paris-15&from=2025-01-01&to=2026-12-01", 400),
+        ("site=paris-15&by=year", 400),
+        ("site=paris-15&from=yesterday", 400),
+        ("site=nowhere", 404),
     ],
+    ids=["ends-before-it-starts", "over-400-days", "unknown-period", "not-a-date", "no-such-site"],
 )
-async def test_bad_ranges_are_refused_in_plain_words(
-    client: AsyncTestClient[object], staff: Staff, query: str
+async def test_bad_ranges_are_refused_in_plain_words_and_an_unknown_site_is_not_found(
+    client: AsyncTestClient[object], staff: Staff, query: str, status: int
 ) -> None:
     headers = await staff.headers("manager", "paris-15")
 
     response = await client.get(f"/api/v1/stats?{query}", headers=headers)
 
-    assert response.status_code in (400, 404)
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
 
 
 async def test_the_stats_page_shows_the_figures_and_charts_with_their_numbers(day: Day) -> None:
