@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,6 +69,12 @@ def test_free_stations_leave_out_those_taken_even_for_part_of_the_time() -> None
     held = [out(1, "09:45", "10:15"), out(2, "10:29", "11:00"), out(3, "10:30", "11:00")]
 
     assert free_stations(STATIONS, THIRTY, held, at("10:00"), at("10:30")) == [3, 4]
+
+
+def test_free_stations_keep_those_held_only_up_to_the_start_or_from_the_end() -> None:
+    held = [out(1, "09:30", "10:00"), out(2, "10:30", "11:00"), out(3, "10:00", "10:01")]
+
+    assert free_stations(STATIONS, THIRTY, held, at("10:00"), at("10:30")) == [1, 2, 4]
 
 
 def test_an_appointment_on_a_station_out_of_service_goes_to_the_best_free_one() -> None:
@@ -206,3 +213,66 @@ def test_an_outage_takes_the_station_out_of_the_slots_and_its_time_out_of_capaci
     assert morning_out.booked_minutes(DAY) == usual.booked_minutes(DAY) == 510.0
     assert finder([], 0.5).online_capacity(DAY) == 1020 * 0.5
     assert finder([out(1, "08:00", "12:00")], 0.5).online_capacity(DAY) == (1020 - 210) * 0.5
+
+
+def test_appointments_filling_the_day_to_its_edges_are_moved_and_one_past_them_is_not() -> None:
+    opening = holding(10, 1, "08:30", "09:00")
+    closing = holding(11, 1, "16:30", "17:00")
+    before_opening = holding(12, 1, "08:29", "08:59")
+    after_closing = holding(13, 1, "16:31", "17:01")
+    everyone = [opening, closing, before_opening, after_closing]
+
+    placed = rehome(everyone, days(), STATIONS, taken(*everyone), [out(1)], PARIS)
+
+    assert placed == {10: 2, 11: 2, 12: None, 13: None}
+
+
+@pytest.mark.parametrize(
+    ("outage_from", "outage_until", "moved"),
+    [
+        ("09:00", "10:00", False),  # over as the appointment starts
+        ("10:30", "12:00", False),  # begins as it ends
+        ("09:00", "10:01", True),
+        ("10:29", "12:00", True),
+    ],
+)
+def test_an_outage_moves_an_appointment_only_if_they_share_a_minute(
+    outage_from: str, outage_until: str, moved: bool
+) -> None:
+    appointment = holding(10, 1, "10:00", "10:30")
+
+    placed = rehome(
+        [appointment],
+        days(),
+        STATIONS,
+        taken(appointment),
+        [out(1, outage_from, outage_until)],
+        PARIS,
+    )
+
+    assert placed == ({10: 2} if moved else {})
+
+
+def test_appointments_at_the_same_time_are_placed_in_the_order_they_were_made() -> None:
+    later = holding(11, 1, "10:00", "10:30")
+    earlier = holding(10, 2, "10:00", "10:30")
+
+    placed = rehome(
+        [later, earlier], days(), STATIONS, taken(later, earlier), [out(1), out(2)], PARIS
+    )
+
+    assert placed == {10: 3, 11: 4}
+
+
+def test_a_night_appointment_is_placed_on_its_local_day() -> None:
+    # Open on Sunday nights; 00:30 in Paris is still Saturday in UTC.
+    sunday = date(2026, 11, 29)
+    night = SiteCalendar(PARIS, [WeeklyRule(6, time(0), time(6))]).day(sunday)
+    starts = datetime.combine(sunday, time(0, 30), PARIS).astimezone(UTC)
+    half_hour = at("10:30") - at("10:00")
+    appointment = Holding(10, 1, starts, starts + half_hour, THIRTY)
+    broken = Booked(1, starts - half_hour, starts + 4 * half_hour)
+
+    placed = rehome([appointment], [night], STATIONS, taken(appointment), [broken], PARIS)
+
+    assert placed == {10: 2}

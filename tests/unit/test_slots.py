@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
 from app.booking.slots import (
     Booked,
@@ -23,7 +22,7 @@ from app.booking.slots import (
     requirement,
     suits,
 )
-from app.sites.hours import SiteCalendar, WeeklyRule, local_instant
+from app.sites.hours import ClosedPeriod, SiteCalendar, WeeklyRule
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEK = [WeeklyRule(d, time(8, 30), time(19, 30) if d == 3 else time(17, 0)) for d in range(5)]
@@ -50,8 +49,12 @@ def finder(
     policy: Policy = NO_WALK_INS,
     now: datetime = NOW,
     weekly: list[WeeklyRule] | None = None,
+    closures: list[ClosedPeriod] | None = None,
+    outages: list[Booked] | None = None,
 ) -> SlotFinder:
-    calendar = SiteCalendar(timezone=PARIS, weekly=WEEK if weekly is None else weekly)
+    calendar = SiteCalendar(
+        timezone=PARIS, weekly=WEEK if weekly is None else weekly, closures=closures or []
+    )
     return SlotFinder(
         days=list(calendar.days(first, last)),
         stations=STATIONS if stations is None else stations,
@@ -60,6 +63,7 @@ def finder(
         policy=policy,
         now=now,
         timezone=PARIS,
+        outages=outages or [],
     )
 
 
@@ -116,11 +120,42 @@ def test_an_appointment_overlapping_the_start_or_the_end_blocks_the_slot() -> No
     assert slot.station_ids == (DOUBLE.id,)
 
 
+def test_a_station_stays_taken_to_the_end_of_the_longest_of_its_overlapping_holds() -> None:
+    # Out of service 09:00-12:00 with an appointment still on it 10:00-10:30.
+    outage = [Booked(STANDARD.id, tuesday("09:00"), tuesday("12:00"))]
+    appointment = [Booked(STANDARD.id, tuesday("10:00"), tuesday("10:30"))]
+
+    day = on_tuesday(stations=[STANDARD], booked=appointment, outages=outage)
+
+    assert day.check(tuesday("11:00")) is Refusal.TAKEN
+    assert day.check(tuesday("11:30")) is Refusal.TAKEN
+    assert day.check(tuesday("12:00")) == Slot(tuesday("12:00"), tuesday("12:30"), (1,))
+    assert [local_hhmm(slot.start) for slot in day.slots()][:3] == ["08:30", "12:00", "12:30"]
+
+
 def test_standard_bookings_prefer_plain_stations_to_keep_the_others_free() -> None:
     slot = finder(date(2026, 12, 1), date(2026, 12, 1)).check(at("2026-12-01", "10:00"))
 
     assert isinstance(slot, Slot)
     assert slot.station_ids == (STANDARD.id, STANDARD_ACCESSIBLE.id, DOUBLE.id)
+
+
+def test_plain_stations_come_first_whatever_their_position() -> None:
+    accessible = StationInfo(7, "standard", True, 0)
+    double = StationInfo(8, "double", False, 0)
+    plain = StationInfo(9, "standard", False, 5)
+    double_accessible = StationInfo(10, "double", True, 0)
+    long_help = Requirement(30, 30, kind="double")
+
+    standard_slot = on_tuesday(stations=[accessible, double, plain]).check(tuesday("10:00"))
+    double_slot = on_tuesday(stations=[double_accessible, double], need=long_help).check(
+        tuesday("10:00")
+    )
+
+    assert isinstance(standard_slot, Slot)
+    assert standard_slot.station_ids == (9, 7, 8)
+    assert isinstance(double_slot, Slot)
+    assert double_slot.station_ids == (8, 10)
 
 
 def test_a_wheelchair_user_gets_only_accessible_stations() -> None:
@@ -130,6 +165,32 @@ def test_a_wheelchair_user_gets_only_accessible_stations() -> None:
 
     assert isinstance(slot, Slot)
     assert slot.station_ids == (STANDARD_ACCESSIBLE.id, DOUBLE.id)
+
+
+@pytest.mark.parametrize(
+    ("duration", "kind", "needs", "expected"),
+    [
+        (45, "double", [], Requirement(45, 45, "double", False)),
+        (30, "standard", [], Requirement(30, 30, "standard", False)),
+        (
+            30,
+            "standard",
+            [NeedEffect(requires_accessible=True), NeedEffect(10)],
+            Requirement(30, 40, "standard", True),
+        ),
+        (
+            20,
+            "standard",
+            [NeedEffect(5, "standard"), NeedEffect(15, "double")],
+            Requirement(20, 40, "double", False),
+        ),
+        (30, "double", [NeedEffect(0, "standard")], Requirement(30, 30, "double", False)),
+    ],
+)
+def test_a_booking_needs_a_double_station_if_its_service_or_any_need_does(
+    duration: int, kind: str, needs: list[NeedEffect], expected: Requirement
+) -> None:
+    assert requirement(duration, kind, needs) == expected
 
 
 def test_long_help_needs_a_double_station_and_more_time() -> None:
@@ -177,6 +238,51 @@ def test_the_walk_in_share_stops_online_booking_filling_a_day() -> None:
     assert full.check(late) is Refusal.WALK_IN_SHARE
 
 
+def test_a_day_full_for_online_bookings_leaves_the_next_days_offered() -> None:
+    full_tuesday = [Booked(STANDARD.id, at("2026-12-01", "08:30"), at("2026-12-01", "17:00"))]
+
+    two_days = finder(
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+        stations=[STANDARD],
+        booked=full_tuesday,
+        policy=Policy(walk_in_share=0.30),
+    )
+    starts = [slot.start for slot in two_days.slots()]
+
+    assert len(starts) == 17
+    assert starts[0] == at("2026-12-02", "08:30")
+    assert starts[-1] == at("2026-12-02", "16:30")
+
+
+def test_booked_minutes_count_on_the_local_day_an_appointment_starts() -> None:
+    def half_hour(day: str, hhmm: str) -> Booked:
+        return Booked(STANDARD.id, at(day, hhmm), at(day, hhmm) + timedelta(minutes=30))
+
+    booked = [
+        half_hour("2026-11-30", "23:30"),  # Monday, before the days asked
+        half_hour("2026-12-01", "00:00"),
+        half_hour("2026-12-01", "00:30"),  # Tuesday in Paris, Monday in UTC
+        half_hour("2026-12-01", "23:30"),
+        half_hour("2026-12-02", "00:00"),  # Wednesday from its first minute
+        half_hour("2026-12-02", "00:30"),  # Wednesday in Paris, Tuesday in UTC
+    ]
+
+    tuesday_only = on_tuesday(booked=booked)
+
+    assert tuesday_only.booked_minutes(TUESDAY) == 90
+
+
+def test_a_day_the_finder_was_not_given_has_no_capacity_and_nothing_booked() -> None:
+    tuesday_only = on_tuesday(
+        booked=[Booked(STANDARD.id, at("2026-12-02", "10:00"), at("2026-12-02", "10:30"))],
+        outages=[Booked(STANDARD.id, at("2026-12-02", "09:00"), at("2026-12-02", "12:00"))],
+    )
+
+    assert tuesday_only.online_capacity(date(2026, 12, 2)) == 0
+    assert tuesday_only.booked_minutes(date(2026, 12, 2)) == 0
+
+
 def test_closed_off_grid_too_soon_and_too_late_are_told_apart() -> None:
     week = finder(date(2026, 11, 30), date(2027, 3, 1), policy=Policy(walk_in_share=0))
 
@@ -199,6 +305,22 @@ def test_nearest_picks_the_three_closest_slots_in_time_order() -> None:
         at("2026-12-01", "12:00"),
         at("2026-12-01", "12:30"),
     ]
+
+
+def test_between_two_equally_close_slots_nearest_takes_the_earlier() -> None:
+    slots = finder(date(2026, 12, 1), date(2026, 12, 1)).slots()
+
+    # 12:15 is a quarter of an hour from 12:00 and from 12:30, 45 minutes from 11:30
+    # and from 13:00; the slots given in any order.
+    chosen = nearest(list(reversed(slots)), at("2026-12-01", "12:15"))
+    two = nearest(slots, at("2026-12-01", "12:15"), count=2)
+
+    assert [slot.start for slot in chosen] == [
+        at("2026-12-01", "11:30"),
+        at("2026-12-01", "12:00"),
+        at("2026-12-01", "12:30"),
+    ]
+    assert [slot.start for slot in two] == [at("2026-12-01", "12:00"), at("2026-12-01", "12:30")]
 
 
 NIGHT = [WeeklyRule(6, time(0, 0), time(6, 0))]
@@ -226,7 +348,7 @@ def test_no_slot_starts_in_the_missing_spring_hour() -> None:
 def test_the_repeated_autumn_hour_gives_distinct_slots_that_each_book_once() -> None:
     sunday = date(2027, 10, 31)
     now = datetime(2027, 10, 20, tzinfo=UTC)
-    first_half_past_two = local_instant(sunday, time(2, 30), PARIS)
+    first_half_past_two = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 02:30 summer time
     second_half_past_two = first_half_past_two + timedelta(hours=1)
 
     slots = finder(sunday, sunday, weekly=NIGHT, now=now, stations=[STANDARD]).slots()
@@ -251,125 +373,187 @@ def test_the_repeated_autumn_hour_gives_distinct_slots_that_each_book_once() -> 
     assert isinstance(taken.check(second_half_past_two), Slot)
 
 
-# Property tests over random weeks, stations and appointments.
+# Every edge of the rules, at it, a minute inside and a minute outside; answers counted
+# by hand on Tuesday 1 December 2026, open 08:30-17:00, 30-minute slots.
 
-stations_strategy = st.lists(
-    st.builds(
-        StationInfo,
-        id=st.integers(1, 8),
-        kind=st.sampled_from(["standard", "double"]),
-        accessible=st.booleans(),
-        position=st.integers(0, 5),
-    ),
-    min_size=1,
-    max_size=6,
-    unique_by=lambda s: s.id,
-)
-hours = st.tuples(st.integers(6, 12), st.integers(13, 21)).map(
-    lambda r: WeeklyRule(0, time(r[0]), time(r[1]))
-)
-need_strategy = st.builds(
-    lambda grid, extra, double, accessible: Requirement(
-        grid, grid + extra, "double" if double else "standard", accessible
-    ),
-    st.sampled_from([15, 20, 30, 45, 60]),
-    st.sampled_from([0, 0, 10, 15, 30]),
-    st.booleans(),
-    st.booleans(),
-)
+TUESDAY = date(2026, 12, 1)
 
 
-@st.composite
-def scenarios(draw: st.DrawFn) -> SlotFinder:
-    stations = draw(stations_strategy)
-    weekly = [
-        WeeklyRule(day, rule.opens, rule.closes) for day in range(5) for rule in [draw(hours)]
-    ]
-    first = date(2027, 1, 4)
-    last = first + timedelta(days=draw(st.integers(0, 9)))
-    booked = []
-    for _ in range(draw(st.integers(0, 30))):
-        station = draw(st.sampled_from(stations))
-        day = first + timedelta(days=draw(st.integers(0, 9)))
-        start = local_instant(
-            day, time(draw(st.integers(6, 20)), draw(st.sampled_from([0, 10, 30]))), PARIS
-        )
-        booked.append(
-            Booked(station.id, start, start + timedelta(minutes=draw(st.integers(5, 120))))
-        )
-    policy = Policy(
-        min_notice=timedelta(hours=draw(st.integers(0, 48))),
-        horizon=timedelta(days=draw(st.integers(1, 60))),
-        walk_in_share=draw(st.sampled_from([0.0, 0.3, 0.5, 0.9])),
-    )
-    calendar = SiteCalendar(timezone=PARIS, weekly=weekly)
-    return SlotFinder(
-        days=list(calendar.days(first, last)),
-        stations=stations,
-        booked=booked,
-        need=draw(need_strategy),
-        policy=policy,
-        now=datetime(2027, 1, 3, 12, tzinfo=UTC) + timedelta(hours=draw(st.integers(0, 72))),
-        timezone=PARIS,
+def tuesday(hhmm: str) -> datetime:
+    return at("2026-12-01", hhmm)
+
+
+def on_tuesday(**options: Any) -> SlotFinder:
+    return finder(TUESDAY, TUESDAY, **options)
+
+
+@pytest.mark.parametrize(
+    ("now", "first_offered", "ten_o_clock"),
+    [
+        ("08:00", "10:00", "offered"),  # notice ends exactly at 10:00
+        ("08:01", "10:30", Refusal.TOO_SOON),  # a minute short
+        ("07:59", "10:00", "offered"),  # a minute to spare (09:30 still too soon)
+    ],
+    ids=["at-the-notice", "a-minute-short", "a-minute-beyond"],
+)
+def test_the_booking_notice_holds_a_slot_starting_exactly_when_it_ends(
+    now: str, first_offered: str, ten_o_clock: object
+) -> None:
+    two_hours = on_tuesday(now=tuesday(now), policy=Policy(timedelta(hours=2), walk_in_share=0))
+
+    outcome = two_hours.check(tuesday("10:00"))
+
+    assert two_hours.slots()[0].start == tuesday(first_offered)
+    if ten_o_clock == "offered":
+        assert outcome == Slot(tuesday("10:00"), tuesday("10:30"), (1, 2, 3))
+    else:
+        assert outcome is ten_o_clock
+
+
+@pytest.mark.parametrize(
+    ("now", "last_offered", "half_past_four"),
+    [
+        ("16:30", "16:30", "offered"),  # the horizon ends exactly at 16:30 the next day
+        ("16:29", "16:00", Refusal.TOO_LATE),
+        ("16:31", "16:30", "offered"),
+    ],
+    ids=["at-the-horizon", "a-minute-beyond", "a-minute-short"],
+)
+def test_the_horizon_holds_a_slot_starting_exactly_when_it_ends(
+    now: str, last_offered: str, half_past_four: object
+) -> None:
+    a_day_ahead = on_tuesday(
+        now=at("2026-11-30", now), policy=Policy(horizon=timedelta(days=1), walk_in_share=0)
     )
 
+    outcome = a_day_ahead.check(tuesday("16:30"))
 
-@settings(max_examples=300, deadline=None)
-@given(scenario=scenarios())
-def test_offered_slots_are_free_open_suitable_in_the_window_and_within_the_share(
-    scenario: SlotFinder,
+    assert a_day_ahead.slots()[-1].start == tuesday(last_offered)
+    if half_past_four == "offered":
+        assert outcome == Slot(tuesday("16:30"), tuesday("17:00"), (1, 2, 3))
+    else:
+        assert outcome is half_past_four
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "free"),
+    [
+        ("09:30", "10:00", True),  # ends exactly at the slot's start
+        ("09:31", "10:01", False),  # ends a minute into it
+        ("10:30", "11:00", True),  # starts exactly at the slot's end
+        ("10:29", "11:00", False),  # starts a minute before its end
+        ("10:00", "10:30", False),
+        ("09:00", "12:00", False),
+    ],
+)
+def test_an_appointment_blocks_a_slot_only_if_they_share_a_minute(
+    starts: str, ends: str, free: bool
 ) -> None:
-    slots = scenario.slots()
-    stations = {station.id: station for station in scenario.stations}
-    open_days = {day.day: day for day in scenario.days}
+    booked = [Booked(STANDARD.id, tuesday(starts), tuesday(ends))]
 
-    assert [slot.start for slot in slots] == sorted(slot.start for slot in slots)
-    for slot in slots:
-        assert slot.end - slot.start == scenario.need.length
-        assert scenario.now + scenario.policy.min_notice <= slot.start
-        assert slot.start <= scenario.now + scenario.policy.horizon
-        day = open_days[slot.start.astimezone(PARIS).date()]
-        assert any(opens <= slot.start and slot.end <= closes for opens, closes in day.intervals)
-        assert slot.station_ids
-        for station_id in slot.station_ids:
-            assert suits(stations[station_id], scenario.need)
-            for item in scenario.booked:
-                if item.station_id == station_id:
-                    assert item.ends_at <= slot.start or item.starts_at >= slot.end
-        room = scenario.online_capacity(day.day) - scenario.booked_minutes(day.day)
-        assert scenario.need.length_minutes <= room
-        assert scenario.check(slot.start) == slot
+    one_station = on_tuesday(stations=[STANDARD], booked=booked)
+    offered = [slot.start for slot in one_station.slots()]
+
+    if free:
+        assert one_station.check(tuesday("10:00")) == Slot(
+            tuesday("10:00"), tuesday("10:30"), (STANDARD.id,)
+        )
+        assert tuesday("10:00") in offered
+    else:
+        assert one_station.check(tuesday("10:00")) is Refusal.TAKEN
+        assert tuesday("10:00") not in offered
 
 
-@settings(max_examples=200, deadline=None)
-@given(scenario=scenarios(), data=st.data())
-def test_a_start_is_offered_exactly_when_check_accepts_it(
-    scenario: SlotFinder, data: st.DataObject
+def test_an_outage_blocks_a_slot_only_if_they_share_a_minute() -> None:
+    def outage(starts: str, ends: str) -> SlotFinder:
+        out = [Booked(STANDARD.id, tuesday(starts), tuesday(ends))]
+        return on_tuesday(stations=[STANDARD], outages=out)
+
+    assert isinstance(outage("09:30", "10:00").check(tuesday("10:00")), Slot)
+    assert isinstance(outage("10:30", "11:00").check(tuesday("10:00")), Slot)
+    assert outage("09:30", "10:01").check(tuesday("10:00")) is Refusal.TAKEN
+    assert outage("10:29", "11:00").check(tuesday("10:00")) is Refusal.TAKEN
+
+
+@pytest.mark.parametrize(
+    ("booked_until", "room", "offered"),
+    [("13:57", 30, 6), ("13:58", 29, 0), ("13:56", 31, 6)],
+    ids=["room-is-the-length", "a-minute-short", "a-minute-to-spare"],
+)
+def test_the_walk_in_share_at_exactly_its_limit_still_lets_the_last_slot_go(
+    booked_until: str, room: int, offered: int
 ) -> None:
-    offered = {slot.start for slot in scenario.slots()}
-    day = data.draw(st.sampled_from(list(scenario.days)))
-    minute = data.draw(st.integers(0, 24 * 60 - 5))
-    start = local_instant(day.day, time(minute // 60, minute % 60), PARIS)
+    # One station, 510 open minutes, 30 % kept: 357 minutes online; the morning's booking
+    # takes 327 minutes (to 13:57), 328 or 326.
+    booked = [Booked(STANDARD.id, tuesday("08:30"), tuesday(booked_until))]
 
-    assert (start in offered) == isinstance(scenario.check(start), Slot)
+    day = on_tuesday(stations=[STANDARD], booked=booked, policy=Policy(walk_in_share=0.30))
+
+    assert day.online_capacity(TUESDAY) - day.booked_minutes(TUESDAY) == room
+    assert len(day.slots()) == offered
+    if offered:
+        assert day.slots()[0].start == tuesday("14:00")
+        assert day.check(tuesday("16:30")) == Slot(
+            tuesday("16:30"), tuesday("17:00"), (STANDARD.id,)
+        )
+    else:
+        assert day.check(tuesday("16:30")) is Refusal.WALK_IN_SHARE
 
 
-@settings(max_examples=200, deadline=None)
-@given(scenario=scenarios())
-def test_booking_each_offered_slot_in_turn_never_overlaps_and_never_breaks_the_share(
-    scenario: SlotFinder,
+def test_a_slot_ending_exactly_at_closing_is_offered_and_one_a_minute_longer_is_not() -> None:
+    thirty = on_tuesday(need=Requirement(grid_minutes=30, length_minutes=30))
+    thirty_one = on_tuesday(need=Requirement(grid_minutes=30, length_minutes=31))
+
+    assert thirty.slots()[-1].start == tuesday("16:30")
+    assert thirty.slots()[-1].end == tuesday("17:00")
+    assert thirty_one.slots()[-1].start == tuesday("16:00")
+    assert thirty_one.slots()[-1].end == tuesday("16:31")
+    assert thirty_one.check(tuesday("16:30")) is Refusal.OFF_GRID
+
+
+@pytest.mark.parametrize(
+    ("closed_from", "closed_until", "starts", "refused"),
+    [
+        # Closed 09:00-10:00: 08:30 ends as it starts, the grid starts again at 10:00.
+        ("09:00", "10:00", ["08:30", "10:00", "10:30"], {"09:30": Refusal.CLOSED}),
+        # Until 10:01: the grid starts again at 10:01.
+        (
+            "09:00",
+            "10:01",
+            ["08:30", "10:01", "10:31"],
+            {"10:00": Refusal.CLOSED, "10:30": Refusal.OFF_GRID},
+        ),
+        # From 10:30, as the 10:00 slot ends: it stays; from 10:29 it no longer fits.
+        ("10:30", "11:00", ["09:30", "10:00", "11:00"], {"10:30": Refusal.CLOSED}),
+        ("10:29", "11:00", ["09:30", "11:00"], {"10:00": Refusal.OFF_GRID}),
+        # Closed from before opening to 08:31: the day's first slot is 08:31.
+        ("08:00", "08:31", ["08:31", "09:01"], {"08:30": Refusal.CLOSED}),
+        # Open again 16:50-17:00, too short for a slot: off the grid there, not closed.
+        (
+            "09:00",
+            "16:50",
+            ["08:30"],
+            {"16:49": Refusal.CLOSED, "16:50": Refusal.OFF_GRID, "16:59": Refusal.OFF_GRID},
+        ),
+    ],
+)
+def test_a_closure_touching_a_slots_edge_leaves_it_and_one_a_minute_over_takes_it(
+    closed_from: str, closed_until: str, starts: list[str], refused: dict[str, Refusal]
 ) -> None:
-    booked = list(scenario.booked)
-    for slot in scenario.slots():
-        outcome = dataclasses.replace(scenario, booked=booked).check(slot.start)
-        if not isinstance(outcome, Slot):
-            continue
-        booked.append(Booked(outcome.station_ids[0], outcome.start, outcome.end))
-    for item in booked[len(scenario.booked) :]:
-        for other in booked:
-            if other is not item and other.station_id == item.station_id:
-                assert other.ends_at <= item.starts_at or other.starts_at >= item.ends_at
-    final = dataclasses.replace(scenario, booked=booked)
-    for day in scenario.days:
-        if final.booked_minutes(day.day) > scenario.booked_minutes(day.day):
-            assert final.booked_minutes(day.day) <= final.online_capacity(day.day) + 1e-9
+    closure = ClosedPeriod(tuesday(closed_from), tuesday(closed_until), "Travaux")
+
+    day = on_tuesday(closures=[closure], stations=[STANDARD])
+    offered = [slot.start for slot in day.slots()]
+
+    for start in starts:
+        assert start in [local_hhmm(instant) for instant in offered]
+        assert day.check(tuesday(start)) == Slot(
+            tuesday(start), tuesday(start) + timedelta(minutes=30), (STANDARD.id,)
+        )
+    for start, refusal in refused.items():
+        assert day.check(tuesday(start)) is refusal
+        assert tuesday(start) not in offered
+
+
+def local_hhmm(instant: datetime) -> str:
+    return instant.astimezone(PARIS).strftime("%H:%M")
