@@ -189,12 +189,16 @@ class SlotFinder:
             for day in self.days
         }
         present = {station.id for station in self.stations}
+        out_of_service: dict[int, list[tuple[datetime, datetime]]] = {}
+        for outage in self.outages:
+            if outage.station_id in present:
+                spans = out_of_service.setdefault(outage.station_id, [])
+                spans.append((outage.starts_at, outage.ends_at))
+        # A station's overlapping outages take its time out of the day once.
+        merged = [_Busy.of(spans) for spans in out_of_service.values()]
+        out_spans = [span for busy in merged for span in zip(busy.starts, busy.ends, strict=True)]
         self._out_minutes = {
-            day.day: sum(
-                _overlap_minutes(day.intervals, outage.starts_at, outage.ends_at)
-                for outage in self.outages
-                if outage.station_id in present
-            )
+            day.day: sum(_overlap_minutes(day.intervals, start, end) for start, end in out_spans)
             for day in self.days
         }
 
@@ -202,7 +206,9 @@ class SlotFinder:
         """Station minutes of `day` that bookings may take; the rest is kept for walk-ins."""
         station_minutes = self._open_minutes.get(day, 0.0) * len(self.stations)
         station_minutes -= self._out_minutes.get(day, 0.0)
-        return station_minutes * (1 - self.policy.walk_in_share)
+        # Rounded off the float's last bits: 720 minutes with 30 % kept are 504, not
+        # 503.99999999999994, and a room of exactly the length is offered.
+        return round(station_minutes * (1 - self.policy.walk_in_share), 6)
 
     def booked_minutes(self, day: date) -> float:
         return self._booked_minutes.get(day, 0.0)
