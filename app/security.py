@@ -94,16 +94,21 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """The request names no origin (not a browser's cross-site post), or guichet's own."""
+    """The request does not come from another site's page. Browsers say where a request
+    comes from in `Sec-Fetch-Site`; older ones only in `Origin`, which pages with no
+    referrer (the private pages) send as "null"."""
+    fetched_from = connection.headers.get("sec-fetch-site")
+    if fetched_from is not None:
+        return fetched_from in ("same-origin", "none")
     origin = connection.headers.get("origin")
-    return origin is None or origin == f"{connection.url.scheme}://{connection.url.netloc}"
+    own = f"{connection.url.scheme}://{connection.url.netloc}"
+    return origin is None or origin in ("null", own)
 
 
 def forms_from_our_pages(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
     """Guard of the pages' forms: a browser posts them from guichet's own pages only, so
-    another site cannot make its visitors book, cancel or answer in their name (browsers
-    send `Origin` with every cross-site post)."""
+    another site cannot make its visitors book, cancel or answer in their name."""
     if connection.scope.get("method") in UNSAFE_METHODS and not same_origin(connection):
         raise Forbidden("Send this form from guichet's own page.", code="cross_site_form")
