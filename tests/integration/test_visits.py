@@ -42,10 +42,21 @@ async def test_a_finished_visit_records_what_was_done_by_whom_and_how_the_person
     post: Post, db: Database
 ) -> None:
     _, desk = await book_and_come(post, db)
-    post.clock.set("2026-12-01 10:00")
+    started = post.clock.set("2026-12-01 10:00")
     await walk_in(post, desk, service="ants")
 
-    await serve(post, desk, services=["caf", "impots"], outcome="solved", note="  Fait  ")
+    called = await post.client.post(
+        f"/api/v1/stations/{desk.station}/call-next", headers=desk.facilitator
+    )
+    ticket = f"/api/v1/tickets/{called.json()['id']}"
+    await post.client.post(f"{ticket}/start", headers=desk.facilitator)
+    finished = post.clock.set("2026-12-01 10:20")
+    done = await post.client.post(
+        f"{ticket}/finish",
+        headers=desk.facilitator,
+        json={"services": ["caf", "impots"], "outcome": "solved", "note": "  Fait  "},
+    )
+    assert done.status_code == 200, done.text
     await serve(post, desk)
     async with db.session() as session:
         visits = list(await session.scalars(select(Visit).order_by(Visit.id)))
@@ -59,8 +70,7 @@ async def test_a_finished_visit_records_what_was_done_by_whom_and_how_the_person
     )
     assert booked.agent_id is not None
     assert booked.station_id == desk.station
-    assert booked.started_at is not None
-    assert booked.finished_at > booked.started_at or booked.finished_at == booked.started_at
+    assert (booked.started_at, booked.finished_at) == (started, finished)
     assert (walked_in.channel, walked_in.services, walked_in.outcome) == (
         "walk_in",
         ["ants"],

@@ -84,14 +84,50 @@ def test_texts_are_counted_in_segments_of_their_encoding(
     assert segments(text, encoding) == count
 
 
-@given(st.text(max_size=400))
+ESCAPE = "\x1b"
+GSM7_EXTENSION = set("\f^{}\\[~]|€")  # GSM 03.38: each sent as ESC and a second septet
+
+
+def cut_into_segments(text: str, encoding: Encoding) -> list[list[str]]:
+    """The reference: `text` written out unit by unit as the network carries it (a GSM-7
+    extension sign as ESC then the sign, UCS-2 as UTF-16 code units), then cut into
+    segments of 160 (70) units, or 153 (67) each once it needs several, a cut moved back
+    by one unit where it would part an escape from its sign or a surrogate pair."""
+    if encoding is Encoding.GSM7:
+        units = [u for char in text for u in ([ESCAPE, char] if char in GSM7_EXTENSION else [char])]
+        single, several = 160, 153
+        opens_a_pair = {ESCAPE}
+    else:
+        raw = text.encode("utf-16-be")
+        units = [raw[i : i + 2].decode("utf-16-be", "surrogatepass") for i in range(0, len(raw), 2)]
+        single, several = 70, 67
+        opens_a_pair = {chr(code) for code in range(0xD800, 0xDC00)}
+    if len(units) <= single:
+        return [units]
+    pieces = []
+    while units:
+        cut = min(several, len(units))
+        if cut < len(units) and units[cut - 1] in opens_a_pair:
+            cut -= 1
+        pieces.append(units[:cut])
+        units = units[cut:]
+    return pieces
+
+
+# Any text, and texts of several segments dense in the signs that take two units, in each
+# encoding (the boundaries themselves are the examples above).
+@given(
+    st.text(max_size=400)
+    | st.text("aé€", min_size=150, max_size=480)
+    | st.text("aê😀", min_size=60, max_size=210)
+)
 def test_no_character_of_a_text_is_ever_lost(text: str) -> None:
     sent = prepare(text)
 
     composed = unicodedata.normalize("NFC", text)
     assert sent.text == "".join(REPLACEMENTS.get(char, char) for char in composed)
     assert (sent.encoding is Encoding.GSM7) == all(c in BASIC or c in EXTENDED for c in sent.text)
-    assert sent.segments >= 1
+    assert sent.segments == len(cut_into_segments(sent.text, sent.encoding))
     if sent.encoding is Encoding.GSM7:
         assert (sent.segments == 1) == (septets(sent.text) <= 160)
 
