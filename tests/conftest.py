@@ -239,7 +239,7 @@ def quick_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
         return
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(credentials, "_hasher", cheap)
-    monkeypatch.setattr(credentials, "_UNKNOWN_ACCOUNT_HASH", cheap.hash("no account"))
+    monkeypatch.setattr(credentials, "_unknown_account_hash", lambda: cheap.hash("no account"))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -16,9 +17,13 @@ _CLOCK_SKEW = timedelta(seconds=60)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
-# Verified against when the email is unknown, so that a wrong email costs as
-# long as a wrong password and the answer does not tell which one was wrong.
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash("no account has this password")
+
+@lru_cache(maxsize=1)
+def _unknown_account_hash() -> str:
+    """Verified against when the email is unknown, so that a wrong email costs as long as
+    a wrong password and the answer does not tell which one was wrong (made on first use:
+    a hash costs half a second, and most processes never need it)."""
+    return _hasher.hash("no account has this password")
 
 
 def hash_password(password: str) -> str:
@@ -28,7 +33,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check `password` against `password_hash`; with no hash, spend the same time and fail."""
     try:
-        return _hasher.verify(password_hash or _UNKNOWN_ACCOUNT_HASH, password) and bool(
+        return _hasher.verify(password_hash or _unknown_account_hash(), password) and bool(
             password_hash
         )
     except (VerificationError, InvalidHashError):
