@@ -22,6 +22,7 @@ from app.asgi import create_app
 from app.config import Settings
 from app.db import Base, Database
 from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
+from tests.integration.test_admin_site_pages import settings_form
 from tests.integration.test_staff_pages import csrf_of
 from tests.routes import asks_for, fill, page_forms
 
@@ -201,24 +202,7 @@ async def paired_screen(desk: Desk) -> tuple[Values, dict[str, str]]:
 
 
 async def site_settings(_desk: Desk) -> tuple[Values, dict[str, str]]:
-    return {"slug": SITE}, {
-        "walk_in_percent": "25",
-        "booking_min_notice_minutes": "120",
-        "booking_horizon_days": "60",
-        "max_future_bookings_per_contact": "2",
-        "check_in_early_minutes": "30",
-        "check_in_late_minutes": "15",
-        "late_grace_minutes": "10",
-        "late_check_in_limit_minutes": "30",
-        "priority_after_minutes": "30",
-        "no_show_after_calls": "3",
-        "turn_near_position": "3",
-        "service_level_minutes": "15",
-        "service_level_goal": "80",
-        "reminder_hours": "24, 2",
-        "sms_quiet_from": "20:00",
-        "sms_quiet_until": "08:00",
-    }
+    return {"slug": SITE}, settings_form(walk_in_percent="25")
 
 
 async def station_change(desk: Desk) -> tuple[Values, dict[str, str]]:

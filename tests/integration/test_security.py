@@ -5,8 +5,6 @@ rate limits, private-link lookups, the addresses of proxies believed, the metric
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from app.booking.models import Appointment
 from app.config import Settings, SettingsError, load_settings
 from app.db import Database
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, make_settings
+from tests.integration.test_limits import desks
 from tests.servers import running
 
 BASE = "http://127.0.0.1"
@@ -58,26 +57,6 @@ async def agent_named(db: Database, email: str) -> Agent:
         return await session.scalar(select(Agent).where(Agent.email == email))  # type: ignore[return-value]
 
 
-@asynccontextmanager
-async def desks(
-    settings: Settings, clock: Clock, *addresses: str
-) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Clients of one app, each from its own network address."""
-    app = create_app(settings, clock=clock)
-    async with app.lifespan():
-        clients = [
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url=BASE
-            )
-            for address in addresses
-        ]
-        try:
-            yield clients
-        finally:
-            for client in clients:
-                await client.aclose()
-
-
 async def token_status(client: httpx.AsyncClient, email: str, password: str) -> int:
     response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
     return response.status_code
@@ -90,7 +69,10 @@ async def test_an_attackers_wrong_passwords_never_refuse_the_agent_at_their_own_
     email = await staff.agent("facilitator", "paris-15")
     agent = await agent_named(db, email)
     settings = make_settings(database_url)  # the per-minute login limits as deployed
-    async with desks(settings, clock, "127.0.0.1", "127.0.0.2") as (desk, attacker):
+    async with desks(create_app(settings, clock=clock), "127.0.0.1", "127.0.0.2") as (
+        desk,
+        attacker,
+    ):
         attempts = []
         for minute in range(30):
             clock.now = start + timedelta(seconds=minute * 7)
@@ -118,7 +100,7 @@ async def test_failures_slow_down_their_account_and_address_for_a_growing_delay(
     start = clock.set("2026-12-01 09:00")
     email = await staff.agent("facilitator", "paris-15")
     settings = make_settings(database_url, login_attempts_per_minute=10_000)
-    async with desks(settings, clock, "127.0.0.2") as (attacker,):
+    async with desks(create_app(settings, clock=clock), "127.0.0.2") as (attacker,):
         free = [await token_status(attacker, email, "not the password") for _ in range(10)]
         first = await attacker.post(
             "/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD}
@@ -164,7 +146,7 @@ async def test_the_wait_announced_is_the_longest_that_applies(
     clock.set("2026-12-01 09:00")
     email = await staff.agent("facilitator", "paris-15")
     settings = make_settings(database_url, login_attempts_per_minute=10)
-    async with desks(settings, clock, "127.0.0.2") as (attacker,):
+    async with desks(create_app(settings, clock=clock), "127.0.0.2") as (attacker,):
         free = [await token_status(attacker, email, "not the password") for _ in range(10)]
         told = [
             await attacker.post(
@@ -184,7 +166,10 @@ async def test_an_address_that_tries_many_accounts_is_slowed_down_for_all_of_the
     clock.set("2026-12-01 09:00")
     email = await staff.agent("reception", "paris-15")
     settings = make_settings(database_url, login_attempts_per_minute=10_000)
-    async with desks(settings, clock, "127.0.0.1", "127.0.0.2") as (desk, sprayer):
+    async with desks(create_app(settings, clock=clock), "127.0.0.1", "127.0.0.2") as (
+        desk,
+        sprayer,
+    ):
         sprayed = [
             await token_status(sprayer, f"someone.{n}@agents.example.org", "Printemps2026!")
             for n in range(50)
