@@ -34,8 +34,14 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy app
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist), each taking a whole test file
+# at a time; the tests marked `alone` (they stop the shared PostgreSQL server) run after
+# the others, by themselves. PYTEST_WORKERS=0 runs everything in this one process.
+PYTEST_WORKERS ?= 4
+
 pytest: $(VENV)/.installed-dev browser-tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not alone" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS) || test $$? -eq 5
 
 # The browser tests (tests/e2e) need Debian's Chromium, installed here under CI=true
 # only, and axe-core from npm. Without them, outside CI, those tests skip.

@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,6 +37,25 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEMO_DAY = date(2026, 11, 26)
 TEST_SECRET = "a-test-secret-that-is-long-enough-for-production-0123456789"
 STAFF_PASSWORD = "correct horse battery staple"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has a node id of its own. Schemathesis gives all the operations of one test
+    the same id, and the workers of pytest-xdist (`make pytest`) know tests by id: they would
+    run one operation and count it for all. Each operation's label goes into its id, and a
+    collection where two tests still share one is refused rather than silently cut."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and not item.nodeid.endswith("]"):
+            if hasattr(item, "_id"):  # pytest 9 keeps the id in parts
+                item._id = item._id.with_params(label)
+            else:
+                item._nodeid = f"{item.nodeid}[{label}]"
+    shared = [
+        nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1
+    ]
+    if shared:
+        raise pytest.UsageError(f"tests that share a node id, which xdist would run once: {shared}")
 
 
 def asyncpg_url(database: str) -> str:

@@ -210,6 +210,7 @@ async def readiness(instances: list[httpx.AsyncClient]) -> list[int]:
     return [(await client.get("/health/ready")).status_code for client in instances]
 
 
+@pytest.mark.alone
 async def test_a_postgresql_restart_mid_load_is_refused_quickly_then_recovered_alone(
     restartable_postgres: RestartablePostgres,
     postgres_server: str,

@@ -1,0 +1,40 @@
+"""The suite's own collection: `make pytest` spreads tests over processes by node id, so two
+tests with one id would be run once and counted twice, without a word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import pytest_collection_modifyitems
+
+
+@dataclass
+class Collected:
+    nodeid: str
+
+
+def test_two_tests_sharing_a_node_id_stop_the_run() -> None:
+    items = [Collected("tests/x.py::test_a"), Collected("tests/x.py::test_a")]
+
+    with pytest.raises(pytest.UsageError, match=r"tests/x\.py::test_a"):
+        pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+
+
+def test_tests_with_their_own_ids_pass() -> None:
+    items = [Collected("tests/x.py::test_a"), Collected("tests/x.py::test_a[1]")]
+
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+
+
+def test_each_operation_of_the_openapi_conformance_test_has_its_own_id(
+    request: pytest.FixtureRequest,
+) -> None:
+    ids = [item.nodeid for item in request.session.items if "answers_as_documented" in item.nodeid]
+    if not ids:
+        pytest.skip("the conformance test is not collected in this run")
+    assert all(nodeid.endswith("]") for nodeid in ids)
+    assert "test_every_operation_answers_as_documented_and_never_5xx[GET /api/v1/needs]" in {
+        nodeid.split("::")[-1] for nodeid in ids
+    }
