@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +62,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a check that `column` holds one of `values`: "status IN ('a', 'b')"."""
+    quoted = ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
+    return f"{column} IN ({quoted})"
 
 
 def token_digest(token: str) -> str:
@@ -272,6 +278,7 @@ __all__ = [
     "UTCDateTime",
     "make_engine",
     "notify",
+    "one_of",
     "sqlite_path",
     "utcnow",
 ]

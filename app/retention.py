@@ -19,13 +19,14 @@ from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
-from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.notify.models import FollowUpAnswer, MessageStatus, OutboxMessage
 from app.queue.models import Ticket
 from app.visits.models import EscalationEvent, Visit
 
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""
-FINISHED = ("sent", "failed", "cancelled")  # a message still to send keeps what it needs
+# A message still to send keeps what it needs.
+FINISHED = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.CANCELLED)
 
 
 # What blanking leaves of a person: the rows stay, for the figures; what names or reaches

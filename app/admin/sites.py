@@ -482,7 +482,7 @@ async def _booked_ahead(
         select(Appointment)
         .where(
             Appointment.site_id == site.id,
-            Appointment.status == "booked",
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at >= max(now, period.since),
             Appointment.ends_at > period.since,
         )
@@ -624,7 +624,7 @@ async def to_reschedule(session: AsyncSession, site: Site, now: datetime) -> lis
         select(Appointment)
         .where(
             Appointment.site_id == site.id,
-            Appointment.status == AppointmentStatus.CALLED_OFF.value,
+            Appointment.status == AppointmentStatus.CALLED_OFF,
             Appointment.rebooked_as_id.is_(None),
             Appointment.starts_at >= now,
         )
@@ -650,7 +650,7 @@ async def _lock_ahead(session: AsyncSession, site: Site, now: datetime) -> None:
     furthest = await session.scalar(
         select(func.max(Appointment.starts_at)).where(
             Appointment.site_id == site.id,
-            Appointment.status == "booked",
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at >= now,
         )
     )

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.booking.guard import WINDOW, Burst, Made, bursts
-from app.booking.models import RELEASED, Appointment
+from app.booking.models import RELEASED, Appointment, AppointmentStatus
+from app.booking.rules import AppointmentAction, AppointmentEffect
+from app.booking.service import move_appointment
 from app.db import Database
 from app.notify import outbox
 from app.sites.hours import local_instant
@@ -90,7 +92,7 @@ async def release(
                 select(Appointment)
                 .where(
                     Appointment.id.in_(suspects),
-                    Appointment.status == "booked",
+                    Appointment.status == AppointmentStatus.BOOKED,
                     Appointment.starts_at > now,
                     Appointment.starts_at >= local_instant(day, time(0), tz),
                     Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
@@ -102,11 +104,8 @@ async def release(
         first = {appointment.id for appointment in told_once(appointments)}
         services: dict[int, Service] = {}
         for appointment in appointments:
-            appointment.status = "cancelled"
-            appointment.cancelled_at = now
-            appointment.updated_at = now
-            appointment.sequence += 1
-            if appointment.id not in first:
+            moved = move_appointment(appointment, AppointmentAction.RELEASE, now)
+            if appointment.id not in first or AppointmentEffect.TELL_RELEASED not in moved.effects:
                 await outbox.cancel_pending(session, appointment_id=appointment.id)
                 continue
             if appointment.service_id not in services:

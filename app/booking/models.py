@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, utcnow
+from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, one_of, utcnow
 from app.sites.models import Service, Site, Station
 
 
@@ -33,9 +33,9 @@ class AppointmentStatus(StrEnum):
     CALLED_OFF = "called_off"
 
 
-STATUSES = tuple(status.value for status in AppointmentStatus)
+STATUSES = tuple(AppointmentStatus)
 # Statuses of an appointment that no longer holds its station.
-RELEASED = (AppointmentStatus.CANCELLED.value, AppointmentStatus.CALLED_OFF.value)
+RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.CALLED_OFF)
 CHANNELS = ("online", "phone", "counter")
 
 
@@ -49,11 +49,8 @@ class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="range"),
-        CheckConstraint(
-            "status IN ('booked', 'checked_in', 'served', 'no_show', 'cancelled', 'called_off')",
-            name="status",
-        ),
-        CheckConstraint("channel IN ('online', 'phone', 'counter')", name="channel"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
         Index("ix_appointments_site_id_starts_at", "site_id", "starts_at"),
         Index("ix_appointments_station_id_starts_at", "station_id", "starts_at"),
@@ -82,7 +79,7 @@ class Appointment(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED.value)
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED)
     channel: Mapped[str] = mapped_column(String(16), default="online")
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254), default=None)

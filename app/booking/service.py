@@ -21,6 +21,7 @@ from app import locking
 from app.audit import service as audit
 from app.booking import contacts
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
+from app.booking.rules import APPOINTMENT, AppointmentAction, AppointmentEffect
 from app.booking.slots import (
     Booked,
     NeedEffect,
@@ -35,6 +36,7 @@ from app.booking.slots import (
 )
 from app.db import Database, token_digest
 from app.errors import BadRequest, Conflict, DomainError, NotFound
+from app.lifecycle import Move
 from app.notify import outbox
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
@@ -46,7 +48,7 @@ ALTERNATIVE_DAYS = 7
 # who hesitates, too few to flood a stranger's inbox with confirmations.
 BOOKINGS_MADE_PER_PERSON_PER_DAY = 6
 OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
-CALLED_OFF = AppointmentStatus.CALLED_OFF.value
+CALLED_OFF = AppointmentStatus.CALLED_OFF
 MAX_NAME_LENGTH = 120
 
 
@@ -290,7 +292,9 @@ async def _count_future_bookings(session: AsyncSession, who: Contact, now: datet
     if who.phone:
         same_person.append(Appointment.phone == who.phone)
     query = select(func.count()).where(
-        or_(*same_person), Appointment.status == "booked", Appointment.starts_at > now
+        or_(*same_person),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.starts_at > now,
     )
     return int(await session.scalar(query) or 0)
 
@@ -428,7 +432,7 @@ async def book(
                 service_id=service.id,
                 starts_at=slot.start,
                 ends_at=slot.end,
-                status="booked",
+                status=AppointmentStatus.BOOKED,
                 channel=request.channel,
                 name=request.contact.name,
                 email=request.contact.email,
@@ -535,23 +539,38 @@ async def _locked_by_token(session: AsyncSession, token: str) -> Appointment:
     return appointment
 
 
+def move_appointment(
+    appointment: Appointment, action: AppointmentAction, now: datetime
+) -> Move[AppointmentStatus, AppointmentEffect]:
+    """Move `appointment` as its lifecycle (`app/booking/rules.py`) says, stamping what the
+    move names; the caller tells the person when the move says so. NotAllowed otherwise."""
+    moved = APPOINTMENT.move(appointment.status, action)
+    appointment.status = moved.to
+    appointment.updated_at = now
+    if AppointmentEffect.STAMP_CANCELLED in moved.effects:
+        appointment.cancelled_at = now
+        appointment.sequence += 1  # the calendar file says CANCELLED
+    return moved
+
+
 async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
     """Cancel (idempotent); refused once the appointment has begun or the person came."""
     async with db.writing() as session:
         appointment = await _locked_by_token(session, token)
         if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
-            if appointment.status != "booked" or now >= appointment.starts_at:
+            if (
+                not APPOINTMENT.allows(appointment.status, AppointmentAction.CANCEL)
+                or now >= appointment.starts_at
+            ):
                 raise Conflict(
                     "This appointment has started or taken place: it cannot be cancelled.",
                     code="not_cancellable",
                 )
-            appointment.status = "cancelled"
-            appointment.cancelled_at = now
-            appointment.updated_at = now
-            appointment.sequence += 1
-            site = await session.get_one(Site, appointment.site_id)
-            service = await session.get_one(Service, appointment.service_id)
-            await outbox.cancelled(session, appointment, site, service, now)
+            moved = move_appointment(appointment, AppointmentAction.CANCEL, now)
+            if AppointmentEffect.TELL_CANCELLED in moved.effects:
+                site = await session.get_one(Site, appointment.site_id)
+                service = await session.get_one(Service, appointment.service_id)
+                await outbox.cancelled(session, appointment, site, service, now)
         appointment_id = appointment.id
     return await get_by_id(db, appointment_id)
 
@@ -587,7 +606,10 @@ async def reschedule(
                 ],
             )
             appointment = await _locked_by_token(session, token)
-            if appointment.status != "booked" or now >= appointment.starts_at:
+            if (
+                not APPOINTMENT.allows(appointment.status, AppointmentAction.MOVE)
+                or now >= appointment.starts_at
+            ):
                 raise Conflict(
                     "This appointment has started, taken place or been cancelled.",
                     code="not_movable",
@@ -689,14 +711,12 @@ async def call_off(
     file says CANCELLED, nothing pending about it is sent, and the person is told once,
     with the `offered` slots and their link to take one. Never turned back into a booking
     (not even when the closure or outage is removed): the person books again."""
-    appointment.status = CALLED_OFF
-    appointment.cancelled_at = now
-    appointment.updated_at = now
-    appointment.sequence += 1
+    moved = move_appointment(appointment, AppointmentAction.CALL_OFF, now)
     await session.flush()
-    await outbox.cannot_take_place(
-        session, appointment, site, service, reason, now, offered=offered
-    )
+    if AppointmentEffect.TELL_CALLED_OFF in moved.effects:
+        await outbox.cannot_take_place(
+            session, appointment, site, service, reason, now, offered=offered
+        )
 
 
 async def rebook(
@@ -800,10 +820,13 @@ async def mark_missed(db: Database, now: datetime) -> int:
                 update(Appointment)
                 .where(
                     Appointment.site_id == site.id,
-                    Appointment.status == "booked",
+                    Appointment.status.in_(APPOINTMENT.from_states(AppointmentAction.MISS)),
                     Appointment.ends_at < late,
                 )
-                .values(status="no_show", updated_at=now)
+                .values(
+                    status=APPOINTMENT.move(AppointmentStatus.BOOKED, AppointmentAction.MISS).to,
+                    updated_at=now,
+                )
             )
             marked += result.rowcount  # type: ignore[attr-defined]
     return marked

@@ -36,6 +36,7 @@ from app.live import presence, screens
 from app.live.screens import ScreenRevoked
 from app.live.sockets import LiveSocket
 from app.queue import service as queue
+from app.queue.models import TicketStatus
 from app.queue.service import QueueChange
 from app.sites.models import Site
 from app.sites.service import get_site
@@ -78,7 +79,10 @@ def display_body(state: queue.DisplayState, tz: ZoneInfo) -> dict[str, Any]:
 def ticket_body(view: queue.TicketView) -> dict[str, Any]:
     """The body of GET /api/v1/tickets/{token}, and of every ticket message."""
     ticket = view.ticket
-    showing_station = ticket.station is not None and ticket.status in ("called", "serving")
+    showing_station = ticket.station is not None and ticket.status in (
+        TicketStatus.CALLED,
+        TicketStatus.SERVING,
+    )
     return {
         "number": ticket.number,
         "status": ticket.status,

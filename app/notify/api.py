@@ -17,7 +17,7 @@ from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import Database
 from app.errors import NotFound
-from app.notify.models import OutboxMessage
+from app.notify.models import MessageStatus, OutboxMessage
 from app.problems import problem_responses
 from app.sites.models import Site
 
@@ -104,8 +104,8 @@ class OutboxController(Controller):
                 raise NotFound(f"No message has the id {message_id}.")
             site = await session.get_one(Site, message.site_id)
             authorize(agent, roles=MANAGERS, site=site)
-            if message.status in ("failed", "cancelled"):
-                message.status = "pending"
+            if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
+                message.status = MessageStatus.PENDING
                 message.attempts = 0
                 message.last_error = ""
                 message.send_after = now

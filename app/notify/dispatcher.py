@@ -31,10 +31,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.booking.ics import calendar_entry, invitation
-from app.booking.models import Appointment
+from app.booking.models import Appointment, AppointmentStatus
 from app.db import Database
 from app.notify import render
-from app.notify.models import OutboxMessage
+from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL
 from app.notify.transports import (
     Attachment,
@@ -45,7 +45,7 @@ from app.notify.transports import (
     SmsTransport,
     TransientError,
 )
-from app.queue.models import Ticket
+from app.queue.models import Ticket, TicketStatus
 
 log = logging.getLogger("guichet.notify")
 LEASE = timedelta(minutes=2)
@@ -59,7 +59,7 @@ SENDING_AT_ONCE = 8
 @dataclass(frozen=True)
 class Outcome:
     id: int
-    status: str
+    status: MessageStatus
     error: str = ""
     retry_at: datetime | None = None
 
@@ -165,8 +165,14 @@ class Dispatcher:
         now = self.clock()
         async with self.db.writing() as session:
             due = or_(
-                and_(OutboxMessage.status == "pending", OutboxMessage.send_after <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+                and_(
+                    OutboxMessage.status == MessageStatus.PENDING,
+                    OutboxMessage.send_after <= now,
+                ),
+                and_(
+                    OutboxMessage.status == MessageStatus.SENDING,
+                    OutboxMessage.claimed_until < now,
+                ),
             )
             query = (
                 select(OutboxMessage)
@@ -179,17 +185,17 @@ class Dispatcher:
             taken = list(await session.scalars(query))
             messages = []
             for message in taken:
-                if message.status == "sending" and message.attempts >= self.attempts:
+                if message.status == MessageStatus.SENDING and message.attempts >= self.attempts:
                     log.warning(
                         "message %s given up: no result after %d attempts",
                         message.id,
                         message.attempts,
                     )
-                    message.status = "failed"
+                    message.status = MessageStatus.FAILED
                     message.claimed_until = None
                     message.last_error = f"gave up: no result after {message.attempts} attempts"
                     continue
-                message.status = "sending"
+                message.status = MessageStatus.SENDING
                 message.claimed_by = self.instance
                 message.claimed_until = now + self.lease
                 message.attempts += 1
@@ -233,9 +239,9 @@ class Dispatcher:
             if appointment is None:
                 return False
             if message.kind == "cancelled":
-                return appointment.status == "cancelled"
+                return appointment.status == AppointmentStatus.CANCELLED
             if message.kind == "cannot_take_place":  # called off by the mairie
-                return appointment.status == "called_off" and (
+                return appointment.status == AppointmentStatus.CALLED_OFF and (
                     appointment.sequence == message.data.get("sequence")
                 )
             if is_reminder(message.kind) and not wanted(appointment, message.channel):
@@ -244,10 +250,14 @@ class Dispatcher:
                 current = appointment.sequence == message.data.get("sequence")
                 if message.kind == "station_changed":  # only the latest change of station
                     current = current and appointment.station_id == message.data.get("station_id")
-                return appointment.status == "booked" and current and now < appointment.starts_at
+                return (
+                    appointment.status == AppointmentStatus.BOOKED
+                    and current
+                    and now < appointment.starts_at
+                )
         if message.ticket_id is not None and message.kind == "turn_near":
             ticket = tickets.get(message.ticket_id)
-            return ticket is not None and ticket.status == "waiting"
+            return ticket is not None and ticket.status == TicketStatus.WAITING
         return True
 
     async def _deliver(
@@ -269,7 +279,9 @@ class Dispatcher:
                 type(exc).__name__,
                 where(exc),
             )
-            return Outcome(message.id, "failed", f"unexpected error: {type(exc).__name__}"[:200])
+            return Outcome(
+                message.id, MessageStatus.FAILED, f"unexpected error: {type(exc).__name__}"[:200]
+            )
 
     async def _attempt(
         self,
@@ -279,7 +291,7 @@ class Dispatcher:
     ) -> Outcome:
         now = self.clock()
         if not self.applies(message, appointments, tickets, now):
-            return Outcome(message.id, "cancelled", "no longer applies")
+            return Outcome(message.id, MessageStatus.CANCELLED, "no longer applies")
         try:
             if message.channel == EMAIL:
                 await self.email.send(self._email(message, appointments))
@@ -296,14 +308,14 @@ class Dispatcher:
                 )
         except PermanentError as exc:
             log.warning("message %s refused for good: %s", message.id, exc)
-            return Outcome(message.id, "failed", str(exc)[:200])
+            return Outcome(message.id, MessageStatus.FAILED, str(exc)[:200])
         except TransientError as exc:
             if message.attempts >= self.attempts:
                 log.warning("message %s given up after %d attempts", message.id, message.attempts)
-                return Outcome(message.id, "failed", f"gave up: {exc}"[:200])
+                return Outcome(message.id, MessageStatus.FAILED, f"gave up: {exc}"[:200])
             delay = retry_delay(message.attempts, self.random.uniform(0.5, 1.5))
-            return Outcome(message.id, "pending", str(exc)[:200], now + delay)
-        return Outcome(message.id, "sent")
+            return Outcome(message.id, MessageStatus.PENDING, str(exc)[:200], now + delay)
+        return Outcome(message.id, MessageStatus.SENT)
 
     def _email(self, message: OutboxMessage, appointments: dict[int, Appointment]) -> Email:
         subject, text, html = render.email(message.kind, message.data, self.base_url)
@@ -334,14 +346,17 @@ class Dispatcher:
         if not outcomes:
             return
         now = self.clock()
-        mine = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_by == self.instance)
+        mine = and_(
+            OutboxMessage.status == MessageStatus.SENDING,
+            OutboxMessage.claimed_by == self.instance,
+        )
         async with self.db.writing() as session:
-            for status in ("sent", "cancelled"):
+            for status in (MessageStatus.SENT, MessageStatus.CANCELLED):
                 ids = [o.id for o in outcomes if o.status == status]
                 if not ids:
                     continue
                 values: dict[str, object] = {"status": status, "claimed_until": None}
-                if status == "sent":
+                if status == MessageStatus.SENT:
                     values.update(sent_at=now, last_error="")
                 else:
                     values["last_error"] = "no longer applies"
@@ -349,7 +364,7 @@ class Dispatcher:
                     update(OutboxMessage).where(OutboxMessage.id.in_(ids), mine).values(**values)
                 )
             for outcome in outcomes:
-                if outcome.status in ("sent", "cancelled"):
+                if outcome.status in (MessageStatus.SENT, MessageStatus.CANCELLED):
                     continue
                 values = {
                     "status": outcome.status,

@@ -15,6 +15,7 @@ from app.db import Database
 from app.errors import BadRequest, Conflict
 from app.notify.models import FollowUpAnswer
 from app.queue import service as queue
+from app.queue.models import TicketStatus
 
 MAX_COMMENT = 1000
 
@@ -48,7 +49,7 @@ async def record(db: Database, token: str, score: int, comment: str, now: dateti
     async with db.writing() as session:
         view = await queue.by_token(session, token, now)
         ticket = view.ticket
-        if ticket.status != "done":
+        if ticket.status != TicketStatus.DONE:
             raise Conflict("The visit is not over yet.", code="visit_not_over")
         answer = await session.scalar(
             select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == ticket.id)

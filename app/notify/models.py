@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONValue, UTCDateTime
+from app.db import Base, JSONValue, UTCDateTime, one_of
 
-MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+
+class MessageStatus(StrEnum):
+    """Where an outbox message stands: waiting its time, being sent, sent, given up, dropped."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+MESSAGE_STATUSES = tuple(MessageStatus)
 
 
 class OutboxMessage(Base):
@@ -18,9 +30,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status"
-        ),
+        CheckConstraint(one_of("status", MESSAGE_STATUSES), name="status"),
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
         Index("ix_outbox_status_send_after", "status", "send_after"),
         Index("ix_outbox_appointment_id", "appointment_id"),
@@ -37,7 +47,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     data: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     claimed_by: Mapped[str] = mapped_column(String(32), default="")

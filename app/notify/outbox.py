@@ -21,7 +21,7 @@ from app.booking.contacts import is_mobile
 from app.booking.models import Appointment
 from app.booking.slots import Slot
 from app.notify import planner
-from app.notify.models import OutboxMessage
+from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL, Planned, Reach, Rules
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
@@ -93,7 +93,7 @@ async def write(
             recipient=recipient,
             data=data,
             send_after=planned.send_after,
-            status="pending",
+            status=MessageStatus.PENDING,
             attempts=0,
             last_error="",
             claimed_by="",
@@ -258,10 +258,10 @@ async def reminders_dropped(session: AsyncSession, site: Site, hours: Sequence[i
             update(OutboxMessage)
             .where(
                 OutboxMessage.site_id == site.id,
-                OutboxMessage.status == "pending",
+                OutboxMessage.status == MessageStatus.PENDING,
                 OutboxMessage.kind.in_(kinds),
             )
-            .values(status="cancelled")
+            .values(status=MessageStatus.CANCELLED)
         )
 
 
@@ -273,11 +273,12 @@ async def cancel_pending(
     session: AsyncSession, *, appointment_id: int, reminders_only: bool = False
 ) -> None:
     query = update(OutboxMessage).where(
-        OutboxMessage.appointment_id == appointment_id, OutboxMessage.status == "pending"
+        OutboxMessage.appointment_id == appointment_id,
+        OutboxMessage.status == MessageStatus.PENDING,
     )
     if reminders_only:
         query = query.where(OutboxMessage.kind.startswith("reminder_"))
-    await session.execute(query.values(status="cancelled"))
+    await session.execute(query.values(status=MessageStatus.CANCELLED))
 
 
 def _ticket_data(ticket: Ticket, site: Site, service_name: str) -> dict[str, Any]:

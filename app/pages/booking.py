@@ -35,7 +35,7 @@ from app.throttle import Limits, client_address
 from app.visits import service as visits
 
 DAYS_SHOWN = 7
-CALLED_OFF = AppointmentStatus.CALLED_OFF.value
+CALLED_OFF = AppointmentStatus.CALLED_OFF
 
 
 @dataclass
@@ -607,7 +607,7 @@ def _appointment_context(
     tz = ZoneInfo(appointment.site.timezone)
     start = appointment.starts_at.astimezone(tz)
     end = appointment.ends_at.astimezone(tz)
-    changeable = appointment.status == "booked" and now < appointment.starts_at
+    changeable = appointment.status == AppointmentStatus.BOOKED and now < appointment.starts_at
     return {
         "appointment": appointment,
         "token": appointment.token,

@@ -33,15 +33,15 @@ from app.queue.models import Ticket
 from app.security import forms_from_our_pages
 from app.sites.models import Service, Site
 from app.visits import service as visits
-from app.visits.models import ESCALATION_STATUSES, Escalation, Visit
+from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus, Visit
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
 # What the department may say of the request, in the order it goes.
 STEP_LABELS = {
-    "in_progress": "En cours de traitement",
-    "answered": "Répondue : la réponse est écrite ci-dessous",
-    "closed": "Close : plus rien à faire",
+    EscalationStatus.IN_PROGRESS: "En cours de traitement",
+    EscalationStatus.ANSWERED: "Répondue : la réponse est écrite ci-dessous",
+    EscalationStatus.CLOSED: "Close : plus rien à faire",
 }
 ERRORS = {
     "form": "Ce formulaire a expiré : rechargez la page et recommencez.",
@@ -176,7 +176,7 @@ class DepartmentPages(Controller):
             error = "long"
         elif not message.isprintable():
             error = "unprintable"
-        elif status == "answered" and not message:
+        elif status == EscalationStatus.ANSWERED and not message:
             error = "answer"
         if error:
             return await self._page(

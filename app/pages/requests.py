@@ -23,13 +23,13 @@ from app.pages.staff import Staff, _back, _on_error, provide_staff, site_for
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
-from app.visits.models import ESCALATION_STATUSES, Escalation
+from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus
 
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
 FILTERS = {
-    "ouvertes": ("received", "in_progress"),
-    "en-retard": ("received", "in_progress"),
-    "repondues": ("answered",),
+    "ouvertes": (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS),
+    "en-retard": (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS),
+    "repondues": (EscalationStatus.ANSWERED,),
     "toutes": ESCALATION_STATUSES,
 }
 

@@ -30,7 +30,7 @@ from app.accounts.guards import session_cookie, session_of
 from app.accounts.models import Agent
 from app.booking import alerts as booking_alerts
 from app.booking import service as booking
-from app.booking.models import Appointment
+from app.booking.models import Appointment, AppointmentStatus
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.db import Database
@@ -400,7 +400,7 @@ class StaffPages(StaffController):
                     "service": a.service.name,
                     "status": french.STATUSES.get(a.status, a.status),
                     "late": a.id in late,
-                    "can_check_in": a.status == "booked",
+                    "can_check_in": a.status == AppointmentStatus.BOOKED,
                 }
                 for a in appointments
             ],

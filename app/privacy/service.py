@@ -21,7 +21,7 @@ from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
 from app.booking.models import Appointment
 from app.db import Database
 from app.errors import BadRequest
-from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.notify.models import FollowUpAnswer, MessageStatus, OutboxMessage
 from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, Visit
 
@@ -215,8 +215,11 @@ async def erase(
             cancelled = retention.rowcount(
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "pending")
-                    .values(status="cancelled", last_error="erased on request")
+                    .where(
+                        OutboxMessage.id.in_(message_ids),
+                        OutboxMessage.status == MessageStatus.PENDING,
+                    )
+                    .values(status=MessageStatus.CANCELLED, last_error="erased on request")
                 )
             )
         erased = Erased(

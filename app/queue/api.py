@@ -22,7 +22,7 @@ from app.db import Database
 from app.live import presence
 from app.problems import problem_responses
 from app.queue import service
-from app.queue.models import Ticket
+from app.queue.models import Ticket, TicketStatus
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.visits import service as visits
@@ -387,7 +387,7 @@ class TrackingController(Controller):
             position=view.position,
             eta_minutes=view.eta_minutes,
             station=ticket.station.name
-            if ticket.station and ticket.status in ("called", "serving")
+            if ticket.station and ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
             else None,
             service_name=ticket.service.name,
             site=site.name,

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column
-from app.sites.models import Service, Station
+from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, one_of
+from app.sites.models import STATION_KINDS, Service, Station
 
 
 class TicketStatus(StrEnum):
@@ -35,7 +35,7 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
-TICKET_STATUSES = tuple(status.value for status in TicketStatus)
+TICKET_STATUSES = tuple(TicketStatus)
 
 
 class Ticket(Base):
@@ -45,11 +45,8 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "day", "number"),
         UniqueConstraint("appointment_id"),
-        CheckConstraint(
-            "status IN ('waiting', 'called', 'serving', 'done', 'no_show', 'cancelled', 'closed')",
-            name="status",
-        ),
-        CheckConstraint("station_kind IN ('standard', 'double')", name="station_kind"),
+        CheckConstraint(one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(one_of("station_kind", STATION_KINDS), name="station_kind"),
         Index("ix_tickets_site_id_day_status", "site_id", "day", "status"),
         Index("ix_tickets_site_id_service_id_finished_at", "site_id", "service_id", "finished_at"),
     )
@@ -73,7 +70,7 @@ class Ticket(Base):
     # An appointment checked in after its tolerance: placed by the site's rule, served,
     # counted as came late (never as a no-show).
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     first_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

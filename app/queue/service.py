@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,11 +23,13 @@ from sqlalchemy.orm import joinedload
 from app import locking
 from app.audit import service as audit
 from app.booking.contacts import texting_number
-from app.booking.models import Appointment
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.rules import APPOINTMENT, AppointmentAction
 from app.booking.service import (
     appointment_by_reference,
     get_needs,
     get_service,
+    move_appointment,
     new_token,
     requirement_of,
 )
@@ -37,13 +39,14 @@ from app.notify import outbox
 from app.queue import eta, numbering
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import Caller, Waiting, next_ticket
+from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.hours import OpenDay
 from app.sites.models import LateArrivalRule, Need, Service, Site, Station
 from app.sites.service import get_site, site_calendar, station_outages
 from app.visits import service as visits
 
 AVERAGE_OVER_DAYS = 90
-ACTIVE = ("waiting", "called", "serving")
+ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
 MAX_REASON = 200
 # Past this long after closing time, tickets are closed without a text: it would come too late.
 CLOSING_TEXT_WITHIN = timedelta(hours=1)
@@ -118,7 +121,7 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
         select(*WAITING_COLUMNS).where(
             Ticket.site_id == site.id,
             Ticket.day == today(site, now),
-            Ticket.status == "waiting",
+            Ticket.status == TicketStatus.WAITING,
         )
     )
     return [Waiting(*row) for row in rows]
@@ -183,7 +186,7 @@ async def _averages(session: AsyncSession, site: Site, now: datetime) -> dict[in
         select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
         .where(
             Ticket.site_id == site.id,
-            Ticket.status == "done",
+            Ticket.status == TicketStatus.DONE,
             Ticket.started_at.is_not(None),
             Ticket.finished_at > now - timedelta(days=AVERAGE_OVER_DAYS),
         )
@@ -208,14 +211,14 @@ async def _views(
     waiting: Sequence[Waiting] | None = None,
 ) -> dict[int, TicketView]:
     """Positions and estimates of `tickets` among the site's waiting tickets today."""
-    if all(ticket.status != "waiting" for ticket in tickets):
+    if all(ticket.status != TicketStatus.WAITING for ticket in tickets):
         return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
     if waiting is None:
         waiting = await waiting_tickets(session, site, now)
     forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
     views = {}
     for ticket in tickets:
-        found = forecasts.get(ticket.id) if ticket.status == "waiting" else None
+        found = forecasts.get(ticket.id) if ticket.status == TicketStatus.WAITING else None
         if found is None:
             views[ticket.id] = TicketView(ticket, None, None)
         else:
@@ -255,7 +258,7 @@ async def forecast_inputs(session: AsyncSession, site: Site, now: datetime) -> F
             select(Ticket.station_id, Ticket.started_at, Ticket.called_at, Ticket.service_id).where(
                 Ticket.site_id == site.id,
                 Ticket.day == day,
-                Ticket.status.in_(("called", "serving")),
+                Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
                 Ticket.station_id.is_not(None),
             )
         )
@@ -300,7 +303,7 @@ async def _expected(session: AsyncSession, site: Site, now: datetime) -> list[Wa
             .join(Service, Service.id == Appointment.service_id)
             .where(
                 Appointment.site_id == site.id,
-                Appointment.status == "booked",
+                Appointment.status == AppointmentStatus.BOOKED,
                 Appointment.starts_at > now - timedelta(minutes=site.check_in_late_minutes),
                 Appointment.starts_at <= now + eta.LATER_WITHIN,
             )
@@ -352,19 +355,20 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
         site,
         tickets,
         now,
-        waiting=[waiting_of(t) for t in tickets if t.status == "waiting"],
+        waiting=[waiting_of(t) for t in tickets if t.status == TicketStatus.WAITING],
     )
     in_line = sorted(
-        (views[t.id] for t in tickets if t.status == "waiting"),
+        (views[t.id] for t in tickets if t.status == TicketStatus.WAITING),
         key=lambda view: (view.position or 0, view.ticket.id),
     )
     called = sorted(
-        (t for t in tickets if t.status == "called"),
+        (t for t in tickets if t.status == TicketStatus.CALLED),
         key=lambda t: (t.called_at or t.arrived_at, t.id),
         reverse=True,
     )
     serving = sorted(
-        (t for t in tickets if t.status == "serving"), key=lambda t: (t.started_at, t.id)
+        (t for t in tickets if t.status == TicketStatus.SERVING),
+        key=lambda t: (t.started_at, t.id),
     )
     return QueueView(
         site=site,
@@ -465,7 +469,7 @@ async def display(
         select(Service.code, func.count())
         .select_from(Ticket)
         .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status == "waiting")
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status == TicketStatus.WAITING)
         .group_by(Service.code)
     )
     by_service = {code: int(count) for code, count in waiting}
@@ -621,7 +625,7 @@ async def _new_ticket(
         appointment_id=appointment.id if appointment else None,
         due_at=appointment.starts_at if appointment and keeps_time else None,
         late=late,
-        status="waiting",
+        status=TicketStatus.WAITING,
         arrived_at=arrived_at,
         call_count=0,
         updated_at=now,
@@ -716,8 +720,7 @@ async def check_in(
             keeps_time=keeps_time,
             late=late,
         )
-        appointment.status = "checked_in"
-        appointment.updated_at = now
+        move_appointment(appointment, AppointmentAction.CHECK_IN, now)
         await _record(
             session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
         )
@@ -740,9 +743,9 @@ def late_placement(site: Site, starts_at: datetime, now: datetime) -> tuple[bool
 def _check_in_allowed(site: Site, appointment: Appointment, now: datetime, day: OpenDay) -> None:
     tz = ZoneInfo(site.timezone)
     start = appointment.starts_at.astimezone(tz)
-    if appointment.status == "checked_in":
+    if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict("This appointment is already checked in.", code="already_checked_in")
-    if appointment.status != "booked":
+    if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(
             f"This appointment is {appointment.status.replace('_', ' ')}: "
             "issue a walk-in ticket instead.",
@@ -824,7 +827,7 @@ async def call_next(
         if chosen is None:
             return None
         ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
-        ticket.status = "called"
+        ticket.status = TICKET.move(ticket.status, TicketAction.CALL).to
         ticket.station_id = station.id
         ticket.called_at = now
         ticket.first_called_at = ticket.first_called_at or now
@@ -837,23 +840,28 @@ async def call_next(
     return await _reload(db, ticket_id)
 
 
-TRANSITIONS = {
-    "recall": ("called",),
-    "start": ("called",),
-    "finish": ("serving",),
-    "no_show": ("called",),
-    "cancel": ("waiting", "called"),
-    "transfer": ("waiting", "called", "serving"),
-}
 REFUSALS = {
-    "recall": "Only a called ticket can be called again.",
-    "start": "Only a called ticket can start being served.",
-    "finish": "Only a ticket being served can be finished.",
-    "no_show": "Only a called ticket can be marked absent.",
-    "cancel": "Only a waiting or called ticket can be cancelled.",
-    "transfer": "A ticket that is done, absent or cancelled cannot be transferred.",
+    TicketAction.RECALL: "Only a called ticket can be called again.",
+    TicketAction.START: "Only a called ticket can start being served.",
+    TicketAction.FINISH: "Only a ticket being served can be finished.",
+    TicketAction.NO_SHOW: "Only a called ticket can be marked absent.",
+    TicketAction.CANCEL: "Only a waiting or called ticket can be cancelled.",
+    TicketAction.TRANSFER: "A ticket that is done, absent or cancelled cannot be transferred.",
 }
-APPOINTMENT_STATUS = {"finish": "served", "no_show": "no_show", "cancel": "cancelled"}
+
+
+@dataclass
+class _Moving:
+    """A ticket being moved by `act()`, with what its effects need."""
+
+    session: AsyncSession
+    ticket: Ticket
+    site: Site
+    now: datetime
+    agent_id: int | None
+    report: visits.VisitReport | None
+    service_code: str | None
+    station_kind: str | None
 
 
 async def act(
@@ -867,8 +875,10 @@ async def act(
     station_kind: str | None = None,
     report: visits.VisitReport | None = None,
 ) -> Ticket:
-    """Move a ticket along: recall, start, finish, no_show, cancel or transfer. Finishing
-    records the visit from the facilitator's `report`."""
+    """Move a ticket along: recall, start, finish, no_show, cancel or transfer, as the
+    ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
+    facilitator's `report`."""
+    asked = TicketAction(action)
     async with db.writing() as session:
         found = await session.get(Ticket, ticket_id)
         if found is None:
@@ -878,41 +888,74 @@ async def act(
         ticket = await session.get_one(
             Ticket, ticket_id, with_for_update=True, populate_existing=True
         )
-        if ticket.status not in TRANSITIONS[action]:
+        if asked not in REFUSALS or not TICKET.allows(ticket.status, asked):
             raise Conflict(
-                f"{REFUSALS[action]} Ticket {ticket.number} is {ticket.status.replace('_', ' ')}.",
+                f"{REFUSALS.get(asked, '')} Ticket {ticket.number} is "
+                f"{ticket.status.replace('_', ' ')}.".lstrip(),
                 code=f"cannot_{action}",
             )
         if report is not None:
             visits.check(report)
-        recorded = action
-        if action == "recall":
-            if ticket.call_count >= site.no_show_after_calls:
-                ticket.status = "no_show"
-                recorded = "no_show"
-            else:
-                ticket.call_count += 1
-                ticket.called_at = now
-        elif action == "start":
-            ticket.status = "serving"
-            ticket.started_at = now
-        elif action == "finish":
-            ticket.status = "done"
-            ticket.finished_at = now
-            await _visit_over(session, ticket, site, report, agent_id, now)
-        elif action in ("no_show", "cancel"):
-            ticket.status = "no_show" if action == "no_show" else "cancelled"
-        elif action == "transfer":
-            await _transfer(session, ticket, service_code, station_kind)
-        if ticket.appointment_id is not None and recorded in APPOINTMENT_STATUS:
+        taken = (
+            recall(ticket.call_count, site.no_show_after_calls)
+            if asked == TicketAction.RECALL
+            else asked
+        )
+        move = TICKET.move(ticket.status, taken)
+        ticket.status = move.to
+        moving = _Moving(session, ticket, site, now, agent_id, report, service_code, station_kind)
+        for effect in TicketEffect:
+            if effect in move.effects:
+                await TICKET_EFFECTS[effect](moving)
+        follows = APPOINTMENT_FOLLOWS.get(move.to)
+        if ticket.appointment_id is not None and follows is not None:
             appointment = await session.get(Appointment, ticket.appointment_id)
-            if appointment is not None:
-                appointment.status = APPOINTMENT_STATUS[recorded]
+            if appointment is not None and APPOINTMENT.allows(appointment.status, follows):
+                appointment.status = APPOINTMENT.move(appointment.status, follows).to
                 appointment.updated_at = now
+        recorded = "no_show" if taken == TicketAction.GIVE_UP else action
         await _record(session, ticket, recorded, now, agent_id=agent_id)
-        if action == "transfer":
+        if asked == TicketAction.TRANSFER:
             ticket.station_id = None
     return await _reload(db, ticket_id)
+
+
+async def _one_more_call(moving: _Moving) -> None:
+    moving.ticket.call_count += 1
+    moving.ticket.called_at = moving.now
+
+
+async def _started(moving: _Moving) -> None:
+    moving.ticket.started_at = moving.now
+
+
+async def _finished(moving: _Moving) -> None:
+    moving.ticket.finished_at = moving.now
+
+
+async def _record_visit(moving: _Moving) -> None:
+    await _visit_over(
+        moving.session, moving.ticket, moving.site, moving.report, moving.agent_id, moving.now
+    )
+
+
+async def _back_in_queue(moving: _Moving) -> None:
+    await _transfer(moving.session, moving.ticket, moving.service_code, moving.station_kind)
+
+
+async def _not_through_act(moving: _Moving) -> None:
+    raise AssertionError("calling and closing are not moves of act()")
+
+
+TICKET_EFFECTS: dict[TicketEffect, Callable[[_Moving], Awaitable[None]]] = {
+    TicketEffect.FIRST_CALL: _not_through_act,  # call_next()
+    TicketEffect.ONE_MORE_CALL: _one_more_call,
+    TicketEffect.STAMP_STARTED: _started,
+    TicketEffect.STAMP_FINISHED: _finished,
+    TicketEffect.RECORD_VISIT: _record_visit,
+    TicketEffect.BACK_IN_QUEUE: _back_in_queue,
+    TicketEffect.TELL_CLOSED: _not_through_act,  # close_waiting()
+}
 
 
 async def _visit_over(
@@ -957,7 +1000,7 @@ async def _tell_those_whose_turn_is_near(
             .where(
                 Ticket.site_id == site.id,
                 Ticket.day == today(site, now),
-                Ticket.status == "waiting",
+                Ticket.status == TicketStatus.WAITING,
                 Ticket.phone.is_not(None),
             )
             .options(joinedload(Ticket.service))
@@ -985,7 +1028,6 @@ async def _transfer(
         ticket.station_kind = requirement_of(service, chosen).kind
     if station_kind is not None:
         ticket.station_kind = station_kind
-    ticket.status = "waiting"
     ticket.called_at = None
     ticket.call_count = 0
     ticket.started_at = None
@@ -1021,7 +1063,7 @@ async def close_waiting(db: Database, now: datetime) -> int:
                 )
             )
             for ticket in tickets:
-                ticket.status = TicketStatus.CLOSED
+                ticket.status = TICKET.move(ticket.status, TicketAction.CLOSE).to
                 await _record(session, ticket, "closed", now, agent_id=None)
                 if (
                     closing is not None

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime
+from app.db import Base, JSONValue, UTCDateTime, one_of
 
 STATION_KINDS = ("standard", "double")
 
@@ -48,7 +48,7 @@ class Site(Base):
         CheckConstraint("turn_near_position BETWEEN 0 AND 20", name="turn_near_position"),
         CheckConstraint("service_level_minutes BETWEEN 1 AND 240", name="service_level_minutes"),
         CheckConstraint("service_level_goal BETWEEN 1 AND 100", name="service_level_goal"),
-        CheckConstraint("late_arrival_rule IN ('walk_in', 'grace')", name="late_arrival_rule"),
+        CheckConstraint(one_of("late_arrival_rule", LateArrivalRule), name="late_arrival_rule"),
         CheckConstraint("late_grace_minutes BETWEEN 0 AND 60", name="late_grace_minutes"),
         CheckConstraint(
             "late_check_in_limit_minutes BETWEEN 0 AND 240", name="late_check_in_limit_minutes"
@@ -111,7 +111,7 @@ class Station(Base):
 
     __tablename__ = "stations"
     __table_args__ = (
-        CheckConstraint("kind IN ('standard', 'double')", name="kind"),
+        CheckConstraint(one_of("kind", STATION_KINDS), name="kind"),
         UniqueConstraint("site_id", "name"),
     )
 
@@ -212,7 +212,7 @@ class Service(Base):
 
     __tablename__ = "services"
     __table_args__ = (
-        CheckConstraint("station_kind IN ('standard', 'double')", name="station_kind"),
+        CheckConstraint(one_of("station_kind", STATION_KINDS), name="station_kind"),
         CheckConstraint("duration_minutes BETWEEN 5 AND 240", name="duration"),
     )
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.types import Date
 
-from app.booking.models import Appointment
+from app.booking.models import Appointment, AppointmentStatus
 from app.errors import BadRequest
 from app.notify.models import FollowUpAnswer
 from app.queue.models import Ticket, TicketStatus
@@ -43,13 +43,13 @@ from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
 from app.sites.service import EARLIEST_DAY, LATEST_DAY, site_calendar
 from app.stats.sql import By, Dialect, as_date, quantiles
-from app.visits.models import OUTCOMES, Department, Escalation, Visit
+from app.visits.models import OUTCOMES, Department, Escalation, EscalationStatus, Visit
 
 MEDIAN, P90 = Fraction(1, 2), Fraction(9, 10)
 MAX_DAYS = 400
 CHANNELS = ("online", "phone", "counter")
-ATTENDED = ("checked_in", "served")
-OPEN = ("received", "in_progress")
+ATTENDED = (AppointmentStatus.CHECKED_IN, AppointmentStatus.SERVED)
+OPEN = (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS)
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 ALL = "all"
 
@@ -409,14 +409,14 @@ class Query:
         )
         for key, channel, status, count in rows:
             tally = self._tally(key)
-            if status == "cancelled":
+            if status == AppointmentStatus.CANCELLED:
                 tally.cancelled += count
                 continue
-            if status == "called_off":
+            if status == AppointmentStatus.CALLED_OFF:
                 tally.called_off += count
                 continue
             tally.booked[channel] += count
-            if status == "no_show":
+            if status == AppointmentStatus.NO_SHOW:
                 tally.missed += count
             elif status in ATTENDED:
                 tally.attended += count
@@ -458,8 +458,8 @@ class Query:
                 period,
                 func.count(),
                 func.sum(case((t.appointment_id.is_(None), 1), else_=0)),
-                func.sum(case((t.status == "done", 1), else_=0)),
-                func.sum(case((t.status == "no_show", 1), else_=0)),
+                func.sum(case((t.status == TicketStatus.DONE, 1), else_=0)),
+                func.sum(case((t.status == TicketStatus.NO_SHOW, 1), else_=0)),
                 func.sum(case((t.late, 1), else_=0)),
                 func.sum(case((t.status == TicketStatus.CLOSED, 1), else_=0)),
                 func.count(t.first_called_at),
@@ -613,7 +613,7 @@ class Query:
     def _served(self) -> list[SQLColumnExpression[bool]]:
         return [
             *self._ticket_range(),
-            Ticket.status == "done",
+            Ticket.status == TicketStatus.DONE,
             Ticket.started_at.is_not(None),
             Ticket.finished_at.is_not(None),
         ]

@@ -31,8 +31,8 @@ from app.config import Settings
 from app.db import Database
 from app.errors import NotFound, Unauthorized
 from app.live.hub import Hub
-from app.notify.models import OutboxMessage
-from app.queue.models import Ticket
+from app.notify.models import MessageStatus, OutboxMessage
+from app.queue.models import Ticket, TicketStatus
 from app.sites.models import Site
 
 # Prometheus's text format without its charset: Litestar adds "; charset=utf-8" to text/*.
@@ -40,7 +40,7 @@ METRICS_MEDIA_TYPE = "; ".join(
     part for part in CONTENT_TYPE_LATEST.split("; ") if not part.lower().startswith("charset=")
 )
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-OUTBOX_STATUSES = ("pending", "sending", "failed")
+OUTBOX_STATUSES = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.FAILED)
 
 
 class Metrics:
@@ -111,7 +111,7 @@ class Metrics:
             today = {site.id: now.astimezone(ZoneInfo(site.timezone)).date() for site in sites}
             rows = await session.execute(
                 select(Ticket.site_id, Ticket.day, func.count(), func.min(Ticket.arrived_at))
-                .where(Ticket.status == "waiting", Ticket.day.in_(set(today.values())))
+                .where(Ticket.status == TicketStatus.WAITING, Ticket.day.in_(set(today.values())))
                 .group_by(Ticket.site_id, Ticket.day)
             )
             waiting = {site_id: (count, first) for site_id, day, count, first in rows
@@ -128,7 +128,7 @@ class Metrics:
             )
             due = await session.scalar(
                 select(func.count()).where(
-                    OutboxMessage.status == "pending", OutboxMessage.send_after <= now
+                    OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.send_after <= now
                 )
             )
             alerts = (

@@ -4,6 +4,7 @@ departments, with their history."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -17,11 +18,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONValue, UTCDateTime
+from app.db import Base, JSONValue, UTCDateTime, one_of
 
 OUTCOMES = ("solved", "alone", "escalated", "unhelped", "unrecorded")
 CHANNELS = ("online", "phone", "counter", "walk_in")
-ESCALATION_STATUSES = ("received", "in_progress", "answered", "closed")
+
+
+class EscalationStatus(StrEnum):
+    """Where a request sent on to an expert department stands, from received to closed."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+ESCALATION_STATUSES = tuple(EscalationStatus)
 
 
 class Visit(Base):
@@ -29,11 +41,8 @@ class Visit(Base):
 
     __tablename__ = "visits"
     __table_args__ = (
-        CheckConstraint(
-            "outcome IN ('solved', 'alone', 'escalated', 'unhelped', 'unrecorded')",
-            name="outcome",
-        ),
-        CheckConstraint("channel IN ('online', 'phone', 'counter', 'walk_in')", name="channel"),
+        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         Index("ix_visits_site_id_day", "site_id", "day"),
     )
 
@@ -78,9 +87,7 @@ class Escalation(Base):
 
     __tablename__ = "escalations"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('received', 'in_progress', 'answered', 'closed')", name="status"
-        ),
+        CheckConstraint(one_of("status", ESCALATION_STATUSES), name="status"),
         Index("ix_escalations_site_id_status", "site_id", "status"),
         Index("ix_escalations_site_id_created_at", "site_id", "created_at"),
     )
@@ -91,7 +98,7 @@ class Escalation(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.RECEIVED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

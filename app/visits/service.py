@@ -26,11 +26,13 @@ from app.visits.models import (
     Department,
     Escalation,
     EscalationEvent,
+    EscalationStatus,
     Visit,
 )
+from app.visits.rules import ESCALATION, TOWARDS, EscalationEffect
 
 MAX_NOTE = 1000
-OPEN = ("received", "in_progress")
+OPEN = (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS)
 DEPARTMENT_TOKEN_BYTES = 32  # 256 bits
 
 
@@ -144,7 +146,7 @@ async def record(
             ticket_id=ticket.id,
             site_id=site.id,
             department_id=department.id,
-            status="received",
+            status=EscalationStatus.RECEIVED,
             created_at=now,
             updated_at=now,
             department=department,
@@ -155,7 +157,10 @@ async def record(
         await session.flush()
         session.add(
             EscalationEvent(
-                escalation_id=escalation.id, status="received", agent_id=agent_id, at=now
+                escalation_id=escalation.id,
+                status=EscalationStatus.RECEIVED,
+                agent_id=agent_id,
+                at=now,
             )
         )
         if token:
@@ -265,18 +270,19 @@ async def move(
         site = await session.get_one(Site, escalation.site_id)
         may_change(site)
         await session.refresh(escalation, with_for_update=True)
-        order = ESCALATION_STATUSES.index
-        if order(status) <= order(escalation.status):
+        action = TOWARDS.get(EscalationStatus(status))
+        if action is None or not ESCALATION.allows(escalation.status, action):
             raise Conflict(
                 f"Request {escalation.reference} is already {escalation.status.replace('_', ' ')}:"
                 " it only moves forward.",
                 code="escalation_backwards",
             )
-        escalation.status = status
+        moved = ESCALATION.move(escalation.status, action)
+        escalation.status = moved.to
         escalation.updated_at = now
-        if status in ("answered", "closed") and escalation.answered_at is None:
+        if EscalationEffect.STAMP_ANSWERED in moved.effects:
             escalation.answered_at = now
-        if status == "closed":
+        if EscalationEffect.STAMP_CLOSED in moved.effects:
             escalation.closed_at = now
         text = " ".join(message.split())[:MAX_NOTE]
         session.add(

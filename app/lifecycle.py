@@ -1,0 +1,78 @@
+"""Lifecycles as data: a pure table of moves `(state, action) -> (state, effects)`.
+
+Each slice declares its own (appointments in `app/booking/rules.py`, tickets in
+`app/queue/rules.py`, requests sent on in `app/visits/rules.py`); the service asks the
+table whether a move is allowed and applies the effects it names, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+S = TypeVar("S", bound=StrEnum)
+A = TypeVar("A", bound=StrEnum)
+E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class Move(Generic[S, E]):
+    """Where an action leads, and what else it does."""
+
+    to: S
+    effects: frozenset[E] = field(default_factory=frozenset)
+
+
+class NotAllowed(Exception):
+    """No move of the lifecycle takes `action` from `state`."""
+
+    def __init__(self, lifecycle: str, state: str, action: str) -> None:
+        super().__init__(f"{lifecycle}: no {action} from {state}")
+        self.lifecycle = lifecycle
+        self.state = state
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[S, A, E]):
+    """The states a thing goes through: it starts in `start`, stops in one of `ends`, and
+    moves only as `moves` says."""
+
+    name: str
+    start: S
+    ends: frozenset[S]
+    moves: Mapping[tuple[S, A], Move[S, E]]
+
+    def move(self, state: str, action: A) -> Move[S, E]:
+        """The move `action` makes from `state`; NotAllowed when there is none."""
+        found = self.moves.get((self._state(state), action)) if self._known(state) else None
+        if found is None:
+            raise NotAllowed(self.name, str(state), str(action))
+        return found
+
+    def allows(self, state: str, action: A) -> bool:
+        return self._known(state) and (self._state(state), action) in self.moves
+
+    def from_states(self, action: A) -> frozenset[S]:
+        """The states `action` may be taken from."""
+        return frozenset(state for state, taken in self.moves if taken == action)
+
+    def reachable(self) -> frozenset[S]:
+        """Every state some sequence of actions leads to from the start."""
+        found = {self.start}
+        frontier = [self.start]
+        while frontier:
+            state = frontier.pop()
+            for (origin, _), move in self.moves.items():
+                if origin == state and move.to not in found:
+                    found.add(move.to)
+                    frontier.append(move.to)
+        return frozenset(found)
+
+    def _known(self, state: str) -> bool:
+        return state in type(self.start).__members__.values()
+
+    def _state(self, state: str) -> S:
+        return type(self.start)(state)
