@@ -1,8 +1,8 @@
 """Mutation testing of the pure cores: `make mutation`.
 
 mutmut changes the modules listed in pyproject.toml (`[tool.mutmut]`: slots, ordering,
-numbering, eta, planner, hours) one small change at a time (`>` for `>=`, `+` for `-`,
-a constant, a removed argument...) and runs the unit tests that reach the changed
+numbering, eta, planner, hours, and the lifecycles) one small change at a time (`>` for
+`>=`, `+` for `-`, a constant, a removed argument...) and runs the unit tests that reach the changed
 function. A mutant the tests let through is a change of behaviour nobody would notice.
 Prints the score per module and every survivor with its change. Not part of `make test`:
 it takes several minutes; its latest result is in bench/README.md.

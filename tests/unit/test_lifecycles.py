@@ -154,3 +154,86 @@ def test_every_effect_of_a_ticket_move_has_its_handler() -> None:
     from app.queue.service import TICKET_EFFECTS
 
     assert set(TICKET_EFFECTS) == set(TicketEffect)
+
+
+def test_what_each_ticket_move_does_besides_changing_its_status() -> None:
+    a, e = TicketAction, TicketEffect
+    assert TICKET.move("waiting", a.CALL).effects == {e.FIRST_CALL}
+    assert TICKET.move("called", a.RECALL).effects == {e.ONE_MORE_CALL}
+    assert TICKET.move("called", a.START).effects == {e.STAMP_STARTED}
+    assert TICKET.move("serving", a.FINISH).effects == {e.STAMP_FINISHED, e.RECORD_VISIT}
+    assert TICKET.move("waiting", a.CLOSE).effects == {e.TELL_CLOSED}
+    for state in ("waiting", "called", "serving"):
+        assert TICKET.move(state, a.TRANSFER).effects == {e.BACK_IN_QUEUE}
+    for state, action in (("called", a.GIVE_UP), ("called", a.NO_SHOW), ("waiting", a.CANCEL)):
+        assert TICKET.move(state, action).effects == set()
+    assert TICKET.move("called", a.CANCEL).effects == set()
+
+
+def test_what_each_appointment_move_does_besides_changing_its_status() -> None:
+    from app.booking.rules import AppointmentEffect as E
+
+    a = AppointmentAction
+    assert APPOINTMENT.move("booked", a.CANCEL).effects == {E.STAMP_CANCELLED, E.TELL_CANCELLED}
+    assert APPOINTMENT.move("booked", a.RELEASE).effects == {E.STAMP_CANCELLED, E.TELL_RELEASED}
+    assert APPOINTMENT.move("booked", a.CALL_OFF).effects == {
+        E.STAMP_CANCELLED,
+        E.TELL_CALLED_OFF,
+    }
+    assert APPOINTMENT.move("booked", a.CANCEL).to == AppointmentStatus.CANCELLED
+    assert APPOINTMENT.move("booked", a.RELEASE).to == AppointmentStatus.CANCELLED
+    assert APPOINTMENT.move("booked", a.CALL_OFF).to == AppointmentStatus.CALLED_OFF
+    assert APPOINTMENT.move("booked", a.MOVE).to == AppointmentStatus.BOOKED
+    assert APPOINTMENT.move("booked", a.MISS).to == AppointmentStatus.NO_SHOW
+    assert APPOINTMENT.move("booked", a.CHECK_IN).to == AppointmentStatus.CHECKED_IN
+    assert APPOINTMENT.move("checked_in", a.SERVE).to == AppointmentStatus.SERVED
+    assert APPOINTMENT.move("checked_in", a.NO_SHOW).to == AppointmentStatus.NO_SHOW
+    assert APPOINTMENT.move("checked_in", a.TICKET_CANCELLED).to == AppointmentStatus.CANCELLED
+    for state, action in (
+        ("booked", a.MOVE),
+        ("booked", a.MISS),
+        ("booked", a.CHECK_IN),
+        ("checked_in", a.SERVE),
+        ("checked_in", a.NO_SHOW),
+        ("checked_in", a.TICKET_CANCELLED),
+    ):
+        assert APPOINTMENT.move(state, action).effects == set()
+
+
+def test_a_request_is_stamped_answered_and_closed_when_it_gets_there() -> None:
+    from app.visits.rules import EscalationEffect as E
+
+    a = EscalationAction
+    assert ESCALATION.move("received", a.START).effects == set()
+    assert ESCALATION.move("received", a.ANSWER).effects == {E.STAMP_ANSWERED}
+    assert ESCALATION.move("in_progress", a.ANSWER).effects == {E.STAMP_ANSWERED}
+    assert ESCALATION.move("received", a.CLOSE).effects == {E.STAMP_ANSWERED, E.STAMP_CLOSED}
+    assert ESCALATION.move("in_progress", a.CLOSE).effects == {E.STAMP_ANSWERED, E.STAMP_CLOSED}
+    assert ESCALATION.move("answered", a.CLOSE).effects == {E.STAMP_CLOSED}
+    assert [TOWARDS[s] for s in list(EscalationStatus)[1:]] == [a.START, a.ANSWER, a.CLOSE]
+
+
+def test_reachable_follows_the_moves_one_step_at_a_time() -> None:
+    only_start = Lifecycle(
+        name="x", start=TicketStatus.WAITING, ends=frozenset({TicketStatus.DONE}), moves={}
+    )
+    chain = Lifecycle(
+        name="x",
+        start=TicketStatus.WAITING,
+        ends=frozenset({TicketStatus.DONE}),
+        moves={
+            (TicketStatus.WAITING, TicketAction.CALL): Move(TicketStatus.CALLED),
+            (TicketStatus.CALLED, TicketAction.START): Move(TicketStatus.SERVING),
+            (TicketStatus.SERVING, TicketAction.FINISH): Move(TicketStatus.DONE),
+            (TicketStatus.CLOSED, TicketAction.CALL): Move(TicketStatus.CANCELLED),
+        },
+    )
+    assert only_start.reachable() == {TicketStatus.WAITING}
+    assert chain.reachable() == {
+        TicketStatus.WAITING,
+        TicketStatus.CALLED,
+        TicketStatus.SERVING,
+        TicketStatus.DONE,
+    }
+    assert chain.from_states(TicketAction.CALL) == {TicketStatus.WAITING, TicketStatus.CLOSED}
+    assert str(NotAllowed("ticket", "done", "call")) == "ticket: no call from done"
