@@ -39,7 +39,6 @@ from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
-from app.notify.scheduler import Scheduler, transports
 from app.pages.admin_people import AdminPeoplePages
 from app.pages.admin_screens import ScreenAdminPages
 from app.pages.admin_sites import SiteAdminPages
@@ -55,6 +54,7 @@ from app.pages.tickets import TrackingPages
 from app.privacy.api import PeopleController
 from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
+from app.scheduler import Scheduler, transports
 from app.security import SecurityHeaders
 from app.sites.api import SitesController
 from app.stats.api import StatsController

@@ -6,7 +6,7 @@ from app.accounts.models import Agent, agent_sites
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.live.models import Screen, ScreenPresence
-from app.notify.models import FollowUpAnswer, OutboxMessage, SweepRun
+from app.notify.models import OutboxMessage, SweepRun
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent
 from app.sites.models import (
     Closure,
@@ -18,7 +18,7 @@ from app.sites.models import (
     StationOutage,
     WeeklyHours,
 )
-from app.visits.models import Department, Escalation, EscalationEvent, Visit
+from app.visits.models import Department, Escalation, EscalationEvent, FollowUpAnswer, Visit
 
 __all__ = [
     "Agent",

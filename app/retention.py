@@ -19,9 +19,9 @@ from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
-from app.notify.models import FollowUpAnswer, MessageStatus, OutboxMessage
+from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
-from app.visits.models import EscalationEvent, Visit
+from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""

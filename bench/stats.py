@@ -25,14 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import schema
 from app.booking.models import Appointment
 from app.db import Database
-from app.notify.models import FollowUpAnswer
 from app.queue.models import Ticket
 from app.sites.demo import STATIONS_PER_SITE
 from app.sites.hours import local_instant
 from app.sites.models import Site
 from app.stats.figures import figures
 from app.stats.sql import By
-from app.visits.models import Escalation, Visit
+from app.visits.models import Escalation, FollowUpAnswer, Visit
 from bench.timing import line, on_each_database, percentiles, timed
 from tests.history import fill
 

@@ -20,13 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.models import Appointment
 from app.db import Base, Database
-from app.notify.models import FollowUpAnswer
 from app.queue.models import Ticket
 from app.sites.demo import load_demo
 from app.sites.hours import OpenDay
 from app.sites.models import Service, Site, Station
 from app.sites.service import site_calendar
-from app.visits.models import OUTCOMES, Department, Escalation, Visit
+from app.visits.models import OUTCOMES, Department, Escalation, FollowUpAnswer, Visit
 
 CHUNK = 5_000  # tickets per insert, with the rows that go with them
 SLOT = timedelta(minutes=30)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONValue, UTCDateTime, one_of
@@ -55,20 +55,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-
-class FollowUpAnswer(Base):
-    """An usager's answer to the follow-up's question: how satisfied, and a word."""
-
-    __tablename__ = "follow_up_answers"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
-    score: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str] = mapped_column(Text, default="")
-    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SweepRun(Base):

@@ -17,11 +17,11 @@ from app import bounds, french
 from app.booking.schemas import Token
 from app.db import Database
 from app.errors import DomainError
-from app.notify import feedback
 from app.pages.booking import on_page_error
 from app.pages.requests import usager_view
 from app.queue import service as queue
 from app.security import forms_from_our_pages
+from app.visits import feedback
 from app.visits import service as visits
 
 

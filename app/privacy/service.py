@@ -21,9 +21,9 @@ from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
 from app.booking.models import Appointment
 from app.db import Database
 from app.errors import BadRequest
-from app.notify.models import FollowUpAnswer, MessageStatus, OutboxMessage
+from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
-from app.visits.models import Escalation, EscalationEvent, Visit
+from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
 
 MAX_CONTACT = 254
 

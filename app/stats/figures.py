@@ -37,13 +37,19 @@ from sqlalchemy.types import Date
 
 from app.booking.models import Appointment, AppointmentStatus
 from app.errors import BadRequest
-from app.notify.models import FollowUpAnswer
 from app.queue.models import Ticket, TicketStatus
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
 from app.sites.service import EARLIEST_DAY, LATEST_DAY, site_calendar
 from app.stats.sql import By, Dialect, as_date, quantiles
-from app.visits.models import OUTCOMES, Department, Escalation, EscalationStatus, Visit
+from app.visits.models import (
+    OUTCOMES,
+    Department,
+    Escalation,
+    EscalationStatus,
+    FollowUpAnswer,
+    Visit,
+)
 
 MEDIAN, P90 = Fraction(1, 2), Fraction(9, 10)
 MAX_DAYS = 400

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.errors import BadRequest, Conflict
-from app.notify.models import FollowUpAnswer
 from app.queue import service as queue
 from app.queue.models import TicketStatus
+from app.visits.models import FollowUpAnswer
 
 MAX_COMMENT = 1000
 

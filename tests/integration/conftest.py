@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
-from app.notify.scheduler import transports
+from app.scheduler import transports
 from tests.conftest import Clock, make_settings
 from tests.mail import SmsGateway, SmtpServer, sms_gateway, smtp_server
 from tests.post import PUBLIC_URL, Post

@@ -58,7 +58,7 @@ from typing import Any
 
 from app.config import Settings
 from app.db import Database
-from app.notify.scheduler import Scheduler
+from app.scheduler import Scheduler
 from tests.conftest import Staff
 from tests.post import Post
 

@@ -14,7 +14,7 @@ import vobject
 from sqlalchemy import select
 
 from app.db import Database
-from app.notify.models import FollowUpAnswer
+from app.visits.models import FollowUpAnswer
 from tests.conftest import Staff
 from tests.post import PUBLIC_URL, Post, desk_of, serve, walk_in
 

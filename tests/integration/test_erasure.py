@@ -16,9 +16,9 @@ from app import retention
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.db import Database
-from app.notify.models import FollowUpAnswer, OutboxMessage
+from app.notify.models import OutboxMessage
 from app.queue.models import Ticket
-from app.visits.models import EscalationEvent, Visit
+from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 from tests.conftest import STAFF_PASSWORD, Staff, make_settings
 from tests.post import Post, desk_of, serve, walk_in
 

@@ -16,9 +16,9 @@ from sqlalchemy import insert, select
 from app.db import Database
 from app.notify.dispatcher import LEASE, Dispatcher
 from app.notify.models import OutboxMessage
-from app.notify.scheduler import Scheduler, transports
 from app.notify.transports import Email, PermanentError
 from app.notify.transports.smtp import SmtpTransport
+from app.scheduler import Scheduler, transports
 from app.sites.models import Site
 from tests.conftest import Staff, make_settings
 from tests.mail import REFUSED_ADDRESS, SmtpServer, smtp_server

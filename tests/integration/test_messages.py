@@ -15,10 +15,10 @@ from app import retention
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.db import Database
-from app.notify.models import FollowUpAnswer, OutboxMessage
-from app.notify.scheduler import first_to_run
+from app.notify.models import OutboxMessage
 from app.queue.models import Ticket
-from app.visits.models import Visit
+from app.scheduler import first_to_run
+from app.visits.models import FollowUpAnswer, Visit
 from tests.conftest import Clock, Staff, make_settings
 from tests.mail import (
     REFUSED_ADDRESS,

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
 from app.notify.models import OutboxMessage
-from app.notify.scheduler import transports
 from app.notify.transports import EmailTransport, SmsTransport
+from app.scheduler import transports
 from app.sites.models import Site
 from tests.conftest import Clock, make_settings
 from tests.mail import SmsGateway, SmtpServer

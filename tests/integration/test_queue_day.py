@@ -14,8 +14,8 @@ from app.audit.models import AuditEvent
 from app.booking.service import mark_missed
 from app.config import Settings
 from app.db import Database
-from app.notify.scheduler import Scheduler
 from app.queue.models import TicketEvent
+from app.scheduler import Scheduler
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
 from tests.post import Post, desk_of, walk_in
 

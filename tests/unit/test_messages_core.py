@@ -17,7 +17,6 @@ from app import french
 from app.booking.ics import CalendarEntry, Method, calendar_file, invitation
 from app.notify import render
 from app.notify.dispatcher import message_id, retry_delay
-from app.notify.feedback import joined
 from app.notify.sms import (
     BASIC,
     EXTENDED,
@@ -30,6 +29,7 @@ from app.notify.sms import (
     septets,
 )
 from app.sites.demo import SERVICES, mairies
+from app.visits.feedback import joined
 
 
 def test_a_text_keeps_the_accents_gsm7_has_and_stays_in_gsm7() -> None:
