@@ -90,7 +90,11 @@ def test_a_walk_of_any_actions_moves_exactly_as_the_table_says(
         if expected is None:
             with pytest.raises(NotAllowed) as refused:
                 lifecycle.move(state, action)
-            assert (refused.value.state, refused.value.action) == (state, action)
+            assert (refused.value.lifecycle, refused.value.state, refused.value.action) == (
+                lifecycle.name,
+                state,
+                action,
+            )
         else:
             move = lifecycle.move(str(state), action)  # as read from a row: a plain string
             assert move == expected

@@ -687,3 +687,21 @@ def test_two_overlapping_outages_of_one_station_take_its_time_out_of_capacity_on
     assert finder.online_capacity(TUESDAY) == 390
     # 360 minutes booked: room for exactly one more half hour.
     assert finder.check(tuesday("16:30")) == Slot(tuesday("16:30"), tuesday("17:00"), (1, 2))
+
+
+def test_overlapping_outages_of_two_stations_each_take_their_own_time_out_of_capacity() -> None:
+    # 2 stations x 8.5 h = 1020 station-minutes; station 1 out 09:00-12:00 and station 2
+    # 10:00-13:00, overlapping in time but not the same station: 180 + 180 out, and half
+    # kept for walk-ins: (1020 - 360) / 2 = 330.
+    world = a_tuesday(
+        "08:30",
+        "17:00",
+        stations=2,
+        percent=50,
+        outages=(
+            Span(1, tuesday("09:00"), tuesday("12:00")),
+            Span(2, tuesday("10:00"), tuesday("13:00")),
+        ),
+    )
+
+    assert engine(world).online_capacity(TUESDAY) == 330
