@@ -13,14 +13,17 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
 import pytest
 from argon2 import PasswordHasher
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app import schema
@@ -322,3 +325,23 @@ class Staff:
 @pytest.fixture
 def staff(db: Database, client: AsyncTestClient[object]) -> Staff:
     return Staff(db, client)
+
+
+@asynccontextmanager
+async def desks(app: Litestar, *addresses: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Clients of one app in this process, each from its own network address, whose
+    requests really overlap. Litestar's AsyncTestClient runs one request at a time, even
+    under asyncio.gather: a race written with it is a queue, and proves nothing."""
+    async with app.lifespan():
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=(address, 50000)),
+                base_url="http://127.0.0.1",
+            )
+            for address in addresses or ("127.0.0.1",)
+        ]
+        try:
+            yield clients
+        finally:
+            for client in clients:
+                await client.aclose()

@@ -7,21 +7,18 @@ for the server's per-minute budgets, whose windows are long beside a few local r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.accounts.service import create_agent, slow_down_delay
 from app.accounts.sessions import COOKIE
 from app.asgi import create_app
 from app.db import Database
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, make_settings
+from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, desks, make_settings
 from tests.integration.test_staff_pages import csrf_of
 from tests.servers import Server, running
 
@@ -39,23 +36,6 @@ class Ticker:
 
     def __call__(self) -> float:
         return self.now
-
-
-@asynccontextmanager
-async def desks(app: Litestar, *addresses: str) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Clients of one app in this process, each from its own network address."""
-    async with app.lifespan():
-        clients = [
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url=BASE
-            )
-            for address in addresses
-        ]
-        try:
-            yield clients
-        finally:
-            for client in clients:
-                await client.aclose()
 
 
 async def login(desk: httpx.AsyncClient, email: str, password: str = STAFF_PASSWORD) -> int:

@@ -20,8 +20,7 @@ from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.config import Settings, SettingsError, load_settings
 from app.db import Database
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, make_settings
-from tests.integration.test_limits import desks
+from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, desks, make_settings
 from tests.servers import running
 
 BASE = "http://127.0.0.1"

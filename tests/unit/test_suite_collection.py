@@ -38,3 +38,32 @@ def test_each_operation_of_the_openapi_conformance_test_has_its_own_id(
     assert "test_every_operation_answers_as_documented_and_never_5xx[GET /api/v1/needs]" in {
         nodeid.split("::")[-1] for nodeid in ids
     }
+
+
+async def test_the_in_process_desks_send_requests_that_overlap() -> None:
+    import asyncio
+
+    from typing import Annotated
+
+    from litestar import Litestar, get
+    from litestar.params import PathParameter
+
+    from tests.conftest import desks
+
+    arrived: list[int] = []
+    both_in = asyncio.Event()
+
+    @get("/wait/{n:int}")
+    async def wait(n: Annotated[int, PathParameter()]) -> int:
+        arrived.append(n)
+        if len(arrived) == 2:
+            both_in.set()
+        # Were the requests run one after the other, the first would wait here forever.
+        await asyncio.wait_for(both_in.wait(), timeout=30)
+        return n
+
+    async with desks(Litestar([wait])) as (desk,):
+        answers = await asyncio.gather(desk.get("/wait/1"), desk.get("/wait/2"))
+
+    assert [answer.json() for answer in answers] == [1, 2]
+    assert sorted(arrived) == [1, 2]
