@@ -479,7 +479,7 @@ async def test_a_hundred_tickets_issued_at_once_past_999_get_a_hundred_numbers(
     """The day has issued A001 to A949: a hundred at once get A950 to A1049, each once, and
     the number grows a digit rather than come round again."""
     from app.asgi import create_app
-    from tests.conftest import make_settings
+    from tests.conftest import desks, make_settings
 
     headers = await staff.headers("reception", "paris-15")
     async with db.session() as session:
@@ -489,7 +489,7 @@ async def test_a_hundred_tickets_issued_at_once_past_999_get_a_hundred_numbers(
         session.add(QueueCounter(site_id=site.id, day=today, letter="A", last=949))
         await session.commit()
     settings = make_settings(database_url, database_pool_size=20)
-    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+    async with desks(create_app(settings, clock=clock)) as (client,):
         responses = await asyncio.gather(
             *(
                 client.post(

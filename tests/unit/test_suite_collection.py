@@ -42,7 +42,6 @@ def test_each_operation_of_the_openapi_conformance_test_has_its_own_id(
 
 async def test_the_in_process_desks_send_requests_that_overlap() -> None:
     import asyncio
-
     from typing import Annotated
 
     from litestar import Litestar, get
