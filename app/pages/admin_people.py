@@ -35,8 +35,8 @@ from app.audit.api import read_log
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, DomainError
-from app.pages.staff import FormRefusals, Staff, StaffController, _back
 from app.sites.models import Need, Service, Site
+from app.web.staff import FormRefusals, Staff, StaffController, back
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
@@ -468,7 +468,7 @@ class AdminPeoplePages(StaffController):
         if not errors:
             with FormRefusals(errors, refusal):
                 await kind.create(db, kind.new(**values), agent=staff.agent, now=now)
-                return _back("/admin/catalogue", fait=kind.added)
+                return back("/admin/catalogue", fait=kind.added)
         return self._item_page(kind, staff, None, values, errors)
 
     async def _change(
@@ -484,13 +484,13 @@ class AdminPeoplePages(StaffController):
         if form.get("active") in ("oui", "non"):
             active = form.get("active") == "oui"
             await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)
-            return _back("/admin/catalogue", fait="remis" if active else "retire")
+            return back("/admin/catalogue", fait="remis" if active else "retire")
         values, errors = kind.read(form, new=False)
         values.pop("code")
         if not errors:
             with FormRefusals(errors, refusal):
                 await kind.save(db, item.code, kind.change(**values), agent=staff.agent, now=now)
-                return _back("/admin/catalogue", fait=kind.changed)
+                return back("/admin/catalogue", fait=kind.changed)
         return self._item_page(kind, staff, item, values, errors)
 
     @get("/admin/catalogue/demarches/nouvelle")
@@ -623,7 +623,7 @@ class AdminPeoplePages(StaffController):
         if not errors:
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 created = await agents.create(db, AgentIn(**values), actor=staff.agent, now=now)
-                return _back(f"/admin/agents/{created.id}", fait="agent_cree")
+                return back(f"/admin/agents/{created.id}", fait="agent_cree")
         values.pop("password", None)
         return await self._agents_page(
             request, session, settings, now, staff, values=values, errors=errors, status=400
@@ -718,7 +718,7 @@ class AdminPeoplePages(StaffController):
             )
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 await agents.change(db, agent_id, change, actor=staff.agent, now=now)
-                return _back(f"/admin/agents/{agent_id}", fait="agent_modifie")
+                return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
         return await self._agent_page(
             session, settings, now, staff, agent_id, values=values, errors=errors, status=400
         )
@@ -739,7 +739,7 @@ class AdminPeoplePages(StaffController):
         active = (await request.form()).get("active") == "oui"
         change = AgentChange(active=active)
         await agents.change(db, agent_id, change, actor=staff.agent, now=now)
-        return _back(
+        return back(
             f"/admin/agents/{agent_id}", fait="agent_reactive" if active else "agent_desactive"
         )
 
@@ -764,7 +764,7 @@ class AdminPeoplePages(StaffController):
             return await self._agent_page(
                 session, settings, now, staff, agent_id, errors=errors, status=400
             )
-        return _back(f"/admin/agents/{agent_id}", fait="mot_de_passe")
+        return back(f"/admin/agents/{agent_id}", fait="mot_de_passe")
 
     @post("/admin/agents/{agent_id:int}/deblocage")
     async def unlock_agent(
@@ -779,7 +779,7 @@ class AdminPeoplePages(StaffController):
         if refused := await self._refused(session, settings, now, staff, agent_id):
             return refused
         await agents.unlock(db, agent_id, actor=staff.agent, now=now)
-        return _back(f"/admin/agents/{agent_id}", fait="debloque")
+        return back(f"/admin/agents/{agent_id}", fait="debloque")
 
     # Audit log
 

@@ -24,8 +24,8 @@ from app.config import Settings
 from app.db import Database
 from app.errors import Conflict
 from app.pages.admin_sites import site_context
-from app.pages.staff import Staff, StaffController
 from app.sites.schemas import Slug
+from app.web.staff import Staff, StaffController
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 LABEL_FIELD = "ecran-nom"

@@ -31,11 +31,11 @@ from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
 from app.pages.booking_alerts import alert_views, released_text
-from app.pages.staff import FormRefusals, Staff, StaffController
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.sites.service import local_today
+from app.web.staff import FormRefusals, Staff, StaffController
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 WeekdayCode = Annotated[str, PathParameter(pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")]
@@ -82,7 +82,7 @@ REFUSALS = {
 }
 
 
-def _back(site: Site, anchor: str, **query: str) -> Redirect:
+def back(site: Site, anchor: str, **query: str) -> Redirect:
     suffix = f"?{urlencode(query)}" if query else ""
     return Redirect(f"/admin/sites/{site.slug}{suffix}#{anchor}", status_code=303)
 
@@ -448,7 +448,7 @@ class SiteAdminPages(StaffController):
         else:
             with _refusals(errors, {name: name for name in admin.SETTINGS}, "walk_in_percent"):
                 await admin.change_settings(db, staff.agent, slug, changes, now=now)
-                return _back(site, "reglages", fait="reglages")
+                return back(site, "reglages", fait="reglages")
         return await self._refused(
             session, staff, site, now, posted="reglages", form=form, errors=errors
         )
@@ -477,7 +477,7 @@ class SiteAdminPages(StaffController):
                 accessible=form.get("nouveau-accessible") == "oui",
                 now=now,
             )
-            return _back(site, "postes", fait="poste_ajoute")
+            return back(site, "postes", fait="poste_ajoute")
         return await self._refused(
             session, staff, site, now, posted="nouveau", form=form, errors=errors
         )
@@ -508,7 +508,7 @@ class SiteAdminPages(StaffController):
             _, disruption = await admin.change_station(
                 db, staff.agent, slug, station_id, change, now=now
             )
-            return _back(site, "postes", **_outcome("poste_modifie", disruption))
+            return back(site, "postes", **_outcome("poste_modifie", disruption))
         return await self._refused(
             session, staff, site, now, posted=prefix, form=form, errors=errors
         )
@@ -541,7 +541,7 @@ class SiteAdminPages(StaffController):
                     reason=form.get(f"{prefix}-motif", ""),
                     now=now,
                 )
-                return _back(site, "postes", **_outcome("hors_service", disruption))
+                return back(site, "postes", **_outcome("hors_service", disruption))
         return await self._refused(
             session, staff, site, now, posted=prefix, form=form, errors=errors
         )
@@ -558,7 +558,7 @@ class SiteAdminPages(StaffController):
     ) -> Redirect:
         site = await admin.site_to_run(session, staff.agent, slug)
         await admin.end_outage(db, staff.agent, slug, outage_id, now=now)
-        return _back(site, "postes", fait="en_service")
+        return back(site, "postes", fait="en_service")
 
     @post("/admin/sites/{slug:str}/horaires/{weekday:str}")
     async def set_weekday(
@@ -582,7 +582,7 @@ class SiteAdminPages(StaffController):
                 disruption = await admin.set_weekday_hours(
                     db, staff.agent, slug, WEEKDAYS.index(weekday), ranges, now=now
                 )
-                return _back(site, "horaires", **_outcome("horaires", disruption))
+                return back(site, "horaires", **_outcome("horaires", disruption))
         return await self._refused(
             session, staff, site, now, posted=prefix, form=form, errors=errors
         )
@@ -623,7 +623,7 @@ class SiteAdminPages(StaffController):
                     reason=form.get("exception-motif", ""),
                     now=now,
                 )
-                return _back(site, "exceptions", **_outcome("exception", disruption))
+                return back(site, "exceptions", **_outcome("exception", disruption))
         return await self._refused(
             session, staff, site, now, posted="exception", form=form, errors=errors
         )
@@ -640,7 +640,7 @@ class SiteAdminPages(StaffController):
     ) -> Redirect:
         site = await admin.site_to_run(session, staff.agent, slug)
         await admin.delete_exception(db, staff.agent, slug, day, now=now)
-        return _back(site, "exceptions", fait="exception_supprimee")
+        return back(site, "exceptions", fait="exception_supprimee")
 
     @post("/admin/sites/{slug:str}/fermetures")
     async def add_closure(
@@ -667,7 +667,7 @@ class SiteAdminPages(StaffController):
                     reason=form.get("fermeture-motif", ""),
                     now=now,
                 )
-                return _back(site, "fermetures", **_outcome("fermeture", disruption))
+                return back(site, "fermetures", **_outcome("fermeture", disruption))
         return await self._refused(
             session, staff, site, now, posted="fermeture", form=form, errors=errors
         )
@@ -684,4 +684,4 @@ class SiteAdminPages(StaffController):
     ) -> Redirect:
         site = await admin.site_to_run(session, staff.agent, slug)
         await admin.delete_closure(db, staff.agent, slug, closure_id, now=now)
-        return _back(site, "fermetures", fait="fermeture_supprimee")
+        return back(site, "fermetures", fait="fermeture_supprimee")

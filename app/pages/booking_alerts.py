@@ -18,9 +18,9 @@ from app.booking import alerts
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest
-from app.pages.staff import Staff, StaffController
 from app.sites.models import Site
 from app.sites.schemas import Slug
+from app.web.staff import Staff, StaffController
 
 DayParam = Annotated[date, PathParameter()]
 

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds, french
 from app.config import Settings
 from app.errors import BadRequest, DomainError
-from app.pages.staff import Staff, _on_error, provide_staff
 from app.sites.schemas import Slug
 from app.stats import charts
 from app.stats.api import default_range, sites_for_stats
 from app.stats.charts import Bar
 from app.stats.figures import Stats, figures
 from app.stats.sql import By
+from app.web.staff import Staff, on_error, provide_staff
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
 CHANNEL_NAMES = {
@@ -167,7 +167,7 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
 
 class FiguresPages(Controller):
     include_in_schema = False
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    exception_handlers = {DomainError: on_error, HTTPException: on_error}
     dependencies = {"staff": Provide(provide_staff)}
 
     async def _page(

@@ -18,9 +18,9 @@ from app import bounds, french
 from app.accounts.service import MANAGERS, sites_in_view
 from app.db import Database
 from app.errors import BadRequest
-from app.pages.staff import Staff, StaffController, _back
 from app.privacy import service
 from app.sites.models import Site
+from app.web.staff import Staff, StaffController, back
 
 PAGE = "/admin/donnees-personnelles"
 CONTACT_ERRORS = {
@@ -183,4 +183,4 @@ class PrivacyPages(StaffController):
             db, contact, [site.id for site in sites], agent_id=staff.agent.id, now=now
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged
-        return _back(PAGE, fait="efface", lignes=str(lines))
+        return back(PAGE, fait="efface", lignes=str(lines))

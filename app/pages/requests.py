@@ -19,11 +19,11 @@ from app import french
 from app.accounts import service as accounts
 from app.db import Database
 from app.errors import DomainError, NotFound
-from app.pages.staff import Staff, _back, _on_error, provide_staff, site_for
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus
+from app.web.staff import Staff, back, on_error, provide_staff, site_for
 
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
 FILTERS = {
@@ -68,7 +68,7 @@ def _row(escalation: Escalation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
 
 class RequestPages(Controller):
     include_in_schema = False
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
+    exception_handlers = {DomainError: on_error, HTTPException: on_error}
     dependencies = {"staff": Provide(provide_staff)}
 
     @get("/demandes/{slug:str}")
@@ -138,5 +138,5 @@ class RequestPages(Controller):
                 may_change=same_site,
             )
         except DomainError as error:
-            return _back(path, erreur=error.code or "not_found")
-        return _back(path, deplacee=moved.reference)
+            return back(path, erreur=error.code or "not_found")
+        return back(path, deplacee=moved.reference)

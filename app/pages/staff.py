@@ -4,20 +4,15 @@ parts of the consoles refresh themselves every few seconds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import segno
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -27,24 +22,28 @@ from app import bounds, french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
-from app.accounts.models import Agent
 from app.booking import alerts as booking_alerts
 from app.booking import service as booking
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
+from app.errors import DomainError, Forbidden, TooManyRequests
 from app.live import presence
 from app.queue import service as queue
 from app.queue.models import Ticket
-from app.security import forms_from_our_pages
 from app.sites.models import Site, Station
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, list_sites, local_today
 from app.throttle import Limits, client_address
 from app.visits import service as visits
 from app.visits.models import OUTCOMES
+from app.web.staff import (
+    Staff,
+    StaffController,
+    back,
+    site_for,
+)
 
 RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
 
@@ -61,94 +60,6 @@ ACTIONS = {
     "annuler": "cancel",
     "transferer": "transfer",
 }
-
-
-@dataclass
-class Staff:
-    agent: Agent
-    csrf: str
-
-
-async def staff_of(
-    request: Request[Any, Any, State], session: AsyncSession, settings: Settings, now: datetime
-) -> Staff:
-    """The agent logged in on this browser; unauthenticated visits go to the login page."""
-    staff_session = await session_of(request, session, settings, now)
-    if staff_session is None:
-        raise Unauthorized("Log in first.")
-    agent = await accounts.active_agent(session, staff_session.agent_id)
-    if agent is None:
-        raise Unauthorized("This account is disabled.")
-    if not accounts.still_valid(agent, staff_session.started_at):
-        raise Unauthorized("This account's access has changed: log in again.")
-    return Staff(agent, sessions.csrf_token(staff_session, settings))
-
-
-def _on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
-    if isinstance(exc, Unauthorized):
-        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-        response: Response[Any] = Redirect(f"/connexion?suite={target}", status_code=303)
-        response.delete_cookie(sessions.COOKIE, path="/")
-        return response
-    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
-    if status == 403 and getattr(exc, "code", "") == "form_expired":
-        title = "Formulaire expiré"
-        text = "Ce formulaire a expiré : rechargez la page, puis recommencez."
-    elif status == 403:
-        title, text = "Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."
-    elif status == 404:
-        title, text = "Introuvable", "Cette page n'existe pas, ou plus."
-    elif status == 429:
-        title, text = "Trop de tentatives", "Attendez une minute avant de réessayer."
-    elif status < 500:
-        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
-    else:
-        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
-    return Template("page_error.html", context={"title": title, "text": text}, status_code=status)
-
-
-def _back(path: str, **query: str) -> Redirect:
-    suffix = f"?{urlencode(query)}" if query else ""
-    return Redirect(f"{path}{suffix}", status_code=303)
-
-
-class FormRefusals:
-    """Around the service call of a posted form: the service's refusal (a DomainError)
-    goes into the form's `errors`, by field, as `explain` words it, and no further, so that
-    the form can be shown again; a refusal whose status is in `passing` still ends on the
-    error page. What follows a successful call stays inside the block:
-
-        with FormRefusals(errors, explain):
-            await service.change(...)
-            return redirect_with_confirmation
-        return form_again_with(errors)
-    """
-
-    def __init__(
-        self,
-        errors: dict[str, str],
-        explain: Callable[[DomainError], Mapping[str, str]],
-        *,
-        passing: Collection[int] = (403, 404),
-    ) -> None:
-        self.errors = errors
-        self.explain = explain
-        self.passing = passing
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> bool:
-        if not isinstance(error, DomainError) or error.status in self.passing:
-            return False
-        for field, text in self.explain(error).items():
-            self.errors.setdefault(field, text)
-        return True
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -205,37 +116,11 @@ async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dic
     }
 
 
-async def provide_staff(
-    request: Request[Any, Any, State],
-    session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
-) -> Staff:
-    return await staff_of(request, session, settings, now)
-
-
-async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
-    """The site at `slug`, if `staff` may work there in one of `roles`."""
-    site = await get_site(session, slug)
-    accounts.authorize(staff.agent, roles=roles, site=site)
-    return site
-
-
 async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> Station:
     """The station, if `staff` is a facilitator of its site."""
     station = await queue.get_station(session, station_id)
     accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
     return station
-
-
-class StaffController(Controller):
-    """What the staff's pages have in common: the agent logged in is `staff`, and what goes
-    wrong ends on a page in French (or at the login page)."""
-
-    include_in_schema = False
-    guards = [forms_from_our_pages]
-    exception_handlers = {DomainError: _on_error, HTTPException: _on_error}
-    dependencies = {"staff": Provide(provide_staff)}
 
 
 class StaffPages(StaffController):
@@ -463,8 +348,8 @@ class StaffPages(StaffController):
                 force_reason=str(form.get("raison", ""))[:200] if forced else None,
             )
         except DomainError as error:
-            return _back(path, erreur=error.code or "not_found")
-        return _back(path, ticket=str(ticket.id))
+            return back(path, erreur=error.code or "not_found")
+        return back(path, ticket=str(ticket.id))
 
     @post("/accueil/{slug:str}/arrivees")
     async def check_in(
@@ -484,8 +369,8 @@ class StaffPages(StaffController):
                 db, site.slug, str(form.get("reference", ""))[:16], agent_id=staff.agent.id, now=now
             )
         except DomainError as error:
-            return _back(path, erreur=error.code or "not_found")
-        return _back(path, ticket=str(ticket.id), arrivee="1")
+            return back(path, erreur=error.code or "not_found")
+        return back(path, ticket=str(ticket.id), arrivee="1")
 
     @get("/accueil/{slug:str}/rendez-vous")
     async def booking_form(
@@ -556,7 +441,7 @@ class StaffPages(StaffController):
             )
             context["error"] = french.message(error.code)
             return Template("staff_booking.html", context=context, status_code=error.status)
-        return _back(f"/accueil/{site.slug}", rdv=appointment.reference)
+        return back(f"/accueil/{site.slug}", rdv=appointment.reference)
 
     @get("/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer")
     async def print_ticket(
@@ -658,8 +543,8 @@ class StaffPages(StaffController):
         try:
             ticket = await queue.call_next(db, station.id, agent_id=staff.agent.id, now=now)
         except DomainError as error:  # the station is out of service, for one
-            return _back(path, erreur=error.code or "not_found")
-        return _back(path) if ticket else _back(path, erreur="nobody_waiting")
+            return back(path, erreur=error.code or "not_found")
+        return back(path) if ticket else back(path, erreur="nobody_waiting")
 
     @post("/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}")
     async def move(
@@ -699,8 +584,8 @@ class StaffPages(StaffController):
                 report=report,
             )
         except DomainError as error:
-            return _back(path, erreur=error.code or "not_found")
-        return _back(path)
+            return back(path, erreur=error.code or "not_found")
+        return back(path)
 
 
 def refusal_text(code: str, site: Site) -> str:

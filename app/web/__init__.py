@@ -1,0 +1,1 @@
+"""What the staff and public pages share."""

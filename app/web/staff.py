@@ -1,0 +1,144 @@
+"""What every staff page shares: the agent logged in on this browser, the controller
+that makes refusals into pages in French (or the login page), going back after a form,
+and a form's refusals shown beside its fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from litestar import Controller, Request, Response
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.accounts import service as accounts
+from app.accounts import sessions
+from app.accounts.guards import session_of
+from app.accounts.models import Agent
+from app.config import Settings
+from app.errors import DomainError, Unauthorized
+from app.security import forms_from_our_pages
+from app.sites.models import Site
+from app.sites.service import get_site
+
+
+@dataclass
+class Staff:
+    agent: Agent
+    csrf: str
+
+
+async def staff_of(
+    request: Request[Any, Any, State], session: AsyncSession, settings: Settings, now: datetime
+) -> Staff:
+    """The agent logged in on this browser; unauthenticated visits go to the login page."""
+    staff_session = await session_of(request, session, settings, now)
+    if staff_session is None:
+        raise Unauthorized("Log in first.")
+    agent = await accounts.active_agent(session, staff_session.agent_id)
+    if agent is None:
+        raise Unauthorized("This account is disabled.")
+    if not accounts.still_valid(agent, staff_session.started_at):
+        raise Unauthorized("This account's access has changed: log in again.")
+    return Staff(agent, sessions.csrf_token(staff_session, settings))
+
+
+def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    if isinstance(exc, Unauthorized):
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        response: Response[Any] = Redirect(f"/connexion?suite={target}", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
+    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    if status == 403 and getattr(exc, "code", "") == "form_expired":
+        title = "Formulaire expiré"
+        text = "Ce formulaire a expiré : rechargez la page, puis recommencez."
+    elif status == 403:
+        title, text = "Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."
+    elif status == 404:
+        title, text = "Introuvable", "Cette page n'existe pas, ou plus."
+    elif status == 429:
+        title, text = "Trop de tentatives", "Attendez une minute avant de réessayer."
+    elif status < 500:
+        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
+    else:
+        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
+    return Template("page_error.html", context={"title": title, "text": text}, status_code=status)
+
+
+def back(path: str, **query: str) -> Redirect:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return Redirect(f"{path}{suffix}", status_code=303)
+
+
+class FormRefusals:
+    """Around the service call of a posted form: the service's refusal (a DomainError)
+    goes into the form's `errors`, by field, as `explain` words it, and no further, so that
+    the form can be shown again; a refusal whose status is in `passing` still ends on the
+    error page. What follows a successful call stays inside the block:
+
+        with FormRefusals(errors, explain):
+            await service.change(...)
+            return redirect_with_confirmation
+        return form_again_with(errors)
+    """
+
+    def __init__(
+        self,
+        errors: dict[str, str],
+        explain: Callable[[DomainError], Mapping[str, str]],
+        *,
+        passing: Collection[int] = (403, 404),
+    ) -> None:
+        self.errors = errors
+        self.explain = explain
+        self.passing = passing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool:
+        if not isinstance(error, DomainError) or error.status in self.passing:
+            return False
+        for field, text in self.explain(error).items():
+            self.errors.setdefault(field, text)
+        return True
+
+
+async def provide_staff(
+    request: Request[Any, Any, State],
+    session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    now: NamedDependency[datetime],
+) -> Staff:
+    return await staff_of(request, session, settings, now)
+
+
+async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
+    """The site at `slug`, if `staff` may work there in one of `roles`."""
+    site = await get_site(session, slug)
+    accounts.authorize(staff.agent, roles=roles, site=site)
+    return site
+
+
+class StaffController(Controller):
+    """What the staff's pages have in common: the agent logged in is `staff`, and what goes
+    wrong ends on a page in French (or at the login page)."""
+
+    include_in_schema = False
+    guards = [forms_from_our_pages]
+    exception_handlers = {DomainError: on_error, HTTPException: on_error}
+    dependencies = {"staff": Provide(provide_staff)}
