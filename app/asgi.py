@@ -21,49 +21,63 @@ from litestar.template import TemplateConfig
 from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.admin_api import AgentsAdminController
+from app.accounts.admin_pages import AdminPeoplePages
 from app.accounts.api import AuthController
 from app.accounts.guards import NoStore, provide_agent, provide_optional_agent
-from app.admin.agents_api import AgentsAdminController
-from app.admin.catalog_api import NeedsAdminController, ServicesAdminController
-from app.admin.screens_api import ScreensAdminController
-from app.admin.sites_api import SiteAdminController
 from app.audit.api import AuditController
+from app.booking.alert_pages import BookingAlertPages
 from app.booking.api import BookingAlertsController, BookingController
+from app.booking.pages import BookingPages
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
+from app.live.admin_api import ScreensAdminController
+from app.live.admin_pages import ScreenAdminPages
 from app.live.api import LiveController, display_socket, ticket_socket
 from app.live.channels import backend_for
 from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
-from app.pages.admin_people import AdminPeoplePages
-from app.pages.admin_screens import ScreenAdminPages
-from app.pages.admin_sites import SiteAdminPages
-from app.pages.api import PagesController
-from app.pages.booking import BookingPages
-from app.pages.booking_alerts import BookingAlertPages
-from app.pages.department import DepartmentPages
-from app.pages.figures import FiguresPages
-from app.pages.privacy import PrivacyPages
-from app.pages.requests import RequestPages
-from app.pages.staff import StaffPages
-from app.pages.tickets import TrackingPages
 from app.privacy.api import PeopleController
+from app.privacy.pages import PrivacyPages
 from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
+from app.queue.pages import TrackingPages
+from app.queue.staff_pages import StaffPages
 from app.scheduler import Scheduler, transports
 from app.security import SecurityHeaders
+from app.sites.admin_api import SiteAdminController
+from app.sites.admin_pages import SiteAdminPages
 from app.sites.api import SitesController
+from app.sites.catalog_api import NeedsAdminController, ServicesAdminController
+from app.sites.pages import PagesController
 from app.stats.api import StatsController
 from app.stats.metrics import Metrics, metrics_endpoint
+from app.stats.pages import FiguresPages
 from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
+from app.visits.pages import DepartmentPages
+from app.visits.staff_pages import RequestPages
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
+# Each slice keeps its pages' templates; app/web/ holds the layouts they all extend.
+PAGE_SLICES = (
+    "web",
+    "sites",
+    "booking",
+    "queue",
+    "visits",
+    "stats",
+    "privacy",
+    "live",
+    "accounts",
+    "audit",
+)
+TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in PAGE_SLICES]
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("guichet")
 
@@ -194,7 +208,7 @@ def create_app(
             PrivacyPages,
             create_static_files_router(
                 path="/static",
-                directories=[PACKAGE_DIR / "pages" / "static"],
+                directories=[PACKAGE_DIR / "web" / "static"],
                 include_in_schema=False,
             ),
             create_static_files_router(
@@ -236,9 +250,7 @@ def create_app(
                 }
             ),
         ),
-        template_config=TemplateConfig(
-            directory=PACKAGE_DIR / "pages" / "templates", engine=JinjaTemplateEngine
-        ),
+        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
         middleware=[rate_limits],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,

@@ -33,12 +33,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.accounts.models import Agent
-from app.admin.sites import MAX_RANGES_PER_DAY, SETTINGS
 from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
 from app.notify.models import OutboxMessage
-from app.pages.staff import ACTIONS
+from app.queue.staff_pages import ACTIONS
+from app.sites.commands import MAX_RANGES_PER_DAY, SETTINGS
 from app.sites.hours import WEEKDAYS
 from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
 

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.admin import catalog
-from app.admin.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.db import Database
 from app.problems import problem_responses
+from app.sites import catalog
+from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
 
 CodeParam = Annotated[

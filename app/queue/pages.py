@@ -14,15 +14,15 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
+from app.booking.pages import on_page_error
 from app.booking.schemas import Token
 from app.db import Database
 from app.errors import DomainError
-from app.pages.booking import on_page_error
-from app.pages.requests import usager_view
 from app.queue import service as queue
 from app.security import forms_from_our_pages
 from app.visits import feedback
 from app.visits import service as visits
+from app.visits.staff_pages import usager_view
 
 
 async def tracking_context(session: AsyncSession, token: str, now: datetime) -> dict[str, Any]:

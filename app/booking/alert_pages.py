@@ -13,11 +13,11 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
-from app.admin import sites as admin
 from app.booking import alerts
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest
+from app.sites import commands as admin
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController

@@ -24,17 +24,18 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
+from app.accounts import commands as agents
 from app.accounts import service as accounts
+from app.accounts.commands import GRANTED_BY_MANAGERS, AgentChange, AgentIn
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
-from app.admin import agents, catalog
-from app.admin.agents import GRANTED_BY_MANAGERS, AgentChange, AgentIn
-from app.admin.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.audit.api import read_log
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, DomainError
+from app.sites import catalog
+from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service, Site
 from app.web.staff import FormRefusals, Staff, StaffController, back
 

@@ -24,13 +24,13 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
-from app.admin import screens as admin_screens
-from app.admin import sites as admin
-from app.admin.sites import BOUNDS, Disruption, Invalid, StationChange
+from app.booking.alert_pages import alert_views, released_text
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.pages.booking_alerts import alert_views, released_text
+from app.live import commands as admin_screens
+from app.sites import commands as admin
+from app.sites.commands import BOUNDS, Disruption, Invalid, StationChange
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Site
 from app.sites.schemas import Slug

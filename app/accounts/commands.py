@@ -28,10 +28,10 @@ from app.accounts import service as accounts
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, hash_password, password_problem
 from app.accounts.models import Agent, agent_sites
 from app.accounts.service import MANAGERS, authorize, sites_in_view
-from app.admin.catalog import LINE_PATTERN
 from app.audit import service as audit
 from app.db import Database
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.sites.catalog import LINE_PATTERN
 from app.sites.models import Site
 
 Role = Literal["reception", "facilitator", "manager", "admin"]

@@ -26,13 +26,13 @@ from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, Conflict, DomainError
-from app.pages.requests import usager_view
 from app.security import forms_from_our_pages
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today
 from app.throttle import Limits, client_address
 from app.visits import service as visits
+from app.visits.staff_pages import usager_view
 
 DAYS_SHOWN = 7
 CALLED_OFF = AppointmentStatus.CALLED_OFF

@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.booking.models import Appointment
+from app.booking.pages import on_page_error
 from app.booking.schemas import Token
 from app.config import Settings
 from app.db import Database, token_digest
 from app.errors import DomainError
-from app.pages.booking import on_page_error
 from app.queue.models import Ticket
 from app.security import forms_from_our_pages
 from app.sites.models import Service, Site

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.admin import sites as service
-from app.admin.sites import BOUNDS, REMINDER_HOURS, Affected, Disruption
 from app.db import Database
 from app.errors import BadRequest
 from app.problems import problem_responses
+from app.sites import commands as service
+from app.sites.commands import BOUNDS, REMINDER_HOURS, Affected, Disruption
 from app.sites.hours import WEEKDAYS
 from app.sites.models import Closure, Site, Station, StationOutage
 from app.sites.schemas import Slug

@@ -12,10 +12,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import commands as agents
+from app.accounts.commands import AgentChange, AgentIn, PasswordIn
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.admin import agents
-from app.admin.agents import AgentChange, AgentIn, PasswordIn
 from app.config import Settings
 from app.db import Database
 from app.problems import problem_responses

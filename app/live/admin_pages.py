@@ -17,13 +17,13 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import screens
-from app.admin import sites as admin
-from app.admin.sites import Invalid
 from app.config import Settings
 from app.db import Database
 from app.errors import Conflict
-from app.pages.admin_sites import site_context
+from app.live import commands as screens
+from app.sites import commands as admin
+from app.sites.admin_pages import site_context
+from app.sites.commands import Invalid
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
 

@@ -1,1 +1,0 @@
-"""Administration: each manager runs their mairies, administrators run them all."""
