@@ -6,7 +6,9 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
@@ -77,7 +79,9 @@ PAGE_SLICES = (
     "accounts",
     "audit",
 )
-TEMPLATE_DIRS = [PACKAGE_DIR / name / "templates" for name in PAGE_SLICES]
+TEMPLATE_DIRS: list[Path | PathLike[Any] | str] = [
+    PACKAGE_DIR / name / "templates" for name in PAGE_SLICES
+]
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("guichet")
 

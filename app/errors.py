@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -71,6 +73,38 @@ class TooManyRequests(DomainError):
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: the field, what to say to an API client, and what
+    to say on a French page."""
+
+    field: str
+    detail: str
+    french: str
+
+
+class Invalid(BadRequest):
+    """A change refused before anything was written; `problems` say why, field by field."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(
+            " ".join(problem.detail for problem in problems),
+            code="invalid",
+            extra={"errors": [{"key": p.field, "message": p.detail} for p in problems]},
+        )
+        self.problems = list(problems)
+
+    @classmethod
+    def one(cls, field_name: str, detail: str, french: str) -> Invalid:
+        return cls([Problem(field_name, detail, french)])
+
+
+def refuse(problems: Sequence[Problem]) -> None:
+    """Refuse the change if anything is wrong with it, saying all that is."""
+    if problems:
+        raise Invalid(problems)
 
 
 def problem(

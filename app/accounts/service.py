@@ -346,3 +346,26 @@ async def agents_of_site(session: AsyncSession, site: Site) -> list[Agent]:
         .order_by(Agent.role, Agent.name, Agent.email)
     )
     return list(await session.scalars(query))
+
+
+async def administered_sites(session: AsyncSession, agent: Agent) -> list[Site]:
+    """The open mairies `agent` runs: a manager's own, every one for an administrator."""
+    sites = await sites_in_view(session, agent, roles=MANAGERS)
+    return [site for site in sites if site.active]
+
+
+async def site_to_run(session: AsyncSession, agent: Agent, slug: str) -> Site:
+    """The site at `slug`, if `agent` runs it; 404 unknown, 403 someone else's."""
+    site = await get_site(session, slug)
+    authorize(agent, roles=MANAGERS, site=site)
+    return site
+
+
+def other_site(site: Site, what: str) -> Forbidden:
+    """The refusal of a thing of another mairie named under `site`'s address: the right
+    to run `site` gives none over it, even to one who also runs its own mairie."""
+    return Forbidden(
+        f"This {what} belongs to another mairie than {site.name}: it is changed under its "
+        "own mairie's address, by those who run it.",
+        code="other_site",
+    )

@@ -13,11 +13,11 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
+from app.accounts.service import site_to_run
 from app.booking import alerts
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest
-from app.sites import commands as admin
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
@@ -70,7 +70,7 @@ class BookingAlertPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
         released = await alerts.release(

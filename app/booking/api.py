@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.accounts.service import authorize
+from app.accounts.service import authorize, site_to_run
 from app.booking import alerts, schemas, service
 from app.booking.contacts import client_network
 from app.booking.ics import calendar_entry, calendar_file
@@ -23,7 +23,6 @@ from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, Unauthorized
 from app.problems import problem_responses
-from app.sites.commands import site_to_run
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address

@@ -10,10 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,13 +25,13 @@ from app.booking.slots import Refusal, Slot
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, Conflict, DomainError
-from app.security import forms_from_our_pages
 from app.sites.models import Need, Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today
 from app.throttle import Limits, client_address
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
+from app.web.public import PublicController
 
 DAYS_SHOWN = 7
 CALLED_OFF = AppointmentStatus.CALLED_OFF
@@ -109,34 +108,7 @@ def _alternatives(error: DomainError, tz: ZoneInfo) -> list[dict[str, str]]:
     ]
 
 
-def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
-    """Errors on the usager's pages, as a French page with the right status."""
-    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
-    if status == 404:
-        title, text = "Page introuvable", "Cette page n'existe pas, ou ce lien n'est plus valable."
-    elif status == 429:
-        title, text = (
-            "Trop de demandes",
-            "Vous avez fait beaucoup de demandes : attendez une minute.",
-        )
-    elif status < 500:
-        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
-    else:
-        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
-    headers = exc.headers if isinstance(exc, DomainError) else {}
-    return Template(
-        "page_error.html",
-        context={"title": title, "text": text},
-        status_code=status,
-        headers=headers,
-    )
-
-
-class BookingPages(Controller):
-    include_in_schema = False
-    guards = [forms_from_our_pages]
-    exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
-
+class BookingPages(PublicController):
     @get("/mairies/{slug:str}/rendez-vous")
     async def choose_service(
         self, slug: Slug, session: NamedDependency[AsyncSession], request: Request[Any, Any, State]

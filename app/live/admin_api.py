@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
+from app.accounts.service import site_to_run
 from app.config import Settings
 from app.db import Database
 from app.live import commands as service
 from app.live.models import Screen
 from app.problems import problem_responses
-from app.sites.commands import site_to_run
 from app.sites.schemas import Slug
 
 ScreenId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The screen's id")]

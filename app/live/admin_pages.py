@@ -17,13 +17,12 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.service import site_to_run
 from app.config import Settings
 from app.db import Database
-from app.errors import Conflict
+from app.errors import Conflict, Invalid
 from app.live import commands as screens
-from app.sites import commands as admin
 from app.sites.admin_pages import site_context
-from app.sites.commands import Invalid
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
 
@@ -43,7 +42,7 @@ class ScreenAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = await request.form()
         label = str(form.get(LABEL_FIELD, ""))[:1000]
         try:
@@ -87,6 +86,6 @@ class ScreenAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         await screens.revoke(db, staff.agent, slug, screen_id, now=now)
         return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.accounts.models import Agent
+from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.db import Database, notify
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.live import presence
 from app.live.models import Screen
 from app.live.screens import ScreenRevoked, display_path, key_digest, new_key
-from app.sites.commands import Invalid, other_site, site_to_run
 from app.sites.models import Site
 
 MAX_LABEL = 60

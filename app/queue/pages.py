@@ -6,23 +6,21 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
-from app.booking.pages import on_page_error
 from app.booking.schemas import Token
 from app.db import Database
 from app.errors import DomainError
 from app.queue import service as queue
-from app.security import forms_from_our_pages
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
+from app.web.public import PublicController
 
 
 async def tracking_context(session: AsyncSession, token: str, now: datetime) -> dict[str, Any]:
@@ -57,11 +55,7 @@ SCORES = [
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-class TrackingPages(Controller):
-    include_in_schema = False
-    guards = [forms_from_our_pages]
-    exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
-
+class TrackingPages(PublicController):
     @get("/ticket/{token:str}")
     async def tracking(
         self, token: Token, session: NamedDependency[AsyncSession], now: NamedDependency[datetime]

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
+from app.accounts.service import administered_sites, site_to_run
 from app.db import Database
-from app.errors import BadRequest
+from app.errors import BadRequest, Invalid
 from app.problems import problem_responses
 from app.sites import commands as service
 from app.sites.commands import BOUNDS, REMINDER_HOURS, Affected, Disruption
@@ -272,7 +273,7 @@ def bounded_day(day: date) -> None:
 def clock_of(text: str, field_name: str) -> time:
     """A wall-clock time written HH:MM; 400 in plain words otherwise."""
     if not CLOCK.fullmatch(text):
-        raise service.Invalid.one(
+        raise Invalid.one(
             field_name,
             f"Write times as HH:MM, from 00:00 to 23:59 ({text!r} is not one).",
             "Écrivez l'heure sous la forme HH:MM, par exemple 08:30.",
@@ -378,14 +379,14 @@ class SiteAdminController(Controller):
     ) -> list[SiteOut]:
         return [
             SiteOut(slug=site.slug, name=site.name, address=site.address)
-            for site in await service.administered_sites(session, agent)
+            for site in await administered_sites(session, agent)
         ]
 
     @get("/{slug:str}", summary="A mairie's booking and message settings", security=STAFF_SECURITY)
     async def get_settings(
         self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
     ) -> SettingsOut:
-        return settings_out(await service.site_to_run(session, agent, slug))
+        return settings_out(await site_to_run(session, agent, slug))
 
     @patch("/{slug:str}", summary="Change some of a mairie's settings", security=STAFF_SECURITY)
     async def change_settings(
@@ -409,7 +410,7 @@ class SiteAdminController(Controller):
     async def list_stations(
         self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
     ) -> list[StationOut]:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         return [station_out(station) for station in await service.stations_of(session, site)]
 
     @post(
@@ -475,7 +476,7 @@ class SiteAdminController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> list[OutageOut]:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         stations = {s.id: s for s in await service.stations_of(session, site)}
         tz = ZoneInfo(site.timezone)
         return [
@@ -510,7 +511,7 @@ class SiteAdminController(Controller):
             now=now,
         )
         async with db.session() as session:
-            site = await service.site_to_run(session, agent, slug)
+            site = await site_to_run(session, agent, slug)
             station = await service.station_of(session, site, outage.station_id)
         tz = ZoneInfo(site.timezone)
         return OutageAdded(outage=outage_out(outage, station, tz), **disrupted(disruption, tz))
@@ -536,7 +537,7 @@ class SiteAdminController(Controller):
     async def get_hours(
         self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
     ) -> WeekOut:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         rows = await service.weekly_rows(session, site)
         ordinary = service.weekly_ranges(rows)
         return WeekOut(
@@ -592,7 +593,7 @@ class SiteAdminController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> list[ExceptionOut]:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         found = await service.exceptions_ahead(session, site, local_today(site, now))
         return [exception_out(item) for item in found]
 
@@ -645,7 +646,7 @@ class SiteAdminController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> list[ClosureOut]:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         tz = ZoneInfo(site.timezone)
         return [closure_out(c, tz) for c in await service.closures_ahead(session, site, now)]
 
@@ -707,7 +708,7 @@ class SiteAdminController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> list[AffectedOut]:
-        site = await service.site_to_run(session, agent, slug)
+        site = await site_to_run(session, agent, slug)
         tz = ZoneInfo(site.timezone)
         return [affected_out(item, tz) for item in await service.to_reschedule(session, site, now)]
 

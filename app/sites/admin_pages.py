@@ -24,13 +24,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
+from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError
+from app.errors import DomainError, Invalid
 from app.live import commands as admin_screens
 from app.sites import commands as admin
-from app.sites.commands import BOUNDS, Disruption, Invalid, StationChange
+from app.sites.commands import BOUNDS, Disruption, StationChange
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Site
 from app.sites.schemas import Slug
@@ -382,7 +383,7 @@ class SiteAdminPages(StaffController):
                 "staff": staff,
                 "agent": staff.agent,
                 "section": "sites",
-                "sites": await admin.administered_sites(session, staff.agent),
+                "sites": await administered_sites(session, staff.agent),
             },
         )
 
@@ -396,7 +397,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         context = await site_context(session, staff, site, now)
         query = request.query_params
         context["done"] = done_text(query) + released_text(
@@ -432,7 +433,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         errors: dict[str, str] = {}
         changes: dict[str, Any] = {name: _int(form, name, errors) for name in BOUNDS}
@@ -463,7 +464,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         errors: dict[str, str] = {}
         fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
@@ -493,7 +494,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         prefix = f"poste-{station_id}"
         errors: dict[str, str] = {}
@@ -524,7 +525,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         prefix = f"panne-{station_id}"
         errors: dict[str, str] = {}
@@ -556,7 +557,7 @@ class SiteAdminPages(StaffController):
         staff: NamedDependency[Staff],
         session: NamedDependency[AsyncSession],
     ) -> Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         await admin.end_outage(db, staff.agent, slug, outage_id, now=now)
         return back(site, "postes", fait="en_service")
 
@@ -571,7 +572,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         prefix = f"horaires-{weekday}"
         errors: dict[str, str] = {}
@@ -597,7 +598,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         errors: dict[str, str] = {}
         day = _day(form, "exception-jour", errors)
@@ -638,7 +639,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         await admin.delete_exception(db, staff.agent, slug, day, now=now)
         return back(site, "exceptions", fait="exception_supprimee")
 
@@ -652,7 +653,7 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         form = _form_dict(await request.form())
         errors: dict[str, str] = {}
         period = _period(form, "fermeture", ZoneInfo(site.timezone), errors)
@@ -682,6 +683,6 @@ class SiteAdminPages(StaffController):
         now: NamedDependency[datetime],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await admin.site_to_run(session, staff.agent, slug)
+        site = await site_to_run(session, staff.agent, slug)
         await admin.delete_closure(db, staff.agent, slug, closure_id, now=now)
         return back(site, "fermetures", fait="fermeture_supprimee")

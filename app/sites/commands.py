@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from app import locking
 from app.accounts.models import Agent
-from app.accounts.service import MANAGERS, authorize, sites_in_view
+from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.booking import service as booking
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
@@ -42,7 +42,7 @@ from app.booking.slots import (
     requirement,
 )
 from app.db import Database
-from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.errors import BadRequest, Conflict, Invalid, NotFound, Problem, refuse
 from app.notify import outbox
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import (
@@ -57,45 +57,16 @@ from app.sites.models import (
     StationOutage,
     WeeklyHours,
 )
-from app.sites.service import get_site, local_today, site_calendar, station_outages
+from app.sites.service import (
+    local_today,
+    site_calendar,
+    station_outages,
+)
 
 MAX_RANGES_PER_DAY = 4
 MAX_REASON = 200
 MAX_STATION_NAME = 60
 LONGEST_PERIOD = timedelta(days=366)
-
-# Problems, in plain words
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a request: the field, what to say to an API client, and what
-    to say on a French page."""
-
-    field: str
-    detail: str
-    french: str
-
-
-class Invalid(BadRequest):
-    """A change refused before anything was written; `problems` say why, field by field."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__(
-            " ".join(problem.detail for problem in problems),
-            code="invalid",
-            extra={"errors": [{"key": p.field, "message": p.detail} for p in problems]},
-        )
-        self.problems = list(problems)
-
-    @classmethod
-    def one(cls, field_name: str, detail: str, french: str) -> Invalid:
-        return cls([Problem(field_name, detail, french)])
-
-
-def _refuse(problems: Sequence[Problem]) -> None:
-    if problems:
-        raise Invalid(problems)
 
 
 def _clean_text(value: str, field_name: str, limit: int, *, required: bool) -> str:
@@ -309,33 +280,10 @@ def _audit_value(value: Any) -> Any:
 # Reading
 
 
-async def administered_sites(session: AsyncSession, agent: Agent) -> list[Site]:
-    """The open mairies `agent` runs: a manager's own, every one for an administrator."""
-    sites = await sites_in_view(session, agent, roles=MANAGERS)
-    return [site for site in sites if site.active]
-
-
-async def site_to_run(session: AsyncSession, agent: Agent, slug: str) -> Site:
-    """The site at `slug`, if `agent` runs it; 404 unknown, 403 someone else's."""
-    site = await get_site(session, slug)
-    authorize(agent, roles=MANAGERS, site=site)
-    return site
-
-
 async def stations_of(session: AsyncSession, site: Site) -> list[Station]:
     """All of the site's stations, those taken away included, in their order."""
     query = select(Station).where(Station.site_id == site.id)
     return list(await session.scalars(query.order_by(Station.position, Station.id)))
-
-
-def other_site(site: Site, what: str) -> Forbidden:
-    """The refusal of a thing of another mairie named under `site`'s address: the right
-    to run `site` gives none over it, even to one who also runs its own mairie."""
-    return Forbidden(
-        f"This {what} belongs to another mairie than {site.name}: it is changed under its "
-        "own mairie's address, by those who run it.",
-        code="other_site",
-    )
 
 
 async def station_of(session: AsyncSession, site: Site, station_id: int) -> Station:
@@ -681,7 +629,7 @@ async def change_settings(
         site = await site_to_run(session, agent, slug)
         before = settings_of(site)
         after = {**before, **changes}
-        _refuse(check_settings(after))
+        refuse(check_settings(after))
         changed = {name: value for name, value in changes.items() if before[name] != value}
         for name, value in changed.items():
             setattr(site, name, list(value) if name == "reminder_hours" else value)
@@ -999,7 +947,7 @@ async def set_weekday_hours(
     one occurrence in the month (`nth_in_month`) stay as they are."""
     if not 0 <= weekday <= 6:
         raise BadRequest(f"A weekday is one of {', '.join(WEEKDAYS)}.")
-    _refuse(check_ranges(ranges))
+    refuse(check_ranges(ranges))
     async with db.writing() as session:
         site = await site_to_run(session, agent, slug)
         await _lock_ahead(session, site, now)
@@ -1042,7 +990,7 @@ async def set_exception(
 ) -> tuple[DayException, Disruption]:
     """Give one dated day its own hours (none: closed all day), replacing any it had; and
     what that did to the day's appointments."""
-    _refuse(check_ranges(ranges))
+    refuse(check_ranges(ranges))
     clean_reason = _clean_text(reason, "reason", MAX_REASON, required=False)
     async with db.writing() as session:
         site = await site_to_run(session, agent, slug)

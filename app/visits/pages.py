@@ -14,26 +14,24 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.booking.models import Appointment
-from app.booking.pages import on_page_error
 from app.booking.schemas import Token
 from app.config import Settings
 from app.db import Database, token_digest
 from app.errors import DomainError
 from app.queue.models import Ticket
-from app.security import forms_from_our_pages
 from app.sites.models import Service, Site
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus, Visit
+from app.web.public import PublicController
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
@@ -105,11 +103,7 @@ async def request_context(
     }
 
 
-class DepartmentPages(Controller):
-    include_in_schema = False
-    guards = [forms_from_our_pages]
-    exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
-
+class DepartmentPages(PublicController):
     async def _page(
         self,
         session: AsyncSession,
