@@ -26,18 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import selectinload
 
-from app.booking.ics import calendar_entry, invitation
-from app.booking.models import Appointment, AppointmentStatus
 from app.db import Database
+from app.events import load_subscribers
 from app.notify import render
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL
+from app.notify.subjects import SUBJECTS, subject_of
 from app.notify.transports import (
-    Attachment,
     Email,
     EmailTransport,
     PermanentError,
@@ -45,15 +44,14 @@ from app.notify.transports import (
     SmsTransport,
     TransientError,
 )
-from app.queue.models import Ticket, TicketStatus
 
 log = logging.getLogger("guichet.notify")
 LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
-WITH_CALENDAR = ("confirmation", "moved", "station_changed", "cancelled", "cannot_take_place")
-ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed")
 SENDING_AT_ONCE = 8
+# What a batch's messages are about, by (kind of subject, id), as they are now.
+Subjects = dict[tuple[str, int], Any]
 
 
 @dataclass(frozen=True)
@@ -67,16 +65,6 @@ class Outcome:
 def message_id(key: str) -> str:
     """Stable across attempts and instances: the same message always has the same id."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
-
-
-def is_reminder(kind: str) -> bool:
-    """reminder_24h, reminder_2h, or a reminder at the hours a site chose."""
-    return kind.startswith("reminder_")
-
-
-def wanted(appointment: Appointment, channel: str) -> bool:
-    """Whether the usager still wants reminders on `channel` (they may turn them off)."""
-    return appointment.reminders_by_email if channel == EMAIL else appointment.reminders_by_sms
 
 
 def retry_delay(attempts: int, jitter: float) -> timedelta:
@@ -115,6 +103,7 @@ class Dispatcher:
         self.attempts = attempts
         self.lease = lease
         self.random = random.Random()  # noqa: S311 (spreads retries; nothing secret)
+        load_subscribers()  # the domains' subjects register with their subscribers
 
     async def run_until_idle(self, budget_seconds: float = 10.0) -> int:
         """Send batches until nothing is due or the time budget is spent."""
@@ -137,15 +126,14 @@ class Dispatcher:
         that went are recorded even if something escapes while others are sent."""
         if not messages:
             return
-        appointments = await self._appointments(messages)
-        tickets = await self._tickets(messages)
+        subjects = await self._subjects(messages)
         # Several at once: sending is mostly waiting for the mail server or the gateway.
         sending = asyncio.Semaphore(SENDING_AT_ONCE)
         outcomes: list[Outcome] = []
 
         async def deliver_one(message: OutboxMessage) -> None:
             async with sending:
-                outcomes.append(await self._deliver(message, appointments, tickets))
+                outcomes.append(await self._deliver(message, subjects))
 
         try:
             await asyncio.gather(
@@ -202,74 +190,38 @@ class Dispatcher:
                 messages.append(message)
         return messages, len(taken)
 
-    async def _appointments(self, messages: list[OutboxMessage]) -> dict[int, Appointment]:
-        ids = {m.appointment_id for m in messages if m.appointment_id is not None}
-        if not ids:
+    async def _subjects(self, messages: list[OutboxMessage]) -> Subjects:
+        """What the messages are about, read once for the batch."""
+        wanted: dict[str, set[int]] = {}
+        for message in messages:
+            subject = subject_of(message)
+            if subject is not None:
+                wanted.setdefault(subject[0], set()).add(subject[1])
+        if not wanted:
             return {}
+        found: Subjects = {}
         async with self.db.session() as session:
-            rows = await session.scalars(
-                select(Appointment)
-                .where(Appointment.id.in_(ids))
-                .options(
-                    selectinload(Appointment.site),
-                    selectinload(Appointment.station),
-                    selectinload(Appointment.service),
-                )
-            )
-            return {appointment.id: appointment for appointment in rows}
+            for kind, ids in wanted.items():
+                things = await SUBJECTS[kind].load(session, ids)
+                found.update({(kind, thing_id): thing for thing_id, thing in things.items()})
+        return found
 
-    async def _tickets(self, messages: list[OutboxMessage]) -> dict[int, Ticket]:
-        ids = {m.ticket_id for m in messages if m.ticket_id is not None}
-        if not ids:
-            return {}
-        async with self.db.session() as session:
-            rows = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
-            return {ticket.id: ticket for ticket in rows}
-
-    def applies(
-        self,
-        message: OutboxMessage,
-        appointments: dict[int, Appointment],
-        tickets: dict[int, Ticket],
-        now: datetime,
-    ) -> bool:
+    def applies(self, message: OutboxMessage, subjects: Subjects, now: datetime) -> bool:
         """Whether the message still says something true and useful at `now`."""
-        if message.appointment_id is not None:
-            appointment = appointments.get(message.appointment_id)
-            if appointment is None:
-                return False
-            if message.kind == "cancelled":
-                return appointment.status == AppointmentStatus.CANCELLED
-            if message.kind == "cannot_take_place":  # called off by the mairie
-                return appointment.status == AppointmentStatus.CALLED_OFF and (
-                    appointment.sequence == message.data.get("sequence")
-                )
-            if is_reminder(message.kind) and not wanted(appointment, message.channel):
-                return False
-            if message.kind in ABOUT_A_BOOKING or is_reminder(message.kind):
-                current = appointment.sequence == message.data.get("sequence")
-                if message.kind == "station_changed":  # only the latest change of station
-                    current = current and appointment.station_id == message.data.get("station_id")
-                return (
-                    appointment.status == AppointmentStatus.BOOKED
-                    and current
-                    and now < appointment.starts_at
-                )
-        if message.ticket_id is not None and message.kind == "turn_near":
-            ticket = tickets.get(message.ticket_id)
-            return ticket is not None and ticket.status == TicketStatus.WAITING
-        return True
+        subject = subject_of(message)
+        if subject is None:
+            return True
+        return SUBJECTS[subject[0]].applies(message, subjects.get(subject), now)
 
     async def _deliver(
         self,
         message: OutboxMessage,
-        appointments: dict[int, Appointment],
-        tickets: dict[int, Ticket],
+        subjects: Subjects,
     ) -> Outcome:
         """The outcome of one message, whatever happens while it is checked, rendered or
         sent: what nobody foresaw fails this message for good, and only this one."""
         try:
-            return await self._attempt(message, appointments, tickets)
+            return await self._attempt(message, subjects)
         except Exception as exc:
             # Neither the exception's text nor its traceback's values: either may hold
             # the address, the number or what the message says.
@@ -286,15 +238,14 @@ class Dispatcher:
     async def _attempt(
         self,
         message: OutboxMessage,
-        appointments: dict[int, Appointment],
-        tickets: dict[int, Ticket],
+        subjects: Subjects,
     ) -> Outcome:
         now = self.clock()
-        if not self.applies(message, appointments, tickets, now):
+        if not self.applies(message, subjects, now):
             return Outcome(message.id, MessageStatus.CANCELLED, "no longer applies")
         try:
             if message.channel == EMAIL:
-                await self.email.send(self._email(message, appointments))
+                await self.email.send(self._email(message, subjects))
             else:
                 text = render.sms(message.kind, message.data, self.base_url)
                 await self.sms.send(
@@ -317,20 +268,16 @@ class Dispatcher:
             return Outcome(message.id, MessageStatus.PENDING, str(exc)[:200], now + delay)
         return Outcome(message.id, MessageStatus.SENT)
 
-    def _email(self, message: OutboxMessage, appointments: dict[int, Appointment]) -> Email:
+    def _email(self, message: OutboxMessage, subjects: Subjects) -> Email:
         subject, text, html = render.email(message.kind, message.data, self.base_url)
-        attachments = []
-        appointment = appointments.get(message.appointment_id or 0)
-        if appointment is not None and message.kind in WITH_CALENDAR:
-            # An iTIP message (REQUEST, or CANCEL once off) from the email's sender.
-            calendar = invitation(calendar_entry(appointment, self.base_url), self.email.sender)
-            attachments.append(
-                Attachment(
-                    f"rendez-vous-{appointment.reference}.ics",
-                    calendar.text.encode(),
-                    calendar.media_type,
-                )
+        about = subject_of(message)
+        attachments = (
+            SUBJECTS[about[0]].attachments(
+                message, subjects.get(about), self.base_url, self.email.sender
             )
+            if about is not None
+            else []
+        )
         return Email(
             to=message.recipient,
             subject=subject,

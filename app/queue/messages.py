@@ -1,0 +1,64 @@
+"""What the messages need to know of tickets: the facts their events carry (where to write
+to the person behind one), and, when a message is sent, whether it still applies."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.booking.contacts import is_mobile
+from app.booking.models import Appointment
+from app.events import TicketFacts
+from app.notify.models import OutboxMessage
+from app.notify.subjects import TICKET, register
+from app.notify.transports import Attachment
+from app.queue.models import Ticket, TicketStatus
+
+
+def _mobile(phone: str | None) -> str | None:
+    return phone if phone and is_mobile(phone) else None
+
+
+async def facts(session: AsyncSession, ticket: Ticket) -> TicketFacts:
+    """The ticket's facts; the person behind it is written to at their appointment's email,
+    else at a mobile number (their appointment's phone, else the one left at the desk)."""
+    appointment = (
+        await session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+    )
+    email = appointment.email if appointment else None
+    phone = (appointment.phone if appointment else None) or ticket.phone
+    return TicketFacts(
+        id=ticket.id,
+        number=ticket.number,
+        token=ticket.token,
+        mobile=_mobile(ticket.phone),
+        email=email or None,
+        phone=None if email else _mobile(phone),
+    )
+
+
+class Tickets:
+    """Tickets as the subject of messages: a "your turn is near" text is stale once the
+    ticket no longer waits."""
+
+    async def load(self, session: AsyncSession, ids: Collection[int]) -> dict[int, Any]:
+        rows = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
+        return {ticket.id: ticket for ticket in rows}
+
+    def applies(self, message: OutboxMessage, thing: Any | None, now: datetime) -> bool:
+        if message.kind != "turn_near":
+            return True
+        ticket: Ticket | None = thing
+        return ticket is not None and ticket.status == TicketStatus.WAITING
+
+    def attachments(
+        self, message: OutboxMessage, thing: Any | None, base_url: str, sender: str
+    ) -> list[Attachment]:
+        return []
+
+
+register(TICKET, Tickets())
