@@ -24,10 +24,11 @@ from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.admin_api import AgentsAdminController
-from app.accounts.admin_pages import AdminPeoplePages
+from app.accounts.admin_pages import AgentPages
 from app.accounts.api import AuthController
 from app.accounts.guards import NoStore, provide_agent, provide_optional_agent
 from app.audit.api import AuditController
+from app.audit.pages import JournalPages
 from app.booking.alert_pages import BookingAlertPages
 from app.booking.api import BookingAlertsController, BookingController
 from app.booking.pages import BookingPages
@@ -55,6 +56,7 @@ from app.sites.admin_api import SiteAdminController
 from app.sites.admin_pages import SiteAdminPages
 from app.sites.api import SitesController
 from app.sites.catalog_api import NeedsAdminController, ServicesAdminController
+from app.sites.catalog_pages import CatalogPages, NeedPages, ServicePages
 from app.sites.pages import PagesController
 from app.stats.api import StatsController
 from app.stats.metrics import Metrics, metrics_endpoint
@@ -203,7 +205,11 @@ def create_app(
             StaffPages,
             RequestPages,
             FiguresPages,
-            AdminPeoplePages,
+            AgentPages,
+            CatalogPages,
+            ServicePages,
+            NeedPages,
+            JournalPages,
             SiteAdminPages,
             BookingAlertPages,
             ScreenAdminPages,

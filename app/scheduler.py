@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import retention
-from app.booking import service as booking
+from app.booking import commands as booking
 from app.config import Settings
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
@@ -23,7 +23,7 @@ from app.notify.transports import EmailTransport, SmsTransport
 from app.notify.transports.files import EmailFiles, SmsFiles
 from app.notify.transports.sms import HttpSmsGateway
 from app.notify.transports.smtp import SmtpTransport
-from app.queue import service as queue
+from app.queue import commands as queue
 
 log = logging.getLogger("guichet.scheduler")
 

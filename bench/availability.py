@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, text
 from app import schema
 from app.asgi import create_app
 from app.booking.models import Appointment
-from app.booking.service import availability
+from app.booking.queries import availability
 from app.config import load_settings
 from app.db import Database
 from app.sites.demo import load_demo

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,8 +41,9 @@ class AgentAccountOut(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-def account_out(agent: Agent, zone: ZoneInfo, now: datetime) -> AgentAccountOut:
-    """An account as administrators see it; never its password hash."""
+def account_out(agent: Agent, settings: Settings, now: datetime) -> AgentAccountOut:
+    """An account as administrators see it, in the city's time; never its password hash."""
+    zone = ZoneInfo(settings.timezone)
     locked = agent.locked_until if agent.locked_until and agent.locked_until > now else None
     return AgentAccountOut(
         id=agent.id,
@@ -57,106 +59,101 @@ def account_out(agent: Agent, zone: ZoneInfo, now: datetime) -> AgentAccountOut:
     )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who reads or changes accounts through the API, and with what: the agent calling,
+    the database, the settings and the time of the request."""
+
+    agent: Agent
+    db: Database
+    settings: Settings
+    now: datetime
+
+    def shown(self, other: Agent) -> AgentAccountOut:
+        return account_out(other, self.settings, self.now)
+
+
+async def provide_caller(
+    agent: NamedDependency[Agent],
+    db: NamedDependency[Database],
+    settings: NamedDependency[Settings],
+    now: NamedDependency[datetime],
+) -> Caller:
+    return Caller(agent, db, settings, now)
+
+
 class AgentsAdminController(Controller):
     path = "/api/v1/admin/agents"
     tags = ["administration"]
+    security = STAFF_SECURITY
+    dependencies = {"caller": Provide(provide_caller)}
 
     @get(
         "/",
         summary="The staff accounts of one's mairies, or of one mairie (manager)",
-        security=STAFF_SECURITY,
         responses=problem_responses(404),
     )
     async def list_agents(
         self,
-        agent: NamedDependency[Agent],
+        caller: NamedDependency[Caller],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
         site: SiteFilter = None,
     ) -> list[AgentAccountOut]:
-        zone = ZoneInfo(settings.timezone)
-        found = await agents.agents_in_view(session, agent, slug=site)
-        return [account_out(other, zone, now) for other in found]
+        found = await agents.agents_in_view(session, caller.agent, slug=site)
+        return [caller.shown(other) for other in found]
 
-    @get("/{agent_id:int}", summary="One staff account (manager)", security=STAFF_SECURITY)
+    @get("/{agent_id:int}", summary="One staff account (manager)")
     async def get_agent(
         self,
         agent_id: AgentId,
-        agent: NamedDependency[Agent],
+        caller: NamedDependency[Caller],
         session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
     ) -> AgentAccountOut:
-        other = await agents.agent_in_view(session, agent, agent_id)
-        return account_out(other, ZoneInfo(settings.timezone), now)
+        return caller.shown(await agents.agent_in_view(session, caller.agent, agent_id))
 
     @post(
         "/",
         summary="Create a staff account; a manager, for their own mairies and up to manager",
-        security=STAFF_SECURITY,
         responses=problem_responses(409),
     )
     async def create_agent(
-        self,
-        data: JSONBody[AgentIn],
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        self, data: JSONBody[AgentIn], caller: NamedDependency[Caller]
     ) -> AgentAccountOut:
-        other = await agents.create(db, data, actor=agent, now=now)
-        return account_out(other, ZoneInfo(settings.timezone), now)
+        return caller.shown(
+            await agents.create(caller.db, data, actor=caller.agent, now=caller.now)
+        )
 
     @patch(
         "/{agent_id:int}",
         summary="Rename, change the role or mairies of, disable (`active: false`) or enable "
         "an account",
-        security=STAFF_SECURITY,
     )
     async def change_agent(
-        self,
-        agent_id: AgentId,
-        data: JSONBody[AgentChange],
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        self, agent_id: AgentId, data: JSONBody[AgentChange], caller: NamedDependency[Caller]
     ) -> AgentAccountOut:
-        other = await agents.change(db, agent_id, data, actor=agent, now=now)
-        return account_out(other, ZoneInfo(settings.timezone), now)
+        other = await agents.change(caller.db, agent_id, data, actor=caller.agent, now=caller.now)
+        return caller.shown(other)
 
     @post(
         "/{agent_id:int}/password",
         status_code=200,
         summary="Give an account a new password; this also unlocks it and ends its sessions",
-        security=STAFF_SECURITY,
     )
     async def reset_password(
-        self,
-        agent_id: AgentId,
-        data: JSONBody[PasswordIn],
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        self, agent_id: AgentId, data: JSONBody[PasswordIn], caller: NamedDependency[Caller]
     ) -> AgentAccountOut:
-        other = await agents.reset_password(db, agent_id, data.password, actor=agent, now=now)
-        return account_out(other, ZoneInfo(settings.timezone), now)
+        other = await agents.reset_password(
+            caller.db, agent_id, data.password, actor=caller.agent, now=caller.now
+        )
+        return caller.shown(other)
 
     @post(
         "/{agent_id:int}/unlock",
         status_code=200,
         summary="Unlock an account locked after wrong passwords",
-        security=STAFF_SECURITY,
     )
     async def unlock_agent(
-        self,
-        agent_id: AgentId,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        self, agent_id: AgentId, caller: NamedDependency[Caller]
     ) -> AgentAccountOut:
-        other = await agents.unlock(db, agent_id, actor=agent, now=now)
-        return account_out(other, ZoneInfo(settings.timezone), now)
+        other = await agents.unlock(caller.db, agent_id, actor=caller.agent, now=caller.now)
+        return caller.shown(other)

@@ -308,11 +308,9 @@ async def reset_password(
         other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)  # again: the sites may have changed meanwhile
         other.password_hash = password_hash
-        other.failed_logins = 0
-        other.locked_until = None
         other.tokens_valid_after = now
         await accounts.end_sessions(session, other.id)
-        await accounts.clear_throttles(session, other.id)
+        await _let_in_again(session, other)
         _log(
             session, "agent.password_reset", actor=actor, other=other, at_sites=other.sites, now=now
         )
@@ -334,7 +332,12 @@ async def unlock(db: Database, agent_id: int, *, actor: Agent, now: datetime) ->
             now=now,
             failures=other.failed_logins,
         )
-        other.failed_logins = 0
-        other.locked_until = None
-        await accounts.clear_throttles(session, other.id)
+        await _let_in_again(session, other)
     return other
+
+
+async def _let_in_again(session: AsyncSession, other: Agent) -> None:
+    """Forget the wrong passwords that slowed or locked `other` out."""
+    other.failed_logins = 0
+    other.locked_until = None
+    await accounts.clear_throttles(session, other.id)

@@ -131,11 +131,11 @@ async def read_log(
 class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ["administration"]
+    security = STAFF_SECURITY
 
     @get(
         "/",
         summary="The audit log: who changed what, when and from where (manager)",
-        security=STAFF_SECURITY,
         responses=problem_responses(404),
     )
     async def audit_log(

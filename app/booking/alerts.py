@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.booking.commands import move_appointment
 from app.booking.guard import WINDOW, Burst, Made, bursts
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
+from app.booking.queries import local_days
 from app.booking.rules import AppointmentAction, AppointmentEffect
-from app.booking.service import move_appointment
 from app.db import Database
 from app.notify import outbox
-from app.sites.hours import local_instant
 from app.sites.models import Service, Site
 
 
@@ -81,7 +81,7 @@ async def release(
     """Cancel the suspect bookings of the alert on `site`'s `day`: each person (their
     normalised email or phone) is told once, whatever the number of their bookings, and
     nothing is done or told again on a second click. Audited."""
-    tz = ZoneInfo(site.timezone)
+    starts, ends = local_days(day, day, ZoneInfo(site.timezone))
     async with db.writing() as session:
         burst = next(
             (b for b in await alerts_of(session, site, now, threshold) if b.day == day), None
@@ -94,8 +94,8 @@ async def release(
                     Appointment.id.in_(suspects),
                     Appointment.status == AppointmentStatus.BOOKED,
                     Appointment.starts_at > now,
-                    Appointment.starts_at >= local_instant(day, time(0), tz),
-                    Appointment.starts_at < local_instant(day + timedelta(days=1), time(0), tz),
+                    Appointment.starts_at >= starts,
+                    Appointment.starts_at < ends,
                 )
                 .order_by(Appointment.starts_at, Appointment.id)
                 .with_for_update()

@@ -16,32 +16,23 @@ from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import authorize, site_to_run
-from app.booking import alerts, schemas, service
-from app.booking.contacts import client_network
+from app.booking import alerts, commands, schemas
+from app.booking.contacts import client_network, contact
 from app.booking.ics import calendar_entry, calendar_file
+from app.booking.queries import availability, get_by_token
+from app.booking.throttling import throttle_booking, throttle_search
 from app.config import Settings
 from app.db import Database
 from app.errors import BadRequest, Unauthorized
 from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
-from app.throttle import Limits, client_address
+from app.throttle import client_address
 
 Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
 BOOKING_ROLES = frozenset({"reception", "manager"})
-
-
-def limits(request: Request[object, object, State]) -> Limits:
-    found: Limits = request.app.state.limits
-    return found
-
-
-def throttle_booking(request: Request[object, object, State]) -> None:
-    limits(request).booking.check(
-        client_address(request), "Too many booking requests from your address: wait a minute."
-    )
 
 
 class BookingController(Controller):
@@ -60,10 +51,8 @@ class BookingController(Controller):
         last: ToDate = None,
         needs: FromQuery[str] = "",
     ) -> schemas.AvailabilityOut:
-        limits(request).availability.check(
-            client_address(request), "Too many availability searches: wait a minute."
-        )
-        site, slots = await service.availability(
+        throttle_search(request)
+        site, slots = await availability(
             session, slug, service_code, tuple(needs.split(",")), first, last, now
         )
         tz = ZoneInfo(site.timezone)
@@ -98,18 +87,18 @@ class BookingController(Controller):
             async with db.session() as session:
                 site = await get_site(session, data.site)
             authorize(optional_agent, roles=BOOKING_ROLES, site=site)
-        booking = service.BookingRequest(
+        booking = commands.BookingRequest(
             site=data.site,
             service=data.service,
             start=data.start,
-            contact=service.contact(data.name, data.email, data.phone),
+            contact=contact(data.name, data.email, data.phone),
             needs=tuple(data.needs),
             channel=data.channel,
             reminders_by_email=data.reminders_by_email,
             reminders_by_sms=data.reminders_by_sms,
             client=None if optional_agent else client_network(client_address(request)),
         )
-        appointment = await service.book(
+        appointment = await commands.book(
             db,
             booking,
             now=now,
@@ -125,7 +114,7 @@ class BookingController(Controller):
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
     ) -> schemas.AppointmentOut:
-        appointment = await service.get_by_token(session, token)
+        appointment = await get_by_token(session, token)
         return schemas.appointment_out(appointment, settings.base_url)
 
     @post(
@@ -143,7 +132,7 @@ class BookingController(Controller):
         now: NamedDependency[datetime],
     ) -> schemas.AppointmentOut:
         throttle_booking(request)
-        appointment = await service.cancel(db, token, now=now)
+        appointment = await commands.cancel(db, token, now=now)
         return schemas.appointment_out(appointment, settings.base_url)
 
     @post(
@@ -162,7 +151,7 @@ class BookingController(Controller):
         now: NamedDependency[datetime],
     ) -> schemas.AppointmentOut:
         throttle_booking(request)
-        appointment = await service.reschedule(
+        appointment = await commands.reschedule(
             db,
             token,
             data.start,
@@ -182,7 +171,7 @@ class BookingController(Controller):
         session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
     ) -> Response[str]:
-        appointment = await service.get_by_token(session, token)
+        appointment = await get_by_token(session, token)
         filename = f"rendez-vous-{appointment.reference}.ics"
         return Response(
             calendar_file(calendar_entry(appointment, settings.base_url)),

@@ -1,12 +1,14 @@
-"""Who is who whatever the spelling, and whom we can reach: the key of a contact for the
-per-person limit, the client's network for the per-address cap, the emails that can be
-delivered and the phones that can take a text. Pure functions."""
+"""Who is who whatever the spelling, and whom we can reach: a booking's checked contact (a
+name, an email address or a phone number), the key of a contact for the per-person limit,
+the client's network for the per-address cap, the emails that can be delivered and the
+phones that can take a text. Pure functions."""
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
 import unicodedata
+from dataclasses import dataclass
 
 import idna
 import phonenumbers
@@ -34,6 +36,39 @@ LOOK_ALIKES.update({0x0399: ord("I"), 0x0406: ord("I"), 0x04C0: ord("I")})
 FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF")
 MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,)
 IPV6_NETWORK_BITS = 64
+MAX_NAME_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def normalise_name(name: str) -> str:
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        raise BadRequest("Give a name.", code="name_missing")
+    if len(clean_name) > MAX_NAME_LENGTH or not clean_name.isprintable():
+        raise BadRequest(
+            f"The name must be printable and at most {MAX_NAME_LENGTH} characters.",
+            code="name_invalid",
+        )
+    return clean_name
+
+
+def contact(name: str, email: str | None, phone: str | None) -> Contact:
+    """A checked contact: a name, and an email address or a phone number (or both)."""
+    email = email.strip() if email else None
+    phone = phone.strip() if phone else None
+    if not email and not phone:
+        raise BadRequest("Give an email address or a phone number.", code="contact_missing")
+    return Contact(
+        name=normalise_name(name),
+        email=deliverable_email(email) if email else None,
+        phone=e164(phone) if phone else None,
+    )
 
 
 def fold(text: str) -> str:
@@ -88,7 +123,8 @@ def phone_number(phone: str) -> phonenumbers.PhoneNumber:
 
 
 def e164(phone: str) -> str:
-    """The number in E.164 form, which is its key too."""
+    """The number in E.164 form, which is its key too; French (mainland or overseas)
+    numbers by default."""
     return phonenumbers.format_number(phone_number(phone), phonenumbers.PhoneNumberFormat.E164)
 
 

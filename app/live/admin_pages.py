@@ -22,7 +22,7 @@ from app.config import Settings
 from app.db import Database
 from app.errors import Conflict, Invalid
 from app.live import commands as screens
-from app.sites.admin_pages import site_context
+from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.live.hub import Hub, display_body
 from app.live.screens import KEY_PARAMETER
 from app.live.sockets import RawSocket
-from app.queue import service as queue
+from app.queue import views as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 

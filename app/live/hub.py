@@ -35,9 +35,9 @@ from app.errors import NotFound
 from app.live import presence, screens
 from app.live.screens import ScreenRevoked
 from app.live.sockets import LiveSocket
-from app.queue import service as queue
+from app.queue import views as queue
+from app.queue.commands import QueueChange
 from app.queue.models import TicketStatus
-from app.queue.service import QueueChange
 from app.sites.models import Site
 from app.sites.service import get_site
 from app.throttle import RateLimit

@@ -4,6 +4,7 @@ in the browser's history); the erasure asks for a confirmation first."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
+from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.db import Database
 from app.errors import BadRequest
@@ -90,7 +92,42 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
     }
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A search or an erasure as posted: the fields as typed, the person's contact, the
+    mairies searched and all those the agent may search."""
+
+    chosen: dict[str, str]
+    contact: service.Contact
+    sites: list[Site]
+    all_sites: list[Site]
+
+    @property
+    def site_ids(self) -> list[int]:
+        return [site.id for site in self.sites]
+
+    @property
+    def sites_by_id(self) -> dict[int, Site]:
+        return {site.id: site for site in self.sites}
+
+
 class PrivacyPages(StaffController):
+    async def _asked(
+        self, session: AsyncSession, staff: Staff, form: FormMultiDict
+    ) -> Asked | Template:
+        """What the posted `form` asks for; the page again, answered 400 with the problem
+        next to its field, when its contact is not one."""
+        chosen = _contact_fields(form)
+        all_sites = await _scope(session, staff, "")
+        sites = await _scope(session, staff, chosen["mairie"])
+        try:
+            contact = service.contact_of(chosen["email"], chosen["telephone"])
+        except BadRequest as refused:
+            field = "telephone" if refused.code == "phone_invalid" else "email"
+            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
+            return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
+        return Asked(chosen, contact, sites, all_sites)
+
     def _page(
         self,
         staff: Staff,
@@ -105,9 +142,7 @@ class PrivacyPages(StaffController):
         return Template(
             "admin_privacy.html",
             context={
-                "staff": staff,
-                "agent": staff.agent,
-                "section": "donnees",
+                **admin_context(staff, "donnees"),
                 "sites": sites,
                 "chosen": chosen or {"email": "", "telephone": "", "mairie": ""},
                 "errors": errors or {},
@@ -137,18 +172,12 @@ class PrivacyPages(StaffController):
         session: NamedDependency[AsyncSession],
         staff: NamedDependency[Staff],
     ) -> Template:
-        chosen = _contact_fields(await request.form())
-        all_sites = await _scope(session, staff, "")
-        sites = await _scope(session, staff, chosen["mairie"])
-        try:
-            contact = service.contact_of(chosen["email"], chosen["telephone"])
-        except BadRequest as refused:
-            field = "telephone" if refused.code == "phone_invalid" else "email"
-            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
-            return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
-        found = await service.find(session, contact, [site.id for site in sites])
-        rows = _rows(found, {site.id: site for site in sites})
-        return self._page(staff, all_sites, chosen=chosen, found=rows)
+        asked = await self._asked(session, staff, await request.form())
+        if isinstance(asked, Template):
+            return asked
+        found = await service.find(session, asked.contact, asked.site_ids)
+        rows = _rows(found, asked.sites_by_id)
+        return self._page(staff, asked.all_sites, chosen=asked.chosen, found=rows)
 
     @post(f"{PAGE}/effacement")
     async def erase(
@@ -160,27 +189,21 @@ class PrivacyPages(StaffController):
         now: NamedDependency[datetime],
     ) -> Template | Redirect:
         form = await request.form()
-        chosen = _contact_fields(form)
-        all_sites = await _scope(session, staff, "")
-        sites = await _scope(session, staff, chosen["mairie"])
-        try:
-            contact = service.contact_of(chosen["email"], chosen["telephone"])
-        except BadRequest as refused:
-            field = "telephone" if refused.code == "phone_invalid" else "email"
-            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
-            return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
+        asked = await self._asked(session, staff, form)
+        if isinstance(asked, Template):
+            return asked
         if form.get("confirme") != "oui":
-            found = await service.find(session, contact, [site.id for site in sites])
+            found = await service.find(session, asked.contact, asked.site_ids)
             return self._page(
                 staff,
-                all_sites,
-                chosen=chosen,
+                asked.all_sites,
+                chosen=asked.chosen,
                 errors={"confirme": "Cochez la case pour confirmer l'effacement."},
-                found=_rows(found, {site.id: site for site in sites}),
+                found=_rows(found, asked.sites_by_id),
                 status_code=400,
             )
         erased = await service.erase(
-            db, contact, [site.id for site in sites], agent_id=staff.agent.id, now=now
+            db, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=now
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged
         return back(PAGE, fait="efface", lignes=str(lines))

@@ -10,10 +10,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import idna
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app import retention
 from app.audit import service as audit
@@ -26,6 +28,8 @@ from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
 
 MAX_CONTACT = 254
+Row = TypeVar("Row", Ticket, OutboxMessage)
+OfTicket = TypeVar("OfTicket", Visit, Escalation, FollowUpAnswer)
 
 
 @dataclass(frozen=True)
@@ -128,37 +132,54 @@ async def _appointments(
     ]
 
 
+def _given(*conditions: tuple[object, ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    """The conditions whose value is given (not None, not empty): those that may match."""
+    return [condition for value, condition in conditions if value]
+
+
+async def _of_tickets(
+    session: AsyncSession, model: type[OfTicket], ticket_ids: list[int]
+) -> list[OfTicket]:
+    """The rows of `model` that belong to the tickets `ticket_ids`."""
+    return list(await session.scalars(select(model).where(model.ticket_id.in_(ticket_ids))))
+
+
+async def _matching(
+    session: AsyncSession,
+    model: type[Row],
+    site_ids: list[int],
+    match: list[ColumnElement[bool]],
+    *order: InstrumentedAttribute[Any],
+) -> list[Row]:
+    """The rows of `model` at `site_ids` that meet any of `match` (none when it is empty),
+    in `order`."""
+    if not match:
+        return []
+    query = select(model).where(model.site_id.in_(site_ids), or_(*match))
+    return list(await session.scalars(query.order_by(*order)))
+
+
 async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> Found:
     """The person's appointments, tickets, visits' notes, requests sent on, answers and
     messages at `site_ids`."""
     found = Found(appointments=await _appointments(session, contact, site_ids))
     appointment_ids = [a.id for a in found.appointments]
-    ticket_match: list[ColumnElement[bool]] = []
-    if appointment_ids:
-        ticket_match.append(Ticket.appointment_id.in_(appointment_ids))
-    if contact.phone:
-        ticket_match.append(Ticket.phone == contact.phone)
-    if ticket_match:
-        found.tickets = list(
-            await session.scalars(
-                select(Ticket)
-                .where(Ticket.site_id.in_(site_ids), or_(*ticket_match))
-                .order_by(Ticket.arrived_at, Ticket.id)
-            )
-        )
+    found.tickets = await _matching(
+        session,
+        Ticket,
+        site_ids,
+        _given(
+            (appointment_ids, Ticket.appointment_id.in_(appointment_ids)),
+            (contact.phone, Ticket.phone == contact.phone),
+        ),
+        Ticket.arrived_at,
+        Ticket.id,
+    )
     ticket_ids = [t.id for t in found.tickets]
     if ticket_ids:
-        found.visits = list(
-            await session.scalars(select(Visit).where(Visit.ticket_id.in_(ticket_ids)))
-        )
-        found.escalations = list(
-            await session.scalars(select(Escalation).where(Escalation.ticket_id.in_(ticket_ids)))
-        )
-        found.answers = list(
-            await session.scalars(
-                select(FollowUpAnswer).where(FollowUpAnswer.ticket_id.in_(ticket_ids))
-            )
-        )
+        found.visits = await _of_tickets(session, Visit, ticket_ids)
+        found.escalations = await _of_tickets(session, Escalation, ticket_ids)
+        found.answers = await _of_tickets(session, FollowUpAnswer, ticket_ids)
     if found.escalations:
         found.steps = list(
             await session.scalars(
@@ -167,21 +188,18 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
                 .order_by(EscalationEvent.at, EscalationEvent.id)
             )
         )
-    message_match: list[ColumnElement[bool]] = []
-    if appointment_ids:
-        message_match.append(OutboxMessage.appointment_id.in_(appointment_ids))
-    if ticket_ids:
-        message_match.append(OutboxMessage.ticket_id.in_(ticket_ids))
-    if contact.phone:
-        message_match.append(OutboxMessage.recipient == contact.phone)
-    if message_match:
-        found.messages = list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.site_id.in_(site_ids), or_(*message_match))
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            )
-        )
+    found.messages = await _matching(
+        session,
+        OutboxMessage,
+        site_ids,
+        _given(
+            (appointment_ids, OutboxMessage.appointment_id.in_(appointment_ids)),
+            (ticket_ids, OutboxMessage.ticket_id.in_(ticket_ids)),
+            (contact.phone, OutboxMessage.recipient == contact.phone),
+        ),
+        OutboxMessage.created_at,
+        OutboxMessage.id,
+    )
     return found
 
 

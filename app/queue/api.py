@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter
+from litestar.types import AnyCallable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
@@ -21,7 +23,7 @@ from app.booking.schemas import Token
 from app.db import Database
 from app.live import presence
 from app.problems import problem_responses
-from app.queue import service
+from app.queue import commands, queries, views
 from app.queue.models import Ticket, TicketStatus
 from app.sites.schemas import Slug
 from app.sites.service import get_site
@@ -142,7 +144,7 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(tz) if value else None
 
 
-def ticket_out(view: service.TicketView, tz: ZoneInfo) -> TicketOut:
+def ticket_out(view: views.TicketView, tz: ZoneInfo) -> TicketOut:
     ticket = view.ticket
     return TicketOut(
         id=ticket.id,
@@ -168,8 +170,8 @@ def ticket_out(view: service.TicketView, tz: ZoneInfo) -> TicketOut:
 
 
 async def _out(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketOut:
-    site = await service.site_of(session, ticket.site_id)
-    return ticket_out(await service.view_of(session, ticket, now), ZoneInfo(site.timezone))
+    site = await queries.site_of(session, ticket.site_id)
+    return ticket_out(await views.view_of(session, ticket, now), ZoneInfo(site.timezone))
 
 
 async def move_ticket(
@@ -184,9 +186,9 @@ async def move_ticket(
     report: VisitReport | None = None,
 ) -> TicketOut:
     """Authorize `agent` at the ticket's site, then move the ticket along."""
-    ticket = await service.get_ticket(session, ticket_id)
-    authorize(agent, roles=roles, site=await service.site_of(session, ticket.site_id))
-    moved = await service.act(
+    ticket = await queries.get_ticket(session, ticket_id)
+    authorize(agent, roles=roles, site=await queries.site_of(session, ticket.site_id))
+    moved = await commands.act(
         db,
         ticket_id,
         action,
@@ -221,8 +223,8 @@ class QueueController(Controller):
         now: NamedDependency[datetime],
     ) -> TicketOut:
         site = await get_site(session, slug)
-        authorize(agent, roles=service.issuers(site), site=site)
-        ticket = await service.issue_walk_in(
+        authorize(agent, roles=queries.issuers(site), site=site)
+        ticket = await commands.issue_walk_in(
             db,
             slug,
             service_code=data.service,
@@ -250,7 +252,7 @@ class QueueController(Controller):
         now: NamedDependency[datetime],
     ) -> TicketOut:
         authorize(agent, roles=RECEPTION, site=await get_site(session, slug))
-        ticket = await service.check_in(db, slug, data.reference, agent_id=agent.id, now=now)
+        ticket = await commands.check_in(db, slug, data.reference, agent_id=agent.id, now=now)
         return await _out(session, ticket, now)
 
     @get("/sites/{slug:str}/queue", summary="Today's queue of a mairie")
@@ -262,7 +264,7 @@ class QueueController(Controller):
         now: NamedDependency[datetime],
     ) -> QueueOut:
         authorize(agent, roles=STAFF_ROLES, site=await get_site(session, slug))
-        view = await service.queue(session, slug, now)
+        view = await views.queue(session, slug, now)
         tz = ZoneInfo(view.site.timezone)
         return QueueOut(
             seq=view.seq,
@@ -289,53 +291,28 @@ class QueueController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> Response[TicketOut | None]:
-        station = await service.get_station(session, station_id)
+        station = await queries.get_station(session, station_id)
         authorize(agent, roles=FACILITATORS, site=station.site)
-        ticket = await service.call_next(db, station_id, agent_id=agent.id, now=now)
+        ticket = await commands.call_next(db, station_id, agent_id=agent.id, now=now)
         if ticket is None:
             return Response(None, status_code=204)
         return Response(await _out(session, ticket, now))
 
-    @post(
-        "/tickets/{ticket_id:int}/transfer",
-        status_code=200,
-        summary="Back in the queue for another service or station kind",
-        responses=problem_responses(409),
-    )
-    async def transfer(
-        self,
-        ticket_id: Id,
-        data: JSONBody[TransferIn],
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-    ) -> TicketOut:
-        return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
 
-    @post(
-        "/tickets/{ticket_id:int}/finish",
+def _move_route(path: str, summary: str) -> Callable[[AnyCallable], HTTPRouteHandler]:
+    """The route of POST /api/v1/tickets/{id}/<path>, one of the moves of a ticket."""
+    return post(
+        f"/api/v1/tickets/{{ticket_id:int}}/{path}",
         status_code=200,
-        summary="The help is over; the body, if any, records what was done",
+        summary=summary,
+        tags=["queue"],
+        security=STAFF_SECURITY,
         responses=problem_responses(409),
     )
-    async def finish(
-        self,
-        ticket_id: Id,
-        agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
-        data: JSONBody[VisitIn | None] = None,
-    ) -> TicketOut:
-        report = data.report() if data else None
-        return await move_ticket(
-            ticket_id, "finish", FACILITATORS, agent, db, session, now, report=report
-        )
 
 
 def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) -> HTTPRouteHandler:
-    """POST /api/v1/tickets/{id}/<path>: one of the moves that take no body."""
+    """One of the moves that take no body."""
 
     async def move(
         ticket_id: Id,
@@ -347,22 +324,44 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
         return await move_ticket(ticket_id, action, roles, agent, db, session, now)
 
     move.__name__ = f"ticket_{action}"
-    handler: HTTPRouteHandler = post(
-        f"/api/v1/tickets/{{ticket_id:int}}/{path}",
-        status_code=200,
-        summary=summary,
-        tags=["queue"],
-        security=STAFF_SECURITY,
-        responses=problem_responses(409),
-    )(move)
-    return handler
+    return _move_route(path, summary)(move)
 
 
+@_move_route("transfer", "Back in the queue for another service or station kind")
+async def transfer(
+    ticket_id: Id,
+    data: JSONBody[TransferIn],
+    agent: NamedDependency[Agent],
+    db: NamedDependency[Database],
+    session: NamedDependency[AsyncSession],
+    now: NamedDependency[datetime],
+) -> TicketOut:
+    return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
+
+
+@_move_route("finish", "The help is over; the body, if any, records what was done")
+async def finish(
+    ticket_id: Id,
+    agent: NamedDependency[Agent],
+    db: NamedDependency[Database],
+    session: NamedDependency[AsyncSession],
+    now: NamedDependency[datetime],
+    data: JSONBody[VisitIn | None] = None,
+) -> TicketOut:
+    report = data.report() if data else None
+    return await move_ticket(
+        ticket_id, "finish", FACILITATORS, agent, db, session, now, report=report
+    )
+
+
+# Registered beside QueueController (app/asgi.py).
 TICKET_MOVES = [
     _ticket_move("recall", "recall", FACILITATORS, "Call the ticket again"),
     _ticket_move("start", "start", FACILITATORS, "The person is at the station"),
     _ticket_move("no_show", "no-show", FACILITATORS, "The person did not come"),
     _ticket_move("cancel", "cancel", ANY_DESK, "The person has left"),
+    transfer,
+    finish,
 ]
 
 
@@ -377,9 +376,9 @@ class TrackingController(Controller):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> TicketTracking:
-        view = await service.by_token(session, token, now)
+        view = await views.by_token(session, token, now)
         ticket = view.ticket
-        site = await service.site_of(session, ticket.site_id)
+        site = await queries.site_of(session, ticket.site_id)
         escalation = await visits.escalation_of_ticket(session, ticket.id)
         return TicketTracking(
             number=ticket.number,

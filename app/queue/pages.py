@@ -16,7 +16,7 @@ from app import bounds, french
 from app.booking.schemas import Token
 from app.db import Database
 from app.errors import DomainError
-from app.queue import service as queue
+from app.queue import queries, views
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
@@ -24,9 +24,9 @@ from app.web.public import PublicController
 
 
 async def tracking_context(session: AsyncSession, token: str, now: datetime) -> dict[str, Any]:
-    view = await queue.by_token(session, token, now)
+    view = await views.by_token(session, token, now)
     ticket = view.ticket
-    site = await queue.site_of(session, ticket.site_id)
+    site = await queries.site_of(session, ticket.site_id)
     tz = ZoneInfo(site.timezone)
     escalation = await visits.escalation_of_ticket(session, ticket.id)
     return {
@@ -52,6 +52,22 @@ SCORES = [
 ]
 
 
+async def feedback_context(
+    db: Database,
+    session: AsyncSession,
+    token: str,
+    now: datetime,
+    *,
+    thanks: bool = False,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The feedback form's page: the ticket, and the answer already given, if any."""
+    context = await tracking_context(session, token, now)
+    answer = await feedback.answer_of(db, token, now)
+    context.update(scores=SCORES, answer=answer, thanks=thanks, error=error)
+    return context
+
+
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -61,11 +77,7 @@ class TrackingPages(PublicController):
         self, token: Token, session: NamedDependency[AsyncSession], now: NamedDependency[datetime]
     ) -> Template:
         context = await tracking_context(session, token, now)
-        return Template(
-            "tracking.html",
-            context=context,
-            headers=PRIVATE,
-        )
+        return Template("tracking.html", context=context, headers=PRIVATE)
 
     @get("/ticket/{token:str}/etat")
     async def state(
@@ -93,14 +105,8 @@ class TrackingPages(PublicController):
         session: NamedDependency[AsyncSession],
         now: NamedDependency[datetime],
     ) -> Template:
-        context = await tracking_context(session, token, now)
-        answer = await feedback.answer_of(db, token, now)
-        context.update(
-            scores=SCORES,
-            answer=answer,
-            thanks=request.query_params.get("merci") == "1",
-            error=None,
-        )
+        thanks = request.query_params.get("merci") == "1"
+        context = await feedback_context(db, session, token, now, thanks=thanks)
         return Template("feedback.html", context=context, headers=PRIVATE)
 
     @post("/ticket/{token:str}/avis")
@@ -123,11 +129,9 @@ class TrackingPages(PublicController):
                 now,
             )
         except DomainError as error:
-            context = await tracking_context(session, token, now)
             # The answer already given, if any, stays shown: its comment is kept whatever.
-            answered = await feedback.answer_of(db, token, now)
-            context.update(
-                scores=SCORES, answer=answered, thanks=False, error=french.message(error.code)
+            context = await feedback_context(
+                db, session, token, now, error=french.message(error.code)
             )
             return Template("feedback.html", context=context, status_code=error.status)
         return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

@@ -192,8 +192,33 @@ def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
     return given
 
 
-async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: datetime) -> Service:
+async def _create(
+    db: Database, item: Item, position: int | None, agent: Agent, now: datetime
+) -> Item:
+    """Add a new item to its catalog (administrators only)."""
     authorize(agent, roles=ADMINISTRATORS)
+    async with db.writing() as session:
+        await _add(session, item, position, agent, now)
+    return item
+
+
+async def _change_item(
+    db: Database,
+    model: type[Item],
+    code: str,
+    changes: dict[str, object],
+    agent: Agent,
+    now: datetime,
+) -> Item:
+    """Apply `changes` to the item at `code` (administrators only)."""
+    authorize(agent, roles=ADMINISTRATORS)
+    async with db.writing() as session:
+        item = await one_of(session, agent, model, code)
+        await _change(session, item, changes, agent, now)
+    return item
+
+
+async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: datetime) -> Service:
     service = Service(
         code=data.code,
         name=data.name.strip(),
@@ -203,24 +228,16 @@ async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: da
         documents=[line.strip() for line in data.documents],
         active=True,
     )
-    async with db.writing() as session:
-        await _add(session, service, data.position, agent, now)
-    return service
+    return await _create(db, service, data.position, agent, now)
 
 
 async def change_service(
     db: Database, code: str, data: ServiceChange, *, agent: Agent, now: datetime
 ) -> Service:
-    authorize(agent, roles=ADMINISTRATORS)
-    changes = _given(data)
-    async with db.writing() as session:
-        service = await one_of(session, agent, Service, code)
-        await _change(session, service, changes, agent, now)
-    return service
+    return await _change_item(db, Service, code, _given(data), agent, now)
 
 
 async def create_need(db: Database, data: NeedIn, *, agent: Agent, now: datetime) -> Need:
-    authorize(agent, roles=ADMINISTRATORS)
     need = Need(
         code=data.code,
         name=data.name.strip(),
@@ -229,19 +246,13 @@ async def create_need(db: Database, data: NeedIn, *, agent: Agent, now: datetime
         requires_accessible=data.requires_accessible,
         active=True,
     )
-    async with db.writing() as session:
-        await _add(session, need, data.position, agent, now)
-    return need
+    return await _create(db, need, data.position, agent, now)
 
 
 async def change_need(
     db: Database, code: str, data: NeedChange, *, agent: Agent, now: datetime
 ) -> Need:
-    authorize(agent, roles=ADMINISTRATORS)
     changes = _given(data)
     if data.station_kind is None:
         changes["station_kind"] = None
-    async with db.writing() as session:
-        need = await one_of(session, agent, Need, code)
-        await _change(session, need, changes, agent, now)
-    return need
+    return await _change_item(db, Need, code, changes, agent, now)

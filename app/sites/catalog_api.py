@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
@@ -19,56 +18,29 @@ from app.problems import problem_responses
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
+from app.sites.schemas import NeedOut, ServiceOut, from_model
 
 CodeParam = Annotated[
     str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")
 ]
 
 
-class ServiceAdminOut(msgspec.Struct, kw_only=True):
-    code: str
-    name: str
-    description: str
-    duration_minutes: int
-    station_kind: str
-    documents: list[str]
+class ServiceAdminOut(ServiceOut, kw_only=True):
     position: int
     active: bool
 
 
-class NeedAdminOut(msgspec.Struct, kw_only=True):
-    code: str
-    name: str
-    extra_minutes: int
-    station_kind: str | None
-    requires_accessible: bool
+class NeedAdminOut(NeedOut, kw_only=True):
     position: int
     active: bool
 
 
 def service_out(item: Service) -> ServiceAdminOut:
-    return ServiceAdminOut(
-        code=item.code,
-        name=item.name,
-        description=item.description,
-        duration_minutes=item.duration_minutes,
-        station_kind=item.station_kind,
-        documents=list(item.documents),
-        position=item.position,
-        active=item.active,
-    )
+    return from_model(item, ServiceAdminOut)
 
 
 def need_out(item: Need) -> NeedAdminOut:
-    return NeedAdminOut(
-        code=item.code,
-        name=item.name,
-        extra_minutes=item.extra_minutes,
-        station_kind=item.station_kind,
-        requires_accessible=item.requires_accessible,
-        position=item.position,
-        active=item.active,
-    )
+    return from_model(item, NeedAdminOut)
 
 
 class ServicesAdminController(Controller):

@@ -1,9 +1,10 @@
-"""What the sites API sends: plain structs built from the models."""
+"""What the sites APIs send: plain structs built from the models. The administration's
+structs (`admin_schemas`, `catalog_api`) extend these with what only staff see."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -17,10 +18,21 @@ Slug = Annotated[
 ]
 
 
-class SiteSummary(msgspec.Struct, kw_only=True):
+Out = TypeVar("Out", bound=msgspec.Struct)
+
+
+def from_model(row: Any, shape: type[Out]) -> Out:
+    """The struct `shape` filled from the attributes of the same names of `row`."""
+    return msgspec.convert(row, shape, from_attributes=True)
+
+
+class SiteOut(msgspec.Struct, kw_only=True):
     slug: str
     name: str
     address: str
+
+
+class SiteSummary(SiteOut, kw_only=True):
     timezone: str
     arrondissements: list[int]
 
@@ -90,13 +102,7 @@ def _hhmm(value: time) -> str:
 
 
 def site_summary(site: Site) -> SiteSummary:
-    return SiteSummary(
-        slug=site.slug,
-        name=site.name,
-        address=site.address,
-        timezone=site.timezone,
-        arrondissements=list(site.arrondissements),
-    )
+    return from_model(site, SiteSummary)
 
 
 def opening_hours(rows: list[WeeklyHours]) -> OpeningHours:
@@ -131,9 +137,7 @@ def site_detail(site: Site) -> SiteDetail:
 
 
 def station_out(station: Station) -> StationOut:
-    return StationOut(
-        id=station.id, name=station.name, kind=station.kind, accessible=station.accessible
-    )
+    return from_model(station, StationOut)
 
 
 def day_hours(day: OpenDay, tz: ZoneInfo) -> DayHours:
@@ -149,21 +153,8 @@ def day_hours(day: OpenDay, tz: ZoneInfo) -> DayHours:
 
 
 def service_out(service: Service) -> ServiceOut:
-    return ServiceOut(
-        code=service.code,
-        name=service.name,
-        description=service.description,
-        duration_minutes=service.duration_minutes,
-        station_kind=service.station_kind,
-        documents=list(service.documents),
-    )
+    return from_model(service, ServiceOut)
 
 
 def need_out(need: Need) -> NeedOut:
-    return NeedOut(
-        code=need.code,
-        name=need.name,
-        extra_minutes=need.extra_minutes,
-        station_kind=need.station_kind,
-        requires_accessible=need.requires_accessible,
-    )
+    return from_model(need, NeedOut)

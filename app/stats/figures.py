@@ -23,315 +23,36 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import msgspec
-from sqlalchemy import SQLColumnExpression, and_, case, func, select, type_coerce
+from sqlalchemy import Row, SQLColumnExpression, and_, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.types import Date
 
 from app.booking.models import Appointment, AppointmentStatus
-from app.errors import BadRequest
 from app.queue.models import Ticket, TicketStatus
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
-from app.sites.service import EARLIEST_DAY, LATEST_DAY, site_calendar
-from app.stats.sql import By, Dialect, as_date, quantiles
-from app.visits.models import (
-    OUTCOMES,
-    Department,
-    Escalation,
-    EscalationStatus,
-    FollowUpAnswer,
-    Visit,
+from app.sites.service import site_calendar
+from app.stats.schemas import (
+    HourFigures,
+    ServiceFigures,
+    StationFigures,
+    Stats,
+    WeekdayFigures,
 )
+from app.stats.sql import By, Dialect, as_date, quantiles
+from app.stats.tally import MEDIAN, P90, Tally, check_range, minutes, natural_start, periods, rate
+from app.visits.models import Department, Escalation, EscalationStatus, FollowUpAnswer, Visit
 
-MEDIAN, P90 = Fraction(1, 2), Fraction(9, 10)
-MAX_DAYS = 400
-CHANNELS = ("online", "phone", "counter")
 ATTENDED = (AppointmentStatus.CHECKED_IN, AppointmentStatus.SERVED)
 OPEN = (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS)
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 ALL = "all"
-
-
-# What the API returns.
-
-
-class AppointmentFigures(msgspec.Struct, kw_only=True):
-    online: int
-    phone: int
-    counter: int
-    total: int
-
-
-class NoShows(msgspec.Struct, kw_only=True):
-    appointments: int
-    tickets: int
-    rate: float | None
-
-
-class Cancellations(msgspec.Struct, kw_only=True):
-    count: int
-    rate: float | None
-
-
-class Waiting(msgspec.Struct, kw_only=True):
-    mean: float | None
-    median: float | None
-    p90: float | None
-
-
-class ServiceLevel(msgspec.Struct, kw_only=True):
-    target_minutes: int | None
-    goal: float | None
-    called: int
-    within: int
-    rate: float | None
-
-
-class EscalationFigures(msgspec.Struct, kw_only=True):
-    opened: int
-    answered: int
-    open: int
-    overdue: int
-    median_response_days: float | None
-
-
-class Satisfaction(msgspec.Struct, kw_only=True):
-    answers: int
-    mean: float | None
-    scores: dict[str, int]
-
-
-class Figures(msgspec.Struct, kw_only=True):
-    start: date
-    end: date
-    appointments: AppointmentFigures
-    walk_ins: int
-    tickets: int
-    served: int
-    came_late: int
-    closed: int
-    no_shows: NoShows
-    cancellations: Cancellations
-    called_off: int  # by the mairie (a closure, an outage): neither cancelled nor missed
-    waiting_minutes: Waiting
-    service_level: ServiceLevel
-    outcomes: dict[str, int]
-    escalations: EscalationFigures
-    satisfaction: Satisfaction
-
-
-class HourFigures(msgspec.Struct, kw_only=True):
-    hour: int
-    called: int
-    mean_wait_minutes: float | None
-    service_level: float | None
-
-
-class WeekdayFigures(msgspec.Struct, kw_only=True):
-    weekday: int
-    name: str
-    called: int
-    mean_wait_minutes: float | None
-    service_level: float | None
-
-
-class ServiceFigures(msgspec.Struct, kw_only=True):
-    code: str
-    name: str
-    visits: int
-    mean_minutes: float | None
-    median_minutes: float | None
-
-
-class StationFigures(msgspec.Struct, kw_only=True):
-    site: str
-    id: int
-    name: str
-    visits: int
-    busy_minutes: float
-    open_minutes: float
-    occupancy: float | None
-
-
-class Stats(msgspec.Struct, kw_only=True):
-    site: str | None
-    first: date = msgspec.field(name="from")
-    last: date = msgspec.field(name="to")
-    by: By
-    periods: list[Figures]
-    total: Figures
-    by_hour: list[HourFigures]
-    by_weekday: list[WeekdayFigures]
-    services: list[ServiceFigures]
-    stations: list[StationFigures]
-
-
-# Accumulating, per period.
-
-
-@dataclass
-class Tally:
-    """The additive part of a period's figures, and its quantiles once read."""
-
-    start: date
-    end: date
-    booked: Counter[str] = field(default_factory=Counter)
-    cancelled: int = 0
-    called_off: int = 0
-    missed: int = 0
-    attended: int = 0
-    tickets: int = 0
-    walk_ins: int = 0
-    served: int = 0
-    ticket_no_shows: int = 0
-    came_late: int = 0
-    closed: int = 0
-    called: int = 0
-    waited: float = 0.0
-    within: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    opened: int = 0
-    answered: int = 0
-    still_open: int = 0
-    overdue: int = 0
-    scores: Counter[int] = field(default_factory=Counter)
-    wait_quantiles: dict[Fraction, float] = field(default_factory=dict)
-    response_median: float | None = None
-
-    def add(self, other: Tally) -> None:
-        for name in (
-            "cancelled",
-            "called_off",
-            "missed",
-            "attended",
-            "tickets",
-            "walk_ins",
-            "served",
-            "ticket_no_shows",
-            "came_late",
-            "closed",
-            "called",
-            "waited",
-            "within",
-            "opened",
-            "answered",
-            "still_open",
-            "overdue",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.booked.update(other.booked)
-        self.outcomes.update(other.outcomes)
-        self.scores.update(other.scores)
-
-    def figures(self, target: int | None, goal: float | None) -> Figures:
-        booked = sum(self.booked[c] for c in CHANNELS)
-        answers = sum(self.scores.values())
-        quantile = self.wait_quantiles
-        return Figures(
-            start=self.start,
-            end=self.end,
-            appointments=AppointmentFigures(
-                online=self.booked["online"],
-                phone=self.booked["phone"],
-                counter=self.booked["counter"],
-                total=booked,
-            ),
-            walk_ins=self.walk_ins,
-            tickets=self.tickets,
-            served=self.served,
-            came_late=self.came_late,
-            closed=self.closed,
-            no_shows=NoShows(
-                appointments=self.missed,
-                tickets=self.ticket_no_shows,
-                rate=rate(self.missed, self.missed + self.attended),
-            ),
-            cancellations=Cancellations(
-                count=self.cancelled, rate=rate(self.cancelled, booked + self.cancelled)
-            ),
-            called_off=self.called_off,
-            waiting_minutes=Waiting(
-                mean=minutes(self.waited / self.called) if self.called else None,
-                median=minutes(quantile[MEDIAN]) if MEDIAN in quantile else None,
-                p90=minutes(quantile[P90]) if P90 in quantile else None,
-            ),
-            service_level=ServiceLevel(
-                target_minutes=target,
-                goal=goal,
-                called=self.called,
-                within=self.within,
-                rate=rate(self.within, self.called),
-            ),
-            outcomes={outcome: self.outcomes[outcome] for outcome in OUTCOMES},
-            escalations=EscalationFigures(
-                opened=self.opened,
-                answered=self.answered,
-                open=self.still_open,
-                overdue=self.overdue,
-                median_response_days=round(self.response_median / 86400, 1)
-                if self.response_median is not None
-                else None,
-            ),
-            satisfaction=Satisfaction(
-                answers=answers,
-                mean=round(sum(s * n for s, n in self.scores.items()) / answers, 2)
-                if answers
-                else None,
-                scores={str(score): self.scores[score] for score in range(1, 6)},
-            ),
-        )
-
-
-def rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def minutes(seconds: float) -> float:
-    return round(seconds / 60, 1)
-
-
-def periods(first: date, last: date, by: By) -> list[tuple[date, date]]:
-    """The periods covering first..last, each cut to the range."""
-    found = []
-    day = first
-    while day <= last:
-        if by == "day":
-            end = day
-        elif by == "week":
-            end = day + timedelta(days=6 - day.weekday())
-        else:
-            following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-            end = following - timedelta(days=1)
-        end = min(end, last)
-        found.append((day, end))
-        day = end + timedelta(days=1)
-    return found
-
-
-def natural_start(day: date, by: By) -> date:
-    """The day a period begins (a Monday, the 1st), as the database names it."""
-    if by == "week":
-        return day - timedelta(days=day.weekday())
-    if by == "month":
-        return day.replace(day=1)
-    return day
-
-
-def check_range(first: date, last: date) -> None:
-    if not (EARLIEST_DAY <= first <= LATEST_DAY and EARLIEST_DAY <= last <= LATEST_DAY):
-        raise BadRequest(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
-    if last < first:
-        raise BadRequest("The range ends before it starts: check from and to.")
-    if (last - first).days >= MAX_DAYS:
-        raise BadRequest(f"At most {MAX_DAYS} days at a time.")
 
 
 class Query:
@@ -449,12 +170,14 @@ class Query:
             else_=0,
         )
 
+    def _in_range(
+        self, site_id: SQLColumnExpression[int], day: SQLColumnExpression[date]
+    ) -> list[SQLColumnExpression[bool]]:
+        """Rows of the sites asked whose `day` lies in the range."""
+        return [site_id.in_(self.site_ids), day >= self.first, day <= self.last]
+
     def _ticket_range(self) -> list[SQLColumnExpression[bool]]:
-        return [
-            Ticket.site_id.in_(self.site_ids),
-            Ticket.day >= self.first,
-            Ticket.day <= self.last,
-        ]
+        return self._in_range(Ticket.site_id, Ticket.day)
 
     async def _tickets(self) -> None:
         t = Ticket
@@ -503,19 +226,14 @@ class Query:
         period = self._period(v.day)
         rows = await self.session.execute(
             select(period, v.outcome, func.count())
-            .where(v.site_id.in_(self.site_ids), v.day >= self.first, v.day <= self.last)
+            .where(*self._in_range(v.site_id, v.day))
             .group_by(period, v.outcome)
         )
         for key, outcome, count in rows:
             self._tally(key).outcomes[outcome] += count
 
     def _escalation_range(self) -> list[SQLColumnExpression[bool]]:
-        return [
-            Escalation.site_id.in_(self.site_ids),
-            Visit.site_id.in_(self.site_ids),
-            Visit.day >= self.first,
-            Visit.day <= self.last,
-        ]
+        return [Escalation.site_id.in_(self.site_ids), *self._in_range(Visit.site_id, Visit.day)]
 
     async def _escalations(self) -> None:
         e = Escalation
@@ -568,15 +286,20 @@ class Query:
 
     # Over the whole range: the day, the week, services and stations.
 
-    async def _by_hour(self) -> list[HourFigures]:
-        hour = self.sql.local_hour(Ticket.arrived_at, Site.timezone)
+    async def _called_by(self, key: SQLColumnExpression[Any]) -> list[Row[Any, int, Any, Any]]:
+        """For each value of `key`: the tickets called, their waits and those within the
+        target, summed."""
         rows = await self.session.execute(
-            select(hour, func.count(), func.sum(self._wait()), func.sum(self._within()))
+            select(key, func.count(), func.sum(self._wait()), func.sum(self._within()))
             .join(Site, Site.id == Ticket.site_id)
             .where(*self._ticket_range(), Ticket.first_called_at.is_not(None))
-            .group_by(hour)
-            .order_by(hour)
+            .group_by(key)
+            .order_by(key)
         )
+        return list(rows)
+
+    async def _by_hour(self) -> list[HourFigures]:
+        rows = await self._called_by(self.sql.local_hour(Ticket.arrived_at, Site.timezone))
         return [
             HourFigures(
                 hour=int(h),
@@ -588,12 +311,7 @@ class Query:
         ]
 
     async def _by_weekday(self) -> list[WeekdayFigures]:
-        rows = await self.session.execute(
-            select(Ticket.day, func.count(), func.sum(self._wait()), func.sum(self._within()))
-            .join(Site, Site.id == Ticket.site_id)
-            .where(*self._ticket_range(), Ticket.first_called_at.is_not(None))
-            .group_by(Ticket.day)
-        )
+        rows = await self._called_by(Ticket.day)
         called: Counter[int] = Counter()
         waited: dict[int, float] = defaultdict(float)
         within: Counter[int] = Counter()

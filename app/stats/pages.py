@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Template
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
@@ -20,9 +20,10 @@ from app.config import Settings
 from app.errors import BadRequest, DomainError
 from app.sites.schemas import Slug
 from app.stats import charts
-from app.stats.api import default_range, sites_for_stats
 from app.stats.charts import Bar
-from app.stats.figures import Stats, figures
+from app.stats.figures import figures
+from app.stats.queries import default_range, sites_for_stats, today_in
+from app.stats.schemas import Stats
 from app.stats.sql import By
 from app.web.staff import Staff, on_error, provide_staff
 
@@ -66,26 +67,31 @@ def period_label(start: date, end: date, by: By) -> str:
     return f"{french.MONTHS[start.month - 1]} {start.year}"
 
 
+def _chart(title: str, svg: Markup, rows: list[Bar], head: tuple[str, str]) -> dict[str, Any]:
+    """A chart under its title, and the table of its numbers with the table's head."""
+    return {"title": title, "svg": svg, "rows": rows, "head": head}
+
+
+def _wait_bar(label: str, mean_wait_minutes: float | None) -> Bar:
+    return Bar(label, mean_wait_minutes, number(mean_wait_minutes, " min"))
+
+
+def _count_bar(label: str, count: int) -> Bar:
+    return Bar(label, count, str(count))
+
+
 def chart_context(stats: Stats) -> dict[str, Any]:
     total = stats.total
     level = total.service_level
     target = f"{level.target_minutes} min" if level.target_minutes else "la cible"
-    waits_by_hour = [
-        Bar(f"{row.hour} h", row.mean_wait_minutes, number(row.mean_wait_minutes, " min"))
-        for row in stats.by_hour
-    ]
-    waits_by_day = [
-        Bar(row.name, row.mean_wait_minutes, number(row.mean_wait_minutes, " min"))
-        for row in stats.by_weekday
-    ]
+    by_hour = [_wait_bar(f"{row.hour} h", row.mean_wait_minutes) for row in stats.by_hour]
+    by_day = [_wait_bar(row.name, row.mean_wait_minutes) for row in stats.by_weekday]
     channels = {
         **{name: getattr(total.appointments, name) for name in ("online", "phone", "counter")},
         "walk_in": total.walk_ins,
     }
-    channel_bars = [Bar(CHANNEL_NAMES[name], count, str(count)) for name, count in channels.items()]
-    outcomes = [
-        Bar(french.OUTCOMES[name], count, str(count)) for name, count in total.outcomes.items()
-    ]
+    channel_bars = [_count_bar(CHANNEL_NAMES[name], count) for name, count in channels.items()]
+    outcomes = [_count_bar(french.OUTCOMES[name], count) for name, count in total.outcomes.items()]
     levels = [
         Bar(
             period_label(item.start, item.end, stats.by),
@@ -96,45 +102,46 @@ def chart_context(stats: Stats) -> dict[str, Any]:
     ]
     goal = level.goal
     goal_label = f"objectif {percent(goal)}" if goal else ""
+    level_svg = charts.bars(
+        "niveau",
+        "Niveau de service par période",
+        levels,
+        scale=1.0,
+        goal=goal,
+        goal_label=goal_label,
+    )
     return {
         "charts": [
-            {
-                "title": "Attente moyenne selon l'heure d'arrivée",
-                "svg": charts.columns("heures", "Attente moyenne par heure", waits_by_hour),
-                "rows": waits_by_hour,
-                "head": ("Heure d'arrivée", "Attente moyenne"),
-            },
-            {
-                "title": "Attente moyenne selon le jour de la semaine",
-                "svg": charts.columns("jours", "Attente moyenne par jour", waits_by_day),
-                "rows": waits_by_day,
-                "head": ("Jour", "Attente moyenne"),
-            },
-            {
-                "title": f"Part des personnes appelées en moins de {target}",
-                "svg": charts.bars(
-                    "niveau",
-                    "Niveau de service par période",
-                    levels,
-                    scale=1.0,
-                    goal=goal,
-                    goal_label=goal_label,
-                ),
-                "rows": levels,
-                "head": ("Période", "Appelées dans les temps"),
-            },
-            {
-                "title": "Venues selon le canal",
-                "svg": charts.bars("canaux", "Rendez-vous et venues par canal", channel_bars),
-                "rows": channel_bars,
-                "head": ("Canal", "Nombre"),
-            },
-            {
-                "title": "Issue des visites",
-                "svg": charts.bars("issues", "Visites selon leur issue", outcomes),
-                "rows": outcomes,
-                "head": ("Issue", "Visites"),
-            },
+            _chart(
+                "Attente moyenne selon l'heure d'arrivée",
+                charts.columns("heures", "Attente moyenne par heure", by_hour),
+                by_hour,
+                ("Heure d'arrivée", "Attente moyenne"),
+            ),
+            _chart(
+                "Attente moyenne selon le jour de la semaine",
+                charts.columns("jours", "Attente moyenne par jour", by_day),
+                by_day,
+                ("Jour", "Attente moyenne"),
+            ),
+            _chart(
+                f"Part des personnes appelées en moins de {target}",
+                level_svg,
+                levels,
+                ("Période", "Appelées dans les temps"),
+            ),
+            _chart(
+                "Venues selon le canal",
+                charts.bars("canaux", "Rendez-vous et venues par canal", channel_bars),
+                channel_bars,
+                ("Canal", "Nombre"),
+            ),
+            _chart(
+                "Issue des visites",
+                charts.bars("issues", "Visites selon leur issue", outcomes),
+                outcomes,
+                ("Issue", "Visites"),
+            ),
         ]
     }
 
@@ -183,8 +190,9 @@ class FiguresPages(Controller):
         params = request.query_params
         chosen = params.get("par", "jour")
         by: By = PERIODS.get(chosen, "day")
-        today = now.astimezone(ZoneInfo(settings.timezone)).date()
-        first, last = default_range(_day(params.get("du")), _day(params.get("au")), today)
+        first, last = default_range(
+            _day(params.get("du")), _day(params.get("au")), today_in(settings, now)
+        )
         stats = await figures(session, sites, first, last, by, now)
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
         if slug:

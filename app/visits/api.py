@@ -17,28 +17,15 @@ from app import french
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
-from app.audit import service as audit
-from app.booking.contacts import deliverable_email
 from app.db import Database
-from app.errors import Conflict, NotFound
 from app.problems import problem_responses
 from app.sites.models import Site
-from app.visits import service
+from app.visits import commands, service
+from app.visits.commands import Code, DepartmentChange, DepartmentIn
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
 
 Status = Literal["received", "in_progress", "answered", "closed"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S")]
-AnswerDays = Annotated[int, msgspec.Meta(ge=1, le=365)]
-DepartmentEmail = Annotated[
-    str,
-    msgspec.Meta(
-        max_length=254,
-        description="Where the department receives the requests sent on to it, each with a "
-        "private link to answer; an empty string removes it.",
-    ),
-]
 
 
 class StepOut(msgspec.Struct, kw_only=True):
@@ -72,27 +59,6 @@ class DepartmentOut(msgspec.Struct, kw_only=True):
     answer_days: int
     active: bool
     email: str | None = None
-
-
-class DepartmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    code: Code
-    name: Name
-    answer_days: AnswerDays = 15
-    email: DepartmentEmail | None = None
-
-
-class DepartmentChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Name | None = None
-    answer_days: AnswerDays | None = None
-    active: bool | None = None
-    email: DepartmentEmail | None = None
-
-
-def department_email(value: str | None) -> str | None:
-    """The address as stored (BadRequest when no mail could reach it), None for none."""
-    if value is None or not value.strip():
-        return None
-    return deliverable_email(value)
 
 
 def escalation_out(escalation: Escalation, site: Site, now: datetime) -> EscalationOut:
@@ -221,29 +187,7 @@ class DepartmentsController(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> DepartmentOut:
-        authorize(agent, roles=())
-        email = department_email(data.email)
-        async with db.writing() as session:
-            if await session.scalar(select(Department).where(Department.code == data.code)):
-                raise Conflict(f"A department already has the code {data.code!r}.")
-            department = Department(
-                code=data.code,
-                name=data.name.strip(),
-                answer_days=data.answer_days,
-                position=100,
-                email=email,
-            )
-            session.add(department)
-            audit.record(
-                session,
-                "department.created",
-                at=now,
-                agent_id=agent.id,
-                target=f"department:{data.code}",
-                answer_days=data.answer_days,
-                email=email is not None or None,
-            )
-        return department_out(department)
+        return department_out(await commands.add_department(db, data, agent=agent, now=now))
 
     @patch(
         "/{code:str}",
@@ -257,29 +201,5 @@ class DepartmentsController(Controller):
         db: NamedDependency[Database],
         now: NamedDependency[datetime],
     ) -> DepartmentOut:
-        authorize(agent, roles=())
-        email = department_email(data.email)
-        async with db.writing() as session:
-            department = await session.scalar(select(Department).where(Department.code == code))
-            if department is None:
-                raise NotFound(f"No department has the code {code!r}.")
-            if data.name is not None:
-                department.name = data.name.strip()
-            if data.answer_days is not None:
-                department.answer_days = data.answer_days
-            if data.active is not None:
-                department.active = data.active
-            if data.email is not None:
-                department.email = email
-            audit.record(
-                session,
-                "department.changed",
-                at=now,
-                agent_id=agent.id,
-                target=f"department:{code}",
-                renamed=data.name is not None or None,
-                answer_days=data.answer_days,
-                active=data.active,
-                email=None if data.email is None else email is not None,
-            )
+        department = await commands.change_department(db, code, data, agent=agent, now=now)
         return department_out(department)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.errors import BadRequest, Conflict
-from app.queue import service as queue
+from app.queue import views as queue
 from app.queue.models import TicketStatus
 from app.visits.models import FollowUpAnswer
 

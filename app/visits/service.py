@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.audit import service as audit
+from app.booking.commands import REFERENCE_ALPHABET, reference_prefix
 from app.booking.models import Appointment
-from app.booking.service import REFERENCE_ALPHABET, reference_prefix
 from app.db import Database, token_digest
 from app.errors import BadRequest, Conflict, NotFound
 from app.notify import outbox

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import Database, utcnow
+from app.queue.commands import issue_walk_in
 from app.queue.models import Ticket, TicketEvent
-from app.queue.service import issue_walk_in
 from tests.cluster.conftest import (
     SITE,
     booking,

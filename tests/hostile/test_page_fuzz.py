@@ -37,9 +37,9 @@ from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
 from app.notify.models import OutboxMessage
-from app.queue.staff_pages import ACTIONS
-from app.sites.commands import MAX_RANGES_PER_DAY, SETTINGS
+from app.queue.station_pages import ACTIONS
 from app.sites.hours import WEEKDAYS
+from app.sites.rules import MAX_RANGES_PER_DAY, SETTINGS
 from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
 
 ROUNDS = int(os.environ.get("GUICHET_FUZZ_EXAMPLES", "12"))

@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.asgi import create_app
+from app.booking.commands import mark_missed
 from app.booking.models import Appointment
-from app.booking.service import mark_missed
 from app.config import Settings
 from app.db import Database
 from tests.conftest import Clock, Staff, make_settings

@@ -19,7 +19,7 @@ import icalendar
 import pytest
 
 from app import french
-from app.booking.service import mark_missed
+from app.booking.commands import mark_missed
 from app.db import Database
 from tests.conftest import Staff
 from tests.post import PUBLIC_URL, Post

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.booking.service import mark_missed
+from app.booking.commands import mark_missed
 from app.config import Settings
 from app.db import Database
 from app.queue.models import TicketEvent

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from app.asgi import create_app
 from app.db import Database
+from app.queue.commands import issue_walk_in
 from app.queue.models import Ticket, TicketEvent
-from app.queue.service import issue_walk_in
 from tests.conftest import Clock, Staff, desks, make_settings
 
 QUEUE = 150

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from app.booking.models import Appointment
-from app.booking.service import (
+from app.booking.queries import (
     availability,
     get_needs,
     get_service,

@@ -212,7 +212,7 @@ async def test_reception_finds_and_checks_in_a_booking(
 async def test_the_agent_console_calls_starts_and_finishes(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import issue_walk_in
+    from app.queue.commands import issue_walk_in
 
     ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
     site = (await client.get("/api/v1/sites/paris-15")).json()
@@ -274,7 +274,7 @@ async def take_out_of_service(
 async def test_calling_at_a_station_out_of_service_says_so_on_the_console(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import issue_walk_in
+    from app.queue.commands import issue_walk_in
 
     ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
     station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
@@ -300,7 +300,7 @@ async def test_calling_at_a_station_out_of_service_says_so_on_the_console(
 async def test_stations_out_of_service_now_do_not_count_in_the_waiting_estimates(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import issue_walk_in
+    from app.queue.commands import issue_walk_in
 
     ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
     stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
@@ -344,7 +344,7 @@ async def test_consoles_are_for_their_own_site_and_roles(
 async def test_the_tracking_page_shows_the_place_then_the_call(
     client: AsyncTestClient[object], db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import call_next, issue_walk_in
+    from app.queue.commands import call_next, issue_walk_in
 
     first = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
     mine = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
@@ -403,7 +403,7 @@ async def test_reception_books_for_someone_on_the_phone(
 async def test_a_facilitator_transfers_a_ticket_to_a_double_station(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import issue_walk_in
+    from app.queue.commands import issue_walk_in
 
     ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
     station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
@@ -430,7 +430,7 @@ async def test_a_facilitator_transfers_a_ticket_to_a_double_station(
 async def test_a_manager_moves_requests_forward_from_the_requests_page(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:
-    from app.queue.service import act, call_next, issue_walk_in
+    from app.queue.commands import act, call_next, issue_walk_in
     from app.visits.service import VisitReport
 
     ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())

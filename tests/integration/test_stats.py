@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.booking.service import mark_missed
+from app.booking.commands import mark_missed
 from app.db import Database
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
 

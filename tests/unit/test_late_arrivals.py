@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from app.booking.models import Appointment
 from app.errors import Conflict
-from app.queue.service import (
-    _check_in_allowed,
+from app.queue.queries import (
+    check_in_allowed,
     closing_time,
     has_closed,
     is_open,
@@ -90,7 +90,7 @@ def booked(status: str = "booked") -> Appointment:
 
 def refusal(at: datetime, where: Site | None = None, day: OpenDay = OPEN_ALL_DAY) -> str | None:
     try:
-        _check_in_allowed(where or check_in_site(), booked(), at, day)
+        check_in_allowed(where or check_in_site(), booked(), at, day)
     except Conflict as refused:
         return refused.code
     return None
@@ -118,15 +118,15 @@ def test_check_in_closes_exactly_the_limit_after_the_end() -> None:
 
 def test_the_refusal_says_the_local_times() -> None:
     with pytest.raises(Conflict, match="check-in opens at 10:30 for the appointment at 11:00"):
-        _check_in_allowed(check_in_site(), booked(), minutes(-31), OPEN_ALL_DAY)
+        check_in_allowed(check_in_site(), booked(), minutes(-31), OPEN_ALL_DAY)
     with pytest.raises(Conflict, match=r"ended at 11:30, .* up to 30 minutes after its end"):
-        _check_in_allowed(check_in_site(), booked(), minutes(61), OPEN_ALL_DAY)
+        check_in_allowed(check_in_site(), booked(), minutes(61), OPEN_ALL_DAY)
 
 
 def test_only_a_booked_appointment_checks_in() -> None:
     for status, code in [("checked_in", "already_checked_in"), ("cancelled", "not_booked")]:
         with pytest.raises(Conflict) as refused:
-            _check_in_allowed(check_in_site(), booked(status), START, OPEN_ALL_DAY)
+            check_in_allowed(check_in_site(), booked(status), START, OPEN_ALL_DAY)
         assert refused.value.code == code
 
 

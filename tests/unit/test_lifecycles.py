@@ -155,7 +155,7 @@ def test_a_request_only_moves_forward_and_each_status_has_its_way_there() -> Non
 
 
 def test_every_effect_of_a_ticket_move_has_its_handler() -> None:
-    from app.queue.service import TICKET_EFFECTS
+    from app.queue.commands import TICKET_EFFECTS
 
     assert set(TICKET_EFFECTS) == set(TicketEffect)
 

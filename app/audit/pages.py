@@ -1,0 +1,210 @@
+"""The journal page: the audit log as managers (their mairies) and administrators (all of
+it) read it, in French, filtered by mairie, agent, kind of action and days, fifty events a
+page from the newest. It reads the log as the API does (app.audit.api.read_log)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds
+from app.accounts import commands as agents
+from app.accounts.admin_forms import admin_context
+from app.accounts.service import MANAGERS, sites_in_view
+from app.audit.api import AuditPage, read_log
+from app.config import Settings
+from app.sites.models import Site
+from app.web.staff import Staff, StaffController
+
+JOURNAL_PAGE = "/admin/journal"
+ACTIONS = {
+    "auth.login": "Connexion",
+    "auth.login_failed": "Échec de connexion",
+    "auth.login_refused": "Connexion refusée",
+    "auth.locked": "Compte bloqué après des erreurs de mot de passe",
+    "auth.slowed": "Connexions ralenties depuis une adresse après des erreurs de mot de passe",
+    "appointment.booked": "Rendez-vous pris pour une personne",
+    "ticket.issued": "Ticket remis",
+    "ticket.checked_in": "Arrivée enregistrée",
+    "ticket.checked_in_late": "Arrivée en retard enregistrée",
+    "ticket.called": "Ticket appelé",
+    "ticket.recall": "Ticket rappelé",
+    "ticket.start": "Prise en charge commencée",
+    "ticket.finish": "Prise en charge terminée",
+    "ticket.no_show": "Personne absente",
+    "ticket.cancel": "Ticket annulé",
+    "ticket.transfer": "Ticket transféré",
+    "escalation.moved": "Demande transmise : étape suivante",
+    "department.created": "Service expert ajouté",
+    "department.changed": "Service expert modifié",
+    "service.created": "Démarche ajoutée au catalogue",
+    "service.changed": "Démarche modifiée",
+    "service.retired": "Démarche retirée",
+    "service.restored": "Démarche proposée à nouveau",
+    "need.created": "Besoin ajouté",
+    "need.changed": "Besoin modifié",
+    "need.retired": "Besoin retiré",
+    "need.restored": "Besoin proposé à nouveau",
+    "agent.created": "Compte d'agent créé",
+    "agent.renamed": "Compte d'agent renommé",
+    "agent.role_changed": "Rôle d'un agent changé",
+    "agent.sites_changed": "Mairies d'un agent changées",
+    "agent.disabled": "Compte d'agent désactivé",
+    "agent.enabled": "Compte d'agent réactivé",
+    "agent.password_reset": "Mot de passe d'un agent changé",
+    "agent.unlocked": "Compte d'agent débloqué",
+    "site.settings_changed": "Réglages de la mairie modifiés",
+    "station.created": "Poste ajouté",
+    "station.changed": "Poste modifié",
+    "station.out_of_service": "Poste mis hors service",
+    "station.back_in_service": "Poste remis en service",
+    "hours.changed": "Horaires de la semaine modifiés",
+    "hours_exception.added": "Horaires d'un jour particulier fixés",
+    "hours_exception.deleted": "Horaires d'un jour particulier retirés",
+    "closure.added": "Fermeture exceptionnelle ajoutée",
+    "closure.deleted": "Fermeture exceptionnelle retirée",
+}
+ACTION_FILTERS = {
+    "": "Toutes les actions",
+    "auth.": "Connexions",
+    "agent.": "Comptes des agents",
+    "ticket.": "Tickets et file d'attente",
+    "appointment.": "Rendez-vous",
+    "escalation.": "Demandes transmises",
+    "service.": "Catalogue des démarches",
+    "need.": "Besoins",
+    "department.": "Services experts",
+    "site.": "Mairies",
+    "station.": "Postes",
+    "hours.": "Horaires de la semaine",
+    "hours_exception.": "Jours particuliers",
+    "closure.": "Fermetures exceptionnelles",
+}
+ACTION_PATTERN = re.compile(r"^[a-z_]+(\.[a-z_]*)?$")
+EVENTS_SHOWN = 50
+
+
+def action_label(code: str) -> str:
+    return ACTIONS.get(code, code)
+
+
+def details_text(details: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in details.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        parts.append(f"{key} : {shown}")
+    return " ; ".join(parts)
+
+
+def day_field(raw: str, name: str, errors: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    day = bounds.parse_date(raw)
+    if day is None:
+        errors[name] = (
+            "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01, "
+            f"{bounds.DAY_BOUNDS}."
+        )
+    return day
+
+
+def journal_link(params: Mapping[str, str], **more: str) -> str:
+    """The journal's address with the same filters as `params`, but another page."""
+    query = {key: value for key, value in params.items() if key != "avant" and value}
+    return f"{JOURNAL_PAGE}?" + urlencode({**query, **more})
+
+
+def event_rows(log: AuditPage, sites: list[Site]) -> list[dict[str, Any]]:
+    """The log's events as the journal shows them, each site by its name."""
+    names = {site.slug: site.name for site in sites}
+    return [
+        {
+            "at": event.at.strftime("%d/%m/%Y %H:%M:%S"),
+            "iso": event.at.isoformat(),
+            "agent": (event.agent.name or event.agent.email) if event.agent else "",
+            "site": names.get(event.site, event.site) if event.site else "",
+            "action": action_label(event.action),
+            "code": event.action,
+            "target": event.target,
+            "details": details_text(event.details),
+            "address": event.address,
+        }
+        for event in log.events
+    ]
+
+
+class JournalPages(StaffController):
+    @get(JOURNAL_PAGE)
+    async def journal(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        params = request.query_params
+        errors: dict[str, str] = {}
+        slug = params.get("mairie", "")[:40] or None
+        action = params.get("action", "")[:40]
+        if action and not ACTION_PATTERN.fullmatch(action):
+            errors["action"] = "Choisissez un type d'action de la liste."
+        by_agent = params.get("agent", "")
+        agent_id = bounds.parse_int(by_agent, 1, bounds.LARGEST_ID)
+        if by_agent and agent_id is None:
+            errors["agent"] = "Choisissez un agent de la liste."
+        before = bounds.parse_int(params.get("avant"), 1, 2**63 - 1)
+        first = day_field(params.get("du", ""), "du", errors)
+        last = day_field(params.get("au", ""), "au", errors)
+        if first and last and last < first:
+            errors["au"] = "Le dernier jour vient avant le premier."
+        sites = await sites_in_view(session, staff.agent, roles=MANAGERS)
+        events = []
+        older = None
+        if not errors:
+            log = await read_log(
+                session,
+                staff.agent,
+                settings,
+                slug=slug,
+                agent_id=agent_id,
+                action=action or None,
+                first=first,
+                last=last,
+                before=before,
+                limit=EVENTS_SHOWN,
+            )
+            events = event_rows(log, sites)
+            if log.next_before is not None:
+                older = journal_link(params, avant=str(log.next_before))
+        colleagues = await agents.agents_in_view(session, staff.agent, slug=None)
+        return Template(
+            "admin_journal.html",
+            context={
+                **admin_context(staff, "journal"),
+                "events": events,
+                "older": older,
+                "newest": journal_link(params) if before else None,
+                "sites": sites,
+                "colleagues": colleagues,
+                "actions": ACTION_FILTERS,
+                "chosen": {
+                    "mairie": slug or "",
+                    "agent": by_agent,
+                    "action": action,
+                    "du": params.get("du", "")[:10],
+                    "au": params.get("au", "")[:10],
+                },
+                "errors": errors,
+                "zone": settings.timezone,
+            },
+            status_code=400 if errors else 200,
+        )

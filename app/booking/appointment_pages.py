@@ -1,0 +1,318 @@
+"""The private page of an appointment, reached by its link: where one sees, moves or
+cancels it, stops its reminders, or, once the mairie called it off, takes one of the
+nearest free slots in one step. Plain forms: no JavaScript needed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.booking import commands, contacts
+from app.booking.models import RELEASED, Appointment, AppointmentStatus
+from app.booking.queries import SlotRefused, get_by_token, nearest_free, offered_needs
+from app.booking.schemas import Token, ics_url, manage_url
+from app.booking.slot_views import first_day_after, first_day_asked, slot_choices, slot_context
+from app.booking.slots import Refusal
+from app.booking.throttling import throttle_booking, throttle_search
+from app.config import Settings
+from app.db import Database
+from app.errors import Conflict, DomainError
+from app.sites.service import local_today
+from app.throttle import client_address
+from app.visits import service as visits
+from app.visits.staff_pages import usager_view
+from app.web.public import PublicController
+
+CALLED_OFF = AppointmentStatus.CALLED_OFF
+# What the page says on coming back from a change, by the flag in its query.
+NOTICES = (
+    ("confirme", "Votre rendez-vous est confirmé."),
+    ("deplace", "Votre rendez-vous a été déplacé."),
+    ("annule", "Votre rendez-vous est annulé."),
+    ("sans-rappels", "Vous ne recevrez plus de rappels pour ce rendez-vous."),
+)
+
+
+def _private() -> dict[str, str]:
+    """Pages reached by a private link: kept out of caches and of other sites' logs."""
+    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def _chosen_start(request: Request[Any, Any, State]) -> datetime:
+    """The slot chosen in the form (`debut`); SlotRefused for anything but a time."""
+    form = await request.form()
+    start = bounds.parse_datetime(str(form.get("debut", "")))
+    if start is None:
+        raise SlotRefused(Refusal.OFF_GRID)
+    return start
+
+
+class AppointmentPages(PublicController):
+    @get("/rendez-vous/{token:str}")
+    async def appointment(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        appointment = await get_by_token(session, token)
+        notice = next((text for flag, text in NOTICES if request.query_params.get(flag)), None)
+        context = _appointment_context(appointment, settings, now)
+        context["notice"] = notice
+        context.update(await _called_off_context(session, appointment, now))
+        escalation = await visits.escalation_of_appointment(session, appointment.id)
+        context["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
+        return Template("appointment.html", context=context, headers=_private())
+
+    @get("/r/{token:str}")
+    async def short_link(self, token: Token) -> Redirect:
+        """The short form of the private link, for text messages."""
+        return Redirect(f"/rendez-vous/{token}", status_code=303)
+
+    @post("/rendez-vous/{token:str}/rappels")
+    async def stop_reminders(
+        self, token: Token, request: Request[Any, Any, State], db: NamedDependency[Database]
+    ) -> Redirect:
+        throttle_booking(request)
+        await commands.stop_reminders(db, token)
+        return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
+
+    @get("/rendez-vous/{token:str}/annuler")
+    async def confirm_cancel(
+        self,
+        token: Token,
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        appointment = await get_by_token(session, token)
+        context = _appointment_context(appointment, settings, now)
+        return Template("appointment_cancel.html", context=context, headers=_private())
+
+    @post("/rendez-vous/{token:str}/annuler")
+    async def cancel(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+    ) -> Redirect:
+        throttle_booking(request)
+        await commands.cancel(db, token, now=now)
+        return Redirect(f"/rendez-vous/{token}?annule=1", status_code=303)
+
+    @get("/rendez-vous/{token:str}/deplacer")
+    async def choose_new_slot(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template:
+        throttle_search(request)
+        appointment = await get_by_token(session, token)
+        first = first_day_asked(request, appointment.site, now)
+        context = await _move_context(session, appointment, settings, first, now)
+        return Template("appointment_move.html", context=context, headers=_private())
+
+    @post("/rendez-vous/{token:str}/deplacer")
+    async def move(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        throttle_booking(request)
+        start: datetime | None = None
+        appointment = await get_by_token(session, token)
+        try:
+            start = await _chosen_start(request)
+            await commands.reschedule(
+                db,
+                token,
+                start,
+                now=now,
+                per_address_per_day=settings.bookings_per_address_per_day,
+            )
+        except (SlotRefused, Conflict) as refused:
+            first = first_day_after(appointment.site, start, now)
+            context = await _move_context(session, appointment, settings, first, now)
+            context.update(refusal=french.message(refused.code))
+            return Template("appointment_move.html", context=context, status_code=409)
+        return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
+
+    @get("/rendez-vous/{token:str}/reprendre")
+    async def choose_instead(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        """An appointment the mairie called off: the week's free slots, to take one."""
+        throttle_search(request)
+        appointment = await get_by_token(session, token)
+        if appointment.status != CALLED_OFF or appointment.rebooked_as_id is not None:
+            return Redirect(f"/rendez-vous/{token}", status_code=303)
+        first = first_day_asked(request, appointment.site, now)
+        context = await _rebook_context(session, appointment, settings, first, now)
+        return Template("appointment_rebook.html", context=context, headers=_private())
+
+    @post("/rendez-vous/{token:str}/reprendre")
+    async def rebook(
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+    ) -> Template | Redirect:
+        """Take a slot in place of an appointment the mairie called off: a booking like
+        any other, for the same person, démarche and needs."""
+        throttle_booking(request)
+        start: datetime | None = None
+        appointment = await get_by_token(session, token)
+        try:
+            start = await _chosen_start(request)
+            taken = await commands.rebook(
+                db,
+                token,
+                start,
+                now=now,
+                client=contacts.client_network(client_address(request)),
+                per_address_per_day=settings.bookings_per_address_per_day,
+            )
+        except DomainError as error:
+            if error.status in (404, 429):
+                raise
+            first = first_day_after(appointment.site, start, now)
+            context = await _rebook_context(session, appointment, settings, first, now)
+            context.update(refusal=french.message(error.code))
+            return Template(
+                "appointment_rebook.html",
+                context=context,
+                status_code=error.status,
+                headers=_private(),
+            )
+        return Redirect(f"/rendez-vous/{taken.token}?confirme=1", status_code=303)
+
+
+async def _called_off_context(
+    session: AsyncSession, appointment: Appointment, now: datetime
+) -> dict[str, Any]:
+    """For an appointment the mairie called off: the nearest free slots to take in one
+    click, or the appointment already taken instead."""
+    if appointment.status != CALLED_OFF:
+        return {"called_off": False, "offers": [], "rebooked": None}
+    tz = ZoneInfo(appointment.site.timezone)
+    rebooked = None
+    if appointment.rebooked_as_id is not None:
+        taken = await session.get(Appointment, appointment.rebooked_as_id)
+        if taken is not None:
+            rebooked = {
+                "reference": taken.reference,
+                "when": french.moment(taken.starts_at.astimezone(tz)),
+                "url": f"/rendez-vous/{taken.token}",
+            }
+    offers: list[dict[str, str]] = []
+    if rebooked is None:
+        found = await nearest_free(session, appointment.site, [appointment], now)
+        offers = slot_choices(found[appointment.id], tz)
+    return {"called_off": True, "offers": offers, "rebooked": rebooked}
+
+
+async def _move_context(
+    session: AsyncSession,
+    appointment: Appointment,
+    settings: Settings,
+    first: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """The appointment, and the week of free slots from `first` for its démarche and needs."""
+    context = _appointment_context(appointment, settings, now)
+    context.update(
+        await slot_context(
+            session,
+            appointment.site,
+            appointment.service.code,
+            tuple(appointment.needs),
+            first,
+            now,
+        )
+    )
+    return context
+
+
+async def _rebook_context(
+    session: AsyncSession,
+    appointment: Appointment,
+    settings: Settings,
+    first: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """The appointment called off, and the week of free slots from `first` (today at the
+    earliest) for its démarche and the needs still offered."""
+    site = appointment.site
+    first = max(first, local_today(site, now))
+    needs = await offered_needs(session, appointment.needs)
+    context = _appointment_context(appointment, settings, now)
+    context.update(await _called_off_context(session, appointment, now))
+    context.update(
+        await slot_context(
+            session,
+            site,
+            appointment.service.code,
+            tuple(need.code for need in needs),
+            first,
+            now,
+        )
+    )
+    context["refusal"] = None
+    return context
+
+
+def _appointment_context(
+    appointment: Appointment, settings: Settings, now: datetime
+) -> dict[str, Any]:
+    tz = ZoneInfo(appointment.site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    end = appointment.ends_at.astimezone(tz)
+    changeable = appointment.status == AppointmentStatus.BOOKED and now < appointment.starts_at
+    return {
+        "appointment": appointment,
+        "token": appointment.token,
+        "status": french.STATUSES.get(appointment.status, appointment.status),
+        "cancelled": appointment.status in RELEASED,
+        "changeable": changeable,
+        "when": french.moment(start),
+        "until": french.clock(end),
+        "length": french.minutes(
+            int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+        ),
+        "ics": ics_url("", appointment.token),
+        "private_url": manage_url(settings.base_url, appointment.token),
+        "reminders": [
+            channel
+            for channel, wanted in (
+                ("par e-mail", appointment.reminders_by_email),
+                ("par SMS", appointment.reminders_by_sms),
+            )
+            if wanted
+        ],
+    }

@@ -1,0 +1,322 @@
+"""Reading for the booking: the démarche and needs asked and what they require, the free
+slots of a mairie (the slot engine fed from the database), the refusal of a time that
+cannot be booked with the free slots offered instead, and the appointments themselves (by
+private link, by reference, by day). Nothing here changes data."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
+
+from app.booking.models import RELEASED, Appointment
+from app.booking.slots import (
+    Booked,
+    NeedEffect,
+    Policy,
+    Refusal,
+    Requirement,
+    Slot,
+    SlotFinder,
+    StationInfo,
+    nearest,
+    requirement,
+)
+from app.db import Database, token_digest
+from app.errors import BadRequest, DomainError, NotFound
+from app.sites.hours import local_instant
+from app.sites.models import Need, Service, Site, Station
+from app.sites.service import day_range, get_site, local_today, site_calendar, station_outages
+
+ALTERNATIVE_DAYS = 7
+OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
+CAPACITY_REFUSALS = (Refusal.TAKEN, Refusal.WALK_IN_SHARE, Refusal.NO_STATION)
+# Refusals after which the nearest free slots are worth offering.
+OFFERING_REFUSALS = (Refusal.TAKEN, Refusal.WALK_IN_SHARE, Refusal.OFF_GRID)
+REFUSAL_DETAILS = {
+    Refusal.TOO_SOON: "This time is too soon (or past) to be booked online.",
+    Refusal.TOO_LATE: "This time is too far ahead to be booked yet.",
+    Refusal.CLOSED: "The mairie is closed at this time.",
+    Refusal.OFF_GRID: "This time is not the start of a slot: choose one of the offered slots.",
+    Refusal.NO_STATION: "No station of this mairie can take this booking.",
+    Refusal.TAKEN: "This slot has just been taken.",
+    Refusal.WALK_IN_SHARE: "This day is fully booked online; the rest is kept for visitors "
+    "without an appointment.",
+}
+
+
+class SlotRefused(DomainError):
+    """The asked start cannot be booked; `alternatives` are free slots close to it."""
+
+    def __init__(self, reason: Refusal) -> None:
+        super().__init__(REFUSAL_DETAILS[reason], code=reason.value, extra={"reason": reason.value})
+        self.status = 409 if reason in CAPACITY_REFUSALS else 422
+        self.reason = reason
+        self.alternatives: list[Slot] = []
+
+    def offer(self, alternatives: list[Slot], tz: ZoneInfo) -> None:
+        self.alternatives = alternatives
+        self.extra["alternatives"] = [
+            {
+                "start": slot.start.astimezone(tz).isoformat(),
+                "end": slot.end.astimezone(tz).isoformat(),
+            }
+            for slot in alternatives
+        ]
+
+
+def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants the local days `first` to `last` begin and end (the next midnight)."""
+    return local_instant(first, time(0), tz), local_instant(last + timedelta(days=1), time(0), tz)
+
+
+# The démarche and needs asked, and what they require.
+
+
+def policy(site: Site) -> Policy:
+    return Policy(
+        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
+        horizon=timedelta(days=site.booking_horizon_days),
+        walk_in_share=site.walk_in_percent / 100,
+    )
+
+
+async def get_service(session: AsyncSession, code: str) -> Service:
+    service = await session.scalar(select(Service).where(Service.code == code, Service.active))
+    if service is None:
+        raise NotFound(f"No service has the code {code!r}.")
+    return service
+
+
+async def get_needs(session: AsyncSession, codes: tuple[str, ...]) -> list[Need]:
+    wanted = tuple(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    if not wanted:
+        return []
+    needs = list(await session.scalars(select(Need).where(Need.code.in_(wanted), Need.active)))
+    unknown = sorted(set(wanted) - {need.code for need in needs})
+    if unknown:
+        raise BadRequest(f"Unknown need: {', '.join(unknown)}.")
+    return sorted(needs, key=lambda need: wanted.index(need.code))
+
+
+async def offered_needs(session: AsyncSession, codes: Sequence[str]) -> list[Need]:
+    """Those of an appointment's needs still offered (a withdrawn one cannot be booked)."""
+    if not codes:
+        return []
+    found = {
+        need.code: need
+        for need in await session.scalars(
+            select(Need).where(Need.code.in_(list(codes)), Need.active)
+        )
+    }
+    return [found[code] for code in codes if code in found]
+
+
+def requirement_of(service: Service, needs: list[Need]) -> Requirement:
+    return requirement(
+        service.duration_minutes,
+        service.station_kind,
+        [NeedEffect(n.extra_minutes, n.station_kind, n.requires_accessible) for n in needs],
+    )
+
+
+# Free slots.
+
+
+async def slot_finder(
+    session: AsyncSession,
+    site: Site,
+    need: Requirement,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    leave_out: int | None = None,
+) -> SlotFinder:
+    """Everything the slot engine needs for `site` from `first` to `last` (local days)."""
+    tz = ZoneInfo(site.timezone)
+    calendar = await site_calendar(session, site, first, last)
+    stations = await session.scalars(
+        select(Station).where(Station.site_id == site.id, Station.active)
+    )
+    starts, ends = local_days(first, last, tz)
+    query = select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.site_id == site.id,
+        Appointment.status.not_in(RELEASED),
+        Appointment.starts_at < ends,
+        Appointment.ends_at > starts,
+    )
+    if leave_out is not None:
+        query = query.where(Appointment.id != leave_out)
+    booked = [Booked(*row) for row in await session.execute(query)]
+    outages = await station_outages(session, site, starts, ends)
+    return SlotFinder(
+        days=list(calendar.days(first, last)),
+        stations=[StationInfo(s.id, s.kind, s.accessible, s.position) for s in stations],
+        booked=booked,
+        need=need,
+        policy=policy(site),
+        now=now,
+        timezone=tz,
+        outages=[Booked(o.station_id, o.starts_at, o.ends_at) for o in outages],
+    )
+
+
+async def availability(
+    session: AsyncSession,
+    slug: str,
+    service_code: str,
+    need_codes: tuple[str, ...],
+    first: date | None,
+    last: date | None,
+    now: datetime,
+) -> tuple[Site, list[Slot]]:
+    """The free slots from `first` to `last` (by default two weeks from today)."""
+    site = await get_site(session, slug)
+    first, last = day_range(first, last, today=local_today(site, now), default_days=14)
+    service = await get_service(session, service_code)
+    needs = await get_needs(session, need_codes)
+    finder = await slot_finder(session, site, requirement_of(service, needs), first, last, now)
+    return site, finder.slots()
+
+
+def check_slot(finder: SlotFinder, start: datetime) -> Slot:
+    """The slot starting at `start`; SlotRefused when it cannot be booked."""
+    outcome = finder.check(start)
+    if isinstance(outcome, Refusal):
+        raise SlotRefused(outcome)
+    return outcome
+
+
+async def alternatives(
+    session: AsyncSession, site: Site, need: Requirement, target: datetime, now: datetime
+) -> list[Slot]:
+    """Up to three free slots close to `target`, from the day before to a week after."""
+    day = target.astimezone(ZoneInfo(site.timezone)).date()
+    first = max(day - timedelta(days=1), now.astimezone(ZoneInfo(site.timezone)).date())
+    finder = await slot_finder(session, site, need, first, day + timedelta(ALTERNATIVE_DAYS), now)
+    return nearest(finder.slots(), target)
+
+
+async def offer_alternatives(
+    db: Database,
+    refused: SlotRefused,
+    site: Site,
+    need: Requirement,
+    start: datetime,
+    now: datetime,
+) -> None:
+    """Attach to `refused` the free slots nearest to `start`, when another one would do."""
+    if refused.reason in OFFERING_REFUSALS:
+        async with db.session() as session:
+            found = await alternatives(session, site, need, start, now)
+        refused.offer(found, ZoneInfo(site.timezone))
+
+
+async def nearest_free(
+    session: AsyncSession, site: Site, appointments: Sequence[Appointment], now: datetime
+) -> dict[int, list[Slot]]:
+    """For each appointment (by id), the free slots nearest to its time (or to now, once it
+    is past) for the same service and needs at the same mairie, from the slot engine: one
+    search per kind of appointment, whatever their number."""
+    tz = ZoneInfo(site.timezone)
+    today = local_today(site, now)
+    groups: dict[tuple[int, tuple[str, ...]], list[Appointment]] = {}
+    for appointment in appointments:
+        groups.setdefault((appointment.service_id, tuple(appointment.needs)), []).append(
+            appointment
+        )
+    found: dict[int, list[Slot]] = {}
+    for (service_id, codes), members in groups.items():
+        service = await session.get_one(Service, service_id)
+        need = requirement_of(service, await offered_needs(session, codes))
+        targets = {member.id: max(member.starts_at, now) for member in members}
+        days = [target.astimezone(tz).date() for target in targets.values()]
+        first = max(min(days) - timedelta(days=1), today)
+        last = max(days) + timedelta(days=ALTERNATIVE_DAYS)
+        slots = (await slot_finder(session, site, need, first, last, now)).slots()
+        for member_id, target in targets.items():
+            found[member_id] = nearest(slots, target, OFFERED_SLOTS)
+    return found
+
+
+# Appointments.
+
+
+def with_details() -> list[ORMOption]:
+    """What every reader of an appointment shows: its mairie, station and démarche."""
+    return [
+        selectinload(Appointment.site),
+        selectinload(Appointment.station),
+        selectinload(Appointment.service),
+    ]
+
+
+async def get_by_id(db: Database, appointment_id: int) -> Appointment:
+    async with db.session() as session:
+        appointment = await session.scalar(
+            select(Appointment).where(Appointment.id == appointment_id).options(*with_details())
+        )
+    assert appointment is not None
+    return appointment
+
+
+async def get_by_token(session: AsyncSession, token: str) -> Appointment:
+    """The appointment behind a private link; 404 for anything else."""
+    appointment = None
+    if 16 <= len(token) <= 64:
+        appointment = await session.scalar(
+            select(Appointment)
+            .where(Appointment.token_digest == token_digest(token))
+            .options(*with_details())
+        )
+    if appointment is None or not secrets.compare_digest(appointment.token, token):
+        raise NotFound("No appointment matches this link.")
+    return appointment
+
+
+async def appointment_by_reference(
+    session: AsyncSession, site: Site, reference: str
+) -> Appointment | None:
+    """An appointment of `site` by the reference read out over the phone or at the desk."""
+    return await session.scalar(
+        select(Appointment)
+        .where(Appointment.site_id == site.id, Appointment.reference == reference.strip().upper())
+        .options(*with_details())
+    )
+
+
+async def appointments_of_day(
+    session: AsyncSession, site: Site, day: date, search: str = "", limit: int = 50
+) -> list[Appointment]:
+    """A site's appointments of a local day, by time; `search` matches the reference or
+    the name (for reception looking someone up)."""
+    starts, ends = local_days(day, day, ZoneInfo(site.timezone))
+    query = (
+        select(Appointment)
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.starts_at >= starts,
+            Appointment.starts_at < ends,
+            Appointment.status.not_in(RELEASED),
+        )
+        .options(*with_details())
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(limit)
+    )
+    words = search.strip()
+    if words:
+        escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                func.lower(Appointment.reference) == words.lower(),
+                func.lower(Appointment.name).like(f"%{escaped}%", escape="\\"),
+            )
+        )
+    return list(await session.scalars(query))

@@ -1,0 +1,487 @@
+"""Queue operations that change data: issue a walk-in's ticket, check a booked person in,
+call the next ticket, move a ticket along its lifecycle (`rules.TICKET`), and close the
+tickets still waiting at closing time.
+
+Every change to a site's queue runs under that site's queue lock (advisory on
+PostgreSQL; SQLite's writers take turns), takes the next `seq`, and leaves a
+TicketEvent saying who did it and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import locking
+from app.audit import service as audit
+from app.booking.commands import move_appointment, new_token
+from app.booking.contacts import texting_number
+from app.booking.models import Appointment
+from app.booking.queries import get_needs, get_service, requirement_of
+from app.booking.rules import APPOINTMENT, AppointmentAction
+from app.db import Base, Database, notify
+from app.errors import BadRequest, Conflict, NotFound
+from app.notify import outbox
+from app.queue import numbering, views
+from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
+from app.queue.ordering import next_ticket
+from app.queue.queries import (
+    appointment_here,
+    caller,
+    check_in_allowed,
+    clean_reason,
+    closing_time,
+    get_station,
+    get_ticket,
+    is_open,
+    late_placement,
+    open_day,
+    site_of,
+    sites_with_waiting,
+    stations_in_service,
+    threshold,
+    ticket_query,
+    today,
+    waiting_tickets,
+)
+from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
+from app.sites.models import Need, Service, Site
+from app.sites.service import get_site, station_outages
+from app.visits import service as visits
+
+# Past this long after closing time, tickets are closed without a text: it would come too late.
+CLOSING_TEXT_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class QueueChange:
+    """What the live screens are told after a queue change commits: re-read site `site_id`."""
+
+    site_id: int
+    seq: int
+    action: str
+
+
+async def _lock(session: AsyncSession, site_id: int) -> None:
+    await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
+
+
+async def _count_up(
+    session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any
+) -> int:
+    """Add one to the `column` of the counter row at `key`, made at 1 if missing, in one
+    INSERT … ON CONFLICT (both databases have it, spelt by each one's dialect)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**key, **{column.key: 1})
+        .on_conflict_do_update(
+            index_elements=[getattr(table, name) for name in key], set_={column.key: column + 1}
+        )
+        .returning(column)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def _record(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    now: datetime,
+    *,
+    agent_id: int | None,
+    station_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    seq = await _count_up(session, QueueState, {"site_id": ticket.site_id}, QueueState.seq)
+    notify(session, QueueChange(ticket.site_id, seq, action))
+    ticket.updated_at = now
+    session.add(
+        TicketEvent(
+            site_id=ticket.site_id,
+            ticket_id=ticket.id,
+            seq=seq,
+            action=action,
+            agent_id=agent_id,
+            station_id=station_id if station_id is not None else ticket.station_id,
+            at=now,
+            reason=reason,
+        )
+    )
+    if agent_id is not None:
+        audit.record(
+            session,
+            f"ticket.{action}",
+            at=now,
+            agent_id=agent_id,
+            site_id=ticket.site_id,
+            target=f"ticket:{ticket.number}",
+            ticket=ticket.id,
+            station=station_id if station_id is not None else ticket.station_id,
+            **({"forced": True} if reason else {}),
+        )
+
+
+async def _new_ticket(
+    session: AsyncSession,
+    site: Site,
+    service: Service,
+    chosen: list[Need],
+    *,
+    needs: list[str],
+    now: datetime,
+    appointment: Appointment | None = None,
+    priority: bool = False,
+    phone: str | None = None,
+    keeps_time: bool = True,
+    late: bool = False,
+) -> Ticket:
+    """A waiting ticket at the station the service and the `chosen` needs call for; an
+    appointment's keeps its booked time in the queue unless `keeps_time` is false (a late
+    arrival placed as a walk-in arriving now)."""
+    day = today(site, now)
+    need = requirement_of(service, chosen)
+    letter = numbering.letter(appointment=appointment is not None, double=need.kind == "double")
+    # Arrivals follow the issue order (numbers, ids): a request that read the clock before
+    # another one took the queue's lock first does not arrive before it.
+    latest = await session.scalar(
+        select(func.max(Ticket.arrived_at)).where(Ticket.site_id == site.id, Ticket.day == day)
+    )
+    arrived_at = max(now, latest) if latest is not None else now
+    counter = await _count_up(
+        session, QueueCounter, {"site_id": site.id, "day": day, "letter": letter}, QueueCounter.last
+    )
+    ticket = Ticket(
+        site_id=site.id,
+        day=day,
+        number=numbering.ticket_number(letter, counter),
+        token=new_token(),
+        service_id=service.id,
+        needs=needs,
+        station_kind=need.kind,
+        requires_accessible=need.accessible,
+        priority=priority,
+        phone=phone,
+        appointment_id=appointment.id if appointment else None,
+        due_at=appointment.starts_at if appointment and keeps_time else None,
+        late=late,
+        status=TicketStatus.WAITING,
+        arrived_at=arrived_at,
+        call_count=0,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def issue_walk_in(
+    db: Database,
+    slug: str,
+    *,
+    service_code: str,
+    needs: tuple[str, ...] = (),
+    priority: bool = False,
+    phone: str | None = None,
+    agent_id: int | None,
+    now: datetime,
+    force_reason: str | None = None,
+) -> Ticket:
+    """A walk-in's ticket, numbered atomically for the site's day. Its phone, if given, is
+    for a text when the turn is near: a mobile number only. While the mairie is closed,
+    only staff forcing it with a reason (kept in the ticket's history) get one."""
+    phone = texting_number(phone) if phone else None
+    reason = clean_reason(force_reason)
+    async with db.writing() as session:
+        site = await get_site(session, slug)
+        service = await get_service(session, service_code)
+        chosen = await get_needs(session, needs)
+        if is_open(await open_day(session, site, now), now):
+            reason = None
+        elif reason is None:
+            raise Conflict(
+                f"{site.name} is closed now: no walk-in ticket is issued while it is closed. "
+                "Staff may force one, saying why.",
+                code="site_closed",
+            )
+        await _lock(session, site.id)
+        ticket = await _new_ticket(
+            session,
+            site,
+            service,
+            chosen,
+            needs=[n.code for n in chosen],
+            now=now,
+            priority=priority,
+            phone=phone,
+        )
+        await _record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+async def check_in(
+    db: Database, slug: str, reference: str, *, agent_id: int | None, now: datetime
+) -> Ticket:
+    """The booked person has arrived: their ticket joins the queue for their booked time."""
+    async with db.writing() as session:
+        site = await get_site(session, slug)
+        appointment = await appointment_here(session, site, reference)
+        await _lock(session, site.id)
+        await session.refresh(appointment, with_for_update=True)
+        check_in_allowed(site, appointment, now, await open_day(session, site, now))
+        late, keeps_time = late_placement(site, appointment.starts_at, now)
+        service = await session.get(Service, appointment.service_id)
+        assert service is not None
+        chosen = await get_needs(session, tuple(appointment.needs))
+        ticket = await _new_ticket(
+            session,
+            site,
+            service,
+            chosen,
+            needs=list(appointment.needs),
+            now=now,
+            appointment=appointment,
+            phone=appointment.phone,
+            keeps_time=keeps_time,
+            late=late,
+        )
+        move_appointment(appointment, AppointmentAction.CHECK_IN, now)
+        await _record(
+            session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
+        )
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+async def call_next(
+    db: Database, station_id: int, *, agent_id: int | None, now: datetime
+) -> Ticket | None:
+    """Give `station` the next ticket it may serve; None when nobody is waiting for it."""
+    async with db.writing() as session:
+        station = await get_station(session, station_id)
+        site = station.site
+        if await station_outages(session, site, now, now + timedelta(microseconds=1), station.id):
+            raise Conflict(
+                f"{station.name} is out of service now: call from another station.",
+                code="station_out_of_service",
+            )
+        await _lock(session, site.id)
+        waiting = await waiting_tickets(session, site, now)
+        in_service = [caller(s) for s in await stations_in_service(session, site, now)]
+        chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
+        if chosen is None:
+            return None
+        ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
+        ticket.status = TICKET.move(ticket.status, TicketAction.CALL).to
+        ticket.station_id = station.id
+        ticket.called_at = now
+        ticket.first_called_at = ticket.first_called_at or now
+        ticket.call_count = 1
+        await _record(session, ticket, "called", now, agent_id=agent_id)
+        # A text to each walk-in with a phone number who is now among the next few.
+        others = [w for w in waiting if w.id != ticket.id]
+        for near in await views.turn_near(session, site, others, now):
+            await outbox.turn_near(session, near, site, near.service.name, now)
+        ticket_id = ticket.id
+    return await _reload(db, ticket_id)
+
+
+REFUSALS = {
+    TicketAction.RECALL: "Only a called ticket can be called again.",
+    TicketAction.START: "Only a called ticket can start being served.",
+    TicketAction.FINISH: "Only a ticket being served can be finished.",
+    TicketAction.NO_SHOW: "Only a called ticket can be marked absent.",
+    TicketAction.CANCEL: "Only a waiting or called ticket can be cancelled.",
+    TicketAction.TRANSFER: "A ticket that is done, absent or cancelled cannot be transferred.",
+}
+
+
+@dataclass
+class Moving:
+    """A ticket being moved by `act()`, with what its effects need."""
+
+    session: AsyncSession
+    ticket: Ticket
+    site: Site
+    now: datetime
+    agent_id: int | None
+    report: visits.VisitReport | None
+    service_code: str | None
+    station_kind: str | None
+
+
+async def act(
+    db: Database,
+    ticket_id: int,
+    action: str,
+    *,
+    agent_id: int | None,
+    now: datetime,
+    service_code: str | None = None,
+    station_kind: str | None = None,
+    report: visits.VisitReport | None = None,
+) -> Ticket:
+    """Move a ticket along: recall, start, finish, no_show, cancel or transfer, as the
+    ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
+    facilitator's `report`."""
+    asked = TicketAction(action)
+    async with db.writing() as session:
+        found = await session.get(Ticket, ticket_id)
+        if found is None:
+            raise NotFound(f"No ticket has the id {ticket_id}.")
+        site = await site_of(session, found.site_id)
+        await _lock(session, site.id)
+        ticket = await session.get_one(
+            Ticket, ticket_id, with_for_update=True, populate_existing=True
+        )
+        if asked not in REFUSALS or not TICKET.allows(ticket.status, asked):
+            raise Conflict(
+                f"{REFUSALS.get(asked, '')} Ticket {ticket.number} is "
+                f"{ticket.status.replace('_', ' ')}.".lstrip(),
+                code=f"cannot_{action}",
+            )
+        if report is not None:
+            visits.check(report)
+        taken = (
+            recall(ticket.call_count, site.no_show_after_calls)
+            if asked == TicketAction.RECALL
+            else asked
+        )
+        move = TICKET.move(ticket.status, taken)
+        ticket.status = move.to
+        moving = Moving(session, ticket, site, now, agent_id, report, service_code, station_kind)
+        for effect in TicketEffect:
+            if effect in move.effects:
+                await TICKET_EFFECTS[effect](moving)
+        follows = APPOINTMENT_FOLLOWS.get(move.to)
+        if ticket.appointment_id is not None and follows is not None:
+            appointment = await session.get(Appointment, ticket.appointment_id)
+            if appointment is not None and APPOINTMENT.allows(appointment.status, follows):
+                appointment.status = APPOINTMENT.move(appointment.status, follows).to
+                appointment.updated_at = now
+        recorded = "no_show" if taken == TicketAction.GIVE_UP else action
+        await _record(session, ticket, recorded, now, agent_id=agent_id)
+        if asked == TicketAction.TRANSFER:
+            ticket.station_id = None
+    return await _reload(db, ticket_id)
+
+
+async def _one_more_call(moving: Moving) -> None:
+    moving.ticket.call_count += 1
+    moving.ticket.called_at = moving.now
+
+
+async def _started(moving: Moving) -> None:
+    moving.ticket.started_at = moving.now
+
+
+async def _finished(moving: Moving) -> None:
+    moving.ticket.finished_at = moving.now
+
+
+async def _record_visit(moving: Moving) -> None:
+    """Record the visit and write its follow-up."""
+    session, ticket, site, now = moving.session, moving.ticket, moving.site, moving.now
+    report = moving.report or visits.VisitReport()
+    recorded = await visits.record(session, ticket, site, report, agent_id=moving.agent_id, now=now)
+    service = await session.get_one(Service, ticket.service_id)
+    escalation = recorded.escalation
+    await outbox.visit_over(
+        session,
+        ticket,
+        site,
+        service.name,
+        now,
+        done=[s.name for s in recorded.services],
+        outcome=recorded.visit.outcome,
+        escalation=(
+            {"reference": escalation.reference, "department": escalation.department.name}
+            if escalation
+            else None
+        ),
+    )
+
+
+async def _back_in_queue(moving: Moving) -> None:
+    """Back in the queue for another service or station kind; the arrival time is kept."""
+    ticket, service_code, station_kind = moving.ticket, moving.service_code, moving.station_kind
+    if service_code is None and station_kind is None:
+        raise BadRequest("Say where to transfer the ticket: a service, a station kind, or both.")
+    if station_kind is not None and station_kind not in ("standard", "double"):
+        raise BadRequest("The station kind is standard or double.")
+    if service_code is not None:
+        service = await get_service(moving.session, service_code)
+        chosen = await get_needs(moving.session, tuple(ticket.needs))
+        ticket.service_id = service.id
+        ticket.station_kind = requirement_of(service, chosen).kind
+    if station_kind is not None:
+        ticket.station_kind = station_kind
+    ticket.called_at = None
+    ticket.call_count = 0
+    ticket.started_at = None
+
+
+async def _not_through_act(moving: Moving) -> None:
+    raise AssertionError("calling and closing are not moves of act()")
+
+
+TICKET_EFFECTS: dict[TicketEffect, Callable[[Moving], Awaitable[None]]] = {
+    TicketEffect.FIRST_CALL: _not_through_act,  # call_next()
+    TicketEffect.ONE_MORE_CALL: _one_more_call,
+    TicketEffect.STAMP_STARTED: _started,
+    TicketEffect.STAMP_FINISHED: _finished,
+    TicketEffect.RECORD_VISIT: _record_visit,
+    TicketEffect.BACK_IN_QUEUE: _back_in_queue,
+    TicketEffect.TELL_CLOSED: _not_through_act,  # close_waiting()
+}
+
+
+async def close_waiting(db: Database, now: datetime) -> int:
+    """At closing time (the end of the day's last opening range), the tickets still waiting
+    are closed and their holders told by text; called or served ones are left alone, as are
+    tickets staff forced after closing (until the next day). Safe on every instance at once:
+    each site's queue lock, and rows already claimed elsewhere are skipped. How many closed."""
+    async with db.session() as session:
+        site_ids = await sites_with_waiting(session)
+    closed = 0
+    for site_id in site_ids:
+        async with db.writing() as session:
+            site = await site_of(session, site_id)
+            day = today(site, now)
+            closing = closing_time(await open_day(session, site, now))
+            due = Ticket.day < day
+            if closing is not None and now >= closing:
+                due = due | ((Ticket.day == day) & (Ticket.arrived_at < closing))
+            await _lock(session, site.id)
+            tickets = list(
+                await session.scalars(
+                    ticket_query()
+                    .where(Ticket.site_id == site.id, Ticket.status == TicketStatus.WAITING, due)
+                    .order_by(Ticket.id)
+                    .with_for_update(skip_locked=True, of=Ticket)
+                )
+            )
+            for ticket in tickets:
+                ticket.status = TICKET.move(ticket.status, TicketAction.CLOSE).to
+                await _record(session, ticket, "closed", now, agent_id=None)
+                if (
+                    closing is not None
+                    and ticket.day == day
+                    and now - closing < CLOSING_TEXT_WITHIN
+                ):
+                    await outbox.queue_closed(session, ticket, site, ticket.service.name, now)
+            closed += len(tickets)
+    return closed
+
+
+async def _reload(db: Database, ticket_id: int) -> Ticket:
+    async with db.session() as session:
+        return await get_ticket(session, ticket_id)

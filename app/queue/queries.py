@@ -1,0 +1,250 @@
+"""The queue's lookups, and the checks made before a change: a ticket, a station, the
+site's waiting tickets and stations in service, whether the site is open, and whether an
+arrival may be checked in now and where it is placed. Nothing here changes data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.queries import appointment_by_reference
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.queue import numbering
+from app.queue.models import QueueState, Ticket, TicketStatus
+from app.queue.ordering import Caller, Waiting
+from app.sites.hours import OpenDay
+from app.sites.models import LateArrivalRule, Site, Station
+from app.sites.service import site_calendar, station_outages
+
+ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
+MAX_REASON = 200
+
+WAITING_COLUMNS = (
+    Ticket.id,
+    Ticket.arrived_at,
+    Ticket.due_at,
+    Ticket.priority,
+    Ticket.station_kind,
+    Ticket.requires_accessible,
+    Ticket.service_id,
+)
+
+
+def today(site: Site, now: datetime) -> date:
+    return numbering.ticket_day(now, ZoneInfo(site.timezone))
+
+
+def ticket_query() -> Select[Ticket]:
+    """Tickets with their service and station, which every view of a ticket shows."""
+    return select(Ticket).options(joinedload(Ticket.service), joinedload(Ticket.station))
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.scalar(ticket_query().where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise NotFound(f"No ticket has the id {ticket_id}.")
+    return ticket
+
+
+async def get_station(session: AsyncSession, station_id: int) -> Station:
+    station = await session.scalar(
+        select(Station).where(Station.id == station_id).options(joinedload(Station.site))
+    )
+    if station is None or not station.active:
+        raise NotFound(f"No station has the id {station_id}.")
+    return station
+
+
+async def site_of(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id)
+    assert site is not None
+    return site
+
+
+async def seq_of(session: AsyncSession, site_id: int) -> int:
+    return int(
+        await session.scalar(select(QueueState.seq).where(QueueState.site_id == site_id)) or 0
+    )
+
+
+async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
+    """The site's waiting tickets today, as the ordering needs them (no ORM objects: a
+    queue can hold hundreds)."""
+    rows = await session.execute(
+        select(*WAITING_COLUMNS).where(
+            Ticket.site_id == site.id,
+            Ticket.day == today(site, now),
+            Ticket.status == TicketStatus.WAITING,
+        )
+    )
+    return [Waiting(*row) for row in rows]
+
+
+def waiting_of(ticket: Ticket) -> Waiting:
+    return Waiting(
+        id=ticket.id,
+        arrived_at=ticket.arrived_at,
+        due_at=ticket.due_at,
+        priority=ticket.priority,
+        kind=ticket.station_kind,
+        accessible=ticket.requires_accessible,
+        service=ticket.service_id,
+    )
+
+
+async def stations_in_service(session: AsyncSession, site: Site, now: datetime) -> list[Station]:
+    """The site's stations in use, less those out of service at `now` (where `call_next`
+    calls nobody): the stations the waiting estimates count."""
+    outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
+    out = {outage.station_id for outage in outages}
+    stations = await session.scalars(
+        select(Station).where(Station.site_id == site.id, Station.active).order_by(Station.id)
+    )
+    return [station for station in stations if station.id not in out]
+
+
+async def sites_with_waiting(session: AsyncSession) -> list[int]:
+    """The sites where some ticket waits, whatever its day."""
+    return list(
+        await session.scalars(
+            select(Ticket.site_id).where(Ticket.status == TicketStatus.WAITING).distinct()
+        )
+    )
+
+
+async def appointment_here(session: AsyncSession, site: Site, reference: str) -> Appointment:
+    """The appointment of `reference` at `site`: 403 when it is booked at another site
+    (the person checks in there), 404 when no site has it."""
+    appointment = await appointment_by_reference(session, site, reference)
+    if appointment is not None:
+        return appointment
+    if await session.scalar(
+        select(Appointment.id).where(Appointment.reference == reference.strip().upper())
+    ):
+        raise Forbidden(
+            f"This appointment is booked at another mairie than {site.name}: the "
+            "person checks in there.",
+            code="booked_elsewhere",
+        )
+    raise NotFound(f"No appointment at {site.name} has the reference {reference!r}.")
+
+
+def threshold(site: Site) -> timedelta:
+    """How long a ticket waits before it goes ahead of the others (`ordering`)."""
+    return timedelta(minutes=site.priority_after_minutes)
+
+
+def caller(station: Station) -> Caller:
+    return Caller(kind=station.kind, accessible=station.accessible)
+
+
+async def late_appointments(session: AsyncSession, appointment_ids: Sequence[int]) -> set[int]:
+    """Which of these appointments were checked in late."""
+    if not appointment_ids:
+        return set()
+    found = await session.scalars(
+        select(Ticket.appointment_id).where(Ticket.appointment_id.in_(appointment_ids), Ticket.late)
+    )
+    return {appointment_id for appointment_id in found if appointment_id is not None}
+
+
+def issuers(site: Site) -> frozenset[str]:
+    """Who may issue a walk-in ticket at `site`: reception, and facilitators where one
+    agent does both jobs (a setting of the site)."""
+    reception = frozenset({"reception", "manager"})
+    return reception | {"facilitator"} if site.facilitators_issue_tickets else reception
+
+
+# Opening hours
+
+
+async def open_day(session: AsyncSession, site: Site, now: datetime) -> OpenDay:
+    """The site's opening intervals on its local day of `now`."""
+    day = today(site, now)
+    return (await site_calendar(session, site, day, day)).day(day)
+
+
+def is_open(day: OpenDay, now: datetime) -> bool:
+    return any(start <= now < end for start, end in day.intervals)
+
+
+def closing_time(day: OpenDay) -> datetime | None:
+    """The end of the day's last opening range; None on a day the site stays closed."""
+    return day.intervals[-1][1] if day.intervals else None
+
+
+def has_closed(day: OpenDay, now: datetime) -> bool:
+    """Closed now, and for the rest of the day."""
+    return not is_open(day, now) and not any(start > now for start, _ in day.intervals)
+
+
+# Before a change
+
+
+def late_placement(site: Site, starts_at: datetime, now: datetime) -> tuple[bool, bool]:
+    """(late, keeps_time) for someone checking in at `now` for an appointment at
+    `starts_at`: late past the site's tolerance; then placed as a walk-in arriving now,
+    or, under the grace rule, at the booked time for the grace minutes more."""
+    tolerance = starts_at + timedelta(minutes=site.check_in_late_minutes)
+    if now <= tolerance:
+        return False, True
+    if site.late_arrival_rule == LateArrivalRule.GRACE:
+        return True, now <= tolerance + timedelta(minutes=site.late_grace_minutes)
+    return True, False
+
+
+def check_in_allowed(site: Site, appointment: Appointment, now: datetime, day: OpenDay) -> None:
+    """Refuses (409) an arrival that cannot be checked in now, saying why and what to do."""
+    tz = ZoneInfo(site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        raise Conflict("This appointment is already checked in.", code="already_checked_in")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict(
+            f"This appointment is {appointment.status.replace('_', ' ')}: "
+            "issue a walk-in ticket instead.",
+            code="not_booked",
+        )
+    opens = appointment.starts_at - timedelta(minutes=site.check_in_early_minutes)
+    closes = appointment.ends_at + timedelta(minutes=site.late_check_in_limit_minutes)
+    if now < opens:
+        raise Conflict(
+            f"Too early: check-in opens at {opens.astimezone(tz):%H:%M} for the appointment "
+            f"at {start:%H:%M} on {start:%Y-%m-%d}, {site.check_in_early_minutes} minutes "
+            "before. Until then, issue a walk-in ticket if the person wants to wait.",
+            code="check_in_too_early",
+        )
+    if now > closes:
+        raise Conflict(
+            f"Too late: the appointment at {start:%H:%M} ended at "
+            f"{appointment.ends_at.astimezone(tz):%H:%M}, and a late arrival is checked in "
+            f"up to {site.late_check_in_limit_minutes} minutes after its end. "
+            "Issue a walk-in ticket instead.",
+            code="check_in_too_late",
+        )
+    if has_closed(day, now):
+        raise Conflict(
+            f"{site.name} has closed for the day: the arrival cannot be checked in.",
+            code="site_closed",
+        )
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """The reason staff give for a ticket issued while the site is closed, cleaned up;
+    refused when it says nothing or too much."""
+    if reason is None:
+        return None
+    clean = " ".join("".join(ch for ch in reason if ch.isprintable() or ch.isspace()).split())
+    if not clean:
+        raise BadRequest(
+            "Say why the ticket is issued while the mairie is closed.", code="reason_missing"
+        )
+    if len(clean) > MAX_REASON:
+        raise BadRequest(f"The reason holds at most {MAX_REASON} characters.")
+    return clean

@@ -1,0 +1,313 @@
+"""The reception console of a site: the day's appointments and their check-in, walk-in
+tickets issued and printed, and appointments booked at the desk or by phone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+import segno
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.accounts import service as accounts
+from app.booking import commands as booking_commands
+from app.booking import queries as booking
+from app.booking.contacts import contact
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.slots import Refusal
+from app.config import Settings
+from app.db import Database
+from app.errors import DomainError, Forbidden
+from app.queue import commands, queries, views
+from app.queue.station_pages import (
+    RECEPTION,
+    Id,
+    console_context,
+    desk_context,
+    queue_context,
+    refused,
+    station_for,
+    ticket_rows,
+)
+from app.sites.models import Site
+from app.sites.schemas import Slug
+from app.sites.service import get_site, local_today
+from app.web.staff import Staff, StaffController, back, site_for
+
+
+class ReceptionPages(StaffController):
+    @get("/accueil/{slug:str}")
+    async def reception(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await site_for(session, staff, slug, RECEPTION)
+        params = request.query_params
+        search = params.get("q", "")[:80]
+        tz = ZoneInfo(site.timezone)
+        appointments = await booking.appointments_of_day(
+            session, site, local_today(site, now), search
+        )
+        late = await queries.late_appointments(session, [a.id for a in appointments])
+        booked = None
+        if params.get("rdv"):
+            booked = await booking.appointment_by_reference(session, site, params["rdv"][:16])
+        context = {
+            **await console_context(
+                session, staff, site, now, params, refresh=f"/accueil/{site.slug}/file"
+            ),
+            "search": search,
+            "appointments": [
+                {
+                    "reference": a.reference,
+                    "name": a.name,
+                    "time": french.clock(a.starts_at.astimezone(tz)),
+                    "service": a.service.name,
+                    "status": french.STATUSES.get(a.status, a.status),
+                    "late": a.id in late,
+                    "can_check_in": a.status == AppointmentStatus.BOOKED,
+                }
+                for a in appointments
+            ],
+            "booked": _booked_view(booked, settings) if booked else None,
+            "checked_in": params.get("arrivee"),
+            "check_in_window": french.check_in_window(
+                site.check_in_early_minutes,
+                site.check_in_late_minutes,
+                site.late_check_in_limit_minutes,
+            ),
+        }
+        return Template("staff_reception.html", context=context)
+
+    @get("/accueil/{slug:str}/file")
+    async def reception_queue(
+        self,
+        slug: Slug,
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
+        return Template("_staff_queue.html", context=await queue_context(session, site, now))
+
+    @post("/accueil/{slug:str}/tickets")
+    async def issue(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await get_site(session, slug)
+        accounts.authorize(staff.agent, roles=queries.issuers(site), site=site)
+        form = await request.form()
+        path = f"/accueil/{site.slug}"
+        station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
+        if station_id is not None:  # issued from a station's console
+            station = await station_for(session, staff, station_id)
+            if station.site_id != site.id:
+                raise Forbidden("This station belongs to another mairie.")
+            path = f"/poste/{station.id}"
+        forced = form.get("forcer") == "oui"
+        try:
+            ticket = await commands.issue_walk_in(
+                db,
+                site.slug,
+                service_code=str(form.get("service", "")),
+                needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
+                priority=form.get("prioritaire") == "oui",
+                phone=str(form.get("telephone", "")).strip()[:32] or None,
+                agent_id=staff.agent.id,
+                now=now,
+                force_reason=str(form.get("raison", ""))[:200] if forced else None,
+            )
+        except DomainError as error:
+            return refused(path, error)
+        return back(path, ticket=str(ticket.id))
+
+    @post("/accueil/{slug:str}/arrivees")
+    async def check_in(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        site = await site_for(session, staff, slug, RECEPTION)
+        form = await request.form()
+        path = f"/accueil/{site.slug}"
+        try:
+            ticket = await commands.check_in(
+                db, site.slug, str(form.get("reference", ""))[:16], agent_id=staff.agent.id, now=now
+            )
+        except DomainError as error:
+            return refused(path, error)
+        return back(path, ticket=str(ticket.id), arrivee="1")
+
+    @get("/accueil/{slug:str}/rendez-vous")
+    async def booking_form(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await site_for(session, staff, slug, RECEPTION)
+        params = request.query_params
+        return Template(
+            "staff_booking.html",
+            context=await _booking_context(
+                session,
+                site,
+                staff,
+                now,
+                code=params.get("service", ""),
+                needs=tuple(params.getall("besoins", []))[:10],
+                day_text=params.get("jour", ""),
+            ),
+        )
+
+    @post("/accueil/{slug:str}/rendez-vous")
+    async def book(
+        self,
+        slug: Slug,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        site = await site_for(session, staff, slug, RECEPTION)
+        form = await request.form()
+        code = str(form.get("service", ""))
+        needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
+        day_text = str(form.get("jour", ""))
+        channel = "phone" if form.get("canal") == "telephone" else "counter"
+        start = bounds.parse_datetime(str(form.get("debut", "")))
+        try:
+            if start is None:
+                raise booking.SlotRefused(Refusal.OFF_GRID)
+            appointment = await booking_commands.book(
+                db,
+                booking_commands.BookingRequest(
+                    site=site.slug,
+                    service=code,
+                    start=start,
+                    contact=contact(
+                        str(form.get("nom", ""))[:200],
+                        str(form.get("email", "")).strip()[:254] or None,
+                        str(form.get("telephone", "")).strip()[:32] or None,
+                    ),
+                    needs=needs,
+                    channel=channel,
+                    reminders_by_email=form.get("rappels_email") == "oui",
+                    reminders_by_sms=form.get("rappels_sms") == "oui",
+                ),
+                now=now,
+                agent_id=staff.agent.id,
+            )
+        except DomainError as error:
+            context = await _booking_context(
+                session, site, staff, now, code=code, needs=needs, day_text=day_text
+            )
+            context["error"] = french.message(error.code)
+            return Template("staff_booking.html", context=context, status_code=error.status)
+        return back(f"/accueil/{site.slug}", rdv=appointment.reference)
+
+    @get("/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer")
+    async def print_ticket(
+        self,
+        slug: Slug,
+        ticket_id: Id,
+        session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
+        ticket = await queries.get_ticket(session, ticket_id)
+        if ticket.site_id != site.id:
+            raise Forbidden("This ticket belongs to another mairie.")
+        view = await views.view_of(session, ticket, now)
+        tz = ZoneInfo(site.timezone)
+        tracking = f"{settings.base_url}/ticket/{ticket.token}"
+        qr = await anyio.to_thread.run_sync(
+            lambda: segno.make(tracking, error="m").svg_inline(
+                scale=4, omitsize=True, title="Code QR : suivre votre ticket sur votre téléphone"
+            )
+        )
+        return Template(
+            "staff_ticket_print.html",
+            context={
+                "site": site,
+                "ticket": ticket_rows([view], now, tz)[0],
+                "issued": french.moment(ticket.arrived_at.astimezone(tz)),
+                "tracking": tracking,
+                "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
+                "ahead": (view.position - 1) if view.position else 0,
+            },
+        )
+
+
+def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]:
+    tz = ZoneInfo(appointment.site.timezone)
+    return {
+        "reference": appointment.reference,
+        "name": appointment.name,
+        "when": french.moment(appointment.starts_at.astimezone(tz)),
+        "service": appointment.service.name,
+        "link": f"{settings.base_url}/rendez-vous/{appointment.token}",
+    }
+
+
+async def _booking_context(
+    session: AsyncSession,
+    site: Site,
+    staff: Staff,
+    now: datetime,
+    *,
+    code: str,
+    needs: tuple[str, ...],
+    day_text: str,
+) -> dict[str, Any]:
+    today = local_today(site, now)
+    day = max(bounds.parse_date(day_text) or today, today)
+    slots: list[dict[str, str]] = []
+    if code:
+        _, found = await booking.availability(session, site.slug, code, needs, day, day, now)
+        tz = ZoneInfo(site.timezone)
+        slots = [
+            {
+                "value": s.start.astimezone(tz).isoformat(),
+                "label": french.clock(s.start.astimezone(tz)),
+            }
+            for s in found
+        ]
+    return {
+        **await desk_context(session, staff, site),
+        "code": code,
+        "chosen_needs": list(needs),
+        "day": day.isoformat(),
+        "day_label": french.day(day),
+        "next_day": (day + timedelta(days=1)).isoformat(),
+        "slots": slots,
+        "error": None,
+    }

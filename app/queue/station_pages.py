@@ -1,0 +1,279 @@
+"""The agent console of a station (call the next ticket, move the ones at the station
+along), and what it shares with the reception console: the queue's rows as both show
+them, the refused action said in French, and the parts of the page both consoles have."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.accounts import service as accounts
+from app.db import Database
+from app.errors import DomainError, Forbidden
+from app.live import presence
+from app.queue import commands, queries, views
+from app.queue.models import Ticket
+from app.sites.models import Site, Station
+from app.sites.service import list_needs, list_services
+from app.visits import service as visits
+from app.visits.models import OUTCOMES
+from app.web.staff import Staff, StaffController, back
+
+RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
+
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+RECEPTION = frozenset({"reception", "manager"})
+FACILITATORS = frozenset({"facilitator", "manager"})
+
+# The station console's buttons: the word in the form's path, the move of the ticket.
+ACTIONS = {
+    "rappeler": "recall",
+    "commencer": "start",
+    "terminer": "finish",
+    "absent": "no_show",
+    "annuler": "cancel",
+    "transferer": "transfer",
+}
+
+
+def _waited(ticket: Ticket, now: datetime) -> str:
+    return french.minutes(max(0, int((now - ticket.arrived_at).total_seconds() // 60)))
+
+
+def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The tickets as rows of a console's tables."""
+    rows = []
+    for view in shown:
+        ticket = view.ticket
+        rows.append(
+            {
+                "id": ticket.id,
+                "number": ticket.number,
+                "service": ticket.service.name,
+                "service_code": ticket.service.code,
+                "status": french.TICKET_STATUSES.get(ticket.status, ticket.status),
+                "raw_status": ticket.status,
+                "priority": ticket.priority,
+                "appointment": ticket.due_at.astimezone(tz).strftime("%H:%M")
+                if ticket.due_at
+                else None,
+                "waited": _waited(ticket, now),
+                "station": ticket.station.name if ticket.station else "",
+                "position": view.position,
+                "eta": view.eta_minutes,
+                "needs": list(ticket.needs),
+                "calls": ticket.call_count,
+                "token": ticket.token,
+                "late": ticket.late,
+                "kind": "appointment" if ticket.appointment_id else "walk_in",
+            }
+        )
+    return rows
+
+
+async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dict[str, Any]:
+    """The queue's part of both consoles, which refreshes itself (`_staff_queue.html`)."""
+    view = await views.queue(session, site.slug, now)
+    tz = ZoneInfo(site.timezone)
+    return {
+        "waiting": ticket_rows(view.waiting, now, tz),
+        "called": ticket_rows(view.called, now, tz),
+        "serving": ticket_rows(view.serving, now, tz),
+        "seq": view.seq,
+        "screens": await presence.screens(session, site.id, now),
+        "updated": french.clock(now.astimezone(tz)),
+    }
+
+
+async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> Station:
+    """The station, if `staff` is a facilitator of its site."""
+    station = await queries.get_station(session, station_id)
+    accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+    return station
+
+
+def refusal_text(code: str, site: Site) -> str:
+    """A refusal shown to staff, with the site's own minutes where it speaks of them."""
+    return french.check_in_refusal(
+        code, site.check_in_early_minutes, site.late_check_in_limit_minutes
+    )
+
+
+def refused(path: str, error: DomainError) -> Redirect:
+    """Back to the console at `path`, which says why the action was refused."""
+    return back(path, erreur=error.code or "not_found")
+
+
+async def issued_row(
+    session: AsyncSession, site: Site, ticket_id: str | None, now: datetime
+) -> dict[str, Any] | None:
+    """The ticket just issued (its id in the page's address), if it is one of `site`'s."""
+    found = bounds.parse_int(ticket_id, 1, bounds.LARGEST_ID)
+    if found is None:
+        return None
+    ticket = await queries.get_ticket(session, found)
+    if ticket.site_id != site.id:
+        return None
+    view = await views.view_of(session, ticket, now)
+    return ticket_rows([view], now, ZoneInfo(site.timezone))[0]
+
+
+async def desk_context(session: AsyncSession, staff: Staff, site: Site) -> dict[str, Any]:
+    """What every desk page of a site shows: who works, where, and the catalogue."""
+    return {
+        "staff": staff,
+        "agent": staff.agent,
+        "site": site,
+        "services": await list_services(session),
+        "needs": await list_needs(session),
+    }
+
+
+async def console_context(
+    session: AsyncSession,
+    staff: Staff,
+    site: Site,
+    now: datetime,
+    params: Mapping[str, str],
+    *,
+    refresh: str,
+    issues_tickets: bool = True,
+) -> dict[str, Any]:
+    """What both consoles show: the desk, the ticket just issued and whether the site is
+    closed (where the console issues tickets), the refusal to say, and the queue, which
+    refreshes itself from `refresh`."""
+    return {
+        **await desk_context(session, staff, site),
+        "issued": await issued_row(session, site, params.get("ticket"), now)
+        if issues_tickets
+        else None,
+        "closed_now": issues_tickets
+        and not queries.is_open(await queries.open_day(session, site, now), now),
+        "error": refusal_text(params["erreur"], site) if params.get("erreur") else None,
+        "refresh": refresh,
+        **await queue_context(session, site, now),
+    }
+
+
+class StationPages(StaffController):
+    @get("/poste/{station_id:int}")
+    async def station(
+        self,
+        station_id: Id,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        station = await station_for(session, staff, station_id)
+        site = station.site
+        context = {
+            **await console_context(
+                session,
+                staff,
+                site,
+                now,
+                request.query_params,
+                refresh=f"/poste/{station.id}/file",
+                issues_tickets=site.facilitators_issue_tickets,
+            ),
+            "station": station,
+            "issues_tickets": site.facilitators_issue_tickets,
+            "departments": await visits.active_departments(session),
+            "outcomes": [(code, french.OUTCOMES[code]) for code in RECORDED_OUTCOMES],
+            "current": await _current(session, station, now),
+        }
+        return Template("staff_station.html", context=context)
+
+    @get("/poste/{station_id:int}/file")
+    async def station_queue(
+        self,
+        station_id: Id,
+        session: NamedDependency[AsyncSession],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        station = await station_for(session, staff, station_id)
+        return Template(
+            "_staff_queue.html", context=await queue_context(session, station.site, now)
+        )
+
+    @post("/poste/{station_id:int}/appeler")
+    async def call_next(
+        self,
+        station_id: Id,
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        station = await station_for(session, staff, station_id)
+        path = f"/poste/{station.id}"
+        try:
+            ticket = await commands.call_next(db, station.id, agent_id=staff.agent.id, now=now)
+        except DomainError as error:  # the station is out of service, for one
+            return refused(path, error)
+        return back(path) if ticket else back(path, erreur="nobody_waiting")
+
+    @post("/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}")
+    async def move(
+        self,
+        station_id: Id,
+        ticket_id: Id,
+        action: Annotated[str, PathParameter(max_length=20)],
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        station = await station_for(session, staff, station_id)
+        ticket = await queries.get_ticket(session, ticket_id)
+        if ticket.site_id != station.site_id or action not in ACTIONS:
+            raise Forbidden("This ticket or action does not belong to this station.")
+        form = await request.form()
+        path = f"/poste/{station.id}"
+        report = None
+        if action == "terminer":
+            report = visits.VisitReport(
+                services=[str(code) for code in form.getall("demarches", [])],
+                outcome=str(form.get("issue", "")) or "none",
+                note=str(form.get("note", "")),
+                department=str(form.get("service_expert", "")) or None,
+            )
+        try:
+            await commands.act(
+                db,
+                ticket.id,
+                ACTIONS[action],
+                agent_id=staff.agent.id,
+                now=now,
+                service_code=str(form.get("service", "")) or None,
+                station_kind=str(form.get("poste", "")) or None,
+                report=report,
+            )
+        except DomainError as error:
+            return refused(path, error)
+        return back(path)
+
+
+async def _current(session: AsyncSession, station: Station, now: datetime) -> list[dict[str, Any]]:
+    """The tickets called to or served at `station`, with their needs' names."""
+    site = station.site
+    view = await views.queue(session, site.slug, now)
+    mine = [v for v in view.called + view.serving if v.ticket.station_id == station.id]
+    needs = {need.code: need.name for need in await list_needs(session)}
+    current = ticket_rows(mine, now, ZoneInfo(site.timezone))
+    for row in current:
+        row["need_names"] = [needs.get(code, code) for code in row["needs"]]
+    return current

@@ -1,0 +1,404 @@
+"""What the queue looks like: each ticket's place and estimated wait, a site's queue today
+(who waits, who is called, who is served), and the lobby screens' state. The estimates
+come from `eta` with what the database says of the stations, the services' times and the
+booked people still to come."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.queries import requirement_of
+from app.db import token_digest
+from app.errors import NotFound
+from app.queue import eta
+from app.queue.models import Ticket, TicketEvent, TicketStatus
+from app.queue.ordering import Waiting
+from app.queue.queries import (
+    ACTIVE,
+    caller,
+    seq_of,
+    stations_in_service,
+    threshold,
+    ticket_query,
+    today,
+    waiting_of,
+    waiting_tickets,
+)
+from app.queue.queries import (
+    site_of as site_of,  # re-exported: the live hub reads a ticket's site with its view
+)
+from app.sites.models import Need, Service, Site, Station
+from app.sites.service import get_site
+
+AVERAGE_OVER_DAYS = 90
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the API and the pages show it."""
+
+    ticket: Ticket
+    position: int | None
+    eta_minutes: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class CalledEntry:
+    number: str
+    station: str
+    station_id: int
+    service: str
+    called_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class DisplayState:
+    """What the lobby screens show: the latest calls, and how many wait for how long."""
+
+    seq: int
+    called: list[CalledEntry]
+    waiting_count: int
+    waiting_by_service: dict[str, int]
+    eta_minutes: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class QueueView:
+    site: Site
+    seq: int
+    waiting: list[TicketView]
+    called: list[TicketView]
+    serving: list[TicketView]
+
+
+@dataclass(frozen=True)
+class WaitingModel:
+    """What the wait of a newcomer depends on beyond the queue itself: the stations, and
+    how long a help takes at the site lately. It changes slowly: screens may keep it a
+    little while."""
+
+    stations: int
+    average_minutes: float
+
+
+async def averages(session: AsyncSession, site: Site, now: datetime) -> dict[int, list[float]]:
+    """The latest service durations, in minutes, per service, newest first."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
+        .label("rank")
+    )
+    recent = (
+        select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
+        .where(
+            Ticket.site_id == site.id,
+            Ticket.status == TicketStatus.DONE,
+            Ticket.started_at.is_not(None),
+            Ticket.finished_at > now - timedelta(days=AVERAGE_OVER_DAYS),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(recent.c.service_id, recent.c.started_at, recent.c.finished_at)
+        .where(recent.c.rank <= eta.SAMPLE_SIZE)
+        .order_by(recent.c.service_id, recent.c.rank)
+    )
+    durations: dict[int, list[float]] = defaultdict(list)
+    for service_id, started, finished in rows:
+        durations[service_id].append((finished - started).total_seconds() / 60)
+    return durations
+
+
+async def ticket_views(
+    session: AsyncSession,
+    site: Site,
+    tickets: Sequence[Ticket],
+    now: datetime,
+    waiting: Sequence[Waiting] | None = None,
+) -> dict[int, TicketView]:
+    """Positions and estimates of `tickets` among the site's waiting tickets today."""
+    if all(ticket.status != TicketStatus.WAITING for ticket in tickets):
+        return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
+    if waiting is None:
+        waiting = await waiting_tickets(session, site, now)
+    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
+    views = {}
+    for ticket in tickets:
+        found = forecasts.get(ticket.id) if ticket.status == TicketStatus.WAITING else None
+        if found is None:
+            views[ticket.id] = TicketView(ticket, None, None)
+        else:
+            views[ticket.id] = TicketView(ticket, found.position, found.minutes)
+    return views
+
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """What the estimates need beyond the waiting tickets (`eta.forecast`)."""
+
+    stations: list[eta.OpenStation]
+    times: dict[int, eta.ServiceTimes]
+    expected: list[Waiting]
+    threshold: timedelta
+
+    def forecast(self, waiting: Sequence[Waiting], now: datetime) -> dict[int, eta.Forecast]:
+        return eta.forecast(
+            waiting,
+            self.stations,
+            self.times,
+            eta.service_times([], eta.DEFAULT_MINUTES),
+            now,
+            self.threshold,
+            self.expected,
+        )
+
+
+async def forecast_inputs(session: AsyncSession, site: Site, now: datetime) -> ForecastInputs:
+    """The stations in service now, when each was last seen at work today and which are
+    busy since when, each service's times at the site, and the booked people due later
+    today who have not checked in yet."""
+    day = today(site, now)
+    busy = {
+        station_id: (started or called or now, service_id)
+        for station_id, started, called, service_id in await session.execute(
+            select(Ticket.station_id, Ticket.started_at, Ticket.called_at, Ticket.service_id).where(
+                Ticket.site_id == site.id,
+                Ticket.day == day,
+                Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
+                Ticket.station_id.is_not(None),
+            )
+        )
+    }
+    seen: dict[int | None, datetime] = {
+        station_id: at
+        for station_id, at in await session.execute(
+            select(TicketEvent.station_id, func.max(TicketEvent.at))
+            .where(
+                TicketEvent.site_id == site.id,
+                TicketEvent.at > now - timedelta(hours=12),
+                TicketEvent.at <= now,
+                TicketEvent.station_id.is_not(None),
+            )
+            .group_by(TicketEvent.station_id)
+        )
+    }
+    stations = [
+        eta.OpenStation(
+            caller(station),
+            last_seen=seen.get(station.id),
+            busy_since=busy[station.id][0] if station.id in busy else None,
+            busy_with=busy[station.id][1] if station.id in busy else None,
+        )
+        for station in await stations_in_service(session, site, now)
+    ]
+    durations = await averages(session, site, now)
+    catalog = await session.execute(select(Service.id, Service.duration_minutes))
+    times = {
+        service_id: eta.service_times(durations.get(service_id, []), minutes)
+        for service_id, minutes in catalog
+    }
+    expected = await expected_arrivals(session, site, now)
+    return ForecastInputs(stations, times, expected, threshold(site))
+
+
+async def expected_arrivals(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
+    """The booked people due later today (or a little late) who are not here yet, as
+    waiting tickets of negative ids."""
+    rows = list(
+        await session.execute(
+            select(Appointment.id, Appointment.starts_at, Appointment.needs, Service)
+            .join(Service, Service.id == Appointment.service_id)
+            .where(
+                Appointment.site_id == site.id,
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.starts_at > now - timedelta(minutes=site.check_in_late_minutes),
+                Appointment.starts_at <= now + eta.LATER_WITHIN,
+            )
+        )
+    )
+    codes = {code for _, _, needs, _ in rows for code in needs}
+    needs: dict[str, Need] = {}
+    if codes:
+        found = await session.scalars(select(Need).where(Need.code.in_(codes)))
+        needs = {need.code: need for need in found}
+    expected = []
+    for appointment_id, starts_at, codes_of, service in rows:
+        need = requirement_of(service, [needs[code] for code in codes_of if code in needs])
+        expected.append(
+            Waiting(
+                id=-appointment_id,
+                arrived_at=starts_at,
+                due_at=starts_at,
+                kind=need.kind,
+                accessible=need.accessible,
+                service=service.id,
+            )
+        )
+    return expected
+
+
+async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
+    """Today's queue of a site: who waits (in calling order), who is called, who is served."""
+    site = await get_site(session, slug)
+    tickets = list(
+        await session.scalars(
+            ticket_query().where(
+                Ticket.site_id == site.id,
+                Ticket.day == today(site, now),
+                Ticket.status.in_(ACTIVE),
+            )
+        )
+    )
+    views = await ticket_views(
+        session,
+        site,
+        tickets,
+        now,
+        waiting=[waiting_of(t) for t in tickets if t.status == TicketStatus.WAITING],
+    )
+    in_line = sorted(
+        (views[t.id] for t in tickets if t.status == TicketStatus.WAITING),
+        key=lambda view: (view.position or 0, view.ticket.id),
+    )
+    called = sorted(
+        (t for t in tickets if t.status == TicketStatus.CALLED),
+        key=lambda t: (t.called_at or t.arrived_at, t.id),
+        reverse=True,
+    )
+    serving = sorted(
+        (t for t in tickets if t.status == TicketStatus.SERVING),
+        key=lambda t: (t.started_at, t.id),
+    )
+    return QueueView(
+        site=site,
+        seq=await seq_of(session, site.id),
+        waiting=in_line,
+        called=[views[t.id] for t in called],
+        serving=[views[t.id] for t in serving],
+    )
+
+
+async def view_of(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketView:
+    site = await site_of(session, ticket.site_id)
+    return (await ticket_views(session, site, [ticket], now))[ticket.id]
+
+
+async def views_by_token(
+    session: AsyncSession, site: Site, tokens: set[str], now: datetime
+) -> dict[str, TicketView]:
+    """The views of several tickets of one site at once, by token."""
+    tickets = list(
+        await session.scalars(
+            ticket_query().where(
+                Ticket.site_id == site.id,
+                Ticket.token_digest.in_([token_digest(token) for token in tokens]),
+            )
+        )
+    )
+    views = await ticket_views(session, site, tickets, now)
+    return {ticket.token: views[ticket.id] for ticket in tickets}
+
+
+async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketView:
+    """The ticket behind an usager's tracking link; 404 for anything else."""
+    ticket = None
+    if 16 <= len(token) <= 64:
+        ticket = await session.scalar(
+            ticket_query().where(Ticket.token_digest == token_digest(token))
+        )
+    if ticket is None or not secrets.compare_digest(ticket.token, token):
+        raise NotFound("No ticket matches this link.")
+    return await view_of(session, ticket, now)
+
+
+async def waiting_model(session: AsyncSession, site: Site, now: datetime) -> WaitingModel:
+    stations = await stations_in_service(session, site, now)
+    durations = [d for found in (await averages(session, site, now)).values() for d in found]
+    default = await session.scalar(select(func.avg(Service.duration_minutes)).where(Service.active))
+    return WaitingModel(
+        stations=len(stations),
+        average_minutes=eta.average_minutes(durations, float(default or 30)),
+    )
+
+
+async def display(
+    session: AsyncSession,
+    site: Site,
+    now: datetime,
+    *,
+    model: WaitingModel | None = None,
+    calls: int = 12,
+) -> DisplayState:
+    """The lobby screens' state: today's latest calls first, the waiting count and the wait
+    a newcomer may expect."""
+    day = today(site, now)
+    called = await session.execute(
+        select(
+            Ticket.number, Station.name, Station.id, Service.code, Ticket.called_at, Ticket.status
+        )
+        .select_from(Ticket)
+        .join(Station, Station.id == Ticket.station_id)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.called_at.is_not(None))
+        .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+        .limit(calls)
+    )
+    waiting = await session.execute(
+        select(Service.code, func.count())
+        .select_from(Ticket)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status == TicketStatus.WAITING)
+        .group_by(Service.code)
+    )
+    by_service = {code: int(count) for code, count in waiting}
+    count = sum(by_service.values())
+    model = model or await waiting_model(session, site, now)
+    return DisplayState(
+        seq=await seq_of(session, site.id),
+        called=[
+            CalledEntry(number, station, station_id, code, called_at, status)
+            for number, station, station_id, code, called_at, status in called
+            if called_at is not None
+        ],
+        waiting_count=count,
+        waiting_by_service=by_service,
+        eta_minutes=eta.waiting_range(count, model.stations, model.average_minutes),
+    )
+
+
+async def turn_near(
+    session: AsyncSession, site: Site, waiting: list[Waiting], now: datetime
+) -> list[Ticket]:
+    """The walk-ins with a phone number who are now among the next few of `waiting`:
+    each is sent a text."""
+    if site.turn_near_position < 1:
+        return []
+    with_phone = list(
+        await session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.site_id == site.id,
+                Ticket.day == today(site, now),
+                Ticket.status == TicketStatus.WAITING,
+                Ticket.phone.is_not(None),
+            )
+            .options(joinedload(Ticket.service))
+        )
+    )
+    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
+    near = []
+    for ticket in with_phone:
+        found = forecasts.get(ticket.id)
+        if found is not None and found.position <= site.turn_near_position:
+            near.append(ticket)
+    return near

@@ -1,0 +1,252 @@
+"""What the administration API of the mairies reads and sends: the settings, the stations
+and their outages, and what a change did to booked appointments; with the plain-words
+checks of what msgspec cannot say (a wall-clock time). The hours' own structs are in
+`hours_api`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar.params import PathParameter
+
+from app import bounds
+from app.db import Database
+from app.errors import Invalid
+from app.sites.disruption import Affected, Disruption
+from app.sites.models import Site, Station, StationOutage
+from app.sites.rules import BOUNDS, CLOCK_SETTINGS, MAX_REMINDERS, REMINDER_HOURS, settings_of
+from app.sites.schemas import StationOut, from_model
+from app.sites.service import get_site
+
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+# Checked by `clock_of`, which says what is wrong in plain words.
+Clock = Annotated[
+    str, msgspec.Meta(max_length=8, description="Local wall-clock time, HH:MM", examples=["08:30"])
+]
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # ASCII only: \d takes "٣"
+Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with an offset")]
+Reason = Annotated[str, msgspec.Meta(max_length=200)]
+StationName = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Kind = Literal["standard", "double"]
+LateRule = Annotated[
+    Literal["walk_in", "grace"],
+    msgspec.Meta(
+        description="Where a late arrival goes: as a walk-in arriving now, or at the booked "
+        "time for the grace minutes past the tolerance"
+    ),
+]
+
+
+def _within(name: str) -> msgspec.Meta:
+    bound = BOUNDS[name]
+    return msgspec.Meta(ge=bound.low, le=bound.high, description=bound.english)
+
+
+ReminderHour = Annotated[int, msgspec.Meta(ge=REMINDER_HOURS.low, le=REMINDER_HOURS.high)]
+
+
+class SettingsOut(msgspec.Struct, kw_only=True):
+    slug: str
+    name: str
+    walk_in_percent: int
+    booking_min_notice_minutes: int
+    booking_horizon_days: int
+    max_future_bookings_per_contact: int
+    check_in_early_minutes: int
+    check_in_late_minutes: int
+    priority_after_minutes: int
+    no_show_after_calls: int
+    reminder_hours: list[int]
+    sms_quiet_from: str
+    sms_quiet_until: str
+    turn_near_position: int
+    service_level_minutes: int
+    service_level_goal: int
+    late_arrival_rule: LateRule
+    late_grace_minutes: int
+    late_check_in_limit_minutes: int
+    facilitators_issue_tickets: bool
+
+
+class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The settings to change; those left out stay as they are."""
+
+    walk_in_percent: Annotated[int, _within("walk_in_percent")] | None = None
+    booking_min_notice_minutes: Annotated[int, _within("booking_min_notice_minutes")] | None = None
+    booking_horizon_days: Annotated[int, _within("booking_horizon_days")] | None = None
+    max_future_bookings_per_contact: (
+        Annotated[int, _within("max_future_bookings_per_contact")] | None
+    ) = None
+    check_in_early_minutes: Annotated[int, _within("check_in_early_minutes")] | None = None
+    check_in_late_minutes: Annotated[int, _within("check_in_late_minutes")] | None = None
+    priority_after_minutes: Annotated[int, _within("priority_after_minutes")] | None = None
+    no_show_after_calls: Annotated[int, _within("no_show_after_calls")] | None = None
+    reminder_hours: Annotated[list[ReminderHour], msgspec.Meta(max_length=MAX_REMINDERS)] | None = (
+        None
+    )
+    sms_quiet_from: Clock | None = None
+    sms_quiet_until: Clock | None = None
+    turn_near_position: Annotated[int, _within("turn_near_position")] | None = None
+    service_level_minutes: Annotated[int, _within("service_level_minutes")] | None = None
+    service_level_goal: Annotated[int, _within("service_level_goal")] | None = None
+    late_arrival_rule: LateRule | None = None
+    late_grace_minutes: Annotated[int, _within("late_grace_minutes")] | None = None
+    late_check_in_limit_minutes: Annotated[int, _within("late_check_in_limit_minutes")] | None = (
+        None
+    )
+    facilitators_issue_tickets: bool | None = None
+
+
+class StationAdminOut(StationOut, kw_only=True):
+    active: bool
+    position: int
+
+
+class StationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: StationName
+    kind: Kind = "standard"
+    accessible: bool = False
+
+
+class StationChangeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What to change; `active: false` takes the station away for good."""
+
+    name: StationName | None = None
+    kind: Kind | None = None
+    accessible: bool | None = None
+    active: bool | None = None
+
+
+class StationRef(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+
+
+class AffectedOut(msgspec.Struct, kw_only=True):
+    reference: str
+    start: datetime
+    end: datetime
+    service: str
+    service_name: str
+    station: StationRef
+    previous_station: str | None
+
+
+class Disrupted(msgspec.Struct, kw_only=True):
+    """What a change did to booked appointments: `kept` moved to another station at the
+    same time; `to_reschedule` could not be placed, for the manager to move or cancel.
+    Each person was told once."""
+
+    kept: list[AffectedOut]
+    to_reschedule: list[AffectedOut]
+
+
+class StationChanged(Disrupted, kw_only=True):
+    station: StationAdminOut
+
+
+class PeriodIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A period of the mairie's life (an outage, a closure), its instants within bounds."""
+
+    starts_at: Aware
+    ends_at: Aware
+    reason: Reason = ""
+
+    def __post_init__(self) -> None:
+        bounds.check_instant(self.starts_at, "starts_at")
+        bounds.check_instant(self.ends_at, "ends_at")
+
+
+class OutageIn(PeriodIn, kw_only=True, forbid_unknown_fields=True):
+    station_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
+class OutageOut(msgspec.Struct, kw_only=True):
+    id: int
+    station: StationRef
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+class OutageAdded(Disrupted, kw_only=True):
+    outage: OutageOut
+
+
+def clock_of(text: str, field_name: str) -> time:
+    """A wall-clock time written HH:MM; 400 in plain words otherwise."""
+    if not CLOCK.fullmatch(text):
+        raise Invalid.one(
+            field_name,
+            f"Write times as HH:MM, from 00:00 to 23:59 ({text!r} is not one).",
+            "Écrivez l'heure sous la forme HH:MM, par exemple 08:30.",
+        )
+    return time(int(text[:2]), int(text[3:]))
+
+
+def hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def settings_out(site: Site) -> SettingsOut:
+    values = {
+        name: hhmm(value) if isinstance(value, time) else value
+        for name, value in settings_of(site).items()
+    }
+    return msgspec.convert({"slug": site.slug, "name": site.name, **values}, SettingsOut)
+
+
+def settings_changes(data: SettingsChange) -> dict[str, object]:
+    """The settings a change names, its times read."""
+    given = {
+        name: value for name, value in msgspec.structs.asdict(data).items() if value is not None
+    }
+    return {
+        name: clock_of(value, name) if name in CLOCK_SETTINGS else value
+        for name, value in given.items()
+    }
+
+
+def station_out(station: Station) -> StationAdminOut:
+    return from_model(station, StationAdminOut)
+
+
+def affected_out(item: Affected, tz: ZoneInfo) -> AffectedOut:
+    return AffectedOut(
+        reference=item.reference,
+        start=item.starts_at.astimezone(tz),
+        end=item.ends_at.astimezone(tz),
+        service=item.service,
+        service_name=item.service_name,
+        station=StationRef(id=item.station_id, name=item.station),
+        previous_station=item.previous_station,
+    )
+
+
+def disrupted(disruption: Disruption, tz: ZoneInfo) -> dict[str, list[AffectedOut]]:
+    """The fields of `Disrupted`, for the answer of a change that may strand appointments."""
+    return {
+        "kept": [affected_out(item, tz) for item in disruption.kept],
+        "to_reschedule": [affected_out(item, tz) for item in disruption.to_reschedule],
+    }
+
+
+def outage_out(outage: StationOutage, station: Station, tz: ZoneInfo) -> OutageOut:
+    return OutageOut(
+        id=outage.id,
+        station=StationRef(id=station.id, name=station.name),
+        starts_at=outage.starts_at.astimezone(tz),
+        ends_at=outage.ends_at.astimezone(tz),
+        reason=outage.reason,
+    )
+
+
+async def site_zone(db: Database, slug: str) -> ZoneInfo:
+    """The time zone of the site at `slug`, in which answers give their instants."""
+    async with db.session() as session:
+        site = await get_site(session, slug)
+    return ZoneInfo(site.timezone)

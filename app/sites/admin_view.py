@@ -1,0 +1,306 @@
+"""The administration page of one mairie: everything it shows, the confirmation of the last
+change (POST/redirect/GET), and a form posted to it (`PostedForm`), shown again with what
+was typed and the problems in French when refused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import bounds, french
+from app.accounts.service import site_to_run
+from app.db import Database
+from app.live import commands as admin_screens
+from app.sites.disruption import Disruption, to_reschedule
+from app.sites.forms import form_dict, read_period, refusals
+from app.sites.hours import WEEKDAYS
+from app.sites.models import Site, Station, StationOutage
+from app.sites.queries import (
+    closures_ahead,
+    exceptions_ahead,
+    outages_ahead,
+    stations_of,
+    weekly_ranges,
+    weekly_rows,
+)
+from app.sites.rules import BOUNDS, MAX_RANGES_PER_DAY, settings_of
+from app.sites.service import local_today
+from app.web.staff import FormRefusals, Staff
+
+RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
+KINDS = {"standard": "Standard", "double": "Double écran"}
+LATE_RULES = {
+    "walk_in": "Comme une personne sans rendez-vous qui arrive",
+    "grace": "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous",
+}
+SETTING_HINTS = {
+    "walk_in_percent": "en %",
+    "booking_min_notice_minutes": "en minutes",
+    "booking_horizon_days": "en jours",
+    "check_in_early_minutes": "en minutes, avant l'heure du rendez-vous",
+    "check_in_late_minutes": "en minutes, après l'heure du rendez-vous ; au-delà, la "
+    "personne est enregistrée en retard",
+    "late_grace_minutes": "en minutes",
+    "late_check_in_limit_minutes": "en minutes, après la fin du rendez-vous",
+    "priority_after_minutes": "en minutes",
+    "turn_near_position": "0 : ne jamais prévenir",
+    "service_level_minutes": "en minutes",
+    "service_level_goal": "en % des personnes appelées dans ce délai",
+}
+DONE = {
+    "reglages": "Les réglages ont été enregistrés.",
+    "poste_ajoute": "Le poste a été ajouté : il est proposé à la réservation dès maintenant.",
+    "poste_modifie": "Le poste a été modifié.",
+    "hors_service": "Le poste est hors service pour cette période : il n'est plus proposé à "
+    "la réservation et personne n'y est appelé.",
+    "en_service": "Le poste est de nouveau en service.",
+    "horaires": "Les horaires ont été enregistrés.",
+    "exception": "Les horaires de ce jour ont été enregistrés.",
+    "exception_supprimee": "Ce jour suit de nouveau les horaires de la semaine.",
+    "fermeture": "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période.",
+    "fermeture_supprimee": "La fermeture a été annulée : la période est de nouveau proposée.",
+    "ecran_retire": "L'écran a été retiré : son adresse ne fonctionne plus et il n'est plus "
+    "compté parmi les écrans connectés.",
+}
+
+
+def back(site: Site, anchor: str, **query: str) -> Redirect:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return Redirect(f"/admin/sites/{site.slug}{suffix}#{anchor}", status_code=303)
+
+
+def outcome(done: str, disruption: Disruption) -> dict[str, str]:
+    return {
+        "fait": done,
+        "deplaces": str(len(disruption.kept)),
+        "a_replanifier": str(len(disruption.to_reschedule)),
+    }
+
+
+def done_text(query: Mapping[str, str]) -> list[str]:
+    """The confirmation of the last change, and what it did to booked appointments."""
+    done = DONE.get(query.get("fait", ""))
+    if done is None:
+        return []
+    lines = [done]
+    moved = bounds.parse_int(query.get("deplaces"), 0, 10**6) or 0
+    left = bounds.parse_int(query.get("a_replanifier"), 0, 10**6) or 0
+    if moved:
+        lines.append(
+            f"{moved} rendez-vous {'a' if moved == 1 else 'ont'} été confiés à un autre poste, "
+            "à la même heure ; chaque personne a été prévenue."
+        )
+    if left:
+        lines.append(
+            f"{left} rendez-vous ne {'peut' if left == 1 else 'peuvent'} pas avoir lieu : "
+            "annulés par la mairie, chaque personne a été prévenue avec les créneaux libres "
+            "les plus proches (liste « Rendez-vous à replanifier »)."
+        )
+    return lines
+
+
+# The page
+
+
+def station_rows(
+    stations: list[Station], outages: list[StationOutage], zone: ZoneInfo, now: datetime
+) -> list[dict[str, Any]]:
+    by_station: dict[int, list[StationOutage]] = {}
+    for outage in outages:
+        by_station.setdefault(outage.station_id, []).append(outage)
+    rows = []
+    for station in stations:
+        ahead = by_station.get(station.id, [])
+        if not station.active:
+            state = "Retiré"
+        elif ahead and ahead[0].starts_at <= now:
+            state = f"Hors service jusqu'au {moment(ahead[0].ends_at, zone)}"
+        elif ahead:
+            state = (
+                f"En service ; hors service du {moment(ahead[0].starts_at, zone)} "
+                f"au {moment(ahead[0].ends_at, zone)}"
+            )
+        else:
+            state = "En service"
+        rows.append(
+            {
+                "id": station.id,
+                "name": station.name,
+                "kind": station.kind,
+                "kind_label": KINDS.get(station.kind, station.kind),
+                "accessible": station.accessible,
+                "active": station.active,
+                "state": state,
+            }
+        )
+    return rows
+
+
+def moment(value: datetime, zone: ZoneInfo) -> str:
+    return french.moment(value.astimezone(zone))
+
+
+async def site_context(
+    session: AsyncSession, staff: Staff, site: Site, now: datetime
+) -> dict[str, Any]:
+    """Everything the site's page shows."""
+    zone = ZoneInfo(site.timezone)
+    today = local_today(site, now)
+    stations = await stations_of(session, site)
+    names = {station.id: station.name for station in stations}
+    outages = await outages_ahead(session, site, now)
+    rows = await weekly_rows(session, site)
+    weekly = weekly_ranges(rows)
+    return {
+        "staff": staff,
+        "agent": staff.agent,
+        "section": "sites",
+        "site": site,
+        "settings": settings_of(site),
+        "setting_fields": [
+            {
+                "name": name,
+                "label": bound.french,
+                "hint": " ; ".join(
+                    part
+                    for part in (SETTING_HINTS.get(name, ""), f"de {bound.low} à {bound.high}")
+                    if part
+                ),
+                "low": bound.low,
+                "high": bound.high,
+            }
+            for name, bound in BOUNDS.items()
+        ],
+        "kinds": KINDS,
+        "late_rules": LATE_RULES,
+        "stations": station_rows(stations, outages, zone, now),
+        "outages": [
+            {
+                "id": outage.id,
+                "station": names.get(outage.station_id, ""),
+                "starts": moment(outage.starts_at, zone),
+                "ends": moment(outage.ends_at, zone),
+                "reason": outage.reason,
+            }
+            for outage in outages
+        ],
+        "weekdays": [
+            {
+                "code": WEEKDAYS[day],
+                "index": day,
+                "name": french.DAYS[day],
+                "ranges": [(f"{o:%H:%M}", f"{c:%H:%M}") for o, c in weekly[day]],
+                "shown": min(MAX_RANGES_PER_DAY, max(RANGES_SHOWN, len(weekly[day]) + 1)),
+            }
+            for day in range(7)
+        ],
+        "special": [
+            {
+                "weekday": french.DAYS[row.weekday],
+                "nth": "dernier" if row.nth_in_month == -1 else f"{row.nth_in_month}e",
+                "range": f"{row.opens:%H:%M} – {row.closes:%H:%M}",
+                "note": row.note,
+            }
+            for row in rows
+            if row.nth_in_month is not None
+        ],
+        "exceptions": [
+            {
+                "day": item.day.isoformat(),
+                "label": french.day(item.day),
+                "ranges": [f"{o:%H:%M} – {c:%H:%M}" for o, c in item.ranges],
+                "reason": item.reason,
+            }
+            for item in await exceptions_ahead(session, site, today)
+        ],
+        "closures": [
+            {
+                "id": closure.id,
+                "starts": moment(closure.starts_at, zone),
+                "ends": moment(closure.ends_at, zone),
+                "reason": closure.reason,
+            }
+            for closure in await closures_ahead(session, site, now)
+        ],
+        "to_reschedule": [
+            {
+                "reference": item.reference,
+                "when": moment(item.starts_at, zone),
+                "service": item.service_name,
+                "station": item.station,
+            }
+            for item in await to_reschedule(session, site, now)
+        ],
+        "screens": await admin_screens.screen_rows(session, site, now),
+        "today": today.isoformat(),
+        "ranges_shown": RANGES_SHOWN,
+        "errors": {},
+        "entered": {},
+        "posted": "",
+        "done": [],
+    }
+
+
+@dataclass
+class PostedForm:
+    """A form posted to the page of `site`: its fields as typed and the problems found so
+    far; `refusals` puts the service's refusal next to the fields, `again` shows the page
+    again with both."""
+
+    session: AsyncSession
+    db: Database
+    staff: Staff
+    site: Site
+    now: datetime
+    form: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def refusals(self, fields: Mapping[str, str], default: str) -> FormRefusals:
+        return refusals(self.errors, fields, default)
+
+    def period(self, prefix: str) -> tuple[datetime, datetime] | None:
+        """The period of the fields `{prefix}-debut-…` and `{prefix}-fin-…`, in the site's
+        time zone."""
+        return read_period(self.form, prefix, ZoneInfo(self.site.timezone), self.errors)
+
+    async def again(self, posted: str, status: int = 400) -> Template:
+        """The page again, with what was typed in the form `posted` and what is wrong."""
+        context = await site_context(self.session, self.staff, self.site, self.now)
+        context.update(errors=self.errors, entered=self.form, posted=posted)
+        return Template("admin_site.html", context=context, status_code=status)
+
+
+@dataclass
+class SiteForms:
+    """The forms posted to a site's page (the dependency `forms` of its routes): `posted`
+    reads one, once the route's own parameters are checked."""
+
+    request: Request[Any, Any, State]
+    session: AsyncSession
+    db: Database
+    now: datetime
+
+    async def posted(self, slug: str, staff: Staff) -> PostedForm:
+        """The form posted to the page of the site at `slug`, if `staff` runs it."""
+        site = await site_to_run(self.session, staff.agent, slug)
+        form = form_dict(await self.request.form())
+        return PostedForm(self.session, self.db, staff, site, self.now, form)
+
+
+async def site_forms(
+    request: Request[Any, Any, State],
+    session: NamedDependency[AsyncSession],
+    db: NamedDependency[Database],
+    now: NamedDependency[datetime],
+) -> SiteForms:
+    return SiteForms(request, session, db, now)

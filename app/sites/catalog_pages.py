@@ -1,0 +1,287 @@
+"""The administration pages of the catalog: the démarches (services) and the needs an usager
+may declare. Everyone who administers sees the catalog; only administrators change it.
+
+Plain forms posted with the session cookie and its CSRF field; each change is done by the
+same commands as the API (app.sites.catalog), then the browser is sent back to the catalog
+with a confirmation. Form values are checked here first, to answer in French next to each
+field. The two catalogs' item pages differ only by what `Catalog` holds, and are served by
+one base controller, `CatalogItemPages`, at each catalog's own path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Generic
+
+from litestar import Request, get, post
+from litestar.datastructures import FormMultiDict, State
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import service as accounts
+from app.accounts.admin_forms import (
+    admin_context,
+    done_text,
+    held_to,
+    line,
+    number,
+    refusal_by_field,
+    text,
+)
+from app.db import Database
+from app.errors import DomainError
+from app.sites import catalog
+from app.sites.catalog import CODE_PATTERN, Item, NeedChange, NeedIn, ServiceChange, ServiceIn
+from app.sites.models import Need, Service
+from app.web.staff import FormRefusals, Staff, StaffController, back
+
+Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
+
+CATALOG_PAGE = "/admin/catalogue"
+STATION_KINDS = {"standard": "Poste standard", "double": "Poste double écran"}
+DONE = {
+    "service_ajoute": "La démarche a été ajoutée au catalogue.",
+    "service_modifie": "La démarche a été modifiée.",
+    "besoin_ajoute": "Le besoin a été ajouté.",
+    "besoin_modifie": "Le besoin a été modifié.",
+    "retire": "L'élément a été retiré : il n'est plus proposé, l'historique le garde.",
+    "remis": "L'élément est de nouveau proposé.",
+}
+# What the pages say for the domain's refusals that the form checks cannot foresee, and
+# next to which field.
+REFUSALS = {
+    "code_taken": "Ce code est déjà pris (peut-être par un élément retiré) : choisissez-en un "
+    "autre.",
+}
+REFUSAL_FIELDS = {"code_taken": "code"}
+
+
+def refusal(error: DomainError) -> dict[str, str]:
+    """The commands' refusal of a catalog form, in French, by the field it is shown next to."""
+    return refusal_by_field(error, REFUSALS, REFUSAL_FIELDS)
+
+
+def code_field(form: FormMultiDict, errors: dict[str, str]) -> str:
+    value = text(form, "code", 40).lower()
+    if not re.fullmatch(CODE_PATTERN, value) or len(value) > 40:
+        errors["code"] = (
+            "Le code s'écrit en minuscules sans accents, chiffres et tirets (40 caractères "
+            "au plus), par exemple « carte-identite »."
+        )
+    return value
+
+
+def service_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The entered values of a service form, and what is wrong with them, by field."""
+    errors: dict[str, str] = {}
+    documents = [entry.strip() for entry in text(form, "documents", 4000).splitlines()]
+    values: dict[str, Any] = {
+        "code": code_field(form, errors) if new else "",
+        "name": line(form, "name", 120, errors, "Indiquez le nom de la démarche."),
+        "description": text(form, "description", 2000),
+        "duration_minutes": number(form, "duration_minutes", 5, 240, errors, "Durée"),
+        "station_kind": str(form.get("station_kind", "")),
+        "documents": [entry for entry in documents if entry],
+        "position": number(form, "position", 0, 10_000, errors, "Ordre", required=False),
+    }
+    if len(values["description"]) > 2000:
+        errors["description"] = "2000 caractères au plus."
+    if values["station_kind"] not in STATION_KINDS:
+        errors["station_kind"] = "Choisissez le type de poste."
+    if len(values["documents"]) > 20 or any(len(entry) > 200 for entry in values["documents"]):
+        errors["documents"] = "20 documents au plus, de 200 caractères chacun au plus."
+    if not errors:
+        held_to(ServiceIn if new else ServiceChange, values, errors)
+    return values, errors
+
+
+def need_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The entered values of a need form, and what is wrong with them, by field."""
+    errors: dict[str, str] = {}
+    kind = str(form.get("station_kind", ""))
+    values: dict[str, Any] = {
+        "code": code_field(form, errors) if new else "",
+        "name": line(form, "name", 120, errors, "Indiquez le besoin, tel que l'usager le lit."),
+        "extra_minutes": number(form, "extra_minutes", 0, 120, errors, "Temps en plus"),
+        "station_kind": kind or None,
+        "requires_accessible": form.get("requires_accessible") == "oui",
+        "position": number(form, "position", 0, 10_000, errors, "Ordre", required=False),
+    }
+    if kind and kind not in STATION_KINDS:
+        errors["station_kind"] = "Choisissez le type de poste."
+    if not errors:
+        held_to(NeedIn if new else NeedChange, values, errors)
+    return values, errors
+
+
+@dataclass(frozen=True)
+class Catalog(Generic[Item]):
+    """What tells the pages of one catalog from the other's."""
+
+    model: type[Item]
+    template: str
+    read: Callable[..., tuple[dict[str, Any], dict[str, str]]]
+    new: type[ServiceIn] | type[NeedIn]
+    change: type[ServiceChange] | type[NeedChange]
+    create: Callable[..., Awaitable[object]]
+    save: Callable[..., Awaitable[object]]
+    added: str
+    changed: str
+    blank: dict[str, Any]  # the values of a new item's form
+    fields: tuple[str, ...]  # those of an item's form
+
+
+SERVICES = Catalog[Service](
+    model=Service,
+    template="admin_catalog_service.html",
+    read=service_form,
+    new=ServiceIn,
+    change=ServiceChange,
+    create=catalog.create_service,
+    save=catalog.change_service,
+    added="service_ajoute",
+    changed="service_modifie",
+    blank={"station_kind": "standard", "duration_minutes": 20, "documents": []},
+    fields=("name", "description", "duration_minutes", "station_kind", "documents", "position"),
+)
+NEEDS = Catalog[Need](
+    model=Need,
+    template="admin_catalog_need.html",
+    read=need_form,
+    new=NeedIn,
+    change=NeedChange,
+    create=catalog.create_need,
+    save=catalog.change_need,
+    added="besoin_ajoute",
+    changed="besoin_modifie",
+    blank={"extra_minutes": 0, "station_kind": None, "requires_accessible": False},
+    fields=("name", "extra_minutes", "station_kind", "requires_accessible", "position"),
+)
+
+
+class CatalogPages(StaffController):
+    """The catalog: its démarches, then its needs, retired ones last."""
+
+    @get(CATALOG_PAGE)
+    async def catalog_page(
+        self,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        services = await catalog.all_of(session, staff.agent, Service)
+        needs = await catalog.all_of(session, staff.agent, Need)
+        return Template(
+            "admin_catalog.html",
+            context={
+                **admin_context(staff, "catalogue"),
+                "services": services,
+                "needs": needs,
+                "kinds": STATION_KINDS,
+                "editable": staff.agent.role == "admin",
+                "done": done_text(request, DONE),
+            },
+        )
+
+
+class CatalogItemPages(StaffController):
+    """The form of a new item of one catalog (`kind`), its adding, the form of an item and
+    its change; a subclass serves one catalog at its `path`, with the new item's form at
+    the path its French gender asks for."""
+
+    kind: ClassVar[Catalog[Any]]
+
+    def _item_page(
+        self,
+        staff: Staff,
+        item: Service | Need | None,
+        values: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        """The form of a new item, or of `item`; again with `errors` when it was refused."""
+        accounts.authorize(staff.agent, roles=catalog.ADMINISTRATORS)
+        if values is None:
+            fields = self.kind.fields
+            values = self.kind.blank if item is None else {k: getattr(item, k) for k in fields}
+        return Template(
+            self.kind.template,
+            context={
+                **admin_context(staff, "catalogue"),
+                "item": item,
+                "values": values,
+                "errors": errors or {},
+                "kinds": STATION_KINDS,
+            },
+            status_code=400 if errors else 200,
+        )
+
+    @post("/")
+    async def add_item(
+        self,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        kind = self.kind
+        values, errors = kind.read(await request.form(), new=True)
+        if not errors:
+            with FormRefusals(errors, refusal):
+                await kind.create(db, kind.new(**values), agent=staff.agent, now=now)
+                return back(CATALOG_PAGE, fait=kind.added)
+        return self._item_page(staff, None, values, errors)
+
+    @get("/{code:str}")
+    async def item_page(
+        self, code: Code, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
+    ) -> Template:
+        item = await catalog.one_of(session, staff.agent, self.kind.model, code)
+        return self._item_page(staff, item)
+
+    @post("/{code:str}")
+    async def change_item(
+        self,
+        code: Code,
+        request: Request[Any, Any, State],
+        session: NamedDependency[AsyncSession],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
+        staff: NamedDependency[Staff],
+    ) -> Template | Redirect:
+        kind = self.kind
+        item = await catalog.one_of(session, staff.agent, kind.model, code)
+        form = await request.form()
+        if form.get("active") in ("oui", "non"):
+            active = form.get("active") == "oui"
+            await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)
+            return back(CATALOG_PAGE, fait="remis" if active else "retire")
+        values, errors = kind.read(form, new=False)
+        values.pop("code")
+        if not errors:
+            with FormRefusals(errors, refusal):
+                await kind.save(db, item.code, kind.change(**values), agent=staff.agent, now=now)
+                return back(CATALOG_PAGE, fait=kind.changed)
+        return self._item_page(staff, item, values, errors)
+
+
+class ServicePages(CatalogItemPages):
+    path = f"{CATALOG_PAGE}/demarches"
+    kind = SERVICES
+
+    @get("/nouvelle")
+    async def new_item_form(self, staff: NamedDependency[Staff]) -> Template:
+        return self._item_page(staff, None)
+
+
+class NeedPages(CatalogItemPages):
+    path = f"{CATALOG_PAGE}/besoins"
+    kind = NEEDS
+
+    @get("/nouveau")
+    async def new_item_form(self, staff: NamedDependency[Staff]) -> Template:
+        return self._item_page(staff, None)

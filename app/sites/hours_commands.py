@@ -1,0 +1,189 @@
+"""A mairie's opening times: its weekly hours, the dated days with their own hours (or
+closed), and its closures for a period.
+
+Each change is checked in plain words (`rules`) and written with its audit event in one
+transaction. Booked appointments it strands are moved to another station at the same time,
+or called off, each person told once (`disruption`); past ones stay as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+
+from app.accounts.models import Agent
+from app.accounts.service import site_to_run
+from app.db import Database
+from app.errors import BadRequest, Invalid, NotFound, refuse
+from app.sites.commands import record
+from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period, place_again
+from app.sites.hours import WEEKDAYS, local_instant
+from app.sites.models import Closure, HoursException, WeeklyHours
+from app.sites.queries import DayException, site_row
+from app.sites.rules import MAX_REASON, Ranges, check_period, check_ranges, clean_text, range_texts
+from app.sites.service import local_today
+
+# Weekly hours and dated exceptions
+
+
+async def set_weekday_hours(
+    db: Database, agent: Agent, slug: str, weekday: int, ranges: Ranges, *, now: datetime
+) -> Disruption:
+    """Replace a weekday's ordinary opening ranges (none: closed that day). Rows kept for
+    one occurrence in the month (`nth_in_month`) stay as they are."""
+    if not 0 <= weekday <= 6:
+        raise BadRequest(f"A weekday is one of {', '.join(WEEKDAYS)}.")
+    refuse(check_ranges(ranges))
+    async with db.writing() as session:
+        site = await site_to_run(session, agent, slug)
+        await lock_ahead(session, site, now)
+        await session.execute(
+            delete(WeeklyHours).where(
+                WeeklyHours.site_id == site.id,
+                WeeklyHours.weekday == weekday,
+                WeeklyHours.nth_in_month.is_(None),
+            )
+        )
+        session.add_all(
+            WeeklyHours(site_id=site.id, weekday=weekday, opens=opens, closes=closes)
+            for opens, closes in sorted(ranges)
+        )
+        await session.flush()
+        disruption = await place_again(session, site, Period(since=now), now)
+        record(
+            session,
+            "hours.changed",
+            agent,
+            site,
+            now,
+            weekday=WEEKDAYS[weekday],
+            ranges=range_texts(ranges),
+            disruption=disruption,
+        )
+    return disruption
+
+
+async def set_exception(
+    db: Database,
+    agent: Agent,
+    slug: str,
+    day: date,
+    ranges: Ranges,
+    *,
+    reason: str,
+    now: datetime,
+) -> tuple[DayException, Disruption]:
+    """Give one dated day its own hours (none: closed all day), replacing any it had; and
+    what that did to the day's appointments."""
+    refuse(check_ranges(ranges))
+    clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
+    async with db.writing() as session:
+        site = await site_to_run(session, agent, slug)
+        if day < local_today(site, now):
+            raise Invalid.one(
+                "day",
+                "This day is past.",
+                "Ce jour est passé : choisissez aujourd'hui ou un jour à venir.",
+            )
+        await lock_days(session, site, day, day)
+        await session.execute(
+            delete(HoursException).where(
+                HoursException.site_id == site.id, HoursException.day == day
+            )
+        )
+        rows = [
+            HoursException(site_id=site.id, day=day, opens=o, closes=c, reason=clean_reason)
+            for o, c in sorted(ranges)
+        ] or [HoursException(site_id=site.id, day=day, reason=clean_reason)]
+        session.add_all(rows)
+        await session.flush()
+        tz = ZoneInfo(site.timezone)
+        since = local_instant(day, time(0), tz)
+        until = local_instant(day + timedelta(days=1), time(0), tz)
+        disruption = await place_again(
+            session, site, Period(since=since, until=until), now, reason=clean_reason
+        )
+        record(
+            session,
+            "hours_exception.added",
+            agent,
+            site,
+            now,
+            day=day.isoformat(),
+            ranges=range_texts(ranges),
+            reason=clean_reason,
+            disruption=disruption,
+        )
+    return DayException(day, sorted(ranges), clean_reason), disruption
+
+
+async def delete_exception(
+    db: Database, agent: Agent, slug: str, day: date, *, now: datetime
+) -> None:
+    """The day follows the week's hours again."""
+    async with db.writing() as session:
+        site = await site_to_run(session, agent, slug)
+        removed = await session.execute(
+            delete(HoursException).where(
+                HoursException.site_id == site.id, HoursException.day == day
+            )
+        )
+        if removed.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound(f"{site.name} has no special hours on {day.isoformat()}.")
+        record(session, "hours_exception.deleted", agent, site, now, day=day.isoformat())
+
+
+# Closures
+
+
+async def add_closure(
+    db: Database,
+    agent: Agent,
+    slug: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    now: datetime,
+) -> tuple[Closure, Disruption]:
+    """Close the site for a period: nothing is offered then, and the appointments to come
+    in it are listed for the manager, each person told once. Past ones stay as they are."""
+    check_period(starts_at, ends_at, now, ("closure", "fermeture"))
+    clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
+    async with db.writing() as session:
+        site = await site_to_run(session, agent, slug)
+        await lock_period(session, site, starts_at, ends_at)
+        closure = Closure(
+            site_id=site.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
+        )
+        session.add(closure)
+        await session.flush()
+        disruption = await place_again(
+            session, site, Period(since=starts_at, until=ends_at), now, reason=clean_reason
+        )
+        record(
+            session,
+            "closure.added",
+            agent,
+            site,
+            now,
+            closure=closure.id,
+            starts_at=starts_at.isoformat(),
+            ends_at=ends_at.isoformat(),
+            reason=clean_reason,
+            disruption=disruption,
+        )
+    return closure, disruption
+
+
+async def delete_closure(
+    db: Database, agent: Agent, slug: str, closure_id: int, *, now: datetime
+) -> None:
+    """The closure is called off: the period is offered again."""
+    async with db.writing() as session:
+        site = await site_to_run(session, agent, slug)
+        closure = await site_row(session, site, Closure, closure_id, "closure")
+        await session.delete(closure)
+        record(session, "closure.deleted", agent, site, now, closure=closure_id)

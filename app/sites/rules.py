@@ -1,0 +1,318 @@
+"""The rules a mairie's administration follows, checked in plain words before the database
+could refuse a change: the bounds of its settings, a station's name and kind, a period of
+outage or closure, a day's opening ranges. Pure: nothing here reads or writes the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from itertools import pairwise
+from typing import Any
+
+from app.errors import Invalid, Problem
+from app.sites.models import STATION_KINDS, LateArrivalRule, Site
+
+MAX_RANGES_PER_DAY = 4
+MAX_REASON = 200
+MAX_STATION_NAME = 60
+LONGEST_PERIOD = timedelta(days=366)
+
+
+def clean_text(value: str, field_name: str, limit: int, *, required: bool) -> str:
+    """One line of printable text, spaces folded, at most `limit` characters."""
+    text = " ".join(value.split())
+    if required and not text:
+        raise Invalid.one(field_name, "Give a name.", "Indiquez un nom.")
+    if len(text) > limit or not text.isprintable():
+        raise Invalid.one(
+            field_name,
+            f"Write at most {limit} printable characters.",
+            f"Écrivez au plus {limit} caractères lisibles.",
+        )
+    return text
+
+
+# Settings
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: int
+    high: int
+    english: str
+    french: str
+    unit_en: str = ""
+    unit_fr: str = ""
+
+    def problem(self, field_name: str, value: int) -> Problem | None:
+        if self.low <= value <= self.high:
+            return None
+        return Problem(
+            field_name,
+            f"{self.english} must be between {self.low} and {self.high}{self.unit_en}.",
+            f"{self.french} doit aller de {self.low} à {self.high}{self.unit_fr}.",
+        )
+
+
+BOUNDS: dict[str, Bound] = {
+    "walk_in_percent": Bound(
+        0,
+        100,
+        "The share of station time kept for walk-ins",
+        "La part du temps des postes gardée pour les visiteurs sans rendez-vous",
+        " %",
+        " %",
+    ),
+    "booking_min_notice_minutes": Bound(
+        0,
+        10080,
+        "The minimum notice before an appointment",
+        "Le délai minimum avant un rendez-vous",
+        " minutes",
+        " minutes",
+    ),
+    "booking_horizon_days": Bound(
+        1,
+        366,
+        "How far ahead people may book",
+        "La période ouverte à la réservation",
+        " days",
+        " jours",
+    ),
+    "max_future_bookings_per_contact": Bound(
+        1,
+        20,
+        "The number of appointments to come per person",
+        "Le nombre de rendez-vous à venir par personne",
+    ),
+    "check_in_early_minutes": Bound(
+        0,
+        240,
+        "How early people may check in",
+        "L'avance permise pour l'arrivée",
+        " minutes",
+        " minutes",
+    ),
+    "check_in_late_minutes": Bound(
+        0,
+        240,
+        "The lateness still counted as on time",
+        "Le retard toléré (la personne garde sa place de rendez-vous)",
+        " minutes",
+        " minutes",
+    ),
+    "late_grace_minutes": Bound(
+        0,
+        60,
+        "The grace past that lateness, under the grace rule",
+        "Le délai de grâce au-delà de ce retard (règle « délai de grâce »)",
+        " minutes",
+        " minutes",
+    ),
+    "late_check_in_limit_minutes": Bound(
+        0,
+        240,
+        "How long after an appointment's end a late arrival is still checked in",
+        "Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée",
+        " minutes",
+        " minutes",
+    ),
+    "priority_after_minutes": Bound(
+        1,
+        480,
+        "The wait after which a ticket goes first",
+        "L'attente après laquelle un ticket devient prioritaire",
+        " minutes",
+        " minutes",
+    ),
+    "no_show_after_calls": Bound(
+        1,
+        10,
+        "The number of calls before a ticket is marked absent",
+        "Le nombre d'appels avant de marquer un ticket absent",
+    ),
+    "turn_near_position": Bound(
+        0,
+        20,
+        "The position at which people are told their turn is near",
+        "La position à laquelle on prévient que le tour approche",
+    ),
+    "service_level_minutes": Bound(
+        1,
+        240,
+        "The service level's wait",
+        "L'attente visée pour le niveau de service",
+        " minutes",
+        " minutes",
+    ),
+    "service_level_goal": Bound(
+        1,
+        100,
+        "The service level's goal",
+        "L'objectif de niveau de service",
+        " %",
+        " %",
+    ),
+}
+REMINDER_HOURS = Bound(0, 168, "Each reminder", "Chaque rappel", " hours before", " heures avant")
+MAX_REMINDERS = 3
+CLOCK_SETTINGS = ("sms_quiet_from", "sms_quiet_until")
+CHOICE_SETTINGS = ("late_arrival_rule", "facilitators_issue_tickets")
+SETTINGS = (*BOUNDS, "reminder_hours", *CLOCK_SETTINGS, *CHOICE_SETTINGS)
+
+
+def check_settings(values: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with a site's settings (all of them, as they would be after the
+    change), in plain words: the database's own checks, and what would make no sense."""
+    problems = [
+        problem
+        for name, bound in BOUNDS.items()
+        if (problem := bound.problem(name, int(values[name]))) is not None
+    ]
+    if values["late_arrival_rule"] not in tuple(LateArrivalRule):
+        problems.append(
+            Problem(
+                "late_arrival_rule",
+                "A late arrival is placed as a walk-in (walk_in) or with a grace (grace).",
+                "Choisissez où va une personne en retard : comme sans rendez-vous, ou avec "
+                "un délai de grâce.",
+            )
+        )
+    if not isinstance(values["facilitators_issue_tickets"], bool):
+        problems.append(
+            Problem(
+                "facilitators_issue_tickets",
+                "Say yes or no: true or false.",
+                "Répondez oui ou non.",
+            )
+        )
+    hours = list(values["reminder_hours"])
+    if len(hours) > MAX_REMINDERS:
+        problems.append(
+            Problem(
+                "reminder_hours",
+                f"Choose at most {MAX_REMINDERS} reminders.",
+                f"Choisissez au plus {MAX_REMINDERS} rappels.",
+            )
+        )
+    elif len(set(hours)) != len(hours):
+        problems.append(
+            Problem(
+                "reminder_hours",
+                "Each reminder must be at a different time.",
+                "Deux rappels ne peuvent pas être à la même heure.",
+            )
+        )
+    else:
+        out_of_range = [REMINDER_HOURS.problem("reminder_hours", hour) for hour in hours]
+        problems += [problem for problem in out_of_range if problem is not None][:1]
+    notice, horizon = values["booking_min_notice_minutes"], values["booking_horizon_days"]
+    if not problems and notice >= horizon * 24 * 60:
+        problems.append(
+            Problem(
+                "booking_min_notice_minutes",
+                "The minimum notice must be shorter than how far ahead people may book.",
+                "Le délai minimum doit être plus court que la période ouverte à la réservation.",
+            )
+        )
+    return problems
+
+
+def settings_of(site: Site) -> dict[str, Any]:
+    return {name: getattr(site, name) for name in SETTINGS}
+
+
+def audit_value(value: Any) -> Any:
+    return value.strftime("%H:%M") if isinstance(value, time) else value
+
+
+# Stations
+
+
+def check_kind(kind: str) -> None:
+    if kind not in STATION_KINDS:
+        raise Invalid.one(
+            "kind",
+            f"A station's kind is one of {', '.join(STATION_KINDS)}.",
+            "Choisissez le type de poste : standard ou double écran.",
+        )
+
+
+# Periods of outage or closure
+
+
+def check_period(
+    starts_at: datetime, ends_at: datetime, now: datetime, what: tuple[str, str]
+) -> None:
+    """A period that ends after it starts, is not over, and lasts at most a year."""
+    english, french = what
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise Invalid.one(
+            "starts_at",
+            "Give instants with their offset (2026-12-03T09:00:00+01:00).",
+            "Indiquez la date et l'heure.",
+        )
+    if ends_at <= starts_at:
+        raise Invalid.one(
+            "ends_at",
+            f"The {english} must end after it starts.",
+            f"La fin de la {french} doit venir après son début.",
+        )
+    if ends_at <= now:
+        raise Invalid.one(
+            "ends_at",
+            f"This {english} would already be over.",
+            f"Cette {french} serait déjà terminée : vérifiez les dates.",
+        )
+    if ends_at - starts_at > LONGEST_PERIOD:
+        raise Invalid.one(
+            "ends_at",
+            f"A {english} lasts at most a year.",
+            f"Une {french} dure au plus un an.",
+        )
+
+
+# Opening ranges
+
+
+Ranges = Sequence[tuple[time, time]]
+
+
+def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
+    """Opening ranges of one day that hold together: each opens before it closes, none
+    overlaps another, a few at most."""
+    if len(ranges) > MAX_RANGES_PER_DAY:
+        return [
+            Problem(
+                field_name,
+                f"A day has at most {MAX_RANGES_PER_DAY} opening ranges.",
+                f"Une journée compte au plus {MAX_RANGES_PER_DAY} plages d'ouverture.",
+            )
+        ]
+    for index, (opens, closes) in enumerate(ranges):
+        if opens >= closes:
+            return [
+                Problem(
+                    f"{field_name}[{index}]",
+                    f"Range {index + 1} must open before it closes ({opens:%H:%M}–{closes:%H:%M}).",
+                    f"La plage {index + 1} doit ouvrir avant de fermer "
+                    f"({opens:%H:%M}–{closes:%H:%M}).",
+                )
+            ]
+    ordered = sorted(ranges)
+    for (_, closes), (opens, _) in pairwise(ordered):
+        if opens < closes:
+            return [
+                Problem(
+                    field_name,
+                    f"Two ranges overlap ({opens:%H:%M} is before {closes:%H:%M}).",
+                    f"Deux plages se chevauchent ({opens:%H:%M} avant {closes:%H:%M}).",
+                )
+            ]
+    return []
+
+
+def range_texts(ranges: Ranges) -> list[str]:
+    return [f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in sorted(ranges)]

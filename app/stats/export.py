@@ -1,0 +1,141 @@
+"""The figures as CSV: a row per period and one for the whole range, for programs (commas,
+the figures' codes as titles) or for a spreadsheet set up in French (semicolons, a byte
+order mark, French titles beside the codes, decimal commas)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from litestar import Request
+
+from app import french
+from app.stats.schemas import Figures, Stats
+
+
+def row_of(label: str, item: Figures) -> dict[str, Any]:
+    """One period as one flat row."""
+    return {
+        "period": label,
+        "from": item.start.isoformat(),
+        "to": item.end.isoformat(),
+        "appointments_online": item.appointments.online,
+        "appointments_phone": item.appointments.phone,
+        "appointments_counter": item.appointments.counter,
+        "appointments": item.appointments.total,
+        "walk_ins": item.walk_ins,
+        "tickets": item.tickets,
+        "served": item.served,
+        "came_late": item.came_late,
+        "closed": item.closed,
+        "no_shows_appointments": item.no_shows.appointments,
+        "no_shows_tickets": item.no_shows.tickets,
+        "no_show_rate": item.no_shows.rate,
+        "cancellations": item.cancellations.count,
+        "cancellation_rate": item.cancellations.rate,
+        "called_off": item.called_off,
+        "wait_mean_minutes": item.waiting_minutes.mean,
+        "wait_median_minutes": item.waiting_minutes.median,
+        "wait_p90_minutes": item.waiting_minutes.p90,
+        "service_level_target_minutes": item.service_level.target_minutes,
+        "service_level_goal": item.service_level.goal,
+        "called": item.service_level.called,
+        "called_within_target": item.service_level.within,
+        "service_level": item.service_level.rate,
+        **{f"outcome_{name}": count for name, count in item.outcomes.items()},
+        "escalations_opened": item.escalations.opened,
+        "escalations_answered": item.escalations.answered,
+        "escalations_open": item.escalations.open,
+        "escalations_overdue": item.escalations.overdue,
+        "escalation_median_response_days": item.escalations.median_response_days,
+        "satisfaction_answers": item.satisfaction.answers,
+        "satisfaction_mean": item.satisfaction.mean,
+        **{f"satisfaction_{score}": n for score, n in item.satisfaction.scores.items()},
+    }
+
+
+# What a City office reads at the head of each column, beside the code programs use.
+TITLES = {
+    "period": "Période",
+    "from": "Du",
+    "to": "Au",
+    "appointments_online": "Rendez-vous en ligne",
+    "appointments_phone": "Rendez-vous par téléphone",
+    "appointments_counter": "Rendez-vous au guichet",
+    "appointments": "Rendez-vous",
+    "walk_ins": "Visites sans rendez-vous",
+    "tickets": "Tickets",
+    "served": "Personnes reçues",
+    "came_late": "Arrivées en retard",
+    "closed": "Tickets clos à la fermeture",
+    "no_shows_appointments": "Rendez-vous non honorés",
+    "no_shows_tickets": "Tickets non présentés",
+    "no_show_rate": "Taux de rendez-vous non honorés",
+    "cancellations": "Annulations",
+    "cancellation_rate": "Taux d'annulation",
+    "called_off": "Rendez-vous annulés par la mairie",
+    "wait_mean_minutes": "Attente moyenne (minutes)",
+    "wait_median_minutes": "Attente médiane (minutes)",
+    "wait_p90_minutes": "Attente du 9e décile (minutes)",
+    "service_level_target_minutes": "Attente visée (minutes)",
+    "service_level_goal": "Part visée dans ce délai",
+    "called": "Personnes appelées",
+    "called_within_target": "Appelées dans le délai visé",
+    "service_level": "Part appelée dans le délai visé",
+    **{f"outcome_{code}": f"Issue : {label}" for code, label in french.OUTCOMES.items()},
+    "escalations_opened": "Demandes transmises",
+    "escalations_answered": "Demandes ayant reçu réponse",
+    "escalations_open": "Demandes en cours",
+    "escalations_overdue": "Demandes en retard",
+    "escalation_median_response_days": "Délai médian de réponse (jours)",
+    "satisfaction_answers": "Avis reçus",
+    "satisfaction_mean": "Note moyenne (sur 5)",
+    **{f"satisfaction_{score}": f"Avis notés {score}" for score in range(1, 6)},
+}
+# Cells a spreadsheet would read as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def table_csv(rows: list[dict[str, Any]], *, excel: bool = False) -> str:
+    """Rows as CSV. By default for programs: commas, the codes as titles, numbers with a
+    point, UTF-8 without a mark. With `excel`, as a spreadsheet set up in French opens
+    it at a double click: semicolons, a UTF-8 byte order mark, "Titre (code)" headers,
+    decimal commas, and text that would start a formula kept as text."""
+    out = io.StringIO()
+    fields = list(rows[0]) if rows else []
+    if not excel:
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+    out.write("\ufeff")
+    table = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    table.writerow([f"{TITLES[code]} ({code})" if code in TITLES else code for code in fields])
+    table.writerows([_french_cell(row[code]) for code in fields] for row in rows)
+    return out.getvalue()
+
+
+def _french_cell(value: object) -> object:
+    if value is None or isinstance(value, bool | int):
+        return "" if value is None else value
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def stats_csv(stats: Stats, *, excel: bool = False) -> str:
+    """A row per period and a last row for the whole range; empty cells where a figure
+    has no value (a rate with nothing to divide)."""
+    rows = [row_of(item.start.isoformat(), item) for item in stats.periods]
+    rows.append(row_of("Total" if excel else "total", stats.total))
+    return table_csv(rows, excel=excel)
+
+
+def wants_excel(request: Request[Any, Any, Any], flavour: str | None) -> bool:
+    """`?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks
+    for the spreadsheet flavour; anything else gets the CSV for programs."""
+    if flavour is not None:
+        return flavour == "excel"
+    return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()
