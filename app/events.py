@@ -141,10 +141,10 @@ class AppointmentWithdrawn(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppointmentArrived(Event):
-    """Its person is here: its reminders have nothing more to say."""
+class AppointmentRemindersStopped(Event):
+    """Its person wants no more reminders about it."""
 
-    name: ClassVar[str] = "appointment.arrived"
+    name: ClassVar[str] = "appointment.reminders_stopped"
     appointment_id: int
 
 

@@ -4,6 +4,7 @@ dispatcher when it starts). A new subscriber (the audit log, webhook deliveries)
 more import here."""
 
 from app.booking import messages as appointment_messages
+from app.notify import subscribers as messages
 from app.queue import messages as ticket_messages
 
-__all__ = ["appointment_messages", "ticket_messages"]
+__all__ = ["appointment_messages", "messages", "ticket_messages"]

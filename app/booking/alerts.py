@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.audit import service as audit
 from app.booking.commands import move_appointment
 from app.booking.guard import WINDOW, Burst, Made, bursts
+from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import local_days
 from app.booking.rules import AppointmentAction, AppointmentEffect
 from app.db import Database
-from app.notify import outbox
 from app.sites.models import Service, Site
 
 
@@ -106,14 +107,17 @@ async def release(
         for appointment in appointments:
             moved = move_appointment(appointment, AppointmentAction.RELEASE, now)
             if appointment.id not in first or AppointmentEffect.TELL_RELEASED not in moved.effects:
-                await outbox.cancel_pending(session, appointment_id=appointment.id)
+                await events.record(
+                    session, events.AppointmentWithdrawn(at=now, appointment_id=appointment.id)
+                )
                 continue
             if appointment.service_id not in services:
                 services[appointment.service_id] = await session.get_one(
                     Service, appointment.service_id
                 )
-            await outbox.cancelled(
-                session, appointment, site, services[appointment.service_id], now
+            service = services[appointment.service_id]
+            await events.record(
+                session, events.AppointmentCancelled(at=now, **about(appointment, site, service))
             )
         audit.record(
             session,

@@ -81,10 +81,14 @@ class AppointmentPages(PublicController):
 
     @post("/rendez-vous/{token:str}/rappels")
     async def stop_reminders(
-        self, token: Token, request: Request[Any, Any, State], db: NamedDependency[Database]
+        self,
+        token: Token,
+        request: Request[Any, Any, State],
+        db: NamedDependency[Database],
+        now: NamedDependency[datetime],
     ) -> Redirect:
         throttle_booking(request)
-        await commands.stop_reminders(db, token)
+        await commands.stop_reminders(db, token, now)
         return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
 
     @get("/rendez-vous/{token:str}/annuler")

@@ -17,11 +17,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import locking
+from app import events, locking
 from app.audit import service as audit
 from app.booking import contacts
 from app.booking.contacts import Contact
 from app.booking.limits import check_address_day, check_person, person_locks
+from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import (
     SlotRefused,
@@ -41,7 +42,6 @@ from app.booking.slots import Refusal, Slot
 from app.db import Database
 from app.errors import Conflict
 from app.lifecycle import Move
-from app.notify import outbox
 from app.sites.models import Service, Site
 from app.sites.service import get_site
 
@@ -207,7 +207,9 @@ async def book(
             if replaced is not None:
                 replaced.rebooked_as_id = appointment.id
                 replaced.updated_at = now
-            await outbox.booked(session, appointment, site, service, now)
+            await events.record(
+                session, events.AppointmentBooked(at=now, **about(appointment, site, service))
+            )
             if agent_id is not None:
                 audit.record(
                     session,
@@ -291,7 +293,10 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
             if AppointmentEffect.TELL_CANCELLED in moved.effects:
                 site = await session.get_one(Site, appointment.site_id)
                 service = await session.get_one(Service, appointment.service_id)
-                await outbox.cancelled(session, appointment, site, service, now)
+                await events.record(
+                    session,
+                    events.AppointmentCancelled(at=now, **about(appointment, site, service)),
+                )
         appointment_id = appointment.id
     return await get_by_id(db, appointment_id)
 
@@ -357,7 +362,9 @@ async def reschedule(
                     if is_overlap(exc):
                         raise SlotRefused(Refusal.TAKEN) from exc
                     raise
-                await outbox.moved(session, appointment, site, service, now)
+                await events.record(
+                    session, events.AppointmentMoved(at=now, **about(appointment, site, service))
+                )
     except SlotRefused as refused:
         await offer_alternatives(db, refused, site, need, start, now)
         raise
@@ -384,9 +391,13 @@ async def call_off(
     moved = move_appointment(appointment, AppointmentAction.CALL_OFF, now)
     await session.flush()
     if AppointmentEffect.TELL_CALLED_OFF in moved.effects:
-        await outbox.cannot_take_place(
-            session, appointment, site, service, reason, now, offered=offered
+        called_off = events.AppointmentCalledOff(
+            at=now,
+            **about(appointment, site, service),
+            reason=reason,
+            offered=tuple(slot.start for slot in offered),
         )
+        await events.record(session, called_off)
 
 
 async def rebook(
@@ -458,12 +469,14 @@ async def mark_missed(db: Database, now: datetime) -> int:
     return marked
 
 
-async def stop_reminders(db: Database, token: str) -> Appointment:
+async def stop_reminders(db: Database, token: str, now: datetime) -> Appointment:
     """The usager wants no more reminders for this appointment (from their private page)."""
     async with db.writing() as session:
         appointment = await _locked_by_token(session, token)
         appointment.reminders_by_email = False
         appointment.reminders_by_sms = False
-        await outbox.reminders_stopped(session, appointment)
+        await events.record(
+            session, events.AppointmentRemindersStopped(at=now, appointment_id=appointment.id)
+        )
         appointment_id = appointment.id
     return await get_by_id(db, appointment_id)

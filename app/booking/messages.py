@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from app.notify.models import OutboxMessage
 from app.notify.planner import EMAIL
 from app.notify.subjects import APPOINTMENT, register
 from app.notify.transports import Attachment
+from app.sites.models import Service, Site
 
 WITH_CALENDAR = ("confirmation", "moved", "station_changed", "cancelled", "cannot_take_place")
 ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed")
@@ -39,6 +40,19 @@ def facts(appointment: Appointment) -> AppointmentFacts:
         starts_at=appointment.starts_at,
         station_id=appointment.station_id,
     )
+
+
+class About(TypedDict):
+    """What every appointment event carries: the appointment's facts, its site and
+    démarche."""
+
+    appointment: AppointmentFacts
+    site: Site
+    service: Service
+
+
+def about(appointment: Appointment, site: Site, service: Service) -> About:
+    return About(appointment=facts(appointment), site=site, service=service)
 
 
 def is_reminder(kind: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import locking
+from app import events, locking
 from app.audit import service as audit
 from app.booking.commands import move_appointment, new_token
 from app.booking.contacts import texting_number
@@ -27,8 +27,8 @@ from app.booking.queries import get_needs, get_service, requirement_of
 from app.booking.rules import APPOINTMENT, AppointmentAction
 from app.db import Base, Database, notify
 from app.errors import BadRequest, Conflict, NotFound
-from app.notify import outbox
 from app.queue import numbering, views
+from app.queue.messages import about
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import next_ticket
 from app.queue.queries import (
@@ -289,7 +289,12 @@ async def call_next(
         # A text to each walk-in with a phone number who is now among the next few.
         others = [w for w in waiting if w.id != ticket.id]
         for near in await views.turn_near(session, site, others, now):
-            await outbox.turn_near(session, near, site, near.service.name, now)
+            await events.record(
+                session,
+                events.TicketTurnNear(
+                    at=now, **await about(session, near, site, near.service.name)
+                ),
+            )
         ticket_id = ticket.id
     return await _reload(db, ticket_id)
 
@@ -394,13 +399,10 @@ async def _record_visit(moving: Moving) -> None:
     recorded = await visits.record(session, ticket, site, report, agent_id=moving.agent_id, now=now)
     service = await session.get_one(Service, ticket.service_id)
     escalation = recorded.escalation
-    await outbox.visit_over(
-        session,
-        ticket,
-        site,
-        service.name,
-        now,
-        done=[s.name for s in recorded.services],
+    over = events.VisitOver(
+        at=now,
+        **await about(session, ticket, site, service.name),
+        done=tuple(s.name for s in recorded.services),
         outcome=recorded.visit.outcome,
         escalation=(
             {"reference": escalation.reference, "department": escalation.department.name}
@@ -408,6 +410,7 @@ async def _record_visit(moving: Moving) -> None:
             else None
         ),
     )
+    await events.record(session, over)
 
 
 async def _back_in_queue(moving: Moving) -> None:
@@ -477,7 +480,10 @@ async def close_waiting(db: Database, now: datetime) -> int:
                     and ticket.day == day
                     and now - closing < CLOSING_TEXT_WITHIN
                 ):
-                    await outbox.queue_closed(session, ticket, site, ticket.service.name, now)
+                    closed_event = events.TicketQueueClosed(
+                        at=now, **await about(session, ticket, site, ticket.service.name)
+                    )
+                    await events.record(session, closed_event)
             closed += len(tickets)
     return closed
 

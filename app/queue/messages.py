@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from app.notify.models import OutboxMessage
 from app.notify.subjects import TICKET, register
 from app.notify.transports import Attachment
 from app.queue.models import Ticket, TicketStatus
+from app.sites.models import Site
 
 
 def _mobile(phone: str | None) -> str | None:
@@ -39,6 +40,18 @@ async def facts(session: AsyncSession, ticket: Ticket) -> TicketFacts:
         email=email or None,
         phone=None if email else _mobile(phone),
     )
+
+
+class About(TypedDict):
+    """What every ticket event carries: the ticket's facts, its site and démarche."""
+
+    ticket: TicketFacts
+    site: Site
+    service_name: str
+
+
+async def about(session: AsyncSession, ticket: Ticket, site: Site, service_name: str) -> About:
+    return About(ticket=await facts(session, ticket), site=site, service_name=service_name)
 
 
 class Tickets:

@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Agent
 from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.audit.service import Detail
+from app.booking.messages import about
 from app.db import Database
 from app.errors import BadRequest, Conflict, NotFound, refuse
-from app.notify import outbox
 from app.sites.disruption import (
     Disruption,
     Period,
@@ -115,11 +116,17 @@ async def _replan_reminders(
     every appointment to come."""
     dropped = [hour for hour in old_hours if hour not in site.reminder_hours]
     added = [hour for hour in site.reminder_hours if hour not in old_hours]
-    await outbox.reminders_dropped(session, site, dropped)
+    if dropped:
+        await events.record(
+            session, events.SiteRemindersDropped(at=now, site_id=site.id, hours=tuple(dropped))
+        )
     if not added:
         return
     for appointment in await booked_ahead(session, site, Period(since=now), now):
-        await outbox.reminders_added(session, appointment, site, appointment.service, added, now)
+        added_event = events.AppointmentRemindersAdded(
+            at=now, **about(appointment, site, appointment.service), hours=tuple(added)
+        )
+        await events.record(session, added_event)
 
 
 # Stations

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app import locking
+from app import events, locking
 from app.booking import commands as booking
 from app.booking.commands import is_overlap
+from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.slots import (
     Booked,
@@ -33,7 +34,6 @@ from app.booking.slots import (
     rehome,
     requirement,
 )
-from app.notify import outbox
 from app.sites.models import Need, Service, Site, Station
 from app.sites.queries import stations_of
 from app.sites.service import local_today, site_calendar, station_outages
@@ -194,9 +194,10 @@ async def place_again(
         target = placed[appointment.id]
         previous = stations[appointment.station_id].name
         if target is not None and await _move_to(session, appointment, target, now):
-            await outbox.station_changed(
-                session, appointment, site, service, stations[target].name, now
+            changed = events.AppointmentStationChanged(
+                at=now, **about(appointment, site, service), station_name=stations[target].name
             )
+            await events.record(session, changed)
             disruption.kept.append(_affected(appointment, service, stations, previous))
             continue
         stranded.append(appointment)

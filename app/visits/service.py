@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import events
 from app.audit import service as audit
 from app.booking.commands import REFERENCE_ALPHABET, reference_prefix
 from app.booking.models import Appointment
 from app.db import Database, token_digest
 from app.errors import BadRequest, Conflict, NotFound
-from app.notify import outbox
+from app.queue.messages import about
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
 from app.visits.models import (
@@ -164,11 +165,30 @@ async def record(
             )
         )
         if token:
-            await outbox.sent_to_department(session, escalation, ticket, site, token, now)
+            sent = events.EscalationSent(
+                at=now,
+                **await about(session, ticket, site, ""),
+                escalation=escalation_facts(escalation),
+                department_token=token,
+            )
+            await events.record(session, sent)
     return Recorded(visit, services, escalation)
 
 
 # Escalations, as managers move them.
+
+
+def escalation_facts(escalation: Escalation) -> events.EscalationFacts:
+    department = escalation.department
+    return events.EscalationFacts(
+        id=escalation.id,
+        reference=escalation.reference,
+        status=escalation.status,
+        department=department.name,
+        department_email=department.email,
+        answer_days=department.answer_days,
+        created_at=escalation.created_at,
+    )
 
 
 def overdue(escalation: Escalation, now: datetime) -> bool:
@@ -296,9 +316,14 @@ async def move(
             )
         )
         ticket = await session.get_one(Ticket, escalation.ticket_id)
-        await outbox.escalation_moved(
-            session, escalation, ticket, site, text, now, by_department=by_department
+        step = events.EscalationMoved(
+            at=now,
+            **await about(session, ticket, site, ""),
+            escalation=escalation_facts(escalation),
+            message=text,
+            by_department=by_department,
         )
+        await events.record(session, step)
         audit.record(
             session,
             "escalation.moved",

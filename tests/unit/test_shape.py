@@ -74,3 +74,29 @@ def test_no_module_reads_a_private_name_of_a_module_it_imported() -> None:
             ):
                 reaching.append(f"{name_of(path)} reads {node.value.id}.{node.attr}")
     assert reaching == []
+
+
+def test_the_messages_import_no_booking_queue_or_visits_module() -> None:
+    """`app/notify` knows the domains' events (app/events.py), not their models."""
+    reaching = [
+        f"{name_of(path)} imports {module}"
+        for path in sorted((APP / "notify").rglob("*.py"))
+        for module, _, _ in imports_of(path)
+        if module.split(".")[:2] in (["app", "booking"], ["app", "queue"], ["app", "visits"])
+    ]
+    assert reaching == []
+
+
+def test_every_domain_event_is_heard() -> None:
+    """An event nobody hears is a message or a record silently lost."""
+    import app.events as events
+
+    events.load_subscribers()
+    kinds = [
+        value
+        for value in vars(events).values()
+        if isinstance(value, type) and issubclass(value, events.Event) and value.name
+    ]
+    unheard = [kind.name for kind in kinds if not events.SUBSCRIBERS.by_type.get(kind)]
+    assert len(kinds) == 14
+    assert unheard == []

@@ -1,0 +1,257 @@
+"""What each domain event means for the messages: which to write to the outbox, which
+pending ones give way. Heard in the transaction of the change (see `app/events.py`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import french
+from app.events import (
+    AppointmentBooked,
+    AppointmentCalledOff,
+    AppointmentCancelled,
+    AppointmentMoved,
+    AppointmentRemindersAdded,
+    AppointmentRemindersStopped,
+    AppointmentStationChanged,
+    AppointmentWithdrawn,
+    EscalationMoved,
+    EscalationSent,
+    SiteRemindersDropped,
+    TicketEvent,
+    TicketQueueClosed,
+    TicketTurnNear,
+    VisitOver,
+    subscriber,
+)
+from app.notify import outbox, planner
+from app.notify.planner import EMAIL, Planned
+
+FOLLOW_UP_AFTER = timedelta(minutes=30)
+
+
+@subscriber(AppointmentBooked)
+async def booked(session: AsyncSession, event: AppointmentBooked) -> None:
+    """The confirmation, and the reminders still ahead."""
+    site, appointment = event.site, event.appointment
+    plans = planner.for_booking(
+        appointment.starts_at,
+        outbox.reach_of(appointment),
+        outbox.rules_of(site),
+        event.at,
+        ZoneInfo(site.timezone),
+    )
+    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+
+
+@subscriber(AppointmentMoved)
+async def moved(session: AsyncSession, event: AppointmentMoved) -> None:
+    """What was pending for the old time is cancelled; the change is told and the
+    reminders planned again for the new time."""
+    await _told_again(session, event, "moved")
+
+
+@subscriber(AppointmentStationChanged)
+async def station_changed(session: AsyncSession, event: AppointmentStationChanged) -> None:
+    """Same time, another station (theirs is out of service): told once, with the calendar
+    file's new version. The appointment took a new version (its calendar file names the
+    station), so what was pending for the old one gives way and its reminders are planned
+    again; the key names the new station, and only the latest change is sent."""
+    await _told_again(
+        session,
+        event,
+        "station_changed",
+        variant=f":{event.appointment.station_id}",
+        station=event.station_name,
+        station_id=event.appointment.station_id,
+    )
+
+
+async def _told_again(
+    session: AsyncSession,
+    event: AppointmentMoved | AppointmentStationChanged,
+    kind: str,
+    *,
+    variant: str = "",
+    **extra: object,
+) -> None:
+    site, appointment, now = event.site, event.appointment, event.at
+    await outbox.cancel_pending(session, appointment_id=appointment.id)
+    tz = ZoneInfo(site.timezone)
+    rules, reach = outbox.rules_of(site), outbox.reach_of(appointment)
+    plans = planner.for_change(kind, reach, rules, now, tz) + planner.reminders(
+        appointment.starts_at, reach, rules, now, tz
+    )
+    await outbox.write_for_appointment(
+        session, appointment, site, event.service, plans, now, variant=variant, **extra
+    )
+
+
+@subscriber(AppointmentCalledOff)
+async def cannot_take_place(session: AsyncSession, event: AppointmentCalledOff) -> None:
+    """The mairie called the appointment off (closed then, no station free): nothing
+    pending is sent any more (reminders included), and the person is told once per version
+    of the appointment, with the nearest free slots offered and their link to take one."""
+    site, appointment, now = event.site, event.appointment, event.at
+    await outbox.cancel_pending(session, appointment_id=appointment.id)
+    tz = ZoneInfo(site.timezone)
+    plans = planner.for_change(
+        "cannot_take_place", outbox.reach_of(appointment), outbox.rules_of(site), now, tz
+    )
+    slots = [
+        {
+            "start": start.astimezone(tz).isoformat(),
+            "when": french.moment(start.astimezone(tz)),
+            "short": f"{french.abbreviated(start.astimezone(tz).date())} "
+            f"{french.clock(start.astimezone(tz))}",
+        }
+        for start in event.offered
+    ]
+    await outbox.write_for_appointment(
+        session, appointment, site, event.service, plans, now, reason=event.reason, offered=slots
+    )
+
+
+@subscriber(AppointmentCancelled)
+async def cancelled(session: AsyncSession, event: AppointmentCancelled) -> None:
+    """Nothing more about this appointment, but that it is cancelled."""
+    site, appointment = event.site, event.appointment
+    await outbox.cancel_pending(session, appointment_id=appointment.id)
+    plans = planner.for_change(
+        "cancelled",
+        outbox.reach_of(appointment),
+        outbox.rules_of(site),
+        event.at,
+        ZoneInfo(site.timezone),
+    )
+    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+
+
+@subscriber(AppointmentRemindersAdded)
+async def reminders_added(session: AsyncSession, event: AppointmentRemindersAdded) -> None:
+    """Reminders at these hours before the appointment, the site having just chosen them."""
+    site, appointment = event.site, event.appointment
+    plans = planner.reminders(
+        appointment.starts_at,
+        outbox.reach_of(appointment),
+        outbox.rules_of(site, event.hours),
+        event.at,
+        ZoneInfo(site.timezone),
+    )
+    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+
+
+@subscriber(SiteRemindersDropped)
+async def reminders_dropped(session: AsyncSession, event: SiteRemindersDropped) -> None:
+    await outbox.reminders_dropped(session, event.site_id, event.hours)
+
+
+@subscriber(AppointmentRemindersStopped)
+async def reminders_stopped(session: AsyncSession, event: AppointmentRemindersStopped) -> None:
+    await outbox.cancel_pending(session, appointment_id=event.appointment_id, reminders_only=True)
+
+
+@subscriber(AppointmentWithdrawn)
+async def withdrawn(session: AsyncSession, event: AppointmentWithdrawn) -> None:
+    await outbox.cancel_pending(session, appointment_id=event.appointment_id)
+
+
+@subscriber(TicketTurnNear, TicketQueueClosed)
+async def text_to_the_holder(session: AsyncSession, event: TicketEvent) -> None:
+    """A text to a walk-in who left a mobile number: their turn is near, or the mairie
+    closed before it. Once per ticket and kind."""
+    ticket = event.ticket
+    if not ticket.mobile:
+        return
+    kind = "turn_near" if isinstance(event, TicketTurnNear) else "queue_closed"
+    await outbox.write(
+        session,
+        Planned(kind, planner.SMS, event.at),
+        key=f"ticket:{ticket.id}:{kind}",
+        site_id=event.site.id,
+        recipient=ticket.mobile,
+        data=outbox.ticket_data(ticket, event.site, event.service_name),
+        now=event.at,
+        ticket_id=ticket.id,
+    )
+
+
+@subscriber(VisitOver)
+async def visit_over(session: AsyncSession, event: VisitOver) -> None:
+    """After the visit: what was done, what comes next, and one question."""
+    ticket, site = event.ticket, event.site
+    data = {
+        **outbox.ticket_data(ticket, site, event.service_name),
+        "done": list(event.done),
+        "outcome": event.outcome,
+        "escalation": event.escalation,
+    }
+    await outbox.write_for_ticket(
+        session,
+        ticket,
+        site,
+        "follow_up",
+        f"ticket:{ticket.id}:follow_up",
+        data,
+        event.at + FOLLOW_UP_AFTER,
+        event.at,
+    )
+
+
+@subscriber(EscalationMoved)
+async def escalation_moved(session: AsyncSession, event: EscalationMoved) -> None:
+    """One message for each step of a request sent on to an expert department, saying
+    whether the mairie or the department itself wrote its words."""
+    ticket, site, escalation = event.ticket, event.site, event.escalation
+    data = {
+        **outbox.ticket_data(ticket, site, ""),
+        "reference": escalation.reference,
+        "department": escalation.department,
+        "status": escalation.status,
+        "status_label": french.ESCALATION_STATUSES[escalation.status],
+        "message": event.message,
+        "by_department": event.by_department,
+    }
+    await outbox.write_for_ticket(
+        session,
+        ticket,
+        site,
+        "escalation",
+        f"escalation:{escalation.id}:{escalation.status}",
+        data,
+        event.at,
+        event.at,
+    )
+
+
+@subscriber(EscalationSent)
+async def sent_to_department(session: AsyncSession, event: EscalationSent) -> None:
+    """The request, emailed to the department it is sent on to, with the private link where
+    it answers. The email names the mairie and the reference, never the person: the page
+    behind the link shows what the department needs."""
+    escalation, site = event.escalation, event.site
+    if not escalation.department_email:
+        return
+    tz = ZoneInfo(site.timezone)
+    data = {
+        "reference": escalation.reference,
+        "site": site.name,
+        "address": site.address,
+        "department": escalation.department,
+        "day": french.day(escalation.created_at.astimezone(tz).date()),
+        "answer_days": escalation.answer_days,
+        "department_token": event.department_token,
+    }
+    await outbox.write(
+        session,
+        Planned("department_request", EMAIL, event.at),
+        key=f"escalation:{escalation.id}:department",
+        site_id=site.id,
+        recipient=escalation.department_email,
+        data=data,
+        now=event.at,
+        ticket_id=event.ticket.id,
+    )
