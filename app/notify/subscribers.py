@@ -13,6 +13,7 @@ from app.events import (
     AppointmentBooked,
     AppointmentCalledOff,
     AppointmentCancelled,
+    AppointmentEvent,
     AppointmentMoved,
     AppointmentRemindersAdded,
     AppointmentRemindersStopped,
@@ -28,23 +29,50 @@ from app.events import (
     subscriber,
 )
 from app.notify import outbox, planner
-from app.notify.planner import EMAIL, Planned
+from app.notify.planner import EMAIL, Planned, Reach, Rules
 
 FOLLOW_UP_AFTER = timedelta(minutes=30)
+
+
+def _terms(
+    event: AppointmentEvent, hours: tuple[int, ...] | None = None
+) -> tuple[Reach, Rules, ZoneInfo]:
+    """How the appointment's person can be reached, the site's rules for messages (with
+    these reminder `hours`, if given) and its time zone."""
+    site = event.site
+    return (
+        outbox.reach_of(event.appointment),
+        outbox.rules_of(site, hours),
+        ZoneInfo(site.timezone),
+    )
+
+
+async def _write(
+    session: AsyncSession,
+    event: AppointmentEvent,
+    plans: list[Planned],
+    *,
+    variant: str = "",
+    **extra: object,
+) -> None:
+    await outbox.write_for_appointment(
+        session,
+        event.appointment,
+        event.site,
+        event.service,
+        plans,
+        event.at,
+        variant=variant,
+        **extra,
+    )
 
 
 @subscriber(AppointmentBooked)
 async def booked(session: AsyncSession, event: AppointmentBooked) -> None:
     """The confirmation, and the reminders still ahead."""
-    site, appointment = event.site, event.appointment
-    plans = planner.for_booking(
-        appointment.starts_at,
-        outbox.reach_of(appointment),
-        outbox.rules_of(site),
-        event.at,
-        ZoneInfo(site.timezone),
-    )
-    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+    reach, rules, tz = _terms(event)
+    plans = planner.for_booking(event.appointment.starts_at, reach, rules, event.at, tz)
+    await _write(session, event, plans)
 
 
 @subscriber(AppointmentMoved)
@@ -78,16 +106,12 @@ async def _told_again(
     variant: str = "",
     **extra: object,
 ) -> None:
-    site, appointment, now = event.site, event.appointment, event.at
-    await outbox.cancel_pending(session, appointment_id=appointment.id)
-    tz = ZoneInfo(site.timezone)
-    rules, reach = outbox.rules_of(site), outbox.reach_of(appointment)
-    plans = planner.for_change(kind, reach, rules, now, tz) + planner.reminders(
-        appointment.starts_at, reach, rules, now, tz
+    await outbox.cancel_pending(session, appointment_id=event.appointment.id)
+    reach, rules, tz = _terms(event)
+    plans = planner.for_change(kind, reach, rules, event.at, tz) + planner.reminders(
+        event.appointment.starts_at, reach, rules, event.at, tz
     )
-    await outbox.write_for_appointment(
-        session, appointment, site, event.service, plans, now, variant=variant, **extra
-    )
+    await _write(session, event, plans, variant=variant, **extra)
 
 
 @subscriber(AppointmentCalledOff)
@@ -95,12 +119,9 @@ async def cannot_take_place(session: AsyncSession, event: AppointmentCalledOff) 
     """The mairie called the appointment off (closed then, no station free): nothing
     pending is sent any more (reminders included), and the person is told once per version
     of the appointment, with the nearest free slots offered and their link to take one."""
-    site, appointment, now = event.site, event.appointment, event.at
-    await outbox.cancel_pending(session, appointment_id=appointment.id)
-    tz = ZoneInfo(site.timezone)
-    plans = planner.for_change(
-        "cannot_take_place", outbox.reach_of(appointment), outbox.rules_of(site), now, tz
-    )
+    await outbox.cancel_pending(session, appointment_id=event.appointment.id)
+    reach, rules, tz = _terms(event)
+    plans = planner.for_change("cannot_take_place", reach, rules, event.at, tz)
     slots = [
         {
             "start": start.astimezone(tz).isoformat(),
@@ -110,38 +131,23 @@ async def cannot_take_place(session: AsyncSession, event: AppointmentCalledOff) 
         }
         for start in event.offered
     ]
-    await outbox.write_for_appointment(
-        session, appointment, site, event.service, plans, now, reason=event.reason, offered=slots
-    )
+    await _write(session, event, plans, reason=event.reason, offered=slots)
 
 
 @subscriber(AppointmentCancelled)
 async def cancelled(session: AsyncSession, event: AppointmentCancelled) -> None:
     """Nothing more about this appointment, but that it is cancelled."""
-    site, appointment = event.site, event.appointment
-    await outbox.cancel_pending(session, appointment_id=appointment.id)
-    plans = planner.for_change(
-        "cancelled",
-        outbox.reach_of(appointment),
-        outbox.rules_of(site),
-        event.at,
-        ZoneInfo(site.timezone),
-    )
-    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+    await outbox.cancel_pending(session, appointment_id=event.appointment.id)
+    reach, rules, tz = _terms(event)
+    await _write(session, event, planner.for_change("cancelled", reach, rules, event.at, tz))
 
 
 @subscriber(AppointmentRemindersAdded)
 async def reminders_added(session: AsyncSession, event: AppointmentRemindersAdded) -> None:
     """Reminders at these hours before the appointment, the site having just chosen them."""
-    site, appointment = event.site, event.appointment
-    plans = planner.reminders(
-        appointment.starts_at,
-        outbox.reach_of(appointment),
-        outbox.rules_of(site, event.hours),
-        event.at,
-        ZoneInfo(site.timezone),
-    )
-    await outbox.write_for_appointment(session, appointment, site, event.service, plans, event.at)
+    reach, rules, tz = _terms(event, event.hours)
+    plans = planner.reminders(event.appointment.starts_at, reach, rules, event.at, tz)
+    await _write(session, event, plans)
 
 
 @subscriber(SiteRemindersDropped)
