@@ -28,7 +28,7 @@ from app.sites.admin_view import SiteForms, back, done_text, outcome, site_conte
 from app.sites.commands import StationChange
 from app.sites.forms import period_fields, read_clock, read_int, read_reminder_hours
 from app.sites.hours_pages import HoursPages
-from app.sites.rules import BOUNDS, CLOCK_SETTINGS, SETTINGS, check_settings, settings_of
+from app.sites.rules import BOUNDS, CLOCK_SETTINGS, FLAGS, SETTINGS, check_settings, settings_of
 from app.sites.schemas import Slug
 from app.web.staff import Staff
 
@@ -83,7 +83,8 @@ class SiteAdminPages(HoursPages):
         for name in CLOCK_SETTINGS:
             changes[name] = read_clock(form, name, errors)
         changes["late_arrival_rule"] = form.get("late_arrival_rule") or site.late_arrival_rule
-        changes["facilitators_issue_tickets"] = form.get("facilitators_issue_tickets") == "oui"
+        for name in FLAGS:
+            changes[name] = form.get(name) == "oui"
         if errors:  # say at once what else is wrong with the values that could be read
             readable = {k: v for k, v in changes.items() if v is not None and k not in errors}
             for problem in check_settings({**settings_of(site), **readable}):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -18,7 +18,17 @@ from app.db import Database
 from app.errors import Invalid
 from app.sites.disruption import Affected, Disruption
 from app.sites.models import Site, Station, StationOutage
-from app.sites.rules import BOUNDS, CLOCK_SETTINGS, MAX_REMINDERS, REMINDER_HOURS, settings_of
+from app.sites.rules import (
+    BOUNDS,
+    CLOCK_SETTINGS,
+    MAX_REMINDERS,
+    REMINDER_HOURS,
+    SETTINGS,
+    Bound,
+    Flag,
+    Other,
+    settings_of,
+)
 from app.sites.schemas import StationOut, from_model
 from app.sites.service import get_site
 
@@ -49,56 +59,42 @@ def _within(name: str) -> msgspec.Meta:
 ReminderHour = Annotated[int, msgspec.Meta(ge=REMINDER_HOURS.low, le=REMINDER_HOURS.high)]
 
 
-class SettingsOut(msgspec.Struct, kw_only=True):
-    slug: str
-    name: str
-    walk_in_percent: int
-    booking_min_notice_minutes: int
-    booking_horizon_days: int
-    max_future_bookings_per_contact: int
-    check_in_early_minutes: int
-    check_in_late_minutes: int
-    priority_after_minutes: int
-    no_show_after_calls: int
-    reminder_hours: list[int]
-    sms_quiet_from: str
-    sms_quiet_until: str
-    turn_near_position: int
-    service_level_minutes: int
-    service_level_goal: int
-    late_arrival_rule: LateRule
-    late_grace_minutes: int
-    late_check_in_limit_minutes: int
-    facilitators_issue_tickets: bool
+def _setting_types(name: str, kind: Bound | Flag | Other) -> tuple[Any, Any]:
+    """The type a setting has in the API's answers, and in a change (with its bounds)."""
+    if isinstance(kind, Bound):
+        return int, Annotated[int, _within(name)]
+    if isinstance(kind, Flag):
+        return bool, bool
+    return {
+        "hours": (list[int], Annotated[list[ReminderHour], msgspec.Meta(max_length=MAX_REMINDERS)]),
+        "clock": (str, Clock),
+        "late_rule": (LateRule, LateRule),
+    }[kind.kind]
 
 
-class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The settings to change; those left out stay as they are."""
-
-    walk_in_percent: Annotated[int, _within("walk_in_percent")] | None = None
-    booking_min_notice_minutes: Annotated[int, _within("booking_min_notice_minutes")] | None = None
-    booking_horizon_days: Annotated[int, _within("booking_horizon_days")] | None = None
-    max_future_bookings_per_contact: (
-        Annotated[int, _within("max_future_bookings_per_contact")] | None
-    ) = None
-    check_in_early_minutes: Annotated[int, _within("check_in_early_minutes")] | None = None
-    check_in_late_minutes: Annotated[int, _within("check_in_late_minutes")] | None = None
-    priority_after_minutes: Annotated[int, _within("priority_after_minutes")] | None = None
-    no_show_after_calls: Annotated[int, _within("no_show_after_calls")] | None = None
-    reminder_hours: Annotated[list[ReminderHour], msgspec.Meta(max_length=MAX_REMINDERS)] | None = (
-        None
+# Built from the one list of settings (`rules.SETTINGS`), in its order.
+if TYPE_CHECKING:
+    SettingsOut = msgspec.Struct
+    SettingsChange = msgspec.Struct
+else:
+    SettingsOut = msgspec.defstruct(
+        "SettingsOut",
+        [
+            ("slug", str),
+            ("name", str),
+            *((name, _setting_types(name, kind)[0]) for name, kind in SETTINGS.items()),
+        ],
+        kw_only=True,
+        module=__name__,
     )
-    sms_quiet_from: Clock | None = None
-    sms_quiet_until: Clock | None = None
-    turn_near_position: Annotated[int, _within("turn_near_position")] | None = None
-    service_level_minutes: Annotated[int, _within("service_level_minutes")] | None = None
-    service_level_goal: Annotated[int, _within("service_level_goal")] | None = None
-    late_arrival_rule: LateRule | None = None
-    late_grace_minutes: Annotated[int, _within("late_grace_minutes")] | None = None
-    late_check_in_limit_minutes: Annotated[int, _within("late_check_in_limit_minutes")] | None = (
-        None
+    SettingsChange = msgspec.defstruct(
+        "SettingsChange",
+        [(name, _setting_types(name, kind)[1] | None, None) for name, kind in SETTINGS.items()],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+        namespace={"__doc__": "The settings to change; those left out stay as they are."},
     )
-    facilitators_issue_tickets: bool | None = None
 
 
 class StationAdminOut(StationOut, kw_only=True):

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 from app.errors import Invalid, Problem
 from app.sites.models import STATION_KINDS, LateArrivalRule, Site
@@ -56,7 +56,24 @@ class Bound:
         )
 
 
-BOUNDS: dict[str, Bound] = {
+@dataclass(frozen=True)
+class Flag:
+    """A yes-or-no setting."""
+
+    english: str
+
+
+@dataclass(frozen=True)
+class Other:
+    """A setting with a check of its own (in `check_settings`): the reminders' hours, a
+    wall-clock time, the rule for late arrivals."""
+
+    kind: Literal["hours", "clock", "late_rule"]
+
+
+# Every setting of a mairie, in the order the API lists them: the one place that says
+# what may be set and within what bounds. The API's structs and the page's form follow it.
+SETTINGS: dict[str, Bound | Flag | Other] = {
     "walk_in_percent": Bound(
         0,
         100,
@@ -103,22 +120,6 @@ BOUNDS: dict[str, Bound] = {
         " minutes",
         " minutes",
     ),
-    "late_grace_minutes": Bound(
-        0,
-        60,
-        "The grace past that lateness, under the grace rule",
-        "Le délai de grâce au-delà de ce retard (règle « délai de grâce »)",
-        " minutes",
-        " minutes",
-    ),
-    "late_check_in_limit_minutes": Bound(
-        0,
-        240,
-        "How long after an appointment's end a late arrival is still checked in",
-        "Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée",
-        " minutes",
-        " minutes",
-    ),
     "priority_after_minutes": Bound(
         1,
         480,
@@ -133,6 +134,9 @@ BOUNDS: dict[str, Bound] = {
         "The number of calls before a ticket is marked absent",
         "Le nombre d'appels avant de marquer un ticket absent",
     ),
+    "reminder_hours": Other("hours"),
+    "sms_quiet_from": Other("clock"),
+    "sms_quiet_until": Other("clock"),
     "turn_near_position": Bound(
         0,
         20,
@@ -155,12 +159,32 @@ BOUNDS: dict[str, Bound] = {
         " %",
         " %",
     ),
+    "late_arrival_rule": Other("late_rule"),
+    "late_grace_minutes": Bound(
+        0,
+        60,
+        "The grace past that lateness, under the grace rule",
+        "Le délai de grâce au-delà de ce retard (règle « délai de grâce »)",
+        " minutes",
+        " minutes",
+    ),
+    "late_check_in_limit_minutes": Bound(
+        0,
+        240,
+        "How long after an appointment's end a late arrival is still checked in",
+        "Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée",
+        " minutes",
+        " minutes",
+    ),
+    "facilitators_issue_tickets": Flag("Whether facilitators also issue walk-in tickets"),
 }
+BOUNDS = {name: kind for name, kind in SETTINGS.items() if isinstance(kind, Bound)}
+FLAGS = tuple(name for name, kind in SETTINGS.items() if isinstance(kind, Flag))
+CLOCK_SETTINGS = tuple(
+    name for name, kind in SETTINGS.items() if isinstance(kind, Other) and kind.kind == "clock"
+)
 REMINDER_HOURS = Bound(0, 168, "Each reminder", "Chaque rappel", " hours before", " heures avant")
 MAX_REMINDERS = 3
-CLOCK_SETTINGS = ("sms_quiet_from", "sms_quiet_until")
-CHOICE_SETTINGS = ("late_arrival_rule", "facilitators_issue_tickets")
-SETTINGS = (*BOUNDS, "reminder_hours", *CLOCK_SETTINGS, *CHOICE_SETTINGS)
 
 
 def check_settings(values: Mapping[str, Any]) -> list[Problem]:
@@ -180,14 +204,11 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
                 "un délai de grâce.",
             )
         )
-    if not isinstance(values["facilitators_issue_tickets"], bool):
-        problems.append(
-            Problem(
-                "facilitators_issue_tickets",
-                "Say yes or no: true or false.",
-                "Répondez oui ou non.",
-            )
-        )
+    problems += [
+        Problem(name, "Say yes or no: true or false.", "Répondez oui ou non.")
+        for name in FLAGS
+        if not isinstance(values[name], bool)
+    ]
     hours = list(values["reminder_hours"])
     if len(hours) > MAX_REMINDERS:
         problems.append(
