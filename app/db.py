@@ -190,6 +190,10 @@ class ReadingSession(AsyncSession):
         return result
 
 
+# The key, in a session's `info`, of how long its transaction waits for a lock.
+LOCK_TIMEOUT_SECONDS = "lock_timeout_seconds"
+
+
 class Database:
     """The engine and the one session factory of the process.
 
@@ -201,9 +205,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # A request waits as long for a lock (app/locking.py) as for a connection.
+        info = {LOCK_TIMEOUT_SECONDS: timeout}
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._reading = async_sessionmaker(
-            self.engine, class_=ReadingSession, expire_on_commit=False
+            self.engine, class_=ReadingSession, expire_on_commit=False, info=info
         )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None

@@ -1,7 +1,9 @@
 """The one place that serialises capacity-changing work on a site.
 
 On PostgreSQL: transaction-scoped advisory locks, taken in sorted order (so
-two transactions never wait for each other in a cycle) under a lock timeout.
+two transactions never wait for each other in a cycle) under a lock timeout: the
+database timeout of the settings (`GUICHET_DATABASE_TIMEOUT_SECONDS`), as long as a
+request waits for a connection.
 On SQLite every writing transaction already holds the database's write lock
 (BEGIN IMMEDIATE), so there is nothing more to take.
 """
@@ -15,7 +17,9 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-LOCK_TIMEOUT = "5s"
+from app.db import LOCK_TIMEOUT_SECONDS
+
+LOCK_TIMEOUT = 5.0  # seconds, unless the session says otherwise
 
 
 class Scope(enum.IntEnum):
@@ -37,6 +41,7 @@ async def lock(session: AsyncSession, keys: Iterable[int]) -> None:
     """Hold these locks until the end of the session's transaction."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    seconds = float(session.info.get(LOCK_TIMEOUT_SECONDS, LOCK_TIMEOUT))
+    await session.execute(text(f"SET LOCAL lock_timeout = '{round(seconds * 1000)}ms'"))
     for key in sorted(set(keys)):
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from app import locking
+from app.db import Database
 from app.demo import DEMO_PASSWORD
 from tests.servers import running
 
@@ -46,3 +49,24 @@ def test_forty_walk_ins_at_once_through_a_pool_of_two_all_get_their_ticket(
         statuses = asyncio.run(walk_ins_at_once(server.base))
 
     assert statuses == [201] * CONCURRENT
+
+
+@pytest.mark.parametrize("seconds", [0.25, 60.0])
+async def test_a_transaction_waits_for_a_lock_as_long_as_for_a_connection(
+    database_url: str, seconds: float
+) -> None:
+    """`GUICHET_DATABASE_TIMEOUT_SECONDS` bounds both waits: a loaded instance given a
+    minute for a connection is not refused after five seconds in the queue for a lock."""
+    database = Database(database_url, timeout=seconds)
+    try:
+        async with database.writing() as session:
+            await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, 1)])
+            shown = (
+                None
+                if database.is_sqlite  # one writer at a time: no lock, so no lock timeout
+                else await session.scalar(text("SELECT current_setting('lock_timeout')"))
+            )
+    finally:
+        await database.dispose()
+
+    assert shown == (None if database.is_sqlite else {0.25: "250ms", 60.0: "1min"}[seconds])
