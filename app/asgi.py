@@ -65,6 +65,7 @@ from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
+from app.web.context import provide_context
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -230,6 +231,7 @@ def create_app(
             "db": Provide(provide_db, sync_to_thread=False),
             "now": Provide(provide_now, sync_to_thread=False),
             "session": Provide(provide_session),
+            "context": Provide(provide_context),
             "agent": Provide(provide_agent),
             "optional_agent": Provide(provide_optional_agent),
         },
