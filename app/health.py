@@ -10,8 +10,8 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
-from app.db import Database
 from app.errors import RETRY_AFTER_OUTAGE_SECONDS, problem
+from app.web.context import Context
 
 log = logging.getLogger("guichet.health")
 READY_TIMEOUT_SECONDS = 3.0
@@ -36,11 +36,11 @@ class HealthController(Controller):
         responses={503: ResponseSpec(None, description="The database does not answer")},
     )
     async def ready(
-        self, db: NamedDependency[Database]
+        self, context: NamedDependency[Context]
     ) -> Response[Health] | Response[dict[str, object]]:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await db.ping()
+                await context.db.ping()
         except Exception as exc:  # any failure of the database means "not ready"
             log.warning("not ready: database check failed (%s)", type(exc).__name__)
             return problem(

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import commands as agents
 from app.accounts.commands import AgentChange, AgentIn, PasswordIn
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.config import Settings
-from app.db import Database
 from app.problems import problem_responses
+from app.web.context import Context
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The agent's id")]
 SiteFilter = Annotated[
@@ -41,9 +37,9 @@ class AgentAccountOut(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-def account_out(agent: Agent, settings: Settings, now: datetime) -> AgentAccountOut:
+def account_out(agent: Agent, context: Context) -> AgentAccountOut:
     """An account as administrators see it, in the city's time; never its password hash."""
-    zone = ZoneInfo(settings.timezone)
+    zone, now = context.zone, context.now
     locked = agent.locked_until if agent.locked_until and agent.locked_until > now else None
     return AgentAccountOut(
         id=agent.id,
@@ -59,34 +55,10 @@ def account_out(agent: Agent, settings: Settings, now: datetime) -> AgentAccount
     )
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who reads or changes accounts through the API, and with what: the agent calling,
-    the database, the settings and the time of the request."""
-
-    agent: Agent
-    db: Database
-    settings: Settings
-    now: datetime
-
-    def shown(self, other: Agent) -> AgentAccountOut:
-        return account_out(other, self.settings, self.now)
-
-
-async def provide_caller(
-    agent: NamedDependency[Agent],
-    db: NamedDependency[Database],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
-) -> Caller:
-    return Caller(agent, db, settings, now)
-
-
 class AgentsAdminController(Controller):
     path = "/api/v1/admin/agents"
     tags = ["administration"]
     security = STAFF_SECURITY
-    dependencies = {"caller": Provide(provide_caller)}
 
     @get(
         "/",
@@ -95,21 +67,22 @@ class AgentsAdminController(Controller):
     )
     async def list_agents(
         self,
-        caller: NamedDependency[Caller],
-        session: NamedDependency[AsyncSession],
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
         site: SiteFilter = None,
     ) -> list[AgentAccountOut]:
-        found = await agents.agents_in_view(session, caller.agent, slug=site)
-        return [caller.shown(other) for other in found]
+        found = await agents.agents_in_view(context.session, agent, slug=site)
+        return [account_out(other, context) for other in found]
 
     @get("/{agent_id:int}", summary="One staff account (manager)")
     async def get_agent(
         self,
         agent_id: AgentId,
-        caller: NamedDependency[Caller],
-        session: NamedDependency[AsyncSession],
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        return caller.shown(await agents.agent_in_view(session, caller.agent, agent_id))
+        other = await agents.agent_in_view(context.session, agent, agent_id)
+        return account_out(other, context)
 
     @post(
         "/",
@@ -117,11 +90,13 @@ class AgentsAdminController(Controller):
         responses=problem_responses(409),
     )
     async def create_agent(
-        self, data: JSONBody[AgentIn], caller: NamedDependency[Caller]
+        self,
+        data: JSONBody[AgentIn],
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        return caller.shown(
-            await agents.create(caller.db, data, actor=caller.agent, now=caller.now)
-        )
+        created = await agents.create(context.db, data, actor=agent, now=context.now)
+        return account_out(created, context)
 
     @patch(
         "/{agent_id:int}",
@@ -129,10 +104,14 @@ class AgentsAdminController(Controller):
         "an account",
     )
     async def change_agent(
-        self, agent_id: AgentId, data: JSONBody[AgentChange], caller: NamedDependency[Caller]
+        self,
+        agent_id: AgentId,
+        data: JSONBody[AgentChange],
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        other = await agents.change(caller.db, agent_id, data, actor=caller.agent, now=caller.now)
-        return caller.shown(other)
+        other = await agents.change(context.db, agent_id, data, actor=agent, now=context.now)
+        return account_out(other, context)
 
     @post(
         "/{agent_id:int}/password",
@@ -140,12 +119,16 @@ class AgentsAdminController(Controller):
         summary="Give an account a new password; this also unlocks it and ends its sessions",
     )
     async def reset_password(
-        self, agent_id: AgentId, data: JSONBody[PasswordIn], caller: NamedDependency[Caller]
+        self,
+        agent_id: AgentId,
+        data: JSONBody[PasswordIn],
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
     ) -> AgentAccountOut:
         other = await agents.reset_password(
-            caller.db, agent_id, data.password, actor=caller.agent, now=caller.now
+            context.db, agent_id, data.password, actor=agent, now=context.now
         )
-        return caller.shown(other)
+        return account_out(other, context)
 
     @post(
         "/{agent_id:int}/unlock",
@@ -153,7 +136,10 @@ class AgentsAdminController(Controller):
         summary="Unlock an account locked after wrong passwords",
     )
     async def unlock_agent(
-        self, agent_id: AgentId, caller: NamedDependency[Caller]
+        self,
+        agent_id: AgentId,
+        agent: NamedDependency[Agent],
+        context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        other = await agents.unlock(caller.db, agent_id, actor=caller.agent, now=caller.now)
-        return caller.shown(other)
+        other = await agents.unlock(context.db, agent_id, actor=agent, now=context.now)
+        return account_out(other, context)

@@ -10,17 +10,14 @@ confirmation. Form values are checked here first, to answer in French next to ea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict, State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import commands as agents
 from app.accounts.admin_forms import (
@@ -35,10 +32,9 @@ from app.accounts.commands import GRANTED_BY_MANAGERS, AgentChange, AgentIn
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
-from app.config import Settings
-from app.db import Database
 from app.errors import BadRequest, DomainError
 from app.sites.models import Site
+from app.web.context import Context
 from app.web.staff import FormRefusals, Staff, StaffController, back
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -133,16 +129,17 @@ def roles_for(agent: Agent) -> dict[str, str]:
     return {code: ROLES[code] for code in GRANTED_BY_MANAGERS}
 
 
-def _when(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M") if value else "jamais"
+def _when(value: datetime | None, context: Context) -> str:
+    return value.astimezone(context.zone).strftime("%d/%m/%Y %H:%M") if value else "jamais"
 
 
-def agent_row(other: Agent, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-    locked = other.locked_until is not None and other.locked_until > now
+def agent_row(other: Agent, context: Context) -> dict[str, Any]:
+    """An account as the pages show it, in the city's time."""
+    locked = other.locked_until is not None and other.locked_until > context.now
     if not other.active:
         state = "Désactivé"
     elif locked:
-        state = f"Bloqué jusqu'à {_when(other.locked_until, zone)}"
+        state = f"Bloqué jusqu'à {_when(other.locked_until, context)}"
     else:
         state = "Actif"
     return {
@@ -157,60 +154,36 @@ def agent_row(other: Agent, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
         "locked": locked,
         "failed_logins": other.failed_logins,
         "state": state,
-        "last_login": _when(other.last_login_at, zone),
+        "last_login": _when(other.last_login_at, context),
     }
 
 
-@dataclass(frozen=True)
-class Desk:
-    """What the pages of the agents work with besides the agent logged in: the session they
-    read with, the database they write to, the settings and the time of the request."""
-
-    session: AsyncSession
-    db: Database
-    settings: Settings
-    now: datetime
-
-    def row(self, other: Agent) -> dict[str, Any]:
-        return agent_row(other, ZoneInfo(self.settings.timezone), self.now)
-
-    async def choices(self, staff: Staff) -> list[Site]:
-        """The mairies whose agents `staff` manages."""
-        return await sites_in_view(self.session, staff.agent, roles=MANAGERS)
-
-
-async def provide_desk(
-    session: NamedDependency[AsyncSession],
-    db: NamedDependency[Database],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
-) -> Desk:
-    return Desk(session, db, settings, now)
+async def choices_of(context: Context, staff: Staff) -> list[Site]:
+    """The mairies whose agents `staff` manages."""
+    return await sites_in_view(context.session, staff.agent, roles=MANAGERS)
 
 
 class AgentPages(StaffController):
-    dependencies = {**StaffController.dependencies, "desk": Provide(provide_desk)}
-
     async def _agents_page(
         self,
         request: Request[Any, Any, State],
         staff: Staff,
-        desk: Desk,
+        context: Context,
         *,
         values: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
         slug = request.query_params.get("mairie") or None
-        choices = await desk.choices(staff)
+        choices = await choices_of(context, staff)
         if slug is not None and slug not in {site.slug for site in choices}:
             slug = None
-        found = await agents.agents_in_view(desk.session, staff.agent, slug=slug)
+        found = await agents.agents_in_view(context.session, staff.agent, slug=slug)
         return Template(
             "admin_agents.html",
             context={
                 **admin_context(staff, "agents"),
-                "agents": [desk.row(other) for other in found],
+                "agents": [agent_row(other, context) for other in found],
                 "sites": choices,
                 "chosen_site": slug,
                 "roles": roles_for(staff.agent),
@@ -227,34 +200,34 @@ class AgentPages(StaffController):
         self,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template:
-        return await self._agents_page(request, staff, desk)
+        return await self._agents_page(request, staff, context)
 
     @post("/admin/agents")
     async def add_agent(
         self,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        choices = await desk.choices(staff)
+        choices = await choices_of(context, staff)
         values, errors = agent_form(await request.form(), staff, choices, new=True)
         if not errors:
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 created = await agents.create(
-                    desk.db, AgentIn(**values), actor=staff.agent, now=desk.now
+                    context.db, AgentIn(**values), actor=staff.agent, now=context.now
                 )
                 return back(f"/admin/agents/{created.id}", fait="agent_cree")
         values.pop("password", None)
         return await self._agents_page(
-            request, staff, desk, values=values, errors=errors, status=400
+            request, staff, context, values=values, errors=errors, status=400
         )
 
     async def _agent_page(
         self,
         staff: Staff,
-        desk: Desk,
+        context: Context,
         agent_id: int,
         *,
         done: str | None = None,
@@ -262,11 +235,11 @@ class AgentPages(StaffController):
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        other = await agents.agent_in_view(desk.session, staff.agent, agent_id)
-        choices = await desk.choices(staff)
+        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
+        choices = await choices_of(context, staff)
         # A manager also sees, without being able to change them, the agent's other sites.
         shown = {site.slug: site for site in [*choices, *other.sites]}
-        row = desk.row(other)
+        row = agent_row(other, context)
         refused = agents.change_refusal(staff.agent, other)
         return Template(
             "admin_agents_edit.html",
@@ -287,14 +260,14 @@ class AgentPages(StaffController):
             status_code=status,
         )
 
-    async def _refused(self, staff: Staff, desk: Desk, agent_id: int) -> Template | None:
+    async def _refused(self, staff: Staff, context: Context, agent_id: int) -> Template | None:
         """The agent's page, answered 403 with the reason, when the one logged in may not
         change this account at all (the API's refusal, in the same words as the page); None
         otherwise."""
-        other = await agents.agent_in_view(desk.session, staff.agent, agent_id)
+        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
         if agents.change_refusal(staff.agent, other) is None:
             return None
-        return await self._agent_page(staff, desk, agent_id, status=403)
+        return await self._agent_page(staff, context, agent_id, status=403)
 
     @get("/admin/agents/{agent_id:int}")
     async def agent_page(
@@ -302,9 +275,9 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template:
-        return await self._agent_page(staff, desk, agent_id, done=done_text(request, DONE))
+        return await self._agent_page(staff, context, agent_id, done=done_text(request, DONE))
 
     @post("/admin/agents/{agent_id:int}")
     async def change_agent(
@@ -312,12 +285,12 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, desk, agent_id):
+        if refused := await self._refused(staff, context, agent_id):
             return refused
-        other = await agents.agent_in_view(desk.session, staff.agent, agent_id)
-        choices = await desk.choices(staff)
+        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
+        choices = await choices_of(context, staff)
         values, errors = agent_form(await request.form(), staff, choices, new=False)
         # The sites the manager may not see in the form stay as they are.
         kept = [slug for slug in other.site_slugs if slug not in {s.slug for s in choices}]
@@ -331,10 +304,12 @@ class AgentPages(StaffController):
                 sites=values["sites"],
             )
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
-                await agents.change(desk.db, agent_id, change, actor=staff.agent, now=desk.now)
+                await agents.change(
+                    context.db, agent_id, change, actor=staff.agent, now=context.now
+                )
                 return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
         return await self._agent_page(
-            staff, desk, agent_id, values=values, errors=errors, status=400
+            staff, context, agent_id, values=values, errors=errors, status=400
         )
 
     @post("/admin/agents/{agent_id:int}/activation")
@@ -343,13 +318,13 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, desk, agent_id):
+        if refused := await self._refused(staff, context, agent_id):
             return refused
         active = (await request.form()).get("active") == "oui"
         change = AgentChange(active=active)
-        await agents.change(desk.db, agent_id, change, actor=staff.agent, now=desk.now)
+        await agents.change(context.db, agent_id, change, actor=staff.agent, now=context.now)
         return back(
             f"/admin/agents/{agent_id}", fait="agent_reactive" if active else "agent_desactive"
         )
@@ -360,25 +335,25 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        desk: NamedDependency[Desk],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, desk, agent_id):
+        if refused := await self._refused(staff, context, agent_id):
             return refused
         password = str((await request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         try:
             await agents.reset_password(
-                desk.db, agent_id, password, actor=staff.agent, now=desk.now
+                context.db, agent_id, password, actor=staff.agent, now=context.now
             )
         except BadRequest:
             errors = {"password": REFUSALS["password_invalid"]}
-            return await self._agent_page(staff, desk, agent_id, errors=errors, status=400)
+            return await self._agent_page(staff, context, agent_id, errors=errors, status=400)
         return back(f"/admin/agents/{agent_id}", fait="mot_de_passe")
 
     @post("/admin/agents/{agent_id:int}/deblocage")
     async def unlock_agent(
-        self, agent_id: AgentId, staff: NamedDependency[Staff], desk: NamedDependency[Desk]
+        self, agent_id: AgentId, staff: NamedDependency[Staff], context: NamedDependency[Context]
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, desk, agent_id):
+        if refused := await self._refused(staff, context, agent_id):
             return refused
-        await agents.unlock(desk.db, agent_id, actor=staff.agent, now=desk.now)
+        await agents.unlock(context.db, agent_id, actor=staff.agent, now=context.now)
         return back(f"/admin/agents/{agent_id}", fait="debloque")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import msgspec
@@ -10,19 +10,17 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service
 from app.accounts.credentials import issue_token
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.config import Settings
-from app.db import Database
 from app.errors import Unauthorized
 from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
+from app.web.context import Context
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -73,10 +71,9 @@ class AuthController(Controller):
         self,
         request: Request[object, object, State],
         data: JSONBody[TokenRequest],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> TokenResponse:
+        db, settings, now = context.db, context.settings, context.now
         limits: Limits = request.app.state.limits
         address = client_address(request)
         await service.check_login_rate(
@@ -108,8 +105,9 @@ class AuthController(Controller):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
     ) -> list[AgentOut]:
+        session = context.session
         site = await get_site(session, slug)
         service.authorize(agent, roles=service.STAFF_ROLES, site=site)
         return [agent_out(colleague) for colleague in await service.agents_of_site(session, site)]

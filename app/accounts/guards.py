@@ -16,6 +16,7 @@ from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
+from app.web.context import Context
 
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
 FORM_TYPES = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
@@ -139,23 +140,17 @@ class NoStore:
 
 
 async def provide_agent(
-    request: Request[object, object, State],
-    session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
+    request: Request[object, object, State], context: NamedDependency[Context]
 ) -> Agent:
     """The agent making this request; 401 without a valid token."""
-    agent = await agent_of(request, session, settings, now)
+    agent = await agent_of(request, context.session, context.settings, context.now)
     if agent is None:
         raise Unauthorized("This action needs a staff token: POST /api/v1/auth/token.")
     return agent
 
 
 async def provide_optional_agent(
-    request: Request[object, object, State],
-    session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
+    request: Request[object, object, State], context: NamedDependency[Context]
 ) -> Agent | None:
     """The agent making this request, if it carries a token."""
-    return await agent_of(request, session, settings, now)
+    return await agent_of(request, context.session, context.settings, context.now)

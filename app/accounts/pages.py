@@ -3,23 +3,20 @@ and sends the agent on to where they were going, or to the console."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
-from app.config import Settings
-from app.db import Database
 from app.errors import TooManyRequests
 from app.throttle import Limits, client_address
+from app.web.context import Context
 from app.web.staff import StaffController
 
 
@@ -42,10 +39,9 @@ class LoginPages(StaffController):
     async def login(
         self,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
+        db, settings, now = context.db, context.settings, context.now
         form = await request.form()
         email = str(form.get("email", ""))[:254]
         password = str(form.get("password", ""))[:256]
@@ -94,14 +90,11 @@ class LoginPages(StaffController):
     async def logout(
         self,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Redirect:
-        staff_session = await session_of(request, session, settings, now)
+        staff_session = await session_of(request, context.session, context.settings, context.now)
         if staff_session is not None:
-            await sessions.end(db, staff_session)
+            await sessions.end(context.db, staff_session)
         response = Redirect("/connexion", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response

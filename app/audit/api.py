@@ -10,16 +10,15 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
-from app.config import Settings
 from app.errors import BadRequest
 from app.problems import problem_responses
+from app.web.context import Context
 
 SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
 ActionParam = Annotated[
@@ -81,9 +80,8 @@ def event_out(entry: service.Entry, zone: ZoneInfo) -> EventOut:
 
 
 async def read_log(
-    session: AsyncSession,
+    context: Context,
     agent: Agent,
-    settings: Settings,
     *,
     slug: str | None,
     agent_id: int | None = None,
@@ -100,7 +98,7 @@ async def read_log(
             raise BadRequest(f"Dates run from {EARLIEST} to {LATEST}.")
     if first is not None and last is not None and last < first:
         raise BadRequest("The last day comes before the first.")
-    zone = ZoneInfo(settings.timezone)
+    session, zone = context.session, context.zone
     site_ids: list[int] | None
     if slug is None and agent.role == "admin":
         site_ids = None
@@ -141,8 +139,7 @@ class AuditController(Controller):
     async def audit_log(
         self,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
+        context: NamedDependency[Context],
         site: SiteParam = None,
         by_agent: Annotated[
             int | None,
@@ -155,9 +152,8 @@ class AuditController(Controller):
         limit: LimitParam = 100,
     ) -> AuditPage:
         return await read_log(
-            session,
+            context,
             agent,
-            settings,
             slug=site,
             agent_id=by_agent,
             action=action,

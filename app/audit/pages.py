@@ -14,15 +14,14 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts import commands as agents
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
-from app.config import Settings
 from app.sites.models import Site
+from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 JOURNAL_PAGE = "/admin/journal"
@@ -147,10 +146,10 @@ class JournalPages(StaffController):
     async def journal(
         self,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session = context.session
         params = request.query_params
         errors: dict[str, str] = {}
         slug = params.get("mairie", "")[:40] or None
@@ -171,9 +170,8 @@ class JournalPages(StaffController):
         older = None
         if not errors:
             log = await read_log(
-                session,
+                context,
                 staff.agent,
-                settings,
                 slug=slug,
                 agent_id=agent_id,
                 action=action or None,
@@ -204,7 +202,7 @@ class JournalPages(StaffController):
                     "au": params.get("au", "")[:10],
                 },
                 "errors": errors,
-                "zone": settings.timezone,
+                "zone": context.settings.timezone,
             },
             status_code=400 if errors else 200,
         )

@@ -16,10 +16,10 @@ from app import bounds, french
 from app.accounts.service import site_to_run
 from app.booking import alerts
 from app.config import Settings
-from app.db import Database
 from app.errors import BadRequest
 from app.sites.models import Site
 from app.sites.schemas import Slug
+from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 DayParam = Annotated[date, PathParameter()]
@@ -64,22 +64,19 @@ class BookingAlertPages(StaffController):
         self,
         slug: Slug,
         day: DayParam,
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(session, staff.agent, slug)
+        site = await site_to_run(context.session, staff.agent, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
         released = await alerts.release(
-            db,
+            context.db,
             site,
             day,
             agent_id=staff.agent.id,
-            now=now,
-            threshold=settings.booking_alert_per_hour,
+            now=context.now,
+            threshold=context.settings.booking_alert_per_hour,
         )
         query = f"liberes={released.released}&prevenus={released.told}"
         return Redirect(f"/admin/sites/{site.slug}?{query}#alertes", status_code=303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
@@ -21,13 +20,12 @@ from app.booking.contacts import client_network, contact
 from app.booking.ics import calendar_entry, calendar_file
 from app.booking.queries import availability, get_by_token
 from app.booking.throttling import throttle_booking, throttle_search
-from app.config import Settings
-from app.db import Database
 from app.errors import BadRequest, Unauthorized
 from app.problems import problem_responses
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
+from app.web.context import Context
 
 Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
@@ -45,15 +43,14 @@ class BookingController(Controller):
         request: Request[object, object, State],
         slug: Slug,
         service_code: Annotated[str, QueryParameter(name="service", max_length=40)],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         first: FromDate = None,
         last: ToDate = None,
         needs: FromQuery[str] = "",
     ) -> schemas.AvailabilityOut:
         throttle_search(request)
         site, slots = await availability(
-            session, slug, service_code, tuple(needs.split(",")), first, last, now
+            context.session, slug, service_code, tuple(needs.split(",")), first, last, context.now
         )
         tz = ZoneInfo(site.timezone)
         return schemas.AvailabilityOut(
@@ -74,11 +71,10 @@ class BookingController(Controller):
         self,
         request: Request[object, object, State],
         data: JSONBody[schemas.AppointmentIn],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
+        context: NamedDependency[Context],
         optional_agent: NamedDependency[Agent | None],
-        now: NamedDependency[datetime],
     ) -> schemas.AppointmentOut:
+        db, settings = context.db, context.settings
         if data.channel != "online" and optional_agent is None:
             raise Unauthorized("Phone and counter bookings are made by reception: log in first.")
         if optional_agent is None:
@@ -101,7 +97,7 @@ class BookingController(Controller):
         appointment = await commands.book(
             db,
             booking,
-            now=now,
+            now=context.now,
             agent_id=optional_agent.id if optional_agent else None,
             per_address_per_day=settings.bookings_per_address_per_day,
         )
@@ -111,11 +107,10 @@ class BookingController(Controller):
     async def get_appointment(
         self,
         token: schemas.Token,
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
+        context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
-        appointment = await get_by_token(session, token)
-        return schemas.appointment_out(appointment, settings.base_url)
+        appointment = await get_by_token(context.session, token)
+        return schemas.appointment_out(appointment, context.settings.base_url)
 
     @post(
         "/appointments/{token:str}/cancel",
@@ -127,13 +122,11 @@ class BookingController(Controller):
         self,
         request: Request[object, object, State],
         token: schemas.Token,
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
         throttle_booking(request)
-        appointment = await commands.cancel(db, token, now=now)
-        return schemas.appointment_out(appointment, settings.base_url)
+        appointment = await commands.cancel(context.db, token, now=context.now)
+        return schemas.appointment_out(appointment, context.settings.base_url)
 
     @post(
         "/appointments/{token:str}/reschedule",
@@ -146,16 +139,15 @@ class BookingController(Controller):
         request: Request[object, object, State],
         token: schemas.Token,
         data: JSONBody[schemas.RescheduleIn],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
+        settings = context.settings
         throttle_booking(request)
         appointment = await commands.reschedule(
-            db,
+            context.db,
             token,
             data.start,
-            now=now,
+            now=context.now,
             per_address_per_day=settings.bookings_per_address_per_day,
         )
         return schemas.appointment_out(appointment, settings.base_url)
@@ -168,13 +160,12 @@ class BookingController(Controller):
     async def calendar(
         self,
         token: schemas.Token,
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
+        context: NamedDependency[Context],
     ) -> Response[str]:
-        appointment = await get_by_token(session, token)
+        appointment = await get_by_token(context.session, token)
         filename = f"rendez-vous-{appointment.reference}.ics"
         return Response(
-            calendar_file(calendar_entry(appointment, settings.base_url)),
+            calendar_file(calendar_entry(appointment, context.settings.base_url)),
             media_type="text/calendar",  # Litestar adds "; charset=utf-8" to text/*
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',
@@ -201,12 +192,13 @@ class BookingAlertsController(Controller):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[schemas.BookingAlertOut]:
+        session = context.session
         site = await site_to_run(session, agent, slug)
-        found = await alerts.alerts_of(session, site, now, settings.booking_alert_per_hour)
+        found = await alerts.alerts_of(
+            session, site, context.now, context.settings.booking_alert_per_hour
+        )
         return [schemas.booking_alert_out(burst) for burst in found]
 
     @post(
@@ -224,15 +216,19 @@ class BookingAlertsController(Controller):
         slug: Slug,
         day: Day,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> schemas.ReleasedOut:
+        db = context.db
         async with db.session() as session:
             site = await site_to_run(session, agent, slug)
         if not bounds.within_days(day):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         released = await alerts.release(
-            db, site, day, agent_id=agent.id, now=now, threshold=settings.booking_alert_per_hour
+            db,
+            site,
+            day,
+            agent_id=agent.id,
+            now=context.now,
+            threshold=context.settings.booking_alert_per_hour,
         )
         return schemas.ReleasedOut(day=released.day, released=released.released, told=released.told)

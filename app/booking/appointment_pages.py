@@ -12,7 +12,6 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
 from app.booking import commands, contacts
@@ -22,13 +21,12 @@ from app.booking.schemas import Token, ics_url, manage_url
 from app.booking.slot_views import first_day_after, first_day_asked, slot_choices, slot_context
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
-from app.config import Settings
-from app.db import Database
 from app.errors import Conflict, DomainError
 from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
+from app.web.context import Context
 from app.web.public import PublicController
 
 CALLED_OFF = AppointmentStatus.CALLED_OFF
@@ -61,18 +59,17 @@ class AppointmentPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template:
+        session = context.session
         appointment = await get_by_token(session, token)
         notice = next((text for flag, text in NOTICES if request.query_params.get(flag)), None)
-        context = _appointment_context(appointment, settings, now)
-        context["notice"] = notice
-        context.update(await _called_off_context(session, appointment, now))
+        page = _appointment_context(context, appointment)
+        page["notice"] = notice
+        page.update(await _called_off_context(context, appointment))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
-        context["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
-        return Template("appointment.html", context=context, headers=_private())
+        page["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
+        return Template("appointment.html", context=page, headers=_private())
 
     @get("/r/{token:str}")
     async def short_link(self, token: Token) -> Redirect:
@@ -84,35 +81,31 @@ class AppointmentPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Redirect:
         throttle_booking(request)
-        await commands.stop_reminders(db, token, now)
+        await commands.stop_reminders(context.db, token, context.now)
         return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
 
     @get("/rendez-vous/{token:str}/annuler")
     async def confirm_cancel(
         self,
         token: Token,
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template:
-        appointment = await get_by_token(session, token)
-        context = _appointment_context(appointment, settings, now)
-        return Template("appointment_cancel.html", context=context, headers=_private())
+        appointment = await get_by_token(context.session, token)
+        page = _appointment_context(context, appointment)
+        return Template("appointment_cancel.html", context=page, headers=_private())
 
     @post("/rendez-vous/{token:str}/annuler")
     async def cancel(
         self,
         token: Token,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Redirect:
         throttle_booking(request)
-        await commands.cancel(db, token, now=now)
+        await commands.cancel(context.db, token, now=context.now)
         return Redirect(f"/rendez-vous/{token}?annule=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/deplacer")
@@ -120,43 +113,38 @@ class AppointmentPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template:
         throttle_search(request)
-        appointment = await get_by_token(session, token)
-        first = first_day_asked(request, appointment.site, now)
-        context = await _move_context(session, appointment, settings, first, now)
-        return Template("appointment_move.html", context=context, headers=_private())
+        appointment = await get_by_token(context.session, token)
+        first = first_day_asked(request, appointment.site, context.now)
+        page = await _move_context(context, appointment, first)
+        return Template("appointment_move.html", context=page, headers=_private())
 
     @post("/rendez-vous/{token:str}/deplacer")
     async def move(
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
         throttle_booking(request)
         start: datetime | None = None
-        appointment = await get_by_token(session, token)
+        appointment = await get_by_token(context.session, token)
         try:
             start = await _chosen_start(request)
             await commands.reschedule(
-                db,
+                context.db,
                 token,
                 start,
-                now=now,
-                per_address_per_day=settings.bookings_per_address_per_day,
+                now=context.now,
+                per_address_per_day=context.settings.bookings_per_address_per_day,
             )
         except (SlotRefused, Conflict) as refused:
-            first = first_day_after(appointment.site, start, now)
-            context = await _move_context(session, appointment, settings, first, now)
-            context.update(refusal=french.message(refused.code))
-            return Template("appointment_move.html", context=context, status_code=409)
+            first = first_day_after(appointment.site, start, context.now)
+            page = await _move_context(context, appointment, first)
+            page.update(refusal=french.message(refused.code))
+            return Template("appointment_move.html", context=page, status_code=409)
         return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/reprendre")
@@ -164,66 +152,60 @@ class AppointmentPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
         """An appointment the mairie called off: the week's free slots, to take one."""
         throttle_search(request)
-        appointment = await get_by_token(session, token)
+        appointment = await get_by_token(context.session, token)
         if appointment.status != CALLED_OFF or appointment.rebooked_as_id is not None:
             return Redirect(f"/rendez-vous/{token}", status_code=303)
-        first = first_day_asked(request, appointment.site, now)
-        context = await _rebook_context(session, appointment, settings, first, now)
-        return Template("appointment_rebook.html", context=context, headers=_private())
+        first = first_day_asked(request, appointment.site, context.now)
+        page = await _rebook_context(context, appointment, first)
+        return Template("appointment_rebook.html", context=page, headers=_private())
 
     @post("/rendez-vous/{token:str}/reprendre")
     async def rebook(
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
         """Take a slot in place of an appointment the mairie called off: a booking like
         any other, for the same person, démarche and needs."""
         throttle_booking(request)
         start: datetime | None = None
-        appointment = await get_by_token(session, token)
+        appointment = await get_by_token(context.session, token)
         try:
             start = await _chosen_start(request)
             taken = await commands.rebook(
-                db,
+                context.db,
                 token,
                 start,
-                now=now,
+                now=context.now,
                 client=contacts.client_network(client_address(request)),
-                per_address_per_day=settings.bookings_per_address_per_day,
+                per_address_per_day=context.settings.bookings_per_address_per_day,
             )
         except DomainError as error:
             if error.status in (404, 429):
                 raise
-            first = first_day_after(appointment.site, start, now)
-            context = await _rebook_context(session, appointment, settings, first, now)
-            context.update(refusal=french.message(error.code))
+            first = first_day_after(appointment.site, start, context.now)
+            page = await _rebook_context(context, appointment, first)
+            page.update(refusal=french.message(error.code))
             return Template(
                 "appointment_rebook.html",
-                context=context,
+                context=page,
                 status_code=error.status,
                 headers=_private(),
             )
         return Redirect(f"/rendez-vous/{taken.token}?confirme=1", status_code=303)
 
 
-async def _called_off_context(
-    session: AsyncSession, appointment: Appointment, now: datetime
-) -> dict[str, Any]:
+async def _called_off_context(context: Context, appointment: Appointment) -> dict[str, Any]:
     """For an appointment the mairie called off: the nearest free slots to take in one
     click, or the appointment already taken instead."""
     if appointment.status != CALLED_OFF:
         return {"called_off": False, "offers": [], "rebooked": None}
+    session = context.session
     tz = ZoneInfo(appointment.site.timezone)
     rebooked = None
     if appointment.rebooked_as_id is not None:
@@ -236,68 +218,48 @@ async def _called_off_context(
             }
     offers: list[dict[str, str]] = []
     if rebooked is None:
-        found = await nearest_free(session, appointment.site, [appointment], now)
+        found = await nearest_free(session, appointment.site, [appointment], context.now)
         offers = slot_choices(found[appointment.id], tz)
     return {"called_off": True, "offers": offers, "rebooked": rebooked}
 
 
-async def _move_context(
-    session: AsyncSession,
-    appointment: Appointment,
-    settings: Settings,
-    first: date,
-    now: datetime,
-) -> dict[str, Any]:
+async def _move_context(context: Context, appointment: Appointment, first: date) -> dict[str, Any]:
     """The appointment, and the week of free slots from `first` for its démarche and needs."""
-    context = _appointment_context(appointment, settings, now)
-    context.update(
+    page = _appointment_context(context, appointment)
+    page.update(
         await slot_context(
-            session,
-            appointment.site,
-            appointment.service.code,
-            tuple(appointment.needs),
-            first,
-            now,
+            context, appointment.site, appointment.service.code, tuple(appointment.needs), first
         )
     )
-    return context
+    return page
 
 
 async def _rebook_context(
-    session: AsyncSession,
-    appointment: Appointment,
-    settings: Settings,
-    first: date,
-    now: datetime,
+    context: Context, appointment: Appointment, first: date
 ) -> dict[str, Any]:
     """The appointment called off, and the week of free slots from `first` (today at the
     earliest) for its démarche and the needs still offered."""
     site = appointment.site
-    first = max(first, local_today(site, now))
-    needs = await offered_needs(session, appointment.needs)
-    context = _appointment_context(appointment, settings, now)
-    context.update(await _called_off_context(session, appointment, now))
-    context.update(
+    first = max(first, local_today(site, context.now))
+    needs = await offered_needs(context.session, appointment.needs)
+    page = _appointment_context(context, appointment)
+    page.update(await _called_off_context(context, appointment))
+    page.update(
         await slot_context(
-            session,
-            site,
-            appointment.service.code,
-            tuple(need.code for need in needs),
-            first,
-            now,
+            context, site, appointment.service.code, tuple(need.code for need in needs), first
         )
     )
-    context["refusal"] = None
-    return context
+    page["refusal"] = None
+    return page
 
 
-def _appointment_context(
-    appointment: Appointment, settings: Settings, now: datetime
-) -> dict[str, Any]:
+def _appointment_context(context: Context, appointment: Appointment) -> dict[str, Any]:
     tz = ZoneInfo(appointment.site.timezone)
     start = appointment.starts_at.astimezone(tz)
     end = appointment.ends_at.astimezone(tz)
-    changeable = appointment.status == AppointmentStatus.BOOKED and now < appointment.starts_at
+    changeable = (
+        appointment.status == AppointmentStatus.BOOKED and context.now < appointment.starts_at
+    )
     return {
         "appointment": appointment,
         "token": appointment.token,
@@ -310,7 +272,7 @@ def _appointment_context(
             int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
         ),
         "ics": ics_url("", appointment.token),
-        "private_url": manage_url(settings.base_url, appointment.token),
+        "private_url": manage_url(context.settings.base_url, appointment.token),
         "reminders": [
             channel
             for channel, wanted in (

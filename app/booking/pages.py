@@ -22,13 +22,12 @@ from app.booking.appointment_pages import AppointmentPages
 from app.booking.queries import SlotRefused, requirement_of
 from app.booking.slot_views import choice, first_day_asked, slot_choices, slot_context
 from app.booking.throttling import throttle_booking, throttle_search
-from app.config import Settings
-from app.db import Database
 from app.errors import DomainError
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
 from app.throttle import client_address
+from app.web.context import Context
 from app.web.public import PublicController
 
 MAX_NEEDS = 10
@@ -56,8 +55,9 @@ def _back_to_start(site: Site) -> Redirect:
 class BookingFlowPages(PublicController):
     @get("/mairies/{slug:str}/rendez-vous")
     async def choose_service(
-        self, slug: Slug, session: NamedDependency[AsyncSession], request: Request[Any, Any, State]
+        self, slug: Slug, context: NamedDependency[Context], request: Request[Any, Any, State]
     ) -> Template:
+        session = context.session
         site = await get_site(session, slug)
         error = request.query_params.get("erreur")
         services = await list_services(session)
@@ -77,45 +77,42 @@ class BookingFlowPages(PublicController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        site = await get_site(session, slug)
+        site = await get_site(context.session, slug)
         code = request.query_params.get("service", "")
         if not code:
             return _back_to_start(site)
         throttle_search(request)
         needs = _needs_of(request.query_params.getall("besoins", []))
-        first = first_day_asked(request, site, now)
-        context = await slot_context(session, site, code, needs, first, now)
-        return Template("booking_slots.html", context=context)
+        first = first_day_asked(request, site, context.now)
+        page = await slot_context(context, site, code, needs, first)
+        return Template("booking_slots.html", context=page)
 
     @get("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def contact_form(
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        site = await get_site(session, slug)
+        site = await get_site(context.session, slug)
         code = request.query_params.get("service", "")
         needs = _needs_of(request.query_params.getall("besoins", []))
         start = bounds.parse_datetime(request.query_params.get("debut"))
         if not code or start is None:
             return _back_to_start(site)
-        context = await _contact_context(session, site, code, needs, start)
-        return Template("booking_contact.html", context=context)
+        page = await _contact_context(context.session, site, code, needs, start)
+        return Template("booking_contact.html", context=page)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def book(
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
+        session = context.session
         throttle_booking(request)
         site = await get_site(session, slug)
         form = await request.form()
@@ -135,7 +132,7 @@ class BookingFlowPages(PublicController):
         if not errors:
             try:
                 appointment = await commands.book(
-                    db,
+                    context.db,
                     commands.BookingRequest(
                         site=site.slug,
                         service=code,
@@ -148,26 +145,26 @@ class BookingFlowPages(PublicController):
                         reminders_by_sms=entered.rappels_sms,
                         client=contacts.client_network(client_address(request)),
                     ),
-                    now=now,
-                    per_address_per_day=settings.bookings_per_address_per_day,
+                    now=context.now,
+                    per_address_per_day=context.settings.bookings_per_address_per_day,
                 )
             except SlotRefused as refused:
-                context = await _contact_context(session, site, code, needs, start)
-                context.update(
+                page = await _contact_context(session, site, code, needs, start)
+                page.update(
                     entered=entered,
                     refusal=french.message(refused.code),
                     alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
                 )
-                return Template("booking_contact.html", context=context, status_code=409)
+                return Template("booking_contact.html", context=page, status_code=409)
             except DomainError as error:
                 if error.status >= 404:
                     raise
                 errors = {"formulaire": french.message(error.code)}
             else:
                 return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
-        context = await _contact_context(session, site, code, needs, start)
-        context.update(entered=entered, errors=errors)
-        return Template("booking_contact.html", context=context, status_code=422)
+        page = await _contact_context(session, site, code, needs, start)
+        page.update(entered=entered, errors=errors)
+        return Template("booking_contact.html", context=page, status_code=422)
 
 
 # The residents' booking pages, registered as one: the flow above, the private page beside.

@@ -20,6 +20,7 @@ from app.booking.slots import Slot
 from app.errors import BadRequest
 from app.sites.models import Need, Service, Site
 from app.sites.service import local_today
+from app.web.context import Context
 
 DAYS_SHOWN = 7
 
@@ -86,14 +87,10 @@ async def choice(
 
 
 async def slot_context(
-    session: AsyncSession,
-    site: Site,
-    code: str,
-    needs: tuple[str, ...],
-    first: date,
-    now: datetime,
+    context: Context, site: Site, code: str, needs: tuple[str, ...], first: date
 ) -> dict[str, Any]:
     """The week of free slots from `first` for the démarche `code` and its needs."""
+    session, now = context.session, context.now
     service, chosen = await choice(session, code, needs)
     last = first + timedelta(days=DAYS_SHOWN - 1)
     _, slots = await availability(session, site.slug, code, needs, first, last, now)

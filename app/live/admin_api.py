@@ -10,17 +10,15 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import site_to_run
-from app.config import Settings
-from app.db import Database
 from app.live import commands as service
 from app.live.models import Screen
 from app.problems import problem_responses
 from app.sites.schemas import Slug
+from app.web.context import Context
 
 ScreenId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The screen's id")]
 
@@ -72,12 +70,12 @@ class ScreensAdminController(Controller):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[ScreenOut]:
-        site = await site_to_run(session, agent, slug)
+        site = await site_to_run(context.session, agent, slug)
         zone = ZoneInfo(site.timezone)
-        return [screen_out(screen, zone, now) for screen in await service.screens_of(session, site)]
+        screens = await service.screens_of(context.session, site)
+        return [screen_out(screen, zone, context.now) for screen in screens]
 
     @post(
         "/",
@@ -92,16 +90,15 @@ class ScreensAdminController(Controller):
         slug: Slug,
         data: JSONBody[ScreenIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> PairedOut:
-        paired = await service.pair(db, agent, slug, label=data.label, now=now)
-        shown = screen_out(paired.screen, ZoneInfo(settings.timezone), now)
+        now = context.now
+        paired = await service.pair(context.db, agent, slug, label=data.label, now=now)
+        shown = screen_out(paired.screen, context.zone, now)
         return PairedOut(
             **msgspec.structs.asdict(shown),
             key=paired.key,
-            display_url=f"{settings.base_url}{paired.path}",
+            display_url=f"{context.settings.base_url}{paired.path}",
         )
 
     @delete(
@@ -114,7 +111,6 @@ class ScreensAdminController(Controller):
         slug: Slug,
         screen_id: ScreenId,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> None:
-        await service.revoke(db, agent, slug, screen_id, now=now)
+        await service.revoke(context.db, agent, slug, screen_id, now=context.now)

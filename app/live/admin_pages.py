@@ -4,7 +4,6 @@ Plain forms posted with the session cookie and its CSRF field."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -15,15 +14,13 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import site_to_run
-from app.config import Settings
-from app.db import Database
 from app.errors import Conflict, Invalid
 from app.live import commands as screens
 from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
+from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -36,17 +33,14 @@ class ScreenAdminPages(StaffController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(session, staff.agent, slug)
+        site = await site_to_run(context.session, staff.agent, slug)
         form = await request.form()
         label = str(form.get(LABEL_FIELD, ""))[:1000]
         try:
-            paired = await screens.pair(db, staff.agent, slug, label=label, now=now)
+            paired = await screens.pair(context.db, staff.agent, slug, label=label, now=context.now)
         except (Invalid, Conflict) as refused:
             text = (
                 refused.problems[0].french
@@ -54,10 +48,10 @@ class ScreenAdminPages(StaffController):
                 else f"Cette mairie a déjà {screens.MAX_SCREENS_PER_SITE} écrans : "
                 "retirez-en un d'abord."
             )
-            context = await site_context(session, staff, site, now)
-            context.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
-            return Template("admin_site.html", context=context, status_code=400)
-        address = f"{settings.base_url}{paired.path}"
+            page = await site_context(context, staff, site)
+            page.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
+            return Template("admin_site.html", context=page, status_code=400)
+        address = f"{context.settings.base_url}{paired.path}"
         qr = await anyio.to_thread.run_sync(
             lambda: segno.make(address, error="m").svg_inline(
                 scale=4, omitsize=True, title="Code QR : l'adresse de l'écran"
@@ -81,11 +75,9 @@ class ScreenAdminPages(StaffController):
         self,
         slug: Slug,
         screen_id: Id,
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(session, staff.agent, slug)
-        await screens.revoke(db, staff.agent, slug, screen_id, now=now)
+        site = await site_to_run(context.session, staff.agent, slug)
+        await screens.revoke(context.db, staff.agent, slug, screen_id, now=context.now)
         return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)

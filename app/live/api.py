@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,7 +11,6 @@ from litestar import Controller, asgi, get
 from litestar.di import NamedDependency
 from litestar.response import File
 from litestar.types import Receive, Scope, Send
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live.hub import Hub, display_body
 from app.live.screens import KEY_PARAMETER
@@ -20,6 +18,7 @@ from app.live.sockets import RawSocket
 from app.queue import views as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
+from app.web.context import Context
 
 
 def hub_of(scope: Scope) -> Hub:
@@ -34,17 +33,15 @@ class LiveController(Controller):
     tags = ["live"]
 
     @get("/display/{slug:str}", include_in_schema=False, media_type="text/html")
-    async def display_page(self, slug: Slug, session: NamedDependency[AsyncSession]) -> File:
+    async def display_page(self, slug: Slug, context: NamedDependency[Context]) -> File:
         """The lobby screen of a mairie (a static page that talks to the websocket)."""
-        await get_site(session, slug)
+        await get_site(context.session, slug)
         return File(DISPLAY_DIR / "index.html", content_disposition_type="inline")
 
     @get("/api/v1/sites/{slug:str}/display", summary="What the lobby screens show")
-    async def display(
-        self, slug: Slug, session: NamedDependency[AsyncSession], now: NamedDependency[datetime]
-    ) -> dict[str, Any]:
-        site = await get_site(session, slug)
-        state = await queue.display(session, site, now)
+    async def display(self, slug: Slug, context: NamedDependency[Context]) -> dict[str, Any]:
+        site = await get_site(context.session, slug)
+        state = await queue.display(context.session, site, context.now)
         return display_body(state, ZoneInfo(site.timezone))
 
 

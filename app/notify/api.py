@@ -10,16 +10,15 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
-from app.db import Database
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
 from app.problems import problem_responses
 from app.sites.models import Site
+from app.web.context import Context
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -75,11 +74,12 @@ class OutboxController(Controller):
     async def list_messages(
         self,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         status: Annotated[Status, QueryParameter()] = "failed",
         site: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[OutboxOut]:
+        session = context.session
         chosen = await sites_in_view(session, agent, roles=MANAGERS, slug=site)
         slugs = {s.id: s.slug for s in chosen}
         messages = await session.scalars(
@@ -95,10 +95,9 @@ class OutboxController(Controller):
         self,
         message_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> OutboxOut:
-        async with db.writing() as session:
+        async with context.db.writing() as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
@@ -108,5 +107,5 @@ class OutboxController(Controller):
                 message.status = MessageStatus.PENDING
                 message.attempts = 0
                 message.last_error = ""
-                message.send_after = now
+                message.send_after = context.now
             return outbox_out(message, site.slug)

@@ -12,15 +12,14 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
-from app.db import Database
 from app.privacy import service
 from app.problems import problem_responses
 from app.sites.models import Site
+from app.web.context import Context
 
 EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
 PhoneQuery = Annotated[str | None, QueryParameter(max_length=40, description="Their phone")]
@@ -193,11 +192,12 @@ class PeopleController(Controller):
     async def find_person(
         self,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         email: EmailQuery = None,
         phone: PhoneQuery = None,
         site: SiteQuery = None,
     ) -> PersonOut:
+        session = context.session
         sites = {s.id: s for s in await sites_in_view(session, agent, roles=MANAGERS, slug=site)}
         contact = service.contact_of(email, phone)
         found = await service.find(session, contact, list(sites))
@@ -216,13 +216,11 @@ class PeopleController(Controller):
         self,
         data: JSONBody[EraseIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> ErasedOut:
-        sites = await sites_in_view(session, agent, roles=MANAGERS, slug=data.site)
+        sites = await sites_in_view(context.session, agent, roles=MANAGERS, slug=data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
-            db, contact, [site.id for site in sites], agent_id=agent.id, now=now
+            context.db, contact, [site.id for site in sites], agent_id=agent.id, now=context.now
         )
         return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))

@@ -5,7 +5,6 @@ in the browser's history); the erasure asks for a confirmation first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds, french
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
-from app.db import Database
 from app.errors import BadRequest
 from app.privacy import service
 from app.sites.models import Site
+from app.web.context import Context
 from app.web.staff import Staff, StaffController, back
 
 PAGE = "/admin/donnees-personnelles"
@@ -156,10 +155,10 @@ class PrivacyPages(StaffController):
     async def privacy_page(
         self,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        sites = await _scope(session, staff, "")
+        sites = await _scope(context.session, staff, "")
         erased = None
         if request.query_params.get("fait") == "efface":
             erased = bounds.parse_int(request.query_params.get("lignes"), 0, 10**9) or 0
@@ -169,9 +168,10 @@ class PrivacyPages(StaffController):
     async def search(
         self,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session = context.session
         asked = await self._asked(session, staff, await request.form())
         if isinstance(asked, Template):
             return asked
@@ -183,11 +183,10 @@ class PrivacyPages(StaffController):
     async def erase(
         self,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
-        now: NamedDependency[datetime],
     ) -> Template | Redirect:
+        session = context.session
         form = await request.form()
         asked = await self._asked(session, staff, form)
         if isinstance(asked, Template):
@@ -203,7 +202,7 @@ class PrivacyPages(StaffController):
                 status_code=400,
             )
         erased = await service.erase(
-            db, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=now
+            context.db, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=context.now
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged
         return back(PAGE, fait="efface", lignes=str(lines))

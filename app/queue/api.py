@@ -14,13 +14,11 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.types import AnyCallable
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
-from app.db import Database
 from app.live import presence
 from app.problems import problem_responses
 from app.queue import commands, queries, views
@@ -29,6 +27,7 @@ from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.visits import service as visits
 from app.visits.service import VisitReport
+from app.web.context import Context
 
 RECEPTION = frozenset({"reception", "manager"})
 FACILITATORS = frozenset({"facilitator", "manager"})
@@ -169,9 +168,10 @@ def ticket_out(view: views.TicketView, tz: ZoneInfo) -> TicketOut:
     )
 
 
-async def _out(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketOut:
-    site = await queries.site_of(session, ticket.site_id)
-    return ticket_out(await views.view_of(session, ticket, now), ZoneInfo(site.timezone))
+async def _out(context: Context, ticket: Ticket) -> TicketOut:
+    site = await queries.site_of(context.session, ticket.site_id)
+    view = await views.view_of(context.session, ticket, context.now)
+    return ticket_out(view, ZoneInfo(site.timezone))
 
 
 async def move_ticket(
@@ -179,26 +179,24 @@ async def move_ticket(
     action: str,
     roles: frozenset[str],
     agent: Agent,
-    db: Database,
-    session: AsyncSession,
-    now: datetime,
+    context: Context,
     transfer: TransferIn | None = None,
     report: VisitReport | None = None,
 ) -> TicketOut:
     """Authorize `agent` at the ticket's site, then move the ticket along."""
-    ticket = await queries.get_ticket(session, ticket_id)
-    authorize(agent, roles=roles, site=await queries.site_of(session, ticket.site_id))
+    ticket = await queries.get_ticket(context.session, ticket_id)
+    authorize(agent, roles=roles, site=await queries.site_of(context.session, ticket.site_id))
     moved = await commands.act(
-        db,
+        context.db,
         ticket_id,
         action,
         agent_id=agent.id,
-        now=now,
+        now=context.now,
         service_code=transfer.service if transfer else None,
         station_kind=transfer.station_kind if transfer else None,
         report=report,
     )
-    return await _out(session, moved, now)
+    return await _out(context, moved)
 
 
 class QueueController(Controller):
@@ -218,24 +216,22 @@ class QueueController(Controller):
         slug: Slug,
         data: JSONBody[WalkInIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> TicketOut:
-        site = await get_site(session, slug)
+        site = await get_site(context.session, slug)
         authorize(agent, roles=queries.issuers(site), site=site)
         ticket = await commands.issue_walk_in(
-            db,
+            context.db,
             slug,
             service_code=data.service,
             needs=tuple(data.needs),
             priority=data.priority,
             phone=data.phone,
             agent_id=agent.id,
-            now=now,
+            now=context.now,
             force_reason=data.force_reason,
         )
-        return await _out(session, ticket, now)
+        return await _out(context, ticket)
 
     @post(
         "/sites/{slug:str}/check-ins",
@@ -247,22 +243,22 @@ class QueueController(Controller):
         slug: Slug,
         data: JSONBody[CheckInIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> TicketOut:
-        authorize(agent, roles=RECEPTION, site=await get_site(session, slug))
-        ticket = await commands.check_in(db, slug, data.reference, agent_id=agent.id, now=now)
-        return await _out(session, ticket, now)
+        authorize(agent, roles=RECEPTION, site=await get_site(context.session, slug))
+        ticket = await commands.check_in(
+            context.db, slug, data.reference, agent_id=agent.id, now=context.now
+        )
+        return await _out(context, ticket)
 
     @get("/sites/{slug:str}/queue", summary="Today's queue of a mairie")
     async def queue(
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> QueueOut:
+        session, now = context.session, context.now
         authorize(agent, roles=STAFF_ROLES, site=await get_site(session, slug))
         view = await views.queue(session, slug, now)
         tz = ZoneInfo(view.site.timezone)
@@ -287,16 +283,16 @@ class QueueController(Controller):
         self,
         station_id: Id,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Response[TicketOut | None]:
-        station = await queries.get_station(session, station_id)
+        station = await queries.get_station(context.session, station_id)
         authorize(agent, roles=FACILITATORS, site=station.site)
-        ticket = await commands.call_next(db, station_id, agent_id=agent.id, now=now)
+        ticket = await commands.call_next(
+            context.db, station_id, agent_id=agent.id, now=context.now
+        )
         if ticket is None:
             return Response(None, status_code=204)
-        return Response(await _out(session, ticket, now))
+        return Response(await _out(context, ticket))
 
 
 def _move_route(path: str, summary: str) -> Callable[[AnyCallable], HTTPRouteHandler]:
@@ -317,11 +313,9 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
     async def move(
         ticket_id: Id,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> TicketOut:
-        return await move_ticket(ticket_id, action, roles, agent, db, session, now)
+        return await move_ticket(ticket_id, action, roles, agent, context)
 
     move.__name__ = f"ticket_{action}"
     return _move_route(path, summary)(move)
@@ -332,26 +326,20 @@ async def transfer(
     ticket_id: Id,
     data: JSONBody[TransferIn],
     agent: NamedDependency[Agent],
-    db: NamedDependency[Database],
-    session: NamedDependency[AsyncSession],
-    now: NamedDependency[datetime],
+    context: NamedDependency[Context],
 ) -> TicketOut:
-    return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, db, session, now, data)
+    return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, context, data)
 
 
 @_move_route("finish", "The help is over; the body, if any, records what was done")
 async def finish(
     ticket_id: Id,
     agent: NamedDependency[Agent],
-    db: NamedDependency[Database],
-    session: NamedDependency[AsyncSession],
-    now: NamedDependency[datetime],
+    context: NamedDependency[Context],
     data: JSONBody[VisitIn | None] = None,
 ) -> TicketOut:
     report = data.report() if data else None
-    return await move_ticket(
-        ticket_id, "finish", FACILITATORS, agent, db, session, now, report=report
-    )
+    return await move_ticket(ticket_id, "finish", FACILITATORS, agent, context, report=report)
 
 
 # Registered beside QueueController (app/asgi.py).
@@ -373,10 +361,10 @@ class TrackingController(Controller):
     async def track(
         self,
         token: Token,
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> TicketTracking:
-        view = await views.by_token(session, token, now)
+        session = context.session
+        view = await views.by_token(session, token, context.now)
         ticket = view.ticket
         site = await queries.site_of(session, ticket.site_id)
         escalation = await visits.escalation_of_ticket(session, ticket.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,20 +9,21 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
 from app.booking.schemas import Token
-from app.db import Database
 from app.errors import DomainError
 from app.queue import queries, views
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
+from app.web.context import Context
 from app.web.public import PublicController
 
 
-async def tracking_context(session: AsyncSession, token: str, now: datetime) -> dict[str, Any]:
+async def tracking_context(context: Context, token: str) -> dict[str, Any]:
+    """The tracking page's values: the ticket's place, estimate, station and follow-up."""
+    session, now = context.session, context.now
     view = await views.by_token(session, token, now)
     ticket = view.ticket
     site = await queries.site_of(session, ticket.site_id)
@@ -53,19 +53,17 @@ SCORES = [
 
 
 async def feedback_context(
-    db: Database,
-    session: AsyncSession,
+    context: Context,
     token: str,
-    now: datetime,
     *,
     thanks: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The feedback form's page: the ticket, and the answer already given, if any."""
-    context = await tracking_context(session, token, now)
-    answer = await feedback.answer_of(db, token, now)
-    context.update(scores=SCORES, answer=answer, thanks=thanks, error=error)
-    return context
+    page = await tracking_context(context, token)
+    answer = await feedback.answer_of(context.db, token, context.now)
+    page.update(scores=SCORES, answer=answer, thanks=thanks, error=error)
+    return page
 
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -73,20 +71,14 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 class TrackingPages(PublicController):
     @get("/ticket/{token:str}")
-    async def tracking(
-        self, token: Token, session: NamedDependency[AsyncSession], now: NamedDependency[datetime]
-    ) -> Template:
-        context = await tracking_context(session, token, now)
-        return Template("tracking.html", context=context, headers=PRIVATE)
+    async def tracking(self, token: Token, context: NamedDependency[Context]) -> Template:
+        page = await tracking_context(context, token)
+        return Template("tracking.html", context=page, headers=PRIVATE)
 
     @get("/ticket/{token:str}/etat")
-    async def state(
-        self, token: Token, session: NamedDependency[AsyncSession], now: NamedDependency[datetime]
-    ) -> Template:
-        context = await tracking_context(session, token, now)
-        return Template(
-            "_tracking_state.html", context=context, headers={"Cache-Control": "no-store"}
-        )
+    async def state(self, token: Token, context: NamedDependency[Context]) -> Template:
+        page = await tracking_context(context, token)
+        return Template("_tracking_state.html", context=page, headers={"Cache-Control": "no-store"})
 
     @get("/t/{token:str}")
     async def short_tracking(self, token: Token) -> Redirect:
@@ -101,37 +93,31 @@ class TrackingPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template:
         thanks = request.query_params.get("merci") == "1"
-        context = await feedback_context(db, session, token, now, thanks=thanks)
-        return Template("feedback.html", context=context, headers=PRIVATE)
+        page = await feedback_context(context, token, thanks=thanks)
+        return Template("feedback.html", context=page, headers=PRIVATE)
 
     @post("/ticket/{token:str}/avis")
     async def give_feedback(
         self,
         token: Token,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
         form = await request.form()
         score = str(form.get("note", ""))
         try:
             await feedback.record(
-                db,
+                context.db,
                 token,
                 bounds.parse_int(score, 1, 5) or 0,
                 str(form.get("commentaire", "")),
-                now,
+                context.now,
             )
         except DomainError as error:
             # The answer already given, if any, stays shown: its comment is kept whatever.
-            context = await feedback_context(
-                db, session, token, now, error=french.message(error.code)
-            )
-            return Template("feedback.html", context=context, status_code=error.status)
+            page = await feedback_context(context, token, error=french.message(error.code))
+            return Template("feedback.html", context=page, status_code=error.status)
         return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

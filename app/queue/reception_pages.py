@@ -3,7 +3,7 @@ tickets issued and printed, and appointments booked at the desk or by phone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
 from app.accounts import service as accounts
@@ -24,7 +23,6 @@ from app.booking.contacts import contact
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.slots import Refusal
 from app.config import Settings
-from app.db import Database
 from app.errors import DomainError, Forbidden
 from app.queue import commands, queries, views
 from app.queue.station_pages import (
@@ -40,6 +38,7 @@ from app.queue.station_pages import (
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, local_today
+from app.web.context import Context
 from app.web.staff import Staff, StaffController, back, site_for
 
 
@@ -49,25 +48,24 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session = context.session
         site = await site_for(session, staff, slug, RECEPTION)
         params = request.query_params
         search = params.get("q", "")[:80]
         tz = ZoneInfo(site.timezone)
         appointments = await booking.appointments_of_day(
-            session, site, local_today(site, now), search
+            session, site, local_today(site, context.now), search
         )
         late = await queries.late_appointments(session, [a.id for a in appointments])
         booked = None
         if params.get("rdv"):
             booked = await booking.appointment_by_reference(session, site, params["rdv"][:16])
-        context = {
+        page = {
             **await console_context(
-                session, staff, site, now, params, refresh=f"/accueil/{site.slug}/file"
+                context, staff, site, params, refresh=f"/accueil/{site.slug}/file"
             ),
             "search": search,
             "appointments": [
@@ -82,7 +80,7 @@ class ReceptionPages(StaffController):
                 }
                 for a in appointments
             ],
-            "booked": _booked_view(booked, settings) if booked else None,
+            "booked": _booked_view(booked, context.settings) if booked else None,
             "checked_in": params.get("arrivee"),
             "check_in_window": french.check_in_window(
                 site.check_in_early_minutes,
@@ -90,29 +88,27 @@ class ReceptionPages(StaffController):
                 site.late_check_in_limit_minutes,
             ),
         }
-        return Template("staff_reception.html", context=context)
+        return Template("staff_reception.html", context=page)
 
     @get("/accueil/{slug:str}/file")
     async def reception_queue(
         self,
         slug: Slug,
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
-        return Template("_staff_queue.html", context=await queue_context(session, site, now))
+        site = await site_for(context.session, staff, slug, accounts.STAFF_ROLES)
+        return Template("_staff_queue.html", context=await queue_context(context, site))
 
     @post("/accueil/{slug:str}/tickets")
     async def issue(
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
+        session = context.session
         site = await get_site(session, slug)
         accounts.authorize(staff.agent, roles=queries.issuers(site), site=site)
         form = await request.form()
@@ -126,14 +122,14 @@ class ReceptionPages(StaffController):
         forced = form.get("forcer") == "oui"
         try:
             ticket = await commands.issue_walk_in(
-                db,
+                context.db,
                 site.slug,
                 service_code=str(form.get("service", "")),
                 needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
                 priority=form.get("prioritaire") == "oui",
                 phone=str(form.get("telephone", "")).strip()[:32] or None,
                 agent_id=staff.agent.id,
-                now=now,
+                now=context.now,
                 force_reason=str(form.get("raison", ""))[:200] if forced else None,
             )
         except DomainError as error:
@@ -145,17 +141,16 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(session, staff, slug, RECEPTION)
+        site = await site_for(context.session, staff, slug, RECEPTION)
         form = await request.form()
         path = f"/accueil/{site.slug}"
+        reference = str(form.get("reference", ""))[:16]
         try:
             ticket = await commands.check_in(
-                db, site.slug, str(form.get("reference", ""))[:16], agent_id=staff.agent.id, now=now
+                context.db, site.slug, reference, agent_id=staff.agent.id, now=context.now
             )
         except DomainError as error:
             return refused(path, error)
@@ -166,19 +161,17 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_for(session, staff, slug, RECEPTION)
+        site = await site_for(context.session, staff, slug, RECEPTION)
         params = request.query_params
         return Template(
             "staff_booking.html",
             context=await _booking_context(
-                session,
+                context,
                 site,
                 staff,
-                now,
                 code=params.get("service", ""),
                 needs=tuple(params.getall("besoins", []))[:10],
                 day_text=params.get("jour", ""),
@@ -190,12 +183,10 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await site_for(session, staff, slug, RECEPTION)
+        site = await site_for(context.session, staff, slug, RECEPTION)
         form = await request.form()
         code = str(form.get("service", ""))
         needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
@@ -206,7 +197,7 @@ class ReceptionPages(StaffController):
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
             appointment = await booking_commands.book(
-                db,
+                context.db,
                 booking_commands.BookingRequest(
                     site=site.slug,
                     service=code,
@@ -221,15 +212,15 @@ class ReceptionPages(StaffController):
                     reminders_by_email=form.get("rappels_email") == "oui",
                     reminders_by_sms=form.get("rappels_sms") == "oui",
                 ),
-                now=now,
+                now=context.now,
                 agent_id=staff.agent.id,
             )
         except DomainError as error:
-            context = await _booking_context(
-                session, site, staff, now, code=code, needs=needs, day_text=day_text
+            page = await _booking_context(
+                context, site, staff, code=code, needs=needs, day_text=day_text
             )
-            context["error"] = french.message(error.code)
-            return Template("staff_booking.html", context=context, status_code=error.status)
+            page["error"] = french.message(error.code)
+            return Template("staff_booking.html", context=page, status_code=error.status)
         return back(f"/accueil/{site.slug}", rdv=appointment.reference)
 
     @get("/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer")
@@ -237,18 +228,17 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         ticket_id: Id,
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session, now = context.session, context.now
         site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
         ticket = await queries.get_ticket(session, ticket_id)
         if ticket.site_id != site.id:
             raise Forbidden("This ticket belongs to another mairie.")
         view = await views.view_of(session, ticket, now)
         tz = ZoneInfo(site.timezone)
-        tracking = f"{settings.base_url}/ticket/{ticket.token}"
+        tracking = f"{context.settings.base_url}/ticket/{ticket.token}"
         qr = await anyio.to_thread.run_sync(
             lambda: segno.make(tracking, error="m").svg_inline(
                 scale=4, omitsize=True, title="Code QR : suivre votre ticket sur votre téléphone"
@@ -279,15 +269,15 @@ def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]
 
 
 async def _booking_context(
-    session: AsyncSession,
+    context: Context,
     site: Site,
     staff: Staff,
-    now: datetime,
     *,
     code: str,
     needs: tuple[str, ...],
     day_text: str,
 ) -> dict[str, Any]:
+    session, now = context.session, context.now
     today = local_today(site, now)
     day = max(bounds.parse_date(day_text) or today, today)
     slots: list[dict[str, str]] = []

@@ -6,39 +6,33 @@ every few seconds."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from litestar import Router, get
 from litestar.di import NamedDependency
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.accounts.pages import LoginPages
 from app.booking import alerts as booking_alerts
-from app.config import Settings
 from app.queue.reception_pages import ReceptionPages
 from app.queue.station_pages import FACILITATORS, RECEPTION, StationPages
 from app.sites.service import get_site, list_sites
+from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 
 class ConsolePages(StaffController):
     @get("/console")
     async def console(
-        self,
-        session: NamedDependency[AsyncSession],
-        staff: NamedDependency[Staff],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        self, staff: NamedDependency[Staff], context: NamedDependency[Context]
     ) -> Template:
+        session = context.session
         sites = (
             await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
         )
         # A manager reads here, before anything else, that a day fills abnormally fast.
         bursts = (
             await booking_alerts.alerts_by_site(
-                session, sites, now, settings.booking_alert_per_hour
+                session, sites, context.now, context.settings.booking_alert_per_hour
             )
             if staff.agent.role in ("manager", "admin")
             else {}

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
 from app.accounts import service as accounts
-from app.db import Database
 from app.errors import DomainError, Forbidden
 from app.live import presence
 from app.queue import commands, queries, views
@@ -27,6 +26,7 @@ from app.sites.models import Site, Station
 from app.sites.service import list_needs, list_services
 from app.visits import service as visits
 from app.visits.models import OUTCOMES
+from app.web.context import Context
 from app.web.staff import Staff, StaffController, back
 
 RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
@@ -81,8 +81,9 @@ def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> l
     return rows
 
 
-async def queue_context(session: AsyncSession, site: Site, now: datetime) -> dict[str, Any]:
+async def queue_context(context: Context, site: Site) -> dict[str, Any]:
     """The queue's part of both consoles, which refreshes itself (`_staff_queue.html`)."""
+    session, now = context.session, context.now
     view = await views.queue(session, site.slug, now)
     tz = ZoneInfo(site.timezone)
     return {
@@ -114,18 +115,16 @@ def refused(path: str, error: DomainError) -> Redirect:
     return back(path, erreur=error.code or "not_found")
 
 
-async def issued_row(
-    session: AsyncSession, site: Site, ticket_id: str | None, now: datetime
-) -> dict[str, Any] | None:
+async def issued_row(context: Context, site: Site, ticket_id: str | None) -> dict[str, Any] | None:
     """The ticket just issued (its id in the page's address), if it is one of `site`'s."""
     found = bounds.parse_int(ticket_id, 1, bounds.LARGEST_ID)
     if found is None:
         return None
-    ticket = await queries.get_ticket(session, found)
+    ticket = await queries.get_ticket(context.session, found)
     if ticket.site_id != site.id:
         return None
-    view = await views.view_of(session, ticket, now)
-    return ticket_rows([view], now, ZoneInfo(site.timezone))[0]
+    view = await views.view_of(context.session, ticket, context.now)
+    return ticket_rows([view], context.now, ZoneInfo(site.timezone))[0]
 
 
 async def desk_context(session: AsyncSession, staff: Staff, site: Site) -> dict[str, Any]:
@@ -140,10 +139,9 @@ async def desk_context(session: AsyncSession, staff: Staff, site: Site) -> dict[
 
 
 async def console_context(
-    session: AsyncSession,
+    context: Context,
     staff: Staff,
     site: Site,
-    now: datetime,
     params: Mapping[str, str],
     *,
     refresh: str,
@@ -152,16 +150,15 @@ async def console_context(
     """What both consoles show: the desk, the ticket just issued and whether the site is
     closed (where the console issues tickets), the refusal to say, and the queue, which
     refreshes itself from `refresh`."""
+    session, now = context.session, context.now
     return {
         **await desk_context(session, staff, site),
-        "issued": await issued_row(session, site, params.get("ticket"), now)
-        if issues_tickets
-        else None,
+        "issued": await issued_row(context, site, params.get("ticket")) if issues_tickets else None,
         "closed_now": issues_tickets
         and not queries.is_open(await queries.open_day(session, site, now), now),
         "error": refusal_text(params["erreur"], site) if params.get("erreur") else None,
         "refresh": refresh,
-        **await queue_context(session, site, now),
+        **await queue_context(context, site),
     }
 
 
@@ -171,18 +168,17 @@ class StationPages(StaffController):
         self,
         station_id: Id,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session = context.session
         station = await station_for(session, staff, station_id)
         site = station.site
-        context = {
+        page = {
             **await console_context(
-                session,
+                context,
                 staff,
                 site,
-                now,
                 request.query_params,
                 refresh=f"/poste/{station.id}/file",
                 issues_tickets=site.facilitators_issue_tickets,
@@ -191,36 +187,33 @@ class StationPages(StaffController):
             "issues_tickets": site.facilitators_issue_tickets,
             "departments": await visits.active_departments(session),
             "outcomes": [(code, french.OUTCOMES[code]) for code in RECORDED_OUTCOMES],
-            "current": await _current(session, station, now),
+            "current": await _current(context, station),
         }
-        return Template("staff_station.html", context=context)
+        return Template("staff_station.html", context=page)
 
     @get("/poste/{station_id:int}/file")
     async def station_queue(
         self,
         station_id: Id,
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        station = await station_for(session, staff, station_id)
-        return Template(
-            "_staff_queue.html", context=await queue_context(session, station.site, now)
-        )
+        station = await station_for(context.session, staff, station_id)
+        return Template("_staff_queue.html", context=await queue_context(context, station.site))
 
     @post("/poste/{station_id:int}/appeler")
     async def call_next(
         self,
         station_id: Id,
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        station = await station_for(session, staff, station_id)
+        station = await station_for(context.session, staff, station_id)
         path = f"/poste/{station.id}"
         try:
-            ticket = await commands.call_next(db, station.id, agent_id=staff.agent.id, now=now)
+            ticket = await commands.call_next(
+                context.db, station.id, agent_id=staff.agent.id, now=context.now
+            )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)
         return back(path) if ticket else back(path, erreur="nobody_waiting")
@@ -232,13 +225,11 @@ class StationPages(StaffController):
         ticket_id: Id,
         action: Annotated[str, PathParameter(max_length=20)],
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        station = await station_for(session, staff, station_id)
-        ticket = await queries.get_ticket(session, ticket_id)
+        station = await station_for(context.session, staff, station_id)
+        ticket = await queries.get_ticket(context.session, ticket_id)
         if ticket.site_id != station.site_id or action not in ACTIONS:
             raise Forbidden("This ticket or action does not belong to this station.")
         form = await request.form()
@@ -253,11 +244,11 @@ class StationPages(StaffController):
             )
         try:
             await commands.act(
-                db,
+                context.db,
                 ticket.id,
                 ACTIONS[action],
                 agent_id=staff.agent.id,
-                now=now,
+                now=context.now,
                 service_code=str(form.get("service", "")) or None,
                 station_kind=str(form.get("poste", "")) or None,
                 report=report,
@@ -267,8 +258,9 @@ class StationPages(StaffController):
         return back(path)
 
 
-async def _current(session: AsyncSession, station: Station, now: datetime) -> list[dict[str, Any]]:
+async def _current(context: Context, station: Station) -> list[dict[str, Any]]:
     """The tickets called to or served at `station`, with their needs' names."""
+    session, now = context.session, context.now
     site = station.site
     view = await views.queue(session, site.slug, now)
     mine = [v for v in view.called + view.serving if v.ticket.station_id == station.id]

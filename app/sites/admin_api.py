@@ -4,18 +4,15 @@ appointments left to reschedule; with the weekly hours, dated exceptions and clo
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import administered_sites, site_to_run
-from app.db import Database
 from app.problems import problem_responses
 from app.sites import commands
 from app.sites.admin_schemas import (
@@ -42,20 +39,22 @@ from app.sites.disruption import to_reschedule
 from app.sites.hours_api import HoursRoutes
 from app.sites.queries import outages_ahead, station_of, stations_of
 from app.sites.schemas import SiteOut, Slug, from_model
+from app.web.context import Context
 
 
 class SiteAdminController(HoursRoutes):
     @get("/", summary="The mairies this agent runs (manager)", security=STAFF_SECURITY)
     async def list_sites(
-        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> list[SiteOut]:
-        return [from_model(site, SiteOut) for site in await administered_sites(session, agent)]
+        sites = await administered_sites(context.session, agent)
+        return [from_model(site, SiteOut) for site in sites]
 
     @get("/{slug:str}", summary="A mairie's booking and message settings", security=STAFF_SECURITY)
     async def get_settings(
-        self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> SettingsOut:
-        return settings_out(await site_to_run(session, agent, slug))
+        return settings_out(await site_to_run(context.session, agent, slug))
 
     @patch("/{slug:str}", summary="Change some of a mairie's settings", security=STAFF_SECURITY)
     async def change_settings(
@@ -63,10 +62,11 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         data: JSONBody[SettingsChange],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> SettingsOut:
-        site = await commands.change_settings(db, agent, slug, settings_changes(data), now=now)
+        site = await commands.change_settings(
+            context.db, agent, slug, settings_changes(data), now=context.now
+        )
         return settings_out(site)
 
     # Stations
@@ -77,10 +77,10 @@ class SiteAdminController(HoursRoutes):
         security=STAFF_SECURITY,
     )
     async def list_stations(
-        self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> list[StationAdminOut]:
-        site = await site_to_run(session, agent, slug)
-        return [station_out(station) for station in await stations_of(session, site)]
+        site = await site_to_run(context.session, agent, slug)
+        return [station_out(station) for station in await stations_of(context.session, site)]
 
     @post(
         "/{slug:str}/stations",
@@ -93,11 +93,16 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         data: JSONBody[StationIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> StationAdminOut:
         station = await commands.add_station(
-            db, agent, slug, name=data.name, kind=data.kind, accessible=data.accessible, now=now
+            context.db,
+            agent,
+            slug,
+            name=data.name,
+            kind=data.kind,
+            accessible=data.accessible,
+            now=context.now,
         )
         return station_out(station)
 
@@ -115,20 +120,19 @@ class SiteAdminController(HoursRoutes):
         station_id: Id,
         data: JSONBody[StationChangeIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> StationChanged:
         station, disruption = await commands.change_station(
-            db,
+            context.db,
             agent,
             slug,
             station_id,
             commands.StationChange(
                 name=data.name, kind=data.kind, accessible=data.accessible, active=data.active
             ),
-            now=now,
+            now=context.now,
         )
-        tz = await site_zone(db, slug)
+        tz = await site_zone(context.db, slug)
         return StationChanged(station=station_out(station), **disrupted(disruption, tz))
 
     # Stations out of service
@@ -142,15 +146,15 @@ class SiteAdminController(HoursRoutes):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[OutageOut]:
+        session = context.session
         site = await site_to_run(session, agent, slug)
         stations = {s.id: s for s in await stations_of(session, site)}
         tz = ZoneInfo(site.timezone)
         return [
             outage_out(outage, stations[outage.station_id], tz)
-            for outage in await outages_ahead(session, site, now)
+            for outage in await outages_ahead(session, site, context.now)
         ]
 
     @post(
@@ -166,20 +170,19 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         data: JSONBody[OutageIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> OutageAdded:
         outage, disruption = await commands.take_out_of_service(
-            db,
+            context.db,
             agent,
             slug,
             data.station_id,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             reason=data.reason,
-            now=now,
+            now=context.now,
         )
-        async with db.session() as session:
+        async with context.db.session() as session:
             site = await site_to_run(session, agent, slug)
             station = await station_of(session, site, outage.station_id)
         tz = ZoneInfo(site.timezone)
@@ -195,10 +198,9 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         outage_id: Id,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> None:
-        await commands.end_outage(db, agent, slug, outage_id, now=now)
+        await commands.end_outage(context.db, agent, slug, outage_id, now=context.now)
 
     # What is left for the manager
 
@@ -213,9 +215,10 @@ class SiteAdminController(HoursRoutes):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[AffectedOut]:
+        session = context.session
         site = await site_to_run(session, agent, slug)
         tz = ZoneInfo(site.timezone)
-        return [affected_out(item, tz) for item in await to_reschedule(session, site, now)]
+        affected = await to_reschedule(session, site, context.now)
+        return [affected_out(item, tz) for item in affected]

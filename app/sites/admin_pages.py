@@ -10,7 +10,6 @@ problems in French, listed at the top and next to each field (`admin_view.Posted
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -18,11 +17,9 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
-from app.config import Settings
 from app.sites import commands
 from app.sites.admin_view import SiteForms, back, done_text, outcome, site_context
 from app.sites.commands import StationChange
@@ -30,6 +27,7 @@ from app.sites.forms import period_fields, read_clock, read_int, read_reminder_h
 from app.sites.hours_pages import HoursPages
 from app.sites.rules import BOUNDS, CLOCK_SETTINGS, FLAGS, SETTINGS, check_settings, settings_of
 from app.sites.schemas import Slug
+from app.web.context import Context
 from app.web.staff import Staff
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -38,7 +36,7 @@ Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 class SiteAdminPages(HoursPages):
     @get("/admin")
     async def sites(
-        self, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
+        self, context: NamedDependency[Context], staff: NamedDependency[Staff]
     ) -> Template:
         return Template(
             "admin_sites.html",
@@ -46,7 +44,7 @@ class SiteAdminPages(HoursPages):
                 "staff": staff,
                 "agent": staff.agent,
                 "section": "sites",
-                "sites": await administered_sites(session, staff.agent),
+                "sites": await administered_sites(context.session, staff.agent),
             },
         )
 
@@ -55,19 +53,19 @@ class SiteAdminPages(HoursPages):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(session, staff.agent, slug)
-        context = await site_context(session, staff, site, now)
+        site = await site_to_run(context.session, staff.agent, slug)
+        page = await site_context(context, staff, site)
         query = request.query_params
-        context["done"] = done_text(query) + released_text(
+        page["done"] = done_text(query) + released_text(
             query.get("liberes", ""), query.get("prevenus", "")
         )
-        context["booking_alerts"] = await alert_views(session, site, now, settings)
-        return Template("admin_site.html", context=context)
+        page["booking_alerts"] = await alert_views(
+            context.session, site, context.now, context.settings
+        )
+        return Template("admin_site.html", context=page)
 
     @post("/admin/sites/{slug:str}/reglages")
     async def change_settings(

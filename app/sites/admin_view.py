@@ -15,7 +15,6 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
 from app.accounts.service import site_to_run
@@ -35,6 +34,7 @@ from app.sites.queries import (
 )
 from app.sites.rules import BOUNDS, MAX_RANGES_PER_DAY, settings_of
 from app.sites.service import local_today
+from app.web.context import Context
 from app.web.staff import FormRefusals, Staff
 
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
@@ -150,10 +150,9 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     return french.moment(value.astimezone(zone))
 
 
-async def site_context(
-    session: AsyncSession, staff: Staff, site: Site, now: datetime
-) -> dict[str, Any]:
-    """Everything the site's page shows."""
+async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, Any]:
+    """Everything the site's page shows, at the time of the request."""
+    session, now = context.session, context.now
     zone = ZoneInfo(site.timezone)
     today = local_today(site, now)
     stations = await stations_of(session, site)
@@ -257,13 +256,21 @@ class PostedForm:
     far; `refusals` puts the service's refusal next to the fields, `again` shows the page
     again with both."""
 
-    session: AsyncSession
-    db: Database
+    context: Context
     staff: Staff
     site: Site
-    now: datetime
     form: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        """What the form's change is written through (the request's `context.db`)."""
+        return self.context.db
+
+    @property
+    def now(self) -> datetime:
+        """The time of the request the form came with."""
+        return self.context.now
 
     def refusals(self, fields: Mapping[str, str], default: str) -> FormRefusals:
         return refusals(self.errors, fields, default)
@@ -275,9 +282,9 @@ class PostedForm:
 
     async def again(self, posted: str, status: int = 400) -> Template:
         """The page again, with what was typed in the form `posted` and what is wrong."""
-        context = await site_context(self.session, self.staff, self.site, self.now)
-        context.update(errors=self.errors, entered=self.form, posted=posted)
-        return Template("admin_site.html", context=context, status_code=status)
+        page = await site_context(self.context, self.staff, self.site)
+        page.update(errors=self.errors, entered=self.form, posted=posted)
+        return Template("admin_site.html", context=page, status_code=status)
 
 
 @dataclass
@@ -286,21 +293,16 @@ class SiteForms:
     reads one, once the route's own parameters are checked."""
 
     request: Request[Any, Any, State]
-    session: AsyncSession
-    db: Database
-    now: datetime
+    context: Context
 
     async def posted(self, slug: str, staff: Staff) -> PostedForm:
         """The form posted to the page of the site at `slug`, if `staff` runs it."""
-        site = await site_to_run(self.session, staff.agent, slug)
+        site = await site_to_run(self.context.session, staff.agent, slug)
         form = form_dict(await self.request.form())
-        return PostedForm(self.session, self.db, staff, site, self.now, form)
+        return PostedForm(self.context, staff, site, form)
 
 
 async def site_forms(
-    request: Request[Any, Any, State],
-    session: NamedDependency[AsyncSession],
-    db: NamedDependency[Database],
-    now: NamedDependency[datetime],
+    request: Request[Any, Any, State], context: NamedDependency[Context]
 ) -> SiteForms:
-    return SiteForms(request, session, db, now)
+    return SiteForms(request, context)

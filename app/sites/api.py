@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.sites import schemas, service
 from app.sites.service import day_range
+from app.web.context import Context
 
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
@@ -22,27 +22,27 @@ class SitesController(Controller):
     tags = ["sites"]
 
     @get("/sites", summary="The mairies")
-    async def list_sites(self, session: NamedDependency[AsyncSession]) -> list[schemas.SiteSummary]:
-        return [schemas.site_summary(site) for site in await service.list_sites(session)]
+    async def list_sites(self, context: NamedDependency[Context]) -> list[schemas.SiteSummary]:
+        return [schemas.site_summary(site) for site in await service.list_sites(context.session)]
 
     @get("/sites/{slug:str}", summary="One mairie, its hours and its stations")
     async def get_site(
-        self, slug: schemas.Slug, session: NamedDependency[AsyncSession]
+        self, slug: schemas.Slug, context: NamedDependency[Context]
     ) -> schemas.SiteDetail:
-        site = await service.get_site(session, slug, with_details=True)
+        site = await service.get_site(context.session, slug, with_details=True)
         return schemas.site_detail(site)
 
     @get("/sites/{slug:str}/hours", summary="When the mairie is open, day by day")
     async def get_hours(
         self,
         slug: schemas.Slug,
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         first: FromDate = None,
         last: ToDate = None,
     ) -> schemas.SiteHours:
+        session = context.session
         site = await service.get_site(session, slug)
-        today = service.local_today(site, now)
+        today = service.local_today(site, context.now)
         first, last = day_range(first, last, today=today, default_days=14)
         calendar = await service.site_calendar(session, site, first, last)
         return schemas.SiteHours(
@@ -52,11 +52,9 @@ class SitesController(Controller):
         )
 
     @get("/services", summary="The catalog of services")
-    async def list_services(
-        self, session: NamedDependency[AsyncSession]
-    ) -> list[schemas.ServiceOut]:
-        return [schemas.service_out(item) for item in await service.list_services(session)]
+    async def list_services(self, context: NamedDependency[Context]) -> list[schemas.ServiceOut]:
+        return [schemas.service_out(item) for item in await service.list_services(context.session)]
 
     @get("/needs", summary="The needs an usager may declare")
-    async def list_needs(self, session: NamedDependency[AsyncSession]) -> list[schemas.NeedOut]:
-        return [schemas.need_out(item) for item in await service.list_needs(session)]
+    async def list_needs(self, context: NamedDependency[Context]) -> list[schemas.NeedOut]:
+        return [schemas.need_out(item) for item in await service.list_needs(context.session)]

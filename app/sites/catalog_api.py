@@ -3,22 +3,20 @@ add, change, retire (`active: false`) and offer again (`active: true`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.db import Database
 from app.problems import problem_responses
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
 from app.sites.schemas import NeedOut, ServiceOut, from_model
+from app.web.context import Context
 
 CodeParam = Annotated[
     str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")
@@ -51,15 +49,15 @@ class ServicesAdminController(Controller):
         "/", summary="The catalog of services, retired ones last (manager)", security=STAFF_SECURITY
     )
     async def list_services(
-        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> list[ServiceAdminOut]:
-        return [service_out(item) for item in await catalog.all_of(session, agent, Service)]
+        return [service_out(item) for item in await catalog.all_of(context.session, agent, Service)]
 
     @get("/{code:str}", summary="One service of the catalog (manager)", security=STAFF_SECURITY)
     async def get_service(
-        self, code: CodeParam, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, code: CodeParam, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> ServiceAdminOut:
-        return service_out(await catalog.one_of(session, agent, Service, code))
+        return service_out(await catalog.one_of(context.session, agent, Service, code))
 
     @post(
         "/",
@@ -71,10 +69,10 @@ class ServicesAdminController(Controller):
         self,
         data: JSONBody[ServiceIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> ServiceAdminOut:
-        return service_out(await catalog.create_service(db, data, agent=agent, now=now))
+        item = await catalog.create_service(context.db, data, agent=agent, now=context.now)
+        return service_out(item)
 
     @patch(
         "/{code:str}",
@@ -86,10 +84,10 @@ class ServicesAdminController(Controller):
         code: CodeParam,
         data: JSONBody[ServiceChange],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> ServiceAdminOut:
-        return service_out(await catalog.change_service(db, code, data, agent=agent, now=now))
+        item = await catalog.change_service(context.db, code, data, agent=agent, now=context.now)
+        return service_out(item)
 
 
 class NeedsAdminController(Controller):
@@ -102,15 +100,15 @@ class NeedsAdminController(Controller):
         security=STAFF_SECURITY,
     )
     async def list_needs(
-        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> list[NeedAdminOut]:
-        return [need_out(item) for item in await catalog.all_of(session, agent, Need)]
+        return [need_out(item) for item in await catalog.all_of(context.session, agent, Need)]
 
     @get("/{code:str}", summary="One need (manager)", security=STAFF_SECURITY)
     async def get_need(
-        self, code: CodeParam, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, code: CodeParam, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> NeedAdminOut:
-        return need_out(await catalog.one_of(session, agent, Need, code))
+        return need_out(await catalog.one_of(context.session, agent, Need, code))
 
     @post(
         "/",
@@ -122,10 +120,10 @@ class NeedsAdminController(Controller):
         self,
         data: JSONBody[NeedIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> NeedAdminOut:
-        return need_out(await catalog.create_need(db, data, agent=agent, now=now))
+        item = await catalog.create_need(context.db, data, agent=agent, now=context.now)
+        return need_out(item)
 
     @patch(
         "/{code:str}",
@@ -137,7 +135,7 @@ class NeedsAdminController(Controller):
         code: CodeParam,
         data: JSONBody[NeedChange],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> NeedAdminOut:
-        return need_out(await catalog.change_need(db, code, data, agent=agent, now=now))
+        item = await catalog.change_need(context.db, code, data, agent=agent, now=context.now)
+        return need_out(item)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, ClassVar, Generic
 
 from litestar import Request, get, post
@@ -21,7 +20,6 @@ from litestar.datastructures import FormMultiDict, State
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts.admin_forms import (
@@ -33,11 +31,11 @@ from app.accounts.admin_forms import (
     refusal_by_field,
     text,
 )
-from app.db import Database
 from app.errors import DomainError
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, Item, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
+from app.web.context import Context
 from app.web.staff import FormRefusals, Staff, StaffController, back
 
 Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
@@ -171,11 +169,11 @@ class CatalogPages(StaffController):
     async def catalog_page(
         self,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        services = await catalog.all_of(session, staff.agent, Service)
-        needs = await catalog.all_of(session, staff.agent, Need)
+        services = await catalog.all_of(context.session, staff.agent, Service)
+        needs = await catalog.all_of(context.session, staff.agent, Need)
         return Template(
             "admin_catalog.html",
             context={
@@ -224,23 +222,23 @@ class CatalogItemPages(StaffController):
     async def add_item(
         self,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         kind = self.kind
         values, errors = kind.read(await request.form(), new=True)
         if not errors:
             with FormRefusals(errors, refusal):
-                await kind.create(db, kind.new(**values), agent=staff.agent, now=now)
+                new = kind.new(**values)
+                await kind.create(context.db, new, agent=staff.agent, now=context.now)
                 return back(CATALOG_PAGE, fait=kind.added)
         return self._item_page(staff, None, values, errors)
 
     @get("/{code:str}")
     async def item_page(
-        self, code: Code, session: NamedDependency[AsyncSession], staff: NamedDependency[Staff]
+        self, code: Code, context: NamedDependency[Context], staff: NamedDependency[Staff]
     ) -> Template:
-        item = await catalog.one_of(session, staff.agent, self.kind.model, code)
+        item = await catalog.one_of(context.session, staff.agent, self.kind.model, code)
         return self._item_page(staff, item)
 
     @post("/{code:str}")
@@ -248,13 +246,11 @@ class CatalogItemPages(StaffController):
         self,
         code: Code,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        kind = self.kind
-        item = await catalog.one_of(session, staff.agent, kind.model, code)
+        kind, db, now = self.kind, context.db, context.now
+        item = await catalog.one_of(context.session, staff.agent, kind.model, code)
         form = await request.form()
         if form.get("active") in ("oui", "non"):
             active = form.get("active") == "oui"

@@ -12,13 +12,11 @@ import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import site_to_run
-from app.db import Database
 from app.errors import BadRequest
 from app.sites import hours_commands
 from app.sites.admin_schemas import (
@@ -44,6 +42,7 @@ from app.sites.queries import (
 from app.sites.rules import MAX_RANGES_PER_DAY
 from app.sites.schemas import Slug
 from app.sites.service import local_today
+from app.web.context import Context
 
 Day = Annotated[date, PathParameter(description="YYYY-MM-DD")]
 Weekday = Annotated[
@@ -159,10 +158,10 @@ class HoursRoutes(Controller):
 
     @get("/{slug:str}/hours", summary="The weekly opening hours", security=STAFF_SECURITY)
     async def get_hours(
-        self, slug: Slug, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> WeekOut:
-        site = await site_to_run(session, agent, slug)
-        rows = await weekly_rows(session, site)
+        site = await site_to_run(context.session, agent, slug)
+        rows = await weekly_rows(context.session, site)
         ordinary = weekly_ranges(rows)
         return WeekOut(
             weekly={WEEKDAYS[day]: ranges_out(ranges) for day, ranges in ordinary.items()},
@@ -191,14 +190,13 @@ class HoursRoutes(Controller):
         weekday: Weekday,
         data: JSONBody[WeekdayIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> WeekdayChanged:
         ranges = ranges_of(data.ranges)
         disruption = await hours_commands.set_weekday_hours(
-            db, agent, slug, WEEKDAYS.index(weekday), ranges, now=now
+            context.db, agent, slug, WEEKDAYS.index(weekday), ranges, now=context.now
         )
-        tz = await site_zone(db, slug)
+        tz = await site_zone(context.db, slug)
         return WeekdayChanged(
             weekday=weekday, ranges=ranges_out(sorted(ranges)), **disrupted(disruption, tz)
         )
@@ -214,11 +212,11 @@ class HoursRoutes(Controller):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[ExceptionOut]:
+        session = context.session
         site = await site_to_run(session, agent, slug)
-        found = await exceptions_ahead(session, site, local_today(site, now))
+        found = await exceptions_ahead(session, site, local_today(site, context.now))
         return [exception_out(item) for item in found]
 
     @put(
@@ -234,12 +232,12 @@ class HoursRoutes(Controller):
         day: Day,
         data: JSONBody[ExceptionIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> ExceptionSet:
         bounded_day(day)
+        db, ranges = context.db, ranges_of(data.ranges)
         exception, disruption = await hours_commands.set_exception(
-            db, agent, slug, day, ranges_of(data.ranges), reason=data.reason, now=now
+            db, agent, slug, day, ranges, reason=data.reason, now=context.now
         )
         tz = await site_zone(db, slug)
         return ExceptionSet(exception=exception_out(exception), **disrupted(disruption, tz))
@@ -254,11 +252,10 @@ class HoursRoutes(Controller):
         slug: Slug,
         day: Day,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> None:
         bounded_day(day)
-        await hours_commands.delete_exception(db, agent, slug, day, now=now)
+        await hours_commands.delete_exception(context.db, agent, slug, day, now=context.now)
 
     # Closures
 
@@ -267,12 +264,12 @@ class HoursRoutes(Controller):
         self,
         slug: Slug,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> list[ClosureOut]:
+        session = context.session
         site = await site_to_run(session, agent, slug)
         tz = ZoneInfo(site.timezone)
-        return [closure_out(c, tz) for c in await closures_ahead(session, site, now)]
+        return [closure_out(c, tz) for c in await closures_ahead(session, site, context.now)]
 
     @post(
         "/{slug:str}/closures",
@@ -286,19 +283,18 @@ class HoursRoutes(Controller):
         slug: Slug,
         data: JSONBody[ClosureIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> ClosureAdded:
         closure, disruption = await hours_commands.add_closure(
-            db,
+            context.db,
             agent,
             slug,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             reason=data.reason,
-            now=now,
+            now=context.now,
         )
-        tz = await site_zone(db, slug)
+        tz = await site_zone(context.db, slug)
         return ClosureAdded(closure=closure_out(closure, tz), **disrupted(disruption, tz))
 
     @delete(
@@ -311,7 +307,6 @@ class HoursRoutes(Controller):
         slug: Slug,
         closure_id: Id,
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> None:
-        await hours_commands.delete_closure(db, agent, slug, closure_id, now=now)
+        await hours_commands.delete_closure(context.db, agent, slug, closure_id, now=context.now)

@@ -6,11 +6,11 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.sites import schemas
 from app.sites.models import WeeklyHours
 from app.sites.service import list_sites
+from app.web.context import Context
 
 DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
@@ -38,7 +38,8 @@ class PagesController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, session: NamedDependency[AsyncSession]) -> Template:
+    async def home(self, context: NamedDependency[Context]) -> Template:
+        session = context.session
         sites = await list_sites(session)
         rows = list(await session.scalars(select(WeeklyHours)))
         by_site: dict[int, list[WeeklyHours]] = {}

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.config import Settings
 from app.problems import problem_responses
 from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
+from app.web.context import Context
 
 SiteParam = Annotated[
     str | None,
@@ -47,15 +46,15 @@ class StatsController(Controller):
     async def stats(
         self,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         site: SiteParam = None,
         first: FromDate = None,
         last: ToDate = None,
         by: ByParam = "day",
     ) -> Stats:
-        return await read_stats(session, agent, settings, now, site, first, last, by)
+        return await read_stats(
+            context.session, agent, context.settings, context.now, site, first, last, by
+        )
 
     @get(
         "/stats.csv",
@@ -72,16 +71,16 @@ class StatsController(Controller):
         self,
         request: Request[Any, Any, Any],
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         site: SiteParam = None,
         first: FromDate = None,
         last: ToDate = None,
         by: ByParam = "day",
         flavour: FormatParam = None,
     ) -> Response[str]:
-        found = await read_stats(session, agent, settings, now, site, first, last, by)
+        found = await read_stats(
+            context.session, agent, context.settings, context.now, site, first, last, by
+        )
         name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
         return Response(
             stats_csv(found, excel=wants_excel(request, flavour)),

@@ -27,13 +27,13 @@ from prometheus_client import (
 from sqlalchemy import func, select
 
 from app.booking.alerts import alerts_by_site
-from app.config import Settings
 from app.db import Database
 from app.errors import NotFound, Unauthorized
 from app.live.hub import Hub
 from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket, TicketStatus
 from app.sites.models import Site
+from app.web.context import Context
 
 # Prometheus's text format without its charset: Litestar adds "; charset=utf-8" to text/*.
 METRICS_MEDIA_TYPE = "; ".join(
@@ -152,14 +152,12 @@ class Metrics:
 
 @get("/metrics", include_in_schema=False)
 async def metrics_endpoint(
-    request: Request[object, object, State],
-    db: NamedDependency[Database],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
+    request: Request[object, object, State], context: NamedDependency[Context]
 ) -> Response[bytes]:
     """For the monitoring's scraper; behind `GUICHET_METRICS_TOKEN` when it is set. In
     production there are no metrics without the token: they tell outsiders how busy each
     mairie is and which jobs fail."""
+    settings = context.settings
     if settings.is_production and not settings.metrics_token:
         raise NotFound("No metrics here: set GUICHET_METRICS_TOKEN to serve them.")
     if settings.metrics_token:
@@ -168,5 +166,7 @@ async def metrics_endpoint(
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("Give the metrics token.")
     metrics: Metrics = request.app.state.metrics
-    await metrics.refresh(db, request.app.state.hub, now, settings.booking_alert_per_hour)
+    await metrics.refresh(
+        context.db, request.app.state.hub, context.now, settings.booking_alert_per_hour
+    )
     return Response(metrics.render(), media_type=METRICS_MEDIA_TYPE)

@@ -3,7 +3,7 @@ the key figures, charts drawn on the server, and the numbers behind each chart."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,10 +13,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds, french
-from app.config import Settings
 from app.errors import BadRequest, DomainError
 from app.sites.schemas import Slug
 from app.stats import charts
@@ -25,6 +23,7 @@ from app.stats.figures import figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Stats
 from app.stats.sql import By
+from app.web.context import Context
 from app.web.staff import Staff, on_error, provide_staff
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
@@ -181,23 +180,22 @@ class FiguresPages(Controller):
         self,
         slug: str | None,
         request: Request[Any, Any, State],
-        session: AsyncSession,
-        settings: Settings,
-        now: datetime,
+        context: Context,
         staff: Staff,
     ) -> Template:
+        session, now = context.session, context.now
         sites = await sites_for_stats(session, staff.agent, slug)
         params = request.query_params
         chosen = params.get("par", "jour")
         by: By = PERIODS.get(chosen, "day")
         first, last = default_range(
-            _day(params.get("du")), _day(params.get("au")), today_in(settings, now)
+            _day(params.get("du")), _day(params.get("au")), today_in(context.settings, now)
         )
         stats = await figures(session, sites, first, last, by, now)
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
         if slug:
             export["site"] = slug
-        context = {
+        page = {
             "staff": staff,
             "agent": staff.agent,
             "place": sites[0].name if slug else "tout Paris",
@@ -210,27 +208,23 @@ class FiguresPages(Controller):
             "figures": key_figures(stats),
             **chart_context(stats),
         }
-        return Template("staff_stats.html", context=context)
+        return Template("staff_stats.html", context=page)
 
     @get("/statistiques")
     async def paris(
         self,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        return await self._page(None, request, session, settings, now, staff)
+        return await self._page(None, request, context, staff)
 
     @get("/statistiques/{slug:str}")
     async def site(
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        return await self._page(slug, request, session, settings, now, staff)
+        return await self._page(slug, request, context, staff)

@@ -11,18 +11,17 @@ from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
-from app.db import Database
 from app.problems import problem_responses
 from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
+from app.web.context import Context
 
 Status = Literal["received", "in_progress", "answered", "closed"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -104,13 +103,13 @@ class EscalationsController(Controller):
     async def list_escalations(
         self,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         site: Annotated[str | None, QueryParameter(max_length=40)] = None,
         status: Annotated[list[Status] | None, QueryParameter(max_items=4)] = None,
         overdue: Annotated[bool, QueryParameter(description="Only those waiting too long")] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
     ) -> list[EscalationOut]:
+        session, now = context.session, context.now
         sites = {s.id: s for s in await sites_in_view(session, agent, roles=MANAGERS, slug=site)}
         found = await service.escalations_of(
             session, list(sites), statuses=tuple(status or ESCALATION_STATUSES), limit=limit
@@ -126,13 +125,13 @@ class EscalationsController(Controller):
         self,
         reference: Reference,
         agent: NamedDependency[Agent],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> EscalationOut:
+        session = context.session
         escalation = await service.get_escalation(session, reference)
         site = await session.get_one(Site, escalation.site_id)
         authorize(agent, roles=MANAGERS, site=site)
-        return escalation_out(escalation, site, now)
+        return escalation_out(escalation, site, context.now)
 
     @post(
         "/{reference:str}/status",
@@ -145,12 +144,11 @@ class EscalationsController(Controller):
         reference: Reference,
         data: JSONBody[MoveIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> EscalationOut:
+        now = context.now
         escalation = await service.move(
-            db,
+            context.db,
             reference,
             data.status,
             agent_id=agent.id,
@@ -158,7 +156,7 @@ class EscalationsController(Controller):
             now=now,
             may_change=lambda site: authorize(agent, roles=MANAGERS, site=site),
         )
-        site = await session.get_one(Site, escalation.site_id)
+        site = await context.session.get_one(Site, escalation.site_id)
         return escalation_out(escalation, site, now)
 
 
@@ -169,10 +167,10 @@ class DepartmentsController(Controller):
 
     @get("/", summary="The expert departments requests may be sent on to")
     async def list_departments(
-        self, agent: NamedDependency[Agent], session: NamedDependency[AsyncSession]
+        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
     ) -> list[DepartmentOut]:
         authorize(agent, roles=STAFF_ROLES)
-        found = await session.scalars(
+        found = await context.session.scalars(
             select(Department).order_by(Department.position, Department.name)
         )
         return [department_out(item) for item in found]
@@ -184,10 +182,10 @@ class DepartmentsController(Controller):
         self,
         data: JSONBody[DepartmentIn],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> DepartmentOut:
-        return department_out(await commands.add_department(db, data, agent=agent, now=now))
+        added = await commands.add_department(context.db, data, agent=agent, now=context.now)
+        return department_out(added)
 
     @patch(
         "/{code:str}",
@@ -198,8 +196,9 @@ class DepartmentsController(Controller):
         code: Code,
         data: JSONBody[DepartmentChange],
         agent: NamedDependency[Agent],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> DepartmentOut:
-        department = await commands.change_department(db, code, data, agent=agent, now=now)
+        department = await commands.change_department(
+            context.db, code, data, agent=agent, now=context.now
+        )
         return department_out(department)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,18 +18,18 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.booking.models import Appointment
 from app.booking.schemas import Token
 from app.config import Settings
-from app.db import Database, token_digest
+from app.db import token_digest
 from app.errors import DomainError
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus, Visit
+from app.web.context import Context
 from app.web.public import PublicController
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -59,9 +58,10 @@ def form_token(settings: Settings, token: str) -> str:
     ).hexdigest()
 
 
-async def request_context(
-    session: AsyncSession, escalation: Escalation, now: datetime
-) -> dict[str, Any]:
+async def request_context(context: Context, escalation: Escalation) -> dict[str, Any]:
+    """What the department's page shows of the request: the mairie, the person, the
+    démarches and the note of the visit, its steps so far and those that may follow."""
+    session = context.session
     site = await session.get_one(Site, escalation.site_id)
     tz = ZoneInfo(site.timezone)
     visit = await session.get_one(Visit, escalation.visit_id)
@@ -84,7 +84,7 @@ async def request_context(
         "received": french.day(escalation.created_at.astimezone(tz).date()),
         "status": escalation.status,
         "status_label": french.ESCALATION_STATUSES[escalation.status],
-        "overdue": visits.overdue(escalation, now),
+        "overdue": visits.overdue(escalation, context.now),
         "answer_days": escalation.department.answer_days,
         "name": name,
         "services": [services.get(code, code) for code in visit.services],
@@ -106,10 +106,8 @@ async def request_context(
 class DepartmentPages(PublicController):
     async def _page(
         self,
-        session: AsyncSession,
-        settings: Settings,
+        context: Context,
         token: str,
-        now: datetime,
         *,
         done: bool = False,
         error: str | None = None,
@@ -117,11 +115,11 @@ class DepartmentPages(PublicController):
         message: str = "",
         status_code: int = 200,
     ) -> Template:
-        escalation = await visits.escalation_by_department_token(session, token)
-        context = await request_context(session, escalation, now)
-        context.update(
+        escalation = await visits.escalation_by_department_token(context.session, token)
+        page = await request_context(context, escalation)
+        page.update(
             token=token,
-            form_token=form_token(settings, token),
+            form_token=form_token(context.settings, token),
             done=done,
             error=ERRORS.get(error or "") if error in ERRORS else error,
             error_field=error,
@@ -129,7 +127,7 @@ class DepartmentPages(PublicController):
             message=message,
         )
         return Template(
-            "department_request.html", context=context, headers=PRIVATE, status_code=status_code
+            "department_request.html", context=page, headers=PRIVATE, status_code=status_code
         )
 
     @get("/demande-transmise/{token:str}")
@@ -137,28 +135,24 @@ class DepartmentPages(PublicController):
         self,
         token: Token,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template:
         done = request.query_params.get("fait") == "1"
-        return await self._page(session, settings, token, now, done=done)
+        return await self._page(context, token, done=done)
 
     @post("/demande-transmise/{token:str}")
     async def answer(
         self,
         token: Token,
         request: Request[Any, Any, State],
-        db: NamedDependency[Database],
-        session: NamedDependency[AsyncSession],
-        settings: NamedDependency[Settings],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        escalation = await visits.escalation_by_department_token(session, token)
+        escalation = await visits.escalation_by_department_token(context.session, token)
         form = await request.form()
         presented = str(form.get(FORM_TOKEN, ""))[:128]
-        if not hmac.compare_digest(presented.encode(), form_token(settings, token).encode()):
-            return await self._page(session, settings, token, now, error="form", status_code=403)
+        expected = form_token(context.settings, token)
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            return await self._page(context, token, error="form", status_code=403)
         status = str(form.get("statut", ""))[:32]
         raw = str(form.get("message", ""))
         message = " ".join(raw.split())
@@ -174,10 +168,8 @@ class DepartmentPages(PublicController):
             error = "answer"
         if error:
             return await self._page(
-                session,
-                settings,
+                context,
                 token,
-                now,
                 error=error,
                 chosen=status if status in following else "",
                 message=raw[: visits.MAX_NOTE * 2],
@@ -185,21 +177,19 @@ class DepartmentPages(PublicController):
             )
         try:
             await visits.move(
-                db,
+                context.db,
                 escalation.reference,
                 status,
                 agent_id=None,
                 message=message,
-                now=now,
+                now=context.now,
                 may_change=lambda _site: None,  # the private link is the department's right
                 by_department=True,
             )
         except DomainError as refused:  # moved meanwhile, from the mairie or another tab
             return await self._page(
-                session,
-                settings,
+                context,
                 token,
-                now,
                 error=french.message(refused.code or ""),
                 status_code=refused.status,
             )

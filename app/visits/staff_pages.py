@@ -13,16 +13,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import french
 from app.accounts import service as accounts
-from app.db import Database
 from app.errors import DomainError, NotFound
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus
+from app.web.context import Context
 from app.web.staff import Staff, back, on_error, provide_staff, site_for
 
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
@@ -76,21 +75,21 @@ class RequestPages(Controller):
         self,
         slug: Slug,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
+        session = context.session
         site = await site_for(session, staff, slug, accounts.MANAGERS)
         chosen = request.query_params.get("filtre", "ouvertes")
         if chosen not in FILTERS:
             chosen = "ouvertes"
         found = await visits.escalations_of(session, [site.id], statuses=FILTERS[chosen])
         tz = ZoneInfo(site.timezone)
-        rows = [_row(item, now, tz) for item in found]
+        rows = [_row(item, context.now, tz) for item in found]
         if chosen == "en-retard":
             rows = [row for row in rows if row["overdue"]]
         params = request.query_params
-        context = {
+        page = {
             "staff": staff,
             "agent": staff.agent,
             "site": site,
@@ -105,7 +104,7 @@ class RequestPages(Controller):
             "moved": params.get("deplacee"),
             "error": french.message(params["erreur"]) if params.get("erreur") else None,
         }
-        return Template("staff_requests.html", context=context)
+        return Template("staff_requests.html", context=page)
 
     @post("/demandes/{slug:str}/{reference:str}")
     async def move(
@@ -113,12 +112,10 @@ class RequestPages(Controller):
         slug: Slug,
         reference: Reference,
         request: Request[Any, Any, State],
-        session: NamedDependency[AsyncSession],
-        db: NamedDependency[Database],
-        now: NamedDependency[datetime],
+        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(session, staff, slug, accounts.MANAGERS)
+        site = await site_for(context.session, staff, slug, accounts.MANAGERS)
         form = await request.form()
         path = f"/demandes/{site.slug}"
 
@@ -129,12 +126,12 @@ class RequestPages(Controller):
 
         try:
             moved = await visits.move(
-                db,
+                context.db,
                 reference,
                 str(form.get("statut", "")),
                 agent_id=staff.agent.id,
                 message=str(form.get("message", ""))[:1000],
-                now=now,
+                now=context.now,
                 may_change=same_site,
             )
         except DomainError as error:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,11 +22,11 @@ from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
-from app.config import Settings
 from app.errors import DomainError, Unauthorized
 from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.service import get_site
+from app.web.context import Context
 
 
 @dataclass
@@ -36,14 +35,13 @@ class Staff:
     csrf: str
 
 
-async def staff_of(
-    request: Request[Any, Any, State], session: AsyncSession, settings: Settings, now: datetime
-) -> Staff:
+async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff:
     """The agent logged in on this browser; unauthenticated visits go to the login page."""
-    staff_session = await session_of(request, session, settings, now)
+    settings = context.settings
+    staff_session = await session_of(request, context.session, settings, context.now)
     if staff_session is None:
         raise Unauthorized("Log in first.")
-    agent = await accounts.active_agent(session, staff_session.agent_id)
+    agent = await accounts.active_agent(context.session, staff_session.agent_id)
     if agent is None:
         raise Unauthorized("This account is disabled.")
     if not accounts.still_valid(agent, staff_session.started_at):
@@ -119,12 +117,9 @@ class FormRefusals:
 
 
 async def provide_staff(
-    request: Request[Any, Any, State],
-    session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    now: NamedDependency[datetime],
+    request: Request[Any, Any, State], context: NamedDependency[Context]
 ) -> Staff:
-    return await staff_of(request, session, settings, now)
+    return await staff_of(request, context)
 
 
 async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
