@@ -64,7 +64,9 @@ def smtp_environment(database_url: str, smtp: SmtpServer) -> dict[str, str]:
         GUICHET_SMTP_SECURITY="none",
         GUICHET_DISPATCH_EVERY_SECONDS="0.5",
         GUICHET_DISPATCH_BATCH=str(BATCH),
-        GUICHET_MESSAGE_LEASE_SECONDS="5",
+        # Long enough for a batch to be sent on a loaded machine, so that only a killed
+        # instance's batch is ever claimed again.
+        GUICHET_MESSAGE_LEASE_SECONDS="20",
     )
 
 
