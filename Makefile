@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint types check-migrations pytest browser-tools mutation clean help
+.PHONY: messages run test lint types check-migrations pytest browser-tools mutation clean help
 
 help:
 	@echo "make run   – install, migrate, load the Paris demo data and serve on http://127.0.0.1:8000"
@@ -33,6 +33,15 @@ lint: $(VENV)/.installed-dev
 
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy app
+
+# Gather the sentences of the code and templates into the catalogs' template, and bring
+# each language's catalog (app/i18n/locales/) up to date with it.
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k mark --no-location --sort-output \
+	  --project guichet -o app/i18n/messages.pot .
+	$(BIN)/pybabel update -i app/i18n/messages.pot -d app/i18n/locales \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m app.i18n
 
 # The suite runs in PYTEST_WORKERS processes (pytest-xdist), each taking a whole test file
 # at a time; the tests marked `alone` (they stop the shared PostgreSQL server) run after

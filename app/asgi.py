@@ -23,6 +23,7 @@ from litestar.template import TemplateConfig
 from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import i18n
 from app.accounts.admin_api import AgentsAdminController
 from app.accounts.admin_pages import AgentPages
 from app.accounts.api import AuthController
@@ -262,7 +263,11 @@ def create_app(
                 }
             ),
         ),
-        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATE_DIRS,
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: i18n.install(engine.engine),
+        ),
         middleware=[rate_limits],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+from app.i18n.formats import minutes
 
 STATUSES = {
     "booked": "confirmé",
@@ -157,40 +141,3 @@ def check_in_refusal(code: str, early: int, limit: int) -> str:
             f"{minutes(limit)} après la fin du rendez-vous. Donnez un ticket sans rendez-vous."
         )
     return message(code)
-
-
-def day(value: date) -> str:
-    """ "mardi 1er décembre 2026"."""
-    number = "1er" if value.day == 1 else str(value.day)
-    return f"{DAYS[value.weekday()]} {number} {MONTHS[value.month - 1]} {value.year}"
-
-
-def short_day(value: date) -> str:
-    """ "mardi 1er décembre"."""
-    number = "1er" if value.day == 1 else str(value.day)
-    return f"{DAYS[value.weekday()]} {number} {MONTHS[value.month - 1]}"
-
-
-def clock(value: datetime) -> str:
-    """ "9 h 30" (local wall-clock time of `value`)."""
-    return f"{value.hour} h {value.minute:02d}"
-
-
-def moment(value: datetime) -> str:
-    """ "mardi 1er décembre 2026 à 9 h 30"."""
-    return f"{day(value.date())} à {clock(value)}"
-
-
-def minutes(total: int) -> str:
-    """ "45 minutes", "1 heure", "1 h 15"."""
-    if total < 60:
-        return f"{total} minutes"
-    hours, rest = divmod(total, 60)
-    if rest == 0:
-        return "1 heure" if hours == 1 else f"{hours} heures"
-    return f"{hours} h {rest:02d}"
-
-
-def abbreviated(value: date) -> str:
-    """ "mar. 1/12": for text messages, where every character counts."""
-    return f"{DAYS[value.weekday()][:3]}. {value.day}/{value.month}"

@@ -10,11 +10,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from app import french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
 from app.errors import TooManyRequests
+from app.i18n import formats
 from app.throttle import Limits, client_address
 from app.web.context import Context
 from app.web.staff import StaffController
@@ -63,7 +63,7 @@ class LoginPages(StaffController):
                     "next": target,
                     "email": email,
                     "error": "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
-                    f"{french.minutes(wait) if wait > 1 else '1 minute'}, "
+                    f"{formats.minutes(wait) if wait > 1 else '1 minute'}, "
                     "ou demandez à votre responsable.",
                 },
                 status_code=429,

@@ -12,11 +12,12 @@ from litestar.params import PathParameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds, french
+from app import bounds
 from app.accounts.service import site_to_run
 from app.booking import alerts
 from app.config import Settings
 from app.errors import BadRequest
+from app.i18n import formats
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.web.context import Context
@@ -33,7 +34,7 @@ async def alert_views(
     return [
         {
             "day": burst.day.isoformat(),
-            "label": french.day(burst.day),
+            "label": formats.day(burst.day),
             "bookings": burst.count,
             "networks": burst.networks,
             "suspects": len(burst.suspects),

@@ -22,6 +22,7 @@ from app.booking.slot_views import first_day_after, first_day_asked, slot_choice
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import Conflict, DomainError
+from app.i18n import formats
 from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
@@ -213,7 +214,7 @@ async def _called_off_context(context: Context, appointment: Appointment) -> dic
         if taken is not None:
             rebooked = {
                 "reference": taken.reference,
-                "when": french.moment(taken.starts_at.astimezone(tz)),
+                "when": formats.moment(taken.starts_at.astimezone(tz)),
                 "url": f"/rendez-vous/{taken.token}",
             }
     offers: list[dict[str, str]] = []
@@ -266,9 +267,9 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
         "status": french.STATUSES.get(appointment.status, appointment.status),
         "cancelled": appointment.status in RELEASED,
         "changeable": changeable,
-        "when": french.moment(start),
-        "until": french.clock(end),
-        "length": french.minutes(
+        "when": formats.moment(start),
+        "until": formats.clock(end),
+        "length": formats.minutes(
             int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
         ),
         "ics": ics_url("", appointment.token),

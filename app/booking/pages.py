@@ -23,6 +23,7 @@ from app.booking.queries import SlotRefused, requirement_of
 from app.booking.slot_views import choice, first_day_asked, slot_choices, slot_context
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import DomainError
+from app.i18n import formats
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
@@ -176,7 +177,7 @@ def _service_view(item: Service) -> dict[str, Any]:
         "code": item.code,
         "name": item.name,
         "description": item.description,
-        "duration": french.minutes(item.duration_minutes),
+        "duration": formats.minutes(item.duration_minutes),
         "double": item.station_kind == "double",
     }
 
@@ -192,8 +193,8 @@ async def _contact_context(
         "needs": chosen,
         "need_codes": [need.code for need in chosen],
         "start": local.isoformat(),
-        "when": french.moment(local),
-        "length": french.minutes(requirement_of(service, chosen).length_minutes),
+        "when": formats.moment(local),
+        "length": formats.minutes(requirement_of(service, chosen).length_minutes),
         "entered": ContactForm(),
         "errors": {},
         "refusal": None,

@@ -14,10 +14,11 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds, french
+from app import bounds
 from app.booking.queries import availability, get_needs, get_service, requirement_of
 from app.booking.slots import Slot
 from app.errors import BadRequest
+from app.i18n import formats
 from app.sites.models import Need, Service, Site
 from app.sites.service import local_today
 from app.web.context import Context
@@ -61,7 +62,7 @@ def slot_choices(slots: Sequence[Slot], tz: ZoneInfo) -> list[dict[str, str]]:
     return [
         {
             "value": slot.start.astimezone(tz).isoformat(),
-            "label": french.moment(slot.start.astimezone(tz)),
+            "label": formats.moment(slot.start.astimezone(tz)),
         }
         for slot in slots
     ]
@@ -74,9 +75,9 @@ def _week(slots: list[Slot], first: date, tz: ZoneInfo) -> list[DaySlots]:
     for slot in slots:
         local = slot.start.astimezone(tz)
         days.setdefault(local.date(), []).append(
-            {"value": local.isoformat(), "label": french.clock(local)}
+            {"value": local.isoformat(), "label": formats.clock(local)}
         )
-    return [DaySlots(french.short_day(day).capitalize(), found) for day, found in days.items()]
+    return [DaySlots(formats.short_day(day).capitalize(), found) for day, found in days.items()]
 
 
 async def choice(
@@ -102,9 +103,9 @@ async def slot_context(
         "service": service,
         "needs": chosen,
         "need_codes": [need.code for need in chosen],
-        "length": french.minutes(length),
+        "length": formats.minutes(length),
         "days": _week(slots, first, tz),
-        "period": f"du {french.short_day(first)} au {french.short_day(last)}",
+        "period": f"du {formats.short_day(first)} au {formats.short_day(last)}",
         "previous": (first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,
         "next": (first + timedelta(days=DAYS_SHOWN)).isoformat(),
     }

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
 from app.accounts.models import Agent
 from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.db import Database, notify
 from app.errors import Conflict, Invalid, NotFound
+from app.i18n import formats
 from app.live import presence
 from app.live.models import Screen
 from app.live.screens import ScreenRevoked, display_path, key_digest, new_key
@@ -78,7 +78,7 @@ async def screen_rows(session: AsyncSession, site: Site, now: datetime) -> list[
             state = "Connecté"
         elif screen.last_seen is not None:
             state = (
-                f"Vu pour la dernière fois le {french.moment(screen.last_seen.astimezone(zone))}"
+                f"Vu pour la dernière fois le {formats.moment(screen.last_seen.astimezone(zone))}"
             )
         else:
             state = "Jamais connecté"
@@ -86,7 +86,7 @@ async def screen_rows(session: AsyncSession, site: Site, now: datetime) -> list[
             {
                 "id": screen.id,
                 "label": screen.label,
-                "created": french.moment(screen.created_at.astimezone(zone)),
+                "created": formats.moment(screen.created_at.astimezone(zone)),
                 "state": state,
             }
         )

@@ -17,8 +17,8 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
 from app.events import AppointmentFacts, TicketFacts
+from app.i18n import formats
 from app.notify import planner
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL, Planned, Reach, Rules
@@ -56,10 +56,10 @@ def appointment_data(appointment: AppointmentFacts, site: Site, service: Service
         "service": service.name,
         "documents": list(service.documents),
         "starts_at": appointment.starts_at.isoformat(),
-        "when": french.moment(start),
-        "day": french.day(start.date()),
-        "day_short": french.abbreviated(start.date()),
-        "time": french.clock(start),
+        "when": formats.moment(start),
+        "day": formats.day(start.date()),
+        "day_short": formats.abbreviated(start.date()),
+        "time": formats.clock(start),
     }
 
 

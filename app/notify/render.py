@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from app import i18n
 from app.notify.sms import SmsText, prepare
 
 EMAIL_KINDS = (
@@ -28,6 +29,7 @@ _templates = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=False,
 )
+i18n.install(_templates)
 
 
 def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:

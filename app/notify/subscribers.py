@@ -28,6 +28,7 @@ from app.events import (
     VisitOver,
     subscriber,
 )
+from app.i18n import formats
 from app.notify import outbox, planner
 from app.notify.planner import EMAIL, Planned, Reach, Rules
 
@@ -125,9 +126,9 @@ async def cannot_take_place(session: AsyncSession, event: AppointmentCalledOff) 
     slots = [
         {
             "start": start.astimezone(tz).isoformat(),
-            "when": french.moment(start.astimezone(tz)),
-            "short": f"{french.abbreviated(start.astimezone(tz).date())} "
-            f"{french.clock(start.astimezone(tz))}",
+            "when": formats.moment(start.astimezone(tz)),
+            "short": f"{formats.abbreviated(start.astimezone(tz).date())} "
+            f"{formats.clock(start.astimezone(tz))}",
         }
         for start in event.offered
     ]
@@ -247,7 +248,7 @@ async def sent_to_department(session: AsyncSession, event: EscalationSent) -> No
         "site": site.name,
         "address": site.address,
         "department": escalation.department,
-        "day": french.day(escalation.created_at.astimezone(tz).date()),
+        "day": formats.day(escalation.created_at.astimezone(tz).date()),
         "answer_days": escalation.answer_days,
         "department_token": event.department_token,
     }

@@ -18,6 +18,7 @@ from app import bounds, french
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.errors import BadRequest
+from app.i18n import formats
 from app.privacy import service
 from app.sites.models import Site
 from app.web.context import Context
@@ -57,7 +58,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
             {
                 "reference": a.reference,
                 "site": name(a.site_id),
-                "when": french.moment(a.starts_at.astimezone(zone(a.site_id))),
+                "when": formats.moment(a.starts_at.astimezone(zone(a.site_id))),
                 "status": a.status,
                 "name": a.name,
                 "contact": ", ".join(part for part in (a.email, a.phone) if part),
@@ -68,7 +69,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
             {
                 "number": t.number,
                 "site": name(t.site_id),
-                "day": french.day(t.day),
+                "day": formats.day(t.day),
                 "phone": t.phone or "",
                 "note": notes.get(t.id, ""),
             }
@@ -83,7 +84,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
                 "kind": m.kind,
                 "channel": "e-mail" if m.channel == "email" else "SMS",
                 "status": m.status,
-                "day": french.day(m.created_at.astimezone(zone(m.site_id)).date()),
+                "day": formats.day(m.created_at.astimezone(zone(m.site_id)).date()),
                 "purged": m.purged_at is not None,
             }
             for m in found.messages

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from app import bounds, french
 from app.booking.schemas import Token
 from app.errors import DomainError
+from app.i18n import formats
 from app.queue import queries, views
 from app.visits import feedback
 from app.visits import service as visits
@@ -38,7 +39,7 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
         "position": view.position,
         "eta": view.eta_minutes,
         "station": ticket.station.name if ticket.station else "",
-        "updated": french.clock(now.astimezone(tz)),
+        "updated": formats.clock(now.astimezone(tz)),
         "escalation": usager_view(escalation, tz),
     }
 

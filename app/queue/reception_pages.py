@@ -24,6 +24,7 @@ from app.booking.models import Appointment, AppointmentStatus
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden
+from app.i18n import formats
 from app.queue import commands, queries, views
 from app.queue.station_pages import (
     RECEPTION,
@@ -72,7 +73,7 @@ class ReceptionPages(StaffController):
                 {
                     "reference": a.reference,
                     "name": a.name,
-                    "time": french.clock(a.starts_at.astimezone(tz)),
+                    "time": formats.clock(a.starts_at.astimezone(tz)),
                     "service": a.service.name,
                     "status": french.STATUSES.get(a.status, a.status),
                     "late": a.id in late,
@@ -249,7 +250,7 @@ class ReceptionPages(StaffController):
             context={
                 "site": site,
                 "ticket": ticket_rows([view], now, tz)[0],
-                "issued": french.moment(ticket.arrived_at.astimezone(tz)),
+                "issued": formats.moment(ticket.arrived_at.astimezone(tz)),
                 "tracking": tracking,
                 "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
                 "ahead": (view.position - 1) if view.position else 0,
@@ -262,7 +263,7 @@ def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]
     return {
         "reference": appointment.reference,
         "name": appointment.name,
-        "when": french.moment(appointment.starts_at.astimezone(tz)),
+        "when": formats.moment(appointment.starts_at.astimezone(tz)),
         "service": appointment.service.name,
         "link": f"{settings.base_url}/rendez-vous/{appointment.token}",
     }
@@ -287,7 +288,7 @@ async def _booking_context(
         slots = [
             {
                 "value": s.start.astimezone(tz).isoformat(),
-                "label": french.clock(s.start.astimezone(tz)),
+                "label": formats.clock(s.start.astimezone(tz)),
             }
             for s in found
         ]
@@ -296,7 +297,7 @@ async def _booking_context(
         "code": code,
         "chosen_needs": list(needs),
         "day": day.isoformat(),
-        "day_label": french.day(day),
+        "day_label": formats.day(day),
         "next_day": (day + timedelta(days=1)).isoformat(),
         "slots": slots,
         "error": None,

@@ -10,9 +10,9 @@ from litestar import Router, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from app import french
 from app.accounts.pages import LoginPages
 from app.booking import alerts as booking_alerts
+from app.i18n import formats
 from app.queue.reception_pages import ReceptionPages
 from app.queue.station_pages import FACILITATORS, RECEPTION, StationPages
 from app.sites.service import get_site, list_sites
@@ -46,7 +46,7 @@ class ConsolePages(StaffController):
                     "reception": staff.agent.role in RECEPTION | {"admin"},
                     "manager": staff.agent.role in ("manager", "admin"),
                     "bursts": [
-                        {"label": french.day(burst.day), "bookings": burst.count}
+                        {"label": formats.day(burst.day), "bookings": burst.count}
                         for burst in bursts.get(site.id, [])
                     ],
                     "stations": [s for s in detailed.stations if s.active]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds, french
 from app.accounts import service as accounts
 from app.errors import DomainError, Forbidden
+from app.i18n import formats
 from app.live import presence
 from app.queue import commands, queries, views
 from app.queue.models import Ticket
@@ -47,7 +48,7 @@ ACTIONS = {
 
 
 def _waited(ticket: Ticket, now: datetime) -> str:
-    return french.minutes(max(0, int((now - ticket.arrived_at).total_seconds() // 60)))
+    return formats.minutes(max(0, int((now - ticket.arrived_at).total_seconds() // 60)))
 
 
 def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
@@ -92,7 +93,7 @@ async def queue_context(context: Context, site: Site) -> dict[str, Any]:
         "serving": ticket_rows(view.serving, now, tz),
         "seq": view.seq,
         "screens": await presence.screens(session, site.id, now),
-        "updated": french.clock(now.astimezone(tz)),
+        "updated": formats.clock(now.astimezone(tz)),
     }
 
 

@@ -16,9 +16,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from app import bounds, french
+from app import bounds
 from app.accounts.service import site_to_run
 from app.db import Database
+from app.i18n import formats
 from app.live import commands as admin_screens
 from app.sites.disruption import Disruption, to_reschedule
 from app.sites.forms import form_dict, read_period, refusals
@@ -147,7 +148,7 @@ def station_rows(
 
 
 def moment(value: datetime, zone: ZoneInfo) -> str:
-    return french.moment(value.astimezone(zone))
+    return formats.moment(value.astimezone(zone))
 
 
 async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, Any]:
@@ -197,7 +198,7 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
             {
                 "code": WEEKDAYS[day],
                 "index": day,
-                "name": french.DAYS[day],
+                "name": formats.weekday_name(day),
                 "ranges": [(f"{o:%H:%M}", f"{c:%H:%M}") for o, c in weekly[day]],
                 "shown": min(MAX_RANGES_PER_DAY, max(RANGES_SHOWN, len(weekly[day]) + 1)),
             }
@@ -205,7 +206,7 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
         ],
         "special": [
             {
-                "weekday": french.DAYS[row.weekday],
+                "weekday": formats.weekday_name(row.weekday),
                 "nth": "dernier" if row.nth_in_month == -1 else f"{row.nth_in_month}e",
                 "range": f"{row.opens:%H:%M} – {row.closes:%H:%M}",
                 "note": row.note,
@@ -216,7 +217,7 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
         "exceptions": [
             {
                 "day": item.day.isoformat(),
-                "label": french.day(item.day),
+                "label": formats.day(item.day),
                 "ranges": [f"{o:%H:%M} – {c:%H:%M}" for o, c in item.ranges],
                 "reason": item.reason,
             }

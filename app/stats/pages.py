@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from app import bounds, french
 from app.errors import BadRequest, DomainError
+from app.i18n import formats
 from app.sites.schemas import Slug
 from app.stats import charts
 from app.stats.charts import Bar
@@ -60,10 +61,10 @@ def _day(raw: str | None) -> date | None:
 
 def period_label(start: date, end: date, by: By) -> str:
     if by == "day":
-        return french.short_day(start)
+        return formats.short_day(start)
     if by == "week":
         return f"du {start.day}/{start.month} au {end.day}/{end.month}"
-    return f"{french.MONTHS[start.month - 1]} {start.year}"
+    return formats.month_year(start)
 
 
 def _chart(title: str, svg: Markup, rows: list[Bar], head: tuple[str, str]) -> dict[str, Any]:
@@ -202,7 +203,7 @@ class FiguresPages(Controller):
             "action": f"/statistiques/{slug}" if slug else "/statistiques",
             "first": first.isoformat(),
             "last": last.isoformat(),
-            "span": f"du {french.day(first)} au {french.day(last)}",
+            "span": f"du {formats.day(first)} au {formats.day(last)}",
             "period": chosen if chosen in PERIODS else "jour",
             "csv": f"/api/v1/stats.csv?{urlencode(export)}",
             "figures": key_figures(stats),

@@ -25,6 +25,7 @@ from app.booking.schemas import Token
 from app.config import Settings
 from app.db import token_digest
 from app.errors import DomainError
+from app.i18n import formats
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
 from app.visits import service as visits
@@ -81,7 +82,7 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
         "site": site.name,
         "address": site.address,
         "department": escalation.department.name,
-        "received": french.day(escalation.created_at.astimezone(tz).date()),
+        "received": formats.day(escalation.created_at.astimezone(tz).date()),
         "status": escalation.status,
         "status_label": french.ESCALATION_STATUSES[escalation.status],
         "overdue": visits.overdue(escalation, context.now),
@@ -92,7 +93,7 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
         "steps": [
             {
                 "label": french.ESCALATION_STATUSES[event.status],
-                "day": french.day(event.at.astimezone(tz).date()),
+                "day": formats.day(event.at.astimezone(tz).date()),
                 "by": "votre service" if event.by_department else "la mairie",
                 "message": event.message,
             }

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from app import french
 from app.accounts import service as accounts
 from app.errors import DomainError, NotFound
+from app.i18n import formats
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
@@ -44,7 +45,7 @@ def usager_view(escalation: Escalation | None, tz: ZoneInfo) -> dict[str, Any] |
         "steps": [
             {
                 "label": french.ESCALATION_STATUSES[event.status],
-                "day": french.day(event.at.astimezone(tz).date()),
+                "day": formats.day(event.at.astimezone(tz).date()),
                 "message": event.message,
             }
             for event in escalation.events
@@ -57,8 +58,8 @@ def _row(escalation: Escalation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "reference": escalation.reference,
         "department": escalation.department.name,
-        "since": french.day(escalation.created_at.astimezone(tz).date()),
-        "updated": french.day(escalation.updated_at.astimezone(tz).date()),
+        "since": formats.day(escalation.created_at.astimezone(tz).date()),
+        "updated": formats.day(escalation.updated_at.astimezone(tz).date()),
         "status": french.ESCALATION_STATUSES[escalation.status],
         "overdue": visits.overdue(escalation, now),
         "next": [(status, french.ESCALATION_STATUSES[status]) for status in following],

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from app import french
 from app.booking.commands import mark_missed
 from app.db import Database
+from app.i18n import formats
 from tests.conftest import Staff
 from tests.post import PUBLIC_URL, Post
 
@@ -180,7 +180,7 @@ async def test_the_message_offers_the_nearest_free_slots_and_its_link_rebooks_in
     farthest = max(abs(o - target) for o in offered)
     assert all(abs(slot - target) >= farthest for slot in set(free) - set(offered))
     for slot in offered:  # the email names them, as the page does
-        assert f"- {french.moment(slot.astimezone(PARIS))}" in told
+        assert f"- {formats.moment(slot.astimezone(PARIS))}" in told
     assert taken.status_code == 303
     assert taken.headers["location"].endswith("?confirme=1")
     assert new["status"] == "booked"
@@ -193,7 +193,7 @@ async def test_the_message_offers_the_nearest_free_slots_and_its_link_rebooks_in
     assert offered_on(old_page.text) == []
     assert post.subjects() == [  # its first confirmation was still waiting: not sent
         "Votre rendez-vous du mercredi 2 décembre 2026 à 10 h 00 ne peut pas avoir lieu",
-        f"Votre rendez-vous du {french.moment(chosen.astimezone(PARIS))} est confirmé",
+        f"Votre rendez-vous du {formats.moment(chosen.astimezone(PARIS))} est confirmé",
     ]
 
 

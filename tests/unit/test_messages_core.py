@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from app import french
 from app.booking.ics import CalendarEntry, Method, calendar_file, invitation
+from app.i18n import formats
 from app.notify import render
 from app.notify.dispatcher import message_id, retry_delay
 from app.notify.sms import (
@@ -141,7 +142,7 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
     service = longest([s["name"] for s in SERVICES])
     base = "https://rendez-vous.mairies.paris.example.org"
     token = "x" * 32
-    slowest_day = french.abbreviated(date(2026, 12, 30))
+    slowest_day = formats.abbreviated(date(2026, 12, 30))
     data = {
         "sequence": 0,
         "token": token,

@@ -1,0 +1,76 @@
+"""The message catalogs: every sentence a person reads (pages, refusals, messages) comes
+from a gettext catalog of `locales/<language>/LC_MESSAGES/messages.po`, with its plural
+forms. French is the language of the sources (the msgids) and of the service; English
+comes as one more catalog.
+
+The catalogs are read from their `.po` files when first used (no compiled `.mo` file
+to keep in step). `make messages` gathers the msgids of the code and templates into
+`messages.pot` and updates each catalog from it (Babel's `pybabel`).
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import Environment
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LANGUAGES = ("fr",)
+DEFAULT_LANGUAGE = "fr"
+
+# The language of what is being rendered now (a request's, a message's).
+language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(lang: str) -> Translations:
+    """The catalog of `lang`, compiled in memory from its `.po` file."""
+    path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
+
+
+def gettext(message: str, **values: Any) -> str:
+    """`message` in the current language, with `values` put in (`%(name)s`)."""
+    text = translations(language.get()).ugettext(message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
+    """The form of `singular`/`plural` the current language uses for `number` (French
+    says "0 personne", "1 personne", "2 personnes"), with `number` as `%(num)d`."""
+    text = translations(language.get()).ungettext(singular, plural, number)
+    return text % {"num": number, **values}
+
+
+def mark(message: str) -> str:
+    """A msgid kept in a table and translated where it is shown (`gettext(table[key])`)."""
+    return message
+
+
+def install(environment: Environment) -> None:
+    """Let `environment`'s templates translate (`{% trans %}`, `_()`, `ngettext()`, in
+    the current language) and format days and times (`|day`, `|clock`, `|minutes`…)."""
+    from app.i18n import formats  # formats translates through this module
+
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: translations(language.get()).ugettext(message),
+        lambda singular, plural, number: translations(language.get()).ungettext(
+            singular, plural, number
+        ),
+        newstyle=True,
+    )
+    for name in ("day", "short_day", "clock", "moment", "minutes", "abbreviated", "month_year"):
+        environment.filters[name] = getattr(formats, name)

@@ -1,0 +1,78 @@
+"""Days, times and durations as people read them, in the current language: "mardi 1er
+décembre 2026", "9 h 30", "45 minutes", "1 heure", "1 h 15". Used by the templates (as
+filters) and by the messages' data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import get_day_names, get_month_names
+
+from app.i18n import gettext, language, ngettext
+
+
+def weekday(value: date) -> str:
+    """ "mardi"."""
+    return str(get_day_names("wide", locale=language.get())[value.weekday()])
+
+
+def ordinal(number: int) -> str:
+    """The day of a month as written in a date: "1er", "2"."""
+    return gettext("1er") if number == 1 else str(number)
+
+
+def short_day(value: date) -> str:
+    """ "mardi 1er décembre"."""
+    month = get_month_names("wide", locale=language.get())[value.month]
+    return gettext(
+        "%(weekday)s %(day)s %(month)s",
+        weekday=weekday(value),
+        day=ordinal(value.day),
+        month=month,
+    )
+
+
+def day(value: date) -> str:
+    """ "mardi 1er décembre 2026"."""
+    return gettext("%(day)s %(year)d", day=short_day(value), year=value.year)
+
+
+def clock(value: datetime) -> str:
+    """ "9 h 30" (the local wall-clock time of `value`)."""
+    return gettext("%(hour)d h %(minute)02d", hour=value.hour, minute=value.minute)
+
+
+def moment(value: datetime) -> str:
+    """ "mardi 1er décembre 2026 à 9 h 30"."""
+    return gettext("%(day)s à %(time)s", day=day(value.date()), time=clock(value))
+
+
+def minutes(total: int) -> str:
+    """ "1 minute", "45 minutes", "1 heure", "2 heures", "1 h 15"."""
+    if total < 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", total)
+    hours, rest = divmod(total, 60)
+    if rest == 0:
+        return ngettext("%(num)d heure", "%(num)d heures", hours)
+    return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
+
+
+def abbreviated(value: date) -> str:
+    """ "mar. 1/12": for text messages, where every character counts."""
+    return gettext(
+        "%(weekday)s. %(day)d/%(month)d",
+        weekday=weekday(value)[:3],
+        day=value.day,
+        month=value.month,
+    )
+
+
+def weekday_name(index: int) -> str:
+    """ "lundi" for 0, as Python numbers the days of the week."""
+    return str(get_day_names("wide", locale=language.get())[index])
+
+
+def month_year(value: date) -> str:
+    """ "décembre 2026"."""
+    month = get_month_names("wide", locale=language.get())[value.month]
+    return gettext("%(month)s %(year)d", month=month, year=value.year)
