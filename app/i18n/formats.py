@@ -5,15 +5,30 @@ filters) and by the messages' data."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
 from babel.dates import get_day_names, get_month_names
 
 from app.i18n import gettext, language, ngettext
 
 
+@cache
+def _days(lang: str) -> tuple[str, ...]:
+    """Monday to Sunday in `lang` ("lundi"…)."""
+    names = get_day_names("wide", locale=lang)
+    return tuple(str(names[index]) for index in range(7))
+
+
+@cache
+def _months(lang: str) -> tuple[str, ...]:
+    """January to December in `lang` ("janvier"…)."""
+    names = get_month_names("wide", locale=lang)
+    return tuple(str(names[number]) for number in range(1, 13))
+
+
 def weekday(value: date) -> str:
     """ "mardi"."""
-    return str(get_day_names("wide", locale=language.get())[value.weekday()])
+    return _days(language.get())[value.weekday()]
 
 
 def ordinal(number: int) -> str:
@@ -23,7 +38,7 @@ def ordinal(number: int) -> str:
 
 def short_day(value: date) -> str:
     """ "mardi 1er décembre"."""
-    month = get_month_names("wide", locale=language.get())[value.month]
+    month = _months(language.get())[value.month - 1]
     return gettext(
         "%(weekday)s %(day)s %(month)s",
         weekday=weekday(value),
@@ -69,10 +84,10 @@ def abbreviated(value: date) -> str:
 
 def weekday_name(index: int) -> str:
     """ "lundi" for 0, as Python numbers the days of the week."""
-    return str(get_day_names("wide", locale=language.get())[index])
+    return _days(language.get())[index]
 
 
 def month_year(value: date) -> str:
     """ "décembre 2026"."""
-    month = get_month_names("wide", locale=language.get())[value.month]
+    month = _months(language.get())[value.month - 1]
     return gettext("%(month)s %(year)d", month=month, year=value.year)
