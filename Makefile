@@ -37,7 +37,7 @@ types: $(VENV)/.installed-dev
 # Gather the sentences of the code and templates into the catalogs' template, and bring
 # each language's catalog (app/i18n/locales/) up to date with it.
 messages: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k mark --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
 	  --project guichet -o app/i18n/messages.pot .
 	$(BIN)/pybabel update -i app/i18n/messages.pot -d app/i18n/locales \
 	  --no-fuzzy-matching --ignore-obsolete

@@ -54,11 +54,6 @@ def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
     return text % {"num": number, **values}
 
 
-def mark(message: str) -> str:
-    """A msgid kept in a table and translated where it is shown (`gettext(table[key])`)."""
-    return message
-
-
 def install(environment: Environment) -> None:
     """Let `environment`'s templates translate (`{% trans %}`, `_()`, `ngettext()`, in
     the current language) and format days and times (`|day`, `|clock`, `|minutes`…)."""

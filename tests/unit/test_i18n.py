@@ -28,7 +28,7 @@ def marked() -> set[str]:
         ROOT,
         method_map=method_map,
         options_map={"app/**/templates/**": {"extensions": "jinja2.ext.i18n"}},
-        keywords={"gettext": None, "ngettext": (1, 2), "_": None, "mark": None},
+        keywords={"gettext": None, "ngettext": (1, 2), "_": None},
     )
     return {message[2] if isinstance(message[2], str) else message[2][0] for message in found}
 
