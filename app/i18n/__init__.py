@@ -41,6 +41,12 @@ def translations(lang: str) -> Translations:
     return Translations(compiled, domain="messages")
 
 
+def N_(message: str) -> str:
+    """Mark `message` for the catalog where it is defined (at import time, when there is
+    no language yet); `gettext` translates it where it is shown."""
+    return message
+
+
 def gettext(message: str, **values: Any) -> str:
     """`message` in the current language, with `values` put in (`%(name)s`)."""
     text = translations(language.get()).ugettext(message)

@@ -1,6 +1,8 @@
 """`python -m app.i18n`: complete the catalog of the sources' language (French) after
 `pybabel update`: a msgid left untranslated there is its own translation, each plural
 form taking the singular where the language's rule says "one" and the plural elsewhere.
+It also writes the project's own header over the placeholders `pybabel` leaves in the
+template and the catalogs ("FULL NAME <EMAIL@ADDRESS>", "ORGANIZATION").
 """
 
 from __future__ import annotations
@@ -15,6 +17,34 @@ from app.i18n import DEFAULT_LANGUAGE, LOCALES_DIR
 
 # Numbers that land in every plural form of the languages we know.
 SAMPLES = (0, 1, 2, 3, 5, 11, 21, 101, 1_000_000)
+
+
+TEMPLATE = LOCALES_DIR.parent / "messages.pot"
+HEADER = {
+    "": "guichet's sentences, gathered from the code and templates by `make messages`.\n"
+    "Each language's catalog is made from this template.",
+    DEFAULT_LANGUAGE: "guichet in French, the language of its sources: `make messages`\n"
+    "completes it (each sentence is its own translation). Edit a msgstr here\n"
+    "to reword a sentence without touching the code.",
+}
+
+
+def tidy(catalog: Catalog, comment: str) -> None:
+    """The project's header in place of `pybabel`'s placeholders."""
+    catalog.header_comment = "\n".join(f"# {line}" for line in comment.splitlines())
+    catalog.project, catalog.version = "guichet", "1"
+    catalog.copyright_holder = "guichet"
+    catalog.msgid_bugs_address = ""
+    catalog.last_translator = "guichet"
+    catalog.language_team = "guichet"
+
+
+def tidy_template() -> None:
+    with TEMPLATE.open("rb") as source:
+        catalog = read_po(source)
+    tidy(catalog, HEADER[""])
+    with TEMPLATE.open("wb") as target:
+        write_po(target, catalog, omit_header=False, no_location=True, sort_output=True)
 
 
 def complete(lang: str = DEFAULT_LANGUAGE) -> int:
@@ -36,6 +66,7 @@ def complete(lang: str = DEFAULT_LANGUAGE) -> int:
         else:
             message.string = message.id
         filled += 1
+    tidy(catalog, HEADER.get(lang, f"guichet in {lang}."))
     with path.open("wb") as target:
         write_po(target, catalog, omit_header=False, no_location=True, sort_output=True)
     return filled
@@ -48,4 +79,5 @@ def _sample(catalog: Catalog, index: int) -> int:
 
 
 if __name__ == "__main__":
+    tidy_template()
     print(f"{complete()} messages completed in the French catalog")
