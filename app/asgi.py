@@ -20,8 +20,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from litestar.types import Scope
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import i18n
 from app.accounts.admin_api import AgentsAdminController
@@ -66,7 +64,7 @@ from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
-from app.web.context import provide_context
+from app.web.context import one_session_per_request, provide_context, provide_session
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -104,16 +102,6 @@ def provide_now(state: State) -> datetime:
     """The time of this request, from the application's one clock."""
     now: datetime = state.clock()
     return now
-
-
-async def provide_session(state: State, scope: Scope) -> AsyncIterator[AsyncSession]:
-    """The session a handler reads with. A request that may change data gets one that
-    gives its connection back after each read, before `writing()` takes another (see
-    `ReadingSession`); a reading request keeps one connection, which is faster."""
-    db: Database = state.db
-    reads_only = scope.get("method") in ("GET", "HEAD")
-    async with db.session() if reads_only else db.request_session() as session:
-        yield session
 
 
 def create_app(
@@ -231,7 +219,7 @@ def create_app(
             "settings": Provide(provide_settings, sync_to_thread=False),
             "db": Provide(provide_db, sync_to_thread=False),
             "now": Provide(provide_now, sync_to_thread=False),
-            "session": Provide(provide_session),
+            "session": Provide(provide_session, sync_to_thread=False),
             "context": Provide(provide_context),
             "agent": Provide(provide_agent),
             "optional_agent": Provide(provide_optional_agent),
@@ -268,7 +256,7 @@ def create_app(
             engine=JinjaTemplateEngine,
             engine_callback=lambda engine: i18n.install(engine.engine),
         ),
-        middleware=[rate_limits],
+        middleware=[rate_limits, one_session_per_request],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
         debug=False,

@@ -24,7 +24,6 @@ EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, datetime.min.time(), UTC)
 LATEST_INSTANT = datetime.combine(LATEST_DAY + timedelta(days=1), datetime.min.time(), UTC)
 # The largest row id: the database's INTEGER (a 20-digit number overflows its driver).
 LARGEST_ID = 2**31 - 1
-DAY_BOUNDS = f"entre le {EARLIEST_DAY:%d/%m/%Y} et le {LATEST_DAY:%d/%m/%Y}"
 DAY_BOUNDS_ENGLISH = f"between {EARLIEST_DAY} and {LATEST_DAY}"
 
 _WHOLE = re.compile(r"-?[0-9]{1,30}")

@@ -82,6 +82,8 @@ def digest_of_token_column(context: Any) -> str:
 
 
 _WRITE = "guichet_write"
+_WRITING = "writing"  # in a session's `info` while it is in its writing transaction
+_DATABASE = "database"  # in a session's `info`: the Database it belongs to
 log = logging.getLogger("guichet.db")
 
 
@@ -153,43 +155,6 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Async
     )
 
 
-class ReadingSession(AsyncSession):
-    """A session that gives its connection back to the pool after each read.
-
-    A request reads with one (who is calling, which site) and then changes data in
-    `Database.writing()`, which takes a connection of its own. Were the first still
-    held, as many concurrent writes as the pool has connections would each hold one
-    and wait for a second until the pool gave up. What it loaded stays usable: it
-    never expires its objects (and never writes: that is `writing()`'s job).
-    """
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._then_give_back(super().execute(*args, **kwargs))
-
-    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._then_give_back(super().scalar(*args, **kwargs))
-
-    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._then_give_back(super().scalars(*args, **kwargs))
-
-    async def get(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._then_give_back(super().get(*args, **kwargs))
-
-    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._then_give_back(super().get_one(*args, **kwargs))
-
-    async def _then_give_back(self, reading: Awaitable[Any]) -> Any:
-        try:
-            result = await reading
-        except BaseException:
-            if self.in_transaction():
-                await self.rollback()
-            raise
-        if self.in_transaction():
-            await self.commit()
-        return result
-
-
 # The key, in a session's `info`, of how long its transaction waits for a lock.
 LOCK_TIMEOUT_SECONDS = "lock_timeout_seconds"
 
@@ -197,8 +162,9 @@ LOCK_TIMEOUT_SECONDS = "lock_timeout_seconds"
 class Database:
     """The engine and the one session factory of the process.
 
-    `session()` reads; `writing()` opens a transaction that changes data and
-    commits it, serialised with every other writer on SQLite.
+    A request, a job or a command line works with one `session()`: it reads in it, and
+    changes data in `writing(session)`, a transaction on that same session. `writing()`
+    is both at once, for work that only writes.
     """
 
     def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
@@ -206,11 +172,8 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # A request waits as long for a lock (app/locking.py) as for a connection.
-        info = {LOCK_TIMEOUT_SECONDS: timeout}
+        info = {LOCK_TIMEOUT_SECONDS: timeout, _DATABASE: self}
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
-        self._reading = async_sessionmaker(
-            self.engine, class_=ReadingSession, expire_on_commit=False, info=info
-        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
 
@@ -220,30 +183,10 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def request_session(self) -> AsyncIterator[AsyncSession]:
-        """The session an HTTP request reads with: it holds no connection between reads
-        (see `ReadingSession`)."""
-        async with self._reading() as session:
-            yield session
-
-    @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that commits on success and rolls back on error.
-
-        The notices the transaction queued with `notify()` are handed to `self.on_notices`
-        once it has committed (never if it rolled back), outside the write lock.
-        """
-        if self._write_lock is None:
-            async with self._sessions() as session:
-                async with session.begin():
-                    yield session
-                await self._deliver_notices(session)
-            return
-        async with self._sessions() as session:
-            async with self._write_lock, session.begin():
-                await session.connection(execution_options={_WRITE: True})
-                yield session
-            await self._deliver_notices(session)
+        """A new session, in a writing transaction (see `writing`)."""
+        async with self.session() as session, writing(session):
+            yield session
 
     async def _deliver_notices(self, session: AsyncSession) -> None:
         notices = session.info.pop("notices", [])
@@ -259,6 +202,46 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The transaction in which `session` changes data: it commits on success and rolls
+    back on error; on SQLite it is the only writer of the process (BEGIN IMMEDIATE under
+    a lock), so two writers are serialised instead of failing at commit.
+
+    What the session read before is committed first, so that a request never holds one
+    connection while it waits for another, or for the lock. Objects read before, or in,
+    the transaction stay readable but are detached from the session when it begins and
+    when it ends: the transaction reads afresh (under its locks, see app/locking.py)
+    whatever it decides on, a rollback does not expire what was read before it, and what
+    is read after it is read as committed. A command called by
+    another joins its transaction. The notices it queued with `notify()` are handed to
+    the live screens once it has committed (never if it rolled back).
+    """
+    if session.info.get(_WRITING):
+        yield session
+        return
+    db: Database = session.info[_DATABASE]
+    if session.in_transaction():
+        await session.commit()
+    session.expunge_all()
+    session.info[_WRITING] = True
+    try:
+        if db._write_lock is None:
+            async with session.begin():
+                yield session
+        else:
+            async with db._write_lock, session.begin():
+                await session.connection(execution_options={_WRITE: True})
+                yield session
+    except BaseException:
+        session.info.pop("notices", None)
+        raise
+    finally:
+        session.info.pop(_WRITING, None)
+        session.expunge_all()  # what is read next is read as committed
+    await db._deliver_notices(session)
 
 
 def notify(session: AsyncSession, notice: object) -> None:
@@ -287,4 +270,5 @@ __all__ = [
     "one_of",
     "sqlite_path",
     "utcnow",
+    "writing",
 ]

@@ -1,10 +1,10 @@
 """Domain events: what a command did, told to whoever must act on it in the same
-transaction.
+transaction (the messages, the audit log, the live screens).
 
 A command records an event on its session (`await record(session, event)`); each
 subscriber of that event's type runs at once, on the same session, so what it writes (a
-message in the outbox, later an audit line or a webhook delivery) commits or rolls back
-with the change itself. Events are plain data: the facts a subscriber needs, copied from
+message in the outbox, an audit line, a notice for the live screens) commits or rolls
+back with the change itself. Events are plain data: the facts a subscriber needs, copied from
 the models of the domain that records them, so that a subscriber (the messages, in
 `app/notify`) knows events, not the other domains' models.
 
@@ -90,7 +90,11 @@ class AppointmentEvent(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class AppointmentBooked(AppointmentEvent):
+    """Booked online (`booked_by` None) or by the agent `booked_by`, through `channel`."""
+
     name: ClassVar[str] = "appointment.booked"
+    booked_by: int | None = None
+    channel: str = "online"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +208,34 @@ class EscalationSent(TicketEvent):
     name: ClassVar[str] = "escalation.sent"
     escalation: EscalationFacts
     department_token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueMoved(Event):
+    """A ticket of the site's queue moved (`action`: issued, called, started…): the
+    queue's `seq`-th change, by the agent `agent_id` if one did it. The lobby screens
+    re-read the queue once it commits."""
+
+    name: ClassVar[str] = "queue.moved"
+    site_id: int
+    seq: int
+    action: str
+    ticket_id: int
+    ticket_number: str
+    station_id: int | None
+    agent_id: int | None
+    forced: bool = False  # issued while the mairie was closed, with a reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreenRevoked(Event):
+    """A lobby screen's key no longer works: its display is let go once it commits."""
+
+    name: ClassVar[str] = "screen.revoked"
+    site_id: int
+    screen_id: int
+    label: str
+    agent_id: int
 
 
 # Recording and hearing them

@@ -95,7 +95,7 @@ class AgentsAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        created = await agents.create(context.db, data, actor=agent, now=context.now)
+        created = await agents.create(context.session, data, actor=agent, now=context.now)
         return account_out(created, context)
 
     @patch(
@@ -110,7 +110,7 @@ class AgentsAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        other = await agents.change(context.db, agent_id, data, actor=agent, now=context.now)
+        other = await agents.change(context.session, agent_id, data, actor=agent, now=context.now)
         return account_out(other, context)
 
     @post(
@@ -126,7 +126,7 @@ class AgentsAdminController(Controller):
         context: NamedDependency[Context],
     ) -> AgentAccountOut:
         other = await agents.reset_password(
-            context.db, agent_id, data.password, actor=agent, now=context.now
+            context.session, agent_id, data.password, actor=agent, now=context.now
         )
         return account_out(other, context)
 
@@ -141,5 +141,5 @@ class AgentsAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> AgentAccountOut:
-        other = await agents.unlock(context.db, agent_id, actor=agent, now=context.now)
+        other = await agents.unlock(context.session, agent_id, actor=agent, now=context.now)
         return account_out(other, context)

@@ -15,9 +15,10 @@ from litestar.datastructures import FormMultiDict, State
 
 from app import bounds
 from app.errors import DomainError
+from app.i18n import N_, gettext, ngettext
 from app.web.staff import Staff
 
-FALLBACK_REFUSAL = "Cette modification n'est pas possible. Vérifiez le formulaire."
+FALLBACK_REFUSAL = N_("Cette modification n'est pas possible. Vérifiez le formulaire.")
 
 
 def admin_context(staff: Staff, section: str) -> dict[str, Any]:
@@ -26,16 +27,20 @@ def admin_context(staff: Staff, section: str) -> dict[str, Any]:
 
 
 def done_text(request: Request[Any, Any, State], done: Mapping[str, str]) -> str | None:
-    """The confirmation, among `done`, that the change before the redirect asked for."""
-    return done.get(request.query_params.get("fait", ""))
+    """The confirmation, among `done` (msgids by flag), that the change before the
+    redirect asked for, in the current language."""
+    found = done.get(request.query_params.get("fait", ""))
+    return gettext(found) if found else None
 
 
 def refusal_by_field(
-    error: DomainError, texts: Mapping[str, str], fields: Mapping[str, str]
+    error: DomainError, texts: Mapping[str, str], fields: Mapping[str, str], **values: Any
 ) -> dict[str, str]:
-    """The service's refusal of a form, in French (`texts` by code), by the field it is
-    shown next to (`fields` by code; the others go at the top of the form)."""
-    return {fields.get(error.code, "form"): texts.get(error.code, FALLBACK_REFUSAL)}
+    """The service's refusal of a form, in the current language (`texts`: msgids by code,
+    with `values` put in), by the field it is shown next to (`fields` by code; the others
+    go at the top of the form)."""
+    text = gettext(texts.get(error.code, FALLBACK_REFUSAL), **values)
+    return {fields.get(error.code, "form"): text}
 
 
 def text(form: FormMultiDict, name: str, limit: int) -> str:
@@ -58,7 +63,12 @@ def number(
         return None
     value = bounds.parse_int(raw, low, high)
     if value is None:
-        errors[name] = f"{label} : indiquez un nombre entier de {low} à {high}."
+        errors[name] = gettext(
+            "%(label)s : indiquez un nombre entier de %(low)d à %(high)d.",
+            label=label,
+            low=low,
+            high=high,
+        )
     return value
 
 
@@ -67,9 +77,9 @@ def line(form: FormMultiDict, name: str, limit: int, errors: dict[str, str], mis
     if not value:
         errors[name] = missing
     elif len(value) > limit:
-        errors[name] = f"{limit} caractères au plus."
+        errors[name] = ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.", limit)
     elif re.search(r"[\x00-\x1f\x7f]", value):
-        errors[name] = "N'utilisez que des lettres, des chiffres et des signes lisibles."
+        errors[name] = gettext("N'utilisez que des lettres, des chiffres et des signes lisibles.")
     return value
 
 
@@ -81,4 +91,4 @@ def held_to(shape: type[msgspec.Struct], values: dict[str, Any], errors: dict[st
     except msgspec.ValidationError as exc:
         found = re.search(r"\$\.(\w+)", str(exc))
         field = found.group(1) if found else "form"
-        errors.setdefault(field, "Cette valeur n'est pas acceptée : vérifiez-la.")
+        errors.setdefault(field, gettext("Cette valeur n'est pas acceptée : vérifiez-la."))

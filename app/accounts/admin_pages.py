@@ -33,6 +33,8 @@ from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, p
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.errors import BadRequest, DomainError
+from app.i18n import N_, gettext
+from app.i18n.texts import label
 from app.sites.models import Site
 from app.web.context import Context
 from app.web.staff import FormRefusals, Staff, StaffController, back
@@ -40,38 +42,50 @@ from app.web.staff import FormRefusals, Staff, StaffController, back
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 ROLES = {
-    "reception": "Accueil",
-    "facilitator": "Facilitation",
-    "manager": "Responsable de mairie",
-    "admin": "Administration de la Ville (toutes les mairies)",
+    "reception": N_("Accueil"),
+    "facilitator": N_("Facilitation"),
+    "manager": N_("Responsable de mairie"),
+    "admin": N_("Administration de la Ville (toutes les mairies)"),
 }
 DONE = {
-    "agent_cree": "Le compte a été créé.",
-    "agent_modifie": "Le compte a été modifié. Ses connexions ouvertes avant ont été fermées "
-    "si son rôle ou ses mairies ont changé.",
-    "agent_desactive": "Le compte a été désactivé : il ne peut plus se connecter.",
-    "agent_reactive": "Le compte a été réactivé.",
-    "mot_de_passe": "Le mot de passe a été changé et le compte débloqué. Communiquez-le à "
-    "l'agent de vive voix, jamais par e-mail.",
-    "debloque": "Le compte a été débloqué.",
+    "agent_cree": N_("Le compte a été créé."),
+    "agent_modifie": N_(
+        "Le compte a été modifié. Ses connexions ouvertes avant ont été fermées "
+        "si son rôle ou ses mairies ont changé."
+    ),
+    "agent_desactive": N_("Le compte a été désactivé : il ne peut plus se connecter."),
+    "agent_reactive": N_("Le compte a été réactivé."),
+    "mot_de_passe": N_(
+        "Le mot de passe a été changé et le compte débloqué. Communiquez-le à "
+        "l'agent de vive voix, jamais par e-mail."
+    ),
+    "debloque": N_("Le compte a été débloqué."),
 }
 # What the pages say for the domain's refusals that the form checks cannot foresee.
 REFUSALS = {
-    "email_invalid": "Cette adresse e-mail n'est pas valide. Exemple : prenom.nom@paris.fr",
-    "unknown_site": "Une des mairies choisies n'existe pas.",
-    "sites_missing": "Choisissez au moins une mairie.",
-    "password_invalid": "Ce mot de passe n'est pas accepté : au moins "
-    f"{MIN_PASSWORD_LENGTH} caractères variés, et pas l'adresse e-mail.",
-    "email_taken": "Un compte existe déjà avec cette adresse e-mail.",
-    "own_role": "Vous ne pouvez pas changer votre propre rôle : demandez à l'administration "
-    "de la Ville.",
-    "admin_only": "Seule l'administration de la Ville nomme des administrateurs.",
-    "foreign_sites": "Seule l'administration de la Ville attribue des mairies qui ne sont pas "
-    "les vôtres.",
-    "admin_account": "Seule l'administration de la Ville modifie le compte d'un administrateur.",
-    "shared_agent": "Cet agent travaille aussi dans une mairie qui n'est pas la vôtre : seule "
-    "l'administration de la Ville peut modifier son compte (rôle, mairies, mot de passe, "
-    "activation).",
+    "email_invalid": N_("Cette adresse e-mail n'est pas valide. Exemple : prenom.nom@paris.fr"),
+    "unknown_site": N_("Une des mairies choisies n'existe pas."),
+    "sites_missing": N_("Choisissez au moins une mairie."),
+    "password_invalid": N_(
+        "Ce mot de passe n'est pas accepté : au moins %(least)d caractères variés, et pas "
+        "l'adresse e-mail."
+    ),
+    "email_taken": N_("Un compte existe déjà avec cette adresse e-mail."),
+    "own_role": N_(
+        "Vous ne pouvez pas changer votre propre rôle : demandez à l'administration de la Ville."
+    ),
+    "admin_only": N_("Seule l'administration de la Ville nomme des administrateurs."),
+    "foreign_sites": N_(
+        "Seule l'administration de la Ville attribue des mairies qui ne sont pas les vôtres."
+    ),
+    "admin_account": N_(
+        "Seule l'administration de la Ville modifie le compte d'un administrateur."
+    ),
+    "shared_agent": N_(
+        "Cet agent travaille aussi dans une mairie qui n'est pas la vôtre : seule "
+        "l'administration de la Ville peut modifier son compte (rôle, mairies, mot de passe, "
+        "activation)."
+    ),
 }
 # Which field each refusal is shown next to; the others go at the top of the form.
 REFUSAL_FIELDS = {
@@ -89,8 +103,16 @@ AGENT_REFUSALS_PASSING: tuple[int, ...] = ()
 
 
 def refusal(error: DomainError) -> dict[str, str]:
-    """The commands' refusal of an agent form, in French, by the field it is shown next to."""
-    return refusal_by_field(error, REFUSALS, REFUSAL_FIELDS)
+    """The commands' refusal of an agent form, in the current language, by the field it is
+    shown next to."""
+    return refusal_by_field(error, REFUSALS, REFUSAL_FIELDS, least=MIN_PASSWORD_LENGTH)
+
+
+def _refusal_text(refused: DomainError) -> str:
+    """Why the account cannot be changed, in the current language."""
+    if refused.code not in REFUSALS:
+        return refused.detail
+    return gettext(REFUSALS[refused.code], least=MIN_PASSWORD_LENGTH)
 
 
 def agent_form(
@@ -99,23 +121,25 @@ def agent_form(
     errors: dict[str, str] = {}
     allowed = {site.slug for site in choices}
     values: dict[str, Any] = {
-        "name": line(form, "name", 120, errors, "Indiquez le prénom et le nom de l'agent."),
+        "name": line(
+            form, "name", 120, errors, gettext("Indiquez le prénom et le nom de l'agent.")
+        ),
         "role": str(form.get("role", "")),
         "sites": sorted({str(slug) for slug in form.getall("sites", [])} & allowed),
     }
     if values["role"] not in roles_for(staff.agent):
-        errors["role"] = "Choisissez un rôle."
+        errors["role"] = gettext("Choisissez un rôle.")
     elif values["role"] != "admin" and not values["sites"]:
-        errors["sites"] = "Choisissez au moins une mairie."
+        errors["sites"] = gettext("Choisissez au moins une mairie.")
     if new:
         values["email"] = text(form, "email", 254)
         if "@" not in values["email"] or len(values["email"]) > 254:
-            errors["email"] = (
+            errors["email"] = gettext(
                 "Indiquez l'adresse e-mail professionnelle, par exemple prenom.nom@paris.fr."
             )
         password = str(form.get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         if password_problem(password, values["email"]):
-            errors["password"] = REFUSALS["password_invalid"]
+            errors["password"] = gettext(REFUSALS["password_invalid"], least=MIN_PASSWORD_LENGTH)
         values["password"] = password
     if not errors:
         held_to(AgentIn if new else AgentChange, values, errors)
@@ -123,33 +147,32 @@ def agent_form(
 
 
 def roles_for(agent: Agent) -> dict[str, str]:
-    """The roles `agent` may give."""
-    if agent.role == "admin":
-        return ROLES
-    return {code: ROLES[code] for code in GRANTED_BY_MANAGERS}
+    """The roles `agent` may give, each with its name in the current language."""
+    codes = ROLES if agent.role == "admin" else GRANTED_BY_MANAGERS
+    return {code: gettext(ROLES[code]) for code in codes}
 
 
 def _when(value: datetime | None, context: Context) -> str:
-    return value.astimezone(context.zone).strftime("%d/%m/%Y %H:%M") if value else "jamais"
+    return value.astimezone(context.zone).strftime("%d/%m/%Y %H:%M") if value else gettext("jamais")
 
 
 def agent_row(other: Agent, context: Context) -> dict[str, Any]:
     """An account as the pages show it, in the city's time."""
     locked = other.locked_until is not None and other.locked_until > context.now
     if not other.active:
-        state = "Désactivé"
+        state = gettext("Désactivé")
     elif locked:
-        state = f"Bloqué jusqu'à {_when(other.locked_until, context)}"
+        state = gettext("Bloqué jusqu'à %(when)s", when=_when(other.locked_until, context))
     else:
-        state = "Actif"
+        state = gettext("Actif")
     return {
         "id": other.id,
         "name": other.name,
         "email": other.email,
-        "role": ROLES.get(other.role, other.role),
+        "role": label(ROLES, other.role),
         "raw_role": other.role,
         "sites": other.site_slugs,
-        "site_names": ", ".join(site.name for site in other.sites) or "toutes",
+        "site_names": ", ".join(site.name for site in other.sites) or gettext("toutes"),
         "active": other.active,
         "locked": locked,
         "failed_logins": other.failed_logins,
@@ -216,7 +239,7 @@ class AgentPages(StaffController):
         if not errors:
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 created = await agents.create(
-                    context.db, AgentIn(**values), actor=staff.agent, now=context.now
+                    context.session, AgentIn(**values), actor=staff.agent, now=context.now
                 )
                 return back(f"/admin/agents/{created.id}", fait="agent_cree")
         values.pop("password", None)
@@ -250,7 +273,7 @@ class AgentPages(StaffController):
                 "own_sites": {site.slug for site in choices},
                 "roles": roles_for(staff.agent),
                 "may_change": refused is None,
-                "refusal": REFUSALS.get(refused.code, refused.detail) if refused else "",
+                "refusal": _refusal_text(refused) if refused else "",
                 "itself": other.id == staff.agent.id,
                 "values": values or {"name": other.name, "role": other.role, "sites": row["sites"]},
                 "errors": errors or {},
@@ -305,7 +328,7 @@ class AgentPages(StaffController):
             )
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 await agents.change(
-                    context.db, agent_id, change, actor=staff.agent, now=context.now
+                    context.session, agent_id, change, actor=staff.agent, now=context.now
                 )
                 return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
         return await self._agent_page(
@@ -324,7 +347,7 @@ class AgentPages(StaffController):
             return refused
         active = (await request.form()).get("active") == "oui"
         change = AgentChange(active=active)
-        await agents.change(context.db, agent_id, change, actor=staff.agent, now=context.now)
+        await agents.change(context.session, agent_id, change, actor=staff.agent, now=context.now)
         return back(
             f"/admin/agents/{agent_id}", fait="agent_reactive" if active else "agent_desactive"
         )
@@ -342,7 +365,7 @@ class AgentPages(StaffController):
         password = str((await request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         try:
             await agents.reset_password(
-                context.db, agent_id, password, actor=staff.agent, now=context.now
+                context.session, agent_id, password, actor=staff.agent, now=context.now
             )
         except BadRequest:
             errors = {"password": REFUSALS["password_invalid"]}
@@ -355,5 +378,5 @@ class AgentPages(StaffController):
     ) -> Template | Redirect:
         if refused := await self._refused(staff, context, agent_id):
             return refused
-        await agents.unlock(context.db, agent_id, actor=staff.agent, now=context.now)
+        await agents.unlock(context.session, agent_id, actor=staff.agent, now=context.now)
         return back(f"/admin/agents/{agent_id}", fait="debloque")

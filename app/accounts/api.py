@@ -73,7 +73,7 @@ class AuthController(Controller):
         data: JSONBody[TokenRequest],
         context: NamedDependency[Context],
     ) -> TokenResponse:
-        db, settings, now = context.db, context.settings, context.now
+        db, settings, now = context.session, context.settings, context.now
         limits: Limits = request.app.state.limits
         address = client_address(request)
         await service.check_login_rate(

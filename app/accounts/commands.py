@@ -29,7 +29,7 @@ from app.accounts.credentials import MAX_PASSWORD_LENGTH, hash_password, passwor
 from app.accounts.models import Agent, agent_sites
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.audit import service as audit
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.sites.catalog import LINE_PATTERN
 from app.sites.models import Site
@@ -194,9 +194,9 @@ async def _sites(session: AsyncSession, slugs: Sequence[str]) -> list[Site]:
 # Changing
 
 
-async def create(db: Database, data: AgentIn, *, actor: Agent, now: datetime) -> Agent:
+async def create(session: AsyncSession, data: AgentIn, *, actor: Agent, now: datetime) -> Agent:
     authorize(actor, roles=MANAGERS)
-    async with db.writing() as session:
+    async with writing(session):
         await _sites(session, data.sites)
         check_may_grant(actor, data.role, set(data.sites))
         try:
@@ -226,11 +226,11 @@ async def create(db: Database, data: AgentIn, *, actor: Agent, now: datetime) ->
 
 
 async def change(
-    db: Database, agent_id: int, data: AgentChange, *, actor: Agent, now: datetime
+    session: AsyncSession, agent_id: int, data: AgentChange, *, actor: Agent, now: datetime
 ) -> Agent:
     """Rename, change the role or the sites of, disable or enable an account."""
     authorize(actor, roles=MANAGERS)
-    async with db.writing() as session:
+    async with writing(session):
         other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)
         before_sites = list(other.sites)
@@ -293,18 +293,17 @@ async def change(
 
 
 async def reset_password(
-    db: Database, agent_id: int, password: str, *, actor: Agent, now: datetime
+    session: AsyncSession, agent_id: int, password: str, *, actor: Agent, now: datetime
 ) -> Agent:
     """Give an account a new password; it also unlocks it and ends its sessions."""
-    async with db.session() as session:
-        other = await agent_in_view(session, actor, agent_id)
-        check_may_change(actor, other)
+    other = await agent_in_view(session, actor, agent_id)
+    check_may_change(actor, other)
     problem = password_problem(password, other.email)
     if problem:
         raise BadRequest(problem, code="password_invalid")
     # The slow hash, outside the writing transaction.
     password_hash = await anyio.to_thread.run_sync(hash_password, password)
-    async with db.writing() as session:
+    async with writing(session):
         other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)  # again: the sites may have changed meanwhile
         other.password_hash = password_hash
@@ -317,10 +316,10 @@ async def reset_password(
     return other
 
 
-async def unlock(db: Database, agent_id: int, *, actor: Agent, now: datetime) -> Agent:
+async def unlock(session: AsyncSession, agent_id: int, *, actor: Agent, now: datetime) -> Agent:
     """Let an account locked after wrong passwords log in again at once."""
     authorize(actor, roles=MANAGERS)
-    async with db.writing() as session:
+    async with writing(session):
         other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)
         _log(

@@ -97,7 +97,7 @@ async def session_of(
                 "This form has expired or did not come from guichet: reload the page.",
                 code="form_expired",
             )
-    await sessions.touch(request.app.state.db, staff_session, now)
+    await sessions.touch(session, staff_session, now)
     return staff_session
 
 

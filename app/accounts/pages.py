@@ -14,7 +14,7 @@ from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_cookie, session_of
 from app.errors import TooManyRequests
-from app.i18n import formats
+from app.i18n import formats, gettext
 from app.throttle import Limits, client_address
 from app.web.context import Context
 from app.web.staff import StaffController
@@ -41,7 +41,7 @@ class LoginPages(StaffController):
         request: Request[Any, Any, State],
         context: NamedDependency[Context],
     ) -> Template | Redirect:
-        db, settings, now = context.db, context.settings, context.now
+        db, settings, now = context.session, context.settings, context.now
         form = await request.form()
         email = str(form.get("email", ""))[:254]
         password = str(form.get("password", ""))[:256]
@@ -62,9 +62,11 @@ class LoginPages(StaffController):
                 context={
                     "next": target,
                     "email": email,
-                    "error": "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
-                    f"{formats.minutes(wait) if wait > 1 else '1 minute'}, "
-                    "ou demandez à votre responsable.",
+                    "error": gettext(
+                        "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
+                        "%(wait)s, ou demandez à votre responsable.",
+                        wait=formats.minutes(max(wait, 1)),
+                    ),
                 },
                 status_code=429,
                 headers=exc.headers,
@@ -75,9 +77,11 @@ class LoginPages(StaffController):
                 context={
                     "next": target,
                     "email": email,
-                    "error": "Adresse e-mail ou mot de passe incorrect. Après quelques "
-                    "erreurs, il faut attendre un moment avant de réessayer depuis ce poste, "
-                    "ou demander à votre responsable.",
+                    "error": gettext(
+                        "Adresse e-mail ou mot de passe incorrect. Après quelques erreurs, il "
+                        "faut attendre un moment avant de réessayer depuis ce poste, ou "
+                        "demander à votre responsable."
+                    ),
                 },
                 status_code=401,
             )
@@ -94,7 +98,7 @@ class LoginPages(StaffController):
     ) -> Redirect:
         staff_session = await session_of(request, context.session, context.settings, context.now)
         if staff_session is not None:
-            await sessions.end(context.db, staff_session)
+            await sessions.end(context.session, staff_session)
         response = Redirect("/connexion", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response

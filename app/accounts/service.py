@@ -21,7 +21,7 @@ from app.accounts import sessions
 from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.models import ROLES, Agent, LoginThrottle, agent_sites
 from app.audit import service as audit
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
 from app.sites.service import get_site
@@ -153,7 +153,7 @@ async def _count_failure(
 
 
 async def check_login_rate(
-    db: Database, limits: Limits, email: str, now: datetime, *, address: str, secret: str
+    session: AsyncSession, limits: Limits, email: str, now: datetime, *, address: str, secret: str
 ) -> None:
     """The per-minute limits of logins from this address, or 429: its Retry-After is the
     longest wait that applies, so that a client obeying it is not refused again because
@@ -162,13 +162,12 @@ async def check_login_rate(
         limits.check_login(address, email)
     except TooManyRequests as refused:
         keys = throttle_keys(secret, _account_name(email), address)
-        async with db.session() as session:
-            blocked = await session.scalar(
-                select(func.max(LoginThrottle.blocked_until)).where(
-                    LoginThrottle.key.in_([keys.pair, keys.address]),
-                    LoginThrottle.blocked_until > now,
-                )
+        blocked = await session.scalar(
+            select(func.max(LoginThrottle.blocked_until)).where(
+                LoginThrottle.key.in_([keys.pair, keys.address]),
+                LoginThrottle.blocked_until > now,
             )
+        )
         waits = [int(refused.headers["Retry-After"])]
         if blocked is not None:
             waits.append(math.ceil((blocked - now).total_seconds()))
@@ -188,7 +187,7 @@ async def end_sessions(session: AsyncSession, agent_id: int) -> None:
 
 
 async def authenticate(
-    db: Database,
+    session: AsyncSession,
     email: str,
     password: str,
     now: datetime,
@@ -206,20 +205,19 @@ async def authenticate(
     """
     name = _account_name(email)
     keys = throttle_keys(secret, name, address)
-    dialect = db.engine.dialect.name
-    async with db.session() as session:
-        agent = await session.scalar(select(Agent).where(Agent.email == name)) if name else None
-        blocks = list(
-            await session.scalars(
-                select(LoginThrottle.blocked_until).where(
-                    LoginThrottle.key.in_([keys.pair, keys.address]),
-                    LoginThrottle.blocked_until > now,
-                )
+    dialect = session.get_bind().dialect.name
+    agent = await session.scalar(select(Agent).where(Agent.email == name)) if name else None
+    blocks = list(
+        await session.scalars(
+            select(LoginThrottle.blocked_until).where(
+                LoginThrottle.key.in_([keys.pair, keys.address]),
+                LoginThrottle.blocked_until > now,
             )
         )
+    )
     if blocks:
         wait = max(block for block in blocks if block is not None) - now
-        async with db.writing() as session:
+        async with writing(session):
             audit.record(
                 session,
                 "auth.login_refused",
@@ -238,7 +236,7 @@ async def authenticate(
     new_hash = None
     if agent is not None and verified and needs_rehash(agent.password_hash):
         new_hash = await anyio.to_thread.run_sync(hash_password, password)
-    async with db.writing() as session:
+    async with writing(session):
         if agent is None or not verified or not agent.active:
             await session.execute(
                 delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET_AFTER)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.credentials import issue_token, read_token
 from app.accounts.models import SessionRow
 from app.config import Settings
-from app.db import Database
+from app.db import writing
 
 COOKIE = "guichet_session"
 CSRF_FIELD = "csrf"
@@ -45,10 +45,12 @@ def digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-async def start(db: Database, agent_id: int, settings: Settings, now: datetime) -> StaffSession:
+async def start(
+    session: AsyncSession, agent_id: int, settings: Settings, now: datetime
+) -> StaffSession:
     """Open a session for `agent_id` (and forget the sessions of anyone that have ended)."""
     staff_session = StaffSession(agent_id, secrets.token_urlsafe(32), now, now)
-    async with db.writing() as session:
+    async with writing(session):
         await session.execute(
             delete(SessionRow).where(
                 or_(
@@ -111,11 +113,11 @@ async def find(
     return StaffSession(agent_id, session_id, row.started_at, row.last_seen_at)
 
 
-async def touch(db: Database, staff_session: StaffSession, now: datetime) -> None:
+async def touch(session: AsyncSession, staff_session: StaffSession, now: datetime) -> None:
     """Record the session's activity, when the last record has aged."""
     if now - staff_session.last_seen < REFRESH_AFTER:
         return
-    async with db.writing() as session:
+    async with writing(session):
         await session.execute(
             update(SessionRow)
             .where(SessionRow.digest == digest(staff_session.session_id))
@@ -123,9 +125,9 @@ async def touch(db: Database, staff_session: StaffSession, now: datetime) -> Non
         )
 
 
-async def end(db: Database, staff_session: StaffSession) -> None:
+async def end(session: AsyncSession, staff_session: StaffSession) -> None:
     """Log out: the session's row goes, and its cookie opens nothing any more."""
-    async with db.writing() as session:
+    async with writing(session):
         await session.execute(
             delete(SessionRow).where(SessionRow.digest == digest(staff_session.session_id))
         )

@@ -20,87 +20,88 @@ from app.accounts import commands as agents
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
+from app.i18n import N_, gettext
 from app.sites.models import Site
 from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 JOURNAL_PAGE = "/admin/journal"
 ACTIONS = {
-    "auth.login": "Connexion",
-    "auth.login_failed": "Échec de connexion",
-    "auth.login_refused": "Connexion refusée",
-    "auth.locked": "Compte bloqué après des erreurs de mot de passe",
-    "auth.slowed": "Connexions ralenties depuis une adresse après des erreurs de mot de passe",
-    "appointment.booked": "Rendez-vous pris pour une personne",
-    "ticket.issued": "Ticket remis",
-    "ticket.checked_in": "Arrivée enregistrée",
-    "ticket.checked_in_late": "Arrivée en retard enregistrée",
-    "ticket.called": "Ticket appelé",
-    "ticket.recall": "Ticket rappelé",
-    "ticket.start": "Prise en charge commencée",
-    "ticket.finish": "Prise en charge terminée",
-    "ticket.no_show": "Personne absente",
-    "ticket.cancel": "Ticket annulé",
-    "ticket.transfer": "Ticket transféré",
-    "escalation.moved": "Demande transmise : étape suivante",
-    "department.created": "Service expert ajouté",
-    "department.changed": "Service expert modifié",
-    "service.created": "Démarche ajoutée au catalogue",
-    "service.changed": "Démarche modifiée",
-    "service.retired": "Démarche retirée",
-    "service.restored": "Démarche proposée à nouveau",
-    "need.created": "Besoin ajouté",
-    "need.changed": "Besoin modifié",
-    "need.retired": "Besoin retiré",
-    "need.restored": "Besoin proposé à nouveau",
-    "agent.created": "Compte d'agent créé",
-    "agent.renamed": "Compte d'agent renommé",
-    "agent.role_changed": "Rôle d'un agent changé",
-    "agent.sites_changed": "Mairies d'un agent changées",
-    "agent.disabled": "Compte d'agent désactivé",
-    "agent.enabled": "Compte d'agent réactivé",
-    "agent.password_reset": "Mot de passe d'un agent changé",
-    "agent.unlocked": "Compte d'agent débloqué",
-    "site.settings_changed": "Réglages de la mairie modifiés",
-    "station.created": "Poste ajouté",
-    "station.changed": "Poste modifié",
-    "station.out_of_service": "Poste mis hors service",
-    "station.back_in_service": "Poste remis en service",
-    "hours.changed": "Horaires de la semaine modifiés",
-    "hours_exception.added": "Horaires d'un jour particulier fixés",
-    "hours_exception.deleted": "Horaires d'un jour particulier retirés",
-    "closure.added": "Fermeture exceptionnelle ajoutée",
-    "closure.deleted": "Fermeture exceptionnelle retirée",
+    "auth.login": N_("Connexion"),
+    "auth.login_failed": N_("Échec de connexion"),
+    "auth.login_refused": N_("Connexion refusée"),
+    "auth.locked": N_("Compte bloqué après des erreurs de mot de passe"),
+    "auth.slowed": N_("Connexions ralenties depuis une adresse après des erreurs de mot de passe"),
+    "appointment.booked": N_("Rendez-vous pris pour une personne"),
+    "ticket.issued": N_("Ticket remis"),
+    "ticket.checked_in": N_("Arrivée enregistrée"),
+    "ticket.checked_in_late": N_("Arrivée en retard enregistrée"),
+    "ticket.called": N_("Ticket appelé"),
+    "ticket.recall": N_("Ticket rappelé"),
+    "ticket.start": N_("Prise en charge commencée"),
+    "ticket.finish": N_("Prise en charge terminée"),
+    "ticket.no_show": N_("Personne absente"),
+    "ticket.cancel": N_("Ticket annulé"),
+    "ticket.transfer": N_("Ticket transféré"),
+    "escalation.moved": N_("Demande transmise : étape suivante"),
+    "department.created": N_("Service expert ajouté"),
+    "department.changed": N_("Service expert modifié"),
+    "service.created": N_("Démarche ajoutée au catalogue"),
+    "service.changed": N_("Démarche modifiée"),
+    "service.retired": N_("Démarche retirée"),
+    "service.restored": N_("Démarche proposée à nouveau"),
+    "need.created": N_("Besoin ajouté"),
+    "need.changed": N_("Besoin modifié"),
+    "need.retired": N_("Besoin retiré"),
+    "need.restored": N_("Besoin proposé à nouveau"),
+    "agent.created": N_("Compte d'agent créé"),
+    "agent.renamed": N_("Compte d'agent renommé"),
+    "agent.role_changed": N_("Rôle d'un agent changé"),
+    "agent.sites_changed": N_("Mairies d'un agent changées"),
+    "agent.disabled": N_("Compte d'agent désactivé"),
+    "agent.enabled": N_("Compte d'agent réactivé"),
+    "agent.password_reset": N_("Mot de passe d'un agent changé"),
+    "agent.unlocked": N_("Compte d'agent débloqué"),
+    "site.settings_changed": N_("Réglages de la mairie modifiés"),
+    "station.created": N_("Poste ajouté"),
+    "station.changed": N_("Poste modifié"),
+    "station.out_of_service": N_("Poste mis hors service"),
+    "station.back_in_service": N_("Poste remis en service"),
+    "hours.changed": N_("Horaires de la semaine modifiés"),
+    "hours_exception.added": N_("Horaires d'un jour particulier fixés"),
+    "hours_exception.deleted": N_("Horaires d'un jour particulier retirés"),
+    "closure.added": N_("Fermeture exceptionnelle ajoutée"),
+    "closure.deleted": N_("Fermeture exceptionnelle retirée"),
 }
 ACTION_FILTERS = {
-    "": "Toutes les actions",
-    "auth.": "Connexions",
-    "agent.": "Comptes des agents",
-    "ticket.": "Tickets et file d'attente",
-    "appointment.": "Rendez-vous",
-    "escalation.": "Demandes transmises",
-    "service.": "Catalogue des démarches",
-    "need.": "Besoins",
-    "department.": "Services experts",
-    "site.": "Mairies",
-    "station.": "Postes",
-    "hours.": "Horaires de la semaine",
-    "hours_exception.": "Jours particuliers",
-    "closure.": "Fermetures exceptionnelles",
+    "": N_("Toutes les actions"),
+    "auth.": N_("Connexions"),
+    "agent.": N_("Comptes des agents"),
+    "ticket.": N_("Tickets et file d'attente"),
+    "appointment.": N_("Rendez-vous"),
+    "escalation.": N_("Demandes transmises"),
+    "service.": N_("Catalogue des démarches"),
+    "need.": N_("Besoins"),
+    "department.": N_("Services experts"),
+    "site.": N_("Mairies"),
+    "station.": N_("Postes"),
+    "hours.": N_("Horaires de la semaine"),
+    "hours_exception.": N_("Jours particuliers"),
+    "closure.": N_("Fermetures exceptionnelles"),
 }
 ACTION_PATTERN = re.compile(r"^[a-z_]+(\.[a-z_]*)?$")
 EVENTS_SHOWN = 50
 
 
 def action_label(code: str) -> str:
-    return ACTIONS.get(code, code)
+    return gettext(ACTIONS[code]) if code in ACTIONS else code
 
 
 def details_text(details: Mapping[str, Any]) -> str:
     parts = []
     for key, value in details.items():
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        parts.append(f"{key} : {shown}")
+        parts.append(gettext("%(label)s : %(value)s", label=key, value=shown))
     return " ; ".join(parts)
 
 
@@ -109,9 +110,11 @@ def day_field(raw: str, name: str, errors: dict[str, str]) -> date | None:
         return None
     day = bounds.parse_date(raw)
     if day is None:
-        errors[name] = (
-            "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01, "
-            f"{bounds.DAY_BOUNDS}."
+        errors[name] = gettext(
+            "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01, entre le "
+            "%(first)s et le %(last)s.",
+            first=bounds.EARLIEST_DAY.strftime("%d/%m/%Y"),
+            last=bounds.LATEST_DAY.strftime("%d/%m/%Y"),
         )
     return day
 
@@ -155,16 +158,16 @@ class JournalPages(StaffController):
         slug = params.get("mairie", "")[:40] or None
         action = params.get("action", "")[:40]
         if action and not ACTION_PATTERN.fullmatch(action):
-            errors["action"] = "Choisissez un type d'action de la liste."
+            errors["action"] = gettext("Choisissez un type d'action de la liste.")
         by_agent = params.get("agent", "")
         agent_id = bounds.parse_int(by_agent, 1, bounds.LARGEST_ID)
         if by_agent and agent_id is None:
-            errors["agent"] = "Choisissez un agent de la liste."
+            errors["agent"] = gettext("Choisissez un agent de la liste.")
         before = bounds.parse_int(params.get("avant"), 1, 2**63 - 1)
         first = day_field(params.get("du", ""), "du", errors)
         last = day_field(params.get("au", ""), "au", errors)
         if first and last and last < first:
-            errors["au"] = "Le dernier jour vient avant le premier."
+            errors["au"] = gettext("Le dernier jour vient avant le premier.")
         sites = await sites_in_view(session, staff.agent, roles=MANAGERS)
         events = []
         older = None
@@ -193,7 +196,7 @@ class JournalPages(StaffController):
                 "newest": journal_link(params) if before else None,
                 "sites": sites,
                 "colleagues": colleagues,
-                "actions": ACTION_FILTERS,
+                "actions": {code: gettext(text) for code, text in ACTION_FILTERS.items()},
                 "chosen": {
                     "mairie": slug or "",
                     "agent": by_agent,

@@ -17,7 +17,7 @@ from app.accounts.service import site_to_run
 from app.booking import alerts
 from app.config import Settings
 from app.errors import BadRequest
-from app.i18n import formats
+from app.i18n import formats, gettext, ngettext
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.web.context import Context
@@ -50,12 +50,18 @@ def released_text(released: str, told: str) -> list[str]:
     if count is None or people is None:
         return []
     if count == 0:
-        return ["Aucun rendez-vous n'était plus à libérer : rien n'a été annulé."]
+        return [gettext("Aucun rendez-vous n'était plus à libérer : rien n'a été annulé.")]
     return [
-        f"{count} rendez-vous {'a été libéré' if count == 1 else 'ont été libérés'} : "
-        f"ces créneaux sont de nouveau proposés. {people} "
-        f"{'personne a été prévenue' if people <= 1 else 'personnes ont été prévenues'}, "
-        "une seule fois chacune."
+        gettext(
+            "%(released)s : ces créneaux sont de nouveau proposés. %(told)s, une seule fois "
+            "chacune.",
+            released=ngettext(
+                "%(num)d rendez-vous a été libéré", "%(num)d rendez-vous ont été libérés", count
+            ),
+            told=ngettext(
+                "%(num)d personne a été prévenue", "%(num)d personnes ont été prévenues", people
+            ),
+        )
     ]
 
 
@@ -72,7 +78,7 @@ class BookingAlertPages(StaffController):
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
         released = await alerts.release(
-            context.db,
+            context.session,
             site,
             day,
             agent_id=staff.agent.id,

@@ -19,7 +19,7 @@ from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import local_days
 from app.booking.rules import AppointmentAction, AppointmentEffect
-from app.db import Database
+from app.db import writing
 from app.sites.models import Service, Site
 
 
@@ -77,13 +77,13 @@ async def alerts_of(
 
 
 async def release(
-    db: Database, site: Site, day: date, *, agent_id: int, now: datetime, threshold: int
+    session: AsyncSession, site: Site, day: date, *, agent_id: int, now: datetime, threshold: int
 ) -> Released:
     """Cancel the suspect bookings of the alert on `site`'s `day`: each person (their
     normalised email or phone) is told once, whatever the number of their bookings, and
     nothing is done or told again on a second click. Audited."""
     starts, ends = local_days(day, day, ZoneInfo(site.timezone))
-    async with db.writing() as session:
+    async with writing(session):
         burst = next(
             (b for b in await alerts_of(session, site, now, threshold) if b.day == day), None
         )

@@ -74,14 +74,13 @@ class BookingController(Controller):
         context: NamedDependency[Context],
         optional_agent: NamedDependency[Agent | None],
     ) -> schemas.AppointmentOut:
-        db, settings = context.db, context.settings
+        session, settings = context.session, context.settings
         if data.channel != "online" and optional_agent is None:
             raise Unauthorized("Phone and counter bookings are made by reception: log in first.")
         if optional_agent is None:
             throttle_booking(request)
         else:
-            async with db.session() as session:
-                site = await get_site(session, data.site)
+            site = await get_site(session, data.site)
             authorize(optional_agent, roles=BOOKING_ROLES, site=site)
         booking = commands.BookingRequest(
             site=data.site,
@@ -95,7 +94,7 @@ class BookingController(Controller):
             client=None if optional_agent else client_network(client_address(request)),
         )
         appointment = await commands.book(
-            db,
+            session,
             booking,
             now=context.now,
             agent_id=optional_agent.id if optional_agent else None,
@@ -125,7 +124,7 @@ class BookingController(Controller):
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
         throttle_booking(request)
-        appointment = await commands.cancel(context.db, token, now=context.now)
+        appointment = await commands.cancel(context.session, token, now=context.now)
         return schemas.appointment_out(appointment, context.settings.base_url)
 
     @post(
@@ -144,7 +143,7 @@ class BookingController(Controller):
         settings = context.settings
         throttle_booking(request)
         appointment = await commands.reschedule(
-            context.db,
+            context.session,
             token,
             data.start,
             now=context.now,
@@ -218,13 +217,11 @@ class BookingAlertsController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> schemas.ReleasedOut:
-        db = context.db
-        async with db.session() as session:
-            site = await site_to_run(session, agent, slug)
+        site = await site_to_run(context.session, agent, slug)
         if not bounds.within_days(day):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         released = await alerts.release(
-            db,
+            context.session,
             site,
             day,
             agent_id=agent.id,

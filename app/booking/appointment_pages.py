@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from app import bounds, french
+from app import bounds
 from app.booking import commands, contacts
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import SlotRefused, get_by_token, nearest_free, offered_needs
@@ -22,7 +22,8 @@ from app.booking.slot_views import first_day_after, first_day_asked, slot_choice
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import Conflict, DomainError
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
+from app.i18n.texts import STATUSES, label, refusal
 from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
@@ -33,10 +34,10 @@ from app.web.public import PublicController
 CALLED_OFF = AppointmentStatus.CALLED_OFF
 # What the page says on coming back from a change, by the flag in its query.
 NOTICES = (
-    ("confirme", "Votre rendez-vous est confirmé."),
-    ("deplace", "Votre rendez-vous a été déplacé."),
-    ("annule", "Votre rendez-vous est annulé."),
-    ("sans-rappels", "Vous ne recevrez plus de rappels pour ce rendez-vous."),
+    ("confirme", N_("Votre rendez-vous est confirmé.")),
+    ("deplace", N_("Votre rendez-vous a été déplacé.")),
+    ("annule", N_("Votre rendez-vous est annulé.")),
+    ("sans-rappels", N_("Vous ne recevrez plus de rappels pour ce rendez-vous.")),
 )
 
 
@@ -64,7 +65,9 @@ class AppointmentPages(PublicController):
     ) -> Template:
         session = context.session
         appointment = await get_by_token(session, token)
-        notice = next((text for flag, text in NOTICES if request.query_params.get(flag)), None)
+        notice = next(
+            (gettext(text) for flag, text in NOTICES if request.query_params.get(flag)), None
+        )
         page = _appointment_context(context, appointment)
         page["notice"] = notice
         page.update(await _called_off_context(context, appointment))
@@ -85,7 +88,7 @@ class AppointmentPages(PublicController):
         context: NamedDependency[Context],
     ) -> Redirect:
         throttle_booking(request)
-        await commands.stop_reminders(context.db, token, context.now)
+        await commands.stop_reminders(context.session, token, context.now)
         return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
 
     @get("/rendez-vous/{token:str}/annuler")
@@ -106,7 +109,7 @@ class AppointmentPages(PublicController):
         context: NamedDependency[Context],
     ) -> Redirect:
         throttle_booking(request)
-        await commands.cancel(context.db, token, now=context.now)
+        await commands.cancel(context.session, token, now=context.now)
         return Redirect(f"/rendez-vous/{token}?annule=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/deplacer")
@@ -135,7 +138,7 @@ class AppointmentPages(PublicController):
         try:
             start = await _chosen_start(request)
             await commands.reschedule(
-                context.db,
+                context.session,
                 token,
                 start,
                 now=context.now,
@@ -144,7 +147,7 @@ class AppointmentPages(PublicController):
         except (SlotRefused, Conflict) as refused:
             first = first_day_after(appointment.site, start, context.now)
             page = await _move_context(context, appointment, first)
-            page.update(refusal=french.message(refused.code))
+            page.update(refusal=refusal(refused.code))
             return Template("appointment_move.html", context=page, status_code=409)
         return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
 
@@ -179,7 +182,7 @@ class AppointmentPages(PublicController):
         try:
             start = await _chosen_start(request)
             taken = await commands.rebook(
-                context.db,
+                context.session,
                 token,
                 start,
                 now=context.now,
@@ -191,7 +194,7 @@ class AppointmentPages(PublicController):
                 raise
             first = first_day_after(appointment.site, start, context.now)
             page = await _rebook_context(context, appointment, first)
-            page.update(refusal=french.message(error.code))
+            page.update(refusal=refusal(error.code))
             return Template(
                 "appointment_rebook.html",
                 context=page,
@@ -264,7 +267,7 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
     return {
         "appointment": appointment,
         "token": appointment.token,
-        "status": french.STATUSES.get(appointment.status, appointment.status),
+        "status": label(STATUSES, appointment.status),
         "cancelled": appointment.status in RELEASED,
         "changeable": changeable,
         "when": formats.moment(start),
@@ -277,8 +280,8 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
         "reminders": [
             channel
             for channel, wanted in (
-                ("par e-mail", appointment.reminders_by_email),
-                ("par SMS", appointment.reminders_by_sms),
+                (gettext("par e-mail"), appointment.reminders_by_email),
+                (gettext("par SMS"), appointment.reminders_by_sms),
             )
             if wanted
         ],

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, locking
-from app.audit import service as audit
 from app.booking import contacts
 from app.booking.contacts import Contact
 from app.booking.limits import check_address_day, check_person, person_locks
@@ -39,7 +38,7 @@ from app.booking.queries import (
 )
 from app.booking.rules import APPOINTMENT, AppointmentAction, AppointmentEffect
 from app.booking.slots import Refusal, Slot
-from app.db import Database
+from app.db import Database, writing
 from app.errors import Conflict
 from app.lifecycle import Move
 from app.sites.models import Service, Site
@@ -165,7 +164,7 @@ def _new_appointment(
 
 
 async def book(
-    db: Database,
+    session: AsyncSession,
     request: BookingRequest,
     *,
     now: datetime,
@@ -180,14 +179,13 @@ async def book(
     appointments of one site-day. `replacing`: the called-off appointment this one takes
     the place of, linked to it in the same transaction (once only)."""
     check_texting(request)
-    async with db.session() as session:
-        site = await get_site(session, request.site)
-        service = await get_service(session, request.service)
-        needs = await get_needs(session, request.needs)
+    site = await get_site(session, request.site)
+    service = await get_service(session, request.service)
+    needs = await get_needs(session, request.needs)
     need = requirement_of(service, needs)
     day = request.start.astimezone(ZoneInfo(site.timezone)).date()
     try:
-        async with db.writing() as session:
+        async with writing(session):
             await locking.lock(
                 session,
                 [
@@ -207,26 +205,18 @@ async def book(
             if replaced is not None:
                 replaced.rebooked_as_id = appointment.id
                 replaced.updated_at = now
-            await events.record(
-                session, events.AppointmentBooked(at=now, **about(appointment, site, service))
+            booked = events.AppointmentBooked(
+                at=now,
+                **about(appointment, site, service),
+                booked_by=agent_id,
+                channel=request.channel,
             )
-            if agent_id is not None:
-                audit.record(
-                    session,
-                    "appointment.booked",
-                    at=now,
-                    agent_id=agent_id,
-                    site_id=site.id,
-                    target=f"appointment:{appointment.reference}",
-                    channel=request.channel,
-                    service=service.code,
-                    station=appointment.station_id,
-                )
+            await events.record(session, booked)
             appointment_id = appointment.id
     except SlotRefused as refused:
-        await offer_alternatives(db, refused, site, need, request.start, now)
+        await offer_alternatives(session, refused, site, need, request.start, now)
         raise
-    return await get_by_id(db, appointment_id)
+    return await get_by_id(session, appointment_id)
 
 
 async def _called_off(session: AsyncSession, appointment_id: int) -> Appointment:
@@ -277,9 +267,9 @@ def _refuse_once_begun(
         raise Conflict(detail, code=code)
 
 
-async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
+async def cancel(session: AsyncSession, token: str, *, now: datetime) -> Appointment:
     """Cancel (idempotent); refused once the appointment has begun or the person came."""
-    async with db.writing() as session:
+    async with writing(session):
         appointment = await _locked_by_token(session, token)
         if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
             _refuse_once_begun(
@@ -298,11 +288,11 @@ async def cancel(db: Database, token: str, *, now: datetime) -> Appointment:
                     events.AppointmentCancelled(at=now, **about(appointment, site, service)),
                 )
         appointment_id = appointment.id
-    return await get_by_id(db, appointment_id)
+    return await get_by_id(session, appointment_id)
 
 
 async def reschedule(
-    db: Database,
+    session: AsyncSession,
     token: str,
     start: datetime,
     *,
@@ -313,17 +303,16 @@ async def reschedule(
 
     An online booking moved to another day counts against that day's cap of its client
     address, as a new booking would."""
-    async with db.session() as session:
-        current = await get_by_token(session, token)
-        site = current.site
-        service = current.service
-        needs = await get_needs(session, tuple(current.needs))
+    current = await get_by_token(session, token)
+    site = current.site
+    service = current.service
+    needs = await get_needs(session, tuple(current.needs))
     need = requirement_of(service, needs)
     tz = ZoneInfo(site.timezone)
     old_day = current.starts_at.astimezone(tz).date()
     new_day = start.astimezone(tz).date()
     try:
-        async with db.writing() as session:
+        async with writing(session):
             await locking.lock(
                 session,
                 [
@@ -366,9 +355,9 @@ async def reschedule(
                     session, events.AppointmentMoved(at=now, **about(appointment, site, service))
                 )
     except SlotRefused as refused:
-        await offer_alternatives(db, refused, site, need, start, now)
+        await offer_alternatives(session, refused, site, need, start, now)
         raise
-    return await get_by_id(db, appointment_id)
+    return await get_by_id(session, appointment_id)
 
 
 # Called off by the mairie, and taken again elsewhere
@@ -401,7 +390,7 @@ async def call_off(
 
 
 async def rebook(
-    db: Database,
+    session: AsyncSession,
     token: str,
     start: datetime,
     *,
@@ -413,37 +402,35 @@ async def rebook(
     step: a new booking for the same person, service and needs, under every rule of an
     online booking (slot free and open, notice and horizon, walk-in share, the person's
     and the address's limits). Asked twice, it gives the one booking taken."""
-    async with db.session() as session:
-        old = await get_by_token(session, token)
-        if old.status != CALLED_OFF:
-            raise _not_called_off()
-        taken = old.rebooked_as_id
-        needs = await offered_needs(session, old.needs)
-        request = BookingRequest(
-            site=old.site.slug,
-            service=old.service.code,
-            start=start,
-            contact=Contact(name=old.name, email=old.email, phone=old.phone),
-            needs=tuple(need.code for need in needs),
-            reminders_by_email=old.reminders_by_email,
-            reminders_by_sms=old.reminders_by_sms,
-            client=client,
-        )
+    old = await get_by_token(session, token)
+    if old.status != CALLED_OFF:
+        raise _not_called_off()
+    taken = old.rebooked_as_id
+    needs = await offered_needs(session, old.needs)
+    request = BookingRequest(
+        site=old.site.slug,
+        service=old.service.code,
+        start=start,
+        contact=Contact(name=old.name, email=old.email, phone=old.phone),
+        needs=tuple(need.code for need in needs),
+        reminders_by_email=old.reminders_by_email,
+        reminders_by_sms=old.reminders_by_sms,
+        client=client,
+    )
     if taken is not None:
-        return await get_by_id(db, taken)
+        return await get_by_id(session, taken)
     try:
         return await book(
-            db, request, now=now, per_address_per_day=per_address_per_day, replacing=old.id
+            session, request, now=now, per_address_per_day=per_address_per_day, replacing=old.id
         )
     except Conflict as conflict:
         if conflict.code != "already_rebooked":
             raise
-        async with db.session() as session:
-            linked = await session.scalar(
-                select(Appointment.rebooked_as_id).where(Appointment.id == old.id)
-            )
+        linked = await session.scalar(
+            select(Appointment.rebooked_as_id).where(Appointment.id == old.id)
+        )
         assert linked is not None
-        return await get_by_id(db, linked)
+        return await get_by_id(session, linked)
 
 
 async def mark_missed(db: Database, now: datetime) -> int:
@@ -469,9 +456,9 @@ async def mark_missed(db: Database, now: datetime) -> int:
     return marked
 
 
-async def stop_reminders(db: Database, token: str, now: datetime) -> Appointment:
+async def stop_reminders(session: AsyncSession, token: str, now: datetime) -> Appointment:
     """The usager wants no more reminders for this appointment (from their private page)."""
-    async with db.writing() as session:
+    async with writing(session):
         appointment = await _locked_by_token(session, token)
         appointment.reminders_by_email = False
         appointment.reminders_by_sms = False
@@ -479,4 +466,4 @@ async def stop_reminders(db: Database, token: str, now: datetime) -> Appointment
             session, events.AppointmentRemindersStopped(at=now, appointment_id=appointment.id)
         )
         appointment_id = appointment.id
-    return await get_by_id(db, appointment_id)
+    return await get_by_id(session, appointment_id)

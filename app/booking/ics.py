@@ -33,6 +33,7 @@ from ics.grammar.parse import ContentLine
 
 from app.booking.models import RELEASED, Appointment
 from app.booking.schemas import manage_url
+from app.i18n import gettext
 
 PRODUCT_ID = "-//Ville de Paris//guichet//FR"
 MEDIA_TYPE = "text/calendar"
@@ -171,12 +172,19 @@ def calendar_entry(appointment: Appointment, base_url: str) -> CalendarEntry:
         sequence=appointment.sequence,
         start=appointment.starts_at,
         end=appointment.ends_at,
-        summary=f"Facilitation numérique : {appointment.service.name}",
+        summary=gettext("Facilitation numérique : %(service)s", service=appointment.service.name),
         location=f"{appointment.site.name}, {appointment.site.address}",
-        description=(
-            f"Rendez-vous {appointment.reference} ({appointment.station.name}).\n"
-            f"À apporter :\n{documents}\n"
-            f"Pour annuler ou déplacer ce rendez-vous : {link}"
+        description="\n".join(
+            (
+                gettext(
+                    "Rendez-vous %(reference)s (%(station)s).",
+                    reference=appointment.reference,
+                    station=appointment.station.name,
+                ),
+                gettext("À apporter :"),
+                documents,
+                gettext("Pour annuler ou déplacer ce rendez-vous : %(link)s", link=link),
+            )
         ),
         url=link,
         cancelled=appointment.status in RELEASED,

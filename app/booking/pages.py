@@ -16,14 +16,15 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds, french
+from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
 from app.booking.queries import SlotRefused, requirement_of
 from app.booking.slot_views import choice, first_day_asked, slot_choices, slot_context
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import DomainError
-from app.i18n import formats
+from app.i18n import formats, gettext
+from app.i18n.texts import refusal
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
@@ -68,7 +69,7 @@ class BookingFlowPages(PublicController):
                 "site": site,
                 "services": [_service_view(item) for item in services],
                 "needs": await list_needs(session),
-                "error": "Choisissez une démarche." if error == "demarche" else None,
+                "error": gettext("Choisissez une démarche.") if error == "demarche" else None,
             },
             status_code=400 if error else 200,
         )
@@ -133,7 +134,7 @@ class BookingFlowPages(PublicController):
         if not errors:
             try:
                 appointment = await commands.book(
-                    context.db,
+                    context.session,
                     commands.BookingRequest(
                         site=site.slug,
                         service=code,
@@ -153,14 +154,14 @@ class BookingFlowPages(PublicController):
                 page = await _contact_context(session, site, code, needs, start)
                 page.update(
                     entered=entered,
-                    refusal=french.message(refused.code),
+                    refusal=refusal(refused.code),
                     alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
                 )
                 return Template("booking_contact.html", context=page, status_code=409)
             except DomainError as error:
                 if error.status >= 404:
                     raise
-                errors = {"formulaire": french.message(error.code)}
+                errors = {"formulaire": refusal(error.code)}
             else:
                 return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
         page = await _contact_context(session, site, code, needs, start)
@@ -216,12 +217,12 @@ def _contact_errors(entered: ContactForm) -> dict[str, str]:
         try:
             check(value)
         except DomainError as error:
-            errors[field] = french.message(error.code)
+            errors[field] = refusal(error.code)
     if not entered.email and not entered.telephone:
-        errors["email"] = french.message("contact_missing")
+        errors["email"] = refusal("contact_missing")
     if entered.rappels_sms and not entered.telephone and "telephone" not in errors:
-        errors["telephone"] = "Indiquez un numéro de téléphone pour recevoir des SMS."
+        errors["telephone"] = gettext("Indiquez un numéro de téléphone pour recevoir des SMS.")
     texts = entered.rappels_sms or not entered.email
     if texts and entered.telephone and not contacts.is_mobile(entered.telephone):
-        errors.setdefault("telephone", french.message("phone_not_mobile"))
+        errors.setdefault("telephone", refusal("phone_not_mobile"))
     return errors

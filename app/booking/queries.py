@@ -28,7 +28,7 @@ from app.booking.slots import (
     nearest,
     requirement,
 )
-from app.db import Database, token_digest
+from app.db import token_digest
 from app.errors import BadRequest, DomainError, NotFound
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
@@ -205,7 +205,7 @@ async def alternatives(
 
 
 async def offer_alternatives(
-    db: Database,
+    session: AsyncSession,
     refused: SlotRefused,
     site: Site,
     need: Requirement,
@@ -214,8 +214,7 @@ async def offer_alternatives(
 ) -> None:
     """Attach to `refused` the free slots nearest to `start`, when another one would do."""
     if refused.reason in OFFERING_REFUSALS:
-        async with db.session() as session:
-            found = await alternatives(session, site, need, start, now)
+        found = await alternatives(session, site, need, start, now)
         refused.offer(found, ZoneInfo(site.timezone))
 
 
@@ -258,11 +257,10 @@ def with_details() -> list[ORMOption]:
     ]
 
 
-async def get_by_id(db: Database, appointment_id: int) -> Appointment:
-    async with db.session() as session:
-        appointment = await session.scalar(
-            select(Appointment).where(Appointment.id == appointment_id).options(*with_details())
-        )
+async def get_by_id(session: AsyncSession, appointment_id: int) -> Appointment:
+    appointment = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).options(*with_details())
+    )
     assert appointment is not None
     return appointment
 

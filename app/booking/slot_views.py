@@ -18,7 +18,7 @@ from app import bounds
 from app.booking.queries import availability, get_needs, get_service, requirement_of
 from app.booking.slots import Slot
 from app.errors import BadRequest
-from app.i18n import formats
+from app.i18n import formats, gettext
 from app.sites.models import Need, Service, Site
 from app.sites.service import local_today
 from app.web.context import Context
@@ -105,7 +105,11 @@ async def slot_context(
         "need_codes": [need.code for need in chosen],
         "length": formats.minutes(length),
         "days": _week(slots, first, tz),
-        "period": f"du {formats.short_day(first)} au {formats.short_day(last)}",
+        "period": gettext(
+            "du %(first)s au %(last)s",
+            first=formats.short_day(first),
+            last=formats.short_day(last),
+        ),
         "previous": (first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,
         "next": (first + timedelta(days=DAYS_SHOWN)).isoformat(),
     }

@@ -93,7 +93,7 @@ class ScreensAdminController(Controller):
         context: NamedDependency[Context],
     ) -> PairedOut:
         now = context.now
-        paired = await service.pair(context.db, agent, slug, label=data.label, now=now)
+        paired = await service.pair(context.session, agent, slug, label=data.label, now=now)
         shown = screen_out(paired.screen, context.zone, now)
         return PairedOut(
             **msgspec.structs.asdict(shown),
@@ -113,4 +113,4 @@ class ScreensAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> None:
-        await service.revoke(context.db, agent, slug, screen_id, now=context.now)
+        await service.revoke(context.session, agent, slug, screen_id, now=context.now)

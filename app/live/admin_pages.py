@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from app.accounts.service import site_to_run
 from app.errors import Conflict, Invalid
+from app.i18n import gettext, ngettext
 from app.live import commands as screens
 from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
@@ -40,22 +41,26 @@ class ScreenAdminPages(StaffController):
         form = await request.form()
         label = str(form.get(LABEL_FIELD, ""))[:1000]
         try:
-            paired = await screens.pair(context.db, staff.agent, slug, label=label, now=context.now)
+            paired = await screens.pair(
+                context.session, staff.agent, slug, label=label, now=context.now
+            )
         except (Invalid, Conflict) as refused:
             text = (
                 refused.problems[0].french
                 if isinstance(refused, Invalid)
-                else f"Cette mairie a déjà {screens.MAX_SCREENS_PER_SITE} écrans : "
-                "retirez-en un d'abord."
+                else ngettext(
+                    "Cette mairie a déjà %(num)d écran : retirez-le d'abord.",
+                    "Cette mairie a déjà %(num)d écrans : retirez-en un d'abord.",
+                    screens.MAX_SCREENS_PER_SITE,
+                )
             )
             page = await site_context(context, staff, site)
             page.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
             return Template("admin_site.html", context=page, status_code=400)
         address = f"{context.settings.base_url}{paired.path}"
+        title = gettext("Code QR : l'adresse de l'écran")
         qr = await anyio.to_thread.run_sync(
-            lambda: segno.make(address, error="m").svg_inline(
-                scale=4, omitsize=True, title="Code QR : l'adresse de l'écran"
-            )
+            lambda: segno.make(address, error="m").svg_inline(scale=4, omitsize=True, title=title)
         )
         return Template(
             "admin_screen_paired.html",
@@ -79,5 +84,5 @@ class ScreenAdminPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         site = await site_to_run(context.session, staff.agent, slug)
-        await screens.revoke(context.db, staff.agent, slug, screen_id, now=context.now)
+        await screens.revoke(context.session, staff.agent, slug, screen_id, now=context.now)
         return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)

@@ -12,15 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Agent
 from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
-from app.db import Database, notify
+from app.db import writing
 from app.errors import Conflict, Invalid, NotFound
-from app.i18n import formats
+from app.i18n import formats, gettext, ngettext
 from app.live import presence
 from app.live.models import Screen
-from app.live.screens import ScreenRevoked, display_path, key_digest, new_key
+from app.live.screens import display_path, key_digest, new_key
 from app.sites.models import Site
 
 MAX_LABEL = 60
@@ -43,13 +44,17 @@ def clean_label(value: str) -> str:
         raise Invalid.one(
             "label",
             "Name the screen (where it is, for instance).",
-            "Indiquez un nom pour l'écran, par exemple l'endroit où il se trouve.",
+            gettext("Indiquez un nom pour l'écran, par exemple l'endroit où il se trouve."),
         )
     if len(text) > MAX_LABEL or not text.isprintable():
         raise Invalid.one(
             "label",
             f"Write at most {MAX_LABEL} printable characters.",
-            f"Écrivez au plus {MAX_LABEL} caractères lisibles.",
+            ngettext(
+                "Écrivez au plus %(num)d caractère lisible.",
+                "Écrivez au plus %(num)d caractères lisibles.",
+                MAX_LABEL,
+            ),
         )
     return text
 
@@ -70,18 +75,17 @@ def is_connected(screen: Screen, now: datetime) -> bool:
 
 
 async def screen_rows(session: AsyncSession, site: Site, now: datetime) -> list[dict[str, Any]]:
-    """The site's screens as the administration page lists them, in French."""
+    """The site's screens as the administration page lists them, in the page's language."""
     zone = ZoneInfo(site.timezone)
     rows = []
     for screen in await screens_of(session, site):
         if is_connected(screen, now):
-            state = "Connecté"
+            state = gettext("Connecté")
         elif screen.last_seen is not None:
-            state = (
-                f"Vu pour la dernière fois le {formats.moment(screen.last_seen.astimezone(zone))}"
-            )
+            seen = formats.moment(screen.last_seen.astimezone(zone))
+            state = gettext("Vu pour la dernière fois le %(moment)s", moment=seen)
         else:
-            state = "Jamais connecté"
+            state = gettext("Jamais connecté")
         rows.append(
             {
                 "id": screen.id,
@@ -93,11 +97,13 @@ async def screen_rows(session: AsyncSession, site: Site, now: datetime) -> list[
     return rows
 
 
-async def pair(db: Database, agent: Agent, slug: str, *, label: str, now: datetime) -> Paired:
+async def pair(
+    session: AsyncSession, agent: Agent, slug: str, *, label: str, now: datetime
+) -> Paired:
     """A new screen for the site at `slug`, with a new random key."""
     clean = clean_label(label)
     key = new_key()
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         active = await session.scalar(
             select(func.count(Screen.id)).where(
@@ -124,10 +130,12 @@ async def pair(db: Database, agent: Agent, slug: str, *, label: str, now: dateti
         return Paired(screen, key, display_path(site.slug, key))
 
 
-async def revoke(db: Database, agent: Agent, slug: str, screen_id: int, *, now: datetime) -> None:
+async def revoke(
+    session: AsyncSession, agent: Agent, slug: str, screen_id: int, *, now: datetime
+) -> None:
     """The screen's key no longer works: its display is let go at once and no longer
     counted. Revoking a revoked screen changes nothing."""
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         screen = await session.get(Screen, screen_id)
         if screen is None:
@@ -137,13 +145,7 @@ async def revoke(db: Database, agent: Agent, slug: str, screen_id: int, *, now: 
         if screen.revoked_at is not None:
             return
         screen.revoked_at = now
-        audit.record(
-            session,
-            "screen.revoked",
-            at=now,
-            agent_id=agent.id,
-            site_id=site.id,
-            target=f"screen:{screen.id}",
-            label=screen.label,
+        revoked = events.ScreenRevoked(
+            at=now, site_id=site.id, screen_id=screen.id, label=screen.label, agent_id=agent.id
         )
-        notify(session, ScreenRevoked(site.id, screen.id))
+        await events.record(session, revoked)

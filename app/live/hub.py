@@ -30,13 +30,12 @@ from zoneinfo import ZoneInfo
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
+from app import events
 from app.db import Database
 from app.errors import NotFound
 from app.live import presence, screens
-from app.live.screens import ScreenRevoked
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
-from app.queue.commands import QueueChange
 from app.queue.models import TicketStatus
 from app.sites.models import Site
 from app.sites.service import get_site
@@ -252,10 +251,10 @@ class Hub:
     async def publish(self, notices: list[object]) -> None:
         """Hand committed queue changes to the channels (the one place that publishes)."""
         for notice in notices:
-            if isinstance(notice, QueueChange):
+            if isinstance(notice, events.QueueMoved):
                 message = {"site": notice.site_id, "seq": notice.seq, "kind": notice.action}
                 self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
-            elif isinstance(notice, ScreenRevoked):
+            elif isinstance(notice, events.ScreenRevoked):
                 message = {"site": notice.site_id, "kind": "revoked", "screen": notice.screen_id}
                 self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
 

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
@@ -26,14 +25,6 @@ from app.live.models import Screen
 KEY_PARAMETER = "ecran"
 KEY_BYTES = 24  # 192 bits
 LONGEST_KEY = 100  # anything longer is no key of ours
-
-
-@dataclass(frozen=True)
-class ScreenRevoked:
-    """What the live hubs are told once a revocation commits: let this screen go."""
-
-    site_id: int
-    screen_id: int
 
 
 def new_key() -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize, sites_in_view
+from app.db import writing
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
 from app.problems import problem_responses
@@ -97,7 +98,7 @@ class OutboxController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> OutboxOut:
-        async with context.db.writing() as session:
+        async with writing(context.session) as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
 from app.events import (
     AppointmentBooked,
     AppointmentCalledOff,
@@ -29,6 +28,7 @@ from app.events import (
     subscriber,
 )
 from app.i18n import formats
+from app.i18n.texts import ESCALATION_STATUSES, label
 from app.notify import outbox, planner
 from app.notify.planner import EMAIL, Planned, Reach, Rules
 
@@ -218,7 +218,7 @@ async def escalation_moved(session: AsyncSession, event: EscalationMoved) -> Non
         "reference": escalation.reference,
         "department": escalation.department,
         "status": escalation.status,
-        "status_label": french.ESCALATION_STATUSES[escalation.status],
+        "status_label": label(ESCALATION_STATUSES, escalation.status),
         "message": event.message,
         "by_department": event.by_department,
     }

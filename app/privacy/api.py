@@ -221,6 +221,10 @@ class PeopleController(Controller):
         sites = await sites_in_view(context.session, agent, roles=MANAGERS, slug=data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
-            context.db, contact, [site.id for site in sites], agent_id=agent.id, now=context.now
+            context.session,
+            contact,
+            [site.id for site in sites],
+            agent_id=agent.id,
+            now=context.now,
         )
         return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))

@@ -14,11 +14,12 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds, french
+from app import bounds
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.errors import BadRequest
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
+from app.i18n.texts import refusal
 from app.privacy import service
 from app.sites.models import Site
 from app.web.context import Context
@@ -26,10 +27,11 @@ from app.web.staff import Staff, StaffController, back
 
 PAGE = "/admin/donnees-personnelles"
 CONTACT_ERRORS = {
-    "person_contact": "Indiquez l'adresse e-mail de la personne ou son numéro de téléphone, "
-    "l'un des deux.",
-    "email_invalid": "Cette adresse e-mail n'est pas valide. Exemple : prenom.nom@exemple.fr",
-    "phone_invalid": "Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78",
+    "person_contact": N_(
+        "Indiquez l'adresse e-mail de la personne ou son numéro de téléphone, l'un des deux."
+    ),
+    "email_invalid": N_("Cette adresse e-mail n'est pas valide. Exemple : prenom.nom@exemple.fr"),
+    "phone_invalid": N_("Ce numéro de téléphone n'est pas valide. Exemple : 06 12 34 56 78"),
 }
 
 
@@ -82,7 +84,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
         "messages": [
             {
                 "kind": m.kind,
-                "channel": "e-mail" if m.channel == "email" else "SMS",
+                "channel": gettext("e-mail") if m.channel == "email" else gettext("SMS"),
                 "status": m.status,
                 "day": formats.day(m.created_at.astimezone(zone(m.site_id)).date()),
                 "purged": m.purged_at is not None,
@@ -124,7 +126,9 @@ class PrivacyPages(StaffController):
             contact = service.contact_of(chosen["email"], chosen["telephone"])
         except BadRequest as refused:
             field = "telephone" if refused.code == "phone_invalid" else "email"
-            errors = {field: CONTACT_ERRORS.get(refused.code or "", french.FALLBACK)}
+            code = refused.code or ""
+            text = gettext(CONTACT_ERRORS[code]) if code in CONTACT_ERRORS else refusal("")
+            errors = {field: text}
             return self._page(staff, all_sites, chosen=chosen, errors=errors, status_code=400)
         return Asked(chosen, contact, sites, all_sites)
 
@@ -198,12 +202,12 @@ class PrivacyPages(StaffController):
                 staff,
                 asked.all_sites,
                 chosen=asked.chosen,
-                errors={"confirme": "Cochez la case pour confirmer l'effacement."},
+                errors={"confirme": gettext("Cochez la case pour confirmer l'effacement.")},
                 found=_rows(found, asked.sites_by_id),
                 status_code=400,
             )
         erased = await service.erase(
-            context.db, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=context.now
+            context.session, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=context.now
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged
         return back(PAGE, fait="efface", lignes=str(lines))

@@ -21,7 +21,7 @@ from app import retention
 from app.audit import service as audit
 from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
 from app.booking.models import Appointment
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest
 from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
@@ -217,11 +217,11 @@ class Erased:
 
 
 async def erase(
-    db: Database, contact: Contact, site_ids: list[int], *, agent_id: int, now: datetime
+    session: AsyncSession, contact: Contact, site_ids: list[int], *, agent_id: int, now: datetime
 ) -> Erased:
     """Blank the person's data at `site_ids` in one transaction, and write in the log of
     each mairie concerned that it was done, with the counts (never the contact)."""
-    async with db.writing() as session:
+    async with writing(session):
         found = await find(session, contact, site_ids)
         if found.empty:
             return Erased()

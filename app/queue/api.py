@@ -187,7 +187,7 @@ async def move_ticket(
     ticket = await queries.get_ticket(context.session, ticket_id)
     authorize(agent, roles=roles, site=await queries.site_of(context.session, ticket.site_id))
     moved = await commands.act(
-        context.db,
+        context.session,
         ticket_id,
         action,
         agent_id=agent.id,
@@ -221,7 +221,7 @@ class QueueController(Controller):
         site = await get_site(context.session, slug)
         authorize(agent, roles=queries.issuers(site), site=site)
         ticket = await commands.issue_walk_in(
-            context.db,
+            context.session,
             slug,
             service_code=data.service,
             needs=tuple(data.needs),
@@ -247,7 +247,7 @@ class QueueController(Controller):
     ) -> TicketOut:
         authorize(agent, roles=RECEPTION, site=await get_site(context.session, slug))
         ticket = await commands.check_in(
-            context.db, slug, data.reference, agent_id=agent.id, now=context.now
+            context.session, slug, data.reference, agent_id=agent.id, now=context.now
         )
         return await _out(context, ticket)
 
@@ -288,7 +288,7 @@ class QueueController(Controller):
         station = await queries.get_station(context.session, station_id)
         authorize(agent, roles=FACILITATORS, site=station.site)
         ticket = await commands.call_next(
-            context.db, station_id, agent_id=agent.id, now=context.now
+            context.session, station_id, agent_id=agent.id, now=context.now
         )
         if ticket is None:
             return Response(None, status_code=204)

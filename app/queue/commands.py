@@ -19,13 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, locking
-from app.audit import service as audit
 from app.booking.commands import move_appointment, new_token
 from app.booking.contacts import texting_number
 from app.booking.models import Appointment
 from app.booking.queries import get_needs, get_service, requirement_of
 from app.booking.rules import APPOINTMENT, AppointmentAction
-from app.db import Base, Database, notify
+from app.db import Base, Database, writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue import numbering, views
 from app.queue.messages import about
@@ -57,15 +56,6 @@ from app.visits import service as visits
 
 # Past this long after closing time, tickets are closed without a text: it would come too late.
 CLOSING_TEXT_WITHIN = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class QueueChange:
-    """What the live screens are told after a queue change commits: re-read site `site_id`."""
-
-    site_id: int
-    seq: int
-    action: str
 
 
 async def _lock(session: AsyncSession, site_id: int) -> None:
@@ -101,7 +91,6 @@ async def _record(
     reason: str | None = None,
 ) -> None:
     seq = await _count_up(session, QueueState, {"site_id": ticket.site_id}, QueueState.seq)
-    notify(session, QueueChange(ticket.site_id, seq, action))
     ticket.updated_at = now
     session.add(
         TicketEvent(
@@ -115,18 +104,18 @@ async def _record(
             reason=reason,
         )
     )
-    if agent_id is not None:
-        audit.record(
-            session,
-            f"ticket.{action}",
-            at=now,
-            agent_id=agent_id,
-            site_id=ticket.site_id,
-            target=f"ticket:{ticket.number}",
-            ticket=ticket.id,
-            station=station_id if station_id is not None else ticket.station_id,
-            **({"forced": True} if reason else {}),
-        )
+    moved = events.QueueMoved(
+        at=now,
+        site_id=ticket.site_id,
+        seq=seq,
+        action=action,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        station_id=station_id if station_id is not None else ticket.station_id,
+        agent_id=agent_id,
+        forced=bool(reason),
+    )
+    await events.record(session, moved)
 
 
 async def _new_ticket(
@@ -183,7 +172,7 @@ async def _new_ticket(
 
 
 async def issue_walk_in(
-    db: Database,
+    session: AsyncSession,
     slug: str,
     *,
     service_code: str,
@@ -199,7 +188,7 @@ async def issue_walk_in(
     only staff forcing it with a reason (kept in the ticket's history) get one."""
     phone = texting_number(phone) if phone else None
     reason = clean_reason(force_reason)
-    async with db.writing() as session:
+    async with writing(session):
         site = await get_site(session, slug)
         service = await get_service(session, service_code)
         chosen = await get_needs(session, needs)
@@ -224,14 +213,14 @@ async def issue_walk_in(
         )
         await _record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
         ticket_id = ticket.id
-    return await _reload(db, ticket_id)
+    return await _reload(session, ticket_id)
 
 
 async def check_in(
-    db: Database, slug: str, reference: str, *, agent_id: int | None, now: datetime
+    session: AsyncSession, slug: str, reference: str, *, agent_id: int | None, now: datetime
 ) -> Ticket:
     """The booked person has arrived: their ticket joins the queue for their booked time."""
-    async with db.writing() as session:
+    async with writing(session):
         site = await get_site(session, slug)
         appointment = await appointment_here(session, site, reference)
         await _lock(session, site.id)
@@ -258,14 +247,14 @@ async def check_in(
             session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
         )
         ticket_id = ticket.id
-    return await _reload(db, ticket_id)
+    return await _reload(session, ticket_id)
 
 
 async def call_next(
-    db: Database, station_id: int, *, agent_id: int | None, now: datetime
+    session: AsyncSession, station_id: int, *, agent_id: int | None, now: datetime
 ) -> Ticket | None:
     """Give `station` the next ticket it may serve; None when nobody is waiting for it."""
-    async with db.writing() as session:
+    async with writing(session):
         station = await get_station(session, station_id)
         site = station.site
         if await station_outages(session, site, now, now + timedelta(microseconds=1), station.id):
@@ -292,11 +281,11 @@ async def call_next(
             await events.record(
                 session,
                 events.TicketTurnNear(
-                    at=now, **await about(session, near, site, near.service.name)
+                    at=now, **await about(session, near, site, near.service.name, person=False)
                 ),
             )
         ticket_id = ticket.id
-    return await _reload(db, ticket_id)
+    return await _reload(session, ticket_id)
 
 
 REFUSALS = {
@@ -324,7 +313,7 @@ class Moving:
 
 
 async def act(
-    db: Database,
+    session: AsyncSession,
     ticket_id: int,
     action: str,
     *,
@@ -338,7 +327,7 @@ async def act(
     ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
     facilitator's `report`."""
     asked = TicketAction(action)
-    async with db.writing() as session:
+    async with writing(session):
         found = await session.get(Ticket, ticket_id)
         if found is None:
             raise NotFound(f"No ticket has the id {ticket_id}.")
@@ -376,7 +365,7 @@ async def act(
         await _record(session, ticket, recorded, now, agent_id=agent_id)
         if asked == TicketAction.TRANSFER:
             ticket.station_id = None
-    return await _reload(db, ticket_id)
+    return await _reload(session, ticket_id)
 
 
 async def _one_more_call(moving: Moving) -> None:
@@ -481,13 +470,13 @@ async def close_waiting(db: Database, now: datetime) -> int:
                     and now - closing < CLOSING_TEXT_WITHIN
                 ):
                     closed_event = events.TicketQueueClosed(
-                        at=now, **await about(session, ticket, site, ticket.service.name)
+                        at=now,
+                        **await about(session, ticket, site, ticket.service.name, person=False),
                     )
                     await events.record(session, closed_event)
             closed += len(tickets)
     return closed
 
 
-async def _reload(db: Database, ticket_id: int) -> Ticket:
-    async with db.session() as session:
-        return await get_ticket(session, ticket_id)
+async def _reload(session: AsyncSession, ticket_id: int) -> Ticket:
+    return await get_ticket(session, ticket_id)

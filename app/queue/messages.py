@@ -24,11 +24,15 @@ def _mobile(phone: str | None) -> str | None:
     return phone if phone and is_mobile(phone) else None
 
 
-async def facts(session: AsyncSession, ticket: Ticket) -> TicketFacts:
-    """The ticket's facts; the person behind it is written to at their appointment's email,
-    else at a mobile number (their appointment's phone, else the one left at the desk)."""
+async def facts(session: AsyncSession, ticket: Ticket, *, person: bool = True) -> TicketFacts:
+    """The ticket's facts. With `person`, also where the person behind it is written to
+    afterwards: their appointment's email, else a mobile number (their appointment's
+    phone, else the one left at the desk). Without, only the number the holder left at
+    the desk, and the appointment is not read."""
     appointment = (
-        await session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+        await session.get(Appointment, ticket.appointment_id)
+        if person and ticket.appointment_id
+        else None
     )
     email = appointment.email if appointment else None
     phone = (appointment.phone if appointment else None) or ticket.phone
@@ -37,8 +41,8 @@ async def facts(session: AsyncSession, ticket: Ticket) -> TicketFacts:
         number=ticket.number,
         token=ticket.token,
         mobile=_mobile(ticket.phone),
-        email=email or None,
-        phone=None if email else _mobile(phone),
+        email=(email or None) if person else None,
+        phone=(None if email else _mobile(phone)) if person else None,
     )
 
 
@@ -50,8 +54,13 @@ class About(TypedDict):
     service_name: str
 
 
-async def about(session: AsyncSession, ticket: Ticket, site: Site, service_name: str) -> About:
-    return About(ticket=await facts(session, ticket), site=site, service_name=service_name)
+async def about(
+    session: AsyncSession, ticket: Ticket, site: Site, service_name: str, *, person: bool = True
+) -> About:
+    """What a ticket event carries; `person=False` for the texts to the holder's mobile
+    alone (turn near, queue closed), which need not read the appointment."""
+    facts_ = await facts(session, ticket, person=person)
+    return About(ticket=facts_, site=site, service_name=service_name)
 
 
 class Tickets:

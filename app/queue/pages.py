@@ -10,10 +10,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from app import bounds, french
+from app import bounds
 from app.booking.schemas import Token
 from app.errors import DomainError
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
+from app.i18n.texts import refusal
 from app.queue import queries, views
 from app.visits import feedback
 from app.visits import service as visits
@@ -45,11 +46,11 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
 
 
 SCORES = [
-    (5, "5 – très satisfait·e"),
-    (4, "4 – satisfait·e"),
-    (3, "3 – moyennement satisfait·e"),
-    (2, "2 – peu satisfait·e"),
-    (1, "1 – pas du tout satisfait·e"),
+    (5, N_("5 – très satisfait·e")),
+    (4, N_("4 – satisfait·e")),
+    (3, N_("3 – moyennement satisfait·e")),
+    (2, N_("2 – peu satisfait·e")),
+    (1, N_("1 – pas du tout satisfait·e")),
 ]
 
 
@@ -62,8 +63,9 @@ async def feedback_context(
 ) -> dict[str, Any]:
     """The feedback form's page: the ticket, and the answer already given, if any."""
     page = await tracking_context(context, token)
-    answer = await feedback.answer_of(context.db, token, context.now)
-    page.update(scores=SCORES, answer=answer, thanks=thanks, error=error)
+    answer = await feedback.answer_of(context.session, token, context.now)
+    scores = [(score, gettext(text)) for score, text in SCORES]
+    page.update(scores=scores, answer=answer, thanks=thanks, error=error)
     return page
 
 
@@ -111,7 +113,7 @@ class TrackingPages(PublicController):
         score = str(form.get("note", ""))
         try:
             await feedback.record(
-                context.db,
+                context.session,
                 token,
                 bounds.parse_int(score, 1, 5) or 0,
                 str(form.get("commentaire", "")),
@@ -119,6 +121,6 @@ class TrackingPages(PublicController):
             )
         except DomainError as error:
             # The answer already given, if any, stays shown: its comment is kept whatever.
-            page = await feedback_context(context, token, error=french.message(error.code))
+            page = await feedback_context(context, token, error=refusal(error.code))
             return Template("feedback.html", context=page, status_code=error.status)
         return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from app import bounds, french
+from app import bounds
 from app.accounts import service as accounts
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
@@ -24,7 +24,8 @@ from app.booking.models import Appointment, AppointmentStatus
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden
-from app.i18n import formats
+from app.i18n import formats, gettext
+from app.i18n.texts import STATUSES, check_in_window, label, refusal
 from app.queue import commands, queries, views
 from app.queue.station_pages import (
     RECEPTION,
@@ -75,7 +76,7 @@ class ReceptionPages(StaffController):
                     "name": a.name,
                     "time": formats.clock(a.starts_at.astimezone(tz)),
                     "service": a.service.name,
-                    "status": french.STATUSES.get(a.status, a.status),
+                    "status": label(STATUSES, a.status),
                     "late": a.id in late,
                     "can_check_in": a.status == AppointmentStatus.BOOKED,
                 }
@@ -83,7 +84,7 @@ class ReceptionPages(StaffController):
             ],
             "booked": _booked_view(booked, context.settings) if booked else None,
             "checked_in": params.get("arrivee"),
-            "check_in_window": french.check_in_window(
+            "check_in_window": check_in_window(
                 site.check_in_early_minutes,
                 site.check_in_late_minutes,
                 site.late_check_in_limit_minutes,
@@ -123,7 +124,7 @@ class ReceptionPages(StaffController):
         forced = form.get("forcer") == "oui"
         try:
             ticket = await commands.issue_walk_in(
-                context.db,
+                context.session,
                 site.slug,
                 service_code=str(form.get("service", "")),
                 needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
@@ -151,7 +152,7 @@ class ReceptionPages(StaffController):
         reference = str(form.get("reference", ""))[:16]
         try:
             ticket = await commands.check_in(
-                context.db, site.slug, reference, agent_id=staff.agent.id, now=context.now
+                context.session, site.slug, reference, agent_id=staff.agent.id, now=context.now
             )
         except DomainError as error:
             return refused(path, error)
@@ -198,7 +199,7 @@ class ReceptionPages(StaffController):
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
             appointment = await booking_commands.book(
-                context.db,
+                context.session,
                 booking_commands.BookingRequest(
                     site=site.slug,
                     service=code,
@@ -220,7 +221,7 @@ class ReceptionPages(StaffController):
             page = await _booking_context(
                 context, site, staff, code=code, needs=needs, day_text=day_text
             )
-            page["error"] = french.message(error.code)
+            page["error"] = refusal(error.code)
             return Template("staff_booking.html", context=page, status_code=error.status)
         return back(f"/accueil/{site.slug}", rdv=appointment.reference)
 
@@ -240,10 +241,9 @@ class ReceptionPages(StaffController):
         view = await views.view_of(session, ticket, now)
         tz = ZoneInfo(site.timezone)
         tracking = f"{context.settings.base_url}/ticket/{ticket.token}"
+        title = gettext("Code QR : suivre votre ticket sur votre téléphone")
         qr = await anyio.to_thread.run_sync(
-            lambda: segno.make(tracking, error="m").svg_inline(
-                scale=4, omitsize=True, title="Code QR : suivre votre ticket sur votre téléphone"
-            )
+            lambda: segno.make(tracking, error="m").svg_inline(scale=4, omitsize=True, title=title)
         )
         return Template(
             "staff_ticket_print.html",

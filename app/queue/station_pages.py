@@ -16,10 +16,12 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds, french
+from app import bounds
 from app.accounts import service as accounts
 from app.errors import DomainError, Forbidden
 from app.i18n import formats
+from app.i18n.texts import OUTCOMES as OUTCOME_LABELS
+from app.i18n.texts import TICKET_STATUSES, check_in_refusal, label
 from app.live import presence
 from app.queue import commands, queries, views
 from app.queue.models import Ticket
@@ -62,7 +64,7 @@ def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> l
                 "number": ticket.number,
                 "service": ticket.service.name,
                 "service_code": ticket.service.code,
-                "status": french.TICKET_STATUSES.get(ticket.status, ticket.status),
+                "status": label(TICKET_STATUSES, ticket.status),
                 "raw_status": ticket.status,
                 "priority": ticket.priority,
                 "appointment": ticket.due_at.astimezone(tz).strftime("%H:%M")
@@ -106,9 +108,7 @@ async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> S
 
 def refusal_text(code: str, site: Site) -> str:
     """A refusal shown to staff, with the site's own minutes where it speaks of them."""
-    return french.check_in_refusal(
-        code, site.check_in_early_minutes, site.late_check_in_limit_minutes
-    )
+    return check_in_refusal(code, site.check_in_early_minutes, site.late_check_in_limit_minutes)
 
 
 def refused(path: str, error: DomainError) -> Redirect:
@@ -187,7 +187,7 @@ class StationPages(StaffController):
             "station": station,
             "issues_tickets": site.facilitators_issue_tickets,
             "departments": await visits.active_departments(session),
-            "outcomes": [(code, french.OUTCOMES[code]) for code in RECORDED_OUTCOMES],
+            "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
             "current": await _current(context, station),
         }
         return Template("staff_station.html", context=page)
@@ -213,7 +213,7 @@ class StationPages(StaffController):
         path = f"/poste/{station.id}"
         try:
             ticket = await commands.call_next(
-                context.db, station.id, agent_id=staff.agent.id, now=context.now
+                context.session, station.id, agent_id=staff.agent.id, now=context.now
             )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)
@@ -245,7 +245,7 @@ class StationPages(StaffController):
             )
         try:
             await commands.act(
-                context.db,
+                context.session,
                 ticket.id,
                 ACTIONS[action],
                 agent_id=staff.agent.id,

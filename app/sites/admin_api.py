@@ -65,7 +65,7 @@ class SiteAdminController(HoursRoutes):
         context: NamedDependency[Context],
     ) -> SettingsOut:
         site = await commands.change_settings(
-            context.db, agent, slug, settings_changes(data), now=context.now
+            context.session, agent, slug, settings_changes(data), now=context.now
         )
         return settings_out(site)
 
@@ -96,7 +96,7 @@ class SiteAdminController(HoursRoutes):
         context: NamedDependency[Context],
     ) -> StationAdminOut:
         station = await commands.add_station(
-            context.db,
+            context.session,
             agent,
             slug,
             name=data.name,
@@ -123,7 +123,7 @@ class SiteAdminController(HoursRoutes):
         context: NamedDependency[Context],
     ) -> StationChanged:
         station, disruption = await commands.change_station(
-            context.db,
+            context.session,
             agent,
             slug,
             station_id,
@@ -132,7 +132,7 @@ class SiteAdminController(HoursRoutes):
             ),
             now=context.now,
         )
-        tz = await site_zone(context.db, slug)
+        tz = await site_zone(context.session, slug)
         return StationChanged(station=station_out(station), **disrupted(disruption, tz))
 
     # Stations out of service
@@ -173,7 +173,7 @@ class SiteAdminController(HoursRoutes):
         context: NamedDependency[Context],
     ) -> OutageAdded:
         outage, disruption = await commands.take_out_of_service(
-            context.db,
+            context.session,
             agent,
             slug,
             data.station_id,
@@ -182,9 +182,8 @@ class SiteAdminController(HoursRoutes):
             reason=data.reason,
             now=context.now,
         )
-        async with context.db.session() as session:
-            site = await site_to_run(session, agent, slug)
-            station = await station_of(session, site, outage.station_id)
+        site = await site_to_run(context.session, agent, slug)
+        station = await station_of(context.session, site, outage.station_id)
         tz = ZoneInfo(site.timezone)
         return OutageAdded(outage=outage_out(outage, station, tz), **disrupted(disruption, tz))
 
@@ -200,7 +199,7 @@ class SiteAdminController(HoursRoutes):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> None:
-        await commands.end_outage(context.db, agent, slug, outage_id, now=context.now)
+        await commands.end_outage(context.session, agent, slug, outage_id, now=context.now)
 
     # What is left for the manager
 

@@ -90,7 +90,7 @@ class SiteAdminPages(HoursPages):
         else:
             with posted.refusals({name: name for name in SETTINGS}, "walk_in_percent"):
                 await commands.change_settings(
-                    posted.db, staff.agent, slug, changes, now=posted.now
+                    posted.session, staff.agent, slug, changes, now=posted.now
                 )
                 return back(site, "reglages", fait="reglages")
         return await posted.again("reglages")
@@ -107,7 +107,7 @@ class SiteAdminPages(HoursPages):
         fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
         with posted.refusals(fields, "nouveau-nom"):
             await commands.add_station(
-                posted.db,
+                posted.session,
                 staff.agent,
                 slug,
                 name=form.get("nouveau-nom", ""),
@@ -137,7 +137,7 @@ class SiteAdminPages(HoursPages):
         fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
         with posted.refusals(fields, f"{prefix}-nom"):
             _, disruption = await commands.change_station(
-                posted.db, staff.agent, slug, station_id, change, now=posted.now
+                posted.session, staff.agent, slug, station_id, change, now=posted.now
             )
             return back(posted.site, "postes", **outcome("poste_modifie", disruption))
         return await posted.again(prefix)
@@ -156,7 +156,7 @@ class SiteAdminPages(HoursPages):
         if period is not None:
             with posted.refusals(period_fields(prefix), f"{prefix}-debut-jour"):
                 _, disruption = await commands.take_out_of_service(
-                    posted.db,
+                    posted.session,
                     staff.agent,
                     slug,
                     station_id,
@@ -177,5 +177,5 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await forms.posted(slug, staff)
-        await commands.end_outage(posted.db, staff.agent, slug, outage_id, now=posted.now)
+        await commands.end_outage(posted.session, staff.agent, slug, outage_id, now=posted.now)
         return back(posted.site, "postes", fait="en_service")

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar.params import PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
-from app.db import Database
 from app.errors import Invalid
+from app.i18n import gettext
 from app.sites.disruption import Affected, Disruption
 from app.sites.models import Site, Station, StationOutage
 from app.sites.rules import (
@@ -179,7 +180,7 @@ def clock_of(text: str, field_name: str) -> time:
         raise Invalid.one(
             field_name,
             f"Write times as HH:MM, from 00:00 to 23:59 ({text!r} is not one).",
-            "Écrivez l'heure sous la forme HH:MM, par exemple 08:30.",
+            gettext("Écrivez l'heure sous la forme HH:MM, par exemple 08:30."),
         )
     return time(int(text[:2]), int(text[3:]))
 
@@ -241,8 +242,7 @@ def outage_out(outage: StationOutage, station: Station, tz: ZoneInfo) -> OutageO
     )
 
 
-async def site_zone(db: Database, slug: str) -> ZoneInfo:
+async def site_zone(session: AsyncSession, slug: str) -> ZoneInfo:
     """The time zone of the site at `slug`, in which answers give their instants."""
-    async with db.session() as session:
-        site = await get_site(session, slug)
+    site = await get_site(session, slug)
     return ZoneInfo(site.timezone)

@@ -15,11 +15,12 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.service import site_to_run
-from app.db import Database
-from app.i18n import formats
+from app.i18n import N_, formats, gettext, ngettext
+from app.i18n.texts import label
 from app.live import commands as admin_screens
 from app.sites.disruption import Disruption, to_reschedule
 from app.sites.forms import form_dict, read_period, refusals
@@ -39,40 +40,56 @@ from app.web.context import Context
 from app.web.staff import FormRefusals, Staff
 
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
-KINDS = {"standard": "Standard", "double": "Double écran"}
+KINDS = {"standard": N_("Standard"), "double": N_("Double écran")}
 LATE_RULES = {
-    "walk_in": "Comme une personne sans rendez-vous qui arrive",
-    "grace": "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous",
+    "walk_in": N_("Comme une personne sans rendez-vous qui arrive"),
+    "grace": N_(
+        "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous"
+    ),
 }
+# What the form says under each setting; Python formats ("%%": a percent sign).
 SETTING_HINTS = {
-    "walk_in_percent": "en %",
-    "booking_min_notice_minutes": "en minutes",
-    "booking_horizon_days": "en jours",
-    "check_in_early_minutes": "en minutes, avant l'heure du rendez-vous",
-    "check_in_late_minutes": "en minutes, après l'heure du rendez-vous ; au-delà, la "
-    "personne est enregistrée en retard",
-    "late_grace_minutes": "en minutes",
-    "late_check_in_limit_minutes": "en minutes, après la fin du rendez-vous",
-    "priority_after_minutes": "en minutes",
-    "turn_near_position": "0 : ne jamais prévenir",
-    "service_level_minutes": "en minutes",
-    "service_level_goal": "en % des personnes appelées dans ce délai",
+    "walk_in_percent": N_("en %%"),
+    "booking_min_notice_minutes": N_("en minutes"),
+    "booking_horizon_days": N_("en jours"),
+    "check_in_early_minutes": N_("en minutes, avant l'heure du rendez-vous"),
+    "check_in_late_minutes": N_(
+        "en minutes, après l'heure du rendez-vous ; au-delà, la personne est enregistrée en retard"
+    ),
+    "late_grace_minutes": N_("en minutes"),
+    "late_check_in_limit_minutes": N_("en minutes, après la fin du rendez-vous"),
+    "priority_after_minutes": N_("en minutes"),
+    "turn_near_position": N_("0 : ne jamais prévenir"),
+    "service_level_minutes": N_("en minutes"),
+    "service_level_goal": N_("en %% des personnes appelées dans ce délai"),
 }
 DONE = {
-    "reglages": "Les réglages ont été enregistrés.",
-    "poste_ajoute": "Le poste a été ajouté : il est proposé à la réservation dès maintenant.",
-    "poste_modifie": "Le poste a été modifié.",
-    "hors_service": "Le poste est hors service pour cette période : il n'est plus proposé à "
-    "la réservation et personne n'y est appelé.",
-    "en_service": "Le poste est de nouveau en service.",
-    "horaires": "Les horaires ont été enregistrés.",
-    "exception": "Les horaires de ce jour ont été enregistrés.",
-    "exception_supprimee": "Ce jour suit de nouveau les horaires de la semaine.",
-    "fermeture": "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période.",
-    "fermeture_supprimee": "La fermeture a été annulée : la période est de nouveau proposée.",
-    "ecran_retire": "L'écran a été retiré : son adresse ne fonctionne plus et il n'est plus "
-    "compté parmi les écrans connectés.",
+    "reglages": N_("Les réglages ont été enregistrés."),
+    "poste_ajoute": N_("Le poste a été ajouté : il est proposé à la réservation dès maintenant."),
+    "poste_modifie": N_("Le poste a été modifié."),
+    "hors_service": N_(
+        "Le poste est hors service pour cette période : il n'est plus proposé à "
+        "la réservation et personne n'y est appelé."
+    ),
+    "en_service": N_("Le poste est de nouveau en service."),
+    "horaires": N_("Les horaires ont été enregistrés."),
+    "exception": N_("Les horaires de ce jour ont été enregistrés."),
+    "exception_supprimee": N_("Ce jour suit de nouveau les horaires de la semaine."),
+    "fermeture": N_(
+        "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période."
+    ),
+    "fermeture_supprimee": N_("La fermeture a été annulée : la période est de nouveau proposée."),
+    "ecran_retire": N_(
+        "L'écran a été retiré : son adresse ne fonctionne plus et il n'est plus "
+        "compté parmi les écrans connectés."
+    ),
 }
+
+
+def setting_hint(name: str) -> str:
+    """The hint of the setting `name` in the current language; its msgids are Python
+    formats ("%%" is a percent sign), so the text is formatted even with no value."""
+    return gettext(SETTING_HINTS[name]) % {} if name in SETTING_HINTS else ""
 
 
 def back(site: Site, anchor: str, **query: str) -> Redirect:
@@ -93,19 +110,30 @@ def done_text(query: Mapping[str, str]) -> list[str]:
     done = DONE.get(query.get("fait", ""))
     if done is None:
         return []
-    lines = [done]
+    lines = [gettext(done)]
     moved = bounds.parse_int(query.get("deplaces"), 0, 10**6) or 0
     left = bounds.parse_int(query.get("a_replanifier"), 0, 10**6) or 0
     if moved:
         lines.append(
-            f"{moved} rendez-vous {'a' if moved == 1 else 'ont'} été confiés à un autre poste, "
-            "à la même heure ; chaque personne a été prévenue."
+            ngettext(
+                "%(num)d rendez-vous a été confié à un autre poste, à la même heure ; la "
+                "personne a été prévenue.",
+                "%(num)d rendez-vous ont été confiés à un autre poste, à la même heure ; "
+                "chaque personne a été prévenue.",
+                moved,
+            )
         )
     if left:
         lines.append(
-            f"{left} rendez-vous ne {'peut' if left == 1 else 'peuvent'} pas avoir lieu : "
-            "annulés par la mairie, chaque personne a été prévenue avec les créneaux libres "
-            "les plus proches (liste « Rendez-vous à replanifier »)."
+            ngettext(
+                "%(num)d rendez-vous ne peut pas avoir lieu : annulé par la mairie, la "
+                "personne a été prévenue avec les créneaux libres les plus proches (liste "
+                "« Rendez-vous à replanifier »).",
+                "%(num)d rendez-vous ne peuvent pas avoir lieu : annulés par la mairie, "
+                "chaque personne a été prévenue avec les créneaux libres les plus proches "
+                "(liste « Rendez-vous à replanifier »).",
+                left,
+            )
         )
     return lines
 
@@ -123,22 +151,23 @@ def station_rows(
     for station in stations:
         ahead = by_station.get(station.id, [])
         if not station.active:
-            state = "Retiré"
+            state = gettext("Retiré")
         elif ahead and ahead[0].starts_at <= now:
-            state = f"Hors service jusqu'au {moment(ahead[0].ends_at, zone)}"
+            state = gettext("Hors service jusqu'au %(end)s", end=moment(ahead[0].ends_at, zone))
         elif ahead:
-            state = (
-                f"En service ; hors service du {moment(ahead[0].starts_at, zone)} "
-                f"au {moment(ahead[0].ends_at, zone)}"
+            state = gettext(
+                "En service ; hors service du %(start)s au %(end)s",
+                start=moment(ahead[0].starts_at, zone),
+                end=moment(ahead[0].ends_at, zone),
             )
         else:
-            state = "En service"
+            state = gettext("En service")
         rows.append(
             {
                 "id": station.id,
                 "name": station.name,
                 "kind": station.kind,
-                "kind_label": KINDS.get(station.kind, station.kind),
+                "kind_label": label(KINDS, station.kind),
                 "accessible": station.accessible,
                 "active": station.active,
                 "state": state,
@@ -170,10 +199,13 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
         "setting_fields": [
             {
                 "name": name,
-                "label": bound.french,
+                "label": gettext(bound.french),
                 "hint": " ; ".join(
                     part
-                    for part in (SETTING_HINTS.get(name, ""), f"de {bound.low} à {bound.high}")
+                    for part in (
+                        setting_hint(name),
+                        gettext("de %(low)d à %(high)d", low=bound.low, high=bound.high),
+                    )
                     if part
                 ),
                 "low": bound.low,
@@ -181,8 +213,8 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
             }
             for name, bound in BOUNDS.items()
         ],
-        "kinds": KINDS,
-        "late_rules": LATE_RULES,
+        "kinds": {code: gettext(text) for code, text in KINDS.items()},
+        "late_rules": {code: gettext(text) for code, text in LATE_RULES.items()},
         "stations": station_rows(stations, outages, zone, now),
         "outages": [
             {
@@ -207,7 +239,9 @@ async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, 
         "special": [
             {
                 "weekday": formats.weekday_name(row.weekday),
-                "nth": "dernier" if row.nth_in_month == -1 else f"{row.nth_in_month}e",
+                "nth": gettext("dernier")
+                if row.nth_in_month == -1
+                else gettext("%(nth)de", nth=row.nth_in_month),
                 "range": f"{row.opens:%H:%M} – {row.closes:%H:%M}",
                 "note": row.note,
             }
@@ -264,9 +298,9 @@ class PostedForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
-    def db(self) -> Database:
-        """What the form's change is written through (the request's `context.db`)."""
-        return self.context.db
+    def session(self) -> AsyncSession:
+        """What the form's change is written through: the request's session."""
+        return self.context.session
 
     @property
     def now(self) -> datetime:

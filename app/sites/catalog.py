@@ -15,7 +15,7 @@ from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, authorize
 from app.audit import service as audit
 from app.audit.service import Detail
-from app.db import Database
+from app.db import writing
 from app.errors import Conflict, NotFound
 from app.sites.models import Need, Service
 
@@ -193,17 +193,17 @@ def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
 
 
 async def _create(
-    db: Database, item: Item, position: int | None, agent: Agent, now: datetime
+    session: AsyncSession, item: Item, position: int | None, agent: Agent, now: datetime
 ) -> Item:
     """Add a new item to its catalog (administrators only)."""
     authorize(agent, roles=ADMINISTRATORS)
-    async with db.writing() as session:
+    async with writing(session):
         await _add(session, item, position, agent, now)
     return item
 
 
 async def _change_item(
-    db: Database,
+    session: AsyncSession,
     model: type[Item],
     code: str,
     changes: dict[str, object],
@@ -212,13 +212,15 @@ async def _change_item(
 ) -> Item:
     """Apply `changes` to the item at `code` (administrators only)."""
     authorize(agent, roles=ADMINISTRATORS)
-    async with db.writing() as session:
+    async with writing(session):
         item = await one_of(session, agent, model, code)
         await _change(session, item, changes, agent, now)
     return item
 
 
-async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: datetime) -> Service:
+async def create_service(
+    session: AsyncSession, data: ServiceIn, *, agent: Agent, now: datetime
+) -> Service:
     service = Service(
         code=data.code,
         name=data.name.strip(),
@@ -228,16 +230,16 @@ async def create_service(db: Database, data: ServiceIn, *, agent: Agent, now: da
         documents=[line.strip() for line in data.documents],
         active=True,
     )
-    return await _create(db, service, data.position, agent, now)
+    return await _create(session, service, data.position, agent, now)
 
 
 async def change_service(
-    db: Database, code: str, data: ServiceChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: ServiceChange, *, agent: Agent, now: datetime
 ) -> Service:
-    return await _change_item(db, Service, code, _given(data), agent, now)
+    return await _change_item(session, Service, code, _given(data), agent, now)
 
 
-async def create_need(db: Database, data: NeedIn, *, agent: Agent, now: datetime) -> Need:
+async def create_need(session: AsyncSession, data: NeedIn, *, agent: Agent, now: datetime) -> Need:
     need = Need(
         code=data.code,
         name=data.name.strip(),
@@ -246,13 +248,13 @@ async def create_need(db: Database, data: NeedIn, *, agent: Agent, now: datetime
         requires_accessible=data.requires_accessible,
         active=True,
     )
-    return await _create(db, need, data.position, agent, now)
+    return await _create(session, need, data.position, agent, now)
 
 
 async def change_need(
-    db: Database, code: str, data: NeedChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: NeedChange, *, agent: Agent, now: datetime
 ) -> Need:
     changes = _given(data)
     if data.station_kind is None:
         changes["station_kind"] = None
-    return await _change_item(db, Need, code, changes, agent, now)
+    return await _change_item(session, Need, code, changes, agent, now)

@@ -71,7 +71,7 @@ class ServicesAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> ServiceAdminOut:
-        item = await catalog.create_service(context.db, data, agent=agent, now=context.now)
+        item = await catalog.create_service(context.session, data, agent=agent, now=context.now)
         return service_out(item)
 
     @patch(
@@ -86,7 +86,9 @@ class ServicesAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> ServiceAdminOut:
-        item = await catalog.change_service(context.db, code, data, agent=agent, now=context.now)
+        item = await catalog.change_service(
+            context.session, code, data, agent=agent, now=context.now
+        )
         return service_out(item)
 
 
@@ -122,7 +124,7 @@ class NeedsAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> NeedAdminOut:
-        item = await catalog.create_need(context.db, data, agent=agent, now=context.now)
+        item = await catalog.create_need(context.session, data, agent=agent, now=context.now)
         return need_out(item)
 
     @patch(
@@ -137,5 +139,5 @@ class NeedsAdminController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> NeedAdminOut:
-        item = await catalog.change_need(context.db, code, data, agent=agent, now=context.now)
+        item = await catalog.change_need(context.session, code, data, agent=agent, now=context.now)
         return need_out(item)

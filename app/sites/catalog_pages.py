@@ -32,6 +32,7 @@ from app.accounts.admin_forms import (
     text,
 )
 from app.errors import DomainError
+from app.i18n import N_, gettext, ngettext
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, Item, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
@@ -41,20 +42,21 @@ from app.web.staff import FormRefusals, Staff, StaffController, back
 Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
 
 CATALOG_PAGE = "/admin/catalogue"
-STATION_KINDS = {"standard": "Poste standard", "double": "Poste double écran"}
+STATION_KINDS = {"standard": N_("Poste standard"), "double": N_("Poste double écran")}
 DONE = {
-    "service_ajoute": "La démarche a été ajoutée au catalogue.",
-    "service_modifie": "La démarche a été modifiée.",
-    "besoin_ajoute": "Le besoin a été ajouté.",
-    "besoin_modifie": "Le besoin a été modifié.",
-    "retire": "L'élément a été retiré : il n'est plus proposé, l'historique le garde.",
-    "remis": "L'élément est de nouveau proposé.",
+    "service_ajoute": N_("La démarche a été ajoutée au catalogue."),
+    "service_modifie": N_("La démarche a été modifiée."),
+    "besoin_ajoute": N_("Le besoin a été ajouté."),
+    "besoin_modifie": N_("Le besoin a été modifié."),
+    "retire": N_("L'élément a été retiré : il n'est plus proposé, l'historique le garde."),
+    "remis": N_("L'élément est de nouveau proposé."),
 }
 # What the pages say for the domain's refusals that the form checks cannot foresee, and
 # next to which field.
 REFUSALS = {
-    "code_taken": "Ce code est déjà pris (peut-être par un élément retiré) : choisissez-en un "
-    "autre.",
+    "code_taken": N_(
+        "Ce code est déjà pris (peut-être par un élément retiré) : choisissez-en un autre."
+    ),
 }
 REFUSAL_FIELDS = {"code_taken": "code"}
 
@@ -67,7 +69,7 @@ def refusal(error: DomainError) -> dict[str, str]:
 def code_field(form: FormMultiDict, errors: dict[str, str]) -> str:
     value = text(form, "code", 40).lower()
     if not re.fullmatch(CODE_PATTERN, value) or len(value) > 40:
-        errors["code"] = (
+        errors["code"] = gettext(
             "Le code s'écrit en minuscules sans accents, chiffres et tirets (40 caractères "
             "au plus), par exemple « carte-identite »."
         )
@@ -80,19 +82,21 @@ def service_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dic
     documents = [entry.strip() for entry in text(form, "documents", 4000).splitlines()]
     values: dict[str, Any] = {
         "code": code_field(form, errors) if new else "",
-        "name": line(form, "name", 120, errors, "Indiquez le nom de la démarche."),
+        "name": line(form, "name", 120, errors, gettext("Indiquez le nom de la démarche.")),
         "description": text(form, "description", 2000),
-        "duration_minutes": number(form, "duration_minutes", 5, 240, errors, "Durée"),
+        "duration_minutes": number(form, "duration_minutes", 5, 240, errors, gettext("Durée")),
         "station_kind": str(form.get("station_kind", "")),
         "documents": [entry for entry in documents if entry],
-        "position": number(form, "position", 0, 10_000, errors, "Ordre", required=False),
+        "position": number(form, "position", 0, 10_000, errors, gettext("Ordre"), required=False),
     }
     if len(values["description"]) > 2000:
-        errors["description"] = "2000 caractères au plus."
+        errors["description"] = ngettext(
+            "%(num)d caractère au plus.", "%(num)d caractères au plus.", 2000
+        )
     if values["station_kind"] not in STATION_KINDS:
-        errors["station_kind"] = "Choisissez le type de poste."
+        errors["station_kind"] = gettext("Choisissez le type de poste.")
     if len(values["documents"]) > 20 or any(len(entry) > 200 for entry in values["documents"]):
-        errors["documents"] = "20 documents au plus, de 200 caractères chacun au plus."
+        errors["documents"] = gettext("20 documents au plus, de 200 caractères chacun au plus.")
     if not errors:
         held_to(ServiceIn if new else ServiceChange, values, errors)
     return values, errors
@@ -104,14 +108,16 @@ def need_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[s
     kind = str(form.get("station_kind", ""))
     values: dict[str, Any] = {
         "code": code_field(form, errors) if new else "",
-        "name": line(form, "name", 120, errors, "Indiquez le besoin, tel que l'usager le lit."),
-        "extra_minutes": number(form, "extra_minutes", 0, 120, errors, "Temps en plus"),
+        "name": line(
+            form, "name", 120, errors, gettext("Indiquez le besoin, tel que l'usager le lit.")
+        ),
+        "extra_minutes": number(form, "extra_minutes", 0, 120, errors, gettext("Temps en plus")),
         "station_kind": kind or None,
         "requires_accessible": form.get("requires_accessible") == "oui",
-        "position": number(form, "position", 0, 10_000, errors, "Ordre", required=False),
+        "position": number(form, "position", 0, 10_000, errors, gettext("Ordre"), required=False),
     }
     if kind and kind not in STATION_KINDS:
-        errors["station_kind"] = "Choisissez le type de poste."
+        errors["station_kind"] = gettext("Choisissez le type de poste.")
     if not errors:
         held_to(NeedIn if new else NeedChange, values, errors)
     return values, errors
@@ -180,7 +186,7 @@ class CatalogPages(StaffController):
                 **admin_context(staff, "catalogue"),
                 "services": services,
                 "needs": needs,
-                "kinds": STATION_KINDS,
+                "kinds": {code: gettext(name) for code, name in STATION_KINDS.items()},
                 "editable": staff.agent.role == "admin",
                 "done": done_text(request, DONE),
             },
@@ -213,7 +219,7 @@ class CatalogItemPages(StaffController):
                 "item": item,
                 "values": values,
                 "errors": errors or {},
-                "kinds": STATION_KINDS,
+                "kinds": {code: gettext(name) for code, name in STATION_KINDS.items()},
             },
             status_code=400 if errors else 200,
         )
@@ -230,7 +236,7 @@ class CatalogItemPages(StaffController):
         if not errors:
             with FormRefusals(errors, refusal):
                 new = kind.new(**values)
-                await kind.create(context.db, new, agent=staff.agent, now=context.now)
+                await kind.create(context.session, new, agent=staff.agent, now=context.now)
                 return back(CATALOG_PAGE, fait=kind.added)
         return self._item_page(staff, None, values, errors)
 
@@ -249,7 +255,7 @@ class CatalogItemPages(StaffController):
         context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        kind, db, now = self.kind, context.db, context.now
+        kind, db, now = self.kind, context.session, context.now
         item = await catalog.one_of(context.session, staff.agent, kind.model, code)
         form = await request.form()
         if form.get("active") in ("oui", "non"):

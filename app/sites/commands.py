@@ -24,7 +24,7 @@ from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.audit.service import Detail
 from app.booking.messages import about
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest, Conflict, NotFound, refuse
 from app.sites.disruption import (
     Disruption,
@@ -79,14 +79,14 @@ def record(
 
 
 async def change_settings(
-    db: Database, agent: Agent, slug: str, changes: Mapping[str, Any], *, now: datetime
+    session: AsyncSession, agent: Agent, slug: str, changes: Mapping[str, Any], *, now: datetime
 ) -> Site:
     """Change some of a site's settings; the reminders of appointments to come follow a
     change of reminder hours."""
     unknown = sorted(set(changes) - set(SETTINGS))
     if unknown:
         raise BadRequest(f"Unknown setting: {', '.join(unknown)}.")
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         before = settings_of(site)
         after = {**before, **changes}
@@ -148,7 +148,7 @@ async def _station_name(
 
 
 async def add_station(
-    db: Database,
+    session: AsyncSession,
     agent: Agent,
     slug: str,
     *,
@@ -159,7 +159,7 @@ async def add_station(
 ) -> Station:
     """A new station, last in the site's order, offered for booking at once."""
     check_kind(kind)
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         clean = await _station_name(session, site, name)
         last = await session.scalar(
@@ -198,7 +198,7 @@ class StationChange:
 
 
 async def change_station(
-    db: Database,
+    session: AsyncSession,
     agent: Agent,
     slug: str,
     station_id: int,
@@ -210,7 +210,7 @@ async def change_station(
     Appointments to come that it can no longer take go to another station, or are listed."""
     if change.kind is not None:
         check_kind(change.kind)
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         station = await station_of(session, site, station_id)
         wanted: dict[str, Any] = {
@@ -253,7 +253,7 @@ async def change_station(
 
 
 async def take_out_of_service(
-    db: Database,
+    session: AsyncSession,
     agent: Agent,
     slug: str,
     station_id: int,
@@ -265,9 +265,9 @@ async def take_out_of_service(
 ) -> tuple[StationOutage, Disruption]:
     """Take a station out of service for a period: nothing is booked on it, nobody is
     called to it, and its appointments then go to another station or are listed."""
-    check_period(starts_at, ends_at, now, ("outage", "mise hors service"))
+    check_period(starts_at, ends_at, now, "outage")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         await lock_period(session, site, starts_at, ends_at)
         station = await station_of(session, site, station_id)
@@ -299,10 +299,10 @@ async def take_out_of_service(
 
 
 async def end_outage(
-    db: Database, agent: Agent, slug: str, outage_id: int, *, now: datetime
+    session: AsyncSession, agent: Agent, slug: str, outage_id: int, *, now: datetime
 ) -> None:
     """The station is back: its outage is removed, and it is offered again."""
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         outage = await session.get(StationOutage, outage_id)
         station = await session.get(Station, outage.station_id) if outage else None

@@ -10,8 +10,10 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app import bounds, french
+from app import bounds
 from app.errors import DomainError, Invalid
+from app.i18n import N_, gettext
+from app.i18n.texts import refusal
 from app.sites.hours import local_instant
 from app.sites.rules import MAX_RANGES_PER_DAY
 from app.web.staff import FormRefusals
@@ -19,7 +21,7 @@ from app.web.staff import FormRefusals
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:00)?")
 # What the pages say for refusals the form checks cannot foresee, and next to which field.
 REFUSALS = {
-    "station_name_taken": ("nom", "Un autre poste de cette mairie porte déjà ce nom."),
+    "station_name_taken": ("nom", N_("Un autre poste de cette mairie porte déjà ce nom.")),
 }
 
 
@@ -31,7 +33,7 @@ def form_dict(form: Any) -> dict[str, str]:
 def read_int(form: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:
     value = bounds.parse_int(form.get(name, ""), -999_999, 999_999)
     if value is None:
-        errors[name] = "Indiquez un nombre entier, par exemple 30."
+        errors[name] = gettext("Indiquez un nombre entier, par exemple 30.")
     return value
 
 
@@ -39,7 +41,7 @@ def read_clock(form: Mapping[str, str], name: str, errors: dict[str, str]) -> ti
     raw = form.get(name, "").strip()
     if CLOCK.fullmatch(raw):
         return time(int(raw[:2]), int(raw[3:5]))
-    errors[name] = "Indiquez l'heure sous la forme HH:MM, par exemple 08:30."
+    errors[name] = gettext("Indiquez l'heure sous la forme HH:MM, par exemple 08:30.")
     return None
 
 
@@ -47,9 +49,11 @@ def read_day(form: Mapping[str, str], name: str, errors: dict[str, str]) -> date
     raw = form.get(name, "").strip()
     day = bounds.parse_date(raw)
     if day is None:
-        errors[name] = (
-            "Indiquez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-03, "
-            f"{bounds.DAY_BOUNDS}."
+        errors[name] = gettext(
+            "Indiquez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-03, entre le "
+            "%(first)s et le %(last)s.",
+            first=bounds.EARLIEST_DAY.strftime("%d/%m/%Y"),
+            last=bounds.LATEST_DAY.strftime("%d/%m/%Y"),
         )
     return day
 
@@ -106,8 +110,9 @@ def read_reminder_hours(form: Mapping[str, str], errors: dict[str, str]) -> list
     hours = [bounds.parse_int(part, 0, 9999) for part in parts]
     if all(hour is not None for hour in hours):
         return [hour for hour in hours if hour is not None]
-    errors["reminder_hours"] = "Indiquez des nombres d'heures séparés par des virgules, "
-    errors["reminder_hours"] += "par exemple 24, 2."
+    errors["reminder_hours"] = gettext(
+        "Indiquez des nombres d'heures séparés par des virgules, par exemple 24, 2."
+    )
     return None
 
 
@@ -115,8 +120,8 @@ def problems_of(error: DomainError, fields: Mapping[str, str], default: str) -> 
     """The service's refusal by form field: `fields` maps the service's field names to the
     form's ("{n}" standing for the place in a list, from 1), `default` takes the others."""
     if not isinstance(error, Invalid):
-        field_name, text = REFUSALS.get(error.code, ("", french.message(error.code)))
-        return {fields.get(field_name, default): text}
+        field_name, text = REFUSALS.get(error.code, ("", ""))
+        return {fields.get(field_name, default): gettext(text) if text else refusal(error.code)}
     problems: dict[str, str] = {}
     for problem in error.problems:
         name = problem.field.split("[")[0].split(".")[0]

@@ -194,9 +194,9 @@ class HoursRoutes(Controller):
     ) -> WeekdayChanged:
         ranges = ranges_of(data.ranges)
         disruption = await hours_commands.set_weekday_hours(
-            context.db, agent, slug, WEEKDAYS.index(weekday), ranges, now=context.now
+            context.session, agent, slug, WEEKDAYS.index(weekday), ranges, now=context.now
         )
-        tz = await site_zone(context.db, slug)
+        tz = await site_zone(context.session, slug)
         return WeekdayChanged(
             weekday=weekday, ranges=ranges_out(sorted(ranges)), **disrupted(disruption, tz)
         )
@@ -235,7 +235,7 @@ class HoursRoutes(Controller):
         context: NamedDependency[Context],
     ) -> ExceptionSet:
         bounded_day(day)
-        db, ranges = context.db, ranges_of(data.ranges)
+        db, ranges = context.session, ranges_of(data.ranges)
         exception, disruption = await hours_commands.set_exception(
             db, agent, slug, day, ranges, reason=data.reason, now=context.now
         )
@@ -255,7 +255,7 @@ class HoursRoutes(Controller):
         context: NamedDependency[Context],
     ) -> None:
         bounded_day(day)
-        await hours_commands.delete_exception(context.db, agent, slug, day, now=context.now)
+        await hours_commands.delete_exception(context.session, agent, slug, day, now=context.now)
 
     # Closures
 
@@ -286,7 +286,7 @@ class HoursRoutes(Controller):
         context: NamedDependency[Context],
     ) -> ClosureAdded:
         closure, disruption = await hours_commands.add_closure(
-            context.db,
+            context.session,
             agent,
             slug,
             starts_at=data.starts_at,
@@ -294,7 +294,7 @@ class HoursRoutes(Controller):
             reason=data.reason,
             now=context.now,
         )
-        tz = await site_zone(context.db, slug)
+        tz = await site_zone(context.session, slug)
         return ClosureAdded(closure=closure_out(closure, tz), **disrupted(disruption, tz))
 
     @delete(
@@ -309,4 +309,6 @@ class HoursRoutes(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> None:
-        await hours_commands.delete_closure(context.db, agent, slug, closure_id, now=context.now)
+        await hours_commands.delete_closure(
+            context.session, agent, slug, closure_id, now=context.now
+        )

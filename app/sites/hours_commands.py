@@ -12,11 +12,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Agent
 from app.accounts.service import site_to_run
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest, Invalid, NotFound, refuse
+from app.i18n import gettext
 from app.sites.commands import record
 from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period, place_again
 from app.sites.hours import WEEKDAYS, local_instant
@@ -29,14 +31,14 @@ from app.sites.service import local_today
 
 
 async def set_weekday_hours(
-    db: Database, agent: Agent, slug: str, weekday: int, ranges: Ranges, *, now: datetime
+    session: AsyncSession, agent: Agent, slug: str, weekday: int, ranges: Ranges, *, now: datetime
 ) -> Disruption:
     """Replace a weekday's ordinary opening ranges (none: closed that day). Rows kept for
     one occurrence in the month (`nth_in_month`) stay as they are."""
     if not 0 <= weekday <= 6:
         raise BadRequest(f"A weekday is one of {', '.join(WEEKDAYS)}.")
     refuse(check_ranges(ranges))
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         await lock_ahead(session, site, now)
         await session.execute(
@@ -66,7 +68,7 @@ async def set_weekday_hours(
 
 
 async def set_exception(
-    db: Database,
+    session: AsyncSession,
     agent: Agent,
     slug: str,
     day: date,
@@ -79,13 +81,13 @@ async def set_exception(
     what that did to the day's appointments."""
     refuse(check_ranges(ranges))
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         if day < local_today(site, now):
             raise Invalid.one(
                 "day",
                 "This day is past.",
-                "Ce jour est passé : choisissez aujourd'hui ou un jour à venir.",
+                gettext("Ce jour est passé : choisissez aujourd'hui ou un jour à venir."),
             )
         await lock_days(session, site, day, day)
         await session.execute(
@@ -120,10 +122,10 @@ async def set_exception(
 
 
 async def delete_exception(
-    db: Database, agent: Agent, slug: str, day: date, *, now: datetime
+    session: AsyncSession, agent: Agent, slug: str, day: date, *, now: datetime
 ) -> None:
     """The day follows the week's hours again."""
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         removed = await session.execute(
             delete(HoursException).where(
@@ -139,7 +141,7 @@ async def delete_exception(
 
 
 async def add_closure(
-    db: Database,
+    session: AsyncSession,
     agent: Agent,
     slug: str,
     *,
@@ -150,9 +152,9 @@ async def add_closure(
 ) -> tuple[Closure, Disruption]:
     """Close the site for a period: nothing is offered then, and the appointments to come
     in it are listed for the manager, each person told once. Past ones stay as they are."""
-    check_period(starts_at, ends_at, now, ("closure", "fermeture"))
+    check_period(starts_at, ends_at, now, "closure")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         await lock_period(session, site, starts_at, ends_at)
         closure = Closure(
@@ -179,10 +181,10 @@ async def add_closure(
 
 
 async def delete_closure(
-    db: Database, agent: Agent, slug: str, closure_id: int, *, now: datetime
+    session: AsyncSession, agent: Agent, slug: str, closure_id: int, *, now: datetime
 ) -> None:
     """The closure is called off: the period is offered again."""
-    async with db.writing() as session:
+    async with writing(session):
         site = await site_to_run(session, agent, slug)
         closure = await site_row(session, site, Closure, closure_id, "closure")
         await session.delete(closure)

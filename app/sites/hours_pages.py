@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
+from app.i18n import gettext
 from app.sites import hours_commands
 from app.sites.admin_view import SiteForms, back, outcome, site_forms
 from app.sites.forms import period_fields, read_day, read_ranges
@@ -44,7 +45,12 @@ class HoursPages(StaffController):
         if not posted.errors:
             with posted.refusals({"ranges": f"{prefix}-{{n}}-ouverture"}, f"{prefix}-1-ouverture"):
                 disruption = await hours_commands.set_weekday_hours(
-                    posted.db, staff.agent, slug, WEEKDAYS.index(weekday), ranges, now=posted.now
+                    posted.session,
+                    staff.agent,
+                    slug,
+                    WEEKDAYS.index(weekday),
+                    ranges,
+                    now=posted.now,
                 )
                 return back(posted.site, "horaires", **outcome("horaires", disruption))
         return await posted.again(prefix)
@@ -62,7 +68,7 @@ class HoursPages(StaffController):
         closed = form.get("exception-fermee") == "oui"
         ranges = [] if closed else read_ranges(form, "exception", errors)
         if not closed and not ranges and not errors:
-            errors["exception-1-ouverture"] = (
+            errors["exception-1-ouverture"] = gettext(
                 "Indiquez les heures d'ouverture de ce jour, ou cochez « Fermé toute la journée »."
             )
         if day is not None and not errors:
@@ -73,7 +79,7 @@ class HoursPages(StaffController):
             }
             with posted.refusals(fields, "exception-jour"):
                 _, disruption = await hours_commands.set_exception(
-                    posted.db,
+                    posted.session,
                     staff.agent,
                     slug,
                     day,
@@ -93,7 +99,9 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await forms.posted(slug, staff)
-        await hours_commands.delete_exception(posted.db, staff.agent, slug, day, now=posted.now)
+        await hours_commands.delete_exception(
+            posted.session, staff.agent, slug, day, now=posted.now
+        )
         return back(posted.site, "exceptions", fait="exception_supprimee")
 
     @post("/admin/sites/{slug:str}/fermetures")
@@ -108,7 +116,7 @@ class HoursPages(StaffController):
         if period is not None:
             with posted.refusals(period_fields("fermeture"), "fermeture-debut-jour"):
                 _, disruption = await hours_commands.add_closure(
-                    posted.db,
+                    posted.session,
                     staff.agent,
                     slug,
                     starts_at=period[0],
@@ -129,6 +137,6 @@ class HoursPages(StaffController):
     ) -> Redirect:
         posted = await forms.posted(slug, staff)
         await hours_commands.delete_closure(
-            posted.db, staff.agent, slug, closure_id, now=posted.now
+            posted.session, staff.agent, slug, closure_id, now=posted.now
         )
         return back(posted.site, "fermetures", fait="fermeture_supprimee")

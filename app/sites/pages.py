@@ -7,31 +7,32 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy import select
 
+from app.i18n import gettext
+from app.i18n.formats import weekday_name
 from app.sites import schemas
 from app.sites.models import WeeklyHours
 from app.sites.service import list_sites
 from app.web.context import Context
 
-DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
 
 def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
-    """ "lundi : 08 h 30 – 17 h 00", one line per open weekday, in French."""
+    """ "lundi : 8 h 30 – 17 h 00", one line per open weekday, in the current language."""
     lines = []
     hours = schemas.opening_hours(rows)
     for index, (_, ranges) in enumerate(hours.weekly.items()):
         if ranges:
-            text = ", ".join(f"{_fr(opens)} – {_fr(closes)}" for opens, closes in ranges)
-            lines.append(f"{DAY_NAMES[index]} : {text}")
+            text = ", ".join(f"{_clock(opens)} – {_clock(closes)}" for opens, closes in ranges)
+            lines.append(gettext("%(label)s : %(value)s", label=weekday_name(index), value=text))
     for special in hours.special:
-        text = ", ".join(f"{_fr(opens)} – {_fr(closes)}" for opens, closes in special.hours)
+        text = ", ".join(f"{_clock(opens)} – {_clock(closes)}" for opens, closes in special.hours)
         lines.append(f"{special.note} ({text})" if special.note else text)
     return lines
 
 
-def _fr(hhmm: str) -> str:
+def _clock(hhmm: str) -> str:
+    """ "8 h 30" for "08:30"."""
     hours, minutes = hhmm.split(":")
-    return f"{int(hours)} h {minutes}"
+    return gettext("%(hour)d h %(minute)02d", hour=int(hours), minute=int(minutes))
 
 
 class PagesController(Controller):

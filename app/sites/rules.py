@@ -12,24 +12,36 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from app.errors import Invalid, Problem
+from app.i18n import N_, gettext, ngettext
 from app.sites.models import STATION_KINDS, LateArrivalRule, Site
 
 MAX_RANGES_PER_DAY = 4
 MAX_REASON = 200
 MAX_STATION_NAME = 60
 LONGEST_PERIOD = timedelta(days=366)
+# A setting's unit, as the API's details write it after a number.
+UNITS_ENGLISH = {
+    "percent": " %",
+    "minutes": " minutes",
+    "days": " days",
+    "hours_before": " hours before",
+}
 
 
 def clean_text(value: str, field_name: str, limit: int, *, required: bool) -> str:
     """One line of printable text, spaces folded, at most `limit` characters."""
     text = " ".join(value.split())
     if required and not text:
-        raise Invalid.one(field_name, "Give a name.", "Indiquez un nom.")
+        raise Invalid.one(field_name, "Give a name.", gettext("Indiquez un nom."))
     if len(text) > limit or not text.isprintable():
         raise Invalid.one(
             field_name,
             f"Write at most {limit} printable characters.",
-            f"Écrivez au plus {limit} caractères lisibles.",
+            ngettext(
+                "Écrivez au plus %(num)d caractère lisible.",
+                "Écrivez au plus %(num)d caractères lisibles.",
+                limit,
+            ),
         )
     return text
 
@@ -37,22 +49,41 @@ def clean_text(value: str, field_name: str, limit: int, *, required: bool) -> st
 # Settings
 
 
+def amount(number: int, unit: str) -> str:
+    """`number` with its `unit` (a key of UNITS_ENGLISH, or none), as the pages write it:
+    "240 minutes", "100 %"."""
+    if unit == "minutes":
+        return ngettext("%(num)d minute", "%(num)d minutes", number)
+    if unit == "days":
+        return ngettext("%(num)d jour", "%(num)d jours", number)
+    if unit == "hours_before":
+        return ngettext("%(num)d heure avant", "%(num)d heures avant", number)
+    if unit == "percent":
+        return gettext("%(num)d %%", num=number)
+    return str(number)
+
+
 @dataclass(frozen=True)
 class Bound:
     low: int
     high: int
     english: str
-    french: str
-    unit_en: str = ""
-    unit_fr: str = ""
+    french: str  # a msgid of the catalog: `gettext` it where it is shown
+    unit: str = ""  # a key of UNITS_ENGLISH
 
     def problem(self, field_name: str, value: int) -> Problem | None:
         if self.low <= value <= self.high:
             return None
         return Problem(
             field_name,
-            f"{self.english} must be between {self.low} and {self.high}{self.unit_en}.",
-            f"{self.french} doit aller de {self.low} à {self.high}{self.unit_fr}.",
+            f"{self.english} must be between {self.low} and {self.high}"
+            f"{UNITS_ENGLISH.get(self.unit, '')}.",
+            gettext(
+                "%(setting)s doit aller de %(low)d à %(high)s.",
+                setting=gettext(self.french),
+                low=self.low,
+                high=amount(self.high, self.unit),
+            ),
         )
 
 
@@ -78,61 +109,55 @@ SETTINGS: dict[str, Bound | Flag | Other] = {
         0,
         100,
         "The share of station time kept for walk-ins",
-        "La part du temps des postes gardée pour les visiteurs sans rendez-vous",
-        " %",
-        " %",
+        N_("La part du temps des postes gardée pour les visiteurs sans rendez-vous"),
+        "percent",
     ),
     "booking_min_notice_minutes": Bound(
         0,
         10080,
         "The minimum notice before an appointment",
-        "Le délai minimum avant un rendez-vous",
-        " minutes",
-        " minutes",
+        N_("Le délai minimum avant un rendez-vous"),
+        "minutes",
     ),
     "booking_horizon_days": Bound(
         1,
         366,
         "How far ahead people may book",
-        "La période ouverte à la réservation",
-        " days",
-        " jours",
+        N_("La période ouverte à la réservation"),
+        "days",
     ),
     "max_future_bookings_per_contact": Bound(
         1,
         20,
         "The number of appointments to come per person",
-        "Le nombre de rendez-vous à venir par personne",
+        N_("Le nombre de rendez-vous à venir par personne"),
     ),
     "check_in_early_minutes": Bound(
         0,
         240,
         "How early people may check in",
-        "L'avance permise pour l'arrivée",
-        " minutes",
-        " minutes",
+        N_("L'avance permise pour l'arrivée"),
+        "minutes",
     ),
     "check_in_late_minutes": Bound(
         0,
         240,
         "The lateness still counted as on time",
-        "Le retard toléré (la personne garde sa place de rendez-vous)",
-        " minutes",
-        " minutes",
+        N_("Le retard toléré (la personne garde sa place de rendez-vous)"),
+        "minutes",
     ),
     "priority_after_minutes": Bound(
         1,
         480,
         "The wait after which a ticket goes first",
-        "L'attente après laquelle un ticket devient prioritaire",
-        " minutes",
-        " minutes",
+        N_("L'attente après laquelle un ticket devient prioritaire"),
+        "minutes",
     ),
     "no_show_after_calls": Bound(
         1,
         10,
         "The number of calls before a ticket is marked absent",
-        "Le nombre d'appels avant de marquer un ticket absent",
+        N_("Le nombre d'appels avant de marquer un ticket absent"),
     ),
     "reminder_hours": Other("hours"),
     "sms_quiet_from": Other("clock"),
@@ -141,40 +166,36 @@ SETTINGS: dict[str, Bound | Flag | Other] = {
         0,
         20,
         "The position at which people are told their turn is near",
-        "La position à laquelle on prévient que le tour approche",
+        N_("La position à laquelle on prévient que le tour approche"),
     ),
     "service_level_minutes": Bound(
         1,
         240,
         "The service level's wait",
-        "L'attente visée pour le niveau de service",
-        " minutes",
-        " minutes",
+        N_("L'attente visée pour le niveau de service"),
+        "minutes",
     ),
     "service_level_goal": Bound(
         1,
         100,
         "The service level's goal",
-        "L'objectif de niveau de service",
-        " %",
-        " %",
+        N_("L'objectif de niveau de service"),
+        "percent",
     ),
     "late_arrival_rule": Other("late_rule"),
     "late_grace_minutes": Bound(
         0,
         60,
         "The grace past that lateness, under the grace rule",
-        "Le délai de grâce au-delà de ce retard (règle « délai de grâce »)",
-        " minutes",
-        " minutes",
+        N_("Le délai de grâce au-delà de ce retard (règle « délai de grâce »)"),
+        "minutes",
     ),
     "late_check_in_limit_minutes": Bound(
         0,
         240,
         "How long after an appointment's end a late arrival is still checked in",
-        "Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée",
-        " minutes",
-        " minutes",
+        N_("Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée"),
+        "minutes",
     ),
     "facilitators_issue_tickets": Flag("Whether facilitators also issue walk-in tickets"),
 }
@@ -183,7 +204,7 @@ FLAGS = tuple(name for name, kind in SETTINGS.items() if isinstance(kind, Flag))
 CLOCK_SETTINGS = tuple(
     name for name, kind in SETTINGS.items() if isinstance(kind, Other) and kind.kind == "clock"
 )
-REMINDER_HOURS = Bound(0, 168, "Each reminder", "Chaque rappel", " hours before", " heures avant")
+REMINDER_HOURS = Bound(0, 168, "Each reminder", N_("Chaque rappel"), "hours_before")
 MAX_REMINDERS = 3
 
 
@@ -200,12 +221,14 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "late_arrival_rule",
                 "A late arrival is placed as a walk-in (walk_in) or with a grace (grace).",
-                "Choisissez où va une personne en retard : comme sans rendez-vous, ou avec "
-                "un délai de grâce.",
+                gettext(
+                    "Choisissez où va une personne en retard : comme sans rendez-vous, ou "
+                    "avec un délai de grâce."
+                ),
             )
         )
     problems += [
-        Problem(name, "Say yes or no: true or false.", "Répondez oui ou non.")
+        Problem(name, "Say yes or no: true or false.", gettext("Répondez oui ou non."))
         for name in FLAGS
         if not isinstance(values[name], bool)
     ]
@@ -215,7 +238,11 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "reminder_hours",
                 f"Choose at most {MAX_REMINDERS} reminders.",
-                f"Choisissez au plus {MAX_REMINDERS} rappels.",
+                ngettext(
+                    "Choisissez au plus %(num)d rappel.",
+                    "Choisissez au plus %(num)d rappels.",
+                    MAX_REMINDERS,
+                ),
             )
         )
     elif len(set(hours)) != len(hours):
@@ -223,7 +250,7 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "reminder_hours",
                 "Each reminder must be at a different time.",
-                "Deux rappels ne peuvent pas être à la même heure.",
+                gettext("Deux rappels ne peuvent pas être à la même heure."),
             )
         )
     else:
@@ -235,7 +262,9 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "booking_min_notice_minutes",
                 "The minimum notice must be shorter than how far ahead people may book.",
-                "Le délai minimum doit être plus court que la période ouverte à la réservation.",
+                gettext(
+                    "Le délai minimum doit être plus court que la période ouverte à la réservation."
+                ),
             )
         )
     return problems
@@ -257,42 +286,50 @@ def check_kind(kind: str) -> None:
         raise Invalid.one(
             "kind",
             f"A station's kind is one of {', '.join(STATION_KINDS)}.",
-            "Choisissez le type de poste : standard ou double écran.",
+            gettext("Choisissez le type de poste : standard ou double écran."),
         )
 
 
 # Periods of outage or closure
 
 
-def check_period(
-    starts_at: datetime, ends_at: datetime, now: datetime, what: tuple[str, str]
-) -> None:
-    """A period that ends after it starts, is not over, and lasts at most a year."""
-    english, french = what
+# What the pages say of a period that ends too soon, is over or lasts too long, by the
+# kind of period (its English name); each sentence whole, for its words to agree.
+PERIOD_REFUSALS = {
+    "closure": (
+        N_("La fin de la fermeture doit venir après son début."),
+        N_("Cette fermeture serait déjà terminée : vérifiez les dates."),
+        N_("Une fermeture dure au plus un an."),
+    ),
+    "outage": (
+        N_("La fin de la mise hors service doit venir après son début."),
+        N_("Cette mise hors service serait déjà terminée : vérifiez les dates."),
+        N_("Une mise hors service dure au plus un an."),
+    ),
+}
+ANY_PERIOD_REFUSALS = (
+    N_("La fin de la période doit venir après son début."),
+    N_("Cette période serait déjà terminée : vérifiez les dates."),
+    N_("Une période dure au plus un an."),
+)
+
+
+def check_period(starts_at: datetime, ends_at: datetime, now: datetime, english: str) -> None:
+    """A period that ends after it starts, is not over, and lasts at most a year. `english`
+    names the kind of period (a key of PERIOD_REFUSALS: the pages say whole sentences)."""
+    backwards, over, too_long = PERIOD_REFUSALS.get(english, ANY_PERIOD_REFUSALS)
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise Invalid.one(
             "starts_at",
             "Give instants with their offset (2026-12-03T09:00:00+01:00).",
-            "Indiquez la date et l'heure.",
+            gettext("Indiquez la date et l'heure."),
         )
     if ends_at <= starts_at:
-        raise Invalid.one(
-            "ends_at",
-            f"The {english} must end after it starts.",
-            f"La fin de la {french} doit venir après son début.",
-        )
+        raise Invalid.one("ends_at", f"The {english} must end after it starts.", gettext(backwards))
     if ends_at <= now:
-        raise Invalid.one(
-            "ends_at",
-            f"This {english} would already be over.",
-            f"Cette {french} serait déjà terminée : vérifiez les dates.",
-        )
+        raise Invalid.one("ends_at", f"This {english} would already be over.", gettext(over))
     if ends_at - starts_at > LONGEST_PERIOD:
-        raise Invalid.one(
-            "ends_at",
-            f"A {english} lasts at most a year.",
-            f"Une {french} dure au plus un an.",
-        )
+        raise Invalid.one("ends_at", f"A {english} lasts at most a year.", gettext(too_long))
 
 
 # Opening ranges
@@ -309,7 +346,11 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
             Problem(
                 field_name,
                 f"A day has at most {MAX_RANGES_PER_DAY} opening ranges.",
-                f"Une journée compte au plus {MAX_RANGES_PER_DAY} plages d'ouverture.",
+                ngettext(
+                    "Une journée compte au plus %(num)d plage d'ouverture.",
+                    "Une journée compte au plus %(num)d plages d'ouverture.",
+                    MAX_RANGES_PER_DAY,
+                ),
             )
         ]
     for index, (opens, closes) in enumerate(ranges):
@@ -318,8 +359,12 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                 Problem(
                     f"{field_name}[{index}]",
                     f"Range {index + 1} must open before it closes ({opens:%H:%M}–{closes:%H:%M}).",
-                    f"La plage {index + 1} doit ouvrir avant de fermer "
-                    f"({opens:%H:%M}–{closes:%H:%M}).",
+                    gettext(
+                        "La plage %(number)d doit ouvrir avant de fermer (%(opens)s–%(closes)s).",
+                        number=index + 1,
+                        opens=opens.strftime("%H:%M"),
+                        closes=closes.strftime("%H:%M"),
+                    ),
                 )
             ]
     ordered = sorted(ranges)
@@ -329,7 +374,11 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                 Problem(
                     field_name,
                     f"Two ranges overlap ({opens:%H:%M} is before {closes:%H:%M}).",
-                    f"Deux plages se chevauchent ({opens:%H:%M} avant {closes:%H:%M}).",
+                    gettext(
+                        "Deux plages se chevauchent (%(opens)s avant %(closes)s).",
+                        opens=opens.strftime("%H:%M"),
+                        closes=closes.strftime("%H:%M"),
+                    ),
                 )
             ]
     return []

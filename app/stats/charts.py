@@ -9,6 +9,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from app.i18n import gettext
+
 BAR = "#0a4c7a"
 MUTED = "#4a4a4a"
 GOAL = "#a4161a"
@@ -35,6 +37,12 @@ def _svg(key: str, title: str, description: str, height: int, body: list[str]) -
         f'<desc id="{key}-d">{escape(description)}</desc>'
     )
     return Markup(head + "".join(body) + "</svg>")  # noqa: S704 (every text is escaped)
+
+
+def _description(items: list[Bar]) -> str:
+    """What a screen reader says of the chart: each label with its value."""
+    said = [gettext("%(label)s : %(value)s", label=item.label, value=item.text) for item in items]
+    return "; ".join(said) or gettext("aucune donnée")
 
 
 def _goal_line(at: float, top: int, bottom: int, label: str, vertical: bool) -> str:
@@ -82,7 +90,7 @@ def bars(
     if goal is not None:
         x = LABEL_WIDTH + span * goal / largest
         parts.append(_goal_line(x, top, height - 4, goal_label, vertical=True))
-    description = "; ".join(f"{item.label} : {item.text}" for item in items) or "aucune donnée"
+    description = _description(items)
     return _svg(key, title, description, height, parts)
 
 
@@ -116,5 +124,5 @@ def columns(
     if goal is not None:
         y = bottom - COLUMN_AREA * goal / largest
         parts.append(_goal_line(y, top, bottom, goal_label, vertical=False))
-    description = "; ".join(f"{item.label} : {item.text}" for item in items) or "aucune donnée"
+    description = _description(items)
     return _svg(key, title, description, height, parts)

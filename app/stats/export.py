@@ -10,7 +10,8 @@ from typing import Any
 
 from litestar import Request
 
-from app import french
+from app.i18n import N_, gettext
+from app.i18n.texts import OUTCOMES, label
 from app.stats.schemas import Figures, Stats
 
 
@@ -57,42 +58,41 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
 
 # What a City office reads at the head of each column, beside the code programs use.
 TITLES = {
-    "period": "Période",
-    "from": "Du",
-    "to": "Au",
-    "appointments_online": "Rendez-vous en ligne",
-    "appointments_phone": "Rendez-vous par téléphone",
-    "appointments_counter": "Rendez-vous au guichet",
-    "appointments": "Rendez-vous",
-    "walk_ins": "Visites sans rendez-vous",
-    "tickets": "Tickets",
-    "served": "Personnes reçues",
-    "came_late": "Arrivées en retard",
-    "closed": "Tickets clos à la fermeture",
-    "no_shows_appointments": "Rendez-vous non honorés",
-    "no_shows_tickets": "Tickets non présentés",
-    "no_show_rate": "Taux de rendez-vous non honorés",
-    "cancellations": "Annulations",
-    "cancellation_rate": "Taux d'annulation",
-    "called_off": "Rendez-vous annulés par la mairie",
-    "wait_mean_minutes": "Attente moyenne (minutes)",
-    "wait_median_minutes": "Attente médiane (minutes)",
-    "wait_p90_minutes": "Attente du 9e décile (minutes)",
-    "service_level_target_minutes": "Attente visée (minutes)",
-    "service_level_goal": "Part visée dans ce délai",
-    "called": "Personnes appelées",
-    "called_within_target": "Appelées dans le délai visé",
-    "service_level": "Part appelée dans le délai visé",
-    **{f"outcome_{code}": f"Issue : {label}" for code, label in french.OUTCOMES.items()},
-    "escalations_opened": "Demandes transmises",
-    "escalations_answered": "Demandes ayant reçu réponse",
-    "escalations_open": "Demandes en cours",
-    "escalations_overdue": "Demandes en retard",
-    "escalation_median_response_days": "Délai médian de réponse (jours)",
-    "satisfaction_answers": "Avis reçus",
-    "satisfaction_mean": "Note moyenne (sur 5)",
-    **{f"satisfaction_{score}": f"Avis notés {score}" for score in range(1, 6)},
+    "period": N_("Période"),
+    "from": N_("Du"),
+    "to": N_("Au"),
+    "appointments_online": N_("Rendez-vous en ligne"),
+    "appointments_phone": N_("Rendez-vous par téléphone"),
+    "appointments_counter": N_("Rendez-vous au guichet"),
+    "appointments": N_("Rendez-vous"),
+    "walk_ins": N_("Visites sans rendez-vous"),
+    "tickets": N_("Tickets"),
+    "served": N_("Personnes reçues"),
+    "came_late": N_("Arrivées en retard"),
+    "closed": N_("Tickets clos à la fermeture"),
+    "no_shows_appointments": N_("Rendez-vous non honorés"),
+    "no_shows_tickets": N_("Tickets non présentés"),
+    "no_show_rate": N_("Taux de rendez-vous non honorés"),
+    "cancellations": N_("Annulations"),
+    "cancellation_rate": N_("Taux d'annulation"),
+    "called_off": N_("Rendez-vous annulés par la mairie"),
+    "wait_mean_minutes": N_("Attente moyenne (minutes)"),
+    "wait_median_minutes": N_("Attente médiane (minutes)"),
+    "wait_p90_minutes": N_("Attente du 9e décile (minutes)"),
+    "service_level_target_minutes": N_("Attente visée (minutes)"),
+    "service_level_goal": N_("Part visée dans ce délai"),
+    "called": N_("Personnes appelées"),
+    "called_within_target": N_("Appelées dans le délai visé"),
+    "service_level": N_("Part appelée dans le délai visé"),
+    "escalations_opened": N_("Demandes transmises"),
+    "escalations_answered": N_("Demandes ayant reçu réponse"),
+    "escalations_open": N_("Demandes en cours"),
+    "escalations_overdue": N_("Demandes en retard"),
+    "escalation_median_response_days": N_("Délai médian de réponse (jours)"),
+    "satisfaction_answers": N_("Avis reçus"),
+    "satisfaction_mean": N_("Note moyenne (sur 5)"),
 }
+SCORES = range(1, 6)
 # Cells a spreadsheet would read as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -111,9 +111,28 @@ def table_csv(rows: list[dict[str, Any]], *, excel: bool = False) -> str:
         return out.getvalue()
     out.write("\ufeff")
     table = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    table.writerow([f"{TITLES[code]} ({code})" if code in TITLES else code for code in fields])
+    table.writerow([_heading(code) for code in fields])
     table.writerows([_french_cell(row[code]) for code in fields] for row in rows)
     return out.getvalue()
+
+
+def title(code: str) -> str | None:
+    """What a City office reads at the head of the column `code`, if it has a title."""
+    outcome = code.removeprefix("outcome_")
+    score = code.removeprefix("satisfaction_")
+    if code in TITLES:
+        return gettext(TITLES[code])
+    if outcome != code and outcome in OUTCOMES:
+        return gettext("Issue : %(outcome)s", outcome=label(OUTCOMES, outcome))
+    if score != code and score.isdigit() and int(score) in SCORES:
+        return gettext("Avis notés %(score)s", score=score)
+    return None
+
+
+def _heading(code: str) -> str:
+    """ "Titre (code)", or the code alone."""
+    text = title(code)
+    return code if text is None else f"{text} ({code})"
 
 
 def _french_cell(value: object) -> object:
@@ -129,7 +148,7 @@ def stats_csv(stats: Stats, *, excel: bool = False) -> str:
     """A row per period and a last row for the whole range; empty cells where a figure
     has no value (a rate with nothing to divide)."""
     rows = [row_of(item.start.isoformat(), item) for item in stats.periods]
-    rows.append(row_of("Total" if excel else "total", stats.total))
+    rows.append(row_of(gettext("Total") if excel else "total", stats.total))
     return table_csv(rows, excel=excel)
 
 

@@ -25,9 +25,9 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.alerts import alerts_by_site
-from app.db import Database
 from app.errors import NotFound, Unauthorized
 from app.live.hub import Hub
 from app.notify.models import MessageStatus, OutboxMessage
@@ -103,39 +103,38 @@ class Metrics:
         self.scheduler_runs.labels(job, result).inc()
 
     async def refresh(
-        self, db: Database, hub: Hub, now: datetime, alert_per_hour: int | None = None
+        self, session: AsyncSession, hub: Hub, now: datetime, alert_per_hour: int | None = None
     ) -> None:
         """Read the queue, the outbox and the booking alerts as they are now."""
-        async with db.session() as session:
-            sites = list(await session.scalars(select(Site).order_by(Site.id)))
-            today = {site.id: now.astimezone(ZoneInfo(site.timezone)).date() for site in sites}
-            rows = await session.execute(
-                select(Ticket.site_id, Ticket.day, func.count(), func.min(Ticket.arrived_at))
-                .where(Ticket.status == TicketStatus.WAITING, Ticket.day.in_(set(today.values())))
-                .group_by(Ticket.site_id, Ticket.day)
-            )
-            waiting = {site_id: (count, first) for site_id, day, count, first in rows
-                       if today.get(site_id) == day}  # fmt: skip
-            statuses: Tally[str] = Tally(
-                dict(
-                    (status, count)
-                    for status, count in await session.execute(
-                        select(OutboxMessage.status, func.count())
-                        .where(OutboxMessage.status.in_(OUTBOX_STATUSES))
-                        .group_by(OutboxMessage.status)
-                    )
+        sites = list(await session.scalars(select(Site).order_by(Site.id)))
+        today = {site.id: now.astimezone(ZoneInfo(site.timezone)).date() for site in sites}
+        rows = await session.execute(
+            select(Ticket.site_id, Ticket.day, func.count(), func.min(Ticket.arrived_at))
+            .where(Ticket.status == TicketStatus.WAITING, Ticket.day.in_(set(today.values())))
+            .group_by(Ticket.site_id, Ticket.day)
+        )
+        waiting = {site_id: (count, first) for site_id, day, count, first in rows
+                   if today.get(site_id) == day}  # fmt: skip
+        statuses: Tally[str] = Tally(
+            dict(
+                (status, count)
+                for status, count in await session.execute(
+                    select(OutboxMessage.status, func.count())
+                    .where(OutboxMessage.status.in_(OUTBOX_STATUSES))
+                    .group_by(OutboxMessage.status)
                 )
             )
-            due = await session.scalar(
-                select(func.count()).where(
-                    OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.send_after <= now
-                )
+        )
+        due = await session.scalar(
+            select(func.count()).where(
+                OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.send_after <= now
             )
-            alerts = (
-                await alerts_by_site(session, sites, now, alert_per_hour)
-                if alert_per_hour is not None
-                else {}
-            )
+        )
+        alerts = (
+            await alerts_by_site(session, sites, now, alert_per_hour)
+            if alert_per_hour is not None
+            else {}
+        )
         for site in sites:
             count, first = waiting.get(site.id, (0, None))
             self.waiting.labels(site.slug).set(count)
@@ -167,6 +166,6 @@ async def metrics_endpoint(
             raise Unauthorized("Give the metrics token.")
     metrics: Metrics = request.app.state.metrics
     await metrics.refresh(
-        context.db, request.app.state.hub, context.now, settings.booking_alert_per_hour
+        context.session, request.app.state.hub, context.now, settings.booking_alert_per_hour
     )
     return Response(metrics.render(), media_type=METRICS_MEDIA_TYPE)

@@ -14,9 +14,10 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from markupsafe import Markup
 
-from app import bounds, french
+from app import bounds
 from app.errors import BadRequest, DomainError
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
+from app.i18n.texts import OUTCOMES, label
 from app.sites.schemas import Slug
 from app.stats import charts
 from app.stats.charts import Bar
@@ -29,19 +30,23 @@ from app.web.staff import Staff, on_error, provide_staff
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
 CHANNEL_NAMES = {
-    "online": "En ligne",
-    "phone": "Par téléphone",
-    "counter": "Au guichet",
-    "walk_in": "Sans rendez-vous",
+    "online": N_("En ligne"),
+    "phone": N_("Par téléphone"),
+    "counter": N_("Au guichet"),
+    "walk_in": N_("Sans rendez-vous"),
 }
 
 
-def number(value: float | None, unit: str = "") -> str:
-    """French decimals: "12,5 min"; a dash when there is nothing to show."""
+def number(value: float | None) -> str:
+    """French decimals: "12,5"; a dash when there is nothing to show."""
     if value is None:
         return "–"
-    text = f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
-    return f"{text}{unit}"
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def wait(value: float | None) -> str:
+    """ "12,5 min"; a dash when there is nothing to show."""
+    return "–" if value is None else gettext("%(minutes)s min", minutes=number(value))
 
 
 def percent(value: float | None) -> str:
@@ -63,7 +68,13 @@ def period_label(start: date, end: date, by: By) -> str:
     if by == "day":
         return formats.short_day(start)
     if by == "week":
-        return f"du {start.day}/{start.month} au {end.day}/{end.month}"
+        return gettext(
+            "du %(first_day)d/%(first_month)d au %(last_day)d/%(last_month)d",
+            first_day=start.day,
+            first_month=start.month,
+            last_day=end.day,
+            last_month=end.month,
+        )
     return formats.month_year(start)
 
 
@@ -73,7 +84,7 @@ def _chart(title: str, svg: Markup, rows: list[Bar], head: tuple[str, str]) -> d
 
 
 def _wait_bar(label: str, mean_wait_minutes: float | None) -> Bar:
-    return Bar(label, mean_wait_minutes, number(mean_wait_minutes, " min"))
+    return Bar(label, mean_wait_minutes, wait(mean_wait_minutes))
 
 
 def _count_bar(label: str, count: int) -> Bar:
@@ -83,15 +94,27 @@ def _count_bar(label: str, count: int) -> Bar:
 def chart_context(stats: Stats) -> dict[str, Any]:
     total = stats.total
     level = total.service_level
-    target = f"{level.target_minutes} min" if level.target_minutes else "la cible"
-    by_hour = [_wait_bar(f"{row.hour} h", row.mean_wait_minutes) for row in stats.by_hour]
-    by_day = [_wait_bar(row.name, row.mean_wait_minutes) for row in stats.by_weekday]
+    target = (
+        gettext("%(minutes)s min", minutes=level.target_minutes)
+        if level.target_minutes
+        else gettext("la cible")
+    )
+    by_hour = [
+        _wait_bar(gettext("%(hour)d h", hour=row.hour), row.mean_wait_minutes)
+        for row in stats.by_hour
+    ]
+    by_day = [
+        _wait_bar(formats.weekday_name(row.weekday - 1), row.mean_wait_minutes)
+        for row in stats.by_weekday
+    ]
     channels = {
         **{name: getattr(total.appointments, name) for name in ("online", "phone", "counter")},
         "walk_in": total.walk_ins,
     }
-    channel_bars = [_count_bar(CHANNEL_NAMES[name], count) for name, count in channels.items()]
-    outcomes = [_count_bar(french.OUTCOMES[name], count) for name, count in total.outcomes.items()]
+    channel_bars = [
+        _count_bar(label(CHANNEL_NAMES, name), count) for name, count in channels.items()
+    ]
+    outcomes = [_count_bar(label(OUTCOMES, name), count) for name, count in total.outcomes.items()]
     levels = [
         Bar(
             period_label(item.start, item.end, stats.by),
@@ -101,10 +124,10 @@ def chart_context(stats: Stats) -> dict[str, Any]:
         for item in stats.periods
     ]
     goal = level.goal
-    goal_label = f"objectif {percent(goal)}" if goal else ""
+    goal_label = gettext("objectif %(goal)s", goal=percent(goal)) if goal else ""
     level_svg = charts.bars(
         "niveau",
-        "Niveau de service par période",
+        gettext("Niveau de service par période"),
         levels,
         scale=1.0,
         goal=goal,
@@ -113,34 +136,34 @@ def chart_context(stats: Stats) -> dict[str, Any]:
     return {
         "charts": [
             _chart(
-                "Attente moyenne selon l'heure d'arrivée",
-                charts.columns("heures", "Attente moyenne par heure", by_hour),
+                gettext("Attente moyenne selon l'heure d'arrivée"),
+                charts.columns("heures", gettext("Attente moyenne par heure"), by_hour),
                 by_hour,
-                ("Heure d'arrivée", "Attente moyenne"),
+                (gettext("Heure d'arrivée"), gettext("Attente moyenne")),
             ),
             _chart(
-                "Attente moyenne selon le jour de la semaine",
-                charts.columns("jours", "Attente moyenne par jour", by_day),
+                gettext("Attente moyenne selon le jour de la semaine"),
+                charts.columns("jours", gettext("Attente moyenne par jour"), by_day),
                 by_day,
-                ("Jour", "Attente moyenne"),
+                (gettext("Jour"), gettext("Attente moyenne")),
             ),
             _chart(
-                f"Part des personnes appelées en moins de {target}",
+                gettext("Part des personnes appelées en moins de %(target)s", target=target),
                 level_svg,
                 levels,
-                ("Période", "Appelées dans les temps"),
+                (gettext("Période"), gettext("Appelées dans les temps")),
             ),
             _chart(
-                "Venues selon le canal",
-                charts.bars("canaux", "Rendez-vous et venues par canal", channel_bars),
+                gettext("Venues selon le canal"),
+                charts.bars("canaux", gettext("Rendez-vous et venues par canal"), channel_bars),
                 channel_bars,
-                ("Canal", "Nombre"),
+                (gettext("Canal"), gettext("Nombre")),
             ),
             _chart(
-                "Issue des visites",
-                charts.bars("issues", "Visites selon leur issue", outcomes),
+                gettext("Issue des visites"),
+                charts.bars("issues", gettext("Visites selon leur issue"), outcomes),
                 outcomes,
-                ("Issue", "Visites"),
+                (gettext("Issue"), gettext("Visites")),
             ),
         ]
     }
@@ -151,24 +174,24 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
     waiting = total.waiting_minutes
     level = total.service_level
     return [
-        ("Rendez-vous", str(total.appointments.total)),
-        ("Venues sans rendez-vous", str(total.walk_ins)),
-        ("Personnes reçues", str(total.served)),
-        ("Attente moyenne", number(waiting.mean, " min")),
-        ("Attente médiane", number(waiting.median, " min")),
-        ("Attente, 9 personnes sur 10 en moins de", number(waiting.p90, " min")),
+        (gettext("Rendez-vous"), str(total.appointments.total)),
+        (gettext("Venues sans rendez-vous"), str(total.walk_ins)),
+        (gettext("Personnes reçues"), str(total.served)),
+        (gettext("Attente moyenne"), wait(waiting.mean)),
+        (gettext("Attente médiane"), wait(waiting.median)),
+        (gettext("Attente, 9 personnes sur 10 en moins de"), wait(waiting.p90)),
         (
-            f"Appelées en moins de {level.target_minutes} min"
+            gettext("Appelées en moins de %(minutes)s min", minutes=level.target_minutes)
             if level.target_minutes
-            else "Appelées dans les temps",
+            else gettext("Appelées dans les temps"),
             percent(level.rate),
         ),
-        ("Rendez-vous manqués", percent(total.no_shows.rate)),
-        ("Rendez-vous annulés", percent(total.cancellations.rate)),
-        ("Rendez-vous annulés par la mairie", str(total.called_off)),
-        ("Demandes transmises en attente", str(total.escalations.open)),
-        ("… dont en retard", str(total.escalations.overdue)),
-        ("Satisfaction moyenne (sur 5)", number(total.satisfaction.mean)),
+        (gettext("Rendez-vous manqués"), percent(total.no_shows.rate)),
+        (gettext("Rendez-vous annulés"), percent(total.cancellations.rate)),
+        (gettext("Rendez-vous annulés par la mairie"), str(total.called_off)),
+        (gettext("Demandes transmises en attente"), str(total.escalations.open)),
+        (gettext("… dont en retard"), str(total.escalations.overdue)),
+        (gettext("Satisfaction moyenne (sur 5)"), number(total.satisfaction.mean)),
     ]
 
 
@@ -199,11 +222,13 @@ class FiguresPages(Controller):
         page = {
             "staff": staff,
             "agent": staff.agent,
-            "place": sites[0].name if slug else "tout Paris",
+            "place": sites[0].name if slug else gettext("tout Paris"),
             "action": f"/statistiques/{slug}" if slug else "/statistiques",
             "first": first.isoformat(),
             "last": last.isoformat(),
-            "span": f"du {formats.day(first)} au {formats.day(last)}",
+            "span": gettext(
+                "du %(first)s au %(last)s", first=formats.day(first), last=formats.day(last)
+            ),
             "period": chosen if chosen in PERIODS else "jour",
             "csv": f"/api/v1/stats.csv?{urlencode(export)}",
             "figures": key_figures(stats),

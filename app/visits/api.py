@@ -12,10 +12,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
-from app import french
 from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
+from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
+from app.i18n.texts import label
 from app.problems import problem_responses
 from app.sites.models import Site
 from app.visits import commands, service
@@ -68,7 +69,7 @@ def escalation_out(escalation: Escalation, site: Site, now: datetime) -> Escalat
         department=escalation.department.code,
         department_name=escalation.department.name,
         status=escalation.status,
-        status_label=french.ESCALATION_STATUSES[escalation.status],
+        status_label=label(STATUS_LABELS, escalation.status),
         overdue=service.overdue(escalation, now),
         created_at=escalation.created_at.astimezone(tz),
         updated_at=escalation.updated_at.astimezone(tz),
@@ -148,7 +149,7 @@ class EscalationsController(Controller):
     ) -> EscalationOut:
         now = context.now
         escalation = await service.move(
-            context.db,
+            context.session,
             reference,
             data.status,
             agent_id=agent.id,
@@ -184,7 +185,7 @@ class DepartmentsController(Controller):
         agent: NamedDependency[Agent],
         context: NamedDependency[Context],
     ) -> DepartmentOut:
-        added = await commands.add_department(context.db, data, agent=agent, now=context.now)
+        added = await commands.add_department(context.session, data, agent=agent, now=context.now)
         return department_out(added)
 
     @patch(
@@ -199,6 +200,6 @@ class DepartmentsController(Controller):
         context: NamedDependency[Context],
     ) -> DepartmentOut:
         department = await commands.change_department(
-            context.db, code, data, agent=agent, now=context.now
+            context.session, code, data, agent=agent, now=context.now
         )
         return department_out(department)

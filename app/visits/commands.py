@@ -9,12 +9,13 @@ from typing import Annotated
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Agent
 from app.accounts.service import authorize
 from app.audit import service as audit
 from app.booking.contacts import deliverable_email
-from app.db import Database
+from app.db import writing
 from app.errors import Conflict, NotFound
 from app.visits.models import Department
 
@@ -53,12 +54,12 @@ def department_email(value: str | None) -> str | None:
 
 
 async def add_department(
-    db: Database, data: DepartmentIn, *, agent: Agent, now: datetime
+    session: AsyncSession, data: DepartmentIn, *, agent: Agent, now: datetime
 ) -> Department:
     """A new department, last in the list (administrators only)."""
     authorize(agent, roles=())
     email = department_email(data.email)
-    async with db.writing() as session:
+    async with writing(session):
         if await session.scalar(select(Department).where(Department.code == data.code)):
             raise Conflict(f"A department already has the code {data.code!r}.")
         department = Department(
@@ -82,13 +83,13 @@ async def add_department(
 
 
 async def change_department(
-    db: Database, code: str, data: DepartmentChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: DepartmentChange, *, agent: Agent, now: datetime
 ) -> Department:
     """Rename the department at `code`, change its delay or its email, retire it or offer
     it again (administrators only); what `data` leaves out stays as it is."""
     authorize(agent, roles=())
     email = department_email(data.email)
-    async with db.writing() as session:
+    async with writing(session):
         department = await session.scalar(select(Department).where(Department.code == code))
         if department is None:
             raise NotFound(f"No department has the code {code!r}.")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db import writing
 from app.errors import BadRequest, Conflict
 from app.queue import views as queue
 from app.queue.models import TicketStatus
@@ -20,13 +21,12 @@ from app.visits.models import FollowUpAnswer
 MAX_COMMENT = 1000
 
 
-async def answer_of(db: Database, token: str, now: datetime) -> FollowUpAnswer | None:
-    async with db.session() as session:
-        view = await queue.by_token(session, token, now)
-        found: FollowUpAnswer | None = await session.scalar(
-            select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == view.ticket.id)
-        )
-        return found
+async def answer_of(session: AsyncSession, token: str, now: datetime) -> FollowUpAnswer | None:
+    view = await queue.by_token(session, token, now)
+    found: FollowUpAnswer | None = await session.scalar(
+        select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == view.ticket.id)
+    )
+    return found
 
 
 def joined(earlier: str, added: str) -> str:
@@ -40,13 +40,15 @@ def joined(earlier: str, added: str) -> str:
     return f"{earlier} / {added}"[:MAX_COMMENT]
 
 
-async def record(db: Database, token: str, score: int, comment: str, now: datetime) -> None:
+async def record(
+    session: AsyncSession, token: str, score: int, comment: str, now: datetime
+) -> None:
     """Record the answer of the visit behind `token`. A second answer's score replaces the
     first's; its comment is added to the first's, never put in its place."""
     if not 1 <= score <= 5:
         raise BadRequest("The score is from 1 to 5.", code="score_invalid")
     comment = " ".join(comment.split())[:MAX_COMMENT]
-    async with db.writing() as session:
+    async with writing(session):
         view = await queue.by_token(session, token, now)
         ticket = view.ticket
         if ticket.status != TicketStatus.DONE:

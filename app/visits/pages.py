@@ -19,13 +19,14 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from app import french
 from app.booking.models import Appointment
 from app.booking.schemas import Token
 from app.config import Settings
 from app.db import token_digest
 from app.errors import DomainError
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
+from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
+from app.i18n.texts import label, refusal
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
 from app.visits import service as visits
@@ -37,17 +38,20 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
 # What the department may say of the request, in the order it goes.
 STEP_LABELS = {
-    EscalationStatus.IN_PROGRESS: "En cours de traitement",
-    EscalationStatus.ANSWERED: "Répondue : la réponse est écrite ci-dessous",
-    EscalationStatus.CLOSED: "Close : plus rien à faire",
+    EscalationStatus.IN_PROGRESS: N_("En cours de traitement"),
+    EscalationStatus.ANSWERED: N_("Répondue : la réponse est écrite ci-dessous"),
+    EscalationStatus.CLOSED: N_("Close : plus rien à faire"),
 }
+# What the page says of a form it refuses, by the problem (`%(most)d`: the longest message).
 ERRORS = {
-    "form": "Ce formulaire a expiré : rechargez la page et recommencez.",
-    "status": "Choisissez où en est la demande.",
-    "answer": "Écrivez la réponse à transmettre à la personne.",
-    "long": f"Votre message dépasse {visits.MAX_NOTE} caractères : raccourcissez-le.",
-    "unprintable": "Votre message contient des caractères invisibles ou de contrôle : "
-    "retapez-le sans copier-coller.",
+    "form": N_("Ce formulaire a expiré : rechargez la page et recommencez."),
+    "status": N_("Choisissez où en est la demande."),
+    "answer": N_("Écrivez la réponse à transmettre à la personne."),
+    "long": N_("Votre message dépasse %(most)d caractères : raccourcissez-le."),
+    "unprintable": N_(
+        "Votre message contient des caractères invisibles ou de contrôle : retapez-le sans "
+        "copier-coller."
+    ),
 }
 
 
@@ -84,7 +88,7 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
         "department": escalation.department.name,
         "received": formats.day(escalation.created_at.astimezone(tz).date()),
         "status": escalation.status,
-        "status_label": french.ESCALATION_STATUSES[escalation.status],
+        "status_label": label(STATUS_LABELS, escalation.status),
         "overdue": visits.overdue(escalation, context.now),
         "answer_days": escalation.department.answer_days,
         "name": name,
@@ -92,14 +96,14 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
         "note": visit.note,
         "steps": [
             {
-                "label": french.ESCALATION_STATUSES[event.status],
+                "label": label(STATUS_LABELS, event.status),
                 "day": formats.day(event.at.astimezone(tz).date()),
-                "by": "votre service" if event.by_department else "la mairie",
+                "by": gettext("votre service") if event.by_department else gettext("la mairie"),
                 "message": event.message,
             }
             for event in escalation.events
         ],
-        "next": [(status, STEP_LABELS[status]) for status in following],
+        "next": [(status, gettext(STEP_LABELS[status])) for status in following],
         "max_message": visits.MAX_NOTE,
     }
 
@@ -122,7 +126,7 @@ class DepartmentPages(PublicController):
             token=token,
             form_token=form_token(context.settings, token),
             done=done,
-            error=ERRORS.get(error or "") if error in ERRORS else error,
+            error=gettext(ERRORS[error], most=visits.MAX_NOTE) if error in ERRORS else error,
             error_field=error,
             chosen=chosen,
             message=message,
@@ -178,7 +182,7 @@ class DepartmentPages(PublicController):
             )
         try:
             await visits.move(
-                context.db,
+                context.session,
                 escalation.reference,
                 status,
                 agent_id=None,
@@ -191,7 +195,7 @@ class DepartmentPages(PublicController):
             return await self._page(
                 context,
                 token,
-                error=french.message(refused.code or ""),
+                error=refusal(refused.code or ""),
                 status_code=refused.status,
             )
         return Redirect(f"/demande-transmise/{token}?fait=1", status_code=303)

@@ -16,7 +16,7 @@ from app import events
 from app.audit import service as audit
 from app.booking.commands import REFERENCE_ALPHABET, reference_prefix
 from app.booking.models import Appointment
-from app.db import Database, token_digest
+from app.db import token_digest, writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue.messages import about
 from app.queue.models import Ticket
@@ -262,7 +262,7 @@ async def escalations_of(
 
 
 async def move(
-    db: Database,
+    session: AsyncSession,
     reference: str,
     status: str,
     *,
@@ -285,7 +285,7 @@ async def move(
         raise BadRequest(
             "The message holds control or invisible characters.", code="message_unprintable"
         )
-    async with db.writing() as session:
+    async with writing(session):
         escalation = await get_escalation(session, reference)
         site = await session.get_one(Site, escalation.site_id)
         may_change(site)
@@ -335,5 +335,4 @@ async def move(
             department=escalation.department.code if by_department else None,
         )
         reference = escalation.reference
-    async with db.session() as session:
-        return await get_escalation(session, reference)
+    return await get_escalation(session, reference)

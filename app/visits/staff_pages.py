@@ -14,10 +14,11 @@ from litestar.exceptions import HTTPException
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
-from app import french
 from app.accounts import service as accounts
 from app.errors import DomainError, NotFound
-from app.i18n import formats
+from app.i18n import formats, gettext
+from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
+from app.i18n.texts import label, refusal
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
@@ -41,10 +42,10 @@ def usager_view(escalation: Escalation | None, tz: ZoneInfo) -> dict[str, Any] |
     return {
         "reference": escalation.reference,
         "department": escalation.department.name,
-        "status": french.ESCALATION_STATUSES[escalation.status],
+        "status": label(STATUS_LABELS, escalation.status),
         "steps": [
             {
-                "label": french.ESCALATION_STATUSES[event.status],
+                "label": label(STATUS_LABELS, event.status),
                 "day": formats.day(event.at.astimezone(tz).date()),
                 "message": event.message,
             }
@@ -60,9 +61,9 @@ def _row(escalation: Escalation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         "department": escalation.department.name,
         "since": formats.day(escalation.created_at.astimezone(tz).date()),
         "updated": formats.day(escalation.updated_at.astimezone(tz).date()),
-        "status": french.ESCALATION_STATUSES[escalation.status],
+        "status": label(STATUS_LABELS, escalation.status),
         "overdue": visits.overdue(escalation, now),
-        "next": [(status, french.ESCALATION_STATUSES[status]) for status in following],
+        "next": [(status, label(STATUS_LABELS, status)) for status in following],
     }
 
 
@@ -97,13 +98,13 @@ class RequestPages(Controller):
             "rows": rows,
             "filter": chosen,
             "filters": [
-                ("ouvertes", "En attente de réponse"),
-                ("en-retard", "En retard"),
-                ("repondues", "Répondues"),
-                ("toutes", "Toutes"),
+                ("ouvertes", gettext("En attente de réponse")),
+                ("en-retard", gettext("En retard")),
+                ("repondues", gettext("Répondues")),
+                ("toutes", gettext("Toutes")),
             ],
             "moved": params.get("deplacee"),
-            "error": french.message(params["erreur"]) if params.get("erreur") else None,
+            "error": refusal(params["erreur"]) if params.get("erreur") else None,
         }
         return Template("staff_requests.html", context=page)
 
@@ -127,7 +128,7 @@ class RequestPages(Controller):
 
         try:
             moved = await visits.move(
-                context.db,
+                context.session,
                 reference,
                 str(form.get("statut", "")),
                 agent_id=staff.agent.id,

@@ -1,5 +1,5 @@
-"""What every request handler works with, as one dependency: the session it reads with,
-the database its commands write to, the settings and the time of the request.
+"""What every request handler works with, as one dependency: the request's one session
+(its unit of work), the database, the settings and the time of the request.
 
 A handler names `context: NamedDependency[Context]` (and the agent, the staff logged in
 or the token it acts for), rather than the four one by one.
@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from litestar import Request
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -29,6 +33,32 @@ class Context:
     def zone(self) -> ZoneInfo:
         """The time zone of the deployment (each site has its own, for its hours)."""
         return ZoneInfo(self.settings.timezone)
+
+
+_SESSION = "guichet.session"
+
+
+def one_session_per_request(app: ASGIApp) -> ASGIApp:
+    """Give each HTTP request its one session, closed once the answer is sent, whatever
+    happened (a dependency that cleans up after itself would not be, were another
+    dependency of the handler, such as the staff's, to refuse the request first). The
+    session takes a connection only when it first reads."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        db: Database = scope["litestar_app"].state.db
+        async with db.session() as session:
+            scope.setdefault("state", {})[_SESSION] = session
+            await app(scope, receive, send)
+
+    return middleware
+
+
+def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    session: AsyncSession = request.scope["state"][_SESSION]
+    return session
 
 
 async def provide_context(

@@ -10,8 +10,9 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 
-from app import french
 from app.errors import DomainError
+from app.i18n import gettext
+from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
 
 
@@ -19,16 +20,16 @@ def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response
     """Errors on the usager's pages, as a French page with the right status."""
     status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
     if status == 404:
-        title, text = "Page introuvable", "Cette page n'existe pas, ou ce lien n'est plus valable."
+        title = gettext("Page introuvable")
+        text = gettext("Cette page n'existe pas, ou ce lien n'est plus valable.")
     elif status == 429:
-        title, text = (
-            "Trop de demandes",
-            "Vous avez fait beaucoup de demandes : attendez une minute.",
-        )
+        title = gettext("Trop de demandes")
+        text = gettext("Vous avez fait beaucoup de demandes : attendez une minute.")
     elif status < 500:
-        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
+        title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
     else:
-        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
+        title = gettext("Erreur")
+        text = gettext("Le service rencontre un problème. Réessayez dans un instant.")
     headers = exc.headers if isinstance(exc, DomainError) else {}
     return Template(
         "page_error.html",

@@ -17,12 +17,13 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import french
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
 from app.errors import DomainError, Unauthorized
+from app.i18n import gettext
+from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.service import get_site
@@ -57,18 +58,21 @@ def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]
         return response
     status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
     if status == 403 and getattr(exc, "code", "") == "form_expired":
-        title = "Formulaire expiré"
-        text = "Ce formulaire a expiré : rechargez la page, puis recommencez."
+        title = gettext("Formulaire expiré")
+        text = gettext("Ce formulaire a expiré : rechargez la page, puis recommencez.")
     elif status == 403:
-        title, text = "Accès refusé", "Votre compte ne permet pas d'ouvrir cette page."
+        title = gettext("Accès refusé")
+        text = gettext("Votre compte ne permet pas d'ouvrir cette page.")
     elif status == 404:
-        title, text = "Introuvable", "Cette page n'existe pas, ou plus."
+        title, text = gettext("Introuvable"), gettext("Cette page n'existe pas, ou plus.")
     elif status == 429:
-        title, text = "Trop de tentatives", "Attendez une minute avant de réessayer."
+        title = gettext("Trop de tentatives")
+        text = gettext("Attendez une minute avant de réessayer.")
     elif status < 500:
-        title, text = "Demande impossible", french.message(getattr(exc, "code", ""))
+        title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
     else:
-        title, text = "Erreur", "Le service rencontre un problème. Réessayez dans un instant."
+        title = gettext("Erreur")
+        text = gettext("Le service rencontre un problème. Réessayez dans un instant.")
     return Template("page_error.html", context={"title": title, "text": text}, status_code=status)
 
 

@@ -25,6 +25,7 @@ from tests.cluster.conftest import (
     station_ids,
     whole_bookings,
 )
+from tests.commands import in_session
 from tests.integration.test_live import Desk
 from tests.servers import Server, running
 
@@ -73,8 +74,9 @@ async def test_two_stations_calling_through_two_instances_never_call_a_ticket_tw
     cluster: list[Server], db: Database
 ) -> None:
     for _ in range(QUEUE):
-        await issue_walk_in(  # the servers run on the real clock: the mairie may be closed
+        await in_session(
             db,
+            issue_walk_in,  # the servers run on the real clock: the mairie may be closed
             SITE,
             service_code="caf",
             agent_id=None,

@@ -1,7 +1,8 @@
 """More concurrent writes than the pool has connections, against a real server: each
-request gives back the connection it read with before it waits for the one it writes
-with, so they queue up and all succeed, instead of each holding one and waiting for a
-second until the pool gives up (503)."""
+request gives back the connection it read with before it waits for the lock and the
+connection it writes with, so they queue up and all succeed, instead of each holding one
+and waiting for a second until the pool gives up (503). And a request refused before its
+handler runs gives its connection back all the same."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from app import locking
 from app.db import Database
 from app.demo import DEMO_PASSWORD
+from tests.conftest import Staff
+from tests.integration.test_staff_pages import console
 from tests.servers import running
 
 CONCURRENT = 40
@@ -70,3 +74,19 @@ async def test_a_transaction_waits_for_a_lock_as_long_as_for_a_connection(
         await database.dispose()
 
     assert shown == (None if database.is_sqlite else {0.25: "250ms", 60.0: "1min"}[seconds])
+
+
+async def test_a_form_refused_before_its_handler_runs_gives_its_connection_back(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """A staff form posted without its CSRF token is refused (403) by the dependency that
+    reads the staff session, after the request's session took a connection to read it:
+    the session is closed all the same, each time, not left for the garbage collector."""
+    await console(client, staff, "reception", "/accueil/paris-15")
+    pool = client.app.state.db.engine.pool
+    after_each = []
+    for _ in range(5):
+        refused = await client.post("/accueil/paris-15/tickets", data={"service": "caf"})
+        after_each.append((refused.status_code, pool.checkedout()))
+
+    assert after_each == [(403, 0)] * 5

@@ -13,6 +13,7 @@ from app.asgi import create_app
 from app.db import Database
 from app.queue.commands import issue_walk_in
 from app.queue.models import Ticket, TicketEvent
+from tests.commands import in_session
 from tests.conftest import Clock, Staff, desks, make_settings
 
 QUEUE = 150
@@ -34,7 +35,9 @@ async def test_two_stations_calling_a_hundred_times_at_once_call_each_ticket_onc
 ) -> None:
     async with desks(busy_app) as (busy_client,):
         for _ in range(QUEUE):
-            await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+            await in_session(
+                db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+            )
         stations = [
             s["id"] for s in (await busy_client.get("/api/v1/sites/paris-15")).json()["stations"]
         ][:2]

@@ -197,7 +197,7 @@ async def test_availability_read_from_the_database_is_exactly_what_the_reference
     slug, need_codes, places = await store(empty_db, world, next(SITES))
     first, last = world.days[0], world.days[-1]
 
-    async with empty_db.request_session() as session:
+    async with empty_db.session() as session:
         site, slots = await availability(session, slug, slug, need_codes, first, last, world.now)
         service, needs = await get_service(session, slug), await get_needs(session, need_codes)
         need = requirement_of(service, needs)

@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.visits.models import Visit
+from tests.commands import in_session
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
 
 pytestmark = pytest.mark.usefixtures("tuesday_morning")
@@ -214,7 +215,9 @@ async def test_the_agent_console_calls_starts_and_finishes(
 ) -> None:
     from app.queue.commands import issue_walk_in
 
-    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    ticket = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     site = (await client.get("/api/v1/sites/paris-15")).json()
     station = site["stations"][0]["id"]
     page = await console(client, staff, "facilitator", f"/poste/{station}")
@@ -276,7 +279,9 @@ async def test_calling_at_a_station_out_of_service_says_so_on_the_console(
 ) -> None:
     from app.queue.commands import issue_walk_in
 
-    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    ticket = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
     await take_out_of_service(client, await staff.headers("admin"), station, "09:00")
     page = await console(client, staff, "facilitator", f"/poste/{station}")
@@ -302,7 +307,9 @@ async def test_stations_out_of_service_now_do_not_count_in_the_waiting_estimates
 ) -> None:
     from app.queue.commands import issue_walk_in
 
-    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    ticket = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
     display = "/api/v1/sites/paris-15/display"
     before = (await client.get(display)).json()["waiting"]["eta_minutes"]
@@ -346,13 +353,17 @@ async def test_the_tracking_page_shows_the_place_then_the_call(
 ) -> None:
     from app.queue.commands import call_next, issue_walk_in
 
-    first = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
-    mine = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    first = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
+    mine = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     site = (await client.get("/api/v1/sites/paris-15")).json()
 
     waiting = await client.get(f"/ticket/{mine.token}")
-    await call_next(db, site["stations"][0]["id"], agent_id=None, now=clock())
-    await call_next(db, site["stations"][1]["id"], agent_id=None, now=clock())
+    await in_session(db, call_next, site["stations"][0]["id"], agent_id=None, now=clock())
+    await in_session(db, call_next, site["stations"][1]["id"], agent_id=None, now=clock())
     state = await client.get(f"/ticket/{mine.token}/etat")
     unknown = await client.get("/ticket/" + "y" * 32)
 
@@ -405,7 +416,9 @@ async def test_a_facilitator_transfers_a_ticket_to_a_double_station(
 ) -> None:
     from app.queue.commands import issue_walk_in
 
-    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    ticket = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
     page = await console(client, staff, "facilitator", f"/poste/{station}")
     csrf = csrf_of(page)
@@ -433,12 +446,14 @@ async def test_a_manager_moves_requests_forward_from_the_requests_page(
     from app.queue.commands import act, call_next, issue_walk_in
     from app.visits.service import VisitReport
 
-    ticket = await issue_walk_in(db, "paris-15", service_code="caf", agent_id=None, now=clock())
+    ticket = await in_session(
+        db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+    )
     site = (await client.get("/api/v1/sites/paris-15")).json()
-    await call_next(db, site["stations"][0]["id"], agent_id=None, now=clock())
-    await act(db, ticket.id, "start", agent_id=None, now=clock())
+    await in_session(db, call_next, site["stations"][0]["id"], agent_id=None, now=clock())
+    await in_session(db, act, ticket.id, "start", agent_id=None, now=clock())
     report = VisitReport(outcome="escalated", department="impots")
-    await act(db, ticket.id, "finish", agent_id=None, now=clock(), report=report)
+    await in_session(db, act, ticket.id, "finish", agent_id=None, now=clock(), report=report)
 
     page = await console(client, staff, "manager", "/demandes/paris-15")
     reference = re.search(r"DM15-[0-9A-Z]{6}", page).group(0)  # type: ignore[union-attr]

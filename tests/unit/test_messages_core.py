@@ -13,9 +13,8 @@ import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import french
 from app.booking.ics import CalendarEntry, Method, calendar_file, invitation
-from app.i18n import formats
+from app.i18n import formats, texts
 from app.notify import render
 from app.notify.dispatcher import message_id, retry_delay
 from app.notify.sms import (
@@ -158,12 +157,12 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
         "number": "B1000",
         "reference": "DMPC-7KQ2M9",
         "department": "Titres de séjour (Préfecture de police)",
-        "status_label": max(french.ESCALATION_STATUSES.values(), key=len),
+        "status_label": max(texts.ESCALATION_STATUSES.values(), key=len),
         "message": "",
     }
 
     steps = [{"status": code, "status_label": label}
-             for code, label in french.ESCALATION_STATUSES.items()]  # fmt: skip
+             for code, label in texts.ESCALATION_STATUSES.items()]  # fmt: skip
 
     for kind in render.SMS_KINDS:
         for step in steps if kind == "escalation" else [{}]:

@@ -1,0 +1,56 @@
+"""The audit log hears what agents did through the domain events: a line per booking an
+agent made, per ticket an agent moved, per screen revoked, in the same transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.events import AppointmentBooked, QueueMoved, ScreenRevoked, subscriber
+
+
+@subscriber(AppointmentBooked)
+async def booked_by_an_agent(session: AsyncSession, event: AppointmentBooked) -> None:
+    if event.booked_by is None:  # online: nobody to account for
+        return
+    audit.record(
+        session,
+        "appointment.booked",
+        at=event.at,
+        agent_id=event.booked_by,
+        site_id=event.site.id,
+        target=f"appointment:{event.appointment.reference}",
+        channel=event.channel,
+        service=event.service.code,
+        station=event.appointment.station_id,
+    )
+
+
+@subscriber(QueueMoved)
+async def ticket_moved_by_an_agent(session: AsyncSession, event: QueueMoved) -> None:
+    if event.agent_id is None:  # the closing sweep, a resident leaving: no agent
+        return
+    audit.record(
+        session,
+        f"ticket.{event.action}",
+        at=event.at,
+        agent_id=event.agent_id,
+        site_id=event.site_id,
+        target=f"ticket:{event.ticket_number}",
+        ticket=event.ticket_id,
+        station=event.station_id,
+        **({"forced": True} if event.forced else {}),
+    )
+
+
+@subscriber(ScreenRevoked)
+async def screen_revoked(session: AsyncSession, event: ScreenRevoked) -> None:
+    audit.record(
+        session,
+        "screen.revoked",
+        at=event.at,
+        agent_id=event.agent_id,
+        site_id=event.site_id,
+        target=f"screen:{event.screen_id}",
+        label=event.label,
+    )
