@@ -244,6 +244,14 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     await db._deliver_notices(session)
 
 
+async def release(session: AsyncSession) -> None:
+    """Give the session's connection back before a wait that is not the database's (a
+    password hash): what it read stays loaded, and its next read takes a connection
+    again. Inside a writing transaction, nothing is given back."""
+    if session.in_transaction() and not session.info.get(_WRITING):
+        await session.commit()
+
+
 def notify(session: AsyncSession, notice: object) -> None:
     """Queue `notice` to go out once the session's writing transaction has committed."""
     session.info.setdefault("notices", []).append(notice)
@@ -268,6 +276,7 @@ __all__ = [
     "make_engine",
     "notify",
     "one_of",
+    "release",
     "sqlite_path",
     "utcnow",
     "writing",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +91,7 @@ class SecurityHeaders:
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
 
 
 def same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -105,10 +106,17 @@ def same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return origin is None or origin in ("null", own)
 
 
-def forms_from_our_pages(
+async def forms_from_our_pages(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
     """Guard of the pages' forms: a browser posts them from guichet's own pages only, so
-    another site cannot make its visitors book, cancel or answer in their name."""
-    if connection.scope.get("method") in UNSAFE_METHODS and not same_origin(connection):
+    another site cannot make its visitors book, cancel or answer in their name. A form's
+    body is read here, before anything reads the database: a client sending it slowly
+    never holds one of the pool's connections meanwhile (the form is kept for the
+    handler)."""
+    if connection.scope.get("method") not in UNSAFE_METHODS:
+        return
+    if not same_origin(connection):
         raise Forbidden("Send this form from guichet's own page.", code="cross_site_form")
+    if isinstance(connection, Request) and connection.content_type[0] in FORM_TYPES:
+        await connection.form()

@@ -29,7 +29,7 @@ from app.accounts.credentials import MAX_PASSWORD_LENGTH, hash_password, passwor
 from app.accounts.models import Agent, agent_sites
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.audit import service as audit
-from app.db import writing
+from app.db import release, writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.sites.catalog import LINE_PATTERN
 from app.sites.models import Site
@@ -301,7 +301,8 @@ async def reset_password(
     problem = password_problem(password, other.email)
     if problem:
         raise BadRequest(problem, code="password_invalid")
-    # The slow hash, outside the writing transaction.
+    # The slow hash, outside the writing transaction, holding no connection.
+    await release(session)
     password_hash = await anyio.to_thread.run_sync(hash_password, password)
     async with writing(session):
         other = await _load(session, agent_id, lock=True)

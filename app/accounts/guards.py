@@ -7,7 +7,7 @@ from datetime import datetime
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders, State
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType, ScopeType
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +16,10 @@ from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
+from app.security import FORM_TYPES
 from app.web.context import Context
 
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
-FORM_TYPES = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
 
 
 def bearer_token(request: Request[object, object, State]) -> str | None:

@@ -21,7 +21,7 @@ from app.accounts import sessions
 from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.models import ROLES, Agent, LoginThrottle, agent_sites
 from app.audit import service as audit
-from app.db import writing
+from app.db import release, writing
 from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
 from app.sites.service import get_site
@@ -232,6 +232,7 @@ async def authenticate(
         )
     usable = agent is not None and agent.active
     stored_hash = agent.password_hash if agent is not None and usable else None
+    await release(session)  # no connection held while the hash is checked
     verified = await anyio.to_thread.run_sync(verify_password, stored_hash, password)
     new_hash = None
     if agent is not None and verified and needs_rehash(agent.password_hash):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -39,10 +39,11 @@ _SESSION = "guichet.session"
 
 
 def one_session_per_request(app: ASGIApp) -> ASGIApp:
-    """Give each HTTP request its one session, closed once the answer is sent, whatever
+    """Give each HTTP request its one session, closed when its answer starts, whatever
     happened (a dependency that cleans up after itself would not be, were another
     dependency of the handler, such as the staff's, to refuse the request first). The
-    session takes a connection only when it first reads."""
+    session takes a connection only when it first reads, and gives it back before the
+    answer is sent."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -51,7 +52,15 @@ def one_session_per_request(app: ASGIApp) -> ASGIApp:
         db: Database = scope["litestar_app"].state.db
         async with db.session() as session:
             scope.setdefault("state", {})[_SESSION] = session
-            await app(scope, receive, send)
+
+            async def close_then_send(message: Message) -> None:
+                # The answer is rendered: its connection goes back to the pool before it
+                # is sent, however slowly the client reads it.
+                if message["type"] == "http.response.start":
+                    await session.close()
+                await send(message)
+
+            await app(scope, receive, close_then_send)
 
     return middleware
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from app import locking
+from app.asgi import create_app
+from app.config import Settings
 from app.db import Database
 from app.demo import DEMO_PASSWORD
 from tests.conftest import Staff
@@ -90,3 +93,80 @@ async def test_a_form_refused_before_its_handler_runs_gives_its_connection_back(
         after_each.append((refused.status_code, pool.checkedout()))
 
     assert after_each == [(403, 0)] * 5
+
+
+async def test_a_form_sent_slowly_holds_no_connection_while_it_arrives(
+    settings: Settings,
+) -> None:
+    """A form's body is read before anything reads the database: a client that sends it
+    slowly (a phone on a bad network, or on purpose) takes none of the pool's
+    connections while it waits."""
+    app = create_app(settings)  # called as a server calls it, on this event loop
+    pool = app.state.db.engine.pool
+    body = [b"service=caf", b"&besoins=fauteuil"]  # no slot chosen: back to the start
+    half_sent, go_on = asyncio.Event(), asyncio.Event()
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        if half_sent.is_set():
+            await go_on.wait()
+            return {"type": "http.request", "body": body[1], "more_body": False}
+        half_sent.set()
+        return {"type": "http.request", "body": body[0], "more_body": True}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    path = "/mairies/paris-15/rendez-vous/coordonnees"
+    headers = [
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"sec-fetch-site", b"same-origin"),
+    ]
+    posting = asyncio.create_task(app(asgi_scope("POST", path, headers), receive, send))  # type: ignore[arg-type]
+    await asyncio.wait_for(half_sent.wait(), 10)
+    await asyncio.sleep(0.2)  # the request is in, waiting for the rest of its form
+    held_meanwhile = pool.checkedout()
+    go_on.set()
+    await asyncio.wait_for(posting, 30)
+    await app.state.db.dispose()
+
+    assert (held_meanwhile, statuses) == (0, [303])
+
+
+def asgi_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def test_the_connection_goes_back_before_the_answer_is_sent(settings: Settings) -> None:
+    """A client that reads its answer slowly holds no connection: the request's session
+    is closed when the answer starts."""
+    app = create_app(settings)
+    pool = app.state.db.engine.pool
+    at_start: list[tuple[int, int]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            at_start.append((message["status"], pool.checkedout()))
+
+    scope = asgi_scope("GET", "/api/v1/sites/paris-15", [])
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    await app.state.db.dispose()
+
+    assert at_start == [(200, 0)]
