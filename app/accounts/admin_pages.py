@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, get, post
-from litestar.datastructures import FormMultiDict, State
+from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -181,38 +181,36 @@ def agent_row(other: Agent, context: Context) -> dict[str, Any]:
     }
 
 
-async def choices_of(context: Context, staff: Staff) -> list[Site]:
+async def choices_of(staff: Staff) -> list[Site]:
     """The mairies whose agents `staff` manages."""
-    return await sites_in_view(context.session, staff.agent, roles=MANAGERS)
+    return await sites_in_view(staff.session, staff.agent, roles=MANAGERS)
 
 
 class AgentPages(StaffController):
     async def _agents_page(
         self,
-        request: Request[Any, Any, State],
         staff: Staff,
-        context: Context,
         *,
         values: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        slug = request.query_params.get("mairie") or None
-        choices = await choices_of(context, staff)
+        slug = staff.request.query_params.get("mairie") or None
+        choices = await choices_of(staff)
         if slug is not None and slug not in {site.slug for site in choices}:
             slug = None
-        found = await agents.agents_in_view(context.session, staff.agent, slug=slug)
+        found = await agents.agents_in_view(staff.session, staff.agent, slug=slug)
         return Template(
             "admin_agents.html",
             context={
                 **admin_context(staff, "agents"),
-                "agents": [agent_row(other, context) for other in found],
+                "agents": [agent_row(other, staff.context) for other in found],
                 "sites": choices,
                 "chosen_site": slug,
                 "roles": roles_for(staff.agent),
                 "values": values or {"role": "reception", "sites": []},
                 "errors": errors or {},
-                "done": done_text(request, DONE),
+                "done": done_text(staff.request, DONE),
                 "min_password": MIN_PASSWORD_LENGTH,
             },
             status_code=status,
@@ -221,36 +219,32 @@ class AgentPages(StaffController):
     @get("/admin/agents")
     async def agents_page(
         self,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template:
-        return await self._agents_page(request, staff, context)
+        return await self._agents_page(staff)
 
     @post("/admin/agents")
     async def add_agent(
         self,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        choices = await choices_of(context, staff)
-        values, errors = agent_form(await request.form(), staff, choices, new=True)
+        choices = await choices_of(staff)
+        values, errors = agent_form(await staff.request.form(), staff, choices, new=True)
         if not errors:
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 created = await agents.create(
-                    context.session, AgentIn(**values), actor=staff.agent, now=context.now
+                    staff.session,
+                    AgentIn(**values),
+                    actor=staff.agent,
+                    now=staff.now,
                 )
                 return back(f"/admin/agents/{created.id}", fait="agent_cree")
         values.pop("password", None)
-        return await self._agents_page(
-            request, staff, context, values=values, errors=errors, status=400
-        )
+        return await self._agents_page(staff, values=values, errors=errors, status=400)
 
     async def _agent_page(
         self,
         staff: Staff,
-        context: Context,
         agent_id: int,
         *,
         done: str | None = None,
@@ -258,11 +252,11 @@ class AgentPages(StaffController):
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
-        choices = await choices_of(context, staff)
+        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
+        choices = await choices_of(staff)
         # A manager also sees, without being able to change them, the agent's other sites.
         shown = {site.slug: site for site in [*choices, *other.sites]}
-        row = agent_row(other, context)
+        row = agent_row(other, staff.context)
         refused = agents.change_refusal(staff.agent, other)
         return Template(
             "admin_agents_edit.html",
@@ -283,38 +277,34 @@ class AgentPages(StaffController):
             status_code=status,
         )
 
-    async def _refused(self, staff: Staff, context: Context, agent_id: int) -> Template | None:
+    async def _refused(self, staff: Staff, agent_id: int) -> Template | None:
         """The agent's page, answered 403 with the reason, when the one logged in may not
         change this account at all (the API's refusal, in the same words as the page); None
         otherwise."""
-        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
+        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
         if agents.change_refusal(staff.agent, other) is None:
             return None
-        return await self._agent_page(staff, context, agent_id, status=403)
+        return await self._agent_page(staff, agent_id, status=403)
 
     @get("/admin/agents/{agent_id:int}")
     async def agent_page(
         self,
         agent_id: AgentId,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template:
-        return await self._agent_page(staff, context, agent_id, done=done_text(request, DONE))
+        return await self._agent_page(staff, agent_id, done=done_text(staff.request, DONE))
 
     @post("/admin/agents/{agent_id:int}")
     async def change_agent(
         self,
         agent_id: AgentId,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, context, agent_id):
+        if refused := await self._refused(staff, agent_id):
             return refused
-        other = await agents.agent_in_view(context.session, staff.agent, agent_id)
-        choices = await choices_of(context, staff)
-        values, errors = agent_form(await request.form(), staff, choices, new=False)
+        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
+        choices = await choices_of(staff)
+        values, errors = agent_form(await staff.request.form(), staff, choices, new=False)
         # The sites the manager may not see in the form stay as they are.
         kept = [slug for slug in other.site_slugs if slug not in {s.slug for s in choices}]
         values["sites"] = sorted({*values["sites"], *kept})
@@ -328,26 +318,26 @@ class AgentPages(StaffController):
             )
             with FormRefusals(errors, refusal, passing=AGENT_REFUSALS_PASSING):
                 await agents.change(
-                    context.session, agent_id, change, actor=staff.agent, now=context.now
+                    staff.session,
+                    agent_id,
+                    change,
+                    actor=staff.agent,
+                    now=staff.now,
                 )
                 return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
-        return await self._agent_page(
-            staff, context, agent_id, values=values, errors=errors, status=400
-        )
+        return await self._agent_page(staff, agent_id, values=values, errors=errors, status=400)
 
     @post("/admin/agents/{agent_id:int}/activation")
     async def switch_agent(
         self,
         agent_id: AgentId,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, context, agent_id):
+        if refused := await self._refused(staff, agent_id):
             return refused
-        active = (await request.form()).get("active") == "oui"
+        active = (await staff.request.form()).get("active") == "oui"
         change = AgentChange(active=active)
-        await agents.change(context.session, agent_id, change, actor=staff.agent, now=context.now)
+        await agents.change(staff.session, agent_id, change, actor=staff.agent, now=staff.now)
         return back(
             f"/admin/agents/{agent_id}", fait="agent_reactive" if active else "agent_desactive"
         )
@@ -356,27 +346,27 @@ class AgentPages(StaffController):
     async def reset_password(
         self,
         agent_id: AgentId,
-        request: Request[Any, Any, State],
         staff: NamedDependency[Staff],
-        context: NamedDependency[Context],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, context, agent_id):
+        if refused := await self._refused(staff, agent_id):
             return refused
-        password = str((await request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
+        password = str((await staff.request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         try:
             await agents.reset_password(
-                context.session, agent_id, password, actor=staff.agent, now=context.now
+                staff.session, agent_id, password, actor=staff.agent, now=staff.now
             )
         except BadRequest:
-            errors = {"password": REFUSALS["password_invalid"]}
-            return await self._agent_page(staff, context, agent_id, errors=errors, status=400)
+            errors = {"password": gettext(REFUSALS["password_invalid"], least=MIN_PASSWORD_LENGTH)}
+            return await self._agent_page(staff, agent_id, errors=errors, status=400)
         return back(f"/admin/agents/{agent_id}", fait="mot_de_passe")
 
     @post("/admin/agents/{agent_id:int}/deblocage")
     async def unlock_agent(
-        self, agent_id: AgentId, staff: NamedDependency[Staff], context: NamedDependency[Context]
+        self,
+        agent_id: AgentId,
+        staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, context, agent_id):
+        if refused := await self._refused(staff, agent_id):
             return refused
-        await agents.unlock(context.session, agent_id, actor=staff.agent, now=context.now)
+        await agents.unlock(staff.session, agent_id, actor=staff.agent, now=staff.now)
         return back(f"/admin/agents/{agent_id}", fait="debloque")

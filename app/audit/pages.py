@@ -10,8 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
-from litestar.datastructures import State
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
@@ -22,7 +21,6 @@ from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
 from app.i18n import N_, gettext
 from app.sites.models import Site
-from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 JOURNAL_PAGE = "/admin/journal"
@@ -148,12 +146,10 @@ class JournalPages(StaffController):
     @get(JOURNAL_PAGE)
     async def journal(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
-        params = request.query_params
+        session = staff.session
+        params = staff.request.query_params
         errors: dict[str, str] = {}
         slug = params.get("mairie", "")[:40] or None
         action = params.get("action", "")[:40]
@@ -173,7 +169,7 @@ class JournalPages(StaffController):
         older = None
         if not errors:
             log = await read_log(
-                context,
+                staff.context,
                 staff.agent,
                 slug=slug,
                 agent_id=agent_id,
@@ -205,7 +201,7 @@ class JournalPages(StaffController):
                     "au": params.get("au", "")[:10],
                 },
                 "errors": errors,
-                "zone": context.settings.timezone,
+                "zone": staff.settings.timezone,
             },
             status_code=400 if errors else 200,
         )

@@ -20,7 +20,6 @@ from app.errors import BadRequest
 from app.i18n import formats, gettext, ngettext
 from app.sites.models import Site
 from app.sites.schemas import Slug
-from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 DayParam = Annotated[date, PathParameter()]
@@ -71,19 +70,18 @@ class BookingAlertPages(StaffController):
         self,
         slug: Slug,
         day: DayParam,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(context.session, staff.agent, slug)
+        site = await site_to_run(staff.session, staff.agent, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
         released = await alerts.release(
-            context.session,
+            staff.session,
             site,
             day,
             agent_id=staff.agent.id,
-            now=context.now,
-            threshold=context.settings.booking_alert_per_hour,
+            now=staff.now,
+            threshold=staff.settings.booking_alert_per_hour,
         )
         query = f"liberes={released.released}&prevenus={released.told}"
         return Redirect(f"/admin/sites/{site.slug}?{query}#alertes", status_code=303)

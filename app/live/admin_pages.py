@@ -4,12 +4,11 @@ Plain forms posted with the session cookie and its CSRF field."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import segno
-from litestar import Request, post
-from litestar.datastructures import State
+from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -21,7 +20,6 @@ from app.i18n import gettext, ngettext
 from app.live import commands as screens
 from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
-from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -33,16 +31,14 @@ class ScreenAdminPages(StaffController):
     async def pair_screen(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(context.session, staff.agent, slug)
-        form = await request.form()
+        site = await site_to_run(staff.session, staff.agent, slug)
+        form = await staff.request.form()
         label = str(form.get(LABEL_FIELD, ""))[:1000]
         try:
             paired = await screens.pair(
-                context.session, staff.agent, slug, label=label, now=context.now
+                staff.session, staff.agent, slug, label=label, now=staff.now
             )
         except (Invalid, Conflict) as refused:
             text = (
@@ -54,10 +50,10 @@ class ScreenAdminPages(StaffController):
                     screens.MAX_SCREENS_PER_SITE,
                 )
             )
-            page = await site_context(context, staff, site)
+            page = await site_context(staff, site)
             page.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
             return Template("admin_site.html", context=page, status_code=400)
-        address = f"{context.settings.base_url}{paired.path}"
+        address = f"{staff.settings.base_url}{paired.path}"
         title = gettext("Code QR : l'adresse de l'écran")
         qr = await anyio.to_thread.run_sync(
             lambda: segno.make(address, error="m").svg_inline(scale=4, omitsize=True, title=title)
@@ -80,9 +76,8 @@ class ScreenAdminPages(StaffController):
         self,
         slug: Slug,
         screen_id: Id,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(context.session, staff.agent, slug)
-        await screens.revoke(context.session, staff.agent, slug, screen_id, now=context.now)
+        site = await site_to_run(staff.session, staff.agent, slug)
+        await screens.revoke(staff.session, staff.agent, slug, screen_id, now=staff.now)
         return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
-from litestar.datastructures import FormMultiDict, State
+from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,6 @@ from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
 from app.privacy import service
 from app.sites.models import Site
-from app.web.context import Context
 from app.web.staff import Staff, StaffController, back
 
 PAGE = "/admin/donnees-personnelles"
@@ -159,25 +158,21 @@ class PrivacyPages(StaffController):
     @get(PAGE)
     async def privacy_page(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        sites = await _scope(context.session, staff, "")
+        sites = await _scope(staff.session, staff, "")
         erased = None
-        if request.query_params.get("fait") == "efface":
-            erased = bounds.parse_int(request.query_params.get("lignes"), 0, 10**9) or 0
+        if staff.request.query_params.get("fait") == "efface":
+            erased = bounds.parse_int(staff.request.query_params.get("lignes"), 0, 10**9) or 0
         return self._page(staff, sites, erased=erased)
 
     @post(PAGE)
     async def search(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
-        asked = await self._asked(session, staff, await request.form())
+        session = staff.session
+        asked = await self._asked(session, staff, await staff.request.form())
         if isinstance(asked, Template):
             return asked
         found = await service.find(session, asked.contact, asked.site_ids)
@@ -187,12 +182,10 @@ class PrivacyPages(StaffController):
     @post(f"{PAGE}/effacement")
     async def erase(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        session = context.session
-        form = await request.form()
+        session = staff.session
+        form = await staff.request.form()
         asked = await self._asked(session, staff, form)
         if isinstance(asked, Template):
             return asked
@@ -207,7 +200,11 @@ class PrivacyPages(StaffController):
                 status_code=400,
             )
         erased = await service.erase(
-            context.session, asked.contact, asked.site_ids, agent_id=staff.agent.id, now=context.now
+            staff.session,
+            asked.contact,
+            asked.site_ids,
+            agent_id=staff.agent.id,
+            now=staff.now,
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged
         return back(PAGE, fait="efface", lignes=str(lines))

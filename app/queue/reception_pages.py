@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import segno
-from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -49,17 +48,15 @@ class ReceptionPages(StaffController):
     async def reception(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
+        session = staff.session
         site = await site_for(session, staff, slug, RECEPTION)
-        params = request.query_params
+        params = staff.request.query_params
         search = params.get("q", "")[:80]
         tz = ZoneInfo(site.timezone)
         appointments = await booking.appointments_of_day(
-            session, site, local_today(site, context.now), search
+            session, site, local_today(site, staff.now), search
         )
         late = await queries.late_appointments(session, [a.id for a in appointments])
         booked = None
@@ -67,7 +64,7 @@ class ReceptionPages(StaffController):
             booked = await booking.appointment_by_reference(session, site, params["rdv"][:16])
         page = {
             **await console_context(
-                context, staff, site, params, refresh=f"/accueil/{site.slug}/file"
+                staff.context, staff, site, params, refresh=f"/accueil/{site.slug}/file"
             ),
             "search": search,
             "appointments": [
@@ -82,7 +79,7 @@ class ReceptionPages(StaffController):
                 }
                 for a in appointments
             ],
-            "booked": _booked_view(booked, context.settings) if booked else None,
+            "booked": _booked_view(booked, staff.settings) if booked else None,
             "checked_in": params.get("arrivee"),
             "check_in_window": check_in_window(
                 site.check_in_early_minutes,
@@ -96,24 +93,21 @@ class ReceptionPages(StaffController):
     async def reception_queue(
         self,
         slug: Slug,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_for(context.session, staff, slug, accounts.STAFF_ROLES)
-        return Template("_staff_queue.html", context=await queue_context(context, site))
+        site = await site_for(staff.session, staff, slug, accounts.STAFF_ROLES)
+        return Template("_staff_queue.html", context=await queue_context(staff.context, site))
 
     @post("/accueil/{slug:str}/tickets")
     async def issue(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        session = context.session
+        session = staff.session
         site = await get_site(session, slug)
         accounts.authorize(staff.agent, roles=queries.issuers(site), site=site)
-        form = await request.form()
+        form = await staff.request.form()
         path = f"/accueil/{site.slug}"
         station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
         if station_id is not None:  # issued from a station's console
@@ -124,14 +118,14 @@ class ReceptionPages(StaffController):
         forced = form.get("forcer") == "oui"
         try:
             ticket = await commands.issue_walk_in(
-                context.session,
+                staff.session,
                 site.slug,
                 service_code=str(form.get("service", "")),
                 needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
                 priority=form.get("prioritaire") == "oui",
                 phone=str(form.get("telephone", "")).strip()[:32] or None,
                 agent_id=staff.agent.id,
-                now=context.now,
+                now=staff.now,
                 force_reason=str(form.get("raison", ""))[:200] if forced else None,
             )
         except DomainError as error:
@@ -142,17 +136,19 @@ class ReceptionPages(StaffController):
     async def check_in(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(context.session, staff, slug, RECEPTION)
-        form = await request.form()
+        site = await site_for(staff.session, staff, slug, RECEPTION)
+        form = await staff.request.form()
         path = f"/accueil/{site.slug}"
         reference = str(form.get("reference", ""))[:16]
         try:
             ticket = await commands.check_in(
-                context.session, site.slug, reference, agent_id=staff.agent.id, now=context.now
+                staff.session,
+                site.slug,
+                reference,
+                agent_id=staff.agent.id,
+                now=staff.now,
             )
         except DomainError as error:
             return refused(path, error)
@@ -162,16 +158,14 @@ class ReceptionPages(StaffController):
     async def booking_form(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_for(context.session, staff, slug, RECEPTION)
-        params = request.query_params
+        site = await site_for(staff.session, staff, slug, RECEPTION)
+        params = staff.request.query_params
         return Template(
             "staff_booking.html",
             context=await _booking_context(
-                context,
+                staff.context,
                 site,
                 staff,
                 code=params.get("service", ""),
@@ -184,12 +178,10 @@ class ReceptionPages(StaffController):
     async def book(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await site_for(context.session, staff, slug, RECEPTION)
-        form = await request.form()
+        site = await site_for(staff.session, staff, slug, RECEPTION)
+        form = await staff.request.form()
         code = str(form.get("service", ""))
         needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
         day_text = str(form.get("jour", ""))
@@ -199,7 +191,7 @@ class ReceptionPages(StaffController):
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
             appointment = await booking_commands.book(
-                context.session,
+                staff.session,
                 booking_commands.BookingRequest(
                     site=site.slug,
                     service=code,
@@ -214,12 +206,12 @@ class ReceptionPages(StaffController):
                     reminders_by_email=form.get("rappels_email") == "oui",
                     reminders_by_sms=form.get("rappels_sms") == "oui",
                 ),
-                now=context.now,
+                now=staff.now,
                 agent_id=staff.agent.id,
             )
         except DomainError as error:
             page = await _booking_context(
-                context, site, staff, code=code, needs=needs, day_text=day_text
+                staff.context, site, staff, code=code, needs=needs, day_text=day_text
             )
             page["error"] = refusal(error.code)
             return Template("staff_booking.html", context=page, status_code=error.status)
@@ -230,17 +222,16 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         ticket_id: Id,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session, now = context.session, context.now
+        session, now = staff.session, staff.now
         site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
         ticket = await queries.get_ticket(session, ticket_id)
         if ticket.site_id != site.id:
             raise Forbidden("This ticket belongs to another mairie.")
         view = await views.view_of(session, ticket, now)
         tz = ZoneInfo(site.timezone)
-        tracking = f"{context.settings.base_url}/ticket/{ticket.token}"
+        tracking = f"{staff.settings.base_url}/ticket/{ticket.token}"
         title = gettext("Code QR : suivre votre ticket sur votre téléphone")
         qr = await anyio.to_thread.run_sync(
             lambda: segno.make(tracking, error="m").svg_inline(scale=4, omitsize=True, title=title)

@@ -16,23 +16,23 @@ from app.i18n import formats
 from app.queue.reception_pages import ReceptionPages
 from app.queue.station_pages import FACILITATORS, RECEPTION, StationPages
 from app.sites.service import get_site, list_sites
-from app.web.context import Context
 from app.web.staff import Staff, StaffController
 
 
 class ConsolePages(StaffController):
     @get("/console")
     async def console(
-        self, staff: NamedDependency[Staff], context: NamedDependency[Context]
+        self,
+        staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
+        session = staff.session
         sites = (
             await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
         )
         # A manager reads here, before anything else, that a day fills abnormally fast.
         bursts = (
             await booking_alerts.alerts_by_site(
-                session, sites, context.now, context.settings.booking_alert_per_hour
+                session, sites, staff.now, staff.settings.booking_alert_per_hour
             )
             if staff.agent.role in ("manager", "admin")
             else {}

@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -168,19 +167,17 @@ class StationPages(StaffController):
     async def station(
         self,
         station_id: Id,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
+        session = staff.session
         station = await station_for(session, staff, station_id)
         site = station.site
         page = {
             **await console_context(
-                context,
+                staff.context,
                 staff,
                 site,
-                request.query_params,
+                staff.request.query_params,
                 refresh=f"/poste/{station.id}/file",
                 issues_tickets=site.facilitators_issue_tickets,
             ),
@@ -188,7 +185,7 @@ class StationPages(StaffController):
             "issues_tickets": site.facilitators_issue_tickets,
             "departments": await visits.active_departments(session),
             "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
-            "current": await _current(context, station),
+            "current": await _current(staff.context, station),
         }
         return Template("staff_station.html", context=page)
 
@@ -196,24 +193,24 @@ class StationPages(StaffController):
     async def station_queue(
         self,
         station_id: Id,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        station = await station_for(context.session, staff, station_id)
-        return Template("_staff_queue.html", context=await queue_context(context, station.site))
+        station = await station_for(staff.session, staff, station_id)
+        return Template(
+            "_staff_queue.html", context=await queue_context(staff.context, station.site)
+        )
 
     @post("/poste/{station_id:int}/appeler")
     async def call_next(
         self,
         station_id: Id,
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        station = await station_for(context.session, staff, station_id)
+        station = await station_for(staff.session, staff, station_id)
         path = f"/poste/{station.id}"
         try:
             ticket = await commands.call_next(
-                context.session, station.id, agent_id=staff.agent.id, now=context.now
+                staff.session, station.id, agent_id=staff.agent.id, now=staff.now
             )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)
@@ -225,15 +222,13 @@ class StationPages(StaffController):
         station_id: Id,
         ticket_id: Id,
         action: Annotated[str, PathParameter(max_length=20)],
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        station = await station_for(context.session, staff, station_id)
-        ticket = await queries.get_ticket(context.session, ticket_id)
+        station = await station_for(staff.session, staff, station_id)
+        ticket = await queries.get_ticket(staff.session, ticket_id)
         if ticket.site_id != station.site_id or action not in ACTIONS:
             raise Forbidden("This ticket or action does not belong to this station.")
-        form = await request.form()
+        form = await staff.request.form()
         path = f"/poste/{station.id}"
         report = None
         if action == "terminer":
@@ -245,11 +240,11 @@ class StationPages(StaffController):
             )
         try:
             await commands.act(
-                context.session,
+                staff.session,
                 ticket.id,
                 ACTIONS[action],
                 agent_id=staff.agent.id,
-                now=context.now,
+                now=staff.now,
                 service_code=str(form.get("service", "")) or None,
                 station_kind=str(form.get("poste", "")) or None,
                 report=report,

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -21,13 +20,12 @@ from litestar.response import Redirect, Template
 from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
 from app.sites import commands
-from app.sites.admin_view import SiteForms, back, done_text, outcome, site_context
+from app.sites.admin_view import back, done_text, form_posted, outcome, site_context
 from app.sites.commands import StationChange
 from app.sites.forms import period_fields, read_clock, read_int, read_reminder_hours
 from app.sites.hours_pages import HoursPages
 from app.sites.rules import BOUNDS, CLOCK_SETTINGS, FLAGS, SETTINGS, check_settings, settings_of
 from app.sites.schemas import Slug
-from app.web.context import Context
 from app.web.staff import Staff
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -35,16 +33,14 @@ Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 class SiteAdminPages(HoursPages):
     @get("/admin")
-    async def sites(
-        self, context: NamedDependency[Context], staff: NamedDependency[Staff]
-    ) -> Template:
+    async def sites(self, staff: NamedDependency[Staff]) -> Template:
         return Template(
             "admin_sites.html",
             context={
                 "staff": staff,
                 "agent": staff.agent,
                 "section": "sites",
-                "sites": await administered_sites(context.session, staff.agent),
+                "sites": await administered_sites(staff.session, staff.agent),
             },
         )
 
@@ -52,29 +48,24 @@ class SiteAdminPages(HoursPages):
     async def site(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(context.session, staff.agent, slug)
-        page = await site_context(context, staff, site)
-        query = request.query_params
+        site = await site_to_run(staff.session, staff.agent, slug)
+        page = await site_context(staff, site)
+        query = staff.request.query_params
         page["done"] = done_text(query) + released_text(
             query.get("liberes", ""), query.get("prevenus", "")
         )
-        page["booking_alerts"] = await alert_views(
-            context.session, site, context.now, context.settings
-        )
+        page["booking_alerts"] = await alert_views(staff.session, site, staff.now, staff.settings)
         return Template("admin_site.html", context=page)
 
     @post("/admin/sites/{slug:str}/reglages")
     async def change_settings(
         self,
         slug: Slug,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         form, errors, site = posted.form, posted.errors, posted.site
         changes: dict[str, Any] = {name: read_int(form, name, errors) for name in BOUNDS}
         changes["reminder_hours"] = read_reminder_hours(form, errors)
@@ -99,10 +90,9 @@ class SiteAdminPages(HoursPages):
     async def add_station(
         self,
         slug: Slug,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         form = posted.form
         fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
         with posted.refusals(fields, "nouveau-nom"):
@@ -123,10 +113,9 @@ class SiteAdminPages(HoursPages):
         self,
         slug: Slug,
         station_id: Id,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         form, prefix = posted.form, f"poste-{station_id}"
         change = StationChange(
             name=form.get(f"{prefix}-nom", ""),
@@ -147,10 +136,9 @@ class SiteAdminPages(HoursPages):
         self,
         slug: Slug,
         station_id: Id,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         prefix = f"panne-{station_id}"
         period = posted.period(prefix)
         if period is not None:
@@ -173,9 +161,8 @@ class SiteAdminPages(HoursPages):
         self,
         slug: Slug,
         outage_id: Id,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         await commands.end_outage(posted.session, staff.agent, slug, outage_id, now=posted.now)
         return back(posted.site, "postes", fait="en_service")

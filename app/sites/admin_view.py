@@ -11,9 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Request
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +33,6 @@ from app.sites.queries import (
 )
 from app.sites.rules import BOUNDS, MAX_RANGES_PER_DAY, settings_of
 from app.sites.service import local_today
-from app.web.context import Context
 from app.web.staff import FormRefusals, Staff
 
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
@@ -180,9 +176,9 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     return formats.moment(value.astimezone(zone))
 
 
-async def site_context(context: Context, staff: Staff, site: Site) -> dict[str, Any]:
+async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
     """Everything the site's page shows, at the time of the request."""
-    session, now = context.session, context.now
+    session, now = staff.session, staff.now
     zone = ZoneInfo(site.timezone)
     today = local_today(site, now)
     stations = await stations_of(session, site)
@@ -291,7 +287,6 @@ class PostedForm:
     far; `refusals` puts the service's refusal next to the fields, `again` shows the page
     again with both."""
 
-    context: Context
     staff: Staff
     site: Site
     form: dict[str, str]
@@ -300,12 +295,12 @@ class PostedForm:
     @property
     def session(self) -> AsyncSession:
         """What the form's change is written through: the request's session."""
-        return self.context.session
+        return self.staff.session
 
     @property
     def now(self) -> datetime:
         """The time of the request the form came with."""
-        return self.context.now
+        return self.staff.now
 
     def refusals(self, fields: Mapping[str, str], default: str) -> FormRefusals:
         return refusals(self.errors, fields, default)
@@ -317,27 +312,14 @@ class PostedForm:
 
     async def again(self, posted: str, status: int = 400) -> Template:
         """The page again, with what was typed in the form `posted` and what is wrong."""
-        page = await site_context(self.context, self.staff, self.site)
+        page = await site_context(self.staff, self.site)
         page.update(errors=self.errors, entered=self.form, posted=posted)
         return Template("admin_site.html", context=page, status_code=status)
 
 
-@dataclass
-class SiteForms:
-    """The forms posted to a site's page (the dependency `forms` of its routes): `posted`
-    reads one, once the route's own parameters are checked."""
-
-    request: Request[Any, Any, State]
-    context: Context
-
-    async def posted(self, slug: str, staff: Staff) -> PostedForm:
-        """The form posted to the page of the site at `slug`, if `staff` runs it."""
-        site = await site_to_run(self.context.session, staff.agent, slug)
-        form = form_dict(await self.request.form())
-        return PostedForm(self.context, staff, site, form)
-
-
-async def site_forms(
-    request: Request[Any, Any, State], context: NamedDependency[Context]
-) -> SiteForms:
-    return SiteForms(request, context)
+async def form_posted(staff: Staff, slug: str) -> PostedForm:
+    """The form posted to the page of the site at `slug`, if `staff` runs it (read once
+    the route's own parameters are checked)."""
+    site = await site_to_run(staff.session, staff.agent, slug)
+    form = form_dict(await staff.request.form())
+    return PostedForm(staff, site, form)

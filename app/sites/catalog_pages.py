@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic
 
-from litestar import Request, get, post
-from litestar.datastructures import FormMultiDict, State
+from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -36,7 +36,6 @@ from app.i18n import N_, gettext, ngettext
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, Item, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
-from app.web.context import Context
 from app.web.staff import FormRefusals, Staff, StaffController, back
 
 Code = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=40)]
@@ -174,12 +173,10 @@ class CatalogPages(StaffController):
     @get(CATALOG_PAGE)
     async def catalog_page(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        services = await catalog.all_of(context.session, staff.agent, Service)
-        needs = await catalog.all_of(context.session, staff.agent, Need)
+        services = await catalog.all_of(staff.session, staff.agent, Service)
+        needs = await catalog.all_of(staff.session, staff.agent, Need)
         return Template(
             "admin_catalog.html",
             context={
@@ -188,7 +185,7 @@ class CatalogPages(StaffController):
                 "needs": needs,
                 "kinds": {code: gettext(name) for code, name in STATION_KINDS.items()},
                 "editable": staff.agent.role == "admin",
-                "done": done_text(request, DONE),
+                "done": done_text(staff.request, DONE),
             },
         )
 
@@ -227,37 +224,31 @@ class CatalogItemPages(StaffController):
     @post("/")
     async def add_item(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         kind = self.kind
-        values, errors = kind.read(await request.form(), new=True)
+        values, errors = kind.read(await staff.request.form(), new=True)
         if not errors:
             with FormRefusals(errors, refusal):
                 new = kind.new(**values)
-                await kind.create(context.session, new, agent=staff.agent, now=context.now)
+                await kind.create(staff.session, new, agent=staff.agent, now=staff.now)
                 return back(CATALOG_PAGE, fait=kind.added)
         return self._item_page(staff, None, values, errors)
 
     @get("/{code:str}")
-    async def item_page(
-        self, code: Code, context: NamedDependency[Context], staff: NamedDependency[Staff]
-    ) -> Template:
-        item = await catalog.one_of(context.session, staff.agent, self.kind.model, code)
+    async def item_page(self, code: Code, staff: NamedDependency[Staff]) -> Template:
+        item = await catalog.one_of(staff.session, staff.agent, self.kind.model, code)
         return self._item_page(staff, item)
 
     @post("/{code:str}")
     async def change_item(
         self,
         code: Code,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        kind, db, now = self.kind, context.session, context.now
-        item = await catalog.one_of(context.session, staff.agent, kind.model, code)
-        form = await request.form()
+        kind, db, now = self.kind, staff.session, staff.now
+        item = await catalog.one_of(staff.session, staff.agent, kind.model, code)
+        form = await staff.request.form()
         if form.get("active") in ("oui", "non"):
             active = form.get("active") == "oui"
             await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)

@@ -9,13 +9,13 @@ from datetime import date
 from typing import Annotated
 
 from litestar import post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from app.i18n import gettext
 from app.sites import hours_commands
-from app.sites.admin_view import SiteForms, back, outcome, site_forms
+from app.sites.admin_view import back, form_posted, outcome
 from app.sites.forms import period_fields, read_day, read_ranges
 from app.sites.hours import WEEKDAYS
 from app.sites.schemas import Slug
@@ -29,17 +29,14 @@ DayParam = Annotated[date, PathParameter()]
 class HoursPages(StaffController):
     """The opening times' part of `SiteAdminPages`, which serves these routes."""
 
-    dependencies = {**StaffController.dependencies, "forms": Provide(site_forms)}
-
     @post("/admin/sites/{slug:str}/horaires/{weekday:str}")
     async def set_weekday(
         self,
         slug: Slug,
         weekday: WeekdayCode,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         prefix = f"horaires-{weekday}"
         ranges = read_ranges(posted.form, prefix, posted.errors)
         if not posted.errors:
@@ -59,10 +56,9 @@ class HoursPages(StaffController):
     async def set_exception(
         self,
         slug: Slug,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         form, errors = posted.form, posted.errors
         day = read_day(form, "exception-jour", errors)
         closed = form.get("exception-fermee") == "oui"
@@ -95,10 +91,9 @@ class HoursPages(StaffController):
         self,
         slug: Slug,
         day: DayParam,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         await hours_commands.delete_exception(
             posted.session, staff.agent, slug, day, now=posted.now
         )
@@ -108,10 +103,9 @@ class HoursPages(StaffController):
     async def add_closure(
         self,
         slug: Slug,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         period = posted.period("fermeture")
         if period is not None:
             with posted.refusals(period_fields("fermeture"), "fermeture-debut-jour"):
@@ -132,10 +126,9 @@ class HoursPages(StaffController):
         self,
         slug: Slug,
         closure_id: Id,
-        forms: NamedDependency[SiteForms],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await forms.posted(slug, staff)
+        posted = await form_posted(staff, slug)
         await hours_commands.delete_closure(
             posted.session, staff.agent, slug, closure_id, now=posted.now
         )

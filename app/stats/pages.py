@@ -7,8 +7,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Template
@@ -25,7 +24,6 @@ from app.stats.figures import figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.context import Context
 from app.web.staff import Staff, on_error, provide_staff
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
@@ -203,17 +201,15 @@ class FiguresPages(Controller):
     async def _page(
         self,
         slug: str | None,
-        request: Request[Any, Any, State],
-        context: Context,
         staff: Staff,
     ) -> Template:
-        session, now = context.session, context.now
+        session, now, request = staff.session, staff.now, staff.request
         sites = await sites_for_stats(session, staff.agent, slug)
         params = request.query_params
         chosen = params.get("par", "jour")
         by: By = PERIODS.get(chosen, "day")
         first, last = default_range(
-            _day(params.get("du")), _day(params.get("au")), today_in(context.settings, now)
+            _day(params.get("du")), _day(params.get("au")), today_in(staff.settings, now)
         )
         stats = await figures(session, sites, first, last, by, now)
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
@@ -239,18 +235,14 @@ class FiguresPages(Controller):
     @get("/statistiques")
     async def paris(
         self,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        return await self._page(None, request, context, staff)
+        return await self._page(None, staff)
 
     @get("/statistiques/{slug:str}")
     async def site(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        return await self._page(slug, request, context, staff)
+        return await self._page(slug, staff)

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import PathParameter
@@ -23,7 +22,6 @@ from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus
-from app.web.context import Context
 from app.web.staff import Staff, back, on_error, provide_staff, site_for
 
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
@@ -76,21 +74,19 @@ class RequestPages(Controller):
     async def requests(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = context.session
+        session = staff.session
         site = await site_for(session, staff, slug, accounts.MANAGERS)
-        chosen = request.query_params.get("filtre", "ouvertes")
+        chosen = staff.request.query_params.get("filtre", "ouvertes")
         if chosen not in FILTERS:
             chosen = "ouvertes"
         found = await visits.escalations_of(session, [site.id], statuses=FILTERS[chosen])
         tz = ZoneInfo(site.timezone)
-        rows = [_row(item, context.now, tz) for item in found]
+        rows = [_row(item, staff.now, tz) for item in found]
         if chosen == "en-retard":
             rows = [row for row in rows if row["overdue"]]
-        params = request.query_params
+        params = staff.request.query_params
         page = {
             "staff": staff,
             "agent": staff.agent,
@@ -113,12 +109,10 @@ class RequestPages(Controller):
         self,
         slug: Slug,
         reference: Reference,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(context.session, staff, slug, accounts.MANAGERS)
-        form = await request.form()
+        site = await site_for(staff.session, staff, slug, accounts.MANAGERS)
+        form = await staff.request.form()
         path = f"/demandes/{site.slug}"
 
         def same_site(found: Site) -> None:
@@ -128,12 +122,12 @@ class RequestPages(Controller):
 
         try:
             moved = await visits.move(
-                context.session,
+                staff.session,
                 reference,
                 str(form.get("statut", "")),
                 agent_id=staff.agent.id,
                 message=str(form.get("message", ""))[:1000],
-                now=context.now,
+                now=staff.now,
                 may_change=same_site,
             )
         except DomainError as error:

@@ -826,3 +826,22 @@ async def test_the_administrator_s_journal_pages_back_through_older_events(
     assert "Revenir aux plus récentes" in second.text
     assert second.text.count("<tr>") == 1 + 11  # the 60 failures and the login, 50 a page
     assert by_site.status_code == 200
+
+
+async def test_a_password_too_short_from_the_agents_page_says_how_long_it_must_be(
+    client: AsyncTestClient[object], staff: Staff, db: Database
+) -> None:
+    from tests.integration.test_staff_pages import console, csrf_of
+
+    colleague = await staff.agent("reception", "paris-15")
+    async with db.session() as session:
+        colleague_id = await session.scalar(select(Agent.id).where(Agent.email == colleague))
+    page = await console(client, staff, "manager", f"/admin/agents/{colleague_id}")
+    refused = await client.post(
+        f"/admin/agents/{colleague_id}/mot-de-passe",
+        data={"password": "court", "csrf": csrf_of(page)},
+    )
+
+    assert refused.status_code == 400
+    assert "au moins 12 caractères" in refused.text
+    assert "%(" not in refused.text
