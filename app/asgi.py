@@ -25,7 +25,7 @@ from app import i18n
 from app.accounts.admin_api import AgentsAdminController
 from app.accounts.admin_pages import AgentPages
 from app.accounts.api import AuthController
-from app.accounts.guards import NoStore, provide_agent, provide_optional_agent
+from app.accounts.guards import NoStore, provide_agent, provide_caller, provide_optional_agent
 from app.audit.api import AuditController
 from app.audit.pages import JournalPages
 from app.booking.alert_pages import BookingAlertPages
@@ -222,6 +222,7 @@ def create_app(
             "session": Provide(provide_session, sync_to_thread=False),
             "context": Provide(provide_context),
             "agent": Provide(provide_agent),
+            "caller": Provide(provide_caller),
             "optional_agent": Provide(provide_optional_agent),
         },
         state=State(

@@ -12,7 +12,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from app.accounts import commands as agents
 from app.accounts.commands import AgentChange, AgentIn, PasswordIn
-from app.accounts.guards import STAFF_SECURITY
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.problems import problem_responses
 from app.web.context import Context
@@ -67,22 +67,20 @@ class AgentsAdminController(Controller):
     )
     async def list_agents(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         site: SiteFilter = None,
     ) -> list[AgentAccountOut]:
-        found = await agents.agents_in_view(context.session, agent, slug=site)
-        return [account_out(other, context) for other in found]
+        found = await agents.agents_in_view(caller.session, caller.agent, slug=site)
+        return [account_out(other, caller.context) for other in found]
 
     @get("/{agent_id:int}", summary="One staff account (manager)")
     async def get_agent(
         self,
         agent_id: AgentId,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.agent_in_view(context.session, agent, agent_id)
-        return account_out(other, context)
+        other = await agents.agent_in_view(caller.session, caller.agent, agent_id)
+        return account_out(other, caller.context)
 
     @post(
         "/",
@@ -92,11 +90,10 @@ class AgentsAdminController(Controller):
     async def create_agent(
         self,
         data: JSONBody[AgentIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        created = await agents.create(context.session, data, actor=agent, now=context.now)
-        return account_out(created, context)
+        created = await agents.create(caller.session, data, actor=caller.agent, now=caller.now)
+        return account_out(created, caller.context)
 
     @patch(
         "/{agent_id:int}",
@@ -107,11 +104,12 @@ class AgentsAdminController(Controller):
         self,
         agent_id: AgentId,
         data: JSONBody[AgentChange],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.change(context.session, agent_id, data, actor=agent, now=context.now)
-        return account_out(other, context)
+        other = await agents.change(
+            caller.session, agent_id, data, actor=caller.agent, now=caller.now
+        )
+        return account_out(other, caller.context)
 
     @post(
         "/{agent_id:int}/password",
@@ -122,13 +120,12 @@ class AgentsAdminController(Controller):
         self,
         agent_id: AgentId,
         data: JSONBody[PasswordIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
         other = await agents.reset_password(
-            context.session, agent_id, data.password, actor=agent, now=context.now
+            caller.session, agent_id, data.password, actor=caller.agent, now=caller.now
         )
-        return account_out(other, context)
+        return account_out(other, caller.context)
 
     @post(
         "/{agent_id:int}/unlock",
@@ -138,8 +135,7 @@ class AgentsAdminController(Controller):
     async def unlock_agent(
         self,
         agent_id: AgentId,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.unlock(context.session, agent_id, actor=agent, now=context.now)
-        return account_out(other, context)
+        other = await agents.unlock(caller.session, agent_id, actor=caller.agent, now=caller.now)
+        return account_out(other, caller.context)

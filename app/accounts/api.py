@@ -13,7 +13,7 @@ from litestar.params import JSONBody
 
 from app.accounts import service
 from app.accounts.credentials import issue_token
-from app.accounts.guards import STAFF_SECURITY
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.errors import Unauthorized
 from app.problems import problem_responses
@@ -104,10 +104,9 @@ class AuthController(Controller):
     async def site_agents(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[AgentOut]:
-        session = context.session
+        session = caller.session
         site = await get_site(session, slug)
-        service.authorize(agent, roles=service.STAFF_ROLES, site=site)
+        service.authorize(caller.agent, roles=service.STAFF_ROLES, site=site)
         return [agent_out(colleague) for colleague in await service.agents_of_site(session, site)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from litestar import Request
@@ -17,7 +18,7 @@ from app.accounts.models import Agent
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.security import FORM_TYPES
-from app.web.context import Context
+from app.web.context import Context, WithContext
 
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
 
@@ -137,6 +138,20 @@ class NoStore:
             await send(message)
 
         await self.app(scope, receive, send_no_store)
+
+
+@dataclass(frozen=True)
+class Caller(WithContext):
+    """Who calls the staff API (the agent of the token or session cookie), with the
+    request's context."""
+
+    agent: Agent
+
+
+async def provide_caller(
+    agent: NamedDependency[Agent], context: NamedDependency[Context]
+) -> Caller:
+    return Caller(context=context, agent=agent)
 
 
 async def provide_agent(

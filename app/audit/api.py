@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app import bounds
-from app.accounts.guards import STAFF_SECURITY
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
@@ -138,8 +138,7 @@ class AuditController(Controller):
     )
     async def audit_log(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         site: SiteParam = None,
         by_agent: Annotated[
             int | None,
@@ -152,8 +151,8 @@ class AuditController(Controller):
         limit: LimitParam = 100,
     ) -> AuditPage:
         return await read_log(
-            context,
-            agent,
+            caller.context,
+            caller.agent,
             slug=site,
             agent_id=by_agent,
             action=action,

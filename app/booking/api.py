@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
-from app.accounts.guards import STAFF_SECURITY
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.accounts.service import authorize, site_to_run
 from app.booking import alerts, commands, schemas
@@ -190,13 +190,12 @@ class BookingAlertsController(Controller):
     async def list_alerts(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[schemas.BookingAlertOut]:
-        session = context.session
-        site = await site_to_run(session, agent, slug)
+        session = caller.session
+        site = await site_to_run(session, caller.agent, slug)
         found = await alerts.alerts_of(
-            session, site, context.now, context.settings.booking_alert_per_hour
+            session, site, caller.now, caller.settings.booking_alert_per_hour
         )
         return [schemas.booking_alert_out(burst) for burst in found]
 
@@ -214,18 +213,17 @@ class BookingAlertsController(Controller):
         self,
         slug: Slug,
         day: Day,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> schemas.ReleasedOut:
-        site = await site_to_run(context.session, agent, slug)
+        site = await site_to_run(caller.session, caller.agent, slug)
         if not bounds.within_days(day):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         released = await alerts.release(
-            context.session,
+            caller.session,
             site,
             day,
-            agent_id=agent.id,
-            now=context.now,
-            threshold=context.settings.booking_alert_per_hour,
+            agent_id=caller.agent.id,
+            now=caller.now,
+            threshold=caller.settings.booking_alert_per_hour,
         )
         return schemas.ReleasedOut(day=released.day, released=released.released, told=released.told)

@@ -11,14 +11,12 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import site_to_run
 from app.live import commands as service
 from app.live.models import Screen
 from app.problems import problem_responses
 from app.sites.schemas import Slug
-from app.web.context import Context
 
 ScreenId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The screen's id")]
 
@@ -69,13 +67,12 @@ class ScreensAdminController(Controller):
     async def list_screens(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[ScreenOut]:
-        site = await site_to_run(context.session, agent, slug)
+        site = await site_to_run(caller.session, caller.agent, slug)
         zone = ZoneInfo(site.timezone)
-        screens = await service.screens_of(context.session, site)
-        return [screen_out(screen, zone, context.now) for screen in screens]
+        screens = await service.screens_of(caller.session, site)
+        return [screen_out(screen, zone, caller.now) for screen in screens]
 
     @post(
         "/",
@@ -89,16 +86,15 @@ class ScreensAdminController(Controller):
         self,
         slug: Slug,
         data: JSONBody[ScreenIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> PairedOut:
-        now = context.now
-        paired = await service.pair(context.session, agent, slug, label=data.label, now=now)
-        shown = screen_out(paired.screen, context.zone, now)
+        now = caller.now
+        paired = await service.pair(caller.session, caller.agent, slug, label=data.label, now=now)
+        shown = screen_out(paired.screen, caller.context.zone, now)
         return PairedOut(
             **msgspec.structs.asdict(shown),
             key=paired.key,
-            display_url=f"{context.settings.base_url}{paired.path}",
+            display_url=f"{caller.settings.base_url}{paired.path}",
         )
 
     @delete(
@@ -110,7 +106,6 @@ class ScreensAdminController(Controller):
         self,
         slug: Slug,
         screen_id: ScreenId,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> None:
-        await service.revoke(context.session, agent, slug, screen_id, now=context.now)
+        await service.revoke(caller.session, caller.agent, slug, screen_id, now=caller.now)

@@ -11,15 +11,13 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from sqlalchemy import select
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import writing
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
 from app.problems import problem_responses
 from app.sites.models import Site
-from app.web.context import Context
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -74,14 +72,13 @@ class OutboxController(Controller):
     )
     async def list_messages(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         status: Annotated[Status, QueryParameter()] = "failed",
         site: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[OutboxOut]:
-        session = context.session
-        chosen = await sites_in_view(session, agent, roles=MANAGERS, slug=site)
+        session = caller.session
+        chosen = await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
         slugs = {s.id: s.slug for s in chosen}
         messages = await session.scalars(
             select(OutboxMessage)
@@ -95,18 +92,17 @@ class OutboxController(Controller):
     async def retry(
         self,
         message_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> OutboxOut:
-        async with writing(context.session) as session:
+        async with writing(caller.session) as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
             site = await session.get_one(Site, message.site_id)
-            authorize(agent, roles=MANAGERS, site=site)
+            authorize(caller.agent, roles=MANAGERS, site=site)
             if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
                 message.status = MessageStatus.PENDING
                 message.attempts = 0
                 message.last_error = ""
-                message.send_after = context.now
+                message.send_after = caller.now
             return outbox_out(message, site.slug)

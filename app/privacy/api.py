@@ -13,13 +13,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import MANAGERS, sites_in_view
 from app.privacy import service
 from app.problems import problem_responses
 from app.sites.models import Site
-from app.web.context import Context
 
 EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
 PhoneQuery = Annotated[str | None, QueryParameter(max_length=40, description="Their phone")]
@@ -191,14 +189,15 @@ class PeopleController(Controller):
     )
     async def find_person(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         email: EmailQuery = None,
         phone: PhoneQuery = None,
         site: SiteQuery = None,
     ) -> PersonOut:
-        session = context.session
-        sites = {s.id: s for s in await sites_in_view(session, agent, roles=MANAGERS, slug=site)}
+        session = caller.session
+        sites = {
+            s.id: s for s in await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
+        }
         contact = service.contact_of(email, phone)
         found = await service.find(session, contact, list(sites))
         return person_out(found, sites)
@@ -215,16 +214,15 @@ class PeopleController(Controller):
     async def erase_person(
         self,
         data: JSONBody[EraseIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> ErasedOut:
-        sites = await sites_in_view(context.session, agent, roles=MANAGERS, slug=data.site)
+        sites = await sites_in_view(caller.session, caller.agent, roles=MANAGERS, slug=data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
-            context.session,
+            caller.session,
             contact,
             [site.id for site in sites],
-            agent_id=agent.id,
-            now=context.now,
+            agent_id=caller.agent.id,
+            now=caller.now,
         )
         return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))

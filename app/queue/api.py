@@ -15,7 +15,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.types import AnyCallable
 
-from app.accounts.guards import STAFF_SECURITY
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
@@ -215,23 +215,22 @@ class QueueController(Controller):
         self,
         slug: Slug,
         data: JSONBody[WalkInIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> TicketOut:
-        site = await get_site(context.session, slug)
-        authorize(agent, roles=queries.issuers(site), site=site)
+        site = await get_site(caller.session, slug)
+        authorize(caller.agent, roles=queries.issuers(site), site=site)
         ticket = await commands.issue_walk_in(
-            context.session,
+            caller.session,
             slug,
             service_code=data.service,
             needs=tuple(data.needs),
             priority=data.priority,
             phone=data.phone,
-            agent_id=agent.id,
-            now=context.now,
+            agent_id=caller.agent.id,
+            now=caller.now,
             force_reason=data.force_reason,
         )
-        return await _out(context, ticket)
+        return await _out(caller.context, ticket)
 
     @post(
         "/sites/{slug:str}/check-ins",
@@ -242,24 +241,22 @@ class QueueController(Controller):
         self,
         slug: Slug,
         data: JSONBody[CheckInIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> TicketOut:
-        authorize(agent, roles=RECEPTION, site=await get_site(context.session, slug))
+        authorize(caller.agent, roles=RECEPTION, site=await get_site(caller.session, slug))
         ticket = await commands.check_in(
-            context.session, slug, data.reference, agent_id=agent.id, now=context.now
+            caller.session, slug, data.reference, agent_id=caller.agent.id, now=caller.now
         )
-        return await _out(context, ticket)
+        return await _out(caller.context, ticket)
 
     @get("/sites/{slug:str}/queue", summary="Today's queue of a mairie")
     async def queue(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> QueueOut:
-        session, now = context.session, context.now
-        authorize(agent, roles=STAFF_ROLES, site=await get_site(session, slug))
+        session, now = caller.session, caller.now
+        authorize(caller.agent, roles=STAFF_ROLES, site=await get_site(session, slug))
         view = await views.queue(session, slug, now)
         tz = ZoneInfo(view.site.timezone)
         return QueueOut(
@@ -282,17 +279,16 @@ class QueueController(Controller):
     async def call_next(
         self,
         station_id: Id,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> Response[TicketOut | None]:
-        station = await queries.get_station(context.session, station_id)
-        authorize(agent, roles=FACILITATORS, site=station.site)
+        station = await queries.get_station(caller.session, station_id)
+        authorize(caller.agent, roles=FACILITATORS, site=station.site)
         ticket = await commands.call_next(
-            context.session, station_id, agent_id=agent.id, now=context.now
+            caller.session, station_id, agent_id=caller.agent.id, now=caller.now
         )
         if ticket is None:
             return Response(None, status_code=204)
-        return Response(await _out(context, ticket))
+        return Response(await _out(caller.context, ticket))
 
 
 def _move_route(path: str, summary: str) -> Callable[[AnyCallable], HTTPRouteHandler]:

@@ -10,8 +10,7 @@ from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import administered_sites, site_to_run
 from app.problems import problem_responses
 from app.sites import commands
@@ -39,33 +38,34 @@ from app.sites.disruption import to_reschedule
 from app.sites.hours_api import HoursRoutes
 from app.sites.queries import outages_ahead, station_of, stations_of
 from app.sites.schemas import SiteOut, Slug, from_model
-from app.web.context import Context
 
 
 class SiteAdminController(HoursRoutes):
     @get("/", summary="The mairies this agent runs (manager)", security=STAFF_SECURITY)
     async def list_sites(
-        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        caller: NamedDependency[Caller],
     ) -> list[SiteOut]:
-        sites = await administered_sites(context.session, agent)
+        sites = await administered_sites(caller.session, caller.agent)
         return [from_model(site, SiteOut) for site in sites]
 
     @get("/{slug:str}", summary="A mairie's booking and message settings", security=STAFF_SECURITY)
     async def get_settings(
-        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        slug: Slug,
+        caller: NamedDependency[Caller],
     ) -> SettingsOut:
-        return settings_out(await site_to_run(context.session, agent, slug))
+        return settings_out(await site_to_run(caller.session, caller.agent, slug))
 
     @patch("/{slug:str}", summary="Change some of a mairie's settings", security=STAFF_SECURITY)
     async def change_settings(
         self,
         slug: Slug,
         data: JSONBody[SettingsChange],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> SettingsOut:
         site = await commands.change_settings(
-            context.session, agent, slug, settings_changes(data), now=context.now
+            caller.session, caller.agent, slug, settings_changes(data), now=caller.now
         )
         return settings_out(site)
 
@@ -77,10 +77,12 @@ class SiteAdminController(HoursRoutes):
         security=STAFF_SECURITY,
     )
     async def list_stations(
-        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        slug: Slug,
+        caller: NamedDependency[Caller],
     ) -> list[StationAdminOut]:
-        site = await site_to_run(context.session, agent, slug)
-        return [station_out(station) for station in await stations_of(context.session, site)]
+        site = await site_to_run(caller.session, caller.agent, slug)
+        return [station_out(station) for station in await stations_of(caller.session, site)]
 
     @post(
         "/{slug:str}/stations",
@@ -92,17 +94,16 @@ class SiteAdminController(HoursRoutes):
         self,
         slug: Slug,
         data: JSONBody[StationIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> StationAdminOut:
         station = await commands.add_station(
-            context.session,
-            agent,
+            caller.session,
+            caller.agent,
             slug,
             name=data.name,
             kind=data.kind,
             accessible=data.accessible,
-            now=context.now,
+            now=caller.now,
         )
         return station_out(station)
 
@@ -119,20 +120,19 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         station_id: Id,
         data: JSONBody[StationChangeIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> StationChanged:
         station, disruption = await commands.change_station(
-            context.session,
-            agent,
+            caller.session,
+            caller.agent,
             slug,
             station_id,
             commands.StationChange(
                 name=data.name, kind=data.kind, accessible=data.accessible, active=data.active
             ),
-            now=context.now,
+            now=caller.now,
         )
-        tz = await site_zone(context.session, slug)
+        tz = await site_zone(caller.session, slug)
         return StationChanged(station=station_out(station), **disrupted(disruption, tz))
 
     # Stations out of service
@@ -145,16 +145,15 @@ class SiteAdminController(HoursRoutes):
     async def list_outages(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[OutageOut]:
-        session = context.session
-        site = await site_to_run(session, agent, slug)
+        session = caller.session
+        site = await site_to_run(session, caller.agent, slug)
         stations = {s.id: s for s in await stations_of(session, site)}
         tz = ZoneInfo(site.timezone)
         return [
             outage_out(outage, stations[outage.station_id], tz)
-            for outage in await outages_ahead(session, site, context.now)
+            for outage in await outages_ahead(session, site, caller.now)
         ]
 
     @post(
@@ -169,21 +168,20 @@ class SiteAdminController(HoursRoutes):
         self,
         slug: Slug,
         data: JSONBody[OutageIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> OutageAdded:
         outage, disruption = await commands.take_out_of_service(
-            context.session,
-            agent,
+            caller.session,
+            caller.agent,
             slug,
             data.station_id,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             reason=data.reason,
-            now=context.now,
+            now=caller.now,
         )
-        site = await site_to_run(context.session, agent, slug)
-        station = await station_of(context.session, site, outage.station_id)
+        site = await site_to_run(caller.session, caller.agent, slug)
+        station = await station_of(caller.session, site, outage.station_id)
         tz = ZoneInfo(site.timezone)
         return OutageAdded(outage=outage_out(outage, station, tz), **disrupted(disruption, tz))
 
@@ -196,10 +194,9 @@ class SiteAdminController(HoursRoutes):
         self,
         slug: Slug,
         outage_id: Id,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> None:
-        await commands.end_outage(context.session, agent, slug, outage_id, now=context.now)
+        await commands.end_outage(caller.session, caller.agent, slug, outage_id, now=caller.now)
 
     # What is left for the manager
 
@@ -213,11 +210,10 @@ class SiteAdminController(HoursRoutes):
     async def to_reschedule(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[AffectedOut]:
-        session = context.session
-        site = await site_to_run(session, agent, slug)
+        session = caller.session
+        site = await site_to_run(session, caller.agent, slug)
         tz = ZoneInfo(site.timezone)
-        affected = await to_reschedule(session, site, context.now)
+        affected = await to_reschedule(session, site, caller.now)
         return [affected_out(item, tz) for item in affected]

@@ -9,14 +9,12 @@ from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.problems import problem_responses
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
 from app.sites.schemas import NeedOut, ServiceOut, from_model
-from app.web.context import Context
 
 CodeParam = Annotated[
     str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")
@@ -49,15 +47,21 @@ class ServicesAdminController(Controller):
         "/", summary="The catalog of services, retired ones last (manager)", security=STAFF_SECURITY
     )
     async def list_services(
-        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        caller: NamedDependency[Caller],
     ) -> list[ServiceAdminOut]:
-        return [service_out(item) for item in await catalog.all_of(context.session, agent, Service)]
+        return [
+            service_out(item)
+            for item in await catalog.all_of(caller.session, caller.agent, Service)
+        ]
 
     @get("/{code:str}", summary="One service of the catalog (manager)", security=STAFF_SECURITY)
     async def get_service(
-        self, code: CodeParam, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        code: CodeParam,
+        caller: NamedDependency[Caller],
     ) -> ServiceAdminOut:
-        return service_out(await catalog.one_of(context.session, agent, Service, code))
+        return service_out(await catalog.one_of(caller.session, caller.agent, Service, code))
 
     @post(
         "/",
@@ -68,10 +72,11 @@ class ServicesAdminController(Controller):
     async def add_service(
         self,
         data: JSONBody[ServiceIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> ServiceAdminOut:
-        item = await catalog.create_service(context.session, data, agent=agent, now=context.now)
+        item = await catalog.create_service(
+            caller.session, data, agent=caller.agent, now=caller.now
+        )
         return service_out(item)
 
     @patch(
@@ -83,11 +88,10 @@ class ServicesAdminController(Controller):
         self,
         code: CodeParam,
         data: JSONBody[ServiceChange],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> ServiceAdminOut:
         item = await catalog.change_service(
-            context.session, code, data, agent=agent, now=context.now
+            caller.session, code, data, agent=caller.agent, now=caller.now
         )
         return service_out(item)
 
@@ -102,15 +106,18 @@ class NeedsAdminController(Controller):
         security=STAFF_SECURITY,
     )
     async def list_needs(
-        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        caller: NamedDependency[Caller],
     ) -> list[NeedAdminOut]:
-        return [need_out(item) for item in await catalog.all_of(context.session, agent, Need)]
+        return [need_out(item) for item in await catalog.all_of(caller.session, caller.agent, Need)]
 
     @get("/{code:str}", summary="One need (manager)", security=STAFF_SECURITY)
     async def get_need(
-        self, code: CodeParam, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        code: CodeParam,
+        caller: NamedDependency[Caller],
     ) -> NeedAdminOut:
-        return need_out(await catalog.one_of(context.session, agent, Need, code))
+        return need_out(await catalog.one_of(caller.session, caller.agent, Need, code))
 
     @post(
         "/",
@@ -121,10 +128,9 @@ class NeedsAdminController(Controller):
     async def add_need(
         self,
         data: JSONBody[NeedIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> NeedAdminOut:
-        item = await catalog.create_need(context.session, data, agent=agent, now=context.now)
+        item = await catalog.create_need(caller.session, data, agent=caller.agent, now=caller.now)
         return need_out(item)
 
     @patch(
@@ -136,8 +142,9 @@ class NeedsAdminController(Controller):
         self,
         code: CodeParam,
         data: JSONBody[NeedChange],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> NeedAdminOut:
-        item = await catalog.change_need(context.session, code, data, agent=agent, now=context.now)
+        item = await catalog.change_need(
+            caller.session, code, data, agent=caller.agent, now=caller.now
+        )
         return need_out(item)

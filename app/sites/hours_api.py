@@ -14,8 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from app import bounds
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import site_to_run
 from app.errors import BadRequest
 from app.sites import hours_commands
@@ -42,7 +41,6 @@ from app.sites.queries import (
 from app.sites.rules import MAX_RANGES_PER_DAY
 from app.sites.schemas import Slug
 from app.sites.service import local_today
-from app.web.context import Context
 
 Day = Annotated[date, PathParameter(description="YYYY-MM-DD")]
 Weekday = Annotated[
@@ -158,10 +156,12 @@ class HoursRoutes(Controller):
 
     @get("/{slug:str}/hours", summary="The weekly opening hours", security=STAFF_SECURITY)
     async def get_hours(
-        self, slug: Slug, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        slug: Slug,
+        caller: NamedDependency[Caller],
     ) -> WeekOut:
-        site = await site_to_run(context.session, agent, slug)
-        rows = await weekly_rows(context.session, site)
+        site = await site_to_run(caller.session, caller.agent, slug)
+        rows = await weekly_rows(caller.session, site)
         ordinary = weekly_ranges(rows)
         return WeekOut(
             weekly={WEEKDAYS[day]: ranges_out(ranges) for day, ranges in ordinary.items()},
@@ -189,14 +189,13 @@ class HoursRoutes(Controller):
         slug: Slug,
         weekday: Weekday,
         data: JSONBody[WeekdayIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> WeekdayChanged:
         ranges = ranges_of(data.ranges)
         disruption = await hours_commands.set_weekday_hours(
-            context.session, agent, slug, WEEKDAYS.index(weekday), ranges, now=context.now
+            caller.session, caller.agent, slug, WEEKDAYS.index(weekday), ranges, now=caller.now
         )
-        tz = await site_zone(context.session, slug)
+        tz = await site_zone(caller.session, slug)
         return WeekdayChanged(
             weekday=weekday, ranges=ranges_out(sorted(ranges)), **disrupted(disruption, tz)
         )
@@ -211,12 +210,11 @@ class HoursRoutes(Controller):
     async def list_exceptions(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[ExceptionOut]:
-        session = context.session
-        site = await site_to_run(session, agent, slug)
-        found = await exceptions_ahead(session, site, local_today(site, context.now))
+        session = caller.session
+        site = await site_to_run(session, caller.agent, slug)
+        found = await exceptions_ahead(session, site, local_today(site, caller.now))
         return [exception_out(item) for item in found]
 
     @put(
@@ -231,13 +229,12 @@ class HoursRoutes(Controller):
         slug: Slug,
         day: Day,
         data: JSONBody[ExceptionIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> ExceptionSet:
         bounded_day(day)
-        db, ranges = context.session, ranges_of(data.ranges)
+        db, ranges = caller.session, ranges_of(data.ranges)
         exception, disruption = await hours_commands.set_exception(
-            db, agent, slug, day, ranges, reason=data.reason, now=context.now
+            db, caller.agent, slug, day, ranges, reason=data.reason, now=caller.now
         )
         tz = await site_zone(db, slug)
         return ExceptionSet(exception=exception_out(exception), **disrupted(disruption, tz))
@@ -251,11 +248,12 @@ class HoursRoutes(Controller):
         self,
         slug: Slug,
         day: Day,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> None:
         bounded_day(day)
-        await hours_commands.delete_exception(context.session, agent, slug, day, now=context.now)
+        await hours_commands.delete_exception(
+            caller.session, caller.agent, slug, day, now=caller.now
+        )
 
     # Closures
 
@@ -263,13 +261,12 @@ class HoursRoutes(Controller):
     async def list_closures(
         self,
         slug: Slug,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> list[ClosureOut]:
-        session = context.session
-        site = await site_to_run(session, agent, slug)
+        session = caller.session
+        site = await site_to_run(session, caller.agent, slug)
         tz = ZoneInfo(site.timezone)
-        return [closure_out(c, tz) for c in await closures_ahead(session, site, context.now)]
+        return [closure_out(c, tz) for c in await closures_ahead(session, site, caller.now)]
 
     @post(
         "/{slug:str}/closures",
@@ -282,19 +279,18 @@ class HoursRoutes(Controller):
         self,
         slug: Slug,
         data: JSONBody[ClosureIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> ClosureAdded:
         closure, disruption = await hours_commands.add_closure(
-            context.session,
-            agent,
+            caller.session,
+            caller.agent,
             slug,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             reason=data.reason,
-            now=context.now,
+            now=caller.now,
         )
-        tz = await site_zone(context.session, slug)
+        tz = await site_zone(caller.session, slug)
         return ClosureAdded(closure=closure_out(closure, tz), **disrupted(disruption, tz))
 
     @delete(
@@ -306,9 +302,8 @@ class HoursRoutes(Controller):
         self,
         slug: Slug,
         closure_id: Id,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> None:
         await hours_commands.delete_closure(
-            context.session, agent, slug, closure_id, now=context.now
+            caller.session, caller.agent, slug, closure_id, now=caller.now
         )

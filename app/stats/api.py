@@ -9,14 +9,12 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.problems import problem_responses
 from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.context import Context
 
 SiteParam = Annotated[
     str | None,
@@ -45,15 +43,14 @@ class StatsController(Controller):
     )
     async def stats(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         site: SiteParam = None,
         first: FromDate = None,
         last: ToDate = None,
         by: ByParam = "day",
     ) -> Stats:
         return await read_stats(
-            context.session, agent, context.settings, context.now, site, first, last, by
+            caller.session, caller.agent, caller.settings, caller.now, site, first, last, by
         )
 
     @get(
@@ -70,8 +67,7 @@ class StatsController(Controller):
     async def stats_as_csv(
         self,
         request: Request[Any, Any, Any],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         site: SiteParam = None,
         first: FromDate = None,
         last: ToDate = None,
@@ -79,7 +75,7 @@ class StatsController(Controller):
         flavour: FormatParam = None,
     ) -> Response[str]:
         found = await read_stats(
-            context.session, agent, context.settings, context.now, site, first, last, by
+            caller.session, caller.agent, caller.settings, caller.now, site, first, last, by
         )
         name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
         return Response(

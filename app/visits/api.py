@@ -12,8 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
@@ -22,7 +21,6 @@ from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
-from app.web.context import Context
 
 Status = Literal["received", "in_progress", "answered", "closed"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -103,15 +101,16 @@ class EscalationsController(Controller):
     )
     async def list_escalations(
         self,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
         site: Annotated[str | None, QueryParameter(max_length=40)] = None,
         status: Annotated[list[Status] | None, QueryParameter(max_items=4)] = None,
         overdue: Annotated[bool, QueryParameter(description="Only those waiting too long")] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
     ) -> list[EscalationOut]:
-        session, now = context.session, context.now
-        sites = {s.id: s for s in await sites_in_view(session, agent, roles=MANAGERS, slug=site)}
+        session, now = caller.session, caller.now
+        sites = {
+            s.id: s for s in await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
+        }
         found = await service.escalations_of(
             session, list(sites), statuses=tuple(status or ESCALATION_STATUSES), limit=limit
         )
@@ -125,14 +124,13 @@ class EscalationsController(Controller):
     async def get_escalation(
         self,
         reference: Reference,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> EscalationOut:
-        session = context.session
+        session = caller.session
         escalation = await service.get_escalation(session, reference)
         site = await session.get_one(Site, escalation.site_id)
-        authorize(agent, roles=MANAGERS, site=site)
-        return escalation_out(escalation, site, context.now)
+        authorize(caller.agent, roles=MANAGERS, site=site)
+        return escalation_out(escalation, site, caller.now)
 
     @post(
         "/{reference:str}/status",
@@ -144,20 +142,19 @@ class EscalationsController(Controller):
         self,
         reference: Reference,
         data: JSONBody[MoveIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> EscalationOut:
-        now = context.now
+        now = caller.now
         escalation = await service.move(
-            context.session,
+            caller.session,
             reference,
             data.status,
-            agent_id=agent.id,
+            agent_id=caller.agent.id,
             message=data.message,
             now=now,
-            may_change=lambda site: authorize(agent, roles=MANAGERS, site=site),
+            may_change=lambda site: authorize(caller.agent, roles=MANAGERS, site=site),
         )
-        site = await context.session.get_one(Site, escalation.site_id)
+        site = await caller.session.get_one(Site, escalation.site_id)
         return escalation_out(escalation, site, now)
 
 
@@ -168,10 +165,11 @@ class DepartmentsController(Controller):
 
     @get("/", summary="The expert departments requests may be sent on to")
     async def list_departments(
-        self, agent: NamedDependency[Agent], context: NamedDependency[Context]
+        self,
+        caller: NamedDependency[Caller],
     ) -> list[DepartmentOut]:
-        authorize(agent, roles=STAFF_ROLES)
-        found = await context.session.scalars(
+        authorize(caller.agent, roles=STAFF_ROLES)
+        found = await caller.session.scalars(
             select(Department).order_by(Department.position, Department.name)
         )
         return [department_out(item) for item in found]
@@ -182,10 +180,11 @@ class DepartmentsController(Controller):
     async def add_department(
         self,
         data: JSONBody[DepartmentIn],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> DepartmentOut:
-        added = await commands.add_department(context.session, data, agent=agent, now=context.now)
+        added = await commands.add_department(
+            caller.session, data, agent=caller.agent, now=caller.now
+        )
         return department_out(added)
 
     @patch(
@@ -196,10 +195,9 @@ class DepartmentsController(Controller):
         self,
         code: Code,
         data: JSONBody[DepartmentChange],
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> DepartmentOut:
         department = await commands.change_department(
-            context.session, code, data, agent=agent, now=context.now
+            caller.session, code, data, agent=caller.agent, now=caller.now
         )
         return department_out(department)

@@ -35,6 +35,26 @@ class Context:
         return ZoneInfo(self.settings.timezone)
 
 
+@dataclass(frozen=True)
+class WithContext:
+    """What one door's dependency hands its handlers along with who is calling (`Staff`
+    for the staff's pages, `Caller` for the staff API): the request's context."""
+
+    context: Context
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.context.session
+
+    @property
+    def now(self) -> datetime:
+        return self.context.now
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
+
+
 _SESSION = "guichet.session"
 
 

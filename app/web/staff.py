@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,37 +21,23 @@ from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
-from app.config import Settings
 from app.errors import DomainError, Unauthorized
 from app.i18n import gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.service import get_site
-from app.web.context import Context
+from app.web.context import Context, WithContext
 
 
-@dataclass
-class Staff:
+@dataclass(frozen=True)
+class Staff(WithContext):
     """The agent logged in on this browser, with what a staff page works with: the form
     token of their session, the request and its context (the one session, the time)."""
 
     agent: Agent
     csrf: str
     request: Request[Any, Any, State]
-    context: Context
-
-    @property
-    def session(self) -> AsyncSession:
-        return self.context.session
-
-    @property
-    def now(self) -> datetime:
-        return self.context.now
-
-    @property
-    def settings(self) -> Settings:
-        return self.context.settings
 
 
 async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff:
@@ -66,7 +51,12 @@ async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff
         raise Unauthorized("This account is disabled.")
     if not accounts.still_valid(agent, staff_session.started_at):
         raise Unauthorized("This account's access has changed: log in again.")
-    return Staff(agent, sessions.csrf_token(staff_session, settings), request, context)
+    return Staff(
+        context=context,
+        agent=agent,
+        csrf=sessions.csrf_token(staff_session, settings),
+        request=request,
+    )
 
 
 def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
