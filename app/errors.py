@@ -77,12 +77,12 @@ class TooManyRequests(DomainError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: the field, what to say to an API client, and what
-    to say on a French page."""
+    """One thing wrong with a request: the field, what to say to an API client (English),
+    and what to say on a page (`text`, already in the page's language)."""
 
     field: str
     detail: str
-    french: str
+    text: str
 
 
 class Invalid(BadRequest):
@@ -97,8 +97,8 @@ class Invalid(BadRequest):
         self.problems = list(problems)
 
     @classmethod
-    def one(cls, field_name: str, detail: str, french: str) -> Invalid:
-        return cls([Problem(field_name, detail, french)])
+    def one(cls, field_name: str, detail: str, text: str) -> Invalid:
+        return cls([Problem(field_name, detail, text)])
 
 
 def refuse(problems: Sequence[Problem]) -> None:

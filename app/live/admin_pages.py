@@ -42,7 +42,7 @@ class ScreenAdminPages(StaffController):
             )
         except (Invalid, Conflict) as refused:
             text = (
-                refused.problems[0].french
+                refused.problems[0].text
                 if isinstance(refused, Invalid)
                 else ngettext(
                     "Cette mairie a déjà %(num)d écran : retirez-le d'abord.",

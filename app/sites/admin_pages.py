@@ -77,7 +77,7 @@ class SiteAdminPages(HoursPages):
         if errors:  # say at once what else is wrong with the values that could be read
             readable = {k: v for k, v in changes.items() if v is not None and k not in errors}
             for problem in check_settings({**settings_of(site), **readable}):
-                errors.setdefault(problem.field, problem.french)
+                errors.setdefault(problem.field, problem.text)
         else:
             with posted.refusals({name: name for name in SETTINGS}, "walk_in_percent"):
                 await commands.change_settings(

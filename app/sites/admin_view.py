@@ -195,7 +195,7 @@ async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
         "setting_fields": [
             {
                 "name": name,
-                "label": gettext(bound.french),
+                "label": gettext(bound.words),
                 "hint": " ; ".join(
                     part
                     for part in (

@@ -129,7 +129,7 @@ def problems_of(error: DomainError, fields: Mapping[str, str], default: str) -> 
         target = fields.get(name, default)
         if index and "{n}" in target:
             target = target.replace("{n}", str(int(index.group(1)) + 1))
-        problems.setdefault(target.replace("{n}", "1"), problem.french)
+        problems.setdefault(target.replace("{n}", "1"), problem.text)
     return problems
 
 

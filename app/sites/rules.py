@@ -68,7 +68,7 @@ class Bound:
     low: int
     high: int
     english: str
-    french: str  # a msgid of the catalog: `gettext` it where it is shown
+    words: str  # a msgid of the catalog (the setting named for a page): `gettext` it where shown
     unit: str = ""  # a key of UNITS_ENGLISH
 
     def problem(self, field_name: str, value: int) -> Problem | None:
@@ -80,7 +80,7 @@ class Bound:
             f"{UNITS_ENGLISH.get(self.unit, '')}.",
             gettext(
                 "%(setting)s doit aller de %(low)d à %(high)s.",
-                setting=gettext(self.french),
+                setting=gettext(self.words),
                 low=self.low,
                 high=amount(self.high, self.unit),
             ),
