@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, InternalServerException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -125,6 +125,23 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# Litestar's words when a client goes away before its request's body has all come.
+CLIENT_GONE = "client disconnected prematurely"
+
+
+def client_gone(exc: Exception) -> bool:
+    """Whether the client went away before its request's body had come (a phone losing
+    its network, a client giving up): not a server error, and nobody reads the answer."""
+    return isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE
+
+
+def status_of(exc: Exception) -> int:
+    """The status a page answers `exc` with: 400 for a request whose body never came."""
+    if client_gone(exc):
+        return 400
+    return exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+
+
 def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     extra = {"code": exc.code, **exc.extra} if exc.code else exc.extra
     return problem(exc.status, exc.detail, extra=extra, headers=exc.headers)
@@ -132,6 +149,9 @@ def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Respo
 
 def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if client_gone(exc):
+        log.info("client gone before its request's body came")
+        return problem(400, "The request's body never came: the client went away.")
     if status >= 500:
         log.error("server error %s: %s", status, type(exc).__name__)
         return problem(status, "The server could not handle this request.")

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 
-from app.errors import DomainError
+from app.errors import DomainError, status_of
 from app.i18n import gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
@@ -18,7 +18,7 @@ from app.security import forms_from_our_pages
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
     """Errors on the usager's pages, as a French page with the right status."""
-    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    status = status_of(exc)
     if status == 404:
         title = gettext("Page introuvable")
         text = gettext("Cette page n'existe pas, ou ce lien n'est plus valable.")

@@ -21,7 +21,7 @@ from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
-from app.errors import DomainError, Unauthorized
+from app.errors import DomainError, Unauthorized, status_of
 from app.i18n import gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
@@ -65,7 +65,7 @@ def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]
         response: Response[Any] = Redirect(f"/connexion?suite={target}", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
-    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    status = status_of(exc)
     if status == 403 and getattr(exc, "code", "") == "form_expired":
         title = gettext("Formulaire expiré")
         text = gettext("Ce formulaire a expiré : rechargez la page, puis recommencez.")

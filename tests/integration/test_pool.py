@@ -170,3 +170,46 @@ async def test_the_connection_goes_back_before_the_answer_is_sent(settings: Sett
     await app.state.db.dispose()
 
     assert at_start == [(200, 0)]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        (  # a resident's form
+            "/mairies/paris-15/rendez-vous/coordonnees",
+            [(b"content-type", b"application/x-www-form-urlencoded")],
+        ),
+        (  # the JSON API
+            "/api/v1/appointments",
+            [(b"content-type", b"application/json")],
+        ),
+    ],
+)
+async def test_a_client_gone_before_its_body_came_is_no_server_error(
+    settings: Settings,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A phone that loses its network halfway through a form is the client's failure: the
+    request is answered 400 (nobody reads it) and logged as such, not as a server error."""
+    app = create_app(settings)
+    sent = [
+        {"type": "http.request", "body": b'{"site": "par', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return sent.pop(0) if sent else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = asgi_scope("POST", path, [*headers, (b"sec-fetch-site", b"same-origin")])
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    await app.state.db.dispose()
+
+    assert statuses == [400]
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
