@@ -81,7 +81,7 @@ class SiteAdminPages(HoursPages):
         else:
             with posted.refusals({name: name for name in SETTINGS}, "walk_in_percent"):
                 await commands.change_settings(
-                    posted.session, staff.agent, slug, changes, now=posted.now
+                    staff.session, staff.agent, slug, changes, now=staff.now
                 )
                 return back(site, "reglages", fait="reglages")
         return await posted.again("reglages")
@@ -97,13 +97,13 @@ class SiteAdminPages(HoursPages):
         fields = {"name": "nouveau-nom", "nom": "nouveau-nom", "kind": "nouveau-type"}
         with posted.refusals(fields, "nouveau-nom"):
             await commands.add_station(
-                posted.session,
+                staff.session,
                 staff.agent,
                 slug,
                 name=form.get("nouveau-nom", ""),
                 kind=form.get("nouveau-type", ""),
                 accessible=form.get("nouveau-accessible") == "oui",
-                now=posted.now,
+                now=staff.now,
             )
             return back(posted.site, "postes", fait="poste_ajoute")
         return await posted.again("nouveau")
@@ -126,7 +126,7 @@ class SiteAdminPages(HoursPages):
         fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
         with posted.refusals(fields, f"{prefix}-nom"):
             _, disruption = await commands.change_station(
-                posted.session, staff.agent, slug, station_id, change, now=posted.now
+                staff.session, staff.agent, slug, station_id, change, now=staff.now
             )
             return back(posted.site, "postes", **outcome("poste_modifie", disruption))
         return await posted.again(prefix)
@@ -144,14 +144,14 @@ class SiteAdminPages(HoursPages):
         if period is not None:
             with posted.refusals(period_fields(prefix), f"{prefix}-debut-jour"):
                 _, disruption = await commands.take_out_of_service(
-                    posted.session,
+                    staff.session,
                     staff.agent,
                     slug,
                     station_id,
                     starts_at=period[0],
                     ends_at=period[1],
                     reason=posted.form.get(f"{prefix}-motif", ""),
-                    now=posted.now,
+                    now=staff.now,
                 )
                 return back(posted.site, "postes", **outcome("hors_service", disruption))
         return await posted.again(prefix)
@@ -164,5 +164,5 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await commands.end_outage(posted.session, staff.agent, slug, outage_id, now=posted.now)
+        await commands.end_outage(staff.session, staff.agent, slug, outage_id, now=staff.now)
         return back(posted.site, "postes", fait="en_service")

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.service import site_to_run
@@ -291,16 +290,6 @@ class PostedForm:
     site: Site
     form: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def session(self) -> AsyncSession:
-        """What the form's change is written through: the request's session."""
-        return self.staff.session
-
-    @property
-    def now(self) -> datetime:
-        """The time of the request the form came with."""
-        return self.staff.now
 
     def refusals(self, fields: Mapping[str, str], default: str) -> FormRefusals:
         return refusals(self.errors, fields, default)

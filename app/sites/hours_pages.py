@@ -42,12 +42,12 @@ class HoursPages(StaffController):
         if not posted.errors:
             with posted.refusals({"ranges": f"{prefix}-{{n}}-ouverture"}, f"{prefix}-1-ouverture"):
                 disruption = await hours_commands.set_weekday_hours(
-                    posted.session,
+                    staff.session,
                     staff.agent,
                     slug,
                     WEEKDAYS.index(weekday),
                     ranges,
-                    now=posted.now,
+                    now=staff.now,
                 )
                 return back(posted.site, "horaires", **outcome("horaires", disruption))
         return await posted.again(prefix)
@@ -75,13 +75,13 @@ class HoursPages(StaffController):
             }
             with posted.refusals(fields, "exception-jour"):
                 _, disruption = await hours_commands.set_exception(
-                    posted.session,
+                    staff.session,
                     staff.agent,
                     slug,
                     day,
                     ranges,
                     reason=form.get("exception-motif", ""),
-                    now=posted.now,
+                    now=staff.now,
                 )
                 return back(posted.site, "exceptions", **outcome("exception", disruption))
         return await posted.again("exception")
@@ -94,9 +94,7 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await hours_commands.delete_exception(
-            posted.session, staff.agent, slug, day, now=posted.now
-        )
+        await hours_commands.delete_exception(staff.session, staff.agent, slug, day, now=staff.now)
         return back(posted.site, "exceptions", fait="exception_supprimee")
 
     @post("/admin/sites/{slug:str}/fermetures")
@@ -110,13 +108,13 @@ class HoursPages(StaffController):
         if period is not None:
             with posted.refusals(period_fields("fermeture"), "fermeture-debut-jour"):
                 _, disruption = await hours_commands.add_closure(
-                    posted.session,
+                    staff.session,
                     staff.agent,
                     slug,
                     starts_at=period[0],
                     ends_at=period[1],
                     reason=posted.form.get("fermeture-motif", ""),
-                    now=posted.now,
+                    now=staff.now,
                 )
                 return back(posted.site, "fermetures", **outcome("fermeture", disruption))
         return await posted.again("fermeture")
@@ -130,6 +128,6 @@ class HoursPages(StaffController):
     ) -> Redirect:
         posted = await form_posted(staff, slug)
         await hours_commands.delete_closure(
-            posted.session, staff.agent, slug, closure_id, now=posted.now
+            staff.session, staff.agent, slug, closure_id, now=staff.now
         )
         return back(posted.site, "fermetures", fait="fermeture_supprimee")
