@@ -57,7 +57,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 def document_problems(app: Litestar) -> None:
     """Give every operation of `app` the problems that operations of its shape may answer
-    (staff ones 401 and 403, those with a path parameter 404, those with a body 413…);
+    (staff ones 401 and 403, those with a path parameter or a `site` 404, those with a body 413…);
     what a handler declares itself, such as a 409, comes on top."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
@@ -69,7 +69,7 @@ def document_problems(app: Litestar) -> None:
                 statuses.add(429)
             if handler.resolve_security() or STAFF_DEPENDENCIES & parameters.keys():
                 statuses |= {401, 403}
-            if route.path_parameters:
+            if route.path_parameters or "site" in parameters:  # a mairie named by its slug
                 statuses.add(404)
             if "data" in parameters:
                 statuses.add(413)

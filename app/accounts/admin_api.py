@@ -15,6 +15,7 @@ from app.accounts.commands import AgentChange, AgentIn, PasswordIn
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.web.context import Context
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The agent's id")]
@@ -41,14 +42,10 @@ def account_out(agent: Agent, context: Context) -> AgentAccountOut:
     """An account as administrators see it, in the city's time; never its password hash."""
     zone, now = context.zone, context.now
     locked = agent.locked_until if agent.locked_until and agent.locked_until > now else None
-    return AgentAccountOut(
-        id=agent.id,
-        email=agent.email,
-        name=agent.name,
-        role=agent.role,
+    return from_model(
+        agent,
+        AgentAccountOut,
         sites=agent.site_slugs,
-        active=agent.active,
-        failed_logins=agent.failed_logins,
         locked_until=locked.astimezone(zone) if locked else None,
         last_login_at=agent.last_login_at.astimezone(zone) if agent.last_login_at else None,
         created_at=agent.created_at.astimezone(zone),
@@ -60,11 +57,7 @@ class AgentsAdminController(Controller):
     tags = ["administration"]
     security = STAFF_SECURITY
 
-    @get(
-        "/",
-        summary="The staff accounts of one's mairies, or of one mairie (manager)",
-        responses=problem_responses(404),
-    )
+    @get("/", summary="The staff accounts of one's mairies, or of one mairie (manager)")
     async def list_agents(
         self,
         caller: NamedDependency[Caller],

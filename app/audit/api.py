@@ -17,7 +17,6 @@ from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
 from app.errors import BadRequest
-from app.problems import problem_responses
 from app.web.context import Context
 
 SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
@@ -131,11 +130,7 @@ class AuditController(Controller):
     tags = ["administration"]
     security = STAFF_SECURITY
 
-    @get(
-        "/",
-        summary="The audit log: who changed what, when and from where (manager)",
-        responses=problem_responses(404),
-    )
+    @get("/", summary="The audit log: who changed what, when and from where (manager)")
     async def audit_log(
         self,
         caller: NamedDependency[Caller],

@@ -19,6 +19,7 @@ from app.notify.models import OutboxMessage
 from app.notify.planner import EMAIL
 from app.notify.subjects import APPOINTMENT, register
 from app.notify.transports import Attachment
+from app.shapes import from_model
 from app.sites.models import Service, Site
 
 WITH_CALENDAR = ("confirmation", "moved", "station_changed", "cancelled", "cannot_take_place")
@@ -27,19 +28,8 @@ ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed")
 
 def facts(appointment: Appointment) -> AppointmentFacts:
     phone = appointment.phone
-    return AppointmentFacts(
-        id=appointment.id,
-        sequence=appointment.sequence,
-        reference=appointment.reference,
-        token=appointment.token,
-        name=appointment.name,
-        email=appointment.email,
-        mobile=phone if phone is not None and is_mobile(phone) else None,
-        reminders_by_email=appointment.reminders_by_email,
-        reminders_by_sms=appointment.reminders_by_sms,
-        starts_at=appointment.starts_at,
-        station_id=appointment.station_id,
-    )
+    mobile = phone if phone is not None and is_mobile(phone) else None
+    return from_model(appointment, AppointmentFacts, mobile=mobile)
 
 
 class About(TypedDict):

@@ -13,6 +13,7 @@ from app import bounds
 from app.booking.guard import Burst
 from app.booking.models import Appointment
 from app.booking.slots import Slot
+from app.sites.schemas import StationRef
 
 Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
 Aware = Annotated[
@@ -55,11 +56,6 @@ class AvailabilityOut(msgspec.Struct, kw_only=True):
     service: str
     timezone: str
     slots: list[SlotOut]
-
-
-class StationRef(msgspec.Struct, kw_only=True):
-    id: int
-    name: str
 
 
 class AppointmentOut(msgspec.Struct, kw_only=True):

@@ -16,7 +16,7 @@ from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import writing
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
-from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites.models import Site
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
@@ -45,19 +45,7 @@ def masked(recipient: str) -> str:
 
 
 def outbox_out(message: OutboxMessage, slug: str) -> OutboxOut:
-    return OutboxOut(
-        id=message.id,
-        site=slug,
-        kind=message.kind,
-        channel=message.channel,
-        status=message.status,
-        attempts=message.attempts,
-        last_error=message.last_error,
-        recipient=masked(message.recipient),
-        send_after=message.send_after,
-        created_at=message.created_at,
-        sent_at=message.sent_at,
-    )
+    return from_model(message, OutboxOut, site=slug, recipient=masked(message.recipient))
 
 
 class OutboxController(Controller):
@@ -65,11 +53,7 @@ class OutboxController(Controller):
     tags = ["admin"]
     security = STAFF_SECURITY
 
-    @get(
-        "/",
-        summary="Messages of the outbox, by status (failed: given up on)",
-        responses=problem_responses(404),
-    )
+    @get("/", summary="Messages of the outbox, by status (failed: given up on)")
     async def list_messages(
         self,
         caller: NamedDependency[Caller],

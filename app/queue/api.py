@@ -23,7 +23,8 @@ from app.live import presence
 from app.problems import problem_responses
 from app.queue import commands, queries, views
 from app.queue.models import Ticket, TicketStatus
-from app.sites.schemas import Slug
+from app.shapes import from_model
+from app.sites.schemas import Slug, StationRef
 from app.sites.service import get_site
 from app.visits import service as visits
 from app.visits.service import VisitReport
@@ -85,11 +86,6 @@ class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         )
 
 
-class StationRef(msgspec.Struct, kw_only=True):
-    id: int
-    name: str
-
-
 class TicketOut(msgspec.Struct, kw_only=True):
     id: int
     number: str
@@ -145,11 +141,9 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 def ticket_out(view: views.TicketView, tz: ZoneInfo) -> TicketOut:
     ticket = view.ticket
-    return TicketOut(
-        id=ticket.id,
-        number=ticket.number,
-        token=ticket.token,
-        status=ticket.status,
+    return from_model(
+        ticket,
+        TicketOut,
         position=view.position,
         eta_minutes=view.eta_minutes,
         station=StationRef(id=ticket.station.id, name=ticket.station.name)
@@ -158,13 +152,10 @@ def ticket_out(view: views.TicketView, tz: ZoneInfo) -> TicketOut:
         service=ticket.service.code,
         service_name=ticket.service.name,
         needs=list(ticket.needs),
-        priority=ticket.priority,
         kind="appointment" if ticket.appointment_id else "walk_in",
-        late=ticket.late,
         arrived_at=ticket.arrived_at.astimezone(tz),
         due_at=_local(ticket.due_at, tz),
         called_at=_local(ticket.called_at, tz),
-        call_count=ticket.call_count,
     )
 
 

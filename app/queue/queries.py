@@ -18,6 +18,7 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import numbering
 from app.queue.models import QueueState, Ticket, TicketStatus
 from app.queue.ordering import Caller, Waiting
+from app.shapes import from_model
 from app.sites.hours import OpenDay
 from app.sites.models import LateArrivalRule, Site, Station
 from app.sites.service import site_calendar, station_outages
@@ -87,11 +88,9 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
 
 
 def waiting_of(ticket: Ticket) -> Waiting:
-    return Waiting(
-        id=ticket.id,
-        arrived_at=ticket.arrived_at,
-        due_at=ticket.due_at,
-        priority=ticket.priority,
+    return from_model(
+        ticket,
+        Waiting,
         kind=ticket.station_kind,
         accessible=ticket.requires_accessible,
         service=ticket.service_id,

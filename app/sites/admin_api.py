@@ -13,6 +13,7 @@ from litestar.params import JSONBody
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import administered_sites, site_to_run
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites import commands
 from app.sites.admin_schemas import (
     AffectedOut,
@@ -37,7 +38,7 @@ from app.sites.admin_schemas import (
 from app.sites.disruption import to_reschedule
 from app.sites.hours_api import HoursRoutes
 from app.sites.queries import outages_ahead, station_of, stations_of
-from app.sites.schemas import SiteOut, Slug, from_model
+from app.sites.schemas import SiteOut, Slug
 
 
 class SiteAdminController(HoursRoutes):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.errors import Invalid
 from app.i18n import gettext
+from app.shapes import from_model
 from app.sites.disruption import Affected, Disruption
 from app.sites.models import Site, Station, StationOutage
 from app.sites.rules import (
@@ -30,7 +31,7 @@ from app.sites.rules import (
     Other,
     settings_of,
 )
-from app.sites.schemas import StationOut, from_model
+from app.sites.schemas import StationOut, StationRef
 from app.sites.service import get_site
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -116,11 +117,6 @@ class StationChangeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kind: Kind | None = None
     accessible: bool | None = None
     active: bool | None = None
-
-
-class StationRef(msgspec.Struct, kw_only=True):
-    id: int
-    name: str
 
 
 class AffectedOut(msgspec.Struct, kw_only=True):

@@ -11,10 +11,11 @@ from litestar.params import JSONBody, PathParameter
 
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
-from app.sites.schemas import NeedOut, ServiceOut, from_model
+from app.sites.schemas import NeedOut, ServiceOut
 
 CodeParam = Annotated[
     str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")

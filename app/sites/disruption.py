@@ -34,6 +34,7 @@ from app.booking.slots import (
     rehome,
     requirement,
 )
+from app.shapes import from_model
 from app.sites.models import Need, Service, Site, Station
 from app.sites.queries import stations_of
 from app.sites.service import local_today, site_calendar, station_outages
@@ -168,13 +169,11 @@ def _affected(
     stations: Mapping[int, Station],
     previous: str | None = None,
 ) -> Affected:
-    return Affected(
-        reference=appointment.reference,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
+    return from_model(
+        appointment,
+        Affected,
         service=service.code,
         service_name=service.name,
-        station_id=appointment.station_id,
         station=stations[appointment.station_id].name,
         previous_station=previous,
     )

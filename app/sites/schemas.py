@@ -4,26 +4,19 @@ structs (`admin_schemas`, `catalog_api`) extend these with what only staff see."
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar.params import PathParameter
 
+from app.shapes import from_model
 from app.sites.hours import WEEKDAYS, OpenDay
 from app.sites.models import Need, Service, Site, Station, WeeklyHours
 
 Slug = Annotated[
     str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="A mairie's identifier")
 ]
-
-
-Out = TypeVar("Out", bound=msgspec.Struct)
-
-
-def from_model(row: Any, shape: type[Out]) -> Out:
-    """The struct `shape` filled from the attributes of the same names of `row`."""
-    return msgspec.convert(row, shape, from_attributes=True)
 
 
 class SiteOut(msgspec.Struct, kw_only=True):
@@ -35,6 +28,13 @@ class SiteOut(msgspec.Struct, kw_only=True):
 class SiteSummary(SiteOut, kw_only=True):
     timezone: str
     arrondissements: list[int]
+
+
+class StationRef(msgspec.Struct, kw_only=True):
+    """A station, named."""
+
+    id: int
+    name: str
 
 
 class StationOut(msgspec.Struct, kw_only=True):

@@ -10,7 +10,6 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.problems import problem_responses
 from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
@@ -36,11 +35,7 @@ class StatsController(Controller):
     tags = ["stats"]
     security = STAFF_SECURITY
 
-    @get(
-        "/stats",
-        summary="The figures of a mairie, or of all of Paris, by period",
-        responses=problem_responses(404),
-    )
+    @get("/stats", summary="The figures of a mairie, or of all of Paris, by period")
     async def stats(
         self,
         caller: NamedDependency[Caller],
@@ -62,7 +57,6 @@ class StatsController(Controller):
             "UTF-8 byte order mark, French titles beside the codes and decimal commas."
         ),
         media_type="text/csv",
-        responses=problem_responses(404),
     )
     async def stats_as_csv(
         self,

@@ -17,6 +17,7 @@ from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
@@ -80,13 +81,7 @@ def escalation_out(escalation: Escalation, site: Site, now: datetime) -> Escalat
 
 
 def department_out(department: Department) -> DepartmentOut:
-    return DepartmentOut(
-        code=department.code,
-        name=department.name,
-        answer_days=department.answer_days,
-        active=department.active,
-        email=department.email,
-    )
+    return from_model(department, DepartmentOut)
 
 
 class EscalationsController(Controller):
@@ -94,11 +89,7 @@ class EscalationsController(Controller):
     tags = ["visits"]
     security = STAFF_SECURITY
 
-    @get(
-        "/",
-        summary="Requests sent on to expert departments, oldest first",
-        responses=problem_responses(404),
-    )
+    @get("/", summary="Requests sent on to expert departments, oldest first")
     async def list_escalations(
         self,
         caller: NamedDependency[Caller],
@@ -187,10 +178,7 @@ class DepartmentsController(Controller):
         )
         return department_out(added)
 
-    @patch(
-        "/{code:str}",
-        summary="Rename a department, change its delay or its email, retire it",
-    )
+    @patch("/{code:str}", summary="Rename a department, change its delay or its email, retire it")
     async def change_department(
         self,
         code: Code,
