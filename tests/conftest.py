@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -32,6 +33,11 @@ from app.asgi import create_app
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.sites.demo import load_demo
+
+# The machines that run the suite are shared and noisy: a property test fails on what it
+# finds, never on how long one example took.
+hypothesis_settings.register_profile("guichet", deadline=None)
+hypothesis_settings.load_profile("guichet")
 
 POSTGRES_URL = os.environ.get(
     "GUICHET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
