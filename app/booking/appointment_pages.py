@@ -4,6 +4,7 @@ nearest free slots in one step. Plain forms: no JavaScript needed."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from app.throttle import client_address
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
-from app.web.public import PublicController
+from app.web.public import PublicController, Visitor
 
 CALLED_OFF = AppointmentStatus.CALLED_OFF
 # What the page says on coming back from a change, by the flag in its query.
@@ -60,17 +61,17 @@ class AppointmentPages(PublicController):
     async def appointment(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template:
-        session = context.session
+        session = visitor.session
         appointment = await get_by_token(session, token)
         notice = next(
-            (gettext(text) for flag, text in NOTICES if request.query_params.get(flag)), None
+            (gettext(text) for flag, text in NOTICES if visitor.request.query_params.get(flag)),
+            None,
         )
-        page = _appointment_context(context, appointment)
+        page = _appointment_context(visitor.context, appointment)
         page["notice"] = notice
-        page.update(await _called_off_context(context, appointment))
+        page.update(await _called_off_context(visitor.context, appointment))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
         page["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
         return Template("appointment.html", context=page, headers=_private())
@@ -84,11 +85,10 @@ class AppointmentPages(PublicController):
     async def stop_reminders(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Redirect:
-        throttle_booking(request)
-        await commands.stop_reminders(context.session, token, context.now)
+        throttle_booking(visitor.request)
+        await commands.stop_reminders(visitor.session, token, visitor.now)
         return Redirect(f"/rendez-vous/{token}?sans-rappels=1#rappels", status_code=303)
 
     @get("/rendez-vous/{token:str}/annuler")
@@ -105,102 +105,86 @@ class AppointmentPages(PublicController):
     async def cancel(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Redirect:
-        throttle_booking(request)
-        await commands.cancel(context.session, token, now=context.now)
+        throttle_booking(visitor.request)
+        await commands.cancel(visitor.session, token, now=visitor.now)
         return Redirect(f"/rendez-vous/{token}?annule=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/deplacer")
     async def choose_new_slot(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template:
-        throttle_search(request)
-        appointment = await get_by_token(context.session, token)
-        first = first_day_asked(request, appointment.site, context.now)
-        page = await _move_context(context, appointment, first)
+        throttle_search(visitor.request)
+        appointment = await get_by_token(visitor.session, token)
+        first = first_day_asked(visitor.request, appointment.site, visitor.now)
+        page = await _move_context(visitor.context, appointment, first)
         return Template("appointment_move.html", context=page, headers=_private())
 
     @post("/rendez-vous/{token:str}/deplacer")
     async def move(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        throttle_booking(request)
+        throttle_booking(visitor.request)
         start: datetime | None = None
-        appointment = await get_by_token(context.session, token)
         try:
-            start = await _chosen_start(request)
+            start = await _chosen_start(visitor.request)
             await commands.reschedule(
-                context.session,
+                visitor.session,
                 token,
                 start,
-                now=context.now,
-                per_address_per_day=context.settings.bookings_per_address_per_day,
+                now=visitor.now,
+                per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except (SlotRefused, Conflict) as refused:
-            first = first_day_after(appointment.site, start, context.now)
-            page = await _move_context(context, appointment, first)
-            page.update(refusal=refusal(refused.code))
-            return Template("appointment_move.html", context=page, status_code=409)
+            again = "appointment_move.html", _move_context
+            return await _refused(visitor.context, token, start, again, refused.code, 409)
         return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/reprendre")
     async def choose_instead(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
         """An appointment the mairie called off: the week's free slots, to take one."""
-        throttle_search(request)
-        appointment = await get_by_token(context.session, token)
+        throttle_search(visitor.request)
+        appointment = await get_by_token(visitor.session, token)
         if appointment.status != CALLED_OFF or appointment.rebooked_as_id is not None:
             return Redirect(f"/rendez-vous/{token}", status_code=303)
-        first = first_day_asked(request, appointment.site, context.now)
-        page = await _rebook_context(context, appointment, first)
+        first = first_day_asked(visitor.request, appointment.site, visitor.now)
+        page = await _rebook_context(visitor.context, appointment, first)
         return Template("appointment_rebook.html", context=page, headers=_private())
 
     @post("/rendez-vous/{token:str}/reprendre")
     async def rebook(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
         """Take a slot in place of an appointment the mairie called off: a booking like
         any other, for the same person, démarche and needs."""
-        throttle_booking(request)
+        throttle_booking(visitor.request)
         start: datetime | None = None
-        appointment = await get_by_token(context.session, token)
         try:
-            start = await _chosen_start(request)
+            start = await _chosen_start(visitor.request)
             taken = await commands.rebook(
-                context.session,
+                visitor.session,
                 token,
                 start,
-                now=context.now,
-                client=contacts.client_network(client_address(request)),
-                per_address_per_day=context.settings.bookings_per_address_per_day,
+                now=visitor.now,
+                client=contacts.client_network(client_address(visitor.request)),
+                per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except DomainError as error:
             if error.status in (404, 429):
                 raise
-            first = first_day_after(appointment.site, start, context.now)
-            page = await _rebook_context(context, appointment, first)
-            page.update(refusal=refusal(error.code))
-            return Template(
-                "appointment_rebook.html",
-                context=page,
-                status_code=error.status,
-                headers=_private(),
-            )
+            again = "appointment_rebook.html", _rebook_context
+            return await _refused(visitor.context, token, start, again, error.code, error.status)
         return Redirect(f"/rendez-vous/{taken.token}?confirme=1", status_code=303)
 
 
@@ -225,6 +209,27 @@ async def _called_off_context(context: Context, appointment: Appointment) -> dic
         found = await nearest_free(session, appointment.site, [appointment], context.now)
         offers = slot_choices(found[appointment.id], tz)
     return {"called_off": True, "offers": offers, "rebooked": rebooked}
+
+
+# A page to choose a slot on: its template, and what it shows from a first day.
+Choice = tuple[str, Callable[[Context, Appointment, date], Awaitable[dict[str, Any]]]]
+
+
+async def _refused(
+    context: Context,
+    token: str,
+    start: datetime | None,
+    again: Choice,
+    code: str | None,
+    status: int,
+) -> Template:
+    """The choice of a slot again, in the week of the one refused, saying why."""
+    template, page_of = again
+    appointment = await get_by_token(context.session, token)
+    first = first_day_after(appointment.site, start, context.now)
+    page = await page_of(context, appointment, first)
+    page.update(refusal=refusal(code or ""))
+    return Template(template, context=page, status_code=status, headers=_private())
 
 
 async def _move_context(context: Context, appointment: Appointment, first: date) -> dict[str, Any]:

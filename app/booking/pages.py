@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, Router, get, post
-from litestar.datastructures import State
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +28,7 @@ from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
 from app.throttle import client_address
-from app.web.context import Context
-from app.web.public import PublicController
+from app.web.public import PublicController, Visitor
 
 MAX_NEEDS = 10
 
@@ -56,12 +54,10 @@ def _back_to_start(site: Site) -> Redirect:
 
 class BookingFlowPages(PublicController):
     @get("/mairies/{slug:str}/rendez-vous")
-    async def choose_service(
-        self, slug: Slug, context: NamedDependency[Context], request: Request[Any, Any, State]
-    ) -> Template:
-        session = context.session
+    async def choose_service(self, slug: Slug, visitor: NamedDependency[Visitor]) -> Template:
+        session = visitor.session
         site = await get_site(session, slug)
-        error = request.query_params.get("erreur")
+        error = visitor.request.query_params.get("erreur")
         services = await list_services(session)
         return Template(
             "booking_service.html",
@@ -78,46 +74,43 @@ class BookingFlowPages(PublicController):
     async def choose_slot(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        site = await get_site(context.session, slug)
-        code = request.query_params.get("service", "")
+        site = await get_site(visitor.session, slug)
+        code = visitor.request.query_params.get("service", "")
         if not code:
             return _back_to_start(site)
-        throttle_search(request)
-        needs = _needs_of(request.query_params.getall("besoins", []))
-        first = first_day_asked(request, site, context.now)
-        page = await slot_context(context, site, code, needs, first)
+        throttle_search(visitor.request)
+        needs = _needs_of(visitor.request.query_params.getall("besoins", []))
+        first = first_day_asked(visitor.request, site, visitor.now)
+        page = await slot_context(visitor.context, site, code, needs, first)
         return Template("booking_slots.html", context=page)
 
     @get("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def contact_form(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        site = await get_site(context.session, slug)
-        code = request.query_params.get("service", "")
-        needs = _needs_of(request.query_params.getall("besoins", []))
-        start = bounds.parse_datetime(request.query_params.get("debut"))
+        site = await get_site(visitor.session, slug)
+        code = visitor.request.query_params.get("service", "")
+        needs = _needs_of(visitor.request.query_params.getall("besoins", []))
+        start = bounds.parse_datetime(visitor.request.query_params.get("debut"))
         if not code or start is None:
             return _back_to_start(site)
-        page = await _contact_context(context.session, site, code, needs, start)
+        page = await _contact_context(visitor.session, site, code, needs, start)
         return Template("booking_contact.html", context=page)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def book(
         self,
         slug: Slug,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        session = context.session
-        throttle_booking(request)
+        session = visitor.session
+        throttle_booking(visitor.request)
         site = await get_site(session, slug)
-        form = await request.form()
+        form = await visitor.request.form()
         code = str(form.get("service", ""))
         needs = _needs_of(form.getall("besoins", []))
         start = bounds.parse_datetime(str(form.get("debut", "")))
@@ -134,7 +127,7 @@ class BookingFlowPages(PublicController):
         if not errors:
             try:
                 appointment = await commands.book(
-                    context.session,
+                    visitor.session,
                     commands.BookingRequest(
                         site=site.slug,
                         service=code,
@@ -145,10 +138,10 @@ class BookingFlowPages(PublicController):
                         needs=needs,
                         reminders_by_email=entered.rappels_email,
                         reminders_by_sms=entered.rappels_sms,
-                        client=contacts.client_network(client_address(request)),
+                        client=contacts.client_network(client_address(visitor.request)),
                     ),
-                    now=context.now,
-                    per_address_per_day=context.settings.bookings_per_address_per_day,
+                    now=visitor.now,
+                    per_address_per_day=visitor.settings.bookings_per_address_per_day,
                 )
             except SlotRefused as refused:
                 page = await _contact_context(session, site, code, needs, start)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
@@ -20,7 +19,7 @@ from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
-from app.web.public import PublicController
+from app.web.public import PublicController, Visitor
 
 
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
@@ -95,32 +94,30 @@ class TrackingPages(PublicController):
     async def feedback_form(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template:
-        thanks = request.query_params.get("merci") == "1"
-        page = await feedback_context(context, token, thanks=thanks)
+        thanks = visitor.request.query_params.get("merci") == "1"
+        page = await feedback_context(visitor.context, token, thanks=thanks)
         return Template("feedback.html", context=page, headers=PRIVATE)
 
     @post("/ticket/{token:str}/avis")
     async def give_feedback(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        form = await request.form()
+        form = await visitor.request.form()
         score = str(form.get("note", ""))
         try:
             await feedback.record(
-                context.session,
+                visitor.session,
                 token,
                 bounds.parse_int(score, 1, 5) or 0,
                 str(form.get("commentaire", "")),
-                context.now,
+                visitor.now,
             )
         except DomainError as error:
             # The answer already given, if any, stays shown: its comment is kept whatever.
-            page = await feedback_context(context, token, error=refusal(error.code))
+            page = await feedback_context(visitor.context, token, error=refusal(error.code))
             return Template("feedback.html", context=page, status_code=error.status)
         return Redirect(f"/ticket/{token}/avis?merci=1", status_code=303)

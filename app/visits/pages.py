@@ -13,8 +13,7 @@ import hmac
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -32,7 +31,7 @@ from app.sites.models import Service, Site
 from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus, Visit
 from app.web.context import Context
-from app.web.public import PublicController
+from app.web.public import PublicController, Visitor
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
@@ -139,25 +138,23 @@ class DepartmentPages(PublicController):
     async def request_page(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template:
-        done = request.query_params.get("fait") == "1"
-        return await self._page(context, token, done=done)
+        done = visitor.request.query_params.get("fait") == "1"
+        return await self._page(visitor.context, token, done=done)
 
     @post("/demande-transmise/{token:str}")
     async def answer(
         self,
         token: Token,
-        request: Request[Any, Any, State],
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        escalation = await visits.escalation_by_department_token(context.session, token)
-        form = await request.form()
+        escalation = await visits.escalation_by_department_token(visitor.session, token)
+        form = await visitor.request.form()
         presented = str(form.get(FORM_TOKEN, ""))[:128]
-        expected = form_token(context.settings, token)
+        expected = form_token(visitor.settings, token)
         if not hmac.compare_digest(presented.encode(), expected.encode()):
-            return await self._page(context, token, error="form", status_code=403)
+            return await self._page(visitor.context, token, error="form", status_code=403)
         status = str(form.get("statut", ""))[:32]
         raw = str(form.get("message", ""))
         message = " ".join(raw.split())
@@ -173,7 +170,7 @@ class DepartmentPages(PublicController):
             error = "answer"
         if error:
             return await self._page(
-                context,
+                visitor.context,
                 token,
                 error=error,
                 chosen=status if status in following else "",
@@ -182,18 +179,18 @@ class DepartmentPages(PublicController):
             )
         try:
             await visits.move(
-                context.session,
+                visitor.session,
                 escalation.reference,
                 status,
                 agent_id=None,
                 message=message,
-                now=context.now,
+                now=visitor.now,
                 may_change=lambda _site: None,  # the private link is the department's right
                 by_department=True,
             )
         except DomainError as refused:  # moved meanwhile, from the mairie or another tab
             return await self._page(
-                context,
+                visitor.context,
                 token,
                 error=refusal(refused.code or ""),
                 status_code=refused.status,

@@ -1,48 +1,77 @@
-"""What every resident's page shares: refusals and errors shown as a page in French with
-the right status, and forms accepted only from our own pages."""
+"""What every resident's page shares: who opens it (`Visitor`: the request and its
+context), refusals and errors shown as a page in French with the right status, and forms
+accepted only from our own pages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 
 from app.errors import DomainError, status_of
-from app.i18n import gettext
+from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
+from app.web.context import Context, WithContext
+
+# A page's title and text, by the status of what went wrong.
+Words = Mapping[int, tuple[str, str]]
+
+RESIDENTS_WORDS: Words = {
+    404: (N_("Page introuvable"), N_("Cette page n'existe pas, ou ce lien n'est plus valable.")),
+    429: (
+        N_("Trop de demandes"),
+        N_("Vous avez fait beaucoup de demandes : attendez une minute."),
+    ),
+    500: (N_("Erreur"), N_("Le service rencontre un problème. Réessayez dans un instant.")),
+}
+
+
+def error_page(exc: Exception, words: Words, status: int | None = None) -> Template:
+    """What went wrong as a page in French: in `words` by its status, else a refusal's own
+    text (below 500) or the server's error."""
+    status = status_of(exc) if status is None else status
+    if status in words:
+        title, text = (gettext(word) for word in words[status])
+    elif status < 500:
+        title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
+    else:
+        title, text = (gettext(word) for word in words[500])
+    headers = exc.headers if isinstance(exc, DomainError) else {}
+    context = {"title": title, "text": text}
+    return Template("page_error.html", context=context, status_code=status, headers=headers)
 
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
     """Errors on the usager's pages, as a French page with the right status."""
-    status = status_of(exc)
-    if status == 404:
-        title = gettext("Page introuvable")
-        text = gettext("Cette page n'existe pas, ou ce lien n'est plus valable.")
-    elif status == 429:
-        title = gettext("Trop de demandes")
-        text = gettext("Vous avez fait beaucoup de demandes : attendez une minute.")
-    elif status < 500:
-        title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
-    else:
-        title = gettext("Erreur")
-        text = gettext("Le service rencontre un problème. Réessayez dans un instant.")
-    headers = exc.headers if isinstance(exc, DomainError) else {}
-    return Template(
-        "page_error.html",
-        context={"title": title, "text": text},
-        status_code=status,
-        headers=headers,
-    )
+    return error_page(exc, RESIDENTS_WORDS)
+
+
+@dataclass(frozen=True)
+class Visitor(WithContext):
+    """Whoever opens a resident's page: the request, with its context (the one session,
+    the time, the settings)."""
+
+    request: Request[Any, Any, State]
+
+
+async def provide_visitor(
+    request: Request[Any, Any, State], context: NamedDependency[Context]
+) -> Visitor:
+    return Visitor(context=context, request=request)
 
 
 class PublicController(Controller):
-    """The base of the residents' pages: out of the API's document, forms from our pages
-    only, errors as pages."""
+    """The base of the residents' pages: the one opening them is `visitor`, they stay out
+    of the API's document, forms come from our pages only, errors are pages."""
 
     include_in_schema = False
     guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
+    dependencies = {"visitor": Provide(provide_visitor)}

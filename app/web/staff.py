@@ -14,20 +14,20 @@ from litestar import Controller, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts import sessions
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
-from app.errors import DomainError, Unauthorized, status_of
-from app.i18n import gettext
-from app.i18n.texts import refusal
+from app.errors import DomainError, Unauthorized
+from app.i18n import N_
 from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.service import get_site
 from app.web.context import Context, WithContext
+from app.web.public import RESIDENTS_WORDS, Words, error_page
 
 
 @dataclass(frozen=True)
@@ -59,30 +59,29 @@ async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff
     )
 
 
+STAFF_WORDS: Words = {
+    **RESIDENTS_WORDS,
+    403: (N_("Accès refusé"), N_("Votre compte ne permet pas d'ouvrir cette page.")),
+    404: (N_("Introuvable"), N_("Cette page n'existe pas, ou plus.")),
+    429: (N_("Trop de tentatives"), N_("Attendez une minute avant de réessayer.")),
+}
+FORM_EXPIRED: Words = {
+    **STAFF_WORDS,
+    403: (
+        N_("Formulaire expiré"),
+        N_("Ce formulaire a expiré : rechargez la page, puis recommencez."),
+    ),
+}
+
+
 def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
     if isinstance(exc, Unauthorized):
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         response: Response[Any] = Redirect(f"/connexion?suite={target}", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
-    status = status_of(exc)
-    if status == 403 and getattr(exc, "code", "") == "form_expired":
-        title = gettext("Formulaire expiré")
-        text = gettext("Ce formulaire a expiré : rechargez la page, puis recommencez.")
-    elif status == 403:
-        title = gettext("Accès refusé")
-        text = gettext("Votre compte ne permet pas d'ouvrir cette page.")
-    elif status == 404:
-        title, text = gettext("Introuvable"), gettext("Cette page n'existe pas, ou plus.")
-    elif status == 429:
-        title = gettext("Trop de tentatives")
-        text = gettext("Attendez une minute avant de réessayer.")
-    elif status < 500:
-        title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
-    else:
-        title = gettext("Erreur")
-        text = gettext("Le service rencontre un problème. Réessayez dans un instant.")
-    return Template("page_error.html", context={"title": title, "text": text}, status_code=status)
+    words = FORM_EXPIRED if getattr(exc, "code", "") == "form_expired" else STAFF_WORDS
+    return error_page(exc, words)
 
 
 def back(path: str, **query: str) -> Redirect:
