@@ -10,6 +10,7 @@ problems in French, listed at the top and next to each field (`admin_view.Posted
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import get, post
@@ -20,9 +21,9 @@ from litestar.response import Redirect, Template
 from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
 from app.sites import commands
-from app.sites.admin_view import back, done_text, form_posted, outcome, site_context
+from app.sites.admin_view import back, done_text, form_posted, site_context
 from app.sites.commands import StationChange
-from app.sites.forms import period_fields, read_clock, read_int, read_reminder_hours
+from app.sites.forms import read_clock, read_int, read_reminder_hours
 from app.sites.hours_pages import HoursPages
 from app.sites.rules import BOUNDS, CLOCK_SETTINGS, FLAGS, SETTINGS, check_settings, settings_of
 from app.sites.schemas import Slug
@@ -124,12 +125,18 @@ class SiteAdminPages(HoursPages):
             active=form.get(f"{prefix}-actif") == "oui",
         )
         fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
-        with posted.refusals(fields, f"{prefix}-nom"):
-            _, disruption = await commands.change_station(
-                staff.session, staff.agent, slug, station_id, change, now=staff.now
-            )
-            return back(posted.site, "postes", **outcome("poste_modifie", disruption))
-        return await posted.again(prefix)
+        command = partial(
+            commands.change_station,
+            staff.session,
+            staff.agent,
+            slug,
+            station_id,
+            change,
+            now=staff.now,
+        )
+        return await posted.change(
+            command, fields, f"{prefix}-nom", anchor="postes", done="poste_modifie", again=prefix
+        )
 
     @post("/admin/sites/{slug:str}/postes/{station_id:int}/hors-service")
     async def take_out_of_service(
@@ -139,22 +146,17 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
-        prefix = f"panne-{station_id}"
-        period = posted.period(prefix)
-        if period is not None:
-            with posted.refusals(period_fields(prefix), f"{prefix}-debut-jour"):
-                _, disruption = await commands.take_out_of_service(
-                    staff.session,
-                    staff.agent,
-                    slug,
-                    station_id,
-                    starts_at=period[0],
-                    ends_at=period[1],
-                    reason=posted.form.get(f"{prefix}-motif", ""),
-                    now=staff.now,
-                )
-                return back(posted.site, "postes", **outcome("hors_service", disruption))
-        return await posted.again(prefix)
+        add = partial(
+            commands.take_out_of_service,
+            staff.session,
+            staff.agent,
+            slug,
+            station_id,
+            now=staff.now,
+        )
+        return await posted.add_period(
+            f"panne-{station_id}", add, anchor="postes", done="hors_service"
+        )
 
     @post("/admin/sites/{slug:str}/hors-service/{outage_id:int}/fin")
     async def end_outage(

@@ -19,7 +19,7 @@ from app.errors import Invalid
 from app.i18n import gettext
 from app.shapes import from_model
 from app.sites.disruption import Affected, Disruption
-from app.sites.models import Site, Station, StationOutage
+from app.sites.models import Closure, Site, Station, StationOutage
 from app.sites.rules import (
     BOUNDS,
     CLOCK_SETTINGS,
@@ -208,16 +208,15 @@ def station_out(station: Station) -> StationAdminOut:
     return from_model(station, StationAdminOut)
 
 
+def in_zone(row: Affected | StationOutage | Closure, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """When `row` starts and ends, in the time zone in which answers give their instants."""
+    return row.starts_at.astimezone(tz), row.ends_at.astimezone(tz)
+
+
 def affected_out(item: Affected, tz: ZoneInfo) -> AffectedOut:
-    return AffectedOut(
-        reference=item.reference,
-        start=item.starts_at.astimezone(tz),
-        end=item.ends_at.astimezone(tz),
-        service=item.service,
-        service_name=item.service_name,
-        station=StationRef(id=item.station_id, name=item.station),
-        previous_station=item.previous_station,
-    )
+    start, end = in_zone(item, tz)
+    station = StationRef(id=item.station_id, name=item.station)
+    return from_model(item, AffectedOut, start=start, end=end, station=station)
 
 
 def disrupted(disruption: Disruption, tz: ZoneInfo) -> dict[str, list[AffectedOut]]:
@@ -229,13 +228,9 @@ def disrupted(disruption: Disruption, tz: ZoneInfo) -> dict[str, list[AffectedOu
 
 
 def outage_out(outage: StationOutage, station: Station, tz: ZoneInfo) -> OutageOut:
-    return OutageOut(
-        id=outage.id,
-        station=StationRef(id=station.id, name=station.name),
-        starts_at=outage.starts_at.astimezone(tz),
-        ends_at=outage.ends_at.astimezone(tz),
-        reason=outage.reason,
-    )
+    starts_at, ends_at = in_zone(outage, tz)
+    station_ref = from_model(station, StationRef)
+    return from_model(outage, OutageOut, station=station_ref, starts_at=starts_at, ends_at=ends_at)
 
 
 async def site_zone(session: AsyncSession, slug: str) -> ZoneInfo:

@@ -4,9 +4,10 @@ was typed and the problems in French when refused."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import label
 from app.live import commands as admin_screens
 from app.sites.disruption import Disruption, to_reschedule
-from app.sites.forms import form_dict, read_period, refusals
+from app.sites.forms import form_dict, period_fields, read_period, refusals
 from app.sites.hours import WEEKDAYS
 from app.sites.models import Site, Station, StationOutage
 from app.sites.queries import (
@@ -284,7 +285,8 @@ async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
 class PostedForm:
     """A form posted to the page of `site`: its fields as typed and the problems found so
     far; `refusals` puts the service's refusal next to the fields, `again` shows the page
-    again with both."""
+    again with both, and `change` does the one thing every form of the page does: a change,
+    then back to the page with its confirmation, or the page again."""
 
     staff: Staff
     site: Site
@@ -298,6 +300,47 @@ class PostedForm:
         """The period of the fields `{prefix}-debut-…` and `{prefix}-fin-…`, in the site's
         time zone."""
         return read_period(self.form, prefix, ZoneInfo(self.site.timezone), self.errors)
+
+    async def change(
+        self,
+        command: Callable[[], Awaitable[Disruption | tuple[Any, Disruption]]],
+        fields: Mapping[str, str],
+        default: str,
+        *,
+        anchor: str,
+        done: str,
+        again: str,
+    ) -> Template | Redirect:
+        """Unless the form was found wrong already, the change `command` makes (its refusal
+        put next to the fields, as `refusals` says), then back at `anchor` with the
+        confirmation `done` and what it did to booked appointments; otherwise the page again
+        with what is wrong in the form `again`."""
+        if not self.errors:
+            with self.refusals(fields, default):
+                made = await command()
+                disruption = made if isinstance(made, Disruption) else made[1]
+                return back(self.site, anchor, **outcome(done, disruption))
+        return await self.again(again)
+
+    async def add_period(
+        self,
+        prefix: str,
+        add: Callable[..., Awaitable[tuple[Any, Disruption]]],
+        *,
+        anchor: str,
+        done: str,
+    ) -> Template | Redirect:
+        """`change` with the period of the form `prefix` (its fields `{prefix}-debut-…`,
+        `{prefix}-fin-…` and `{prefix}-motif`) given to `add`."""
+        period = self.period(prefix)
+        if period is None:
+            return await self.again(prefix)
+        reason = self.form.get(f"{prefix}-motif", "")
+        command = partial(add, starts_at=period[0], ends_at=period[1], reason=reason)
+        fields = period_fields(prefix)
+        return await self.change(
+            command, fields, f"{prefix}-debut-jour", anchor=anchor, done=done, again=prefix
+        )
 
     async def again(self, posted: str, status: int = 400) -> Template:
         """The page again, with what was typed in the form `posted` and what is wrong."""

@@ -3,8 +3,10 @@ managers read them. A retired item is offered no more, but past bookings keep it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from sqlalchemy import func, select
@@ -119,14 +121,27 @@ async def _add(
         await session.flush()
     except IntegrityError as exc:  # the same code, added at the same instant
         raise Conflict(f"A {kind} already has the code {item.code!r}.", code="code_taken") from exc
+    _record(session, "created", item, agent, now, **_settings_of(item))
+
+
+def _record(
+    session: AsyncSession,
+    action: str,
+    item: Service | Need,
+    agent: Agent,
+    now: datetime,
+    **details: Detail,
+) -> None:
+    """The audit line of `action` done to `item`; the catalog is the City's, not a mairie's."""
+    kind = _audit_name(type(item))
     audit.record(
         session,
-        f"{kind}.created",
+        f"{kind}.{action}",
         at=now,
         agent_id=agent.id,
-        site_id=None,  # the catalog is the City's, not a mairie's
+        site_id=None,
         target=f"{kind}:{item.code}",
-        **_settings_of(item),
+        **details,
     )
 
 
@@ -150,32 +165,15 @@ async def _change(
 ) -> None:
     """Apply `changes` to `item`; one audit line for what changed, another if it was retired
     or offered again."""
-    kind = _audit_name(type(item))
     active = changes.pop("active", None)
     changed = sorted(name for name, value in changes.items() if getattr(item, name) != value)
     for name in changed:
         setattr(item, name, changes[name])
     if changed:
-        audit.record(
-            session,
-            f"{kind}.changed",
-            at=now,
-            agent_id=agent.id,
-            site_id=None,
-            target=f"{kind}:{item.code}",
-            fields=changed,
-            **_settings_of(item),
-        )
+        _record(session, "changed", item, agent, now, fields=changed, **_settings_of(item))
     if active is not None and active != item.active:
         item.active = bool(active)
-        audit.record(
-            session,
-            f"{kind}.{'restored' if active else 'retired'}",
-            at=now,
-            agent_id=agent.id,
-            site_id=None,
-            target=f"{kind}:{item.code}",
-        )
+        _record(session, "restored" if active else "retired", item, agent, now)
 
 
 def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
@@ -258,3 +256,23 @@ async def change_need(
     if data.station_kind is None:
         changes["station_kind"] = None
     return await _change_item(session, Need, code, changes, agent, now)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[Item]):
+    """One of the two catalogs, as its API and its pages serve it: the name of its items
+    (in its audit lines, its API's operations and its page's template), their model, what a
+    new item and a change read, and the commands that add and change one."""
+
+    name: str
+    model: type[Item]
+    new: type[ServiceIn] | type[NeedIn]
+    change: type[ServiceChange] | type[NeedChange]
+    create: Callable[..., Awaitable[Item]]
+    save: Callable[..., Awaitable[Item]]
+
+
+SERVICES = Kind[Service](
+    "service", Service, ServiceIn, ServiceChange, create_service, change_service
+)
+NEEDS = Kind[Need]("need", Need, NeedIn, NeedChange, create_need, change_need)

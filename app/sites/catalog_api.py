@@ -1,9 +1,14 @@
 """The catalogs over HTTP: managers read every item, retired ones included; administrators
-add, change, retire (`active: false`) and offer again (`active: true`)."""
+add, change, retire (`active: false`) and offer again (`active: true`).
+
+The two catalogs' APIs differ only by their items: `catalog_controller` makes each one's
+controller from its `catalog.Kind`, its operations named after its items (`list_services`,
+`get_need`…)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
@@ -14,12 +19,12 @@ from app.problems import problem_responses
 from app.shapes import from_model
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, NeedChange, NeedIn, ServiceChange, ServiceIn
-from app.sites.models import Need, Service
 from app.sites.schemas import NeedOut, ServiceOut
 
 CodeParam = Annotated[
     str, PathParameter(pattern=CODE_PATTERN, max_length=40, description="The item's code")
 ]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 class ServiceAdminOut(ServiceOut, kw_only=True):
@@ -32,120 +37,78 @@ class NeedAdminOut(NeedOut, kw_only=True):
     active: bool
 
 
-def service_out(item: Service) -> ServiceAdminOut:
-    return from_model(item, ServiceAdminOut)
+# The types of a catalog's new item, change and item answered: each controller gives its own
+# (`signature_namespace`), for its operations and its OpenAPI document.
+New = ServiceIn | NeedIn
+Change = ServiceChange | NeedChange
+Out = ServiceAdminOut | NeedAdminOut
 
 
-def need_out(item: Need) -> NeedAdminOut:
-    return from_model(item, NeedAdminOut)
+def _named(handler: Handler, name: str) -> Handler:
+    """`handler` named `name`: its operation's id ends with it."""
+    handler.__name__ = handler.__qualname__ = name
+    return handler
 
 
-class ServicesAdminController(Controller):
-    path = "/api/v1/admin/services"
-    tags = ["administration"]
+def catalog_controller(kind: catalog.Kind[Any], out: type[Out], listing: str) -> type[Controller]:
+    """The controller of one catalog's API at `/api/v1/admin/<items>`, its items answered
+    as `out`; `listing` says what its list is."""
+    one = kind.name
+    items = f"{one}s"
 
-    @get(
-        "/", summary="The catalog of services, retired ones last (manager)", security=STAFF_SECURITY
+    async def list_items(self: Controller, caller: NamedDependency[Caller]) -> list[Out]:
+        found = await catalog.all_of(caller.session, caller.agent, kind.model)
+        return [from_model(item, out) for item in found]
+
+    async def get_item(self: Controller, code: CodeParam, caller: NamedDependency[Caller]) -> Out:
+        return from_model(await catalog.one_of(caller.session, caller.agent, kind.model, code), out)
+
+    async def add_item(
+        self: Controller, data: JSONBody[New], caller: NamedDependency[Caller]
+    ) -> Out:
+        item = await kind.create(caller.session, data, agent=caller.agent, now=caller.now)
+        return from_model(item, out)
+
+    async def change_item(
+        self: Controller, code: CodeParam, data: JSONBody[Change], caller: NamedDependency[Caller]
+    ) -> Out:
+        item = await kind.save(caller.session, code, data, agent=caller.agent, now=caller.now)
+        return from_model(item, out)
+
+    operations = [
+        get("/", summary=f"{listing}, retired ones last (manager)")(
+            _named(list_items, f"list_{items}")
+        ),
+        get("/{code:str}", summary=f"One {one} of the catalog (manager)")(
+            _named(get_item, f"get_{one}")
+        ),
+        post(
+            "/",
+            summary=f"Add a {one} to the catalog (administrator)",
+            responses=problem_responses(409),
+        )(_named(add_item, f"add_{one}")),
+        patch(
+            "/{code:str}",
+            summary=f"Change a {one}, retire it (`active: false`) or offer it again "
+            "(administrator)",
+        )(_named(change_item, f"change_{one}")),
+    ]
+    return type(
+        f"{items.title()}AdminController",
+        (Controller,),
+        {
+            "path": f"/api/v1/admin/{items}",
+            "tags": ["administration"],
+            "security": STAFF_SECURITY,
+            "signature_namespace": {"New": kind.new, "Change": kind.change, "Out": out},
+            **{operation.handler_name: operation for operation in operations},
+        },
     )
-    async def list_services(
-        self,
-        caller: NamedDependency[Caller],
-    ) -> list[ServiceAdminOut]:
-        return [
-            service_out(item)
-            for item in await catalog.all_of(caller.session, caller.agent, Service)
-        ]
-
-    @get("/{code:str}", summary="One service of the catalog (manager)", security=STAFF_SECURITY)
-    async def get_service(
-        self,
-        code: CodeParam,
-        caller: NamedDependency[Caller],
-    ) -> ServiceAdminOut:
-        return service_out(await catalog.one_of(caller.session, caller.agent, Service, code))
-
-    @post(
-        "/",
-        summary="Add a service to the catalog (administrator)",
-        security=STAFF_SECURITY,
-        responses=problem_responses(409),
-    )
-    async def add_service(
-        self,
-        data: JSONBody[ServiceIn],
-        caller: NamedDependency[Caller],
-    ) -> ServiceAdminOut:
-        item = await catalog.create_service(
-            caller.session, data, agent=caller.agent, now=caller.now
-        )
-        return service_out(item)
-
-    @patch(
-        "/{code:str}",
-        summary="Change a service, retire it (`active: false`) or offer it again (administrator)",
-        security=STAFF_SECURITY,
-    )
-    async def change_service(
-        self,
-        code: CodeParam,
-        data: JSONBody[ServiceChange],
-        caller: NamedDependency[Caller],
-    ) -> ServiceAdminOut:
-        item = await catalog.change_service(
-            caller.session, code, data, agent=caller.agent, now=caller.now
-        )
-        return service_out(item)
 
 
-class NeedsAdminController(Controller):
-    path = "/api/v1/admin/needs"
-    tags = ["administration"]
-
-    @get(
-        "/",
-        summary="The needs an usager may declare, retired ones last (manager)",
-        security=STAFF_SECURITY,
-    )
-    async def list_needs(
-        self,
-        caller: NamedDependency[Caller],
-    ) -> list[NeedAdminOut]:
-        return [need_out(item) for item in await catalog.all_of(caller.session, caller.agent, Need)]
-
-    @get("/{code:str}", summary="One need (manager)", security=STAFF_SECURITY)
-    async def get_need(
-        self,
-        code: CodeParam,
-        caller: NamedDependency[Caller],
-    ) -> NeedAdminOut:
-        return need_out(await catalog.one_of(caller.session, caller.agent, Need, code))
-
-    @post(
-        "/",
-        summary="Add a need (administrator)",
-        security=STAFF_SECURITY,
-        responses=problem_responses(409),
-    )
-    async def add_need(
-        self,
-        data: JSONBody[NeedIn],
-        caller: NamedDependency[Caller],
-    ) -> NeedAdminOut:
-        item = await catalog.create_need(caller.session, data, agent=caller.agent, now=caller.now)
-        return need_out(item)
-
-    @patch(
-        "/{code:str}",
-        summary="Change a need, retire it (`active: false`) or offer it again (administrator)",
-        security=STAFF_SECURITY,
-    )
-    async def change_need(
-        self,
-        code: CodeParam,
-        data: JSONBody[NeedChange],
-        caller: NamedDependency[Caller],
-    ) -> NeedAdminOut:
-        item = await catalog.change_need(
-            caller.session, code, data, agent=caller.agent, now=caller.now
-        )
-        return need_out(item)
+ServicesAdminController = catalog_controller(
+    catalog.SERVICES, ServiceAdminOut, "The catalog of services"
+)
+NeedsAdminController = catalog_controller(
+    catalog.NEEDS, NeedAdminOut, "The needs an usager may declare"
+)

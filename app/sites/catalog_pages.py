@@ -4,14 +4,15 @@ may declare. Everyone who administers sees the catalog; only administrators chan
 Plain forms posted with the session cookie and its CSRF field; each change is done by the
 same commands as the API (app.sites.catalog), then the browser is sent back to the catalog
 with a confirmation. Form values are checked here first, to answer in French next to each
-field. The two catalogs' item pages differ only by what `Catalog` holds, and are served by
-one base controller, `CatalogItemPages`, at each catalog's own path.
+field. The two catalogs' item pages differ only by what `Catalog` holds (with the catalog's
+`catalog.Kind`), and are served by one base controller, `CatalogItemPages`, at each
+catalog's own path.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic
 
@@ -33,6 +34,7 @@ from app.accounts.admin_forms import (
 )
 from app.errors import DomainError
 from app.i18n import N_, gettext, ngettext
+from app.shapes import field_names
 from app.sites import catalog
 from app.sites.catalog import CODE_PATTERN, Item, NeedChange, NeedIn, ServiceChange, ServiceIn
 from app.sites.models import Need, Service
@@ -124,46 +126,37 @@ def need_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[s
 
 @dataclass(frozen=True)
 class Catalog(Generic[Item]):
-    """What tells the pages of one catalog from the other's."""
+    """What tells the pages of one catalog from the other's, besides its `catalog.Kind`."""
 
-    model: type[Item]
-    template: str
+    kind: catalog.Kind[Item]
     read: Callable[..., tuple[dict[str, Any], dict[str, str]]]
-    new: type[ServiceIn] | type[NeedIn]
-    change: type[ServiceChange] | type[NeedChange]
-    create: Callable[..., Awaitable[object]]
-    save: Callable[..., Awaitable[object]]
     added: str
     changed: str
     blank: dict[str, Any]  # the values of a new item's form
-    fields: tuple[str, ...]  # those of an item's form
+
+    @property
+    def template(self) -> str:
+        return f"admin_catalog_{self.kind.name}.html"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Those of an item's form: what a change may change, but its being offered."""
+        return tuple(name for name in field_names(self.kind.change) if name != "active")
 
 
 SERVICES = Catalog[Service](
-    model=Service,
-    template="admin_catalog_service.html",
+    kind=catalog.SERVICES,
     read=service_form,
-    new=ServiceIn,
-    change=ServiceChange,
-    create=catalog.create_service,
-    save=catalog.change_service,
     added="service_ajoute",
     changed="service_modifie",
     blank={"station_kind": "standard", "duration_minutes": 20, "documents": []},
-    fields=("name", "description", "duration_minutes", "station_kind", "documents", "position"),
 )
 NEEDS = Catalog[Need](
-    model=Need,
-    template="admin_catalog_need.html",
+    kind=catalog.NEEDS,
     read=need_form,
-    new=NeedIn,
-    change=NeedChange,
-    create=catalog.create_need,
-    save=catalog.change_need,
     added="besoin_ajoute",
     changed="besoin_modifie",
     blank={"extra_minutes": 0, "station_kind": None, "requires_accessible": False},
-    fields=("name", "extra_minutes", "station_kind", "requires_accessible", "position"),
 )
 
 
@@ -191,11 +184,11 @@ class CatalogPages(StaffController):
 
 
 class CatalogItemPages(StaffController):
-    """The form of a new item of one catalog (`kind`), its adding, the form of an item and
-    its change; a subclass serves one catalog at its `path`, with the new item's form at
-    the path its French gender asks for."""
+    """The form of a new item of one catalog (`pages`), its adding, the form of an item and
+    its change; a subclass made by `item_pages` serves one catalog at its `path`, with the
+    new item's form."""
 
-    kind: ClassVar[Catalog[Any]]
+    pages: ClassVar[Catalog[Any]]
 
     def _item_page(
         self,
@@ -207,10 +200,10 @@ class CatalogItemPages(StaffController):
         """The form of a new item, or of `item`; again with `errors` when it was refused."""
         accounts.authorize(staff.agent, roles=catalog.ADMINISTRATORS)
         if values is None:
-            fields = self.kind.fields
-            values = self.kind.blank if item is None else {k: getattr(item, k) for k in fields}
+            fields = self.pages.fields
+            values = self.pages.blank if item is None else {k: getattr(item, k) for k in fields}
         return Template(
-            self.kind.template,
+            self.pages.template,
             context={
                 **admin_context(staff, "catalogue"),
                 "item": item,
@@ -226,18 +219,18 @@ class CatalogItemPages(StaffController):
         self,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        kind = self.kind
-        values, errors = kind.read(await staff.request.form(), new=True)
+        pages, kind = self.pages, self.pages.kind
+        values, errors = pages.read(await staff.request.form(), new=True)
         if not errors:
             with FormRefusals(errors, refusal):
                 new = kind.new(**values)
                 await kind.create(staff.session, new, agent=staff.agent, now=staff.now)
-                return back(CATALOG_PAGE, fait=kind.added)
+                return back(CATALOG_PAGE, fait=pages.added)
         return self._item_page(staff, None, values, errors)
 
     @get("/{code:str}")
     async def item_page(self, code: Code, staff: NamedDependency[Staff]) -> Template:
-        item = await catalog.one_of(staff.session, staff.agent, self.kind.model, code)
+        item = await catalog.one_of(staff.session, staff.agent, self.pages.kind.model, code)
         return self._item_page(staff, item)
 
     @post("/{code:str}")
@@ -246,35 +239,39 @@ class CatalogItemPages(StaffController):
         code: Code,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        kind, db, now = self.kind, staff.session, staff.now
+        pages, kind, db, now = self.pages, self.pages.kind, staff.session, staff.now
         item = await catalog.one_of(staff.session, staff.agent, kind.model, code)
         form = await staff.request.form()
         if form.get("active") in ("oui", "non"):
             active = form.get("active") == "oui"
             await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)
             return back(CATALOG_PAGE, fait="remis" if active else "retire")
-        values, errors = kind.read(form, new=False)
+        values, errors = pages.read(form, new=False)
         values.pop("code")
         if not errors:
             with FormRefusals(errors, refusal):
                 await kind.save(db, item.code, kind.change(**values), agent=staff.agent, now=now)
-                return back(CATALOG_PAGE, fait=kind.changed)
+                return back(CATALOG_PAGE, fait=pages.changed)
         return self._item_page(staff, item, values, errors)
 
 
-class ServicePages(CatalogItemPages):
-    path = f"{CATALOG_PAGE}/demarches"
-    kind = SERVICES
+def item_pages(pages: Catalog[Any], path: str, new_form: str) -> type[CatalogItemPages]:
+    """The item pages of one catalog at `CATALOG_PAGE/<path>`, with the new item's form at
+    the path its French gender asks for (`new_form`)."""
 
-    @get("/nouvelle")
-    async def new_item_form(self, staff: NamedDependency[Staff]) -> Template:
+    async def new_item_form(self: CatalogItemPages, staff: NamedDependency[Staff]) -> Template:
         return self._item_page(staff, None)
 
+    return type(
+        f"{pages.kind.name.title()}Pages",
+        (CatalogItemPages,),
+        {
+            "path": f"{CATALOG_PAGE}/{path}",
+            "pages": pages,
+            "new_item_form": get(f"/{new_form}")(new_item_form),
+        },
+    )
 
-class NeedPages(CatalogItemPages):
-    path = f"{CATALOG_PAGE}/besoins"
-    kind = NEEDS
 
-    @get("/nouveau")
-    async def new_item_form(self, staff: NamedDependency[Staff]) -> Template:
-        return self._item_page(staff, None)
+ServicePages = item_pages(SERVICES, "demarches", "nouvelle")
+NeedPages = item_pages(NEEDS, "besoins", "nouveau")

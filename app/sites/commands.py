@@ -10,7 +10,8 @@ free at the same time, or calls it off (`disruption`).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,6 +76,33 @@ def record(
     )
 
 
+@asynccontextmanager
+async def running(session: AsyncSession, agent: Agent, slug: str) -> AsyncIterator[Site]:
+    """The site at `slug`, if `agent` runs it, read in the transaction a change to it is
+    written in."""
+    async with writing(session):
+        yield await site_to_run(session, agent, slug)
+
+
+async def place_and_record(
+    session: AsyncSession,
+    event: str,
+    agent: Agent,
+    site: Site,
+    now: datetime,
+    period: Period,
+    *,
+    told: str = "",
+    target: str | None = None,
+    **details: Detail,
+) -> Disruption:
+    """Place again the appointments of `period` a change stranded (`place_again`, each
+    person told `told` as the reason), and record the change with what that did."""
+    disruption = await place_again(session, site, period, now, reason=told)
+    record(session, event, agent, site, now, target=target, disruption=disruption, **details)
+    return disruption
+
+
 # Changing the settings
 
 
@@ -86,8 +114,7 @@ async def change_settings(
     unknown = sorted(set(changes) - set(SETTINGS))
     if unknown:
         raise BadRequest(f"Unknown setting: {', '.join(unknown)}.")
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         before = settings_of(site)
         after = {**before, **changes}
         refuse(check_settings(after))
@@ -159,8 +186,7 @@ async def add_station(
 ) -> Station:
     """A new station, last in the site's order, offered for booking at once."""
     check_kind(kind)
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         clean = await _station_name(session, site, name)
         last = await session.scalar(
             select(func.max(Station.position)).where(Station.site_id == site.id)
@@ -210,8 +236,7 @@ async def change_station(
     Appointments to come that it can no longer take go to another station, or are listed."""
     if change.kind is not None:
         check_kind(change.kind)
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         station = await station_of(session, site, station_id)
         wanted: dict[str, Any] = {
             "kind": change.kind,
@@ -267,8 +292,7 @@ async def take_out_of_service(
     called to it, and its appointments then go to another station or are listed."""
     check_period(starts_at, ends_at, now, "outage")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         await lock_period(session, site, starts_at, ends_at)
         station = await station_of(session, site, station_id)
         outage = StationOutage(
@@ -276,24 +300,18 @@ async def take_out_of_service(
         )
         session.add(outage)
         await session.flush()
-        disruption = await place_again(
-            session,
-            site,
-            Period(since=starts_at, until=ends_at, station_id=station.id),
-            now,
-        )
-        record(
+        disruption = await place_and_record(
             session,
             "station.out_of_service",
             agent,
             site,
             now,
+            Period(since=starts_at, until=ends_at, station_id=station.id),
             target=f"station:{station.id}",
             outage=outage.id,
             starts_at=starts_at.isoformat(),
             ends_at=ends_at.isoformat(),
             reason=clean_reason,
-            disruption=disruption,
         )
     return outage, disruption
 
@@ -302,8 +320,7 @@ async def end_outage(
     session: AsyncSession, agent: Agent, slug: str, outage_id: int, *, now: datetime
 ) -> None:
     """The station is back: its outage is removed, and it is offered again."""
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         outage = await session.get(StationOutage, outage_id)
         station = await session.get(Station, outage.station_id) if outage else None
         if outage is None or station is None:

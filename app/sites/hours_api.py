@@ -17,6 +17,7 @@ from app import bounds
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import site_to_run
 from app.errors import BadRequest
+from app.shapes import from_model
 from app.sites import hours_commands
 from app.sites.admin_schemas import (
     Clock,
@@ -27,6 +28,7 @@ from app.sites.admin_schemas import (
     clock_of,
     disrupted,
     hhmm,
+    in_zone,
     site_zone,
 )
 from app.sites.hours import WEEKDAYS
@@ -132,18 +134,12 @@ def ranges_out(ranges: list[tuple[time, time]]) -> list[Range]:
 
 
 def exception_out(item: DayException) -> ExceptionOut:
-    return ExceptionOut(
-        day=item.day, closed=item.closed, ranges=ranges_out(item.ranges), reason=item.reason
-    )
+    return from_model(item, ExceptionOut, ranges=ranges_out(item.ranges))
 
 
 def closure_out(closure: Closure, tz: ZoneInfo) -> ClosureOut:
-    return ClosureOut(
-        id=closure.id,
-        starts_at=closure.starts_at.astimezone(tz),
-        ends_at=closure.ends_at.astimezone(tz),
-        reason=closure.reason,
-    )
+    starts_at, ends_at = in_zone(closure, tz)
+    return from_model(closure, ClosureOut, starts_at=starts_at, ends_at=ends_at)
 
 
 class HoursRoutes(Controller):

@@ -15,12 +15,10 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Agent
-from app.accounts.service import site_to_run
-from app.db import writing
 from app.errors import BadRequest, Invalid, NotFound, refuse
 from app.i18n import gettext
-from app.sites.commands import record
-from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period, place_again
+from app.sites.commands import place_and_record, record, running
+from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Closure, HoursException, WeeklyHours
 from app.sites.queries import DayException, site_row
@@ -38,8 +36,7 @@ async def set_weekday_hours(
     if not 0 <= weekday <= 6:
         raise BadRequest(f"A weekday is one of {', '.join(WEEKDAYS)}.")
     refuse(check_ranges(ranges))
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         await lock_ahead(session, site, now)
         await session.execute(
             delete(WeeklyHours).where(
@@ -53,16 +50,15 @@ async def set_weekday_hours(
             for opens, closes in sorted(ranges)
         )
         await session.flush()
-        disruption = await place_again(session, site, Period(since=now), now)
-        record(
+        disruption = await place_and_record(
             session,
             "hours.changed",
             agent,
             site,
             now,
+            Period(since=now),
             weekday=WEEKDAYS[weekday],
             ranges=range_texts(ranges),
-            disruption=disruption,
         )
     return disruption
 
@@ -81,8 +77,7 @@ async def set_exception(
     what that did to the day's appointments."""
     refuse(check_ranges(ranges))
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         if day < local_today(site, now):
             raise Invalid.one(
                 "day",
@@ -104,19 +99,17 @@ async def set_exception(
         tz = ZoneInfo(site.timezone)
         since = local_instant(day, time(0), tz)
         until = local_instant(day + timedelta(days=1), time(0), tz)
-        disruption = await place_again(
-            session, site, Period(since=since, until=until), now, reason=clean_reason
-        )
-        record(
+        disruption = await place_and_record(
             session,
             "hours_exception.added",
             agent,
             site,
             now,
+            Period(since=since, until=until),
+            told=clean_reason,
             day=day.isoformat(),
             ranges=range_texts(ranges),
             reason=clean_reason,
-            disruption=disruption,
         )
     return DayException(day, sorted(ranges), clean_reason), disruption
 
@@ -125,8 +118,7 @@ async def delete_exception(
     session: AsyncSession, agent: Agent, slug: str, day: date, *, now: datetime
 ) -> None:
     """The day follows the week's hours again."""
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         removed = await session.execute(
             delete(HoursException).where(
                 HoursException.site_id == site.id, HoursException.day == day
@@ -154,28 +146,25 @@ async def add_closure(
     in it are listed for the manager, each person told once. Past ones stay as they are."""
     check_period(starts_at, ends_at, now, "closure")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         await lock_period(session, site, starts_at, ends_at)
         closure = Closure(
             site_id=site.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
         )
         session.add(closure)
         await session.flush()
-        disruption = await place_again(
-            session, site, Period(since=starts_at, until=ends_at), now, reason=clean_reason
-        )
-        record(
+        disruption = await place_and_record(
             session,
             "closure.added",
             agent,
             site,
             now,
+            Period(since=starts_at, until=ends_at),
+            told=clean_reason,
             closure=closure.id,
             starts_at=starts_at.isoformat(),
             ends_at=ends_at.isoformat(),
             reason=clean_reason,
-            disruption=disruption,
         )
     return closure, disruption
 
@@ -184,8 +173,7 @@ async def delete_closure(
     session: AsyncSession, agent: Agent, slug: str, closure_id: int, *, now: datetime
 ) -> None:
     """The closure is called off: the period is offered again."""
-    async with writing(session):
-        site = await site_to_run(session, agent, slug)
+    async with running(session, agent, slug) as site:
         closure = await site_row(session, site, Closure, closure_id, "closure")
         await session.delete(closure)
         record(session, "closure.deleted", agent, site, now, closure=closure_id)

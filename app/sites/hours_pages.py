@@ -6,6 +6,7 @@ of the page."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from litestar import post
@@ -15,8 +16,8 @@ from litestar.response import Redirect, Template
 
 from app.i18n import gettext
 from app.sites import hours_commands
-from app.sites.admin_view import back, form_posted, outcome
-from app.sites.forms import period_fields, read_day, read_ranges
+from app.sites.admin_view import back, form_posted
+from app.sites.forms import read_day, read_ranges
 from app.sites.hours import WEEKDAYS
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
@@ -39,18 +40,24 @@ class HoursPages(StaffController):
         posted = await form_posted(staff, slug)
         prefix = f"horaires-{weekday}"
         ranges = read_ranges(posted.form, prefix, posted.errors)
-        if not posted.errors:
-            with posted.refusals({"ranges": f"{prefix}-{{n}}-ouverture"}, f"{prefix}-1-ouverture"):
-                disruption = await hours_commands.set_weekday_hours(
-                    staff.session,
-                    staff.agent,
-                    slug,
-                    WEEKDAYS.index(weekday),
-                    ranges,
-                    now=staff.now,
-                )
-                return back(posted.site, "horaires", **outcome("horaires", disruption))
-        return await posted.again(prefix)
+        command = partial(
+            hours_commands.set_weekday_hours,
+            staff.session,
+            staff.agent,
+            slug,
+            WEEKDAYS.index(weekday),
+            ranges,
+            now=staff.now,
+        )
+        fields = {"ranges": f"{prefix}-{{n}}-ouverture"}
+        return await posted.change(
+            command,
+            fields,
+            f"{prefix}-1-ouverture",
+            anchor="horaires",
+            done="horaires",
+            again=prefix,
+        )
 
     @post("/admin/sites/{slug:str}/exceptions")
     async def set_exception(
@@ -67,24 +74,31 @@ class HoursPages(StaffController):
             errors["exception-1-ouverture"] = gettext(
                 "Indiquez les heures d'ouverture de ce jour, ou cochez « Fermé toute la journée »."
             )
-        if day is not None and not errors:
-            fields = {
-                "day": "exception-jour",
-                "ranges": "exception-{n}-ouverture",
-                "reason": "exception-motif",
-            }
-            with posted.refusals(fields, "exception-jour"):
-                _, disruption = await hours_commands.set_exception(
-                    staff.session,
-                    staff.agent,
-                    slug,
-                    day,
-                    ranges,
-                    reason=form.get("exception-motif", ""),
-                    now=staff.now,
-                )
-                return back(posted.site, "exceptions", **outcome("exception", disruption))
-        return await posted.again("exception")
+        if day is None:
+            return await posted.again("exception")
+        command = partial(
+            hours_commands.set_exception,
+            staff.session,
+            staff.agent,
+            slug,
+            day,
+            ranges,
+            reason=form.get("exception-motif", ""),
+            now=staff.now,
+        )
+        fields = {
+            "day": "exception-jour",
+            "ranges": "exception-{n}-ouverture",
+            "reason": "exception-motif",
+        }
+        return await posted.change(
+            command,
+            fields,
+            "exception-jour",
+            anchor="exceptions",
+            done="exception",
+            again="exception",
+        )
 
     @post("/admin/sites/{slug:str}/exceptions/{day:date}/suppression")
     async def delete_exception(
@@ -104,20 +118,8 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
-        period = posted.period("fermeture")
-        if period is not None:
-            with posted.refusals(period_fields("fermeture"), "fermeture-debut-jour"):
-                _, disruption = await hours_commands.add_closure(
-                    staff.session,
-                    staff.agent,
-                    slug,
-                    starts_at=period[0],
-                    ends_at=period[1],
-                    reason=posted.form.get("fermeture-motif", ""),
-                    now=staff.now,
-                )
-                return back(posted.site, "fermetures", **outcome("fermeture", disruption))
-        return await posted.again("fermeture")
+        add = partial(hours_commands.add_closure, staff.session, staff.agent, slug, now=staff.now)
+        return await posted.add_period("fermeture", add, anchor="fermetures", done="fermeture")
 
     @post("/admin/sites/{slug:str}/fermetures/{closure_id:int}/suppression")
     async def delete_closure(

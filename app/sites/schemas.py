@@ -37,9 +37,7 @@ class StationRef(msgspec.Struct, kw_only=True):
     name: str
 
 
-class StationOut(msgspec.Struct, kw_only=True):
-    id: int
-    name: str
+class StationOut(StationRef, kw_only=True):
     kind: str
     accessible: bool
 
