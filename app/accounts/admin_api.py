@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -52,6 +53,15 @@ def account_out(agent: Agent, context: Context) -> AgentAccountOut:
     )
 
 
+async def acting(
+    caller: Caller, command: Callable[..., Awaitable[Agent]], *args: Any
+) -> AgentAccountOut:
+    """The account as `command` (one of app.accounts.commands) leaves it, done by the
+    caller, in the request's session and time."""
+    other = await command(caller.session, *args, actor=caller.agent, now=caller.now)
+    return account_out(other, caller.context)
+
+
 class AgentsAdminController(Controller):
     path = "/api/v1/admin/agents"
     tags = ["administration"]
@@ -85,8 +95,7 @@ class AgentsAdminController(Controller):
         data: JSONBody[AgentIn],
         caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        created = await agents.create(caller.session, data, actor=caller.agent, now=caller.now)
-        return account_out(created, caller.context)
+        return await acting(caller, agents.create, data)
 
     @patch(
         "/{agent_id:int}",
@@ -99,10 +108,7 @@ class AgentsAdminController(Controller):
         data: JSONBody[AgentChange],
         caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.change(
-            caller.session, agent_id, data, actor=caller.agent, now=caller.now
-        )
-        return account_out(other, caller.context)
+        return await acting(caller, agents.change, agent_id, data)
 
     @post(
         "/{agent_id:int}/password",
@@ -115,10 +121,7 @@ class AgentsAdminController(Controller):
         data: JSONBody[PasswordIn],
         caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.reset_password(
-            caller.session, agent_id, data.password, actor=caller.agent, now=caller.now
-        )
-        return account_out(other, caller.context)
+        return await acting(caller, agents.reset_password, agent_id, data.password)
 
     @post(
         "/{agent_id:int}/unlock",
@@ -130,5 +133,4 @@ class AgentsAdminController(Controller):
         agent_id: AgentId,
         caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.unlock(caller.session, agent_id, actor=caller.agent, now=caller.now)
-        return account_out(other, caller.context)
+        return await acting(caller, agents.unlock, agent_id)

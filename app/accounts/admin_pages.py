@@ -10,6 +10,7 @@ confirmation. Form values are checked here first, to answer in French next to ea
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -327,20 +328,31 @@ class AgentPages(StaffController):
                 return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
         return await self._agent_page(staff, agent_id, values=values, errors=errors, status=400)
 
+    async def _act(
+        self,
+        staff: Staff,
+        agent_id: int,
+        done: str,
+        command: Callable[..., Awaitable[Agent]],
+        *args: Any,
+    ) -> Template | Redirect:
+        """`command` (one of app.accounts.commands) done on the account by the one logged
+        in, then back to the account's page with the confirmation `done`; the account's page
+        answered 403 when they may not change it at all."""
+        if refused := await self._refused(staff, agent_id):
+            return refused
+        await command(staff.session, agent_id, *args, actor=staff.agent, now=staff.now)
+        return back(f"/admin/agents/{agent_id}", fait=done)
+
     @post("/admin/agents/{agent_id:int}/activation")
     async def switch_agent(
         self,
         agent_id: AgentId,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, agent_id):
-            return refused
         active = (await staff.request.form()).get("active") == "oui"
-        change = AgentChange(active=active)
-        await agents.change(staff.session, agent_id, change, actor=staff.agent, now=staff.now)
-        return back(
-            f"/admin/agents/{agent_id}", fait="agent_reactive" if active else "agent_desactive"
-        )
+        done = "agent_reactive" if active else "agent_desactive"
+        return await self._act(staff, agent_id, done, agents.change, AgentChange(active=active))
 
     @post("/admin/agents/{agent_id:int}/mot-de-passe")
     async def reset_password(
@@ -348,17 +360,12 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, agent_id):
-            return refused
         password = str((await staff.request.form()).get("password", ""))[: MAX_PASSWORD_LENGTH + 1]
         try:
-            await agents.reset_password(
-                staff.session, agent_id, password, actor=staff.agent, now=staff.now
-            )
+            return await self._act(staff, agent_id, "mot_de_passe", agents.reset_password, password)
         except BadRequest:
             errors = {"password": gettext(REFUSALS["password_invalid"], least=MIN_PASSWORD_LENGTH)}
             return await self._agent_page(staff, agent_id, errors=errors, status=400)
-        return back(f"/admin/agents/{agent_id}", fait="mot_de_passe")
 
     @post("/admin/agents/{agent_id:int}/deblocage")
     async def unlock_agent(
@@ -366,7 +373,4 @@ class AgentPages(StaffController):
         agent_id: AgentId,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        if refused := await self._refused(staff, agent_id):
-            return refused
-        await agents.unlock(staff.session, agent_id, actor=staff.agent, now=staff.now)
-        return back(f"/admin/agents/{agent_id}", fait="debloque")
+        return await self._act(staff, agent_id, "debloque", agents.unlock)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -12,19 +11,17 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from app.accounts import service
+from app.accounts.commands import Email, Password
 from app.accounts.credentials import issue_token
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.errors import Unauthorized
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import Limits, client_address
 from app.web.context import Context
-
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-
 
 WRONG_CREDENTIALS = (
     "Wrong email or password. After a few failures from one address, its next tries "
@@ -52,9 +49,7 @@ class AgentOut(msgspec.Struct, kw_only=True):
 
 
 def agent_out(agent: Agent) -> AgentOut:
-    return AgentOut(
-        id=agent.id, email=agent.email, name=agent.name, role=agent.role, sites=agent.site_slugs
-    )
+    return from_model(agent, AgentOut, sites=agent.site_slugs)
 
 
 class AuthController(Controller):

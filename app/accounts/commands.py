@@ -131,16 +131,17 @@ def _log(
     *,
     actor: Agent,
     other: Agent,
-    at_sites: Sequence[Site],
     now: datetime,
+    at_sites: Sequence[Site] | None = None,
     **details: audit.Detail,
 ) -> None:
     """Log a change of `other`'s account at each of `at_sites` (the mairies they work at,
-    before and after the change), so that the managers of each read it in their log."""
+    before and after the change; by default, those they work at now), so that the managers
+    of each read it in their log."""
     audit.record_at_sites(
         session,
         action,
-        site_ids=[site.id for site in at_sites],
+        site_ids=[site.id for site in (other.sites if at_sites is None else at_sites)],
         at=now,
         agent_id=actor.id,
         target=f"agent:{other.id}",
@@ -217,7 +218,6 @@ async def create(session: AsyncSession, data: AgentIn, *, actor: Agent, now: dat
             "agent.created",
             actor=actor,
             other=other,
-            at_sites=other.sites,
             now=now,
             role=other.role,
             sites=other.site_slugs,
@@ -311,9 +311,7 @@ async def reset_password(
         other.tokens_valid_after = now
         await accounts.end_sessions(session, other.id)
         await _let_in_again(session, other)
-        _log(
-            session, "agent.password_reset", actor=actor, other=other, at_sites=other.sites, now=now
-        )
+        _log(session, "agent.password_reset", actor=actor, other=other, now=now)
     return other
 
 
@@ -328,7 +326,6 @@ async def unlock(session: AsyncSession, agent_id: int, *, actor: Agent, now: dat
             "agent.unlocked",
             actor=actor,
             other=other,
-            at_sites=other.sites,
             now=now,
             failures=other.failed_logins,
         )

@@ -27,6 +27,22 @@ def safe_next(target: str | None) -> str | None:
     return None
 
 
+def login_again(
+    target: str | None,
+    email: str,
+    error: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    """The login form again, with the email given and why it did not open a session."""
+    return Template(
+        "staff_login.html",
+        context={"next": target, "email": email, "error": error},
+        status_code=status,
+        headers=headers,
+    )
+
+
 class LoginPages(StaffController):
     @get("/connexion")
     async def login_form(self, request: Request[Any, Any, State]) -> Template:
@@ -57,34 +73,19 @@ class LoginPages(StaffController):
             )
         except TooManyRequests as exc:
             wait = -(-int(exc.headers.get("Retry-After", "60")) // 60)
-            return Template(
-                "staff_login.html",
-                context={
-                    "next": target,
-                    "email": email,
-                    "error": gettext(
-                        "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
-                        "%(wait)s, ou demandez à votre responsable.",
-                        wait=formats.minutes(max(wait, 1)),
-                    ),
-                },
-                status_code=429,
-                headers=exc.headers,
+            error = gettext(
+                "Trop d'erreurs de mot de passe depuis ce poste : réessayez dans "
+                "%(wait)s, ou demandez à votre responsable.",
+                wait=formats.minutes(max(wait, 1)),
             )
+            return login_again(target, email, error, 429, exc.headers)
         if agent_id is None:
-            return Template(
-                "staff_login.html",
-                context={
-                    "next": target,
-                    "email": email,
-                    "error": gettext(
-                        "Adresse e-mail ou mot de passe incorrect. Après quelques erreurs, il "
-                        "faut attendre un moment avant de réessayer depuis ce poste, ou "
-                        "demander à votre responsable."
-                    ),
-                },
-                status_code=401,
+            error = gettext(
+                "Adresse e-mail ou mot de passe incorrect. Après quelques erreurs, il "
+                "faut attendre un moment avant de réessayer depuis ce poste, ou "
+                "demander à votre responsable."
             )
+            return login_again(target, email, error, 401)
         staff_session = await sessions.start(db, agent_id, settings, now)
         response = Redirect(target or "/console", status_code=303)
         response.set_cookie(session_cookie(sessions.encode(staff_session, settings), settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
 from app.errors import BadRequest
+from app.shapes import from_model
 from app.web.context import Context
 
 SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
@@ -63,35 +65,27 @@ class AuditPage(msgspec.Struct, kw_only=True):
 
 
 def event_out(entry: service.Entry, zone: ZoneInfo) -> EventOut:
-    agent = entry.agent
-    return EventOut(
-        id=entry.event.id,
+    return from_model(
+        entry.event,
+        EventOut,
         at=entry.event.at.astimezone(zone),
-        action=entry.event.action,
-        agent=ActorOut(id=agent.id, name=agent.name, email=agent.email, role=agent.role)
-        if agent is not None
-        else None,
+        agent=from_model(entry.agent, ActorOut) if entry.agent is not None else None,
         site=entry.site_slug,
-        target=entry.event.target,
-        details=entry.event.details,
-        address=entry.event.address,
     )
 
 
 async def read_log(
     context: Context,
     agent: Agent,
+    filters: service.Filters,
     *,
     slug: str | None,
-    agent_id: int | None = None,
-    action: str | None = None,
     first: date | None = None,
     last: date | None = None,
-    before: int | None = None,
-    limit: int = 100,
 ) -> AuditPage:
-    """One page of the log `agent` may read: an administrator without `slug` reads all of
-    it, logins included; a manager reads their sites' log."""
+    """One page of the log `agent` may read, as `filters` (an agent, an action, a page)
+    and the days from `first` to `last` choose it: an administrator without `slug` reads
+    all of it, logins included; a manager reads their sites' log."""
     for day in (first, last):
         if day is not None and not EARLIEST <= day <= LATEST:
             raise BadRequest(f"Dates run from {EARLIEST} to {LATEST}.")
@@ -108,20 +102,11 @@ async def read_log(
     since = datetime.combine(first, time(), zone) if first else None
     until = datetime.combine(last + timedelta(days=1), time(), zone) if last else None
     entries = await service.events(
-        session,
-        service.Filters(
-            site_ids=site_ids,
-            agent_id=agent_id,
-            action=action,
-            since=since,
-            until=until,
-            before_id=before,
-            limit=limit,
-        ),
+        session, replace(filters, site_ids=site_ids, since=since, until=until)
     )
     return AuditPage(
         events=[event_out(entry, zone) for entry in entries],
-        next_before=entries[-1].event.id if len(entries) == limit else None,
+        next_before=entries[-1].event.id if len(entries) == filters.limit else None,
     )
 
 
@@ -145,14 +130,7 @@ class AuditController(Controller):
         before: BeforeParam = None,
         limit: LimitParam = 100,
     ) -> AuditPage:
+        filters = service.Filters(agent_id=by_agent, action=action, before_id=before, limit=limit)
         return await read_log(
-            caller.context,
-            caller.agent,
-            slug=site,
-            agent_id=by_agent,
-            action=action,
-            first=first,
-            last=last,
-            before=before,
-            limit=limit,
+            caller.context, caller.agent, filters, slug=site, first=first, last=last
         )

@@ -19,6 +19,7 @@ from app.accounts import commands as agents
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
+from app.audit.service import Filters
 from app.i18n import N_, gettext
 from app.sites.models import Site
 from app.web.staff import Staff, StaffController
@@ -168,16 +169,11 @@ class JournalPages(StaffController):
         events = []
         older = None
         if not errors:
+            filters = Filters(
+                agent_id=agent_id, action=action or None, before_id=before, limit=EVENTS_SHOWN
+            )
             log = await read_log(
-                staff.context,
-                staff.agent,
-                slug=slug,
-                agent_id=agent_id,
-                action=action or None,
-                first=first,
-                last=last,
-                before=before,
-                limit=EVENTS_SHOWN,
+                staff.context, staff.agent, filters, slug=slug, first=first, last=last
             )
             events = event_rows(log, sites)
             if log.next_before is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -17,6 +17,7 @@ from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import MANAGERS, sites_in_view
 from app.privacy import service
 from app.problems import problem_responses
+from app.shapes import Out, from_model
 from app.sites.models import Site
 
 EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
@@ -109,8 +110,9 @@ class ErasedOut(msgspec.Struct, kw_only=True):
 
 
 def person_out(found: service.Found, sites: dict[int, Site]) -> PersonOut:
-    def slug(site_id: int) -> str:
-        return sites[site_id].slug
+    def out(row: Any, shape: type[Out], **given: Any) -> Out:
+        """`row` as `shape`, at its mairie (by slug)."""
+        return from_model(row, shape, site=sites[row.site_id].slug, **given)
 
     def local(instant: datetime, site_id: int) -> datetime:
         return instant.astimezone(ZoneInfo(sites[site_id].timezone))
@@ -122,53 +124,25 @@ def person_out(found: service.Found, sites: dict[int, Site]) -> PersonOut:
     return PersonOut(
         sites=[site.slug for site in sites.values()],
         appointments=[
-            AppointmentData(
-                reference=a.reference,
-                site=slug(a.site_id),
+            out(
+                a,
+                AppointmentData,
                 starts_at=local(a.starts_at, a.site_id),
-                status=a.status,
-                name=a.name,
                 email=a.email or None,
-                phone=a.phone,
                 needs=list(a.needs),
             )
             for a in found.appointments
         ],
-        tickets=[
-            TicketData(
-                site=slug(t.site_id),
-                day=t.day,
-                number=t.number,
-                status=t.status,
-                phone=t.phone,
-                needs=list(t.needs),
-            )
-            for t in found.tickets
-        ],
-        visits=[
-            VisitData(site=slug(v.site_id), day=v.day, outcome=v.outcome, note=v.note)
-            for v in found.visits
-        ],
+        tickets=[out(t, TicketData, needs=list(t.needs)) for t in found.tickets],
+        visits=[out(v, VisitData) for v in found.visits],
         escalations=[
-            EscalationData(
-                reference=e.reference,
-                site=slug(e.site_id),
-                status=e.status,
-                messages=steps.get(e.id, []),
-            )
-            for e in found.escalations
+            out(e, EscalationData, messages=steps.get(e.id, [])) for e in found.escalations
         ],
-        answers=[
-            AnswerData(site=slug(a.site_id), score=a.score, comment=a.comment)
-            for a in found.answers
-        ],
+        answers=[out(a, AnswerData) for a in found.answers],
         messages=[
-            MessageData(
-                id=m.id,
-                site=slug(m.site_id),
-                kind=m.kind,
-                channel=m.channel,
-                status=m.status,
+            out(
+                m,
+                MessageData,
                 created_at=local(m.created_at, m.site_id),
                 purged=m.purged_at is not None,
             )

@@ -10,12 +10,11 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import idna
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app import retention
 from app.audit import service as audit
@@ -132,11 +131,6 @@ async def _appointments(
     ]
 
 
-def _given(*conditions: tuple[object, ColumnElement[bool]]) -> list[ColumnElement[bool]]:
-    """The conditions whose value is given (not None, not empty): those that may match."""
-    return [condition for value, condition in conditions if value]
-
-
 async def _of_tickets(
     session: AsyncSession, model: type[OfTicket], ticket_ids: list[int]
 ) -> list[OfTicket]:
@@ -145,18 +139,22 @@ async def _of_tickets(
 
 
 async def _matching(
-    session: AsyncSession,
-    model: type[Row],
-    site_ids: list[int],
-    match: list[ColumnElement[bool]],
-    *order: InstrumentedAttribute[Any],
+    session: AsyncSession, model: type[Row], site_ids: list[int], order: str, **given: object
 ) -> list[Row]:
-    """The rows of `model` at `site_ids` that meet any of `match` (none when it is empty),
-    in `order`."""
+    """The rows of `model` at `site_ids` whose column of a name `given` holds its value (or
+    one of its values, for a list), for any of those given (not None, not empty): none when
+    none is; by the column `order`, then by id."""
+    match = [
+        getattr(model, name).in_(value)
+        if isinstance(value, list)
+        else getattr(model, name) == value
+        for name, value in given.items()
+        if value
+    ]
     if not match:
         return []
     query = select(model).where(model.site_id.in_(site_ids), or_(*match))
-    return list(await session.scalars(query.order_by(*order)))
+    return list(await session.scalars(query.order_by(getattr(model, order), model.id)))
 
 
 async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> Found:
@@ -165,15 +163,7 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
     found = Found(appointments=await _appointments(session, contact, site_ids))
     appointment_ids = [a.id for a in found.appointments]
     found.tickets = await _matching(
-        session,
-        Ticket,
-        site_ids,
-        _given(
-            (appointment_ids, Ticket.appointment_id.in_(appointment_ids)),
-            (contact.phone, Ticket.phone == contact.phone),
-        ),
-        Ticket.arrived_at,
-        Ticket.id,
+        session, Ticket, site_ids, "arrived_at", appointment_id=appointment_ids, phone=contact.phone
     )
     ticket_ids = [t.id for t in found.tickets]
     if ticket_ids:
@@ -192,13 +182,10 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
         session,
         OutboxMessage,
         site_ids,
-        _given(
-            (appointment_ids, OutboxMessage.appointment_id.in_(appointment_ids)),
-            (ticket_ids, OutboxMessage.ticket_id.in_(ticket_ids)),
-            (contact.phone, OutboxMessage.recipient == contact.phone),
-        ),
-        OutboxMessage.created_at,
-        OutboxMessage.id,
+        "created_at",
+        appointment_id=appointment_ids,
+        ticket_id=ticket_ids,
+        recipient=contact.phone,
     )
     return found
 

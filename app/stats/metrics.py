@@ -59,42 +59,35 @@ class Metrics:
             ["job", "result"],
             registry=self.registry,
         )
-        self.waiting = Gauge(
-            "guichet_queue_waiting",
-            "Tickets waiting today, by site",
-            ["site"],
-            registry=self.registry,
+        self.waiting = self._gauge(
+            "guichet_queue_waiting", "Tickets waiting today, by site", "site"
         )
-        self.oldest = Gauge(
+        self.oldest = self._gauge(
             "guichet_queue_oldest_wait_seconds",
             "How long the longest-waiting ticket of today has waited, by site",
-            ["site"],
-            registry=self.registry,
+            "site",
         )
-        self.screens = Gauge(
-            "guichet_screens_connected",
-            "Lobby screens connected to this instance, by site",
-            ["site"],
-            registry=self.registry,
+        self.screens = self._gauge(
+            "guichet_screens_connected", "Lobby screens connected to this instance, by site", "site"
         )
-        self.outbox = Gauge(
+        self.outbox = self._gauge(
             "guichet_outbox_messages",
             "Messages of the outbox not yet sent, by status (failed: given up on)",
-            ["status"],
-            registry=self.registry,
+            "status",
         )
-        self.booking_alerts = Gauge(
+        self.booking_alerts = self._gauge(
             "guichet_booking_alerts",
             "Days of a site that took more than GUICHET_BOOKING_ALERT_PER_HOUR online "
             "bookings within the last hour, by site",
-            ["site"],
-            registry=self.registry,
+            "site",
         )
-        self.outbox_due = Gauge(
-            "guichet_outbox_due",
-            "Pending messages whose time has come (the backlog)",
-            registry=self.registry,
+        self.outbox_due = self._gauge(
+            "guichet_outbox_due", "Pending messages whose time has come (the backlog)"
         )
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        """A gauge of this app's registry, by `labels`."""
+        return Gauge(name, documentation, labels, registry=self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).observe(seconds)
