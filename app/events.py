@@ -235,7 +235,7 @@ class ScreenRevoked(Event):
     site_id: int
     screen_id: int
     label: str
-    agent_id: int
+    agent_id: int | None
 
 
 # Recording and hearing them

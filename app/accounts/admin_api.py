@@ -58,7 +58,7 @@ async def acting(
 ) -> AgentAccountOut:
     """The account as `command` (one of app.accounts.commands) leaves it, done by the
     caller, in the request's session and time."""
-    other = await command(caller.session, *args, actor=caller.agent, now=caller.now)
+    other = await command(caller.session, *args, actor=caller.actor, now=caller.now)
     return account_out(other, caller.context)
 
 
@@ -73,7 +73,7 @@ class AgentsAdminController(Controller):
         caller: NamedDependency[Caller],
         site: SiteFilter = None,
     ) -> list[AgentAccountOut]:
-        found = await agents.agents_in_view(caller.session, caller.agent, slug=site)
+        found = await agents.agents_in_view(caller.session, caller.actor, slug=site)
         return [account_out(other, caller.context) for other in found]
 
     @get("/{agent_id:int}", summary="One staff account (manager)")
@@ -82,7 +82,7 @@ class AgentsAdminController(Controller):
         agent_id: AgentId,
         caller: NamedDependency[Caller],
     ) -> AgentAccountOut:
-        other = await agents.agent_in_view(caller.session, caller.agent, agent_id)
+        other = await agents.agent_in_view(caller.session, caller.actor, agent_id)
         return account_out(other, caller.context)
 
     @post(

@@ -23,7 +23,7 @@ FALLBACK_REFUSAL = N_("Cette modification n'est pas possible. Vérifiez le formu
 
 def admin_context(staff: Staff, section: str) -> dict[str, Any]:
     """The context every administration page starts from; `section` is lit in the menu."""
-    return {"staff": staff, "agent": staff.agent, "section": section}
+    return {"staff": staff, "agent": staff.actor, "section": section}
 
 
 def done_text(request: Request[Any, Any, State], done: Mapping[str, str]) -> str | None:

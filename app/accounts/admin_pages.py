@@ -21,6 +21,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from app.accounts import commands as agents
+from app.accounts.actors import Actor
 from app.accounts.admin_forms import (
     admin_context,
     done_text,
@@ -128,7 +129,7 @@ def agent_form(
         "role": str(form.get("role", "")),
         "sites": sorted({str(slug) for slug in form.getall("sites", [])} & allowed),
     }
-    if values["role"] not in roles_for(staff.agent):
+    if values["role"] not in roles_for(staff.actor):
         errors["role"] = gettext("Choisissez un rôle.")
     elif values["role"] != "admin" and not values["sites"]:
         errors["sites"] = gettext("Choisissez au moins une mairie.")
@@ -147,9 +148,9 @@ def agent_form(
     return values, errors
 
 
-def roles_for(agent: Agent) -> dict[str, str]:
-    """The roles `agent` may give, each with its name in the current language."""
-    codes = ROLES if agent.role == "admin" else GRANTED_BY_MANAGERS
+def roles_for(actor: Actor) -> dict[str, str]:
+    """The roles `actor` may give, each with its name in the current language."""
+    codes = ROLES if actor.is_admin else GRANTED_BY_MANAGERS
     return {code: gettext(ROLES[code]) for code in codes}
 
 
@@ -184,7 +185,7 @@ def agent_row(other: Agent, context: Context) -> dict[str, Any]:
 
 async def choices_of(staff: Staff) -> list[Site]:
     """The mairies whose agents `staff` manages."""
-    return await sites_in_view(staff.session, staff.agent, roles=MANAGERS)
+    return await sites_in_view(staff.session, staff.actor, roles=MANAGERS)
 
 
 class AgentPages(StaffController):
@@ -200,7 +201,7 @@ class AgentPages(StaffController):
         choices = await choices_of(staff)
         if slug is not None and slug not in {site.slug for site in choices}:
             slug = None
-        found = await agents.agents_in_view(staff.session, staff.agent, slug=slug)
+        found = await agents.agents_in_view(staff.session, staff.actor, slug=slug)
         return Template(
             "admin_agents.html",
             context={
@@ -208,7 +209,7 @@ class AgentPages(StaffController):
                 "agents": [agent_row(other, staff.context) for other in found],
                 "sites": choices,
                 "chosen_site": slug,
-                "roles": roles_for(staff.agent),
+                "roles": roles_for(staff.actor),
                 "values": values or {"role": "reception", "sites": []},
                 "errors": errors or {},
                 "done": done_text(staff.request, DONE),
@@ -236,7 +237,7 @@ class AgentPages(StaffController):
                 created = await agents.create(
                     staff.session,
                     AgentIn(**values),
-                    actor=staff.agent,
+                    actor=staff.actor,
                     now=staff.now,
                 )
                 return back(f"/admin/agents/{created.id}", fait="agent_cree")
@@ -253,12 +254,12 @@ class AgentPages(StaffController):
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
+        other = await agents.agent_in_view(staff.session, staff.actor, agent_id)
         choices = await choices_of(staff)
         # A manager also sees, without being able to change them, the agent's other sites.
         shown = {site.slug: site for site in [*choices, *other.sites]}
         row = agent_row(other, staff.context)
-        refused = agents.change_refusal(staff.agent, other)
+        refused = agents.change_refusal(staff.actor, other)
         return Template(
             "admin_agents_edit.html",
             context={
@@ -266,10 +267,10 @@ class AgentPages(StaffController):
                 "other": row,
                 "sites": sorted(shown.values(), key=lambda site: site.id),
                 "own_sites": {site.slug for site in choices},
-                "roles": roles_for(staff.agent),
+                "roles": roles_for(staff.actor),
                 "may_change": refused is None,
                 "refusal": _refusal_text(refused) if refused else "",
-                "itself": other.id == staff.agent.id,
+                "itself": other.id == staff.actor.agent_id,
                 "values": values or {"name": other.name, "role": other.role, "sites": row["sites"]},
                 "errors": errors or {},
                 "done": done,
@@ -282,8 +283,8 @@ class AgentPages(StaffController):
         """The agent's page, answered 403 with the reason, when the one logged in may not
         change this account at all (the API's refusal, in the same words as the page); None
         otherwise."""
-        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
-        if agents.change_refusal(staff.agent, other) is None:
+        other = await agents.agent_in_view(staff.session, staff.actor, agent_id)
+        if agents.change_refusal(staff.actor, other) is None:
             return None
         return await self._agent_page(staff, agent_id, status=403)
 
@@ -303,7 +304,7 @@ class AgentPages(StaffController):
     ) -> Template | Redirect:
         if refused := await self._refused(staff, agent_id):
             return refused
-        other = await agents.agent_in_view(staff.session, staff.agent, agent_id)
+        other = await agents.agent_in_view(staff.session, staff.actor, agent_id)
         choices = await choices_of(staff)
         values, errors = agent_form(await staff.request.form(), staff, choices, new=False)
         # The sites the manager may not see in the form stay as they are.
@@ -322,7 +323,7 @@ class AgentPages(StaffController):
                     staff.session,
                     agent_id,
                     change,
-                    actor=staff.agent,
+                    actor=staff.actor,
                     now=staff.now,
                 )
                 return back(f"/admin/agents/{agent_id}", fait="agent_modifie")
@@ -341,7 +342,7 @@ class AgentPages(StaffController):
         answered 403 when they may not change it at all."""
         if refused := await self._refused(staff, agent_id):
             return refused
-        await command(staff.session, agent_id, *args, actor=staff.agent, now=staff.now)
+        await command(staff.session, agent_id, *args, actor=staff.actor, now=staff.now)
         return back(f"/admin/agents/{agent_id}", fait=done)
 
     @post("/admin/agents/{agent_id:int}/activation")

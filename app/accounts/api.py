@@ -103,5 +103,5 @@ class AuthController(Controller):
     ) -> list[AgentOut]:
         session = caller.session
         site = await get_site(session, slug)
-        service.authorize(caller.agent, roles=service.STAFF_ROLES, site=site)
+        service.authorize(caller.actor, roles=service.STAFF_ROLES, site=site)
         return [agent_out(colleague) for colleague in await service.agents_of_site(session, site)]

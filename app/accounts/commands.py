@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.accounts import service as accounts
+from app.accounts.actors import Actor, Role
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, hash_password, password_problem
 from app.accounts.models import Agent, agent_sites
 from app.accounts.service import MANAGERS, authorize, sites_in_view
@@ -34,8 +35,8 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.sites.catalog import LINE_PATTERN
 from app.sites.models import Site
 
-Role = Literal["reception", "facilitator", "manager", "admin"]
-GRANTED_BY_MANAGERS = ("reception", "facilitator", "manager")
+RoleName = Literal["reception", "facilitator", "manager", "admin"]  # as the API reads it
+GRANTED_BY_MANAGERS = (Role.RECEPTION, Role.FACILITATOR, Role.MANAGER)
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=LINE_PATTERN)]
@@ -47,7 +48,7 @@ SiteSlugs = Annotated[list[SiteSlug], msgspec.Meta(max_length=30)]
 class AgentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Email
     name: Name
-    role: Role
+    role: RoleName
     password: Password
     sites: SiteSlugs = msgspec.field(default_factory=list)
 
@@ -56,7 +57,7 @@ class AgentChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change; `active: false` disables the account."""
 
     name: Name | None = None
-    role: Role | None = None
+    role: RoleName | None = None
     sites: SiteSlugs | None = None
     active: bool | None = None
 
@@ -68,26 +69,26 @@ class PasswordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 # Who may do what: pure rules on the two accounts.
 
 
-def may_see(actor: Agent, other: Agent) -> bool:
+def may_see(actor: Actor, other: Agent) -> bool:
     """An administrator sees every account; a manager those who work at one of their sites."""
-    if actor.role == "admin":
+    if actor.is_admin:
         return True
-    return actor.role == "manager" and bool(set(actor.site_slugs) & set(other.site_slugs))
+    return actor.role == Role.MANAGER and bool(set(actor.site_slugs) & set(other.site_slugs))
 
 
-def change_refusal(actor: Agent, other: Agent) -> Forbidden | None:
+def change_refusal(actor: Actor, other: Agent) -> Forbidden | None:
     """Why `actor` may not change `other`'s account at all (name, role, sites, password,
     activation, lock), or None when they may: an administrator may change any; a manager
     only an account that is not an administrator's and whose every mairie is theirs."""
-    if actor.role == "admin":
+    if actor.is_admin:
         return None
-    if actor.role != "manager":
+    if actor.role != Role.MANAGER:
         return Forbidden("Your role does not allow this action.")
     # An account the manager cannot see is refused alike whatever its role, so that the
     # answer does not tell which ids are administrators'.
     if not may_see(actor, other):
         return Forbidden("This agent works at none of your mairies.", code="not_your_agent")
-    if other.role == "admin":
+    if other.role == Role.ADMIN:
         return Forbidden(
             "Only an administrator may change an administrator's account.", code="admin_account"
         )
@@ -101,17 +102,17 @@ def change_refusal(actor: Agent, other: Agent) -> Forbidden | None:
     return None
 
 
-def check_may_change(actor: Agent, other: Agent) -> None:
+def check_may_change(actor: Actor, other: Agent) -> None:
     """403 unless `actor` may change `other`'s account at all."""
     refusal = change_refusal(actor, other)
     if refusal is not None:
         raise refusal
 
 
-def check_may_grant(actor: Agent, role: str, changed_sites: set[str]) -> None:
+def check_may_grant(actor: Actor, role: str, changed_sites: set[str]) -> None:
     """403 unless `actor` may give `role` and add or remove `changed_sites`: a manager gives
     the roles up to manager, at their own mairies only."""
-    if actor.role == "admin":
+    if actor.is_admin:
         return
     if role not in GRANTED_BY_MANAGERS:
         raise Forbidden(
@@ -129,7 +130,7 @@ def _log(
     session: AsyncSession,
     action: str,
     *,
-    actor: Agent,
+    actor: Actor,
     other: Agent,
     now: datetime,
     at_sites: Sequence[Site] | None = None,
@@ -143,7 +144,7 @@ def _log(
         action,
         site_ids=[site.id for site in (other.sites if at_sites is None else at_sites)],
         at=now,
-        agent_id=actor.id,
+        agent_id=actor.agent_id,
         target=f"agent:{other.id}",
         **details,
     )
@@ -152,11 +153,11 @@ def _log(
 # Reading
 
 
-async def agents_in_view(session: AsyncSession, actor: Agent, *, slug: str | None) -> list[Agent]:
+async def agents_in_view(session: AsyncSession, actor: Actor, *, slug: str | None) -> list[Agent]:
     """The accounts `actor` may see, of one site or of all of theirs."""
     sites = await sites_in_view(session, actor, roles=MANAGERS, slug=slug)
     query = select(Agent).options(selectinload(Agent.sites)).order_by(Agent.name, Agent.email)
-    if slug is not None or actor.role != "admin":
+    if slug is not None or not actor.is_admin:
         staff = select(agent_sites.c.agent_id).where(
             agent_sites.c.site_id.in_([site.id for site in sites])
         )
@@ -175,7 +176,7 @@ async def _load(session: AsyncSession, agent_id: int, *, lock: bool = False) -> 
     return other
 
 
-async def agent_in_view(session: AsyncSession, actor: Agent, agent_id: int) -> Agent:
+async def agent_in_view(session: AsyncSession, actor: Actor, agent_id: int) -> Agent:
     authorize(actor, roles=MANAGERS)
     other = await _load(session, agent_id)
     if not may_see(actor, other):
@@ -195,7 +196,7 @@ async def _sites(session: AsyncSession, slugs: Sequence[str]) -> list[Site]:
 # Changing
 
 
-async def create(session: AsyncSession, data: AgentIn, *, actor: Agent, now: datetime) -> Agent:
+async def create(session: AsyncSession, data: AgentIn, *, actor: Actor, now: datetime) -> Agent:
     authorize(actor, roles=MANAGERS)
     async with writing(session):
         await _sites(session, data.sites)
@@ -226,7 +227,7 @@ async def create(session: AsyncSession, data: AgentIn, *, actor: Agent, now: dat
 
 
 async def change(
-    session: AsyncSession, agent_id: int, data: AgentChange, *, actor: Agent, now: datetime
+    session: AsyncSession, agent_id: int, data: AgentChange, *, actor: Actor, now: datetime
 ) -> Agent:
     """Rename, change the role or the sites of, disable or enable an account."""
     authorize(actor, roles=MANAGERS)
@@ -244,7 +245,7 @@ async def change(
             other.name = data.name.strip()
             log("agent.renamed")
         if data.role is not None and data.role != other.role:
-            if other.id == actor.id:
+            if other.id == actor.agent_id:
                 raise Forbidden(
                     "You cannot change your own role: ask an administrator.", code="own_role"
                 )
@@ -264,13 +265,13 @@ async def change(
                     previous=[site.slug for site in before_sites],
                 )
                 revoke = True
-        if other.role != "admin" and not other.sites:
+        if other.role != Role.ADMIN and not other.sites:
             raise BadRequest(
                 "An agent who is not an administrator needs at least one site.",
                 code="sites_missing",
             )
         if data.active is not None and data.active != other.active:
-            if other.id == actor.id:
+            if other.id == actor.agent_id:
                 raise Forbidden("You cannot disable your own account.", code="own_account")
             other.active = data.active
             log("agent.enabled" if data.active else "agent.disabled")
@@ -293,7 +294,7 @@ async def change(
 
 
 async def reset_password(
-    session: AsyncSession, agent_id: int, password: str, *, actor: Agent, now: datetime
+    session: AsyncSession, agent_id: int, password: str, *, actor: Actor, now: datetime
 ) -> Agent:
     """Give an account a new password; it also unlocks it and ends its sessions."""
     other = await agent_in_view(session, actor, agent_id)
@@ -315,7 +316,7 @@ async def reset_password(
     return other
 
 
-async def unlock(session: AsyncSession, agent_id: int, *, actor: Agent, now: datetime) -> Agent:
+async def unlock(session: AsyncSession, agent_id: int, *, actor: Actor, now: datetime) -> Agent:
     """Let an account locked after wrong passwords log in again at once."""
     authorize(actor, roles=MANAGERS)
     async with writing(session):

@@ -13,6 +13,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service, sessions
+from app.accounts.actors import Actor
 from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
@@ -142,16 +143,17 @@ class NoStore:
 
 @dataclass(frozen=True)
 class Caller(WithContext):
-    """Who calls the staff API (the agent of the token or session cookie), with the
-    request's context."""
+    """Who calls the staff API (the agent of the token or session cookie, and the same as
+    the actor that commands authorize), with the request's context."""
 
     agent: Agent
+    actor: Actor
 
 
 async def provide_caller(
     agent: NamedDependency[Agent], context: NamedDependency[Context]
 ) -> Caller:
-    return Caller(context=context, agent=agent)
+    return Caller(context=context, agent=agent, actor=Actor.of(agent))
 
 
 async def provide_agent(

@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.actors import Role
 from app.db import Base, UTCDateTime, utcnow
 from app.sites.models import Site
 
-ROLES = ("reception", "facilitator", "manager", "admin")
+ROLES = tuple(Role)
 
 agent_sites = Table(
     "agent_sites",
@@ -52,7 +53,7 @@ class Agent(Base):
         return [site.slug for site in self.sites]
 
     def works_at(self, site_id: int) -> bool:
-        return self.role == "admin" or any(site.id == site_id for site in self.sites)
+        return self.role == Role.ADMIN or any(site.id == site_id for site in self.sites)
 
 
 class SessionRow(Base):

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.accounts import sessions
+from app.accounts.actors import MANAGERS as MANAGERS
+from app.accounts.actors import STAFF, Actor, Role
 from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.models import ROLES, Agent, LoginThrottle, agent_sites
 from app.audit import service as audit
@@ -27,8 +29,7 @@ from app.sites.models import Site
 from app.sites.service import get_site
 from app.throttle import Limits
 
-STAFF_ROLES = frozenset(ROLES)
-MANAGERS = frozenset({"manager"})  # and administrators, who may do everything
+STAFF_ROLES = STAFF
 
 
 def normalise_email(email: str) -> str:
@@ -56,7 +57,7 @@ async def create_agent(
     if problem:
         raise BadRequest(problem)
     address = normalise_email(email)
-    if role != "admin" and not site_slugs:
+    if role != Role.ADMIN and not site_slugs:
         raise BadRequest("An agent who is not an admin needs at least one site.")
     sites = list(await session.scalars(select(Site).where(Site.slug.in_(site_slugs))))
     unknown = sorted(set(site_slugs) - {site.slug for site in sites})
@@ -313,27 +314,25 @@ def still_valid(agent: Agent, issued_at: datetime) -> bool:
     return changed is None or issued_at >= changed
 
 
-def authorize(agent: Agent, *, roles: Collection[str], site: Site | None = None) -> None:
-    """Raise 403 unless `agent` has one of `roles` and, when `site` is given, works there."""
-    if agent.role != "admin" and agent.role not in roles:
-        raise Forbidden("Your role does not allow this action.")
-    if site is not None and not agent.works_at(site.id):
-        raise Forbidden(f"You do not work at {site.name}.")
+def authorize(actor: Actor, *, roles: Collection[str], site: Site | None = None) -> None:
+    """Raise 403 unless `actor` has one of `roles` and, when `site` is given, works there."""
+    actor.authorize(roles=roles, site=site)
 
 
 async def sites_in_view(
-    session: AsyncSession, agent: Agent, *, roles: Collection[str], slug: str | None = None
+    session: AsyncSession, actor: Actor, *, roles: Collection[str], slug: str | None = None
 ) -> list[Site]:
-    """The sites `agent` may look at with one of `roles`: the one named by `slug`, or else
+    """The sites `actor` may look at with one of `roles`: the one named by `slug`, or else
     all of theirs (every site for an administrator). 403 for a site that is not theirs."""
     if slug is not None:
         site = await get_site(session, slug)
-        authorize(agent, roles=roles, site=site)
+        authorize(actor, roles=roles, site=site)
         return [site]
-    authorize(agent, roles=roles)
-    if agent.role == "admin":
-        return list(await session.scalars(select(Site).order_by(Site.id)))
-    return sorted(agent.sites, key=lambda site: site.id)
+    authorize(actor, roles=roles)
+    query = select(Site).order_by(Site.id)
+    if not actor.is_admin:
+        query = query.where(Site.id.in_(actor.site_ids))
+    return list(await session.scalars(query))
 
 
 async def agents_of_site(session: AsyncSession, site: Site) -> list[Agent]:
@@ -347,16 +346,16 @@ async def agents_of_site(session: AsyncSession, site: Site) -> list[Agent]:
     return list(await session.scalars(query))
 
 
-async def administered_sites(session: AsyncSession, agent: Agent) -> list[Site]:
-    """The open mairies `agent` runs: a manager's own, every one for an administrator."""
-    sites = await sites_in_view(session, agent, roles=MANAGERS)
+async def administered_sites(session: AsyncSession, actor: Actor) -> list[Site]:
+    """The open mairies `actor` runs: a manager's own, every one for an administrator."""
+    sites = await sites_in_view(session, actor, roles=MANAGERS)
     return [site for site in sites if site.active]
 
 
-async def site_to_run(session: AsyncSession, agent: Agent, slug: str) -> Site:
-    """The site at `slug`, if `agent` runs it; 404 unknown, 403 someone else's."""
+async def site_to_run(session: AsyncSession, actor: Actor, slug: str) -> Site:
+    """The site at `slug`, if `actor` runs it; 404 unknown, 403 someone else's."""
     site = await get_site(session, slug)
-    authorize(agent, roles=MANAGERS, site=site)
+    authorize(actor, roles=MANAGERS, site=site)
     return site
 
 

@@ -13,8 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app import bounds
+from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit import service
 from app.errors import BadRequest
@@ -76,14 +76,14 @@ def event_out(entry: service.Entry, zone: ZoneInfo) -> EventOut:
 
 async def read_log(
     context: Context,
-    agent: Agent,
+    actor: Actor,
     filters: service.Filters,
     *,
     slug: str | None,
     first: date | None = None,
     last: date | None = None,
 ) -> AuditPage:
-    """One page of the log `agent` may read, as `filters` (an agent, an action, a page)
+    """One page of the log `agent` may read, as `filters` (an actor, an action, a page)
     and the days from `first` to `last` choose it: an administrator without `slug` reads
     all of it, logins included; a manager reads their sites' log."""
     for day in (first, last):
@@ -93,11 +93,11 @@ async def read_log(
         raise BadRequest("The last day comes before the first.")
     session, zone = context.session, context.zone
     site_ids: list[int] | None
-    if slug is None and agent.role == "admin":
+    if slug is None and actor.is_admin:
         site_ids = None
     else:
         site_ids = [
-            site.id for site in await sites_in_view(session, agent, roles=MANAGERS, slug=slug)
+            site.id for site in await sites_in_view(session, actor, roles=MANAGERS, slug=slug)
         ]
     since = datetime.combine(first, time(), zone) if first else None
     until = datetime.combine(last + timedelta(days=1), time(), zone) if last else None
@@ -132,5 +132,5 @@ class AuditController(Controller):
     ) -> AuditPage:
         filters = service.Filters(agent_id=by_agent, action=action, before_id=before, limit=limit)
         return await read_log(
-            caller.context, caller.agent, filters, slug=site, first=first, last=last
+            caller.context, caller.actor, filters, slug=site, first=first, last=last
         )

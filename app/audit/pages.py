@@ -165,7 +165,7 @@ class JournalPages(StaffController):
         last = day_field(params.get("au", ""), "au", errors)
         if first and last and last < first:
             errors["au"] = gettext("Le dernier jour vient avant le premier.")
-        sites = await sites_in_view(session, staff.agent, roles=MANAGERS)
+        sites = await sites_in_view(session, staff.actor, roles=MANAGERS)
         events = []
         older = None
         if not errors:
@@ -173,12 +173,12 @@ class JournalPages(StaffController):
                 agent_id=agent_id, action=action or None, before_id=before, limit=EVENTS_SHOWN
             )
             log = await read_log(
-                staff.context, staff.agent, filters, slug=slug, first=first, last=last
+                staff.context, staff.actor, filters, slug=slug, first=first, last=last
             )
             events = event_rows(log, sites)
             if log.next_before is not None:
                 older = journal_link(params, avant=str(log.next_before))
-        colleagues = await agents.agents_in_view(session, staff.agent, slug=None)
+        colleagues = await agents.agents_in_view(session, staff.actor, slug=None)
         return Template(
             "admin_journal.html",
             context={

@@ -72,14 +72,14 @@ class BookingAlertPages(StaffController):
         day: DayParam,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(staff.session, staff.agent, slug)
+        site = await site_to_run(staff.session, staff.actor, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
         released = await alerts.release(
             staff.session,
             site,
             day,
-            agent_id=staff.agent.id,
+            agent_id=staff.actor.agent_id,
             now=staff.now,
             threshold=staff.settings.booking_alert_per_hour,
         )

@@ -77,7 +77,13 @@ async def alerts_of(
 
 
 async def release(
-    session: AsyncSession, site: Site, day: date, *, agent_id: int, now: datetime, threshold: int
+    session: AsyncSession,
+    site: Site,
+    day: date,
+    *,
+    agent_id: int | None,
+    now: datetime,
+    threshold: int,
 ) -> Released:
     """Cancel the suspect bookings of the alert on `site`'s `day`: each person (their
     normalised email or phone) is told once, whatever the number of their bookings, and

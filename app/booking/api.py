@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
+from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.models import Agent
 from app.accounts.service import authorize, site_to_run
@@ -81,7 +82,7 @@ class BookingController(Controller):
             throttle_booking(request)
         else:
             site = await get_site(session, data.site)
-            authorize(optional_agent, roles=BOOKING_ROLES, site=site)
+            authorize(Actor.of(optional_agent), roles=BOOKING_ROLES, site=site)
         booking = commands.BookingRequest(
             site=data.site,
             service=data.service,
@@ -193,7 +194,7 @@ class BookingAlertsController(Controller):
         caller: NamedDependency[Caller],
     ) -> list[schemas.BookingAlertOut]:
         session = caller.session
-        site = await site_to_run(session, caller.agent, slug)
+        site = await site_to_run(session, caller.actor, slug)
         found = await alerts.alerts_of(
             session, site, caller.now, caller.settings.booking_alert_per_hour
         )
@@ -215,14 +216,14 @@ class BookingAlertsController(Controller):
         day: Day,
         caller: NamedDependency[Caller],
     ) -> schemas.ReleasedOut:
-        site = await site_to_run(caller.session, caller.agent, slug)
+        site = await site_to_run(caller.session, caller.actor, slug)
         if not bounds.within_days(day):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         released = await alerts.release(
             caller.session,
             site,
             day,
-            agent_id=caller.agent.id,
+            agent_id=caller.actor.agent_id,
             now=caller.now,
             threshold=caller.settings.booking_alert_per_hour,
         )

@@ -69,7 +69,7 @@ class ScreensAdminController(Controller):
         slug: Slug,
         caller: NamedDependency[Caller],
     ) -> list[ScreenOut]:
-        site = await site_to_run(caller.session, caller.agent, slug)
+        site = await site_to_run(caller.session, caller.actor, slug)
         zone = ZoneInfo(site.timezone)
         screens = await service.screens_of(caller.session, site)
         return [screen_out(screen, zone, caller.now) for screen in screens]
@@ -89,7 +89,7 @@ class ScreensAdminController(Controller):
         caller: NamedDependency[Caller],
     ) -> PairedOut:
         now = caller.now
-        paired = await service.pair(caller.session, caller.agent, slug, label=data.label, now=now)
+        paired = await service.pair(caller.session, caller.actor, slug, label=data.label, now=now)
         shown = screen_out(paired.screen, caller.context.zone, now)
         return PairedOut(
             **msgspec.structs.asdict(shown),
@@ -108,4 +108,4 @@ class ScreensAdminController(Controller):
         screen_id: ScreenId,
         caller: NamedDependency[Caller],
     ) -> None:
-        await service.revoke(caller.session, caller.agent, slug, screen_id, now=caller.now)
+        await service.revoke(caller.session, caller.actor, slug, screen_id, now=caller.now)

@@ -33,12 +33,12 @@ class ScreenAdminPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(staff.session, staff.agent, slug)
+        site = await site_to_run(staff.session, staff.actor, slug)
         form = await staff.request.form()
         label = str(form.get(LABEL_FIELD, ""))[:1000]
         try:
             paired = await screens.pair(
-                staff.session, staff.agent, slug, label=label, now=staff.now
+                staff.session, staff.actor, slug, label=label, now=staff.now
             )
         except (Invalid, Conflict) as refused:
             text = (
@@ -62,7 +62,7 @@ class ScreenAdminPages(StaffController):
             "admin_screen_paired.html",
             context={
                 "staff": staff,
-                "agent": staff.agent,
+                "agent": staff.actor,
                 "section": "sites",
                 "site": site,
                 "label": paired.screen.label,
@@ -78,6 +78,6 @@ class ScreenAdminPages(StaffController):
         screen_id: Id,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_to_run(staff.session, staff.agent, slug)
-        await screens.revoke(staff.session, staff.agent, slug, screen_id, now=staff.now)
+        site = await site_to_run(staff.session, staff.actor, slug)
+        await screens.revoke(staff.session, staff.actor, slug, screen_id, now=staff.now)
         return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)

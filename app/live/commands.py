@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.db import writing
@@ -98,13 +98,13 @@ async def screen_rows(session: AsyncSession, site: Site, now: datetime) -> list[
 
 
 async def pair(
-    session: AsyncSession, agent: Agent, slug: str, *, label: str, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, *, label: str, now: datetime
 ) -> Paired:
     """A new screen for the site at `slug`, with a new random key."""
     clean = clean_label(label)
     key = new_key()
     async with writing(session):
-        site = await site_to_run(session, agent, slug)
+        site = await site_to_run(session, actor, slug)
         active = await session.scalar(
             select(func.count(Screen.id)).where(
                 Screen.site_id == site.id, Screen.revoked_at.is_(None)
@@ -122,7 +122,7 @@ async def pair(
             session,
             "screen.paired",
             at=now,
-            agent_id=agent.id,
+            agent_id=actor.agent_id,
             site_id=site.id,
             target=f"screen:{screen.id}",
             label=clean,
@@ -131,12 +131,12 @@ async def pair(
 
 
 async def revoke(
-    session: AsyncSession, agent: Agent, slug: str, screen_id: int, *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, screen_id: int, *, now: datetime
 ) -> None:
     """The screen's key no longer works: its display is let go at once and no longer
     counted. Revoking a revoked screen changes nothing."""
     async with writing(session):
-        site = await site_to_run(session, agent, slug)
+        site = await site_to_run(session, actor, slug)
         screen = await session.get(Screen, screen_id)
         if screen is None:
             raise NotFound(f"{site.name} has no screen with the id {screen_id}.")
@@ -146,6 +146,10 @@ async def revoke(
             return
         screen.revoked_at = now
         revoked = events.ScreenRevoked(
-            at=now, site_id=site.id, screen_id=screen.id, label=screen.label, agent_id=agent.id
+            at=now,
+            site_id=site.id,
+            screen_id=screen.id,
+            label=screen.label,
+            agent_id=actor.agent_id,
         )
         await events.record(session, revoked)

@@ -62,7 +62,7 @@ class OutboxController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[OutboxOut]:
         session = caller.session
-        chosen = await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
+        chosen = await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
         slugs = {s.id: s.slug for s in chosen}
         messages = await session.scalars(
             select(OutboxMessage)
@@ -83,7 +83,7 @@ class OutboxController(Controller):
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
             site = await session.get_one(Site, message.site_id)
-            authorize(caller.agent, roles=MANAGERS, site=site)
+            authorize(caller.actor, roles=MANAGERS, site=site)
             if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
                 message.status = MessageStatus.PENDING
                 message.attempts = 0

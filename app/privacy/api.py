@@ -170,7 +170,7 @@ class PeopleController(Controller):
     ) -> PersonOut:
         session = caller.session
         sites = {
-            s.id: s for s in await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
+            s.id: s for s in await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
         }
         contact = service.contact_of(email, phone)
         found = await service.find(session, contact, list(sites))
@@ -190,13 +190,13 @@ class PeopleController(Controller):
         data: JSONBody[EraseIn],
         caller: NamedDependency[Caller],
     ) -> ErasedOut:
-        sites = await sites_in_view(caller.session, caller.agent, roles=MANAGERS, slug=data.site)
+        sites = await sites_in_view(caller.session, caller.actor, roles=MANAGERS, slug=data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
             caller.session,
             contact,
             [site.id for site in sites],
-            agent_id=caller.agent.id,
+            agent_id=caller.actor.agent_id,
             now=caller.now,
         )
         return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))

@@ -43,7 +43,7 @@ def _contact_fields(form: FormMultiDict) -> dict[str, str]:
 
 
 async def _scope(session: AsyncSession, staff: Staff, slug: str) -> list[Site]:
-    return await sites_in_view(session, staff.agent, roles=MANAGERS, slug=slug or None)
+    return await sites_in_view(session, staff.actor, roles=MANAGERS, slug=slug or None)
 
 
 def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[str, Any]]]:
@@ -203,7 +203,7 @@ class PrivacyPages(StaffController):
             staff.session,
             asked.contact,
             asked.site_ids,
-            agent_id=staff.agent.id,
+            agent_id=staff.actor.agent_id,
             now=staff.now,
         )
         lines = erased.appointments + erased.tickets + erased.messages_purged

@@ -204,7 +204,12 @@ class Erased:
 
 
 async def erase(
-    session: AsyncSession, contact: Contact, site_ids: list[int], *, agent_id: int, now: datetime
+    session: AsyncSession,
+    contact: Contact,
+    site_ids: list[int],
+    *,
+    agent_id: int | None,
+    now: datetime,
 ) -> Erased:
     """Blank the person's data at `site_ids` in one transaction, and write in the log of
     each mairie concerned that it was done, with the counts (never the contact)."""

@@ -15,8 +15,8 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.types import AnyCallable
 
+from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.models import Agent
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
 from app.live import presence
@@ -169,19 +169,19 @@ async def move_ticket(
     ticket_id: int,
     action: str,
     roles: frozenset[str],
-    agent: Agent,
+    actor: Actor,
     context: Context,
     transfer: TransferIn | None = None,
     report: VisitReport | None = None,
 ) -> TicketOut:
-    """Authorize `agent` at the ticket's site, then move the ticket along."""
+    """Authorize `actor` at the ticket's site, then move the ticket along."""
     ticket = await queries.get_ticket(context.session, ticket_id)
-    authorize(agent, roles=roles, site=await queries.site_of(context.session, ticket.site_id))
+    authorize(actor, roles=roles, site=await queries.site_of(context.session, ticket.site_id))
     moved = await commands.act(
         context.session,
         ticket_id,
         action,
-        agent_id=agent.id,
+        agent_id=actor.agent_id,
         now=context.now,
         service_code=transfer.service if transfer else None,
         station_kind=transfer.station_kind if transfer else None,
@@ -209,7 +209,7 @@ class QueueController(Controller):
         caller: NamedDependency[Caller],
     ) -> TicketOut:
         site = await get_site(caller.session, slug)
-        authorize(caller.agent, roles=queries.issuers(site), site=site)
+        authorize(caller.actor, roles=queries.issuers(site), site=site)
         ticket = await commands.issue_walk_in(
             caller.session,
             slug,
@@ -217,7 +217,7 @@ class QueueController(Controller):
             needs=tuple(data.needs),
             priority=data.priority,
             phone=data.phone,
-            agent_id=caller.agent.id,
+            agent_id=caller.actor.agent_id,
             now=caller.now,
             force_reason=data.force_reason,
         )
@@ -234,9 +234,9 @@ class QueueController(Controller):
         data: JSONBody[CheckInIn],
         caller: NamedDependency[Caller],
     ) -> TicketOut:
-        authorize(caller.agent, roles=RECEPTION, site=await get_site(caller.session, slug))
+        authorize(caller.actor, roles=RECEPTION, site=await get_site(caller.session, slug))
         ticket = await commands.check_in(
-            caller.session, slug, data.reference, agent_id=caller.agent.id, now=caller.now
+            caller.session, slug, data.reference, agent_id=caller.actor.agent_id, now=caller.now
         )
         return await _out(caller.context, ticket)
 
@@ -247,7 +247,7 @@ class QueueController(Controller):
         caller: NamedDependency[Caller],
     ) -> QueueOut:
         session, now = caller.session, caller.now
-        authorize(caller.agent, roles=STAFF_ROLES, site=await get_site(session, slug))
+        authorize(caller.actor, roles=STAFF_ROLES, site=await get_site(session, slug))
         view = await views.queue(session, slug, now)
         tz = ZoneInfo(view.site.timezone)
         return QueueOut(
@@ -273,9 +273,9 @@ class QueueController(Controller):
         caller: NamedDependency[Caller],
     ) -> Response[TicketOut | None]:
         station = await queries.get_station(caller.session, station_id)
-        authorize(caller.agent, roles=FACILITATORS, site=station.site)
+        authorize(caller.actor, roles=FACILITATORS, site=station.site)
         ticket = await commands.call_next(
-            caller.session, station_id, agent_id=caller.agent.id, now=caller.now
+            caller.session, station_id, agent_id=caller.actor.agent_id, now=caller.now
         )
         if ticket is None:
             return Response(None, status_code=204)
@@ -299,10 +299,9 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
 
     async def move(
         ticket_id: Id,
-        agent: NamedDependency[Agent],
-        context: NamedDependency[Context],
+        caller: NamedDependency[Caller],
     ) -> TicketOut:
-        return await move_ticket(ticket_id, action, roles, agent, context)
+        return await move_ticket(ticket_id, action, roles, caller.actor, caller.context)
 
     move.__name__ = f"ticket_{action}"
     return _move_route(path, summary)(move)
@@ -312,21 +311,20 @@ def _ticket_move(action: str, path: str, roles: frozenset[str], summary: str) ->
 async def transfer(
     ticket_id: Id,
     data: JSONBody[TransferIn],
-    agent: NamedDependency[Agent],
-    context: NamedDependency[Context],
+    caller: NamedDependency[Caller],
 ) -> TicketOut:
-    return await move_ticket(ticket_id, "transfer", ANY_DESK, agent, context, data)
+    return await move_ticket(ticket_id, "transfer", ANY_DESK, caller.actor, caller.context, data)
 
 
 @_move_route("finish", "The help is over; the body, if any, records what was done")
 async def finish(
     ticket_id: Id,
-    agent: NamedDependency[Agent],
-    context: NamedDependency[Context],
+    caller: NamedDependency[Caller],
     data: JSONBody[VisitIn | None] = None,
 ) -> TicketOut:
     report = data.report() if data else None
-    return await move_ticket(ticket_id, "finish", FACILITATORS, agent, context, report=report)
+    actor, context = caller.actor, caller.context
+    return await move_ticket(ticket_id, "finish", FACILITATORS, actor, context, report=report)
 
 
 # Registered beside QueueController (app/asgi.py).

@@ -106,7 +106,7 @@ class ReceptionPages(StaffController):
     ) -> Redirect:
         session = staff.session
         site = await get_site(session, slug)
-        accounts.authorize(staff.agent, roles=queries.issuers(site), site=site)
+        accounts.authorize(staff.actor, roles=queries.issuers(site), site=site)
         form = await staff.request.form()
         path = f"/accueil/{site.slug}"
         station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
@@ -124,7 +124,7 @@ class ReceptionPages(StaffController):
                 needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
                 priority=form.get("prioritaire") == "oui",
                 phone=str(form.get("telephone", "")).strip()[:32] or None,
-                agent_id=staff.agent.id,
+                agent_id=staff.actor.agent_id,
                 now=staff.now,
                 force_reason=str(form.get("raison", ""))[:200] if forced else None,
             )
@@ -147,7 +147,7 @@ class ReceptionPages(StaffController):
                 staff.session,
                 site.slug,
                 reference,
-                agent_id=staff.agent.id,
+                agent_id=staff.actor.agent_id,
                 now=staff.now,
             )
         except DomainError as error:
@@ -207,7 +207,7 @@ class ReceptionPages(StaffController):
                     reminders_by_sms=form.get("rappels_sms") == "oui",
                 ),
                 now=staff.now,
-                agent_id=staff.agent.id,
+                agent_id=staff.actor.agent_id,
             )
         except DomainError as error:
             page = await _booking_context(

@@ -10,6 +10,7 @@ from litestar import Router, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from app.accounts.actors import MANAGERS
 from app.accounts.pages import LoginPages
 from app.booking import alerts as booking_alerts
 from app.i18n import formats
@@ -26,15 +27,13 @@ class ConsolePages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template:
         session = staff.session
-        sites = (
-            await list_sites(session) if staff.agent.role == "admin" else list(staff.agent.sites)
-        )
+        sites = await list_sites(session) if staff.actor.is_admin else list(staff.agent.sites)
         # A manager reads here, before anything else, that a day fills abnormally fast.
         bursts = (
             await booking_alerts.alerts_by_site(
                 session, sites, staff.now, staff.settings.booking_alert_per_hour
             )
-            if staff.agent.role in ("manager", "admin")
+            if staff.actor.may(MANAGERS)
             else {}
         )
         places = []
@@ -43,19 +42,19 @@ class ConsolePages(StaffController):
             places.append(
                 {
                     "site": detailed,
-                    "reception": staff.agent.role in RECEPTION | {"admin"},
-                    "manager": staff.agent.role in ("manager", "admin"),
+                    "reception": staff.actor.role in RECEPTION | {"admin"},
+                    "manager": staff.actor.may(MANAGERS),
                     "bursts": [
                         {"label": formats.day(burst.day), "bookings": burst.count}
                         for burst in bursts.get(site.id, [])
                     ],
                     "stations": [s for s in detailed.stations if s.active]
-                    if staff.agent.role in FACILITATORS | {"admin"}
+                    if staff.actor.role in FACILITATORS | {"admin"}
                     else [],
                 }
             )
         return Template(
-            "staff_console.html", context={"staff": staff, "places": places, "agent": staff.agent}
+            "staff_console.html", context={"staff": staff, "places": places, "agent": staff.actor}
         )
 
 

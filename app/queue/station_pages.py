@@ -101,7 +101,7 @@ async def queue_context(context: Context, site: Site) -> dict[str, Any]:
 async def station_for(session: AsyncSession, staff: Staff, station_id: int) -> Station:
     """The station, if `staff` is a facilitator of its site."""
     station = await queries.get_station(session, station_id)
-    accounts.authorize(staff.agent, roles=FACILITATORS, site=station.site)
+    accounts.authorize(staff.actor, roles=FACILITATORS, site=station.site)
     return station
 
 
@@ -131,7 +131,7 @@ async def desk_context(session: AsyncSession, staff: Staff, site: Site) -> dict[
     """What every desk page of a site shows: who works, where, and the catalogue."""
     return {
         "staff": staff,
-        "agent": staff.agent,
+        "agent": staff.actor,
         "site": site,
         "services": await list_services(session),
         "needs": await list_needs(session),
@@ -210,7 +210,7 @@ class StationPages(StaffController):
         path = f"/poste/{station.id}"
         try:
             ticket = await commands.call_next(
-                staff.session, station.id, agent_id=staff.agent.id, now=staff.now
+                staff.session, station.id, agent_id=staff.actor.agent_id, now=staff.now
             )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)
@@ -243,7 +243,7 @@ class StationPages(StaffController):
                 staff.session,
                 ticket.id,
                 ACTIONS[action],
-                agent_id=staff.agent.id,
+                agent_id=staff.actor.agent_id,
                 now=staff.now,
                 service_code=str(form.get("service", "")) or None,
                 station_kind=str(form.get("poste", "")) or None,

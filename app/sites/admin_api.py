@@ -47,7 +47,7 @@ class SiteAdminController(HoursRoutes):
         self,
         caller: NamedDependency[Caller],
     ) -> list[SiteOut]:
-        sites = await administered_sites(caller.session, caller.agent)
+        sites = await administered_sites(caller.session, caller.actor)
         return [from_model(site, SiteOut) for site in sites]
 
     @get("/{slug:str}", summary="A mairie's booking and message settings", security=STAFF_SECURITY)
@@ -56,7 +56,7 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         caller: NamedDependency[Caller],
     ) -> SettingsOut:
-        return settings_out(await site_to_run(caller.session, caller.agent, slug))
+        return settings_out(await site_to_run(caller.session, caller.actor, slug))
 
     @patch("/{slug:str}", summary="Change some of a mairie's settings", security=STAFF_SECURITY)
     async def change_settings(
@@ -66,7 +66,7 @@ class SiteAdminController(HoursRoutes):
         caller: NamedDependency[Caller],
     ) -> SettingsOut:
         site = await commands.change_settings(
-            caller.session, caller.agent, slug, settings_changes(data), now=caller.now
+            caller.session, caller.actor, slug, settings_changes(data), now=caller.now
         )
         return settings_out(site)
 
@@ -82,7 +82,7 @@ class SiteAdminController(HoursRoutes):
         slug: Slug,
         caller: NamedDependency[Caller],
     ) -> list[StationAdminOut]:
-        site = await site_to_run(caller.session, caller.agent, slug)
+        site = await site_to_run(caller.session, caller.actor, slug)
         return [station_out(station) for station in await stations_of(caller.session, site)]
 
     @post(
@@ -99,7 +99,7 @@ class SiteAdminController(HoursRoutes):
     ) -> StationAdminOut:
         station = await commands.add_station(
             caller.session,
-            caller.agent,
+            caller.actor,
             slug,
             name=data.name,
             kind=data.kind,
@@ -125,7 +125,7 @@ class SiteAdminController(HoursRoutes):
     ) -> StationChanged:
         station, disruption = await commands.change_station(
             caller.session,
-            caller.agent,
+            caller.actor,
             slug,
             station_id,
             commands.StationChange(
@@ -149,7 +149,7 @@ class SiteAdminController(HoursRoutes):
         caller: NamedDependency[Caller],
     ) -> list[OutageOut]:
         session = caller.session
-        site = await site_to_run(session, caller.agent, slug)
+        site = await site_to_run(session, caller.actor, slug)
         stations = {s.id: s for s in await stations_of(session, site)}
         tz = ZoneInfo(site.timezone)
         return [
@@ -173,7 +173,7 @@ class SiteAdminController(HoursRoutes):
     ) -> OutageAdded:
         outage, disruption = await commands.take_out_of_service(
             caller.session,
-            caller.agent,
+            caller.actor,
             slug,
             data.station_id,
             starts_at=data.starts_at,
@@ -181,7 +181,7 @@ class SiteAdminController(HoursRoutes):
             reason=data.reason,
             now=caller.now,
         )
-        site = await site_to_run(caller.session, caller.agent, slug)
+        site = await site_to_run(caller.session, caller.actor, slug)
         station = await station_of(caller.session, site, outage.station_id)
         tz = ZoneInfo(site.timezone)
         return OutageAdded(outage=outage_out(outage, station, tz), **disrupted(disruption, tz))
@@ -197,7 +197,7 @@ class SiteAdminController(HoursRoutes):
         outage_id: Id,
         caller: NamedDependency[Caller],
     ) -> None:
-        await commands.end_outage(caller.session, caller.agent, slug, outage_id, now=caller.now)
+        await commands.end_outage(caller.session, caller.actor, slug, outage_id, now=caller.now)
 
     # What is left for the manager
 
@@ -214,7 +214,7 @@ class SiteAdminController(HoursRoutes):
         caller: NamedDependency[Caller],
     ) -> list[AffectedOut]:
         session = caller.session
-        site = await site_to_run(session, caller.agent, slug)
+        site = await site_to_run(session, caller.actor, slug)
         tz = ZoneInfo(site.timezone)
         affected = await to_reschedule(session, site, caller.now)
         return [affected_out(item, tz) for item in affected]

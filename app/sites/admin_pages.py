@@ -39,9 +39,9 @@ class SiteAdminPages(HoursPages):
             "admin_sites.html",
             context={
                 "staff": staff,
-                "agent": staff.agent,
+                "agent": staff.actor,
                 "section": "sites",
-                "sites": await administered_sites(staff.session, staff.agent),
+                "sites": await administered_sites(staff.session, staff.actor),
             },
         )
 
@@ -51,7 +51,7 @@ class SiteAdminPages(HoursPages):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_to_run(staff.session, staff.agent, slug)
+        site = await site_to_run(staff.session, staff.actor, slug)
         page = await site_context(staff, site)
         query = staff.request.query_params
         page["done"] = done_text(query) + released_text(
@@ -82,7 +82,7 @@ class SiteAdminPages(HoursPages):
         else:
             with posted.refusals({name: name for name in SETTINGS}, "walk_in_percent"):
                 await commands.change_settings(
-                    staff.session, staff.agent, slug, changes, now=staff.now
+                    staff.session, staff.actor, slug, changes, now=staff.now
                 )
                 return back(site, "reglages", fait="reglages")
         return await posted.again("reglages")
@@ -99,7 +99,7 @@ class SiteAdminPages(HoursPages):
         with posted.refusals(fields, "nouveau-nom"):
             await commands.add_station(
                 staff.session,
-                staff.agent,
+                staff.actor,
                 slug,
                 name=form.get("nouveau-nom", ""),
                 kind=form.get("nouveau-type", ""),
@@ -128,7 +128,7 @@ class SiteAdminPages(HoursPages):
         command = partial(
             commands.change_station,
             staff.session,
-            staff.agent,
+            staff.actor,
             slug,
             station_id,
             change,
@@ -149,7 +149,7 @@ class SiteAdminPages(HoursPages):
         add = partial(
             commands.take_out_of_service,
             staff.session,
-            staff.agent,
+            staff.actor,
             slug,
             station_id,
             now=staff.now,
@@ -166,5 +166,5 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await commands.end_outage(staff.session, staff.agent, slug, outage_id, now=staff.now)
+        await commands.end_outage(staff.session, staff.actor, slug, outage_id, now=staff.now)
         return back(posted.site, "postes", fait="en_service")

@@ -188,7 +188,7 @@ async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
     weekly = weekly_ranges(rows)
     return {
         "staff": staff,
-        "agent": staff.agent,
+        "agent": staff.actor,
         "section": "sites",
         "site": site,
         "settings": settings_of(site),
@@ -352,6 +352,6 @@ class PostedForm:
 async def form_posted(staff: Staff, slug: str) -> PostedForm:
     """The form posted to the page of the site at `slug`, if `staff` runs it (read once
     the route's own parameters are checked)."""
-    site = await site_to_run(staff.session, staff.agent, slug)
+    site = await site_to_run(staff.session, staff.actor, slug)
     form = form_dict(await staff.request.form())
     return PostedForm(staff, site, form)

@@ -3,17 +3,17 @@ managers read them. A retired item is offered no more, but past bookings keep it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.accounts.service import MANAGERS, authorize
 from app.audit import service as audit
 from app.audit.service import Detail
@@ -85,15 +85,15 @@ class NeedChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 Item = TypeVar("Item", Service, Need)
 
 
-async def all_of(session: AsyncSession, agent: Agent, model: type[Item]) -> list[Item]:
+async def all_of(session: AsyncSession, actor: Actor, model: type[Item]) -> list[Item]:
     """Every item of a catalog, retired ones last, for managers and administrators."""
-    authorize(agent, roles=MANAGERS)
+    authorize(actor, roles=MANAGERS)
     query = select(model).order_by(model.active.desc(), model.position, model.code)
     return list(await session.scalars(query))
 
 
-async def one_of(session: AsyncSession, agent: Agent, model: type[Item], code: str) -> Item:
-    authorize(agent, roles=MANAGERS)
+async def one_of(session: AsyncSession, actor: Actor, model: type[Item], code: str) -> Item:
+    authorize(actor, roles=MANAGERS)
     item = await session.scalar(select(model).where(model.code == code))
     if item is None:
         raise NotFound(f"The catalog has no item with the code {code!r}.", code="not_found")
@@ -105,7 +105,7 @@ def _audit_name(model: type[Service] | type[Need]) -> str:
 
 
 async def _add(
-    session: AsyncSession, item: Service | Need, position: int | None, agent: Agent, now: datetime
+    session: AsyncSession, item: Service | Need, position: int | None, actor: Actor, now: datetime
 ) -> None:
     """Add a new item, after the others unless a position is given, with its audit line."""
     model = type(item)
@@ -121,14 +121,14 @@ async def _add(
         await session.flush()
     except IntegrityError as exc:  # the same code, added at the same instant
         raise Conflict(f"A {kind} already has the code {item.code!r}.", code="code_taken") from exc
-    _record(session, "created", item, agent, now, **_settings_of(item))
+    _record(session, "created", item, actor, now, **_settings_of(item))
 
 
 def _record(
     session: AsyncSession,
     action: str,
     item: Service | Need,
-    agent: Agent,
+    actor: Actor,
     now: datetime,
     **details: Detail,
 ) -> None:
@@ -138,7 +138,7 @@ def _record(
         session,
         f"{kind}.{action}",
         at=now,
-        agent_id=agent.id,
+        agent_id=actor.agent_id,
         site_id=None,
         target=f"{kind}:{item.code}",
         **details,
@@ -160,7 +160,7 @@ async def _change(
     session: AsyncSession,
     item: Service | Need,
     changes: dict[str, object],
-    agent: Agent,
+    actor: Actor,
     now: datetime,
 ) -> None:
     """Apply `changes` to `item`; one audit line for what changed, another if it was retired
@@ -170,10 +170,10 @@ async def _change(
     for name in changed:
         setattr(item, name, changes[name])
     if changed:
-        _record(session, "changed", item, agent, now, fields=changed, **_settings_of(item))
+        _record(session, "changed", item, actor, now, fields=changed, **_settings_of(item))
     if active is not None and active != item.active:
         item.active = bool(active)
-        _record(session, "restored" if active else "retired", item, agent, now)
+        _record(session, "restored" if active else "retired", item, actor, now)
 
 
 def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
@@ -191,12 +191,12 @@ def _given(data: ServiceChange | NeedChange) -> dict[str, object]:
 
 
 async def _create(
-    session: AsyncSession, item: Item, position: int | None, agent: Agent, now: datetime
+    session: AsyncSession, item: Item, position: int | None, actor: Actor, now: datetime
 ) -> Item:
     """Add a new item to its catalog (administrators only)."""
-    authorize(agent, roles=ADMINISTRATORS)
+    authorize(actor, roles=ADMINISTRATORS)
     async with writing(session):
-        await _add(session, item, position, agent, now)
+        await _add(session, item, position, actor, now)
     return item
 
 
@@ -205,19 +205,19 @@ async def _change_item(
     model: type[Item],
     code: str,
     changes: dict[str, object],
-    agent: Agent,
+    actor: Actor,
     now: datetime,
 ) -> Item:
     """Apply `changes` to the item at `code` (administrators only)."""
-    authorize(agent, roles=ADMINISTRATORS)
+    authorize(actor, roles=ADMINISTRATORS)
     async with writing(session):
-        item = await one_of(session, agent, model, code)
-        await _change(session, item, changes, agent, now)
+        item = await one_of(session, actor, model, code)
+        await _change(session, item, changes, actor, now)
     return item
 
 
 async def create_service(
-    session: AsyncSession, data: ServiceIn, *, agent: Agent, now: datetime
+    session: AsyncSession, data: ServiceIn, *, actor: Actor, now: datetime
 ) -> Service:
     service = Service(
         code=data.code,
@@ -228,16 +228,16 @@ async def create_service(
         documents=[line.strip() for line in data.documents],
         active=True,
     )
-    return await _create(session, service, data.position, agent, now)
+    return await _create(session, service, data.position, actor, now)
 
 
 async def change_service(
-    session: AsyncSession, code: str, data: ServiceChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: ServiceChange, *, actor: Actor, now: datetime
 ) -> Service:
-    return await _change_item(session, Service, code, _given(data), agent, now)
+    return await _change_item(session, Service, code, _given(data), actor, now)
 
 
-async def create_need(session: AsyncSession, data: NeedIn, *, agent: Agent, now: datetime) -> Need:
+async def create_need(session: AsyncSession, data: NeedIn, *, actor: Actor, now: datetime) -> Need:
     need = Need(
         code=data.code,
         name=data.name.strip(),
@@ -246,16 +246,35 @@ async def create_need(session: AsyncSession, data: NeedIn, *, agent: Agent, now:
         requires_accessible=data.requires_accessible,
         active=True,
     )
-    return await _create(session, need, data.position, agent, now)
+    return await _create(session, need, data.position, actor, now)
 
 
 async def change_need(
-    session: AsyncSession, code: str, data: NeedChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: NeedChange, *, actor: Actor, now: datetime
 ) -> Need:
     changes = _given(data)
     if data.station_kind is None:
         changes["station_kind"] = None
-    return await _change_item(session, Need, code, changes, agent, now)
+    return await _change_item(session, Need, code, changes, actor, now)
+
+
+Made = TypeVar("Made", Service, Need, covariant=True)
+
+
+class Create(Protocol[Made]):
+    """A command that adds an item to a catalog, as `actor`."""
+
+    def __call__(
+        self, session: AsyncSession, data: Any, *, actor: Actor, now: datetime
+    ) -> Awaitable[Made]: ...
+
+
+class Save(Protocol[Made]):
+    """A command that changes the item at `code` of a catalog, as `actor`."""
+
+    def __call__(
+        self, session: AsyncSession, code: str, data: Any, *, actor: Actor, now: datetime
+    ) -> Awaitable[Made]: ...
 
 
 @dataclass(frozen=True)
@@ -268,8 +287,8 @@ class Kind(Generic[Item]):
     model: type[Item]
     new: type[ServiceIn] | type[NeedIn]
     change: type[ServiceChange] | type[NeedChange]
-    create: Callable[..., Awaitable[Item]]
-    save: Callable[..., Awaitable[Item]]
+    create: Create[Item]
+    save: Save[Item]
 
 
 SERVICES = Kind[Service](

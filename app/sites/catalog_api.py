@@ -57,22 +57,22 @@ def catalog_controller(kind: catalog.Kind[Any], out: type[Out], listing: str) ->
     items = f"{one}s"
 
     async def list_items(self: Controller, caller: NamedDependency[Caller]) -> list[Out]:
-        found = await catalog.all_of(caller.session, caller.agent, kind.model)
+        found = await catalog.all_of(caller.session, caller.actor, kind.model)
         return [from_model(item, out) for item in found]
 
     async def get_item(self: Controller, code: CodeParam, caller: NamedDependency[Caller]) -> Out:
-        return from_model(await catalog.one_of(caller.session, caller.agent, kind.model, code), out)
+        return from_model(await catalog.one_of(caller.session, caller.actor, kind.model, code), out)
 
     async def add_item(
         self: Controller, data: JSONBody[New], caller: NamedDependency[Caller]
     ) -> Out:
-        item = await kind.create(caller.session, data, agent=caller.agent, now=caller.now)
+        item = await kind.create(caller.session, data, actor=caller.actor, now=caller.now)
         return from_model(item, out)
 
     async def change_item(
         self: Controller, code: CodeParam, data: JSONBody[Change], caller: NamedDependency[Caller]
     ) -> Out:
-        item = await kind.save(caller.session, code, data, agent=caller.agent, now=caller.now)
+        item = await kind.save(caller.session, code, data, actor=caller.actor, now=caller.now)
         return from_model(item, out)
 
     operations = [

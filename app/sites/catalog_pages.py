@@ -168,8 +168,8 @@ class CatalogPages(StaffController):
         self,
         staff: NamedDependency[Staff],
     ) -> Template:
-        services = await catalog.all_of(staff.session, staff.agent, Service)
-        needs = await catalog.all_of(staff.session, staff.agent, Need)
+        services = await catalog.all_of(staff.session, staff.actor, Service)
+        needs = await catalog.all_of(staff.session, staff.actor, Need)
         return Template(
             "admin_catalog.html",
             context={
@@ -177,7 +177,7 @@ class CatalogPages(StaffController):
                 "services": services,
                 "needs": needs,
                 "kinds": {code: gettext(name) for code, name in STATION_KINDS.items()},
-                "editable": staff.agent.role == "admin",
+                "editable": staff.actor.is_admin,
                 "done": done_text(staff.request, DONE),
             },
         )
@@ -198,7 +198,7 @@ class CatalogItemPages(StaffController):
         errors: dict[str, str] | None = None,
     ) -> Template:
         """The form of a new item, or of `item`; again with `errors` when it was refused."""
-        accounts.authorize(staff.agent, roles=catalog.ADMINISTRATORS)
+        accounts.authorize(staff.actor, roles=catalog.ADMINISTRATORS)
         if values is None:
             fields = self.pages.fields
             values = self.pages.blank if item is None else {k: getattr(item, k) for k in fields}
@@ -224,13 +224,13 @@ class CatalogItemPages(StaffController):
         if not errors:
             with FormRefusals(errors, refusal):
                 new = kind.new(**values)
-                await kind.create(staff.session, new, agent=staff.agent, now=staff.now)
+                await kind.create(staff.session, new, actor=staff.actor, now=staff.now)
                 return back(CATALOG_PAGE, fait=pages.added)
         return self._item_page(staff, None, values, errors)
 
     @get("/{code:str}")
     async def item_page(self, code: Code, staff: NamedDependency[Staff]) -> Template:
-        item = await catalog.one_of(staff.session, staff.agent, self.pages.kind.model, code)
+        item = await catalog.one_of(staff.session, staff.actor, self.pages.kind.model, code)
         return self._item_page(staff, item)
 
     @post("/{code:str}")
@@ -240,17 +240,17 @@ class CatalogItemPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         pages, kind, db, now = self.pages, self.pages.kind, staff.session, staff.now
-        item = await catalog.one_of(staff.session, staff.agent, kind.model, code)
+        item = await catalog.one_of(staff.session, staff.actor, kind.model, code)
         form = await staff.request.form()
         if form.get("active") in ("oui", "non"):
             active = form.get("active") == "oui"
-            await kind.save(db, item.code, kind.change(active=active), agent=staff.agent, now=now)
+            await kind.save(db, item.code, kind.change(active=active), actor=staff.actor, now=now)
             return back(CATALOG_PAGE, fait="remis" if active else "retire")
         values, errors = pages.read(form, new=False)
         values.pop("code")
         if not errors:
             with FormRefusals(errors, refusal):
-                await kind.save(db, item.code, kind.change(**values), agent=staff.agent, now=now)
+                await kind.save(db, item.code, kind.change(**values), actor=staff.actor, now=now)
                 return back(CATALOG_PAGE, fait=pages.changed)
         return self._item_page(staff, item, values, errors)
 

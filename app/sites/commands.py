@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.accounts.service import other_site, site_to_run
 from app.audit import service as audit
 from app.audit.service import Detail
@@ -53,7 +53,7 @@ from app.sites.rules import (
 def record(
     session: AsyncSession,
     event: str,
-    agent: Agent,
+    actor: Actor,
     site: Site,
     now: datetime,
     *,
@@ -68,7 +68,7 @@ def record(
         session,
         event,
         at=now,
-        agent_id=agent.id,
+        agent_id=actor.agent_id,
         site_id=site.id,
         target=target or f"site:{site.slug}",
         **details,
@@ -77,17 +77,17 @@ def record(
 
 
 @asynccontextmanager
-async def running(session: AsyncSession, agent: Agent, slug: str) -> AsyncIterator[Site]:
+async def running(session: AsyncSession, actor: Actor, slug: str) -> AsyncIterator[Site]:
     """The site at `slug`, if `agent` runs it, read in the transaction a change to it is
     written in."""
     async with writing(session):
-        yield await site_to_run(session, agent, slug)
+        yield await site_to_run(session, actor, slug)
 
 
 async def place_and_record(
     session: AsyncSession,
     event: str,
-    agent: Agent,
+    actor: Actor,
     site: Site,
     now: datetime,
     period: Period,
@@ -99,7 +99,7 @@ async def place_and_record(
     """Place again the appointments of `period` a change stranded (`place_again`, each
     person told `told` as the reason), and record the change with what that did."""
     disruption = await place_again(session, site, period, now, reason=told)
-    record(session, event, agent, site, now, target=target, disruption=disruption, **details)
+    record(session, event, actor, site, now, target=target, disruption=disruption, **details)
     return disruption
 
 
@@ -107,14 +107,14 @@ async def place_and_record(
 
 
 async def change_settings(
-    session: AsyncSession, agent: Agent, slug: str, changes: Mapping[str, Any], *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, changes: Mapping[str, Any], *, now: datetime
 ) -> Site:
     """Change some of a site's settings; the reminders of appointments to come follow a
     change of reminder hours."""
     unknown = sorted(set(changes) - set(SETTINGS))
     if unknown:
         raise BadRequest(f"Unknown setting: {', '.join(unknown)}.")
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         before = settings_of(site)
         after = {**before, **changes}
         refuse(check_settings(after))
@@ -127,7 +127,7 @@ async def change_settings(
             record(
                 session,
                 "site.settings_changed",
-                agent,
+                actor,
                 site,
                 now,
                 changed=sorted(changed),
@@ -176,7 +176,7 @@ async def _station_name(
 
 async def add_station(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     slug: str,
     *,
     name: str,
@@ -186,7 +186,7 @@ async def add_station(
 ) -> Station:
     """A new station, last in the site's order, offered for booking at once."""
     check_kind(kind)
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         clean = await _station_name(session, site, name)
         last = await session.scalar(
             select(func.max(Station.position)).where(Station.site_id == site.id)
@@ -204,7 +204,7 @@ async def add_station(
         record(
             session,
             "station.created",
-            agent,
+            actor,
             site,
             now,
             target=f"station:{station.id}",
@@ -225,7 +225,7 @@ class StationChange:
 
 async def change_station(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     slug: str,
     station_id: int,
     change: StationChange,
@@ -236,7 +236,7 @@ async def change_station(
     Appointments to come that it can no longer take go to another station, or are listed."""
     if change.kind is not None:
         check_kind(change.kind)
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         station = await station_of(session, site, station_id)
         wanted: dict[str, Any] = {
             "kind": change.kind,
@@ -263,7 +263,7 @@ async def change_station(
             record(
                 session,
                 "station.changed",
-                agent,
+                actor,
                 site,
                 now,
                 target=f"station:{station.id}",
@@ -279,7 +279,7 @@ async def change_station(
 
 async def take_out_of_service(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     slug: str,
     station_id: int,
     *,
@@ -292,7 +292,7 @@ async def take_out_of_service(
     called to it, and its appointments then go to another station or are listed."""
     check_period(starts_at, ends_at, now, "outage")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         await lock_period(session, site, starts_at, ends_at)
         station = await station_of(session, site, station_id)
         outage = StationOutage(
@@ -303,7 +303,7 @@ async def take_out_of_service(
         disruption = await place_and_record(
             session,
             "station.out_of_service",
-            agent,
+            actor,
             site,
             now,
             Period(since=starts_at, until=ends_at, station_id=station.id),
@@ -317,10 +317,10 @@ async def take_out_of_service(
 
 
 async def end_outage(
-    session: AsyncSession, agent: Agent, slug: str, outage_id: int, *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, outage_id: int, *, now: datetime
 ) -> None:
     """The station is back: its outage is removed, and it is offered again."""
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         outage = await session.get(StationOutage, outage_id)
         station = await session.get(Station, outage.station_id) if outage else None
         if outage is None or station is None:
@@ -331,7 +331,7 @@ async def end_outage(
         record(
             session,
             "station.back_in_service",
-            agent,
+            actor,
             site,
             now,
             target=f"station:{station.id}",

@@ -156,7 +156,7 @@ class HoursRoutes(Controller):
         slug: Slug,
         caller: NamedDependency[Caller],
     ) -> WeekOut:
-        site = await site_to_run(caller.session, caller.agent, slug)
+        site = await site_to_run(caller.session, caller.actor, slug)
         rows = await weekly_rows(caller.session, site)
         ordinary = weekly_ranges(rows)
         return WeekOut(
@@ -189,7 +189,7 @@ class HoursRoutes(Controller):
     ) -> WeekdayChanged:
         ranges = ranges_of(data.ranges)
         disruption = await hours_commands.set_weekday_hours(
-            caller.session, caller.agent, slug, WEEKDAYS.index(weekday), ranges, now=caller.now
+            caller.session, caller.actor, slug, WEEKDAYS.index(weekday), ranges, now=caller.now
         )
         tz = await site_zone(caller.session, slug)
         return WeekdayChanged(
@@ -209,7 +209,7 @@ class HoursRoutes(Controller):
         caller: NamedDependency[Caller],
     ) -> list[ExceptionOut]:
         session = caller.session
-        site = await site_to_run(session, caller.agent, slug)
+        site = await site_to_run(session, caller.actor, slug)
         found = await exceptions_ahead(session, site, local_today(site, caller.now))
         return [exception_out(item) for item in found]
 
@@ -230,7 +230,7 @@ class HoursRoutes(Controller):
         bounded_day(day)
         db, ranges = caller.session, ranges_of(data.ranges)
         exception, disruption = await hours_commands.set_exception(
-            db, caller.agent, slug, day, ranges, reason=data.reason, now=caller.now
+            db, caller.actor, slug, day, ranges, reason=data.reason, now=caller.now
         )
         tz = await site_zone(db, slug)
         return ExceptionSet(exception=exception_out(exception), **disrupted(disruption, tz))
@@ -248,7 +248,7 @@ class HoursRoutes(Controller):
     ) -> None:
         bounded_day(day)
         await hours_commands.delete_exception(
-            caller.session, caller.agent, slug, day, now=caller.now
+            caller.session, caller.actor, slug, day, now=caller.now
         )
 
     # Closures
@@ -260,7 +260,7 @@ class HoursRoutes(Controller):
         caller: NamedDependency[Caller],
     ) -> list[ClosureOut]:
         session = caller.session
-        site = await site_to_run(session, caller.agent, slug)
+        site = await site_to_run(session, caller.actor, slug)
         tz = ZoneInfo(site.timezone)
         return [closure_out(c, tz) for c in await closures_ahead(session, site, caller.now)]
 
@@ -279,7 +279,7 @@ class HoursRoutes(Controller):
     ) -> ClosureAdded:
         closure, disruption = await hours_commands.add_closure(
             caller.session,
-            caller.agent,
+            caller.actor,
             slug,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
@@ -301,5 +301,5 @@ class HoursRoutes(Controller):
         caller: NamedDependency[Caller],
     ) -> None:
         await hours_commands.delete_closure(
-            caller.session, caller.agent, slug, closure_id, now=caller.now
+            caller.session, caller.actor, slug, closure_id, now=caller.now
         )

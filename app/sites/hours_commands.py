@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.errors import BadRequest, Invalid, NotFound, refuse
 from app.i18n import gettext
 from app.sites.commands import place_and_record, record, running
@@ -29,14 +29,14 @@ from app.sites.service import local_today
 
 
 async def set_weekday_hours(
-    session: AsyncSession, agent: Agent, slug: str, weekday: int, ranges: Ranges, *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, weekday: int, ranges: Ranges, *, now: datetime
 ) -> Disruption:
     """Replace a weekday's ordinary opening ranges (none: closed that day). Rows kept for
     one occurrence in the month (`nth_in_month`) stay as they are."""
     if not 0 <= weekday <= 6:
         raise BadRequest(f"A weekday is one of {', '.join(WEEKDAYS)}.")
     refuse(check_ranges(ranges))
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         await lock_ahead(session, site, now)
         await session.execute(
             delete(WeeklyHours).where(
@@ -53,7 +53,7 @@ async def set_weekday_hours(
         disruption = await place_and_record(
             session,
             "hours.changed",
-            agent,
+            actor,
             site,
             now,
             Period(since=now),
@@ -65,7 +65,7 @@ async def set_weekday_hours(
 
 async def set_exception(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     slug: str,
     day: date,
     ranges: Ranges,
@@ -77,7 +77,7 @@ async def set_exception(
     what that did to the day's appointments."""
     refuse(check_ranges(ranges))
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         if day < local_today(site, now):
             raise Invalid.one(
                 "day",
@@ -102,7 +102,7 @@ async def set_exception(
         disruption = await place_and_record(
             session,
             "hours_exception.added",
-            agent,
+            actor,
             site,
             now,
             Period(since=since, until=until),
@@ -115,10 +115,10 @@ async def set_exception(
 
 
 async def delete_exception(
-    session: AsyncSession, agent: Agent, slug: str, day: date, *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, day: date, *, now: datetime
 ) -> None:
     """The day follows the week's hours again."""
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         removed = await session.execute(
             delete(HoursException).where(
                 HoursException.site_id == site.id, HoursException.day == day
@@ -126,7 +126,7 @@ async def delete_exception(
         )
         if removed.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFound(f"{site.name} has no special hours on {day.isoformat()}.")
-        record(session, "hours_exception.deleted", agent, site, now, day=day.isoformat())
+        record(session, "hours_exception.deleted", actor, site, now, day=day.isoformat())
 
 
 # Closures
@@ -134,7 +134,7 @@ async def delete_exception(
 
 async def add_closure(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     slug: str,
     *,
     starts_at: datetime,
@@ -146,7 +146,7 @@ async def add_closure(
     in it are listed for the manager, each person told once. Past ones stay as they are."""
     check_period(starts_at, ends_at, now, "closure")
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         await lock_period(session, site, starts_at, ends_at)
         closure = Closure(
             site_id=site.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
@@ -156,7 +156,7 @@ async def add_closure(
         disruption = await place_and_record(
             session,
             "closure.added",
-            agent,
+            actor,
             site,
             now,
             Period(since=starts_at, until=ends_at),
@@ -170,10 +170,10 @@ async def add_closure(
 
 
 async def delete_closure(
-    session: AsyncSession, agent: Agent, slug: str, closure_id: int, *, now: datetime
+    session: AsyncSession, actor: Actor, slug: str, closure_id: int, *, now: datetime
 ) -> None:
     """The closure is called off: the period is offered again."""
-    async with running(session, agent, slug) as site:
+    async with running(session, actor, slug) as site:
         closure = await site_row(session, site, Closure, closure_id, "closure")
         await session.delete(closure)
-        record(session, "closure.deleted", agent, site, now, closure=closure_id)
+        record(session, "closure.deleted", actor, site, now, closure=closure_id)

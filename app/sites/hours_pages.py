@@ -43,7 +43,7 @@ class HoursPages(StaffController):
         command = partial(
             hours_commands.set_weekday_hours,
             staff.session,
-            staff.agent,
+            staff.actor,
             slug,
             WEEKDAYS.index(weekday),
             ranges,
@@ -79,7 +79,7 @@ class HoursPages(StaffController):
         command = partial(
             hours_commands.set_exception,
             staff.session,
-            staff.agent,
+            staff.actor,
             slug,
             day,
             ranges,
@@ -108,7 +108,7 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await hours_commands.delete_exception(staff.session, staff.agent, slug, day, now=staff.now)
+        await hours_commands.delete_exception(staff.session, staff.actor, slug, day, now=staff.now)
         return back(posted.site, "exceptions", fait="exception_supprimee")
 
     @post("/admin/sites/{slug:str}/fermetures")
@@ -118,7 +118,7 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
-        add = partial(hours_commands.add_closure, staff.session, staff.agent, slug, now=staff.now)
+        add = partial(hours_commands.add_closure, staff.session, staff.actor, slug, now=staff.now)
         return await posted.add_period("fermeture", add, anchor="fermetures", done="fermeture")
 
     @post("/admin/sites/{slug:str}/fermetures/{closure_id:int}/suppression")
@@ -130,6 +130,6 @@ class HoursPages(StaffController):
     ) -> Redirect:
         posted = await form_posted(staff, slug)
         await hours_commands.delete_closure(
-            staff.session, staff.agent, slug, closure_id, now=staff.now
+            staff.session, staff.actor, slug, closure_id, now=staff.now
         )
         return back(posted.site, "fermetures", fait="fermeture_supprimee")

@@ -45,7 +45,7 @@ class StatsController(Controller):
         by: ByParam = "day",
     ) -> Stats:
         return await read_stats(
-            caller.session, caller.agent, caller.settings, caller.now, site, first, last, by
+            caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
         )
 
     @get(
@@ -69,7 +69,7 @@ class StatsController(Controller):
         flavour: FormatParam = None,
     ) -> Response[str]:
         found = await read_stats(
-            caller.session, caller.agent, caller.settings, caller.now, site, first, last, by
+            caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
         )
         name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
         return Response(

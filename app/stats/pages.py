@@ -204,7 +204,7 @@ class FiguresPages(Controller):
         staff: Staff,
     ) -> Template:
         session, now, request = staff.session, staff.now, staff.request
-        sites = await sites_for_stats(session, staff.agent, slug)
+        sites = await sites_for_stats(session, staff.actor, slug)
         params = request.query_params
         chosen = params.get("par", "jour")
         by: By = PERIODS.get(chosen, "day")
@@ -217,7 +217,7 @@ class FiguresPages(Controller):
             export["site"] = slug
         page = {
             "staff": staff,
-            "agent": staff.agent,
+            "agent": staff.actor,
             "place": sites[0].name if slug else gettext("tout Paris"),
             "action": f"/statistiques/{slug}" if slug else "/statistiques",
             "first": first.isoformat(),

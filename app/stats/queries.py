@@ -1,4 +1,4 @@
-"""Which figures an agent may read: one site its managers may read, or all of Paris for an
+"""Which figures an actor may read: one site its managers may read, or all of Paris for an
 administrator, over the range asked (this month so far without one)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.config import Settings
 from app.sites.models import Site
@@ -17,11 +17,11 @@ from app.stats.schemas import Stats
 from app.stats.sql import By
 
 
-async def sites_for_stats(session: AsyncSession, agent: Agent, slug: str | None) -> list[Site]:
+async def sites_for_stats(session: AsyncSession, actor: Actor, slug: str | None) -> list[Site]:
     """One site its managers may read, or all of Paris for an administrator."""
     if slug is None:
-        authorize(agent, roles=())
-    return await sites_in_view(session, agent, roles=MANAGERS, slug=slug)
+        authorize(actor, roles=())
+    return await sites_in_view(session, actor, roles=MANAGERS, slug=slug)
 
 
 def default_range(first: date | None, last: date | None, today: date) -> tuple[date, date]:
@@ -37,7 +37,7 @@ def today_in(settings: Settings, now: datetime) -> date:
 
 async def read_stats(
     session: AsyncSession,
-    agent: Agent,
+    actor: Actor,
     settings: Settings,
     now: datetime,
     slug: str | None,
@@ -45,6 +45,6 @@ async def read_stats(
     last: date | None,
     by: By,
 ) -> Stats:
-    sites = await sites_for_stats(session, agent, slug)
+    sites = await sites_for_stats(session, actor, slug)
     first, last = default_range(first, last, today_in(settings, now))
     return await figures(session, sites, first, last, by, now)

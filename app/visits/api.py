@@ -100,7 +100,7 @@ class EscalationsController(Controller):
     ) -> list[EscalationOut]:
         session, now = caller.session, caller.now
         sites = {
-            s.id: s for s in await sites_in_view(session, caller.agent, roles=MANAGERS, slug=site)
+            s.id: s for s in await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
         }
         found = await service.escalations_of(
             session, list(sites), statuses=tuple(status or ESCALATION_STATUSES), limit=limit
@@ -120,7 +120,7 @@ class EscalationsController(Controller):
         session = caller.session
         escalation = await service.get_escalation(session, reference)
         site = await session.get_one(Site, escalation.site_id)
-        authorize(caller.agent, roles=MANAGERS, site=site)
+        authorize(caller.actor, roles=MANAGERS, site=site)
         return escalation_out(escalation, site, caller.now)
 
     @post(
@@ -140,10 +140,10 @@ class EscalationsController(Controller):
             caller.session,
             reference,
             data.status,
-            agent_id=caller.agent.id,
+            agent_id=caller.actor.agent_id,
             message=data.message,
             now=now,
-            may_change=lambda site: authorize(caller.agent, roles=MANAGERS, site=site),
+            may_change=lambda site: authorize(caller.actor, roles=MANAGERS, site=site),
         )
         site = await caller.session.get_one(Site, escalation.site_id)
         return escalation_out(escalation, site, now)
@@ -159,7 +159,7 @@ class DepartmentsController(Controller):
         self,
         caller: NamedDependency[Caller],
     ) -> list[DepartmentOut]:
-        authorize(caller.agent, roles=STAFF_ROLES)
+        authorize(caller.actor, roles=STAFF_ROLES)
         found = await caller.session.scalars(
             select(Department).order_by(Department.position, Department.name)
         )
@@ -174,7 +174,7 @@ class DepartmentsController(Controller):
         caller: NamedDependency[Caller],
     ) -> DepartmentOut:
         added = await commands.add_department(
-            caller.session, data, agent=caller.agent, now=caller.now
+            caller.session, data, actor=caller.actor, now=caller.now
         )
         return department_out(added)
 
@@ -186,6 +186,6 @@ class DepartmentsController(Controller):
         caller: NamedDependency[Caller],
     ) -> DepartmentOut:
         department = await commands.change_department(
-            caller.session, code, data, agent=caller.agent, now=caller.now
+            caller.session, code, data, actor=caller.actor, now=caller.now
         )
         return department_out(department)

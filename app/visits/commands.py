@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Agent
+from app.accounts.actors import Actor
 from app.accounts.service import authorize
 from app.audit import service as audit
 from app.booking.contacts import deliverable_email
@@ -54,10 +54,10 @@ def department_email(value: str | None) -> str | None:
 
 
 async def add_department(
-    session: AsyncSession, data: DepartmentIn, *, agent: Agent, now: datetime
+    session: AsyncSession, data: DepartmentIn, *, actor: Actor, now: datetime
 ) -> Department:
     """A new department, last in the list (administrators only)."""
-    authorize(agent, roles=())
+    authorize(actor, roles=())
     email = department_email(data.email)
     async with writing(session):
         if await session.scalar(select(Department).where(Department.code == data.code)):
@@ -74,7 +74,7 @@ async def add_department(
             session,
             "department.created",
             at=now,
-            agent_id=agent.id,
+            agent_id=actor.agent_id,
             target=f"department:{data.code}",
             answer_days=data.answer_days,
             email=email is not None or None,
@@ -83,11 +83,11 @@ async def add_department(
 
 
 async def change_department(
-    session: AsyncSession, code: str, data: DepartmentChange, *, agent: Agent, now: datetime
+    session: AsyncSession, code: str, data: DepartmentChange, *, actor: Actor, now: datetime
 ) -> Department:
     """Rename the department at `code`, change its delay or its email, retire it or offer
     it again (administrators only); what `data` leaves out stays as it is."""
-    authorize(agent, roles=())
+    authorize(actor, roles=())
     email = department_email(data.email)
     async with writing(session):
         department = await session.scalar(select(Department).where(Department.code == code))
@@ -105,7 +105,7 @@ async def change_department(
             session,
             "department.changed",
             at=now,
-            agent_id=agent.id,
+            agent_id=actor.agent_id,
             target=f"department:{code}",
             renamed=data.name is not None or None,
             answer_days=data.answer_days,

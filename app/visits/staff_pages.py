@@ -89,7 +89,7 @@ class RequestPages(Controller):
         params = staff.request.query_params
         page = {
             "staff": staff,
-            "agent": staff.agent,
+            "agent": staff.actor,
             "site": site,
             "rows": rows,
             "filter": chosen,
@@ -116,7 +116,7 @@ class RequestPages(Controller):
         path = f"/demandes/{site.slug}"
 
         def same_site(found: Site) -> None:
-            accounts.authorize(staff.agent, roles=accounts.MANAGERS, site=found)
+            accounts.authorize(staff.actor, roles=accounts.MANAGERS, site=found)
             if found.id != site.id:
                 raise NotFound("This request belongs to another mairie.", code="not_found")
 
@@ -125,7 +125,7 @@ class RequestPages(Controller):
                 staff.session,
                 reference,
                 str(form.get("statut", "")),
-                agent_id=staff.agent.id,
+                agent_id=staff.actor.agent_id,
                 message=str(form.get("message", ""))[:1000],
                 now=staff.now,
                 may_change=same_site,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts import sessions
+from app.accounts.actors import Actor
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
 from app.errors import DomainError, Unauthorized
@@ -36,6 +37,7 @@ class Staff(WithContext):
     token of their session, the request and its context (the one session, the time)."""
 
     agent: Agent
+    actor: Actor
     csrf: str
     request: Request[Any, Any, State]
 
@@ -54,6 +56,7 @@ async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff
     return Staff(
         context=context,
         agent=agent,
+        actor=Actor.of(agent),
         csrf=sessions.csrf_token(staff_session, settings),
         request=request,
     )
@@ -137,7 +140,7 @@ async def provide_staff(
 async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
     """The site at `slug`, if `staff` may work there in one of `roles`."""
     site = await get_site(session, slug)
-    accounts.authorize(staff.agent, roles=roles, site=site)
+    accounts.authorize(staff.actor, roles=roles, site=site)
     return site
 
 
