@@ -15,7 +15,7 @@ process hears every event whatever modules it happened to import.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -236,6 +236,21 @@ class ScreenRevoked(Event):
     screen_id: int
     label: str
     agent_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Administered(Event):
+    """An agent changed how a mairie or the City's service runs: a mairie's settings,
+    hours, stations or screens, the catalog, the departments, a staff account, a day's
+    bookings released. `action` on `target`, told at each of `site_ids` (none: the
+    City's); `details` hold ids, codes and settings, never a person's data."""
+
+    name: ClassVar[str] = "admin.changed"
+    action: str
+    agent_id: int | None
+    target: str
+    site_ids: tuple[int, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Recording and hearing them

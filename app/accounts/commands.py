@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import events
 from app.accounts import service as accounts
 from app.accounts.actors import Actor, Role
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, hash_password, password_problem
@@ -126,7 +127,7 @@ def check_may_grant(actor: Actor, role: str, changed_sites: set[str]) -> None:
         )
 
 
-def _log(
+async def _log(
     session: AsyncSession,
     action: str,
     *,
@@ -139,14 +140,16 @@ def _log(
     """Log a change of `other`'s account at each of `at_sites` (the mairies they work at,
     before and after the change; by default, those they work at now), so that the managers
     of each read it in their log."""
-    audit.record_at_sites(
+    await events.record(
         session,
-        action,
-        site_ids=[site.id for site in (other.sites if at_sites is None else at_sites)],
-        at=now,
-        agent_id=actor.agent_id,
-        target=f"agent:{other.id}",
-        **details,
+        events.Administered(
+            at=now,
+            action=action,
+            agent_id=actor.agent_id,
+            site_ids=tuple(site.id for site in (other.sites if at_sites is None else at_sites)),
+            target=f"agent:{other.id}",
+            details=details,
+        ),
     )
 
 
@@ -214,7 +217,7 @@ async def create(session: AsyncSession, data: AgentIn, *, actor: Actor, now: dat
             raise Conflict(
                 "An agent with this email address already exists.", code="email_taken"
             ) from exc
-        _log(
+        await _log(
             session,
             "agent.created",
             actor=actor,
@@ -281,7 +284,7 @@ async def change(
             await accounts.end_sessions(session, other.id)
         touched = {site.id: site for site in [*before_sites, *other.sites]}
         for action, details in changes:
-            _log(
+            await _log(
                 session,
                 action,
                 actor=actor,
@@ -312,7 +315,7 @@ async def reset_password(
         other.tokens_valid_after = now
         await accounts.end_sessions(session, other.id)
         await _let_in_again(session, other)
-        _log(session, "agent.password_reset", actor=actor, other=other, now=now)
+        await _log(session, "agent.password_reset", actor=actor, other=other, now=now)
     return other
 
 
@@ -322,7 +325,7 @@ async def unlock(session: AsyncSession, agent_id: int, *, actor: Actor, now: dat
     async with writing(session):
         other = await _load(session, agent_id, lock=True)
         check_may_change(actor, other)
-        _log(
+        await _log(
             session,
             "agent.unlocked",
             actor=actor,

@@ -1,12 +1,13 @@
 """The audit log hears what agents did through the domain events: a line per booking an
-agent made, per ticket an agent moved, per screen revoked, in the same transaction."""
+agent made, per ticket an agent moved, per screen revoked, per change to how a mairie or
+the City's service runs, in the same transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.events import AppointmentBooked, QueueMoved, ScreenRevoked, subscriber
+from app.events import Administered, AppointmentBooked, QueueMoved, ScreenRevoked, subscriber
 
 
 @subscriber(AppointmentBooked)
@@ -53,4 +54,17 @@ async def screen_revoked(session: AsyncSession, event: ScreenRevoked) -> None:
         site_id=event.site_id,
         target=f"screen:{event.screen_id}",
         label=event.label,
+    )
+
+
+@subscriber(Administered)
+async def administered(session: AsyncSession, event: Administered) -> None:
+    audit.record_at_sites(
+        session,
+        event.action,
+        site_ids=event.site_ids,
+        at=event.at,
+        agent_id=event.agent_id,
+        target=event.target,
+        **event.details,
     )

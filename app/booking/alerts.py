@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.audit import service as audit
 from app.booking.commands import move_appointment
 from app.booking.guard import WINDOW, Burst, Made, bursts
 from app.booking.messages import about
@@ -125,16 +124,21 @@ async def release(
             await events.record(
                 session, events.AppointmentCancelled(at=now, **about(appointment, site, service))
             )
-        audit.record(
+        released = {
+            "released": len(appointments),
+            "told": len(first),
+            "references": [appointment.reference for appointment in appointments],
+        }
+        await events.record(
             session,
-            "appointments.released",
-            at=now,
-            agent_id=agent_id,
-            site_id=site.id,
-            target=f"site:{site.slug}:{day.isoformat()}",
-            released=len(appointments),
-            told=len(first),
-            references=[appointment.reference for appointment in appointments],
+            events.Administered(
+                at=now,
+                action="appointments.released",
+                agent_id=agent_id,
+                site_ids=(site.id,),
+                target=f"site:{site.slug}:{day.isoformat()}",
+                details=released,
+            ),
         )
     return Released(day=day, released=len(appointments), told=len(first))
 

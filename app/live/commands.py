@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events
 from app.accounts.actors import Actor
 from app.accounts.service import other_site, site_to_run
-from app.audit import service as audit
 from app.db import writing
 from app.errors import Conflict, Invalid, NotFound
 from app.i18n import formats, gettext, ngettext
@@ -118,14 +117,16 @@ async def pair(
         screen = Screen(site_id=site.id, label=clean, key_digest=key_digest(key), created_at=now)
         session.add(screen)
         await session.flush()
-        audit.record(
+        await events.record(
             session,
-            "screen.paired",
-            at=now,
-            agent_id=actor.agent_id,
-            site_id=site.id,
-            target=f"screen:{screen.id}",
-            label=clean,
+            events.Administered(
+                at=now,
+                action="screen.paired",
+                agent_id=actor.agent_id,
+                site_ids=(site.id,),
+                target=f"screen:{screen.id}",
+                details={"label": clean},
+            ),
         )
         return Paired(screen, key, display_path(site.slug, key))
 

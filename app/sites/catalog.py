@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.actors import Actor
 from app.accounts.service import MANAGERS, authorize
-from app.audit import service as audit
 from app.audit.service import Detail
 from app.db import writing
 from app.errors import Conflict, NotFound
@@ -121,10 +121,10 @@ async def _add(
         await session.flush()
     except IntegrityError as exc:  # the same code, added at the same instant
         raise Conflict(f"A {kind} already has the code {item.code!r}.", code="code_taken") from exc
-    _record(session, "created", item, actor, now, **_settings_of(item))
+    await _record(session, "created", item, actor, now, **_settings_of(item))
 
 
-def _record(
+async def _record(
     session: AsyncSession,
     action: str,
     item: Service | Need,
@@ -134,14 +134,15 @@ def _record(
 ) -> None:
     """The audit line of `action` done to `item`; the catalog is the City's, not a mairie's."""
     kind = _audit_name(type(item))
-    audit.record(
+    await events.record(
         session,
-        f"{kind}.{action}",
-        at=now,
-        agent_id=actor.agent_id,
-        site_id=None,
-        target=f"{kind}:{item.code}",
-        **details,
+        events.Administered(
+            at=now,
+            action=f"{kind}.{action}",
+            agent_id=actor.agent_id,
+            target=f"{kind}:{item.code}",
+            details=details,
+        ),
     )
 
 
@@ -170,10 +171,10 @@ async def _change(
     for name in changed:
         setattr(item, name, changes[name])
     if changed:
-        _record(session, "changed", item, actor, now, fields=changed, **_settings_of(item))
+        await _record(session, "changed", item, actor, now, fields=changed, **_settings_of(item))
     if active is not None and active != item.active:
         item.active = bool(active)
-        _record(session, "restored" if active else "retired", item, actor, now)
+        await _record(session, "restored" if active else "retired", item, actor, now)
 
 
 def _given(data: ServiceChange | NeedChange) -> dict[str, object]:

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events
 from app.accounts.actors import Actor
 from app.accounts.service import other_site, site_to_run
-from app.audit import service as audit
 from app.audit.service import Detail
 from app.booking.messages import about
 from app.db import writing
@@ -50,7 +49,7 @@ from app.sites.rules import (
 )
 
 
-def record(
+async def record(
     session: AsyncSession,
     event: str,
     actor: Actor,
@@ -64,15 +63,16 @@ def record(
     """The audit event of a change `agent` made to the site (or to `target` in it), with
     the appointments it moved or called off."""
     moved = disruption.audit_details() if disruption is not None else {}
-    audit.record(
+    await events.record(
         session,
-        event,
-        at=now,
-        agent_id=actor.agent_id,
-        site_id=site.id,
-        target=target or f"site:{site.slug}",
-        **details,
-        **moved,
+        events.Administered(
+            at=now,
+            action=event,
+            agent_id=actor.agent_id,
+            site_ids=(site.id,),
+            target=target or f"site:{site.slug}",
+            details={**details, **moved},
+        ),
     )
 
 
@@ -99,7 +99,7 @@ async def place_and_record(
     """Place again the appointments of `period` a change stranded (`place_again`, each
     person told `told` as the reason), and record the change with what that did."""
     disruption = await place_again(session, site, period, now, reason=told)
-    record(session, event, actor, site, now, target=target, disruption=disruption, **details)
+    await record(session, event, actor, site, now, target=target, disruption=disruption, **details)
     return disruption
 
 
@@ -124,7 +124,7 @@ async def change_settings(
         if "reminder_hours" in changed:
             await _replan_reminders(session, site, before["reminder_hours"], now)
         if changed:
-            record(
+            await record(
                 session,
                 "site.settings_changed",
                 actor,
@@ -201,7 +201,7 @@ async def add_station(
         )
         session.add(station)
         await session.flush()
-        record(
+        await record(
             session,
             "station.created",
             actor,
@@ -260,7 +260,7 @@ async def change_station(
                 session, site, Period(since=now, station_id=station.id), now
             )
         if changed:
-            record(
+            await record(
                 session,
                 "station.changed",
                 actor,
@@ -328,7 +328,7 @@ async def end_outage(
         if station.site_id != site.id:
             raise other_site(site, "station outage")
         await session.delete(outage)
-        record(
+        await record(
             session,
             "station.back_in_service",
             actor,

@@ -126,7 +126,7 @@ async def delete_exception(
         )
         if removed.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFound(f"{site.name} has no special hours on {day.isoformat()}.")
-        record(session, "hours_exception.deleted", actor, site, now, day=day.isoformat())
+        await record(session, "hours_exception.deleted", actor, site, now, day=day.isoformat())
 
 
 # Closures
@@ -176,4 +176,4 @@ async def delete_closure(
     async with running(session, actor, slug) as site:
         closure = await site_row(session, site, Closure, closure_id, "closure")
         await session.delete(closure)
-        record(session, "closure.deleted", actor, site, now, closure=closure_id)
+        await record(session, "closure.deleted", actor, site, now, closure=closure_id)

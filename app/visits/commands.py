@@ -11,9 +11,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.actors import Actor
 from app.accounts.service import authorize
-from app.audit import service as audit
 from app.booking.contacts import deliverable_email
 from app.db import writing
 from app.errors import Conflict, NotFound
@@ -70,14 +70,16 @@ async def add_department(
             email=email,
         )
         session.add(department)
-        audit.record(
+        created = {"answer_days": data.answer_days, "email": email is not None or None}
+        await events.record(
             session,
-            "department.created",
-            at=now,
-            agent_id=actor.agent_id,
-            target=f"department:{data.code}",
-            answer_days=data.answer_days,
-            email=email is not None or None,
+            events.Administered(
+                at=now,
+                action="department.created",
+                agent_id=actor.agent_id,
+                target=f"department:{data.code}",
+                details=created,
+            ),
         )
     return department
 
@@ -101,15 +103,20 @@ async def change_department(
             department.active = data.active
         if data.email is not None:
             department.email = email
-        audit.record(
+        changed = {
+            "renamed": data.name is not None or None,
+            "answer_days": data.answer_days,
+            "active": data.active,
+            "email": None if data.email is None else email is not None,
+        }
+        await events.record(
             session,
-            "department.changed",
-            at=now,
-            agent_id=actor.agent_id,
-            target=f"department:{code}",
-            renamed=data.name is not None or None,
-            answer_days=data.answer_days,
-            active=data.active,
-            email=None if data.email is None else email is not None,
+            events.Administered(
+                at=now,
+                action="department.changed",
+                agent_id=actor.agent_id,
+                target=f"department:{code}",
+                details=changed,
+            ),
         )
     return department
