@@ -253,6 +253,18 @@ class Administered(Event):
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoginTried(Event):
+    """Someone tried to log in to a staff account (`agent_id`, when the email is one):
+    `action` says how it went (auth.login, auth.login_failed, auth.login_refused,
+    auth.slowed); `details` hold the way in and counts, never the email typed."""
+
+    name: ClassVar[str] = "auth.tried"
+    action: str
+    agent_id: int | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
 # Recording and hearing them
 
 E = TypeVar("E", bound=Event)

@@ -17,12 +17,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import events
 from app.accounts import sessions
 from app.accounts.actors import MANAGERS as MANAGERS
 from app.accounts.actors import STAFF, Actor, Role
 from app.accounts.credentials import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.models import ROLES, Agent, LoginThrottle, agent_sites
-from app.audit import service as audit
+from app.audit.service import Detail
 from app.db import release, writing
 from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
@@ -187,6 +188,14 @@ async def end_sessions(session: AsyncSession, agent_id: int) -> None:
     await sessions.end_all(session, agent_id)
 
 
+async def _tried(
+    session: AsyncSession, now: datetime, action: str, agent_id: int | None, **details: Detail
+) -> None:
+    await events.record(
+        session, events.LoginTried(at=now, action=action, agent_id=agent_id, details=details)
+    )
+
+
 async def authenticate(
     session: AsyncSession,
     email: str,
@@ -219,11 +228,11 @@ async def authenticate(
     if blocks:
         wait = max(block for block in blocks if block is not None) - now
         async with writing(session):
-            audit.record(
+            await _tried(
                 session,
+                now,
                 "auth.login_refused",
-                at=now,
-                agent_id=agent.id if agent is not None else None,
+                agent.id if agent is not None else None,
                 via=via,
                 reason="slowed",
             )
@@ -251,15 +260,10 @@ async def authenticate(
                 session, dialect, keys.address, None, now, ADDRESS_FREE_TRIES
             )
             if agent is None:
-                audit.record(session, "auth.login_failed", at=now, agent_id=None, via=via)
+                await _tried(session, now, "auth.login_failed", None, via=via)
             elif not agent.active:
-                audit.record(
-                    session,
-                    "auth.login_refused",
-                    at=now,
-                    agent_id=agent_id,
-                    via=via,
-                    reason="disabled",
+                await _tried(
+                    session, now, "auth.login_refused", agent_id, via=via, reason="disabled"
                 )
             else:
                 await session.execute(
@@ -267,20 +271,15 @@ async def authenticate(
                     .where(Agent.id == agent.id)
                     .values(failed_logins=Agent.failed_logins + 1)
                 )
-                audit.record(
-                    session,
-                    "auth.login_failed",
-                    at=now,
-                    agent_id=agent_id,
-                    via=via,
-                    failures=failures,
+                await _tried(
+                    session, now, "auth.login_failed", agent_id, via=via, failures=failures
                 )
             if delay or address_delay:
-                audit.record(
+                await _tried(
                     session,
+                    now,
                     "auth.slowed",
-                    at=now,
-                    agent_id=agent_id,
+                    agent_id,
                     failures=failures,
                     address_failures=by_address,
                     seconds=int(max(delay, address_delay).total_seconds()),
@@ -295,7 +294,7 @@ async def authenticate(
             changes["password_hash"] = new_hash
         await session.execute(update(Agent).where(Agent.id == agent.id).values(**changes))
         await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys.pair))
-        audit.record(session, "auth.login", at=now, agent_id=agent.id, via=via)
+        await _tried(session, now, "auth.login", agent.id, via=via)
     return agent.id
 
 

@@ -1,13 +1,20 @@
 """The audit log hears what agents did through the domain events: a line per booking an
 agent made, per ticket an agent moved, per screen revoked, per change to how a mairie or
-the City's service runs, in the same transaction."""
+the City's service runs, per login tried, in the same transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.events import Administered, AppointmentBooked, QueueMoved, ScreenRevoked, subscriber
+from app.events import (
+    Administered,
+    AppointmentBooked,
+    LoginTried,
+    QueueMoved,
+    ScreenRevoked,
+    subscriber,
+)
 
 
 @subscriber(AppointmentBooked)
@@ -68,3 +75,8 @@ async def administered(session: AsyncSession, event: Administered) -> None:
         target=event.target,
         **event.details,
     )
+
+
+@subscriber(LoginTried)
+async def login_tried(session: AsyncSession, event: LoginTried) -> None:
+    audit.record(session, event.action, at=event.at, agent_id=event.agent_id, **event.details)
