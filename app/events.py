@@ -15,7 +15,7 @@ process hears every event whatever modules it happened to import.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -317,3 +317,25 @@ async def record(session: AsyncSession, event: Event) -> None:
     """Tell `event` to its subscribers, now, in the session's transaction."""
     for hear in SUBSCRIBERS.of(event):
         await hear(session, event)
+
+
+async def administered(
+    session: AsyncSession,
+    agent_id: int | None,
+    at: datetime,
+    action: str,
+    target: str,
+    site_ids: Iterable[int] = (),
+    /,
+    **details: Any,
+) -> None:
+    """Tell that the agent `agent_id` changed how a mairie or the City's service runs."""
+    changed = Administered(
+        at=at,
+        action=action,
+        agent_id=agent_id,
+        target=target,
+        site_ids=tuple(site_ids),
+        details=details,
+    )
+    await record(session, changed)

@@ -140,16 +140,9 @@ async def _log(
     """Log a change of `other`'s account at each of `at_sites` (the mairies they work at,
     before and after the change; by default, those they work at now), so that the managers
     of each read it in their log."""
-    await events.record(
-        session,
-        events.Administered(
-            at=now,
-            action=action,
-            agent_id=actor.agent_id,
-            site_ids=tuple(site.id for site in (other.sites if at_sites is None else at_sites)),
-            target=f"agent:{other.id}",
-            details=details,
-        ),
+    site_ids = [site.id for site in (other.sites if at_sites is None else at_sites)]
+    await events.administered(
+        session, actor.agent_id, now, action, f"agent:{other.id}", site_ids, **details
     )
 
 

@@ -129,16 +129,9 @@ async def release(
             "told": len(first),
             "references": [appointment.reference for appointment in appointments],
         }
-        await events.record(
-            session,
-            events.Administered(
-                at=now,
-                action="appointments.released",
-                agent_id=agent_id,
-                site_ids=(site.id,),
-                target=f"site:{site.slug}:{day.isoformat()}",
-                details=released,
-            ),
+        target = f"site:{site.slug}:{day.isoformat()}"
+        await events.administered(
+            session, agent_id, now, "appointments.released", target, (site.id,), **released
         )
     return Released(day=day, released=len(appointments), told=len(first))
 

@@ -117,16 +117,9 @@ async def pair(
         screen = Screen(site_id=site.id, label=clean, key_digest=key_digest(key), created_at=now)
         session.add(screen)
         await session.flush()
-        await events.record(
-            session,
-            events.Administered(
-                at=now,
-                action="screen.paired",
-                agent_id=actor.agent_id,
-                site_ids=(site.id,),
-                target=f"screen:{screen.id}",
-                details={"label": clean},
-            ),
+        target = f"screen:{screen.id}"
+        await events.administered(
+            session, actor.agent_id, now, "screen.paired", target, (site.id,), label=clean
         )
         return Paired(screen, key, display_path(site.slug, key))
 

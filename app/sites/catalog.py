@@ -134,16 +134,8 @@ async def _record(
 ) -> None:
     """The audit line of `action` done to `item`; the catalog is the City's, not a mairie's."""
     kind = _audit_name(type(item))
-    await events.record(
-        session,
-        events.Administered(
-            at=now,
-            action=f"{kind}.{action}",
-            agent_id=actor.agent_id,
-            target=f"{kind}:{item.code}",
-            details=details,
-        ),
-    )
+    target = f"{kind}:{item.code}"
+    await events.administered(session, actor.agent_id, now, f"{kind}.{action}", target, **details)
 
 
 def _settings_of(item: Service | Need) -> dict[str, Detail]:

@@ -63,16 +63,9 @@ async def record(
     """The audit event of a change `agent` made to the site (or to `target` in it), with
     the appointments it moved or called off."""
     moved = disruption.audit_details() if disruption is not None else {}
-    await events.record(
-        session,
-        events.Administered(
-            at=now,
-            action=event,
-            agent_id=actor.agent_id,
-            site_ids=(site.id,),
-            target=target or f"site:{site.slug}",
-            details={**details, **moved},
-        ),
+    target = target or f"site:{site.slug}"
+    await events.administered(
+        session, actor.agent_id, now, event, target, (site.id,), **details, **moved
     )
 
 

@@ -70,16 +70,14 @@ async def add_department(
             email=email,
         )
         session.add(department)
-        created = {"answer_days": data.answer_days, "email": email is not None or None}
-        await events.record(
+        await events.administered(
             session,
-            events.Administered(
-                at=now,
-                action="department.created",
-                agent_id=actor.agent_id,
-                target=f"department:{data.code}",
-                details=created,
-            ),
+            actor.agent_id,
+            now,
+            "department.created",
+            f"department:{data.code}",
+            answer_days=data.answer_days,
+            email=email is not None or None,
         )
     return department
 
@@ -109,14 +107,8 @@ async def change_department(
             "active": data.active,
             "email": None if data.email is None else email is not None,
         }
-        await events.record(
-            session,
-            events.Administered(
-                at=now,
-                action="department.changed",
-                agent_id=actor.agent_id,
-                target=f"department:{code}",
-                details=changed,
-            ),
+        target = f"department:{code}"
+        await events.administered(
+            session, actor.agent_id, now, "department.changed", target, **changed
         )
     return department
