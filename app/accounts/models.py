@@ -11,7 +11,7 @@ from app.accounts.actors import Role
 from app.db import Base, UTCDateTime, utcnow
 from app.sites.models import Site
 
-ROLES = tuple(Role)
+ROLES = tuple(role.value for role in Role)
 
 agent_sites = Table(
     "agent_sites",
