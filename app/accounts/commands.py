@@ -42,7 +42,9 @@ GRANTED_BY_MANAGERS = (Role.RECEPTION, Role.FACILITATOR, Role.MANAGER)
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=LINE_PATTERN)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-SiteSlug = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
+SiteSlug = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^(?!.*\n)[a-z0-9-]+$")
+]
 SiteSlugs = Annotated[list[SiteSlug], msgspec.Meta(max_length=30)]
 
 

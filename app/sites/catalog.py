@@ -24,9 +24,11 @@ from app.sites.models import Need, Service
 ADMINISTRATORS: frozenset[str] = frozenset()  # `authorize` lets administrators do anything
 
 StationKind = Literal["standard", "double"]
-CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# Python's `$` also matches before a final newline: `(?!.*\n)` refuses one, in Python as
+# in the engines that read these patterns from the OpenAPI document.
+CODE_PATTERN = r"^(?!.*\n)[a-z0-9][a-z0-9-]*$"
 # One line of readable text: no control characters, not only spaces.
-LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]+$"
+LINE_PATTERN = r"^(?!.*\n)(?=.*\S)[^\x00-\x1f\x7f]+$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=CODE_PATTERN)]

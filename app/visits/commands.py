@@ -17,10 +17,11 @@ from app.accounts.service import authorize
 from app.booking.contacts import deliverable_email
 from app.db import writing
 from app.errors import Conflict, NotFound
+from app.sites.catalog import LINE_PATTERN
 from app.visits.models import Department
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S")]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^(?!.*\n)[a-z0-9-]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=LINE_PATTERN)]
 AnswerDays = Annotated[int, msgspec.Meta(ge=1, le=365)]
 DepartmentEmail = Annotated[
     str,
