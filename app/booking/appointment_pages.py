@@ -237,7 +237,12 @@ async def _move_context(context: Context, appointment: Appointment, first: date)
     page = _appointment_context(context, appointment)
     page.update(
         await slot_context(
-            context, appointment.site, appointment.service.code, tuple(appointment.needs), first
+            context,
+            appointment.site,
+            appointment.service.code,
+            tuple(appointment.needs),
+            first,
+            retired=True,
         )
     )
     return page

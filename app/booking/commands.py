@@ -306,7 +306,7 @@ async def reschedule(
     current = await get_by_token(session, token)
     site = current.site
     service = current.service
-    needs = await get_needs(session, tuple(current.needs))
+    needs = await get_needs(session, tuple(current.needs), retired=True)
     need = requirement_of(service, needs)
     tz = ZoneInfo(site.timezone)
     old_day = current.starts_at.astimezone(tz).date()

@@ -87,18 +87,26 @@ def policy(site: Site) -> Policy:
     )
 
 
-async def get_service(session: AsyncSession, code: str) -> Service:
-    service = await session.scalar(select(Service).where(Service.code == code, Service.active))
+async def get_service(session: AsyncSession, code: str, *, retired: bool = False) -> Service:
+    """The démarche `code` offered today; with `retired`, also one withdrawn since, as
+    an appointment booked before keeps it."""
+    query = select(Service).where(Service.code == code)
+    service = await session.scalar(query if retired else query.where(Service.active))
     if service is None:
         raise NotFound(f"No service has the code {code!r}.")
     return service
 
 
-async def get_needs(session: AsyncSession, codes: tuple[str, ...]) -> list[Need]:
+async def get_needs(
+    session: AsyncSession, codes: tuple[str, ...], *, retired: bool = False
+) -> list[Need]:
+    """The needs `codes` offered today; with `retired`, also those withdrawn since, as an
+    appointment booked before keeps them."""
     wanted = tuple(dict.fromkeys(code.strip() for code in codes if code.strip()))
     if not wanted:
         return []
-    needs = list(await session.scalars(select(Need).where(Need.code.in_(wanted), Need.active)))
+    query = select(Need).where(Need.code.in_(wanted))
+    needs = list(await session.scalars(query if retired else query.where(Need.active)))
     unknown = sorted(set(wanted) - {need.code for need in needs})
     if unknown:
         raise BadRequest(f"Unknown need: {', '.join(unknown)}.")
@@ -176,12 +184,15 @@ async def availability(
     first: date | None,
     last: date | None,
     now: datetime,
+    *,
+    retired: bool = False,
 ) -> tuple[Site, list[Slot]]:
-    """The free slots from `first` to `last` (by default two weeks from today)."""
+    """The free slots from `first` to `last` (by default two weeks from today); with
+    `retired`, for a démarche and needs withdrawn since an appointment was booked."""
     site = await get_site(session, slug)
     first, last = day_range(first, last, today=local_today(site, now), default_days=14)
-    service = await get_service(session, service_code)
-    needs = await get_needs(session, need_codes)
+    service = await get_service(session, service_code, retired=retired)
+    needs = await get_needs(session, need_codes, retired=retired)
     finder = await slot_finder(session, site, requirement_of(service, needs), first, last, now)
     return site, finder.slots()
 

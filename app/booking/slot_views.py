@@ -81,20 +81,31 @@ def _week(slots: list[Slot], first: date, tz: ZoneInfo) -> list[DaySlots]:
 
 
 async def choice(
-    session: AsyncSession, code: str, needs: tuple[str, ...]
+    session: AsyncSession, code: str, needs: tuple[str, ...], *, retired: bool = False
 ) -> tuple[Service, list[Need]]:
-    """The démarche and the needs chosen, as the catalogue holds them."""
-    return await get_service(session, code), await get_needs(session, needs)
+    """The démarche and the needs chosen, as the catalogue holds them (`retired`: also
+    those withdrawn since an appointment was booked)."""
+    service = await get_service(session, code, retired=retired)
+    return service, await get_needs(session, needs, retired=retired)
 
 
 async def slot_context(
-    context: Context, site: Site, code: str, needs: tuple[str, ...], first: date
+    context: Context,
+    site: Site,
+    code: str,
+    needs: tuple[str, ...],
+    first: date,
+    *,
+    retired: bool = False,
 ) -> dict[str, Any]:
-    """The week of free slots from `first` for the démarche `code` and its needs."""
+    """The week of free slots from `first` for the démarche `code` and its needs (`retired`:
+    an appointment's, withdrawn from the catalogue since it was booked)."""
     session, now = context.session, context.now
-    service, chosen = await choice(session, code, needs)
+    service, chosen = await choice(session, code, needs, retired=retired)
     last = first + timedelta(days=DAYS_SHOWN - 1)
-    _, slots = await availability(session, site.slug, code, needs, first, last, now)
+    _, slots = await availability(
+        session, site.slug, code, needs, first, last, now, retired=retired
+    )
     tz = ZoneInfo(site.timezone)
     length = requirement_of(service, chosen).length_minutes
     today = local_today(site, now)

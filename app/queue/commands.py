@@ -229,7 +229,7 @@ async def check_in(
         late, keeps_time = late_placement(site, appointment.starts_at, now)
         service = await session.get(Service, appointment.service_id)
         assert service is not None
-        chosen = await get_needs(session, tuple(appointment.needs))
+        chosen = await get_needs(session, tuple(appointment.needs), retired=True)
         ticket = await _new_ticket(
             session,
             site,
