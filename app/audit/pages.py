@@ -21,6 +21,7 @@ from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
 from app.audit.service import Filters
 from app.i18n import N_, gettext
+from app.sites.forms import read_day
 from app.sites.models import Site
 from app.web.staff import Staff, StaffController
 
@@ -105,17 +106,8 @@ def details_text(details: Mapping[str, Any]) -> str:
 
 
 def day_field(raw: str, name: str, errors: dict[str, str]) -> date | None:
-    if not raw:
-        return None
-    day = bounds.parse_date(raw)
-    if day is None:
-        errors[name] = gettext(
-            "Écrivez la date sous la forme AAAA-MM-JJ, par exemple 2026-12-01, entre le "
-            "%(first)s et le %(last)s.",
-            first=bounds.EARLIEST_DAY.strftime("%d/%m/%Y"),
-            last=bounds.LATEST_DAY.strftime("%d/%m/%Y"),
-        )
-    return day
+    """A day to filter by, if one is given (read as every form reads a day)."""
+    return read_day({name: raw}, name, errors) if raw else None
 
 
 def journal_link(params: Mapping[str, str], **more: str) -> str:
