@@ -10,7 +10,6 @@ problems in French, listed at the top and next to each field (`admin_view.Posted
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 from litestar import get, post
@@ -125,15 +124,7 @@ class SiteAdminPages(HoursPages):
             active=form.get(f"{prefix}-actif") == "oui",
         )
         fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
-        command = partial(
-            commands.change_station,
-            staff.session,
-            staff.actor,
-            slug,
-            station_id,
-            change,
-            now=staff.now,
-        )
+        command = posted.command(commands.change_station, station_id, change, now=staff.now)
         return await posted.change(
             command, fields, f"{prefix}-nom", anchor="postes", done="poste_modifie", again=prefix
         )
@@ -146,16 +137,9 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
-        add = partial(
-            commands.take_out_of_service,
-            staff.session,
-            staff.actor,
-            slug,
-            station_id,
-            now=staff.now,
-        )
+        add = commands.take_out_of_service
         return await posted.add_period(
-            f"panne-{station_id}", add, anchor="postes", done="hors_service"
+            f"panne-{station_id}", add, station_id, anchor="postes", done="hors_service"
         )
 
     @post("/admin/sites/{slug:str}/hors-service/{outage_id:int}/fin")
@@ -166,5 +150,5 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await commands.end_outage(staff.session, staff.actor, slug, outage_id, now=staff.now)
+        await posted.command(commands.end_outage, outage_id, now=staff.now)()
         return back(posted.site, "postes", fait="en_service")

@@ -8,13 +8,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
+from app.accounts.actors import Actor
 from app.accounts.service import site_to_run
 from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import label
@@ -281,6 +283,10 @@ async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
     }
 
 
+Given = ParamSpec("Given")
+Made = TypeVar("Made")
+
+
 @dataclass
 class PostedForm:
     """A form posted to the page of `site`: its fields as typed and the problems found so
@@ -295,6 +301,16 @@ class PostedForm:
 
     def refusals(self, fields: Mapping[str, str], default: str) -> FormRefusals:
         return refusals(self.errors, fields, default)
+
+    def command(
+        self,
+        run: Callable[Concatenate[AsyncSession, Actor, str, Given], Awaitable[Made]],
+        *args: Given.args,
+        **kwargs: Given.kwargs,
+    ) -> Callable[[], Awaitable[Made]]:
+        """`run`, one of the site's commands, ready to be done by the agent of the form at
+        its site, with `args`."""
+        return partial(run, self.staff.session, self.staff.actor, self.site.slug, *args, **kwargs)
 
     def period(self, prefix: str) -> tuple[datetime, datetime] | None:
         """The period of the fields `{prefix}-debut-…` and `{prefix}-fin-…`, in the site's
@@ -326,17 +342,20 @@ class PostedForm:
         self,
         prefix: str,
         add: Callable[..., Awaitable[tuple[Any, Disruption]]],
-        *,
+        *args: Any,
         anchor: str,
         done: str,
     ) -> Template | Redirect:
-        """`change` with the period of the form `prefix` (its fields `{prefix}-debut-…`,
-        `{prefix}-fin-…` and `{prefix}-motif`) given to `add`."""
+        """`change` by the site's command `add`, with `args` and the period of the form
+        `prefix` (its fields `{prefix}-debut-…`, `{prefix}-fin-…` and `{prefix}-motif`)."""
         period = self.period(prefix)
         if period is None:
             return await self.again(prefix)
         reason = self.form.get(f"{prefix}-motif", "")
-        command = partial(add, starts_at=period[0], ends_at=period[1], reason=reason)
+        starts_at, ends_at = period
+        command = self.command(
+            add, *args, starts_at=starts_at, ends_at=ends_at, reason=reason, now=self.staff.now
+        )
         fields = period_fields(prefix)
         return await self.change(
             command, fields, f"{prefix}-debut-jour", anchor=anchor, done=done, again=prefix

@@ -6,7 +6,6 @@ of the page."""
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 from typing import Annotated
 
 from litestar import post
@@ -40,15 +39,8 @@ class HoursPages(StaffController):
         posted = await form_posted(staff, slug)
         prefix = f"horaires-{weekday}"
         ranges = read_ranges(posted.form, prefix, posted.errors)
-        command = partial(
-            hours_commands.set_weekday_hours,
-            staff.session,
-            staff.actor,
-            slug,
-            WEEKDAYS.index(weekday),
-            ranges,
-            now=staff.now,
-        )
+        day = WEEKDAYS.index(weekday)
+        command = posted.command(hours_commands.set_weekday_hours, day, ranges, now=staff.now)
         fields = {"ranges": f"{prefix}-{{n}}-ouverture"}
         return await posted.change(
             command,
@@ -76,16 +68,9 @@ class HoursPages(StaffController):
             )
         if day is None:
             return await posted.again("exception")
-        command = partial(
-            hours_commands.set_exception,
-            staff.session,
-            staff.actor,
-            slug,
-            day,
-            ranges,
-            reason=form.get("exception-motif", ""),
-            now=staff.now,
-        )
+        reason = form.get("exception-motif", "")
+        set_exception = hours_commands.set_exception
+        command = posted.command(set_exception, day, ranges, reason=reason, now=staff.now)
         fields = {
             "day": "exception-jour",
             "ranges": "exception-{n}-ouverture",
@@ -108,7 +93,7 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await hours_commands.delete_exception(staff.session, staff.actor, slug, day, now=staff.now)
+        await posted.command(hours_commands.delete_exception, day, now=staff.now)()
         return back(posted.site, "exceptions", fait="exception_supprimee")
 
     @post("/admin/sites/{slug:str}/fermetures")
@@ -118,7 +103,7 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
-        add = partial(hours_commands.add_closure, staff.session, staff.actor, slug, now=staff.now)
+        add = hours_commands.add_closure
         return await posted.add_period("fermeture", add, anchor="fermetures", done="fermeture")
 
     @post("/admin/sites/{slug:str}/fermetures/{closure_id:int}/suppression")
@@ -129,7 +114,5 @@ class HoursPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         posted = await form_posted(staff, slug)
-        await hours_commands.delete_closure(
-            staff.session, staff.actor, slug, closure_id, now=staff.now
-        )
+        await posted.command(hours_commands.delete_closure, closure_id, now=staff.now)()
         return back(posted.site, "fermetures", fait="fermeture_supprimee")
