@@ -5,9 +5,11 @@ runs on the instance that first records it for the day."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +28,7 @@ from app.notify.transports.smtp import SmtpTransport
 from app.queue import commands as queue
 
 log = logging.getLogger("guichet.scheduler")
+T = TypeVar("T")
 
 
 def transports(settings: Settings) -> tuple[EmailTransport, SmsTransport]:
@@ -64,23 +67,17 @@ async def first_to_run(db: Database, name: str, period: str, instance: str, now:
         return result.first() is not None
 
 
+@dataclass(eq=False, repr=False)
 class Scheduler:
-    def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        clock: Callable[[], datetime],
-        dispatcher: Dispatcher,
-        instance: str,
-        on_run: Callable[[str, str], None] | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
-        self.dispatcher = dispatcher
-        self.instance = instance
-        self.on_run = on_run
-        self._scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
+    db: Database
+    settings: Settings
+    clock: Callable[[], datetime]
+    dispatcher: Dispatcher
+    instance: str
+    on_run: Callable[[str, str], None] | None = None
+
+    def __post_init__(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=ZoneInfo(self.settings.timezone))
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -112,50 +109,53 @@ class Scheduler:
         if self.on_run is not None:
             self.on_run(job, result)
 
-    async def dispatch(self) -> None:
+    async def _round(self, job: str, failure: str, work: Callable[[], Awaitable[T]]) -> T | None:
+        """One round of `job`: a failure is logged and reported, and the next round tries
+        again (or catches up); None then."""
         try:
-            await self.dispatcher.run_until_idle(self.settings.dispatch_every_seconds * 5)
-        except Exception:  # the next round tries again
-            log.exception("dispatch round failed")
-            self._ran("dispatch", "failed")
-        else:
-            self._ran("dispatch", "ok")
+            result = await work()
+        except Exception:
+            log.exception(failure)
+            self._ran(job, "failed")
+            return None
+        self._ran(job, "ok")
+        return result
+
+    async def dispatch(self) -> None:
+        budget = self.settings.dispatch_every_seconds * 5
+        await self._round(
+            "dispatch", "dispatch round failed", lambda: self.dispatcher.run_until_idle(budget)
+        )
 
     async def missed_sweep(self) -> None:
         """Appointments nobody checked in for, past the check-in window, become no-shows.
         Idempotent, so every instance may run it."""
-        try:
-            missed = await booking.mark_missed(self.db, self.clock())
-        except Exception:  # the next round catches up
-            log.exception("missed appointments sweep failed")
-            self._ran("missed", "failed")
-        else:
-            self._ran("missed", "ok")
-            if missed:
-                log.info("appointments missed", extra={"count": missed})
+        missed = await self._round(
+            "missed",
+            "missed appointments sweep failed",
+            lambda: booking.mark_missed(self.db, self.clock()),
+        )
+        if missed:
+            log.info("appointments missed", extra={"count": missed})
 
     async def closing_sweep(self) -> None:
         """At each mairie's closing time, the tickets still waiting are closed and their
         holders told. Every instance may run it: the rows are claimed under the site's queue
         lock, skipping those another instance holds."""
-        try:
-            closed = await queue.close_waiting(self.db, self.clock())
-        except Exception:  # the next round catches up
-            log.exception("closing sweep failed")
-            self._ran("closing", "failed")
-        else:
-            self._ran("closing", "ok")
-            if closed:
-                log.info("tickets closed at closing time", extra={"count": closed})
+        closed = await self._round(
+            "closing", "closing sweep failed", lambda: queue.close_waiting(self.db, self.clock())
+        )
+        if closed:
+            log.info("tickets closed at closing time", extra={"count": closed})
 
     async def daily_sweep(self) -> None:
+        """Retention, once a day, on the first instance to record it; tomorrow's sweep
+        catches up after a failure."""
         now = self.clock()
         day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
-        try:
+
+        async def retain() -> None:
             if await first_to_run(self.db, "retention", day, self.instance, now):
                 await retention.sweep(self.db, self.settings, now)
-        except Exception:  # tomorrow's sweep catches up
-            log.exception("retention sweep failed")
-            self._ran("retention", "failed")
-        else:
-            self._ran("retention", "ok")
+
+        await self._round("retention", "retention sweep failed", retain)

@@ -22,6 +22,8 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
+from app import loops
+
 log = logging.getLogger("guichet.live")
 RESYNC = b'{"resync":true}'
 PUBLISH_ATTEMPTS = 3
@@ -128,10 +130,7 @@ class ListeningPostgres(AsyncPgChannelsBackend):
         self._watch = asyncio.create_task(self._keep_listening())
 
     async def on_shutdown(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await loops.stop(self._watch)
         for connection in (self._publisher, self._listener_conn):
             if connection is not None and not connection.is_closed():
                 with contextlib.suppress(Exception):
@@ -172,16 +171,15 @@ class ListeningPostgres(AsyncPgChannelsBackend):
                 raise
 
     async def _keep_listening(self) -> None:
-        while True:
-            await asyncio.sleep(WATCH_EVERY_SECONDS)
-            if self._listening():
-                continue
-            try:
-                await self._listen_again()
-            except Exception as exc:  # try again on the next round
-                log.warning("live listener not back yet (%s)", type(exc).__name__)
+        await asyncio.sleep(WATCH_EVERY_SECONDS)  # on_startup has just tried
+        await loops.every(
+            WATCH_EVERY_SECONDS, self._listen_again, log=log, failure="live listener not back yet"
+        )
 
     async def _listen_again(self) -> None:
+        """Listen on a new connection if the one listening was lost."""
+        if self._listening():
+            return
         async with self._listener_lock:
             connection = await self._connect()
             for channel in self._subscribed_channels:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
-from app import events
+from app import events, loops
 from app.db import Database
 from app.errors import NotFound
 from app.live import presence, screens
@@ -203,13 +203,21 @@ class Hub:
         self._screens_changed = asyncio.Event()
 
     async def start(self) -> None:
-        self._reporter = asyncio.create_task(self._report_presence())
+        # Every few seconds, and soon after screens come or go (at most once a second,
+        # however many connect at once).
+        self._reporter = asyncio.create_task(
+            loops.every(
+                presence.REPORT_EVERY_SECONDS,
+                self.report_presence,
+                log=log,
+                failure="screen presence not reported",
+                wake=self._screens_changed,
+                soonest=1,
+            )
+        )
 
     async def stop(self) -> None:
-        if self._reporter is not None:
-            self._reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reporter
+        await loops.stop(self._reporter)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
@@ -228,20 +236,6 @@ class Hub:
             if feed is not None and ids - kept:
                 feed.let_go(ids - kept)
                 self._screens_changed.set()
-
-    async def _report_presence(self) -> None:
-        """Report every few seconds, and soon after screens come or go (at most once a
-        second, however many connect at once)."""
-        while True:
-            try:
-                await self.report_presence()
-            except Exception as exc:  # reported again on the next round
-                log.warning("screen presence not reported (%s)", type(exc).__name__)
-            await asyncio.sleep(1)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(presence.REPORT_EVERY_SECONDS - 1):
-                    await self._screens_changed.wait()
-            self._screens_changed.clear()
 
     def channel(self, site_id: int) -> str:
         return f"{self.namespace}.site.{site_id}"

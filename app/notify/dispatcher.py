@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from random import Random
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -79,30 +79,22 @@ def where(exc: BaseException) -> str:
     return f"{PurePath(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
+@dataclass(eq=False, repr=False)
 class Dispatcher:
-    def __init__(
-        self,
-        db: Database,
-        clock: Callable[[], datetime],
-        *,
-        base_url: str,
-        email: EmailTransport,
-        sms: SmsTransport,
-        instance: str,
-        batch: int = 50,
-        attempts: int = 8,
-        lease: timedelta = LEASE,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.base_url = base_url
-        self.email = email
-        self.sms = sms
-        self.instance = instance
-        self.batch = batch
-        self.attempts = attempts
-        self.lease = lease
-        self.random = random.Random()  # noqa: S311 (spreads retries; nothing secret)
+    db: Database
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    base_url: str
+    email: EmailTransport
+    sms: SmsTransport
+    instance: str
+    batch: int = 50
+    attempts: int = 8
+    lease: timedelta = LEASE
+    # Spreads retries; nothing secret.
+    random: Random = field(init=False, default_factory=Random)
+
+    def __post_init__(self) -> None:
         load_subscribers()  # the domains' subjects register with their subscribers
 
     async def run_until_idle(self, budget_seconds: float = 10.0) -> int:
