@@ -14,7 +14,9 @@ the API).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
@@ -26,6 +28,8 @@ LATEST_INSTANT = datetime.combine(LATEST_DAY + timedelta(days=1), datetime.min.t
 LARGEST_ID = 2**31 - 1
 DAY_BOUNDS_ENGLISH = f"between {EARLIEST_DAY} and {LATEST_DAY}"
 
+T = TypeVar("T")
+
 _WHOLE = re.compile(r"-?[0-9]{1,30}")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # An ISO 8601 instant as the pages write it: day, "T" or a space, HH:MM[:SS[.ffffff]],
@@ -36,45 +40,38 @@ _INSTANT = re.compile(
 )
 
 
-def parse_int(text: str | None, low: int, high: int) -> int | None:
-    """The whole number `text` writes in ASCII digits (an optional leading minus), if it
-    lies within `low`..`high`; None otherwise."""
+def _read(text: str | None, shape: re.Pattern[str], read: Callable[[str], T]) -> T | None:
+    """`read` of `text` without its surrounding spaces, when it has the `shape` the parser
+    takes; None otherwise, or when `read` finds no such value (a ValueError)."""
     if text is None:
         return None
     text = text.strip()
-    if _WHOLE.fullmatch(text) is None:
+    if shape.fullmatch(text) is None:
         return None
-    value = int(text)
-    return value if low <= value <= high else None
+    try:
+        return read(text)
+    except ValueError:
+        return None
+
+
+def parse_int(text: str | None, low: int, high: int) -> int | None:
+    """The whole number `text` writes in ASCII digits (an optional leading minus), if it
+    lies within `low`..`high`; None otherwise."""
+    value = _read(text, _WHOLE, int)
+    return value if value is not None and low <= value <= high else None
 
 
 def parse_date(text: str | None, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> date | None:
     """The day `text` writes as YYYY-MM-DD, if it lies within `low`..`high`."""
-    if text is None:
-        return None
-    text = text.strip()
-    if _DAY.fullmatch(text) is None:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day if within_days(day, low, high) else None
+    day = _read(text, _DAY, date.fromisoformat)
+    return day if day is not None and within_days(day, low, high) else None
 
 
 def parse_datetime(text: str | None) -> datetime | None:
     """The instant `text` writes in ISO 8601 with an offset, if it lies within the days
     EARLIEST_DAY..LATEST_DAY; None for a local time without an offset."""
-    if text is None:
-        return None
-    text = text.strip()
-    if _INSTANT.fullmatch(text) is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return instant if instant_within(instant) else None
+    instant = _read(text, _INSTANT, datetime.fromisoformat)
+    return instant if instant is not None and instant_within(instant) else None
 
 
 def within_days(day: date, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> bool:

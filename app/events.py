@@ -18,7 +18,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,148 +75,126 @@ class EscalationFacts:
 # The events
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=True)
 @dataclass(frozen=True, kw_only=True)
 class Event:
+    """What happened `at`. Each subclass is a frozen, keyword-only dataclass too, and a
+    kind of event heard by its subscribers names itself: `class X(Event, name="x.done")`."""
+
     name: ClassVar[str] = ""
     at: datetime
 
+    def __init_subclass__(cls, name: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if name:
+            cls.name = name
+        dataclass(frozen=True, kw_only=True)(cls)
 
-@dataclass(frozen=True, kw_only=True)
+
 class AppointmentEvent(Event):
     appointment: AppointmentFacts
     site: Site
     service: Service
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentBooked(AppointmentEvent):
+class AppointmentBooked(AppointmentEvent, name="appointment.booked"):
     """Booked online (`booked_by` None) or by the agent `booked_by`, through `channel`."""
 
-    name: ClassVar[str] = "appointment.booked"
     booked_by: int | None = None
     channel: str = "online"
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentMoved(AppointmentEvent):
+class AppointmentMoved(AppointmentEvent, name="appointment.moved"):
     """Another time, or another station, chosen by the person or by the desk."""
 
-    name: ClassVar[str] = "appointment.moved"
 
-
-@dataclass(frozen=True, kw_only=True)
-class AppointmentStationChanged(AppointmentEvent):
+class AppointmentStationChanged(AppointmentEvent, name="appointment.station_changed"):
     """The same time at another station, theirs being out of service."""
 
-    name: ClassVar[str] = "appointment.station_changed"
     station_name: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentCalledOff(AppointmentEvent):
+class AppointmentCalledOff(AppointmentEvent, name="appointment.called_off"):
     """The mairie cannot receive it (closed then, no station free); `offered` are the
     nearest free slots' starts, for the person to take one."""
 
-    name: ClassVar[str] = "appointment.called_off"
     reason: str
     offered: tuple[datetime, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentCancelled(AppointmentEvent):
-    name: ClassVar[str] = "appointment.cancelled"
+class AppointmentCancelled(AppointmentEvent, name="appointment.cancelled"):
+    """Cancelled by the person, or released by a manager."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentRemindersAdded(AppointmentEvent):
+class AppointmentRemindersAdded(AppointmentEvent, name="appointment.reminders_added"):
     """The site now reminds people at these `hours` before their appointment."""
 
-    name: ClassVar[str] = "appointment.reminders_added"
     hours: tuple[int, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentWithdrawn(Event):
+class AppointmentWithdrawn(Event, name="appointment.withdrawn"):
     """Nothing pending about this appointment is to be sent any more, and it is not told
     (an appointment released in bulk after its first ones)."""
 
-    name: ClassVar[str] = "appointment.withdrawn"
     appointment_id: int
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppointmentRemindersStopped(Event):
+class AppointmentRemindersStopped(Event, name="appointment.reminders_stopped"):
     """Its person wants no more reminders about it."""
 
-    name: ClassVar[str] = "appointment.reminders_stopped"
     appointment_id: int
 
 
-@dataclass(frozen=True, kw_only=True)
-class SiteRemindersDropped(Event):
+class SiteRemindersDropped(Event, name="site.reminders_dropped"):
     """The site no longer reminds people at these `hours` before."""
 
-    name: ClassVar[str] = "site.reminders_dropped"
     site_id: int
     hours: tuple[int, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
 class TicketEvent(Event):
     ticket: TicketFacts
     site: Site
     service_name: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class TicketTurnNear(TicketEvent):
-    name: ClassVar[str] = "ticket.turn_near"
+class TicketTurnNear(TicketEvent, name="ticket.turn_near"):
+    """The ticket is now among the next few to be called."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TicketQueueClosed(TicketEvent):
+class TicketQueueClosed(TicketEvent, name="ticket.queue_closed"):
     """The mairie closed before this ticket's turn."""
 
-    name: ClassVar[str] = "ticket.queue_closed"
 
-
-@dataclass(frozen=True, kw_only=True)
-class VisitOver(TicketEvent):
+class VisitOver(TicketEvent, name="visit.over"):
     """The visit is over: what was done, its outcome, and the request sent on, if any."""
 
-    name: ClassVar[str] = "visit.over"
     done: tuple[str, ...]
     outcome: str
     escalation: dict[str, str] | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class EscalationMoved(TicketEvent):
+class EscalationMoved(TicketEvent, name="escalation.moved"):
     """A request sent on took a step; `message` is the mairie's or the department's
     words to the person."""
 
-    name: ClassVar[str] = "escalation.moved"
     escalation: EscalationFacts
     message: str
     by_department: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class EscalationSent(TicketEvent):
+class EscalationSent(TicketEvent, name="escalation.sent"):
     """A request is sent on to its department, which answers behind `department_token`."""
 
-    name: ClassVar[str] = "escalation.sent"
     escalation: EscalationFacts
     department_token: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class QueueMoved(Event):
+class QueueMoved(Event, name="queue.moved"):
     """A ticket of the site's queue moved (`action`: issued, called, started…): the
     queue's `seq`-th change, by the agent `agent_id` if one did it. The lobby screens
     re-read the queue once it commits."""
 
-    name: ClassVar[str] = "queue.moved"
     site_id: int
     seq: int
     action: str
@@ -227,25 +205,21 @@ class QueueMoved(Event):
     forced: bool = False  # issued while the mairie was closed, with a reason
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScreenRevoked(Event):
+class ScreenRevoked(Event, name="screen.revoked"):
     """A lobby screen's key no longer works: its display is let go once it commits."""
 
-    name: ClassVar[str] = "screen.revoked"
     site_id: int
     screen_id: int
     label: str
     agent_id: int | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Administered(Event):
+class Administered(Event, name="admin.changed"):
     """An agent changed how a mairie or the City's service runs: a mairie's settings,
     hours, stations or screens, the catalog, the departments, a staff account, a day's
     bookings released. `action` on `target`, told at each of `site_ids` (none: the
     City's); `details` hold ids, codes and settings, never a person's data."""
 
-    name: ClassVar[str] = "admin.changed"
     action: str
     agent_id: int | None
     target: str
@@ -253,13 +227,11 @@ class Administered(Event):
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
-class LoginTried(Event):
+class LoginTried(Event, name="auth.tried"):
     """Someone tried to log in to a staff account (`agent_id`, when the email is one):
     `action` says how it went (auth.login, auth.login_failed, auth.login_refused,
     auth.slowed); `details` hold the way in and counts, never the email typed."""
 
-    name: ClassVar[str] = "auth.tried"
     action: str
     agent_id: int | None
     details: Mapping[str, Any] = field(default_factory=dict)

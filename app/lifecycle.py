@@ -7,7 +7,7 @@ table whether a move is allowed and applies the effects it names, nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -44,6 +44,28 @@ class Lifecycle(Generic[S, A, E]):
     start: S
     ends: frozenset[S]
     moves: Mapping[tuple[S, A], Move[S, E]]
+
+    @classmethod
+    def table(
+        cls,
+        name: str,
+        *,
+        start: S,
+        ends: Iterable[S],
+        rows: Iterable[tuple[Iterable[S], A, S, Iterable[E]]],
+    ) -> Lifecycle[S, A, E]:
+        """The lifecycle a table writes, a row per action: the states it is taken from, the
+        action, the state it leads to and its effects."""
+        return cls(
+            name=name,
+            start=start,
+            ends=frozenset(ends),
+            moves={
+                (origin, action): Move(to, frozenset(effects))
+                for origins, action, to, effects in rows
+                for origin in origins
+            },
+        )
 
     def move(self, state: str, action: A) -> Move[S, E]:
         """The move `action` makes from `state`; NotAllowed when there is none."""

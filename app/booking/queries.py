@@ -8,11 +8,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import QueryableAttribute, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from app.booking.models import RELEASED, Appointment
@@ -33,6 +34,8 @@ from app.errors import BadRequest, DomainError, NotFound
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
 from app.sites.service import day_range, get_site, local_today, site_calendar, station_outages
+
+T = TypeVar("T")
 
 ALTERNATIVE_DAYS = 7
 OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
@@ -276,15 +279,26 @@ async def get_by_id(session: AsyncSession, appointment_id: int) -> Appointment:
     return appointment
 
 
+async def behind_link(
+    session: AsyncSession,
+    query: Select[T],
+    digest: QueryableAttribute[Any],
+    token: str,
+    shortest: int,
+    longest: int,
+) -> T | None:
+    """The row of `query` whose `digest` column holds the digest of a private link's
+    `token`; None, without asking the database, for a token no such link carries."""
+    if not shortest <= len(token) <= longest:
+        return None
+    found: T | None = await session.scalar(query.where(digest == token_digest(token)))
+    return found
+
+
 async def get_by_token(session: AsyncSession, token: str) -> Appointment:
     """The appointment behind a private link; 404 for anything else."""
-    appointment = None
-    if 16 <= len(token) <= 64:
-        appointment = await session.scalar(
-            select(Appointment)
-            .where(Appointment.token_digest == token_digest(token))
-            .options(*with_details())
-        )
+    query = select(Appointment).options(*with_details())
+    appointment = await behind_link(session, query, Appointment.token_digest, token, 16, 64)
     if appointment is None or not secrets.compare_digest(appointment.token, token):
         raise NotFound("No appointment matches this link.")
     return appointment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from app.booking.models import AppointmentStatus as S
-from app.lifecycle import Lifecycle, Move
+from app.lifecycle import Lifecycle
 
 
 class AppointmentAction(StrEnum):
@@ -30,21 +30,20 @@ class AppointmentEffect(StrEnum):
 E = AppointmentEffect
 A = AppointmentAction
 
-APPOINTMENT: Lifecycle[S, AppointmentAction, AppointmentEffect] = Lifecycle(
-    name="appointment",
+APPOINTMENT = Lifecycle.table(
+    "appointment",
     start=S.BOOKED,
-    ends=frozenset({S.SERVED, S.NO_SHOW, S.CANCELLED, S.CALLED_OFF}),
-    moves={
-        (S.BOOKED, A.CHECK_IN): Move(S.CHECKED_IN),
-        (S.BOOKED, A.CANCEL): Move(S.CANCELLED, frozenset({E.STAMP_CANCELLED, E.TELL_CANCELLED})),
-        (S.BOOKED, A.RELEASE): Move(S.CANCELLED, frozenset({E.STAMP_CANCELLED, E.TELL_RELEASED})),
-        (S.BOOKED, A.CALL_OFF): Move(
-            S.CALLED_OFF, frozenset({E.STAMP_CANCELLED, E.TELL_CALLED_OFF})
-        ),
-        (S.BOOKED, A.MOVE): Move(S.BOOKED),
-        (S.BOOKED, A.MISS): Move(S.NO_SHOW),
-        (S.CHECKED_IN, A.SERVE): Move(S.SERVED),
-        (S.CHECKED_IN, A.NO_SHOW): Move(S.NO_SHOW),
-        (S.CHECKED_IN, A.TICKET_CANCELLED): Move(S.CANCELLED),
-    },
+    ends={S.SERVED, S.NO_SHOW, S.CANCELLED, S.CALLED_OFF},
+    rows=[
+        # from, action, to, effects
+        ({S.BOOKED}, A.CHECK_IN, S.CHECKED_IN, ()),
+        ({S.BOOKED}, A.CANCEL, S.CANCELLED, {E.STAMP_CANCELLED, E.TELL_CANCELLED}),
+        ({S.BOOKED}, A.RELEASE, S.CANCELLED, {E.STAMP_CANCELLED, E.TELL_RELEASED}),
+        ({S.BOOKED}, A.CALL_OFF, S.CALLED_OFF, {E.STAMP_CANCELLED, E.TELL_CALLED_OFF}),
+        ({S.BOOKED}, A.MOVE, S.BOOKED, ()),
+        ({S.BOOKED}, A.MISS, S.NO_SHOW, ()),
+        ({S.CHECKED_IN}, A.SERVE, S.SERVED, ()),
+        ({S.CHECKED_IN}, A.NO_SHOW, S.NO_SHOW, ()),
+        ({S.CHECKED_IN}, A.TICKET_CANCELLED, S.CANCELLED, ()),
+    ],
 )

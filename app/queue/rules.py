@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from app.booking.rules import AppointmentAction
-from app.lifecycle import Lifecycle, Move
+from app.lifecycle import Lifecycle
 from app.queue.models import TicketStatus as S
 
 
@@ -34,24 +34,22 @@ class TicketEffect(StrEnum):
 A = TicketAction
 E = TicketEffect
 
-TICKET: Lifecycle[S, TicketAction, TicketEffect] = Lifecycle(
-    name="ticket",
+TICKET = Lifecycle.table(
+    "ticket",
     start=S.WAITING,
-    ends=frozenset({S.DONE, S.NO_SHOW, S.CANCELLED, S.CLOSED}),
-    moves={
-        (S.WAITING, A.CALL): Move(S.CALLED, frozenset({E.FIRST_CALL})),
-        (S.CALLED, A.RECALL): Move(S.CALLED, frozenset({E.ONE_MORE_CALL})),
-        (S.CALLED, A.GIVE_UP): Move(S.NO_SHOW),
-        (S.CALLED, A.START): Move(S.SERVING, frozenset({E.STAMP_STARTED})),
-        (S.SERVING, A.FINISH): Move(S.DONE, frozenset({E.STAMP_FINISHED, E.RECORD_VISIT})),
-        (S.CALLED, A.NO_SHOW): Move(S.NO_SHOW),
-        (S.WAITING, A.CANCEL): Move(S.CANCELLED),
-        (S.CALLED, A.CANCEL): Move(S.CANCELLED),
-        (S.WAITING, A.TRANSFER): Move(S.WAITING, frozenset({E.BACK_IN_QUEUE})),
-        (S.CALLED, A.TRANSFER): Move(S.WAITING, frozenset({E.BACK_IN_QUEUE})),
-        (S.SERVING, A.TRANSFER): Move(S.WAITING, frozenset({E.BACK_IN_QUEUE})),
-        (S.WAITING, A.CLOSE): Move(S.CLOSED, frozenset({E.TELL_CLOSED})),
-    },
+    ends={S.DONE, S.NO_SHOW, S.CANCELLED, S.CLOSED},
+    rows=[
+        # from, action, to, effects
+        ({S.WAITING}, A.CALL, S.CALLED, {E.FIRST_CALL}),
+        ({S.CALLED}, A.RECALL, S.CALLED, {E.ONE_MORE_CALL}),
+        ({S.CALLED}, A.GIVE_UP, S.NO_SHOW, ()),
+        ({S.CALLED}, A.START, S.SERVING, {E.STAMP_STARTED}),
+        ({S.SERVING}, A.FINISH, S.DONE, {E.STAMP_FINISHED, E.RECORD_VISIT}),
+        ({S.CALLED}, A.NO_SHOW, S.NO_SHOW, ()),
+        ({S.WAITING, S.CALLED}, A.CANCEL, S.CANCELLED, ()),
+        ({S.WAITING, S.CALLED, S.SERVING}, A.TRANSFER, S.WAITING, {E.BACK_IN_QUEUE}),
+        ({S.WAITING}, A.CLOSE, S.CLOSED, {E.TELL_CLOSED}),
+    ],
 )
 
 # What a ticket's move does to the appointment it was checked in for.

@@ -34,7 +34,7 @@ from app.sites.disruption import (
     lock_period,
     place_again,
 )
-from app.sites.models import Site, Station, StationOutage
+from app.sites.models import Closure, Site, Station, StationOutage
 from app.sites.queries import station_of, stations_of
 from app.sites.rules import (
     MAX_REASON,
@@ -94,6 +94,41 @@ async def place_and_record(
     disruption = await place_again(session, site, period, now, reason=told)
     await record(session, event, actor, site, now, target=target, disruption=disruption, **details)
     return disruption
+
+
+async def add_period(
+    session: AsyncSession,
+    event: str,
+    actor: Actor,
+    site: Site,
+    now: datetime,
+    period: StationOutage | Closure,
+    *,
+    told: str = "",
+    target: str | None = None,
+) -> Disruption:
+    """Write `period`, when a station is out of service or the whole site closed, then
+    place again the appointments it strands and record the change (`place_and_record`)."""
+    session.add(period)
+    await session.flush()
+    if isinstance(period, StationOutage):
+        kind, station_id = "outage", period.station_id
+    else:
+        kind, station_id = "closure", None
+    return await place_and_record(
+        session,
+        event,
+        actor,
+        site,
+        now,
+        Period(since=period.starts_at, until=period.ends_at, station_id=station_id),
+        told=told,
+        target=target,
+        **{kind: period.id},
+        starts_at=period.starts_at.isoformat(),
+        ends_at=period.ends_at.isoformat(),
+        reason=period.reason,
+    )
 
 
 # Changing the settings
@@ -291,20 +326,14 @@ async def take_out_of_service(
         outage = StationOutage(
             station_id=station.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
         )
-        session.add(outage)
-        await session.flush()
-        disruption = await place_and_record(
+        disruption = await add_period(
             session,
             "station.out_of_service",
             actor,
             site,
             now,
-            Period(since=starts_at, until=ends_at, station_id=station.id),
+            outage,
             target=f"station:{station.id}",
-            outage=outage.id,
-            starts_at=starts_at.isoformat(),
-            ends_at=ends_at.isoformat(),
-            reason=clean_reason,
         )
     return outage, disruption
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.actors import Actor
 from app.errors import BadRequest, Invalid, NotFound, refuse
 from app.i18n import gettext
-from app.sites.commands import place_and_record, record, running
+from app.sites.commands import add_period, place_and_record, record, running
 from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period
 from app.sites.hours import WEEKDAYS, local_instant
 from app.sites.models import Closure, HoursException, WeeklyHours
@@ -151,20 +151,8 @@ async def add_closure(
         closure = Closure(
             site_id=site.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
         )
-        session.add(closure)
-        await session.flush()
-        disruption = await place_and_record(
-            session,
-            "closure.added",
-            actor,
-            site,
-            now,
-            Period(since=starts_at, until=ends_at),
-            told=clean_reason,
-            closure=closure.id,
-            starts_at=starts_at.isoformat(),
-            ends_at=ends_at.isoformat(),
-            reason=clean_reason,
+        disruption = await add_period(
+            session, "closure.added", actor, site, now, closure, told=clean_reason
         )
     return closure, disruption
 

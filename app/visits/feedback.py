@@ -23,8 +23,12 @@ MAX_COMMENT = 1000
 
 async def answer_of(session: AsyncSession, token: str, now: datetime) -> FollowUpAnswer | None:
     view = await queue.by_token(session, token, now)
+    return await _answer_to(session, view.ticket.id)
+
+
+async def _answer_to(session: AsyncSession, ticket_id: int) -> FollowUpAnswer | None:
     found: FollowUpAnswer | None = await session.scalar(
-        select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == view.ticket.id)
+        select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == ticket_id)
     )
     return found
 
@@ -53,19 +57,9 @@ async def record(
         ticket = view.ticket
         if ticket.status != TicketStatus.DONE:
             raise Conflict("The visit is not over yet.", code="visit_not_over")
-        answer = await session.scalar(
-            select(FollowUpAnswer).where(FollowUpAnswer.ticket_id == ticket.id)
-        )
+        answer = await _answer_to(session, ticket.id)
         if answer is None:
-            session.add(
-                FollowUpAnswer(
-                    ticket_id=ticket.id,
-                    site_id=ticket.site_id,
-                    score=score,
-                    comment=comment,
-                    answered_at=now,
-                )
-            )
-        else:
-            answer.score, answer.answered_at = score, now
-            answer.comment = joined(answer.comment, comment)
+            answer = FollowUpAnswer(ticket_id=ticket.id, site_id=ticket.site_id, comment="")
+            session.add(answer)
+        answer.score, answer.answered_at = score, now
+        answer.comment = joined(answer.comment, comment)

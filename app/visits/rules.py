@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.lifecycle import Lifecycle, Move
+from app.lifecycle import Lifecycle
 from app.visits.models import EscalationStatus as S
 
 
@@ -23,18 +23,17 @@ class EscalationEffect(StrEnum):
 A = EscalationAction
 E = EscalationEffect
 
-ESCALATION: Lifecycle[S, EscalationAction, EscalationEffect] = Lifecycle(
-    name="escalation",
+ESCALATION = Lifecycle.table(
+    "escalation",
     start=S.RECEIVED,
-    ends=frozenset({S.CLOSED}),
-    moves={
-        (S.RECEIVED, A.START): Move(S.IN_PROGRESS),
-        (S.RECEIVED, A.ANSWER): Move(S.ANSWERED, frozenset({E.STAMP_ANSWERED})),
-        (S.RECEIVED, A.CLOSE): Move(S.CLOSED, frozenset({E.STAMP_ANSWERED, E.STAMP_CLOSED})),
-        (S.IN_PROGRESS, A.ANSWER): Move(S.ANSWERED, frozenset({E.STAMP_ANSWERED})),
-        (S.IN_PROGRESS, A.CLOSE): Move(S.CLOSED, frozenset({E.STAMP_ANSWERED, E.STAMP_CLOSED})),
-        (S.ANSWERED, A.CLOSE): Move(S.CLOSED, frozenset({E.STAMP_CLOSED})),
-    },
+    ends={S.CLOSED},
+    rows=[
+        # from, action, to, effects
+        ({S.RECEIVED}, A.START, S.IN_PROGRESS, ()),
+        ({S.RECEIVED, S.IN_PROGRESS}, A.ANSWER, S.ANSWERED, {E.STAMP_ANSWERED}),
+        ({S.RECEIVED, S.IN_PROGRESS}, A.CLOSE, S.CLOSED, {E.STAMP_ANSWERED, E.STAMP_CLOSED}),
+        ({S.ANSWERED}, A.CLOSE, S.CLOSED, {E.STAMP_CLOSED}),
+    ],
 )
 
 # The status a manager or the department asks for, as the action that leads there.

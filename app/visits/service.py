@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +16,7 @@ from app import events
 from app.audit import service as audit
 from app.booking.commands import REFERENCE_ALPHABET, reference_prefix
 from app.booking.models import Appointment
+from app.booking.queries import behind_link
 from app.db import token_digest, writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue.messages import about
@@ -197,11 +198,16 @@ def overdue(escalation: Escalation, now: datetime) -> bool:
     return escalation.status in OPEN and now - escalation.created_at > limit
 
 
+def escalation_query() -> Select[Escalation]:
+    """Escalations with what every reader of one shows: its department and its steps."""
+    return select(Escalation).options(
+        selectinload(Escalation.department), selectinload(Escalation.events)
+    )
+
+
 async def get_escalation(session: AsyncSession, reference: str) -> Escalation:
     escalation = await session.scalar(
-        select(Escalation)
-        .where(Escalation.reference == reference.strip().upper())
-        .options(selectinload(Escalation.department), selectinload(Escalation.events))
+        escalation_query().where(Escalation.reference == reference.strip().upper())
     )
     if escalation is None:
         raise NotFound(f"No request has the reference {reference!r}.")
@@ -210,13 +216,8 @@ async def get_escalation(session: AsyncSession, reference: str) -> Escalation:
 
 async def escalation_by_department_token(session: AsyncSession, token: str) -> Escalation:
     """The request behind a department's private link (found by the token's digest)."""
-    escalation = None
-    if 20 <= len(token) <= 128:
-        escalation = await session.scalar(
-            select(Escalation)
-            .where(Escalation.department_token_digest == token_digest(token))
-            .options(selectinload(Escalation.department), selectinload(Escalation.events))
-        )
+    digest = Escalation.department_token_digest
+    escalation = await behind_link(session, escalation_query(), digest, token, 20, 128)
     if escalation is None:
         raise NotFound("No request is behind this link.", code="not_found")
     return escalation
@@ -224,9 +225,7 @@ async def escalation_by_department_token(session: AsyncSession, token: str) -> E
 
 async def escalation_of_ticket(session: AsyncSession, ticket_id: int) -> Escalation | None:
     found: Escalation | None = await session.scalar(
-        select(Escalation)
-        .where(Escalation.ticket_id == ticket_id)
-        .options(selectinload(Escalation.department), selectinload(Escalation.events))
+        escalation_query().where(Escalation.ticket_id == ticket_id)
     )
     return found
 
@@ -235,10 +234,9 @@ async def escalation_of_appointment(
     session: AsyncSession, appointment_id: int
 ) -> Escalation | None:
     found: Escalation | None = await session.scalar(
-        select(Escalation)
+        escalation_query()
         .join(Ticket, Ticket.id == Escalation.ticket_id)
         .where(Ticket.appointment_id == appointment_id)
-        .options(selectinload(Escalation.department), selectinload(Escalation.events))
     )
     return found
 
@@ -252,9 +250,8 @@ async def escalations_of(
 ) -> list[Escalation]:
     return list(
         await session.scalars(
-            select(Escalation)
+            escalation_query()
             .where(Escalation.site_id.in_(site_ids), Escalation.status.in_(statuses))
-            .options(selectinload(Escalation.department), selectinload(Escalation.events))
             .order_by(Escalation.created_at, Escalation.id)
             .limit(limit)
         )
