@@ -13,15 +13,15 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app import bounds
-from app.accounts.actors import Actor
+from app.accounts.actors import MANAGERS, Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import MANAGERS, sites_in_view
+from app.accounts.service import sites_in_view
 from app.audit import service
 from app.errors import BadRequest
 from app.shapes import from_model
+from app.web.api import FromDate, Limit, SiteQuery, ToDate
 from app.web.context import Context
 
-SiteParam = Annotated[str | None, QueryParameter(max_length=40, description="A mairie's slug")]
 ActionParam = Annotated[
     str | None,
     QueryParameter(
@@ -30,12 +30,9 @@ ActionParam = Annotated[
         description="An action (`ticket.called`), or a prefix ending with a dot (`auth.`)",
     ),
 ]
-FromDate = Annotated[date | None, QueryParameter(name="from", description="First day")]
-ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day")]
 BeforeParam = Annotated[
     int | None, QueryParameter(ge=1, le=2**63 - 1, description="Events older than this id")
 ]
-LimitParam = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many events")]
 
 
 EARLIEST, LATEST = bounds.EARLIEST_DAY, bounds.LATEST_DAY
@@ -119,7 +116,7 @@ class AuditController(Controller):
     async def audit_log(
         self,
         caller: NamedDependency[Caller],
-        site: SiteParam = None,
+        site: SiteQuery = None,
         by_agent: Annotated[
             int | None,
             QueryParameter(name="agent", ge=1, le=2**31 - 1, description="An agent's id"),
@@ -128,7 +125,7 @@ class AuditController(Controller):
         first: FromDate = None,
         last: ToDate = None,
         before: BeforeParam = None,
-        limit: LimitParam = 100,
+        limit: Limit = 100,
     ) -> AuditPage:
         filters = service.Filters(agent_id=by_agent, action=action, before_id=before, limit=limit)
         return await read_log(

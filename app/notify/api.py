@@ -12,12 +12,11 @@ from litestar.params import PathParameter, QueryParameter
 from sqlalchemy import select
 
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.db import writing
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
 from app.shapes import from_model
-from app.sites.models import Site
+from app.web.api import Limit, SiteQuery, managed_site, managed_sites
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -58,19 +57,17 @@ class OutboxController(Controller):
         self,
         caller: NamedDependency[Caller],
         status: Annotated[Status, QueryParameter()] = "failed",
-        site: Annotated[str | None, QueryParameter(max_length=40)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        site: SiteQuery = None,
+        limit: Limit = 100,
     ) -> list[OutboxOut]:
-        session = caller.session
-        chosen = await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
-        slugs = {s.id: s.slug for s in chosen}
-        messages = await session.scalars(
+        sites = await managed_sites(caller, site)
+        messages = await caller.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == status, OutboxMessage.site_id.in_(slugs))
+            .where(OutboxMessage.status == status, OutboxMessage.site_id.in_(sites))
             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
             .limit(limit)
         )
-        return [outbox_out(message, slugs[message.site_id]) for message in messages]
+        return [outbox_out(message, sites[message.site_id].slug) for message in messages]
 
     @post("/{message_id:int}/retry", status_code=200, summary="Try a message again")
     async def retry(
@@ -82,8 +79,7 @@ class OutboxController(Controller):
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
-            site = await session.get_one(Site, message.site_id)
-            authorize(caller.actor, roles=MANAGERS, site=site)
+            site = await managed_site(caller, message.site_id)
             if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
                 message.status = MessageStatus.PENDING
                 message.attempts = 0

@@ -14,18 +14,14 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import MANAGERS, sites_in_view
 from app.privacy import service
 from app.problems import problem_responses
 from app.shapes import Out, from_model
 from app.sites.models import Site
+from app.web.api import SiteQuery, managed_sites
 
 EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
 PhoneQuery = Annotated[str | None, QueryParameter(max_length=40, description="Their phone")]
-SiteQuery = Annotated[
-    str | None,
-    QueryParameter(max_length=40, description="One mairie (by default, all of the agent's)"),
-]
 
 
 class AppointmentData(msgspec.Struct, kw_only=True):
@@ -168,12 +164,9 @@ class PeopleController(Controller):
         phone: PhoneQuery = None,
         site: SiteQuery = None,
     ) -> PersonOut:
-        session = caller.session
-        sites = {
-            s.id: s for s in await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
-        }
+        sites = await managed_sites(caller, site)
         contact = service.contact_of(email, phone)
-        found = await service.find(session, contact, list(sites))
+        found = await service.find(caller.session, contact, list(sites))
         return person_out(found, sites)
 
     @post(
@@ -190,13 +183,9 @@ class PeopleController(Controller):
         data: JSONBody[EraseIn],
         caller: NamedDependency[Caller],
     ) -> ErasedOut:
-        sites = await sites_in_view(caller.session, caller.actor, roles=MANAGERS, slug=data.site)
+        sites = await managed_sites(caller, data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
-            caller.session,
-            contact,
-            [site.id for site in sites],
-            agent_id=caller.actor.agent_id,
-            now=caller.now,
+            caller.session, contact, list(sites), agent_id=caller.actor.agent_id, now=caller.now
         )
-        return ErasedOut(sites=[site.slug for site in sites], **dataclasses.asdict(erased))
+        return ErasedOut(sites=[site.slug for site in sites.values()], **dataclasses.asdict(erased))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
@@ -14,13 +13,12 @@ from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
+from app.web.api import FromDate, ToDate
 
 SiteParam = Annotated[
     str | None,
     QueryParameter(max_length=40, description="A mairie's slug; without it, all of Paris (admin)"),
 ]
-FromDate = Annotated[date | None, QueryParameter(name="from", description="First day")]
-ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day")]
 ByParam = Annotated[By, QueryParameter(description="Periods: day, week or month")]
 FormatParam = Annotated[
     Literal["csv", "excel"] | None,

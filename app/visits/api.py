@@ -12,8 +12,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
+from app.accounts.actors import MANAGERS
 from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import MANAGERS, STAFF_ROLES, authorize, sites_in_view
+from app.accounts.service import STAFF_ROLES, authorize
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
 from app.problems import problem_responses
@@ -22,6 +23,7 @@ from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
+from app.web.api import Limit, SiteQuery, managed_site, managed_sites
 
 Status = Literal["received", "in_progress", "answered", "closed"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -93,17 +95,15 @@ class EscalationsController(Controller):
     async def list_escalations(
         self,
         caller: NamedDependency[Caller],
-        site: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        site: SiteQuery = None,
         status: Annotated[list[Status] | None, QueryParameter(max_items=4)] = None,
         overdue: Annotated[bool, QueryParameter(description="Only those waiting too long")] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+        limit: Limit = 200,
     ) -> list[EscalationOut]:
-        session, now = caller.session, caller.now
-        sites = {
-            s.id: s for s in await sites_in_view(session, caller.actor, roles=MANAGERS, slug=site)
-        }
+        now = caller.now
+        sites = await managed_sites(caller, site)
         found = await service.escalations_of(
-            session, list(sites), statuses=tuple(status or ESCALATION_STATUSES), limit=limit
+            caller.session, list(sites), statuses=tuple(status or ESCALATION_STATUSES), limit=limit
         )
         return [
             escalation_out(item, sites[item.site_id], now)
@@ -117,10 +117,8 @@ class EscalationsController(Controller):
         reference: Reference,
         caller: NamedDependency[Caller],
     ) -> EscalationOut:
-        session = caller.session
-        escalation = await service.get_escalation(session, reference)
-        site = await session.get_one(Site, escalation.site_id)
-        authorize(caller.actor, roles=MANAGERS, site=site)
+        escalation = await service.get_escalation(caller.session, reference)
+        site = await managed_site(caller, escalation.site_id)
         return escalation_out(escalation, site, caller.now)
 
     @post(
