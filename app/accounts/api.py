@@ -13,13 +13,12 @@ from litestar.params import JSONBody
 from app.accounts import service
 from app.accounts.commands import Email, Password
 from app.accounts.credentials import issue_token
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
 from app.errors import Unauthorized
 from app.problems import problem_responses
 from app.shapes import from_model
-from app.sites.schemas import Slug
-from app.sites.service import get_site
+from app.sites.api_common import SiteCaller, site_dependency
 from app.throttle import Limits, client_address
 from app.web.context import Context
 
@@ -55,6 +54,7 @@ def agent_out(agent: Agent) -> AgentOut:
 class AuthController(Controller):
     path = "/api/v1"
     tags = ["staff"]
+    dependencies = site_dependency(service.STAFF_ROLES)
 
     @post(
         "/auth/token",
@@ -96,12 +96,6 @@ class AuthController(Controller):
         summary="The agents who work at a mairie",
         security=STAFF_SECURITY,
     )
-    async def site_agents(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[AgentOut]:
-        session = caller.session
-        site = await get_site(session, slug)
-        service.authorize(caller.actor, roles=service.STAFF_ROLES, site=site)
-        return [agent_out(colleague) for colleague in await service.agents_of_site(session, site)]
+    async def site_agents(self, site_caller: NamedDependency[SiteCaller]) -> list[AgentOut]:
+        colleagues = await service.agents_of_site(site_caller.session, site_caller.site)
+        return [agent_out(colleague) for colleague in colleagues]

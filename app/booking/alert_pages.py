@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
+from app.accounts.guards import Caller
 from app.accounts.service import site_to_run
 from app.booking import alerts
 from app.config import Settings
@@ -40,6 +41,19 @@ async def alert_views(
         }
         for burst in found
     ]
+
+
+async def release_alert(who: Caller | Staff, site: Site, day: date) -> alerts.Released:
+    """Release the suspect bookings of `site`'s alert on `day` in `who`'s name: what the
+    button of the site's page and the staff API's release both do."""
+    return await alerts.release(
+        who.session,
+        site,
+        day,
+        agent_id=who.actor.agent_id,
+        now=who.now,
+        threshold=who.settings.booking_alert_per_hour,
+    )
 
 
 def released_text(released: str, told: str) -> list[str]:
@@ -75,13 +89,6 @@ class BookingAlertPages(StaffController):
         site = await site_to_run(staff.session, staff.actor, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
-        released = await alerts.release(
-            staff.session,
-            site,
-            day,
-            agent_id=staff.actor.agent_id,
-            now=staff.now,
-            threshold=staff.settings.booking_alert_per_hour,
-        )
+        released = await release_alert(staff, site, day)
         query = f"liberes={released.released}&prevenus={released.told}"
         return Redirect(f"/admin/sites/{site.slug}?{query}#alertes", status_code=303)

@@ -13,16 +13,18 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
 from app.accounts.actors import Actor
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import STAFF_SECURITY
 from app.accounts.models import Agent
-from app.accounts.service import authorize, site_to_run
+from app.accounts.service import authorize
 from app.booking import alerts, commands, schemas
+from app.booking.alert_pages import release_alert
 from app.booking.contacts import client_network, contact
 from app.booking.ics import calendar_entry, calendar_file
 from app.booking.queries import availability, get_by_token
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import BadRequest, Unauthorized
 from app.problems import problem_responses
+from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
@@ -174,11 +176,10 @@ class BookingController(Controller):
         )
 
 
-class BookingAlertsController(Controller):
+class BookingAlertsController(SiteAdministration):
     """Days of a mairie filling abnormally fast with online bookings, and their release."""
 
     path = "/api/v1/admin/sites"
-    tags = ["administration"]
 
     @get(
         "/{slug:str}/booking-alerts",
@@ -186,17 +187,15 @@ class BookingAlertsController(Controller):
         description="Days of the mairie that took more than GUICHET_BOOKING_ALERT_PER_HOUR "
         "online bookings within the last hour; `suspects` are those that share a client "
         "network or a person (normalised email, phone) with another of them.",
-        security=STAFF_SECURITY,
     )
     async def list_alerts(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
+        self, site_caller: NamedDependency[SiteCaller]
     ) -> list[schemas.BookingAlertOut]:
-        session = caller.session
-        site = await site_to_run(session, caller.actor, slug)
         found = await alerts.alerts_of(
-            session, site, caller.now, caller.settings.booking_alert_per_hour
+            site_caller.session,
+            site_caller.site,
+            site_caller.now,
+            site_caller.settings.booking_alert_per_hour,
         )
         return [schemas.booking_alert_out(burst) for burst in found]
 
@@ -207,24 +206,14 @@ class BookingAlertsController(Controller):
         description="Cancels the suspect bookings of the day's alert that have not begun; "
         "each person is told once, however many of their bookings are released. A second "
         "call releases and tells nothing more. Written to the audit log.",
-        security=STAFF_SECURITY,
         responses=problem_responses(400),
     )
     async def release(
         self,
-        slug: Slug,
+        site_caller: NamedDependency[SiteCaller],
         day: Day,
-        caller: NamedDependency[Caller],
     ) -> schemas.ReleasedOut:
-        site = await site_to_run(caller.session, caller.actor, slug)
         if not bounds.within_days(day):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
-        released = await alerts.release(
-            caller.session,
-            site,
-            day,
-            agent_id=caller.actor.agent_id,
-            now=caller.now,
-            threshold=caller.settings.booking_alert_per_hour,
-        )
+        released = await release_alert(site_caller, site_caller.site, day)
         return schemas.ReleasedOut(day=released.day, released=released.released, told=released.told)

@@ -13,7 +13,7 @@ from app import bounds
 from app.booking.guard import Burst
 from app.booking.models import Appointment
 from app.booking.slots import Slot
-from app.sites.schemas import StationRef
+from app.sites.schemas import Interval, StationRef
 
 Token = Annotated[str, PathParameter(max_length=128, description="The private link's token")]
 Aware = Annotated[
@@ -46,9 +46,9 @@ class RescheduleIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         bounds.check_instant(self.start, "start")
 
 
-class SlotOut(msgspec.Struct, kw_only=True):
-    start: datetime
-    end: datetime
+# A free slot: an `Interval`, given in the mairie's time zone.
+class SlotOut(Interval, kw_only=True):
+    pass
 
 
 class AvailabilityOut(msgspec.Struct, kw_only=True):
@@ -102,7 +102,7 @@ def booking_alert_out(burst: Burst) -> BookingAlertOut:
 
 
 def slot_out(slot: Slot, tz: ZoneInfo) -> SlotOut:
-    return SlotOut(start=slot.start.astimezone(tz), end=slot.end.astimezone(tz))
+    return SlotOut.local(slot.start, slot.end, tz)
 
 
 def manage_url(base_url: str, token: str) -> str:

@@ -7,15 +7,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import site_to_run
+from app.accounts.guards import Caller
 from app.live import commands as service
 from app.live.models import Screen
 from app.problems import problem_responses
+from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.schemas import Slug
 
 ScreenId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The screen's id")]
@@ -59,27 +59,19 @@ def screen_out(screen: Screen, zone: ZoneInfo, now: datetime) -> ScreenOut:
     )
 
 
-class ScreensAdminController(Controller):
+class ScreensAdminController(SiteAdministration):
     path = "/api/v1/admin/sites/{slug:str}/screens"
-    tags = ["administration"]
 
-    @get("/", summary="The mairie's paired lobby screens", security=STAFF_SECURITY)
-    async def list_screens(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[ScreenOut]:
-        site = await site_to_run(caller.session, caller.actor, slug)
-        zone = ZoneInfo(site.timezone)
-        screens = await service.screens_of(caller.session, site)
-        return [screen_out(screen, zone, caller.now) for screen in screens]
+    @get("/", summary="The mairie's paired lobby screens")
+    async def list_screens(self, site_caller: NamedDependency[SiteCaller]) -> list[ScreenOut]:
+        screens = await service.screens_of(site_caller.session, site_caller.site)
+        return [screen_out(screen, site_caller.tz, site_caller.now) for screen in screens]
 
     @post(
         "/",
         summary="Pair a lobby screen: its address, with its key, is shown this once",
         description="Only paired screens are counted as connected screens. A display "
         "opened without a key still shows the public queue, uncounted.",
-        security=STAFF_SECURITY,
         responses=problem_responses(409),
     )
     async def pair_screen(
@@ -100,7 +92,6 @@ class ScreensAdminController(Controller):
     @delete(
         "/{screen_id:int}",
         summary="Revoke a screen: its key stops working at once and it is no longer counted",
-        security=STAFF_SECURITY,
     )
     async def revoke_screen(
         self,

@@ -10,7 +10,7 @@ from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.accounts.service import administered_sites, site_to_run
 from app.problems import problem_responses
 from app.shapes import from_model
@@ -35,6 +35,7 @@ from app.sites.admin_schemas import (
     site_zone,
     station_out,
 )
+from app.sites.api_common import SiteCaller
 from app.sites.disruption import to_reschedule
 from app.sites.hours_api import HoursRoutes
 from app.sites.queries import outages_ahead, station_of, stations_of
@@ -42,7 +43,7 @@ from app.sites.schemas import SiteOut, Slug
 
 
 class SiteAdminController(HoursRoutes):
-    @get("/", summary="The mairies this agent runs (manager)", security=STAFF_SECURITY)
+    @get("/", summary="The mairies this agent runs (manager)")
     async def list_sites(
         self,
         caller: NamedDependency[Caller],
@@ -50,15 +51,11 @@ class SiteAdminController(HoursRoutes):
         sites = await administered_sites(caller.session, caller.actor)
         return [from_model(site, SiteOut) for site in sites]
 
-    @get("/{slug:str}", summary="A mairie's booking and message settings", security=STAFF_SECURITY)
-    async def get_settings(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> SettingsOut:
-        return settings_out(await site_to_run(caller.session, caller.actor, slug))
+    @get("/{slug:str}", summary="A mairie's booking and message settings")
+    async def get_settings(self, site_caller: NamedDependency[SiteCaller]) -> SettingsOut:
+        return settings_out(site_caller.site)
 
-    @patch("/{slug:str}", summary="Change some of a mairie's settings", security=STAFF_SECURITY)
+    @patch("/{slug:str}", summary="Change some of a mairie's settings")
     async def change_settings(
         self,
         slug: Slug,
@@ -72,25 +69,14 @@ class SiteAdminController(HoursRoutes):
 
     # Stations
 
-    @get(
-        "/{slug:str}/stations",
-        summary="All the stations, taken away ones included",
-        security=STAFF_SECURITY,
-    )
+    @get("/{slug:str}/stations", summary="All the stations, taken away ones included")
     async def list_stations(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
+        self, site_caller: NamedDependency[SiteCaller]
     ) -> list[StationAdminOut]:
-        site = await site_to_run(caller.session, caller.actor, slug)
-        return [station_out(station) for station in await stations_of(caller.session, site)]
+        stations = await stations_of(site_caller.session, site_caller.site)
+        return [station_out(station) for station in stations]
 
-    @post(
-        "/{slug:str}/stations",
-        summary="Add a station",
-        security=STAFF_SECURITY,
-        responses=problem_responses(409),
-    )
+    @post("/{slug:str}/stations", summary="Add a station", responses=problem_responses(409))
     async def add_station(
         self,
         slug: Slug,
@@ -113,7 +99,6 @@ class SiteAdminController(HoursRoutes):
         summary="Rename a station, change its kind or accessibility, take it away",
         description="Booked appointments the station can no longer take go to another "
         "suitable station free at the same time, or are listed in `to_reschedule`.",
-        security=STAFF_SECURITY,
         responses=problem_responses(409),
     )
     async def change_station(
@@ -138,23 +123,13 @@ class SiteAdminController(HoursRoutes):
 
     # Stations out of service
 
-    @get(
-        "/{slug:str}/outages",
-        summary="Stations out of service, now or to come",
-        security=STAFF_SECURITY,
-    )
-    async def list_outages(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[OutageOut]:
-        session = caller.session
-        site = await site_to_run(session, caller.actor, slug)
+    @get("/{slug:str}/outages", summary="Stations out of service, now or to come")
+    async def list_outages(self, site_caller: NamedDependency[SiteCaller]) -> list[OutageOut]:
+        session, site = site_caller.session, site_caller.site
         stations = {s.id: s for s in await stations_of(session, site)}
-        tz = ZoneInfo(site.timezone)
         return [
-            outage_out(outage, stations[outage.station_id], tz)
-            for outage in await outages_ahead(session, site, caller.now)
+            outage_out(outage, stations[outage.station_id], site_caller.tz)
+            for outage in await outages_ahead(session, site, site_caller.now)
         ]
 
     @post(
@@ -163,7 +138,6 @@ class SiteAdminController(HoursRoutes):
         description="Nothing is booked on the station then and nobody is called to it. Its "
         "booked appointments in the period go to another suitable station free at the same "
         "time (`kept`), or are listed in `to_reschedule`; each person is told once.",
-        security=STAFF_SECURITY,
     )
     async def add_outage(
         self,
@@ -186,11 +160,7 @@ class SiteAdminController(HoursRoutes):
         tz = ZoneInfo(site.timezone)
         return OutageAdded(outage=outage_out(outage, station, tz), **disrupted(disruption, tz))
 
-    @delete(
-        "/{slug:str}/outages/{outage_id:int}",
-        summary="The station is back in service",
-        security=STAFF_SECURITY,
-    )
+    @delete("/{slug:str}/outages/{outage_id:int}", summary="The station is back in service")
     async def end_outage(
         self,
         slug: Slug,
@@ -206,15 +176,7 @@ class SiteAdminController(HoursRoutes):
         summary="Booked appointments the mairie cannot honour as booked",
         description="Closed then, or their station out of service or taken away: for the "
         "manager to move or cancel.",
-        security=STAFF_SECURITY,
     )
-    async def to_reschedule(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[AffectedOut]:
-        session = caller.session
-        site = await site_to_run(session, caller.actor, slug)
-        tz = ZoneInfo(site.timezone)
-        affected = await to_reschedule(session, site, caller.now)
-        return [affected_out(item, tz) for item in affected]
+    async def to_reschedule(self, site_caller: NamedDependency[SiteCaller]) -> list[AffectedOut]:
+        affected = await to_reschedule(site_caller.session, site_caller.site, site_caller.now)
+        return [affected_out(item, site_caller.tz) for item in affected]

@@ -9,13 +9,12 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from app import bounds
-from app.accounts.guards import STAFF_SECURITY, Caller
-from app.accounts.service import site_to_run
+from app.accounts.guards import Caller
 from app.errors import BadRequest
 from app.shapes import from_model
 from app.sites import hours_commands
@@ -31,6 +30,7 @@ from app.sites.admin_schemas import (
     in_zone,
     site_zone,
 )
+from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.hours import WEEKDAYS
 from app.sites.models import Closure
 from app.sites.queries import (
@@ -41,7 +41,7 @@ from app.sites.queries import (
     weekly_rows,
 )
 from app.sites.rules import MAX_RANGES_PER_DAY
-from app.sites.schemas import Slug
+from app.sites.schemas import NthWeekday, Slug
 from app.sites.service import local_today
 
 Day = Annotated[date, PathParameter(description="YYYY-MM-DD")]
@@ -58,11 +58,9 @@ class Range(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 Ranges = Annotated[list[Range], msgspec.Meta(max_length=MAX_RANGES_PER_DAY)]
 
 
-class SpecialOut(msgspec.Struct, kw_only=True):
+class SpecialOut(NthWeekday, kw_only=True):
     """Hours kept for one occurrence of a weekday in the month (1 to 5, -1 the last)."""
 
-    weekday: str
-    nth_in_month: int
     ranges: list[Range]
     note: str
 
@@ -142,22 +140,16 @@ def closure_out(closure: Closure, tz: ZoneInfo) -> ClosureOut:
     return from_model(closure, ClosureOut, starts_at=starts_at, ends_at=ends_at)
 
 
-class HoursRoutes(Controller):
+class HoursRoutes(SiteAdministration):
     """The opening times' part of `SiteAdminController`, which serves these routes."""
 
     path = "/api/v1/admin/sites"
-    tags = ["administration"]
 
     # Weekly hours
 
-    @get("/{slug:str}/hours", summary="The weekly opening hours", security=STAFF_SECURITY)
-    async def get_hours(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> WeekOut:
-        site = await site_to_run(caller.session, caller.actor, slug)
-        rows = await weekly_rows(caller.session, site)
+    @get("/{slug:str}/hours", summary="The weekly opening hours")
+    async def get_hours(self, site_caller: NamedDependency[SiteCaller]) -> WeekOut:
+        rows = await weekly_rows(site_caller.session, site_caller.site)
         ordinary = weekly_ranges(rows)
         return WeekOut(
             weekly={WEEKDAYS[day]: ranges_out(ranges) for day, ranges in ordinary.items()},
@@ -178,7 +170,6 @@ class HoursRoutes(Controller):
         summary="Replace a weekday's opening hours",
         description="Booked appointments to come that fall outside the new hours are listed "
         "in `to_reschedule`, each person told once.",
-        security=STAFF_SECURITY,
     )
     async def set_weekday(
         self,
@@ -198,19 +189,11 @@ class HoursRoutes(Controller):
 
     # Dated exceptions
 
-    @get(
-        "/{slug:str}/hours-exceptions",
-        summary="Days with their own hours, from today",
-        security=STAFF_SECURITY,
-    )
-    async def list_exceptions(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[ExceptionOut]:
-        session = caller.session
-        site = await site_to_run(session, caller.actor, slug)
-        found = await exceptions_ahead(session, site, local_today(site, caller.now))
+    @get("/{slug:str}/hours-exceptions", summary="Days with their own hours, from today")
+    async def list_exceptions(self, site_caller: NamedDependency[SiteCaller]) -> list[ExceptionOut]:
+        site = site_caller.site
+        today = local_today(site, site_caller.now)
+        found = await exceptions_ahead(site_caller.session, site, today)
         return [exception_out(item) for item in found]
 
     @put(
@@ -218,7 +201,6 @@ class HoursRoutes(Controller):
         summary="Give a day its own hours, or close it",
         description="Replaces the day's exception if it had one. Booked appointments that "
         "fall outside the day's new hours are listed in `to_reschedule`.",
-        security=STAFF_SECURITY,
     )
     async def set_exception(
         self,
@@ -238,7 +220,6 @@ class HoursRoutes(Controller):
     @delete(
         "/{slug:str}/hours-exceptions/{day:date}",
         summary="The day follows the week's hours again",
-        security=STAFF_SECURITY,
     )
     async def delete_exception(
         self,
@@ -253,23 +234,16 @@ class HoursRoutes(Controller):
 
     # Closures
 
-    @get("/{slug:str}/closures", summary="Closures not over yet", security=STAFF_SECURITY)
-    async def list_closures(
-        self,
-        slug: Slug,
-        caller: NamedDependency[Caller],
-    ) -> list[ClosureOut]:
-        session = caller.session
-        site = await site_to_run(session, caller.actor, slug)
-        tz = ZoneInfo(site.timezone)
-        return [closure_out(c, tz) for c in await closures_ahead(session, site, caller.now)]
+    @get("/{slug:str}/closures", summary="Closures not over yet")
+    async def list_closures(self, site_caller: NamedDependency[SiteCaller]) -> list[ClosureOut]:
+        closures = await closures_ahead(site_caller.session, site_caller.site, site_caller.now)
+        return [closure_out(closure, site_caller.tz) for closure in closures]
 
     @post(
         "/{slug:str}/closures",
         summary="Close the mairie for a period",
         description="Nothing is offered in the period. Booked appointments to come in it are "
         "listed in `to_reschedule`, each person told once; past ones are left as they are.",
-        security=STAFF_SECURITY,
     )
     async def add_closure(
         self,
@@ -289,11 +263,7 @@ class HoursRoutes(Controller):
         tz = await site_zone(caller.session, slug)
         return ClosureAdded(closure=closure_out(closure, tz), **disrupted(disruption, tz))
 
-    @delete(
-        "/{slug:str}/closures/{closure_id:int}",
-        summary="Call a closure off",
-        security=STAFF_SECURITY,
-    )
+    @delete("/{slug:str}/closures/{closure_id:int}", summary="Call a closure off")
     async def delete_closure(
         self,
         slug: Slug,

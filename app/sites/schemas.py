@@ -4,7 +4,7 @@ structs (`admin_schemas`, `catalog_api`) extend these with what only staff see."
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -42,9 +42,15 @@ class StationOut(StationRef, kw_only=True):
     accessible: bool
 
 
-class SpecialHours(msgspec.Struct, kw_only=True):
+class NthWeekday(msgspec.Struct, kw_only=True):
+    """One occurrence of a weekday in the month (1 to 5, -1 the last): what special hours
+    start with, in the public API and in the administration."""
+
     weekday: str
     nth_in_month: int
+
+
+class SpecialHours(NthWeekday, kw_only=True):
     hours: list[tuple[str, str]]
     note: str
 
@@ -63,6 +69,11 @@ class SiteDetail(SiteSummary, kw_only=True):
 class Interval(msgspec.Struct, kw_only=True):
     start: datetime
     end: datetime
+
+    @classmethod
+    def local(cls, start: datetime, end: datetime, tz: ZoneInfo) -> Self:
+        """The interval from `start` to `end`, its instants given in `tz`."""
+        return cls(start=start.astimezone(tz), end=end.astimezone(tz))
 
 
 class DayHours(msgspec.Struct, kw_only=True):
@@ -142,10 +153,7 @@ def day_hours(day: OpenDay, tz: ZoneInfo) -> DayHours:
     return DayHours(
         date=day.day,
         open=day.is_open,
-        hours=[
-            Interval(start=start.astimezone(tz), end=end.astimezone(tz))
-            for start, end in day.intervals
-        ],
+        hours=[Interval.local(start, end, tz) for start, end in day.intervals],
         note=day.note,
     )
 
