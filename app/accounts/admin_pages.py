@@ -21,7 +21,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from app.accounts import commands as agents
-from app.accounts.actors import Actor
+from app.accounts.actors import MANAGERS, Actor
 from app.accounts.admin_forms import (
     admin_context,
     done_text,
@@ -33,7 +33,7 @@ from app.accounts.admin_forms import (
 from app.accounts.commands import GRANTED_BY_MANAGERS, AgentChange, AgentIn
 from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
 from app.accounts.models import Agent
-from app.accounts.service import MANAGERS, sites_in_view
+from app.accounts.service import sites_in_view
 from app.errors import BadRequest, DomainError
 from app.i18n import N_, gettext
 from app.i18n.texts import label

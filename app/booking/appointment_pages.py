@@ -30,7 +30,7 @@ from app.throttle import client_address
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
-from app.web.public import PublicController, Visitor
+from app.web.public import PublicController, Visitor, short_link
 
 CALLED_OFF = AppointmentStatus.CALLED_OFF
 # What the page says on coming back from a change, by the flag in its query.
@@ -42,9 +42,10 @@ NOTICES = (
 )
 
 
-def _private() -> dict[str, str]:
-    """Pages reached by a private link: kept out of caches and of other sites' logs."""
-    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+def _private_page(template: str, page: dict[str, Any], status: int = 200) -> Template:
+    """A page reached by a private link: kept out of caches and of other sites' logs."""
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return Template(template, context=page, status_code=status, headers=headers)
 
 
 async def _chosen_start(request: Request[Any, Any, State]) -> datetime:
@@ -74,12 +75,9 @@ class AppointmentPages(PublicController):
         page.update(await _called_off_context(visitor.context, appointment))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
         page["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
-        return Template("appointment.html", context=page, headers=_private())
+        return _private_page("appointment.html", page)
 
-    @get("/r/{token:str}")
-    async def short_link(self, token: Token) -> Redirect:
-        """The short form of the private link, for text messages."""
-        return Redirect(f"/rendez-vous/{token}", status_code=303)
+    short = short_link("/r/{token:str}", "/rendez-vous/{token}")
 
     @post("/rendez-vous/{token:str}/rappels")
     async def stop_reminders(
@@ -95,11 +93,11 @@ class AppointmentPages(PublicController):
     async def confirm_cancel(
         self,
         token: Token,
-        context: NamedDependency[Context],
+        visitor: NamedDependency[Visitor],
     ) -> Template:
-        appointment = await get_by_token(context.session, token)
-        page = _appointment_context(context, appointment)
-        return Template("appointment_cancel.html", context=page, headers=_private())
+        appointment = await get_by_token(visitor.session, token)
+        page = _appointment_context(visitor.context, appointment)
+        return _private_page("appointment_cancel.html", page)
 
     @post("/rendez-vous/{token:str}/annuler")
     async def cancel(
@@ -119,9 +117,7 @@ class AppointmentPages(PublicController):
     ) -> Template:
         throttle_search(visitor.request)
         appointment = await get_by_token(visitor.session, token)
-        first = first_day_asked(visitor.request, appointment.site, visitor.now)
-        page = await _move_context(visitor.context, appointment, first)
-        return Template("appointment_move.html", context=page, headers=_private())
+        return await _choosing(visitor, appointment, MOVE)
 
     @post("/rendez-vous/{token:str}/deplacer")
     async def move(
@@ -141,8 +137,7 @@ class AppointmentPages(PublicController):
                 per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except (SlotRefused, Conflict) as refused:
-            again = "appointment_move.html", _move_context
-            return await _refused(visitor.context, token, start, again, refused.code, 409)
+            return await _refused(visitor.context, token, start, MOVE, refused.code, 409)
         return Redirect(f"/rendez-vous/{token}?deplace=1", status_code=303)
 
     @get("/rendez-vous/{token:str}/reprendre")
@@ -156,9 +151,7 @@ class AppointmentPages(PublicController):
         appointment = await get_by_token(visitor.session, token)
         if appointment.status != CALLED_OFF or appointment.rebooked_as_id is not None:
             return Redirect(f"/rendez-vous/{token}", status_code=303)
-        first = first_day_asked(visitor.request, appointment.site, visitor.now)
-        page = await _rebook_context(visitor.context, appointment, first)
-        return Template("appointment_rebook.html", context=page, headers=_private())
+        return await _choosing(visitor, appointment, REBOOK)
 
     @post("/rendez-vous/{token:str}/reprendre")
     async def rebook(
@@ -183,8 +176,7 @@ class AppointmentPages(PublicController):
         except DomainError as error:
             if error.status in (404, 429):
                 raise
-            again = "appointment_rebook.html", _rebook_context
-            return await _refused(visitor.context, token, start, again, error.code, error.status)
+            return await _refused(visitor.context, token, start, REBOOK, error.code, error.status)
         return Redirect(f"/rendez-vous/{taken.token}?confirme=1", status_code=303)
 
 
@@ -229,7 +221,14 @@ async def _refused(
     first = first_day_after(appointment.site, start, context.now)
     page = await page_of(context, appointment, first)
     page.update(refusal=refusal(code or ""))
-    return Template(template, context=page, status_code=status, headers=_private())
+    return _private_page(template, page, status)
+
+
+async def _choosing(visitor: Visitor, appointment: Appointment, choice: Choice) -> Template:
+    """The choice of a slot for `appointment`, from the week asked for in the query."""
+    template, page_of = choice
+    first = first_day_asked(visitor.request, appointment.site, visitor.now)
+    return _private_page(template, await page_of(visitor.context, appointment, first))
 
 
 async def _move_context(context: Context, appointment: Appointment, first: date) -> dict[str, Any]:
@@ -265,6 +264,10 @@ async def _rebook_context(
     )
     page["refusal"] = None
     return page
+
+
+MOVE: Choice = ("appointment_move.html", _move_context)
+REBOOK: Choice = ("appointment_rebook.html", _rebook_context)
 
 
 def _appointment_context(context: Context, appointment: Appointment) -> dict[str, Any]:

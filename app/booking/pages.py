@@ -41,10 +41,34 @@ class ContactForm:
     rappels_email: bool = True
     rappels_sms: bool = False
 
+    def request(
+        self, site: Site, code: str, needs: tuple[str, ...], start: datetime, **more: Any
+    ) -> commands.BookingRequest:
+        """The booking of the slot `start` at `site` for the démarche `code` and `needs`,
+        for the person of this form; `more`: the request's other fields (its channel, its
+        client)."""
+        return commands.BookingRequest(
+            site=site.slug,
+            service=code,
+            start=start,
+            contact=contacts.contact(self.nom, self.email or None, self.telephone or None),
+            needs=needs,
+            reminders_by_email=self.rappels_email,
+            reminders_by_sms=self.rappels_sms,
+            **more,
+        )
 
-def _needs_of(values: list[Any]) -> tuple[str, ...]:
+
+def needs_of(values: list[Any]) -> tuple[str, ...]:
     """The needs ticked (`besoins`), from the query or the form."""
     return tuple(str(value) for value in values if value)[:MAX_NEEDS]
+
+
+async def _chosen(visitor: Visitor, slug: str) -> tuple[Site, str, tuple[str, ...]]:
+    """The site at `slug`, and the démarche (`service`) and needs chosen in the query."""
+    site = await get_site(visitor.session, slug)
+    query = visitor.request.query_params
+    return site, query.get("service", ""), needs_of(query.getall("besoins", []))
 
 
 def _back_to_start(site: Site) -> Redirect:
@@ -76,12 +100,10 @@ class BookingFlowPages(PublicController):
         slug: Slug,
         visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        site = await get_site(visitor.session, slug)
-        code = visitor.request.query_params.get("service", "")
+        site, code, needs = await _chosen(visitor, slug)
         if not code:
             return _back_to_start(site)
         throttle_search(visitor.request)
-        needs = _needs_of(visitor.request.query_params.getall("besoins", []))
         first = first_day_asked(visitor.request, site, visitor.now)
         page = await slot_context(visitor.context, site, code, needs, first)
         return Template("booking_slots.html", context=page)
@@ -92,14 +114,11 @@ class BookingFlowPages(PublicController):
         slug: Slug,
         visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
-        site = await get_site(visitor.session, slug)
-        code = visitor.request.query_params.get("service", "")
-        needs = _needs_of(visitor.request.query_params.getall("besoins", []))
+        site, code, needs = await _chosen(visitor, slug)
         start = bounds.parse_datetime(visitor.request.query_params.get("debut"))
         if not code or start is None:
             return _back_to_start(site)
-        page = await _contact_context(visitor.session, site, code, needs, start)
-        return Template("booking_contact.html", context=page)
+        return await _contact_page(visitor.session, site, code, needs, start)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def book(
@@ -112,7 +131,7 @@ class BookingFlowPages(PublicController):
         site = await get_site(session, slug)
         form = await visitor.request.form()
         code = str(form.get("service", ""))
-        needs = _needs_of(form.getall("besoins", []))
+        needs = needs_of(form.getall("besoins", []))
         start = bounds.parse_datetime(str(form.get("debut", "")))
         if not code or start is None:
             return _back_to_start(site)
@@ -126,40 +145,34 @@ class BookingFlowPages(PublicController):
         errors = _contact_errors(entered)
         if not errors:
             try:
+                client = contacts.client_network(client_address(visitor.request))
                 appointment = await commands.book(
                     visitor.session,
-                    commands.BookingRequest(
-                        site=site.slug,
-                        service=code,
-                        start=start,
-                        contact=contacts.contact(
-                            entered.nom, entered.email or None, entered.telephone or None
-                        ),
-                        needs=needs,
-                        reminders_by_email=entered.rappels_email,
-                        reminders_by_sms=entered.rappels_sms,
-                        client=contacts.client_network(client_address(visitor.request)),
-                    ),
+                    entered.request(site, code, needs, start, client=client),
                     now=visitor.now,
                     per_address_per_day=visitor.settings.bookings_per_address_per_day,
                 )
             except SlotRefused as refused:
-                page = await _contact_context(session, site, code, needs, start)
-                page.update(
+                return await _contact_page(
+                    session,
+                    site,
+                    code,
+                    needs,
+                    start,
+                    409,
                     entered=entered,
                     refusal=refusal(refused.code),
                     alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
                 )
-                return Template("booking_contact.html", context=page, status_code=409)
             except DomainError as error:
                 if error.status >= 404:
                     raise
                 errors = {"formulaire": refusal(error.code)}
             else:
                 return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
-        page = await _contact_context(session, site, code, needs, start)
-        page.update(entered=entered, errors=errors)
-        return Template("booking_contact.html", context=page, status_code=422)
+        return await _contact_page(
+            session, site, code, needs, start, 422, entered=entered, errors=errors
+        )
 
 
 # The residents' booking pages, registered as one: the flow above, the private page beside.
@@ -176,12 +189,20 @@ def _service_view(item: Service) -> dict[str, Any]:
     }
 
 
-async def _contact_context(
-    session: AsyncSession, site: Site, code: str, needs: tuple[str, ...], start: datetime
-) -> dict[str, Any]:
+async def _contact_page(
+    session: AsyncSession,
+    site: Site,
+    code: str,
+    needs: tuple[str, ...],
+    start: datetime,
+    status: int = 200,
+    **shown: Any,
+) -> Template:
+    """The step of the contact details for the slot `start`, with what the form `shown`
+    again (what was entered, what is wrong)."""
     service, chosen = await choice(session, code, needs)
     local = start.astimezone(ZoneInfo(site.timezone))
-    return {
+    page = {
         "site": site,
         "service": service,
         "needs": chosen,
@@ -193,7 +214,9 @@ async def _contact_context(
         "errors": {},
         "refusal": None,
         "alternatives": [],
+        **shown,
     }
+    return Template("booking_contact.html", context=page, status_code=status)
 
 
 def _contact_errors(entered: ContactForm) -> dict[str, str]:

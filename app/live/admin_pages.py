@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
-import segno
 from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from markupsafe import Markup
 
 from app.accounts.service import site_to_run
 from app.errors import Conflict, Invalid
@@ -20,7 +17,7 @@ from app.i18n import gettext, ngettext
 from app.live import commands as screens
 from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
-from app.web.staff import Staff, StaffController
+from app.web.staff import Staff, StaffController, our_link
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 LABEL_FIELD = "ecran-nom"
@@ -53,11 +50,8 @@ class ScreenAdminPages(StaffController):
             page = await site_context(staff, site)
             page.update(errors={LABEL_FIELD: text}, entered={LABEL_FIELD: label}, posted="ecran")
             return Template("admin_site.html", context=page, status_code=400)
-        address = f"{staff.settings.base_url}{paired.path}"
         title = gettext("Code QR : l'adresse de l'écran")
-        qr = await anyio.to_thread.run_sync(
-            lambda: segno.make(address, error="m").svg_inline(scale=4, omitsize=True, title=title)
-        )
+        address, qr = await our_link(staff.settings, paired.path, title)
         return Template(
             "admin_screen_paired.html",
             context={
@@ -67,7 +61,7 @@ class ScreenAdminPages(StaffController):
                 "site": site,
                 "label": paired.screen.label,
                 "address": address,
-                "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
+                "qr": qr,
             },
         )
 

@@ -19,7 +19,7 @@ from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
-from app.web.public import PublicController, Visitor
+from app.web.public import PublicController, Visitor, short_link
 
 
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
@@ -73,22 +73,17 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 class TrackingPages(PublicController):
     @get("/ticket/{token:str}")
-    async def tracking(self, token: Token, context: NamedDependency[Context]) -> Template:
-        page = await tracking_context(context, token)
+    async def tracking(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
+        page = await tracking_context(visitor.context, token)
         return Template("tracking.html", context=page, headers=PRIVATE)
 
     @get("/ticket/{token:str}/etat")
-    async def state(self, token: Token, context: NamedDependency[Context]) -> Template:
-        page = await tracking_context(context, token)
+    async def state(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
+        page = await tracking_context(visitor.context, token)
         return Template("_tracking_state.html", context=page, headers={"Cache-Control": "no-store"})
 
-    @get("/t/{token:str}")
-    async def short_tracking(self, token: Token) -> Redirect:
-        return Redirect(f"/ticket/{token}", status_code=303)
-
-    @get("/a/{token:str}")
-    async def short_feedback(self, token: Token) -> Redirect:
-        return Redirect(f"/ticket/{token}/avis", status_code=303)
+    short_tracking = short_link("/t/{token:str}", "/ticket/{token}")
+    short_feedback = short_link("/a/{token:str}", "/ticket/{token}/avis")
 
     @get("/ticket/{token:str}/avis")
     async def feedback_form(

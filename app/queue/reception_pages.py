@@ -7,19 +7,16 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
-import segno
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from markupsafe import Markup
 
 from app import bounds
-from app.accounts import service as accounts
+from app.accounts.actors import STAFF
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
-from app.booking.contacts import contact
 from app.booking.models import Appointment, AppointmentStatus
+from app.booking.pages import ContactForm, needs_of
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden
@@ -38,9 +35,9 @@ from app.queue.station_pages import (
 )
 from app.sites.models import Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site, local_today
+from app.sites.service import local_today
 from app.web.context import Context
-from app.web.staff import Staff, StaffController, back, site_for
+from app.web.staff import Staff, StaffController, back, our_link, site_for, site_form
 
 
 class ReceptionPages(StaffController):
@@ -95,7 +92,7 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template:
-        site = await site_for(staff.session, staff, slug, accounts.STAFF_ROLES)
+        site = await site_for(staff.session, staff, slug, STAFF)
         return Template("_staff_queue.html", context=await queue_context(staff.context, site))
 
     @post("/accueil/{slug:str}/tickets")
@@ -104,14 +101,11 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        session = staff.session
-        site = await get_site(session, slug)
-        accounts.authorize(staff.actor, roles=queries.issuers(site), site=site)
-        form = await staff.request.form()
+        site, form = await site_form(staff, slug, queries.issuers)
         path = f"/accueil/{site.slug}"
         station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
         if station_id is not None:  # issued from a station's console
-            station = await station_for(session, staff, station_id)
+            station = await station_for(staff.session, staff, station_id)
             if station.site_id != site.id:
                 raise Forbidden("This station belongs to another mairie.")
             path = f"/poste/{station.id}"
@@ -121,7 +115,7 @@ class ReceptionPages(StaffController):
                 staff.session,
                 site.slug,
                 service_code=str(form.get("service", "")),
-                needs=tuple(str(v) for v in form.getall("besoins", []) if v)[:10],
+                needs=needs_of(form.getall("besoins", [])),
                 priority=form.get("prioritaire") == "oui",
                 phone=str(form.get("telephone", "")).strip()[:32] or None,
                 agent_id=staff.actor.agent_id,
@@ -138,8 +132,7 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site = await site_for(staff.session, staff, slug, RECEPTION)
-        form = await staff.request.form()
+        site, form = await site_form(staff, slug, RECEPTION)
         path = f"/accueil/{site.slug}"
         reference = str(form.get("reference", ""))[:16]
         try:
@@ -180,32 +173,25 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site = await site_for(staff.session, staff, slug, RECEPTION)
-        form = await staff.request.form()
+        site, form = await site_form(staff, slug, RECEPTION)
         code = str(form.get("service", ""))
-        needs = tuple(str(v) for v in form.getall("besoins", []) if v)[:10]
+        needs = needs_of(form.getall("besoins", []))
         day_text = str(form.get("jour", ""))
         channel = "phone" if form.get("canal") == "telephone" else "counter"
         start = bounds.parse_datetime(str(form.get("debut", "")))
+        entered = ContactForm(
+            nom=str(form.get("nom", ""))[:200],
+            email=str(form.get("email", "")).strip()[:254],
+            telephone=str(form.get("telephone", "")).strip()[:32],
+            rappels_email=form.get("rappels_email") == "oui",
+            rappels_sms=form.get("rappels_sms") == "oui",
+        )
         try:
             if start is None:
                 raise booking.SlotRefused(Refusal.OFF_GRID)
             appointment = await booking_commands.book(
                 staff.session,
-                booking_commands.BookingRequest(
-                    site=site.slug,
-                    service=code,
-                    start=start,
-                    contact=contact(
-                        str(form.get("nom", ""))[:200],
-                        str(form.get("email", "")).strip()[:254] or None,
-                        str(form.get("telephone", "")).strip()[:32] or None,
-                    ),
-                    needs=needs,
-                    channel=channel,
-                    reminders_by_email=form.get("rappels_email") == "oui",
-                    reminders_by_sms=form.get("rappels_sms") == "oui",
-                ),
+                entered.request(site, code, needs, start, channel=channel),
                 now=staff.now,
                 agent_id=staff.actor.agent_id,
             )
@@ -225,17 +211,14 @@ class ReceptionPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Template:
         session, now = staff.session, staff.now
-        site = await site_for(session, staff, slug, accounts.STAFF_ROLES)
+        site = await site_for(session, staff, slug, STAFF)
         ticket = await queries.get_ticket(session, ticket_id)
         if ticket.site_id != site.id:
             raise Forbidden("This ticket belongs to another mairie.")
         view = await views.view_of(session, ticket, now)
         tz = ZoneInfo(site.timezone)
-        tracking = f"{staff.settings.base_url}/ticket/{ticket.token}"
         title = gettext("Code QR : suivre votre ticket sur votre téléphone")
-        qr = await anyio.to_thread.run_sync(
-            lambda: segno.make(tracking, error="m").svg_inline(scale=4, omitsize=True, title=title)
-        )
+        tracking, qr = await our_link(staff.settings, f"/ticket/{ticket.token}", title)
         return Template(
             "staff_ticket_print.html",
             context={
@@ -243,7 +226,7 @@ class ReceptionPages(StaffController):
                 "ticket": ticket_rows([view], now, tz)[0],
                 "issued": formats.moment(ticket.arrived_at.astimezone(tz)),
                 "tracking": tracking,
-                "qr": Markup(qr),  # noqa: S704 (segno's own SVG, from our own address)
+                "qr": qr,
                 "ahead": (view.position - 1) if view.position else 0,
             },
         )

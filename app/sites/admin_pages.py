@@ -136,10 +136,14 @@ class SiteAdminPages(HoursPages):
         station_id: Id,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await form_posted(staff, slug)
-        add = commands.take_out_of_service
-        return await posted.add_period(
-            f"panne-{station_id}", add, station_id, anchor="postes", done="hors_service"
+        return await self._add_period(
+            staff,
+            slug,
+            f"panne-{station_id}",
+            commands.take_out_of_service,
+            station_id,
+            anchor="postes",
+            done="hors_service",
         )
 
     @post("/admin/sites/{slug:str}/hors-service/{outage_id:int}/fin")
@@ -149,6 +153,6 @@ class SiteAdminPages(HoursPages):
         outage_id: Id,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await form_posted(staff, slug)
-        await posted.command(commands.end_outage, outage_id, now=staff.now)()
-        return back(posted.site, "postes", fait="en_service")
+        return await self._undo(
+            staff, slug, commands.end_outage, outage_id, anchor="postes", done="en_service"
+        )

@@ -5,8 +5,9 @@ of the page."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import post
 from litestar.di import NamedDependency
@@ -16,6 +17,7 @@ from litestar.response import Redirect, Template
 from app.i18n import gettext
 from app.sites import hours_commands
 from app.sites.admin_view import back, form_posted
+from app.sites.disruption import Disruption
 from app.sites.forms import read_day, read_ranges
 from app.sites.hours import WEEKDAYS
 from app.sites.schemas import Slug
@@ -27,7 +29,39 @@ DayParam = Annotated[date, PathParameter()]
 
 
 class HoursPages(StaffController):
-    """The opening times' part of `SiteAdminPages`, which serves these routes."""
+    """The opening times' part of `SiteAdminPages`, which serves these routes, and what
+    the forms of a site's page share."""
+
+    async def _add_period(
+        self,
+        staff: Staff,
+        slug: str,
+        prefix: str,
+        add: Callable[..., Awaitable[tuple[Any, Disruption]]],
+        *args: Any,
+        anchor: str,
+        done: str,
+    ) -> Template | Redirect:
+        """The form `prefix` posted to the page of the site at `slug`: a period added by
+        the site's command `add` (`PostedForm.add_period`)."""
+        posted = await form_posted(staff, slug)
+        return await posted.add_period(prefix, add, *args, anchor=anchor, done=done)
+
+    async def _undo(
+        self,
+        staff: Staff,
+        slug: str,
+        run: Callable[..., Awaitable[Any]],
+        target: Any,
+        *,
+        anchor: str,
+        done: str,
+    ) -> Redirect:
+        """A form of the page of the site at `slug` that undoes `target` by the site's
+        command `run`, then back to the page at `anchor` with the confirmation `done`."""
+        posted = await form_posted(staff, slug)
+        await posted.command(run, target, now=staff.now)()
+        return back(posted.site, anchor, fait=done)
 
     @post("/admin/sites/{slug:str}/horaires/{weekday:str}")
     async def set_weekday(
@@ -92,9 +126,14 @@ class HoursPages(StaffController):
         day: DayParam,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await form_posted(staff, slug)
-        await posted.command(hours_commands.delete_exception, day, now=staff.now)()
-        return back(posted.site, "exceptions", fait="exception_supprimee")
+        return await self._undo(
+            staff,
+            slug,
+            hours_commands.delete_exception,
+            day,
+            anchor="exceptions",
+            done="exception_supprimee",
+        )
 
     @post("/admin/sites/{slug:str}/fermetures")
     async def add_closure(
@@ -102,9 +141,14 @@ class HoursPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        posted = await form_posted(staff, slug)
-        add = hours_commands.add_closure
-        return await posted.add_period("fermeture", add, anchor="fermetures", done="fermeture")
+        return await self._add_period(
+            staff,
+            slug,
+            "fermeture",
+            hours_commands.add_closure,
+            anchor="fermetures",
+            done="fermeture",
+        )
 
     @post("/admin/sites/{slug:str}/fermetures/{closure_id:int}/suppression")
     async def delete_closure(
@@ -113,6 +157,11 @@ class HoursPages(StaffController):
         closure_id: Id,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        posted = await form_posted(staff, slug)
-        await posted.command(hours_commands.delete_closure, closure_id, now=staff.now)()
-        return back(posted.site, "fermetures", fait="fermeture_supprimee")
+        return await self._undo(
+            staff,
+            slug,
+            hours_commands.delete_closure,
+            closure_id,
+            anchor="fermetures",
+            done="fermeture_supprimee",
+        )

@@ -3,18 +3,18 @@ the key figures, charts drawn on the server, and the numbers behind each chart."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.response import Template
 from markupsafe import Markup
 
 from app import bounds
-from app.errors import BadRequest, DomainError
+from app.errors import BadRequest
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import OUTCOMES, label
 from app.sites.schemas import Slug
@@ -24,7 +24,7 @@ from app.stats.figures import figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.staff import Staff, on_error, provide_staff
+from app.web.staff import Staff, StaffController
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
 CHANNEL_NAMES = {
@@ -76,8 +76,19 @@ def period_label(start: date, end: date, by: By) -> str:
     return formats.month_year(start)
 
 
-def _chart(title: str, svg: Markup, rows: list[Bar], head: tuple[str, str]) -> dict[str, Any]:
-    """A chart under its title, and the table of its numbers with the table's head."""
+def _chart(
+    title: str,
+    head: tuple[str, str],
+    rows: list[Bar],
+    draw: Callable[..., Markup],
+    key: str,
+    caption: str,
+    **options: Any,
+) -> dict[str, Any]:
+    """The chart of `rows` under its title, drawn by `draw` (`charts.bars` or
+    `charts.columns`, with their `options`) as `key` with its own `caption`, and the table
+    of the same numbers with the table's head."""
+    svg = draw(key, caption, rows, **options)
     return {"title": title, "svg": svg, "rows": rows, "head": head}
 
 
@@ -123,45 +134,50 @@ def chart_context(stats: Stats) -> dict[str, Any]:
     ]
     goal = level.goal
     goal_label = gettext("objectif %(goal)s", goal=percent(goal)) if goal else ""
-    level_svg = charts.bars(
-        "niveau",
-        gettext("Niveau de service par période"),
-        levels,
-        scale=1.0,
-        goal=goal,
-        goal_label=goal_label,
-    )
     return {
         "charts": [
             _chart(
                 gettext("Attente moyenne selon l'heure d'arrivée"),
-                charts.columns("heures", gettext("Attente moyenne par heure"), by_hour),
-                by_hour,
                 (gettext("Heure d'arrivée"), gettext("Attente moyenne")),
+                by_hour,
+                charts.columns,
+                "heures",
+                gettext("Attente moyenne par heure"),
             ),
             _chart(
                 gettext("Attente moyenne selon le jour de la semaine"),
-                charts.columns("jours", gettext("Attente moyenne par jour"), by_day),
-                by_day,
                 (gettext("Jour"), gettext("Attente moyenne")),
+                by_day,
+                charts.columns,
+                "jours",
+                gettext("Attente moyenne par jour"),
             ),
             _chart(
                 gettext("Part des personnes appelées en moins de %(target)s", target=target),
-                level_svg,
-                levels,
                 (gettext("Période"), gettext("Appelées dans les temps")),
+                levels,
+                charts.bars,
+                "niveau",
+                gettext("Niveau de service par période"),
+                scale=1.0,
+                goal=goal,
+                goal_label=goal_label,
             ),
             _chart(
                 gettext("Venues selon le canal"),
-                charts.bars("canaux", gettext("Rendez-vous et venues par canal"), channel_bars),
-                channel_bars,
                 (gettext("Canal"), gettext("Nombre")),
+                channel_bars,
+                charts.bars,
+                "canaux",
+                gettext("Rendez-vous et venues par canal"),
             ),
             _chart(
                 gettext("Issue des visites"),
-                charts.bars("issues", gettext("Visites selon leur issue"), outcomes),
-                outcomes,
                 (gettext("Issue"), gettext("Visites")),
+                outcomes,
+                charts.bars,
+                "issues",
+                gettext("Visites selon leur issue"),
             ),
         ]
     }
@@ -193,11 +209,7 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
     ]
 
 
-class FiguresPages(Controller):
-    include_in_schema = False
-    exception_handlers = {DomainError: on_error, HTTPException: on_error}
-    dependencies = {"staff": Provide(provide_staff)}
-
+class FiguresPages(StaffController):
     async def _page(
         self,
         slug: str | None,

@@ -1,6 +1,6 @@
 """What every resident's page shares: who opens it (`Visitor`: the request and its
-context), refusals and errors shown as a page in French with the right status, and forms
-accepted only from our own pages."""
+context), refusals and errors shown as a page in French with the right status, forms
+accepted only from our own pages, and the short forms of the private links."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Redirect, Template
 
+from app.booking.schemas import Token
 from app.errors import DomainError, status_of
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
@@ -75,3 +77,13 @@ class PublicController(Controller):
     guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_page_error, HTTPException: on_page_error}
     dependencies = {"visitor": Provide(provide_visitor)}
+
+
+def short_link(path: str, target: str) -> HTTPRouteHandler:
+    """The page at `path`, the short form of a private link (for text messages), sending
+    on to `target`; both hold the link's `{token}`."""
+
+    async def send_on(self: Controller, token: Token) -> Redirect:
+        return Redirect(target.format(token=token), status_code=303)
+
+    return get(path)(send_on)

@@ -10,11 +10,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import anyio.to_thread
+import segno
 from litestar import Controller, Request, Response
-from litestar.datastructures import State
+from litestar.datastructures import FormMultiDict, State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
@@ -22,6 +25,7 @@ from app.accounts import sessions
 from app.accounts.actors import Actor
 from app.accounts.guards import session_of
 from app.accounts.models import Agent
+from app.config import Settings
 from app.errors import DomainError, Unauthorized
 from app.i18n import N_
 from app.security import forms_from_our_pages
@@ -137,11 +141,32 @@ async def provide_staff(
     return await staff_of(request, context)
 
 
-async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: frozenset[str]) -> Site:
+# Who may do a thing at a site: the same roles everywhere, or the site's own (its settings).
+Roles = frozenset[str] | Callable[[Site], frozenset[str]]
+
+
+async def site_for(session: AsyncSession, staff: Staff, slug: str, roles: Roles) -> Site:
     """The site at `slug`, if `staff` may work there in one of `roles`."""
     site = await get_site(session, slug)
-    accounts.authorize(staff.actor, roles=roles, site=site)
+    accounts.authorize(staff.actor, roles=roles(site) if callable(roles) else roles, site=site)
     return site
+
+
+async def site_form(staff: Staff, slug: str, roles: Roles) -> tuple[Site, FormMultiDict]:
+    """A form posted to a page of the site at `slug`, if `staff` may work there in one of
+    `roles`: the site, and the form."""
+    site = await site_for(staff.session, staff, slug, roles)
+    return site, await staff.request.form()
+
+
+async def our_link(settings: Settings, path: str, title: str) -> tuple[str, Markup]:
+    """The full address of our page at `path`, and that address as a QR code: an inline
+    SVG titled `title`, drawn off the event loop."""
+    address = f"{settings.base_url}{path}"
+    svg = await anyio.to_thread.run_sync(
+        lambda: segno.make(address, error="m").svg_inline(scale=4, omitsize=True, title=title)
+    )
+    return address, Markup(svg)  # noqa: S704 (segno's own SVG, from our own address)
 
 
 class StaffController(Controller):
