@@ -234,6 +234,7 @@ async def load_demo(session: AsyncSession, *, today: date) -> DemoReport:
                 timezone=data["timezone"],
                 arrondissements=entry["arrondissements"],
             )
+            _place(site, entry)
             site.stations = demo_stations(entry["slug"])
             session.add(site)
             await session.flush()
@@ -251,12 +252,23 @@ async def load_demo(session: AsyncSession, *, today: date) -> DemoReport:
                         note="Fermé jusqu'à 13 h le premier mardi du mois",
                     )
                 )
+        elif site.latitude is None or not site.access:
+            _place(site, entry)
         if entry["slug"] == "paris-20":
             report.exceptions += await _add_thursday_cancellations(session, site, today)
     report.services = await _add_missing(session, Service, SERVICES)
     report.needs = await _add_missing(session, Need, NEEDS)
     await session.flush()
     return report
+
+
+def _place(site: Site, entry: dict[str, Any]) -> None:
+    """Fill where the mairie is and how to come, leaving what a manager set alone."""
+    if site.latitude is None or site.longitude is None:
+        site.latitude = entry.get("latitude")
+        site.longitude = entry.get("longitude")
+    if not site.access:
+        site.access = entry.get("access", "")
 
 
 def _weekly_hours(site: Site, default_hours: dict[str, list[list[str]]]) -> list[WeeklyHours]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -61,6 +62,11 @@ class Site(Base):
     address: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     arrondissements: Mapped[list[int]] = mapped_column(JSONValue, default=list)
+    # Where the mairie's entrance is (WGS 84), for its map link and "nearest first".
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # How to come, in words: nearest metro and RER stations with their lines, buses.
+    access: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     walk_in_percent: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     booking_min_notice_minutes: Mapped[int] = mapped_column(

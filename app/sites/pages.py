@@ -1,18 +1,39 @@
-"""The public pages: the list of mairies (the booking flow comes next)."""
+"""The public pages of the mairies: the list with its search (`/`), and one page per mairie
+(`/mairies/{slug}`): where it is, when it is open, how busy it usually is, its stations."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from litestar import get
 from litestar.di import NamedDependency
+from litestar.params import PathParameter
 from litestar.response import Template
 from sqlalchemy import select
 
-from app.i18n import gettext
+from app.errors import NotFound
+from app.i18n import gettext, language
 from app.i18n.formats import weekday_name
 from app.sites import schemas
-from app.sites.models import WeeklyHours
-from app.sites.service import list_sites
-from app.web.context import Context
+from app.sites.geo import between, search
+from app.sites.hours import OpenDay, SiteCalendar
+from app.sites.models import Site, WeeklyHours
+from app.sites.queries import stations_of, weekly_rows
+from app.sites.service import get_site, list_services, list_sites, local_today, site_calendar
+from app.stats.busy import BusyWeek, Level, busy_week
+from app.web.public import PublicController, Visitor
+
+# Any text: an unknown or malformed one is the French "page introuvable", not a refusal.
+AnySlug = Annotated[str, PathParameter(description="A mairie's identifier")]
+MAX_QUERY = 100
+MAX_SLUG = 40
+CLOSURES_AHEAD_DAYS = 60
+NEXT_OPENING_WITHIN_DAYS = 14
 
 
 def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
@@ -35,18 +56,169 @@ def _clock(hhmm: str) -> str:
     return gettext("%(hour)d h %(minute)02d", hour=int(hours), minute=int(minutes))
 
 
-class PagesController(Controller):
-    include_in_schema = False
+def map_link(site: Site) -> str:
+    """The mairie on OpenStreetMap: a marker at its position, else a search of its address."""
+    if site.latitude is None or site.longitude is None:
+        return f"https://www.openstreetmap.org/search?query={quote_plus(site.address)}"
+    lat, lon = f"{site.latitude:.5f}", f"{site.longitude:.5f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 
+
+def kilometres(value: float) -> str:
+    """ "1,2" in French, "1.2" in English."""
+    return format_decimal(round(value, 1), format="0.0", locale=language.get())
+
+
+@dataclass(frozen=True)
+class Span:
+    """An open interval of a day, in the site's local time."""
+
+    opens: datetime
+    closes: datetime
+
+
+@dataclass(frozen=True)
+class DaySpans:
+    day: date
+    spans: tuple[Span, ...]
+    note: str
+
+    @property
+    def closed(self) -> bool:
+        return not self.spans
+
+
+@dataclass(frozen=True)
+class Today:
+    """Today at the mairie: its hours, whether it is open now, and when it opens next."""
+
+    day: DaySpans
+    open_now: Span | None
+    later_today: Span | None
+    next_opening: datetime | None
+
+
+def spans(day: OpenDay, tz: ZoneInfo) -> DaySpans:
+    return DaySpans(
+        day.day,
+        tuple(Span(start.astimezone(tz), end.astimezone(tz)) for start, end in day.intervals),
+        day.note,
+    )
+
+
+def today_at(calendar: SiteCalendar, today: date, now: datetime) -> Today:
+    """Whether the mairie is open at `now`, until when, or when it opens next."""
+    tz = calendar.timezone
+    day = spans(calendar.day(today), tz)
+    local_now = now.astimezone(tz)
+    open_now = next((s for s in day.spans if s.opens <= local_now < s.closes), None)
+    later = next((s for s in day.spans if s.opens > local_now), None)
+    next_opening = None
+    if open_now is None and later is None:
+        last = today + timedelta(days=NEXT_OPENING_WITHIN_DAYS)
+        for other in calendar.days(today + timedelta(days=1), last):
+            if other.intervals:
+                next_opening = other.intervals[0][0].astimezone(tz)
+                break
+    return Today(day, open_now, later, next_opening)
+
+
+def exceptional_days(calendar: SiteCalendar, first: date, last: date) -> list[DaySpans]:
+    """The days from `first` to `last` whose hours differ from the usual week: public
+    holidays, dated exceptions, closures."""
+    usual = SiteCalendar(
+        timezone=calendar.timezone, weekly=calendar.weekly, public_holidays_closed=False
+    )
+    return [
+        spans(day, calendar.timezone)
+        for day in calendar.days(first, last)
+        if day.intervals != usual.day(day.day).intervals
+    ]
+
+
+@dataclass(frozen=True)
+class Stations:
+    total: int
+    accessible: int
+    double: int
+
+
+@dataclass(frozen=True)
+class BusyRow:
+    """One hour of the busy hours' table: its level on each open weekday (None: closed)."""
+
+    hour: int
+    levels: tuple[Level | None, ...]
+
+
+def busy_rows(week: BusyWeek) -> list[BusyRow]:
+    by_day = [{hour.hour: hour.level for hour in day.hours} for day in week.days]
+    return [BusyRow(hour, tuple(day.get(hour) for day in by_day)) for hour in week.hours]
+
+
+def _query(visitor: Visitor) -> str:
+    return visitor.request.query_params.get("q", "")[:MAX_QUERY].strip()
+
+
+class PagesController(PublicController):
     @get("/")
-    async def home(self, context: NamedDependency[Context]) -> Template:
-        session = context.session
+    async def home(self, visitor: NamedDependency[Visitor]) -> Template:
+        session = visitor.session
+        query = _query(visitor)
         sites = await list_sites(session)
         rows = list(await session.scalars(select(WeeklyHours)))
         by_site: dict[int, list[WeeklyHours]] = {}
         for row in rows:
             by_site.setdefault(row.site_id, []).append(row)
-        mairies = [
-            {"site": site, "hours": hours_in_words(by_site.get(site.id, []))} for site in sites
-        ]
-        return Template("home.html", context={"mairies": mairies})
+        found, ordered = search(query, sites) if query else (None, sites)
+        mairies: list[dict[str, Any]] = []
+        for site in [found, *ordered] if found else ordered:
+            km = between(found, site) if found and site is not found else None
+            distance = None if km is None else kilometres(km)
+            mairies.append(
+                {
+                    "site": site,
+                    "hours": hours_in_words(by_site.get(site.id, [])),
+                    "found": site is found,
+                    "distance": distance,
+                }
+            )
+        return Template(
+            "home.html",
+            context={
+                "mairies": mairies,
+                "query": query,
+                "found": found,
+                "services": await list_services(session),
+            },
+        )
+
+    @get("/mairies/{slug:str}")
+    async def mairie(self, slug: AnySlug, visitor: NamedDependency[Visitor]) -> Template:
+        session = visitor.session
+        if len(slug) > MAX_SLUG:
+            raise NotFound("No such mairie.")
+        site = await get_site(session, slug)
+        today = local_today(site, visitor.now)
+        last = today + timedelta(days=CLOSURES_AHEAD_DAYS)
+        calendar = await site_calendar(session, site, today, last)
+        stations = [station for station in await stations_of(session, site) if station.active]
+        busy = await busy_week(session, site, today)
+        return Template(
+            "mairie.html",
+            context={
+                "site": site,
+                "map_link": map_link(site),
+                "today": today_at(calendar, today, visitor.now),
+                "week": hours_in_words(await weekly_rows(session, site)),
+                "closures": exceptional_days(calendar, today, last),
+                "stations": Stations(
+                    total=len(stations),
+                    accessible=sum(1 for station in stations if station.accessible),
+                    double=sum(1 for station in stations if station.kind == "double"),
+                ),
+                "busy": busy,
+                "busy_rows": busy_rows(busy),
+                "weekday_names": [weekday_name(day.weekday) for day in busy.days],
+            },
+        )
