@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
@@ -19,6 +20,7 @@ from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
+from app.booking.throttling import throttle_booking
 from app.live import presence
 from app.problems import problem_responses
 from app.queue import commands, queries, views
@@ -338,9 +340,31 @@ TICKET_MOVES = [
 ]
 
 
+class LeftOut(msgspec.Struct, kw_only=True):
+    status: str  # "cancelled"
+
+
 class TrackingController(Controller):
     path = "/api/v1"
     tags = ["queue"]
+
+    @post(
+        "/tickets/{token:str}/leave",
+        status_code=200,
+        summary="Leave the queue, by the token of one's ticket link",
+        description="Only a waiting ticket leaves: 409 `cannot_leave` once it is called, "
+        "being served or over.",
+        responses=problem_responses(409),
+    )
+    async def leave(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        context: NamedDependency[Context],
+    ) -> LeftOut:
+        throttle_booking(request)
+        left = await commands.leave(context.session, token, now=context.now)
+        return LeftOut(status=left.status)
 
     @get("/tickets/{token:str}", summary="Follow one's ticket, by the token of its link")
     async def track(

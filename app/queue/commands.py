@@ -1,6 +1,7 @@
 """Queue operations that change data: issue a walk-in's ticket, check a booked person in,
-call the next ticket, move a ticket along its lifecycle (`rules.TICKET`), and close the
-tickets still waiting at closing time.
+call the next ticket, move a ticket along its lifecycle (`rules.TICKET`), let a waiting
+ticket's holder leave the queue from their phone, and close the tickets still waiting at
+closing time.
 
 Every change to a site's queue runs under that site's queue lock (advisory on
 PostgreSQL; SQLite's writers take turns), takes the next `seq`, and leaves a
@@ -322,10 +323,11 @@ async def act(
     service_code: str | None = None,
     station_kind: str | None = None,
     report: visits.VisitReport | None = None,
+    holder: bool = False,
 ) -> Ticket:
     """Move a ticket along: recall, start, finish, no_show, cancel or transfer, as the
     ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
-    facilitator's `report`."""
+    facilitator's `report`. Its `holder` (`leave()`) only cancels it while it waits."""
     asked = TicketAction(action)
     async with writing(session):
         found = await session.get(Ticket, ticket_id)
@@ -336,6 +338,10 @@ async def act(
         ticket = await session.get_one(
             Ticket, ticket_id, with_for_update=True, populate_existing=True
         )
+        if holder and ticket.status != TicketStatus.WAITING:
+            status = ticket.status.replace("_", " ")
+            detail = f"Only a waiting ticket can leave the queue: {ticket.number} is {status}."
+            raise Conflict(detail, code="cannot_leave")
         if asked not in REFUSALS or not TICKET.allows(ticket.status, asked):
             raise Conflict(
                 f"{REFUSALS.get(asked, '')} Ticket {ticket.number} is "
@@ -366,6 +372,17 @@ async def act(
         if asked == TicketAction.TRANSFER:
             ticket.station_id = None
     return await _reload(session, ticket_id)
+
+
+async def leave(session: AsyncSession, token: str, *, now: datetime) -> Ticket:
+    """The holder leaves the queue from their phone, by the token of its link: their
+    waiting ticket is cancelled as at a desk (the screens and the others' places follow
+    from the same event), with no agent in its history. 404 for a token that is no
+    ticket's; 409 `cannot_leave` once the ticket is called, or over."""
+    found = await views.by_token(session, token, now)
+    return await act(
+        session, found.ticket.id, TicketAction.CANCEL, agent_id=None, now=now, holder=True
+    )
 
 
 async def _one_more_call(moving: Moving) -> None:

@@ -1,8 +1,10 @@
-"""The usager's tracking page: their ticket's place, estimate, and station when called."""
+"""The usager's tracking page: their ticket's place, estimate, and station when called,
+where the mairie is, and leaving the queue (asked once more on a page of its own)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
@@ -11,10 +13,14 @@ from litestar.response import Redirect, Template
 
 from app import bounds
 from app.booking.schemas import Token
-from app.errors import DomainError
+from app.booking.throttling import throttle_booking
+from app.errors import Conflict, DomainError
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
-from app.queue import queries, views
+from app.queue import commands, queries, views
+from app.queue.eta_words import eta_words
+from app.queue.models import TicketStatus
+from app.sites.models import Site
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
@@ -22,23 +28,42 @@ from app.web.context import Context
 from app.web.public import PublicController, Visitor, short_link
 
 
+def map_url(site: Site) -> str:
+    """An OpenStreetMap link to the mairie: at its position when known, else a search of
+    its address."""
+    if site.latitude is not None and site.longitude is not None:
+        lat, lon = f"{site.latitude:.5f}", f"{site.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+    return f"https://www.openstreetmap.org/search?query={quote_plus(site.address)}"
+
+
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
-    """The tracking page's values: the ticket's place, estimate, station and follow-up."""
+    """The tracking page's values: the ticket's place, estimate, station and follow-up,
+    and where the mairie is."""
     session, now = context.session, context.now
     view = await views.by_token(session, token, now)
     ticket = view.ticket
     site = await queries.site_of(session, ticket.site_id)
     tz = ZoneInfo(site.timezone)
     escalation = await visits.escalation_of_ticket(session, ticket.id)
+    waiting = ticket.status == TicketStatus.WAITING
     return {
         "token": ticket.token,
         "number": ticket.number,
         "site": site.name,
+        "slug": site.slug,
+        "address": site.address,
+        "access": site.access,
+        "map_url": map_url(site),
         "service": ticket.service.name,
         "status": ticket.status,
         "position": view.position,
+        # Nobody before: the next one called (the page never says "0 personne avant vous").
+        "next": waiting and view.position is not None and view.position <= 1,
         "eta": view.eta_minutes,
+        "eta_words": eta_words(view.eta_minutes),
         "station": ticket.station.name if ticket.station else "",
+        "calls": ticket.call_count,
         "updated": formats.clock(now.astimezone(tz)),
         "escalation": usager_view(escalation, tz),
     }
@@ -81,6 +106,22 @@ class TrackingPages(PublicController):
     async def state(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
         page = await tracking_context(visitor.context, token)
         return Template("_tracking_state.html", context=page, headers={"Cache-Control": "no-store"})
+
+    @get("/ticket/{token:str}/quitter")
+    async def confirm_leave(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
+        page = await tracking_context(visitor.context, token)
+        return Template("ticket_leave.html", context=page, headers=PRIVATE)
+
+    @post("/ticket/{token:str}/quitter")
+    async def leave(self, token: Token, visitor: NamedDependency[Visitor]) -> Template | Redirect:
+        throttle_booking(visitor.request)
+        try:
+            await commands.leave(visitor.session, token, now=visitor.now)
+        except Conflict:
+            # Called meanwhile (or over): the page says where the ticket stands now.
+            page = await tracking_context(visitor.context, token)
+            return Template("ticket_leave.html", context=page, status_code=409, headers=PRIVATE)
+        return Redirect(f"/ticket/{token}", status_code=303)
 
     short_tracking = short_link("/t/{token:str}", "/ticket/{token}")
     short_feedback = short_link("/a/{token:str}", "/ticket/{token}/avis")

@@ -148,8 +148,8 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     )
 
     phone.goto(tracking)
-    expect(phone.get_by_role("heading", level=1)).to_have_text(f"Votre ticket {number}")
-    expect(phone.locator(".state")).to_have_text("C'est votre tour : présentez-vous au Poste 1.")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("C'est votre tour")
+    expect(phone.locator(".turn-station")).to_have_text("Poste 1")
     accessible(phone, axe)
 
     facilitator.get_by_role("button", name=f"Commencer le ticket {number}").click()
@@ -162,7 +162,7 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     expect(facilitator.locator(".idle")).to_have_text("Aucun ticket à ce poste pour l'instant.")
 
     phone.reload()
-    expect(phone.locator(".state")).to_have_text("Votre visite est terminée. Merci de votre venue.")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Votre visite est terminée")
 
     phone.get_by_role("link", name="Donner votre avis sur l'aide reçue").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Votre avis sur votre visite")

@@ -241,7 +241,9 @@ async def test_the_agent_console_calls_starts_and_finishes(
         visit = await session.scalar(select(Visit))
 
     assert "Ticket A001 – appelé" in called.text
-    assert "Vous êtes reçu·e au Poste 1." in tracking_while_served.text
+    assert "au <strong>Poste 1</strong> : on s'occupe de vous en ce moment." in (
+        tracking_while_served.text
+    )
     assert "Issue de la visite" in serving.text
     assert 'value="caf" checked' in serving.text
     assert "Choisissez l&#39;issue de la visite." in no_outcome.text
@@ -330,7 +332,7 @@ async def test_stations_out_of_service_now_do_not_count_in_the_waiting_estimates
     assert "Attente estimée" in tracked_one_left.text
     assert none_left is None
     assert "Attente estimée" not in tracked_none_left.text
-    assert "<strong>0</strong> personne avant vous" in tracked_none_left.text
+    assert "Vous êtes la prochaine personne appelée" in tracked_none_left.text
 
 
 async def test_consoles_are_for_their_own_site_and_roles(
@@ -372,7 +374,8 @@ async def test_the_tracking_page_shows_the_place_then_the_call(
     assert "<strong>1</strong> personne avant vous" in waiting.text
     assert 'aria-live="polite"' in waiting.text
     assert waiting.headers["cache-control"] == "no-store"
-    assert "C'est votre tour : présentez-vous au <strong>Poste 2</strong>." in state.text
+    assert '<p class="turn-station">Poste 2</p>' in state.text
+    assert "Présentez-vous au <strong>Poste 2</strong>" in state.text
     assert unknown.status_code == 404
 
 

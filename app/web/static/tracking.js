@@ -1,0 +1,115 @@
+// The tracking page of a ticket, kept up to date on the holder's phone. The region marked
+// data-refresh holds the ticket's state (_tracking_state.html): a websocket (data-socket)
+// says when the ticket's place or status changed and the state is fetched again at once;
+// it is also fetched every data-every seconds while the socket is down, and every three
+// times that while it is up (a call repeated at the same station, the time shown). The
+// region is replaced only when what it says changed (so that screen readers hear real
+// news only); then the page's title follows, the heading takes the focus if the focus was
+// in the region, and a new call makes the phone vibrate once where it can. Without
+// JavaScript, the page's "Actualiser" link and its forms still work.
+(function () {
+  "use strict";
+  var region = document.querySelector("[data-refresh]");
+  if (!region) { return; }
+  var url = region.getAttribute("data-refresh");
+  var every = Math.max(2, parseInt(region.getAttribute("data-every") || "10", 10)) * 1000;
+  var socketPath = region.getAttribute("data-socket");
+  var live = false;
+  var attempt = 0;
+  var busy = false;
+
+  function stateOf(root) {
+    return root ? root.querySelector(".track") : null;
+  }
+
+  // What the state says, less the time it was read at.
+  function meaning(track) {
+    var copy = track.cloneNode(true);
+    var updated = copy.querySelector(".updated");
+    if (updated) { updated.parentNode.removeChild(updated); }
+    return copy.outerHTML;
+  }
+
+  function vibrate() {
+    if (typeof navigator.vibrate !== "function") { return; }
+    try { navigator.vibrate([400, 200, 400, 200, 600]); } catch (ignored) { /* not allowed */ }
+  }
+
+  function newCall(before, after) {
+    if (after.getAttribute("data-status") !== "called") { return false; }
+    if (before.getAttribute("data-status") !== "called") { return true; }
+    var was = parseInt(before.getAttribute("data-calls") || "0", 10);
+    return parseInt(after.getAttribute("data-calls") || "0", 10) > was;
+  }
+
+  function show(html) {
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var next = stateOf(holder);
+    var current = stateOf(region);
+    if (!next || !current) { return; }
+    if (meaning(next) === meaning(current)) {
+      var now = next.querySelector(".updated");
+      var shown = current.querySelector(".updated");
+      if (now && shown && !shown.contains(document.activeElement)) {
+        shown.innerHTML = now.innerHTML;
+      }
+      return;
+    }
+    var hadFocus = region.contains(document.activeElement) && document.activeElement !== document.body;
+    var called = newCall(current, next);
+    region.replaceChild(next, current);
+    var title = next.getAttribute("data-title");
+    if (title) { document.title = title; }
+    if (hadFocus) {
+      var heading = next.querySelector("h1");
+      if (heading) { heading.focus(); }
+    }
+    if (called) { vibrate(); }
+  }
+
+  function refresh() {
+    if (busy) { return; }
+    busy = true;
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(show)
+      .catch(function () { /* the next round will try again */ })
+      .then(function () { busy = false; });
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    try {
+      socket = new WebSocket(scheme + location.host + socketPath);
+    } catch (ignored) {
+      return;
+    }
+    socket.addEventListener("open", function () { live = true; attempt = 0; refresh(); });
+    socket.addEventListener("message", refresh);
+    socket.addEventListener("close", function (event) {
+      live = false;
+      if (event.code === 4404) { return; }  // the ticket is gone: polling says so
+      var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random());
+      attempt += 1;
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  if (socketPath && "WebSocket" in window) { connect(); }
+  // While the socket is up it says when the ticket's place or status changed; a call
+  // repeated at the same station, and the time shown, come from a slower round.
+  var rounds = 0;
+  window.setInterval(function () {
+    rounds += 1;
+    if (!live || rounds % 3 === 0) { refresh(); }
+  }, every);
+  // A phone that wakes up, or a tab brought back, shows the news at once.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { refresh(); }
+  });
+})();

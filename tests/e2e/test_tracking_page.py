@@ -1,0 +1,261 @@
+"""Following one's ticket on a phone, in the browser: the page turns into "C'est votre tour"
+with the station, its title and heading follow, the phone vibrates once per call; leaving
+the queue with the keyboard and without JavaScript; no horizontal overflow, 44 px targets
+and nothing serious for axe-core, on a phone and a desktop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.e2e.axe import Axe, describe
+
+RECEPTION = "accueil.paris15@guichet.example.org"
+FACILITATOR = "facilitateur.paris15@guichet.example.org"
+MANAGER = "responsable.paris15@guichet.example.org"
+SIZES = [pytest.param((390, 844), id="phone"), pytest.param((1366, 900), id="desktop")]
+MIN_TARGET = 44
+MAX_TABS = 60
+# Records the page's calls to navigator.vibrate (headless Chromium has no motor).
+VIBRATIONS = """
+window.__vibrations = [];
+Object.defineProperty(navigator, "vibrate", {
+  configurable: true,
+  value: function (pattern) { window.__vibrations.push(pattern); return true; },
+});
+"""
+
+
+class Desk:
+    """The 15e's reception and a facilitator, through the API of the live server."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.headers = {role: self._token(email) for role, email in (
+            ("reception", RECEPTION), ("facilitator", FACILITATOR), ("manager", MANAGER)
+        )}  # fmt: skip
+        site = self.http.get("/api/v1/sites/paris-15").json()
+        self.stations = {station["name"]: station["id"] for station in site["stations"]}
+
+    def _token(self, email: str) -> dict[str, str]:
+        answer = self.http.post(
+            "/api/v1/auth/token", json={"email": email, "password": DEMO_PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def post(self, path: str, role: str, **kwargs: Any) -> Any:
+        answer = self.http.post(path, headers=self.headers[role], **kwargs)
+        assert answer.status_code < 300, f"{path}: {answer.text}"
+        return answer.json() if answer.content else None
+
+    def empty_queue(self) -> None:
+        """Nobody left waiting, called or served: the tickets of earlier tests are gone."""
+        queue = self.http.get("/api/v1/sites/paris-15/queue", headers=self.headers["reception"])
+        found = queue.json()
+        for ticket in found["waiting"]:
+            self.post(f"/api/v1/tickets/{ticket['id']}/cancel", "reception")
+        for ticket in found["called"]:
+            self.post(f"/api/v1/tickets/{ticket['id']}/no-show", "facilitator")
+        for ticket in found["serving"]:
+            self.post(f"/api/v1/tickets/{ticket['id']}/finish", "facilitator")
+
+    def walk_in(self) -> Any:
+        return self.post("/api/v1/sites/paris-15/tickets", "reception", json={"service": "caf"})
+
+    def call(self, station: str) -> Any:
+        return self.post(f"/api/v1/stations/{self.stations[station]}/call-next", "facilitator")
+
+
+@pytest.fixture
+def desk(live_server: str) -> Iterator[Desk]:
+    """The 15e open all day today (the server runs on the real clock), its queue empty;
+    the day goes back to its usual hours afterwards."""
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        desk = Desk(http)
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
+        opened = http.put(
+            path,
+            json={"ranges": [{"opens": "00:00", "closes": "23:59"}], "reason": "Essais"},
+            headers=desk.headers["manager"],
+        )
+        assert opened.status_code == 200, opened.text
+        desk.empty_queue()
+        yield desk
+        desk.empty_queue()
+        assert http.delete(path, headers=desk.headers["manager"]).status_code == 204
+
+
+def phone(browser: Browser, live_server: str, size: tuple[int, int], **options: Any) -> Page:
+    width, height = size
+    context = browser.new_context(
+        base_url=live_server, locale="fr-FR", viewport={"width": width, "height": height}, **options
+    )
+    return context.new_page()
+
+
+def accessible(page: Page, axe: Axe) -> None:
+    violations = axe(page)
+    assert not violations, f"{page.url}\n{describe(violations)}"
+
+
+def no_horizontal_overflow(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0, page.url
+
+
+def small_targets(page: Page) -> list[str]:
+    """The buttons and links of the page's content shown as targets, smaller than 44 px."""
+    found: list[str] = page.evaluate(
+        """(least) => Array.from(document.querySelectorAll(
+             "main .button, main button, .ticket-links a, .updated a"))
+           .filter((element) => element.offsetParent !== null)
+           .map((element) => [element, element.getBoundingClientRect()])
+           .filter(([, box]) => box.height < least || box.width < least)
+           .map(([element, box]) => `${element.tagName} "${element.textContent.trim()}" `
+                + `${Math.round(box.width)}x${Math.round(box.height)}`)""",
+        MIN_TARGET,
+    )
+    return found
+
+
+def looks_right(page: Page, axe: Axe) -> None:
+    no_horizontal_overflow(page)
+    assert small_targets(page) == [], page.url
+    accessible(page, axe)
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{target} never received the focus with Tab")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_call_is_unmistakable_and_the_phone_vibrates_once_per_call(
+    browser: Browser, live_server: str, desk: Desk, axe: Axe, size: tuple[int, int]
+) -> None:
+    first = desk.walk_in()
+    mine = desk.walk_in()
+    page = phone(browser, live_server, size)
+    page.add_init_script(VIBRATIONS)
+
+    page.goto(f"/ticket/{mine['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vous êtes dans la file d'attente")
+    expect(page.locator(".state")).to_have_text("Il y a 1 personne avant vous.")
+    expect(page.locator(".ticket-number")).to_have_text(f"Numéro {mine['number']}")
+    expect(page.get_by_role("link", name="Voir l'adresse sur un plan")).to_have_attribute(
+        "href", "https://www.openstreetmap.org/?mlat=48.84120&mlon=2.29910#map=18/48.84120/2.29910"
+    )
+    looks_right(page, axe)
+
+    desk.call("Poste 1")  # the first in line
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée", timeout=15_000
+    )
+    assert page.evaluate("window.__vibrations") == []
+    looks_right(page, axe)
+
+    called = desk.call("Poste 3")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("C'est votre tour", timeout=15_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("C'est votre tour")
+    expect(page.locator(".turn-station")).to_have_text("Poste 3")
+    expect(page).to_have_title(
+        f"C'est votre tour : Poste 3 – ticket {mine['number']} – "
+        "Facilitation numérique, mairies de Paris"
+    )
+    assert page.evaluate("window.__vibrations.length") == 1
+    if size[0] < 600:  # the whole width of a phone (its layout box: it may be pulsing)
+        assert page.locator(".turn").evaluate("element => element.offsetWidth") == size[0]
+    station_size = page.locator(".turn-station").evaluate(
+        "element => parseFloat(getComputedStyle(element).fontSize)"
+    )
+    assert station_size >= 48
+    looks_right(page, axe)
+
+    desk.post(f"/api/v1/tickets/{called['id']}/recall", "facilitator")
+    # A call repeated at the same station comes with the page's slower round (30 s), or
+    # at once when the phone wakes up, as here.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator(".turn-again")).to_be_visible(timeout=40_000)
+    assert page.evaluate("window.__vibrations.length") == 2
+
+    desk.post(f"/api/v1/tickets/{called['id']}/start", "facilitator")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Votre visite est en cours", timeout=15_000
+    )
+    assert page.evaluate("window.__vibrations.length") == 2
+    assert first["number"] != mine["number"]
+    looks_right(page, axe)
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_leaving_the_queue_with_the_keyboard(
+    browser: Browser, live_server: str, desk: Desk, axe: Axe, size: tuple[int, int]
+) -> None:
+    mine = desk.walk_in()
+    page = phone(browser, live_server, size)
+
+    page.goto(f"/ticket/{mine['token']}")
+    tab_to(page, page.get_by_role("link", name="Quitter la file"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Voulez-vous vraiment quitter la file ?"
+    )
+    looks_right(page, axe)
+    tab_to(page, page.get_by_role("button", name="Oui, quitter la file"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ce ticket est annulé")
+    expect(page).to_have_url(f"{live_server}/ticket/{mine['token']}")
+    looks_right(page, axe)
+    tracked = desk.http.get(f"/api/v1/tickets/{mine['token']}").json()
+    assert tracked["status"] == "cancelled"
+    page.context.close()
+
+
+def test_without_javascript_the_page_tells_the_state_and_leaving_works(
+    browser: Browser, live_server: str, desk: Desk
+) -> None:
+    mine = desk.walk_in()
+    stays = desk.walk_in()
+    page = phone(browser, live_server, (320, 640), java_script_enabled=False)
+
+    page.goto(f"/ticket/{stays['token']}")
+    expect(page.locator(".state")).to_have_text("Il y a 1 personne avant vous.")
+    no_horizontal_overflow(page)
+    page.goto(f"/ticket/{mine['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    no_horizontal_overflow(page)
+    page.get_by_role("link", name="Quitter la file").click()
+    page.get_by_role("link", name="Non, garder ma place").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    page.get_by_role("link", name="Quitter la file").click()
+    page.get_by_role("button", name="Oui, quitter la file").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ce ticket est annulé")
+
+    page.goto(f"/ticket/{stays['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    desk.call("Poste 2")
+    page.get_by_role("link", name="Actualiser").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("C'est votre tour")
+    expect(page.locator(".turn-station")).to_have_text("Poste 2")
+    no_horizontal_overflow(page)
+    page.context.close()
