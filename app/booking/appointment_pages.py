@@ -4,27 +4,46 @@ nearest free slots in one step. Plain forms: no JavaScript needed."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app import bounds
 from app.booking import commands, contacts
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
-from app.booking.queries import SlotRefused, get_by_token, nearest_free, offered_needs
+from app.booking.queries import (
+    SlotRefused,
+    get_by_token,
+    get_needs,
+    nearest_free,
+    offered_needs,
+)
 from app.booking.schemas import Token, ics_url, manage_url
-from app.booking.slot_views import first_day_after, first_day_asked, slot_choices, slot_context
+from app.booking.slot_views import (
+    Asked,
+    asked,
+    first_day_after,
+    slot_choices,
+    slot_context,
+)
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import Conflict, DomainError
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import STATUSES, label, refusal
+from app.notify.models import MessageStatus, OutboxMessage
+from app.sites.models import Site
 from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
@@ -58,6 +77,41 @@ async def _chosen_start(request: Request[Any, Any, State]) -> datetime:
 
 
 class AppointmentPages(PublicController):
+    @get("/rendez-vous/retrouver")
+    async def find_form(self, visitor: NamedDependency[Visitor]) -> Template:
+        """Where someone who lost the link gives the reference and the phone or email."""
+        return _private_page("appointment_find.html", {"entered": {}, "errors": {}})
+
+    @post("/rendez-vous/retrouver")
+    async def find(self, visitor: NamedDependency[Visitor]) -> Template | Redirect:
+        """The appointment of this reference, if the phone or email given is the one it
+        was booked with; one answer for an unknown reference and a wrong contact."""
+        request = visitor.request
+        address = client_address(request)
+        request.app.state.limits.token_lookups.check(
+            address, "Too many requests that present a private link: wait a minute."
+        )
+        form = await request.form()
+        reference = str(form.get("reference", ""))[:40]
+        contact = str(form.get("contact", ""))[:254].strip()
+        entered = {"reference": reference, "contact": contact}
+        errors = {}
+        if not normalised_reference(reference):
+            errors["reference"] = gettext("Indiquez la référence de votre rendez-vous.")
+        if not contact:
+            errors["contact"] = gettext(
+                "Indiquez le numéro de téléphone ou l'adresse e-mail donné à la réservation."
+            )
+        if not errors:
+            found = await appointment_of(visitor.session, reference, contact)
+            if found is not None:
+                return Redirect(f"/rendez-vous/{found.token}", status_code=303)
+            errors["formulaire"] = gettext(
+                "Aucun rendez-vous ne correspond à cette référence et à ces coordonnées."
+            )
+        page = {"entered": entered, "errors": errors}
+        return _private_page("appointment_find.html", page, 422)
+
     @get("/rendez-vous/{token:str}")
     async def appointment(
         self,
@@ -73,6 +127,7 @@ class AppointmentPages(PublicController):
         page = _appointment_context(visitor.context, appointment)
         page["notice"] = notice
         page.update(await _called_off_context(visitor.context, appointment))
+        page.update(await _coming_context(visitor.context, appointment))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
         page["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
         return _private_page("appointment.html", page)
@@ -204,7 +259,7 @@ async def _called_off_context(context: Context, appointment: Appointment) -> dic
 
 
 # A page to choose a slot on: its template, and what it shows from a first day.
-Choice = tuple[str, Callable[[Context, Appointment, date], Awaitable[dict[str, Any]]]]
+Choice = tuple[str, Callable[[Context, Appointment, date | Asked], Awaitable[dict[str, Any]]]]
 
 
 async def _refused(
@@ -227,11 +282,13 @@ async def _refused(
 async def _choosing(visitor: Visitor, appointment: Appointment, choice: Choice) -> Template:
     """The choice of a slot for `appointment`, from the week asked for in the query."""
     template, page_of = choice
-    first = first_day_asked(visitor.request, appointment.site, visitor.now)
-    return _private_page(template, await page_of(visitor.context, appointment, first))
+    wanted = asked(visitor.request, appointment.site, visitor.now)
+    return _private_page(template, await page_of(visitor.context, appointment, wanted))
 
 
-async def _move_context(context: Context, appointment: Appointment, first: date) -> dict[str, Any]:
+async def _move_context(
+    context: Context, appointment: Appointment, first: date | Asked
+) -> dict[str, Any]:
     """The appointment, and the week of free slots from `first` for its démarche and needs."""
     page = _appointment_context(context, appointment)
     page.update(
@@ -248,12 +305,13 @@ async def _move_context(context: Context, appointment: Appointment, first: date)
 
 
 async def _rebook_context(
-    context: Context, appointment: Appointment, first: date
+    context: Context, appointment: Appointment, first: date | Asked
 ) -> dict[str, Any]:
     """The appointment called off, and the week of free slots from `first` (today at the
     earliest) for its démarche and the needs still offered."""
     site = appointment.site
-    first = max(first, local_today(site, context.now))
+    if isinstance(first, date):
+        first = max(first, local_today(site, context.now))
     needs = await offered_needs(context.session, appointment.needs)
     page = _appointment_context(context, appointment)
     page.update(await _called_off_context(context, appointment))
@@ -277,8 +335,10 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
     changeable = (
         appointment.status == AppointmentStatus.BOOKED and context.now < appointment.starts_at
     )
+    email, phone = appointment.email or "", appointment.phone or ""
     return {
         "appointment": appointment,
+        "site": appointment.site,
         "token": appointment.token,
         "status": label(STATUSES, appointment.status),
         "cancelled": appointment.status in RELEASED,
@@ -293,9 +353,121 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
         "reminders": [
             channel
             for channel, wanted in (
-                (gettext("par e-mail"), appointment.reminders_by_email),
-                (gettext("par SMS"), appointment.reminders_by_sms),
+                (
+                    gettext("par e-mail à %(address)s", address=contacts.masked_email(email)),
+                    appointment.reminders_by_email and bool(email),
+                ),
+                (
+                    gettext("par SMS au %(number)s", number=contacts.masked_phone(phone)),
+                    appointment.reminders_by_sms and bool(phone),
+                ),
             )
             if wanted
         ],
+    }
+
+
+def normalised_reference(text: str) -> str:
+    """A reference as written on the confirmation, from what someone typed: `15 7kq2m9`,
+    `15-7KQ2M9` and `157KQ2M9` are `15-7KQ2M9`; empty for what cannot be one."""
+    letters = "".join(char for char in text.upper() if char.isascii() and char.isalnum())
+    if not 7 <= len(letters) <= 9:
+        return ""
+    return f"{letters[:-6]}-{letters[-6:]}"
+
+
+def _contact_key(text: str) -> str:
+    """A phone or an email as compared: the E.164 number, or the email's key."""
+    if "@" in text:
+        return "email:" + contacts.email_key(text)
+    try:
+        return "phone:" + contacts.e164(text)
+    except DomainError:
+        return "phone:?"
+
+
+async def appointment_of(session: AsyncSession, reference: str, contact: str) -> Appointment | None:
+    """The appointment of `reference` if `contact` is its phone or email, compared in
+    constant time, and compared all the same when there is no such reference."""
+    found = await session.scalar(
+        select(Appointment)
+        .where(Appointment.reference == normalised_reference(reference))
+        .options(selectinload(Appointment.site))
+    )
+    given = _contact_key(contact).encode()
+    email = found.email if found is not None else None
+    phone = found.phone if found is not None else None
+    kept = [
+        f"email:{contacts.email_key(email)}" if email else "",
+        f"phone:{phone}" if phone else "",
+    ]
+    matches = [secrets.compare_digest(given, (key or "-").encode()) for key in kept]
+    return found if found is not None and any(matches) else None
+
+
+def _map_link(site: Site) -> str:
+    """A map of the mairie: at its coordinates when known, else a search of its address."""
+    latitude, longitude = getattr(site, "latitude", None), getattr(site, "longitude", None)
+    if latitude is not None and longitude is not None:
+        return (
+            f"https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}"
+            f"#map=18/{latitude}/{longitude}"
+        )
+    return "https://www.openstreetmap.org/search?" + urlencode({"query": site.address})
+
+
+async def _confirmation_sent(
+    session: AsyncSession, appointment: Appointment, now: datetime
+) -> dict[str, Any] | None:
+    """The confirmation of the booking: by which channel, to which masked address, and
+    whether it went (or waits for the morning, a text at night; or could not go)."""
+    message = (
+        await session.execute(
+            select(OutboxMessage.channel, OutboxMessage.status, OutboxMessage.send_after)
+            .where(
+                OutboxMessage.appointment_id == appointment.id,
+                OutboxMessage.kind == "confirmation",
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if message is None:
+        return None
+    channel, status, send_after = message
+    by_email = channel == "email"
+    if by_email and appointment.email:
+        to = contacts.masked_email(appointment.email)
+    elif not by_email and appointment.phone:
+        to = contacts.masked_phone(appointment.phone)
+    else:
+        return None
+    tz = ZoneInfo(appointment.site.timezone)
+    later = status == MessageStatus.PENDING and send_after > now
+    return {
+        "email": by_email,
+        "to": to,
+        "failed": status in (MessageStatus.FAILED, MessageStatus.CANCELLED),
+        "later": formats.moment(send_after.astimezone(tz)) if later else None,
+    }
+
+
+async def _coming_context(context: Context, appointment: Appointment) -> dict[str, Any]:
+    """What the private page tells the person: what was sent where, how to come, when to
+    arrive, the needs they told us of, the reminders' addresses, and where to book again
+    once it is cancelled."""
+    site = appointment.site
+    tz = ZoneInfo(site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    needs = await get_needs(context.session, tuple(appointment.needs), retired=True)
+    return {
+        "sent": await _confirmation_sent(context.session, appointment, context.now),
+        "map_url": _map_link(site),
+        "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
+        "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
+        "starts": formats.clock(start),
+        "need_names": [need.name for need in needs],
+        "email_to": contacts.masked_email(appointment.email) if appointment.email else None,
+        "phone_to": contacts.masked_phone(appointment.phone) if appointment.phone else None,
+        "book_again": f"/mairies/{site.slug}/rendez-vous",
     }

@@ -162,3 +162,31 @@ def client_network(host: str) -> str:
         network = ipaddress.IPv6Network((address, IPV6_NETWORK_BITS), strict=False)
         return str(network)
     return str(address)
+
+
+def masked_email(address: str) -> str:
+    """The address as shown to whoever holds the private link: its first letter and its
+    domain, `m…@exemple.fr`."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}…@{domain}" if local else address
+
+
+def masked_phone(phone: str) -> str:
+    """The number as shown to whoever holds the private link: its first two and last two
+    digits, `06 •• •• •• 12` (a number from abroad keeps its country code)."""
+    try:
+        parsed = phone_number(phone)
+    except BadRequest:
+        return "•• " + phone[-2:]
+    if phonenumbers.region_code_for_number(parsed) in FRENCH_REGIONS:
+        written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    else:
+        written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    digits = [index for index, char in enumerate(written) if char.isdigit()]
+    keep = set(digits[:2] + digits[-2:])
+    if written.startswith("+"):
+        country = len(str(parsed.country_code))
+        keep = set(digits[: country + 1] + digits[-2:])
+    return "".join(
+        char if index in keep or not char.isdigit() else "•" for index, char in enumerate(written)
+    )

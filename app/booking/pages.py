@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
+from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import SlotRefused, requirement_of
-from app.booking.slot_views import choice, first_day_asked, slot_choices, slot_context
+from app.booking.slot_views import asked, choice, slot_choices, slot_context
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import DomainError
 from app.i18n import formats, gettext
@@ -31,6 +33,8 @@ from app.throttle import client_address
 from app.web.public import PublicController, Visitor
 
 MAX_NEEDS = 10
+# How long after a booking the same form, sent again from the same client, leads to it.
+SECOND_TAP = timedelta(minutes=10)
 
 
 @dataclass
@@ -40,6 +44,24 @@ class ContactForm:
     telephone: str = ""
     rappels_email: bool = True
     rappels_sms: bool = False
+
+    @classmethod
+    def entered(cls, form: Any) -> ContactForm:
+        """The contact details of a posted form. The reminders are what the boxes say when
+        they were shown (`rappels_vus`, or one of them ticked); else decided from what was
+        filled: by email when an email is given, by SMS when only a phone is."""
+        email = str(form.get("email", ""))[:254].strip()
+        telephone = str(form.get("telephone", ""))[:40].strip()
+        by_email, by_sms = form.get("rappels_email") == "oui", form.get("rappels_sms") == "oui"
+        if not (form.get("rappels_vus") == "oui" or by_email or by_sms):
+            by_email, by_sms = bool(email), bool(telephone) and not email
+        return cls(
+            nom=str(form.get("nom", ""))[:200],
+            email=email,
+            telephone=telephone,
+            rappels_email=by_email,
+            rappels_sms=by_sms,
+        )
 
     def request(
         self, site: Site, code: str, needs: tuple[str, ...], start: datetime, **more: Any
@@ -104,8 +126,8 @@ class BookingFlowPages(PublicController):
         if not code:
             return _back_to_start(site)
         throttle_search(visitor.request)
-        first = first_day_asked(visitor.request, site, visitor.now)
-        page = await slot_context(visitor.context, site, code, needs, first)
+        wanted = asked(visitor.request, site, visitor.now)
+        page = await slot_context(visitor.context, site, code, needs, wanted)
         return Template("booking_slots.html", context=page)
 
     @get("/mairies/{slug:str}/rendez-vous/coordonnees")
@@ -121,58 +143,113 @@ class BookingFlowPages(PublicController):
         return await _contact_page(visitor.session, site, code, needs, start)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
-    async def book(
+    async def check_or_book(
         self,
         slug: Slug,
         visitor: NamedDependency[Visitor],
     ) -> Template | Redirect:
+        """The contact details posted: shown again to correct them (`modifier`), with their
+        mistakes, or as the summary to confirm; the booking, once confirmed (`confirmer`)."""
         session = visitor.session
-        throttle_booking(visitor.request)
-        site = await get_site(session, slug)
         form = await visitor.request.form()
+        confirmed = form.get("confirmer") == "oui"
+        if confirmed:
+            throttle_booking(visitor.request)
+        site = await get_site(session, slug)
         code = str(form.get("service", ""))
         needs = needs_of(form.getall("besoins", []))
         start = bounds.parse_datetime(str(form.get("debut", "")))
         if not code or start is None:
             return _back_to_start(site)
-        entered = ContactForm(
-            nom=str(form.get("nom", ""))[:200],
-            email=str(form.get("email", ""))[:254].strip(),
-            telephone=str(form.get("telephone", ""))[:40].strip(),
-            rappels_email=form.get("rappels_email") == "oui",
-            rappels_sms=form.get("rappels_sms") == "oui",
-        )
+        entered = ContactForm.entered(form)
+        if form.get("modifier") == "oui":
+            return await _contact_page(session, site, code, needs, start, entered=entered)
         errors = _contact_errors(entered)
-        if not errors:
-            try:
-                client = contacts.client_network(client_address(visitor.request))
-                appointment = await commands.book(
-                    visitor.session,
-                    entered.request(site, code, needs, start, client=client),
-                    now=visitor.now,
-                    per_address_per_day=visitor.settings.bookings_per_address_per_day,
-                )
-            except SlotRefused as refused:
-                return await _contact_page(
-                    session,
-                    site,
-                    code,
-                    needs,
-                    start,
-                    409,
-                    entered=entered,
-                    refusal=refusal(refused.code),
-                    alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
-                )
-            except DomainError as error:
-                if error.status >= 404:
-                    raise
-                errors = {"formulaire": refusal(error.code)}
-            else:
-                return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
+        if errors:
+            return await _contact_page(
+                session, site, code, needs, start, 422, entered=entered, errors=errors
+            )
+        if not confirmed:
+            return await _contact_page(
+                session, site, code, needs, start, template="booking_summary.html", entered=entered
+            )
+        return await _book(visitor, site, code, needs, start, entered)
+
+
+async def _book(
+    visitor: Visitor,
+    site: Site,
+    code: str,
+    needs: tuple[str, ...],
+    start: datetime,
+    entered: ContactForm,
+) -> Template | Redirect:
+    """Book what the summary showed; its private page, or the contact step again saying why
+    not (with the nearest free slots when the slot was taken meanwhile)."""
+    session = visitor.session
+    try:
+        client = contacts.client_network(client_address(visitor.request))
+        request = entered.request(site, code, needs, start, client=client)
+        appointment = await _booked_just_now(session, site, request, visitor.now)
+        if appointment is None:
+            appointment = await commands.book(
+                session,
+                request,
+                now=visitor.now,
+                per_address_per_day=visitor.settings.bookings_per_address_per_day,
+            )
+    except SlotRefused as refused:
+        return await _contact_page(
+            session,
+            site,
+            code,
+            needs,
+            start,
+            409,
+            entered=entered,
+            refusal=refusal(refused.code),
+            alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+        )
+    except DomainError as error:
+        if error.status >= 404:
+            raise
+        errors = {"formulaire": refusal(error.code)}
         return await _contact_page(
             session, site, code, needs, start, 422, entered=entered, errors=errors
         )
+    return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
+
+
+async def _booked_just_now(
+    session: AsyncSession, site: Site, request: commands.BookingRequest, now: datetime
+) -> Appointment | None:
+    """The appointment this very request booked a moment ago, from this client: a second
+    tap on "Confirmer", or the form sent again, leads to it rather than to a second one."""
+    who = request.contact
+    same_person = []
+    if who.email:
+        same_person.append(Appointment.email_key == contacts.email_key(who.email))
+    if who.phone:
+        same_person.append(Appointment.phone == who.phone)
+    found: Appointment | None = await session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.service.has(code=request.service),
+            Appointment.starts_at == request.start,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.name == who.name,
+            Appointment.client_network == request.client,
+            Appointment.booked_by_agent_id.is_(None),
+            Appointment.created_at > now - SECOND_TAP,
+            or_(*same_person),
+        )
+        .order_by(Appointment.id.desc())
+        .limit(1)
+    )
+    if found is not None and sorted(found.needs) != sorted(request.needs):
+        return None
+    return found
 
 
 # The residents' booking pages, registered as one: the flow above, the private page beside.
@@ -196,10 +273,11 @@ async def _contact_page(
     needs: tuple[str, ...],
     start: datetime,
     status: int = 200,
+    template: str = "booking_contact.html",
     **shown: Any,
 ) -> Template:
     """The step of the contact details for the slot `start`, with what the form `shown`
-    again (what was entered, what is wrong)."""
+    again (what was entered, what is wrong); or, as `template`, the summary to confirm."""
     service, chosen = await choice(session, code, needs)
     local = start.astimezone(ZoneInfo(site.timezone))
     page = {
@@ -210,13 +288,17 @@ async def _contact_page(
         "start": local.isoformat(),
         "when": formats.moment(local),
         "length": formats.minutes(requirement_of(service, chosen).length_minutes),
+        "slot_day": local.date().isoformat(),
         "entered": ContactForm(),
+        "texts": False,
         "errors": {},
         "refusal": None,
         "alternatives": [],
         **shown,
     }
-    return Template("booking_contact.html", context=page, status_code=status)
+    entered = page["entered"]
+    page["texts"] = bool(entered.telephone) and contacts.is_mobile(entered.telephone)
+    return Template(template, context=page, status_code=status)
 
 
 def _contact_errors(entered: ContactForm) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The free slots as the residents' booking pages show them, for the booking flow and the
-private page alike: the week asked (`du`) read from the query, the week of slots of a
-démarche and its needs, and the slots offered in place of a refused time."""
+private page alike: the week (`du`) and the day (`jour`) asked read from the query, the
+week of slots of a démarche and its needs shown one day at a time, and the slots offered
+in place of a refused time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_month_names
 from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,7 @@ from app import bounds
 from app.booking.queries import availability, get_needs, get_service, requirement_of
 from app.booking.slots import Slot
 from app.errors import BadRequest
-from app.i18n import formats, gettext
+from app.i18n import formats, gettext, language
 from app.sites.models import Need, Service, Site
 from app.sites.service import local_today
 from app.web.context import Context
@@ -29,7 +31,20 @@ DAYS_SHOWN = 7
 @dataclass
 class DaySlots:
     label: str
+    day: str  # YYYY-MM-DD, the value of `jour` that shows it
+    weekday: str
+    date: str
     slots: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the query asks to see: the week from `first`, its `day` (None: the first with
+    a free slot) and the slot `chosen` already (coming back to change it)."""
+
+    first: date
+    day: date | None = None
+    chosen: datetime | None = None
 
 
 def parse_day(value: str | None, default: date) -> date:
@@ -45,8 +60,26 @@ def parse_day(value: str | None, default: date) -> date:
 
 def first_day_asked(request: Request[Any, Any, State], site: Site, now: datetime) -> date:
     """The first day of the week asked (`du`), today at the earliest."""
+    return asked(request, site, now).first
+
+
+def asked(request: Request[Any, Any, State], site: Site, now: datetime) -> Asked:
+    """The week (`du`, today at the earliest), the day in it (`jour`) and the slot chosen
+    already (`debut`) the query asks for; a day outside the week starts the week; a slot
+    chosen already, without a week or day asked, shows its own."""
+    query = request.query_params
     today = local_today(site, now)
-    return max(parse_day(request.query_params.get("du"), today), today)
+    first = max(parse_day(query.get("du"), today), today)
+    day = parse_day(query.get("jour"), today) if query.get("jour") else None
+    chosen = bounds.parse_datetime(query.get("debut"))
+    if chosen is not None and day is None and not query.get("du"):
+        day = max(chosen.astimezone(ZoneInfo(site.timezone)).date(), today)
+        first = day
+    if day is not None:
+        day = max(day, today)
+        if not first <= day < first + timedelta(days=DAYS_SHOWN):
+            first = day
+    return Asked(first, day, chosen)
 
 
 def first_day_after(site: Site, start: datetime | None, now: datetime) -> date:
@@ -75,9 +108,37 @@ def _week(slots: list[Slot], first: date, tz: ZoneInfo) -> list[DaySlots]:
     for slot in slots:
         local = slot.start.astimezone(tz)
         days.setdefault(local.date(), []).append(
-            {"value": local.isoformat(), "label": formats.clock(local)}
+            {
+                "value": local.isoformat(),
+                "label": formats.clock(local),
+                "moment": formats.moment(local),
+            }
         )
-    return [DaySlots(formats.short_day(day).capitalize(), found) for day, found in days.items()]
+    return [
+        DaySlots(
+            label=formats.short_day(day).capitalize(),
+            day=day.isoformat(),
+            weekday=formats.weekday(day).capitalize(),
+            date=_day_of_month(day),
+            slots=found,
+        )
+        for day, found in days.items()
+    ]
+
+
+def _day_of_month(day: date) -> str:
+    """ "1er décembre"."""
+    month = str(get_month_names("wide", locale=language.get())[day.month])
+    return gettext("%(day)s %(month)s", day=formats.ordinal(day.day), month=month)
+
+
+def _shown_day(days: list[DaySlots], wanted: date | None) -> str | None:
+    """The day whose slots are shown: the one asked if it has free slots, else the first
+    that has."""
+    open_days = [day.day for day in days if day.slots]
+    if wanted is not None and wanted.isoformat() in open_days:
+        return wanted.isoformat()
+    return open_days[0] if open_days else None
 
 
 async def choice(
@@ -94,12 +155,16 @@ async def slot_context(
     site: Site,
     code: str,
     needs: tuple[str, ...],
-    first: date,
+    first: date | Asked,
     *,
     retired: bool = False,
 ) -> dict[str, Any]:
-    """The week of free slots from `first` for the démarche `code` and its needs (`retired`:
-    an appointment's, withdrawn from the catalogue since it was booked)."""
+    """The week of free slots from `first` (or as `Asked`) for the démarche `code` and its
+    needs (`retired`: an appointment's, withdrawn from the catalogue since it was booked),
+    one day of it shown (`shown_day`), the first free one marked if it is the first of
+    all (`first_free`: the week starts today)."""
+    wanted = first if isinstance(first, Asked) else Asked(first)
+    first = wanted.first
     session, now = context.session, context.now
     service, chosen = await choice(session, code, needs, retired=retired)
     last = first + timedelta(days=DAYS_SHOWN - 1)
@@ -109,13 +174,25 @@ async def slot_context(
     tz = ZoneInfo(site.timezone)
     length = requirement_of(service, chosen).length_minutes
     today = local_today(site, now)
+    days = _week(slots, first, tz)
+    open_days = [day for day in days if day.slots]
+    kept = wanted.chosen.astimezone(tz).isoformat() if wanted.chosen is not None else None
+    chosen_label = next(
+        (slot["moment"] for day in days for slot in day.slots if slot["value"] == kept), None
+    )
     return {
         "site": site,
         "service": service,
         "needs": chosen,
         "need_codes": [need.code for need in chosen],
         "length": formats.minutes(length),
-        "days": _week(slots, first, tz),
+        "days": days,
+        "open_days": open_days,
+        "shown_day": _shown_day(days, wanted.day),
+        "first_free": open_days[0].day if open_days and first <= today else None,
+        "first": first.isoformat(),
+        "chosen": kept if chosen_label else None,
+        "chosen_label": chosen_label,
         "period": gettext(
             "du %(first)s au %(last)s",
             first=formats.short_day(first),

@@ -1,6 +1,7 @@
 """Booking through the pages as a resident does it, with the keyboard only: choose a
-démarche and a need, a slot, give contact details, download the calendar file, then move
-and cancel from the private page. axe-core checks every page on the way."""
+démarche and a need, a slot, give contact details, check and confirm them, download the
+calendar file, then move and cancel from the private page. axe-core checks every page on
+the way."""
 
 from __future__ import annotations
 
@@ -63,6 +64,12 @@ def book_with_the_keyboard(page: Page, axe: Axe, email: str) -> str:
     page.keyboard.type("Marie Curie")
     tab_to(page, page.get_by_label("Adresse e-mail"))
     page.keyboard.type(email)
+    tab_to(page, page.get_by_role("button", name="Continuer"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vérifiez votre rendez-vous")
+    expect(page.locator(".summary")).to_contain_text(email)
+    accessible(page, axe)
     tab_to(page, page.get_by_role("button", name="Confirmer le rendez-vous"))
     page.keyboard.press("Enter")
 
@@ -139,7 +146,7 @@ def test_mistakes_in_the_contact_form_are_announced_and_linked_to_their_field(
     page.get_by_role("radio").first.check()
     page.get_by_role("button", name="Continuer").click()
     page.get_by_label("Adresse e-mail").fill("pas-une-adresse")
-    page.get_by_role("button", name="Confirmer le rendez-vous").click()
+    page.get_by_role("button", name="Continuer").click()
 
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("Il y a 2 erreurs")

@@ -31,10 +31,16 @@ def form(**fields: Any) -> dict[str, Any]:
     }
 
 
-async def post_booking(client: AsyncTestClient[object], **fields: Any) -> Any:
+async def post_contact(client: AsyncTestClient[object], **fields: Any) -> Any:
+    """The contact step sent: the summary to confirm, or the form with its mistakes."""
     return await client.post(
         "/mairies/paris-15/rendez-vous/coordonnees", data=form(**fields), follow_redirects=False
     )
+
+
+async def post_booking(client: AsyncTestClient[object], **fields: Any) -> Any:
+    """The summary confirmed: the booking."""
+    return await post_contact(client, confirmer="oui", **fields)
 
 
 async def test_the_service_page_offers_every_demarche_and_need_with_labels(
@@ -46,7 +52,7 @@ async def test_the_service_page_offers_every_demarche_and_need_with_labels(
     assert '<html lang="fr">' in page.text
     assert 'for="demarche-caf">Démarches CAF en ligne</label>' in page.text
     assert 'for="besoin-fauteuil">Je me déplace en fauteuil roulant</label>' in page.text
-    assert "Étape 1 sur 3" in page.text
+    assert "Étape 1 sur 4 : Démarche" in page.text
 
 
 async def test_the_slot_page_groups_free_slots_by_day_in_local_time(
@@ -80,8 +86,13 @@ async def test_without_a_demarche_the_slot_page_sends_back_to_the_choice(
 async def test_a_complete_form_books_and_leads_to_the_private_page(
     client: AsyncTestClient[object],
 ) -> None:
+    summary = await post_contact(client, telephone="06 12 34 56 78", rappels_sms="oui")
     response = await post_booking(client, telephone="06 12 34 56 78", rappels_sms="oui")
 
+    assert summary.status_code == 200
+    assert "Vérifiez votre rendez-vous" in summary.text
+    assert "mardi 1er décembre 2026 à 10 h 00" in summary.text
+    assert "Confirmer le rendez-vous" in summary.text
     assert response.status_code == 303
     location = response.headers["location"]
     assert re.fullmatch(r"/rendez-vous/[A-Za-z0-9_-]{32}\?confirme=1", location)
@@ -102,7 +113,7 @@ async def test_a_complete_form_books_and_leads_to_the_private_page(
 async def test_mistakes_are_shown_in_french_beside_their_fields(
     client: AsyncTestClient[object],
 ) -> None:
-    page = await post_booking(client, nom="", email="pas-une-adresse", telephone="12")
+    page = await post_contact(client, nom="", email="pas-une-adresse", telephone="12")
 
     assert page.status_code == 422
     assert "Il y a 3 erreurs" in page.text

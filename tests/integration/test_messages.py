@@ -256,7 +256,7 @@ async def test_reminders_turned_off_from_the_private_page_are_not_sent(post: Pos
     post.clock.set("2026-12-03 09:00")
     await post.send_due()
 
-    assert "par e-mail et par SMS" in page.text
+    assert "par e-mail à a…@example.org et par SMS au 06 •• •• •• 78" in page.text
     assert stopped.status_code == 303
     assert "Vous ne recevrez plus de rappels pour ce rendez-vous." in after.text
     assert "Ne plus recevoir de rappels" not in after.text

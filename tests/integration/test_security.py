@@ -385,6 +385,7 @@ async def test_a_resident_form_posted_from_another_site_books_and_cancels_nothin
         "debut": "2026-12-01T10:00:00+01:00",
         "nom": "Marie Curie",
         "email": "marie@example.org",
+        "confirmer": "oui",  # the summary confirmed
     }
     path = "/mairies/paris-15/rendez-vous/coordonnees"
     foreign = await client.post(path, data=form, headers={"Origin": "https://evil.example.org"})
