@@ -1,22 +1,48 @@
 // A chime and the French announcement of each call, one at a time: announcements
-// queue up and never overlap. Browsers allow sound only after a click, hence enable().
+// queue up and never overlap. Browsers allow sound only after a click, unless the site
+// earned it (Chrome's media engagement) or the browser was started with
+// --autoplay-policy=no-user-gesture-required (a kiosk): enable() asks for it, and
+// `playing` says whether the browser let it through. While sound is enabled but held
+// back, calls are not queued (they would all play at once on the first click).
 export class Announcer {
-  constructor() {
+  constructor({ onChange = () => {} } = {}) {
     this.enabled = false;
     this.queue = [];
     this.busy = false;
     this.audio = null;
+    this.onChange = onChange;
+  }
+
+  get playing() {
+    return this.enabled && (!this.audio || this.audio.state === "running");
   }
 
   enable() {
     this.enabled = true;
-    const Context = window.AudioContext || window.webkitAudioContext;
-    if (Context) this.audio = new Context();
+    if (!this.audio) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (Context) {
+        this.audio = new Context();
+        this.audio.addEventListener("statechange", () => this.onChange());
+      }
+    }
+    if (this.audio && this.audio.state !== "running") {
+      this.audio.resume().catch(() => {});
+    }
     if (window.speechSynthesis) window.speechSynthesis.cancel();
+    this.onChange();
+  }
+
+  disable() {
+    this.enabled = false;
+    this.queue = [];
+    if (window.speechSynthesis) window.speechSynthesis.cancel();
+    if (this.audio && this.audio.state === "running") this.audio.suspend().catch(() => {});
+    this.onChange();
   }
 
   announce(number, station) {
-    if (!this.enabled) return;
+    if (!this.playing) return;
     this.queue.push(`Ticket ${number[0]} ${parseInt(number.slice(1), 10)}, ${station.toLowerCase()}`);
     if (!this.busy) this.next();
   }

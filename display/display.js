@@ -1,10 +1,21 @@
-// The lobby screen: the latest calls and the waiting count, live from the server.
+// The lobby screen: the latest call on one line, the previous calls, the waiting count
+// and its estimate, the clock; live from the server, shown as soon as the page loads.
 //
 // Options in the query string: services=caf,ants (only those démarches),
-// stations=12,13 (only those station ids), rows=6, page=2 (a second screen showing the
-// next rows), sound=0 (no chime, no voice). ecran=<key>: the key of a screen paired by
-// the mairie's manager, passed on to the websocket so that the screen is counted; a
-// display without it shows the same public queue, uncounted.
+// stations=12,13 (only those station ids), rows=6 (calls on the screen: the latest and
+// the previous ones), page=2 (a second screen showing the next rows), sound=0 (no chime,
+// no voice, no sound button), kiosque=1 (sound on from the start, for a browser started
+// with --autoplay-policy=no-user-gesture-required). ecran=<key>: the key of a screen
+// paired by the mairie's manager, passed on to the websocket so that the screen is
+// counted; a display without it shows the same public queue, uncounted. autostart=1 is
+// still accepted and changes nothing (the screen starts by itself).
+//
+// Sound: the "Activer le son" button's choice is remembered in this browser
+// (localStorage); on the next load the screen asks for sound again, and if the browser
+// holds it back until a gesture, it says so and the first click or key brings it back.
+//
+// The arrival QR code (remote tickets) is shown when the state carries
+// `arrival: {qr}` (an image address of this server, or a data: image); hidden otherwise.
 import { Announcer } from "./announcer.js";
 import { LiveSocket } from "./live.js";
 
@@ -12,16 +23,22 @@ const slug = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/")
 const options = new URLSearchParams(location.search);
 const onlyServices = listOption("services");
 const onlyStations = listOption("stations");
-const rows = Math.max(1, Math.min(20, parseInt(options.get("rows") || "6", 10)));
-const page = Math.max(1, parseInt(options.get("page") || "1", 10));
+const rows = Math.max(1, Math.min(20, parseInt(options.get("rows") || "6", 10) || 6));
+const page = Math.max(1, parseInt(options.get("page") || "1", 10) || 1);
 const screenKey = options.get("ecran");
+const withoutSound = options.get("sound") === "0";
+const kiosk = options.get("kiosque") === "1";
 const FRESH_MS = 10000;
 const NOT_PAIRED = 4403;
+const SOUND_CHOICE = "guichet.display.son";
+const NBSP = "\u00a0";
 
-const announcer = new Announcer();
+const $ = (id) => document.getElementById(id);
+const announcer = new Announcer({ onChange: showSound });
 const seen = new Set();
 let state = null;
 let firstState = true;
+let timeZone;
 
 function listOption(name) {
   const value = options.get(name);
@@ -34,8 +51,46 @@ function shown(call) {
   return true;
 }
 
-function hhmm(date) {
-  return date.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" });
+function parts(date, format) {
+  let formatter;
+  try {
+    formatter = new Intl.DateTimeFormat("fr-FR", { ...format, timeZone });
+  } catch {
+    formatter = new Intl.DateTimeFormat("fr-FR", format);
+  }
+  return Object.fromEntries(formatter.formatToParts(date).map((part) => [part.type, part.value]));
+}
+
+// "9 h 30", in the mairie's time zone.
+function clockText(date) {
+  const { hour, minute } = parts(date, { hour: "numeric", minute: "2-digit", hourCycle: "h23" });
+  return `${parseInt(hour, 10)}${NBSP}h${NBSP}${minute}`;
+}
+
+// "mercredi 1er décembre".
+function dayText(date) {
+  const { weekday, day, month } = parts(date, { weekday: "long", day: "numeric", month: "long" });
+  return `${weekday} ${day === "1" ? "1er" : day} ${month}`;
+}
+
+function duration(minutes) {
+  if (minutes < 60) return `${minutes}${NBSP}minutes`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (rest === 0) return hours === 1 ? `1${NBSP}heure` : `${hours}${NBSP}heures`;
+  return `${hours}${NBSP}h${NBSP}${String(rest).padStart(2, "0")}`;
+}
+
+// The wait a newcomer may expect, in words, rounded to five minutes: never "0 à 38".
+export function estimateText([low, high]) {
+  const from = Math.floor(low / 5) * 5;
+  const to = Math.max(5, Math.ceil(high / 5) * 5);
+  if (from >= 120) return "plus de 2 heures";
+  if (to <= 10) return "moins de 10 minutes";
+  if (from < 5) return `moins de ${duration(to)}`;
+  if (to - from <= 5) return `environ ${duration(to)}`;
+  if (to < 60) return `entre ${from} et ${to}${NBSP}minutes`;
+  return `entre ${duration(from)} et ${duration(to)}`;
 }
 
 function key(call) {
@@ -53,32 +108,29 @@ function render(next) {
   }
   firstState = false;
   state = next;
-  const list = document.getElementById("calls");
   const pageCalls = calls.slice((page - 1) * rows, page * rows);
-  list.replaceChildren(...pageCalls.map((call) => row(call)));
-  document.getElementById("no-calls").hidden = pageCalls.length > 0;
-  const waiting = next.waiting;
-  const count = onlyServices
-    ? [...onlyServices].reduce((sum, code) => sum + (waiting.by_service[code] || 0), 0)
-    : waiting.count;
-  document.getElementById("waiting-count").textContent = String(count);
-  document.getElementById("waiting-people").textContent = count > 1 ? "personnes" : "personne";
-  const eta = waiting.eta_minutes;
-  document.getElementById("waiting-eta").textContent =
-    count > 0 && eta ? `Attente estimée : ${eta[0]} à ${eta[1]} minutes` : "";
-  document.getElementById("last-update").textContent = hhmm(new Date());
+  const latest = page === 1 ? pageCalls[0] : undefined;
+  const previous = page === 1 ? pageCalls.slice(1) : pageCalls;
+  $("latest").replaceChildren(...(latest ? [callLine(latest, "p")] : []));
+  $("no-calls").hidden = Boolean(latest);
+  $("calls").replaceChildren(...previous.map((call) => callLine(call, "li")));
+  $("no-previous").hidden = previous.length > 0;
+  $("calls-head").hidden = previous.length === 0;
+  fitLatest();
+  showWaiting(next.waiting);
+  showArrival(next.arrival);
+  $("last-update").textContent = clockText(new Date());
   for (const call of fresh) announcer.announce(call.number, call.station);
 }
 
-function row(call) {
-  const item = document.createElement("li");
+function callLine(call, tag) {
+  const item = document.createElement(tag);
   item.className = "call";
   const age = Date.now() - new Date(call.called_at).getTime();
   if (age < FRESH_MS && call.status === "called") {
     item.classList.add("fresh");
     window.setTimeout(() => item.classList.remove("fresh"), FRESH_MS - Math.max(0, age));
   }
-  if (call.status !== "called") item.classList.add("done");
   const number = document.createElement("span");
   number.className = "number";
   number.textContent = call.number;
@@ -86,11 +138,52 @@ function row(call) {
   label.className = "fresh-label";
   label.textContent = "nouvel appel";
   number.append(label);
+  const to = document.createElement("span");
+  to.className = "to";
+  const arrow = document.createElement("span");
+  arrow.setAttribute("aria-hidden", "true");
+  arrow.textContent = "→";
+  const said = document.createElement("span");
+  said.className = "visually-hidden";
+  said.textContent = " se présenter au ";
+  to.append(arrow, said);
   const station = document.createElement("span");
   station.className = "station";
   station.textContent = call.station;
-  item.append(number, station);
+  item.append(number, to, station);
   return item;
+}
+
+// The latest call stays on one line: CSS sizes it with clamp(); a station name longer
+// than the usual "Poste 3" shrinks it further rather than wrap or overflow.
+function fitLatest() {
+  const line = $("latest").firstElementChild;
+  if (!line) return;
+  line.style.removeProperty("--fit");
+  const room = line.clientWidth;
+  const needed = line.scrollWidth;
+  if (needed > room && room > 0) line.style.setProperty("--fit", String((room / needed) * 0.97));
+}
+
+function showWaiting(waiting) {
+  const count = onlyServices
+    ? [...onlyServices].reduce((sum, code) => sum + (waiting.by_service[code] || 0), 0)
+    : waiting.count;
+  $("waiting-count").textContent = String(count);
+  $("waiting-people").textContent = count > 1 ? "personnes" : "personne";
+  const eta = waiting.eta_minutes;
+  const line = $("waiting-eta");
+  line.hidden = !(count > 0 && eta);
+  line.textContent = line.hidden ? "" : `Attente estimée pour un nouveau ticket : ${estimateText(eta)}`;
+}
+
+function showArrival(arrival) {
+  const qr = arrival && typeof arrival.qr === "string" ? arrival.qr : "";
+  const usable = qr.startsWith("/") || qr.startsWith("data:image/");
+  const image = $("arrival-code");
+  if (usable && image.getAttribute("src") !== qr) image.setAttribute("src", qr);
+  $("arrival").hidden = !usable;
+  document.body.classList.toggle("with-arrival", usable);
 }
 
 async function reread() {
@@ -104,18 +197,69 @@ async function reread() {
 }
 
 function tick() {
-  document.getElementById("clock").textContent = hhmm(new Date());
+  const now = new Date();
+  $("clock").textContent = clockText(now);
+  $("today").textContent = dayText(now);
 }
 
-async function start(withSound) {
-  document.getElementById("start").hidden = true;
-  if (withSound && options.get("sound") !== "0") announcer.enable();
+function rememberedSound() {
+  try {
+    return window.localStorage.getItem(SOUND_CHOICE);
+  } catch {
+    return null;
+  }
+}
+
+function rememberSound(choice) {
+  try {
+    window.localStorage.setItem(SOUND_CHOICE, choice);
+  } catch {
+    // A browser that keeps nothing asks again at the next load.
+  }
+}
+
+function showSound() {
+  const button = $("sound");
+  button.textContent = announcer.playing ? "Couper le son" : "Activer le son";
+  button.classList.toggle("on", announcer.playing);
+  $("sound-note").hidden = !(announcer.enabled && !announcer.playing);
+}
+
+function setUpSound() {
+  if (withoutSound) return;
+  const button = $("sound");
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    if (announcer.playing) {
+      announcer.disable();
+      rememberSound("off");
+      return;
+    }
+    announcer.enable();
+    rememberSound("on");
+    if (announcer.audio) {
+      announcer.audio.resume().then(() => announcer.chime(), () => {});
+    }
+  });
+  // Sound asked for but held back by the browser: the first gesture anywhere brings it.
+  const wake = (event) => {
+    if (event.target === button || !announcer.enabled || announcer.playing) return;
+    announcer.enable();
+  };
+  document.addEventListener("pointerdown", wake);
+  document.addEventListener("keydown", wake);
+  const choice = rememberedSound();
+  if (choice === "on" || (choice === null && kiosk)) announcer.enable();
+  showSound();
+}
+
+function connect() {
   const query = screenKey ? `?ecran=${encodeURIComponent(screenKey)}` : "";
   const socket = new LiveSocket(`/ws/sites/${encodeURIComponent(slug)}/display${query}`, {
     finalCodes: [NOT_PAIRED],
     onRefused() {
-      document.getElementById("offline").hidden = true;
-      document.getElementById("unpaired").hidden = false;
+      $("offline").hidden = true;
+      $("unpaired").hidden = false;
     },
     onMessage(message) {
       if (message.type === "snapshot" || !state || message.seq === state.seq + 1) {
@@ -125,10 +269,10 @@ async function start(withSound) {
       }
     },
     onOnline() {
-      document.getElementById("offline").hidden = true;
+      $("offline").hidden = true;
     },
     onOffline() {
-      document.getElementById("offline").hidden = false;
+      $("offline").hidden = false;
     },
   });
   socket.open();
@@ -138,14 +282,20 @@ async function loadSite() {
   const response = await fetch(`/api/v1/sites/${encodeURIComponent(slug)}`);
   if (response.ok) {
     const site = await response.json();
-    document.getElementById("mairie").textContent = site.name;
+    $("mairie").textContent = site.name;
     document.title = `Appels – ${site.name}`;
+    timeZone = site.timezone;
+    tick();
+    fitLatest();
   }
 }
 
+document.body.classList.toggle("kiosk", kiosk);
+document.body.classList.toggle("continued", page > 1);
+if (page > 1) $("calls-title").textContent = "Appels précédents (suite)";
 tick();
 window.setInterval(tick, 1000);
+window.addEventListener("resize", fitLatest);
+setUpSound();
 loadSite();
-document.getElementById("start-button").addEventListener("click", () => start(true));
-document.getElementById("start-silent").addEventListener("click", () => start(false));
-if (options.get("autostart") === "1") start(false);
+connect();

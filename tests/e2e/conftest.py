@@ -23,9 +23,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from app.demo import DEMO_PASSWORD
 from tests.conftest import IN_CI
 from tests.e2e.axe import AXE_SCRIPT, Axe, axe_violations
-from tests.servers import die_with_parent
+from tests.servers import Server, die_with_parent
 
 E2E = Path(__file__).resolve().parent
 GUICHET = str(Path(sys.executable).parent / "guichet")
@@ -193,3 +194,25 @@ def axe(chromium: str) -> Axe:
             unavailable(f"{missing} and npm not found: install npm to run the accessibility checks")
         unavailable(f"{missing}: run `make pytest` or `npm ci` to run the accessibility checks")
     return axe_violations
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A demo `guichet serve` of the test module's own, for tests that fill its queue."""
+    folder = tmp_path_factory.mktemp("demo")
+    server = Server(folder, free_port(), {"GUICHET_LOG_LEVEL": "WARNING"}, demo=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def headers(server: Server) -> dict[str, str]:
+    """The bearer token of the 15e's demo manager on `server`."""
+    token = httpx.post(
+        f"{server.base}/api/v1/auth/token",
+        json={"email": "responsable.paris15@guichet.example.org", "password": DEMO_PASSWORD},
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}

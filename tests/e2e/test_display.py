@@ -76,10 +76,9 @@ def open_screen(browser: Browser, server: Server) -> Page:
     page = browser.new_context(
         base_url=server.base, viewport={"width": 1920, "height": 1080}
     ).new_page()
-    page.goto(paired_address(server))
-    expect(page.get_by_role("button", name="Démarrer l'affichage avec le son")).to_be_visible()
-    page.get_by_role("button", name="Démarrer sans le son").click()
+    page.goto(paired_address(server))  # it starts by itself: no click
     expect(page.get_by_role("heading", level=1)).to_have_text("Mairie du 15e arrondissement")
+    expect(page.get_by_role("button", name="Activer le son")).to_be_visible()
     return page
 
 

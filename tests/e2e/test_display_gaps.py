@@ -16,8 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, WebSocketRoute, expect
 
-from app.demo import DEMO_PASSWORD
-from tests.servers import Server, free_port
+from tests.servers import Server
 
 MANAGER = "responsable.paris15@guichet.example.org"
 DISPLAY_STATE = "/api/v1/sites/paris-15/display"
@@ -34,6 +33,7 @@ Response.prototype.json = async function () {
 };
 document.addEventListener("DOMContentLoaded", () => {
   const note = () => window.shown.push(
+    `${document.getElementById("latest").textContent} ` +
     `${document.getElementById("calls").textContent} | ` +
     document.getElementById("waiting-count").textContent
   );
@@ -42,25 +42,6 @@ document.addEventListener("DOMContentLoaded", () => {
   );
 });
 """
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("display-gaps")
-    server = Server(folder, free_port(), {"GUICHET_LOG_LEVEL": "WARNING"}, demo=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def headers(server: Server) -> dict[str, str]:
-    token = httpx.post(
-        f"{server.base}/api/v1/auth/token", json={"email": MANAGER, "password": DEMO_PASSWORD}
-    ).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
