@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: messages run test lint types check-migrations pytest browser-tools mutation clean help
+.PHONY: messages run test lint types check-migrations pytest browser-tools mutation screenshots clean help
 
 help:
 	@echo "make run   – install, migrate, load the Paris demo data and serve on http://127.0.0.1:8000"
 	@echo "make test  – lint, types, migrations check and the whole test suite"
 	@echo "make mutation – mutation testing of the pure cores (not part of make test)"
+	@echo "make screenshots – pictures of every page at phone and desktop sizes in var/screenshots/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "guichet needs Python 3.11 or newer: set PYTHON=python3.11 (or newer)")'
@@ -65,6 +66,11 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 	@if [ -f node_modules/axe-core/axe.min.js ]; then touch $@; fi
 
 test: lint types pytest
+
+# Pictures of every page, from a scripted day at the 15e, in var/screenshots/ (index.html
+# shows them all): a demo server of its own and Debian's Chromium, as the browser tests.
+screenshots: $(VENV)/.installed-dev browser-tools
+	$(BIN)/python -m tests.screenshots $(SCREENSHOTS_ARGS)
 
 # Mutation testing of the pure cores against the unit tests: the score and the survivors.
 # Not part of `make test` (several minutes); see bench/README.md for the latest result.

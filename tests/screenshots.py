@@ -1,0 +1,824 @@
+"""`make screenshots`: pictures of every page of the service, from a scripted scenario, so
+anyone can review the whole service at a glance.
+
+    .venv/bin/python -m tests.screenshots [--out DIR] [--only PATTERN] [--timeout SECONDS]
+
+It starts a real `guichet serve --demo` on a free loopback port, with a fresh SQLite
+database in a temporary folder, and drives Debian's Chromium (`GUICHET_TEST_CHROMIUM`,
+default /usr/bin/chromium) through a day at the 15e: a resident looks for a mairie, books,
+moves and cancels, finds an appointment again, follows a walk-in ticket until it is called
+and gives feedback; then staff log in and open the consoles, the figures and the
+administration, and the lobby screen shows the calls.
+
+Each page is written as `<nn>-<page>-<width>.png` under `var/screenshots/`, in the order of
+the scenario: residents' pages at 390×844, 320×640 and 1366×900 (plus the whole page at
+390, `-390-full.png`), staff pages at 390×844 and 1366×900, the lobby screen at 1920×1080.
+One line per picture says its HTTP status and whether the page is wider than the window
+(horizontal overflow, with the elements sticking out), and, in brackets, a document that
+is not HTML (`[application/json]`) or an English reader's page not in English
+(`[lang=fr]`). A page that answers 404 or lacks what the scenario looks for is pictured as
+it is and named in the summary; the run goes on. `index.html` beside the pictures shows
+them all on one page.
+
+`--only PATTERN` pictures only the pages whose name matches (`admin-*`, `ticket`), while
+the scenario still runs whole. The run stops by itself after `--timeout` seconds (600),
+and the server is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import html
+import os
+import re
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import httpx
+from playwright.sync_api import Browser, Locator, Page, Response, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import CHROMIUM_ARGS as E2E_CHROMIUM_ARGS
+from tests.servers import Server, running
+
+# As the browser tests launch it, scrollbars hidden so that pictures show only the page.
+CHROMIUM_ARGS = [*E2E_CHROMIUM_ARGS, "--hide-scrollbars"]
+OUT = Path("var/screenshots")
+TIMEOUT_SECONDS = 600
+# Past the global timeout, what could not stop by itself is killed this much later.
+HARD_STOP_GRACE_SECONDS = 30
+ACTION_TIMEOUT_MS = 15_000
+NAVIGATION_TIMEOUT_MS = 30_000
+
+PASSWORD = "demo-guichet-paris"
+ADMIN = "admin@guichet.example.org"
+MANAGER = "responsable.paris15@guichet.example.org"
+RECEPTION = "accueil.paris15@guichet.example.org"
+FACILITATOR = "facilitateur.paris15@guichet.example.org"
+MAIRIE = "paris-15"
+DEMARCHE = "caf"
+NEED = "premiere-fois"
+RESIDENT_NAME = "Marie Curie"
+RESIDENT_EMAIL = "marie.curie@example.org"
+RESIDENT_PHONE = "06 12 34 56 78"
+
+Audience = Literal["public", "staff", "display"]
+# Who looks at the page: each has a browser context (cookies, language) of their own.
+Persona = Literal["resident", "english", "admin", "manager", "reception", "facilitator", "screen"]
+STAFF: dict[Persona, str] = {
+    "admin": ADMIN,
+    "manager": MANAGER,
+    "reception": RECEPTION,
+    "facilitator": FACILITATOR,
+}
+
+PHONE = (390, 844)
+SMALL_PHONE = (320, 640)
+DESKTOP = (1366, 900)
+LOBBY = (1920, 1080)
+SIZES: dict[Audience, list[tuple[int, int]]] = {
+    "public": [PHONE, SMALL_PHONE, DESKTOP],
+    "staff": [PHONE, DESKTOP],
+    "display": [LOBBY],
+}
+# The residents' pages are also pictured whole at this width.
+FULL_PAGE_WIDTH = PHONE[0]
+
+
+class Absent(Exception):
+    """What the step pictures is not there (yet): no picture, a line in the summary."""
+
+
+class RunTimeout(BaseException):
+    """The global timeout went off (not an Exception: no step's handler may swallow it)."""
+
+
+@dataclass
+class Tab:
+    """One persona's browser tab, and the HTTP status and type of the document it shows."""
+
+    page: Page
+    status: int | None = None
+    content_type: str = ""
+    # An element to bring to the top of the window after each resize (a section of a page).
+    anchor: str | None = None
+
+    def __post_init__(self) -> None:
+        self.page.on("response", self._heard)
+
+    def _heard(self, response: Response) -> None:
+        request = response.request
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.status = response.status
+            self.content_type = response.headers.get("content-type", "")
+
+
+@dataclass
+class Tour:
+    """What the scenario runs against and what it has learnt on the way."""
+
+    base: str
+    browser: Browser
+    server: Server
+    tabs: dict[Persona, Tab] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def tab(self, persona: Persona) -> Tab:
+        if persona not in self.tabs:
+            locale = "en-GB" if persona == "english" else "fr-FR"
+            width, height = LOBBY if persona == "screen" else PHONE
+            context = self.browser.new_context(
+                base_url=self.base, locale=locale, viewport={"width": width, "height": height}
+            )
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+            context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+            self.tabs[persona] = Tab(context.new_page())
+        return self.tabs[persona]
+
+    def api(self, method: str, path: str, email: str, **kwargs: Any) -> httpx.Response:
+        """A call to the staff API as `email`, with a bearer token asked for once."""
+        if email not in self.tokens:
+            answer = httpx.post(
+                f"{self.base}/api/v1/auth/token",
+                json={"email": email, "password": PASSWORD},
+                timeout=30,
+            )
+            answer.raise_for_status()
+            self.tokens[email] = answer.json()["access_token"]
+        headers = {"Authorization": f"Bearer {self.tokens[email]}"}
+        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
+
+    def need(self, key: str, what: str) -> Any:
+        if key not in self.state:
+            raise Absent(f"no {what}: an earlier step did not get it")
+        return self.state[key]
+
+
+Act = Callable[[Tour, Tab], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A page to picture (`audience` set) or an action between pages (`audience` None)."""
+
+    name: str
+    persona: Persona
+    act: Act
+    audience: Audience | None = None
+    expect: int = 200
+
+
+# Page helpers -------------------------------------------------------------------------
+
+
+def go(path: str) -> Act:
+    def act(tour: Tour, tab: Tab) -> None:
+        tab.page.goto(path)
+
+    return act
+
+
+def settle(page: Page) -> None:
+    """Let the page finish its requests, fonts and scripts' first drawing."""
+    with suppress(PlaywrightError):
+        page.wait_for_load_state("networkidle", timeout=4_000)
+    with suppress(PlaywrightError):
+        page.evaluate("() => document.fonts ? document.fonts.ready.then(() => true) : true")
+    page.wait_for_timeout(200)
+
+
+def form_with(page: Page, selector: str) -> Locator:
+    """The first form holding an element that matches `selector`."""
+    form = page.locator("form").filter(has=page.locator(selector)).first
+    if form.count() == 0:
+        raise Absent(f"no form with {selector} on {page.url}")
+    return form
+
+
+def submit(page: Page, form: Locator, button: str | None = None) -> None:
+    """Press the form's submit button (the one whose text matches `button`, if given) and
+    wait for the page it leads to."""
+    buttons = form.locator("button:not([type=button]):not([type=reset]), input[type=submit]")
+    if button is not None:
+        named = buttons.filter(has_text=re.compile(button, re.IGNORECASE))
+        buttons = named if named.count() else buttons
+    if buttons.count() == 0:
+        raise Absent(f"no submit button in the form on {page.url}")
+    with page.expect_navigation():
+        buttons.first.click()
+    settle(page)
+
+
+def tick(control: Locator) -> None:
+    """Check a radio or checkbox, even one drawn by its label and hidden itself."""
+    try:
+        control.check(timeout=3_000)
+    except PlaywrightError:
+        control.evaluate(
+            "e => { e.checked = true; e.dispatchEvent(new Event('change', {bubbles: true})); }"
+        )
+
+
+def fill_first(form: Locator, selectors: Sequence[str], value: str) -> bool:
+    for selector in selectors:
+        field_ = form.locator(selector)
+        if field_.count():
+            field_.first.fill(value)
+            return True
+    return False
+
+
+def private_token(url: str) -> str | None:
+    """The token of a private page's address, `/rendez-vous/<token>`."""
+    match = re.match(r"https?://[^/]+/rendez-vous/([^/?#]+)", url)
+    if match and match.group(1) != "retrouver":
+        return match.group(1)
+    return None
+
+
+# The residents' day ---------------------------------------------------------------------
+
+
+def choose_demarche(tour: Tour, tab: Tab) -> None:
+    """From the démarche step to the slots, the CAF and a first time online; then the
+    first slot chosen, as the page looks once someone has tapped one."""
+    page = tab.page
+    if page.locator("input[name=service]").count() == 0:
+        page.goto(f"/mairies/{MAIRIE}/rendez-vous")
+    try:
+        form = form_with(page, "input[name=service]")
+        choice = form.locator(f"input[name=service][value='{DEMARCHE}']")
+        tick(choice if choice.count() else form.locator("input[name=service]").first)
+        need = form.locator(f"input[name=besoins][value='{NEED}']")
+        if need.count():
+            tick(need)
+        submit(page, form)
+    except (Absent, PlaywrightError):
+        page.goto(f"/mairies/{MAIRIE}/rendez-vous/creneaux?service={DEMARCHE}&besoins={NEED}")
+        settle(page)
+    slot = page.locator("input[name=debut]")
+    if slot.count() == 0:
+        raise Absent("no free slot on the slots step")
+    tour.state["slot"] = slot.first.get_attribute("value")
+    tick(slot.first)
+
+
+def to_contact(tour: Tour, tab: Tab) -> None:
+    page = tab.page
+    try:
+        submit(page, form_with(page, "input[name=debut]"), "continuer")
+    except (Absent, PlaywrightError):
+        slot = tour.need("slot", "slot chosen")
+        page.goto(
+            f"/mairies/{MAIRIE}/rendez-vous/coordonnees?service={DEMARCHE}"
+            f"&besoins={NEED}&debut={slot}"
+        )
+    if page.locator("input[name=nom]").count() == 0:
+        raise Absent("no contact form after the slot")
+
+
+def give_contact(tour: Tour, tab: Tab) -> None:
+    """Fill the contact details and go on: to the summary where there is one (pictured),
+    or straight to the private page (then there is no summary to picture)."""
+    page = tab.page
+    form = form_with(page, "input[name=nom]")
+    form.locator("input[name=nom]").fill(RESIDENT_NAME)
+    fill_first(form, ["input[name=email]"], RESIDENT_EMAIL)
+    fill_first(form, ["input[name=telephone]", "input[type=tel]"], RESIDENT_PHONE)
+    submit(page, form)
+    token = private_token(page.url)
+    if token:
+        tour.state["appointment"] = token
+        raise Absent("no summary step: the contact form books at once")
+    if page.locator("input[name=nom][aria-invalid=true]").count():
+        raise Absent("the contact form refused the details")
+
+
+def confirm_booking(tour: Tour, tab: Tab) -> None:
+    page = tab.page
+    if "appointment" not in tour.state:
+        confirming = page.locator("form").filter(
+            has=page.locator("button", has_text=re.compile("confirm", re.IGNORECASE))
+        )
+        if confirming.count() == 0:
+            raise Absent(f"nothing to confirm on {page.url}")
+        submit(page, confirming.last, "confirm")
+        token = private_token(page.url)
+        if token is None:
+            raise Absent(f"the booking did not lead to a private page ({page.url})")
+        tour.state["appointment"] = token
+    reference = page.locator(".reference")
+    if reference.count():
+        tour.state["reference"] = reference.first.inner_text().strip()
+
+
+def appointment_page(suffix: str) -> Act:
+    def act(tour: Tour, tab: Tab) -> None:
+        tab.page.goto(f"/rendez-vous/{tour.need('appointment', 'appointment')}{suffix}")
+
+    return act
+
+
+def cancel(tour: Tour, tab: Tab) -> None:
+    page = tab.page
+    if "/annuler" not in page.url:
+        page.goto(f"/rendez-vous/{tour.need('appointment', 'appointment')}/annuler")
+    submit(page, form_with(page, "button"), "annuler")
+
+
+def find_again(tour: Tour, tab: Tab) -> None:
+    """Fill "retrouver mon rendez-vous" with the reference and the phone number."""
+    page = tab.page
+    reference = tour.need("reference", "appointment reference")
+    if tab.status != 200:
+        raise Absent(f"/rendez-vous/retrouver answered {tab.status}")
+    form = form_with(page, "input[name=reference], input[name*=ref i]")
+    fill_first(form, ["input[name=reference]", "input[name*=ref i]"], reference)
+    fill_first(
+        form, ["input[name=contact]", "input[type=tel]", "input[name*=tel i]"], RESIDENT_PHONE
+    )
+    submit(page, form)
+
+
+# The queue ------------------------------------------------------------------------------
+
+
+def open_and_issue(tour: Tour, tab: Tab) -> None:
+    """Open the 15e all day today (the server runs on the real clock, and no ticket is
+    called while a mairie is closed), then give three walk-in tickets at reception."""
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    opened = tour.api(
+        "PUT",
+        f"/api/v1/admin/sites/{MAIRIE}/hours-exceptions/{today}",
+        MANAGER,
+        json={
+            "ranges": [{"opens": "00:00", "closes": "23:59"}],
+            "reason": "Permanence exceptionnelle",
+        },
+    )
+    opened.raise_for_status()
+    site = httpx.get(f"{tour.base}/api/v1/sites/{MAIRIE}", timeout=30).json()
+    tour.state["station"] = site["stations"][0]["id"]
+    tickets = []
+    for body in (
+        {"service": DEMARCHE},
+        {"service": DEMARCHE, "needs": [NEED], "phone": RESIDENT_PHONE},
+        {"service": "compte-paris"},
+    ):
+        issued = tour.api("POST", f"/api/v1/sites/{MAIRIE}/tickets", RECEPTION, json=body)
+        issued.raise_for_status()
+        tickets.append(issued.json())
+    tour.state["tickets"] = tickets
+
+
+def ticket(index: int, suffix: str = "") -> Act:
+    def act(tour: Tour, tab: Tab) -> None:
+        tickets = tour.need("tickets", "ticket")
+        tab.page.goto(f"/ticket/{tickets[index]['token']}{suffix}")
+
+    return act
+
+
+def call_next(tour: Tour, tab: Tab) -> None:
+    station = tour.need("station", "station")
+    called = tour.api("POST", f"/api/v1/stations/{station}/call-next", FACILITATOR)
+    called.raise_for_status()
+
+
+def finish_first(tour: Tour, tab: Tab) -> None:
+    """The first ticket's visit: started, then finished with a request sent on."""
+    first = tour.need("tickets", "ticket")[0]["id"]
+    tour.api("POST", f"/api/v1/tickets/{first}/start", FACILITATOR).raise_for_status()
+    departments = [d["code"] for d in tour.api("GET", "/api/v1/departments", MANAGER).json()]
+    department = DEMARCHE if DEMARCHE in departments else departments[0]
+    tour.api(
+        "POST",
+        f"/api/v1/tickets/{first}/finish",
+        FACILITATOR,
+        json={
+            "outcome": "escalated",
+            "department": department,
+            "services": [DEMARCHE],
+            "note": "Dossier d'aide au logement transmis.",
+        },
+    ).raise_for_status()
+
+
+# Staff ----------------------------------------------------------------------------------
+
+
+def log_in(tour: Tour, tab: Tab) -> None:
+    """Every agent logs in through /connexion, each in a browser of their own."""
+    refused = []
+    for persona, email in STAFF.items():
+        page = tour.tab(persona).page
+        page.goto("/connexion")
+        form = form_with(page, "input[name=password]")
+        form.locator("input[name=email]").fill(email)
+        form.locator("input[name=password]").fill(PASSWORD)
+        submit(page, form)
+        if "/connexion" in page.url:
+            refused.append(email)
+    if refused:
+        raise Absent(f"login refused for {', '.join(refused)}")
+
+
+def slip(tour: Tour, tab: Tab) -> None:
+    last = tour.need("tickets", "ticket")[-1]["id"]
+    tab.page.goto(f"/accueil/{MAIRIE}/tickets/{last}/imprimer")
+
+
+def station(tour: Tour, tab: Tab) -> None:
+    tab.page.goto(f"/poste/{tour.need('station', 'station')}")
+
+
+def site_section(words: str, anchor: str) -> Act:
+    """A part of a mairie's settings: its own page where the settings are in tabs, else
+    its section of the one page, brought to the top of the window."""
+
+    def act(tour: Tour, tab: Tab) -> None:
+        page = tab.page
+        if f"/admin/sites/{MAIRIE}" not in page.url:
+            page.goto(f"/admin/sites/{MAIRIE}")
+        link = page.locator("main a[href], nav a[href]").filter(
+            has_text=re.compile(words, re.IGNORECASE)
+        )
+        href = link.first.get_attribute("href") if link.count() else f"#{anchor}"
+        if href and not href.startswith("#"):
+            page.goto(href)
+            return
+        target = (href or f"#{anchor}").lstrip("#")
+        if page.locator(f"[id='{target}']").count() == 0:
+            raise Absent(f"no {words!r} section on {page.url}")
+        tab.anchor = target
+
+    return act
+
+
+def privacy_search(tour: Tour, tab: Tab) -> None:
+    page = tab.page
+    form = form_with(page, "input[name=email]")
+    form.locator("input[name=email]").fill(RESIDENT_EMAIL)
+    submit(page, form)
+
+
+def lobby(tour: Tour, tab: Tab) -> None:
+    """The paired screen of the 15e, as `serve --demo` printed its address."""
+    found = re.search(r"lobby display\s+https?://[^/\s]+(/display/\S+)", tour.server.output())
+    tab.page.goto(found.group(1) if found else f"/display/{MAIRIE}")
+    settle(tab.page)
+    tab.page.wait_for_timeout(1_500)
+
+
+SCENARIO: list[Step] = [
+    # A resident on a phone.
+    Step("home", "resident", go("/"), "public"),
+    Step("home-search-15", "resident", go("/?q=15"), "public"),
+    Step(f"mairie-{MAIRIE}", "resident", go(f"/mairies/{MAIRIE}"), "public"),
+    Step("booking-demarche", "resident", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
+    Step("booking-slots", "resident", choose_demarche, "public"),
+    Step("booking-contact", "resident", to_contact, "public"),
+    Step("booking-summary", "resident", give_contact, "public"),
+    Step("booking-done", "resident", confirm_booking, "public"),
+    Step("booking-move", "resident", appointment_page("/deplacer"), "public"),
+    Step("booking-cancel", "resident", appointment_page("/annuler"), "public"),
+    Step("booking-cancelled", "resident", cancel, "public"),
+    Step("first-slot", "resident", go(f"/premier-creneau?demarche={DEMARCHE}"), "public"),
+    Step("find-appointment", "resident", go("/rendez-vous/retrouver"), "public"),
+    Step("find-appointment-found", "resident", find_again, "public"),
+    Step("open-and-issue-tickets", "resident", open_and_issue),
+    Step("ticket-waiting", "resident", ticket(1), "public"),
+    Step("call-the-first-ticket", "resident", call_next),
+    Step("ticket-next", "resident", ticket(1), "public"),
+    Step("ticket-called", "resident", ticket(0), "public"),
+    Step("finish-the-first-ticket", "resident", finish_first),
+    Step("ticket-done", "resident", ticket(0), "public"),
+    Step("feedback", "resident", ticket(0, "/avis"), "public"),
+    Step("not-found", "resident", go("/cette-page-n-existe-pas"), "public", expect=404),
+    # The same in English.
+    Step("home-en", "english", go("/"), "public"),
+    Step("booking-demarche-en", "english", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
+    Step("not-found-en", "english", go("/cette-page-n-existe-pas"), "public", expect=404),
+    # Staff at their desks.
+    Step("login", "resident", go("/connexion"), "staff"),
+    Step("log-in", "resident", log_in),
+    Step("console-manager", "manager", go("/console"), "staff"),
+    Step("console-facilitator", "facilitator", go("/console"), "staff"),
+    Step("call-the-second-ticket", "facilitator", call_next),
+    Step("reception", "reception", go(f"/accueil/{MAIRIE}"), "staff"),
+    Step("reception-booking", "reception", go(f"/accueil/{MAIRIE}/rendez-vous"), "staff"),
+    Step("reception-ticket-slip", "reception", slip, "staff"),
+    Step("station", "facilitator", station, "staff"),
+    Step("requests", "manager", go(f"/demandes/{MAIRIE}"), "staff"),
+    Step(f"figures-{MAIRIE}", "manager", go(f"/statistiques/{MAIRIE}"), "staff"),
+    Step("figures-paris", "admin", go("/statistiques"), "staff"),
+    Step("admin-sites", "admin", go("/admin"), "staff"),
+    Step("admin-site-settings", "admin", go(f"/admin/sites/{MAIRIE}"), "staff"),
+    Step("admin-site-hours", "admin", site_section("horaires", "horaires"), "staff"),
+    Step("admin-site-screens", "admin", site_section("écrans", "ecrans"), "staff"),
+    Step("admin-catalog", "admin", go("/admin/catalogue"), "staff"),
+    Step("admin-agents", "admin", go("/admin/agents"), "staff"),
+    Step("admin-journal", "admin", go("/admin/journal"), "staff"),
+    Step("admin-privacy", "admin", go("/admin/donnees-personnelles"), "staff"),
+    Step("admin-privacy-found", "admin", privacy_search, "staff"),
+    # The lobby screen.
+    Step(f"display-{MAIRIE}", "screen", lobby, "display"),
+]
+
+
+# Running it ------------------------------------------------------------------------------
+
+
+def pictured() -> list[tuple[int, Step]]:
+    """The steps that make pictures, with their number in the file names."""
+    return list(enumerate((step for step in SCENARIO if step.audience), start=1))
+
+
+def file_name(number: int, name: str, width: int, full: bool = False) -> str:
+    return f"{number:02d}-{name}-{width}{'-full' if full else ''}.png"
+
+
+def wanted(name: str, only: str | None) -> bool:
+    if not only:
+        return True
+    if any(sign in only for sign in "*?["):
+        return fnmatch.fnmatch(name, only)
+    return only in name
+
+
+OVERFLOW_SCRIPT = """() => {
+  const width = window.innerWidth;
+  const page = document.documentElement.scrollWidth;
+  if (page <= width) return {page, width, culprits: []};
+  const culprits = [];
+  const sticks = e => e.getBoundingClientRect().right > width + 1;
+  for (const e of document.body.querySelectorAll('*')) {
+    if (!sticks(e) || (e.parentElement && e.parentElement !== document.body
+        && sticks(e.parentElement))) continue;
+    let name = e.tagName.toLowerCase();
+    if (e.id) name += '#' + e.id;
+    else if (e.classList.length) name += '.' + [...e.classList].join('.');
+    culprits.push(name);
+    if (culprits.length === 3) break;
+  }
+  return {page, width, culprits};
+}"""
+
+
+@dataclass
+class Picture:
+    file: str
+    name: str
+    status: int | None
+    overflow: str
+
+
+@dataclass
+class Report:
+    pictures: list[Picture] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+
+def overflow_of(page: Page) -> str:
+    measured = page.evaluate(OVERFLOW_SCRIPT)
+    if measured["page"] <= measured["width"]:
+        return "no"
+    culprits = ", ".join(measured["culprits"])
+    return f"YES {measured['page']}>{measured['width']} ({culprits})"
+
+
+def oddities(step: Step, tab: Tab) -> list[str]:
+    """What a reviewer should know of the document beyond its picture: not HTML (raw JSON
+    where a page is expected), or not in the language its reader asked for."""
+    found = []
+    kind = tab.content_type.split(";")[0].strip()
+    if kind and kind != "text/html":
+        found.append(kind)
+    if step.persona == "english" and kind == "text/html":
+        lang = tab.page.evaluate("() => document.documentElement.lang") or "?"
+        if not lang.startswith("en"):
+            found.append(f"lang={lang}")
+    return found
+
+
+def shoot(out: Path, number: int, step: Step, tab: Tab, report: Report) -> None:
+    assert step.audience is not None
+    page = tab.page
+    odd = oddities(step, tab)
+    remark = f"  [{', '.join(odd)}]" if odd else ""
+    if odd:
+        report.unexpected.append(f"{step.name} ({', '.join(odd)})")
+    for width, height in SIZES[step.audience]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(150)
+        if tab.anchor:
+            page.evaluate(
+                "id => document.getElementById(id)?.scrollIntoView({block: 'start'})",
+                tab.anchor,
+            )
+        variants = [False]
+        if step.audience == "public" and width == FULL_PAGE_WIDTH:
+            variants.append(True)
+        overflow = overflow_of(page)
+        for full in variants:
+            name = file_name(number, step.name, width, full)
+            page.screenshot(path=out / name, full_page=full, animations="disabled")
+            picture = Picture(name, step.name, tab.status, overflow)
+            report.pictures.append(picture)
+            status = "-" if tab.status is None else str(tab.status)
+            print(f"{name:<44} {status:>4}  overflow {overflow}{remark}", flush=True)
+
+
+def run_step(tour: Tour, out: Path, number: int | None, step: Step, only: str | None) -> Report:
+    """Run one step and picture its page; whatever goes wrong is a line, never the end."""
+    report = Report()
+    tab = tour.tab(step.persona)
+    tab.anchor = None
+    label = step.name if number is None else f"{number:02d}-{step.name}"
+    # Pages left out by --only are still reached, in silence.
+    shown = number is None or wanted(step.name, only)
+    error: str | None = None
+    try:
+        step.act(tour, tab)
+        if step.audience:
+            settle(tab.page)
+    except Absent as absent:
+        if shown:
+            report.notes.append(f"{label}: {absent}")
+            print(f"{label:<44}    -  not pictured: {absent}", flush=True)
+        return report
+    except Exception as failure:  # one page failing must not end the run
+        error = f"{type(failure).__name__}: {(str(failure).splitlines() or [''])[0][:200]}"
+        if shown:
+            report.notes.append(f"{label}: {error}")
+            print(f"{label:<44}    -  failed: {error}", flush=True)
+        if number is None or not tab.page.url.startswith(tour.base):
+            return report
+    if number is None or not shown:
+        return report
+    try:
+        shoot(out, number, step, tab, report)
+    except PlaywrightError as failure:
+        note = f"{label}: picture failed: {str(failure).splitlines()[0][:200]}"
+        report.notes.append(note)
+        print(note, flush=True)
+        return report
+    if tab.status != step.expect:
+        report.unexpected.append(f"{step.name} ({tab.status}, expected {step.expect})")
+    if error:
+        report.unexpected.append(f"{step.name} (pictured after: {error})")
+    return report
+
+
+def write_index(out: Path, report: Report) -> None:
+    """index.html: every picture on one page, a row per page."""
+    rows: dict[str, list[Picture]] = {}
+    for picture in report.pictures:
+        rows.setdefault(f"{picture.file.split('-', 1)[0]}-{picture.name}", []).append(picture)
+    parts = [
+        "<!doctype html><html lang='en'><meta charset='utf-8'><title>guichet screenshots</title>",
+        "<style>body{font-family:sans-serif;margin:1rem}figure{display:inline-block;"
+        "vertical-align:top;margin:0 1rem 1rem 0}img{max-height:420px;border:1px solid #999}"
+        "figcaption{font-size:.8rem}.bad{color:#a00}</style>",
+        "<h1>guichet screenshots</h1>",
+        f"<p>{len(report.pictures)} pictures, {time.strftime('%Y-%m-%d %H:%M')}</p>",
+    ]
+    if report.unexpected or report.notes:
+        parts.append("<ul>")
+        parts += [f"<li class='bad'>{html.escape(n)}</li>" for n in report.unexpected]
+        parts += [f"<li>{html.escape(n)}</li>" for n in report.notes]
+        parts.append("</ul>")
+    for key, pictures in rows.items():
+        parts.append(f"<h2>{html.escape(key)}</h2>")
+        for picture in pictures:
+            bad = " class='bad'" if picture.overflow != "no" else ""
+            parts.append(
+                f"<figure><a href='{picture.file}'><img src='{picture.file}' alt='' "
+                f"loading='lazy'></a><figcaption{bad}>{picture.file} · {picture.status} · "
+                f"overflow {html.escape(picture.overflow)}</figcaption></figure>"
+            )
+    (out / "index.html").write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def deadline(seconds: int, servers: list[Server]) -> Iterator[None]:
+    """Raise RunTimeout in this thread after `seconds`; should the run still not end,
+    stop the server and leave the process `HARD_STOP_GRACE_SECONDS` later."""
+
+    def soft(signum: int, frame: FrameType | None) -> None:
+        raise RunTimeout(f"the run took longer than {seconds} s")
+
+    def hard() -> None:
+        print(f"screenshots: still running {HARD_STOP_GRACE_SECONDS} s past the timeout: killed")
+        for server in servers:
+            with suppress(Exception):
+                server.stop(signal.SIGKILL)
+        os._exit(3)
+
+    previous = signal.signal(signal.SIGALRM, soft)
+    signal.alarm(seconds)
+    backstop = threading.Timer(seconds + HARD_STOP_GRACE_SECONDS, hard)
+    backstop.daemon = True
+    backstop.start()
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        backstop.cancel()
+
+
+def tour_the_service(server: Server, out: Path, only: str | None) -> tuple[Report, bool]:
+    """Run the scenario against `server`: the report, and whether it ran to its end."""
+    report = Report()
+    numbers = {id(step): number for number, step in pictured()}
+    finished = False
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            tour = Tour(server.base, browser, server)
+            for step in SCENARIO:
+                done = run_step(tour, out, numbers.get(id(step)), step, only)
+                report.pictures += done.pictures
+                report.notes += done.notes
+                report.unexpected += done.unexpected
+            finished = True
+        except RunTimeout as timeout:
+            report.notes.append(f"stopped: {timeout}")
+            print(f"stopped: {timeout}", flush=True)
+        finally:
+            with suppress(Exception):
+                browser.close()
+    return report, finished
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.screenshots", description=__doc__)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where to write ({OUT})")
+    parser.add_argument("--only", help="picture only the pages whose name matches")
+    parser.add_argument("--timeout", type=int, default=TIMEOUT_SECONDS, help="seconds (600)")
+    options = parser.parse_args(argv)
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        print(
+            f"screenshots: Chromium not found at {CHROMIUM}; install Debian's chromium "
+            "or set GUICHET_TEST_CHROMIUM"
+        )
+        return 1
+    out: Path = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    if not options.only:
+        for old in out.glob("[0-9][0-9]*-*.png"):
+            old.unlink()
+    started = time.monotonic()
+    servers: list[Server] = []
+    report = Report()
+    finished = False
+    with tempfile.TemporaryDirectory(prefix="guichet-screenshots-") as folder:
+        environment = {
+            "GUICHET_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/guichet.db",
+            "GUICHET_OUTBOX_DIR": f"{folder}/outbox",
+        }
+        try:
+            with deadline(options.timeout, servers):
+                try:
+                    with running(Path(folder), environment, demo=True) as started_servers:
+                        servers += started_servers
+                        print(f"guichet serve --demo on {started_servers[0].base}", flush=True)
+                        report, finished = tour_the_service(started_servers[0], out, options.only)
+                except AssertionError as failure:
+                    print(f"screenshots: {str(failure).splitlines()[0]}")
+                    return 1
+        except RunTimeout as timeout:
+            print(f"stopped: {timeout}")
+    write_index(out, report)
+    seconds = time.monotonic() - started
+    overflowing = sorted({p.name for p in report.pictures if p.overflow != "no"})
+    print(f"\n{len(report.pictures)} pictures in {out}/ ({seconds:.0f} s); index: {out}/index.html")
+    if report.unexpected:
+        print(f"not as expected: {'; '.join(report.unexpected)}")
+    if overflowing:
+        print(f"wider than the window: {', '.join(overflowing)}")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0 if finished else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
