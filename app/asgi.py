@@ -30,6 +30,8 @@ from app.audit.api import AuditController
 from app.audit.pages import JournalPages
 from app.booking.alert_pages import BookingAlertPages
 from app.booking.api import BookingAlertsController, BookingController
+from app.booking.first_api import FirstSlotController
+from app.booking.first_pages import FirstSlotPages
 from app.booking.pages import BookingPages
 from app.config import Settings, load_settings
 from app.db import Database, utcnow
@@ -58,6 +60,7 @@ from app.sites.catalog_api import NeedsAdminController, ServicesAdminController
 from app.sites.catalog_pages import CatalogPages, NeedPages, ServicePages
 from app.sites.pages import PagesController
 from app.stats.api import StatsController
+from app.stats.busy_api import BusyHoursController
 from app.stats.metrics import Metrics, metrics_endpoint
 from app.stats.pages import FiguresPages
 from app.throttle import Limits, rate_limits
@@ -163,9 +166,11 @@ def create_app(
         path="/",
         route_handlers=[
             SitesController,
+            BusyHoursController,
             AuthController,
             BookingController,
             BookingAlertsController,
+            FirstSlotController,
             QueueController,
             *TICKET_MOVES,
             TrackingController,
@@ -192,6 +197,7 @@ def create_app(
             metrics_endpoint,
             PagesController,
             BookingPages,
+            FirstSlotPages,
             StaffPages,
             RequestPages,
             FiguresPages,

@@ -394,11 +394,14 @@ WITHOUT_SESSION: dict[str, str] = {
     "/connexion": "logging in opens the session (no token yet); a post from another "
     "origin is refused (test_security.py)",
     "/mairies/{slug:str}/rendez-vous/coordonnees": "anyone books online, no credentials",
+    "/rendez-vous/retrouver": "a reference and the phone or email it was booked with lead "
+    "to the private link; nothing changes",
     "/rendez-vous/{token:str}/rappels": "the private link's token is the credential",
     "/rendez-vous/{token:str}/annuler": "the private link's token is the credential",
     "/rendez-vous/{token:str}/deplacer": "the private link's token is the credential",
     "/rendez-vous/{token:str}/reprendre": "the private link's token is the credential",
     "/ticket/{token:str}/avis": "the ticket link's token is the credential",
+    "/ticket/{token:str}/quitter": "the ticket link's token is the credential",
     "/demande-transmise/{token:str}": "the department's link token is the credential",
 }
 STAFF_CREDENTIALS = {"staff", "agent", "optional_agent"}
