@@ -14,6 +14,7 @@ from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -68,6 +69,7 @@ from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
 from app.web.context import one_session_per_request, provide_context, provide_session
+from app.web.public import on_unknown_address
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -244,7 +246,7 @@ def create_app(
         ),
         lifespan=[lifespan],
         plugins=[channels],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: on_unknown_address},
         openapi_config=OpenAPIConfig(
             title="guichet",
             version="1",

@@ -16,7 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect, Template
 
 from app.booking.schemas import Token
-from app.errors import DomainError, status_of
+from app.errors import DomainError, on_http_exception, status_of
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
@@ -48,6 +48,23 @@ def error_page(exc: Exception, words: Words, status: int | None = None) -> Templ
     headers = exc.headers if isinstance(exc, DomainError) else {}
     context = {"title": title, "text": text}
     return Template("page_error.html", context=context, status_code=status, headers=headers)
+
+
+# Addresses that are never pages: their errors stay problem details whatever the client asks.
+NOT_PAGES = ("/api/", "/ws/", "/health/", "/metrics", "/schema", "/static/", "/display/static/")
+
+
+def on_unknown_address(request: Request[Any, Any, State], exc: HTTPException) -> Response[Any]:
+    """An address nothing answers (404), or answers with another method (405), asked for by
+    a browser: a French page rather than problem details; anything else as the API says."""
+    asks_for_a_page = "text/html" in request.headers.get("accept", "")
+    if (
+        exc.status_code in (404, 405)
+        and asks_for_a_page
+        and not request.url.path.startswith(NOT_PAGES)
+    ):
+        return error_page(exc, {**RESIDENTS_WORDS, 405: RESIDENTS_WORDS[404]})
+    return on_http_exception(request, exc)
 
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
