@@ -18,6 +18,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.config import Settings
 from app.errors import TooManyRequests
 
+FINDING_TRIES_PER_HOUR = 6
+
 
 @dataclass
 class RateLimit:
@@ -63,6 +65,15 @@ class Limits:
         self.booking = RateLimit(count=settings.booking_requests_per_minute, period=60)
         self.requests = RateLimit(count=settings.requests_per_minute, period=60)
         self.token_lookups = RateLimit(count=settings.token_lookups_per_minute, period=60)
+        # Finding an appointment by its reference and contact: a few mistakes are normal, a
+        # search through phone numbers is not. Per address, and per reference from anywhere.
+        self.finding_per_address = RateLimit(count=FINDING_TRIES_PER_HOUR * 2, period=3600)
+        self.finding_per_reference = RateLimit(count=FINDING_TRIES_PER_HOUR, period=3600)
+
+    def finding_wait(self, address: str, reference: str) -> float:
+        """Count one try at finding `reference`'s appointment from `address`; the seconds to
+        wait before the next one is allowed (0: this one is)."""
+        return self.finding_per_address.hit(address) or self.finding_per_reference.hit(reference)
 
     def check_login(self, address: str, email: str) -> None:
         detail = "Too many login attempts. Wait before trying again."

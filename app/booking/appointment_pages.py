@@ -4,6 +4,7 @@ nearest free slots in one step. Plain forms: no JavaScript needed."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -40,7 +41,7 @@ from app.booking.slot_views import (
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.errors import Conflict, DomainError
-from app.i18n import N_, formats, gettext
+from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import STATUSES, label, refusal
 from app.notify.models import MessageStatus, OutboxMessage
 from app.sites.models import Site
@@ -61,10 +62,12 @@ NOTICES = (
 )
 
 
-def _private_page(template: str, page: dict[str, Any], status: int = 200) -> Template:
+def _private_page(
+    template: str, page: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Template:
     """A page reached by a private link: kept out of caches and of other sites' logs."""
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    return Template(template, context=page, status_code=status, headers=headers)
+    private = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", **(headers or {})}
+    return Template(template, context=page, status_code=status, headers=private)
 
 
 async def _chosen_start(request: Request[Any, Any, State]) -> datetime:
@@ -88,7 +91,8 @@ class AppointmentPages(PublicController):
         was booked with; one answer for an unknown reference and a wrong contact."""
         request = visitor.request
         address = client_address(request)
-        request.app.state.limits.token_lookups.check(
+        limits = request.app.state.limits
+        limits.token_lookups.check(
             address, "Too many requests that present a private link: wait a minute."
         )
         form = await request.form()
@@ -102,6 +106,17 @@ class AppointmentPages(PublicController):
             errors["contact"] = gettext(
                 "Indiquez le numéro de téléphone ou l'adresse e-mail donné à la réservation."
             )
+        wait = 0.0 if errors else limits.finding_wait(address, normalised_reference(reference))
+        if wait:
+            minutes = math.ceil(wait / 60)
+            errors["formulaire"] = ngettext(
+                "Trop d'essais pour retrouver ce rendez-vous : réessayez dans %(num)d minute.",
+                "Trop d'essais pour retrouver ce rendez-vous : réessayez dans %(num)d minutes.",
+                minutes,
+            )
+            page = {"entered": entered, "errors": errors, "throttled": True}
+            retry = {"Retry-After": str(minutes * 60)}
+            return _private_page("appointment_find.html", page, 429, retry)
         if not errors:
             found = await appointment_of(visitor.session, reference, contact)
             if found is not None:

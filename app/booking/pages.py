@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Router, get, post
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy import or_, select
@@ -23,6 +24,7 @@ from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import SlotRefused, requirement_of
 from app.booking.slot_views import asked, choice, slot_choices, slot_context
 from app.booking.throttling import throttle_booking, throttle_search
+from app.db import token_digest
 from app.errors import DomainError
 from app.i18n import formats, gettext
 from app.i18n.texts import refusal
@@ -33,8 +35,10 @@ from app.throttle import client_address
 from app.web.public import PublicController, Visitor
 
 MAX_NEEDS = 10
-# How long after a booking the same form, sent again from the same client, leads to it.
+# How long after a booking the same form, sent again from the same browser, leads to it:
+# the browser that booked holds the appointment's link in this cookie for that long.
 SECOND_TAP = timedelta(minutes=10)
+JUST_BOOKED = "guichet_rdv_pris"
 
 
 @dataclass
@@ -190,7 +194,8 @@ async def _book(
     try:
         client = contacts.client_network(client_address(visitor.request))
         request = entered.request(site, code, needs, start, client=client)
-        appointment = await _booked_just_now(session, site, request, visitor.now)
+        just_booked = visitor.request.cookies.get(JUST_BOOKED, "")
+        appointment = await _booked_just_now(session, site, request, visitor.now, just_booked)
         if appointment is None:
             appointment = await commands.book(
                 session,
@@ -217,14 +222,36 @@ async def _book(
         return await _contact_page(
             session, site, code, needs, start, 422, entered=entered, errors=errors
         )
-    return Redirect(f"/rendez-vous/{appointment.token}?confirme=1", status_code=303)
+    return Redirect(
+        f"/rendez-vous/{appointment.token}?confirme=1",
+        status_code=303,
+        cookies=[
+            Cookie(
+                key=JUST_BOOKED,
+                value=appointment.token,
+                max_age=int(SECOND_TAP.total_seconds()),
+                path="/mairies/",
+                httponly=True,
+                secure=visitor.request.url.scheme == "https",
+                samesite="strict",
+            )
+        ],
+    )
 
 
 async def _booked_just_now(
-    session: AsyncSession, site: Site, request: commands.BookingRequest, now: datetime
+    session: AsyncSession,
+    site: Site,
+    request: commands.BookingRequest,
+    now: datetime,
+    just_booked: str,
 ) -> Appointment | None:
-    """The appointment this very request booked a moment ago, from this client: a second
-    tap on "Confirmer", or the form sent again, leads to it rather than to a second one."""
+    """The appointment this browser booked a moment ago (`just_booked`: its link, from the
+    cookie set then) if it is this very request: a second tap on "Confirmer", or the form
+    sent again, leads to it rather than to a second one. Never from the form alone: the same
+    details sent by anyone else do not lead to someone's private page."""
+    if not just_booked:
+        return None
     who = request.contact
     same_person = []
     if who.email:
@@ -242,6 +269,7 @@ async def _booked_just_now(
             Appointment.client_network == request.client,
             Appointment.booked_by_agent_id.is_(None),
             Appointment.created_at > now - SECOND_TAP,
+            Appointment.token_digest == token_digest(just_booked),
             or_(*same_person),
         )
         .order_by(Appointment.id.desc())

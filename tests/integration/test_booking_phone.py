@@ -67,7 +67,7 @@ async def test_every_step_shows_where_one_is_out_of_four_in_words(
         for name in ("Démarche", "Créneau", "Coordonnées", "Vérification"):
             assert f'<span class="progress-name">{name}</span>' in page.text
     assert "(étape en cours)" in slots.text
-    assert "(faite)" in summary.text
+    assert "(étape faite)" in summary.text
 
 
 async def test_the_slots_show_one_day_at_a_time_the_first_free_one_marked(
@@ -204,6 +204,17 @@ async def test_a_second_tap_on_confirm_books_once_and_leads_to_the_same_page(
     assert first == second
     assert other != first
     assert await appointments(db) == 2
+
+
+async def test_the_same_details_from_another_browser_never_lead_to_the_private_page(
+    client: AsyncTestClient[object],
+) -> None:
+    first = await book(client, email="marie@example.org")
+    client.cookies.clear()  # another browser: it never booked, whatever it knows
+    again = await send(client, confirmer="oui", email="marie@example.org")
+
+    assert again.headers.get("location", "").split("?")[0] != first
+    assert first.rsplit("/", 1)[1] not in again.text
 
 
 async def test_the_private_page_says_what_was_sent_where_and_how_to_come(

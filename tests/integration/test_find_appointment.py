@@ -104,3 +104,32 @@ async def test_searching_is_rate_limited_like_private_links(
 
     assert answers[:3] == [422] * 3
     assert answers[3:] == [429, 429]
+
+
+async def test_guessing_the_contact_of_a_reference_stops_after_a_few_tries(
+    client: AsyncTestClient[object], booked: dict[str, str]
+) -> None:
+    reference = booked["reference"]
+    wrong = [(await find(client, reference, f"06000000{n:02d}")).status_code for n in range(7)]
+    right_one_too_late = await find(client, reference, "06 12 34 56 78")
+
+    assert wrong == [422] * 6 + [429]
+    assert right_one_too_late.status_code == 429
+    assert "pour retrouver ce rendez-vous : réessayez dans" in right_one_too_late.text
+    assert int(right_one_too_late.headers["retry-after"]) > 0
+    assert booked["token"] not in right_one_too_late.text
+
+
+async def test_the_tries_on_one_reference_count_from_every_address(
+    database_url: str, clock: Clock, booked: dict[str, str]
+) -> None:
+    """Changing address does not give a reference more tries (the app is shared)."""
+    app = create_app(make_settings(database_url), clock=clock)
+    reference = booked["reference"]
+    answers = []
+    for n in range(7):
+        async with AsyncTestClient(app=app) as client:
+            client.headers["X-Forwarded-For"] = f"203.0.113.{n}"
+            answers.append((await find(client, reference, f"06000000{n:02d}")).status_code)
+
+    assert answers == [422] * 6 + [429]
