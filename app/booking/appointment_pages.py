@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
@@ -44,7 +43,7 @@ from app.errors import Conflict, DomainError
 from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import STATUSES, label, refusal
 from app.notify.models import MessageStatus, OutboxMessage
-from app.sites.models import Site
+from app.sites.geo import map_link
 from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
@@ -420,17 +419,6 @@ async def appointment_of(session: AsyncSession, reference: str, contact: str) ->
     return found if found is not None and any(matches) else None
 
 
-def _map_link(site: Site) -> str:
-    """A map of the mairie: at its coordinates when known, else a search of its address."""
-    latitude, longitude = getattr(site, "latitude", None), getattr(site, "longitude", None)
-    if latitude is not None and longitude is not None:
-        return (
-            f"https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}"
-            f"#map=18/{latitude}/{longitude}"
-        )
-    return "https://www.openstreetmap.org/search?" + urlencode({"query": site.address})
-
-
 async def _confirmation_sent(
     session: AsyncSession, appointment: Appointment, now: datetime
 ) -> dict[str, Any] | None:
@@ -477,7 +465,7 @@ async def _coming_context(context: Context, appointment: Appointment) -> dict[st
     needs = await get_needs(context.session, tuple(appointment.needs), retired=True)
     return {
         "sent": await _confirmation_sent(context.session, appointment, context.now),
-        "map_url": _map_link(site),
+        "map_url": map_link(site),
         "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
         "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
         "starts": formats.clock(start),

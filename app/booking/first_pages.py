@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_decimal
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -18,7 +17,7 @@ from app.booking.first import FirstSlot, Order, UnknownPlace, first_slots
 from app.booking.pages import needs_of
 from app.booking.throttling import throttle_search
 from app.errors import NotFound
-from app.i18n import language
+from app.i18n.formats import kilometres
 from app.sites.models import Site
 from app.sites.service import list_needs, list_services
 from app.web.public import PublicController, Visitor
@@ -67,7 +66,7 @@ def _found(item: FirstSlot, search: Search) -> Found:
     booking = urlencode([*asked, ("debut", item.local_start.isoformat())])
     distance = None
     if item.distance_km is not None:
-        distance = format_decimal(item.distance_km, format="0.0", locale=language.get())
+        distance = kilometres(item.distance_km)
     return Found(
         site=item.site,
         start=item.local_start,

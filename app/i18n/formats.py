@@ -4,10 +4,11 @@ filters) and by the messages' data."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 
 from babel.dates import get_day_names, get_month_names
+from babel.numbers import format_decimal
 
 from app.i18n import gettext, language, ngettext
 
@@ -52,7 +53,7 @@ def day(value: date) -> str:
     return gettext("%(day)s %(year)d", day=short_day(value), year=value.year)
 
 
-def clock(value: datetime) -> str:
+def clock(value: datetime | time) -> str:
     """ "9 h 30" (the local wall-clock time of `value`)."""
     return gettext("%(hour)d h %(minute)02d", hour=value.hour, minute=value.minute)
 
@@ -91,3 +92,8 @@ def month_year(value: date) -> str:
     """ "décembre 2026"."""
     month = _months(language.get())[value.month - 1]
     return gettext("%(month)s %(year)d", month=month, year=value.year)
+
+
+def kilometres(value: float) -> str:
+    """A distance to one decimal: "1,2" in French, "1.2" in English."""
+    return format_decimal(round(value, 1), format="0.0", locale=language.get())

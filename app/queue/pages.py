@@ -4,7 +4,6 @@ where the mairie is, and leaving the queue (asked once more on a page of its own
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
@@ -20,21 +19,12 @@ from app.i18n.texts import refusal
 from app.queue import commands, queries, views
 from app.queue.eta_words import eta_words
 from app.queue.models import TicketStatus
-from app.sites.models import Site
+from app.sites.geo import map_link
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
 from app.web.public import PublicController, Visitor, short_link
-
-
-def map_url(site: Site) -> str:
-    """An OpenStreetMap link to the mairie: at its position when known, else a search of
-    its address."""
-    if site.latitude is not None and site.longitude is not None:
-        lat, lon = f"{site.latitude:.5f}", f"{site.longitude:.5f}"
-        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
-    return f"https://www.openstreetmap.org/search?query={quote_plus(site.address)}"
 
 
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
@@ -54,7 +44,7 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
         "slug": site.slug,
         "address": site.address,
         "access": site.access,
-        "map_url": map_url(site),
+        "map_url": map_link(site),
         "service": ticket.service.name,
         "status": ticket.status,
         "position": view.position,

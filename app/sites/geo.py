@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
+from urllib.parse import quote_plus
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -19,6 +20,8 @@ class Located(Protocol):
     def slug(self) -> str: ...
     @property
     def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
     @property
     def arrondissements(self) -> Sequence[int]: ...
     @property
@@ -135,3 +138,11 @@ def _only(matches: Iterable[SiteT]) -> SiteT | None:
 def _distance_or_far(found: Located, site: Located) -> float:
     distance = between(found, site)
     return math.inf if distance is None else distance
+
+
+def map_link(site: Located) -> str:
+    """The mairie on OpenStreetMap: a marker at its position, else a search of its address."""
+    if site.latitude is None or site.longitude is None:
+        return f"https://www.openstreetmap.org/search?query={quote_plus(site.address)}"
+    lat, lon = f"{site.latitude:.5f}", f"{site.longitude:.5f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"

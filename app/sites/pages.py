@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
@@ -17,12 +15,12 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from app.errors import NotFound
-from app.i18n import gettext, language
-from app.i18n.formats import weekday_name
+from app.i18n import formats, gettext
+from app.i18n.formats import kilometres, weekday_name
 from app.sites import schemas
-from app.sites.geo import between, search
+from app.sites.geo import between, map_link, search
 from app.sites.hours import OpenDay, SiteCalendar
-from app.sites.models import Site, WeeklyHours
+from app.sites.models import WeeklyHours
 from app.sites.queries import stations_of, weekly_rows
 from app.sites.service import get_site, list_services, list_sites, local_today, site_calendar
 from app.stats.busy import BusyWeek, Level, busy_week
@@ -36,37 +34,23 @@ CLOSURES_AHEAD_DAYS = 60
 NEXT_OPENING_WITHIN_DAYS = 14
 
 
+def _hhmm(text: str) -> str:
+    """ "8 h 30" for "08:30", as every time is written."""
+    return formats.clock(time.fromisoformat(text))
+
+
 def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
     """ "lundi : 8 h 30 – 17 h 00", one line per open weekday, in the current language."""
     lines = []
     hours = schemas.opening_hours(rows)
     for index, (_, ranges) in enumerate(hours.weekly.items()):
         if ranges:
-            text = ", ".join(f"{_clock(opens)} – {_clock(closes)}" for opens, closes in ranges)
+            text = ", ".join(f"{_hhmm(opens)} – {_hhmm(closes)}" for opens, closes in ranges)
             lines.append(gettext("%(label)s : %(value)s", label=weekday_name(index), value=text))
     for special in hours.special:
-        text = ", ".join(f"{_clock(opens)} – {_clock(closes)}" for opens, closes in special.hours)
+        text = ", ".join(f"{_hhmm(opens)} – {_hhmm(closes)}" for opens, closes in special.hours)
         lines.append(f"{special.note} ({text})" if special.note else text)
     return lines
-
-
-def _clock(hhmm: str) -> str:
-    """ "8 h 30" for "08:30"."""
-    hours, minutes = hhmm.split(":")
-    return gettext("%(hour)d h %(minute)02d", hour=int(hours), minute=int(minutes))
-
-
-def map_link(site: Site) -> str:
-    """The mairie on OpenStreetMap: a marker at its position, else a search of its address."""
-    if site.latitude is None or site.longitude is None:
-        return f"https://www.openstreetmap.org/search?query={quote_plus(site.address)}"
-    lat, lon = f"{site.latitude:.5f}", f"{site.longitude:.5f}"
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
-
-
-def kilometres(value: float) -> str:
-    """ "1,2" in French, "1.2" in English."""
-    return format_decimal(round(value, 1), format="0.0", locale=language.get())
 
 
 @dataclass(frozen=True)

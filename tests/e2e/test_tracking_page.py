@@ -154,7 +154,7 @@ def test_the_call_is_unmistakable_and_the_phone_vibrates_once_per_call(
     expect(page.locator(".state")).to_have_text("Il y a 1 personne avant vous.")
     expect(page.locator(".ticket-number")).to_have_text(f"Numéro {mine['number']}")
     expect(page.get_by_role("link", name="Voir l'adresse sur un plan")).to_have_attribute(
-        "href", "https://www.openstreetmap.org/?mlat=48.84120&mlon=2.29910#map=18/48.84120/2.29910"
+        "href", "https://www.openstreetmap.org/?mlat=48.84120&mlon=2.29910#map=17/48.84120/2.29910"
     )
     looks_right(page, axe)
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.sites import geo
 from app.sites.demo import mairies
 from app.sites.geo import arrondissement_of, distance_km, folded, place_of, search, site_for
 
@@ -200,3 +201,20 @@ def test_a_search_naming_no_single_mairie_keeps_the_whole_list_in_order(query: s
 
     assert found is None
     assert [site.slug for site in others] == [site.slug for site in paris()]
+
+
+def test_a_map_link_marks_the_position_or_searches_the_address() -> None:
+    @dataclass
+    class Place:
+        slug: str = "paris-99"
+        name: str = "Mairie"
+        address: str = "1 place de l'Hôtel de Ville, 75004 Paris"
+        latitude: float | None = None
+        longitude: float | None = None
+
+    assert geo.map_link(Place(latitude=48.8412, longitude=2.2991)) == (
+        "https://www.openstreetmap.org/?mlat=48.84120&mlon=2.29910#map=17/48.84120/2.29910"
+    )
+    assert geo.map_link(Place()) == (
+        "https://www.openstreetmap.org/search?query=1+place+de+l%27H%C3%B4tel+de+Ville%2C+75004+Paris"
+    )
