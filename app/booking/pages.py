@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Router, get, post
@@ -21,8 +22,9 @@ from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.queries import SlotRefused, requirement_of
+from app.booking.queries import SlotRefused, offer_alternatives, requirement_of, slot_finder
 from app.booking.slot_views import asked, choice, slot_choices, slot_context
+from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.db import token_digest
 from app.errors import DomainError
@@ -98,8 +100,15 @@ async def _chosen(visitor: Visitor, slug: str) -> tuple[Site, str, tuple[str, ..
 
 
 def _back_to_start(site: Site) -> Redirect:
-    """To the choice of a démarche, for a step reached without one (or without a slot)."""
+    """To the choice of a démarche, for a step reached without one."""
     return Redirect(f"/mairies/{site.slug}/rendez-vous?erreur=demarche", status_code=303)
+
+
+def _back_to_slots(site: Site, code: str, needs: tuple[str, ...]) -> Redirect:
+    """To the choice of a slot for the démarche `code`, for a step reached without a slot
+    (or with a start that is not a date and time)."""
+    query = urlencode([("service", code), *(("besoins", need) for need in needs)])
+    return Redirect(f"/mairies/{site.slug}/rendez-vous/creneaux?{query}", status_code=303)
 
 
 class BookingFlowPages(PublicController):
@@ -142,8 +151,13 @@ class BookingFlowPages(PublicController):
     ) -> Template | Redirect:
         site, code, needs = await _chosen(visitor, slug)
         start = bounds.parse_datetime(visitor.request.query_params.get("debut"))
-        if not code or start is None:
+        if not code:
             return _back_to_start(site)
+        if start is None:
+            return _back_to_slots(site, code, needs)
+        refused = await _unbookable(visitor, site, code, needs, start)
+        if refused is not None:
+            return refused
         return await _contact_page(visitor.session, site, code, needs, start)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
@@ -163,9 +177,15 @@ class BookingFlowPages(PublicController):
         code = str(form.get("service", ""))
         needs = needs_of(form.getall("besoins", []))
         start = bounds.parse_datetime(str(form.get("debut", "")))
-        if not code or start is None:
+        if not code:
             return _back_to_start(site)
+        if start is None:
+            return _back_to_slots(site, code, needs)
         entered = ContactForm.entered(form)
+        if not confirmed:
+            refused = await _unbookable(visitor, site, code, needs, start, entered=entered)
+            if refused is not None:
+                return refused
         if form.get("modifier") == "oui":
             return await _contact_page(session, site, code, needs, start, entered=entered)
         errors = _contact_errors(entered)
@@ -178,6 +198,41 @@ class BookingFlowPages(PublicController):
                 session, site, code, needs, start, template="booking_summary.html", entered=entered
             )
         return await _book(visitor, site, code, needs, start, entered)
+
+
+async def _unbookable(
+    visitor: Visitor,
+    site: Site,
+    code: str,
+    needs: tuple[str, ...],
+    start: datetime,
+    **shown: Any,
+) -> Template | None:
+    """The contact step saying why the slot `start` cannot be booked (taken meanwhile, not
+    a slot of this démarche, past, closed…), with the nearest free slots; None when it can.
+    Checked as each step is shown, so that nobody fills in a form for a slot that is not
+    there; the booking checks again, under its lock."""
+    session = visitor.session
+    service, chosen = await choice(session, code, needs)
+    need = requirement_of(service, chosen)
+    day = start.astimezone(ZoneInfo(site.timezone)).date()
+    finder = await slot_finder(session, site, need, day, day, visitor.now)
+    outcome = finder.check(start)
+    if not isinstance(outcome, Refusal):
+        return None
+    refused = SlotRefused(outcome)
+    await offer_alternatives(session, refused, site, need, start, visitor.now)
+    return await _contact_page(
+        session,
+        site,
+        code,
+        needs,
+        start,
+        refused.status,
+        refusal=refusal(refused.code),
+        alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+        **shown,
+    )
 
 
 async def _book(

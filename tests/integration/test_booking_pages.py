@@ -179,3 +179,58 @@ async def test_an_unknown_link_or_mairie_gets_a_french_404_page(
         assert page.status_code == 404
         assert "text/html" in page.headers["content-type"]
         assert "Page introuvable" in page.text
+
+
+async def test_a_start_that_is_not_a_slot_is_refused_at_the_contact_step(
+    client: AsyncTestClient[object],
+) -> None:
+    """Nobody fills in their details for a slot that does not exist: 3 a.m., a minute
+    past a slot's start, a Sunday, a day already gone."""
+    for start in (
+        "2026-12-01T03:00:00+01:00",
+        "2026-12-01T10:01:00+01:00",
+        "2026-12-06T10:00:00+01:00",
+        "2026-11-27T10:00:00+01:00",
+    ):
+        page = await client.get(
+            "/mairies/paris-15/rendez-vous/coordonnees",
+            params={"service": "caf", "debut": start},
+        )
+        summary = await post_contact(client, debut=start)
+
+        assert page.status_code in (409, 422), start
+        assert 'name="nom"' in page.text
+        assert 'role="alert"' in page.text
+        assert summary.status_code in (409, 422), start
+        assert "Confirmer le rendez-vous" not in summary.text
+
+
+async def test_a_full_slot_is_refused_at_the_summary_with_nearby_slots(
+    client: AsyncTestClient[object],
+) -> None:
+    for number in range(6):
+        assert (await post_booking(client, email=f"p{number}@example.org")).status_code == 303
+
+    summary = await post_contact(client, email="late@example.org")
+
+    assert summary.status_code == 409
+    assert "Confirmer le rendez-vous" not in summary.text
+    assert 'value="2026-12-01T09:30:00+01:00"' in summary.text
+
+
+async def test_a_start_that_is_not_a_date_leads_back_to_the_slots_of_the_demarche(
+    client: AsyncTestClient[object],
+) -> None:
+    response = await client.get(
+        "/mairies/paris-15/rendez-vous/coordonnees",
+        params={"service": "caf", "besoins": "fauteuil", "debut": "demain"},
+        follow_redirects=False,
+    )
+    posted = await post_contact(client, debut="2026-13-45T99:00")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == (
+        "/mairies/paris-15/rendez-vous/creneaux?service=caf&besoins=fauteuil"
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith("/mairies/paris-15/rendez-vous/creneaux?")
