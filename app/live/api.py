@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, asgi, get
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.response import File
 from litestar.types import Receive, Scope, Send
 
+from app.errors import DomainError
 from app.live.hub import Hub, display_body
 from app.live.screens import KEY_PARAMETER
 from app.live.sockets import RawSocket
@@ -19,6 +21,7 @@ from app.queue import views as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.web.context import Context
+from app.web.public import on_page_error
 
 
 def hub_of(scope: Scope) -> Hub:
@@ -32,9 +35,15 @@ DISPLAY_DIR = Path(__file__).resolve().parents[2] / "display"
 class LiveController(Controller):
     tags = ["live"]
 
-    @get("/display/{slug:str}", include_in_schema=False, media_type="text/html")
+    @get(
+        "/display/{slug:str}",
+        include_in_schema=False,
+        media_type="text/html",
+        exception_handlers={DomainError: on_page_error, HTTPException: on_page_error},
+    )
     async def display_page(self, slug: Slug, context: NamedDependency[Context]) -> File:
-        """The lobby screen of a mairie (a static page that talks to the websocket)."""
+        """The lobby screen of a mairie (a static page that talks to the websocket); an
+        unknown mairie is a page saying so, as for every address a person opens."""
         await get_site(context.session, slug)
         return File(DISPLAY_DIR / "index.html", content_disposition_type="inline")
 

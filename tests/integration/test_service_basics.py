@@ -129,6 +129,7 @@ async def test_the_lobby_display_page_is_served_for_each_mairie(
     page = await client.get("/display/paris-15")
     script = await client.get("/display/static/display.js")
     unknown = await client.get("/display/paris-99")
+    malformed = await client.get("/display/PARIS-15")
 
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -137,3 +138,9 @@ async def test_the_lobby_display_page_is_served_for_each_mairie(
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
     assert unknown.status_code == 404
+    # A person at a lobby screen reads a page, never problem details.
+    assert "Page introuvable" in unknown.text
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"].startswith("text/html")
+    assert "{" not in malformed.text.split("<body", 1)[-1].split("</main>")[0]
