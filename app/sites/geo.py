@@ -32,9 +32,11 @@ class Located(Protocol):
 
 SiteT = TypeVar("SiteT", bound=Located)
 
-_POSTCODE = re.compile(r"^75(0(0[1-9]|1[0-9]|20)|116)$")
+_POSTCODE = re.compile(r"^75(0(0[1-9]|1[0-9]|20)|116)$", re.ASCII)
+# "Paris" around a postcode or a number, as on an envelope: "75015 Paris", "Paris 15e".
+_CITY = re.compile(r"\b(?:paris|france)\b", re.ASCII)
 # "15", "15e", "15eme", "15ème", "15 e", "1er", "1re", "15e arrondissement", "paris 15"
-_ARRONDISSEMENT = re.compile(r"^(?:paris\s*)?(\d{1,2})\s*(?:e|eme|er|re|ere)?(?:\s*arr\w*)?$")
+_ARRONDISSEMENT = re.compile(r"^(\d{1,2})\s*(?:e|eme|er|re|ere)?(?:\s*arr\w*)?$", re.ASCII)
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -66,8 +68,9 @@ def folded(text: str) -> str:
 
 def arrondissement_of(query: str) -> int | None:
     """The arrondissement (1 to 20) a postcode ("75015", "75116") or a number ("15", "15e",
-    "1er") names; None for anything else."""
-    text = folded(query)
+    "1er"), with or without "Paris", names; None for anything else (digits other than
+    0 to 9 included)."""
+    text = " ".join(_CITY.sub(" ", folded(query)).split())
     compact = text.replace(" ", "")
     if _POSTCODE.match(compact):
         return 16 if compact == "75116" else int(compact[3:])

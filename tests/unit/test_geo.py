@@ -110,13 +110,21 @@ def test_no_two_mairies_share_a_position() -> None:
         ("75020", 20),
         ("75116", 16),
         (" 75 012 ", 12),
+        ("Paris 75015", 15),
+        ("75116 Paris", 16),
+        ("75 015 PARIS", 15),
+        ("Paris 15e", 15),
+        ("15e, Paris, France", 15),
     ],
 )
 def test_a_postcode_or_a_number_names_an_arrondissement(query: str, arrondissement: int) -> None:
     assert arrondissement_of(query) == arrondissement
 
 
-@pytest.mark.parametrize("query", ["", "0", "21", "75000", "75021", "75117", "92100", "abc"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "0", "21", "75000", "75021", "75117", "92100", "abc", "paris", "٧٥٠١٥", "١٥", "Paris ٤"],
+)
 def test_anything_else_names_no_arrondissement(query: str) -> None:
     assert arrondissement_of(query) is None
 
