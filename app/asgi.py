@@ -22,7 +22,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app import i18n
 from app.accounts.admin_api import AgentsAdminController
 from app.accounts.admin_pages import AgentPages
 from app.accounts.api import AuthController
@@ -68,8 +67,9 @@ from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
+from app.web import language
 from app.web.context import one_session_per_request, provide_context, provide_session
-from app.web.public import on_unknown_address
+from app.web.public import favicon, on_failure, on_unknown_address
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -214,6 +214,7 @@ def create_app(
             TrackingPages,
             DepartmentPages,
             PrivacyPages,
+            favicon,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "web" / "static"],
@@ -246,7 +247,11 @@ def create_app(
         ),
         lifespan=[lifespan],
         plugins=[channels],
-        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: on_unknown_address},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            HTTPException: on_unknown_address,
+            Exception: on_failure,
+        },
         openapi_config=OpenAPIConfig(
             title="guichet",
             version="1",
@@ -263,7 +268,7 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATE_DIRS,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: i18n.install(engine.engine),
+            engine_callback=lambda engine: language.install(engine.engine),
         ),
         middleware=[rate_limits, one_session_per_request],
         request_max_body_size=MAX_BODY_BYTES,
@@ -272,9 +277,14 @@ def create_app(
     )
     document_problems(app)
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
-    # Litestar's before_send hooks would wrap every websocket message too.
+    # Litestar's before_send hooks would wrap every websocket message too. Every answer,
+    # routed or not, is in the visitor's language, and HEAD is GET without the body.
+    in_language = language.Language(
+        language.HeadAsGet(app.asgi_handler),
+        secure=settings.is_production or settings.base_url.startswith("https://"),
+    )
     app.asgi_handler = RequestIdMiddleware(
-        SecurityHeaders(NoStore(app.asgi_handler), https_only=settings.is_production),
+        SecurityHeaders(NoStore(in_language), https_only=settings.is_production),
         observe=metrics.observe_request,
     )
     return app

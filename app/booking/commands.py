@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events, locking
+from app import events, i18n, locking
 from app.booking import contacts
 from app.booking.contacts import Contact
 from app.booking.limits import check_address_day, check_person, person_locks
@@ -79,6 +79,18 @@ class BookingRequest:
     reminders_by_sms: bool = False
     # Who booked online (`contacts.client_network`), for the per-address cap; None for staff.
     client: str | None = None
+    # The language of its messages; None: the request's when the person books it online,
+    # French when an agent books it for them (`language_of`).
+    language: str | None = None
+
+
+def language_of(request: BookingRequest, agent_id: int | None) -> str:
+    """The language an appointment's messages are written in: the one asked, else the
+    page's (or the API client's) when the person books it themselves, else French (an
+    agent's browser says nothing of the person's language)."""
+    if request.language is not None:
+        return i18n.known(request.language)
+    return i18n.language.get() if agent_id is None else i18n.DEFAULT_LANGUAGE
 
 
 def reference_prefix(slug: str) -> str:
@@ -158,6 +170,7 @@ def _new_appointment(
         reminders_by_email=request.reminders_by_email and bool(who.email),
         reminders_by_sms=request.reminders_by_sms and bool(who.phone),
         booked_by_agent_id=agent_id,
+        language=language_of(request, agent_id),
         created_at=now,
         updated_at=now,
     )
@@ -416,6 +429,7 @@ async def rebook(
         reminders_by_email=old.reminders_by_email,
         reminders_by_sms=old.reminders_by_sms,
         client=client,
+        language=old.language,
     )
     if taken is not None:
         return await get_by_id(session, taken)

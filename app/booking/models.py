@@ -103,6 +103,9 @@ class Appointment(Base):
     rebooked_as_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL"), default=None
     )
+    # The language its messages and calendar file are written in: the one of the page it
+    # was booked on, French when an agent booked it (`app.i18n.LANGUAGES`).
+    language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
 
     site: Mapped[Site] = relationship()
     station: Mapped[Station] = relationship()

@@ -1,7 +1,10 @@
 """The message catalogs: every sentence a person reads (pages, refusals, messages) comes
 from a gettext catalog of `locales/<language>/LC_MESSAGES/messages.po`, with its plural
 forms. French is the language of the sources (the msgids) and of the service; English
-comes as one more catalog.
+comes as one more catalog (a msgid it does not translate yet is shown in French).
+
+`language` is the language of what is being rendered now: a request's (chosen by
+`app/web/language.py`), a message's (its resident's, `speaking` around its rendering).
 
 The catalogs are read from their `.po` files when first used (no compiled `.mo` file
 to keep in step). `make messages` gathers the msgids of the code and templates into
@@ -11,6 +14,8 @@ to keep in step). `make messages` gathers the msgids of the code and templates i
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -22,17 +27,40 @@ from babel.support import Translations
 from jinja2 import Environment
 
 LOCALES_DIR = Path(__file__).parent / "locales"
-LANGUAGES = ("fr",)
 DEFAULT_LANGUAGE = "fr"
+# The languages people may choose, the service's own first.
+LANGUAGES = (DEFAULT_LANGUAGE, "en")
 
 # The language of what is being rendered now (a request's, a message's).
 language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 
 
+def known(lang: str | None) -> str:
+    """`lang` if people may choose it, else the service's language (a row or a message
+    written before a language was recorded, a value from elsewhere)."""
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[str]:
+    """Render in `lang` (or French, if it is not one of ours) within the block, whatever
+    the language around it, which comes back after it even when the block raises: a
+    message is written in its resident's language, not the agent's or the scheduler's."""
+    chosen = known(lang)
+    token = language.set(chosen)
+    try:
+        yield chosen
+    finally:
+        language.reset(token)
+
+
 @cache
 def translations(lang: str) -> Translations:
-    """The catalog of `lang`, compiled in memory from its `.po` file."""
+    """The catalog of `lang`, compiled in memory from its `.po` file; none yet (a language
+    whose catalog is still being written) shows the msgids, in French."""
     path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return Translations()
     with path.open("rb") as source:
         catalog = read_po(source, locale=lang)
     compiled = io.BytesIO()
@@ -73,5 +101,6 @@ def install(environment: Environment) -> None:
         ),
         newstyle=True,
     )
+    environment.globals["current_language"] = language.get
     for name in ("day", "short_day", "clock", "moment", "minutes", "abbreviated", "month_year"):
         environment.filters[name] = getattr(formats, name)

@@ -7,6 +7,10 @@ SQLite writers take turns. Results are recorded once per batch, so a crash can r
 most the batch in flight — and each email keeps its Message-ID, for receivers to drop
 the repeat.
 
+Each message is written in its resident's language (the one of the appointment or the
+ticket it is about; French for the rest), whatever the language of the change that caused
+it.
+
 Each message succeeds or fails on its own: an error nobody foresaw while checking,
 rendering or sending one message fails that message for good (managers see it among the
 failed ones, with the kind of error and no personal data), and the results of the others
@@ -27,9 +31,11 @@ from datetime import datetime, timedelta
 from pathlib import PurePath
 from random import Random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 
+from app import i18n
 from app.db import Database
 from app.events import load_subscribers
 from app.notify import render
@@ -50,6 +56,8 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 SENDING_AT_ONCE = 8
+# Messages to the mairie's partners rather than to a resident: in the service's language.
+IN_FRENCH = frozenset({"department_request"})
 # What a batch's messages are about, by (kind of subject, id), as they are now.
 Subjects = dict[tuple[str, int], Any]
 
@@ -71,6 +79,18 @@ def retry_delay(attempts: int, jitter: float) -> timedelta:
     """30 s, 1 min, 2 min… up to an hour, each spread by `jitter` (0.5 to 1.5)."""
     base: timedelta = min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
     return base * jitter
+
+
+def voice_of(message: OutboxMessage, subjects: Subjects) -> tuple[str, ZoneInfo | None]:
+    """The language `message` is written in (its appointment's or ticket's, as it is now)
+    and the time zone its appointment's times are read in (None: not about one)."""
+    about = subject_of(message)
+    thing = subjects.get(about) if about is not None else None
+    if thing is None or message.kind in IN_FRENCH:
+        return i18n.DEFAULT_LANGUAGE, None
+    site = getattr(thing, "site", None)  # an appointment's, loaded with it
+    zone = ZoneInfo(site.timezone) if site is not None else None
+    return i18n.known(getattr(thing, "language", None)), zone
 
 
 def where(exc: BaseException) -> str:
@@ -235,20 +255,12 @@ class Dispatcher:
         now = self.clock()
         if not self.applies(message, subjects, now):
             return Outcome(message.id, MessageStatus.CANCELLED, "no longer applies")
+        outgoing = self._rendered(message, subjects)
         try:
-            if message.channel == EMAIL:
-                await self.email.send(self._email(message, subjects))
+            if isinstance(outgoing, Email):
+                await self.email.send(outgoing)
             else:
-                text = render.sms(message.kind, message.data, self.base_url)
-                await self.sms.send(
-                    Sms(
-                        message.recipient,
-                        text.text,
-                        message.idempotency_key,
-                        encoding=text.encoding,
-                        segments=text.segments,
-                    )
-                )
+                await self.sms.send(outgoing)
         except PermanentError as exc:
             log.warning("message %s refused for good: %s", message.id, exc)
             return Outcome(message.id, MessageStatus.FAILED, str(exc)[:200])
@@ -260,8 +272,24 @@ class Dispatcher:
             return Outcome(message.id, MessageStatus.PENDING, str(exc)[:200], now + delay)
         return Outcome(message.id, MessageStatus.SENT)
 
-    def _email(self, message: OutboxMessage, subjects: Subjects) -> Email:
-        subject, text, html = render.email(message.kind, message.data, self.base_url)
+    def _rendered(self, message: OutboxMessage, subjects: Subjects) -> Email | Sms:
+        """The email or the text `message` sends, in its resident's language."""
+        lang, zone = voice_of(message, subjects)
+        with i18n.speaking(lang):
+            data = render.localized(message.data, zone)
+            if message.channel == EMAIL:
+                return self._email(message, data, subjects)
+            text = render.sms(message.kind, data, self.base_url)
+        return Sms(
+            message.recipient,
+            text.text,
+            message.idempotency_key,
+            encoding=text.encoding,
+            segments=text.segments,
+        )
+
+    def _email(self, message: OutboxMessage, data: dict[str, Any], subjects: Subjects) -> Email:
+        subject, text, html = render.email(message.kind, data, self.base_url)
         about = subject_of(message)
         attachments = (
             SUBJECTS[about[0]].attachments(

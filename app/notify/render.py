@@ -1,13 +1,18 @@
-"""What a message says: Jinja templates in French, one per kind and channel. An email's
-first line is its subject; a text is written in GSM-7's letters, to fit one segment."""
+"""What a message says: Jinja templates, one per kind and channel, rendered in the current
+language (`app.i18n.language`: the dispatcher sets the resident's). An email's first line
+is its subject; a text is written in GSM-7's letters, to fit one segment."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app import i18n
+from app.i18n import formats
+from app.i18n.texts import ESCALATION_STATUSES, label
 from app.notify.sms import SmsText, prepare
 
 EMAIL_KINDS = (
@@ -30,6 +35,37 @@ _templates = Environment(
     keep_trailing_newline=False,
 )
 i18n.install(_templates)
+
+
+def localized(data: dict[str, Any], zone: ZoneInfo | None) -> dict[str, Any]:
+    """`data` with the words it keeps already written (dates, times, a request's state)
+    written again in the current language: they were written in the language of the
+    change that caused the message (an agent's, the scheduler's), not necessarily the
+    resident's. `zone`: the site's, to read the appointment's start in (None: kept)."""
+    again = dict(data)
+    if zone is not None and isinstance(data.get("starts_at"), str):
+        start = datetime.fromisoformat(data["starts_at"]).astimezone(zone)
+        again.update(
+            when=formats.moment(start),
+            day=formats.day(start.date()),
+            day_short=formats.abbreviated(start.date()),
+            time=formats.clock(start),
+        )
+    if isinstance(data.get("offered"), list):
+        again["offered"] = [_offered(slot) for slot in data["offered"]]
+    if isinstance(data.get("status"), str) and "status_label" in data:
+        again["status_label"] = label(ESCALATION_STATUSES, data["status"])
+    return again
+
+
+def _offered(slot: Any) -> Any:
+    """A free slot offered in place of an appointment called off, in the current language
+    (its `start` holds the site's offset)."""
+    if not isinstance(slot, dict) or not isinstance(slot.get("start"), str):
+        return slot
+    start = datetime.fromisoformat(slot["start"])
+    short = f"{formats.abbreviated(start.date())} {formats.clock(start)}"
+    return {**slot, "when": formats.moment(start), "short": short}
 
 
 def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -79,6 +79,9 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The language of the texts and emails to its holder (`app.i18n.LANGUAGES`): French
+    # unless its holder took it, or booked the appointment it follows, in another.
+    language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()

@@ -1,11 +1,13 @@
 """What every resident's page shares: who opens it (`Visitor`: the request and its
-context), refusals and errors shown as a page in French with the right status, forms
-accepted only from our own pages, and the short forms of the private links."""
+context), refusals and errors shown as a page in the visitor's language with the right
+status (on every address a browser asks a page of, ours or not), forms accepted only
+from our own pages, and the short forms of the private links."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -13,10 +15,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 
 from app.booking.schemas import Token
-from app.errors import DomainError, on_http_exception, status_of
+from app.errors import DomainError, on_http_exception, on_unexpected_error, status_of
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
@@ -32,12 +34,21 @@ RESIDENTS_WORDS: Words = {
         N_("Vous avez fait beaucoup de demandes : attendez une minute."),
     ),
     500: (N_("Erreur"), N_("Le service rencontre un problème. Réessayez dans un instant.")),
+    503: (
+        N_("Service momentanément indisponible"),
+        N_("Le service est momentanément indisponible. Réessayez dans quelques secondes."),
+    ),
 }
 
 
-def error_page(exc: Exception, words: Words, status: int | None = None) -> Template:
-    """What went wrong as a page in French: in `words` by its status, else a refusal's own
-    text (below 500) or the server's error."""
+def error_page(
+    exc: Exception,
+    words: Words,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    """What went wrong as a page in the visitor's language: in `words` by its status, else
+    a refusal's own text (below 500) or the server's error."""
     status = status_of(exc) if status is None else status
     if status in words:
         title, text = (gettext(word) for word in words[status])
@@ -45,7 +56,8 @@ def error_page(exc: Exception, words: Words, status: int | None = None) -> Templ
         title, text = gettext("Demande impossible"), refusal(getattr(exc, "code", ""))
     else:
         title, text = (gettext(word) for word in words[500])
-    headers = exc.headers if isinstance(exc, DomainError) else {}
+    if headers is None:
+        headers = exc.headers if isinstance(exc, DomainError) else {}
     context = {"title": title, "text": text}
     return Template("page_error.html", context=context, status_code=status, headers=headers)
 
@@ -54,21 +66,36 @@ def error_page(exc: Exception, words: Words, status: int | None = None) -> Templ
 NOT_PAGES = ("/api/", "/ws/", "/health/", "/metrics", "/schema", "/static/", "/display/static/")
 
 
+def asks_for_a_page(request: Request[Any, Any, State]) -> bool:
+    """Whether a browser asks for this address as a page (rather than an API client)."""
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
+        NOT_PAGES
+    )
+
+
 def on_unknown_address(request: Request[Any, Any, State], exc: HTTPException) -> Response[Any]:
-    """An address nothing answers (404), or answers with another method (405), asked for by
-    a browser: a French page rather than problem details; anything else as the API says."""
-    asks_for_a_page = "text/html" in request.headers.get("accept", "")
-    if (
-        exc.status_code in (404, 405)
-        and asks_for_a_page
-        and not request.url.path.startswith(NOT_PAGES)
-    ):
-        return error_page(exc, {**RESIDENTS_WORDS, 405: RESIDENTS_WORDS[404]})
-    return on_http_exception(request, exc)
+    """An address nothing answers (404), or answers with another method (405), or a server
+    error outside the pages' own handlers, asked for by a browser: a page in the visitor's
+    language rather than problem details; anything else as the API says."""
+    answer = on_http_exception(request, exc)  # logs what needs it
+    if asks_for_a_page(request) and (exc.status_code in (404, 405) or exc.status_code >= 500):
+        words = {**RESIDENTS_WORDS, 405: RESIDENTS_WORDS[404]}
+        return error_page(exc, words, answer.status_code, dict(answer.headers))
+    return answer
+
+
+def on_failure(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    """What no handler foresaw (a bug: 500; the database away: 503 with Retry-After),
+    recorded as the API's handler does; a browser asking for a page gets it as a page in
+    its language, with the same status and headers."""
+    answer = on_unexpected_error(request, exc)
+    if not asks_for_a_page(request):
+        return answer
+    return error_page(exc, RESIDENTS_WORDS, answer.status_code, dict(answer.headers))
 
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
-    """Errors on the usager's pages, as a French page with the right status."""
+    """Errors on the usager's pages, as a page in their language with the right status."""
     return error_page(exc, RESIDENTS_WORDS)
 
 
@@ -104,3 +131,12 @@ def short_link(path: str, target: str) -> HTTPRouteHandler:
         return Redirect(target.format(token=token), status_code=303)
 
     return get(path)(send_on)
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+@get("/favicon.ico", include_in_schema=False, sync_to_thread=False)
+def favicon() -> File:
+    """The tab's icon where browsers look for it first (the pages also link the SVG)."""
+    return File(FAVICON, media_type="image/x-icon", content_disposition_type="inline")

@@ -1,0 +1,207 @@
+"""The language of each request, chosen by the visitor and remembered: `?lang=en` (or
+`fr`) on any address, kept in a cookie for a year; else that cookie; else what the
+browser prefers (`Accept-Language`); else French. Every answer is rendered in it (pages,
+refusals, error pages), and a page says which (`Content-Language`).
+
+Also what every page's header needs for the switch to the other language, and HEAD
+answered as GET without the body: both are ASGI middleware around the whole app, so that
+they hold for addresses nothing answers (the 404 page) as much as for the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from babel.core import negotiate_locale
+from jinja2 import Environment
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import i18n
+
+COOKIE = "guichet_lang"
+PARAMETER = "lang"
+ONE_YEAR = 365 * 24 * 3600
+# Caches keep one answer per language a request may be given.
+VARY = ("Accept-Language", "Cookie")
+# Each language's name in itself, as the switch offers it.
+NAMES = {"fr": "Français", "en": "English"}
+
+
+def chosen(value: str | None) -> str | None:
+    """`value` if it names one of our languages (`?lang=`, the cookie), else None: an
+    unknown or malformed value is ignored, never an error."""
+    value = (value or "").strip().lower()
+    return value if value in i18n.LANGUAGES else None
+
+
+def preferred(header: str | None) -> list[str]:
+    """The languages of an `Accept-Language` header, most wanted first ("en-GB,en;q=0.9"
+    gives en_GB then en); those weighted 0 (not wanted) and "*" are left out."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, parameters = item.strip().partition(";")
+        tag = tag.strip().lower()
+        if not tag or tag == "*":
+            continue
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if weight > 0:
+            weighted.append((-weight, position, tag.replace("-", "_")))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiated(header: str | None) -> str | None:
+    """The language of ours the browser prefers, by Babel's matching (fr_CA is French,
+    en_GB English); None when it names none of them."""
+    match = negotiate_locale(preferred(header), list(i18n.LANGUAGES), aliases={})
+    return match.split("_")[0] if match else None
+
+
+def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The language of a request: `?lang=` beats the cookie, which beats the browser's
+    preference; French when none of them names one of ours."""
+    return chosen(query) or chosen(cookie) or negotiated(accept_language) or i18n.DEFAULT_LANGUAGE
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _query_value(scope: Scope) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    values = [value for key, value in parse_qsl(query) if key == PARAMETER]
+    return values[-1] if values else None
+
+
+def _cookie_value(scope: Scope) -> str | None:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie") or "")
+    except CookieError:
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else None
+
+
+def language_cookie(lang: str, *, secure: bool) -> Cookie:
+    """The visitor's choice, kept a year: sent back on the pages' own links and forms
+    (SameSite=Lax), readable by no other site, over HTTPS only when the service is."""
+    return Cookie(
+        key=COOKIE,
+        value=lang,
+        path="/",
+        max_age=ONE_YEAR,
+        samesite="lax",
+        secure=secure,
+        httponly=True,
+    )
+
+
+def _is_page(headers: MutableScopeHeaders) -> bool:
+    content_type: str = headers.get("content-type", "")
+    return content_type.startswith("text/html")
+
+
+def _add_vary(headers: MutableScopeHeaders) -> None:
+    present = [part.strip() for part in headers.get("vary", "").split(",") if part.strip()]
+    lowered = {part.lower() for part in present}
+    wanted = [part for part in VARY if part.lower() not in lowered]
+    if "*" not in present and wanted:
+        headers["vary"] = ", ".join([*present, *wanted])
+
+
+class Language:
+    """Sets the request's language (`app.i18n.language`) around everything that answers
+    it, and gives it back afterwards; keeps a `?lang=` choice in its cookie, and marks
+    pages with their language and what it depends on."""
+
+    def __init__(self, app: ASGIApp, *, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        asked = chosen(_query_value(scope))
+        lang = choose(asked, _cookie_value(scope), _header(scope, b"accept-language"))
+        remember = language_cookie(asked, secure=self.secure).to_header(header="") if asked else ""
+
+        async def send_in_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                if _is_page(headers):
+                    headers["content-language"] = lang
+                    _add_vary(headers)
+                if remember:
+                    headers.add("set-cookie", remember)
+            await send(message)
+
+        with i18n.speaking(lang):
+            await self.app(scope, receive, send_in_language)
+
+
+class HeadAsGet:
+    """HEAD answered as GET would be, without its body (the routes declare GET only, and
+    Litestar would answer 405): link checkers, monitors and `curl -I` see the page's
+    status and headers, Content-Length included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_head(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # the rest of a long answer: only its end is sent, empty
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # A copy: the log and the server still see the HEAD they were sent.
+        await self.app({**scope, "method": "GET"}, receive, send_head)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The link of a page's header to the same page in the other language."""
+
+    href: str
+    lang: str
+    name: str
+
+
+def switch_of(request: Any) -> Switch:
+    """The link to this page (its path and query, an old `lang=` dropped) in the language
+    the visitor is not reading: English on French pages, French on English ones."""
+    current = i18n.language.get()
+    other = next(lang for lang in i18n.LANGUAGES if lang != current)
+    url = getattr(request, "url", None)  # a template rendered outside a request: home
+    path = url.path if url is not None else "/"
+    params = parse_qsl(url.query, keep_blank_values=True) if url is not None else []
+    query = [(key, value) for key, value in params if key != PARAMETER]
+    return Switch(f"{path}?{urlencode([*query, (PARAMETER, other)])}", other, NAMES[other])
+
+
+def install(environment: Environment) -> None:
+    """What the pages' templates need: the catalogs and formats (`app.i18n.install`) and
+    the language switch (`language_switch(request)`)."""
+    i18n.install(environment)
+    environment.globals["language_switch"] = switch_of
