@@ -60,11 +60,11 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
 
 
 SCORES = [
-    (5, N_("5 – très satisfait·e")),
-    (4, N_("4 – satisfait·e")),
-    (3, N_("3 – moyennement satisfait·e")),
-    (2, N_("2 – peu satisfait·e")),
-    (1, N_("1 – pas du tout satisfait·e")),
+    (5, N_("5 – très satisfaisante")),
+    (4, N_("4 – satisfaisante")),
+    (3, N_("3 – moyenne")),
+    (2, N_("2 – peu satisfaisante")),
+    (1, N_("1 – pas du tout satisfaisante")),
 ]
 
 

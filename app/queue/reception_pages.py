@@ -3,12 +3,15 @@ tickets issued and printed, and appointments booked at the desk or by phone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
+from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from app import bounds
@@ -19,23 +22,26 @@ from app.booking.models import Appointment, AppointmentStatus
 from app.booking.pages import ContactForm, needs_of
 from app.booking.slots import Refusal
 from app.config import Settings
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import formats, gettext
 from app.i18n.texts import STATUSES, check_in_window, label, refusal
 from app.queue import commands, queries, views
+from app.queue.eta_words import EtaWords, eta_words
 from app.queue.station_pages import (
     RECEPTION,
     Id,
     console_context,
     desk_context,
     queue_context,
+    refusal_text,
     refused,
     station_for,
     ticket_rows,
 )
+from app.sites.hours import OpenDay
 from app.sites.models import Site
 from app.sites.schemas import Slug
-from app.sites.service import local_today
+from app.sites.service import list_needs, list_services, local_today
 from app.web.context import Context
 from app.web.staff import Staff, StaffController, back, our_link, site_for, site_form
 
@@ -100,29 +106,41 @@ class ReceptionPages(StaffController):
         self,
         slug: Slug,
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         site, form = await site_form(staff, slug, queries.issuers)
+        session, now = staff.session, staff.now
+        asked = WalkIn.of(form)
         path = f"/accueil/{site.slug}"
-        station_id = bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID)
-        if station_id is not None:  # issued from a station's console
-            station = await station_for(staff.session, staff, station_id)
+        if asked.station is not None:  # issued from a station's console
+            station = await station_for(session, staff, asked.station)
             if station.site_id != site.id:
                 raise Forbidden("This station belongs to another mairie.")
             path = f"/poste/{station.id}"
-        forced = form.get("forcer") == "oui"
+        day = await queries.open_day(session, site, now)
+        open_now = queries.is_open(day, now)
+        if not asked.confirmed:
+            warning = await _issue_warning(staff, site, day, asked)
+            if warning is not None:
+                return await _confirm_page(staff, site, asked, warning, path)
         try:
             ticket = await commands.issue_walk_in(
-                staff.session,
+                session,
                 site.slug,
-                service_code=str(form.get("service", "")),
-                needs=needs_of(form.getall("besoins", [])),
-                priority=form.get("prioritaire") == "oui",
-                phone=str(form.get("telephone", "")).strip()[:32] or None,
+                service_code=asked.service,
+                needs=asked.needs,
+                priority=asked.priority,
+                phone=asked.phone,
                 agent_id=staff.actor.agent_id,
-                now=staff.now,
-                force_reason=str(form.get("raison", ""))[:200] if forced else None,
+                now=now,
+                # Confirmed while open (closing soon): no reason is asked, none is kept.
+                force_reason=asked.reason if asked.confirmed and not open_now else None,
             )
         except DomainError as error:
+            if error.code == "reason_missing":
+                warning = await _issue_warning(staff, site, day, asked)
+                if warning is not None:
+                    text = refusal_text(error.code, site)
+                    return await _confirm_page(staff, site, asked, warning, path, error=text)
             return refused(path, error)
         return back(path, ticket=str(ticket.id))
 
@@ -228,8 +246,137 @@ class ReceptionPages(StaffController):
                 "tracking": tracking,
                 "qr": qr,
                 "ahead": (view.position - 1) if view.position else 0,
+                "eta_words": eta_words(view.eta_minutes),
+                # Closed: the slip never promises a call "dans un instant".
+                "closed_now": not queries.is_open(await queries.open_day(session, site, now), now),
             },
         )
+
+    @get("/accueil/{slug:str}/rendez-vous/{reference:str}/imprimer")
+    async def print_booking(
+        self,
+        slug: Slug,
+        reference: Annotated[str, PathParameter(max_length=16)],
+        staff: NamedDependency[Staff],
+    ) -> Template:
+        """The summary of an appointment booked at the desk or on the phone, to hand over or
+        post: when, where, what to bring, and how to move or cancel it."""
+        session = staff.session
+        site = await site_for(session, staff, slug, RECEPTION)
+        appointment = await booking.appointment_by_reference(session, site, reference)
+        if appointment is None:
+            raise NotFound("No appointment of this mairie has this reference.")
+        return Template(
+            "staff_booking_print.html",
+            context=await _slip_context(staff, site, appointment),
+        )
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    """A walk-in ticket as the reception (or a station) asks for it, read once from the
+    form; the confirmation page sends it again in hidden fields, `forcer` confirming."""
+
+    service: str
+    needs: tuple[str, ...]
+    priority: bool
+    phone: str | None
+    station: int | None
+    confirmed: bool
+    reason: str
+
+    @classmethod
+    def of(cls, form: FormMultiDict) -> WalkIn:
+        return cls(
+            service=str(form.get("service", ""))[:40],
+            needs=needs_of(form.getall("besoins", [])),
+            priority=form.get("prioritaire") == "oui",
+            phone=str(form.get("telephone", "")).strip()[:32] or None,
+            station=bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID),
+            confirmed=form.get("forcer") == "oui",
+            reason=str(form.get("raison", ""))[:200],
+        )
+
+
+@dataclass(frozen=True)
+class IssueWarning:
+    """Why reception is asked to confirm a ticket: the mairie is closed (`closed`, with
+    the time it opens again today, if it does), or it closes (`closes`) before the
+    newcomer's estimated turn (`wait`)."""
+
+    closed: bool
+    opens: str | None = None
+    closes: str | None = None
+    wait: EtaWords | None = None
+
+
+async def _issue_warning(
+    staff: Staff, site: Site, day: OpenDay, asked: WalkIn
+) -> IssueWarning | None:
+    """What to warn of before issuing the ticket `asked` for, if anything. An unknown
+    démarche is not warned of: the command refuses it in its own words."""
+    session, now = staff.session, staff.now
+    if asked.service not in {service.code for service in await list_services(session)}:
+        return None
+    tz = ZoneInfo(site.timezone)
+    if not queries.is_open(day, now):
+        opens = next((start for start, _ in day.intervals if start > now), None)
+        return IssueWarning(
+            closed=True, opens=formats.clock(opens.astimezone(tz)) if opens else None
+        )
+    closes = queries.closing_time(day)
+    wait = await views.newcomer_wait(session, site, now)
+    if closes is None or not views.closes_before_turn(now, closes, wait):
+        return None
+    return IssueWarning(
+        closed=False, closes=formats.clock(closes.astimezone(tz)), wait=eta_words(wait)
+    )
+
+
+async def _confirm_page(
+    staff: Staff,
+    site: Site,
+    asked: WalkIn,
+    warning: IssueWarning,
+    back_to: str,
+    error: str | None = None,
+) -> Template:
+    """The form answered with its warning, and a second button that issues anyway."""
+    page = await desk_context(staff.session, staff, site)
+    names = {need.code: need.name for need in page["needs"]}
+    services = {service.code: service.name for service in page["services"]}
+    page.update(
+        asked=asked,
+        service_name=services.get(asked.service, asked.service),
+        need_names=[names.get(code, code) for code in asked.needs],
+        warning=warning,
+        back_to=back_to,
+        error=error,
+    )
+    return Template("staff_ticket_confirm.html", context=page, status_code=400 if error else 200)
+
+
+async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> dict[str, Any]:
+    """The printable summary's values, in the words the person reads."""
+    tz = ZoneInfo(site.timezone)
+    start = appointment.starts_at.astimezone(tz)
+    needs = {need.code: need.name for need in await list_needs(staff.session)}
+    title = gettext("Code QR : votre rendez-vous, pour le déplacer ou l'annuler")
+    link, qr = await our_link(staff.settings, f"/rendez-vous/{appointment.token}", title)
+    return {
+        "staff": staff,
+        "agent": staff.actor,
+        "site": site,
+        "appointment": appointment,
+        "when": formats.moment(start),
+        "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
+        "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
+        "need_names": [needs.get(code, code) for code in appointment.needs],
+        "link": link,
+        "qr": qr,
+        "find": f"{staff.settings.base_url}/rendez-vous/retrouver",
+        "cancelled": appointment.status != AppointmentStatus.BOOKED,
+    }
 
 
 def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]:

@@ -13,21 +13,24 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts import service as accounts
+from app.booking.models import Appointment
 from app.errors import DomainError, Forbidden
-from app.i18n import formats
+from app.i18n import N_, formats, gettext
 from app.i18n.texts import OUTCOMES as OUTCOME_LABELS
 from app.i18n.texts import TICKET_STATUSES, check_in_refusal, label
 from app.live import presence
 from app.queue import commands, queries, views
-from app.queue.models import Ticket
+from app.queue.eta_words import eta_words
+from app.queue.models import Ticket, TicketStatus
 from app.sites.models import Site, Station
 from app.sites.service import list_needs, list_services
 from app.visits import service as visits
-from app.visits.models import OUTCOMES
+from app.visits.models import OUTCOMES, Visit
 from app.web.context import Context
 from app.web.staff import Staff, StaffController, back
 
@@ -48,12 +51,41 @@ ACTIONS = {
 }
 
 
+# What the staff read of the demo catalog's needs, which speak in the usager's voice ("Je
+# me déplace en fauteuil roulant"): short enough for a row of the queue. A need added by an
+# administrator is shown by its own name.
+SHORT_NEEDS = {
+    "fauteuil": N_("fauteuil roulant"),
+    "audition": N_("entend mal"),
+    "vue": N_("voit mal"),
+    "langue": N_("parle peu le français"),
+    "premiere-fois": N_("première fois sur internet"),
+    "accompagnement-long": N_("accompagnement long"),
+}
+
+
+def need_words(codes: list[str], names: Mapping[str, str]) -> list[str]:
+    """The needs of a ticket in the staff's words, in the catalog's order of `codes`."""
+    return [
+        gettext(SHORT_NEEDS[code]) if code in SHORT_NEEDS else names.get(code, code)
+        for code in codes
+    ]
+
+
 def _waited(ticket: Ticket, now: datetime) -> str:
-    return formats.minutes(max(0, int((now - ticket.arrived_at).total_seconds() // 60)))
+    """How long the ticket has waited, never "0 minute"."""
+    waited = max(0, int((now - ticket.arrived_at).total_seconds() // 60))
+    return formats.minutes(waited) if waited else gettext("moins d'une minute")
 
 
-def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The tickets as rows of a console's tables."""
+def ticket_rows(
+    shown: list[views.TicketView],
+    now: datetime,
+    tz: ZoneInfo,
+    need_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The tickets as rows of a console's tables; their needs in words (`need_names`: the
+    catalog's names by code)."""
     rows = []
     for view in shown:
         ticket = view.ticket
@@ -66,14 +98,16 @@ def ticket_rows(shown: list[views.TicketView], now: datetime, tz: ZoneInfo) -> l
                 "status": label(TICKET_STATUSES, ticket.status),
                 "raw_status": ticket.status,
                 "priority": ticket.priority,
-                "appointment": ticket.due_at.astimezone(tz).strftime("%H:%M")
+                "appointment": formats.clock(ticket.due_at.astimezone(tz))
                 if ticket.due_at
                 else None,
                 "waited": _waited(ticket, now),
                 "station": ticket.station.name if ticket.station else "",
                 "position": view.position,
                 "eta": view.eta_minutes,
+                "eta_words": eta_words(view.eta_minutes),
                 "needs": list(ticket.needs),
+                "need_words": need_words(list(ticket.needs), need_names or {}),
                 "calls": ticket.call_count,
                 "token": ticket.token,
                 "late": ticket.late,
@@ -88,10 +122,11 @@ async def queue_context(context: Context, site: Site) -> dict[str, Any]:
     session, now = context.session, context.now
     view = await views.queue(session, site.slug, now)
     tz = ZoneInfo(site.timezone)
+    names = {need.code: need.name for need in await list_needs(session)}
     return {
-        "waiting": ticket_rows(view.waiting, now, tz),
-        "called": ticket_rows(view.called, now, tz),
-        "serving": ticket_rows(view.serving, now, tz),
+        "waiting": ticket_rows(view.waiting, now, tz, names),
+        "called": ticket_rows(view.called, now, tz, names),
+        "serving": ticket_rows(view.serving, now, tz, names),
         "seq": view.seq,
         "screens": await presence.screens(session, site.id, now),
         "updated": formats.clock(now.astimezone(tz)),
@@ -186,6 +221,9 @@ class StationPages(StaffController):
             "departments": await visits.active_departments(session),
             "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
             "current": await _current(staff.context, station),
+            "finished": await _finished(
+                staff.context, station, staff.request.query_params.get("termine")
+            ),
         }
         return Template("staff_station.html", context=page)
 
@@ -251,7 +289,35 @@ class StationPages(StaffController):
             )
         except DomainError as error:
             return refused(path, error)
+        if action == "terminer":  # the console says which visit ended, and how
+            return back(path, termine=str(ticket.id))
         return back(path)
+
+
+async def _finished(
+    context: Context, station: Station, ticket_id: str | None
+) -> dict[str, Any] | None:
+    """The visit just finished at `station` (its ticket's id in the page's address): its
+    ticket, démarche, appointment if any, and recorded outcome."""
+    found = bounds.parse_int(ticket_id, 1, bounds.LARGEST_ID)
+    if found is None:
+        return None
+    session = context.session
+    ticket = await queries.get_ticket(session, found)
+    if ticket.site_id != station.site_id or ticket.status != TicketStatus.DONE:
+        return None
+    visit = await session.scalar(select(Visit).where(Visit.ticket_id == ticket.id))
+    appointment = (
+        await session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+    )
+    tz = ZoneInfo(station.site.timezone)
+    return {
+        "number": ticket.number,
+        "service": ticket.service.name,
+        "reference": appointment.reference if appointment else None,
+        "time": formats.clock(appointment.starts_at.astimezone(tz)) if appointment else None,
+        "outcome": label(OUTCOME_LABELS, visit.outcome) if visit else None,
+    }
 
 
 async def _current(context: Context, station: Station) -> list[dict[str, Any]]:

@@ -376,6 +376,34 @@ async def display(
     )
 
 
+async def newcomer_wait(session: AsyncSession, site: Site, now: datetime) -> tuple[int, int] | None:
+    """The wait, in minutes (low, high), of someone given a ticket now: what reception
+    weighs against closing time before issuing one."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.site_id == site.id,
+            Ticket.day == today(site, now),
+            Ticket.status == TicketStatus.WAITING,
+        )
+    )
+    model = await waiting_model(session, site, now)
+    return eta.waiting_range(int(count or 0), model.stations, model.average_minutes)
+
+
+def closes_before_turn(
+    now: datetime, closes: datetime | None, wait: tuple[int, int] | None
+) -> bool:
+    """Whether someone given a ticket at `now` would likely still be waiting when the site
+    closes at `closes`: the middle of the estimate `wait` reaches it. Pure. Without an
+    estimate nothing is said: a warning that cries wolf is soon ignored."""
+    if closes is None or wait is None:
+        return False
+    middle = (wait[0] + wait[1]) / 2
+    return now + timedelta(minutes=middle) >= closes
+
+
 async def turn_near(
     session: AsyncSession, site: Site, waiting: list[Waiting], now: datetime
 ) -> list[Ticket]:

@@ -157,9 +157,12 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
         f"Ticket {number} – en cours"
     )
     accessible(facilitator, axe)
-    facilitator.get_by_label("Démarche faite").check()
+    # The whole row is the choice's target: its label covers the radio button.
+    facilitator.get_by_label("Démarche faite", exact=True).check(force=True)
     facilitator.get_by_role("button", name=f"Terminer le ticket {number}").click()
     expect(facilitator.locator(".idle")).to_have_text("Aucun ticket à ce poste pour l'instant.")
+    expect(facilitator.get_by_role("status")).to_contain_text(f"Visite terminée : ticket {number}")
+    expect(facilitator.get_by_role("status")).to_contain_text("Issue enregistrée : Démarche faite.")
 
     phone.reload()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Votre visite est terminée")
@@ -167,9 +170,51 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     phone.get_by_role("link", name="Donner votre avis sur l'aide reçue").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Votre avis sur votre visite")
     accessible(phone, axe)
-    phone.get_by_label("4 – satisfait·e").check()
+    phone.get_by_label("4 – satisfaisante").check(force=True)
     phone.get_by_label("Un mot pour nous aider à nous améliorer (facultatif)").fill("Merci")
     phone.get_by_role("button", name="Envoyer mon avis").press("Enter")
     expect(phone.get_by_role("status")).to_have_text("Merci, votre avis est enregistré.")
-    expect(phone.get_by_label("4 – satisfait·e")).to_be_checked()
+    expect(phone.get_by_label("4 – satisfaisante")).to_be_checked()
     accessible(phone, axe)
+
+
+def fits(page: Page) -> None:
+    """No horizontal scrolling: the page is no wider than the window."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    window = page.evaluate("window.innerWidth")
+    assert width <= window, f"{page.url} is {width} px wide in a {window} px window"
+
+
+@pytest.mark.usefixtures("open_all_day")
+@pytest.mark.parametrize("size", [(390, 844), (1366, 900)], ids=["phone", "laptop"])
+def test_the_consoles_fit_a_phone_and_a_laptop_and_show_the_needs(
+    browser: Browser, live_server: str, axe: Axe, size: tuple[int, int]
+) -> None:
+    viewport = {"width": size[0], "height": size[1]}
+    reception = browser.new_context(base_url=live_server, locale="fr-FR", viewport=viewport)
+    facilitator = browser.new_context(base_url=live_server, locale="fr-FR", viewport=viewport)
+    try:
+        desk = reception.new_page()
+        log_in(desk, RECEPTION)
+        desk.goto("/accueil/paris-15")
+        desk.get_by_text("Besoins particuliers, public prioritaire, SMS").click()
+        desk.get_by_label("Je me déplace en fauteuil roulant").check(force=True)
+        desk.get_by_role("button", name="Démarches CAF en ligne").click()
+        expect(desk.get_by_role("status")).to_contain_text("Démarches CAF en ligne")
+        expect(desk.locator(".queue")).to_contain_text("Besoins : fauteuil roulant")
+        fits(desk)
+        accessible(desk, axe)
+
+        station = facilitator.new_page()
+        log_in(station, FACILITATOR)
+        station.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
+        station.get_by_role("button", name="Appeler le suivant").click()
+        expect(station.get_by_role("heading", level=2).first).to_contain_text("appelé")
+        expect(
+            station.get_by_text("Transférer vers un autre poste ou service").first
+        ).to_be_visible()
+        fits(station)
+        accessible(station, axe)
+    finally:
+        reception.close()
+        facilitator.close()

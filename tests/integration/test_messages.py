@@ -321,7 +321,7 @@ async def test_after_the_visit_a_follow_up_asks_one_question_and_records_the_ans
     assert link == f"{PUBLIC_URL}/a/{ticket['token']}"
     assert len(follow_up["text"]) <= 160
     assert form.status_code == 200
-    assert "Êtes-vous satisfait·e de l'aide reçue ?" in form.text
+    assert "Que pensez-vous de l'aide reçue ?" in form.text
     assert no_score.status_code == 400
     assert "Choisissez une note de 1 à 5." in no_score.text
     assert answered.status_code == 303
