@@ -10,6 +10,7 @@ problems in French, listed at the top and next to each field (`admin_view.Posted
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from litestar import get, post
@@ -20,15 +21,43 @@ from litestar.response import Redirect, Template
 from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
 from app.sites import commands
-from app.sites.admin_view import back, done_text, form_posted, site_context
+from app.sites.admin_tabs import (
+    SETTING_TABS,
+    TAB_FIELD,
+    back,
+    chosen_tab,
+    settings_in,
+    tab_of_setting,
+)
+from app.sites.admin_view import done_text, form_posted, site_context
 from app.sites.commands import StationChange
 from app.sites.forms import read_clock, read_int, read_reminder_hours
 from app.sites.hours_pages import HoursPages
+from app.sites.models import Site
 from app.sites.rules import BOUNDS, CLOCK_SETTINGS, FLAGS, SETTINGS, check_settings, settings_of
 from app.sites.schemas import Slug
 from app.web.staff import Staff
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+
+
+def read_settings(
+    form: Mapping[str, str], names: Iterable[str], site: Site, errors: dict[str, str]
+) -> dict[str, Any]:
+    """The settings `names` as typed in `form` (None where unreadable, said in `errors`)."""
+    read: dict[str, Any] = {}
+    for name in names:
+        if name in BOUNDS:
+            read[name] = read_int(form, name, errors)
+        elif name in CLOCK_SETTINGS:
+            read[name] = read_clock(form, name, errors)
+        elif name in FLAGS:
+            read[name] = form.get(name) == "oui"
+        elif name == "reminder_hours":
+            read[name] = read_reminder_hours(form, errors)
+        elif name == "late_arrival_rule":
+            read[name] = form.get(name) or site.late_arrival_rule
+    return read
 
 
 class SiteAdminPages(HoursPages):
@@ -51,8 +80,8 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Template:
         site = await site_to_run(staff.session, staff.actor, slug)
-        page = await site_context(staff, site)
         query = staff.request.query_params
+        page = await site_context(staff, site, chosen_tab(query))
         page["done"] = done_text(query) + released_text(
             query.get("liberes", ""), query.get("prevenus", "")
         )
@@ -67,24 +96,25 @@ class SiteAdminPages(HoursPages):
     ) -> Template | Redirect:
         posted = await form_posted(staff, slug)
         form, errors, site = posted.form, posted.errors, posted.site
-        changes: dict[str, Any] = {name: read_int(form, name, errors) for name in BOUNDS}
-        changes["reminder_hours"] = read_reminder_hours(form, errors)
-        for name in CLOCK_SETTINGS:
-            changes[name] = read_clock(form, name, errors)
-        changes["late_arrival_rule"] = form.get("late_arrival_rule") or site.late_arrival_rule
-        for name in FLAGS:
-            changes[name] = form.get(name) == "oui"
+        # The form of one settings tab says which (`onglet`); the others keep their values.
+        # A form without it (an older page, a script) sends every setting, as it always did.
+        tab = form.get(TAB_FIELD, "")
+        names = settings_in(tab) or tuple(SETTINGS)
+        changes = read_settings(form, names, site, errors)
         if errors:  # say at once what else is wrong with the values that could be read
             readable = {k: v for k, v in changes.items() if v is not None and k not in errors}
             for problem in check_settings({**settings_of(site), **readable}):
                 errors.setdefault(problem.field, problem.text)
         else:
-            with posted.refusals({name: name for name in SETTINGS}, "walk_in_percent"):
+            with posted.refusals({name: name for name in SETTINGS}, names[0]):
                 await commands.change_settings(
                     staff.session, staff.actor, slug, changes, now=staff.now
                 )
-                return back(site, "reglages", fait="reglages")
-        return await posted.again("reglages")
+                return back(site, tab_of_setting(names[0]), fait="reglages")
+        # A form of every setting comes back at the tab of the first setting found wrong.
+        wrong = [name for name in names if name in errors] or [names[0]]
+        shown = tab if tab in SETTING_TABS else tab_of_setting(wrong[0])
+        return await posted.again("reglages", tab=shown)
 
     @post("/admin/sites/{slug:str}/postes")
     async def add_station(
@@ -126,7 +156,7 @@ class SiteAdminPages(HoursPages):
         fields = {"name": f"{prefix}-nom", "nom": f"{prefix}-nom", "kind": f"{prefix}-type"}
         command = posted.command(commands.change_station, station_id, change, now=staff.now)
         return await posted.change(
-            command, fields, f"{prefix}-nom", anchor="postes", done="poste_modifie", again=prefix
+            command, fields, f"{prefix}-nom", tab="postes", done="poste_modifie", again=prefix
         )
 
     @post("/admin/sites/{slug:str}/postes/{station_id:int}/hors-service")
@@ -142,7 +172,7 @@ class SiteAdminPages(HoursPages):
             f"panne-{station_id}",
             commands.take_out_of_service,
             station_id,
-            anchor="postes",
+            tab="postes",
             done="hors_service",
         )
 
@@ -154,5 +184,5 @@ class SiteAdminPages(HoursPages):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         return await self._undo(
-            staff, slug, commands.end_outage, outage_id, anchor="postes", done="en_service"
+            staff, slug, commands.end_outage, outage_id, tab="postes", done="en_service"
         )

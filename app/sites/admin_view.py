@@ -1,6 +1,8 @@
-"""The administration page of one mairie: everything it shows, the confirmation of the last
-change (POST/redirect/GET), and a form posted to it (`PostedForm`), shown again with what
-was typed and the problems in French when refused."""
+"""The administration page of one mairie: everything it shows, in tabs (one concern each,
+`TABS`: a link per tab, so that they work without JavaScript), the confirmation of the last
+change (POST/redirect/GET, back to the tab of the form sent), and a form posted to it
+(`PostedForm`), shown again in its tab with what was typed and the problems in French when
+refused."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar.response import Redirect, Template
@@ -21,6 +22,7 @@ from app.accounts.service import site_to_run
 from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import label
 from app.live import commands as admin_screens
+from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_form
 from app.sites.disruption import Disruption, to_reschedule
 from app.sites.forms import form_dict, period_fields, read_period, refusals
 from app.sites.hours import WEEKDAYS
@@ -33,7 +35,7 @@ from app.sites.queries import (
     weekly_ranges,
     weekly_rows,
 )
-from app.sites.rules import BOUNDS, MAX_RANGES_PER_DAY, settings_of
+from app.sites.rules import BOUNDS, CLOCK_SETTINGS, MAX_RANGES_PER_DAY, settings_of
 from app.sites.service import local_today
 from app.web.staff import FormRefusals, Staff
 
@@ -84,15 +86,32 @@ DONE = {
 }
 
 
+# The settings that are not numbers within bounds: their label and hint on the page.
+OTHER_SETTINGS = {
+    "late_arrival_rule": (N_("Une personne en retard passe"), ""),
+    "facilitators_issue_tickets": (
+        N_(
+            "Les animateurs peuvent aussi donner des tickets sans rendez-vous (un même agent "
+            "fait l'accueil et le poste)"
+        ),
+        "",
+    ),
+    "reminder_hours": (
+        N_("Rappels avant le rendez-vous"),
+        N_(
+            "En heures avant le rendez-vous, séparées par des virgules (au plus 3, par "
+            "exemple 24, 2). Vide : aucun rappel."
+        ),
+    ),
+    "sms_quiet_from": (N_("Pas de SMS à partir de"), ""),
+    "sms_quiet_until": (N_("Pas de SMS avant"), ""),
+}
+
+
 def setting_hint(name: str) -> str:
     """The hint of the setting `name` in the current language; its msgids are Python
     formats ("%%" is a percent sign), so the text is formatted even with no value."""
     return gettext(SETTING_HINTS[name]) % {} if name in SETTING_HINTS else ""
-
-
-def back(site: Site, anchor: str, **query: str) -> Redirect:
-    suffix = f"?{urlencode(query)}" if query else ""
-    return Redirect(f"/admin/sites/{site.slug}{suffix}#{anchor}", status_code=303)
 
 
 def outcome(done: str, disruption: Disruption) -> dict[str, str]:
@@ -139,6 +158,54 @@ def done_text(query: Mapping[str, str]) -> list[str]:
 # The page
 
 
+def setting_field(name: str, value: Any) -> dict[str, Any]:
+    """What the form shows of the setting `name`, stored as `value`: its kind of control
+    ("number", "clock", "hours", "late_rule" or "flag"), label, hint, bounds and value as
+    the field writes it."""
+    bound = BOUNDS.get(name)
+    if bound is not None:
+        hint = " ; ".join(
+            part
+            for part in (
+                setting_hint(name),
+                gettext("de %(low)d à %(high)d", low=bound.low, high=bound.high),
+            )
+            if part
+        )
+        return {
+            "name": name,
+            "kind": "number",
+            "label": gettext(bound.words),
+            "hint": hint,
+            "bounds": (bound.low, bound.high),
+            "value": str(value),
+        }
+    label, hint = OTHER_SETTINGS[name]
+    kinds = {"reminder_hours": "hours", "late_arrival_rule": "late_rule"}
+    kind = kinds.get(name, "clock" if name in CLOCK_SETTINGS else "flag")
+    shown = value
+    if kind == "hours":
+        shown = ", ".join(str(hour) for hour in value)
+    elif kind == "clock":
+        shown = value.strftime("%H:%M")
+    return {
+        "name": name,
+        "kind": kind,
+        "label": gettext(label),
+        "hint": gettext(hint) if hint else "",
+        "bounds": None,
+        "value": shown,
+    }
+
+
+def setting_fieldsets(tab: str, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The fieldsets of the settings tab `tab`, each with its fields (`setting_field`)."""
+    return [
+        {"legend": gettext(legend), "fields": [setting_field(n, settings[n]) for n in names]}
+        for legend, names in SETTING_TABS.get(tab, ())
+    ]
+
+
 def station_rows(
     stations: list[Station], outages: list[StationOutage], zone: ZoneInfo, now: datetime
 ) -> list[dict[str, Any]]:
@@ -178,8 +245,9 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     return formats.moment(value.astimezone(zone))
 
 
-async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
-    """Everything the site's page shows, at the time of the request."""
+async def site_context(staff: Staff, site: Site, tab: str = "") -> dict[str, Any]:
+    """Everything the site's page shows, at the time of the request, in the tab `tab`
+    (when empty, the page shows the tab of the form `posted`, once the caller sets it)."""
     session, now = staff.session, staff.now
     zone = ZoneInfo(site.timezone)
     today = local_today(site, now)
@@ -188,29 +256,17 @@ async def site_context(staff: Staff, site: Site) -> dict[str, Any]:
     outages = await outages_ahead(session, site, now)
     rows = await weekly_rows(session, site)
     weekly = weekly_ranges(rows)
+    settings = settings_of(site)
     return {
         "staff": staff,
         "agent": staff.actor,
         "section": "sites",
         "site": site,
-        "settings": settings_of(site),
-        "setting_fields": [
-            {
-                "name": name,
-                "label": gettext(bound.words),
-                "hint": " ; ".join(
-                    part
-                    for part in (
-                        setting_hint(name),
-                        gettext("de %(low)d à %(high)d", low=bound.low, high=bound.high),
-                    )
-                    if part
-                ),
-                "low": bound.low,
-                "high": bound.high,
-            }
-            for name, bound in BOUNDS.items()
-        ],
+        "tab": tab,
+        "tabs": tab_links(site),
+        "tab_of_form": tab_of_form,
+        "tab_names": {code: gettext(text) for code, text in TABS.items()},
+        "setting_fieldsets": {code: setting_fieldsets(code, settings) for code in SETTING_TABS},
         "kinds": {code: gettext(text) for code, text in KINDS.items()},
         "late_rules": {code: gettext(text) for code, text in LATE_RULES.items()},
         "stations": station_rows(stations, outages, zone, now),
@@ -323,19 +379,19 @@ class PostedForm:
         fields: Mapping[str, str],
         default: str,
         *,
-        anchor: str,
+        tab: str,
         done: str,
         again: str,
     ) -> Template | Redirect:
         """Unless the form was found wrong already, the change `command` makes (its refusal
-        put next to the fields, as `refusals` says), then back at `anchor` with the
+        put next to the fields, as `refusals` says), then back to the tab `tab` with the
         confirmation `done` and what it did to booked appointments; otherwise the page again
         with what is wrong in the form `again`."""
         if not self.errors:
             with self.refusals(fields, default):
                 made = await command()
                 disruption = made if isinstance(made, Disruption) else made[1]
-                return back(self.site, anchor, **outcome(done, disruption))
+                return back(self.site, tab, **outcome(done, disruption))
         return await self.again(again)
 
     async def add_period(
@@ -343,7 +399,7 @@ class PostedForm:
         prefix: str,
         add: Callable[..., Awaitable[tuple[Any, Disruption]]],
         *args: Any,
-        anchor: str,
+        tab: str,
         done: str,
     ) -> Template | Redirect:
         """`change` by the site's command `add`, with `args` and the period of the form
@@ -358,12 +414,13 @@ class PostedForm:
         )
         fields = period_fields(prefix)
         return await self.change(
-            command, fields, f"{prefix}-debut-jour", anchor=anchor, done=done, again=prefix
+            command, fields, f"{prefix}-debut-jour", tab=tab, done=done, again=prefix
         )
 
-    async def again(self, posted: str, status: int = 400) -> Template:
-        """The page again, with what was typed in the form `posted` and what is wrong."""
-        page = await site_context(self.staff, self.site)
+    async def again(self, posted: str, status: int = 400, tab: str = "") -> Template:
+        """The page again, in the tab of the form `posted` (or `tab`), with what was typed
+        in it and what is wrong."""
+        page = await site_context(self.staff, self.site, tab or tab_of_form(posted))
         page.update(errors=self.errors, entered=self.form, posted=posted)
         return Template("admin_site.html", context=page, status_code=status)
 

@@ -16,7 +16,8 @@ from litestar.response import Redirect, Template
 
 from app.i18n import gettext
 from app.sites import hours_commands
-from app.sites.admin_view import back, form_posted
+from app.sites.admin_tabs import back
+from app.sites.admin_view import form_posted
 from app.sites.disruption import Disruption
 from app.sites.forms import read_day, read_ranges
 from app.sites.hours import WEEKDAYS
@@ -39,13 +40,13 @@ class HoursPages(StaffController):
         prefix: str,
         add: Callable[..., Awaitable[tuple[Any, Disruption]]],
         *args: Any,
-        anchor: str,
+        tab: str,
         done: str,
     ) -> Template | Redirect:
         """The form `prefix` posted to the page of the site at `slug`: a period added by
         the site's command `add` (`PostedForm.add_period`)."""
         posted = await form_posted(staff, slug)
-        return await posted.add_period(prefix, add, *args, anchor=anchor, done=done)
+        return await posted.add_period(prefix, add, *args, tab=tab, done=done)
 
     async def _undo(
         self,
@@ -54,14 +55,14 @@ class HoursPages(StaffController):
         run: Callable[..., Awaitable[Any]],
         target: Any,
         *,
-        anchor: str,
+        tab: str,
         done: str,
     ) -> Redirect:
         """A form of the page of the site at `slug` that undoes `target` by the site's
-        command `run`, then back to the page at `anchor` with the confirmation `done`."""
+        command `run`, then back to the page's tab `tab` with the confirmation `done`."""
         posted = await form_posted(staff, slug)
         await posted.command(run, target, now=staff.now)()
-        return back(posted.site, anchor, fait=done)
+        return back(posted.site, tab, fait=done)
 
     @post("/admin/sites/{slug:str}/horaires/{weekday:str}")
     async def set_weekday(
@@ -80,7 +81,7 @@ class HoursPages(StaffController):
             command,
             fields,
             f"{prefix}-1-ouverture",
-            anchor="horaires",
+            tab="horaires",
             done="horaires",
             again=prefix,
         )
@@ -114,7 +115,7 @@ class HoursPages(StaffController):
             command,
             fields,
             "exception-jour",
-            anchor="exceptions",
+            tab="horaires",
             done="exception",
             again="exception",
         )
@@ -131,7 +132,7 @@ class HoursPages(StaffController):
             slug,
             hours_commands.delete_exception,
             day,
-            anchor="exceptions",
+            tab="horaires",
             done="exception_supprimee",
         )
 
@@ -146,7 +147,7 @@ class HoursPages(StaffController):
             slug,
             "fermeture",
             hours_commands.add_closure,
-            anchor="fermetures",
+            tab="horaires",
             done="fermeture",
         )
 
@@ -162,6 +163,6 @@ class HoursPages(StaffController):
             slug,
             hours_commands.delete_closure,
             closure_id,
-            anchor="fermetures",
+            tab="horaires",
             done="fermeture_supprimee",
         )

@@ -63,13 +63,22 @@ async def test_a_manager_sees_their_mairies_and_the_consoles_link_to_them(
     listing = await client.get("/admin")
     page = await client.get(PAGE)
     other = await client.get("/admin/sites/paris-20")
+    tabs = {
+        tab: (await client.get(PAGE, params={"onglet": tab})).text
+        for tab in ("rendez-vous", "postes", "horaires")
+    }
 
     assert 'href="/admin"' in console.text
     assert 'href="/admin/sites/paris-15"' in listing.text
     assert "paris-20" not in listing.text
     assert page.status_code == 200
-    for heading in ("Réglages", "Postes", "Horaires de la semaine", "Jours particuliers"):
-        assert f">{heading}</h2>" in page.text
+    for tab, heading in (
+        ("rendez-vous", "Réglages des rendez-vous"),
+        ("postes", "Postes"),
+        ("horaires", "Horaires de la semaine"),
+        ("horaires", "Jours particuliers"),
+    ):
+        assert f">{heading}</h2>" in tabs[tab]
     assert other.status_code == 403
     assert "Accès refusé" in other.text
 
@@ -111,7 +120,7 @@ async def test_settings_refused_come_back_in_french_next_to_each_field_with_what
     assert 'value="150"' in html
     assert "Indiquez l&#39;heure sous la forme HH:MM" in html
     assert accepted.status_code == 303
-    assert accepted.headers["location"] == f"{PAGE}?fait=reglages#reglages"
+    assert accepted.headers["location"] == f"{PAGE}?onglet=rendez-vous&fait=reglages#onglet"
     assert "Les réglages ont été enregistrés." in after.text
     assert 'id="walk_in_percent" name="walk_in_percent" value="40"' in after.text
 
@@ -179,6 +188,7 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
         },
     )
     after = await client.get(out.headers["location"])
+    listed = await client.get(PAGE, params={"onglet": "general"})
     backwards = await post_form(
         client,
         f"{PAGE}/postes/{station}/hors-service",
@@ -196,8 +206,8 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
     assert "a_replanifier=1" in out.headers["location"]
     assert "1 rendez-vous ne peut pas avoir lieu" in after.text
     assert "Rendez-vous à replanifier" in after.text
-    assert booked[0].json()["reference"] in after.text
-    assert "jeudi 3 décembre 2026 à 10 h 00" in after.text
+    assert booked[0].json()["reference"] in listed.text
+    assert "jeudi 3 décembre 2026 à 10 h 00" in listed.text
     assert (
         "En service ; hors service du jeudi 3 décembre 2026 à 8 h 00 "
         "au jeudi 3 décembre 2026 à 20 h 00"

@@ -155,7 +155,7 @@ async def test_the_site_page_pairs_a_screen_with_its_address_and_qr_code_then_re
         follow_redirects=False,
     )
     address = re.search(r'id="adresse-ecran">([^<]+)<', paired.text)
-    page = await client.get("/admin/sites/paris-15")
+    page = await client.get("/admin/sites/paris-15?onglet=ecrans")
     screen_id = re.search(r"/admin/sites/paris-15/ecrans/(\d+)/retrait", page.text)
     forged = await client.post(
         f"/admin/sites/paris-15/ecrans/{screen_id.group(1) if screen_id else 0}/retrait",

@@ -1,0 +1,285 @@
+"""The tabs of a mairie's administration page through HTTP, on both databases: each tab
+shows its own forms only, each form sent comes back to its tab (with its confirmation,
+or refused with what was typed), a settings tab changes its settings only, and an
+unknown tab shows the first rather than failing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.sites.admin_tabs import SETTING_TABS, TABS, settings_in
+from app.sites.rules import SETTINGS
+from tests.conftest import Clock, Staff
+from tests.integration.test_admin_site_pages import logged_in, post_form
+
+pytestmark = pytest.mark.usefixtures("monday_morning")
+PAGE = "/admin/sites/paris-15"
+ACTIVE = re.compile(r'<a href="/admin/sites/paris-15\?onglet=([a-z-]+)" aria-current="page">')
+ACTIONS = re.compile(r'<form method="post" action="/admin/sites/paris-15/([a-z-]+)')
+# The first part of the address of every form each tab shows (after /admin/sites/paris-15/).
+FORMS = {
+    "general": set(),
+    "rendez-vous": {"reglages"},
+    "file": {"reglages"},
+    "messages": {"reglages"},
+    "horaires": {"horaires", "exceptions", "fermetures"},
+    "postes": {"postes"},
+    "ecrans": {"ecrans"},
+}
+
+
+@pytest.fixture
+def monday_morning(clock: Clock) -> None:
+    clock.set("2026-11-30 08:00")
+
+
+def active_tab(html: str) -> list[str]:
+    return ACTIVE.findall(html)
+
+
+def value_of(html: str, name: str) -> str:
+    found = re.search(rf'id="{name}" name="{name}" value="([^"]*)"', html)
+    assert found is not None, f"no field {name}"
+    return found.group(1)
+
+
+def test_the_settings_tabs_hold_every_setting_once() -> None:
+    held = [name for tab in SETTING_TABS for name in settings_in(tab)]
+
+    assert sorted(held) == sorted(SETTINGS)
+    assert set(SETTING_TABS) <= set(TABS)
+
+
+async def test_each_tab_shows_its_own_forms_only_and_says_which_it_is(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager")
+
+    for tab, forms in FORMS.items():
+        page = await client.get(PAGE, params={"onglet": tab})
+
+        assert page.status_code == 200, (tab, page.text)
+        assert active_tab(page.text) == [tab]
+        assert set(ACTIONS.findall(page.text)) == forms, tab
+        for other in set(TABS) - {tab}:
+            assert f'href="{PAGE}?onglet={other}"' in page.text
+    settings = {tab: (await client.get(PAGE, params={"onglet": tab})).text for tab in SETTING_TABS}
+    for tab, html in settings.items():
+        assert f'<input type="hidden" name="onglet" value="{tab}">' in html
+        for name in SETTINGS:
+            assert (f'id="{name}"' in html) == (name in settings_in(tab)), (tab, name)
+
+
+async def test_an_unknown_or_empty_tab_shows_the_first_and_no_tab_shows_the_first_too(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager")
+
+    for query in ({"onglet": "inconnu"}, {"onglet": ""}, {"onglet": "x" * 5000}, {}):
+        page = await client.get(PAGE, params=query)
+
+        assert page.status_code == 200, query
+        assert active_tab(page.text) == ["general"]
+        assert ">La mairie</h2>" in page.text
+
+
+async def test_a_settings_tab_changes_its_settings_only_and_comes_back_to_its_tab(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+    queue = {
+        "onglet": "file",
+        "priority_after_minutes": "45",
+        "no_show_after_calls": "2",
+        "turn_near_position": "4",
+        "service_level_minutes": "20",
+        "service_level_goal": "90",
+        "facilitators_issue_tickets": "oui",
+    }
+    messages = {
+        "onglet": "messages",
+        "reminder_hours": "48",
+        "sms_quiet_from": "21:00",
+        "sms_quiet_until": "09:00",
+    }
+
+    sent_queue = await post_form(client, f"{PAGE}/reglages", csrf, **queue)
+    sent_messages = await post_form(client, f"{PAGE}/reglages", csrf, **messages)
+    after = await client.get(sent_messages.headers["location"])
+    queue_tab = await client.get(PAGE, params={"onglet": "file"})
+    booking_tab = await client.get(PAGE, params={"onglet": "rendez-vous"})
+
+    assert sent_queue.status_code == 303
+    assert sent_queue.headers["location"] == f"{PAGE}?onglet=file&fait=reglages#onglet"
+    assert sent_messages.headers["location"] == f"{PAGE}?onglet=messages&fait=reglages#onglet"
+    assert active_tab(after.text) == ["messages"]
+    assert "Les réglages ont été enregistrés." in after.text
+    assert value_of(after.text, "reminder_hours") == "48"
+    # The messages' form, which has no checkbox of the queue's, left it ticked.
+    assert 'name="facilitators_issue_tickets" value="oui" checked' in queue_tab.text
+    assert value_of(queue_tab.text, "priority_after_minutes") == "45"
+    assert value_of(booking_tab.text, "walk_in_percent") == "30"
+
+
+async def test_a_settings_tab_refused_comes_back_to_that_tab_with_what_was_typed(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    refused = await post_form(
+        client,
+        f"{PAGE}/reglages",
+        csrf,
+        onglet="messages",
+        reminder_hours="24, 24",
+        sms_quiet_from="soir",
+        sms_quiet_until="08:00",
+    )
+    whole = await post_form(
+        client,
+        f"{PAGE}/reglages",
+        csrf,
+        **{
+            **{name: "" for name in SETTINGS},
+            "sms_quiet_from": "20:00",
+            "sms_quiet_until": "08:00",
+            "reminder_hours": "24",
+        },
+    )
+    unchanged = await client.get(PAGE, params={"onglet": "messages"})
+
+    assert refused.status_code == 400
+    assert active_tab(refused.text) == ["messages"]
+    assert "Il y a 2 erreurs" in refused.text
+    assert value_of(refused.text, "sms_quiet_from") == "soir"
+    assert value_of(unchanged.text, "sms_quiet_from") == "20:00"
+    # A form of every setting (without a tab) comes back at the tab of its first error.
+    assert whole.status_code == 400
+    assert active_tab(whole.text) == ["rendez-vous"]
+
+
+async def test_every_form_of_stations_hours_and_screens_comes_back_to_its_tab(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+    period = {
+        "debut-jour": "2026-12-10",
+        "debut-heure": "08:00",
+        "fin-jour": "2026-12-10",
+        "fin-heure": "20:00",
+    }
+
+    added = await post_form(
+        client, f"{PAGE}/postes", csrf, **{"nouveau-nom": "Poste 9", "nouveau-type": "standard"}
+    )
+    stations = (await client.get(PAGE, params={"onglet": "postes"})).text
+    station = re.findall(r'action="/admin/sites/paris-15/postes/(\d+)"', stations)[-1]
+    changed = await post_form(
+        client,
+        f"{PAGE}/postes/{station}",
+        csrf,
+        **{
+            f"poste-{station}-nom": "Poste 9 bis",
+            f"poste-{station}-type": "standard",
+            f"poste-{station}-actif": "oui",
+        },
+    )
+    out = await post_form(
+        client,
+        f"{PAGE}/postes/{station}/hors-service",
+        csrf,
+        **{f"panne-{station}-{key}": value for key, value in period.items()},
+    )
+    outages = (await client.get(PAGE, params={"onglet": "postes"})).text
+    outage = re.search(r"/hors-service/(\d+)/fin", outages)
+    back_in = await post_form(
+        client, f"{PAGE}/hors-service/{outage.group(1) if outage else 0}/fin", csrf
+    )
+    hours = await post_form(
+        client,
+        f"{PAGE}/horaires/wed",
+        csrf,
+        **{"horaires-wed-1-ouverture": "09:00", "horaires-wed-1-fermeture": "16:00"},
+    )
+    special = await post_form(
+        client,
+        f"{PAGE}/exceptions",
+        csrf,
+        **{"exception-jour": "2026-12-09", "exception-fermee": "oui"},
+    )
+    unspecial = await post_form(client, f"{PAGE}/exceptions/2026-12-09/suppression", csrf)
+    closed = await post_form(
+        client,
+        f"{PAGE}/fermetures",
+        csrf,
+        **{f"fermeture-{key}": value for key, value in period.items()},
+        **{"fermeture-motif": "Travaux"},
+    )
+    closures = (await client.get(PAGE, params={"onglet": "horaires"})).text
+    closure = re.search(r"/fermetures/(\d+)/suppression", closures)
+    reopened = await post_form(
+        client, f"{PAGE}/fermetures/{closure.group(1) if closure else 0}/suppression", csrf
+    )
+
+    expected = {
+        "postes": [added, changed, out, back_in],
+        "horaires": [hours, special, unspecial, closed, reopened],
+    }
+    for tab, answers in expected.items():
+        for answer in answers:
+            assert answer.status_code == 303, answer.text
+            location = answer.headers["location"]
+            assert location.startswith(f"{PAGE}?onglet={tab}&fait="), location
+            assert location.endswith("#onglet")
+    shown = await client.get(reopened.headers["location"])
+    assert active_tab(shown.text) == ["horaires"]
+    assert "La fermeture a été annulée" in shown.text
+
+
+async def test_a_refused_form_comes_back_in_its_tab_with_what_was_typed(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    closure = await post_form(
+        client,
+        f"{PAGE}/fermetures",
+        csrf,
+        **{
+            "fermeture-debut-jour": "2026-12-10",
+            "fermeture-debut-heure": "18:00",
+            "fermeture-fin-jour": "2026-12-10",
+            "fermeture-fin-heure": "08:00",
+        },
+    )
+    station = await post_form(client, f"{PAGE}/postes", csrf, **{"nouveau-nom": "  "})
+    screen = await post_form(client, f"{PAGE}/ecrans", csrf, **{"ecran-nom": "  "})
+
+    assert closure.status_code == 400
+    assert active_tab(closure.text) == ["horaires"]
+    assert value_of(closure.text, "fermeture-fin-heure") == "08:00"
+    assert station.status_code == 400
+    assert active_tab(station.text) == ["postes"]
+    assert screen.status_code == 400
+    assert active_tab(screen.text) == ["ecrans"]
+
+
+async def test_a_screen_revoked_comes_back_to_the_screens_tab(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+    paired = await post_form(client, f"{PAGE}/ecrans", csrf, **{"ecran-nom": "Hall"})
+    screens = (await client.get(PAGE, params={"onglet": "ecrans"})).text
+    screen = re.findall(r"/admin/sites/paris-15/ecrans/(\d+)/retrait", screens)[-1]
+
+    revoked = await post_form(client, f"{PAGE}/ecrans/{screen}/retrait", csrf)
+    after = await client.get(revoked.headers["location"])
+
+    assert paired.status_code == 200
+    assert f'href="{PAGE}?onglet=ecrans"' in paired.text
+    assert revoked.status_code == 303
+    assert active_tab(after.text) == ["ecrans"]
+    assert "L&#39;écran a été retiré" in after.text
