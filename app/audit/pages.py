@@ -1,6 +1,7 @@
 """The journal page: the audit log as managers (their mairies) and administrators (all of
-it) read it, in French, filtered by mairie, agent, kind of action and days, fifty events a
-page from the newest. It reads the log as the API does (app.audit.api.read_log)."""
+it) read it, in words (`app.audit.words`: what was done, to what, where and when, never a
+code), filtered by mairie, agent, kind of action and days, fifty events a page from the
+newest. It reads the log as the API does (app.audit.api.read_log)."""
 
 from __future__ import annotations
 
@@ -9,70 +10,29 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts import commands as agents
 from app.accounts.admin_forms import admin_context
+from app.accounts.models import Agent
 from app.accounts.service import MANAGERS, sites_in_view
 from app.audit.api import AuditPage, read_log
 from app.audit.service import Filters
-from app.i18n import N_, gettext
+from app.audit.words import Names, describe, wanted
+from app.i18n import N_, formats, gettext
 from app.sites.forms import read_day
-from app.sites.models import Site
+from app.sites.models import Need, Service, Site, Station
+from app.visits.models import Department
 from app.web.staff import Staff, StaffController
 
 JOURNAL_PAGE = "/admin/journal"
-ACTIONS = {
-    "auth.login": N_("Connexion"),
-    "auth.login_failed": N_("Échec de connexion"),
-    "auth.login_refused": N_("Connexion refusée"),
-    "auth.locked": N_("Compte bloqué après des erreurs de mot de passe"),
-    "auth.slowed": N_("Connexions ralenties depuis une adresse après des erreurs de mot de passe"),
-    "appointment.booked": N_("Rendez-vous pris pour une personne"),
-    "ticket.issued": N_("Ticket remis"),
-    "ticket.checked_in": N_("Arrivée enregistrée"),
-    "ticket.checked_in_late": N_("Arrivée en retard enregistrée"),
-    "ticket.called": N_("Ticket appelé"),
-    "ticket.recall": N_("Ticket rappelé"),
-    "ticket.start": N_("Prise en charge commencée"),
-    "ticket.finish": N_("Prise en charge terminée"),
-    "ticket.no_show": N_("Personne absente"),
-    "ticket.cancel": N_("Ticket annulé"),
-    "ticket.transfer": N_("Ticket transféré"),
-    "escalation.moved": N_("Demande transmise : étape suivante"),
-    "department.created": N_("Service expert ajouté"),
-    "department.changed": N_("Service expert modifié"),
-    "service.created": N_("Démarche ajoutée au catalogue"),
-    "service.changed": N_("Démarche modifiée"),
-    "service.retired": N_("Démarche retirée"),
-    "service.restored": N_("Démarche proposée à nouveau"),
-    "need.created": N_("Besoin ajouté"),
-    "need.changed": N_("Besoin modifié"),
-    "need.retired": N_("Besoin retiré"),
-    "need.restored": N_("Besoin proposé à nouveau"),
-    "agent.created": N_("Compte d'agent créé"),
-    "agent.renamed": N_("Compte d'agent renommé"),
-    "agent.role_changed": N_("Rôle d'un agent changé"),
-    "agent.sites_changed": N_("Mairies d'un agent changées"),
-    "agent.disabled": N_("Compte d'agent désactivé"),
-    "agent.enabled": N_("Compte d'agent réactivé"),
-    "agent.password_reset": N_("Mot de passe d'un agent changé"),
-    "agent.unlocked": N_("Compte d'agent débloqué"),
-    "site.settings_changed": N_("Réglages de la mairie modifiés"),
-    "station.created": N_("Poste ajouté"),
-    "station.changed": N_("Poste modifié"),
-    "station.out_of_service": N_("Poste mis hors service"),
-    "station.back_in_service": N_("Poste remis en service"),
-    "hours.changed": N_("Horaires de la semaine modifiés"),
-    "hours_exception.added": N_("Horaires d'un jour particulier fixés"),
-    "hours_exception.deleted": N_("Horaires d'un jour particulier retirés"),
-    "closure.added": N_("Fermeture exceptionnelle ajoutée"),
-    "closure.deleted": N_("Fermeture exceptionnelle retirée"),
-}
 ACTION_FILTERS = {
     "": N_("Toutes les actions"),
     "auth.": N_("Connexions"),
@@ -88,21 +48,12 @@ ACTION_FILTERS = {
     "hours.": N_("Horaires de la semaine"),
     "hours_exception.": N_("Jours particuliers"),
     "closure.": N_("Fermetures exceptionnelles"),
+    "screen.": N_("Écrans d'affichage"),
+    "appointments.": N_("Réservations suspectes annulées"),
+    "person.": N_("Données personnelles effacées"),
 }
 ACTION_PATTERN = re.compile(r"^[a-z_]+(\.[a-z_]*)?$")
 EVENTS_SHOWN = 50
-
-
-def action_label(code: str) -> str:
-    return gettext(ACTIONS[code]) if code in ACTIONS else code
-
-
-def details_text(details: Mapping[str, Any]) -> str:
-    parts = []
-    for key, value in details.items():
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        parts.append(gettext("%(label)s : %(value)s", label=key, value=shown))
-    return " ; ".join(parts)
 
 
 def day_field(raw: str, name: str, errors: dict[str, str]) -> date | None:
@@ -116,23 +67,49 @@ def journal_link(params: Mapping[str, str], **more: str) -> str:
     return f"{JOURNAL_PAGE}?" + urlencode({**query, **more})
 
 
-def event_rows(log: AuditPage, sites: list[Site]) -> list[dict[str, Any]]:
-    """The log's events as the journal shows them, each site by its name."""
-    names = {site.slug: site.name for site in sites}
-    return [
-        {
-            "at": event.at.strftime("%d/%m/%Y %H:%M:%S"),
-            "iso": event.at.isoformat(),
-            "agent": (event.agent.name or event.agent.email) if event.agent else "",
-            "site": names.get(event.site, event.site) if event.site else "",
-            "action": action_label(event.action),
-            "code": event.action,
-            "target": event.target,
-            "details": details_text(event.details),
-            "address": event.address,
-        }
-        for event in log.events
-    ]
+async def _named(session: AsyncSession, key: Any, name: Any, keys: set[Any]) -> dict[Any, str]:
+    """`name` by `key` for each of `keys` (one query; none for no key)."""
+    if not keys:
+        return {}
+    rows = await session.execute(select(key, name).where(key.in_(keys)))
+    return {found: named for found, named in rows}
+
+
+async def names_of(session: AsyncSession, log: AuditPage, zone: ZoneInfo) -> Names:
+    """The names of the agents, mairies, stations and catalog items the events name."""
+    found = wanted((event.target, event.details) for event in log.events)
+    agent_name = func.coalesce(func.nullif(Agent.name, ""), Agent.email)
+    return Names(
+        zone=zone,
+        agents=await _named(session, Agent.id, agent_name, found.agents),
+        sites={slug: name for slug, name in await session.execute(select(Site.slug, Site.name))},
+        stations=await _named(session, Station.id, Station.name, found.stations),
+        services=await _named(session, Service.code, Service.name, found.services),
+        needs=await _named(session, Need.code, Need.name, found.needs),
+        departments=await _named(session, Department.code, Department.name, found.departments),
+    )
+
+
+def event_rows(log: AuditPage, names: Names) -> list[dict[str, Any]]:
+    """The log's events as the journal shows them: when in words, who, where (the
+    mairie's name), what was done and its details, each in words (`app.audit.words`)."""
+    rows = []
+    for event in log.events:
+        said = describe(
+            event.action, event.target, event.details, names, agent_known=event.agent is not None
+        )
+        rows.append(
+            {
+                "at": formats.moment(event.at.astimezone(names.zone)),
+                "iso": event.at.isoformat(),
+                "agent": (event.agent.name or event.agent.email) if event.agent else "",
+                "site": names.sites.get(event.site, event.site) if event.site else "",
+                "what": said.what,
+                "details": said.details,
+                "address": event.address,
+            }
+        )
+    return rows
 
 
 class JournalPages(StaffController):
@@ -167,7 +144,8 @@ class JournalPages(StaffController):
             log = await read_log(
                 staff.context, staff.actor, filters, slug=slug, first=first, last=last
             )
-            events = event_rows(log, sites)
+            names = await names_of(session, log, ZoneInfo(staff.settings.timezone))
+            events = event_rows(log, names)
             if log.next_before is not None:
                 older = journal_link(params, avant=str(log.next_before))
         colleagues = await agents.agents_in_view(session, staff.actor, slug=None)

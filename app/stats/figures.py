@@ -39,6 +39,7 @@ from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
 from app.sites.service import site_calendar
 from app.stats.schemas import (
+    Figures,
     HourFigures,
     ServiceFigures,
     StationFigures,
@@ -411,3 +412,53 @@ async def figures(
     session: AsyncSession, sites: list[Site], first: date, last: date, by: By, now: datetime
 ) -> Stats:
     return await Query(session, sites, first, last, by, now).run()
+
+
+class Comparison(Query):
+    """The figures of each site over the whole range, side by side (all of Paris, one row
+    per mairie): the queries of `Query` that join the sites (appointments and tickets),
+    grouped by site rather than by period, with each site's wait quantiles and answers.
+    Each site's service level is read against its own target."""
+
+    def __init__(
+        self, session: AsyncSession, sites: list[Site], first: date, last: date, now: datetime
+    ) -> None:
+        super().__init__(session, sites, first, last, "day", now)
+        self.site_tallies = {site.id: Tally(first, last) for site in sites}
+
+    def _period(self, day: SQLColumnExpression[Any]) -> SQLColumnExpression[Any]:
+        return Site.id  # every query that calls it joins the sites
+
+    def _tally(self, key: Any) -> Tally:
+        return self.site_tallies[int(key)]
+
+    async def _answers(self) -> None:
+        rows = await self.session.execute(
+            select(Ticket.site_id, FollowUpAnswer.score, func.count())
+            .join(Ticket, Ticket.id == FollowUpAnswer.ticket_id)
+            .where(FollowUpAnswer.site_id.in_(self.site_ids), *self._ticket_range())
+            .group_by(Ticket.site_id, FollowUpAnswer.score)
+        )
+        for site_id, score, count in rows:
+            self._tally(site_id).scores[int(score)] += count
+
+    async def by_site(self) -> list[tuple[Site, Figures]]:
+        await self._appointments()
+        await self._tickets()
+        await self._answers()
+        where = [*self._ticket_range(), Ticket.first_called_at.is_not(None)]
+        waits = await quantiles(self.session, self._wait(), Ticket.site_id, where, (MEDIAN, P90))
+        found = []
+        for site in self.sites:
+            tally = self.site_tallies[site.id]
+            tally.wait_quantiles = waits.get(site.id, {})
+            goal = site.service_level_goal / 100
+            found.append((site, tally.figures(site.service_level_minutes, goal)))
+        return found
+
+
+async def compare(
+    session: AsyncSession, sites: list[Site], first: date, last: date, now: datetime
+) -> list[tuple[Site, Figures]]:
+    """Each of `sites` with its figures over first..last, in the order given."""
+    return await Comparison(session, sites, first, last, now).by_site()

@@ -3,7 +3,8 @@ the key figures, charts drawn on the server, and the numbers behind each chart."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -17,12 +18,13 @@ from app import bounds
 from app.errors import BadRequest
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import OUTCOMES, label
+from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.stats import charts
-from app.stats.charts import Bar
-from app.stats.figures import figures
+from app.stats.charts import Axes, Bar
+from app.stats.figures import compare, figures
 from app.stats.queries import default_range, sites_for_stats, today_in
-from app.stats.schemas import Stats
+from app.stats.schemas import Figures, Stats
 from app.stats.sql import By
 from app.web.staff import Staff, StaffController
 
@@ -83,17 +85,19 @@ def _chart(
     draw: Callable[..., Markup],
     key: str,
     caption: str,
+    axes: Axes,
     **options: Any,
 ) -> dict[str, Any]:
     """The chart of `rows` under its title, drawn by `draw` (`charts.bars` or
-    `charts.columns`, with their `options`) as `key` with its own `caption`, and the table
-    of the same numbers with the table's head."""
-    svg = draw(key, caption, rows, **options)
-    return {"title": title, "svg": svg, "rows": rows, "head": head}
+    `charts.columns`, with their `options`) as `key` with its own `caption` and `axes`;
+    drawn again as bars for a phone; and the table of the same numbers with its head."""
+    wide = draw(key, caption, rows, axes, **options)
+    narrow = charts.bars(f"{key}-etroit", caption, rows, axes, width=charts.NARROW, **options)
+    return {"title": title, "wide": wide, "narrow": narrow, "rows": rows, "head": head}
 
 
 def _wait_bar(label: str, mean_wait_minutes: float | None) -> Bar:
-    return Bar(label, mean_wait_minutes, wait(mean_wait_minutes))
+    return Bar(label, mean_wait_minutes, wait(mean_wait_minutes), number(mean_wait_minutes))
 
 
 def _count_bar(label: str, count: int) -> Bar:
@@ -133,7 +137,8 @@ def chart_context(stats: Stats) -> dict[str, Any]:
         for item in stats.periods
     ]
     goal = level.goal
-    goal_label = gettext("objectif %(goal)s", goal=percent(goal)) if goal else ""
+    goal_label = gettext("Objectif : %(goal)s", goal=percent(goal)) if goal else ""
+    in_minutes = gettext("Attente moyenne, en minutes")
     return {
         "charts": [
             _chart(
@@ -143,6 +148,7 @@ def chart_context(stats: Stats) -> dict[str, Any]:
                 charts.columns,
                 "heures",
                 gettext("Attente moyenne par heure"),
+                Axes(gettext("Heure d'arrivée"), in_minutes),
             ),
             _chart(
                 gettext("Attente moyenne selon le jour de la semaine"),
@@ -151,6 +157,7 @@ def chart_context(stats: Stats) -> dict[str, Any]:
                 charts.columns,
                 "jours",
                 gettext("Attente moyenne par jour"),
+                Axes(gettext("Jour de la semaine"), in_minutes),
             ),
             _chart(
                 gettext("Part des personnes appelées en moins de %(target)s", target=target),
@@ -159,6 +166,11 @@ def chart_context(stats: Stats) -> dict[str, Any]:
                 charts.bars,
                 "niveau",
                 gettext("Niveau de service par période"),
+                Axes(
+                    gettext("Période"),
+                    gettext("Part des personnes appelées dans les temps, en %%") % {},
+                    tick=percent,
+                ),
                 scale=1.0,
                 goal=goal,
                 goal_label=goal_label,
@@ -170,6 +182,7 @@ def chart_context(stats: Stats) -> dict[str, Any]:
                 charts.bars,
                 "canaux",
                 gettext("Rendez-vous et venues par canal"),
+                Axes(gettext("Canal"), gettext("Nombre de rendez-vous et de venues")),
             ),
             _chart(
                 gettext("Issue des visites"),
@@ -178,6 +191,7 @@ def chart_context(stats: Stats) -> dict[str, Any]:
                 charts.bars,
                 "issues",
                 gettext("Visites selon leur issue"),
+                Axes(gettext("Issue de la visite"), gettext("Nombre de visites")),
             ),
         ]
     }
@@ -209,6 +223,86 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Compared:
+    """A column of the comparison of the mairies: its title, the figure it reads, and how
+    that figure is written."""
+
+    title: str  # a msgid
+    value: Callable[[Figures], float | None]
+    text: Callable[[float | None], str]
+
+
+COMPARED = {
+    "tickets": Compared(N_("Tickets"), lambda f: f.tickets, number),
+    "rendez-vous": Compared(N_("Rendez-vous"), lambda f: f.appointments.total, number),
+    "sans-rendez-vous": Compared(N_("Sans rendez-vous"), lambda f: f.walk_ins, number),
+    "recues": Compared(N_("Personnes reçues"), lambda f: f.served, number),
+    "manques": Compared(N_("Rendez-vous manqués"), lambda f: f.no_shows.rate, percent),
+    "attente": Compared(N_("Attente médiane"), lambda f: f.waiting_minutes.median, wait),
+    "dans-les-temps": Compared(
+        N_("Appelées dans les temps"), lambda f: f.service_level.rate, percent
+    ),
+    "satisfaction": Compared(N_("Satisfaction (sur 5)"), lambda f: f.satisfaction.mean, number),
+}
+SORTS = ("mairie", *COMPARED)
+ORDERS = {"croissant": False, "decroissant": True}  # ?ordre=: reversed or not
+
+
+def sorted_rows(
+    compared: list[tuple[Site, Figures]], by: str, descending: bool
+) -> list[tuple[Site, Figures]]:
+    """The mairies in their own order (by arrondissement), or by a figure: those without it
+    come last, whichever the order."""
+    if by not in COMPARED:
+        return compared[::-1] if descending else compared
+    read = COMPARED[by].value
+    known = [row for row in compared if read(row[1]) is not None]
+    unknown = [row for row in compared if read(row[1]) is None]
+    return sorted(known, key=lambda row: read(row[1]) or 0, reverse=descending) + unknown
+
+
+def comparison(
+    compared: list[tuple[Site, Figures]], total: Figures, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """The table of the mairies side by side, sorted as `?tri=` and `?ordre=` ask, with a
+    link on each column's head to sort by it (again: the other way)."""
+    by = params.get("tri", "mairie")
+    by = by if by in SORTS else "mairie"
+    descending = ORDERS.get(params.get("ordre", ""), False)
+    kept = {key: params[key] for key in ("du", "au", "par") if params.get(key)}
+
+    def sort_link(key: str) -> dict[str, Any]:
+        again = key == by and not descending
+        order = "decroissant" if again else "croissant"
+        return {
+            "key": key,
+            "href": "?" + urlencode({**kept, "tri": key, "ordre": order}) + "#comparaison",
+            "sorted": ("descending" if descending else "ascending") if key == by else "",
+            "next": gettext("tri décroissant") if again else gettext("tri croissant"),
+        }
+
+    def cells(figures: Figures) -> list[str]:
+        return [column.text(column.value(figures)) for column in COMPARED.values()]
+
+    query = urlencode(kept)
+    return {
+        "mairie": {**sort_link("mairie"), "title": gettext("Mairie")},
+        "columns": [
+            {**sort_link(key), "title": gettext(column.title)} for key, column in COMPARED.items()
+        ],
+        "rows": [
+            {
+                "name": site.name,
+                "href": f"/statistiques/{site.slug}" + (f"?{query}" if query else ""),
+                "cells": cells(figures),
+            }
+            for site, figures in sorted_rows(compared, by, descending)
+        ],
+        "total": cells(total),
+    }
+
+
 class FiguresPages(StaffController):
     async def _page(
         self,
@@ -227,6 +321,11 @@ class FiguresPages(StaffController):
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
         if slug:
             export["site"] = slug
+        if slug is None and len(sites) > 1:
+            compared = await compare(session, sites, first, last, now)
+            table = comparison(compared, stats.total, params)
+        else:
+            table = None
         page = {
             "staff": staff,
             "agent": staff.actor,
@@ -240,6 +339,7 @@ class FiguresPages(StaffController):
             "period": chosen if chosen in PERIODS else "jour",
             "csv": f"/api/v1/stats.csv?{urlencode(export)}",
             "figures": key_figures(stats),
+            "comparison": table,
             **chart_context(stats),
         }
         return Template("staff_stats.html", context=page)
