@@ -16,7 +16,10 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.axe import Axe, describe
 
 WIDTHS = [pytest.param((390, 844), id="phone"), pytest.param((1366, 900), id="desktop")]
-TAPPABLE = ".slot-row, .day-tab, .choice-bar .button, .form-actions .button, .page-actions .button"
+TAPPABLE = (
+    ".slot-row, .day-tab, .choice-bar .button, .form-actions .button, .page-actions .button, "
+    ".choice label, .link-line a"
+)
 
 
 @pytest.fixture

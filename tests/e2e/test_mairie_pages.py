@@ -17,6 +17,7 @@ from app.db import Database
 from app.sites.demo import load_demo
 from tests.e2e.axe import Axe, describe
 from tests.integration.test_busy_hours import RUSH, add_tickets, arrivals
+from tests.screenshots import OVERFLOW_SCRIPT
 from tests.servers import Server, free_port
 
 SIZES = [pytest.param((390, 844), id="phone"), pytest.param((1366, 900), id="desktop")]
@@ -68,10 +69,11 @@ def tab(browser: Browser, busy_server: Server, request: pytest.FixtureRequest) -
 
 
 def no_horizontal_overflow(page: Page) -> None:
-    scroll, client = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    measured = page.evaluate(OVERFLOW_SCRIPT)
+    assert measured["page"] <= measured["width"], (
+        f"{page.url}: the page is {measured['page']} px wide in a {measured['width']} px "
+        f"window ({', '.join(measured['culprits'])})"
     )
-    assert scroll <= client, f"the page is {scroll} px wide in a {client} px window"
 
 
 def small_targets(page: Page) -> list[str]:
