@@ -121,7 +121,7 @@ FALLBACK = N_("Votre demande n'a pas pu aboutir. Vérifiez les informations et r
 
 STATUSES = {
     "booked": N_("confirmé"),
-    "checked_in": N_("vous êtes arrivé·e à l'accueil"),
+    "checked_in": N_("arrivée enregistrée à l'accueil"),
     "served": N_("a eu lieu"),
     "no_show": N_("manqué"),
     "cancelled": N_("annulé"),

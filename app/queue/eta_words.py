@@ -3,7 +3,8 @@
 chosen here and written by the template (`_tracking_state.html`) in the current language:
 
 - nothing to wait for (at most a minute): "dans un instant" (`SOON`);
-- a low end of 0: "moins de 25 minutes" (`UNDER`, the high end);
+- a low end of 0: "moins de 25 minutes" (`UNDER`, the high end; past an hour, rounded
+  up to the half hour: "moins de 1 h 30", never "moins de 1 h 01");
 - two equal ends, or a wait counted in hours (past 90 minutes): "environ 20 minutes",
   "environ 2 heures", "environ 1 h 30" (`ABOUT`, the middle rounded to half an hour);
 - otherwise "entre 12 et 27 minutes" (`BETWEEN`);
@@ -23,6 +24,7 @@ from enum import StrEnum
 IN_HOURS_PAST = 90  # minutes: beyond, an estimate is said in hours and half hours
 LONG_PAST = 240  # minutes: beyond, "more than four hours"
 SOON_WITHIN = 1  # minutes: the call is a matter of moments
+HOUR = 60
 HALF_HOUR = 30
 
 
@@ -62,7 +64,9 @@ def eta_words(eta: tuple[int, int] | None) -> EtaWords | None:
     if low == 0:
         if high > LONG_PAST:
             return EtaWords(EtaKind.UNKNOWN)
-        if high > IN_HOURS_PAST:
+        if high > HOUR:
+            # Past an hour, a bound to the minute reads oddly ("moins de 1 h 01"): the
+            # next half hour says the same and reads at a glance ("moins de 1 h 30").
             return EtaWords(EtaKind.UNDER, _half_hours(high, "up"))
         return EtaWords(EtaKind.UNDER, high)
     middle = (low + high) / 2

@@ -64,6 +64,7 @@ DONE = ["fait", "deplaces", "a_replanifier", "liberes", "prevenus"]
 CONTACT = ["nom", "email", "telephone", "rappels_email", "rappels_sms"]
 FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/"): ["q"],
+    ("GET", "/favicon.ico"): [],
     ("GET", "/mairies/{slug:str}"): [],
     ("GET", "/premier-creneau"): ["demarche", "besoins", "pres-de", "ordre"],
     ("GET", "/health/live"): [],
@@ -139,7 +140,8 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         *CONTACT,
     ],
     ("GET", "/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer"): [],
-    ("GET", "/poste/{station_id:int}"): ["erreur", "ticket"],
+    ("GET", "/accueil/{slug:str}/rendez-vous/{reference:str}/imprimer"): [],
+    ("GET", "/poste/{station_id:int}"): ["erreur", "ticket", "termine"],
     ("GET", "/poste/{station_id:int}/file"): [],
     ("POST", "/poste/{station_id:int}/appeler"): [],
     ("POST", "/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}"): [
@@ -182,7 +184,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/admin/catalogue/besoins/{code:str}"): CATALOG_NEED,
     # Administration: sites
     ("GET", "/admin"): ["fait"],
-    ("GET", "/admin/sites/{slug:str}"): DONE,
+    ("GET", "/admin/sites/{slug:str}"): [*DONE, "onglet"],
     ("POST", "/admin/sites/{slug:str}/reglages"): list(SETTINGS),
     ("POST", "/admin/sites/{slug:str}/postes"): [
         "nouveau-nom",
