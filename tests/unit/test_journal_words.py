@@ -108,7 +108,9 @@ def test_every_recorded_action_has_its_sentence_and_a_filter() -> None:
     without_filter = sorted(
         action for action in found if f"{action.partition('.')[0]}." not in ACTION_FILTERS
     )
-    assert not without_words, f"actions without a sentence in app/audit/sentences.py: {without_words}"
+    assert not without_words, (
+        f"actions without a sentence in app/audit/sentences.py: {without_words}"
+    )
     assert not without_filter, f"actions the journal cannot filter: {without_filter}"
 
 
