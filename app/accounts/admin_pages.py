@@ -35,7 +35,7 @@ from app.accounts.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, p
 from app.accounts.models import Agent
 from app.accounts.service import sites_in_view
 from app.errors import BadRequest, DomainError
-from app.i18n import N_, gettext
+from app.i18n import N_, formats, gettext
 from app.i18n.texts import label
 from app.sites.models import Site
 from app.web.context import Context
@@ -155,7 +155,7 @@ def roles_for(actor: Actor) -> dict[str, str]:
 
 
 def _when(value: datetime | None, context: Context) -> str:
-    return value.astimezone(context.zone).strftime("%d/%m/%Y %H:%M") if value else gettext("jamais")
+    return formats.moment(value.astimezone(context.zone)) if value else gettext("jamais")
 
 
 def agent_row(other: Agent, context: Context) -> dict[str, Any]:

@@ -102,5 +102,16 @@ def install(environment: Environment) -> None:
         newstyle=True,
     )
     environment.globals["current_language"] = language.get
-    for name in ("day", "short_day", "clock", "moment", "minutes", "abbreviated", "month_year"):
+    names = (
+        "day",
+        "short_day",
+        "clock",
+        "moment",
+        "minutes",
+        "abbreviated",
+        "month_year",
+        "listed",
+        "semicolons",
+    )
+    for name in names:
         environment.filters[name] = getattr(formats, name)

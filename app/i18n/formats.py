@@ -1,16 +1,24 @@
 """Days, times and durations as people read them, in the current language: "mardi 1er
 décembre 2026", "9 h 30", "45 minutes", "1 heure", "1 h 15". Used by the templates (as
-filters) and by the messages' data."""
+filters) and by the messages' data.
+
+A time and an hour-and-minute duration are written with no-break spaces (U+00A0) between
+their parts, so that a line never ends between "9 h" and "30"; the catalogs' msgids keep
+ordinary spaces, and text messages turn them back into plain ones (`app.notify.sms`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import cache
 
 from babel.dates import get_day_names, get_month_names
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from app.i18n import gettext, language, ngettext
+
+NO_BREAK_SPACE = "\u00a0"
 
 
 @cache
@@ -48,14 +56,25 @@ def short_day(value: date) -> str:
     )
 
 
+def capitalised(text: str) -> str:
+    """`text` with its first letter a capital, the rest as it is ("Mardi 1er décembre",
+    "Thursday 3 December"), where str.capitalize would lower the month of English dates."""
+    return text[:1].upper() + text[1:]
+
+
 def day(value: date) -> str:
     """ "mardi 1er décembre 2026"."""
     return gettext("%(day)s %(year)d", day=short_day(value), year=value.year)
 
 
+def unbroken(text: str) -> str:
+    """`text` with its spaces made no-break: "9 h 30" stays on one line."""
+    return text.replace(" ", NO_BREAK_SPACE)
+
+
 def clock(value: datetime | time) -> str:
-    """ "9 h 30" (the local wall-clock time of `value`)."""
-    return gettext("%(hour)d h %(minute)02d", hour=value.hour, minute=value.minute)
+    """ "9 h 30", in one piece (the local wall-clock time of `value`)."""
+    return unbroken(gettext("%(hour)d h %(minute)02d", hour=value.hour, minute=value.minute))
 
 
 def moment(value: datetime) -> str:
@@ -64,13 +83,13 @@ def moment(value: datetime) -> str:
 
 
 def minutes(total: int) -> str:
-    """ "1 minute", "45 minutes", "1 heure", "2 heures", "1 h 15"."""
+    """ "1 minute", "45 minutes", "1 heure", "2 heures", "1 h 15" (this one in one piece)."""
     if total < 60:
         return ngettext("%(num)d minute", "%(num)d minutes", total)
     hours, rest = divmod(total, 60)
     if rest == 0:
         return ngettext("%(num)d heure", "%(num)d heures", hours)
-    return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest)
+    return unbroken(gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=rest))
 
 
 def abbreviated(value: date) -> str:
@@ -97,3 +116,19 @@ def month_year(value: date) -> str:
 def kilometres(value: float) -> str:
     """A distance to one decimal: "1,2" in French, "1.2" in English."""
     return format_decimal(round(value, 1), format="0.0", locale=language.get())
+
+
+def semicolons(items: Sequence[str]) -> str:
+    """ "a ; b ; c" in French, "a; b; c" in English: items that may hold commas."""
+    return gettext(" ; ").join(items)
+
+
+def listed(items: Sequence[str]) -> str:
+    """ "a, b et c" (in English "a, b and c")."""
+    return format_list(list(items), locale=language.get()) if items else ""
+
+
+def hours_before(hours: Sequence[int]) -> str:
+    """When reminders go: "24 heures et 2 heures avant", "1 heure avant"; "" for none."""
+    said = [ngettext("%(num)d heure", "%(num)d heures", hour) for hour in sorted(set(hours))[::-1]]
+    return gettext("%(hours)s avant", hours=listed(said)) if said else ""

@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from app.errors import Invalid, Problem
-from app.i18n import N_, gettext, ngettext
+from app.i18n import N_, formats, gettext, ngettext
 from app.sites.models import STATION_KINDS, LateArrivalRule, Site
 
 MAX_RANGES_PER_DAY = 4
@@ -204,7 +204,7 @@ FLAGS = tuple(name for name, kind in SETTINGS.items() if isinstance(kind, Flag))
 CLOCK_SETTINGS = tuple(
     name for name, kind in SETTINGS.items() if isinstance(kind, Other) and kind.kind == "clock"
 )
-REMINDER_HOURS = Bound(0, 168, "Each reminder", N_("Chaque rappel"), "hours_before")
+REMINDER_HOURS = Bound(1, 168, "Each reminder", N_("Chaque rappel"), "hours_before")
 MAX_REMINDERS = 3
 
 
@@ -360,10 +360,11 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                     f"{field_name}[{index}]",
                     f"Range {index + 1} must open before it closes ({opens:%H:%M}–{closes:%H:%M}).",
                     gettext(
-                        "La plage %(number)d doit ouvrir avant de fermer (%(opens)s–%(closes)s).",
+                        "La plage %(number)d doit ouvrir avant de fermer : elle ouvre à "
+                        "%(opens)s et ferme à %(closes)s.",
                         number=index + 1,
-                        opens=opens.strftime("%H:%M"),
-                        closes=closes.strftime("%H:%M"),
+                        opens=formats.clock(opens),
+                        closes=formats.clock(closes),
                     ),
                 )
             ]
@@ -375,9 +376,10 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                     field_name,
                     f"Two ranges overlap ({opens:%H:%M} is before {closes:%H:%M}).",
                     gettext(
-                        "Deux plages se chevauchent (%(opens)s avant %(closes)s).",
-                        opens=opens.strftime("%H:%M"),
-                        closes=closes.strftime("%H:%M"),
+                        "Deux plages se chevauchent : l'une ouvre à %(opens)s, avant que "
+                        "l'autre ferme à %(closes)s.",
+                        opens=formats.clock(opens),
+                        closes=formats.clock(closes),
                     ),
                 )
             ]

@@ -155,7 +155,9 @@ async def test_moving_to_the_very_same_slot_changes_nothing_and_sends_nothing(
     assert same.status_code == 200, same.text
     assert same.json()["start"] == booked["start"]
     assert same.json()["station"] == booked["station"]
-    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert post.subjects() == [
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    ]
     assert await sequence_downloaded(post, booked["token"]) == 0
 
 
@@ -211,8 +213,8 @@ async def test_a_new_station_is_a_new_version_of_the_event_and_reminders_still_g
     assert invitation.sequence == 1
     assert f"({after['station']['name']})" in invitation.both("DESCRIPTION")
     assert [str(mail["Subject"]) for mail in reminders] == [
-        "Rappel : votre rendez-vous demain à 10 h 00",
-        "Rappel : votre rendez-vous aujourd'hui à 10 h 00",
+        "Rappel : votre rendez-vous demain à 10\u00a0h\u00a000",
+        "Rappel : votre rendez-vous aujourd'hui à 10\u00a0h\u00a000",
     ]
 
 

@@ -122,8 +122,8 @@ async def test_an_appointment_inside_a_new_closure_is_called_off_everywhere_it_s
     assert int(event["SEQUENCE"]) == 1
     assert not list(event.walk("VALARM"))
     assert post.subjects() == [
-        "Votre rendez-vous du mercredi 2 décembre 2026 à 10 h 00 est confirmé",
-        "Votre rendez-vous du mercredi 2 décembre 2026 à 10 h 00 ne peut pas avoir lieu",
+        "Votre rendez-vous du mercredi 2 décembre 2026 à 10\u00a0h\u00a000 est confirmé",
+        "Votre rendez-vous du mercredi 2 décembre 2026 à 10\u00a0h\u00a000 ne peut pas avoir lieu",
     ]  # and no reminder, the day before nor two hours before
     told = post.mails()[1]
     assert str(attached_event(told)["STATUS"]) == "CANCELLED"
@@ -192,7 +192,7 @@ async def test_the_message_offers_the_nearest_free_slots_and_its_link_rebooks_in
     assert new["reference"] in old_page.text
     assert offered_on(old_page.text) == []
     assert post.subjects() == [  # its first confirmation was still waiting: not sent
-        "Votre rendez-vous du mercredi 2 décembre 2026 à 10 h 00 ne peut pas avoir lieu",
+        "Votre rendez-vous du mercredi 2 décembre 2026 à 10\u00a0h\u00a000 ne peut pas avoir lieu",
         f"Votre rendez-vous du {formats.moment(chosen.astimezone(PARIS))} est confirmé",
     ]
 

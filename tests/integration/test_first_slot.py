@@ -267,7 +267,7 @@ async def test_the_booking_link_opens_the_step_that_confirms_that_slot(
 
     assert step.status_code == 200
     assert "Vos coordonnées" in step.text
-    assert "lundi 30 novembre 2026 à 10 h 00" in step.text
+    assert "lundi 30 novembre 2026 à 10\u00a0h\u00a000" in step.text
     assert 'name="debut" value="2026-11-30T10:00:00+01:00"' in step.text
 
 

@@ -263,7 +263,10 @@ async def test_a_booking_in_french_is_confirmed_in_french(post: Post, db: Databa
 
     assert await language_of(db, token) == "fr"
     (mail,) = post.mails()
-    assert mail["Subject"] == "Votre rendez-vous du mardi 1er décembre 2026 à 10 h 00 est confirmé"
+    assert (
+        mail["Subject"]
+        == "Votre rendez-vous du mardi 1er décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    )
     assert calendar_summary(mail).startswith("Facilitation numérique : ")
 
 

@@ -19,8 +19,9 @@ HTML = "text/html"
 
 
 def text_of(html: str) -> str:
-    """The page's words, tags taken away and spaces squeezed."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)).replace("\u00a0", " "))
+    """The page's words, tags taken away and spaces squeezed as a browser squeezes them
+    (a no-break space, as in "8\u00a0h\u00a030", is kept)."""
+    return re.sub(r"[ \t\r\n\f]+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 async def test_the_page_of_a_mairie_says_where_it_is_and_how_to_come(
@@ -52,8 +53,8 @@ async def test_the_page_says_the_mairie_is_open_now_and_until_when(
 
     page = text_of((await client.get("/mairies/paris-15")).text)
 
-    assert "Ouvert en ce moment, jusqu'à 19 h 30." in page
-    assert "jeudi : 8 h 30 – 19 h 30" in page
+    assert "Ouvert en ce moment, jusqu'à 19\u00a0h\u00a030." in page
+    assert "jeudi : 8\u00a0h\u00a030 – 19\u00a0h\u00a030" in page
 
 
 async def test_on_a_sunday_the_page_says_closed_and_when_it_opens_next(
@@ -64,7 +65,7 @@ async def test_on_a_sunday_the_page_says_closed_and_when_it_opens_next(
     page = text_of((await client.get("/mairies/paris-15")).text)
 
     assert "Fermé aujourd'hui." in page
-    assert "Prochaine ouverture : lundi 7 décembre 2026 à 8 h 30." in page
+    assert "Prochaine ouverture : lundi 7 décembre 2026 à 8\u00a0h\u00a030." in page
 
 
 async def test_before_opening_the_page_says_when_it_opens_today(
@@ -74,7 +75,7 @@ async def test_before_opening_the_page_says_when_it_opens_today(
 
     page = text_of((await client.get("/mairies/paris-15")).text)
 
-    assert "Fermé en ce moment. Ouvre aujourd'hui à 8 h 30." in page
+    assert "Fermé en ce moment. Ouvre aujourd'hui à 8\u00a0h\u00a030." in page
 
 
 async def test_holidays_and_exceptional_closures_of_the_next_two_months_are_listed(
@@ -103,8 +104,8 @@ async def test_holidays_and_exceptional_closures_of_the_next_two_months_are_list
 
     assert "jeudi 10 décembre 2026 : fermé (Inventaire)" in page
     assert (
-        "jeudi 17 décembre 2026 : ouvert seulement : 8 h 30 – 12 h 00 (Conseil d'arrondissement)"
-        in page
+        "jeudi 17 décembre 2026 : ouvert seulement : "
+        "8\u00a0h\u00a030 – 12\u00a0h\u00a000 (Conseil d'arrondissement)" in page
     )
     assert "vendredi 25 décembre 2026 : fermé" in page
     assert "vendredi 1er janvier 2027 : fermé" in page

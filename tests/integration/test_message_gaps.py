@@ -33,9 +33,13 @@ async def outbox(db: Database, **where: object) -> list[OutboxMessage]:
         (
             "2026-11-30 08:00",
             "confirmation",
-            "Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé",
+            "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé",
         ),
-        ("2026-12-02 10:00", "reminder_24h", "Rappel : votre rendez-vous demain à 10 h 00"),
+        (
+            "2026-12-02 10:00",
+            "reminder_24h",
+            "Rappel : votre rendez-vous demain à 10\u00a0h\u00a000",
+        ),
     ],
     ids=["confirmation", "reminder"],
 )
@@ -61,7 +65,7 @@ async def test_a_message_claimed_just_before_the_appointment_moves_is_not_sent_w
     assert [m.kind for m in claimed] == [kind]
     assert stale_subject not in post.subjects()[len(before) :]
     assert post.subjects()[len(before) :] == [
-        "Votre rendez-vous est déplacé au vendredi 4 décembre 2026 à 14 h 00"
+        "Votre rendez-vous est déplacé au vendredi 4 décembre 2026 à 14\u00a0h\u00a000"
     ]
     assert [(m.status, m.last_error) for m in stale] == [("cancelled", "no longer applies")]
 
@@ -170,7 +174,7 @@ async def test_a_booking_by_reception_for_a_landline_alone_plans_no_text(
     assert {m.recipient for m in everything} == {"ada@example.org"}
     assert post.sms.received == []
     assert post.subjects() == [
-        "Votre rendez-vous du jeudi 3 décembre 2026 à 11 h 00 est confirmé",
-        "Rappel : votre rendez-vous demain à 11 h 00",
-        "Rappel : votre rendez-vous aujourd'hui à 11 h 00",
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 11\u00a0h\u00a000 est confirmé",
+        "Rappel : votre rendez-vous demain à 11\u00a0h\u00a000",
+        "Rappel : votre rendez-vous aujourd'hui à 11\u00a0h\u00a000",
     ]

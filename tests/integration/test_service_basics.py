@@ -119,7 +119,7 @@ async def test_the_home_page_lists_the_mairies_in_french(client: AsyncTestClient
     assert '<html lang="fr">' in response.text
     assert "Mairie du 15e arrondissement" in response.text
     assert "31 rue Péclet, 75015 Paris" in response.text
-    assert "jeudi : 8 h 30 – 19 h 30" in response.text
+    assert "jeudi : 8\u00a0h\u00a030 – 19\u00a0h\u00a030" in response.text
     assert "Fermé jusqu'à 13 h le premier mardi du mois" in response.text.replace("&#39;", "'")
 
 

@@ -2,8 +2,9 @@
 databases (issue 16): every page a resident or an agent can open, and every email and
 text the day writes, read as people read them, with none of the slips that make a
 service look unfinished: "0 personne(s)", "1 minutes", "0 à 38 minutes", "(1e)",
-"13 h / 00", a point médian in what residents read, a leftover "None" or "%(name)s",
-and, once English is offered, a French sentence left in an English page.
+"13 h / 00", a time written with spaces a line may end at (but in a text message), a
+point médian in what residents read, a leftover "None" or "%(name)s", and, once English
+is offered, a French sentence left in an English page.
 
 The day is chosen for what it makes the pages say: it is Tuesday 1st December (a date
 on the 1st of the month), a mairie is closed all day and another until 13 h, the queue
@@ -158,6 +159,12 @@ SLIPS: list[tuple[str, re.Pattern[str]]] = [
 USAGER_SLIPS: list[tuple[str, re.Pattern[str]]] = [
     ("a point médian", re.compile("[·⋅]")),
 ]
+# Pages and emails write a time in one piece, with no-break spaces ("9\u00a0h\u00a030",
+# "1\u00a0h\u00a015"), so that a narrow screen never ends a line between "9 h" and "30"; text
+# messages alone write it with plain spaces (GSM-7 has no other).
+NOT_SMS_SLIPS: list[tuple[str, re.Pattern[str]]] = [
+    ("a time that may part at a line's end", re.compile(r"\b\d{1,2} h \d{2}\b")),
+]
 
 
 @dataclass(frozen=True)
@@ -175,8 +182,8 @@ def around(text: str, match: re.Match[str], width: int = 40) -> str:
     return text[start:end]
 
 
-def slips_in(where: str, texts: list[str], *, usager: bool) -> list[Finding]:
-    rules = SLIPS + (USAGER_SLIPS if usager else [])
+def slips_in(where: str, texts: list[str], *, usager: bool, sms: bool = False) -> list[Finding]:
+    rules = SLIPS + (USAGER_SLIPS if usager else []) + ([] if sms else NOT_SMS_SLIPS)
     return [
         Finding(where, name, around(text, match))
         for text in texts
@@ -834,7 +841,7 @@ async def messages_read(db: Database) -> list[Finding]:
         usager = kind not in PARTNER_MESSAGES
         if channel == "sms":
             text = render.sms(kind, data, PUBLIC_URL).text
-            findings += slips_in(f"text {kind}", [text], usager=usager)
+            findings += slips_in(f"text {kind}", [text], usager=usager, sms=True)
         else:
             subject, text, html = render.email(kind, data, PUBLIC_URL)
             findings += slips_in(f"email {kind} (subject)", [subject], usager=usager)

@@ -76,7 +76,7 @@ def render_state(**values: Any) -> str:
         "next": False,
         "station": "",
         "calls": 0,
-        "updated": "9 h 30",
+        "updated": "9\u00a0h\u00a030",
         **values,
     }
     return environment.get_template("_tracking_state.html").render(context)
@@ -87,9 +87,7 @@ def estimate_of(eta: tuple[int, int] | None) -> str:
     start = html.find('<p class="track-eta">')
     if start < 0:
         return ""
-    shown = html[start + len('<p class="track-eta">') : html.index("</p>", start)]
-    # Non-breaking spaces ("2 h 30") read as spaces here.
-    return shown.replace("\u00a0", " ").replace("\u202f", " ")
+    return html[start + len('<p class="track-eta">') : html.index("</p>", start)]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +102,7 @@ def estimate_of(eta: tuple[int, int] | None) -> str:
         ((1, 1), "Attente estimée : votre tour arrive dans un instant."),
         ((12, 27), "Attente estimée : entre 12 et 27 minutes."),
         ((100, 140), "Attente estimée : environ 2 heures."),
-        ((80, 110), "Attente estimée : environ 1 h 30."),
+        ((80, 110), "Attente estimée : environ 1\u00a0h\u00a030."),
         ((7843, 7844), "Attente estimée : plus de 4 heures."),
         ((0, 7844), ""),
         (None, ""),

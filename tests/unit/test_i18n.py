@@ -55,9 +55,9 @@ def test_the_french_catalog_translates_every_marked_sentence() -> None:
         (2, "2 minutes"),
         (45, "45 minutes"),
         (60, "1 heure"),
-        (75, "1 h 15"),
+        (75, "1\u00a0h\u00a015"),
         (120, "2 heures"),
-        (125, "2 h 05"),
+        (125, "2\u00a0h\u00a005"),
     ],
 )
 def test_durations_take_the_french_plural(total: int, said: str) -> None:
@@ -68,9 +68,9 @@ def test_days_and_times_are_written_the_french_way() -> None:
     first = datetime(2026, 12, 1, 9, 5, tzinfo=UTC)
     assert formats.day(first.date()) == "mardi 1er décembre 2026"
     assert formats.short_day(date(2026, 12, 2)) == "mercredi 2 décembre"
-    assert formats.clock(first) == "9 h 05"
-    assert formats.clock(datetime(2026, 12, 1, 13, 0, tzinfo=UTC)) == "13 h 00"
-    assert formats.moment(first) == "mardi 1er décembre 2026 à 9 h 05"
+    assert formats.clock(first) == "9\u00a0h\u00a005"
+    assert formats.clock(datetime(2026, 12, 1, 13, 0, tzinfo=UTC)) == "13\u00a0h\u00a000"
+    assert formats.moment(first) == "mardi 1er décembre 2026 à 9\u00a0h\u00a005"
     assert formats.abbreviated(date(2026, 12, 30)) == "mer. 30/12"
     assert formats.month_year(date(2027, 2, 1)) == "février 2027"
     assert formats.weekday_name(6) == "dimanche"
@@ -92,4 +92,4 @@ def test_templates_translate_and_format_in_the_current_language() -> None:
         when=datetime(2026, 1, 1, 8, 30, tzinfo=UTC), count=0
     )
 
-    assert text == "1er · 8 h 30 · 0 minute"
+    assert text == "1er · 8\u00a0h\u00a030 · 0 minute"

@@ -59,6 +59,35 @@ def test_typographic_signs_are_made_plain_and_alone_never_switch_to_ucs2() -> No
     assert sent == SmsText('l\'accueil - " ici " ... coeur', Encoding.GSM7, 1)
 
 
+def test_a_time_in_one_piece_goes_with_plain_spaces_in_gsm7() -> None:
+    # Pages and emails write times with no-break spaces (U+00A0, or the narrow U+202F):
+    # neither is in GSM-7, and alone they must not switch a text to UCS-2.
+    sent = prepare("RDV mar. 1/12 à 9\u00a0h\u00a030, arrivée dès 9\u202fh\u202f15")
+
+    assert sent == SmsText("RDV mar. 1/12 à 9 h 30, arrivée dès 9 h 15", Encoding.GSM7, 1)
+
+
+def test_a_reminder_carries_the_time_pages_write_in_gsm7() -> None:
+    start = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    data = {
+        "token": "t" * 32,
+        "site": "Mairie du 15e arrondissement",
+        "service": "Démarches CAF en ligne",
+        "when": formats.moment(start),
+        "day": formats.day(start.date()),
+        "day_short": formats.abbreviated(start.date()),
+        "time": formats.clock(start),
+        "reference": "15-7KQ2M9",
+    }
+    assert data["time"] == "9\u00a0h\u00a030"
+
+    sent = render.sms("reminder_2h", data, "https://x.example.org")
+
+    assert sent.encoding is Encoding.GSM7
+    assert "9 h 30" in sent.text
+    assert "\u00a0" not in sent.text
+
+
 @pytest.mark.parametrize(
     ("text", "encoding", "count"),
     [
@@ -150,10 +179,10 @@ def test_every_text_fits_one_segment_with_the_longest_names() -> None:
         "address": "72 rue du Faubourg Saint-Martin, 75010 Paris",
         "service": service,
         "documents": [],
-        "when": "mercredi 30 décembre 2026 à 17 h 30",
+        "when": "mercredi 30 décembre 2026 à 17\u00a0h\u00a030",
         "day": "mercredi 30 décembre 2026",
         "day_short": slowest_day,
-        "time": "17 h 30",
+        "time": "17\u00a0h\u00a030",
         "number": "B1000",
         "reference": "DMPC-7KQ2M9",
         "department": "Titres de séjour (Préfecture de police)",
@@ -183,10 +212,10 @@ def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
         "address": "31 rue Péclet, 75015 Paris",
         "service": "Démarches CAF en ligne",
         "documents": ["Votre numéro allocataire"],
-        "when": "jeudi 3 décembre 2026 à 10 h 00",
+        "when": "jeudi 3 décembre 2026 à 10\u00a0h\u00a000",
         "day": "jeudi 3 décembre 2026",
         "day_short": "jeu. 3/12",
-        "time": "10 h 00",
+        "time": "10\u00a0h\u00a000",
         "number": "A042",
         "done": ["Démarches CAF en ligne"],
         "outcome": "escalated",
@@ -231,7 +260,8 @@ def test_an_email_parses_back_with_its_accents_alternatives_and_attachment() -> 
     raw = mime_message(
         Email(
             to="ada@example.org",
-            subject="Votre rendez-vous du mercredi 30 décembre 2026 à 17 h 30 est déplacé" * 2,
+            subject="Votre rendez-vous du mercredi 30 décembre 2026 à 17\u00a0h\u00a030 est déplacé"
+            * 2,
             text="Été, à bientôt.\n",
             html="<p>Été, à bientôt.</p>",
             message_id="<abc@guichet>",
@@ -243,7 +273,7 @@ def test_an_email_parses_back_with_its_accents_alternatives_and_attachment() -> 
 
     assert (
         parsed["Subject"]
-        == "Votre rendez-vous du mercredi 30 décembre 2026 à 17 h 30 est déplacé" * 2
+        == "Votre rendez-vous du mercredi 30 décembre 2026 à 17\u00a0h\u00a030 est déplacé" * 2
     )
     assert parsed["From"] == "Mairie de Paris – Accueil <ne-pas-repondre@example.org>"
     assert parsed["Message-ID"] == "<abc@guichet>"
