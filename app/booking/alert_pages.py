@@ -19,6 +19,7 @@ from app.booking import alerts
 from app.config import Settings
 from app.errors import BadRequest
 from app.i18n import formats, gettext, ngettext
+from app.sites.admin_tabs import FIRST_TAB, TAB_FIELD, TABS, back
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController
@@ -89,6 +90,14 @@ class BookingAlertPages(StaffController):
         site = await site_to_run(staff.session, staff.actor, slug)
         if not bounds.within_days(day):
             raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
+        form = await staff.request.form()
         released = await release_alert(staff, site, day)
-        query = f"liberes={released.released}&prevenus={released.told}"
-        return Redirect(f"/admin/sites/{site.slug}?{query}#alertes", status_code=303)
+        # Back to the tab of the page the button was pressed on (the alerts show above
+        # every tab), where the confirmation is said; the first, if the form names none.
+        tab = str(form.get(TAB_FIELD, ""))
+        return back(
+            site,
+            tab if tab in TABS else FIRST_TAB,
+            liberes=str(released.released),
+            prevenus=str(released.told),
+        )

@@ -364,6 +364,7 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
         ),
         "ics": ics_url("", appointment.token),
         "private_url": manage_url(context.settings.base_url, appointment.token),
+        "reminder_when": formats.hours_before(appointment.site.reminder_hours),
         "reminders": [
             channel
             for channel, wanted in (
@@ -469,7 +470,7 @@ async def _coming_context(context: Context, appointment: Appointment) -> dict[st
         "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
         "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
         "starts": formats.clock(start),
-        "need_names": [need.name for need in needs],
+        "need_names": [need.label for need in needs],
         "email_to": contacts.masked_email(appointment.email) if appointment.email else None,
         "phone_to": contacts.masked_phone(appointment.phone) if appointment.phone else None,
         "book_again": f"/mairies/{site.slug}/rendez-vous",

@@ -165,14 +165,16 @@ def invitation(entry: CalendarEntry, organizer: str) -> Invitation:
 
 
 def calendar_entry(appointment: Appointment, base_url: str) -> CalendarEntry:
-    documents = "\n".join(f"- {item}" for item in appointment.service.documents)
+    """The appointment as a calendar event, in the language being rendered (its sentences,
+    the démarche's name and documents)."""
+    documents = "\n".join(f"- {item}" for item in appointment.service.to_bring)
     link = manage_url(base_url, appointment.token)
     return CalendarEntry(
         uid=f"{appointment.reference}@guichet",
         sequence=appointment.sequence,
         start=appointment.starts_at,
         end=appointment.ends_at,
-        summary=gettext("Facilitation numérique : %(service)s", service=appointment.service.name),
+        summary=gettext("Facilitation numérique : %(service)s", service=appointment.service.label),
         location=f"{appointment.site.name}, {appointment.site.address}",
         description="\n".join(
             (

@@ -342,8 +342,8 @@ BookingPages = Router(path="/", route_handlers=[BookingFlowPages, AppointmentPag
 def _service_view(item: Service) -> dict[str, Any]:
     return {
         "code": item.code,
-        "name": item.name,
-        "description": item.description,
+        "name": item.label,
+        "description": item.about,
         "duration": formats.minutes(item.duration_minutes),
         "double": item.station_kind == "double",
     }
@@ -372,6 +372,7 @@ async def _contact_page(
         "when": formats.moment(local),
         "length": formats.minutes(requirement_of(service, chosen).length_minutes),
         "slot_day": local.date().isoformat(),
+        "reminder_when": formats.hours_before(site.reminder_hours),
         "entered": ContactForm(),
         "texts": False,
         "errors": {},

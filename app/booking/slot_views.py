@@ -30,7 +30,8 @@ DAYS_SHOWN = 7
 
 @dataclass
 class DaySlots:
-    label: str
+    label: str  # "Mercredi 9 décembre", a heading
+    said: str  # "mercredi 9 décembre", within a sentence
     day: str  # YYYY-MM-DD, the value of `jour` that shows it
     weekday: str
     date: str
@@ -116,9 +117,10 @@ def _week(slots: list[Slot], first: date, tz: ZoneInfo) -> list[DaySlots]:
         )
     return [
         DaySlots(
-            label=formats.short_day(day).capitalize(),
+            label=formats.capitalised(formats.short_day(day)),
+            said=formats.short_day(day),
             day=day.isoformat(),
-            weekday=formats.weekday(day).capitalize(),
+            weekday=formats.capitalised(formats.weekday(day)),
             date=_day_of_month(day),
             slots=found,
         )

@@ -3,7 +3,9 @@ them (its domain event, heard in `subscribers.py`), and pending ones are cancell
 replanned when that change is undone or moved.
 
 What a message says is kept as plain data (names, times in French, the private token);
-it is rendered, and the link built, when it is sent.
+it is rendered, and the link built, when it is sent. An appointment's démarche (name,
+documents) is kept in each language (`translations`), for its messages to read it in the
+language of their resident.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import i18n
 from app.events import AppointmentFacts, TicketFacts
 from app.i18n import formats
 from app.notify import planner
@@ -55,11 +58,24 @@ def appointment_data(appointment: AppointmentFacts, site: Site, service: Service
         "address": site.address,
         "service": service.name,
         "documents": list(service.documents),
+        "translations": translations(service),
         "starts_at": appointment.starts_at.isoformat(),
         "when": formats.moment(start),
         "day": formats.day(start.date()),
         "day_short": formats.abbreviated(start.date()),
         "time": formats.clock(start),
+    }
+
+
+def translations(service: Service) -> dict[str, dict[str, Any]]:
+    """The démarche's name and documents in each language but French (the data's own)."""
+    return {
+        language: {
+            "service": service.name_in(language),
+            "documents": service.documents_in(language),
+        }
+        for language in i18n.LANGUAGES
+        if language != i18n.DEFAULT_LANGUAGE
     }
 
 
@@ -84,29 +100,47 @@ async def write(
     now: datetime,
     appointment_id: int | None = None,
     ticket_id: int | None = None,
+    revive: bool = False,
 ) -> None:
-    """Add one message, unless one with the same idempotency key is already there."""
+    """Add one message, unless one with the same idempotency key is already there. With
+    `revive`, one that was cancelled before it went (a reminder whose hour the site dropped,
+    then chose again) is planned again instead; one sent or pending stays as it is."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(OutboxMessage)
-        .values(
-            idempotency_key=key,
-            site_id=site_id,
-            appointment_id=appointment_id,
-            ticket_id=ticket_id,
-            kind=planned.kind,
-            channel=planned.channel,
-            recipient=recipient,
-            data=data,
-            send_after=planned.send_after,
-            status=MessageStatus.PENDING,
-            attempts=0,
-            last_error="",
-            claimed_by="",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+    statement = insert(OutboxMessage).values(
+        idempotency_key=key,
+        site_id=site_id,
+        appointment_id=appointment_id,
+        ticket_id=ticket_id,
+        kind=planned.kind,
+        channel=planned.channel,
+        recipient=recipient,
+        data=data,
+        send_after=planned.send_after,
+        status=MessageStatus.PENDING,
+        attempts=0,
+        last_error="",
+        claimed_by="",
+        created_at=now,
     )
+    key_column = [OutboxMessage.idempotency_key]
+    if revive:
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=key_column,
+                set_={
+                    "recipient": recipient,
+                    "data": data,
+                    "send_after": planned.send_after,
+                    "status": MessageStatus.PENDING,
+                    "attempts": 0,
+                    "last_error": "",
+                    "claimed_by": "",
+                },
+                where=OutboxMessage.status == MessageStatus.CANCELLED,
+            )
+        )
+    else:
+        await session.execute(statement.on_conflict_do_nothing(index_elements=key_column))
 
 
 async def write_for_appointment(
@@ -118,6 +152,7 @@ async def write_for_appointment(
     now: datetime,
     *,
     variant: str = "",
+    revive: bool = False,
     **extra: Any,
 ) -> None:
     """Each planned message, keyed by the appointment's version, kind and channel (and
@@ -137,6 +172,7 @@ async def write_for_appointment(
             data=data,
             now=now,
             appointment_id=appointment.id,
+            revive=revive,
         )
 
 

@@ -41,8 +41,13 @@ def localized(data: dict[str, Any], zone: ZoneInfo | None) -> dict[str, Any]:
     """`data` with the words it keeps already written (dates, times, a request's state)
     written again in the current language: they were written in the language of the
     change that caused the message (an agent's, the scheduler's), not necessarily the
-    resident's. `zone`: the site's, to read the appointment's start in (None: kept)."""
-    again = dict(data)
+    resident's; the démarche's name and documents are taken in the current language when
+    they were kept in it (`translations`). `zone`: the site's, to read the appointment's
+    start in (None: kept)."""
+    again = {key: value for key, value in data.items() if key != "translations"}
+    translated = data.get("translations")
+    if isinstance(translated, dict) and isinstance(translated.get(i18n.language.get()), dict):
+        again.update(translated[i18n.language.get()])
     if zone is not None and isinstance(data.get("starts_at"), str):
         start = datetime.fromisoformat(data["starts_at"]).astimezone(zone)
         again.update(
@@ -70,14 +75,18 @@ def _offered(slot: Any) -> Any:
 
 def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
     token = data.get("token", "")
+    # The full links of an email open in the message's language; the short ones of a text
+    # message stay short (the person's browser language decides there).
+    lang = i18n.language.get()
+    asked = "" if lang == i18n.DEFAULT_LANGUAGE else f"?lang={lang}"
     return {
         **data,
         "base_url": base_url,
-        "manage_url": f"{base_url}/rendez-vous/{token}",
+        "manage_url": f"{base_url}/rendez-vous/{token}{asked}",
         "short_url": f"{base_url}/r/{token}",
-        "ticket_url": f"{base_url}/ticket/{token}",
+        "ticket_url": f"{base_url}/ticket/{token}{asked}",
         "short_ticket_url": f"{base_url}/t/{token}",
-        "feedback_url": f"{base_url}/ticket/{token}/avis",
+        "feedback_url": f"{base_url}/ticket/{token}/avis{asked}",
         "short_feedback_url": f"{base_url}/a/{token}",
     }
 

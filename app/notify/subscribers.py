@@ -4,6 +4,7 @@ pending ones give way. Heard in the transaction of the change (see `app/events.p
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,7 @@ async def _write(
     plans: list[Planned],
     *,
     variant: str = "",
-    **extra: object,
+    **extra: Any,
 ) -> None:
     await outbox.write_for_appointment(
         session,
@@ -148,7 +149,11 @@ async def reminders_added(session: AsyncSession, event: AppointmentRemindersAdde
     """Reminders at these hours before the appointment, the site having just chosen them."""
     reach, rules, tz = _terms(event, event.hours)
     plans = planner.reminders(event.appointment.starts_at, reach, rules, event.at, tz)
-    await _write(session, event, plans)
+    # A reminder at an hour the site dropped earlier was cancelled: it is planned again.
+    appointment, site, service = event.appointment, event.site, event.service
+    await outbox.write_for_appointment(
+        session, appointment, site, service, plans, event.at, revive=True
+    )
 
 
 @subscriber(SiteRemindersDropped)

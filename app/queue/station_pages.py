@@ -93,7 +93,7 @@ def ticket_rows(
             {
                 "id": ticket.id,
                 "number": ticket.number,
-                "service": ticket.service.name,
+                "service": ticket.service.label,
                 "service_code": ticket.service.code,
                 "status": label(TICKET_STATUSES, ticket.status),
                 "raw_status": ticket.status,
@@ -122,7 +122,7 @@ async def queue_context(context: Context, site: Site) -> dict[str, Any]:
     session, now = context.session, context.now
     view = await views.queue(session, site.slug, now)
     tz = ZoneInfo(site.timezone)
-    names = {need.code: need.name for need in await list_needs(session)}
+    names = {need.code: need.label for need in await list_needs(session)}
     return {
         "waiting": ticket_rows(view.waiting, now, tz, names),
         "called": ticket_rows(view.called, now, tz, names),
@@ -313,7 +313,7 @@ async def _finished(
     tz = ZoneInfo(station.site.timezone)
     return {
         "number": ticket.number,
-        "service": ticket.service.name,
+        "service": ticket.service.label,
         "reference": appointment.reference if appointment else None,
         "time": formats.clock(appointment.starts_at.astimezone(tz)) if appointment else None,
         "outcome": label(OUTCOME_LABELS, visit.outcome) if visit else None,
@@ -326,7 +326,7 @@ async def _current(context: Context, station: Station) -> list[dict[str, Any]]:
     site = station.site
     view = await views.queue(session, site.slug, now)
     mine = [v for v in view.called + view.serving if v.ticket.station_id == station.id]
-    needs = {need.code: need.name for need in await list_needs(session)}
+    needs = {need.code: need.label for need in await list_needs(session)}
     current = ticket_rows(mine, now, ZoneInfo(site.timezone))
     for row in current:
         row["need_names"] = [needs.get(code, code) for code in row["needs"]]

@@ -27,12 +27,17 @@ StationKind = Literal["standard", "double"]
 # Python's `$` also matches before a final newline: `(?!.*\n)` refuses one, in Python as
 # in the engines that read these patterns from the OpenAPI document.
 CODE_PATTERN = r"^(?!.*\n)[a-z0-9][a-z0-9-]*$"
-# One line of readable text: no control characters, not only spaces.
-LINE_PATTERN = r"^(?!.*\n)(?=.*\S)[^\x00-\x1f\x7f]+$"
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# One line of readable text: no control characters (nor the invisible ones that turn text
+# around, U+202A–U+202E and U+2066–U+2069), not only spaces.
+UNSEEN = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+LINE_PATTERN = rf"^(?!.*\n)(?=.*\S)[^\x00-\x1f{UNSEEN}]+$"
+TEXT_PATTERN = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f{UNSEEN}]*$"
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=CODE_PATTERN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=LINE_PATTERN)]
+# An English text is optional: empty, the French one is shown to English readers too.
+OPTIONAL_LINE_PATTERN = rf"^(?!.*\n)[^\x00-\x1f{UNSEEN}]*$"
+EnglishName = Annotated[str, msgspec.Meta(max_length=120, pattern=OPTIONAL_LINE_PATTERN)]
 Description = Annotated[str, msgspec.Meta(max_length=2000, pattern=TEXT_PATTERN)]
 Duration = Annotated[int, msgspec.Meta(ge=5, le=240)]
 ExtraMinutes = Annotated[int, msgspec.Meta(ge=0, le=120)]
@@ -49,10 +54,14 @@ class ServiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     station_kind: StationKind = "standard"
     documents: Documents = msgspec.field(default_factory=list)
     position: Position | None = None
+    name_en: EnglishName = ""
+    description_en: Description = ""
+    documents_en: Documents = msgspec.field(default_factory=list)
 
 
 class ServiceChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Only the fields given change; `active: false` retires the service."""
+    """Only the fields given change; `active: false` retires the service; an empty English
+    text (`""`, `[]`) is cleared, the French one shown in its place."""
 
     name: Name | None = None
     description: Description | None = None
@@ -61,6 +70,9 @@ class ServiceChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     documents: Documents | None = None
     position: Position | None = None
     active: bool | None = None
+    name_en: EnglishName | None = None
+    description_en: Description | None = None
+    documents_en: Documents | None = None
 
 
 class NeedIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -70,11 +82,12 @@ class NeedIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     station_kind: StationKind | None = None
     requires_accessible: bool = False
     position: Position | None = None
+    name_en: EnglishName = ""
 
 
 class NeedChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change; `station_kind: null` lets any station serve the need,
-    `active: false` retires it."""
+    `active: false` retires it, `name_en: ""` clears its English name."""
 
     name: Name | None = None
     extra_minutes: ExtraMinutes | None = None
@@ -82,6 +95,7 @@ class NeedChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     requires_accessible: bool | None = None
     position: Position | None = None
     active: bool | None = None
+    name_en: EnglishName | None = None
 
 
 Item = TypeVar("Item", Service, Need)
@@ -221,6 +235,9 @@ async def create_service(
         duration_minutes=data.duration_minutes,
         station_kind=data.station_kind,
         documents=[line.strip() for line in data.documents],
+        name_en=data.name_en.strip(),
+        description_en=data.description_en.strip(),
+        documents_en=[line.strip() for line in data.documents_en],
         active=True,
     )
     return await _create(session, service, data.position, actor, now)
@@ -239,6 +256,7 @@ async def create_need(session: AsyncSession, data: NeedIn, *, actor: Actor, now:
         extra_minutes=data.extra_minutes,
         station_kind=data.station_kind,
         requires_accessible=data.requires_accessible,
+        name_en=data.name_en.strip(),
         active=True,
     )
     return await _create(session, need, data.position, actor, now)

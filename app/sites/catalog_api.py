@@ -30,11 +30,16 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 class ServiceAdminOut(ServiceOut, kw_only=True):
     position: int
     active: bool
+    # Empty: English readers are shown the French text.
+    name_en: str
+    description_en: str
+    documents_en: list[str]
 
 
 class NeedAdminOut(NeedOut, kw_only=True):
     position: int
     active: bool
+    name_en: str
 
 
 # The types of a catalog's new item, change and item answered: each controller gives its own

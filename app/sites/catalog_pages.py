@@ -4,7 +4,8 @@ may declare. Everyone who administers sees the catalog; only administrators chan
 Plain forms posted with the session cookie and its CSRF field; each change is done by the
 same commands as the API (app.sites.catalog), then the browser is sent back to the catalog
 with a confirmation. Form values are checked here first, to answer in French next to each
-field. The two catalogs' item pages differ only by what `Catalog` holds (with the catalog's
+field. An item's English texts are optional: left empty, English readers see the French.
+The two catalogs' item pages differ only by what `Catalog` holds (with the catalog's
 `catalog.Kind`), and are served by one base controller, `CatalogItemPages`, at each
 catalog's own path.
 """
@@ -77,27 +78,49 @@ def code_field(form: FormMultiDict, errors: dict[str, str]) -> str:
     return value
 
 
+def optional_line(form: FormMultiDict, name: str, limit: int, errors: dict[str, str]) -> str:
+    """A line that may be left empty (an English name: the French one is shown instead)."""
+    value = text(form, name, limit)
+    if len(value) > limit:
+        errors[name] = ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.", limit)
+    elif re.search(r"[\x00-\x1f\x7f]", value):
+        errors[name] = gettext("N'utilisez que des lettres, des chiffres et des signes lisibles.")
+    return value
+
+
+def description_field(form: FormMultiDict, name: str, errors: dict[str, str]) -> str:
+    value = text(form, name, 2000)
+    if len(value) > 2000:
+        errors[name] = ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.", 2000)
+    return value
+
+
+def documents_field(form: FormMultiDict, name: str, errors: dict[str, str]) -> list[str]:
+    """The documents to bring, one a line, blank lines left out."""
+    entries = [entry.strip() for entry in text(form, name, 4000).splitlines()]
+    documents = [entry for entry in entries if entry]
+    if len(documents) > 20 or any(len(entry) > 200 for entry in documents):
+        errors[name] = gettext("20 documents au plus, de 200 caractères chacun au plus.")
+    return documents
+
+
 def service_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[str, str]]:
     """The entered values of a service form, and what is wrong with them, by field."""
     errors: dict[str, str] = {}
-    documents = [entry.strip() for entry in text(form, "documents", 4000).splitlines()]
     values: dict[str, Any] = {
         "code": code_field(form, errors) if new else "",
         "name": line(form, "name", 120, errors, gettext("Indiquez le nom de la démarche.")),
-        "description": text(form, "description", 2000),
+        "description": description_field(form, "description", errors),
         "duration_minutes": number(form, "duration_minutes", 5, 240, errors, gettext("Durée")),
         "station_kind": str(form.get("station_kind", "")),
-        "documents": [entry for entry in documents if entry],
+        "documents": documents_field(form, "documents", errors),
+        "name_en": optional_line(form, "name_en", 120, errors),
+        "description_en": description_field(form, "description_en", errors),
+        "documents_en": documents_field(form, "documents_en", errors),
         "position": number(form, "position", 0, 10_000, errors, gettext("Ordre"), required=False),
     }
-    if len(values["description"]) > 2000:
-        errors["description"] = ngettext(
-            "%(num)d caractère au plus.", "%(num)d caractères au plus.", 2000
-        )
     if values["station_kind"] not in STATION_KINDS:
         errors["station_kind"] = gettext("Choisissez le type de poste.")
-    if len(values["documents"]) > 20 or any(len(entry) > 200 for entry in values["documents"]):
-        errors["documents"] = gettext("20 documents au plus, de 200 caractères chacun au plus.")
     if not errors:
         held_to(ServiceIn if new else ServiceChange, values, errors)
     return values, errors
@@ -115,6 +138,7 @@ def need_form(form: FormMultiDict, *, new: bool) -> tuple[dict[str, Any], dict[s
         "extra_minutes": number(form, "extra_minutes", 0, 120, errors, gettext("Temps en plus")),
         "station_kind": kind or None,
         "requires_accessible": form.get("requires_accessible") == "oui",
+        "name_en": optional_line(form, "name_en", 120, errors),
         "position": number(form, "position", 0, 10_000, errors, gettext("Ordre"), required=False),
     }
     if kind and kind not in STATION_KINDS:
@@ -149,7 +173,7 @@ SERVICES = Catalog[Service](
     read=service_form,
     added="service_ajoute",
     changed="service_modifie",
-    blank={"station_kind": "standard", "duration_minutes": 20, "documents": []},
+    blank={"station_kind": "standard", "duration_minutes": 20, "documents": [], "documents_en": []},
 )
 NEEDS = Catalog[Need](
     kind=catalog.NEEDS,

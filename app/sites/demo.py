@@ -43,6 +43,12 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 20,
         "station_kind": "standard",
         "documents": ["Une adresse e-mail et son mot de passe", "Votre téléphone portable"],
+        "name_en": "Setting up or using your Mon Paris account",
+        "description_en": "Create your Paris account, sign in, find your past requests.",
+        "documents_en": [
+            "An email address and its password",
+            "Your mobile phone",
+        ],
     },
     {
         "code": "caf",
@@ -54,6 +60,13 @@ SERVICES: list[dict[str, Any]] = [
         "documents": [
             "Votre numéro allocataire et votre code confidentiel",
             "Vos justificatifs de ressources",
+        ],
+        "name_en": "CAF family benefits online",
+        "description_en": "Your caf.fr account: quarterly declaration, housing benefit, change of "
+        "circumstances.",
+        "documents_en": [
+            "Your CAF claimant number and secret code",
+            "Proof of your income",
         ],
     },
     {
@@ -68,6 +81,14 @@ SERVICES: list[dict[str, Any]] = [
             "Votre dernier avis d'imposition",
             "Vos trois derniers bulletins de salaire ou justificatifs de ressources",
         ],
+        "name_en": "Applying for social housing",
+        "description_en": "Make or renew an application for social housing online.",
+        "documents_en": [
+            "Proof of identity",
+            "Your application number (if you are renewing)",
+            "Your latest tax notice",
+            "Your last three payslips or other proof of income",
+        ],
     },
     {
         "code": "dansmarue",
@@ -76,6 +97,12 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 15,
         "station_kind": "standard",
         "documents": ["Votre téléphone portable, si vous voulez utiliser l'application"],
+        "name_en": "Reporting a street problem with DansMaRue",
+        "description_en": "Report rubbish dumped in the street, a damaged pavement, a broken "
+        "street light.",
+        "documents_en": [
+            "Your mobile phone, if you want to use the app",
+        ],
     },
     {
         "code": "paris-familles",
@@ -85,6 +112,13 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 20,
         "station_kind": "standard",
         "documents": ["Vos identifiants Paris Familles", "Votre livret de famille"],
+        "name_en": "Paris Familles: registering and paying",
+        "description_en": "School meals, holiday and after-school clubs, music and dance schools: "
+        "register your children and pay your bills.",
+        "documents_en": [
+            "Your Paris Familles login details",
+            "Your family record book (livret de famille)",
+        ],
     },
     {
         "code": "impots",
@@ -94,6 +128,13 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 30,
         "station_kind": "standard",
         "documents": ["Votre numéro fiscal", "Votre dernier avis d'impôt"],
+        "name_en": "Income tax online",
+        "description_en": "Your personal account on impots.gouv.fr: tax return, tax taken from "
+        "your pay, payments.",
+        "documents_en": [
+            "Your tax number",
+            "Your latest tax notice",
+        ],
     },
     {
         "code": "ameli",
@@ -103,6 +144,12 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 20,
         "station_kind": "standard",
         "documents": ["Votre carte Vitale", "Un relevé d'identité bancaire"],
+        "name_en": "ameli account (health insurance)",
+        "description_en": "Create your ameli account, follow your refunds, ask for a certificate.",
+        "documents_en": [
+            "Your Carte Vitale (health insurance card)",
+            "Your bank details (RIB)",
+        ],
     },
     {
         "code": "france-travail",
@@ -111,6 +158,13 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 30,
         "station_kind": "standard",
         "documents": ["Votre identifiant France Travail", "Votre CV sur clé USB ou par e-mail"],
+        "name_en": "France Travail: registering and monthly updates",
+        "description_en": "Register as a jobseeker, update your situation each month, "
+        "upload your CV.",
+        "documents_en": [
+            "Your France Travail login",
+            "Your CV on a USB stick or by email",
+        ],
     },
     {
         "code": "ants",
@@ -123,6 +177,13 @@ SERVICES: list[dict[str, Any]] = [
             "Un justificatif de domicile",
             "Une carte bancaire pour le timbre fiscal",
         ],
+        "name_en": "Passport or identity card pre-application (ANTS)",
+        "description_en": "Fill in the pre-application online and buy a tax stamp.",
+        "documents_en": [
+            "Your old passport or card, if you have one",
+            "Proof of address",
+            "A bank card to pay for the tax stamp",
+        ],
     },
     {
         "code": "numerisation",
@@ -132,6 +193,12 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 15,
         "station_kind": "standard",
         "documents": ["Les documents papier à numériser"],
+        "name_en": "Scanning and sending documents",
+        "description_en": "Scan your papers and attach them to an online application, or send "
+        "them by email.",
+        "documents_en": [
+            "The paper documents to scan",
+        ],
     },
     {
         "code": "accompagnement",
@@ -141,26 +208,54 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 60,
         "station_kind": "double",
         "documents": ["Tous les documents des démarches prévues"],
+        "name_en": "In-depth help (several tasks)",
+        "description_en": "A long appointment at a dual-screen desk, for a complex case or "
+        "several tasks.",
+        "documents_en": [
+            "All the documents for the tasks you plan to do",
+        ],
     },
 ]
 
 NEEDS: list[dict[str, Any]] = [
-    {"code": "premiere-fois", "name": "C'est ma première fois sur internet", "extra_minutes": 15},
+    {
+        "code": "premiere-fois",
+        "name": "C'est ma première fois sur internet",
+        "name_en": "It's my first time on the internet",
+        "extra_minutes": 15,
+    },
     {
         "code": "accompagnement-long",
         "name": "J'ai besoin d'un accompagnement long",
+        "name_en": "I need longer help",
         "extra_minutes": 30,
         "station_kind": "double",
     },
     {
         "code": "fauteuil",
         "name": "Je me déplace en fauteuil roulant",
+        "name_en": "I use a wheelchair",
         "extra_minutes": 0,
         "requires_accessible": True,
     },
-    {"code": "audition", "name": "J'entends mal", "extra_minutes": 10},
-    {"code": "vue", "name": "Je vois mal", "extra_minutes": 15},
-    {"code": "langue", "name": "Je parle peu le français", "extra_minutes": 15},
+    {
+        "code": "audition",
+        "name": "J'entends mal",
+        "name_en": "I have difficulty hearing",
+        "extra_minutes": 10,
+    },
+    {
+        "code": "vue",
+        "name": "Je vois mal",
+        "name_en": "I have difficulty seeing",
+        "extra_minutes": 15,
+    },
+    {
+        "code": "langue",
+        "name": "Je parle peu le français",
+        "name_en": "I speak little French",
+        "extra_minutes": 15,
+    },
 ]
 
 
@@ -311,10 +406,18 @@ async def _add_thursday_cancellations(session: AsyncSession, site: Site, today: 
 async def _add_missing(
     session: AsyncSession, model: type[Service] | type[Need], rows: list[dict[str, Any]]
 ) -> int:
-    existing = set(await session.scalars(select(model.code)))
+    """Add the items missing; give those already there, still named as the demo names
+    them and with no English yet, the demo's English texts (loaded before they existed)."""
+    items: list[Service | Need] = list(await session.scalars(select(model)))
+    existing = {item.code: item for item in items}
     added = 0
     for position, row in enumerate(rows, start=1):
-        if row["code"] not in existing:
+        item = existing.get(row["code"])
+        if item is None:
             session.add(model(**row, position=position))
             added += 1
+        elif item.name == row["name"] and not item.name_en:
+            for name, value in row.items():
+                if name.endswith("_en"):
+                    setattr(item, name, value)
     return added

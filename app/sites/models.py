@@ -1,4 +1,5 @@
-"""Tables of the sites domain: mairies, stations, hours, closures, services and needs."""
+"""Tables of the sites domain: mairies, stations, hours, closures, services and needs (these
+two with their names in English too, read in the language being rendered)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import i18n
 from app.db import Base, JSONValue, UTCDateTime, one_of
 
 STATION_KINDS = ("standard", "double")
+ENGLISH = "en"
 
 
 class LateArrivalRule(StrEnum):
@@ -231,6 +234,36 @@ class Service(Base):
     documents: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What an English reader is shown; each left empty shows the French one.
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    documents_en: Mapped[list[str]] = mapped_column(JSONValue, default=list, server_default="[]")
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == ENGLISH and self.name_en else self.name
+
+    def description_in(self, language: str) -> str:
+        english = language == ENGLISH and self.description_en
+        return self.description_en if english else self.description
+
+    def documents_in(self, language: str) -> list[str]:
+        english = language == ENGLISH and self.documents_en
+        return list(self.documents_en if english else self.documents)
+
+    @property
+    def label(self) -> str:
+        """The name in the language being rendered (`app.i18n.language`)."""
+        return self.name_in(i18n.language.get())
+
+    @property
+    def about(self) -> str:
+        """The description in the language being rendered."""
+        return self.description_in(i18n.language.get())
+
+    @property
+    def to_bring(self) -> list[str]:
+        """The documents to bring, in the language being rendered."""
+        return self.documents_in(i18n.language.get())
 
 
 class Need(Base):
@@ -252,3 +285,13 @@ class Need(Base):
     requires_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What an English reader is shown; empty shows the French one.
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == ENGLISH and self.name_en else self.name
+
+    @property
+    def label(self) -> str:
+        """The need in words, in the language being rendered (`app.i18n.language`)."""
+        return self.name_in(i18n.language.get())

@@ -107,7 +107,8 @@ def test_an_administrator_adds_then_retires_a_service_and_reads_it_in_the_journa
     expect(page.get_by_role("alert")).to_contain_text("Durée : indiquez un nombre entier")
     accessible(page, axe)
     page.get_by_label("Durée d'un rendez-vous, en minutes").fill("25")
-    page.get_by_label("Documents à apporter").fill("Pièce d'identité\nAvis d'imposition")
+    documents = page.locator("#documents")  # the French field, not its English one
+    documents.fill("Pièce d'identité\nAvis d'imposition")
     submit(page, "Ajouter la démarche")
 
     expect(page.get_by_role("status")).to_contain_text("La démarche a été ajoutée")

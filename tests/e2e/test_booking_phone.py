@@ -108,7 +108,7 @@ def test_booking_a_slot_of_another_day_confirming_and_finding_it_again(
     page.get_by_role("button", name="Confirmer le rendez-vous").click()
 
     expect(page.get_by_role("status")).to_have_text("Votre rendez-vous est confirmé.")
-    expect(page.locator(".sent")).to_contain_text("Un courriel de confirmation a été envoyé à m…@")
+    expect(page.locator(".sent")).to_contain_text("Un e-mail de confirmation a été envoyé à m…@")
     expect(page.locator(".arrival")).to_contain_text("Présentez-vous à l'accueil entre")
     expect(page.get_by_role("button", name="Imprimer")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("^Voir le plan d'accès"))).to_be_visible()

@@ -80,7 +80,7 @@ EMAIL_KINDS = {
     "station_changed": r"^Votre rendez-vous du .* est maintenu$",
     "cannot_take_place": r"^Votre rendez-vous du .* ne peut pas avoir lieu$",
     "cancelled": r"^Votre rendez-vous du .* est annulé$",
-    "follow_up": r"^Merci de votre visite à ",
+    "follow_up": r"^Merci de votre visite \(",
 }
 SMS_KINDS = {
     "confirmation": r"^RDV confirmé ",
@@ -89,7 +89,7 @@ SMS_KINDS = {
     "station_changed": r"^RDV .* maintenu, ",
     "cannot_take_place": r"^RDV .* annulé, ",
     "cancelled": r"^Votre RDV du .* est annulé",
-    "follow_up": r"^Merci de votre visite, ",
+    "follow_up": r"^Merci de votre visite \(",
     "turn_near": r"^Ticket [A-Z]\d{3} : votre tour approche ",
     "queue_closed": r"^Ticket [A-Z]\d{3} : la .* ferme, ",
 }

@@ -66,7 +66,7 @@ async def test_the_slot_page_groups_free_slots_by_day_in_local_time(
     assert page.status_code == 200
     assert "<legend>Mardi 1er décembre</legend>" in page.text
     assert 'value="2026-12-01T08:30:00+01:00"' in page.text
-    assert ">8 h 30<" in page.text
+    assert ">8\u00a0h\u00a030<" in page.text
     assert "Samedi 5 décembre" not in page.text
     assert "du=2026-12-08" in page.text
 
@@ -91,7 +91,7 @@ async def test_a_complete_form_books_and_leads_to_the_private_page(
 
     assert summary.status_code == 200
     assert "Vérifiez votre rendez-vous" in summary.text
-    assert "mardi 1er décembre 2026 à 10 h 00" in summary.text
+    assert "mardi 1er décembre 2026 à 10\u00a0h\u00a000" in summary.text
     assert "Confirmer le rendez-vous" in summary.text
     assert response.status_code == 303
     location = response.headers["location"]
@@ -99,7 +99,7 @@ async def test_a_complete_form_books_and_leads_to_the_private_page(
     page = await client.get(location)
     assert page.status_code == 200
     assert "Votre rendez-vous est confirmé." in page.text
-    assert "mardi 1er décembre 2026 à 10 h 00" in page.text
+    assert "mardi 1er décembre 2026 à 10\u00a0h\u00a000" in page.text
     assert "Mairie du 15e arrondissement" in page.text
     assert "Votre numéro allocataire" in page.text
     assert page.headers["cache-control"] == "no-store"
@@ -136,7 +136,7 @@ async def test_a_slot_taken_meanwhile_offers_nearby_slots(
     assert page.status_code == 409
     assert "Ce créneau vient d&#39;être réservé par quelqu&#39;un d&#39;autre." in page.text
     assert 'value="2026-12-01T09:30:00+01:00"' in page.text
-    assert "mardi 1er décembre 2026 à 10 h 30" in page.text
+    assert "mardi 1er décembre 2026 à 10\u00a0h\u00a030" in page.text
 
 
 async def test_cancelling_from_the_private_page(client: AsyncTestClient[object]) -> None:
@@ -166,7 +166,7 @@ async def test_moving_from_the_private_page(client: AsyncTestClient[object]) -> 
     assert choices.status_code == 200
     assert 'value="2026-12-02T15:00:00+01:00"' in choices.text
     assert moved.status_code == 303
-    assert "mercredi 2 décembre 2026 à 15 h 00" in page.text
+    assert "mercredi 2 décembre 2026 à 15\u00a0h\u00a000" in page.text
     assert refused.status_code == 409
     assert "La mairie est fermée à cette heure-là." in refused.text
 

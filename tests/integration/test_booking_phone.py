@@ -82,7 +82,9 @@ async def test_the_slots_show_one_day_at_a_time_the_first_free_one_marked(
     assert "jour=2026-12-01" in page.text  # each day a link that shows it without JavaScript
     assert 'value="2026-12-01T10:00:00+01:00"' in page.text
     assert 'class="choice-bar"' in page.text
-    assert "Aucun créneau choisi" in page.text
+    # Without JavaScript the bar cannot follow a choice: it says what to do, never "none chosen".
+    assert "Choisissez un horaire, puis « Continuer »." in page.text
+    assert ">Aucun créneau choisi<" not in page.text
 
 
 async def test_a_day_asked_is_the_one_shown_and_a_later_week_marks_no_first(
@@ -118,7 +120,10 @@ async def test_coming_back_to_change_the_slot_recalls_the_one_chosen(
     assert re.search(
         r'value="2026-12-02T15:00:00\+01:00" data-moment="[^"]+" required checked', page.text
     )
-    assert "Créneau choisi : <strong>mercredi 2 décembre 2026 à 15 h 00</strong>" in page.text
+    assert (
+        "Créneau choisi : <strong>mercredi 2 décembre 2026 à 15\u00a0h\u00a000</strong>"
+        in page.text
+    )
 
 
 async def test_the_contact_step_shows_a_summary_and_books_nothing(
@@ -128,7 +133,7 @@ async def test_the_contact_step_shows_a_summary_and_books_nothing(
 
     assert page.status_code == 200
     assert "<h1>Vérifiez votre rendez-vous</h1>" in page.text
-    assert "mardi 1er décembre 2026 à 10 h 00" in page.text
+    assert "mardi 1er décembre 2026 à 10\u00a0h\u00a000" in page.text
     assert "Mairie du 15e arrondissement" in page.text
     assert "Démarches CAF en ligne" in page.text
     assert "La confirmation vous sera envoyée par e-mail à marie@example.org." in page.text
@@ -226,9 +231,9 @@ async def test_the_private_page_says_what_was_sent_where_and_how_to_come(
     )  # fmt: skip
     page = await client.get(private)
 
-    assert "Un courriel de confirmation a été envoyé à m…@example.org." in page.text
+    assert "Un e-mail de confirmation a été envoyé à m…@example.org." in page.text
     assert "par e-mail à m…@example.org et par SMS au 06 •• •• •• 78" in page.text
-    assert "Présentez-vous à l'accueil entre 9 h 30 et 10 h 15." in page.text
+    assert "Présentez-vous à l'accueil entre 9\u00a0h\u00a030 et 10\u00a0h\u00a015." in page.text
     assert "https://www.openstreetmap.org/" in page.text
     assert "Je me déplace en fauteuil roulant" in page.text
     assert 'id="imprimer" hidden>Imprimer</button>' in page.text
@@ -247,8 +252,8 @@ async def test_a_text_at_night_is_said_to_wait_for_the_morning(
     page = await client.get(private)
 
     assert (
-        "Un SMS de confirmation sera envoyé au 06 •• •• •• 78 le mardi 1er décembre 2026 à 8 h 00"
-        in page.text
+        "Un SMS de confirmation sera envoyé au 06 •• •• •• 78 "
+        "le mardi 1er décembre 2026 à 8\u00a0h\u00a000" in page.text
     )
 
 

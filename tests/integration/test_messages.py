@@ -46,7 +46,10 @@ async def test_a_booking_sends_a_confirmation_with_its_calendar_file(post: Post)
     await post.send_due()
 
     (mail,) = post.mails()
-    assert mail["Subject"] == "Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"
+    assert (
+        mail["Subject"]
+        == "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    )
     assert mail["Message-ID"].startswith("<")
     assert mail["Message-ID"].endswith("@guichet>")
     assert mail.is_multipart()
@@ -78,8 +81,8 @@ async def test_reminders_go_out_at_their_planned_times(post: Post) -> None:
     await post.send_due()
 
     assert len(before) == 1
-    assert day_before[-1] == "Rappel : votre rendez-vous demain à 10 h 00"
-    assert post.subjects()[-1] == "Rappel : votre rendez-vous aujourd'hui à 10 h 00"
+    assert day_before[-1] == "Rappel : votre rendez-vous demain à 10\u00a0h\u00a000"
+    assert post.subjects()[-1] == "Rappel : votre rendez-vous aujourd'hui à 10\u00a0h\u00a000"
     assert len(post.subjects()) == 3
 
 
@@ -101,12 +104,12 @@ async def test_moving_the_appointment_replans_its_reminders(post: Post) -> None:
     assert moved.status_code == 200
     assert (
         quiet_on_the_old_day[-1]
-        == "Votre rendez-vous est déplacé au vendredi 4 décembre 2026 à 14 h 00"
+        == "Votre rendez-vous est déplacé au vendredi 4 décembre 2026 à 14\u00a0h\u00a000"
     )
     assert event_of(post.mails()[1]).decoded("DTSTART") == datetime(2026, 12, 4, 13, 0, tzinfo=UTC)
     assert int(event_of(post.mails()[1])["SEQUENCE"]) == 1
     assert len(quiet_on_the_old_day) == 2
-    assert post.subjects()[-1] == "Rappel : votre rendez-vous demain à 14 h 00"
+    assert post.subjects()[-1] == "Rappel : votre rendez-vous demain à 14\u00a0h\u00a000"
 
 
 async def test_cancelling_stops_the_reminders_and_says_so(post: Post) -> None:
@@ -119,8 +122,8 @@ async def test_cancelling_stops_the_reminders_and_says_so(post: Post) -> None:
     await post.send_due()
 
     assert post.subjects() == [
-        "Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé",
-        "Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est annulé",
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé",
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est annulé",
     ]
     assert str(event_of(post.mails()[1])["STATUS"]) == "CANCELLED"
 
@@ -211,7 +214,9 @@ async def test_while_smtp_is_down_messages_wait_and_go_out_once_it_is_back(
     assert waiting is not None
     assert waiting.status == "pending"
     assert waiting.attempts == 2
-    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert post.subjects() == [
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    ]
 
 
 async def test_a_refused_address_or_number_is_not_retried_and_shows_as_failed(
@@ -260,7 +265,9 @@ async def test_reminders_turned_off_from_the_private_page_are_not_sent(post: Pos
     assert stopped.status_code == 303
     assert "Vous ne recevrez plus de rappels pour ce rendez-vous." in after.text
     assert "Ne plus recevoir de rappels" not in after.text
-    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert post.subjects() == [
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    ]
     assert post.sms.received == []
 
 
@@ -348,7 +355,7 @@ async def test_a_booked_visit_is_followed_up_by_email(post: Post, db: Database) 
     follow_up = post.mails()[-1]
     text = next(p for p in follow_up.walk() if p.get_content_type() == "text/plain")
 
-    assert follow_up["Subject"] == "Merci de votre visite à la Mairie du 15e arrondissement"
+    assert follow_up["Subject"] == "Merci de votre visite (Mairie du 15e arrondissement)"
     assert f"{PUBLIC_URL}/ticket/{checked_in.json()['token']}/avis" in text.get_content()
 
 
@@ -401,7 +408,9 @@ async def test_managers_see_failed_messages_masked_and_can_retry_them(
     assert retried.json()["status"] == "pending"
     assert failed_after.json() == []
     assert [m["id"] for m in sent.json()] == [failed["id"]]
-    assert post.subjects() == ["Votre rendez-vous du jeudi 3 décembre 2026 à 10 h 00 est confirmé"]
+    assert post.subjects() == [
+        "Votre rendez-vous du jeudi 3 décembre 2026 à 10\u00a0h\u00a000 est confirmé"
+    ]
     assert unknown.status_code == 404
     assert bad_status.status_code == 400
 

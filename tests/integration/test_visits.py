@@ -161,7 +161,7 @@ async def test_an_escalation_tells_the_usager_at_each_step_and_shows_on_their_pa
         "closed",
     ]
     assert subjects[-4:] == [
-        "Merci de votre visite à la Mairie du 15e arrondissement",
+        "Merci de votre visite (Mairie du 15e arrondissement)",
         f"Votre demande {reference} : en cours de traitement",
         f"Votre demande {reference} : réponse reçue",
         f"Votre demande {reference} : close",
