@@ -14,6 +14,7 @@ the API).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
@@ -97,3 +98,17 @@ def check_day(day: date | None, name: str) -> None:
     """For request bodies: a ValueError when `day` is out of bounds."""
     if day is not None and not within_days(day):
         raise ValueError(f"`{name}` must lie {DAY_BOUNDS_ENGLISH}")
+
+
+# Control and format characters (tab, line ends, NUL, bidirectional overrides, zero
+# widths), and lone surrogates: none belongs in a text a person types.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs"})
+
+
+def plain(text: str) -> str:
+    """`text` without control or format characters: those that part words (a tab, a line
+    end) become a space, the others go; the ordinary space stays."""
+    return "".join(
+        (" " if char.isspace() else "") if unicodedata.category(char) in _UNPRINTABLE else char
+        for char in text
+    )

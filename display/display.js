@@ -10,6 +10,16 @@
 // counted; a display without it shows the same public queue, uncounted. autostart=1 is
 // still accepted and changes nothing (the screen starts by itself).
 //
+// A wrong option never blanks the screen: a value that is not one (rows=abc, page=-1,
+// kiosque=peut-être) is ignored, and so are station ids and démarche codes this mairie
+// does not have; a filter left with none is no filter. A key that cannot be one of ours
+// (other characters: a mangled address) is not passed on: the screen shows the public
+// queue, uncounted, and says its address is wrong. What is ignored is said in the
+// browser's console by the option's name, never its value (a key is a secret).
+//
+// While the mairie is closed (`opening` in the state, re-read every minute), the screen
+// shows no waiting estimate but that it is closed and when it opens next, if known.
+//
 // Sound: the "Activer le son" button's choice is remembered in this browser
 // (localStorage); on the next load the screen asks for sound again, and if the browser
 // holds it back until a gesture, it says so and the first click or key brings it back.
@@ -19,16 +29,20 @@
 import { Announcer } from "./announcer.js";
 import { LiveSocket } from "./live.js";
 
-const slug = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
+const slug = slugOf(location.pathname);
 const options = new URLSearchParams(location.search);
-const onlyServices = listOption("services");
-const onlyStations = listOption("stations");
-const rows = Math.max(1, Math.min(20, parseInt(options.get("rows") || "6", 10) || 6));
-const page = Math.max(1, parseInt(options.get("page") || "1", 10) || 1);
-const screenKey = options.get("ecran");
-const withoutSound = options.get("sound") === "0";
-const kiosk = options.get("kiosque") === "1";
+let onlyServices = listOption("services", /^[a-z0-9][a-z0-9-]{0,39}$/);
+let onlyStations = listOption("stations", /^\d{1,9}$/);
+const rows = numberOption("rows", 6, 1, 20);
+const page = numberOption("page", 1, 1, 100);
+const KEY_SHAPE = /^[A-Za-z0-9_-]{1,100}$/;
+const givenKey = options.get("ecran");
+const badKey = Boolean(givenKey) && !KEY_SHAPE.test(givenKey);
+const screenKey = badKey ? null : givenKey;
+const withoutSound = flagOption("sound", "0", "1");
+const kiosk = flagOption("kiosque", "1", "0");
 const FRESH_MS = 10000;
+const OPENING_EVERY_MS = 60000;
 const NOT_PAIRED = 4403;
 const SOUND_CHOICE = "guichet.display.son";
 const NBSP = "\u00a0";
@@ -39,10 +53,57 @@ const seen = new Set();
 let state = null;
 let firstState = true;
 let timeZone;
+// Whether the mairie is open: {open, opens_at, today}; null until the server says.
+let opening = null;
 
-function listOption(name) {
+function ignored(name) {
+  console.warn(`Écran d'appel : option « ${name} » ignorée.`);
+}
+
+function slugOf(path) {
+  const last = path.replace(/\/+$/, "").split("/").pop();
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+// The items of a list option that have the shape `pattern`; null (no filter) when none do.
+function listOption(name, pattern) {
   const value = options.get(name);
-  return value ? new Set(value.split(",").map((item) => item.trim()).filter(Boolean)) : null;
+  if (value === null) return null;
+  const items = value.split(",").map((item) => item.trim().toLowerCase()).filter(Boolean);
+  const good = items.filter((item) => pattern.test(item));
+  if (good.length < items.length || good.length === 0) ignored(name);
+  return good.length ? new Set(good) : null;
+}
+
+// A whole number from `low` to `high`; `fallback` for anything else.
+function numberOption(name, fallback, low, high) {
+  const value = options.get(name);
+  if (value === null) return fallback;
+  const number = /^\s*\d{1,6}\s*$/.test(value) ? parseInt(value, 10) : NaN;
+  if (Number.isNaN(number)) {
+    ignored(name);
+    return fallback;
+  }
+  return Math.max(low, Math.min(high, number));
+}
+
+// Whether the flag is `on`; a value neither `on` nor `off` is ignored.
+function flagOption(name, on, off) {
+  const value = options.get(name);
+  if (value !== null && value !== on && value !== off && value !== "") ignored(name);
+  return value === on;
+}
+
+// A filter without the items this mairie does not have; no filter when none is left.
+function known(filter, name, items) {
+  if (!filter) return null;
+  const kept = new Set([...filter].filter((item) => items.has(item)));
+  if (kept.size < filter.size) ignored(name);
+  return kept.size ? kept : null;
 }
 
 function shown(call) {
@@ -97,17 +158,20 @@ function key(call) {
   return `${call.number}|${call.called_at}`;
 }
 
-function render(next) {
+// `next` on the screen; its calls not seen before are announced, unless `quiet` (the same
+// state shown again once a filter lost what this mairie does not have).
+function render(next, quiet = false) {
   const calls = next.called.filter(shown);
   const fresh = [];
   for (const call of calls.slice().reverse()) {
     if (!seen.has(key(call))) {
       seen.add(key(call));
-      if (!firstState) fresh.push(call);
+      if (!firstState && !quiet) fresh.push(call);
     }
   }
   firstState = false;
   state = next;
+  takeOpening(next);
   const pageCalls = calls.slice((page - 1) * rows, page * rows);
   const latest = page === 1 ? pageCalls[0] : undefined;
   const previous = page === 1 ? pageCalls.slice(1) : pageCalls;
@@ -165,16 +229,45 @@ function fitLatest() {
   if (needed > room && room > 0) line.style.setProperty("--fit", String((room / needed) * 0.97));
 }
 
+// "Mairie fermée en ce moment. Ouverture aujourd'hui à 13 h 30." (or another day's).
+function closedText({ opens_at: opensAt, today }) {
+  const opens = opensAt ? new Date(opensAt) : null;
+  if (!opens || Number.isNaN(opens.getTime())) return "Mairie fermée en ce moment.";
+  if (today) return `Mairie fermée en ce moment. Ouverture aujourd'hui à ${clockText(opens)}.`;
+  return `Mairie fermée en ce moment. Prochaine ouverture : ${dayText(opens)} à ${clockText(opens)}.`;
+}
+
 function showWaiting(waiting) {
+  const byService = waiting.by_service || {};
   const count = onlyServices
-    ? [...onlyServices].reduce((sum, code) => sum + (waiting.by_service[code] || 0), 0)
+    ? [...onlyServices].reduce((sum, code) => sum + (byService[code] || 0), 0)
     : waiting.count;
   $("waiting-count").textContent = String(count);
   $("waiting-people").textContent = count > 1 ? "personnes" : "personne";
   const eta = waiting.eta_minutes;
   const line = $("waiting-eta");
+  const closed = Boolean(opening && opening.open === false);
+  if (closed) {
+    line.hidden = false;
+    line.textContent = closedText(opening);
+    return;
+  }
   line.hidden = !(count > 0 && eta);
   line.textContent = line.hidden ? "" : `Attente estimée pour un nouveau ticket : ${estimateText(eta)}`;
+}
+
+function takeOpening(body) {
+  if (body && body.opening && typeof body.opening.open === "boolean") opening = body.opening;
+}
+
+// Opening and closing time change nothing in the queue: the state is asked for them.
+async function rereadOpening() {
+  const response = await fetch(`/api/v1/sites/${encodeURIComponent(slug)}/display`, {
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) return;
+  takeOpening(await response.json());
+  if (state) showWaiting(state.waiting);
 }
 
 function showArrival(arrival) {
@@ -285,8 +378,19 @@ async function loadSite() {
     $("mairie").textContent = site.name;
     document.title = `Appels – ${site.name}`;
     timeZone = site.timezone;
+    onlyStations = known(onlyStations, "stations", new Set(site.stations.map((s) => String(s.id))));
+    if (state) render(state, true);
     tick();
     fitLatest();
+  }
+}
+
+async function loadServices() {
+  if (!onlyServices) return;
+  const response = await fetch("/api/v1/services");
+  if (response.ok) {
+    onlyServices = known(onlyServices, "services", new Set((await response.json()).map((s) => s.code)));
+    if (state) render(state, true);
   }
 }
 
@@ -296,6 +400,10 @@ if (page > 1) $("calls-title").textContent = "Appels précédents (suite)";
 tick();
 window.setInterval(tick, 1000);
 window.addEventListener("resize", fitLatest);
+$("bad-key").hidden = !badKey;
+if (badKey) ignored("ecran");
 setUpSound();
 loadSite();
+loadServices();
 connect();
+window.setInterval(() => rereadOpening().catch(() => {}), OPENING_EVERY_MS);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -15,13 +16,15 @@ from litestar.types import Receive, Scope, Send
 
 from app.errors import DomainError
 from app.live.hub import Hub, display_body
-from app.live.screens import KEY_PARAMETER
+from app.live.screens import KEY_PARAMETER, well_formed, with_opening
 from app.live.sockets import RawSocket
 from app.queue import views as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.web.context import Context
 from app.web.public import on_page_error
+
+log = logging.getLogger("guichet.live")
 
 
 def hub_of(scope: Scope) -> Hub:
@@ -51,16 +54,23 @@ class LiveController(Controller):
     async def display(self, slug: Slug, context: NamedDependency[Context]) -> dict[str, Any]:
         site = await get_site(context.session, slug)
         state = await queue.display(context.session, site, context.now)
-        return display_body(state, ZoneInfo(site.timezone))
+        body = display_body(state, ZoneInfo(site.timezone))
+        return await with_opening(context.session, site, context.now, body)
 
 
 def screen_key(scope: Scope) -> str | None:
-    """The paired screen's key, `?ecran=<key>`; None without one."""
+    """The paired screen's key, `?ecran=<key>`; None without one, or with one that cannot
+    be ours (a mangled address: the display shows the public queue, uncounted, and says
+    its address is wrong). A well-formed key that is not paired is refused by the hub."""
     raw = scope.get("query_string", b"")
-    if len(raw) > 1024:
-        return "?"  # no key of ours: refused as unknown
-    values = parse_qs(raw.decode("latin-1")).get(KEY_PARAMETER)
-    return values[0] if values else None
+    values = parse_qs(raw.decode("latin-1")).get(KEY_PARAMETER) if len(raw) <= 1024 else ["?"]
+    if not values:
+        return None
+    if not well_formed(values[0]):
+        # Neither the key nor the address: a key is a secret, an address a person's.
+        log.warning("a lobby display came with a malformed screen key: shown uncounted")
+        return None
+    return values[0]
 
 
 @asgi("/ws/sites/{slug:str}/display", copy_scope=False)

@@ -335,10 +335,11 @@ class Hub:
         async with self.db.session() as session:
             now = self.clock()
             if token is None:
-                state = await queue.display(
-                    session, await queue.site_of(session, feed.site_id), now
-                )
-                body = {"type": "snapshot", **display_body(state, feed.timezone)}
+                site = await queue.site_of(session, feed.site_id)
+                state = await queue.display(session, site, now)
+                shown = display_body(state, feed.timezone)
+                shown = await screens.with_opening(session, site, now, shown)
+                body = {"type": "snapshot", **shown}
             else:
                 view = await queue.by_token(session, token, now)
                 body = {"type": "ticket", **ticket_body(view)}
@@ -432,7 +433,9 @@ class Hub:
                 state = await queue.display(session, site, now, model=feed.model)
                 if state.seq > feed.sent_seq:
                     feed.sent_seq = state.seq
-                    message = json.dumps({"type": kind, **display_body(state, feed.timezone)})
+                    shown = display_body(state, feed.timezone)
+                    shown = await screens.with_opening(session, site, now, shown)
+                    message = json.dumps({"type": kind, **shown})
                     for connection in list(feed.displays):
                         connection.offer(message)
             if feed.tickets:

@@ -4,7 +4,12 @@ A manager pairs a screen: it gets a random key, shown once as the display's full
 (`/display/{slug}?ecran=<key>`), and only the key's digest is kept. The display passes
 the key on to its websocket. Only connections with a key of the site that is not revoked
 count as screens (presence, the staff's count, the metrics); a display without a key
-still shows the public queue, uncounted; a revoked key is refused.
+still shows the public queue, uncounted; a revoked key is refused. A key that cannot be
+one of ours (`well_formed`: other characters, too long) is a mangled address: that
+display shows the public queue, uncounted, and its page says the address is wrong.
+
+Also whether the mairie is open (`with_opening`): while it is closed, the screens show
+no waiting estimate, but when it opens next.
 """
 
 from __future__ import annotations
@@ -12,19 +17,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live.models import Screen
+from app.queue.pages import opening_of
+from app.sites.models import Site
 
 KEY_PARAMETER = "ecran"
 KEY_BYTES = 24  # 192 bits
 LONGEST_KEY = 100  # anything longer is no key of ours
+# The alphabet of our keys (URL-safe base64, `new_key` and `demo_key`).
+_KEY_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{LONGEST_KEY}}}", re.ASCII)
 
 
 def new_key() -> str:
@@ -34,6 +45,12 @@ def new_key() -> str:
 def key_digest(key: str) -> str:
     """Screens are found by the SHA-256 of their key; the key itself is never stored."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def well_formed(key: str) -> bool:
+    """Whether `key` may be one of ours: its alphabet and length (display.js checks the
+    same before passing a key on)."""
+    return _KEY_SHAPE.fullmatch(key) is not None
 
 
 def display_path(slug: str, key: str) -> str:
@@ -89,3 +106,15 @@ async def pair_demo_screen(
     elif screen.revoked_at is not None or screen.site_id != site_id:
         return None
     return key
+
+
+async def with_opening(
+    session: AsyncSession, site: Site, now: datetime, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A display body (`hub.display_body`) with whether the mairie is open at `now`:
+    `opening: {open, opens_at, today}`, `opens_at` being when it opens next (in its local
+    offset; None when open, or not within the days its page looks ahead) and `today`
+    whether that is today. The screens show no waiting estimate while it is closed."""
+    opening = await opening_of(session, site, now)
+    opens_at = opening.opens.isoformat() if opening.opens else None
+    return {**body, "opening": {"open": opening.open, "opens_at": opens_at, "today": opening.today}}

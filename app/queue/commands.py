@@ -243,6 +243,7 @@ async def check_in(
             keeps_time=keeps_time,
             late=late,
         )
+        ticket.language = appointment.language  # its texts go in the language booked in
         move_appointment(appointment, AppointmentAction.CHECK_IN, now)
         await _record(
             session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
@@ -407,8 +408,8 @@ async def _record_visit(moving: Moving) -> None:
     escalation = recorded.escalation
     over = events.VisitOver(
         at=now,
-        **await about(session, ticket, site, service.name),
-        done=tuple(s.name for s in recorded.services),
+        **await about(session, ticket, site, service.name_in(ticket.language)),
+        done=tuple(s.name_in(ticket.language) for s in recorded.services),
         outcome=recorded.visit.outcome,
         escalation=(
             {"reference": escalation.reference, "department": escalation.department.name}
@@ -422,10 +423,9 @@ async def _record_visit(moving: Moving) -> None:
 async def _back_in_queue(moving: Moving) -> None:
     """Back in the queue for another service or station kind; the arrival time is kept."""
     ticket, service_code, station_kind = moving.ticket, moving.service_code, moving.station_kind
-    if service_code is None and station_kind is None:
-        raise BadRequest("Say where to transfer the ticket: a service, a station kind, or both.")
-    if station_kind is not None and station_kind not in ("standard", "double"):
-        raise BadRequest("The station kind is standard or double.")
+    if not (service_code or station_kind) or station_kind not in (None, "standard", "double"):
+        where = "a service, a station kind (standard or double), or both"
+        raise BadRequest(f"Say where to transfer the ticket: {where}.", code="transfer_nowhere")
     if service_code is not None:
         service = await get_service(moving.session, service_code)
         chosen = await get_needs(moving.session, tuple(ticket.needs))

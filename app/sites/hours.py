@@ -148,14 +148,19 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
+# The `holidays` package's name for each language of the service (it has no British English).
+HOLIDAY_LANGUAGES = {"fr": "fr", "en": "en_US"}
+
+
 @lru_cache(maxsize=64)
-def _french_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("FR", years=year, language="fr").items())
+def _french_holidays(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.country_holidays("FR", years=year, language=language).items())
 
 
-def public_holiday(day: date) -> str | None:
-    """The name of the French public holiday on `day` (metropolitan France), if any."""
-    return _french_holidays(day.year).get(day)
+def public_holiday(day: date, language: str = "fr") -> str | None:
+    """The name, in `language`, of the French public holiday on `day` (metropolitan
+    France), if any."""
+    return _french_holidays(day.year, HOLIDAY_LANGUAGES.get(language, "fr")).get(day)
 
 
 def _subtract(

@@ -14,12 +14,13 @@ from litestar.params import PathParameter
 from litestar.response import Template
 from sqlalchemy import select
 
+from app import bounds
 from app.errors import NotFound
-from app.i18n import formats, gettext
+from app.i18n import formats, gettext, language
 from app.i18n.formats import kilometres, weekday_name
 from app.sites import schemas
 from app.sites.geo import between, map_link, search
-from app.sites.hours import OpenDay, SiteCalendar
+from app.sites.hours import OpenDay, SiteCalendar, public_holiday
 from app.sites.models import WeeklyHours
 from app.sites.queries import stations_of, weekly_rows
 from app.sites.service import get_site, list_services, list_sites, local_today, site_calendar
@@ -83,10 +84,15 @@ class Today:
 
 
 def spans(day: OpenDay, tz: ZoneInfo) -> DaySpans:
+    """`day` in the site's local time; a public holiday named in the reader's language."""
+    holiday = public_holiday(day.day)
+    note = day.note
+    if holiday is not None and note == holiday:
+        note = public_holiday(day.day, language.get()) or note
     return DaySpans(
         day.day,
         tuple(Span(start.astimezone(tz), end.astimezone(tz)) for start, end in day.intervals),
-        day.note,
+        note,
     )
 
 
@@ -141,7 +147,9 @@ def busy_rows(week: BusyWeek) -> list[BusyRow]:
 
 
 def _query(visitor: Visitor) -> str:
-    return visitor.request.query_params.get("q", "")[:MAX_QUERY].strip()
+    """The search's words, as they are searched for and shown again: no control or format
+    character (`bounds.plain`), at most `MAX_QUERY` characters."""
+    return bounds.plain(visitor.request.query_params.get("q", ""))[:MAX_QUERY].strip()
 
 
 class PagesController(PublicController):
