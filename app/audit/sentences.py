@@ -5,6 +5,7 @@ its sentence here; tests/unit/test_journal_words.py fails on one without words."
 from __future__ import annotations
 
 from app.i18n import N_
+from app.i18n.elision import elides
 
 # What each action did, said after the agent's name. Values: %(name)s (what was acted
 # on: an agent, a station, a démarche…), %(reference)s (a ticket's number, an
@@ -60,9 +61,21 @@ SENTENCES = {
     "hours_exception.deleted": N_("a retiré les horaires particuliers du %(day)s"),
     "closure.added": N_("a fermé la mairie du %(start)s au %(end)s"),
     "closure.deleted": N_("a annulé une fermeture exceptionnelle de la mairie"),
-    "screen.paired": N_("a connecté l'écran d'affichage « %(name)s »"),
+    "screen.paired": N_("a associé l'écran d'affichage « %(name)s »"),
     "screen.revoked": N_("a retiré l'écran d'affichage « %(name)s »"),
     "person.erased": N_("a effacé les données d'une personne, à sa demande"),
+}
+# The sentences above that say "de" before a name, as French writes them before a vowel
+# or a mute h ("a créé le compte d'Inès Benali"): `sentence` chooses.
+ELIDED = {
+    "agent.created": N_("a créé le compte d'%(name)s"),
+    "agent.renamed": N_("a changé le nom du compte d'%(name)s"),
+    "agent.role_changed": N_("a changé le rôle d'%(name)s"),
+    "agent.sites_changed": N_("a changé les mairies d'%(name)s"),
+    "agent.disabled": N_("a désactivé le compte d'%(name)s"),
+    "agent.enabled": N_("a réactivé le compte d'%(name)s"),
+    "agent.password_reset": N_("a changé le mot de passe d'%(name)s"),
+    "agent.unlocked": N_("a débloqué le compte d'%(name)s"),
 }
 # The same actions, said otherwise in some cases (see `sentence_key`).
 VARIANTS = {
@@ -106,10 +119,18 @@ SETTING_NAMES = {
     "sms_quiet_until": N_("Pas de SMS avant"),
     "late_arrival_rule": N_("Une personne en retard passe"),
     "facilitators_issue_tickets": N_(
-        "Les animateurs peuvent aussi donner des tickets sans rendez-vous (un même agent "
+        "Les facilitateurs peuvent aussi donner des tickets sans rendez-vous (un même agent "
         "fait l'accueil et le poste)"
     ),
 }
+
+
+def sentence(action: str, name: str) -> str:
+    """The msgid of the sentence of `action` (one of `SENTENCES`) about `name`: its form
+    with "d'" when it says "de" before a name starting with a vowel or a mute h."""
+    return ELIDED[action] if action in ELIDED and elides(name) else SENTENCES[action]
+
+
 # What of a démarche or a need was changed ("fields" of a catalog change).
 FIELDS = {
     "name": N_("le nom"),

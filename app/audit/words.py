@@ -32,6 +32,7 @@ from app.audit.sentences import (
     VARIANTS,
     VIA,
     YES_NO,
+    sentence,
 )
 from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import CHANNELS, ESCALATION_STATUSES, label
@@ -108,8 +109,8 @@ def describe(
     values = _sentence_values(action, target, details, names)
     if key in VARIANTS:
         what = gettext(VARIANTS[key]) % values
-    elif action in SENTENCES:
-        what = gettext(SENTENCES[action]) % values
+    elif action in SENTENCES:  # "de Jeanne", "d'Inès": chosen by the name
+        what = gettext(sentence(action, values["name"])) % values
     else:
         what = gettext(UNKNOWN, action=action)
     return Said(what, detail_lines(action, details, names))
@@ -207,8 +208,11 @@ def plain(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(plain(item) for item in value)
     if isinstance(value, dict):
-        return " ; ".join(
-            gettext("%(label)s : %(value)s", label=str(k), value=plain(v)) for k, v in value.items()
+        return formats.semicolons(
+            [
+                gettext("%(label)s : %(value)s", label=str(k), value=plain(v))
+                for k, v in value.items()
+            ]
         )
     return str(value)
 

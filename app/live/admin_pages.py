@@ -15,6 +15,7 @@ from app.accounts.service import site_to_run
 from app.errors import Conflict, Invalid
 from app.i18n import gettext, ngettext
 from app.live import commands as screens
+from app.sites.admin_tabs import back
 from app.sites.admin_view import site_context
 from app.sites.schemas import Slug
 from app.web.staff import Staff, StaffController, our_link
@@ -74,4 +75,4 @@ class ScreenAdminPages(StaffController):
     ) -> Redirect:
         site = await site_to_run(staff.session, staff.actor, slug)
         await screens.revoke(staff.session, staff.actor, slug, screen_id, now=staff.now)
-        return Redirect(f"/admin/sites/{site.slug}?fait=ecran_retire#ecrans", status_code=303)
+        return back(site, "ecrans", fait="ecran_retire")

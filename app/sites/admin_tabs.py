@@ -12,13 +12,15 @@ from app.i18n import N_, gettext
 from app.sites.models import Site
 
 # The tabs of a mairie's page, in order, by the code its address carries (`?onglet=`):
-# each shows one concern and its forms only, so that no page is thousands of pixels tall.
+# each shows one concern and its forms only, so that no page is thousands of pixels tall
+# (the week's hours apart from the days and periods when the mairie is closed).
 TABS = {
     "general": N_("Général"),
     "rendez-vous": N_("Rendez-vous"),
     "file": N_("File d'attente"),
     "messages": N_("Messages"),
     "horaires": N_("Horaires"),
+    "fermetures": N_("Fermetures"),
     "postes": N_("Postes"),
     "ecrans": N_("Écrans"),
 }
@@ -58,18 +60,18 @@ SETTING_TABS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     ),
     "messages": ((N_("Rappels et SMS"), ("reminder_hours", "sms_quiet_from", "sms_quiet_until")),),
 }
-# The tab a confirmation comes back to when its address names none (the forms served
-# elsewhere, such as the lobby screens' and the booking alerts', redirect without a tab).
+# The tab a confirmation comes back to when its address names none (an address written
+# before the tabs, or by hand).
 DONE_TABS = {
     "poste_ajoute": "postes",
     "poste_modifie": "postes",
     "hors_service": "postes",
     "en_service": "postes",
     "horaires": "horaires",
-    "exception": "horaires",
-    "exception_supprimee": "horaires",
-    "fermeture": "horaires",
-    "fermeture_supprimee": "horaires",
+    "exception": "fermetures",
+    "exception_supprimee": "fermetures",
+    "fermeture": "fermetures",
+    "fermeture_supprimee": "fermetures",
     "ecran_retire": "ecrans",
 }
 # The tab of each form of the page, by its name (`posted`) or the start of it.
@@ -78,8 +80,8 @@ FORM_TABS = {
     "poste": "postes",
     "panne": "postes",
     "horaires": "horaires",
-    "exception": "horaires",
-    "fermeture": "horaires",
+    "exception": "fermetures",
+    "fermeture": "fermetures",
     "ecran": "ecrans",
 }
 

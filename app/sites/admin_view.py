@@ -8,24 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
+import holidays
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.accounts.actors import Actor
 from app.accounts.service import site_to_run
-from app.i18n import N_, formats, gettext, ngettext
+from app.i18n import N_, formats, gettext, language, ngettext
 from app.i18n.texts import label
 from app.live import commands as admin_screens
 from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_form
 from app.sites.disruption import Disruption, to_reschedule
 from app.sites.forms import form_dict, period_fields, read_period, refusals
-from app.sites.hours import WEEKDAYS
+from app.sites.hours import WEEKDAYS, public_holiday
 from app.sites.models import Site, Station, StationOutage
 from app.sites.queries import (
     closures_ahead,
@@ -40,6 +41,8 @@ from app.sites.service import local_today
 from app.web.staff import FormRefusals, Staff
 
 RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
+FOLD_AFTER = 5  # rows of a list of days or closures shown before the rest is folded
+HOLIDAYS_AHEAD_DAYS = 365
 KINDS = {"standard": N_("Standard"), "double": N_("Double écran")}
 LATE_RULES = {
     "walk_in": N_("Comme une personne sans rendez-vous qui arrive"),
@@ -91,7 +94,7 @@ OTHER_SETTINGS = {
     "late_arrival_rule": (N_("Une personne en retard passe"), ""),
     "facilitators_issue_tickets": (
         N_(
-            "Les animateurs peuvent aussi donner des tickets sans rendez-vous (un même agent "
+            "Les facilitateurs peuvent aussi donner des tickets sans rendez-vous (un même agent "
             "fait l'accueil et le poste)"
         ),
         "",
@@ -106,6 +109,31 @@ OTHER_SETTINGS = {
     "sms_quiet_from": (N_("Pas de SMS à partir de"), ""),
     "sms_quiet_until": (N_("Pas de SMS avant"), ""),
 }
+
+
+# The weekdays of a month that have hours of their own, by their rank (-1: the last).
+IN_MONTH = {
+    1: N_("1er %(weekday)s du mois"),
+    2: N_("2e %(weekday)s du mois"),
+    3: N_("3e %(weekday)s du mois"),
+    4: N_("4e %(weekday)s du mois"),
+    5: N_("5e %(weekday)s du mois"),
+    -1: N_("Dernier %(weekday)s du mois"),
+}
+
+
+def in_month(nth: int, weekday: int) -> str:
+    """ "1er lundi du mois", "Dernier vendredi du mois": the `nth` `weekday` (0: Monday)."""
+    name = formats.weekday_name(weekday)
+    return gettext(IN_MONTH[nth], weekday=name) if nth in IN_MONTH else name
+
+
+def holidays_between(first: date, last: date) -> list[tuple[date, str]]:
+    """The public holidays from `first` to `last`, each named as the calendar names it
+    (`hours.public_holiday`): the days the mairie is closed with nothing to enter."""
+    found = holidays.country_holidays("FR", years=range(first.year, last.year + 1))
+    lang = language.get()
+    return [(day, public_holiday(day, lang) or "") for day in sorted(found) if first <= day <= last]
 
 
 def setting_hint(name: str) -> str:
@@ -164,13 +192,15 @@ def setting_field(name: str, value: Any) -> dict[str, Any]:
     the field writes it."""
     bound = BOUNDS.get(name)
     if bound is not None:
-        hint = " ; ".join(
-            part
-            for part in (
-                setting_hint(name),
-                gettext("de %(low)d à %(high)d", low=bound.low, high=bound.high),
-            )
-            if part
+        hint = formats.semicolons(
+            [
+                part
+                for part in (
+                    setting_hint(name),
+                    gettext("de %(low)d à %(high)d", low=bound.low, high=bound.high),
+                )
+                if part
+            ]
         )
         return {
             "name": name,
@@ -292,10 +322,7 @@ async def site_context(staff: Staff, site: Site, tab: str = "") -> dict[str, Any
         ],
         "special": [
             {
-                "weekday": formats.weekday_name(row.weekday),
-                "nth": gettext("dernier")
-                if row.nth_in_month == -1
-                else gettext("%(nth)de", nth=row.nth_in_month),
+                "when": in_month(row.nth_in_month, row.weekday),
                 "range": f"{row.opens:%H:%M} – {row.closes:%H:%M}",
                 "note": row.note,
             }
@@ -330,8 +357,13 @@ async def site_context(staff: Staff, site: Site, tab: str = "") -> dict[str, Any
             for item in await to_reschedule(session, site, now)
         ],
         "screens": await admin_screens.screen_rows(session, site, now),
+        "holidays": [
+            {"label": formats.day(day), "name": name}
+            for day, name in holidays_between(today, today + timedelta(days=HOLIDAYS_AHEAD_DAYS))
+        ],
         "today": today.isoformat(),
         "ranges_shown": RANGES_SHOWN,
+        "fold_after": FOLD_AFTER,
         "errors": {},
         "entered": {},
         "posted": "",

@@ -1,7 +1,8 @@
 """The opening times' forms of a mairie's administration page: a weekday's hours, a day with
 its own hours (or closed), a closure for a period, and undoing the last two. Each goes
-through the same commands as the API; `SiteAdminPages` serves these routes with the rest
-of the page."""
+through the same commands as the API, then back to its tab: the week's hours to
+"horaires", the days and periods apart to "fermetures". `SiteAdminPages` serves these
+routes with the rest of the page."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ class HoursPages(StaffController):
             command,
             fields,
             "exception-jour",
-            tab="horaires",
+            tab="fermetures",
             done="exception",
             again="exception",
         )
@@ -132,7 +133,7 @@ class HoursPages(StaffController):
             slug,
             hours_commands.delete_exception,
             day,
-            tab="horaires",
+            tab="fermetures",
             done="exception_supprimee",
         )
 
@@ -147,7 +148,7 @@ class HoursPages(StaffController):
             slug,
             "fermeture",
             hours_commands.add_closure,
-            tab="horaires",
+            tab="fermetures",
             done="fermeture",
         )
 
@@ -163,6 +164,6 @@ class HoursPages(StaffController):
             slug,
             hours_commands.delete_closure,
             closure_id,
-            tab="horaires",
+            tab="fermetures",
             done="fermeture_supprimee",
         )

@@ -152,9 +152,10 @@ def _svg(
 
 
 def _description(items: list[Bar]) -> str:
-    """What a screen reader says of the chart: each label with its value."""
-    said = [gettext("%(label)s : %(value)s", label=item.label, value=item.text) for item in items]
-    return "; ".join(said) or gettext("aucune donnée")
+    """What a screen reader says of the chart: each label with its value, a sentence each
+    ("10 h : 12,5 min. 11 h : 8 min.")."""
+    said = [gettext("%(label)s : %(value)s.", label=item.label, value=item.text) for item in items]
+    return " ".join(line[:1].upper() + line[1:] for line in said) or gettext("Aucune donnée.")
 
 
 def _value_axis(

@@ -45,8 +45,26 @@ def number(value: float | None) -> str:
 
 
 def wait(value: float | None) -> str:
-    """ "12,5 min"; a dash when there is nothing to show."""
-    return "–" if value is None else gettext("%(minutes)s min", minutes=number(value))
+    """ "12,5 min" under an hour, "1 h 08" or "2 heures" from an hour on (as
+    `formats.minutes` writes them); a dash when there is nothing to show."""
+    if value is None:
+        return "–"
+    if round(value) >= 60:
+        return formats.minutes(round(value))
+    return gettext("%(minutes)s min", minutes=number(value))
+
+
+def span(first: date, last: date) -> str:
+    """The days the page counts: "du mardi 1er décembre 2026 au jeudi 3 décembre 2026", or
+    "le mardi 1er décembre 2026" for one day."""
+    if first == last:
+        return gettext("le %(day)s", day=formats.day(first))
+    return gettext("du %(first)s au %(last)s", first=formats.day(first), last=formats.day(last))
+
+
+def first_upper(text: str) -> str:
+    """`text` starting with a capital, as a line of its own: "Du mardi…", "Le mardi…"."""
+    return text[:1].upper() + text[1:]
 
 
 def percent(value: float | None) -> str:
@@ -66,6 +84,8 @@ def _day(raw: str | None) -> date | None:
 
 def period_label(start: date, end: date, by: By) -> str:
     if by == "day":
+        return formats.short_day(start)
+    if by == "week" and start == end:  # a week cut to the one day of the range
         return formats.short_day(start)
     if by == "week":
         return gettext(
@@ -107,11 +127,7 @@ def _count_bar(label: str, count: int) -> Bar:
 def chart_context(stats: Stats) -> dict[str, Any]:
     total = stats.total
     level = total.service_level
-    target = (
-        gettext("%(minutes)s min", minutes=level.target_minutes)
-        if level.target_minutes
-        else gettext("la cible")
-    )
+    target = wait(level.target_minutes) if level.target_minutes else gettext("la cible")
     by_hour = [
         _wait_bar(gettext("%(hour)d h", hour=row.hour), row.mean_wait_minutes)
         for row in stats.by_hour
@@ -209,7 +225,7 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
         (gettext("Attente médiane"), wait(waiting.median)),
         (gettext("Attente, 9 personnes sur 10 en moins de"), wait(waiting.p90)),
         (
-            gettext("Appelées en moins de %(minutes)s min", minutes=level.target_minutes)
+            gettext("Appelées en moins de %(duration)s", duration=wait(level.target_minutes))
             if level.target_minutes
             else gettext("Appelées dans les temps"),
             percent(level.rate),
@@ -333,9 +349,8 @@ class FiguresPages(StaffController):
             "action": f"/statistiques/{slug}" if slug else "/statistiques",
             "first": first.isoformat(),
             "last": last.isoformat(),
-            "span": gettext(
-                "du %(first)s au %(last)s", first=formats.day(first), last=formats.day(last)
-            ),
+            "span": span(first, last),
+            "lead": first_upper(span(first, last)),
             "period": chosen if chosen in PERIODS else "jour",
             "csv": f"/api/v1/stats.csv?{urlencode(export)}",
             "figures": key_figures(stats),

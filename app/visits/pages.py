@@ -83,7 +83,6 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
     return {
         "reference": escalation.reference,
         "site": site.name,
-        "address": site.address,
         "department": escalation.department.name,
         "received": formats.day(escalation.created_at.astimezone(tz).date()),
         "status": escalation.status,

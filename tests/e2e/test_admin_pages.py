@@ -168,6 +168,10 @@ def test_a_manager_adds_a_station_changes_thursday_and_closes_a_day_and_usagers_
     expect(page.get_by_label("Plage 2 : fermeture (jeudi)", exact=True)).to_have_value("20:30")
     accessible(page, axe)
 
+    # Closures have a tab of their own, next to the hours' (Enter on its link: after the
+    # hours were saved, the page starts at its panel, past the tabs).
+    tab_link(page, "Fermetures").press("Enter")
+    expect(tab_link(page, "Fermetures")).to_have_attribute("aria-current", "page")
     # A closure that ends before it starts is refused, in words, next to the field.
     page.get_by_label("Date de début de la fermeture").fill(friday.isoformat())
     page.get_by_label("Heure de début de la fermeture").fill("18:00")
@@ -188,7 +192,7 @@ def test_a_manager_adds_a_station_changes_thursday_and_closes_a_day_and_usagers_
     page.get_by_label("Motif (dit aux usagers)").fill("Élections")
     page.get_by_role("button", name="Enregistrer la fermeture").press("Enter")
     expect(page.get_by_role("status").first).to_contain_text("La fermeture a été enregistrée")
-    expect(tab_link(page, "Horaires")).to_have_attribute("aria-current", "page")
+    expect(tab_link(page, "Fermetures")).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("row", name="Élections")).to_be_visible()
     accessible(page, axe)
 

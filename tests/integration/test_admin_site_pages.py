@@ -65,7 +65,7 @@ async def test_a_manager_sees_their_mairies_and_the_consoles_link_to_them(
     other = await client.get("/admin/sites/paris-20")
     tabs = {
         tab: (await client.get(PAGE, params={"onglet": tab})).text
-        for tab in ("rendez-vous", "postes", "horaires")
+        for tab in ("rendez-vous", "postes", "horaires", "fermetures")
     }
 
     assert 'href="/admin"' in console.text
@@ -76,7 +76,7 @@ async def test_a_manager_sees_their_mairies_and_the_consoles_link_to_them(
         ("rendez-vous", "Réglages des rendez-vous"),
         ("postes", "Postes"),
         ("horaires", "Horaires de la semaine"),
-        ("horaires", "Jours particuliers"),
+        ("fermetures", "Jours particuliers"),
     ):
         assert f">{heading}</h2>" in tabs[tab]
     assert other.status_code == 403
@@ -207,10 +207,10 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
     assert "1 rendez-vous ne peut pas avoir lieu" in after.text
     assert "Rendez-vous à replanifier" in after.text
     assert booked[0].json()["reference"] in listed.text
-    assert "jeudi 3 décembre 2026 à 10 h 00" in listed.text
+    assert "jeudi 3 décembre 2026 à 10\u00a0h\u00a000" in listed.text
     assert (
-        "En service ; hors service du jeudi 3 décembre 2026 à 8 h 00 "
-        "au jeudi 3 décembre 2026 à 20 h 00"
+        "En service ; hors service du jeudi 3 décembre 2026 à 8\u00a0h\u00a000 "
+        "au jeudi 3 décembre 2026 à 20\u00a0h\u00a000"
     ) in after.text
     assert backwards.status_code == 400
     assert f'<a href="#panne-{station}-fin-jour">' in backwards.text

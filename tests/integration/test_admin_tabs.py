@@ -1,7 +1,8 @@
 """The tabs of a mairie's administration page through HTTP, on both databases: each tab
 shows its own forms only, each form sent comes back to its tab (with its confirmation,
 or refused with what was typed), a settings tab changes its settings only, and an
-unknown tab shows the first rather than failing."""
+unknown tab shows the first rather than failing. The week's hours are a compact row per
+day, the closures and days apart a tab of their own, and long lists are folded."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ FORMS = {
     "rendez-vous": {"reglages"},
     "file": {"reglages"},
     "messages": {"reglages"},
-    "horaires": {"horaires", "exceptions", "fermetures"},
+    "horaires": {"horaires"},
+    "fermetures": {"exceptions", "fermetures"},
     "postes": {"postes"},
     "ecrans": {"ecrans"},
 }
@@ -218,7 +220,7 @@ async def test_every_form_of_stations_hours_and_screens_comes_back_to_its_tab(
         **{f"fermeture-{key}": value for key, value in period.items()},
         **{"fermeture-motif": "Travaux"},
     )
-    closures = (await client.get(PAGE, params={"onglet": "horaires"})).text
+    closures = (await client.get(PAGE, params={"onglet": "fermetures"})).text
     closure = re.search(r"/fermetures/(\d+)/suppression", closures)
     reopened = await post_form(
         client, f"{PAGE}/fermetures/{closure.group(1) if closure else 0}/suppression", csrf
@@ -226,7 +228,8 @@ async def test_every_form_of_stations_hours_and_screens_comes_back_to_its_tab(
 
     expected = {
         "postes": [added, changed, out, back_in],
-        "horaires": [hours, special, unspecial, closed, reopened],
+        "horaires": [hours],
+        "fermetures": [special, unspecial, closed, reopened],
     }
     for tab, answers in expected.items():
         for answer in answers:
@@ -235,7 +238,7 @@ async def test_every_form_of_stations_hours_and_screens_comes_back_to_its_tab(
             assert location.startswith(f"{PAGE}?onglet={tab}&fait="), location
             assert location.endswith("#onglet")
     shown = await client.get(reopened.headers["location"])
-    assert active_tab(shown.text) == ["horaires"]
+    assert active_tab(shown.text) == ["fermetures"]
     assert "La fermeture a été annulée" in shown.text
 
 
@@ -259,7 +262,7 @@ async def test_a_refused_form_comes_back_in_its_tab_with_what_was_typed(
     screen = await post_form(client, f"{PAGE}/ecrans", csrf, **{"ecran-nom": "  "})
 
     assert closure.status_code == 400
-    assert active_tab(closure.text) == ["horaires"]
+    assert active_tab(closure.text) == ["fermetures"]
     assert value_of(closure.text, "fermeture-fin-heure") == "08:00"
     assert station.status_code == 400
     assert active_tab(station.text) == ["postes"]
@@ -281,5 +284,105 @@ async def test_a_screen_revoked_comes_back_to_the_screens_tab(
     assert paired.status_code == 200
     assert f'href="{PAGE}?onglet=ecrans"' in paired.text
     assert revoked.status_code == 303
+    assert revoked.headers["location"] == f"{PAGE}?onglet=ecrans&fait=ecran_retire#onglet"
     assert active_tab(after.text) == ["ecrans"]
     assert "L&#39;écran a été retiré" in after.text
+
+
+async def test_a_booking_alert_released_comes_back_to_the_tab_it_was_released_from(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    from_stations = await post_form(
+        client, f"{PAGE}/alertes/2026-12-02/liberer", csrf, onglet="postes"
+    )
+    without_tab = await post_form(client, f"{PAGE}/alertes/2026-12-02/liberer", csrf)
+    unknown_tab = await post_form(
+        client, f"{PAGE}/alertes/2026-12-02/liberer", csrf, onglet="inconnu"
+    )
+    after = await client.get(from_stations.headers["location"])
+
+    assert from_stations.status_code == 303
+    assert from_stations.headers["location"] == (
+        f"{PAGE}?onglet=postes&liberes=0&prevenus=0#onglet"
+    )
+    assert without_tab.headers["location"].startswith(f"{PAGE}?onglet=general&liberes=0")
+    assert unknown_tab.headers["location"].startswith(f"{PAGE}?onglet=general&liberes=0")
+    assert active_tab(after.text) == ["postes"]
+    assert "Aucun rendez-vous n&#39;était plus à libérer" in after.text
+
+
+async def test_the_week_is_a_row_per_day_and_closures_are_a_tab_of_their_own(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager")
+
+    week = (await client.get(PAGE, params={"onglet": "horaires"})).text
+    closures = (await client.get(PAGE, params={"onglet": "fermetures"})).text
+
+    assert week.count('class="day-hours"') == 7
+    # Each time keeps its whole name for screen readers; the eye reads the pair.
+    assert (
+        '<label for="horaires-thu-1-fermeture" class="visually-hidden">'
+        "Plage 1 : fermeture (jeudi)</label>"
+    ) in week
+    assert 'id="horaires-thu-1-fermeture" name="horaires-thu-1-fermeture" value="19:30"' in week
+    assert 'Enregistrer<span class="visually-hidden"> les horaires du jeudi</span>' in week
+    assert ">Jours particuliers</h2>" not in week
+    assert 'href="/admin/sites/paris-15?onglet=fermetures">Un jour fermé' in week
+    for heading in ("Fermetures exceptionnelles", "Jours particuliers", "Jours fériés"):
+        assert f">{heading}</h2>" in closures
+    assert "La mairie est fermée les jours fériés ; rien à saisir." in closures
+    assert "Noël, vendredi 25 décembre 2026" in closures
+    assert ">Horaires de la semaine</h2>" not in closures
+
+
+async def test_long_lists_of_closures_and_days_apart_are_folded_after_five(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+    days = [f"2026-12-{day:02d}" for day in (7, 8, 9, 10, 14, 15, 16)]
+    for day in days:
+        sent = await post_form(
+            client,
+            f"{PAGE}/exceptions",
+            csrf,
+            **{"exception-jour": day, "exception-fermee": "oui", "exception-motif": day},
+        )
+        assert sent.status_code == 303, sent.text
+
+    page = (await client.get(PAGE, params={"onglet": "fermetures"})).text
+    shown, folded = page.split('<details class="more-rows">', 1)
+
+    assert all(day in shown for day in days[:5])
+    assert not any(day in shown for day in days[5:])
+    assert "Voir les 2 jours particuliers suivants" in folded
+    assert all(day in folded for day in days[5:])
+    # With days listed, the form to add one is folded under its summary.
+    assert '<details class="add-form"><summary>Ajouter un jour particulier</summary>' in page
+    # With no closure listed, the form to add one is open.
+    assert '<details class="add-form"><summary>Ajouter une fermeture</summary>' not in page
+
+
+async def test_a_day_s_hours_refused_say_why_beside_its_pair_with_what_was_typed(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    csrf = await logged_in(client, staff, "manager")
+
+    refused = await post_form(
+        client,
+        f"{PAGE}/horaires/wed",
+        csrf,
+        **{"horaires-wed-1-ouverture": "16:00", "horaires-wed-1-fermeture": "09:00"},
+    )
+
+    assert refused.status_code == 400
+    assert active_tab(refused.text) == ["horaires"]
+    assert value_of(refused.text, "horaires-wed-1-ouverture") == "16:00"
+    assert value_of(refused.text, "horaires-wed-1-fermeture") == "09:00"
+    pair = refused.text.split('<div class="range-pair has-error">', 1)[1].split("</div>", 1)[0]
+    assert 'class="field-error" id="horaires-wed-1-ouverture-erreur"' in pair
+    assert 'aria-describedby="horaires-wed-1-ouverture-erreur" aria-invalid="true"' in pair
+    # The other days show what is stored, not what was typed for Wednesday.
+    assert value_of(refused.text, "horaires-thu-1-fermeture") == "19:30"

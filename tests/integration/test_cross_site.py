@@ -232,7 +232,7 @@ async def test_paris_20_reads_in_its_journal_the_change_of_its_agent(
     journal = await client.get("/admin/journal", params={"mairie": ELSEWHERE, "action": "agent."})
 
     assert journal.status_code == 200
-    assert "a changé le rôle de Inès" in html.unescape(journal.text)
+    assert "a changé le rôle d'Inès" in html.unescape(journal.text)
 
 
 # The agent's page gives the same refusal as the API

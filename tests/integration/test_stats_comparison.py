@@ -181,10 +181,9 @@ async def test_one_row_per_mairie_with_the_numbers_computed_by_hand(morning: Mor
     ]
     assert len(quiet) == 15
     assert all(cells == ["0", "0", "0", "0", "–", "–", "–", "–"] for cells in quiet)
-    assert (
-        "<caption>Chiffres de chaque mairie, "
-        "du mardi 1er décembre 2026 au mardi 1er décembre 2026</caption>" in page
-    )
+    # One day is said as one day, in the caption and at the top of the page.
+    assert "<caption>Chiffres de chaque mairie, le mardi 1er décembre 2026</caption>" in page
+    assert '<p class="lead">Le mardi 1er décembre 2026.</p>' in page
     for title in COLUMNS:
         assert f'>{title}<span class="visually-hidden">' in page
     assert f'href="/statistiques/paris-15?{RANGE.replace("&", "&amp;")}"' in page

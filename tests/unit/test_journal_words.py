@@ -149,7 +149,8 @@ def test_an_hours_change_says_the_day_the_hours_and_what_it_did_to_appointments(
 
     assert said.what == "a modifié les horaires du mardi"
     assert said.details == [
-        "Horaires : de 9 h 30 à 12 h 30, de 13 h 30 à 17 h 00",
+        "Horaires : de 9\u00a0h\u00a030 à 12\u00a0h\u00a030, "
+        "de 13\u00a0h\u00a030 à 17\u00a0h\u00a000",
         "1 rendez-vous confié à un autre poste, à la même heure : PC-AAAA",
         "2 rendez-vous annulés par la mairie, à replanifier : PC-BBBB, PC-CCCC",
     ]
@@ -172,8 +173,8 @@ def test_a_closure_is_said_in_paris_time_with_its_reason() -> None:
     )
 
     assert said.what == (
-        "a fermé la mairie du mardi 1er décembre 2026 à 9 h 00 "
-        "au mercredi 2 décembre 2026 à 20 h 00"
+        "a fermé la mairie du mardi 1er décembre 2026 à 9\u00a0h\u00a000 "
+        "au mercredi 2 décembre 2026 à 20\u00a0h\u00a000"
     )
     assert said.details == ["Motif : Travaux"]
 
@@ -195,7 +196,7 @@ def test_settings_are_named_as_the_settings_page_names_them() -> None:
     assert said.what == "a modifié les réglages de la mairie"
     assert said.details == [
         "Rappels avant le rendez-vous : 48 heures avant, 2 heures avant",
-        "Pas de SMS à partir de : 20 h 30",
+        "Pas de SMS à partir de : 20\u00a0h\u00a030",
         "La part du temps des postes gardée pour les visiteurs sans rendez-vous : 35 %",
     ]
 
@@ -268,7 +269,11 @@ def test_settings_are_named_as_the_settings_page_names_them() -> None:
             "service:caf",
             {"fields": ["duration_minutes"], "duration_minutes": 75, "station_kind": "double"},
             "a modifié la démarche « Démarches CAF en ligne »",
-            ["Modifié : la durée", "Durée : 1 h 15", "Poste demandé : Poste double écran"],
+            [
+                "Modifié : la durée",
+                "Durée : 1\u00a0h\u00a015",
+                "Poste demandé : Poste double écran",
+            ],
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and CODE.fullmatch(value) else "",
@@ -313,3 +318,14 @@ def test_the_page_reads_the_names_of_what_its_events_name() -> None:
     assert found.services == {"caf", "pass-numerique"}
     assert found.needs == {"fauteuil"}
     assert found.departments == {"caf"}
+
+
+def test_de_before_a_name_is_elided_before_a_vowel_or_a_mute_h() -> None:
+    names = Names(ZONE, agents={7: "Inès Benali", 8: "Hélène Roux", 9: "Hugues Petit"})
+
+    def said(action: str, agent: int) -> str:
+        return describe(action, f"agent:{agent}", {}, names, agent_known=True).what
+
+    assert said("agent.created", 7) == "a créé le compte d'Inès Benali"
+    assert said("agent.unlocked", 8) == "a débloqué le compte d'Hélène Roux"
+    assert said("agent.role_changed", 9) == "a changé le rôle de Hugues Petit"
