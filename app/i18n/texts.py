@@ -99,6 +99,9 @@ REFUSALS = {
         "Ce ticket est terminé, absent ou annulé : il ne peut plus être transféré."
     ),
     "nobody_waiting": N_("Personne n'attend pour ce poste."),
+    "transfer_nowhere": N_(
+        "Choisissez vers quelle démarche ou quel type de poste transférer le ticket."
+    ),
     "station_out_of_service": N_(
         "Ce poste est hors service en ce moment : appelez depuis un autre poste."
     ),

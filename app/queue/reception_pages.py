@@ -75,7 +75,7 @@ class ReceptionPages(StaffController):
                     "reference": a.reference,
                     "name": a.name,
                     "time": formats.clock(a.starts_at.astimezone(tz)),
-                    "service": a.service.name,
+                    "service": a.service.label,
                     "status": label(STATUSES, a.status),
                     "late": a.id in late,
                     "can_check_in": a.status == AppointmentStatus.BOOKED,
@@ -343,8 +343,8 @@ async def _confirm_page(
 ) -> Template:
     """The form answered with its warning, and a second button that issues anyway."""
     page = await desk_context(staff.session, staff, site)
-    names = {need.code: need.name for need in page["needs"]}
-    services = {service.code: service.name for service in page["services"]}
+    names = {need.code: need.label for need in page["needs"]}
+    services = {service.code: service.label for service in page["services"]}
     page.update(
         asked=asked,
         service_name=services.get(asked.service, asked.service),
@@ -360,7 +360,7 @@ async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> d
     """The printable summary's values, in the words the person reads."""
     tz = ZoneInfo(site.timezone)
     start = appointment.starts_at.astimezone(tz)
-    needs = {need.code: need.name for need in await list_needs(staff.session)}
+    needs = {need.code: need.label for need in await list_needs(staff.session)}
     title = gettext("Code QR : votre rendez-vous, pour le déplacer ou l'annuler")
     link, qr = await our_link(staff.settings, f"/rendez-vous/{appointment.token}", title)
     return {
@@ -385,7 +385,7 @@ def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]
         "reference": appointment.reference,
         "name": appointment.name,
         "when": formats.moment(appointment.starts_at.astimezone(tz)),
-        "service": appointment.service.name,
+        "service": appointment.service.label,
         "link": f"{settings.base_url}/rendez-vous/{appointment.token}",
     }
 

@@ -1,7 +1,8 @@
 """The language of each request, chosen by the visitor and remembered: `?lang=en` (or
-`fr`) on any address, kept in a cookie for a year; else that cookie; else what the
-browser prefers (`Accept-Language`); else French. Every answer is rendered in it (pages,
-refusals, error pages), and a page says which (`Content-Language`).
+`fr`, or a tag of either such as `en-GB`) on any address, kept in a cookie for a year;
+else that cookie; else what the browser prefers (`Accept-Language`); else French. Every
+answer is rendered in it (pages, refusals, error pages), and a page says which
+(`Content-Language`).
 
 Also what every page's header needs for the switch to the other language, and HEAD
 answered as GET without the body: both are ASGI middleware around the whole app, so that
@@ -10,16 +11,19 @@ they hold for addresses nothing answers (the 404 page) as much as for the others
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from babel.core import negotiate_locale
 from jinja2 import Environment
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException, MethodNotAllowedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils import normalize_path
 
 from app import i18n
 
@@ -30,13 +34,19 @@ ONE_YEAR = 365 * 24 * 3600
 VARY = ("Accept-Language", "Cookie")
 # Each language's name in itself, as the switch offers it.
 NAMES = {"fr": "Français", "en": "English"}
+# A language tag (BCP 47's shape): its primary subtag, then region, script… subtags.
+TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 
 
 def chosen(value: str | None) -> str | None:
-    """`value` if it names one of our languages (`?lang=`, the cookie), else None: an
-    unknown or malformed value is ignored, never an error."""
+    """The language of ours `value` names (`?lang=`, the cookie), whatever its case and
+    whatever follows its primary subtag ("en-GB", "EN", "fr-CA"), else None: an unknown
+    or malformed value is ignored, never an error."""
     value = (value or "").strip().lower()
-    return value if value in i18n.LANGUAGES else None
+    if not TAG.fullmatch(value):
+        return None
+    primary = value.partition("-")[0]
+    return primary if primary in i18n.LANGUAGES else None
 
 
 def preferred(header: str | None) -> list[str]:
@@ -82,9 +92,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _query_value(scope: Scope) -> str | None:
+    """The first `lang=` of the query, as the pages read a repeated parameter
+    (`query_params.get`, blank values left out)."""
     query = scope.get("query_string", b"").decode("latin-1")
     values = [value for key, value in parse_qsl(query) if key == PARAMETER]
-    return values[-1] if values else None
+    return values[0] if values else None
 
 
 def _cookie_value(scope: Scope) -> str | None:
@@ -188,16 +200,91 @@ class Switch:
     name: str
 
 
-def switch_of(request: Any) -> Switch:
+# Methods whose answer is a page at its own address, one a link may open again.
+LINKABLE = frozenset({"GET", "HEAD"})
+# Addresses that are not pages: never a place for the switch to lead to.
+NOT_PAGES = ("/api/", "/ws/", "/health/", "/metrics", "/schema", "/static/", "/display/static/")
+# What a path may keep of its characters in the switch's link (the rest is escaped).
+PATH_SAFE = "/%:@!$&()*+,;=~-._"
+
+
+def _answers_get(request: Any, path: str) -> bool | None:
+    """Whether the application answers GET at `path`: True, False when it answers that
+    address with other methods only (405), None when nothing answers it (404)."""
+    router = getattr(getattr(request, "app", None), "asgi_router", None)
+    if router is None:  # a stand-in request, outside an application
+        return True
+    try:
+        router.handle_routing(path=normalize_path(path), method="GET")
+    except MethodNotAllowedException:
+        return False
+    except HTTPException:  # not found, or not a valid path
+        return None
+    return True
+
+
+def _ours(request: Any, netloc: str) -> bool:
+    """Whether `netloc` (a referring page's host and port) is this service's."""
+    own = {getattr(request.url, "netloc", "").lower()}
+    settings = getattr(getattr(getattr(request, "app", None), "state", None), "settings", None)
+    if settings is not None:
+        own.add(urlsplit(settings.base_url).netloc.lower())
+    return bool(netloc) and netloc.lower() in own
+
+
+def _came_from(request: Any) -> tuple[str, str] | None:
+    """The path and query of the page a form was sent from (the `Referer` of this
+    request), if it is a page of ours that answers GET; None otherwise (no referrer,
+    another site's page, an address taking forms only)."""
+    headers = getattr(request, "headers", None)
+    referer = headers.get("referer") if headers is not None else None
+    if not referer:
+        return None
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return None
+    path = parts.path
+    if parts.scheme not in ("http", "https") or not _ours(request, parts.netloc):
+        return None
+    # A path such as "//host/…" (or with a backslash) would lead browsers to another site.
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    if path.startswith(NOT_PAGES):  # a page, never the API's JSON or a style sheet
+        return None
+    if not _answers_get(request, unquote(path)):
+        return None
+    return quote(path, safe=PATH_SAFE), parts.query
+
+
+def _address(request: Any, home: str) -> tuple[str, str]:
+    """The address the switch opens again, as path and query: this page's when it answers
+    GET; when it answers a form (POST…), the page that form was sent from, or `home`."""
+    url = getattr(request, "url", None)
+    if url is None:  # a template rendered outside a request: home
+        return home, ""
+    method = str(getattr(request, "method", "GET")).upper()
+    answers_get = _answers_get(request, unquote(url.path))
+    if method in LINKABLE and answers_get is not False:
+        return url.path, url.query
+    # A form's own address that opens with GET and carries its state in its query (the
+    # booking's contact step: its démarche and slot) is the next best, then the home.
+    carried = answers_get and url.query and not url.path.startswith(NOT_PAGES)
+    own = (url.path, url.query) if carried else None
+    return _came_from(request) or own or (home, "")
+
+
+def switch_of(request: Any, home: str = "/") -> Switch:
     """The link to this page (its path and query, an old `lang=` dropped) in the language
-    the visitor is not reading: English on French pages, French on English ones."""
+    the visitor is not reading: English on French pages, French on English ones. A page
+    answering a form is not an address to open again: the link goes to the page the form
+    was sent from, else to `home` (the residents' home, or the staff's console)."""
     current = i18n.language.get()
     other = next(lang for lang in i18n.LANGUAGES if lang != current)
-    url = getattr(request, "url", None)  # a template rendered outside a request: home
-    path = url.path if url is not None else "/"
-    params = parse_qsl(url.query, keep_blank_values=True) if url is not None else []
-    query = [(key, value) for key, value in params if key != PARAMETER]
-    return Switch(f"{path}?{urlencode([*query, (PARAMETER, other)])}", other, NAMES[other])
+    path, query = _address(request, home)
+    params = parse_qsl(query, keep_blank_values=True)
+    kept = [(key, value) for key, value in params if key != PARAMETER]
+    return Switch(f"{path}?{urlencode([*kept, (PARAMETER, other)])}", other, NAMES[other])
 
 
 def install(environment: Environment) -> None:

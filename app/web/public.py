@@ -1,7 +1,8 @@
 """What every resident's page shares: who opens it (`Visitor`: the request and its
 context), refusals and errors shown as a page in the visitor's language with the right
-status (on every address a browser asks a page of, ours or not), forms accepted only
-from our own pages, and the short forms of the private links."""
+status (on every address a browser asks a page of, ours or not; in the staff's frame at
+the staff's addresses), forms accepted only from our own pages, and the short forms of
+the private links."""
 
 from __future__ import annotations
 
@@ -17,18 +18,29 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import File, Redirect, Template
 
+from app.accounts import sessions
 from app.booking.schemas import Token
 from app.errors import DomainError, on_http_exception, on_unexpected_error, status_of
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
 from app.web.context import Context, WithContext
+from app.web.language import NOT_PAGES
 
 # A page's title and text, by the status of what went wrong.
 Words = Mapping[int, tuple[str, str]]
 
 RESIDENTS_WORDS: Words = {
     404: (N_("Page introuvable"), N_("Cette page n'existe pas, ou ce lien n'est plus valable.")),
+    # An address asked in a way it does not answer: a form's address opened by a link or a
+    # reload, or a page sent a form.
+    405: (
+        N_("Cette adresse ne s'ouvre pas ainsi"),
+        N_(
+            "Cette page ne répond pas à cette demande. Revenez à la page précédente, puis "
+            "recommencez."
+        ),
+    ),
     429: (
         N_("Trop de demandes"),
         N_("Vous avez fait beaucoup de demandes : attendez une minute."),
@@ -40,15 +52,59 @@ RESIDENTS_WORDS: Words = {
     ),
 }
 
+# The staff's addresses (their pages and what lies under them): what goes wrong there is
+# shown in the staff's frame, whoever asks.
+STAFF_ADDRESSES = (
+    "/accueil",
+    "/poste",
+    "/console",
+    "/admin",
+    "/statistiques",
+    "/demandes",
+    "/connexion",
+    "/deconnexion",
+)
+# Where the staff's dependency keeps the agent it found, in the request's scope state, for
+# an error page of the same request.
+STAFF_STATE = "guichet.staff"
+
+
+def is_staff_address(path: str) -> bool:
+    return any(path == prefix or path.startswith(f"{prefix}/") for prefix in STAFF_ADDRESSES)
+
+
+def _signed_in(request: Request[Any, Any, State]) -> bool:
+    """Whether this browser carries a genuine, unexpired staff session cookie (read
+    without the database: an error page may have none to read)."""
+    cookie = request.cookies.get(sessions.COOKIE)
+    if not cookie:
+        return False
+    state = request.app.state
+    return sessions.session_id_of(cookie, state.settings, state.clock()) is not None
+
+
+def staff_frame(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """What an error page needs to be shown in the staff's layout: the agent logged in,
+    when the staff's dependency found them for this request, and whether to lead back to
+    the console (signed in) or to the login page."""
+    staff = request.scope.get("state", {}).get(STAFF_STATE)
+    frame: dict[str, Any] = {"layout": "staff_base.html"}
+    if staff is not None:
+        frame["staff"] = staff
+    frame["signed_in"] = staff is not None or _signed_in(request)
+    return frame
+
 
 def error_page(
     exc: Exception,
     words: Words,
     status: int | None = None,
     headers: dict[str, str] | None = None,
+    frame: Mapping[str, Any] | None = None,
 ) -> Template:
     """What went wrong as a page in the visitor's language: in `words` by its status, else
-    a refusal's own text (below 500) or the server's error."""
+    a refusal's own text (below 500) or the server's error; in the residents' layout, or
+    the one `frame` names (`staff_frame`)."""
     status = status_of(exc) if status is None else status
     if status in words:
         title, text = (gettext(word) for word in words[status])
@@ -58,19 +114,22 @@ def error_page(
         title, text = (gettext(word) for word in words[500])
     if headers is None:
         headers = exc.headers if isinstance(exc, DomainError) else {}
-    context = {"title": title, "text": text}
+    context = {**(frame or {}), "title": title, "text": text}
     return Template("page_error.html", context=context, status_code=status, headers=headers)
 
 
-# Addresses that are never pages: their errors stay problem details whatever the client asks.
-NOT_PAGES = ("/api/", "/ws/", "/health/", "/metrics", "/schema", "/static/", "/display/static/")
-
-
 def asks_for_a_page(request: Request[Any, Any, State]) -> bool:
-    """Whether a browser asks for this address as a page (rather than an API client)."""
+    """Whether a browser asks for this address as a page (rather than an API client).
+    Addresses that are never pages (`NOT_PAGES`) keep problem details for their errors."""
     return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
         NOT_PAGES
     )
+
+
+def frame_of(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """The frame of an error page at this address: the staff's at theirs, the residents'
+    (none to name) everywhere else."""
+    return staff_frame(request) if is_staff_address(request.url.path) else {}
 
 
 def on_unknown_address(request: Request[Any, Any, State], exc: HTTPException) -> Response[Any]:
@@ -79,8 +138,8 @@ def on_unknown_address(request: Request[Any, Any, State], exc: HTTPException) ->
     language rather than problem details; anything else as the API says."""
     answer = on_http_exception(request, exc)  # logs what needs it
     if asks_for_a_page(request) and (exc.status_code in (404, 405) or exc.status_code >= 500):
-        words = {**RESIDENTS_WORDS, 405: RESIDENTS_WORDS[404]}
-        return error_page(exc, words, answer.status_code, dict(answer.headers))
+        headers = dict(answer.headers)
+        return error_page(exc, RESIDENTS_WORDS, answer.status_code, headers, frame_of(request))
     return answer
 
 
@@ -91,7 +150,8 @@ def on_failure(request: Request[Any, Any, State], exc: Exception) -> Response[An
     answer = on_unexpected_error(request, exc)
     if not asks_for_a_page(request):
         return answer
-    return error_page(exc, RESIDENTS_WORDS, answer.status_code, dict(answer.headers))
+    headers = dict(answer.headers)
+    return error_page(exc, RESIDENTS_WORDS, answer.status_code, headers, frame_of(request))
 
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:

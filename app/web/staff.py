@@ -1,6 +1,6 @@
 """What every staff page shares: the agent logged in on this browser, the controller
-that makes refusals into pages in French (or the login page), going back after a form,
-and a form's refusals shown beside its fields."""
+that makes refusals into pages in the staff's frame (or the login page), going back after
+a form, and a form's refusals shown beside its fields."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.service import get_site
 from app.web.context import Context, WithContext
-from app.web.public import RESIDENTS_WORDS, Words, error_page
+from app.web.public import RESIDENTS_WORDS, STAFF_STATE, Words, error_page, staff_frame
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,16 @@ async def staff_of(request: Request[Any, Any, State], context: Context) -> Staff
         raise Unauthorized("This account is disabled.")
     if not accounts.still_valid(agent, staff_session.started_at):
         raise Unauthorized("This account's access has changed: log in again.")
-    return Staff(
+    staff = Staff(
         context=context,
         agent=agent,
         actor=Actor.of(agent),
         csrf=sessions.csrf_token(staff_session, settings),
         request=request,
     )
+    # An error page of this request shows who is logged in, as the staff's pages do.
+    request.scope.setdefault("state", {})[STAFF_STATE] = staff
+    return staff
 
 
 STAFF_WORDS: Words = {
@@ -88,7 +91,7 @@ def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
     words = FORM_EXPIRED if getattr(exc, "code", "") == "form_expired" else STAFF_WORDS
-    return error_page(exc, words)
+    return error_page(exc, words, frame=staff_frame(request))
 
 
 def back(path: str, **query: str) -> Redirect:
@@ -171,7 +174,7 @@ async def our_link(settings: Settings, path: str, title: str) -> tuple[str, Mark
 
 class StaffController(Controller):
     """What the staff's pages have in common: the agent logged in is `staff`, and what goes
-    wrong ends on a page in French (or at the login page)."""
+    wrong ends on a page in the staff's frame, in their language (or at the login page)."""
 
     include_in_schema = False
     guards = [forms_from_our_pages]

@@ -129,7 +129,7 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     reception.get_by_label("Référence ou nom").fill("Hopper")
     reception.get_by_role("button", name="Chercher").click()
     reception.get_by_role(
-        "button", name=f"Enregistrer l'arrivée de Grace Hopper ({reference})"
+        "button", name=f"Enregistrer l'arrivée : Grace Hopper ({reference})"
     ).click()
     expect(reception.get_by_role("status")).to_contain_text("Arrivée enregistrée : ticket R")
     accessible(reception, axe)

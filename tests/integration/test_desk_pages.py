@@ -110,7 +110,7 @@ async def test_a_ticket_asked_just_before_closing_is_warned_of_and_needs_no_reas
     )
 
     assert warned.status_code == 200
-    assert "La mairie ferme à 17 h 00." in warned.text
+    assert "La mairie ferme à 17\u00a0h\u00a000." in warned.text
     assert "risque de ne pas être reçue aujourd" in warned.text
     assert 'name="raison"' not in warned.text
     assert confirmed.status_code == 303
@@ -187,9 +187,9 @@ async def test_a_booking_made_at_the_desk_prints_as_a_summary(
     assert slip.status_code == 200
     assert reference in slip.text
     assert "jeudi" not in slip.text
-    assert "mercredi 2 décembre 2026 à 14 h 00" in slip.text
+    assert "mercredi 2 décembre 2026 à 14\u00a0h\u00a000" in slip.text
     assert "31 rue Péclet" in slip.text
-    assert "entre 13 h 30 et 14 h 15" in slip.text
+    assert "entre 13\u00a0h\u00a030 et 14\u00a0h\u00a015" in slip.text
     assert "À apporter" in slip.text
     assert "J&#39;entends mal" in slip.text
     assert re.search(r"/rendez-vous/[A-Za-z0-9_-]{32}", slip.text)

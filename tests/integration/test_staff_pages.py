@@ -406,7 +406,7 @@ async def test_reception_books_for_someone_on_the_phone(
     assert 'value="2026-12-02T14:00:00+01:00"' in page
     assert booked.status_code == 303
     assert "Marcel Proust" in shown.text
-    assert "mercredi 2 décembre 2026 à 14 h 00" in shown.text
+    assert "mercredi 2 décembre 2026 à 14\u00a0h\u00a000" in shown.text
     assert token is not None
     api = (await client.get(f"/api/v1/appointments/{token.group(1)}")).json()
     assert api["channel"] == "phone"

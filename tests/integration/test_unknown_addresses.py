@@ -31,7 +31,7 @@ async def test_a_page_asked_with_a_method_it_does_not_take_is_a_french_page(
 
     assert answer.status_code == 405
     assert answer.headers["content-type"].startswith("text/html")
-    assert "Page introuvable" in answer.text
+    assert "Cette adresse ne s&#39;ouvre pas ainsi" in answer.text
 
 
 @pytest.mark.parametrize(
