@@ -2,23 +2,29 @@
 anyone can review the whole service at a glance.
 
     .venv/bin/python -m tests.screenshots [--out DIR] [--only PATTERN] [--timeout SECONDS]
+                                          [--port PORT]
 
-It starts a real `guichet serve --demo` on a free loopback port, with a fresh SQLite
-database in a temporary folder, and drives Debian's Chromium (`GUICHET_TEST_CHROMIUM`,
-default /usr/bin/chromium) through a day at the 15e: a resident looks for a mairie, books,
-moves and cancels, finds an appointment again, follows a walk-in ticket until it is called
-and gives feedback; then staff log in and open the consoles, the figures and the
-administration, and the lobby screen shows the calls.
+It starts a real `guichet serve --demo` on a loopback port (a free one unless `--port`
+says), with a fresh SQLite database in a temporary folder, and drives Debian's Chromium
+(`GUICHET_TEST_CHROMIUM`, default /usr/bin/chromium) through a day at the 15e: a resident
+looks for a mairie, books, moves and cancels, finds an appointment again; another books
+in English; a walk-in ticket is followed until it is called and feedback given; then
+staff log in: reception books for someone on the phone and prints the summary and a
+ticket, a station starts, transfers and finishes a visit, reception is warned before a
+ticket while the mairie is closed (an exceptional closure, then called off); managers
+open the figures (all Paris, with the mairies compared) and the administration (every tab
+of a mairie's settings, the journal), and the lobby screen shows the calls.
 
 Each page is written as `<nn>-<page>-<width>.png` under `var/screenshots/`, in the order of
-the scenario: residents' pages at 390×844, 320×640 and 1366×900 (plus the whole page at
+the day: residents' pages at 390×844, 320×640 and 1366×900 (plus the whole page at
 390, `-390-full.png`), staff pages at 390×844 and 1366×900, the lobby screen at 1920×1080.
 One line per picture says its HTTP status and whether the page is wider than the window
 (horizontal overflow, with the elements sticking out), and, in brackets, a document that
-is not HTML (`[application/json]`) or an English reader's page not in English
-(`[lang=fr]`). A page that answers 404 or lacks what the scenario looks for is pictured as
-it is and named in the summary; the run goes on. `index.html` beside the pictures shows
-them all on one page.
+is not HTML (`[application/json]`) or an English reader's page not in English (`[lang=fr]`,
+or `[French: ...]` with the French sentences left in it). A page that answers an
+unexpected status or lacks what the scenario looks for is pictured as it is (or not at
+all) and named in the summary; the run goes on. `index.html` beside the pictures shows them
+all on one page, under a heading per part of the day.
 
 `--only PATTERN` pictures only the pages whose name matches (`admin-*`, `ticket`), while
 the scenario still runs whole. The run stops by itself after `--timeout` seconds (600),
@@ -33,6 +39,7 @@ import html
 import os
 import re
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -40,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
@@ -50,9 +57,10 @@ import httpx
 from playwright.sync_api import Browser, Locator, Page, Response, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from app.sites.admin_tabs import TABS as SITE_TABS
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.conftest import CHROMIUM_ARGS as E2E_CHROMIUM_ARGS
-from tests.servers import Server, running
+from tests.servers import Server, free_port
 
 # As the browser tests launch it, scrollbars hidden so that pictures show only the page.
 CHROMIUM_ARGS = [*E2E_CHROMIUM_ARGS, "--hide-scrollbars"]
@@ -63,6 +71,7 @@ HARD_STOP_GRACE_SECONDS = 30
 ACTION_TIMEOUT_MS = 15_000
 NAVIGATION_TIMEOUT_MS = 30_000
 
+PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "demo-guichet-paris"
 ADMIN = "admin@guichet.example.org"
 MANAGER = "responsable.paris15@guichet.example.org"
@@ -71,9 +80,12 @@ FACILITATOR = "facilitateur.paris15@guichet.example.org"
 MAIRIE = "paris-15"
 DEMARCHE = "caf"
 NEED = "premiere-fois"
-RESIDENT_NAME = "Marie Curie"
-RESIDENT_EMAIL = "marie.curie@example.org"
 RESIDENT_PHONE = "06 12 34 56 78"
+# Someone who phones the 15e for an appointment, booked by reception.
+CALLER_NAME = "Jean Dupont"
+CALLER_PHONE = "07 81 22 33 44"
+# How far ahead reception looks for a day with a free slot.
+DESK_DAYS_AHEAD = 21
 
 Audience = Literal["public", "staff", "display"]
 # Who looks at the page: each has a browser context (cookies, language) of their own.
@@ -102,6 +114,10 @@ class Absent(Exception):
     """What the step pictures is not there (yet): no picture, a line in the summary."""
 
 
+class PortTaken(Exception):
+    """The port asked for with `--port` is already listened on."""
+
+
 class RunTimeout(BaseException):
     """The global timeout went off (not an Exception: no step's handler may swallow it)."""
 
@@ -113,7 +129,8 @@ class Tab:
     page: Page
     status: int | None = None
     content_type: str = ""
-    # An element to bring to the top of the window after each resize (a section of a page).
+    # A CSS selector of an element to bring to the top of the window after each resize (a
+    # section of a page).
     anchor: str | None = None
 
     def __post_init__(self) -> None:
@@ -253,9 +270,32 @@ def private_token(url: str) -> str | None:
 # The residents' day ---------------------------------------------------------------------
 
 
-def choose_demarche(tour: Tour, tab: Tab) -> None:
+@dataclass(frozen=True)
+class Booker:
+    """Who books online, and the suffix of what the scenario keeps of their booking
+    (`slot`, `appointment`, `reference`) in `Tour.state`."""
+
+    name: str
+    email: str
+    phone: str
+    key: str = ""
+
+
+RESIDENT = Booker("Marie Curie", "marie.curie@example.org", RESIDENT_PHONE)
+ENGLISH_READER = Booker("Ada Lovelace", "ada.lovelace@example.org", "06 98 76 54 32", "-en")
+
+
+def choose_demarche(booker: Booker) -> Act:
     """From the démarche step to the slots, the CAF and a first time online; then the
     first slot chosen, as the page looks once someone has tapped one."""
+
+    def act(tour: Tour, tab: Tab) -> None:
+        pick_slot(tour, tab, booker)
+
+    return act
+
+
+def pick_slot(tour: Tour, tab: Tab, booker: Booker) -> None:
     page = tab.page
     if page.locator("input[name=service]").count() == 0:
         page.goto(f"/mairies/{MAIRIE}/rendez-vous")
@@ -273,16 +313,23 @@ def choose_demarche(tour: Tour, tab: Tab) -> None:
     slot = page.locator("input[name=debut]")
     if slot.count() == 0:
         raise Absent("no free slot on the slots step")
-    tour.state["slot"] = slot.first.get_attribute("value")
+    tour.state[f"slot{booker.key}"] = slot.first.get_attribute("value")
     tick(slot.first)
 
 
-def to_contact(tour: Tour, tab: Tab) -> None:
+def to_contact(booker: Booker) -> Act:
+    def act(tour: Tour, tab: Tab) -> None:
+        go_to_contact(tour, tab, booker)
+
+    return act
+
+
+def go_to_contact(tour: Tour, tab: Tab, booker: Booker) -> None:
     page = tab.page
     try:
-        submit(page, form_with(page, "input[name=debut]"), "continuer")
+        submit(page, form_with(page, "input[name=debut]"), "continuer|continue")
     except (Absent, PlaywrightError):
-        slot = tour.need("slot", "slot chosen")
+        slot = tour.need(f"slot{booker.key}", "slot chosen")
         page.goto(
             f"/mairies/{MAIRIE}/rendez-vous/coordonnees?service={DEMARCHE}"
             f"&besoins={NEED}&debut={slot}"
@@ -291,26 +338,37 @@ def to_contact(tour: Tour, tab: Tab) -> None:
         raise Absent("no contact form after the slot")
 
 
-def give_contact(tour: Tour, tab: Tab) -> None:
+def give_contact(booker: Booker) -> Act:
     """Fill the contact details and go on: to the summary where there is one (pictured),
     or straight to the private page (then there is no summary to picture)."""
-    page = tab.page
-    form = form_with(page, "input[name=nom]")
-    form.locator("input[name=nom]").fill(RESIDENT_NAME)
-    fill_first(form, ["input[name=email]"], RESIDENT_EMAIL)
-    fill_first(form, ["input[name=telephone]", "input[type=tel]"], RESIDENT_PHONE)
-    submit(page, form)
-    token = private_token(page.url)
-    if token:
-        tour.state["appointment"] = token
-        raise Absent("no summary step: the contact form books at once")
-    if page.locator("input[name=nom][aria-invalid=true]").count():
-        raise Absent("the contact form refused the details")
+
+    def act(tour: Tour, tab: Tab) -> None:
+        page = tab.page
+        form = form_with(page, "input[name=nom]")
+        form.locator("input[name=nom]").fill(booker.name)
+        fill_first(form, ["input[name=email]"], booker.email)
+        fill_first(form, ["input[name=telephone]", "input[type=tel]"], booker.phone)
+        submit(page, form)
+        token = private_token(page.url)
+        if token:
+            tour.state[f"appointment{booker.key}"] = token
+            raise Absent("no summary step: the contact form books at once")
+        if page.locator("input[name=nom][aria-invalid=true]").count():
+            raise Absent("the contact form refused the details")
+
+    return act
 
 
-def confirm_booking(tour: Tour, tab: Tab) -> None:
+def confirm_booking(booker: Booker) -> Act:
+    def act(tour: Tour, tab: Tab) -> None:
+        confirm(tour, tab, booker)
+
+    return act
+
+
+def confirm(tour: Tour, tab: Tab, booker: Booker) -> None:
     page = tab.page
-    if "appointment" not in tour.state:
+    if f"appointment{booker.key}" not in tour.state:
         confirming = page.locator("form").filter(
             has=page.locator("button", has_text=re.compile("confirm", re.IGNORECASE))
         )
@@ -320,15 +378,16 @@ def confirm_booking(tour: Tour, tab: Tab) -> None:
         token = private_token(page.url)
         if token is None:
             raise Absent(f"the booking did not lead to a private page ({page.url})")
-        tour.state["appointment"] = token
+        tour.state[f"appointment{booker.key}"] = token
     reference = page.locator(".reference")
     if reference.count():
-        tour.state["reference"] = reference.first.inner_text().strip()
+        tour.state[f"reference{booker.key}"] = reference.first.inner_text().strip()
 
 
-def appointment_page(suffix: str) -> Act:
+def appointment_page(suffix: str, booker: Booker = RESIDENT) -> Act:
     def act(tour: Tour, tab: Tab) -> None:
-        tab.page.goto(f"/rendez-vous/{tour.need('appointment', 'appointment')}{suffix}")
+        token = tour.need(f"appointment{booker.key}", "appointment")
+        tab.page.goto(f"/rendez-vous/{token}{suffix}")
 
     return act
 
@@ -360,7 +419,7 @@ def find_again(tour: Tour, tab: Tab) -> None:
 def open_and_issue(tour: Tour, tab: Tab) -> None:
     """Open the 15e all day today (the server runs on the real clock, and no ticket is
     called while a mairie is closed), then give three walk-in tickets at reception."""
-    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    today = datetime.now(PARIS).date()
     opened = tour.api(
         "PUT",
         f"/api/v1/admin/sites/{MAIRIE}/hours-exceptions/{today}",
@@ -437,6 +496,62 @@ def log_in(tour: Tour, tab: Tab) -> None:
         raise Absent(f"login refused for {', '.join(refused)}")
 
 
+def anchored(path: str, selector: str) -> Act:
+    """A page, with the part `selector` finds brought to the top of the window."""
+
+    def act(tour: Tour, tab: Tab) -> None:
+        tab.page.goto(path)
+        settle(tab.page)
+        if tab.page.locator(selector).count() == 0:
+            raise Absent(f"no {selector} on {tab.page.url}")
+        tab.anchor = selector
+
+    return act
+
+
+def desk_slots(tour: Tour, tab: Tab) -> None:
+    """Reception books for someone on the phone: the first day with a free slot of the
+    démarche, its first slot ticked and the caller's details typed, not yet sent."""
+    page = tab.page
+    today = datetime.now(PARIS).date()
+    for days in range(DESK_DAYS_AHEAD):
+        day = today + timedelta(days=days)
+        page.goto(f"/accueil/{MAIRIE}/rendez-vous?service={DEMARCHE}&jour={day}")
+        if page.locator("input[name=debut]").count():
+            break
+    else:
+        raise Absent(f"no free slot at the desk in the next {DESK_DAYS_AHEAD} days")
+    form = form_with(page, "input[name=debut]")
+    tick(form.locator("input[name=debut]").first)
+    form.locator("input[name=nom]").fill(CALLER_NAME)
+    fill_first(form, ["input[name=telephone]", "input[type=tel]"], CALLER_PHONE)
+    for choice in ("input[name=canal][value=telephone]", "input[name=rappels_sms]"):
+        if form.locator(choice).count():
+            tick(form.locator(choice).first)
+    if form.locator("input[name=rappels_email]").count():
+        form.locator("input[name=rappels_email]").first.uncheck()
+    tab.anchor = "form[method=post]"
+
+
+def desk_book(tour: Tour, tab: Tab) -> None:
+    """Send the desk booking: back at reception, which says the reference."""
+    page = tab.page
+    if page.locator("input[name=debut]:checked").count() == 0:
+        raise Absent("no slot chosen on the desk booking form")
+    submit(page, form_with(page, "input[name=debut]"))
+    found = re.search(r"[?&]rdv=([^&#]+)", page.url)
+    if found is None:
+        said = page.locator(".error-summary, [role=alert]")
+        why = said.first.inner_text().strip() if said.count() else page.url
+        raise Absent(f"the desk booking did not lead back to reception ({why})")
+    tour.state["desk-reference"] = found.group(1)
+
+
+def booking_slip(tour: Tour, tab: Tab) -> None:
+    reference = tour.need("desk-reference", "desk booking")
+    tab.page.goto(f"/accueil/{MAIRIE}/rendez-vous/{reference}/imprimer")
+
+
 def slip(tour: Tour, tab: Tab) -> None:
     last = tour.need("tickets", "ticket")[-1]["id"]
     tab.page.goto(f"/accueil/{MAIRIE}/tickets/{last}/imprimer")
@@ -446,33 +561,87 @@ def station(tour: Tour, tab: Tab) -> None:
     tab.page.goto(f"/poste/{tour.need('station', 'station')}")
 
 
-def site_section(words: str, anchor: str) -> Act:
-    """A part of a mairie's settings: its own page where the settings are in tabs, else
-    its section of the one page, brought to the top of the window."""
+def press(page: Page, action: str) -> None:
+    """Press the button of the station form posted to `.../<action>`."""
+    form = page.locator(f"form[action$='/{action}']")
+    if form.count() == 0:
+        raise Absent(f"no {action!r} button on {page.url}")
+    submit(page, form.first)
 
-    def act(tour: Tour, tab: Tab) -> None:
-        page = tab.page
-        if f"/admin/sites/{MAIRIE}" not in page.url:
-            page.goto(f"/admin/sites/{MAIRIE}")
-        link = page.locator("main a[href], nav a[href]").filter(
-            has_text=re.compile(words, re.IGNORECASE)
-        )
-        href = link.first.get_attribute("href") if link.count() else f"#{anchor}"
-        if href and not href.startswith("#"):
-            page.goto(href)
-            return
-        target = (href or f"#{anchor}").lstrip("#")
-        if page.locator(f"[id='{target}']").count() == 0:
-            raise Absent(f"no {words!r} section on {page.url}")
-        tab.anchor = target
 
-    return act
+def start_visit(tour: Tour, tab: Tab) -> None:
+    """At the station, the called person arrives: "Commencer"; the visit's form shows,
+    its part "Démarches faites et note" unfolded."""
+    station(tour, tab)
+    press(tab.page, "commencer")
+    if tab.page.locator("form[action$='/terminer']").count() == 0:
+        raise Absent("no visit form after 'Commencer'")
+    tab.page.locator("form[action$='/terminer'] details").evaluate_all(
+        "all => all.forEach(d => { d.open = true; })"
+    )
+    tab.anchor = "section.current"
+
+
+def unfold_transfer(tour: Tour, tab: Tab) -> None:
+    fold = tab.page.locator("details.transfer-fold")
+    if fold.count() == 0:
+        raise Absent(f"no transfer form on {tab.page.url}")
+    fold.first.locator("summary").click()
+    tab.anchor = "details.transfer-fold"
+
+
+def finish_visit(tour: Tour, tab: Tab) -> None:
+    """The visit's outcome ticked, then "Terminer": the console says which visit ended."""
+    page = tab.page
+    form = form_with(page, "input[name=issue]")
+    tick(form.locator("input[name=issue]").first)
+    submit(page, form, "terminer")
+    if "termine=" not in page.url:
+        raise Absent(f"'Terminer' did not come back with the visit finished ({page.url})")
+
+
+def close_now(tour: Tour, tab: Tab) -> None:
+    """An exceptional closure of the 15e from a minute ago for half an hour, as a manager
+    gives one through the administration."""
+    now = datetime.now(PARIS).replace(microsecond=0)
+    closed = tour.api(
+        "POST",
+        f"/api/v1/admin/sites/{MAIRIE}/closures",
+        MANAGER,
+        json={
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(minutes=30)).isoformat(),
+            "reason": "Coupure de courant",
+        },
+    )
+    closed.raise_for_status()
+    tour.state["closure"] = closed.json()["closure"]["id"]
+
+
+def issue_while_closed(tour: Tour, tab: Tab) -> None:
+    """A walk-in ticket asked for at reception while closed: the warning comes first."""
+    page = tab.page
+    if f"/accueil/{MAIRIE}" not in page.url:
+        page.goto(f"/accueil/{MAIRIE}")
+    form = form_with(page, "button[name=service]")
+    with page.expect_navigation():
+        form.locator("button[name=service]").first.click()
+    settle(page)
+    if page.locator("input[name=forcer][type=hidden]").count() == 0:
+        raise Absent(f"no warning before the ticket while closed ({page.url})")
+
+
+def reopen(tour: Tour, tab: Tab) -> None:
+    closure = tour.need("closure", "closure")
+    tour.api(
+        "DELETE", f"/api/v1/admin/sites/{MAIRIE}/closures/{closure}", MANAGER
+    ).raise_for_status()
 
 
 def privacy_search(tour: Tour, tab: Tab) -> None:
     page = tab.page
     form = form_with(page, "input[name=email]")
-    form.locator("input[name=email]").fill(RESIDENT_EMAIL)
+    form.locator("input[name=email]").fill(RESIDENT.email)
     submit(page, form)
 
 
@@ -484,63 +653,127 @@ def lobby(tour: Tour, tab: Tab) -> None:
     tab.page.wait_for_timeout(1_500)
 
 
-SCENARIO: list[Step] = [
-    # A resident on a phone.
-    Step("home", "resident", go("/"), "public"),
-    Step("home-search-15", "resident", go("/?q=15"), "public"),
-    Step(f"mairie-{MAIRIE}", "resident", go(f"/mairies/{MAIRIE}"), "public"),
-    Step("booking-demarche", "resident", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
-    Step("booking-slots", "resident", choose_demarche, "public"),
-    Step("booking-contact", "resident", to_contact, "public"),
-    Step("booking-summary", "resident", give_contact, "public"),
-    Step("booking-done", "resident", confirm_booking, "public"),
-    Step("booking-move", "resident", appointment_page("/deplacer"), "public"),
-    Step("booking-cancel", "resident", appointment_page("/annuler"), "public"),
-    Step("booking-cancelled", "resident", cancel, "public"),
-    Step("first-slot", "resident", go(f"/premier-creneau?demarche={DEMARCHE}"), "public"),
-    Step("find-appointment", "resident", go("/rendez-vous/retrouver"), "public"),
-    Step("find-appointment-found", "resident", find_again, "public"),
-    Step("open-and-issue-tickets", "resident", open_and_issue),
-    Step("ticket-waiting", "resident", ticket(1), "public"),
-    Step("call-the-first-ticket", "resident", call_next),
-    Step("ticket-next", "resident", ticket(1), "public"),
-    Step("ticket-called", "resident", ticket(0), "public"),
-    Step("finish-the-first-ticket", "resident", finish_first),
-    Step("ticket-done", "resident", ticket(0), "public"),
-    Step("feedback", "resident", ticket(0, "/avis"), "public"),
-    Step("not-found", "resident", go("/cette-page-n-existe-pas"), "public", expect=404),
-    # The same in English.
-    Step("home-en", "english", go("/"), "public"),
-    Step("booking-demarche-en", "english", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
-    Step("not-found-en", "english", go("/cette-page-n-existe-pas"), "public", expect=404),
-    # Staff at their desks.
-    Step("login", "resident", go("/connexion"), "staff"),
-    Step("log-in", "resident", log_in),
-    Step("console-manager", "manager", go("/console"), "staff"),
-    Step("console-facilitator", "facilitator", go("/console"), "staff"),
-    Step("call-the-second-ticket", "facilitator", call_next),
-    Step("reception", "reception", go(f"/accueil/{MAIRIE}"), "staff"),
-    Step("reception-booking", "reception", go(f"/accueil/{MAIRIE}/rendez-vous"), "staff"),
-    Step("reception-ticket-slip", "reception", slip, "staff"),
-    Step("station", "facilitator", station, "staff"),
-    Step("requests", "manager", go(f"/demandes/{MAIRIE}"), "staff"),
-    Step(f"figures-{MAIRIE}", "manager", go(f"/statistiques/{MAIRIE}"), "staff"),
-    Step("figures-paris", "admin", go("/statistiques"), "staff"),
-    Step("admin-sites", "admin", go("/admin"), "staff"),
-    Step("admin-site-settings", "admin", go(f"/admin/sites/{MAIRIE}"), "staff"),
-    Step("admin-site-hours", "admin", site_section("horaires", "horaires"), "staff"),
-    Step("admin-site-screens", "admin", site_section("écrans", "ecrans"), "staff"),
-    Step("admin-catalog", "admin", go("/admin/catalogue"), "staff"),
-    Step("admin-agents", "admin", go("/admin/agents"), "staff"),
-    Step("admin-journal", "admin", go("/admin/journal"), "staff"),
-    Step("admin-privacy", "admin", go("/admin/donnees-personnelles"), "staff"),
-    Step("admin-privacy-found", "admin", privacy_search, "staff"),
-    # The lobby screen.
-    Step(f"display-{MAIRIE}", "screen", lobby, "display"),
+# The scenario, in the order of the day: each part a heading of index.html.
+PARTS: list[tuple[str, list[Step]]] = [
+    (
+        "A resident on a phone",
+        [
+            Step("home", "resident", go("/"), "public"),
+            Step("home-search-15", "resident", go("/?q=15"), "public"),
+            Step(f"mairie-{MAIRIE}", "resident", go(f"/mairies/{MAIRIE}"), "public"),
+            Step("booking-demarche", "resident", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
+            Step("booking-slots", "resident", choose_demarche(RESIDENT), "public"),
+            Step("booking-contact", "resident", to_contact(RESIDENT), "public"),
+            Step("booking-summary", "resident", give_contact(RESIDENT), "public"),
+            Step("booking-done", "resident", confirm_booking(RESIDENT), "public"),
+            Step("booking-move", "resident", appointment_page("/deplacer"), "public"),
+            Step("booking-cancel", "resident", appointment_page("/annuler"), "public"),
+            Step("booking-cancelled", "resident", cancel, "public"),
+            Step("first-slot", "resident", go(f"/premier-creneau?demarche={DEMARCHE}"), "public"),
+            Step("find-appointment", "resident", go("/rendez-vous/retrouver"), "public"),
+            Step("find-appointment-found", "resident", find_again, "public"),
+        ],
+    ),
+    (
+        "A resident reading English",
+        [
+            Step("home-en", "english", go("/"), "public"),
+            Step(f"mairie-{MAIRIE}-en", "english", go(f"/mairies/{MAIRIE}"), "public"),
+            Step("booking-demarche-en", "english", go(f"/mairies/{MAIRIE}/rendez-vous"), "public"),
+            Step("booking-slots-en", "english", choose_demarche(ENGLISH_READER), "public"),
+            Step("booking-contact-en", "english", to_contact(ENGLISH_READER), "public"),
+            Step("booking-summary-en", "english", give_contact(ENGLISH_READER), "public"),
+            Step("booking-done-en", "english", confirm_booking(ENGLISH_READER), "public"),
+            Step("appointment-en", "english", appointment_page("", ENGLISH_READER), "public"),
+            Step("not-found-en", "english", go("/cette-page-n-existe-pas"), "public", expect=404),
+        ],
+    ),
+    (
+        "A walk-in ticket",
+        [
+            Step("open-and-issue-tickets", "resident", open_and_issue),
+            Step("ticket-waiting", "resident", ticket(1), "public"),
+            Step("call-the-first-ticket", "resident", call_next),
+            Step("ticket-next", "resident", ticket(1), "public"),
+            Step("ticket-next-en", "english", ticket(1), "public"),
+            Step("ticket-called", "resident", ticket(0), "public"),
+            Step("finish-the-first-ticket", "resident", finish_first),
+            Step("ticket-done", "resident", ticket(0), "public"),
+            Step("feedback", "resident", ticket(0, "/avis"), "public"),
+            Step("not-found", "resident", go("/cette-page-n-existe-pas"), "public", expect=404),
+        ],
+    ),
+    (
+        "Staff log in; reception",
+        [
+            Step("login", "resident", go("/connexion"), "staff"),
+            Step("log-in", "resident", log_in),
+            Step("console-manager", "manager", go("/console"), "staff"),
+            Step("console-facilitator", "facilitator", go("/console"), "staff"),
+            Step("call-the-second-ticket", "facilitator", call_next),
+            Step("reception", "reception", go(f"/accueil/{MAIRIE}"), "staff"),
+            Step("reception-booking", "reception", go(f"/accueil/{MAIRIE}/rendez-vous"), "staff"),
+            Step("reception-booking-slots", "reception", desk_slots, "staff"),
+            Step("reception-booked", "reception", desk_book, "staff"),
+            Step("reception-booking-slip", "reception", booking_slip, "staff"),
+            Step("reception-ticket-slip", "reception", slip, "staff"),
+        ],
+    ),
+    (
+        "A station",
+        [
+            Step("station", "facilitator", station, "staff"),
+            Step("station-visit", "facilitator", start_visit, "staff"),
+            Step("station-transfer", "facilitator", unfold_transfer, "staff"),
+            Step("station-finished", "facilitator", finish_visit, "staff"),
+        ],
+    ),
+    (
+        "Reception while the mairie is closed",
+        [
+            Step("close-the-mairie", "manager", close_now),
+            Step("reception-closed", "reception", go(f"/accueil/{MAIRIE}"), "staff"),
+            Step("reception-closed-warning", "reception", issue_while_closed, "staff"),
+            Step("reopen-the-mairie", "manager", reopen),
+        ],
+    ),
+    (
+        "Managers and administration",
+        [
+            Step("requests", "manager", go(f"/demandes/{MAIRIE}"), "staff"),
+            Step(f"figures-{MAIRIE}", "manager", go(f"/statistiques/{MAIRIE}"), "staff"),
+            Step("figures-paris", "admin", go("/statistiques"), "staff"),
+            Step(
+                "figures-paris-comparison",
+                "admin",
+                anchored("/statistiques", "#comparaison"),
+                "staff",
+            ),
+            Step("admin-sites", "admin", go("/admin"), "staff"),
+            *(
+                Step(
+                    f"admin-site-{tab}", "admin", go(f"/admin/sites/{MAIRIE}?onglet={tab}"), "staff"
+                )
+                for tab in SITE_TABS
+            ),
+            Step("admin-catalog", "admin", go("/admin/catalogue"), "staff"),
+            Step("admin-agents", "admin", go("/admin/agents"), "staff"),
+            Step("admin-journal", "admin", go("/admin/journal"), "staff"),
+            Step("admin-privacy", "admin", go("/admin/donnees-personnelles"), "staff"),
+            Step("admin-privacy-found", "admin", privacy_search, "staff"),
+        ],
+    ),
+    ("The lobby screen", [Step(f"display-{MAIRIE}", "screen", lobby, "display")]),
 ]
+SCENARIO: list[Step] = [step for _, steps in PARTS for step in steps]
 
 
 # Running it ------------------------------------------------------------------------------
+
+
+def part_of(name: str) -> str:
+    """The heading of the scenario's part the step `name` belongs to."""
+    return next((title for title, steps in PARTS if any(s.name == name for s in steps)), "")
 
 
 def pictured() -> list[tuple[int, Step]]:
@@ -585,6 +818,8 @@ class Picture:
     name: str
     status: int | None
     overflow: str
+    # What else the reviewer should know of the page: not HTML, not in English.
+    remark: str = ""
 
 
 @dataclass
@@ -602,9 +837,52 @@ def overflow_of(page: Page) -> str:
     return f"YES {measured['page']}>{measured['width']} ({culprits})"
 
 
+# The page's title and the text of each of its text nodes, hidden ones for screen readers
+# included, scripts and styles left out.
+TEXTS_SCRIPT = """() => {
+  const texts = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.replace(/\\s+/g, ' ').trim();
+    const parent = node.parentElement;
+    if (!text || !parent || parent.closest('script, style, noscript, template')) continue;
+    texts.push(text);
+  }
+  return texts;
+}"""
+# Words that make a French sentence and no English one (names of places such as "Mairie
+# du 15e" or "rue de Vaugirard" hold "du" and "de": they are left out), and English ones
+# that are no French word ("a", "on" are both).
+FRENCH = (
+    "le la les un une des est sont vous votre vos nous pour avec dans sur aux pas cette ces "
+    "mais ou où à être été aucun aucune jusqu il elle qui que quand ne plus"
+)
+ENGLISH = "the an and or of to is are you your we for with in at not this be by"
+# A word with one of these letters is French too ("envoyé", "prévenu"): a street's name
+# ("rue Péclet") has one such word, a sentence more.
+FRENCH_LETTERS = re.compile("[éèêëàâùûçôîœ]")
+FRENCH_WORDS = frozenset(FRENCH.split())
+ENGLISH_WORDS = frozenset(ENGLISH.split())
+FRENCH_SHOWN = 3
+
+
+def french_in(texts: Sequence[str]) -> list[str]:
+    """The texts that read as French: two French little words or more, more than English
+    ones. Names (of mairies, streets, démarches) are not sentences and pass."""
+    found = []
+    for text in texts:
+        words = re.findall(r"[a-zà-öø-ÿœ]+", text.lower())
+        french = sum(word in FRENCH_WORDS or bool(FRENCH_LETTERS.search(word)) for word in words)
+        english = sum(word in ENGLISH_WORDS for word in words)
+        if french >= 2 and french > english and text not in found:
+            found.append(text)
+    return found
+
+
 def oddities(step: Step, tab: Tab) -> list[str]:
     """What a reviewer should know of the document beyond its picture: not HTML (raw JSON
-    where a page is expected), or not in the language its reader asked for."""
+    where a page is expected), or not in the language its reader asked for (the document's
+    `lang`, and French sentences left in an English page)."""
     found = []
     kind = tab.content_type.split(";")[0].strip()
     if kind and kind != "text/html":
@@ -613,6 +891,11 @@ def oddities(step: Step, tab: Tab) -> list[str]:
         lang = tab.page.evaluate("() => document.documentElement.lang") or "?"
         if not lang.startswith("en"):
             found.append(f"lang={lang}")
+        french = french_in(tab.page.evaluate(TEXTS_SCRIPT))
+        if french:
+            shown = " | ".join(text[:60] for text in french[:FRENCH_SHOWN])
+            more = f" and {len(french) - FRENCH_SHOWN} more" if len(french) > FRENCH_SHOWN else ""
+            found.append(f"French: {shown}{more}")
     return found
 
 
@@ -620,15 +903,15 @@ def shoot(out: Path, number: int, step: Step, tab: Tab, report: Report) -> None:
     assert step.audience is not None
     page = tab.page
     odd = oddities(step, tab)
-    remark = f"  [{', '.join(odd)}]" if odd else ""
+    remark = f"  [{'; '.join(odd)}]" if odd else ""
     if odd:
-        report.unexpected.append(f"{step.name} ({', '.join(odd)})")
+        report.unexpected.append(f"{step.name} ({'; '.join(odd)})")
     for width, height in SIZES[step.audience]:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(150)
         if tab.anchor:
             page.evaluate(
-                "id => document.getElementById(id)?.scrollIntoView({block: 'start'})",
+                "s => document.querySelector(s)?.scrollIntoView({block: 'start'})",
                 tab.anchor,
             )
         variants = [False]
@@ -638,7 +921,7 @@ def shoot(out: Path, number: int, step: Step, tab: Tab, report: Report) -> None:
         for full in variants:
             name = file_name(number, step.name, width, full)
             page.screenshot(path=out / name, full_page=full, animations="disabled")
-            picture = Picture(name, step.name, tab.status, overflow)
+            picture = Picture(name, step.name, tab.status, overflow, "; ".join(odd))
             report.pictures.append(picture)
             status = "-" if tab.status is None else str(tab.status)
             print(f"{name:<44} {status:>4}  overflow {overflow}{remark}", flush=True)
@@ -685,34 +968,53 @@ def run_step(tour: Tour, out: Path, number: int | None, step: Step, only: str | 
     return report
 
 
-def write_index(out: Path, report: Report) -> None:
-    """index.html: every picture on one page, a row per page."""
-    rows: dict[str, list[Picture]] = {}
-    for picture in report.pictures:
-        rows.setdefault(f"{picture.file.split('-', 1)[0]}-{picture.name}", []).append(picture)
+def index_html(report: Report, when: str) -> str:
+    """Every picture on one page: a heading per part of the day (listed at the top), a row
+    per page, in the order of the file names."""
+    rows: dict[str, dict[str, list[Picture]]] = {}
+    for picture in sorted(report.pictures, key=lambda picture: picture.file):
+        page = f"{picture.file.split('-', 1)[0]}-{picture.name}"
+        rows.setdefault(part_of(picture.name), {}).setdefault(page, []).append(picture)
+    anchors = {title: f"part-{number}" for number, title in enumerate(rows, start=1)}
     parts = [
         "<!doctype html><html lang='en'><meta charset='utf-8'><title>guichet screenshots</title>",
         "<style>body{font-family:sans-serif;margin:1rem}figure{display:inline-block;"
         "vertical-align:top;margin:0 1rem 1rem 0}img{max-height:420px;border:1px solid #999}"
-        "figcaption{font-size:.8rem}.bad{color:#a00}</style>",
+        "figcaption{font-size:.8rem;max-width:20rem}.bad{color:#a00}"
+        "h2{border-top:2px solid #333;padding-top:.5rem}</style>",
         "<h1>guichet screenshots</h1>",
-        f"<p>{len(report.pictures)} pictures, {time.strftime('%Y-%m-%d %H:%M')}</p>",
+        f"<p>{len(report.pictures)} pictures, {html.escape(when)}</p>",
     ]
     if report.unexpected or report.notes:
         parts.append("<ul>")
         parts += [f"<li class='bad'>{html.escape(n)}</li>" for n in report.unexpected]
         parts += [f"<li>{html.escape(n)}</li>" for n in report.notes]
         parts.append("</ul>")
-    for key, pictures in rows.items():
-        parts.append(f"<h2>{html.escape(key)}</h2>")
-        for picture in pictures:
-            bad = " class='bad'" if picture.overflow != "no" else ""
-            parts.append(
-                f"<figure><a href='{picture.file}'><img src='{picture.file}' alt='' "
-                f"loading='lazy'></a><figcaption{bad}>{picture.file} · {picture.status} · "
-                f"overflow {html.escape(picture.overflow)}</figcaption></figure>"
-            )
-    (out / "index.html").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    parts.append("<nav><ol>")
+    parts += [
+        f"<li><a href='#{anchors[title]}'>{html.escape(title or 'Other pages')}</a> "
+        f"({len(pages)} page{'s' if len(pages) > 1 else ''})</li>"
+        for title, pages in rows.items()
+    ]
+    parts.append("</ol></nav>")
+    for title, pages in rows.items():
+        parts.append(f"<h2 id='{anchors[title]}'>{html.escape(title or 'Other pages')}</h2>")
+        for key, pictures in pages.items():
+            parts.append(f"<h3>{html.escape(key)}</h3>")
+            for picture in pictures:
+                bad = " class='bad'" if picture.overflow != "no" or picture.remark else ""
+                remark = f" · {html.escape(picture.remark)}" if picture.remark else ""
+                parts.append(
+                    f"<figure><a href='{picture.file}'><img src='{picture.file}' alt='' "
+                    f"loading='lazy'></a><figcaption{bad}>{picture.file} · {picture.status} · "
+                    f"overflow {html.escape(picture.overflow)}{remark}</figcaption></figure>"
+                )
+    return "\n".join(parts) + "\n"
+
+
+def write_index(out: Path, report: Report) -> None:
+    html_text = index_html(report, time.strftime("%Y-%m-%d %H:%M"))
+    (out / "index.html").write_text(html_text, encoding="utf-8")
 
 
 @contextmanager
@@ -759,6 +1061,12 @@ def tour_the_service(server: Server, out: Path, only: str | None) -> tuple[Repor
                 report.pictures += done.pictures
                 report.notes += done.notes
                 report.unexpected += done.unexpected
+                if not server.alive:
+                    # Every page after would only say "connection refused".
+                    last = " | ".join(server.output().strip().splitlines()[-3:])
+                    report.notes.append(f"the server stopped after {step.name}: {last}")
+                    print(f"the server stopped after {step.name}: {last}", flush=True)
+                    return report, False
             finished = True
         except RunTimeout as timeout:
             report.notes.append(f"stopped: {timeout}")
@@ -769,12 +1077,38 @@ def tour_the_service(server: Server, out: Path, only: str | None) -> tuple[Repor
     return report, finished
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.screenshots", description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT, help=f"where to write ({OUT})")
     parser.add_argument("--only", help="picture only the pages whose name matches")
     parser.add_argument("--timeout", type=int, default=TIMEOUT_SECONDS, help="seconds (600)")
-    options = parser.parse_args(argv)
+    parser.add_argument("--port", type=int, default=0, help="the demo server's port (a free one)")
+    return parser.parse_args(argv)
+
+
+def server_port(options: argparse.Namespace) -> int:
+    """The port asked for, else a free one: two runs, or a run beside the tests, never
+    fight over a port. A port asked for that something already listens on is refused:
+    that other server would answer in our server's stead."""
+    if not options.port:
+        return free_port()
+    with socket.socket() as probe:
+        # As the server binds: connections of an earlier run still closing do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", options.port))
+        except OSError as busy:
+            raise PortTaken(f"port {options.port} is taken ({busy.strerror})") from busy
+    return int(options.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = arguments(argv)
+    try:
+        port = server_port(options)
+    except PortTaken as taken:
+        print(f"screenshots: {taken}; choose another with --port, or none for a free one")
+        return 1
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         print(
             f"screenshots: Chromium not found at {CHROMIUM}; install Debian's chromium "
@@ -797,14 +1131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         try:
             with deadline(options.timeout, servers):
+                server = Server(Path(folder), port, environment, demo=True)
+                servers.append(server)
                 try:
-                    with running(Path(folder), environment, demo=True) as started_servers:
-                        servers += started_servers
-                        print(f"guichet serve --demo on {started_servers[0].base}", flush=True)
-                        report, finished = tour_the_service(started_servers[0], out, options.only)
+                    server.start()
+                    print(f"guichet serve --demo on {server.base}", flush=True)
+                    report, finished = tour_the_service(server, out, options.only)
                 except AssertionError as failure:
                     print(f"screenshots: {str(failure).splitlines()[0]}")
                     return 1
+                finally:
+                    server.stop()
         except RunTimeout as timeout:
             print(f"stopped: {timeout}")
     write_index(out, report)
