@@ -148,7 +148,7 @@ SLIPS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(rf"{NOT_A_NUMBER_BEFORE}\b[01]{SPACE}(?:{COUNTED})\b(?!-)"),
     ),
     ("a range from 0", re.compile(rf"{NOT_A_NUMBER_BEFORE}\b0{SPACE}à\b")),
-    ("1e for 1er", re.compile(r"(?<![\d])1e\b")),
+    ("1e for 1er", re.compile(r"(?<![\w-])1e\b(?!-)")),
     ("a time as h / mm", re.compile(rf"\bh{SPACE}*/")),
     ("two spaces", re.compile(rf"\S{SPACE}{{2,}}\S")),
     ("a space before a comma", re.compile(rf"{SPACE},")),
@@ -182,11 +182,15 @@ def around(text: str, match: re.Match[str], width: int = 40) -> str:
     return text[start:end]
 
 
+# An address (a ticket's link, with its random token) is not prose: "…Njs1e-Q…" is no slip.
+ADDRESS = re.compile(r"\S+\.\w{2,}/\S*")
+
+
 def slips_in(where: str, texts: list[str], *, usager: bool, sms: bool = False) -> list[Finding]:
     rules = SLIPS + (USAGER_SLIPS if usager else []) + ([] if sms else NOT_SMS_SLIPS)
     return [
         Finding(where, name, around(text, match))
-        for text in texts
+        for text in (ADDRESS.sub("<adresse>", text) for text in texts)
         for name, pattern in rules
         for match in pattern.finditer(text)
     ]
@@ -887,3 +891,15 @@ async def test_every_page_and_message_of_a_day_reads_without_a_slip(
     assert not forgotten, f"pages this test does not open: {sorted(forgotten)}"
     unique = list(dict.fromkeys(str(finding) for finding in reader.findings))
     assert not unique, f"{len(unique)} slips in {reader.pages} pages:\n" + "\n".join(unique)
+
+
+def test_the_reader_sees_the_slips_and_not_the_random_in_an_address() -> None:
+    seen = {
+        finding.slip
+        for finding in slips_in(
+            "sample", ["le 1e décembre", "0 personne(s)", "1 minutes"], usager=True
+        )
+    }
+    assert seen == {"1e for 1er", "a plural in brackets", "a plural after 0 or 1"}
+    address = "Suivre : example.org/ticket/6ub4vB1qXCcxULOGGBNjs1e-Q_824VUD (1 e)"
+    assert slips_in("sample", [address, "https://x.fr/1e-(s)"], usager=True) == []
