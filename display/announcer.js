@@ -1,11 +1,14 @@
-// A chime and the French announcement of each call, one at a time: announcements
+// A chime and the spoken announcement of each call, one at a time, in the screen's
+// language (`lang`, its words given by `words(number, station)`): announcements
 // queue up and never overlap. Browsers allow sound only after a click, unless the site
 // earned it (Chrome's media engagement) or the browser was started with
 // --autoplay-policy=no-user-gesture-required (a kiosk): enable() asks for it, and
 // `playing` says whether the browser let it through. While sound is enabled but held
 // back, calls are not queued (they would all play at once on the first click).
 export class Announcer {
-  constructor({ onChange = () => {} } = {}) {
+  constructor({ onChange = () => {}, lang = "fr-FR", words = null } = {}) {
+    this.lang = lang;
+    this.words = words || ((number, station) => `Ticket ${number}, ${station}`);
     this.enabled = false;
     this.queue = [];
     this.busy = false;
@@ -43,7 +46,7 @@ export class Announcer {
 
   announce(number, station) {
     if (!this.playing) return;
-    this.queue.push(`Ticket ${number[0]} ${parseInt(number.slice(1), 10)}, ${station.toLowerCase()}`);
+    this.queue.push(this.words(number, station));
     if (!this.busy) this.next();
   }
 
@@ -80,7 +83,7 @@ export class Announcer {
     if (!window.speechSynthesis) return Promise.resolve();
     return new Promise((resolve) => {
       const utterance = new SpeechSynthesisUtterance(text);
-      utterance.lang = "fr-FR";
+      utterance.lang = this.lang;
       utterance.rate = 0.9;
       const done = () => resolve();
       utterance.addEventListener("end", done);

@@ -26,6 +26,10 @@
 //
 // The arrival QR code (remote tickets) is shown when the state carries
 // `arrival: {qr}` (an image address of this server, or a data: image); hidden otherwise.
+//
+// Words: the page is in the language of its address (`?lang=en`) or the visitor's; what
+// this script writes comes from the page's `#words` (app/live/lobby.py), patterns whose
+// `{name}` it fills in: "Attente estimée pour un nouveau ticket : {wait}".
 import { Announcer } from "./announcer.js";
 import { LiveSocket } from "./live.js";
 
@@ -48,7 +52,16 @@ const SOUND_CHOICE = "guichet.display.son";
 const NBSP = "\u00a0";
 
 const $ = (id) => document.getElementById(id);
-const announcer = new Announcer({ onChange: showSound });
+const WORDS = JSON.parse($("words").textContent);
+const announcer = new Announcer({
+  onChange: showSound,
+  lang: WORDS.locale,
+  words: (number, station) => said("announce", {
+    letter: number[0],
+    number: parseInt(number.slice(1), 10),
+    station: station.toLowerCase(),
+  }),
+});
 const seen = new Set();
 let state = null;
 let firstState = true;
@@ -112,46 +125,57 @@ function shown(call) {
   return true;
 }
 
+// WORDS[name] with its `{key}` filled from `values`.
+function said(name, values = {}) {
+  return WORDS[name].replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
+// A time or a duration in one piece: a line never ends between "9 h" and "30".
+function unbroken(text) {
+  return text.replace(/ /g, NBSP);
+}
+
 function parts(date, format) {
   let formatter;
   try {
-    formatter = new Intl.DateTimeFormat("fr-FR", { ...format, timeZone });
+    formatter = new Intl.DateTimeFormat(WORDS.locale, { ...format, timeZone });
   } catch {
-    formatter = new Intl.DateTimeFormat("fr-FR", format);
+    formatter = new Intl.DateTimeFormat(WORDS.locale, format);
   }
   return Object.fromEntries(formatter.formatToParts(date).map((part) => [part.type, part.value]));
 }
 
-// "9 h 30", in the mairie's time zone.
+// "9 h 30" ("9:30" in English), in the mairie's time zone.
 function clockText(date) {
   const { hour, minute } = parts(date, { hour: "numeric", minute: "2-digit", hourCycle: "h23" });
-  return `${parseInt(hour, 10)}${NBSP}h${NBSP}${minute}`;
+  return unbroken(said("clock", { hour: parseInt(hour, 10), minute }));
 }
 
-// "mercredi 1er décembre".
+// "mercredi 1er décembre" ("Wednesday 1 December").
 function dayText(date) {
   const { weekday, day, month } = parts(date, { weekday: "long", day: "numeric", month: "long" });
-  return `${weekday} ${day === "1" ? "1er" : day} ${month}`;
+  return said("day", { weekday, day: day === "1" ? WORDS.first : day, month });
 }
 
+// "25 minutes", "1 heure", "2 heures", "1 h 30": minutes rounded to five, never one.
 function duration(minutes) {
-  if (minutes < 60) return `${minutes}${NBSP}minutes`;
+  if (minutes < 60) return unbroken(said("minutes", { num: minutes }));
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
-  if (rest === 0) return hours === 1 ? `1${NBSP}heure` : `${hours}${NBSP}heures`;
-  return `${hours}${NBSP}h${NBSP}${String(rest).padStart(2, "0")}`;
+  if (rest === 0) return unbroken(said(hours === 1 ? "hour" : "hours", { num: hours }));
+  return unbroken(said("hours_minutes", { hours, minutes: String(rest).padStart(2, "0") }));
 }
 
 // The wait a newcomer may expect, in words, rounded to five minutes: never "0 à 38".
 export function estimateText([low, high]) {
   const from = Math.floor(low / 5) * 5;
   const to = Math.max(5, Math.ceil(high / 5) * 5);
-  if (from >= 120) return "plus de 2 heures";
-  if (to <= 10) return "moins de 10 minutes";
-  if (from < 5) return `moins de ${duration(to)}`;
-  if (to - from <= 5) return `environ ${duration(to)}`;
-  if (to < 60) return `entre ${from} et ${to}${NBSP}minutes`;
-  return `entre ${duration(from)} et ${duration(to)}`;
+  if (from >= 120) return said("over", { duration: duration(120) });
+  if (to <= 10) return said("under", { duration: duration(10) });
+  if (from < 5) return said("under", { duration: duration(to) });
+  if (to - from <= 5) return said("about", { duration: duration(to) });
+  if (to < 60) return said("between_minutes", { low: from, count: to }).replace(/ (\S+)$/, `${NBSP}$1`);
+  return said("between", { low: duration(from), high: duration(to) });
 }
 
 function key(call) {
@@ -200,17 +224,17 @@ function callLine(call, tag) {
   number.textContent = call.number;
   const label = document.createElement("span");
   label.className = "fresh-label";
-  label.textContent = "nouvel appel";
+  label.textContent = WORDS.new_call;
   number.append(label);
   const to = document.createElement("span");
   to.className = "to";
   const arrow = document.createElement("span");
   arrow.setAttribute("aria-hidden", "true");
   arrow.textContent = "→";
-  const said = document.createElement("span");
-  said.className = "visually-hidden";
-  said.textContent = " se présenter au ";
-  to.append(arrow, said);
+  const spoken = document.createElement("span");
+  spoken.className = "visually-hidden";
+  spoken.textContent = ` ${WORDS.go_to} `;
+  to.append(arrow, spoken);
   const station = document.createElement("span");
   station.className = "station";
   station.textContent = call.station;
@@ -232,9 +256,9 @@ function fitLatest() {
 // "Mairie fermée en ce moment. Ouverture aujourd'hui à 13 h 30." (or another day's).
 function closedText({ opens_at: opensAt, today }) {
   const opens = opensAt ? new Date(opensAt) : null;
-  if (!opens || Number.isNaN(opens.getTime())) return "Mairie fermée en ce moment.";
-  if (today) return `Mairie fermée en ce moment. Ouverture aujourd'hui à ${clockText(opens)}.`;
-  return `Mairie fermée en ce moment. Prochaine ouverture : ${dayText(opens)} à ${clockText(opens)}.`;
+  if (!opens || Number.isNaN(opens.getTime())) return WORDS.closed;
+  if (today) return said("opens_today", { time: clockText(opens) });
+  return said("opens_later", { day: dayText(opens), time: clockText(opens) });
 }
 
 function showWaiting(waiting) {
@@ -243,7 +267,7 @@ function showWaiting(waiting) {
     ? [...onlyServices].reduce((sum, code) => sum + (byService[code] || 0), 0)
     : waiting.count;
   $("waiting-count").textContent = String(count);
-  $("waiting-people").textContent = count > 1 ? "personnes" : "personne";
+  $("waiting-people").textContent = count > 1 ? WORDS.people : WORDS.person;
   const eta = waiting.eta_minutes;
   const line = $("waiting-eta");
   const closed = Boolean(opening && opening.open === false);
@@ -253,7 +277,7 @@ function showWaiting(waiting) {
     return;
   }
   line.hidden = !(count > 0 && eta);
-  line.textContent = line.hidden ? "" : `Attente estimée pour un nouveau ticket : ${estimateText(eta)}`;
+  line.textContent = line.hidden ? "" : said("wait", { wait: estimateText(eta) });
 }
 
 function takeOpening(body) {
@@ -313,7 +337,7 @@ function rememberSound(choice) {
 
 function showSound() {
   const button = $("sound");
-  button.textContent = announcer.playing ? "Couper le son" : "Activer le son";
+  button.textContent = announcer.playing ? WORDS.sound_off : WORDS.sound_on;
   button.classList.toggle("on", announcer.playing);
   $("sound-note").hidden = !(announcer.enabled && !announcer.playing);
 }
@@ -376,7 +400,7 @@ async function loadSite() {
   if (response.ok) {
     const site = await response.json();
     $("mairie").textContent = site.name;
-    document.title = `Appels – ${site.name}`;
+    document.title = said("title", { mairie: site.name });
     timeZone = site.timezone;
     onlyStations = known(onlyStations, "stations", new Set(site.stations.map((s) => String(s.id))));
     if (state) render(state, true);
@@ -396,7 +420,7 @@ async function loadServices() {
 
 document.body.classList.toggle("kiosk", kiosk);
 document.body.classList.toggle("continued", page > 1);
-if (page > 1) $("calls-title").textContent = "Appels précédents (suite)";
+if (page > 1) $("calls-title").textContent = WORDS.continued;
 tick();
 window.setInterval(tick, 1000);
 window.addEventListener("resize", fitLatest);

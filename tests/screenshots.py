@@ -645,12 +645,17 @@ def privacy_search(tour: Tour, tab: Tab) -> None:
     submit(page, form)
 
 
-def lobby(tour: Tour, tab: Tab) -> None:
+def lobby(tour: Tour, tab: Tab, lang: str = "") -> None:
     """The paired screen of the 15e, as `serve --demo` printed its address."""
     found = re.search(r"lobby display\s+https?://[^/\s]+(/display/\S+)", tour.server.output())
-    tab.page.goto(found.group(1) if found else f"/display/{MAIRIE}")
+    address = found.group(1) if found else f"/display/{MAIRIE}?sound=1"
+    tab.page.goto(f"{address}&lang={lang}" if lang else address)
     settle(tab.page)
     tab.page.wait_for_timeout(1_500)
+
+
+def lobby_in_english(tour: Tour, tab: Tab) -> None:
+    lobby(tour, tab, "en")
 
 
 # The scenario, in the order of the day: each part a heading of index.html.
@@ -763,7 +768,13 @@ PARTS: list[tuple[str, list[Step]]] = [
             Step("admin-privacy-found", "admin", privacy_search, "staff"),
         ],
     ),
-    ("The lobby screen", [Step(f"display-{MAIRIE}", "screen", lobby, "display")]),
+    (
+        "The lobby screen",
+        [
+            Step(f"display-{MAIRIE}", "screen", lobby, "display"),
+            Step(f"display-{MAIRIE}-en", "screen", lobby_in_english, "display"),
+        ],
+    ),
 ]
 SCENARIO: list[Step] = [step for _, steps in PARTS for step in steps]
 

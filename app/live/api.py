@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
@@ -11,10 +10,11 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, asgi, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.response import File
+from litestar.response import Template
 from litestar.types import Receive, Scope, Send
 
 from app.errors import DomainError
+from app.live import lobby
 from app.live.hub import Hub, display_body
 from app.live.screens import KEY_PARAMETER, well_formed, with_opening
 from app.live.sockets import RawSocket
@@ -32,9 +32,6 @@ def hub_of(scope: Scope) -> Hub:
     return hub
 
 
-DISPLAY_DIR = Path(__file__).resolve().parents[2] / "display"
-
-
 class LiveController(Controller):
     tags = ["live"]
 
@@ -44,11 +41,12 @@ class LiveController(Controller):
         media_type="text/html",
         exception_handlers={DomainError: on_page_error, HTTPException: on_page_error},
     )
-    async def display_page(self, slug: Slug, context: NamedDependency[Context]) -> File:
-        """The lobby screen of a mairie (a static page that talks to the websocket); an
-        unknown mairie is a page saying so, as for every address a person opens."""
-        await get_site(context.session, slug)
-        return File(DISPLAY_DIR / "index.html", content_disposition_type="inline")
+    async def display_page(self, slug: Slug, context: NamedDependency[Context]) -> Template:
+        """The lobby screen of a mairie (a page whose script talks to the websocket), in the
+        language of its address (`?lang=en`) or as for every page; an unknown mairie is a
+        page saying so, as for every address a person opens."""
+        site = await get_site(context.session, slug)
+        return Template("display.html", context={"site": site, "words": lobby.words()})
 
     @get("/api/v1/sites/{slug:str}/display", summary="What the lobby screens show")
     async def display(self, slug: Slug, context: NamedDependency[Context]) -> dict[str, Any]:

@@ -136,6 +136,11 @@ def _add_vary(headers: MutableScopeHeaders) -> None:
         headers["vary"] = ", ".join([*present, *wanted])
 
 
+def _is_lobby_screen(scope: Scope) -> bool:
+    path = str(scope.get("path", ""))
+    return path.startswith(LOBBY_SCREENS) and not path.startswith(NOT_PAGES)
+
+
 class Language:
     """Sets the request's language (`app.i18n.language`) around everything that answers
     it, and gives it back afterwards; keeps a `?lang=` choice in its cookie, and marks
@@ -150,8 +155,14 @@ class Language:
             await self.app(scope, receive, send)
             return
         asked = chosen(_query_value(scope))
-        lang = choose(asked, _cookie_value(scope), _header(scope, b"accept-language"))
-        remember = language_cookie(asked, secure=self.secure).to_header(header="") if asked else ""
+        if _is_lobby_screen(scope):
+            # A screen in a waiting room speaks for the room, not for the browser it runs
+            # in: French, or the language its address names (`?lang=en`), never kept.
+            lang, remember = asked or i18n.DEFAULT_LANGUAGE, ""
+        else:
+            lang = choose(asked, _cookie_value(scope), _header(scope, b"accept-language"))
+            kept = language_cookie(asked, secure=self.secure) if asked else None
+            remember = kept.to_header(header="") if kept else ""
 
         async def send_in_language(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -203,6 +214,7 @@ class Switch:
 # Methods whose answer is a page at its own address, one a link may open again.
 LINKABLE = frozenset({"GET", "HEAD"})
 # Addresses that are not pages: never a place for the switch to lead to.
+LOBBY_SCREENS = "/display/"
 NOT_PAGES = ("/api/", "/ws/", "/health/", "/metrics", "/schema", "/static/", "/display/static/")
 # What a path may keep of its characters in the switch's link (the rest is escaped).
 PATH_SAFE = "/%:@!$&()*+,;=~-._"

@@ -209,3 +209,44 @@ def test_a_mangled_screen_key_shows_the_queue_uncounted_and_says_the_address_is_
     queue = httpx.get(f"{base}/api/v1/sites/paris-15/queue", headers=headers).json()
     assert queue["screens"] == 0
     assert not any("Zx8_" in line for line in said)
+
+
+def test_a_screen_whose_address_says_english_speaks_english_throughout(
+    context: BrowserContext,
+) -> None:
+    """`?lang=en` in the screen's address: the page's texts, the wait, the next opening
+    and the clock in English, from the catalogs."""
+    page = screen_showing(context, a_morning(), "/display/paris-15?lang=en&sound=0")
+
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#latest-title")).to_have_text("New call")
+    expect(page.locator("#waiting-people")).to_have_text("people")
+    expect(page.locator("#waiting-eta")).to_have_text(
+        "Expected wait for a new ticket: between 20\u00a0minutes and 1\u00a0h\u00a015"
+    )
+    expect(page.locator("#clock")).to_have_text(re.compile(r"^\d{1,2}:\d{2}$"))
+    expect(page).to_have_title("Calls – Mairie du 15e arrondissement")
+
+    closed = screen_showing(
+        context, a_morning(opening=CLOSED_TILL_MONDAY), "/display/paris-15?lang=en&sound=0"
+    )
+    expect(closed.locator("#waiting-eta")).to_have_text(
+        "The mairie is closed at the moment. It opens next on Monday 7 December at 8:30."
+    )
+    soon = a_morning()
+    soon["waiting"]["eta_minutes"] = [21, 27]
+    short = screen_showing(context, soon, "/display/paris-15?lang=en&sound=0")
+    expect(short.locator("#waiting-eta")).to_contain_text("between 20 and 30\u00a0minutes")
+
+
+def test_a_screen_in_an_english_browser_stays_in_french_unless_its_address_says(
+    browser: Browser, server: Server
+) -> None:
+    english_browser = browser.new_context(base_url=server.base, locale="en-GB")
+    try:
+        page = screen_showing(english_browser, a_morning(), "/display/paris-15?sound=0")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("#latest-title")).to_have_text("Nouvel appel")
+        expect(page.locator("#waiting-eta")).to_contain_text("Attente estimée")
+    finally:
+        english_browser.close()

@@ -353,6 +353,29 @@ def test_a_kiosk_screen_announces_calls_with_no_click_at_all(
     context.close()
 
 
+def test_a_screen_in_english_announces_calls_in_english(
+    kiosk: Browser, server: Server, headers: dict[str, str], stations: list[int]
+) -> None:
+    context = kiosk.new_context(base_url=server.base)
+    context.add_init_script(
+        RECORD_SPEECH.replace("utterance.text", "[utterance.text, utterance.lang]")
+    )
+    page = context.new_page()
+    page.goto("/display/paris-15?kiosque=1&lang=en")
+    expect(page.get_by_role("button", name="Turn sound off")).to_be_visible()
+    walk_in(server.base, headers)
+
+    called = call_next(server.base, headers, stations[1])
+
+    expect(page.locator("#latest .fresh-label")).to_have_text("new call")
+    spoken = [f"Ticket {called[0]} {int(called[1:])}, poste 2", "en-GB"]
+    deadline = time.monotonic() + 10
+    while spoken not in page.evaluate("window.spoken") and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert page.evaluate("window.spoken") == [spoken]
+    context.close()
+
+
 def test_a_screen_without_sound_has_no_sound_button(browser: Browser, server: Server) -> None:
     context = browser.new_context(base_url=server.base)
     page = screen_showing(context, a_busy_morning(), "/display/paris-15?sound=0&kiosque=1")

@@ -144,3 +144,30 @@ async def test_the_lobby_display_page_is_served_for_each_mairie(
     assert malformed.status_code == 400
     assert malformed.headers["content-type"].startswith("text/html")
     assert "{" not in malformed.text.split("<body", 1)[-1].split("</main>")[0]
+
+
+async def test_the_lobby_speaks_the_language_of_its_address_not_of_its_browser(
+    client: AsyncTestClient[object],
+) -> None:
+    """A screen in a waiting room speaks for the room: French, or English when its address
+    says `?lang=en`; the kiosk browser's own language and cookie change nothing, and the
+    choice is not kept for the browser's other pages."""
+    english = await client.get("/display/paris-15?lang=en&sound=0")
+    english_browser = await client.get(
+        "/display/paris-15", headers={"Accept-Language": "en-GB,en;q=0.9"}
+    )
+    client.cookies.set("guichet_lang", "en")
+    english_cookie = await client.get("/display/paris-15")
+    client.cookies.clear()
+
+    assert '<html lang="en">' in english.text
+    assert english.headers["content-language"] == "en"
+    assert "New call" in english.text
+    assert "Nouvel appel" not in english.text
+    assert '"new_call": "new call"' in english.text  # display.js's words, in English
+    assert '"locale": "en-GB"' in english.text
+    assert "set-cookie" not in english.headers
+    for french in (english_browser, english_cookie):
+        assert '<html lang="fr">' in french.text
+        assert "Nouvel appel" in french.text
+        assert '"locale": "fr-FR"' in french.text
