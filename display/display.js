@@ -290,7 +290,11 @@ async function rereadOpening() {
     headers: { Accept: "application/json" },
   });
   if (!response.ok) return;
-  takeOpening(await response.json());
+  const next = await response.json();
+  takeOpening(next);
+  // Opening hides or gives the estimate with no change in the queue: the state's own
+  // waiting line is taken too, unless the websocket has already brought a newer one.
+  if (state && next.seq === state.seq && next.waiting) state.waiting = next.waiting;
   if (state) showWaiting(state.waiting);
 }
 

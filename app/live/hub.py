@@ -10,6 +10,9 @@ Only displays that came with the key of a paired screen count as screens (see
 `app.live.screens`); a display without a key gets the same public feed, uncounted. A
 revoked key is let go at once on every instance (a notice on the site's channel), and
 at the latest at the next presence report (the keys are checked again then).
+
+While the mairie is closed, screens and phones are given no waiting estimate, as the
+GETs give none (`app.sites.opening`); whether it is open is read once a minute per site.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
 from app.db import Database
@@ -38,6 +42,7 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.queue.models import TicketStatus
 from app.sites.models import Site
+from app.sites.opening import Opening, opening_of, read_in_same_minute
 from app.sites.service import get_site
 from app.throttle import RateLimit
 
@@ -155,6 +160,7 @@ class SiteFeed:
     sent_seq: int = -1
     model: queue.WaitingModel | None = None
     model_read_at: float = 0.0
+    opening: tuple[datetime, Opening] | None = None  # when read, and what
 
     @property
     def empty(self) -> bool:
@@ -281,11 +287,11 @@ class Hub:
     async def serve_ticket(self, socket: LiveSocket, token: str) -> None:
         async with self.db.session() as session:
             try:
-                view = await queue.by_token(session, token, self.clock())
+                ticket = await queue.ticket_by_token(session, token)
             except NotFound:
                 await socket.close(code=4404, reason="unknown ticket")
                 return
-            site = await queue.site_of(session, view.ticket.site_id)
+            site = await queue.site_of(session, ticket.site_id)
         await self._serve(socket, site, token=token)
 
     async def _serve(
@@ -334,14 +340,14 @@ class Hub:
     async def _send_first(self, feed: SiteFeed, connection: Connection, token: str | None) -> None:
         async with self.db.session() as session:
             now = self.clock()
+            site = await queue.site_of(session, feed.site_id)
+            opening = await self._opening(feed, session, site, now)
             if token is None:
-                site = await queue.site_of(session, feed.site_id)
                 state = await queue.display(session, site, now)
-                shown = display_body(state, feed.timezone)
-                shown = await screens.with_opening(session, site, now, shown)
+                shown = screens.shown_at(display_body(state, feed.timezone), opening)
                 body = {"type": "snapshot", **shown}
             else:
-                view = await queue.by_token(session, token, now)
+                view = await queue.by_token(session, token, now, opening=opening)
                 body = {"type": "ticket", **ticket_body(view)}
         message = json.dumps(body)
         connection.last = message
@@ -426,6 +432,7 @@ class Hub:
         async with self.db.session() as session:
             now = self.clock()
             site = await queue.site_of(session, feed.site_id)
+            opening = await self._opening(feed, session, site, now)
             if feed.displays:
                 if feed.model is None or time.monotonic() - feed.model_read_at > MODEL_FOR_SECONDS:
                     feed.model = await queue.waiting_model(session, site, now)
@@ -433,13 +440,13 @@ class Hub:
                 state = await queue.display(session, site, now, model=feed.model)
                 if state.seq > feed.sent_seq:
                     feed.sent_seq = state.seq
-                    shown = display_body(state, feed.timezone)
-                    shown = await screens.with_opening(session, site, now, shown)
+                    shown = screens.shown_at(display_body(state, feed.timezone), opening)
                     message = json.dumps({"type": kind, **shown})
                     for connection in list(feed.displays):
                         connection.offer(message)
             if feed.tickets:
-                views = await queue.views_by_token(session, site, set(feed.tickets.values()), now)
+                tokens = set(feed.tickets.values())
+                views = await queue.views_by_token(session, site, tokens, now, opening=opening)
                 for connection, token in list(feed.tickets.items()):
                     view = views.get(token)
                     if view is None:
@@ -448,3 +455,13 @@ class Hub:
                     if message != connection.last:
                         connection.last = message
                         connection.offer(message)
+
+    async def _opening(
+        self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime
+    ) -> Opening:
+        """Whether the site is open at `now`, as read at most once a minute per site: a
+        busy morning's every change would otherwise read its two weeks of hours again."""
+        read = feed.opening
+        if read is None or not read_in_same_minute(read[0], now):
+            read = feed.opening = (now, await opening_of(session, site, now))
+        return read[1]

@@ -8,8 +8,8 @@ still shows the public queue, uncounted; a revoked key is refused. A key that ca
 one of ours (`well_formed`: other characters, too long) is a mangled address: that
 display shows the public queue, uncounted, and its page says the address is wrong.
 
-Also whether the mairie is open (`with_opening`): while it is closed, the screens show
-no waiting estimate, but when it opens next.
+Also what the screens show of whether the mairie is open (`shown_at`): while it is
+closed, no waiting estimate, but when it opens next.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.live.models import Screen
-from app.queue.pages import opening_of
 from app.sites.models import Site
+from app.sites.opening import Opening, estimate, opening_of
 
 KEY_PARAMETER = "ecran"
 KEY_BYTES = 24  # 192 bits
@@ -108,13 +108,21 @@ async def pair_demo_screen(
     return key
 
 
+def shown_at(body: dict[str, Any], opening: Opening) -> dict[str, Any]:
+    """A display body (`hub.display_body`) as the screens show it, with whether the mairie
+    is open: `opening: {open, opens_at, today}`, `opens_at` being when it opens next (in its
+    local offset; None when open, or not within the days its page looks ahead) and `today`
+    whether that is today; and while it is closed, no waiting estimate
+    (`waiting.eta_minutes: null`, `app.sites.opening.estimate`)."""
+    waiting = {**body["waiting"], "eta_minutes": estimate(opening, body["waiting"]["eta_minutes"])}
+    opens_at = opening.opens.isoformat() if opening.opens else None
+    shown = {"open": opening.open, "opens_at": opens_at, "today": opening.today}
+    return {**body, "waiting": waiting, "opening": shown}
+
+
 async def with_opening(
     session: AsyncSession, site: Site, now: datetime, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """A display body (`hub.display_body`) with whether the mairie is open at `now`:
-    `opening: {open, opens_at, today}`, `opens_at` being when it opens next (in its local
-    offset; None when open, or not within the days its page looks ahead) and `today`
-    whether that is today. The screens show no waiting estimate while it is closed."""
-    opening = await opening_of(session, site, now)
-    opens_at = opening.opens.isoformat() if opening.opens else None
-    return {**body, "opening": {"open": opening.open, "opens_at": opens_at, "today": opening.today}}
+    """`shown_at` with the site's opening at `now`, read here (the live hub keeps it for
+    the minute instead)."""
+    return shown_at(body, await opening_of(session, site, now))

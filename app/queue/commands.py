@@ -36,12 +36,9 @@ from app.queue.queries import (
     caller,
     check_in_allowed,
     clean_reason,
-    closing_time,
     get_station,
     get_ticket,
-    is_open,
     late_placement,
-    open_day,
     site_of,
     sites_with_waiting,
     stations_in_service,
@@ -52,6 +49,7 @@ from app.queue.queries import (
 )
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.models import Need, Service, Site
+from app.sites.opening import closing_time, is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
 

@@ -3,15 +3,12 @@ where the mairie is, and leaving the queue (asked once more on a page of its own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
 from app.booking.schemas import Token
@@ -23,37 +20,12 @@ from app.queue import commands, queries, views
 from app.queue.eta_words import eta_words
 from app.queue.models import TicketStatus
 from app.sites.geo import map_link
-from app.sites.models import Site
-from app.sites.pages import NEXT_OPENING_WITHIN_DAYS, today_at
-from app.sites.service import local_today, site_calendar
+from app.sites.opening import OPEN
 from app.visits import feedback
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.web.context import Context
 from app.web.public import PublicController, Visitor, short_link
-
-
-@dataclass(frozen=True)
-class Opening:
-    """Whether a mairie is open at a moment, and if not, when it opens next (`opens`, in
-    its local time: later `today`, or another day); None when not within the days the
-    mairie page looks ahead."""
-
-    open: bool
-    opens: datetime | None = None
-    today: bool = False
-
-
-async def opening_of(session: AsyncSession, site: Site, now: datetime) -> Opening:
-    """Whether `site` is open at `now`, and when it opens next, as its page says it."""
-    day = local_today(site, now)
-    last = day + timedelta(days=NEXT_OPENING_WITHIN_DAYS)
-    found = today_at(await site_calendar(session, site, day, last), day, now)
-    if found.open_now is not None:
-        return Opening(open=True)
-    if found.later_today is not None:
-        return Opening(open=False, opens=found.later_today.opens, today=True)
-    return Opening(open=False, opens=found.next_opening)
 
 
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
@@ -66,8 +38,9 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
     tz = ZoneInfo(site.timezone)
     escalation = await visits.escalation_of_ticket(session, ticket.id)
     waiting = ticket.status == TicketStatus.WAITING
-    # While the mairie is closed (a ticket forced by reception), no estimate holds.
-    opening = await opening_of(session, site, now) if waiting else Opening(open=True)
+    # While the mairie is closed (a ticket forced by reception), no estimate holds: the
+    # view of a waiting ticket says whether it is open, and when it opens.
+    opening = view.opening or OPEN
     return {
         "token": ticket.token,
         "number": ticket.number,
@@ -77,6 +50,7 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
         "access": site.access,
         "map_url": map_link(site),
         "service": ticket.service.label,
+        "service_lang": ticket.service.label_lang,
         "status": ticket.status,
         "position": view.position,
         # Nobody before: the next one called (the page never says "0 personne avant vous").

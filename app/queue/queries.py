@@ -1,6 +1,7 @@
 """The queue's lookups, and the checks made before a change: a ticket, a station, the
-site's waiting tickets and stations in service, whether the site is open, and whether an
-arrival may be checked in now and where it is placed. Nothing here changes data."""
+site's waiting tickets and stations in service, and whether an arrival may be checked in
+now and where it is placed (whether the site is open: `app.sites.opening`). Nothing here
+changes data."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from app.queue.ordering import Caller, Waiting
 from app.shapes import from_model
 from app.sites.hours import OpenDay
 from app.sites.models import LateArrivalRule, Site, Station
-from app.sites.service import site_calendar, station_outages
+from app.sites.opening import has_closed
+from app.sites.service import station_outages
 
 ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
 MAX_REASON = 200
@@ -158,29 +160,6 @@ def issuers(site: Site) -> frozenset[str]:
     agent does both jobs (a setting of the site)."""
     reception = frozenset({"reception", "manager"})
     return reception | {"facilitator"} if site.facilitators_issue_tickets else reception
-
-
-# Opening hours
-
-
-async def open_day(session: AsyncSession, site: Site, now: datetime) -> OpenDay:
-    """The site's opening intervals on its local day of `now`."""
-    day = today(site, now)
-    return (await site_calendar(session, site, day, day)).day(day)
-
-
-def is_open(day: OpenDay, now: datetime) -> bool:
-    return any(start <= now < end for start, end in day.intervals)
-
-
-def closing_time(day: OpenDay) -> datetime | None:
-    """The end of the day's last opening range; None on a day the site stays closed."""
-    return day.intervals[-1][1] if day.intervals else None
-
-
-def has_closed(day: OpenDay, now: datetime) -> bool:
-    """Closed now, and for the rest of the day."""
-    return not is_open(day, now) and not any(start > now for start, _ in day.intervals)
 
 
 # Before a change

@@ -1,14 +1,14 @@
 """What the queue looks like: each ticket's place and estimated wait, a site's queue today
 (who waits, who is called, who is served), and the lobby screens' state. The estimates
 come from `eta` with what the database says of the stations, the services' times and the
-booked people still to come."""
+booked people still to come; a holder is told none while the mairie is closed (`told`)."""
 
 from __future__ import annotations
 
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -37,6 +37,7 @@ from app.queue.queries import (
     site_of as site_of,  # re-exported: the live hub reads a ticket's site with its view
 )
 from app.sites.models import Need, Service, Site, Station
+from app.sites.opening import Opening, estimate, opening_of
 from app.sites.service import get_site
 
 AVERAGE_OVER_DAYS = 90
@@ -44,11 +45,13 @@ AVERAGE_OVER_DAYS = 90
 
 @dataclass(frozen=True)
 class TicketView:
-    """A ticket as the API and the pages show it."""
+    """A ticket as the API and the pages show it. `opening`: whether the mairie is open,
+    read for the view its holder is shown of a waiting ticket (`told`), else None."""
 
     ticket: Ticket
     position: int | None
     eta_minutes: tuple[int, int] | None
+    opening: Opening | None = None
 
 
 @dataclass(frozen=True)
@@ -293,10 +296,23 @@ async def view_of(session: AsyncSession, ticket: Ticket, now: datetime) -> Ticke
     return (await ticket_views(session, site, [ticket], now))[ticket.id]
 
 
+def told(view: TicketView, opening: Opening) -> TicketView:
+    """`view` as its holder is told it: with no estimate while the mairie is closed
+    (`app.sites.opening.estimate`), as every page, API body and message to them says."""
+    return replace(view, eta_minutes=estimate(opening, view.eta_minutes), opening=opening)
+
+
 async def views_by_token(
-    session: AsyncSession, site: Site, tokens: set[str], now: datetime
+    session: AsyncSession,
+    site: Site,
+    tokens: set[str],
+    now: datetime,
+    *,
+    opening: Opening | None = None,
 ) -> dict[str, TicketView]:
-    """The views of several tickets of one site at once, by token."""
+    """The views their holders are shown of several tickets of one site at once, by
+    token; the site's `opening` at `now` is read here unless given, once, and only when
+    one of them waits."""
     tickets = list(
         await session.scalars(
             ticket_query().where(
@@ -306,10 +322,17 @@ async def views_by_token(
         )
     )
     views = await ticket_views(session, site, tickets, now)
-    return {ticket.token: views[ticket.id] for ticket in tickets}
+    if opening is None and any(ticket.status == TicketStatus.WAITING for ticket in tickets):
+        opening = await opening_of(session, site, now)
+    return {
+        ticket.token: told(views[ticket.id], opening)
+        if opening is not None and ticket.status == TicketStatus.WAITING
+        else views[ticket.id]
+        for ticket in tickets
+    }
 
 
-async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketView:
+async def ticket_by_token(session: AsyncSession, token: str) -> Ticket:
     """The ticket behind an usager's tracking link; 404 for anything else."""
     ticket = None
     if 16 <= len(token) <= 64:
@@ -318,7 +341,21 @@ async def by_token(session: AsyncSession, token: str, now: datetime) -> TicketVi
         )
     if ticket is None or not secrets.compare_digest(ticket.token, token):
         raise NotFound("No ticket matches this link.")
-    return await view_of(session, ticket, now)
+    return ticket
+
+
+async def by_token(
+    session: AsyncSession, token: str, now: datetime, *, opening: Opening | None = None
+) -> TicketView:
+    """The view its holder is shown of the ticket behind their tracking link (`told`,
+    the site's `opening` at `now` read here unless given, for a waiting ticket only);
+    404 for anything else."""
+    ticket = await ticket_by_token(session, token)
+    site = await site_of(session, ticket.site_id)
+    view = (await ticket_views(session, site, [ticket], now))[ticket.id]
+    if ticket.status != TicketStatus.WAITING:
+        return view
+    return told(view, opening or await opening_of(session, site, now))
 
 
 async def waiting_model(session: AsyncSession, site: Site, now: datetime) -> WaitingModel:

@@ -4,24 +4,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Template
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app import bounds
 from app.errors import NotFound
-from app.i18n import formats, gettext, language
+from app.i18n import DEFAULT_LANGUAGE, formats, gettext, lang_span
 from app.i18n.formats import kilometres, weekday_name
 from app.sites import schemas
 from app.sites.geo import between, map_link, search
-from app.sites.hours import OpenDay, SiteCalendar, public_holiday
+from app.sites.hours import SiteCalendar
 from app.sites.models import WeeklyHours
+from app.sites.opening import DaySpans, spans, today_at
 from app.sites.queries import stations_of, weekly_rows
 from app.sites.service import get_site, list_services, list_sites, local_today, site_calendar
 from app.stats.busy import BusyWeek, Level, busy_week
@@ -32,7 +33,6 @@ AnySlug = Annotated[str, PathParameter(description="A mairie's identifier")]
 MAX_QUERY = 100
 MAX_SLUG = 40
 CLOSURES_AHEAD_DAYS = 60
-NEXT_OPENING_WITHIN_DAYS = 14
 
 
 def _hhmm(text: str) -> str:
@@ -41,7 +41,8 @@ def _hhmm(text: str) -> str:
 
 
 def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
-    """ "lundi : 8 h 30 – 17 h 00", one line per open weekday, in the current language."""
+    """ "lundi : 8 h 30 – 17 h 00", one line per open weekday, in the current language; a
+    special day's note, the mairie's French, marked French on a page in another language."""
     lines = []
     hours = schemas.opening_hours(rows)
     for index, (_, ranges) in enumerate(hours.weekly.items()):
@@ -50,67 +51,9 @@ def hours_in_words(rows: list[WeeklyHours]) -> list[str]:
             lines.append(gettext("%(label)s : %(value)s", label=weekday_name(index), value=text))
     for special in hours.special:
         text = ", ".join(f"{_hhmm(opens)} – {_hhmm(closes)}" for opens, closes in special.hours)
-        lines.append(f"{special.note} ({text})" if special.note else text)
+        note = lang_span(special.note, DEFAULT_LANGUAGE)
+        lines.append(Markup("{} ({})").format(note, text) if special.note else text)
     return lines
-
-
-@dataclass(frozen=True)
-class Span:
-    """An open interval of a day, in the site's local time."""
-
-    opens: datetime
-    closes: datetime
-
-
-@dataclass(frozen=True)
-class DaySpans:
-    day: date
-    spans: tuple[Span, ...]
-    note: str
-
-    @property
-    def closed(self) -> bool:
-        return not self.spans
-
-
-@dataclass(frozen=True)
-class Today:
-    """Today at the mairie: its hours, whether it is open now, and when it opens next."""
-
-    day: DaySpans
-    open_now: Span | None
-    later_today: Span | None
-    next_opening: datetime | None
-
-
-def spans(day: OpenDay, tz: ZoneInfo) -> DaySpans:
-    """`day` in the site's local time; a public holiday named in the reader's language."""
-    holiday = public_holiday(day.day)
-    note = day.note
-    if holiday is not None and note == holiday:
-        note = public_holiday(day.day, language.get()) or note
-    return DaySpans(
-        day.day,
-        tuple(Span(start.astimezone(tz), end.astimezone(tz)) for start, end in day.intervals),
-        note,
-    )
-
-
-def today_at(calendar: SiteCalendar, today: date, now: datetime) -> Today:
-    """Whether the mairie is open at `now`, until when, or when it opens next."""
-    tz = calendar.timezone
-    day = spans(calendar.day(today), tz)
-    local_now = now.astimezone(tz)
-    open_now = next((s for s in day.spans if s.opens <= local_now < s.closes), None)
-    later = next((s for s in day.spans if s.opens > local_now), None)
-    next_opening = None
-    if open_now is None and later is None:
-        last = today + timedelta(days=NEXT_OPENING_WITHIN_DAYS)
-        for other in calendar.days(today + timedelta(days=1), last):
-            if other.intervals:
-                next_opening = other.intervals[0][0].astimezone(tz)
-                break
-    return Today(day, open_now, later, next_opening)
 
 
 def exceptional_days(calendar: SiteCalendar, first: date, last: date) -> list[DaySpans]:

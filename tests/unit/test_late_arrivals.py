@@ -11,15 +11,10 @@ from hypothesis import strategies as st
 
 from app.booking.models import Appointment
 from app.errors import Conflict
-from app.queue.queries import (
-    check_in_allowed,
-    closing_time,
-    has_closed,
-    is_open,
-    late_placement,
-)
+from app.queue.queries import check_in_allowed, late_placement
 from app.sites.hours import OpenDay
 from app.sites.models import Site
+from app.sites.opening import closing_time, has_closed, is_open
 
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
