@@ -470,7 +470,7 @@ async def _coming_context(context: Context, appointment: Appointment) -> dict[st
         "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
         "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
         "starts": formats.clock(start),
-        "need_names": [need.label for need in needs],
+        "told_needs": needs,
         "email_to": contacts.masked_email(appointment.email) if appointment.email else None,
         "phone_to": contacts.masked_phone(appointment.phone) if appointment.phone else None,
         "book_again": f"/mairies/{site.slug}/rendez-vous",

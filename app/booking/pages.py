@@ -343,7 +343,9 @@ def _service_view(item: Service) -> dict[str, Any]:
     return {
         "code": item.code,
         "name": item.label,
+        "name_lang": item.label_lang,
         "description": item.about,
+        "description_lang": item.about_lang,
         "duration": formats.minutes(item.duration_minutes),
         "double": item.station_kind == "double",
     }

@@ -25,6 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LANGUAGE = "fr"
@@ -88,9 +89,29 @@ def ngettext(singular: str, plural: str, number: int, **values: Any) -> str:
     return text % {"num": number, **values}
 
 
+def lang_attribute(text_language: object) -> Markup:
+    """` lang="fr"` for a text in `text_language` shown in what is rendered in another
+    language (a démarche with no English name, a mairie's own notes, on an English page),
+    so that a screen reader says it as the language it is in; nothing when it is in the
+    language being rendered, or unknown (None, undefined)."""
+    known = isinstance(text_language, str) and text_language in LANGUAGES
+    if not known or text_language == language.get():
+        return Markup("")
+    return Markup(' lang="{}"').format(text_language)
+
+
+def lang_span(text: object, text_language: object) -> Markup:
+    """`text` in a `<span lang="fr">` where `lang_attribute` marks it (a name in a
+    sentence or a label), else `text` alone: a page in French keeps its plain words."""
+    mark = lang_attribute(text_language)
+    return Markup("<span{}>{}</span>").format(mark, text) if mark and text else escape(text)
+
+
 def install(environment: Environment) -> None:
     """Let `environment`'s templates translate (`{% trans %}`, `_()`, `ngettext()`, in
-    the current language) and format days and times (`|day`, `|clock`, `|minutes`…)."""
+    the current language), format days and times (`|day`, `|clock`, `|minutes`…) and
+    mark a text in another language than the page's (`<dd{{ lang_attr("fr") }}>`, or
+    `{{ lang_span(name, "fr") }}` in a sentence)."""
     from app.i18n import formats  # formats translates through this module
 
     environment.add_extension("jinja2.ext.i18n")
@@ -102,6 +123,8 @@ def install(environment: Environment) -> None:
         newstyle=True,
     )
     environment.globals["current_language"] = language.get
+    environment.globals["lang_attr"] = lang_attribute
+    environment.globals["lang_span"] = lang_span
     names = (
         "day",
         "short_day",

@@ -25,7 +25,7 @@ from app.i18n import formats
 from app.notify import planner
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL, Planned, Reach, Rules
-from app.sites.models import Service, Site
+from app.sites.models import Service, Site, shown_in
 
 
 def rules_of(site: Site, hours: Sequence[int] | None = None) -> Rules:
@@ -68,11 +68,14 @@ def appointment_data(appointment: AppointmentFacts, site: Site, service: Service
 
 
 def translations(service: Service) -> dict[str, dict[str, Any]]:
-    """The démarche's name and documents in each language but French (the data's own)."""
+    """The démarche's name and documents in each language but French (the data's own),
+    with the language each is in (French where the City has not translated it)."""
     return {
         language: {
             "service": service.name_in(language),
+            "service_lang": shown_in(language, service.name_en),
             "documents": service.documents_in(language),
+            "documents_lang": shown_in(language, service.documents_en),
         }
         for language in i18n.LANGUAGES
         if language != i18n.DEFAULT_LANGUAGE

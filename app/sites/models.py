@@ -29,6 +29,13 @@ STATION_KINDS = ("standard", "double")
 ENGLISH = "en"
 
 
+def shown_in(language: str, english: str | list[str]) -> str:
+    """The language a reader of `language` is shown a text in, given its `english`
+    version: English when they read English and it has one, else French (the data's own,
+    which every other language falls back to)."""
+    return ENGLISH if language == ENGLISH and english else i18n.DEFAULT_LANGUAGE
+
+
 class LateArrivalRule(StrEnum):
     """Where a late arrival's ticket goes in the queue."""
 
@@ -240,14 +247,14 @@ class Service(Base):
     documents_en: Mapped[list[str]] = mapped_column(JSONValue, default=list, server_default="[]")
 
     def name_in(self, language: str) -> str:
-        return self.name_en if language == ENGLISH and self.name_en else self.name
+        return self.name_en if shown_in(language, self.name_en) == ENGLISH else self.name
 
     def description_in(self, language: str) -> str:
-        english = language == ENGLISH and self.description_en
+        english = shown_in(language, self.description_en) == ENGLISH
         return self.description_en if english else self.description
 
     def documents_in(self, language: str) -> list[str]:
-        english = language == ENGLISH and self.documents_en
+        english = shown_in(language, self.documents_en) == ENGLISH
         return list(self.documents_en if english else self.documents)
 
     @property
@@ -256,14 +263,29 @@ class Service(Base):
         return self.name_in(i18n.language.get())
 
     @property
+    def label_lang(self) -> str:
+        """The language `label` is in: French when it has no English name."""
+        return shown_in(i18n.language.get(), self.name_en)
+
+    @property
     def about(self) -> str:
         """The description in the language being rendered."""
         return self.description_in(i18n.language.get())
 
     @property
+    def about_lang(self) -> str:
+        """The language `about` is in."""
+        return shown_in(i18n.language.get(), self.description_en)
+
+    @property
     def to_bring(self) -> list[str]:
         """The documents to bring, in the language being rendered."""
         return self.documents_in(i18n.language.get())
+
+    @property
+    def to_bring_lang(self) -> str:
+        """The language `to_bring` is in (all its documents are in the same one)."""
+        return shown_in(i18n.language.get(), self.documents_en)
 
 
 class Need(Base):
@@ -289,9 +311,14 @@ class Need(Base):
     name_en: Mapped[str] = mapped_column(String(120), default="")
 
     def name_in(self, language: str) -> str:
-        return self.name_en if language == ENGLISH and self.name_en else self.name
+        return self.name_en if shown_in(language, self.name_en) == ENGLISH else self.name
 
     @property
     def label(self) -> str:
         """The need in words, in the language being rendered (`app.i18n.language`)."""
         return self.name_in(i18n.language.get())
+
+    @property
+    def label_lang(self) -> str:
+        """The language `label` is in: French when it has no English name."""
+        return shown_in(i18n.language.get(), self.name_en)
