@@ -3,13 +3,13 @@ tickets issued and printed, and appointments booked at the desk or by phone."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -26,6 +26,7 @@ from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import formats, gettext
 from app.i18n.texts import STATUSES, check_in_window, label, refusal
 from app.queue import commands, queries, views
+from app.queue.desk_forms import MAX_REFERENCE, WalkIn, too_long, too_long_text
 from app.queue.eta_words import EtaWords, eta_words
 from app.queue.station_pages import (
     RECEPTION,
@@ -36,8 +37,11 @@ from app.queue.station_pages import (
     refusal_text,
     refused,
     station_for,
+    station_page,
+    ticket_here,
     ticket_rows,
 )
+from app.sites import opening
 from app.sites.hours import OpenDay
 from app.sites.models import Site
 from app.sites.schemas import Slug
@@ -53,44 +57,8 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = staff.session
-        site = await site_for(session, staff, slug, RECEPTION)
-        params = staff.request.query_params
-        search = params.get("q", "")[:80]
-        tz = ZoneInfo(site.timezone)
-        appointments = await booking.appointments_of_day(
-            session, site, local_today(site, staff.now), search
-        )
-        late = await queries.late_appointments(session, [a.id for a in appointments])
-        booked = None
-        if params.get("rdv"):
-            booked = await booking.appointment_by_reference(session, site, params["rdv"][:16])
-        page = {
-            **await console_context(
-                staff.context, staff, site, params, refresh=f"/accueil/{site.slug}/file"
-            ),
-            "search": search,
-            "appointments": [
-                {
-                    "reference": a.reference,
-                    "name": a.name,
-                    "time": formats.clock(a.starts_at.astimezone(tz)),
-                    "service": a.service.label,
-                    "status": label(STATUSES, a.status),
-                    "late": a.id in late,
-                    "can_check_in": a.status == AppointmentStatus.BOOKED,
-                }
-                for a in appointments
-            ],
-            "booked": _booked_view(booked, staff.settings) if booked else None,
-            "checked_in": params.get("arrivee"),
-            "check_in_window": check_in_window(
-                site.check_in_early_minutes,
-                site.check_in_late_minutes,
-                site.late_check_in_limit_minutes,
-            ),
-        }
-        return Template("staff_reception.html", context=page)
+        site = await site_for(staff.session, staff, slug, RECEPTION)
+        return await reception_page(staff, site, staff.request.query_params)
 
     @get("/accueil/{slug:str}/file")
     async def reception_queue(
@@ -111,13 +79,28 @@ class ReceptionPages(StaffController):
         session, now = staff.session, staff.now
         asked = WalkIn.of(form)
         path = f"/accueil/{site.slug}"
+        station = None
         if asked.station is not None:  # issued from a station's console
             station = await station_for(session, staff, asked.station)
             if station.site_id != site.id:
                 raise Forbidden("This station belongs to another mairie.")
             path = f"/poste/{station.id}"
-        day = await queries.open_day(session, site, now)
-        open_now = queries.is_open(day, now)
+        day = await opening.open_day(session, site, now)
+        open_now = opening.is_open(day, now)
+        long = asked.too_long(reason_kept=asked.confirmed and not open_now)
+        if long is not None:  # refused, never cut: the form again, as typed
+            warning = await _issue_warning(staff, site, day, asked) if long == "raison" else None
+            if warning is not None:
+                error = too_long_text(long)
+                return await _confirm_page(staff, site, asked, warning, path, error=error)
+            error = too_long_text(long)
+            if station is not None:
+                return await station_page(
+                    staff, station, {}, walk_in=asked, asked_field=long, error=error
+                )
+            return await reception_page(
+                staff, site, {}, walk_in=asked, asked_field=long, error=error
+            )
         if not asked.confirmed:
             warning = await _issue_warning(staff, site, day, asked)
             if warning is not None:
@@ -152,8 +135,10 @@ class ReceptionPages(StaffController):
     ) -> Redirect:
         site, form = await site_form(staff, slug, RECEPTION)
         path = f"/accueil/{site.slug}"
-        reference = str(form.get("reference", ""))[:16]
+        reference = str(form.get("reference", ""))
         try:
+            if len(reference) > MAX_REFERENCE:  # no reference, even once cut
+                raise NotFound("No appointment has so long a reference.")
             ticket = await commands.check_in(
                 staff.session,
                 site.slug,
@@ -198,28 +183,33 @@ class ReceptionPages(StaffController):
         channel = "phone" if form.get("canal") == "telephone" else "counter"
         start = bounds.parse_datetime(str(form.get("debut", "")))
         entered = ContactForm(
-            nom=str(form.get("nom", ""))[:200],
-            email=str(form.get("email", "")).strip()[:254],
-            telephone=str(form.get("telephone", "")).strip()[:32],
+            nom=str(form.get("nom", "")),
+            email=str(form.get("email", "")).strip(),
+            telephone=str(form.get("telephone", "")).strip(),
             rappels_email=form.get("rappels_email") == "oui",
             rappels_sms=form.get("rappels_sms") == "oui",
         )
-        try:
-            if start is None:
-                raise booking.SlotRefused(Refusal.OFF_GRID)
-            appointment = await booking_commands.book(
-                staff.session,
-                entered.request(site, code, needs, start, channel=channel),
-                now=staff.now,
-                agent_id=staff.actor.agent_id,
-            )
-        except DomainError as error:
-            page = await _booking_context(
-                staff.context, site, staff, code=code, needs=needs, day_text=day_text
-            )
-            page["error"] = refusal(error.code)
-            return Template("staff_booking.html", context=page, status_code=error.status)
-        return back(f"/accueil/{site.slug}", rdv=appointment.reference)
+        long = too_long({"email": entered.email, "telephone": entered.telephone})
+        error: str | None = too_long_text(long) if long else None
+        status = 400
+        if error is None:
+            try:
+                if start is None:
+                    raise booking.SlotRefused(Refusal.OFF_GRID)
+                appointment = await booking_commands.book(
+                    staff.session,
+                    entered.request(site, code, needs, start, channel=channel),
+                    now=staff.now,
+                    agent_id=staff.actor.agent_id,
+                )
+                return back(f"/accueil/{site.slug}", rdv=appointment.reference)
+            except DomainError as refused_here:
+                error, status = refusal(refused_here.code), refused_here.status
+        page = await _booking_context(
+            staff.context, site, staff, code=code, needs=needs, day_text=day_text
+        )
+        page.update(error=error, entered=entered, channel=channel, start=form.get("debut"))
+        return Template("staff_booking.html", context=page, status_code=status)
 
     @get("/accueil/{slug:str}/tickets/{ticket_id:int}/imprimer")
     async def print_ticket(
@@ -230,9 +220,7 @@ class ReceptionPages(StaffController):
     ) -> Template:
         session, now = staff.session, staff.now
         site = await site_for(session, staff, slug, STAFF)
-        ticket = await queries.get_ticket(session, ticket_id)
-        if ticket.site_id != site.id:
-            raise Forbidden("This ticket belongs to another mairie.")
+        ticket = await ticket_here(session, ticket_id, site)
         view = await views.view_of(session, ticket, now)
         tz = ZoneInfo(site.timezone)
         title = gettext("Code QR : suivre votre ticket sur votre téléphone")
@@ -248,7 +236,7 @@ class ReceptionPages(StaffController):
                 "ahead": (view.position - 1) if view.position else 0,
                 "eta_words": eta_words(view.eta_minutes),
                 # Closed: the slip never promises a call "dans un instant".
-                "closed_now": not queries.is_open(await queries.open_day(session, site, now), now),
+                "closed_now": not opening.is_open(await opening.open_day(session, site, now), now),
             },
         )
 
@@ -272,30 +260,64 @@ class ReceptionPages(StaffController):
         )
 
 
-@dataclass(frozen=True)
-class WalkIn:
-    """A walk-in ticket as the reception (or a station) asks for it, read once from the
-    form; the confirmation page sends it again in hidden fields, `forcer` confirming."""
-
-    service: str
-    needs: tuple[str, ...]
-    priority: bool
-    phone: str | None
-    station: int | None
-    confirmed: bool
-    reason: str
-
-    @classmethod
-    def of(cls, form: FormMultiDict) -> WalkIn:
-        return cls(
-            service=str(form.get("service", ""))[:40],
-            needs=needs_of(form.getall("besoins", [])),
-            priority=form.get("prioritaire") == "oui",
-            phone=str(form.get("telephone", "")).strip()[:32] or None,
-            station=bounds.parse_int(str(form.get("poste", "")), 1, bounds.LARGEST_ID),
-            confirmed=form.get("forcer") == "oui",
-            reason=str(form.get("raison", ""))[:200],
-        )
+async def reception_page(
+    staff: Staff,
+    site: Site,
+    params: Mapping[str, str],
+    *,
+    walk_in: WalkIn | None = None,
+    asked_field: str = "",
+    error: str | None = None,
+) -> Template:
+    """The reception console of `site`; the walk-in form refused shown again as typed
+    (`walk_in`, answered 400), with its `error` beside `asked_field`. A search too long
+    is refused likewise, kept in its field."""
+    session, now = staff.session, staff.now
+    status_code = 400 if walk_in else 200
+    search = params.get("q", "")
+    search_refused = too_long({"q": search}) is not None
+    if search_refused:
+        error, status_code = too_long_text("q"), 400
+    tz = ZoneInfo(site.timezone)
+    appointments = (
+        []
+        if search_refused
+        else await booking.appointments_of_day(session, site, local_today(site, now), search)
+    )
+    late = await queries.late_appointments(session, [a.id for a in appointments])
+    booked = None
+    if params.get("rdv"):
+        booked = await booking.appointment_by_reference(session, site, params["rdv"])
+    page = {
+        **await console_context(
+            staff.context, staff, site, params, refresh=f"/accueil/{site.slug}/file"
+        ),
+        "search": search,
+        "appointments": [
+            {
+                "reference": a.reference,
+                "name": a.name,
+                "time": formats.clock(a.starts_at.astimezone(tz)),
+                "service": a.service.label,
+                "status": label(STATUSES, a.status),
+                "late": a.id in late,
+                "can_check_in": a.status == AppointmentStatus.BOOKED,
+            }
+            for a in appointments
+        ],
+        "booked": _booked_view(booked, staff.settings) if booked else None,
+        "checked_in": params.get("arrivee"),
+        "check_in_window": check_in_window(
+            site.check_in_early_minutes,
+            site.check_in_late_minutes,
+            site.late_check_in_limit_minutes,
+        ),
+        "asked": walk_in,
+        "asked_field": asked_field,
+    }
+    if error:
+        page["error"] = error
+    return Template("staff_reception.html", context=page, status_code=status_code)
 
 
 @dataclass(frozen=True)
@@ -319,12 +341,12 @@ async def _issue_warning(
     if asked.service not in {service.code for service in await list_services(session)}:
         return None
     tz = ZoneInfo(site.timezone)
-    if not queries.is_open(day, now):
+    if not opening.is_open(day, now):
         opens = next((start for start, _ in day.intervals if start > now), None)
         return IssueWarning(
             closed=True, opens=formats.clock(opens.astimezone(tz)) if opens else None
         )
-    closes = queries.closing_time(day)
+    closes = opening.closing_time(day)
     wait = await views.newcomer_wait(session, site, now)
     if closes is None or not views.closes_before_turn(now, closes, wait):
         return None
@@ -422,4 +444,8 @@ async def _booking_context(
         "next_day": (day + timedelta(days=1)).isoformat(),
         "slots": slots,
         "error": None,
+        # What a refused booking form held, shown again as typed.
+        "entered": None,
+        "channel": "counter",
+        "start": None,
     }

@@ -19,14 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.accounts import service as accounts
 from app.booking.models import Appointment
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import OUTCOMES as OUTCOME_LABELS
 from app.i18n.texts import TICKET_STATUSES, check_in_refusal, label
 from app.live import presence
 from app.queue import commands, queries, views
+from app.queue.desk_forms import Kept, WalkIn
 from app.queue.eta_words import eta_words
 from app.queue.models import Ticket, TicketStatus
+from app.sites import opening
 from app.sites.models import Site, Station
 from app.sites.service import list_needs, list_services
 from app.visits import service as visits
@@ -150,13 +152,38 @@ def refused(path: str, error: DomainError) -> Redirect:
     return back(path, erreur=error.code or "not_found")
 
 
-async def issued_row(context: Context, site: Site, ticket_id: str | None) -> dict[str, Any] | None:
-    """The ticket just issued (its id in the page's address), if it is one of `site`'s."""
+async def ticket_here(session: AsyncSession, ticket_id: int, site: Site) -> Ticket:
+    """The ticket `ticket_id` of `site`: 404 for another mairie's as for an id nobody
+    has, so that a console tells nobody which ids exist elsewhere."""
+    ticket = await session.scalar(
+        queries.ticket_query().where(Ticket.id == ticket_id, Ticket.site_id == site.id)
+    )
+    if ticket is None:
+        raise NotFound(f"No ticket has the id {ticket_id}.")
+    return ticket
+
+
+async def todays_ticket(context: Context, site: Site, ticket_id: str | None) -> Ticket | None:
+    """The ticket whose id the page's address gives, if it is one of `site`'s today; None
+    for anything else (an address kept from another day, mistyped, or of a ticket since
+    deleted or of another mairie), which the console leaves out."""
     found = bounds.parse_int(ticket_id, 1, bounds.LARGEST_ID)
     if found is None:
         return None
-    ticket = await queries.get_ticket(context.session, found)
-    if ticket.site_id != site.id:
+    return await context.session.scalar(
+        queries.ticket_query().where(
+            Ticket.id == found,
+            Ticket.site_id == site.id,
+            Ticket.day == queries.today(site, context.now),
+        )
+    )
+
+
+async def issued_row(context: Context, site: Site, ticket_id: str | None) -> dict[str, Any] | None:
+    """The ticket just issued (its id in the page's address), if it is one of `site`'s
+    today."""
+    ticket = await todays_ticket(context, site, ticket_id)
+    if ticket is None:
         return None
     view = await views.view_of(context.session, ticket, context.now)
     return ticket_rows([view], context.now, ZoneInfo(site.timezone))[0]
@@ -190,11 +217,51 @@ async def console_context(
         **await desk_context(session, staff, site),
         "issued": await issued_row(context, site, params.get("ticket")) if issues_tickets else None,
         "closed_now": issues_tickets
-        and not queries.is_open(await queries.open_day(session, site, now), now),
+        and not opening.is_open(await opening.open_day(session, site, now), now),
         "error": refusal_text(params["erreur"], site) if params.get("erreur") else None,
         "refresh": refresh,
         **await queue_context(context, site),
     }
+
+
+async def station_page(
+    staff: Staff,
+    station: Station,
+    params: Mapping[str, str],
+    *,
+    walk_in: WalkIn | None = None,
+    asked_field: str = "",
+    kept: Kept | None = None,
+    error: str | None = None,
+) -> Template:
+    """The console of `station`; a form refused shown again as typed, answered 400 with
+    its `error`: the walk-in ticket's (`walk_in`, the error beside `asked_field`) or a
+    ticket's visit or transfer (`kept`)."""
+    session = staff.session
+    site = station.site
+    page = {
+        **await console_context(
+            staff.context,
+            staff,
+            site,
+            params,
+            refresh=f"/poste/{station.id}/file",
+            issues_tickets=site.facilitators_issue_tickets,
+        ),
+        "station": station,
+        "issues_tickets": site.facilitators_issue_tickets,
+        "departments": await visits.active_departments(session),
+        "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
+        "current": await _current(staff.context, station),
+        "finished": await _finished(staff.context, station, params.get("termine")),
+        "asked": walk_in,
+        "asked_field": asked_field,
+        "kept": kept,
+    }
+    again = walk_in is not None or kept is not None
+    if again:
+        page["error"] = error or (kept.error if kept else None)
+    return Template("staff_station.html", context=page, status_code=400 if again else 200)
 
 
 class StationPages(StaffController):
@@ -204,28 +271,8 @@ class StationPages(StaffController):
         station_id: Id,
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = staff.session
-        station = await station_for(session, staff, station_id)
-        site = station.site
-        page = {
-            **await console_context(
-                staff.context,
-                staff,
-                site,
-                staff.request.query_params,
-                refresh=f"/poste/{station.id}/file",
-                issues_tickets=site.facilitators_issue_tickets,
-            ),
-            "station": station,
-            "issues_tickets": site.facilitators_issue_tickets,
-            "departments": await visits.active_departments(session),
-            "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
-            "current": await _current(staff.context, station),
-            "finished": await _finished(
-                staff.context, station, staff.request.query_params.get("termine")
-            ),
-        }
-        return Template("staff_station.html", context=page)
+        station = await station_for(staff.session, staff, station_id)
+        return await station_page(staff, station, staff.request.query_params)
 
     @get("/poste/{station_id:int}/file")
     async def station_queue(
@@ -261,13 +308,17 @@ class StationPages(StaffController):
         ticket_id: Id,
         action: Annotated[str, PathParameter(max_length=20)],
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         station = await station_for(staff.session, staff, station_id)
-        ticket = await queries.get_ticket(staff.session, ticket_id)
-        if ticket.site_id != station.site_id or action not in ACTIONS:
-            raise Forbidden("This ticket or action does not belong to this station.")
+        ticket = await ticket_here(staff.session, ticket_id, station.site)
+        if action not in ACTIONS:
+            raise Forbidden("This action does not belong to this station.")
         form = await staff.request.form()
         path = f"/poste/{station.id}"
+        offered = {service.code for service in await list_services(staff.session)}
+        refused_here = Kept.of(ticket.id, action, form).refusal(offered)
+        if refused_here is not None:
+            return await station_page(staff, station, {}, kept=refused_here)
         report = None
         if action == "terminer":
             report = visits.VisitReport(
@@ -297,14 +348,11 @@ class StationPages(StaffController):
 async def _finished(
     context: Context, station: Station, ticket_id: str | None
 ) -> dict[str, Any] | None:
-    """The visit just finished at `station` (its ticket's id in the page's address): its
-    ticket, démarche, appointment if any, and recorded outcome."""
-    found = bounds.parse_int(ticket_id, 1, bounds.LARGEST_ID)
-    if found is None:
-        return None
+    """The visit just finished at `station` today (its ticket's id in the page's address):
+    its ticket, démarche, appointment if any, and recorded outcome."""
     session = context.session
-    ticket = await queries.get_ticket(session, found)
-    if ticket.site_id != station.site_id or ticket.status != TicketStatus.DONE:
+    ticket = await todays_ticket(context, station.site, ticket_id)
+    if ticket is None or ticket.status != TicketStatus.DONE:
         return None
     visit = await session.scalar(select(Visit).where(Visit.ticket_id == ticket.id))
     appointment = (
