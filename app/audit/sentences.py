@@ -141,6 +141,9 @@ FIELDS = {
     "station_kind": N_("le poste demandé"),
     "requires_accessible": N_("l'accès en fauteuil roulant"),
     "position": N_("la place dans la liste"),
+    "name_en": N_("le nom en anglais"),
+    "description_en": N_("la description en anglais"),
+    "documents_en": N_("la liste des pièces à apporter en anglais"),
 }
 # Details the sentence already says, or ids nobody reads.
 SAID = frozenset(

@@ -206,6 +206,11 @@ CLOCK_SETTINGS = tuple(
 )
 REMINDER_HOURS = Bound(1, 168, "Each reminder", N_("Chaque rappel"), "hours_before")
 MAX_REMINDERS = 3
+# The day in which people expect texts (the hours the default quiet period leaves), and
+# how much of it the quiet period must leave for them: less was most likely typed the
+# wrong way round ("from 08:00 until 21:00" for "from 21:00 until 08:00").
+DAYTIME = (time(8), time(20))
+MIN_TEXT_HOURS = 8
 
 
 def check_settings(values: Mapping[str, Any]) -> list[Problem]:
@@ -256,6 +261,9 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
     else:
         out_of_range = [REMINDER_HOURS.problem("reminder_hours", hour) for hour in hours]
         problems += [problem for problem in out_of_range if problem is not None][:1]
+    quiet = quiet_hours_problem(values["sms_quiet_from"], values["sms_quiet_until"])
+    if quiet is not None:
+        problems.append(quiet)
     notice, horizon = values["booking_min_notice_minutes"], values["booking_horizon_days"]
     if not problems and notice >= horizon * 24 * 60:
         problems.append(
@@ -268,6 +276,67 @@ def check_settings(values: Mapping[str, Any]) -> list[Problem]:
             )
         )
     return problems
+
+
+def _minute_of_day(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def daytime_minutes_for_texts(quiet_from: time, quiet_until: time) -> int:
+    """How many minutes of `DAYTIME` lie outside the quiet period from `quiet_from` until
+    `quiet_until`, read as the planner reads it (across midnight when `quiet_from` is the
+    later; none when both are the same)."""
+    start, end = _minute_of_day(quiet_from), _minute_of_day(quiet_until)
+
+    def quiet(minute: int) -> bool:
+        if start > end:
+            return minute >= start or minute < end
+        return start <= minute < end
+
+    first, last = (_minute_of_day(at) for at in DAYTIME)
+    return sum(1 for minute in range(first, last) if not quiet(minute))
+
+
+def _leaves_the_day(quiet_from: time, quiet_until: time) -> bool:
+    return daytime_minutes_for_texts(quiet_from, quiet_until) >= MIN_TEXT_HOURS * 60
+
+
+def quiet_hours_problem(quiet_from: time, quiet_until: time) -> Problem | None:
+    """What is wrong with a quiet period for texts: none at all (the same time twice), or
+    one that leaves fewer than `MIN_TEXT_HOURS` of the `DAYTIME` for texts, said with the
+    period the other way round when that one would do."""
+    if quiet_from == quiet_until:
+        return Problem(
+            "sms_quiet_from",
+            "The quiet hours for texts must start and end at different times.",
+            gettext("La période sans SMS doit commencer et finir à des heures différentes."),
+        )
+    if _leaves_the_day(quiet_from, quiet_until):
+        return None
+    day_from, day_until = DAYTIME
+    detail = (
+        f"The quiet hours for texts, {quiet_from:%H:%M} to {quiet_until:%H:%M}, leave fewer "
+        f"than {MIN_TEXT_HOURS} of the hours from {day_from:%H:%M} to {day_until:%H:%M} for "
+        "texts."
+    )
+    text = ngettext(
+        "Avec cette période sans SMS, il resterait moins de %(num)d heure entre %(start)s et "
+        "%(end)s pour envoyer les SMS.",
+        "Avec cette période sans SMS, il resterait moins de %(num)d heures entre %(start)s et "
+        "%(end)s pour envoyer les SMS.",
+        MIN_TEXT_HOURS,
+        start=formats.clock(day_from),
+        end=formats.clock(day_until),
+    )
+    if _leaves_the_day(quiet_until, quiet_from):
+        detail += f" Did you mean {quiet_until:%H:%M} to {quiet_from:%H:%M}?"
+        guess = gettext(
+            "Voulez-vous dire de %(start)s à %(end)s ?",
+            start=formats.clock(quiet_until),
+            end=formats.clock(quiet_from),
+        )
+        text = f"{text} {guess}"
+    return Problem("sms_quiet_from", detail, text)
 
 
 def settings_of(site: Site) -> dict[str, Any]:

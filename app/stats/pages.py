@@ -14,10 +14,9 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from markupsafe import Markup
 
-from app import bounds
-from app.errors import BadRequest
-from app.i18n import N_, formats, gettext
+from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import OUTCOMES, label
+from app.sites.forms import read_day
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.stats import charts
@@ -26,9 +25,12 @@ from app.stats.figures import compare, figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Figures, Stats
 from app.stats.sql import By
+from app.stats.tally import MAX_DAYS
 from app.web.staff import Staff, StaffController
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
+DAYS = ("du", "au")  # the fields of the range, first and last day
+TYPED_LENGTH = 40  # of a field shown again as typed
 CHANNEL_NAMES = {
     "online": N_("En ligne"),
     "phone": N_("Par téléphone"),
@@ -71,15 +73,23 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{round(value * 100)} %"
 
 
-def _day(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    day = bounds.parse_date(raw)
-    if day is None:
-        raise BadRequest(
-            f"Dates are written YYYY-MM-DD, {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid"
+def read_range(params: Mapping[str, str], today: date) -> tuple[date, date, dict[str, str]]:
+    """The days the page counts, as `?du=` and `?au=` ask (this month so far without
+    them), and what is wrong with them, in words, by the field to show it next to."""
+    errors: dict[str, str] = {}
+    first, last = (read_day(params, name, errors) if params.get(name) else None for name in DAYS)
+    first, last = default_range(first, last, today)
+    if errors:
+        return first, last, errors
+    if last < first:
+        errors["au"] = gettext("Le dernier jour vient avant le premier.")
+    elif (last - first).days >= MAX_DAYS:
+        errors["du"] = ngettext(
+            "Choisissez une période d'au plus %(num)d jour.",
+            "Choisissez une période d'au plus %(num)d jours.",
+            MAX_DAYS,
         )
-    return day
+    return first, last, errors
 
 
 def period_label(start: date, end: date, by: By) -> str:
@@ -330,9 +340,19 @@ class FiguresPages(StaffController):
         params = request.query_params
         chosen = params.get("par", "jour")
         by: By = PERIODS.get(chosen, "day")
-        first, last = default_range(
-            _day(params.get("du")), _day(params.get("au")), today_in(staff.settings, now)
-        )
+        first, last, errors = read_range(params, today_in(staff.settings, now))
+        page = {
+            "staff": staff,
+            "agent": staff.actor,
+            "place": sites[0].name if slug else gettext("tout Paris"),
+            "action": f"/statistiques/{slug}" if slug else "/statistiques",
+            "period": chosen if chosen in PERIODS else "jour",
+            "errors": errors,
+        }
+        if errors:  # the form again as typed, and no figures of another range under it
+            typed = {name: params.get(name, "")[:TYPED_LENGTH] for name in DAYS}
+            page.update(first=typed["du"], last=typed["au"])
+            return Template("staff_stats.html", context=page, status_code=400)
         stats = await figures(session, sites, first, last, by, now)
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
         if slug:
@@ -342,21 +362,18 @@ class FiguresPages(StaffController):
             table = comparison(compared, stats.total, params)
         else:
             table = None
-        page = {
-            "staff": staff,
-            "agent": staff.actor,
-            "place": sites[0].name if slug else gettext("tout Paris"),
-            "action": f"/statistiques/{slug}" if slug else "/statistiques",
-            "first": first.isoformat(),
-            "last": last.isoformat(),
-            "span": span(first, last),
-            "lead": first_upper(span(first, last)),
-            "period": chosen if chosen in PERIODS else "jour",
-            "csv": f"/api/v1/stats.csv?{urlencode(export)}",
-            "figures": key_figures(stats),
-            "comparison": table,
-            **chart_context(stats),
-        }
+        page.update(
+            {
+                "first": first.isoformat(),
+                "last": last.isoformat(),
+                "span": span(first, last),
+                "lead": first_upper(span(first, last)),
+                "csv": f"/api/v1/stats.csv?{urlencode(export)}",
+                "figures": key_figures(stats),
+                "comparison": table,
+                **chart_context(stats),
+            }
+        )
         return Template("staff_stats.html", context=page)
 
     @get("/statistiques")
