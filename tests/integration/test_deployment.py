@@ -22,7 +22,6 @@ import yaml
 from click.testing import CliRunner
 
 import app.asgi
-import app.live.api
 from app import cli, schema
 from app.config import PREFIX, Settings, load_settings
 
@@ -251,7 +250,6 @@ def test_the_image_holds_what_the_app_reads_beside_its_package() -> None:
     needed = {
         schema.MIGRATIONS_DIR.relative_to(ROOT).as_posix(),
         app.asgi.DISPLAY_DIR.resolve().relative_to(ROOT).as_posix(),
-        app.live.api.DISPLAY_DIR.relative_to(ROOT).as_posix(),
         "app",
         "pyproject.toml",
     }
