@@ -50,6 +50,7 @@ from app.privacy.pages import PrivacyPages
 from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.queue.pages import TrackingPages
+from app.queue.remote_api import RemoteDeskController, RemoteQueueController
 from app.queue.staff_pages import StaffPages
 from app.scheduler import Scheduler, transports
 from app.security import SecurityHeaders
@@ -176,6 +177,8 @@ def create_app(
             QueueController,
             *TICKET_MOVES,
             TrackingController,
+            RemoteQueueController,
+            RemoteDeskController,
             LiveController,
             OutboxController,
             AuditController,

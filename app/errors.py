@@ -68,6 +68,13 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unprocessable(DomainError):
+    """Well formed, but not something the service can act on (a number that takes no
+    texts)."""
+
+    status = 422
+
+
 class TooManyRequests(DomainError):
     status = 429
 

@@ -166,6 +166,27 @@ class TicketQueueClosed(TicketEvent, name="ticket.queue_closed"):
     """The mairie closed before this ticket's turn."""
 
 
+class TicketJoinedRemotely(TicketEvent, name="ticket.joined_remotely"):
+    """A ticket taken from a phone: its link, with the `confirmation` code that proves
+    the number is its holder's."""
+
+    confirmation: str
+
+
+class TicketLeaveNow(TicketEvent, name="ticket.leave_now"):
+    """The estimate of a ticket taken from a phone came down to its holder's travel time."""
+
+
+class TicketHeld(TicketEvent, name="ticket.held"):
+    """Its turn came while its holder was not there: kept for them `until`."""
+
+    until: datetime
+
+
+class TicketNotArrived(TicketEvent, name="ticket.not_arrived"):
+    """Held past its rejoin window, its holder never came: closed."""
+
+
 class VisitOver(TicketEvent, name="visit.over"):
     """The visit is over: what was done, its outcome, and the request sent on, if any."""
 

@@ -37,13 +37,15 @@ class NotAllowed(Exception):
 
 @dataclass(frozen=True)
 class Lifecycle(Generic[S, A, E]):
-    """The states a thing goes through: it starts in `start`, stops in one of `ends`, and
-    moves only as `moves` says."""
+    """The states a thing goes through: it starts in `start` (or in one of `also_starts`:
+    a ticket taken from a phone starts before its holder is there), stops in one of
+    `ends`, and moves only as `moves` says."""
 
     name: str
     start: S
     ends: frozenset[S]
     moves: Mapping[tuple[S, A], Move[S, E]]
+    also_starts: frozenset[S] = frozenset()
 
     @classmethod
     def table(
@@ -53,6 +55,7 @@ class Lifecycle(Generic[S, A, E]):
         start: S,
         ends: Iterable[S],
         rows: Iterable[tuple[Iterable[S], A, S, Iterable[E]]],
+        also_starts: Iterable[S] = (),
     ) -> Lifecycle[S, A, E]:
         """The lifecycle a table writes, a row per action: the states it is taken from, the
         action, the state it leads to and its effects."""
@@ -65,6 +68,7 @@ class Lifecycle(Generic[S, A, E]):
                 for origins, action, to, effects in rows
                 for origin in origins
             },
+            also_starts=frozenset(also_starts),
         )
 
     def move(self, state: str, action: A) -> Move[S, E]:
@@ -82,9 +86,9 @@ class Lifecycle(Generic[S, A, E]):
         return frozenset(state for state, taken in self.moves if taken == action)
 
     def reachable(self) -> frozenset[S]:
-        """Every state some sequence of actions leads to from the start."""
-        found = {self.start}
-        frontier = [self.start]
+        """Every state some sequence of actions leads to from a start."""
+        found = {self.start, *self.also_starts}
+        frontier = list(found)
         while frontier:
             state = frontier.pop()
             for (origin, _), move in self.moves.items():

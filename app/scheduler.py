@@ -25,7 +25,8 @@ from app.notify.transports import EmailTransport, SmsTransport
 from app.notify.transports.files import EmailFiles, SmsFiles
 from app.notify.transports.sms import HttpSmsGateway
 from app.notify.transports.smtp import SmtpTransport
-from app.queue import commands as queue
+from app.queue import closing as queue
+from app.queue import remote
 
 log = logging.getLogger("guichet.scheduler")
 T = TypeVar("T")
@@ -97,6 +98,9 @@ class Scheduler:
         self._scheduler.add_job(
             self.closing_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="closing"
         )
+        self._scheduler.add_job(
+            self.remote_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="remote"
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -147,6 +151,22 @@ class Scheduler:
         )
         if closed:
             log.info("tickets closed at closing time", extra={"count": closed})
+
+    async def remote_sweep(self) -> None:
+        """Tickets taken from phones: a text to those whose turn comes within their travel
+        time, and those whose holders never came (or never confirmed their number) closed.
+        Every instance may run it: rows are claimed under each site's queue lock."""
+        now = self.clock()
+        told = await self._round(
+            "leave", "leave-home texts failed", lambda: remote.tell_to_leave(self.db, now)
+        )
+        closed = await self._round(
+            "not_arrived",
+            "remote tickets sweep failed",
+            lambda: remote.close_unanswered(self.db, now),
+        )
+        if told or closed:
+            log.info("remote tickets swept", extra={"told": told or 0, "closed": closed or 0})
 
     async def daily_sweep(self) -> None:
         """Retention, once a day, on the first instance to record it; tomorrow's sweep

@@ -7,5 +7,13 @@ from app.booking import messages as appointment_messages
 from app.live import subscribers as live_screens
 from app.notify import subscribers as messages
 from app.queue import messages as ticket_messages
+from app.queue import remote as remote_tickets
 
-__all__ = ["appointment_messages", "audit_log", "live_screens", "messages", "ticket_messages"]
+__all__ = [
+    "appointment_messages",
+    "audit_log",
+    "live_screens",
+    "messages",
+    "remote_tickets",
+    "ticket_messages",
+]

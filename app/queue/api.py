@@ -100,7 +100,7 @@ class TicketOut(msgspec.Struct, kw_only=True):
     service_name: str
     needs: list[str]
     priority: bool
-    kind: Literal["walk_in", "appointment"]
+    kind: Literal["walk_in", "appointment", "remote"]
     late: bool
     arrived_at: datetime
     due_at: datetime | None
@@ -114,6 +114,8 @@ class QueueOut(msgspec.Struct, kw_only=True):
     waiting: list[TicketOut]
     called: list[TicketOut]
     serving: list[TicketOut]
+    # Taken from phones, their holders not there yet: in line, never called.
+    remote: list[TicketOut] = msgspec.field(default_factory=list)
 
 
 class RequestTracking(msgspec.Struct, kw_only=True):
@@ -154,11 +156,18 @@ def ticket_out(view: views.TicketView, tz: ZoneInfo) -> TicketOut:
         service=ticket.service.code,
         service_name=ticket.service.name,
         needs=list(ticket.needs),
-        kind="appointment" if ticket.appointment_id else "walk_in",
+        kind=kind_of(ticket),
         arrived_at=ticket.arrived_at.astimezone(tz),
         due_at=_local(ticket.due_at, tz),
         called_at=_local(ticket.called_at, tz),
     )
+
+
+def kind_of(ticket: Ticket) -> Literal["walk_in", "appointment", "remote"]:
+    """Booked, taken from a phone (it gave a travel time), or given at the desk."""
+    if ticket.appointment_id:
+        return "appointment"
+    return "remote" if ticket.travel_minutes is not None else "walk_in"
 
 
 async def _out(context: Context, ticket: Ticket) -> TicketOut:
@@ -258,6 +267,7 @@ class QueueController(Controller):
             waiting=[ticket_out(item, tz) for item in view.waiting],
             called=[ticket_out(item, tz) for item in view.called],
             serving=[ticket_out(item, tz) for item in view.serving],
+            remote=[ticket_out(item, tz) for item in view.remote],
         )
 
     @post(

@@ -1,7 +1,7 @@
 """Queue operations that change data: issue a walk-in's ticket, check a booked person in,
 call the next ticket, move a ticket along its lifecycle (`rules.TICKET`), let a waiting
-ticket's holder leave the queue from their phone, and close the tickets still waiting at
-closing time.
+ticket's holder leave the queue from their phone. Closing time is `closing`'s, a phone's
+ticket `remote`'s.
 
 Every change to a site's queue runs under that site's queue lock (advisory on
 PostgreSQL; SQLite's writers take turns), takes the next `seq`, and leaves a
@@ -25,7 +25,7 @@ from app.booking.contacts import texting_number
 from app.booking.models import Appointment
 from app.booking.queries import get_needs, get_service, requirement_of
 from app.booking.rules import APPOINTMENT, AppointmentAction
-from app.db import Base, Database, writing
+from app.db import Base, writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue import numbering, views
 from app.queue.messages import about
@@ -40,24 +40,19 @@ from app.queue.queries import (
     get_ticket,
     late_placement,
     site_of,
-    sites_with_waiting,
     stations_in_service,
     threshold,
-    ticket_query,
     today,
     waiting_tickets,
 )
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.models import Need, Service, Site
-from app.sites.opening import closing_time, is_open, open_day
+from app.sites.opening import is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
 
-# Past this long after closing time, tickets are closed without a text: it would come too late.
-CLOSING_TEXT_WITHIN = timedelta(hours=1)
 
-
-async def _lock(session: AsyncSession, site_id: int) -> None:
+async def lock_queue(session: AsyncSession, site_id: int) -> None:
     await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
 
 
@@ -79,7 +74,7 @@ async def _count_up(
     return int((await session.execute(statement)).scalar_one())
 
 
-async def _record(
+async def record(
     session: AsyncSession,
     ticket: Ticket,
     action: str,
@@ -117,7 +112,7 @@ async def _record(
     await events.record(session, moved)
 
 
-async def _new_ticket(
+async def new_ticket(
     session: AsyncSession,
     site: Site,
     service: Service,
@@ -130,8 +125,9 @@ async def _new_ticket(
     phone: str | None = None,
     keeps_time: bool = True,
     late: bool = False,
+    status: TicketStatus = TicketStatus.WAITING,
 ) -> Ticket:
-    """A waiting ticket at the station the service and the `chosen` needs call for; an
+    """A waiting (or `status`) ticket at the station the service and the `chosen` needs call for; an
     appointment's keeps its booked time in the queue unless `keeps_time` is false (a late
     arrival placed as a walk-in arriving now)."""
     day = today(site, now)
@@ -160,7 +156,7 @@ async def _new_ticket(
         appointment_id=appointment.id if appointment else None,
         due_at=appointment.starts_at if appointment and keeps_time else None,
         late=late,
-        status=TicketStatus.WAITING,
+        status=status,
         arrived_at=arrived_at,
         call_count=0,
         updated_at=now,
@@ -199,8 +195,8 @@ async def issue_walk_in(
                 "Staff may force one, saying why.",
                 code="site_closed",
             )
-        await _lock(session, site.id)
-        ticket = await _new_ticket(
+        await lock_queue(session, site.id)
+        ticket = await new_ticket(
             session,
             site,
             service,
@@ -210,9 +206,9 @@ async def issue_walk_in(
             priority=priority,
             phone=phone,
         )
-        await _record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
+        await record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
         ticket_id = ticket.id
-    return await _reload(session, ticket_id)
+    return await reload(session, ticket_id)
 
 
 async def check_in(
@@ -222,14 +218,14 @@ async def check_in(
     async with writing(session):
         site = await get_site(session, slug)
         appointment = await appointment_here(session, site, reference)
-        await _lock(session, site.id)
+        await lock_queue(session, site.id)
         await session.refresh(appointment, with_for_update=True)
         check_in_allowed(site, appointment, now, await open_day(session, site, now))
         late, keeps_time = late_placement(site, appointment.starts_at, now)
         service = await session.get(Service, appointment.service_id)
         assert service is not None
         chosen = await get_needs(session, tuple(appointment.needs), retired=True)
-        ticket = await _new_ticket(
+        ticket = await new_ticket(
             session,
             site,
             service,
@@ -243,11 +239,11 @@ async def check_in(
         )
         ticket.language = appointment.language  # its texts go in the language booked in
         move_appointment(appointment, AppointmentAction.CHECK_IN, now)
-        await _record(
+        await record(
             session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
         )
         ticket_id = ticket.id
-    return await _reload(session, ticket_id)
+    return await reload(session, ticket_id)
 
 
 async def call_next(
@@ -262,7 +258,7 @@ async def call_next(
                 f"{station.name} is out of service now: call from another station.",
                 code="station_out_of_service",
             )
-        await _lock(session, site.id)
+        await lock_queue(session, site.id)
         waiting = await waiting_tickets(session, site, now)
         in_service = [caller(s) for s in await stations_in_service(session, site, now)]
         chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
@@ -274,7 +270,7 @@ async def call_next(
         ticket.called_at = now
         ticket.first_called_at = ticket.first_called_at or now
         ticket.call_count = 1
-        await _record(session, ticket, "called", now, agent_id=agent_id)
+        await record(session, ticket, "called", now, agent_id=agent_id)
         # A text to each walk-in with a phone number who is now among the next few.
         others = [w for w in waiting if w.id != ticket.id]
         for near in await views.turn_near(session, site, others, now):
@@ -285,7 +281,7 @@ async def call_next(
                 ),
             )
         ticket_id = ticket.id
-    return await _reload(session, ticket_id)
+    return await reload(session, ticket_id)
 
 
 REFUSALS = {
@@ -333,11 +329,11 @@ async def act(
         if found is None:
             raise NotFound(f"No ticket has the id {ticket_id}.")
         site = await site_of(session, found.site_id)
-        await _lock(session, site.id)
+        await lock_queue(session, site.id)
         ticket = await session.get_one(
             Ticket, ticket_id, with_for_update=True, populate_existing=True
         )
-        if holder and ticket.status != TicketStatus.WAITING:
+        if holder and ticket.status not in (TicketStatus.WAITING, TicketStatus.REMOTE):
             status = ticket.status.replace("_", " ")
             detail = f"Only a waiting ticket can leave the queue: {ticket.number} is {status}."
             raise Conflict(detail, code="cannot_leave")
@@ -367,10 +363,10 @@ async def act(
                 appointment.status = APPOINTMENT.move(appointment.status, follows).to
                 appointment.updated_at = now
         recorded = "no_show" if taken == TicketAction.GIVE_UP else action
-        await _record(session, ticket, recorded, now, agent_id=agent_id)
+        await record(session, ticket, recorded, now, agent_id=agent_id)
         if asked == TicketAction.TRANSFER:
             ticket.station_id = None
-    return await _reload(session, ticket_id)
+    return await reload(session, ticket_id)
 
 
 async def leave(session: AsyncSession, token: str, *, now: datetime) -> Ticket:
@@ -448,50 +444,9 @@ TICKET_EFFECTS: dict[TicketEffect, Callable[[Moving], Awaitable[None]]] = {
     TicketEffect.RECORD_VISIT: _record_visit,
     TicketEffect.BACK_IN_QUEUE: _back_in_queue,
     TicketEffect.TELL_CLOSED: _not_through_act,  # close_waiting()
+    TicketEffect.PLACE_ON_ARRIVAL: _not_through_act,  # remote.arrive()
 }
 
 
-async def close_waiting(db: Database, now: datetime) -> int:
-    """At closing time (the end of the day's last opening range), the tickets still waiting
-    are closed and their holders told by text; called or served ones are left alone, as are
-    tickets staff forced after closing (until the next day). Safe on every instance at once:
-    each site's queue lock, and rows already claimed elsewhere are skipped. How many closed."""
-    async with db.session() as session:
-        site_ids = await sites_with_waiting(session)
-    closed = 0
-    for site_id in site_ids:
-        async with db.writing() as session:
-            site = await site_of(session, site_id)
-            day = today(site, now)
-            closing = closing_time(await open_day(session, site, now))
-            due = Ticket.day < day
-            if closing is not None and now >= closing:
-                due = due | ((Ticket.day == day) & (Ticket.arrived_at < closing))
-            await _lock(session, site.id)
-            tickets = list(
-                await session.scalars(
-                    ticket_query()
-                    .where(Ticket.site_id == site.id, Ticket.status == TicketStatus.WAITING, due)
-                    .order_by(Ticket.id)
-                    .with_for_update(skip_locked=True, of=Ticket)
-                )
-            )
-            for ticket in tickets:
-                ticket.status = TICKET.move(ticket.status, TicketAction.CLOSE).to
-                await _record(session, ticket, "closed", now, agent_id=None)
-                if (
-                    closing is not None
-                    and ticket.day == day
-                    and now - closing < CLOSING_TEXT_WITHIN
-                ):
-                    closed_event = events.TicketQueueClosed(
-                        at=now,
-                        **await about(session, ticket, site, ticket.service.name, person=False),
-                    )
-                    await events.record(session, closed_event)
-            closed += len(tickets)
-    return closed
-
-
-async def _reload(session: AsyncSession, ticket_id: int) -> Ticket:
+async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
     return await get_ticket(session, ticket_id)

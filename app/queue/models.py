@@ -24,8 +24,11 @@ from app.sites.models import STATION_KINDS, Service, Station
 
 
 class TicketStatus(StrEnum):
-    """Where a ticket stands. `closed`: still waiting when the mairie closed."""
+    """Where a ticket stands. `remote`: taken from a phone, its holder not there yet (never
+    called); `closed`: still waiting when the mairie closed, or a remote ticket whose
+    holder never came."""
 
+    REMOTE = "remote"
     WAITING = "waiting"
     CALLED = "called"
     SERVING = "serving"
@@ -49,6 +52,7 @@ class Ticket(Base):
         CheckConstraint(one_of("station_kind", STATION_KINDS), name="station_kind"),
         Index("ix_tickets_site_id_day_status", "site_id", "day", "status"),
         Index("ix_tickets_site_id_service_id_finished_at", "site_id", "service_id", "finished_at"),
+        Index("ix_tickets_phone_status", "phone", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +86,15 @@ class Ticket(Base):
     # The language of the texts and emails to its holder (`app.i18n.LANGUAGES`): French
     # unless its holder took it, or booked the appointment it follows, in another.
     language: Mapped[str] = mapped_column(String(8), default="fr", server_default="fr")
+    # A ticket taken from a phone (`app.queue.remote`): how long its holder said they need
+    # to come, when its number was confirmed (the first text's link, or arriving), when it
+    # was passed over because its holder was not there yet, when they were told to leave
+    # home, and when they came (its `arrived_at` is its place in the queue).
+    travel_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    leave_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    came_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()

@@ -26,6 +26,8 @@ from app.sites.opening import has_closed
 from app.sites.service import station_outages
 
 ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
+# In the queue: waiting there, or on the way (a remote ticket: counted, never called).
+IN_LINE = (TicketStatus.REMOTE, TicketStatus.WAITING)
 MAX_REASON = 200
 
 WAITING_COLUMNS = (
@@ -89,6 +91,19 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
     return [Waiting(*row) for row in rows]
 
 
+async def in_line_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
+    """The site's tickets in line today: waiting there, or taken from phones (counted in
+    everyone's place and estimate, never called)."""
+    rows = await session.execute(
+        select(*WAITING_COLUMNS).where(
+            Ticket.site_id == site.id,
+            Ticket.day == today(site, now),
+            Ticket.status.in_(IN_LINE),
+        )
+    )
+    return [Waiting(*row) for row in rows]
+
+
 def waiting_of(ticket: Ticket) -> Waiting:
     return from_model(
         ticket,
@@ -111,11 +126,9 @@ async def stations_in_service(session: AsyncSession, site: Site, now: datetime) 
 
 
 async def sites_with_waiting(session: AsyncSession) -> list[int]:
-    """The sites where some ticket waits, whatever its day."""
+    """The sites where some ticket waits (there or on its way), whatever its day."""
     return list(
-        await session.scalars(
-            select(Ticket.site_id).where(Ticket.status == TicketStatus.WAITING).distinct()
-        )
+        await session.scalars(select(Ticket.site_id).where(Ticket.status.in_(IN_LINE)).distinct())
     )
 
 

@@ -19,6 +19,8 @@ class TicketAction(StrEnum):
     CANCEL = "cancel"
     TRANSFER = "transfer"
     CLOSE = "close"  # still waiting when the mairie closed
+    ARRIVE = "arrive"  # a remote ticket's holder is there: in the queue
+    NOT_ARRIVED = "not_arrived"  # a remote ticket passed over, its holder not there in time
 
 
 class TicketEffect(StrEnum):
@@ -29,6 +31,7 @@ class TicketEffect(StrEnum):
     RECORD_VISIT = "record_visit"
     BACK_IN_QUEUE = "back_in_queue"  # no station, not called, arrival time kept
     TELL_CLOSED = "tell_closed"
+    PLACE_ON_ARRIVAL = "place_on_arrival"  # in the queue from when it joined (capped)
 
 
 A = TicketAction
@@ -37,18 +40,21 @@ E = TicketEffect
 TICKET = Lifecycle.table(
     "ticket",
     start=S.WAITING,
+    also_starts={S.REMOTE},
     ends={S.DONE, S.NO_SHOW, S.CANCELLED, S.CLOSED},
     rows=[
         # from, action, to, effects
+        ({S.REMOTE}, A.ARRIVE, S.WAITING, {E.PLACE_ON_ARRIVAL}),
+        ({S.REMOTE}, A.NOT_ARRIVED, S.CLOSED, ()),
         ({S.WAITING}, A.CALL, S.CALLED, {E.FIRST_CALL}),
         ({S.CALLED}, A.RECALL, S.CALLED, {E.ONE_MORE_CALL}),
         ({S.CALLED}, A.GIVE_UP, S.NO_SHOW, ()),
         ({S.CALLED}, A.START, S.SERVING, {E.STAMP_STARTED}),
         ({S.SERVING}, A.FINISH, S.DONE, {E.STAMP_FINISHED, E.RECORD_VISIT}),
         ({S.CALLED}, A.NO_SHOW, S.NO_SHOW, ()),
-        ({S.WAITING, S.CALLED}, A.CANCEL, S.CANCELLED, ()),
+        ({S.REMOTE, S.WAITING, S.CALLED}, A.CANCEL, S.CANCELLED, ()),
         ({S.WAITING, S.CALLED, S.SERVING}, A.TRANSFER, S.WAITING, {E.BACK_IN_QUEUE}),
-        ({S.WAITING}, A.CLOSE, S.CLOSED, {E.TELL_CLOSED}),
+        ({S.REMOTE, S.WAITING}, A.CLOSE, S.CLOSED, {E.TELL_CLOSED}),
     ],
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -24,14 +24,15 @@ from app.queue.models import Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import Waiting
 from app.queue.queries import (
     ACTIVE,
+    IN_LINE,
     caller,
+    in_line_tickets,
     seq_of,
     stations_in_service,
     threshold,
     ticket_query,
     today,
     waiting_of,
-    waiting_tickets,
 )
 from app.queue.queries import (
     site_of as site_of,  # re-exported: the live hub reads a ticket's site with its view
@@ -82,6 +83,8 @@ class QueueView:
     waiting: list[TicketView]
     called: list[TicketView]
     serving: list[TicketView]
+    # Taken from phones, their holders not there yet: in line, never called.
+    remote: list[TicketView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,15 +132,16 @@ async def ticket_views(
     now: datetime,
     waiting: Sequence[Waiting] | None = None,
 ) -> dict[int, TicketView]:
-    """Positions and estimates of `tickets` among the site's waiting tickets today."""
-    if all(ticket.status != TicketStatus.WAITING for ticket in tickets):
+    """Positions and estimates of `tickets` among the site's tickets in line today (those
+    taken from phones count as if their holders were there)."""
+    if all(ticket.status not in IN_LINE for ticket in tickets):
         return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
     if waiting is None:
-        waiting = await waiting_tickets(session, site, now)
+        waiting = await in_line_tickets(session, site, now)
     forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
     views = {}
     for ticket in tickets:
-        found = forecasts.get(ticket.id) if ticket.status == TicketStatus.WAITING else None
+        found = forecasts.get(ticket.id) if ticket.status in IN_LINE else None
         if found is None:
             views[ticket.id] = TicketView(ticket, None, None)
         else:
@@ -251,14 +255,15 @@ async def expected_arrivals(session: AsyncSession, site: Site, now: datetime) ->
 
 
 async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
-    """Today's queue of a site: who waits (in calling order), who is called, who is served."""
+    """Today's queue of a site: who waits (in calling order), who is on the way (taken from
+    a phone), who is called, who is served."""
     site = await get_site(session, slug)
     tickets = list(
         await session.scalars(
             ticket_query().where(
                 Ticket.site_id == site.id,
                 Ticket.day == today(site, now),
-                Ticket.status.in_(ACTIVE),
+                Ticket.status.in_((*ACTIVE, TicketStatus.REMOTE)),
             )
         )
     )
@@ -267,12 +272,13 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
         site,
         tickets,
         now,
-        waiting=[waiting_of(t) for t in tickets if t.status == TicketStatus.WAITING],
+        waiting=[waiting_of(t) for t in tickets if t.status in IN_LINE],
     )
-    in_line = sorted(
-        (views[t.id] for t in tickets if t.status == TicketStatus.WAITING),
-        key=lambda view: (view.position or 0, view.ticket.id),
-    )
+
+    def in_order(status: TicketStatus) -> list[TicketView]:
+        found = (views[t.id] for t in tickets if t.status == status)
+        return sorted(found, key=lambda view: (view.position or 0, view.ticket.id))
+
     called = sorted(
         (t for t in tickets if t.status == TicketStatus.CALLED),
         key=lambda t: (t.called_at or t.arrived_at, t.id),
@@ -285,9 +291,10 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
     return QueueView(
         site=site,
         seq=await seq_of(session, site.id),
-        waiting=in_line,
+        waiting=in_order(TicketStatus.WAITING),
         called=[views[t.id] for t in called],
         serving=[views[t.id] for t in serving],
+        remote=in_order(TicketStatus.REMOTE),
     )
 
 
@@ -322,11 +329,11 @@ async def views_by_token(
         )
     )
     views = await ticket_views(session, site, tickets, now)
-    if opening is None and any(ticket.status == TicketStatus.WAITING for ticket in tickets):
+    if opening is None and any(ticket.status in IN_LINE for ticket in tickets):
         opening = await opening_of(session, site, now)
     return {
         ticket.token: told(views[ticket.id], opening)
-        if opening is not None and ticket.status == TicketStatus.WAITING
+        if opening is not None and ticket.status in IN_LINE
         else views[ticket.id]
         for ticket in tickets
     }
@@ -353,7 +360,7 @@ async def by_token(
     ticket = await ticket_by_token(session, token)
     site = await site_of(session, ticket.site_id)
     view = (await ticket_views(session, site, [ticket], now))[ticket.id]
-    if ticket.status != TicketStatus.WAITING:
+    if ticket.status not in IN_LINE:
         return view
     return told(view, opening or await opening_of(session, site, now))
 
@@ -394,7 +401,7 @@ async def display(
         select(Service.code, func.count())
         .select_from(Ticket)
         .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status == TicketStatus.WAITING)
+        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status.in_(IN_LINE))
         .group_by(Service.code)
     )
     by_service = {code: int(count) for code, count in waiting}
@@ -422,7 +429,7 @@ async def newcomer_wait(session: AsyncSession, site: Site, now: datetime) -> tup
         .where(
             Ticket.site_id == site.id,
             Ticket.day == today(site, now),
-            Ticket.status == TicketStatus.WAITING,
+            Ticket.status.in_(IN_LINE),
         )
     )
     model = await waiting_model(session, site, now)
@@ -444,8 +451,9 @@ def closes_before_turn(
 async def turn_near(
     session: AsyncSession, site: Site, waiting: list[Waiting], now: datetime
 ) -> list[Ticket]:
-    """The walk-ins with a phone number who are now among the next few of `waiting`:
-    each is sent a text."""
+    """The walk-ins with a phone number, and the holders of tickets taken from phones, who
+    are now among the next few of `waiting` (with the remote tickets in line): each is
+    sent a text."""
     if site.turn_near_position < 1:
         return []
     with_phone = list(
@@ -454,13 +462,14 @@ async def turn_near(
             .where(
                 Ticket.site_id == site.id,
                 Ticket.day == today(site, now),
-                Ticket.status == TicketStatus.WAITING,
+                Ticket.status.in_(IN_LINE),
                 Ticket.phone.is_not(None),
             )
             .options(joinedload(Ticket.service))
         )
     )
-    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
+    remote = [waiting_of(t) for t in with_phone if t.status == TicketStatus.REMOTE]
+    forecasts = (await forecast_inputs(session, site, now)).forecast([*waiting, *remote], now)
     near = []
     for ticket in with_phone:
         found = forecasts.get(ticket.id)

@@ -64,6 +64,9 @@ class Site(Base):
         CheckConstraint(
             "late_check_in_limit_minutes BETWEEN 0 AND 240", name="late_check_in_limit_minutes"
         ),
+        CheckConstraint("remote_per_hour BETWEEN 0 AND 200", name="remote_per_hour"),
+        CheckConstraint("remote_head_start_minutes BETWEEN 0 AND 240", name="remote_head_start"),
+        CheckConstraint("remote_rejoin_minutes BETWEEN 5 AND 60", name="remote_rejoin_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +116,13 @@ class Site(Base):
     facilitators_issue_tickets: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The queue from a phone (`app.queue.remote`): at most `remote_per_hour` tickets taken
+    # from phones in any hour (0: none); on arrival a ticket counts as waiting since it was
+    # taken, for at most `remote_head_start_minutes`; one passed over while its holder was
+    # away keeps its turn `remote_rejoin_minutes`, then closes.
+    remote_per_hour: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
+    remote_head_start_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    remote_rejoin_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

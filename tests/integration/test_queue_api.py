@@ -185,6 +185,7 @@ async def test_a_ticket_goes_from_called_to_served_and_the_queue_shows_each_step
         "waiting": [],
         "called": [],
         "serving": [],
+        "remote": [],
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.notify.models import OutboxMessage
-from app.queue import commands as queue
+from app.queue import closing as queue
 from app.queue.models import Ticket
 from app.visits.models import Visit
 from tests.conftest import Clock, Staff

@@ -269,7 +269,7 @@ async def test_a_checked_in_appointment_follows_its_ticket_out_of_the_queue(
 async def test_a_ticket_still_waiting_at_closing_time_says_so_and_offers_to_book(
     desk: Desk, clock: Clock, db: Database
 ) -> None:
-    from app.queue.commands import close_waiting
+    from app.queue.closing import close_waiting
 
     mine = await desk.walk_in()
     clock.set("2026-12-01 23:00")

@@ -116,9 +116,21 @@ def test_a_ticket_is_served_only_once_called_and_finished_only_while_served() ->
     assert TICKET.from_states(TicketAction.START) == {TicketStatus.CALLED}
     assert TICKET.from_states(TicketAction.FINISH) == {TicketStatus.SERVING}
     assert TICKET.from_states(TicketAction.CALL) == {TicketStatus.WAITING}
-    assert TICKET.from_states(TicketAction.CANCEL) == {TicketStatus.WAITING, TicketStatus.CALLED}
-    assert TICKET.from_states(TicketAction.CLOSE) == {TicketStatus.WAITING}
+    assert TICKET.from_states(TicketAction.CANCEL) == {
+        TicketStatus.REMOTE,
+        TicketStatus.WAITING,
+        TicketStatus.CALLED,
+    }
+    assert TICKET.from_states(TicketAction.CLOSE) == {TicketStatus.REMOTE, TicketStatus.WAITING}
     assert TICKET.move("serving", TicketAction.TRANSFER).to == TicketStatus.WAITING
+
+
+def test_a_ticket_taken_from_a_phone_is_never_called_before_it_arrives() -> None:
+    assert TicketStatus.REMOTE in TICKET.also_starts
+    assert not TICKET.allows("remote", TicketAction.CALL)
+    assert TICKET.move("remote", TicketAction.ARRIVE).to == TicketStatus.WAITING
+    assert TICKET.move("remote", TicketAction.NOT_ARRIVED).to == TicketStatus.CLOSED
+    assert TICKET.from_states(TicketAction.ARRIVE) == {TicketStatus.REMOTE}
 
 
 def test_a_called_ticket_is_given_up_at_exactly_the_sites_number_of_calls() -> None:

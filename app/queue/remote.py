@@ -1,0 +1,456 @@
+"""The queue from a phone: a resident takes today's ticket before leaving home.
+
+- **Joining** (`join`): while the mairie is open, within its cap of tickets taken from
+  phones per hour, and only if the expected wait ends before closing time (`join_state`);
+  one live ticket per mobile number across Paris (the number's lock, then a look across
+  every mairie). The ticket is `remote`: counted in the queue, never called.
+- **Confirming** the number: the first text's link carries a code only that text holds
+  (`confirmation_code`); a ticket whose number is not confirmed within
+  `UNCONFIRMED_FOR` closes, so that a mistyped number holds nobody's place. Arriving
+  confirms it too.
+- **Arriving** (`arrive`, `check_in_number`): with the mairie's arrival code of the moment
+  (`arrival_code`, shown as a QR code on its paired screens and at reception) or checked
+  in by reception. The ticket then waits as if since it was taken, for at most the site's
+  `remote_head_start_minutes`: coming on time is rewarded, never punished.
+- **Passed over** (`hold_passed`, on each call): when a station calls someone who took their ticket
+  later while a remote holder is not there yet, that ticket is held and its holder told;
+  arriving within `remote_rejoin_minutes` puts it first in line, else it closes
+  (`close_unanswered`).
+- **Leaving home** (`tell_to_leave`): a text when the estimate comes down to the travel
+  time the holder gave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import events, locking
+from app.booking.contacts import texting_number
+from app.booking.queries import get_needs, get_service
+from app.db import Database, writing
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
+from app.queue import views
+from app.queue.commands import leave, lock_queue, new_ticket, record, reload
+from app.queue.messages import About, about
+from app.queue.models import Ticket, TicketStatus
+from app.queue.ordering import can_serve
+from app.queue.queries import (
+    ACTIVE,
+    IN_LINE,
+    caller,
+    get_station,
+    site_of,
+    ticket_query,
+    today,
+    waiting_of,
+)
+from app.queue.rules import TICKET, TicketAction
+from app.sites.models import Service, Site
+from app.sites.opening import closing_time, is_open, open_day
+from app.sites.service import get_site
+
+TRAVEL_MINUTES = (10, 20, 30, 45, 60)
+ARRIVAL_CODE_EVERY = timedelta(minutes=5)
+ARRIVAL_CODE_DIGITS = 6
+UNCONFIRMED_FOR = timedelta(minutes=20)
+# Told to leave home this much before the estimate says their turn comes: buses are late.
+LEAVE_MARGIN_MINUTES = 5
+HOUR = timedelta(hours=1)
+LIVE = (TicketStatus.REMOTE, *ACTIVE)
+
+
+class Refusal:
+    """Why nobody may join a mairie's queue from a phone now (a problem's `code`)."""
+
+    OFF = "remote_off"
+    CLOSED = "site_closed"
+    FULL = "remote_full"
+    TOO_LATE = "too_late"
+
+
+@dataclass(frozen=True)
+class JoinState:
+    """Whether one may join now; if not, why (`Refusal`); the wait a newcomer may expect."""
+
+    open: bool
+    reason: str | None
+    eta_minutes: tuple[int, int] | None
+
+
+async def join_state(session: AsyncSession, site: Site, now: datetime) -> JoinState:
+    """Whether someone may take a ticket of `site` from a phone at `now`."""
+    wait = await views.newcomer_wait(session, site, now)
+    if site.remote_per_hour == 0:
+        return JoinState(False, Refusal.OFF, wait)
+    day = await open_day(session, site, now)
+    if not is_open(day, now):
+        return JoinState(False, Refusal.CLOSED, None)
+    taken = await session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.site_id == site.id,
+            Ticket.travel_minutes.is_not(None),
+            Ticket.arrived_at > now - HOUR,
+        )
+    )
+    if int(taken or 0) >= site.remote_per_hour:
+        return JoinState(False, Refusal.FULL, wait)
+    if views.closes_before_turn(now, closing_time(day), wait):
+        return JoinState(False, Refusal.TOO_LATE, wait)
+    return JoinState(True, None, wait)
+
+
+REFUSED = {
+    Refusal.OFF: "This mairie takes no tickets from phones.",
+    Refusal.CLOSED: "The mairie is closed now: tickets are taken from phones while it is open.",
+    Refusal.FULL: "As many tickets as the mairie takes from phones this hour are taken.",
+    Refusal.TOO_LATE: "The wait would end after closing time: come another day.",
+}
+
+
+async def _about(session: AsyncSession, ticket: Ticket, site: Site) -> About:
+    """What an event about a remote ticket carries: texts go to its own number, in the
+    language it was taken in."""
+    service = await session.get_one(Service, ticket.service_id)
+    return await about(session, ticket, site, service.name_in(ticket.language), person=False)
+
+
+def _phone_lock(number: str) -> int:
+    return locking.lock_key(locking.Scope.PERSON, zlib.crc32(number.encode()))
+
+
+async def live_ticket_of(session: AsyncSession, number: str) -> Ticket | None:
+    """The ticket this mobile number holds in any mairie's queue, if any."""
+    found: Ticket | None = await session.scalar(
+        ticket_query().where(Ticket.phone == number, Ticket.status.in_(LIVE)).limit(1)
+    )
+    return found
+
+
+def confirmation_code(secret: str, token: str) -> str:
+    """The code the first text's link carries: proof the number is the holder's."""
+    mac = hmac.new(secret.encode(), f"guichet phone confirmation {token}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:12]
+
+
+async def join(
+    session: AsyncSession,
+    slug: str,
+    *,
+    service_code: str,
+    phone: str,
+    needs: tuple[str, ...] = (),
+    travel_minutes: int = 20,
+    language: str = "fr",
+    secret: str,
+    now: datetime,
+) -> Ticket:
+    """A `remote` ticket for the holder of `phone`, told by a text with its link."""
+    number = texting_number(phone)
+    if travel_minutes not in TRAVEL_MINUTES:
+        choices = ", ".join(str(minutes) for minutes in TRAVEL_MINUTES)
+        raise BadRequest(f"Say how long you need to come: {choices} minutes.", code="travel")
+    async with writing(session):
+        site = await get_site(session, slug)
+        service = await get_service(session, service_code)
+        chosen = await get_needs(session, needs)
+        await locking.lock(session, [_phone_lock(number)])
+        if await live_ticket_of(session, number) is not None:
+            raise Conflict(
+                "This mobile number already holds a ticket in a mairie's queue today: "
+                "leave that one first.",
+                code="phone_has_ticket",
+            )
+        await lock_queue(session, site.id)
+        state = await join_state(session, site, now)
+        if state.reason is not None:
+            raise Conflict(REFUSED[state.reason], code=state.reason)
+        ticket = await new_ticket(
+            session,
+            site,
+            service,
+            chosen,
+            needs=[need.code for need in chosen],
+            now=now,
+            phone=number,
+            status=TicketStatus.REMOTE,
+        )
+        ticket.travel_minutes = travel_minutes
+        ticket.language = language
+        await record(session, ticket, "joined", now, agent_id=None)
+        joined = events.TicketJoinedRemotely(
+            at=now,
+            **await _about(session, ticket, site),
+            confirmation=confirmation_code(secret, ticket.token),
+        )
+        await events.record(session, joined)
+        ticket_id = ticket.id
+    return await reload(session, ticket_id)
+
+
+async def confirm(
+    session: AsyncSession, token: str, code: str, *, secret: str, now: datetime
+) -> bool:
+    """Confirm the ticket's number by the code of its first text; whether it is (now)."""
+    async with writing(session):
+        ticket = await views.ticket_by_token(session, token)
+        if ticket.confirmed_at is not None:
+            return True
+        if not hmac.compare_digest(code.encode(), confirmation_code(secret, token).encode()):
+            return False
+        ticket.confirmed_at = now
+    return True
+
+
+# The arrival code ----------------------------------------------------------------------
+
+
+def _window(now: datetime) -> int:
+    return int(now.timestamp() // ARRIVAL_CODE_EVERY.total_seconds())
+
+
+def _code_of(secret: str, site_id: int, window: int) -> str:
+    mac = hmac.new(secret.encode(), f"guichet arrival {site_id} {window}".encode(), hashlib.sha256)
+    return str(int.from_bytes(mac.digest()[:8], "big") % 10**ARRIVAL_CODE_DIGITS).zfill(
+        ARRIVAL_CODE_DIGITS
+    )
+
+
+def arrival_code(secret: str, site_id: int, now: datetime) -> tuple[str, datetime]:
+    """The mairie's arrival code at `now`, and until when it is shown (it is taken for one
+    more period after that, for someone who read it just before it changed)."""
+    window = _window(now)
+    until = datetime.fromtimestamp((window + 1) * ARRIVAL_CODE_EVERY.total_seconds(), tz=now.tzinfo)
+    return _code_of(secret, site_id, window), until
+
+
+def arrival_code_holds(secret: str, site_id: int, code: str, now: datetime) -> bool:
+    """Whether `code` is the site's code of now or of the period just before."""
+    given = code.strip().encode()
+    window = _window(now)
+    return any(
+        hmac.compare_digest(given, _code_of(secret, site_id, w).encode())
+        for w in (window, window - 1)
+    )
+
+
+# Arriving ------------------------------------------------------------------------------
+
+
+def placed_at(ticket: Ticket, site: Site, now: datetime) -> datetime:
+    """Where an arriving remote ticket goes in the queue: as if waiting since it was taken,
+    for at most the site's head start; one held while away keeps its first place."""
+    if ticket.held_at is not None:
+        return ticket.arrived_at
+    return max(ticket.arrived_at, now - timedelta(minutes=site.remote_head_start_minutes))
+
+
+async def _arrived(
+    session: AsyncSession, ticket: Ticket, site: Site, now: datetime, agent_id: int | None
+) -> None:
+    ticket.status = TICKET.move(ticket.status, TicketAction.ARRIVE).to
+    ticket.arrived_at = placed_at(ticket, site, now)
+    ticket.came_at = now
+    ticket.confirmed_at = ticket.confirmed_at or now
+    await record(session, ticket, "arrived", now, agent_id=agent_id)
+
+
+async def arrive(
+    session: AsyncSession, token: str, code: str, *, secret: str, now: datetime
+) -> Ticket:
+    """The holder is at the mairie, as the code they read there says: in the queue.
+    403 `arrival_code` for a wrong or stale code; 409 once the ticket is no longer remote."""
+    async with writing(session):
+        found = await views.ticket_by_token(session, token)
+        site = await site_of(session, found.site_id)
+        if not arrival_code_holds(secret, site.id, code, now):
+            raise Forbidden(
+                "This is not the mairie's arrival code of the moment: read the code shown "
+                "on the screen or at reception again.",
+                code="arrival_code",
+            )
+        await lock_queue(session, site.id)
+        ticket = await session.get_one(
+            Ticket, found.id, with_for_update=True, populate_existing=True
+        )
+        if ticket.status != TicketStatus.REMOTE:
+            raise Conflict(
+                f"Ticket {ticket.number} is already {ticket.status.replace('_', ' ')}.",
+                code="not_remote",
+            )
+        await _arrived(session, ticket, site, now, agent_id=None)
+        ticket_id = ticket.id
+    return await reload(session, ticket_id)
+
+
+async def check_in_number(
+    session: AsyncSession, slug: str, number: str, *, agent_id: int | None, now: datetime
+) -> Ticket:
+    """Reception checks in the holder of today's remote ticket `number` (e.g. "A012")."""
+    async with writing(session):
+        site = await get_site(session, slug)
+        await lock_queue(session, site.id)
+        ticket = await session.scalar(
+            ticket_query()
+            .where(
+                Ticket.site_id == site.id,
+                Ticket.day == today(site, now),
+                Ticket.number == number.strip().upper()[:8],
+            )
+            .with_for_update(of=Ticket)
+        )
+        if ticket is None:
+            raise NotFound(f"No ticket {number.strip()[:8]!r} today at {site.name}.")
+        if ticket.status != TicketStatus.REMOTE:
+            raise Conflict(
+                f"Ticket {ticket.number} is {ticket.status.replace('_', ' ')}: "
+                "only a ticket taken from a phone is checked in.",
+                code="not_remote",
+            )
+        await _arrived(session, ticket, site, now, agent_id)
+        ticket_id = ticket.id
+    return await reload(session, ticket_id)
+
+
+# While away ----------------------------------------------------------------------------
+
+
+@events.subscriber(events.QueueMoved)
+async def hold_passed(session: AsyncSession, moved: events.QueueMoved) -> None:
+    """A station just called someone: the remote tickets it could have served, taken
+    before theirs and not held yet, were passed over because their holders are not there.
+    Each is held (its turn kept for the rejoin window) and its holder told. In the call's
+    transaction, under the site's queue lock."""
+    if moved.action != "called" or moved.station_id is None:
+        return
+    called = await session.get_one(Ticket, moved.ticket_id)
+    station = await get_station(session, moved.station_id)
+    site = await site_of(session, moved.site_id)
+    passed = list(
+        await session.scalars(
+            ticket_query().where(
+                Ticket.site_id == site.id,
+                Ticket.day == called.day,
+                Ticket.status == TicketStatus.REMOTE,
+                Ticket.held_at.is_(None),
+                Ticket.arrived_at < called.arrived_at,
+            )
+        )
+    )
+    for ticket in passed:
+        if not can_serve(caller(station), waiting_of(ticket)):
+            continue
+        ticket.held_at = moved.at
+        await record(session, ticket, "held", moved.at, agent_id=None)
+        held = events.TicketHeld(
+            at=moved.at,
+            **await _about(session, ticket, site),
+            until=moved.at + timedelta(minutes=site.remote_rejoin_minutes),
+        )
+        await events.record(session, held)
+
+
+async def close_unanswered(db: Database, now: datetime) -> int:
+    """Remote tickets held past their rejoin window, or whose number was never confirmed,
+    are closed (their holders never came); held ones are told. Safe on every instance at
+    once (each site's queue lock, rows claimed with SKIP LOCKED). How many closed."""
+    async with db.session() as session:
+        site_ids = list(
+            await session.scalars(
+                select(Ticket.site_id).where(Ticket.status == TicketStatus.REMOTE).distinct()
+            )
+        )
+    closed = 0
+    for site_id in site_ids:
+        async with db.writing() as session:
+            site = await site_of(session, site_id)
+            rejoin = timedelta(minutes=site.remote_rejoin_minutes)
+            await lock_queue(session, site.id)
+            tickets = list(
+                await session.scalars(
+                    ticket_query()
+                    .where(
+                        Ticket.site_id == site.id,
+                        Ticket.status == TicketStatus.REMOTE,
+                        (Ticket.held_at <= now - rejoin)
+                        | (
+                            Ticket.confirmed_at.is_(None)
+                            & (Ticket.arrived_at <= now - UNCONFIRMED_FOR)
+                        ),
+                    )
+                    .order_by(Ticket.id)
+                    .with_for_update(skip_locked=True, of=Ticket)
+                )
+            )
+            for ticket in tickets:
+                ticket.status = TICKET.move(ticket.status, TicketAction.NOT_ARRIVED).to
+                await record(session, ticket, "not_arrived", now, agent_id=None)
+                if ticket.held_at is not None:
+                    gone = events.TicketNotArrived(at=now, **await _about(session, ticket, site))
+                    await events.record(session, gone)
+            closed += len(tickets)
+    return closed
+
+
+async def tell_to_leave(db: Database, now: datetime) -> int:
+    """A text to each remote holder whose estimate came down to the travel time they gave
+    (plus a margin): time to leave home. Once per ticket. How many told."""
+    async with db.session() as session:
+        site_ids = list(
+            await session.scalars(
+                select(Ticket.site_id)
+                .where(Ticket.status == TicketStatus.REMOTE, Ticket.leave_told_at.is_(None))
+                .distinct()
+            )
+        )
+    told = 0
+    for site_id in site_ids:
+        async with db.writing() as session:
+            site = await site_of(session, site_id)
+            await lock_queue(session, site.id)
+            tickets = list(
+                await session.scalars(
+                    ticket_query()
+                    .where(
+                        Ticket.site_id == site.id,
+                        Ticket.day == today(site, now),
+                        Ticket.status == TicketStatus.REMOTE,
+                        Ticket.leave_told_at.is_(None),
+                    )
+                    .with_for_update(skip_locked=True, of=Ticket)
+                )
+            )
+            if not tickets:
+                continue
+            seen = await views.ticket_views(session, site, tickets, now)
+            for ticket in tickets:
+                estimate = seen[ticket.id].eta_minutes
+                travel = ticket.travel_minutes or 0
+                if estimate is None or estimate[0] > travel + LEAVE_MARGIN_MINUTES:
+                    continue
+                ticket.leave_told_at = now
+                leave = events.TicketLeaveNow(at=now, **await _about(session, ticket, site))
+                await events.record(session, leave)
+                told += 1
+    return told
+
+
+async def leave_by_phone(session: AsyncSession, phone: str, *, now: datetime) -> Ticket | None:
+    """The holder of `phone` answered the keyword to leave: their remote or waiting ticket
+    is cancelled, as from its page. None when the number holds none."""
+    try:
+        number = texting_number(phone)
+    except BadRequest:
+        return None
+    ticket = await live_ticket_of(session, number)
+    if ticket is None or ticket.status not in IN_LINE:
+        return None
+    return await leave(session, ticket.token, now=now)
