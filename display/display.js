@@ -53,6 +53,8 @@ const NBSP = "\u00a0";
 
 const $ = (id) => document.getElementById(id);
 const WORDS = JSON.parse($("words").textContent);
+// "0 personne" in French, "0 people" in English: each language's own rule.
+const plural = new Intl.PluralRules(WORDS.locale);
 const announcer = new Announcer({
   onChange: showSound,
   lang: WORDS.locale,
@@ -154,7 +156,10 @@ function clockText(date) {
 // "mercredi 1er décembre" ("Wednesday 1 December").
 function dayText(date) {
   const { weekday, day, month } = parts(date, { weekday: "long", day: "numeric", month: "long" });
-  return said("day", { weekday, day: day === "1" ? WORDS.first : day, month });
+  return said("day", { weekday, day: day === "1" ? WORDS.first : day, month }).replace(
+    / (\S+)$/,
+    `${NBSP}$1`,
+  );
 }
 
 // "25 minutes", "1 heure", "2 heures", "1 h 30": minutes rounded to five, never one.
@@ -205,6 +210,7 @@ function render(next, quiet = false) {
   $("no-previous").hidden = previous.length > 0;
   $("calls-head").hidden = previous.length === 0;
   fitLatest();
+  fitRows();
   showWaiting(next.waiting);
   showArrival(next.arrival);
   $("last-update").textContent = clockText(new Date());
@@ -244,6 +250,15 @@ function callLine(call, tag) {
 
 // The latest call stays on one line: CSS sizes it with clamp(); a station name longer
 // than the usual "Poste 3" shrinks it further rather than wrap or overflow.
+// The previous calls that fit whole: a row the panel would cut in half (a banner took
+// some height, a long list on a small screen) is left out rather than shown in part.
+function fitRows() {
+  const list = $("calls");
+  const box = list.parentElement.getBoundingClientRect();
+  for (const row of list.children) row.hidden = false;
+  for (const row of list.children) row.hidden = row.getBoundingClientRect().bottom > box.bottom + 1;
+}
+
 function fitLatest() {
   const line = $("latest").firstElementChild;
   if (!line) return;
@@ -267,7 +282,7 @@ function showWaiting(waiting) {
     ? [...onlyServices].reduce((sum, code) => sum + (byService[code] || 0), 0)
     : waiting.count;
   $("waiting-count").textContent = String(count);
-  $("waiting-people").textContent = count > 1 ? WORDS.people : WORDS.person;
+  $("waiting-people").textContent = plural.select(count) === "one" ? WORDS.person : WORDS.people;
   const eta = waiting.eta_minutes;
   const line = $("waiting-eta");
   const closed = Boolean(opening && opening.open === false);
@@ -381,6 +396,8 @@ function connect() {
     onRefused() {
       $("offline").hidden = true;
       $("unpaired").hidden = false;
+      // What it showed before is no longer followed: no old calls or count left as if live.
+      document.body.classList.add("refused");
     },
     onMessage(message) {
       if (message.type === "snapshot" || !state || message.seq === state.seq + 1) {
@@ -391,9 +408,11 @@ function connect() {
     },
     onOnline() {
       $("offline").hidden = true;
+      fitRows();
     },
     onOffline() {
       $("offline").hidden = false;
+      fitRows();
     },
   });
   socket.open();
@@ -427,7 +446,10 @@ document.body.classList.toggle("continued", page > 1);
 if (page > 1) $("calls-title").textContent = WORDS.continued;
 tick();
 window.setInterval(tick, 1000);
-window.addEventListener("resize", fitLatest);
+window.addEventListener("resize", () => {
+  fitLatest();
+  fitRows();
+});
 $("bad-key").hidden = !badKey;
 if (badKey) ignored("ecran");
 setUpSound();

@@ -146,8 +146,10 @@ def test_a_revoked_screen_says_it_is_no_longer_paired_and_is_not_counted(
     assert revoked.status_code == 204
     unpaired = page.locator("#unpaired")
     expect(unpaired).to_be_visible()
-    expect(unpaired).to_contain_text("Cet écran n'est plus associé à la mairie")
+    expect(unpaired).to_contain_text("Cet écran n'est pas associé à la mairie, ou ne l'est plus")
     expect(page.locator("#offline")).to_be_hidden()
+    # Nothing it showed before stays as if live: no calls, no count under the message.
+    expect(page.locator(".board")).to_be_hidden()
     assert until_shown(base, headers, 0) == 0
 
 

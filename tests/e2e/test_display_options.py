@@ -75,7 +75,7 @@ CLOSED_FOR_LONG = {"open": False, "opens_at": None, "today": False}
         (CLOSED_TODAY, "Mairie fermée en ce moment. Ouverture aujourd'hui à 13\u00a0h\u00a030."),
         (
             CLOSED_TILL_MONDAY,
-            "Mairie fermée en ce moment. Prochaine ouverture : lundi 7 décembre"
+            "Mairie fermée en ce moment. Prochaine ouverture : lundi 7\u00a0décembre"
             " à 8\u00a0h\u00a030.",
         ),
         (CLOSED_FOR_LONG, "Mairie fermée en ce moment."),
@@ -231,7 +231,7 @@ def test_a_screen_whose_address_says_english_speaks_english_throughout(
         context, a_morning(opening=CLOSED_TILL_MONDAY), "/display/paris-15?lang=en&sound=0"
     )
     expect(closed.locator("#waiting-eta")).to_have_text(
-        "The mairie is closed at the moment. It opens next on Monday 7 December at 8:30."
+        "The town hall is closed at the moment. It opens next on Monday 7\u00a0December at 8:30."
     )
     soon = a_morning()
     soon["waiting"]["eta_minutes"] = [21, 27]
@@ -250,3 +250,28 @@ def test_a_screen_in_an_english_browser_stays_in_french_unless_its_address_says(
         expect(page.locator("#waiting-eta")).to_contain_text("Attente estimée")
     finally:
         english_browser.close()
+
+
+ROWS_CUT = """() => {
+  const box = document.querySelector('.history').getBoundingClientRect();
+  const rows = [...document.querySelectorAll('#calls .call')].filter((row) => !row.hidden);
+  return { shown: rows.length, cut: rows.filter((row) =>
+    row.getBoundingClientRect().bottom > box.bottom + 1).length };
+}"""
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_a_banner_leaves_out_the_previous_calls_it_has_no_room_for_never_half_a_row(
+    browser: Browser, server: Server, size: tuple[int, int]
+) -> None:
+    opened = browser.new_context(
+        base_url=server.base, locale="fr-FR", viewport={"width": size[0], "height": size[1]}
+    )
+    try:
+        page = screen_showing(opened, a_morning(), "/display/paris-15?sound=0&ecran=bad.key")
+        expect(page.locator("#bad-key")).to_be_visible()
+        rows = page.evaluate(ROWS_CUT)
+        assert rows["cut"] == 0, rows
+        assert rows["shown"] >= 3, rows
+    finally:
+        opened.close()
