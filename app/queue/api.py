@@ -170,7 +170,7 @@ def kind_of(ticket: Ticket) -> Literal["walk_in", "appointment", "remote"]:
     return "remote" if ticket.travel_minutes is not None else "walk_in"
 
 
-async def _out(context: Context, ticket: Ticket) -> TicketOut:
+async def ticket_body(context: Context, ticket: Ticket) -> TicketOut:
     site = await queries.site_of(context.session, ticket.site_id)
     view = await views.view_of(context.session, ticket, context.now)
     return ticket_out(view, ZoneInfo(site.timezone))
@@ -198,7 +198,7 @@ async def move_ticket(
         station_kind=transfer.station_kind if transfer else None,
         report=report,
     )
-    return await _out(context, moved)
+    return await ticket_body(context, moved)
 
 
 class QueueController(Controller):
@@ -232,7 +232,7 @@ class QueueController(Controller):
             now=caller.now,
             force_reason=data.force_reason,
         )
-        return await _out(caller.context, ticket)
+        return await ticket_body(caller.context, ticket)
 
     @post(
         "/sites/{slug:str}/check-ins",
@@ -249,7 +249,7 @@ class QueueController(Controller):
         ticket = await commands.check_in(
             caller.session, slug, data.reference, agent_id=caller.actor.agent_id, now=caller.now
         )
-        return await _out(caller.context, ticket)
+        return await ticket_body(caller.context, ticket)
 
     @get("/sites/{slug:str}/queue", summary="Today's queue of a mairie")
     async def queue(
@@ -291,7 +291,7 @@ class QueueController(Controller):
         )
         if ticket is None:
             return Response(None, status_code=204)
-        return Response(await _out(caller.context, ticket))
+        return Response(await ticket_body(caller.context, ticket))
 
 
 def _move_route(path: str, summary: str) -> Callable[[AnyCallable], HTTPRouteHandler]:

@@ -22,7 +22,7 @@ from app.booking.throttling import throttle_booking
 from app.errors import BadRequest, Unprocessable
 from app.problems import problem_responses
 from app.queue import remote, views
-from app.queue.api import RECEPTION, TicketOut, _out
+from app.queue.api import RECEPTION, TicketOut, ticket_body
 from app.queue.models import Ticket
 from app.sites.schemas import Slug
 from app.sites.service import get_site
@@ -176,4 +176,4 @@ class RemoteDeskController(Controller):
         ticket = await remote.check_in_number(
             caller.session, slug, data.number, agent_id=caller.actor.agent_id, now=caller.now
         )
-        return await _out(caller.context, ticket)
+        return await ticket_body(caller.context, ticket)
