@@ -32,7 +32,7 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Travel = Literal[10, 20, 30, 45, 60]
 
 
-class RemoteQueueOut(msgspec.Struct, kw_only=True):
+class RemoteQueueOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     open: bool
     reason: str | None = None
     eta_minutes: tuple[int, int] | None

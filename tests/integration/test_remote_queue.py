@@ -56,6 +56,7 @@ async def test_one_joins_while_the_mairie_is_open_and_not_while_it_is_closed(
     assert refused.status_code == 409
     assert refused.json()["code"] == "site_closed"
     assert open_state["open"] is True
+    assert "reason" not in open_state  # said only when one may not join
     assert joined.status_code == 201, joined.text
     body = joined.json()
     assert body["status"] == "remote"
