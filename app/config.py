@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     sms_url: str = ""
     sms_key: str = ""
     sms_sender: str = "MairieParis"
+    # Signs the SMS gateway's inbound webhook (texts answered to us, e.g. QUITTER);
+    # empty: the webhook is off (404).
+    sms_inbound_secret: str = ""
     outbox_dir: str = "var/outbox"
     scheduler: bool = True
     dispatch_every_seconds: float = 2.0

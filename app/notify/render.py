@@ -27,7 +27,20 @@ EMAIL_KINDS = (
     "follow_up",
     "escalation",
 )
-SMS_KINDS = (*EMAIL_KINDS, "turn_near", "queue_closed")
+# Texts to the holder of today's ticket; those after "queue_closed" are to a ticket taken
+# from a phone (`app/queue/remote.py`).
+SMS_KINDS = (
+    *EMAIL_KINDS,
+    "turn_near",
+    "queue_closed",
+    "joined",
+    "leave_now",
+    "held",
+    "not_arrived",
+)
+# Kinds whose text may take two segments: the first text of a ticket taken from a phone
+# carries its whole link (a short link would lose the confirmation code).
+TWO_SEGMENTS = frozenset({"joined"})
 _templates = Environment(
     loader=PackageLoader("app.notify", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -58,6 +71,9 @@ def localized(data: dict[str, Any], zone: ZoneInfo | None) -> dict[str, Any]:
         )
     if isinstance(data.get("offered"), list):
         again["offered"] = [_offered(slot) for slot in data["offered"]]
+    if isinstance(data.get("until"), str):
+        # Kept with the site's offset: read on its wall clock.
+        again["until_time"] = formats.clock(datetime.fromisoformat(data["until"]))
     if isinstance(data.get("status"), str) and "status_label" in data:
         again["status_label"] = label(ESCALATION_STATUSES, data["status"])
     return again
@@ -79,9 +95,12 @@ def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
     # message stay short (the person's browser language decides there).
     lang = i18n.language.get()
     asked = "" if lang == i18n.DEFAULT_LANGUAGE else f"?lang={lang}"
+    # The first text's link confirms the number when opened (`app.queue.remote.confirm`).
+    confirmation = data.get("confirmation", "")
     return {
         **data,
         "base_url": base_url,
+        "confirm_url": f"{base_url}/ticket/{token}?confirmer={confirmation}",
         "manage_url": f"{base_url}/rendez-vous/{token}{asked}",
         "short_url": f"{base_url}/r/{token}",
         "ticket_url": f"{base_url}/ticket/{token}{asked}",

@@ -23,6 +23,10 @@ from app.events import (
     EscalationSent,
     SiteRemindersDropped,
     TicketEvent,
+    TicketHeld,
+    TicketJoinedRemotely,
+    TicketLeaveNow,
+    TicketNotArrived,
     TicketQueueClosed,
     TicketTurnNear,
     VisitOver,
@@ -171,21 +175,47 @@ async def withdrawn(session: AsyncSession, event: AppointmentWithdrawn) -> None:
     await outbox.cancel_pending(session, appointment_id=event.appointment_id)
 
 
-@subscriber(TicketTurnNear, TicketQueueClosed)
+# The texts to the holder of today's ticket, by the event that causes each.
+HOLDER_TEXTS: dict[type[TicketEvent], str] = {
+    TicketTurnNear: "turn_near",
+    TicketQueueClosed: "queue_closed",
+    TicketJoinedRemotely: "joined",
+    TicketLeaveNow: "leave_now",
+    TicketHeld: "held",
+    TicketNotArrived: "not_arrived",
+}
+
+
+def holder_text_data(event: TicketEvent) -> dict[str, Any]:
+    """What a text to the holder says: the ticket, and what its event adds (the first
+    text's confirmation code; until when a held turn is kept, with the site's offset, to
+    be written again in the holder's language when it is sent)."""
+    data = outbox.ticket_data(event.ticket, event.site, event.service_name)
+    if isinstance(event, TicketJoinedRemotely):
+        data["confirmation"] = event.confirmation
+    if isinstance(event, TicketHeld):
+        until = event.until.astimezone(ZoneInfo(event.site.timezone))
+        data.update(until=until.isoformat(), until_time=formats.clock(until))
+    return data
+
+
+@subscriber(*HOLDER_TEXTS)
 async def text_to_the_holder(session: AsyncSession, event: TicketEvent) -> None:
-    """A text to a walk-in who left a mobile number: their turn is near, or the mairie
-    closed before it. Once per ticket and kind."""
+    """A text to the holder of today's ticket who left a mobile number (or took it from
+    their phone): their turn is near, the mairie closed before it; taken from a phone, its
+    link, time to leave home, their turn kept while they are away, their ticket closed.
+    Once per ticket and kind; at once, quiet hours or not: it is about today's queue."""
     ticket = event.ticket
     if not ticket.mobile:
         return
-    kind = "turn_near" if isinstance(event, TicketTurnNear) else "queue_closed"
+    kind = HOLDER_TEXTS[type(event)]
     await outbox.write(
         session,
         Planned(kind, planner.SMS, event.at),
         key=f"ticket:{ticket.id}:{kind}",
         site_id=event.site.id,
         recipient=ticket.mobile,
-        data=outbox.ticket_data(ticket, event.site, event.service_name),
+        data=holder_text_data(event),
         now=event.at,
         ticket_id=ticket.id,
     )

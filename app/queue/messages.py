@@ -63,19 +63,28 @@ async def about(
     return About(ticket=facts_, site=site, service_name=service_name)
 
 
+# The statuses a ticket must still have for a text about it to apply when it is sent.
+STILL: dict[str, frozenset[TicketStatus]] = {
+    "turn_near": frozenset({TicketStatus.WAITING, TicketStatus.REMOTE}),
+    "leave_now": frozenset({TicketStatus.REMOTE}),
+    "held": frozenset({TicketStatus.REMOTE}),
+}
+
+
 class Tickets:
     """Tickets as the subject of messages: a "your turn is near" text is stale once the
-    ticket no longer waits."""
+    ticket no longer waits, "leave home" and "your turn is kept" ones once its holder came
+    (or left)."""
 
     async def load(self, session: AsyncSession, ids: Collection[int]) -> dict[int, Any]:
         rows = await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))
         return {ticket.id: ticket for ticket in rows}
 
     def applies(self, message: OutboxMessage, thing: Any | None, now: datetime) -> bool:
-        if message.kind != "turn_near":
+        if message.kind not in STILL:
             return True
         ticket: Ticket | None = thing
-        return ticket is not None and ticket.status == TicketStatus.WAITING
+        return ticket is not None and ticket.status in STILL[message.kind]
 
     def attachments(
         self, message: OutboxMessage, thing: Any | None, base_url: str, sender: str

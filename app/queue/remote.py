@@ -453,4 +453,7 @@ async def leave_by_phone(session: AsyncSession, phone: str, *, now: datetime) ->
     ticket = await live_ticket_of(session, number)
     if ticket is None or ticket.status not in IN_LINE:
         return None
-    return await leave(session, ticket.token, now=now)
+    try:
+        return await leave(session, ticket.token, now=now)
+    except Conflict:  # called at that very moment: too late to leave by text
+        return None

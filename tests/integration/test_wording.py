@@ -10,7 +10,8 @@ The day is chosen for what it makes the pages say: it is Tuesday 1st December (a
 on the 1st of the month), a mairie is closed all day and another until 13 h, the queue
 holds 0, 1, 2 and then many people, waits of 0 and 1 minute and of more than an hour,
 a ticket is called, visits end (one sent on to an expert department), appointments are
-booked, moved, cancelled and called off by the mairie.
+booked, moved, cancelled and called off by the mairie; a resident takes a ticket from
+their phone, is told to leave home, is passed over while away and their ticket closes.
 
 The pages are found from the app's routes: a GET route outside the API that this test
 does not open fails it (`NOT_PAGES` says which addresses are not pages, and why).
@@ -36,6 +37,7 @@ from app.config import Settings
 from app.db import Database
 from app.notify import render
 from app.notify.models import OutboxMessage
+from app.queue import remote
 from app.scheduler import Scheduler
 from app.sites.models import Need, Service
 from tests.conftest import STAFF_PASSWORD, Staff
@@ -368,6 +370,7 @@ class Day:
 
     def __init__(self, post: Post, db: Database, settings: Settings) -> None:
         self.post, self.client, self.clock = post, post.client, post.clock
+        self.db, self.settings = db, settings
         self.staff = Staff(db, post.client)
         self.scheduler = Scheduler(db, settings, post.clock, post.dispatcher, "test")
         self.emails: dict[str, str] = {}
@@ -399,6 +402,7 @@ class Day:
         self.clock.set(when if " " in when else f"{TUESDAY} {when}")
         await self.scheduler.missed_sweep()
         await self.scheduler.closing_sweep()
+        await self.scheduler.remote_sweep()
         await self.post.send_due()
 
     async def api(self, method: str, path: str, who: str | None = None, **kwargs: Any) -> Any:
@@ -665,6 +669,7 @@ async def the_queue_fills(day: Day, reader: Reader) -> None:
     await day.at("08:32")
     await day.walk_in("W3", phone="06 55 66 77 88", needs=["vue"])
     await track(day, reader, "W3")  # two before
+    await from_a_phone(day)
     for number in range(4, 19):
         await day.at(f"08:{29 + number}")
         fields: dict[str, Any] = {"needs": ["accompagnement-long"]} if number % 5 == 0 else {}
@@ -676,6 +681,30 @@ async def the_queue_fills(day: Day, reader: Reader) -> None:
     await day.at("08:50")
     await day.check_in("Bruno Martin")
     await staff_pages(day, reader, "a full queue")
+
+
+async def from_a_phone(day: Day) -> None:
+    """8:32: a resident an hour away takes a ticket from their phone and opens the first
+    text's link (which confirms the number). The sweep of 8:33 tells them to leave home;
+    the call of W4, who came after them, passes them over, and they never come: their
+    ticket is held, then closed."""
+    ticket = await day.api(
+        "POST",
+        f"/api/v1/sites/{SITE}/remote-tickets",
+        json={"service": "caf", "phone": "06 77 88 99 00", "travel_minutes": 60},
+    )
+    day.tickets["From a phone"] = ticket
+    async with day.db.session() as session:
+        data = await session.scalar(
+            select(OutboxMessage.data).where(OutboxMessage.kind == "joined")
+        )
+        assert data is not None, "no first text to the holder of a ticket taken from a phone"
+        secret = day.settings.secret_key
+        now = day.clock()
+        assert await remote.confirm(
+            session, ticket["token"], data["confirmation"], secret=secret, now=now
+        )
+    await day.post.send_due()
 
 
 async def track(day: Day, reader: Reader, name: str) -> None:

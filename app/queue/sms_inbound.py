@@ -1,0 +1,102 @@
+"""The SMS gateway's inbound webhook: a holder answers a keyword (QUITTER, ANNULER, STOP)
+to a text about their ticket, and leaves the queue (`app.queue.remote.leave_by_phone`).
+
+The gateway posts `{"from": "+33612345678", "text": "Quitter"}` (the number as it
+writes it: +33…, 33… or 06…) to `POST /api/v1/sms/inbound`, signed with the shared
+secret `GUICHET_SMS_INBOUND_SECRET`: the header `X-Guichet-Signature: sha256=<hex>`
+holds the HMAC-SHA256 of the raw body. Without the setting, the webhook is off (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from app.errors import BadRequest, NotFound, Unauthorized
+from app.problems import problem_responses
+from app.queue import remote
+from app.web.context import Context
+
+SIGNATURE_HEADER = "X-Guichet-Signature"
+SIGNATURE_PREFIX = "sha256="
+LEAVING_WORDS = frozenset({"quitter", "annuler", "stop"})
+
+
+class InboundText(msgspec.Struct, kw_only=True):
+    """A text someone sent to the service's number, as the gateway forwards it."""
+
+    sender: Annotated[str, msgspec.Meta(max_length=32)] = msgspec.field(name="from")
+    text: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class InboundOut(msgspec.Struct, kw_only=True):
+    """The ticket its holder left by this text (its number), or None: none was left."""
+
+    left: str | None
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The signature header's value for `body`."""
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed(secret: str, body: bytes, given: str | None) -> bool:
+    """Whether `given` is the signature of `body` with `secret` (compared in constant time)."""
+    return given is not None and hmac.compare_digest(
+        given.strip().encode(), signature(secret, body).encode()
+    )
+
+
+def keyword(text: str) -> str:
+    """The text as a keyword: surrounding spaces and a final full stop or exclamation mark
+    dropped, accents taken off, lower case ("  Annulér. " is "annuler")."""
+    bare = unicodedata.normalize("NFKD", text.strip().rstrip(".!").strip())
+    return "".join(char for char in bare if not unicodedata.combining(char)).casefold()
+
+
+def wants_to_leave(text: str) -> bool:
+    """Whether the text is one of the keywords that leave the queue."""
+    return keyword(text) in LEAVING_WORDS
+
+
+class SmsInboundController(Controller):
+    path = "/api/v1/sms"
+    tags = ["queue from a phone"]
+
+    @post(
+        "/inbound",
+        status_code=200,
+        summary="A text sent to the service's number, forwarded by the SMS gateway",
+        description="JSON `{from, text}`, signed: header `X-Guichet-Signature: sha256=<hex>`, "
+        "the HMAC-SHA256 of the raw body with GUICHET_SMS_INBOUND_SECRET (401 without it or "
+        "with a wrong one; 404 while the setting is empty). QUITTER, ANNULER or STOP (any "
+        "case, with or without accents) cancels the live ticket of the number "
+        '(`{"left": "A012"}`); anything else is ignored (`{"left": null}`).',
+        responses=problem_responses(400, 401, 404),
+    )
+    async def inbound(
+        self, request: Request[object, object, State], context: NamedDependency[Context]
+    ) -> InboundOut:
+        secret = context.settings.sms_inbound_secret
+        if not secret:
+            raise NotFound("No inbound texts are taken here.")
+        body = await request.body()
+        if not signed(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            raise Unauthorized("Missing or wrong signature of the body.")
+        try:
+            received = msgspec.json.decode(body, type=InboundText)
+        except msgspec.ValidationError as exc:
+            raise BadRequest(f"Not an inbound text: {exc}") from exc
+        except msgspec.DecodeError as exc:
+            raise BadRequest("The body is not JSON.") from exc
+        if not wants_to_leave(received.text):
+            return InboundOut(left=None)
+        ticket = await remote.leave_by_phone(context.session, received.sender, now=context.now)
+        return InboundOut(left=ticket.number if ticket is not None else None)
