@@ -51,6 +51,8 @@ from app.problems import document_problems
 from app.queue.api import TICKET_MOVES, QueueController, TrackingController
 from app.queue.pages import TrackingPages
 from app.queue.remote_api import RemoteDeskController, RemoteQueueController
+from app.queue.remote_pages import RemotePages
+from app.queue.sms_inbound import SmsInboundController
 from app.queue.staff_pages import StaffPages
 from app.scheduler import Scheduler, transports
 from app.security import SecurityHeaders
@@ -178,6 +180,7 @@ def create_app(
             *TICKET_MOVES,
             TrackingController,
             RemoteQueueController,
+            SmsInboundController,
             RemoteDeskController,
             LiveController,
             OutboxController,
@@ -215,6 +218,7 @@ def create_app(
             BookingAlertPages,
             ScreenAdminPages,
             TrackingPages,
+            RemotePages,
             DepartmentPages,
             PrivacyPages,
             favicon,

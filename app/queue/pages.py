@@ -3,6 +3,7 @@ where the mairie is, and leaving the queue (asked once more on a page of its own
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,9 @@ from app.booking.throttling import throttle_booking
 from app.errors import Conflict, DomainError
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
-from app.queue import commands, queries, views
+from app.queue import commands, queries, remote, views
 from app.queue.eta_words import eta_words
-from app.queue.models import TicketStatus
+from app.queue.models import Ticket, TicketStatus
 from app.sites.geo import map_link
 from app.sites.opening import OPEN
 from app.visits import feedback
@@ -27,10 +28,45 @@ from app.visits.staff_pages import usager_view
 from app.web.context import Context
 from app.web.public import PublicController, Visitor, short_link
 
+LEAVE_EVERY = 5  # minutes: "partez vers 9 h 40", never "vers 9 h 43"
+
+
+def leave_home_at(
+    now: datetime, eta: tuple[int, int] | None, travel_minutes: int | None
+) -> datetime | None:
+    """When the holder of a remote ticket should leave home: the estimate's low end less
+    their travel time, rounded down to five minutes; None without an estimate. Pure."""
+    if eta is None or travel_minutes is None:
+        return None
+    at = now + timedelta(minutes=eta[0] - travel_minutes)
+    at = at.replace(second=0, microsecond=0)
+    return at - timedelta(minutes=at.minute % LEAVE_EVERY)
+
+
+def remote_values(
+    ticket: Ticket, eta: tuple[int, int] | None, rejoin_minutes: int, now: datetime, tz: ZoneInfo
+) -> dict[str, Any]:
+    """What the page says of a ticket taken from a phone whose holder is not there yet:
+    when to leave home (`leave_now` once that time has come), and until when a held one
+    keeps its turn (`held_until`). Pure."""
+    if ticket.status != TicketStatus.REMOTE:
+        return {"leave_at": None, "leave_now": False, "held_until": None}
+    held_until = None
+    if ticket.held_at is not None:
+        held_until = formats.clock(
+            (ticket.held_at + timedelta(minutes=rejoin_minutes)).astimezone(tz)
+        )
+    leave = leave_home_at(now, eta, ticket.travel_minutes)
+    return {
+        "leave_at": formats.clock(leave.astimezone(tz)) if leave and leave > now else None,
+        "leave_now": leave is not None and leave <= now,
+        "held_until": held_until,
+    }
+
 
 async def tracking_context(context: Context, token: str) -> dict[str, Any]:
     """The tracking page's values: the ticket's place, estimate, station and follow-up,
-    and where the mairie is."""
+    and where the mairie is; for one taken from a phone, when to leave home."""
     session, now = context.session, context.now
     view = await views.by_token(session, token, now)
     ticket = view.ticket
@@ -38,6 +74,7 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
     tz = ZoneInfo(site.timezone)
     escalation = await visits.escalation_of_ticket(session, ticket.id)
     waiting = ticket.status == TicketStatus.WAITING
+    remote_now = remote_values(ticket, view.eta_minutes, site.remote_rejoin_minutes, now, tz)
     # While the mairie is closed (a ticket forced by reception), no estimate holds: the
     # view of a waiting ticket says whether it is open, and when it opens.
     opening = view.opening or OPEN
@@ -62,6 +99,10 @@ async def tracking_context(context: Context, token: str) -> dict[str, Any]:
         "calls": ticket.call_count,
         "updated": formats.clock(now.astimezone(tz)),
         "escalation": usager_view(escalation, tz),
+        "travel": ticket.travel_minutes,
+        **remote_now,
+        "confirmed": None,
+        "arrival_error": None,
     }
 
 
@@ -95,7 +136,20 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 class TrackingPages(PublicController):
     @get("/ticket/{token:str}")
     async def tracking(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
+        """The ticket's page; opened from the first text's link (`confirmer`), it confirms
+        the holder's number first."""
+        code = visitor.request.query_params.get("confirmer")
+        confirmed = None
+        if code is not None:
+            confirmed = await remote.confirm(
+                visitor.session,
+                token,
+                code[:40],
+                secret=visitor.settings.secret_key,
+                now=visitor.now,
+            )
         page = await tracking_context(visitor.context, token)
+        page["confirmed"] = confirmed
         return Template("tracking.html", context=page, headers=PRIVATE)
 
     @get("/ticket/{token:str}/etat")

@@ -18,6 +18,7 @@ from app import bounds
 from app.errors import NotFound
 from app.i18n import DEFAULT_LANGUAGE, formats, gettext, lang_span
 from app.i18n.formats import kilometres, weekday_name
+from app.queue.remote import join_state
 from app.sites import schemas
 from app.sites.geo import between, map_link, search
 from app.sites.hours import SiteCalendar
@@ -155,5 +156,6 @@ class PagesController(PublicController):
                 "busy": busy,
                 "busy_rows": busy_rows(busy),
                 "weekday_names": [weekday_name(day.weekday) for day in busy.days],
+                "remote_open": (await join_state(session, site, visitor.now)).open,
             },
         )

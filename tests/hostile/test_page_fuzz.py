@@ -102,7 +102,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/rendez-vous/{token:str}/reprendre"): ["du", "jour", "debut"],
     ("POST", "/rendez-vous/{token:str}/reprendre"): ["debut"],
     # The ticket pages
-    ("GET", "/ticket/{token:str}"): [],
+    ("GET", "/ticket/{token:str}"): ["confirmer"],
     ("GET", "/ticket/{token:str}/etat"): [],
     ("GET", "/t/{token:str}"): [],
     ("GET", "/a/{token:str}"): [],
@@ -110,6 +110,11 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/ticket/{token:str}/avis"): ["note", "commentaire"],
     ("GET", "/ticket/{token:str}/quitter"): [],
     ("POST", "/ticket/{token:str}/quitter"): [],
+    # The queue from a phone: joining, and arriving with the mairie's code
+    ("GET", "/mairies/{slug:str}/file"): [],
+    ("POST", "/mairies/{slug:str}/file"): ["service", "besoins", "telephone", "trajet"],
+    ("POST", "/ticket/{token:str}/arrivee"): ["code"],
+    ("GET", "/arrivee/{slug:str}"): ["code"],
     # The page of an expert department, behind the private link of its email
     ("GET", "/demande-transmise/{token:str}"): ["fait"],
     ("POST", "/demande-transmise/{token:str}"): ["jeton", "statut", "message"],
@@ -291,6 +296,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "exception-jour": ["2026-12-24"],
     "fait": ["reglages", "poste"],
     "statut": ["in_progress", "answered"],
+    "trajet": ["10", "20", "60"],
 }
 # The values that broke pages before: digits of other scripts, far days and instants,
 # numbers too large for the database, a long string, control characters.
@@ -448,6 +454,11 @@ async def world(
         "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
     )
     assert ticket.status_code == 201, ticket.text
+    remote = await client.post(
+        "/api/v1/sites/paris-15/remote-tickets",
+        json={"service": "caf", "phone": "07 98 76 54 32", "travel_minutes": 20},
+    )
+    assert remote.status_code == 201, remote.text
     target = await staff.agent("facilitator", "paris-15")
     pages = {
         "reception": "/accueil/paris-15",
@@ -463,7 +474,12 @@ async def world(
         target_id = await session.scalar(select(Agent.id).where(Agent.email == target))
     known = {
         "slug": ["paris-15", "paris-20"],
-        "token": [booked.json()["token"], ticket.json()["token"], department_token],
+        "token": [
+            booked.json()["token"],
+            ticket.json()["token"],
+            remote.json()["token"],
+            department_token,
+        ],
         "reference": [booked.json()["reference"]],
         "station_id": [station],
         "ticket_id": [str(ticket.json()["id"])],
