@@ -319,10 +319,13 @@ async def act(
     station_kind: str | None = None,
     report: visits.VisitReport | None = None,
     holder: bool = False,
+    station_id: int | None = None,
 ) -> Ticket:
     """Move a ticket along: recall, start, finish, no_show, cancel or transfer, as the
     ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
-    facilitator's `report`. Its `holder` (`leave()`) only cancels it while it waits."""
+    facilitator's `report`. Its `holder` (`leave()`) only cancels it while it waits; a
+    station (`station_id`) moves it only while it waits or is held there (409
+    `other_station` when it is called or served at another)."""
     asked = TicketAction(action)
     async with writing(session):
         found = await session.get(Ticket, ticket_id)
@@ -337,6 +340,12 @@ async def act(
             status = ticket.status.replace("_", " ")
             detail = f"Only a waiting ticket can leave the queue: {ticket.number} is {status}."
             raise Conflict(detail, code="cannot_leave")
+        held = ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+        if station_id is not None and held and ticket.station_id != station_id:
+            raise Conflict(
+                f"Ticket {ticket.number} is {ticket.status} at another station.",
+                code="other_station",
+            )
         if asked not in REFUSALS or not TICKET.allows(ticket.status, asked):
             raise Conflict(
                 f"{REFUSALS.get(asked, '')} Ticket {ticket.number} is "

@@ -43,7 +43,7 @@ from app.queue.station_pages import (
 )
 from app.sites import opening
 from app.sites.hours import OpenDay
-from app.sites.models import Site
+from app.sites.models import Site, Station
 from app.sites.schemas import Slug
 from app.sites.service import list_needs, list_services, local_today
 from app.web.context import Context
@@ -93,14 +93,12 @@ class ReceptionPages(StaffController):
             if warning is not None:
                 error = too_long_text(long)
                 return await _confirm_page(staff, site, asked, warning, path, error=error)
-            error = too_long_text(long)
-            if station is not None:
-                return await station_page(
-                    staff, station, {}, walk_in=asked, asked_field=long, error=error
-                )
-            return await reception_page(
-                staff, site, {}, walk_in=asked, asked_field=long, error=error
-            )
+            return await _walk_in_again(staff, site, station, asked, long, too_long_text(long))
+        services = {service.code for service in await list_services(session)}
+        needs = {need.code for need in await list_needs(session)}
+        wrong = asked.refusal(services, needs)
+        if wrong is not None:
+            return await _walk_in_again(staff, site, station, asked, *wrong)
         if not asked.confirmed:
             warning = await _issue_warning(staff, site, day, asked)
             if warning is not None:
@@ -320,6 +318,16 @@ async def reception_page(
     return Template("staff_reception.html", context=page, status_code=status_code)
 
 
+async def _walk_in_again(
+    staff: Staff, site: Site, station: Station | None, asked: WalkIn, field: str, error: str
+) -> Template:
+    """The walk-in form refused, 400, shown again as typed on the console it came from
+    (`station`'s, or reception's), its `error` beside its `field`."""
+    if station is not None:
+        return await station_page(staff, station, {}, walk_in=asked, asked_field=field, error=error)
+    return await reception_page(staff, site, {}, walk_in=asked, asked_field=field, error=error)
+
+
 @dataclass(frozen=True)
 class IssueWarning:
     """Why reception is asked to confirm a ticket: the mairie is closed (`closed`, with
@@ -336,7 +344,7 @@ async def _issue_warning(
     staff: Staff, site: Site, day: OpenDay, asked: WalkIn
 ) -> IssueWarning | None:
     """What to warn of before issuing the ticket `asked` for, if anything. An unknown
-    démarche is not warned of: the command refuses it in its own words."""
+    démarche is not warned of: the form is refused for it (`WalkIn.refusal`)."""
     session, now = staff.session, staff.now
     if asked.service not in {service.code for service in await list_services(session)}:
         return None

@@ -28,6 +28,7 @@ from app.queue import commands, queries, views
 from app.queue.desk_forms import Kept, WalkIn
 from app.queue.eta_words import eta_words
 from app.queue.models import Ticket, TicketStatus
+from app.queue.rules import TICKET, TicketAction
 from app.sites import opening
 from app.sites.models import Site, Station
 from app.sites.service import list_needs, list_services
@@ -41,6 +42,8 @@ RECORDED_OUTCOMES = [code for code in OUTCOMES if code != "unrecorded"]
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 RECEPTION = frozenset({"reception", "manager"})
 FACILITATORS = frozenset({"facilitator", "manager"})
+# The states in which a ticket is held by its station, which alone moves it along.
+HELD = frozenset({TicketStatus.CALLED, TicketStatus.SERVING})
 
 # The station console's buttons: the word in the form's path, the move of the ticket.
 ACTIONS = {
@@ -152,6 +155,23 @@ def refused(path: str, error: DomainError) -> Redirect:
     return back(path, erreur=error.code or "not_found")
 
 
+def held_elsewhere(ticket: Ticket, station: Station) -> str | None:
+    """Why `station` may not move `ticket`, called or served at another station; None
+    when the ticket is at `station`, or at none (waiting)."""
+    if ticket.status not in HELD or ticket.station_id in (None, station.id):
+        return None
+    name = ticket.station.name if ticket.station else ""
+    if ticket.status == TicketStatus.CALLED:
+        return gettext(
+            "Ce ticket est appelé au %(station)s : c'est à ce poste de le prendre en charge.",
+            station=name,
+        )
+    return gettext(
+        "Ce ticket est en cours au %(station)s : c'est à ce poste de s'en occuper.",
+        station=name,
+    )
+
+
 async def ticket_here(session: AsyncSession, ticket_id: int, site: Site) -> Ticket:
     """The ticket `ticket_id` of `site`: 404 for another mairie's as for an id nobody
     has, so that a console tells nobody which ids exist elsewhere."""
@@ -233,10 +253,12 @@ async def station_page(
     asked_field: str = "",
     kept: Kept | None = None,
     error: str | None = None,
+    status_code: int = 400,
 ) -> Template:
-    """The console of `station`; a form refused shown again as typed, answered 400 with
-    its `error`: the walk-in ticket's (`walk_in`, the error beside `asked_field`) or a
-    ticket's visit or transfer (`kept`)."""
+    """The console of `station`; a form refused shown again as typed, answered
+    `status_code` with its `error`: the walk-in ticket's (`walk_in`, the error beside
+    `asked_field`), a ticket's visit or transfer (`kept`), or an action refused (`error`
+    alone)."""
     session = staff.session
     site = station.site
     page = {
@@ -258,10 +280,10 @@ async def station_page(
         "asked_field": asked_field,
         "kept": kept,
     }
-    again = walk_in is not None or kept is not None
+    again = walk_in is not None or kept is not None or error is not None
     if again:
         page["error"] = error or (kept.error if kept else None)
-    return Template("staff_station.html", context=page, status_code=400 if again else 200)
+    return Template("staff_station.html", context=page, status_code=status_code if again else 200)
 
 
 class StationPages(StaffController):
@@ -313,20 +335,20 @@ class StationPages(StaffController):
         ticket = await ticket_here(staff.session, ticket_id, station.site)
         if action not in ACTIONS:
             raise Forbidden("This action does not belong to this station.")
-        form = await staff.request.form()
+        elsewhere = held_elsewhere(ticket, station)
+        if elsewhere is not None:  # nothing changes: the station holding it acts on it
+            return await station_page(staff, station, {}, error=elsewhere, status_code=409)
+        session = staff.session
         path = f"/poste/{station.id}"
-        offered = {service.code for service in await list_services(staff.session)}
-        refused_here = Kept.of(ticket.id, action, form).refusal(offered)
+        kept = Kept.of(ticket.id, action, await staff.request.form())
+        offered = {service.code for service in await list_services(session)}
+        departments = {department.code for department in await visits.active_departments(session)}
+        # A form is read only for a move the ticket's state allows: else the move's own
+        # refusal says why ("only a ticket being served can be finished").
+        movable = TICKET.allows(ticket.status, TicketAction(ACTIONS[action]))
+        refused_here = kept.refusal(offered, departments) if movable else None
         if refused_here is not None:
             return await station_page(staff, station, {}, kept=refused_here)
-        report = None
-        if action == "terminer":
-            report = visits.VisitReport(
-                services=[str(code) for code in form.getall("demarches", [])],
-                outcome=str(form.get("issue", "")) or "none",
-                note=str(form.get("note", "")),
-                department=str(form.get("service_expert", "")) or None,
-            )
         try:
             await commands.act(
                 staff.session,
@@ -334,11 +356,16 @@ class StationPages(StaffController):
                 ACTIONS[action],
                 agent_id=staff.actor.agent_id,
                 now=staff.now,
-                service_code=str(form.get("service", "")) or None,
-                station_kind=str(form.get("poste", "")) or None,
-                report=report,
+                service_code=kept.service or None,
+                station_kind=kept.kind or None,
+                report=kept.report() if action == "terminer" else None,
+                station_id=station.id,
             )
         except DomainError as error:
+            if error.code == "other_station":  # taken by another station meanwhile
+                taken = await ticket_here(staff.session, ticket.id, station.site)
+                said = held_elsewhere(taken, station)
+                return await station_page(staff, station, {}, error=said, status_code=409)
             return refused(path, error)
         if action == "terminer":  # the console says which visit ended, and how
             return back(path, termine=str(ticket.id))
