@@ -56,6 +56,10 @@ SETTING_TABS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             ("priority_after_minutes", "no_show_after_calls", "turn_near_position"),
         ),
         (N_("Niveau de service"), ("service_level_minutes", "service_level_goal")),
+        (
+            N_("File à distance"),
+            ("remote_per_hour", "remote_head_start_minutes", "remote_rejoin_minutes"),
+        ),
         (N_("Rôles"), ("facilitators_issue_tickets",)),
     ),
     "messages": ((N_("Rappels et SMS"), ("reminder_hours", "sms_quiet_from", "sms_quiet_until")),),

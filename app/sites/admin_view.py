@@ -25,7 +25,7 @@ from app.i18n.texts import label
 from app.live import commands as admin_screens
 from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_form
 from app.sites.disruption import Disruption, to_reschedule
-from app.sites.forms import form_dict, period_fields, read_period, refusals
+from app.sites.forms import period_fields, read_period, refusals
 from app.sites.hours import WEEKDAYS, public_holiday
 from app.sites.models import Site, Station, StationOutage
 from app.sites.queries import (
@@ -61,6 +61,8 @@ SETTING_HINTS = {
     ),
     "late_grace_minutes": N_("en minutes"),
     "late_check_in_limit_minutes": N_("en minutes, après la fin du rendez-vous"),
+    "remote_head_start_minutes": N_("en minutes : arriver tôt n'est jamais pénalisé"),
+    "remote_rejoin_minutes": N_("en minutes"),
     "priority_after_minutes": N_("en minutes"),
     "turn_near_position": N_("0 : ne jamais prévenir"),
     "service_level_minutes": N_("en minutes"),
@@ -106,7 +108,15 @@ OTHER_SETTINGS = {
             "exemple 24, 2). Vide : aucun rappel."
         ),
     ),
-    "sms_quiet_from": (N_("Pas de SMS à partir de"), ""),
+    # Texts about the queue of the moment go at once: held, they would come too late.
+    "sms_quiet_from": (
+        N_("Pas de SMS à partir de"),
+        N_(
+            "Les rappels, les confirmations et les messages de suivi envoyés par SMS attendent "
+            "la fin de cette période. Les SMS sur la file d'attente du jour (« c'est bientôt "
+            "votre tour ») partent tout de suite : retardés, ils arriveraient trop tard."
+        ),
+    ),
     "sms_quiet_until": (N_("Pas de SMS avant"), ""),
 }
 
@@ -457,9 +467,14 @@ class PostedForm:
         return Template("admin_site.html", context=page, status_code=status)
 
 
+def as_typed(form: Mapping[str, Any]) -> dict[str, str]:
+    """The fields of a posted form as typed, never cut: a text too long is refused and
+    shown back whole (the request's size limit bounds them all)."""
+    return {key: str(value) for key, value in form.items()}
+
+
 async def form_posted(staff: Staff, slug: str) -> PostedForm:
     """The form posted to the page of the site at `slug`, if `staff` runs it (read once
     the route's own parameters are checked)."""
     site = await site_to_run(staff.session, staff.actor, slug)
-    form = form_dict(await staff.request.form())
-    return PostedForm(staff, site, form)
+    return PostedForm(staff, site, as_typed(await staff.request.form()))

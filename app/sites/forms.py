@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app import bounds
@@ -23,11 +22,6 @@ CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:00)?")
 REFUSALS = {
     "station_name_taken": ("nom", N_("Un autre poste de cette mairie porte déjà ce nom.")),
 }
-
-
-def form_dict(form: Any) -> dict[str, str]:
-    """The fields of a posted form, each cut to 500 characters."""
-    return {key: str(value)[:500] for key, value in form.items()}
 
 
 def read_int(form: Mapping[str, str], name: str, errors: dict[str, str]) -> int | None:

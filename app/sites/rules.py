@@ -197,6 +197,26 @@ SETTINGS: dict[str, Bound | Flag | Other] = {
         N_("Le temps après la fin du rendez-vous où une arrivée en retard est encore acceptée"),
         "minutes",
     ),
+    "remote_per_hour": Bound(
+        0,
+        200,
+        "The tickets taken from phones in any hour (0: none)",
+        N_("Le nombre de tickets pris à distance par heure (0 : aucun)"),
+    ),
+    "remote_head_start_minutes": Bound(
+        0,
+        240,
+        "How long, at most, a ticket taken from a phone counts as waiting before its holder came",
+        N_("L'avance gardée, au plus, à l'arrivée d'un ticket pris à distance"),
+        "minutes",
+    ),
+    "remote_rejoin_minutes": Bound(
+        5,
+        60,
+        "How long a ticket taken from a phone, passed over while away, is kept for its holder",
+        N_("Le temps pendant lequel un ticket à distance passé en son absence reste gardé"),
+        "minutes",
+    ),
     "facilitators_issue_tickets": Flag("Whether facilitators also issue walk-in tickets"),
 }
 BOUNDS = {name: kind for name, kind in SETTINGS.items() if isinstance(kind, Bound)}
@@ -211,6 +231,10 @@ MAX_REMINDERS = 3
 # wrong way round ("from 08:00 until 21:00" for "from 21:00 until 08:00").
 DAYTIME = (time(8), time(20))
 MIN_TEXT_HOURS = 8
+# The shortest quiet period worth suggesting in a refusal: the reverse of a period typed
+# wrong is suggested only when it would be a night, not a moment (00:00 to 23:59 reversed
+# is one minute).
+MIN_SUGGESTED_QUIET_HOURS = 6
 
 
 def check_settings(values: Mapping[str, Any]) -> list[Problem]:
@@ -301,10 +325,23 @@ def _leaves_the_day(quiet_from: time, quiet_until: time) -> bool:
     return daytime_minutes_for_texts(quiet_from, quiet_until) >= MIN_TEXT_HOURS * 60
 
 
+def quiet_minutes(quiet_from: time, quiet_until: time) -> int:
+    """How long the quiet period from `quiet_from` until `quiet_until` lasts, in minutes
+    (across midnight when `quiet_from` is the later)."""
+    return (_minute_of_day(quiet_until) - _minute_of_day(quiet_from)) % (24 * 60)
+
+
+def worth_suggesting(quiet_from: time, quiet_until: time) -> bool:
+    """Whether the quiet period from `quiet_from` until `quiet_until` is a sensible one to
+    suggest: it leaves the day its texts, and lasts at least `MIN_SUGGESTED_QUIET_HOURS`."""
+    long_enough = quiet_minutes(quiet_from, quiet_until) >= MIN_SUGGESTED_QUIET_HOURS * 60
+    return long_enough and _leaves_the_day(quiet_from, quiet_until)
+
+
 def quiet_hours_problem(quiet_from: time, quiet_until: time) -> Problem | None:
     """What is wrong with a quiet period for texts: none at all (the same time twice), or
     one that leaves fewer than `MIN_TEXT_HOURS` of the `DAYTIME` for texts, said with the
-    period the other way round when that one would do."""
+    period the other way round when that one is worth suggesting (`worth_suggesting`)."""
     if quiet_from == quiet_until:
         return Problem(
             "sms_quiet_from",
@@ -328,7 +365,7 @@ def quiet_hours_problem(quiet_from: time, quiet_until: time) -> Problem | None:
         start=formats.clock(day_from),
         end=formats.clock(day_until),
     )
-    if _leaves_the_day(quiet_until, quiet_from):
+    if worth_suggesting(quiet_until, quiet_from):
         detail += f" Did you mean {quiet_until:%H:%M} to {quiet_from:%H:%M}?"
         guess = gettext(
             "Voulez-vous dire de %(start)s à %(end)s ?",

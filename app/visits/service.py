@@ -270,11 +270,17 @@ async def move(
     by_department: bool = False,
 ) -> Escalation:
     """Move a request forward (received → in progress → answered → closed) and tell the
-    usager; a step back, or a step to where it already is, is refused. A manager moves it
+    usager; a step back, or a step to where it already is, is refused, and so is a message
+    longer than `MAX_NOTE` once its spaces are folded (never cut). A manager moves it
     (`agent_id`), or the department itself through its private link (`by_department`)."""
     if status not in ESCALATION_STATUSES:
         raise BadRequest(
             f"The status is one of {', '.join(ESCALATION_STATUSES)}.", code="status_invalid"
+        )
+    text = " ".join(message.split())
+    if len(text) > MAX_NOTE:
+        raise BadRequest(
+            f"The message holds at most {MAX_NOTE} characters.", code="message_too_long"
         )
     if not all(char.isprintable() or char in "\r\n\t" for char in message):
         # Control and direction characters would reach the usager's page and texts (and
@@ -301,7 +307,6 @@ async def move(
             escalation.answered_at = now
         if EscalationEffect.STAMP_CLOSED in moved.effects:
             escalation.closed_at = now
-        text = " ".join(message.split())[:MAX_NOTE]
         session.add(
             EscalationEvent(
                 escalation_id=escalation.id,

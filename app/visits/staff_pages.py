@@ -3,6 +3,7 @@ managers' page that moves them forward."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts import service as accounts
 from app.errors import DomainError, NotFound
-from app.i18n import formats, gettext
+from app.i18n import N_, formats, gettext
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label, refusal
 from app.sites.models import Site
@@ -31,6 +32,49 @@ FILTERS = {
     "repondues": (EscalationStatus.ANSWERED,),
     "toutes": ESCALATION_STATUSES,
 }
+# The refusals of a move that the form shows again as typed, by the service's code: the
+# field they concern and what they say (`%(num)d`: the longest message).
+KEPT_REFUSALS = {
+    "status_invalid": (
+        "statut",
+        N_("Cet état n'est pas dans la liste : choisissez le nouvel état parmi ceux proposés."),
+    ),
+    "message_too_long": ("message", N_("Message trop long : %(num)d caractères au plus.")),
+    "message_unprintable": (
+        "message",
+        N_(
+            "Le message contient des caractères invisibles ou de contrôle : retapez-le sans "
+            "copier-coller."
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class KeptMove:
+    """A move of the request `reference` refused, to show again as typed (`status`,
+    `message`), with the refusal (`error`) of its field `field`."""
+
+    reference: str
+    status: str
+    message: str
+    field: str
+    error: str
+
+    @classmethod
+    def of(cls, reference: str, status: str, message: str, code: str) -> KeptMove | None:
+        """The move kept for the refusal `code`; None for a refusal the form cannot help
+        with (the request moved meanwhile, or gone)."""
+        if code not in KEPT_REFUSALS:
+            return None
+        field, text = KEPT_REFUSALS[code]
+        error = gettext(text, num=visits.MAX_NOTE)
+        return cls(reference.strip().upper(), status, message, field, error)
+
+
+def chosen_filter(value: str | None) -> str:
+    """The filter of the page named `value`, the open requests for any other."""
+    return value if value in FILTERS else "ouvertes"
 
 
 def usager_view(escalation: Escalation | None, tz: ZoneInfo) -> dict[str, Any] | None:
@@ -65,6 +109,42 @@ def _row(escalation: Escalation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+async def requests_page(
+    staff: Staff,
+    site: Site,
+    chosen: str,
+    *,
+    moved: str | None = None,
+    error: str | None = None,
+    kept: KeptMove | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The requests of `site` under the filter `chosen`: with the request just `moved`, the
+    refusal `error`, or a move refused and `kept` as typed."""
+    found = await visits.escalations_of(staff.session, [site.id], statuses=FILTERS[chosen])
+    tz = ZoneInfo(site.timezone)
+    rows = [_row(item, staff.now, tz) for item in found]
+    if chosen == "en-retard":
+        rows = [row for row in rows if row["overdue"]]
+    page = {
+        "staff": staff,
+        "agent": staff.actor,
+        "site": site,
+        "rows": rows,
+        "filter": chosen,
+        "filters": [
+            ("ouvertes", gettext("En attente de réponse")),
+            ("en-retard", gettext("En retard")),
+            ("repondues", gettext("Répondues")),
+            ("toutes", gettext("Toutes")),
+        ],
+        "moved": moved,
+        "error": kept.error if kept else error,
+        "kept": kept,
+    }
+    return Template("staff_requests.html", context=page, status_code=status_code)
+
+
 class RequestPages(Controller):
     include_in_schema = False
     exception_handlers = {DomainError: on_error, HTTPException: on_error}
@@ -76,33 +156,15 @@ class RequestPages(Controller):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template:
-        session = staff.session
-        site = await site_for(session, staff, slug, accounts.MANAGERS)
-        chosen = staff.request.query_params.get("filtre", "ouvertes")
-        if chosen not in FILTERS:
-            chosen = "ouvertes"
-        found = await visits.escalations_of(session, [site.id], statuses=FILTERS[chosen])
-        tz = ZoneInfo(site.timezone)
-        rows = [_row(item, staff.now, tz) for item in found]
-        if chosen == "en-retard":
-            rows = [row for row in rows if row["overdue"]]
+        site = await site_for(staff.session, staff, slug, accounts.MANAGERS)
         params = staff.request.query_params
-        page = {
-            "staff": staff,
-            "agent": staff.actor,
-            "site": site,
-            "rows": rows,
-            "filter": chosen,
-            "filters": [
-                ("ouvertes", gettext("En attente de réponse")),
-                ("en-retard", gettext("En retard")),
-                ("repondues", gettext("Répondues")),
-                ("toutes", gettext("Toutes")),
-            ],
-            "moved": params.get("deplacee"),
-            "error": refusal(params["erreur"]) if params.get("erreur") else None,
-        }
-        return Template("staff_requests.html", context=page)
+        return await requests_page(
+            staff,
+            site,
+            chosen_filter(params.get("filtre")),
+            moved=params.get("deplacee"),
+            error=refusal(params["erreur"]) if params.get("erreur") else None,
+        )
 
     @post("/demandes/{slug:str}/{reference:str}")
     async def move(
@@ -110,10 +172,12 @@ class RequestPages(Controller):
         slug: Slug,
         reference: Reference,
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         site = await site_for(staff.session, staff, slug, accounts.MANAGERS)
         form = await staff.request.form()
         path = f"/demandes/{site.slug}"
+        chosen = chosen_filter(form.get("filtre"))
+        status, message = str(form.get("statut", "")), str(form.get("message", ""))
 
         def same_site(found: Site) -> None:
             accounts.authorize(staff.actor, roles=accounts.MANAGERS, site=found)
@@ -124,12 +188,15 @@ class RequestPages(Controller):
             moved = await visits.move(
                 staff.session,
                 reference,
-                str(form.get("statut", "")),
+                status,
                 agent_id=staff.actor.agent_id,
-                message=str(form.get("message", ""))[:1000],
+                message=message,
                 now=staff.now,
                 may_change=same_site,
             )
         except DomainError as error:
-            return back(path, erreur=error.code or "not_found")
-        return back(path, deplacee=moved.reference)
+            kept = KeptMove.of(reference, status, message, error.code)
+            if kept is not None:
+                return await requests_page(staff, site, chosen, kept=kept, status_code=400)
+            return back(path, filtre=chosen, erreur=error.code or "not_found")
+        return back(path, filtre=chosen, deplacee=moved.reference)

@@ -158,7 +158,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "poste",
     ],
     ("GET", "/demandes/{slug:str}"): ["filtre", "deplacee", "erreur"],
-    ("POST", "/demandes/{slug:str}/{reference:str}"): ["statut", "message"],
+    ("POST", "/demandes/{slug:str}/{reference:str}"): ["statut", "message", "filtre"],
     ("GET", "/statistiques"): ["par", "du", "au"],
     ("GET", "/statistiques/{slug:str}"): ["par", "du", "au"],
     # Administration: people and catalog

@@ -51,6 +51,9 @@ def settings_form(**changes: str) -> dict[str, str]:
         "reminder_hours": "24, 2",
         "sms_quiet_from": "20:00",
         "sms_quiet_until": "08:00",
+        "remote_per_hour": "20",
+        "remote_head_start_minutes": "60",
+        "remote_rejoin_minutes": "15",
     }
     return {**values, **changes}
 

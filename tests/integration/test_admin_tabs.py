@@ -100,6 +100,9 @@ async def test_a_settings_tab_changes_its_settings_only_and_comes_back_to_its_ta
         "service_level_minutes": "20",
         "service_level_goal": "90",
         "facilitators_issue_tickets": "oui",
+        "remote_per_hour": "12",
+        "remote_head_start_minutes": "45",
+        "remote_rejoin_minutes": "10",
     }
     messages = {
         "onglet": "messages",
@@ -123,6 +126,8 @@ async def test_a_settings_tab_changes_its_settings_only_and_comes_back_to_its_ta
     # The messages' form, which has no checkbox of the queue's, left it ticked.
     assert 'name="facilitators_issue_tickets" value="oui" checked' in queue_tab.text
     assert value_of(queue_tab.text, "priority_after_minutes") == "45"
+    assert value_of(queue_tab.text, "remote_per_hour") == "12"
+    assert value_of(queue_tab.text, "remote_rejoin_minutes") == "10"
     assert value_of(booking_tab.text, "walk_in_percent") == "30"
 
 

@@ -17,7 +17,13 @@ from sqlalchemy.orm import DeclarativeBase
 from app.audit.words import Names, describe
 from app.notify.planner import Rules, outside_quiet_hours
 from app.sites.models import Need, Service, Site, Station
-from app.sites.rules import DAYTIME, MIN_TEXT_HOURS, quiet_hours_problem
+from app.sites.rules import (
+    DAYTIME,
+    MIN_SUGGESTED_QUIET_HOURS,
+    MIN_TEXT_HOURS,
+    quiet_hours_problem,
+    quiet_minutes,
+)
 from app.visits.models import Department
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -56,6 +62,8 @@ def test_quiet_hours_that_leave_most_of_the_day_for_texts_are_kept(
         ("07:00", "00:00", "Voulez-vous dire de 0\u00a0h\u00a000 à 7\u00a0h\u00a000 ?"),
         ("13:00", "08:00", ""),  # the other way round leaves the afternoon only
         ("14:00", "09:00", ""),  # the other way round leaves 8 h to 9 h and the afternoon
+        ("00:00", "23:59", ""),  # the other way round is one minute, no quiet period
+        ("00:00", "22:00", ""),  # the other way round is two hours: not a night
     ],
 )
 def test_quiet_hours_that_leave_little_of_the_day_are_refused_with_a_guess_when_one_fits(
@@ -79,6 +87,17 @@ def test_quiet_hours_that_start_and_end_at_the_same_time_are_refused() -> None:
 
     assert problem is not None
     assert problem.text == "La période sans SMS doit commencer et finir à des heures différentes."
+
+
+@given(clocks, clocks)
+def test_a_period_suggested_instead_is_itself_kept_and_lasts_a_night(
+    quiet_from: time, quiet_until: time
+) -> None:
+    problem = quiet_hours_problem(quiet_from, quiet_until)
+
+    if problem is not None and "Voulez-vous dire" in problem.text:
+        assert quiet_hours_problem(quiet_until, quiet_from) is None
+        assert quiet_minutes(quiet_until, quiet_from) >= MIN_SUGGESTED_QUIET_HOURS * 60
 
 
 def daytime_minutes_the_planner_sends_at(quiet_from: time, quiet_until: time) -> int:
