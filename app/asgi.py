@@ -40,6 +40,7 @@ from app.health import HealthController
 from app.live.admin_api import ScreensAdminController
 from app.live.admin_pages import ScreenAdminPages
 from app.live.api import LiveController, display_socket, ticket_socket
+from app.live.arrival import ArrivalCodes
 from app.live.channels import backend_for
 from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
@@ -137,6 +138,7 @@ def create_app(
         clock,
         namespace=settings.live_namespace,
         per_address=settings.websockets_per_address,
+        arrival=ArrivalCodes(settings.secret_key, settings.base_url),
     )
     db.on_notices = hub.publish
     email, sms = transports(settings)

@@ -328,6 +328,9 @@ async function reread() {
   });
   if (!response.ok) return;
   const next = await response.json();
+  // The public state never carries the arrival code: a paired screen keeps the one its
+  // websocket last sent (a new code, or none once closed, comes as a snapshot).
+  if (state && state.arrival) next.arrival = state.arrival;
   // Two gaps in a row start two re-reads: the one answered last may be the older.
   if (!state || next.seq >= state.seq) render(next);
 }

@@ -13,6 +13,11 @@ at the latest at the next presence report (the keys are checked again then).
 
 While the mairie is closed, screens and phones are given no waiting estimate, as the
 GETs give none (`app.sites.opening`); whether it is open is read once a minute per site.
+
+Paired screens, and they alone, also show the mairie's arrival QR code while it is open
+(`arrival` in their messages, `app.live.arrival`): never the public GET nor a display
+without a key. Each minute of the clock a site with paired screens is read again, so
+that a new code (every five minutes) or the opening and closing reach them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -38,9 +42,11 @@ from app import events, loops
 from app.db import Database
 from app.errors import NotFound
 from app.live import presence, screens
+from app.live.arrival import ArrivalCodes, ArrivalQr, still_holds
+from app.live.bodies import display_body as display_body  # the display's GET reads it here
+from app.live.bodies import ticket_body
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
-from app.queue.models import TicketStatus
 from app.sites.models import Site
 from app.sites.opening import Opening, opening_of, read_in_same_minute
 from app.sites.service import get_site
@@ -55,45 +61,7 @@ TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
 NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
 MODEL_FOR_SECONDS = 30.0
-
-
-def display_body(state: queue.DisplayState, tz: ZoneInfo) -> dict[str, Any]:
-    """The body of GET /api/v1/sites/{slug}/display, and of every display message."""
-    return {
-        "seq": state.seq,
-        "called": [
-            {
-                "number": entry.number,
-                "station": entry.station,
-                "station_id": entry.station_id,
-                "service": entry.service,
-                "called_at": entry.called_at.astimezone(tz).isoformat(),
-                "status": entry.status,
-            }
-            for entry in state.called
-        ],
-        "waiting": {
-            "count": state.waiting_count,
-            "eta_minutes": list(state.eta_minutes) if state.eta_minutes else None,
-            "by_service": state.waiting_by_service,
-        },
-    }
-
-
-def ticket_body(view: queue.TicketView) -> dict[str, Any]:
-    """The body of GET /api/v1/tickets/{token}, and of every ticket message."""
-    ticket = view.ticket
-    showing_station = ticket.station is not None and ticket.status in (
-        TicketStatus.CALLED,
-        TicketStatus.SERVING,
-    )
-    return {
-        "number": ticket.number,
-        "status": ticket.status,
-        "position": view.position,
-        "eta_minutes": list(view.eta_minutes) if view.eta_minutes else None,
-        "station": ticket.station.name if showing_station and ticket.station else None,
-    }
+ARRIVAL_CHECK_SECONDS = 10.0  # how late a paired screen may learn that the minute turned
 
 
 class Connection:
@@ -108,6 +76,7 @@ class Connection:
         self.closer: asyncio.Task[None] | None = None
         self.closing = False
         self.last: str | None = None
+        self.shown_qr: str | None = None  # the arrival QR code a paired screen was last sent
 
     def offer(self, message: str) -> None:
         """Queue `message` without waiting; a client too slow to keep up is let go."""
@@ -161,6 +130,8 @@ class SiteFeed:
     model: queue.WaitingModel | None = None
     model_read_at: float = 0.0
     opening: tuple[datetime, Opening] | None = None  # when read, and what
+    keeper: asyncio.Task[None] | None = None
+    arrival: ArrivalQr | None = None  # the QR code last drawn
 
     @property
     def empty(self) -> bool:
@@ -173,6 +144,9 @@ class SiteFeed:
             for connection in self.displays
             if connection.screen_id is not None and not connection.closing
         }
+
+    def has_paired(self) -> bool:
+        return any(connection.screen_id is not None for connection in self.displays)
 
     def let_go(self, screen_ids: set[int]) -> None:
         """Close the displays of these screens: their keys were revoked."""
@@ -195,8 +169,10 @@ class Hub:
         *,
         namespace: str,
         per_address: int,
+        arrival: ArrivalCodes | None = None,
     ) -> None:
         self.channels = channels
+        self.arrival = arrival  # None: the screens show no arrival QR code
         self.db = db
         self.clock = clock
         self.namespace = namespace
@@ -345,6 +321,9 @@ class Hub:
             if token is None:
                 state = await queue.display(session, site, now)
                 shown = screens.shown_at(display_body(state, feed.timezone), opening)
+                if connection.screen_id is not None:
+                    connection.shown_qr = await self._arrival_qr(feed, opening, now)
+                    shown = screens.with_arrival(shown, connection.shown_qr)
                 body = {"type": "snapshot", **shown}
             else:
                 view = await queue.by_token(session, token, now, opening=opening)
@@ -363,6 +342,7 @@ class Hub:
                 feed.subscriber = await self.channels.subscribe([self.channel(site.id)])
                 feed.listener = asyncio.create_task(self._listen(feed))
                 feed.refresher = asyncio.create_task(self._refresh_forever(feed))
+                feed.keeper = asyncio.create_task(self._keep_minutes(feed))
                 self.feeds[site.id] = feed
             if token is None:
                 feed.displays.add(connection)
@@ -380,7 +360,7 @@ class Hub:
             if not feed.empty or self.feeds.get(feed.site_id) is not feed:
                 return
             del self.feeds[feed.site_id]
-            for task in (feed.listener, feed.refresher):
+            for task in (feed.listener, feed.refresher, feed.keeper):
                 if task is not None:
                     task.cancel()
             if feed.subscriber is not None:
@@ -438,12 +418,11 @@ class Hub:
                     feed.model = await queue.waiting_model(session, site, now)
                     feed.model_read_at = time.monotonic()
                 state = await queue.display(session, site, now, model=feed.model)
-                if state.seq > feed.sent_seq:
-                    feed.sent_seq = state.seq
-                    shown = screens.shown_at(display_body(state, feed.timezone), opening)
-                    message = json.dumps({"type": kind, **shown})
-                    for connection in list(feed.displays):
-                        connection.offer(message)
+                qr = await self._arrival_qr(feed, opening, now) if feed.has_paired() else None
+                moved = state.seq > feed.sent_seq
+                if moved or any(c.shown_qr != qr for c in feed.displays if c.screen_id is not None):
+                    feed.sent_seq = max(state.seq, feed.sent_seq)
+                    self._send_state(feed, state, opening, kind, qr, moved)
             if feed.tickets:
                 tokens = set(feed.tickets.values())
                 views = await queue.views_by_token(session, site, tokens, now, opening=opening)
@@ -455,6 +434,52 @@ class Hub:
                     if message != connection.last:
                         connection.last = message
                         connection.offer(message)
+
+    def _send_state(
+        self,
+        feed: SiteFeed,
+        state: queue.DisplayState,
+        opening: Opening,
+        kind: str,
+        qr: str | None,
+        moved: bool,
+    ) -> None:
+        """Hand `state` to the displays: to all of them if it `moved`; to each paired screen
+        with the arrival QR code `qr`, as a snapshot if that code is new to it (shown
+        whatever seq it holds)."""
+        shown = screens.shown_at(display_body(state, feed.timezone), opening)
+        public = json.dumps({"type": kind, **shown})
+        paired = screens.with_arrival(shown, qr)
+        as_kind, as_snapshot = (json.dumps({"type": k, **paired}) for k in (kind, "snapshot"))
+        for connection in list(feed.displays):
+            if connection.screen_id is None:
+                if moved:
+                    connection.offer(public)
+            elif connection.shown_qr != qr:
+                connection.shown_qr = qr
+                connection.offer(as_snapshot)
+            elif moved:
+                connection.offer(as_kind)
+
+    async def _arrival_qr(self, feed: SiteFeed, opening: Opening, now: datetime) -> str | None:
+        """The arrival QR code the site's paired screens show at `now`: none while the
+        mairie is closed; drawn again (off the event loop) once the code changes."""
+        if self.arrival is None or not opening.open:
+            return None
+        if not still_holds(feed.arrival, now):
+            feed.arrival = await asyncio.to_thread(self.arrival.at, feed.site_id, feed.slug, now)
+        return feed.arrival.qr if feed.arrival else None
+
+    async def _keep_minutes(self, feed: SiteFeed) -> None:
+        """Once the minute of the clock turns, a site with paired screens is read again:
+        its arrival code may have changed, or the mairie opened or closed."""
+        while True:
+            await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
+            if self.arrival is None or not feed.has_paired():
+                continue
+            read = feed.opening
+            if read is None or not read_in_same_minute(read[0], self.clock()):
+                feed.dirty.set()
 
     async def _opening(
         self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime

@@ -9,7 +9,8 @@ one of ours (`well_formed`: other characters, too long) is a mangled address: th
 display shows the public queue, uncounted, and its page says the address is wrong.
 
 Also what the screens show of whether the mairie is open (`shown_at`): while it is
-closed, no waiting estimate, but when it opens next.
+closed, no waiting estimate, but when it opens next; and what paired screens show more
+(`with_arrival`).
 """
 
 from __future__ import annotations
@@ -118,6 +119,13 @@ def shown_at(body: dict[str, Any], opening: Opening) -> dict[str, Any]:
     opens_at = opening.opens.isoformat() if opening.opens else None
     shown = {"open": opening.open, "opens_at": opens_at, "today": opening.today}
     return {**body, "waiting": waiting, "opening": shown}
+
+
+def with_arrival(shown: dict[str, Any], qr: str | None) -> dict[str, Any]:
+    """A paired screen's body: `shown` with the mairie's arrival QR code, `arrival: {qr}`
+    (a data: image), when there is one to show. Never given to a display without a key,
+    nor to the public GET: the code lets one into the queue."""
+    return {**shown, "arrival": {"qr": qr}} if qr else shown
 
 
 async def with_opening(

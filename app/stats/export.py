@@ -14,6 +14,8 @@ from app.i18n import N_, gettext
 from app.i18n.texts import OUTCOMES, label
 from app.stats.schemas import Figures, Stats
 
+REMOTE = ("joined", "arrived", "not_arrived", "left")  # the fields of `RemoteFigures`
+
 
 def row_of(label: str, item: Figures) -> dict[str, Any]:
     """One period as one flat row."""
@@ -53,6 +55,7 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
         "satisfaction_answers": item.satisfaction.answers,
         "satisfaction_mean": item.satisfaction.mean,
         **{f"satisfaction_{score}": n for score, n in item.satisfaction.scores.items()},
+        **{f"remote_{name}": getattr(item.remote, name, None) for name in REMOTE},
     }
 
 
@@ -91,6 +94,10 @@ TITLES = {
     "escalation_median_response_days": N_("Délai médian de réponse (jours)"),
     "satisfaction_answers": N_("Avis reçus"),
     "satisfaction_mean": N_("Note moyenne (sur 5)"),
+    "remote_joined": N_("Tickets pris à distance"),
+    "remote_arrived": N_("Personnes arrivées à la mairie"),
+    "remote_not_arrived": N_("Personnes non arrivées à temps"),
+    "remote_left": N_("Personnes sorties de la file avant d'arriver"),
 }
 SCORES = range(1, 6)
 # Cells a spreadsheet would read as a formula (CSV injection).

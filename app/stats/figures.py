@@ -13,6 +13,11 @@ Definitions (also in docs/decisions/0006-figures.md):
   among the appointments, nor the cancellations by usagers, nor the no-shows;
 - a late arrival (checked in past the site's tolerance) counts as came late, never as a
   no-show; a closed ticket is one still waiting when the mairie closed;
+- a ticket taken from a phone (it has a travel time) counts among the remote joins on
+  the day it was taken; among the arrivals once its holder arrived (its "arrived" event),
+  the no-arrivals when it was closed unanswered ("not_arrived"), or left before arriving
+  when cancelled with no arrival; one whose holder never came is neither a walk-in nor
+  closed at closing time;
 - escalations count with the day of their visit; their response delay runs from the
   visit to the department's answer;
 - quantiles interpolate linearly between the closest ranks (the median of an even count
@@ -28,13 +33,23 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, SQLColumnExpression, and_, case, func, select, type_coerce
+from sqlalchemy import (
+    Row,
+    SQLColumnExpression,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.types import Date
 
 from app.booking.models import Appointment, AppointmentStatus
-from app.queue.models import Ticket, TicketStatus
+from app.queue.models import Ticket, TicketEvent, TicketStatus
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
 from app.sites.service import site_calendar
@@ -182,35 +197,39 @@ class Query:
 
     async def _tickets(self) -> None:
         t = Ticket
+
+        def did(action: str) -> SQLColumnExpression[bool]:
+            return exists().where(TicketEvent.ticket_id == t.id, TicketEvent.action == action)
+
+        def counted(*where: SQLColumnExpression[bool]) -> SQLColumnExpression[Any]:
+            return func.coalesce(func.sum(case((and_(*where), 1), else_=0)), 0)
+
         period = self._period(t.day)
+        remote, arrived = t.travel_minutes.is_not(None), did("arrived")
+        came = or_(~remote, arrived)  # a remote holder who never came is no visitor
         rows = await self.session.execute(
             select(
                 period,
                 func.count(),
-                func.sum(case((t.appointment_id.is_(None), 1), else_=0)),
-                func.sum(case((t.status == TicketStatus.DONE, 1), else_=0)),
-                func.sum(case((t.status == TicketStatus.NO_SHOW, 1), else_=0)),
-                func.sum(case((t.late, 1), else_=0)),
-                func.sum(case((t.status == TicketStatus.CLOSED, 1), else_=0)),
+                counted(t.appointment_id.is_(None), came),
+                counted(t.status == TicketStatus.DONE),
+                counted(t.status == TicketStatus.NO_SHOW),
+                counted(t.late),
+                counted(t.status == TicketStatus.CLOSED, came),
                 func.count(t.first_called_at),
-                func.sum(self._wait()),
-                func.sum(self._within()),
+                func.coalesce(func.sum(self._wait()), 0),
+                func.coalesce(func.sum(self._within()), 0),
+                counted(remote),
+                counted(remote, arrived),
+                counted(remote, did("not_arrived")),
+                counted(remote, t.status == TicketStatus.CANCELLED, ~arrived),
             )
             .join(Site, Site.id == t.site_id)
             .where(*self._ticket_range())
             .group_by(period)
         )
-        for key, count, walk_ins, served, no_shows, late, closed, called, waited, within in rows:
-            tally = self._tally(key)
-            tally.tickets += count
-            tally.walk_ins += int(walk_ins or 0)
-            tally.served += int(served or 0)
-            tally.ticket_no_shows += int(no_shows or 0)
-            tally.came_late += int(late or 0)
-            tally.closed += int(closed or 0)
-            tally.called += called
-            tally.waited += float(waited or 0)
-            tally.within += int(within or 0)
+        for key, *values in rows:
+            self._tally(key).add_tickets(*values)
 
     async def _wait_quantiles(self) -> dict[Hashable, dict[Fraction, float]]:
         where = [*self._ticket_range(), Ticket.first_called_at.is_not(None)]

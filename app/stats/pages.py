@@ -21,6 +21,7 @@ from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.stats import charts
 from app.stats.charts import Axes, Bar
+from app.stats.export import REMOTE, TITLES
 from app.stats.figures import compare, figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Figures, Stats
@@ -249,6 +250,15 @@ def key_figures(stats: Stats) -> list[tuple[str, str]]:
     ]
 
 
+def remote_figures(stats: Stats) -> list[tuple[str, str]]:
+    """The block "File à distance": the tickets taken from a phone, and what became of
+    their holders (the same labels as the CSV's columns)."""
+    remote = stats.total.remote
+    if remote is None:
+        return []
+    return [(gettext(TITLES[f"remote_{name}"]), str(getattr(remote, name))) for name in REMOTE]
+
+
 @dataclass(frozen=True)
 class Compared:
     """A column of the comparison of the mairies: its title, the figure it reads, and how
@@ -370,6 +380,7 @@ class FiguresPages(StaffController):
                 "lead": first_upper(span(first, last)),
                 "csv": f"/api/v1/stats.csv?{urlencode(export)}",
                 "figures": key_figures(stats),
+                "remote": remote_figures(stats),
                 "comparison": table,
                 **chart_context(stats),
             }

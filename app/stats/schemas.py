@@ -56,6 +56,16 @@ class Satisfaction(msgspec.Struct, kw_only=True):
     scores: dict[str, int]
 
 
+class RemoteFigures(msgspec.Struct, kw_only=True):
+    """Tickets taken from a phone: joined, then arrived at the mairie, closed unanswered
+    (not arrived in time), or left before arriving."""
+
+    joined: int
+    arrived: int
+    not_arrived: int
+    left: int
+
+
 class Figures(msgspec.Struct, kw_only=True):
     start: date
     end: date
@@ -73,6 +83,7 @@ class Figures(msgspec.Struct, kw_only=True):
     outcomes: dict[str, int]
     escalations: EscalationFigures
     satisfaction: Satisfaction
+    remote: RemoteFigures | None = None  # always given by this server; optional for clients
 
 
 class HourFigures(msgspec.Struct, kw_only=True):

@@ -17,6 +17,7 @@ from app.stats.schemas import (
     EscalationFigures,
     Figures,
     NoShows,
+    RemoteFigures,
     Satisfaction,
     ServiceLevel,
     Waiting,
@@ -55,6 +56,10 @@ class Tally:
     still_open: int = 0
     overdue: int = 0
     scores: Counter[int] = field(default_factory=Counter)
+    remote_joined: int = 0
+    remote_arrived: int = 0
+    remote_not_arrived: int = 0
+    remote_left: int = 0
     wait_quantiles: dict[Fraction, float] = field(default_factory=dict)
     response_median: float | None = None
 
@@ -66,6 +71,36 @@ class Tally:
         self.booked.update(other.booked)
         self.outcomes.update(other.outcomes)
         self.scores.update(other.scores)
+
+    def add_tickets(
+        self,
+        count: int,
+        walk_ins: int,
+        served: int,
+        no_shows: int,
+        late: int,
+        closed: int,
+        called: int,
+        waited: float,
+        within: int,
+        *remote: int,
+    ) -> None:
+        """Add a row of the tickets' figures (`Query._tickets`), in its order: the remote
+        ones last (joined, arrived, not arrived, left before arriving)."""
+        self.tickets += count
+        self.walk_ins += int(walk_ins)
+        self.served += int(served)
+        self.ticket_no_shows += int(no_shows)
+        self.came_late += int(late)
+        self.closed += int(closed)
+        self.called += called
+        self.waited += float(waited)
+        self.within += int(within)
+        joined, arrived, not_arrived, left = (int(value) for value in remote)
+        self.remote_joined += joined
+        self.remote_arrived += arrived
+        self.remote_not_arrived += not_arrived
+        self.remote_left += left
 
     def figures(self, target: int | None, goal: float | None) -> Figures:
         booked = sum(self.booked[c] for c in CHANNELS)
@@ -122,6 +157,12 @@ class Tally:
                 if answers
                 else None,
                 scores={str(score): self.scores[score] for score in range(1, 6)},
+            ),
+            remote=RemoteFigures(
+                joined=self.remote_joined,
+                arrived=self.remote_arrived,
+                not_arrived=self.remote_not_arrived,
+                left=self.remote_left,
             ),
         )
 

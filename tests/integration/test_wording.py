@@ -40,6 +40,7 @@ from app.notify.models import OutboxMessage
 from app.queue import remote
 from app.scheduler import Scheduler
 from app.sites.models import Need, Service
+from app.sites.service import get_site
 from tests.conftest import STAFF_PASSWORD, Staff
 from tests.post import PUBLIC_URL, Post
 from tests.routes import fill
@@ -669,7 +670,7 @@ async def the_queue_fills(day: Day, reader: Reader) -> None:
     await day.at("08:32")
     await day.walk_in("W3", phone="06 55 66 77 88", needs=["vue"])
     await track(day, reader, "W3")  # two before
-    await from_a_phone(day)
+    await from_a_phone(day, reader)
     for number in range(4, 19):
         await day.at(f"08:{29 + number}")
         fields: dict[str, Any] = {"needs": ["accompagnement-long"]} if number % 5 == 0 else {}
@@ -683,11 +684,12 @@ async def the_queue_fills(day: Day, reader: Reader) -> None:
     await staff_pages(day, reader, "a full queue")
 
 
-async def from_a_phone(day: Day) -> None:
+async def from_a_phone(day: Day, reader: Reader) -> None:
     """8:32: a resident an hour away takes a ticket from their phone and opens the first
     text's link (which confirms the number). The sweep of 8:33 tells them to leave home;
     the call of W4, who came after them, passes them over, and they never come: their
     ticket is held, then closed."""
+    await reader.page("/mairies/{slug:str}/file", slug=SITE)
     ticket = await day.api(
         "POST",
         f"/api/v1/sites/{SITE}/remote-tickets",
@@ -705,6 +707,11 @@ async def from_a_phone(day: Day) -> None:
             session, ticket["token"], data["confirmation"], secret=secret, now=now
         )
     await day.post.send_due()
+    await reader.page("/ticket/{token:str}", token=ticket["token"])  # not there yet
+    async with day.db.session() as session:
+        site = await get_site(session, SITE)
+        code = remote.arrival_code(day.settings.secret_key, site.id, day.clock())[0]
+    await reader.page("/arrivee/{slug:str}", slug=SITE, query={"code": code})  # no cookie
 
 
 async def track(day: Day, reader: Reader, name: str) -> None:
