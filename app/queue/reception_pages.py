@@ -25,7 +25,7 @@ from app.config import Settings
 from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import formats, gettext
 from app.i18n.texts import STATUSES, check_in_window, label, refusal
-from app.queue import commands, queries, views
+from app.queue import commands, queries, remote, views
 from app.queue.desk_forms import MAX_REFERENCE, WalkIn, too_long, too_long_text
 from app.queue.eta_words import EtaWords, eta_words
 from app.queue.station_pages import (
@@ -143,6 +143,24 @@ class ReceptionPages(StaffController):
                 reference,
                 agent_id=staff.actor.agent_id,
                 now=staff.now,
+            )
+        except DomainError as error:
+            return refused(path, error)
+        return back(path, ticket=str(ticket.id), arrivee="1")
+
+    @post("/accueil/{slug:str}/arrivees-a-distance")
+    async def remote_check_in(
+        self,
+        slug: Slug,
+        staff: NamedDependency[Staff],
+    ) -> Redirect:
+        """The holder of a ticket taken from a phone is at the desk: in line, by its number."""
+        site, form = await site_form(staff, slug, RECEPTION)
+        path = f"/accueil/{site.slug}"
+        number = str(form.get("numero", ""))[:16]
+        try:
+            ticket = await remote.check_in_number(
+                staff.session, site.slug, number, agent_id=staff.actor.agent_id, now=staff.now
             )
         except DomainError as error:
             return refused(path, error)
@@ -312,6 +330,7 @@ async def reception_page(
         ),
         "asked": walk_in,
         "asked_field": asked_field,
+        "arrival": _arrival_code(staff, site),
     }
     if error:
         page["error"] = error
@@ -456,4 +475,14 @@ async def _booking_context(
         "entered": None,
         "channel": "counter",
         "start": None,
+    }
+
+
+def _arrival_code(staff: Staff, site: Site) -> dict[str, str]:
+    """The code people who took their ticket from a phone type (or scan) on arrival, and
+    until when it is shown: "123 456", "9 h 35"."""
+    code, until = remote.arrival_code(staff.settings.secret_key, site.id, staff.now)
+    return {
+        "code": f"{code[:3]} {code[3:]}",
+        "until": formats.clock(until.astimezone(ZoneInfo(site.timezone))),
     }

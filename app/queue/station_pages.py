@@ -117,6 +117,7 @@ def ticket_rows(
                 "token": ticket.token,
                 "late": ticket.late,
                 "kind": "appointment" if ticket.appointment_id else "walk_in",
+                "held": ticket.held_at is not None,
             }
         )
     return rows
@@ -132,6 +133,7 @@ async def queue_context(context: Context, site: Site) -> dict[str, Any]:
         "waiting": ticket_rows(view.waiting, now, tz, names),
         "called": ticket_rows(view.called, now, tz, names),
         "serving": ticket_rows(view.serving, now, tz, names),
+        "remote": ticket_rows(view.remote, now, tz, names),
         "seq": view.seq,
         "screens": await presence.screens(session, site.id, now),
         "updated": formats.clock(now.astimezone(tz)),

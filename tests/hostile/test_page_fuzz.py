@@ -135,6 +135,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "raison",
     ],
     ("POST", "/accueil/{slug:str}/arrivees"): ["reference"],
+    ("POST", "/accueil/{slug:str}/arrivees-a-distance"): ["numero"],
     ("GET", "/accueil/{slug:str}/rendez-vous"): ["service", "besoins", "jour"],
     ("POST", "/accueil/{slug:str}/rendez-vous"): [
         "service",

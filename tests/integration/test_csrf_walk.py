@@ -152,6 +152,17 @@ async def arrival(desk: Desk) -> tuple[Values, dict[str, str]]:
     return {"slug": SITE}, {"reference": booked["reference"]}
 
 
+async def remote_arrival(desk: Desk) -> tuple[Values, dict[str, str]]:
+    """A ticket taken from a phone while the 15e is open, its holder at the desk."""
+    desk.clock.now = datetime.fromisoformat("2026-12-01T09:00:00+01:00")
+    joined = await desk.api(
+        "POST",
+        f"/api/v1/sites/{SITE}/remote-tickets",
+        json={"service": "caf", "phone": "06 11 22 33 44", "travel_minutes": 20},
+    )
+    return {"slug": SITE}, {"numero": joined["number"]}
+
+
 async def booking_by_phone(desk: Desk) -> tuple[Values, dict[str, str]]:
     slots = await desk.api(
         "GET",
@@ -289,6 +300,7 @@ STAFF_FORMS: dict[str, Form] = {
     "/deconnexion": Form("reception", given()),
     "/accueil/{slug:str}/tickets": Form("reception", given(AT_SITE, service="caf")),
     "/accueil/{slug:str}/arrivees": Form("reception", arrival),
+    "/accueil/{slug:str}/arrivees-a-distance": Form("reception", remote_arrival),
     "/accueil/{slug:str}/rendez-vous": Form("reception", booking_by_phone),
     "/poste/{station_id:int}/appeler": Form("facilitator", call_next),
     "/poste/{station_id:int}/tickets/{ticket_id:int}/{action:str}": Form(
@@ -402,6 +414,10 @@ WITHOUT_SESSION: dict[str, str] = {
     "/rendez-vous/{token:str}/reprendre": "the private link's token is the credential",
     "/ticket/{token:str}/avis": "the ticket link's token is the credential",
     "/ticket/{token:str}/quitter": "the ticket link's token is the credential",
+    "/ticket/{token:str}/arrivee": "the ticket link's token and the mairie's arrival code "
+    "of the moment (shown only in the mairie) are the credentials",
+    "/mairies/{slug:str}/file": "anyone joins the queue from a phone, no credentials; the "
+    "number is confirmed by the link of the text sent to it",
     "/demande-transmise/{token:str}": "the department's link token is the credential",
 }
 STAFF_CREDENTIALS = {"staff", "agent", "optional_agent"}

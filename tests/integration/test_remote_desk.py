@@ -1,0 +1,57 @@
+"""The queue from a phone at the desk: the reception console shows the arrival code of the
+moment and the tickets taken from phones whose holders are not there yet (with those
+passed over while away), and checks a holder in by the ticket's number."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from app.config import Settings
+from app.queue import remote
+from app.sites.service import get_site
+from tests.conftest import Clock, Staff
+from tests.integration.test_desk_loose_ends import desk, text_of
+
+CLIENT = AsyncTestClient[object]
+
+
+async def test_reception_shows_the_arrival_code_and_the_tickets_on_their_way_and_checks_one_in(
+    client: CLIENT, staff: Staff, db: Any, clock: Clock, settings: Settings
+) -> None:
+    clock.set("2026-12-01 09:00")
+    joined = await client.post(
+        "/api/v1/sites/paris-15/remote-tickets",
+        json={"service": "caf", "phone": "06 12 34 56 78", "travel_minutes": 30},
+    )
+    number = joined.json()["number"]
+    csrf = await desk(client, staff, "reception", "/accueil/paris-15")
+    async with db.session() as session:
+        site = await get_site(session, "paris-15")
+    code = remote.arrival_code(settings.secret_key, site.id, clock())[0]
+
+    console = text_of(html.unescape((await client.get("/accueil/paris-15")).text))
+    wrong = await client.post(
+        "/accueil/paris-15/arrivees-a-distance",
+        data={"csrf": csrf, "numero": "Z999"},
+        follow_redirects=False,
+    )
+    arrived = await client.post(
+        "/accueil/paris-15/arrivees-a-distance",
+        data={"csrf": csrf, "numero": number.lower()},
+        follow_redirects=False,
+    )
+    after = text_of(html.unescape((await client.get(arrived.headers["location"])).text))
+    ticket = (await client.get(f"/api/v1/tickets/{joined.json()['token']}")).json()
+
+    assert f"Code d'arrivée : {code[:3]} {code[3:]} (jusqu'à 9 h 05)" in console
+    assert "En route : tickets pris à distance, pas encore arrivés" in console
+    assert f"{number} " in console
+    assert wrong.status_code == 303
+    assert "erreur=" in wrong.headers["location"]
+    assert arrived.status_code == 303
+    assert "Arrivée enregistrée : ticket" in after
+    assert "En route : tickets pris à distance" not in after
+    assert ticket["status"] == "waiting"
