@@ -318,6 +318,10 @@ function showArrival(arrival) {
   const usable = qr.startsWith("/") || qr.startsWith("data:image/");
   const image = $("arrival-code");
   if (usable && image.getAttribute("src") !== qr) image.setAttribute("src", qr);
+  // The six digits too, for a phone that cannot read the QR code: typed on the ticket's page.
+  const code = arrival && typeof arrival.code === "string" && /^\d{6}$/.test(arrival.code) ? arrival.code : "";
+  $("arrival-digits").textContent = code ? `${code.slice(0, 3)}${NBSP}${code.slice(3)}` : "";
+  $("arrival-typed").hidden = !(usable && code);
   $("arrival").hidden = !usable;
   document.body.classList.toggle("with-arrival", usable);
 }

@@ -323,7 +323,7 @@ class Hub:
                 shown = screens.shown_at(display_body(state, feed.timezone), opening)
                 if connection.screen_id is not None:
                     connection.shown_qr = await self._arrival_qr(feed, opening, now)
-                    shown = screens.with_arrival(shown, connection.shown_qr)
+                    shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
                 body = {"type": "snapshot", **shown}
             else:
                 view = await queue.by_token(session, token, now, opening=opening)
@@ -449,7 +449,7 @@ class Hub:
         whatever seq it holds)."""
         shown = screens.shown_at(display_body(state, feed.timezone), opening)
         public = json.dumps({"type": kind, **shown})
-        paired = screens.with_arrival(shown, qr)
+        paired = screens.with_arrival(shown, qr, feed.arrival)
         as_kind, as_snapshot = (json.dumps({"type": k, **paired}) for k in (kind, "snapshot"))
         for connection in list(feed.displays):
             if connection.screen_id is None:

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.live.arrival import ArrivalQr
 from app.live.models import Screen
 from app.sites.models import Site
 from app.sites.opening import Opening, estimate, opening_of
@@ -121,11 +122,17 @@ def shown_at(body: dict[str, Any], opening: Opening) -> dict[str, Any]:
     return {**body, "waiting": waiting, "opening": shown}
 
 
-def with_arrival(shown: dict[str, Any], qr: str | None) -> dict[str, Any]:
-    """A paired screen's body: `shown` with the mairie's arrival QR code, `arrival: {qr}`
-    (a data: image), when there is one to show. Never given to a display without a key,
-    nor to the public GET: the code lets one into the queue."""
-    return {**shown, "arrival": {"qr": qr}} if qr else shown
+def with_arrival(
+    shown: dict[str, Any], qr: str | None, drawn: ArrivalQr | None = None
+) -> dict[str, Any]:
+    """A paired screen's body: `shown` with the mairie's arrival QR code, `arrival: {qr,
+    code}` (a data: image, and the six digits it holds, for those who type them), when
+    there is one to show. Never given to a display without a key, nor to the public GET:
+    the code lets one into the queue."""
+    if not qr:
+        return shown
+    code = drawn.code if drawn is not None and drawn.qr == qr else None
+    return {**shown, "arrival": {"qr": qr, **({"code": code} if code else {})}}
 
 
 async def with_opening(

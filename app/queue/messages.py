@@ -65,7 +65,7 @@ async def about(
 
 # The statuses a ticket must still have for a text about it to apply when it is sent.
 STILL: dict[str, frozenset[TicketStatus]] = {
-    "turn_near": frozenset({TicketStatus.WAITING, TicketStatus.REMOTE}),
+    "turn_near": frozenset({TicketStatus.WAITING}),
     "leave_now": frozenset({TicketStatus.REMOTE}),
     "held": frozenset({TicketStatus.REMOTE}),
 }

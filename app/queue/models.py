@@ -95,6 +95,8 @@ class Ticket(Base):
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     leave_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     came_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Wrong arrival codes given for it: past a few, only reception checks its holder in.
+    arrival_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()

@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, locking
@@ -60,6 +60,9 @@ TRAVEL_MINUTES = (10, 20, 30, 45, 60)
 ARRIVAL_CODE_EVERY = timedelta(minutes=5)
 ARRIVAL_CODE_DIGITS = 6
 UNCONFIRMED_FOR = timedelta(minutes=20)
+# Wrong arrival codes a ticket may be given before only reception can check it in: a
+# code is one of a million, two of them good at a time; guessing would take ~250,000 tries.
+MAX_ARRIVAL_MISSES = 10
 # Told to leave home this much before the estimate says their turn comes: buses are late.
 LEAVE_MARGIN_MINUTES = 5
 HOUR = timedelta(hours=1)
@@ -267,16 +270,32 @@ async def arrive(
     session: AsyncSession, token: str, code: str, *, secret: str, now: datetime
 ) -> Ticket:
     """The holder is at the mairie, as the code they read there says: in the queue.
-    403 `arrival_code` for a wrong or stale code; 409 once the ticket is no longer remote."""
+    403 `arrival_code` for a wrong or stale code, each one counted: past
+    `MAX_ARRIVAL_MISSES`, 403 `arrival_locked` whatever the code (reception checks the
+    holder in); 409 once the ticket is no longer remote."""
     async with writing(session):
         found = await views.ticket_by_token(session, token)
         site = await site_of(session, found.site_id)
-        if not arrival_code_holds(secret, site.id, code, now):
-            raise Forbidden(
-                "This is not the mairie's arrival code of the moment: read the code shown "
-                "on the screen or at reception again.",
-                code="arrival_code",
+        locked = found.arrival_misses >= MAX_ARRIVAL_MISSES
+        missed = not locked and not arrival_code_holds(secret, site.id, code, now)
+        if missed:  # counted, and kept: the refusal below comes after the commit
+            await session.execute(
+                update(Ticket)
+                .where(Ticket.id == found.id)
+                .values(arrival_misses=Ticket.arrival_misses + 1)
             )
+    if locked:
+        raise Forbidden(
+            "Too many wrong codes for this ticket: show it at reception, which checks you in.",
+            code="arrival_locked",
+        )
+    if missed:
+        raise Forbidden(
+            "This is not the mairie's arrival code of the moment: read the code shown "
+            "on the screen or at reception again.",
+            code="arrival_code",
+        )
+    async with writing(session):
         await lock_queue(session, site.id)
         ticket = await session.get_one(
             Ticket, found.id, with_for_update=True, populate_existing=True
@@ -380,9 +399,12 @@ async def close_unanswered(db: Database, now: datetime) -> int:
                     .where(
                         Ticket.site_id == site.id,
                         Ticket.status == TicketStatus.REMOTE,
+                        # A held ticket keeps the time its holder was promised, confirmed
+                        # or not; an unconfirmed one not held closes after its delay.
                         (Ticket.held_at <= now - rejoin)
                         | (
                             Ticket.confirmed_at.is_(None)
+                            & Ticket.held_at.is_(None)
                             & (Ticket.arrived_at <= now - UNCONFIRMED_FOR)
                         ),
                     )

@@ -64,6 +64,10 @@ NOT_MOBILE = N_(
     "Les SMS ne partent que vers un numéro de portable (06, 07, ou un portable d'outre-mer) : "
     "indiquez un portable."
 )
+LOCKED = N_(
+    "Trop de codes erronés pour ce ticket : montrez-le à l'accueil de la mairie, qui "
+    "enregistre votre arrivée."
+)
 UNKNOWN_NEED = N_("Une des aides cochées n'est plus proposée : vérifiez votre choix.")
 WRONG_CODE = N_(
     "Ce n'est pas le code affiché en ce moment à la mairie : relisez le code sur l'écran "
@@ -247,8 +251,9 @@ class RemotePages(PublicController):
                 secret=visitor.settings.secret_key,
                 now=visitor.now,
             )
-        except Forbidden:
-            return await arrival_page(visitor, token, 403, gettext(WRONG_CODE))
+        except Forbidden as refused:
+            said = LOCKED if refused.code == "arrival_locked" else WRONG_CODE
+            return await arrival_page(visitor, token, 403, gettext(said))
         except Conflict:
             pass  # Arrived already (or over): the page says where the ticket stands.
         return Redirect(f"/ticket/{token}", status_code=303)
@@ -257,18 +262,23 @@ class RemotePages(PublicController):
     async def arrival(self, slug: Slug, visitor: NamedDependency[Visitor]) -> Template:
         site = await get_site(visitor.session, slug)
         code = digits(visitor.request.query_params.get("code", ""))
-        fresh = remote.arrival_code_holds(visitor.settings.secret_key, site.id, code, visitor.now)
         ticket = await own_ticket(visitor, site)
+        waits = ticket is not None and ticket.status == TicketStatus.REMOTE
+        # The code is judged only for the holder of a ticket here: to anyone else, every
+        # code gets the same page, so that the page tells nobody which code holds.
+        stale = waits and not remote.arrival_code_holds(
+            visitor.settings.secret_key, site.id, code, visitor.now
+        )
         page = {
             "site": site,
             "code": code,
-            "fresh": fresh,
+            "fresh": not stale,
             "ticket": ticket,
-            "remote": ticket is not None and ticket.status == TicketStatus.REMOTE,
+            "remote": waits,
         }
         return Template(
             "remote_arrival.html",
             context=page,
-            status_code=200 if fresh else 400,
+            status_code=400 if stale else 200,
             headers=PRIVATE,
         )

@@ -451,9 +451,8 @@ def closes_before_turn(
 async def turn_near(
     session: AsyncSession, site: Site, waiting: list[Waiting], now: datetime
 ) -> list[Ticket]:
-    """The walk-ins with a phone number, and the holders of tickets taken from phones, who
-    are now among the next few of `waiting` (with the remote tickets in line): each is
-    sent a text."""
+    """The walk-ins with a phone number who are now among the next few of `waiting` (the
+    remote tickets in line counted before them): each is sent a text."""
     if site.turn_near_position < 1:
         return []
     with_phone = list(
@@ -470,6 +469,9 @@ async def turn_near(
     )
     remote = [waiting_of(t) for t in with_phone if t.status == TicketStatus.REMOTE]
     forecasts = (await forecast_inputs(session, site, now)).forecast([*waiting, *remote], now)
+    # Those not there yet are told to leave home, or that their turn is kept: "your turn is
+    # near, come back to the waiting room" is for people in the room.
+    with_phone = [t for t in with_phone if t.status == TicketStatus.WAITING]
     near = []
     for ticket in with_phone:
         found = forecasts.get(ticket.id)

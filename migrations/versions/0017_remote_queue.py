@@ -53,6 +53,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("travel_minutes", sa.Integer(), nullable=True))
         for column in TICKET_INSTANTS:
             batch_op.add_column(sa.Column(column, INSTANT, nullable=True))
+        batch_op.add_column(
+            sa.Column("arrival_misses", sa.Integer(), server_default="0", nullable=False)
+        )
         batch_op.drop_constraint(op.f("ck_tickets_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_tickets_status"), NEW_STATUSES)
         # The phone's live tickets, looked up across Paris at each join.
@@ -66,6 +69,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tickets_phone_status")
         batch_op.drop_constraint(op.f("ck_tickets_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_tickets_status"), OLD_STATUSES)
+        batch_op.drop_column("arrival_misses")
         for column in reversed(TICKET_INSTANTS):
             batch_op.drop_column(column)
         batch_op.drop_column("travel_minutes")

@@ -263,11 +263,17 @@ def test_the_arrival_qr_code_shows_once_the_server_gives_one(
             base_url=server.base, viewport={"width": width, "height": height}
         )
         page = screen_showing(
-            context, a_busy_morning(arrival={"qr": code}), "/display/paris-15?sound=0"
+            context,
+            a_busy_morning(arrival={"qr": code, "code": "042917"}),
+            "/display/paris-15?sound=0",
         )
 
         expect(page.get_by_role("img", name="Code QR pour signaler votre arrivée")).to_be_visible()
+        # The digits too, for a phone that cannot read the QR code.
+        expect(page.locator("#arrival-digits")).to_have_text("042\u00a0917")
         qr = box(page, "#arrival-code")
+        digits = box(page, "#arrival-digits")
+        assert digits["bottom"] <= height, digits
         assert qr["bottom"] <= height, qr
         assert qr["right"] <= width, qr
         assert qr["width"] >= 0.2 * min(width, height), qr

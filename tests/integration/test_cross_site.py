@@ -319,6 +319,8 @@ RULES: dict[tuple[str, str], Rule] = {
         Attempt(body="{check_in}"), Attempt(path=HERE_PATH, body="{check_in}")
     ),
     ("GET", "/api/v1/sites/{slug}/queue"): refused(),
+    ("GET", "/api/v1/sites/{slug}/arrival-code"): refused(),
+    ("POST", "/api/v1/sites/{slug}/remote-check-ins"): refused(Attempt(body={"number": "A001"})),
     ("POST", "/api/v1/stations/{station_id}/call-next"): refused(),
     **{("POST", f"/api/v1/tickets/{{ticket_id}}/{move}"): refused() for move in TICKET_MOVES},
     ("POST", "/api/v1/tickets/{ticket_id}/finish"): refused(Attempt(body={"outcome": "solved"})),

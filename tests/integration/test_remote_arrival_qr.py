@@ -5,6 +5,7 @@ public GET never carry it; while the mairie is closed, no screen shows one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.config import Settings
 from app.db import Database
 from app.live import hub
 from app.live.arrival import ArrivalCodes
+from app.queue.remote import arrival_code
 from app.sites.service import get_site
 from tests.conftest import Clock, Staff
 from tests.integration.test_queue_api import Desk
@@ -51,6 +53,19 @@ async def qr_at(db: Database, settings: Settings, clock: Clock) -> str:
     return codes.at(site.id, "paris-15", clock()).qr
 
 
+def next_snapshot(
+    screen: Any, wanted: Callable[[dict[str, Any]], bool], at_most: int = 5
+) -> dict[str, Any]:
+    """The first snapshot the screen is sent that is `wanted`, past the messages the hub
+    may send first (an update of the queue, the state again as the clock turns): a new
+    code, or none, is sent as a snapshot."""
+    for _ in range(at_most):
+        message = listen(screen)
+        if message["type"] == "snapshot" and wanted(message):
+            return message
+    raise AssertionError(f"no such snapshot in {at_most} messages")
+
+
 @pytest.fixture
 def checked_often(monkeypatch: pytest.MonkeyPatch) -> None:
     """The hub looks whether the minute turned ten times a second (the clock is the test's:
@@ -71,6 +86,10 @@ async def test_a_paired_screen_shows_the_arrival_code_of_the_moment_as_a_qr_code
     assert snapshot["opening"]["open"] is True
     assert snapshot["arrival"]["qr"].startswith("data:image/svg+xml")
     assert snapshot["arrival"]["qr"] == await qr_at(db, settings, clock)
+    async with db.session() as session:
+        site = await get_site(session, "paris-15")
+    # The six digits too, for those who type them on their ticket's page.
+    assert snapshot["arrival"]["code"] == arrival_code(settings.secret_key, site.id, clock())[0]
 
 
 async def test_a_display_without_a_key_and_the_public_get_never_carry_the_code(
@@ -125,7 +144,8 @@ async def test_five_minutes_later_a_paired_screen_is_sent_the_new_code_by_itself
     with await client.websocket_connect(f"{DISPLAY}?ecran={key}") as screen:
         first = listen(screen)
         clock.now = start + timedelta(minutes=5)
-        then = listen(screen)  # no change in the queue: the new code alone
+        # No change in the queue: the new code alone.
+        then = next_snapshot(screen, lambda m: m.get("arrival") != first.get("arrival"))
 
     assert first["arrival"]["qr"] == drawn_first
     assert then["type"] == "snapshot"
@@ -143,7 +163,7 @@ async def test_when_the_mairie_closes_the_qr_code_leaves_its_paired_screens(
     with await client.websocket_connect(f"{DISPLAY}?ecran={key}") as screen:
         before = listen(screen)
         clock.set("2026-12-01 17:00")
-        after = listen(screen)
+        after = next_snapshot(screen, lambda m: "arrival" not in m)
 
     assert before["arrival"]["qr"].startswith("data:image/svg+xml")
     assert after["type"] == "snapshot"

@@ -189,6 +189,9 @@ async def test_a_remote_ticket_s_page_says_it_is_not_there_yet_and_asks_the_code
     assert re.search(r'<input type="text" id="code" name="code" inputmode="numeric"', page.text)
     assert "Le code affiché sur l'écran de la mairie ou à l'accueil" in text_of(page.text)
     assert f'href="/ticket/{token}/quitter"' in page.text
+    # First in line, nobody before: said in words, never "0 personne avant vous".
+    assert "Personne n'attend avant vous : venez dès maintenant." in text_of(page.text)
+    assert "0 personne" not in text_of(page.text)
     state = await client.get(f"/ticket/{token}/etat")
     assert 'name="code"' not in state.text  # the refreshed part never holds the form
 
@@ -292,13 +295,16 @@ async def test_the_qr_code_without_the_ticket_s_cookie_says_to_open_the_text_s_l
     client.cookies.clear()
 
     page = await client.get("/arrivee/paris-15", params={"code": code})
+    wrong = await client.get("/arrivee/paris-15", params={"code": "000000"})
     elsewhere = await client.get("/arrivee/paris-20", params={"code": code})
 
     assert page.status_code == 200
     assert heading_of(page.text) == "Ouvrez le lien reçu par SMS"
     assert token not in page.text
     assert "<form" not in page.text.split('id="contenu"')[1]
-    assert elsewhere.status_code == 400  # another mairie's code: not this one's
+    # Without a ticket here, every code gets the same page: it tells nobody which holds.
+    assert (wrong.status_code, heading_of(wrong.text)) == (200, heading_of(page.text))
+    assert (elsewhere.status_code, heading_of(elsewhere.text)) == (200, heading_of(page.text))
 
 
 async def test_a_stale_qr_code_says_to_scan_again(

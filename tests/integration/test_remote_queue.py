@@ -271,3 +271,48 @@ async def test_leaving_by_the_page_or_by_the_texted_keyword_frees_the_number(
     assert gone.status == TicketStatus.CANCELLED
     assert (await ticket_of(db, by_text)).status == TicketStatus.CANCELLED
     assert nothing is None
+
+
+async def test_wrong_codes_are_counted_and_past_ten_only_reception_checks_the_holder_in(
+    client: CLIENT, staff: Staff, clock: Clock, db: Database, settings: Settings
+) -> None:
+    clock.set(MORNING)
+    joined = (await join(client)).json()
+    site_id = (await ticket_of(db, joined["token"])).site_id
+    good = code_at(settings, site_id, clock)
+    wrong = "999999" if good != "999999" else "999998"
+
+    misses = [
+        (await client.post(f"/api/v1/tickets/{joined['token']}/arrive", json={"code": wrong}))
+        for _ in range(remote.MAX_ARRIVAL_MISSES)
+    ]
+    locked = await client.post(f"/api/v1/tickets/{joined['token']}/arrive", json={"code": good})
+    desk = await Desk(client, staff).open()
+    checked_in = await client.post(
+        "/api/v1/sites/paris-15/remote-check-ins",
+        json={"number": joined["number"]},
+        headers=desk.reception,
+    )
+
+    assert [miss.json()["code"] for miss in misses] == ["arrival_code"] * 10
+    assert (await ticket_of(db, joined["token"])).arrival_misses == 10
+    assert locked.status_code == 403
+    assert locked.json()["code"] == "arrival_locked"
+    assert checked_in.status_code == 200, checked_in.text
+    assert checked_in.json()["status"] == "waiting"
+
+
+async def test_a_held_ticket_keeps_its_promised_time_though_its_number_was_never_confirmed(
+    client: CLIENT, staff: Staff, clock: Clock, db: Database
+) -> None:
+    joined_at = clock.set(MORNING)
+    desk = await Desk(client, staff).open()
+    token = (await join(client)).json()["token"]
+    clock.set("2026-12-01 09:15")
+    await desk.walk_in()
+    await desk.call()  # passes it over at 9 h 15: kept until 9 h 30
+
+    at_unconfirmed_delay = await remote.close_unanswered(db, joined_at + remote.UNCONFIRMED_FOR)
+
+    assert at_unconfirmed_delay == 0
+    assert (await ticket_of(db, token)).status == TicketStatus.REMOTE

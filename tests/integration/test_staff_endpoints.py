@@ -57,6 +57,11 @@ RULES: dict[tuple[str, str], Rule] = {
         RECEPTION, site_bound=True, body={"reference": "PC-NOPE00"}, answer=404
     ),
     ("GET", "/api/v1/sites/{slug}/queue"): Rule(ALL, site_bound=True),
+    ("GET", "/api/v1/sites/{slug}/arrival-code"): Rule(RECEPTION, site_bound=True),
+    # No ticket has this number today.
+    ("POST", "/api/v1/sites/{slug}/remote-check-ins"): Rule(
+        RECEPTION, site_bound=True, body={"number": "Z999"}, answer=404
+    ),
     # The waiting ticket is called, called again, served and finished; done, it can then be
     # neither absent, nor cancelled, nor transferred.
     ("POST", "/api/v1/stations/{station_id}/call-next"): Rule(FACILITATORS, site_bound=True),

@@ -58,12 +58,12 @@ def recorded_actions() -> set[str]:
     found: set[str] = set()
     for path in APP.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for name, call in _called(tree, WRITERS | {"_record"}):
+        for name, call in _called(tree, WRITERS | {"_record", "record"}):
             for argument in call.args:
                 for text in _strings(argument):
                     if CODE.fullmatch(text):
                         found.add(text)
-                    elif name == "_record" and path.name == "commands.py" and "queue" in path.parts:
+                    elif name == "record" and "queue" in path.parts:
                         found.add(f"ticket.{text}")  # the queue's own: "ticket.<action>"
                     elif name == "_record" and path.name == "catalog.py":
                         found |= {f"service.{text}", f"need.{text}"}  # "<kind>.<action>"
