@@ -71,6 +71,8 @@ from app.throttle import Limits, rate_limits
 from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
+from app.waitlist.api import WaitlistController
+from app.waitlist.pages import EarlierPages
 from app.web import language
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
@@ -89,6 +91,7 @@ PAGE_SLICES = (
     "live",
     "accounts",
     "audit",
+    "waitlist",
 )
 TEMPLATE_DIRS: list[Path | PathLike[Any] | str] = [
     PACKAGE_DIR / name / "templates" for name in PAGE_SLICES
@@ -177,6 +180,7 @@ def create_app(
             AuthController,
             BookingController,
             BookingAlertsController,
+            WaitlistController,
             FirstSlotController,
             QueueController,
             *TICKET_MOVES,
@@ -220,6 +224,7 @@ def create_app(
             BookingAlertPages,
             ScreenAdminPages,
             TrackingPages,
+            EarlierPages,
             RemotePages,
             DepartmentPages,
             PrivacyPages,

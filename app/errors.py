@@ -68,6 +68,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Gone(DomainError):
+    """What was offered for a time is no longer (an offered slot whose hold ran out)."""
+
+    status = 410
+
+
 class Unprocessable(DomainError):
     """Well formed, but not something the service can act on (a number that takes no
     texts)."""

@@ -105,7 +105,22 @@ class AppointmentBooked(AppointmentEvent, name="appointment.booked"):
 
 
 class AppointmentMoved(AppointmentEvent, name="appointment.moved"):
-    """Another time, or another station, chosen by the person or by the desk."""
+    """Another time, or another station, chosen by the person or by the desk (or an
+    earlier slot offered to them); `freed_from`: the start it left."""
+
+    freed_from: datetime | None = None
+
+
+class OfferMade(AppointmentEvent, name="offer.made"):
+    """A freed slot, `start` to `end`, is held for the appointment's person until
+    `expires_at`; they are told once, when a message can be read (`readable_at`: at night,
+    texts wait for the morning)."""
+
+    offer_id: int
+    start: datetime
+    end: datetime
+    expires_at: datetime
+    readable_at: datetime
 
 
 class AppointmentStationChanged(AppointmentEvent, name="appointment.station_changed"):

@@ -14,5 +14,6 @@ from app.notify import models as notify
 from app.queue import models as queue
 from app.sites import models as sites
 from app.visits import models as visits
+from app.waitlist import models as waitlist
 
-DOMAINS = (accounts, audit, booking, live, notify, queue, sites, visits)
+DOMAINS = (accounts, audit, booking, live, notify, queue, sites, visits, waitlist)

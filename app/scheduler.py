@@ -27,6 +27,7 @@ from app.notify.transports.sms import HttpSmsGateway
 from app.notify.transports.smtp import SmtpTransport
 from app.queue import closing as queue
 from app.queue import remote
+from app.waitlist import engine as waitlist
 
 log = logging.getLogger("guichet.scheduler")
 T = TypeVar("T")
@@ -101,6 +102,17 @@ class Scheduler:
         self._scheduler.add_job(
             self.remote_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="remote"
         )
+        self._scheduler.add_job(
+            self.offer_round, "interval", seconds=20, max_instances=1, coalesce=True, id="offers"
+        )
+        self._scheduler.add_job(
+            self.offer_sweep,
+            "interval",
+            minutes=10,
+            max_instances=1,
+            coalesce=True,
+            id="offer_sweep",
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -167,6 +179,27 @@ class Scheduler:
         )
         if told or closed:
             log.info("remote tickets swept", extra={"told": told or 0, "closed": closed or 0})
+
+    async def offer_round(self) -> None:
+        """Earlier slots: offers whose hold ran out lapse, and the slots freed since the
+        last round (cancellations, moves, lapsed offers) are held for the first people
+        waiting for them. Every instance may run it: each day is looked at under its
+        booking lock, and the caps on offers hold in the tables."""
+        now = self.clock()
+        await self._round("offers", "offers lapse failed", lambda: waitlist.lapse_due(self.db, now))
+        made = await self._round("offers", "offer round failed", lambda: waitlist.run(self.db, now))
+        if made:
+            log.info("earlier slots offered", extra={"count": made})
+
+    async def offer_sweep(self) -> None:
+        """Earlier slots freed otherwise (a station added, longer hours, a closure lifted):
+        every day somebody waits for is looked at again."""
+        now = self.clock()
+        made = await self._round(
+            "offer_sweep", "offer sweep failed", lambda: waitlist.sweep(self.db, now)
+        )
+        if made:
+            log.info("earlier slots offered", extra={"count": made})
 
     async def daily_sweep(self) -> None:
         """Retention, once a day, on the first instance to record it; tomorrow's sweep

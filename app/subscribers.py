@@ -8,10 +8,12 @@ from app.live import subscribers as live_screens
 from app.notify import subscribers as messages
 from app.queue import messages as ticket_messages
 from app.queue import remote as remote_tickets
+from app.waitlist import subscribers as earlier_slots
 
 __all__ = [
     "appointment_messages",
     "audit_log",
+    "earlier_slots",
     "live_screens",
     "messages",
     "remote_tickets",

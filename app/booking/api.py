@@ -28,6 +28,8 @@ from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
+from app.waitlist import commands as waitlist
+from app.waitlist.api import offer_out, waitlist_out
 from app.web.context import Context
 
 Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]
@@ -112,7 +114,12 @@ class BookingController(Controller):
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
         appointment = await get_by_token(context.session, token)
-        return schemas.appointment_out(appointment, context.settings.base_url)
+        found = schemas.appointment_out(appointment, context.settings.base_url)
+        standing = await waitlist.standing(context.session, appointment.id, context.now)
+        tz = ZoneInfo(appointment.site.timezone)
+        found.offer = offer_out(standing, tz)
+        found.waitlist = waitlist_out(standing, tz)
+        return found
 
     @post(
         "/appointments/{token:str}/cancel",

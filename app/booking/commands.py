@@ -54,6 +54,7 @@ __all__ = [
     "is_overlap",
     "mark_missed",
     "move_appointment",
+    "move_to",
     "nearest_free",
     "new_reference",
     "new_token",
@@ -351,26 +352,42 @@ async def reschedule(
                 finder = await slot_finder(
                     session, site, need, new_day, new_day, now, leave_out=appointment.id
                 )
-                slot = check_slot(finder, start)
-                try:
-                    async with session.begin_nested():
-                        appointment.station_id = slot.station_ids[0]
-                        appointment.starts_at = slot.start
-                        appointment.ends_at = slot.end
-                        appointment.sequence += 1
-                        appointment.updated_at = now
-                        await session.flush()
-                except IntegrityError as exc:
-                    if is_overlap(exc):
-                        raise SlotRefused(Refusal.TAKEN) from exc
-                    raise
-                await events.record(
-                    session, events.AppointmentMoved(at=now, **about(appointment, site, service))
-                )
+                await move_to(session, appointment, check_slot(finder, start), now)
     except SlotRefused as refused:
         await offer_alternatives(session, refused, site, need, start, now)
         raise
     return await get_by_id(session, appointment_id)
+
+
+async def move_to(
+    session: AsyncSession,
+    appointment: Appointment,
+    slot: Slot,
+    now: datetime,
+    station_id: int | None = None,
+) -> None:
+    """Move the locked `appointment` to `slot` (at `station_id` if one of the slot's), as a
+    new version, and tell it; SlotRefused if the station is taken. Under the days' locks."""
+    freed_from = appointment.starts_at
+    chosen = station_id if station_id in slot.station_ids else slot.station_ids[0]
+    try:
+        async with session.begin_nested():
+            appointment.station_id = chosen
+            appointment.starts_at = slot.start
+            appointment.ends_at = slot.end
+            appointment.sequence += 1
+            appointment.updated_at = now
+            await session.flush()
+    except IntegrityError as exc:
+        if is_overlap(exc):
+            raise SlotRefused(Refusal.TAKEN) from exc
+        raise
+    site = await session.get_one(Site, appointment.site_id)
+    service = await session.get_one(Service, appointment.service_id)
+    moved = events.AppointmentMoved(
+        at=now, **about(appointment, site, service), freed_from=freed_from
+    )
+    await events.record(session, moved)
 
 
 # Called off by the mairie, and taken again elsewhere

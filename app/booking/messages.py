@@ -75,6 +75,14 @@ class Appointments:
         if appointment is None:
             return False
         current = appointment.sequence == message.data.get("sequence")
+        if message.kind == "offer":  # the slot is held for them still (`app/waitlist`)
+            expires = message.data.get("expires_at")
+            return (
+                appointment.status == AppointmentStatus.BOOKED
+                and current
+                and isinstance(expires, str)
+                and now < datetime.fromisoformat(expires)
+            )
         if message.kind == "cancelled":
             return appointment.status == AppointmentStatus.CANCELLED
         if message.kind == "cannot_take_place":  # called off by the mairie

@@ -34,6 +34,7 @@ from app.errors import BadRequest, DomainError, NotFound
 from app.sites.hours import local_instant
 from app.sites.models import Need, Service, Site, Station
 from app.sites.service import day_range, get_site, local_today, site_calendar, station_outages
+from app.waitlist.models import Offer, OfferStatus
 
 T = TypeVar("T")
 
@@ -149,8 +150,12 @@ async def slot_finder(
     now: datetime,
     *,
     leave_out: int | None = None,
+    leave_out_offer: int | None = None,
 ) -> SlotFinder:
-    """Everything the slot engine needs for `site` from `first` to `last` (local days)."""
+    """Everything the slot engine needs for `site` from `first` to `last` (local days).
+    A slot held for someone waiting for an earlier one (`app/waitlist`) is taken until its
+    offer lapses; `leave_out` and `leave_out_offer`: the appointment being moved, the
+    offer being accepted, which take nothing from themselves."""
     tz = ZoneInfo(site.timezone)
     calendar = await site_calendar(session, site, first, last)
     stations = await session.scalars(
@@ -166,6 +171,16 @@ async def slot_finder(
     if leave_out is not None:
         query = query.where(Appointment.id != leave_out)
     booked = [Booked(*row) for row in await session.execute(query)]
+    held = select(Offer.station_id, Offer.starts_at, Offer.ends_at).where(
+        Offer.site_id == site.id,
+        Offer.status == OfferStatus.HELD,
+        Offer.expires_at > now,
+        Offer.starts_at < ends,
+        Offer.ends_at > starts,
+    )
+    if leave_out_offer is not None:
+        held = held.where(Offer.id != leave_out_offer)
+    booked += [Booked(*row) for row in await session.execute(held)]
     outages = await station_outages(session, site, starts, ends)
     return SlotFinder(
         days=list(calendar.days(first, last)),

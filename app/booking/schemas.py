@@ -58,6 +58,22 @@ class AvailabilityOut(msgspec.Struct, kw_only=True):
     slots: list[SlotOut]
 
 
+class OfferOut(msgspec.Struct, kw_only=True):
+    """A freed slot held for the person until `expires_at` (`app/waitlist`)."""
+
+    start: datetime
+    end: datetime
+    expires_at: datetime
+
+
+class WaitlistOut(msgspec.Struct, kw_only=True):
+    """The person waits, since `since`, for an earlier slot (before `before`, if given)."""
+
+    since: datetime
+    before: date | None
+    offer: OfferOut | None
+
+
 class AppointmentOut(msgspec.Struct, kw_only=True):
     reference: str
     token: str
@@ -80,6 +96,9 @@ class AppointmentOut(msgspec.Struct, kw_only=True):
     reminders_by_sms: bool
     manage_url: str
     ics_url: str
+    # While a freed slot is held for the person; and whether they wait for one (GET only).
+    offer: OfferOut | None = None
+    waitlist: WaitlistOut | None = None
 
 
 class BookingAlertOut(msgspec.Struct, kw_only=True):

@@ -213,14 +213,22 @@ async def write_for_ticket(
 
 
 async def cancel_pending(
-    session: AsyncSession, *, appointment_id: int, reminders_only: bool = False
+    session: AsyncSession,
+    *,
+    appointment_id: int,
+    reminders_only: bool = False,
+    kinds: Sequence[str] = (),
 ) -> None:
+    """What is pending about the appointment is not sent: all of it, its reminders only,
+    or the messages of these `kinds` only."""
     query = update(OutboxMessage).where(
         OutboxMessage.appointment_id == appointment_id,
         OutboxMessage.status == MessageStatus.PENDING,
     )
     if reminders_only:
         query = query.where(OutboxMessage.kind.startswith("reminder_"))
+    if kinds:
+        query = query.where(OutboxMessage.kind.in_(kinds))
     await session.execute(query.values(status=MessageStatus.CANCELLED))
 
 

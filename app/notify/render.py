@@ -26,6 +26,7 @@ EMAIL_KINDS = (
     "cancelled",
     "follow_up",
     "escalation",
+    "offer",
 )
 # Texts to the holder of today's ticket; those after "queue_closed" are to a ticket taken
 # from a phone (`app/queue/remote.py`).
@@ -39,8 +40,9 @@ SMS_KINDS = (
     "not_arrived",
 )
 # Kinds whose text may take two segments: the first text of a ticket taken from a phone
-# carries its whole link (a short link would lose the confirmation code).
-TWO_SEGMENTS = frozenset({"joined"})
+# carries its whole link (a short link would lose the confirmation code); an earlier slot
+# offered says which, until when, and what its link does.
+TWO_SEGMENTS = frozenset({"joined", "offer"})
 _templates = Environment(
     loader=PackageLoader("app.notify", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -71,9 +73,15 @@ def localized(data: dict[str, Any], zone: ZoneInfo | None) -> dict[str, Any]:
         )
     if isinstance(data.get("offered"), list):
         again["offered"] = [_offered(slot) for slot in data["offered"]]
+    if isinstance(data.get("offer_start"), str):
+        offered = datetime.fromisoformat(data["offer_start"])
+        again["offer_when"] = formats.moment(offered)
+        again["offer_short"] = f"{formats.abbreviated(offered.date())} {formats.clock(offered)}"
     if isinstance(data.get("until"), str):
         # Kept with the site's offset: read on its wall clock.
-        again["until_time"] = formats.clock(datetime.fromisoformat(data["until"]))
+        until = datetime.fromisoformat(data["until"])
+        again["until_time"] = formats.clock(until)
+        again["until_when"] = formats.moment(until)
     if isinstance(data.get("status"), str) and "status_label" in data:
         again["status_label"] = label(ESCALATION_STATUSES, data["status"])
     return again
@@ -103,6 +111,8 @@ def context(data: dict[str, Any], base_url: str) -> dict[str, Any]:
         "confirm_url": f"{base_url}/ticket/{token}?confirmer={confirmation}",
         "manage_url": f"{base_url}/rendez-vous/{token}{asked}",
         "short_url": f"{base_url}/r/{token}",
+        "earlier_url": f"{base_url}/rendez-vous/{token}/plus-tot{asked}",
+        "short_earlier_url": f"{base_url}/p/{token}",
         "ticket_url": f"{base_url}/ticket/{token}{asked}",
         "short_ticket_url": f"{base_url}/t/{token}",
         "feedback_url": f"{base_url}/ticket/{token}/avis{asked}",

@@ -21,6 +21,7 @@ from app.events import (
     AppointmentWithdrawn,
     EscalationMoved,
     EscalationSent,
+    OfferMade,
     SiteRemindersDropped,
     TicketEvent,
     TicketHeld,
@@ -173,6 +174,35 @@ async def reminders_stopped(session: AsyncSession, event: AppointmentRemindersSt
 @subscriber(AppointmentWithdrawn)
 async def withdrawn(session: AsyncSession, event: AppointmentWithdrawn) -> None:
     await outbox.cancel_pending(session, appointment_id=event.appointment_id)
+
+
+@subscriber(OfferMade)
+async def offer_made(session: AsyncSession, event: OfferMade) -> None:
+    """One message, when it can be read (a text waits for the morning): the slot held,
+    until when, and the link that takes it, declines it or stops the offers."""
+    tz = ZoneInfo(event.site.timezone)
+    appointment = event.appointment
+    if appointment.email:
+        plan = Planned("offer", EMAIL, event.at)
+    elif appointment.mobile:
+        plan = Planned("offer", planner.SMS, event.readable_at)
+    else:
+        return
+    start, until = event.start.astimezone(tz), event.expires_at.astimezone(tz)
+    # The words are written again in the person's language when it is sent (`localized`).
+    await _write(
+        session,
+        event,
+        [plan],
+        variant=f":{event.offer_id}",
+        offer_start=start.isoformat(),
+        offer_when=formats.moment(start),
+        offer_short=f"{formats.abbreviated(start.date())} {formats.clock(start)}",
+        until=until.isoformat(),
+        until_time=formats.clock(until),
+        until_when=formats.moment(until),
+        expires_at=event.expires_at.isoformat(),
+    )
 
 
 # The texts to the holder of today's ticket, by the event that causes each.

@@ -40,6 +40,10 @@ SETTING_TABS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             ),
         ),
         (
+            N_("Créneaux plus tôt"),
+            ("offer_hold_minutes",),
+        ),
+        (
             N_("Arrivée des personnes"),
             (
                 "check_in_early_minutes",

@@ -63,6 +63,7 @@ SETTING_HINTS = {
     "late_check_in_limit_minutes": N_("en minutes, après la fin du rendez-vous"),
     "remote_head_start_minutes": N_("en minutes : arriver tôt n'est jamais pénalisé"),
     "remote_rejoin_minutes": N_("en minutes"),
+    "offer_hold_minutes": N_("en minutes ; la nuit, à compter de la fin des heures sans SMS"),
     "priority_after_minutes": N_("en minutes"),
     "turn_near_position": N_("0 : ne jamais prévenir"),
     "service_level_minutes": N_("en minutes"),

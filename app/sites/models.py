@@ -67,6 +67,7 @@ class Site(Base):
         CheckConstraint("remote_per_hour BETWEEN 0 AND 200", name="remote_per_hour"),
         CheckConstraint("remote_head_start_minutes BETWEEN 0 AND 240", name="remote_head_start"),
         CheckConstraint("remote_rejoin_minutes BETWEEN 5 AND 60", name="remote_rejoin_minutes"),
+        CheckConstraint("offer_hold_minutes BETWEEN 5 AND 120", name="offer_hold_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +124,9 @@ class Site(Base):
     remote_per_hour: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
     remote_head_start_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     remote_rejoin_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # Earlier slots (`app.waitlist`): how long a freed slot is held for the person it is
+    # offered to, in the day (longer when it is offered at night: from the morning on).
+    offer_hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"

@@ -1,7 +1,5 @@
 """The rules a mairie's administration follows, checked in plain words before the database
-could refuse a change: the bounds of its settings, a station's name and kind, a period of
-outage or closure, a day's opening ranges. Pure: nothing here reads or writes the database.
-"""
+could refuse a change: settings' bounds, stations, outages, closures, opening ranges. Pure."""
 
 from __future__ import annotations
 
@@ -102,8 +100,7 @@ class Other:
     kind: Literal["hours", "clock", "late_rule"]
 
 
-# Every setting of a mairie, in the order the API lists them: the one place that says
-# what may be set and within what bounds. The API's structs and the page's form follow it.
+# Every setting of a mairie, in the API's order, and its bounds: the API and forms follow it.
 SETTINGS: dict[str, Bound | Flag | Other] = {
     "walk_in_percent": Bound(
         0,
@@ -215,6 +212,13 @@ SETTINGS: dict[str, Bound | Flag | Other] = {
         60,
         "How long a ticket taken from a phone, passed over while away, is kept for its holder",
         N_("Le temps pendant lequel un ticket à distance passé en son absence reste gardé"),
+        "minutes",
+    ),
+    "offer_hold_minutes": Bound(
+        5,
+        120,
+        "How long a freed slot is held for the person it is offered to (from the morning at night)",
+        N_("Le temps pendant lequel un créneau libéré reste réservé à qui il est proposé"),
         "minutes",
     ),
     "facilitators_issue_tickets": Flag("Whether facilitators also issue walk-in tickets"),

@@ -101,6 +101,12 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/rendez-vous/{token:str}/deplacer"): ["debut"],
     ("GET", "/rendez-vous/{token:str}/reprendre"): ["du", "jour", "debut"],
     ("POST", "/rendez-vous/{token:str}/reprendre"): ["debut"],
+    ("GET", "/rendez-vous/{token:str}/plus-tot"): ["demande", "laisse", "arrete", "expire"],
+    ("POST", "/rendez-vous/{token:str}/plus-tot"): ["avant"],
+    ("POST", "/rendez-vous/{token:str}/plus-tot/prendre"): [],
+    ("POST", "/rendez-vous/{token:str}/plus-tot/laisser"): [],
+    ("POST", "/rendez-vous/{token:str}/plus-tot/arreter"): [],
+    ("GET", "/p/{token:str}"): [],
     # The ticket pages
     ("GET", "/ticket/{token:str}"): ["confirmer"],
     ("GET", "/ticket/{token:str}/etat"): [],

@@ -54,6 +54,7 @@ def settings_form(**changes: str) -> dict[str, str]:
         "remote_per_hour": "20",
         "remote_head_start_minutes": "60",
         "remote_rejoin_minutes": "15",
+        "offer_hold_minutes": "15",
     }
     return {**values, **changes}
 

@@ -412,6 +412,10 @@ WITHOUT_SESSION: dict[str, str] = {
     "/rendez-vous/{token:str}/annuler": "the private link's token is the credential",
     "/rendez-vous/{token:str}/deplacer": "the private link's token is the credential",
     "/rendez-vous/{token:str}/reprendre": "the private link's token is the credential",
+    "/rendez-vous/{token:str}/plus-tot": "the private link's token is the credential",
+    "/rendez-vous/{token:str}/plus-tot/prendre": "the private link's token is the credential",
+    "/rendez-vous/{token:str}/plus-tot/laisser": "the private link's token is the credential",
+    "/rendez-vous/{token:str}/plus-tot/arreter": "the private link's token is the credential",
     "/ticket/{token:str}/avis": "the ticket link's token is the credential",
     "/ticket/{token:str}/quitter": "the ticket link's token is the credential",
     "/ticket/{token:str}/arrivee": "the ticket link's token and the mairie's arrival code "

@@ -610,6 +610,36 @@ async def the_days_before(day: Day, reader: Reader) -> None:
     await day.post.send_due()
 
 
+async def earlier_slots(day: Day, reader: Reader) -> None:
+    """Two people ask for an earlier slot, one by email, one by text only: each is offered
+    one, and the pages of each step are read."""
+    await day.book("Lucie Bonnet", "2026-12-04T10:00:00+01:00", email="lucie@example.org")
+    await day.book(
+        "Marc Lefèvre",
+        "2026-12-04T10:30:00+01:00",
+        phone="06 55 44 33 22",
+        reminders_by_sms=True,
+        channel="phone",
+    )
+    lucie = day.appointments["Lucie Bonnet"]["token"]
+    marc = day.appointments["Marc Lefèvre"]["token"]
+    page = "/rendez-vous/{token:str}/plus-tot"
+    await reader.page(page, token=lucie)
+    await reader.form(f"/rendez-vous/{lucie}/plus-tot", {"avant": "31/12/2030"}, 422)
+    await reader.form(f"/rendez-vous/{lucie}/plus-tot", {"avant": "03/12/2026"}, 200)
+    await day.api("POST", f"/api/v1/appointments/{marc}/waitlist", json={})
+    await day.scheduler.offer_round()
+    await reader.page("/p/{token:str}", token=marc)
+    await reader.page(page, token=marc)
+    await reader.page("/rendez-vous/{token:str}", token=marc)
+    for flag in ("demande", "laisse", "arrete", "expire"):
+        await reader.page(page, token=lucie, query={flag: "1"})
+    await reader.form(f"/rendez-vous/{marc}/plus-tot/laisser", {}, 200)
+    await reader.form(f"/rendez-vous/{lucie}/plus-tot/prendre", {}, 200)
+    await reader.form(f"/rendez-vous/{marc}/plus-tot/arreter", {}, 200)
+    await day.post.send_due()
+
+
 async def a_station_breaks(day: Day, reader: Reader) -> None:
     """Tuesday 7:30: Poste 5 is out of order all day; Emma is kept at Poste 6, Farid's
     appointment is called off. Before opening: the mairie closed, nobody waiting."""
@@ -915,6 +945,7 @@ async def test_every_page_and_message_of_a_day_reads_without_a_slip(
         ]
     await reader.log_in_all(day)
     await the_days_before(day, reader)
+    await earlier_slots(day, reader)
     await a_station_breaks(day, reader)
     await the_queue_fills(day, reader)
     await the_morning(day, reader)

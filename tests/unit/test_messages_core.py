@@ -191,6 +191,7 @@ def test_every_text_fits_one_segment_with_the_longest_names_the_first_remote_one
         "confirmation": "0123456789ab",
         "until": "2026-12-30T17:30:00+01:00",
         "until_time": "17\u00a0h\u00a030",
+        "offer_short": f"{slowest_day} 17\u00a0h\u00a030",
     }
 
     steps = [{"status": code, "status_label": label}
@@ -227,6 +228,8 @@ def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
         "department": "Caisse d'allocations familiales (CAF)",
         "status_label": "réponse reçue",
         "message": "La CAF a répondu par courrier.",
+        "offer_when": "mercredi 2 décembre 2026 à 9\u00a0h\u00a030",
+        "until_when": "mardi 1er décembre 2026 à 18\u00a0h\u00a015",
     }
 
     for kind in render.EMAIL_KINDS:

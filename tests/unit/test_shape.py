@@ -98,5 +98,5 @@ def test_every_domain_event_is_heard() -> None:
         if isinstance(value, type) and issubclass(value, events.Event) and value.name
     ]
     unheard = [kind.name for kind in kinds if not events.SUBSCRIBERS.by_type.get(kind)]
-    assert len(kinds) == 22
+    assert len(kinds) == 23
     assert unheard == []

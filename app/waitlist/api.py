@@ -1,0 +1,127 @@
+"""Earlier slots through the API, by the appointment's private link: ask for one, stop
+asking, take (or leave) the slot held for you."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, delete, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from app import bounds
+from app.booking.schemas import AppointmentOut, OfferOut, Token, WaitlistOut, appointment_out
+from app.booking.throttling import throttle_booking
+from app.errors import BadRequest
+from app.problems import problem_responses
+from app.waitlist import commands
+from app.web.context import Context
+
+
+class WaitlistIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Only a slot on an earlier day than this one (none: any slot earlier than the
+    # appointment).
+    before: date | None = None
+
+
+def offer_out(standing: commands.Standing, tz: ZoneInfo) -> OfferOut | None:
+    offer = standing.offer
+    if offer is None:
+        return None
+    return OfferOut(
+        start=offer.starts_at.astimezone(tz),
+        end=offer.ends_at.astimezone(tz),
+        expires_at=offer.expires_at.astimezone(tz),
+    )
+
+
+def waitlist_out(standing: commands.Standing, tz: ZoneInfo) -> WaitlistOut | None:
+    wish = standing.wish
+    if wish is None:
+        return None
+    return WaitlistOut(
+        since=wish.created_at.astimezone(tz), before=wish.before, offer=offer_out(standing, tz)
+    )
+
+
+class WaitlistController(Controller):
+    path = "/api/v1/appointments"
+    tags = ["earlier slots"]
+
+    @post(
+        "/{token:str}/waitlist",
+        status_code=201,
+        summary="Ask for an earlier slot",
+        description="When a suitable slot frees up, it is held for the first person waiting "
+        "for it, who is told by one message (at most 3 a day, 1 an hour). Asked again, "
+        "the day changes and the place in line is kept.",
+        responses=problem_responses(404, 409, 422),
+    )
+    async def ask(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        data: JSONBody[WaitlistIn],
+        context: NamedDependency[Context],
+    ) -> WaitlistOut:
+        throttle_booking(request)
+        if data.before is not None and not bounds.within_days(data.before):
+            raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
+        standing = await commands.ask(context.session, token, data.before, context.now)
+        wish = standing.wish
+        assert wish is not None
+        tz = ZoneInfo(context.settings.timezone)
+        found = waitlist_out(standing, tz)
+        assert found is not None
+        return found
+
+    @delete(
+        "/{token:str}/waitlist",
+        status_code=204,
+        summary="Stop asking for an earlier slot (idempotent)",
+        responses=problem_responses(404),
+    )
+    async def stop(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        context: NamedDependency[Context],
+    ) -> None:
+        throttle_booking(request)
+        await commands.stop(context.session, token, context.now)
+
+    @post(
+        "/{token:str}/offer/accept",
+        status_code=200,
+        summary="Take the earlier slot held for you",
+        description="Moves the appointment there in one step; 410 once the offer lapsed.",
+        responses=problem_responses(404, 409, 410),
+    )
+    async def accept(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        context: NamedDependency[Context],
+    ) -> AppointmentOut:
+        throttle_booking(request)
+        appointment = await commands.accept(context.session, token, context.now)
+        return appointment_out(appointment, context.settings.base_url)
+
+    @post(
+        "/{token:str}/offer/decline",
+        status_code=204,
+        summary="Leave the slot held for you to the next person (idempotent)",
+        description="You keep waiting for another earlier slot.",
+        responses=problem_responses(404),
+    )
+    async def decline(
+        self,
+        request: Request[object, object, State],
+        token: Token,
+        context: NamedDependency[Context],
+    ) -> None:
+        throttle_booking(request)
+        await commands.decline(context.session, token, context.now)

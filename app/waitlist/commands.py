@@ -1,0 +1,199 @@
+"""What a person does about earlier slots, from their appointment's private link: ask to
+be told of one (`ask`), stop asking (`stop`), take the slot held for them (`accept`) or
+let the next person have it (`decline`). And what the others see of it (`standing`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import locking
+from app.booking.commands import move_to
+from app.booking.messages import facts
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.queries import (
+    check_slot,
+    get_by_id,
+    get_by_token,
+    get_needs,
+    requirement_of,
+    slot_finder,
+)
+from app.db import writing
+from app.errors import Conflict, Gone, Unprocessable
+from app.notify import outbox
+from app.sites.service import local_today
+from app.waitlist.engine import freed
+from app.waitlist.models import Offer, OfferStatus, Wish, WishEnd
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a person stands: waiting since `since` (for a slot before `before`), and the
+    slot held for them now, if any."""
+
+    wish: Wish | None
+    offer: Offer | None
+
+
+async def standing(session: AsyncSession, appointment_id: int, now: datetime) -> Standing:
+    wish = await session.scalar(
+        select(Wish).where(Wish.appointment_id == appointment_id, Wish.ended_at.is_(None))
+    )
+    offer = await session.scalar(
+        select(Offer).where(
+            Offer.appointment_id == appointment_id,
+            Offer.status == OfferStatus.HELD,
+            Offer.expires_at > now,
+        )
+    )
+    return Standing(wish, offer)
+
+
+def _changeable(appointment: Appointment, now: datetime) -> None:
+    if appointment.status != AppointmentStatus.BOOKED or now >= appointment.starts_at:
+        raise Conflict(
+            "This appointment has started, taken place or been cancelled.", code="not_movable"
+        )
+
+
+async def ask(session: AsyncSession, token: str, before: date | None, now: datetime) -> Standing:
+    """Wait for an earlier slot (before the day `before`, if given); asked again, the day
+    changes and the place in line is kept."""
+    appointment = await get_by_token(session, token)
+    _changeable(appointment, now)
+    site = appointment.site
+    today = local_today(site, now)
+    day = appointment.starts_at.astimezone(ZoneInfo(site.timezone)).date()
+    if before is not None and not today < before <= day:
+        raise Unprocessable(
+            "The day given must come after today and no later than the appointment's.",
+            code="before_invalid",
+        )
+    if not appointment.email and facts(appointment).mobile is None:
+        raise Unprocessable(
+            "An earlier slot is offered by email or text message: this appointment has "
+            "neither an email address nor a mobile number.",
+            code="unreachable",
+        )
+    async with writing(session):
+        appointment = await get_by_token(session, token)
+        _changeable(appointment, now)
+        wish = await session.scalar(select(Wish).where(Wish.appointment_id == appointment.id))
+        if wish is None:
+            wish = Wish(appointment_id=appointment.id, site_id=site.id, created_at=now)
+            session.add(wish)
+        elif wish.ended_at is not None:  # asked again after stopping: last in line
+            wish.created_at, wish.ended_at, wish.ended_why = now, None, None
+        wish.before = before
+        await session.flush()
+        # What is free already is offered at once.
+        await freed(session, site.id, today, now)
+        appointment_id = appointment.id
+    return await standing(session, appointment_id, now)
+
+
+async def _withdraw(
+    session: AsyncSession, offer: Offer, status: OfferStatus, tz: ZoneInfo, now: datetime
+) -> None:
+    """The held `offer` ends (`status`) and its slot is free again, first for the next
+    person waiting; its message, if not sent yet, is not."""
+    offer.status = status
+    offer.answered_at = now
+    await freed(session, offer.site_id, offer.starts_at.astimezone(tz).date(), now)
+    await outbox.cancel_pending(session, appointment_id=offer.appointment_id, kinds=("offer",))
+
+
+async def stop(session: AsyncSession, token: str, now: datetime) -> None:
+    """Wait no more for an earlier slot (idempotent); a slot held is let go."""
+    appointment = await get_by_token(session, token)
+    tz = ZoneInfo(appointment.site.timezone)
+    async with writing(session):
+        wish = await session.scalar(
+            select(Wish)
+            .where(Wish.appointment_id == appointment.id, Wish.ended_at.is_(None))
+            .with_for_update()
+        )
+        if wish is None:
+            return
+        wish.ended_at, wish.ended_why = now, WishEnd.STOPPED
+        await end_offers(session, appointment.id, OfferStatus.WITHDRAWN, tz, now)
+
+
+async def end_offers(
+    session: AsyncSession, appointment_id: int, status: OfferStatus, tz: ZoneInfo, now: datetime
+) -> None:
+    """Let go the slot held for the appointment's person, if any."""
+    held = await session.scalars(
+        select(Offer)
+        .where(Offer.appointment_id == appointment_id, Offer.status == OfferStatus.HELD)
+        .with_for_update()
+    )
+    for offer in list(held):
+        await _withdraw(session, offer, status, tz, now)
+
+
+def _gone() -> Gone:
+    return Gone("The slot offered is no longer held for you.", code="offer_expired")
+
+
+async def accept(session: AsyncSession, token: str, now: datetime) -> Appointment:
+    """Take the slot held for this appointment's person, in one step: the appointment
+    moves there (a new version, told as any move), the slot it leaves is freed for the
+    next person waiting. Gone (410) when no slot is held for them any more."""
+    appointment = await get_by_token(session, token)
+    site, service = appointment.site, appointment.service
+    tz = ZoneInfo(site.timezone)
+    found = await standing(session, appointment.id, now)
+    if found.offer is None:
+        raise _gone()
+    offer_id = found.offer.id
+    new_day = found.offer.starts_at.astimezone(tz).date()
+    old_day = appointment.starts_at.astimezone(tz).date()
+    needs = await get_needs(session, tuple(appointment.needs), retired=True)
+    need = requirement_of(service, needs)
+    async with writing(session):
+        await locking.lock(
+            session,
+            [
+                locking.lock_key(locking.Scope.BOOKING_DAY, site.id, old_day),
+                locking.lock_key(locking.Scope.BOOKING_DAY, site.id, new_day),
+            ],
+        )
+        appointment = await get_by_token(session, token)
+        await session.refresh(appointment, with_for_update=True)
+        offer = await session.get(Offer, offer_id, with_for_update=True)
+        if offer is None or offer.status != OfferStatus.HELD or offer.expires_at <= now:
+            raise _gone()
+        _changeable(appointment, now)
+        finder = await slot_finder(
+            session,
+            site,
+            need,
+            new_day,
+            new_day,
+            now,
+            leave_out=appointment.id,
+            leave_out_offer=offer.id,
+        )
+        slot = check_slot(finder, offer.starts_at)
+        offer.status = OfferStatus.ACCEPTED
+        offer.answered_at = now
+        wish = await session.get_one(Wish, offer.wish_id)
+        wish.ended_at, wish.ended_why = now, WishEnd.TAKEN
+        await move_to(session, appointment, slot, now, station_id=offer.station_id)
+        appointment_id = appointment.id
+    return await get_by_id(session, appointment_id)
+
+
+async def decline(session: AsyncSession, token: str, now: datetime) -> None:
+    """Let the slot held for this person go to the next one; they keep waiting for
+    another (idempotent)."""
+    appointment = await get_by_token(session, token)
+    tz = ZoneInfo(appointment.site.timezone)
+    async with writing(session):
+        await end_offers(session, appointment.id, OfferStatus.DECLINED, tz, now)

@@ -1,0 +1,327 @@
+"""The offer engine: a freed slot is held for the first person waiting for it.
+
+A cancellation, a move or a lapsed offer marks its day as freed (`freed`, in the
+transaction of the change); the engine then looks at that day only (`run`), under the
+day's booking lock, so that a booking and an offer never take one slot. A slower round
+(`sweep`) looks at every day somebody waits for, for slots freed otherwise (a new
+station, longer hours, a closure lifted). Every instance may run both: the day's lock
+puts them one after the other, and the caps on offers hold in the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app import events, locking
+from app.booking.messages import about, facts
+from app.booking.models import Appointment, AppointmentStatus
+from app.booking.queries import get_needs, local_days, policy, requirement_of, slot_finder
+from app.booking.slots import Slot
+from app.db import Database
+from app.notify import outbox
+from app.notify.planner import outside_quiet_hours
+from app.sites.models import Service, Site
+from app.sites.service import local_today
+from app.waitlist import rules
+from app.waitlist.models import OFFERS_PER_DAY, FreedDay, Offer, OfferStatus, Wish
+
+# How many freed days one round of `run` looks at, at most (the next round goes on).
+DAYS_PER_ROUND = 200
+
+
+async def freed(session: AsyncSession, site_id: int, day: date, now: datetime) -> None:
+    """Mark `day` of the site as one where a slot may have freed up (once: a day already
+    marked stays marked)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(FreedDay)
+        .values(site_id=site_id, day=day, freed_at=now)
+        .on_conflict_do_nothing(index_elements=[FreedDay.site_id, FreedDay.day])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    wish: Wish
+    appointment: Appointment
+    person: str
+
+
+async def _lapse(session: AsyncSession, site: Site, first: date, last: date, now: datetime) -> None:
+    """Offers of the site whose hold ran out are expired (those on other days mark theirs
+    as freed): the slot is anybody's again, and the next person's to be offered."""
+    tz = ZoneInfo(site.timezone)
+    lapsed = list(
+        await session.scalars(
+            select(Offer).where(
+                Offer.site_id == site.id,
+                Offer.status == OfferStatus.HELD,
+                Offer.expires_at <= now,
+            )
+        )
+    )
+    for offer in lapsed:
+        offer.status = OfferStatus.EXPIRED
+        day = offer.starts_at.astimezone(tz).date()
+        if not first <= day <= last:
+            await freed(session, site.id, day, now)
+    await session.flush()
+
+
+async def _waiting(
+    session: AsyncSession, site: Site, first: date, now: datetime
+) -> list[_Candidate]:
+    """Who waits at the site for a slot from `first` on, in the order they asked: booked,
+    to come after that day begins, reachable, no slot held for them now."""
+    starts, _ = local_days(first, first, ZoneInfo(site.timezone))
+    held = select(Offer.id).where(Offer.wish_id == Wish.id, Offer.status == OfferStatus.HELD)
+    rows = await session.execute(
+        select(Wish, Appointment)
+        .join(Appointment, Appointment.id == Wish.appointment_id)
+        .where(
+            Wish.site_id == site.id,
+            Wish.ended_at.is_(None),
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at > max(starts, now),
+            ~held.exists(),
+        )
+        .order_by(Wish.created_at, Wish.id)
+        .options(selectinload(Appointment.service))
+    )
+    found = []
+    for wish, appointment in rows:
+        mobile = facts(appointment).mobile
+        if appointment.email or mobile:
+            found.append(
+                _Candidate(wish, appointment, rules.person_key(appointment.email_key, mobile))
+            )
+    return found
+
+
+async def _allowed(session: AsyncSession, people: set[str], today: date, now: datetime) -> set[str]:
+    """Those of `people` who may get another offer now (`rules.may_offer`)."""
+    if not people:
+        return set()
+    counts: dict[str, tuple[int, datetime | None]] = {}
+    rows = await session.execute(
+        select(
+            Offer.person_key,
+            func.count().filter(Offer.day == today),
+            func.max(Offer.made_at),
+        )
+        .where(Offer.person_key.in_(people), Offer.made_at > now - timedelta(days=2))
+        .group_by(Offer.person_key)
+    )
+    for person, made_today, last in rows:
+        counts[person] = (int(made_today), last)
+    return {
+        person
+        for person in people
+        if rules.may_offer(*counts.get(person, (0, None)), now, OFFERS_PER_DAY)
+    }
+
+
+async def _offered_before(
+    session: AsyncSession, wish_ids: Sequence[int]
+) -> dict[int, frozenset[datetime]]:
+    rows = await session.execute(
+        select(Offer.wish_id, Offer.starts_at).where(
+            Offer.wish_id.in_(wish_ids), Offer.status != OfferStatus.WITHDRAWN
+        )
+    )
+    found: dict[int, set[datetime]] = {}
+    for wish_id, start in rows:
+        found.setdefault(wish_id, set()).add(start)
+    return {wish_id: frozenset(starts) for wish_id, starts in found.items()}
+
+
+async def offer_on(
+    session: AsyncSession, site: Site, first: date, last: date, now: datetime
+) -> int:
+    """Hold the slots free from `first` to `last` for the people waiting for them, in the
+    order they asked, and tell each; how many offers were made. In the caller's writing
+    transaction: it takes the days' booking locks."""
+    tz = ZoneInfo(site.timezone)
+    first = max(first, local_today(site, now))
+    if last < first:
+        return 0
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    await locking.lock(
+        session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day) for day in days]
+    )
+    await _lapse(session, site, first, last, now)
+    candidates = await _waiting(session, site, first, now)
+    today = local_today(site, now)
+    allowed = await _allowed(session, {c.person for c in candidates}, today, now)
+    candidates = [c for c in candidates if c.person in allowed]
+    if not candidates:
+        return 0
+    before = await _offered_before(session, [c.wish.id for c in candidates])
+    free: dict[tuple[int, tuple[str, ...]], list[Slot]] = {}
+    lengths: dict[tuple[int, tuple[str, ...]], float] = {}
+    room: dict[date, float] = {}
+    waiting = []
+    for candidate in candidates:
+        appointment = candidate.appointment
+        group = (appointment.service_id, tuple(appointment.needs))
+        if group not in free:
+            needs = await get_needs(session, group[1], retired=True)
+            finder = await slot_finder(
+                session, site, requirement_of(appointment.service, needs), first, last, now
+            )
+            free[group] = finder.slots()
+            lengths[group] = finder.need.length_minutes
+            room = room or {
+                day: finder.online_capacity(day) - finder.booked_minutes(day) for day in days
+            }
+        before_day = candidate.wish.before
+        waiting.append(
+            rules.Waiting(
+                wish_id=candidate.wish.id,
+                group=group,
+                length_minutes=lengths[group],
+                current_start=appointment.starts_at,
+                latest_start=local_days(before_day, before_day, tz)[0] if before_day else None,
+                offered_before=before.get(candidate.wish.id, frozenset()),
+            )
+        )
+    by_wish = {c.wish.id: c for c in candidates}
+    made = 0
+    hold = timedelta(minutes=site.offer_hold_minutes)
+    for found in rules.match(waiting, free, room, tz):
+        if await _make(session, site, by_wish[found.wish_id], found, hold, today, now):
+            made += 1
+    return made
+
+
+async def _make(
+    session: AsyncSession,
+    site: Site,
+    candidate: _Candidate,
+    found: rules.Match,
+    hold: timedelta,
+    today: date,
+    now: datetime,
+) -> bool:
+    """Write the offer and tell its person; False when its hold would be too short, or the
+    tables refuse it (another instance just made one to the same person)."""
+    readable_at = max(now, outside_quiet_hours(now, outbox.rules_of(site), ZoneInfo(site.timezone)))
+    expires_at = rules.expiry(readable_at, hold, found.start, policy(site).min_notice)
+    if expires_at is None:
+        return False
+    made_today = await session.scalar(
+        select(func.count()).where(Offer.person_key == candidate.person, Offer.day == today)
+    )
+    offer = Offer(
+        wish_id=candidate.wish.id,
+        appointment_id=candidate.appointment.id,
+        site_id=site.id,
+        station_id=found.station_id,
+        starts_at=found.start,
+        ends_at=found.end,
+        person_key=candidate.person,
+        day=today,
+        day_rank=int(made_today or 0) + 1,
+        made_at=now,
+        quiet_until=now + rules.QUIET_FOR,
+        expires_at=expires_at,
+        status=OfferStatus.HELD,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(offer)
+            await session.flush()
+    except IntegrityError:
+        return False
+    appointment = candidate.appointment
+    service = await session.get_one(Service, appointment.service_id)
+    made = events.OfferMade(
+        at=now,
+        **about(appointment, site, service),
+        offer_id=offer.id,
+        start=found.start,
+        end=found.end,
+        expires_at=expires_at,
+        readable_at=readable_at,
+    )
+    await events.record(session, made)
+    return True
+
+
+async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> int:
+    """Offer the slots of the freed days, oldest first, each day in a transaction of its
+    own; how many offers were made."""
+    async with db.session() as session:
+        marks = list(
+            await session.execute(
+                select(FreedDay.id, FreedDay.site_id, FreedDay.day)
+                .order_by(FreedDay.freed_at, FreedDay.id)
+                .limit(limit)
+            )
+        )
+    made = 0
+    for mark_id, site_id, day in marks:
+        async with db.writing() as session:
+            site = await session.get_one(Site, site_id)
+            await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day)])
+            taken = await session.execute(delete(FreedDay).where(FreedDay.id == mark_id))
+            if taken.rowcount:  # type: ignore[attr-defined]  # else another instance did it
+                made += await offer_on(session, site, day, day, now)
+    return made
+
+
+async def lapse_due(db: Database, now: datetime) -> int:
+    """Offers whose hold ran out are expired and their days marked as freed, for the next
+    person waiting; how many."""
+    async with db.writing() as session:
+        lapsed = list(
+            await session.execute(
+                update(Offer)
+                .where(Offer.status == OfferStatus.HELD, Offer.expires_at <= now)
+                .values(status=OfferStatus.EXPIRED)
+                .returning(Offer.site_id, Offer.starts_at)
+            )
+        )
+        zones = {
+            site.id: ZoneInfo(site.timezone)
+            for site in await session.scalars(
+                select(Site).where(Site.id.in_({s for s, _ in lapsed}))
+            )
+        }
+        for site_id, start in lapsed:
+            await freed(session, site_id, start.astimezone(zones[site_id]).date(), now)
+    return len(lapsed)
+
+
+async def sweep(db: Database, now: datetime) -> int:
+    """Look at every day somebody waits for, at every mairie, for slots freed by other
+    means than a cancellation (a station added, hours made longer, a closure lifted)."""
+    async with db.session() as session:
+        spans = list(
+            await session.execute(
+                select(Wish.site_id, func.max(Appointment.starts_at))
+                .join(Appointment, Appointment.id == Wish.appointment_id)
+                .where(
+                    Wish.ended_at.is_(None),
+                    Appointment.status == AppointmentStatus.BOOKED,
+                    Appointment.starts_at > now,
+                )
+                .group_by(Wish.site_id)
+            )
+        )
+    made = 0
+    for site_id, latest in spans:
+        async with db.writing() as session:
+            site = await session.get_one(Site, site_id)
+            tz = ZoneInfo(site.timezone)
+            last = latest.astimezone(tz).date()
+            made += await offer_on(session, site, local_today(site, now), last, now)
+    return made

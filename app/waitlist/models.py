@@ -1,0 +1,158 @@
+"""The tables of earlier slots: who waits for one (`Wish`), the slots held for them
+(`Offer`), and the days where something freed a slot (`FreedDay`), for the offer engine.
+
+The caps on offers hold in the data, whatever runs the engine and however often: an
+offer takes one of three numbered places of its person's day (a unique constraint), and
+its hour (`made_at` to `quiet_until`) may not overlap another offer's to that person (an
+exclusion constraint on PostgreSQL, a trigger on SQLite)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, one_of, utcnow
+
+OFFERS_PER_DAY = 3
+
+
+class WishEnd(StrEnum):
+    """Why a person waits no more for an earlier slot."""
+
+    STOPPED = "stopped"  # they said so (their page, the API, the stop link)
+    TAKEN = "taken"  # they took an offered slot
+    GONE = "gone"  # their appointment was cancelled, called off or has passed
+
+
+class OfferStatus(StrEnum):
+    HELD = "held"  # kept for its person until `expires_at`
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # their appointment changed or went before they answered
+
+
+class Wish(Base):
+    """A person with an appointment asks for an earlier one (before `before`, if given).
+    One per appointment; ended, it stays for the figures."""
+
+    __tablename__ = "wishes"
+    __table_args__ = (
+        CheckConstraint(one_of("ended_why", tuple(WishEnd)), name="ended_why"),
+        Index("ix_wishes_site_id_ended_at", "site_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    before: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ended_why: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class Offer(Base):
+    """A freed slot held for one waiting person until `expires_at`."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="range"),
+        CheckConstraint("made_at < expires_at AND expires_at <= starts_at", name="hold"),
+        CheckConstraint("made_at < quiet_until", name="quiet"),
+        CheckConstraint(f"day_rank BETWEEN 1 AND {OFFERS_PER_DAY}", name="day_rank"),
+        CheckConstraint(one_of("status", tuple(OfferStatus)), name="status"),
+        # At most three offers a day to one person, whatever runs the engine.
+        UniqueConstraint("person_key", "day", "day_rank"),
+        Index("ix_offers_site_id_status", "site_id", "status"),
+        Index("ix_offers_appointment_id", "appointment_id"),
+        Index("ix_offers_wish_id_starts_at", "wish_id", "starts_at"),
+        Index("ix_offers_person_key_made_at", "person_key", "made_at"),
+        # One slot held for one person at a time; one offer held per wish.
+        Index(
+            "ix_offers_held_wish",
+            "wish_id",
+            unique=True,
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        ExcludeConstraint(
+            ("person_key", "="),
+            (text("tstzrange(made_at, quiet_until, '[)')"), "&&"),
+            name="hour_cap",
+            using="gist",
+        ).ddl_if(dialect="postgresql"),
+        ExcludeConstraint(
+            ("station_id", "="),
+            (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
+            name="held_once",
+            using="gist",
+            where=text("status = 'held'"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wish_id: Mapped[int] = mapped_column(ForeignKey("wishes.id", ondelete="CASCADE"))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The message's recipient, as compared (`rules.person_key`): the caps are theirs.
+    person_key: Mapped[str] = mapped_column(String(260))
+    day: Mapped[date] = mapped_column(Date)  # the local day it was made
+    day_rank: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quiet_until: Mapped[datetime] = mapped_column(UTCDateTime)  # no other offer before
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.HELD)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class FreedDay(Base):
+    """A day of a mairie where a slot may have freed up (a cancellation, a move, an offer
+    that expired): the offer engine looks there for the people waiting, then deletes it."""
+
+    __tablename__ = "freed_days"
+    __table_args__ = (UniqueConstraint("site_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    freed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# SQLite has no exclusion constraint: a trigger refuses an offer whose hour overlaps
+# another's to the same person (instants are stored as comparable text there).
+HOUR_CAP_TRIGGER = """
+CREATE TRIGGER offers_hour_cap BEFORE INSERT ON offers
+WHEN EXISTS (
+    SELECT 1 FROM offers
+    WHERE person_key = NEW.person_key
+      AND made_at < NEW.quiet_until AND quiet_until > NEW.made_at
+)
+BEGIN
+    SELECT RAISE(ABORT, 'hour_cap');
+END
+"""
+event.listen(
+    Offer.__table__,
+    "after_create",
+    DDL(HOUR_CAP_TRIGGER).execute_if(dialect="sqlite"),  # type: ignore[no-untyped-call]
+)

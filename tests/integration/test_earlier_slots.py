@@ -1,0 +1,322 @@
+"""Earlier slots, on both databases, with the clock in the test's hands and a real SMTP
+server: a freed slot is held for the first person waiting for it, hidden from everybody
+else while held, taken in one step, passed to the next person when its hold runs out;
+asking, stopping and the refusals of the API.
+
+paris-15 is cut down to one station taking no walk-ins, and filled from Monday 10:00 to
+Wednesday 15:30 by people booked at the desk: Ada (Wednesday 16:00) and Bob (16:30)
+can have nothing earlier until somebody cancels."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, select
+
+from app.asgi import create_app
+from app.booking.commands import new_token
+from app.booking.models import Appointment
+from app.db import Database
+from app.sites.models import Service, Site, Station
+from app.waitlist import engine
+from app.waitlist.models import Offer
+from tests.conftest import desks, make_settings
+from tests.post import Post
+
+PARIS = ZoneInfo("Europe/Paris")
+SLOT = timedelta(minutes=30)
+FILLED_FROM = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
+FILLED_UNTIL = datetime(2026, 12, 2, 16, 0, tzinfo=PARIS)  # exclusive
+ADA_AT = "2026-12-02T16:00:00+01:00"
+BOB_AT = "2026-12-02T16:30:00+01:00"
+FREED = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+
+
+async def one_station_no_walk_ins(db: Database) -> int:
+    """paris-15 with its first standard station only, no share kept for walk-ins, and no
+    appointment this week; the station's id."""
+    async with db.writing() as session:
+        site = await session.scalar(select(Site).where(Site.slug == "paris-15"))
+        assert site is not None
+        site.walk_in_percent = 0
+        stations = list(
+            await session.scalars(
+                select(Station).where(Station.site_id == site.id).order_by(Station.id)
+            )
+        )
+        kept = stations[0]
+        for station in stations[1:]:
+            station.active = False
+        await session.execute(delete(Appointment).where(Appointment.site_id == site.id))
+        return kept.id
+
+
+async def fill(db: Database, station_id: int) -> dict[datetime, str]:
+    """Every caf slot of the station from `FILLED_FROM` to `FILLED_UNTIL` within opening
+    hours, booked at the desk for somebody else; their private tokens by start."""
+    tokens = {}
+    async with db.writing() as session:
+        site_id = await session.scalar(select(Site.id).where(Site.slug == "paris-15"))
+        caf = await session.scalar(select(Service.id).where(Service.code == "caf"))
+        assert site_id is not None
+        assert caf is not None
+        start = FILLED_FROM
+        while start < FILLED_UNTIL:
+            local = start.astimezone(PARIS)
+            if 8 * 60 + 30 <= local.hour * 60 + local.minute <= 16 * 60 + 30:
+                number = len(tokens)
+                tokens[start] = new_token()
+                session.add(
+                    Appointment(
+                        reference=f"15-F{number:05d}",
+                        token=tokens[start],
+                        site_id=site_id,
+                        station_id=station_id,
+                        service_id=caf,
+                        starts_at=start,
+                        ends_at=start + SLOT,
+                        status="booked",
+                        channel="phone",
+                        name=f"Personne {number}",
+                        email=f"personne{number}@example.org",
+                        email_key=f"personne{number}@example.org",
+                        needs=[],
+                    )
+                )
+            start += SLOT
+    return tokens
+
+
+@pytest.fixture
+async def day(post: Post, db: Database) -> dict[datetime, str]:
+    return await fill(db, await one_station_no_walk_ins(db))
+
+
+async def booked(post: Post, when: str, name: str, email: str) -> dict[str, Any]:
+    body: dict[str, Any] = await post.book(when, name=name, email=email)
+    return body
+
+
+async def waits(post: Post, token: str, **body: Any) -> Any:
+    response = await post.client.post(f"/api/v1/appointments/{token}/waitlist", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def offer_of(post: Post, token: str) -> Any:
+    response = await post.client.get(f"/api/v1/appointments/{token}")
+    assert response.status_code == 200, response.text
+    return response.json()["offer"]
+
+
+async def round_of_offers(post: Post, db: Database) -> int:
+    now = post.clock()
+    await engine.lapse_due(db, now)
+    return await engine.run(db, now)
+
+
+async def free_on(post: Post, day: str) -> list[str]:
+    response = await post.client.get(
+        "/api/v1/sites/paris-15/availability", params={"service": "caf", "from": day, "to": day}
+    )
+    assert response.status_code == 200, response.text
+    return [slot["start"] for slot in response.json()["slots"]]
+
+
+async def test_a_freed_slot_is_held_for_the_first_person_waiting_then_taken_in_one_step(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    bob = await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
+    asked = await waits(post, ada["token"])
+    await waits(post, bob["token"])
+    assert asked["before"] is None
+    assert asked["offer"] is None
+
+    assert await round_of_offers(post, db) == 0  # nothing earlier is free
+
+    cancelled = await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert await round_of_offers(post, db) == 1
+
+    offer = await offer_of(post, ada["token"])
+    assert offer["start"] == FREED.isoformat()
+    held_until = datetime.fromisoformat(offer["expires_at"])
+    assert held_until - post.clock() == timedelta(minutes=15)
+    assert await offer_of(post, bob["token"]) is None
+    # Nobody else sees it or can book it while it is held.
+    assert FREED.isoformat() not in await free_on(post, "2026-12-01")
+    body = {
+        "site": "paris-15",
+        "service": "caf",
+        "start": FREED.isoformat(),
+        "name": "Chloé",
+        "email": "chloe@example.org",
+    }
+    taken = await post.client.post("/api/v1/appointments", json=body)
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["code"] == "taken"
+
+    await post.send_due()
+    subjects = post.subjects("ada@example.org")
+    assert any(subject.startswith("Un créneau plus tôt s'est libéré") for subject in subjects)
+    offer_mail = next(m for m in post.mails() if "plus tôt" in str(m["Subject"]))
+    text = offer_mail.get_body(("plain",)).get_content()
+    assert f"/rendez-vous/{ada['token']}/plus-tot" in text
+    assert f"/rendez-vous/{ada['token']}/plus-tot#arreter" in text  # the stop link
+    assert not [s for s in post.subjects("bob@example.org") if "plus tôt" in s]
+
+    accepted = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["start"] == FREED.isoformat()
+    again = await post.client.get(f"/api/v1/appointments/{ada['token']}")
+    assert again.json()["offer"] is None
+    assert again.json()["waitlist"] is None
+    # Taken twice: the offer is gone.
+    twice = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+    assert twice.status_code == 410, twice.text
+
+    # Ada's Wednesday 16:00 is free now: Bob (16:30) is next.
+    assert await round_of_offers(post, db) == 1
+    bobs = await offer_of(post, bob["token"])
+    assert bobs["start"] == "2026-12-02T16:00:00+01:00"
+
+
+async def test_an_offer_not_taken_in_time_goes_to_the_next_person(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    bob = await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
+    await waits(post, ada["token"])
+    await waits(post, bob["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    await round_of_offers(post, db)
+    assert (await offer_of(post, ada["token"]))["start"] == FREED.isoformat()
+
+    post.clock.now = post.clock() + timedelta(minutes=15)
+    late = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+    assert late.status_code == 410, late.text
+    assert late.json()["code"] == "offer_expired"
+
+    assert await round_of_offers(post, db) == 1
+    assert await offer_of(post, ada["token"]) is None
+    assert (await offer_of(post, bob["token"]))["start"] == FREED.isoformat()
+    ada_now = (await post.client.get(f"/api/v1/appointments/{ada['token']}")).json()
+    assert ada_now["start"] == ADA_AT  # she keeps hers, and keeps waiting
+    assert ada_now["waitlist"] is not None
+
+
+async def test_declining_passes_the_slot_on_and_stopping_ends_the_offers(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    bob = await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
+    await waits(post, ada["token"])
+    await waits(post, bob["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    await round_of_offers(post, db)
+
+    declined = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/decline")
+    assert declined.status_code == 204, declined.text
+    await round_of_offers(post, db)
+    assert (await offer_of(post, bob["token"]))["start"] == FREED.isoformat()
+
+    stopped = await post.client.delete(f"/api/v1/appointments/{bob['token']}/waitlist")
+    assert stopped.status_code == 204, stopped.text
+    again = await post.client.delete(f"/api/v1/appointments/{bob['token']}/waitlist")
+    assert again.status_code == 204, again.text
+    assert await offer_of(post, bob["token"]) is None
+    # The slot is anybody's again: Ada declined it, Bob stopped.
+    await round_of_offers(post, db)
+    assert await offer_of(post, ada["token"]) is None
+    assert FREED.isoformat() in await free_on(post, "2026-12-01")
+
+
+async def test_asking_refuses_what_cannot_be(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    path = f"/api/v1/appointments/{ada['token']}/waitlist"
+    for before in ("2026-11-30", "2026-12-03", "2025-01-01"):
+        refused = await post.client.post(path, json={"before": before})
+        assert refused.status_code in (400, 422), (before, refused.text)
+    for body in ({"before": "demain"}, {"avant": "2026-12-01"}, [], "x"):
+        bad = await post.client.post(path, json=body)
+        assert bad.status_code == 400, (body, bad.text)
+    unknown = await post.client.post("/api/v1/appointments/" + "x" * 32 + "/waitlist", json={})
+    assert unknown.status_code == 404
+    gone = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+    assert gone.status_code == 410
+
+    kept = await post.client.post(path, json={"before": "2026-12-02"})
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["before"] == "2026-12-02"
+
+    await post.client.post(f"/api/v1/appointments/{ada['token']}/cancel")
+    after = await post.client.post(path, json={})
+    assert after.status_code == 409, after.text
+
+
+async def test_a_day_given_bounds_what_is_offered(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    await waits(post, ada["token"], before="2026-12-01")  # Monday only
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")  # a Tuesday
+    assert await round_of_offers(post, db) == 0
+    monday = datetime(2026, 11, 30, 15, 0, tzinfo=PARIS)
+    await post.client.post(f"/api/v1/appointments/{day[monday]}/cancel")
+    assert await round_of_offers(post, db) == 1
+    assert (await offer_of(post, ada["token"]))["start"] == monday.isoformat()
+
+
+async def test_fifty_bookings_of_a_held_slot_racing_its_acceptance_are_all_refused(
+    post: Post, db: Database, day: dict[datetime, str], database_url: str
+) -> None:
+    """The holder takes the slot while fifty others try to book it, all at once (requests
+    that really overlap, through `desks`): the holder gets it, the fifty are refused."""
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    await waits(post, ada["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    await round_of_offers(post, db)
+    assert (await offer_of(post, ada["token"]))["start"] == FREED.isoformat()
+    settings = make_settings(
+        database_url,
+        booking_requests_per_minute=100_000,
+        database_pool_size=20,
+        database_timeout_seconds=60,
+    )
+    racing = create_app(settings, clock=post.clock)
+
+    def body(n: int) -> dict[str, Any]:
+        return {
+            "site": "paris-15",
+            "service": "caf",
+            "start": FREED.isoformat(),
+            "name": f"Personne pressée {n}",
+            "email": f"presse{n}@example.org",
+        }
+
+    async with desks(racing) as (client,):
+        accept = client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+        bookings = [client.post("/api/v1/appointments", json=body(n)) for n in range(50)]
+        accepted, *others = await asyncio.gather(accept, *bookings)
+
+    assert accepted.status_code == 200, accepted.text
+    assert [response.status_code for response in others] == [409] * 50
+    assert {response.json()["code"] for response in others} == {"taken"}
+    async with db.session() as session:
+        on_it = list(
+            await session.scalars(
+                select(Appointment.reference).where(
+                    Appointment.starts_at == FREED, Appointment.status == "booked"
+                )
+            )
+        )
+        statuses = list(await session.scalars(select(Offer.status)))
+    assert on_it == [ada["reference"]]
+    assert statuses == ["accepted"]
