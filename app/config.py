@@ -63,6 +63,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     outbox_dir: str = "var/outbox"
     scheduler: bool = True
     dispatch_every_seconds: float = 2.0
+    # How often an instance offers the slots freed since its last round (earlier slots).
+    offer_every_seconds: float = 20.0
     dispatch_batch: int = 50
     message_attempts: int = 8
     message_lease_seconds: int = 120
@@ -138,6 +140,7 @@ RANGES = (
     ("requests_per_minute", 1, 10_000_000),
     ("token_lookups_per_minute", 1, 10_000_000),
     ("dispatch_every_seconds", 0.1, 3600),
+    ("offer_every_seconds", 0.1, 3600),
     ("dispatch_batch", 1, 1000),
     ("message_attempts", 1, 50),
     ("message_lease_seconds", 1, 3600),

@@ -103,7 +103,12 @@ class Scheduler:
             self.remote_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="remote"
         )
         self._scheduler.add_job(
-            self.offer_round, "interval", seconds=20, max_instances=1, coalesce=True, id="offers"
+            self.offer_round,
+            "interval",
+            seconds=self.settings.offer_every_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="offers",
         )
         self._scheduler.add_job(
             self.offer_sweep,

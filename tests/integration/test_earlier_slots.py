@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.asgi import create_app
 from app.booking.commands import new_token
@@ -23,7 +24,7 @@ from app.booking.models import Appointment
 from app.db import Database
 from app.sites.models import Service, Site, Station
 from app.waitlist import engine
-from app.waitlist.models import Offer
+from app.waitlist.models import Offer, Wish
 from tests.conftest import desks, make_settings
 from tests.post import Post
 
@@ -320,3 +321,104 @@ async def test_fifty_bookings_of_a_held_slot_racing_its_acceptance_are_all_refus
         statuses = list(await session.scalars(select(Offer.status)))
     assert on_it == [ada["reference"]]
     assert statuses == ["accepted"]
+
+
+async def an_offer_row(db: Database, token: str, **fields: Any) -> None:
+    """An offer written behind the engine's back, for the tables' own guards."""
+    async with db.writing() as session:
+        appointment = await session.scalar(select(Appointment).where(Appointment.token == token))
+        assert appointment is not None
+        wish = await session.scalar(select(Wish).where(Wish.appointment_id == appointment.id))
+        assert wish is not None
+        made = fields.pop("made_at")
+        start = fields.pop("start", FREED)
+        row = {
+            "wish_id": wish.id,
+            "appointment_id": appointment.id,
+            "site_id": appointment.site_id,
+            "station_id": appointment.station_id,
+            "starts_at": start,
+            "ends_at": start + SLOT,
+            "person_key": "email:ada@example.org",
+            "day": made.astimezone(PARIS).date(),
+            "made_at": made,
+            "quiet_until": made + timedelta(hours=1),
+            "expires_at": made + timedelta(minutes=15),
+            "status": "expired",
+            **fields,
+        }
+        session.add(Offer(**row))
+
+
+async def refused_by_the_tables(db: Database, token: str, **fields: Any) -> bool:
+    try:
+        await an_offer_row(db, token, **fields)
+    except IntegrityError:
+        return True
+    return False
+
+
+async def test_the_tables_refuse_a_fourth_offer_a_day_and_a_second_within_the_hour(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    """Whatever writes offers (two instances at once, a bug like the one that once sent
+    a person 136 texts), the tables keep the caps."""
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    bob = await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
+    await waits(post, ada["token"])
+    await waits(post, bob["token"])
+    morning = datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
+    for rank in (1, 2, 3):
+        await an_offer_row(
+            db, ada["token"], made_at=morning + timedelta(hours=2 * rank), day_rank=rank
+        )
+
+    fourth = morning + timedelta(hours=9)
+    assert await refused_by_the_tables(db, ada["token"], made_at=fourth, day_rank=4)
+    assert await refused_by_the_tables(db, ada["token"], made_at=fourth, day_rank=3)
+    # Another day, a new count; but never within the hour of the last one.
+    next_day = morning + timedelta(days=1)
+    assert await refused_by_the_tables(
+        db,
+        ada["token"],
+        made_at=morning + timedelta(hours=6, minutes=59),
+        day_rank=1,
+        day=next_day.date(),
+    )
+    assert not await refused_by_the_tables(db, ada["token"], made_at=next_day, day_rank=1)
+    # Two offers held at once on one station's slot: refused on PostgreSQL by the table,
+    # on SQLite by the one writer at a time and the engine's look under the day's lock.
+    if db.is_sqlite:
+        return
+    later = next_day + timedelta(hours=2)
+    slot = datetime(2026, 12, 2, 15, 0, tzinfo=PARIS)
+    held = {"status": "held", "start": slot, "day_rank": 1}
+    await an_offer_row(db, ada["token"], made_at=later, person_key="phone:+33611", **held)
+    assert await refused_by_the_tables(
+        db, bob["token"], made_at=later, person_key="phone:+33622", **held
+    )
+
+
+async def test_an_offer_made_at_night_is_held_from_the_morning_and_its_text_waits(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    """A slot freed at 22:00 is offered then, but held until 15 minutes after the quiet
+    hours end (08:00), and a text goes out at 08:00, not in the night."""
+    ada = await post.book(
+        ADA_AT, name="Ada Lovelace", phone="06 12 34 56 78", reminders_by_sms=True
+    )
+    await waits(post, ada["token"])
+    post.clock.set("2026-11-30 22:00")
+    wednesday = datetime(2026, 12, 2, 9, 0, tzinfo=PARIS)
+    await post.client.post(f"/api/v1/appointments/{day[wednesday]}/cancel")
+    assert await round_of_offers(post, db) == 1
+    offer = await offer_of(post, ada["token"])
+    assert offer["expires_at"] == "2026-12-01T08:15:00+01:00"
+
+    await post.send_due()
+    assert not [text for text in post.sms.received if "libéré" in str(text)]
+    post.clock.set("2026-12-01 08:00")
+    await post.send_due()
+    offers = [text for text in post.sms.received if "libéré" in str(text)]
+    assert len(offers) == 1
+    assert "/p/" + ada["token"] in str(offers[0])

@@ -1,0 +1,232 @@
+"""Earlier slots, the pure part: who gets which freed slot, how long an offer is held, how
+often a person may be offered one, and whom an offer counts against.
+
+Moments are written at the mairie's wall clock (Paris) and passed in UTC, as the engine
+passes them; the boundaries (an hour since the last offer, five minutes of hold, the day's
+room) are written out by hand rather than taken from the module's constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.booking.slots import Slot
+from app.waitlist.rules import Group, Match, Waiting, expiry, match, may_offer, person_key
+
+PARIS = ZoneInfo("Europe/Paris")
+MONDAY = date(2026, 12, 7)
+TUESDAY = date(2026, 12, 8)
+WEDNESDAY = date(2026, 12, 9)
+FRIDAY = date(2026, 12, 11)
+PASSPORT: Group = (1, ())
+IDENTITY_CARD: Group = (2, ())
+PASSPORT_WITH_WHEELCHAIR: Group = (1, ("wheelchair",))
+PLENTY = 1000.0
+ROOMY = {day: PLENTY for day in (MONDAY, TUESDAY, WEDNESDAY, FRIDAY)}
+
+
+def at(day: date, hhmm: str) -> datetime:
+    """A Paris wall-clock moment, as the UTC instant the engine passes."""
+    return datetime.combine(day, time.fromisoformat(hhmm), PARIS).astimezone(UTC)
+
+
+def slot(day: date, hhmm: str, minutes: int = 30, stations: tuple[int, ...] = (1,)) -> Slot:
+    start = at(day, hhmm)
+    return Slot(start, start + timedelta(minutes=minutes), stations)
+
+
+def person(
+    wish_id: int,
+    *,
+    group: Group = PASSPORT,
+    length: float = 30,
+    current: datetime | None = None,
+    latest: datetime | None = None,
+    offered: Iterable[datetime] = (),
+) -> Waiting:
+    """Someone waiting, booked on Friday at 10:00 unless told otherwise."""
+    return Waiting(
+        wish_id=wish_id,
+        group=group,
+        length_minutes=length,
+        current_start=at(FRIDAY, "10:00") if current is None else current,
+        latest_start=latest,
+        offered_before=frozenset(offered),
+    )
+
+
+def matches(
+    waiting: Sequence[Waiting],
+    free: Mapping[Group, Sequence[Slot]],
+    room: Mapping[date, float] = ROOMY,
+) -> list[Match]:
+    return match(waiting, free, room, PARIS)
+
+
+def starts(found: Sequence[Match]) -> dict[int, datetime]:
+    """Each matched wish's new start."""
+    return {m.wish_id: m.start for m in found}
+
+
+# Who gets which slot
+
+
+def test_the_first_person_gets_the_earliest_suitable_slot() -> None:
+    nine, ten = slot(TUESDAY, "09:00"), slot(TUESDAY, "10:00")
+
+    found = matches([person(1)], {PASSPORT: [nine, ten]})
+
+    assert found == [Match(1, 1, nine.start, nine.end)]
+
+
+def test_a_person_gets_one_slot_at_most() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(TUESDAY, "10:00"), slot(WEDNESDAY, "09:00")]}
+
+    assert len(matches([person(1)], free)) == 1
+
+
+def test_people_are_served_in_the_order_given_not_by_wish_id() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(TUESDAY, "10:00")]}
+
+    found = matches([person(7), person(3)], free)
+
+    assert starts(found) == {7: at(TUESDAY, "09:00"), 3: at(TUESDAY, "10:00")}
+    assert [m.wish_id for m in found] == [7, 3]
+
+
+def test_a_slot_starting_at_the_persons_own_start_is_not_earlier() -> None:
+    current = at(TUESDAY, "10:00")
+    free = {PASSPORT: [slot(TUESDAY, "10:00")]}
+
+    assert matches([person(1, current=current)], free) == []
+
+
+def test_a_slot_a_minute_before_the_persons_own_start_is_earlier() -> None:
+    current = at(TUESDAY, "10:00")
+    free = {PASSPORT: [slot(TUESDAY, "09:59")]}
+
+    assert starts(matches([person(1, current=current)], free)) == {1: at(TUESDAY, "09:59")}
+
+
+def test_slots_after_the_persons_own_start_are_never_offered() -> None:
+    current = at(TUESDAY, "10:00")
+    free = {PASSPORT: [slot(TUESDAY, "10:30"), slot(WEDNESDAY, "09:00")]}
+
+    assert matches([person(1, current=current)], free) == []
+
+
+def test_the_latest_start_is_exclusive() -> None:
+    latest = at(WEDNESDAY, "00:00")
+    free = {PASSPORT: [slot(WEDNESDAY, "00:00"), slot(WEDNESDAY, "09:00")]}
+
+    assert matches([person(1, latest=latest)], free) == []
+
+
+def test_a_slot_just_before_the_latest_start_is_offered() -> None:
+    latest = at(WEDNESDAY, "09:00")
+    free = {PASSPORT: [slot(TUESDAY, "16:30"), slot(WEDNESDAY, "09:00")]}
+
+    assert starts(matches([person(1, latest=latest)], free)) == {1: at(TUESDAY, "16:30")}
+
+
+def test_without_a_latest_start_any_slot_before_the_appointment_will_do() -> None:
+    free = {PASSPORT: [slot(WEDNESDAY, "16:30")]}
+
+    assert starts(matches([person(1, latest=None)], free)) == {1: at(WEDNESDAY, "16:30")}
+
+
+def test_a_start_offered_before_is_skipped_for_the_next_one() -> None:
+    nine, ten = slot(TUESDAY, "09:00"), slot(TUESDAY, "10:00")
+
+    found = matches([person(1, offered=[nine.start])], {PASSPORT: [nine, ten]})
+
+    assert starts(found) == {1: ten.start}
+
+
+def test_a_start_offered_before_to_someone_else_is_still_offered() -> None:
+    nine = slot(TUESDAY, "09:00")
+
+    found = matches([person(1, offered=[nine.start]), person(2)], {PASSPORT: [nine]})
+
+    assert starts(found) == {2: nine.start}
+
+
+# Groups
+
+
+def test_a_person_only_gets_the_slots_of_their_own_group() -> None:
+    free = {
+        IDENTITY_CARD: [slot(TUESDAY, "09:00")],
+        PASSPORT_WITH_WHEELCHAIR: [slot(TUESDAY, "09:30", stations=(2,))],
+        PASSPORT: [slot(WEDNESDAY, "11:00")],
+    }
+
+    found = matches([person(1, group=PASSPORT)], free)
+
+    assert starts(found) == {1: at(WEDNESDAY, "11:00")}
+
+
+def test_a_group_with_no_free_slots_gets_nothing() -> None:
+    free = {IDENTITY_CARD: [slot(TUESDAY, "09:00")]}
+
+    assert matches([person(1, group=PASSPORT)], free) == []
+
+
+# Stations
+
+
+def test_two_people_never_get_overlapping_slots_on_one_station() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(TUESDAY, "09:15"), slot(TUESDAY, "09:30")]}
+
+    found = matches([person(1), person(2)], free)
+
+    assert starts(found) == {1: at(TUESDAY, "09:00"), 2: at(TUESDAY, "09:30")}
+
+
+def test_a_slot_ending_where_another_starts_does_not_overlap_it() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(TUESDAY, "09:30")]}
+
+    found = matches([person(1), person(2)], free)
+
+    assert [(m.station_id, m.start) for m in found] == [
+        (1, at(TUESDAY, "09:00")),
+        (1, at(TUESDAY, "09:30")),
+    ]
+
+
+def test_two_people_share_a_time_on_two_stations() -> None:
+    nine = slot(TUESDAY, "09:00", stations=(4, 5))
+
+    found = matches([person(1), person(2)], {PASSPORT: [nine]})
+
+    assert found == [Match(1, 4, nine.start, nine.end), Match(2, 5, nine.start, nine.end)]
+
+
+def test_the_best_station_of_a_slot_is_given_first() -> None:
+    nine = slot(TUESDAY, "09:00", stations=(5, 4))
+
+    assert [m.station_id for m in matches([person(1)], {PASSPORT: [nine]})] == [5]
+
+
+def test_a_third_person_finds_both_stations_taken() -> None:
+    nine = slot(TUESDAY, "09:00", stations=(4, 5))
+
+    found = matches([person(1), person(2), person(3)], {PASSPORT: [nine]})
+
+    assert [m.wish_id for m in found] == [1, 2]
+
+
+def test_a_station_taken_by_one_group_is_taken_for_the_others() -> None:
+    free = {
+        PASSPORT: [slot(TUESDAY, "09:00", stations=(1,))],
+        IDENTITY_CARD: [
+            slot(TUESDAY, "09:15", minutes=30, stations=(1,)),
+            slot(TUESDAY, "09:15", minutes=30, stations=(1, 2))[:0] or slot(TUESDAY, "10:00"),
+        ],
+    }
+
+    found = matches([person(1), person(2, group=IDENTITY_CARD)], free)
+
+    assert starts(found) == {1: at(TUESDAY, "09:00"), 2: at(TUESDAY, "10:00")}
