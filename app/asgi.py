@@ -73,6 +73,7 @@ from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
 from app.waitlist.api import WaitlistController
 from app.waitlist.pages import EarlierPages
+from app.waitlist.staff_pages import EarlierStaffPages
 from app.web import language
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
@@ -225,6 +226,7 @@ def create_app(
             ScreenAdminPages,
             TrackingPages,
             EarlierPages,
+            EarlierStaffPages,
             RemotePages,
             DepartmentPages,
             PrivacyPages,

@@ -15,6 +15,7 @@ from app.i18n.texts import OUTCOMES, label
 from app.stats.schemas import Figures, Stats
 
 REMOTE = ("joined", "arrived", "not_arrived", "left")  # the fields of `RemoteFigures`
+OFFERS = ("made", "accepted", "expired", "declined")  # the fields of `OfferFigures`
 
 
 def row_of(label: str, item: Figures) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def row_of(label: str, item: Figures) -> dict[str, Any]:
         "satisfaction_mean": item.satisfaction.mean,
         **{f"satisfaction_{score}": n for score, n in item.satisfaction.scores.items()},
         **{f"remote_{name}": getattr(item.remote, name, None) for name in REMOTE},
+        **{f"offers_{name}": getattr(item.offers, name, None) for name in OFFERS},
     }
 
 
@@ -98,6 +100,10 @@ TITLES = {
     "remote_arrived": N_("Personnes arrivées à la mairie"),
     "remote_not_arrived": N_("Personnes non arrivées à temps"),
     "remote_left": N_("Personnes sorties de la file avant d'arriver"),
+    "offers_made": N_("Créneaux plus tôt proposés"),
+    "offers_accepted": N_("Créneaux plus tôt pris"),
+    "offers_expired": N_("Propositions restées sans réponse"),
+    "offers_declined": N_("Propositions laissées à la personne suivante"),
 }
 SCORES = range(1, 6)
 # Cells a spreadsheet would read as a formula (CSV injection).

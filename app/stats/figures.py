@@ -18,6 +18,7 @@ Definitions (also in docs/decisions/0006-figures.md):
   the no-arrivals when it was closed unanswered ("not_arrived"), or left before arriving
   when cancelled with no arrival; one whose holder never came is neither a walk-in nor
   closed at closing time;
+- an earlier slot offered counts on the day it was offered, with how it ended;
 - escalations count with the day of their visit; their response delay runs from the
   visit to the department's answer;
 - quantiles interpolate linearly between the closest ranks (the median of an even count
@@ -64,11 +65,14 @@ from app.stats.schemas import (
 from app.stats.sql import By, Dialect, as_date, quantiles
 from app.stats.tally import MEDIAN, P90, Tally, check_range, minutes, natural_start, periods, rate
 from app.visits.models import Department, Escalation, EscalationStatus, FollowUpAnswer, Visit
+from app.waitlist.models import Offer, OfferStatus
 
 ATTENDED = (AppointmentStatus.CHECKED_IN, AppointmentStatus.SERVED)
 OPEN = (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS)
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 ALL = "all"
+
+ENDS = (OfferStatus.ACCEPTED, OfferStatus.EXPIRED, OfferStatus.DECLINED)
 
 
 class Query:
@@ -105,6 +109,7 @@ class Query:
         await self._visits()
         await self._escalations()
         await self._answers()
+        await self._offers()
         total = Tally(self.first, self.last)
         for tally in self.tallies.values():
             total.add(tally)
@@ -230,6 +235,18 @@ class Query:
         )
         for key, *values in rows:
             self._tally(key).add_tickets(*values)
+
+    async def _offers(self) -> None:
+        """Earlier slots offered, by the day they were offered, and how each ended."""
+        o, period = Offer, self._period(Offer.day)
+        ended = [func.coalesce(func.sum(case((o.status == s, 1), else_=0)), 0) for s in ENDS]
+        rows = await self.session.execute(
+            select(period, func.count(), *ended)
+            .where(*self._in_range(o.site_id, o.day))
+            .group_by(period)
+        )
+        for key, *values in rows:
+            self._tally(key).add_offers(*values)
 
     async def _wait_quantiles(self) -> dict[Hashable, dict[Fraction, float]]:
         where = [*self._ticket_range(), Ticket.first_called_at.is_not(None)]

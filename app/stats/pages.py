@@ -21,7 +21,7 @@ from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.stats import charts
 from app.stats.charts import Axes, Bar
-from app.stats.export import REMOTE, TITLES
+from app.stats.export import OFFERS, REMOTE, TITLES
 from app.stats.figures import compare, figures
 from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Figures, Stats
@@ -259,6 +259,15 @@ def remote_figures(stats: Stats) -> list[tuple[str, str]]:
     return [(gettext(TITLES[f"remote_{name}"]), str(getattr(remote, name))) for name in REMOTE]
 
 
+def offer_figures(stats: Stats) -> list[tuple[str, str]]:
+    """The block "Créneaux plus tôt": the freed slots offered to people waiting for one,
+    and how each offer ended (the same labels as the CSV's columns)."""
+    offers = stats.total.offers
+    if offers is None:
+        return []
+    return [(gettext(TITLES[f"offers_{name}"]), str(getattr(offers, name))) for name in OFFERS]
+
+
 @dataclass(frozen=True)
 class Compared:
     """A column of the comparison of the mairies: its title, the figure it reads, and how
@@ -381,6 +390,7 @@ class FiguresPages(StaffController):
                 "csv": f"/api/v1/stats.csv?{urlencode(export)}",
                 "figures": key_figures(stats),
                 "remote": remote_figures(stats),
+                "offers": offer_figures(stats),
                 "comparison": table,
                 **chart_context(stats),
             }

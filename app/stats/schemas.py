@@ -66,6 +66,16 @@ class RemoteFigures(msgspec.Struct, kw_only=True):
     left: int
 
 
+class OfferFigures(msgspec.Struct, kw_only=True):
+    """Earlier slots held for people waiting for one: offered, then taken, lapsed
+    unanswered, or left to the next person."""
+
+    made: int
+    accepted: int
+    expired: int
+    declined: int
+
+
 class Figures(msgspec.Struct, kw_only=True):
     start: date
     end: date
@@ -84,6 +94,7 @@ class Figures(msgspec.Struct, kw_only=True):
     escalations: EscalationFigures
     satisfaction: Satisfaction
     remote: RemoteFigures | None = None  # always given by this server; optional for clients
+    offers: OfferFigures | None = None  # idem
 
 
 class HourFigures(msgspec.Struct, kw_only=True):

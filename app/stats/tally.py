@@ -17,6 +17,7 @@ from app.stats.schemas import (
     EscalationFigures,
     Figures,
     NoShows,
+    OfferFigures,
     RemoteFigures,
     Satisfaction,
     ServiceLevel,
@@ -60,6 +61,10 @@ class Tally:
     remote_arrived: int = 0
     remote_not_arrived: int = 0
     remote_left: int = 0
+    offers_made: int = 0
+    offers_accepted: int = 0
+    offers_expired: int = 0
+    offers_declined: int = 0
     wait_quantiles: dict[Fraction, float] = field(default_factory=dict)
     response_median: float | None = None
 
@@ -101,6 +106,13 @@ class Tally:
         self.remote_arrived += arrived
         self.remote_not_arrived += not_arrived
         self.remote_left += left
+
+    def add_offers(self, made: int, accepted: int, expired: int, declined: int) -> None:
+        """Add a row of the offers' figures (`Query._offers`), in its order."""
+        self.offers_made += int(made)
+        self.offers_accepted += int(accepted)
+        self.offers_expired += int(expired)
+        self.offers_declined += int(declined)
 
     def figures(self, target: int | None, goal: float | None) -> Figures:
         booked = sum(self.booked[c] for c in CHANNELS)
@@ -163,6 +175,12 @@ class Tally:
                 arrived=self.remote_arrived,
                 not_arrived=self.remote_not_arrived,
                 left=self.remote_left,
+            ),
+            offers=OfferFigures(
+                made=self.offers_made,
+                accepted=self.offers_accepted,
+                expired=self.offers_expired,
+                declined=self.offers_declined,
             ),
         )
 

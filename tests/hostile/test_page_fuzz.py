@@ -107,6 +107,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("POST", "/rendez-vous/{token:str}/plus-tot/laisser"): [],
     ("POST", "/rendez-vous/{token:str}/plus-tot/arreter"): [],
     ("GET", "/p/{token:str}"): [],
+    ("GET", "/accueil/{slug:str}/plus-tot"): [],
     # The ticket pages
     ("GET", "/ticket/{token:str}"): ["confirmer"],
     ("GET", "/ticket/{token:str}/etat"): [],

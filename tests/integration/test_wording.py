@@ -634,6 +634,7 @@ async def earlier_slots(day: Day, reader: Reader) -> None:
     await reader.page("/rendez-vous/{token:str}", token=marc)
     for flag in ("demande", "laisse", "arrete", "expire"):
         await reader.page(page, token=lucie, query={flag: "1"})
+    await reader.page("/accueil/{slug:str}/plus-tot", who="reception", slug=SITE)
     await reader.form(f"/rendez-vous/{marc}/plus-tot/laisser", {}, 200)
     await reader.form(f"/rendez-vous/{lucie}/plus-tot/prendre", {}, 200)
     await reader.form(f"/rendez-vous/{marc}/plus-tot/arreter", {}, 200)
