@@ -1,11 +1,12 @@
 """Mutation testing of the pure cores: `make mutation`.
 
 mutmut changes the modules listed in pyproject.toml (`[tool.mutmut]`: slots, ordering,
-numbering, eta, planner, hours, and the lifecycles) one small change at a time (`>` for
-`>=`, `+` for `-`, a constant, a removed argument...) and runs the unit tests that reach the changed
-function. A mutant the tests let through is a change of behaviour nobody would notice.
-Prints the score per module and every survivor with its change. Not part of `make test`:
-it takes several minutes; its latest result is in bench/README.md.
+numbering, eta, planner, hours, the lifecycles, and the earlier slots' rules) one small
+change at a time (`>` for `>=`, `+` for `-`, a constant, a removed argument...) and runs
+the unit tests that reach the changed function. A mutant the tests let through is a change
+of behaviour nobody would notice. Prints the score per module and every survivor with its
+change. Not part of `make test`: it takes several minutes; its latest result is in
+bench/README.md.
 
     .venv/bin/python -m bench.mutation            # a fresh run
     .venv/bin/python -m bench.mutation --report   # the last run's results again

@@ -392,6 +392,14 @@ def appointment_page(suffix: str, booker: Booker = RESIDENT) -> Act:
     return act
 
 
+def ask_for_earlier(tour: Tour, tab: Tab) -> None:
+    """Ask to be told of an earlier slot, with no day given."""
+    page = tab.page
+    if "/plus-tot" not in page.url:
+        page.goto(f"/rendez-vous/{tour.need('appointment', 'appointment')}/plus-tot")
+    submit(page, form_with(page, "input[name=avant]"))
+
+
 def cancel(tour: Tour, tab: Tab) -> None:
     page = tab.page
     if "/annuler" not in page.url:
@@ -672,6 +680,8 @@ PARTS: list[tuple[str, list[Step]]] = [
             Step("booking-summary", "resident", give_contact(RESIDENT), "public"),
             Step("booking-done", "resident", confirm_booking(RESIDENT), "public"),
             Step("booking-move", "resident", appointment_page("/deplacer"), "public"),
+            Step("booking-earlier", "resident", appointment_page("/plus-tot"), "public"),
+            Step("booking-earlier-asked", "resident", ask_for_earlier, "public"),
             Step("booking-cancel", "resident", appointment_page("/annuler"), "public"),
             Step("booking-cancelled", "resident", cancel, "public"),
             Step("first-slot", "resident", go(f"/premier-creneau?demarche={DEMARCHE}"), "public"),
@@ -718,6 +728,7 @@ PARTS: list[tuple[str, list[Step]]] = [
             Step("call-the-second-ticket", "facilitator", call_next),
             Step("reception", "reception", go(f"/accueil/{MAIRIE}"), "staff"),
             Step("reception-booking", "reception", go(f"/accueil/{MAIRIE}/rendez-vous"), "staff"),
+            Step("reception-earlier", "reception", go(f"/accueil/{MAIRIE}/plus-tot"), "staff"),
             Step("reception-booking-slots", "reception", desk_slots, "staff"),
             Step("reception-booked", "reception", desk_book, "staff"),
             Step("reception-booking-slip", "reception", booking_slip, "staff"),

@@ -1,5 +1,6 @@
 """The SMS gateway's inbound webhook: a holder answers a keyword (QUITTER, ANNULER, STOP)
-to a text about their ticket, and leaves the queue (`app.queue.remote.leave_by_phone`).
+to a text about their ticket, and leaves the queue (`app.queue.remote.leave_by_phone`);
+STOP also ends the offers of earlier slots to the number (`app.waitlist`).
 
 The gateway posts `{"from": "+33612345678", "text": "Quitter"}` (the number as it
 writes it: +33…, 33… or 06…) to `POST /api/v1/sms/inbound`, signed with the shared
@@ -22,11 +23,13 @@ from litestar.di import NamedDependency
 from app.errors import BadRequest, NotFound, Unauthorized
 from app.problems import problem_responses
 from app.queue import remote
+from app.waitlist import commands as waitlist
 from app.web.context import Context
 
 SIGNATURE_HEADER = "X-Guichet-Signature"
 SIGNATURE_PREFIX = "sha256="
-LEAVING_WORDS = frozenset({"quitter", "annuler", "stop"})
+STOP = "stop"  # also the word that ends every text of a kind, as in any SMS service
+LEAVING_WORDS = frozenset({"quitter", "annuler", STOP})
 
 
 class InboundText(msgspec.Struct, kw_only=True):
@@ -37,9 +40,11 @@ class InboundText(msgspec.Struct, kw_only=True):
 
 
 class InboundOut(msgspec.Struct, kw_only=True):
-    """The ticket its holder left by this text (its number), or None: none was left."""
+    """The ticket its holder left by this text (its number), or None: none was left; and
+    how many requests for an earlier slot it stopped."""
 
     left: str | None
+    offers_stopped: int = 0
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -78,7 +83,8 @@ class SmsInboundController(Controller):
         "the HMAC-SHA256 of the raw body with GUICHET_SMS_INBOUND_SECRET (401 without it or "
         "with a wrong one; 404 while the setting is empty). QUITTER, ANNULER or STOP (any "
         "case, with or without accents) cancels the live ticket of the number "
-        '(`{"left": "A012"}`); anything else is ignored (`{"left": null}`).',
+        '(`{"left": "A012"}`); STOP also stops the offers of earlier slots to the number '
+        '(`offers_stopped`); anything else is ignored (`{"left": null}`).',
         responses=problem_responses(400, 401, 404),
     )
     async def inbound(
@@ -99,4 +105,9 @@ class SmsInboundController(Controller):
         if not wants_to_leave(received.text):
             return InboundOut(left=None)
         ticket = await remote.leave_by_phone(context.session, received.sender, now=context.now)
-        return InboundOut(left=ticket.number if ticket is not None else None)
+        stopped = 0
+        if keyword(received.text) == STOP:
+            stopped = await waitlist.stop_by_phone(context.session, received.sender, context.now)
+        return InboundOut(
+            left=ticket.number if ticket is not None else None, offers_stopped=stopped
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import locking
 from app.booking.commands import move_to
+from app.booking.contacts import texting_number
 from app.booking.messages import facts
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import (
@@ -24,8 +25,9 @@ from app.booking.queries import (
     slot_finder,
 )
 from app.db import writing
-from app.errors import Conflict, Gone, Unprocessable
+from app.errors import BadRequest, Conflict, Gone, Unprocessable
 from app.notify import outbox
+from app.sites.models import Site
 from app.sites.service import local_today
 from app.waitlist.engine import freed
 from app.waitlist.models import Offer, OfferStatus, Wish, WishEnd
@@ -197,3 +199,29 @@ async def decline(session: AsyncSession, token: str, now: datetime) -> None:
     tz = ZoneInfo(appointment.site.timezone)
     async with writing(session):
         await end_offers(session, appointment.id, OfferStatus.DECLINED, tz, now)
+
+
+async def stop_by_phone(session: AsyncSession, phone: str, now: datetime) -> int:
+    """The holder of `phone` answered STOP to a text: they wait for no earlier slot any
+    more, for any of their appointments, and slots held for them are let go. How many of
+    their requests ended (none for a number that takes no texts)."""
+    try:
+        number = texting_number(phone)
+    except BadRequest:
+        return 0
+    async with writing(session):
+        rows = await session.execute(
+            select(Wish, Site.timezone)
+            .join(Appointment, Appointment.id == Wish.appointment_id)
+            .join(Site, Site.id == Wish.site_id)
+            .where(Appointment.phone == number, Wish.ended_at.is_(None))
+            .with_for_update(of=Wish)
+        )
+        ended = 0
+        for wish, zone in rows:
+            wish.ended_at, wish.ended_why = now, WishEnd.STOPPED
+            await end_offers(
+                session, wish.appointment_id, OfferStatus.WITHDRAWN, ZoneInfo(zone), now
+            )
+            ended += 1
+    return ended

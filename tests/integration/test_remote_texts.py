@@ -189,11 +189,37 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
 
     assert (unsigned.status_code, wrongly.status_code, other_body.status_code) == (401, 401, 401)
     assert still == TicketStatus.REMOTE
-    assert (chatter.status_code, chatter.json()) == (200, {"left": None})
-    assert (left.status_code, left.json()) == (200, {"left": ticket["number"]})
+    assert (chatter.status_code, chatter.json()) == (200, {"left": None, "offers_stopped": 0})
+    assert (left.status_code, left.json()) == (200, {"left": ticket["number"], "offers_stopped": 0})
     assert await db_status(db, ticket["token"]) == TicketStatus.CANCELLED
-    assert again.json() == {"left": None}
+    assert again.json() == {"left": None, "offers_stopped": 0}
     assert joined_again["token"] != ticket["token"]
+
+
+async def test_a_texted_stop_ends_the_offers_of_earlier_slots_to_the_number(
+    client: CLIENT, db: Database, clock: Clock
+) -> None:
+    """An offer by text says where to stop them; STOP, the word every SMS service takes,
+    stops them too: the number waits for an earlier slot no more, for any appointment."""
+    clock.set("2026-11-30 09:00")
+    tokens = []
+    for start in ("2026-12-04T10:00:00+01:00", "2026-12-11T10:00:00+01:00"):
+        body = {"site": "paris-15", "service": "caf", "start": start, "name": "Ada", "phone": PHONE}
+        booked = await client.post("/api/v1/appointments", json=body)
+        assert booked.status_code == 201, booked.text
+        tokens.append(booked.json()["token"])
+        asked = await client.post(f"/api/v1/appointments/{tokens[-1]}/waitlist", json={})
+        assert asked.status_code == 201, asked.text
+
+    other = await post_inbound(
+        client, inbound("Quitter"), signature(INBOUND_SECRET, inbound("Quitter"))
+    )
+    stop = await post_inbound(client, inbound("STOP"), signature(INBOUND_SECRET, inbound("STOP")))
+
+    assert other.json() == {"left": None, "offers_stopped": 0}
+    assert stop.json() == {"left": None, "offers_stopped": 2}
+    for token in tokens:
+        assert (await client.get(f"/api/v1/appointments/{token}")).json()["waitlist"] is None
 
 
 @pytest.mark.parametrize("word", ["ANNULER", "stop", "Stop.", "annulér", "\tQUITTER\n"])

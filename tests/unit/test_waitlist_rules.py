@@ -196,6 +196,14 @@ def test_a_slot_ending_where_another_starts_does_not_overlap_it() -> None:
     ]
 
 
+def test_a_slot_ending_where_a_taken_one_starts_does_not_overlap_it() -> None:
+    nine, half_past = slot(TUESDAY, "09:00"), slot(TUESDAY, "09:30")
+
+    found = matches([person(1, offered=[nine.start]), person(2)], {PASSPORT: [nine, half_past]})
+
+    assert starts(found) == {1: half_past.start, 2: nine.start}
+
+
 def test_two_people_share_a_time_on_two_stations() -> None:
     nine = slot(TUESDAY, "09:00", stations=(4, 5))
 
@@ -221,12 +229,198 @@ def test_a_third_person_finds_both_stations_taken() -> None:
 def test_a_station_taken_by_one_group_is_taken_for_the_others() -> None:
     free = {
         PASSPORT: [slot(TUESDAY, "09:00", stations=(1,))],
-        IDENTITY_CARD: [
-            slot(TUESDAY, "09:15", minutes=30, stations=(1,)),
-            slot(TUESDAY, "09:15", minutes=30, stations=(1, 2))[:0] or slot(TUESDAY, "10:00"),
-        ],
+        IDENTITY_CARD: [slot(TUESDAY, "09:15", stations=(1,)), slot(TUESDAY, "10:00")],
     }
 
     found = matches([person(1), person(2, group=IDENTITY_CARD)], free)
 
     assert starts(found) == {1: at(TUESDAY, "09:00"), 2: at(TUESDAY, "10:00")}
+
+
+def test_another_group_takes_the_second_station_at_the_same_time() -> None:
+    free = {
+        PASSPORT: [slot(TUESDAY, "09:00", stations=(1,))],
+        IDENTITY_CARD: [slot(TUESDAY, "09:00", stations=(1, 2))],
+    }
+
+    found = matches([person(1), person(2, group=IDENTITY_CARD)], free)
+
+    assert [(m.wish_id, m.station_id) for m in found] == [(1, 1), (2, 2)]
+
+
+# The day's room for online bookings
+
+
+def test_a_room_of_exactly_the_length_is_enough() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00")]}
+
+    found = matches([person(1, length=30)], free, room={TUESDAY: 30.0})
+
+    assert starts(found) == {1: at(TUESDAY, "09:00")}
+
+
+def test_a_day_without_room_is_skipped_for_a_later_one() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(WEDNESDAY, "09:00")]}
+
+    found = matches([person(1, length=30)], free, room={TUESDAY: 29.0, WEDNESDAY: 30.0})
+
+    assert starts(found) == {1: at(WEDNESDAY, "09:00")}
+
+
+def test_a_day_missing_from_the_room_has_none() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00"), slot(WEDNESDAY, "09:00")]}
+
+    found = matches([person(1)], free, room={WEDNESDAY: PLENTY})
+
+    assert starts(found) == {1: at(WEDNESDAY, "09:00")}
+
+
+def test_the_room_goes_down_by_each_persons_length() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00", stations=(1, 2)), slot(WEDNESDAY, "09:00")]}
+    room = {TUESDAY: 59.0, WEDNESDAY: PLENTY}
+
+    found = matches([person(1, length=30), person(2, length=30)], free, room)
+
+    assert starts(found) == {1: at(TUESDAY, "09:00"), 2: at(WEDNESDAY, "09:00")}
+
+
+def test_the_room_left_after_one_person_may_still_take_another() -> None:
+    free = {PASSPORT: [slot(TUESDAY, "09:00", stations=(1, 2))]}
+
+    found = matches([person(1), person(2)], free, room={TUESDAY: 60.0})
+
+    assert [(m.wish_id, m.station_id) for m in found] == [(1, 1), (2, 2)]
+
+
+def test_the_room_is_shared_by_every_group() -> None:
+    free = {
+        PASSPORT: [slot(TUESDAY, "09:00", minutes=40)],
+        IDENTITY_CARD: [slot(TUESDAY, "11:00", minutes=30), slot(WEDNESDAY, "11:00")],
+    }
+    room = {TUESDAY: 69.0, WEDNESDAY: PLENTY}
+
+    found = matches([person(1, length=40), person(2, group=IDENTITY_CARD, length=30)], free, room)
+
+    assert starts(found) == {1: at(TUESDAY, "09:00"), 2: at(WEDNESDAY, "11:00")}
+
+
+def test_a_slot_just_after_midnight_counts_against_its_paris_day() -> None:
+    # 00:30 on Wednesday in Paris is still Tuesday in UTC.
+    free = {PASSPORT: [slot(WEDNESDAY, "00:30")]}
+
+    found = matches([person(1)], free, room={TUESDAY: 0.0, WEDNESDAY: PLENTY})
+
+    assert starts(found) == {1: at(WEDNESDAY, "00:30")}
+
+
+def test_the_room_given_is_not_changed() -> None:
+    room = {TUESDAY: 60.0}
+
+    matches([person(1)], {PASSPORT: [slot(TUESDAY, "09:00")]}, room)
+
+    assert room == {TUESDAY: 60.0}
+
+
+# How long an offer is held
+
+MORNING = at(TUESDAY, "08:00")
+TWO_HOURS = timedelta(hours=2)
+NOTICE = timedelta(hours=2)
+
+
+def test_an_offer_is_held_from_when_its_message_can_be_read() -> None:
+    start = at(WEDNESDAY, "09:00")
+
+    assert expiry(MORNING, TWO_HOURS, start, NOTICE) == at(TUESDAY, "10:00")
+
+
+def test_the_hold_ends_when_the_slot_can_no_longer_be_booked_online() -> None:
+    start = at(TUESDAY, "11:00")
+
+    assert expiry(MORNING, TWO_HOURS, start, NOTICE) == at(TUESDAY, "09:00")
+
+
+def test_a_hold_of_exactly_five_minutes_is_made() -> None:
+    start = MORNING + NOTICE + timedelta(minutes=5)
+
+    assert expiry(MORNING, TWO_HOURS, start, NOTICE) == MORNING + timedelta(minutes=5)
+
+
+def test_a_hold_a_second_short_of_five_minutes_is_not_made() -> None:
+    start = MORNING + NOTICE + timedelta(minutes=4, seconds=59)
+
+    assert expiry(MORNING, TWO_HOURS, start, NOTICE) is None
+
+
+def test_no_hold_when_the_slot_is_already_past_its_notice() -> None:
+    start = MORNING + timedelta(hours=1)
+
+    assert expiry(MORNING, TWO_HOURS, start, NOTICE) is None
+
+
+def test_a_hold_set_shorter_than_five_minutes_is_not_made() -> None:
+    start = at(WEDNESDAY, "09:00")
+
+    assert expiry(MORNING, timedelta(minutes=4), start, NOTICE) is None
+    assert expiry(MORNING, timedelta(minutes=5), start, NOTICE) == MORNING + timedelta(minutes=5)
+
+
+# How often a person may be offered one
+
+NOW = at(TUESDAY, "14:00")
+PER_DAY = 3
+
+
+def test_a_person_never_offered_one_may_be() -> None:
+    assert may_offer(0, None, NOW, PER_DAY)
+
+
+def test_two_offers_made_today_allow_a_third() -> None:
+    assert may_offer(2, None, NOW, PER_DAY)
+
+
+def test_three_offers_made_today_allow_no_more() -> None:
+    assert not may_offer(3, None, NOW, PER_DAY)
+    assert not may_offer(4, None, NOW, PER_DAY)
+
+
+def test_the_cap_is_the_one_given() -> None:
+    assert not may_offer(1, None, NOW, 1)
+    assert may_offer(3, None, NOW, 4)
+
+
+def test_exactly_an_hour_after_the_last_offer_another_may_be_made() -> None:
+    assert may_offer(1, NOW - timedelta(hours=1), NOW, PER_DAY)
+
+
+def test_within_the_hour_after_the_last_offer_none_may_be_made() -> None:
+    assert not may_offer(1, NOW - timedelta(minutes=59, seconds=59), NOW, PER_DAY)
+    assert not may_offer(0, NOW, NOW, PER_DAY)
+
+
+def test_an_offer_long_ago_does_not_lift_the_days_cap() -> None:
+    assert not may_offer(3, NOW - timedelta(hours=5), NOW, PER_DAY)
+
+
+# Whom an offer counts against
+
+
+def test_an_email_is_the_persons_key() -> None:
+    assert person_key("camille@example.fr", None) == "email:camille@example.fr"
+
+
+def test_an_email_is_preferred_to_a_phone() -> None:
+    assert person_key("camille@example.fr", "+33612345678") == "email:camille@example.fr"
+
+
+def test_without_an_email_the_phone_is_the_key() -> None:
+    assert person_key(None, "+33612345678") == "phone:+33612345678"
+    assert person_key("", "+33612345678") == "phone:+33612345678"
+
+
+def test_without_either_the_key_is_an_empty_phone() -> None:
+    assert person_key(None, None) == "phone:"
+
+
+def test_an_email_and_a_phone_with_the_same_text_are_different_people() -> None:
+    assert person_key("0612345678", None) != person_key(None, "0612345678")
