@@ -53,6 +53,7 @@ class Ticket(Base):
         Index("ix_tickets_site_id_day_status", "site_id", "day", "status"),
         Index("ix_tickets_site_id_service_id_finished_at", "site_id", "service_id", "finished_at"),
         Index("ix_tickets_phone_status", "phone", "status"),
+        Index("ix_tickets_client_network_day", "client_network", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +92,8 @@ class Ticket(Base):
     # was passed over because its holder was not there yet, when they were told to leave
     # home, and when they came (its `arrived_at` is its place in the queue).
     travel_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Who took it from a phone (`app.booking.contacts.client_network`), for the cap.
+    client_network: Mapped[str | None] = mapped_column(String(64), default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     leave_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -51,6 +51,7 @@ from app.queue.queries import (
     today,
     waiting_of,
 )
+from app.queue.remote_limits import check_joins
 from app.queue.rules import TICKET, TicketAction
 from app.sites.models import Service, Site
 from app.sites.opening import closing_time, is_open, open_day
@@ -155,8 +156,13 @@ async def join(
     language: str = "fr",
     secret: str,
     now: datetime,
+    client: str | None = None,
+    per_address_per_day: int | None = None,
 ) -> Ticket:
-    """A `remote` ticket for the holder of `phone`, told by a text with its link."""
+    """A `remote` ticket for the holder of `phone`, told by a text with its link. A number
+    takes at most `JOINS_PER_NUMBER_PER_DAY` tickets a day (each join texts it: nobody
+    fills a stranger's phone by joining and leaving); a client network (`client`) at most
+    `per_address_per_day` at one mairie a day (nobody fills its hourly cap alone)."""
     number = texting_number(phone)
     if travel_minutes not in TRAVEL_MINUTES:
         choices = ", ".join(str(minutes) for minutes in TRAVEL_MINUTES)
@@ -172,6 +178,7 @@ async def join(
                 "leave that one first.",
                 code="phone_has_ticket",
             )
+        await check_joins(session, site, number, client, per_address_per_day, now)
         await lock_queue(session, site.id)
         state = await join_state(session, site, now)
         if state.reason is not None:
@@ -188,6 +195,7 @@ async def join(
         )
         ticket.travel_minutes = travel_minutes
         ticket.language = language
+        ticket.client_network = client
         await record(session, ticket, "joined", now, agent_id=None)
         joined = events.TicketJoinedRemotely(
             at=now,

@@ -17,6 +17,7 @@ from litestar.params import JSONBody
 from app import i18n
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import authorize
+from app.booking.contacts import client_network
 from app.booking.schemas import Token
 from app.booking.throttling import throttle_booking
 from app.errors import BadRequest, Unprocessable
@@ -26,6 +27,7 @@ from app.queue.api import RECEPTION, TicketOut, ticket_body
 from app.queue.models import Ticket
 from app.sites.schemas import Slug
 from app.sites.service import get_site
+from app.throttle import client_address
 from app.web.context import Context
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -94,7 +96,9 @@ class RemoteQueueController(Controller):
         summary="Join today's queue from a phone",
         description="While the mairie is open, within its hourly cap, and if the wait ends "
         "before closing time (409 `site_closed`, `remote_off`, `remote_full`, `too_late`); "
-        "one live ticket per mobile number across Paris (409 `phone_has_ticket`); 422 for a "
+        "one live ticket per mobile number across Paris (409 `phone_has_ticket`), three a day "
+        "(409 `phone_day_full`), and as many a day per connection at one mairie as it may "
+        "book (409 `address_day_full`); 422 for a "
         "number that takes no texts. The ticket is `remote` until its holder arrives.",
         responses=problem_responses(409, 422),
     )
@@ -117,6 +121,8 @@ class RemoteQueueController(Controller):
                 language=data.language or i18n.language.get(),
                 secret=context.settings.secret_key,
                 now=context.now,
+                client=client_network(client_address(request)),
+                per_address_per_day=context.settings.bookings_per_address_per_day,
             )
         except BadRequest as refused:
             if refused.code.startswith("phone"):

@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from app import i18n
-from app.booking.contacts import texting_number
+from app.booking.contacts import client_network, texting_number
 from app.booking.pages import needs_of
 from app.booking.schemas import Token
 from app.booking.throttling import throttle_booking
@@ -31,6 +31,7 @@ from app.sites.models import Site
 from app.sites.opening import opening_of
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
+from app.throttle import client_address
 from app.web.public import PublicController, Visitor
 
 # The browser that took a ticket holds its link until the end of the day, so that the
@@ -54,6 +55,16 @@ REFUSED = {
     remote.Refusal.TOO_LATE: N_(
         "L'attente finirait après la fermeture de la mairie : revenez un autre jour, ou "
         "prenez rendez-vous."
+    ),
+}
+JOIN_LIMITS = {
+    "phone_day_full": N_(
+        "Ce numéro de portable a déjà pris trois tickets à distance aujourd'hui : venez "
+        "directement à la mairie, ou appelez le 3975."
+    ),
+    "address_day_full": N_(
+        "Trop de tickets ont été pris à distance depuis votre connexion aujourd'hui dans "
+        "cette mairie : venez directement, ou appelez le 3975."
     ),
 }
 PHONE_TAKEN = N_(
@@ -214,10 +225,14 @@ class RemotePages(PublicController):
                 language=i18n.language.get(),
                 secret=visitor.settings.secret_key,
                 now=visitor.now,
+                client=client_network(client_address(visitor.request)),
+                per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except Conflict as refused:
             if refused.code == "phone_has_ticket":
                 entered.errors = {"telephone": gettext(PHONE_TAKEN)}
+            elif refused.code in JOIN_LIMITS:
+                entered.errors = {"formulaire": gettext(JOIN_LIMITS[refused.code])}
             # Else the queue closed or filled meanwhile: the page says why.
             return await join_page(visitor, site, entered, 409)
         except BadRequest as refused:
