@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -137,6 +137,8 @@ class TicketTracking(msgspec.Struct, kw_only=True):
     site: str
     called_at: datetime | None
     escalation: RequestTracking | None = None
+    # A ticket taken from a phone whose turn came while its holder was away: kept until.
+    held_until: datetime | None = None
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -405,5 +407,10 @@ class TrackingController(Controller):
                 updated_at=escalation.updated_at.astimezone(ZoneInfo(site.timezone)),
             )
             if escalation
+            else None,
+            held_until=(ticket.held_at + timedelta(minutes=site.remote_rejoin_minutes)).astimezone(
+                ZoneInfo(site.timezone)
+            )
+            if ticket.held_at is not None and ticket.status == TicketStatus.REMOTE
             else None,
         )

@@ -7,7 +7,7 @@ moment lets them in, a stale or wrong one does not; leaving by the page."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -163,6 +163,9 @@ async def test_a_ticket_held_while_away_closes_after_the_rejoin_window(
     await desk.call()
     held_at = (await ticket_of(db, token)).held_at
     assert held_at is not None
+    tracked = (await client.get(f"/api/v1/tickets/{token}")).json()
+    kept = held_at + timedelta(minutes=15)
+    assert datetime.fromisoformat(tracked["held_until"]) == kept  # the API says until when
 
     almost = await remote.close_unanswered(db, held_at + timedelta(minutes=14))
     closed = await remote.close_unanswered(db, held_at + timedelta(minutes=15))
