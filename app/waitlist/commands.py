@@ -5,7 +5,7 @@ let the next person have it (`decline`). And what the others see of it (`standin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -93,8 +93,11 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
             wish.created_at, wish.ended_at, wish.ended_why = now, None, None
         wish.before = before
         await session.flush()
-        # What is free already is offered at once.
-        await freed(session, site.id, today, now)
+        # What is free already is offered at once: every day from today to the last one a
+        # slot could be offered on (the day before the one given, else the appointment's).
+        last = day if before is None else before - timedelta(days=1)
+        for ahead in range((last - today).days + 1):
+            await freed(session, site.id, today + timedelta(days=ahead), now)
         appointment_id = appointment.id
     return await standing(session, appointment_id, now)
 

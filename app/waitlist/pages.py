@@ -6,7 +6,7 @@ forms: no JavaScript needed."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,7 +63,7 @@ async def _page(visitor: Visitor, appointment: Appointment, **extra: Any) -> dic
         "offer": None,
         "notice": gettext(flag) if flag else None,
         "per_day": OFFERS_PER_DAY,
-        "earliest_day": (local_today(site, now)).isoformat(),
+        "earliest_day": (local_today(site, now) + timedelta(days=1)).isoformat(),
         "latest_day": start.date().isoformat(),
         "entered_before": "",
         "error": None,
@@ -74,7 +74,6 @@ async def _page(visitor: Visitor, appointment: Appointment, **extra: Any) -> dic
         page["offer"] = {
             "when": formats.moment(offered),
             "until": formats.moment(offer.expires_at.astimezone(tz)),
-            "same_day": offered.date() == start.date(),
         }
     return page
 

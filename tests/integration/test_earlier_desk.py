@@ -16,6 +16,7 @@ from tests.conftest import Staff
 from tests.integration.test_earlier_slots import (
     ADA_AT,
     BOB_AT,
+    CHLOE_AT,
     FREED,
     booked,
     day,  # noqa: F401  # the fixture
@@ -26,7 +27,6 @@ from tests.integration.test_earlier_slots import (
 from tests.integration.test_staff_pages import log_in
 from tests.post import Post
 
-CHLOE_AT = "2026-12-03T10:00:00+01:00"
 MONDAY = "from=2026-11-30&to=2026-11-30"
 
 

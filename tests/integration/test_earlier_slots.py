@@ -4,8 +4,9 @@ else while held, taken in one step, passed to the next person when its hold runs
 asking, stopping and the refusals of the API.
 
 paris-15 is cut down to one station taking no walk-ins, and filled from Monday 10:00 to
-Wednesday 15:30 by people booked at the desk: Ada (Wednesday 16:00) and Bob (16:30)
-can have nothing earlier until somebody cancels."""
+Thursday 11:30 by people booked at the desk, but for the slots of Ada (Wednesday 16:00),
+Bob (16:30) and Chloé (Thursday 11:30): they can have nothing earlier until somebody
+cancels."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ from tests.post import Post
 PARIS = ZoneInfo("Europe/Paris")
 SLOT = timedelta(minutes=30)
 FILLED_FROM = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
-FILLED_UNTIL = datetime(2026, 12, 2, 16, 0, tzinfo=PARIS)  # exclusive
+FILLED_UNTIL = datetime(2026, 12, 3, 12, 0, tzinfo=PARIS)  # exclusive
 ADA_AT = "2026-12-02T16:00:00+01:00"
 BOB_AT = "2026-12-02T16:30:00+01:00"
+CHLOE_AT = "2026-12-03T11:30:00+01:00"
+KEPT = {datetime.fromisoformat(when) for when in (ADA_AT, BOB_AT, CHLOE_AT)}
 FREED = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
 
 
@@ -68,7 +71,8 @@ async def fill(db: Database, station_id: int) -> dict[datetime, str]:
         start = FILLED_FROM
         while start < FILLED_UNTIL:
             local = start.astimezone(PARIS)
-            if 8 * 60 + 30 <= local.hour * 60 + local.minute <= 16 * 60 + 30:
+            opening = 8 * 60 + 30 <= local.hour * 60 + local.minute <= 16 * 60 + 30
+            if opening and start not in KEPT:
                 number = len(tokens)
                 tokens[start] = new_token()
                 session.add(
@@ -422,3 +426,20 @@ async def test_an_offer_made_at_night_is_held_from_the_morning_and_its_text_wait
     offers = [text for text in post.sms.received if "libéré" in str(text)]
     assert len(offers) == 1
     assert "/p/" + ada["token"] in str(offers[0])
+
+
+async def test_a_slot_free_already_on_a_later_day_is_offered_at_the_next_round(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    """Asking looks at every day up to the appointment at once, not only today's: at
+    night or on a day the mairie is closed, what is free on the days ahead is offered."""
+    await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
+    thursday = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
+    await post.client.post(f"/api/v1/appointments/{day[thursday]}/cancel")
+    await round_of_offers(post, db)  # nobody waits yet
+    chloe = await booked(post, CHLOE_AT, "Chloé Dubois", "chloe@example.org")
+    await waits(post, chloe["token"])
+
+    assert await round_of_offers(post, db) == 1
+    assert (await offer_of(post, chloe["token"]))["start"] == thursday.isoformat()
