@@ -22,6 +22,7 @@ from app.db import Database
 from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
+from app.waitlist import engine as waitlist
 
 log = logging.getLogger("guichet.retention")
 ANONYMOUS = ""
@@ -137,6 +138,8 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             )
             .values(email_key=None, client_network=None)
         )
+        # The marks offers of earlier slots left on people count for a day at most.
+        await waitlist.forget_old_marks(session, now)
         tickets = await blank_tickets(session, Ticket.arrived_at < people, ticket_still_personal())
         answers = await blank_answers(session, FollowUpAnswer.answered_at < people)
         notes = await blank_notes(session, Visit.finished_at < people)

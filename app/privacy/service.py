@@ -25,6 +25,7 @@ from app.errors import BadRequest
 from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
+from app.waitlist import engine as waitlist
 
 MAX_CONTACT = 254
 Row = TypeVar("Row", Ticket, OutboxMessage)
@@ -232,6 +233,7 @@ async def erase(
                     .values(status=MessageStatus.CANCELLED, last_error="erased on request")
                 )
             )
+        await waitlist.forget(session, appointment_ids, now)
         erased = Erased(
             appointments=await retention.blank_appointments(
                 session, Appointment.id.in_(appointment_ids)

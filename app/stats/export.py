@@ -15,7 +15,7 @@ from app.i18n.texts import OUTCOMES, label
 from app.stats.schemas import Figures, Stats
 
 REMOTE = ("joined", "arrived", "not_arrived", "left")  # the fields of `RemoteFigures`
-OFFERS = ("made", "accepted", "expired", "declined")  # the fields of `OfferFigures`
+OFFERS = ("made", "accepted", "expired", "declined", "withdrawn")  # the fields of `OfferFigures`
 
 
 def row_of(label: str, item: Figures) -> dict[str, Any]:
@@ -104,6 +104,9 @@ TITLES = {
     "offers_accepted": N_("Créneaux plus tôt pris"),
     "offers_expired": N_("Propositions restées sans réponse"),
     "offers_declined": N_("Propositions laissées à la personne suivante"),
+    "offers_withdrawn": N_(
+        "Propositions retirées (rendez-vous changé ou annulé, recherche arrêtée)"
+    ),
 }
 SCORES = range(1, 6)
 # Cells a spreadsheet would read as a formula (CSV injection).

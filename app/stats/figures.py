@@ -72,7 +72,7 @@ OPEN = (EscalationStatus.RECEIVED, EscalationStatus.IN_PROGRESS)
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 ALL = "all"
 
-ENDS = (OfferStatus.ACCEPTED, OfferStatus.EXPIRED, OfferStatus.DECLINED)
+ENDS = (OfferStatus.ACCEPTED, OfferStatus.EXPIRED, OfferStatus.DECLINED, OfferStatus.WITHDRAWN)
 
 
 class Query:

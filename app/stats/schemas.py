@@ -68,12 +68,14 @@ class RemoteFigures(msgspec.Struct, kw_only=True):
 
 class OfferFigures(msgspec.Struct, kw_only=True):
     """Earlier slots held for people waiting for one: offered, then taken, lapsed
-    unanswered, or left to the next person."""
+    unanswered, left to the next person, or withdrawn (the person's appointment changed or
+    went, they stopped asking, or the mairie could no longer give the slot)."""
 
     made: int
     accepted: int
     expired: int
     declined: int
+    withdrawn: int = 0
 
 
 class Figures(msgspec.Struct, kw_only=True):

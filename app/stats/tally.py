@@ -65,6 +65,7 @@ class Tally:
     offers_accepted: int = 0
     offers_expired: int = 0
     offers_declined: int = 0
+    offers_withdrawn: int = 0
     wait_quantiles: dict[Fraction, float] = field(default_factory=dict)
     response_median: float | None = None
 
@@ -107,12 +108,15 @@ class Tally:
         self.remote_not_arrived += not_arrived
         self.remote_left += left
 
-    def add_offers(self, made: int, accepted: int, expired: int, declined: int) -> None:
+    def add_offers(
+        self, made: int, accepted: int, expired: int, declined: int, withdrawn: int
+    ) -> None:
         """Add a row of the offers' figures (`Query._offers`), in its order."""
         self.offers_made += int(made)
         self.offers_accepted += int(accepted)
         self.offers_expired += int(expired)
         self.offers_declined += int(declined)
+        self.offers_withdrawn += int(withdrawn)
 
     def figures(self, target: int | None, goal: float | None) -> Figures:
         booked = sum(self.booked[c] for c in CHANNELS)
@@ -181,6 +185,7 @@ class Tally:
                 accepted=self.offers_accepted,
                 expired=self.offers_expired,
                 declined=self.offers_declined,
+                withdrawn=self.offers_withdrawn,
             ),
         )
 

@@ -64,10 +64,11 @@ class WaitlistController(Controller):
         self,
         request: Request[object, object, State],
         token: Token,
-        data: JSONBody[WaitlistIn],
         context: NamedDependency[Context],
+        data: JSONBody[WaitlistIn | None] = None,
     ) -> WaitlistOut:
         throttle_booking(request)
+        data = data or WaitlistIn()  # no body: any earlier slot
         if data.before is not None and not bounds.within_days(data.before):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         standing = await commands.ask(context.session, token, data.before, context.now)

@@ -21,6 +21,7 @@ from app.booking.queries import (
     get_by_id,
     get_by_token,
     get_needs,
+    policy,
     requirement_of,
     slot_finder,
 )
@@ -75,6 +76,11 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
         raise Unprocessable(
             "The day given must come after today and no later than the appointment's.",
             code="before_invalid",
+        )
+    if appointment.starts_at <= now + policy(site).min_notice:
+        raise Conflict(
+            "This appointment is too close for an earlier slot to be booked before it.",
+            code="too_close",
         )
     if not appointment.email and facts(appointment).mobile is None:
         raise Unprocessable(
@@ -142,6 +148,22 @@ async def end_offers(
         await _withdraw(session, offer, status, tz, now)
 
 
+async def _taken_already(session: AsyncSession, appointment: Appointment) -> bool:
+    """Whether the appointment is where the last slot offered to it was, taken."""
+    last = await session.scalar(
+        select(Offer)
+        .where(Offer.appointment_id == appointment.id)
+        .order_by(Offer.made_at.desc(), Offer.id.desc())
+        .limit(1)
+    )
+    return (
+        last is not None
+        and last.status == OfferStatus.ACCEPTED
+        and last.starts_at == appointment.starts_at
+        and appointment.status == AppointmentStatus.BOOKED
+    )
+
+
 def _gone() -> Gone:
     return Gone("The slot offered is no longer held for you.", code="offer_expired")
 
@@ -155,6 +177,8 @@ async def accept(session: AsyncSession, token: str, now: datetime) -> Appointmen
     tz = ZoneInfo(site.timezone)
     found = await standing(session, appointment.id, now)
     if found.offer is None:
+        if await _taken_already(session, appointment):
+            return appointment  # asked twice (a double click): the slot is theirs
         raise _gone()
     offer_id = found.offer.id
     new_day = found.offer.starts_at.astimezone(tz).date()

@@ -31,10 +31,20 @@ from app.notify.planner import outside_quiet_hours
 from app.sites.models import Service, Site
 from app.sites.service import local_today
 from app.waitlist import rules
-from app.waitlist.models import OFFERS_PER_DAY, FreedDay, Offer, OfferStatus, Wish
+from app.waitlist.models import (
+    OFFERS_PER_DAY,
+    FreedDay,
+    Offer,
+    OfferMark,
+    OfferStatus,
+    Wish,
+    WishEnd,
+)
 
 # How many freed days one round of `run` looks at, at most (the next round goes on).
 DAYS_PER_ROUND = 200
+# How long the marks offers leave on people are kept: the caps look back a day at most.
+MARKS_KEPT = timedelta(days=2)
 
 
 async def freed(session: AsyncSession, site_id: int, day: date, now: datetime) -> None:
@@ -52,7 +62,7 @@ async def freed(session: AsyncSession, site_id: int, day: date, now: datetime) -
 class _Candidate:
     wish: Wish
     appointment: Appointment
-    person: str
+    people: tuple[str, ...]  # the person's keys (`rules.person_keys`)
 
 
 async def _lapse(session: AsyncSession, site: Site, first: date, last: date, now: datetime) -> None:
@@ -98,34 +108,30 @@ async def _waiting(
     )
     found = []
     for wish, appointment in rows:
-        mobile = facts(appointment).mobile
-        if appointment.email or mobile:
-            found.append(
-                _Candidate(wish, appointment, rules.person_key(appointment.email_key, mobile))
-            )
+        if appointment.email or facts(appointment).mobile:
+            keys = rules.person_keys(appointment.email_key, appointment.phone)
+            found.append(_Candidate(wish, appointment, keys))
     return found
 
 
-async def _allowed(session: AsyncSession, people: set[str], today: date, now: datetime) -> set[str]:
-    """Those of `people` who may get another offer now (`rules.may_offer`)."""
-    if not people:
+async def _allowed(session: AsyncSession, keys: set[str], today: date, now: datetime) -> set[str]:
+    """Those of the people's `keys` that may take another offer now (`rules.may_offer`)."""
+    if not keys:
         return set()
     counts: dict[str, tuple[int, datetime | None]] = {}
     rows = await session.execute(
         select(
-            Offer.person_key,
-            func.count().filter(Offer.day == today),
-            func.max(Offer.made_at),
+            OfferMark.person,
+            func.count().filter(OfferMark.day == today),
+            func.max(OfferMark.made_at),
         )
-        .where(Offer.person_key.in_(people), Offer.made_at > now - timedelta(days=2))
-        .group_by(Offer.person_key)
+        .where(OfferMark.person.in_(keys), OfferMark.made_at > now - MARKS_KEPT)
+        .group_by(OfferMark.person)
     )
     for person, made_today, last in rows:
         counts[person] = (int(made_today), last)
     return {
-        person
-        for person in people
-        if rules.may_offer(*counts.get(person, (0, None)), now, OFFERS_PER_DAY)
+        key for key in keys if rules.may_offer(*counts.get(key, (0, None)), now, OFFERS_PER_DAY)
     }
 
 
@@ -160,11 +166,13 @@ async def offer_on(
     await _lapse(session, site, first, last, now)
     candidates = await _waiting(session, site, first, now)
     today = local_today(site, now)
-    allowed = await _allowed(session, {c.person for c in candidates}, today, now)
-    candidates = [c for c in candidates if c.person in allowed]
+    allowed = await _allowed(session, {key for c in candidates for key in c.people}, today, now)
+    candidates = [c for c in candidates if set(c.people) <= allowed]
     if not candidates:
         return 0
     before = await _offered_before(session, [c.wish.id for c in candidates])
+    readable_at = max(now, outside_quiet_hours(now, outbox.rules_of(site), tz))
+    notice = policy(site).min_notice
     free: dict[tuple[int, tuple[str, ...]], list[Slot]] = {}
     lengths: dict[tuple[int, tuple[str, ...]], float] = {}
     room: dict[date, float] = {}
@@ -177,7 +185,7 @@ async def offer_on(
             finder = await slot_finder(
                 session, site, requirement_of(appointment.service, needs), first, last, now
             )
-            free[group] = finder.slots()
+            free[group] = rules.offerable(finder.slots(), readable_at, notice)
             lengths[group] = finder.need.length_minutes
             room = room or {
                 day: finder.online_capacity(day) - finder.booked_minutes(day) for day in days
@@ -197,7 +205,11 @@ async def offer_on(
     made = 0
     hold = timedelta(minutes=site.offer_hold_minutes)
     for found in rules.match(waiting, free, room, tz):
-        if await _make(session, site, by_wish[found.wish_id], found, hold, today, now):
+        expires_at = rules.expiry(readable_at, hold, found.start, notice)
+        if expires_at is None:
+            continue
+        candidate = by_wish[found.wish_id]
+        if await _make(session, site, candidate, found, readable_at, expires_at, today, now):
             made += 1
     return made
 
@@ -207,19 +219,13 @@ async def _make(
     site: Site,
     candidate: _Candidate,
     found: rules.Match,
-    hold: timedelta,
+    readable_at: datetime,
+    expires_at: datetime,
     today: date,
     now: datetime,
 ) -> bool:
-    """Write the offer and tell its person; False when its hold would be too short, or the
-    tables refuse it (another instance just made one to the same person)."""
-    readable_at = max(now, outside_quiet_hours(now, outbox.rules_of(site), ZoneInfo(site.timezone)))
-    expires_at = rules.expiry(readable_at, hold, found.start, policy(site).min_notice)
-    if expires_at is None:
-        return False
-    made_today = await session.scalar(
-        select(func.count()).where(Offer.person_key == candidate.person, Offer.day == today)
-    )
+    """Write the offer and tell its person; False when the tables refuse it (another
+    instance just made one to the same person)."""
     offer = Offer(
         wish_id=candidate.wish.id,
         appointment_id=candidate.appointment.id,
@@ -227,17 +233,28 @@ async def _make(
         station_id=found.station_id,
         starts_at=found.start,
         ends_at=found.end,
-        person_key=candidate.person,
         day=today,
-        day_rank=int(made_today or 0) + 1,
         made_at=now,
-        quiet_until=now + rules.QUIET_FOR,
         expires_at=expires_at,
         status=OfferStatus.HELD,
     )
     try:
         async with session.begin_nested():
             session.add(offer)
+            await session.flush()
+            for key in candidate.people:
+                made_today = await session.scalar(
+                    select(func.count()).where(OfferMark.person == key, OfferMark.day == today)
+                )
+                mark = OfferMark(
+                    offer_id=offer.id,
+                    person=key,
+                    day=today,
+                    day_rank=int(made_today or 0) + 1,
+                    made_at=now,
+                    quiet_until=now + rules.QUIET_FOR,
+                )
+                session.add(mark)
             await session.flush()
     except IntegrityError:
         return False
@@ -325,3 +342,80 @@ async def sweep(db: Database, now: datetime) -> int:
             last = latest.astimezone(tz).date()
             made += await offer_on(session, site, local_today(site, now), last, now)
     return made
+
+
+async def recheck(session: AsyncSession, site: Site, now: datetime) -> int:
+    """After a change to how the mairie runs (an outage, a closure, hours, stations), each
+    slot held at the site is checked again: kept, on another station of the slot if its
+    own is now out, or let go (the person keeps waiting, and the day is marked freed).
+    How many were let go."""
+    await session.flush()
+    tz = ZoneInfo(site.timezone)
+    held = list(
+        await session.scalars(
+            select(Offer)
+            .where(
+                Offer.site_id == site.id,
+                Offer.status == OfferStatus.HELD,
+                Offer.expires_at > now,
+            )
+            .with_for_update()
+        )
+    )
+    let_go = 0
+    for offer in held:
+        appointment = await session.get_one(Appointment, offer.appointment_id)
+        service = await session.get_one(Service, appointment.service_id)
+        needs = await get_needs(session, tuple(appointment.needs), retired=True)
+        day = offer.starts_at.astimezone(tz).date()
+        finder = await slot_finder(
+            session,
+            site,
+            requirement_of(service, needs),
+            day,
+            day,
+            now,
+            leave_out=appointment.id,
+            leave_out_offer=offer.id,
+        )
+        found = finder.check(offer.starts_at)
+        if isinstance(found, Slot) and found.end == offer.ends_at:
+            if offer.station_id not in found.station_ids:
+                offer.station_id = found.station_ids[0]
+            continue
+        offer.status = OfferStatus.WITHDRAWN
+        offer.answered_at = now
+        await freed(session, site.id, day, now)
+        await outbox.cancel_pending(session, appointment_id=offer.appointment_id, kinds=("offer",))
+        let_go += 1
+    return let_go
+
+
+async def forget(session: AsyncSession, appointment_ids: list[int], now: datetime) -> None:
+    """The people of these appointments are erased: they wait for nothing any more, the
+    slots held for them are let go (and their days marked freed), and the marks their
+    offers left are deleted."""
+    if not appointment_ids:
+        return
+    await session.execute(
+        update(Wish)
+        .where(Wish.appointment_id.in_(appointment_ids), Wish.ended_at.is_(None))
+        .values(ended_at=now, ended_why=WishEnd.GONE)
+    )
+    held = await session.execute(
+        update(Offer)
+        .where(Offer.appointment_id.in_(appointment_ids), Offer.status == OfferStatus.HELD)
+        .values(status=OfferStatus.WITHDRAWN, answered_at=now)
+        .returning(Offer.site_id, Offer.starts_at)
+    )
+    for site_id, start in list(held):
+        site = await session.get_one(Site, site_id)
+        await freed(session, site_id, start.astimezone(ZoneInfo(site.timezone)).date(), now)
+    offers = select(Offer.id).where(Offer.appointment_id.in_(appointment_ids))
+    await session.execute(delete(OfferMark).where(OfferMark.offer_id.in_(offers)))
+
+
+async def forget_old_marks(session: AsyncSession, now: datetime) -> int:
+    """Marks older than the caps look back (two days) are no use: deleted."""
+    result = await session.execute(delete(OfferMark).where(OfferMark.made_at < now - MARKS_KEPT))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

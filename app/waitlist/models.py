@@ -1,10 +1,13 @@
 """The tables of earlier slots: who waits for one (`Wish`), the slots held for them
-(`Offer`), and the days where something freed a slot (`FreedDay`), for the offer engine.
+(`Offer`), the marks each offer leaves on its person (`OfferMark`), and the days where
+something freed a slot (`FreedDay`), for the offer engine.
 
-The caps on offers hold in the data, whatever runs the engine and however often: an
-offer takes one of three numbered places of its person's day (a unique constraint), and
-its hour (`made_at` to `quiet_until`) may not overlap another offer's to that person (an
-exclusion constraint on PostgreSQL, a trigger on SQLite)."""
+The caps on offers hold in the data, whatever runs the engine and however often. A person
+is known by their email and by their phone, as the booking limits know them: an offer
+leaves a mark on each (a digest, not the address), and each mark takes one of three
+numbered places of that key's day (a unique constraint), its hour (`made_at` to
+`quiet_until`) overlapping no other mark of the key (an exclusion constraint on
+PostgreSQL, a trigger on SQLite). Marks are kept two days, then deleted."""
 
 from __future__ import annotations
 
@@ -75,15 +78,10 @@ class Offer(Base):
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="range"),
         CheckConstraint("made_at < expires_at AND expires_at <= starts_at", name="hold"),
-        CheckConstraint("made_at < quiet_until", name="quiet"),
-        CheckConstraint(f"day_rank BETWEEN 1 AND {OFFERS_PER_DAY}", name="day_rank"),
         CheckConstraint(one_of("status", tuple(OfferStatus)), name="status"),
-        # At most three offers a day to one person, whatever runs the engine.
-        UniqueConstraint("person_key", "day", "day_rank"),
         Index("ix_offers_site_id_status", "site_id", "status"),
         Index("ix_offers_appointment_id", "appointment_id"),
         Index("ix_offers_wish_id_starts_at", "wish_id", "starts_at"),
-        Index("ix_offers_person_key_made_at", "person_key", "made_at"),
         # One slot held for one person at a time; one offer held per wish.
         Index(
             "ix_offers_held_wish",
@@ -92,12 +90,6 @@ class Offer(Base):
             sqlite_where=text("status = 'held'"),
             postgresql_where=text("status = 'held'"),
         ),
-        ExcludeConstraint(
-            ("person_key", "="),
-            (text("tstzrange(made_at, quiet_until, '[)')"), "&&"),
-            name="hour_cap",
-            using="gist",
-        ).ddl_if(dialect="postgresql"),
         ExcludeConstraint(
             ("station_id", "="),
             (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
@@ -114,15 +106,40 @@ class Offer(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The message's recipient, as compared (`rules.person_key`): the caps are theirs.
-    person_key: Mapped[str] = mapped_column(String(260))
     day: Mapped[date] = mapped_column(Date)  # the local day it was made
-    day_rank: Mapped[int] = mapped_column(Integer)
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    quiet_until: Mapped[datetime] = mapped_column(UTCDateTime)  # no other offer before
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=OfferStatus.HELD)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OfferMark(Base):
+    """An offer counted against one of its person's keys (`rules.person_keys`)."""
+
+    __tablename__ = "offer_marks"
+    __table_args__ = (
+        CheckConstraint("made_at < quiet_until", name="quiet"),
+        CheckConstraint(f"day_rank BETWEEN 1 AND {OFFERS_PER_DAY}", name="day_rank"),
+        # At most three offers a day to one person, whatever runs the engine.
+        UniqueConstraint("person", "day", "day_rank"),
+        Index("ix_offer_marks_person_made_at", "person", "made_at"),
+        Index("ix_offer_marks_offer_id", "offer_id"),
+        # Never two within the hour.
+        ExcludeConstraint(
+            ("person", "="),
+            (text("tstzrange(made_at, quiet_until, '[)')"), "&&"),
+            name="hour_cap",
+            using="gist",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(64))  # a key's digest
+    day: Mapped[date] = mapped_column(Date)  # the local day the offer was made
+    day_rank: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quiet_until: Mapped[datetime] = mapped_column(UTCDateTime)  # no other offer before
 
 
 class FreedDay(Base):
@@ -138,13 +155,13 @@ class FreedDay(Base):
     freed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# SQLite has no exclusion constraint: a trigger refuses an offer whose hour overlaps
-# another's to the same person (instants are stored as comparable text there).
+# SQLite has no exclusion constraint: a trigger refuses a mark whose hour overlaps
+# another's of the same key (instants are stored as comparable text there).
 HOUR_CAP_TRIGGER = """
-CREATE TRIGGER offers_hour_cap BEFORE INSERT ON offers
+CREATE TRIGGER offer_marks_hour_cap BEFORE INSERT ON offer_marks
 WHEN EXISTS (
-    SELECT 1 FROM offers
-    WHERE person_key = NEW.person_key
+    SELECT 1 FROM offer_marks
+    WHERE person = NEW.person
       AND made_at < NEW.quiet_until AND quiet_until > NEW.made_at
 )
 BEGIN
@@ -152,7 +169,7 @@ BEGIN
 END
 """
 event.listen(
-    Offer.__table__,
+    OfferMark.__table__,
     "after_create",
     DDL(HOUR_CAP_TRIGGER).execute_if(dialect="sqlite"),  # type: ignore[no-untyped-call]
 )

@@ -34,9 +34,28 @@ NOTICES = (
     ("arrete", N_("C'est noté : vous ne recevrez plus de proposition de créneau plus tôt.")),
     (
         "expire",
-        N_("Ce créneau n'était plus réservé pour vous : il a été proposé à une autre personne."),
+        N_(
+            "Ce créneau n'est plus réservé pour vous : le délai est passé, ou la mairie ne "
+            "peut plus le donner. Nous continuons à chercher."
+        ),
     ),
 )
+
+# Why asking was refused, in the page's words, by the refusal's code.
+ASK_REFUSALS = {
+    "unreachable": N_(
+        "Nous ne pouvons vous prévenir que par e-mail ou par SMS : ce rendez-vous n'a ni "
+        "adresse e-mail ni numéro de portable. Appelez le 3975."
+    ),
+    "too_close": N_(
+        "Votre rendez-vous est trop proche : aucun créneau plus tôt ne peut plus être réservé "
+        "avant lui."
+    ),
+    "before_invalid": N_(
+        "Indiquez un jour après aujourd'hui, au plus tard celui de votre rendez-vous."
+    ),
+    "not_movable": N_("Ce rendez-vous ne peut plus être déplacé."),
+}
 
 
 def _private(page: dict[str, Any], status: int = 200) -> Template:
@@ -117,12 +136,9 @@ class EarlierPages(PublicController):
             try:
                 await commands.ask(visitor.session, token, before, visitor.now)
             except DomainError as refused:
-                if refused.status >= 500 or refused.code not in ("unreachable", "before_invalid"):
+                if refused.code not in ASK_REFUSALS:
                     raise
-                problem = gettext(
-                    "Nous ne pouvons vous prévenir que par e-mail ou par SMS : ce rendez-vous "
-                    "n'a ni adresse e-mail ni numéro de portable. Appelez le 3975."
-                )
+                problem = gettext(ASK_REFUSALS[refused.code])
         if problem is not None:
             appointment = await get_by_token(visitor.session, token)
             page = await _page(visitor, appointment, error=problem, entered_before=typed)

@@ -9,11 +9,13 @@ it is held. Nothing here reads a clock or the database.
   hours at night, so that a slot freed at 23:00 is not gone by the morning), never past the
   last moment the slot could still be booked online (its start less the booking notice).
 - **How often**: at most `OFFERS_PER_DAY` offers a day to one person, one an hour
-  (`QUIET_FOR`); the tables hold it too (`app/waitlist/models.py`).
+  (`QUIET_FOR`), a person being known by their email and by their phone (`person_keys`);
+  the tables hold it too (`app/waitlist/models.py`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -107,13 +109,22 @@ def expiry(
     return until if until - readable_at >= SHORTEST_HOLD else None
 
 
+def offerable(slots: Sequence[Slot], readable_at: datetime, notice: timedelta) -> list[Slot]:
+    """Those of `slots` an offer read at `readable_at` could still hold a while (at least
+    `SHORTEST_HOLD` before they can no longer be booked online): the earliest free slot,
+    just bookable now, would lapse before anybody read of it."""
+    return [slot for slot in slots if expiry(readable_at, SHORTEST_HOLD, slot.start, notice)]
+
+
 def may_offer(made_today: int, last_made: datetime | None, now: datetime, per_day: int) -> bool:
     """Whether a person may get another offer now: fewer than `per_day` today, none
     within the last hour."""
     return made_today < per_day and (last_made is None or now - last_made >= QUIET_FOR)
 
 
-def person_key(email_key: str | None, phone: str | None) -> str:
-    """Whom an offer's message goes to, as the caps count them: an email (as compared)
-    before a phone, as messages go."""
-    return f"email:{email_key}" if email_key else f"phone:{phone or ''}"
+def person_keys(email_key: str | None, phone: str | None) -> tuple[str, ...]:
+    """Whom an offer goes to, as the caps count them: by their email (as compared) and by
+    their phone, each kept as a digest. One person booked once with an email and once
+    with a phone alone is one person, as the booking limits have it."""
+    keys = [f"email:{email_key}" if email_key else "", f"phone:{phone}" if phone else ""]
+    return tuple(hashlib.sha256(key.encode()).hexdigest() for key in keys if key)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.models import Appointment
 from app.events import (
+    Administered,
     AppointmentCalledOff,
     AppointmentCancelled,
     AppointmentMoved,
@@ -20,7 +21,7 @@ from app.events import (
 )
 from app.sites.models import Site
 from app.waitlist.commands import end_offers
-from app.waitlist.engine import freed
+from app.waitlist.engine import freed, recheck
 from app.waitlist.models import OfferStatus, Wish, WishEnd
 
 
@@ -77,3 +78,14 @@ async def moved(session: AsyncSession, event: AppointmentMoved) -> None:
     left = event.freed_from
     if left is not None and left > event.at:
         await freed(session, event.site.id, left.astimezone(tz).date(), event.at)
+
+
+@subscriber(Administered)
+async def administered(session: AsyncSession, event: Administered) -> None:
+    """A mairie changed how it runs (an outage, a closure, its hours, stations or
+    settings): the slots held there are checked again, and those it can no longer give
+    let go."""
+    for site_id in event.site_ids:
+        site = await session.get(Site, site_id)
+        if site is not None:
+            await recheck(session, site, event.at)

@@ -1,5 +1,6 @@
-"""Earlier slots: who waits for one, the slots held for them, the days where a slot
-freed up, and how long each mairie holds an offered slot.
+"""Earlier slots: who waits for one, the slots held for them, the marks offers leave on
+their people (the caps), the days where a slot freed up, and how long each mairie holds
+an offered slot.
 
 Revision ID: 0018
 Revises: 0017
@@ -63,11 +64,8 @@ def upgrade() -> None:
         sa.Column("station_id", sa.Integer(), nullable=False),
         sa.Column("starts_at", INSTANT, nullable=False),
         sa.Column("ends_at", INSTANT, nullable=False),
-        sa.Column("person_key", sa.String(length=260), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("day_rank", sa.Integer(), nullable=False),
         sa.Column("made_at", INSTANT, nullable=False),
-        sa.Column("quiet_until", INSTANT, nullable=False),
         sa.Column("expires_at", INSTANT, nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("answered_at", INSTANT, nullable=True),
@@ -75,8 +73,6 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "made_at < expires_at AND expires_at <= starts_at", name=op.f("ck_offers_hold")
         ),
-        sa.CheckConstraint("made_at < quiet_until", name=op.f("ck_offers_quiet")),
-        sa.CheckConstraint("day_rank BETWEEN 1 AND 3", name=op.f("ck_offers_day_rank")),
         sa.CheckConstraint(
             "status IN ('held', 'accepted', 'declined', 'expired', 'withdrawn')",
             name=op.f("ck_offers_status"),
@@ -95,14 +91,10 @@ def upgrade() -> None:
             ["wish_id"], ["wishes.id"], name=op.f("fk_offers_wish_id_wishes"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
-        sa.UniqueConstraint(
-            "person_key", "day", "day_rank", name=op.f("uq_offers_person_key_day_day_rank")
-        ),
     )
     op.create_index("ix_offers_site_id_status", "offers", ["site_id", "status"])
     op.create_index("ix_offers_appointment_id", "offers", ["appointment_id"])
     op.create_index("ix_offers_wish_id_starts_at", "offers", ["wish_id", "starts_at"])
-    op.create_index("ix_offers_person_key_made_at", "offers", ["person_key", "made_at"])
     op.create_index(
         "ix_offers_held_wish",
         "offers",
@@ -111,11 +103,35 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'held'"),
         postgresql_where=sa.text("status = 'held'"),
     )
+    op.create_table(
+        "offer_marks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("offer_id", sa.Integer(), nullable=False),
+        sa.Column("person", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("day_rank", sa.Integer(), nullable=False),
+        sa.Column("made_at", INSTANT, nullable=False),
+        sa.Column("quiet_until", INSTANT, nullable=False),
+        sa.CheckConstraint("made_at < quiet_until", name=op.f("ck_offer_marks_quiet")),
+        sa.CheckConstraint("day_rank BETWEEN 1 AND 3", name=op.f("ck_offer_marks_day_rank")),
+        sa.ForeignKeyConstraint(
+            ["offer_id"],
+            ["offers.id"],
+            name=op.f("fk_offer_marks_offer_id_offers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offer_marks")),
+        sa.UniqueConstraint(
+            "person", "day", "day_rank", name=op.f("uq_offer_marks_person_day_day_rank")
+        ),
+    )
+    op.create_index("ix_offer_marks_person_made_at", "offer_marks", ["person", "made_at"])
+    op.create_index("ix_offer_marks_offer_id", "offer_marks", ["offer_id"])
     if op.get_bind().dialect.name == "postgresql":
         # Never two offers to one person within an hour; never one slot held twice.
         op.execute(
-            "ALTER TABLE offers ADD CONSTRAINT hour_cap EXCLUDE USING gist "
-            "(person_key WITH =, tstzrange(made_at, quiet_until, '[)') WITH &&)"
+            "ALTER TABLE offer_marks ADD CONSTRAINT hour_cap EXCLUDE USING gist "
+            "(person WITH =, tstzrange(made_at, quiet_until, '[)') WITH &&)"
         )
         op.execute(
             "ALTER TABLE offers ADD CONSTRAINT held_once EXCLUDE USING gist "
@@ -141,7 +157,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("freed_days")
-    op.drop_table("offers")  # its trigger and constraints go with it
+    op.drop_table("offer_marks")  # its trigger and constraints go with it
+    op.drop_table("offers")
     op.drop_table("wishes")
     with op.batch_alter_table("sites", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_sites_offer_hold_minutes"), type_="check")

@@ -101,7 +101,7 @@ async def test_the_figures_count_offers_made_taken_lapsed_and_declined(
     manager = await staff.headers("manager", "paris-15")
 
     stats = (await post.client.get(f"/api/v1/stats?site=paris-15&{MONDAY}", headers=manager)).json()
-    expected = {"made": 3, "accepted": 1, "expired": 1, "declined": 1}
+    expected = {"made": 3, "accepted": 1, "expired": 1, "declined": 1, "withdrawn": 0}
     assert stats["total"]["offers"] == expected
     assert [period["offers"] for period in stats["periods"]] == [expected]
     elsewhere = (
@@ -110,11 +110,11 @@ async def test_the_figures_count_offers_made_taken_lapsed_and_declined(
             headers=await staff.headers("manager", "paris-14"),
         )
     ).json()
-    assert elsewhere["total"]["offers"] == {"made": 0, "accepted": 0, "expired": 0, "declined": 0}
+    assert elsewhere["total"]["offers"] == {"made": 0, "accepted": 0, "expired": 0, "declined": 0, "withdrawn": 0}
 
     exported = await post.client.get(f"/api/v1/stats.csv?site=paris-15&{MONDAY}", headers=manager)
     total = list(csv.DictReader(io.StringIO(exported.text)))[-1]
-    assert [total[f"offers_{name}"] for name in expected] == ["3", "1", "1", "1"]
+    assert [total[f"offers_{name}"] for name in expected] == ["3", "1", "1", "1", "0"]
 
     assert (await log_in(post.client, await staff.agent("manager", "paris-15"))).status_code == 303
     page = await post.client.get("/statistiques/paris-15?du=2026-11-30&au=2026-11-30")

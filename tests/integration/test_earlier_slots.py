@@ -25,8 +25,8 @@ from app.booking.models import Appointment
 from app.db import Database
 from app.sites.models import Service, Site, Station
 from app.waitlist import engine
-from app.waitlist.models import Offer, Wish
-from tests.conftest import desks, make_settings
+from app.waitlist.models import Offer, OfferMark, Wish
+from tests.conftest import Staff, desks, make_settings
 from tests.post import Post
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -181,9 +181,10 @@ async def test_a_freed_slot_is_held_for_the_first_person_waiting_then_taken_in_o
     again = await post.client.get(f"/api/v1/appointments/{ada['token']}")
     assert again.json()["offer"] is None
     assert again.json()["waitlist"] is None
-    # Taken twice: the offer is gone.
+    # Taken twice (a double click): the same answer, the slot is hers.
     twice = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
-    assert twice.status_code == 410, twice.text
+    assert twice.status_code == 200, twice.text
+    assert twice.json()["start"] == FREED.isoformat()
 
     # Ada's Wednesday 16:00 is free now: Bob (16:30) is next.
     assert await round_of_offers(post, db) == 1
@@ -257,6 +258,9 @@ async def test_asking_refuses_what_cannot_be(
     gone = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
     assert gone.status_code == 410
 
+    nobody = await post.client.post(path)  # no body at all: any earlier slot
+    assert nobody.status_code == 201, nobody.text
+    assert nobody.json()["before"] is None
     kept = await post.client.post(path, json={"before": "2026-12-02"})
     assert kept.status_code == 201, kept.text
     assert kept.json()["before"] == "2026-12-02"
@@ -327,8 +331,8 @@ async def test_fifty_bookings_of_a_held_slot_racing_its_acceptance_are_all_refus
     assert statuses == ["accepted"]
 
 
-async def an_offer_row(db: Database, token: str, **fields: Any) -> None:
-    """An offer written behind the engine's back, for the tables' own guards."""
+async def an_offer_row(db: Database, token: str, **fields: Any) -> int:
+    """An offer written behind the engine's back, for the tables' own guards; its id."""
     async with db.writing() as session:
         appointment = await session.scalar(select(Appointment).where(Appointment.token == token))
         assert appointment is not None
@@ -336,27 +340,40 @@ async def an_offer_row(db: Database, token: str, **fields: Any) -> None:
         assert wish is not None
         made = fields.pop("made_at")
         start = fields.pop("start", FREED)
-        row = {
-            "wish_id": wish.id,
-            "appointment_id": appointment.id,
-            "site_id": appointment.site_id,
-            "station_id": appointment.station_id,
-            "starts_at": start,
-            "ends_at": start + SLOT,
-            "person_key": "email:ada@example.org",
-            "day": made.astimezone(PARIS).date(),
-            "made_at": made,
-            "quiet_until": made + timedelta(hours=1),
-            "expires_at": made + timedelta(minutes=15),
-            "status": "expired",
-            **fields,
-        }
-        session.add(Offer(**row))
+        offer = Offer(
+            wish_id=wish.id,
+            appointment_id=appointment.id,
+            site_id=appointment.site_id,
+            station_id=appointment.station_id,
+            starts_at=start,
+            ends_at=start + SLOT,
+            day=made.astimezone(PARIS).date(),
+            made_at=made,
+            expires_at=made + timedelta(minutes=15),
+            **{"status": "expired", **fields},
+        )
+        session.add(offer)
+        await session.flush()
+        return offer.id
 
 
-async def refused_by_the_tables(db: Database, token: str, **fields: Any) -> bool:
+async def a_mark(db: Database, offer_id: int, person: str, made: datetime, rank: int) -> None:
+    async with db.writing() as session:
+        session.add(
+            OfferMark(
+                offer_id=offer_id,
+                person=person,
+                day=made.astimezone(PARIS).date(),
+                day_rank=rank,
+                made_at=made,
+                quiet_until=made + timedelta(hours=1),
+            )
+        )
+
+
+async def refused(write: Any) -> bool:
     try:
-        await an_offer_row(db, token, **fields)
+        await write
     except IntegrityError:
         return True
     return False
@@ -366,41 +383,60 @@ async def test_the_tables_refuse_a_fourth_offer_a_day_and_a_second_within_the_ho
     post: Post, db: Database, day: dict[datetime, str]
 ) -> None:
     """Whatever writes offers (two instances at once, a bug like the one that once sent
-    a person 136 texts), the tables keep the caps."""
+    a person 136 texts), the tables keep the caps on each of a person's keys."""
     ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
     bob = await booked(post, BOB_AT, "Bob Marley", "bob@example.org")
     await waits(post, ada["token"])
     await waits(post, bob["token"])
     morning = datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
+    offer = await an_offer_row(db, ada["token"], made_at=morning)
+    key = "a" * 64
     for rank in (1, 2, 3):
-        await an_offer_row(
-            db, ada["token"], made_at=morning + timedelta(hours=2 * rank), day_rank=rank
-        )
+        await a_mark(db, offer, key, morning + timedelta(hours=2 * rank), rank)
 
-    fourth = morning + timedelta(hours=9)
-    assert await refused_by_the_tables(db, ada["token"], made_at=fourth, day_rank=4)
-    assert await refused_by_the_tables(db, ada["token"], made_at=fourth, day_rank=3)
-    # Another day, a new count; but never within the hour of the last one.
+    evening = morning + timedelta(hours=9)
+    assert await refused(a_mark(db, offer, key, evening, 4))  # no fourth place
+    assert await refused(a_mark(db, offer, key, evening, 3))  # nor the third twice
+    assert not await refused(a_mark(db, offer, "b" * 64, evening, 1))  # another person
+    # Never within the hour of the last one (14:00), whatever the day's count says.
+    assert await refused(a_mark(db, offer, key, morning + timedelta(hours=6, minutes=59), 1))
     next_day = morning + timedelta(days=1)
-    assert await refused_by_the_tables(
-        db,
-        ada["token"],
-        made_at=morning + timedelta(hours=6, minutes=59),
-        day_rank=1,
-        day=next_day.date(),
-    )
-    assert not await refused_by_the_tables(db, ada["token"], made_at=next_day, day_rank=1)
+    assert not await refused(a_mark(db, offer, key, next_day, 1))
     # Two offers held at once on one station's slot: refused on PostgreSQL by the table,
     # on SQLite by the one writer at a time and the engine's look under the day's lock.
     if db.is_sqlite:
         return
     later = next_day + timedelta(hours=2)
     slot = datetime(2026, 12, 2, 15, 0, tzinfo=PARIS)
-    held = {"status": "held", "start": slot, "day_rank": 1}
-    await an_offer_row(db, ada["token"], made_at=later, person_key="phone:+33611", **held)
-    assert await refused_by_the_tables(
-        db, bob["token"], made_at=later, person_key="phone:+33622", **held
+    held = {"status": "held", "start": slot}
+    await an_offer_row(db, ada["token"], made_at=later, **held)
+    assert await refused(an_offer_row(db, bob["token"], made_at=later, **held))
+
+
+async def test_one_person_booked_by_email_and_by_phone_gets_one_offer_an_hour(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    """Camille booked once with her email and phone, once at another mairie with her
+    phone alone: the caps know her by either, as the booking limits do."""
+    camille = await post.book(
+        ADA_AT, name="Camille Roux", email="camille@example.org", phone="06 12 34 56 78"
     )
+    elsewhere = await post.book(
+        "2026-12-04T10:00:00+01:00", site="paris-14", name="Camille Roux", phone="0612345678"
+    )
+    await waits(post, camille["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    assert await round_of_offers(post, db) == 1
+    assert await offer_of(post, camille["token"]) is not None
+
+    await waits(post, elsewhere["token"])  # paris-14 has slots free before Friday
+    assert await round_of_offers(post, db) == 0
+    assert await offer_of(post, elsewhere["token"]) is None
+    post.clock.now = post.clock() + timedelta(hours=1)
+    await round_of_offers(post, db)
+    swept = await engine.sweep(db, post.clock())
+    assert swept >= 1, await offers_now(db)  # an hour on, she may have another
+    assert await offer_of(post, elsewhere["token"]) is not None
 
 
 async def test_an_offer_made_at_night_is_held_from_the_morning_and_its_text_waits(
@@ -443,3 +479,90 @@ async def test_a_slot_free_already_on_a_later_day_is_offered_at_the_next_round(
 
     assert await round_of_offers(post, db) == 1
     assert (await offer_of(post, chloe["token"]))["start"] == thursday.isoformat()
+
+
+async def offers_now(db: Database) -> list[Any]:
+    async with db.session() as session:
+        offers = [
+            (o.site_id, o.appointment_id, o.status, o.starts_at)
+            for o in await session.scalars(select(Offer))
+        ]
+        marks = [
+            (m.person[:6], m.made_at, m.day_rank) for m in await session.scalars(select(OfferMark))
+        ]
+        wishes = [
+            (w.site_id, w.appointment_id, w.ended_at) for w in await session.scalars(select(Wish))
+        ]
+    return [offers, marks, wishes]
+
+
+async def test_a_slot_the_mairie_can_no_longer_give_is_let_go_and_the_person_keeps_waiting(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    """Its station goes out of service over the slot (no other station can take it): the
+    hold ends, nothing says it is still theirs, and they wait for another."""
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    await waits(post, ada["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    await round_of_offers(post, db)
+    offer = await offer_of(post, ada["token"])
+    assert offer["start"] == FREED.isoformat()
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+    station = (await post.client.get(f"/api/v1/appointments/{ada['token']}")).json()["station"]
+
+    out = await post.client.post(
+        "/api/v1/admin/sites/paris-15/outages",
+        json={
+            "station_id": station["id"],
+            "starts_at": "2026-12-01T09:30:00+01:00",
+            "ends_at": "2026-12-01T11:00:00+01:00",
+            "reason": "Panne",
+        },
+        headers=manager,
+    )
+    assert out.status_code == 201, out.text
+
+    now = (await post.client.get(f"/api/v1/appointments/{ada['token']}")).json()
+    assert now["offer"] is None
+    assert now["waitlist"] is not None
+    taken = await post.client.post(f"/api/v1/appointments/{ada['token']}/offer/accept")
+    assert taken.status_code == 410, taken.text
+    assert await session_statuses(db) == ["withdrawn"]
+
+
+async def test_erasing_a_person_ends_their_wait_and_lets_their_slot_go(
+    post: Post, db: Database, day: dict[datetime, str]
+) -> None:
+    ada = await booked(post, ADA_AT, "Ada Lovelace", "ada@example.org")
+    await waits(post, ada["token"])
+    await post.client.post(f"/api/v1/appointments/{day[FREED]}/cancel")
+    await round_of_offers(post, db)
+    assert await offer_of(post, ada["token"]) is not None
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+
+    erased = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": "ada@example.org"}, headers=manager
+    )
+    assert erased.status_code == 200, erased.text
+
+    now = (await post.client.get(f"/api/v1/appointments/{ada['token']}")).json()
+    assert (now["offer"], now["waitlist"]) == (None, None)
+    assert await session_statuses(db) == ["withdrawn"]
+    async with db.session() as session:
+        assert list(await session.scalars(select(OfferMark))) == []  # nothing of her kept
+    assert FREED.isoformat() in await free_on(post, "2026-12-01")
+
+
+async def test_an_appointment_too_close_for_anything_earlier_cannot_ask(
+    post: Post, db: Database
+) -> None:
+    """At 8:00, with two hours' notice, nothing can be booked before a 10:00 appointment."""
+    soon = await booked(post, "2026-11-30T10:00:00+01:00", "Ada Lovelace", "ada@example.org")
+    refused = await post.client.post(f"/api/v1/appointments/{soon['token']}/waitlist", json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "too_close"
+
+
+async def session_statuses(db: Database) -> list[str]:
+    async with db.session() as session:
+        return list(await session.scalars(select(Offer.status).order_by(Offer.id)))
