@@ -9,6 +9,8 @@ puts them one after the other, and the caps on offers hold in the tables."""
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,13 +20,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from app import events, locking
-from app.booking.messages import about, facts
+from app.booking.contacts import is_mobile
+from app.booking.messages import about
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import get_needs, local_days, policy, requirement_of, slot_finder
-from app.booking.slots import Slot
+from app.booking.slots import Slot, SlotFinder
 from app.db import Database
 from app.notify import outbox
 from app.notify.planner import outside_quiet_hours
@@ -60,8 +62,14 @@ async def freed(session: AsyncSession, site_id: int, day: date, now: datetime) -
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    wish: Wish
-    appointment: Appointment
+    """One person waiting, as read in one row: their wish, their appointment's time and
+    démarche, whom an offer would go to."""
+
+    wish_id: int
+    before: date | None
+    appointment_id: int
+    group: rules.Group
+    starts_at: datetime
     people: tuple[str, ...]  # the person's keys (`rules.person_keys`)
 
 
@@ -94,7 +102,17 @@ async def _waiting(
     starts, _ = local_days(first, first, ZoneInfo(site.timezone))
     held = select(Offer.id).where(Offer.wish_id == Wish.id, Offer.status == OfferStatus.HELD)
     rows = await session.execute(
-        select(Wish, Appointment)
+        select(
+            Wish.id,
+            Wish.before,
+            Appointment.id,
+            Appointment.service_id,
+            Appointment.needs,
+            Appointment.starts_at,
+            Appointment.email,
+            Appointment.email_key,
+            Appointment.phone,
+        )
         .join(Appointment, Appointment.id == Wish.appointment_id)
         .where(
             Wish.site_id == site.id,
@@ -104,20 +122,23 @@ async def _waiting(
             ~held.exists(),
         )
         .order_by(Wish.created_at, Wish.id)
-        .options(selectinload(Appointment.service))
     )
     found = []
-    for wish, appointment in rows:
-        if appointment.email or facts(appointment).mobile:
-            keys = rules.person_keys(appointment.email_key, appointment.phone)
-            found.append(_Candidate(wish, appointment, keys))
+    for wish_id, before, appointment_id, service_id, needs, start, email, key, phone in rows:
+        if email or (phone is not None and is_mobile(phone)):  # told by email, else by text
+            group = (service_id, tuple(needs))
+            keys = rules.person_keys(key, phone)
+            found.append(_Candidate(wish_id, before, appointment_id, group, start, keys))
     return found
 
 
-async def _allowed(session: AsyncSession, keys: set[str], today: date, now: datetime) -> set[str]:
-    """Those of the people's `keys` that may take another offer now (`rules.may_offer`)."""
+async def _allowed(
+    session: AsyncSession, keys: set[str], today: date, now: datetime
+) -> dict[str, int]:
+    """Those of the people's `keys` that may take another offer now (`rules.may_offer`),
+    with how many offers each had today."""
     if not keys:
-        return set()
+        return {}
     counts: dict[str, tuple[int, datetime | None]] = {}
     rows = await session.execute(
         select(
@@ -131,7 +152,9 @@ async def _allowed(session: AsyncSession, keys: set[str], today: date, now: date
     for person, made_today, last in rows:
         counts[person] = (int(made_today), last)
     return {
-        key for key in keys if rules.may_offer(*counts.get(key, (0, None)), now, OFFERS_PER_DAY)
+        key: counts.get(key, (0, None))[0]
+        for key in keys
+        if rules.may_offer(*counts.get(key, (0, None)), now, OFFERS_PER_DAY)
     }
 
 
@@ -167,68 +190,106 @@ async def offer_on(
     candidates = await _waiting(session, site, first, now)
     today = local_today(site, now)
     allowed = await _allowed(session, {key for c in candidates for key in c.people}, today, now)
-    candidates = [c for c in candidates if set(c.people) <= allowed]
+    candidates = [c for c in candidates if set(c.people) <= allowed.keys()]
     if not candidates:
         return 0
-    before = await _offered_before(session, [c.wish.id for c in candidates])
+    before = await _offered_before(session, [c.wish_id for c in candidates])
     readable_at = max(now, outside_quiet_hours(now, outbox.rules_of(site), tz))
     notice = policy(site).min_notice
-    free: dict[tuple[int, tuple[str, ...]], list[Slot]] = {}
-    lengths: dict[tuple[int, tuple[str, ...]], float] = {}
+    free: dict[rules.Group, list[Slot]] = {}
+    lengths: dict[rules.Group, float] = {}
     room: dict[date, float] = {}
+    base: SlotFinder | None = None  # read once; each démarche's finder derives from it
     waiting = []
     for candidate in candidates:
-        appointment = candidate.appointment
-        group = (appointment.service_id, tuple(appointment.needs))
+        group = candidate.group
         if group not in free:
-            needs = await get_needs(session, group[1], retired=True)
-            finder = await slot_finder(
-                session, site, requirement_of(appointment.service, needs), first, last, now
-            )
+            service = await session.get_one(Service, group[0])
+            need = requirement_of(service, await get_needs(session, group[1], retired=True))
+            if base is None:
+                finder = base = await slot_finder(session, site, need, first, last, now)
+                room = {day: base.online_capacity(day) - base.booked_minutes(day) for day in days}
+            else:
+                finder = dataclasses.replace(base, need=need)
             free[group] = rules.offerable(finder.slots(), readable_at, notice)
             lengths[group] = finder.need.length_minutes
-            room = room or {
-                day: finder.online_capacity(day) - finder.booked_minutes(day) for day in days
-            }
-        before_day = candidate.wish.before
         waiting.append(
             rules.Waiting(
-                wish_id=candidate.wish.id,
+                wish_id=candidate.wish_id,
                 group=group,
                 length_minutes=lengths[group],
-                current_start=appointment.starts_at,
-                latest_start=local_days(before_day, before_day, tz)[0] if before_day else None,
-                offered_before=before.get(candidate.wish.id, frozenset()),
+                current_start=candidate.starts_at,
+                latest_start=local_days(candidate.before, candidate.before, tz)[0]
+                if candidate.before
+                else None,
+                offered_before=before.get(candidate.wish_id, frozenset()),
+                people=frozenset(candidate.people),
             )
         )
-    by_wish = {c.wish.id: c for c in candidates}
+    by_wish = {c.wish_id: c for c in candidates}
+    matches = rules.match(waiting, free, room, tz)
+    if not matches:
+        return 0
+    # The people about to be offered a slot are locked all at once, in order: two rounds
+    # offering to one person (two days, two instances, a sweep) then wait for one another
+    # instead of for each other's marks in opposite orders; the caps refuse the second.
+    await locking.lock(
+        session,
+        [person_lock(key) for found in matches for key in by_wish[found.wish_id].people],
+    )
+    chosen = [by_wish[found.wish_id].appointment_id for found in matches]
+    appointments = {
+        appointment.id: appointment
+        for appointment in await session.scalars(
+            select(Appointment).where(Appointment.id.in_(chosen))
+        )
+    }
     made = 0
     hold = timedelta(minutes=site.offer_hold_minutes)
-    for found in rules.match(waiting, free, room, tz):
+    for found in matches:
         expires_at = rules.expiry(readable_at, hold, found.start, notice)
         if expires_at is None:
             continue
         candidate = by_wish[found.wish_id]
-        if await _make(session, site, candidate, found, readable_at, expires_at, today, now):
+        ranks = {key: allowed[key] + 1 for key in candidate.people}
+        appointment = appointments[candidate.appointment_id]
+        if await _make(
+            session,
+            site,
+            appointment,
+            candidate.wish_id,
+            found,
+            ranks,
+            (readable_at, expires_at),
+            today,
+            now,
+        ):
             made += 1
     return made
+
+
+def person_lock(key: str) -> int:
+    """The lock on one of a person's keys, the one their bookings take too."""
+    return locking.lock_key(locking.Scope.PERSON, zlib.crc32(key.encode()))
 
 
 async def _make(
     session: AsyncSession,
     site: Site,
-    candidate: _Candidate,
+    appointment: Appointment,
+    wish_id: int,
     found: rules.Match,
-    readable_at: datetime,
-    expires_at: datetime,
+    ranks: dict[str, int],
+    hold: tuple[datetime, datetime],
     today: date,
     now: datetime,
 ) -> bool:
-    """Write the offer and tell its person; False when the tables refuse it (another
-    instance just made one to the same person)."""
+    """Write the offer, its marks (`ranks`: each key's place in its day) and tell its
+    person; False when the tables refuse it (another round just made one to them)."""
+    readable_at, expires_at = hold
     offer = Offer(
-        wish_id=candidate.wish.id,
-        appointment_id=candidate.appointment.id,
+        wish_id=wish_id,
+        appointment_id=appointment.id,
         site_id=site.id,
         station_id=found.station_id,
         starts_at=found.start,
@@ -242,23 +303,20 @@ async def _make(
         async with session.begin_nested():
             session.add(offer)
             await session.flush()
-            for key in candidate.people:
-                made_today = await session.scalar(
-                    select(func.count()).where(OfferMark.person == key, OfferMark.day == today)
+            for key, rank in ranks.items():
+                session.add(
+                    OfferMark(
+                        offer_id=offer.id,
+                        person=key,
+                        day=today,
+                        day_rank=rank,
+                        made_at=now,
+                        quiet_until=now + rules.QUIET_FOR,
+                    )
                 )
-                mark = OfferMark(
-                    offer_id=offer.id,
-                    person=key,
-                    day=today,
-                    day_rank=int(made_today or 0) + 1,
-                    made_at=now,
-                    quiet_until=now + rules.QUIET_FOR,
-                )
-                session.add(mark)
             await session.flush()
     except IntegrityError:
         return False
-    appointment = candidate.appointment
     service = await session.get_one(Service, appointment.service_id)
     made = events.OfferMade(
         at=now,

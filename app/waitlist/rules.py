@@ -4,7 +4,8 @@ it is held. Nothing here reads a clock or the database.
 - **Who first**: the people waiting, in the order they asked; each gets the earliest free
   slot of its démarche and needs that starts before their appointment (and before the day
   they gave), that they were not offered before, and that fits the day's share of online
-  bookings. Two people never get overlapping slots of one station.
+  bookings. Two people never get overlapping slots of one station, and one person waiting
+  for two appointments gets one slot a round.
 - **How long**: `hold` minutes from when the message can be read (the end of the quiet
   hours at night, so that a slot freed at 23:00 is not gone by the morning), never past the
   last moment the slot could still be booked online (its start less the booking notice).
@@ -40,6 +41,7 @@ class Waiting:
     current_start: datetime  # their appointment's
     latest_start: datetime | None = None  # from the day they gave: before it
     offered_before: frozenset[datetime] = frozenset()  # starts they let go or declined
+    people: frozenset[str] = frozenset()  # their keys (`person_keys`): one offer a round
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,10 @@ def match(
     by start, `room` the minutes of online bookings each day may still take."""
     taken = _Taken(dict(room))
     found = []
+    served: set[str] = set()  # the keys of those given a slot: one person waiting twice
     for person in waiting:
+        if person.people & served:
+            continue
         for slot in free.get(person.group, ()):
             if slot.start >= person.current_start:
                 break
@@ -95,6 +100,7 @@ def match(
                 continue
             taken.take(station_id, slot, day, person.length_minutes)
             found.append(Match(person.wish_id, station_id, slot.start, slot.end))
+            served |= person.people
             break
     return found
 

@@ -465,3 +465,16 @@ def test_a_slot_bookable_just_now_is_not_offered_one_five_minutes_on_is() -> Non
     kept = offerable(slots, at(TUESDAY, "08:00"), notice)
     assert [found.start for found in kept] == [at(TUESDAY, "10:05")]
     assert offerable(slots, at(TUESDAY, "07:00"), notice) == slots
+
+
+def test_one_person_waiting_for_two_appointments_gets_one_slot_a_round() -> None:
+    """Their second wish would only meet the caps; the slot goes to the next person."""
+    slots = [slot(TUESDAY, "10:00"), slot(TUESDAY, "11:00")]
+    first = Waiting(1, PASSPORT, 30, at(FRIDAY, "10:00"), people=frozenset({"camille"}))
+    again = Waiting(2, PASSPORT, 30, at(FRIDAY, "10:30"), people=frozenset({"camille", "06"}))
+    other = Waiting(3, PASSPORT, 30, at(FRIDAY, "10:30"), people=frozenset({"dan"}))
+    found = match([first, again, other], {PASSPORT: slots}, ROOMY, PARIS)
+    assert [(m.wish_id, m.start) for m in found] == [
+        (1, at(TUESDAY, "10:00")),
+        (3, at(TUESDAY, "11:00")),
+    ]
