@@ -64,7 +64,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     scheduler: bool = True
     dispatch_every_seconds: float = 2.0
     # How often an instance offers the slots freed since its last round (earlier slots).
-    offer_every_seconds: float = 20.0
+    offer_every_seconds: float = 5.0
     dispatch_batch: int = 50
     message_attempts: int = 8
     message_lease_seconds: int = 120
