@@ -46,6 +46,7 @@ from app.live.hub import Hub
 from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
+from app.opendata.api import OpenDataController
 from app.privacy.api import PeopleController
 from app.privacy.pages import PrivacyPages
 from app.problems import document_problems
@@ -209,6 +210,7 @@ def create_app(
         route_handlers=[
             api,
             HealthController,
+            OpenDataController,
             metrics_endpoint,
             PagesController,
             BookingPages,

@@ -70,6 +70,8 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/health/live"): [],
     ("GET", "/health/ready"): [],
     ("GET", "/metrics"): [],
+    ("GET", "/open-data/lieux-mediation-numerique.csv"): [],
+    ("GET", "/open-data/lieux-mediation-numerique.json"): [],
     ("GET", "/display/{slug:str}"): [],
     # The booking pages
     ("GET", "/mairies/{slug:str}/rendez-vous"): ["erreur"],

@@ -58,6 +58,7 @@ NOT_PAGES = {
     "/schema": "the API's documentation, in English for developers",
     "/health/": "probes for the orchestrator",
     "/metrics": "figures for the monitoring",
+    "/open-data/": "files of the national open-data standards, worded as the standards say",
     "/favicon.ico": "the icon browsers ask for",
 }
 # Pages this test cannot render, each with its reason (none so far).

@@ -1,0 +1,113 @@
+"""The national *lieux de médiation numérique* files, CSV and JSON, read by the national
+map and data·inclusion: anyone may fetch them, and caches may keep them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.audit.models import AuditEvent
+from app.opendata import places
+from app.sites.models import Site
+from app.sites.service import list_services, local_today, site_calendar
+from app.web.context import Context
+
+CSV_MEDIA_TYPE = "text/csv"
+JSON_MEDIA_TYPE = "application/json"
+# The files change when a manager changes hours or stations: a quarter of an hour late at
+# most, and a client that asks again with the ETag gets a 304 while nothing changed.
+CACHE_CONTROL = "public, max-age=900"
+
+
+async def read_places(context: Context) -> list[dict[str, places.Value]]:
+    """A row of the standard for each active mairie, in the order of the mairies."""
+    session = context.session
+    sites = list(
+        await session.scalars(
+            select(Site).where(Site.active).options(selectinload(Site.stations)).order_by(Site.id)
+        )
+    )
+    changed = await _last_changes(session, [site.id for site in sites])
+    services = places.services_of(service.code for service in await list_services(session))
+    rows = []
+    for site in sites:
+        today = local_today(site, context.now)
+        last = today + timedelta(days=places.HORIZON_DAYS)
+        calendar = await site_calendar(session, site, today, last)
+        mairie = places.Mairie(
+            slug=site.slug,
+            name=site.name,
+            address=site.address,
+            arrondissements=site.arrondissements,
+            latitude=site.latitude,
+            longitude=site.longitude,
+            access=site.access,
+            walk_ins=site.walk_in_percent > 0,
+            accessible=any(station.active and station.accessible for station in site.stations),
+            updated=places.updated_on(changed.get(site.id), calendar),
+            calendar=calendar,
+        )
+        rows.append(places.place(mairie, services, context.settings.base_url, today))
+    return rows
+
+
+async def _last_changes(session: AsyncSession, site_ids: list[int]) -> dict[int, datetime]:
+    """When each site last had a change the rows tell (`places.PUBLISHED_CHANGES`)."""
+    query = (
+        select(AuditEvent.site_id, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.site_id.in_(site_ids),
+            AuditEvent.action.in_(places.PUBLISHED_CHANGES),
+        )
+        .group_by(AuditEvent.site_id)
+    )
+    return {site_id: at for site_id, at in await session.execute(query) if site_id}
+
+
+def _cacheable(request: Request[Any, Any, Any], body: str, media_type: str) -> Response[str]:
+    """The file with its ETag, or a 304 to a client that already holds it."""
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": CACHE_CONTROL,
+        "Access-Control-Allow-Origin": "*",
+    }
+    held = request.headers.get("if-none-match", "")
+    if etag in {tag.strip().removeprefix("W/") for tag in held.split(",")} or held == "*":
+        return Response("", status_code=304, headers=headers, media_type=media_type)
+    return Response(body, headers=headers, media_type=media_type)
+
+
+class OpenDataController(Controller):
+    """Files described by the national standard's table schema rather than by the OpenAPI
+    document (as `/metrics` is by Prometheus's format): they stay out of it."""
+
+    path = "/open-data"
+    include_in_schema = False
+
+    @get("/lieux-mediation-numerique.csv", media_type=CSV_MEDIA_TYPE)
+    async def places_csv(
+        self, request: Request[Any, Any, Any], context: NamedDependency[Context]
+    ) -> Response[str]:
+        """One row per mairie, the standard's columns in its order, lists `|`-separated."""
+        body = places.as_csv(await read_places(context))
+        return _cacheable(request, body, CSV_MEDIA_TYPE)  # Litestar adds "; charset=utf-8"
+
+    @get("/lieux-mediation-numerique.json", media_type=JSON_MEDIA_TYPE)
+    async def places_json(
+        self, request: Request[Any, Any, Any], context: NamedDependency[Context]
+    ) -> Response[str]:
+        """The same rows as a list of objects: the standard defines only the table, so each
+        has the CSV's fields and values (lists `|`-separated), coordinates as numbers and
+        null where nothing is known."""
+        rows = await read_places(context)
+        body = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        return _cacheable(request, body, JSON_MEDIA_TYPE)
