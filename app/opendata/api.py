@@ -1,11 +1,12 @@
 """The national *lieux de médiation numérique* files, CSV and JSON, read by the national
-map and data·inclusion: anyone may fetch them, and caches may keep them."""
+map and data·inclusion, and data·inclusion's own structures and services: anyone may fetch
+them, and caches may keep them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.audit.models import AuditEvent
-from app.opendata import places
+from app.opendata import inclusion, places
 from app.sites.models import Site
 from app.sites.service import list_services, local_today, site_calendar
 from app.web.context import Context
@@ -27,8 +28,8 @@ JSON_MEDIA_TYPE = "application/json"
 CACHE_CONTROL = "public, max-age=900"
 
 
-async def read_places(context: Context) -> list[dict[str, places.Value]]:
-    """A row of the standard for each active mairie, in the order of the mairies."""
+async def read_mairies(context: Context) -> list[tuple[places.Mairie, date]]:
+    """Each active mairie, in the order of the mairies, with its local day."""
     session = context.session
     sites = list(
         await session.scalars(
@@ -36,8 +37,7 @@ async def read_places(context: Context) -> list[dict[str, places.Value]]:
         )
     )
     changed = await _last_changes(session, [site.id for site in sites])
-    services = places.services_of(service.code for service in await list_services(session))
-    rows = []
+    mairies = []
     for site in sites:
         today = local_today(site, context.now)
         last = today + timedelta(days=places.HORIZON_DAYS)
@@ -55,8 +55,42 @@ async def read_places(context: Context) -> list[dict[str, places.Value]]:
             updated=places.updated_on(changed.get(site.id), calendar),
             calendar=calendar,
         )
-        rows.append(places.place(mairie, services, context.settings.base_url, today))
-    return rows
+        mairies.append((mairie, today))
+    return mairies
+
+
+async def read_places(context: Context) -> list[dict[str, places.Value]]:
+    """A row of the standard for each active mairie, in the order of the mairies."""
+    services = places.services_of(service.code for service in await list_services(context.session))
+    base_url = context.settings.base_url
+    return [
+        places.place(mairie, services, base_url, today)
+        for mairie, today in await read_mairies(context)
+    ]
+
+
+async def read_structures(context: Context) -> list[dict[str, Any]]:
+    """A data·inclusion structure for each active mairie, in the order of the mairies."""
+    base_url = context.settings.base_url
+    return [
+        inclusion.structure(mairie, base_url, today)
+        for mairie, today in await read_mairies(context)
+    ]
+
+
+async def read_services(context: Context) -> list[dict[str, Any]]:
+    """A data·inclusion service for each active démarche of the catalog at each active
+    mairie: by mairie, then in the catalog's order."""
+    demarches = [
+        inclusion.Demarche(item.code, item.name, item.description, item.documents)
+        for item in await list_services(context.session)
+    ]
+    base_url = context.settings.base_url
+    return [
+        inclusion.service(mairie, demarche, base_url)
+        for mairie, _ in await read_mairies(context)
+        for demarche in demarches
+    ]
 
 
 async def _last_changes(session: AsyncSession, site_ids: list[int]) -> dict[int, datetime]:
@@ -86,9 +120,14 @@ def _cacheable(request: Request[Any, Any, Any], body: str, media_type: str) -> R
     return Response(body, headers=headers, media_type=media_type)
 
 
+def _json(rows: object) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
 class OpenDataController(Controller):
-    """Files described by the national standard's table schema rather than by the OpenAPI
-    document (as `/metrics` is by Prometheus's format): they stay out of it."""
+    """Files described by their own schemas (the national standard's table schema,
+    data·inclusion's models) rather than by the OpenAPI document (as `/metrics` is by
+    Prometheus's format): they stay out of it."""
 
     path = "/open-data"
     include_in_schema = False
@@ -108,6 +147,23 @@ class OpenDataController(Controller):
         """The same rows as a list of objects: the standard defines only the table, so each
         has the CSV's fields and values (lists `|`-separated), coordinates as numbers and
         null where nothing is known."""
-        rows = await read_places(context)
-        body = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        body = _json(await read_places(context))
+        return _cacheable(request, body, JSON_MEDIA_TYPE)
+
+    @get("/data-inclusion/structures.json", media_type=JSON_MEDIA_TYPE)
+    async def inclusion_structures(
+        self, request: Request[Any, Any, Any], context: NamedDependency[Context]
+    ) -> Response[str]:
+        """The mairies as data·inclusion structures (its schema v1): a list of objects,
+        lists as arrays, null where nothing is known."""
+        body = _json(await read_structures(context))
+        return _cacheable(request, body, JSON_MEDIA_TYPE)
+
+    @get("/data-inclusion/services.json", media_type=JSON_MEDIA_TYPE)
+    async def inclusion_services(
+        self, request: Request[Any, Any, Any], context: NamedDependency[Context]
+    ) -> Response[str]:
+        """The démarches of the catalog at each mairie as data·inclusion services, each
+        with its structure's `id` in `structure_id`."""
+        body = _json(await read_services(context))
         return _cacheable(request, body, JSON_MEDIA_TYPE)

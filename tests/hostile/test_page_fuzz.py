@@ -72,6 +72,8 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/metrics"): [],
     ("GET", "/open-data/lieux-mediation-numerique.csv"): [],
     ("GET", "/open-data/lieux-mediation-numerique.json"): [],
+    ("GET", "/open-data/data-inclusion/structures.json"): [],
+    ("GET", "/open-data/data-inclusion/services.json"): [],
     ("GET", "/display/{slug:str}"): [],
     # The booking pages
     ("GET", "/mairies/{slug:str}/rendez-vous"): ["erreur"],
