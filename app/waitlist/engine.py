@@ -1,8 +1,8 @@
 """The offer engine: a freed slot is held for the first person waiting for it.
 
 A cancellation, a move or a lapsed offer marks its day as freed (`freed`, in the
-transaction of the change); the engine then looks at that day only (`run`), under the
-day's booking lock, so that a booking and an offer never take one slot. A slower round
+transaction of the change); the engine then looks at those days only (`run`), under
+their booking locks, so that a booking and an offer never take one slot. A slower round
 (`sweep`) looks at every day somebody waits for, for slots freed otherwise (a new
 station, longer hours, a closure lifted). Every instance may run both: the day's lock
 puts them one after the other, and the caps on offers hold in the tables."""
@@ -332,8 +332,9 @@ async def _make(
 
 
 async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> int:
-    """Offer the slots of the freed days, oldest first, each day in a transaction of its
-    own; how many offers were made."""
+    """Offer the slots of the freed days, oldest first: each mairie's days in one
+    transaction, from the first to the last of them (asking marks every day up to the
+    appointment: one look at them all, not one a day); how many offers were made."""
     async with db.session() as session:
         marks = list(
             await session.execute(
@@ -342,14 +343,21 @@ async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> in
                 .limit(limit)
             )
         )
-    made = 0
+    by_site: dict[int, list[tuple[int, date]]] = {}
     for mark_id, site_id, day in marks:
+        by_site.setdefault(site_id, []).append((mark_id, day))
+    made = 0
+    for site_id, found in by_site.items():
+        first, last = min(day for _, day in found), max(day for _, day in found)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         async with db.writing() as session:
             site = await session.get_one(Site, site_id)
-            await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day)])
-            taken = await session.execute(delete(FreedDay).where(FreedDay.id == mark_id))
+            keys = [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days]
+            await locking.lock(session, keys)
+            ids = [mark_id for mark_id, _ in found]
+            taken = await session.execute(delete(FreedDay).where(FreedDay.id.in_(ids)))
             if taken.rowcount:  # type: ignore[attr-defined]  # else another instance did it
-                made += await offer_on(session, site, day, day, now)
+                made += await offer_on(session, site, first, last, now)
     return made
 
 
