@@ -29,7 +29,7 @@ from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
 from app.waitlist import commands as waitlist
-from app.waitlist.api import offer_out, waitlist_out
+from app.waitlist.queries import offer_out, waitlist_out
 from app.web.context import Context
 
 Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]

@@ -48,7 +48,7 @@ from app.sites.service import local_today
 from app.throttle import client_address
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
-from app.waitlist import pages as earlier_slots
+from app.waitlist import queries as earlier_slots
 from app.web.context import Context
 from app.web.public import PublicController, Visitor, short_link
 
@@ -143,7 +143,7 @@ class AppointmentPages(PublicController):
         page["notice"] = notice
         page.update(await _called_off_context(visitor.context, appointment))
         page.update(await _coming_context(visitor.context, appointment))
-        page.update(await earlier_slots.summary(visitor, appointment))
+        page.update(await earlier_slots.summary(session, appointment, visitor.now))
         escalation = await visits.escalation_of_appointment(session, appointment.id)
         page["escalation"] = usager_view(escalation, ZoneInfo(appointment.site.timezone))
         return _private_page("appointment.html", page)

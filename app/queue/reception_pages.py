@@ -46,7 +46,7 @@ from app.sites.hours import OpenDay
 from app.sites.models import Site, Station
 from app.sites.schemas import Slug
 from app.sites.service import list_needs, list_services, local_today
-from app.waitlist import staff_pages as earlier_slots
+from app.waitlist import queries as earlier_slots
 from app.web.context import Context
 from app.web.staff import Staff, StaffController, back, our_link, site_for, site_form
 

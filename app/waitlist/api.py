@@ -13,11 +13,12 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from app import bounds
-from app.booking.schemas import AppointmentOut, OfferOut, Token, WaitlistOut, appointment_out
+from app.booking.schemas import AppointmentOut, Token, WaitlistOut, appointment_out
 from app.booking.throttling import throttle_booking
 from app.errors import BadRequest
 from app.problems import problem_responses
 from app.waitlist import commands
+from app.waitlist.queries import waitlist_out
 from app.web.context import Context
 
 
@@ -25,26 +26,6 @@ class WaitlistIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Only a slot on an earlier day than this one (none: any slot earlier than the
     # appointment).
     before: date | None = None
-
-
-def offer_out(standing: commands.Standing, tz: ZoneInfo) -> OfferOut | None:
-    offer = standing.offer
-    if offer is None:
-        return None
-    return OfferOut(
-        start=offer.starts_at.astimezone(tz),
-        end=offer.ends_at.astimezone(tz),
-        expires_at=offer.expires_at.astimezone(tz),
-    )
-
-
-def waitlist_out(standing: commands.Standing, tz: ZoneInfo) -> WaitlistOut | None:
-    wish = standing.wish
-    if wish is None:
-        return None
-    return WaitlistOut(
-        since=wish.created_at.astimezone(tz), before=wish.before, offer=offer_out(standing, tz)
-    )
 
 
 class WaitlistController(Controller):

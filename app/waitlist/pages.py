@@ -165,18 +165,3 @@ class EarlierPages(PublicController):
         throttle_booking(visitor.request)
         await commands.stop(visitor.session, token, visitor.now)
         return Redirect(f"/rendez-vous/{token}/plus-tot?arrete=1", status_code=303)
-
-
-async def summary(visitor: Visitor, appointment: Appointment) -> dict[str, Any]:
-    """What an appointment's private page says of earlier slots: whether its person waits
-    for one, and the slot held for them now."""
-    found = await commands.standing(visitor.session, appointment.id, visitor.now)
-    tz = ZoneInfo(appointment.site.timezone)
-    offer = found.offer
-    return {
-        "earlier": {
-            "waiting": found.wish is not None,
-            "offer_when": formats.moment(offer.starts_at.astimezone(tz)) if offer else None,
-            "offer_until": formats.moment(offer.expires_at.astimezone(tz)) if offer else None,
-        }
-    }

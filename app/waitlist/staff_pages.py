@@ -4,45 +4,23 @@ held for them now."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.booking.models import Appointment, AppointmentStatus
+from app.booking.models import Appointment
 from app.i18n import formats
 from app.queue.station_pages import RECEPTION
-from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.waitlist.models import Offer, OfferStatus, Wish
+from app.waitlist.queries import waiting, waiting_count
 from app.web.staff import Staff, StaffController, site_for
 
 SHOWN = 200  # at most, in the order they asked
-
-
-def _waiting(site: Site, now: datetime) -> Any:
-    return (
-        select(Wish, Appointment)
-        .join(Appointment, Appointment.id == Wish.appointment_id)
-        .where(
-            Wish.site_id == site.id,
-            Wish.ended_at.is_(None),
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at > now,
-        )
-    )
-
-
-async def waiting_count(session: AsyncSession, site: Site, now: datetime) -> int:
-    """How many people wait for an earlier slot at `site` (for the reception console)."""
-    query = _waiting(site, now).with_only_columns(func.count())
-    return int(await session.scalar(query) or 0)
 
 
 class EarlierStaffPages(StaffController):
@@ -52,7 +30,7 @@ class EarlierStaffPages(StaffController):
         site = await site_for(session, staff, slug, RECEPTION)
         tz = ZoneInfo(site.timezone)
         rows = await session.execute(
-            _waiting(site, now)
+            waiting(site, now)
             .order_by(Wish.created_at, Wish.id)
             .limit(SHOWN)
             .options(selectinload(Appointment.service))
