@@ -53,11 +53,8 @@ class WaitlistController(Controller):
         if data.before is not None and not bounds.within_days(data.before):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
         standing = await commands.ask(context.session, token, data.before, context.now)
-        wish = standing.wish
-        assert wish is not None
-        tz = ZoneInfo(context.settings.timezone)
-        found = waitlist_out(standing, tz)
-        assert found is not None
+        found = waitlist_out(standing, ZoneInfo(context.settings.timezone))
+        assert found is not None  # asking leaves a wish
         return found
 
     @delete(

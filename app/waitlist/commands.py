@@ -27,10 +27,9 @@ from app.booking.queries import (
 )
 from app.db import writing
 from app.errors import BadRequest, Conflict, Gone, Unprocessable
-from app.notify import outbox
 from app.sites.models import Site
 from app.sites.service import local_today
-from app.waitlist.engine import freed
+from app.waitlist.engine import freed, let_go
 from app.waitlist.models import Offer, OfferStatus, Wish, WishEnd
 
 
@@ -108,17 +107,6 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
     return await standing(session, appointment_id, now)
 
 
-async def _withdraw(
-    session: AsyncSession, offer: Offer, status: OfferStatus, tz: ZoneInfo, now: datetime
-) -> None:
-    """The held `offer` ends (`status`) and its slot is free again, first for the next
-    person waiting; its message, if not sent yet, is not."""
-    offer.status = status
-    offer.answered_at = now
-    await freed(session, offer.site_id, offer.starts_at.astimezone(tz).date(), now)
-    await outbox.cancel_pending(session, appointment_id=offer.appointment_id, kinds=("offer",))
-
-
 async def stop(session: AsyncSession, token: str, now: datetime) -> None:
     """Wait no more for an earlier slot (idempotent); a slot held is let go."""
     appointment = await get_by_token(session, token)
@@ -145,7 +133,7 @@ async def end_offers(
         .with_for_update()
     )
     for offer in list(held):
-        await _withdraw(session, offer, status, tz, now)
+        await let_go(session, offer, status, tz, now)
 
 
 async def _taken_already(session: AsyncSession, appointment: Appointment) -> bool:

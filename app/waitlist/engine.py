@@ -352,6 +352,9 @@ async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> in
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         async with db.writing() as session:
             site = await session.get_one(Site, site_id)
+            # The days' locks before the marks' rows: a move marking one of these days
+            # freed holds its day's lock, then waits for the mark's row; taking the rows
+            # first would wait for that lock in the other order.
             keys = [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days]
             await locking.lock(session, keys)
             ids = [mark_id for mark_id, _ in found]
@@ -410,6 +413,17 @@ async def sweep(db: Database, now: datetime) -> int:
     return made
 
 
+async def let_go(
+    session: AsyncSession, offer: Offer, status: OfferStatus, tz: ZoneInfo, now: datetime
+) -> None:
+    """The held `offer` ends (`status`) and its slot is free again, first for the next
+    person waiting; its message, if not sent yet, is not."""
+    offer.status = status
+    offer.answered_at = now
+    await freed(session, offer.site_id, offer.starts_at.astimezone(tz).date(), now)
+    await outbox.cancel_pending(session, appointment_id=offer.appointment_id, kinds=("offer",))
+
+
 async def recheck(session: AsyncSession, site: Site, now: datetime) -> int:
     """After a change to how the mairie runs (an outage, a closure, hours, stations), each
     slot held at the site is checked again: kept, on another station of the slot if its
@@ -428,7 +442,7 @@ async def recheck(session: AsyncSession, site: Site, now: datetime) -> int:
             .with_for_update()
         )
     )
-    let_go = 0
+    dropped = 0
     for offer in held:
         appointment = await session.get_one(Appointment, offer.appointment_id)
         service = await session.get_one(Service, appointment.service_id)
@@ -449,12 +463,9 @@ async def recheck(session: AsyncSession, site: Site, now: datetime) -> int:
             if offer.station_id not in found.station_ids:
                 offer.station_id = found.station_ids[0]
             continue
-        offer.status = OfferStatus.WITHDRAWN
-        offer.answered_at = now
-        await freed(session, site.id, day, now)
-        await outbox.cancel_pending(session, appointment_id=offer.appointment_id, kinds=("offer",))
-        let_go += 1
-    return let_go
+        await let_go(session, offer, OfferStatus.WITHDRAWN, tz, now)
+        dropped += 1
+    return dropped
 
 
 async def forget(session: AsyncSession, appointment_ids: list[int], now: datetime) -> None:
