@@ -47,6 +47,8 @@ from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
 from app.opendata.api import OpenDataController
+from app.partners.api import PartnersAdminController
+from app.partners.pages import PartnerPages
 from app.privacy.api import PeopleController
 from app.privacy.pages import PrivacyPages
 from app.problems import document_problems
@@ -69,12 +71,14 @@ from app.stats.busy_api import BusyHoursController
 from app.stats.metrics import Metrics, metrics_endpoint
 from app.stats.pages import FiguresPages
 from app.throttle import Limits, rate_limits
+from app.visits.activities_api import ActivitiesController
 from app.visits.api import DepartmentsController, EscalationsController
 from app.visits.pages import DepartmentPages
 from app.visits.staff_pages import RequestPages
 from app.waitlist.api import WaitlistController
 from app.waitlist.pages import EarlierPages
 from app.waitlist.staff_pages import EarlierStaffPages
+from app.webhooks.api import WebhooksAdminController
 from app.web import language
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
@@ -94,6 +98,7 @@ PAGE_SLICES = (
     "accounts",
     "audit",
     "waitlist",
+    "partners",
 )
 TEMPLATE_DIRS: list[Path | PathLike[Any] | str] = [
     PACKAGE_DIR / name / "templates" for name in PAGE_SLICES
@@ -202,6 +207,9 @@ def create_app(
             DepartmentsController,
             PeopleController,
             StatsController,
+            ActivitiesController,
+            WebhooksAdminController,
+            PartnersAdminController,
             display_socket,
             ticket_socket,
         ],
@@ -232,6 +240,7 @@ def create_app(
             RemotePages,
             DepartmentPages,
             PrivacyPages,
+            PartnerPages,
             favicon,
             create_static_files_router(
                 path="/static",

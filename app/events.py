@@ -98,10 +98,12 @@ class AppointmentEvent(Event):
 
 
 class AppointmentBooked(AppointmentEvent, name="appointment.booked"):
-    """Booked online (`booked_by` None) or by the agent `booked_by`, through `channel`."""
+    """Booked online (`booked_by` None) or by the agent `booked_by`, through `channel`; by
+    the partner `partner_id` when a partner referred the person (`channel` "partner")."""
 
     booked_by: int | None = None
     channel: str = "online"
+    partner_id: int | None = None
 
 
 class AppointmentMoved(AppointmentEvent, name="appointment.moved"):

@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints an administrator registers, and their deliveries."""
