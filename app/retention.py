@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, or_, update
+from sqlalchemy import ColumnElement, String, cast, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
@@ -20,7 +20,7 @@ from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
 from app.notify.models import MessageStatus, OutboxMessage
-from app.queue.models import Ticket
+from app.queue.models import ReceivedText, Ticket
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 from app.waitlist import engine as waitlist
 
@@ -137,6 +137,10 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
                 or_(Appointment.email_key.is_not(None), Appointment.client_network.is_not(None)),
             )
             .values(email_key=None, client_network=None)
+        )
+        # The gateway's ids of forwarded texts: a text older than a few minutes is refused.
+        await session.execute(
+            delete(ReceivedText).where(ReceivedText.received_at < now - timedelta(days=1))
         )
         # The marks offers of earlier slots left on people count for a day at most.
         await waitlist.forget_old_marks(session, now)

@@ -143,3 +143,14 @@ class QueueState(Base):
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReceivedText(Base):
+    """A text the SMS gateway forwarded, by the gateway's id, so that a replayed or
+    re-sent one is taken once; forgotten a day later (the webhook refuses texts older
+    than a few minutes anyway)."""
+
+    __tablename__ = "received_texts"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

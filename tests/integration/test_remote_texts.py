@@ -5,6 +5,7 @@ the gateway's signed inbound webhook, which frees the number."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,13 +16,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from app import retention
 from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
 from app.notify import render
 from app.notify.models import OutboxMessage
 from app.queue import remote
-from app.queue.models import TicketStatus
+from app.queue.models import ReceivedText, TicketStatus
 from app.queue.sms_inbound import (
     SIGNATURE_HEADER,
     signature,
@@ -158,8 +160,17 @@ async def test_time_to_leave_home_is_texted_once_however_often_it_is_looked_for(
     )
 
 
-def inbound(text: str, sender: str = "33612345678") -> bytes:
-    return json.dumps({"from": sender, "text": text}).encode()
+def inbound(
+    text: str, clock: Clock, sender: str = "33612345678", *, sent: timedelta = timedelta()
+) -> bytes:
+    """The gateway's body for a text sent `sent` before the clock's now; its id is the
+    same for the same text, sender and time (as a gateway re-sending it would keep it)."""
+    sent_at = (clock() - sent).isoformat()
+    message_id = hashlib.sha256(f"{sender}|{text}|{sent_at}".encode()).hexdigest()[:32]
+    return json.dumps({"id": message_id, "sent_at": sent_at, "from": sender, "text": text}).encode()
+
+
+NOTHING = {"left": None, "offers_stopped": 0, "already_taken": False}
 
 
 async def post_inbound(client: CLIENT, body: bytes, signed: str | None) -> Any:
@@ -174,14 +185,14 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
 ) -> None:
     clock.set(MORNING)
     ticket = await join(client)
-    body = inbound("  Quittér ")
+    body = inbound("  Quittér ", clock)
 
     unsigned = await post_inbound(client, body, None)
     wrongly = await post_inbound(client, body, signature("not the secret", body))
-    other_body = await post_inbound(client, body, signature(INBOUND_SECRET, inbound("STOP")))
+    other_body = await post_inbound(client, body, signature(INBOUND_SECRET, inbound("STOP", clock)))
     still = await db_status(db, ticket["token"])
     chatter = await post_inbound(
-        client, inbound("merci"), signature(INBOUND_SECRET, inbound("merci"))
+        client, inbound("merci", clock), signature(INBOUND_SECRET, inbound("merci", clock))
     )
     left = await post_inbound(client, body, signature(INBOUND_SECRET, body))
     again = await post_inbound(client, body, signature(INBOUND_SECRET, body))
@@ -189,10 +200,10 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
 
     assert (unsigned.status_code, wrongly.status_code, other_body.status_code) == (401, 401, 401)
     assert still == TicketStatus.REMOTE
-    assert (chatter.status_code, chatter.json()) == (200, {"left": None, "offers_stopped": 0})
-    assert (left.status_code, left.json()) == (200, {"left": ticket["number"], "offers_stopped": 0})
+    assert (chatter.status_code, chatter.json()) == (200, NOTHING)
+    assert (left.status_code, left.json()) == (200, {**NOTHING, "left": ticket["number"]})
     assert await db_status(db, ticket["token"]) == TicketStatus.CANCELLED
-    assert again.json() == {"left": None, "offers_stopped": 0}
+    assert again.json() == {**NOTHING, "already_taken": True}
     assert joined_again["token"] != ticket["token"]
 
 
@@ -212,14 +223,56 @@ async def test_a_texted_stop_ends_the_offers_of_earlier_slots_to_the_number(
         assert asked.status_code == 201, asked.text
 
     other = await post_inbound(
-        client, inbound("Quitter"), signature(INBOUND_SECRET, inbound("Quitter"))
+        client, inbound("Quitter", clock), signature(INBOUND_SECRET, inbound("Quitter", clock))
     )
-    stop = await post_inbound(client, inbound("STOP"), signature(INBOUND_SECRET, inbound("STOP")))
+    stop = await post_inbound(
+        client, inbound("STOP", clock), signature(INBOUND_SECRET, inbound("STOP", clock))
+    )
 
-    assert other.json() == {"left": None, "offers_stopped": 0}
-    assert stop.json() == {"left": None, "offers_stopped": 2}
+    assert other.json() == NOTHING
+    assert stop.json() == {**NOTHING, "offers_stopped": 2}
     for token in tokens:
         assert (await client.get(f"/api/v1/appointments/{token}")).json()["waitlist"] is None
+
+
+async def test_a_caught_text_posted_again_later_does_not_make_the_number_leave_a_new_ticket(
+    client: CLIENT, db: Database, clock: Clock, settings: Settings
+) -> None:
+    """A signed body caught on its way is worth nothing later: the same text posted again
+    does not act twice, and one sent long ago (or dated ahead, or without an offset) is
+    refused, whatever its signature."""
+    clock.set(MORNING)
+    first = await join(client)
+    body = inbound("QUITTER", clock)
+    left = await post_inbound(client, body, signature(INBOUND_SECRET, body))
+    second = await join(client)
+    replayed = await post_inbound(client, body, signature(INBOUND_SECRET, body))
+    old = inbound("QUITTER", clock, sent=timedelta(minutes=11))
+    stale = await post_inbound(client, old, signature(INBOUND_SECRET, old))
+    ahead = inbound("QUITTER", clock, sent=-timedelta(minutes=11))
+    early = await post_inbound(client, ahead, signature(INBOUND_SECRET, ahead))
+    naive = json.dumps(
+        {"id": "x1", "sent_at": "2026-12-01T09:00:00", "from": "33612345678", "text": "STOP"}
+    ).encode()
+    no_offset = await post_inbound(client, naive, signature(INBOUND_SECRET, naive))
+    recent = inbound("QUITTER", clock, sent=timedelta(minutes=9))
+    late_but_fine = await post_inbound(client, recent, signature(INBOUND_SECRET, recent))
+
+    assert left.json()["left"] == first["number"]
+    assert replayed.json() == {**NOTHING, "already_taken": True}
+    assert [r.status_code for r in (stale, early, no_offset)] == [400, 400, 400]
+    assert stale.json()["code"] == "stale_text"
+    assert late_but_fine.json()["left"] == second["number"]
+    assert len(await received_ids(db)) == 2
+    await retention.sweep(db, settings, clock() + timedelta(hours=23))
+    assert len(await received_ids(db)) == 2
+    await retention.sweep(db, settings, clock() + timedelta(hours=25))
+    assert await received_ids(db) == []
+
+
+async def received_ids(db: Database) -> list[str]:
+    async with db.session() as session:
+        return list(await session.scalars(select(ReceivedText.message_id)))
 
 
 @pytest.mark.parametrize("word", ["ANNULER", "stop", "Stop.", "annulér", "\tQUITTER\n"])
@@ -230,7 +283,7 @@ def test_each_leaving_keyword_is_taken_whatever_its_case_accents_and_spaces(word
 
 async def test_the_webhook_is_off_while_no_secret_is_set(database_url: str, clock: Clock) -> None:
     app = create_app(make_settings(database_url), clock=clock)
-    body = inbound("QUITTER")
+    body = inbound("QUITTER", clock)
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as off:
         answer = await post_inbound(off, body, signature("", body))
 
