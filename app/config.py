@@ -77,6 +77,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     trusted_proxies: str = ""
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
+    # Webhooks: how often an instance sends the deliveries due, how many it claims at once,
+    # the attempts before one is given up, how long one attempt may take, how long a claim
+    # lasts (a dead instance's deliveries are sent by another after it), and how many days
+    # finished deliveries are kept.
+    webhook_every_seconds: float = 2.0
+    webhook_batch: int = 20
+    webhook_attempts: int = 10
+    webhook_timeout_seconds: float = 5.0
+    webhook_lease_seconds: int = 120
+    webhook_keep_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -147,6 +157,12 @@ RANGES = (
     ("personal_data_days", 1, 3650),
     ("message_body_days", 1, 3650),
     ("audit_address_days", 1, 3650),
+    ("webhook_every_seconds", 0.1, 3600),
+    ("webhook_batch", 1, 200),
+    ("webhook_attempts", 1, 50),
+    ("webhook_timeout_seconds", 0.5, 60),
+    ("webhook_lease_seconds", 10, 3600),
+    ("webhook_keep_days", 1, 3650),
 )
 
 

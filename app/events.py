@@ -1,5 +1,5 @@
 """Domain events: what a command did, told to whoever must act on it in the same
-transaction (the messages, the audit log, the live screens).
+transaction (the messages, the audit log, the live screens, the webhooks' deliveries).
 
 A command records an event on its session (`await record(session, event)`); each
 subscriber of that event's type runs at once, on the same session, so what it writes (a
@@ -29,8 +29,9 @@ from app.sites.models import Service, Site
 
 @dataclass(frozen=True, kw_only=True)
 class AppointmentFacts:
-    """An appointment as its messages see it. `mobile` is its phone when that phone can
-    receive texts (a French mobile number), else None."""
+    """An appointment as its messages and webhooks see it, as the event leaves it.
+    `mobile` is its phone when that phone can receive texts (a French mobile number), else
+    None."""
 
     id: int
     sequence: int
@@ -42,7 +43,10 @@ class AppointmentFacts:
     reminders_by_email: bool
     reminders_by_sms: bool
     starts_at: datetime
+    ends_at: datetime
     station_id: int
+    status: str
+    channel: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,6 @@
 """The periodic work of an instance: APScheduler 3, in memory, started and stopped with
-the app. The database decides what runs once: messages are claimed, and a daily sweep
-runs on the instance that first records it for the day."""
+the app. The database decides what runs once: messages and webhook deliveries are
+claimed, and a daily sweep runs on the instance that first records it for the day."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ from app.notify.transports.smtp import SmtpTransport
 from app.queue import closing as queue
 from app.queue import remote
 from app.waitlist import engine as waitlist
+from app.webhooks import deliver as webhooks
+from app.webhooks.deliver import Deliverer
 
 log = logging.getLogger("guichet.scheduler")
 T = TypeVar("T")
@@ -80,6 +82,7 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=ZoneInfo(self.settings.timezone))
+        self.deliverer = Deliverer.of(self.db, self.clock, self.settings, self.instance)
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -89,6 +92,14 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
             id="dispatch",
+        )
+        self._scheduler.add_job(
+            self.deliver_webhooks,
+            "interval",
+            seconds=self.settings.webhook_every_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="webhooks",
         )
         self._scheduler.add_job(
             self.daily_sweep, "cron", hour=3, minute=30, max_instances=1, coalesce=True, id="sweep"
@@ -125,6 +136,7 @@ class Scheduler:
             self._scheduler.shutdown(wait=False)
         await self.dispatcher.email.close()
         await self.dispatcher.sms.close()
+        await self.deliverer.close()
 
     def _ran(self, job: str, result: str) -> None:
         if self.on_run is not None:
@@ -146,6 +158,16 @@ class Scheduler:
         budget = self.settings.dispatch_every_seconds * 5
         await self._round(
             "dispatch", "dispatch round failed", lambda: self.dispatcher.run_until_idle(budget)
+        )
+
+    async def deliver_webhooks(self) -> None:
+        """The webhook deliveries due, each sent once across instances (claimed with a
+        lease, like the messages)."""
+        budget = self.settings.webhook_every_seconds * 5
+        await self._round(
+            "webhooks",
+            "webhook deliveries round failed",
+            lambda: self.deliverer.run_until_idle(budget),
         )
 
     async def missed_sweep(self) -> None:
@@ -216,4 +238,9 @@ class Scheduler:
             if await first_to_run(self.db, "retention", day, self.instance, now):
                 await retention.sweep(self.db, self.settings, now)
 
+        async def forget_deliveries() -> None:
+            if await first_to_run(self.db, "webhooks", day, self.instance, now):
+                await webhooks.purge(self.db, now, self.settings.webhook_keep_days)
+
         await self._round("retention", "retention sweep failed", retain)
+        await self._round("webhooks_purge", "webhook deliveries purge failed", forget_deliveries)

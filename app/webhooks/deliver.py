@@ -1,0 +1,355 @@
+"""The deliverer: claims due webhook deliveries, signs and POSTs them, records each result.
+
+Claims are leases, as for the messages (app/notify/dispatcher.py): a claimed delivery is
+`sending` until `claimed_until`, and on PostgreSQL a claim skips the rows another
+instance holds (FOR UPDATE SKIP LOCKED), so two instances never send one delivery at
+once. The lease is longer than a whole batch can take (each POST is cut at `timeout`),
+so a live instance always records its results before another may claim them again; only
+an instance that dies mid-batch leaves its deliveries to be sent again once their lease
+ends, under the same `delivery_id`, for receivers to drop the repeat.
+
+A 2xx delivers; anything else (another status, a redirect, which is not followed, no
+answer in time, no connection) is tried again after a growing delay, and given up after
+the last attempt: administrators see it among the endpoint's failed deliveries. Logs
+name deliveries and endpoints by id: never an address, a body or a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import KW_ONLY, dataclass, field
+from datetime import datetime, timedelta
+from random import Random
+
+import httpx
+from sqlalchemy import and_, delete, or_, select, update
+
+from app.config import Settings
+from app.db import Database
+from app.webhooks import rules, sealing
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger("guichet.webhooks")
+SENDING_AT_ONCE = 8
+# One endpoint's deliveries in flight at once: a slow or hanging receiver holds these, and
+# never the places of the others'.
+PER_ENDPOINT = 3
+USER_AGENT = "guichet-webhooks/1"
+# What the lease keeps beyond the longest a batch can take.
+LEASE_MARGIN = timedelta(seconds=30)
+FINISHED = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this instance holds: where it goes, its bytes, its attempt's number."""
+
+    id: int
+    delivery_id: str
+    endpoint_id: int
+    event: str
+    url: str
+    body: bytes
+    attempts: int
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one attempt got: an HTTP status, or none and why."""
+
+    claimed: Claimed
+    answer: int | None
+    error: str = ""
+
+
+@dataclass(eq=False, repr=False)
+class Deliverer:
+    db: Database
+    clock: Callable[[], datetime]
+    _: KW_ONLY
+    instance: str
+    batch: int = 20
+    attempts: int = 10
+    timeout: float = 5.0
+    lease: timedelta = timedelta(minutes=2)
+    # The service's key, which opens the endpoints' sealed secrets (`app.webhooks.sealing`).
+    service_key: str = field(default="", repr=False)
+    # Spreads retries; nothing secret.
+    random: Random = field(init=False, default_factory=Random)
+    _client: httpx.AsyncClient | None = field(init=False, default=None)
+
+    @classmethod
+    def of(
+        cls, db: Database, clock: Callable[[], datetime], settings: Settings, instance: str
+    ) -> Deliverer:
+        return cls(
+            db,
+            clock,
+            instance=instance,
+            batch=settings.webhook_batch,
+            attempts=settings.webhook_attempts,
+            timeout=settings.webhook_timeout_seconds,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+            service_key=settings.secret_key,
+        )
+
+    @property
+    def claim_lease(self) -> timedelta:
+        """The lease of a claim: at least as long as a whole batch may take."""
+        rounds = math.ceil(self.batch / SENDING_AT_ONCE)
+        return max(self.lease, timedelta(seconds=rounds * self.timeout) + LEASE_MARGIN)
+
+    async def run_until_idle(self, budget_seconds: float = 10.0) -> int:
+        """Keep up to a batch of deliveries in flight until nothing is due or the time
+        budget is spent (then let those in flight end); how many were taken. Each result is
+        written as it comes and its place filled at once, and an endpoint has at most
+        `PER_ENDPOINT` deliveries in flight: a slow or hanging receiver holds its own
+        deliveries until its timeout, never the other endpoints'."""
+        taken, started = 0, time.monotonic()
+        flying: dict[asyncio.Future[Sent], int] = {}  # each send, and its endpoint
+        sending = asyncio.Semaphore(SENDING_AT_ONCE)
+        more = True
+
+        async def send_one(one: Claimed) -> Sent:
+            async with sending:
+                return await self.send(one)
+
+        while True:
+            places = self.batch - len(flying)
+            if more and places > 0 and time.monotonic() - started < budget_seconds:
+                claimed, count, more = await self.claim(places, Counter(flying.values()))
+                taken += count
+                for one in claimed:
+                    flying[asyncio.ensure_future(send_one(one))] = one.endpoint_id
+            if not flying:
+                return taken
+            done, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                del flying[future]
+            await self.record([future.result() for future in done])
+            more = True  # a place is free: look again
+
+    async def run_once(self) -> int:
+        """One batch; how many due deliveries it took (sent, given up or dropped)."""
+        claimed, taken, _ = await self.claim(self.batch)
+        if claimed:
+            await self.record(await self.send_all(claimed))
+        return taken
+
+    async def claim(
+        self, places: int, busy: Counter[int] | None = None
+    ) -> tuple[list[Claimed], int, bool]:
+        """Take up to `places` due deliveries for this instance, for the lease's time; with
+        `busy` (the deliveries already in flight, by endpoint), at most `PER_ENDPOINT` of
+        one endpoint in flight. How many due ones were taken, and whether more may be due.
+        Those of a deleted endpoint are dropped, and those whose lease ran out after their
+        last attempt, with no result recorded, given up."""
+        cap = PER_ENDPOINT if busy is not None else places
+        flying = Counter(busy or {})
+        full: Collection[int] = [e for e, count in flying.items() if count >= cap]
+        limit = places * PER_ENDPOINT if busy is not None else places
+        now = self.clock()
+        async with self.db.writing() as session:
+            due = or_(
+                and_(
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                    WebhookDelivery.send_after <= now,
+                ),
+                and_(
+                    WebhookDelivery.status == DeliveryStatus.SENDING,
+                    WebhookDelivery.claimed_until < now,
+                ),
+            )
+            query = (
+                select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.sealed_secret)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .add_columns(WebhookEndpoint.deleted_at)
+                .where(due, WebhookDelivery.endpoint_id.not_in(full))
+                .order_by(WebhookDelivery.send_after, WebhookDelivery.id)
+                .limit(limit)  # enough for `places` whatever the endpoints
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
+            rows = (await session.execute(query)).all()
+            claimed: list[Claimed] = []
+            taken, left = 0, False
+            for delivery, url, sealed, deleted_at in rows:
+                if len(claimed) >= places or flying[delivery.endpoint_id] >= cap:
+                    left = True  # not taken: stays due, for a free place
+                    continue
+                taken += 1
+                if deleted_at is not None:
+                    delivery.status = DeliveryStatus.CANCELLED
+                    delivery.claimed_until = None
+                    delivery.last_error = "deleted"
+                    continue
+                secret = sealing.unseal(self.service_key, sealed)
+                if secret is None:
+                    log.warning(
+                        "webhook delivery %s given up: its endpoint's secret was sealed with "
+                        "another service key",
+                        delivery.id,
+                    )
+                    delivery.status = DeliveryStatus.FAILED
+                    delivery.claimed_until = None
+                    delivery.last_error = (
+                        "secret unreadable: the service's secret key changed; "
+                        "register the endpoint again"
+                    )
+                    continue
+                if delivery.status == DeliveryStatus.SENDING and delivery.attempts >= self.attempts:
+                    log.warning(
+                        "webhook delivery %s given up: no result after %d attempts",
+                        delivery.id,
+                        delivery.attempts,
+                    )
+                    delivery.status = DeliveryStatus.FAILED
+                    delivery.claimed_until = None
+                    delivery.last_error = f"gave up: no result after {delivery.attempts} attempts"
+                    continue
+                delivery.status = DeliveryStatus.SENDING
+                delivery.claimed_by = self.instance
+                delivery.claimed_until = now + self.claim_lease
+                delivery.attempts += 1
+                flying[delivery.endpoint_id] += 1
+                claimed.append(
+                    Claimed(
+                        id=delivery.id,
+                        delivery_id=delivery.delivery_id,
+                        endpoint_id=delivery.endpoint_id,
+                        event=delivery.event,
+                        url=url,
+                        body=delivery.body,
+                        attempts=delivery.attempts,
+                        secret=secret,
+                    )
+                )
+        return claimed, taken, left or len(rows) == limit
+
+    async def send_all(self, claimed: list[Claimed]) -> list[Sent]:
+        """POST each claimed delivery, several at once: sending is mostly waiting."""
+        sending = asyncio.Semaphore(SENDING_AT_ONCE)
+
+        async def send_one(one: Claimed) -> Sent:
+            async with sending:
+                return await self.send(one)
+
+        return list(await asyncio.gather(*(send_one(one) for one in claimed)))
+
+    async def send(self, claimed: Claimed) -> Sent:
+        """One signed POST of the delivery's bytes, cut at `timeout` whatever the receiver
+        does; the answer's body is not read."""
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            rules.SIGNATURE_HEADER: rules.signature(claimed.secret, claimed.body),
+            "X-Guichet-Event": claimed.event,
+            "X-Guichet-Delivery": claimed.delivery_id,
+        }
+        try:
+            async with asyncio.timeout(self.timeout):
+                request = self.client.stream(
+                    "POST", claimed.url, content=claimed.body, headers=headers
+                )
+                async with request as response:
+                    return Sent(claimed, response.status_code)
+        except TimeoutError:
+            return Sent(claimed, None, "no answer in time")
+        except httpx.HTTPError as exc:  # its text may hold the address: its kind only
+            return Sent(claimed, None, f"no answer: {type(exc).__name__}")
+        except Exception as exc:  # what nobody foresaw fails this attempt, and only it
+            return Sent(claimed, None, f"unexpected error: {type(exc).__name__}")
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=self.timeout,
+                limits=httpx.Limits(max_connections=SENDING_AT_ONCE * 2),
+            )
+        return self._client
+
+    async def record(self, results: list[Sent]) -> None:
+        """Write the batch's results in one transaction, each only while this instance
+        still holds its delivery (an endpoint deleted meanwhile keeps its drop)."""
+        now = self.clock()
+        mine = and_(
+            WebhookDelivery.status == DeliveryStatus.SENDING,
+            WebhookDelivery.claimed_by == self.instance,
+        )
+        outcomes = [
+            (
+                sent.claimed,
+                rules.after_attempt(
+                    sent.answer,
+                    sent.error,
+                    sent.claimed.attempts,
+                    self.attempts,
+                    now,
+                    self.random.uniform(0.5, 1.5),
+                ),
+            )
+            for sent in results
+        ]
+        delivered = [c.id for c, result in outcomes if result.status == DeliveryStatus.DELIVERED]
+        async with self.db.writing() as session:
+            if delivered:
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id.in_(delivered), mine)
+                    .values(
+                        status=DeliveryStatus.DELIVERED,
+                        claimed_until=None,
+                        last_attempt_at=now,
+                        delivered_at=now,
+                        last_error="",
+                    )
+                )
+            for claimed, result in outcomes:
+                if result.status == DeliveryStatus.DELIVERED:
+                    continue
+                log.warning(
+                    "webhook delivery %s to endpoint %s, attempt %d: %s",
+                    claimed.id,
+                    claimed.endpoint_id,
+                    claimed.attempts,
+                    result.error,
+                )
+                values: dict[str, object] = {
+                    "status": result.status,
+                    "claimed_until": None,
+                    "last_attempt_at": now,
+                    "refused_at": now,
+                    "last_error": result.error,
+                }
+                if result.retry_at is not None:
+                    values["send_after"] = result.retry_at
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id == claimed.id, mine)
+                    .values(**values)
+                )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def purge(db: Database, now: datetime, keep_days: int) -> int:
+    """Forget the deliveries finished more than `keep_days` ago; how many."""
+    async with db.writing() as session:
+        result = await session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.status.in_(FINISHED),
+                WebhookDelivery.created_at < now - timedelta(days=keep_days),
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
