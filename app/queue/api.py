@@ -29,6 +29,7 @@ from app.shapes import from_model
 from app.sites.schemas import Slug, StationRef
 from app.sites.service import get_site
 from app.visits import service as visits
+from app.visits.commands import ActivityIn
 from app.visits.service import VisitReport
 from app.web.context import Context
 
@@ -69,8 +70,9 @@ class TransferIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """What was done: the services (default: the ticket's), the outcome, a note, and the
-    expert department a request is sent on to (outcome escalated)."""
+    """What was done: the services (default: the ticket's), the outcome, a note, the
+    expert department a request is sent on to (outcome escalated), and the activity
+    record in La Coop de la médiation numérique's values (default: the services')."""
 
     services: Annotated[list[Code], msgspec.Meta(max_length=20)] = msgspec.field(
         default_factory=list
@@ -78,6 +80,7 @@ class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: Literal["solved", "alone", "escalated", "unhelped", "unrecorded"] = "unrecorded"
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     department: Code | None = None
+    activity: ActivityIn | None = None
 
     def report(self) -> VisitReport:
         return VisitReport(
@@ -85,6 +88,7 @@ class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             outcome=self.outcome,
             note=self.note,
             department=self.department,
+            activity=(self.activity or ActivityIn()).report(),
         )
 
 

@@ -5,6 +5,7 @@ refused past its limit, never cut."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 
@@ -18,6 +19,7 @@ from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.queue.queries import MAX_REASON
 from app.sites.models import STATION_KINDS
+from app.visits.activity_form import ActivityForm
 from app.visits.service import MAX_NOTE, VisitReport, check
 
 # The free texts of the desks' forms, by field name: their limit, and the refusal of a
@@ -136,6 +138,7 @@ class Kept:
     services: tuple[str, ...] = ()
     service: str = ""
     kind: str = ""
+    activity: ActivityForm = dataclasses.field(default_factory=ActivityForm)
 
     @classmethod
     def of(cls, ticket_id: int, action: str, form: FormMultiDict) -> Kept:
@@ -148,6 +151,7 @@ class Kept:
             services=tuple(str(code) for code in form.getall("demarches", [])),
             service=str(form.get("service", "")),
             kind=str(form.get("poste", "")),
+            activity=ActivityForm.of(form),
         )
 
     def report(self) -> VisitReport:
@@ -157,6 +161,7 @@ class Kept:
             outcome=self.outcome or "none",
             note=self.note,
             department=self.department or None,
+            activity=self.activity.report(),
         )
 
     def refusal(self, services: Set[str], departments: Set[str]) -> Kept | None:
@@ -174,8 +179,12 @@ class Kept:
         return replace(self, field=field, error=error)
 
     def _visit_refusal(self, services: Set[str], departments: Set[str]) -> tuple[str, str] | None:
-        """A report that does not hold together (`visits.check`), an expert department
-        or a démarche that is not offered, a note too long."""
+        """A report that does not hold together (`visits.check`), an activity record La
+        Coop would not take, an expert department or a démarche that is not offered, a
+        note too long."""
+        activity_refused = self.activity.refusal()
+        if activity_refused is not None:
+            return activity_refused
         try:
             check(self.report())
         except BadRequest as refused:

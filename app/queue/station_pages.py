@@ -33,6 +33,7 @@ from app.sites import opening
 from app.sites.models import Site, Station
 from app.sites.service import list_needs, list_services
 from app.visits import service as visits
+from app.visits.activity_form import form_choices
 from app.visits.models import OUTCOMES, Visit
 from app.web.context import Context
 from app.web.staff import Staff, StaffController, back
@@ -276,6 +277,7 @@ async def station_page(
         "issues_tickets": site.facilitators_issue_tickets,
         "departments": await visits.active_departments(session),
         "outcomes": [(code, label(OUTCOME_LABELS, code)) for code in RECORDED_OUTCOMES],
+        "activity": form_choices(),
         "current": await _current(staff.context, station),
         "finished": await _finished(staff.context, station, params.get("termine")),
         "asked": walk_in,

@@ -20,6 +20,7 @@ from app.sites.forms import read_day
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.stats import charts
+from app.stats.activities import with_activities
 from app.stats.charts import Axes, Bar
 from app.stats.export import OFFERS, REMOTE, TITLES
 from app.stats.figures import compare, figures
@@ -27,6 +28,7 @@ from app.stats.queries import default_range, sites_for_stats, today_in
 from app.stats.schemas import Figures, Stats
 from app.stats.sql import By
 from app.stats.tally import MAX_DAYS
+from app.visits import activity_words
 from app.web.staff import Staff, StaffController
 
 PERIODS: dict[str, By] = {"jour": "day", "semaine": "week", "mois": "month"}
@@ -36,6 +38,7 @@ CHANNEL_NAMES = {
     "online": N_("En ligne"),
     "phone": N_("Par téléphone"),
     "counter": N_("Au guichet"),
+    "partner": N_("Par un partenaire"),
     "walk_in": N_("Sans rendez-vous"),
 }
 
@@ -148,7 +151,10 @@ def chart_context(stats: Stats) -> dict[str, Any]:
         for row in stats.by_weekday
     ]
     channels = {
-        **{name: getattr(total.appointments, name) for name in ("online", "phone", "counter")},
+        **{
+            name: getattr(total.appointments, name)
+            for name in ("online", "phone", "counter", "partner")
+        },
         "walk_in": total.walk_ins,
     }
     channel_bars = [
@@ -268,6 +274,22 @@ def offer_figures(stats: Stats) -> list[tuple[str, str]]:
     return [(gettext(TITLES[f"offers_{name}"]), str(getattr(offers, name))) for name in OFFERS]
 
 
+def activity_figures(stats: Stats) -> dict[str, list[tuple[str, str]]]:
+    """The blocks of the visits' activity records: how autonomous the people were (every
+    level), and the themes of the help (those met, the most frequent first)."""
+    themes = sorted(
+        ((theme, count) for theme, count in stats.themes.items() if count),
+        key=lambda item: -item[1],
+    )
+    return {
+        "autonomy": [
+            (label(activity_words.AUTONOMY, level), str(count))
+            for level, count in stats.autonomy.items()
+        ],
+        "themes": [(label(activity_words.THEMES, theme), str(count)) for theme, count in themes],
+    }
+
+
 @dataclass(frozen=True)
 class Compared:
     """A column of the comparison of the mairies: its title, the figure it reads, and how
@@ -373,6 +395,7 @@ class FiguresPages(StaffController):
             page.update(first=typed["du"], last=typed["au"])
             return Template("staff_stats.html", context=page, status_code=400)
         stats = await figures(session, sites, first, last, by, now)
+        stats = await with_activities(session, stats, sites, first, last)
         export = {"from": first.isoformat(), "to": last.isoformat(), "by": by}
         if slug:
             export["site"] = slug
@@ -391,6 +414,8 @@ class FiguresPages(StaffController):
                 "figures": key_figures(stats),
                 "remote": remote_figures(stats),
                 "offers": offer_figures(stats),
+                **activity_figures(stats),
+                "referrals": stats.referrals,
                 "comparison": table,
                 **chart_context(stats),
             }

@@ -12,6 +12,7 @@ from app.accounts.actors import Actor
 from app.accounts.service import MANAGERS, authorize, sites_in_view
 from app.config import Settings
 from app.sites.models import Site
+from app.stats.activities import with_activities
 from app.stats.figures import figures
 from app.stats.schemas import Stats
 from app.stats.sql import By
@@ -47,4 +48,5 @@ async def read_stats(
 ) -> Stats:
     sites = await sites_for_stats(session, actor, slug)
     first, last = default_range(first, last, today_in(settings, now))
-    return await figures(session, sites, first, last, by, now)
+    stats = await figures(session, sites, first, last, by, now)
+    return await with_activities(session, stats, sites, first, last)

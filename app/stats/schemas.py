@@ -15,6 +15,17 @@ class AppointmentFigures(msgspec.Struct, kw_only=True):
     phone: int
     counter: int
     total: int
+    partner: int = 0  # booked by a partner who referred the person
+
+
+class ReferralFigures(msgspec.Struct, kw_only=True):
+    """A partner's referrals over the period: booked, and what became of them."""
+
+    partner: str
+    booked: int
+    honoured: int
+    missed: int
+    cancelled: int
 
 
 class NoShows(msgspec.Struct, kw_only=True):
@@ -143,3 +154,9 @@ class Stats(msgspec.Struct, kw_only=True):
     by_weekday: list[WeekdayFigures]
     services: list[ServiceFigures]
     stations: list[StationFigures]
+    # The finished visits' activity records (La Coop de la médiation numérique's values):
+    # how many for each autonomy and each theme (a visit counts once for each of its themes).
+    autonomy: dict[str, int] = msgspec.field(default_factory=dict)
+    themes: dict[str, int] = msgspec.field(default_factory=dict)
+    # The appointments partners booked for the people they referred, partner by partner.
+    referrals: list[ReferralFigures] = msgspec.field(default_factory=list)

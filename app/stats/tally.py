@@ -28,7 +28,7 @@ from app.visits.models import OUTCOMES
 
 MEDIAN, P90 = Fraction(1, 2), Fraction(9, 10)
 MAX_DAYS = 400
-CHANNELS = ("online", "phone", "counter")
+CHANNELS = ("online", "phone", "counter", "partner")
 
 
 @dataclass
@@ -129,6 +129,7 @@ class Tally:
                 online=self.booked["online"],
                 phone=self.booked["phone"],
                 counter=self.booked["counter"],
+                partner=self.booked["partner"],
                 total=booked,
             ),
             walk_ins=self.walk_ins,

@@ -22,9 +22,11 @@ from app.errors import BadRequest, Conflict, NotFound
 from app.queue.messages import about
 from app.queue.models import Ticket
 from app.sites.models import Service, Site
+from app.visits.activity_rules import ActivityReport, check_activity, settle
 from app.visits.models import (
     ESCALATION_STATUSES,
     OUTCOMES,
+    Activity,
     Department,
     Escalation,
     EscalationEvent,
@@ -40,13 +42,14 @@ DEPARTMENT_TOKEN_BYTES = 32  # 256 bits
 
 @dataclass(frozen=True)
 class VisitReport:
-    """What the facilitator says of a visit; with nothing said, the ticket's own service
-    and an unrecorded outcome."""
+    """What the facilitator says of a visit; with nothing said, the ticket's own service,
+    an unrecorded outcome and an activity record of the service's defaults."""
 
     services: list[str] = field(default_factory=list)
     outcome: str = "unrecorded"
     note: str = ""
     department: str | None = None
+    activity: ActivityReport = field(default_factory=ActivityReport)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Recorded:
     visit: Visit
     services: list[Service]
     escalation: Escalation | None
+    activity: Activity
 
 
 def new_escalation_reference(slug: str) -> str:
@@ -106,6 +110,7 @@ def check(report: VisitReport) -> None:
             "A department is given only when the request is sent on (outcome escalated).",
             code="department_without_escalation",
         )
+    check_activity(report.activity)
 
 
 async def record(
@@ -139,6 +144,8 @@ async def record(
     )
     session.add(visit)
     await session.flush()
+    activity = activity_of(visit, report.activity, usual_minutes=services[0].duration_minutes)
+    session.add(activity)
     escalation = None
     if report.department:
         department = await active_department(session, report.department)
@@ -173,7 +180,31 @@ async def record(
                 department_token=token,
             )
             await events.record(session, sent)
-    return Recorded(visit, services, escalation)
+    return Recorded(visit, services, escalation, activity)
+
+
+def activity_of(visit: Visit, report: ActivityReport, *, usual_minutes: int) -> Activity:
+    """The activity record of `visit`, as the facilitator said it, with the defaults of
+    its démarches, times and outcome for what they left out."""
+    facts = settle(
+        report,
+        services=visit.services,
+        escalated=visit.outcome == "escalated",
+        started_at=visit.started_at,
+        finished_at=visit.finished_at,
+        usual_minutes=usual_minutes,
+    )
+    return Activity(
+        visit_id=visit.id,
+        themes=list(facts.themes),
+        minutes=facts.minutes,
+        equipment=list(facts.equipment),
+        autonomy=facts.autonomy,
+        referral=facts.referral,
+        aidants_connect=facts.aidants_connect,
+        age_band=facts.age_band,
+        social_status=facts.social_status,
+    )
 
 
 # Escalations, as managers move them.

@@ -218,3 +218,53 @@ def test_the_consoles_fit_a_phone_and_a_laptop_and_show_the_needs(
     finally:
         reception.close()
         facilitator.close()
+
+
+@pytest.mark.usefixtures("open_all_day")
+def test_the_activity_record_fits_320_px_and_goes_by_the_keyboard(
+    browser: Browser, live_server: str, axe: Axe
+) -> None:
+    """The facilitator's form on the narrowest phone: the démarche's defaults ticked in
+    advance, every field reached and changed with the keyboard, and the visit finished."""
+    reception = browser.new_context(base_url=live_server, locale="fr-FR")
+    facilitator = browser.new_context(
+        base_url=live_server, locale="fr-FR", viewport={"width": 320, "height": 640}
+    )
+    try:
+        desk = reception.new_page()
+        log_in(desk, RECEPTION)
+        desk.goto("/accueil/paris-15")
+        desk.get_by_role("button", name="Démarches CAF en ligne").click()
+        expect(desk.get_by_role("status")).to_contain_text("Démarches CAF en ligne")
+        number = desk.get_by_role("status").locator(".big-number").first.inner_text()
+
+        station = facilitator.new_page()
+        log_in(station, FACILITATOR)
+        station.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
+        station.get_by_role("button", name="Appeler le suivant").click()
+        station.get_by_role("button", name=f"Commencer le ticket {number}").click()
+        ours = station.get_by_role("region", name=f"Ticket {number} – en cours")
+        expect(ours.get_by_label("Partiellement autonome")).to_be_checked()
+        ours.get_by_text("Compte rendu d'activité").click()
+        expect(ours.get_by_label("Famille, scolarité")).to_be_checked()
+        expect(ours.get_by_label("Ordinateur")).to_be_checked()
+        age = ours.get_by_label("Tranche d'âge (facultatif, anonyme)")
+        expect(age).to_have_value("non_communique")
+        fits(station)
+        accessible(station, axe)
+
+        ours.get_by_label("Démarche faite", exact=True).focus()
+        station.keyboard.press("Space")
+        ours.get_by_label("Autonome", exact=True).focus()
+        station.keyboard.press("Space")
+        ours.get_by_label("Aide faite sous mandat Aidants Connect").focus()
+        station.keyboard.press("Space")
+        ours.get_by_label("Durée, en minutes").fill("25")
+        age.focus()
+        age.select_option("soixante_dix_plus")
+        ours.get_by_role("button", name=f"Terminer le ticket {number}").press("Enter")
+        expect(station.get_by_role("status")).to_contain_text(f"Visite terminée : ticket {number}")
+        fits(station)
+    finally:
+        reception.close()
+        facilitator.close()

@@ -186,7 +186,13 @@ async def test_a_day_gives_the_figures_computed_by_hand(day: Day) -> None:
     (period,) = stats["periods"]
     assert period == stats["total"]
     assert period["start"] == period["end"] == "2026-12-01"
-    assert period["appointments"] == {"online": 3, "phone": 1, "counter": 0, "total": 4}
+    assert period["appointments"] == {
+        "online": 3,
+        "phone": 1,
+        "counter": 0,
+        "partner": 0,
+        "total": 4,
+    }
     assert period["cancellations"] == {"count": 1, "rate": 0.2}
     assert period["no_shows"] == {"appointments": 1, "tickets": 1, "rate": 0.25}
     assert (period["came_late"], period["closed"]) == (0, 0)  # 9:30's 10 minutes are tolerated
