@@ -49,6 +49,7 @@ from app.notify.dispatcher import Dispatcher
 from app.opendata.api import OpenDataController
 from app.partners.api import PartnersAdminController
 from app.partners.pages import PartnerPages
+from app.partners.request_pages import PartnerRequestPages
 from app.privacy.api import PeopleController
 from app.privacy.pages import PrivacyPages
 from app.problems import document_problems
@@ -78,10 +79,10 @@ from app.visits.staff_pages import RequestPages
 from app.waitlist.api import WaitlistController
 from app.waitlist.pages import EarlierPages
 from app.waitlist.staff_pages import EarlierStaffPages
-from app.webhooks.api import WebhooksAdminController
 from app.web import language
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
+from app.webhooks.api import WebhooksAdminController
 
 PACKAGE_DIR = Path(__file__).parent
 DISPLAY_DIR = PACKAGE_DIR.parent / "display"
@@ -241,6 +242,7 @@ def create_app(
             DepartmentPages,
             PrivacyPages,
             PartnerPages,
+            PartnerRequestPages,
             favicon,
             create_static_files_router(
                 path="/static",

@@ -56,6 +56,8 @@ _CREDENTIAL_HEADER = re.compile(
 )
 _BEARER = re.compile(r"\b(bearer|basic)\s+[^\s\"',]+", re.IGNORECASE)
 _JWT = re.compile(r"\beyJ[\w-]+\.[\w-]+(?:\.[\w-]+)?")
+# A partner's key (`app.partners.rules`), wherever a client put it by mistake.
+_PARTNER_KEY = re.compile(r"\bgp_[A-Za-z0-9_-]{8,}")
 _EMAIL = re.compile(r"[^\s@\"'<>()\[\],;:/]+@+[^\s@\"'<>()\[\],;:/]*")
 _PHONE = re.compile(
     r"(?<![\w+])(?:(?:\+|00)[0-9]{1,3}[\s.-]?)?(?:\(0\)[\s.-]?)?0?[1-9](?:[\s.-]?[0-9]{2}){4}(?!\w)"
@@ -70,6 +72,7 @@ def redact(text: str) -> str:
     text = _CREDENTIAL_HEADER.sub(rf"\g<1>{PRIVATE}", text)
     text = _BEARER.sub(rf"\g<1> {PRIVATE}", text)
     text = _JWT.sub(PRIVATE, text)
+    text = _PARTNER_KEY.sub(PRIVATE, text)
     text = _SQL_PARAMETERS.sub(f"[parameters: {PRIVATE}]", text)
     text = _KEY_DETAIL.sub(rf"\g<1>{PRIVATE}\g<2>", text)
     text = _QUERY.sub(rf"\g<1>?{PRIVATE}", text)

@@ -11,9 +11,23 @@ from app.audit import models as audit
 from app.booking import models as booking
 from app.live import models as live
 from app.notify import models as notify
+from app.partners import models as partners
 from app.queue import models as queue
 from app.sites import models as sites
 from app.visits import models as visits
 from app.waitlist import models as waitlist
+from app.webhooks import models as webhooks
 
-DOMAINS = (accounts, audit, booking, live, notify, queue, sites, visits, waitlist)
+DOMAINS = (
+    accounts,
+    audit,
+    booking,
+    live,
+    notify,
+    partners,
+    queue,
+    sites,
+    visits,
+    waitlist,
+    webhooks,
+)

@@ -1,4 +1,5 @@
-"""Who is calling: the staff dependencies that every domain's API uses."""
+"""Who is calling: the staff dependencies that every domain's API uses, and who books
+(an agent, a partner with its key, or anyone)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
+from app.partners import commands as partners
+from app.partners.rules import looks_like_a_key
 from app.security import FORM_TYPES
 from app.web.context import Context, WithContext
 
@@ -59,6 +62,12 @@ async def agent_of(
     neither; 401 for credentials that are not (or no longer) valid."""
     token = bearer_token(request)
     if token is not None:
+        if looks_like_a_key(token):
+            await partner_actor(session, token)  # 401 for a key that books nothing
+            raise Forbidden(
+                "A partner's key only books appointments (POST /api/v1/appointments).",
+                code="partner_key",
+            )
         claims = read_token(token, secret=settings.secret_key, now=now)
         if claims is None:
             raise Unauthorized("The token is invalid or has expired: ask for a new one.")
@@ -74,6 +83,30 @@ async def agent_of(
     if not service.still_valid(agent, issued_at):
         raise Unauthorized("This account's access has changed since this login: log in again.")
     return agent
+
+
+async def partner_actor(session: AsyncSession, key: str) -> Actor:
+    """The partner whose key this is, as an actor; 401 for a key unknown or revoked."""
+    partner = await partners.partner_of_key(session, key)
+    if partner is None:
+        raise Unauthorized("This partner key is unknown or was revoked.")
+    return Actor.of_partner(partner)
+
+
+async def booker_of(request: Request[object, object, State], context: Context) -> Actor | None:
+    """Who books: a partner with its key, an agent with a token or their session, or
+    nobody known (None: a person booking online)."""
+    token = bearer_token(request)
+    if token is not None and looks_like_a_key(token):
+        return await partner_actor(context.session, token)
+    agent = await agent_of(request, context.session, context.settings, context.now)
+    return Actor.of(agent) if agent is not None else None
+
+
+async def provide_booker(
+    request: Request[object, object, State], context: NamedDependency[Context]
+) -> Actor | None:
+    return await booker_of(request, context)
 
 
 async def session_of(

@@ -51,6 +51,8 @@ ACTION_FILTERS = {
     "screen.": N_("Écrans d'affichage"),
     "appointments.": N_("Réservations suspectes annulées"),
     "person.": N_("Données personnelles effacées"),
+    "partner.": N_("Partenaires"),
+    "webhook.": N_("Webhooks"),
 }
 ACTION_PATTERN = re.compile(r"^[a-z_]+(\.[a-z_]*)?$")
 EVENTS_SHOWN = 50

@@ -151,6 +151,8 @@ def _target_name(kind: str, rest: str, details: Mapping[str, Any], names: Names)
         return found or str(details.get("name") or gettext("n° %(id)s", id=rest))
     if kind == "screen":
         return str(details.get("label") or gettext("n° %(id)s", id=rest))
+    if kind in ("partner", "webhook"):
+        return str(details.get("name") or gettext("n° %(id)s", id=rest))
     by_code = {"service": names.services, "need": names.needs, "department": names.departments}
     if kind in by_code:
         return by_code[kind].get(rest, rest)
@@ -393,6 +395,12 @@ _WORDS: dict[str, Words] = {
     "accessible": _yes_no(N_("Accessible en fauteuil roulant : %(value)s")),
     "active": _yes_no(N_("Poste utilisé : %(value)s")),
     "department.active": _yes_no(N_("Proposé : %(value)s")),
+    # A department made a partner's account (its id), or no longer one (0).
+    "department.partner_id": lambda value, details, names: (
+        gettext("Compte du partenaire n° %(id)s", id=value)
+        if value
+        else gettext("N'est plus le compte d'un partenaire")
+    ),
     "answer_days": _count(
         lambda n: ngettext(
             "Réponse attendue en %(num)d jour", "Réponse attendue en %(num)d jours", n

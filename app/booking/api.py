@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
 from app.accounts.actors import Actor
-from app.accounts.guards import STAFF_SECURITY
-from app.accounts.models import Agent
+from app.accounts.guards import STAFF_SECURITY, provide_booker
 from app.accounts.service import authorize
 from app.booking import alerts, commands, schemas
 from app.booking.alert_pages import release_alert
@@ -22,7 +21,7 @@ from app.booking.contacts import client_network, contact
 from app.booking.ics import calendar_entry, calendar_file
 from app.booking.queries import availability, get_by_token
 from app.booking.throttling import throttle_booking, throttle_search
-from app.errors import BadRequest, Unauthorized
+from app.errors import BadRequest, Forbidden, Unauthorized
 from app.problems import problem_responses
 from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.schemas import Slug
@@ -68,41 +67,41 @@ class BookingController(Controller):
     @post(
         "/appointments",
         summary="Book a slot",
-        description="Phone and counter bookings need a reception token.",
+        description="Phone and counter bookings need a reception token. A partner (a CCAS, "
+        "a France Services) books with its key (`Authorization: Bearer gp_…`), at its "
+        'mairies only, with `channel: "partner"`; the person gets the confirmation and '
+        "the partner a copy.",
         security=[{}, *STAFF_SECURITY],
         responses=problem_responses(404, 409, 422),
+        dependencies={"booker": Provide(provide_booker)},
     )
     async def book(
         self,
         request: Request[object, object, State],
         data: JSONBody[schemas.AppointmentIn],
         context: NamedDependency[Context],
-        optional_agent: NamedDependency[Agent | None],
+        booker: NamedDependency[Actor | None],
     ) -> schemas.AppointmentOut:
         session, settings = context.session, context.settings
-        if data.channel != "online" and optional_agent is None:
-            raise Unauthorized("Phone and counter bookings are made by reception: log in first.")
-        if optional_agent is None:
-            throttle_booking(request)
-        else:
-            site = await get_site(session, data.site)
-            authorize(Actor.of(optional_agent), roles=BOOKING_ROLES, site=site)
+        channel, partner_id = await _who_books(request, context, data, booker)
+        agent_id = booker.agent_id if booker is not None else None
         booking = commands.BookingRequest(
             site=data.site,
             service=data.service,
             start=data.start,
             contact=contact(data.name, data.email, data.phone),
             needs=tuple(data.needs),
-            channel=data.channel,
+            channel=channel,
             reminders_by_email=data.reminders_by_email,
             reminders_by_sms=data.reminders_by_sms,
-            client=None if optional_agent else client_network(client_address(request)),
+            client=None if booker else client_network(client_address(request)),
+            partner_id=partner_id,
         )
         appointment = await commands.book(
             session,
             booking,
             now=context.now,
-            agent_id=optional_agent.id if optional_agent else None,
+            agent_id=agent_id,
             per_address_per_day=settings.bookings_per_address_per_day,
         )
         return schemas.appointment_out(appointment, settings.base_url)
@@ -181,6 +180,34 @@ class BookingController(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+
+async def _who_books(
+    request: Request[object, object, State],
+    context: Context,
+    data: schemas.AppointmentIn,
+    booker: Actor | None,
+) -> tuple[str, int | None]:
+    """The channel of the booking and the partner who refers the person, once `booker` may
+    book it: anyone online, reception by phone or at the counter at their mairie, a
+    partner with its key at its mairies (whatever channel it names but another's)."""
+    if booker is not None and booker.is_partner:
+        if data.channel not in ("online", "partner"):
+            raise Forbidden('A partner books with channel "partner".', code="partner_channel")
+        booker.refers_at(await get_site(context.session, data.site))
+        return "partner", booker.partner_id
+    if data.channel == "partner":
+        if booker is None:
+            raise Unauthorized("Partners book with their key: Authorization: Bearer gp_….")
+        raise Forbidden("Only a partner's key books for a partner.", code="not_a_partner")
+    if data.channel != "online" and booker is None:
+        raise Unauthorized("Phone and counter bookings are made by reception: log in first.")
+    if booker is None:
+        throttle_booking(request)
+    else:
+        site = await get_site(context.session, data.site)
+        authorize(booker, roles=BOOKING_ROLES, site=site)
+    return data.channel, None
 
 
 class BookingAlertsController(SiteAdministration):

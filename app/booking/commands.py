@@ -7,7 +7,6 @@ appointments they call off here too: `nearest_free` is importable from this modu
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,13 @@ from app.booking.queries import (
     offered_needs,
     requirement_of,
     slot_finder,
+)
+from app.booking.references import (
+    REFERENCE_ALPHABET,
+    is_overlap,
+    new_reference,
+    new_token,
+    reference_prefix,
 )
 from app.booking.rules import APPOINTMENT, AppointmentAction, AppointmentEffect
 from app.booking.slots import Refusal, Slot
@@ -64,7 +70,6 @@ __all__ = [
     "stop_reminders",
 ]
 
-REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
 CALLED_OFF = AppointmentStatus.CALLED_OFF
 
 
@@ -81,8 +86,10 @@ class BookingRequest:
     # Who booked online (`contacts.client_network`), for the per-address cap; None for staff.
     client: str | None = None
     # The language of its messages; None: the request's when the person books it online,
-    # French when an agent books it for them (`language_of`).
+    # French when an agent or a partner books it for them (`language_of`).
     language: str | None = None
+    # The partner who refers the person and books for them (`channel` "partner").
+    partner_id: int | None = None
 
 
 def language_of(request: BookingRequest, agent_id: int | None) -> str:
@@ -91,39 +98,19 @@ def language_of(request: BookingRequest, agent_id: int | None) -> str:
     agent's browser says nothing of the person's language)."""
     if request.language is not None:
         return i18n.known(request.language)
-    return i18n.language.get() if agent_id is None else i18n.DEFAULT_LANGUAGE
-
-
-def reference_prefix(slug: str) -> str:
-    """PC for paris-centre, 15 for paris-15: what reception reads out first."""
-    last = slug.rsplit("-", 1)[-1]
-    if last.isdigit():
-        return last.zfill(2)
-    return "".join(part[0] for part in slug.split("-") if part)[:3].upper()
-
-
-def new_reference(slug: str) -> str:
-    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-    return f"{reference_prefix(slug)}-{code}"
-
-
-def new_token() -> str:
-    """192 random bits for the private link."""
-    return secrets.token_urlsafe(24)
+    on_behalf = agent_id is not None or request.partner_id is not None
+    return i18n.DEFAULT_LANGUAGE if on_behalf else i18n.language.get()
 
 
 def check_texting(request: BookingRequest) -> None:
     """Texts go to mobiles only: refused when reminders by SMS are asked, or when an online
-    booking gives a phone alone (its confirmation would be a text), for another number."""
+    or a partner's booking gives a phone alone (its confirmation would be a text), for
+    another number."""
     phone = request.contact.phone
-    texts = request.reminders_by_sms or (request.channel == "online" and not request.contact.email)
+    told_by_text = request.channel in ("online", "partner") and not request.contact.email
+    texts = request.reminders_by_sms or told_by_text
     if phone and texts:
         contacts.texting_number(phone)
-
-
-def is_overlap(exc: IntegrityError) -> bool:
-    """Whether the database refused two appointments holding one station at once."""
-    return getattr(exc.orig, "sqlstate", None) == "23P01" or "no_overlap" in str(exc.orig)
 
 
 async def _insert(session: AsyncSession, appointment: Appointment, slug: str) -> None:
@@ -171,6 +158,7 @@ def _new_appointment(
         reminders_by_email=request.reminders_by_email and bool(who.email),
         reminders_by_sms=request.reminders_by_sms and bool(who.phone),
         booked_by_agent_id=agent_id,
+        partner_id=request.partner_id,
         language=language_of(request, agent_id),
         created_at=now,
         updated_at=now,
@@ -208,7 +196,8 @@ async def book(
                 ],
             )
             replaced = await _called_off(session, replacing) if replacing is not None else None
-            await check_person(session, site, request.contact, now, online=agent_id is None)
+            online = agent_id is None and request.partner_id is None
+            await check_person(session, site, request.contact, now, online=online)
             if agent_id is None:
                 await check_address_day(session, site, request.client, day, per_address_per_day)
             finder = await slot_finder(session, site, need, day, day, now)
@@ -224,6 +213,7 @@ async def book(
                 **about(appointment, site, service),
                 booked_by=agent_id,
                 channel=request.channel,
+                partner_id=request.partner_id,
             )
             await events.record(session, booked)
             appointment_id = appointment.id

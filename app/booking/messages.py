@@ -23,7 +23,8 @@ from app.shapes import from_model
 from app.sites.models import Service, Site
 
 WITH_CALENDAR = ("confirmation", "moved", "station_changed", "cancelled", "cannot_take_place")
-ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed")
+# Said of the booking as it stands: dropped once it changed, was cancelled or began.
+ABOUT_A_BOOKING = ("confirmation", "moved", "station_changed", "partner_copy")
 
 
 def facts(appointment: Appointment) -> AppointmentFacts:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, one_of, utcnow
+from app.partners.models import Partner
 from app.sites.models import Service, Site, Station
 
 
@@ -36,7 +37,8 @@ class AppointmentStatus(StrEnum):
 STATUSES = tuple(AppointmentStatus)
 # Statuses of an appointment that no longer holds its station.
 RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.CALLED_OFF)
-CHANNELS = ("online", "phone", "counter")
+# "partner": booked by a partner (a CCAS, a France Services…) for a person it refers.
+CHANNELS = ("online", "phone", "counter", "partner")
 
 
 class Appointment(Base):
@@ -59,6 +61,7 @@ class Appointment(Base):
         Index("ix_appointments_email_key", "email_key"),
         Index("ix_appointments_client_network_starts_at", "client_network", "starts_at"),
         Index("ix_appointments_created_at", "created_at"),
+        Index("ix_appointments_partner_id_starts_at", "partner_id", "starts_at"),
         ExcludeConstraint(
             ("station_id", "="),
             (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
@@ -94,6 +97,10 @@ class Appointment(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     booked_by_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
+    )
+    # The partner who referred the person and booked for them (`channel` "partner").
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey(Partner.id, ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -31,7 +31,8 @@ class AppointmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     needs: Annotated[list[Code], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
-    channel: Literal["online", "phone", "counter"] = "online"
+    # "phone" and "counter": by reception; "partner": with a partner's key.
+    channel: Literal["online", "phone", "counter", "partner"] = "online"
     reminders_by_email: bool = True
     reminders_by_sms: bool = False
 
@@ -96,6 +97,8 @@ class AppointmentOut(msgspec.Struct, kw_only=True):
     reminders_by_sms: bool
     manage_url: str
     ics_url: str
+    # The partner who referred the person and booked for them, if one did.
+    partner_id: int | None = None
     # While a freed slot is held for the person; and whether they wait for one (GET only).
     offer: OfferOut | None = None
     waitlist: WaitlistOut | None = None
@@ -156,4 +159,5 @@ def appointment_out(appointment: Appointment, base_url: str) -> AppointmentOut:
         reminders_by_sms=appointment.reminders_by_sms,
         manage_url=manage_url(base_url, appointment.token),
         ics_url=ics_url(base_url, appointment.token),
+        partner_id=appointment.partner_id,
     )

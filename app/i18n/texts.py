@@ -161,6 +161,7 @@ CHANNELS = {
     "phone": N_("par téléphone"),
     "counter": N_("au guichet"),
     "walk_in": N_("sans rendez-vous"),
+    "partner": N_("par un partenaire"),
 }
 
 

@@ -57,7 +57,7 @@ FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 SENDING_AT_ONCE = 8
 # Messages to the mairie's partners rather than to a resident: in the service's language.
-IN_FRENCH = frozenset({"department_request"})
+IN_FRENCH = frozenset(render.TO_PARTNERS)
 # What a batch's messages are about, by (kind of subject, id), as they are now.
 Subjects = dict[tuple[str, int], Any]
 

@@ -39,6 +39,9 @@ SMS_KINDS = (
     "held",
     "not_arrived",
 )
+# Emails to the mairie's partners rather than to a resident, in French: a request sent on
+# to an expert department, the copy of a booking to the partner who referred the person.
+TO_PARTNERS = ("department_request", "partner_copy")
 # Kinds whose text may take two segments: the first text of a ticket taken from a phone
 # carries its whole link (a short link would lose the confirmation code); an earlier slot
 # offered says which, until when, and what its link does.

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import i18n
 from app.events import (
     AppointmentBooked,
     AppointmentCalledOff,
@@ -37,6 +38,7 @@ from app.i18n import formats
 from app.i18n.texts import ESCALATION_STATUSES, label
 from app.notify import outbox, planner
 from app.notify.planner import EMAIL, Planned, Reach, Rules
+from app.partners.queries import referrer
 
 FOLLOW_UP_AFTER = timedelta(minutes=30)
 
@@ -80,6 +82,42 @@ async def booked(session: AsyncSession, event: AppointmentBooked) -> None:
     reach, rules, tz = _terms(event)
     plans = planner.for_booking(event.appointment.starts_at, reach, rules, event.at, tz)
     await _write(session, event, plans)
+
+
+@subscriber(AppointmentBooked)
+async def copy_to_partner(session: AsyncSession, event: AppointmentBooked) -> None:
+    """The partner who referred the person and booked for them gets a copy of the
+    confirmation: who, when, where and the reference; never the person's private link,
+    email or phone. In French, the partners' language (`render.TO_PARTNERS`)."""
+    if event.partner_id is None:
+        return
+    partner = await referrer(session, event.partner_id)
+    if partner is None:
+        return
+    appointment, site = event.appointment, event.site
+    start = appointment.starts_at.astimezone(ZoneInfo(site.timezone))
+    with i18n.speaking(i18n.DEFAULT_LANGUAGE):
+        when = formats.moment(start)
+    data = {
+        "sequence": appointment.sequence,
+        "reference": appointment.reference,
+        "name": appointment.name,
+        "site": site.name,
+        "address": site.address,
+        "service": event.service.name,
+        "when": when,
+        "partner": partner.name,
+    }
+    await outbox.write(
+        session,
+        Planned("partner_copy", EMAIL, event.at),
+        key=f"appointment:{appointment.id}:{appointment.sequence}:partner_copy:email",
+        site_id=site.id,
+        recipient=partner.email,
+        data=data,
+        now=event.at,
+        appointment_id=appointment.id,
+    )
 
 
 @subscriber(AppointmentMoved)

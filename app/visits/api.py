@@ -18,7 +18,6 @@ from app.accounts.service import STAFF_ROLES, authorize
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
 from app.problems import problem_responses
-from app.shapes import from_model
 from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
@@ -60,6 +59,7 @@ class DepartmentOut(msgspec.Struct, kw_only=True):
     answer_days: int
     active: bool
     email: str | None = None
+    partner: int | None = None  # the partner whose account it is
 
 
 def escalation_out(escalation: Escalation, site: Site, now: datetime) -> EscalationOut:
@@ -83,7 +83,14 @@ def escalation_out(escalation: Escalation, site: Site, now: datetime) -> Escalat
 
 
 def department_out(department: Department) -> DepartmentOut:
-    return from_model(department, DepartmentOut)
+    return DepartmentOut(
+        code=department.code,
+        name=department.name,
+        answer_days=department.answer_days,
+        active=department.active,
+        email=department.email,
+        partner=department.partner_id,
+    )
 
 
 class EscalationsController(Controller):
@@ -176,7 +183,10 @@ class DepartmentsController(Controller):
         )
         return department_out(added)
 
-    @patch("/{code:str}", summary="Rename a department, change its delay or its email, retire it")
+    @patch(
+        "/{code:str}",
+        summary="Rename a department, change its delay, its email or its partner, retire it",
+    )
     async def change_department(
         self,
         code: Code,

@@ -19,9 +19,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime, one_of
+from app.visits.activity_rules import (
+    AGE_BANDS,
+    AUTONOMY,
+    MAX_MINUTES,
+    REFERRALS,
+    SOCIAL_STATUSES,
+)
 
 OUTCOMES = ("solved", "alone", "escalated", "unhelped", "unrecorded")
-CHANNELS = ("online", "phone", "counter", "walk_in")
+CHANNELS = ("online", "phone", "counter", "walk_in", "partner")
 
 
 class EscalationStatus(StrEnum):
@@ -62,12 +69,41 @@ class Visit(Base):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Activity(Base):
+    """What La Coop de la médiation numérique records of a finished visit (its activity
+    record): the themes, the length, the equipment, how autonomous the person was, where
+    they were referred, whether the help was given under an Aidants Connect mandate (never
+    the mandate), and an anonymous age band and social status. No personal data: it stays
+    when the person's data is erased."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        CheckConstraint(f"minutes BETWEEN 1 AND {MAX_MINUTES}", name="minutes"),
+        CheckConstraint(one_of("autonomy", AUTONOMY), name="autonomy"),
+        CheckConstraint(one_of("referral", REFERRALS), name="referral"),
+        CheckConstraint(one_of("age_band", AGE_BANDS), name="age_band"),
+        CheckConstraint(one_of("social_status", SOCIAL_STATUSES), name="social_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    themes: Mapped[list[str]] = mapped_column(JSONValue)
+    minutes: Mapped[int] = mapped_column(Integer)
+    equipment: Mapped[list[str]] = mapped_column(JSONValue)
+    autonomy: Mapped[str] = mapped_column(String(32))
+    referral: Mapped[str | None] = mapped_column(String(40), default=None)
+    aidants_connect: Mapped[bool] = mapped_column(Boolean, default=False)
+    age_band: Mapped[str] = mapped_column(String(32))
+    social_status: Mapped[str] = mapped_column(String(16))
+
+
 class Department(Base):
     """An expert department requests are sent on to (CAF, housing, taxes…).
 
     With an `email`, each request sent on to it is emailed there with a private link to a
-    page where the department answers and moves the request forward. (Partner accounts,
-    signed-in department staff, are for later: they will hang off this row by its id.)
+    page where the department answers and moves the request forward. With a `partner_id`,
+    it is a partner's account (a CCAS, a France Services): its requests are also listed on
+    the partner's page, where the partner moves them forward the same way.
     """
 
     __tablename__ = "departments"
@@ -80,6 +116,9 @@ class Department(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class Escalation(Base):

@@ -57,6 +57,10 @@ RANGES = [
 ]
 CATALOG_SERVICE = ["code", "name", "documents", "description", "duration_minutes"]
 CATALOG_SERVICE += ["station_kind", "position", "active"]
+# The activity record's part of the form that finishes a visit.
+ACTIVITY_FIELDS = ["thematiques", "thematiques_proposees", "materiel", "materiel_propose"]
+ACTIVITY_FIELDS += ["duree", "autonomie", "orientation", "aidants_connect", "tranche_age"]
+ACTIVITY_FIELDS += ["statut_social"]
 CATALOG_NEED = ["code", "name", "extra_minutes", "station_kind", "requires_accessible"]
 CATALOG_NEED += ["position", "active"]
 AGENT = ["name", "role", "sites", "email", "password"]
@@ -168,10 +172,25 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "service_expert",
         "service",
         "poste",
+        *ACTIVITY_FIELDS,
     ],
     ("GET", "/demandes/{slug:str}"): ["filtre", "deplacee", "erreur"],
     ("POST", "/demandes/{slug:str}/{reference:str}"): ["statut", "message", "filtre"],
     ("GET", "/statistiques"): ["par", "du", "au"],
+    # The partners' page (a social worker books for a person with the partner's key)
+    ("GET", "/partenaires"): ["rdv", "mairie"],
+    ("POST", "/partenaires/connexion"): ["cle"],
+    ("POST", "/partenaires/deconnexion"): [],
+    ("GET", "/partenaires/demandes/{reference:str}"): ["fait"],
+    ("POST", "/partenaires/demandes/{reference:str}"): ["csrf", "statut", "message"],
+    ("GET", "/partenaires/mairies/{slug:str}/rendez-vous"): ["service", "besoins", "jour"],
+    ("POST", "/partenaires/mairies/{slug:str}/rendez-vous"): [
+        "service",
+        "besoins",
+        "jour",
+        "debut",
+        *CONTACT,
+    ],
     ("GET", "/statistiques/{slug:str}"): ["par", "du", "au"],
     # Administration: people and catalog
     ("GET", "/admin/agents"): ["mairie", "fait"],
@@ -309,6 +328,14 @@ PLAUSIBLE: dict[str, list[str]] = {
     "fait": ["reglages", "poste"],
     "statut": ["in_progress", "answered"],
     "trajet": ["10", "20", "60"],
+    "thematiques": ["logement", "email"],
+    "materiel": ["ordinateur", "aucun"],
+    "duree": ["20", "480"],
+    "autonomie": ["autonome"],
+    "orientation": ["administration"],
+    "aidants_connect": ["oui"],
+    "tranche_age": ["soixante_dix_plus"],
+    "statut_social": ["retraite"],
 }
 # The values that broke pages before: digits of other scripts, far days and instants,
 # numbers too large for the database, a long string, control characters.

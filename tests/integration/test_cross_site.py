@@ -353,6 +353,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/stats"): refused(Attempt(query=ON_PARIS_20)),
     ("GET", "/api/v1/stats.csv"): refused(Attempt(query=ON_PARIS_20)),
+    ("GET", "/api/v1/activities"): refused(Attempt(query=ON_PARIS_20)),
+    ("GET", "/api/v1/activities.csv"): refused(Attempt(query=ON_PARIS_20)),
     # The mairies: paris-20's, and paris-20's things under paris-15's address.
     ("GET", "/api/v1/admin/sites"): Rule(
         reads=(Attempt(),), why="lists the manager's own mairies", not_shown=f'"{ELSEWHERE}"'
@@ -428,6 +430,26 @@ RULES: dict[tuple[str, str], Rule] = {
         Attempt(body={"password": NEW_PASSWORD})
     ),
     ("POST", "/api/v1/admin/agents/{agent_id}/unlock"): refused(),
+    # Partners are the City's: only administrators give, list and revoke their keys.
+    ("GET", "/api/v1/admin/partners"): refused(),
+    ("POST", "/api/v1/admin/partners"): refused(
+        Attempt(body={"name": "CCAS du 20e", "email": "ccas20@example.org", "sites": [ELSEWHERE]}),
+        Attempt(body={"name": "CCAS du 15e", "email": "ccas15@example.org", "sites": [HERE]}),
+    ),
+    ("DELETE", "/api/v1/admin/partners/{partner_id}"): refused(),
+    # Webhooks are the City's: a manager reaches none.
+    ("GET", "/api/v1/admin/webhooks"): refused(),
+    ("POST", "/api/v1/admin/webhooks"): refused(
+        Attempt(
+            body={
+                "url": "http://127.0.0.1:9/cross",
+                "secret": "a-cross-test-secret-0123",
+                "events": ["ticket.called"],
+            }
+        )
+    ),
+    ("GET", "/api/v1/admin/webhooks/{webhook_id}/deliveries"): refused(),
+    ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"): refused(),
 }
 
 
@@ -518,7 +540,22 @@ async def build_world(client: CLIENT, staff: Staff) -> World:
         headers=admin,
     )
     screen = await client.post(f"{admin_site}/screens", json={"label": "Hall"}, headers=admin)
+    partner = await client.post(
+        "/api/v1/admin/partners",
+        json={"name": "CCAS du 20e", "email": "ccas@example.org", "sites": [ELSEWHERE]},
+        headers=admin,
+    )
+    webhook = await client.post(
+        "/api/v1/admin/webhooks",
+        json={
+            "url": "http://127.0.0.1:9/world",
+            "secret": "a-world-test-secret-0123",
+            "events": ["ticket.created"],
+        },
+        headers=admin,
+    )
     for response, status in (
+        (webhook, 201),
         (finished, 200),
         (escalations, 200),
         (waiting, 201),
@@ -527,6 +564,7 @@ async def build_world(client: CLIENT, staff: Staff) -> World:
         (closure, 201),
         (exception, 200),  # a PUT replaces the day's exception
         (screen, 201),
+        (partner, 201),
     ):
         assert response.status_code == status, response.text
     shared, email = await shared_facilitator(client, admin)
@@ -543,6 +581,8 @@ async def build_world(client: CLIENT, staff: Staff) -> World:
             "outage_id": str(outage.json()["outage"]["id"]),
             "closure_id": str(closure.json()["closure"]["id"]),
             "screen_id": str(screen.json()["id"]),
+            "partner_id": str(partner.json()["id"]),
+            "webhook_id": str(webhook.json()["id"]),
             "day": "2026-12-14",
             "weekday": "thu",
             "code": "caf",

@@ -423,6 +423,13 @@ WITHOUT_SESSION: dict[str, str] = {
     "/mairies/{slug:str}/file": "anyone joins the queue from a phone, no credentials; the "
     "number is confirmed by the link of the text sent to it",
     "/demande-transmise/{token:str}": "the department's link token is the credential",
+    # The partners' page has its own session and CSRF token (test_partner_pages.py,
+    # test_partner_requests.py check that each form needs it).
+    "/partenaires/connexion": "the partner's key, posted in the body, opens the partner's "
+    "session (no token yet); a post from another origin is refused",
+    "/partenaires/deconnexion": "the partner's own session and CSRF token",
+    "/partenaires/mairies/{slug:str}/rendez-vous": "the partner's own session and CSRF token",
+    "/partenaires/demandes/{reference:str}": "the partner's own session and CSRF token",
 }
 STAFF_CREDENTIALS = {"staff", "agent", "optional_agent"}
 

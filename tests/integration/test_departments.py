@@ -105,7 +105,7 @@ async def test_a_department_email_is_set_and_cleared_through_the_departments_api
     assert cleared.json()["email"] is None
     assert listed["caf"]["email"] == CAF
     assert listed["logement"]["email"] is None
-    assert set(listed["caf"]) == {"code", "name", "answer_days", "active", "email"}
+    assert set(listed["caf"]) == {"code", "name", "answer_days", "active", "email", "partner"}
     # The journal says the email changed, never what it is.
     assert CAF not in str(log)
     assert "mdph.example.org" not in str(log)

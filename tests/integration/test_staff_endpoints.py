@@ -105,6 +105,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/stats"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
     ("GET", "/api/v1/stats.csv"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
+    ("GET", "/api/v1/activities"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
+    ("GET", "/api/v1/activities.csv"): Rule(MANAGERS, site_bound=True, query={"site": HERE}),
     # Administration of the mairies.
     ("GET", "/api/v1/admin/sites"): Rule(MANAGERS, site_bound=False),
     ("GET", "/api/v1/admin/sites/{slug}"): Rule(MANAGERS, site_bound=True),
@@ -197,6 +199,29 @@ RULES: dict[tuple[str, str], Rule] = {
         MANAGERS, site_bound=True, body={"password": "a new long enough passphrase"}
     ),
     ("POST", "/api/v1/admin/agents/{agent_id}/unlock"): Rule(MANAGERS, site_bound=True),
+    # Partners who refer people: the City's administrators give and revoke their keys.
+    ("GET", "/api/v1/admin/partners"): Rule(ADMINS, site_bound=False),
+    ("POST", "/api/v1/admin/partners"): Rule(
+        ADMINS,
+        site_bound=False,
+        body={"name": "CCAS du 15e", "email": "ccas@example.org", "sites": [HERE]},
+        answer=201,
+    ),
+    ("DELETE", "/api/v1/admin/partners/{partner_id}"): Rule(ADMINS, site_bound=False, answer=204),
+    # Webhooks are the City's: administrators only.
+    ("GET", "/api/v1/admin/webhooks"): Rule(ADMINS, site_bound=False),
+    ("GET", "/api/v1/admin/webhooks/{webhook_id}/deliveries"): Rule(ADMINS, site_bound=False),
+    ("POST", "/api/v1/admin/webhooks"): Rule(
+        ADMINS,
+        site_bound=False,
+        body={
+            "url": "http://127.0.0.1:9/walk",
+            "secret": "a-walk-test-secret-0123",
+            "events": ["ticket.called"],
+        },
+        answer=201,
+    ),
+    ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"): Rule(ADMINS, site_bound=False, answer=204),
 }
 
 
@@ -302,7 +327,22 @@ async def build_world(client: AsyncTestClient[object], staff: Staff) -> World:
     screen = await client.post(
         f"/api/v1/admin/sites/{HERE}/screens", json={"label": "Hall"}, headers=admin
     )
+    partner = await client.post(
+        "/api/v1/admin/partners",
+        json={"name": "CCAS", "email": "ccas@example.org", "sites": [HERE]},
+        headers=admin,
+    )
+    webhook = await client.post(
+        "/api/v1/admin/webhooks",
+        json={
+            "url": "http://127.0.0.1:9/world",
+            "secret": "a-world-test-secret-0123",
+            "events": ["ticket.created"],
+        },
+        headers=admin,
+    )
     for response, status in (
+        (webhook, 201),
         (outage, 201),
         (closure, 201),
         (exception, 200),  # a PUT replaces the day's exception
@@ -310,6 +350,7 @@ async def build_world(client: AsyncTestClient[object], staff: Staff) -> World:
         (escalations, 200),
         (waiting, 201),
         (screen, 201),
+        (partner, 201),
     ):
         assert response.status_code == status, response.text
     return World(
@@ -324,6 +365,8 @@ async def build_world(client: AsyncTestClient[object], staff: Staff) -> World:
             "outage_id": str(outage.json()["outage"]["id"]),
             "closure_id": str(closure.json()["closure"]["id"]),
             "screen_id": str(screen.json()["id"]),
+            "partner_id": str(partner.json()["id"]),
+            "webhook_id": str(webhook.json()["id"]),
             "day": "2026-12-14",
             "weekday": "thu",
             "need": (await client.get("/api/v1/needs")).json()[0]["code"],

@@ -19,11 +19,12 @@ does not open fails it (`NOT_PAGES` says which addresses are not pages, and why)
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
@@ -37,6 +38,7 @@ from app.config import Settings
 from app.db import Database
 from app.notify import render
 from app.notify.models import OutboxMessage
+from app.partners.sessions import COOKIE as PARTNER_COOKIE
 from app.queue import remote
 from app.scheduler import Scheduler
 from app.sites.models import Need, Service
@@ -63,10 +65,16 @@ NOT_PAGES = {
 }
 # Pages this test cannot render, each with its reason (none so far).
 UNRENDERED: dict[str, str] = {}
-# Pages read by an expert department, not by residents: held to the staff's rules.
-PARTNER_PAGES = {"/demande-transmise/{token:str}"}
-# Messages read by an expert department.
-PARTNER_MESSAGES = {"department_request"}
+# Pages read by an expert department or a partner (a CCAS), not by residents: held to the
+# staff's rules.
+PARTNER_PAGES = {
+    "/demande-transmise/{token:str}",
+    "/partenaires",
+    "/partenaires/mairies/{slug:str}/rendez-vous",
+    "/partenaires/demandes/{reference:str}",
+}
+# Messages read by an expert department or a partner.
+PARTNER_MESSAGES = {"department_request", "partner_copy"}
 
 
 # Reading a page as people read it --------------------------------------------------------
@@ -829,6 +837,67 @@ async def the_departments_answer(day: Day, reader: Reader, db: Database) -> None
     await reader.page("/demande-transmise/{token:str}", token=token, query={"fait": "1"})
 
 
+async def partners_refer(day: Day, reader: Reader) -> None:
+    """A CCAS, whose account the CAF's requests were sent on to for the day, books for a
+    person on its page (the copy of the confirmation comes to it) and reads a request."""
+    ccas = await day.api(
+        "POST",
+        "/api/v1/admin/partners",
+        "admin",
+        json={"name": "CCAS du 15e", "email": "ccas15@example.org", "sites": [SITE]},
+    )
+    await day.api("PATCH", "/api/v1/departments/caf", "admin", json={"partner": ccas["id"]})
+    await reader.page("/partenaires")  # the login form
+    opened = await reader.client.post(
+        "/partenaires/connexion", data={"cle": ccas["key"]}, follow_redirects=False
+    )
+    assert opened.status_code == 303, opened.text
+    cookie = opened.cookies[PARTNER_COOKIE]
+
+    async def as_partner(template: str, **values: Any) -> str:
+        """The page as the partner sees it (the reader forgets cookies after each page)."""
+        reader.client.cookies.set(PARTNER_COOKIE, cookie)
+        return await reader.page(template, **values)
+
+    home = await as_partner("/partenaires")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home)
+    assert csrf is not None
+    for day_of_month in range(2, 12):  # the first day with a free slot
+        jour = f"2026-12-{day_of_month:02d}"
+        form = await as_partner(
+            "/partenaires/mairies/{slug:str}/rendez-vous",
+            slug=SITE,
+            query={"service": "caf", "jour": jour},
+        )
+        slot = re.search(r'name="debut" id="[^"]+" value="([^"]+)"', form)
+        if slot is not None:
+            break
+    assert slot is not None, "no free slot for the partner"
+    reader.client.cookies.set(PARTNER_COOKIE, cookie)
+    booked = await reader.client.post(
+        "/partenaires/mairies/paris-15/rendez-vous",
+        data={
+            "csrf": csrf.group(1),
+            "service": "caf",
+            "jour": jour,
+            "debut": html.unescape(slot.group(1)),
+            "nom": "Marcel Pagnol",
+            "email": "marcel.pagnol@example.org",
+        },
+        follow_redirects=False,
+    )
+    assert booked.status_code == 303, booked.text
+    path, _, query = booked.headers["location"].partition("?")
+    await as_partner(path, query=parse_qsl(query))  # the referral just booked
+    requests = await day.api("GET", "/api/v1/escalations", "manager")
+    to_caf = next(request for request in requests if request["department"] == "caf")
+    await as_partner("/partenaires/demandes/{reference:str}", reference=to_caf["reference"])
+    reader.client.cookies.set(PARTNER_COOKIE, cookie)
+    await reader.client.post("/partenaires/deconnexion", data={"csrf": csrf.group(1)})
+    reader.client.cookies.clear()
+    await day.api("PATCH", "/api/v1/departments/caf", "admin", json={"partner": None})
+
+
 async def the_offices(day: Day, reader: Reader) -> None:
     """Mid-morning at the desks and in the administration."""
     await staff_pages(day, reader, "mid-morning")  # logs everyone in again
@@ -952,6 +1021,7 @@ async def test_every_page_and_message_of_a_day_reads_without_a_slip(
     await the_queue_fills(day, reader)
     await the_morning(day, reader)
     await the_departments_answer(day, reader, db)
+    await partners_refer(day, reader)
     await the_offices(day, reader)
     await closing_time(day, reader)
     reader.findings += await messages_read(db)

@@ -1,0 +1,97 @@
+"""The requests the mairies sent on to a partner's account (a department that is the
+partner's, `Department.partner_id`), on the partner's page: the partner reads each one
+and moves it forward as a department does through its private link (the person is told
+at each step), in its own session, with its own CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+
+from app.errors import DomainError, NotFound
+from app.partners import sessions
+from app.partners.pages import HOME, PartnerVisit, on_error, provide_partner_visit
+from app.partners.queries import request_to
+from app.security import forms_from_our_pages
+from app.visits.models import Escalation
+from app.visits.request_view import answer, error_text, request_context
+
+REQUESTS = f"{HOME}/demandes"
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
+
+
+async def _request(visit: PartnerVisit, reference: str) -> Escalation:
+    """The request, if it was sent on to this partner (404 otherwise: another's requests
+    are not even said to exist)."""
+    found = await request_to(visit.session, visit.partner.id, reference)
+    if found is None:
+        raise NotFound("No request sent on to your organisation has this reference.")
+    return found
+
+
+class PartnerRequestPages(Controller):
+    path = REQUESTS
+    include_in_schema = False
+    guards = [forms_from_our_pages]
+    exception_handlers = {DomainError: on_error, HTTPException: on_error}
+    dependencies = {"partner_visit": Provide(provide_partner_visit)}
+
+    async def _page(
+        self,
+        visit: PartnerVisit,
+        escalation: Escalation,
+        *,
+        done: bool = False,
+        error: str | None = None,
+        chosen: str = "",
+        message: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        page: dict[str, Any] = await request_context(visit.context, escalation)
+        page.update(
+            partner=visit.partner,
+            csrf=visit.csrf,
+            form_action=f"{REQUESTS}/{escalation.reference}",
+            hidden_name=sessions.CSRF_FIELD,
+            hidden_value=visit.csrf,
+            done=done,
+            error=error_text(error),
+            error_field=error,
+            chosen=chosen,
+            message=message,
+        )
+        return Template(
+            "partner_request.html", context=page, headers=PRIVATE, status_code=status_code
+        )
+
+    @get("/{reference:str}")
+    async def request_page(
+        self, reference: Reference, partner_visit: NamedDependency[PartnerVisit]
+    ) -> Template:
+        escalation = await _request(partner_visit, reference)
+        done = partner_visit.request.query_params.get("fait") == "1"
+        return await self._page(partner_visit, escalation, done=done)
+
+    @post("/{reference:str}")
+    async def answer(
+        self, reference: Reference, partner_visit: NamedDependency[PartnerVisit]
+    ) -> Template | Redirect:
+        escalation = await _request(partner_visit, reference)
+        form = await partner_visit.request.form()
+        refused = await answer(partner_visit.session, escalation, form, partner_visit.now)
+        if refused is not None:
+            return await self._page(
+                partner_visit,
+                escalation,
+                error=refused.error,
+                chosen=refused.chosen,
+                message=refused.message,
+                status_code=refused.status,
+            )
+        return Redirect(f"{REQUESTS}/{escalation.reference}?fait=1", status_code=303)

@@ -1,0 +1,123 @@
+"""The sessions of the partners' page: opened with the partner's key, a row on the server
+and a cookie of their own in the browser, with the session's CSRF token.
+
+The cookie holds a random session id; the server keeps its SHA-256 only, with its start
+and last activity. A session ends at logout, when the partner's key is revoked (its rows
+go, and a session of a revoked partner opens nothing), after the staff's idle time
+without a request, or the staff's longest session after login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.config import Settings
+from app.db import writing
+from app.partners.models import Partner, PartnerSession
+
+COOKIE = "guichet_partenaire"
+COOKIE_PATH = "/partenaires"
+CSRF_FIELD = "csrf"
+LONGEST_COOKIE = 100
+REFRESH_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A session of `partner`: `session_id` goes in the cookie, never in the database."""
+
+    partner: Partner
+    session_id: str
+    last_seen: datetime
+
+
+def digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _ended(settings: Settings, now: datetime) -> object:
+    return or_(
+        PartnerSession.last_seen_at < now - timedelta(minutes=settings.session_idle_minutes),
+        PartnerSession.started_at <= now - timedelta(hours=settings.session_max_hours),
+    )
+
+
+async def start(session: AsyncSession, partner_id: int, settings: Settings, now: datetime) -> str:
+    """Open a session for the partner (and forget those of anyone that have ended): the
+    cookie's value."""
+    session_id = secrets.token_urlsafe(32)
+    async with writing(session):
+        await session.execute(delete(PartnerSession).where(_ended(settings, now)))  # type: ignore[arg-type]
+        session.add(
+            PartnerSession(
+                digest=digest(session_id),
+                partner_id=partner_id,
+                started_at=now,
+                last_seen_at=now,
+            )
+        )
+    return session_id
+
+
+async def find(
+    session: AsyncSession, cookie: str, settings: Settings, now: datetime
+) -> Opened | None:
+    """The open session of this cookie, with its partner and mairies: not ended, and its
+    partner's key not revoked."""
+    if not cookie or len(cookie) > LONGEST_COOKIE:
+        return None
+    row = await session.scalar(
+        select(PartnerSession).where(PartnerSession.digest == digest(cookie))
+    )
+    if row is None:
+        return None
+    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    if now - row.started_at >= timedelta(hours=settings.session_max_hours):
+        return None
+    partner = await session.scalar(
+        select(Partner)
+        .where(Partner.id == row.partner_id, Partner.revoked_at.is_(None))
+        .options(selectinload(Partner.sites))
+    )
+    if partner is None:
+        return None
+    return Opened(partner, cookie, row.last_seen_at)
+
+
+async def touch(session: AsyncSession, opened: Opened, now: datetime) -> None:
+    """Record the session's activity, when the last record has aged."""
+    if now - opened.last_seen < REFRESH_AFTER:
+        return
+    async with writing(session):
+        await session.execute(
+            update(PartnerSession)
+            .where(PartnerSession.digest == digest(opened.session_id))
+            .values(last_seen_at=now)
+        )
+
+
+async def end(session: AsyncSession, session_id: str) -> None:
+    async with writing(session):
+        await session.execute(
+            delete(PartnerSession).where(PartnerSession.digest == digest(session_id))
+        )
+
+
+def csrf_token(session_id: str, settings: Settings) -> str:
+    mac = hmac.new(
+        settings.secret_key.encode(), f"partner-csrf:{session_id}".encode(), hashlib.sha256
+    )
+    return mac.hexdigest()[:40]
+
+
+def csrf_matches(session_id: str, settings: Settings, presented: str) -> bool:
+    return hmac.compare_digest(csrf_token(session_id, settings), presented)
