@@ -89,7 +89,9 @@ DESK_DAYS_AHEAD = 21
 
 Audience = Literal["public", "staff", "display"]
 # Who looks at the page: each has a browser context (cookies, language) of their own.
-Persona = Literal["resident", "english", "admin", "manager", "reception", "facilitator", "screen"]
+Persona = Literal[
+    "resident", "english", "admin", "manager", "reception", "facilitator", "screen", "partner"
+]
 STAFF: dict[Persona, str] = {
     "admin": ADMIN,
     "manager": MANAGER,
@@ -653,6 +655,58 @@ def privacy_search(tour: Tour, tab: Tab) -> None:
     submit(page, form)
 
 
+def make_partner(tour: Tour, tab: Tab) -> None:
+    """The administrator gives a CCAS a key for the 15e, and makes the CAF's expert
+    department its account for the day (the requests sent on show on its page)."""
+    made = tour.api(
+        "POST",
+        "/api/v1/admin/partners",
+        ADMIN,
+        json={"name": "CCAS du 15e", "email": "ccas15@example.org", "sites": [MAIRIE]},
+    )
+    if made.status_code != 201:
+        raise Absent(f"no partner made: {made.status_code} {made.text[:200]}")
+    tour.state["partner_key"] = made.json()["key"]
+    tour.api("PATCH", "/api/v1/departments/caf", ADMIN, json={"partner": made.json()["id"]})
+
+
+def partner_log_in(tour: Tour, tab: Tab) -> None:
+    """The social worker pastes the key on /partenaires."""
+    page = tab.page
+    page.goto("/partenaires")
+    form = form_with(page, "input[name=cle]")
+    form.locator("input[name=cle]").fill(tour.need("partner_key", "partner key"))
+    submit(page, form)
+    if page.locator("input[name=cle]").count():
+        raise Absent("the partner's key did not open its page")
+
+
+def partner_slots(tour: Tour, tab: Tab) -> None:
+    """The partner's booking form: the first day with a free slot, its first slot ticked
+    and the person's details typed, not yet sent."""
+    page = tab.page
+    today = datetime.now(PARIS).date()
+    for days in range(DESK_DAYS_AHEAD):
+        day = today + timedelta(days=days)
+        page.goto(f"/partenaires/mairies/{MAIRIE}/rendez-vous?service={DEMARCHE}&jour={day}")
+        if page.locator("input[name=debut]").count():
+            break
+    else:
+        raise Absent(f"no free slot for the partner in the next {DESK_DAYS_AHEAD} days")
+    form = form_with(page, "input[name=debut]")
+    tick(form.locator("input[name=debut]").first)
+    form.locator("input[name=nom]").fill("Marcel Pagnol")
+    fill_first(form, ["input[name=email]", "input[type=email]"], "marcel.pagnol@example.org")
+    tab.anchor = "form[method=post]"
+
+
+def partner_book(tour: Tour, tab: Tab) -> None:
+    page = tab.page
+    submit(page, form_with(page, "input[name=debut]"))
+    if "rdv=" not in page.url:
+        raise Absent(f"the partner's booking did not come back booked ({page.url})")
+
+
 def lobby(tour: Tour, tab: Tab, lang: str = "") -> None:
     """The paired screen of the 15e, as `serve --demo` printed its address."""
     found = re.search(r"lobby display\s+https?://[^/\s]+(/display/\S+)", tour.server.output())
@@ -777,6 +831,17 @@ PARTS: list[tuple[str, list[Step]]] = [
             Step("admin-journal", "admin", go("/admin/journal"), "staff"),
             Step("admin-privacy", "admin", go("/admin/donnees-personnelles"), "staff"),
             Step("admin-privacy-found", "admin", privacy_search, "staff"),
+        ],
+    ),
+    (
+        "A partner who refers people",
+        [
+            Step("make-a-partner", "admin", make_partner),
+            Step("partner-login", "partner", go("/partenaires"), "public"),
+            Step("partner-log-in", "partner", partner_log_in),
+            Step("partner-home", "partner", go("/partenaires"), "public"),
+            Step("partner-booking", "partner", partner_slots, "public"),
+            Step("partner-booked", "partner", partner_book, "public"),
         ],
     ),
     (
