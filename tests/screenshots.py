@@ -835,13 +835,14 @@ PARTS: list[tuple[str, list[Step]]] = [
     ),
     (
         "A partner who refers people",
+        # Read by social workers at their desks: held to the staff's pages' rules.
         [
             Step("make-a-partner", "admin", make_partner),
-            Step("partner-login", "partner", go("/partenaires"), "public"),
+            Step("partner-login", "partner", go("/partenaires"), "staff"),
             Step("partner-log-in", "partner", partner_log_in),
-            Step("partner-home", "partner", go("/partenaires"), "public"),
-            Step("partner-booking", "partner", partner_slots, "public"),
-            Step("partner-booked", "partner", partner_book, "public"),
+            Step("partner-home", "partner", go("/partenaires"), "staff"),
+            Step("partner-booking", "partner", partner_slots, "staff"),
+            Step("partner-booked", "partner", partner_book, "staff"),
         ],
     ),
     (

@@ -491,7 +491,13 @@ async def test_a_day_at_paris_15_from_opening_to_closing(
     figures = stats.json()["total"]
     # Booked for the day and neither cancelled nor called off: Alice, Bruno, Denis, Emma,
     # Gaëlle online; Chloé by phone (Farid's, called off, and Hugo's, cancelled, are apart).
-    assert figures["appointments"] == {"online": 5, "phone": 1, "counter": 0, "total": 6}
+    assert figures["appointments"] == {
+        "online": 5,
+        "phone": 1,
+        "counter": 0,
+        "partner": 0,
+        "total": 6,
+    }
     # Hugo, over the 6 appointments and his: 1 / 7.
     assert figures["cancellations"] == {"count": 1, "rate": 0.1429}
     assert figures["called_off"] == 1  # Farid

@@ -218,5 +218,11 @@ async def test_the_figures_count_a_called_off_appointment_apart_from_the_booking
     for period in (figures.json()["total"], *figures.json()["periods"]):
         assert period["called_off"] == 1
         assert period["cancellations"]["count"] == 1
-        assert period["appointments"] == {"online": 1, "phone": 0, "counter": 0, "total": 1}
+        assert period["appointments"] == {
+            "online": 1,
+            "phone": 0,
+            "counter": 0,
+            "partner": 0,
+            "total": 1,
+        }
         assert period["no_shows"]["appointments"] == 0

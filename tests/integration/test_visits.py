@@ -280,5 +280,5 @@ async def test_administrators_manage_the_list_of_departments(post: Post, db: Dat
     assert blank.status_code == 400
     assert retired.json()["active"] is False
     assert {"code": "msa", "name": "Mutualité sociale agricole", "answer_days": 30,
-            "active": False, "email": None} in listed  # fmt: skip
+            "active": False, "email": None, "partner": None} in listed  # fmt: skip
     assert len(listed) == 10
