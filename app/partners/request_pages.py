@@ -5,7 +5,7 @@ at each step), in its own session, with its own CSRF token."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -19,10 +19,9 @@ from app.partners.pages import HOME, PartnerVisit, on_error, provide_partner_vis
 from app.partners.queries import request_to
 from app.security import forms_from_our_pages
 from app.visits.models import Escalation
-from app.visits.request_view import answer, error_text, request_context
+from app.visits.request_view import PRIVATE, answer, request_context
 
 REQUESTS = f"{HOME}/demandes"
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
 
 
@@ -53,18 +52,15 @@ class PartnerRequestPages(Controller):
         message: str = "",
         status_code: int = 200,
     ) -> Template:
-        page: dict[str, Any] = await request_context(visit.context, escalation)
+        page = await request_context(
+            visit.context, escalation, done=done, error=error, chosen=chosen, message=message
+        )
         page.update(
             partner=visit.partner,
             csrf=visit.csrf,
             form_action=f"{REQUESTS}/{escalation.reference}",
             hidden_name=sessions.CSRF_FIELD,
             hidden_value=visit.csrf,
-            done=done,
-            error=error_text(error),
-            error_field=error,
-            chosen=chosen,
-            message=message,
         )
         return Template(
             "partner_request.html", context=page, headers=PRIVATE, status_code=status_code

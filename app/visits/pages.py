@@ -19,11 +19,10 @@ from app.booking.schemas import Token
 from app.config import Settings
 from app.db import token_digest
 from app.visits import service as visits
-from app.visits.request_view import answer, error_text, request_context
+from app.visits.request_view import PRIVATE, answer, request_context
 from app.web.context import Context
 from app.web.public import PublicController, Visitor
 
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 FORM_TOKEN = "jeton"  # noqa: S105 (the name of the form field)
 
 
@@ -48,16 +47,13 @@ class DepartmentPages(PublicController):
         status_code: int = 200,
     ) -> Template:
         escalation = await visits.escalation_by_department_token(context.session, token)
-        page = await request_context(context, escalation)
+        page = await request_context(
+            context, escalation, done=done, error=error, chosen=chosen, message=message
+        )
         page.update(
             form_action=f"/demande-transmise/{token}",
             hidden_name=FORM_TOKEN,
             hidden_value=form_token(context.settings, token),
-            done=done,
-            error=error_text(error),
-            error_field=error,
-            chosen=chosen,
-            message=message,
         )
         return Template(
             "department_request.html", context=page, headers=PRIVATE, status_code=status_code

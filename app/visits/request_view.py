@@ -25,6 +25,8 @@ from app.visits import service as visits
 from app.visits.models import ESCALATION_STATUSES, Escalation, EscalationStatus, Visit
 from app.web.context import Context
 
+# The answers of a request's page: never kept, never told where they were read from.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 # What the department may say of the request, in the order it goes.
 STEP_LABELS = {
     EscalationStatus.IN_PROGRESS: N_("En cours de traitement"),
@@ -102,9 +104,19 @@ async def answer(
     return None
 
 
-async def request_context(context: Context, escalation: Escalation) -> dict[str, Any]:
+async def request_context(
+    context: Context,
+    escalation: Escalation,
+    *,
+    done: bool = False,
+    error: str | None = None,
+    chosen: str = "",
+    message: str = "",
+) -> dict[str, Any]:
     """What the department's page shows of the request: the mairie, the person, the
-    démarches and the note of the visit, its steps so far and those that may follow."""
+    démarches and the note of the visit, its steps so far and those that may follow; and
+    the answer just recorded (`done`) or refused (`error`, with the step and message as
+    typed). The caller adds where its form posts (`form_action`, its token's field)."""
     session = context.session
     site = await session.get_one(Site, escalation.site_id)
     tz = ZoneInfo(site.timezone)
@@ -145,4 +157,9 @@ async def request_context(context: Context, escalation: Escalation) -> dict[str,
             for status in following(escalation)
         ],
         "max_message": visits.MAX_NOTE,
+        "done": done,
+        "error": error_text(error),
+        "error_field": error,
+        "chosen": chosen,
+        "message": message,
     }
