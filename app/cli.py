@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,6 +14,9 @@ from app.accounts.models import ROLES
 from app.config import Settings, SettingsError, load_settings
 from app.db import Database, utcnow
 from app.errors import DomainError
+
+if TYPE_CHECKING:
+    from app.booking.free_time_rules import StationDay
 
 T = TypeVar("T")
 
@@ -147,6 +150,48 @@ def db_check() -> None:
     if difference:
         raise click.ClickException(f"the models and the migrations differ: {difference}")
     click.echo("models and migrations agree")
+
+
+@db.command("check-free-time")
+@click.option("--repair", is_flag=True, help="Rebuild the summary when it differs.")
+def db_check_free_time(repair: bool) -> None:
+    """Rebuild the summary of free time in memory and compare it with the stored one."""
+    from app.booking import free_time
+
+    settings = _settings()
+
+    async def check(database: Database) -> list[free_time.Difference]:
+        async with database.session() as session:
+            return await free_time.check(session)
+
+    async def rebuild(database: Database) -> int:
+        async with database.writing() as session:
+            return await free_time.rebuild(session, utcnow())
+
+    differences = _with_database(settings, check)
+    for item in differences[:20]:
+        click.echo(
+            f"{item.site} station {item.station_id} {item.day.isoformat()}: "
+            f"stored {_figures(item.stored)}, expected {_figures(item.expected)}"
+        )
+    if len(differences) > 20:
+        click.echo(f"… and {len(differences) - 20} more")
+    if differences and repair:
+        days = _with_database(settings, rebuild)
+        click.echo(f"summary rebuilt: {days} days worked out")
+        return
+    if differences:
+        raise click.ClickException(f"the summary of free time differs on {len(differences)} rows")
+    click.echo("the summary of free time agrees with the data")
+
+
+def _figures(day: StationDay | None) -> str:
+    if day is None:
+        return "nothing"
+    return (
+        f"open {day.open_minutes} min, booked {day.booked_minutes} min, "
+        f"longest free {day.longest_minutes} min"
+    )
 
 
 @main.command("demo")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -81,6 +82,9 @@ def digest_of_token_column(context: Any) -> str:
     return token_digest(str(context.get_current_parameters()["token"]))
 
 
+# The module that registers what keeps derived data in each transaction that changes what
+# it derives from (flush listeners): imported by every `Database`, before any write.
+KEEPERS = "app.keepers"
 _WRITE = "guichet_write"
 _WRITING = "writing"  # in a session's `info` while it is in its writing transaction
 _DATABASE = "database"  # in a session's `info`: the Database it belongs to
@@ -176,6 +180,7 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
+        importlib.import_module(KEEPERS)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import retention
 from app.booking import commands as booking
+from app.booking import free_time
 from app.config import Settings
 from app.db import Database
 from app.notify.dispatcher import Dispatcher
@@ -100,6 +101,15 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
             id="webhooks",
+        )
+        self._scheduler.add_job(
+            self.free_time_roll,
+            "interval",
+            minutes=60,
+            max_instances=1,
+            coalesce=True,
+            id="free_time",
+            next_run_time=self.clock(),
         )
         self._scheduler.add_job(
             self.daily_sweep, "cron", hour=3, minute=30, max_instances=1, coalesce=True, id="sweep"
@@ -227,6 +237,22 @@ class Scheduler:
         )
         if made:
             log.info("earlier slots offered", extra={"count": made})
+
+    async def free_time_roll(self) -> None:
+        """The summary of free time moved on to each site's today and horizon (at start,
+        then every hour, by the first instance to record it)."""
+        now = self.clock()
+        period = f"{now:%Y-%m-%dT%H}"
+
+        async def roll() -> int:
+            if not await first_to_run(self.db, "free_time", period, self.instance, now):
+                return 0
+            async with self.db.writing() as session:
+                return await free_time.roll(session, now)
+
+        worked = await self._round("free_time", "free time roll failed", roll)
+        if worked:
+            log.info("free time summary moved on", extra={"days": worked})
 
     async def daily_sweep(self) -> None:
         """Retention, once a day, on the first instance to record it; tomorrow's sweep

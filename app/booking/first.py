@@ -1,28 +1,35 @@
-"""The first free slot at each mairie for a démarche and its needs: each mairie's own slot
-engine (`queries.slot_finder`, one read of its bookings up to its booking horizon) asked
-day by day until it offers a slot."""
+"""The first free slot at each mairie for a démarche and its needs.
+
+Not one search per mairie: the summary of free time (`app/booking/free_time.py`) says,
+in one query for all of them, which days may take the booking at each mairie (a suitable
+station with a free run long enough, room left beside the walk-ins' share); only those
+days are read and asked of the slot engine itself, a few at a time, for all mairies at
+once (`finders.slot_finders`). Days outside a mairie's summary are read the slow way. The
+cost grows with the mairies and days looked at, not with the bookings they hold.
+
+With a `limit`, mairies are taken nearest first (by distance) or earliest first (by the
+first day the summary offers) and the search stops once no mairie left can come before
+the ones found.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.booking.queries import get_needs, get_service, requirement_of, slot_finder
-from app.booking.slots import Refusal, Requirement, Slot, SlotFinder
+from app.booking import first_plan
+from app.booking.queries import get_needs, get_service, requirement_of
+from app.booking.slots import Slot
 from app.errors import NotFound
-from app.sites.geo import distance_km, place_of, search
+from app.sites.geo import Located, distance_km, place_of, search
 from app.sites.models import Site
-from app.sites.service import list_sites, local_today
 
 Order = Literal["time", "distance"]
-# Refusals after which no later start of the same day (or of any day) can be booked.
-DAY_FULL = (Refusal.WALK_IN_SHARE,)
-SITE_DONE = (Refusal.TOO_LATE, Refusal.NO_STATION)
 
 
 @dataclass(frozen=True)
@@ -40,31 +47,6 @@ class FirstSlot:
     @property
     def local_end(self) -> datetime:
         return self.slot.end.astimezone(ZoneInfo(self.site.timezone))
-
-
-def earliest(finder: SlotFinder) -> Slot | None:
-    """The first slot `finder` offers, looking day by day and stopping there: the first
-    of `finder.slots()`, without working out the others."""
-    for day in finder.days:
-        for start in finder.grid(day):
-            outcome = finder.check(start)
-            if isinstance(outcome, Slot):
-                return outcome
-            if outcome in SITE_DONE:
-                return None
-            if outcome in DAY_FULL:
-                break
-    return None
-
-
-async def first_slot(
-    session: AsyncSession, site: Site, need: Requirement, now: datetime
-) -> Slot | None:
-    """The first free slot of `site` for `need`, up to its booking horizon."""
-    tz = ZoneInfo(site.timezone)
-    last = (now + timedelta(days=site.booking_horizon_days)).astimezone(tz).date()
-    finder = await slot_finder(session, site, need, local_today(site, now), last, now)
-    return earliest(finder)
 
 
 def ordered(found: Sequence[FirstSlot], order: Order = "time") -> list[FirstSlot]:
@@ -110,17 +92,44 @@ async def first_slots(
     answers."""
     service = await get_service(session, service_code)
     need = requirement_of(service, await get_needs(session, need_codes))
-    sites = await list_sites(session)
-    origin = _place(near, sites) if near.strip() else None
-    found = []
-    for site in sites:
-        slot = await first_slot(session, site, need, now)
-        if slot is not None:
-            found.append(FirstSlot(site, slot, _distance(site, origin)))
+    places = await first_plan.places(session)
+    origin = _place(near, places) if near.strip() else None
+    distances = {place.id: _distance(place, origin) for place in places}
+    far = float("inf")
+    found: list[FirstSlot] = []
+
+    async def look(plans: list[first_plan.Plan]) -> None:
+        for site, slot in await first_plan.run(session, plans, need, now):
+            found.append(FirstSlot(site, slot, distances[site.id]))
+
+    if limit is None:
+        await look(await first_plan.plans(session, places, need, now))
+    elif order == "distance":  # the nearest mairies first, a few more than asked at a time
+        places.sort(key=lambda place: (_or(distances[place.id], far), place.id))
+        while places:
+            taken, places = places[: limit + 10], places[limit + 10 :]
+            await look(await first_plan.plans(session, taken, need, now))
+            best = ordered(found, order)[:limit]
+            nearer = places and _or(best[-1].distance_km, far) < _or(distances[places[0].id], far)
+            if len(best) == limit and nearer:
+                break
+    else:  # the mairies whose summary offers the earliest day first
+        waiting = await first_plan.plans(session, places, need, now)
+        waiting.sort(key=lambda plan: (plan.earliest_start, plan.place.id))
+        while waiting:
+            chunk, waiting = waiting[: limit + 10], waiting[limit + 10 :]
+            await look(chunk)
+            best = ordered(found, order)[:limit]
+            if len(best) == limit and waiting and best[-1].slot.start < waiting[0].earliest_start:
+                break
     return ordered(found, order)[:limit]
 
 
-def _place(near: str, sites: Sequence[Site]) -> tuple[float, float]:
+def _or(value: float | None, otherwise: float) -> float:
+    return otherwise if value is None else value
+
+
+def _place(near: str, sites: Sequence[Located]) -> tuple[float, float]:
     """Where `near` points: a mairie's slug, an arrondissement, a postcode, or else the
     one mairie whose name, address or metro station holds those words."""
     text = near.strip()
@@ -134,7 +143,7 @@ def _place(near: str, sites: Sequence[Site]) -> tuple[float, float]:
     return origin
 
 
-def _distance(site: Site, origin: tuple[float, float] | None) -> float | None:
+def _distance(site: Located, origin: tuple[float, float] | None) -> float | None:
     if origin is None or site.latitude is None or site.longitude is None:
         return None
     return round(distance_km(origin[0], origin[1], site.latitude, site.longitude), 1)

@@ -1,12 +1,13 @@
-"""The appointments table."""
+"""The appointments table, and the free time it leaves at each station (derived data)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -117,3 +118,38 @@ class Appointment(Base):
     site: Mapped[Site] = relationship()
     station: Mapped[Station] = relationship()
     service: Mapped[Service] = relationship()
+
+
+class FreeTime(Base):
+    """What one station of a site leaves free on one local day, for the search of the first
+    free slot across sites (`app/booking/free_time.py`): open minutes (its site's hours,
+    less its outages), minutes of the appointments starting that day, the longest free
+    run, and when the last free run ends. Derived from the hours, closures, outages and
+    appointments in the transaction that changes any of them; `guichet db
+    check-free-time` rebuilds and compares."""
+
+    __tablename__ = "free_time"
+    __table_args__ = (Index("ix_free_time_site_id_day", "site_id", "day"),)
+
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    open_minutes: Mapped[int] = mapped_column(Integer)
+    booked_minutes: Mapped[int] = mapped_column(Integer)
+    longest_minutes: Mapped[int] = mapped_column(Integer)
+    free_until_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class FreeTimeWindow(Base):
+    """The days of a site that `free_time` covers, both included: a day outside them is
+    looked at the slow way, all its bookings read."""
+
+    __tablename__ = "free_time_windows"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    first: Mapped[date] = mapped_column(Date)
+    last: Mapped[date] = mapped_column(Date)

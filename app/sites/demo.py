@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.booking import free_time
+from app.db import utcnow
 from app.sites.hours import WEEKDAYS
 from app.sites.models import HoursException, Need, Service, Site, Station, WeeklyHours
 
@@ -354,6 +356,7 @@ async def load_demo(session: AsyncSession, *, today: date) -> DemoReport:
     report.services = await _add_missing(session, Service, SERVICES)
     report.needs = await _add_missing(session, Need, NEEDS)
     await session.flush()
+    await free_time.roll(session, utcnow(), today=today)
     return report
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.actors import Actor
@@ -20,7 +20,7 @@ from app.i18n import gettext
 from app.sites.commands import add_period, place_and_record, record, running
 from app.sites.disruption import Disruption, Period, lock_ahead, lock_days, lock_period
 from app.sites.hours import WEEKDAYS, local_instant
-from app.sites.models import Closure, HoursException, WeeklyHours
+from app.sites.models import Closure, HoursException, Site, WeeklyHours
 from app.sites.queries import DayException, site_row
 from app.sites.rules import MAX_REASON, Ranges, check_period, check_ranges, clean_text, range_texts
 from app.sites.service import local_today
@@ -38,13 +38,15 @@ async def set_weekday_hours(
     refuse(check_ranges(ranges))
     async with running(session, actor, slug) as site:
         await lock_ahead(session, site, now)
-        await session.execute(
-            delete(WeeklyHours).where(
+        # Row by row, not one DELETE: the summary of free time hears of each.
+        for row in await session.scalars(
+            select(WeeklyHours).where(
                 WeeklyHours.site_id == site.id,
                 WeeklyHours.weekday == weekday,
                 WeeklyHours.nth_in_month.is_(None),
             )
-        )
+        ):
+            await session.delete(row)
         session.add_all(
             WeeklyHours(site_id=site.id, weekday=weekday, opens=opens, closes=closes)
             for opens, closes in sorted(ranges)
@@ -85,11 +87,8 @@ async def set_exception(
                 gettext("Ce jour est passé : choisissez aujourd'hui ou un jour à venir."),
             )
         await lock_days(session, site, day, day)
-        await session.execute(
-            delete(HoursException).where(
-                HoursException.site_id == site.id, HoursException.day == day
-            )
-        )
+        for row in await _exceptions_of(session, site, day):
+            await session.delete(row)
         rows = [
             HoursException(site_id=site.id, day=day, opens=o, closes=c, reason=clean_reason)
             for o, c in sorted(ranges)
@@ -119,14 +118,21 @@ async def delete_exception(
 ) -> None:
     """The day follows the week's hours again."""
     async with running(session, actor, slug) as site:
-        removed = await session.execute(
-            delete(HoursException).where(
-                HoursException.site_id == site.id, HoursException.day == day
-            )
-        )
-        if removed.rowcount == 0:  # type: ignore[attr-defined]
+        removed = await _exceptions_of(session, site, day)
+        for row in removed:
+            await session.delete(row)
+        if not removed:
             raise NotFound(f"{site.name} has no special hours on {day.isoformat()}.")
         await record(session, "hours_exception.deleted", actor, site, now, day=day.isoformat())
+
+
+async def _exceptions_of(session: AsyncSession, site: Site, day: date) -> list[HoursException]:
+    """The rows of a dated day's own hours, to delete one by one (the summary of free time
+    hears of ORM deletes, not of DELETE statements)."""
+    query = select(HoursException).where(
+        HoursException.site_id == site.id, HoursException.day == day
+    )
+    return list(await session.scalars(query))
 
 
 # Closures

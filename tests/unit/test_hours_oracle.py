@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
+import app.models  # noqa: F401 (every table, for create_all)
 from app.db import Base, Database
 from app.sites.demo import load_demo, mairies
 from app.sites.hours import SiteCalendar
-from app.sites.models import Closure, HoursException, Need, Service, Site, Station, WeeklyHours
 from app.sites.service import list_sites, site_calendar
 from tests.conftest import sqlalchemy_url
 
@@ -208,17 +209,16 @@ async def demo_calendars(url: str) -> dict[str, SiteCalendar]:
     """Each mairie's calendar from FIRST_DAY to LAST_DAY, as the app reads it after loading
     the demo data.
 
-    The tables come from the models, not the migrations: the module then needs only the
-    app's package and the tests (which is all a mutation-testing copy holds).
+    The tables come from the models (all of them: loading the demo also fills the summary
+    of free time), not the migrations: the module then needs only the app's package and
+    the tests (which is all a mutation-testing copy holds).
     """
-    tables = [
-        model.__table__
-        for model in (Site, Station, WeeklyHours, HoursException, Closure, Service, Need)
-    ]
     db = Database(url)
     try:
         async with db.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all, tables=tables)
+            if not db.is_sqlite:  # the appointments' exclusion constraint, as the migrations
+                await connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+            await connection.run_sync(Base.metadata.create_all)
         async with db.writing() as session:
             await load_demo(session, today=LOADED_ON)
         async with db.session() as session:

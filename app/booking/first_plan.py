@@ -1,0 +1,277 @@
+"""Where to look for each mairie's first free slot, and the looking, for many mairies at
+once (`app/booking/first.py` orders them and decides when to stop).
+
+Each mairie's days from today to its booking horizon fall into up to three parts: days
+before its summary's window and days after it, read the slow way (a whole range at
+once), and the days inside it, of which only those the summary offers (`candidates`) are
+read, one per round, a few fetched at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.booking.finders import Days, slot_finders
+from app.booking.models import FreeTime, FreeTimeWindow
+from app.booking.slots import Refusal, Requirement, Slot, SlotFinder
+from app.sites.hours import local_instant
+from app.sites.models import Site, Station
+
+# Candidate days fetched for a mairie at a time: most mairies take the first.
+PER_FETCH = 3
+# Refusals after which no later start of the same day (or of any day) can be booked.
+DAY_FULL = (Refusal.WALK_IN_SHARE,)
+SITE_DONE = (Refusal.TOO_LATE, Refusal.NO_STATION)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What the search reads of every active mairie before choosing where to look (a
+    `Located` for the distances)."""
+
+    id: int
+    slug: str
+    name: str
+    address: str
+    arrondissements: Sequence[int]
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    booking_horizon_days: int
+    booking_min_notice_minutes: int
+
+
+async def places(session: AsyncSession) -> list[Place]:
+    query = (
+        select(
+            Site.id,
+            Site.slug,
+            Site.name,
+            Site.address,
+            Site.arrondissements,
+            Site.latitude,
+            Site.longitude,
+            Site.timezone,
+            Site.booking_horizon_days,
+            Site.booking_min_notice_minutes,
+        )
+        .where(Site.active)
+        .order_by(Site.id)
+    )
+    return [Place(**row._mapping) for row in await session.execute(query)]
+
+
+@dataclass
+class Plan:
+    """Where one mairie's first free slot may be, in the order to look."""
+
+    place: Place
+    before: Days | None  # days before the summary's window
+    inside: Days | None  # the days the summary covers
+    after: Days | None  # days after it
+    today: date | None = None  # the first day a slot may start on
+    earliest_minute: float = 0  # and from when, in minutes from that day's start
+    candidates: list[date] = field(default_factory=list)
+    fetched_to: date | None = None  # the last day the summary was asked about
+    exhausted: bool = False  # the summary has no more days to offer
+    stage: str = "before"
+
+    @property
+    def wants_fetch(self) -> bool:
+        return self.stage != "after" and not self.candidates and not self.exhausted
+
+    @property
+    def earliest_start(self) -> datetime:
+        """No slot of this mairie starts before this instant."""
+        day = self._first_day()
+        zone = ZoneInfo(self.place.timezone)
+        if day is None:
+            return datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+        return local_instant(day, time(0), zone)
+
+    def _first_day(self) -> date | None:
+        if self.stage == "before" and self.before:
+            return self.before[0]
+        if self.stage in ("before", "middle") and self.candidates:
+            return self.candidates[0]
+        if self.stage != "done" and self.after:
+            return self.after[0]
+        return None
+
+    def next_days(self) -> Days | None:
+        """The days to read next, or None when there is nothing left to look at."""
+        if self.stage == "before":
+            self.stage = "middle"
+            if self.before:
+                return self.before
+        if self.stage == "middle":
+            if self.candidates:
+                day = self.candidates.pop(0)
+                return day, day
+            self.stage = "after"
+        if self.stage == "after":
+            self.stage = "done"
+            return self.after
+        return None
+
+
+def _plan(place: Place, now: datetime, window: tuple[date, date] | None) -> Plan:
+    zone = ZoneInfo(place.timezone)
+    # No slot starts before the notice the mairie asks: late in the day, today is out.
+    earliest = now + timedelta(minutes=place.booking_min_notice_minutes)
+    today = earliest.astimezone(zone).date()
+    minute = (earliest - local_instant(today, time(0), zone)).total_seconds() / 60
+    last = (now + timedelta(days=place.booking_horizon_days)).astimezone(zone).date()
+    if window is None or window[1] < today or window[0] > last:
+        return Plan(place, (today, last), None, None, exhausted=True)
+    first, end = max(today, window[0]), min(last, window[1])
+    return Plan(
+        place,
+        (today, first - timedelta(days=1)) if today < first else None,
+        (first, end),
+        (end + timedelta(days=1), last) if end < last else None,
+        today=today,
+        earliest_minute=minute,
+    )
+
+
+async def plans(
+    session: AsyncSession, found: Sequence[Place], need: Requirement, now: datetime
+) -> list[Plan]:
+    """A plan for each mairie, its first candidate days fetched; mairies with nothing to
+    look at are left out."""
+    ids = [place.id for place in found]
+    windows: dict[int, tuple[date, date]] = {}
+    for window in await session.scalars(
+        select(FreeTimeWindow).where(FreeTimeWindow.site_id.in_(ids))
+    ):
+        windows[window.site_id] = window.first, window.last
+    made = [_plan(place, now, windows.get(place.id)) for place in found]
+    await fetch(session, made, need)
+    return [plan for plan in made if plan.before or plan.candidates or plan.after]
+
+
+async def fetch(session: AsyncSession, wanting: Sequence[Plan], need: Requirement) -> None:
+    """The next candidate days of each of `wanting` in one query: days where a suitable
+    station has a free run as long as the booking and the day has room for it beside the
+    walk-ins' share (integer arithmetic on generous figures: a day the slot engine would
+    offer is never left out)."""
+    asks: dict[tuple[date, date, bool], list[Plan]] = {}
+    for plan in wanting:
+        if not plan.wants_fetch or plan.inside is None:
+            continue
+        # The first time from the window's first day, then after the last day fetched.
+        start, again = plan.fetched_to or plan.inside[0], plan.fetched_to is not None
+        asks.setdefault((start, plan.inside[1], again), []).append(plan)
+    if not asks:
+        return
+    by_site = {plan.place.id: plan for plans in asks.values() for plan in plans}
+    suited: ColumnElement[bool] = Station.active.expression
+    if need.kind == "double":
+        suited = and_(suited, Station.kind == "double")
+    if need.accessible:
+        suited = and_(suited, Station.accessible)
+    length = need.length_minutes
+    grouped = (
+        select(
+            FreeTime.site_id.label("site_id"),
+            FreeTime.day.label("day"),
+            func.max(case((suited, FreeTime.free_until_minutes), else_=0)).label("until"),
+            func.row_number().over(partition_by=FreeTime.site_id, order_by=FreeTime.day).label("n"),
+        )
+        .join(Station, Station.id == FreeTime.station_id)
+        .join(Site, Site.id == FreeTime.site_id)
+        .where(
+            Station.active,
+            or_(
+                *(
+                    and_(
+                        FreeTime.site_id.in_([plan.place.id for plan in plans]),
+                        FreeTime.day > start if again else FreeTime.day >= start,
+                        FreeTime.day <= end,
+                    )
+                    for (start, end, again), plans in asks.items()
+                )
+            ),
+        )
+        .group_by(FreeTime.site_id, FreeTime.day, Site.walk_in_percent)
+        .having(func.max(case((suited, FreeTime.longest_minutes), else_=0)) >= length)
+        .having(
+            func.sum(FreeTime.open_minutes) * (100 - Site.walk_in_percent)
+            >= (func.sum(FreeTime.booked_minutes) + length) * 100
+        )
+        .subquery()
+    )
+    query = select(grouped.c.site_id, grouped.c.day, grouped.c.until).where(
+        grouped.c.n <= PER_FETCH
+    )
+    got: dict[int, list[date]] = {}
+    for site_id, day, until in await session.execute(query):
+        plan = by_site[site_id]
+        if day != plan.today or until >= plan.earliest_minute + length:
+            got.setdefault(site_id, []).append(day)
+    for site_id, plan in by_site.items():
+        days = sorted(got.get(site_id, []))
+        plan.candidates = days
+        plan.exhausted = len(days) < PER_FETCH
+        assert plan.inside is not None
+        plan.fetched_to = days[-1] if days else plan.inside[1]
+
+
+def earliest(finder: SlotFinder) -> Slot | None:
+    """The first slot `finder` offers, looking day by day and stopping there: the first
+    of `finder.slots()`, without working out the others."""
+    for day in finder.days:
+        for start in finder.grid(day):
+            outcome = finder.check(start)
+            if isinstance(outcome, Slot):
+                return outcome
+            if outcome in SITE_DONE:
+                return None
+            if outcome in DAY_FULL:
+                break
+    return None
+
+
+async def run(
+    session: AsyncSession, taken: Sequence[Plan], need: Requirement, now: datetime
+) -> list[tuple[Site, Slot]]:
+    """Look for the first free slot of each of `taken`, a round at a time (each mairie's
+    next days, all mairies read together), until each has one or nothing left."""
+    sites = {
+        site.id: site
+        for site in await session.scalars(
+            select(Site).where(Site.id.in_([plan.place.id for plan in taken]))
+        )
+    }
+    active = [plan for plan in taken if plan.place.id in sites]
+    found = []
+    while active:
+        await fetch(session, [plan for plan in active if plan.wants_fetch], need)
+        asked = {}
+        for plan in active:
+            days = plan.next_days()
+            if days is not None:
+                asked[plan.place.id] = days
+        finders = await slot_finders(
+            session, {sites[site]: days for site, days in asked.items()}, need, now
+        )
+        still = []
+        for plan in active:
+            finder = finders.get(plan.place.id)
+            if finder is None:
+                continue
+            slot = earliest(finder)
+            if slot is not None:
+                found.append((sites[plan.place.id], slot))
+            else:
+                still.append(plan)
+        active = still
+    return found
