@@ -15,7 +15,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import events
 from app.accounts import sessions
@@ -299,9 +299,8 @@ async def authenticate(
 
 
 async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
-    agent = await session.scalar(
-        select(Agent).where(Agent.id == agent_id).options(selectinload(Agent.sites))
-    )
+    query = select(Agent).where(Agent.id == agent_id).options(joinedload(Agent.sites))
+    agent = (await session.scalars(query)).unique().first()  # one query, on every staff call
     return agent if agent is not None and agent.active else None
 
 

@@ -467,13 +467,15 @@ async def turn_near(
             .options(joinedload(Ticket.service))
         )
     )
-    remote = [waiting_of(t) for t in with_phone if t.status == TicketStatus.REMOTE]
-    forecasts = (await forecast_inputs(session, site, now)).forecast([*waiting, *remote], now)
     # Those not there yet are told to leave home, or that their turn is kept: "your turn is
     # near, come back to the waiting room" is for people in the room.
-    with_phone = [t for t in with_phone if t.status == TicketStatus.WAITING]
+    in_room = [t for t in with_phone if t.status == TicketStatus.WAITING]
+    if not in_room:  # nobody to tell: no forecast to work out, inside the queue's lock
+        return []
+    remote = [waiting_of(t) for t in with_phone if t.status == TicketStatus.REMOTE]
+    forecasts = (await forecast_inputs(session, site, now)).forecast([*waiting, *remote], now)
     near = []
-    for ticket in with_phone:
+    for ticket in in_room:
         found = forecasts.get(ticket.id)
         if found is not None and found.position <= site.turn_near_position:
             near.append(ticket)

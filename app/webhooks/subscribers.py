@@ -37,15 +37,23 @@ from app.visits.models import Escalation
 from app.webhooks import rules
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
+_ENDPOINTS = "webhook_endpoints"  # in a session's `info`: (its transaction, the endpoints)
+
 
 async def listening(session: AsyncSession, event: str) -> list[int]:
-    """The ids of the endpoints, not deleted, that chose `event`."""
-    rows = await session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            WebhookEndpoint.deleted_at.is_(None)
+    """The ids of the endpoints, not deleted, that chose `event`: read once per
+    transaction, however many events it records (a call, a move, a finish)."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_ENDPOINTS)
+    if cached is None or cached[0] is not transaction:
+        rows = await session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+                WebhookEndpoint.deleted_at.is_(None)
+            )
         )
-    )
-    return [endpoint_id for endpoint_id, chosen in rows if event in (chosen or [])]
+        cached = transaction, [(endpoint_id, chosen or []) for endpoint_id, chosen in rows]
+        session.info[_ENDPOINTS] = cached
+    return [endpoint_id for endpoint_id, chosen in cached[1] if event in chosen]
 
 
 def write(
