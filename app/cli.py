@@ -165,8 +165,7 @@ def db_check_free_time(repair: bool) -> None:
             return await free_time.check(session)
 
     async def rebuild(database: Database) -> int:
-        async with database.writing() as session:
-            return await free_time.rebuild(session, utcnow())
+        return await free_time.roll_all(database, utcnow(), whole=True)
 
     differences = _with_database(settings, check)
     for item in differences[:20]:

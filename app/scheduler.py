@@ -247,8 +247,7 @@ class Scheduler:
         async def roll() -> int:
             if not await first_to_run(self.db, "free_time", period, self.instance, now):
                 return 0
-            async with self.db.writing() as session:
-                return await free_time.roll(session, now)
+            return await free_time.roll_all(self.db, now)
 
         worked = await self._round("free_time", "free time roll failed", roll)
         if worked:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events
+from app import events, locking
 from app.booking.commands import move_appointment
 from app.booking.guard import WINDOW, Burst, Made, bursts
 from app.booking.messages import about
@@ -89,6 +89,8 @@ async def release(
     nothing is done or told again on a second click. Audited."""
     starts, ends = local_days(day, day, ZoneInfo(site.timezone))
     async with writing(session):
+        # The day's lock before the rows', as a move takes them.
+        await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day)])
         burst = next(
             (b for b in await alerts_of(session, site, now, threshold) if b.day == day), None
         )

@@ -243,8 +243,18 @@ def _not_called_off() -> Conflict:
     )
 
 
-async def _locked_by_token(session: AsyncSession, token: str) -> Appointment:
+async def _locked_by_token(
+    session: AsyncSession, token: str, *, with_its_day: bool = False
+) -> Appointment:
+    """The appointment behind `token`, its row locked; `with_its_day`: its day's booking
+    lock taken first, as a booking or a move takes it, for a change that frees its
+    station (the day's summary of free time is then worked out by one change at a time,
+    and the locks come in the same order as a move's)."""
     appointment = await get_by_token(session, token)
+    if with_its_day:
+        day = appointment.starts_at.astimezone(ZoneInfo(appointment.site.timezone)).date()
+        key = locking.lock_key(locking.Scope.BOOKING_DAY, appointment.site_id, day)
+        await locking.lock(session, [key])
     await session.refresh(appointment, with_for_update=True)
     return appointment
 
@@ -274,7 +284,7 @@ def _refuse_once_begun(
 async def cancel(session: AsyncSession, token: str, *, now: datetime) -> Appointment:
     """Cancel (idempotent); refused once the appointment has begun or the person came."""
     async with writing(session):
-        appointment = await _locked_by_token(session, token)
+        appointment = await _locked_by_token(session, token, with_its_day=True)
         if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
             _refuse_once_begun(
                 appointment,

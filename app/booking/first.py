@@ -26,8 +26,9 @@ from app.booking import first_plan
 from app.booking.queries import get_needs, get_service, requirement_of
 from app.booking.slots import Slot
 from app.errors import NotFound
-from app.sites.geo import Located, distance_km, place_of, search
+from app.sites.geo import distance_km, place_of, search
 from app.sites.models import Site
+from app.sites.service import list_sites
 
 Order = Literal["time", "distance"]
 
@@ -93,7 +94,7 @@ async def first_slots(
     service = await get_service(session, service_code)
     need = requirement_of(service, await get_needs(session, need_codes))
     places = await first_plan.places(session)
-    origin = _place(near, places) if near.strip() else None
+    origin = await _place(session, near, places) if near.strip() else None
     distances = {place.id: _distance(place, origin) for place in places}
     far = float("inf")
     found: list[FirstSlot] = []
@@ -129,10 +130,17 @@ def _or(value: float | None, otherwise: float) -> float:
     return otherwise if value is None else value
 
 
-def _place(near: str, sites: Sequence[Located]) -> tuple[float, float]:
+async def _place(
+    session: AsyncSession, near: str, places: Sequence[first_plan.Place]
+) -> tuple[float, float]:
     """Where `near` points: a mairie's slug, an arrondissement, a postcode, or else the
-    one mairie whose name, address or metro station holds those words."""
+    one mairie whose name, address or metro station holds those words (read only then:
+    most often `near` is a slug)."""
     text = near.strip()
+    named = next((place for place in places if place.slug == text), None)
+    if named is not None and named.latitude is not None and named.longitude is not None:
+        return named.latitude, named.longitude
+    sites = await list_sites(session)
     origin = place_of(text, sites)
     if origin is None:
         site, _ = search(text, sites)
@@ -143,7 +151,7 @@ def _place(near: str, sites: Sequence[Located]) -> tuple[float, float]:
     return origin
 
 
-def _distance(site: Located, origin: tuple[float, float] | None) -> float | None:
+def _distance(site: first_plan.Place, origin: tuple[float, float] | None) -> float | None:
     if origin is None or site.latitude is None or site.longitude is None:
         return None
     return round(distance_km(origin[0], origin[1], site.latitude, site.longitude), 1)

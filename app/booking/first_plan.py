@@ -33,14 +33,11 @@ SITE_DONE = (Refusal.TOO_LATE, Refusal.NO_STATION)
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """What the search reads of every active mairie before choosing where to look (a
-    `Located` for the distances)."""
+    """What the search reads of every active mairie before choosing where to look: where
+    it is, its time zone, horizon and notice (a few columns: a network has thousands)."""
 
     id: int
     slug: str
-    name: str
-    address: str
-    arrondissements: Sequence[int]
     latitude: float | None
     longitude: float | None
     timezone: str
@@ -53,9 +50,6 @@ async def places(session: AsyncSession) -> list[Place]:
         select(
             Site.id,
             Site.slug,
-            Site.name,
-            Site.address,
-            Site.arrondissements,
             Site.latitude,
             Site.longitude,
             Site.timezone,
@@ -65,7 +59,7 @@ async def places(session: AsyncSession) -> list[Place]:
         .where(Site.active)
         .order_by(Site.id)
     )
-    return [Place(**row._mapping) for row in await session.execute(query)]
+    return [Place(*row) for row in await session.execute(query)]
 
 
 @dataclass
@@ -212,14 +206,17 @@ async def fetch(session: AsyncSession, wanting: Sequence[Plan], need: Requiremen
     query = select(grouped.c.site_id, grouped.c.day, grouped.c.until).where(
         grouped.c.n <= PER_FETCH
     )
-    got: dict[int, list[date]] = {}
+    given: dict[int, list[date]] = {}
     for site_id, day, until in await session.execute(query):
         plan = by_site[site_id]
+        given.setdefault(site_id, []).append(day)
         if day != plan.today or until >= plan.earliest_minute + length:
-            got.setdefault(site_id, []).append(day)
+            plan.candidates.append(day)
     for site_id, plan in by_site.items():
-        days = sorted(got.get(site_id, []))
-        plan.candidates = days
+        days = sorted(given.get(site_id, []))
+        plan.candidates.sort()
+        # Whether the summary has more days to offer is known from what it gave, not
+        # from what was left once today was held against the notice.
         plan.exhausted = len(days) < PER_FETCH
         assert plan.inside is not None
         plan.fetched_to = days[-1] if days else plan.inside[1]

@@ -35,6 +35,7 @@ from app import locking
 from app.booking.free_time_rules import StationDay, day_range, station_days
 from app.booking.models import RELEASED, Appointment, FreeTime, FreeTimeWindow
 from app.booking.slots import Booked
+from app.db import Database
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import (
     Closure,
@@ -52,17 +53,18 @@ _MOVES = ("starts_at", "ends_at", "station_id", "site_id")
 @dataclass
 class Marks:
     """What a flush changed: sites to redo whole, appointments' starts by site (their
-    local days are known once the site's time zone is read), dated days by site, and
-    stations whose site is to be redone (an outage names its station only)."""
+    local days are known once the site's time zone is read), dated days by site, and the
+    periods of closures (by site) and outages (by station: its site is read after)."""
 
     whole: set[int] = field(default_factory=set)
     starts: dict[int, set[datetime]] = field(default_factory=dict)
     days: dict[int, set[date]] = field(default_factory=dict)
-    stations: set[int] = field(default_factory=set)
+    # Closures by site and outages by station: (kind, id, from, until); their days only.
+    periods: list[tuple[str, int, datetime, datetime]] = field(default_factory=list)
     later: list[tuple[str, Any]] = field(default_factory=list)  # new rows: ids after flush
 
     def __bool__(self) -> bool:
-        return bool(self.whole or self.starts or self.days or self.stations or self.later)
+        return bool(self.whole or self.starts or self.days or self.periods or self.later)
 
 
 def _values(row: object, name: str) -> list[Any]:
@@ -120,11 +122,20 @@ def _note(marks: Marks, row: object, state: str) -> None:
         if state == "dirty":
             marks.whole.add(row.id)
     elif state == "new":
-        kinds: dict[type, str] = {StationOutage: "station", HoursException: "day"}
-        kind = kinds.get(type(row), "site")
-        marks.later.append((kind, row))
-    elif isinstance(row, StationOutage):
-        marks.stations.update(_values(row, "station_id"))
+        kinds: dict[type, str] = {
+            StationOutage: "outage",
+            Closure: "closure",
+            HoursException: "day",
+        }
+        marks.later.append((kinds.get(type(row), "site"), row))
+    elif isinstance(row, StationOutage | Closure):
+        # Only the days of the period, before the change and after it, move.
+        kind, owner = (
+            ("station", "station_id") if isinstance(row, StationOutage) else ("site", "site_id")
+        )
+        since, until = min(_values(row, "starts_at")), max(_values(row, "ends_at"))
+        for owner_id in _values(row, owner):
+            marks.periods.append((kind, owner_id, since, until))
     elif isinstance(row, HoursException):
         for site in _values(row, "site_id"):
             marks.days.setdefault(site, set()).update(_values(row, "day"))
@@ -152,15 +163,24 @@ def _kept(session: Session, _context: object) -> None:
             marks.starts.setdefault(row.site_id, set()).add(row.starts_at)
         elif kind == "site":
             marks.whole.add(row.site_id)
-        elif kind == "station":
-            marks.stations.add(row.station_id)
+        elif kind == "outage":
+            marks.periods.append(("station", row.station_id, row.starts_at, row.ends_at))
+        elif kind == "closure":
+            marks.periods.append(("site", row.site_id, row.starts_at, row.ends_at))
         else:
             marks.days.setdefault(row.site_id, set()).add(row.day)
     connection = session.connection()
-    if marks.stations:
-        query = select(Station.site_id).where(Station.id.in_(marks.stations))
-        marks.whole.update(connection.scalars(query))
-    touched = marks.whole | marks.starts.keys() | marks.days.keys()
+    stations = {owner for kind, owner, _, _ in marks.periods if kind == "station"}
+    site_of: dict[int, int] = {}
+    if stations:
+        query = select(Station.id, Station.site_id).where(Station.id.in_(stations))
+        site_of = {row[0]: row[1] for row in connection.execute(query)}
+    periods: dict[int, list[tuple[datetime, datetime]]] = {}
+    for kind, owner, since, until in marks.periods:
+        site = site_of.get(owner) if kind == "station" else owner
+        if site is not None:
+            periods.setdefault(site, []).append((since, until))
+    touched = marks.whole | marks.starts.keys() | marks.days.keys() | periods.keys()
     windows = _windows(connection, touched)
     for site_id in sorted(touched):
         window = windows.get(site_id)
@@ -169,15 +189,23 @@ def _kept(session: Session, _context: object) -> None:
         first, last, zone = window
         if site_id in marks.whole:
             days = day_range(first, last)
-            _lock_days(connection, site_id, days)
         else:
-            days = sorted(
-                {start.astimezone(zone).date() for start in marks.starts.get(site_id, ())}
-                | marks.days.get(site_id, set())
-            )
-            days = [day for day in days if first <= day <= last]
+            wanted = {start.astimezone(zone).date() for start in marks.starts.get(site_id, ())}
+            wanted |= marks.days.get(site_id, set())
+            for since, until in periods.get(site_id, ()):
+                wanted.update(day_range(since.astimezone(zone).date(), _last_day(until, zone)))
+            days = sorted(day for day in wanted if first <= day <= last)
+        # The days' booking locks, as a booking takes them (held already by the command
+        # in most cases): two changes of one day work it out one after the other, so
+        # that neither writes a count that leaves out the other's change.
+        _lock_days(connection, site_id, days)
         if days:
             _store(connection, site_id, days, worked_out(connection, site_id, zone, days))
+
+
+def _last_day(until: datetime, zone: ZoneInfo) -> date:
+    """The local day of the last instant before `until` (a period ends at its `until`)."""
+    return (until - timedelta(microseconds=1)).astimezone(zone).date()
 
 
 def _windows(
@@ -328,17 +356,28 @@ def _window_of(site: Site, today: date) -> tuple[date, date]:
     return today, today + timedelta(days=site.booking_horizon_days)
 
 
-def _roll(session: Session, today: date | None, now: datetime, whole: bool) -> int:
-    """Move every site's window to its today (`today`, else the site's own) and its
-    booking horizon, working out the days it gains (every day with `whole`); days
-    gone by lose their rows. How many days were worked out, all sites together."""
+def _roll(
+    session: Session,
+    today: date | None,
+    now: datetime,
+    whole: bool,
+    site_ids: Sequence[int] | None = None,
+) -> int:
+    """Move the windows of `site_ids` (every site's by default) to the site's today
+    (`today`, else its own) and booking horizon, working out the days each gains (every
+    day with `whole`); days gone by lose their rows. How many days were worked out."""
     connection = session.connection()
-    windows = {row.site_id: row for row in session.scalars(select(FreeTimeWindow))}
+    sites = select(Site).order_by(Site.id)
+    windows = select(FreeTimeWindow)
+    if site_ids is not None:
+        sites = sites.where(Site.id.in_(site_ids))
+        windows = windows.where(FreeTimeWindow.site_id.in_(site_ids))
+    opened = {row.site_id: row for row in session.scalars(windows)}
     worked = 0
-    for site in session.scalars(select(Site).order_by(Site.id)):
+    for site in list(session.scalars(sites)):
         zone = ZoneInfo(site.timezone)
         first, last = _window_of(site, today or now.astimezone(zone).date())
-        window = windows.get(site.id)
+        window = opened.get(site.id)
         if window is None:
             window = FreeTimeWindow(site_id=site.id, first=first, last=last)
             session.add(window)
@@ -362,15 +401,29 @@ def _roll(session: Session, today: date | None, now: datetime, whole: bool) -> i
 
 
 async def roll(session: AsyncSession, now: datetime, *, today: date | None = None) -> int:
-    """Each day (and at start): every window from today to the booking horizon. In the
-    caller's writing transaction."""
+    """Every window from today to the booking horizon, in the caller's writing
+    transaction (a few sites: the demo's)."""
     return await session.run_sync(lambda sync: _roll(sync, today, now, whole=False))
 
 
 async def rebuild(session: AsyncSession, now: datetime, *, today: date | None = None) -> int:
-    """Every window worked out again from what the database holds (after a bulk load, or
-    to repair what `check` found). In the caller's writing transaction."""
+    """Every window worked out again from what the database holds, in the caller's
+    writing transaction (a few sites: tests)."""
     return await session.run_sync(lambda sync: _roll(sync, today, now, whole=True))
+
+
+async def roll_all(db: Database, now: datetime, *, whole: bool = False) -> int:
+    """Each hour (and at start): every site's window moved on to its today and horizon,
+    each site in a transaction of its own, so that a network of thousands of sites never
+    holds thousands of days' locks at once; with `whole`, every day worked out again
+    (after a bulk load, or to repair what `check` found)."""
+    async with db.session() as session:
+        site_ids = list(await session.scalars(select(Site.id).order_by(Site.id)))
+    worked = 0
+    for site_id in site_ids:
+        async with db.writing() as session:
+            worked += await session.run_sync(_roll, None, now, whole, [site_id])
+    return worked
 
 
 @dataclass(frozen=True)
@@ -388,7 +441,7 @@ def _check(session: Session) -> list[Difference]:
     connection = session.connection()
     differences = []
     query = select(FreeTimeWindow, Site).join(Site, Site.id == FreeTimeWindow.site_id)
-    for window, site in session.execute(query).tuples():
+    for window, site in session.execute(query):
         days = day_range(window.first, window.last)
         expected = worked_out(connection, site.id, ZoneInfo(site.timezone), days)
         rows = connection.execute(

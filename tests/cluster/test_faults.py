@@ -47,6 +47,7 @@ from tests.cluster.faults import (
     restartable,
 )
 from tests.conftest import IN_CI
+from tests.integration.test_free_time import differences
 from tests.integration.test_live import Desk
 from tests.mail import smtp_server
 from tests.servers import Server, running
@@ -184,6 +185,7 @@ async def test_an_instance_killed_mid_load_loses_no_accepted_booking_and_the_oth
     assert sum(a.status == 201 for a in after) >= 10
     assert {a.status for a in load.of(0, since=killed_at)} <= {None}
     assert load.accepted() <= stored.keys(), "a booking answered 201 is not in the database"
+    assert await differences(db) == [], "the summary of free time agrees with the bookings"
 
 
 # b. PostgreSQL restarted mid-load
@@ -285,6 +287,7 @@ async def test_a_postgresql_restart_mid_load_is_refused_quickly_then_recovered_a
     assert max(a.took for a in refused) < FAIL_FAST_SECONDS
     assert None not in recovery, "an instance did not recover by itself"
     assert not lost, f"{len(lost)} bookings answered 201 are not in the database"
+    assert await differences(db) == [], "the summary of free time agrees with the bookings"
 
 
 # c. The mail server away

@@ -26,6 +26,7 @@ from tests.cluster.conftest import (
     whole_bookings,
 )
 from tests.commands import in_session
+from tests.integration.test_free_time import differences
 from tests.integration.test_live import Desk
 from tests.servers import Server, running
 
@@ -68,6 +69,7 @@ async def test_people_racing_for_one_slot_on_two_instances_get_it_once_per_stati
     refusals = {response.json()["reason"] for response in responses if response.status_code == 409}
     assert refusals == {"taken"}
     assert sorted(await whole_bookings(db)) == sorted(winner["reference"] for winner in winners)
+    assert await differences(db) == [], "the summary of free time agrees with the bookings"
 
 
 async def test_two_stations_calling_through_two_instances_never_call_a_ticket_twice(
