@@ -101,12 +101,12 @@ async def slot_finders(
     ):
         closed[closure[0]].append(ClosedPeriod(*closure[1:]))
     stations: dict[int, list[StationInfo]] = {site: [] for site in ids}
-    for station in await session.scalars(
-        select(Station).where(Station.site_id.in_(ids), Station.active).order_by(Station.id)
+    for site_id, station_id, kind, accessible, position in await session.execute(
+        select(Station.site_id, Station.id, Station.kind, Station.accessible, Station.position)
+        .where(Station.site_id.in_(ids), Station.active)
+        .order_by(Station.id)
     ):
-        stations[station.site_id].append(
-            StationInfo(station.id, station.kind, station.accessible, station.position)
-        )
+        stations[site_id].append(StationInfo(station_id, kind, accessible, position))
     held: dict[int, list[Booked]] = {site: [] for site in ids}
     for booked in await session.execute(
         select(

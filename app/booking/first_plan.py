@@ -26,6 +26,9 @@ from app.sites.models import Site, Station
 
 # Candidate days fetched for a mairie at a time: most mairies take the first.
 PER_FETCH = 3
+# The days looked at first in the summary (then the rest of the window, if need be).
+FIRST_SPAN_DAYS = 7
+ONE_DAY = timedelta(days=1)
 # Refusals after which no later start of the same day (or of any day) can be booked.
 DAY_FULL = (Refusal.WALK_IN_SHARE,)
 SITE_DONE = (Refusal.TOO_LATE, Refusal.NO_STATION)
@@ -73,13 +76,14 @@ class Plan:
     today: date | None = None  # the first day a slot may start on
     earliest_minute: float = 0  # and from when, in minutes from that day's start
     candidates: list[date] = field(default_factory=list)
-    fetched_to: date | None = None  # the last day the summary was asked about
+    fetched_to: date | None = None  # the last day the summary has been read to
+    asked_to: date | None = None  # the last day of the summary's current reading
     exhausted: bool = False  # the summary has no more days to offer
     stage: str = "before"
 
     @property
     def wants_fetch(self) -> bool:
-        return self.stage != "after" and not self.candidates and not self.exhausted
+        return self.stage in ("before", "middle") and not self.candidates and not self.exhausted
 
     @property
     def earliest_start(self) -> datetime:
@@ -153,20 +157,32 @@ async def plans(
 
 
 async def fetch(session: AsyncSession, wanting: Sequence[Plan], need: Requirement) -> None:
-    """The next candidate days of each of `wanting` in one query: days where a suitable
-    station has a free run as long as the booking and the day has room for it beside the
-    walk-ins' share (integer arithmetic on generous figures: a day the slot engine would
-    offer is never left out)."""
-    asks: dict[tuple[date, date, bool], list[Plan]] = {}
-    for plan in wanting:
-        if not plan.wants_fetch or plan.inside is None:
-            continue
-        # The first time from the window's first day, then after the last day fetched.
-        start, again = plan.fetched_to or plan.inside[0], plan.fetched_to is not None
-        asks.setdefault((start, plan.inside[1], again), []).append(plan)
-    if not asks:
-        return
-    by_site = {plan.place.id: plan for plans in asks.values() for plan in plans}
+    """The next candidate days of each of `wanting`: first among its next week's days
+    (most mairies have one there), then, for those with none, among the rest of its
+    window; one query each time for all of them."""
+    pending = [plan for plan in wanting if plan.wants_fetch and plan.inside is not None]
+    span: int | None = FIRST_SPAN_DAYS
+    while pending:
+        await _fetch_span(session, pending, need, span)
+        pending = [plan for plan in pending if plan.wants_fetch]
+        span = None
+
+
+async def _fetch_span(
+    session: AsyncSession, plans: Sequence[Plan], need: Requirement, span: int | None
+) -> None:
+    """Up to `PER_FETCH` candidate days of each of `plans` among its next `span` days (or
+    the rest of its window): days where a suitable station has a free run as long as the
+    booking and the day has room for it beside the walk-ins' share (integer arithmetic on
+    generous figures: a day the slot engine would offer is never left out)."""
+    asks: dict[tuple[date, date], list[Plan]] = {}
+    for plan in plans:
+        assert plan.inside is not None
+        start = plan.inside[0] if plan.fetched_to is None else plan.fetched_to + ONE_DAY
+        end = plan.inside[1] if span is None else min(plan.inside[1], start + span * ONE_DAY)
+        plan.asked_to = end
+        asks.setdefault((start, end), []).append(plan)
+    ids = [plan.place.id for plan in plans]
     suited: ColumnElement[bool] = Station.active.expression
     if need.kind == "double":
         suited = and_(suited, Station.kind == "double")
@@ -184,14 +200,16 @@ async def fetch(session: AsyncSession, wanting: Sequence[Plan], need: Requiremen
         .join(Site, Site.id == FreeTime.site_id)
         .where(
             Station.active,
+            Station.site_id.in_(ids),  # so that the joins read these mairies' rows only
+            Site.id.in_(ids),
             or_(
                 *(
                     and_(
-                        FreeTime.site_id.in_([plan.place.id for plan in plans]),
-                        FreeTime.day > start if again else FreeTime.day >= start,
+                        FreeTime.site_id.in_([plan.place.id for plan in asked]),
+                        FreeTime.day >= start,
                         FreeTime.day <= end,
                     )
-                    for (start, end, again), plans in asks.items()
+                    for (start, end), asked in asks.items()
                 )
             ),
         )
@@ -206,20 +224,23 @@ async def fetch(session: AsyncSession, wanting: Sequence[Plan], need: Requiremen
     query = select(grouped.c.site_id, grouped.c.day, grouped.c.until).where(
         grouped.c.n <= PER_FETCH
     )
+    by_site = {plan.place.id: plan for plan in plans}
     given: dict[int, list[date]] = {}
     for site_id, day, until in await session.execute(query):
         plan = by_site[site_id]
         given.setdefault(site_id, []).append(day)
         if day != plan.today or until >= plan.earliest_minute + length:
             plan.candidates.append(day)
-    for site_id, plan in by_site.items():
-        days = sorted(given.get(site_id, []))
+    for plan in plans:
+        days = sorted(given.get(plan.place.id, []))
         plan.candidates.sort()
-        # Whether the summary has more days to offer is known from what it gave, not
-        # from what was left once today was held against the notice.
-        plan.exhausted = len(days) < PER_FETCH
         assert plan.inside is not None
-        plan.fetched_to = days[-1] if days else plan.inside[1]
+        assert plan.asked_to is not None
+        # Where the summary was read to is known from what it gave (all of its next
+        # days when it gave as many as asked), not from what was left once today was
+        # held against the notice.
+        plan.fetched_to = days[-1] if len(days) == PER_FETCH else plan.asked_to
+        plan.exhausted = plan.fetched_to >= plan.inside[1]
 
 
 def earliest(finder: SlotFinder) -> Slot | None:
