@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 from app import schema
 from app.asgi import create_app
@@ -80,6 +80,21 @@ async def fill(db: Database) -> None:
         await session.execute(insert(Appointment), rows)
 
 
+async def bare_read(db: Database, slug: str, starts: datetime, ends: datetime) -> object:
+    """The floor of a search: the bare SQL read of the appointments it weighs."""
+    async with db.session() as session:
+        site_id = await session.scalar(select(Site.id).where(Site.slug == slug))
+        result = await session.execute(
+            select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
+                Appointment.site_id == site_id,
+                Appointment.status != "cancelled",
+                Appointment.starts_at < ends,
+                Appointment.ends_at > starts,
+            )
+        )
+        return result.all()
+
+
 async def measure(url: str, label: str, rounds: int) -> None:
     await asyncio.to_thread(schema.upgrade, url)
     db = Database(url)
@@ -108,19 +123,7 @@ async def measure(url: str, label: str, rounds: int) -> None:
                 return await availability(session, "paris-15", "caf", (), FIRST, LAST, NOW)
 
         async def floor() -> object:
-            async with db.session() as session:
-                site_id = await session.scalar(text("SELECT id FROM sites WHERE slug = 'paris-15'"))
-                result = await session.execute(
-                    select(
-                        Appointment.station_id, Appointment.starts_at, Appointment.ends_at
-                    ).where(
-                        Appointment.site_id == site_id,
-                        Appointment.status != "cancelled",
-                        Appointment.starts_at < ends,
-                        Appointment.ends_at > starts,
-                    )
-                )
-                return result.all()
+            return await bare_read(db, "paris-15", starts, ends)
 
         offered = len((await through_http()).json()["slots"])  # type: ignore[attr-defined]
         http_p50, http_p95 = percentiles(await timed(through_http, rounds))

@@ -33,14 +33,12 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import aiosmtplib
 import asyncpg
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 
 from app import schema
 from app.asgi import create_app
-from app.booking.models import Appointment
 from app.config import load_settings
 from app.db import Database
 from app.queue.models import Ticket
@@ -52,8 +50,10 @@ from app.stats.figures import figures
 from app.stats.sql import By
 from app.visits.models import Department
 from bench import network_screens
+from bench.availability import bare_read
 from bench.network_data import FRANCE, PREFIX, first_day, generate, generated_sites, utc_now
 from bench.outbox import fill as fill_outbox
+from bench.outbox import smtp_rate
 from bench.stats import raw_reads
 from bench.timing import percentiles
 from tests.history import TABLES, Year, desks_by_site, insert_rows
@@ -186,19 +186,7 @@ async def search(url: str, label: str, now: datetime, rounds: int, paris: bool) 
         )
 
         async def floor() -> object:
-            async with db.session() as session:
-                site_id = await session.scalar(select(Site.id).where(Site.slug == slug))
-                result = await session.execute(
-                    select(
-                        Appointment.station_id, Appointment.starts_at, Appointment.ends_at
-                    ).where(
-                        Appointment.site_id == site_id,
-                        Appointment.status != "cancelled",
-                        Appointment.starts_at < ends,
-                        Appointment.ends_at > starts,
-                    )
-                )
-                return result.all()
+            return await bare_read(db, slug, starts, ends)
 
         offered = len((await one())["slots"])  # type: ignore[index]
         booked = len(await floor())  # type: ignore[arg-type]
@@ -226,32 +214,6 @@ async def search(url: str, label: str, now: datetime, rounds: int, paris: bool) 
 
 
 # The outbox.
-
-
-async def smtp_floor(count: int, port: int, connections: int = 4) -> float:
-    """The SMTP server's own ceiling: ready-made messages over a few bare connections."""
-    raw = (
-        "From: bench@example.org\r\nTo: person@example.org\r\nSubject: Merci\r\n\r\n"
-        + "Merci de votre visite a la Mairie du 15e arrondissement.\r\n" * 20
-    ).encode()
-    with smtp_server(port) as smtp:
-        clients = [
-            aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp.port, start_tls=False)
-            for _ in range(connections)
-        ]
-        for client in clients:
-            await client.connect()
-        started = time.perf_counter()
-
-        async def share(client: aiosmtplib.SMTP, count: int) -> None:
-            for n in range(count):
-                await client.sendmail("bench@example.org", [f"person{n}@example.org"], raw)
-
-        await asyncio.gather(*(share(client, count // connections) for client in clients))
-        elapsed = time.perf_counter() - started
-        for client in clients:
-            await client.quit()
-    return count // connections * connections / elapsed
 
 
 async def delivered(url: str, instances: int, count: int) -> tuple[int, float]:
@@ -290,7 +252,8 @@ async def delivered(url: str, instances: int, count: int) -> tuple[int, float]:
 
 async def outbox_part(url: str, count: int) -> None:
     print(f"outbox: {count:,} due messages to a local SMTP server, PostgreSQL")
-    floor = await smtp_floor(count, SMTP_PORT)
+    sent, elapsed = await smtp_rate(count, SMTP_PORT)
+    floor = sent / elapsed
     for instances in (1, 2):
         received, elapsed = await delivered(url, instances, count)
         rate = received / elapsed
