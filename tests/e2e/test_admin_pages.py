@@ -290,11 +290,13 @@ def test_every_administration_page_fits_the_window_and_axe_finds_nothing_serious
     for path in ADMIN_PAGES:
         check(path)
     page.goto("/admin/agents")
-    page.locator("main a[href^='/admin/agents/']").first.click()
+    with page.expect_navigation():
+        page.locator("main a[href^='/admin/agents/']").first.click()
     check()
     page.goto("/admin/donnees-personnelles")
     page.get_by_label("Numéro de téléphone").fill("06 12 34 56 78")
-    page.get_by_role("button", name="Rechercher").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Rechercher").click()
     check()
     page.goto(f"{SITE_PAGE}?onglet=ecrans")
     page.get_by_label("Nom de l'écran").fill(f"Salle d'attente, {size}")
