@@ -30,129 +30,35 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
 from app.db import Database
 from app.errors import NotFound
 from app.live import presence, screens
-from app.live.arrival import ArrivalCodes, ArrivalQr, still_holds
+from app.live.arrival import ArrivalCodes, still_holds
 from app.live.bodies import display_body as display_body  # the display's GET reads it here
 from app.live.bodies import ticket_body
+from app.live.feeds import NOT_PAIRED, TOO_MANY, Connection, SiteFeed
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
-from app.sites.opening import Opening, opening_of, read_in_same_minute
+from app.sites.opening import Opening, opening_of, openings_of, read_in_same_minute
 from app.sites.service import get_site
 from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
-QUEUE_SIZE = 16
 CLIENT_MESSAGES_PER_MINUTE = 30
-TOO_MANY = 1008
 GOING_AWAY = 1001
-TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
-NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
 MODEL_FOR_SECONDS = 30.0
 ARRIVAL_CHECK_SECONDS = 10.0  # how late a paired screen may learn that the minute turned
-
-
-class Connection:
-    """One websocket, written to by its own task from a bounded queue."""
-
-    def __init__(self, socket: LiveSocket, address: str, screen_id: int | None = None) -> None:
-        self.socket = socket
-        self.address = address
-        self.screen_id = screen_id  # a paired screen's; None for a display without a key
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self.writer: asyncio.Task[None] | None = None
-        self.closer: asyncio.Task[None] | None = None
-        self.closing = False
-        self.last: str | None = None
-        self.shown_qr: str | None = None  # the arrival QR code a paired screen was last sent
-
-    def offer(self, message: str) -> None:
-        """Queue `message` without waiting; a client too slow to keep up is let go."""
-        if self.closing:
-            return
-        try:
-            self.outbox.put_nowait(message)
-        except asyncio.QueueFull:
-            self.close(TRY_AGAIN_LATER)
-
-    def close(self, code: int) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        if self.writer is not None:
-            self.writer.cancel()
-        self.closer = asyncio.get_running_loop().create_task(self._close(code))
-
-    async def _close(self, code: int) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.socket.close(code=code), timeout=2)
-
-    async def write(self) -> None:
-        while True:
-            message = await self.outbox.get()
-            try:
-                # A client that stops reading pauses the transport and this send waits;
-                # the outbox then fills and offer() lets the client go. A dead peer is
-                # found by the server's pings.
-                await self.socket.send_text(message)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                self.close(TRY_AGAIN_LATER)
-                return
-
-
-@dataclass
-class SiteFeed:
-    """One site's live connections on this instance, and the listener for its channel."""
-
-    site_id: int
-    slug: str
-    timezone: ZoneInfo
-    displays: set[Connection] = field(default_factory=set)
-    tickets: dict[Connection, str] = field(default_factory=dict)
-    subscriber: Subscriber | None = None
-    listener: asyncio.Task[None] | None = None
-    dirty: asyncio.Event = field(default_factory=asyncio.Event)
-    kinds: list[str] = field(default_factory=list)
-    refresher: asyncio.Task[None] | None = None
-    sent_seq: int = -1
-    model: queue.WaitingModel | None = None
-    model_read_at: float = 0.0
-    opening: tuple[datetime, Opening] | None = None  # when read, and what
-    keeper: asyncio.Task[None] | None = None
-    arrival: ArrivalQr | None = None  # the QR code last drawn
-
-    @property
-    def empty(self) -> bool:
-        return not self.displays and not self.tickets
-
-    def screen_ids(self) -> set[int]:
-        """The paired screens among the displays (a key opened twice is one screen)."""
-        return {
-            connection.screen_id
-            for connection in self.displays
-            if connection.screen_id is not None and not connection.closing
-        }
-
-    def has_paired(self) -> bool:
-        return any(connection.screen_id is not None for connection in self.displays)
-
-    def let_go(self, screen_ids: set[int]) -> None:
-        """Close the displays of these screens: their keys were revoked."""
-        for connection in list(self.displays):
-            if connection.screen_id in screen_ids:
-                connection.close(NOT_PAIRED)
 
 
 RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
@@ -182,6 +88,7 @@ class Hub:
         self._joining = asyncio.Lock()
         self.instance = secrets.token_hex(8)
         self._reporter: asyncio.Task[None] | None = None
+        self._minutes: asyncio.Task[None] | None = None
         self._screens_changed = asyncio.Event()
 
     async def start(self) -> None:
@@ -197,9 +104,11 @@ class Hub:
                 soonest=1,
             )
         )
+        self._minutes = asyncio.create_task(self._keep_minutes())
 
     async def stop(self) -> None:
         await loops.stop(self._reporter)
+        await loops.stop(self._minutes)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
@@ -314,20 +223,52 @@ class Hub:
                     return
 
     async def _send_first(self, feed: SiteFeed, connection: Connection, token: str | None) -> None:
-        async with self.db.session() as session:
-            now = self.clock()
-            site = await queue.site_of(session, feed.site_id)
-            opening = await self._opening(feed, session, site, now)
-            if token is None:
-                state = await queue.display(session, site, now)
-                shown = screens.shown_at(display_body(state, feed.timezone), opening)
-                if connection.screen_id is not None:
-                    connection.shown_qr = await self._arrival_qr(feed, opening, now)
-                    shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
-                body = {"type": "snapshot", **shown}
-            else:
+        now = self.clock()
+        if token is not None:
+            async with self.db.session() as session:
+                site = await queue.site_of(session, feed.site_id)
+                opening = await self._opening(feed, session, site, now)
                 view = await queue.by_token(session, token, now, opening=opening)
-                body = {"type": "ticket", **ticket_body(view)}
+            self._send_first_message(connection, {"type": "ticket", **ticket_body(view)})
+            return
+        state = await self._first_state(feed, now)
+        assert feed.opening is not None
+        opening = feed.opening[1]
+        if connection.screen_id is not None:
+            connection.shown_qr = await self._arrival_qr(feed, opening, now)
+        shown = screens.shown_at(display_body(feed.newest(state), feed.timezone), opening)
+        if connection.screen_id is not None:
+            shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
+        self._send_first_message(connection, {"type": "snapshot", **shown})
+
+    async def _first_state(self, feed: SiteFeed, now: datetime) -> queue.DisplayState:
+        """The state a display is shown first: the one read moments ago, or one read now,
+        once for all the screens of the site that come meanwhile."""
+        state = feed.recent_state(now)
+        if state is not None:
+            return state
+        if feed.reading is None or feed.reading.done():
+            feed.reading = asyncio.create_task(self._read_first(feed, now))
+        return await asyncio.shield(feed.reading)
+
+    async def _read_first(self, feed: SiteFeed, now: datetime) -> queue.DisplayState:
+        async with self.db.session() as session:
+            site = await queue.site_of(session, feed.site_id)
+            await self._opening(feed, session, site, now)
+            return await self._read_state(feed, session, site, now)
+
+    async def _read_state(
+        self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime
+    ) -> queue.DisplayState:
+        if feed.model is None or time.monotonic() - feed.model_read_at > MODEL_FOR_SECONDS:
+            feed.model = await queue.waiting_model(session, site, now)
+            feed.model_read_at = time.monotonic()
+        state = await queue.display(session, site, now, model=feed.model)
+        feed.remember(state)
+        return state
+
+    @staticmethod
+    def _send_first_message(connection: Connection, body: dict[str, object]) -> None:
         message = json.dumps(body)
         connection.last = message
         connection.offer(message)
@@ -342,7 +283,6 @@ class Hub:
                 feed.subscriber = await self.channels.subscribe([self.channel(site.id)])
                 feed.listener = asyncio.create_task(self._listen(feed))
                 feed.refresher = asyncio.create_task(self._refresh_forever(feed))
-                feed.keeper = asyncio.create_task(self._keep_minutes(feed))
                 self.feeds[site.id] = feed
             if token is None:
                 feed.displays.add(connection)
@@ -360,7 +300,7 @@ class Hub:
             if not feed.empty or self.feeds.get(feed.site_id) is not feed:
                 return
             del self.feeds[feed.site_id]
-            for task in (feed.listener, feed.refresher, feed.keeper):
+            for task in (feed.listener, feed.refresher):
                 if task is not None:
                     task.cancel()
             if feed.subscriber is not None:
@@ -414,10 +354,7 @@ class Hub:
             site = await queue.site_of(session, feed.site_id)
             opening = await self._opening(feed, session, site, now)
             if feed.displays:
-                if feed.model is None or time.monotonic() - feed.model_read_at > MODEL_FOR_SECONDS:
-                    feed.model = await queue.waiting_model(session, site, now)
-                    feed.model_read_at = time.monotonic()
-                state = await queue.display(session, site, now, model=feed.model)
+                state = await self._read_state(feed, session, site, now)
                 qr = await self._arrival_qr(feed, opening, now) if feed.has_paired() else None
                 moved = state.seq > feed.sent_seq
                 if moved or any(c.shown_qr != qr for c in feed.displays if c.screen_id is not None):
@@ -470,15 +407,42 @@ class Hub:
             feed.arrival = await asyncio.to_thread(self.arrival.at, feed.site_id, feed.slug, now)
         return feed.arrival.qr if feed.arrival else None
 
-    async def _keep_minutes(self, feed: SiteFeed) -> None:
-        """Once the minute of the clock turns, a site with paired screens is read again:
-        its arrival code may have changed, or the mairie opened or closed."""
+    async def _keep_minutes(self) -> None:
+        """Every few seconds, what the paired screens show as the clock runs: once the
+        minute turns, whether each site is open, read for all of them at once; and each
+        site's arrival code, which turns every five minutes at the site's own second. A
+        site whose code so changes (a new one, or the mairie opened or closed) has its
+        state read and sent. A network's screens cost a few queries a minute, not a read
+        per site."""
         while True:
             await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
-            if self.arrival is None or not feed.has_paired():
+            if self.arrival is None:
                 continue
-            read = feed.opening
-            if read is None or not read_in_same_minute(read[0], self.clock()):
+            try:
+                await self._turn(self.clock())
+            except Exception as exc:  # tried again in a few seconds
+                log.warning("the screens' clock check failed (%s)", type(exc).__name__)
+
+    async def _turn(self, now: datetime) -> None:
+        paired = [feed for feed in list(self.feeds.values()) if feed.has_paired()]
+        stale = [
+            feed
+            for feed in paired
+            if feed.opening is None or not read_in_same_minute(feed.opening[0], now)
+        ]
+        if stale:
+            async with self.db.session() as session:
+                ids = [feed.site_id for feed in stale]
+                found = list(await session.scalars(select(Site).where(Site.id.in_(ids))))
+                openings = await openings_of(session, found, now)
+            for feed in stale:
+                if feed.site_id in openings:
+                    feed.opening = (now, openings[feed.site_id])
+        for feed in paired:
+            if feed.opening is None or (feed not in stale and still_holds(feed.arrival, now)):
+                continue
+            qr = await self._arrival_qr(feed, feed.opening[1], now)
+            if any(c.shown_qr != qr for c in feed.displays if c.screen_id is not None):
                 feed.dirty.set()
 
     async def _opening(

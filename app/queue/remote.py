@@ -224,8 +224,14 @@ async def confirm(
 # The arrival code ----------------------------------------------------------------------
 
 
-def _window(now: datetime) -> int:
-    return int(now.timestamp() // ARRIVAL_CODE_EVERY.total_seconds())
+def _phase(site_id: int) -> int:
+    """The second of the period at which the mairie's code turns, its own: a network's
+    screens are not all redrawn in the same second."""
+    return site_id * 7919 % int(ARRIVAL_CODE_EVERY.total_seconds())
+
+
+def _window(site_id: int, now: datetime) -> int:
+    return int((now.timestamp() - _phase(site_id)) // ARRIVAL_CODE_EVERY.total_seconds())
 
 
 def _code_of(secret: str, site_id: int, window: int) -> str:
@@ -238,15 +244,15 @@ def _code_of(secret: str, site_id: int, window: int) -> str:
 def arrival_code(secret: str, site_id: int, now: datetime) -> tuple[str, datetime]:
     """The mairie's arrival code at `now`, and until when it is shown (it is taken for one
     more period after that, for someone who read it just before it changed)."""
-    window = _window(now)
-    until = datetime.fromtimestamp((window + 1) * ARRIVAL_CODE_EVERY.total_seconds(), tz=now.tzinfo)
-    return _code_of(secret, site_id, window), until
+    window = _window(site_id, now)
+    turns = (window + 1) * ARRIVAL_CODE_EVERY.total_seconds() + _phase(site_id)
+    return _code_of(secret, site_id, window), datetime.fromtimestamp(turns, tz=now.tzinfo)
 
 
 def arrival_code_holds(secret: str, site_id: int, code: str, now: datetime) -> bool:
     """Whether `code` is the site's code of now or of the period just before."""
     given = code.strip().encode()
-    window = _window(now)
+    window = _window(site_id, now)
     return any(
         hmac.compare_digest(given, _code_of(secret, site_id, w).encode())
         for w in (window, window - 1)

@@ -4,6 +4,7 @@ and `now`, then the two readers that fetch the calendar (`open_day`, `opening_of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.i18n import DEFAULT_LANGUAGE, language
 from app.sites.hours import OpenDay, SiteCalendar, public_holiday
 from app.sites.models import Site
-from app.sites.service import local_today, site_calendar
+from app.sites.service import local_today, site_calendar, site_calendars
 
 NEXT_OPENING_WITHIN_DAYS = 14  # how far ahead "when it opens next" is looked for
 
@@ -159,6 +160,17 @@ async def open_day(session: AsyncSession, site: Site, now: datetime) -> OpenDay:
 
 async def opening_of(session: AsyncSession, site: Site, now: datetime) -> Opening:
     """Whether `site` is open at `now`, and when it opens next, as its page says it."""
-    day = local_today(site, now)
-    last = day + timedelta(days=NEXT_OPENING_WITHIN_DAYS)
-    return opening_at(await site_calendar(session, site, day, last), day, now)
+    return (await openings_of(session, [site], now))[site.id]
+
+
+async def openings_of(
+    session: AsyncSession, sites: Sequence[Site], now: datetime
+) -> dict[int, Opening]:
+    """`opening_of` each of `sites` (by id), their calendars read all at once."""
+    days = {site.id: local_today(site, now) for site in sites}
+    if not days:
+        return {}
+    first = min(days.values())
+    last = max(days.values()) + timedelta(days=NEXT_OPENING_WITHIN_DAYS)
+    calendars = await site_calendars(session, sites, first, last)
+    return {site_id: opening_at(calendars[site_id], day, now) for site_id, day in days.items()}

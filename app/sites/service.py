@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,31 +52,50 @@ async def list_needs(session: AsyncSession) -> list[Need]:
 
 async def site_calendar(session: AsyncSession, site: Site, first: date, last: date) -> SiteCalendar:
     """What decides when `site` is open between `first` and `last` (local dates)."""
-    tz = ZoneInfo(site.timezone)
-    weekly = await session.scalars(select(WeeklyHours).where(WeeklyHours.site_id == site.id))
-    exceptions = await session.scalars(
+    return (await site_calendars(session, [site], first, last))[site.id]
+
+
+async def site_calendars(
+    session: AsyncSession, sites: Sequence[Site], first: date, last: date
+) -> dict[int, SiteCalendar]:
+    """`site_calendar` of each of `sites` (by id), in three queries however many."""
+    if not sites:
+        return {}
+    ids = [site.id for site in sites]
+    zones = {site.id: ZoneInfo(site.timezone) for site in sites}
+    weekly: dict[int, list[WeeklyRule]] = {site_id: [] for site_id in ids}
+    for rule in await session.scalars(select(WeeklyHours).where(WeeklyHours.site_id.in_(ids))):
+        weekly[rule.site_id].append(
+            WeeklyRule(rule.weekday, rule.opens, rule.closes, rule.nth_in_month, rule.note)
+        )
+    dated: dict[int, list[DatedHours]] = {site_id: [] for site_id in ids}
+    for day in await session.scalars(
         select(HoursException).where(
-            HoursException.site_id == site.id,
-            HoursException.day >= first,
-            HoursException.day <= last,
+            HoursException.site_id.in_(ids), HoursException.day >= first, HoursException.day <= last
         )
-    )
-    starts = local_instant(first, time(0), tz)
-    ends = local_instant(last + timedelta(days=1), time(0), tz)
-    closures = await session.scalars(
+    ):
+        dated[day.site_id].append(DatedHours(day.day, day.opens, day.closes, day.reason))
+    # Local days begin at different instants in different zones: the widest span is read.
+    starts = min(local_instant(first, time(0), zone) for zone in zones.values())
+    ends = max(local_instant(last + timedelta(days=1), time(0), zone) for zone in zones.values())
+    closed: dict[int, list[ClosedPeriod]] = {site_id: [] for site_id in ids}
+    for closure in await session.scalars(
         select(Closure).where(
-            Closure.site_id == site.id, Closure.starts_at < ends, Closure.ends_at > starts
+            Closure.site_id.in_(ids), Closure.starts_at < ends, Closure.ends_at > starts
         )
-    )
-    return SiteCalendar(
-        timezone=tz,
-        weekly=[
-            WeeklyRule(row.weekday, row.opens, row.closes, row.nth_in_month, row.note)
-            for row in weekly
-        ],
-        exceptions=[DatedHours(row.day, row.opens, row.closes, row.reason) for row in exceptions],
-        closures=[ClosedPeriod(row.starts_at, row.ends_at, row.reason) for row in closures],
-    )
+    ):
+        closed[closure.site_id].append(
+            ClosedPeriod(closure.starts_at, closure.ends_at, closure.reason)
+        )
+    return {
+        site_id: SiteCalendar(
+            timezone=zones[site_id],
+            weekly=weekly[site_id],
+            exceptions=dated[site_id],
+            closures=closed[site_id],
+        )
+        for site_id in ids
+    }
 
 
 async def station_outages(

@@ -131,14 +131,16 @@ def two_week_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[date, date]]:
     it opens next), as the app makes them: the real reader on the real database, counted.
     A walk-in's own check reads the day alone and is not counted."""
     reads: list[tuple[date, date]] = []
-    real = opening.site_calendar
+    real = opening.site_calendars
 
-    async def counted(session: Any, site: Any, first: date, last: date) -> SiteCalendar:
+    async def counted(
+        session: Any, sites: Any, first: date, last: date
+    ) -> dict[int, SiteCalendar]:
         if last > first:
             reads.append((first, last))
-        return await real(session, site, first, last)
+        return await real(session, sites, first, last)
 
-    monkeypatch.setattr(opening, "site_calendar", counted)
+    monkeypatch.setattr(opening, "site_calendars", counted)
     return reads
 
 

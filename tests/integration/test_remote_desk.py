@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
 
@@ -30,7 +31,8 @@ async def test_reception_shows_the_arrival_code_and_the_tickets_on_their_way_and
     csrf = await desk(client, staff, "reception", "/accueil/paris-15")
     async with db.session() as session:
         site = await get_site(session, "paris-15")
-    code = remote.arrival_code(settings.secret_key, site.id, clock())[0]
+    code, until = remote.arrival_code(settings.secret_key, site.id, clock())
+    shown_until = until.astimezone(ZoneInfo("Europe/Paris"))
 
     console = text_of(html.unescape((await client.get("/accueil/paris-15")).text))
     wrong = await client.post(
@@ -46,7 +48,8 @@ async def test_reception_shows_the_arrival_code_and_the_tickets_on_their_way_and
     after = text_of(html.unescape((await client.get(arrived.headers["location"])).text))
     ticket = (await client.get(f"/api/v1/tickets/{joined.json()['token']}")).json()
 
-    assert f"Code d'arrivée : {code[:3]} {code[3:]} (jusqu'à 9 h 05)" in console
+    shown = f"{code[:3]} {code[3:]} (jusqu'à {shown_until.hour} h {shown_until:%M})"
+    assert f"Code d'arrivée : {shown}" in console
     assert "En route : tickets pris à distance, pas encore arrivés" in console
     assert f"{number} " in console
     assert wrong.status_code == 303

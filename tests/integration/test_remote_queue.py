@@ -204,13 +204,27 @@ async def test_the_arrival_code_of_the_moment_lets_one_in_a_stale_or_wrong_one_d
 async def test_the_code_just_changed_is_still_taken_for_one_period(
     settings: Settings, clock: Clock
 ) -> None:
-    clock.set("2026-12-01 09:04:59")
+    clock.set("2026-12-01 09:04:00")
     shown, until = remote.arrival_code(settings.secret_key, 1, clock())
-    clock.set("2026-12-01 09:05:30")
+    next_code, next_until = remote.arrival_code(settings.secret_key, 1, until)
+    half_a_period = remote.ARRIVAL_CODE_EVERY / 2
 
-    assert until.astimezone().minute % 5 == 0
-    assert remote.arrival_code_holds(settings.secret_key, 1, shown, clock())
-    assert not remote.arrival_code_holds(settings.secret_key, 2, shown, clock())
+    assert clock() < until <= clock() + remote.ARRIVAL_CODE_EVERY
+    assert next_code != shown
+    assert next_until == until + remote.ARRIVAL_CODE_EVERY
+    assert remote.arrival_code(settings.secret_key, 1, until - timedelta(seconds=1))[0] == shown
+    assert remote.arrival_code_holds(settings.secret_key, 1, shown, until + half_a_period)
+    assert not remote.arrival_code_holds(settings.secret_key, 1, shown, next_until + half_a_period)
+    assert not remote.arrival_code_holds(settings.secret_key, 2, shown, until + half_a_period)
+
+
+async def test_the_mairies_codes_turn_at_their_own_second_not_all_at_once(
+    settings: Settings, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:04:00")
+    turns = {remote.arrival_code(settings.secret_key, site, clock())[1] for site in range(1, 41)}
+
+    assert len(turns) >= 30  # forty mairies' screens are not redrawn in the same second
 
 
 async def test_on_arrival_a_ticket_waits_as_if_since_it_was_taken_for_at_most_the_head_start(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.live.hub import QUEUE_SIZE, TRY_AGAIN_LATER, Connection
+from app.live.feeds import QUEUE_SIZE, TRY_AGAIN_LATER, Connection
 
 
 class StuckSocket:

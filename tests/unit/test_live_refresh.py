@@ -8,7 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.live import hub as hub_module
-from app.live.hub import Hub, SiteFeed
+from app.live.feeds import SiteFeed
+from app.live.hub import Hub
 
 
 class FlakyHub(Hub):

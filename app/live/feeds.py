@@ -1,0 +1,143 @@
+"""A live connection, written to by its own task, and the connections of one site on
+one instance (its feed): what the hub hands messages to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from litestar.channels import Subscriber
+from litestar.exceptions import WebSocketDisconnect
+
+from app.live.arrival import ArrivalQr
+from app.live.sockets import LiveSocket
+from app.queue import views as queue
+from app.sites.opening import Opening, read_in_same_minute
+
+QUEUE_SIZE = 16
+TOO_MANY = 1008
+TRY_AGAIN_LATER = 1013
+NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
+STATE_FOR_SECONDS = 30.0  # how old a state a newly connected screen may be shown first
+
+
+class Connection:
+    """One websocket, written to by its own task from a bounded queue."""
+
+    def __init__(self, socket: LiveSocket, address: str, screen_id: int | None = None) -> None:
+        self.socket = socket
+        self.address = address
+        self.screen_id = screen_id  # a paired screen's; None for a display without a key
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.last: str | None = None
+        self.shown_qr: str | None = None  # the arrival QR code a paired screen was last sent
+
+    def offer(self, message: str) -> None:
+        """Queue `message` without waiting; a client too slow to keep up is let go."""
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.close(TRY_AGAIN_LATER)
+
+    def close(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if self.writer is not None:
+            self.writer.cancel()
+        self.closer = asyncio.get_running_loop().create_task(self._close(code))
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.socket.close(code=code), timeout=2)
+
+    async def write(self) -> None:
+        while True:
+            message = await self.outbox.get()
+            try:
+                # A client that stops reading pauses the transport and this send waits;
+                # the outbox then fills and offer() lets the client go. A dead peer is
+                # found by the server's pings.
+                await self.socket.send_text(message)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self.close(TRY_AGAIN_LATER)
+                return
+
+
+@dataclass
+class SiteFeed:
+    """One site's live connections on this instance, and the listener for its channel."""
+
+    site_id: int
+    slug: str
+    timezone: ZoneInfo
+    displays: set[Connection] = field(default_factory=set)
+    tickets: dict[Connection, str] = field(default_factory=dict)
+    subscriber: Subscriber | None = None
+    listener: asyncio.Task[None] | None = None
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    kinds: list[str] = field(default_factory=list)
+    refresher: asyncio.Task[None] | None = None
+    sent_seq: int = -1
+    model: queue.WaitingModel | None = None
+    model_read_at: float = 0.0
+    opening: tuple[datetime, Opening] | None = None  # when read, and what
+    arrival: ArrivalQr | None = None  # the QR code last drawn
+    state: queue.DisplayState | None = None  # the display's newest state read, and when
+    state_read_at: float = 0.0
+    reading: asyncio.Task[queue.DisplayState] | None = None  # a first state being read
+
+    def remember(self, state: queue.DisplayState) -> None:
+        """Keep `state` if it is the newest read (reads may end out of order)."""
+        if self.state is None or state.seq >= self.state.seq:
+            self.state, self.state_read_at = state, time.monotonic()
+
+    def newest(self, state: queue.DisplayState) -> queue.DisplayState:
+        """`state`, or a newer one read meanwhile and perhaps already sent to the
+        displays: a newcomer's first message is never older than what the others hold."""
+        return self.state if self.state is not None and self.state.seq > state.seq else state
+
+    def recent_state(self, now: datetime) -> queue.DisplayState | None:
+        """The state last read, if a screen that comes now may be shown it: read a few
+        seconds ago, no notice heard since, and the opening read this minute. A change
+        committed after that read is heard on the channel and sent to every display,
+        this one included, so a newcomer misses nothing by not reading again."""
+        if (
+            self.state is None
+            or self.dirty.is_set()
+            or time.monotonic() - self.state_read_at > STATE_FOR_SECONDS
+            or self.opening is None
+            or not read_in_same_minute(self.opening[0], now)
+        ):
+            return None
+        return self.state
+
+    @property
+    def empty(self) -> bool:
+        return not self.displays and not self.tickets
+
+    def screen_ids(self) -> set[int]:
+        """The paired screens among the displays (a key opened twice is one screen)."""
+        return {
+            connection.screen_id
+            for connection in self.displays
+            if connection.screen_id is not None and not connection.closing
+        }
+
+    def has_paired(self) -> bool:
+        return any(connection.screen_id is not None for connection in self.displays)
+
+    def let_go(self, screen_ids: set[int]) -> None:
+        """Close the displays of these screens: their keys were revoked."""
+        for connection in list(self.displays):
+            if connection.screen_id in screen_ids:
+                connection.close(NOT_PAIRED)
