@@ -1,42 +1,97 @@
 """The slot engines of many sites at once, each over its own days: what
-`queries.slot_finder` reads for one site, read for all of them in one query per table,
-for the first free slot across sites (`app/booking/first.py`)."""
+`queries.slot_finder` reads for one site, read for all of them in two queries (their
+appointments; their stations, hours, closures, held offers and outages, a few rows, in
+one), as plain rows, for the first free slot across sites (`app/booking/first.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any, Protocol, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Row,
+    Select,
+    String,
+    Time,
+    and_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.booking.models import RELEASED, Appointment
-from app.booking.queries import local_days, policy
-from app.booking.slots import Booked, Requirement, SlotFinder, StationInfo
+from app.booking.queries import local_days
+from app.booking.slots import Booked, Policy, Requirement, SlotFinder, StationInfo
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule
-from app.sites.models import Closure, HoursException, Site, Station, StationOutage, WeeklyHours
+from app.sites.models import Closure, HoursException, Station, StationOutage, WeeklyHours
 from app.waitlist.models import Offer, OfferStatus
 
 Days = tuple[date, date]
+Columns = TypeVarTuple("Columns")
+
+
+async def read(
+    session: AsyncSession, query: Select[*Columns], values: Mapping[str, Any] | None = None
+) -> Sequence[Row[*Columns]]:
+    """The rows of `query` (columns, not entities; its parameters' `values`), read on the
+    session's connection, in its transaction, without the ORM's machinery for results:
+    thousands of rows a search."""
+    connection = await session.connection()
+    return (await connection.execute(query, values)).all()
+
+
+class Rules(Protocol):
+    """What the slot engine reads of a site itself (a `Site`, or a lighter row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def booking_min_notice_minutes(self) -> int: ...
+    @property
+    def booking_horizon_days(self) -> int: ...
+    @property
+    def walk_in_percent(self) -> int: ...
+
+
+def policy(site: Rules) -> Policy:
+    """`queries.policy`, from the few columns it reads."""
+    return Policy(
+        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
+        horizon=timedelta(days=site.booking_horizon_days),
+        walk_in_share=site.walk_in_percent / 100,
+    )
 
 
 async def slot_finders(
     session: AsyncSession,
-    wanted: Mapping[Site, Days],
+    wanted: Mapping[int, tuple[Rules, Days]],
     need: Requirement,
     now: datetime,
 ) -> dict[int, SlotFinder]:
-    """A slot engine for each site of `wanted`, over its days (`first`, `last`: local,
-    both included), by site id: the same as `queries.slot_finder` gives, site by site."""
+    """A slot engine for each site of `wanted` (by id: the site, its days, `first` and
+    `last`: local, both included), by site id, with its active `stations`: the same as
+    `queries.slot_finder` gives, site by site."""
     if not wanted:
         return {}
-    ids = [site.id for site in wanted]
+    ids = list(wanted)
     spans = {
         site.id: local_days(first, last, ZoneInfo(site.timezone))
-        for site, (first, last) in wanted.items()
+        for site, (first, last) in wanted.values()
     }
 
     # Mairies asked about the same days share one condition: most rounds ask one day of all.
@@ -56,90 +111,71 @@ async def slot_finders(
             )
         )
 
-    days_groups: dict[Days, list[int]] = {}
-    for site, days in wanted.items():
-        days_groups.setdefault(days, []).append(site.id)
+    # Hours, dated exceptions, closures, held offers and outages: a few rows, in one query
+    # (always the same: over all the days asked; each site's own are kept here).
     weekly: dict[int, list[WeeklyRule]] = {site: [] for site in ids}
-    for rule in await session.execute(
-        select(
-            WeeklyHours.site_id,
-            WeeklyHours.weekday,
-            WeeklyHours.opens,
-            WeeklyHours.closes,
-            WeeklyHours.nth_in_month,
-            WeeklyHours.note,
-        ).where(WeeklyHours.site_id.in_(ids))
-    ):
-        weekly[rule[0]].append(WeeklyRule(*rule[1:]))
     dated: dict[int, list[DatedHours]] = {site: [] for site in ids}
-    for special in await session.execute(
-        select(
-            HoursException.site_id,
-            HoursException.day,
-            HoursException.opens,
-            HoursException.closes,
-            HoursException.reason,
-        ).where(
-            or_(
-                *(
-                    and_(
-                        HoursException.site_id.in_(sites),
-                        HoursException.day >= first,
-                        HoursException.day <= last,
-                    )
-                    for (first, last), sites in days_groups.items()
-                )
-            )
-        )
-    ):
-        dated[special[0]].append(DatedHours(*special[1:]))
     closed: dict[int, list[ClosedPeriod]] = {site: [] for site in ids}
-    for closure in await session.execute(
-        select(Closure.site_id, Closure.starts_at, Closure.ends_at, Closure.reason).where(
-            overlapping(Closure.site_id, Closure.starts_at, Closure.ends_at)
-        )
-    ):
-        closed[closure[0]].append(ClosedPeriod(*closure[1:]))
     stations: dict[int, list[StationInfo]] = {site: [] for site in ids}
-    for site_id, station_id, kind, accessible, position in await session.execute(
-        select(Station.site_id, Station.id, Station.kind, Station.accessible, Station.position)
-        .where(Station.site_id.in_(ids), Station.active)
-        .order_by(Station.id)
-    ):
-        stations[site_id].append(StationInfo(station_id, kind, accessible, position))
+    offered: list[tuple[int, Booked]] = []
+    outages: list[tuple[datetime, int, int, Booked]] = []
+    values = {
+        "ids": ids,
+        "first": min(first for _, (first, _) in wanted.values()),
+        "last": max(last for _, (_, last) in wanted.values()),
+        "starts": min(starts for starts, _ in spans.values()),
+        "ends": max(ends for _, ends in spans.values()),
+        "now": now,
+    }
+    for (
+        kind,
+        site_id,
+        number,
+        nth,
+        starts,
+        ends,
+        day,
+        opens,
+        closes,
+        note,
+        ident,
+        flag,
+    ) in await read(session, _calendars(), values):
+        if kind == STATION:
+            stations[site_id].append(StationInfo(number, note, flag, nth))
+        elif kind == WEEKLY:
+            weekly[site_id].append(WeeklyRule(number, opens, closes, nth, note))
+        elif kind == DATED:
+            first, last = wanted[site_id][1]
+            if first <= day <= last:
+                dated[site_id].append(DatedHours(day, opens, closes, note))
+        elif starts < spans[site_id][1] and ends > spans[site_id][0]:
+            if kind == CLOSED:
+                closed[site_id].append(ClosedPeriod(starts, ends, note))
+            elif kind == OFFERED:
+                offered.append((site_id, Booked(number, starts, ends)))
+            else:
+                outages.append((starts, ident, site_id, Booked(number, starts, ends)))
+    for listed in stations.values():
+        listed.sort(key=lambda station: station.id)
     held: dict[int, list[Booked]] = {site: [] for site in ids}
-    for booked in await session.execute(
+    for site_id, station_id, starts, ends in await read(
+        session,
         select(
             Appointment.site_id, Appointment.station_id, Appointment.starts_at, Appointment.ends_at
         ).where(
             Appointment.status.not_in(RELEASED),
             overlapping(Appointment.site_id, Appointment.starts_at, Appointment.ends_at),
-        )
+        ),
     ):
-        held[booked[0]].append(Booked(*booked[1:]))
-    for offer in await session.execute(
-        select(Offer.site_id, Offer.station_id, Offer.starts_at, Offer.ends_at).where(
-            Offer.status == OfferStatus.HELD,
-            Offer.expires_at > now,
-            overlapping(Offer.site_id, Offer.starts_at, Offer.ends_at),
-        )
-    ):
-        held[offer[0]].append(Booked(*offer[1:]))
+        held[site_id].append(Booked(station_id, starts, ends))
+    for site_id, offer in offered:
+        held[site_id].append(offer)
     out: dict[int, list[Booked]] = {site: [] for site in ids}
-    for outage in await session.execute(
-        select(
-            Station.site_id,
-            StationOutage.station_id,
-            StationOutage.starts_at,
-            StationOutage.ends_at,
-        )
-        .join(Station, Station.id == StationOutage.station_id)
-        .where(overlapping(Station.site_id, StationOutage.starts_at, StationOutage.ends_at))
-        .order_by(StationOutage.starts_at, StationOutage.id)
-    ):
-        out[outage[0]].append(Booked(*outage[1:]))
+    for _, _, site_id, outage in sorted(outages, key=lambda item: (item[0], item[1])):
+        out[site_id].append(outage)
     finders = {}
-    for site, (first, last) in wanted.items():
+    for site, (first, last) in wanted.values():
         zone = ZoneInfo(site.timezone)
         calendar = SiteCalendar(
             timezone=zone,
@@ -158,3 +194,125 @@ async def slot_finders(
             outages=out[site.id],
         )
     return finders
+
+
+STATION, WEEKLY, DATED, CLOSED, OFFERED, OUT = range(6)
+
+
+@cache
+def _calendars() -> Select[
+    int, int, int, int, datetime, datetime, date, time, time, str, int, bool
+]:
+    """The active stations of the sites `ids`, their weekly hours, their dated hours from
+    `first` to `last`, and their closures, held offers (at `now`) and station outages
+    between `starts` and `ends`, in the columns: kind, site, station or weekday, position
+    or nth in month, starts, ends, day, opens, closes, station kind or note or reason,
+    outage id, accessible (NULL where a kind has none). Built once: its parameters are
+    bound at each reading."""
+    instant = Closure.starts_at.type
+
+    def row(kind: int, site: Any, **given: Any) -> list[Any]:
+        typed = {
+            "number": Integer(),
+            "nth": Integer(),
+            "starts": instant,
+            "ends": instant,
+            "day": Date(),
+            "opens": Time(),
+            "closes": Time(),
+            "note": String(),
+            "ident": Integer(),
+            "flag": Boolean(),
+        }
+        return [
+            literal_column(str(kind), Integer()).label("kind"),
+            site.label("site_id"),
+            *(
+                (given[name] if name in given else cast(null(), of)).label(name)
+                for name, of in typed.items()
+            ),
+        ]
+
+    def overlapping(
+        site: QueryableAttribute[int],
+        starts: QueryableAttribute[datetime],
+        ends: QueryableAttribute[datetime],
+    ) -> ColumnElement[bool]:
+        return and_(
+            site.in_(bindparam("ids", expanding=True)),
+            starts < bindparam("ends"),
+            ends > bindparam("starts"),
+        )
+
+    query = union_all(
+        select(
+            *row(
+                STATION,
+                Station.site_id,
+                number=Station.id,
+                nth=Station.position,
+                note=Station.kind,
+                flag=Station.accessible,
+            )
+        ).where(Station.site_id.in_(bindparam("ids", expanding=True)), Station.active),
+        select(
+            *row(
+                WEEKLY,
+                WeeklyHours.site_id,
+                number=WeeklyHours.weekday,
+                nth=WeeklyHours.nth_in_month,
+                opens=WeeklyHours.opens,
+                closes=WeeklyHours.closes,
+                note=WeeklyHours.note,
+            )
+        ).where(WeeklyHours.site_id.in_(bindparam("ids", expanding=True))),
+        select(
+            *row(
+                DATED,
+                HoursException.site_id,
+                day=HoursException.day,
+                opens=HoursException.opens,
+                closes=HoursException.closes,
+                note=HoursException.reason,
+            )
+        ).where(
+            HoursException.site_id.in_(bindparam("ids", expanding=True)),
+            HoursException.day >= bindparam("first"),
+            HoursException.day <= bindparam("last"),
+        ),
+        select(
+            *row(
+                CLOSED,
+                Closure.site_id,
+                starts=Closure.starts_at,
+                ends=Closure.ends_at,
+                note=Closure.reason,
+            )
+        ).where(overlapping(Closure.site_id, Closure.starts_at, Closure.ends_at)),
+        select(
+            *row(
+                OFFERED,
+                Offer.site_id,
+                number=Offer.station_id,
+                starts=Offer.starts_at,
+                ends=Offer.ends_at,
+            )
+        ).where(
+            Offer.status == OfferStatus.HELD,
+            Offer.expires_at > bindparam("now"),
+            overlapping(Offer.site_id, Offer.starts_at, Offer.ends_at),
+        ),
+        select(
+            *row(
+                OUT,
+                Station.site_id,
+                number=StationOutage.station_id,
+                starts=StationOutage.starts_at,
+                ends=StationOutage.ends_at,
+                ident=StationOutage.id,
+            )
+        )
+        .join(Station, Station.id == StationOutage.station_id)
+        .where(overlapping(Station.site_id, StationOutage.starts_at, StationOutage.ends_at)),
+    )
+    return select(*query.subquery().c)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.booking.finders import Days, slot_finders
+from app.booking.finders import Days, read, slot_finders
 from app.booking.models import FreeTime, FreeTimeWindow
 from app.booking.slots import Refusal, Requirement, Slot, SlotFinder
 from app.sites.hours import local_instant
@@ -37,7 +37,7 @@ SITE_DONE = (Refusal.TOO_LATE, Refusal.NO_STATION)
 @dataclass(frozen=True, slots=True)
 class Place:
     """What the search reads of every active mairie before choosing where to look: where
-    it is, its time zone, horizon and notice (a few columns: a network has thousands)."""
+    it is, its time zone and booking rules (a few columns: a network has thousands)."""
 
     id: int
     slug: str
@@ -46,9 +46,13 @@ class Place:
     timezone: str
     booking_horizon_days: int
     booking_min_notice_minutes: int
+    walk_in_percent: int
+    window_first: date | None  # its summary's window, if it has one
+    window_last: date | None
 
 
-async def places(session: AsyncSession) -> list[Place]:
+async def places(session: AsyncSession, *where: ColumnElement[bool]) -> list[Place]:
+    """The active mairies (those of `where` among them), by id."""
     query = (
         select(
             Site.id,
@@ -58,11 +62,16 @@ async def places(session: AsyncSession) -> list[Place]:
             Site.timezone,
             Site.booking_horizon_days,
             Site.booking_min_notice_minutes,
+            Site.walk_in_percent,
+            FreeTimeWindow.first,
+            FreeTimeWindow.last,
         )
-        .where(Site.active)
+        .outerjoin(FreeTimeWindow, FreeTimeWindow.site_id == Site.id)
+        .where(Site.active, *where)
         .order_by(Site.id)
     )
-    return [Place(*row) for row in await session.execute(query)]
+    # (Typed for ten columns and any more: there are no more.)
+    return [Place(*row[:10]) for row in await read(session, query)]
 
 
 @dataclass
@@ -120,8 +129,11 @@ class Plan:
         return None
 
 
-def _plan(place: Place, now: datetime, window: tuple[date, date] | None) -> Plan:
+def _plan(place: Place, now: datetime) -> Plan:
     zone = ZoneInfo(place.timezone)
+    window = None
+    if place.window_first is not None and place.window_last is not None:
+        window = place.window_first, place.window_last
     # No slot starts before the notice the mairie asks: late in the day, today is out.
     earliest = now + timedelta(minutes=place.booking_min_notice_minutes)
     today = earliest.astimezone(zone).date()
@@ -145,13 +157,9 @@ async def plans(
 ) -> list[Plan]:
     """A plan for each mairie, its first candidate days fetched; mairies with nothing to
     look at are left out."""
-    ids = [place.id for place in found]
-    windows: dict[int, tuple[date, date]] = {}
-    for window in await session.scalars(
-        select(FreeTimeWindow).where(FreeTimeWindow.site_id.in_(ids))
-    ):
-        windows[window.site_id] = window.first, window.last
-    made = [_plan(place, now, windows.get(place.id)) for place in found]
+    if not found:
+        return []
+    made = [_plan(place, now) for place in found]
     await fetch(session, made, need)
     return [plan for plan in made if plan.before or plan.candidates or plan.after]
 
@@ -189,19 +197,20 @@ async def _fetch_span(
     if need.accessible:
         suited = and_(suited, Station.accessible)
     length = need.length_minutes
-    grouped = (
+    # Grouped by day (the longest run of a suitable station long enough); the room beside
+    # the walk-ins' share, each mairie's own, and the first days, are taken here.
+    query = (
         select(
-            FreeTime.site_id.label("site_id"),
-            FreeTime.day.label("day"),
-            func.max(case((suited, FreeTime.free_until_minutes), else_=0)).label("until"),
-            func.row_number().over(partition_by=FreeTime.site_id, order_by=FreeTime.day).label("n"),
+            FreeTime.site_id,
+            FreeTime.day,
+            func.max(case((suited, FreeTime.free_until_minutes), else_=0)),
+            func.sum(FreeTime.open_minutes),
+            func.sum(FreeTime.booked_minutes),
         )
         .join(Station, Station.id == FreeTime.station_id)
-        .join(Site, Site.id == FreeTime.site_id)
         .where(
             Station.active,
-            Station.site_id.in_(ids),  # so that the joins read these mairies' rows only
-            Site.id.in_(ids),
+            Station.site_id.in_(ids),  # so that the join reads these mairies' rows only
             or_(
                 *(
                     and_(
@@ -213,22 +222,21 @@ async def _fetch_span(
                 )
             ),
         )
-        .group_by(FreeTime.site_id, FreeTime.day, Site.walk_in_percent)
+        .group_by(FreeTime.site_id, FreeTime.day)
         .having(func.max(case((suited, FreeTime.longest_minutes), else_=0)) >= length)
-        .having(
-            func.sum(FreeTime.open_minutes) * (100 - Site.walk_in_percent)
-            >= (func.sum(FreeTime.booked_minutes) + length) * 100
-        )
-        .subquery()
-    )
-    query = select(grouped.c.site_id, grouped.c.day, grouped.c.until).where(
-        grouped.c.n <= PER_FETCH
     )
     by_site = {plan.place.id: plan for plan in plans}
     given: dict[int, list[date]] = {}
-    for site_id, day, until in await session.execute(query):
+    for site_id, day, until, open_minutes, booked_minutes in sorted(
+        (tuple(row) for row in await read(session, query)), key=lambda row: (row[0], row[1])
+    ):
         plan = by_site[site_id]
-        given.setdefault(site_id, []).append(day)
+        days = given.setdefault(site_id, [])
+        if len(days) == PER_FETCH:
+            continue
+        if open_minutes * (100 - plan.place.walk_in_percent) < (booked_minutes + length) * 100:
+            continue
+        days.append(day)
         if day != plan.today or until >= plan.earliest_minute + length:
             plan.candidates.append(day)
     for plan in plans:
@@ -260,16 +268,11 @@ def earliest(finder: SlotFinder) -> Slot | None:
 
 async def run(
     session: AsyncSession, taken: Sequence[Plan], need: Requirement, now: datetime
-) -> list[tuple[Site, Slot]]:
+) -> list[tuple[int, Slot]]:
     """Look for the first free slot of each of `taken`, a round at a time (each mairie's
-    next days, all mairies read together), until each has one or nothing left."""
-    sites = {
-        site.id: site
-        for site in await session.scalars(
-            select(Site).where(Site.id.in_([plan.place.id for plan in taken]))
-        )
-    }
-    active = [plan for plan in taken if plan.place.id in sites]
+    next days, all mairies read together), until each has one or nothing left: each
+    mairie's id and slot."""
+    active = list(taken)
     found = []
     while active:
         await fetch(session, [plan for plan in active if plan.wants_fetch], need)
@@ -277,10 +280,8 @@ async def run(
         for plan in active:
             days = plan.next_days()
             if days is not None:
-                asked[plan.place.id] = days
-        finders = await slot_finders(
-            session, {sites[site]: days for site, days in asked.items()}, need, now
-        )
+                asked[plan.place.id] = plan.place, days
+        finders = await slot_finders(session, asked, need, now)
         still = []
         for plan in active:
             finder = finders.get(plan.place.id)
@@ -288,7 +289,7 @@ async def run(
                 continue
             slot = earliest(finder)
             if slot is not None:
-                found.append((sites[plan.place.id], slot))
+                found.append((plan.place.id, slot))
             else:
                 still.append(plan)
         active = still
