@@ -133,9 +133,7 @@ def two_week_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[date, date]]:
     reads: list[tuple[date, date]] = []
     real = opening.site_calendars
 
-    async def counted(
-        session: Any, sites: Any, first: date, last: date
-    ) -> dict[int, SiteCalendar]:
+    async def counted(session: Any, sites: Any, first: date, last: date) -> dict[int, SiteCalendar]:
         if last > first:
             reads.append((first, last))
         return await real(session, sites, first, last)
