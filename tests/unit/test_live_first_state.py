@@ -1,0 +1,95 @@
+"""What a newly connected lobby screen is shown first: the state its site's feed read
+moments ago, or one read for all the screens that come together, and never a state older
+than what the site's other screens hold."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.live import feeds
+from app.live.feeds import SiteFeed
+from app.live.hub import Hub
+from app.queue.views import DisplayState
+from app.sites.opening import OPEN
+
+NOW = datetime(2026, 12, 1, 9, 30, 10, tzinfo=UTC)
+
+
+def state(seq: int) -> DisplayState:
+    return DisplayState(
+        seq=seq, called=[], waiting_count=seq, waiting_by_service={}, eta_minutes=None
+    )
+
+
+def fed(seq: int | None = None) -> SiteFeed:
+    feed = SiteFeed(site_id=1, slug="paris-15", timezone=ZoneInfo("Europe/Paris"))
+    feed.opening = (NOW, OPEN)
+    if seq is not None:
+        feed.remember(state(seq))
+    return feed
+
+
+def test_a_state_read_moments_ago_is_shown_to_a_newcomer() -> None:
+    assert fed(4).recent_state(NOW + timedelta(seconds=20)) == state(4)
+
+
+def test_no_state_is_reused_after_a_notice_or_once_old_or_once_the_minute_turned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    noticed = fed(4)
+    noticed.dirty.set()
+    assert noticed.recent_state(NOW) is None
+
+    assert fed(4).recent_state(NOW.replace(minute=31, second=0)) is None  # the next minute
+    assert fed().recent_state(NOW) is None  # nothing read yet
+
+    old = fed(4)
+    monkeypatch.setattr(feeds.time, "monotonic", lambda: old.state_read_at + 31)
+    assert old.recent_state(NOW) is None
+
+
+def test_reads_that_end_out_of_order_leave_the_newest_state() -> None:
+    feed = fed(7)
+    feed.remember(state(5))  # a read begun before the one that brought 7
+
+    assert feed.state == state(7)
+    assert feed.newest(state(5)) == state(7)
+    assert feed.newest(state(8)) == state(8)
+
+
+class CountingHub(Hub):
+    def __init__(self) -> None:  # no channels or database needed here
+        self.reads = 0
+        self.release = asyncio.Event()
+
+    async def _read_first(self, feed: SiteFeed, now: datetime) -> DisplayState:
+        self.reads += 1
+        await self.release.wait()
+        read = state(3)
+        feed.remember(read)
+        return read
+
+
+async def test_screens_that_come_together_share_one_read() -> None:
+    hub = CountingHub()
+    feed = fed()
+    waiting: list[asyncio.Task[Any]] = [
+        asyncio.create_task(hub._first_state(feed, NOW)) for _ in range(10)
+    ]
+    await asyncio.sleep(0)
+    hub.release.set()
+    shown = await asyncio.gather(*waiting)
+
+    assert hub.reads == 1
+    assert shown == [state(3)] * 10
+    assert await hub._first_state(feed, NOW) == state(3)  # read moments ago: no read
+    assert hub.reads == 1
+
+    feed.dirty.set()  # a notice came: the next newcomer reads again
+    assert await hub._first_state(feed, NOW) == state(3)
+    assert hub.reads == 2
