@@ -218,6 +218,14 @@ async def test_the_code_just_changed_is_still_taken_for_one_period(
     assert not remote.arrival_code_holds(settings.secret_key, 2, shown, until + half_a_period)
 
 
+async def test_the_code_is_taken_as_shown_with_its_space(settings: Settings, clock: Clock) -> None:
+    clock.set("2026-12-01 09:04:00")
+    code = remote.arrival_code(settings.secret_key, 1, clock())[0]
+
+    assert remote.arrival_code_holds(settings.secret_key, 1, f" {code[:3]} {code[3:]} ", clock())
+    assert not remote.arrival_code_holds(settings.secret_key, 1, f"{code[:3]}-{code[3:]}", clock())
+
+
 async def test_the_mairies_codes_turn_at_their_own_second_not_all_at_once(
     settings: Settings, clock: Clock
 ) -> None:
