@@ -6,9 +6,9 @@ one), as plain rows, for the first free slot across sites (`app/booking/first.py
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from functools import cache
-from typing import Any, Protocol, TypeVarTuple
+from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -33,8 +33,8 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.booking.models import RELEASED, Appointment
-from app.booking.queries import local_days
-from app.booking.slots import Booked, Policy, Requirement, SlotFinder, StationInfo
+from app.booking.queries import Rules, local_days, policy
+from app.booking.slots import Booked, Requirement, SlotFinder, StationInfo
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule
 from app.sites.models import Closure, HoursException, Station, StationOutage, WeeklyHours
 from app.waitlist.models import Offer, OfferStatus
@@ -51,30 +51,6 @@ async def read(
     thousands of rows a search."""
     connection = await session.connection()
     return (await connection.execute(query, values)).all()
-
-
-class Rules(Protocol):
-    """What the slot engine reads of a site itself (a `Site`, or a lighter row)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def timezone(self) -> str: ...
-    @property
-    def booking_min_notice_minutes(self) -> int: ...
-    @property
-    def booking_horizon_days(self) -> int: ...
-    @property
-    def walk_in_percent(self) -> int: ...
-
-
-def policy(site: Rules) -> Policy:
-    """`queries.policy`, from the few columns it reads."""
-    return Policy(
-        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
-        horizon=timedelta(days=site.booking_horizon_days),
-        walk_in_share=site.walk_in_percent / 100,
-    )
 
 
 async def slot_finders(

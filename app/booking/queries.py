@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
@@ -83,7 +83,22 @@ def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetim
 # The démarche and needs asked, and what they require.
 
 
-def policy(site: Site) -> Policy:
+class Rules(Protocol):
+    """What the slot engine reads of a site itself (a `Site`, or a lighter row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def booking_min_notice_minutes(self) -> int: ...
+    @property
+    def booking_horizon_days(self) -> int: ...
+    @property
+    def walk_in_percent(self) -> int: ...
+
+
+def policy(site: Rules) -> Policy:
     return Policy(
         min_notice=timedelta(minutes=site.booking_min_notice_minutes),
         horizon=timedelta(days=site.booking_horizon_days),

@@ -234,8 +234,8 @@ class Hub:
         state = await self._first_state(feed, now)
         assert feed.opening is not None
         opening = feed.opening[1]
-        if connection.screen_id is not None:
-            connection.shown_qr = await self._arrival_qr(feed, opening, now)
+        if connection.screen_id is not None:  # the clock again: the read may have straddled a turn
+            connection.shown_qr = await self._arrival_qr(feed, opening, self.clock())
         shown = screens.shown_at(display_body(feed.newest(state), feed.timezone), opening)
         if connection.screen_id is not None:
             shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
