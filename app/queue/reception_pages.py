@@ -70,6 +70,13 @@ class ReceptionPages(StaffController):
         site = await site_for(staff.session, staff, slug, STAFF)
         return Template("_staff_queue.html", context=await queue_context(staff.context, site))
 
+    @get("/accueil/{slug:str}/code-arrivee")
+    async def arrival_line(self, slug: Slug, staff: NamedDependency[Staff]) -> Template:
+        """The arrival code of the moment, the console's line that refreshes itself."""
+        site = await site_for(staff.session, staff, slug, RECEPTION)
+        line = {"arrival": _arrival_code(staff, site)}
+        return Template("_staff_arrival_code.html", context=line)
+
     @post("/accueil/{slug:str}/tickets")
     async def issue(
         self,

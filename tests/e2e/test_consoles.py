@@ -23,6 +23,7 @@ from tests.e2e.axe import Axe, describe
 RECEPTION = "accueil.paris15@guichet.example.org"
 FACILITATOR = "facilitateur.paris15@guichet.example.org"
 MANAGER = "responsable.paris15@guichet.example.org"
+ARRIVAL_LINE = "/accueil/paris-15/code-arrivee"
 
 
 @pytest.fixture
@@ -113,6 +114,8 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     expect(reception.get_by_role("heading", level=1)).to_have_text(
         "Accueil – Mairie du 15e arrondissement"
     )
+    # The arrival code turns every five minutes: its line is a region that refreshes itself.
+    expect(reception.locator(f"[data-refresh='{ARRIVAL_LINE}']")).to_contain_text("Code d'arrivée")
     accessible(reception, axe)
     reception.get_by_role("button", name="Démarches CAF en ligne").click()
     banner = reception.get_by_role("status")
@@ -176,6 +179,34 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     expect(phone.get_by_role("status")).to_have_text("Merci, votre avis est enregistré.")
     expect(phone.get_by_label("4 – satisfaisante")).to_be_checked()
     accessible(phone, axe)
+
+
+def test_the_arrival_code_line_refreshes_and_leaves_the_field_being_typed_in_alone(
+    browser: Browser, live_server: str
+) -> None:
+    """The line is read again while the receptionist types a ticket's number below it: the
+    field keeps the keyboard focus and what was typed, and the line still says the code."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR")
+    try:
+        desk = context.new_page()
+        log_in(desk, RECEPTION)
+        desk.goto("/accueil/paris-15")
+        line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
+        line.locator("p").evaluate("shown => { shown.dataset.loaded = 'yes'; }")
+        number = desk.get_by_label("Numéro du ticket")
+        number.click()
+        desk.keyboard.type("A0")
+        with desk.expect_response(lambda answer: answer.url.endswith(ARRIVAL_LINE)) as read:
+            pass
+
+        assert read.value.ok
+        expect(line.locator("p[data-loaded]")).to_have_count(0)  # the line read again
+        expect(line).to_contain_text(re.compile(r"Code d'arrivée : \d{3} \d{3} \(jusqu'à"))
+        expect(number).to_be_focused()
+        expect(number).to_have_value("A0")
+        assert line.get_attribute("aria-live") == "off"
+    finally:
+        context.close()
 
 
 def fits(page: Page) -> None:

@@ -140,6 +140,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/console"): [],
     ("GET", "/accueil/{slug:str}"): ["q", "ticket", "rdv", "arrivee", "erreur"],
     ("GET", "/accueil/{slug:str}/file"): [],
+    ("GET", "/accueil/{slug:str}/code-arrivee"): [],
     ("POST", "/accueil/{slug:str}/tickets"): [
         "service",
         "besoins",

@@ -686,6 +686,7 @@ async def staff_pages(day: Day, reader: Reader, moment: str) -> None:
         await reader.page("/console", who=who)
     await reader.page("/accueil/{slug:str}", who="reception", slug=SITE)
     await reader.page("/accueil/{slug:str}/file", who="reception", slug=SITE)
+    await reader.page("/accueil/{slug:str}/code-arrivee", who="reception", slug=SITE)
     await reader.page("/accueil/{slug:str}", who="reception", slug=SITE, query={"q": "lovelace"})
     for station in ("Poste 2", "Poste 5"):
         await reader.page(

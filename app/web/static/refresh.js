@@ -13,9 +13,12 @@
     var attempt = 0;
 
     function refresh() {
-      fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      // Marked as the page's own: it keeps the region current, not the session alive.
+      var headers = { Accept: "text/html", "X-Guichet-Background": "1" };
+      fetch(url, { credentials: "same-origin", headers: headers })
         .then(function (response) {
-          if (!response.ok) { throw new Error(String(response.status)); }
+          // Sent elsewhere (the session ended: the login page) is no fragment of the page.
+          if (!response.ok || response.redirected) { throw new Error(String(response.status)); }
           return response.text();
         })
         .then(function (html) {
