@@ -116,7 +116,8 @@ async def session_of(
     now: datetime,
 ) -> sessions.StaffSession | None:
     """The open staff session of this request's cookie, checked for CSRF on unsafe
-    methods; its activity is recorded (at most every few minutes)."""
+    methods; its activity is recorded (at most every few minutes), but for a page's own
+    refreshing in the background, which is not the agent's."""
     cookie = request.cookies.get(sessions.COOKIE)
     if not cookie:
         return None
@@ -132,7 +133,8 @@ async def session_of(
                 "This form has expired or did not come from guichet: reload the page.",
                 code="form_expired",
             )
-    await sessions.touch(session, staff_session, now)
+    if sessions.BACKGROUND_HEADER not in request.headers:
+        await sessions.touch(session, staff_session, now)
     return staff_session
 
 

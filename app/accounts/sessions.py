@@ -29,6 +29,9 @@ from app.db import writing
 COOKIE = "guichet_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+# Sent by a page's own refreshing (app/web/static/refresh.js): such a request is not the
+# agent's activity, so a page left open still ends after `session_idle_minutes`.
+BACKGROUND_HEADER = "x-guichet-background"
 # The last activity is written at most this often (not at every request).
 REFRESH_AFTER = timedelta(minutes=5)
 

@@ -235,6 +235,33 @@ async def test_a_session_idle_for_two_hours_ends_on_the_server(
     assert idle.status_code == 401
 
 
+async def test_a_page_refreshing_itself_does_not_keep_an_idle_session_open(
+    client: CLIENT, staff: Staff, clock: Clock
+) -> None:
+    """A console left open refreshes its regions every few seconds (refresh.js marks those
+    fetches): that is the page's activity, not the agent's, and the session still ends
+    two hours after the agent's last request."""
+    email = await staff.agent("reception", "paris-15")
+    start = clock.now
+    assert start is not None
+    cookie = await log_in(client, email)
+    background = {"X-Guichet-Background": "1"}
+    statuses = []
+    for minutes in range(10, 131, 10):
+        clock.now = start + timedelta(minutes=minutes)
+        client.cookies.clear()
+        client.cookies.set("guichet_session", cookie)
+        answer = await client.get(
+            "/accueil/paris-15/code-arrivee", headers=background, follow_redirects=False
+        )
+        statuses.append(answer.status_code)
+    clock.now = start + timedelta(hours=2, minutes=10)
+    ended = await with_cookie(client, cookie, "/api/v1/auth/me")
+
+    assert statuses == [200] * 12 + [303]
+    assert ended.status_code == 401
+
+
 async def test_staff_answers_and_private_links_are_never_stored_by_a_cache(
     client: CLIENT, staff: Staff
 ) -> None:
