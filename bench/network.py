@@ -162,7 +162,13 @@ async def search(url: str, label: str, now: datetime, rounds: int, paris: bool) 
     starts = local_instant(first, datetime.min.time(), FRANCE)
     ends = local_instant(last + timedelta(days=1), datetime.min.time(), FRANCE)
     print(f"{label}: search at {count} sites, from {first} to {last}, démarche caf")
-    app = create_app(settings, clock=lambda: now)
+    # The evening before the month of bookings, whatever the hour of the run: every place's
+    # first free slot is then on a booked day, read in full (run in the daytime, the first
+    # slot was today's, on an empty day, and the nearest places' search read nothing).
+    seven_pm = datetime.min.time().replace(hour=19)
+    evening = max(now, local_instant(first - timedelta(days=1), seven_pm, FRANCE))
+    print(f"  the searches' clock: {evening.astimezone(FRANCE):%Y-%m-%d %H:%M} in Paris")
+    app = create_app(settings, clock=lambda: evening)
     # Its background jobs say when they are late or cut short at the end: noise here.
     logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     async with AsyncTestClient(app=app, timeout=600) as client:

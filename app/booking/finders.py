@@ -1,19 +1,20 @@
 """The slot engines of many sites at once, each over its own days: what
-`queries.slot_finder` reads for one site, read for all of them in two queries (their
-appointments; their stations, hours, closures, held offers and outages, a few rows, in
-one), as plain rows, for the first free slot across sites (`app/booking/first.py`)."""
+`queries.slot_finder` reads for one site, read for all of them in one query (their
+appointments, stations, hours of the weekdays asked, closures, held offers and outages),
+as plain rows, for the first free slot across sites (`app/booking/first.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
     Date,
+    DateTime,
     Integer,
     Row,
     Select,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,34 +77,35 @@ async def slot_finders(
     for site_id, span in spans.items():
         groups.setdefault(span, []).append(site_id)
 
-    def overlapping(
-        site_column: QueryableAttribute[int],
-        starts_column: QueryableAttribute[datetime],
-        ends_column: QueryableAttribute[datetime],
-    ) -> ColumnElement[bool]:
-        return or_(
-            *(
-                and_(site_column.in_(sites), starts_column < ends, ends_column > starts)
-                for (starts, ends), sites in groups.items()
-            )
-        )
-
-    # Hours, dated exceptions, closures, held offers and outages: a few rows, in one query
-    # (always the same: over all the days asked; each site's own are kept here).
+    # Their appointments, and their hours, dated exceptions, closures, held offers and
+    # outages, in one query (each site's own days are kept here).
     weekly: dict[int, list[WeeklyRule]] = {site: [] for site in ids}
     dated: dict[int, list[DatedHours]] = {site: [] for site in ids}
     closed: dict[int, list[ClosedPeriod]] = {site: [] for site in ids}
     stations: dict[int, list[StationInfo]] = {site: [] for site in ids}
+    held: dict[int, list[Booked]] = {site: [] for site in ids}
     offered: list[tuple[int, Booked]] = []
     outages: list[tuple[datetime, int, int, Booked]] = []
-    values = {
+    first_day = min(first for _, (first, _) in wanted.values())
+    last_day = max(last for _, (_, last) in wanted.values())
+    values: dict[str, Any] = {
         "ids": ids,
-        "first": min(first for _, (first, _) in wanted.values()),
-        "last": max(last for _, (_, last) in wanted.values()),
+        "first": first_day,
+        "last": last_day,
         "starts": min(starts for starts, _ in spans.values()),
         "ends": max(ends for _, ends in spans.values()),
         "now": now,
     }
+    for number, ((starts, ends), sites) in enumerate(groups.items()):
+        values |= {
+            f"ids_{number}": sites,
+            f"starts_{number}": starts,
+            f"ends_{number}": ends,
+            # (Sites of different time zones may share a span on different local days.)
+            f"weekdays_{number}": _weekdays(wanted[site][1] for site in sites),
+        }
+    connection = await session.connection()
+    query = _calendars(connection.dialect.name == "sqlite", len(groups))
     for (
         kind,
         site_id,
@@ -116,8 +119,10 @@ async def slot_finders(
         note,
         ident,
         flag,
-    ) in await read(session, _calendars(), values):
-        if kind == STATION:
+    ) in (await connection.execute(query, values)).all():
+        if kind == BOOKED:
+            held[site_id].append(Booked(number, starts, ends))
+        elif kind == STATION:
             stations[site_id].append(StationInfo(number, note, flag, nth))
         elif kind == WEEKLY:
             weekly[site_id].append(WeeklyRule(number, opens, closes, nth, note))
@@ -134,17 +139,6 @@ async def slot_finders(
                 outages.append((starts, ident, site_id, Booked(number, starts, ends)))
     for listed in stations.values():
         listed.sort(key=lambda station: station.id)
-    held: dict[int, list[Booked]] = {site: [] for site in ids}
-    for site_id, station_id, starts, ends in await read(
-        session,
-        select(
-            Appointment.site_id, Appointment.station_id, Appointment.starts_at, Appointment.ends_at
-        ).where(
-            Appointment.status.not_in(RELEASED),
-            overlapping(Appointment.site_id, Appointment.starts_at, Appointment.ends_at),
-        ),
-    ):
-        held[site_id].append(Booked(station_id, starts, ends))
     for site_id, offer in offered:
         held[site_id].append(offer)
     out: dict[int, list[Booked]] = {site: [] for site in ids}
@@ -172,20 +166,33 @@ async def slot_finders(
     return finders
 
 
-STATION, WEEKLY, DATED, CLOSED, OFFERED, OUT = range(6)
+def _weekdays(asked: Iterable[Days]) -> list[int]:
+    """The weekdays of the days `asked` (first and last, both included)."""
+    found: set[int] = set()
+    for first, last in asked:
+        span = min(7, (last - first).days + 1)
+        found.update((first + timedelta(days=n)).weekday() for n in range(span))
+    return sorted(found)
 
 
-@cache
-def _calendars() -> Select[
-    int, int, int, int, datetime, datetime, date, time, time, str, int, bool
-]:
-    """The active stations of the sites `ids`, their weekly hours, their dated hours from
-    `first` to `last`, and their closures, held offers (at `now`) and station outages
-    between `starts` and `ends`, in the columns: kind, site, station or weekday, position
-    or nth in month, starts, ends, day, opens, closes, station kind or note or reason,
-    outage id, accessible (NULL where a kind has none). Built once: its parameters are
-    bound at each reading."""
-    instant = Closure.starts_at.type
+STATION, WEEKLY, DATED, CLOSED, OFFERED, OUT, BOOKED = range(7)
+
+
+@lru_cache(maxsize=64)
+def _calendars(
+    sqlite: bool, groups: int
+) -> Select[int, int, int, int, datetime, datetime, date, time, time, str, int, bool]:
+    """The appointments holding a station in each of `groups` sets of sites and times
+    (`ids_<n>`, between `starts_<n>` and `ends_<n>`) and those sites' weekly hours on the
+    weekdays of their days (`weekdays_<n>`), and the active stations of the sites `ids`,
+    their dated hours from
+    `first` to `last`, their closures, held offers (at `now`) and station outages between
+    `starts` and `ends`, in the columns: kind, site, station or weekday, position or nth
+    in month, starts, ends, day, opens, closes, station kind or note or reason, outage
+    id, accessible (NULL where a kind has none). Built once for each number of groups:
+    its parameters are bound at each reading. Instants are read as the driver gives them
+    on PostgreSQL (aware, in UTC), through `UTCDateTime` on SQLite (naive there)."""
+    instant = Closure.starts_at.type if sqlite else DateTime(timezone=True)
 
     def row(kind: int, site: Any, **given: Any) -> list[Any]:
         typed = {
@@ -204,7 +211,7 @@ def _calendars() -> Select[
             literal_column(str(kind), Integer()).label("kind"),
             site.label("site_id"),
             *(
-                (given[name] if name in given else cast(null(), of)).label(name)
+                (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
                 for name, of in typed.items()
             ),
         ]
@@ -220,7 +227,29 @@ def _calendars() -> Select[
             ends > bindparam("starts"),
         )
 
+    booked = select(
+        *row(
+            BOOKED,
+            Appointment.site_id,
+            number=Appointment.station_id,
+            starts=Appointment.starts_at,
+            ends=Appointment.ends_at,
+        )
+    ).where(
+        Appointment.status.not_in(RELEASED),
+        or_(
+            *(
+                and_(
+                    Appointment.site_id.in_(bindparam(f"ids_{number}", expanding=True)),
+                    Appointment.starts_at < bindparam(f"ends_{number}"),
+                    Appointment.ends_at > bindparam(f"starts_{number}"),
+                )
+                for number in range(groups)
+            )
+        ),
+    )
     query = union_all(
+        booked,
         select(
             *row(
                 STATION,
@@ -241,7 +270,17 @@ def _calendars() -> Select[
                 closes=WeeklyHours.closes,
                 note=WeeklyHours.note,
             )
-        ).where(WeeklyHours.site_id.in_(bindparam("ids", expanding=True))),
+        ).where(
+            or_(
+                *(
+                    and_(
+                        WeeklyHours.site_id.in_(bindparam(f"ids_{number}", expanding=True)),
+                        WeeklyHours.weekday.in_(bindparam(f"weekdays_{number}", expanding=True)),
+                    )
+                    for number in range(groups)
+                )
+            )
+        ),
         select(
             *row(
                 DATED,
