@@ -44,8 +44,11 @@ LABEL = "Banc d'essai réseau"
 MANAGER = "reseau.bench@bench.example.org"
 PASSWORD = "a long bench password"  # noqa: S105 (a throw-away database)
 FORCED = "Banc d'essai à toute heure"
-PORTS = {"postgresql": (8740, 8741), "redis": (8742, 8743)}
-FLOOR_PORT = 8745
+# The first of the six ports the run listens on (two pairs of instances, the floor):
+# BENCH_SCREENS_PORT moves them, for a machine where others use these.
+FIRST_PORT = int(os.environ.get("BENCH_SCREENS_PORT", "8740"))
+PORTS = {"postgresql": (FIRST_PORT, FIRST_PORT + 1), "redis": (FIRST_PORT + 2, FIRST_PORT + 3)}
+FLOOR_PORT = FIRST_PORT + 5
 CONNECT_SECONDS = 300.0  # a client process stops connecting after this
 DELIVERY_SECONDS = 10.0
 WORKER_LIFETIME = 1_200.0  # a client process stops by itself after this
@@ -220,8 +223,8 @@ async def worker() -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(WORKER_LIFETIME):
             await reader.readline()
-    for task in tasks:
-        task.cancel()
+    for listener in tasks:
+        listener.cancel()
 
 
 # One run.

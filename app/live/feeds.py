@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from litestar.channels import Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
+from app.live import screens
 from app.live.arrival import ArrivalQr
+from app.live.bodies import display_body
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.opening import Opening, read_in_same_minute
@@ -94,12 +97,28 @@ class SiteFeed:
     arrival: ArrivalQr | None = None  # the QR code last drawn
     state: queue.DisplayState | None = None  # the display's newest state read, and when
     state_read_at: float = 0.0
+    state_day: date | None = None  # the site's day the newest state is of
     reading: asyncio.Task[queue.DisplayState] | None = None  # a first state being read
+    day: date | None = None  # the site's day of the state last sent to all the displays
+    pushed: queue.DisplayState | None = None  # the newest state another instance sent
+    needs_read: bool = False  # a notice came without its state
+    outgoing: list[tuple[int, str]] = field(default_factory=list)  # changes made here: seq, kind
 
-    def remember(self, state: queue.DisplayState) -> None:
-        """Keep `state` if it is the newest read (reads may end out of order)."""
+    def local_day(self, now: datetime) -> date:
+        """The site's day at `now`: the day of the calls its screens show."""
+        return now.astimezone(self.timezone).date()
+
+    def remember(self, state: queue.DisplayState, now: datetime) -> None:
+        """Keep `state`, read (or sent) at `now`, if it is the newest (reads may end out of
+        order)."""
         if self.state is None or state.seq >= self.state.seq:
             self.state, self.state_read_at = state, time.monotonic()
+            self.state_day = self.local_day(now)
+
+    def push(self, state: queue.DisplayState) -> None:
+        """A state another instance sent with its notice: the newest is kept until sent."""
+        if self.pushed is None or state.seq >= self.pushed.seq:
+            self.pushed = state
 
     def newest(self, state: queue.DisplayState) -> queue.DisplayState:
         """`state`, or a newer one read meanwhile and perhaps already sent to the
@@ -108,18 +127,23 @@ class SiteFeed:
 
     def recent_state(self, now: datetime) -> queue.DisplayState | None:
         """The state last read, if a screen that comes now may be shown it: read a few
-        seconds ago, no notice heard since, and the opening read this minute. A change
+        seconds ago on the same day, no notice heard since, and the opening read this
+        minute (a state of yesterday is not shown after midnight). A change
         committed after that read is heard on the channel and sent to every display,
         this one included, so a newcomer misses nothing by not reading again."""
         if (
             self.state is None
             or self.dirty.is_set()
             or time.monotonic() - self.state_read_at > STATE_FOR_SECONDS
-            or self.opening is None
-            or not read_in_same_minute(self.opening[0], now)
+            or self.state_day != self.local_day(now)
+            or not self.opening_holds(now)
         ):
             return None
         return self.state
+
+    def opening_holds(self, now: datetime) -> bool:
+        """Whether the opening was read in the minute of `now` (it holds for that minute)."""
+        return self.opening is not None and read_in_same_minute(self.opening[0], now)
 
     @property
     def empty(self) -> bool:
@@ -133,8 +157,39 @@ class SiteFeed:
             if connection.screen_id is not None and not connection.closing
         }
 
+    def paired(self) -> list[Connection]:
+        return [connection for connection in self.displays if connection.screen_id is not None]
+
     def has_paired(self) -> bool:
         return any(connection.screen_id is not None for connection in self.displays)
+
+    def send(
+        self,
+        state: queue.DisplayState,
+        opening: Opening,
+        kind: str,
+        qr: str | None,
+        *,
+        moved: bool,
+        turned: bool,
+    ) -> None:
+        """Hand `state` to the displays: to all of them if it `moved` (as `kind`) or if the
+        day `turned` (as a snapshot: the seq is the same, the calls of the day before
+        leave); to each paired screen with the arrival QR code `qr`, as a snapshot if that
+        code is new to it (shown whatever seq it holds)."""
+        shown = screens.shown_at(display_body(state, self.timezone), opening)
+        public = json.dumps({"type": "snapshot" if turned else kind, **shown})
+        paired = screens.with_arrival(shown, qr, self.arrival)
+        as_kind, as_snapshot = (json.dumps({"type": k, **paired}) for k in (kind, "snapshot"))
+        for connection in list(self.displays):
+            if connection.screen_id is None:
+                if moved or turned:
+                    connection.offer(public)
+            elif connection.shown_qr != qr or turned:
+                connection.shown_qr = qr
+                connection.offer(as_snapshot)
+            elif moved:
+                connection.offer(as_kind)
 
     def let_go(self, screen_ids: set[int]) -> None:
         """Close the displays of these screens: their keys were revoked."""

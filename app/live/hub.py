@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events, loops
 from app.db import Database
 from app.errors import NotFound
-from app.live import presence, screens
+from app.live import notices, presence, screens
 from app.live.arrival import ArrivalCodes, still_holds
 from app.live.bodies import display_body as display_body  # the display's GET reads it here
 from app.live.bodies import ticket_body
@@ -133,15 +133,36 @@ class Hub:
 
     # Publishing
 
-    async def publish(self, notices: list[object]) -> None:
-        """Hand committed queue changes to the channels (the one place that publishes)."""
-        for notice in notices:
+    async def publish(self, committed: list[object]) -> None:
+        """Hand committed queue changes to the channels (the one place that publishes). A
+        change at a site this instance holds displays of goes to its feed first: the state
+        it reads for them goes out with the notice (`_tell_others`)."""
+        for notice in committed:
             if isinstance(notice, events.QueueMoved):
-                message = {"site": notice.site_id, "seq": notice.seq, "kind": notice.action}
-                self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
+                feed = self.feeds.get(notice.site_id)
+                if feed is not None and feed.displays:
+                    feed.outgoing.append((notice.seq, notice.action))
+                    feed.kinds.append(notice.action)
+                    feed.dirty.set()
+                else:
+                    data = notices.moved(notice.site_id, notice.seq, notice.action)
+                    self.channels.publish(data, self.channel(notice.site_id))
             elif isinstance(notice, events.ScreenRevoked):
-                message = {"site": notice.site_id, "kind": "revoked", "screen": notice.screen_id}
-                self.channels.publish(json.dumps(message).encode(), self.channel(notice.site_id))
+                data = notices.revoked(notice.site_id, notice.screen_id)
+                self.channels.publish(data, self.channel(notice.site_id))
+
+    def _tell_others(
+        self, feed: SiteFeed, outgoing: list[tuple[int, str]], state: queue.DisplayState | None
+    ) -> None:
+        """Publish this instance's changes at `feed`'s site, with `state`, read after them,
+        when it fits in a notice; else the bare notices, and the others read it."""
+        data = None
+        if state is not None and state.seq >= max(seq for seq, _ in outgoing):
+            kind = notices.kind_of([kind for _, kind in outgoing])
+            body = display_body(state, feed.timezone)
+            data = notices.moved_with_state(feed.site_id, kind, body, self.instance)
+        for message in [data] if data else [notices.moved(feed.site_id, *o) for o in outgoing]:
+            self.channels.publish(message, self.channel(feed.site_id))
 
     # Serving sockets
 
@@ -264,7 +285,7 @@ class Hub:
             feed.model = await queue.waiting_model(session, site, now)
             feed.model_read_at = time.monotonic()
         state = await queue.display(session, site, now, model=feed.model)
-        feed.remember(state)
+        feed.remember(state, now)
         return state
 
     @staticmethod
@@ -280,6 +301,7 @@ class Hub:
             feed = self.feeds.get(site.id)
             if feed is None:
                 feed = SiteFeed(site.id, site.slug, ZoneInfo(site.timezone))
+                feed.day = feed.local_day(self.clock())
                 feed.subscriber = await self.channels.subscribe([self.channel(site.id)])
                 feed.listener = asyncio.create_task(self._listen(feed))
                 feed.refresher = asyncio.create_task(self._refresh_forever(feed))
@@ -300,6 +322,8 @@ class Hub:
             if not feed.empty or self.feeds.get(feed.site_id) is not feed:
                 return
             del self.feeds[feed.site_id]
+            if feed.outgoing:  # changes made here that its refresher will not tell
+                self._tell_others(feed, feed.outgoing, None)
             for task in (feed.listener, feed.refresher):
                 if task is not None:
                     task.cancel()
@@ -310,21 +334,26 @@ class Hub:
     async def _listen(self, feed: SiteFeed) -> None:
         assert feed.subscriber is not None
         async for payload in feed.subscriber.iter_events():
-            try:
-                kind = str(json.loads(payload).get("kind", "update"))
-            except (ValueError, AttributeError):
-                kind = "update"
-            if kind == "revoked":
-                screen = json.loads(payload).get("screen")
-                if isinstance(screen, int):
-                    feed.let_go({screen})
+            notice = notices.read(payload)
+            if notice.sender == self.instance:  # its state is sent here already
+                continue
+            if notice.kind == "revoked":
+                if notice.screen is not None:
+                    feed.let_go({notice.screen})
                     self._screens_changed.set()
                 continue
-            feed.kinds.append(kind)
+            feed.kinds.append(notice.kind)
+            if notice.state is not None:
+                feed.push(notice.state)
+            else:
+                feed.needs_read = True
             feed.dirty.set()
 
     async def _refresh_forever(self, feed: SiteFeed) -> None:
-        """Read the site's state once per burst of notices, and hand it to everyone.
+        """Read the site's state once per burst of notices, and hand it to everyone; or,
+        when every notice of the burst came with its state from another instance, hand
+        the newest of those without reading. The changes this instance made go out to the
+        others with the state read for them.
 
         A read that fails (the database away, the pool exhausted) is tried again after a
         growing pause, without waiting for another notice: a screen is never left behind
@@ -335,32 +364,63 @@ class Hub:
             await feed.dirty.wait()
             feed.dirty.clear()
             kinds, feed.kinds = feed.kinds, []
+            outgoing, feed.outgoing = feed.outgoing, []
+            pushed, feed.pushed = feed.pushed, None
+            needs_read, feed.needs_read = feed.needs_read, False
+            given = None if needs_read or outgoing else pushed
             try:
-                await self._refresh(
-                    feed, "called" if {"called", "recall"} & set(kinds) else "update"
-                )
+                read = await self._refresh(feed, notices.kind_of(kinds), given)
+            except asyncio.CancelledError:  # the feed's last display left meanwhile
+                if outgoing:
+                    self._tell_others(feed, outgoing, None)
+                raise
             except Exception:
                 log.exception("live refresh of site %s failed", feed.slug)
+                if outgoing:  # the others read it themselves
+                    self._tell_others(feed, outgoing, None)
                 feed.kinds = kinds + feed.kinds
+                feed.needs_read = True
                 feed.dirty.set()
                 await asyncio.sleep(min(RETRY_LONGEST, RETRY_FIRST * 2**failures))
                 failures += 1
             else:
                 failures = 0
+                if outgoing:
+                    self._tell_others(feed, outgoing, read)
 
-    async def _refresh(self, feed: SiteFeed, kind: str) -> None:
+    async def _refresh(
+        self, feed: SiteFeed, kind: str, pushed: queue.DisplayState | None = None
+    ) -> queue.DisplayState | None:
+        """Send the displays the site's state, `pushed` by another instance or read here
+        (always read once the site's day has turned), if it moved, or their QR code
+        changed, or the day turned (yesterday's calls leave every display, keyless ones
+        too); and the phones their tickets. The state read, if one was."""
+        read = None
         async with self.db.session() as session:
             now = self.clock()
-            site = await queue.site_of(session, feed.site_id)
+            turned = feed.day is not None and feed.day != feed.local_day(now)
+            reading = bool(feed.displays) and (pushed is None or turned)
+            site = None
+            if reading or feed.tickets or not feed.opening_holds(now):
+                site = await queue.site_of(session, feed.site_id)
             opening = await self._opening(feed, session, site, now)
             if feed.displays:
-                state = await self._read_state(feed, session, site, now)
+                if reading:
+                    assert site is not None
+                    state = read = await self._read_state(feed, session, site, now)
+                else:
+                    assert pushed is not None
+                    feed.remember(state := pushed, now)
+                state = feed.newest(state)
                 qr = await self._arrival_qr(feed, opening, now) if feed.has_paired() else None
                 moved = state.seq > feed.sent_seq
-                if moved or any(c.shown_qr != qr for c in feed.displays if c.screen_id is not None):
+                if moved or turned or any(c.shown_qr != qr for c in feed.paired()):
                     feed.sent_seq = max(state.seq, feed.sent_seq)
-                    self._send_state(feed, state, opening, kind, qr, moved)
+                    feed.send(state, opening, kind, qr, moved=moved, turned=turned)
+                    if moved or turned:
+                        feed.day = feed.local_day(now)
             if feed.tickets:
+                assert site is not None  # read above for the tickets
                 tokens = set(feed.tickets.values())
                 views = await queue.views_by_token(session, site, tokens, now, opening=opening)
                 for connection, token in list(feed.tickets.items()):
@@ -371,32 +431,7 @@ class Hub:
                     if message != connection.last:
                         connection.last = message
                         connection.offer(message)
-
-    def _send_state(
-        self,
-        feed: SiteFeed,
-        state: queue.DisplayState,
-        opening: Opening,
-        kind: str,
-        qr: str | None,
-        moved: bool,
-    ) -> None:
-        """Hand `state` to the displays: to all of them if it `moved`; to each paired screen
-        with the arrival QR code `qr`, as a snapshot if that code is new to it (shown
-        whatever seq it holds)."""
-        shown = screens.shown_at(display_body(state, feed.timezone), opening)
-        public = json.dumps({"type": kind, **shown})
-        paired = screens.with_arrival(shown, qr, feed.arrival)
-        as_kind, as_snapshot = (json.dumps({"type": k, **paired}) for k in (kind, "snapshot"))
-        for connection in list(feed.displays):
-            if connection.screen_id is None:
-                if moved:
-                    connection.offer(public)
-            elif connection.shown_qr != qr:
-                connection.shown_qr = qr
-                connection.offer(as_snapshot)
-            elif moved:
-                connection.offer(as_kind)
+        return read
 
     async def _arrival_qr(self, feed: SiteFeed, opening: Opening, now: datetime) -> str | None:
         """The arrival QR code the site's paired screens show at `now`: none while the
@@ -408,22 +443,27 @@ class Hub:
         return feed.arrival.qr if feed.arrival else None
 
     async def _keep_minutes(self) -> None:
-        """Every few seconds, what the paired screens show as the clock runs: once the
-        minute turns, whether each site is open, read for all of them at once; and each
-        site's arrival code, which turns every five minutes at the site's own second. A
-        site whose code so changes (a new one, or the mairie opened or closed) has its
-        state read and sent. A network's screens cost a few queries a minute, not a read
-        per site."""
+        """Every few seconds, what the screens show as the clock runs: at each site's
+        midnight, its state of the new day (without yesterday's calls), to every display;
+        and for the paired screens, once the minute turns, whether each site is open, read
+        for all of them at once, and each site's arrival code, which turns every five
+        minutes at the site's own second. A site whose day or code so changes (a new code,
+        or the mairie opened or closed) has its state read and sent. A network's screens
+        cost a few queries a minute and a read per site a day, not a read per site a
+        minute."""
         while True:
             await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
-            if self.arrival is None:
-                continue
             try:
                 await self._turn(self.clock())
             except Exception as exc:  # tried again in a few seconds
                 log.warning("the screens' clock check failed (%s)", type(exc).__name__)
 
     async def _turn(self, now: datetime) -> None:
+        for feed in list(self.feeds.values()):  # the clock alone: no read
+            if feed.displays and feed.day is not None and feed.day != feed.local_day(now):
+                feed.dirty.set()
+        if self.arrival is None:
+            return
         paired = [feed for feed in list(self.feeds.values()) if feed.has_paired()]
         stale = [
             feed
@@ -442,15 +482,17 @@ class Hub:
             if feed.opening is None or (feed not in stale and still_holds(feed.arrival, now)):
                 continue
             qr = await self._arrival_qr(feed, feed.opening[1], now)
-            if any(c.shown_qr != qr for c in feed.displays if c.screen_id is not None):
+            if any(c.shown_qr != qr for c in feed.paired()):
                 feed.dirty.set()
 
     async def _opening(
-        self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime
+        self, feed: SiteFeed, session: AsyncSession, site: Site | None, now: datetime
     ) -> Opening:
         """Whether the site is open at `now`, as read at most once a minute per site: a
-        busy morning's every change would otherwise read its two weeks of hours again."""
+        busy morning's every change would otherwise read its two weeks of hours again
+        (`site` is needed only then)."""
         read = feed.opening
         if read is None or not read_in_same_minute(read[0], now):
+            assert site is not None
             read = feed.opening = (now, await opening_of(session, site, now))
         return read[1]

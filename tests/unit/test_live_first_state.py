@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.live import feeds
 from app.live.feeds import SiteFeed
 from app.live.hub import Hub
 from app.queue.views import DisplayState
@@ -30,7 +29,7 @@ def fed(seq: int | None = None) -> SiteFeed:
     feed = SiteFeed(site_id=1, slug="paris-15", timezone=ZoneInfo("Europe/Paris"))
     feed.opening = (NOW, OPEN)
     if seq is not None:
-        feed.remember(state(seq))
+        feed.remember(state(seq), NOW)
     return feed
 
 
@@ -49,13 +48,13 @@ def test_no_state_is_reused_after_a_notice_or_once_old_or_once_the_minute_turned
     assert fed().recent_state(NOW) is None  # nothing read yet
 
     old = fed(4)
-    monkeypatch.setattr(feeds.time, "monotonic", lambda: old.state_read_at + 31)
+    monkeypatch.setattr("app.live.feeds.time.monotonic", lambda: old.state_read_at + 31)
     assert old.recent_state(NOW) is None
 
 
 def test_reads_that_end_out_of_order_leave_the_newest_state() -> None:
     feed = fed(7)
-    feed.remember(state(5))  # a read begun before the one that brought 7
+    feed.remember(state(5), NOW)  # a read begun before the one that brought 7
 
     assert feed.state == state(7)
     assert feed.newest(state(5)) == state(7)
@@ -71,7 +70,7 @@ class CountingHub(Hub):
         self.reads += 1
         await self.release.wait()
         read = state(3)
-        feed.remember(read)
+        feed.remember(read, now)
         return read
 
 

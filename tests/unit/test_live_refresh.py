@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from app.live import hub as hub_module
 from app.live.feeds import SiteFeed
 from app.live.hub import Hub
+from app.queue.views import DisplayState
 
 
 class FlakyHub(Hub):
@@ -17,10 +18,13 @@ class FlakyHub(Hub):
         self.failures = failures
         self.reads: list[str] = []
 
-    async def _refresh(self, feed: SiteFeed, kind: str) -> None:
+    async def _refresh(
+        self, feed: SiteFeed, kind: str, pushed: DisplayState | None = None
+    ) -> DisplayState | None:
         self.reads.append(kind)
         if len(self.reads) <= self.failures:
             raise ConnectionRefusedError("the database is away")
+        return None
 
 
 async def test_a_failed_refresh_is_retried_without_another_notice(monkeypatch: Any) -> None:
