@@ -26,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from app import sqlite_driver
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -141,6 +143,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Async
             hide_parameters=True,
             connect_args={"timeout": timeout},
             pool_pre_ping=False,
+            module=sqlite_driver.dbapi(),  # one thread hand-off per statement
             **pool,
         )
         _prepare_sqlite(engine)
