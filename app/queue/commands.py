@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from app import events, locking
 from app.booking.commands import move_appointment, new_token
@@ -32,6 +33,7 @@ from app.queue.messages import about
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import next_ticket
 from app.queue.queries import (
+    TICKET_SHOWS,
     appointment_here,
     caller,
     check_in_allowed,
@@ -84,8 +86,8 @@ async def record(
     station_id: int | None = None,
     reason: str | None = None,
 ) -> None:
+    ticket.updated_at = now  # before the count's statement flushes the move: one UPDATE
     seq = await _count_up(session, QueueState, {"site_id": ticket.site_id}, QueueState.seq)
-    ticket.updated_at = now
     session.add(
         TicketEvent(
             site_id=ticket.site_id,
@@ -219,7 +221,7 @@ async def check_in(
         site = await get_site(session, slug)
         appointment = await appointment_here(session, site, reference)
         await lock_queue(session, site.id)
-        await session.refresh(appointment, with_for_update=True)
+        await locking.lock_row(session, appointment)
         check_in_allowed(site, appointment, now, await open_day(session, site, now))
         late, keeps_time = late_placement(site, appointment.starts_at, now)
         service = await session.get(Service, appointment.service_id)
@@ -253,14 +255,15 @@ async def call_next(
     async with writing(session):
         station = await get_station(session, station_id)
         site = station.site
-        if await station_outages(session, site, now, now + timedelta(microseconds=1), station.id):
+        await lock_queue(session, site.id)
+        outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
+        if any(outage.station_id == station.id for outage in outages):
             raise Conflict(
                 f"{station.name} is out of service now: call from another station.",
                 code="station_out_of_service",
             )
-        await lock_queue(session, site.id)
         waiting = await waiting_tickets(session, site, now)
-        in_service = [caller(s) for s in await stations_in_service(session, site, now)]
+        in_service = [caller(s) for s in await stations_in_service(session, site, now, outages)]
         chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
         if chosen is None:
             return None
@@ -458,4 +461,9 @@ TICKET_EFFECTS: dict[TicketEffect, Callable[[Moving], Awaitable[None]]] = {
 
 
 async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
-    return await get_ticket(session, ticket_id)
+    """The ticket as committed, and its site in the same statement: what its answer
+    shows reads the site next (`site_of` then finds it in the session)."""
+    ticket = await session.scalar(
+        select(Ticket).options(*TICKET_SHOWS, joinedload(Ticket.site)).where(Ticket.id == ticket_id)
+    )
+    return ticket or await get_ticket(session, ticket_id)  # its 404

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, one_of
-from app.sites.models import STATION_KINDS, Service, Station
+from app.sites.models import STATION_KINDS, Service, Site, Station
 
 
 class TicketStatus(StrEnum):
@@ -103,6 +103,8 @@ class Ticket(Base):
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()
+    # Loaded only where asked (`commands.reload`); reading it elsewhere is an error.
+    site: Mapped[Site] = relationship(lazy="raise", viewonly=True)
 
 
 class TicketEvent(Base):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -21,9 +21,8 @@ from app.queue.models import QueueState, Ticket, TicketStatus
 from app.queue.ordering import Caller, Waiting
 from app.shapes import from_model
 from app.sites.hours import OpenDay
-from app.sites.models import LateArrivalRule, Site, Station
+from app.sites.models import LateArrivalRule, Site, Station, StationOutage
 from app.sites.opening import has_closed
-from app.sites.service import station_outages
 
 ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
 # In the queue: waiting there, or on the way (a remote ticket: counted, never called).
@@ -45,9 +44,13 @@ def today(site: Site, now: datetime) -> date:
     return numbering.ticket_day(now, ZoneInfo(site.timezone))
 
 
+# What every view of a ticket shows with it: its service and station.
+TICKET_SHOWS = (joinedload(Ticket.service), joinedload(Ticket.station))
+
+
 def ticket_query() -> Select[Ticket]:
     """Tickets with their service and station, which every view of a ticket shows."""
-    return select(Ticket).options(joinedload(Ticket.service), joinedload(Ticket.station))
+    return select(Ticket).options(*TICKET_SHOWS)
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
@@ -114,14 +117,22 @@ def waiting_of(ticket: Ticket) -> Waiting:
     )
 
 
-async def stations_in_service(session: AsyncSession, site: Site, now: datetime) -> list[Station]:
+async def stations_in_service(
+    session: AsyncSession, site: Site, now: datetime, outages: list[StationOutage] | None = None
+) -> list[Station]:
     """The site's stations in use, less those out of service at `now` (where `call_next`
-    calls nobody): the stations the waiting estimates count."""
-    outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
+    calls nobody): the stations the waiting estimates count. `outages`: those at `now`,
+    when the caller has read them already."""
+    query = select(Station).where(Station.site_id == site.id, Station.active)
+    if outages is None:  # those out of service at `now`, left out in the same statement
+        out_now = exists().where(
+            StationOutage.station_id == Station.id,
+            StationOutage.starts_at <= now,
+            StationOutage.ends_at > now,
+        )
+        return list(await session.scalars(query.where(~out_now).order_by(Station.id)))
     out = {outage.station_id for outage in outages}
-    stations = await session.scalars(
-        select(Station).where(Station.site_id == site.id, Station.active).order_by(Station.id)
-    )
+    stations = await session.scalars(query.order_by(Station.id))
     return [station for station in stations if station.id not in out]
 
 

@@ -366,12 +366,10 @@ async def hold_passed(session: AsyncSession, moved: events.QueueMoved) -> None:
     if moved.action != "called" or moved.station_id is None:
         return
     called = await session.get_one(Ticket, moved.ticket_id)
-    station = await get_station(session, moved.station_id)
-    site = await site_of(session, moved.site_id)
     passed = list(
         await session.scalars(
             ticket_query().where(
-                Ticket.site_id == site.id,
+                Ticket.site_id == moved.site_id,
                 Ticket.day == called.day,
                 Ticket.status == TicketStatus.REMOTE,
                 Ticket.held_at.is_(None),
@@ -379,6 +377,10 @@ async def hold_passed(session: AsyncSession, moved: events.QueueMoved) -> None:
             )
         )
     )
+    if not passed:  # nobody on their way was passed over: nothing more to read
+        return
+    station = await get_station(session, moved.station_id)
+    site = await site_of(session, moved.site_id)
     for ticket in passed:
         if not can_serve(caller(station), waiting_of(ticket)):
             continue
