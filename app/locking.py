@@ -14,7 +14,7 @@ import enum
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import LOCK_TIMEOUT_SECONDS
@@ -45,3 +45,11 @@ async def lock(session: AsyncSession, keys: Iterable[int]) -> None:
     await session.execute(text(f"SET LOCAL lock_timeout = '{round(seconds * 1000)}ms'"))
     for key in sorted(set(keys)):
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def lock_row(session: AsyncSession, row: object) -> None:
+    """Read `row`'s columns again under a row lock (FOR UPDATE on PostgreSQL), leaving
+    what it has loaded with it (its site, its service…) as it is: those are read joined,
+    and FOR UPDATE does not apply to the outer side of a join."""
+    columns = [attribute.key for attribute in inspect(row).mapper.column_attrs]
+    await session.refresh(row, attribute_names=columns, with_for_update=True)

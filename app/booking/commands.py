@@ -255,7 +255,7 @@ async def _locked_by_token(
         day = appointment.starts_at.astimezone(ZoneInfo(appointment.site.timezone)).date()
         key = locking.lock_key(locking.Scope.BOOKING_DAY, appointment.site_id, day)
         await locking.lock(session, [key])
-    await session.refresh(appointment, with_for_update=True)
+    await locking.lock_row(session, appointment)
     return appointment
 
 

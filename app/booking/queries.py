@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute, selectinload
+from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from app.booking.models import RELEASED, Appointment
@@ -293,11 +293,12 @@ async def nearest_free(
 
 
 def with_details() -> list[ORMOption]:
-    """What every reader of an appointment shows: its mairie, station and démarche."""
+    """What every reader of an appointment shows: its mairie, station and démarche, read
+    in the same statement (each is one row for an appointment)."""
     return [
-        selectinload(Appointment.site),
-        selectinload(Appointment.station),
-        selectinload(Appointment.service),
+        joinedload(Appointment.site),
+        joinedload(Appointment.station),
+        joinedload(Appointment.service),
     ]
 
 
