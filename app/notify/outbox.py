@@ -108,37 +108,57 @@ async def write(
     """Add one message, unless one with the same idempotency key is already there. With
     `revive`, one that was cancelled before it went (a reminder whose hour the site dropped,
     then chose again) is planned again instead; one sent or pending stays as it is."""
+    row = _row(planned, key, site_id, recipient, data, now, appointment_id, ticket_id)
+    await _insert(session, [row], revive=revive)
+
+
+def _row(
+    planned: Planned,
+    key: str,
+    site_id: int,
+    recipient: str,
+    data: dict[str, Any],
+    now: datetime,
+    appointment_id: int | None,
+    ticket_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "idempotency_key": key,
+        "site_id": site_id,
+        "appointment_id": appointment_id,
+        "ticket_id": ticket_id,
+        "kind": planned.kind,
+        "channel": planned.channel,
+        "recipient": recipient,
+        "data": data,
+        "send_after": planned.send_after,
+        "status": MessageStatus.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "claimed_by": "",
+        "created_at": now,
+    }
+
+
+# What a revived message takes from the one written again (the rest is as first written).
+REVIVED = ("recipient", "data", "send_after", "status", "attempts", "last_error", "claimed_by")
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]], *, revive: bool) -> None:
+    """`rows` in one statement, each kept out if its idempotency key is there already
+    (or, with `revive`, planned again if that one was cancelled)."""
+    once = list({row["idempotency_key"]: row for row in reversed(rows)}.values())[::-1]
+    if not once:  # (a key twice in one statement would be one row changed twice)
+        return
+    rows = once
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(
-        idempotency_key=key,
-        site_id=site_id,
-        appointment_id=appointment_id,
-        ticket_id=ticket_id,
-        kind=planned.kind,
-        channel=planned.channel,
-        recipient=recipient,
-        data=data,
-        send_after=planned.send_after,
-        status=MessageStatus.PENDING,
-        attempts=0,
-        last_error="",
-        claimed_by="",
-        created_at=now,
-    )
+    statement = insert(OutboxMessage).values(rows)
     key_column = [OutboxMessage.idempotency_key]
     if revive:
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=key_column,
-                set_={
-                    "recipient": recipient,
-                    "data": data,
-                    "send_after": planned.send_after,
-                    "status": MessageStatus.PENDING,
-                    "attempts": 0,
-                    "last_error": "",
-                    "claimed_by": "",
-                },
+                set_={name: statement.excluded[name] for name in REVIVED},
                 where=OutboxMessage.status == MessageStatus.CANCELLED,
             )
         )
@@ -162,21 +182,14 @@ async def write_for_appointment(
     `variant`, for a kind told more than once per version)."""
     data = {**appointment_data(appointment, site, service), **extra}
     version = f"appointment:{appointment.id}:{appointment.sequence}"
+    rows = []
     for planned in plans:
         recipient = appointment.email if planned.channel == EMAIL else appointment.mobile
         if not recipient:
             continue
-        await write(
-            session,
-            planned,
-            key=f"{version}:{planned.kind}{variant}:{planned.channel}",
-            site_id=site.id,
-            recipient=recipient,
-            data=data,
-            now=now,
-            appointment_id=appointment.id,
-            revive=revive,
-        )
+        key = f"{version}:{planned.kind}{variant}:{planned.channel}"
+        rows.append(_row(planned, key, site.id, recipient, data, now, appointment.id, None))
+    await _insert(session, rows, revive=revive)
 
 
 async def write_for_ticket(
