@@ -36,7 +36,7 @@ from app.booking.free_time_rules import StationDay, day_range, station_days
 from app.booking.models import RELEASED, Appointment, FreeTime, FreeTimeWindow
 from app.booking.slots import Booked
 from app.db import Database
-from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
+from app.sites.hours import local_instant
 from app.sites.models import (
     Closure,
     HoursException,
@@ -45,6 +45,7 @@ from app.sites.models import (
     StationOutage,
     WeeklyHours,
 )
+from app.sites.service import calendar_parameters, calendar_query, calendars_from
 
 _NOTICED = "free_time_noticed"
 _MOVES = ("starts_at", "ends_at", "station_id", "site_id")
@@ -239,38 +240,9 @@ def worked_out(
     first, last = days[0], days[-1]
     starts = local_instant(first, time(0), zone)
     ends = local_instant(last + timedelta(days=1), time(0), zone)
-    weekly = connection.execute(
-        select(
-            WeeklyHours.weekday,
-            WeeklyHours.opens,
-            WeeklyHours.closes,
-            WeeklyHours.nth_in_month,
-            WeeklyHours.note,
-        ).where(WeeklyHours.site_id == site_id)
-    )
-    exceptions = connection.execute(
-        select(
-            HoursException.day,
-            HoursException.opens,
-            HoursException.closes,
-            HoursException.reason,
-        ).where(
-            HoursException.site_id == site_id,
-            HoursException.day >= first,
-            HoursException.day <= last,
-        )
-    )
-    closures = connection.execute(
-        select(Closure.starts_at, Closure.ends_at, Closure.reason).where(
-            Closure.site_id == site_id, Closure.starts_at < ends, Closure.ends_at > starts
-        )
-    )
-    calendar = SiteCalendar(
-        timezone=zone,
-        weekly=[WeeklyRule(*row) for row in weekly],
-        exceptions=[DatedHours(*row) for row in exceptions],
-        closures=[ClosedPeriod(*row) for row in closures],
-    )
+    zones = {site_id: zone}
+    rows = connection.execute(calendar_query(), calendar_parameters(zones, first, last))
+    calendar = calendars_from(rows, zones)[site_id]
     stations = list(
         connection.scalars(
             select(Station.id)

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Integer,
+    Select,
+    String,
+    Time,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app import bounds
+from app.db import UTCDateTime
 from app.errors import BadRequest, NotFound
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import (
@@ -58,43 +75,43 @@ async def site_calendar(session: AsyncSession, site: Site, first: date, last: da
 async def site_calendars(
     session: AsyncSession, sites: Sequence[Site], first: date, last: date
 ) -> dict[int, SiteCalendar]:
-    """`site_calendar` of each of `sites` (by id), in three queries however many."""
+    """`site_calendar` of each of `sites` (by id), in one query however many: their weekly
+    hours, dated hours from `first` to `last`, and closures over those local days."""
     if not sites:
         return {}
-    ids = [site.id for site in sites]
     zones = {site.id: ZoneInfo(site.timezone) for site in sites}
-    weekly: dict[int, list[WeeklyRule]] = {site_id: [] for site_id in ids}
-    for rule in await session.scalars(select(WeeklyHours).where(WeeklyHours.site_id.in_(ids))):
-        weekly[rule.site_id].append(
-            WeeklyRule(rule.weekday, rule.opens, rule.closes, rule.nth_in_month, rule.note)
-        )
-    dated: dict[int, list[DatedHours]] = {site_id: [] for site_id in ids}
-    for day in await session.scalars(
-        select(HoursException).where(
-            HoursException.site_id.in_(ids), HoursException.day >= first, HoursException.day <= last
-        )
-    ):
-        dated[day.site_id].append(DatedHours(day.day, day.opens, day.closes, day.reason))
+    rows = await session.execute(calendar_query(), calendar_parameters(zones, first, last))
+    return calendars_from(rows, zones)
+
+
+def calendar_parameters(zones: Mapping[int, ZoneInfo], first: date, last: date) -> dict[str, Any]:
+    """The parameters of `calendar_query()` for the sites of `zones` (id: time zone)."""
     # Local days begin at different instants in different zones: the widest span is read.
     starts = min(local_instant(first, time(0), zone) for zone in zones.values())
     ends = max(local_instant(last + timedelta(days=1), time(0), zone) for zone in zones.values())
-    closed: dict[int, list[ClosedPeriod]] = {site_id: [] for site_id in ids}
-    for closure in await session.scalars(
-        select(Closure).where(
-            Closure.site_id.in_(ids), Closure.starts_at < ends, Closure.ends_at > starts
-        )
-    ):
-        closed[closure.site_id].append(
-            ClosedPeriod(closure.starts_at, closure.ends_at, closure.reason)
-        )
+    return {"ids": list(zones), "first": first, "last": last, "starts": starts, "ends": ends}
+
+
+def calendars_from(rows: Iterable[Any], zones: Mapping[int, ZoneInfo]) -> dict[int, SiteCalendar]:
+    """The calendar of each site of `zones` from the rows of `calendar_query()`."""
+    weekly: dict[int, list[WeeklyRule]] = {site_id: [] for site_id in zones}
+    dated: dict[int, list[DatedHours]] = {site_id: [] for site_id in zones}
+    closed: dict[int, list[ClosedPeriod]] = {site_id: [] for site_id in zones}
+    for kind, site_id, _ident, weekday, nth, day, opens, closes, begins, finishes, note in rows:
+        if kind == _WEEKLY:
+            weekly[site_id].append(WeeklyRule(weekday, opens, closes, nth, note))
+        elif kind == _DATED:
+            dated[site_id].append(DatedHours(day, opens, closes, note))
+        else:
+            closed[site_id].append(ClosedPeriod(begins, finishes, note))
     return {
         site_id: SiteCalendar(
-            timezone=zones[site_id],
+            timezone=zone,
             weekly=weekly[site_id],
             exceptions=dated[site_id],
             closures=closed[site_id],
         )
-        for site_id in ids
+        for site_id, zone in zones.items()
     }
 
 
@@ -143,3 +160,56 @@ def day_range(
     if (last - first).days + 1 > MAX_DAYS_PER_CALL:
         raise BadRequest(f"Ask for at most {MAX_DAYS_PER_CALL} days per call.")
     return first, last
+
+
+_WEEKLY, _DATED, _CLOSED = range(3)
+
+
+@cache
+def calendar_query() -> CompoundSelect[Any]:
+    """Weekly hours, dated hours and closures of the sites `ids` as plain rows of one
+    shape: kind, site, id, weekday, nth in month, day, opens, closes, starts, ends, note
+    (NULL where a kind has none). Built once; its parameters are bound at each reading."""
+    columns: dict[str, Any] = {
+        "weekday": Integer(),
+        "nth": Integer(),
+        "day": Date(),
+        "opens": Time(),
+        "closes": Time(),
+        "starts": UTCDateTime(),
+        "ends": UTCDateTime(),
+        "note": String(),
+    }
+
+    def row(kind: int, table: Any, **given: Any) -> Select[Any]:
+        return select(
+            literal_column(str(kind), Integer()).label("kind"),
+            table.site_id.label("site_id"),
+            table.id.label("ident"),
+            *(
+                (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
+                for name, of in columns.items()
+            ),
+        ).where(table.site_id.in_(bindparam("ids", expanding=True)))
+
+    weekly = row(
+        _WEEKLY,
+        WeeklyHours,
+        weekday=WeeklyHours.weekday,
+        nth=WeeklyHours.nth_in_month,
+        opens=WeeklyHours.opens,
+        closes=WeeklyHours.closes,
+        note=WeeklyHours.note,
+    )
+    dated = row(
+        _DATED,
+        HoursException,
+        day=HoursException.day,
+        opens=HoursException.opens,
+        closes=HoursException.closes,
+        note=HoursException.reason,
+    ).where(HoursException.day >= bindparam("first"), HoursException.day <= bindparam("last"))
+    closures = row(
+        _CLOSED, Closure, starts=Closure.starts_at, ends=Closure.ends_at, note=Closure.reason
+    ).where(Closure.starts_at < bindparam("ends"), Closure.ends_at > bindparam("starts"))
+    return union_all(weekly, dated, closures).order_by("kind", "ident")
