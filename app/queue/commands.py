@@ -464,6 +464,8 @@ async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
     """The ticket as committed, and its site in the same statement: what its answer
     shows reads the site next (`site_of` then finds it in the session)."""
     ticket = await session.scalar(
-        select(Ticket).options(*TICKET_SHOWS, joinedload(Ticket.site)).where(Ticket.id == ticket_id)
+        select(Ticket)
+        .options(*TICKET_SHOWS, joinedload(Ticket.site_row))
+        .where(Ticket.id == ticket_id)
     )
     return ticket or await get_ticket(session, ticket_id)  # its 404

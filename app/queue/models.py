@@ -103,8 +103,10 @@ class Ticket(Base):
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()
-    # Loaded only where asked (`commands.reload`); reading it elsewhere is an error.
-    site: Mapped[Site] = relationship(lazy="raise", viewonly=True)
+    # Loaded only where asked (`commands.reload`, which keeps the site in the session with
+    # its ticket); reading it elsewhere is an error. Not named `site`: code that takes an
+    # appointment or a ticket looks for an appointment's `site`.
+    site_row: Mapped[Site] = relationship(lazy="raise", viewonly=True)
 
 
 class TicketEvent(Base):

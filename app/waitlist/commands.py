@@ -182,7 +182,7 @@ async def accept(session: AsyncSession, token: str, now: datetime) -> Appointmen
             ],
         )
         appointment = await get_by_token(session, token)
-        await session.refresh(appointment, with_for_update=True)
+        await locking.lock_row(session, appointment)
         offer = await session.get(Offer, offer_id, with_for_update=True)
         if offer is None or offer.status != OfferStatus.HELD or offer.expires_at <= now:
             raise _gone()
