@@ -41,6 +41,9 @@ class Connection:
         self.closing = False
         self.last: str | None = None
         self.shown_qr: str | None = None  # the arrival QR code a paired screen was last sent
+        # A display is sent nothing before its first snapshot, then only newer states.
+        self.started = False
+        self.seq = -1
 
     def offer(self, message: str) -> None:
         """Queue `message` without waiting; a client too slow to keep up is let go."""
@@ -182,14 +185,21 @@ class SiteFeed:
         paired = screens.with_arrival(shown, qr, self.arrival)
         as_kind, as_snapshot = (json.dumps({"type": k, **paired}) for k in (kind, "snapshot"))
         for connection in list(self.displays):
+            # A newcomer's snapshot, still being read, will be at least this state.
+            if not connection.started:
+                continue
+            newer = moved and state.seq > connection.seq
             if connection.screen_id is None:
-                if moved or turned:
+                if newer or turned:
                     connection.offer(public)
             elif connection.shown_qr != qr or turned:
                 connection.shown_qr = qr
                 connection.offer(as_snapshot)
-            elif moved:
+            elif newer:
                 connection.offer(as_kind)
+            else:
+                continue
+            connection.seq = max(connection.seq, state.seq)
 
     def let_go(self, screen_ids: set[int]) -> None:
         """Close the displays of these screens: their keys were revoked."""

@@ -59,8 +59,6 @@ GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
 MODEL_FOR_SECONDS = 30.0
 ARRIVAL_CHECK_SECONDS = 10.0  # how late a paired screen may learn that the minute turned
-
-
 RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
 
 
@@ -257,9 +255,11 @@ class Hub:
         opening = feed.opening[1]
         if connection.screen_id is not None:  # the clock again: the read may have straddled a turn
             connection.shown_qr = await self._arrival_qr(feed, opening, self.clock())
-        shown = screens.shown_at(display_body(feed.newest(state), feed.timezone), opening)
+        newest = feed.newest(state)  # and nothing waits from here to the offer
+        shown = screens.shown_at(display_body(newest, feed.timezone), opening)
         if connection.screen_id is not None:
             shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
+        connection.seq = newest.seq
         self._send_first_message(connection, {"type": "snapshot", **shown})
 
     async def _first_state(self, feed: SiteFeed, now: datetime) -> queue.DisplayState:
@@ -292,6 +292,7 @@ class Hub:
     def _send_first_message(connection: Connection, body: dict[str, object]) -> None:
         message = json.dumps(body)
         connection.last = message
+        connection.started = True
         connection.offer(message)
 
     # Feeds

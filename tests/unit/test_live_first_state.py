@@ -5,13 +5,14 @@ than what the site's other screens hold."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.live.feeds import SiteFeed
+from app.live.feeds import Connection, SiteFeed
 from app.live.hub import Hub
 from app.queue.views import DisplayState
 from app.sites.opening import OPEN
@@ -92,3 +93,36 @@ async def test_screens_that_come_together_share_one_read() -> None:
     feed.dirty.set()  # a notice came: the next newcomer reads again
     assert await hub._first_state(feed, NOW) == state(3)
     assert hub.reads == 2
+
+
+def queued(connection: Connection) -> list[tuple[str, int]]:
+    """The messages queued for `connection`: type and seq."""
+    found = []
+    while not connection.outbox.empty():
+        message = json.loads(connection.outbox.get_nowait())
+        found.append((message["type"], message["seq"]))
+    return found
+
+
+async def test_a_newcomer_is_sent_its_snapshot_first_then_only_newer_states() -> None:
+    """A state sent to the site's displays while a newcomer's first state is being read
+    is not sent to the newcomer before its snapshot (which shows it, at least), nor again
+    after it."""
+    hub = CountingHub()
+    hub.clock = lambda: NOW
+    feed = fed()
+    there, newcomer = Connection(None, "a"), Connection(None, "b")  # type: ignore[arg-type]
+    there.started = True
+    feed.displays.update({there, newcomer})
+    first = asyncio.create_task(hub._send_first(feed, newcomer, None))
+    await asyncio.sleep(0)  # reading its first state
+
+    feed.remember(state(5), NOW)  # a call made meanwhile, read and sent to the displays
+    feed.send(state(5), OPEN, "called", None, moved=True, turned=False)
+    hub.release.set()
+    await first
+    feed.send(state(5), OPEN, "called", None, moved=True, turned=False)  # heard once more
+    feed.send(state(6), OPEN, "update", None, moved=True, turned=False)
+
+    assert queued(newcomer) == [("snapshot", 5), ("update", 6)]
+    assert queued(there) == [("called", 5), ("update", 6)]

@@ -229,6 +229,7 @@ async def test_a_state_given_by_another_instance_is_sent_without_a_query(
     feed = SiteFeed(site_id=1, slug="paris-15", timezone=PARIS)
     feed.opening, feed.day, feed.sent_seq = (NOW, OPEN), NOW.date(), 7
     screen = Connection(Socket(), "192.0.2.1")  # type: ignore[arg-type]
+    screen.started, screen.seq = True, 7  # shown its snapshot of 7
     feed.displays.add(screen)
 
     await hub._refresh(feed, "called", state(8, calls=2))
