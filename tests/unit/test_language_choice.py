@@ -103,3 +103,12 @@ def test_the_switch_keeps_the_page_and_its_query_and_drops_an_old_choice() -> No
 
 def test_the_switch_outside_a_request_goes_home() -> None:
     assert switch_of(None).href == "/?lang=en"
+
+
+def test_the_switch_writes_the_page_s_address_encoded() -> None:
+    """An address the visitor typed with a control character or a space (a 400 page
+    still has a switch) is written encoded into the link, never raw."""
+    raw = switch_of(_request("/accueil/\x00 é/code-arrivee", [])).href
+
+    assert raw == "/accueil/%00%20%C3%A9/code-arrivee?lang=en"
+    assert switch_of(_request("/mairies/paris-15", [])).href == "/mairies/paris-15?lang=en"
