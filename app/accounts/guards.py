@@ -134,7 +134,7 @@ async def session_of(
                 code="form_expired",
             )
     if sessions.BACKGROUND_HEADER not in request.headers:
-        await sessions.touch(session, staff_session, now)
+        await sessions.touch(session, staff_session, now, settings.session_idle_minutes)
     return staff_session
 
 

@@ -116,9 +116,12 @@ async def find(
     return StaffSession(agent_id, session_id, row.started_at, row.last_seen_at)
 
 
-async def touch(session: AsyncSession, staff_session: StaffSession, now: datetime) -> None:
-    """Record the session's activity, when the last record has aged."""
-    if now - staff_session.last_seen < REFRESH_AFTER:
+async def touch(
+    session: AsyncSession, staff_session: StaffSession, now: datetime, idle_minutes: int
+) -> None:
+    """Record the session's activity, when the last record has aged: every few minutes,
+    and at least twice within the idle timeout however short it is set."""
+    if now - staff_session.last_seen < min(REFRESH_AFTER, timedelta(minutes=idle_minutes) / 2):
         return
     async with writing(session):
         await session.execute(

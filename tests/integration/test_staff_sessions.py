@@ -15,8 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.accounts.models import Agent, SessionRow
+from app.asgi import create_app
 from app.db import Database
-from tests.conftest import STAFF_PASSWORD, Clock, Staff
+from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
 
 CLIENT = AsyncTestClient[object]
 NEW_PASSWORD = "un tout nouveau mot de passe"
@@ -232,6 +233,28 @@ async def test_a_session_idle_for_two_hours_ends_on_the_server(
 
     assert active.status_code == 200
     assert still.status_code == 200
+    assert idle.status_code == 401
+
+
+async def test_a_short_idle_timeout_still_slides_with_the_agent_s_activity(
+    database_url: str, db: Database, clock: Clock
+) -> None:
+    """Activity is written every few minutes, and at least twice within the idle timeout:
+    set to 4 minutes, an agent busy every minute and a half stays signed in."""
+    app = create_app(make_settings(database_url, session_idle_minutes=4), clock=clock)
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as client:
+        email = await Staff(db, client).agent("reception", "paris-15")
+        start = clock.now
+        assert start is not None
+        cookie = await log_in(client, email)
+        statuses = []
+        for step in range(1, 8):  # up to 10 min 30 s after signing in
+            clock.now = start + timedelta(seconds=90 * step)
+            statuses.append((await with_cookie(client, cookie, "/api/v1/auth/me")).status_code)
+        clock.now += timedelta(minutes=4, seconds=1)
+        idle = await with_cookie(client, cookie, "/api/v1/auth/me")
+
+    assert statuses == [200] * 7
     assert idle.status_code == 401
 
 
