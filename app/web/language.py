@@ -296,13 +296,14 @@ def switch_of(request: Any, home: str = "/") -> Switch:
     path, query = _address(request, home)
     params = parse_qsl(query, keep_blank_values=True)
     kept = [(key, value) for key, value in params if key != PARAMETER]
-    # The path as the request decoded it: encoded again (a control character or a space
-    # typed in an address is not written raw into the page).
+    # A control character or a space typed in an address (the request's path comes
+    # decoded) is not written raw into the page; a referrer's path comes encoded already,
+    # and its escapes are kept as they are.
     address = quote(path, safe=PATH_SAFE)
     return Switch(f"{address}?{urlencode([*kept, (PARAMETER, other)])}", other, NAMES[other])
 
 
-PATH_SAFE = "/:@!$&'()*+,;="  # with the unreserved characters, kept as they are in a path
+PATH_SAFE = "/:@!$&'()*+,;=%"  # with the unreserved characters, kept as they are in a path
 
 
 def install(environment: Environment) -> None:
