@@ -17,6 +17,7 @@ from litestar.exceptions import WebSocketDisconnect
 from app.live import screens
 from app.live.arrival import ArrivalQr
 from app.live.bodies import display_body
+from app.live.notices import Notice
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.opening import Opening, read_in_same_minute
@@ -117,6 +118,16 @@ class SiteFeed:
         if self.state is None or state.seq >= self.state.seq:
             self.state, self.state_read_at = state, time.monotonic()
             self.state_day = self.local_day(now)
+
+    def hear(self, notice: Notice) -> None:
+        """A queue change heard on the channel: its kind kept, its state if it came with
+        one (else a read is due), and the refresher woken."""
+        self.kinds.append(notice.kind)
+        if notice.state is not None:
+            self.push(notice.state)
+        else:
+            self.needs_read = True
+        self.dirty.set()
 
     def push(self, state: queue.DisplayState) -> None:
         """A state another instance sent with its notice: the newest is kept until sent."""

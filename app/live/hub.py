@@ -343,12 +343,7 @@ class Hub:
                     feed.let_go({notice.screen})
                     self._screens_changed.set()
                 continue
-            feed.kinds.append(notice.kind)
-            if notice.state is not None:
-                feed.push(notice.state)
-            else:
-                feed.needs_read = True
-            feed.dirty.set()
+            feed.hear(notice)
 
     async def _refresh_forever(self, feed: SiteFeed) -> None:
         """Read the site's state once per burst of notices, and hand it to everyone; or,

@@ -162,13 +162,7 @@ async def one_refresh(hub: Hub, feed: SiteFeed) -> None:
 
 def heard(feed: SiteFeed, payload: bytes) -> None:
     """What `Hub._listen` does with `payload`."""
-    notice = notices.read(payload)
-    feed.kinds.append(notice.kind)
-    if notice.state is not None:
-        feed.push(notice.state)
-    else:
-        feed.needs_read = True
-    feed.dirty.set()
+    feed.hear(notices.read(payload))
 
 
 def with_state(seq: int) -> bytes:
