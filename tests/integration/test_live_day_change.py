@@ -37,12 +37,14 @@ def next_shown(socket: WebSocketTestSession, seq: int, at_most: int = 5) -> dict
 
 @pytest.fixture
 def checked_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hub looks at the clock ten times a second (the test's clock jumps)."""
+    """The hub looks at the clock ten times a second (the test's clock jumps).
+    Asked for before the client: the hub's first wait begins as the app starts, and
+    would otherwise be the full ten seconds a test waits for a message."""
     monkeypatch.setattr(hub, "ARRIVAL_CHECK_SECONDS", 0.1)
 
 
 async def test_after_midnight_every_screen_is_sent_a_day_without_yesterdays_calls(
-    client: CLIENT, staff: Staff, clock: Clock, checked_often: None
+    checked_often: None, client: CLIENT, staff: Staff, clock: Clock
 ) -> None:
     clock.set("2026-12-01 16:30")  # a Tuesday; the 15e closes at 17 h
     manager = await staff.headers("manager", "paris-15")

@@ -69,7 +69,9 @@ def next_snapshot(
 @pytest.fixture
 def checked_often(monkeypatch: pytest.MonkeyPatch) -> None:
     """The hub looks whether the minute turned ten times a second (the clock is the test's:
-    it jumps, it does not run)."""
+    it jumps, it does not run).
+    Asked for before the client: the hub's first wait begins as the app starts, and
+    would otherwise be the full ten seconds a test waits for a message."""
     monkeypatch.setattr(hub, "ARRIVAL_CHECK_SECONDS", 0.1)
 
 
@@ -130,12 +132,12 @@ async def test_while_the_mairie_is_closed_a_paired_screen_shows_no_qr_code(
 
 
 async def test_five_minutes_later_a_paired_screen_is_sent_the_new_code_by_itself(
+    checked_often: None,
     client: CLIENT,
     staff: Staff,
     clock: Clock,
     db: Database,
     settings: Settings,
-    checked_often: None,
 ) -> None:
     start = clock.set(MORNING)
     key = await paired_key(client, staff)
@@ -155,7 +157,7 @@ async def test_five_minutes_later_a_paired_screen_is_sent_the_new_code_by_itself
 
 
 async def test_when_the_mairie_closes_the_qr_code_leaves_its_paired_screens(
-    client: CLIENT, staff: Staff, clock: Clock, checked_often: None
+    checked_often: None, client: CLIENT, staff: Staff, clock: Clock
 ) -> None:
     clock.set("2026-12-01 16:59")
     key = await paired_key(client, staff)
