@@ -88,7 +88,7 @@ def digest_of_token_column(context: Any) -> str:
 # it derives from (flush listeners): imported by every `Database`, before any write.
 KEEPERS = "app.keepers"
 _WRITE = "guichet_write"
-_WRITING = "writing"  # in a session's `info` while it is in its writing transaction
+WRITING = "writing"  # in a session's `info` while it is in its writing transaction
 _DATABASE = "database"  # in a session's `info`: the Database it belongs to
 log = logging.getLogger("guichet.db")
 
@@ -158,12 +158,13 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Async
         # checkout and replaced, and the first disconnect seen empties the pool, so the
         # instance recovers by itself (tests/cluster/test_faults.py restarts PostgreSQL).
         pool_pre_ping=True,
-        connect_args={"timeout": timeout, "command_timeout": 30},
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": 30,
+            # A transaction waits for a lock (app/locking.py) as long as for a connection.
+            "server_settings": {"lock_timeout": str(round(timeout * 1000))},
+        },
     )
-
-
-# The key, in a session's `info`, of how long its transaction waits for a lock.
-LOCK_TIMEOUT_SECONDS = "lock_timeout_seconds"
 
 
 class Database:
@@ -178,8 +179,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        # A request waits as long for a lock (app/locking.py) as for a connection.
-        info = {LOCK_TIMEOUT_SECONDS: timeout, _DATABASE: self}
+        info = {_DATABASE: self}
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
@@ -227,14 +227,14 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     another joins its transaction. The notices it queued with `notify()` are handed to
     the live screens once it has committed (never if it rolled back).
     """
-    if session.info.get(_WRITING):
+    if session.info.get(WRITING):
         yield session
         return
     db: Database = session.info[_DATABASE]
     if session.in_transaction():
         await session.commit()
     session.expunge_all()
-    session.info[_WRITING] = True
+    session.info[WRITING] = True
     try:
         if db._write_lock is None:
             async with session.begin():
@@ -247,7 +247,7 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         session.info.pop("notices", None)
         raise
     finally:
-        session.info.pop(_WRITING, None)
+        session.info.pop(WRITING, None)
         session.expunge_all()  # what is read next is read as committed
     await db._deliver_notices(session)
 
@@ -256,7 +256,7 @@ async def release(session: AsyncSession) -> None:
     """Give the session's connection back before a wait that is not the database's (a
     password hash): what it read stays loaded, and its next read takes a connection
     again. Inside a writing transaction, nothing is given back."""
-    if session.in_transaction() and not session.info.get(_WRITING):
+    if session.in_transaction() and not session.info.get(WRITING):
         await session.commit()
 
 

@@ -8,7 +8,6 @@ appointments they call off here too: `nearest_free` is importable from this modu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,10 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events, i18n, locking
+from app import events, locking
 from app.booking import contacts
 from app.booking.contacts import Contact
-from app.booking.limits import check_address_day, check_person, person_locks
+from app.booking.limits import check_address_day, check_booking, person_locks
 from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import (
@@ -42,6 +41,7 @@ from app.booking.references import (
     new_token,
     reference_prefix,
 )
+from app.booking.request import BookingRequest, check_texting, language_of
 from app.booking.rules import APPOINTMENT, AppointmentAction, AppointmentEffect
 from app.booking.slots import Refusal, Slot
 from app.db import Database, writing
@@ -71,46 +71,6 @@ __all__ = [
 ]
 
 CALLED_OFF = AppointmentStatus.CALLED_OFF
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    site: str
-    service: str
-    start: datetime
-    contact: Contact
-    needs: tuple[str, ...] = ()
-    channel: str = "online"
-    reminders_by_email: bool = True
-    reminders_by_sms: bool = False
-    # Who booked online (`contacts.client_network`), for the per-address cap; None for staff.
-    client: str | None = None
-    # The language of its messages; None: the request's when the person books it online,
-    # French when an agent or a partner books it for them (`language_of`).
-    language: str | None = None
-    # The partner who refers the person and books for them (`channel` "partner").
-    partner_id: int | None = None
-
-
-def language_of(request: BookingRequest, agent_id: int | None) -> str:
-    """The language an appointment's messages are written in: the one asked, else the
-    page's (or the API client's) when the person books it themselves, else French (an
-    agent's browser says nothing of the person's language)."""
-    if request.language is not None:
-        return i18n.known(request.language)
-    on_behalf = agent_id is not None or request.partner_id is not None
-    return i18n.DEFAULT_LANGUAGE if on_behalf else i18n.language.get()
-
-
-def check_texting(request: BookingRequest) -> None:
-    """Texts go to mobiles only: refused when reminders by SMS are asked, or when an online
-    or a partner's booking gives a phone alone (its confirmation would be a text), for
-    another number."""
-    phone = request.contact.phone
-    told_by_text = request.channel in ("online", "partner") and not request.contact.email
-    texts = request.reminders_by_sms or told_by_text
-    if phone and texts:
-        contacts.texting_number(phone)
 
 
 async def _insert(session: AsyncSession, appointment: Appointment, slug: str) -> None:
@@ -196,10 +156,16 @@ async def book(
                 ],
             )
             replaced = await _called_off(session, replacing) if replacing is not None else None
-            online = agent_id is None and request.partner_id is None
-            await check_person(session, site, request.contact, now, online=online)
-            if agent_id is None:
-                await check_address_day(session, site, request.client, day, per_address_per_day)
+            await check_booking(
+                session,
+                site,
+                request.contact,
+                day,
+                now,
+                online=agent_id is None and request.partner_id is None,
+                client=request.client if agent_id is None else None,
+                per_address_per_day=per_address_per_day,
+            )
             finder = await slot_finder(session, site, need, day, day, now)
             slot = check_slot(finder, request.start)
             codes = [need.code for need in needs]

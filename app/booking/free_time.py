@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from app import locking
+from app.booking.free_time_reads import from_read, usable_read
 from app.booking.free_time_rules import StationDay, day_range, station_days
 from app.booking.models import RELEASED, Appointment, FreeTime, FreeTimeWindow
 from app.booking.slots import Booked
@@ -159,6 +160,10 @@ def _kept(session: Session, _context: object) -> None:
     marks: Marks | None = session.info.pop(_NOTICED, None)
     if not marks:
         return
+    # Before the new rows are marked: whether this flush only adds appointments.
+    changed = marks.whole or marks.starts or marks.days or marks.periods
+    only_new = all(kind == "appointment" for kind, _row in marks.later)
+    read = usable_read(session, only_added=only_new and not changed)
     for kind, row in marks.later:  # rows inserted by this flush have their ids now
         if kind == "appointment":
             marks.starts.setdefault(row.site_id, set()).add(row.starts_at)
@@ -199,9 +204,17 @@ def _kept(session: Session, _context: object) -> None:
         # The days' booking locks, as a booking takes them (held already by the command
         # in most cases): two changes of one day work it out one after the other, so
         # that neither writes a count that leaves out the other's change.
-        _lock_days(connection, site_id, days)
-        if days:
-            _store(connection, site_id, days, worked_out(connection, site_id, zone, days))
+        _lock_days(session, connection, site_id, days)
+        if not days:
+            continue
+        if read is not None and read.site_id == site_id and days == [read.day]:
+            added = [row for _kind, row in marks.later if row.site_id == site_id]
+            rows = from_read(
+                read, [Booked(a.station_id, a.starts_at, a.ends_at) for a in added], zone
+            )
+        else:
+            rows = worked_out(connection, site_id, zone, days)
+        _store(connection, site_id, days, rows)
 
 
 def _last_day(until: datetime, zone: ZoneInfo) -> date:
@@ -223,14 +236,13 @@ def _windows(
     return {row[0]: (row[1], row[2], ZoneInfo(row[3])) for row in connection.execute(query)}
 
 
-def _lock_days(connection: Connection, site_id: int, days: Sequence[date]) -> None:
+def _lock_days(
+    session: Session, connection: Connection, site_id: int, days: Sequence[date]
+) -> None:
     """A change that redoes a whole window waits for the bookings of its days (and they
     for it), so that no booking's count of a day is overwritten by an older one."""
-    if connection.dialect.name != "postgresql":
-        return
-    keys = sorted(locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days)
-    for key in keys:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days]
+    locking.lock_in(session, connection, keys)
 
 
 def worked_out(
@@ -358,7 +370,7 @@ def _roll(
             days = day_range(first, last)
         else:
             days = day_range(window.last + timedelta(days=1), last) if window.last < last else []
-        _lock_days(connection, site.id, days)
+        _lock_days(session, connection, site.id, days)
         connection.execute(
             delete(FreeTime).where(
                 FreeTime.site_id == site.id, (FreeTime.day < first) | (FreeTime.day > last)

@@ -9,7 +9,7 @@ import zlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import locking
@@ -42,40 +42,78 @@ def _same_person(who: Contact) -> ColumnElement[bool]:
     return or_(*same_person)
 
 
-async def _count(session: AsyncSession, *where: ColumnElement[bool]) -> int:
-    return int(await session.scalar(select(func.count()).where(*where)) or 0)
+def _count(*where: ColumnElement[bool]) -> ScalarSelect[int]:
+    return select(func.count()).where(*where).scalar_subquery()
 
 
-async def check_person(
-    session: AsyncSession, site: Site, who: Contact, now: datetime, *, online: bool
+def _made_today(who: Contact, now: datetime) -> ScalarSelect[int]:
+    """Online bookings made for this person in the last day, cancelled ones too."""
+    return _count(
+        _same_person(who),
+        Appointment.booked_by_agent_id.is_(None),
+        Appointment.created_at > now - timedelta(days=1),
+    )
+
+
+def _to_come(who: Contact, now: datetime) -> ScalarSelect[int]:
+    """This person's appointments to come, in all the mairies."""
+    return _count(
+        _same_person(who),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.starts_at > now,
+    )
+
+
+def _standing(site: Site, client: str, day: date) -> ScalarSelect[int]:
+    """Online bookings standing for the client network `client` on this site-day."""
+    starts, ends = local_days(day, day, ZoneInfo(site.timezone))
+    return _count(
+        Appointment.client_network == client,
+        Appointment.starts_at >= starts,
+        Appointment.starts_at < ends,
+        Appointment.site_id == site.id,
+        Appointment.booked_by_agent_id.is_(None),
+        Appointment.status.not_in(RELEASED),
+    )
+
+
+async def check_booking(
+    session: AsyncSession,
+    site: Site,
+    who: Contact,
+    day: date,
+    now: datetime,
+    *,
+    online: bool,
+    client: str | None,
+    per_address_per_day: int | None,
 ) -> None:
     """Conflict when this person may book no more: too many online bookings made for them
     in the last day (cancelled ones too: booking and cancelling in a loop would otherwise
-    fill a stranger's inbox), or too many appointments to come in all the mairies."""
-    if (
-        online
-        and await _count(
-            session,
-            _same_person(who),
-            Appointment.booked_by_agent_id.is_(None),
-            Appointment.created_at > now - timedelta(days=1),
-        )
-        >= BOOKINGS_MADE_PER_PERSON_PER_DAY
-    ):
+    fill a stranger's inbox), or too many appointments to come in all the mairies; or
+    when the client network `client` holds its bookings of this site-day already (see
+    `check_address_day`; None: a booking made at a desk). The counts in one statement."""
+    counts = [_to_come(who, now)]
+    if online:
+        counts.append(_made_today(who, now))
+    if client is not None and per_address_per_day is not None:
+        counts.append(_standing(site, client, day))
+    found = list((await session.execute(select(*counts))).one())
+    to_come = found.pop(0)
+    made_today = found.pop(0) if online else 0
+    standing = found.pop(0) if found else 0
+    _refuse_person(site, made_today, to_come)
+    _refuse_address_day(site, standing, per_address_per_day)
+
+
+def _refuse_person(site: Site, made_today: int, to_come: int) -> None:
+    if made_today >= BOOKINGS_MADE_PER_PERSON_PER_DAY:
         raise Conflict(
             "This email address or phone number has been given for too many "
             "bookings today: try again tomorrow, or call the mairie.",
             code="too_many_attempts",
         )
-    if (
-        await _count(
-            session,
-            _same_person(who),
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at > now,
-        )
-        >= site.max_future_bookings_per_contact
-    ):
+    if to_come >= site.max_future_bookings_per_contact:
         raise Conflict(
             f"This email address or phone number already has "
             f"{site.max_future_bookings_per_contact} appointments to come in the "
@@ -95,17 +133,12 @@ async def check_address_day(
     online bookings standing for this site-day (no cap without a client or a cap)."""
     if client is None or per_address_per_day is None:
         return
-    starts, ends = local_days(day, day, ZoneInfo(site.timezone))
-    standing = await _count(
-        session,
-        Appointment.client_network == client,
-        Appointment.starts_at >= starts,
-        Appointment.starts_at < ends,
-        Appointment.site_id == site.id,
-        Appointment.booked_by_agent_id.is_(None),
-        Appointment.status.not_in(RELEASED),
-    )
-    if standing >= per_address_per_day:
+    standing = int(await session.scalar(select(_standing(site, client, day))) or 0)
+    _refuse_address_day(site, standing, per_address_per_day)
+
+
+def _refuse_address_day(site: Site, standing: int, per_address_per_day: int | None) -> None:
+    if per_address_per_day is not None and standing >= per_address_per_day:
         raise Conflict(
             f"Your connection already holds {per_address_per_day} appointments on "
             f"this day at {site.name}: to book more, call the mairie.",

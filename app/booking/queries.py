@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from app.booking import free_time_reads
 from app.booking.models import RELEASED, Appointment
 from app.booking.slots import (
     Booked,
@@ -173,8 +174,8 @@ async def slot_finder(
     offer being accepted, which take nothing from themselves."""
     tz = ZoneInfo(site.timezone)
     calendar = await site_calendar(session, site, first, last)
-    stations = await session.scalars(
-        select(Station).where(Station.site_id == site.id, Station.active)
+    stations = list(
+        await session.scalars(select(Station).where(Station.site_id == site.id, Station.active))
     )
     starts, ends = local_days(first, last, tz)
     query = select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
@@ -195,17 +196,24 @@ async def slot_finder(
     )
     if leave_out_offer is not None:
         held = held.where(Offer.id != leave_out_offer)
-    booked += [Booked(*row) for row in await session.execute(held)]
-    outages = await station_outages(session, site, starts, ends)
+    offers = [Booked(*row) for row in await session.execute(held)]
+    outages = [
+        Booked(o.station_id, o.starts_at, o.ends_at)
+        for o in await station_outages(session, site, starts, ends)
+    ]
+    days = list(calendar.days(first, last))
+    if first == last and leave_out is None:  # the day's summary needs no second read
+        ids = [s.id for s in stations]
+        free_time_reads.read_of_day(session, site.id, first, days[0], ids, booked, outages)
     return SlotFinder(
-        days=list(calendar.days(first, last)),
+        days=days,
         stations=[StationInfo(s.id, s.kind, s.accessible, s.position) for s in stations],
-        booked=booked,
+        booked=booked + offers,
         need=need,
         policy=policy(site),
         now=now,
         timezone=tz,
-        outages=[Booked(o.station_id, o.starts_at, o.ends_at) for o in outages],
+        outages=outages,
     )
 
 
