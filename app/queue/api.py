@@ -193,11 +193,13 @@ async def move_ticket(
 ) -> TicketOut:
     """Authorize `actor` at the ticket's site, then move the ticket along."""
     ticket = await queries.get_ticket(context.session, ticket_id)
-    authorize(actor, roles=roles, site=await queries.site_of(context.session, ticket.site_id))
+    site = await queries.site_of(context.session, ticket.site_id)
+    authorize(actor, roles=roles, site=site)
     moved = await commands.act(
         context.session,
         ticket_id,
         action,
+        site=site,
         agent_id=actor.agent_id,
         now=context.now,
         service_code=transfer.service if transfer else None,
@@ -229,7 +231,7 @@ class QueueController(Controller):
         authorize(caller.actor, roles=queries.issuers(site), site=site)
         ticket = await commands.issue_walk_in(
             caller.session,
-            slug,
+            site,
             service_code=data.service,
             needs=tuple(data.needs),
             priority=data.priority,
@@ -293,7 +295,7 @@ class QueueController(Controller):
         station = await queries.get_station(caller.session, station_id)
         authorize(caller.actor, roles=FACILITATORS, site=station.site)
         ticket = await commands.call_next(
-            caller.session, station_id, agent_id=caller.actor.agent_id, now=caller.now
+            caller.session, station, agent_id=caller.actor.agent_id, now=caller.now
         )
         if ticket is None:
             return Response(None, status_code=204)

@@ -48,7 +48,7 @@ from app.queue.queries import (
     waiting_tickets,
 )
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
-from app.sites.models import Need, Service, Site
+from app.sites.models import Need, Service, Site, Station
 from app.sites.opening import is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
@@ -170,7 +170,7 @@ async def new_ticket(
 
 async def issue_walk_in(
     session: AsyncSession,
-    slug: str,
+    site: Site | str,
     *,
     service_code: str,
     needs: tuple[str, ...] = (),
@@ -186,7 +186,8 @@ async def issue_walk_in(
     phone = texting_number(phone) if phone else None
     reason = clean_reason(force_reason)
     async with writing(session):
-        site = await get_site(session, slug)
+        if isinstance(site, str):  # a slug; else the site the caller read
+            site = await get_site(session, site)
         service = await get_service(session, service_code)
         chosen = await get_needs(session, needs)
         if is_open(await open_day(session, site, now), now):
@@ -249,11 +250,13 @@ async def check_in(
 
 
 async def call_next(
-    session: AsyncSession, station_id: int, *, agent_id: int | None, now: datetime
+    session: AsyncSession, station: Station | int, *, agent_id: int | None, now: datetime
 ) -> Ticket | None:
-    """Give `station` the next ticket it may serve; None when nobody is waiting for it."""
+    """Give `station` (its id, or the station the caller read with its site) the next
+    ticket it may serve; None when nobody is waiting for it."""
     async with writing(session):
-        station = await get_station(session, station_id)
+        if isinstance(station, int):
+            station = await get_station(session, station)
         site = station.site
         await lock_queue(session, site.id)
         outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
@@ -323,22 +326,25 @@ async def act(
     report: visits.VisitReport | None = None,
     holder: bool = False,
     station_id: int | None = None,
+    site: Site | None = None,
 ) -> Ticket:
     """Move a ticket along: recall, start, finish, no_show, cancel or transfer, as the
     ticket's lifecycle (`app/queue/rules.py`) allows. Finishing records the visit from the
     facilitator's `report`. Its `holder` (`leave()`) only cancels it while it waits; a
     station (`station_id`) moves it only while it waits or is held there (409
-    `other_station` when it is called or served at another)."""
+    `other_station` when it is called or served at another). `site`: the ticket's, when
+    the caller read it (a ticket never changes site)."""
     asked = TicketAction(action)
     async with writing(session):
-        found = await session.get(Ticket, ticket_id)
-        if found is None:
-            raise NotFound(f"No ticket has the id {ticket_id}.")
-        site = await site_of(session, found.site_id)
+        if site is None:
+            found = await session.get(Ticket, ticket_id)
+            if found is None:
+                raise NotFound(f"No ticket has the id {ticket_id}.")
+            site = await site_of(session, found.site_id)
         await lock_queue(session, site.id)
-        ticket = await session.get_one(
-            Ticket, ticket_id, with_for_update=True, populate_existing=True
-        )
+        ticket = await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+        if ticket is None or ticket.site_id != site.id:
+            raise NotFound(f"No ticket has the id {ticket_id}.")
         if holder and ticket.status not in (TicketStatus.WAITING, TicketStatus.REMOTE):
             status = ticket.status.replace("_", " ")
             detail = f"Only a waiting ticket can leave the queue: {ticket.number} is {status}."

@@ -114,7 +114,7 @@ class ReceptionPages(StaffController):
         try:
             ticket = await commands.issue_walk_in(
                 session,
-                site.slug,
+                site,
                 service_code=asked.service,
                 needs=asked.needs,
                 priority=asked.priority,

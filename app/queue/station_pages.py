@@ -321,7 +321,7 @@ class StationPages(StaffController):
         path = f"/poste/{station.id}"
         try:
             ticket = await commands.call_next(
-                staff.session, station.id, agent_id=staff.actor.agent_id, now=staff.now
+                staff.session, station, agent_id=staff.actor.agent_id, now=staff.now
             )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)
