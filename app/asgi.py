@@ -59,6 +59,7 @@ from app.queue.remote_api import RemoteDeskController, RemoteQueueController
 from app.queue.remote_pages import RemotePages
 from app.queue.sms_inbound import SmsInboundController
 from app.queue.staff_pages import StaffPages
+from app.residents.pages import ResidentPages
 from app.scheduler import Scheduler, transports
 from app.security import SecurityHeaders
 from app.sites.admin_api import SiteAdminController
@@ -100,6 +101,7 @@ PAGE_SLICES = (
     "audit",
     "waitlist",
     "partners",
+    "residents",
 )
 TEMPLATE_DIRS: list[Path | PathLike[Any] | str] = [
     PACKAGE_DIR / name / "templates" for name in PAGE_SLICES
@@ -243,6 +245,7 @@ def create_app(
             PrivacyPages,
             PartnerPages,
             PartnerRequestPages,
+            ResidentPages,
             favicon,
             create_static_files_router(
                 path="/static",

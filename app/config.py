@@ -87,6 +87,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     webhook_timeout_seconds: float = 5.0
     webhook_lease_seconds: int = 120
     webhook_keep_days: int = 30
+    # Residents' sign-in with the City's OpenID Connect provider (app/residents/): the
+    # provider's issuer URL (its discovery document is at
+    # <issuer>/.well-known/openid-configuration), guichet's client there, and the scopes
+    # asked. Without the issuer the sign-in is off: no button, its pages answer 404.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    # A resident's session ends after this long without a request, or this long after
+    # signing in, whichever comes first.
+    resident_session_idle_minutes: int = 30
+    resident_session_max_hours: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -99,6 +111,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [proxy.strip() for proxy in self.trusted_proxies.split(",") if proxy.strip()]
+
+    @property
+    def residents_sign_in(self) -> bool:
+        """Whether residents may sign in with the City's OpenID provider."""
+        return bool(self.oidc_issuer)
 
     @property
     def base_url(self) -> str:
@@ -133,6 +150,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                 raise SettingsError(
                     f"GUICHET_TRUSTED_PROXIES: {proxy!r} is not an address or a network"
                 ) from exc
+        if self.oidc_issuer:
+            self._check_oidc()
         if self.is_production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise SettingsError(
@@ -141,6 +160,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                 )
             if len(self.secret_key) < 32:
                 raise SettingsError("GUICHET_SECRET_KEY must be at least 32 characters long")
+
+    def _check_oidc(self) -> None:
+        if not self.oidc_issuer.startswith(("https://", "http://")):
+            raise SettingsError("GUICHET_OIDC_ISSUER must be an https:// address")
+        if self.is_production and not self.oidc_issuer.startswith("https://"):
+            raise SettingsError("GUICHET_OIDC_ISSUER must be an https:// address in production")
+        if not self.oidc_client_id:
+            raise SettingsError("GUICHET_OIDC_CLIENT_ID is needed with GUICHET_OIDC_ISSUER")
+        if "openid" not in self.oidc_scopes.split():
+            raise SettingsError("GUICHET_OIDC_SCOPES must include openid")
 
 
 RANGES = (
@@ -163,6 +192,8 @@ RANGES = (
     ("webhook_timeout_seconds", 0.5, 60),
     ("webhook_lease_seconds", 10, 3600),
     ("webhook_keep_days", 1, 3650),
+    ("resident_session_idle_minutes", 1, 24 * 60),
+    ("resident_session_max_hours", 1, 24 * 30),
 )
 
 

@@ -13,6 +13,7 @@ from app.live import models as live
 from app.notify import models as notify
 from app.partners import models as partners
 from app.queue import models as queue
+from app.residents import models as residents
 from app.sites import models as sites
 from app.visits import models as visits
 from app.waitlist import models as waitlist
@@ -26,6 +27,7 @@ DOMAINS = (
     notify,
     partners,
     queue,
+    residents,
     sites,
     visits,
     waitlist,

@@ -46,6 +46,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEMO_DAY = date(2026, 11, 26)
 TEST_SECRET = "a-test-secret-that-is-long-enough-for-production-0123456789"
 STAFF_PASSWORD = "correct horse battery staple"
+# The real OpenID provider on loopback (`oidc_provider`, `start_provider`), for every suite.
+pytest_plugins = ["tests.oidc.fixtures"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -119,6 +119,7 @@ def _new_appointment(
         reminders_by_sms=request.reminders_by_sms and bool(who.phone),
         booked_by_agent_id=agent_id,
         partner_id=request.partner_id,
+        resident_id=request.resident_id,
         language=language_of(request, agent_id),
         created_at=now,
         updated_at=now,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONValue, UTCDateTime, digest_of_token_column, one_of, utcnow
 from app.partners.models import Partner
+from app.residents.models import Resident
 from app.sites.models import Service, Site, Station
 
 
@@ -63,6 +64,7 @@ class Appointment(Base):
         Index("ix_appointments_client_network_starts_at", "client_network", "starts_at"),
         Index("ix_appointments_created_at", "created_at"),
         Index("ix_appointments_partner_id_starts_at", "partner_id", "starts_at"),
+        Index("ix_appointments_resident_id_starts_at", "resident_id", "starts_at"),
         ExcludeConstraint(
             ("station_id", "="),
             (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
@@ -102,6 +104,10 @@ class Appointment(Base):
     # The partner who referred the person and booked for them (`channel` "partner").
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey(Partner.id, ondelete="SET NULL"), default=None
+    )
+    # The resident signed in when it was booked (app/residents/): it shows in their space.
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey(Resident.id, ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

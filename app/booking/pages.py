@@ -30,6 +30,7 @@ from app.db import token_digest
 from app.errors import DomainError
 from app.i18n import formats, gettext
 from app.i18n.texts import refusal
+from app.residents import sessions as residents
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
@@ -248,7 +249,9 @@ async def _book(
     session = visitor.session
     try:
         client = contacts.client_network(client_address(visitor.request))
-        request = entered.request(site, code, needs, start, client=client)
+        cookie = visitor.request.cookies.get(residents.COOKIE, "")
+        resident = await residents.signed_in(session, cookie, visitor.settings, visitor.now)
+        request = entered.request(site, code, needs, start, client=client, resident_id=resident)
         just_booked = visitor.request.cookies.get(JUST_BOOKED, "")
         appointment = await _booked_just_now(session, site, request, visitor.now, just_booked)
         if appointment is None:

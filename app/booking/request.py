@@ -29,6 +29,8 @@ class BookingRequest:
     language: str | None = None
     # The partner who refers the person and books for them (`channel` "partner").
     partner_id: int | None = None
+    # The resident signed in when they book online (app/residents/): it shows in their space.
+    resident_id: int | None = None
 
 
 def language_of(request: BookingRequest, agent_id: int | None) -> str:

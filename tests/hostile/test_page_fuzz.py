@@ -193,6 +193,11 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         *CONTACT,
     ],
     ("GET", "/statistiques/{slug:str}"): ["par", "du", "au"],
+    # A resident's space and their sign-in (404 here: no GUICHET_OIDC_ISSUER)
+    ("GET", "/mon-espace"): [],
+    ("GET", "/mon-espace/connexion"): [],
+    ("GET", "/mon-espace/connexion/retour"): ["code", "state", "iss", "error"],
+    ("POST", "/mon-espace/deconnexion"): ["csrf"],
     # Administration: people and catalog
     ("GET", "/admin/agents"): ["mairie", "fait"],
     ("POST", "/admin/agents"): AGENT,

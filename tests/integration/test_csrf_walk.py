@@ -423,6 +423,9 @@ WITHOUT_SESSION: dict[str, str] = {
     "/mairies/{slug:str}/file": "anyone joins the queue from a phone, no credentials; the "
     "number is confirmed by the link of the text sent to it",
     "/demande-transmise/{token:str}": "the department's link token is the credential",
+    # A resident's space has its own session and CSRF token
+    # (tests/oidc/test_resident_sign_in.py checks that signing out needs it).
+    "/mon-espace/deconnexion": "the resident's own session and CSRF token",
     # The partners' page has its own session and CSRF token (test_partner_pages.py,
     # test_partner_requests.py check that each form needs it).
     "/partenaires/connexion": "the partner's key, posted in the body, opens the partner's "

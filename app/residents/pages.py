@@ -1,0 +1,324 @@
+"""A resident's space (`/mon-espace`) and signing in to it with the City's OpenID Connect
+provider: going to the provider, coming back from it, signing out.
+
+Signing in is optional and never needed to book. Without `GUICHET_OIDC_ISSUER` every
+address here answers 404 (`sign_in_is_on`), and no page offers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, State
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers import BaseRouteHandler
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.booking.models import Appointment, AppointmentStatus
+from app.config import Settings
+from app.db import writing
+from app.errors import DomainError, Forbidden
+from app.i18n import N_, formats, gettext
+from app.residents import oidc, sessions
+from app.residents.models import Resident
+from app.security import forms_from_our_pages
+from app.web.context import Context
+from app.web.public import RESIDENTS_WORDS, Words, error_page
+
+HOME = "/mon-espace"
+RETURN_PATH = f"{HOME}/connexion/retour"
+UPCOMING_SHOWN = 20
+PAST_SHOWN = 10
+log = logging.getLogger("guichet")
+
+RESIDENT_WORDS: Words = {
+    **RESIDENTS_WORDS,
+    403: (
+        N_("Formulaire expiré"),
+        N_("Ce formulaire a expiré : rechargez la page, puis recommencez."),
+    ),
+}
+# Why a sign-in did not open a session, as its page says it (the reasons of
+# `oidc.SignInRefused`; any other: the answer could not be checked).
+REFUSALS: dict[str, tuple[int, str, str]] = {
+    "flow": (
+        400,
+        N_("Connexion expirée"),
+        N_(
+            "Cette connexion a expiré ou n'a pas été commencée sur cet appareil. "
+            "Recommencez depuis le bouton « Se connecter »."
+        ),
+    ),
+    "denied": (
+        400,
+        N_("Connexion annulée"),
+        N_(
+            "La connexion a été annulée : vous n'êtes pas connecté. Vous pouvez prendre "
+            "rendez-vous sans vous connecter."
+        ),
+    ),
+    "unavailable": (
+        503,
+        N_("Connexion momentanément impossible"),
+        N_(
+            "Le service de connexion de la Ville ne répond pas. Réessayez dans quelques "
+            "minutes ; vous pouvez prendre rendez-vous sans vous connecter."
+        ),
+    ),
+}
+NOT_CHECKED = (
+    400,
+    N_("Connexion refusée"),
+    N_(
+        "La réponse du service de connexion n'a pas pu être vérifiée : vous n'êtes pas "
+        "connecté. Recommencez depuis le bouton « Se connecter »."
+    ),
+)
+
+
+async def sign_in_is_on(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """Guard: without the provider's settings, these pages do not exist."""
+    settings: Settings = connection.app.state.settings
+    if not settings.residents_sign_in:
+        raise NotFoundException()
+
+
+def client_of(settings: Settings) -> oidc.Client:
+    """Guichet as the residents' provider's client."""
+    return oidc.Client(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        scopes=settings.oidc_scopes,
+        redirect_uri=f"{settings.base_url}{RETURN_PATH}",
+    )
+
+
+def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    return error_page(exc, RESIDENT_WORDS)
+
+
+def session_cookie(value: str, settings: Settings, *, max_age: int | None = None) -> Cookie:
+    """The resident's session cookie: not readable by scripts, not sent by other sites'
+    forms, over HTTPS only outside a developer's machine."""
+    return Cookie(
+        key=sessions.COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        max_age=settings.resident_session_max_hours * 3600 if max_age is None else max_age,
+    )
+
+
+def flow_cookie(value: str, settings: Settings, *, max_age: int) -> Cookie:
+    """The sign-in under way. `lax`: the provider sends the browser back by a plain link,
+    which carries it."""
+    return Cookie(
+        key=sessions.FLOW_COOKIE,
+        value=value,
+        path=sessions.FLOW_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        max_age=max_age,
+    )
+
+
+async def opened(request: Request[Any, Any, State], context: Context) -> sessions.Opened | None:
+    """The open session of this browser's cookie, if any (its activity recorded)."""
+    cookie = request.cookies.get(sessions.COOKIE, "")
+    settings = context.settings
+    found = await sessions.find(context.session, cookie, settings, context.now)
+    if found is not None:
+        idle = settings.resident_session_idle_minutes
+        await sessions.touch(context.session, found, context.now, idle)
+    return found
+
+
+def _refused(reason: str, settings: Settings) -> Template:
+    status, title, text = REFUSALS.get(reason, NOT_CHECKED)
+    response = Template(
+        "resident_refused.html",
+        context={
+            "title": gettext(title),
+            "text": gettext(text),
+            "retry": reason != "unavailable",
+        },
+        status_code=status,
+    )
+    response.delete_cookie(sessions.FLOW_COOKIE, path=sessions.FLOW_PATH)
+    return response
+
+
+async def appointments_of(
+    context: Context, resident_id: int
+) -> tuple[list[Appointment], list[Appointment]]:
+    """The resident's appointments still to come (the soonest first), and their last ones
+    (the latest first)."""
+    query = (
+        select(Appointment)
+        .where(Appointment.resident_id == resident_id)
+        .options(selectinload(Appointment.site), selectinload(Appointment.service))
+    )
+    now = context.now
+    upcoming = await context.session.scalars(
+        query.where(
+            Appointment.ends_at > now,
+            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(UPCOMING_SHOWN)
+    )
+    past = await context.session.scalars(
+        query.where(Appointment.starts_at <= now)
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+        .limit(PAST_SHOWN)
+    )
+    return list(upcoming), list(past)
+
+
+def _row(appointment: Appointment) -> dict[str, str]:
+    zone = ZoneInfo(appointment.site.timezone)
+    return {
+        "reference": appointment.reference,
+        "token": appointment.token,
+        "when": formats.moment(appointment.starts_at.astimezone(zone)),
+        "site": appointment.site.name,
+        "service": appointment.service.label,
+    }
+
+
+async def _remember(context: Context, identity: oidc.Identity, now: datetime) -> Resident:
+    """The resident the provider vouched for, created at their first sign-in, with what
+    the provider says of them today. Two first sign-ins of one person at once: the second
+    finds the row the first made."""
+    try:
+        return await _write_resident(context.session, identity, now)
+    except IntegrityError:
+        return await _write_resident(context.session, identity, now)
+
+
+async def _write_resident(
+    session: AsyncSession, identity: oidc.Identity, now: datetime
+) -> Resident:
+    async with writing(session):
+        resident = await session.scalar(
+            select(Resident).where(
+                Resident.issuer == identity.issuer, Resident.subject == identity.subject
+            )
+        )
+        if resident is None:
+            resident = Resident(issuer=identity.issuer, subject=identity.subject, created_at=now)
+            session.add(resident)
+        resident.email = identity.email
+        resident.email_verified = identity.email_verified
+        resident.phone = identity.phone
+        resident.phone_verified = identity.phone_verified
+        resident.name = identity.name
+        resident.last_seen_at = now
+        await session.flush()
+    return resident
+
+
+class ResidentPages(Controller):
+    path = HOME
+    include_in_schema = False
+    guards = [sign_in_is_on, forms_from_our_pages]
+    exception_handlers = {DomainError: on_error, HTTPException: on_error}
+
+    @get("/")
+    async def space(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Template:
+        """The resident's space; signed out, the page that offers to sign in."""
+        found = await opened(request, context)
+        if found is None:
+            response = Template("resident_welcome.html")
+            if sessions.COOKIE in request.cookies:
+                response.delete_cookie(sessions.COOKIE, path="/")
+            return response
+        upcoming, past = await appointments_of(context, found.resident.id)
+        return Template(
+            "resident_space.html",
+            context={
+                "resident": found.resident,
+                "upcoming": [_row(appointment) for appointment in upcoming],
+                "past": [_row(appointment) for appointment in past],
+                "csrf": sessions.csrf_token(found.session_id, context.settings),
+            },
+        )
+
+    @get("/connexion")
+    async def go_to_provider(self, context: NamedDependency[Context]) -> Response[Any]:
+        """Off to the provider's sign-in, with a new flow in this browser."""
+        settings = context.settings
+        try:
+            url, flow = await oidc.authorization_url(client_of(settings))
+        except oidc.SignInRefused as refused:
+            log.warning("resident sign-in not started", extra={"reason": str(refused)})
+            return _refused(refused.reason, settings)
+        response = Redirect(url, status_code=303)
+        value = sessions.encode_flow(flow, settings, context.now)
+        response.set_cookie(flow_cookie(value, settings, max_age=sessions.FLOW_MINUTES * 60))
+        return response
+
+    @get("/connexion/retour")
+    async def back_from_provider(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Response[Any]:
+        """The provider's answer: the resident signed in (their session opened), or a page
+        saying why not. The flow is used once, whatever happens."""
+        settings, now = context.settings, context.now
+        flow = sessions.decode_flow(request.cookies.get(sessions.FLOW_COOKIE, ""), settings, now)
+        answer = {key: value for key, value in request.query_params.items()}
+        try:
+            if flow is None:
+                raise oidc.SignInRefused("flow")
+            identity = await oidc.finish(client_of(settings), flow, answer, now)
+        except oidc.SignInRefused as refused:
+            log.warning("resident sign-in refused", extra={"reason": str(refused)})
+            return _refused(refused.reason, settings)
+        previous = request.cookies.get(sessions.COOKIE, "")
+        if previous and len(previous) <= sessions.LONGEST_COOKIE:
+            await sessions.end(context.session, previous)
+        resident = await _remember(context, identity, now)
+        session_id = await sessions.start(context.session, resident.id, settings, now)
+        response = Redirect(HOME, status_code=303)
+        response.set_cookie(session_cookie(session_id, settings))
+        response.delete_cookie(sessions.FLOW_COOKIE, path=sessions.FLOW_PATH)
+        return response
+
+    @post("/deconnexion")
+    async def sign_out(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Redirect:
+        """The session ends on the server, and its cookie goes. A form without its
+        session's token is refused (403)."""
+        found = await opened(request, context)
+        if found is not None:
+            presented = str((await request.form()).get(sessions.CSRF_FIELD, ""))
+            if not presented or not sessions.csrf_matches(
+                found.session_id, context.settings, presented
+            ):
+                raise Forbidden(
+                    "This form has expired or did not come from guichet: reload the page.",
+                    code="form_expired",
+                )
+            await sessions.end(context.session, found.session_id)
+        response = Redirect(HOME, status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
