@@ -18,7 +18,7 @@ from sqlalchemy import text
 from app import locking
 from app.asgi import create_app
 from app.config import Settings
-from app.db import Database
+from app.db import Database, writing
 from app.demo import DEMO_PASSWORD
 from tests.conftest import Staff
 from tests.integration.test_staff_pages import console
@@ -213,3 +213,29 @@ async def test_a_client_gone_before_its_body_came_is_no_server_error(
 
     assert statuses == [400]
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+
+
+async def test_on_postgresql_a_write_goes_on_in_the_transaction_of_what_was_read_before(
+    database_url: str,
+) -> None:
+    """What a request read before it writes: on PostgreSQL, the same transaction on the
+    same connection goes on (no COMMIT, BEGIN and ping between: now() is the transaction's
+    start, the backend the same); on SQLite, it is committed first (the write lock is
+    waited for holding no connection)."""
+    database = Database(database_url)
+    seen = "SELECT 1" if database.is_sqlite else "SELECT pg_backend_pid() || ' ' || now()"
+    try:
+        async with database.session() as session:
+            read = await session.scalar(text(seen))
+            before = session.sync_session.get_transaction()
+            async with writing(session):
+                written = await session.scalar(text(seen))
+                during = session.sync_session.get_transaction()
+            after = session.sync_session.get_transaction()
+    finally:
+        await database.dispose()
+
+    assert before is not None
+    assert after is None
+    assert (during is before) == (not database.is_sqlite)
+    assert written == read
