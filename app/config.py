@@ -99,6 +99,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # signing in, whichever comes first.
     resident_session_idle_minutes: int = 30
     resident_session_max_hours: int = 12
+    # Staff single sign-on with the City's staff OpenID Connect provider
+    # (app/accounts/sso.py), set as the residents' provider above. Without the issuer staff
+    # log in with their guichet password only: no button, the sign-on's pages answer 404.
+    staff_oidc_issuer: str = ""
+    staff_oidc_client_id: str = ""
+    staff_oidc_client_secret: str = ""
+    staff_oidc_scopes: str = "openid email profile"
 
     @property
     def is_production(self) -> bool:
@@ -116,6 +123,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     def residents_sign_in(self) -> bool:
         """Whether residents may sign in with the City's OpenID provider."""
         return bool(self.oidc_issuer)
+
+    @property
+    def staff_sign_in(self) -> bool:
+        """Whether agents may sign in with the City's staff OpenID provider."""
+        return bool(self.staff_oidc_issuer)
 
     @property
     def base_url(self) -> str:
@@ -151,7 +163,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
                     f"GUICHET_TRUSTED_PROXIES: {proxy!r} is not an address or a network"
                 ) from exc
         if self.oidc_issuer:
-            self._check_oidc()
+            self._check_oidc("OIDC", self.oidc_issuer, self.oidc_client_id, self.oidc_scopes)
+        if self.staff_oidc_issuer:
+            self._check_oidc(
+                "STAFF_OIDC",
+                self.staff_oidc_issuer,
+                self.staff_oidc_client_id,
+                self.staff_oidc_scopes,
+            )
         if self.is_production:
             if self.secret_key == DEFAULT_SECRET_KEY:
                 raise SettingsError(
@@ -161,15 +180,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
             if len(self.secret_key) < 32:
                 raise SettingsError("GUICHET_SECRET_KEY must be at least 32 characters long")
 
-    def _check_oidc(self) -> None:
-        if not self.oidc_issuer.startswith(("https://", "http://")):
-            raise SettingsError("GUICHET_OIDC_ISSUER must be an https:// address")
-        if self.is_production and not self.oidc_issuer.startswith("https://"):
-            raise SettingsError("GUICHET_OIDC_ISSUER must be an https:// address in production")
-        if not self.oidc_client_id:
-            raise SettingsError("GUICHET_OIDC_CLIENT_ID is needed with GUICHET_OIDC_ISSUER")
-        if "openid" not in self.oidc_scopes.split():
-            raise SettingsError("GUICHET_OIDC_SCOPES must include openid")
+    def _check_oidc(self, name: str, issuer: str, client_id: str, scopes: str) -> None:
+        """One OpenID provider's settings, GUICHET_<name>_*."""
+        prefix = f"{PREFIX}{name}"
+        if not issuer.startswith(("https://", "http://")):
+            raise SettingsError(f"{prefix}_ISSUER must be an https:// address")
+        if self.is_production and not issuer.startswith("https://"):
+            raise SettingsError(f"{prefix}_ISSUER must be an https:// address in production")
+        if not client_id:
+            raise SettingsError(f"{prefix}_CLIENT_ID is needed with {prefix}_ISSUER")
+        if "openid" not in scopes.split():
+            raise SettingsError(f"{prefix}_SCOPES must include openid")
 
 
 RANGES = (

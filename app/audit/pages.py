@@ -51,6 +51,7 @@ ACTION_FILTERS = {
     "screen.": N_("Écrans d'affichage"),
     "appointments.": N_("Réservations suspectes annulées"),
     "person.": N_("Données personnelles effacées"),
+    "resident.": N_("Espaces personnels supprimés"),
     "partner.": N_("Partenaires"),
     "webhook.": N_("Webhooks"),
 }
@@ -97,6 +98,9 @@ def event_rows(log: AuditPage, names: Names) -> list[dict[str, Any]]:
     mairie's name), what was done and its details, each in words (`app.audit.words`)."""
     rows = []
     for event in log.events:
+        who = (event.agent.name or event.agent.email) if event.agent else ""
+        if not who and event.action.startswith("resident."):
+            who = gettext("La personne, depuis son espace")
         said = describe(
             event.action, event.target, event.details, names, agent_known=event.agent is not None
         )
@@ -104,7 +108,7 @@ def event_rows(log: AuditPage, names: Names) -> list[dict[str, Any]]:
             {
                 "at": formats.moment(event.at.astimezone(names.zone)),
                 "iso": event.at.isoformat(),
-                "agent": (event.agent.name or event.agent.email) if event.agent else "",
+                "agent": who,
                 "site": names.sites.get(event.site, event.site) if event.site else "",
                 "what": said.what,
                 "details": said.details,

@@ -72,6 +72,7 @@ SENTENCES = {
     "screen.paired": N_("a associé l'écran d'affichage « %(name)s »"),
     "screen.revoked": N_("a retiré l'écran d'affichage « %(name)s »"),
     "person.erased": N_("a effacé les données d'une personne, à sa demande"),
+    "resident.erased": N_("a supprimé son espace et ses données"),
 }
 # The sentences above that say "de" before a name, as French writes them before a vowel
 # or a mute h ("a créé le compte d'Inès Benali"): `sentence` chooses.
@@ -98,9 +99,21 @@ VARIANTS = {
 UNKNOWN = N_("a fait l'action « %(action)s »")
 
 YES_NO = {True: N_("oui"), False: N_("non")}
-VIA = {"page": N_("Depuis la page de connexion"), "api": N_("Par l'API (application)")}
+VIA = {
+    "page": N_("Depuis la page de connexion"),
+    "api": N_("Par l'API (application)"),
+    "sso": N_("Par le compte de la Ville (connexion unique)"),
+}
 REFUSED = {
     "disabled": N_("Le compte est désactivé"),
+    "unknown": N_("Aucun compte actif de guichet n'a cette adresse"),
+    "unverified": N_("Le compte de la Ville ne garantit pas cette adresse"),
+    "flow": N_("La connexion commencée a expiré ou vient d'un autre navigateur"),
+    "state": N_("La réponse ne correspond pas à la connexion commencée"),
+    "denied": N_("La connexion a été refusée ou abandonnée sur le compte de la Ville"),
+    "code": N_("Le code rendu par le compte de la Ville n'a pas été accepté"),
+    "id_token": N_("Le jeton d'identité n'a pas pu être vérifié"),
+    "unavailable": N_("Le compte de la Ville ne répondait pas"),
     "slowed": N_("Trop d'erreurs de mot de passe depuis cette adresse : il faut attendre"),
 }
 ROLES = {

@@ -31,6 +31,7 @@ from app.errors import DomainError
 from app.i18n import formats, gettext
 from app.i18n.texts import refusal
 from app.residents import sessions as residents
+from app.residents import space
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
@@ -62,6 +63,8 @@ class ContactForm:
         by_email, by_sms = form.get("rappels_email") == "oui", form.get("rappels_sms") == "oui"
         if not (form.get("rappels_vus") == "oui" or by_email or by_sms):
             by_email, by_sms = bool(email), bool(telephone) and not email
+        # A box kept for a channel whose field was emptied since reminds by nothing.
+        by_email, by_sms = by_email and bool(email), by_sms and bool(telephone)
         return cls(
             nom=str(form.get("nom", ""))[:200],
             email=email,
@@ -159,7 +162,12 @@ class BookingFlowPages(PublicController):
         refused = await _unbookable(visitor, site, code, needs, start)
         if refused is not None:
             return refused
-        return await _contact_page(visitor.session, site, code, needs, start)
+        saved = await _saved_details(visitor)
+        if saved is None:
+            return await _contact_page(visitor.session, site, code, needs, start)
+        return await _contact_page(
+            visitor.session, site, code, needs, start, entered=saved, from_space=True
+        )
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def check_or_book(
@@ -199,6 +207,17 @@ class BookingFlowPages(PublicController):
                 session, site, code, needs, start, template="booking_summary.html", entered=entered
             )
         return await _book(visitor, site, code, needs, start, entered)
+
+
+async def _saved_details(visitor: Visitor) -> ContactForm | None:
+    """The form as a resident signed in finds it: filled with the details and reminders
+    saved in their space (said once); None for anyone else."""
+    cookie = visitor.request.cookies.get(residents.COOKIE, "")
+    details = await space.booking_details(visitor.session, cookie, visitor.settings, visitor.now)
+    if details is None:
+        return None
+    by_email, by_sms = space.reminders_for(details, details.email, details.telephone)
+    return ContactForm(details.nom, details.email, details.telephone, by_email, by_sms)
 
 
 async def _unbookable(
@@ -382,6 +401,7 @@ async def _contact_page(
         "texts": False,
         "errors": {},
         "refusal": None,
+        "from_space": False,
         "alternatives": [],
         **shown,
     }

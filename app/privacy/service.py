@@ -58,7 +58,7 @@ def contact_of(email: str | None, phone: str | None) -> Contact:
     return Contact(phone=e164(phone))
 
 
-def _domains(key: str) -> set[str]:
+def domain_spellings(key: str) -> set[str]:
     """The spellings under which the domain of an email key may be stored."""
     domain = key.rpartition("@")[2]
     spellings = {domain}
@@ -70,7 +70,8 @@ def _domains(key: str) -> set[str]:
     return {spelling.lower() for spelling in spellings if spelling}
 
 
-def _like_suffix(domain: str) -> str:
+def at_domain(domain: str) -> str:
+    """A LIKE pattern for the addresses at `domain`, its wildcards escaped (with `\\`)."""
     escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%@{escaped}"
 
@@ -117,8 +118,8 @@ async def _appointments(
             or_(
                 Appointment.email_key == key,
                 *(
-                    Appointment.email.like(_like_suffix(domain), escape="\\")
-                    for domain in _domains(key)
+                    Appointment.email.like(at_domain(domain), escape="\\")
+                    for domain in domain_spellings(key)
                 ),
             ),
         )
@@ -204,6 +205,56 @@ class Erased:
     messages_cancelled: int = 0
 
 
+async def blank(session: AsyncSession, found: Found, now: datetime) -> Erased:
+    """Blank what `found` holds, within the caller's transaction: the messages not sent
+    yet cancelled, then every row emptied by the retention sweep's own functions."""
+    appointment_ids = [a.id for a in found.appointments]
+    ticket_ids = [t.id for t in found.tickets]
+    message_ids = [m.id for m in found.messages]
+    escalation_ids = [e.id for e in found.escalations]
+    cancelled = 0
+    if message_ids:
+        cancelled = retention.rowcount(
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(message_ids),
+                    OutboxMessage.status == MessageStatus.PENDING,
+                )
+                .values(status=MessageStatus.CANCELLED, last_error="erased on request")
+            )
+        )
+    if appointment_ids:
+        await waitlist.forget(session, appointment_ids, now)
+    return Erased(
+        appointments=await retention.blank_appointments(
+            session, Appointment.id.in_(appointment_ids)
+        )
+        if appointment_ids
+        else 0,
+        tickets=await retention.blank_tickets(session, Ticket.id.in_(ticket_ids))
+        if ticket_ids
+        else 0,
+        notes=await retention.blank_notes(session, Visit.ticket_id.in_(ticket_ids))
+        if ticket_ids
+        else 0,
+        steps=await retention.blank_steps(
+            session, EscalationEvent.escalation_id.in_(escalation_ids)
+        )
+        if escalation_ids
+        else 0,
+        answers=await retention.blank_answers(session, FollowUpAnswer.ticket_id.in_(ticket_ids))
+        if ticket_ids
+        else 0,
+        messages_purged=await retention.purge_messages(
+            session, now, OutboxMessage.id.in_(message_ids)
+        )
+        if message_ids
+        else 0,
+        messages_cancelled=cancelled,
+    )
+
+
 async def erase(
     session: AsyncSession,
     contact: Contact,
@@ -218,49 +269,7 @@ async def erase(
         found = await find(session, contact, site_ids)
         if found.empty:
             return Erased()
-        appointment_ids = [a.id for a in found.appointments]
-        ticket_ids = [t.id for t in found.tickets]
-        message_ids = [m.id for m in found.messages]
-        cancelled = 0
-        if message_ids:
-            cancelled = retention.rowcount(
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id.in_(message_ids),
-                        OutboxMessage.status == MessageStatus.PENDING,
-                    )
-                    .values(status=MessageStatus.CANCELLED, last_error="erased on request")
-                )
-            )
-        await waitlist.forget(session, appointment_ids, now)
-        erased = Erased(
-            appointments=await retention.blank_appointments(
-                session, Appointment.id.in_(appointment_ids)
-            )
-            if appointment_ids
-            else 0,
-            tickets=await retention.blank_tickets(session, Ticket.id.in_(ticket_ids))
-            if ticket_ids
-            else 0,
-            notes=await retention.blank_notes(session, Visit.ticket_id.in_(ticket_ids))
-            if ticket_ids
-            else 0,
-            steps=await retention.blank_steps(
-                session, EscalationEvent.escalation_id.in_([e.id for e in found.escalations])
-            )
-            if found.escalations
-            else 0,
-            answers=await retention.blank_answers(session, FollowUpAnswer.ticket_id.in_(ticket_ids))
-            if ticket_ids
-            else 0,
-            messages_purged=await retention.purge_messages(
-                session, now, OutboxMessage.id.in_(message_ids)
-            )
-            if message_ids
-            else 0,
-            messages_cancelled=cancelled,
-        )
+        erased = await blank(session, found, now)
         audit.record_at_sites(
             session,
             "person.erased",

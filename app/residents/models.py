@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -27,6 +27,15 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str] = mapped_column(String(120), default="")
+    # The contact details the resident saved in their space, to fill in their bookings
+    # (none saved: the provider's); checked as a booking's are (`contacts.contact`).
+    contact_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    contact_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    contact_phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    # How their new bookings remind them, until they choose otherwise on the booking's
+    # summary.
+    reminders_by_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    reminders_by_sms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

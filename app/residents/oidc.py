@@ -90,6 +90,8 @@ class Identity:
     phone: str | None
     phone_verified: bool
     name: str
+    # The ID token itself, for the provider's logout (`id_token_hint`): never logged.
+    id_token: str = field(default="", repr=False)
 
 
 @dataclass
@@ -205,7 +207,16 @@ async def finish(client: Client, flow: Flow, answer: Mapping[str, str], now: dat
         userinfo_endpoint = provider.metadata.get("userinfo_endpoint")
         if isinstance(access_token, str) and isinstance(userinfo_endpoint, str):
             claims = {**claims, **await _userinfo(http, userinfo_endpoint, access_token, claims)}
-    return _identity(client.issuer, claims)
+    return _identity(client.issuer, claims, id_token)
+
+
+async def end_session_endpoint(client: Client) -> str | None:
+    """Where the provider ends its own session (OpenID Connect RP-Initiated Logout), if
+    its discovery document names such a place."""
+    async with _http() as http:
+        provider = await _provider(http, client.issuer)
+    endpoint = provider.metadata.get("end_session_endpoint")
+    return endpoint if isinstance(endpoint, str) and endpoint else None
 
 
 async def _exchange(
@@ -310,7 +321,7 @@ def _text(value: object, longest: int) -> str | None:
     return value.strip()[:longest]
 
 
-def _identity(issuer: str, claims: Mapping[str, Any]) -> Identity:
+def _identity(issuer: str, claims: Mapping[str, Any], id_token: str = "") -> Identity:
     name = _text(claims.get("name"), 120)
     if name is None:
         parts = (_text(claims.get(part), 60) for part in ("given_name", "family_name"))
@@ -328,4 +339,5 @@ def _identity(issuer: str, claims: Mapping[str, Any]) -> Identity:
         phone=phone,
         phone_verified=phone is not None and claims.get("phone_number_verified") is True,
         name=name,
+        id_token=id_token,
     )

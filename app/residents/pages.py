@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -22,14 +21,12 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from app.booking.models import Appointment, AppointmentStatus
 from app.config import Settings
 from app.db import writing
 from app.errors import DomainError, Forbidden
-from app.i18n import N_, formats, gettext
-from app.residents import oidc, sessions
+from app.i18n import N_, gettext
+from app.residents import erasure, linking, oidc, sessions, space
 from app.residents.models import Resident
 from app.security import forms_from_our_pages
 from app.web.context import Context
@@ -37,8 +34,6 @@ from app.web.public import RESIDENTS_WORDS, Words, error_page
 
 HOME = "/mon-espace"
 RETURN_PATH = f"{HOME}/connexion/retour"
-UPCOMING_SHOWN = 20
-PAST_SHOWN = 10
 log = logging.getLogger("guichet")
 
 RESIDENT_WORDS: Words = {
@@ -164,44 +159,6 @@ def _refused(reason: str, settings: Settings) -> Template:
     return response
 
 
-async def appointments_of(
-    context: Context, resident_id: int
-) -> tuple[list[Appointment], list[Appointment]]:
-    """The resident's appointments still to come (the soonest first), and their last ones
-    (the latest first)."""
-    query = (
-        select(Appointment)
-        .where(Appointment.resident_id == resident_id)
-        .options(selectinload(Appointment.site), selectinload(Appointment.service))
-    )
-    now = context.now
-    upcoming = await context.session.scalars(
-        query.where(
-            Appointment.ends_at > now,
-            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)),
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-        .limit(UPCOMING_SHOWN)
-    )
-    past = await context.session.scalars(
-        query.where(Appointment.starts_at <= now)
-        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
-        .limit(PAST_SHOWN)
-    )
-    return list(upcoming), list(past)
-
-
-def _row(appointment: Appointment) -> dict[str, str]:
-    zone = ZoneInfo(appointment.site.timezone)
-    return {
-        "reference": appointment.reference,
-        "token": appointment.token,
-        "when": formats.moment(appointment.starts_at.astimezone(zone)),
-        "site": appointment.site.name,
-        "service": appointment.service.label,
-    }
-
-
 async def _remember(context: Context, identity: oidc.Identity, now: datetime) -> Resident:
     """The resident the provider vouched for, created at their first sign-in, with what
     the provider says of them today. Two first sign-ins of one person at once: the second
@@ -234,6 +191,37 @@ async def _write_resident(
     return resident
 
 
+async def _checked_form(
+    request: Request[Any, Any, State], found: sessions.Opened, context: Context
+) -> Any:
+    """The form posted, once it carries its session's CSRF token (403 otherwise)."""
+    form = await request.form()
+    presented = str(form.get(sessions.CSRF_FIELD, ""))
+    if not presented or not sessions.csrf_matches(found.session_id, context.settings, presented):
+        raise Forbidden(
+            "This form has expired or did not come from guichet: reload the page.",
+            code="form_expired",
+        )
+    return form
+
+
+def _details_page(
+    found: sessions.Opened,
+    context: Context,
+    details: space.Details,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    return Template(
+        "resident_details.html",
+        context={
+            "entered": details,
+            "errors": errors or {},
+            "csrf": sessions.csrf_token(found.session_id, context.settings),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
 class ResidentPages(Controller):
     path = HOME
     include_in_schema = False
@@ -246,21 +234,87 @@ class ResidentPages(Controller):
     ) -> Template:
         """The resident's space; signed out, the page that offers to sign in."""
         found = await opened(request, context)
+        done = request.query_params.get("fait", "")
         if found is None:
-            response = Template("resident_welcome.html")
+            response = Template("resident_welcome.html", context={"deleted": done == "suppression"})
             if sessions.COOKIE in request.cookies:
                 response.delete_cookie(sessions.COOKIE, path="/")
             return response
-        upcoming, past = await appointments_of(context, found.resident.id)
+        resident_id, now = found.resident.id, context.now
+        upcoming, past = await space.appointments_of(context.session, resident_id, now)
         return Template(
             "resident_space.html",
             context={
                 "resident": found.resident,
-                "upcoming": [_row(appointment) for appointment in upcoming],
-                "past": [_row(appointment) for appointment in past],
+                "details": space.Details.of(found.resident),
+                "upcoming": [space.appointment_row(appointment) for appointment in upcoming],
+                "past": [space.appointment_row(appointment) for appointment in past],
+                "tickets": await space.tickets_today(context.session, resident_id, now),
+                "requests": await space.requests_sent_on(context.session, resident_id),
+                "saved": done == "coordonnees",
                 "csrf": sessions.csrf_token(found.session_id, context.settings),
             },
         )
+
+    @get("/coordonnees")
+    async def details_form(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """The contact details and reminders the resident's bookings start from."""
+        found = await opened(request, context)
+        if found is None:
+            return Redirect(HOME, status_code=303)
+        return _details_page(found, context, space.Details.of(found.resident))
+
+    @post("/coordonnees")
+    async def save_details(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """Keep the details posted, or show them again with what is wrong (422)."""
+        found = await opened(request, context)
+        if found is None:
+            return Redirect(HOME, status_code=303)
+        form = await _checked_form(request, found, context)
+        details = space.Details.posted(form)
+        errors = details.errors()
+        if errors:
+            return _details_page(found, context, details, errors)
+        await space.save(context.session, found.resident.id, details)
+        return Redirect(f"{HOME}?fait=coordonnees", status_code=303)
+
+    @get("/suppression")
+    async def confirm_deletion(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """What deleting the space does, and the button that does it."""
+        found = await opened(request, context)
+        if found is None:
+            return Redirect(HOME, status_code=303)
+        upcoming, _past = await space.appointments_of(
+            context.session, found.resident.id, context.now
+        )
+        return Template(
+            "resident_delete.html",
+            context={
+                "upcoming": len(upcoming),
+                "csrf": sessions.csrf_token(found.session_id, context.settings),
+            },
+        )
+
+    @post("/suppression")
+    async def delete_space(
+        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+    ) -> Redirect:
+        """The resident's data blanked, their space and sessions gone, the journal told
+        (`erasure.erase`); then the page saying so, signed out."""
+        found = await opened(request, context)
+        if found is None:
+            return Redirect(HOME, status_code=303)
+        await _checked_form(request, found, context)
+        await erasure.erase(context.session, found.resident.id, context.now)
+        response = Redirect(f"{HOME}?fait=suppression", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
 
     @get("/connexion")
     async def go_to_provider(self, context: NamedDependency[Context]) -> Response[Any]:
@@ -296,6 +350,8 @@ class ResidentPages(Controller):
         if previous and len(previous) <= sessions.LONGEST_COOKIE:
             await sessions.end(context.session, previous)
         resident = await _remember(context, identity, now)
+        # The bookings made by link with what the provider verified are theirs from now.
+        await linking.attach(context.session, resident)
         session_id = await sessions.start(context.session, resident.id, settings, now)
         response = Redirect(HOME, status_code=303)
         response.set_cookie(session_cookie(session_id, settings))
@@ -310,14 +366,7 @@ class ResidentPages(Controller):
         session's token is refused (403)."""
         found = await opened(request, context)
         if found is not None:
-            presented = str((await request.form()).get(sessions.CSRF_FIELD, ""))
-            if not presented or not sessions.csrf_matches(
-                found.session_id, context.settings, presented
-            ):
-                raise Forbidden(
-                    "This form has expired or did not come from guichet: reload the page.",
-                    code="form_expired",
-                )
+            await _checked_form(request, found, context)
             await sessions.end(context.session, found.session_id)
         response = Redirect(HOME, status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")

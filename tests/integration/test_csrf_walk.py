@@ -426,6 +426,10 @@ WITHOUT_SESSION: dict[str, str] = {
     # A resident's space has its own session and CSRF token
     # (tests/oidc/test_resident_sign_in.py checks that signing out needs it).
     "/mon-espace/deconnexion": "the resident's own session and CSRF token",
+    "/mon-espace/coordonnees": "the resident's own session and CSRF token "
+    "(tests/oidc/test_resident_space.py)",
+    "/mon-espace/suppression": "the resident's own session and CSRF token "
+    "(tests/oidc/test_resident_space.py)",
     # The partners' page has its own session and CSRF token (test_partner_pages.py,
     # test_partner_requests.py check that each form needs it).
     "/partenaires/connexion": "the partner's key, posted in the body, opens the partner's "

@@ -69,6 +69,11 @@ UNRENDERED: dict[str, str] = {
     "/mon-espace": "a resident's space, with sign-in only",
     "/mon-espace/connexion": "a redirect to the OpenID provider",
     "/mon-espace/connexion/retour": "the OpenID provider's way back",
+    "/mon-espace/coordonnees": "a resident's saved details, with sign-in only",
+    "/mon-espace/suppression": "deleting a resident's space, with sign-in only",
+    # Off without GUICHET_STAFF_OIDC_ISSUER: tests/oidc/test_staff_sign_in.py opens them.
+    "/agents/connexion": "a redirect to the staff's OpenID provider",
+    "/agents/connexion/retour": "the staff's OpenID provider's way back",
 }
 # Pages read by an expert department or a partner (a CCAS), not by residents: held to the
 # staff's rules.

@@ -43,6 +43,8 @@ STOP_WITHIN_SECONDS = 10
 GUICHET_URL = "http://guichet.test"
 RESIDENTS_RETURN = f"{GUICHET_URL}/mon-espace/connexion/retour"
 STAFF_RETURN = f"{GUICHET_URL}/agents/connexion/retour"
+# Where the provider sends an agent back after its own logout: guichet's login page.
+STAFF_LOGGED_OUT = f"{GUICHET_URL}/connexion"
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,15 @@ class OidcClient:
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
+    # Where the provider may send the browser back after a logout this client asked for.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     def as_config(self) -> dict[str, Any]:
         return {
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "redirect_uris": list(self.redirect_uris),
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
         }
 
 
@@ -85,7 +90,9 @@ class OidcUser:
 
 
 RESIDENTS_CLIENT = OidcClient("guichet-usagers", "usagers-secret-0123456789", (RESIDENTS_RETURN,))
-STAFF_CLIENT = OidcClient("guichet-agents", "agents-secret-0123456789", (STAFF_RETURN,))
+STAFF_CLIENT = OidcClient(
+    "guichet-agents", "agents-secret-0123456789", (STAFF_RETURN,), (STAFF_LOGGED_OUT,)
+)
 USERS = (
     OidcUser(
         "resident-alice",

@@ -2,7 +2,8 @@
 // package, configured by the test from a JSON file whose path is the first argument:
 //
 //   {"port": 47001, "issuer": "http://127.0.0.1:47001",
-//    "clients": [{"client_id": "...", "client_secret": "...", "redirect_uris": ["..."]}],
+//    "clients": [{"client_id": "...", "client_secret": "...", "redirect_uris": ["..."],
+//                  "post_logout_redirect_uris": ["..."]}],
 //    "users": [{"sub": "...", "email": "...", "email_verified": true, "name": "...",
 //               "phone": "+33...", "phone_verified": false}],
 //    "clock_offset": -600, "id_token_ttl": 60}
@@ -41,6 +42,7 @@ const provider = new Provider(config.issuer, {
     client_id: client.client_id,
     client_secret: client.client_secret,
     redirect_uris: client.redirect_uris,
+    post_logout_redirect_uris: client.post_logout_redirect_uris ?? [],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',

@@ -17,6 +17,10 @@ ALLOWED = {
     ("retention.py", "blank_appointments", "update", "Appointment"),
     # The booking guard's keys of past appointments, dropped: no time or station moves.
     ("retention.py", "sweep", "update", "Appointment"),
+    # Bookings attached to a resident at sign-in, and let go when their space is deleted:
+    # only `resident_id` changes.
+    ("residents/linking.py", "attach", "update", "Appointment"),
+    ("residents/erasure.py", "erase", "update", "Appointment"),
 }
 
 
