@@ -61,7 +61,7 @@ from app.queue.sms_inbound import SmsInboundController
 from app.queue.staff_pages import StaffPages
 from app.residents.pages import ResidentPages
 from app.scheduler import Scheduler, transports
-from app.security import SecurityHeaders
+from app.security import SecurityHeaders, origin_of
 from app.sites.admin_api import SiteAdminController
 from app.sites.admin_pages import SiteAdminPages
 from app.sites.api import SitesController
@@ -316,7 +316,15 @@ def create_app(
         secure=settings.is_production or settings.base_url.startswith("https://"),
     )
     app.asgi_handler = RequestIdMiddleware(
-        SecurityHeaders(NoStore(in_language), https_only=settings.is_production),
+        SecurityHeaders(
+            NoStore(in_language),
+            https_only=settings.is_production,
+            form_targets=tuple(
+                origin_of(issuer)
+                for issuer in sorted({settings.oidc_issuer, settings.staff_oidc_issuer})
+                if issuer
+            ),
+        ),
         observe=metrics.observe_request,
     )
     return app

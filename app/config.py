@@ -94,7 +94,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
-    oidc_scopes: str = "openid email profile"
+    oidc_scopes: str = "openid email profile phone"
     # A resident's session ends after this long without a request, or this long after
     # signing in, whichever comes first.
     resident_session_idle_minutes: int = 30

@@ -10,6 +10,7 @@ own that allows exactly that, and still may not be framed.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import MutableScopeHeaders
@@ -50,9 +51,17 @@ DOCS_PREFIXES = ("/schema", "/swagger")
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def headers_for(path: str, *, https_only: bool) -> list[tuple[str, str]]:
-    """The security headers of an answer to `path`."""
+def headers_for(
+    path: str, *, https_only: bool, form_targets: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """The security headers of an answer to `path`. `form_targets`: the origins, beside
+    this one, a form's answer may send the browser to (the OpenID providers' logout, after
+    signing out: `form-action` holds for the redirects that follow a form)."""
     policy = DOCS_POLICY if path.startswith(DOCS_PREFIXES) else POLICY
+    if form_targets and policy is POLICY:
+        policy = policy.replace(
+            "form-action 'self'", " ".join(("form-action 'self'", *form_targets))
+        )
     headers = [
         ("content-security-policy", policy),
         ("x-content-type-options", "nosniff"),
@@ -66,18 +75,29 @@ def headers_for(path: str, *, https_only: bool) -> list[tuple[str, str]]:
     return headers
 
 
+def origin_of(url: str) -> str:
+    """`https://host[:port]` of an address."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class SecurityHeaders:
     """Adds the security headers to every HTTP answer that does not set its own."""
 
-    def __init__(self, app: ASGIApp, *, https_only: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, https_only: bool, form_targets: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.https_only = https_only
+        self.form_targets = form_targets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"], https_only=self.https_only)
+        extra = headers_for(
+            scope["path"], https_only=self.https_only, form_targets=self.form_targets
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -77,6 +77,17 @@ async def ending_at_provider(
     return await sso.provider_logout(id_token, settings) if id_token else None
 
 
+async def end_replaced(request: Request[Any, Any, State], context: Context) -> None:
+    """End the session this browser held, if any: a new login replaces its cookie, and the
+    session it named must not outlive it (another agent at the same desk)."""
+    cookie = request.cookies.get(sessions.COOKIE)
+    if not cookie:
+        return
+    previous = await sessions.find(context.session, cookie, context.settings, context.now)
+    if previous is not None:
+        await sessions.end(context.session, previous)
+
+
 class LoginPages(StaffController):
     @get("/connexion")
     async def login_form(self, request: Request[Any, Any, State]) -> Template:
@@ -120,6 +131,7 @@ class LoginPages(StaffController):
                 "demander à votre responsable."
             )
             return login_again(target, email, error, 401)
+        await end_replaced(request, context)
         staff_session = await sessions.start(db, agent_id, settings, now)
         response = Redirect(target or "/console", status_code=303)
         response.set_cookie(session_cookie(sessions.encode(staff_session, settings), settings))
@@ -187,6 +199,7 @@ class LoginPages(StaffController):
         except oidc.SignInRefused as refused:  # audited as it was refused
             log.warning("staff sign-on refused", extra={"reason": str(refused)})
             return sign_on_refused(refused.reason)
+        await end_replaced(request, context)
         staff_session = await sessions.start(db, agent_id, settings, now)
         response = Redirect(staff_flow.target or "/console", status_code=303)
         response.set_cookie(session_cookie(sessions.encode(staff_session, settings), settings))

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import jwt
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
@@ -195,22 +194,10 @@ def id_token_of(
 
 async def provider_logout(id_token: str, settings: Settings) -> str | None:
     """Where to send the browser so that the provider ends its session too, and sends it
-    back to the login page; None when the provider has no such place or cannot be
-    reached (guichet's session has ended all the same)."""
-    client = client_of(settings)
-    try:
-        endpoint = await oidc.end_session_endpoint(client)
-    except oidc.SignInRefused as refused:
-        log.warning("staff provider logout not reached", extra={"reason": str(refused)})
-        return None
-    if endpoint is None:
-        return None
-    params = {
-        "id_token_hint": id_token,
-        "post_logout_redirect_uri": f"{settings.base_url}{LOGGED_OUT_PATH}",
-        "client_id": client.client_id,
-    }
-    return str(httpx.URL(endpoint).copy_merge_params(params))
+    back to the login page (`oidc.logout_url`)."""
+    return await oidc.logout_url(
+        client_of(settings), id_token, f"{settings.base_url}{LOGGED_OUT_PATH}"
+    )
 
 
 # Who signed in

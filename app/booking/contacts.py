@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import idna
@@ -77,11 +78,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", folded.casefold()).translate(LOOK_ALIKES)
 
 
-def email_key(address: str) -> str:
-    """One key per mailbox: folded, without `+tag`, the domain in IDNA, and without the
+def email_key(address: str, *, folded: Callable[[str], str] = fold) -> str:
+    """One key per person: folded, without `+tag`, the domain in IDNA, and without the
     dots a provider ignores. `Bot+7@Example.org`, `bоt@example.org` (Cyrillic о) and
-    `bot@EXAMPLE.ORG` are one person."""
-    local, _, domain = fold(address.strip()).rpartition("@")
+    `bot@EXAMPLE.ORG` are one person. `folded`: how letters are compared."""
+    local, _, domain = folded(address.strip()).rpartition("@")
     local = local.split("+", 1)[0]
     with contextlib.suppress(idna.IDNAError):  # else kept as written: one key per spelling
         domain = idna.encode(domain, uts46=True).decode("ascii")
@@ -89,6 +90,13 @@ def email_key(address: str) -> str:
     if domain == "gmail.com":
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def mailbox(address: str) -> str:
+    """One key per mailbox: `email_key` without taking a look-alike letter for another.
+    `Bot+7@Example.org` is `bot@example.org`'s mailbox, `bоt@example.org` (Cyrillic о) is
+    not: what may hand over someone's bookings compares these."""
+    return email_key(address, folded=lambda text: unicodedata.normalize("NFC", text).casefold())
 
 
 def deliverable_email(address: str) -> str:

@@ -1,8 +1,13 @@
 """Bookings made by link before signing in, attached to the resident at sign-in: those
-booked with the email the provider verified for them (compared as the booking guard
-compares emails, `contacts.email_key`) or with the phone it verified, that name no
-resident yet. Never by an email or a phone the provider did not verify: anyone may type
-someone else's address into a booking form."""
+booked with the email the provider verified for them or with the phone it verified, that
+name no resident yet. Never by an email or a phone the provider did not verify: anyone may
+type someone else's address into a booking form.
+
+The email must be the very mailbox (`contacts.mailbox`), not one the booking guard counts
+as the same person (`contacts.email_key` also folds look-alike letters, so that one person
+cannot book a day out under many spellings): someone the provider
+verifies as `alice@exаmple.org`, with a Cyrillic а, must not take the bookings of
+`alice@example.org`. The guard's key only narrows the rows read."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.booking.contacts import e164, email_key
+from app.booking.contacts import e164, email_key, mailbox
 from app.booking.models import Appointment
 from app.db import writing
 from app.errors import DomainError
@@ -38,7 +43,8 @@ def verified_phone(resident: Resident) -> str | None:
 async def matching(session: AsyncSession, resident: Resident) -> list[int]:
     """The appointments, naming no resident, booked with the resident's verified email or
     phone. The email key is kept only while an appointment is ahead: past ones are
-    compared on their email, read among those of the same domain."""
+    compared on their email, read among those of the same domain; every one must have
+    been booked with the resident's very mailbox (`contacts.mailbox`)."""
     key, phone = verified_email_key(resident), verified_phone(resident)
     unclaimed = Appointment.resident_id.is_(None)
     found: set[int] = set()
@@ -62,11 +68,8 @@ async def matching(session: AsyncSession, resident: Resident) -> list[int]:
                 ),
             )
         )
-        found |= {
-            row.id
-            for row in rows
-            if row.email_key == key or (row.email and email_key(row.email) == key)
-        }
+        own = mailbox(resident.email or "")
+        found |= {row.id for row in rows if row.email and mailbox(row.email) == own}
     return sorted(found)
 
 

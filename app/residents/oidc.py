@@ -14,6 +14,7 @@ at most once every `KEYS_REFRESH_SECONDS`.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+log = logging.getLogger("guichet")
 TIMEOUT_SECONDS = 10.0
 # Leeway between the provider's clock and ours, in seconds.
 LEEWAY_SECONDS = 60
@@ -48,6 +50,9 @@ class SignInRefused(Exception):
     cannot be reached)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
+        # The detail may carry what the browser sent (the provider's `error`): logged as
+        # one line, its control characters shown escaped, never as new lines.
+        detail = "".join(c if c.isprintable() else repr(c)[1:-1] for c in detail)
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
@@ -217,6 +222,25 @@ async def end_session_endpoint(client: Client) -> str | None:
         provider = await _provider(http, client.issuer)
     endpoint = provider.metadata.get("end_session_endpoint")
     return endpoint if isinstance(endpoint, str) and endpoint else None
+
+
+async def logout_url(client: Client, id_token: str, back_to: str) -> str | None:
+    """Where to send the browser so that the provider ends its session too (naming the
+    sign-in by its ID token) and sends it back to `back_to`; None when the provider has
+    no such place or cannot be reached (guichet's session has ended all the same)."""
+    try:
+        endpoint = await end_session_endpoint(client)
+    except SignInRefused as refused:
+        log.warning("provider logout not reached", extra={"reason": str(refused)})
+        return None
+    if endpoint is None:
+        return None
+    params = {
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": back_to,
+        "client_id": client.client_id,
+    }
+    return str(httpx.URL(endpoint).copy_merge_params(params))
 
 
 async def _exchange(

@@ -352,7 +352,9 @@ class ResidentPages(Controller):
         resident = await _remember(context, identity, now)
         # The bookings made by link with what the provider verified are theirs from now.
         await linking.attach(context.session, resident)
-        session_id = await sessions.start(context.session, resident.id, settings, now)
+        session_id = await sessions.start(
+            context.session, resident.id, settings, now, identity.id_token
+        )
         response = Redirect(HOME, status_code=303)
         response.set_cookie(session_cookie(session_id, settings))
         response.delete_cookie(sessions.FLOW_COOKIE, path=sessions.FLOW_PATH)
@@ -362,12 +364,18 @@ class ResidentPages(Controller):
     async def sign_out(
         self, request: Request[Any, Any, State], context: NamedDependency[Context]
     ) -> Redirect:
-        """The session ends on the server, and its cookie goes. A form without its
-        session's token is refused (403)."""
+        """The session ends on the server, and its cookie goes; then the provider's own
+        session, when it names a place for that, so that the next person at a shared
+        computer is not signed in with one click. A form without its session's token is
+        refused (403)."""
         found = await opened(request, context)
+        target = None
         if found is not None:
             await _checked_form(request, found, context)
-            await sessions.end(context.session, found.session_id)
-        response = Redirect(HOME, status_code=303)
+            id_token = await sessions.end(context.session, found.session_id)
+            if id_token:
+                back_to = f"{context.settings.base_url}{HOME}"
+                target = await oidc.logout_url(client_of(context.settings), id_token, back_to)
+        response = Redirect(target or HOME, status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response

@@ -60,9 +60,11 @@ def _ended(settings: Settings, now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def start(session: AsyncSession, resident_id: int, settings: Settings, now: datetime) -> str:
+async def start(
+    session: AsyncSession, resident_id: int, settings: Settings, now: datetime, id_token: str = ""
+) -> str:
     """Open a session for the resident (and forget those of anyone that have ended): the
-    cookie's value."""
+    cookie's value. `id_token`: the sign-in's, kept for the provider's logout."""
     session_id = secrets.token_urlsafe(32)
     async with writing(session):
         await session.execute(delete(ResidentSession).where(_ended(settings, now)))
@@ -72,6 +74,7 @@ async def start(session: AsyncSession, resident_id: int, settings: Settings, now
                 resident_id=resident_id,
                 started_at=now,
                 last_seen_at=now,
+                id_token=id_token or None,
             )
         )
     return session_id
@@ -112,12 +115,16 @@ async def touch(session: AsyncSession, opened: Opened, now: datetime, idle_minut
         )
 
 
-async def end(session: AsyncSession, session_id: str) -> None:
-    """Sign out: the session's row goes, and its cookie opens nothing any more."""
+async def end(session: AsyncSession, session_id: str) -> str | None:
+    """Sign out: the session's row goes, and its cookie opens nothing any more. The ID
+    token of its sign-in, if it kept one, for the provider's logout."""
     async with writing(session):
-        await session.execute(
-            delete(ResidentSession).where(ResidentSession.digest == digest(session_id))
+        ended = await session.execute(
+            delete(ResidentSession)
+            .where(ResidentSession.digest == digest(session_id))
+            .returning(ResidentSession.id_token)
         )
+        return ended.scalar_one_or_none()
 
 
 def csrf_token(session_id: str, settings: Settings) -> str:

@@ -1,9 +1,10 @@
 """A resident's space: the contact details they saved to fill in their bookings, and how
-their new bookings remind them.
+their new bookings remind them; the ID token of each session's sign-in, for the provider's
+logout.
 
 Revision ID: 0026
 Revises: 0025
-Create Date: 2026-12-11
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
@@ -28,9 +29,13 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reminders_by_sms", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+    with op.batch_alter_table("resident_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("id_token", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("resident_sessions", schema=None) as batch_op:
+        batch_op.drop_column("id_token")
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.drop_column("reminders_by_sms")
         batch_op.drop_column("reminders_by_email")

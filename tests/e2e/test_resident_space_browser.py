@@ -1,7 +1,8 @@
 """A resident's space in Chromium, signed in through a real OpenID provider on loopback
 (the `oidc-provider` package, tests/oidc/provider.mjs) and its own login and consent
 pages: Alice signs in, books with the form her account filled in, finds the booking in her
-space and signs out; Bob, signed in after her in another browser, sees none of it. axe-core
+space and signs out, of guichet and of the provider; Bob, signing in after her in the same
+browser (a shared computer), is asked who he is and sees none of it. axe-core
 checks guichet's pages on the way (not the provider's: they are not ours)."""
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def guichet_port() -> int:
 def provider(tmp_path_factory: pytest.TempPathFactory, guichet_port: int) -> Iterator[OidcProvider]:
     """The City's provider, knowing guichet at the address the browser reaches it by."""
     back = f"http://127.0.0.1:{guichet_port}/mon-espace/connexion/retour"
-    client = OidcClient("guichet-usagers", "usagers-secret-0123456789", (back,))
+    signed_out = f"http://127.0.0.1:{guichet_port}/mon-espace"
+    client = OidcClient("guichet-usagers", "usagers-secret-0123456789", (back,), (signed_out,))
     with start_provider(
         tmp_path_factory.mktemp("provider"), clients={"residents": client}, users=(ALICE, BOB)
     ) as started:
@@ -118,14 +120,17 @@ def test_a_resident_signs_in_books_finds_it_and_signs_out_and_another_cannot_see
     expect(upcoming).to_contain_text("Mairie du 15e")
     accessible(alice, axe)
     alice.get_by_role("button", name="Se déconnecter").click()
+    # The provider's own session ends too (it asks to confirm), then back to the space.
+    alice.locator('button[name="logout"][value="yes"]').click()
+    expect(alice).to_have_url(re.compile(r"/mon-espace$"))
     expect(
         alice.get_by_role("link", name="Se connecter avec mon compte Ville de Paris")
     ).to_be_visible()
-    alice.goto("/mon-espace")
     expect(alice.locator("main")).not_to_contain_text(reference)
-    alice.context.close()
 
-    bob = browser.new_context(base_url=signing_in.base, locale="fr-FR").new_page()
+    # Bob, at the same computer, in the same browser: the provider asks who he is (its
+    # login page, which `sign_in` fills), and nothing of Alice's is his.
+    bob = alice
     sign_in(bob, axe, BOB)
     expect(bob.locator("main")).to_contain_text("Aucun rendez-vous à venir.")
     expect(bob.locator("main")).not_to_contain_text(ALICE.name)

@@ -97,6 +97,20 @@ async def test_logging_out_ends_only_that_session(client: CLIENT, staff: Staff) 
     assert (await with_cookie(client, at_the_desk, "/api/v1/auth/me")).status_code == 200
 
 
+async def test_logging_in_over_a_session_ends_the_session_it_replaces(
+    client: CLIENT, staff: Staff
+) -> None:
+    """At a shared desk, an agent logging in where another was still logged in: the
+    other's session ends with the cookie that named it, not only in this browser."""
+    manager = await staff.agent("manager", "paris-15")
+    reception = await staff.agent("reception", "paris-15")
+    before = await log_in(client, manager)
+    after = await log_in(client, reception)  # the manager's cookie still sent
+
+    assert (await with_cookie(client, before, "/api/v1/auth/me")).status_code == 401
+    assert (await with_cookie(client, after, "/api/v1/auth/me")).status_code == 200
+
+
 async def test_the_server_keeps_a_digest_of_the_session_id_never_the_id(
     client: CLIENT, staff: Staff, db: Database
 ) -> None:

@@ -42,6 +42,8 @@ STOP_WITHIN_SECONDS = 10
 # browser back there, and the test hands that address's path to its client.
 GUICHET_URL = "http://guichet.test"
 RESIDENTS_RETURN = f"{GUICHET_URL}/mon-espace/connexion/retour"
+# Where the provider sends a resident back after its own logout: their space, signed out.
+RESIDENTS_SIGNED_OUT = f"{GUICHET_URL}/mon-espace"
 STAFF_RETURN = f"{GUICHET_URL}/agents/connexion/retour"
 # Where the provider sends an agent back after its own logout: guichet's login page.
 STAFF_LOGGED_OUT = f"{GUICHET_URL}/connexion"
@@ -89,7 +91,12 @@ class OidcUser:
         }
 
 
-RESIDENTS_CLIENT = OidcClient("guichet-usagers", "usagers-secret-0123456789", (RESIDENTS_RETURN,))
+RESIDENTS_CLIENT = OidcClient(
+    "guichet-usagers",
+    "usagers-secret-0123456789",
+    (RESIDENTS_RETURN,),
+    (RESIDENTS_SIGNED_OUT,),
+)
 STAFF_CLIENT = OidcClient(
     "guichet-agents", "agents-secret-0123456789", (STAFF_RETURN,), (STAFF_LOGGED_OUT,)
 )

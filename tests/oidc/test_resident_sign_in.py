@@ -4,16 +4,18 @@ this very request is refused, with no session and no server error. On both datab
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
 from httpx import Response
+from joserfc import jws
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 
@@ -30,6 +32,7 @@ from tests.oidc.fixtures import (
     GUICHET_URL,
     RESIDENTS_CLIENT,
     RESIDENTS_RETURN,
+    RESIDENTS_SIGNED_OUT,
     OidcProvider,
     free_port,
     start_provider,
@@ -53,7 +56,6 @@ def settings_for(database_url: str, issuer: str) -> Settings:
         oidc_issuer=issuer,
         oidc_client_id=RESIDENTS_CLIENT.client_id,
         oidc_client_secret=RESIDENTS_CLIENT.client_secret,
-        oidc_scopes="openid email profile phone",
     )
 
 
@@ -212,9 +214,31 @@ async def test_a_resident_signs_in_sees_their_space_and_signs_out(
         assert "Alice Martin" not in again.text
         assert 'href="/mon-espace/connexion"' in again.text
 
-        # Someone else on this computer signs in: Alice's appointment is not theirs.
+        # Then the provider's own session ends, so that the next person at this computer
+        # is not signed in as Alice with one click: the browser goes to its logout, naming
+        # her sign-in, and comes back to the space once she confirms.
+        logout = urlsplit(out.headers["location"])
+        params = {key: values[0] for key, values in parse_qs(logout.query).items()}
+        assert params["post_logout_redirect_uri"] == RESIDENTS_SIGNED_OUT
+        assert params["client_id"] == RESIDENTS_CLIENT.client_id
+        hint = json.loads(jws.extract_compact(params["id_token_hint"].encode()).payload)
+        assert (hint["sub"], hint["aud"]) == ("resident-alice", RESIDENTS_CLIENT.client_id)
+        confirm = await alice.provider.http.get(out.headers["location"])
+        assert confirm.status_code == 200, confirm.text
+        action = re.search(r'<form[^>]*action="([^"]+)"', confirm.text)
+        xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm.text)
+        assert action, confirm.text
+        assert xsrf, confirm.text
+        confirmed = await alice.provider.http.post(
+            urljoin(out.headers["location"], action.group(1)),
+            data={"xsrf": xsrf.group(1), "logout": "yes"},
+        )
+        assert confirmed.is_redirect, confirmed.text
+        assert confirmed.headers["location"] == RESIDENTS_SIGNED_OUT
+
+        # Someone else on this computer, in the same browser, signs in: the provider asks
+        # who it is, and Alice's appointment is not theirs.
         alice.guichet.cookies.clear()
-        alice.provider = ProviderBrowser()
         await alice.sign_in("resident-bob")
         bobs = await alice.guichet.get("/mon-espace")
         assert "Bob Durand" in bobs.text

@@ -17,7 +17,7 @@ def test_an_issuer_with_its_client_turns_it_on() -> None:
     environ = {"GUICHET_OIDC_ISSUER": ISSUER, "GUICHET_OIDC_CLIENT_ID": "guichet"}
     settings = load_settings(environ=environ)
     assert settings.residents_sign_in
-    assert settings.oidc_scopes == "openid email profile"
+    assert settings.oidc_scopes == "openid email profile phone"
     assert settings.resident_session_idle_minutes == 30
 
 

@@ -16,6 +16,7 @@ from app.booking.contacts import (
     email_key,
     fold,
     is_mobile,
+    mailbox,
     texting_number,
 )
 from app.booking.guard import Made, bursts
@@ -40,6 +41,29 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 )
 def test_every_spelling_of_one_mailbox_has_one_key(written: str) -> None:
     assert email_key(written) == "victim@example.org"
+
+
+@pytest.mark.parametrize(
+    "written", ["Victim@Example.ORG", "victim+rdv@example.org", "  VICTIM@example.org "]
+)
+def test_a_mailbox_is_the_address_whatever_its_case_and_tag(written: str) -> None:
+    assert mailbox(written) == "victim@example.org"
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "v\u0456ct\u0456m@example.org",  # Cyrillic і in the name
+        "\u03bdictim@example.org",  # Greek ν
+        "victim@ex\u0430mple.org",  # Cyrillic а in the domain: another domain
+        "\uff56\uff49\uff43\uff54\uff49\uff4d@example.org",  # full-width letters
+    ],
+)
+def test_a_look_alike_is_one_person_for_the_guard_but_not_the_same_mailbox(
+    look_alike: str,
+) -> None:
+    assert email_key(look_alike) == email_key("victim@example.org")
+    assert mailbox(look_alike) != mailbox("victim@example.org")
 
 
 def test_an_idn_domain_has_one_key_whether_written_in_unicode_or_in_idna() -> None:
