@@ -224,10 +224,13 @@ async def end_session_endpoint(client: Client) -> str | None:
     return endpoint if isinstance(endpoint, str) and endpoint else None
 
 
-async def logout_url(client: Client, id_token: str, back_to: str) -> str | None:
+async def logout_url(
+    client: Client, id_token: str, back_to: str, state: str | None = None
+) -> str | None:
     """Where to send the browser so that the provider ends its session too (naming the
-    sign-in by its ID token) and sends it back to `back_to`; None when the provider has
-    no such place or cannot be reached (guichet's session has ended all the same)."""
+    sign-in by its ID token) and sends it back to `back_to` (with `state`, if given);
+    None when the provider has no such place or cannot be reached (guichet's session has
+    ended all the same)."""
     try:
         endpoint = await end_session_endpoint(client)
     except SignInRefused as refused:
@@ -240,6 +243,8 @@ async def logout_url(client: Client, id_token: str, back_to: str) -> str | None:
         "post_logout_redirect_uri": back_to,
         "client_id": client.client_id,
     }
+    if state:
+        params["state"] = state
     return str(httpx.URL(endpoint).copy_merge_params(params))
 
 

@@ -234,7 +234,8 @@ class ResidentPages(Controller):
     ) -> Template:
         """The resident's space; signed out, the page that offers to sign in."""
         found = await opened(request, context)
-        done = request.query_params.get("fait", "")
+        # What was just done; after the provider's logout, as the `state` it sends back.
+        done = request.query_params.get("fait") or request.query_params.get("state", "")
         if found is None:
             response = Template("resident_welcome.html", context={"deleted": done == "suppression"})
             if sessions.COOKIE in request.cookies:
@@ -306,13 +307,21 @@ class ResidentPages(Controller):
         self, request: Request[Any, Any, State], context: NamedDependency[Context]
     ) -> Redirect:
         """The resident's data blanked, their space and sessions gone, the journal told
-        (`erasure.erase`); then the page saying so, signed out."""
+        (`erasure.erase`); then the provider's session ended too, as at a sign-out, and
+        the page saying so (the provider gives back `state`)."""
         found = await opened(request, context)
         if found is None:
             return Redirect(HOME, status_code=303)
         await _checked_form(request, found, context)
+        id_token = await sessions.end(context.session, found.session_id)
         await erasure.erase(context.session, found.resident.id, context.now)
-        response = Redirect(f"{HOME}?fait=suppression", status_code=303)
+        target = None
+        if id_token:
+            back_to = f"{context.settings.base_url}{HOME}"
+            target = await oidc.logout_url(
+                client_of(context.settings), id_token, back_to, state="suppression"
+            )
+        response = Redirect(target or f"{HOME}?fait=suppression", status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/")
         return response
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -39,6 +40,7 @@ from tests.oidc.fixtures import (
     GUICHET_URL,
     RESIDENTS_CLIENT,
     RESIDENTS_RETURN,
+    RESIDENTS_SIGNED_OUT,
     OidcProvider,
     OidcUser,
     start_provider,
@@ -408,9 +410,28 @@ async def test_deleting_the_space_erases_the_data_and_keeps_the_figures(
             "/mon-espace/suppression", data={"csrf": csrf}, follow_redirects=False
         )
         assert deleted.status_code == 303, deleted.text
-        assert deleted.headers["location"] == "/mon-espace?fait=suppression"
         after = await figures(desk, manager)
-        page = await desk.client.get(deleted.headers["location"])
+        # Then the provider's session ends too, as at a sign-out; it sends the browser back
+        # to the space with the `state` guichet gave it, and the page says what was done.
+        logout = deleted.headers["location"]
+        params = {key: values[0] for key, values in parse_qs(urlsplit(logout).query).items()}
+        assert (params["state"], params["post_logout_redirect_uri"]) == (
+            "suppression",
+            RESIDENTS_SIGNED_OUT,
+        )
+        confirm_page = await desk.browser.http.get(logout)
+        assert confirm_page.status_code == 200, confirm_page.text
+        action = re.search(r'<form[^>]*action="([^"]+)"', confirm_page.text)
+        xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm_page.text)
+        assert action, confirm_page.text
+        assert xsrf, confirm_page.text
+        confirmed = await desk.browser.http.post(
+            urljoin(logout, action.group(1)), data={"xsrf": xsrf.group(1), "logout": "yes"}
+        )
+        assert confirmed.is_redirect, confirmed.text
+        back = confirmed.headers["location"]
+        assert back == f"{RESIDENTS_SIGNED_OUT}?state=suppression"
+        page = await desk.client.get(urlsplit(back).path + "?" + urlsplit(back).query)
         assert "ont été supprimés" in page.text
         assert "Vera" not in page.text
 
