@@ -7,6 +7,8 @@ or the token it acts for), rather than the four one by one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,10 +18,13 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import Database
+
+log = logging.getLogger("guichet")
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,16 @@ def one_session_per_request(app: ASGIApp) -> ASGIApp:
                 # The answer is rendered: its connection goes back to the pool before it
                 # is sent, however slowly the client reads it.
                 if message["type"] == "http.response.start":
-                    await session.close()
+                    try:
+                        await session.close()
+                    except DBAPIError as exc:
+                        # The connection broke under the request (the database restarting):
+                        # the answer already rendered (what it committed stays committed)
+                        # is sent all the same, not a 500, and the connection is thrown
+                        # away rather than given back.
+                        log.warning("session closed on a broken connection: %s", type(exc).__name__)
+                        with contextlib.suppress(Exception):
+                            await session.invalidate()
                 await send(message)
 
             await app(scope, receive, close_then_send)
