@@ -20,6 +20,7 @@ from joserfc.jwk import RSAKey
 MOST_STEPS = 20
 PROMPT = re.compile(r'name="prompt" value="([a-z]+)"')
 ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
+XSRF = re.compile(r'name="xsrf" value="([^"]+)"')
 
 
 class ProviderBrowser:
@@ -55,6 +56,20 @@ class ProviderBrowser:
             )
             url = urljoin(url, response.headers["location"])
         raise AssertionError(f"the provider never sent the browser back: at {url}")
+
+    async def log_out(self, logout_url: str) -> str:
+        """Through the provider's logout page (it asks to confirm): the address it sends
+        the browser back to."""
+        page = await self.http.get(logout_url)
+        assert page.status_code == 200, page.text
+        action, xsrf = ACTION.search(page.text), XSRF.search(page.text)
+        assert action, f"no logout form at {logout_url}:\n{page.text}"
+        assert xsrf, f"no logout form at {logout_url}:\n{page.text}"
+        confirmed = await self.http.post(
+            urljoin(logout_url, action.group(1)), data={"xsrf": xsrf.group(1), "logout": "yes"}
+        )
+        assert confirmed.is_redirect, confirmed.text
+        return str(confirmed.headers["location"])
 
 
 HOP_BY_HOP = {

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -419,17 +419,7 @@ async def test_deleting_the_space_erases_the_data_and_keeps_the_figures(
             "suppression",
             RESIDENTS_SIGNED_OUT,
         )
-        confirm_page = await desk.browser.http.get(logout)
-        assert confirm_page.status_code == 200, confirm_page.text
-        action = re.search(r'<form[^>]*action="([^"]+)"', confirm_page.text)
-        xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm_page.text)
-        assert action, confirm_page.text
-        assert xsrf, confirm_page.text
-        confirmed = await desk.browser.http.post(
-            urljoin(logout, action.group(1)), data={"xsrf": xsrf.group(1), "logout": "yes"}
-        )
-        assert confirmed.is_redirect, confirmed.text
-        back = confirmed.headers["location"]
+        back = await desk.browser.log_out(logout)
         assert back == f"{RESIDENTS_SIGNED_OUT}?state=suppression"
         page = await desk.client.get(urlsplit(back).path + "?" + urlsplit(back).query)
         assert "ont été supprimés" in page.text
