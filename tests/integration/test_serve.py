@@ -117,3 +117,29 @@ def test_ci_fails_instead_of_skipping_when_postgresql_is_unreachable(tmp_path: P
 
 
 pytestmark = pytest.mark.slow
+
+
+def test_serve_freezes_what_it_built_before_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The application's own objects are out of the garbage collector's reach once built:
+    a full collection walks only what requests and connections made since."""
+    import gc
+
+    import uvicorn
+    from click.testing import CliRunner
+
+    from app import cli
+
+    frozen: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: frozen.append(gc.get_freeze_count()))
+    for key in [key for key in os.environ if key.startswith("GUICHET_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("GUICHET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
+    try:
+        result = CliRunner().invoke(cli.main, ["serve"])
+    finally:
+        gc.unfreeze()
+    assert result.exit_code == 0, result.output
+    assert len(frozen) == 1
+    assert frozen[0] > 100_000
