@@ -43,6 +43,20 @@ RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.CALLED_OFF)
 CHANNELS = ("online", "phone", "counter", "partner")
 
 
+def station_held_once(name: str, holding: str) -> ExcludeConstraint:
+    """On PostgreSQL, the exclusion constraint `name`: no two rows of the table that hold
+    their station (`holding`, an SQL condition) hold it at overlapping times, from
+    `starts_at` to `ends_at`, the end excluded (one may start when another ends).
+    Appointments keep it, and so do the slots held for an offer."""
+    return ExcludeConstraint(
+        ("station_id", "="),
+        (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
+        name=name,
+        using="gist",
+        where=text(holding),
+    ).ddl_if(dialect="postgresql")
+
+
 class Appointment(Base):
     """One station held for one person over an interval.
 
@@ -65,13 +79,7 @@ class Appointment(Base):
         Index("ix_appointments_created_at", "created_at"),
         Index("ix_appointments_partner_id_starts_at", "partner_id", "starts_at"),
         Index("ix_appointments_resident_id_starts_at", "resident_id", "starts_at"),
-        ExcludeConstraint(
-            ("station_id", "="),
-            (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
-            name="no_overlap",
-            using="gist",
-            where=text("status NOT IN ('cancelled', 'called_off')"),
-        ).ddl_if(dialect="postgresql"),
+        station_held_once("no_overlap", "status NOT IN ('cancelled', 'called_off')"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from app import events, locking
 from app.booking.contacts import texting_number
@@ -394,40 +395,51 @@ async def hold_passed(session: AsyncSession, moved: events.QueueMoved) -> None:
         await events.record(session, held)
 
 
+async def _sites_with_remote(db: Database, *matching: ColumnElement[bool]) -> list[int]:
+    """The sites holding remote tickets `matching`, for a sweep to go through one by one."""
+    async with db.session() as session:
+        found = await session.scalars(
+            select(Ticket.site_id).where(Ticket.status == TicketStatus.REMOTE, *matching).distinct()
+        )
+        return list(found)
+
+
+async def _claim_remote(
+    session: AsyncSession, site: Site, *matching: ColumnElement[bool]
+) -> list[Ticket]:
+    """The site's remote tickets `matching`, under its queue lock, their rows locked in
+    the writing transaction of `session`. Rows another instance's sweep holds are skipped:
+    it is dealing with them."""
+    await lock_queue(session, site.id)
+    found = await session.scalars(
+        ticket_query()
+        .where(Ticket.site_id == site.id, Ticket.status == TicketStatus.REMOTE, *matching)
+        .order_by(Ticket.id)
+        .with_for_update(skip_locked=True, of=Ticket)
+    )
+    return list(found)
+
+
 async def close_unanswered(db: Database, now: datetime) -> int:
     """Remote tickets held past their rejoin window, or whose number was never confirmed,
     are closed (their holders never came); held ones are told. Safe on every instance at
     once (each site's queue lock, rows claimed with SKIP LOCKED). How many closed."""
-    async with db.session() as session:
-        site_ids = list(
-            await session.scalars(
-                select(Ticket.site_id).where(Ticket.status == TicketStatus.REMOTE).distinct()
-            )
-        )
     closed = 0
-    for site_id in site_ids:
+    for site_id in await _sites_with_remote(db):
         async with db.writing() as session:
             site = await site_of(session, site_id)
             rejoin = timedelta(minutes=site.remote_rejoin_minutes)
-            await lock_queue(session, site.id)
-            tickets = list(
-                await session.scalars(
-                    ticket_query()
-                    .where(
-                        Ticket.site_id == site.id,
-                        Ticket.status == TicketStatus.REMOTE,
-                        # A held ticket keeps the time its holder was promised, confirmed
-                        # or not; an unconfirmed one not held closes after its delay.
-                        (Ticket.held_at <= now - rejoin)
-                        | (
-                            Ticket.confirmed_at.is_(None)
-                            & Ticket.held_at.is_(None)
-                            & (Ticket.arrived_at <= now - UNCONFIRMED_FOR)
-                        ),
-                    )
-                    .order_by(Ticket.id)
-                    .with_for_update(skip_locked=True, of=Ticket)
-                )
+            tickets = await _claim_remote(
+                session,
+                site,
+                # A held ticket keeps the time its holder was promised, confirmed or not;
+                # an unconfirmed one not held closes after its delay.
+                (Ticket.held_at <= now - rejoin)
+                | (
+                    Ticket.confirmed_at.is_(None)
+                    & Ticket.held_at.is_(None)
+                    & (Ticket.arrived_at <= now - UNCONFIRMED_FOR)
+                ),
             )
             for ticket in tickets:
                 ticket.status = TICKET.move(ticket.status, TicketAction.NOT_ARRIVED).to
@@ -442,30 +454,12 @@ async def close_unanswered(db: Database, now: datetime) -> int:
 async def tell_to_leave(db: Database, now: datetime) -> int:
     """A text to each remote holder whose estimate came down to the travel time they gave
     (plus a margin): time to leave home. Once per ticket. How many told."""
-    async with db.session() as session:
-        site_ids = list(
-            await session.scalars(
-                select(Ticket.site_id)
-                .where(Ticket.status == TicketStatus.REMOTE, Ticket.leave_told_at.is_(None))
-                .distinct()
-            )
-        )
     told = 0
-    for site_id in site_ids:
+    for site_id in await _sites_with_remote(db, Ticket.leave_told_at.is_(None)):
         async with db.writing() as session:
             site = await site_of(session, site_id)
-            await lock_queue(session, site.id)
-            tickets = list(
-                await session.scalars(
-                    ticket_query()
-                    .where(
-                        Ticket.site_id == site.id,
-                        Ticket.day == today(site, now),
-                        Ticket.status == TicketStatus.REMOTE,
-                        Ticket.leave_told_at.is_(None),
-                    )
-                    .with_for_update(skip_locked=True, of=Ticket)
-                )
+            tickets = await _claim_remote(
+                session, site, Ticket.day == today(site, now), Ticket.leave_told_at.is_(None)
             )
             if not tickets:
                 continue

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.booking.models import station_held_once
 from app.db import Base, UTCDateTime, one_of, utcnow
 
 OFFERS_PER_DAY = 3
@@ -90,13 +91,7 @@ class Offer(Base):
             sqlite_where=text("status = 'held'"),
             postgresql_where=text("status = 'held'"),
         ),
-        ExcludeConstraint(
-            ("station_id", "="),
-            (text("tstzrange(starts_at, ends_at, '[)')"), "&&"),
-            name="held_once",
-            using="gist",
-            where=text("status = 'held'"),
-        ).ddl_if(dialect="postgresql"),
+        station_held_once("held_once", "status = 'held'"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
