@@ -40,6 +40,13 @@ def lock_key(scope: Scope, site_id: int, day: date | None = None) -> int:
     return key - (1 << 64) if key >= 1 << 63 else key
 
 
+def day_locks(site_id: int, *days: date) -> list[int]:
+    """The booking locks of a site's `days`. Whatever books, moves, frees, offers or
+    closes a slot of a day, or changes the day's summary of free time, takes its lock
+    first, so that two of them never take one slot."""
+    return [lock_key(Scope.BOOKING_DAY, site_id, day) for day in days]
+
+
 async def lock(session: AsyncSession, keys: Iterable[int]) -> None:
     """Hold these locks until the end of the session's transaction."""
     if session.get_bind().dialect.name != "postgresql":

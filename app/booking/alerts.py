@@ -90,7 +90,7 @@ async def release(
     starts, ends = local_days(day, day, ZoneInfo(site.timezone))
     async with writing(session):
         # The day's lock before the rows', as a move takes them.
-        await locking.lock(session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day)])
+        await locking.lock(session, locking.day_locks(site.id, day))
         burst = next(
             (b for b in await alerts_of(session, site, now, threshold) if b.day == day), None
         )

@@ -8,7 +8,7 @@ appointments they call off here too: `nearest_free` is importable from this modu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -71,12 +71,6 @@ __all__ = [
 ]
 
 CALLED_OFF = AppointmentStatus.CALLED_OFF
-
-
-def day_locks(site_id: int, *days: date) -> list[int]:
-    """The booking locks of a site's `days`. Whatever books, moves, frees or offers a slot
-    of a day takes its lock first, so that two of them never take one slot."""
-    return [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days]
 
 
 async def _insert(session: AsyncSession, appointment: Appointment, slug: str) -> None:
@@ -155,7 +149,8 @@ async def book(
     day = request.start.astimezone(ZoneInfo(site.timezone)).date()
     try:
         async with writing(session):
-            await locking.lock(session, [*day_locks(site.id, day), *person_locks(request.contact)])
+            keys = [*locking.day_locks(site.id, day), *person_locks(request.contact)]
+            await locking.lock(session, keys)
             replaced = await _called_off(session, replacing) if replacing is not None else None
             await check_booking(
                 session,
@@ -220,7 +215,7 @@ async def _locked_by_token(
     appointment = await get_by_token(session, token)
     if with_its_day:
         day = appointment.starts_at.astimezone(ZoneInfo(appointment.site.timezone)).date()
-        await locking.lock(session, day_locks(appointment.site_id, day))
+        await locking.lock(session, locking.day_locks(appointment.site_id, day))
     await locking.lock_row(session, appointment)
     return appointment
 
@@ -293,7 +288,7 @@ async def reschedule(
     new_day = start.astimezone(tz).date()
     try:
         async with writing(session):
-            await locking.lock(session, day_locks(site.id, old_day, new_day))
+            await locking.lock(session, locking.day_locks(site.id, old_day, new_day))
             appointment = await _locked_by_token(session, token)
             _refuse_once_begun(
                 appointment,

@@ -241,7 +241,7 @@ def _lock_days(
 ) -> None:
     """A change that redoes a whole window waits for the bookings of its days (and they
     for it), so that no booking's count of a day is overwritten by an older one."""
-    keys = [locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day) for day in days]
+    keys = locking.day_locks(site_id, *days)
     locking.lock_in(session, connection, keys)
 
 

@@ -51,7 +51,7 @@ def read_of_day(
     under the day's lock (else another change could come between the read and the
     flush)."""
     sync = session.sync_session
-    if not locking.holds(sync, locking.lock_key(locking.Scope.BOOKING_DAY, site_id, day)):
+    if not locking.holds(sync, *locking.day_locks(site_id, day)):
         return
     sync.info[_READ] = DayRead(
         sync.get_transaction(), site_id, day, hours, sorted(stations), appointments, outages

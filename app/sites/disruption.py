@@ -258,9 +258,7 @@ async def to_reschedule(session: AsyncSession, site: Site, now: datetime) -> lis
 async def lock_days(session: AsyncSession, site: Site, first: date, last: date) -> None:
     """Hold off bookings on these days until the change is committed (PostgreSQL)."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    await locking.lock(
-        session, [locking.lock_key(locking.Scope.BOOKING_DAY, site.id, day) for day in days]
-    )
+    await locking.lock(session, locking.day_locks(site.id, *days))
 
 
 async def lock_ahead(session: AsyncSession, site: Site, now: datetime) -> None:

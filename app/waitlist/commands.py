@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import locking
-from app.booking.commands import day_locks, move_to
+from app.booking.commands import move_to
 from app.booking.contacts import texting_number
 from app.booking.messages import facts
 from app.booking.models import Appointment, AppointmentStatus
@@ -174,7 +174,7 @@ async def accept(session: AsyncSession, token: str, now: datetime) -> Appointmen
     needs = await get_needs(session, tuple(appointment.needs), retired=True)
     need = requirement_of(service, needs)
     async with writing(session):
-        await locking.lock(session, day_locks(site.id, old_day, new_day))
+        await locking.lock(session, locking.day_locks(site.id, old_day, new_day))
         appointment = await get_by_token(session, token)
         await locking.lock_row(session, appointment)
         offer = await session.get(Offer, offer_id, with_for_update=True)

@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, locking
-from app.booking.commands import day_locks
 from app.booking.contacts import is_mobile
 from app.booking.messages import about
 from app.booking.models import Appointment, AppointmentStatus
@@ -184,7 +183,7 @@ async def offer_on(
     if last < first:
         return 0
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    await locking.lock(session, day_locks(site.id, *days))
+    await locking.lock(session, locking.day_locks(site.id, *days))
     await _lapse(session, site, first, last, now)
     candidates = await _waiting(session, site, first, now)
     today = local_today(site, now)
@@ -354,7 +353,7 @@ async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> in
             # The days' locks before the marks' rows: a move marking one of these days
             # freed holds its day's lock, then waits for the mark's row; taking the rows
             # first would wait for that lock in the other order.
-            await locking.lock(session, day_locks(site_id, *days))
+            await locking.lock(session, locking.day_locks(site_id, *days))
             ids = [mark_id for mark_id, _ in found]
             taken = await session.execute(delete(FreedDay).where(FreedDay.id.in_(ids)))
             if taken.rowcount:  # type: ignore[attr-defined]  # else another instance did it
