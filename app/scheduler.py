@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -86,60 +86,32 @@ class Scheduler:
         self.deliverer = Deliverer.of(self.db, self.clock, self.settings, self.instance)
 
     def start(self) -> None:
-        self._scheduler.add_job(
-            self.dispatch,
-            "interval",
-            seconds=self.settings.dispatch_every_seconds,
-            max_instances=1,
-            coalesce=True,
-            id="dispatch",
+        self._add(
+            self.dispatch, "dispatch", "interval", seconds=self.settings.dispatch_every_seconds
         )
-        self._scheduler.add_job(
+        self._add(
             self.deliver_webhooks,
+            "webhooks",
             "interval",
             seconds=self.settings.webhook_every_seconds,
-            max_instances=1,
-            coalesce=True,
-            id="webhooks",
         )
-        self._scheduler.add_job(
-            self.free_time_roll,
-            "interval",
-            minutes=60,
-            max_instances=1,
-            coalesce=True,
-            id="free_time",
-            next_run_time=self.clock(),
+        self._add(
+            self.free_time_roll, "free_time", "interval", minutes=60, next_run_time=self.clock()
         )
-        self._scheduler.add_job(
-            self.daily_sweep, "cron", hour=3, minute=30, max_instances=1, coalesce=True, id="sweep"
-        )
-        self._scheduler.add_job(
-            self.missed_sweep, "interval", minutes=5, max_instances=1, coalesce=True, id="missed"
-        )
-        self._scheduler.add_job(
-            self.closing_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="closing"
-        )
-        self._scheduler.add_job(
-            self.remote_sweep, "interval", minutes=1, max_instances=1, coalesce=True, id="remote"
-        )
-        self._scheduler.add_job(
-            self.offer_round,
-            "interval",
-            seconds=self.settings.offer_every_seconds,
-            max_instances=1,
-            coalesce=True,
-            id="offers",
-        )
-        self._scheduler.add_job(
-            self.offer_sweep,
-            "interval",
-            minutes=10,
-            max_instances=1,
-            coalesce=True,
-            id="offer_sweep",
-        )
+        self._add(self.daily_sweep, "sweep", "cron", hour=3, minute=30)
+        self._add(self.missed_sweep, "missed", "interval", minutes=5)
+        self._add(self.closing_sweep, "closing", "interval", minutes=1)
+        self._add(self.remote_sweep, "remote", "interval", minutes=1)
+        self._add(self.offer_round, "offers", "interval", seconds=self.settings.offer_every_seconds)
+        self._add(self.offer_sweep, "offer_sweep", "interval", minutes=10)
         self._scheduler.start()
+
+    def _add(
+        self, job: Callable[[], Awaitable[None]], name: str, trigger: str, **when: Any
+    ) -> None:
+        """Run `job` on `trigger`: never two of its rounds at once on an instance, and the
+        rounds it missed (a busy or sleeping instance) run once, not one after another."""
+        self._scheduler.add_job(job, trigger, max_instances=1, coalesce=True, id=name, **when)
 
     async def stop(self) -> None:
         if self._scheduler.running:

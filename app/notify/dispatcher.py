@@ -33,9 +33,9 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
-from app import i18n
+from app import i18n, leases
 from app.db import Database
 from app.events import load_subscribers
 from app.notify import render
@@ -164,19 +164,9 @@ class Dispatcher:
         out after their last allowed attempt are failed here instead of claimed again."""
         now = self.clock()
         async with self.db.writing() as session:
-            due = or_(
-                and_(
-                    OutboxMessage.status == MessageStatus.PENDING,
-                    OutboxMessage.send_after <= now,
-                ),
-                and_(
-                    OutboxMessage.status == MessageStatus.SENDING,
-                    OutboxMessage.claimed_until < now,
-                ),
-            )
             query = (
                 select(OutboxMessage)
-                .where(due)
+                .where(leases.due(OutboxMessage, now))
                 .order_by(OutboxMessage.send_after, OutboxMessage.id)
                 .limit(self.batch)
             )
@@ -185,20 +175,9 @@ class Dispatcher:
             taken = list(await session.scalars(query))
             messages = []
             for message in taken:
-                if message.status == MessageStatus.SENDING and message.attempts >= self.attempts:
-                    log.warning(
-                        "message %s given up: no result after %d attempts",
-                        message.id,
-                        message.attempts,
-                    )
-                    message.status = MessageStatus.FAILED
-                    message.claimed_until = None
-                    message.last_error = f"gave up: no result after {message.attempts} attempts"
+                if leases.gave_up(message, self.attempts, log, "message"):
                     continue
-                message.status = MessageStatus.SENDING
-                message.claimed_by = self.instance
-                message.claimed_until = now + self.lease
-                message.attempts += 1
+                leases.take(message, self.instance, now + self.lease)
                 messages.append(message)
         return messages, len(taken)
 
@@ -313,10 +292,7 @@ class Dispatcher:
         if not outcomes:
             return
         now = self.clock()
-        mine = and_(
-            OutboxMessage.status == MessageStatus.SENDING,
-            OutboxMessage.claimed_by == self.instance,
-        )
+        mine = leases.held_by(OutboxMessage, self.instance)
         async with self.db.writing() as session:
             for status in (MessageStatus.SENT, MessageStatus.CANCELLED):
                 ids = [o.id for o in outcomes if o.status == status]
@@ -333,13 +309,7 @@ class Dispatcher:
             for outcome in outcomes:
                 if outcome.status in (MessageStatus.SENT, MessageStatus.CANCELLED):
                     continue
-                values = {
-                    "status": outcome.status,
-                    "last_error": outcome.error,
-                    "claimed_until": None,
-                }
-                if outcome.retry_at is not None:
-                    values["send_after"] = outcome.retry_at
+                values = leases.result(outcome.status, outcome.error, outcome.retry_at)
                 await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == outcome.id, mine)

@@ -27,8 +27,9 @@ from datetime import datetime, timedelta
 from random import Random
 
 import httpx
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 
+from app import leases
 from app.config import Settings
 from app.db import Database
 from app.webhooks import rules, sealing
@@ -156,21 +157,11 @@ class Deliverer:
         limit = places * PER_ENDPOINT if busy is not None else places
         now = self.clock()
         async with self.db.writing() as session:
-            due = or_(
-                and_(
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    WebhookDelivery.send_after <= now,
-                ),
-                and_(
-                    WebhookDelivery.status == DeliveryStatus.SENDING,
-                    WebhookDelivery.claimed_until < now,
-                ),
-            )
             query = (
                 select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.sealed_secret)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                 .add_columns(WebhookEndpoint.deleted_at)
-                .where(due, WebhookDelivery.endpoint_id.not_in(full))
+                .where(leases.due(WebhookDelivery, now), WebhookDelivery.endpoint_id.not_in(full))
                 .order_by(WebhookDelivery.send_after, WebhookDelivery.id)
                 .limit(limit)  # enough for `places` whatever the endpoints
             )
@@ -185,9 +176,7 @@ class Deliverer:
                     continue
                 taken += 1
                 if deleted_at is not None:
-                    delivery.status = DeliveryStatus.CANCELLED
-                    delivery.claimed_until = None
-                    delivery.last_error = "deleted"
+                    leases.end(delivery, DeliveryStatus.CANCELLED, "deleted")
                     continue
                 secret = sealing.unseal(self.service_key, sealed)
                 if secret is None:
@@ -196,27 +185,16 @@ class Deliverer:
                         "another service key",
                         delivery.id,
                     )
-                    delivery.status = DeliveryStatus.FAILED
-                    delivery.claimed_until = None
-                    delivery.last_error = (
+                    leases.end(
+                        delivery,
+                        DeliveryStatus.FAILED,
                         "secret unreadable: the service's secret key changed; "
-                        "register the endpoint again"
+                        "register the endpoint again",
                     )
                     continue
-                if delivery.status == DeliveryStatus.SENDING and delivery.attempts >= self.attempts:
-                    log.warning(
-                        "webhook delivery %s given up: no result after %d attempts",
-                        delivery.id,
-                        delivery.attempts,
-                    )
-                    delivery.status = DeliveryStatus.FAILED
-                    delivery.claimed_until = None
-                    delivery.last_error = f"gave up: no result after {delivery.attempts} attempts"
+                if leases.gave_up(delivery, self.attempts, log, "webhook delivery"):
                     continue
-                delivery.status = DeliveryStatus.SENDING
-                delivery.claimed_by = self.instance
-                delivery.claimed_until = now + self.claim_lease
-                delivery.attempts += 1
+                leases.take(delivery, self.instance, now + self.claim_lease)
                 flying[delivery.endpoint_id] += 1
                 claimed.append(
                     Claimed(
@@ -280,10 +258,7 @@ class Deliverer:
         """Write the batch's results in one transaction, each only while this instance
         still holds its delivery (an endpoint deleted meanwhile keeps its drop)."""
         now = self.clock()
-        mine = and_(
-            WebhookDelivery.status == DeliveryStatus.SENDING,
-            WebhookDelivery.claimed_by == self.instance,
-        )
+        mine = leases.held_by(WebhookDelivery, self.instance)
         outcomes = [
             (
                 sent.claimed,
@@ -322,15 +297,8 @@ class Deliverer:
                     claimed.attempts,
                     result.error,
                 )
-                values: dict[str, object] = {
-                    "status": result.status,
-                    "claimed_until": None,
-                    "last_attempt_at": now,
-                    "refused_at": now,
-                    "last_error": result.error,
-                }
-                if result.retry_at is not None:
-                    values["send_after"] = result.retry_at
+                values = leases.result(result.status, result.error, result.retry_at)
+                values.update(last_attempt_at=now, refused_at=now)
                 await session.execute(
                     update(WebhookDelivery)
                     .where(WebhookDelivery.id == claimed.id, mine)

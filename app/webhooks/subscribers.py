@@ -23,6 +23,7 @@ from app.events import (
     AppointmentCalledOff,
     AppointmentCancelled,
     AppointmentEvent,
+    AppointmentFacts,
     AppointmentMoved,
     AppointmentStationChanged,
     AppointmentWithdrawn,
@@ -94,25 +95,32 @@ APPOINTMENT_EVENTS: dict[type[AppointmentEvent], str] = {
 }
 
 
+def appointment_data(
+    appointment: AppointmentFacts | Appointment, site: Site, service: Service
+) -> dict[str, Any]:
+    """What a delivery says of an appointment, whether an event carries its facts or its
+    row is read."""
+    return rules.appointment_data(
+        id=appointment.id,
+        reference=appointment.reference,
+        status=appointment.status,
+        site=site.slug,
+        service_code=service.code,
+        service_name=service.name,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        channel=appointment.channel,
+        zone=ZoneInfo(site.timezone),
+    )
+
+
 @subscriber(*APPOINTMENT_EVENTS)
 async def appointment_changed(session: AsyncSession, event: AppointmentEvent) -> None:
     name = APPOINTMENT_EVENTS[type(event)]
     endpoints = await listening(session, name)
     if not endpoints:
         return
-    facts, site, service = event.appointment, event.site, event.service
-    data = rules.appointment_data(
-        id=facts.id,
-        reference=facts.reference,
-        status=facts.status,
-        site=site.slug,
-        service_code=service.code,
-        service_name=service.name,
-        starts_at=facts.starts_at,
-        ends_at=facts.ends_at,
-        channel=facts.channel,
-        zone=ZoneInfo(site.timezone),
-    )
+    data = appointment_data(event.appointment, event.site, event.service)
     write(session, endpoints, name, data, event.at)
 
 
@@ -126,18 +134,7 @@ async def appointment_withdrawn(session: AsyncSession, event: AppointmentWithdra
         return
     site = await session.get_one(Site, appointment.site_id)
     service = await session.get_one(Service, appointment.service_id)
-    data = rules.appointment_data(
-        id=appointment.id,
-        reference=appointment.reference,
-        status=appointment.status,
-        site=site.slug,
-        service_code=service.code,
-        service_name=service.name,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-        channel=appointment.channel,
-        zone=ZoneInfo(site.timezone),
-    )
+    data = appointment_data(appointment, site, service)
     write(session, endpoints, name, data, event.at)
 
 
