@@ -287,8 +287,7 @@ async def _unbookable(
         needs,
         start,
         refused.status,
-        refusal=refusal(refused.code),
-        alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+        refused=refused,
         **shown,
     )
 
@@ -327,8 +326,7 @@ async def _book(
             start,
             409,
             entered=entered,
-            refusal=refusal(refused.code),
-            alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+            refused=refused,
         )
     except DomainError as error:
         if error.status >= 404:
@@ -419,12 +417,15 @@ async def _contact_page(
     start: datetime,
     status: int = 200,
     template: str = "booking_contact.html",
+    refused: SlotRefused | None = None,
     **shown: Any,
 ) -> Template:
     """The step of the contact details for the slot `start`, with what the form `shown`
-    again (what was entered, what is wrong); or, as `template`, the summary to confirm."""
+    again (what was entered, what is wrong) and, when the slot is `refused`, why, with the
+    nearest free slots; or, as `template`, the summary to confirm."""
     service, chosen = await choice(session, code, needs)
-    local = start.astimezone(ZoneInfo(site.timezone))
+    tz = ZoneInfo(site.timezone)
+    local = start.astimezone(tz)
     page = {
         "site": site,
         "service": service,
@@ -438,9 +439,9 @@ async def _contact_page(
         "entered": ContactForm(),
         "texts": False,
         "errors": {},
-        "refusal": None,
+        "refusal": refusal(refused.code) if refused else None,
         "from_space": False,
-        "alternatives": [],
+        "alternatives": slot_choices(refused.alternatives, tz) if refused else [],
         **shown,
     }
     entered = page["entered"]
