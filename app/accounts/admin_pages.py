@@ -36,19 +36,13 @@ from app.accounts.models import Agent
 from app.accounts.service import sites_in_view
 from app.errors import BadRequest, DomainError
 from app.i18n import N_, formats, gettext
-from app.i18n.texts import label
+from app.i18n.texts import ROLES, label
 from app.sites.models import Site
 from app.web.context import Context
 from app.web.staff import FormRefusals, Staff, StaffController, back
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
-ROLES = {
-    "reception": N_("Accueil"),
-    "facilitator": N_("Facilitation"),
-    "manager": N_("Responsable de mairie"),
-    "admin": N_("Administration de la Ville (toutes les mairies)"),
-}
 DONE = {
     "agent_cree": N_("Le compte a été créé."),
     "agent_modifie": N_(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.i18n import N_
 from app.i18n.elision import elides
+from app.i18n.texts import ROLES as ROLES  # the history names roles as the pages do
 
 # What each action did, said after the agent's name. Values: %(name)s (what was acted
 # on: an agent, a station, a démarche…), %(reference)s (a ticket's number, an
@@ -115,12 +116,6 @@ REFUSED = {
     "id_token": N_("Le jeton d'identité n'a pas pu être vérifié"),
     "unavailable": N_("Le compte de la Ville ne répondait pas"),
     "slowed": N_("Trop d'erreurs de mot de passe depuis cette adresse : il faut attendre"),
-}
-ROLES = {
-    "reception": N_("Accueil"),
-    "facilitator": N_("Facilitation"),
-    "manager": N_("Responsable de mairie"),
-    "admin": N_("Administration de la Ville (toutes les mairies)"),
 }
 STATION_KINDS = {
     "standard": N_("Poste standard"),

@@ -22,7 +22,13 @@ from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.queries import SlotRefused, offer_alternatives, requirement_of, slot_finder
+from app.booking.queries import (
+    SlotRefused,
+    availability,
+    offer_alternatives,
+    requirement_of,
+    slot_finder,
+)
 from app.booking.slot_views import asked, choice, slot_choices, slot_context
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
@@ -34,7 +40,7 @@ from app.residents import sessions as residents
 from app.residents import space
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site, list_needs, list_services
+from app.sites.service import get_site, list_needs, list_services, local_today
 from app.throttle import client_address
 from app.web.public import PublicController, Visitor
 
@@ -94,6 +100,38 @@ class ContactForm:
 def needs_of(values: list[Any]) -> tuple[str, ...]:
     """The needs ticked (`besoins`), from the query or the form."""
     return tuple(str(value) for value in values if value)[:MAX_NEEDS]
+
+
+async def free_slots_of_day(
+    session: AsyncSession,
+    site: Site,
+    code: str,
+    needs: tuple[str, ...],
+    day_text: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The free slots at `site` for the démarche `code` and `needs`, on the day asked
+    (today at the earliest), as the forms booking for someone else list them, with the day
+    after for the link to it; no slot without a démarche."""
+    today = local_today(site, now)
+    day = max(bounds.parse_date(day_text) or today, today)
+    slots: list[dict[str, str]] = []
+    if code:
+        _, found = await availability(session, site.slug, code, needs, day, day, now)
+        tz = ZoneInfo(site.timezone)
+        slots = [
+            {
+                "value": slot.start.astimezone(tz).isoformat(),
+                "label": formats.clock(slot.start.astimezone(tz)),
+            }
+            for slot in found
+        ]
+    return {
+        "day": day.isoformat(),
+        "day_label": formats.day(day),
+        "next_day": (day + timedelta(days=1)).isoformat(),
+        "slots": slots,
+    }
 
 
 async def _chosen(visitor: Visitor, slug: str) -> tuple[Site, str, tuple[str, ...]]:
@@ -249,8 +287,7 @@ async def _unbookable(
         needs,
         start,
         refused.status,
-        refusal=refusal(refused.code),
-        alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+        refused=refused,
         **shown,
     )
 
@@ -289,8 +326,7 @@ async def _book(
             start,
             409,
             entered=entered,
-            refusal=refusal(refused.code),
-            alternatives=slot_choices(refused.alternatives, ZoneInfo(site.timezone)),
+            refused=refused,
         )
     except DomainError as error:
         if error.status >= 404:
@@ -381,12 +417,15 @@ async def _contact_page(
     start: datetime,
     status: int = 200,
     template: str = "booking_contact.html",
+    refused: SlotRefused | None = None,
     **shown: Any,
 ) -> Template:
     """The step of the contact details for the slot `start`, with what the form `shown`
-    again (what was entered, what is wrong); or, as `template`, the summary to confirm."""
+    again (what was entered, what is wrong) and, when the slot is `refused`, why, with the
+    nearest free slots; or, as `template`, the summary to confirm."""
     service, chosen = await choice(session, code, needs)
-    local = start.astimezone(ZoneInfo(site.timezone))
+    tz = ZoneInfo(site.timezone)
+    local = start.astimezone(tz)
     page = {
         "site": site,
         "service": service,
@@ -400,9 +439,9 @@ async def _contact_page(
         "entered": ContactForm(),
         "texts": False,
         "errors": {},
-        "refusal": None,
+        "refusal": refusal(refused.code) if refused else None,
         "from_space": False,
-        "alternatives": [],
+        "alternatives": slot_choices(refused.alternatives, tz) if refused else [],
         **shown,
     }
     entered = page["entered"]

@@ -1,7 +1,7 @@
 """The sentences and words the domains' codes stand for, as the pages show them: the
 refusals by their code, the states of appointments, tickets and requests, the outcomes of
-a visit, the channels of a booking. Each is a msgid of the catalog (`N_`), translated in
-the current language where it is shown (`refusal`, `label`)."""
+a visit, the channels of a booking, the roles of agents. Each is a msgid of the catalog
+(`N_`), translated in the current language where it is shown (`refusal`, `label`)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,14 @@ TICKET_STATUSES = {
     "no_show": N_("absent"),
     "cancelled": N_("annulé"),
     "closed": N_("clos à la fermeture"),
+}
+
+# An agent's role, as the administration pages and the history name it.
+ROLES = {
+    "reception": N_("Accueil"),
+    "facilitator": N_("Facilitation"),
+    "manager": N_("Responsable de mairie"),
+    "admin": N_("Administration de la Ville (toutes les mairies)"),
 }
 
 ESCALATION_STATUSES = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,8 +24,8 @@ from app import bounds
 from app.accounts.actors import Actor
 from app.booking import commands as booking
 from app.booking.models import Appointment
-from app.booking.pages import ContactForm, needs_of
-from app.booking.queries import SlotRefused, appointment_by_reference, availability
+from app.booking.pages import ContactForm, free_slots_of_day, needs_of
+from app.booking.queries import SlotRefused, appointment_by_reference
 from app.booking.slots import Refusal
 from app.errors import DomainError, Forbidden, Unauthorized
 from app.i18n import N_, formats, gettext
@@ -38,7 +37,7 @@ from app.partners.queries import requests_to, upcoming_referrals
 from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site, list_needs, list_services, local_today
+from app.sites.service import get_site, list_needs, list_services
 from app.throttle import Limits, client_address
 from app.visits import service as visits
 from app.web.context import Context, WithContext
@@ -314,34 +313,18 @@ async def _booking_context(
 ) -> dict[str, Any]:
     """The booking form at `site`: the démarche and needs chosen, the free slots of the day
     asked (today at the earliest), and the person's details (none yet)."""
-    session, now = visit.session, visit.now
-    today = local_today(site, now)
-    day = max(bounds.parse_date(day_text) or today, today)
-    services = await list_services(session)
+    services = await list_services(visit.session)
     known = {service.code for service in services}
-    slots: list[dict[str, str]] = []
-    if code in known:
-        _, found = await availability(session, site.slug, code, needs, day, day, now)
-        tz = ZoneInfo(site.timezone)
-        slots = [
-            {
-                "value": slot.start.astimezone(tz).isoformat(),
-                "label": formats.clock(slot.start.astimezone(tz)),
-            }
-            for slot in found
-        ]
+    chosen = code if code in known else ""
     return {
         "partner": visit.partner,
         "csrf": visit.csrf,
         "site": site,
         "services": services,
-        "needs": await list_needs(session),
-        "code": code if code in known else "",
+        "needs": await list_needs(visit.session),
+        "code": chosen,
         "chosen_needs": list(needs),
-        "day": day.isoformat(),
-        "day_label": formats.day(day),
-        "next_day": (day + timedelta(days=1)).isoformat(),
-        "slots": slots,
+        **await free_slots_of_day(visit.session, site, chosen, needs, day_text, visit.now),
         "error": None,
         "entered": None,
         "start": None,

@@ -19,7 +19,7 @@ from app.partners.pages import HOME, PartnerVisit, on_error, provide_partner_vis
 from app.partners.queries import request_to
 from app.security import forms_from_our_pages
 from app.visits.models import Escalation
-from app.visits.request_view import PRIVATE, answer, request_context
+from app.visits.request_view import PRIVATE, Refused, answer, request_context
 
 REQUESTS = f"{HOME}/demandes"
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
@@ -47,14 +47,9 @@ class PartnerRequestPages(Controller):
         escalation: Escalation,
         *,
         done: bool = False,
-        error: str | None = None,
-        chosen: str = "",
-        message: str = "",
-        status_code: int = 200,
+        refused: Refused | None = None,
     ) -> Template:
-        page = await request_context(
-            visit.context, escalation, done=done, error=error, chosen=chosen, message=message
-        )
+        page = await request_context(visit.context, escalation, done=done, refused=refused)
         page.update(
             partner=visit.partner,
             csrf=visit.csrf,
@@ -63,7 +58,10 @@ class PartnerRequestPages(Controller):
             hidden_value=visit.csrf,
         )
         return Template(
-            "partner_request.html", context=page, headers=PRIVATE, status_code=status_code
+            "partner_request.html",
+            context=page,
+            headers=PRIVATE,
+            status_code=refused.status if refused else 200,
         )
 
     @get("/{reference:str}")
@@ -82,12 +80,5 @@ class PartnerRequestPages(Controller):
         form = await partner_visit.request.form()
         refused = await answer(partner_visit.session, escalation, form, partner_visit.now)
         if refused is not None:
-            return await self._page(
-                partner_visit,
-                escalation,
-                error=refused.error,
-                chosen=refused.chosen,
-                message=refused.message,
-                status_code=refused.status,
-            )
+            return await self._page(partner_visit, escalation, refused=refused)
         return Redirect(f"{REQUESTS}/{escalation.reference}?fait=1", status_code=303)

@@ -19,7 +19,7 @@ from app.accounts.actors import STAFF
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.pages import ContactForm, needs_of
+from app.booking.pages import ContactForm, free_slots_of_day, needs_of
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden, NotFound
@@ -457,28 +457,11 @@ async def _booking_context(
     needs: tuple[str, ...],
     day_text: str,
 ) -> dict[str, Any]:
-    session, now = context.session, context.now
-    today = local_today(site, now)
-    day = max(bounds.parse_date(day_text) or today, today)
-    slots: list[dict[str, str]] = []
-    if code:
-        _, found = await booking.availability(session, site.slug, code, needs, day, day, now)
-        tz = ZoneInfo(site.timezone)
-        slots = [
-            {
-                "value": s.start.astimezone(tz).isoformat(),
-                "label": formats.clock(s.start.astimezone(tz)),
-            }
-            for s in found
-        ]
     return {
-        **await desk_context(session, staff, site),
+        **await desk_context(context.session, staff, site),
         "code": code,
         "chosen_needs": list(needs),
-        "day": day.isoformat(),
-        "day_label": formats.day(day),
-        "next_day": (day + timedelta(days=1)).isoformat(),
-        "slots": slots,
+        **await free_slots_of_day(context.session, site, code, needs, day_text, context.now),
         "error": None,
         # What a refused booking form held, shown again as typed.
         "entered": None,

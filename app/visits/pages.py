@@ -19,7 +19,7 @@ from app.booking.schemas import Token
 from app.config import Settings
 from app.db import token_digest
 from app.visits import service as visits
-from app.visits.request_view import PRIVATE, answer, request_context
+from app.visits.request_view import PRIVATE, Refused, answer, request_context
 from app.web.context import Context
 from app.web.public import PublicController, Visitor
 
@@ -41,22 +41,20 @@ class DepartmentPages(PublicController):
         token: str,
         *,
         done: bool = False,
-        error: str | None = None,
-        chosen: str = "",
-        message: str = "",
-        status_code: int = 200,
+        refused: Refused | None = None,
     ) -> Template:
         escalation = await visits.escalation_by_department_token(context.session, token)
-        page = await request_context(
-            context, escalation, done=done, error=error, chosen=chosen, message=message
-        )
+        page = await request_context(context, escalation, done=done, refused=refused)
         page.update(
             form_action=f"/demande-transmise/{token}",
             hidden_name=FORM_TOKEN,
             hidden_value=form_token(context.settings, token),
         )
         return Template(
-            "department_request.html", context=page, headers=PRIVATE, status_code=status_code
+            "department_request.html",
+            context=page,
+            headers=PRIVATE,
+            status_code=refused.status if refused else 200,
         )
 
     @get("/demande-transmise/{token:str}")
@@ -79,15 +77,9 @@ class DepartmentPages(PublicController):
         presented = str(form.get(FORM_TOKEN, ""))[:128]
         expected = form_token(visitor.settings, token)
         if not hmac.compare_digest(presented.encode(), expected.encode()):
-            return await self._page(visitor.context, token, error="form", status_code=403)
+            expired = Refused("form", "", "", 403)
+            return await self._page(visitor.context, token, refused=expired)
         refused = await answer(visitor.session, escalation, form, visitor.now)
         if refused is not None:
-            return await self._page(
-                visitor.context,
-                token,
-                error=refused.error,
-                chosen=refused.chosen,
-                message=refused.message,
-                status_code=refused.status,
-            )
+            return await self._page(visitor.context, token, refused=refused)
         return Redirect(f"/demande-transmise/{token}?fait=1", status_code=303)

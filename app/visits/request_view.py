@@ -109,14 +109,12 @@ async def request_context(
     escalation: Escalation,
     *,
     done: bool = False,
-    error: str | None = None,
-    chosen: str = "",
-    message: str = "",
+    refused: Refused | None = None,
 ) -> dict[str, Any]:
     """What the department's page shows of the request: the mairie, the person, the
     démarches and the note of the visit, its steps so far and those that may follow; and
-    the answer just recorded (`done`) or refused (`error`, with the step and message as
-    typed). The caller adds where its form posts (`form_action`, its token's field)."""
+    the answer just recorded (`done`) or refused (with the step and message as typed).
+    The caller adds where its form posts (`form_action`, its token's field)."""
     session = context.session
     site = await session.get_one(Site, escalation.site_id)
     tz = ZoneInfo(site.timezone)
@@ -158,8 +156,8 @@ async def request_context(
         ],
         "max_message": visits.MAX_NOTE,
         "done": done,
-        "error": error_text(error),
-        "error_field": error,
-        "chosen": chosen,
-        "message": message,
+        "error": error_text(refused.error if refused else None),
+        "error_field": refused.error if refused else None,
+        "chosen": refused.chosen if refused else "",
+        "message": refused.message if refused else "",
     }
