@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts import sessions
+from app.accounts import session_rules, sessions
 from app.accounts.models import Agent
 from app.accounts.service import normalise_email
 from app.audit.service import Detail
@@ -164,7 +164,7 @@ def logout_cookie(
         "exp": int(
             (staff_session.started_at + timedelta(hours=settings.session_max_hours)).timestamp()
         ),
-        "sid": sessions.digest(staff_session.session_id),
+        "sid": session_rules.digest(staff_session.session_id),
         "idt": id_token,
     }
     value = jwt.encode(claims, _key(settings, _LOGOUT_KIND.encode()), algorithm=_ALGORITHM)
@@ -186,7 +186,7 @@ def id_token_of(
 ) -> str | None:
     """The ID token of the sign-in that opened `staff_session`, if this cookie holds it."""
     claims = _claims(cookie, settings, _LOGOUT_KIND, now)
-    if claims is None or claims.get("sid") != sessions.digest(staff_session.session_id):
+    if claims is None or claims.get("sid") != session_rules.digest(staff_session.session_id):
         return None
     id_token = claims.get("idt")
     return id_token if isinstance(id_token, str) and id_token else None
