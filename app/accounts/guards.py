@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service, sessions
 from app.accounts.actors import Actor
+from app.accounts.cookies import private_cookie
 from app.accounts.credentials import read_token
 from app.accounts.models import Agent
 from app.config import Settings
@@ -39,17 +40,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def session_cookie(value: str, settings: Settings, *, max_age: int | None = None) -> Cookie:
-    """The staff session cookie: not readable by scripts, not sent by other sites' forms,
-    and over HTTPS only outside a developer's machine."""
-    return Cookie(
-        key=sessions.COOKIE,
-        value=value,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_production,
-        max_age=settings.session_max_hours * 3600 if max_age is None else max_age,
-    )
+    """The staff session cookie, for as long as a session may last unless told."""
+    max_age = settings.session_max_hours * 3600 if max_age is None else max_age
+    return private_cookie(sessions.COOKIE, value, settings, max_age=max_age)
 
 
 async def agent_of(

@@ -12,17 +12,17 @@ token derived from the session id, so another site cannot post in an agent's nam
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import session_rules
 from app.accounts.credentials import issue_token, read_token
 from app.accounts.models import SessionRow
+from app.accounts.session_rules import digest
 from app.config import Settings
 from app.db import writing
 
@@ -32,8 +32,7 @@ CSRF_HEADER = "x-csrf-token"
 # Sent by a page's own refreshing (app/web/static/refresh.js): such a request is not the
 # agent's activity, so a page left open still ends after `session_idle_minutes`.
 BACKGROUND_HEADER = "x-guichet-background"
-# The last activity is written at most this often (not at every request).
-REFRESH_AFTER = timedelta(minutes=5)
+_CSRF_KIND = "csrf"
 
 
 @dataclass(frozen=True)
@@ -44,25 +43,20 @@ class StaffSession:
     last_seen: datetime
 
 
-def digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
 async def start(
     session: AsyncSession, agent_id: int, settings: Settings, now: datetime
 ) -> StaffSession:
     """Open a session for `agent_id` (and forget the sessions of anyone that have ended)."""
     staff_session = StaffSession(agent_id, secrets.token_urlsafe(32), now, now)
     async with writing(session):
-        await session.execute(
-            delete(SessionRow).where(
-                or_(
-                    SessionRow.last_seen_at
-                    < now - timedelta(minutes=settings.session_idle_minutes),
-                    SessionRow.started_at <= now - timedelta(hours=settings.session_max_hours),
-                )
-            )
+        ended = session_rules.ended_rows(
+            SessionRow.started_at,
+            SessionRow.last_seen_at,
+            now,
+            settings.session_idle_minutes,
+            settings.session_max_hours,
         )
+        await session.execute(delete(SessionRow).where(ended))
         session.add(
             SessionRow(
                 digest=digest(staff_session.session_id),
@@ -109,9 +103,8 @@ async def find(
     row = await session.scalar(select(SessionRow).where(SessionRow.digest == digest(session_id)))
     if row is None or row.agent_id != agent_id:
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
-        return None
-    if now - row.started_at >= timedelta(hours=settings.session_max_hours):
+    idle, longest = settings.session_idle_minutes, settings.session_max_hours
+    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
         return None
     return StaffSession(agent_id, session_id, row.started_at, row.last_seen_at)
 
@@ -121,7 +114,7 @@ async def touch(
 ) -> None:
     """Record the session's activity, when the last record has aged: every few minutes,
     and at least twice within the idle timeout however short it is set."""
-    if now - staff_session.last_seen < min(REFRESH_AFTER, timedelta(minutes=idle_minutes) / 2):
+    if not session_rules.activity_due(staff_session.last_seen, now, idle_minutes):
         return
     async with writing(session):
         await session.execute(
@@ -145,11 +138,9 @@ async def end_all(session: AsyncSession, agent_id: int) -> None:
 
 
 def csrf_token(staff_session: StaffSession, settings: Settings) -> str:
-    mac = hmac.new(
-        settings.secret_key.encode(), f"csrf:{staff_session.session_id}".encode(), hashlib.sha256
-    )
-    return mac.hexdigest()[:40]
+    return session_rules.csrf_token(settings.secret_key, _CSRF_KIND, staff_session.session_id)
 
 
 def csrf_matches(staff_session: StaffSession, settings: Settings, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token(staff_session, settings), presented)
+    session_id = staff_session.session_id
+    return session_rules.csrf_matches(settings.secret_key, _CSRF_KIND, session_id, presented)

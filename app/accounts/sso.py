@@ -33,7 +33,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts import sessions
+from app.accounts import session_rules, sessions
+from app.accounts.cookies import private_cookie
 from app.accounts.models import Agent
 from app.accounts.service import normalise_email
 from app.audit.service import Detail
@@ -142,15 +143,7 @@ def decode_flow(cookie: str, settings: Settings, now: datetime) -> StaffFlow | N
 
 def flow_cookie(value: str, settings: Settings, *, max_age: int) -> Cookie:
     """`lax`: the provider sends the browser back by a plain link, which carries it."""
-    return Cookie(
-        key=FLOW_COOKIE,
-        value=value,
-        path=FLOW_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_production,
-        max_age=max_age,
-    )
+    return private_cookie(FLOW_COOKIE, value, settings, path=FLOW_PATH, max_age=max_age)
 
 
 def logout_cookie(
@@ -164,19 +157,18 @@ def logout_cookie(
         "exp": int(
             (staff_session.started_at + timedelta(hours=settings.session_max_hours)).timestamp()
         ),
-        "sid": sessions.digest(staff_session.session_id),
+        "sid": session_rules.digest(staff_session.session_id),
         "idt": id_token,
     }
     value = jwt.encode(claims, _key(settings, _LOGOUT_KIND.encode()), algorithm=_ALGORITHM)
     if not id_token or len(value) > LONGEST_COOKIE:
         return None
-    return Cookie(
-        key=LOGOUT_COOKIE,
-        value=value,
+    return private_cookie(
+        LOGOUT_COOKIE,
+        value,
+        settings,
         path=LOGOUT_PATH,
-        httponly=True,
         samesite="strict",
-        secure=settings.is_production,
         max_age=settings.session_max_hours * 3600,
     )
 
@@ -186,7 +178,7 @@ def id_token_of(
 ) -> str | None:
     """The ID token of the sign-in that opened `staff_session`, if this cookie holds it."""
     claims = _claims(cookie, settings, _LOGOUT_KIND, now)
-    if claims is None or claims.get("sid") != sessions.digest(staff_session.session_id):
+    if claims is None or claims.get("sid") != session_rules.digest(staff_session.session_id):
         return None
     id_token = claims.get("idt")
     return id_token if isinstance(id_token, str) and id_token else None

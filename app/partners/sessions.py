@@ -9,16 +9,16 @@ without a request, or the staff's longest session after login.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.accounts import session_rules
+from app.accounts.session_rules import digest
 from app.config import Settings
 from app.db import writing
 from app.partners.models import Partner, PartnerSession
@@ -27,7 +27,7 @@ COOKIE = "guichet_partenaire"
 COOKIE_PATH = "/partenaires"
 CSRF_FIELD = "csrf"
 LONGEST_COOKIE = 100
-REFRESH_AFTER = timedelta(minutes=5)
+_CSRF_KIND = "partner-csrf"
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,13 @@ class Opened:
     last_seen: datetime
 
 
-def digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
-def _ended(settings: Settings, now: datetime) -> object:
-    return or_(
-        PartnerSession.last_seen_at < now - timedelta(minutes=settings.session_idle_minutes),
-        PartnerSession.started_at <= now - timedelta(hours=settings.session_max_hours),
+def _ended(settings: Settings, now: datetime) -> ColumnElement[bool]:
+    return session_rules.ended_rows(
+        PartnerSession.started_at,
+        PartnerSession.last_seen_at,
+        now,
+        settings.session_idle_minutes,
+        settings.session_max_hours,
     )
 
 
@@ -55,7 +54,7 @@ async def start(session: AsyncSession, partner_id: int, settings: Settings, now:
     cookie's value."""
     session_id = secrets.token_urlsafe(32)
     async with writing(session):
-        await session.execute(delete(PartnerSession).where(_ended(settings, now)))  # type: ignore[arg-type]
+        await session.execute(delete(PartnerSession).where(_ended(settings, now)))
         session.add(
             PartnerSession(
                 digest=digest(session_id),
@@ -79,9 +78,8 @@ async def find(
     )
     if row is None:
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
-        return None
-    if now - row.started_at >= timedelta(hours=settings.session_max_hours):
+    idle, longest = settings.session_idle_minutes, settings.session_max_hours
+    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
         return None
     partner = await session.scalar(
         select(Partner)
@@ -95,7 +93,7 @@ async def find(
 
 async def touch(session: AsyncSession, opened: Opened, now: datetime) -> None:
     """Record the session's activity, when the last record has aged."""
-    if now - opened.last_seen < REFRESH_AFTER:
+    if now - opened.last_seen < session_rules.REFRESH_AFTER:
         return
     async with writing(session):
         await session.execute(
@@ -113,11 +111,8 @@ async def end(session: AsyncSession, session_id: str) -> None:
 
 
 def csrf_token(session_id: str, settings: Settings) -> str:
-    mac = hmac.new(
-        settings.secret_key.encode(), f"partner-csrf:{session_id}".encode(), hashlib.sha256
-    )
-    return mac.hexdigest()[:40]
+    return session_rules.csrf_token(settings.secret_key, _CSRF_KIND, session_id)
 
 
 def csrf_matches(session_id: str, settings: Settings, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token(session_id, settings), presented)
+    return session_rules.csrf_matches(settings.secret_key, _CSRF_KIND, session_id, presented)

@@ -140,6 +140,24 @@ async def _of_tickets(
     return list(await session.scalars(select(model).where(model.ticket_id.in_(ticket_ids))))
 
 
+async def add_what_tickets_hold(session: AsyncSession, found: Found) -> None:
+    """Add to `found` what its tickets hold: their visits' notes, the requests sent on
+    with their steps, the answers given."""
+    ticket_ids = [t.id for t in found.tickets]
+    if ticket_ids:
+        found.visits = await _of_tickets(session, Visit, ticket_ids)
+        found.escalations = await _of_tickets(session, Escalation, ticket_ids)
+        found.answers = await _of_tickets(session, FollowUpAnswer, ticket_ids)
+    if found.escalations:
+        found.steps = list(
+            await session.scalars(
+                select(EscalationEvent)
+                .where(EscalationEvent.escalation_id.in_([e.id for e in found.escalations]))
+                .order_by(EscalationEvent.at, EscalationEvent.id)
+            )
+        )
+
+
 async def _matching(
     session: AsyncSession, model: type[Row], site_ids: list[int], order: str, **given: object
 ) -> list[Row]:
@@ -167,19 +185,8 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
     found.tickets = await _matching(
         session, Ticket, site_ids, "arrived_at", appointment_id=appointment_ids, phone=contact.phone
     )
+    await add_what_tickets_hold(session, found)
     ticket_ids = [t.id for t in found.tickets]
-    if ticket_ids:
-        found.visits = await _of_tickets(session, Visit, ticket_ids)
-        found.escalations = await _of_tickets(session, Escalation, ticket_ids)
-        found.answers = await _of_tickets(session, FollowUpAnswer, ticket_ids)
-    if found.escalations:
-        found.steps = list(
-            await session.scalars(
-                select(EscalationEvent)
-                .where(EscalationEvent.escalation_id.in_([e.id for e in found.escalations]))
-                .order_by(EscalationEvent.at, EscalationEvent.id)
-            )
-        )
     found.messages = await _matching(
         session,
         OutboxMessage,
@@ -270,15 +277,29 @@ async def erase(
         if found.empty:
             return Erased()
         erased = await blank(session, found, now)
-        audit.record_at_sites(
-            session,
-            "person.erased",
-            site_ids=found.site_ids(),
-            at=now,
-            agent_id=agent_id,
-            target="person",
-            appointments=len(found.appointments),
-            tickets=len(found.tickets),
-            messages=len(found.messages),
-        )
+        record(session, "person.erased", found, target="person", agent_id=agent_id, now=now)
     return erased
+
+
+def record(
+    session: AsyncSession,
+    action: str,
+    found: Found,
+    *,
+    target: str,
+    agent_id: int | None,
+    now: datetime,
+) -> None:
+    """Write in the log of each mairie concerned that what `found` held was erased, with
+    the counts only: never a contact, which would undo the erasure."""
+    audit.record_at_sites(
+        session,
+        action,
+        site_ids=found.site_ids(),
+        at=now,
+        agent_id=agent_id,
+        target=target,
+        appointments=len(found.appointments),
+        tickets=len(found.tickets),
+        messages=len(found.messages),
+    )

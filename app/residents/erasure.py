@@ -14,20 +14,18 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.booking.models import Appointment
 from app.db import writing
 from app.notify.models import OutboxMessage
-from app.privacy.service import Erased, Found, blank
+from app.privacy import service as privacy
 from app.queue.models import Ticket
 from app.residents import linking
 from app.residents.models import Resident, ResidentSession
-from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
 
 
-async def traces(session: AsyncSession, resident_id: int) -> Found:
+async def traces(session: AsyncSession, resident_id: int) -> privacy.Found:
     """Everything guichet holds of the resident through their appointments."""
-    found = Found(
+    found = privacy.Found(
         appointments=list(
             await session.scalars(
                 select(Appointment)
@@ -44,27 +42,8 @@ async def traces(session: AsyncSession, resident_id: int) -> Found:
             select(Ticket).where(Ticket.appointment_id.in_(appointment_ids)).order_by(Ticket.id)
         )
     )
+    await privacy.add_what_tickets_hold(session, found)
     ticket_ids = [t.id for t in found.tickets]
-    if ticket_ids:
-        found.visits = list(
-            await session.scalars(select(Visit).where(Visit.ticket_id.in_(ticket_ids)))
-        )
-        found.escalations = list(
-            await session.scalars(select(Escalation).where(Escalation.ticket_id.in_(ticket_ids)))
-        )
-        found.answers = list(
-            await session.scalars(
-                select(FollowUpAnswer).where(FollowUpAnswer.ticket_id.in_(ticket_ids))
-            )
-        )
-    if found.escalations:
-        found.steps = list(
-            await session.scalars(
-                select(EscalationEvent).where(
-                    EscalationEvent.escalation_id.in_([e.id for e in found.escalations])
-                )
-            )
-        )
     of_them = [OutboxMessage.appointment_id.in_(appointment_ids)]
     if ticket_ids:
         of_them.append(OutboxMessage.ticket_id.in_(ticket_ids))
@@ -74,7 +53,7 @@ async def traces(session: AsyncSession, resident_id: int) -> Found:
     return found
 
 
-async def erase(session: AsyncSession, resident_id: int, now: datetime) -> Erased | None:
+async def erase(session: AsyncSession, resident_id: int, now: datetime) -> privacy.Erased | None:
     """Delete the resident's space and blank their data, in one transaction; None when
     there was no such resident (deleted already). The bookings their verified email or
     phone made by link, not attached yet, are theirs too: attached first."""
@@ -87,7 +66,7 @@ async def erase(session: AsyncSession, resident_id: int, now: datetime) -> Erase
         if resident is None:
             return None
         found = await traces(session, resident_id)
-        erased = await blank(session, found, now)
+        erased = await privacy.blank(session, found, now)
         await session.execute(
             update(Appointment)
             .where(Appointment.resident_id == resident_id)
@@ -97,15 +76,5 @@ async def erase(session: AsyncSession, resident_id: int, now: datetime) -> Erase
             delete(ResidentSession).where(ResidentSession.resident_id == resident_id)
         )
         await session.execute(delete(Resident).where(Resident.id == resident_id))
-        audit.record_at_sites(
-            session,
-            "resident.erased",
-            site_ids=found.site_ids(),
-            at=now,
-            agent_id=None,
-            target="resident",
-            appointments=len(found.appointments),
-            tickets=len(found.tickets),
-            messages=len(found.messages),
-        )
+        privacy.record(session, "resident.erased", found, target="resident", agent_id=None, now=now)
     return erased

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.cookies import private_cookie
 from app.config import Settings
 from app.db import writing
 from app.errors import DomainError, Forbidden
@@ -106,30 +107,16 @@ def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]
 
 
 def session_cookie(value: str, settings: Settings, *, max_age: int | None = None) -> Cookie:
-    """The resident's session cookie: not readable by scripts, not sent by other sites'
-    forms, over HTTPS only outside a developer's machine."""
-    return Cookie(
-        key=sessions.COOKIE,
-        value=value,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_production,
-        max_age=settings.resident_session_max_hours * 3600 if max_age is None else max_age,
-    )
+    """The resident's session cookie, for as long as a session may last unless told."""
+    max_age = settings.resident_session_max_hours * 3600 if max_age is None else max_age
+    return private_cookie(sessions.COOKIE, value, settings, max_age=max_age)
 
 
 def flow_cookie(value: str, settings: Settings, *, max_age: int) -> Cookie:
     """The sign-in under way. `lax`: the provider sends the browser back by a plain link,
     which carries it."""
-    return Cookie(
-        key=sessions.FLOW_COOKIE,
-        value=value,
-        path=sessions.FLOW_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_production,
-        max_age=max_age,
+    return private_cookie(
+        sessions.FLOW_COOKIE, value, settings, path=sessions.FLOW_PATH, max_age=max_age
     )
 
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.accounts import session_rules
+from app.accounts.session_rules import digest
 from app.config import Settings
 from app.db import writing
 from app.residents.models import Resident, ResidentSession
@@ -29,11 +31,11 @@ from app.residents.oidc import Flow
 COOKIE = "guichet_usager"
 CSRF_FIELD = "csrf"
 LONGEST_COOKIE = 100
-REFRESH_AFTER = timedelta(minutes=5)
 # The sign-in under way: sent back only to the provider's way back in, for a few minutes.
 FLOW_COOKIE = "guichet_connexion"
 FLOW_PATH = "/mon-espace/connexion"
 FLOW_MINUTES = 10
+_CSRF_KIND = "resident-csrf"
 _FLOW_KIND = "resident-sign-in"
 _ALGORITHM = "HS256"
 
@@ -48,15 +50,13 @@ class Opened:
     last_seen: datetime
 
 
-def digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
 def _ended(settings: Settings, now: datetime) -> ColumnElement[bool]:
-    return or_(
-        ResidentSession.last_seen_at
-        < now - timedelta(minutes=settings.resident_session_idle_minutes),
-        ResidentSession.started_at <= now - timedelta(hours=settings.resident_session_max_hours),
+    return session_rules.ended_rows(
+        ResidentSession.started_at,
+        ResidentSession.last_seen_at,
+        now,
+        settings.resident_session_idle_minutes,
+        settings.resident_session_max_hours,
     )
 
 
@@ -92,9 +92,8 @@ async def find(
     )
     if row is None:
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.resident_session_idle_minutes):
-        return None
-    if now - row.started_at >= timedelta(hours=settings.resident_session_max_hours):
+    idle, longest = settings.resident_session_idle_minutes, settings.resident_session_max_hours
+    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
         return None
     resident = await session.get(Resident, row.resident_id)
     if resident is None:
@@ -105,7 +104,7 @@ async def find(
 async def touch(session: AsyncSession, opened: Opened, now: datetime, idle_minutes: int) -> None:
     """Record the session's activity when the last record has aged: every few minutes,
     and at least twice within the idle timeout however short it is set."""
-    if now - opened.last_seen < min(REFRESH_AFTER, timedelta(minutes=idle_minutes) / 2):
+    if not session_rules.activity_due(opened.last_seen, now, idle_minutes):
         return
     async with writing(session):
         await session.execute(
@@ -128,14 +127,11 @@ async def end(session: AsyncSession, session_id: str) -> str | None:
 
 
 def csrf_token(session_id: str, settings: Settings) -> str:
-    mac = hmac.new(
-        settings.secret_key.encode(), f"resident-csrf:{session_id}".encode(), hashlib.sha256
-    )
-    return mac.hexdigest()[:40]
+    return session_rules.csrf_token(settings.secret_key, _CSRF_KIND, session_id)
 
 
 def csrf_matches(session_id: str, settings: Settings, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token(session_id, settings), presented)
+    return session_rules.csrf_matches(settings.secret_key, _CSRF_KIND, session_id, presented)
 
 
 def _flow_secret(settings: Settings) -> str:
