@@ -13,46 +13,50 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from app.notify.models import OutboxMessage
-from app.webhooks.models import WebhookDelivery
+from app.notify.models import MessageStatus, OutboxMessage
+from app.webhooks.models import DeliveryStatus, WebhookDelivery
 
-# The statuses both kinds of row share (each has its own for the other ends).
-PENDING = "pending"
-SENDING = "sending"
-FAILED = "failed"
 # A row that can be claimed.
 Leased = OutboxMessage | WebhookDelivery
+
+
+def statuses(model: type[Leased]) -> type[MessageStatus] | type[DeliveryStatus]:
+    """The statuses of `model`'s rows: each kind has its own, sharing `pending`, `sending`
+    and `failed`."""
+    return MessageStatus if model is OutboxMessage else DeliveryStatus
 
 
 def due(model: type[Leased], now: datetime) -> ColumnElement[bool]:
     """The rows to claim at `now`: those whose time has come, and those whose holder's
     lease ran out (an instance that died, or was cut off, before recording a result)."""
+    status = statuses(model)
     return or_(
-        and_(model.status == PENDING, model.send_after <= now),
-        and_(model.status == SENDING, model.claimed_until < now),
+        and_(model.status == status.PENDING, model.send_after <= now),
+        and_(model.status == status.SENDING, model.claimed_until < now),
     )
 
 
 def held_by(model: type[Leased], instance: str) -> ColumnElement[bool]:
     """The rows `instance` still holds: only these take its results, so a row another
     instance took over, or one dropped meanwhile, keeps what happened to it."""
-    return and_(model.status == SENDING, model.claimed_by == instance)
+    return and_(model.status == statuses(model).SENDING, model.claimed_by == instance)
 
 
 def gave_up(row: Leased, attempts: int, log: logging.Logger, what: str) -> bool:
     """Whether `row` is given up: its lease ran out after its last allowed attempt, with no
     result ever recorded, so it fails for good rather than being claimed again. The log
     names it by `what` and its id only."""
-    if row.status != SENDING or row.attempts < attempts:
+    status = statuses(type(row))
+    if row.status != status.SENDING or row.attempts < attempts:
         return False
     log.warning("%s %s given up: no result after %d attempts", what, row.id, row.attempts)
-    end(row, FAILED, f"gave up: no result after {row.attempts} attempts")
+    end(row, status.FAILED, f"gave up: no result after {row.attempts} attempts")
     return True
 
 
 def take(row: Leased, instance: str, until: datetime) -> None:
     """Claim `row` for `instance` until `until`, as one more attempt."""
-    row.status = SENDING
+    row.status = statuses(type(row)).SENDING
     row.claimed_by = instance
     row.claimed_until = until
     row.attempts += 1

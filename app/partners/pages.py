@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from app import bounds
 from app.accounts.actors import Actor
+from app.accounts.cookies import private_cookie
 from app.booking import commands as booking
 from app.booking.models import Appointment
 from app.booking.pages import ContactForm, free_slots_of_day, needs_of
@@ -118,14 +119,9 @@ def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]
 
 def session_cookie(value: str, context: Context, *, max_age: int | None = None) -> Cookie:
     settings = context.settings
-    return Cookie(
-        key=sessions.COOKIE,
-        value=value,
-        path=sessions.COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.is_production,
-        max_age=settings.session_max_hours * 3600 if max_age is None else max_age,
+    max_age = settings.session_max_hours * 3600 if max_age is None else max_age
+    return private_cookie(
+        sessions.COOKIE, value, settings, max_age=max_age, path=sessions.COOKIE_PATH
     )
 
 

@@ -17,11 +17,12 @@ from app.booking.models import AppointmentStatus
 from app.notify.models import MessageStatus
 from app.queue.models import TicketStatus
 from app.visits.models import EscalationStatus
+from app.webhooks.models import DeliveryStatus
 
 APP = Path(__file__).resolve().parents[2] / "app"
 STATUS_VALUES = frozenset(
     status.value
-    for enum in (AppointmentStatus, TicketStatus, EscalationStatus, MessageStatus)
+    for enum in (AppointmentStatus, TicketStatus, EscalationStatus, MessageStatus, DeliveryStatus)
     for status in enum
 )
 
@@ -67,10 +68,27 @@ def _is_status_attribute(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "status"
 
 
+def _names_its_value(target: ast.expr, value: ast.expr) -> bool:
+    """`PENDING = "pending"`: a status spelled again under its own name, outside its enum,
+    whose every use then looks like a member's."""
+    return (
+        isinstance(target, ast.Name)
+        and _is_status(value)
+        and target.id.lower() == getattr(value, "value", None)
+    )
+
+
 def bare_statuses(source: str, filename: str = "<source>") -> list[str]:
     """Each bare status string of `source`, as "file:line: what was found"."""
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source, filename)):
+    tree = ast.parse(source, filename)
+    for statement in tree.body:  # a module's own names (an enum's members are in its class)
+        if isinstance(statement, ast.Assign) and any(
+            _names_its_value(target, statement.value) for target in statement.targets
+        ):
+            value = getattr(statement.value, "value", "")
+            found.append((statement.lineno, f"{value!r} spelled again as a name"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             lefts = [node.left, *node.comparators[:-1]]
             for left, op, right in zip(lefts, node.ops, node.comparators, strict=True):
@@ -138,6 +156,7 @@ OutboxMessage(status="pending")
 query.values(status="failed")
 select(Ticket).where(Ticket.status.in_(("serving", "called")))
 select(Ticket).where(Ticket.status.not_in({"no_show"}))
+SENDING = "sending"
 """
 
 
@@ -158,6 +177,7 @@ def test_the_scanner_finds_each_kind_of_bare_status() -> None:
         "offending.py:13: 'called' in .status.in_(...)",
         "offending.py:13: 'serving' in .status.in_(...)",
         "offending.py:14: 'no_show' in .status.not_in(...)",
+        "offending.py:15: 'sending' spelled again as a name",
     ]
 
 
