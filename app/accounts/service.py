@@ -188,9 +188,11 @@ async def end_sessions(session: AsyncSession, agent_id: int) -> None:
     await sessions.end_all(session, agent_id)
 
 
-async def _tried(
+async def login_tried(
     session: AsyncSession, now: datetime, action: str, agent_id: int | None, **details: Detail
 ) -> None:
+    """A sign-in tried (by password or single sign-on), in the audit log: the agent, when
+    known, and why it was refused; never the address typed or a token."""
     await events.record(
         session, events.LoginTried(at=now, action=action, agent_id=agent_id, details=details)
     )
@@ -228,7 +230,7 @@ async def authenticate(
     if blocks:
         wait = max(block for block in blocks if block is not None) - now
         async with writing(session):
-            await _tried(
+            await login_tried(
                 session,
                 now,
                 "auth.login_refused",
@@ -260,9 +262,9 @@ async def authenticate(
                 session, dialect, keys.address, None, now, ADDRESS_FREE_TRIES
             )
             if agent is None:
-                await _tried(session, now, "auth.login_failed", None, via=via)
+                await login_tried(session, now, "auth.login_failed", None, via=via)
             elif not agent.active:
-                await _tried(
+                await login_tried(
                     session, now, "auth.login_refused", agent_id, via=via, reason="disabled"
                 )
             else:
@@ -271,11 +273,11 @@ async def authenticate(
                     .where(Agent.id == agent.id)
                     .values(failed_logins=Agent.failed_logins + 1)
                 )
-                await _tried(
+                await login_tried(
                     session, now, "auth.login_failed", agent_id, via=via, failures=failures
                 )
             if delay or address_delay:
-                await _tried(
+                await login_tried(
                     session,
                     now,
                     "auth.slowed",
@@ -294,7 +296,7 @@ async def authenticate(
             changes["password_hash"] = new_hash
         await session.execute(update(Agent).where(Agent.id == agent.id).values(**changes))
         await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys.pair))
-        await _tried(session, now, "auth.login", agent.id, via=via)
+        await login_tried(session, now, "auth.login", agent.id, via=via)
     return agent.id
 
 

@@ -32,12 +32,10 @@ from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events
 from app.accounts import session_rules, sessions
 from app.accounts.cookies import private_cookie
 from app.accounts.models import Agent
-from app.accounts.service import normalise_email
-from app.audit.service import Detail
+from app.accounts.service import login_tried, normalise_email
 from app.config import Settings
 from app.db import writing
 from app.errors import BadRequest
@@ -195,21 +193,13 @@ async def provider_logout(id_token: str, settings: Settings) -> str | None:
 # Who signed in
 
 
-async def _tried(
-    session: AsyncSession, now: datetime, action: str, agent_id: int | None, **details: Detail
-) -> None:
-    await events.record(
-        session, events.LoginTried(at=now, action=action, agent_id=agent_id, details=details)
-    )
-
-
 async def record_refusal(
     session: AsyncSession, now: datetime, reason: str, agent_id: int | None = None
 ) -> None:
     """A sign-in refused (the provider's answer, or guichet's matching), in the audit log."""
     action = "auth.login_failed" if reason == UNKNOWN else "auth.login_refused"
     async with writing(session):
-        await _tried(session, now, action, agent_id, via=VIA, reason=reason[:40])
+        await login_tried(session, now, action, agent_id, via=VIA, reason=reason[:40])
 
 
 def _address(email: str) -> str:
@@ -240,5 +230,5 @@ async def agent_signing_in(session: AsyncSession, identity: oidc.Identity, now: 
         raise oidc.SignInRefused(reason or UNKNOWN)
     async with writing(session):
         await session.execute(update(Agent).where(Agent.id == agent_id).values(last_login_at=now))
-        await _tried(session, now, "auth.login", agent_id, via=VIA)
+        await login_tried(session, now, "auth.login", agent_id, via=VIA)
     return agent_id

@@ -22,7 +22,7 @@ CODE = re.compile(r"^[a-z_]+\.[a-z_]+$")
 # The functions an action's code is given to, as their first string argument: the audit
 # log's own (`record`, `record_at_sites`), the domain event every administration change
 # goes through (`administered`), and the helpers of the slices that call them.
-WRITERS = {"record", "record_at_sites", "administered", "_log", "_tried", "log"}
+WRITERS = {"record", "record_at_sites", "administered", "_log", "login_tried", "log"}
 WRITERS |= {"place_and_record", "add_period"}
 ZONE = ZoneInfo("Europe/Paris")
 NAMES = Names(
