@@ -50,7 +50,6 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, opening_of, openings_of, read_in_same_minute
-from app.sites.service import get_site
 from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
@@ -173,30 +172,32 @@ class Hub:
         """A lobby display: with the key of a paired screen of the site it counts as a
         screen; without a key it gets the same public feed, uncounted; with a key that is
         revoked or unknown it is refused."""
-        async with self.db.session() as session:
-            try:
-                site = await get_site(session, slug)
-            except NotFound:
-                await socket.close(code=4404, reason="unknown site")
-                return
-            screen = await screens.paired(session, site.id, key) if key is not None else None
-        if key is not None and screen is None:
+        try:
+            site, screen_id = await screens.display_of(self.db, slug, key)
+        except NotFound:
+            await socket.close(code=4404, reason="unknown site")
+            return
+        if key is not None and screen_id is None:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 # Accepted first, so that the display learns why and stops trying.
                 await socket.accept()
                 await socket.close(code=NOT_PAIRED, reason="this screen is not paired")
             return
-        await self._serve(socket, site, token=None, screen_id=screen.id if screen else None)
+        await self._serve(socket, site, token=None, screen_id=screen_id)
 
     async def serve_ticket(self, socket: LiveSocket, token: str) -> None:
-        async with self.db.session() as session:
-            try:
-                ticket = await queue.ticket_by_token(session, token)
-            except NotFound:
-                await socket.close(code=4404, reason="unknown ticket")
-                return
-            site = await queue.site_of(session, ticket.site_id)
+        try:
+            site = await self._site_of_ticket(token)
+        except NotFound:
+            await socket.close(code=4404, reason="unknown ticket")
+            return
         await self._serve(socket, site, token=token)
+
+    async def _site_of_ticket(self, token: str) -> Site:
+        """Read apart, as `screens.display_of`: the session ends with this frame."""
+        async with self.db.session() as session:
+            ticket = await queue.ticket_by_token(session, token)
+            return await queue.site_of(session, ticket.site_id)
 
     async def _serve(
         self, socket: LiveSocket, site: Site, token: str | None, screen_id: int | None = None

@@ -28,10 +28,12 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Database
 from app.live.arrival import ArrivalQr
 from app.live.models import Screen
 from app.sites.models import Site
 from app.sites.opening import Opening, estimate, opening_of
+from app.sites.service import get_site
 
 KEY_PARAMETER = "ecran"
 KEY_BYTES = 24  # 192 bits
@@ -68,6 +70,17 @@ async def paired(session: AsyncSession, site_id: int, key: str) -> Screen | None
     if screen is None or screen.site_id != site_id or screen.revoked_at is not None:
         return None
     return screen
+
+
+async def display_of(db: Database, slug: str, key: str | None) -> tuple[Site, int | None]:
+    """The site `slug` (404 when unknown) and the id of its screen paired by `key`, if
+    any. Read in a session of its own that ends here: a session left in the websocket
+    handler's frame would live as long as the connection, 23 objects more a connection
+    for each full garbage collection to walk."""
+    async with db.session() as session:
+        site = await get_site(session, slug)
+        screen = await paired(session, site.id, key) if key is not None else None
+        return site, screen.id if screen is not None else None
 
 
 async def still_paired(session: AsyncSession, screen_ids: Collection[int]) -> set[int]:
