@@ -29,7 +29,7 @@ from app.booking.queries import (
     requirement_of,
     slot_finder,
 )
-from app.booking.slot_views import asked, choice, slot_choices, slot_context
+from app.booking.slot_views import asked, choice, parse_day, slot_choices, slot_context
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.db import token_digest
@@ -112,9 +112,10 @@ async def free_slots_of_day(
 ) -> dict[str, Any]:
     """The free slots at `site` for the démarche `code` and `needs`, on the day asked
     (today at the earliest), as the forms booking for someone else list them, with the day
-    after for the link to it; no slot without a démarche."""
+    after for the link to it; no slot without a démarche. A day that is not one is a 400
+    page, as on the residents' slots page, not today's slots under another name."""
     today = local_today(site, now)
-    day = max(bounds.parse_date(day_text) or today, today)
+    day = max(parse_day(day_text, today), today)
     slots: list[dict[str, str]] = []
     if code:
         _, found = await availability(session, site.slug, code, needs, day, day, now)

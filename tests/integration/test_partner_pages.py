@@ -18,7 +18,7 @@ from app.booking.models import Appointment
 from app.db import Database
 from app.notify.models import OutboxMessage
 from app.partners.sessions import COOKIE
-from tests.conftest import Clock, Staff
+from tests.conftest import STAFF_PASSWORD, Clock, Staff
 from tests.integration.test_staff_pages import csrf_of
 
 CLIENT = AsyncTestClient[object]
@@ -226,3 +226,27 @@ async def test_tries_of_keys_from_one_address_are_as_few_as_staff_logins(
 
     assert answers[:5] == [401] * 5
     assert answers[5:] == [429, 429]
+
+
+@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "9999-12-31", "２０２６-12-07"])
+async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someone(
+    client: CLIENT, staff: Staff, day: str
+) -> None:
+    """The partner's form and the reception's share how they read the day: what is not a
+    day within bounds is a 400 page, not today's slots shown for it."""
+    made, _ = await partner(client, staff)
+    await log_in(client, made["key"])
+    partner_page = await client.get(FORM, params={"service": "caf", "jour": day})
+    client.cookies.clear()
+    email = await staff.agent("reception", HERE)
+    login = await client.post("/connexion", data={"email": email, "password": STAFF_PASSWORD})
+    assert login.status_code == 200, login.text
+    desk_page = await client.get(
+        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": day}
+    )
+    today = await client.get(f"/accueil/{HERE}/rendez-vous", params={"service": "caf"})
+
+    assert partner_page.status_code == 400
+    assert desk_page.status_code == 400
+    assert today.status_code == 200
+    assert "Créneaux libres le mardi 1er décembre 2026" in today.text
