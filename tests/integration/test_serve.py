@@ -1,7 +1,9 @@
-"""`guichet serve` as a newcomer runs it, and CI's refusal to run without PostgreSQL."""
+"""`guichet serve` as a newcomer runs it, what it sets up before serving, and CI's refusal to
+run without PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -12,6 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from click.testing import CliRunner
+
+from app import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 GUICHET = str(Path(sys.executable).parent / "guichet")
@@ -124,13 +130,6 @@ def test_serve_freezes_what_it_built_before_it_serves(
 ) -> None:
     """The application's own objects are out of the garbage collector's reach once built:
     a full collection walks only what requests and connections made since."""
-    import gc
-
-    import uvicorn
-    from click.testing import CliRunner
-
-    from app import cli
-
     frozen: list[int] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: frozen.append(gc.get_freeze_count()))
     for key in [key for key in os.environ if key.startswith("GUICHET_")]:
