@@ -79,6 +79,29 @@ class ContactForm:
             rappels_sms=by_sms,
         )
 
+    @classmethod
+    def for_someone(cls, form: Any) -> ContactForm:
+        """The contact details reception or a partner typed for someone. The boxes say how
+        the person is reminded; when they ticked some but none can reach the person (e-mail
+        ticked, only a phone given), the person is reminded as residents booking for
+        themselves are: by e-mail if given, else by SMS to a mobile. No box ticked: no
+        reminder."""
+        entered = cls(
+            nom=str(form.get("nom", "")),
+            email=str(form.get("email", "")).strip(),
+            telephone=str(form.get("telephone", "")).strip(),
+            rappels_email=form.get("rappels_email") == "oui",
+            rappels_sms=form.get("rappels_sms") == "oui",
+        )
+        ticked = entered.rappels_email or entered.rappels_sms
+        mobile = contacts.is_mobile(entered.telephone)
+        entered.rappels_email = entered.rappels_email and bool(entered.email)
+        entered.rappels_sms = entered.rappels_sms and mobile
+        if ticked and not (entered.rappels_email or entered.rappels_sms):
+            entered.rappels_email = bool(entered.email)
+            entered.rappels_sms = not entered.email and mobile
+        return entered
+
     def request(
         self, site: Site, code: str, needs: tuple[str, ...], start: datetime, **more: Any
     ) -> commands.BookingRequest:
@@ -95,6 +118,16 @@ class ContactForm:
             reminders_by_sms=self.rappels_sms,
             **more,
         )
+
+
+def reminded_by(appointment: Appointment) -> dict[str, bool]:
+    """How the person booked for is reminded, as said to whoever booked: by e-mail, by SMS
+    (to a mobile only)."""
+    phone = appointment.phone or ""
+    return {
+        "by_email": appointment.reminders_by_email and bool(appointment.email),
+        "by_sms": appointment.reminders_by_sms and contacts.is_mobile(phone),
+    }
 
 
 def needs_of(values: list[Any]) -> tuple[str, ...]:

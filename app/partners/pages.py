@@ -25,7 +25,7 @@ from app.accounts.actors import Actor
 from app.accounts.cookies import private_cookie
 from app.booking import commands as booking
 from app.booking.models import Appointment
-from app.booking.pages import ContactForm, free_slots_of_day, needs_of
+from app.booking.pages import ContactForm, free_slots_of_day, needs_of, reminded_by
 from app.booking.queries import SlotRefused, appointment_by_reference
 from app.booking.slots import Refusal
 from app.errors import DomainError, Forbidden, Unauthorized
@@ -206,13 +206,7 @@ class PartnerPages(Controller):
         needs = needs_of(form.getall("besoins", []))
         day_text = str(form.get("jour", ""))
         start = bounds.parse_datetime(str(form.get("debut", "")))
-        entered = ContactForm(
-            nom=str(form.get("nom", ""))[:200],
-            email=str(form.get("email", ""))[:254].strip(),
-            telephone=str(form.get("telephone", ""))[:40].strip(),
-            rappels_email=form.get("rappels_email") == "oui",
-            rappels_sms=form.get("rappels_sms") == "oui",
-        )
+        entered = ContactForm.for_someone(form)
         try:
             if start is None:
                 raise SlotRefused(Refusal.OFF_GRID)
@@ -267,7 +261,7 @@ async def _home_context(
     if reference and site is not None:
         appointment = await appointment_by_reference(session, site, reference)
         if appointment is not None and appointment.partner_id == partner.id:
-            booked = _referral_row(appointment)
+            booked = {**_referral_row(appointment), **reminded_by(appointment)}
     return {
         "partner": partner,
         "csrf": sessions.csrf_token(found.session_id, context.settings),

@@ -19,7 +19,7 @@ from app.accounts.actors import STAFF
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.pages import ContactForm, free_slots_of_day, needs_of
+from app.booking.pages import ContactForm, free_slots_of_day, needs_of, reminded_by
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden, NotFound
@@ -206,13 +206,7 @@ class ReceptionPages(StaffController):
         day_text = str(form.get("jour", ""))
         channel = "phone" if form.get("canal") == "telephone" else "counter"
         start = bounds.parse_datetime(str(form.get("debut", "")))
-        entered = ContactForm(
-            nom=str(form.get("nom", "")),
-            email=str(form.get("email", "")).strip(),
-            telephone=str(form.get("telephone", "")).strip(),
-            rappels_email=form.get("rappels_email") == "oui",
-            rappels_sms=form.get("rappels_sms") == "oui",
-        )
+        entered = ContactForm.for_someone(form)
         long = too_long({"email": entered.email, "telephone": entered.telephone})
         error: str | None = too_long_text(long) if long else None
         status = 400
@@ -437,9 +431,10 @@ async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> d
     }
 
 
-def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, str]:
+def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, Any]:
     tz = ZoneInfo(appointment.site.timezone)
     return {
+        **reminded_by(appointment),
         "reference": appointment.reference,
         "name": appointment.name,
         "when": formats.moment(appointment.starts_at.astimezone(tz)),

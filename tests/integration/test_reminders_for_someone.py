@@ -1,0 +1,146 @@
+"""Reminders when reception or a partner books for someone, on both databases: the boxes
+say how the person is reminded; when the ticked ones cannot reach the person (e-mail
+ticked, only a mobile given), the person is reminded as residents booking for themselves
+are, by e-mail if given, else by SMS to a mobile; no box ticked means no reminder; and the
+page that confirms the booking says which it is. (A partner's booking of someone who gives
+only a landline is refused: its confirmation would be a text.)"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.booking.models import Appointment
+from app.db import Database
+from app.notify.models import OutboxMessage
+from tests.conftest import Clock, Staff
+from tests.integration.test_desk_pages import desk
+from tests.integration.test_partner_pages import CLIENT, log_in, partner, slot_of
+
+MOBILE, LANDLINE, EMAIL = "06 98 76 54 32", "01 45 67 89 10", "marcel.proust@example.org"
+RECEPTION = "/accueil/paris-15"
+PARTNER_FORM = "/partenaires/mairies/paris-15/rendez-vous"
+
+SAID = {
+    (True, True): "Rappels envoyés à la personne par e-mail et par SMS.",
+    (True, False): "Rappels envoyés à la personne par e-mail.",
+    (False, True): "Rappels envoyés à la personne par SMS.",
+    (False, False): "Aucun rappel ne sera envoyé à la personne.",
+}
+
+# (boxes ticked, e-mail given, phone given) -> (reminded by e-mail, by SMS)
+CASES = [
+    pytest.param(("email",), "", MOBILE, (False, True), id="email-ticked-mobile-only"),
+    pytest.param(("email",), "", LANDLINE, (False, False), id="email-ticked-landline-only"),
+    pytest.param(("sms",), EMAIL, "", (True, False), id="sms-ticked-email-only"),
+    pytest.param(("sms",), "", LANDLINE, (False, False), id="sms-ticked-landline-only"),
+    pytest.param(("sms",), EMAIL, LANDLINE, (True, False), id="sms-ticked-landline-and-email"),
+    pytest.param((), "", MOBILE, (False, False), id="nothing-ticked"),
+    pytest.param(("email", "sms"), EMAIL, MOBILE, (True, True), id="both"),
+    pytest.param(("email",), EMAIL, MOBILE, (True, False), id="email-as-ticked"),
+    pytest.param(("sms",), EMAIL, MOBILE, (False, True), id="sms-as-ticked"),
+]
+
+
+@pytest.fixture(autouse=True)
+def tuesday_morning(clock: Clock) -> None:
+    clock.set("2026-12-01 09:30")
+
+
+def contact(boxes: tuple[str, ...], email: str, phone: str) -> dict[str, str]:
+    return {
+        "nom": "Marcel Proust",
+        "email": email,
+        "telephone": phone,
+        **{f"rappels_{box}": "oui" for box in boxes},
+    }
+
+
+async def reminders_of(db: Database) -> tuple[tuple[bool, bool], set[str]]:
+    """The one appointment's reminder choices, and the channels of its reminders planned."""
+    async with db.session() as session:
+        appointment = (await session.scalars(select(Appointment))).one()
+        channels = set(
+            await session.scalars(
+                select(OutboxMessage.channel).where(
+                    OutboxMessage.appointment_id == appointment.id,
+                    OutboxMessage.kind.startswith("reminder_"),
+                )
+            )
+        )
+    return (appointment.reminders_by_email, appointment.reminders_by_sms), channels
+
+
+def planned(expected: tuple[bool, bool]) -> set[str]:
+    return {channel for channel, on in zip(("email", "sms"), expected, strict=True) if on}
+
+
+@pytest.mark.parametrize(("boxes", "email", "phone", "expected"), CASES)
+async def test_reception_booking_for_someone_reminds_them_as_the_boxes_and_contacts_allow(
+    client: CLIENT,
+    staff: Staff,
+    db: Database,
+    boxes: tuple[str, ...],
+    email: str,
+    phone: str,
+    expected: tuple[bool, bool],
+) -> None:
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    booked = await client.post(
+        f"{RECEPTION}/rendez-vous",
+        data={
+            "csrf": csrf,
+            "service": "caf",
+            "jour": "2026-12-02",
+            "debut": "2026-12-02T14:00:00+01:00",
+            "canal": "telephone",
+            **contact(boxes, email, phone),
+        },
+        follow_redirects=False,
+    )
+    assert booked.status_code == 303, booked.text
+    shown = (await client.get(booked.headers["location"])).text
+
+    chosen, channels = await reminders_of(db)
+    assert chosen == expected
+    assert channels == planned(expected)
+    assert SAID[expected] in shown
+
+
+@pytest.mark.parametrize(("boxes", "email", "phone", "expected"), CASES)
+async def test_a_partner_booking_for_someone_reminds_them_as_the_boxes_and_contacts_allow(
+    client: CLIENT,
+    staff: Staff,
+    db: Database,
+    boxes: tuple[str, ...],
+    email: str,
+    phone: str,
+    expected: tuple[bool, bool],
+) -> None:
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    start = await slot_of(client)
+    booked = await client.post(
+        PARTNER_FORM,
+        data={
+            "csrf": csrf,
+            "service": "caf",
+            "jour": "2026-12-03",
+            "debut": start,
+            **contact(boxes, email, phone),
+        },
+        follow_redirects=False,
+    )
+    if phone == LANDLINE and not email:  # a partner's booking is confirmed by text then
+        assert booked.status_code == 400, booked.text
+        assert "ne partent que vers un numéro de portable" in booked.text
+        return
+    assert booked.status_code == 303, booked.text
+    shown = (await client.get(booked.headers["location"])).text
+
+    chosen, channels = await reminders_of(db)
+    assert chosen == expected
+    assert channels == planned(expected)
+    assert SAID[expected] in shown
