@@ -179,6 +179,32 @@ def refusal(code: str) -> str:
     return gettext(REFUSALS.get(code, FALLBACK))
 
 
+# What reception's and partners' pages say instead, of a person they book for.
+REFUSALS_FOR_SOMEONE = {
+    "name_missing": N_("Indiquez le nom de la personne."),
+    "contact_missing": N_(
+        "Indiquez l'adresse e-mail ou le numéro de téléphone de la personne, pour qu'elle "
+        "reçoive la confirmation."
+    ),
+    "too_many_bookings": N_(
+        "La personne a déjà le nombre maximum de rendez-vous à venir dans les mairies de "
+        "Paris : l'un d'eux doit être annulé pour en prendre un autre."
+    ),
+    "too_many_attempts": N_(
+        "Cette adresse e-mail ou ce numéro a servi à trop de réservations aujourd'hui : "
+        "réessayez demain."
+    ),
+}
+
+
+def refusal_for_someone(code: str) -> str:
+    """What reception's and partners' pages say of a refusal of code `code`, spoken of the
+    person they book for."""
+    if code in REFUSALS_FOR_SOMEONE:
+        return gettext(REFUSALS_FOR_SOMEONE[code])
+    return refusal(code)
+
+
 def label(labels: Mapping[str, str], code: str) -> str:
     """The word of `labels` for `code`, in the current language; the code itself if
     `labels` has none."""

@@ -31,7 +31,7 @@ from app.booking.slots import Refusal
 from app.errors import DomainError, Forbidden, Unauthorized
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
-from app.i18n.texts import label, refusal
+from app.i18n.texts import label, refusal_for_someone
 from app.partners import commands, sessions
 from app.partners.models import Partner
 from app.partners.queries import requests_to, upcoming_referrals
@@ -225,7 +225,9 @@ class PartnerPages(Controller):
             page = await _booking_context(
                 partner_visit, site, code=code, needs=needs, day_text=day_text
             )
-            page.update(error=refusal(refused.code), entered=entered, start=form.get("debut"))
+            page.update(
+                error=refusal_for_someone(refused.code), entered=entered, start=form.get("debut")
+            )
             return Template("partner_booking.html", context=page, status_code=refused.status)
         return Redirect(f"{HOME}?rdv={appointment.reference}&mairie={site.slug}", status_code=303)
 

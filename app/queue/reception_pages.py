@@ -24,7 +24,7 @@ from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import formats, gettext
-from app.i18n.texts import STATUSES, check_in_window, label, refusal
+from app.i18n.texts import STATUSES, check_in_window, label, refusal_for_someone
 from app.queue import commands, queries, remote, views
 from app.queue.desk_forms import MAX_REFERENCE, WalkIn, too_long, too_long_text
 from app.queue.eta_words import EtaWords, eta_words
@@ -222,7 +222,7 @@ class ReceptionPages(StaffController):
                 )
                 return back(f"/accueil/{site.slug}", rdv=appointment.reference)
             except DomainError as refused_here:
-                error, status = refusal(refused_here.code), refused_here.status
+                error, status = refusal_for_someone(refused_here.code), refused_here.status
         page = await _booking_context(
             staff.context, site, staff, code=code, needs=needs, day_text=day_text
         )

@@ -1,9 +1,10 @@
-"""Reminders when reception or a partner books for someone, on both databases: the boxes
-say how the person is reminded; when the ticked ones cannot reach the person (e-mail
-ticked, only a mobile given), the person is reminded as residents booking for themselves
-are, by e-mail if given, else by SMS to a mobile; no box ticked means no reminder; and the
-page that confirms the booking says which it is. (A partner's booking of someone who gives
-only a landline is refused: its confirmation would be a text.)"""
+"""Reception and partners booking for someone, on both databases. Reminders: the boxes say
+how the person is reminded; when the ticked ones cannot reach the person (e-mail ticked,
+only a mobile given), the person is reminded as residents booking for themselves are, by
+e-mail if given, else by SMS to a mobile; no box ticked means no reminder; and the page
+that confirms the booking says which it is. (A partner's booking of someone who gives only
+a landline is refused: its confirmation would be a text.) Refusals speak of the person,
+not to them."""
 
 from __future__ import annotations
 
@@ -144,3 +145,39 @@ async def test_a_partner_booking_for_someone_reminds_them_as_the_boxes_and_conta
     assert chosen == expected
     assert channels == planned(expected)
     assert SAID[expected] in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        pytest.param({"nom": "", "email": EMAIL}, "Indiquez le nom de la personne.", id="no-name"),
+        pytest.param(
+            {"nom": "Marcel Proust"},
+            "Indiquez l&#39;adresse e-mail ou le numéro de téléphone de la personne",
+            id="no-contact",
+        ),
+    ],
+)
+async def test_refusals_booking_for_someone_speak_of_the_person_not_to_them(
+    client: CLIENT, staff: Staff, typed: dict[str, str], said: str
+) -> None:
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    slot = {"service": "caf", "jour": "2026-12-02", "debut": "2026-12-02T14:00:00+01:00"}
+    at_reception = await client.post(
+        f"{RECEPTION}/rendez-vous", data={"csrf": csrf, **slot, **typed, "rappels_email": "oui"}
+    )
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    start = await slot_of(client)
+    at_partner = await client.post(
+        PARTNER_FORM,
+        data={"csrf": csrf, **slot, "jour": "2026-12-03", "debut": start, **typed},
+    )
+
+    for refused in (at_reception, at_partner):
+        assert refused.status_code == 400, refused.text
+        assert said in refused.text
+        assert "Indiquez votre nom" not in refused.text
+        assert "pour recevoir la confirmation" not in refused.text
