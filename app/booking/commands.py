@@ -156,7 +156,7 @@ async def book(
                 session,
                 site,
                 request.contact,
-                day,
+                (request.start, request.start + need.length),
                 now,
                 online=agent_id is None and request.partner_id is None,
                 client=request.client if agent_id is None else None,

@@ -64,6 +64,19 @@ def _to_come(who: Contact, now: datetime) -> ScalarSelect[int]:
     )
 
 
+def _at_that_time(who: Contact, span: tuple[datetime, datetime]) -> ScalarSelect[int]:
+    """This person's appointments (same contact, same name) booked over `span`: a form sent
+    twice, not two people sharing one phone."""
+    starts, ends = span
+    return _count(
+        _same_person(who),
+        func.lower(Appointment.name) == who.name.lower(),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.starts_at < ends,
+        Appointment.ends_at > starts,
+    )
+
+
 def _standing(site: Site, client: str, day: date) -> ScalarSelect[int]:
     """Online bookings standing for the client network `client` on this site-day."""
     starts, ends = local_days(day, day, ZoneInfo(site.timezone))
@@ -81,27 +94,31 @@ async def check_booking(
     session: AsyncSession,
     site: Site,
     who: Contact,
-    day: date,
+    span: tuple[datetime, datetime],
     now: datetime,
     *,
     online: bool,
     client: str | None,
     per_address_per_day: int | None,
 ) -> None:
-    """Conflict when this person may book no more: too many online bookings made for them
-    in the last day (cancelled ones too: booking and cancelling in a loop would otherwise
-    fill a stranger's inbox), or too many appointments to come in all the mairies; or
-    when the client network `client` holds its bookings of this site-day already (see
+    """Conflict when this person may book no more: an appointment of theirs already over
+    `span` (the same form sent twice), too many online bookings made for them in the last
+    day (cancelled ones too: booking and cancelling in a loop would otherwise fill a
+    stranger's inbox), or too many appointments to come in all the mairies; or when the
+    client network `client` holds its bookings of the site-day already (see
     `check_address_day`; None: a booking made at a desk). The counts in one statement."""
-    counts = [_to_come(who, now)]
+    counts = [_at_that_time(who, span), _to_come(who, now)]
     if online:
         counts.append(_made_today(who, now))
     if client is not None and per_address_per_day is not None:
+        day = span[0].astimezone(ZoneInfo(site.timezone)).date()
         counts.append(_standing(site, client, day))
     found = list((await session.execute(select(*counts))).one())
-    to_come = found.pop(0)
+    at_that_time, to_come = found.pop(0), found.pop(0)
     made_today = found.pop(0) if online else 0
     standing = found.pop(0) if found else 0
+    if at_that_time:
+        raise Conflict("This person already has an appointment at this time.", code="person_busy")
     _refuse_person(site, made_today, to_come)
     _refuse_address_day(site, standing, per_address_per_day)
 

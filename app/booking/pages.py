@@ -4,8 +4,6 @@ JavaScript needed. The private page of the appointment booked is in `appointment
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
+from app.booking.contact_form import ContactForm, contact_errors
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import (
     SlotRefused,
@@ -49,85 +48,6 @@ MAX_NEEDS = 10
 # the browser that booked holds the appointment's link in this cookie for that long.
 SECOND_TAP = timedelta(minutes=10)
 JUST_BOOKED = "guichet_rdv_pris"
-
-
-@dataclass
-class ContactForm:
-    nom: str = ""
-    email: str = ""
-    telephone: str = ""
-    rappels_email: bool = True
-    rappels_sms: bool = False
-
-    @classmethod
-    def entered(cls, form: Any) -> ContactForm:
-        """The contact details of a posted form. The reminders are what the boxes say when
-        they were shown (`rappels_vus`, or one of them ticked); else decided from what was
-        filled: by email when an email is given, by SMS when only a phone is."""
-        email = str(form.get("email", ""))[:254].strip()
-        telephone = str(form.get("telephone", ""))[:40].strip()
-        by_email, by_sms = form.get("rappels_email") == "oui", form.get("rappels_sms") == "oui"
-        if not (form.get("rappels_vus") == "oui" or by_email or by_sms):
-            by_email, by_sms = bool(email), bool(telephone) and not email
-        # A box kept for a channel whose field was emptied since reminds by nothing.
-        by_email, by_sms = by_email and bool(email), by_sms and bool(telephone)
-        return cls(
-            nom=str(form.get("nom", ""))[:200],
-            email=email,
-            telephone=telephone,
-            rappels_email=by_email,
-            rappels_sms=by_sms,
-        )
-
-    @classmethod
-    def for_someone(cls, form: Any) -> ContactForm:
-        """The contact details reception or a partner typed for someone. The boxes say how
-        the person is reminded; when they ticked some but none can reach the person (e-mail
-        ticked, only a phone given), the person is reminded as residents booking for
-        themselves are: by e-mail if given, else by SMS to a mobile. No box ticked: no
-        reminder."""
-        entered = cls(
-            nom=str(form.get("nom", "")),
-            email=str(form.get("email", "")).strip(),
-            telephone=str(form.get("telephone", "")).strip(),
-            rappels_email=form.get("rappels_email") == "oui",
-            rappels_sms=form.get("rappels_sms") == "oui",
-        )
-        ticked = entered.rappels_email or entered.rappels_sms
-        mobile = contacts.is_mobile(entered.telephone)
-        entered.rappels_email = entered.rappels_email and bool(entered.email)
-        entered.rappels_sms = entered.rappels_sms and mobile
-        if ticked and not (entered.rappels_email or entered.rappels_sms):
-            entered.rappels_email = bool(entered.email)
-            entered.rappels_sms = not entered.email and mobile
-        return entered
-
-    def request(
-        self, site: Site, code: str, needs: tuple[str, ...], start: datetime, **more: Any
-    ) -> commands.BookingRequest:
-        """The booking of the slot `start` at `site` for the démarche `code` and `needs`,
-        for the person of this form; `more`: the request's other fields (its channel, its
-        client)."""
-        return commands.BookingRequest(
-            site=site.slug,
-            service=code,
-            start=start,
-            contact=contacts.contact(self.nom, self.email or None, self.telephone or None),
-            needs=needs,
-            reminders_by_email=self.rappels_email,
-            reminders_by_sms=self.rappels_sms,
-            **more,
-        )
-
-
-def reminded_by(appointment: Appointment) -> dict[str, bool]:
-    """How the person booked for is reminded, as said to whoever booked: by e-mail, by SMS
-    (to a mobile only)."""
-    phone = appointment.phone or ""
-    return {
-        "by_email": appointment.reminders_by_email and bool(appointment.email),
-        "by_sms": appointment.reminders_by_sms and contacts.is_mobile(phone),
-    }
 
 
 def needs_of(values: list[Any]) -> tuple[str, ...]:
@@ -269,7 +189,7 @@ class BookingFlowPages(PublicController):
                 return refused
         if form.get("modifier") == "oui":
             return await _contact_page(session, site, code, needs, start, entered=entered)
-        errors = _contact_errors(entered)
+        errors = contact_errors(entered)
         if errors:
             return await _contact_page(
                 session, site, code, needs, start, 422, entered=entered, errors=errors
@@ -481,28 +401,3 @@ async def _contact_page(
     entered = page["entered"]
     page["texts"] = bool(entered.telephone) and contacts.is_mobile(entered.telephone)
     return Template(template, context=page, status_code=status)
-
-
-def _contact_errors(entered: ContactForm) -> dict[str, str]:
-    """French messages per field, from the domain's own checks."""
-    errors: dict[str, str] = {}
-    checks: list[tuple[str, str, Callable[[str], str]]] = [
-        ("nom", entered.nom, contacts.normalise_name),
-        ("email", entered.email, contacts.deliverable_email),
-        ("telephone", entered.telephone, contacts.e164),
-    ]
-    for field, value, check in checks:
-        if field != "nom" and not value:
-            continue
-        try:
-            check(value)
-        except DomainError as error:
-            errors[field] = refusal(error.code)
-    if not entered.email and not entered.telephone:
-        errors["email"] = refusal("contact_missing")
-    if entered.rappels_sms and not entered.telephone and "telephone" not in errors:
-        errors["telephone"] = gettext("Indiquez un numéro de téléphone pour recevoir des SMS.")
-    texts = entered.rappels_sms or not entered.email
-    if texts and entered.telephone and not contacts.is_mobile(entered.telephone):
-        errors.setdefault("telephone", refusal("phone_not_mobile"))
-    return errors

@@ -41,6 +41,7 @@ REFUSALS = {
         "Cette adresse e-mail ou ce numéro a servi à trop de réservations aujourd'hui. Réessayez "
         "demain, ou appelez la mairie."
     ),
+    "person_busy": N_("Vous avez déjà un rendez-vous à cette heure-là."),
     "too_many_bookings": N_(
         "Vous avez déjà le nombre maximum de rendez-vous à venir dans les mairies de Paris. "
         "Annulez-en un pour en prendre un autre."
@@ -186,9 +187,21 @@ REFUSALS_FOR_SOMEONE = {
         "Indiquez l'adresse e-mail ou le numéro de téléphone de la personne, pour qu'elle "
         "reçoive la confirmation."
     ),
+    "person_busy": N_(
+        "La personne a déjà un rendez-vous à cette heure-là : le formulaire a sans doute été "
+        "envoyé deux fois."
+    ),
     "too_many_bookings": N_(
         "La personne a déjà le nombre maximum de rendez-vous à venir dans les mairies de "
         "Paris : l'un d'eux doit être annulé pour en prendre un autre."
+    ),
+    "phone_not_mobile": N_(
+        "Sans adresse e-mail, la confirmation partirait par SMS, et les SMS ne partent que vers "
+        "un numéro de portable : indiquez le portable ou l'adresse e-mail de la personne."
+    ),
+    "walk_in_share": N_(
+        "Cette journée est complète pour les rendez-vous : le reste du temps est gardé pour "
+        "les personnes qui viennent sans rendez-vous. Choisissez un autre jour."
     ),
     "too_many_attempts": N_(
         "Cette adresse e-mail ou ce numéro a servi à trop de réservations aujourd'hui : "

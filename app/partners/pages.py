@@ -24,8 +24,9 @@ from app import bounds
 from app.accounts.actors import Actor
 from app.accounts.cookies import private_cookie
 from app.booking import commands as booking
+from app.booking.contact_form import ContactForm, reminded_by
 from app.booking.models import Appointment
-from app.booking.pages import ContactForm, free_slots_of_day, needs_of, reminded_by
+from app.booking.pages import free_slots_of_day, needs_of
 from app.booking.queries import SlotRefused, appointment_by_reference
 from app.booking.slots import Refusal
 from app.errors import DomainError, Forbidden, Unauthorized
@@ -206,7 +207,7 @@ class PartnerPages(Controller):
         needs = needs_of(form.getall("besoins", []))
         day_text = str(form.get("jour", ""))
         start = bounds.parse_datetime(str(form.get("debut", "")))
-        entered = ContactForm.for_someone(form)
+        entered = ContactForm.someone(form)
         try:
             if start is None:
                 raise SlotRefused(Refusal.OFF_GRID)

@@ -18,8 +18,9 @@ from app import bounds
 from app.accounts.actors import STAFF
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
+from app.booking.contact_form import ContactForm, reminded_by
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.pages import ContactForm, free_slots_of_day, needs_of, reminded_by
+from app.booking.pages import free_slots_of_day, needs_of
 from app.booking.slots import Refusal
 from app.config import Settings
 from app.errors import DomainError, Forbidden, NotFound
@@ -206,7 +207,7 @@ class ReceptionPages(StaffController):
         day_text = str(form.get("jour", ""))
         channel = "phone" if form.get("canal") == "telephone" else "counter"
         start = bounds.parse_datetime(str(form.get("debut", "")))
-        entered = ContactForm.for_someone(form)
+        entered = ContactForm.someone(form)
         long = too_long({"email": entered.email, "telephone": entered.telephone})
         error: str | None = too_long_text(long) if long else None
         status = 400

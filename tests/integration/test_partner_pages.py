@@ -97,7 +97,7 @@ async def test_a_social_worker_logs_in_with_the_key_books_and_sees_the_referral(
     assert f'href="{FORM}"' in home.text
     assert booked.status_code == 303, booked.text
     assert "Marcel Pagnol" in after.text
-    assert "Rendez-vous pris" in after.text
+    assert "Le rendez-vous est pris" in after.text
     assert made["key"] not in after.text + home.text
     async with db.session() as session:
         appointment = (await session.scalars(select(Appointment))).one()

@@ -3,17 +3,22 @@ how the person is reminded; when the ticked ones cannot reach the person (e-mail
 only a mobile given), the person is reminded as residents booking for themselves are, by
 e-mail if given, else by SMS to a mobile; no box ticked means no reminder; and the page
 that confirms the booking says which it is. (A partner's booking of someone who gives only
-a landline is refused: its confirmation would be a text.) Refusals speak of the person,
-not to them."""
+a landline is refused: its confirmation would be a text.) A mairie that sends no reminder
+says so instead. Refusals speak of the person, not to them; a refused form shows the boxes
+as they were ticked. The same form sent twice books once; two people sharing one phone
+book at the same time."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.booking.models import Appointment
 from app.db import Database
 from app.notify.models import OutboxMessage
+from app.sites.models import Site
 from tests.conftest import Clock, Staff
 from tests.integration.test_desk_pages import desk
 from tests.integration.test_partner_pages import CLIENT, log_in, partner, slot_of
@@ -181,3 +186,117 @@ async def test_refusals_booking_for_someone_speak_of_the_person_not_to_them(
         assert said in refused.text
         assert "Indiquez votre nom" not in refused.text
         assert "pour recevoir la confirmation" not in refused.text
+
+
+async def test_a_mairie_that_sends_no_reminder_is_said_to_send_none(
+    client: CLIENT, staff: Staff, db: Database
+) -> None:
+    async with db.session() as session, session.begin():
+        await session.execute(update(Site).where(Site.slug == "paris-15").values(reminder_hours=[]))
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    booked = await client.post(
+        f"{RECEPTION}/rendez-vous",
+        data={
+            "csrf": csrf,
+            "service": "caf",
+            "jour": "2026-12-02",
+            "debut": "2026-12-02T14:00:00+01:00",
+            **contact(("email", "sms"), EMAIL, MOBILE),
+        },
+        follow_redirects=False,
+    )
+    shown = (await client.get(booked.headers["location"])).text
+
+    _, channels = await reminders_of(db)
+    assert channels == set()
+    assert "Cette mairie n'envoie pas de rappel avant les rendez-vous." in shown
+    assert "Rappels envoyés" not in shown
+
+
+async def test_a_refused_form_shows_the_boxes_as_they_were_ticked(
+    client: CLIENT, staff: Staff
+) -> None:
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    refused = await client.post(
+        f"{RECEPTION}/rendez-vous",
+        data={
+            "csrf": csrf,
+            "service": "caf",
+            "jour": "2026-12-02",
+            "debut": "2026-12-02T14:00:00+01:00",
+            **contact(("email",), "", MOBILE),
+            "nom": "",
+        },
+    )
+
+    assert refused.status_code == 400, refused.text
+    assert re.search(r'name="rappels_email"[^>]*value="oui"[^>]* checked', refused.text)
+    assert not re.search(r'name="rappels_sms"[^>]*value="oui"[^>]* checked', refused.text)
+
+
+async def test_a_partner_is_told_why_a_landline_alone_will_not_do(
+    client: CLIENT, staff: Staff
+) -> None:
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    start = await slot_of(client)
+    refused = await client.post(
+        PARTNER_FORM,
+        data={
+            "csrf": csrf,
+            "service": "caf",
+            "jour": "2026-12-03",
+            "debut": start,
+            **contact((), "", LANDLINE),
+        },
+    )
+
+    assert refused.status_code == 400, refused.text
+    assert "Sans adresse e-mail, la confirmation partirait par SMS" in refused.text
+    assert "choisissez les rappels par e-mail" not in refused.text
+
+
+async def test_the_same_form_sent_twice_books_once_and_two_people_sharing_a_phone_both_book(
+    client: CLIENT, staff: Staff, db: Database
+) -> None:
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    form = {
+        "csrf": csrf,
+        "service": "caf",
+        "jour": "2026-12-02",
+        "debut": "2026-12-02T14:00:00+01:00",
+        **contact(("sms",), "", MOBILE),
+    }
+    first = await client.post(f"{RECEPTION}/rendez-vous", data=form, follow_redirects=False)
+    again = await client.post(f"{RECEPTION}/rendez-vous", data=form, follow_redirects=False)
+    spouse = await client.post(
+        f"{RECEPTION}/rendez-vous",
+        data={**form, "nom": "Jeanne Proust"},
+        follow_redirects=False,
+    )
+    made, _ = await partner(client, staff)
+    partner_csrf = await log_in(client, made["key"])
+    start = await slot_of(client)
+    referral = {
+        "csrf": partner_csrf,
+        "service": "caf",
+        "jour": "2026-12-03",
+        "debut": start,
+        **contact(("email",), EMAIL, ""),
+    }
+    referred = await client.post(PARTNER_FORM, data=referral, follow_redirects=False)
+    referred_again = await client.post(PARTNER_FORM, data=referral, follow_redirects=False)
+
+    assert (first.status_code, spouse.status_code, referred.status_code) == (303, 303, 303)
+    for twice in (again, referred_again):
+        assert twice.status_code == 409, twice.text
+        assert "La personne a déjà un rendez-vous à cette heure-là" in twice.text
+    async with db.session() as session:
+        names = sorted(await session.scalars(select(Appointment.name)))
+    assert names == ["Jeanne Proust", "Marcel Proust", "Marcel Proust"]
