@@ -101,10 +101,10 @@ async def check_booking(
     client: str | None,
     per_address_per_day: int | None,
 ) -> None:
-    """Conflict when this person may book no more: an appointment of theirs already over
-    `span` (the same form sent twice), too many online bookings made for them in the last
-    day (cancelled ones too: booking and cancelling in a loop would otherwise fill a
-    stranger's inbox), or too many appointments to come in all the mairies; or when the
+    """Conflict when this person may book no more: too many online bookings made for them
+    in the last day (cancelled ones too: booking and cancelling in a loop would otherwise
+    fill a stranger's inbox), too many appointments to come in all the mairies, or one of
+    theirs already over `span` (the same form sent twice); or when the
     client network `client` holds its bookings of the site-day already (see
     `check_address_day`; None: a booking made at a desk). The counts in one statement."""
     counts = [_at_that_time(who, span), _to_come(who, now)]
@@ -117,9 +117,10 @@ async def check_booking(
     at_that_time, to_come = found.pop(0), found.pop(0)
     made_today = found.pop(0) if online else 0
     standing = found.pop(0) if found else 0
+    _refuse_person(site, made_today, to_come)
+    # After the caps, so that a stranger's tries learn next to nothing of the person's times.
     if at_that_time:
         raise Conflict("This person already has an appointment at this time.", code="person_busy")
-    _refuse_person(site, made_today, to_come)
     _refuse_address_day(site, standing, per_address_per_day)
 
 
