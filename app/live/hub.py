@@ -46,6 +46,7 @@ from app.live.arrival import ArrivalCodes, still_holds
 from app.live.bodies import display_body as display_body  # the display's GET reads it here
 from app.live.bodies import ticket_body
 from app.live.feeds import NOT_PAIRED, TOO_MANY, Connection, SiteFeed
+from app.live.settling import QUIET_SECONDS, Settling
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
@@ -84,9 +85,9 @@ class Hub:
         self.addresses: Counter[str] = Counter()
         self._joining = asyncio.Lock()
         self.instance = secrets.token_hex(8)
-        self._reporter: asyncio.Task[None] | None = None
-        self._minutes: asyncio.Task[None] | None = None
+        self._reporter = self._minutes = self._settle = None  # type: asyncio.Task[None] | None
         self._screens_changed = asyncio.Event()
+        self.settling = Settling()
 
     async def start(self) -> None:
         # Every few seconds, and soon after screens come or go (at most once a second,
@@ -102,10 +103,12 @@ class Hub:
             )
         )
         self._minutes = asyncio.create_task(self._keep_minutes())
+        step, fail = self.settling.step, "no collection after screens connected"
+        self._settle = asyncio.create_task(loops.every(QUIET_SECONDS, step, log=log, failure=fail))
 
     async def stop(self) -> None:
-        await loops.stop(self._reporter)
-        await loops.stop(self._minutes)
+        for task in (self._reporter, self._minutes, self._settle):
+            await loops.stop(task)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
@@ -311,6 +314,7 @@ class Hub:
             if token is None:
                 feed.displays.add(connection)
                 self._screens_changed.set()
+                self.settling.joined()
             else:
                 feed.tickets[connection] = token
             return feed
