@@ -2,7 +2,9 @@
 sites, ten per site, held by a few client processes against two `guichet serve`
 instances on one PostgreSQL database (with PostgreSQL notices, then with Redis); calls
 made at a handful of sites, and the delay from each call-next answer to each screen of
-the called site. Floor: a bare `websockets.broadcast` server with one room per site.
+the called site. Floor: a bare `websockets.broadcast` server with one room per site, in
+one process holding every screen, then in two holding half each as guichet's instances do
+(each told of every call, so with no hop between them).
 
 A client process: .venv/bin/python -m bench.network_screens --worker (its screens' addresses
 come on stdin; it reports each call's first arrival at each screen on stdout).
@@ -44,13 +46,16 @@ LABEL = "Banc d'essai réseau"
 MANAGER = "reseau.bench@bench.example.org"
 PASSWORD = "a long bench password"  # noqa: S105 (a throw-away database)
 FORCED = "Banc d'essai à toute heure"
-# The first of the six ports the run listens on (two pairs of instances, the floor):
+# The first of the six ports the run listens on (two pairs of instances, the floor's two):
 # BENCH_SCREENS_PORT moves them, for a machine where others use these.
 FIRST_PORT = int(os.environ.get("BENCH_SCREENS_PORT", "8740"))
 PORTS = {"postgresql": (FIRST_PORT, FIRST_PORT + 1), "redis": (FIRST_PORT + 2, FIRST_PORT + 3)}
-FLOOR_PORT = FIRST_PORT + 5
+FLOOR_PORTS = (FIRST_PORT + 4, FIRST_PORT + 5)
 CONNECT_SECONDS = 300.0  # a client process stops connecting after this
 DELIVERY_SECONDS = 10.0
+# Between the last screen connected and the first call (memory is read then): an instance
+# collects its garbage once a burst of screens is over (app/live/settling.py).
+SETTLE_SECONDS = 5.0
 WORKER_LIFETIME = 1_200.0  # a client process stops by itself after this
 REDIS = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,7 +259,7 @@ async def run(
     watchers = Watchers()
     try:
         await watchers.start(addresses)
-        await asyncio.sleep(2)
+        await asyncio.sleep(SETTLE_SECONDS)
         grown = sum(rss_kib(pid) for pid in pids) - before
         connected = len(addresses) - watchers.failed
         cpu_before = [cpu_seconds(pid) for pid in pids]
@@ -351,38 +356,48 @@ async def guichet_run(
             await asyncio.to_thread(server.stop)
 
 
-async def floor_run(slugs: list[str], called: list[str], calls: int) -> Seen:
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.network_screens", "--floor-server", str(FLOOR_PORT),
-        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, preexec_fn=die_with_parent,
-    )  # fmt: skip
+async def floor_run(slugs: list[str], called: list[str], calls: int, processes: int) -> Seen:
+    """The floor with its screens spread over `processes` bare servers (as guichet's over
+    its instances), each told of every call: no hop between them to pay for."""
+    ports = FLOOR_PORTS[:processes]
+    servers = [await floor_process(port) for port in ports]
     try:
-        control = await floor_control()
+        controls = [await floor_control(port) for port in ports]
 
         async def call(slug: str, number: int) -> tuple[str, datetime]:
             called_at = datetime.now(UTC)
-            await control.send(f"{slug} A{number:03d} {called_at.isoformat()}")
+            order = f"{slug} A{number:03d} {called_at.isoformat()}"
+            await asyncio.gather(*(control.send(order) for control in controls))
             return f"A{number:03d}", called_at
 
         addresses = [
-            (slug, f"ws://127.0.0.1:{FLOOR_PORT}/screen/{slug}")
+            (slug, f"ws://127.0.0.1:{ports[n % processes]}/screen/{slug}")
             for slug in slugs
-            for _ in range(SCREENS_PER_SITE)
+            for n in range(SCREENS_PER_SITE)
         ]
-        seen = await run(addresses, [server.pid], called, calls, call)
-        await control.close()
+        seen = await run(addresses, [server.pid for server in servers], called, calls, call)
+        for control in controls:
+            await control.close()
         return seen
     finally:
-        server.terminate()
-        await server.wait()
+        for server in servers:
+            server.terminate()
+            await server.wait()
 
 
-async def floor_control() -> Any:
-    """The floor server's control connection, once it listens (it may take seconds)."""
+async def floor_process(port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.network_screens", "--floor-server", str(port),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, preexec_fn=die_with_parent,
+    )  # fmt: skip
+
+
+async def floor_control(port: int) -> Any:
+    """A floor server's control connection, once it listens (it may take seconds)."""
     async with asyncio.timeout(60):
         while True:
             try:
-                return await websockets.connect(f"ws://127.0.0.1:{FLOOR_PORT}/control")
+                return await websockets.connect(f"ws://127.0.0.1:{port}/control")
             except OSError:
                 await asyncio.sleep(0.5)
 
@@ -431,7 +446,9 @@ async def screens_part(url: str, count: int, calls: int) -> None:
         for backend, label in (("postgresql", "PostgreSQL notices"), ("redis", "Redis")):
             seen = await guichet_run(url, backend, slugs, called, calls, Path(folder))
             report(f"guichet, {label}", screens, seen)
-    report("floor: broadcast()", screens, await floor_run(slugs, called, calls))
+    for processes in (1, 2):
+        seen = await floor_run(slugs, called, calls, processes)
+        report(f"floor: broadcast(), {processes} proc.", screens, seen)
 
 
 def raise_file_limit() -> None:
