@@ -390,9 +390,9 @@ class FiguresPages(StaffController):
             "period": chosen if chosen in PERIODS else "jour",
             "errors": errors,
         }
-        if errors:  # the form again as typed, and no figures of another range under it
-            typed = {name: params.get(name, "")[:TYPED_LENGTH] for name in DAYS}
-            page.update(first=typed["du"], last=typed["au"])
+        if errors:  # the form again as typed (else the range's day), and no figures under it
+            first_typed, last_typed = (params.get(name, "")[:TYPED_LENGTH] for name in DAYS)
+            page.update(first=first_typed or first.isoformat(), last=last_typed or last.isoformat())
             return Template("staff_stats.html", context=page, status_code=400)
         stats = await figures(session, sites, first, last, by, now)
         stats = await with_activities(session, stats, sites, first, last)

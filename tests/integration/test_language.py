@@ -114,6 +114,18 @@ async def test_staff_pages_follow_the_choice(client: AsyncTestClient[Litestar]) 
     assert 'class="language-switch"' in login.text
 
 
+async def test_partner_pages_follow_the_choice_and_offer_the_switch(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    login = await client.get("/partenaires?lang=en", headers=BROWSER)
+
+    assert html_lang(login.text) == "en"
+    assert (
+        '<a class="language-switch" href="/partenaires?lang=fr" lang="fr" hreflang="fr">'
+        "Français</a>"
+    ) in login.text
+
+
 async def test_an_unknown_address_is_an_english_404_page_for_an_english_visitor(
     client: AsyncTestClient[Litestar],
 ) -> None:

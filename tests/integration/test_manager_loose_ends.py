@@ -6,6 +6,7 @@ fields of the catalogue in words."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pytest
@@ -177,6 +178,18 @@ async def test_a_refused_filter_of_all_paris_keeps_the_form_as_typed(
     assert page.status_code == 400
     assert 'name="du" value="2026-12-01"' in page.text
     assert 'name="au" value="2026-11-01"' in page.text
+
+
+async def test_a_refused_first_day_alone_keeps_the_last_day_of_the_range_in_its_field(
+    client: CLIENT, staff: Staff
+) -> None:
+    await logged_in(client, staff, "manager", "paris-15")
+
+    page = await client.get("/statistiques/paris-15", params={"du": "hier"})
+
+    assert page.status_code == 400
+    assert 'name="du" value="hier"' in page.text
+    assert re.search(r'name="au" value="2026-\d\d-\d\d"', page.text)
 
 
 # The journal
