@@ -11,8 +11,10 @@ book at the same time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import pytest
+from httpx import Response
 from sqlalchemy import select, update
 
 from app.booking.models import Appointment
@@ -22,6 +24,8 @@ from app.sites.models import Site
 from tests.conftest import Clock, Staff
 from tests.integration.test_desk_pages import desk
 from tests.integration.test_partner_pages import CLIENT, log_in, partner, slot_of
+
+Booker = Callable[[CLIENT, Staff, dict[str, str]], Awaitable[Response]]
 
 MOBILE, LANDLINE, EMAIL = "06 98 76 54 32", "01 45 67 89 10", "marcel.proust@example.org"
 RECEPTION = "/accueil/paris-15"
@@ -62,6 +66,29 @@ def contact(boxes: tuple[str, ...], email: str, phone: str) -> dict[str, str]:
     }
 
 
+async def at_reception(client: CLIENT, staff: Staff, typed: dict[str, str]) -> Response:
+    """A new receptionist of paris-15 books what is `typed` (over the form's slot)."""
+    csrf = await desk(
+        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
+    )
+    form = {"service": "caf", "jour": "2026-12-02", "debut": "2026-12-02T14:00:00+01:00"}
+    return await client.post(
+        f"{RECEPTION}/rendez-vous",
+        data={"csrf": csrf, **form, **typed},
+        follow_redirects=False,
+    )
+
+
+async def as_partner(client: CLIENT, staff: Staff, typed: dict[str, str]) -> Response:
+    """A new partner of paris-15 books what is `typed` at the first free slot of its form."""
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    form = {"service": "caf", "jour": "2026-12-03", "debut": await slot_of(client)}
+    return await client.post(
+        PARTNER_FORM, data={"csrf": csrf, **form, **typed}, follow_redirects=False
+    )
+
+
 async def reminders_of(db: Database) -> tuple[tuple[bool, bool], set[str]]:
     """The one appointment's reminder choices, and the channels of its reminders planned."""
     async with db.session() as session:
@@ -81,77 +108,35 @@ def planned(expected: tuple[bool, bool]) -> set[str]:
     return {channel for channel, on in zip(("email", "sms"), expected, strict=True) if on}
 
 
+@pytest.mark.parametrize("booker", [at_reception, as_partner], ids=["reception", "partner"])
 @pytest.mark.parametrize(("boxes", "email", "phone", "expected"), CASES)
-async def test_reception_booking_for_someone_reminds_them_as_the_boxes_and_contacts_allow(
+async def test_booking_for_someone_reminds_them_as_the_boxes_and_contacts_allow(
     client: CLIENT,
     staff: Staff,
     db: Database,
+    booker: Booker,
     boxes: tuple[str, ...],
     email: str,
     phone: str,
     expected: tuple[bool, bool],
 ) -> None:
-    csrf = await desk(
-        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
-    )
-    booked = await client.post(
-        f"{RECEPTION}/rendez-vous",
-        data={
-            "csrf": csrf,
-            "service": "caf",
-            "jour": "2026-12-02",
-            "debut": "2026-12-02T14:00:00+01:00",
-            "canal": "telephone",
-            **contact(boxes, email, phone),
-        },
-        follow_redirects=False,
-    )
-    assert booked.status_code == 303, booked.text
-    shown = (await client.get(booked.headers["location"])).text
+    booked = await booker(client, staff, contact(boxes, email, phone))
 
-    chosen, channels = await reminders_of(db)
-    assert chosen == expected
-    assert channels == planned(expected)
-    assert SAID[expected] in shown
-
-
-@pytest.mark.parametrize(("boxes", "email", "phone", "expected"), CASES)
-async def test_a_partner_booking_for_someone_reminds_them_as_the_boxes_and_contacts_allow(
-    client: CLIENT,
-    staff: Staff,
-    db: Database,
-    boxes: tuple[str, ...],
-    email: str,
-    phone: str,
-    expected: tuple[bool, bool],
-) -> None:
-    made, _ = await partner(client, staff)
-    csrf = await log_in(client, made["key"])
-    start = await slot_of(client)
-    booked = await client.post(
-        PARTNER_FORM,
-        data={
-            "csrf": csrf,
-            "service": "caf",
-            "jour": "2026-12-03",
-            "debut": start,
-            **contact(boxes, email, phone),
-        },
-        follow_redirects=False,
-    )
-    if phone == LANDLINE and not email:  # a partner's booking is confirmed by text then
+    if booker is as_partner and phone == LANDLINE and not email:
+        # a partner's booking is confirmed by text then
         assert booked.status_code == 400, booked.text
-        assert "ne partent que vers un numéro de portable" in booked.text
+        assert "Sans adresse e-mail, la confirmation partirait par SMS" in booked.text
+        assert "choisissez les rappels par e-mail" not in booked.text
         return
     assert booked.status_code == 303, booked.text
     shown = (await client.get(booked.headers["location"])).text
-
     chosen, channels = await reminders_of(db)
     assert chosen == expected
     assert channels == planned(expected)
     assert SAID[expected] in shown
 
 
+@pytest.mark.parametrize("booker", [at_reception, as_partner], ids=["reception", "partner"])
 @pytest.mark.parametrize(
     ("typed", "said"),
     [
@@ -164,28 +149,14 @@ async def test_a_partner_booking_for_someone_reminds_them_as_the_boxes_and_conta
     ],
 )
 async def test_refusals_booking_for_someone_speak_of_the_person_not_to_them(
-    client: CLIENT, staff: Staff, typed: dict[str, str], said: str
+    client: CLIENT, staff: Staff, booker: Booker, typed: dict[str, str], said: str
 ) -> None:
-    csrf = await desk(
-        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
-    )
-    slot = {"service": "caf", "jour": "2026-12-02", "debut": "2026-12-02T14:00:00+01:00"}
-    at_reception = await client.post(
-        f"{RECEPTION}/rendez-vous", data={"csrf": csrf, **slot, **typed, "rappels_email": "oui"}
-    )
-    made, _ = await partner(client, staff)
-    csrf = await log_in(client, made["key"])
-    start = await slot_of(client)
-    at_partner = await client.post(
-        PARTNER_FORM,
-        data={"csrf": csrf, **slot, "jour": "2026-12-03", "debut": start, **typed},
-    )
+    refused = await booker(client, staff, {**typed, "rappels_email": "oui"})
 
-    for refused in (at_reception, at_partner):
-        assert refused.status_code == 400, refused.text
-        assert said in refused.text
-        assert "Indiquez votre nom" not in refused.text
-        assert "pour recevoir la confirmation" not in refused.text
+    assert refused.status_code == 400, refused.text
+    assert said in refused.text
+    assert "Indiquez votre nom" not in refused.text
+    assert "pour recevoir la confirmation" not in refused.text
 
 
 async def test_a_mairie_that_sends_no_reminder_is_said_to_send_none(
@@ -193,20 +164,8 @@ async def test_a_mairie_that_sends_no_reminder_is_said_to_send_none(
 ) -> None:
     async with db.session() as session, session.begin():
         await session.execute(update(Site).where(Site.slug == "paris-15").values(reminder_hours=[]))
-    csrf = await desk(
-        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
-    )
-    booked = await client.post(
-        f"{RECEPTION}/rendez-vous",
-        data={
-            "csrf": csrf,
-            "service": "caf",
-            "jour": "2026-12-02",
-            "debut": "2026-12-02T14:00:00+01:00",
-            **contact(("email", "sms"), EMAIL, MOBILE),
-        },
-        follow_redirects=False,
-    )
+
+    booked = await at_reception(client, staff, contact(("email", "sms"), EMAIL, MOBILE))
     shown = (await client.get(booked.headers["location"])).text
 
     _, channels = await reminders_of(db)
@@ -218,80 +177,23 @@ async def test_a_mairie_that_sends_no_reminder_is_said_to_send_none(
 async def test_a_refused_form_shows_the_boxes_as_they_were_ticked(
     client: CLIENT, staff: Staff
 ) -> None:
-    csrf = await desk(
-        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
-    )
-    refused = await client.post(
-        f"{RECEPTION}/rendez-vous",
-        data={
-            "csrf": csrf,
-            "service": "caf",
-            "jour": "2026-12-02",
-            "debut": "2026-12-02T14:00:00+01:00",
-            **contact(("email",), "", MOBILE),
-            "nom": "",
-        },
-    )
+    refused = await at_reception(client, staff, {**contact(("email",), "", MOBILE), "nom": ""})
 
     assert refused.status_code == 400, refused.text
     assert re.search(r'name="rappels_email"[^>]*value="oui"[^>]* checked', refused.text)
     assert not re.search(r'name="rappels_sms"[^>]*value="oui"[^>]* checked', refused.text)
 
 
-async def test_a_partner_is_told_why_a_landline_alone_will_not_do(
-    client: CLIENT, staff: Staff
-) -> None:
-    made, _ = await partner(client, staff)
-    csrf = await log_in(client, made["key"])
-    start = await slot_of(client)
-    refused = await client.post(
-        PARTNER_FORM,
-        data={
-            "csrf": csrf,
-            "service": "caf",
-            "jour": "2026-12-03",
-            "debut": start,
-            **contact((), "", LANDLINE),
-        },
-    )
-
-    assert refused.status_code == 400, refused.text
-    assert "Sans adresse e-mail, la confirmation partirait par SMS" in refused.text
-    assert "choisissez les rappels par e-mail" not in refused.text
-
-
 async def test_the_same_form_sent_twice_books_once_and_two_people_sharing_a_phone_both_book(
     client: CLIENT, staff: Staff, db: Database
 ) -> None:
-    csrf = await desk(
-        client, staff, "reception", f"{RECEPTION}/rendez-vous?service=caf&jour=2026-12-02"
-    )
-    form = {
-        "csrf": csrf,
-        "service": "caf",
-        "jour": "2026-12-02",
-        "debut": "2026-12-02T14:00:00+01:00",
-        **contact(("sms",), "", MOBILE),
-    }
-    first = await client.post(f"{RECEPTION}/rendez-vous", data=form, follow_redirects=False)
-    again = await client.post(f"{RECEPTION}/rendez-vous", data=form, follow_redirects=False)
-    spouse = await client.post(
-        f"{RECEPTION}/rendez-vous",
-        data={**form, "nom": "Jeanne Proust"},
-        follow_redirects=False,
-    )
-    made, _ = await partner(client, staff)
-    partner_csrf = await log_in(client, made["key"])
-    start = await slot_of(client)
-    referral = {
-        "csrf": partner_csrf,
-        "service": "caf",
-        "jour": "2026-12-03",
-        "debut": start,
-        **contact(("email",), EMAIL, ""),
-    }
-    referred = await client.post(PARTNER_FORM, data=referral, follow_redirects=False)
-    referred_again = await client.post(PARTNER_FORM, data=referral, follow_redirects=False)
+    typed = contact(("sms",), "", MOBILE)
+    first = await at_reception(client, staff, typed)
+    again = await at_reception(client, staff, typed)
+    spouse = await at_reception(client, staff, {**typed, "nom": "Jeanne Proust"})
+    referral = contact(("email",), EMAIL, "")
+    referred = await as_partner(client, staff, referral)
+    referred_again = await as_partner(client, staff, referral)
 
     assert (first.status_code, spouse.status_code, referred.status_code) == (303, 303, 303)
     for twice in (again, referred_again):
