@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events, locking
 from app.booking import contacts
 from app.booking.contacts import Contact
-from app.booking.limits import check_address_day, check_booking, person_locks
+from app.booking.limits import check_address_day, check_booking, check_not_busy, person_locks
 from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import (
@@ -152,7 +152,7 @@ async def book(
             keys = [*locking.day_locks(site.id, day), *person_locks(request.contact)]
             await locking.lock(session, keys)
             replaced = await _called_off(session, replacing) if replacing is not None else None
-            await check_booking(
+            over_span = await check_booking(
                 session,
                 site,
                 request.contact,
@@ -164,6 +164,8 @@ async def book(
             )
             finder = await slot_finder(session, site, need, day, day, now)
             slot = check_slot(finder, request.start)
+            if over_span:
+                await check_not_busy(session, request.contact, (slot.start, slot.end))
             codes = [need.code for need in needs]
             appointment = _new_appointment(request, site, service, slot, codes, agent_id, now)
             await _insert(session, appointment, site.slug)
@@ -288,7 +290,9 @@ async def reschedule(
     new_day = start.astimezone(tz).date()
     try:
         async with writing(session):
-            await locking.lock(session, locking.day_locks(site.id, old_day, new_day))
+            person = Contact(current.name, current.email, current.phone)
+            days = locking.day_locks(site.id, old_day, new_day)
+            await locking.lock(session, [*days, *person_locks(person)])
             appointment = await _locked_by_token(session, token)
             _refuse_once_begun(
                 appointment,
@@ -307,7 +311,11 @@ async def reschedule(
                 finder = await slot_finder(
                     session, site, need, new_day, new_day, now, leave_out=appointment.id
                 )
-                await move_to(session, appointment, check_slot(finder, start), now)
+                slot = check_slot(finder, start)
+                await check_not_busy(
+                    session, person, (slot.start, slot.end), leave_out=appointment.id
+                )
+                await move_to(session, appointment, slot, now)
     except SlotRefused as refused:
         await offer_alternatives(session, refused, site, need, start, now)
         raise

@@ -64,17 +64,39 @@ def _to_come(who: Contact, now: datetime) -> ScalarSelect[int]:
     )
 
 
-def _at_that_time(who: Contact, span: tuple[datetime, datetime]) -> ScalarSelect[int]:
-    """This person's appointments (same contact, same name) booked over `span`: a form sent
-    twice, not two people sharing one phone."""
+def _over(who: Contact, span: tuple[datetime, datetime]) -> list[ColumnElement[bool]]:
+    """This contact's appointments booked over `span` (whoever's name they are in)."""
     starts, ends = span
-    return _count(
+    return [
         _same_person(who),
-        func.lower(Appointment.name) == who.name.lower(),
         Appointment.status == AppointmentStatus.BOOKED,
         Appointment.starts_at < ends,
         Appointment.ends_at > starts,
+    ]
+
+
+def same_name(one: str, other: str) -> bool:
+    """Whether two names are one, however cased, composed or spaced (`Émile Zola`,
+    `ÉMILE  ZOLA`); accents count."""
+    return " ".join(contacts.fold(one).split()) == " ".join(contacts.fold(other).split())
+
+
+async def check_not_busy(
+    session: AsyncSession,
+    who: Contact,
+    span: tuple[datetime, datetime],
+    *,
+    leave_out: int | None = None,
+) -> None:
+    """Conflict when this person (their contact and their name: two people may share one
+    phone) holds an appointment over `span` (the same form sent twice, a move onto another
+    of theirs), `leave_out` apart. Checked once the slot is known to be bookable, so that
+    trying times that are not slots tells nobody when the person is booked."""
+    names = await session.scalars(
+        select(Appointment.name).where(*_over(who, span), Appointment.id != (leave_out or 0))
     )
+    if any(same_name(name, who.name) for name in names):
+        raise Conflict("This person already has an appointment at this time.", code="person_busy")
 
 
 def _standing(site: Site, client: str, day: date) -> ScalarSelect[int]:
@@ -100,28 +122,27 @@ async def check_booking(
     online: bool,
     client: str | None,
     per_address_per_day: int | None,
-) -> None:
+) -> int:
     """Conflict when this person may book no more: too many online bookings made for them
     in the last day (cancelled ones too: booking and cancelling in a loop would otherwise
-    fill a stranger's inbox), too many appointments to come in all the mairies, or one of
-    theirs already over `span` (the same form sent twice); or when the
-    client network `client` holds its bookings of the site-day already (see
-    `check_address_day`; None: a booking made at a desk). The counts in one statement."""
-    counts = [_at_that_time(who, span), _to_come(who, now)]
+    fill a stranger's inbox), or too many appointments to come in all the mairies; or when
+    the client network `client` holds its bookings of the site-day already (see
+    `check_address_day`; None: a booking made at a desk). The counts in one statement,
+    with how many appointments of this contact are over `span` (0: `check_not_busy` has
+    nothing to look at)."""
+    counts = [_count(*_over(who, span)), _to_come(who, now)]
     if online:
         counts.append(_made_today(who, now))
     if client is not None and per_address_per_day is not None:
         day = span[0].astimezone(ZoneInfo(site.timezone)).date()
         counts.append(_standing(site, client, day))
     found = list((await session.execute(select(*counts))).one())
-    at_that_time, to_come = found.pop(0), found.pop(0)
+    over_span, to_come = found.pop(0), found.pop(0)
     made_today = found.pop(0) if online else 0
     standing = found.pop(0) if found else 0
     _refuse_person(site, made_today, to_come)
-    # After the caps, so that a stranger's tries learn next to nothing of the person's times.
-    if at_that_time:
-        raise Conflict("This person already has an appointment at this time.", code="person_busy")
     _refuse_address_day(site, standing, per_address_per_day)
+    return int(over_span)
 
 
 def _refuse_person(site: Site, made_today: int, to_come: int) -> None:

@@ -44,6 +44,8 @@ from app.throttle import client_address
 from app.web.public import PublicController, Visitor
 
 MAX_NEEDS = 10
+# Refusals of the person, not of the request: the form is shown again with them.
+THE_PERSONS_LIMITS = ("person_busy", "too_many_bookings", "too_many_attempts", "address_day_full")
 # How long after a booking the same form, sent again from the same browser, leads to it:
 # the browser that booked holds the appointment's link in this cookie for that long.
 SECOND_TAP = timedelta(minutes=10)
@@ -283,11 +285,12 @@ async def _book(
             refused=refused,
         )
     except DomainError as error:
-        if error.status >= 404:
+        if error.status >= 404 and error.code not in THE_PERSONS_LIMITS:
             raise
         errors = {"formulaire": refusal(error.code)}
+        status = 409 if error.status == 409 else 422
         return await _contact_page(
-            session, site, code, needs, start, 422, entered=entered, errors=errors
+            session, site, code, needs, start, status, entered=entered, errors=errors
         )
     return Redirect(
         f"/rendez-vous/{appointment.token}?confirme=1",

@@ -199,6 +199,7 @@ REFUSALS_FOR_SOMEONE = {
         "Sans adresse e-mail, la confirmation partirait par SMS, et les SMS ne partent que vers "
         "un numéro de portable : indiquez le portable ou l'adresse e-mail de la personne."
     ),
+    "too_soon": N_("Ce créneau est passé, ou trop proche pour être réservé."),
     "walk_in_share": N_(
         "Cette journée est complète pour les rendez-vous : le reste du temps est gardé pour "
         "les personnes qui viennent sans rendez-vous. Choisissez un autre jour."

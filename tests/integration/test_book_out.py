@@ -5,6 +5,7 @@ notice) and the release of the bookings, and who may be texted or mailed at all.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -152,6 +153,48 @@ async def test_a_person_is_not_booked_twice_at_once_and_a_stranger_learns_no_tim
     assert (first.status_code, other_name.status_code) == (201, 201), other_name.text
     assert (again.status_code, again.json()["code"]) == (409, "person_busy")
     assert (probe.status_code, probe.json()["code"]) == (409, "too_many_bookings")
+
+
+@pytest.mark.parametrize("again", ["Émile Zola", "ÉMILE  ZOLA", "E\u0301mile Zola"])
+async def test_a_name_is_one_however_cased_composed_or_spaced(
+    client: AsyncTestClient[object], again: str
+) -> None:
+    free = await starts(client)
+    body = {"site": "paris-15", "service": "caf", "start": free[0], "email": "ez@example.org"}
+    first = await client.post("/api/v1/appointments", json={**body, "name": "Émile Zola"})
+    second = await client.post("/api/v1/appointments", json={**body, "name": again})
+
+    assert first.status_code == 201, first.text
+    assert (second.status_code, second.json()["code"]) == (409, "person_busy")
+
+
+async def test_a_move_onto_another_of_the_persons_times_is_refused(
+    client: AsyncTestClient[object],
+) -> None:
+    paris_15, paris_20 = await starts(client), await starts(client, site="paris-20")
+    here = await book(client, paris_15[0], email="move@example.org")
+    there = await book(client, paris_20[3], site="paris-20", email="move@example.org")
+    moved = await client.post(
+        f"/api/v1/appointments/{there.json()['token']}/reschedule", json={"start": paris_20[0]}
+    )
+
+    assert (here.status_code, there.status_code) == (201, 201), there.text
+    assert paris_20[0] == paris_15[0]  # the first slot of the day at both
+    assert (moved.status_code, moved.json()["code"]) == (409, "person_busy")
+
+
+async def test_times_that_are_not_slots_tell_nothing_of_when_a_person_is_booked(
+    client: AsyncTestClient[object],
+) -> None:
+    free = await starts(client)
+    held = await book(client, free[0], email="victor@example.org")
+    slot_start = datetime.fromisoformat(free[0])
+    inside = (slot_start + timedelta(minutes=7)).isoformat()
+    off_grid = await book(client, inside, site="paris-20", email="victor@example.org")
+
+    assert held.status_code == 201, held.text
+    assert off_grid.status_code == 422, off_grid.text
+    assert off_grid.json()["code"] != "person_busy"
 
 
 async def test_the_manager_sees_a_day_filling_too_fast_and_releases_it_telling_each_once(

@@ -139,6 +139,20 @@ async def test_a_slot_taken_meanwhile_offers_nearby_slots(
     assert "mardi 1er décembre 2026 à 10\u00a0h\u00a030" in page.text
 
 
+async def test_the_same_person_booking_that_time_again_elsewhere_keeps_the_form(
+    client: AsyncTestClient[object],
+) -> None:
+    booked = await post_booking(client)
+    client.cookies.clear()  # another browser: no second tap to lead back to the first
+
+    page = await post_booking(client)
+
+    assert booked.status_code == 303
+    assert page.status_code == 409
+    assert "Vous avez déjà un rendez-vous à cette heure-là." in page.text
+    assert 'value="Marie Curie"' in page.text
+
+
 async def test_cancelling_from_the_private_page(client: AsyncTestClient[object]) -> None:
     location = (await post_booking(client)).headers["location"].split("?")[0]
 
