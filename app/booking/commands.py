@@ -152,11 +152,12 @@ async def book(
             keys = [*locking.day_locks(site.id, day), *person_locks(request.contact)]
             await locking.lock(session, keys)
             replaced = await _called_off(session, replacing) if replacing is not None else None
+            span = (request.start, request.start + need.length)
             over_span = await check_booking(
                 session,
                 site,
                 request.contact,
-                (request.start, request.start + need.length),
+                span,
                 now,
                 online=agent_id is None and request.partner_id is None,
                 client=request.client if agent_id is None else None,
@@ -165,7 +166,7 @@ async def book(
             finder = await slot_finder(session, site, need, day, day, now)
             slot = check_slot(finder, request.start)
             if over_span:
-                await check_not_busy(session, request.contact, (slot.start, slot.end))
+                await check_not_busy(session, request.contact, span)
             codes = [need.code for need in needs]
             appointment = _new_appointment(request, site, service, slot, codes, agent_id, now)
             await _insert(session, appointment, site.slug)
