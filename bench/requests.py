@@ -1,5 +1,6 @@
 """CPU and SQL statements per request of the Monday routes, in one process: search,
-booking, walk-in, call, start, finish, a screen's state, at the 17 mairies on a Monday
+booking, walk-in, call, start, finish, a call when nobody waits (most of a Monday's
+calls: stations ask again and again), a screen's state, at the 17 mairies on a Monday
 morning (the clock set to 10:00), one request at a time.
 
 The CPU is the process's (`time.process_time`: the event loop, aiosqlite's threads, the
@@ -163,6 +164,7 @@ async def routes(
         ("call      POST /stations/{id}/call-next", count, call),
         ("start     POST /tickets/{id}/start", -1, move("start")),
         ("finish    POST /tickets/{id}/finish", -1, move("finish")),
+        ("idle call POST /stations/{id}/call-next", count, call),
         ("screen    GET  /sites/{slug}/display", count, screen),
     ], called
 

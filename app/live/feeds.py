@@ -20,12 +20,14 @@ from app.live.bodies import display_body
 from app.live.notices import Notice
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
+from app.sites.models import Site
 from app.sites.opening import Opening, read_in_same_minute
 
 QUEUE_SIZE = 16
 TOO_MANY = 1008
 TRY_AGAIN_LATER = 1013
 NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
+MODEL_FOR_SECONDS = 30.0  # how long the waiting model (stations, service times) is kept
 STATE_FOR_SECONDS = 30.0  # how old a state a newly connected screen may be shown first
 
 
@@ -96,6 +98,7 @@ class SiteFeed:
     refresher: asyncio.Task[None] | None = None
     sent_seq: int = -1
     model: queue.WaitingModel | None = None
+    site: Site | None = None  # the site's row as last read
     model_read_at: float = 0.0
     opening: tuple[datetime, Opening] | None = None  # when read, and what
     arrival: ArrivalQr | None = None  # the QR code last drawn
@@ -154,6 +157,16 @@ class SiteFeed:
         ):
             return None
         return self.state
+
+    def model_due(self) -> bool:
+        return self.model is None or time.monotonic() - self.model_read_at > MODEL_FOR_SECONDS
+
+    def site_due(self, now: datetime, reading: bool) -> bool:
+        """Whether a refresh reads the site's row again: for the phones' tickets, for the
+        opening once its minute is over, for the displays' state with the waiting model;
+        else the row kept is enough (a display's state needs only its id and time zone)."""
+        stale = self.site is None or self.model_due()
+        return bool(self.tickets) or not self.opening_holds(now) or (reading and stale)
 
     def opening_holds(self, now: datetime) -> bool:
         """Whether the opening was read in the minute of `now` (it holds for that minute)."""

@@ -57,7 +57,6 @@ log = logging.getLogger("guichet.live")
 CLIENT_MESSAGES_PER_MINUTE = 30
 GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
-MODEL_FOR_SECONDS = 30.0
 ARRIVAL_CHECK_SECONDS = 10.0  # how late a paired screen may learn that the minute turned
 RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
 
@@ -278,14 +277,14 @@ class Hub:
 
     async def _read_first(self, feed: SiteFeed, now: datetime) -> queue.DisplayState:
         async with self.db.session() as session:
-            site = await queue.site_of(session, feed.site_id)
+            site = feed.site = await queue.site_of(session, feed.site_id)
             await self._opening(feed, session, site, now)
             return await self._read_state(feed, session, site, now)
 
     async def _read_state(
         self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime
     ) -> queue.DisplayState:
-        if feed.model is None or time.monotonic() - feed.model_read_at > MODEL_FOR_SECONDS:
+        if feed.model_due():
             feed.model = await queue.waiting_model(session, site, now)
             feed.model_read_at = time.monotonic()
         state = await queue.display(session, site, now, model=feed.model)
@@ -401,9 +400,9 @@ class Hub:
             now = self.clock()
             turned = feed.day is not None and feed.day != feed.local_day(now)
             reading = bool(feed.displays) and (pushed is None or turned)
-            site = None
-            if reading or feed.tickets or not feed.opening_holds(now):
-                site = await queue.site_of(session, feed.site_id)
+            site = feed.site
+            if feed.site_due(now, reading):
+                site = feed.site = await queue.site_of(session, feed.site_id)
             opening = await self._opening(feed, session, site, now)
             if feed.displays:
                 if reading:

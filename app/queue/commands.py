@@ -35,6 +35,7 @@ from app.queue.ordering import next_ticket
 from app.queue.queries import (
     TICKET_SHOWS,
     appointment_here,
+    before_calling,
     caller,
     check_in_allowed,
     clean_reason,
@@ -254,12 +255,16 @@ async def call_next(
 ) -> Ticket | None:
     """Give `station` (its id, or the station the caller read with its site) the next
     ticket it may serve; None when nobody is waiting for it."""
+    if isinstance(station, int):
+        station = await get_station(session, station)
+    anyone, outage = await before_calling(session, station, now)
+    if not anyone and not outage:
+        return None
     async with writing(session):
-        if isinstance(station, int):
-            station = await get_station(session, station)
         site = station.site
         await lock_queue(session, site.id)
-        outages = await station_outages(session, site, now, now + timedelta(microseconds=1))
+        later = now + timedelta(microseconds=1)
+        outages = await station_outages(session, site, now, later) if outage else []
         if any(outage.station_id == station.id for outage in outages):
             raise Conflict(
                 f"{station.name} is out of service now: call from another station.",

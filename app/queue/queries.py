@@ -94,6 +94,31 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
     return [Waiting(*row) for row in rows]
 
 
+async def before_calling(
+    session: AsyncSession, station: Station, now: datetime
+) -> tuple[bool, bool]:
+    """Whether anyone waits at `station`'s site today, and whether any of the site's
+    stations is out of service now, in one statement read before the queue's lock: a
+    station asking again and again while nobody waits (most calls of a quiet hour) costs
+    neither the lock nor SQLite's writer's turn, and a call at a site with no outage
+    reads none. (Outages are not taken under the queue's lock: read before it or under it,
+    they are what is committed.)"""
+    site = station.site
+    anyone = exists().where(
+        Ticket.site_id == site.id,
+        Ticket.day == today(site, now),
+        Ticket.status == TicketStatus.WAITING,
+    )
+    outage = exists().where(
+        StationOutage.station_id == Station.id,
+        Station.site_id == site.id,
+        StationOutage.starts_at < now + timedelta(microseconds=1),
+        StationOutage.ends_at > now,
+    )
+    row = (await session.execute(select(anyone, outage))).one()
+    return bool(row[0]), bool(row[1])
+
+
 async def in_line_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
     """The site's tickets in line today: waiting there, or taken from phones (counted in
     everyone's place and estimate, never called)."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -20,7 +20,7 @@ from app.booking.queries import requirement_of
 from app.db import token_digest
 from app.errors import NotFound
 from app.queue import eta
-from app.queue.models import Ticket, TicketEvent, TicketStatus
+from app.queue.models import QueueState, Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import Waiting
 from app.queue.queries import (
     ACTIVE,
@@ -384,36 +384,47 @@ async def display(
     calls: int = 12,
 ) -> DisplayState:
     """The lobby screens' state: today's latest calls first, the waiting count and the wait
-    a newcomer may expect."""
-    day = today(site, now)
-    called = await session.execute(
+    a newcomer may expect. One statement (what a busy morning reads at every change): the
+    calls (kind 0), the count waiting for each service (1), and the queue's `seq` (2)."""
+    day, none = today(site, now), null()
+    mine = (Ticket.site_id == site.id, Ticket.day == day)
+    latest = (
         select(
-            Ticket.number, Station.name, Station.id, Service.code, Ticket.called_at, Ticket.status
+            literal(0).label("kind"),
+            Ticket.id,
+            Ticket.number,
+            Station.name,
+            Station.id,
+            Service.code,
+            Ticket.called_at,
+            Ticket.status,
+            cast(none, Integer).label("n"),
         )
-        .select_from(Ticket)
         .join(Station, Station.id == Ticket.station_id)
         .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.called_at.is_not(None))
+        .where(*mine, Ticket.called_at.is_not(None))
         .order_by(Ticket.called_at.desc(), Ticket.id.desc())
         .limit(calls)
+        .subquery()
     )
-    waiting = await session.execute(
-        select(Service.code, func.count())
+    waiting = (
+        select(literal(1), none, none, none, none, Service.code, none, none, func.count())
         .select_from(Ticket)
         .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status.in_(IN_LINE))
+        .where(*mine, Ticket.status.in_(IN_LINE))
         .group_by(Service.code)
     )
-    by_service = {code: int(count) for code, count in waiting}
+    seq = select(literal(2), none, none, none, none, none, none, none, QueueState.seq).where(
+        QueueState.site_id == site.id
+    )
+    rows = (await session.execute(union_all(select(latest), waiting, seq))).all()
+    called = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[6], r[1]), reverse=True)
+    by_service = {r[5]: int(r[8]) for r in rows if r[0] == 1}
     count = sum(by_service.values())
     model = model or await waiting_model(session, site, now)
     return DisplayState(
-        seq=await seq_of(session, site.id),
-        called=[
-            CalledEntry(number, station, station_id, code, called_at, status)
-            for number, station, station_id, code, called_at, status in called
-            if called_at is not None
-        ],
+        seq=next((int(r[8]) for r in rows if r[0] == 2), 0),
+        called=[CalledEntry(*r[2:8]) for r in called],
         waiting_count=count,
         waiting_by_service=by_service,
         eta_minutes=eta.waiting_range(count, model.stations, model.average_minutes),

@@ -1,0 +1,120 @@
+"""What a lobby screen is sent, read in one statement: the twelve latest calls of the day,
+newest first (two at one instant: the later ticket first), how many wait for each
+service, and the queue's seq; and a station asking while nobody waits, which reads
+nothing under the queue's lock, against one that is out of service or has people to
+call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Clock, Staff
+
+SERVICES = ["caf", "ants", "impots"]
+DISPLAY = "/api/v1/sites/paris-15/display"
+
+
+async def test_a_screen_is_sent_the_twelve_latest_calls_newest_first_and_who_waits(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 10:00")
+    reception = await staff.headers("reception", "paris-15")
+    desk = await staff.headers("facilitator", "paris-15")
+    stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
+    issued = []
+    for n in range(17):
+        answer = await client.post(
+            "/api/v1/sites/paris-15/tickets",
+            json={"service": SERVICES[n % 3]},
+            headers=reception,
+        )
+        assert answer.status_code == 201, answer.text
+        issued.append(answer.json())
+    called: list[dict[str, Any]] = []
+    for n in range(14):
+        if n != 7:  # the 7th and 8th calls are made at one instant
+            clock.now += timedelta(minutes=1)
+        station = stations[n % len(stations)]
+        answer = await client.post(f"/api/v1/stations/{station}/call-next", headers=desk)
+        assert answer.status_code == 200, answer.text
+        called.append(answer.json())
+        if n < 10:  # the first ten are over; the last four still called
+            for move in ("start", "finish"):
+                path = f"/api/v1/tickets/{answer.json()['id']}/{move}"
+                assert (await client.post(path, headers=desk)).status_code == 200
+
+    body = (await client.get(DISPLAY)).json()
+
+    newest_first = sorted(
+        called,
+        key=lambda t: (datetime.fromisoformat(t["called_at"]).astimezone(UTC), t["id"]),
+        reverse=True,
+    )
+    assert [c["number"] for c in body["called"]] == [t["number"] for t in newest_first[:12]]
+    assert body["called"][6]["called_at"] == body["called"][7]["called_at"]  # the same instant
+    assert [c["status"] for c in body["called"]] == ["called"] * 4 + ["done"] * 8
+    assert body["called"][0]["station_id"] == stations[13 % len(stations)]
+    left = [t for t in issued if t["number"] not in {c["number"] for c in called}]
+    assert body["waiting"]["count"] == len(left) == 3
+    expected: dict[str, int] = {}
+    for ticket in left:
+        expected[ticket["service"]] = expected.get(ticket["service"], 0) + 1
+    assert body["waiting"]["by_service"] == expected
+
+    await client.post("/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception)
+    after = (await client.get(DISPLAY)).json()
+    assert after["seq"] == body["seq"] + 1
+    assert after["waiting"]["count"] == 4
+
+
+async def test_a_screen_of_a_day_with_no_call_and_nobody_waiting(
+    client: AsyncTestClient[object], clock: Clock
+) -> None:
+    clock.set("2026-12-01 10:00")
+
+    body = (await client.get(DISPLAY)).json()
+
+    assert body["called"] == []
+    assert body["waiting"]["count"] == 0
+    assert body["waiting"]["by_service"] == {}
+    assert body["seq"] == 0
+
+
+async def test_a_station_asking_while_nobody_waits_is_told_so_unless_it_is_out_of_service(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 10:00")
+    manager = await staff.headers("manager", "paris-15")
+    reception = await staff.headers("reception", "paris-15")
+    desk = await staff.headers("facilitator", "paris-15")
+    stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    outage = {
+        "station_id": stations[0],
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=3)).isoformat(),
+        "reason": "écran cassé",
+    }
+    nobody = await client.post(f"/api/v1/stations/{stations[0]}/call-next", headers=desk)
+    made = await client.post("/api/v1/admin/sites/paris-15/outages", json=outage, headers=manager)
+    assert made.status_code == 201, made.text
+    out = await client.post(f"/api/v1/stations/{stations[0]}/call-next", headers=desk)
+    other = await client.post(f"/api/v1/stations/{stations[1]}/call-next", headers=desk)
+    ticket = await client.post(
+        "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+    )
+    still_out = await client.post(f"/api/v1/stations/{stations[0]}/call-next", headers=desk)
+    taken = await client.post(f"/api/v1/stations/{stations[1]}/call-next", headers=desk)
+    again = await client.post(f"/api/v1/stations/{stations[1]}/call-next", headers=desk)
+
+    assert nobody.status_code == 204
+    assert out.status_code == 409
+    assert out.json()["code"] == "station_out_of_service"
+    assert other.status_code == 204
+    assert still_out.status_code == 409
+    assert taken.status_code == 200
+    assert taken.json()["number"] == ticket.json()["number"]
+    assert again.status_code == 204
