@@ -35,7 +35,13 @@ LOOK_ALIKES.update({0x0399: ord("I"), 0x0406: ord("I"), 0x04C0: ord("I")})
 # French overseas departments dialled like the mainland (0692…, 0690…): tried in turn
 # when a number read as metropolitan French is not valid.
 FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF")
-MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,)
+# The United States and Canada give mobiles and landlines numbers of one plan:
+# phonenumbers cannot tell them apart there, so such a number is taken as a mobile
+# (its holder chose to be texted); a French number is always told apart.
+MOBILE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
 IPV6_NETWORK_BITS = 64
 MAX_NAME_LENGTH = 120
 

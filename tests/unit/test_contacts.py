@@ -108,6 +108,9 @@ def test_a_key_is_stable_and_a_key_is_its_own_key(address: str) -> None:
         ("0692 12 34 56", "+262692123456"),  # La Réunion, dialled like the mainland
         ("0690 12 34 56", "+590690123456"),  # Guadeloupe
         ("+596 696 12 34 56", "+596696123456"),  # Martinique
+        ("+44 7400 123456", "+447400123456"),  # a British mobile
+        ("+1 212 555 0123", "+12125550123"),  # New York: landlines and mobiles share a plan
+        ("+1 416 555 0123", "+14165550123"),  # Toronto: the same
     ],
 )
 def test_phones_are_kept_in_e164_and_mobiles_can_be_texted(written: str, number: str) -> None:
@@ -116,7 +119,10 @@ def test_phones_are_kept_in_e164_and_mobiles_can_be_texted(written: str, number:
     assert texting_number(written) == number
 
 
-@pytest.mark.parametrize("landline", ["01 45 45 45 45", "+33 1 45 45 45 45", "0800 00 00 00"])
+@pytest.mark.parametrize(
+    "landline",
+    ["01 45 45 45 45", "+33 1 45 45 45 45", "0800 00 00 00", "+44 20 7946 0958", "+1 800 555 0199"],
+)
 def test_landlines_and_free_numbers_cannot_be_texted(landline: str) -> None:
     assert not is_mobile(landline)
     with pytest.raises(BadRequest) as refused:
