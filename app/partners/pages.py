@@ -43,7 +43,7 @@ from app.sites.service import get_site, list_needs, list_services
 from app.throttle import Limits, client_address
 from app.visits import service as visits
 from app.web.context import Context, WithContext
-from app.web.public import RESIDENTS_WORDS, Words, error_page
+from app.web.public import PARTNER_FRAME, RESIDENTS_WORDS, Words, error_page
 
 HOME = "/partenaires"
 MAX_KEY = 200  # a longer field holds no key: refused without reading it further
@@ -109,13 +109,14 @@ async def provide_partner_visit(
 
 def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
     """No session: the login form (the cookie forgotten); anything else: a page saying
-    what went wrong, in the residents' frame."""
+    what went wrong, in the partners' frame (its language switch and its way back lead
+    to their pages, not the residents')."""
     if isinstance(exc, Unauthorized):
         response: Response[Any] = Redirect(HOME, status_code=303)
         response.delete_cookie(sessions.COOKIE, path=sessions.COOKIE_PATH)
         return response
     words = FORM_EXPIRED if getattr(exc, "code", "") == "form_expired" else PARTNER_WORDS
-    return error_page(exc, words)
+    return error_page(exc, words, frame=PARTNER_FRAME)
 
 
 def session_cookie(value: str, context: Context, *, max_age: int | None = None) -> Cookie:
@@ -317,8 +318,8 @@ async def _booking_context(
         "needs": await list_needs(visit.session),
         "code": chosen,
         "chosen_needs": list(needs),
-        **await free_slots_of_day(visit.session, site, chosen, needs, day_text, visit.now),
         "error": None,
+        **await free_slots_of_day(visit.session, site, code, needs, day_text, visit.now),
         "entered": None,
         "start": None,
     }

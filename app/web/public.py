@@ -64,6 +64,9 @@ STAFF_ADDRESSES = (
     "/connexion",
     "/deconnexion",
 )
+# The partners' addresses: their error pages in the partners' frame.
+PARTNER_ADDRESS = "/partenaires"
+PARTNER_FRAME = {"layout": "partner_base.html"}
 # Where the staff's dependency keeps the agent it found, in the request's scope state, for
 # an error page of the same request.
 STAFF_STATE = "guichet.staff"
@@ -127,9 +130,13 @@ def asks_for_a_page(request: Request[Any, Any, State]) -> bool:
 
 
 def frame_of(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """The frame of an error page at this address: the staff's at theirs, the residents'
-    (none to name) everywhere else."""
-    return staff_frame(request) if is_staff_address(request.url.path) else {}
+    """The frame of an error page at this address: the staff's at theirs, the partners' at
+    theirs, the residents' (none to name) everywhere else."""
+    path = request.url.path
+    if is_staff_address(path):
+        return staff_frame(request)
+    partners = path == PARTNER_ADDRESS or path.startswith(f"{PARTNER_ADDRESS}/")
+    return dict(PARTNER_FRAME) if partners else {}
 
 
 def on_unknown_address(request: Request[Any, Any, State], exc: HTTPException) -> Response[Any]:

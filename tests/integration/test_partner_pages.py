@@ -250,3 +250,47 @@ async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someon
     assert desk_page.status_code == 400
     assert today.status_code == 200
     assert "Créneaux libres le mardi 1er décembre 2026" in today.text
+
+
+def switch_and_way_back(page: str) -> tuple[str, list[str]]:
+    """The language switch's link and the links of a page's content."""
+    switch = re.search(r'class="language-switch" href="([^"]+)"', page)
+    assert switch, "no language switch"
+    content = page.split("<main", 1)[1]
+    return html.unescape(switch.group(1)), re.findall(r'<a href="([^"]+)"', content)
+
+
+async def test_a_partners_error_page_leads_back_to_their_pages_in_either_language(
+    client: CLIENT, staff: Staff
+) -> None:
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    start = await slot_of(client)
+    page = {"Accept": "text/html"}
+
+    elsewhere = await client.post(
+        f"/partenaires/mairies/{ELSEWHERE}/rendez-vous", data=person(csrf, start)
+    )  # a form refused: no address of its own to open again, no referrer
+    unknown_request = await client.get("/partenaires/demandes/ZZZZ9999", headers=page)
+    nowhere = await client.get("/partenaires/nulle-part", headers=page)
+    english = await client.get("/partenaires/nulle-part?lang=en", headers=page)
+
+    assert elsewhere.status_code == 403
+    assert switch_and_way_back(elsewhere.text) == ("/partenaires?lang=en", ["/partenaires"])
+    assert unknown_request.status_code == 404
+    assert switch_and_way_back(unknown_request.text) == (
+        "/partenaires/demandes/ZZZZ9999?lang=en",
+        ["/partenaires"],
+    )
+    assert nowhere.status_code == 404
+    assert switch_and_way_back(nowhere.text) == (
+        "/partenaires/nulle-part?lang=en",
+        ["/partenaires"],
+    )
+    assert "Espace partenaires" in nowhere.text
+    assert english.status_code == 404
+    assert switch_and_way_back(english.text) == (
+        "/partenaires/nulle-part?lang=fr",
+        ["/partenaires"],
+    )
+    assert "Back to the partners' area" in english.text
