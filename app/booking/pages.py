@@ -32,8 +32,8 @@ from app.booking.slot_views import asked, choice, parse_day, slot_choices, slot_
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.db import token_digest
-from app.errors import DomainError
-from app.i18n import formats, gettext
+from app.errors import BadRequest, DomainError, NotFound
+from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
 from app.residents import sessions as residents
 from app.residents import space
@@ -57,6 +57,11 @@ def needs_of(values: list[Any]) -> tuple[str, ...]:
     return tuple(str(value) for value in values if value)[:MAX_NEEDS]
 
 
+UNKNOWN_CHOICE = N_(
+    "Cette démarche ou l'un de ces besoins n'est pas proposé ici : choisissez-les à nouveau."
+)
+
+
 async def free_slots_of_day(
     session: AsyncSession,
     site: Site,
@@ -68,12 +73,19 @@ async def free_slots_of_day(
     """The free slots at `site` for the démarche `code` and `needs`, on the day asked
     (today at the earliest), as the forms booking for someone else list them, with the day
     after for the link to it; no slot without a démarche. A day that is not one is a 400
-    page, as on the residents' slots page, not today's slots under another name."""
+    page, as on the residents' slots page, not today's slots under another name; a
+    démarche or need that is none (any more) is the form again, chosen afresh, saying so
+    (`code`, `chosen_needs` and `error` then replace the page's)."""
     today = local_today(site, now)
     day = max(parse_day(day_text, today), today)
     slots: list[dict[str, str]] = []
+    chosen: dict[str, Any] = {}
     if code:
-        _, found = await availability(session, site.slug, code, needs, day, day, now)
+        try:
+            _, found = await availability(session, site.slug, code, needs, day, day, now)
+        except (NotFound, BadRequest):  # an address typed, or kept from before a change
+            found = []
+            chosen = {"code": "", "chosen_needs": [], "error": gettext(UNKNOWN_CHOICE)}
         tz = ZoneInfo(site.timezone)
         slots = [
             {
@@ -87,6 +99,7 @@ async def free_slots_of_day(
         "day_label": formats.day(day),
         "next_day": (day + timedelta(days=1)).isoformat(),
         "slots": slots,
+        **chosen,
     }
 
 

@@ -457,8 +457,8 @@ async def _booking_context(
         **await desk_context(context.session, staff, site),
         "code": code,
         "chosen_needs": list(needs),
-        **await free_slots_of_day(context.session, site, code, needs, day_text, context.now),
         "error": None,
+        **await free_slots_of_day(context.session, site, code, needs, day_text, context.now),
         # What a refused booking form held, shown again as typed.
         "entered": None,
         "channel": "counter",

@@ -207,3 +207,29 @@ async def test_the_same_form_sent_twice_books_once_and_two_people_sharing_a_phon
     async with db.session() as session:
         names = sorted(await session.scalars(select(Appointment.name)))
     assert names == ["Jeanne Proust", "Marcel Proust", "Marcel Proust"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("service=nulle-part&jour=2026-12-03", id="unknown-demarche"),
+        pytest.param("service=caf&besoins=jetpack&jour=2026-12-03", id="unknown-need"),
+        pytest.param("service=caf&besoins=fauteuil&besoins=jetpack", id="one-need-unknown"),
+    ],
+)
+async def test_a_demarche_or_need_that_is_none_shows_the_form_again_saying_so(
+    client: CLIENT, staff: Staff, query: str
+) -> None:
+    await desk(client, staff, "reception", RECEPTION)
+    at_desk = await client.get(f"{RECEPTION}/rendez-vous?{query}")
+    made, _ = await partner(client, staff)
+    await log_in(client, made["key"])
+    for_partner = await client.get(f"{PARTNER_FORM}?{query}")
+
+    for page in (at_desk, for_partner):
+        assert page.status_code == 200, page.text
+        assert 'role="alert"' in page.text
+        assert "n&#39;est pas proposé ici" in page.text or "n'est pas proposé ici" in page.text
+        assert 'name="debut"' not in page.text  # no slot offered for what is not one
+        assert re.search(r'<select id="service" name="service" required>', page.text)
+        assert " selected" not in page.text.split('id="service"', 1)[1].split("</select>", 1)[0]
