@@ -4,7 +4,8 @@ instances on one PostgreSQL database (with PostgreSQL notices, then with Redis);
 made at a handful of sites, and the delay from each call-next answer to each screen of
 the called site. Floor: a bare `websockets.broadcast` server with one room per site, in
 one process holding every screen, then in two holding half each as guichet's instances do
-(each told of every call, so with no hop between them).
+(each told of every call, so with no hop between them), each collecting its garbage once
+when the burst of screens is over, as guichet's instances do.
 
 A client process: .venv/bin/python -m bench.network_screens --worker (its screens' addresses
 come on stdin; it reports each call's first arrival at each screen on stdout).
@@ -403,10 +404,15 @@ async def floor_control(port: int) -> Any:
 
 
 def floor_server(port: int) -> None:
-    """The floor: the websockets library's server and broadcast() to one room per site."""
+    """The floor: the websockets library's server and broadcast() to one room per site,
+    collecting once when a burst of screens is over, as guichet's instances do
+    (`app/live/settling.py`): else CPython's own full collection of all the screens'
+    objects may fall in a call, and the floor measures the collector's luck."""
+    from app.live.settling import Settling
     from bench.fanout import display_message
 
     rooms: dict[str, set[Any]] = {}
+    settling = Settling()
 
     async def handler(connection: Any) -> None:
         path = connection.request.path
@@ -421,14 +427,22 @@ def floor_server(port: int) -> None:
             return
         room = rooms.setdefault(path.rsplit("/", 1)[1], set())
         room.add(connection)
+        settling.joined()
         try:
             await connection.wait_closed()
         finally:
             room.discard(connection)
 
+    async def settle() -> None:
+        while True:
+            await asyncio.sleep(1)
+            await settling.step()
+
     async def serve() -> None:
         async with websockets.serve(handler, "127.0.0.1", port, compression=None, max_size=4096):
+            settler = asyncio.create_task(settle())
             await asyncio.sleep(WORKER_LIFETIME)
+            settler.cancel()
 
     asyncio.run(serve())
 
