@@ -35,13 +35,12 @@ LOOK_ALIKES.update({0x0399: ord("I"), 0x0406: ord("I"), 0x04C0: ord("I")})
 # French overseas departments dialled like the mainland (0692…, 0690…): tried in turn
 # when a number read as metropolitan French is not valid.
 FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF")
-# The United States and Canada give mobiles and landlines numbers of one plan:
-# phonenumbers cannot tell them apart there, so such a number is taken as a mobile
-# (its holder chose to be texted); a French number is always told apart.
-MOBILE_TYPES = (
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-)
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,)
+# The North American plan (+1: the United States, Canada…) gives mobiles and landlines
+# numbers of one kind: phonenumbers cannot tell them apart there, so such a number is
+# taken as a mobile (its holder chose to be texted). Elsewhere, a number it cannot tell
+# (a landline of Denmark, of Saint-Pierre-et-Miquelon…) is not one.
+ONE_PLAN_COUNTRY_CODES = (1,)
 IPV6_NETWORK_BITS = 64
 MAX_NAME_LENGTH = 120
 
@@ -148,7 +147,10 @@ def is_mobile(phone: str) -> bool:
         parsed = phone_number(phone)
     except BadRequest:
         return False
-    return phonenumbers.number_type(parsed) in MOBILE_TYPES
+    kind = phonenumbers.number_type(parsed)
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE:
+        return parsed.country_code in ONE_PLAN_COUNTRY_CODES
+    return kind in MOBILE_TYPES
 
 
 def texting_number(phone: str) -> str:

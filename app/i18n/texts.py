@@ -26,8 +26,8 @@ REFUSALS = {
         "Exemple : nom@exemple.fr"
     ),
     "phone_not_mobile": N_(
-        "Les SMS ne partent que vers un numéro de portable (06, 07, ou un portable "
-        "d'outre-mer) : indiquez un portable, ou choisissez les rappels par e-mail."
+        "Les SMS ne partent que vers un numéro de portable (06, 07, d'outre-mer ou "
+        "étranger) : indiquez un portable, ou choisissez les rappels par e-mail."
     ),
     "address_day_full": N_(
         "Vous avez déjà pris le nombre maximum de rendez-vous pour ce jour dans cette mairie "

@@ -227,9 +227,9 @@ class PartnerPages(Controller):
             page = await _booking_context(
                 partner_visit, site, code=code, needs=needs, day_text=day_text
             )
-            page.update(
-                error=refusal_for_someone(refused.code), entered=entered, start=form.get("debut")
-            )
+            # A démarche or need that is none is said as on the form (`free_slots_of_day`).
+            error = page["error"] or refusal_for_someone(refused.code)
+            page.update(error=error, entered=entered, start=form.get("debut"))
             return Template("partner_booking.html", context=page, status_code=refused.status)
         return Redirect(f"{HOME}?rdv={appointment.reference}&mairie={site.slug}", status_code=303)
 

@@ -46,7 +46,7 @@ from app.queue.queries import (
     stations_in_service,
     threshold,
     today,
-    waiting_tickets,
+    waiting_to_call,
 )
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.models import Need, Service, Site, Station
@@ -270,7 +270,7 @@ async def call_next(
                 f"{station.name} is out of service now: call from another station.",
                 code="station_out_of_service",
             )
-        waiting = await waiting_tickets(session, site, now)
+        waiting, latest = await waiting_to_call(session, site, now)
         in_service = [caller(s) for s in await stations_in_service(session, site, now, outages)]
         chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
         if chosen is None:
@@ -278,10 +278,12 @@ async def call_next(
         ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
         ticket.status = TICKET.move(ticket.status, TicketAction.CALL).to
         ticket.station_id = station.id
-        ticket.called_at = now
-        ticket.first_called_at = ticket.first_called_at or now
+        # After the call made while this one waited for the lock, if one was.
+        called_at = now if latest is None or latest < now else latest + timedelta(milliseconds=1)
+        ticket.called_at = called_at
+        ticket.first_called_at = ticket.first_called_at or called_at
         ticket.call_count = 1
-        await record(session, ticket, "called", now, agent_id=agent_id)
+        await record(session, ticket, "called", called_at, agent_id=agent_id)
         # A text to each walk-in with a phone number who is now among the next few.
         others = [w for w in waiting if w.id != ticket.id]
         for near in await views.turn_near(session, site, others, now):

@@ -40,7 +40,7 @@ UNKNOWN_NEED = N_("Un des besoins choisis n'existe pas ou n'est plus proposé.")
 UNKNOWN_KIND = N_("Ce type de poste n'existe pas : choisissez standard ou double écran.")
 NOT_MOBILE = N_(
     "Ce numéro n'est pas un numéro de portable : les SMS ne partent que vers un portable "
-    "(06, 07, ou un portable d'outre-mer)."
+    "(06, 07, d'outre-mer ou étranger)."
 )
 
 # The field of the visit's form each refusal of its report (`visits.check`) speaks of.

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -117,6 +117,23 @@ async def before_calling(
     )
     row = (await session.execute(select(anyone, outage))).one()
     return bool(row[0]), bool(row[1])
+
+
+async def waiting_to_call(
+    session: AsyncSession, site: Site, now: datetime
+) -> tuple[list[Waiting], datetime | None]:
+    """The site's waiting tickets today (as `waiting_tickets`) and, in the same statement,
+    its latest call of the day: read under the queue's lock, so that a call that waited
+    for the lock is stamped after the one made meanwhile, and the screens show the calls
+    in the order they were made."""
+    mine = (Ticket.site_id == site.id, Ticket.day == today(site, now))
+    latest = select(func.max(Ticket.called_at)).where(*mine).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(*WAITING_COLUMNS, latest).where(*mine, Ticket.status == TicketStatus.WAITING)
+        )
+    ).all()
+    return [Waiting(*row[:-1]) for row in rows], (rows[0][-1] if rows else None)
 
 
 async def in_line_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:

@@ -227,6 +227,8 @@ class ReceptionPages(StaffController):
         page = await _booking_context(
             staff.context, site, staff, code=code, needs=needs, day_text=day_text
         )
+        # A démarche or need that is none is said as on the form (`free_slots_of_day`).
+        error = page["error"] or error
         page.update(error=error, entered=entered, channel=channel, start=form.get("debut"))
         return Template("staff_booking.html", context=page, status_code=status)
 

@@ -72,7 +72,7 @@ PHONE_TAKEN = N_(
     "quittez d'abord cette file (depuis la page de ce ticket)."
 )
 NOT_MOBILE = N_(
-    "Les SMS ne partent que vers un numéro de portable (06, 07, ou un portable d'outre-mer) : "
+    "Les SMS ne partent que vers un numéro de portable (06, 07, d'outre-mer ou étranger) : "
     "indiquez un portable."
 )
 LOCKED = N_(

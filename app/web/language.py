@@ -286,14 +286,20 @@ def _address(request: Any, home: str) -> tuple[str, str]:
     return _came_from(request) or own or (home, "")
 
 
-def switch_of(request: Any, home: str = "/") -> Switch:
+def switch_of(request: Any, home: str = "/", area: str | None = None) -> Switch:
     """The link to this page (its path and query, an old `lang=` dropped) in the language
     the visitor is not reading: English on French pages, French on English ones. A page
     answering a form is not an address to open again: the link goes to the page the form
-    was sent from, else to `home` (the residents' home, or the staff's console)."""
+    was sent from, else to `home` (the residents' home, or the staff's console). Pages
+    of an `area` (the partners') lead to it only: a form sent from elsewhere, or a path
+    that steps out of it (`..`), goes to `home`."""
     current = i18n.language.get()
     other = next(lang for lang in i18n.LANGUAGES if lang != current)
     path, query = _address(request, home)
+    segments = path.split("/")
+    outside = area is not None and path != area and not path.startswith(f"{area}/")
+    if outside or "." in segments or ".." in segments:
+        path, query = home, ""
     params = parse_qsl(query, keep_blank_values=True)
     kept = [(key, value) for key, value in params if key != PARAMETER]
     # A control character or a space typed in an address (the request's path comes

@@ -233,3 +233,20 @@ async def test_a_demarche_or_need_that_is_none_shows_the_form_again_saying_so(
         assert 'name="debut"' not in page.text  # no slot offered for what is not one
         assert re.search(r'<select id="service" name="service" required>', page.text)
         assert " selected" not in page.text.split('id="service"', 1)[1].split("</select>", 1)[0]
+
+
+@pytest.mark.parametrize("booker", [at_reception, as_partner], ids=["reception", "partner"])
+@pytest.mark.parametrize(
+    "chosen",
+    [{"service": "nulle-part"}, {"besoins": "jetpack"}, {"service": "<b>caf</b>"}],
+    ids=["unknown-demarche", "unknown-need", "markup"],
+)
+async def test_a_form_sent_with_a_demarche_or_need_that_is_none_says_so(
+    client: CLIENT, staff: Staff, booker: Booker, chosen: dict[str, str]
+) -> None:
+    answer = await booker(client, staff, {**contact(("email",), EMAIL, ""), **chosen})
+
+    assert 400 <= answer.status_code < 500
+    assert "pas proposé ici" in answer.text
+    assert "<b>caf</b>" not in answer.text
+    assert '<select id="service" name="service" required>' in answer.text  # chosen afresh

@@ -220,7 +220,7 @@ WALK_INS = {
         {"service": "caf", "telephone": "01 45 67 89 10"},
         "ticket-telephone",
         "Ce numéro n'est pas un numéro de portable : les SMS ne partent que vers un portable "
-        "(06, 07, ou un portable d'outre-mer).",
+        "(06, 07, d'outre-mer ou étranger).",
     ),
     "unknown_service": (
         {"service": "nope", "telephone": "06 12 34 56 78"},

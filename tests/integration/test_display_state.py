@@ -1,5 +1,5 @@
 """What a lobby screen is sent, read in one statement: the twelve latest calls of the day,
-newest first (two at one instant: the later ticket first), how many wait for each
+newest first (two asked at one instant: the second stamped just after), how many wait for each
 service, and the queue's seq; and a station asking while nobody waits, which reads
 nothing under the queue's lock, against one that is out of service or has people to
 call."""
@@ -54,7 +54,9 @@ async def test_a_screen_is_sent_the_twelve_latest_calls_newest_first_and_who_wai
         reverse=True,
     )
     assert [c["number"] for c in body["called"]] == [t["number"] for t in newest_first[:12]]
-    assert body["called"][6]["called_at"] == body["called"][7]["called_at"]  # the same instant
+    # Two calls asked at one instant: the second is stamped just after the first.
+    instants = [datetime.fromisoformat(c["called_at"]) for c in body["called"][6:8]]
+    assert instants[0] - instants[1] == timedelta(milliseconds=1)
     assert [c["status"] for c in body["called"]] == ["called"] * 4 + ["done"] * 8
     assert body["called"][0]["station_id"] == stations[13 % len(stations)]
     left = [t for t in issued if t["number"] not in {c["number"] for c in called}]
@@ -118,3 +120,26 @@ async def test_a_station_asking_while_nobody_waits_is_told_so_unless_it_is_out_o
     assert taken.status_code == 200
     assert taken.json()["number"] == ticket.json()["number"]
     assert again.status_code == 204
+
+
+async def test_a_call_that_waited_for_the_lock_is_shown_after_the_one_made_meanwhile(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 10:05")
+    reception = await staff.headers("reception", "paris-15")
+    desk = await staff.headers("facilitator", "paris-15")
+    stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
+    for _ in range(2):
+        await client.post(
+            "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+        )
+    first = (await client.post(f"/api/v1/stations/{stations[0]}/call-next", headers=desk)).json()
+    clock.set("2026-12-01 10:04:59")  # its request came first, but had the lock after the other
+    second = (await client.post(f"/api/v1/stations/{stations[1]}/call-next", headers=desk)).json()
+
+    body = (await client.get(DISPLAY)).json()
+
+    assert [c["number"] for c in body["called"]] == [second["number"], first["number"]]
+    stamped = [datetime.fromisoformat(t["called_at"]) for t in (first, second)]
+    assert stamped[1] > stamped[0]
+    assert stamped[1] - stamped[0] < timedelta(seconds=1)

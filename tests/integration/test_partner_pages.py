@@ -294,3 +294,29 @@ async def test_a_partners_error_page_leads_back_to_their_pages_in_either_languag
         ["/partenaires"],
     )
     assert "Back to the partners' area" in english.text
+
+
+async def test_a_partners_language_switch_never_leads_out_of_their_pages(
+    client: CLIENT, staff: Staff
+) -> None:
+    made, _ = await partner(client, staff)
+    csrf = await log_in(client, made["key"])
+    page = {"Accept": "text/html"}
+    sent_from = [
+        "http://127.0.0.1/",
+        "http://127.0.0.1/mairies/paris-15",
+        "http://127.0.0.1/console",
+    ]
+
+    refused = [
+        await client.post(
+            "/partenaires/demandes/DM15-XXXX", data={"csrf": csrf}, headers={"Referer": where}
+        )
+        for where in sent_from
+    ]
+    stepping_out = await client.get("/partenaires/%2e%2e/x", headers=page)
+
+    for answer in refused:
+        assert 400 <= answer.status_code < 500
+        assert switch_and_way_back(answer.text)[0] == "/partenaires?lang=en"
+    assert switch_and_way_back(stepping_out.text)[0] == "/partenaires?lang=en"

@@ -121,7 +121,16 @@ def test_phones_are_kept_in_e164_and_mobiles_can_be_texted(written: str, number:
 
 @pytest.mark.parametrize(
     "landline",
-    ["01 45 45 45 45", "+33 1 45 45 45 45", "0800 00 00 00", "+44 20 7946 0958", "+1 800 555 0199"],
+    [
+        "01 45 45 45 45",
+        "+33 1 45 45 45 45",
+        "0800 00 00 00",
+        "+44 20 7946 0958",
+        "+1 800 555 0199",  # toll-free
+        "+45 32 12 34 56",  # Denmark: landlines and mobiles share a plan, but not +1's
+        "+508 41 01 23",  # Saint-Pierre-et-Miquelon, the same
+        "+56 2 2123 4567",  # Santiago
+    ],
 )
 def test_landlines_and_free_numbers_cannot_be_texted(landline: str) -> None:
     assert not is_mobile(landline)
