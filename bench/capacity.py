@@ -41,6 +41,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.serving import KEEP_ALIVE_SECONDS
 from app.sites.demo import STATIONS_PER_SITE
 from bench import monday
 from tests.servers import Server
@@ -129,7 +130,11 @@ class Town:
 async def town(servers: list[Server], seed: int) -> Any:
     """Log the staff in, connect 2 to 4 screens per mairie, let the opening queue in."""
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    limits = httpx.Limits(
+        max_connections=1000,
+        max_keepalive_connections=1000,
+        keepalive_expiry=KEEP_ALIVE_SECONDS / 2,
+    )
     clients = [httpx.AsyncClient(base_url=s.base, timeout=30, limits=limits) for s in servers]
     watchers: list[asyncio.Task[None]] = []
     try:

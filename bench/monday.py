@@ -36,6 +36,7 @@ import websockets
 from app import schema
 from app.accounts.service import create_agent
 from app.db import Database
+from app.serving import KEEP_ALIVE_SECONDS
 from app.sites.demo import STATIONS_PER_SITE, load_demo
 from tests.servers import Server, running
 
@@ -492,7 +493,9 @@ async def morning(label: str, servers: list[Server], load: Load, seed: int) -> M
     rng = random.Random(seed)
     recorder = Recorder()
     calls: list[Call] = []
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    limits = httpx.Limits(
+        max_connections=400, max_keepalive_connections=400, keepalive_expiry=KEEP_ALIVE_SECONDS / 2
+    )
     clients = [
         httpx.AsyncClient(base_url=server.base, timeout=30, limits=limits) for server in servers
     ]

@@ -29,6 +29,7 @@ from app.accounts.service import create_agent
 from app.booking.models import Appointment
 from app.db import Database
 from app.notify.models import OutboxMessage
+from app.serving import KEEP_ALIVE_SECONDS
 from tests.conftest import IN_CI, STAFF_PASSWORD, TEST_SECRET
 from tests.integration.test_booking_races import (
     assert_no_station_is_held_twice_at_once,
@@ -119,7 +120,13 @@ async def clients(servers: list[Server]) -> AsyncIterator[list[httpx.AsyncClient
         httpx.AsyncClient(
             base_url=server.base,
             timeout=30,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # An idle connection is let go before the server closes it: reused at the
+            # very moment the server drops it, a request gets no answer at all.
+            limits=httpx.Limits(
+                max_connections=200,
+                max_keepalive_connections=50,
+                keepalive_expiry=KEEP_ALIVE_SECONDS / 2,
+            ),
         )
         for server in servers
     ]
