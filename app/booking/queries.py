@@ -147,9 +147,14 @@ async def offered_needs(session: AsyncSession, codes: Sequence[str]) -> list[Nee
 
 
 def requirement_of(service: Service, needs: list[Need]) -> Requirement:
+    return requirement_with(service.duration_minutes, service.station_kind, needs)
+
+
+def requirement_with(duration_minutes: int, station_kind: str, needs: list[Need]) -> Requirement:
+    """The requirement of a service of this duration and station kind, with these needs."""
     return requirement(
-        service.duration_minutes,
-        service.station_kind,
+        duration_minutes,
+        station_kind,
         [NeedEffect(n.extra_minutes, n.station_kind, n.requires_accessible) for n in needs],
     )
 

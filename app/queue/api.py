@@ -177,8 +177,8 @@ def kind_of(ticket: Ticket) -> Literal["walk_in", "appointment", "remote"]:
 
 
 async def ticket_body(context: Context, ticket: Ticket) -> TicketOut:
-    site = await queries.site_of(context.session, ticket.site_id)
-    view = await views.view_of(context.session, ticket, context.now)
+    site = await queries.site_of_ticket(context.session, ticket)
+    view = await views.view_of(context.session, ticket, context.now, site)
     return ticket_out(view, ZoneInfo(site.timezone))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import events, locking
 from app.booking.commands import move_appointment, new_token
@@ -33,15 +33,16 @@ from app.queue.messages import about
 from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import next_ticket
 from app.queue.queries import (
-    TICKET_SHOWS,
     appointment_here,
     before_calling,
     caller,
     check_in_allowed,
     clean_reason,
     get_station,
-    get_ticket,
     late_placement,
+    locked,
+    reload,
+    shown,
     site_of,
     stations_in_service,
     threshold,
@@ -166,6 +167,7 @@ async def new_ticket(
     )
     session.add(ticket)
     await session.flush()
+    shown(ticket, site, service)
     return ticket
 
 
@@ -211,8 +213,7 @@ async def issue_walk_in(
             phone=phone,
         )
         await record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
-        ticket_id = ticket.id
-    return await reload(session, ticket_id)
+    return ticket
 
 
 async def check_in(
@@ -246,8 +247,7 @@ async def check_in(
         await record(
             session, ticket, "checked_in_late" if late else "checked_in", now, agent_id=agent_id
         )
-        ticket_id = ticket.id
-    return await reload(session, ticket_id)
+    return ticket
 
 
 async def call_next(
@@ -275,9 +275,11 @@ async def call_next(
         chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
         if chosen is None:
             return None
-        ticket = await session.get_one(Ticket, chosen.id, with_for_update=True)
+        ticket = await locked(session, chosen.id)
+        assert ticket is not None  # read under the same lock as the waiting tickets
         ticket.status = TICKET.move(ticket.status, TicketAction.CALL).to
         ticket.station_id = station.id
+        set_committed_value(ticket, "station", station)  # what the answer shows
         # After the call made while this one waited for the lock, if one was.
         called_at = now if latest is None or latest < now else latest + timedelta(milliseconds=1)
         ticket.called_at = called_at
@@ -293,8 +295,7 @@ async def call_next(
                     at=now, **await about(session, near, site, near.service.name, person=False)
                 ),
             )
-        ticket_id = ticket.id
-    return await reload(session, ticket_id)
+    return ticket
 
 
 REFUSALS = {
@@ -349,7 +350,7 @@ async def act(
                 raise NotFound(f"No ticket has the id {ticket_id}.")
             site = await site_of(session, found.site_id)
         await lock_queue(session, site.id)
-        ticket = await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+        ticket = await locked(session, ticket_id)
         if ticket is None or ticket.site_id != site.id:
             raise NotFound(f"No ticket has the id {ticket_id}.")
         if holder and ticket.status not in (TicketStatus.WAITING, TicketStatus.REMOTE):
@@ -377,6 +378,7 @@ async def act(
         )
         move = TICKET.move(ticket.status, taken)
         ticket.status = move.to
+        ticket.updated_at = now  # with the move's own UPDATE, whichever statement flushes it
         moving = Moving(session, ticket, site, now, agent_id, report, service_code, station_kind)
         for effect in TicketEffect:
             if effect in move.effects:
@@ -391,7 +393,8 @@ async def act(
         await record(session, ticket, recorded, now, agent_id=agent_id)
         if asked == TicketAction.TRANSFER:
             ticket.station_id = None
-    return await reload(session, ticket_id)
+    # A transfer changes the service and station the ticket shows: read them again.
+    return await reload(session, ticket_id) if asked == TicketAction.TRANSFER else ticket
 
 
 async def leave(session: AsyncSession, token: str, *, now: datetime) -> Ticket:
@@ -471,14 +474,3 @@ TICKET_EFFECTS: dict[TicketEffect, Callable[[Moving], Awaitable[None]]] = {
     TicketEffect.TELL_CLOSED: _not_through_act,  # close_waiting()
     TicketEffect.PLACE_ON_ARRIVAL: _not_through_act,  # remote.arrive()
 }
-
-
-async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
-    """The ticket as committed, and its site in the same statement: what its answer
-    shows reads the site next (`site_of` then finds it in the session)."""
-    ticket = await session.scalar(
-        select(Ticket)
-        .options(*TICKET_SHOWS, joinedload(Ticket.site_row))
-        .where(Ticket.id == ticket_id)
-    )
-    return ticket or await get_ticket(session, ticket_id)  # its 404

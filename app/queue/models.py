@@ -103,9 +103,10 @@ class Ticket(Base):
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()
-    # Loaded only where asked (`commands.reload`, which keeps the site in the session with
-    # its ticket); reading it elsewhere is an error. Not named `site`: code that takes an
-    # appointment or a ticket looks for an appointment's `site`.
+    # Loaded only where asked (`queries.locked` and `queries.reload`, which give a ticket
+    # its site, as `queries.shown` does to a new one; `queries.site_of_ticket` reads it);
+    # reading it elsewhere is an error. Not named `site`: code that takes an appointment
+    # or a ticket looks for an appointment's `site`.
     site_row: Mapped[Site] = relationship(lazy="raise", viewonly=True)
 
 

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import appointment_by_reference
@@ -21,7 +22,7 @@ from app.queue.models import QueueState, Ticket, TicketStatus
 from app.queue.ordering import Caller, Waiting
 from app.shapes import from_model
 from app.sites.hours import OpenDay
-from app.sites.models import LateArrivalRule, Site, Station, StationOutage
+from app.sites.models import LateArrivalRule, Service, Site, Station, StationOutage
 from app.sites.opening import has_closed
 
 ACTIVE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
@@ -73,6 +74,14 @@ async def site_of(session: AsyncSession, site_id: int) -> Site:
     site = await session.get(Site, site_id)
     assert site is not None
     return site
+
+
+async def site_of_ticket(session: AsyncSession, ticket: Ticket) -> Site:
+    """The ticket's site: the one read with it (`locked`, `reload`),
+    else read by its id."""
+    if "site_row" not in inspect(ticket).unloaded:
+        return ticket.site_row
+    return await site_of(session, ticket.site_id)
 
 
 async def seq_of(session: AsyncSession, site_id: int) -> int:
@@ -134,19 +143,6 @@ async def waiting_to_call(
         )
     ).all()
     return [Waiting(*row[:-1]) for row in rows], (rows[0][-1] if rows else None)
-
-
-async def in_line_tickets(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
-    """The site's tickets in line today: waiting there, or taken from phones (counted in
-    everyone's place and estimate, never called)."""
-    rows = await session.execute(
-        select(*WAITING_COLUMNS).where(
-            Ticket.site_id == site.id,
-            Ticket.day == today(site, now),
-            Ticket.status.in_(IN_LINE),
-        )
-    )
-    return [Waiting(*row) for row in rows]
 
 
 def waiting_of(ticket: Ticket) -> Waiting:
@@ -292,3 +288,35 @@ def clean_reason(reason: str | None) -> str | None:
     if len(clean) > MAX_REASON:
         raise BadRequest(f"The reason holds at most {MAX_REASON} characters.")
     return clean
+
+
+async def locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket read again under the site's queue lock, its row locked, with what its
+    answer shows (service, station) and its site: returned as it is committed, it needs no
+    reading again (`shown`)."""
+    return await session.scalar(
+        select(Ticket)
+        .options(*TICKET_SHOWS, joinedload(Ticket.site_row))
+        .where(Ticket.id == ticket_id)
+        .with_for_update(of=Ticket)
+        .execution_options(populate_existing=True)
+    )
+
+
+def shown(ticket: Ticket, site: Site, service: Service, station: Station | None = None) -> None:
+    """Give a ticket just made what its answer shows, as `locked` reads them, without
+    reading them again: its service, its station (none while it waits) and its site."""
+    set_committed_value(ticket, "service", service)
+    set_committed_value(ticket, "station", station)
+    set_committed_value(ticket, "site_row", site)
+
+
+async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
+    """The ticket as committed, and its site in the same statement: what its answer
+    shows reads the site next (`site_of` then finds it in the session)."""
+    ticket = await session.scalar(
+        select(Ticket)
+        .options(*TICKET_SHOWS, joinedload(Ticket.site_row))
+        .where(Ticket.id == ticket_id)
+    )
+    return ticket or await get_ticket(session, ticket_id)  # its 404

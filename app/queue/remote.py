@@ -38,7 +38,7 @@ from app.booking.queries import get_needs, get_service
 from app.db import Database, writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import views
-from app.queue.commands import leave, lock_queue, new_ticket, record, reload
+from app.queue.commands import leave, lock_queue, new_ticket, record
 from app.queue.messages import About, about
 from app.queue.models import Ticket, TicketStatus
 from app.queue.ordering import can_serve
@@ -47,6 +47,7 @@ from app.queue.queries import (
     IN_LINE,
     caller,
     get_station,
+    reload,
     site_of,
     ticket_query,
     today,

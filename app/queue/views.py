@@ -15,21 +15,17 @@ from sqlalchemy import Integer, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from app.booking.models import Appointment, AppointmentStatus
-from app.booking.queries import requirement_of
 from app.db import token_digest
 from app.errors import NotFound
-from app.queue import eta
-from app.queue.models import QueueState, Ticket, TicketEvent, TicketStatus
+from app.queue import eta, forecasts
+from app.queue.models import QueueState, Ticket, TicketStatus
 from app.queue.ordering import Waiting
 from app.queue.queries import (
     ACTIVE,
     IN_LINE,
-    caller,
-    in_line_tickets,
     seq_of,
+    site_of_ticket,
     stations_in_service,
-    threshold,
     ticket_query,
     today,
     waiting_of,
@@ -37,11 +33,9 @@ from app.queue.queries import (
 from app.queue.queries import (
     site_of as site_of,  # re-exported: the live hub reads a ticket's site with its view
 )
-from app.sites.models import Need, Service, Site, Station
+from app.sites.models import Service, Site, Station
 from app.sites.opening import Opening, estimate, opening_of
 from app.sites.service import get_site
-
-AVERAGE_OVER_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,7 @@ async def averages(session: AsyncSession, site: Site, now: datetime) -> dict[int
             Ticket.site_id == site.id,
             Ticket.status == TicketStatus.DONE,
             Ticket.started_at.is_not(None),
-            Ticket.finished_at > now - timedelta(days=AVERAGE_OVER_DAYS),
+            Ticket.finished_at > now - timedelta(days=forecasts.AVERAGE_OVER_DAYS),
         )
         .subquery()
     )
@@ -136,122 +130,16 @@ async def ticket_views(
     taken from phones count as if their holders were there)."""
     if all(ticket.status not in IN_LINE for ticket in tickets):
         return {ticket.id: TicketView(ticket, None, None) for ticket in tickets}
-    if waiting is None:
-        waiting = await in_line_tickets(session, site, now)
-    forecasts = (await forecast_inputs(session, site, now)).forecast(waiting, now)
+    read, inputs = await forecasts.read(session, site, now, in_line=waiting is None)
+    forecast = inputs.forecast(read if waiting is None else waiting, now)
     views = {}
     for ticket in tickets:
-        found = forecasts.get(ticket.id) if ticket.status in IN_LINE else None
+        found = forecast.get(ticket.id) if ticket.status in IN_LINE else None
         if found is None:
             views[ticket.id] = TicketView(ticket, None, None)
         else:
             views[ticket.id] = TicketView(ticket, found.position, found.minutes)
     return views
-
-
-@dataclass(frozen=True)
-class ForecastInputs:
-    """What the estimates need beyond the waiting tickets (`eta.forecast`)."""
-
-    stations: list[eta.OpenStation]
-    times: dict[int, eta.ServiceTimes]
-    expected: list[Waiting]
-    threshold: timedelta
-
-    def forecast(self, waiting: Sequence[Waiting], now: datetime) -> dict[int, eta.Forecast]:
-        return eta.forecast(
-            waiting,
-            self.stations,
-            self.times,
-            eta.service_times([], eta.DEFAULT_MINUTES),
-            now,
-            self.threshold,
-            self.expected,
-        )
-
-
-async def forecast_inputs(session: AsyncSession, site: Site, now: datetime) -> ForecastInputs:
-    """The stations in service now, when each was last seen at work today and which are
-    busy since when, each service's times at the site, and the booked people due later
-    today who have not checked in yet."""
-    day = today(site, now)
-    busy = {
-        station_id: (started or called or now, service_id)
-        for station_id, started, called, service_id in await session.execute(
-            select(Ticket.station_id, Ticket.started_at, Ticket.called_at, Ticket.service_id).where(
-                Ticket.site_id == site.id,
-                Ticket.day == day,
-                Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
-                Ticket.station_id.is_not(None),
-            )
-        )
-    }
-    seen: dict[int | None, datetime] = {
-        station_id: at
-        for station_id, at in await session.execute(
-            select(TicketEvent.station_id, func.max(TicketEvent.at))
-            .where(
-                TicketEvent.site_id == site.id,
-                TicketEvent.at > now - timedelta(hours=12),
-                TicketEvent.at <= now,
-                TicketEvent.station_id.is_not(None),
-            )
-            .group_by(TicketEvent.station_id)
-        )
-    }
-    stations = [
-        eta.OpenStation(
-            caller(station),
-            last_seen=seen.get(station.id),
-            busy_since=busy[station.id][0] if station.id in busy else None,
-            busy_with=busy[station.id][1] if station.id in busy else None,
-        )
-        for station in await stations_in_service(session, site, now)
-    ]
-    durations = await averages(session, site, now)
-    catalog = await session.execute(select(Service.id, Service.duration_minutes))
-    times = {
-        service_id: eta.service_times(durations.get(service_id, []), minutes)
-        for service_id, minutes in catalog
-    }
-    expected = await expected_arrivals(session, site, now)
-    return ForecastInputs(stations, times, expected, threshold(site))
-
-
-async def expected_arrivals(session: AsyncSession, site: Site, now: datetime) -> list[Waiting]:
-    """The booked people due later today (or a little late) who are not here yet, as
-    waiting tickets of negative ids."""
-    rows = list(
-        await session.execute(
-            select(Appointment.id, Appointment.starts_at, Appointment.needs, Service)
-            .join(Service, Service.id == Appointment.service_id)
-            .where(
-                Appointment.site_id == site.id,
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.starts_at > now - timedelta(minutes=site.check_in_late_minutes),
-                Appointment.starts_at <= now + eta.LATER_WITHIN,
-            )
-        )
-    )
-    codes = {code for _, _, needs, _ in rows for code in needs}
-    needs: dict[str, Need] = {}
-    if codes:
-        found = await session.scalars(select(Need).where(Need.code.in_(codes)))
-        needs = {need.code: need for need in found}
-    expected = []
-    for appointment_id, starts_at, codes_of, service in rows:
-        need = requirement_of(service, [needs[code] for code in codes_of if code in needs])
-        expected.append(
-            Waiting(
-                id=-appointment_id,
-                arrived_at=starts_at,
-                due_at=starts_at,
-                kind=need.kind,
-                accessible=need.accessible,
-                service=service.id,
-            )
-        )
-    return expected
 
 
 async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
@@ -298,8 +186,10 @@ async def queue(session: AsyncSession, slug: str, now: datetime) -> QueueView:
     )
 
 
-async def view_of(session: AsyncSession, ticket: Ticket, now: datetime) -> TicketView:
-    site = await site_of(session, ticket.site_id)
+async def view_of(
+    session: AsyncSession, ticket: Ticket, now: datetime, site: Site | None = None
+) -> TicketView:
+    site = site or await site_of_ticket(session, ticket)
     return (await ticket_views(session, site, [ticket], now))[ticket.id]
 
 
@@ -484,10 +374,11 @@ async def turn_near(
     if not in_room:  # nobody to tell: no forecast to work out, inside the queue's lock
         return []
     remote = [waiting_of(t) for t in with_phone if t.status == TicketStatus.REMOTE]
-    forecasts = (await forecast_inputs(session, site, now)).forecast([*waiting, *remote], now)
+    _none, inputs = await forecasts.read(session, site, now, in_line=False)
+    forecast = inputs.forecast([*waiting, *remote], now)
     near = []
     for ticket in in_room:
-        found = forecasts.get(ticket.id)
+        found = forecast.get(ticket.id)
         if found is not None and found.position <= site.turn_near_position:
             near.append(ticket)
     return near
