@@ -6,13 +6,25 @@ import asyncio
 import hashlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, DateTime, MetaData, event, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    MetaData,
+    cast,
+    event,
+    literal,
+    null,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -25,7 +37,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from app import sqlite_driver
 
@@ -91,6 +104,8 @@ KEEPERS = "app.keepers"
 _WRITE = "guichet_write"
 WRITING = "writing"  # in a session's `info` while it is in its writing transaction
 _DATABASE = "database"  # in a session's `info`: the Database it belongs to
+_RETURNED_AT = "returned_at"  # in a pooled connection's `info`: when it was given back
+PING_AFTER_IDLE_SECONDS = 2.0
 log = logging.getLogger("guichet.db")
 
 
@@ -164,16 +179,41 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Async
         },
     )
     event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+    event.listen(engine.sync_engine, "checkin", _returned_to_pool)
     return engine
 
 
-def _ping_on_checkout(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
-    """After a database restart every pooled connection is dead: each is tried as it is
-    taken from the pool and replaced (tests/cluster/test_faults.py restarts PostgreSQL).
+def union_part(
+    part: int, columns: Mapping[str, TypeEngine[Any]], **given: Any
+) -> list[ColumnElement[Any]]:
+    """One part's columns in a UNION ALL of parts of one row shape (several reads in one
+    round trip): the `part` number first, then each of `columns` in order, `given` where
+    the part has it and a NULL of its type elsewhere, so that both databases read every
+    part alike."""
+    return [
+        literal(part, Integer()).label("part"),
+        *(
+            (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
+            for name, of in columns.items()
+        ),
+    ]
+
+
+def _ping_on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """After a database restart every pooled connection is dead: each one that has lain
+    in the pool a while is tried as it is taken and replaced if it is dead. One given
+    back moments ago (`PING_AFTER_IDLE_SECONDS`: a busy instance's connections all are)
+    is taken as it is, a round trip fewer a request: if the database went away meanwhile,
+    its first statement fails, which is answered 503 with Retry-After and makes the pool
+    replace all its connections (tests/cluster/test_faults.py restarts PostgreSQL under
+    load).
 
     SQLAlchemy's own pre-ping wraps its `;` in BEGIN … ROLLBACK (for pgbouncer in
     transaction mode, which guichet does not use behind it): three round trips on every
     checkout. Here the `;` is sent alone, outside a transaction."""
+    returned = record.info.get(_RETURNED_AT)
+    if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+        return
     try:
         dbapi_connection.autocommit = True
         dbapi_connection.ping()
@@ -181,6 +221,10 @@ def _ping_on_checkout(dbapi_connection: Any, _record: ConnectionPoolEntry, _prox
         raise DisconnectionError("the pooled connection is dead") from exc
     finally:
         dbapi_connection.autocommit = False
+
+
+def _returned_to_pool(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
 
 
 class Database:
@@ -314,6 +358,7 @@ __all__ = [
     "one_of",
     "release",
     "sqlite_path",
+    "union_part",
     "utcnow",
     "writing",
 ]

@@ -16,9 +16,9 @@ from app.booking.commands import move_appointment
 from app.booking.guard import WINDOW, Burst, Made, bursts
 from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
-from app.booking.queries import local_days
 from app.booking.rules import AppointmentAction, AppointmentEffect
 from app.db import writing
+from app.sites.hours import local_days
 from app.sites.models import Service, Site
 
 

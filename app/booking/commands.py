@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events, locking
 from app.booking import contacts
 from app.booking.contacts import Contact
+from app.booking.finders import slot_finder
 from app.booking.limits import check_address_day, check_booking, check_not_busy, person_locks
 from app.booking.messages import about
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
@@ -32,7 +33,6 @@ from app.booking.queries import (
     offer_alternatives,
     offered_needs,
     requirement_of,
-    slot_finder,
 )
 from app.booking.references import (
     REFERENCE_ALPHABET,

@@ -1,7 +1,8 @@
-"""The slot engines of many sites at once, each over its own days: what
-`queries.slot_finder` reads for one site, read for all of them in one query (their
-appointments, stations, hours of the weekdays asked, closures, held offers and outages),
-as plain rows, for the first free slot across sites (`app/booking/first.py`)."""
+"""The slot engines of one site or many at once, each over its own days, read in one
+statement: their appointments, stations, hours of the weekdays asked, closures, held
+offers and outages, as plain rows. One site's (`slot_finder`) serves a search, a booking's
+check and the earlier slots' offers; many sites' (`slot_finders`), the first free slot
+across sites (`app/booking/first.py`)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.booking import free_time_reads
 from app.booking.models import RELEASED, Appointment
-from app.booking.queries import Rules, local_days, policy
-from app.booking.slots import Booked, Requirement, SlotFinder, StationInfo
-from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule
+from app.booking.slots import Booked, Requirement, Rules, SlotFinder, StationInfo, policy
+from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_days
 from app.sites.models import Closure, HoursException, Station, StationOutage, WeeklyHours
 from app.waitlist.models import Offer, OfferStatus
 
@@ -63,9 +64,48 @@ async def slot_finders(
 ) -> dict[int, SlotFinder]:
     """A slot engine for each site of `wanted` (by id: the site, its days, `first` and
     `last`: local, both included), by site id, with its active `stations`: the same as
-    `queries.slot_finder` gives, site by site."""
+    `slot_finder` gives, site by site."""
+    return (await _slot_finders(session, wanted, need, now))[0]
+
+
+async def slot_finder(
+    session: AsyncSession,
+    site: Rules,
+    need: Requirement,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    leave_out: int | None = None,
+    leave_out_offer: int | None = None,
+) -> SlotFinder:
+    """Everything the slot engine needs for `site` from `first` to `last` (local days),
+    in one statement. A slot held for someone waiting for an earlier one (`app/waitlist`)
+    is taken until its offer lapses; `leave_out` and `leave_out_offer`: the appointment
+    being moved, the offer being accepted, which take nothing from themselves."""
+    finders, appointments = await _slot_finders(
+        session, {site.id: (site, (first, last))}, need, now, leave_out, leave_out_offer
+    )
+    finder = finders[site.id]
+    if first == last and leave_out is None:  # the day's summary needs no second read
+        ids = [station.id for station in finder.stations]
+        booked, outages = appointments[site.id], list(finder.outages)
+        free_time_reads.read_of_day(session, site.id, first, finder.days[0], ids, booked, outages)
+    return finder
+
+
+async def _slot_finders(
+    session: AsyncSession,
+    wanted: Mapping[int, tuple[Rules, Days]],
+    need: Requirement,
+    now: datetime,
+    leave_out: int | None = None,
+    leave_out_offer: int | None = None,
+) -> tuple[dict[int, SlotFinder], dict[int, list[Booked]]]:
+    """The slot engines of `slot_finders`, and the appointments of each site (without
+    the offers its engine counts too)."""
     if not wanted:
-        return {}
+        return {}, {}
     ids = list(wanted)
     spans = {
         site.id: local_days(first, last, ZoneInfo(site.timezone))
@@ -95,6 +135,8 @@ async def slot_finders(
         "starts": min(starts for starts, _ in spans.values()),
         "ends": max(ends for _, ends in spans.values()),
         "now": now,
+        "leave_out": leave_out or 0,  # no appointment or offer has the id 0
+        "leave_out_offer": leave_out_offer or 0,
     }
     for number, ((starts, ends), sites) in enumerate(groups.items()):
         values |= {
@@ -139,6 +181,7 @@ async def slot_finders(
                 outages.append((starts, ident, site_id, Booked(number, starts, ends)))
     for listed in stations.values():
         listed.sort(key=lambda station: station.id)
+    appointments = {site_id: list(booked) for site_id, booked in held.items()}
     for site_id, offer in offered:
         held[site_id].append(offer)
     out: dict[int, list[Booked]] = {site: [] for site in ids}
@@ -163,7 +206,7 @@ async def slot_finders(
             timezone=zone,
             outages=out[site.id],
         )
-    return finders
+    return finders, appointments
 
 
 def _weekdays(asked: Iterable[Days]) -> list[int]:
@@ -237,6 +280,7 @@ def _calendars(
         )
     ).where(
         Appointment.status.not_in(RELEASED),
+        Appointment.id != bindparam("leave_out"),
         or_(
             *(
                 and_(
@@ -314,6 +358,7 @@ def _calendars(
             )
         ).where(
             Offer.status == OfferStatus.HELD,
+            Offer.id != bindparam("leave_out_offer"),
             Offer.expires_at > bindparam("now"),
             overlapping(Offer.site_id, Offer.starts_at, Offer.ends_at),
         ),

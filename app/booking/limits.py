@@ -16,8 +16,8 @@ from app import locking
 from app.booking import contacts
 from app.booking.contacts import Contact
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
-from app.booking.queries import local_days
 from app.errors import Conflict
+from app.sites.hours import local_days
 from app.sites.models import Site
 
 # Online bookings made for one person (cancelled ones too) in a day: enough for someone

@@ -20,13 +20,13 @@ from app import bounds
 from app.booking import commands, contacts
 from app.booking.appointment_pages import AppointmentPages
 from app.booking.contact_form import ContactForm, contact_errors
+from app.booking.finders import slot_finder
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import (
     SlotRefused,
     availability,
     offer_alternatives,
     requirement_of,
-    slot_finder,
 )
 from app.booking.slot_views import asked, choice, parse_day, slot_choices, slot_context
 from app.booking.slots import Refusal

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
@@ -16,26 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from app.booking import free_time_reads
+from app.booking.finders import slot_finder
 from app.booking.models import RELEASED, Appointment
 from app.booking.slots import (
-    Booked,
     NeedEffect,
-    Policy,
     Refusal,
     Requirement,
     Slot,
     SlotFinder,
-    StationInfo,
     nearest,
     requirement,
 )
 from app.db import token_digest
 from app.errors import BadRequest, DomainError, NotFound
-from app.sites.hours import local_instant
-from app.sites.models import Need, Service, Site, Station
-from app.sites.service import day_range, get_site, local_today, site_calendar, station_outages
-from app.waitlist.models import Offer, OfferStatus
+from app.sites.hours import local_days
+from app.sites.models import Need, Service, Site
+from app.sites.service import day_range, get_site, local_today
 
 T = TypeVar("T")
 
@@ -76,35 +72,7 @@ class SlotRefused(DomainError):
         ]
 
 
-def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The instants the local days `first` to `last` begin and end (the next midnight)."""
-    return local_instant(first, time(0), tz), local_instant(last + timedelta(days=1), time(0), tz)
-
-
 # The démarche and needs asked, and what they require.
-
-
-class Rules(Protocol):
-    """What the slot engine reads of a site itself (a `Site`, or a lighter row)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def timezone(self) -> str: ...
-    @property
-    def booking_min_notice_minutes(self) -> int: ...
-    @property
-    def booking_horizon_days(self) -> int: ...
-    @property
-    def walk_in_percent(self) -> int: ...
-
-
-def policy(site: Rules) -> Policy:
-    return Policy(
-        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
-        horizon=timedelta(days=site.booking_horizon_days),
-        walk_in_share=site.walk_in_percent / 100,
-    )
 
 
 async def get_service(session: AsyncSession, code: str, *, retired: bool = False) -> Service:
@@ -160,66 +128,6 @@ def requirement_with(duration_minutes: int, station_kind: str, needs: list[Need]
 
 
 # Free slots.
-
-
-async def slot_finder(
-    session: AsyncSession,
-    site: Site,
-    need: Requirement,
-    first: date,
-    last: date,
-    now: datetime,
-    *,
-    leave_out: int | None = None,
-    leave_out_offer: int | None = None,
-) -> SlotFinder:
-    """Everything the slot engine needs for `site` from `first` to `last` (local days).
-    A slot held for someone waiting for an earlier one (`app/waitlist`) is taken until its
-    offer lapses; `leave_out` and `leave_out_offer`: the appointment being moved, the
-    offer being accepted, which take nothing from themselves."""
-    tz = ZoneInfo(site.timezone)
-    calendar = await site_calendar(session, site, first, last)
-    stations = list(
-        await session.scalars(select(Station).where(Station.site_id == site.id, Station.active))
-    )
-    starts, ends = local_days(first, last, tz)
-    query = select(Appointment.station_id, Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.site_id == site.id,
-        Appointment.status.not_in(RELEASED),
-        Appointment.starts_at < ends,
-        Appointment.ends_at > starts,
-    )
-    if leave_out is not None:
-        query = query.where(Appointment.id != leave_out)
-    booked = [Booked(*row) for row in await session.execute(query)]
-    held = select(Offer.station_id, Offer.starts_at, Offer.ends_at).where(
-        Offer.site_id == site.id,
-        Offer.status == OfferStatus.HELD,
-        Offer.expires_at > now,
-        Offer.starts_at < ends,
-        Offer.ends_at > starts,
-    )
-    if leave_out_offer is not None:
-        held = held.where(Offer.id != leave_out_offer)
-    offers = [Booked(*row) for row in await session.execute(held)]
-    outages = [
-        Booked(o.station_id, o.starts_at, o.ends_at)
-        for o in await station_outages(session, site, starts, ends)
-    ]
-    days = list(calendar.days(first, last))
-    if first == last and leave_out is None:  # the day's summary needs no second read
-        ids = [s.id for s in stations]
-        free_time_reads.read_of_day(session, site.id, first, days[0], ids, booked, outages)
-    return SlotFinder(
-        days=days,
-        stations=[StationInfo(s.id, s.kind, s.accessible, s.position) for s in stations],
-        booked=booked + offers,
-        need=need,
-        policy=policy(site),
-        now=now,
-        timezone=tz,
-        outages=outages,
-    )
 
 
 async def availability(

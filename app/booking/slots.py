@@ -8,6 +8,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from app.sites.hours import OpenDay, local_instant
@@ -77,6 +78,29 @@ class Policy:
     min_notice: timedelta = timedelta(hours=2)
     horizon: timedelta = timedelta(days=60)
     walk_in_share: float = 0.30
+
+
+class Rules(Protocol):
+    """What the slot engine reads of a site itself (a `Site`, or a lighter row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def booking_min_notice_minutes(self) -> int: ...
+    @property
+    def booking_horizon_days(self) -> int: ...
+    @property
+    def walk_in_percent(self) -> int: ...
+
+
+def policy(site: Rules) -> Policy:
+    return Policy(
+        min_notice=timedelta(minutes=site.booking_min_notice_minutes),
+        horizon=timedelta(days=site.booking_horizon_days),
+        walk_in_share=site.walk_in_percent / 100,
+    )
 
 
 @dataclass(frozen=True, slots=True)

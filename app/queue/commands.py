@@ -44,10 +44,9 @@ from app.queue.queries import (
     reload,
     shown,
     site_of,
-    stations_in_service,
     threshold,
+    to_call,
     today,
-    waiting_to_call,
 )
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.models import Need, Service, Site, Station
@@ -270,9 +269,10 @@ async def call_next(
                 f"{station.name} is out of service now: call from another station.",
                 code="station_out_of_service",
             )
-        waiting, latest = await waiting_to_call(session, site, now)
-        in_service = [caller(s) for s in await stations_in_service(session, site, now, outages)]
-        chosen = next_ticket(waiting, caller(station), now, threshold(site), in_service)
+        calling = await to_call(session, site, now)
+        out = {outage.station_id for outage in outages}
+        in_service = [can for station_id, can in calling.stations if station_id not in out]
+        chosen = next_ticket(calling.waiting, caller(station), now, threshold(site), in_service)
         if chosen is None:
             return None
         ticket = await locked(session, chosen.id)
@@ -281,14 +281,16 @@ async def call_next(
         ticket.station_id = station.id
         set_committed_value(ticket, "station", station)  # what the answer shows
         # After the call made while this one waited for the lock, if one was.
+        latest = calling.latest
         called_at = now if latest is None or latest < now else latest + timedelta(milliseconds=1)
         ticket.called_at = called_at
         ticket.first_called_at = ticket.first_called_at or called_at
         ticket.call_count = 1
         await record(session, ticket, "called", called_at, agent_id=agent_id)
         # A text to each walk-in with a phone number who is now among the next few.
-        others = [w for w in waiting if w.id != ticket.id]
-        for near in await views.turn_near(session, site, others, now):
+        others = [w for w in calling.waiting if w.id != ticket.id]
+        phones = calling.with_phone - {ticket.id}
+        for near in await views.turn_near(session, site, others, now) if phones else []:
             await events.record(
                 session,
                 events.TicketTurnNear(

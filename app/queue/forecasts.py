@@ -16,19 +16,19 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, cast, func, literal, null, select, type_coerce
+from sqlalchemy import Boolean, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import requirement_with
-from app.db import JSONValue, UTCDateTime
+from app.db import JSONValue, UTCDateTime, union_part
 from app.queue import eta
 from app.queue.models import Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import Caller, Waiting
-from app.queue.queries import IN_LINE, threshold, today
-from app.sites.models import Need, Service, Site, Station, StationOutage
+from app.queue.queries import IN_LINE, out_of_service, threshold, today
+from app.sites.models import Need, Service, Site, Station
 
 AVERAGE_OVER_DAYS = 90
 
@@ -58,14 +58,7 @@ COLUMNS: dict[str, TypeEngine[Any]] = {
 
 
 def _row(part: Part, **given: Any) -> list[ColumnElement[Any]]:
-    """The columns of one part: `given` where it has them, typed NULLs elsewhere."""
-    return [
-        literal(int(part), Integer()).label("part"),
-        *(
-            (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
-            for name, of in COLUMNS.items()
-        ),
-    ]
+    return union_part(part, COLUMNS, **given)
 
 
 @dataclass(frozen=True)
@@ -106,15 +99,6 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
         )
         .subquery()
     )
-    out_now = (
-        select(StationOutage.id)
-        .where(
-            StationOutage.station_id == Station.id,
-            StationOutage.starts_at <= now,
-            StationOutage.ends_at > now,
-        )
-        .exists()
-    )
     parts = [
         select(
             *_row(
@@ -139,7 +123,7 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
         )
         .group_by(TicketEvent.station_id),
         select(*_row(Part.STATION, n1=Station.id, f2=Station.accessible, s1=Station.kind)).where(
-            Station.site_id == site.id, Station.active, ~out_now
+            Station.site_id == site.id, Station.active, ~out_of_service(now)
         ),
         select(
             *_row(

@@ -6,16 +6,21 @@ changes data."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, inspect, select
+from sqlalchemy import Boolean, Integer, Select, String, exists, func, inspect, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.selectable import Exists
+from sqlalchemy.types import TypeEngine
 
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import appointment_by_reference
+from app.db import UTCDateTime, union_part
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import numbering
 from app.queue.models import QueueState, Ticket, TicketStatus
@@ -128,21 +133,74 @@ async def before_calling(
     return bool(row[0]), bool(row[1])
 
 
-async def waiting_to_call(
-    session: AsyncSession, site: Site, now: datetime
-) -> tuple[list[Waiting], datetime | None]:
-    """The site's waiting tickets today (as `waiting_tickets`) and, in the same statement,
-    its latest call of the day: read under the queue's lock, so that a call that waited
-    for the lock is stamped after the one made meanwhile, and the screens show the calls
-    in the order they were made."""
+@dataclass(frozen=True)
+class Calling:
+    """What a call decides on, read under the queue's lock in one statement: the site's
+    waiting tickets today (`with_phone`: those whose holder left a mobile number, to be
+    told when their turn is near), its latest call of the day (a call that waited for the
+    lock is stamped after the one made meanwhile, so the screens show the calls in the
+    order they were made), and its stations in use with what each can serve, by id."""
+
+    waiting: list[Waiting]
+    latest: datetime | None
+    stations: list[tuple[int, Caller]]
+    with_phone: frozenset[int]
+
+
+CALLING: dict[str, TypeEngine[Any]] = {
+    "id": Integer(),
+    "service": Integer(),
+    "arrived_at": UTCDateTime(),
+    "due_at": UTCDateTime(),
+    "priority": Boolean(),
+    "accessible": Boolean(),
+    "kind": String(),
+    "phone": Boolean(),
+}
+
+
+async def to_call(session: AsyncSession, site: Site, now: datetime) -> Calling:
     mine = (Ticket.site_id == site.id, Ticket.day == today(site, now))
-    latest = select(func.max(Ticket.called_at)).where(*mine).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(*WAITING_COLUMNS, latest).where(*mine, Ticket.status == TicketStatus.WAITING)
+    waiting = select(
+        *union_part(
+            0,
+            CALLING,
+            id=Ticket.id,
+            service=Ticket.service_id,
+            arrived_at=Ticket.arrived_at,
+            due_at=Ticket.due_at,
+            priority=Ticket.priority,
+            accessible=Ticket.requires_accessible,
+            kind=Ticket.station_kind,
+            phone=Ticket.phone.is_not(None),
         )
-    ).all()
-    return [Waiting(*row[:-1]) for row in rows], (rows[0][-1] if rows else None)
+    ).where(*mine, Ticket.status == TicketStatus.WAITING)
+    latest = select(*union_part(1, CALLING, arrived_at=func.max(Ticket.called_at))).where(*mine)
+    stations = select(
+        *union_part(2, CALLING, id=Station.id, accessible=Station.accessible, kind=Station.kind)
+    ).where(Station.site_id == site.id, Station.active)
+    rows = (await session.execute(union_all(waiting, latest, stations))).all()
+    tickets = [row for row in rows if row.part == 0]
+    return Calling(
+        waiting=[
+            Waiting(
+                id=row.id,
+                arrived_at=row.arrived_at,
+                due_at=row.due_at,
+                priority=row.priority,
+                kind=row.kind,
+                accessible=row.accessible,
+                service=row.service,
+            )
+            for row in tickets
+        ],
+        latest=next((row.arrived_at for row in rows if row.part == 1), None),
+        stations=[
+            (row.id, Caller(kind=row.kind, accessible=row.accessible))
+            for row in sorted((row for row in rows if row.part == 2), key=lambda row: row.id)
+        ],
+        with_phone=frozenset(row.id for row in tickets if row.phone),
+    )
 
 
 def waiting_of(ticket: Ticket) -> Waiting:
@@ -155,23 +213,21 @@ def waiting_of(ticket: Ticket) -> Waiting:
     )
 
 
-async def stations_in_service(
-    session: AsyncSession, site: Site, now: datetime, outages: list[StationOutage] | None = None
-) -> list[Station]:
+def out_of_service(now: datetime) -> Exists:
+    """Whether the station of the statement (`Station.id`) is out of service at `now`."""
+    return exists().where(
+        StationOutage.station_id == Station.id,
+        StationOutage.starts_at <= now,
+        StationOutage.ends_at > now,
+    )
+
+
+async def stations_in_service(session: AsyncSession, site: Site, now: datetime) -> list[Station]:
     """The site's stations in use, less those out of service at `now` (where `call_next`
-    calls nobody): the stations the waiting estimates count. `outages`: those at `now`,
-    when the caller has read them already."""
-    query = select(Station).where(Station.site_id == site.id, Station.active)
-    if outages is None:  # those out of service at `now`, left out in the same statement
-        out_now = exists().where(
-            StationOutage.station_id == Station.id,
-            StationOutage.starts_at <= now,
-            StationOutage.ends_at > now,
-        )
-        return list(await session.scalars(query.where(~out_now).order_by(Station.id)))
-    out = {outage.station_id for outage in outages}
-    stations = await session.scalars(query.order_by(Station.id))
-    return [station for station in stations if station.id not in out]
+    calls nobody): the stations the waiting estimates count."""
+    in_use = (Station.site_id == site.id, Station.active, ~out_of_service(now))
+    query = select(Station).where(*in_use)
+    return list(await session.scalars(query.order_by(Station.id)))
 
 
 async def sites_with_waiting(session: AsyncSession) -> list[int]:

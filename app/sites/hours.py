@@ -148,6 +148,11 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
+def local_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants the local days `first` to `last` begin and end (the next midnight)."""
+    return local_instant(first, time(0), tz), local_instant(last + timedelta(days=1), time(0), tz)
+
+
 # The `holidays` package's name for each language of the service (it has no British English).
 HOLIDAY_LANGUAGES = {"fr": "fr", "en": "en_US"}
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import locking
 from app.booking.commands import move_to
 from app.booking.contacts import texting_number
+from app.booking.finders import slot_finder
 from app.booking.messages import facts
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import (
@@ -21,10 +22,9 @@ from app.booking.queries import (
     get_by_id,
     get_by_token,
     get_needs,
-    policy,
     requirement_of,
-    slot_finder,
 )
+from app.booking.slots import policy
 from app.db import writing
 from app.errors import BadRequest, Conflict, Gone, Unprocessable
 from app.sites.models import Site

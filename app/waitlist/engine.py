@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, locking
 from app.booking.contacts import is_mobile
+from app.booking.finders import slot_finder
 from app.booking.messages import about
 from app.booking.models import Appointment, AppointmentStatus
-from app.booking.queries import get_needs, local_days, policy, requirement_of, slot_finder
-from app.booking.slots import Slot, SlotFinder
+from app.booking.queries import get_needs, requirement_of
+from app.booking.slots import Slot, SlotFinder, policy
 from app.db import Database
 from app.notify import outbox
 from app.notify.planner import outside_quiet_hours
+from app.sites.hours import local_days
 from app.sites.models import Service, Site
 from app.sites.service import local_today
 from app.waitlist import rules

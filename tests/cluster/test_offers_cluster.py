@@ -35,8 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.commands import new_token
 from app.booking.contacts import email_key
+from app.booking.finders import slot_finder
 from app.booking.models import Appointment
-from app.booking.queries import requirement_of, slot_finder
+from app.booking.queries import requirement_of
 from app.db import Database
 from app.sites.models import Service, Site, Station
 from app.sites.service import local_today

@@ -15,11 +15,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, select
 
 from app.booking import free_time
+from app.booking.finders import slot_finder
 from app.booking.first import first_slots
 from app.booking.first_plan import earliest
 from app.booking.free_time_rules import StationDay
 from app.booking.models import FreeTime, FreeTimeWindow
-from app.booking.queries import get_needs, get_service, requirement_of, slot_finder
+from app.booking.queries import get_needs, get_service, requirement_of
 from app.config import Settings
 from app.db import Database
 from app.sites.models import Site

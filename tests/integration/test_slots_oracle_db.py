@@ -14,13 +14,13 @@ import holidays
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
+from app.booking.finders import slot_finder
 from app.booking.models import Appointment
 from app.booking.queries import (
     availability,
     get_needs,
     get_service,
     requirement_of,
-    slot_finder,
 )
 from app.booking.slots import Slot
 from app.db import Database

@@ -17,20 +17,20 @@ from tests.conftest import Clock, Staff
 # The most each request may make: SQLite counts its BEGINs, PostgreSQL its advisory locks.
 BUDGETS = {
     "sqlite": {
-        "search": 8,
-        "book": 20,
+        "search": 4,
+        "book": 16,
         "walk-in": 15,
-        "call": 15,
+        "call": 13,
         "idle call": 4,
         "start": 9,
         "finish": 12,
         "screen": 7,
     },
     "postgresql": {
-        "search": 7,
-        "book": 18,
+        "search": 3,
+        "book": 14,
         "walk-in": 13,
-        "call": 14,
+        "call": 12,
         "idle call": 3,
         "start": 8,
         "finish": 11,
