@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -59,20 +59,43 @@ async def lock_queue(session: AsyncSession, site_id: int) -> None:
     await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
 
 
-async def _count_up(
-    session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any
-) -> int:
-    """Add one to the `column` of the counter row at `key`, made at 1 if missing, in one
-    INSERT … ON CONFLICT (both databases have it, spelt by each one's dialect)."""
+def _counting(session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any) -> Any:
+    """The INSERT … ON CONFLICT that adds one to the `column` of the counter row at `key`,
+    made at 1 if missing, returning it (both databases have it, spelt by each one's
+    dialect)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     insert = postgresql.insert if postgres else sqlite.insert
-    statement = (
+    return (
         insert(table)
         .values(**key, **{column.key: 1})
         .on_conflict_do_update(
             index_elements=[getattr(table, name) for name in key], set_={column.key: column + 1}
         )
         .returning(column)
+    )
+
+
+async def _count_up(
+    session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any
+) -> int:
+    return int((await session.execute(_counting(session, table, key, column))).scalar_one())
+
+
+async def _next_event(session: AsyncSession, event: dict[str, Any]) -> int:
+    """Take the site's next `seq` and write the ticket's event with it: on PostgreSQL in
+    one statement (the count a CTE of the event's INSERT), on SQLite in two."""
+    counting = _counting(session, QueueState, {"site_id": event["site_id"]}, QueueState.seq)
+    if session.get_bind().dialect.name != "postgresql":
+        seq = int((await session.execute(counting)).scalar_one())
+        await session.execute(insert(TicketEvent).values(**event, seq=seq))
+        return seq
+    counted = counting.cte("counted")
+    columns = TicketEvent.__table__.c
+    given = [literal(value, columns[name].type) for name, value in event.items()]
+    statement = (
+        insert(TicketEvent)
+        .from_select([*event, "seq"], select(*given, counted.c.seq))
+        .returning(TicketEvent.seq)
     )
     return int((await session.execute(statement)).scalar_one())
 
@@ -88,18 +111,17 @@ async def record(
     reason: str | None = None,
 ) -> None:
     ticket.updated_at = now  # before the count's statement flushes the move: one UPDATE
-    seq = await _count_up(session, QueueState, {"site_id": ticket.site_id}, QueueState.seq)
-    session.add(
-        TicketEvent(
-            site_id=ticket.site_id,
-            ticket_id=ticket.id,
-            seq=seq,
-            action=action,
-            agent_id=agent_id,
-            station_id=station_id if station_id is not None else ticket.station_id,
-            at=now,
-            reason=reason,
-        )
+    seq = await _next_event(
+        session,
+        {
+            "site_id": ticket.site_id,
+            "ticket_id": ticket.id,
+            "action": action,
+            "agent_id": agent_id,
+            "station_id": station_id if station_id is not None else ticket.station_id,
+            "at": now,
+            "reason": reason,
+        },
     )
     moved = events.QueueMoved(
         at=now,

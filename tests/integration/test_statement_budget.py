@@ -29,11 +29,11 @@ BUDGETS = {
     "postgresql": {
         "search": 3,
         "book": 14,
-        "walk-in": 13,
-        "call": 12,
+        "walk-in": 12,
+        "call": 11,
         "idle call": 3,
-        "start": 8,
-        "finish": 11,
+        "start": 7,
+        "finish": 10,
         "screen": 6,
     },
 }
