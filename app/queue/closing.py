@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from app import events
 from app.db import Database
-from app.queue.commands import lock_queue, record
 from app.queue.messages import about
 from app.queue.models import Ticket
 from app.queue.queries import IN_LINE, site_of, sites_with_waiting, ticket_query, today
+from app.queue.recording import lock_queue, record
 from app.queue.rules import TICKET, TicketAction
 from app.sites.opening import closing_time, open_day
 

@@ -3,9 +3,8 @@ call the next ticket, move a ticket along its lifecycle (`rules.TICKET`), let a 
 ticket's holder leave the queue from their phone. Closing time is `closing`'s, a phone's
 ticket `remote`'s.
 
-Every change to a site's queue runs under that site's queue lock (advisory on
-PostgreSQL; SQLite's writers take turns), takes the next `seq`, and leaves a
-TicketEvent saying who did it and when.
+Every change to a site's queue runs under that site's queue lock, takes the next `seq`
+and leaves a TicketEvent saying who did it and when (`recording`).
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,11 +23,11 @@ from app.booking.contacts import texting_number
 from app.booking.models import Appointment
 from app.booking.queries import get_needs, get_service, requirement_of
 from app.booking.rules import APPOINTMENT, AppointmentAction
-from app.db import Base, writing
+from app.db import writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue import numbering, views
 from app.queue.messages import about
-from app.queue.models import QueueCounter, QueueState, Ticket, TicketEvent, TicketStatus
+from app.queue.models import QueueCounter, Ticket, TicketStatus
 from app.queue.ordering import next_ticket
 from app.queue.queries import (
     appointment_here,
@@ -38,103 +35,22 @@ from app.queue.queries import (
     caller,
     check_in_allowed,
     clean_reason,
-    get_station,
     late_placement,
     locked,
     reload,
     shown,
     site_of,
+    station_to_call,
     threshold,
     to_call,
     today,
 )
+from app.queue.recording import count_up, lock_queue, record
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
 from app.sites.models import Need, Service, Site, Station
 from app.sites.opening import is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
-
-
-async def lock_queue(session: AsyncSession, site_id: int) -> None:
-    await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
-
-
-def _counting(session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any) -> Any:
-    """The INSERT … ON CONFLICT that adds one to the `column` of the counter row at `key`,
-    made at 1 if missing, returning it (both databases have it, spelt by each one's
-    dialect)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
-    return (
-        insert(table)
-        .values(**key, **{column.key: 1})
-        .on_conflict_do_update(
-            index_elements=[getattr(table, name) for name in key], set_={column.key: column + 1}
-        )
-        .returning(column)
-    )
-
-
-async def _count_up(
-    session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any
-) -> int:
-    return int((await session.execute(_counting(session, table, key, column))).scalar_one())
-
-
-async def _next_event(session: AsyncSession, event: dict[str, Any]) -> int:
-    """Take the site's next `seq` and write the ticket's event with it: on PostgreSQL in
-    one statement (the count a CTE of the event's INSERT), on SQLite in two."""
-    counting = _counting(session, QueueState, {"site_id": event["site_id"]}, QueueState.seq)
-    if session.get_bind().dialect.name != "postgresql":
-        seq = int((await session.execute(counting)).scalar_one())
-        await session.execute(insert(TicketEvent).values(**event, seq=seq))
-        return seq
-    counted = counting.cte("counted")
-    columns = TicketEvent.__table__.c
-    given = [literal(value, columns[name].type) for name, value in event.items()]
-    statement = (
-        insert(TicketEvent)
-        .from_select([*event, "seq"], select(*given, counted.c.seq))
-        .returning(TicketEvent.seq)
-    )
-    return int((await session.execute(statement)).scalar_one())
-
-
-async def record(
-    session: AsyncSession,
-    ticket: Ticket,
-    action: str,
-    now: datetime,
-    *,
-    agent_id: int | None,
-    station_id: int | None = None,
-    reason: str | None = None,
-) -> None:
-    ticket.updated_at = now  # before the count's statement flushes the move: one UPDATE
-    seq = await _next_event(
-        session,
-        {
-            "site_id": ticket.site_id,
-            "ticket_id": ticket.id,
-            "action": action,
-            "agent_id": agent_id,
-            "station_id": station_id if station_id is not None else ticket.station_id,
-            "at": now,
-            "reason": reason,
-        },
-    )
-    moved = events.QueueMoved(
-        at=now,
-        site_id=ticket.site_id,
-        seq=seq,
-        action=action,
-        ticket_id=ticket.id,
-        ticket_number=ticket.number,
-        station_id=station_id if station_id is not None else ticket.station_id,
-        agent_id=agent_id,
-        forced=bool(reason),
-    )
-    await events.record(session, moved)
 
 
 async def new_ticket(
@@ -164,7 +80,7 @@ async def new_ticket(
         select(func.max(Ticket.arrived_at)).where(Ticket.site_id == site.id, Ticket.day == day)
     )
     arrived_at = max(now, latest) if latest is not None else now
-    counter = await _count_up(
+    counter = await count_up(
         session, QueueCounter, {"site_id": site.id, "day": day, "letter": letter}, QueueCounter.last
     )
     ticket = Ticket(
@@ -272,13 +188,19 @@ async def check_in(
 
 
 async def call_next(
-    session: AsyncSession, station: Station | int, *, agent_id: int | None, now: datetime
+    session: AsyncSession,
+    station: Station | int,
+    *,
+    agent_id: int | None,
+    now: datetime,
+    ahead: tuple[bool, bool] | None = None,
 ) -> Ticket | None:
-    """Give `station` (its id, or the station the caller read with its site) the next
-    ticket it may serve; None when nobody is waiting for it."""
+    """Give `station` (its id, or the station the caller read with its site, and `ahead`
+    if it read it with it: `queries.station_to_call`) the next ticket it may serve; None
+    when nobody is waiting for it."""
     if isinstance(station, int):
-        station = await get_station(session, station)
-    anyone, outage = await before_calling(session, station, now)
+        station, ahead = await station_to_call(session, station, now)
+    anyone, outage = ahead or await before_calling(session, station, now)
     if not anyone and not outage:
         return None
     async with writing(session):

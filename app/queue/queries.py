@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Integer, Select, String, exists, func, inspect, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.selectable import Exists
 from sqlalchemy.types import TypeEngine
@@ -108,28 +108,56 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
     return [Waiting(*row) for row in rows]
 
 
+def _ahead_of_a_call(now: datetime) -> tuple[Exists, Exists]:
+    """Whether anyone waits at the site of the statement's station (`Station`) today, and
+    whether any of its stations is out of service now. Read before the queue's lock: a
+    station asking again and again while nobody waits (most calls of a quiet hour) costs
+    neither the lock nor SQLite's writer's turn, and a call at a site with no outage reads
+    none. The site's local day is within a day of UTC's (a ticket waiting from the day
+    before, not closed, only sends the call the long way: under the lock, its exact day).
+    (Outages are not taken under the queue's lock: read before it or under it, they are
+    what is committed.)"""
+    utc_day = now.astimezone(UTC).date()
+    anyone = exists().where(
+        Ticket.site_id == Station.site_id,
+        Ticket.day.between(utc_day - timedelta(days=1), utc_day + timedelta(days=1)),
+        Ticket.status == TicketStatus.WAITING,
+    )
+    other = aliased(Station)
+    outage = exists().where(
+        StationOutage.station_id == other.id,
+        other.site_id == Station.site_id,
+        StationOutage.starts_at < now + timedelta(microseconds=1),
+        StationOutage.ends_at > now,
+    )
+    return anyone, outage
+
+
+async def station_to_call(
+    session: AsyncSession, station_id: int, now: datetime
+) -> tuple[Station, tuple[bool, bool]]:
+    """`get_station` and `before_calling` in one statement: the station with its site,
+    and whether anyone waits there and any station is out of service."""
+    anyone, outage = _ahead_of_a_call(now)
+    row = (
+        await session.execute(
+            select(Station, anyone, outage)
+            .where(Station.id == station_id)
+            .options(joinedload(Station.site))
+        )
+    ).first()
+    if row is None or not row[0].active:
+        raise NotFound(f"No station has the id {station_id}.")
+    return row[0], (bool(row[1]), bool(row[2]))
+
+
 async def before_calling(
     session: AsyncSession, station: Station, now: datetime
 ) -> tuple[bool, bool]:
     """Whether anyone waits at `station`'s site today, and whether any of the site's
-    stations is out of service now, in one statement read before the queue's lock: a
-    station asking again and again while nobody waits (most calls of a quiet hour) costs
-    neither the lock nor SQLite's writer's turn, and a call at a site with no outage
-    reads none. (Outages are not taken under the queue's lock: read before it or under it,
-    they are what is committed.)"""
-    site = station.site
-    anyone = exists().where(
-        Ticket.site_id == site.id,
-        Ticket.day == today(site, now),
-        Ticket.status == TicketStatus.WAITING,
-    )
-    outage = exists().where(
-        StationOutage.station_id == Station.id,
-        Station.site_id == site.id,
-        StationOutage.starts_at < now + timedelta(microseconds=1),
-        StationOutage.ends_at > now,
-    )
-    row = (await session.execute(select(anyone, outage))).one()
+    stations is out of service now (`station_to_call`, for a station already read)."""
+    anyone, outage = _ahead_of_a_call(now)
+    row = (await session.execute(select(anyone, outage).where(Station.id == station.id))).one()
     return bool(row[0]), bool(row[1])
 
 

@@ -38,7 +38,7 @@ from app.booking.queries import get_needs, get_service
 from app.db import Database, writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import views
-from app.queue.commands import leave, lock_queue, new_ticket, record
+from app.queue.commands import leave, new_ticket
 from app.queue.messages import About, about
 from app.queue.models import Ticket, TicketStatus
 from app.queue.ordering import can_serve
@@ -53,6 +53,7 @@ from app.queue.queries import (
     today,
     waiting_of,
 )
+from app.queue.recording import lock_queue, record
 from app.queue.remote_limits import check_joins
 from app.queue.rules import TICKET, TicketAction
 from app.sites.models import Service, Site

@@ -143,3 +143,30 @@ async def test_a_call_that_waited_for_the_lock_is_shown_after_the_one_made_meanw
     stamped = [datetime.fromisoformat(t["called_at"]) for t in (first, second)]
     assert stamped[1] > stamped[0]
     assert stamped[1] - stamped[0] < timedelta(seconds=1)
+
+
+async def test_a_ticket_left_waiting_from_the_day_before_is_not_called_today(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    """Before the lock, a call looks for anyone waiting within a day of UTC's date (the
+    site's own day is not known yet): yesterday's ticket, never closed, sends the call
+    under the lock, which reads today's and answers nobody."""
+    clock.set("2026-12-01 16:00")
+    reception = await staff.headers("reception", "paris-15")
+    desk = await staff.headers("facilitator", "paris-15")
+    stations = [s["id"] for s in (await client.get("/api/v1/sites/paris-15")).json()["stations"]]
+    yesterday = await client.post(
+        "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+    )
+    assert yesterday.status_code == 201, yesterday.text
+    clock.set("2026-12-02 10:00")  # nobody closed the day: the ticket still waits
+
+    today = await client.post(f"/api/v1/stations/{stations[0]}/call-next", headers=desk)
+    elsewhere = await staff.headers("facilitator", "paris-14")
+    other_site = (await client.get("/api/v1/sites/paris-14")).json()["stations"][0]["id"]
+    there = await client.post(f"/api/v1/stations/{other_site}/call-next", headers=elsewhere)
+    unknown = await client.post("/api/v1/stations/999999/call-next", headers=desk)
+
+    assert today.status_code == 204
+    assert there.status_code == 204
+    assert unknown.status_code == 404
