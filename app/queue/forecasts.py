@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import IntEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, func, select
+from sqlalchemy import Boolean, Integer, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from app.booking.models import Appointment, AppointmentStatus
@@ -82,8 +83,12 @@ class ForecastInputs:
         )
 
 
-def _statement(site: Site, now: datetime, in_line: bool) -> Any:
-    day = today(site, now)
+@cache
+def _statement(in_line: bool) -> Any:
+    """The statement, built once (its values bound at each reading: `_values`)."""
+    site: BindParameter[int] = bindparam("site")
+    day: BindParameter[date] = bindparam("day")
+    now: BindParameter[datetime] = bindparam("now")
     rank = (
         func.row_number()
         .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
@@ -92,10 +97,10 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
     recent = (
         select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
         .where(
-            Ticket.site_id == site.id,
+            Ticket.site_id == site,
             Ticket.status == TicketStatus.DONE,
             Ticket.started_at.is_not(None),
-            Ticket.finished_at > now - timedelta(days=AVERAGE_OVER_DAYS),
+            Ticket.finished_at > bindparam("durations_since"),
         )
         .subquery()
     )
@@ -109,21 +114,21 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
                 t2=Ticket.called_at,
             )
         ).where(
-            Ticket.site_id == site.id,
+            Ticket.site_id == site,
             Ticket.day == day,
             Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
             Ticket.station_id.is_not(None),
         ),
         select(*_row(Part.SEEN, n1=TicketEvent.station_id, t1=func.max(TicketEvent.at)))
         .where(
-            TicketEvent.site_id == site.id,
-            TicketEvent.at > now - timedelta(hours=12),
+            TicketEvent.site_id == site,
+            TicketEvent.at > bindparam("seen_since"),
             TicketEvent.at <= now,
             TicketEvent.station_id.is_not(None),
         )
         .group_by(TicketEvent.station_id),
         select(*_row(Part.STATION, n1=Station.id, f2=Station.accessible, s1=Station.kind)).where(
-            Station.site_id == site.id, Station.active, ~out_of_service(now)
+            Station.site_id == site, Station.active, ~out_of_service(now)
         ),
         select(
             *_row(
@@ -146,10 +151,10 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
                 j1=Appointment.needs,
             )
         ).where(
-            Appointment.site_id == site.id,
+            Appointment.site_id == site,
             Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at > now - timedelta(minutes=site.check_in_late_minutes),
-            Appointment.starts_at <= now + eta.LATER_WITHIN,
+            Appointment.starts_at > bindparam("due_from"),
+            Appointment.starts_at <= bindparam("due_until"),
         ),
     ]
     if in_line:
@@ -166,9 +171,21 @@ def _statement(site: Site, now: datetime, in_line: bool) -> Any:
                     f2=Ticket.requires_accessible,
                     s1=Ticket.station_kind,
                 )
-            ).where(Ticket.site_id == site.id, Ticket.day == day, Ticket.status.in_(IN_LINE)),
+            ).where(Ticket.site_id == site, Ticket.day == day, Ticket.status.in_(IN_LINE)),
         )
     return parts[0].union_all(*parts[1:])
+
+
+def _values(site: Site, now: datetime) -> dict[str, Any]:
+    return {
+        "site": site.id,
+        "day": today(site, now),
+        "now": now,
+        "durations_since": now - timedelta(days=AVERAGE_OVER_DAYS),
+        "seen_since": now - timedelta(hours=12),
+        "due_from": now - timedelta(minutes=site.check_in_late_minutes),
+        "due_until": now + eta.LATER_WITHIN,
+    }
 
 
 async def read(
@@ -178,7 +195,7 @@ async def read(
     them), and what their estimates are worked out from: one statement, and a second
     one for the needs of the booked people expected, when they have any."""
     by_part: dict[int, list[Any]] = defaultdict(list)
-    for row in await session.execute(_statement(site, now, in_line)):
+    for row in await session.execute(_statement(in_line), _values(site, now)):
         by_part[row.part].append(row)
     waiting = [
         Waiting(

@@ -8,13 +8,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Integer, Select, String, exists, func, inspect, select, union_all
+from sqlalchemy import (
+    Boolean,
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    inspect,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Exists
 from sqlalchemy.types import TypeEngine
 
@@ -108,7 +122,7 @@ async def waiting_tickets(session: AsyncSession, site: Site, now: datetime) -> l
     return [Waiting(*row) for row in rows]
 
 
-def _ahead_of_a_call(now: datetime) -> tuple[Exists, Exists]:
+def _ahead_of_a_call() -> tuple[Exists, Exists]:
     """Whether anyone waits at the site of the statement's station (`Station`) today, and
     whether any of its stations is out of service now. Read before the queue's lock: a
     station asking again and again while nobody waits (most calls of a quiet hour) costs
@@ -116,21 +130,46 @@ def _ahead_of_a_call(now: datetime) -> tuple[Exists, Exists]:
     none. The site's local day is within a day of UTC's (a ticket waiting from the day
     before, not closed, only sends the call the long way: under the lock, its exact day).
     (Outages are not taken under the queue's lock: read before it or under it, they are
-    what is committed.)"""
-    utc_day = now.astimezone(UTC).date()
+    what is committed.) Its values: `_ahead_values`."""
     anyone = exists().where(
         Ticket.site_id == Station.site_id,
-        Ticket.day.between(utc_day - timedelta(days=1), utc_day + timedelta(days=1)),
+        Ticket.day.between(bindparam("first_day"), bindparam("last_day")),
         Ticket.status == TicketStatus.WAITING,
     )
     other = aliased(Station)
     outage = exists().where(
         StationOutage.station_id == other.id,
         other.site_id == Station.site_id,
-        StationOutage.starts_at < now + timedelta(microseconds=1),
-        StationOutage.ends_at > now,
+        StationOutage.starts_at < bindparam("until"),
+        StationOutage.ends_at > bindparam("now"),
     )
     return anyone, outage
+
+
+def _ahead_values(station_id: int, now: datetime) -> dict[str, Any]:
+    utc_day = now.astimezone(UTC).date()
+    return {
+        "station": station_id,
+        "first_day": utc_day - timedelta(days=1),
+        "last_day": utc_day + timedelta(days=1),
+        "now": now,
+        "until": now + timedelta(microseconds=1),
+    }
+
+
+@cache
+def _station_to_call() -> Select[Station, bool, bool]:
+    anyone, outage = _ahead_of_a_call()
+    return (
+        select(Station, anyone, outage)
+        .where(Station.id == bindparam("station"))
+        .options(joinedload(Station.site))
+    )
+
+
+@cache
+def _before_calling() -> Select[bool, bool]:
+    return select(*_ahead_of_a_call()).where(Station.id == bindparam("station"))
 
 
 async def station_to_call(
@@ -138,14 +177,8 @@ async def station_to_call(
 ) -> tuple[Station, tuple[bool, bool]]:
     """`get_station` and `before_calling` in one statement: the station with its site,
     and whether anyone waits there and any station is out of service."""
-    anyone, outage = _ahead_of_a_call(now)
-    row = (
-        await session.execute(
-            select(Station, anyone, outage)
-            .where(Station.id == station_id)
-            .options(joinedload(Station.site))
-        )
-    ).first()
+    found = await session.execute(_station_to_call(), _ahead_values(station_id, now))
+    row = found.first()
     if row is None or not row[0].active:
         raise NotFound(f"No station has the id {station_id}.")
     return row[0], (bool(row[1]), bool(row[2]))
@@ -156,8 +189,7 @@ async def before_calling(
 ) -> tuple[bool, bool]:
     """Whether anyone waits at `station`'s site today, and whether any of the site's
     stations is out of service now (`station_to_call`, for a station already read)."""
-    anyone, outage = _ahead_of_a_call(now)
-    row = (await session.execute(select(anyone, outage).where(Station.id == station.id))).one()
+    row = (await session.execute(_before_calling(), _ahead_values(station.id, now))).one()
     return bool(row[0]), bool(row[1])
 
 
@@ -187,8 +219,9 @@ CALLING: dict[str, TypeEngine[Any]] = {
 }
 
 
-async def to_call(session: AsyncSession, site: Site, now: datetime) -> Calling:
-    mine = (Ticket.site_id == site.id, Ticket.day == today(site, now))
+@cache
+def _to_call() -> CompoundSelect[Any]:
+    mine = (Ticket.site_id == bindparam("site"), Ticket.day == bindparam("day"))
     waiting = select(
         *union_part(
             0,
@@ -206,8 +239,13 @@ async def to_call(session: AsyncSession, site: Site, now: datetime) -> Calling:
     latest = select(*union_part(1, CALLING, arrived_at=func.max(Ticket.called_at))).where(*mine)
     stations = select(
         *union_part(2, CALLING, id=Station.id, accessible=Station.accessible, kind=Station.kind)
-    ).where(Station.site_id == site.id, Station.active)
-    rows = (await session.execute(union_all(waiting, latest, stations))).all()
+    ).where(Station.site_id == bindparam("site"), Station.active)
+    return union_all(waiting, latest, stations)
+
+
+async def to_call(session: AsyncSession, site: Site, now: datetime) -> Calling:
+    values = {"site": site.id, "day": today(site, now)}
+    rows = (await session.execute(_to_call(), values)).all()
     tickets = [row for row in rows if row.part == 0]
     return Calling(
         waiting=[
@@ -241,7 +279,7 @@ def waiting_of(ticket: Ticket) -> Waiting:
     )
 
 
-def out_of_service(now: datetime) -> Exists:
+def out_of_service(now: datetime | BindParameter[datetime]) -> Exists:
     """Whether the station of the statement (`Station.id`) is out of service at `now`."""
     return exists().where(
         StationOutage.station_id == Station.id,
@@ -378,10 +416,15 @@ async def locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The ticket read again under the site's queue lock, its row locked, with what its
     answer shows (service, station) and its site: returned as it is committed, it needs no
     reading again (`shown`)."""
-    return await session.scalar(
+    return await session.scalar(_locked(), {"ticket": ticket_id})
+
+
+@cache
+def _locked() -> Select[Ticket]:
+    return (
         select(Ticket)
         .options(*TICKET_SHOWS, joinedload(Ticket.site_row))
-        .where(Ticket.id == ticket_id)
+        .where(Ticket.id == bindparam("ticket"))
         .with_for_update(of=Ticket)
         .execution_options(populate_existing=True)
     )

@@ -5,9 +5,10 @@ leaves a TicketEvent saying who did it and when, told as a `QueueMoved` event.""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,45 +21,67 @@ async def lock_queue(session: AsyncSession, site_id: int) -> None:
     await locking.lock(session, [locking.lock_key(locking.Scope.QUEUE, site_id)])
 
 
-def _counting(session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any) -> Any:
-    """The INSERT … ON CONFLICT that adds one to the `column` of the counter row at `key`,
-    made at 1 if missing, returning it (both databases have it, spelt by each one's
-    dialect)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
+EVENT = ("site_id", "ticket_id", "action", "agent_id", "station_id", "at", "reason")
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
+@cache
+def _counting(postgres: bool, table: type[Base], key: tuple[str, ...], counted: str) -> Any:
+    """The INSERT … ON CONFLICT that adds one to the column `counted` of the counter row
+    at `key` (its values bound by name), made at 1 if missing, returning it: both
+    databases have it, spelt by each one's dialect. Built once."""
     insert = postgresql.insert if postgres else sqlite.insert
+    counters = _table(table)
+    columns = counters.c
     return (
-        insert(table)
-        .values(**key, **{column.key: 1})
+        insert(counters)
+        .values(**{name: bindparam(name, type_=columns[name].type) for name in key})
+        .values(**{counted: 1})
         .on_conflict_do_update(
-            index_elements=[getattr(table, name) for name in key], set_={column.key: column + 1}
+            index_elements=[columns[name] for name in key], set_={counted: columns[counted] + 1}
         )
-        .returning(column)
+        .returning(columns[counted])
     )
 
 
 async def count_up(
     session: AsyncSession, table: type[Base], key: dict[str, Any], column: Any
 ) -> int:
-    return int((await session.execute(_counting(session, table, key, column))).scalar_one())
+    statement = _counting(_postgres(session), table, tuple(key), column.key)
+    return int((await session.execute(statement, key)).scalar_one())
+
+
+@cache
+def _event(postgres: bool) -> Any:
+    """The INSERT of a ticket's event: on PostgreSQL taking the site's next seq itself
+    (the count a CTE of it), on SQLite with the seq bound. Built once."""
+    events = _table(TicketEvent)
+    given = {name: bindparam(name, type_=events.c[name].type) for name in EVENT}
+    if not postgres:
+        return insert(events).values(**given, seq=bindparam("seq", type_=events.c.seq.type))
+    counted = _counting(True, QueueState, ("site_id",), "seq").cte("counted")
+    return (
+        insert(events)
+        .from_select([*EVENT, "seq"], select(*given.values(), counted.c.seq))
+        .returning(events.c.seq)
+    )
 
 
 async def _next_event(session: AsyncSession, event: dict[str, Any]) -> int:
     """Take the site's next `seq` and write the ticket's event with it: on PostgreSQL in
-    one statement (the count a CTE of the event's INSERT), on SQLite in two."""
-    count = _counting(session, QueueState, {"site_id": event["site_id"]}, QueueState.seq)
-    if session.get_bind().dialect.name != "postgresql":
-        seq = int((await session.execute(count)).scalar_one())
-        await session.execute(insert(TicketEvent).values(**event, seq=seq))
-        return seq
-    counted = count.cte("counted")
-    columns = TicketEvent.__table__.c
-    given = [literal(value, columns[name].type) for name, value in event.items()]
-    statement = (
-        insert(TicketEvent)
-        .from_select([*event, "seq"], select(*given, counted.c.seq))
-        .returning(TicketEvent.seq)
-    )
-    return int((await session.execute(statement)).scalar_one())
+    one statement, on SQLite in two."""
+    if _postgres(session):
+        return int((await session.execute(_event(True), event)).scalar_one())
+    seq = await count_up(session, QueueState, {"site_id": event["site_id"]}, QueueState.seq)
+    await session.execute(_event(False), {**event, "seq": seq})
+    return seq
 
 
 async def record(
