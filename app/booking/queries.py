@@ -8,10 +8,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -78,11 +79,17 @@ class SlotRefused(DomainError):
 async def get_service(session: AsyncSession, code: str, *, retired: bool = False) -> Service:
     """The démarche `code` offered today; with `retired`, also one withdrawn since, as
     an appointment booked before keeps it."""
-    query = select(Service).where(Service.code == code)
-    service = await session.scalar(query if retired else query.where(Service.active))
+    service = await session.scalar(_service_by_code(retired), {"code": code})
     if service is None:
         raise NotFound(f"No service has the code {code!r}.")
     return service
+
+
+@cache
+def _service_by_code(retired: bool) -> Select[Service]:
+    """`get_service`'s statement, built once."""
+    query = select(Service).where(Service.code == bindparam("code"))
+    return query if retired else query.where(Service.active)
 
 
 async def get_needs(

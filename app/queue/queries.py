@@ -73,8 +73,13 @@ def ticket_query() -> Select[Ticket]:
     return select(Ticket).options(*TICKET_SHOWS)
 
 
+@cache
+def _ticket_by_id() -> Select[Ticket]:
+    return ticket_query().where(Ticket.id == bindparam("ticket"))
+
+
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
-    ticket = await session.scalar(ticket_query().where(Ticket.id == ticket_id))
+    ticket = await session.scalar(_ticket_by_id(), {"ticket": ticket_id})
     if ticket is None:
         raise NotFound(f"No ticket has the id {ticket_id}.")
     return ticket

@@ -10,8 +10,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -276,8 +288,26 @@ async def display(
     """The lobby screens' state: today's latest calls first, the waiting count and the wait
     a newcomer may expect. One statement (what a busy morning reads at every change): the
     calls (kind 0), the count waiting for each service (1), and the queue's `seq` (2)."""
-    day, none = today(site, now), null()
-    mine = (Ticket.site_id == site.id, Ticket.day == day)
+    values = {"site": site.id, "day": today(site, now)}
+    rows = (await session.execute(_display(calls), values)).all()
+    called = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[6], r[1]), reverse=True)
+    by_service = {r[5]: int(r[8]) for r in rows if r[0] == 1}
+    count = sum(by_service.values())
+    model = model or await waiting_model(session, site, now)
+    return DisplayState(
+        seq=next((int(r[8]) for r in rows if r[0] == 2), 0),
+        called=[CalledEntry(*r[2:8]) for r in called],
+        waiting_count=count,
+        waiting_by_service=by_service,
+        eta_minutes=eta.waiting_range(count, model.stations, model.average_minutes),
+    )
+
+
+@lru_cache(maxsize=8)
+def _display(calls: int) -> CompoundSelect[Any]:
+    """`display`'s statement, built once for each number of calls shown."""
+    none = null()
+    mine = (Ticket.site_id == bindparam("site"), Ticket.day == bindparam("day"))
     latest = (
         select(
             literal(0).label("kind"),
@@ -305,20 +335,9 @@ async def display(
         .group_by(Service.code)
     )
     seq = select(literal(2), none, none, none, none, none, none, none, QueueState.seq).where(
-        QueueState.site_id == site.id
+        QueueState.site_id == bindparam("site")
     )
-    rows = (await session.execute(union_all(select(latest), waiting, seq))).all()
-    called = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[6], r[1]), reverse=True)
-    by_service = {r[5]: int(r[8]) for r in rows if r[0] == 1}
-    count = sum(by_service.values())
-    model = model or await waiting_model(session, site, now)
-    return DisplayState(
-        seq=next((int(r[8]) for r in rows if r[0] == 2), 0),
-        called=[CalledEntry(*r[2:8]) for r in called],
-        waiting_count=count,
-        waiting_by_service=by_service,
-        eta_minutes=eta.waiting_range(count, model.stations, model.average_minutes),
-    )
+    return union_all(select(latest), waiting, seq)
 
 
 async def newcomer_wait(session: AsyncSession, site: Site, now: datetime) -> tuple[int, int] | None:

@@ -48,13 +48,19 @@ async def list_sites(session: AsyncSession) -> list[Site]:
 
 async def get_site(session: AsyncSession, slug: str, *, with_details: bool = False) -> Site:
     """The active site with this slug; 404 otherwise."""
-    query = select(Site).where(Site.slug == slug, Site.active)
-    if with_details:
-        query = query.options(selectinload(Site.stations), selectinload(Site.weekly_hours))
-    site = await session.scalar(query)
+    site = await session.scalar(_site_by_slug(with_details), {"slug": slug})
     if site is None:
         raise NotFound(f"No mairie has the identifier {slug!r}.")
     return site
+
+
+@cache
+def _site_by_slug(with_details: bool) -> Select[Site]:
+    """`get_site`'s statement, built once (a site is looked up by slug on most requests)."""
+    query = select(Site).where(Site.slug == bindparam("slug"), Site.active)
+    if with_details:
+        query = query.options(selectinload(Site.stations), selectinload(Site.weekly_hours))
+    return query
 
 
 async def list_services(session: AsyncSession) -> list[Service]:
