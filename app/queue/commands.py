@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -52,6 +52,10 @@ from app.sites.opening import is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
 
+LATEST_ARRIVAL = select(func.max(Ticket.arrived_at)).where(
+    Ticket.site_id == bindparam("site"), Ticket.day == bindparam("day")
+)  # built once: read by every walk-in and check-in
+
 
 async def new_ticket(
     session: AsyncSession,
@@ -76,9 +80,7 @@ async def new_ticket(
     letter = numbering.letter(appointment=appointment is not None, double=need.kind == "double")
     # Arrivals follow the issue order (numbers, ids): a request that read the clock before
     # another one took the queue's lock first does not arrive before it.
-    latest = await session.scalar(
-        select(func.max(Ticket.arrived_at)).where(Ticket.site_id == site.id, Ticket.day == day)
-    )
+    latest = await session.scalar(LATEST_ARRIVAL, {"site": site.id, "day": day})
     arrived_at = max(now, latest) if latest is not None else now
     counter = await count_up(
         session, QueueCounter, {"site_id": site.id, "day": day, "letter": letter}, QueueCounter.last

@@ -39,6 +39,9 @@ from app.webhooks import rules
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 _ENDPOINTS = "webhook_endpoints"  # in a session's `info`: (its transaction, the endpoints)
+_ENDPOINTS_READ = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+    WebhookEndpoint.deleted_at.is_(None)
+)  # built once: read in every writing transaction that records an event
 
 
 async def listening(session: AsyncSession, event: str) -> list[int]:
@@ -47,11 +50,7 @@ async def listening(session: AsyncSession, event: str) -> list[int]:
     transaction = session.sync_session.get_transaction()
     cached = session.info.get(_ENDPOINTS)
     if cached is None or cached[0] is not transaction:
-        rows = await session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-                WebhookEndpoint.deleted_at.is_(None)
-            )
-        )
+        rows = await session.execute(_ENDPOINTS_READ)
         cached = transaction, [(endpoint_id, chosen or []) for endpoint_id, chosen in rows]
         session.info[_ENDPOINTS] = cached
     return [endpoint_id for endpoint_id, chosen in cached[1] if event in chosen]
