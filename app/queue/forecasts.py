@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 from sqlalchemy.types import TypeEngine
 
 from app.booking.models import Appointment, AppointmentStatus
@@ -83,27 +84,33 @@ class ForecastInputs:
         )
 
 
+def latest_durations(site: Any, since: Any) -> Subquery:
+    """The help times of the site's tickets finished `since`, ranked newest first within
+    each service (`rank`): the latest `eta.SAMPLE_SIZE` of each are what it takes."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
+        .label("rank")
+    )
+    return (
+        select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
+        .where(
+            Ticket.site_id == site,
+            Ticket.status == TicketStatus.DONE,
+            Ticket.started_at.is_not(None),
+            Ticket.finished_at > since,
+        )
+        .subquery()
+    )
+
+
 @cache
 def _statement(in_line: bool) -> Any:
     """The statement, built once (its values bound at each reading: `_values`)."""
     site: BindParameter[int] = bindparam("site")
     day: BindParameter[date] = bindparam("day")
     now: BindParameter[datetime] = bindparam("now")
-    rank = (
-        func.row_number()
-        .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
-        .label("rank")
-    )
-    recent = (
-        select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
-        .where(
-            Ticket.site_id == site,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.started_at.is_not(None),
-            Ticket.finished_at > bindparam("durations_since"),
-        )
-        .subquery()
-    )
+    recent = latest_durations(site, bindparam("durations_since"))
     parts = [
         select(
             *_row(

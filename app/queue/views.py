@@ -105,21 +105,8 @@ class WaitingModel:
 
 async def averages(session: AsyncSession, site: Site, now: datetime) -> dict[int, list[float]]:
     """The latest service durations, in minutes, per service, newest first."""
-    rank = (
-        func.row_number()
-        .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
-        .label("rank")
-    )
-    recent = (
-        select(Ticket.service_id, Ticket.started_at, Ticket.finished_at, rank)
-        .where(
-            Ticket.site_id == site.id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.started_at.is_not(None),
-            Ticket.finished_at > now - timedelta(days=forecasts.AVERAGE_OVER_DAYS),
-        )
-        .subquery()
-    )
+    since = now - timedelta(days=forecasts.AVERAGE_OVER_DAYS)
+    recent = forecasts.latest_durations(site.id, since)
     rows = await session.execute(
         select(recent.c.service_id, recent.c.started_at, recent.c.finished_at)
         .where(recent.c.rank <= eta.SAMPLE_SIZE)
