@@ -37,7 +37,6 @@ from app.queue.queries import (
     clean_reason,
     late_placement,
     locked,
-    reload,
     shown,
     site_of,
     station_to_call,
@@ -340,9 +339,12 @@ async def act(
         recorded = "no_show" if taken == TicketAction.GIVE_UP else action
         await record(session, ticket, recorded, now, agent_id=agent_id)
         if asked == TicketAction.TRANSFER:
+            # It changes the service and station the answer shows: read them again here,
+            # under the lock, not after the commit, when another move may have come.
             ticket.station_id = None
-    # A transfer changes the service and station the ticket shows: read them again.
-    return await reload(session, ticket_id) if asked == TicketAction.TRANSFER else ticket
+            await session.flush()
+            await session.refresh(ticket, ["service", "station"])
+    return ticket
 
 
 async def leave(session: AsyncSession, token: str, *, now: datetime) -> Ticket:
