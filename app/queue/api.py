@@ -292,10 +292,10 @@ class QueueController(Controller):
         station_id: Id,
         caller: NamedDependency[Caller],
     ) -> Response[TicketOut | None]:
-        station, ahead = await queries.station_to_call(caller.session, station_id, caller.now)
-        authorize(caller.actor, roles=FACILITATORS, site=station.site)
+        ahead = await queries.station_to_call(caller.session, station_id, caller.now)
+        authorize(caller.actor, roles=FACILITATORS, site=ahead.station.site)
         ticket = await commands.call_next(
-            caller.session, station, agent_id=caller.actor.agent_id, now=caller.now, ahead=ahead
+            caller.session, ahead, agent_id=caller.actor.agent_id, now=caller.now
         )
         if ticket is None:
             return Response(None, status_code=204)

@@ -30,8 +30,8 @@ from app.queue.messages import about
 from app.queue.models import QueueCounter, Ticket, TicketStatus
 from app.queue.ordering import next_ticket
 from app.queue.queries import (
+    ToCall,
     appointment_here,
-    before_calling,
     caller,
     check_in_allowed,
     clean_reason,
@@ -46,7 +46,7 @@ from app.queue.queries import (
 )
 from app.queue.recording import count_up, lock_queue, record
 from app.queue.rules import APPOINTMENT_FOLLOWS, TICKET, TicketAction, TicketEffect, recall
-from app.sites.models import Need, Service, Site, Station
+from app.sites.models import Need, Service, Site
 from app.sites.opening import is_open, open_day
 from app.sites.service import get_site, station_outages
 from app.visits import service as visits
@@ -190,20 +190,18 @@ async def check_in(
 
 async def call_next(
     session: AsyncSession,
-    station: Station | int,
+    asking: ToCall | int,
     *,
     agent_id: int | None,
     now: datetime,
-    ahead: tuple[bool, bool] | None = None,
 ) -> Ticket | None:
-    """Give `station` (its id, or the station the caller read with its site, and `ahead`
-    if it read it with it: `queries.station_to_call`) the next ticket it may serve; None
-    when nobody is waiting for it."""
-    if isinstance(station, int):
-        station, ahead = await station_to_call(session, station, now)
-    anyone, outage = ahead or await before_calling(session, station, now)
-    if not anyone and not outage:
+    """Give the station `asking` (its id, or what the caller read of it to authorize the call:
+    `queries.station_to_call`) the next ticket it may serve; None when nobody is waiting
+    for it. Nobody waiting and no station out of service: answered without the lock."""
+    ahead = await station_to_call(session, asking, now) if isinstance(asking, int) else asking
+    if not ahead.anyone and not ahead.outage:
         return None
+    station, outage = ahead.station, ahead.outage
     async with writing(session):
         site = station.site
         await lock_queue(session, site.id)

@@ -172,30 +172,24 @@ def _station_to_call() -> Select[Station, bool, bool]:
     )
 
 
-@cache
-def _before_calling() -> Select[bool, bool]:
-    return select(*_ahead_of_a_call()).where(Station.id == bindparam("station"))
+@dataclass(frozen=True)
+class ToCall:
+    """A station about to call, with its site, and what was read with it before the
+    queue's lock (`_ahead_of_a_call`)."""
+
+    station: Station
+    anyone: bool
+    outage: bool
 
 
-async def station_to_call(
-    session: AsyncSession, station_id: int, now: datetime
-) -> tuple[Station, tuple[bool, bool]]:
-    """`get_station` and `before_calling` in one statement: the station with its site,
-    and whether anyone waits there and any station is out of service."""
+async def station_to_call(session: AsyncSession, station_id: int, now: datetime) -> ToCall:
+    """The active station `station_id` with its site (404 for any other), whether anyone
+    waits there and whether any of its site's stations is out of service: one statement."""
     found = await session.execute(_station_to_call(), _ahead_values(station_id, now))
     row = found.first()
     if row is None or not row[0].active:
         raise NotFound(f"No station has the id {station_id}.")
-    return row[0], (bool(row[1]), bool(row[2]))
-
-
-async def before_calling(
-    session: AsyncSession, station: Station, now: datetime
-) -> tuple[bool, bool]:
-    """Whether anyone waits at `station`'s site today, and whether any of the site's
-    stations is out of service now (`station_to_call`, for a station already read)."""
-    row = (await session.execute(_before_calling(), _ahead_values(station.id, now))).one()
-    return bool(row[0]), bool(row[1])
+    return ToCall(row[0], bool(row[1]), bool(row[2]))
 
 
 @dataclass(frozen=True)

@@ -317,11 +317,12 @@ class StationPages(StaffController):
         station_id: Id,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        station = await station_for(staff.session, staff, station_id)
-        path = f"/poste/{station.id}"
+        ahead = await queries.station_to_call(staff.session, station_id, staff.now)
+        accounts.authorize(staff.actor, roles=FACILITATORS, site=ahead.station.site)
+        path = f"/poste/{station_id}"
         try:
             ticket = await commands.call_next(
-                staff.session, station, agent_id=staff.actor.agent_id, now=staff.now
+                staff.session, ahead, agent_id=staff.actor.agent_id, now=staff.now
             )
         except DomainError as error:  # the station is out of service, for one
             return refused(path, error)

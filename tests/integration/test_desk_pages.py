@@ -262,3 +262,30 @@ async def test_the_printed_ticket_says_the_wait_in_words(
     )
     assert "dans un instant" not in closed
     assert "La mairie est fermée en ce moment" in closed
+
+
+async def test_a_station_page_calls_only_at_its_own_mairie(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    from app.queue.commands import issue_walk_in
+
+    ticket = await in_session(
+        db, issue_walk_in, "paris-14", service_code="caf", agent_id=None, now=clock()
+    )
+    mine = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
+    theirs = (await client.get("/api/v1/sites/paris-14")).json()["stations"][0]["id"]
+    csrf = await desk(client, staff, "facilitator", f"/poste/{mine}")
+
+    other = await client.post(f"/poste/{theirs}/appeler", data={"csrf": csrf})
+    unknown = await client.post("/poste/999999/appeler", data={"csrf": csrf})
+    nobody = await client.post(
+        f"/poste/{mine}/appeler", data={"csrf": csrf}, follow_redirects=False
+    )
+
+    assert other.status_code == 403
+    assert unknown.status_code == 404
+    assert nobody.status_code == 303
+    assert "nobody_waiting" in nobody.headers["location"]
+    there = await staff.headers("reception", "paris-14")
+    queue = (await client.get("/api/v1/sites/paris-14/queue", headers=there)).json()
+    assert [t["number"] for t in queue["waiting"]] == [ticket.number]  # nobody called it
