@@ -15,9 +15,8 @@ While the mairie is closed, screens and phones are given no waiting estimate, as
 GETs give none (`app.sites.opening`); whether it is open is read once a minute per site.
 
 Paired screens, and they alone, also show the mairie's arrival QR code while it is open
-(`arrival` in their messages, `app.live.arrival`): never the public GET nor a display
-without a key. Each minute of the clock a site with paired screens is read again, so
-that a new code (every five minutes) or the opening and closing reach them.
+(`arrival` in their messages, `app.live.arrival`), read again each minute of the clock:
+a new code (every five minutes), the opening and the closing reach them.
 """
 
 from __future__ import annotations
@@ -108,6 +107,9 @@ class Hub:
     async def stop(self) -> None:
         for task in (self._reporter, self._minutes, self._settle):
             await loops.stop(task)
+        for feed in self.feeds.values():  # sockets still open: no reads after the dispose
+            for task in (feed.listener, feed.refresher):
+                await loops.stop(task)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
