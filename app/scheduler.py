@@ -4,6 +4,7 @@ claimed, and a daily sweep runs on the instance that first records it for the da
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -110,8 +111,19 @@ class Scheduler:
         self, job: Callable[[], Awaitable[None]], name: str, trigger: str, **when: Any
     ) -> None:
         """Run `job` on `trigger`: never two of its rounds at once on an instance, and the
-        rounds it missed (a busy or sleeping instance) run once, not one after another."""
-        self._scheduler.add_job(job, trigger, max_instances=1, coalesce=True, id=name, **when)
+        rounds it missed (a busy or sleeping instance) run once, not one after another.
+        A round the instance's stop cuts short (its transaction rolled back) is said in
+        one line, not as a job that failed."""
+
+        async def round_of_job() -> None:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                log.info("%s: the round in progress stopped with the instance", name)
+
+        self._scheduler.add_job(
+            round_of_job, trigger, max_instances=1, coalesce=True, id=name, **when
+        )
 
     async def stop(self) -> None:
         if self._scheduler.running:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -30,7 +31,30 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _ephemeral_ports() -> range:
+    """The ports the system gives outgoing connections (Linux says which)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32_768, 61_000)
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a test starts. Taken from
+    below the ports the system gives outgoing connections: a port the system picked for
+    a probe could go to a connection to the database before the server binds it (seen
+    once in CI: "address already in use")."""
+    ephemeral = _ephemeral_ports()
+    below = range(20_000, ephemeral.start) if ephemeral.start > 21_000 else range(0)
+    for _ in range(50 if below else 0):
+        port = secrets.choice(below)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from app.demo import DEMO_PASSWORD
 from tests.conftest import IN_CI
 from tests.e2e.axe import AXE_SCRIPT, Axe, axe_violations
-from tests.servers import Server, die_with_parent
+from tests.servers import Server, die_with_parent, free_port
 
 E2E = Path(__file__).resolve().parent
 GUICHET = str(Path(sys.executable).parent / "guichet")
@@ -73,12 +72,6 @@ def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.Tes
         if message.removeprefix("Skipped: ") in _missing:
             report.longrepr = (str(E2E), None, message)
     return report
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

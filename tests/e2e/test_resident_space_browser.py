@@ -14,10 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.axe import Axe
-from tests.e2e.conftest import free_port
 from tests.e2e.test_booking_pages import accessible
 from tests.oidc.fixtures import OidcClient, OidcProvider, OidcUser, start_provider
-from tests.servers import Server
+from tests.servers import Server, free_port
 
 ALICE = OidcUser(
     "resident-alice",

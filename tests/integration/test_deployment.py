@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from click.testing import CliRunner
 import app.asgi
 from app import cli, schema
 from app.config import PREFIX, Settings, load_settings
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -280,12 +280,6 @@ def test_the_health_and_websocket_paths_are_routes_of_the_app(tmp_path: Path) ->
     paths = {route.path for route in app.asgi.create_app(settings).routes}
     assert urlsplit(re.findall(r"https?://[^'\"\s]+", healthcheck_command()[2])[0]).path in paths
     assert any(path.startswith("/ws/") for path in paths), "the proxy upgrades /ws/ for these"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:

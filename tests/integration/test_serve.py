@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,10 @@ import uvicorn
 from click.testing import CliRunner
 
 from app import cli
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUICHET = str(Path(sys.executable).parent / "guichet")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_ready(base: str, process: subprocess.Popen[str], limit: float = 60) -> float:

@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_SCRIPT = Path(__file__).resolve().parent / "provider.mjs"
 PACKAGE = ROOT / "node_modules" / "oidc-provider"
 # The ports these servers take, and how long one may take to answer or to stop.
-PORTS = range(47000, 48000)
+# Below the ports the system gives outgoing connections, and below those of
+# tests.servers.free_port (20000 and up).
+PORTS = range(19_000, 20_000)
 READY_WITHIN_SECONDS = 30
 STOP_WITHIN_SECONDS = 10
 # Where the test's guichet says it is (GUICHET_PUBLIC_URL): the provider sends the
@@ -167,7 +169,7 @@ _taken: set[int] = set()
 
 
 def free_port() -> int:
-    """A free port of 47000–47999, never one this process gave before (a provider's keys
+    """A free port of 19000–19999, never one this process gave before (a provider's keys
     are its own: a guichet that knew another provider at that address would be misled)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     share = len(PORTS) // 8  # each of up to eight workers its own ports
@@ -182,7 +184,7 @@ def free_port() -> int:
                 continue
         _taken.add(port)
         return port
-    raise RuntimeError("no free port in 47000-47999")
+    raise RuntimeError("no free port in 19000-19999")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
