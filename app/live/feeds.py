@@ -82,9 +82,11 @@ class Connection:
                 return
 
 
-@dataclass
+@dataclass(eq=False)
 class SiteFeed:
-    """One site's live connections on this instance, and the listener for its channel."""
+    """One site's live connections on this instance, and the listener for its channel
+    (a feed is itself: compared by identity, as a network's thousand feeds are looked up
+    in lists every few seconds)."""
 
     site_id: int
     slug: str

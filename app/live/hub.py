@@ -480,8 +480,9 @@ class Hub:
             for feed in stale:
                 if feed.site_id in openings:
                     feed.opening = (now, openings[feed.site_id])
+        read = set(stale)
         for feed in paired:
-            if feed.opening is None or (feed not in stale and still_holds(feed.arrival, now)):
+            if feed.opening is None or (feed not in read and still_holds(feed.arrival, now)):
                 continue
             qr = await self._arrival_qr(feed, feed.opening[1], now)
             if any(c.shown_qr != qr for c in feed.paired()):
