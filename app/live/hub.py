@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
-from app.db import Database
+from app.db import Database, among
 from app.errors import NotFound
 from app.live import notices, presence, screens
 from app.live.arrival import ArrivalCodes, still_holds
@@ -450,9 +450,8 @@ class Hub:
         and for the paired screens, once the minute turns, whether each site is open, read
         for all of them at once, and each site's arrival code, which turns every five
         minutes at the site's own second. A site whose day or code so changes (a new code,
-        or the mairie opened or closed) has its state read and sent. A network's screens
-        cost a few queries a minute and a read per site a day, not a read per site a
-        minute."""
+        or the mairie opened or closed) has its state read and sent: a few queries a
+        minute for a network's screens, not a read per site a minute."""
         while True:
             await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
             try:
@@ -474,8 +473,8 @@ class Hub:
         ]
         if stale:
             async with self.db.session() as session:
-                ids = [feed.site_id for feed in stale]
-                found = list(await session.scalars(select(Site).where(Site.id.in_(ids))))
+                ids = among(session, Site.id, [feed.site_id for feed in stale])
+                found = list(await session.scalars(select(Site).where(ids)))
                 openings = await openings_of(session, found, now)
             for feed in stale:
                 if feed.site_id in openings:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -24,11 +24,13 @@ async def report(
     """This instance's paired screens per site, replacing what it reported before; the
     caller commits."""
     await session.execute(delete(ScreenPresence).where(ScreenPresence.instance == instance))
-    session.add_all(
-        ScreenPresence(instance=instance, site_id=site_id, screens=screens, seen_at=now)
+    rows = [
+        {"instance": instance, "site_id": site_id, "screens": screens, "seen_at": now}
         for site_id, screens in counts.items()
         if screens
-    )
+    ]
+    if rows:  # one statement, without the ORM's unit of work for a network's sites
+        await session.execute(insert(ScreenPresence), rows)
 
 
 async def forget(db: Database, instance: str) -> None:

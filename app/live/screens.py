@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database
+from app.db import Database, among
 from app.live.arrival import ArrivalQr
 from app.live.models import Screen
 from app.sites.models import Site
@@ -87,14 +87,17 @@ async def still_paired(session: AsyncSession, screen_ids: Collection[int]) -> se
     """Those of `screen_ids` that are not revoked."""
     if not screen_ids:
         return set()
-    query = select(Screen.id).where(Screen.id.in_(screen_ids), Screen.revoked_at.is_(None))
+    query = select(Screen.id).where(
+        among(session, Screen.id, screen_ids), Screen.revoked_at.is_(None)
+    )
     return set(await session.scalars(query))
 
 
 async def seen(session: AsyncSession, screen_ids: Collection[int], now: datetime) -> None:
     """The screens in `screen_ids` are connected at `now`."""
     if screen_ids:
-        await session.execute(update(Screen).where(Screen.id.in_(screen_ids)).values(last_seen=now))
+        where = among(session, Screen.id, screen_ids)
+        await session.execute(update(Screen).where(where).values(last_seen=now))
 
 
 DEMO_LABEL = "Écran de démonstration"
