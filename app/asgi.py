@@ -153,7 +153,7 @@ def create_app(
         per_address=settings.websockets_per_address,
         arrival=ArrivalCodes(settings.secret_key, settings.base_url),
     )
-    db.on_notices = hub.publish
+    db.on_notices, db.before_commit = hub.publish, hub.read_before_commit
     email, sms = transports(settings)
     dispatcher = Dispatcher(
         db,

@@ -255,6 +255,8 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
+        # Reads, in a writing transaction about to commit, what its notices will tell.
+        self.before_commit: Callable[[AsyncSession, list[object]], Awaitable[None]] | None = None
         importlib.import_module(KEEPERS)
 
     @asynccontextmanager
@@ -301,7 +303,8 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     locks, see app/locking.py) whatever it decides on, a rollback does not expire what was
     read before it, and what is read after it is read as committed. A command called by
     another joins its transaction. The notices it queued with `notify()` are handed to
-    the live screens once it has committed (never if it rolled back).
+    the live screens once it has committed (never if it rolled back); just before the
+    commit, `before_commit` may read in the transaction what they will tell.
     """
     if session.info.get(WRITING):
         yield session
@@ -316,6 +319,7 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         if going_on:
             try:
                 yield session
+                await _before_commit(db, session)
             except BaseException:
                 await session.rollback()
                 raise
@@ -323,10 +327,12 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         elif db._write_lock is None:
             async with session.begin():
                 yield session
+                await _before_commit(db, session)
         else:
             async with db._write_lock, session.begin():
                 await session.connection(execution_options={_WRITE: True})
                 yield session
+                await _before_commit(db, session)
     except BaseException:
         session.info.pop("notices", None)
         raise
@@ -334,6 +340,12 @@ async def writing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         session.info.pop(WRITING, None)
         session.expunge_all()  # what is read next is read as committed
     await db._deliver_notices(session)
+
+
+async def _before_commit(db: Database, session: AsyncSession) -> None:
+    notices = session.info.get("notices")
+    if notices and db.before_commit is not None:
+        await db.before_commit(session, notices)
 
 
 async def release(session: AsyncSession) -> None:

@@ -48,6 +48,12 @@ class Connection:
         self.started = False
         self.seq = -1
 
+    def first(self, body: dict[str, object]) -> None:
+        """Queue the connection's first message, after which it is sent changes."""
+        self.last = message = json.dumps(body)
+        self.started = True
+        self.offer(message)
+
     def offer(self, message: str) -> None:
         """Queue `message` without waiting; a client too slow to keep up is let go."""
         if self.closing:
@@ -80,6 +86,15 @@ class Connection:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.close(TRY_AGAIN_LATER)
                 return
+
+
+@dataclass(frozen=True)
+class StateRead:
+    """A site's display state read in the transaction of its queue's change, handed over
+    with the change's notices once it has committed."""
+
+    site_id: int
+    state: queue.DisplayState
 
 
 @dataclass(eq=False)

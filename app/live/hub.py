@@ -38,13 +38,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
-from app.db import Database, among
+from app.db import Database, among, notify
 from app.errors import NotFound
 from app.live import notices, presence, screens
 from app.live.arrival import ArrivalCodes, still_holds
 from app.live.bodies import display_body as display_body  # the display's GET reads it here
 from app.live.bodies import ticket_body
-from app.live.feeds import NOT_PAIRED, TOO_MANY, Connection, SiteFeed
+from app.live.feeds import NOT_PAIRED, TOO_MANY, Connection, SiteFeed, StateRead
 from app.live.settling import QUIET_SECONDS, Settling
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
@@ -90,16 +90,10 @@ class Hub:
     async def start(self) -> None:
         # Every few seconds, and soon after screens come or go (at most once a second,
         # however many connect at once).
-        self._reporter = asyncio.create_task(
-            loops.every(
-                presence.REPORT_EVERY_SECONDS,
-                self.report_presence,
-                log=log,
-                failure="screen presence not reported",
-                wake=self._screens_changed,
-                soonest=1,
-            )
-        )
+        wake, fail = self._screens_changed, "screen presence not reported"
+        report = self.report_presence
+        every = loops.every(presence.REPORT_EVERY_SECONDS, report, log=log, failure=fail, wake=wake)
+        self._reporter = asyncio.create_task(every)
         self._minutes = asyncio.create_task(self._keep_minutes())
         step, fail = self.settling.step, "no collection after screens connected"
         self._settle = asyncio.create_task(loops.every(QUIET_SECONDS, step, log=log, failure=fail))
@@ -117,22 +111,27 @@ class Hub:
         """Report this instance's paired screens per site, after checking their keys
         again: a screen whose key was revoked is let go, even if the notice was lost."""
         held = {site_id: feed.screen_ids() for site_id, feed in list(self.feeds.items())}
-        now = self.clock()
-        async with self.db.writing() as session:
-            kept = await screens.still_paired(session, set().union(*held.values()))
-            await screens.seen(session, kept, now)
-            counts = {site_id: len(ids & kept) for site_id, ids in held.items()}
-            await presence.report(session, self.instance, counts, now)
-        for site_id, ids in held.items():
-            feed = self.feeds.get(site_id)
-            if feed is not None and ids - kept:
-                feed.let_go(ids - kept)
+        revoked = await presence.report_held(self.db, self.instance, held, self.clock())
+        for site_id, ids in revoked.items():
+            if (feed := self.feeds.get(site_id)) is not None:
+                feed.let_go(ids)
                 self._screens_changed.set()
 
     def channel(self, site_id: int) -> str:
         return f"{self.namespace}.site.{site_id}"
 
     # Publishing
+
+    async def read_before_commit(self, session: AsyncSession, notices: list[object]) -> None:
+        """In a transaction about to commit changes of queues this instance shows, read the
+        state they leave (under the queue's lock): at the commit it goes to the displays
+        here and, with the notice, to the other instances, with no read in between."""
+        now = self.clock()
+        for site_id in {n.site_id for n in notices if isinstance(n, events.QueueMoved)}:
+            feed = self.feeds.get(site_id)
+            if feed and feed.displays and feed.site and feed.model and not feed.model_due():
+                state = await queue.display(session, feed.site, now, model=feed.model)
+                notify(session, StateRead(site_id, state))
 
     async def publish(self, committed: list[object]) -> None:
         """Hand committed queue changes to the channels (the one place that publishes). A
@@ -148,6 +147,8 @@ class Hub:
                 else:
                     data = notices.moved(notice.site_id, notice.seq, notice.action)
                     self.channels.publish(data, self.channel(notice.site_id))
+            elif isinstance(notice, StateRead) and (feed := self.feeds.get(notice.site_id)):
+                feed.push(notice.state)
             elif isinstance(notice, events.ScreenRevoked):
                 data = notices.revoked(notice.site_id, notice.screen_id)
                 self.channels.publish(data, self.channel(notice.site_id))
@@ -253,7 +254,7 @@ class Hub:
                 site = await queue.site_of(session, feed.site_id)
                 opening = await self._opening(feed, session, site, now)
                 view = await queue.by_token(session, token, now, opening=opening)
-            self._send_first_message(connection, {"type": "ticket", **ticket_body(view)})
+            connection.first({"type": "ticket", **ticket_body(view)})
             return
         state = await self._first_state(feed, now)
         assert feed.opening is not None
@@ -265,7 +266,7 @@ class Hub:
         if connection.screen_id is not None:
             shown = screens.with_arrival(shown, connection.shown_qr, feed.arrival)
         connection.seq = newest.seq
-        self._send_first_message(connection, {"type": "snapshot", **shown})
+        connection.first({"type": "snapshot", **shown})
 
     async def _first_state(self, feed: SiteFeed, now: datetime) -> queue.DisplayState:
         """The state a display is shown first: the one read moments ago, or one read now,
@@ -292,13 +293,6 @@ class Hub:
         state = await queue.display(session, site, now, model=feed.model)
         feed.remember(state, now)
         return state
-
-    @staticmethod
-    def _send_first_message(connection: Connection, body: dict[str, object]) -> None:
-        message = json.dumps(body)
-        connection.last = message
-        connection.started = True
-        connection.offer(message)
 
     # Feeds
 
@@ -369,7 +363,9 @@ class Hub:
             outgoing, feed.outgoing = feed.outgoing, []
             pushed, feed.pushed = feed.pushed, None
             needs_read, feed.needs_read = feed.needs_read, False
-            given = None if needs_read or outgoing else pushed
+            given = None if needs_read else pushed  # this instance's changes read with it?
+            if given and outgoing and given.seq < max(seq for seq, _ in outgoing):
+                given = None
             try:
                 read = await self._refresh(feed, notices.kind_of(kinds), given)
             except asyncio.CancelledError:  # the feed's last display left meanwhile
@@ -388,7 +384,7 @@ class Hub:
             else:
                 failures = 0
                 if outgoing:
-                    self._tell_others(feed, outgoing, read)
+                    self._tell_others(feed, outgoing, read or given)
 
     async def _refresh(
         self, feed: SiteFeed, kind: str, pushed: queue.DisplayState | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.live.models import ScreenPresence
+from app.live.screens import seen, still_paired
 
 REPORT_EVERY_SECONDS = 15
 FRESH_FOR = timedelta(seconds=3 * REPORT_EVERY_SECONDS)
@@ -31,6 +32,20 @@ async def report(
     ]
     if rows:  # one statement, without the ORM's unit of work for a network's sites
         await session.execute(insert(ScreenPresence), rows)
+
+
+async def report_held(
+    db: Database, instance: str, held: Mapping[int, set[int]], now: datetime
+) -> dict[int, set[int]]:
+    """Report the paired screens `instance` holds (their ids by site), after checking
+    their keys again, and say when they were last seen; those whose key was revoked,
+    by site."""
+    async with db.writing() as session:
+        kept = await still_paired(session, set().union(*held.values()))
+        await seen(session, kept, now)
+        counts = {site_id: len(ids & kept) for site_id, ids in held.items()}
+        await report(session, instance, counts, now)
+    return {site_id: ids - kept for site_id, ids in held.items() if ids - kept}
 
 
 async def forget(db: Database, instance: str) -> None:

@@ -1,0 +1,45 @@
+"""A queue change at a site whose displays this instance holds reads the state it leaves
+in its own transaction, under the queue's lock: at the commit the displays here are sent
+it, and the other instances get it with the notice, with no read in between (the read
+after the commit was most of a lobby screen's delay on the other instance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.db import WRITING
+from app.live import hub
+from tests.conftest import Staff
+from tests.integration.test_live_day_change import DISPLAY, listen
+from tests.integration.test_queue_api import Desk
+
+
+async def test_the_displays_get_the_state_read_in_the_change_s_transaction(
+    client: AsyncTestClient[object], staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = await Desk(client, staff).open()
+    reads: list[bool] = []  # whether each read of the state was in a writing transaction
+    display = hub.queue.display
+
+    async def watched(session: Any, *args: Any, **kwargs: Any) -> Any:
+        reads.append(bool(session.info.get(WRITING)))
+        return await display(session, *args, **kwargs)
+
+    monkeypatch.setattr(hub.queue, "display", watched)
+
+    with await client.websocket_connect(DISPLAY) as screen:
+        first = listen(screen)
+        ticket = await desk.walk_in(force_reason="Tests run at any hour")
+        issued = listen(screen)
+        called = (await desk.call()).json()
+        shown = listen(screen)
+
+    assert first["type"] == "snapshot"
+    assert reads == [False, True, True]  # the first screen's snapshot, then each change
+    assert issued["seq"] > first["seq"]
+    assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
+    assert shown["seq"] > issued["seq"]
+    assert shown["called"][0]["number"] == ticket["number"] == called["number"]
