@@ -34,11 +34,10 @@ from zoneinfo import ZoneInfo
 
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
-from app.db import Database, among, notify
+from app.db import Database, notify
 from app.errors import NotFound
 from app.live import notices, presence, screens
 from app.live.arrival import ArrivalCodes, still_holds
@@ -49,13 +48,14 @@ from app.live.settling import QUIET_SECONDS, Settling
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
-from app.sites.opening import Opening, opening_of, openings_of, read_in_same_minute
+from app.sites.opening import Opening, opening_of, read_in_same_minute
 from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
 CLIENT_MESSAGES_PER_MINUTE = 30
 GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
+TURN_AT_ONCE = 200  # sites a clock check reads and looks at between two turns of the loop
 ARRIVAL_CHECK_SECONDS = 10.0  # how late a paired screen may learn that the minute turned
 RETRY_FIRST, RETRY_LONGEST = 0.25, 10.0  # seconds between tries of a failed refresh
 
@@ -462,16 +462,16 @@ class Hub:
         if self.arrival is None:
             return
         paired = [feed for feed in list(self.feeds.values()) if feed.has_paired()]
+        for first in range(0, len(paired), TURN_AT_ONCE):  # the screens served in between
+            await self._turn_some(paired[first : first + TURN_AT_ONCE], now)
+            await asyncio.sleep(0)
+
+    async def _turn_some(self, paired: list[SiteFeed], now: datetime) -> None:
         stale = [
-            feed
-            for feed in paired
-            if feed.opening is None or not read_in_same_minute(feed.opening[0], now)
+            f for f in paired if f.opening is None or not read_in_same_minute(f.opening[0], now)
         ]
         if stale:
-            async with self.db.session() as session:
-                ids = among(session, Site.id, [feed.site_id for feed in stale])
-                found = list(await session.scalars(select(Site).where(ids)))
-                openings = await openings_of(session, found, now)
+            openings = await screens.openings_by_id(self.db, [feed.site_id for feed in stale], now)
             for feed in stale:
                 if feed.site_id in openings:
                     feed.opening = (now, openings[feed.site_id])

@@ -32,7 +32,7 @@ from app.db import Database, among
 from app.live.arrival import ArrivalQr
 from app.live.models import Screen
 from app.sites.models import Site
-from app.sites.opening import Opening, estimate, opening_of
+from app.sites.opening import Opening, estimate, opening_of, openings_of
 from app.sites.service import get_site
 
 KEY_PARAMETER = "ecran"
@@ -81,6 +81,13 @@ async def display_of(db: Database, slug: str, key: str | None) -> tuple[Site, in
         site = await get_site(session, slug)
         screen = await paired(session, site.id, key) if key is not None else None
         return site, screen.id if screen is not None else None
+
+
+async def openings_by_id(db: Database, site_ids: list[int], now: datetime) -> dict[int, Opening]:
+    """Whether each of the sites `site_ids` is open at `now` (by id), read at once."""
+    async with db.session() as session:
+        found = list(await session.scalars(select(Site).where(among(session, Site.id, site_ids))))
+        return await openings_of(session, found, now)
 
 
 async def still_paired(session: AsyncSession, screen_ids: Collection[int]) -> set[int]:
