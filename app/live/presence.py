@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
@@ -31,7 +31,9 @@ async def report(
         if screens
     ]
     if rows:  # one statement, without the ORM's unit of work for a network's sites
-        await session.execute(insert(ScreenPresence), rows)
+        table = ScreenPresence.__table__  # plain rows, without the ORM's bulk insert
+        assert isinstance(table, Table)
+        await session.execute(insert(table), rows)
 
 
 async def report_held(
