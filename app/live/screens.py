@@ -103,7 +103,9 @@ async def seen(session: AsyncSession, screen_ids: Collection[int], now: datetime
     """The screens in `screen_ids` are connected at `now`."""
     if screen_ids:
         where = among(session, Screen.id, screen_ids)
-        await session.execute(update(Screen).where(where).values(last_seen=now))
+        # Nothing of the session to bring up to date: no key of each row to work out.
+        sightings = update(Screen).where(where).values(last_seen=now)
+        await session.execute(sightings.execution_options(synchronize_session=False))
 
 
 DEMO_LABEL = "Écran de démonstration"
