@@ -130,7 +130,11 @@ class Hub:
         for site_id in {n.site_id for n in notices if isinstance(n, events.QueueMoved)}:
             feed = self.feeds.get(site_id)
             if feed and feed.displays and feed.site and feed.model and not feed.model_due():
-                state = await queue.display(session, feed.site, now, model=feed.model)
+                try:
+                    state = await queue.display(session, feed.site, now, model=feed.model)
+                except Exception:  # the change goes on: the state is read after it, as before
+                    log.exception("live state of site %s not read before the commit", site_id)
+                    continue
                 notify(session, StateRead(site_id, state))
 
     async def publish(self, committed: list[object]) -> None:

@@ -43,3 +43,27 @@ async def test_the_displays_get_the_state_read_in_the_change_s_transaction(
     assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
     assert shown["seq"] > issued["seq"]
     assert shown["called"][0]["number"] == ticket["number"] == called["number"]
+
+
+async def test_a_state_that_cannot_be_read_in_the_transaction_holds_up_no_change(
+    client: AsyncTestClient[object], staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read before the commit is the screens' affair: if it fails, the change commits
+    all the same and the screens are sent the state read after it."""
+    desk = await Desk(client, staff).open()
+    display = hub.queue.display
+
+    async def failing_in_transactions(session: Any, *args: Any, **kwargs: Any) -> Any:
+        if session.info.get(WRITING):
+            raise RuntimeError("a state that cannot be read")
+        return await display(session, *args, **kwargs)
+
+    monkeypatch.setattr(hub.queue, "display", failing_in_transactions)
+
+    with await client.websocket_connect(DISPLAY) as screen:
+        first = listen(screen)
+        await desk.walk_in(force_reason="Tests run at any hour")  # 201, checked by the desk
+        issued = listen(screen)
+
+    assert issued["seq"] > first["seq"]
+    assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
