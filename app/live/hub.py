@@ -1,10 +1,10 @@
 """The live hub of one instance: its websocket connections, grouped by site.
 
-A queue change commits, its notice goes out on the site's channel, and every instance
-with screens for that site hears it. The instance then reads the site's state once and
-hands the same message to each of its connections. Each connection has a small queue
-and its own writer: a client that stops reading fills its queue and is dropped, and
-nobody else waits for it.
+A queue change reads the state it leaves in its transaction (on an instance holding the
+site's screens), commits, and its notice goes out on the site's channel with that state:
+every instance with screens there hands the same message to each of its connections. A
+connection has a small queue and its own writer: a client that stops reading fills its
+queue and is dropped, and nobody else waits for it.
 
 Only displays that came with the key of a paired screen count as screens (see
 `app.live.screens`); a display without a key gets the same public feed, uncounted. A
@@ -12,7 +12,7 @@ revoked key is let go at once on every instance (a notice on the site's channel)
 at the latest at the next presence report (the keys are checked again then).
 
 While the mairie is closed, screens and phones are given no waiting estimate, as the
-GETs give none (`app.sites.opening`); whether it is open is read once a minute per site.
+GETs give none (`app.sites.opening`), read once a minute per site.
 
 Paired screens, and they alone, also show the mairie's arrival QR code while it is open
 (`arrival` in their messages, `app.live.arrival`), read again each minute of the clock:
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, loops
@@ -101,9 +102,11 @@ class Hub:
     async def stop(self) -> None:
         for task in (self._reporter, self._minutes, self._settle):
             await loops.stop(task)
-        for feed in self.feeds.values():  # sockets still open: no reads after the dispose
-            for task in (feed.listener, feed.refresher):
-                await loops.stop(task)
+        for feed in list(self.feeds.values()):  # sockets still open: no read after the dispose
+            for running in (feed.listener, feed.refresher, feed.reading):
+                if running is not None:
+                    running.cancel()
+                    await asyncio.gather(running, return_exceptions=True)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
@@ -123,15 +126,18 @@ class Hub:
     # Publishing
 
     async def read_before_commit(self, session: AsyncSession, notices: list[object]) -> None:
-        """In a transaction about to commit changes of queues this instance shows, read the
-        state they leave (under the queue's lock): at the commit it goes to the displays
-        here and, with the notice, to the other instances, with no read in between."""
+        """Read, under the queue's lock, the state a transaction's changes leave at sites
+        shown here: at the commit it goes to the displays and, with the notice, to the
+        other instances."""
         now = self.clock()
         for site_id in {n.site_id for n in notices if isinstance(n, events.QueueMoved)}:
             feed = self.feeds.get(site_id)
             if feed and feed.displays and feed.site and feed.model and not feed.model_due():
+                await session.flush()  # the change's own rows: their errors are the change's
                 try:
                     state = await queue.display(session, feed.site, now, model=feed.model)
+                except DBAPIError:  # PostgreSQL would roll the change back at the commit
+                    raise
                 except Exception:  # the change goes on: the state is read after it, as before
                     log.exception("live state of site %s not read before the commit", site_id)
                     continue
@@ -350,15 +356,10 @@ class Hub:
             feed.hear(notice)
 
     async def _refresh_forever(self, feed: SiteFeed) -> None:
-        """Read the site's state once per burst of notices, and hand it to everyone; or,
-        when every notice of the burst came with its state from another instance, hand
-        the newest of those without reading. The changes this instance made go out to the
-        others with the state read for them.
-
-        A read that fails (the database away, the pool exhausted) is tried again after a
-        growing pause, without waiting for another notice: a screen is never left behind
-        because the last change of a quiet moment could not be read.
-        """
+        """Hand each burst of notices' newest state to everyone: the one that came with
+        them (read in their transactions, here or elsewhere) if it covers the changes made
+        here, else one read now; the changes made here go to the others with it. A read
+        that fails is tried again after a growing pause, with no other notice needed."""
         failures = 0
         while True:
             await feed.dirty.wait()
@@ -446,12 +447,10 @@ class Hub:
 
     async def _keep_minutes(self) -> None:
         """Every few seconds, what the screens show as the clock runs: at each site's
-        midnight, its state of the new day (without yesterday's calls), to every display;
-        and for the paired screens, once the minute turns, whether each site is open, read
-        for all of them at once, and each site's arrival code, which turns every five
-        minutes at the site's own second. A site whose day or code so changes (a new code,
-        or the mairie opened or closed) has its state read and sent: a few queries a
-        minute for a network's screens, not a read per site a minute."""
+        midnight, its state of the new day, to every display; for the paired screens, once
+        the minute turns, whether each site is open (read for 200 at once) and its arrival
+        code (turning every five minutes at the site's own second). A site whose day or
+        code so changes has its state read and sent: not a read per site a minute."""
         while True:
             await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
             try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
 from app.db import WRITING
 from app.live import hub
@@ -67,3 +68,33 @@ async def test_a_state_that_cannot_be_read_in_the_transaction_holds_up_no_change
 
     assert issued["seq"] > first["seq"]
     assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
+
+
+async def test_a_state_read_the_database_refuses_fails_the_change_rather_than_lose_it(
+    client: AsyncTestClient[object], staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement that fails inside the transaction aborts it on PostgreSQL, whose COMMIT
+    then rolls back without a word: the change must fail, not be answered as done and
+    shown to the screens while it is gone."""
+    desk = await Desk(client, staff).open()
+    display = hub.queue.display
+
+    async def refused_in_transactions(session: Any, *args: Any, **kwargs: Any) -> Any:
+        if session.info.get(WRITING):
+            await session.execute(text("SELECT * FROM no_such_table"))
+        return await display(session, *args, **kwargs)
+
+    monkeypatch.setattr(hub.queue, "display", refused_in_transactions)
+
+    with await client.websocket_connect(DISPLAY) as screen:
+        first = listen(screen)
+        refused = await client.post(
+            "/api/v1/sites/paris-15/tickets",
+            json={"service": "caf", "force_reason": "Tests run at any hour"},
+            headers=desk.reception,
+        )
+    queue = (await client.get("/api/v1/sites/paris-15/display")).json()
+
+    assert refused.status_code >= 500
+    assert queue["seq"] == first["seq"]
+    assert queue["waiting"]["count"] == first["waiting"]["count"]
