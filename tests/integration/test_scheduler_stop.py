@@ -22,20 +22,21 @@ async def test_a_round_cut_short_by_the_stop_is_not_logged_as_a_failure(
     email, sms = transports(settings)
     dispatcher = Dispatcher(db, clock, base_url="", email=email, sms=sms, instance="test")
     rounds = Scheduler(db, settings, clock, dispatcher, "test")
-    started = asyncio.Event()
+    started, ended = asyncio.Event(), asyncio.Event()
 
     async def long_round() -> None:
         started.set()
-        async with db.writing():
+        try:
             await asyncio.sleep(60)
+        finally:
+            ended.set()
 
     rounds._add(long_round, "long", "date")  # once, now
     rounds._scheduler.start()
     await asyncio.wait_for(started.wait(), timeout=10)
     with caplog.at_level(logging.INFO):
         await rounds.stop()
-        for _ in range(10):  # the cancelled round ends at the loop's next turns
-            await asyncio.sleep(0)
+        await asyncio.wait_for(ended.wait(), timeout=10)  # the round cut short has ended
 
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert "long: the round in progress stopped with the instance" in caplog.messages
