@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 async def every(
@@ -39,10 +40,10 @@ async def every(
         wake.clear()
 
 
-async def stop(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task, if there is one, and wait until it has stopped."""
+async def stop(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task, if there is one, and wait until it has stopped (what it
+    ended with, an error of a task already over included, is its own affair)."""
     if task is None:
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.gather(task, return_exceptions=True)

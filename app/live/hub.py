@@ -104,9 +104,7 @@ class Hub:
             await loops.stop(task)
         for feed in list(self.feeds.values()):  # sockets still open: no read after the dispose
             for running in (feed.listener, feed.refresher, feed.reading):
-                if running is not None:
-                    running.cancel()
-                    await asyncio.gather(running, return_exceptions=True)
+                await loops.stop(running)
         with contextlib.suppress(Exception):
             await presence.forget(self.db, self.instance)
 
