@@ -1,12 +1,18 @@
-"""One full garbage collection when a burst of lobby screens has finished connecting.
+"""One full collection when a burst of lobby screens has finished connecting.
 
 A screen's connection holds some 150 objects for the whole day. CPython runs a full
 collection, which walks every object the process tracks, each time its long-lived objects
 have grown by a quarter: while screens connect, and then once more at a moment nobody
 chose, in the middle of a call if luck has it so (0.3 to 1 s with 5,000 screens held by
 one instance, `docs/capacity.md`). An instance collects once itself when a burst is over
-(enough new screens, then a quiet second): the pause falls where no call waits, and the
-next collection CPython starts on its own is a quarter of all those objects away."""
+(enough new screens, then a quiet second): the pause falls where no call waits.
+
+In a process that froze what it built before serving (`guichet serve`), what survives
+that collection is frozen too: the screens' objects are then walked by no collection
+CPython starts on its own (the instance answering calls still started one about every
+80 s, 0.5 s each with 5,000 screens), only by the next burst's, which brings the frozen
+back in first, so that what of them has become garbage since (a screen that left) is
+collected then."""
 
 from __future__ import annotations
 
@@ -18,13 +24,23 @@ BURST = 100  # new screens since the last collection
 QUIET_SECONDS = 1.0  # with no new screen
 
 
+def settle() -> None:
+    """The collection after a burst: everything, frozen again if the process froze."""
+    frozen = gc.get_freeze_count() > 0
+    if frozen:
+        gc.unfreeze()
+    gc.collect()
+    if frozen:
+        gc.freeze()
+
+
 class Settling:
     def __init__(
         self,
         *,
         burst: int = BURST,
         quiet: float = QUIET_SECONDS,
-        collect: Callable[[], object] = gc.collect,
+        collect: Callable[[], object] = settle,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.burst, self.quiet = burst, quiet
