@@ -4,8 +4,10 @@ instances on one PostgreSQL database (with PostgreSQL notices, then with Redis);
 made at a handful of sites, and the delay from each call-next answer to each screen of
 the called site. Floor: a bare `websockets.broadcast` server with one room per site, in
 one process holding every screen, then in two holding half each as guichet's instances do
-(each told of every call, so with no hop between them), each collecting its garbage once
-when the burst of screens is over, as guichet's instances do.
+(each told of every call, so with no hop between them), each freezing what it built and,
+once the burst of screens is over, what survives a full collection, as guichet's
+instances do. A call's ten screens move together: with fewer than 100 calls the p99 is
+the slowest call's, so the p99 worth comparing wants a few hundred (`--calls 500`).
 
 A client process: .venv/bin/python -m bench.network_screens --worker (its screens' addresses
 come on stdin; it reports each call's first arrival at each screen on stdout).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -224,6 +227,10 @@ async def worker() -> None:
     for task in late:
         task.cancel()
     failed = len(late) + sum(not task.result() for task in done)
+    # The screens held here stay until the end: out of the collector's reach, as an
+    # instance's are, lest a full collection of them here delay a call's arrivals.
+    gc.collect()
+    gc.freeze()
     out.write(f"ready {failed}\n")
     out.flush()
     with contextlib.suppress(TimeoutError):
@@ -283,11 +290,15 @@ async def run(
     return Seen(delays, missed, grown / max(1, connected), cpu, window, watchers.failed)
 
 
+def percentile(delays: list[float], share: float) -> float:  # ms, 0 for no delivery
+    ordered = sorted(delays)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else 0.0
+
+
 def report(label: str, screens: int, seen: Seen) -> None:
     ordered = sorted(seen.delays)
     if ordered:
-        p50 = ordered[len(ordered) // 2] * 1000
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+        p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
         delay = f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms"
     else:
         delay = "no delivery"
@@ -405,11 +416,15 @@ async def floor_control(port: int) -> Any:
 
 def floor_server(port: int) -> None:
     """The floor: the websockets library's server and broadcast() to one room per site,
-    collecting once when a burst of screens is over, as guichet's instances do
-    (`app/live/settling.py`): else CPython's own full collection of all the screens'
-    objects may fall in a call, and the floor measures the collector's luck."""
+    freezing what it built before it serves and collecting once when a burst of screens
+    is over, as guichet's instances do (`app/live/settling.py`): else CPython's own full
+    collection of all the screens' objects may fall in a call, and the floor measures the
+    collector's luck."""
     from app.live.settling import Settling
     from bench.fanout import display_message
+
+    gc.collect()
+    gc.freeze()
 
     rooms: dict[str, set[Any]] = {}
     settling = Settling()
@@ -456,13 +471,20 @@ async def screens_part(url: str, count: int, calls: int) -> None:
         f"half on each of two instances; {calls} calls at {len(called)} sites"
     )
     print("  delay: from the call-next answer to each screen of the called site")
+    p99: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         for backend, label in (("postgresql", "PostgreSQL notices"), ("redis", "Redis")):
             seen = await guichet_run(url, backend, slugs, called, calls, Path(folder))
             report(f"guichet, {label}", screens, seen)
+            p99[label] = percentile(seen.delays, 0.99)
+    floors = []
     for processes in (1, 2):
         seen = await floor_run(slugs, called, calls, processes)
         report(f"floor: broadcast(), {processes} proc.", screens, seen)
+        floors.append(percentile(seen.delays, 0.99))
+    for label, mine in p99.items():
+        against = (f"{mine / f:.2f}x floor {n} proc." for n, f in enumerate(floors, 1) if f)
+        print(f"  p99, guichet {label}: {', '.join(against)}")
 
 
 def raise_file_limit() -> None:
