@@ -327,6 +327,7 @@ class Hub:
             if connection in feed.displays:
                 feed.displays.discard(connection)
                 self._screens_changed.set()
+                self.settling.left()
             feed.tickets.pop(connection, None)
             if not feed.empty or self.feeds.get(feed.site_id) is not feed:
                 return

@@ -53,10 +53,10 @@ async def test_a_burst_of_screens_is_collected_once_when_it_is_over(
         "/api/v1/admin/sites/paris-15/screens", json={"label": "Hall"}, headers=manager
     )
     key = paired.json()["key"]
-    collections: list[int] = []
+    collections: list[bool] = []
     for hub in [found for found in gc.get_objects() if isinstance(found, Hub)]:
         # this test's app's, and those of earlier tests, stopped, if not yet collected
-        hub.settling.burst, hub.settling.collect = SCREENS, lambda: collections.append(1)
+        hub.settling.burst, hub.settling.collect = SCREENS, collections.append
 
     with ExitStack() as stack:
         for _ in range(SCREENS):
@@ -68,5 +68,11 @@ async def test_a_burst_of_screens_is_collected_once_when_it_is_over(
             await asyncio.sleep(0.2)
             waited += 0.2
         await asyncio.sleep(1.5)  # a second round of the loop, which must not collect again
+        connected = list(collections)
+    waited = 0.0
+    while len(collections) < 2 and waited < WITHIN:
+        await asyncio.sleep(0.2)
+        waited += 0.2
 
-    assert collections == [1]
+    assert connected == [False]  # the burst's objects collected, nothing to bring back
+    assert collections == [False, True]  # once they left, the frozen brought back in

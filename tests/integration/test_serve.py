@@ -17,6 +17,7 @@ import uvicorn
 from click.testing import CliRunner
 
 from app import cli
+from app.live.settling import FREEZING
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +125,11 @@ def test_serve_freezes_what_it_built_before_it_serves(
 ) -> None:
     """The application's own objects are out of the garbage collector's reach once built:
     a full collection walks only what requests and connections made since."""
-    frozen: list[int] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_: frozen.append(gc.get_freeze_count()))
+    frozen: list[tuple[int, bool]] = []
+    monkeypatch.setattr(
+        uvicorn, "run", lambda app, **_: frozen.append((gc.get_freeze_count(), FREEZING.on))
+    )
+    monkeypatch.setattr(FREEZING, "on", False)  # and back after: this process froze nothing
     for key in [key for key in os.environ if key.startswith("GUICHET_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("GUICHET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
@@ -135,4 +139,5 @@ def test_serve_freezes_what_it_built_before_it_serves(
         gc.unfreeze()
     assert result.exit_code == 0, result.output
     assert len(frozen) == 1
-    assert frozen[0] > 100_000
+    assert frozen[0][0] > 100_000
+    assert frozen[0][1]  # the screens' bursts will be frozen too
