@@ -420,11 +420,10 @@ def floor_server(port: int) -> None:
     is over, as guichet's instances do (`app/live/settling.py`): else CPython's own full
     collection of all the screens' objects may fall in a call, and the floor measures the
     collector's luck."""
-    from app.live.settling import Settling
+    from app.live.settling import Settling, freeze_built
     from bench.fanout import display_message
 
-    gc.collect()
-    gc.freeze()
+    freeze_built()
 
     rooms: dict[str, set[Any]] = {}
     settling = Settling()
