@@ -12,7 +12,9 @@ survives the collection after a burst is frozen too, so that CPython's own colle
 walk neither (the instance answering calls still started one about every 80 s, 0.5 s
 each with 5,000 screens; 40 ms once they were frozen). The frozen are brought back in
 before the collection once a burst of screens has left, so that their objects, garbage
-by then, are collected: until that, at most a burst of departed screens waits frozen."""
+by then, are collected: until that, what waits frozen is at most a burst of departed
+screens and what else was alive at a collection and is garbage since (requests then in
+flight), reclaimed with them."""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ def settled(before: str) -> str:
     return ran.stdout.strip()
 
 
-def test_in_a_process_that_froze_what_it_built_a_burst_is_frozen_until_the_next_one() -> None:
+def test_in_a_process_that_froze_what_it_built_a_burst_is_frozen_until_a_burst_has_left() -> None:
     """`guichet serve` freezes its own objects before it serves; the collection after a
     burst then freezes the screens' too, so that CPython's own full collections walk
     neither (each walked 630,000 objects, 0.5 s, every minute or so of calls at the
