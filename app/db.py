@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -239,6 +239,29 @@ def _returned_to_pool(_dbapi_connection: Any, record: ConnectionPoolEntry) -> No
     record.info[_RETURNED_AT] = time.monotonic()
 
 
+class WritingSession(Session):
+    """A session that changes data only in its writing transaction (`writing`).
+
+    Outside it, a change would go in a transaction begun by a read: on SQLite such a
+    transaction cannot wait for the write lock (SQLite answers "database is locked" at
+    once, whatever the busy timeout, when another connection holds it), and nothing
+    would commit it. Refused here, it fails every time rather than once in a while."""
+
+
+@event.listens_for(WritingSession, "before_flush")
+def _flush_only_in_writing(session: Session, *_: object) -> None:
+    if not session.info.get(WRITING) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("data changed outside writing(): see app.db.writing")
+
+
+@event.listens_for(WritingSession, "do_orm_execute")
+def _change_only_in_writing(state: ORMExecuteState) -> None:
+    if not state.session.info.get(WRITING) and (
+        state.is_insert or state.is_update or state.is_delete
+    ):
+        raise RuntimeError("data changed outside writing(): see app.db.writing")
+
+
 class Database:
     """The engine and the one session factory of the process.
 
@@ -252,7 +275,9 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size, timeout=timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         info = {_DATABASE: self}
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info=info, sync_session_class=WritingSession
+        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.on_notices: Callable[[list[object]], Awaitable[None]] | None = None
         # Reads, in a writing transaction about to commit, what its notices will tell.

@@ -167,7 +167,7 @@ async def test_refusals_booking_for_someone_speak_of_the_person_not_to_them(
 async def test_a_mairie_that_sends_no_reminder_is_said_to_send_none(
     client: CLIENT, staff: Staff, db: Database
 ) -> None:
-    async with db.session() as session, session.begin():
+    async with db.writing() as session:
         await session.execute(update(Site).where(Site.slug == "paris-15").values(reminder_hours=[]))
 
     booked = await at_reception(client, staff, contact(("email", "sms"), EMAIL, MOBILE))

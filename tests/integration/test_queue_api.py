@@ -483,12 +483,11 @@ async def test_a_hundred_tickets_issued_at_once_past_999_get_a_hundred_numbers(
     from tests.conftest import desks, make_settings
 
     headers = await staff.headers("reception", "paris-15")
-    async with db.session() as session:
+    async with db.writing() as session:
         site = await session.scalar(select(Site).where(Site.slug == "paris-15"))
         assert site is not None
         today = clock().astimezone(ZoneInfo("Europe/Paris")).date()
         session.add(QueueCounter(site_id=site.id, day=today, letter="A", last=949))
-        await session.commit()
     # A minute to wait for a connection or the queue's lock: on a loaded machine a 503 is
     # capacity, not numbering, which is what this test is about.
     settings = make_settings(database_url, database_pool_size=20, database_timeout_seconds=60)

@@ -46,7 +46,7 @@ def monday_morning(clock: Clock) -> None:
 async def test_the_settings_say_facilitateurs_and_the_weekdays_of_the_month_in_french(
     client: CLIENT, staff: Staff, db: Database
 ) -> None:
-    async with db.session() as session:
+    async with db.writing() as session:
         site = await session.scalar(select(Site).where(Site.slug == "paris-15"))
         assert site is not None
         for nth, weekday in ((1, 0), (2, 1), (-1, 4)):
@@ -59,7 +59,6 @@ async def test_the_settings_say_facilitateurs_and_the_weekdays_of_the_month_in_f
                     closes=time(17),
                 )
             )
-        await session.commit()
     await logged_in(client, staff, "manager")
 
     queue = visible((await client.get(PAGE, params={"onglet": "file"})).text)
