@@ -28,6 +28,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.db import writing
 from app.errors import BadRequest, NotFound, Unauthorized
 from app.problems import problem_responses
 from app.queue import remote
@@ -93,8 +94,8 @@ def wants_to_leave(text: str) -> bool:
 
 
 async def first_time(context: Context, message_id: str) -> bool:
-    """Remember the gateway's id of a text; False if it was already taken (by this
-    instance or another: the row is the lock)."""
+    """Remember the gateway's id of a text, in the caller's writing transaction; False if
+    it was already taken (by this instance or another: the row is the lock)."""
     session = context.session
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
@@ -145,14 +146,18 @@ class SmsInboundController(Controller):
                 "The text was not sent within ten minutes of now: it is not taken.",
                 code="stale_text",
             )
-        if not await first_time(context, received.id):
-            return InboundOut(left=None, already_taken=True)
-        if not wants_to_leave(received.text):
-            return InboundOut(left=None)
-        ticket = await remote.leave_by_phone(context.session, received.sender, now=context.now)
-        stopped = 0
-        if keyword(received.text) == STOP:
-            stopped = await waitlist.stop_by_phone(context.session, received.sender, context.now)
+        # The text is taken with what it does, or not at all (the gateway sends it again).
+        async with writing(context.session):
+            if not await first_time(context, received.id):
+                return InboundOut(left=None, already_taken=True)
+            if not wants_to_leave(received.text):
+                return InboundOut(left=None)
+            ticket = await remote.leave_by_phone(context.session, received.sender, now=context.now)
+            stopped = 0
+            if keyword(received.text) == STOP:
+                stopped = await waitlist.stop_by_phone(
+                    context.session, received.sender, context.now
+                )
         return InboundOut(
             left=ticket.number if ticket is not None else None, offers_stopped=stopped
         )

@@ -194,6 +194,9 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
     chatter = await post_inbound(
         client, inbound("merci", clock), signature(INBOUND_SECRET, inbound("merci", clock))
     )
+    chatter_again = await post_inbound(
+        client, inbound("merci", clock), signature(INBOUND_SECRET, inbound("merci", clock))
+    )
     left = await post_inbound(client, body, signature(INBOUND_SECRET, body))
     again = await post_inbound(client, body, signature(INBOUND_SECRET, body))
     joined_again = await join(client)
@@ -201,6 +204,7 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
     assert (unsigned.status_code, wrongly.status_code, other_body.status_code) == (401, 401, 401)
     assert still == TicketStatus.REMOTE
     assert (chatter.status_code, chatter.json()) == (200, NOTHING)
+    assert chatter_again.json() == {**NOTHING, "already_taken": True}  # taken, if idle
     assert (left.status_code, left.json()) == (200, {**NOTHING, "left": ticket["number"]})
     assert await db_status(db, ticket["token"]) == TicketStatus.CANCELLED
     assert again.json() == {**NOTHING, "already_taken": True}
