@@ -9,15 +9,16 @@ Parts (`--parts`, in this order):
   floor: the bare SQL read of one site's month of appointments. `--paris` instead
   measures the 17 mairies alone (the demo with a month of bookings, no generated site).
 - screens: a call's delay to 10,000 lobby screens on two `guichet serve` instances, with
-  PostgreSQL notices then Redis (`bench.network_screens`); floor: a bare
-  `websockets.broadcast` server.
+  PostgreSQL notices and with Redis; floor: a bare `websockets.broadcast` server, in one
+  process and in two; the four held at once and called in turn (`bench.network_screens`).
+  `--calls 500` for a p99 worth comparing.
 - outbox: 100,000 due messages to a local SMTP server by one and two instances;
   floor: four bare SMTP clients.
 - figures: a month of activity at every site, then the figures of all sites for the
   month (`app.stats.figures`); floor: the bare read of the raw rows (`bench.stats`).
 
 Run: .venv/bin/python -m bench.network [--sites 2000] [--parts search,screens,outbox,figures]
-     [--postgres URL] [--keep] [--paris] [--screens 10000] [--messages 100000]
+     [--postgres URL] [--keep] [--paris] [--screens 10000] [--calls 20] [--messages 100000]
 """
 
 from __future__ import annotations

@@ -1,30 +1,30 @@
 """The lobby screens of `bench.network`: thousands of paired screens spread over the
-sites, ten per site, held by a few client processes against two `guichet serve`
-instances on one PostgreSQL database (with PostgreSQL notices, then with Redis); calls
-made at a handful of sites, and the delay from each call-next answer to each screen of
-the called site. Floor: a bare `websockets.broadcast` server with one room per site, in
-one process holding every screen, then in two holding half each as guichet's instances do
-(each told of every call, so with no hop between them), each freezing what it built and,
-once the burst of screens is over, what survives a full collection, as guichet's
-instances do. A call's ten screens move together: with fewer than 100 calls the p99 is
-the slowest call's, so the p99 worth comparing wants a few hundred (`--calls 500`).
+sites, ten per site, against four targets held at once: two `guichet serve` instances on
+one PostgreSQL database telling each other by PostgreSQL notices, two more telling each
+other through Redis, and the floor, a bare `websockets.broadcast` server with one room
+per site, in one process holding every screen, then in two holding half each as guichet's
+instances do (each told of every call, so with no hop between them). Every server
+freezes what it built and, once a burst of screens is over, what survives a full
+collection, as guichet's instances do.
 
-A client process: .venv/bin/python -m bench.network_screens --worker (its screens' addresses
-come on stdin; it reports each call's first arrival at each screen on stdout).
+The calls go to the four targets in turn, each at sites of its own, so that each
+target's p99 is measured over the same minutes as the others' and a machine whose load
+drifts (shared, two cores) weighs on all four alike; each target's screens connect in a
+burst of their own first. The delay is from each call-next answer to each screen of the
+called site. A call's ten screens move together: with fewer than 100 calls the p99 is the
+slowest call's, so the p99 worth comparing wants a few hundred (`--calls 500`). The
+client processes and the floor's servers are in `bench/screens_sides.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import json
 import os
-import resource
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,33 +40,26 @@ from app.db import Database
 from app.live.models import Screen
 from app.live.screens import key_digest
 from app.sites.models import Site
+from bench.screens_sides import ROOT, Watchers, raise_file_limit
 from tests.servers import Server, die_with_parent
 
 SCREENS_PER_SITE = 10
-CALLED_SITES = 5
-PER_WORKER = 2_500  # connections one client process holds
-CONNECT_PER_SECOND = 50  # per client process: 200 a second in all at 10,000 screens
+CALLED_SITES = 5  # per target
 LABEL = "Banc d'essai réseau"
-MANAGER = "reseau.bench@bench.example.org"
 PASSWORD = "a long bench password"  # noqa: S105 (a throw-away database)
 FORCED = "Banc d'essai à toute heure"
-# The first of the six ports the run listens on (two pairs of instances, the floor's two):
-# BENCH_SCREENS_PORT moves them, for a machine where others use these.
+# The first of the seven ports the run listens on (two pairs of instances, the floor's
+# three): BENCH_SCREENS_PORT moves them, for a machine where others use these.
 FIRST_PORT = int(os.environ.get("BENCH_SCREENS_PORT", "8740"))
 PORTS = {"postgresql": (FIRST_PORT, FIRST_PORT + 1), "redis": (FIRST_PORT + 2, FIRST_PORT + 3)}
-FLOOR_PORTS = (FIRST_PORT + 4, FIRST_PORT + 5)
-CONNECT_SECONDS = 300.0  # a client process stops connecting after this
-DELIVERY_SECONDS = 10.0
+FLOOR_PORTS = {1: (FIRST_PORT + 4,), 2: (FIRST_PORT + 5, FIRST_PORT + 6)}
 # Between the last screen connected and the first call (memory is read then): an instance
 # collects its garbage once a burst of screens is over (app/live/settling.py).
 SETTLE_SECONDS = 5.0
-WORKER_LIFETIME = 1_200.0  # a client process stops by itself after this
+BETWEEN_CALLS = 0.1  # seconds, after each target's call
 REDIS = "redis://127.0.0.1:6379/0"
-ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# The server side.
+GUICHETS = (("postgresql", "guichet, PostgreSQL notices"), ("redis", "guichet, Redis"))
 
 
 def rss_kib(pid: int) -> int:
@@ -85,14 +78,21 @@ def key(slug: str, number: int) -> str:
     return f"network-{slug}-{number}"
 
 
-async def pair_screens(url: str, count: int) -> tuple[list[str], list[str]]:
+def manager(backend: str) -> str:
+    return f"reseau.{backend}@bench.example.org"
+
+
+async def pair_screens(url: str, count: int) -> tuple[list[str], list[list[str]]]:
     """Ten paired screens at each of the first `count // 10` sites (generated ones first),
-    and a manager of the first CALLED_SITES of them: the sites, and those called."""
+    and, for each guichet target, a manager of CALLED_SITES of them: the sites, and those
+    each of the four targets calls (apart, so that no target's screens show another's
+    calls)."""
     db = Database(url)
     async with db.writing() as session:
         sites = list(await session.execute(select(Site.id, Site.slug).order_by(Site.id)))
         generated = [row for row in sites if row.slug.startswith("site-")] or sites
         chosen = generated[: max(1, count // SCREENS_PER_SITE)]
+        assert len(chosen) >= 4 * CALLED_SITES, "each target calls at sites of its own"
         await session.execute(delete(Screen).where(Screen.label == LABEL))
         now = datetime.now(UTC)
         rows = [
@@ -102,220 +102,41 @@ async def pair_screens(url: str, count: int) -> tuple[list[str], list[str]]:
             for n in range(SCREENS_PER_SITE)
         ]  # fmt: skip
         await session.execute(insert(Screen), rows)
-        called = [row.slug for row in chosen[:CALLED_SITES]]
-        if await session.scalar(select(Agent.id).where(Agent.email == MANAGER)) is None:
+        slugs = [row.slug for row in chosen]
+        called = [slugs[n * CALLED_SITES : (n + 1) * CALLED_SITES] for n in range(4)]
+        for (backend, _), sites_called in zip(GUICHETS, called, strict=False):
+            if await session.scalar(select(Agent.id).where(Agent.email == manager(backend))):
+                continue
             await create_agent(
-                session, email=MANAGER, password=PASSWORD, role="manager", site_slugs=called
-            )
-    await db.dispose()
-    return [row.slug for row in chosen], called
-
-
-# The client side.
-
-
-@dataclass
-class Watchers:
-    """The client processes and what they report: when each call reached each screen."""
-
-    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
-    arrivals: dict[tuple[str, str, datetime], list[float]] = field(default_factory=dict)
-    ready: int = 0
-    failed: int = 0
-    readers: list[asyncio.Task[None]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def start(self, addresses: list[tuple[str, str]]) -> None:
-        shares = [addresses[i : i + PER_WORKER] for i in range(0, len(addresses), PER_WORKER)]
-        for share in shares:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.network_screens", "--worker",
-                cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                preexec_fn=die_with_parent, limit=1 << 20,
+                session, email=manager(backend), password=PASSWORD, role="manager",
+                site_slugs=sites_called,
             )  # fmt: skip
-            assert process.stdin is not None
-            process.stdin.write((json.dumps(share) + "\n").encode())
-            await process.stdin.drain()
-            self.processes.append(process)
-            self.readers.append(asyncio.create_task(self._read(process)))
-        async with asyncio.timeout(CONNECT_SECONDS + 120):
-            while self.ready < len(shares):
-                await self._wait()
-
-    async def _read(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        async for raw in process.stdout:
-            words = raw.decode().split()
-            if words[0] == "ready":
-                self.ready += 1
-                self.failed += int(words[1])
-            elif words[0] == "A":
-                _, slug, number, called_at, moment = words
-                found = (slug, number, datetime.fromisoformat(called_at))
-                self.arrivals.setdefault(found, []).append(float(moment))
-            self.changed.set()
-
-    async def _wait(self) -> None:
-        await self.changed.wait()
-        self.changed.clear()
-
-    async def reached(self, slug: str, number: str, called_at: datetime, screens: int) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(DELIVERY_SECONDS):
-                while len(self.arrivals.get((slug, number, called_at), [])) < screens:
-                    await self._wait()
-
-    async def stop(self) -> None:
-        for process in self.processes:
-            if process.stdin is not None and process.returncode is None:
-                with contextlib.suppress(ConnectionError):
-                    process.stdin.write(b"stop\n")
-                    await process.stdin.drain()
-        for process in self.processes:
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        for reader in self.readers:
-            reader.cancel()
-
-
-async def worker() -> None:
-    """Hold the screens given on stdin; say `ready <failed>`, then `A slug number called_at
-    moment` for each call's first arrival at each screen, until told `stop`."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 24)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    addresses: list[list[str]] = json.loads(await reader.readline())
-    out = sys.stdout
-
-    async def watch(slug: str, address: str) -> bool:
-        try:
-            connection = await websockets.connect(
-                address, compression=None, max_queue=None, open_timeout=60, ping_interval=None
-            )
-        except (OSError, TimeoutError, websockets.InvalidHandshake):
-            return False
-        tasks.append(asyncio.create_task(listen(slug, connection)))
-        return True
-
-    async def listen(slug: str, connection: Any) -> None:
-        seen: set[tuple[str, str]] = set()
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for message in connection:
-                moment = time.monotonic()
-                for entry in json.loads(message).get("called") or []:
-                    if (entry["number"], entry["called_at"]) not in seen:
-                        seen.add((entry["number"], entry["called_at"]))
-                        out.write(f"A {slug} {entry['number']} {entry['called_at']} {moment}\n")
-                out.flush()
-
-    tasks: list[asyncio.Task[None]] = []
-    # Screens come at a steady rate whether or not the server has answered those before
-    # them (as screens switched on across a network would), each waiting up to a minute
-    # for its handshake; those still not answered CONNECT_SECONDS on count as failed.
-    batch = max(1, CONNECT_PER_SECOND // 10)
-    began = time.monotonic()
-    tries: list[asyncio.Task[bool]] = []
-    for start in range(0, len(addresses), batch):
-        tries += [asyncio.create_task(watch(s, a)) for s, a in addresses[start : start + batch]]
-        await asyncio.sleep(max(0.0, began + 0.1 * (start // batch + 1) - time.monotonic()))
-    done, late = await asyncio.wait(
-        tries, timeout=max(1.0, began + CONNECT_SECONDS - time.monotonic())
-    )
-    for task in late:
-        task.cancel()
-    failed = len(late) + sum(not task.result() for task in done)
-    # The screens held here stay until the end: out of the collector's reach, as an
-    # instance's are, lest a full collection of them here delay a call's arrivals.
-    gc.collect()
-    gc.freeze()
-    out.write(f"ready {failed}\n")
-    out.flush()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(WORKER_LIFETIME):
-            await reader.readline()
-    for listener in tasks:
-        listener.cancel()
-
-
-# One run.
+    await db.dispose()
+    return slugs, called
 
 
 @dataclass
-class Seen:
-    """What one run measured."""
+class Target:
+    """What the calls go to: its screens' addresses, its processes, its sites called and
+    how it calls; and what was measured of it."""
 
-    delays: list[float]
-    missed: int
-    per_connection_kib: float
-    cpu: list[float]
-    window: float
-    failed: int
-
-
-async def run(
-    addresses: list[tuple[str, str]],
-    pids: list[int],
-    called: list[str],
-    calls: int,
-    call: Callable[[str, int], Awaitable[tuple[str, datetime]]],
-) -> Seen:
-    """Connect the screens, make `calls` calls at the called sites in turn, and time them."""
-    before = sum(rss_kib(pid) for pid in pids)
-    watchers = Watchers()
-    try:
-        await watchers.start(addresses)
-        await asyncio.sleep(SETTLE_SECONDS)
-        grown = sum(rss_kib(pid) for pid in pids) - before
-        connected = len(addresses) - watchers.failed
-        cpu_before = [cpu_seconds(pid) for pid in pids]
-        began = time.monotonic()
-        delays: list[float] = []
-        missed = 0
-        for number in range(calls):
-            slug = called[number % len(called)]
-            shown, called_at = await call(slug, number)
-            answered = time.monotonic()
-            await watchers.reached(slug, shown, called_at, SCREENS_PER_SITE)
-            arrived = watchers.arrivals.get((slug, shown, called_at), [])
-            delays.extend(max(0.0, moment - answered) for moment in arrived)
-            missed += SCREENS_PER_SITE - len(arrived)
-            await asyncio.sleep(0.3)
-        window = time.monotonic() - began
-        cpu = [cpu_seconds(pid) - was for pid, was in zip(pids, cpu_before, strict=True)]
-    finally:
-        await watchers.stop()
-    return Seen(delays, missed, grown / max(1, connected), cpu, window, watchers.failed)
+    label: str
+    addresses: list[tuple[str, str]]
+    pids: list[int]
+    called: list[str]
+    call: Callable[[str, int], Awaitable[tuple[str, datetime]]]
+    delays: list[float] = field(default_factory=list)
+    missed: int = 0
+    failed: int = 0
+    per_connection_kib: float = 0.0
+    cpu: list[float] = field(default_factory=list)
+    tag: str = ""
 
 
-def percentile(delays: list[float], share: float) -> float:  # ms, 0 for no delivery
-    ordered = sorted(delays)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else 0.0
-
-
-def report(label: str, screens: int, seen: Seen) -> None:
-    ordered = sorted(seen.delays)
-    if ordered:
-        p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
-        delay = f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms"
-    else:
-        delay = "no delivery"
-    cpu = " + ".join(f"{seconds:.1f}" for seconds in seen.cpu)
-    print(
-        f"  {label:<22} {screens:>6} screens  {delay}  ({len(ordered)} deliveries, "
-        f"{seen.missed} missed, {seen.failed} not connected)"
-    )
-    print(
-        f"  {'':<22} {seen.per_connection_kib:5.1f} KiB/connection, server CPU {cpu} s "
-        f"in {seen.window:.1f} s of calls"
-    )
-
-
-async def guichet_run(
-    url: str, backend: str, slugs: list[str], called: list[str], calls: int, folder: Path
-) -> Seen:
+@asynccontextmanager
+async def guichet(
+    url: str, backend: str, label: str, slugs: list[str], called: list[str], folder: Path
+) -> AsyncIterator[Target]:
     environment = {
         "GUICHET_DATABASE_URL": url,
         "GUICHET_LOG_LEVEL": "WARNING",
@@ -333,7 +154,7 @@ async def guichet_run(
             await asyncio.to_thread(server.wait_until_ready)
         async with httpx.AsyncClient(base_url=servers[0].base, timeout=60) as http:
             login = await http.post(
-                "/api/v1/auth/token", json={"email": MANAGER, "password": PASSWORD}
+                "/api/v1/auth/token", json={"email": manager(backend), "password": PASSWORD}
             )
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             stations = {
@@ -362,16 +183,17 @@ async def guichet_run(
                 for n in range(SCREENS_PER_SITE)
             ]
             pids = [server.process.pid for server in servers if server.process is not None]
-            return await run(addresses, pids, called, calls, call)
+            yield Target(label, addresses, pids, called, call)
     finally:
         for server in servers:
             await asyncio.to_thread(server.stop)
 
 
-async def floor_run(slugs: list[str], called: list[str], calls: int, processes: int) -> Seen:
+@asynccontextmanager
+async def floor(slugs: list[str], called: list[str], processes: int) -> AsyncIterator[Target]:
     """The floor with its screens spread over `processes` bare servers (as guichet's over
     its instances), each told of every call: no hop between them to pay for."""
-    ports = FLOOR_PORTS[:processes]
+    ports = FLOOR_PORTS[processes]
     servers = [await floor_process(port) for port in ports]
     try:
         controls = [await floor_control(port) for port in ports]
@@ -387,10 +209,10 @@ async def floor_run(slugs: list[str], called: list[str], calls: int, processes: 
             for slug in slugs
             for n in range(SCREENS_PER_SITE)
         ]
-        seen = await run(addresses, [server.pid for server in servers], called, calls, call)
+        label = f"floor: broadcast(), {processes} proc."
+        yield Target(label, addresses, [server.pid for server in servers], called, call)
         for control in controls:
             await control.close()
-        return seen
     finally:
         for server in servers:
             server.terminate()
@@ -399,7 +221,7 @@ async def floor_run(slugs: list[str], called: list[str], calls: int, processes: 
 
 async def floor_process(port: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.network_screens", "--floor-server", str(port),
+        sys.executable, "-m", "bench.screens_sides", "--floor-server", str(port),
         cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
 
@@ -414,51 +236,66 @@ async def floor_control(port: int) -> Any:
                 await asyncio.sleep(0.5)
 
 
-def floor_server(port: int) -> None:
-    """The floor: the websockets library's server and broadcast() to one room per site,
-    freezing what it built before it serves and collecting once when a burst of screens
-    is over, as guichet's instances do (`app/live/settling.py`): else CPython's own full
-    collection of all the screens' objects may fall in a call, and the floor measures the
-    collector's luck."""
-    from app.live.settling import Settling, freeze_built
-    from bench.fanout import display_message
+async def run(targets: list[Target], calls: int) -> float:
+    """Connect each target's screens in a burst of its own, then make `calls` calls at
+    each target's sites, the targets in turn (each round starting with the next): each
+    target's delays, missed deliveries, memory per connection and server CPU; the
+    seconds the calls took."""
+    before = [sum(rss_kib(pid) for pid in target.pids) for target in targets]
+    watchers = Watchers()
+    try:
+        for n, target in enumerate(targets):
+            target.tag = f"t{n}"  # a word: the client processes report it with each arrival
+            target.failed = await watchers.start(target.tag, target.addresses)
+        await asyncio.sleep(SETTLE_SECONDS)
+        for target, was in zip(targets, before, strict=True):
+            grown = sum(rss_kib(pid) for pid in target.pids) - was
+            target.per_connection_kib = grown / max(1, len(target.addresses) - target.failed)
+        cpu_before = [[cpu_seconds(pid) for pid in target.pids] for target in targets]
+        began = time.monotonic()
+        for number in range(calls):
+            turn = number % len(targets)
+            for target in targets[turn:] + targets[:turn]:
+                await one_call(watchers, target, number)
+                await asyncio.sleep(BETWEEN_CALLS)
+        window = time.monotonic() - began
+        for target, started in zip(targets, cpu_before, strict=True):
+            target.cpu = [cpu_seconds(p) - s for p, s in zip(target.pids, started, strict=True)]
+    finally:
+        await watchers.stop()
+    return window
 
-    freeze_built()
 
-    rooms: dict[str, set[Any]] = {}
-    settling = Settling()
+async def one_call(watchers: Watchers, target: Target, number: int) -> None:
+    slug = target.called[number % len(target.called)]
+    shown, called_at = await target.call(slug, number)
+    answered = time.monotonic()
+    arrived = await watchers.reached((target.tag, slug, shown, called_at), SCREENS_PER_SITE)
+    target.delays.extend(max(0.0, moment - answered) for moment in arrived)
+    target.missed += SCREENS_PER_SITE - len(arrived)
 
-    async def handler(connection: Any) -> None:
-        path = connection.request.path
-        if path == "/control":
-            seq = 0
-            async for order in connection:
-                slug, number, called_at = str(order).split()
-                seq += 1
-                body = display_message(number, seq)
-                body["called"][0]["called_at"] = called_at
-                websockets.broadcast(rooms.get(slug, set()), json.dumps(body))
-            return
-        room = rooms.setdefault(path.rsplit("/", 1)[1], set())
-        room.add(connection)
-        settling.joined()
-        try:
-            await connection.wait_closed()
-        finally:
-            room.discard(connection)
 
-    async def settle() -> None:
-        while True:
-            await asyncio.sleep(1)
-            await settling.step()
+def percentile(delays: list[float], share: float) -> float:  # ms, 0 for no delivery
+    ordered = sorted(delays)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else 0.0
 
-    async def serve() -> None:
-        async with websockets.serve(handler, "127.0.0.1", port, compression=None, max_size=4096):
-            settler = asyncio.create_task(settle())
-            await asyncio.sleep(WORKER_LIFETIME)
-            settler.cancel()
 
-    asyncio.run(serve())
+def report(target: Target, window: float) -> None:
+    ordered = sorted(target.delays)
+    if ordered:
+        p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+        delay = f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms"
+    else:
+        delay = "no delivery"
+    cpu = " + ".join(f"{seconds:.1f}" for seconds in target.cpu)
+    print(
+        f"  {target.label:<28} {len(target.addresses):>6} screens  {delay}  "
+        f"({len(ordered)} deliveries, {target.missed} missed, {target.failed} not connected)"
+    )
+    print(
+        f"  {'':<28} {target.per_connection_kib:5.1f} KiB/connection, server CPU {cpu} s "
+        f"in the {window:.1f} s of all targets' calls"
+    )
 
 
 async def screens_part(url: str, count: int, calls: int) -> None:
@@ -466,34 +303,26 @@ async def screens_part(url: str, count: int, calls: int) -> None:
     slugs, called = await pair_screens(url, count)
     screens = len(slugs) * SCREENS_PER_SITE
     print(
-        f"screens: {screens:,} paired screens, {SCREENS_PER_SITE} at each of {len(slugs)} sites, "
-        f"half on each of two instances; {calls} calls at {len(called)} sites"
+        f"screens: {screens:,} paired screens, {SCREENS_PER_SITE} at each of {len(slugs)} "
+        f"sites, for each of four targets held at once; {calls} calls to each target, the "
+        f"targets in turn, each at {CALLED_SITES} sites of its own"
     )
     print("  delay: from the call-next answer to each screen of the called site")
-    p99: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for backend, label in (("postgresql", "PostgreSQL notices"), ("redis", "Redis")):
-            seen = await guichet_run(url, backend, slugs, called, calls, Path(folder))
-            report(f"guichet, {label}", screens, seen)
-            p99[label] = percentile(seen.delays, 0.99)
-    floors = []
-    for processes in (1, 2):
-        seen = await floor_run(slugs, called, calls, processes)
-        report(f"floor: broadcast(), {processes} proc.", screens, seen)
-        floors.append(percentile(seen.delays, 0.99))
-    for label, mine in p99.items():
+        async with AsyncExitStack() as stack:
+            targets = [
+                await stack.enter_async_context(
+                    guichet(url, backend, label, slugs, sites, Path(folder))
+                )
+                for (backend, label), sites in zip(GUICHETS, called, strict=False)
+            ]
+            targets.append(await stack.enter_async_context(floor(slugs, called[2], 1)))
+            targets.append(await stack.enter_async_context(floor(slugs, called[3], 2)))
+            window = await run(targets, calls)
+    for target in targets:
+        report(target, window)
+    floors = [percentile(target.delays, 0.99) for target in targets[2:]]
+    for target in targets[:2]:
+        mine = percentile(target.delays, 0.99)
         against = (f"{mine / f:.2f}x floor {n} proc." for n, f in enumerate(floors, 1) if f)
-        print(f"  p99, guichet {label}: {', '.join(against)}")
-
-
-def raise_file_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-if __name__ == "__main__":
-    raise_file_limit()
-    if "--floor-server" in sys.argv:
-        floor_server(int(sys.argv[sys.argv.index("--floor-server") + 1]))
-    elif "--worker" in sys.argv:
-        asyncio.run(worker())
+        print(f"  p99, {target.label}: {', '.join(against)}")
