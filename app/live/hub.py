@@ -372,9 +372,10 @@ class Hub:
                 given = None
             try:
                 read = await self._refresh(feed, notices.kind_of(kinds), given)
-            except asyncio.CancelledError:  # the feed's last display left meanwhile
-                if outgoing:
-                    self._tell_others(feed, outgoing, None)
+            except asyncio.CancelledError:  # the last display left, or the app stops
+                if outgoing:  # (then the channels may be closed already: nothing to tell)
+                    with contextlib.suppress(RuntimeError):
+                        self._tell_others(feed, outgoing, None)
                 raise
             except Exception:
                 log.exception("live refresh of site %s failed", feed.slug)
