@@ -2,8 +2,9 @@
 screens and report when each call reaches each of them, and the floor's bare servers.
 
 A client process: .venv/bin/python -m bench.screens_sides --worker (its screens come on
-stdin as [target, site, address]; it reports each call's first arrival at each screen on
-stdout). A floor server: .venv/bin/python -m bench.screens_sides --floor-server PORT.
+stdin as [target, site, address]; it reports each call's first arrival at each screen,
+and the port of the server that screen is on, on stdout). A floor server:
+.venv/bin/python -m bench.screens_sides --floor-server PORT.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 
@@ -40,7 +42,7 @@ class Watchers:
     """The client processes and what they report: when each call reached each screen."""
 
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
-    arrivals: dict[Call, list[float]] = field(default_factory=dict)
+    arrivals: dict[Call, list[tuple[float, int]]] = field(default_factory=dict)  # moment, port
     ready: int = 0
     failed: int = 0
     readers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -75,18 +77,18 @@ class Watchers:
                 self.ready += 1
                 self.failed += int(words[1])
             elif words[0] == "A":
-                _, target, slug, number, called_at, moment = words
+                _, target, slug, port, number, called_at, moment = words
                 found = (target, slug, number, datetime.fromisoformat(called_at))
-                self.arrivals.setdefault(found, []).append(float(moment))
+                self.arrivals.setdefault(found, []).append((float(moment), int(port)))
             self.changed.set()
 
     async def _wait(self) -> None:
         await self.changed.wait()
         self.changed.clear()
 
-    async def reached(self, call: Call, screens: int) -> list[float]:
-        """When `call` reached each of its screens, once all `screens` have it (or after
-        DELIVERY_SECONDS)."""
+    async def reached(self, call: Call, screens: int) -> list[tuple[float, int]]:
+        """When `call` reached each of its screens, and on which server's port, once all
+        `screens` have it (or after DELIVERY_SECONDS)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(DELIVERY_SECONDS):
                 while len(self.arrivals.get(call, [])) < screens:
@@ -110,8 +112,9 @@ class Watchers:
 
 
 async def worker() -> None:
-    """Hold the screens given on stdin; say `ready <failed>`, then `A target slug number
-    called_at moment` for each call's first arrival at each screen, until told `stop`."""
+    """Hold the screens given on stdin; say `ready <failed>`, then `A target slug port
+    number called_at moment` for each call's first arrival at each screen, until told
+    `stop`."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 24)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -125,7 +128,8 @@ async def worker() -> None:
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake):
             return False
-        tasks.append(asyncio.create_task(listen(f"{target} {slug}", connection)))
+        where = f"{target} {slug} {urlsplit(address).port}"
+        tasks.append(asyncio.create_task(listen(where, connection)))
         return True
 
     async def listen(where: str, connection: Any) -> None:
