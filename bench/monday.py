@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import random
-import resource
 import shutil
 import tempfile
 import time
@@ -38,6 +37,7 @@ from app.accounts.service import create_agent
 from app.db import Database
 from app.serving import KEEP_ALIVE_SECONDS
 from app.sites.demo import STATIONS_PER_SITE, load_demo
+from bench.fanout import raise_file_limit
 from tests.servers import Server, running
 
 # The servers run on the real clock: tickets are forced, the mairies may be closed.
@@ -744,11 +744,6 @@ async def on_sqlite(load: Load, seed: int, logs: Path | None) -> None:
                 report(await morning("SQLite, 1 instance", servers, load, seed))
         finally:
             keep_logs(where, logs, "sqlite")
-
-
-def raise_file_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def main() -> None:

@@ -40,7 +40,8 @@ from app.db import Database
 from app.live.models import Screen
 from app.live.screens import key_digest
 from app.sites.models import Site
-from bench.screens_sides import ROOT, Watchers, raise_file_limit
+from bench.fanout import raise_file_limit, rss_kib
+from bench.screens_sides import ROOT, Watchers
 from tests.servers import Server, die_with_parent
 
 SCREENS_PER_SITE = 10
@@ -60,13 +61,6 @@ BETWEEN_CALLS = 0.1  # seconds, after each target's call
 REDIS = "redis://127.0.0.1:6379/0"
 TICKS = os.sysconf("SC_CLK_TCK")
 GUICHETS = (("postgresql", "guichet, PostgreSQL notices"), ("redis", "guichet, Redis"))
-
-
-def rss_kib(pid: int) -> int:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1])
-    return 0
 
 
 def cpu_seconds(pid: int) -> float:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import websockets
 
+from bench.fanout import raise_file_limit
 from tests.servers import die_with_parent
 
 PER_WORKER = 2_500  # connections one client process holds
@@ -217,11 +217,6 @@ def floor_server(port: int) -> None:
             settler.cancel()
 
     asyncio.run(serve())
-
-
-def raise_file_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 if __name__ == "__main__":

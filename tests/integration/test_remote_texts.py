@@ -5,6 +5,7 @@ the gateway's signed inbound webhook, which frees the number."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -209,6 +210,25 @@ async def test_a_texted_quitter_cancels_the_ticket_and_frees_the_number(
     assert await db_status(db, ticket["token"]) == TicketStatus.CANCELLED
     assert again.json() == {**NOTHING, "already_taken": True}
     assert joined_again["token"] != ticket["token"]
+
+
+async def test_the_same_text_posted_twice_at_once_is_taken_once(
+    client: CLIENT, db: Database, clock: Clock
+) -> None:
+    """A gateway that retries before its first try was answered: one of the two leaves the
+    queue, the other finds the text taken (the text's row is the lock)."""
+    clock.set(MORNING)
+    ticket = await join(client)
+    body = inbound("QUITTER", clock)
+
+    answers = await asyncio.gather(
+        *(post_inbound(client, body, signature(INBOUND_SECRET, body)) for _ in range(2))
+    )
+
+    assert sorted(a.json()["already_taken"] for a in answers) == [False, True]
+    assert sorted(str(a.json()["left"]) for a in answers) == sorted([str(None), ticket["number"]])
+    assert await db_status(db, ticket["token"]) == TicketStatus.CANCELLED
+    assert len(await received_ids(db)) == 1
 
 
 async def test_a_texted_stop_ends_the_offers_of_earlier_slots_to_the_number(
