@@ -125,8 +125,7 @@ class Hub:
 
     async def read_before_commit(self, session: AsyncSession, notices: list[object]) -> None:
         """Read, under the queue's lock, the state a transaction's changes leave at sites
-        shown here: at the commit it goes to the displays and, with the notice, to the
-        other instances."""
+        shown here: at the commit it goes to the displays and to the other instances."""
         now = self.clock()
         for site_id in {n.site_id for n in notices if isinstance(n, events.QueueMoved)}:
             feed = self.feeds.get(site_id)
@@ -143,8 +142,9 @@ class Hub:
 
     async def publish(self, committed: list[object]) -> None:
         """Hand committed queue changes to the channels (the one place that publishes). A
-        change at a site this instance holds displays of goes to its feed first: the state
-        it reads for them goes out with the notice (`_tell_others`)."""
+        change at a site with displays here goes to its feed, and at once to the others
+        with the state read in its transaction, if any (else the refresher tells them)."""
+        read: dict[SiteFeed, queue.DisplayState] = {}
         for notice in committed:
             if isinstance(notice, events.QueueMoved):
                 feed = self.feeds.get(notice.site_id)
@@ -157,21 +157,21 @@ class Hub:
                     self.channels.publish(data, self.channel(notice.site_id))
             elif isinstance(notice, StateRead) and (feed := self.feeds.get(notice.site_id)):
                 feed.push(notice.state)
+                read[feed] = notice.state
             elif isinstance(notice, events.ScreenRevoked):
                 data = notices.revoked(notice.site_id, notice.screen_id)
                 self.channels.publish(data, self.channel(notice.site_id))
+        for feed, state in read.items():
+            if feed.outgoing and state.seq >= max(seq for seq, _ in feed.outgoing):
+                self._tell_others(feed, feed.outgoing, state)
+                feed.outgoing = []
 
     def _tell_others(
         self, feed: SiteFeed, outgoing: list[tuple[int, str]], state: queue.DisplayState | None
     ) -> None:
-        """Publish this instance's changes at `feed`'s site, with `state`, read after them,
-        when it fits in a notice; else the bare notices, and the others read it."""
-        data = None
-        if state is not None and state.seq >= max(seq for seq, _ in outgoing):
-            kind = notices.kind_of([kind for _, kind in outgoing])
-            body = display_body(state, feed.timezone)
-            data = notices.moved_with_state(feed.site_id, kind, body, self.instance)
-        for message in [data] if data else [notices.moved(feed.site_id, *o) for o in outgoing]:
+        """Publish this instance's changes at `feed`'s site (`notices.of_changes`)."""
+        body = display_body(state, feed.timezone) if state is not None else None
+        for message in notices.of_changes(feed.site_id, outgoing, body, self.instance):
             self.channels.publish(message, self.channel(feed.site_id))
 
     # Serving sockets
@@ -355,10 +355,11 @@ class Hub:
             feed.hear(notice)
 
     async def _refresh_forever(self, feed: SiteFeed) -> None:
-        """Hand each burst of notices' newest state to everyone: the one that came with
-        them (read in their transactions, here or elsewhere) if it covers the changes made
-        here, else one read now; the changes made here go to the others with it. A read
-        that fails is tried again after a growing pause, with no other notice needed."""
+        """Hand each burst of notices' newest state to the screens here: the one that came
+        with them (read in their transactions, here or elsewhere) if it covers the changes
+        made here, else one read now, which goes to the others with the changes made here
+        that `publish` did not tell them of. A read that fails is tried again after a
+        growing pause, with no other notice needed."""
         failures = 0
         while True:
             await feed.dirty.wait()

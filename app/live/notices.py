@@ -42,11 +42,24 @@ def moved(site_id: int, seq: int, kind: str) -> bytes:
 
 def moved_with_state(site_id: int, kind: str, body: dict[str, Any], sender: str) -> bytes | None:
     """A queue change with the state the screens are sent (`display_body`), from the
-    instance `sender` (which has sent it to its own screens); None when it is too long for
+    instance `sender` (which sends it to its own screens too); None when it is too long for
     a notice."""
     notice = {"site": site_id, "seq": body["seq"], "kind": kind, "state": body, "from": sender}
     data = json.dumps(notice).encode()
     return data if len(data) <= LONGEST_NOTICE else None
+
+
+def of_changes(
+    site_id: int, outgoing: list[tuple[int, str]], body: dict[str, Any] | None, sender: str
+) -> list[bytes]:
+    """What tells the others of the changes `outgoing` (seq, kind) made by `sender`: one
+    notice with the state `body`, read after them, if it covers them and fits; else the
+    bare notices, and the others read the state."""
+    if body is not None and body["seq"] >= max(seq for seq, _ in outgoing):
+        kind = kind_of([kind for _, kind in outgoing])
+        if data := moved_with_state(site_id, kind, body, sender):
+            return [data]
+    return [moved(site_id, seq, kind) for seq, kind in outgoing]
 
 
 def revoked(site_id: int, screen_id: int) -> bytes:

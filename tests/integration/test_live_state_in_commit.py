@@ -5,14 +5,16 @@ after the commit was most of a lobby screen's delay on the other instance)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from litestar.channels import ChannelsPlugin
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from app.db import WRITING
-from app.live import hub
+from app.live import hub, notices
 from tests.conftest import Staff
 from tests.integration.test_live_day_change import DISPLAY, listen
 from tests.integration.test_queue_api import Desk
@@ -98,3 +100,40 @@ async def test_a_state_read_the_database_refuses_fails_the_change_rather_than_lo
     assert refused.status_code >= 500
     assert queue["seq"] == first["seq"]
     assert queue["waiting"]["count"] == first["waiting"]["count"]
+
+
+async def test_the_other_instances_are_told_with_the_state_at_the_commit(
+    client: AsyncTestClient[object], staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice goes out with the state as the change commits, not once this instance's
+    refresher has sent it to the screens here: that wait, and the answer's, was most of
+    the delay on the other instance. The refresher is held here: the notices still go."""
+    desk = await Desk(client, staff).open()
+    sent: list[tuple[str, notices.Notice]] = []
+    publish = ChannelsPlugin.publish
+
+    def recording(plugin: ChannelsPlugin, data: bytes, channels: Any) -> None:
+        sent.append((str(channels), notices.read(data)))
+        publish(plugin, data, channels)
+
+    async def held(*_: Any) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(ChannelsPlugin, "publish", recording)
+
+    with await client.websocket_connect(DISPLAY) as screen:
+        first = listen(screen)
+        monkeypatch.setattr(hub.Hub, "_refresh", held)
+        ticket = await desk.walk_in(force_reason="Tests run at any hour")
+        called = (await desk.call()).json()
+
+        told = [notice for channel, notice in sent if ".site." in channel]
+
+    assert [notice.kind for notice in told] == ["update", "called"]
+    issued, call = (notice.state for notice in told)
+    assert issued is not None
+    assert call is not None
+    assert issued.seq > first["seq"]
+    assert call.seq > issued.seq
+    assert issued.waiting_count == first["waiting"]["count"] + 1
+    assert call.called[0].number == ticket["number"] == called["number"]

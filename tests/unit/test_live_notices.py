@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
+from app import events
 from app.db import Database
 from app.live import notices
 from app.live.bodies import display_body
-from app.live.feeds import Connection, SiteFeed
+from app.live.feeds import Connection, SiteFeed, StateRead
 from app.live.hub import Hub
 from app.queue.views import CalledEntry, DisplayState
 from app.sites.demo import SERVICES
@@ -132,6 +133,36 @@ def test_changes_made_here_go_out_with_the_state_read_after_them() -> None:
     assert [(m["seq"], m["kind"], m["from"]) for m in with_state] == [(6, "called", hub.instance)]
     assert notices.state_of(with_state[0]["state"]) == state(6)
     assert older == unread == [{"site": 1, "seq": s, "kind": k} for s, k in made]
+
+
+def moved(seq: int, action: str) -> events.QueueMoved:
+    return events.QueueMoved(
+        at=NOW, site_id=1, seq=seq, action=action, ticket_id=seq, ticket_number=f"A{seq:03d}",
+        station_id=None, agent_id=None,
+    )  # fmt: skip
+
+
+async def test_the_others_are_told_at_the_commit_when_its_state_covers_what_waits() -> None:
+    """A commit with the state read in its transaction tells the others at once, with that
+    state, of its changes and of those still waiting for the refresher; one without (the
+    read failed, or was not due) leaves its changes to the refresher, which reads."""
+    channels = Channels()
+    hub = hub_with(channels)
+    feed = hub.feeds[1] = SiteFeed(site_id=1, slug="paris-15", timezone=PARIS)
+    feed.displays.add(Connection(None, "127.0.0.1"))  # type: ignore[arg-type]
+
+    await hub.publish([moved(5, "issued")])  # no state read with it
+    waiting = channels.published[:], feed.outgoing[:]
+    await hub.publish([moved(6, "called"), StateRead(1, state(6))])
+
+    assert waiting == ([], [(5, "issued")])
+    assert [(m["seq"], m["kind"], m["from"]) for m in channels.published] == [
+        (6, "called", hub.instance)
+    ]
+    assert feed.outgoing == []
+    assert feed.pushed == state(6)
+    assert feed.kinds == ["issued", "called"]
+    assert feed.dirty.is_set()
 
 
 class PassingHub(Hub):
