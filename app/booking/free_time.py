@@ -449,5 +449,14 @@ def _check(session: Session) -> list[Difference]:
 
 async def check(session: AsyncSession) -> list[Difference]:
     """Every window worked out again in memory and compared with the stored summary (the
-    rows of stations no longer active are left out: the search never reads them)."""
+    rows of stations no longer active are left out: the search never reads them).
+
+    It reads one snapshot, in a transaction of its own: under READ COMMITTED, the hourly
+    roll or a booking committed between its reads of a window, of the data and of the
+    rows would show as a difference that is not one. A SQLite read transaction is a
+    snapshot already."""
+    if session.in_transaction():
+        await session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     return await session.run_sync(_check)

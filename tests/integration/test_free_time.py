@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.util import await_only
 
 from app.booking import free_time
 from app.booking.finders import slot_finder
@@ -347,6 +348,31 @@ async def test_rolling_on_a_later_day_drops_past_days_and_adds_new_ones(
     assert max(day for _, day in rows) == date(2027, 2, 8)
     assert rows[next(iter(rows))[0], date(2027, 2, 8)] == EMPTY_FRIDAY
     assert len(rows) == 6 * 61
+    assert await differences(db) == []
+
+
+async def test_a_check_reads_one_snapshot_while_another_instance_rolls_the_days_on(
+    db: Database,
+) -> None:
+    """The hourly roll of another instance commits after the check has read the windows
+    and before it reads the rows: the check still compares what one moment held."""
+    later = datetime.fromisoformat("2026-12-10T08:00:00+01:00")
+    rolled: list[int] = []
+
+    def roll_in_between(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if rolled or "FROM free_time_windows" not in statement:
+            return
+        rolled.append(-1)  # the roll's own statements pass through here too
+        rolled[0] = await_only(free_time.roll_all(db, later))
+
+    event.listen(db.engine.sync_engine, "after_cursor_execute", roll_in_between)
+    try:
+        found = await differences(db)
+    finally:
+        event.remove(db.engine.sync_engine, "after_cursor_execute", roll_in_between)
+
+    assert rolled == [17 * 14], "the roll ran while the check read"
+    assert found == []
     assert await differences(db) == []
 
 
