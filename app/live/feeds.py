@@ -95,6 +95,8 @@ class StateRead:
 
     site_id: int
     state: queue.DisplayState
+    model: queue.WaitingModel | None = None  # read with it, the one kept being due
+    model_read_at: float = 0.0
 
 
 @dataclass(eq=False)
@@ -177,6 +179,11 @@ class SiteFeed:
 
     def model_due(self) -> bool:
         return self.model is None or time.monotonic() - self.model_read_at > MODEL_FOR_SECONDS
+
+    def keep_model(self, model: queue.WaitingModel, read_at: float) -> None:
+        """Keep a waiting model read at `read_at` (monotonic), if none newer is kept."""
+        if read_at >= self.model_read_at:
+            self.model, self.model_read_at = model, read_at
 
     def site_due(self, now: datetime, reading: bool) -> bool:
         """Whether a refresh reads the site's row again: for the phones' tickets, for the

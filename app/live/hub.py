@@ -1,10 +1,10 @@
 """The live hub of one instance: its websocket connections, grouped by site.
 
 A queue change reads the state it leaves in its transaction (on an instance holding the
-site's screens), commits, and its notice goes out on the site's channel with that state:
-every instance with screens there hands the same message to each of its connections. A
-connection has a small queue and its own writer: a client that stops reading fills its
-queue and is dropped, and nobody else waits for it.
+site's screens, with the waiting model if the one kept is due), commits, and its notice
+goes out on the site's channel with that state: every instance with screens there hands
+the same message to each connection, which has a small queue and its own writer (a client
+that stops reading fills its queue and is dropped; nobody else waits for it).
 
 Only displays that came with the key of a paired screen count as screens (see
 `app.live.screens`); a display without a key gets the same public feed, uncounted. A
@@ -12,11 +12,9 @@ revoked key is let go at once on every instance (a notice on the site's channel)
 at the latest at the next presence report (the keys are checked again then).
 
 While the mairie is closed, screens and phones are given no waiting estimate, as the
-GETs give none (`app.sites.opening`), read once a minute per site.
-
-Paired screens, and they alone, also show the mairie's arrival QR code while it is open
-(`arrival` in their messages, `app.live.arrival`), read again each minute of the clock:
-a new code (every five minutes), the opening and the closing reach them.
+GETs give none (`app.sites.opening`, read once a minute per site). Paired screens alone
+also show the mairie's arrival QR code while it is open (`app.live.arrival`), read again
+each minute of the clock: a new code (every five minutes), the opening, the closing.
 """
 
 from __future__ import annotations
@@ -129,16 +127,18 @@ class Hub:
         now = self.clock()
         for site_id in {n.site_id for n in notices if isinstance(n, events.QueueMoved)}:
             feed = self.feeds.get(site_id)
-            if feed and feed.displays and feed.site and feed.model and not feed.model_due():
+            if feed and feed.displays and feed.site:
                 await session.flush()  # the change's own rows: their errors are the change's
-                try:
-                    state = await queue.display(session, feed.site, now, model=feed.model)
+                read_at, model = time.monotonic(), None if feed.model_due() else feed.model
+                try:  # a waiting model due is read here too, kept once the change commits
+                    fresh = model or await queue.waiting_model(session, feed.site, now)
+                    state = await queue.display(session, feed.site, now, model=fresh)
                 except DBAPIError:  # PostgreSQL would roll the change back at the commit
                     raise
                 except Exception:  # the change goes on: the state is read after it, as before
                     log.exception("live state of site %s not read before the commit", site_id)
                     continue
-                notify(session, StateRead(site_id, state))
+                notify(session, StateRead(site_id, state, None if model else fresh, read_at))
 
     async def publish(self, committed: list[object]) -> None:
         """Hand committed queue changes to the channels (the one place that publishes). A
@@ -156,6 +156,8 @@ class Hub:
                     data = notices.moved(notice.site_id, notice.seq, notice.action)
                     self.channels.publish(data, self.channel(notice.site_id))
             elif isinstance(notice, StateRead) and (feed := self.feeds.get(notice.site_id)):
+                if notice.model is not None:
+                    feed.keep_model(notice.model, notice.model_read_at)
                 feed.push(notice.state)
                 read[feed] = notice.state
             elif isinstance(notice, events.ScreenRevoked):
@@ -296,8 +298,8 @@ class Hub:
         self, feed: SiteFeed, session: AsyncSession, site: Site, now: datetime
     ) -> queue.DisplayState:
         if feed.model_due():
-            feed.model = await queue.waiting_model(session, site, now)
-            feed.model_read_at = time.monotonic()
+            read_at = time.monotonic()
+            feed.keep_model(await queue.waiting_model(session, site, now), read_at)
         state = await queue.display(session, site, now, model=feed.model)
         feed.remember(state, now)
         return state
@@ -447,13 +449,14 @@ class Hub:
         return feed.arrival.qr if feed.arrival else None
 
     async def _keep_minutes(self) -> None:
-        """Every few seconds, what the screens show as the clock runs: at each site's
-        midnight, its state of the new day, to every display; for the paired screens, once
-        the minute turns, whether each site is open (read for 200 at once) and its arrival
-        code (turning every five minutes at the site's own second). A site whose day or
-        code so changes has its state read and sent: not a read per site a minute."""
+        """At each ten seconds of the clock (the first just as the minute turns), what the
+        screens show as it runs: at each site's midnight, its state of the new day, to every
+        display; once the minute turns, whether each site with displays is open (read for
+        200 at once: a call then finds it read) and, for paired screens, the arrival code
+        (turning every five minutes at the site's own second). A site whose day or code so
+        changes has its state read and sent: not a read per site a minute."""
         while True:
-            await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
+            await asyncio.sleep(loops.until_next_tick(self.clock(), ARRIVAL_CHECK_SECONDS))
             try:
                 await self._turn(self.clock())
             except Exception as exc:  # tried again in a few seconds
@@ -463,25 +466,22 @@ class Hub:
         for feed in list(self.feeds.values()):  # the clock alone: no read
             if feed.displays and feed.day is not None and feed.day != feed.local_day(now):
                 feed.dirty.set()
-        if self.arrival is None:
-            return
-        paired = [feed for feed in list(self.feeds.values()) if feed.has_paired()]
-        for first in range(0, len(paired), TURN_AT_ONCE):  # the screens served in between
-            await self._turn_some(paired[first : first + TURN_AT_ONCE], now)
+        shown = [feed for feed in list(self.feeds.values()) if feed.displays]
+        for first in range(0, len(shown), TURN_AT_ONCE):  # the screens served in between
+            await self._turn_some(shown[first : first + TURN_AT_ONCE], now)
             await asyncio.sleep(0)
 
-    async def _turn_some(self, paired: list[SiteFeed], now: datetime) -> None:
-        stale = [
-            f for f in paired if f.opening is None or not read_in_same_minute(f.opening[0], now)
-        ]
+    async def _turn_some(self, shown: list[SiteFeed], now: datetime) -> None:
+        stale = [feed for feed in shown if not feed.opening_holds(now)]
         if stale:
             openings = await screens.openings_by_id(self.db, [feed.site_id for feed in stale], now)
             for feed in stale:
                 if feed.site_id in openings:
                     feed.opening = (now, openings[feed.site_id])
         read = set(stale)
-        for feed in paired:
-            if feed.opening is None or (feed not in read and still_holds(feed.arrival, now)):
+        for feed in shown:
+            unchanged = feed not in read and still_holds(feed.arrival, now)
+            if not feed.has_paired() or feed.opening is None or unchanged:
                 continue
             qr = await self._arrival_qr(feed, feed.opening[1], now)
             if any(c.shown_qr != qr for c in feed.paired()):

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from app.db import WRITING
-from app.live import hub, notices
+from app.live import feeds, hub, notices
 from tests.conftest import Staff
 from tests.integration.test_live_day_change import DISPLAY, listen
 from tests.integration.test_queue_api import Desk
@@ -46,6 +46,37 @@ async def test_the_displays_get_the_state_read_in_the_change_s_transaction(
     assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
     assert shown["seq"] > issued["seq"]
     assert shown["called"][0]["number"] == ticket["number"] == called["number"]
+
+
+async def test_a_waiting_model_due_is_read_in_the_change_s_transaction_too(
+    client: AsyncTestClient[object], staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet site's model (its stations and service times) is older than it may be kept
+    at nearly every change: read with the state, in the transaction, rather than left to
+    a read after the commit, which every screen, on every instance, would wait for."""
+    desk = await Desk(client, staff).open()
+    monkeypatch.setattr(feeds, "MODEL_FOR_SECONDS", -1.0)  # always due
+    reads: dict[str, list[bool]] = {"display": [], "model": []}
+    real = {name: getattr(hub.queue, name) for name in ("display", "waiting_model")}
+
+    def watched(name: str, key: str) -> Any:
+        async def reading(session: Any, *args: Any, **kwargs: Any) -> Any:
+            reads[key].append(bool(session.info.get(WRITING)))
+            return await real[name](session, *args, **kwargs)
+
+        return reading
+
+    monkeypatch.setattr(hub.queue, "display", watched("display", "display"))
+    monkeypatch.setattr(hub.queue, "waiting_model", watched("waiting_model", "model"))
+
+    with await client.websocket_connect(DISPLAY) as screen:
+        first = listen(screen)
+        await desk.walk_in(force_reason="Tests run at any hour")
+        issued = listen(screen)
+
+    assert reads == {"display": [False, True], "model": [False, True]}
+    assert issued["seq"] == first["seq"] + 1
+    assert issued["waiting"]["count"] == first["waiting"]["count"] + 1
 
 
 async def test_a_state_that_cannot_be_read_in_the_transaction_holds_up_no_change(

@@ -43,6 +43,8 @@ async def test_the_sites_whose_day_turned_are_marked_by_the_clock_alone() -> Non
     today = shown_on(AFTER)
     # 00:00 in Paris is still the day before in Martinique: its day has not turned.
     elsewhere = shown_on(BEFORE, ZoneInfo("America/Martinique"))
+    for feed in (turned, today, elsewhere):  # read this minute already: no read is due
+        feed.opening = (AFTER, CLOSED)
 
     await ClockHub(turned, today, elsewhere)._turn(AFTER)
 

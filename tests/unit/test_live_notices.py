@@ -21,7 +21,7 @@ from app.live import notices
 from app.live.bodies import display_body
 from app.live.feeds import Connection, SiteFeed, StateRead
 from app.live.hub import Hub
-from app.queue.views import CalledEntry, DisplayState
+from app.queue.views import CalledEntry, DisplayState, WaitingModel
 from app.sites.demo import SERVICES
 from app.sites.opening import OPEN
 
@@ -163,6 +163,23 @@ async def test_the_others_are_told_at_the_commit_when_its_state_covers_what_wait
     assert feed.pushed == state(6)
     assert feed.kinds == ["issued", "called"]
     assert feed.dirty.is_set()
+
+
+async def test_a_waiting_model_read_with_a_state_is_kept_once_committed_unless_one_is_newer() -> (
+    None
+):
+    hub = hub_with(Channels())
+    feed = hub.feeds[1] = SiteFeed(site_id=1, slug="paris-15", timezone=PARIS)
+    feed.displays.add(Connection(None, "127.0.0.1"))  # type: ignore[arg-type]
+    older, newer = WaitingModel(stations=2, average_minutes=20), WaitingModel(3, 15)
+
+    await hub.publish([moved(5, "issued"), StateRead(1, state(5), newer, 200.0)])
+    kept = feed.model, feed.model_read_at
+    await hub.publish([moved(6, "called"), StateRead(1, state(6), older, 100.0)])
+
+    assert kept == (newer, 200.0)
+    assert (feed.model, feed.model_read_at) == (newer, 200.0)
+    assert feed.pushed == state(6)
 
 
 class PassingHub(Hub):
