@@ -7,10 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
-
-LATE_BY = 0.05  # seconds after a tick: a clock read just then is past it
 
 
 async def every(
@@ -41,12 +38,6 @@ async def every(
             async with asyncio.timeout(seconds - soonest):
                 await wake.wait()
         wake.clear()
-
-
-def until_next_tick(now: datetime, period: float) -> float:
-    """Seconds from `now` to just after the clock's next multiple of `period` seconds
-    (counted from the epoch: a period dividing a minute has a tick as each minute turns)."""
-    return period - now.timestamp() % period + LATE_BY
 
 
 async def stop(task: asyncio.Task[Any] | None) -> None:

@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from litestar.channels import Subscriber
@@ -29,6 +29,7 @@ TRY_AGAIN_LATER = 1013
 NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
 MODEL_FOR_SECONDS = 30.0  # how long the waiting model (stations, service times) is kept
 STATE_FOR_SECONDS = 30.0  # how old a state a newly connected screen may be shown first
+OPENING_KEPT = timedelta(seconds=75)  # a minute, and the clock's read of the next one late
 
 
 class Connection:
@@ -193,7 +194,19 @@ class SiteFeed:
         return bool(self.tickets) or not self.opening_holds(now) or (reading and stale)
 
     def opening_holds(self, now: datetime) -> bool:
-        """Whether the opening was read in the minute of `now` (it holds for that minute)."""
+        """Whether the opening read holds at `now`: read in its minute, or in the minute
+        before if the hours as read change nothing since (`Opening.until`) and the clock's
+        read of this minute is not overdue (`Hub._turn`: a change of the hours shows then),
+        so that a call as the minute turns does not wait for a read of two weeks of hours."""
+        if self.opening is None:
+            return False
+        read_at, opening = self.opening
+        if read_in_same_minute(read_at, now):
+            return True
+        until = opening.until
+        return until is not None and read_at <= now < until and now - read_at < OPENING_KEPT
+
+    def opening_read_this_minute(self, now: datetime) -> bool:
         return self.opening is not None and read_in_same_minute(self.opening[0], now)
 
     @property

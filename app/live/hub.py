@@ -47,7 +47,7 @@ from app.live.settling import QUIET_SECONDS, Settling
 from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
-from app.sites.opening import Opening, opening_of, read_in_same_minute
+from app.sites.opening import Opening, opening_of
 from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
@@ -449,14 +449,13 @@ class Hub:
         return feed.arrival.qr if feed.arrival else None
 
     async def _keep_minutes(self) -> None:
-        """At each ten seconds of the clock (the first just as the minute turns), what the
-        screens show as it runs: at each site's midnight, its state of the new day, to every
-        display; once the minute turns, whether each site with displays is open (read for
-        200 at once: a call then finds it read) and, for paired screens, the arrival code
-        (turning every five minutes at the site's own second). A site whose day or code so
-        changes has its state read and sent: not a read per site a minute."""
+        """Every few seconds, what the screens show as the clock runs: at each site's
+        midnight, its state of the new day, to every display; once the minute turns, whether
+        each site with displays is open (read for 200 at once: a call finds it read) and,
+        for paired screens, the arrival code (turning every five minutes at the site's own
+        second). A site whose day or code so changes has its state read and sent."""
         while True:
-            await asyncio.sleep(loops.until_next_tick(self.clock(), ARRIVAL_CHECK_SECONDS))
+            await asyncio.sleep(ARRIVAL_CHECK_SECONDS)
             try:
                 await self._turn(self.clock())
             except Exception as exc:  # tried again in a few seconds
@@ -472,7 +471,7 @@ class Hub:
             await asyncio.sleep(0)
 
     async def _turn_some(self, shown: list[SiteFeed], now: datetime) -> None:
-        stale = [feed for feed in shown if not feed.opening_holds(now)]
+        stale = [feed for feed in shown if not feed.opening_read_this_minute(now)]
         if stale:
             openings = await screens.openings_by_id(self.db, [feed.site_id for feed in stale], now)
             for feed in stale:
@@ -490,11 +489,11 @@ class Hub:
     async def _opening(
         self, feed: SiteFeed, session: AsyncSession, site: Site | None, now: datetime
     ) -> Opening:
-        """Whether the site is open at `now`, as read at most once a minute per site: a
-        busy morning's every change would otherwise read its two weeks of hours again
-        (`site` is needed only then)."""
+        """Whether the site is open at `now`, as read at most once a minute per site (by
+        the clock's check; here when none holds): a busy morning's every change would
+        otherwise read its two weeks of hours again (`site` is needed only then)."""
         read = feed.opening
-        if read is None or not read_in_same_minute(read[0], now):
+        if read is None or not feed.opening_holds(now):
             assert site is not None
             read = feed.opening = (now, await opening_of(session, site, now))
         return read[1]

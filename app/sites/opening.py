@@ -5,15 +5,15 @@ and `now`, then the two readers that fetch the calendar (`open_day`, `opening_of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.i18n import DEFAULT_LANGUAGE, language
-from app.sites.hours import OpenDay, SiteCalendar, public_holiday
+from app.sites.hours import OpenDay, SiteCalendar, local_instant, public_holiday
 from app.sites.models import Site
 from app.sites.service import local_today, site_calendar, site_calendars
 
@@ -115,11 +115,13 @@ def today_at(calendar: SiteCalendar, today: date, now: datetime) -> Today:
 class Opening:
     """Whether a mairie is open at a moment, and if not, when it opens next (`opens`, in
     its local time: later `today`, or another day); None when not within the days the
-    mairie page looks ahead."""
+    mairie page looks ahead. `until`: when the hours it was worked out from change the
+    answer next (a range's end or start, or midnight; None: not worked out)."""
 
     open: bool
     opens: datetime | None = None
     today: bool = False
+    until: datetime | None = field(default=None, compare=False)
 
 
 OPEN = Opening(open=True)
@@ -128,11 +130,13 @@ OPEN = Opening(open=True)
 def opening_at(calendar: SiteCalendar, today: date, now: datetime) -> Opening:
     """The `Opening` at `now` that the mairie's page states in words (`today_at`)."""
     found = today_at(calendar, today, now)
+    midnight = local_instant(today + timedelta(days=1), time(0), calendar.timezone)
     if found.open_now is not None:
-        return OPEN
+        return Opening(open=True, until=min(found.open_now.closes, midnight))
     if found.later_today is not None:
-        return Opening(open=False, opens=found.later_today.opens, today=True)
-    return Opening(open=False, opens=found.next_opening)
+        opens = found.later_today.opens
+        return Opening(open=False, opens=opens, today=True, until=min(opens, midnight))
+    return Opening(open=False, opens=found.next_opening, until=midnight)
 
 
 def estimate(opening: Opening, minutes: Estimate | None) -> Estimate | None:

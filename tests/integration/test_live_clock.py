@@ -1,29 +1,18 @@
-"""The screens' clock of an instance (`Hub._keep_minutes`) ticks just as each minute
-turns and reads then whether each site with displays is open, all at once: a call in the
-minute finds the opening read, and its screens wait for no read of two weeks of hours."""
+"""The screens' clock of an instance (`Hub._keep_minutes`) reads, once the minute turns,
+whether each site with displays is open, all at once: a call in the minute finds the
+opening read, and its screens wait for no read of two weeks of hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from app.db import Database
 from app.live.feeds import Connection, SiteFeed
-from app.live.hub import ARRIVAL_CHECK_SECONDS, Hub
-from app.loops import LATE_BY, until_next_tick
+from app.live.hub import Hub
 from app.sites.opening import OPEN, Opening
 from app.sites.service import get_site
 from tests.conftest import Clock
-
-
-def test_the_clock_ticks_just_after_each_ten_seconds_and_so_as_the_minute_turns() -> None:
-    at = datetime(2026, 12, 1, 8, 29, 57, 250_000, tzinfo=UTC)
-
-    assert ARRIVAL_CHECK_SECONDS == 10.0  # a period dividing a minute
-    assert until_next_tick(at, 10.0) == 2.75 + LATE_BY
-    assert until_next_tick(at.replace(second=50, microsecond=0), 10.0) == 10.0 + LATE_BY
-    turned = at + timedelta(seconds=until_next_tick(at, 10.0))
-    assert (turned.minute, turned.second) == (30, 0)
 
 
 async def test_as_the_minute_turns_each_site_with_displays_has_its_opening_read(

@@ -15,7 +15,7 @@ import pytest
 from app.live.feeds import Connection, SiteFeed
 from app.live.hub import Hub
 from app.queue.views import DisplayState
-from app.sites.opening import OPEN
+from app.sites.opening import OPEN, Opening
 
 NOW = datetime(2026, 12, 1, 9, 30, 10, tzinfo=UTC)
 
@@ -126,3 +126,22 @@ async def test_a_newcomer_is_sent_its_snapshot_first_then_only_newer_states() ->
 
     assert queued(newcomer) == [("snapshot", 5), ("update", 6)]
     assert queued(there) == [("called", 5), ("update", 6)]
+
+
+def test_an_opening_read_holds_into_the_next_minute_while_its_hours_change_nothing() -> None:
+    """A call as the minute turns is sent the opening read in the minute before, if the
+    hours as read give the same answer since and the clock's read of this minute is not
+    overdue; else it is read again."""
+    feed = fed()
+    read_at = datetime(2026, 12, 1, 9, 29, 50, tzinfo=UTC)
+    feed.opening = (read_at, Opening(open=True, until=datetime(2026, 12, 1, 9, 31, tzinfo=UTC)))
+    cut = Opening(open=True, until=datetime(2026, 12, 1, 9, 30, 30, tzinfo=UTC))
+
+    assert feed.opening_holds(read_at + timedelta(seconds=20))  # 9:30:10, the minute after
+    assert not feed.opening_read_this_minute(read_at + timedelta(seconds=20))
+    assert not feed.opening_holds(read_at + timedelta(seconds=75))  # the clock's read overdue
+    assert not feed.opening_holds(read_at - timedelta(seconds=1))  # a clock set back
+    feed.opening = (read_at, cut)
+    assert not feed.opening_holds(read_at + timedelta(seconds=40))  # 9:30:30: it closes
+    feed.opening = (read_at, OPEN)  # no `until` worked out: its minute only
+    assert not feed.opening_holds(read_at + timedelta(seconds=20))

@@ -51,6 +51,25 @@ def test_a_moment_is_open_or_says_when_the_mairie_opens_next(now: str, expected:
     assert opening(at("2026-12-01", now)) == expected
 
 
+@pytest.mark.parametrize(
+    ("now", "until"),
+    [
+        ("07:45", "2026-12-01T08:30"),  # it opens
+        ("08:30", "2026-12-01T12:00"),  # it closes for lunch
+        ("12:00", "2026-12-01T13:30"),
+        ("16:59:59", "2026-12-01T17:00"),
+        ("17:00", "2026-12-02T00:00"),  # "opens tomorrow" becomes "opens today"
+    ],
+)
+def test_an_opening_says_until_when_the_hours_give_the_same_answer(now: str, until: str) -> None:
+    found = opening(at("2026-12-01", now))
+
+    assert found.until == datetime.fromisoformat(until).replace(tzinfo=PARIS)
+    moments = [at("2026-12-01", now) + timedelta(seconds=s) for s in range(0, 30_000, 30)]
+    for moment in (m for m in moments if found.until is not None and m < found.until):
+        assert opening(moment) == found, moment
+
+
 def test_a_friday_evening_opens_next_on_monday() -> None:
     assert opening(at("2026-12-04", "18:10")) == Opening(
         open=False, opens=at("2026-12-07", "08:30")
