@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
@@ -60,6 +60,24 @@ def parse_int(text: str | None, low: int, high: int) -> int | None:
     lies within `low`..`high`; None otherwise."""
     value = _read(text, _WHOLE, int)
     return value if value is not None and low <= value <= high else None
+
+
+_ID_DIGITS = re.compile(r"[0-9]{1,30}")
+
+
+def path_ids_plain(template: str, path: str, values: Mapping[str, object]) -> bool:
+    """Whether each segment of `path` that the router read as a whole number (an id, in
+    `values` by name; `{name}` in the route's `template`) is written in ASCII digits only:
+    its reading (`int`) also takes "+4", " 4", "4_0" and "४", and acts on that record."""
+    wanted, given = template.strip("/").split("/"), path.strip("/").split("/")
+    if len(wanted) != len(given):  # a parameter spanning segments: no id to line up
+        return True
+    ids = {f"{{{name}}}" for name, value in values.items() if type(value) is int}
+    return all(
+        _ID_DIGITS.fullmatch(text)
+        for shape, text in zip(wanted, given, strict=True)
+        if shape in ids
+    )
 
 
 def parse_date(text: str | None, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> date | None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Staff
+from tests.integration.test_queue_api import Desk
 
 ODD_SEGMENTS = [
     "x" * 5000,
@@ -143,3 +144,37 @@ async def test_unknown_addresses_and_methods_are_problems(client: AsyncTestClien
     assert wrong_method.status_code == 405
     for response in (missing, wrong_method):
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def odd_forms(number: int) -> list[str]:
+    """`number` as the router's `int` reads it but a client should not write it."""
+    digits = str(number)
+    return [
+        f"+{digits}",
+        f"%20{digits}",
+        f"{digits}%20",
+        f"0_{digits}",
+        digits.translate(str.maketrans("0123456789", "０１２３４５６７８９")),  # fullwidth
+        digits.translate(str.maketrans("0123456789", "०१२३४५६७८९")),  # Devanagari
+    ]
+
+
+async def test_an_id_in_the_path_not_written_in_ascii_digits_is_refused_before_it_acts(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    desk = await Desk(client, staff).open()
+    ticket = await desk.walk_in(force_reason="Tests run at any hour")
+    station = desk.stations["Poste 1"]["id"]
+
+    refused = {
+        odd: (await client.post(f"/api/v1/stations/{odd}/call-next", headers=desk.facilitator))
+        for odd in odd_forms(station)
+    }
+    page = await client.get(f"/api/v1/tickets/{ticket['token']}")
+    called = await desk.call()
+
+    assert {odd: r.status_code for odd, r in refused.items()} == dict.fromkeys(refused, 400)
+    assert all(r.json()["detail"].endswith("digits 0 to 9 only.") for r in refused.values())
+    assert page.json()["status"] == "waiting"  # none of them called it
+    assert called.status_code == 200
+    assert called.json()["number"] == ticket["number"]

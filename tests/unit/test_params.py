@@ -84,3 +84,29 @@ def test_an_instant_with_an_offset_is_read() -> None:
 def test_a_request_body_with_a_far_instant_names_the_field() -> None:
     with pytest.raises(ValueError, match="start"):
         bounds.check_instant(datetime.fromisoformat("9999-12-31T23:00:00-05:00"), "start")
+
+
+@pytest.mark.parametrize(
+    ("path", "plain"),
+    [
+        ("/api/v1/stations/48/call-next", True),
+        ("/api/v1/stations/+48/call-next", False),
+        ("/api/v1/stations/ 48/call-next", False),
+        ("/api/v1/stations/4_8/call-next", False),
+        ("/api/v1/stations/४८/call-next", False),
+        ("/api/v1/stations/４８/call-next", False),
+        ("/api/v1/stations/-48/call-next", False),
+    ],
+)
+def test_an_id_in_the_path_is_written_in_ascii_digits(path: str, plain: bool) -> None:
+    template = "/api/v1/stations/{station_id}/call-next"
+
+    assert bounds.path_ids_plain(template, path, {"station_id": 48}) is plain
+
+
+def test_only_the_ids_of_a_path_are_looked_at() -> None:
+    template = "/api/v1/admin/sites/{slug}/screens/{screen_id}"
+    values = {"slug": "+paris-15", "screen_id": 7}
+
+    assert bounds.path_ids_plain(template, "/api/v1/admin/sites/+paris-15/screens/7", values)
+    assert not bounds.path_ids_plain(template, "/api/v1/admin/sites/paris-15/screens/+7", values)
