@@ -22,8 +22,10 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, read_in_same_minute
+from app.throttle import RateLimit
 
 QUEUE_SIZE = 16
+CLIENT_MESSAGES_PER_MINUTE = 30
 TOO_MANY = 1008
 TRY_AGAIN_LATER = 1013
 NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
@@ -75,6 +77,17 @@ class Connection:
     async def _close(self, code: int) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.socket.close(code=code), timeout=2)
+
+    async def read_until_gone(self) -> None:
+        """Clients have nothing to say; reading tells when they leave, and one that
+        floods is let go."""
+        flood = RateLimit(count=CLIENT_MESSAGES_PER_MINUTE, period=60)
+        with contextlib.suppress(WebSocketDisconnect):
+            while not self.closing:
+                await self.socket.receive_data(mode="text")
+                if flood.hit("client"):
+                    self.close(TOO_MANY)
+                    return
 
     async def write(self) -> None:
         while True:
@@ -130,6 +143,8 @@ class SiteFeed:
     pushed: queue.DisplayState | None = None  # the newest state another instance sent
     needs_read: bool = False  # a notice came without its state
     outgoing: list[tuple[int, str]] = field(default_factory=list)  # changes made here: seq, kind
+    hours_heard: int = 0  # changes of the site's hours heard, and those sent since
+    hours_sent: int = 0
 
     def local_day(self, now: datetime) -> date:
         """The site's day at `now`: the day of the calls its screens show."""
@@ -150,6 +165,13 @@ class SiteFeed:
             self.push(notice.state)
         else:
             self.needs_read = True
+        self.dirty.set()
+
+    def hours_moved(self) -> None:
+        """The site's hours, an exception or a closure changed: the opening is read again
+        and every display and phone is sent what it now says."""
+        self.opening = None
+        self.hours_heard += 1
         self.dirty.set()
 
     def push(self, state: queue.DisplayState) -> None:

@@ -48,10 +48,8 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, opening_of
-from app.throttle import RateLimit
 
 log = logging.getLogger("guichet.live")
-CLIENT_MESSAGES_PER_MINUTE = 30
 GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
 TURN_AT_ONCE = 200  # sites a clock check reads and looks at between two turns of the loop
@@ -163,6 +161,8 @@ class Hub:
             elif isinstance(notice, events.ScreenRevoked):
                 data = notices.revoked(notice.site_id, notice.screen_id)
                 self.channels.publish(data, self.channel(notice.site_id))
+            elif isinstance(notice, notices.HoursChanged):  # to every instance, this one too
+                self.channels.publish(notices.hours(notice.site_id), self.channel(notice.site_id))
         for feed, state in read.items():
             if feed.outgoing and state.seq >= max(seq for seq, _ in feed.outgoing):
                 self._tell_others(feed, feed.outgoing, state)
@@ -229,7 +229,7 @@ class Hub:
             feed = await self._join(site, connection, token)
             connection.writer = asyncio.create_task(connection.write())
             await self._send_first(feed, connection, token)
-            await self._read_until_gone(connection)
+            await connection.read_until_gone()
         except Exception:  # logged here: Litestar would close with 4500 and say nothing
             log.exception("live connection to %s failed", site.slug)
             connection.close(INTERNAL_ERROR)
@@ -245,17 +245,6 @@ class Hub:
                 connection.writer.cancel()
             if feed is not None:
                 await self._leave(feed, connection)
-
-    async def _read_until_gone(self, connection: Connection) -> None:
-        """Clients have nothing to say; reading tells when they leave, and one that
-        floods is let go."""
-        flood = RateLimit(count=CLIENT_MESSAGES_PER_MINUTE, period=60)
-        with contextlib.suppress(WebSocketDisconnect):
-            while not connection.closing:
-                await connection.socket.receive_data(mode="text")
-                if flood.hit("client"):
-                    connection.close(TOO_MANY)
-                    return
 
     async def _send_first(self, feed: SiteFeed, connection: Connection, token: str | None) -> None:
         now = self.clock()
@@ -349,6 +338,9 @@ class Hub:
             notice = notices.read(payload)
             if notice.sender == self.instance:  # its state is sent here already
                 continue
+            if notice.kind == "hours":
+                feed.hours_moved()
+                continue
             if notice.kind == "revoked":
                 if notice.screen is not None:
                     feed.let_go({notice.screen})
@@ -399,12 +391,14 @@ class Hub:
     ) -> queue.DisplayState | None:
         """Send the displays the site's state, `pushed` by another instance or read here
         (always read once the site's day has turned), if it moved, or their QR code
-        changed, or the day turned (yesterday's calls leave every display, keyless ones
-        too); and the phones their tickets. The state read, if one was."""
+        changed, or the day turned or the hours changed (every display is sent it, keyless
+        ones too); and the phones their tickets. The state read, if one was."""
         read = None
         async with self.db.session() as session:
             now = self.clock()
-            turned = feed.day is not None and feed.day != feed.local_day(now)
+            heard = feed.hours_heard  # hours changed since the last refresh: every display
+            reopened = heard != feed.hours_sent  # is sent the state again
+            turned = reopened or (feed.day is not None and feed.day != feed.local_day(now))
             reading = bool(feed.displays) and (pushed is None or turned)
             site = feed.site
             if feed.site_due(now, reading):
@@ -425,6 +419,7 @@ class Hub:
                     feed.send(state, opening, kind, qr, moved=moved, turned=turned)
                     if moved or turned:
                         feed.day = feed.local_day(now)
+            feed.hours_sent = heard  # (a notice heard meanwhile is the next refresh's)
             if feed.tickets:
                 assert site is not None  # read above for the tickets
                 tokens = set(feed.tickets.values())

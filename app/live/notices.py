@@ -6,7 +6,8 @@ shows it (`state`, the body of `app.live.bodies.display_body`), so that the othe
 instances hand it to their screens without reading it again. A state too big for a
 notice (PostgreSQL's NOTIFY takes fewer than 8,000 bytes) is left out: the others read
 it, as they do for a notice without one. A revoked screen is `{site, kind: "revoked",
-screen}`; `app.live.channels.RESYNC` (no kind) asks for a read.
+screen}`; a change of its hours `{site, kind: "hours"}`; `app.live.channels.RESYNC` (no
+kind) asks for a read.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def of_changes(
         if data := moved_with_state(site_id, kind, body, sender):
             return [data]
     return [moved(site_id, seq, kind) for seq, kind in outgoing]
+
+
+@dataclass(frozen=True)
+class HoursChanged:
+    """A site's hours, an exception or a closure changed (handed over once committed)."""
+
+    site_id: int
+
+
+def hours(site_id: int) -> bytes:
+    return json.dumps({"site": site_id, "kind": "hours"}).encode()
 
 
 def revoked(site_id: int, screen_id: int) -> bytes:

@@ -125,6 +125,41 @@ async def test_while_the_mairie_is_open_every_door_gives_the_same_estimate(
     assert seen["display_open"] == (True, True)
 
 
+@pytest.mark.parametrize("change", ["closure", "exception"])
+async def test_a_change_of_the_hours_reaches_the_screens_and_the_phones_at_once(
+    client: CLIENT, staff: Staff, clock: Clock, change: str
+) -> None:
+    """Nothing in the queue moves: the change itself tells them (keyless displays and
+    phones had to wait for the next call, or poll)."""
+    clock.set(MORNING)
+    desk = await Desk(client, staff).open()
+    mine = await desk.walk_in()
+    manager = await staff.headers("manager", "paris-15")
+    admin = "/api/v1/admin/sites/paris-15"
+    with await client.websocket_connect(f"/ws/tickets/{mine['token']}") as phone:
+        before_phone = listen(phone)
+        with await client.websocket_connect("/ws/sites/paris-15/display") as screen:
+            before = listen(screen)
+            if change == "closure":
+                body = {"starts_at": "2026-12-01T08:55:00+01:00", "reason": "Coupure"}
+                body["ends_at"] = "2026-12-01T10:00:00+01:00"
+                made = await client.post(f"{admin}/closures", json=body, headers=manager)
+            else:
+                path = f"{admin}/hours-exceptions/2026-12-01"
+                made = await client.put(path, json={"reason": "Travaux"}, headers=manager)
+            after = listen(screen)
+            after_phone = listen(phone)
+
+    assert made.status_code in (200, 201), made.text
+    assert before["opening"]["open"] is True
+    assert before_phone["eta_minutes"] is not None
+    assert after["type"] == "snapshot"
+    assert after["seq"] == before["seq"]
+    assert after["opening"]["open"] is False
+    assert after["waiting"]["eta_minutes"] is None
+    assert after_phone["eta_minutes"] is None
+
+
 @pytest.fixture
 def two_week_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[date, date]]:
     """The reads of a site's calendar over more than its day (whether it is open and when
