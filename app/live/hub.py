@@ -12,7 +12,8 @@ revoked key is let go at once on every instance (a notice on the site's channel)
 at the latest at the next presence report (the keys are checked again then).
 
 While the mairie is closed, screens and phones are given no waiting estimate, as the
-GETs give none (`app.sites.opening`, read once a minute per site). Paired screens alone
+GETs give none (`app.sites.opening`, read once a minute per site, and at once on every
+instance when its hours, an exception or a closure change). Paired screens alone
 also show the mairie's arrival QR code while it is open (`app.live.arrival`), read again
 each minute of the clock: a new code (every five minutes), the opening, the closing.
 """
