@@ -3,13 +3,16 @@ PostgreSQL's LISTEN/NOTIFY or Redis, and delivery survives losing the listener."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -58,6 +61,40 @@ async def test_redis_carries_a_call_from_one_instance_to_the_other(
     through_redis: list[Server], db: Any
 ) -> None:
     await a_call_on_one_reaches_the_other(through_redis, db)
+
+
+async def opening_shown(screen: Any, is_open: bool, within: float = 20) -> dict[str, Any]:
+    """The first message of a display whose opening says `is_open`."""
+    async with asyncio.timeout(within):
+        while True:
+            message: dict[str, Any] = json.loads(await screen.recv())
+            if message["opening"]["open"] is is_open:
+                return message
+
+
+async def test_a_change_of_the_hours_on_one_instance_reaches_a_display_on_the_other(
+    cluster: list[Server], db: Any
+) -> None:
+    """Today closed, then open all day, by dated exceptions made on the first instance: a
+    display without a key on the second is told each at once, with no call in between
+    (whatever the real clock says, one of the two is a change)."""
+    first, second = cluster
+    desk = await Desk(first.base).open(await new_manager(db))
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
+    whole_day = {"ranges": [{"opens": "00:00", "closes": "23:59"}]}
+    try:
+        async with websockets.connect(f"{second.ws}/ws/sites/paris-15/display") as screen:
+            json.loads(await screen.recv())  # the snapshot
+            closed = await desk.http.put(path, json={"reason": "Travaux"}, headers=desk.headers)
+            shut = await opening_shown(screen, False)
+            opened = await desk.http.put(path, json=whole_day, headers=desk.headers)
+            reopened = await opening_shown(screen, True)
+    finally:
+        await desk.close()
+    assert (closed.status_code, opened.status_code) == (200, 200)
+    assert shut["waiting"]["eta_minutes"] is None
+    assert reopened["type"] == "snapshot"
 
 
 async def test_delivery_resumes_after_the_listeners_connection_is_killed(
