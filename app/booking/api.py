@@ -13,7 +13,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
 from app.accounts.actors import Actor
-from app.accounts.guards import STAFF_SECURITY, provide_booker
+from app.accounts.guards import STAFF_SECURITY, exempt_from_budgets, provide_booker
 from app.accounts.service import authorize
 from app.booking import alerts, commands, schemas
 from app.booking.alert_pages import release_alert
@@ -132,7 +132,8 @@ class BookingController(Controller):
         token: schemas.Token,
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
-        throttle_booking(request)
+        if not await exempt_from_budgets(request, context):
+            throttle_booking(request)
         appointment = await commands.cancel(context.session, token, now=context.now)
         return schemas.appointment_out(appointment, context.settings.base_url)
 
@@ -150,13 +151,15 @@ class BookingController(Controller):
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
         settings = context.settings
-        throttle_booking(request)
+        exempt = await exempt_from_budgets(request, context)
+        if not exempt:
+            throttle_booking(request)
         appointment = await commands.reschedule(
             context.session,
             token,
             data.start,
             now=context.now,
-            per_address_per_day=settings.bookings_per_address_per_day,
+            per_address_per_day=None if exempt else settings.bookings_per_address_per_day,
         )
         return schemas.appointment_out(appointment, settings.base_url)
 

@@ -452,3 +452,51 @@ async def test_the_booking_budgets_count_each_address_and_exempt_staff_bookings(
     assert by_session.json()["channel"] == "counter"
     assert logins == [401, 429]
     assert neighbour_login == 401, "tries made elsewhere never hold an agent back"
+
+
+async def test_staff_moving_and_cancelling_by_a_booking_s_link_are_spared_the_address_budget(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    # Two changes a minute per address. Reception moves and cancels bookings by their
+    # links through the API, with its token, far more often than that; anyone else at the
+    # same address, or sending credentials that do not hold, keeps to the budget.
+    clock.set("2026-12-01 09:00")
+    email = await staff.agent("reception", "paris-15")
+    settings = make_settings(
+        database_url, booking_requests_per_minute=2, availability_requests_per_minute=100
+    )
+    app = create_app(settings, clock=clock)
+    async with desks(app, "127.0.0.1") as (desk,):
+        found = await desk.get(SEARCH, params={"service": "caf"})
+        starts = [slot["start"] for slot in found.json()["slots"]]
+        issued = await desk.post(
+            "/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD}
+        )
+        bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        booking = Bookings(starts[:8])
+        tokens = [(await booking.make(desk, **bearer)).json()["token"] for _ in range(8)]
+        moved = [
+            await desk.post(
+                f"/api/v1/appointments/{token}/reschedule",
+                json={"start": start},
+                headers=bearer,
+            )
+            for token, start in zip(tokens[:3], starts[8:11], strict=True)
+        ]
+        cancelled = [
+            await desk.post(f"/api/v1/appointments/{token}/cancel", headers=bearer)
+            for token in tokens[3:6]
+        ]
+        anyone = [await desk.post(f"/api/v1/appointments/{tokens[6]}/cancel") for _ in range(2)]
+        forged = await desk.post(
+            f"/api/v1/appointments/{tokens[6]}/cancel",
+            headers={"Authorization": "Bearer not-a-token"},
+        )
+        unheld = await desk.post(f"/api/v1/appointments/{tokens[7]}/cancel")
+
+    assert [answer.status_code for answer in moved] == [200] * 3, moved[-1].text
+    assert [answer.status_code for answer in cancelled] == [200] * 3, cancelled[-1].text
+    assert [answer.status_code for answer in anyone] == [200, 200]
+    assert waited(forged, 60), "credentials that do not hold are a request like anyone's"
+    assert waited(unheld, 60)
+    assert [answer.json()["status"] for answer in cancelled] == ["cancelled"] * 3
