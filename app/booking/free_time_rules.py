@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.booking.slots import Booked
-from app.sites.hours import Interval, OpenDay
+from app.sites.hours import Interval, OpenDay, merged
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +32,10 @@ class StationDay:
     free_until_minutes: int  # when its last free run ends, in minutes from the day's start
 
 
-def _merged(spans: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def subtract(intervals: Sequence[Interval], holes: Iterable[Interval]) -> list[Interval]:
     """`intervals` (sorted, apart) less every instant of `holes`."""
     left: list[Interval] = []
-    cuts = _merged(hole for hole in holes if hole[0] < hole[1])
+    cuts = merged(hole for hole in holes if hole[0] < hole[1])
     for opens, closes in intervals:
         start = opens
         for cut_start, cut_end in cuts:

@@ -4,7 +4,7 @@ public holidays and closures, in the site's local time."""
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -92,7 +92,7 @@ class SiteCalendar:
             (local_instant(day, opens, self.timezone), local_instant(day, closes, self.timezone))
             for opens, closes in ranges
         ]
-        intervals = _merged([(start, end) for start, end in intervals if start < end])
+        intervals = merged([(start, end) for start, end in intervals if start < end])
         if intervals and self.closures:
             intervals, closure_reason = _subtract(intervals, self.closures)
             note = note or closure_reason
@@ -187,12 +187,12 @@ def _subtract(
     return intervals, reason
 
 
-def _merged(intervals: list[Interval]) -> list[Interval]:
+def merged(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted intervals with the overlapping or touching ones joined."""
-    merged: list[Interval] = []
+    joined: list[Interval] = []
     for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
         else:
-            merged.append((start, end))
-    return merged
+            joined.append((start, end))
+    return joined
