@@ -7,6 +7,7 @@ from __future__ import annotations
 from app.i18n import N_
 from app.i18n.elision import elides
 from app.i18n.texts import ROLES as ROLES  # the history names roles as the pages do
+from app.sites.late_rule_names import LATE_RULES as LATE_RULES  # and late-arrival rules
 
 # What each action did, said after the agent's name. Values: %(name)s (what was acted
 # on: an agent, a station, a démarche…), %(reference)s (a ticket's number, an
@@ -121,12 +122,6 @@ STATION_KINDS = {
     "standard": N_("Poste standard"),
     "double": N_("Poste double écran"),
     "any": N_("Tous les postes"),
-}
-LATE_RULES = {
-    "walk_in": N_("Comme une personne sans rendez-vous qui arrive"),
-    "grace": N_(
-        "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous"
-    ),
 }
 # The settings the page names with a label of its own rather than the setting's words.
 SETTING_NAMES = {

@@ -27,6 +27,7 @@ from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_for
 from app.sites.disruption import Disruption, to_reschedule
 from app.sites.forms import period_fields, read_period, refusals
 from app.sites.hours import WEEKDAYS, public_holiday
+from app.sites.late_rule_names import LATE_RULES
 from app.sites.models import Site, Station, StationOutage
 from app.sites.queries import (
     closures_ahead,
@@ -44,12 +45,6 @@ RANGES_SHOWN = 2  # and one more than a day has, up to the most a day may have
 FOLD_AFTER = 5  # rows of a list of days or closures shown before the rest is folded
 HOLIDAYS_AHEAD_DAYS = 365
 KINDS = {"standard": N_("Standard"), "double": N_("Double écran")}
-LATE_RULES = {
-    "walk_in": N_("Comme une personne sans rendez-vous qui arrive"),
-    "grace": N_(
-        "À l'heure de son rendez-vous pendant le délai de grâce, puis comme sans rendez-vous"
-    ),
-}
 # What the form says under each setting; Python formats ("%%": a percent sign).
 SETTING_HINTS = {
     "walk_in_percent": N_("en %%"),
