@@ -7,14 +7,16 @@ figures (visits, waits, outcomes, scores) are the same before and after."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import idna
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app import retention
 from app.audit import service as audit
@@ -233,33 +235,28 @@ async def blank(session: AsyncSession, found: Found, now: datetime) -> Erased:
         )
     if appointment_ids:
         await waitlist.forget(session, appointment_ids, now)
+    among = partial(_blank_among, session)
     return Erased(
-        appointments=await retention.blank_appointments(
-            session, Appointment.id.in_(appointment_ids)
-        )
-        if appointment_ids
-        else 0,
-        tickets=await retention.blank_tickets(session, Ticket.id.in_(ticket_ids))
-        if ticket_ids
-        else 0,
-        notes=await retention.blank_notes(session, Visit.ticket_id.in_(ticket_ids))
-        if ticket_ids
-        else 0,
-        steps=await retention.blank_steps(
-            session, EscalationEvent.escalation_id.in_(escalation_ids)
-        )
-        if escalation_ids
-        else 0,
-        answers=await retention.blank_answers(session, FollowUpAnswer.ticket_id.in_(ticket_ids))
-        if ticket_ids
-        else 0,
-        messages_purged=await retention.purge_messages(
-            session, now, OutboxMessage.id.in_(message_ids)
-        )
-        if message_ids
-        else 0,
+        appointments=await among(retention.blank_appointments, Appointment.id, appointment_ids),
+        tickets=await among(retention.blank_tickets, Ticket.id, ticket_ids),
+        notes=await among(retention.blank_notes, Visit.ticket_id, ticket_ids),
+        steps=await among(retention.blank_steps, EscalationEvent.escalation_id, escalation_ids),
+        answers=await among(retention.blank_answers, FollowUpAnswer.ticket_id, ticket_ids),
+        messages_purged=await among(retention.purge_messages, OutboxMessage.id, message_ids, now),
         messages_cancelled=cancelled,
     )
+
+
+async def _blank_among(
+    session: AsyncSession,
+    blanker: Callable[..., Awaitable[int]],
+    column: InstrumentedAttribute[int],
+    ids: list[int],
+    *before: object,
+) -> int:
+    """What `blanker(session, *before, where)` empties of the rows whose `column` is one
+    of `ids`: nothing, and no statement, when there are no ids."""
+    return await blanker(session, *before, column.in_(ids)) if ids else 0
 
 
 async def erase(
