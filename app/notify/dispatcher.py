@@ -50,11 +50,10 @@ from app.notify.transports import (
     SmsTransport,
     TransientError,
 )
+from app.retry_backoff import retry_delay as retry_delay  # a message waits as a delivery does
 
 log = logging.getLogger("guichet.notify")
 LEASE = timedelta(minutes=2)
-FIRST_RETRY = timedelta(seconds=30)
-LAST_RETRY = timedelta(hours=1)
 SENDING_AT_ONCE = 8
 # Messages to the mairie's partners rather than to a resident: in the service's language.
 IN_FRENCH = frozenset(render.TO_PARTNERS)
@@ -73,12 +72,6 @@ class Outcome:
 def message_id(key: str) -> str:
     """Stable across attempts and instances: the same message always has the same id."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
-
-
-def retry_delay(attempts: int, jitter: float) -> timedelta:
-    """30 s, 1 min, 2 min… up to an hour, each spread by `jitter` (0.5 to 1.5)."""
-    base: timedelta = min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
-    return base * jitter
 
 
 def voice_of(message: OutboxMessage, subjects: Subjects) -> tuple[str, ZoneInfo | None]:

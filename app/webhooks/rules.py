@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from app.retry_backoff import retry_delay as retry_delay  # a delivery waits as a message does
 from app.webhooks.models import DeliveryStatus
 
 EventName = Literal[
@@ -38,8 +39,6 @@ MAX_SECRET = 256
 # Visible ASCII only: the secret is the same bytes in every language a receiver is
 # written in.
 SECRET_PATTERN = r"^[!-~]+$"  # noqa: S105 (a pattern, not a secret)
-FIRST_RETRY = timedelta(seconds=30)
-LAST_RETRY = timedelta(hours=1)
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
@@ -64,13 +63,6 @@ def signed_by(secret: str, body: bytes, header: str) -> bool:
 
 
 # Trying again
-
-
-def retry_delay(attempts: int, jitter: float = 1.0) -> timedelta:
-    """How long after its `attempts`-th refused attempt a delivery is tried again: 30 s,
-    1 min, 2 min, 4 min… up to an hour, each spread by `jitter` (0.5 to 1.5)."""
-    doubled: timedelta = FIRST_RETRY * 2 ** min(max(0, attempts - 1), 16)
-    return min(doubled, LAST_RETRY) * jitter
 
 
 def schedule(attempts: int) -> list[timedelta]:
