@@ -25,19 +25,17 @@ import hashlib
 import logging
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
-from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from app import i18n, leases
-from app.db import Database
 from app.events import load_subscribers
+from app.lease_sender import LeaseSender
 from app.notify import render
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.planner import EMAIL
@@ -92,20 +90,14 @@ def where(exc: BaseException) -> str:
     return f"{PurePath(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
-@dataclass(eq=False, repr=False)
-class Dispatcher:
-    db: Database
-    clock: Callable[[], datetime]
-    _: KW_ONLY
+@dataclass(eq=False, repr=False, kw_only=True)
+class Dispatcher(LeaseSender):
     base_url: str
     email: EmailTransport
     sms: SmsTransport
-    instance: str
     batch: int = 50
     attempts: int = 8
     lease: timedelta = LEASE
-    # Spreads retries; nothing secret.
-    random: Random = field(init=False, default_factory=Random)
 
     def __post_init__(self) -> None:
         load_subscribers()  # the domains' subjects register with their subscribers

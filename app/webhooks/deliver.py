@@ -22,9 +22,8 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from random import Random
 
 import httpx
 from sqlalchemy import delete, select, update
@@ -32,6 +31,7 @@ from sqlalchemy import delete, select, update
 from app import leases
 from app.config import Settings
 from app.db import Database
+from app.lease_sender import LeaseSender
 from app.webhooks import rules, sealing
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
@@ -69,20 +69,14 @@ class Sent:
     error: str = ""
 
 
-@dataclass(eq=False, repr=False)
-class Deliverer:
-    db: Database
-    clock: Callable[[], datetime]
-    _: KW_ONLY
-    instance: str
+@dataclass(eq=False, repr=False, kw_only=True)
+class Deliverer(LeaseSender):
     batch: int = 20
     attempts: int = 10
     timeout: float = 5.0
     lease: timedelta = timedelta(minutes=2)
     # The service's key, which opens the endpoints' sealed secrets (`app.webhooks.sealing`).
     service_key: str = field(default="", repr=False)
-    # Spreads retries; nothing secret.
-    random: Random = field(init=False, default_factory=Random)
     _client: httpx.AsyncClient | None = field(init=False, default=None)
 
     @classmethod
