@@ -23,21 +23,19 @@ from sqlalchemy import (
     Time,
     and_,
     bindparam,
-    cast,
-    literal_column,
-    null,
     or_,
     select,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from app.booking import free_time_reads
 from app.booking.models import RELEASED, Appointment
 from app.booking.slots import Booked, Requirement, Rules, SlotFinder, StationInfo, policy
+from app.db import union_part
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_days
 from app.sites.models import Closure, HoursException, Station, StationOutage, WeeklyHours
 from app.waitlist.models import Offer, OfferStatus
@@ -237,27 +235,22 @@ def _calendars(
     on PostgreSQL (aware, in UTC), through `UTCDateTime` on SQLite (naive there)."""
     instant = Closure.starts_at.type if sqlite else DateTime(timezone=True)
 
-    def row(kind: int, site: Any, **given: Any) -> list[Any]:
-        typed = {
-            "number": Integer(),
-            "nth": Integer(),
-            "starts": instant,
-            "ends": instant,
-            "day": Date(),
-            "opens": Time(),
-            "closes": Time(),
-            "note": String(),
-            "ident": Integer(),
-            "flag": Boolean(),
-        }
-        return [
-            literal_column(str(kind), Integer()).label("kind"),
-            site.label("site_id"),
-            *(
-                (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
-                for name, of in typed.items()
-            ),
-        ]
+    typed: dict[str, TypeEngine[Any]] = {
+        "site_id": Integer(),
+        "number": Integer(),
+        "nth": Integer(),
+        "starts": instant,
+        "ends": instant,
+        "day": Date(),
+        "opens": Time(),
+        "closes": Time(),
+        "note": String(),
+        "ident": Integer(),
+        "flag": Boolean(),
+    }
+
+    def row(kind: int, site: Any, **given: Any) -> list[ColumnElement[Any]]:
+        return union_part(kind, typed, site_id=site, **given)
 
     def overlapping(
         site: QueryableAttribute[int],

@@ -16,18 +16,15 @@ from sqlalchemy import (
     String,
     Time,
     bindparam,
-    cast,
-    literal_column,
-    null,
     select,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import TypeEngine
 
 from app import bounds
-from app.db import UTCDateTime
+from app.db import UTCDateTime, union_part
 from app.errors import BadRequest, NotFound
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import (
@@ -176,7 +173,9 @@ def calendar_query() -> CompoundSelect[Any]:
     """Weekly hours, dated hours and closures of the sites `ids` as plain rows of one
     shape: kind, site, id, weekday, nth in month, day, opens, closes, starts, ends, note
     (NULL where a kind has none). Built once; its parameters are bound at each reading."""
-    columns: dict[str, Any] = {
+    columns: dict[str, TypeEngine[Any]] = {
+        "site_id": Integer(),
+        "ident": Integer(),
         "weekday": Integer(),
         "nth": Integer(),
         "day": Date(),
@@ -189,13 +188,7 @@ def calendar_query() -> CompoundSelect[Any]:
 
     def row(kind: int, table: Any, **given: Any) -> Select[Any]:
         return select(
-            literal_column(str(kind), Integer()).label("kind"),
-            table.site_id.label("site_id"),
-            table.id.label("ident"),
-            *(
-                (type_coerce(given[name], of) if name in given else cast(null(), of)).label(name)
-                for name, of in columns.items()
-            ),
+            *union_part(kind, columns, site_id=table.site_id, ident=table.id, **given)
         ).where(table.site_id.in_(bindparam("ids", expanding=True)))
 
     weekly = row(
@@ -218,4 +211,4 @@ def calendar_query() -> CompoundSelect[Any]:
     closures = row(
         _CLOSED, Closure, starts=Closure.starts_at, ends=Closure.ends_at, note=Closure.reason
     ).where(Closure.starts_at < bindparam("ends"), Closure.ends_at > bindparam("starts"))
-    return union_all(weekly, dated, closures).order_by("kind", "ident")
+    return union_all(weekly, dated, closures).order_by("part", "ident")
