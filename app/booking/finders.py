@@ -256,30 +256,28 @@ def _calendars(
         site: QueryableAttribute[int],
         starts: QueryableAttribute[datetime],
         ends: QueryableAttribute[datetime],
+        group: str = "",
     ) -> ColumnElement[bool]:
+        """Within the sites `ids` and the instants `starts` to `ends`; those of a group of
+        sites (`ids_<n>` …) with its suffix as `group` (`_<n>`)."""
         return and_(
-            site.in_(bindparam("ids", expanding=True)),
-            starts < bindparam("ends"),
-            ends > bindparam("starts"),
+            site.in_(bindparam(f"ids{group}", expanding=True)),
+            starts < bindparam(f"ends{group}"),
+            ends > bindparam(f"starts{group}"),
         )
 
-    booked = select(
-        *row(
-            BOOKED,
-            Appointment.site_id,
-            number=Appointment.station_id,
-            starts=Appointment.starts_at,
-            ends=Appointment.ends_at,
-        )
-    ).where(
+    def held(table: Any) -> dict[str, Any]:
+        """The columns of a station held from a start to an end (by an appointment, an
+        offer or an outage)."""
+        return {"number": table.station_id, "starts": table.starts_at, "ends": table.ends_at}
+
+    booked = select(*row(BOOKED, Appointment.site_id, **held(Appointment))).where(
         Appointment.status.not_in(RELEASED),
         Appointment.id != bindparam("leave_out"),
         or_(
             *(
-                and_(
-                    Appointment.site_id.in_(bindparam(f"ids_{number}", expanding=True)),
-                    Appointment.starts_at < bindparam(f"ends_{number}"),
-                    Appointment.ends_at > bindparam(f"starts_{number}"),
+                overlapping(
+                    Appointment.site_id, Appointment.starts_at, Appointment.ends_at, f"_{number}"
                 )
                 for number in range(groups)
             )
@@ -341,30 +339,13 @@ def _calendars(
                 note=Closure.reason,
             )
         ).where(overlapping(Closure.site_id, Closure.starts_at, Closure.ends_at)),
-        select(
-            *row(
-                OFFERED,
-                Offer.site_id,
-                number=Offer.station_id,
-                starts=Offer.starts_at,
-                ends=Offer.ends_at,
-            )
-        ).where(
+        select(*row(OFFERED, Offer.site_id, **held(Offer))).where(
             Offer.status == OfferStatus.HELD,
             Offer.id != bindparam("leave_out_offer"),
             Offer.expires_at > bindparam("now"),
             overlapping(Offer.site_id, Offer.starts_at, Offer.ends_at),
         ),
-        select(
-            *row(
-                OUT,
-                Station.site_id,
-                number=StationOutage.station_id,
-                starts=StationOutage.starts_at,
-                ends=StationOutage.ends_at,
-                ident=StationOutage.id,
-            )
-        )
+        select(*row(OUT, Station.site_id, ident=StationOutage.id, **held(StationOutage)))
         .join(Station, Station.id == StationOutage.station_id)
         .where(overlapping(Station.site_id, StationOutage.starts_at, StationOutage.ends_at)),
     )
