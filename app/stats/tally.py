@@ -5,11 +5,16 @@ one may ask for. Pure: no database here."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import TypeVar
+
+import msgspec
 
 from app.errors import BadRequest
+from app.shapes import from_model
 from app.sites.service import EARLIEST_DAY, LATEST_DAY
 from app.stats.schemas import (
     AppointmentFigures,
@@ -29,6 +34,7 @@ from app.visits.models import OUTCOMES
 MEDIAN, P90 = Fraction(1, 2), Fraction(9, 10)
 MAX_DAYS = 400
 CHANNELS = ("online", "phone", "counter", "partner")
+Counts = TypeVar("Counts", bound=msgspec.Struct)
 
 
 @dataclass
@@ -102,41 +108,35 @@ class Tally:
         self.called += called
         self.waited += float(waited)
         self.within += int(within)
-        joined, arrived, not_arrived, left = (int(value) for value in remote)
-        self.remote_joined += joined
-        self.remote_arrived += arrived
-        self.remote_not_arrived += not_arrived
-        self.remote_left += left
+        self._add_counts("remote_", RemoteFigures, remote)
 
     def add_offers(
         self, made: int, accepted: int, expired: int, declined: int, withdrawn: int
     ) -> None:
         """Add a row of the offers' figures (`Query._offers`), in its order."""
-        self.offers_made += int(made)
-        self.offers_accepted += int(accepted)
-        self.offers_expired += int(expired)
-        self.offers_declined += int(declined)
-        self.offers_withdrawn += int(withdrawn)
+        self._add_counts("offers_", OfferFigures, (made, accepted, expired, declined, withdrawn))
+
+    def _add_counts(self, prefix: str, shape: type[msgspec.Struct], counts: Iterable[int]) -> None:
+        """Add `counts`, in the order of the fields of `shape`, to the counts named after
+        them with `prefix` (`remote_` + `joined`: `remote_joined`)."""
+        for name, count in zip(shape.__struct_fields__, counts, strict=True):
+            setattr(self, prefix + name, getattr(self, prefix + name) + int(count))
+
+    def _counts(self, prefix: str, shape: type[Counts]) -> Counts:
+        """The struct `shape` of the counts named after its fields with `prefix`."""
+        return shape(**{name: getattr(self, prefix + name) for name in shape.__struct_fields__})
 
     def figures(self, target: int | None, goal: float | None) -> Figures:
         booked = sum(self.booked[c] for c in CHANNELS)
         answers = sum(self.scores.values())
         quantile = self.wait_quantiles
-        return Figures(
-            start=self.start,
-            end=self.end,
+        # The counts of the same names (start, end, walk-ins, tickets…) are copied.
+        return from_model(
+            self,
+            Figures,
             appointments=AppointmentFigures(
-                online=self.booked["online"],
-                phone=self.booked["phone"],
-                counter=self.booked["counter"],
-                partner=self.booked["partner"],
-                total=booked,
+                **{channel: self.booked[channel] for channel in CHANNELS}, total=booked
             ),
-            walk_ins=self.walk_ins,
-            tickets=self.tickets,
-            served=self.served,
-            came_late=self.came_late,
-            closed=self.closed,
             no_shows=NoShows(
                 appointments=self.missed,
                 tickets=self.ticket_no_shows,
@@ -145,7 +145,6 @@ class Tally:
             cancellations=Cancellations(
                 count=self.cancelled, rate=rate(self.cancelled, booked + self.cancelled)
             ),
-            called_off=self.called_off,
             waiting_minutes=Waiting(
                 mean=minutes(self.waited / self.called) if self.called else None,
                 median=minutes(quantile[MEDIAN]) if MEDIAN in quantile else None,
@@ -175,19 +174,8 @@ class Tally:
                 else None,
                 scores={str(score): self.scores[score] for score in range(1, 6)},
             ),
-            remote=RemoteFigures(
-                joined=self.remote_joined,
-                arrived=self.remote_arrived,
-                not_arrived=self.remote_not_arrived,
-                left=self.remote_left,
-            ),
-            offers=OfferFigures(
-                made=self.offers_made,
-                accepted=self.offers_accepted,
-                expired=self.offers_expired,
-                declined=self.offers_declined,
-                withdrawn=self.offers_withdrawn,
-            ),
+            remote=self._counts("remote_", RemoteFigures),
+            offers=self._counts("offers_", OfferFigures),
         )
 
 
