@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.partners.figures import referrals
+from app.shapes import from_model
 from app.sites.models import Site
 from app.stats.schemas import ReferralFigures, Stats
 from app.visits.activity_rules import AUTONOMY, THEMES
@@ -51,14 +52,6 @@ async def with_activities(
     site_ids = [site.id for site in sites]
     stats.autonomy, stats.themes = await activity_counts(session, site_ids, first, last)
     zone = ZoneInfo(sites[0].timezone if sites else "Europe/Paris")
-    stats.referrals = [
-        ReferralFigures(
-            partner=found.partner,
-            booked=found.booked,
-            honoured=found.honoured,
-            missed=found.missed,
-            cancelled=found.cancelled,
-        )
-        for found in await referrals(session, site_ids, first, last, zone)
-    ]
+    found = await referrals(session, site_ids, first, last, zone)
+    stats.referrals = [from_model(partner, ReferralFigures) for partner in found]
     return stats

@@ -21,6 +21,7 @@ from app.db import token_digest, writing
 from app.errors import BadRequest, Conflict, NotFound
 from app.queue.messages import about
 from app.queue.models import Ticket
+from app.shapes import from_model
 from app.sites.models import Service, Site
 from app.visits.activity_rules import ActivityReport, check_activity, settle
 from app.visits.models import (
@@ -212,14 +213,12 @@ def activity_of(visit: Visit, report: ActivityReport, *, usual_minutes: int) -> 
 
 def escalation_facts(escalation: Escalation) -> events.EscalationFacts:
     department = escalation.department
-    return events.EscalationFacts(
-        id=escalation.id,
-        reference=escalation.reference,
-        status=escalation.status,
+    return from_model(
+        escalation,
+        events.EscalationFacts,
         department=department.name,
         department_email=department.email,
         answer_days=department.answer_days,
-        created_at=escalation.created_at,
     )
 
 
