@@ -38,6 +38,7 @@ from app.booking.slots import Booked, Requirement, Rules, SlotFinder, StationInf
 from app.db import union_part
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_days
 from app.sites.models import Closure, HoursException, Station, StationOutage, WeeklyHours
+from app.sites.service import CLOSURE_ROW, DATED_ROW, DATED_WITHIN, WEEKLY_ROW
 from app.waitlist.models import Offer, OfferStatus
 
 Days = tuple[date, date]
@@ -295,17 +296,7 @@ def _calendars(
                 flag=Station.accessible,
             )
         ).where(Station.site_id.in_(bindparam("ids", expanding=True)), Station.active),
-        select(
-            *row(
-                WEEKLY,
-                WeeklyHours.site_id,
-                number=WeeklyHours.weekday,
-                nth=WeeklyHours.nth_in_month,
-                opens=WeeklyHours.opens,
-                closes=WeeklyHours.closes,
-                note=WeeklyHours.note,
-            )
-        ).where(
+        select(*row(WEEKLY, WeeklyHours.site_id, **WEEKLY_ROW)).where(
             or_(
                 *(
                     and_(
@@ -316,29 +307,12 @@ def _calendars(
                 )
             )
         ),
-        select(
-            *row(
-                DATED,
-                HoursException.site_id,
-                day=HoursException.day,
-                opens=HoursException.opens,
-                closes=HoursException.closes,
-                note=HoursException.reason,
-            )
-        ).where(
-            HoursException.site_id.in_(bindparam("ids", expanding=True)),
-            HoursException.day >= bindparam("first"),
-            HoursException.day <= bindparam("last"),
+        select(*row(DATED, HoursException.site_id, **DATED_ROW)).where(
+            HoursException.site_id.in_(bindparam("ids", expanding=True)), *DATED_WITHIN
         ),
-        select(
-            *row(
-                CLOSED,
-                Closure.site_id,
-                starts=Closure.starts_at,
-                ends=Closure.ends_at,
-                note=Closure.reason,
-            )
-        ).where(overlapping(Closure.site_id, Closure.starts_at, Closure.ends_at)),
+        select(*row(CLOSED, Closure.site_id, **CLOSURE_ROW)).where(
+            overlapping(Closure.site_id, Closure.starts_at, Closure.ends_at)
+        ),
         select(*row(OFFERED, Offer.site_id, **held(Offer))).where(
             Offer.status == OfferStatus.HELD,
             Offer.id != bindparam("leave_out_offer"),

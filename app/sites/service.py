@@ -167,6 +167,26 @@ def day_range(
 
 _WEEKLY, _DATED, _CLOSED = range(3)
 
+# The columns the weekly hours, the dated hours and the closures fill in a part of a
+# UNION ALL of calendars (`union_part`): the sites' calendars here, and the slot engines'
+# statement (`app.booking.finders`). `number`: the weekday.
+WEEKLY_ROW = {
+    "number": WeeklyHours.weekday,
+    "nth": WeeklyHours.nth_in_month,
+    "opens": WeeklyHours.opens,
+    "closes": WeeklyHours.closes,
+    "note": WeeklyHours.note,
+}
+DATED_ROW = {
+    "day": HoursException.day,
+    "opens": HoursException.opens,
+    "closes": HoursException.closes,
+    "note": HoursException.reason,
+}
+CLOSURE_ROW = {"starts": Closure.starts_at, "ends": Closure.ends_at, "note": Closure.reason}
+# The dated hours from `first` to `last`.
+DATED_WITHIN = (HoursException.day >= bindparam("first"), HoursException.day <= bindparam("last"))
+
 
 @cache
 def calendar_query() -> CompoundSelect[Any]:
@@ -176,7 +196,7 @@ def calendar_query() -> CompoundSelect[Any]:
     columns: dict[str, TypeEngine[Any]] = {
         "site_id": Integer(),
         "ident": Integer(),
-        "weekday": Integer(),
+        "number": Integer(),
         "nth": Integer(),
         "day": Date(),
         "opens": Time(),
@@ -191,24 +211,9 @@ def calendar_query() -> CompoundSelect[Any]:
             *union_part(kind, columns, site_id=table.site_id, ident=table.id, **given)
         ).where(table.site_id.in_(bindparam("ids", expanding=True)))
 
-    weekly = row(
-        _WEEKLY,
-        WeeklyHours,
-        weekday=WeeklyHours.weekday,
-        nth=WeeklyHours.nth_in_month,
-        opens=WeeklyHours.opens,
-        closes=WeeklyHours.closes,
-        note=WeeklyHours.note,
+    weekly = row(_WEEKLY, WeeklyHours, **WEEKLY_ROW)
+    dated = row(_DATED, HoursException, **DATED_ROW).where(*DATED_WITHIN)
+    closures = row(_CLOSED, Closure, **CLOSURE_ROW).where(
+        Closure.starts_at < bindparam("ends"), Closure.ends_at > bindparam("starts")
     )
-    dated = row(
-        _DATED,
-        HoursException,
-        day=HoursException.day,
-        opens=HoursException.opens,
-        closes=HoursException.closes,
-        note=HoursException.reason,
-    ).where(HoursException.day >= bindparam("first"), HoursException.day <= bindparam("last"))
-    closures = row(
-        _CLOSED, Closure, starts=Closure.starts_at, ends=Closure.ends_at, note=Closure.reason
-    ).where(Closure.starts_at < bindparam("ends"), Closure.ends_at > bindparam("starts"))
     return union_all(weekly, dated, closures).order_by("part", "ident")
