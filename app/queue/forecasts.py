@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, bindparam, func, select
@@ -29,7 +30,7 @@ from app.db import JSONValue, UTCDateTime, union_part
 from app.queue import eta
 from app.queue.models import Ticket, TicketEvent, TicketStatus
 from app.queue.ordering import Caller, Waiting
-from app.queue.queries import IN_LINE, out_of_service, threshold, today
+from app.queue.queries import IN_LINE, WAITING_COLUMNS, out_of_service, threshold, today
 from app.sites.models import Need, Service, Site, Station
 
 AVERAGE_OVER_DAYS = 90
@@ -57,6 +58,11 @@ COLUMNS: dict[str, TypeEngine[Any]] = {
     "s1": String(),
     "j1": JSONValue,
 }
+
+# The columns a ticket in line fills, in the order of the fields of `Waiting` (and of
+# `WAITING_COLUMNS`, which fill them).
+IN_LINE_SLOTS = ("n1", "t1", "t2", "f1", "s1", "f2", "n2")
+_in_line = attrgetter(*IN_LINE_SLOTS)
 
 
 def _row(part: Part, **given: Any) -> list[ColumnElement[Any]]:
@@ -165,20 +171,12 @@ def _statement(in_line: bool) -> Any:
         ),
     ]
     if in_line:
+        ticket = dict(zip(IN_LINE_SLOTS, WAITING_COLUMNS, strict=True))
         parts.insert(
             0,
-            select(
-                *_row(
-                    Part.IN_LINE,
-                    n1=Ticket.id,
-                    n2=Ticket.service_id,
-                    t1=Ticket.arrived_at,
-                    t2=Ticket.due_at,
-                    f1=Ticket.priority,
-                    f2=Ticket.requires_accessible,
-                    s1=Ticket.station_kind,
-                )
-            ).where(Ticket.site_id == site, Ticket.day == day, Ticket.status.in_(IN_LINE)),
+            select(*_row(Part.IN_LINE, **ticket)).where(
+                Ticket.site_id == site, Ticket.day == day, Ticket.status.in_(IN_LINE)
+            ),
         )
     return parts[0].union_all(*parts[1:])
 
@@ -204,18 +202,7 @@ async def read(
     by_part: dict[int, list[Any]] = defaultdict(list)
     for row in await session.execute(_statement(in_line), _values(site, now)):
         by_part[row.part].append(row)
-    waiting = [
-        Waiting(
-            id=r.n1,
-            arrived_at=r.t1,
-            due_at=r.t2,
-            priority=r.f1,
-            kind=r.s1,
-            accessible=r.f2,
-            service=r.n2,
-        )
-        for r in by_part[Part.IN_LINE]
-    ]
+    waiting = [Waiting(*_in_line(r)) for r in by_part[Part.IN_LINE]]
     busy = {r.n1: (r.t1 or r.t2 or now, r.n2) for r in by_part[Part.BUSY]}
     seen = {r.n1: r.t1 for r in by_part[Part.SEEN]}
     stations = [

@@ -39,7 +39,7 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import numbering
 from app.queue.models import QueueState, Ticket, TicketStatus
 from app.queue.ordering import Caller, Waiting
-from app.shapes import from_model
+from app.shapes import field_names, from_model
 from app.sites.hours import OpenDay
 from app.sites.models import LateArrivalRule, Service, Site, Station, StationOutage
 from app.sites.opening import has_closed
@@ -58,6 +58,8 @@ WAITING_COLUMNS = (
     Ticket.requires_accessible,
     Ticket.service_id,
 )
+# Each of `WAITING_COLUMNS` by the field of `Waiting` it fills (they come in its order).
+WAITING_FIELDS = dict(zip(field_names(Waiting), WAITING_COLUMNS, strict=True))
 
 
 def today(site: Site, now: datetime) -> date:
@@ -222,18 +224,7 @@ CALLING: dict[str, TypeEngine[Any]] = {
 def _to_call() -> CompoundSelect[Any]:
     mine = (Ticket.site_id == bindparam("site"), Ticket.day == bindparam("day"))
     waiting = select(
-        *union_part(
-            0,
-            CALLING,
-            id=Ticket.id,
-            service=Ticket.service_id,
-            arrived_at=Ticket.arrived_at,
-            due_at=Ticket.due_at,
-            priority=Ticket.priority,
-            accessible=Ticket.requires_accessible,
-            kind=Ticket.station_kind,
-            phone=Ticket.phone.is_not(None),
-        )
+        *union_part(0, CALLING, **WAITING_FIELDS, phone=Ticket.phone.is_not(None))
     ).where(*mine, Ticket.status == TicketStatus.WAITING)
     latest = select(*union_part(1, CALLING, arrived_at=func.max(Ticket.called_at))).where(*mine)
     stations = select(
@@ -247,18 +238,7 @@ async def to_call(session: AsyncSession, site: Site, now: datetime) -> Calling:
     rows = (await session.execute(_to_call(), values)).all()
     tickets = [row for row in rows if row.part == 0]
     return Calling(
-        waiting=[
-            Waiting(
-                id=row.id,
-                arrived_at=row.arrived_at,
-                due_at=row.due_at,
-                priority=row.priority,
-                kind=row.kind,
-                accessible=row.accessible,
-                service=row.service,
-            )
-            for row in tickets
-        ],
+        waiting=[from_model(row, Waiting) for row in tickets],
         latest=next((row.arrived_at for row in rows if row.part == 1), None),
         stations=[
             (row.id, Caller(kind=row.kind, accessible=row.accessible))
