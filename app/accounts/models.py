@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.actors import Role
+from app.accounts.session_store import SessionColumns, owner_column
 from app.db import Base, UTCDateTime, utcnow
-from app.sites.models import Site
+from app.sites.models import Site, sites_table
 
 ROLES = tuple(role.value for role in Role)
 
-agent_sites = Table(
-    "agent_sites",
-    Base.metadata,
-    Column("agent_id", ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
-    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+agent_sites = sites_table("agent_sites", "agent_id", "agents")
 
 
 class Agent(Base):
@@ -56,18 +52,14 @@ class Agent(Base):
         return self.role == Role.ADMIN or any(site.id == site_id for site in self.sites)
 
 
-class SessionRow(Base):
+class SessionRow(SessionColumns, Base):
     """A console session, kept on the server so that logging out, a password change or a
     deactivation ends it at once. Found by the SHA-256 of the random id the cookie holds:
     the id itself is never stored."""
 
     __tablename__ = "staff_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    agent_id: Mapped[int] = owner_column("agents")
 
 
 class LoginThrottle(Base):

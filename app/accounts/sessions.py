@@ -16,15 +16,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import session_rules
+from app.accounts import session_rules, session_store
 from app.accounts.credentials import issue_token, read_token
 from app.accounts.models import SessionRow
-from app.accounts.session_rules import digest
 from app.config import Settings
-from app.db import writing
 
 COOKIE = "guichet_session"
 CSRF_FIELD = "csrf"
@@ -48,23 +46,9 @@ async def start(
 ) -> StaffSession:
     """Open a session for `agent_id` (and forget the sessions of anyone that have ended)."""
     staff_session = StaffSession(agent_id, secrets.token_urlsafe(32), now, now)
-    async with writing(session):
-        ended = session_rules.ended_rows(
-            SessionRow.started_at,
-            SessionRow.last_seen_at,
-            now,
-            settings.session_idle_minutes,
-            settings.session_max_hours,
-        )
-        await session.execute(delete(SessionRow).where(ended))
-        session.add(
-            SessionRow(
-                digest=digest(staff_session.session_id),
-                agent_id=agent_id,
-                started_at=now,
-                last_seen_at=now,
-            )
-        )
+    idle, longest = settings.session_idle_minutes, settings.session_max_hours
+    row = SessionRow(agent_id=agent_id)
+    await session_store.open_row(session, row, staff_session.session_id, now, idle, longest)
     return staff_session
 
 
@@ -100,11 +84,9 @@ async def find(
     if named is None:
         return None
     agent_id, session_id = named
-    row = await session.scalar(select(SessionRow).where(SessionRow.digest == digest(session_id)))
-    if row is None or row.agent_id != agent_id:
-        return None
     idle, longest = settings.session_idle_minutes, settings.session_max_hours
-    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
+    row = await session_store.live_row(session, SessionRow, session_id, now, idle, longest)
+    if row is None or row.agent_id != agent_id:
         return None
     return StaffSession(agent_id, session_id, row.started_at, row.last_seen_at)
 
@@ -114,22 +96,13 @@ async def touch(
 ) -> None:
     """Record the session's activity, when the last record has aged: every few minutes,
     and at least twice within the idle timeout however short it is set."""
-    if not session_rules.activity_due(staff_session.last_seen, now, idle_minutes):
-        return
-    async with writing(session):
-        await session.execute(
-            update(SessionRow)
-            .where(SessionRow.digest == digest(staff_session.session_id))
-            .values(last_seen_at=now)
-        )
+    if session_rules.activity_due(staff_session.last_seen, now, idle_minutes):
+        await session_store.record_activity(session, SessionRow, staff_session.session_id, now)
 
 
 async def end(session: AsyncSession, staff_session: StaffSession) -> None:
     """Log out: the session's row goes, and its cookie opens nothing any more."""
-    async with writing(session):
-        await session.execute(
-            delete(SessionRow).where(SessionRow.digest == digest(staff_session.session_id))
-        )
+    await session_store.delete_row(session, SessionRow, staff_session.session_id)
 
 
 async def end_all(session: AsyncSession, agent_id: int) -> None:

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.session_store import SessionColumns, owner_column
 from app.db import Base, UTCDateTime
-from app.sites.models import Site
+from app.sites.models import Site, sites_table
 
-partner_sites = Table(
-    "partner_sites",
-    Base.metadata,
-    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
-    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+partner_sites = sites_table("partner_sites", "partner_id", "partners")
 
 
 class Partner(Base):
@@ -46,17 +42,11 @@ class Partner(Base):
         return [site.slug for site in self.sites]
 
 
-class PartnerSession(Base):
+class PartnerSession(SessionColumns, Base):
     """A session of the partners' page, opened with the key: found by the SHA-256 of the
     random id its cookie holds (the id itself is never stored); it ends at logout, when the
     key is revoked, when idle too long or too old."""
 
     __tablename__ = "partner_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    partner_id: Mapped[int] = mapped_column(
-        ForeignKey("partners.id", ondelete="CASCADE"), index=True
-    )
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    partner_id: Mapped[int] = owner_column("partners")

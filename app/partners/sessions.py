@@ -13,14 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.accounts import session_rules
-from app.accounts.session_rules import digest
+from app.accounts import session_rules, session_store
 from app.config import Settings
-from app.db import writing
 from app.partners.models import Partner, PartnerSession
 
 COOKIE = "guichet_partenaire"
@@ -39,30 +37,13 @@ class Opened:
     last_seen: datetime
 
 
-def _ended(settings: Settings, now: datetime) -> ColumnElement[bool]:
-    return session_rules.ended_rows(
-        PartnerSession.started_at,
-        PartnerSession.last_seen_at,
-        now,
-        settings.session_idle_minutes,
-        settings.session_max_hours,
-    )
-
-
 async def start(session: AsyncSession, partner_id: int, settings: Settings, now: datetime) -> str:
     """Open a session for the partner (and forget those of anyone that have ended): the
     cookie's value."""
     session_id = secrets.token_urlsafe(32)
-    async with writing(session):
-        await session.execute(delete(PartnerSession).where(_ended(settings, now)))
-        session.add(
-            PartnerSession(
-                digest=digest(session_id),
-                partner_id=partner_id,
-                started_at=now,
-                last_seen_at=now,
-            )
-        )
+    idle, longest = settings.session_idle_minutes, settings.session_max_hours
+    row = PartnerSession(partner_id=partner_id)
+    await session_store.open_row(session, row, session_id, now, idle, longest)
     return session_id
 
 
@@ -73,13 +54,9 @@ async def find(
     partner's key not revoked."""
     if not cookie or len(cookie) > LONGEST_COOKIE:
         return None
-    row = await session.scalar(
-        select(PartnerSession).where(PartnerSession.digest == digest(cookie))
-    )
-    if row is None:
-        return None
     idle, longest = settings.session_idle_minutes, settings.session_max_hours
-    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
+    row = await session_store.live_row(session, PartnerSession, cookie, now, idle, longest)
+    if row is None:
         return None
     partner = await session.scalar(
         select(Partner)
@@ -93,21 +70,12 @@ async def find(
 
 async def touch(session: AsyncSession, opened: Opened, now: datetime) -> None:
     """Record the session's activity, when the last record has aged."""
-    if now - opened.last_seen < session_rules.REFRESH_AFTER:
-        return
-    async with writing(session):
-        await session.execute(
-            update(PartnerSession)
-            .where(PartnerSession.digest == digest(opened.session_id))
-            .values(last_seen_at=now)
-        )
+    if now - opened.last_seen >= session_rules.REFRESH_AFTER:
+        await session_store.record_activity(session, PartnerSession, opened.session_id, now)
 
 
 async def end(session: AsyncSession, session_id: str) -> None:
-    async with writing(session):
-        await session.execute(
-            delete(PartnerSession).where(PartnerSession.digest == digest(session_id))
-        )
+    await session_store.delete_row(session, PartnerSession, session_id)
 
 
 def csrf_token(session_id: str, settings: Settings) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy import Boolean, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.session_store import SessionColumns, owner_column
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -40,19 +41,13 @@ class Resident(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ResidentSession(Base):
+class ResidentSession(SessionColumns, Base):
     """A resident's session, kept on the server so that signing out ends it at once. Found
     by the SHA-256 of the random id the cookie holds: the id itself is never stored."""
 
     __tablename__ = "resident_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), index=True
-    )
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    resident_id: Mapped[int] = owner_column("residents")
     # The ID token of the sign-in, for the provider's logout (`id_token_hint`): it goes
     # with the session.
     id_token: Mapped[str | None] = mapped_column(Text, default=None)

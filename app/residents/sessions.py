@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
-from app.accounts import session_rules
-from app.accounts.session_rules import digest
+from app.accounts import session_rules, session_store
 from app.config import Settings
 from app.db import writing
 from app.residents.models import Resident, ResidentSession
@@ -50,33 +48,15 @@ class Opened:
     last_seen: datetime
 
 
-def _ended(settings: Settings, now: datetime) -> ColumnElement[bool]:
-    return session_rules.ended_rows(
-        ResidentSession.started_at,
-        ResidentSession.last_seen_at,
-        now,
-        settings.resident_session_idle_minutes,
-        settings.resident_session_max_hours,
-    )
-
-
 async def start(
     session: AsyncSession, resident_id: int, settings: Settings, now: datetime, id_token: str = ""
 ) -> str:
     """Open a session for the resident (and forget those of anyone that have ended): the
     cookie's value. `id_token`: the sign-in's, kept for the provider's logout."""
     session_id = secrets.token_urlsafe(32)
-    async with writing(session):
-        await session.execute(delete(ResidentSession).where(_ended(settings, now)))
-        session.add(
-            ResidentSession(
-                digest=digest(session_id),
-                resident_id=resident_id,
-                started_at=now,
-                last_seen_at=now,
-                id_token=id_token or None,
-            )
-        )
+    idle, longest = settings.resident_session_idle_minutes, settings.resident_session_max_hours
+    row = ResidentSession(resident_id=resident_id, id_token=id_token or None)
+    await session_store.open_row(session, row, session_id, now, idle, longest)
     return session_id
 
 
@@ -87,13 +67,9 @@ async def find(
     long nor too old."""
     if not cookie or len(cookie) > LONGEST_COOKIE:
         return None
-    row = await session.scalar(
-        select(ResidentSession).where(ResidentSession.digest == digest(cookie))
-    )
-    if row is None:
-        return None
     idle, longest = settings.resident_session_idle_minutes, settings.resident_session_max_hours
-    if session_rules.has_ended(row.started_at, row.last_seen_at, now, idle, longest):
+    row = await session_store.live_row(session, ResidentSession, cookie, now, idle, longest)
+    if row is None:
         return None
     resident = await session.get(Resident, row.resident_id)
     if resident is None:
@@ -104,14 +80,8 @@ async def find(
 async def touch(session: AsyncSession, opened: Opened, now: datetime, idle_minutes: int) -> None:
     """Record the session's activity when the last record has aged: every few minutes,
     and at least twice within the idle timeout however short it is set."""
-    if not session_rules.activity_due(opened.last_seen, now, idle_minutes):
-        return
-    async with writing(session):
-        await session.execute(
-            update(ResidentSession)
-            .where(ResidentSession.digest == digest(opened.session_id))
-            .values(last_seen_at=now)
-        )
+    if session_rules.activity_due(opened.last_seen, now, idle_minutes):
+        await session_store.record_activity(session, ResidentSession, opened.session_id, now)
 
 
 async def end(session: AsyncSession, session_id: str) -> str | None:
@@ -120,7 +90,7 @@ async def end(session: AsyncSession, session_id: str) -> str | None:
     async with writing(session):
         ended = await session.execute(
             delete(ResidentSession)
-            .where(ResidentSession.digest == digest(session_id))
+            .where(session_store.of_id(ResidentSession, session_id))
             .returning(ResidentSession.id_token)
         )
         return ended.scalar_one_or_none()

@@ -9,12 +9,14 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -34,6 +36,17 @@ def shown_in(language: str, english: str | list[str]) -> str:
     version: English when they read English and it has one, else French (the data's own,
     which every other language falls back to)."""
     return ENGLISH if language == ENGLISH and english else i18n.DEFAULT_LANGUAGE
+
+
+def sites_table(name: str, owner_id: str, owner_table: str) -> Table:
+    """The table `name` of which sites each row of `owner_table` works at, a pair of ids
+    per row (`owner_id` and `site_id`); a pair goes with either of its rows."""
+    return Table(
+        name,
+        Base.metadata,
+        Column(owner_id, ForeignKey(f"{owner_table}.id", ondelete="CASCADE"), primary_key=True),
+        Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
 
 
 class LateArrivalRule(StrEnum):
