@@ -16,6 +16,8 @@ from app.accounts.session_rules import digest
 from app.db import UTCDateTime, writing
 
 Row = TypeVar("Row", bound="SessionColumns")
+# A session's id is 43 characters: anything much longer is none of ours.
+LONGEST_ID = 100
 
 
 class SessionColumns:
@@ -73,6 +75,8 @@ async def live_row(
     longest: int,
 ) -> Row | None:
     """The row of the session `session_id`, unless there is none or it has ended."""
+    if not session_id or len(session_id) > LONGEST_ID:
+        return None
     row = await session.scalar(select(table).where(of_id(table, session_id)))
     if row is None:
         return None

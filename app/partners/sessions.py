@@ -24,7 +24,6 @@ from app.partners.models import Partner, PartnerSession
 COOKIE = "guichet_partenaire"
 COOKIE_PATH = "/partenaires"
 CSRF_FIELD = "csrf"
-LONGEST_COOKIE = 100
 _CSRF_KIND = "partner-csrf"
 
 
@@ -52,8 +51,6 @@ async def find(
 ) -> Opened | None:
     """The open session of this cookie, with its partner and mairies: not ended, and its
     partner's key not revoked."""
-    if not cookie or len(cookie) > LONGEST_COOKIE:
-        return None
     idle, longest = settings.session_idle_minutes, settings.session_max_hours
     row = await session_store.live_row(session, PartnerSession, cookie, now, idle, longest)
     if row is None:

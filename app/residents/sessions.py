@@ -28,7 +28,7 @@ from app.residents.oidc import Flow
 
 COOKIE = "guichet_usager"
 CSRF_FIELD = "csrf"
-LONGEST_COOKIE = 100
+LONGEST_COOKIE = session_store.LONGEST_ID
 # The sign-in under way: sent back only to the provider's way back in, for a few minutes.
 FLOW_COOKIE = "guichet_connexion"
 FLOW_PATH = "/mon-espace/connexion"
@@ -65,8 +65,6 @@ async def find(
 ) -> Opened | None:
     """The open session of this cookie, with its resident: not ended, neither idle too
     long nor too old."""
-    if not cookie or len(cookie) > LONGEST_COOKIE:
-        return None
     idle, longest = settings.resident_session_idle_minutes, settings.resident_session_max_hours
     row = await session_store.live_row(session, ResidentSession, cookie, now, idle, longest)
     if row is None:
