@@ -25,10 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotFoundException
-from litestar.handlers import BaseRouteHandler
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +37,7 @@ from app.config import Settings
 from app.db import writing
 from app.errors import BadRequest
 from app.residents import oidc
+from app.residents.oidc_providers import Provider
 
 START_PATH = "/agents/connexion"
 RETURN_PATH = f"{START_PATH}/retour"
@@ -60,24 +58,10 @@ _ALGORITHM = "HS256"
 log = logging.getLogger("guichet")
 
 
-async def sign_on_is_on(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    """Guard: without the staff provider's settings, the sign-on's pages do not exist."""
-    settings: Settings = connection.app.state.settings
-    if not settings.staff_sign_in:
-        raise NotFoundException()
-
-
-def client_of(settings: Settings) -> oidc.Client:
-    """Guichet as the staff provider's client."""
-    return oidc.Client(
-        issuer=settings.staff_oidc_issuer,
-        client_id=settings.staff_oidc_client_id,
-        client_secret=settings.staff_oidc_client_secret,
-        scopes=settings.staff_oidc_scopes,
-        redirect_uri=f"{settings.base_url}{RETURN_PATH}",
-    )
+PROVIDER = Provider("staff_", RETURN_PATH)
+# Guard: without the staff provider's settings, the sign-on's pages do not exist.
+sign_on_is_on = PROVIDER.guard
+client_of = PROVIDER.client
 
 
 # The cookies

@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
-from litestar.handlers import BaseRouteHandler
+from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +27,7 @@ from app.errors import DomainError, Forbidden
 from app.i18n import N_, gettext
 from app.residents import erasure, linking, oidc, sessions, space
 from app.residents.models import Resident
+from app.residents.oidc_providers import Provider
 from app.security import forms_from_our_pages
 from app.web.context import Context
 from app.web.public import RESIDENTS_WORDS, Words, error_page
@@ -82,24 +81,10 @@ NOT_CHECKED = (
 )
 
 
-async def sign_in_is_on(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    """Guard: without the provider's settings, these pages do not exist."""
-    settings: Settings = connection.app.state.settings
-    if not settings.residents_sign_in:
-        raise NotFoundException()
-
-
-def client_of(settings: Settings) -> oidc.Client:
-    """Guichet as the residents' provider's client."""
-    return oidc.Client(
-        issuer=settings.oidc_issuer,
-        client_id=settings.oidc_client_id,
-        client_secret=settings.oidc_client_secret,
-        scopes=settings.oidc_scopes,
-        redirect_uri=f"{settings.base_url}{RETURN_PATH}",
-    )
+PROVIDER = Provider("", RETURN_PATH)
+# Guard: without the provider's settings, these pages do not exist.
+sign_in_is_on = PROVIDER.guard
+client_of = PROVIDER.client
 
 
 def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
