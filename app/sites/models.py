@@ -3,8 +3,10 @@ two with their names in English too, read in the language being rendered)."""
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy import (
     Boolean,
@@ -36,6 +38,52 @@ def shown_in(language: str, english: str | list[str]) -> str:
     version: English when they read English and it has one, else French (the data's own,
     which every other language falls back to)."""
     return ENGLISH if language == ENGLISH and english else i18n.DEFAULT_LANGUAGE
+
+
+Version = TypeVar("Version", str, list[str])
+
+
+def in_language(language: str, french: Version, english: Version) -> Version:
+    """The version of a text a reader of `language` is shown (`shown_in`)."""
+    return english if shown_in(language, english) == ENGLISH else french
+
+
+class Rendered(Generic[Version]):
+    """A text column of a row read in the language being rendered (`app.i18n.language`):
+    its English version (the column `<column>_en`) or the French one, as `in_language`
+    picks; a copy, so that changing it changes nothing in the row."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    @overload
+    def __get__(self, row: None, owner: type[object]) -> Rendered[Version]: ...
+    @overload
+    def __get__(self, row: object, owner: type[object]) -> Version: ...
+    def __get__(self, row: object | None, owner: type[object]) -> Rendered[Version] | Version:
+        if row is None:
+            return self
+        french: Version = getattr(row, self.column)
+        english: Version = getattr(row, f"{self.column}_en")
+        return copy(in_language(i18n.language.get(), french, english))
+
+
+class RenderedLanguage:
+    """The language a `Rendered` column is read in: French when it has no English
+    version."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    @overload
+    def __get__(self, row: None, owner: type[object]) -> RenderedLanguage: ...
+    @overload
+    def __get__(self, row: object, owner: type[object]) -> str: ...
+    def __get__(self, row: object | None, owner: type[object]) -> RenderedLanguage | str:
+        if row is None:
+            return self
+        english: str | list[str] = getattr(row, f"{self.column}_en")
+        return shown_in(i18n.language.get(), english)
 
 
 def sites_table(name: str, owner_id: str, owner_table: str) -> Table:
@@ -273,46 +321,23 @@ class Service(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     documents_en: Mapped[list[str]] = mapped_column(JSONValue, default=list, server_default="[]")
 
+    # The name, the description and the documents to bring in the language being
+    # rendered, and the language each is in (all the documents are in the same one).
+    label = Rendered[str]("name")
+    label_lang = RenderedLanguage("name")
+    about = Rendered[str]("description")
+    about_lang = RenderedLanguage("description")
+    to_bring = Rendered[list[str]]("documents")
+    to_bring_lang = RenderedLanguage("documents")
+
     def name_in(self, language: str) -> str:
-        return self.name_en if shown_in(language, self.name_en) == ENGLISH else self.name
+        return in_language(language, self.name, self.name_en)
 
     def description_in(self, language: str) -> str:
-        english = shown_in(language, self.description_en) == ENGLISH
-        return self.description_en if english else self.description
+        return in_language(language, self.description, self.description_en)
 
     def documents_in(self, language: str) -> list[str]:
-        english = shown_in(language, self.documents_en) == ENGLISH
-        return list(self.documents_en if english else self.documents)
-
-    @property
-    def label(self) -> str:
-        """The name in the language being rendered (`app.i18n.language`)."""
-        return self.name_in(i18n.language.get())
-
-    @property
-    def label_lang(self) -> str:
-        """The language `label` is in: French when it has no English name."""
-        return shown_in(i18n.language.get(), self.name_en)
-
-    @property
-    def about(self) -> str:
-        """The description in the language being rendered."""
-        return self.description_in(i18n.language.get())
-
-    @property
-    def about_lang(self) -> str:
-        """The language `about` is in."""
-        return shown_in(i18n.language.get(), self.description_en)
-
-    @property
-    def to_bring(self) -> list[str]:
-        """The documents to bring, in the language being rendered."""
-        return self.documents_in(i18n.language.get())
-
-    @property
-    def to_bring_lang(self) -> str:
-        """The language `to_bring` is in (all its documents are in the same one)."""
-        return shown_in(i18n.language.get(), self.documents_en)
+        return list(in_language(language, self.documents, self.documents_en))
 
 
 class Need(Base):
@@ -337,15 +362,9 @@ class Need(Base):
     # What an English reader is shown; empty shows the French one.
     name_en: Mapped[str] = mapped_column(String(120), default="")
 
+    # The need in words in the language being rendered, and the language that is.
+    label = Rendered[str]("name")
+    label_lang = RenderedLanguage("name")
+
     def name_in(self, language: str) -> str:
-        return self.name_en if shown_in(language, self.name_en) == ENGLISH else self.name
-
-    @property
-    def label(self) -> str:
-        """The need in words, in the language being rendered (`app.i18n.language`)."""
-        return self.name_in(i18n.language.get())
-
-    @property
-    def label_lang(self) -> str:
-        """The language `label` is in: French when it has no English name."""
-        return shown_in(i18n.language.get(), self.name_en)
+        return in_language(language, self.name, self.name_en)
