@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.cookies import private_cookie
 from app.config import Settings
 from app.db import writing
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError, Forbidden, Unauthorized
 from app.i18n import N_, gettext
 from app.residents import erasure, linking, oidc, sessions, space
 from app.residents.models import Resident
@@ -88,6 +88,10 @@ client_of = PROVIDER.client
 
 
 def on_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:
+    """Signed out: to the space, which offers to sign in; anything else: a page saying
+    what went wrong."""
+    if isinstance(exc, Unauthorized):
+        return Redirect(HOME, status_code=303)
     return error_page(exc, RESIDENT_WORDS)
 
 
@@ -113,6 +117,16 @@ async def opened(request: Request[Any, Any, State], context: Context) -> session
     if found is not None:
         idle = settings.resident_session_idle_minutes
         await sessions.touch(context.session, found, context.now, idle)
+    return found
+
+
+async def provide_signed_in(
+    request: Request[Any, Any, State], context: NamedDependency[Context]
+) -> sessions.Opened:
+    """The open session of the pages that need one; signed out, to the space (`on_error`)."""
+    found = await opened(request, context)
+    if found is None:
+        raise Unauthorized("Sign in first.")
     return found
 
 
@@ -198,6 +212,7 @@ class ResidentPages(Controller):
     path = HOME
     include_in_schema = False
     guards = [sign_in_is_on, forms_from_our_pages]
+    dependencies = {"found": Provide(provide_signed_in)}
     exception_handlers = {DomainError: on_error, HTTPException: on_error}
 
     @get("/")
@@ -231,22 +246,19 @@ class ResidentPages(Controller):
 
     @get("/coordonnees")
     async def details_form(
-        self, request: Request[Any, Any, State], context: NamedDependency[Context]
-    ) -> Template | Redirect:
+        self, context: NamedDependency[Context], found: NamedDependency[sessions.Opened]
+    ) -> Template:
         """The contact details and reminders the resident's bookings start from."""
-        found = await opened(request, context)
-        if found is None:
-            return Redirect(HOME, status_code=303)
         return _details_page(found, context, space.Details.of(found.resident))
 
     @post("/coordonnees")
     async def save_details(
-        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+        self,
+        request: Request[Any, Any, State],
+        context: NamedDependency[Context],
+        found: NamedDependency[sessions.Opened],
     ) -> Template | Redirect:
         """Keep the details posted, or show them again with what is wrong (422)."""
-        found = await opened(request, context)
-        if found is None:
-            return Redirect(HOME, status_code=303)
         form = await _checked_form(request, found, context)
         details = space.Details.posted(form)
         errors = details.errors()
@@ -257,12 +269,9 @@ class ResidentPages(Controller):
 
     @get("/suppression")
     async def confirm_deletion(
-        self, request: Request[Any, Any, State], context: NamedDependency[Context]
-    ) -> Template | Redirect:
+        self, context: NamedDependency[Context], found: NamedDependency[sessions.Opened]
+    ) -> Template:
         """What deleting the space does, and the button that does it."""
-        found = await opened(request, context)
-        if found is None:
-            return Redirect(HOME, status_code=303)
         upcoming, _past = await space.appointments_of(
             context.session, found.resident.id, context.now
         )
@@ -276,14 +285,14 @@ class ResidentPages(Controller):
 
     @post("/suppression")
     async def delete_space(
-        self, request: Request[Any, Any, State], context: NamedDependency[Context]
+        self,
+        request: Request[Any, Any, State],
+        context: NamedDependency[Context],
+        found: NamedDependency[sessions.Opened],
     ) -> Redirect:
         """The resident's data blanked, their space and sessions gone, the journal told
         (`erasure.erase`); then the provider's session ended too, as at a sign-out, and
         the page saying so (the provider gives back `state`)."""
-        found = await opened(request, context)
-        if found is None:
-            return Redirect(HOME, status_code=303)
         await _checked_form(request, found, context)
         id_token = await sessions.end(context.session, found.session_id)
         await erasure.erase(context.session, found.resident.id, context.now)
