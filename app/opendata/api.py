@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.audit.models import AuditEvent
 from app.opendata import inclusion, places
+from app.shapes import from_model
 from app.sites.models import Site
 from app.sites.service import list_services, local_today, site_calendar
 from app.web.context import Context
@@ -42,14 +43,9 @@ async def read_mairies(context: Context) -> list[tuple[places.Mairie, date]]:
         today = local_today(site, context.now)
         last = today + timedelta(days=places.HORIZON_DAYS)
         calendar = await site_calendar(session, site, today, last)
-        mairie = places.Mairie(
-            slug=site.slug,
-            name=site.name,
-            address=site.address,
-            arrondissements=site.arrondissements,
-            latitude=site.latitude,
-            longitude=site.longitude,
-            access=site.access,
+        mairie = from_model(
+            site,
+            places.Mairie,
             walk_ins=site.walk_in_percent > 0,
             accessible=any(station.active and station.accessible for station in site.stations),
             updated=places.updated_on(changed.get(site.id), calendar),

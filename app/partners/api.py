@@ -15,6 +15,7 @@ from app.partners import commands
 from app.partners.commands import PartnerIn
 from app.partners.models import Partner
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.web.context import Context
 
 PartnerId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The partner's id")]
@@ -41,12 +42,10 @@ class CreatedOut(PartnerOut, kw_only=True):
 
 def partner_out(partner: Partner, context: Context) -> PartnerOut:
     zone = context.zone
-    return PartnerOut(
-        id=partner.id,
-        name=partner.name,
-        email=partner.email,
+    return from_model(
+        partner,
+        PartnerOut,
         sites=partner.site_slugs,
-        active=partner.active,
         created_at=partner.created_at.astimezone(zone),
         revoked_at=partner.revoked_at.astimezone(zone) if partner.revoked_at else None,
     )

@@ -25,6 +25,7 @@ from app.problems import problem_responses
 from app.queue import remote, views
 from app.queue.api import RECEPTION, TicketOut, ticket_body
 from app.queue.models import Ticket
+from app.shapes import from_model
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
@@ -72,13 +73,7 @@ class RemoteCheckInIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 async def remote_out(context: Context, ticket: Ticket) -> RemoteTicketOut:
     view = await views.by_token(context.session, ticket.token, context.now)
-    return RemoteTicketOut(
-        number=ticket.number,
-        token=ticket.token,
-        status=ticket.status,
-        position=view.position,
-        eta_minutes=view.eta_minutes,
-    )
+    return from_model(ticket, RemoteTicketOut, position=view.position, eta_minutes=view.eta_minutes)
 
 
 class RemoteQueueController(Controller):

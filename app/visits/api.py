@@ -18,6 +18,7 @@ from app.accounts.service import STAFF_ROLES, authorize
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
@@ -83,14 +84,7 @@ def escalation_out(escalation: Escalation, site: Site, now: datetime) -> Escalat
 
 
 def department_out(department: Department) -> DepartmentOut:
-    return DepartmentOut(
-        code=department.code,
-        name=department.name,
-        answer_days=department.answer_days,
-        active=department.active,
-        email=department.email,
-        partner=department.partner_id,
-    )
+    return from_model(department, DepartmentOut, partner=department.partner_id)
 
 
 class EscalationsController(Controller):

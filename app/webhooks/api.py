@@ -14,6 +14,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.problems import problem_responses
+from app.shapes import from_model
 from app.webhooks import commands
 from app.webhooks.commands import Health, WebhookIn
 from app.webhooks.models import UNDONE, WebhookDelivery, WebhookEndpoint
@@ -67,9 +68,9 @@ def local(instant: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def webhook_out(endpoint: WebhookEndpoint, zone: ZoneInfo) -> WebhookOut:
-    return WebhookOut(
-        id=endpoint.id,
-        url=endpoint.url,
+    return from_model(
+        endpoint,
+        WebhookOut,
         events=list(endpoint.events),
         created_at=endpoint.created_at.astimezone(zone),
     )
@@ -88,12 +89,9 @@ def webhook_listed(endpoint: WebhookEndpoint, health: Health, zone: ZoneInfo) ->
 
 def delivery_out(delivery: WebhookDelivery, zone: ZoneInfo) -> DeliveryOut:
     waiting = delivery.status in UNDONE
-    return DeliveryOut(
-        delivery_id=delivery.delivery_id,
-        event=delivery.event,
-        status=delivery.status,
-        attempts=delivery.attempts,
-        last_error=delivery.last_error,
+    return from_model(
+        delivery,
+        DeliveryOut,
         created_at=delivery.created_at.astimezone(zone),
         last_attempt_at=local(delivery.last_attempt_at, zone),
         next_attempt_at=local(delivery.send_after, zone) if waiting else None,
