@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
@@ -13,19 +13,13 @@ from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.api import FromDate, ToDate
+from app.web.api import CsvFormat, FromDate, ToDate, csv_attachment
 
 SiteParam = Annotated[
     str | None,
     QueryParameter(max_length=40, description="A mairie's slug; without it, all of Paris (admin)"),
 ]
 ByParam = Annotated[By, QueryParameter(description="Periods: day, week or month")]
-FormatParam = Annotated[
-    Literal["csv", "excel"] | None,
-    QueryParameter(
-        name="format", description="`excel`: for a spreadsheet set up in French (`;`, BOM)"
-    ),
-]
 
 
 class StatsController(Controller):
@@ -64,14 +58,10 @@ class StatsController(Controller):
         first: FromDate = None,
         last: ToDate = None,
         by: ByParam = "day",
-        flavour: FormatParam = None,
+        flavour: CsvFormat = None,
     ) -> Response[str]:
         found = await read_stats(
             caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
         )
         name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
-        return Response(
-            stats_csv(found, excel=wants_excel(request, flavour)),
-            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
-            headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Accept"},
-        )
+        return csv_attachment(stats_csv(found, excel=wants_excel(request, flavour)), name)

@@ -4,25 +4,18 @@ JSON for programs, CSV for a spreadsheet or an import, for the mairies a manager
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
 
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.stats.export import wants_excel
 from app.stats.queries import default_range, today_in
 from app.stats.tally import check_range
 from app.visits.activity_records import ActivityRecord, activity_records, records_csv
-from app.web.api import FromDate, SiteQuery, ToDate, managed_sites
+from app.web.api import CsvFormat, FromDate, SiteQuery, ToDate, csv_attachment, managed_sites
 
-FormatParam = Annotated[
-    Literal["csv", "excel"] | None,
-    QueryParameter(
-        name="format", description="`excel`: for a spreadsheet set up in French (`;`, BOM)"
-    ),
-]
 DESCRIPTION = (
     "Managers read their mairies' (administrators every mairie's), one mairie with `site`; "
     "the days are the visits' local days, this month so far by default, at most 400 days. "
@@ -77,12 +70,8 @@ class ActivitiesController(Controller):
         site: SiteQuery = None,
         first: FromDate = None,
         last: ToDate = None,
-        flavour: FormatParam = None,
+        flavour: CsvFormat = None,
     ) -> Response[str]:
         records, first, last = await _read(caller, site, first, last)
         name = f"guichet-activites-{site or 'mairies'}-{first}-{last}.csv"
-        return Response(
-            records_csv(records, excel=wants_excel(request, flavour)),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Accept"},
-        )
+        return csv_attachment(records_csv(records, excel=wants_excel(request, flavour)), name)

@@ -1,11 +1,12 @@
-"""What the staff API's controllers share: the query parameters several of them take, and
-the mairies a manager's listing reads."""
+"""What the staff API's controllers share: the query parameters several of them take, the
+mairies a manager's listing reads, and the CSV files they answer."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
+from litestar import Response
 from litestar.params import QueryParameter
 
 from app.accounts.actors import MANAGERS
@@ -20,6 +21,12 @@ SiteQuery = Annotated[
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many")]
+CsvFormat = Annotated[
+    Literal["csv", "excel"] | None,
+    QueryParameter(
+        name="format", description="`excel`: for a spreadsheet set up in French (`;`, BOM)"
+    ),
+]
 
 
 async def managed_site(caller: Caller, site_id: int) -> Site:
@@ -34,3 +41,13 @@ async def managed_sites(caller: Caller, slug: str | None) -> dict[int, Site]:
     theirs (every one for an administrator); 403 for one that is not theirs."""
     sites = await sites_in_view(caller.session, caller.actor, roles=MANAGERS, slug=slug)
     return {site.id: site for site in sites}
+
+
+def csv_attachment(body: str, filename: str) -> Response[str]:
+    """`body`, a CSV file, to be saved as `filename`; caches keep one per `Accept`, which
+    may choose its flavour (`CsvFormat`)."""
+    return Response(
+        body,
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"},
+    )
