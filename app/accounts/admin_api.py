@@ -7,16 +7,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from app.accounts import commands as agents
 from app.accounts.commands import AgentChange, AgentIn, PasswordIn
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.accounts.models import Agent
 from app.problems import problem_responses
 from app.shapes import from_model
+from app.web.api import AdministrationApi
 from app.web.context import Context
 
 AgentId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The agent's id")]
@@ -62,10 +63,8 @@ async def acting(
     return account_out(other, caller.context)
 
 
-class AgentsAdminController(Controller):
+class AgentsAdminController(AdministrationApi):
     path = "/api/v1/admin/agents"
-    tags = ["administration"]
-    security = STAFF_SECURITY
 
     @get("/", summary="The staff accounts of one's mairies, or of one mairie (manager)")
     async def list_agents(

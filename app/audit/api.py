@@ -8,18 +8,18 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app import bounds
 from app.accounts.actors import MANAGERS, Actor
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.accounts.service import sites_in_view
 from app.audit import service
 from app.errors import BadRequest
 from app.shapes import from_model
-from app.web.api import FromDate, Limit, SiteQuery, ToDate
+from app.web.api import AdministrationApi, FromDate, Limit, SiteQuery, ToDate
 from app.web.context import Context
 
 ActionParam = Annotated[
@@ -107,10 +107,8 @@ async def read_log(
     )
 
 
-class AuditController(Controller):
+class AuditController(AdministrationApi):
     path = "/api/v1/audit"
-    tags = ["administration"]
-    security = STAFF_SECURITY
 
     @get("/", summary="The audit log: who changed what, when and from where (manager)")
     async def audit_log(

@@ -6,17 +6,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from sqlalchemy import select
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.db import writing
 from app.errors import NotFound
 from app.notify.models import MessageStatus, OutboxMessage
 from app.shapes import from_model
-from app.web.api import Limit, SiteQuery, managed_site, managed_sites
+from app.web.api import Limit, SiteQuery, StaffApi, managed_site, managed_sites
 
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -47,10 +47,9 @@ def outbox_out(message: OutboxMessage, slug: str) -> OutboxOut:
     return from_model(message, OutboxOut, site=slug, recipient=masked(message.recipient))
 
 
-class OutboxController(Controller):
+class OutboxController(StaffApi):
     path = "/api/v1/admin/outbox"
     tags = ["admin"]
-    security = STAFF_SECURITY
 
     @get("/", summary="Messages of the outbox, by status (failed: given up on)")
     async def list_messages(

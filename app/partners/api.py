@@ -6,16 +6,17 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.partners import commands
 from app.partners.commands import PartnerIn
 from app.partners.models import Partner
 from app.problems import problem_responses
 from app.shapes import from_model
+from app.web.api import AdministrationApi
 from app.web.context import Context
 
 PartnerId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The partner's id")]
@@ -51,10 +52,8 @@ def partner_out(partner: Partner, context: Context) -> PartnerOut:
     )
 
 
-class PartnersAdminController(Controller):
+class PartnersAdminController(AdministrationApi):
     path = "/api/v1/admin/partners"
-    tags = ["administration"]
-    security = STAFF_SECURITY
 
     @get("/", summary="The partners who refer people, without their keys (administrator)")
     async def list_partners(self, caller: NamedDependency[Caller]) -> list[PartnerOut]:

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.privacy import service
 from app.problems import problem_responses
 from app.shapes import Out, from_model
 from app.sites.models import Site
-from app.web.api import SiteQuery, managed_sites
+from app.web.api import SiteQuery, StaffApi, managed_sites
 
 EmailQuery = Annotated[str | None, QueryParameter(max_length=254, description="Their email")]
 PhoneQuery = Annotated[str | None, QueryParameter(max_length=40, description="Their phone")]
@@ -147,10 +147,9 @@ def person_out(found: service.Found, sites: dict[int, Site]) -> PersonOut:
     )
 
 
-class PeopleController(Controller):
+class PeopleController(StaffApi):
     path = "/api/v1/admin/people"
     tags = ["admin"]
-    security = STAFF_SECURITY
 
     @get(
         "/",

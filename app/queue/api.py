@@ -31,6 +31,7 @@ from app.sites.service import get_site
 from app.visits import service as visits
 from app.visits.commands import ActivityIn
 from app.visits.service import VisitReport
+from app.web.api import StaffApi
 from app.web.context import Context
 
 RECEPTION = frozenset({"reception", "manager"})
@@ -209,10 +210,9 @@ async def move_ticket(
     return await ticket_body(context, moved)
 
 
-class QueueController(Controller):
+class QueueController(StaffApi):
     path = "/api/v1"
     tags = ["queue"]
-    security = STAFF_SECURITY
 
     @post(
         "/sites/{slug:str}/tickets",

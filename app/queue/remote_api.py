@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from app import i18n
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.accounts.service import authorize
 from app.booking.contacts import client_network
 from app.booking.schemas import Token
@@ -29,6 +29,7 @@ from app.shapes import from_model
 from app.sites.schemas import Slug
 from app.sites.service import get_site
 from app.throttle import client_address
+from app.web.api import StaffApi
 from app.web.context import Context
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -152,10 +153,9 @@ class RemoteQueueController(Controller):
         return await remote_out(context, ticket)
 
 
-class RemoteDeskController(Controller):
+class RemoteDeskController(StaffApi):
     path = "/api/v1"
     tags = ["queue from a phone"]
-    security = STAFF_SECURITY
 
     @get("/sites/{slug:str}/arrival-code", summary="The mairie's arrival code of the moment")
     async def arrival_code(self, slug: Slug, caller: NamedDependency[Caller]) -> ArrivalCodeOut:

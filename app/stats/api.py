@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.api import CsvFormat, FromDate, ToDate, csv_attachment
+from app.web.api import CsvFormat, FromDate, StaffApi, ToDate, csv_attachment
 
 SiteParam = Annotated[
     str | None,
@@ -22,10 +22,9 @@ SiteParam = Annotated[
 ByParam = Annotated[By, QueryParameter(description="Periods: day, week or month")]
 
 
-class StatsController(Controller):
+class StatsController(StaffApi):
     path = "/api/v1"
     tags = ["stats"]
-    security = STAFF_SECURITY
 
     @get("/stats", summary="The figures of a mairie, or of all of Paris, by period")
     async def stats(

@@ -6,15 +6,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.stats.export import wants_excel
 from app.stats.queries import default_range, today_in
 from app.stats.tally import check_range
 from app.visits.activity_records import ActivityRecord, activity_records, records_csv
-from app.web.api import CsvFormat, FromDate, SiteQuery, ToDate, csv_attachment, managed_sites
+from app.web.api import (
+    CsvFormat,
+    FromDate,
+    SiteQuery,
+    StaffApi,
+    ToDate,
+    csv_attachment,
+    managed_sites,
+)
 
 DESCRIPTION = (
     "Managers read their mairies' (administrators every mairie's), one mairie with `site`; "
@@ -36,10 +44,9 @@ async def _read(
     return await activity_records(caller.session, list(sites), first, last), first, last
 
 
-class ActivitiesController(Controller):
+class ActivitiesController(StaffApi):
     path = "/api/v1"
     tags = ["visits"]
-    security = STAFF_SECURITY
 
     @get(
         "/activities",

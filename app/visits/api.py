@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from app.accounts.actors import MANAGERS
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.accounts.service import STAFF_ROLES, authorize
 from app.i18n.texts import ESCALATION_STATUSES as STATUS_LABELS
 from app.i18n.texts import label
@@ -23,7 +23,7 @@ from app.sites.models import Site
 from app.visits import commands, service
 from app.visits.commands import Code, DepartmentChange, DepartmentIn
 from app.visits.models import ESCALATION_STATUSES, Department, Escalation
-from app.web.api import Limit, SiteQuery, managed_site, managed_sites
+from app.web.api import Limit, SiteQuery, StaffApi, managed_site, managed_sites
 
 Status = Literal["received", "in_progress", "answered", "closed"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -87,10 +87,9 @@ def department_out(department: Department) -> DepartmentOut:
     return from_model(department, DepartmentOut, partner=department.partner_id)
 
 
-class EscalationsController(Controller):
+class EscalationsController(StaffApi):
     path = "/api/v1/escalations"
     tags = ["visits"]
-    security = STAFF_SECURITY
 
     @get("/", summary="Requests sent on to expert departments, oldest first")
     async def list_escalations(
@@ -148,10 +147,9 @@ class EscalationsController(Controller):
         return escalation_out(escalation, site, now)
 
 
-class DepartmentsController(Controller):
+class DepartmentsController(StaffApi):
     path = "/api/v1/departments"
     tags = ["visits"]
-    security = STAFF_SECURITY
 
     @get("/", summary="The expert departments requests may be sent on to")
     async def list_departments(

@@ -1,16 +1,16 @@
-"""What the staff API's controllers share: the query parameters several of them take, the
-mairies a manager's listing reads, and the CSV files they answer."""
+"""What the staff API's controllers share: their bases, the query parameters several of
+them take, the mairies a manager's listing reads, and the CSV files they answer."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
 
-from litestar import Response
+from litestar import Controller, Response
 from litestar.params import QueryParameter
 
 from app.accounts.actors import MANAGERS
-from app.accounts.guards import Caller
+from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import authorize, sites_in_view
 from app.sites.models import Site
 
@@ -27,6 +27,19 @@ CsvFormat = Annotated[
         name="format", description="`excel`: for a spreadsheet set up in French (`;`, BOM)"
     ),
 ]
+
+
+class StaffApi(Controller):
+    """A controller of the staff API: its routes take an agent's token."""
+
+    security = STAFF_SECURITY
+
+
+class AdministrationApi(StaffApi):
+    """A controller of the staff API's administration (accounts, partners, webhooks, the
+    audit log)."""
+
+    tags = ["administration"]
 
 
 async def managed_site(caller: Caller, site_id: int) -> Site:

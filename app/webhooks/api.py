@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.guards import Caller
 from app.problems import problem_responses
 from app.shapes import from_model
+from app.web.api import AdministrationApi
 from app.webhooks import commands
 from app.webhooks.commands import Health, WebhookIn
 from app.webhooks.models import UNDONE, WebhookDelivery, WebhookEndpoint
@@ -99,10 +100,8 @@ def delivery_out(delivery: WebhookDelivery, zone: ZoneInfo) -> DeliveryOut:
     )
 
 
-class WebhooksAdminController(Controller):
+class WebhooksAdminController(AdministrationApi):
     path = "/api/v1/admin/webhooks"
-    tags = ["administration"]
-    security = STAFF_SECURITY
 
     @get("/", summary="The webhook endpoints, with how their deliveries go (administrator)")
     async def list_webhooks(self, caller: NamedDependency[Caller]) -> list[WebhookListed]:
