@@ -116,8 +116,10 @@ def _cacheable(request: Request[Any, Any, Any], body: str, media_type: str) -> R
     return Response(body, headers=headers, media_type=media_type)
 
 
-def _json(rows: object) -> str:
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+def _cacheable_json(request: Request[Any, Any, Any], rows: object) -> Response[str]:
+    """`rows` as a compact JSON file, cacheable as `_cacheable` says."""
+    body = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return _cacheable(request, body, JSON_MEDIA_TYPE)
 
 
 class OpenDataController(Controller):
@@ -143,8 +145,7 @@ class OpenDataController(Controller):
         """The same rows as a list of objects: the standard defines only the table, so each
         has the CSV's fields and values (lists `|`-separated), coordinates as numbers and
         null where nothing is known."""
-        body = _json(await read_places(context))
-        return _cacheable(request, body, JSON_MEDIA_TYPE)
+        return _cacheable_json(request, await read_places(context))
 
     @get("/data-inclusion/structures.json", media_type=JSON_MEDIA_TYPE)
     async def inclusion_structures(
@@ -152,8 +153,7 @@ class OpenDataController(Controller):
     ) -> Response[str]:
         """The mairies as data·inclusion structures (its schema v1): a list of objects,
         lists as arrays, null where nothing is known."""
-        body = _json(await read_structures(context))
-        return _cacheable(request, body, JSON_MEDIA_TYPE)
+        return _cacheable_json(request, await read_structures(context))
 
     @get("/data-inclusion/services.json", media_type=JSON_MEDIA_TYPE)
     async def inclusion_services(
@@ -161,5 +161,4 @@ class OpenDataController(Controller):
     ) -> Response[str]:
         """The démarches of the catalog at each mairie as data·inclusion services, each
         with its structure's `id` in `structure_id`."""
-        body = _json(await read_services(context))
-        return _cacheable(request, body, JSON_MEDIA_TYPE)
+        return _cacheable_json(request, await read_services(context))
