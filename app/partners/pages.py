@@ -131,12 +131,18 @@ def _login_page(error: str | None = None, status: int = 200) -> Template:
     return Template("partner_login.html", context={"error": error}, status_code=status)
 
 
-class PartnerPages(Controller):
-    path = HOME
+class PartnerController(Controller):
+    """The partners' pages: out of the API's document, forms only from our pages, errors
+    in the partners' frame, and the partner logged in as `partner_visit`."""
+
     include_in_schema = False
     guards = [forms_from_our_pages]
     exception_handlers = {DomainError: on_error, HTTPException: on_error}
     dependencies = {"partner_visit": Provide(provide_partner_visit)}
+
+
+class PartnerPages(PartnerController):
+    path = HOME
 
     @get("/")
     async def home(

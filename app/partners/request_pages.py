@@ -7,19 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
-from app.errors import DomainError, NotFound
+from app.errors import NotFound
 from app.partners import sessions
-from app.partners.pages import HOME, PartnerVisit, on_error, provide_partner_visit
+from app.partners.pages import HOME, PartnerController, PartnerVisit
 from app.partners.queries import request_to
-from app.security import forms_from_our_pages
 from app.visits.models import Escalation
-from app.visits.request_view import PRIVATE, Refused, answer, request_context
+from app.visits.request_view import Refused, answer, render_request_page
 
 REQUESTS = f"{HOME}/demandes"
 Reference = Annotated[str, PathParameter(min_length=1, max_length=16)]
@@ -34,12 +32,8 @@ async def _request(visit: PartnerVisit, reference: str) -> Escalation:
     return found
 
 
-class PartnerRequestPages(Controller):
+class PartnerRequestPages(PartnerController):
     path = REQUESTS
-    include_in_schema = False
-    guards = [forms_from_our_pages]
-    exception_handlers = {DomainError: on_error, HTTPException: on_error}
-    dependencies = {"partner_visit": Provide(provide_partner_visit)}
 
     async def _page(
         self,
@@ -49,19 +43,17 @@ class PartnerRequestPages(Controller):
         done: bool = False,
         refused: Refused | None = None,
     ) -> Template:
-        page = await request_context(visit.context, escalation, done=done, refused=refused)
-        page.update(
+        return await render_request_page(
+            "partner_request.html",
+            visit.context,
+            escalation,
+            done=done,
+            refused=refused,
             partner=visit.partner,
             csrf=visit.csrf,
             form_action=f"{REQUESTS}/{escalation.reference}",
             hidden_name=sessions.CSRF_FIELD,
             hidden_value=visit.csrf,
-        )
-        return Template(
-            "partner_request.html",
-            context=page,
-            headers=PRIVATE,
-            status_code=refused.status if refused else 200,
         )
 
     @get("/{reference:str}")

@@ -19,7 +19,7 @@ from app.booking.schemas import Token
 from app.config import Settings
 from app.db import token_digest
 from app.visits import service as visits
-from app.visits.request_view import PRIVATE, Refused, answer, request_context
+from app.visits.request_view import Refused, answer, render_request_page
 from app.web.context import Context
 from app.web.public import PublicController, Visitor
 
@@ -44,17 +44,15 @@ class DepartmentPages(PublicController):
         refused: Refused | None = None,
     ) -> Template:
         escalation = await visits.escalation_by_department_token(context.session, token)
-        page = await request_context(context, escalation, done=done, refused=refused)
-        page.update(
+        return await render_request_page(
+            "department_request.html",
+            context,
+            escalation,
+            done=done,
+            refused=refused,
             form_action=f"/demande-transmise/{token}",
             hidden_name=FORM_TOKEN,
             hidden_value=form_token(context.settings, token),
-        )
-        return Template(
-            "department_request.html",
-            context=page,
-            headers=PRIVATE,
-            status_code=refused.status if refused else 200,
         )
 
     @get("/demande-transmise/{token:str}")

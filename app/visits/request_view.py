@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.datastructures import FormMultiDict
+from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,3 +162,25 @@ async def request_context(
         "chosen": refused.chosen if refused else "",
         "message": refused.message if refused else "",
     }
+
+
+async def render_request_page(
+    template: str,
+    context: Context,
+    escalation: Escalation,
+    *,
+    done: bool = False,
+    refused: Refused | None = None,
+    **form: Any,
+) -> Template:
+    """The request's page, `template`, as `request_context` has it with what the caller's
+    form needs (`form`: where it posts, its token's field), never kept and answered with
+    the status of the answer `refused`, if any."""
+    page = await request_context(context, escalation, done=done, refused=refused)
+    page.update(form)
+    return Template(
+        template,
+        context=page,
+        headers=PRIVATE,
+        status_code=refused.status if refused else 200,
+    )
