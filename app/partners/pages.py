@@ -24,6 +24,7 @@ from app import bounds
 from app.accounts.actors import Actor
 from app.accounts.cookies import private_cookie
 from app.booking import commands as booking
+from app.booking.appointment_rows import appointment_summary
 from app.booking.contact_form import ContactForm, reminded_by
 from app.booking.models import Appointment
 from app.booking.pages import free_slots_of_day, needs_of
@@ -248,14 +249,7 @@ async def _site_of(visit: PartnerVisit, slug: str) -> Site:
 
 
 def _referral_row(appointment: Appointment) -> dict[str, str]:
-    tz = ZoneInfo(appointment.site.timezone)
-    return {
-        "reference": appointment.reference,
-        "name": appointment.name,
-        "when": formats.moment(appointment.starts_at.astimezone(tz)),
-        "site": appointment.site.name,
-        "service": appointment.service.label,
-    }
+    return {**appointment_summary(appointment), "name": appointment.name}
 
 
 async def _home_context(

@@ -3,7 +3,7 @@ tickets issued and printed, and appointments booked at the desk or by phone."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -18,6 +18,7 @@ from app import bounds
 from app.accounts.actors import STAFF
 from app.booking import commands as booking_commands
 from app.booking import queries as booking
+from app.booking.appointment_rows import appointment_summary
 from app.booking.contact_form import ContactForm, reminded_by
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.pages import free_slots_of_day, needs_of
@@ -29,6 +30,7 @@ from app.i18n.texts import STATUSES, check_in_window, label, refusal_for_someone
 from app.queue import commands, queries, remote, views
 from app.queue.desk_forms import MAX_REFERENCE, WalkIn, too_long, too_long_text
 from app.queue.eta_words import EtaWords, eta_words
+from app.queue.models import Ticket
 from app.queue.station_pages import (
     RECEPTION,
     Id,
@@ -143,19 +145,18 @@ class ReceptionPages(StaffController):
         site, form = await site_form(staff, slug, RECEPTION)
         path = f"/accueil/{site.slug}"
         reference = str(form.get("reference", ""))
-        try:
-            if len(reference) > MAX_REFERENCE:  # no reference, even once cut
-                raise NotFound("No appointment has so long a reference.")
-            ticket = await commands.check_in(
+        if len(reference) > MAX_REFERENCE:  # no reference, even once cut
+            return refused(path, NotFound("No appointment has so long a reference."))
+        return await _arrived(
+            path,
+            commands.check_in(
                 staff.session,
                 site.slug,
                 reference,
                 agent_id=staff.actor.agent_id,
                 now=staff.now,
-            )
-        except DomainError as error:
-            return refused(path, error)
-        return back(path, ticket=str(ticket.id), arrivee="1")
+            ),
+        )
 
     @post("/accueil/{slug:str}/arrivees-a-distance")
     async def remote_check_in(
@@ -167,13 +168,12 @@ class ReceptionPages(StaffController):
         site, form = await site_form(staff, slug, RECEPTION)
         path = f"/accueil/{site.slug}"
         number = str(form.get("numero", ""))[:16]
-        try:
-            ticket = await remote.check_in_number(
+        return await _arrived(
+            path,
+            remote.check_in_number(
                 staff.session, site.slug, number, agent_id=staff.actor.agent_id, now=staff.now
-            )
-        except DomainError as error:
-            return refused(path, error)
-        return back(path, ticket=str(ticket.id), arrivee="1")
+            ),
+        )
 
     @get("/accueil/{slug:str}/rendez-vous")
     async def booking_form(
@@ -343,6 +343,16 @@ async def reception_page(
     return Template("staff_reception.html", context=page, status_code=status_code)
 
 
+async def _arrived(path: str, arrival: Awaitable[Ticket]) -> Redirect:
+    """Back to the reception console at `path` once `arrival` has checked someone in: with
+    their ticket, or saying why they were not."""
+    try:
+        ticket = await arrival
+    except DomainError as error:
+        return refused(path, error)
+    return back(path, ticket=str(ticket.id), arrivee="1")
+
+
 async def _walk_in_again(
     staff: Staff, site: Site, station: Station | None, asked: WalkIn, field: str, error: str
 ) -> Template:
@@ -435,13 +445,10 @@ async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> d
 
 
 def _booked_view(appointment: Appointment, settings: Settings) -> dict[str, Any]:
-    tz = ZoneInfo(appointment.site.timezone)
     return {
         **reminded_by(appointment),
-        "reference": appointment.reference,
+        **appointment_summary(appointment),
         "name": appointment.name,
-        "when": formats.moment(appointment.starts_at.astimezone(tz)),
-        "service": appointment.service.label,
         "link": f"{settings.base_url}/rendez-vous/{appointment.token}",
     }
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.booking import contacts
+from app.booking.appointment_rows import appointment_summary
 from app.booking.models import Appointment, AppointmentStatus
 from app.config import Settings
 from app.db import writing
@@ -63,13 +64,9 @@ async def appointments_of(
 
 
 def appointment_row(appointment: Appointment) -> dict[str, str]:
-    zone = ZoneInfo(appointment.site.timezone)
     return {
-        "reference": appointment.reference,
+        **appointment_summary(appointment),
         "token": appointment.token,
-        "when": formats.moment(appointment.starts_at.astimezone(zone)),
-        "site": appointment.site.name,
-        "service": appointment.service.label,
         "status": gettext(STATUSES.get(appointment.status, appointment.status)),
     }
 
