@@ -17,13 +17,20 @@ from app.i18n.texts import refusal
 from app.sites.models import Site
 
 
-@dataclass
-class ContactForm:
+@dataclass(frozen=True)
+class ContactDetails:
+    """A person's contact details and the reminders they want, named as the booking form
+    names its fields."""
+
     nom: str = ""
     email: str = ""
     telephone: str = ""
     rappels_email: bool = True
     rappels_sms: bool = False
+
+
+@dataclass(frozen=True)
+class ContactForm(ContactDetails):
     # Typed by reception or a partner for someone: the boxes as ticked, read by `reminders`.
     for_someone: bool = False
 

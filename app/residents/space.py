@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from app.booking import contacts
 from app.booking.appointment_rows import appointment_summary
+from app.booking.contact_form import ContactDetails
 from app.booking.models import Appointment, AppointmentStatus
 from app.config import Settings
 from app.db import writing
@@ -129,14 +130,8 @@ async def requests_sent_on(session: AsyncSession, resident_id: int) -> list[dict
 
 
 @dataclass(frozen=True)
-class Details:
+class Details(ContactDetails):
     """The contact details a resident saved, or would: as the booking form has them."""
-
-    nom: str = ""
-    email: str = ""
-    telephone: str = ""
-    rappels_email: bool = True
-    rappels_sms: bool = False
 
     @classmethod
     def of(cls, resident: Resident) -> Details:
