@@ -4,6 +4,7 @@ JavaScript needed. The private page of the appointment booked is in `appointment
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -122,6 +123,17 @@ def _back_to_slots(site: Site, code: str, needs: tuple[str, ...]) -> Redirect:
     return Redirect(f"/mairies/{site.slug}/rendez-vous/creneaux?{query}", status_code=303)
 
 
+@dataclass(frozen=True)
+class ChosenSlot:
+    """What the person chose before their contact details: the mairie, the démarche
+    `code`, the needs and the slot `start`."""
+
+    site: Site
+    code: str
+    needs: tuple[str, ...]
+    start: datetime
+
+
 class BookingFlowPages(PublicController):
     @get("/mairies/{slug:str}/rendez-vous")
     async def choose_service(self, slug: Slug, visitor: NamedDependency[Visitor]) -> Template:
@@ -166,15 +178,14 @@ class BookingFlowPages(PublicController):
             return _back_to_start(site)
         if start is None:
             return _back_to_slots(site, code, needs)
-        refused = await _unbookable(visitor, site, code, needs, start)
+        chosen = ChosenSlot(site, code, needs, start)
+        refused = await _unbookable(visitor, chosen)
         if refused is not None:
             return refused
         saved = await _saved_details(visitor)
         if saved is None:
-            return await _contact_page(visitor.session, site, code, needs, start)
-        return await _contact_page(
-            visitor.session, site, code, needs, start, entered=saved, from_space=True
-        )
+            return await _contact_page(visitor.session, chosen)
+        return await _contact_page(visitor.session, chosen, entered=saved, from_space=True)
 
     @post("/mairies/{slug:str}/rendez-vous/coordonnees")
     async def check_or_book(
@@ -198,22 +209,21 @@ class BookingFlowPages(PublicController):
         if start is None:
             return _back_to_slots(site, code, needs)
         entered = ContactForm.entered(form)
+        chosen = ChosenSlot(site, code, needs, start)
         if not confirmed:
-            refused = await _unbookable(visitor, site, code, needs, start, entered=entered)
+            refused = await _unbookable(visitor, chosen, entered=entered)
             if refused is not None:
                 return refused
         if form.get("modifier") == "oui":
-            return await _contact_page(session, site, code, needs, start, entered=entered)
+            return await _contact_page(session, chosen, entered=entered)
         errors = contact_errors(entered)
         if errors:
-            return await _contact_page(
-                session, site, code, needs, start, 422, entered=entered, errors=errors
-            )
+            return await _contact_page(session, chosen, 422, entered=entered, errors=errors)
         if not confirmed:
             return await _contact_page(
-                session, site, code, needs, start, template="booking_summary.html", entered=entered
+                session, chosen, template="booking_summary.html", entered=entered
             )
-        return await _book(visitor, site, code, needs, start, entered)
+        return await _book(visitor, chosen, entered)
 
 
 async def _saved_details(visitor: Visitor) -> ContactForm | None:
@@ -227,21 +237,14 @@ async def _saved_details(visitor: Visitor) -> ContactForm | None:
     return ContactForm(details.nom, details.email, details.telephone, by_email, by_sms)
 
 
-async def _unbookable(
-    visitor: Visitor,
-    site: Site,
-    code: str,
-    needs: tuple[str, ...],
-    start: datetime,
-    **shown: Any,
-) -> Template | None:
-    """The contact step saying why the slot `start` cannot be booked (taken meanwhile, not
+async def _unbookable(visitor: Visitor, chosen: ChosenSlot, **shown: Any) -> Template | None:
+    """The contact step saying why the slot chosen cannot be booked (taken meanwhile, not
     a slot of this démarche, past, closed…), with the nearest free slots; None when it can.
     Checked as each step is shown, so that nobody fills in a form for a slot that is not
     there; the booking checks again, under its lock."""
-    session = visitor.session
-    service, chosen = await choice(session, code, needs)
-    need = requirement_of(service, chosen)
+    session, site, start = visitor.session, chosen.site, chosen.start
+    service, needs = await choice(session, chosen.code, chosen.needs)
+    need = requirement_of(service, needs)
     day = start.astimezone(ZoneInfo(site.timezone)).date()
     finder = await slot_finder(session, site, need, day, day, visitor.now)
     outcome = finder.check(start)
@@ -249,26 +252,10 @@ async def _unbookable(
         return None
     refused = SlotRefused(outcome)
     await offer_alternatives(session, refused, site, need, start, visitor.now)
-    return await _contact_page(
-        session,
-        site,
-        code,
-        needs,
-        start,
-        refused.status,
-        refused=refused,
-        **shown,
-    )
+    return await _contact_page(session, chosen, refused.status, refused=refused, **shown)
 
 
-async def _book(
-    visitor: Visitor,
-    site: Site,
-    code: str,
-    needs: tuple[str, ...],
-    start: datetime,
-    entered: ContactForm,
-) -> Template | Redirect:
+async def _book(visitor: Visitor, chosen: ChosenSlot, entered: ContactForm) -> Template | Redirect:
     """Book what the summary showed; its private page, or the contact step again saying why
     not (with the nearest free slots when the slot was taken meanwhile)."""
     session = visitor.session
@@ -276,9 +263,18 @@ async def _book(
         client = contacts.client_network(client_address(visitor.request))
         cookie = visitor.request.cookies.get(residents.COOKIE, "")
         resident = await residents.signed_in(session, cookie, visitor.settings, visitor.now)
-        request = entered.request(site, code, needs, start, client=client, resident_id=resident)
+        request = entered.request(
+            chosen.site,
+            chosen.code,
+            chosen.needs,
+            chosen.start,
+            client=client,
+            resident_id=resident,
+        )
         just_booked = visitor.request.cookies.get(JUST_BOOKED, "")
-        appointment = await _booked_just_now(session, site, request, visitor.now, just_booked)
+        appointment = await _booked_just_now(
+            session, chosen.site, request, visitor.now, just_booked
+        )
         if appointment is None:
             appointment = await commands.book(
                 session,
@@ -287,24 +283,13 @@ async def _book(
                 per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
     except SlotRefused as refused:
-        return await _contact_page(
-            session,
-            site,
-            code,
-            needs,
-            start,
-            409,
-            entered=entered,
-            refused=refused,
-        )
+        return await _contact_page(session, chosen, 409, entered=entered, refused=refused)
     except DomainError as error:
         if error.status >= 404 and error.code not in THE_PERSONS_LIMITS:
             raise
         errors = {"formulaire": refusal(error.code)}
         status = 409 if error.status == 409 else 422
-        return await _contact_page(
-            session, site, code, needs, start, status, entered=entered, errors=errors
-        )
+        return await _contact_page(session, chosen, status, entered=entered, errors=errors)
     return Redirect(
         f"/rendez-vous/{appointment.token}?confirme=1",
         status_code=303,
@@ -381,29 +366,27 @@ def _service_view(item: Service) -> dict[str, Any]:
 
 async def _contact_page(
     session: AsyncSession,
-    site: Site,
-    code: str,
-    needs: tuple[str, ...],
-    start: datetime,
+    chosen: ChosenSlot,
     status: int = 200,
     template: str = "booking_contact.html",
     refused: SlotRefused | None = None,
     **shown: Any,
 ) -> Template:
-    """The step of the contact details for the slot `start`, with what the form `shown`
+    """The step of the contact details for the slot `chosen`, with what the form `shown`
     again (what was entered, what is wrong) and, when the slot is `refused`, why, with the
     nearest free slots; or, as `template`, the summary to confirm."""
-    service, chosen = await choice(session, code, needs)
+    site = chosen.site
+    service, needs = await choice(session, chosen.code, chosen.needs)
     tz = ZoneInfo(site.timezone)
-    local = start.astimezone(tz)
+    local = chosen.start.astimezone(tz)
     page = {
         "site": site,
         "service": service,
-        "needs": chosen,
-        "need_codes": [need.code for need in chosen],
+        "needs": needs,
+        "need_codes": [need.code for need in needs],
         "start": local.isoformat(),
         "when": formats.moment(local),
-        "length": formats.minutes(requirement_of(service, chosen).length_minutes),
+        "length": formats.minutes(requirement_of(service, needs).length_minutes),
         "slot_day": local.date().isoformat(),
         "reminder_when": formats.hours_before(site.reminder_hours),
         "entered": ContactForm(),
