@@ -112,9 +112,11 @@ class AppointmentBooked(AppointmentEvent, name="appointment.booked"):
 
 class AppointmentMoved(AppointmentEvent, name="appointment.moved"):
     """Another time, or another station, chosen by the person or by the desk (or an
-    earlier slot offered to them); `freed_from`: the start it left."""
+    earlier slot offered to them); `freed_from`: the start it left; `by_agent`: the agent
+    who moved it by its link, if one did."""
 
     freed_from: datetime | None = None
+    by_agent: int | None = None
 
 
 class OfferMade(AppointmentEvent, name="offer.made"):
@@ -144,7 +146,10 @@ class AppointmentCalledOff(AppointmentEvent, name="appointment.called_off"):
 
 
 class AppointmentCancelled(AppointmentEvent, name="appointment.cancelled"):
-    """Cancelled by the person, or released by a manager."""
+    """Cancelled by the person, or released by a manager; `by_agent`: the agent who
+    cancelled it by its link, if one did."""
+
+    by_agent: int | None = None
 
 
 class AppointmentRemindersAdded(AppointmentEvent, name="appointment.reminders_added"):

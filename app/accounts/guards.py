@@ -86,15 +86,15 @@ async def partner_actor(session: AsyncSession, key: str) -> Actor:
     return Actor.of_partner(partner)
 
 
-async def exempt_from_budgets(request: Request[object, object, State], context: Context) -> bool:
-    """Whether staff (a token or their session) or a partner's key sends this request: the
-    per-address budgets of bookings, moves and cancellations spare them. Credentials that
-    do not hold only make it a request like anyone's: on the routes of a booking's link,
-    the link's token is what is asked, and a bad header changes none of their answers."""
+async def known_booker(request: Request[object, object, State], context: Context) -> Actor | None:
+    """Who books, as `booker_of` says, on a route anyone may use: credentials that do not
+    hold only make it a request like anyone's (None), never a refusal. On the routes of a
+    booking's link, the link's token is what is asked, and a bad header changes none of
+    their answers."""
     try:
-        return await booker_of(request, context) is not None
+        return await booker_of(request, context)
     except (Unauthorized, Forbidden):
-        return False
+        return None
 
 
 async def booker_of(request: Request[object, object, State], context: Context) -> Actor | None:

@@ -20,6 +20,8 @@ SENTENCES = {
     "auth.locked": N_("a vu son compte bloqué après des erreurs de mot de passe"),
     "auth.slowed": N_("a vu ses connexions ralenties après des erreurs de mot de passe"),
     "appointment.booked": N_("a pris le rendez-vous %(reference)s pour une personne"),
+    "appointment.moved": N_("a déplacé le rendez-vous %(reference)s pour la personne"),
+    "appointment.cancelled": N_("a annulé le rendez-vous %(reference)s pour la personne"),
     "appointments.released": N_("a annulé les réservations en ligne suspectes du %(day)s"),
     "ticket.issued": N_("a donné le ticket %(reference)s"),
     "ticket.checked_in": N_("a enregistré une arrivée : ticket %(reference)s"),

@@ -1,6 +1,6 @@
 """The audit log hears what agents did through the domain events: a line per booking an
-agent made, per ticket an agent moved, per screen revoked, per change to how a mairie or
-the City's service runs, per login tried, in the same transaction."""
+agent made, moved or cancelled, per ticket an agent moved, per screen revoked, per change
+to how a mairie or the City's service runs, per login tried, in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from app.audit import service as audit
 from app.events import (
     Administered,
     AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentMoved,
     LoginTried,
     QueueMoved,
     ScreenRevoked,
@@ -29,6 +31,24 @@ async def booked_by_an_agent(session: AsyncSession, event: AppointmentBooked) ->
         site_id=event.site.id,
         target=f"appointment:{event.appointment.reference}",
         channel=event.channel,
+        service=event.service.code,
+        station=event.appointment.station_id,
+    )
+
+
+@subscriber(AppointmentMoved, AppointmentCancelled)
+async def changed_by_an_agent(
+    session: AsyncSession, event: AppointmentMoved | AppointmentCancelled
+) -> None:
+    if event.by_agent is None:  # the person, the mairie's rules, an earlier slot taken
+        return
+    audit.record(
+        session,
+        "appointment.moved" if isinstance(event, AppointmentMoved) else "appointment.cancelled",
+        at=event.at,
+        agent_id=event.by_agent,
+        site_id=event.site.id,
+        target=f"appointment:{event.appointment.reference}",
         service=event.service.code,
         station=event.appointment.station_id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from app import bounds
 from app.accounts.actors import Actor
-from app.accounts.guards import STAFF_SECURITY, exempt_from_budgets, provide_booker
+from app.accounts.guards import STAFF_SECURITY, known_booker, provide_booker
 from app.accounts.service import authorize
 from app.booking import alerts, commands, schemas
 from app.booking.alert_pages import release_alert
@@ -132,9 +133,12 @@ class BookingController(Controller):
         token: schemas.Token,
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
-        if not await exempt_from_budgets(request, context):
+        by = await ByLink.of(request, context, token)
+        if not by.desk:
             throttle_booking(request)
-        appointment = await commands.cancel(context.session, token, now=context.now)
+        appointment = await commands.cancel(
+            context.session, token, now=context.now, agent_id=by.agent_id
+        )
         return schemas.appointment_out(appointment, context.settings.base_url)
 
     @post(
@@ -151,15 +155,16 @@ class BookingController(Controller):
         context: NamedDependency[Context],
     ) -> schemas.AppointmentOut:
         settings = context.settings
-        exempt = await exempt_from_budgets(request, context)
-        if not exempt:
+        by = await ByLink.of(request, context, token)
+        if not by.desk:
             throttle_booking(request)
         appointment = await commands.reschedule(
             context.session,
             token,
             data.start,
             now=context.now,
-            per_address_per_day=None if exempt else settings.bookings_per_address_per_day,
+            per_address_per_day=None if by.desk else settings.bookings_per_address_per_day,
+            agent_id=by.agent_id,
         )
         return schemas.appointment_out(appointment, settings.base_url)
 
@@ -183,6 +188,34 @@ class BookingController(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+
+@dataclass(frozen=True)
+class ByLink:
+    """Who moves or cancels a booking by its link: `agent_id`, an agent (any agent: the
+    journal names them), and whether the per-address budgets spare the request (`desk`:
+    staff who may book at the booking's mairie, or a partner who refers people there).
+    Anyone else, credentials that do not hold included, is a request like anyone's."""
+
+    agent_id: int | None = None
+    desk: bool = False
+
+    @classmethod
+    async def of(
+        cls, request: Request[object, object, State], context: Context, token: str
+    ) -> ByLink:
+        booker = await known_booker(request, context)
+        if booker is None:
+            return cls()
+        site = (await get_by_token(context.session, token)).site
+        try:
+            if booker.is_partner:
+                booker.refers_at(site)
+            else:
+                authorize(booker, roles=BOOKING_ROLES, site=site)
+        except Forbidden:
+            return cls(booker.agent_id)
+        return cls(booker.agent_id, desk=True)
 
 
 async def _who_books(

@@ -245,8 +245,11 @@ def _refuse_once_begun(
         raise Conflict(detail, code=code)
 
 
-async def cancel(session: AsyncSession, token: str, *, now: datetime) -> Appointment:
-    """Cancel (idempotent); refused once the appointment has begun or the person came."""
+async def cancel(
+    session: AsyncSession, token: str, *, now: datetime, agent_id: int | None = None
+) -> Appointment:
+    """Cancel (idempotent); refused once the appointment has begun or the person came.
+    `agent_id`: the agent doing it for the person, for the journal."""
     async with writing(session):
         appointment = await _locked_by_token(session, token, with_its_day=True)
         if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
@@ -263,7 +266,9 @@ async def cancel(session: AsyncSession, token: str, *, now: datetime) -> Appoint
                 service = await session.get_one(Service, appointment.service_id)
                 await events.record(
                     session,
-                    events.AppointmentCancelled(at=now, **about(appointment, site, service)),
+                    events.AppointmentCancelled(
+                        at=now, **about(appointment, site, service), by_agent=agent_id
+                    ),
                 )
         appointment_id = appointment.id
     return await get_by_id(session, appointment_id)
@@ -276,11 +281,13 @@ async def reschedule(
     *,
     now: datetime,
     per_address_per_day: int | None = None,
+    agent_id: int | None = None,
 ) -> Appointment:
     """Move the appointment to `start`, in one step: the person always holds exactly one.
 
     An online booking moved to another day counts against that day's cap of its client
-    address, as a new booking would."""
+    address, as a new booking would. `agent_id`: the agent doing it for the person, for
+    the journal."""
     current = await get_by_token(session, token)
     site = current.site
     service = current.service
@@ -316,7 +323,7 @@ async def reschedule(
                 await check_not_busy(
                     session, person, (slot.start, slot.end), leave_out=appointment.id
                 )
-                await move_to(session, appointment, slot, now)
+                await move_to(session, appointment, slot, now, by_agent=agent_id)
     except SlotRefused as refused:
         await offer_alternatives(session, refused, site, need, start, now)
         raise
@@ -329,9 +336,11 @@ async def move_to(
     slot: Slot,
     now: datetime,
     station_id: int | None = None,
+    by_agent: int | None = None,
 ) -> None:
     """Move the locked `appointment` to `slot` (at `station_id` if one of the slot's), as a
-    new version, and tell it; SlotRefused if the station is taken. Under the days' locks."""
+    new version, and tell it (`by_agent`: the agent who moved it, if one did); SlotRefused
+    if the station is taken. Under the days' locks."""
     freed_from = appointment.starts_at
     chosen = station_id if station_id in slot.station_ids else slot.station_ids[0]
     try:
@@ -349,7 +358,7 @@ async def move_to(
     site = await session.get_one(Site, appointment.site_id)
     service = await session.get_one(Service, appointment.service_id)
     moved = events.AppointmentMoved(
-        at=now, **about(appointment, site, service), freed_from=freed_from
+        at=now, **about(appointment, site, service), freed_from=freed_from, by_agent=by_agent
     )
     await events.record(session, moved)
 

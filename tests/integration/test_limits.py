@@ -13,10 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from app.accounts.models import Agent
 from app.accounts.service import create_agent, slow_down_delay
 from app.accounts.sessions import COOKIE
 from app.asgi import create_app
+from app.audit.models import AuditEvent
 from app.db import Database
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, desks, make_settings
 from tests.integration.test_staff_pages import csrf_of
@@ -454,14 +457,16 @@ async def test_the_booking_budgets_count_each_address_and_exempt_staff_bookings(
     assert neighbour_login == 401, "tries made elsewhere never hold an agent back"
 
 
-async def test_staff_moving_and_cancelling_by_a_booking_s_link_are_spared_the_address_budget(
+async def test_staff_moving_and_cancelling_by_a_booking_s_link_are_spared_the_budget_and_named(
     database_url: str, staff: Staff, clock: Clock
 ) -> None:
-    # Two changes a minute per address. Reception moves and cancels bookings by their
-    # links through the API, with its token, far more often than that; anyone else at the
-    # same address, or sending credentials that do not hold, keeps to the budget.
+    # Two changes a minute per address. Reception moves and cancels bookings of its mairie
+    # by their links through the API, with its token, far more often than that, and the
+    # journal names it. Staff of another mairie, anyone at the same address, or credentials
+    # that do not hold keep to the budget; the other mairie's agent is named all the same.
     clock.set("2026-12-01 09:00")
     email = await staff.agent("reception", "paris-15")
+    elsewhere = await staff.agent("reception", "paris-20")
     settings = make_settings(
         database_url, booking_requests_per_minute=2, availability_requests_per_minute=100
     )
@@ -469,34 +474,61 @@ async def test_staff_moving_and_cancelling_by_a_booking_s_link_are_spared_the_ad
     async with desks(app, "127.0.0.1") as (desk,):
         found = await desk.get(SEARCH, params={"service": "caf"})
         starts = [slot["start"] for slot in found.json()["slots"]]
-        issued = await desk.post(
-            "/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD}
-        )
-        bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-        booking = Bookings(starts[:8])
-        tokens = [(await booking.make(desk, **bearer)).json()["token"] for _ in range(8)]
+        bearer, other = [
+            {"Authorization": f"Bearer {(await token_of(desk, who)).json()['access_token']}"}
+            for who in (email, elsewhere)
+        ]
+        booking = Bookings(starts[:9])
+        made = [(await booking.make(desk, **bearer)).json() for _ in range(9)]
+        tokens = [appointment["token"] for appointment in made]
         moved = [
             await desk.post(
                 f"/api/v1/appointments/{token}/reschedule",
                 json={"start": start},
                 headers=bearer,
             )
-            for token, start in zip(tokens[:3], starts[8:11], strict=True)
+            for token, start in zip(tokens[:3], starts[9:12], strict=True)
         ]
         cancelled = [
             await desk.post(f"/api/v1/appointments/{token}/cancel", headers=bearer)
             for token in tokens[3:6]
         ]
-        anyone = [await desk.post(f"/api/v1/appointments/{tokens[6]}/cancel") for _ in range(2)]
+        by_another_mairie = await desk.post(
+            f"/api/v1/appointments/{tokens[6]}/cancel", headers=other
+        )
+        anyone = await desk.post(f"/api/v1/appointments/{tokens[7]}/cancel")
         forged = await desk.post(
-            f"/api/v1/appointments/{tokens[6]}/cancel",
+            f"/api/v1/appointments/{tokens[8]}/cancel",
             headers={"Authorization": "Bearer not-a-token"},
         )
-        unheld = await desk.post(f"/api/v1/appointments/{tokens[7]}/cancel")
+        unheld = await desk.post(f"/api/v1/appointments/{tokens[8]}/cancel")
+        again_from_another_mairie = await desk.post(
+            f"/api/v1/appointments/{tokens[8]}/cancel", headers=other
+        )
+    async with staff.db.session() as session:
+        journal = await session.execute(
+            select(AuditEvent.action, AuditEvent.target, Agent.email)
+            .join(Agent, Agent.id == AuditEvent.agent_id)
+            .where(AuditEvent.action.in_(["appointment.moved", "appointment.cancelled"]))
+            .order_by(AuditEvent.id)
+        )
+        named = [tuple(row) for row in journal]
 
     assert [answer.status_code for answer in moved] == [200] * 3, moved[-1].text
     assert [answer.status_code for answer in cancelled] == [200] * 3, cancelled[-1].text
-    assert [answer.status_code for answer in anyone] == [200, 200]
+    assert [answer.json()["status"] for answer in cancelled] == ["cancelled"] * 3
+    assert by_another_mairie.status_code == 200, "the link is what these routes ask"
+    assert anyone.status_code == 200
     assert waited(forged, 60), "credentials that do not hold are a request like anyone's"
     assert waited(unheld, 60)
-    assert [answer.json()["status"] for answer in cancelled] == ["cancelled"] * 3
+    assert waited(again_from_another_mairie, 60), "another mairie's staff keep to the budget"
+    references = [f"appointment:{appointment['reference']}" for appointment in made]
+    assert named == [
+        *[("appointment.moved", reference, email) for reference in references[:3]],
+        *[("appointment.cancelled", reference, email) for reference in references[3:6]],
+        ("appointment.cancelled", references[6], elsewhere),
+    ]
+
+
+async def token_of(desk: httpx.AsyncClient, email: str) -> httpx.Response:
+    return await desk.post("/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD})
