@@ -32,6 +32,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     deadline: asyncio.TimerHandle | None = None
     head_size = 0
+    parsed = 0
     reading_head = False
     lingering = False
     dropped = 0
@@ -65,18 +66,46 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._arm(HEAD_SECONDS)  # bytes between requests that begin none
 
     def on_message_begin(self) -> None:
+        if self.refused:
+            return
         super().on_message_begin()
         self.reading_head = True
         self.head_size = 0
+        self.parsed = 0
         self.lingering = False
         self._arm(HEAD_SECONDS)
 
+    # A head that came whole in one read never counts as unfinished: what the parser
+    # read of it is counted too.
+    def on_url(self, url: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed += len(name) + len(value) + 4  # ": " and the line's end
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        if self.refused:
+            return
         self.reading_head = False
+        if self.parsed > HEAD_BYTES:
+            self._refuse_head()
+            return
         self._arm(BODY_SECONDS)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self.refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self.refused:
+            return
         answered = self.cycle is not None and self.cycle.response_complete
         self.lingering = False
         if answered:

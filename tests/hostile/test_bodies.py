@@ -127,6 +127,20 @@ def test_a_request_head_over_32_kib_is_refused_with_431(served: Served) -> None:
     still_serves(served)
 
 
+@pytest.mark.parametrize("size", [33_000, 70_000, 100_000])
+def test_a_request_head_over_32_kib_sent_whole_at_once_is_refused_with_431(
+    served: Served, size: int
+) -> None:
+    whole = head("/api/v1/sites", f"X-Padding: {'a' * size}").replace(b"POST", b"GET", 1)
+    with Raw(served.server.port) as client:
+        client.stream([whole])
+        hung_up = client.wait_until_closed(within=60)
+
+    assert client.status == 431
+    assert hung_up
+    still_serves(served)
+
+
 def test_a_head_just_under_the_limit_is_served(served: Served) -> None:
     response = httpx.get(
         f"{served.server.base}/api/v1/sites", headers={"X-Padding": "a" * 30_000}, timeout=30
