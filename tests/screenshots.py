@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
@@ -60,6 +60,7 @@ from playwright.sync_api import Error as PlaywrightError
 from app.sites.admin_tabs import TABS as SITE_TABS
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.conftest import CHROMIUM_ARGS as E2E_CHROMIUM_ARGS
+from tests.server_clock import ServerClock
 from tests.servers import Server, free_port
 
 # As the browser tests launch it, scrollbars hidden so that pictures show only the page.
@@ -429,7 +430,7 @@ def find_again(tour: Tour, tab: Tab) -> None:
 def open_and_issue(tour: Tour, tab: Tab) -> None:
     """Open the 15e all day today (the server runs on the real clock, and no ticket is
     called while a mairie is closed), then give three walk-in tickets at reception."""
-    today = datetime.now(PARIS).date()
+    today = tour.server.clock.now().astimezone(PARIS).date()
     opened = tour.api(
         "PUT",
         f"/api/v1/admin/sites/{MAIRIE}/hours-exceptions/{today}",
@@ -523,7 +524,7 @@ def desk_slots(tour: Tour, tab: Tab) -> None:
     """Reception books for someone on the phone: the first day with a free slot of the
     démarche, its first slot ticked and the caller's details typed, not yet sent."""
     page = tab.page
-    today = datetime.now(PARIS).date()
+    today = tour.server.clock.now().astimezone(PARIS).date()
     for days in range(DESK_DAYS_AHEAD):
         day = today + timedelta(days=days)
         page.goto(f"/accueil/{MAIRIE}/rendez-vous?service={DEMARCHE}&jour={day}")
@@ -613,7 +614,7 @@ def finish_visit(tour: Tour, tab: Tab) -> None:
 def close_now(tour: Tour, tab: Tab) -> None:
     """An exceptional closure of the 15e from a minute ago for half an hour, as a manager
     gives one through the administration."""
-    now = datetime.now(PARIS).replace(microsecond=0)
+    now = tour.server.clock.now().astimezone(PARIS).replace(microsecond=0)
     closed = tour.api(
         "POST",
         f"/api/v1/admin/sites/{MAIRIE}/closures",
@@ -685,7 +686,7 @@ def partner_slots(tour: Tour, tab: Tab) -> None:
     """The partner's booking form: the first day with a free slot, its first slot ticked
     and the person's details typed, not yet sent."""
     page = tab.page
-    today = datetime.now(PARIS).date()
+    today = tour.server.clock.now().astimezone(PARIS).date()
     for days in range(DESK_DAYS_AHEAD):
         day = today + timedelta(days=days)
         page.goto(f"/partenaires/mairies/{MAIRIE}/rendez-vous?service={DEMARCHE}&jour={day}")
@@ -1219,7 +1220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         try:
             with deadline(options.timeout, servers):
-                server = Server(Path(folder), port, environment, demo=True)
+                clock = ServerClock.for_tests()
+                server = Server(Path(folder), port, environment, demo=True, clock=clock)
                 servers.append(server)
                 try:
                     server.start()

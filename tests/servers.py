@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.server_clock import ServerClock
+
 GUICHET = str(Path(sys.executable).parent / "guichet")
 READY_WITHIN_SECONDS = 60
 STOP_WITHIN_SECONDS = 20
@@ -68,6 +70,7 @@ class Server:
     port: int
     environment: dict[str, str]
     demo: bool = False
+    clock: ServerClock = field(default_factory=ServerClock)
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
 
@@ -102,9 +105,9 @@ class Server:
             }
         )
         env.update(self.environment)
-        command = [GUICHET, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if self.demo:
-            command.append("--demo")
+        env.update(self.clock.environment())
+        arguments = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command = self.clock.command(GUICHET, arguments + ["--demo"] * self.demo)
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 command,

@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from app.demo import DEMO_PASSWORD
 from tests.conftest import IN_CI
 from tests.e2e.axe import AXE_SCRIPT, Axe, axe_violations
+from tests.server_clock import ServerClock
 from tests.servers import Server, die_with_parent, free_port
 
 E2E = Path(__file__).resolve().parent
@@ -92,7 +93,13 @@ def live_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_folder: Path) -> Iterator[str]:
+def live_clock() -> ServerClock:
+    """The live server's clock: the real one but late in the evening (`tests.server_clock`)."""
+    return ServerClock.for_tests()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_folder: Path, live_clock: ServerClock) -> Iterator[str]:
     """The base URL of `guichet serve --demo` started in an empty folder, as a newcomer would.
 
     It uses the embedded SQLite database (var/guichet.db in that folder) and listens on
@@ -103,7 +110,9 @@ def live_server(live_folder: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("GUICHET_")}
-    command = [GUICHET, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)]
+    env.update(live_clock.environment())
+    arguments = ["serve", "--demo", "--host", "127.0.0.1", "--port", str(port)]
+    command = live_clock.command(GUICHET, arguments)
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
@@ -193,7 +202,13 @@ def axe(chromium: str) -> Axe:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A demo `guichet serve` of the test module's own, for tests that fill its queue."""
     folder = tmp_path_factory.mktemp("demo")
-    server = Server(folder, free_port(), {"GUICHET_LOG_LEVEL": "WARNING"}, demo=True)
+    server = Server(
+        folder,
+        free_port(),
+        {"GUICHET_LOG_LEVEL": "WARNING"},
+        demo=True,
+        clock=ServerClock.for_tests(),
+    )
     server.start()
     try:
         yield server

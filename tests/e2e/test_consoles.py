@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from app.db import token_digest
 from app.demo import DEMO_PASSWORD
 from tests.e2e.axe import Axe, describe
+from tests.server_clock import ServerClock
 
 RECEPTION = "accueil.paris15@guichet.example.org"
 FACILITATOR = "facilitateur.paris15@guichet.example.org"
@@ -27,16 +27,16 @@ ARRIVAL_LINE = "/accueil/paris-15/code-arrivee"
 
 
 @pytest.fixture
-def open_all_day(live_server: str) -> Iterator[None]:
+def open_all_day(live_server: str, live_clock: ServerClock) -> Iterator[None]:
     """The 15e open today from midnight to 23:59, through its manager's API: the server
-    runs on the real clock, and no ticket is given nor arrival taken while a mairie is
-    closed. The day goes back to its usual hours afterwards."""
+    runs on a clock of its own (`tests.server_clock`), and no ticket is given nor arrival
+    taken while a mairie is closed. The day goes back to its usual hours afterwards."""
     with httpx.Client(base_url=live_server, timeout=30) as http:
         token = http.post(
             "/api/v1/auth/token", json={"email": MANAGER, "password": DEMO_PASSWORD}
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        today = live_clock.today()
         path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
         opened = http.put(
             path,
@@ -61,11 +61,11 @@ def log_in(page: Page, email: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
 
 
-def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
-    """An appointment at paris-15 starting in ten minutes, booked earlier (so, whatever
-    the hour the tests run at, the person can be checked in now)."""
+def booking_due_in_ten_minutes(live_folder: Path, clock: ServerClock, name: str) -> str:
+    """An appointment at paris-15 starting in ten minutes of the server's clock, booked
+    earlier (so, whatever the hour the tests run at, the person can be checked in now)."""
     stamp = "%Y-%m-%d %H:%M:%S.%f"
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock.now().replace(tzinfo=None)
     start = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
     reference = f"15-E2E{now:%M%S}"[:9]
     token = f"e2e-token-{reference}-0123456789"
@@ -100,9 +100,9 @@ def booking_due_in_ten_minutes(live_folder: Path, name: str) -> str:
 
 @pytest.mark.usefixtures("open_all_day")
 def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
-    browser: Browser, live_server: str, live_folder: Path, axe: Axe
+    browser: Browser, live_server: str, live_folder: Path, live_clock: ServerClock, axe: Axe
 ) -> None:
-    reference = booking_due_in_ten_minutes(live_folder, "Grace Hopper")
+    reference = booking_due_in_ten_minutes(live_folder, live_clock, "Grace Hopper")
     reception = browser.new_context(base_url=live_server, locale="fr-FR").new_page()
     facilitator = browser.new_context(base_url=live_server, locale="fr-FR").new_page()
     phone = browser.new_context(

@@ -6,8 +6,6 @@ arrival address the lobby's QR code holds, says they are there with one button, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -23,10 +21,11 @@ MAX_TABS = 80
 
 @pytest.fixture
 def desk(server: Server) -> Iterator[Desk]:
-    """The 15e open all day today (the server runs on the real clock), its queue empty."""
+    """The 15e open all day today (on the server's clock, `tests.server_clock`), its queue
+    empty."""
     with httpx.Client(base_url=server.base, timeout=30) as http:
         desk = Desk(http)
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        today = server.clock.today()
         path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
         opened = http.put(
             path,

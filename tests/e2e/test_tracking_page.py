@@ -6,9 +6,7 @@ and nothing serious for axe-core, on a phone and a desktop."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.demo import DEMO_PASSWORD
 from tests.e2e.axe import Axe, describe
+from tests.server_clock import ServerClock
 
 RECEPTION = "accueil.paris15@guichet.example.org"
 FACILITATOR = "facilitateur.paris15@guichet.example.org"
@@ -75,12 +74,12 @@ class Desk:
 
 
 @pytest.fixture
-def desk(live_server: str) -> Iterator[Desk]:
-    """The 15e open all day today (the server runs on the real clock), its queue empty;
-    the day goes back to its usual hours afterwards."""
+def desk(live_server: str, live_clock: ServerClock) -> Iterator[Desk]:
+    """The 15e open all day today (on the server's clock, `tests.server_clock`), its queue
+    empty; the day goes back to its usual hours afterwards."""
     with httpx.Client(base_url=live_server, timeout=30) as http:
         desk = Desk(http)
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        today = live_clock.today()
         path = f"/api/v1/admin/sites/paris-15/hours-exceptions/{today}"
         opened = http.put(
             path,
