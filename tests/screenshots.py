@@ -927,7 +927,7 @@ def overflow_of(page: Page) -> str:
 
 
 # The page's title and the text of each of its text nodes, hidden ones for screen readers
-# included, scripts and styles left out.
+# included, scripts and styles left out, and parts marked as in another language.
 TEXTS_SCRIPT = """() => {
   const texts = [document.title];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -935,6 +935,9 @@ TEXTS_SCRIPT = """() => {
     const text = node.textContent.replace(/\\s+/g, ' ').trim();
     const parent = node.parentElement;
     if (!text || !parent || parent.closest('script, style, noscript, template')) continue;
+    // A part marked as in another language (a manager's note, lang="fr") is said so.
+    const marked = parent.closest('[lang]');
+    if (marked && !marked.lang.startsWith('en')) continue;
     texts.push(text);
   }
   return texts;
