@@ -319,10 +319,21 @@ def environment(database_url: str, **settings: str) -> dict[str, str]:
 
 
 class Bookings:
-    """Bookings of paris-15's free slots, one slot and one person each."""
+    """Bookings of a mairie's free slots (paris-15's unless told), one slot and one person
+    each (people of one `name`, told apart by their email), at the counter when made with
+    credentials and online without, unless told."""
 
-    def __init__(self, starts: list[str]) -> None:
+    def __init__(
+        self,
+        starts: list[str],
+        site: str = "paris-15",
+        channel: str | None = None,
+        name: str = "Rosalie Vernet",
+    ) -> None:
         self.starts = iter(starts)
+        self.site = site
+        self.channel = channel
+        self.name = name
         self.made = 0
 
     async def make(self, client: httpx.AsyncClient, **headers: str) -> httpx.Response:
@@ -330,12 +341,12 @@ class Bookings:
         return await client.post(
             "/api/v1/appointments",
             json={
-                "site": "paris-15",
+                "site": self.site,
                 "service": "caf",
                 "start": next(self.starts),
-                "name": "Rosalie Vernet",
-                "email": f"rosalie.{self.made}@example.org",
-                "channel": "counter" if headers else "online",
+                "name": self.name,
+                "email": f"{self.name.split()[0].lower()}.{self.made}@example.org",
+                "channel": self.channel or ("counter" if headers else "online"),
             },
             headers=headers,
         )
@@ -527,6 +538,187 @@ async def test_staff_moving_and_cancelling_by_a_booking_s_link_are_spared_the_bu
         *[("appointment.moved", reference, email) for reference in references[:3]],
         *[("appointment.cancelled", reference, email) for reference in references[3:6]],
         ("appointment.cancelled", references[6], elsewhere),
+    ]
+
+
+async def test_a_partner_moving_and_cancelling_by_the_links_of_its_mairie_is_spared_the_budget(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    # Two changes a minute per address. A partner that refers people at the 15e moves and
+    # cancels bookings of the 15e by their links, with its key, far more often than that,
+    # before and after the address's budget is spent. At the 20e, where it refers nobody,
+    # its key is a request like anyone's. A partner is no agent: the journal, which names
+    # the agents who book at the 20e, names nobody for what the partner did.
+    clock.set("2026-12-01 09:00")
+    admin = await staff.agent("admin")
+    elsewhere = await staff.agent("reception", "paris-20")
+    settings = make_settings(
+        database_url, booking_requests_per_minute=2, availability_requests_per_minute=100
+    )
+    app = create_app(settings, clock=clock)
+    async with desks(app, "127.0.0.1") as (desk,):
+        administrator, at_the_20e = [
+            {"Authorization": f"Bearer {(await token_of(desk, who)).json()['access_token']}"}
+            for who in (admin, elsewhere)
+        ]
+        partner = await desk.post(
+            "/api/v1/admin/partners",
+            json={
+                "name": "CCAS du 15e",
+                "email": "accueil@ccas15.example.org",
+                "sites": ["paris-15"],
+            },
+            headers=administrator,
+        )
+        key = {"Authorization": f"Bearer {partner.json()['key']}"}
+        found = await desk.get(SEARCH, params={"service": "caf"})
+        starts = [slot["start"] for slot in found.json()["slots"]]
+        found_elsewhere = await desk.get(
+            "/api/v1/sites/paris-20/availability", params={"service": "caf"}
+        )
+        starts_elsewhere = [slot["start"] for slot in found_elsewhere.json()["slots"]]
+        referred = Bookings(starts[:7], channel="partner")
+        made = [(await referred.make(desk, **key)).json() for _ in range(7)]
+        tokens = [appointment["token"] for appointment in made]
+        booked_elsewhere = Bookings(starts_elsewhere[:3], site="paris-20", name="Hortense Delaunay")
+        made_elsewhere = [
+            (await booked_elsewhere.make(desk, **at_the_20e)).json() for _ in range(3)
+        ]
+        others = [appointment["token"] for appointment in made_elsewhere]
+        moved = [
+            await desk.post(
+                f"/api/v1/appointments/{token}/reschedule", json={"start": start}, headers=key
+            )
+            for token, start in zip(tokens[:3], starts[7:10], strict=True)
+        ]
+        cancelled = [
+            await desk.post(f"/api/v1/appointments/{token}/cancel", headers=key)
+            for token in tokens[3:6]
+        ]
+        moved_elsewhere = await desk.post(
+            f"/api/v1/appointments/{others[0]}/reschedule",
+            json={"start": starts_elsewhere[3]},
+            headers=key,
+        )
+        cancelled_elsewhere = await desk.post(
+            f"/api/v1/appointments/{others[1]}/cancel", headers=key
+        )
+        beyond_the_budget_elsewhere = await desk.post(
+            f"/api/v1/appointments/{others[2]}/cancel", headers=key
+        )
+        anyone = await desk.post(f"/api/v1/appointments/{tokens[6]}/cancel")
+        still_spared = await desk.post(f"/api/v1/appointments/{tokens[6]}/cancel", headers=key)
+    async with staff.db.session() as session:
+        journal = await session.execute(
+            select(AuditEvent.action, AuditEvent.target, AuditEvent.agent_id)
+            .where(AuditEvent.action.like("appointment.%"))
+            .order_by(AuditEvent.id)
+        )
+        written = [tuple(row) for row in journal]
+        agent_of_the_20e = await session.scalar(select(Agent.id).where(Agent.email == elsewhere))
+
+    assert partner.status_code == 201, partner.text
+    assert [answer["channel"] for answer in made] == ["partner"] * 7
+    assert [answer.status_code for answer in moved] == [200] * 3, moved[-1].text
+    assert [answer.json()["start"] for answer in moved] == starts[7:10]
+    assert [answer.status_code for answer in cancelled] == [200] * 3, cancelled[-1].text
+    assert [answer.json()["status"] for answer in cancelled] == ["cancelled"] * 3
+    assert moved_elsewhere.status_code == 200, "the link is what these routes ask"
+    assert cancelled_elsewhere.status_code == 200
+    assert waited(beyond_the_budget_elsewhere, 60), "at another mairie a key keeps to the budget"
+    assert waited(anyone, 60)
+    assert still_spared.status_code == 200, still_spared.text
+    assert still_spared.json()["status"] == "cancelled"
+    assert written == [
+        ("appointment.booked", f"appointment:{appointment['reference']}", agent_of_the_20e)
+        for appointment in made_elsewhere
+    ]
+
+
+async def test_staff_signed_in_to_the_console_are_spared_the_budget_by_link_with_its_csrf_token(
+    database_url: str, staff: Staff, clock: Clock
+) -> None:
+    # Two changes a minute per address. Reception of the 15e, signed in through the staff
+    # pages, moves and cancels bookings of its mairie by their links with its session
+    # cookie and the CSRF token of its console in the X-CSRF-Token header, far more often
+    # than that, and the journal names it. The same cookie without the token, or with a
+    # wrong one, is a request like anyone's: it keeps to the budget, is never refused for
+    # its credentials, and names nobody.
+    clock.set("2026-12-01 09:00")
+    email = await staff.agent("reception", "paris-15")
+    settings = make_settings(
+        database_url, booking_requests_per_minute=2, availability_requests_per_minute=100
+    )
+    app = create_app(settings, clock=clock)
+    async with desks(app, "127.0.0.1") as (desk,):
+        signed_in = await desk.post(
+            "/connexion",
+            data={"email": email, "password": STAFF_PASSWORD},
+            follow_redirects=False,
+        )
+        cookie = {"Cookie": f"{COOKIE}={signed_in.cookies[COOKIE]}"}
+        desk.cookies.clear()
+        console = await desk.get("/console", headers=cookie)
+        with_token = {**cookie, "X-CSRF-Token": csrf_of(console.text)}
+        found = await desk.get(SEARCH, params={"service": "caf"})
+        starts = [slot["start"] for slot in found.json()["slots"]]
+        booking = Bookings(starts[:10])
+        made = [(await booking.make(desk, **with_token)).json() for _ in range(10)]
+        tokens = [appointment["token"] for appointment in made]
+        moved = [
+            await desk.post(
+                f"/api/v1/appointments/{token}/reschedule",
+                json={"start": start},
+                headers=with_token,
+            )
+            for token, start in zip(tokens[:3], starts[10:13], strict=True)
+        ]
+        cancelled = [
+            await desk.post(f"/api/v1/appointments/{token}/cancel", headers=with_token)
+            for token in tokens[3:6]
+        ]
+        without_token = [
+            await desk.post(
+                f"/api/v1/appointments/{tokens[6]}/reschedule",
+                json={"start": starts[13]},
+                headers=cookie,
+            ),
+            await desk.post(f"/api/v1/appointments/{tokens[7]}/cancel", headers=cookie),
+        ]
+        beyond_the_budget = await desk.post(
+            f"/api/v1/appointments/{tokens[8]}/cancel", headers=cookie
+        )
+        wrong_token = await desk.post(
+            f"/api/v1/appointments/{tokens[8]}/cancel",
+            headers={**cookie, "X-CSRF-Token": "0" * 64},
+        )
+        still_spared = await desk.post(
+            f"/api/v1/appointments/{tokens[9]}/cancel", headers=with_token
+        )
+    async with staff.db.session() as session:
+        journal = await session.execute(
+            select(AuditEvent.action, AuditEvent.target, Agent.email)
+            .join(Agent, Agent.id == AuditEvent.agent_id, isouter=True)
+            .where(AuditEvent.action.in_(["appointment.moved", "appointment.cancelled"]))
+            .order_by(AuditEvent.id)
+        )
+        named = [tuple(row) for row in journal]
+
+    assert signed_in.status_code == 303, signed_in.text
+    assert [answer["channel"] for answer in made] == ["counter"] * 10
+    assert [answer.status_code for answer in moved] == [200] * 3, moved[-1].text
+    assert [answer.json()["start"] for answer in moved] == starts[10:13]
+    assert [answer.status_code for answer in cancelled] == [200] * 3, cancelled[-1].text
+    assert [answer.json()["status"] for answer in cancelled] == ["cancelled"] * 3
+    assert [answer.status_code for answer in without_token] == [200] * 2, without_token[-1].text
+    assert waited(beyond_the_budget, 60), "a cookie without its token is a request like anyone's"
+    assert waited(wrong_token, 60)
+    assert still_spared.status_code == 200, still_spared.text
+    references = [f"appointment:{appointment['reference']}" for appointment in made]
+    assert named == [
+        *[("appointment.moved", reference, email) for reference in references[:3]],
+        *[("appointment.cancelled", reference, email) for reference in references[3:6]],
+        ("appointment.cancelled", references[9], email),
     ]
 
 
