@@ -4,15 +4,20 @@ limits on what one client can make the server wait for or hold in memory.
 uvicorn times out idle keep-alive connections only: a connection that sends nothing,
 or sends its request head or body a byte at a time, stays open for ever, and with
 httptools a head of any size is read into memory. A websocket client that sends pings
-and does not read the pongs makes the server buffer them without bound.
+and does not read the pongs makes the server buffer them without bound; one that reads
+them can send hundreds of thousands a second, each answered before anything else runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import CloseCode, Frame
+from websockets.protocol import State
 
 HEAD_BYTES = 32 * 1024
 HEAD_SECONDS = 10.0
@@ -20,6 +25,10 @@ BODY_SECONDS = 30.0
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
 KEEP_ALIVE_SECONDS = 5
+# Pings and pongs one websocket client may send in CONTROL_SECONDS: browsers send none,
+# and a client library pings every 20 s or so and answers the server's ping of each 20 s.
+CONTROL_FRAMES = 30
+CONTROL_SECONDS = 10.0
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -163,7 +172,52 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """Stops reading from a client while it does not read what it is sent, so that what
-    it sends meanwhile (pings, whose pongs would pile up) waits in its own buffers."""
+    it sends meanwhile (pings, whose pongs would pile up) waits in its own buffers; and
+    closes one that sends more than CONTROL_FRAMES pings or pongs in CONTROL_SECONDS
+    (1008), without answering the pings past them: a flood of pings whose pongs were read
+    would otherwise hold the server for as long as it lasted."""
+
+    control_frames = 0
+    control_since = float("-inf")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The pongs the protocol queued, one for each ping read (a read may hold
+        # thousands), sent one a ping while they are within the budget.
+        self.pongs: deque[bytes] = deque()
+
+    def handle_ping(self) -> None:
+        self.pongs.extend(self.conn.data_to_send())
+        if not self._flooding() and self.pongs:
+            self.transport.write(self.pongs.popleft())
+
+    def handle_close(self, event: Frame) -> None:
+        if self.pongs and not self.transport.is_closing():  # those before the close frame
+            self.transport.write(b"".join(self.pongs))
+        self.pongs.clear()
+        super().handle_close(event)
+
+    def handle_pong(self, event: Frame) -> None:
+        if not self._flooding():
+            super().handle_pong(event)
+
+    def _flooding(self) -> bool:
+        """Count one ping or pong; past the budget, close the connection (once)."""
+        if self.transport.is_closing():
+            return True
+        now = self.loop.time()
+        if now - self.control_since > CONTROL_SECONDS:
+            self.control_since, self.control_frames = now, 0
+        self.control_frames += 1
+        if self.control_frames <= CONTROL_FRAMES:
+            return False
+        self.pongs.clear()  # the flood's: not sent
+        self.conn.data_to_send()
+        if self.conn.state is State.OPEN:
+            self.conn.send_close(CloseCode.POLICY_VIOLATION, "Too many pings.")
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.close()  # the application hears of it from connection_lost
+        return True
 
     def pause_writing(self) -> None:
         super().pause_writing()

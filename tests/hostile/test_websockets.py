@@ -20,6 +20,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from app import serving
 from tests.conftest import Templates
 from tests.hostile.conftest import Served, serve_demo
 from tests.hostile.raw import Raw
@@ -201,9 +202,11 @@ def open_display_by_hand(port: int) -> Raw:
     return client
 
 
-async def test_a_client_sending_pings_without_reading_the_pongs_is_not_read_from(
+async def test_a_client_sending_pings_without_reading_the_pongs_is_let_go(
     ws_served: Served, screen: Screen
 ) -> None:
+    # The server stops reading from it, or closes it for its pings (1008): either way it
+    # holds nothing of what the client sends past that.
     flooder = open_display_by_hand(ws_served.server.port)
     burst = ping_frame() * 512
     blocked = False
@@ -218,10 +221,69 @@ async def test_a_client_sending_pings_without_reading_the_pongs_is_not_read_from
                 flooder.sent += flooder.sock.send(burst)
             except BlockingIOError:
                 continue
+            except OSError:  # reset: the server closed it
+                flooder.closed = True
         served_anyway = await screen.sees_the_next_change(ws_served)
     finally:
         flooder.close()
 
-    assert blocked
+    assert blocked or flooder.closed
     assert flooder.sent < FLOOD_BUDGET
+    assert served_anyway
+
+
+def small_ping() -> bytes:
+    """A masked ping frame with one byte of payload: the most pings in the fewest bytes."""
+    mask = os.urandom(4)
+    return bytes([0x89, 0x81]) + mask + bytes([ord("p") ^ mask[0]])
+
+
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """The (opcode, payload) of each whole frame the server sent (unmasked, payloads
+    under 126 bytes: pongs of small pings and a close frame), after its 101 head."""
+    _, _, data = data.partition(b"\r\n\r\n")
+    frames = []
+    while len(data) >= 2 and len(data) >= 2 + (data[1] & 0x7F):
+        size = data[1] & 0x7F
+        assert size < 126, "only small frames are expected here"
+        frames.append((data[0] & 0x0F, data[2 : 2 + size]))
+        data = data[2 + size :]
+    return frames
+
+
+PONG, CLOSE = 0x0A, 0x08
+FLOODING_PINGS = 200_000
+
+
+async def test_a_client_sending_pings_and_reading_the_pongs_is_closed_after_a_few(
+    ws_served: Served, screen: Screen
+) -> None:
+    # Read pongs keep the server writing, so nothing stops it reading: it would answer
+    # every ping, hundreds of thousands a second, before anyone else's request.
+    flooder = Raw(ws_served.server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    flooder.send(
+        f"GET {DISPLAY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    while flooder.status is None and not flooder.closed:
+        flooder.poll(wait=1)
+    burst = small_ping() * 1000
+    try:
+        assert flooder.status == 101
+        while flooder.sent < FLOODING_PINGS * len(small_ping()) and not flooder.closed:
+            if select.select([], [flooder.sock], [], WITHIN)[1]:
+                flooder.send(burst)  # and reads the pongs
+        closed = flooder.wait_until_closed(WITHIN)
+        served_anyway = await screen.sees_the_next_change(ws_served)
+    finally:
+        flooder.close()
+
+    assert closed
+    frames = server_frames(flooder.received)
+    pongs = [frame for frame in frames if frame[0] == PONG]
+    assert len(pongs) <= serving.CONTROL_FRAMES
+    assert frames[-1][0] == CLOSE
+    assert int.from_bytes(frames[-1][1][:2], "big") == 1008
     assert served_anyway
