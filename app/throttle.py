@@ -6,6 +6,7 @@ arrival time), so memory stays small and bursts are allowed up to the limit.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from app.config import Settings
 from app.errors import TooManyRequests
 
 FINDING_TRIES_PER_HOUR = 6
+IPV6_NETWORK_BITS = 64
 
 
 @dataclass
@@ -73,18 +75,41 @@ class Limits:
     def finding_wait(self, address: str, reference: str) -> float:
         """Count one try at finding `reference`'s appointment from `address`; the seconds to
         wait before the next one is allowed (0: this one is)."""
-        return self.finding_per_address.hit(address) or self.finding_per_reference.hit(reference)
+        network = client_network(address)
+        return self.finding_per_address.hit(network) or self.finding_per_reference.hit(reference)
 
     def check_login(self, address: str, email: str) -> None:
         detail = "Too many login attempts. Wait before trying again."
-        self.login_per_address.check(address, detail)
+        network = client_network(address)
+        self.login_per_address.check(network, detail)
         # Per account *from this address*: tries made elsewhere never hold an agent back.
-        self.login_per_account.check(f"{email.strip().lower()} {address}", detail)
+        self.login_per_account.check(f"{email.strip().lower()} {network}", detail)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The caller's address (behind a proxy, the ASGI server puts the forwarded one here)."""
     return request.client.host if request.client else "unknown"
+
+
+def client_network(host: str) -> str:
+    """Who the client is, for every per-address budget: an IPv4 address, or the /64
+    network of an IPv6 one (a household or a phone holds a whole /64, and would otherwise
+    have as many budgets as addresses it cares to use)."""
+    try:
+        address = ipaddress.ip_address(host.strip().split("%", 1)[0])
+    except ValueError:
+        return host.strip()[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        network = ipaddress.IPv6Network((address, IPV6_NETWORK_BITS), strict=False)
+        return str(network)
+    return str(address)
+
+
+def client_key(request: Request[Any, Any, Any]) -> str:
+    """What the caller's per-address budgets are counted by (`client_network`)."""
+    return client_network(client_address(request))
 
 
 # Files and probes are cheap and not worth counting.
@@ -100,7 +125,7 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
         if scope["type"] in ("http", "websocket") and not scope["path"].startswith(UNCOUNTED):
             limits: Limits = scope["litestar_app"].state.limits
             client = scope.get("client")
-            address = str(client[0]) if client else "unknown"
+            address = client_network(str(client[0])) if client else "unknown"
             limits.requests.check(address, "Too many requests from your address: wait a moment.")
             if "{token" in str(scope.get("path_template", "")):
                 limits.token_lookups.check(

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.errors import TooManyRequests
 from app.i18n import formats, gettext
 from app.residents import oidc
-from app.throttle import Limits, client_address
+from app.throttle import Limits, client_address, client_key
 from app.web.context import Context
 from app.web.staff import StaffController
 
@@ -182,7 +182,7 @@ class LoginPages(StaffController):
         db, settings, now = context.session, context.settings, context.now
         limits: Limits = request.app.state.limits
         limits.login_per_address.check(
-            client_address(request), "Too many login attempts. Wait before trying again."
+            client_key(request), "Too many login attempts. Wait before trying again."
         )
         staff_flow = sso.decode_flow(request.cookies.get(sso.FLOW_COOKIE, ""), settings, now)
         answer = {key: value for key, value in request.query_params.items()}

@@ -29,7 +29,7 @@ from app.db import release, writing
 from app.errors import BadRequest, Conflict, Forbidden, TooManyRequests
 from app.sites.models import Site
 from app.sites.service import get_site
-from app.throttle import Limits
+from app.throttle import Limits, client_network
 
 STAFF_ROLES = STAFF
 
@@ -110,9 +110,10 @@ def throttle_keys(secret: str, email: str, address: str) -> ThrottleKeys:
         message = "\x00".join(parts).encode()
         return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
+    network = client_network(address)  # an IPv6 client's /64, as every budget
     return ThrottleKeys(
-        pair=keyed("pair", email, address),
-        address=keyed("address", address),
+        pair=keyed("pair", email, network),
+        address=keyed("address", network),
     )
 
 

@@ -18,7 +18,7 @@ from app.accounts.guards import STAFF_SECURITY, known_booker, provide_booker
 from app.accounts.service import authorize
 from app.booking import alerts, commands, schemas
 from app.booking.alert_pages import release_alert
-from app.booking.contacts import client_network, contact
+from app.booking.contacts import contact
 from app.booking.ics import calendar_entry, calendar_file
 from app.booking.queries import availability, get_by_token
 from app.booking.throttling import throttle_booking, throttle_search
@@ -27,7 +27,7 @@ from app.problems import problem_responses
 from app.sites.api_common import SiteAdministration, SiteCaller
 from app.sites.schemas import Slug
 from app.sites.service import get_site
-from app.throttle import client_address
+from app.throttle import client_key
 from app.waitlist import commands as waitlist
 from app.waitlist.queries import offer_out, waitlist_out
 from app.web.context import Context
@@ -95,7 +95,7 @@ class BookingController(Controller):
             channel=channel,
             reminders_by_email=data.reminders_by_email,
             reminders_by_sms=data.reminders_by_sms,
-            client=None if booker else client_network(client_address(request)),
+            client=None if booker else client_key(request),
             partner_id=partner_id,
         )
         appointment = await commands.book(

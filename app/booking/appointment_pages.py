@@ -45,7 +45,7 @@ from app.i18n.texts import STATUSES, label, refusal
 from app.notify.models import MessageStatus, OutboxMessage
 from app.sites.geo import map_link
 from app.sites.service import local_today
-from app.throttle import client_address
+from app.throttle import client_address, client_key
 from app.visits import service as visits
 from app.visits.staff_pages import usager_view
 from app.waitlist import queries as earlier_slots
@@ -93,7 +93,7 @@ class AppointmentPages(PublicController):
         address = client_address(request)
         limits = request.app.state.limits
         limits.token_lookups.check(
-            address, "Too many requests that present a private link: wait a minute."
+            client_key(request), "Too many requests that present a private link: wait a minute."
         )
         form = await request.form()
         reference = str(form.get("reference", ""))[:40]
@@ -241,7 +241,7 @@ class AppointmentPages(PublicController):
                 token,
                 start,
                 now=visitor.now,
-                client=contacts.client_network(client_address(visitor.request)),
+                client=client_key(visitor.request),
                 per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except DomainError as error:

@@ -6,7 +6,6 @@ phones that can take a text. Pure functions."""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +40,6 @@ MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE,)
 # taken as a mobile (its holder chose to be texted). Elsewhere, a number it cannot tell
 # (a landline of Denmark, of Saint-Pierre-et-Miquelon…) is not one.
 ONE_PLAN_COUNTRY_CODES = (1,)
-IPV6_NETWORK_BITS = 64
 MAX_NAME_LENGTH = 120
 
 
@@ -163,21 +161,6 @@ def texting_number(phone: str) -> str:
             code="phone_not_mobile",
         )
     return number
-
-
-def client_network(host: str) -> str:
-    """Who the client is, for the per-address cap: an IPv4 address, or the /64 network
-    of an IPv6 one (a household or a phone holds a whole /64)."""
-    try:
-        address = ipaddress.ip_address(host.strip().split("%", 1)[0])
-    except ValueError:
-        return host.strip()[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        network = ipaddress.IPv6Network((address, IPV6_NETWORK_BITS), strict=False)
-        return str(network)
-    return str(address)
 
 
 def masked_email(address: str) -> str:

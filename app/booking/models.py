@@ -100,7 +100,7 @@ class Appointment(Base):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     # The email as compared (`app.booking.contacts.email_key`), for the per-person limit.
     email_key: Mapped[str | None] = mapped_column(String(254), default=None)
-    # Who booked online (`contacts.client_network`), for the per-address cap; none for staff.
+    # Who booked online (`throttle.client_network`), for the per-address cap; none for staff.
     client_network: Mapped[str | None] = mapped_column(String(64), default=None)
     needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     reminders_by_email: Mapped[bool] = mapped_column(default=False)

@@ -41,7 +41,7 @@ from app.residents import space
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services, local_today
-from app.throttle import client_address
+from app.throttle import client_key
 from app.web.public import PublicController, Visitor
 
 MAX_NEEDS = 10
@@ -260,7 +260,7 @@ async def _book(visitor: Visitor, chosen: ChosenSlot, entered: ContactForm) -> T
     not (with the nearest free slots when the slot was taken meanwhile)."""
     session = visitor.session
     try:
-        client = contacts.client_network(client_address(visitor.request))
+        client = client_key(visitor.request)
         cookie = visitor.request.cookies.get(residents.COOKIE, "")
         resident = await residents.signed_in(session, cookie, visitor.settings, visitor.now)
         request = entered.request(

@@ -22,7 +22,7 @@ class BookingRequest:
     channel: str = "online"
     reminders_by_email: bool = True
     reminders_by_sms: bool = False
-    # Who booked online (`contacts.client_network`), for the per-address cap; None for staff.
+    # Who booked online (`throttle.client_network`), for the per-address cap; None for staff.
     client: str | None = None
     # The language of its messages; None: the request's when the person books it online,
     # French when an agent or a partner books it for them (`language_of`).

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 
-from app.throttle import Limits, client_address
+from app.throttle import Limits, client_key
 
 
 def _limits(request: Request[Any, Any, State]) -> Limits:
@@ -18,11 +18,11 @@ def _limits(request: Request[Any, Any, State]) -> Limits:
 
 def throttle_search(request: Request[Any, Any, State]) -> None:
     _limits(request).availability.check(
-        client_address(request), "Too many availability searches: wait a minute."
+        client_key(request), "Too many availability searches: wait a minute."
     )
 
 
 def throttle_booking(request: Request[Any, Any, State]) -> None:
     _limits(request).booking.check(
-        client_address(request), "Too many booking requests from your address: wait a minute."
+        client_key(request), "Too many booking requests from your address: wait a minute."
     )

@@ -41,7 +41,7 @@ from app.security import forms_from_our_pages
 from app.sites.models import Site
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
-from app.throttle import Limits, client_address
+from app.throttle import Limits, client_key
 from app.visits import service as visits
 from app.web.context import Context, WithContext
 from app.web.public import PARTNER_FRAME, RESIDENTS_WORDS, Words, error_page
@@ -164,7 +164,7 @@ class PartnerPages(PartnerController):
         # from one address as staff logins have.
         limits: Limits = request.app.state.limits
         limits.login_per_address.check(
-            client_address(request), "Too many login attempts. Wait before trying again."
+            client_key(request), "Too many login attempts. Wait before trying again."
         )
         form = await request.form()
         key = str(form.get("cle", "")).strip()

@@ -92,7 +92,7 @@ class Ticket(Base):
     # was passed over because its holder was not there yet, when they were told to leave
     # home, and when they came (its `arrived_at` is its place in the queue).
     travel_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
-    # Who took it from a phone (`app.booking.contacts.client_network`), for the cap.
+    # Who took it from a phone (`app.throttle.client_network`), for the cap.
     client_network: Mapped[str | None] = mapped_column(String(64), default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -17,7 +17,6 @@ from litestar.params import JSONBody
 from app import i18n
 from app.accounts.guards import Caller
 from app.accounts.service import authorize
-from app.booking.contacts import client_network
 from app.booking.schemas import Token
 from app.booking.throttling import throttle_booking
 from app.errors import BadRequest, Unprocessable
@@ -28,7 +27,7 @@ from app.queue.models import Ticket
 from app.shapes import from_model
 from app.sites.schemas import Slug
 from app.sites.service import get_site
-from app.throttle import client_address
+from app.throttle import client_key
 from app.web.api import StaffApi
 from app.web.context import Context
 
@@ -117,7 +116,7 @@ class RemoteQueueController(Controller):
                 language=data.language or i18n.language.get(),
                 secret=context.settings.secret_key,
                 now=context.now,
-                client=client_network(client_address(request)),
+                client=client_key(request),
                 per_address_per_day=context.settings.bookings_per_address_per_day,
             )
         except BadRequest as refused:

@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from app import i18n
-from app.booking.contacts import client_network, texting_number
+from app.booking.contacts import texting_number
 from app.booking.pages import needs_of
 from app.booking.schemas import Token
 from app.booking.throttling import throttle_booking
@@ -31,7 +31,7 @@ from app.sites.models import Site
 from app.sites.opening import opening_of
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
-from app.throttle import client_address
+from app.throttle import client_key
 from app.web.public import PublicController, Visitor
 
 # The browser that took a ticket holds its link until the end of the day, so that the
@@ -225,7 +225,7 @@ class RemotePages(PublicController):
                 language=i18n.language.get(),
                 secret=visitor.settings.secret_key,
                 now=visitor.now,
-                client=client_network(client_address(visitor.request)),
+                client=client_key(visitor.request),
                 per_address_per_day=visitor.settings.bookings_per_address_per_day,
             )
         except Conflict as refused:

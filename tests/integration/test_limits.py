@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
+from websockets.exceptions import InvalidStatus
 
 from app.accounts.models import Agent
 from app.accounts.service import create_agent, slow_down_delay
@@ -724,3 +726,63 @@ async def test_staff_signed_in_to_the_console_are_spared_the_budget_by_link_with
 
 async def token_of(desk: httpx.AsyncClient, email: str) -> httpx.Response:
     return await desk.post("/api/v1/auth/token", json={"email": email, "password": STAFF_PASSWORD})
+
+
+@pytest.mark.slow
+async def test_an_ipv6_client_has_one_budget_for_its_whole_64(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    # Behind the proxy, a client holding a /64 sends each request from another address of
+    # it: requests, logins and websockets are counted for the /64 as bookings already were.
+    email = await new_agent(db, "reception")
+    settings = environment(
+        database_url,
+        requests_per_minute="3",
+        login_attempts_per_minute="2",
+        websockets_per_address="2",
+        trusted_proxies="127.0.0.1",
+    )
+
+    def at(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}
+
+    with running(tmp_path, settings) as (server,):
+        async with from_address(server, "127.0.0.1") as proxy:
+            requests = [
+                await proxy.get("/api/v1/sites", headers=at(f"2001:db8:a:1::{n}"))
+                for n in range(1, 5)
+            ]
+            next_64 = await proxy.get("/api/v1/sites", headers=at("2001:db8:a:2::1"))
+            logins = [
+                await proxy.post(
+                    "/api/v1/auth/token",
+                    json={"email": email, "password": "wrong password"},
+                    headers=at(f"2001:db8:b:1:{n}::1"),
+                )
+                for n in range(1, 4)
+            ]
+            login_next_64 = await proxy.post(
+                "/api/v1/auth/token",
+                json={"email": email, "password": "wrong password"},
+                headers=at("2001:db8:b:2::1"),
+            )
+        assert [answer.status_code for answer in requests[:3]] == [200] * 3
+        assert waited(requests[3], 20)
+        assert next_64.status_code == 200
+        assert [answer.status_code for answer in logins[:2]] == [401, 401]
+        assert waited(logins[2], 30), "the third try on the account from the same /64"
+        assert login_next_64.status_code == 401
+        display = f"{server.ws}/ws/sites/paris-15/display"
+        async with (
+            websockets.connect(display, additional_headers=at("2001:db8:c:1::1")),
+            websockets.connect(display, additional_headers=at("2001:db8:c:1::2")),
+        ):
+            with pytest.raises(InvalidStatus) as third:
+                async with websockets.connect(
+                    display, additional_headers=at("2001:db8:c:1:ffff::3")
+                ):
+                    pass
+            async with websockets.connect(display, additional_headers=at("2001:db8:c:2::1")):
+                pass  # another /64 connects
+
+    assert third.value.response.status_code == 403

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.booking.contacts import (
-    client_network,
     deliverable_email,
     e164,
     email_key,
@@ -21,6 +20,7 @@ from app.booking.contacts import (
 )
 from app.booking.guard import Made, bursts
 from app.errors import BadRequest
+from app.throttle import client_network
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
