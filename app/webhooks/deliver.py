@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 
 from app import leases
 from app.config import Settings
@@ -40,6 +40,11 @@ SENDING_AT_ONCE = 8
 # One endpoint's deliveries in flight at once: a slow or hanging receiver holds these, and
 # never the places of the others'.
 PER_ENDPOINT = 3
+# Failing endpoints (the last attempt here failed, or the delivery is a retry) take one
+# place each and, all together, at most half the places and half the senders: the others
+# keep the rest, however many endpoints fail. The places are looked at again each second.
+AILING_SENDING = SENDING_AT_ONCE // 2
+CLAIM_EVERY_SECONDS = 1.0
 USER_AGENT = "guichet-webhooks/1"
 # What the lease keeps beyond the longest a batch can take.
 LEASE_MARGIN = timedelta(seconds=30)
@@ -78,6 +83,8 @@ class Deliverer(LeaseSender):
     # The service's key, which opens the endpoints' sealed secrets (`app.webhooks.sealing`).
     service_key: str = field(default="", repr=False)
     _client: httpx.AsyncClient | None = field(init=False, default=None)
+    # The endpoints whose last attempt here failed (a success takes one off).
+    ailing: set[int] = field(init=False, default_factory=set)
 
     @classmethod
     def of(
@@ -105,14 +112,19 @@ class Deliverer(LeaseSender):
         budget is spent (then let those in flight end); how many were taken. Each result is
         written as it comes and its place filled at once, and an endpoint has at most
         `PER_ENDPOINT` deliveries in flight: a slow or hanging receiver holds its own
-        deliveries until its timeout, never the other endpoints'."""
+        deliveries until its timeout, never the other endpoints'. Failing endpoints hold
+        no more than their share (`AILING_SENDING`)."""
         taken, started = 0, time.monotonic()
         flying: dict[asyncio.Future[Sent], int] = {}  # each send, and its endpoint
         sending = asyncio.Semaphore(SENDING_AT_ONCE)
+        ailing = asyncio.Semaphore(AILING_SENDING)
         more = True
 
         async def send_one(one: Claimed) -> Sent:
-            async with sending:
+            if one.endpoint_id not in self.ailing:
+                async with sending:
+                    return await self.send(one)
+            async with ailing, sending:
                 return await self.send(one)
 
         while True:
@@ -124,11 +136,14 @@ class Deliverer(LeaseSender):
                     flying[asyncio.ensure_future(send_one(one))] = one.endpoint_id
             if not flying:
                 return taken
-            done, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                flying, timeout=CLAIM_EVERY_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
             for future in done:
                 del flying[future]
-            await self.record([future.result() for future in done])
-            more = True  # a place is free: look again
+            if done:
+                await self.record([future.result() for future in done])
+            more = True  # a place is free, or new deliveries may be due: look again
 
     async def run_once(self) -> int:
         """One batch; how many due deliveries it took (sent, given up or dropped)."""
@@ -147,8 +162,14 @@ class Deliverer(LeaseSender):
         last attempt, with no result recorded, given up."""
         cap = PER_ENDPOINT if busy is not None else places
         flying = Counter(busy or {})
-        full: Collection[int] = [e for e, count in flying.items() if count >= cap]
+        ailing_places = places
+        if busy is not None:  # keeping a batch in flight: failing endpoints get their share
+            ailing_places = self.batch // 2 - sum(flying[e] for e in self.ailing)
+        full: Collection[int] = [
+            e for e, count in flying.items() if count >= (1 if e in self.ailing else cap)
+        ]
         limit = places * PER_ENDPOINT if busy is not None else places
+        failing = or_(WebhookDelivery.attempts > 0, WebhookDelivery.endpoint_id.in_(sorted(self.ailing)))
         now = self.clock()
         async with self.db.writing() as session:
             query = (
@@ -156,18 +177,32 @@ class Deliverer(LeaseSender):
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                 .add_columns(WebhookEndpoint.deleted_at)
                 .where(leases.due(WebhookDelivery, now), WebhookDelivery.endpoint_id.not_in(full))
-                .order_by(WebhookDelivery.send_after, WebhookDelivery.id)
+                # The endpoints that answer first, then the failing ones.
+                .order_by(
+                    case((failing, 1), else_=0), WebhookDelivery.send_after, WebhookDelivery.id
+                )
                 .limit(limit)  # enough for `places` whatever the endpoints
             )
+            if ailing_places <= 0:
+                query = query.where(~failing)
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
             rows = (await session.execute(query)).all()
             claimed: list[Claimed] = []
             taken, left = 0, False
             for delivery, url, sealed, deleted_at in rows:
-                if len(claimed) >= places or flying[delivery.endpoint_id] >= cap:
+                endpoint = delivery.endpoint_id
+                sick = delivery.attempts > 0 or endpoint in self.ailing
+                if (
+                    len(claimed) >= places
+                    or flying[endpoint] >= (1 if sick and busy is not None else cap)
+                    or (sick and ailing_places <= 0)
+                ):
                     left = True  # not taken: stays due, for a free place
                     continue
+                if sick:
+                    self.ailing.add(endpoint)
+                    ailing_places -= 1
                 taken += 1
                 if deleted_at is not None:
                     leases.end(delivery, DeliveryStatus.CANCELLED, "deleted")
@@ -268,6 +303,11 @@ class Deliverer(LeaseSender):
             for sent in results
         ]
         delivered = [c.id for c, result in outcomes if result.status == DeliveryStatus.DELIVERED]
+        for claimed, result in outcomes:
+            if result.status == DeliveryStatus.DELIVERED:
+                self.ailing.discard(claimed.endpoint_id)
+            else:
+                self.ailing.add(claimed.endpoint_id)
         async with self.db.writing() as session:
             if delivered:
                 await session.execute(

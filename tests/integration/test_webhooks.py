@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +27,7 @@ from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
 from app.webhooks import rules
-from app.webhooks.deliver import PER_ENDPOINT, Deliverer
+from app.webhooks.deliver import AILING_SENDING, PER_ENDPOINT, Deliverer
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tests.conftest import Clock, Staff, make_settings
 from tests.servers import free_port
@@ -678,3 +678,82 @@ async def test_a_hanging_receiver_holds_its_own_deliveries_never_the_other_endpo
     )
     assert len(hanging.received) == 12  # all sent once released, each once
     assert {delivery.status for delivery in await deliveries(db)} == {DeliveryStatus.DELIVERED}
+
+
+@dataclass
+class Told(Receiver):
+    """A receiver that writes each request's arrival in a log shared with others."""
+
+    log: list[str] = field(default_factory=list)
+    name: str = "healthy"
+
+    def take(self, headers: dict[str, str], body: bytes) -> int:
+        self.log.append(self.name)  # list.append is atomic
+        return super().take(headers, body)
+
+
+@dataclass
+class Dead(Hanging):
+    """A receiver that never answers in the deliverer's time, writing each arrival."""
+
+    log: list[str] = field(default_factory=list)
+
+    def take(self, headers: dict[str, str], body: bytes) -> int:
+        self.log.append("dead")
+        return super().take(headers, body)
+
+
+async def test_failing_receivers_hold_at_most_their_share_so_a_healthy_one_is_told_first(
+    client: CLIENT, staff: Staff, db: Database, clock: Clock, settings: Settings
+) -> None:
+    """Nine endpoints whose receivers never answer in time and one that answers at once.
+    Once the nine have failed, their retries come due together with a new ticket's: the
+    healthy endpoint's delivery goes before them, and while it is sent no more than
+    `AILING_SENDING` of theirs are in flight. Before, the retries (due earlier) took every
+    place and every sender, and a healthy partner waited for rounds of timeouts (53 s seen
+    with the default settings)."""
+    clock.set("2026-12-01 10:00")  # stopped: the first round's retries wait for the second
+    admin = await staff.headers("admin")
+    reception = await staff.headers("reception", SITE)
+    log: list[str] = []
+    dead = [Dead(log=log) for _ in range(9)]
+    running: asyncio.Task[int] | None = None
+    with ExitStack() as stack:
+        receivers = [stack.enter_context(receiving(one)) for one in dead]
+        healthy = stack.enter_context(receiving(Told(log=log)))
+        for receiver in [*receivers, healthy]:
+            await register(client, admin, receiver.url, ["ticket.created"])
+
+        async def issue() -> None:
+            issued = await client.post(
+                f"/api/v1/sites/{SITE}/tickets", json={"service": "caf"}, headers=reception
+            )
+            assert issued.status_code == 201, issued.text
+
+        for _ in range(2):
+            await issue()
+        sending = Deliverer(db, clock, instance="test", timeout=1, service_key=settings.secret_key)
+        try:
+            # First round: every delivery tried once, the nine endpoints' failing.
+            await sending.run_until_idle(budget_seconds=60)
+            first_round = len(log), len(healthy.accepted)
+            # Ten minutes later the eighteen retries are due, and a new ticket is issued.
+            clock.now += timedelta(minutes=10)
+            del log[:]
+            await issue()
+            running = asyncio.create_task(sending.run_until_idle(budget_seconds=60))
+            for _ in range(300):  # 30 s at most
+                if len(healthy.accepted) == 3 or running.done():
+                    break
+                await asyncio.sleep(0.1)
+            before_healthy = log[: log.index("healthy")] if "healthy" in log else log[:]
+        finally:
+            for one in dead:
+                one.release.set()
+            if running is not None:
+                await asyncio.wait_for(running, timeout=120)
+            await sending.close()
+
+    assert first_round == (20, 2)
+    assert len(healthy.accepted) == 3
+    assert len(before_healthy) <= AILING_SENDING
