@@ -119,7 +119,8 @@ class SmsInboundController(Controller):
         "`X-Guichet-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body with "
         "GUICHET_SMS_INBOUND_SECRET (401 without it or with a wrong one; 404 while the "
         "setting is empty). A text sent more than ten minutes from now is refused (400 "
-        "`stale_text`); one whose `id` was already taken is not acted on again "
+        "`stale_text`), a `sent_at` without its offset from UTC too (400 `sent_at_offset`); "
+        "one whose `id` was already taken is not acted on again "
         "(`already_taken`). QUITTER, ANNULER or STOP (any case, with or without accents) "
         'cancels the live ticket of the number (`{"left": "A012"}`); STOP also stops the '
         "offers of earlier slots to the number (`offers_stopped`); anything else is ignored "
@@ -141,6 +142,11 @@ class SmsInboundController(Controller):
             raise BadRequest(f"Not an inbound text: {exc}") from exc
         except msgspec.DecodeError as exc:
             raise BadRequest("The body is not JSON.") from exc
+        if received.sent_at.tzinfo is None:
+            raise BadRequest(
+                "`sent_at` must say its offset from UTC (for example 2026-12-05T10:00:00Z).",
+                code="sent_at_offset",
+            )
         if not in_window(received.sent_at, context.now):
             raise BadRequest(
                 "The text was not sent within ten minutes of now: it is not taken.",

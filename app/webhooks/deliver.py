@@ -169,7 +169,9 @@ class Deliverer(LeaseSender):
             e for e, count in flying.items() if count >= (1 if e in self.ailing else cap)
         ]
         limit = places * PER_ENDPOINT if busy is not None else places
-        failing = or_(WebhookDelivery.attempts > 0, WebhookDelivery.endpoint_id.in_(sorted(self.ailing)))
+        failing = or_(
+            WebhookDelivery.attempts > 0, WebhookDelivery.endpoint_id.in_(sorted(self.ailing))
+        )
         now = self.clock()
         async with self.db.writing() as session:
             query = (

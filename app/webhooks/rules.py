@@ -111,6 +111,8 @@ def url_problem(url: str, *, production: bool) -> str | None:
         return "The URL must start with https:// (or http:// for a local receiver)."
     if not parts.hostname:
         return "The URL must name a host."
+    if parts.port == 0:
+        return "The URL's port must be between 1 and 65535."
     if parts.username is not None or parts.password is not None:
         return "The URL must not hold a user name or a password: the signature proves who sends."
     if parts.fragment:

@@ -286,6 +286,8 @@ async def test_a_caught_text_posted_again_later_does_not_make_the_number_leave_a
     assert replayed.json() == {**NOTHING, "already_taken": True}
     assert [r.status_code for r in (stale, early, no_offset)] == [400, 400, 400]
     assert stale.json()["code"] == "stale_text"
+    assert early.json()["code"] == "stale_text"
+    assert no_offset.json()["code"] == "sent_at_offset", "not stale: said wrongly"
     assert late_but_fine.json()["left"] == second["number"]
     assert len(await received_ids(db)) == 2
     await retention.sweep(db, settings, clock() + timedelta(hours=23))

@@ -165,6 +165,7 @@ def test_plain_http_elsewhere_is_for_a_developer_s_machine_only() -> None:
         "https://user:password@example.org/hooks",
         "https://example.org/hooks#part",
         "https://example.org:99999/hooks",
+        "https://example.org:0/hooks",
         "https://example.org:port/hooks",
         " https://example.org/hooks",
         "https://example.org/a hook",
