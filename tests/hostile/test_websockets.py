@@ -189,8 +189,8 @@ def ping_frame() -> bytes:
     return bytes([0x89, 0x80 | 125]) + mask + payload
 
 
-def open_display_by_hand(port: int) -> Raw:
-    client = Raw(port, receive_buffer=4096)
+def open_display_by_hand(port: int, receive_buffer: int | None = 4096) -> Raw:
+    client = Raw(port, receive_buffer=receive_buffer)
     key = base64.b64encode(os.urandom(16)).decode()
     client.send(
         f"GET {DISPLAY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -260,15 +260,7 @@ async def test_a_client_sending_pings_and_reading_the_pongs_is_closed_after_a_fe
 ) -> None:
     # Read pongs keep the server writing, so nothing stops it reading: it would answer
     # every ping, hundreds of thousands a second, before anyone else's request.
-    flooder = Raw(ws_served.server.port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    flooder.send(
-        f"GET {DISPLAY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    while flooder.status is None and not flooder.closed:
-        flooder.poll(wait=1)
+    flooder = open_display_by_hand(ws_served.server.port, receive_buffer=None)
     burst = small_ping() * 1000
     try:
         assert flooder.status == 101
