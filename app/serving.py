@@ -29,6 +29,9 @@ KEEP_ALIVE_SECONDS = 5
 # and a client library pings every 20 s or so and answers the server's ping of each 20 s.
 CONTROL_FRAMES = 30
 CONTROL_SECONDS = 10.0
+# Continuation frames in CONTROL_SECONDS: the screens' and phones' messages are short and
+# whole; a message in many fragments is a flood (each one is kept until the last).
+FRAGMENTS = 100
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -170,26 +173,56 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
+class Budget:
+    """At most `count` events in any `seconds`, a burst of `count` included: a bucket of
+    `count` tokens refilled at `count / seconds` a second."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.count, self.rate = count, count / seconds
+        self.left, self.at = float(count), float("-inf")
+
+    def take(self, now: float) -> bool:
+        """Spend a token at `now`; False when none is left."""
+        self.left = min(self.count, self.left + (now - self.at) * self.rate)
+        self.at = now
+        if self.left < 1:
+            return False
+        self.left -= 1
+        return True
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """Stops reading from a client while it does not read what it is sent, so that what
     it sends meanwhile (pings, whose pongs would pile up) waits in its own buffers; and
-    closes one that sends more than CONTROL_FRAMES pings or pongs in CONTROL_SECONDS
-    (1008), without answering the pings past them: a flood of pings whose pongs were read
-    would otherwise hold the server for as long as it lasted."""
-
-    control_frames = 0
-    control_since = float("-inf")
+    closes one (1008) that sends more than CONTROL_FRAMES pings or pongs in any
+    CONTROL_SECONDS, or more than FRAGMENTS continuation frames, without answering the
+    pings past them: a flood of pings whose pongs were read, or of empty fragments of a
+    message that never ends, would otherwise hold the server for as long as it lasted.
+    No pong goes out before the handshake's answer."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The pongs the protocol queued, one for each ping read (a read may hold
         # thousands), sent one a ping while they are within the budget.
         self.pongs: deque[bytes] = deque()
+        self.control = Budget(CONTROL_FRAMES, CONTROL_SECONDS)
+        self.fragments = Budget(FRAGMENTS, CONTROL_SECONDS)
 
     def handle_ping(self) -> None:
         self.pongs.extend(self.conn.data_to_send())
-        if not self._flooding() and self.pongs:
-            self.transport.write(self.pongs.popleft())
+        if self._flooding(self.control) or not self.pongs:
+            return
+        pong = self.pongs.popleft()
+        if self.handshake_complete:  # before the 101, a ping is counted, not answered
+            self.transport.write(pong)
+
+    def handle_pong(self, event: Frame) -> None:
+        if not self._flooding(self.control):
+            super().handle_pong(event)
+
+    def handle_cont(self, event: Frame) -> None:
+        if not self._flooding(self.fragments):
+            super().handle_cont(event)
 
     def handle_close(self, event: Frame) -> None:
         if self.pongs and not self.transport.is_closing():  # those before the close frame
@@ -197,34 +230,16 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.pongs.clear()
         super().handle_close(event)
 
-    def handle_pong(self, event: Frame) -> None:
-        if not self._flooding():
-            super().handle_pong(event)
-
-    def _flooding(self) -> bool:
-        """Count one ping or pong; past the budget, close the connection (once)."""
+    def _flooding(self, budget: Budget) -> bool:
+        """Count one frame against `budget`; past it, close the connection (once)."""
         if self.transport.is_closing():
             return True
-        now = self.loop.time()
-        if now - self.control_since > CONTROL_SECONDS:
-            self.control_since, self.control_frames = now, 0
-        self.control_frames += 1
-        if self.control_frames <= CONTROL_FRAMES:
+        if budget.take(self.loop.time()):
             return False
         self.pongs.clear()  # the flood's: not sent
         self.conn.data_to_send()
-        if self.conn.state is State.OPEN:
-            self.conn.send_close(CloseCode.POLICY_VIOLATION, "Too many pings.")
+        if self.conn.state is State.OPEN and self.handshake_complete:
+            self.conn.send_close(CloseCode.POLICY_VIOLATION, "Too many frames.")
             self.transport.write(b"".join(self.conn.data_to_send()))
         self.transport.close()  # the application hears of it from connection_lost
         return True
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        if not self.transport.is_closing():
-            self.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if not self.read_paused and not self.transport.is_closing():
-            self.transport.resume_reading()

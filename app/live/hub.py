@@ -35,6 +35,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uvicorn.protocols.utils import ClientDisconnected
 
 from app import events, loops
 from app.db import Database, notify
@@ -232,6 +233,8 @@ class Hub:
             connection.writer = asyncio.create_task(connection.write())
             await self._send_first(feed, connection, token)
             await connection.read_until_gone()
+        except (WebSocketDisconnect, ClientDisconnected):
+            pass  # the client went (or was let go) before its first state was sent
         except Exception:  # logged here: Litestar would close with 4500 and say nothing
             log.exception("live connection to %s failed", site.slug)
             connection.close(INTERNAL_ERROR)

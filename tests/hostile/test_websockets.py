@@ -239,15 +239,21 @@ def small_ping() -> bytes:
 
 
 def server_frames(data: bytes) -> list[tuple[int, bytes]]:
-    """The (opcode, payload) of each whole frame the server sent (unmasked, payloads
-    under 126 bytes: pongs of small pings and a close frame), after its 101 head."""
+    """The (opcode, payload) of each whole frame the server sent (unmasked), after its
+    101 head."""
     _, _, data = data.partition(b"\r\n\r\n")
     frames = []
-    while len(data) >= 2 and len(data) >= 2 + (data[1] & 0x7F):
-        size = data[1] & 0x7F
-        assert size < 126, "only small frames are expected here"
-        frames.append((data[0] & 0x0F, data[2 : 2 + size]))
-        data = data[2 + size :]
+    while len(data) >= 2:
+        size, head = data[1] & 0x7F, 2
+        if size >= 126:
+            extra = 2 if size == 126 else 8
+            if len(data) < 2 + extra:
+                break
+            size, head = int.from_bytes(data[2 : 2 + extra], "big"), 2 + extra
+        if len(data) < head + size:
+            break
+        frames.append((data[0] & 0x0F, data[head : head + size]))
+        data = data[head + size :]
     return frames
 
 
@@ -278,4 +284,70 @@ async def test_a_client_sending_pings_and_reading_the_pongs_is_closed_after_a_fe
     assert len(pongs) <= serving.CONTROL_FRAMES
     assert frames[-1][0] == CLOSE
     assert int.from_bytes(frames[-1][1][:2], "big") == 1008
+    assert served_anyway
+
+
+def masked(first: int, payload: bytes = b"") -> bytes:
+    """A client's frame: `first` is its first byte (FIN and opcode), `payload` under 126."""
+    mask = os.urandom(4)
+    return (
+        bytes([first, 0x80 | len(payload)])
+        + mask
+        + bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
+    )
+
+
+async def test_a_message_that_never_ends_in_empty_fragments_is_closed(
+    ws_served: Served, screen: Screen
+) -> None:
+    # An empty continuation frame adds nothing toward the 4 KiB a message may hold, and
+    # the application sees no message until the last: only a count of them stops it.
+    flooder = open_display_by_hand(ws_served.server.port, receive_buffer=None)
+    burst = masked(0x01, b"{") + masked(0x00) * 10_000  # a text frame, then fragments
+    try:
+        assert flooder.status == 101
+        sent = 0
+        while sent < 100 and not flooder.closed:
+            if select.select([], [flooder.sock], [], WITHIN)[1]:
+                flooder.send(burst)
+                sent += 1
+        closed = flooder.wait_until_closed(WITHIN)
+        served_anyway = await screen.sees_the_next_change(ws_served)
+    finally:
+        flooder.close()
+
+    assert closed
+    assert sent < 100, "closed before a million fragments were sent"
+    assert served_anyway
+
+
+async def test_pings_sent_before_the_handshake_s_answer_get_no_pong_before_it(
+    ws_served: Served, screen: Screen
+) -> None:
+    # A pong before the 101 is no websocket at all (RFC 6455); past the budget the client
+    # is let go, and the server's log says nothing of it.
+    flooders = []
+    for count in (10, 100):
+        client = Raw(ws_served.server.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        client.send(
+            f"GET {DISPLAY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        for _ in range(count):
+            client.send(masked(0x89, b"p"))
+        client.wait_until_closed(2)
+        flooders.append(client)
+    try:
+        served_anyway = await screen.sees_the_next_change(ws_served)
+    finally:
+        for client in flooders:
+            client.close()
+
+    few, many = flooders
+    assert few.received.startswith(b"HTTP/1.1 101")
+    assert many.received == b"" or many.received.startswith(b"HTTP/1.1 101")
+    assert many.closed
+    assert "Traceback" not in ws_served.server.output()
     assert served_anyway
