@@ -340,6 +340,18 @@ class Deliverer(LeaseSender):
                     .where(WebhookDelivery.id == claimed.id, mine)
                     .values(**values)
                 )
+                if result.retry_at is not None:
+                    # The endpoint is down: its other deliveries wait for this one's
+                    # next attempt rather than each spend a sender finding it out.
+                    await session.execute(
+                        update(WebhookDelivery)
+                        .where(
+                            WebhookDelivery.endpoint_id == claimed.endpoint_id,
+                            WebhookDelivery.status == DeliveryStatus.PENDING,
+                            WebhookDelivery.send_after < result.retry_at,
+                        )
+                        .values(send_after=result.retry_at)
+                    )
 
     async def close(self) -> None:
         if self._client is not None:

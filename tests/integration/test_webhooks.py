@@ -757,3 +757,38 @@ async def test_failing_receivers_hold_at_most_their_share_so_a_healthy_one_is_to
     assert first_round == (20, 2)
     assert len(healthy.accepted) == 3
     assert len(before_healthy) <= AILING_SENDING
+
+
+async def test_a_down_endpoint_s_other_deliveries_wait_for_its_next_attempt(
+    client: CLIENT, staff: Staff, db: Database, clock: Clock, settings: Settings
+) -> None:
+    """Six tickets for an endpoint whose receiver never answers in time: the three first
+    tried at once fail, and the other three are not each sent to find the endpoint down:
+    they wait for the next attempt, as the failed ones do (a down partner costs one
+    sender per retry, not one per event)."""
+    clock.set("2026-12-01 10:00")
+    admin = await staff.headers("admin")
+    reception = await staff.headers("reception", SITE)
+    dead = Dead(log=[])
+    with receiving(dead) as receiver:
+        await register(client, admin, receiver.url, ["ticket.created"])
+        for _ in range(6):
+            issued = await client.post(
+                f"/api/v1/sites/{SITE}/tickets", json={"service": "caf"}, headers=reception
+            )
+            assert issued.status_code == 201, issued.text
+        sending = Deliverer(db, clock, instance="test", timeout=1, service_key=settings.secret_key)
+        try:
+            await sending.run_until_idle(budget_seconds=30)
+        finally:
+            dead.release.set()
+            await sending.close()
+    rows = await deliveries(db)
+    tried = [row for row in rows if row.attempts == 1]
+    waiting = [row for row in rows if row.attempts == 0]
+
+    assert len(dead.received) == PER_ENDPOINT
+    assert len(tried) == PER_ENDPOINT
+    assert len(waiting) == 6 - PER_ENDPOINT
+    assert {row.status for row in rows} == {DeliveryStatus.PENDING}
+    assert min(row.send_after for row in waiting) >= min(row.send_after for row in tried)
