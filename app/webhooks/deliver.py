@@ -129,8 +129,13 @@ class Deliverer(LeaseSender):
 
         while True:
             places = self.batch - len(flying)
-            if more and places > 0 and time.monotonic() - started < budget_seconds:
-                claimed, count, more = await self.claim(places, Counter(flying.values()))
+            within = time.monotonic() - started < budget_seconds
+            # Past the budget, while failing endpoints' attempts run out their time, the
+            # others' deliveries are still taken: the round's end holds up no one.
+            tail = not within and any(e in self.ailing for e in flying.values())
+            if more and places > 0 and (within or tail):
+                busy = Counter(flying.values())
+                claimed, count, more = await self.claim(places, busy, healthy_only=tail)
                 taken += count
                 for one in claimed:
                     flying[asyncio.ensure_future(send_one(one))] = one.endpoint_id
@@ -153,7 +158,7 @@ class Deliverer(LeaseSender):
         return taken
 
     async def claim(
-        self, places: int, busy: Counter[int] | None = None
+        self, places: int, busy: Counter[int] | None = None, *, healthy_only: bool = False
     ) -> tuple[list[Claimed], int, bool]:
         """Take up to `places` due deliveries for this instance, for the lease's time; with
         `busy` (the deliveries already in flight, by endpoint), at most `PER_ENDPOINT` of
@@ -185,7 +190,7 @@ class Deliverer(LeaseSender):
                 )
                 .limit(limit)  # enough for `places` whatever the endpoints
             )
-            if ailing_places <= 0:
+            if ailing_places <= 0 or healthy_only:
                 query = query.where(~failing)
             if not self.db.is_sqlite:
                 query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
@@ -198,7 +203,7 @@ class Deliverer(LeaseSender):
                 if (
                     len(claimed) >= places
                     or flying[endpoint] >= (1 if sick and busy is not None else cap)
-                    or (sick and ailing_places <= 0)
+                    or (sick and (ailing_places <= 0 or healthy_only))
                 ):
                     left = True  # not taken: stays due, for a free place
                     continue

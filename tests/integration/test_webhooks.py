@@ -792,3 +792,46 @@ async def test_a_down_endpoint_s_other_deliveries_wait_for_its_next_attempt(
     assert len(waiting) == 6 - PER_ENDPOINT
     assert {row.status for row in rows} == {DeliveryStatus.PENDING}
     assert min(row.send_after for row in waiting) >= min(row.send_after for row in tried)
+
+
+async def test_a_round_s_end_holds_up_no_healthy_delivery_while_a_failing_one_runs_out(
+    client: CLIENT, staff: Staff, db: Database, clock: Clock, settings: Settings
+) -> None:
+    """A round past its time budget waits for a failing endpoint's attempt to time out;
+    a healthy endpoint's delivery that comes due meanwhile is sent in that wait, not
+    after it and the next round."""
+    clock.set("2026-12-01 10:00")
+    admin = await staff.headers("admin")
+    reception = await staff.headers("reception", SITE)
+    dead = Dead(log=[])
+
+    async def issue() -> None:
+        issued = await client.post(
+            f"/api/v1/sites/{SITE}/tickets", json={"service": "caf"}, headers=reception
+        )
+        assert issued.status_code == 201, issued.text
+
+    with receiving(dead) as down:
+        await register(client, admin, down.url, ["ticket.created"])
+        await issue()
+        sending = Deliverer(db, clock, instance="test", timeout=4, service_key=settings.secret_key)
+        try:
+            await sending.run_until_idle(budget_seconds=30)  # the dead endpoint fails once
+            with receiving(Told(log=[])) as healthy:
+                await register(client, admin, healthy.url, ["appointment.created"])
+                clock.now += timedelta(minutes=10)  # its retry is due
+                round_ = asyncio.create_task(sending.run_until_idle(budget_seconds=0.1))
+                for _ in range(600):  # until the retry is being sent (30 s at most)
+                    if len(dead.received) == 2 or round_.done():
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.3)  # past the budget, the retry still running
+                await book(client, (await slots(client))[0])
+                await asyncio.wait_for(round_, timeout=60)
+                told_in_the_round = len(healthy.accepted)
+        finally:
+            dead.release.set()
+            await sending.close()
+
+    assert len(dead.received) == 2
+    assert told_in_the_round == 1
