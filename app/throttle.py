@@ -21,6 +21,7 @@ from app.errors import TooManyRequests
 
 FINDING_TRIES_PER_HOUR = 6
 IPV6_NETWORK_BITS = 64
+UNKNOWN = "unknown"  # a client with no address one can count it by
 
 
 @dataclass
@@ -88,17 +89,19 @@ class Limits:
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The caller's address (behind a proxy, the ASGI server puts the forwarded one here)."""
-    return request.client.host if request.client else "unknown"
+    return request.client.host if request.client else UNKNOWN
 
 
 def client_network(host: str) -> str:
     """Who the client is, for every per-address budget: an IPv4 address, or the /64
     network of an IPv6 one (a household or a phone holds a whole /64, and would otherwise
-    have as many budgets as addresses it cares to use)."""
+    have as many budgets as addresses it cares to use). Whatever is not an address (a
+    proxy passing on text, a test transport) is one client, `unknown`: no one gets a
+    budget of their own by sending another word."""
     try:
         address = ipaddress.ip_address(host.strip().split("%", 1)[0])
     except ValueError:
-        return host.strip()[:64]
+        return UNKNOWN
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
@@ -125,7 +128,7 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
         if scope["type"] in ("http", "websocket") and not scope["path"].startswith(UNCOUNTED):
             limits: Limits = scope["litestar_app"].state.limits
             client = scope.get("client")
-            address = client_network(str(client[0])) if client else "unknown"
+            address = client_network(str(client[0])) if client else UNKNOWN
             limits.requests.check(address, "Too many requests from your address: wait a moment.")
             if "{token" in str(scope.get("path_template", "")):
                 limits.token_lookups.check(

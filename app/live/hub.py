@@ -50,7 +50,7 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, opening_of
-from app.throttle import client_network
+from app.throttle import UNKNOWN, client_network
 
 log = logging.getLogger("guichet.live")
 GOING_AWAY = 1001
@@ -220,7 +220,7 @@ class Hub:
     async def _serve(
         self, socket: LiveSocket, site: Site, token: str | None, screen_id: int | None = None
     ) -> None:
-        address = client_network(socket.client.host) if socket.client else "unknown"
+        address = client_network(socket.client.host) if socket.client else UNKNOWN
         if self.addresses[address] >= self.per_address:
             await socket.close(code=TOO_MANY, reason="too many connections from this address")
             return

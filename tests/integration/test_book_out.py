@@ -326,7 +326,7 @@ async def test_the_daily_sweep_forgets_the_normalised_email_and_network_after_th
             await session.execute(select(Appointment.email_key, Appointment.client_network))
         ).one()
 
-    assert (kept.guards, tuple(before)) == (0, ("bot@example.org", "testclient"))
+    assert (kept.guards, tuple(before)) == (0, ("bot@example.org", "unknown"))
     assert (swept.guards, tuple(after)) == (1, (None, None))
 
 

@@ -786,3 +786,22 @@ async def test_an_ipv6_client_has_one_budget_for_its_whole_64(
                 pass  # another /64 connects
 
     assert third.value.response.status_code == 403
+
+
+async def test_forwarded_values_that_are_not_addresses_share_one_budget(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A proxy that passes on whatever a client wrote in X-Forwarded-For would otherwise
+    # give each new word a budget of its own.
+    settings = environment(database_url, requests_per_minute="3", trusted_proxies="127.0.0.1")
+    with running(tmp_path, settings) as (server,):
+        async with from_address(server, "127.0.0.1") as proxy:
+            words = [
+                await proxy.get("/api/v1/sites", headers={"X-Forwarded-For": word})
+                for word in ("alice", "bob", "carol", "dave")
+            ]
+            address = await proxy.get("/api/v1/sites", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert [answer.status_code for answer in words[:3]] == [200] * 3
+    assert waited(words[3], 20)
+    assert address.status_code == 200

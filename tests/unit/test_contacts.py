@@ -185,7 +185,9 @@ def test_addresses_no_mail_can_reach_are_refused(written: str, code: str) -> Non
         ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
         ("::ffff:203.0.113.7", "203.0.113.7"),
         ("fe80::1%eth0", "fe80::/64"),
-        ("testclient", "testclient"),
+        ("testclient", "unknown"),
+        ("what a proxy passed on", "unknown"),
+        ("x" * 100, "unknown"),
     ],
 )
 def test_an_ipv6_client_is_its_64_and_an_ipv4_client_its_address(host: str, network: str) -> None:
