@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import case, delete, or_, select, update
@@ -40,15 +42,21 @@ SENDING_AT_ONCE = 8
 # One endpoint's deliveries in flight at once: a slow or hanging receiver holds these, and
 # never the places of the others'.
 PER_ENDPOINT = 3
-# Failing endpoints (the last attempt here failed, or the delivery is a retry) take one
-# place each and, all together, at most half the places and half the senders: the others
-# keep the rest, however many endpoints fail. The places are looked at again each second.
+# Failing endpoints (the last attempt here failed or took longer than SLOW_SECONDS, an
+# attempt in flight has, or the delivery is a retry) take one place each and, all
+# together, at most half the places and half the senders: the others keep the rest,
+# however many endpoints fail or answer slowly. The places are looked at each second.
 AILING_SENDING = SENDING_AT_ONCE // 2
+SLOW_SECONDS = 1.0
 CLAIM_EVERY_SECONDS = 1.0
 USER_AGENT = "guichet-webhooks/1"
 # What the lease keeps beyond the longest a batch can take.
 LEASE_MARGIN = timedelta(seconds=30)
 FINISHED = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+
+
+class Inside(Exception):
+    """A host that resolves to an address inside the network."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,13 @@ class Sent:
     claimed: Claimed
     answer: int | None
     error: str = ""
+    seconds: float = 0.0  # how long the attempt took
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to for a TCP connection to `port`."""
+    found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(sockaddr[0]) for _family, _type, _proto, _name, sockaddr in found]
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -82,9 +97,18 @@ class Deliverer(LeaseSender):
     lease: timedelta = timedelta(minutes=2)
     # The service's key, which opens the endpoints' sealed secrets (`app.webhooks.sealing`).
     service_key: str = field(default="", repr=False)
+    # In production each attempt connects to an address its host resolves to, checked
+    # not to be inside the network (`rules.is_internal`): a name cannot lead there.
+    production: bool = False
+    resolve: Callable[[str, int], Awaitable[list[str]]] = field(
+        default_factory=lambda: resolve_host, repr=False
+    )
     _client: httpx.AsyncClient | None = field(init=False, default=None)
-    # The endpoints whose last attempt here failed (a success takes one off).
+    # The endpoints whose last attempt here failed or was slow, or whose attempt in flight
+    # is (a success within SLOW_SECONDS takes one off).
     ailing: set[int] = field(init=False, default_factory=set)
+    # The attempts in flight: their endpoint and when each started.
+    trying: dict[int, tuple[int, float]] = field(init=False, default_factory=dict)
 
     @classmethod
     def of(
@@ -99,6 +123,7 @@ class Deliverer(LeaseSender):
             timeout=settings.webhook_timeout_seconds,
             lease=timedelta(seconds=settings.webhook_lease_seconds),
             service_key=settings.secret_key,
+            production=settings.is_production,
         )
 
     @property
@@ -121,13 +146,16 @@ class Deliverer(LeaseSender):
         more = True
 
         async def send_one(one: Claimed) -> Sent:
-            if one.endpoint_id not in self.ailing:
+            while one.endpoint_id not in self.ailing:
                 async with sending:
-                    return await self.send(one)
+                    if one.endpoint_id not in self.ailing:
+                        return await self.send(one)
+                # its endpoint turned out slow while this one waited: the ailing's way
             async with ailing, sending:
                 return await self.send(one)
 
         while True:
+            self.note_slow(time.monotonic())
             places = self.batch - len(flying)
             within = time.monotonic() - started < budget_seconds
             # Past the budget, while failing endpoints' attempts run out their time, the
@@ -149,6 +177,12 @@ class Deliverer(LeaseSender):
             if done:
                 await self.record([future.result() for future in done])
             more = True  # a place is free, or new deliveries may be due: look again
+
+    def note_slow(self, now: float) -> None:
+        """Count as failing the endpoints an attempt has waited on for over SLOW_SECONDS:
+        a receiver that has just gone silent, or answers slowly, is held to the failing
+        endpoints' share before its first attempt ends."""
+        self.ailing.update(e for e, since in self.trying.values() if now - since > SLOW_SECONDS)
 
     async def run_once(self) -> int:
         """One batch; how many due deliveries it took (sent, given up or dropped)."""
@@ -266,19 +300,44 @@ class Deliverer(LeaseSender):
             "X-Guichet-Event": claimed.event,
             "X-Guichet-Delivery": claimed.delivery_id,
         }
+        started = time.monotonic()
+        self.trying[claimed.id] = (claimed.endpoint_id, started)
+        answer, error = None, ""
         try:
             async with asyncio.timeout(self.timeout):
+                url, sni = claimed.url, {}
+                if self.production:
+                    url, headers["Host"], name = await self.checked_address(claimed.url)
+                    sni = {"sni_hostname": name}
                 request = self.client.stream(
-                    "POST", claimed.url, content=claimed.body, headers=headers
+                    "POST", url, content=claimed.body, headers=headers, extensions=sni
                 )
                 async with request as response:
-                    return Sent(claimed, response.status_code)
+                    answer = response.status_code
+        except Inside:
+            error = "refused: the name points inside the network"
+        except socket.gaierror:  # the name does not resolve
+            error = "no answer: the name is not found"
         except TimeoutError:
-            return Sent(claimed, None, "no answer in time")
+            error = "no answer in time"
         except httpx.HTTPError as exc:  # its text may hold the address: its kind only
-            return Sent(claimed, None, f"no answer: {type(exc).__name__}")
+            error = f"no answer: {type(exc).__name__}"
         except Exception as exc:  # what nobody foresaw fails this attempt, and only it
-            return Sent(claimed, None, f"unexpected error: {type(exc).__name__}")
+            error = f"unexpected error: {type(exc).__name__}"
+        finally:
+            del self.trying[claimed.id]
+        return Sent(claimed, answer, error, time.monotonic() - started)
+
+    async def checked_address(self, url: str) -> tuple[str, str, str]:
+        """`url` pinned to the first address its host resolves to (`rules.pinned`); raises
+        Inside when any of them is inside the network."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = await self.resolve(host, port)
+        if not addresses or any(rules.is_internal(one) for one in addresses):
+            raise Inside(host)
+        return rules.pinned(url, addresses[0])
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -286,7 +345,12 @@ class Deliverer(LeaseSender):
             self._client = httpx.AsyncClient(
                 follow_redirects=False,
                 timeout=self.timeout,
-                limits=httpx.Limits(max_connections=SENDING_AT_ONCE * 2),
+                # Pinned to an address, connections to one host serve several names: in
+                # production none is kept for another request, whose name it might not be.
+                limits=httpx.Limits(
+                    max_connections=SENDING_AT_ONCE * 2,
+                    max_keepalive_connections=0 if self.production else None,
+                ),
             )
         return self._client
 
@@ -310,8 +374,8 @@ class Deliverer(LeaseSender):
             for sent in results
         ]
         delivered = [c.id for c, result in outcomes if result.status == DeliveryStatus.DELIVERED]
-        for claimed, result in outcomes:
-            if result.status == DeliveryStatus.DELIVERED:
+        for sent, (claimed, result) in zip(results, outcomes, strict=True):
+            if result.status == DeliveryStatus.DELIVERED and sent.seconds <= SLOW_SECONDS:
                 self.ailing.discard(claimed.endpoint_id)
             else:
                 self.ailing.add(claimed.endpoint_id)

@@ -129,9 +129,12 @@ def url_problem(url: str, *, production: bool) -> str | None:
 
 def is_internal(host: str) -> bool:
     """Whether `host`, written as an address (in any of the forms a resolver takes, such as
-    `0x7f000001` or `2130706433`), is one of the network inside: private, link-local
-    (169.254.169.254, the cloud's metadata), reserved, multicast or unspecified; or is
-    this machine written in such a form. Names are not resolved here."""
+    `0x7f000001` or `2130706433`), is one of the network inside: any address that is not
+    global (private, shared as 100.64/10, link-local as 169.254.169.254, the cloud's
+    metadata, reserved, unspecified), multicast, or an IPv6 address carrying such an IPv4
+    one (mapped, 6to4, Teredo, NAT64); or is this machine written in such a form. This
+    machine written plainly is not: a local receiver, as plain http allows. Names are not
+    resolved here: the deliverer checks the addresses a name resolves to (`pinned`)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -140,15 +143,39 @@ def is_internal(host: str) -> bool:
         except OSError:
             return False
         return True  # an address in a form no one writes on purpose
-    if address.is_loopback:  # this machine: a local receiver, as plain http allows
+    if address.is_loopback:
         return False
-    return (
-        address.is_private
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
+    carried = carried_ipv4(address)
+    if carried and any(not one.is_global for one in carried):
+        return True
+    return not address.is_global or address.is_multicast
+
+
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def carried_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return []
+    carried = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in NAT64:
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [one for one in carried if one is not None]
+
+
+def pinned(url: str, address: str) -> tuple[str, str, str]:
+    """`url` sent to `address`, one its host resolved to and was checked at, rather than to
+    whatever the name resolves to when connecting: the URL to connect to, the Host header
+    and the name TLS checks the certificate against (those of the URL as written)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=netloc).geturl(), host_header, host
 
 
 def is_loopback(host: str) -> bool:

@@ -191,6 +191,11 @@ def test_addresses_refused(url: str) -> None:
         "https://2130706433/x",
         "https://127.1/x",
         "https://224.0.0.1/x",
+        "https://100.64.0.1/x",  # shared by carriers (CGNAT), not global
+        "https://[2002:a00:1::]/x",  # 6to4 of 10.0.0.1
+        "https://[64:ff9b::a9fe:a9fe]/x",  # NAT64 of 169.254.169.254
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x",  # Teredo
     ],
 )
 def test_addresses_of_the_network_inside_are_refused_in_production(url: str) -> None:
@@ -198,6 +203,24 @@ def test_addresses_of_the_network_inside_are_refused_in_production(url: str) -> 
     it runs in, nor tell which internal ports answer; a developer's machine may."""
     assert "private" in (rules.url_problem(url, production=True) or "")
     assert rules.url_problem(url, production=False) is None
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2001:4860::1", "2002:808:808::"])
+def test_global_addresses_are_not_inside(address: str) -> None:
+    assert not rules.is_internal(address)
+
+
+def test_a_url_is_pinned_to_its_checked_address_keeping_its_name_for_host_and_tls() -> None:
+    assert rules.pinned("https://partner.example:8443/hooks?x=1", "198.51.100.5") == (
+        "https://198.51.100.5:8443/hooks?x=1",
+        "partner.example:8443",
+        "partner.example",
+    )
+    assert rules.pinned("https://Partner.example/hooks", "2001:db8::5") == (
+        "https://[2001:db8::5]/hooks",
+        "Partner.example",
+        "partner.example",
+    )
 
 
 def test_the_journal_names_an_endpoint_by_its_host() -> None:
