@@ -422,17 +422,25 @@ async def appointment_of(session: AsyncSession, reference: str, contact: str) ->
     return found if found is not None and any(matches) else None
 
 
+# The messages that confirm an appointment's time and place: the booking's, then each
+# change's.
+CONFIRMING = ("confirmation", "moved", "station_changed")
+
+
 async def _confirmation_sent(
     session: AsyncSession, appointment: Appointment, now: datetime
 ) -> dict[str, Any] | None:
-    """The confirmation of the booking: by which channel, to which masked address, and
-    whether it went (or waits for the morning, a text at night; or could not go)."""
+    """The confirmation of the booking as it stands (that of its last move, if moved): by
+    which channel, to which masked address, and whether it went (or waits for the morning,
+    a text at night; or could not go). One that was not sent because the appointment
+    changed first gave way to the change's message: it failed nothing."""
     message = (
         await session.execute(
             select(OutboxMessage.channel, OutboxMessage.status, OutboxMessage.send_after)
             .where(
                 OutboxMessage.appointment_id == appointment.id,
-                OutboxMessage.kind == "confirmation",
+                OutboxMessage.kind.in_(CONFIRMING),
+                OutboxMessage.status != MessageStatus.CANCELLED,
             )
             .order_by(OutboxMessage.id.desc())
             .limit(1)
@@ -453,7 +461,7 @@ async def _confirmation_sent(
     return {
         "email": by_email,
         "to": to,
-        "failed": status in (MessageStatus.FAILED, MessageStatus.CANCELLED),
+        "failed": status == MessageStatus.FAILED,
         "later": formats.moment(send_after.astimezone(tz)) if later else None,
     }
 

@@ -257,6 +257,26 @@ async def test_a_text_at_night_is_said_to_wait_for_the_morning(
     )
 
 
+async def test_a_text_at_night_for_a_moved_appointment_waits_for_the_morning_not_failed(
+    client: AsyncTestClient[object], clock: Clock
+) -> None:
+    # The booking's text, waiting for 8:00, gives way to the move's, which waits as well:
+    # nothing failed (an outside test saw "n'a pas pu être envoyé" here).
+    clock.set("2026-11-30 22:00")  # 23:00 in Paris
+    private = await book(client, telephone="06 12 34 56 78")
+    moved = await client.post(
+        f"{private}/deplacer", data={"debut": "2026-12-02T15:00:00+01:00"}, follow_redirects=False
+    )
+    page = await client.get(private)
+
+    assert moved.status_code == 303
+    assert "n'a pas pu être envoyé" not in page.text
+    assert (
+        "Un SMS de confirmation sera envoyé au 06 •• •• •• 78 "
+        "le mardi 1er décembre 2026 à 8\u00a0h\u00a000" in page.text
+    )
+
+
 async def test_after_a_cancellation_one_may_book_again_at_the_same_mairie(
     client: AsyncTestClient[object],
 ) -> None:
