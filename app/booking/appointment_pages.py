@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from app.booking import commands, contacts
 from app.booking.models import RELEASED, Appointment, AppointmentStatus
 from app.booking.queries import (
     SlotRefused,
+    arrival_window,
     get_by_token,
     get_needs,
     nearest_free,
@@ -474,11 +475,12 @@ async def _coming_context(context: Context, appointment: Appointment) -> dict[st
     tz = ZoneInfo(site.timezone)
     start = appointment.starts_at.astimezone(tz)
     needs = await get_needs(context.session, tuple(appointment.needs), retired=True)
+    since, until = await arrival_window(context.session, site, appointment)
     return {
         "sent": await _confirmation_sent(context.session, appointment, context.now),
         "map_url": map_link(site),
-        "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
-        "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
+        "arrive_from": formats.clock(since.astimezone(tz)),
+        "arrive_until": formats.clock(until.astimezone(tz)),
         "starts": formats.clock(start),
         "told_needs": needs,
         "email_to": contacts.masked_email(appointment.email) if appointment.email else None,

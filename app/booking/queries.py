@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from app.booking import rules
 from app.booking.finders import slot_finder
 from app.booking.models import RELEASED, Appointment
 from app.booking.slots import (
@@ -32,7 +33,7 @@ from app.db import token_digest
 from app.errors import BadRequest, DomainError, NotFound
 from app.sites.hours import local_days
 from app.sites.models import Need, Service, Site
-from app.sites.service import day_range, get_site, local_today
+from app.sites.service import day_range, get_site, local_today, site_calendar
 
 T = TypeVar("T")
 
@@ -302,3 +303,15 @@ async def appointments_of_day(
             )
         )
     return list(await session.scalars(query))
+
+
+async def arrival_window(
+    session: AsyncSession, site: Site, appointment: Appointment
+) -> tuple[datetime, datetime]:
+    """When the person may come to the desk, by the mairie's hours of that day
+    (`rules.arrival_window`)."""
+    day = appointment.starts_at.astimezone(ZoneInfo(site.timezone)).date()
+    opened = (await site_calendar(session, site, day, day)).day(day).intervals
+    return rules.arrival_window(
+        appointment.starts_at, site.check_in_early_minutes, site.check_in_late_minutes, opened
+    )

@@ -1,7 +1,10 @@
-"""The life of an appointment, as a table of moves (see `app/lifecycle.py`)."""
+"""The life of an appointment, as a table of moves (see `app/lifecycle.py`), and when
+its person may come to the desk."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.booking.models import AppointmentStatus as S
@@ -47,3 +50,19 @@ APPOINTMENT = Lifecycle.table(
         ({S.CHECKED_IN}, A.TICKET_CANCELLED, S.CANCELLED, ()),
     ],
 )
+
+
+def arrival_window(
+    starts_at: datetime,
+    early_minutes: int,
+    late_minutes: int,
+    open_intervals: Iterable[tuple[datetime, datetime]],
+) -> tuple[datetime, datetime]:
+    """When the person may come to the desk: from `early_minutes` before the start, but not
+    before the mairie opens for it (an 8:30 appointment where doors open at 8:30, or the
+    first after lunch), until `late_minutes` after."""
+    since = starts_at - timedelta(minutes=early_minutes)
+    for opens, closes in open_intervals:
+        if opens <= starts_at < closes:
+            since = max(since, opens)
+    return since, starts_at + timedelta(minutes=late_minutes)

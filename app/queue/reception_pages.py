@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -426,6 +425,7 @@ async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> d
     tz = ZoneInfo(site.timezone)
     start = appointment.starts_at.astimezone(tz)
     needs = {need.code: need.label for need in await list_needs(staff.session)}
+    since, until = await booking.arrival_window(staff.session, site, appointment)
     title = gettext("Code QR : votre rendez-vous, pour le déplacer ou l'annuler")
     link, qr = await our_link(staff.settings, f"/rendez-vous/{appointment.token}", title)
     return {
@@ -434,8 +434,8 @@ async def _slip_context(staff: Staff, site: Site, appointment: Appointment) -> d
         "site": site,
         "appointment": appointment,
         "when": formats.moment(start),
-        "arrive_from": formats.clock(start - timedelta(minutes=site.check_in_early_minutes)),
-        "arrive_until": formats.clock(start + timedelta(minutes=site.check_in_late_minutes)),
+        "arrive_from": formats.clock(since.astimezone(tz)),
+        "arrive_until": formats.clock(until.astimezone(tz)),
         "need_names": [needs.get(code, code) for code in appointment.needs],
         "link": link,
         "qr": qr,

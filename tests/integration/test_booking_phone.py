@@ -277,6 +277,16 @@ async def test_a_text_at_night_for_a_moved_appointment_waits_for_the_morning_not
     )
 
 
+async def test_the_first_appointment_of_the_day_is_not_told_to_come_before_the_doors_open(
+    client: AsyncTestClient[object],
+) -> None:
+    # The 15e opens at 8:30: its 8:30 appointment is told 8:30, not 8:00.
+    private = await book(client, email="marie@example.org", debut="2026-12-01T08:30:00+01:00")
+    page = await client.get(private)
+
+    assert "Présentez-vous à l'accueil entre 8\u00a0h\u00a030 et 8\u00a0h\u00a045." in page.text
+
+
 async def test_after_a_cancellation_one_may_book_again_at_the_same_mairie(
     client: AsyncTestClient[object],
 ) -> None:
