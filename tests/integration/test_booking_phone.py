@@ -300,6 +300,7 @@ async def test_after_a_cancellation_one_may_book_again_at_the_same_mairie(
         in page.text
     )
     assert "Présentez-vous" not in page.text
+    assert "Gardez ce lien" not in page.text  # nothing left to move or cancel
 
 
 async def test_a_slot_taken_meanwhile_offers_near_slots_that_lead_to_the_summary(
