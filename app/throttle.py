@@ -47,6 +47,11 @@ class RateLimit:
         self._arrivals[key] = tat + interval
         return 0.0
 
+    def refund(self, key: str) -> None:
+        """Give back one event counted for `key` (one that turned out not to be abuse)."""
+        if key in self._arrivals:
+            self._arrivals[key] -= self.period / self.count
+
     def check(self, key: str, detail: str) -> None:
         """Count one event for `key`, or raise 429 with the time to wait."""
         wait = self.hit(key)
@@ -78,6 +83,13 @@ class Limits:
         wait before the next one is allowed (0: this one is)."""
         network = client_network(address)
         return self.finding_per_address.hit(network) or self.finding_per_reference.hit(reference)
+
+    def found(self, address: str, reference: str) -> None:
+        """The try just counted found its appointment: it is not held against anyone (a
+        shared computer at a mairie or a CCAS finds many people's in an hour). Counted
+        first and given back, so that tries sent at once are all counted while they run."""
+        self.finding_per_address.refund(client_network(address))
+        self.finding_per_reference.refund(reference)
 
     def check_login(self, address: str, email: str) -> None:
         detail = "Too many login attempts. Wait before trying again."

@@ -121,6 +121,7 @@ class AppointmentPages(PublicController):
         if not errors:
             found = await appointment_of(visitor.session, reference, contact)
             if found is not None:
+                limits.found(address, normalised_reference(reference))
                 return Redirect(f"/rendez-vous/{found.token}", status_code=303)
             errors["formulaire"] = gettext(
                 "Aucun rendez-vous ne correspond à cette référence et à ces coordonnées."

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
+from app.throttle import FINDING_TRIES_PER_HOUR
 from tests.conftest import Clock, make_settings
 
 FIND = "/rendez-vous/retrouver"
@@ -118,6 +119,24 @@ async def test_guessing_the_contact_of_a_reference_stops_after_a_few_tries(
     assert "pour retrouver ce rendez-vous : réessayez dans" in right_one_too_late.text
     assert int(right_one_too_late.headers["retry-after"]) > 0
     assert booked["token"] not in right_one_too_late.text
+
+
+async def test_finding_one_s_appointment_again_and_again_is_never_held_back(
+    client: AsyncTestClient[object], booked: dict[str, str]
+) -> None:
+    # A shared computer (a mairie's, a CCAS's) finds many people's appointments in an hour:
+    # only the tries that find nothing count toward the limit.
+    found = [
+        (await find(client, booked["reference"], "06 12 34 56 78")).status_code
+        for _ in range(FINDING_TRIES_PER_HOUR * 3)
+    ]
+    wrong = [
+        (await find(client, booked["reference"], f"06000000{n:02d}")).status_code
+        for n in range(FINDING_TRIES_PER_HOUR + 1)
+    ]
+
+    assert found == [303] * FINDING_TRIES_PER_HOUR * 3
+    assert wrong == [422] * FINDING_TRIES_PER_HOUR + [429]
 
 
 async def test_the_tries_on_one_reference_count_from_every_address(

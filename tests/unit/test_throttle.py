@@ -71,3 +71,14 @@ def test_memory_stays_bounded_by_forgetting_idle_keys() -> None:
     limit.hit("newcomer")
 
     assert len(limit._arrivals) == 1
+
+
+def test_an_event_given_back_frees_its_place_and_only_its_own() -> None:
+    limit = RateLimit(count=2, period=60, clock=lambda: 0.0)
+    assert [limit.hit("a"), limit.hit("a")] == [0, 0]
+    assert limit.hit("a") > 0
+    limit.refund("a")
+    limit.refund("nobody")  # nothing to give back
+    assert limit.hit("a") == 0
+    assert limit.hit("a") > 0
+    assert limit.hit("nobody") == 0
