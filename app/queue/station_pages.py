@@ -20,7 +20,7 @@ from app import bounds
 from app.accounts import service as accounts
 from app.booking.models import Appointment
 from app.errors import DomainError, Forbidden, NotFound
-from app.i18n import N_, formats, gettext
+from app.i18n import N_, formats, gettext, ngettext
 from app.i18n.texts import OUTCOMES as OUTCOME_LABELS
 from app.i18n.texts import TICKET_STATUSES, check_in_refusal, label
 from app.live import presence
@@ -31,7 +31,7 @@ from app.queue.models import Ticket, TicketStatus
 from app.queue.rules import TICKET, TicketAction
 from app.sites import opening
 from app.sites.models import Site, Station
-from app.sites.service import list_needs, list_services
+from app.sites.service import list_needs, list_services, local_today
 from app.visits import service as visits
 from app.visits.activity_form import form_choices
 from app.visits.models import OUTCOMES, Visit
@@ -257,6 +257,7 @@ async def station_page(
     kept: Kept | None = None,
     error: str | None = None,
     status_code: int = 400,
+    call_anyway: bool = False,
 ) -> Template:
     """The console of `station`; a form refused shown again as typed, answered
     `status_code` with its `error`: the walk-in ticket's (`walk_in`, the error beside
@@ -283,6 +284,7 @@ async def station_page(
         "asked": walk_in,
         "asked_field": asked_field,
         "kept": kept,
+        "call_anyway": call_anyway,
     }
     again = walk_in is not None or kept is not None or error is not None
     if again:
@@ -316,10 +318,25 @@ class StationPages(StaffController):
         self,
         station_id: Id,
         staff: NamedDependency[Staff],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         ahead = await queries.station_to_call(staff.session, station_id, staff.now)
-        accounts.authorize(staff.actor, roles=FACILITATORS, site=ahead.station.site)
+        station = ahead.station
+        accounts.authorize(staff.actor, roles=FACILITATORS, site=station.site)
         path = f"/poste/{station_id}"
+        form = await staff.request.form()
+        held = [] if form.get("quand_meme") == "oui" else await _held(staff.context, station)
+        if held:  # a second person sent to a busy desk: asked first
+            said = ngettext(
+                "Le ticket %(numbers)s est encore en cours à ce poste : terminez-le, ou "
+                "marquez-le absent, avant d'appeler la personne suivante.",
+                "Les tickets %(numbers)s sont encore en cours à ce poste : terminez-les, ou "
+                "marquez-les absents, avant d'appeler la personne suivante.",
+                len(held),
+                numbers=", ".join(held),
+            )
+            return await station_page(
+                staff, station, {}, error=said, status_code=409, call_anyway=True
+            )
         try:
             ticket = await commands.call_next(
                 staff.session, ahead, agent_id=staff.actor.agent_id, now=staff.now
@@ -398,6 +415,21 @@ async def _finished(
         "time": formats.clock(appointment.starts_at.astimezone(tz)) if appointment else None,
         "outcome": label(OUTCOME_LABELS, visit.outcome) if visit else None,
     }
+
+
+async def _held(context: Context, station: Station) -> list[str]:
+    """The numbers of today's tickets called to or served at `station`."""
+    day = local_today(station.site, context.now)
+    found = await context.session.scalars(
+        select(Ticket.number)
+        .where(
+            Ticket.station_id == station.id,
+            Ticket.day == day,
+            Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
+        )
+        .order_by(Ticket.id)
+    )
+    return list(found)
 
 
 async def _current(context: Context, station: Station) -> list[dict[str, Any]]:

@@ -61,6 +61,15 @@ def log_in(page: Page, email: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
 
 
+def call_next(station: Page) -> None:
+    """Call the next person from a station's console; where a ticket an earlier test
+    called is still at the station, the console asks first, and is told to go on."""
+    station.get_by_role("button", name="Appeler le suivant").click()
+    anyway = station.get_by_role("button", name="Appeler quand même la personne suivante")
+    if anyway.count():
+        anyway.click()
+
+
 def booking_due_in_ten_minutes(live_folder: Path, clock: ServerClock, name: str) -> str:
     """An appointment at paris-15 starting in ten minutes of the server's clock, booked
     earlier (so, whatever the hour the tests run at, the person can be checked in now)."""
@@ -140,7 +149,7 @@ def test_reception_and_a_facilitator_run_the_queue_and_the_phone_follows(
     log_in(facilitator, FACILITATOR)
     facilitator.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
     accessible(facilitator, axe)
-    facilitator.get_by_role("button", name="Appeler le suivant").click()
+    call_next(facilitator)
     expect(facilitator.get_by_role("heading", level=2).first).to_have_text(
         f"Ticket {number} – appelé"
     )
@@ -239,7 +248,7 @@ def test_the_consoles_fit_a_phone_and_a_laptop_and_show_the_needs(
         station = facilitator.new_page()
         log_in(station, FACILITATOR)
         station.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
-        station.get_by_role("button", name="Appeler le suivant").click()
+        call_next(station)
         expect(station.get_by_role("heading", level=2).first).to_contain_text("appelé")
         expect(
             station.get_by_text("Transférer vers un autre poste ou service").first
@@ -272,7 +281,7 @@ def test_the_activity_record_fits_320_px_and_goes_by_the_keyboard(
         station = facilitator.new_page()
         log_in(station, FACILITATOR)
         station.get_by_role("link", name="Poste 1 – Mairie du 15e arrondissement").click()
-        station.get_by_role("button", name="Appeler le suivant").click()
+        call_next(station)
         station.get_by_role("button", name=f"Commencer le ticket {number}").click()
         ours = station.get_by_role("region", name=f"Ticket {number} – en cours")
         expect(ours.get_by_label("Partiellement autonome")).to_be_checked()

@@ -10,6 +10,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from app.db import Database
+from app.queue.models import Ticket, TicketStatus
 from app.visits.models import Visit
 from tests.commands import in_session
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
@@ -478,3 +480,38 @@ async def test_a_manager_moves_requests_forward_from_the_requests_page(
     assert reference in answered.text
     assert "réponse reçue" in answered.text
     assert elsewhere.status_code == 403
+
+
+async def test_calling_the_next_while_a_ticket_is_still_at_the_station_asks_first(
+    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+) -> None:
+    # A click on "Appeler le suivant" while A001 is served would send a second person to
+    # a busy desk (and the screens would show both there): the console asks first.
+    from app.queue.commands import issue_walk_in
+
+    for _ in range(2):
+        await in_session(
+            db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+        )
+    site = (await client.get("/api/v1/sites/paris-15")).json()
+    station = site["stations"][0]["id"]
+    csrf = csrf_of(await console(client, staff, "facilitator", f"/poste/{station}"))
+
+    await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+    asked = await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+    anyway = await client.post(
+        f"/poste/{station}/appeler",
+        data={"csrf": csrf, "quand_meme": "oui"},
+        follow_redirects=False,
+    )
+    async with db.session() as session:
+        called = (
+            await session.scalars(select(Ticket.number).where(Ticket.status == TicketStatus.CALLED))
+        ).all()
+
+    assert asked.status_code == 409
+    assert "Le ticket A001 est encore en cours à ce poste" in asked.text
+    assert 'name="quand_meme" value="oui"' in asked.text
+    assert "Appeler quand même la personne suivante" in asked.text
+    assert anyway.status_code == 303
+    assert sorted(called) == ["A001", "A002"]
