@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -31,11 +31,15 @@ from app.booking.slots import (
 )
 from app.db import token_digest
 from app.errors import BadRequest, DomainError, NotFound
+from app.plain_text import plain
 from app.sites.hours import local_days
 from app.sites.models import Need, Service, Site
 from app.sites.service import day_range, get_site, local_today, site_calendar
 
 T = TypeVar("T")
+
+DAY_AT_MOST = 2000  # appointments of one mairie's day, far more than its stations hold
+REFERENCE_TAIL = 6  # a reference's own characters, after its arrondissement
 
 ALTERNATIVE_DAYS = 7
 OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
@@ -278,8 +282,9 @@ async def appointment_by_reference(
 async def appointments_of_day(
     session: AsyncSession, site: Site, day: date, search: str = "", limit: int = 50
 ) -> list[Appointment]:
-    """A site's appointments of a local day, by time; `search` matches the reference or
-    the name (for reception looking someone up)."""
+    """A site's appointments of a local day, by time; `search` (for reception looking
+    someone up) matches part of the name, whatever the accents and case ("zoe" finds Zoé),
+    or the reference, whole or without its arrondissement ("8QFNEJ" finds 15-8QFNEJ)."""
     starts, ends = local_days(day, day, ZoneInfo(site.timezone))
     query = (
         select(Appointment)
@@ -291,18 +296,27 @@ async def appointments_of_day(
         )
         .options(*with_details())
         .order_by(Appointment.starts_at, Appointment.id)
-        .limit(limit)
     )
-    words = search.strip()
-    if words:
-        escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
-            or_(
-                func.lower(Appointment.reference) == words.lower(),
-                func.lower(Appointment.name).like(f"%{escaped}%", escape="\\"),
-            )
-        )
-    return list(await session.scalars(query))
+    words = plain(" ".join(search.split()))
+    if not words:
+        return list(await session.scalars(query.limit(limit)))
+    # A day of one mairie is a few hundred appointments at most: compared here, as typed.
+    code = "".join(char for char in search.upper() if char.isascii() and char.isalnum())
+    found = [
+        appointment
+        for appointment in await session.scalars(query.limit(DAY_AT_MOST))
+        if words in plain(appointment.name) or _reference_of(appointment, code)
+    ]
+    return found[:limit]
+
+
+def _reference_of(appointment: Appointment, code: str) -> bool:
+    """Whether `code` (letters and digits typed) is the appointment's reference, whole or
+    its last six characters, with or without the dash."""
+    reference = appointment.reference.replace("-", "").upper()
+    return len(code) >= REFERENCE_TAIL and (
+        code == reference or code == reference[-REFERENCE_TAIL:]
+    )
 
 
 async def arrival_window(

@@ -11,7 +11,7 @@ else (a digit, a quotation mark, a bracket) is not elided: "de « Accueil »", "
 
 from __future__ import annotations
 
-import unicodedata
+from app.plain_text import plain
 
 VOWELS = frozenset("aeiouœæ")
 # Words starting with an aspirate h, or a vowel that does not elide, among those a name or
@@ -51,15 +51,9 @@ NOT_ELIDED = frozenset(
 )
 
 
-def _plain(text: str) -> str:
-    """`text` lowercased, without its accents: "Élodie" -> "elodie"."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def elides(name: str) -> bool:
     """Whether French writes "d'" rather than "de" before `name` (its first word)."""
-    words = _plain(name).split()
+    words = plain(name).split()
     word = words[0] if words else ""
     if not word or not word[0].isalpha():
         return False

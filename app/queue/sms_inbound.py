@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -30,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db import writing
 from app.errors import BadRequest, NotFound, Unauthorized
+from app.plain_text import plain
 from app.problems import problem_responses
 from app.queue import remote
 from app.queue.models import ReceivedText
@@ -84,8 +84,7 @@ def in_window(sent_at: datetime, now: datetime) -> bool:
 def keyword(text: str) -> str:
     """The text as a keyword: surrounding spaces and a final full stop or exclamation mark
     dropped, accents taken off, lower case ("  Annulér. " is "annuler")."""
-    bare = unicodedata.normalize("NFKD", text.strip().rstrip(".!").strip())
-    return "".join(char for char in bare if not unicodedata.combining(char)).casefold()
+    return plain(text.strip().rstrip(".!").strip())
 
 
 def wants_to_leave(text: str) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 from urllib.parse import quote_plus
+
+from app.plain_text import plain
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -60,10 +61,7 @@ def between(one: Located, other: Located) -> float | None:
 def folded(text: str) -> str:
     """Lower case, without accents, apostrophes and dashes as spaces, spaces squeezed:
     "Mairie du 15ᵉ" and "mairie du 15e" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    plain = re.sub(r"[\s'’`\-_.,;:/–—]+", " ", plain.casefold())
-    return plain.strip()
+    return re.sub(r"[\s'’`\-_.,;:/–—]+", " ", plain(text)).strip()
 
 
 def arrondissement_of(query: str) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -480,6 +481,36 @@ async def test_a_manager_moves_requests_forward_from_the_requests_page(
     assert reference in answered.text
     assert "réponse reçue" in answered.text
     assert elsewhere.status_code == 403
+
+
+async def test_reception_finds_a_booking_without_its_accents_or_its_arrondissement(
+    client: AsyncTestClient[object], staff: Staff, clock: Clock
+) -> None:
+    booked = (
+        await client.post(
+            "/api/v1/appointments",
+            json={
+                "site": "paris-15",
+                "service": "caf",
+                "start": "2026-12-01T11:30:00+01:00",
+                "name": "Zoé Lefèvre",
+                "email": "zoe@example.org",
+            },
+        )
+    ).json()
+    clock.set("2026-12-01 11:10")
+    reference = booked["reference"]
+    own = reference.split("-")[1]
+    searches = ["zoe", "LEFEVRE", "zoé lef", reference, reference.replace("-", " "), own]
+    pages = [
+        await console(client, staff, "reception", f"/accueil/paris-15?q={quote(q)}")
+        for q in searches
+    ]
+    nobody = await console(client, staff, "reception", f"/accueil/paris-15?q={own[:4]}")
+
+    assert [reference in page for page in pages] == [True] * len(searches)
+    assert reference not in nobody  # part of a reference is no one's
+    assert "Aucun rendez-vous ne correspond." in nobody
 
 
 async def test_calling_the_next_while_a_ticket_is_still_at_the_station_asks_first(
