@@ -3,6 +3,7 @@ tickets issued and printed, and appointments booked at the desk or by phone."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -476,10 +477,12 @@ async def _booking_context(
 
 
 def _arrival_code(staff: Staff, site: Site) -> dict[str, str]:
-    """The code people who took their ticket from a phone type (or scan) on arrival, and
-    until when it is shown: "123 456", "9 h 35"."""
+    """The code people who took their ticket from a phone type (or scan) on arrival, until
+    when it is shown, and in how many seconds it turns (the line is read again then, not
+    up to a round later): "123 456", "9 h 35", "42"."""
     code, until = remote.arrival_code(staff.settings.secret_key, site.id, staff.now)
     return {
         "code": f"{code[:3]} {code[3:]}",
         "until": formats.clock(until.astimezone(ZoneInfo(site.timezone))),
+        "turns_in": str(max(1, math.ceil((until - staff.now).total_seconds()))),
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from app.db import token_digest
 from app.demo import DEMO_PASSWORD
@@ -213,6 +213,39 @@ def test_the_arrival_code_line_refreshes_and_leaves_the_field_being_typed_in_alo
         expect(line).to_contain_text(re.compile(r"Code d'arrivée : \d{3} \d{3} \(jusqu'à"))
         expect(number).to_be_focused()
         expect(number).to_have_value("A0")
+        assert line.get_attribute("aria-live") == "off"
+    finally:
+        context.close()
+
+
+def test_the_arrival_code_line_is_read_again_when_its_code_turns(
+    browser: Browser, live_server: str
+) -> None:
+    """Not at the next round, up to 15 seconds later: served as if its code turned in two
+    seconds, the line asks the server again then, and shows the code it answers."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR")
+
+    def turning_soon(route: Route) -> None:
+        console = route.fetch()
+        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
+        route.fulfill(response=console, body=soon)
+
+    def the_line(request: Request) -> bool:
+        return request.url.endswith(ARRIVAL_LINE)
+
+    try:
+        desk = context.new_page()
+        log_in(desk, RECEPTION)
+        desk.route("**/accueil/paris-15", turning_soon)
+        with desk.expect_request(the_line, timeout=10_000) as asked:
+            desk.goto("/accueil/paris-15")
+            line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
+            expect(line.locator("p")).to_have_attribute("data-turns-in", "2")
+
+        answer = asked.value.response()
+        assert answer is not None
+        assert answer.ok
+        expect(line).to_contain_text(re.compile(r"Code d'arrivée : \d{3} \d{3} \(jusqu'à"))
         assert line.get_attribute("aria-live") == "off"
     finally:
         context.close()

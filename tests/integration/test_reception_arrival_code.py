@@ -1,6 +1,7 @@
 """The arrival code on reception's console stays the code of the moment: its line is a
 region that refreshes itself from a fragment of its own, which reads the clock each time,
-and which only the mairie's reception (and its manager) may read."""
+says in how many seconds its code turns (refresh.js reads the line again right then), and
+which only the mairie's reception (and its manager) may read."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ RECEPTION = "/accueil/paris-15"
 LINE = f"{RECEPTION}/code-arrivee"
 # The page's regions that refresh themselves: where each reads, and what it holds.
 REGION = re.compile(r'<div data-refresh="([^"]+)"[^>]*>(.*?)</div>', re.DOTALL)
+TURNS_IN = re.compile(r'data-turns-in="(\d+)"')
 
 
 async def log_in(client: CLIENT, staff: Staff, role: str, site: str) -> None:
@@ -71,6 +73,33 @@ async def test_the_line_the_console_refreshes_carries_the_new_code_once_it_turns
     assert before not in read(line_after.text)
     assert "<html" not in line_after.text  # a fragment, not a page
     assert after in console_after
+
+
+async def test_the_line_says_in_how_many_seconds_its_code_turns(
+    client: CLIENT, staff: Staff, db: Any, clock: Clock, settings: Settings
+) -> None:
+    """Read again every 15 seconds only, a console showed a code that had turned for up to
+    15 seconds more (an outside test saw "jusqu'à 3 h 38" at 3:38:56, the code of the API
+    already another): whoever was read it had under five minutes left to type it, not ten."""
+    start = clock.set("2026-12-01 09:00")
+    await log_in(client, staff, "reception", "paris-15")
+    before, turns = await shown_code(db, settings, clock())
+    console = (await client.get(RECEPTION)).text
+    clock.now = turns - timedelta(seconds=1)
+    line_last_second = await client.get(LINE)
+    clock.now = turns
+    after, _ = await shown_code(db, settings, clock())
+    line_turned = await client.get(LINE)
+
+    region = dict(REGION.findall(console))[LINE]
+    assert TURNS_IN.findall(region) == [str(int((turns - start).total_seconds()))]
+    assert TURNS_IN.findall(console) == TURNS_IN.findall(region)  # the line's alone
+    assert before in read(line_last_second.text)
+    assert TURNS_IN.findall(line_last_second.text) == ["1"]
+    assert after in read(line_turned.text)
+    assert TURNS_IN.findall(line_turned.text) == [
+        str(int(remote.ARRIVAL_CODE_EVERY.total_seconds()))
+    ]
 
 
 async def test_while_the_mairie_is_closed_the_line_reads_as_the_page_shows_it(

@@ -1,8 +1,10 @@
 // Keeps the regions marked data-refresh up to date. With data-socket, a websocket says
 // when something changed and the region's HTML is fetched again at once; while the
 // socket is down (or without one), the region is fetched every data-every seconds.
-// A region that holds the keyboard focus is left alone until it is let go. Without
-// JavaScript, the page's own links and buttons still work.
+// A region that holds the keyboard focus is left alone until it is let go. What says in
+// how many seconds it turns (data-turns-in: reception's arrival code) is read again right
+// then, not up to a round later. Without JavaScript, the page's own links and buttons
+// still work.
 (function () {
   "use strict";
   document.querySelectorAll("[data-refresh]").forEach(function (region) {
@@ -11,6 +13,16 @@
     var socketPath = region.getAttribute("data-socket");
     var live = false;
     var attempt = 0;
+    var turning = null;
+
+    function readAgainWhenItTurns() {
+      var turns = region.querySelector("[data-turns-in]");
+      window.clearTimeout(turning);
+      if (!turns) { return; }
+      // Half a second late rather than early: the answer then carries the new code.
+      var seconds = Math.max(1, parseInt(turns.getAttribute("data-turns-in"), 10) || 1);
+      turning = window.setTimeout(refresh, seconds * 1000 + 500);
+    }
 
     function refresh() {
       // Marked as the page's own: it keeps the region current, not the session alive.
@@ -22,7 +34,10 @@
           return response.text();
         })
         .then(function (html) {
-          if (!region.contains(document.activeElement)) { region.innerHTML = html; }
+          if (!region.contains(document.activeElement)) {
+            region.innerHTML = html;
+            readAgainWhenItTurns();
+          }
         })
         .catch(function () { /* the next round will try again */ });
     }
@@ -41,6 +56,7 @@
     }
 
     if (socketPath && "WebSocket" in window) { connect(); }
+    readAgainWhenItTurns();
     window.setInterval(function () { if (!live) { refresh(); } }, every);
   });
 })();
