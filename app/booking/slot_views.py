@@ -164,7 +164,8 @@ async def slot_context(
     """The week of free slots from `first` (or as `Asked`) for the démarche `code` and its
     needs (`retired`: an appointment's, withdrawn from the catalogue since it was booked),
     one day of it shown (`shown_day`), the first free one marked if it is the first of
-    all (`first_free`: the week starts today)."""
+    all (`first_free`: the week starts today). A week that reaches the booking horizon's
+    day says up to when bookings are open (`horizon_end`) and has no week after it."""
     wanted = first if isinstance(first, Asked) else Asked(first)
     first = wanted.first
     session, now = context.session, context.now
@@ -176,6 +177,9 @@ async def slot_context(
     tz = ZoneInfo(site.timezone)
     length = requirement_of(service, chosen).length_minutes
     today = local_today(site, now)
+    # The latest start the slot engine offers, and whether the week reaches its day.
+    horizon = (now + timedelta(days=site.booking_horizon_days)).astimezone(tz)
+    reaches_horizon = last >= horizon.date()
     days = _week(slots, first, tz)
     open_days = [day for day in days if day.slots]
     kept = wanted.chosen.astimezone(tz).isoformat() if wanted.chosen is not None else None
@@ -201,5 +205,7 @@ async def slot_context(
             last=formats.short_day(last),
         ),
         "previous": (first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,
-        "next": (first + timedelta(days=DAYS_SHOWN)).isoformat(),
+        "next": None if reaches_horizon else (first + timedelta(days=DAYS_SHOWN)).isoformat(),
+        "horizon_days": site.booking_horizon_days,
+        "horizon_end": formats.moment(horizon) if reaches_horizon else None,
     }

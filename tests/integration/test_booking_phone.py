@@ -104,6 +104,31 @@ async def test_a_day_asked_is_the_one_shown_and_a_later_week_marks_no_first(
     assert shown_day(closed.text) == ["2026-11-30"]  # a Sunday: the week's first open day
 
 
+async def test_a_week_past_the_booking_horizon_says_so_and_offers_no_week_after(
+    client: AsyncTestClient[object],
+) -> None:
+    """paris-15 opens bookings 60 days ahead: from Monday 30 November 8:00, up to Friday
+    29 January 8:00. The week holding that day is the last one offered."""
+    horizon = (
+        "Les rendez-vous s'ouvrent 60 jours à l'avance : "
+        "jusqu'au vendredi 29 janvier 2027 à 8\u00a0h\u00a000."
+    )
+    before = await client.get(SLOTS, params={"service": "caf", "du": "2027-01-18"})
+    last = await client.get(SLOTS, params={"service": "caf", "du": "2027-01-25"})
+    beyond = await client.get(SLOTS, params={"service": "caf", "du": "2027-02-07"})
+
+    assert horizon not in before.text
+    assert "du=2027-01-25#jours" in before.text
+    assert horizon in last.text
+    assert 'value="2027-01-28T16:00:00+01:00"' in last.text  # its days up to then, open
+    assert "Semaine suivante" not in last.text
+    assert beyond.status_code == 200
+    assert horizon in beyond.text
+    assert "Essayez la semaine suivante" not in beyond.text
+    assert "Semaine suivante" not in beyond.text
+    assert "du=2027-01-31#jours" in beyond.text  # back towards the weeks open
+
+
 async def test_a_day_that_is_not_a_date_is_a_french_400(client: AsyncTestClient[object]) -> None:
     page = await client.get(SLOTS, params={"service": "caf", "jour": "mardi"})
 
