@@ -29,7 +29,8 @@ from app.db import writing
 from app.errors import BadRequest, Conflict, Gone, Unprocessable
 from app.sites.models import Site
 from app.sites.service import local_today
-from app.waitlist.engine import freed, let_go
+from app.waitlist import rules
+from app.waitlist.engine import freed, let_go, readable_from
 from app.waitlist.models import Offer, OfferStatus, Wish, WishEnd
 
 
@@ -63,6 +64,14 @@ def _changeable(appointment: Appointment, now: datetime) -> None:
         )
 
 
+def first_day_before(site: Site, now: datetime) -> date:
+    """The first day that may be given as `before` at `now`: an earlier one could never be
+    met (no slot can be offered before it)."""
+    return rules.first_day_before(
+        readable_from(site, now), policy(site).min_notice, ZoneInfo(site.timezone)
+    )
+
+
 async def ask(session: AsyncSession, token: str, before: date | None, now: datetime) -> Standing:
     """Wait for an earlier slot (before the day `before`, if given); asked again, the day
     changes and the place in line is kept."""
@@ -71,9 +80,10 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
     site = appointment.site
     today = local_today(site, now)
     day = appointment.starts_at.astimezone(ZoneInfo(site.timezone)).date()
-    if before is not None and not today < before <= day:
+    if before is not None and not first_day_before(site, now) <= before <= day:
         raise Unprocessable(
-            "The day given must come after today and no later than the appointment's.",
+            "The day given must be one an earlier slot can come before (from the day after "
+            "the first one a slot could be offered on), and no later than the appointment's.",
             code="before_invalid",
         )
     if appointment.starts_at <= now + policy(site).min_notice:

@@ -174,6 +174,11 @@ async def _offered_before(
     return {wish_id: frozenset(starts) for wish_id, starts in found.items()}
 
 
+def readable_from(site: Site, now: datetime) -> datetime:
+    """When an offer made at `now` can be read: then, or at the end of the quiet hours."""
+    return max(now, outside_quiet_hours(now, outbox.rules_of(site), ZoneInfo(site.timezone)))
+
+
 async def offer_on(
     session: AsyncSession, site: Site, first: date, last: date, now: datetime
 ) -> int:
@@ -194,7 +199,7 @@ async def offer_on(
     if not candidates:
         return 0
     before = await _offered_before(session, [c.wish_id for c in candidates])
-    readable_at = max(now, outside_quiet_hours(now, outbox.rules_of(site), tz))
+    readable_at = readable_from(site, now)
     notice = policy(site).min_notice
     free: dict[rules.Group, list[Slot]] = {}
     lengths: dict[rules.Group, float] = {}

@@ -6,7 +6,7 @@ forms: no JavaScript needed."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,6 @@ from app.booking.schemas import Token
 from app.booking.throttling import throttle_booking
 from app.errors import DomainError, Gone
 from app.i18n import N_, formats, gettext
-from app.sites.service import local_today
 from app.waitlist import commands
 from app.waitlist.models import OFFERS_PER_DAY
 from app.web.public import PublicController, Visitor, short_link
@@ -51,11 +50,18 @@ ASK_REFUSALS = {
         "Votre rendez-vous est trop proche : aucun créneau plus tôt ne peut plus être réservé "
         "avant lui."
     ),
-    "before_invalid": N_(
-        "Indiquez un jour après aujourd'hui, au plus tard celui de votre rendez-vous."
-    ),
     "not_movable": N_("Ce rendez-vous ne peut plus être déplacé."),
 }
+# What is wrong with the day given (`avant`): an offer's slot starts on an earlier day,
+# and none can be offered before the day after the first one a slot could be offered on.
+BEFORE_TOO_EARLY = N_(
+    "Aucun créneau ne peut vous être proposé avant le %(day)s. Indiquez le %(first)s ou un "
+    "jour plus tard, au plus tard celui de votre rendez-vous."
+)
+BEFORE_OUT_OF_RANGE = N_(
+    "Indiquez le %(first)s ou un jour plus tard, au plus tard celui de votre rendez-vous."
+)
+BEFORE_NONE = N_("Votre rendez-vous est trop proche pour choisir un jour : laissez ce champ vide.")
 
 
 def _private(page: dict[str, Any], status: int = 200) -> Template:
@@ -82,7 +88,7 @@ async def _page(visitor: Visitor, appointment: Appointment, **extra: Any) -> dic
         "offer": None,
         "notice": gettext(flag) if flag else None,
         "per_day": OFFERS_PER_DAY,
-        "earliest_day": (local_today(site, now) + timedelta(days=1)).isoformat(),
+        "earliest_day": commands.first_day_before(site, now).isoformat(),
         "latest_day": start.date().isoformat(),
         "entered_before": "",
         "error": None,
@@ -97,8 +103,9 @@ async def _page(visitor: Visitor, appointment: Appointment, **extra: Any) -> dic
     return page
 
 
-def _before(text: str, today: date, last: date) -> tuple[date | None, str | None]:
-    """The day typed in the form (nothing: none), or what is wrong with it."""
+def _before(text: str, first: date, last: date) -> tuple[date | None, str | None]:
+    """The day typed in the form (nothing: none), or what is wrong with it: it must be
+    from `first` (`commands.first_day_before`) to `last` (the appointment's day)."""
     text = text.strip()
     if not text:
         return None, None
@@ -108,10 +115,12 @@ def _before(text: str, today: date, last: date) -> tuple[date | None, str | None
     day = bounds.parse_date(text)
     if day is None:
         return None, gettext("Indiquez une date, par exemple 15/12/2026.")
-    if not today < day <= last:
-        return None, gettext(
-            "Indiquez un jour après aujourd'hui, au plus tard celui de votre rendez-vous."
-        )
+    if first > last:
+        return None, gettext(BEFORE_NONE)
+    if day < first:
+        return None, gettext(BEFORE_TOO_EARLY, day=formats.day(day), first=formats.day(first))
+    if day > last:
+        return None, gettext(BEFORE_OUT_OF_RANGE, first=formats.day(first))
     return day, None
 
 
@@ -131,14 +140,18 @@ class EarlierPages(PublicController):
         typed = str(form.get("avant", ""))[:40]
         tz = ZoneInfo(appointment.site.timezone)
         last = appointment.starts_at.astimezone(tz).date()
-        before, problem = _before(typed, local_today(appointment.site, visitor.now), last)
+        first = commands.first_day_before(appointment.site, visitor.now)
+        before, problem = _before(typed, first, last)
         if problem is None:
             try:
                 await commands.ask(visitor.session, token, before, visitor.now)
             except DomainError as refused:
-                if refused.code not in ASK_REFUSALS:
+                if refused.code == "before_invalid":  # the first day moved on meanwhile
+                    problem = gettext(BEFORE_OUT_OF_RANGE, first=formats.day(first))
+                elif refused.code not in ASK_REFUSALS:
                     raise
-                problem = gettext(ASK_REFUSALS[refused.code])
+                else:
+                    problem = gettext(ASK_REFUSALS[refused.code])
         if problem is not None:
             appointment = await get_by_token(visitor.session, token)
             page = await _page(visitor, appointment, error=problem, entered_before=typed)

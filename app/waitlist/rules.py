@@ -122,6 +122,13 @@ def offerable(slots: Sequence[Slot], readable_at: datetime, notice: timedelta) -
     return [slot for slot in slots if expiry(readable_at, SHORTEST_HOLD, slot.start, notice)]
 
 
+def first_day_before(readable_at: datetime, notice: timedelta, tz: ZoneInfo) -> date:
+    """The first day a person waiting may give (`before`: a slot offered starts on an
+    earlier day) that an offer made from `readable_at` on can meet: the day after the one
+    of the earliest slot `offerable` lets through, `notice` and `SHORTEST_HOLD` after it."""
+    return (readable_at + notice + SHORTEST_HOLD).astimezone(tz).date() + timedelta(days=1)
+
+
 def may_offer(made_today: int, last_made: datetime | None, now: datetime, per_day: int) -> bool:
     """Whether a person may get another offer now: fewer than `per_day` today, none
     within the last hour."""

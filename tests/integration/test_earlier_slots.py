@@ -274,6 +274,41 @@ async def test_asking_refuses_what_cannot_be(
     assert after.status_code == 409, after.text
 
 
+async def test_the_page_offers_no_day_before_which_nothing_could_ever_be_offered(
+    post: Post, db: Database
+) -> None:
+    """Monday 20:30: an offer is read from Tuesday 8:00 at the earliest (the quiet hours),
+    and its slot starts two hours (the notice) and five minutes (the shortest hold) later,
+    so a slot starts on Tuesday at the earliest: "before Tuesday" could never be met, and
+    Wednesday is the first day the page offers for Chloé's Thursday appointment."""
+    chloe = await booked(post, CHLOE_AT, "Chloé Bernard", "chloe@example.org")
+    page = f"/rendez-vous/{chloe['token']}/plus-tot"
+    post.clock.set("2026-11-30 20:30")
+
+    shown = await post.client.get(page)
+    never = await post.client.post(page, data={"avant": "01/12/2026"}, follow_redirects=False)
+    by_api = await post.client.post(
+        f"/api/v1/appointments/{chloe['token']}/waitlist", json={"before": "2026-12-01"}
+    )
+    first = await post.client.post(page, data={"avant": "2026-12-02"}, follow_redirects=False)
+
+    assert 'min="2026-12-02" max="2026-12-03"' in shown.text
+    assert never.status_code == 422
+    assert (
+        "Aucun créneau ne peut vous être proposé avant le mardi 1er décembre 2026. Indiquez "
+        "le mercredi 2 décembre 2026 ou un jour plus tard, au plus tard celui de votre "
+        "rendez-vous."
+    ) in never.text
+    assert 'value="01/12/2026" aria-describedby="avant-aide avant-erreur" aria-invalid="true"' in (
+        never.text
+    )
+    assert by_api.status_code == 422, by_api.text
+    assert by_api.json()["code"] == "before_invalid"
+    assert first.status_code == 303, first.text
+    after = await post.client.get(page)
+    assert "avant le mercredi 2 décembre 2026" in after.text
+
+
 async def test_a_day_given_bounds_what_is_offered(
     post: Post, db: Database, day: dict[datetime, str]
 ) -> None:

@@ -19,6 +19,7 @@ from app.waitlist.rules import (
     Match,
     Waiting,
     expiry,
+    first_day_before,
     match,
     may_offer,
     offerable,
@@ -465,6 +466,17 @@ def test_a_slot_bookable_just_now_is_not_offered_one_five_minutes_on_is() -> Non
     kept = offerable(slots, at(TUESDAY, "08:00"), notice)
     assert [found.start for found in kept] == [at(TUESDAY, "10:05")]
     assert offerable(slots, at(TUESDAY, "07:00"), notice) == slots
+
+
+def test_the_first_day_to_give_is_the_day_after_the_earliest_slot_an_offer_can_hold() -> None:
+    """Two hours' notice: read at 21:54, a slot at 23:59 can be held five minutes, so
+    "before Tuesday" can be met; read at 21:55, the earliest starts on Tuesday at 0:00,
+    and Wednesday is the first day given that an offer can meet."""
+    notice = timedelta(hours=2)
+    assert first_day_before(at(MONDAY, "21:54"), notice, PARIS) == TUESDAY
+    assert offerable([slot(MONDAY, "23:59")], at(MONDAY, "21:54"), notice)
+    assert first_day_before(at(MONDAY, "21:55"), notice, PARIS) == WEDNESDAY
+    assert not offerable([slot(MONDAY, "23:59")], at(MONDAY, "21:55"), notice)
 
 
 def test_one_person_waiting_for_two_appointments_gets_one_slot_a_round() -> None:
