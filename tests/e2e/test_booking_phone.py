@@ -154,3 +154,53 @@ def test_booking_with_javascript_off_goes_day_by_day_through_links(without_js: P
     expect(page.get_by_role("status")).to_have_text("Votre rendez-vous est confirmé.")
     expect(page.locator(".sent")).to_contain_text("06 •• •• •• 32")
     expect(page.get_by_role("button", name="Imprimer")).to_be_hidden()  # needs JavaScript
+
+
+@pytest.fixture
+def narrowest(browser: Browser, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=live_server, locale="fr-FR", viewport={"width": 320, "height": 640}
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+FOCUS_CLEAR_OF_THE_BAR = """() => {
+    const bar = document.querySelector(".choice-bar");
+    const focused = document.activeElement.closest(".slot-row") || document.activeElement;
+    if (!bar || bar.offsetParent === null) return true;
+    return focused.getBoundingClientRect().bottom <= bar.getBoundingClientRect().top + 1;
+}"""
+
+
+def test_the_slot_the_keyboard_reaches_is_never_under_the_sticky_bar(narrowest: Page) -> None:
+    # WCAG 2.4.11: an outside test saw 4 of 12 slots reached by the arrow keys under the
+    # "Créneau choisi / Continuer" bar at 320 px.
+    page = narrowest
+    page.goto("/mairies/paris-15/rendez-vous/creneaux?service=caf")
+    first = page.locator(".slot-row input:visible").first
+    first.focus()
+    page.keyboard.press("Space")
+    hidden = []
+    for step in range(12):
+        page.keyboard.press("ArrowDown")
+        if not page.evaluate(FOCUS_CLEAR_OF_THE_BAR):
+            hidden.append(step)
+
+    assert hidden == []
+
+
+def test_a_contact_form_sent_empty_shows_its_errors_first_on_a_phone(narrowest: Page) -> None:
+    page = narrowest
+    page.goto("/mairies/paris-15/rendez-vous/creneaux?service=caf")
+    page.locator(".slot-row:visible").first.click()
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vos coordonnées")
+    page.get_by_role("button", name="Continuer").click()
+
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    expect(summary).to_contain_text("Il y a")
