@@ -107,6 +107,11 @@ REFUSALS = {
         "Ce poste est hors service en ce moment : appelez depuis un autre poste."
     ),
     "not_found": N_("Introuvable : vérifiez la référence."),
+    "remote_number_missing": N_("Indiquez le numéro du ticket, par exemple A012."),
+    "remote_ticket_unknown": N_(
+        "Aucun ticket de ce numéro n'a été pris aujourd'hui dans cette mairie : vérifiez le "
+        "numéro, par exemple A012."
+    ),
     "score_invalid": N_("Choisissez une note de 1 à 5."),
     "visit_not_over": N_("Vous pourrez donner votre avis une fois votre visite terminée."),
     "outcome_invalid": N_("Choisissez l'issue de la visite."),

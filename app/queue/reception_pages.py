@@ -167,13 +167,17 @@ class ReceptionPages(StaffController):
         """The holder of a ticket taken from a phone is at the desk: in line, by its number."""
         site, form = await site_form(staff, slug, RECEPTION)
         path = f"/accueil/{site.slug}"
-        number = str(form.get("numero", ""))[:16]
-        return await _arrived(
-            path,
-            remote.check_in_number(
+        number = " ".join(str(form.get("numero", "")).split())[:16]
+        if not number:
+            return back(path, erreur="remote_number_missing")
+        try:
+            ticket = await remote.check_in_number(
                 staff.session, site.slug, number, agent_id=staff.actor.agent_id, now=staff.now
-            ),
-        )
+            )
+        except DomainError as error:  # the number typed is kept in its field
+            code = error.code if error.code not in ("", "not_found") else "remote_ticket_unknown"
+            return back(path, erreur=code, numero=number[:8])
+        return back(path, ticket=str(ticket.id), arrivee="1")
 
     @get("/accueil/{slug:str}/rendez-vous")
     async def booking_form(
@@ -328,6 +332,7 @@ async def reception_page(
         ],
         "booked": _booked_view(booked, staff.settings) if booked else None,
         "checked_in": params.get("arrivee"),
+        "remote_number": params.get("numero", "")[:8],
         "check_in_window": check_in_window(
             site.check_in_early_minutes,
             site.check_in_late_minutes,

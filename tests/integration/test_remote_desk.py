@@ -58,3 +58,25 @@ async def test_reception_shows_the_arrival_code_and_the_tickets_on_their_way_and
     assert "Arrivée enregistrée : ticket" in after
     assert "En route : tickets pris à distance" not in after
     assert ticket["status"] == "waiting"
+
+
+async def test_a_number_missing_or_unknown_is_said_so_and_kept_in_its_field(
+    client: CLIENT, staff: Staff, clock: Clock
+) -> None:
+    clock.set("2026-12-01 09:00")
+    csrf = await desk(client, staff, "reception", "/accueil/paris-15")
+
+    answers = [
+        await client.post(
+            "/accueil/paris-15/arrivees-a-distance", data={"csrf": csrf, "numero": typed}
+        )
+        for typed in ("  ", "A999", "😀")
+    ]
+    empty, unknown, emoji = (text_of(html.unescape(answer.text)) for answer in answers)
+
+    assert "Indiquez le numéro du ticket, par exemple A012." in empty
+    assert "Aucun ticket de ce numéro n'a été pris aujourd'hui dans cette mairie" in unknown
+    assert 'id="numero" name="numero"' in answers[1].text
+    assert 'value="A999"' in answers[1].text
+    assert "Aucun ticket de ce numéro" in emoji
+    assert "vérifiez la référence" not in unknown + emoji
