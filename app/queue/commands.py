@@ -9,7 +9,7 @@ and leaves a TicketEvent saying who did it and when (`recording`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +35,7 @@ from app.queue.queries import (
     caller,
     check_in_allowed,
     clean_reason,
+    held_at,
     late_placement,
     locked,
     shown,
@@ -194,10 +195,14 @@ async def call_next(
     *,
     agent_id: int | None,
     now: datetime,
+    busy_with: Collection[int] | None = None,
 ) -> Ticket | None:
     """Give the station `asking` (its id, or what the caller read of it to authorize the call:
     `queries.station_to_call`) the next ticket it may serve; None when nobody is waiting
-    for it. Nobody waiting and no station out of service: answered without the lock."""
+    for it. Nobody waiting and no station out of service: answered without the lock.
+    With `busy_with` (the console's call), refused (`station_busy`) while the station holds
+    a ticket called or served other than those: the person at the console was asked about
+    these, and no two calls made at once both pass."""
     ahead = await station_to_call(session, asking, now) if isinstance(asking, int) else asking
     if not ahead.anyone and not ahead.outage:
         return None
@@ -205,6 +210,13 @@ async def call_next(
     async with writing(session):
         site = station.site
         await lock_queue(session, site.id)
+        if busy_with is not None:
+            held = await held_at(session, station, now)
+            if set(held) - set(busy_with):
+                raise Conflict(
+                    f"{station.name} still has {', '.join(held.values())}: finish first.",
+                    code="station_busy",
+                )
         later = now + timedelta(microseconds=1)
         outages = await station_outages(session, site, now, later) if outage else []
         if any(outage.station_id == station.id for outage in outages):

@@ -426,3 +426,17 @@ async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
         .where(Ticket.id == ticket_id)
     )
     return ticket or await get_ticket(session, ticket_id)  # its 404
+
+
+async def held_at(session: AsyncSession, station: Station, now: datetime) -> dict[int, str]:
+    """Today's tickets called to or served at `station`: their numbers, by id."""
+    rows = await session.execute(
+        select(Ticket.id, Ticket.number)
+        .where(
+            Ticket.station_id == station.id,
+            Ticket.day == today(station.site, now),
+            Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
+        )
+        .order_by(Ticket.id)
+    )
+    return {ticket_id: number for ticket_id, number in rows.all()}

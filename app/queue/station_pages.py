@@ -31,7 +31,7 @@ from app.queue.models import Ticket, TicketStatus
 from app.queue.rules import TICKET, TicketAction
 from app.sites import opening
 from app.sites.models import Site, Station
-from app.sites.service import list_needs, list_services, local_today
+from app.sites.service import list_needs, list_services
 from app.visits import service as visits
 from app.visits.activity_form import form_choices
 from app.visits.models import OUTCOMES, Visit
@@ -257,7 +257,7 @@ async def station_page(
     kept: Kept | None = None,
     error: str | None = None,
     status_code: int = 400,
-    call_anyway: bool = False,
+    call_anyway: str = "",
 ) -> Template:
     """The console of `station`; a form refused shown again as typed, answered
     `status_code` with its `error`: the walk-in ticket's (`walk_in`, the error beside
@@ -324,24 +324,25 @@ class StationPages(StaffController):
         accounts.authorize(staff.actor, roles=FACILITATORS, site=station.site)
         path = f"/poste/{station_id}"
         form = await staff.request.form()
-        held = [] if form.get("quand_meme") == "oui" else await _held(staff.context, station)
-        if held:  # a second person sent to a busy desk: asked first
-            said = ngettext(
-                "Le ticket %(numbers)s est encore en cours à ce poste : terminez-le, ou "
-                "marquez-le absent, avant d'appeler la personne suivante.",
-                "Les tickets %(numbers)s sont encore en cours à ce poste : terminez-les, ou "
-                "marquez-les absents, avant d'appeler la personne suivante.",
-                len(held),
-                numbers=", ".join(held),
-            )
-            return await station_page(
-                staff, station, {}, error=said, status_code=409, call_anyway=True
-            )
+        # The tickets the console asked about and was told to call anyway (their ids).
+        asked = str(form.get("quand_meme", ""))
+        known = {
+            int(part)
+            for part in asked.split(",")
+            if part.isascii() and part.isdigit() and len(part) < 12
+        }
         try:
             ticket = await commands.call_next(
-                staff.session, ahead, agent_id=staff.actor.agent_id, now=staff.now
+                staff.session,
+                ahead,
+                agent_id=staff.actor.agent_id,
+                now=staff.now,
+                busy_with=known,
             )
         except DomainError as error:  # the station is out of service, for one
+            if error.code == "station_busy":  # a second person sent to a busy desk: asked
+                held = await queries.held_at(staff.session, station, staff.now)
+                return await _busy(staff, station, held) if held else back(path)
             return refused(path, error)
         return back(path) if ticket else back(path, erreur="nobody_waiting")
 
@@ -417,19 +418,20 @@ async def _finished(
     }
 
 
-async def _held(context: Context, station: Station) -> list[str]:
-    """The numbers of today's tickets called to or served at `station`."""
-    day = local_today(station.site, context.now)
-    found = await context.session.scalars(
-        select(Ticket.number)
-        .where(
-            Ticket.station_id == station.id,
-            Ticket.day == day,
-            Ticket.status.in_((TicketStatus.CALLED, TicketStatus.SERVING)),
-        )
-        .order_by(Ticket.id)
+async def _busy(staff: Staff, station: Station, held: Mapping[int, str]) -> Template:
+    """The console of `station`, 409, asking whether to call someone while `held` (the
+    tickets still called to or served at it) are there: its button names them, so that a
+    ticket called meanwhile is asked about again."""
+    said = ngettext(
+        "Le ticket %(numbers)s est encore en cours à ce poste : terminez-le, ou "
+        "marquez-le absent, avant d'appeler la personne suivante.",
+        "Les tickets %(numbers)s sont encore en cours à ce poste : terminez-les, ou "
+        "marquez-les absents, avant d'appeler la personne suivante.",
+        len(held),
+        numbers=", ".join(held.values()),
     )
-    return list(found)
+    anyway = ",".join(str(ticket_id) for ticket_id in held)
+    return await station_page(staff, station, {}, error=said, status_code=409, call_anyway=anyway)
 
 
 async def _current(context: Context, station: Station) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ the agent console, the printed ticket and the tracking page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import quote
@@ -517,32 +518,69 @@ async def test_calling_the_next_while_a_ticket_is_still_at_the_station_asks_firs
     client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
 ) -> None:
     # A click on "Appeler le suivant" while A001 is served would send a second person to
-    # a busy desk (and the screens would show both there): the console asks first.
+    # a busy desk (and the screens would show both there): the console asks first, and
+    # its "call anyway" names the tickets it asked about.
     from app.queue.commands import issue_walk_in
 
-    for _ in range(2):
+    tickets = [
         await in_session(
             db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
         )
+        for _ in range(3)
+    ]
     site = (await client.get("/api/v1/sites/paris-15")).json()
     station = site["stations"][0]["id"]
     csrf = csrf_of(await console(client, staff, "facilitator", f"/poste/{station}"))
+    call = f"/poste/{station}/appeler"
 
-    await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
-    asked = await client.post(f"/poste/{station}/appeler", data={"csrf": csrf})
+    await client.post(call, data={"csrf": csrf})
+    asked = await client.post(call, data={"csrf": csrf})
+    forged = await client.post(call, data={"csrf": csrf, "quand_meme": "oui"})
     anyway = await client.post(
-        f"/poste/{station}/appeler",
-        data={"csrf": csrf, "quand_meme": "oui"},
-        follow_redirects=False,
+        call, data={"csrf": csrf, "quand_meme": str(tickets[0].id)}, follow_redirects=False
     )
+    stale = await client.post(call, data={"csrf": csrf, "quand_meme": str(tickets[0].id)})
     async with db.session() as session:
-        called = (
-            await session.scalars(select(Ticket.number).where(Ticket.status == TicketStatus.CALLED))
-        ).all()
+        called = await session.scalars(
+            select(Ticket.number).where(Ticket.status == TicketStatus.CALLED)
+        )
+        numbers = sorted(called)
 
     assert asked.status_code == 409
     assert "Le ticket A001 est encore en cours à ce poste" in asked.text
-    assert 'name="quand_meme" value="oui"' in asked.text
+    assert f'name="quand_meme" value="{tickets[0].id}"' in asked.text
     assert "Appeler quand même la personne suivante" in asked.text
+    assert forged.status_code == 409
     assert anyway.status_code == 303
-    assert sorted(called) == ["A001", "A002"]
+    assert stale.status_code == 409  # A002 came meanwhile: asked again
+    assert "Les tickets A001, A002 sont encore en cours à ce poste" in stale.text
+    assert numbers == ["A001", "A002"]
+
+
+async def test_calls_made_at_once_to_a_free_station_call_one_person(
+    client: AsyncTestClient[object], db: Database, clock: Clock
+) -> None:
+    # Three tabs (or a request sent again) all find the station free: the check is made
+    # under the queue's lock, so only one calls and the others are refused, for the
+    # console to ask, rather than sending a second person to the desk.
+    from app.errors import Conflict
+    from app.queue.commands import call_next, issue_walk_in
+
+    for _ in range(3):
+        await in_session(
+            db, issue_walk_in, "paris-15", service_code="caf", agent_id=None, now=clock()
+        )
+    station = (await client.get("/api/v1/sites/paris-15")).json()["stations"][0]["id"]
+
+    async def call() -> str:
+        try:
+            ticket = await in_session(
+                db, call_next, station, agent_id=None, now=clock(), busy_with=()
+            )
+        except Conflict as refused:
+            return refused.code
+        return ticket.number if ticket else "nobody"
+
+    answers = await asyncio.gather(call(), call(), call())
+
+    assert sorted(answers) == ["A001", "station_busy", "station_busy"]
