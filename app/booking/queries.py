@@ -5,6 +5,7 @@ private link, by reference, by day). Nothing here changes data."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -297,7 +298,7 @@ async def appointments_of_day(
         .options(*with_details())
         .order_by(Appointment.starts_at, Appointment.id)
     )
-    words = plain(" ".join(search.split()))
+    words = _words(search)
     if not words:
         return list(await session.scalars(query.limit(limit)))
     # A day of one mairie is a few hundred appointments at most: compared here, as typed.
@@ -305,9 +306,21 @@ async def appointments_of_day(
     found = [
         appointment
         for appointment in await session.scalars(query.limit(DAY_AT_MOST))
-        if words in plain(appointment.name) or _reference_of(appointment, code)
+        if _named(appointment, words) or _reference_of(appointment, code)
     ]
     return found[:limit]
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text`, plain (`plain_text.plain`): "O’Brien" is "o", "brien"."""
+    return re.findall(r"[^\W_]+", plain(text))
+
+
+def _named(appointment: Appointment, words: list[str]) -> bool:
+    """Whether each of `words` is in the appointment's name, in any order ("lefevre zoe"
+    finds Zoé Lefèvre; "zoé lef" too)."""
+    name = " ".join(_words(appointment.name))
+    return all(word in name for word in words)
 
 
 def _reference_of(appointment: Appointment, code: str) -> bool:
