@@ -101,7 +101,14 @@ class AppointmentPages(PublicController):
         contact = str(form.get("contact", ""))[:254].strip()
         entered = {"reference": reference, "contact": contact}
         errors = {}
-        if not normalised_reference(reference):
+        own = "".join(char for char in reference.upper() if char.isascii() and char.isalnum())
+        if not normalised_reference(reference) and len(own) == 6:  # its arrondissement left out
+            errors["reference"] = gettext(
+                "Indiquez la référence entière, avec le numéro de l'arrondissement devant : "
+                "par exemple 15-%(own)s.",
+                own=own,
+            )
+        elif not normalised_reference(reference):
             errors["reference"] = gettext("Indiquez la référence de votre rendez-vous.")
         if not contact:
             errors["contact"] = gettext(

@@ -152,3 +152,13 @@ async def test_the_tries_on_one_reference_count_from_every_address(
             answers.append((await find(client, reference, f"06000000{n:02d}")).status_code)
 
     assert answers == [422] * 6 + [429]
+
+
+async def test_a_reference_without_its_arrondissement_is_said_to_want_it(
+    client: AsyncTestClient[object], booked: dict[str, str]
+) -> None:
+    own = booked["reference"].split("-")[1]
+    page = await find(client, own.lower(), "06 12 34 56 78")
+
+    assert page.status_code == 422
+    assert f"avec le numéro de l&#39;arrondissement devant : par exemple 15-{own}." in page.text
