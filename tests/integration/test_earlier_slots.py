@@ -291,6 +291,7 @@ async def test_the_page_offers_no_day_before_which_nothing_could_ever_be_offered
         f"/api/v1/appointments/{chloe['token']}/waitlist", json={"before": "2026-12-01"}
     )
     first = await post.client.post(page, data={"avant": "2026-12-02"}, follow_redirects=False)
+    stale_tab = await post.client.post(page, data={"avant": "garbage"})  # already waiting
 
     assert 'min="2026-12-02" max="2026-12-03"' in shown.text
     assert never.status_code == 422
@@ -307,6 +308,8 @@ async def test_the_page_offers_no_day_before_which_nothing_could_ever_be_offered
     assert first.status_code == 303, first.text
     after = await post.client.get(page)
     assert "avant le mercredi 2 décembre 2026" in after.text
+    assert stale_tab.status_code == 422
+    assert '<div class="error-summary" role="alert" tabindex="-1"><p>' in stale_tab.text
 
 
 async def test_a_day_given_bounds_what_is_offered(
