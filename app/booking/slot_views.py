@@ -201,8 +201,9 @@ async def slot_context(
         "chosen_label": chosen_label,
         "period": gettext(
             "du %(first)s au %(last)s",
-            first=formats.short_day(first),
-            last=formats.short_day(last),
+            # The year, where the week is not all in this one.
+            first=(formats.short_day if first.year == today.year else formats.day)(first),
+            last=(formats.short_day if last.year == today.year else formats.day)(last),
         ),
         "previous": (first - timedelta(days=DAYS_SHOWN)).isoformat() if first > today else None,
         "next": None if reaches_horizon else (first + timedelta(days=DAYS_SHOWN)).isoformat(),

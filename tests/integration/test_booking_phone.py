@@ -127,6 +127,7 @@ async def test_a_week_past_the_booking_horizon_says_so_and_offers_no_week_after(
     assert "Essayez la semaine suivante" not in beyond.text
     assert "Semaine suivante" not in beyond.text
     assert "du=2027-01-31#jours" in beyond.text  # back towards the weeks open
+    assert "du dimanche 7 février 2027 au samedi 13 février 2027" in beyond.text  # not this year
 
 
 async def test_a_day_that_is_not_a_date_is_a_french_400(client: AsyncTestClient[object]) -> None:
