@@ -37,6 +37,11 @@ def rules_of(site: Site, hours: Sequence[int] | None = None) -> Rules:
     )
 
 
+def readable_from(site: Site, now: datetime) -> datetime:
+    """When a text written at `now` can be read: then, or at the end of the quiet hours."""
+    return max(now, planner.outside_quiet_hours(now, rules_of(site), ZoneInfo(site.timezone)))
+
+
 def reach_of(appointment: AppointmentFacts) -> Reach:
     return Reach(
         email=bool(appointment.email),

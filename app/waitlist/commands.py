@@ -27,10 +27,11 @@ from app.booking.queries import (
 from app.booking.slots import policy
 from app.db import writing
 from app.errors import BadRequest, Conflict, Gone, Unprocessable
+from app.notify import outbox
 from app.sites.models import Site
 from app.sites.service import local_today
 from app.waitlist import rules
-from app.waitlist.engine import freed, let_go, readable_from
+from app.waitlist.engine import freed, let_go
 from app.waitlist.models import Offer, OfferStatus, Wish, WishEnd
 
 
@@ -68,7 +69,7 @@ def first_day_before(site: Site, now: datetime) -> date:
     """The first day that may be given as `before` at `now`: an earlier one could never be
     met (no slot can be offered before it)."""
     return rules.first_day_before(
-        readable_from(site, now), policy(site).min_notice, ZoneInfo(site.timezone)
+        outbox.readable_from(site, now), policy(site).min_notice, ZoneInfo(site.timezone)
     )
 
 

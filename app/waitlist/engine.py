@@ -30,7 +30,6 @@ from app.booking.queries import get_needs, requirement_of
 from app.booking.slots import Slot, SlotFinder, policy
 from app.db import Database
 from app.notify import outbox
-from app.notify.planner import outside_quiet_hours
 from app.sites.hours import local_days
 from app.sites.models import Service, Site
 from app.sites.service import local_today
@@ -174,11 +173,6 @@ async def _offered_before(
     return {wish_id: frozenset(starts) for wish_id, starts in found.items()}
 
 
-def readable_from(site: Site, now: datetime) -> datetime:
-    """When an offer made at `now` can be read: then, or at the end of the quiet hours."""
-    return max(now, outside_quiet_hours(now, outbox.rules_of(site), ZoneInfo(site.timezone)))
-
-
 async def offer_on(
     session: AsyncSession, site: Site, first: date, last: date, now: datetime
 ) -> int:
@@ -199,7 +193,7 @@ async def offer_on(
     if not candidates:
         return 0
     before = await _offered_before(session, [c.wish_id for c in candidates])
-    readable_at = readable_from(site, now)
+    readable_at = outbox.readable_from(site, now)
     notice = policy(site).min_notice
     free: dict[rules.Group, list[Slot]] = {}
     lengths: dict[rules.Group, float] = {}
