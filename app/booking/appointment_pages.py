@@ -30,6 +30,7 @@ from app.booking.queries import (
     nearest_free,
     offered_needs,
 )
+from app.booking.references import CODE_LENGTH, normalised_reference, typed_characters
 from app.booking.schemas import Token, ics_url, manage_url
 from app.booking.slot_views import (
     Asked,
@@ -101,20 +102,20 @@ class AppointmentPages(PublicController):
         contact = str(form.get("contact", ""))[:254].strip()
         entered = {"reference": reference, "contact": contact}
         errors = {}
-        own = "".join(char for char in reference.upper() if char.isascii() and char.isalnum())
-        if not normalised_reference(reference) and len(own) == 6:  # its arrondissement left out
+        wanted, own = normalised_reference(reference), typed_characters(reference)
+        if not wanted and len(own) == CODE_LENGTH:  # its arrondissement left out
             errors["reference"] = gettext(
                 "Indiquez la référence entière, avec le numéro de l'arrondissement devant : "
                 "par exemple 15-%(own)s.",
                 own=own,
             )
-        elif not normalised_reference(reference):
+        elif not wanted:
             errors["reference"] = gettext("Indiquez la référence de votre rendez-vous.")
         if not contact:
             errors["contact"] = gettext(
                 "Indiquez le numéro de téléphone ou l'adresse e-mail donné à la réservation."
             )
-        wait = 0.0 if errors else limits.finding_wait(address, normalised_reference(reference))
+        wait = 0.0 if errors else limits.finding_wait(address, wanted)
         if wait:
             minutes = math.ceil(wait / 60)
             errors["formulaire"] = ngettext(
@@ -128,7 +129,7 @@ class AppointmentPages(PublicController):
         if not errors:
             found = await appointment_of(visitor.session, reference, contact)
             if found is not None:
-                limits.found(address, normalised_reference(reference))
+                limits.found(address, wanted)
                 return Redirect(f"/rendez-vous/{found.token}", status_code=303)
             errors["formulaire"] = gettext(
                 "Aucun rendez-vous ne correspond à cette référence et à ces coordonnées."
@@ -391,15 +392,6 @@ def _appointment_context(context: Context, appointment: Appointment) -> dict[str
             if wanted
         ],
     }
-
-
-def normalised_reference(text: str) -> str:
-    """A reference as written on the confirmation, from what someone typed: `15 7kq2m9`,
-    `15-7KQ2M9` and `157KQ2M9` are `15-7KQ2M9`; empty for what cannot be one."""
-    letters = "".join(char for char in text.upper() if char.isascii() and char.isalnum())
-    if not 7 <= len(letters) <= 9:
-        return ""
-    return f"{letters[:-6]}-{letters[-6:]}"
 
 
 def _contact_key(text: str) -> str:

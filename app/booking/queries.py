@@ -21,6 +21,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from app.booking import rules
 from app.booking.finders import slot_finder
 from app.booking.models import RELEASED, Appointment
+from app.booking.references import CODE_LENGTH, typed_characters
 from app.booking.slots import (
     NeedEffect,
     Refusal,
@@ -40,7 +41,6 @@ from app.sites.service import day_range, get_site, local_today, site_calendar
 T = TypeVar("T")
 
 DAY_AT_MOST = 2000  # appointments of one mairie's day, far more than its stations hold
-REFERENCE_TAIL = 6  # a reference's own characters, after its arrondissement
 
 ALTERNATIVE_DAYS = 7
 OFFERED_SLOTS = 3  # offered to a person whose appointment the mairie called off
@@ -302,7 +302,7 @@ async def appointments_of_day(
     if not words:
         return list(await session.scalars(query.limit(limit)))
     # A day of one mairie is a few hundred appointments at most: compared here, as typed.
-    code = "".join(char for char in search.upper() if char.isascii() and char.isalnum())
+    code = typed_characters(search)
     found = [
         appointment
         for appointment in await session.scalars(query.limit(DAY_AT_MOST))
@@ -327,9 +327,7 @@ def _reference_of(appointment: Appointment, code: str) -> bool:
     """Whether `code` (letters and digits typed) is the appointment's reference, whole or
     its last six characters, with or without the dash."""
     reference = appointment.reference.replace("-", "").upper()
-    return len(code) >= REFERENCE_TAIL and (
-        code == reference or code == reference[-REFERENCE_TAIL:]
-    )
+    return len(code) >= CODE_LENGTH and code in (reference, reference[-CODE_LENGTH:])
 
 
 async def arrival_window(

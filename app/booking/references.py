@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 
 REFERENCE_ALPHABET = "3456789ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 6  # a reference's own characters, after its arrondissement's
 
 
 def reference_prefix(slug: str) -> str:
@@ -19,8 +20,23 @@ def reference_prefix(slug: str) -> str:
 
 
 def new_reference(slug: str) -> str:
-    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(CODE_LENGTH))
     return f"{reference_prefix(slug)}-{code}"
+
+
+def typed_characters(text: str) -> str:
+    """The letters and digits of a reference as someone typed it, in capitals: spaces,
+    dashes and anything else left out ("15 7kq2m9" is "157KQ2M9")."""
+    return "".join(char for char in text.upper() if char.isascii() and char.isalnum())
+
+
+def normalised_reference(text: str) -> str:
+    """A reference as written on the confirmation, from what someone typed: `15 7kq2m9`,
+    `15-7KQ2M9` and `157KQ2M9` are `15-7KQ2M9`; empty for what cannot be one."""
+    letters = typed_characters(text)
+    if not CODE_LENGTH + 1 <= len(letters) <= CODE_LENGTH + 3:
+        return ""
+    return f"{letters[:-CODE_LENGTH]}-{letters[-CODE_LENGTH:]}"
 
 
 def new_token() -> str:

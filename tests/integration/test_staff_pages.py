@@ -178,21 +178,26 @@ async def test_reception_issues_a_ticket_in_one_click_and_prints_it(
     assert re.search(r"http://127\.0\.0\.1:8000/ticket/[A-Za-z0-9_-]{32}", printed.text)
 
 
+async def booked_at_11_30(client: AsyncTestClient[object], name: str, email: str) -> Any:
+    """A booking at the 15e on Tuesday 1 December at 11:30, as the API answers it."""
+    made = await client.post(
+        "/api/v1/appointments",
+        json={
+            "site": "paris-15",
+            "service": "caf",
+            "start": "2026-12-01T11:30:00+01:00",
+            "name": name,
+            "email": email,
+        },
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
 async def test_reception_finds_and_checks_in_a_booking(
     client: AsyncTestClient[object], staff: Staff, clock: Clock
 ) -> None:
-    booked = (
-        await client.post(
-            "/api/v1/appointments",
-            json={
-                "site": "paris-15",
-                "service": "caf",
-                "start": "2026-12-01T11:30:00+01:00",
-                "name": "Ada Lovelace",
-                "email": "ada@example.org",
-            },
-        )
-    ).json()
+    booked = await booked_at_11_30(client, "Ada Lovelace", "ada@example.org")
     clock.set("2026-12-01 11:10")
     page = await console(client, staff, "reception", "/accueil/paris-15?q=lovelace")
 
@@ -487,18 +492,7 @@ async def test_a_manager_moves_requests_forward_from_the_requests_page(
 async def test_reception_finds_a_booking_without_its_accents_or_its_arrondissement(
     client: AsyncTestClient[object], staff: Staff, clock: Clock
 ) -> None:
-    booked = (
-        await client.post(
-            "/api/v1/appointments",
-            json={
-                "site": "paris-15",
-                "service": "caf",
-                "start": "2026-12-01T11:30:00+01:00",
-                "name": "Zoé O'Brien-Lefèvre",
-                "email": "zoe@example.org",
-            },
-        )
-    ).json()
+    booked = await booked_at_11_30(client, "Zoé O'Brien-Lefèvre", "zoe@example.org")
     clock.set("2026-12-01 11:10")
     reference = booked["reference"]
     own = reference.split("-")[1]
