@@ -251,6 +251,38 @@ def test_the_arrival_code_line_is_read_again_when_its_code_turns(
         context.close()
 
 
+def test_the_arrival_code_line_says_so_when_the_session_has_ended(
+    browser: Browser, live_server: str
+) -> None:
+    """A console left open after its session ended (here: the cookie gone) no longer shows
+    its last arrival code as if current: the line, read again, says the session ended and
+    offers to reload the page."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR")
+
+    def turning_soon(route: Route) -> None:
+        console = route.fetch()
+        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
+        route.fulfill(response=console, body=soon)
+
+    try:
+        desk = context.new_page()
+        log_in(desk, RECEPTION)
+        desk.route("**/accueil/paris-15", turning_soon)
+        desk.goto("/accueil/paris-15")
+        line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
+        expect(line).to_contain_text("Code d'arrivée")
+        context.clear_cookies()
+
+        ended = line.get_by_role("alert")
+        expect(ended).to_contain_text("Votre session a pris fin", timeout=10_000)
+        expect(line).not_to_contain_text("Code d'arrivée")
+        expect(
+            ended.get_by_role("link", name="Recharger la page pour vous reconnecter")
+        ).to_be_visible()
+    finally:
+        context.close()
+
+
 def fits(page: Page) -> None:
     """No horizontal scrolling: the page is no wider than the window."""
     width = page.evaluate("document.documentElement.scrollWidth")
