@@ -240,6 +240,33 @@ def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
         assert '<html lang="fr">' in html
 
 
+@pytest.mark.parametrize(
+    "kind", ["confirmation", "moved", "station_changed", "reminder", "reminder_24h", "reminder_2h"]
+)
+def test_every_email_telling_an_appointment_as_it_stands_lists_what_to_bring(kind: str) -> None:
+    """A moved appointment is the same démarche: its email says again what to bring, in
+    the text and in the HTML, as the confirmation and the reminders do."""
+    data = {
+        "sequence": 1,
+        "reference": "15-7KQ2M9",
+        "token": "t" * 32,
+        "name": "Ada",
+        "site": "Mairie du 15e arrondissement",
+        "address": "31 rue Péclet, 75015 Paris",
+        "service": "Démarches CAF en ligne",
+        "documents": ["Votre numéro allocataire", "Une pièce d'identité"],
+        "when": "jeudi 3 décembre 2026 à 10\u00a0h\u00a000",
+        "day": "jeudi 3 décembre 2026",
+        "time": "10\u00a0h\u00a000",
+    }
+
+    _, text, html = render.email(kind, data, "https://x.example.org")
+
+    assert "À apporter :\n- Votre numéro allocataire\n- Une pièce d'identité\n" in text
+    assert "<li>Votre numéro allocataire</li><li>Une pièce d&#39;identité</li>" in html
+    _, without, _ = render.email(kind, {**data, "documents": []}, "https://x.example.org")
+    assert "apporter" not in without
+
 def test_retries_back_off_exponentially_up_to_an_hour_with_jitter() -> None:
     assert retry_delay(1, 1.0) == timedelta(seconds=30)
     assert retry_delay(2, 1.0) == timedelta(minutes=1)
