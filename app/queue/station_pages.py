@@ -258,6 +258,7 @@ async def station_page(
     error: str | None = None,
     status_code: int = 400,
     call_anyway: str = "",
+    absent_asked: int | None = None,
 ) -> Template:
     """The console of `station`; a form refused shown again as typed, answered
     `status_code` with its `error`: the walk-in ticket's (`walk_in`, the error beside
@@ -285,6 +286,7 @@ async def station_page(
         "asked_field": asked_field,
         "kept": kept,
         "call_anyway": call_anyway,
+        "absent_asked": absent_asked,
     }
     again = walk_in is not None or kept is not None or error is not None
     if again:
@@ -363,7 +365,10 @@ class StationPages(StaffController):
             return await station_page(staff, station, {}, error=elsewhere, status_code=409)
         session = staff.session
         path = f"/poste/{station.id}"
-        kept = Kept.of(ticket.id, action, await staff.request.form())
+        form = await staff.request.form()
+        if action == "absent" and _too_soon_absent(ticket, station) and not form.get("confirme"):
+            return await _absent_asked(staff, station, ticket)
+        kept = Kept.of(ticket.id, action, form)
         offered = {service.code for service in await list_services(session)}
         departments = {department.code for department in await visits.active_departments(session)}
         # A form is read only for a move the ticket's state allows: else the move's own
@@ -432,6 +437,31 @@ async def _busy(staff: Staff, station: Station, held: Mapping[int, str]) -> Temp
     )
     anyway = ",".join(str(ticket_id) for ticket_id in held)
     return await station_page(staff, station, {}, error=said, status_code=409, call_anyway=anyway)
+
+
+def _too_soon_absent(ticket: Ticket, station: Station) -> bool:
+    """Whether `ticket`, called, has had fewer calls than its mairie makes before it takes
+    a person as absent: then marking it absent, which ends its place, is asked first."""
+    called = ticket.status == TicketStatus.CALLED
+    return called and ticket.call_count < station.site.no_show_after_calls
+
+
+async def _absent_asked(staff: Staff, station: Station, ticket: Ticket) -> Template:
+    """The console of `station`, 409, asking whether to mark `ticket` absent so soon."""
+    said = ngettext(
+        "Le ticket %(ticket)s n'a été appelé qu'une fois, et la mairie appelle %(calls)s "
+        "fois avant de dire une personne absente. Rappelez-le, ou confirmez : marqué "
+        "absent, il perd sa place.",
+        "Le ticket %(ticket)s a été appelé %(num)d fois, et la mairie appelle %(calls)s "
+        "fois avant de dire une personne absente. Rappelez-le, ou confirmez : marqué "
+        "absent, il perd sa place.",
+        ticket.call_count,
+        ticket=ticket.number,
+        calls=station.site.no_show_after_calls,
+    )
+    return await station_page(
+        staff, station, {}, error=said, status_code=409, absent_asked=ticket.id
+    )
 
 
 async def _current(context: Context, station: Station) -> list[dict[str, Any]]:

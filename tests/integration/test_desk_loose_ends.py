@@ -317,6 +317,43 @@ async def test_the_absent_button_reads_as_a_sentence(
     assert "Absent le ticket" not in page
 
 
+async def test_marking_absent_before_the_mairies_calls_are_made_is_asked_first(
+    client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
+) -> None:
+    """Called once where the mairie calls three times before taking a person as absent:
+    "Marquer absent" asks (409), the ticket keeps its place, and the button sent again
+    with its confirmation marks it absent. Past the calls, one click does."""
+    ticket, station, csrf = await called_at_station(client, staff, db, clock)
+    absent = f"/poste/{station}/tickets/{ticket.id}/absent"
+
+    asked = await client.post(absent, data={"csrf": csrf}, follow_redirects=False)
+    kept = (await client.get(f"/api/v1/tickets/{ticket.token}")).json()
+    said = html.unescape(text_of(asked.text))
+
+    assert asked.status_code == 409
+    assert "Le ticket A001 n'a été appelé qu'une fois, et la mairie appelle 3 fois" in said
+    assert "Marquer le ticket A001 absent quand même" in said
+    assert '<input type="hidden" name="confirme" value="1">' in asked.text
+    assert kept["status"] == "called"
+
+    confirmed = await client.post(
+        absent, data={"csrf": csrf, "confirme": "1"}, follow_redirects=False
+    )
+    gone = (await client.get(f"/api/v1/tickets/{ticket.token}")).json()
+
+    assert confirmed.status_code == 303
+    assert gone["status"] == "no_show"
+
+    later, _, csrf = await called_at_station(client, staff, db, clock)
+    for _ in range(2):
+        await client.post(f"/poste/{station}/tickets/{later.id}/rappeler", data={"csrf": csrf})
+    once = await client.post(
+        f"/poste/{station}/tickets/{later.id}/absent", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert once.status_code == 303
+    assert (await client.get(f"/api/v1/tickets/{later.token}")).json()["status"] == "no_show"
+
+
 async def test_a_stale_ticket_in_a_consoles_address_is_left_out(
     client: AsyncTestClient[object], staff: Staff, db: Any, clock: Clock
 ) -> None:

@@ -267,6 +267,7 @@ def test_every_email_telling_an_appointment_as_it_stands_lists_what_to_bring(kin
     _, without, _ = render.email(kind, {**data, "documents": []}, "https://x.example.org")
     assert "apporter" not in without
 
+
 def test_retries_back_off_exponentially_up_to_an_hour_with_jitter() -> None:
     assert retry_delay(1, 1.0) == timedelta(seconds=30)
     assert retry_delay(2, 1.0) == timedelta(minutes=1)
