@@ -151,13 +151,14 @@ def is_mobile(phone: str) -> bool:
     return kind in MOBILE_TYPES
 
 
-def texting_number(phone: str) -> str:
-    """The number in E.164 form, or BadRequest when it cannot take a text."""
+def texting_number(phone: str, *, otherwise: str = "") -> str:
+    """The number in E.164 form, or BadRequest when it cannot take a text; `otherwise`,
+    what else the person may choose, ends its detail."""
     number = e164(phone)
     if not is_mobile(number):
+        instead = f", or {otherwise}" if otherwise else ""
         raise BadRequest(
-            "Text messages go to mobile numbers only: give a mobile number, "
-            "or choose reminders by email.",
+            f"Text messages go to mobile numbers only: give a mobile number{instead}.",
             code="phone_not_mobile",
         )
     return number

@@ -51,4 +51,4 @@ def check_texting(request: BookingRequest) -> None:
     told_by_text = request.channel in ("online", "partner") and not request.contact.email
     texts = request.reminders_by_sms or told_by_text
     if phone and texts:
-        contacts.texting_number(phone)
+        contacts.texting_number(phone, otherwise="choose reminders by email")

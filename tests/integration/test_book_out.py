@@ -299,6 +299,7 @@ async def test_texts_go_to_mobiles_only_and_emails_to_domains_that_can_exist(
 
     assert landline.status_code == 400
     assert landline.json()["code"] == "phone_not_mobile"
+    assert landline.json()["detail"].endswith("or choose reminders by email.")
     assert landline_alone.json()["code"] == "phone_not_mobile"
     assert landline_beside_email.status_code == 201, landline_beside_email.text
     assert overseas.status_code == 201, overseas.text

@@ -534,5 +534,7 @@ async def test_texts_go_to_mobiles_only_from_the_desk_too(
 
     assert landline_walk_in.status_code == 400
     assert landline_walk_in.json()["code"] == "phone_not_mobile"
+    # A ticket has no reminders to choose by email instead: its refusal speaks of none.
+    assert "reminders" not in landline_walk_in.json()["detail"]
     assert by_phone.status_code == 201, by_phone.text
     assert texts == []
