@@ -77,6 +77,9 @@ REFUSALS = {
     "admin_account": N_(
         "Seule l'administration de la Ville modifie le compte d'un administrateur."
     ),
+    "manager_account": N_(
+        "Seule l'administration de la Ville modifie le compte d'un autre responsable."
+    ),
     "shared_agent": N_(
         "Cet agent travaille aussi dans une mairie qui n'est pas la vôtre : seule "
         "l'administration de la Ville peut modifier son compte (rôle, mairies, mot de passe, "

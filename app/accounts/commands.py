@@ -4,7 +4,9 @@ administrator all of them.
 An agent who also works at a mairie the manager does not run is changed by an
 administrator only: whoever changes an account acts at every mairie it works at (a role,
 a password given to someone, a disabled colleague there), so a manager may change it only
-when all of them are theirs.
+when all of them are theirs. Another manager's account, too, is changed by an
+administrator only: a peer could otherwise disable them, or set their password and log in
+as them.
 
 Every change writes its audit line in the same transaction, in the log of every mairie
 the agent works at, before and after the change. A change of what an account may do
@@ -82,7 +84,7 @@ def may_see(actor: Actor, other: Agent) -> bool:
 def change_refusal(actor: Actor, other: Agent) -> Forbidden | None:
     """Why `actor` may not change `other`'s account at all (name, role, sites, password,
     activation, lock), or None when they may: an administrator may change any; a manager
-    only an account that is not an administrator's and whose every mairie is theirs."""
+    their own, and those of reception and facilitators whose every mairie is theirs."""
     if actor.is_admin:
         return None
     if actor.role != Role.MANAGER:
@@ -94,6 +96,11 @@ def change_refusal(actor: Actor, other: Agent) -> Forbidden | None:
     if other.role == Role.ADMIN:
         return Forbidden(
             "Only an administrator may change an administrator's account.", code="admin_account"
+        )
+    if other.role == Role.MANAGER and other.id != actor.agent_id:
+        return Forbidden(
+            "Only an administrator may change another manager's account.",
+            code="manager_account",
         )
     elsewhere = sorted(set(other.site_slugs) - set(actor.site_slugs))
     if elsewhere:

@@ -320,6 +320,50 @@ async def test_a_manager_cannot_touch_an_agent_of_another_mairie_nor_an_administ
     assert await audit_rows(db, "agent.") == []
 
 
+async def test_managers_of_one_mairie_cannot_disable_or_take_over_each_other(
+    client: CLIENT, staff: Staff, db: Database
+) -> None:
+    """A second manager, appointed by the first, can neither disable the first, nor set
+    their password (and log in as them), nor change their name, role or lock; the same the
+    other way round. Each still changes their own name, and the administrator both."""
+    first_email = await staff.agent("manager", "paris-15")
+    first = bearer(await staff.token(first_email))
+    first_id = await agent_id(db, first_email)
+    appointed = await client.post(
+        "/api/v1/admin/agents",
+        json={"email": "second.p15@paris.fr", "name": "Second", "password": STAFF_PASSWORD,
+              "role": "manager", "sites": ["paris-15"]},
+        headers=first,
+    )  # fmt: skip
+    assert appointed.status_code == 201, appointed.text
+    second_id = appointed.json()["id"]
+    second = bearer(await staff.token("second.p15@paris.fr"))
+
+    for who, target in ((second, first_id), (first, second_id)):
+        path = f"/api/v1/admin/agents/{target}"
+        answers = [
+            await client.patch(path, json={"active": False}, headers=who),
+            await client.post(f"{path}/password", json={"password": NEW_PASSWORD}, headers=who),
+            await client.patch(path, json={"name": "Pris"}, headers=who),
+            await client.patch(path, json={"role": "reception"}, headers=who),
+            await client.post(f"{path}/unlock", headers=who),
+        ]
+        assert [a.status_code for a in answers] == [403] * 5, target
+        assert {a.json()["code"] for a in answers} == {"manager_account"}
+    own = await client.patch(
+        f"/api/v1/admin/agents/{second_id}", json={"name": "Second B."}, headers=second
+    )
+    admin = await staff.headers("admin", "paris-15")
+    by_admin = await client.patch(
+        f"/api/v1/admin/agents/{second_id}", json={"active": False}, headers=admin
+    )
+
+    assert (await client.get("/api/v1/admin/agents", headers=first)).status_code == 200
+    assert own.status_code == 200, own.text
+    assert by_admin.status_code == 200, by_admin.text
+    assert by_admin.json()["active"] is False
+
+
 async def test_reception_and_facilitators_have_no_say_over_accounts(
     client: CLIENT, staff: Staff, db: Database
 ) -> None:
