@@ -6,7 +6,7 @@ refused."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from app.i18n import N_, formats, gettext, language, ngettext
 from app.i18n.texts import label
 from app.live import commands as admin_screens
 from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_form
-from app.sites.disruption import Disruption, to_reschedule
+from app.sites.disruption import Affected, Disruption, Unagreed, to_reschedule, within_agreed
 from app.sites.forms import period_fields, read_period, refusals
 from app.sites.hours import WEEKDAYS, public_holiday
 from app.sites.late_rule_names import LATE_RULES
@@ -146,6 +146,18 @@ def setting_hint(name: str) -> str:
     """The hint of the setting `name` in the current language; its msgids are Python
     formats ("%%" is a percent sign), so the text is formatted even with no value."""
     return gettext(SETTING_HINTS[name]) % {} if name in SETTING_HINTS else ""
+
+
+def affected_rows(items: Sequence[Affected], zone: ZoneInfo) -> list[dict[str, str]]:
+    return [
+        {
+            "reference": item.reference,
+            "when": moment(item.starts_at, zone),
+            "service": item.service_name,
+            "station": item.station,
+        }
+        for item in items
+    ]
 
 
 def outcome(done: str, disruption: Disruption) -> dict[str, str]:
@@ -353,15 +365,7 @@ async def site_context(staff: Staff, site: Site, tab: str = "") -> dict[str, Any
             }
             for closure in await closures_ahead(session, site, now)
         ],
-        "to_reschedule": [
-            {
-                "reference": item.reference,
-                "when": moment(item.starts_at, zone),
-                "service": item.service_name,
-                "station": item.station,
-            }
-            for item in await to_reschedule(session, site, now)
-        ],
+        "to_reschedule": affected_rows(await to_reschedule(session, site, now), zone),
         "screens": await admin_screens.screen_rows(session, site, now),
         "holidays": [
             {"label": formats.day(day), "name": name}
@@ -424,12 +428,18 @@ class PostedForm:
         """Unless the form was found wrong already, the change `command` makes (its refusal
         put next to the fields, as `refusals` says), then back to the tab `tab` with the
         confirmation `done` and what it did to booked appointments; otherwise the page again
-        with what is wrong in the form `again`."""
+        with what is wrong in the form `again`. A change that would call off appointments
+        is first asked about (409), then made once the form comes back agreeing to as many
+        (`CONFIRMED`): more booked meanwhile are asked about again."""
         if not self.errors:
-            with self.refusals(fields, default):
-                made = await command()
-                disruption = made if isinstance(made, Disruption) else made[1]
-                return back(self.site, tab, **outcome(done, disruption))
+            agreed = bounds.parse_int(self.form.get(CONFIRMED), 0, 10**6) or 0
+            try:
+                with self.refusals(fields, default):
+                    made = await within_agreed(self.staff.session, command, agreed)
+                    disruption = made if isinstance(made, Disruption) else made[1]
+                    return back(self.site, tab, **outcome(done, disruption))
+            except Unagreed as unagreed:
+                return await self.again(again, 409, asked=unagreed.disruption)
         return await self.again(again)
 
     async def add_period(
@@ -455,12 +465,23 @@ class PostedForm:
             command, fields, f"{prefix}-debut-jour", tab=tab, done=done, again=prefix
         )
 
-    async def again(self, posted: str, status: int = 400, tab: str = "") -> Template:
+    async def again(
+        self, posted: str, status: int = 400, tab: str = "", asked: Disruption | None = None
+    ) -> Template:
         """The page again, in the tab of the form `posted` (or `tab`), with what was typed
-        in it and what is wrong."""
+        in it and what is wrong; or asking whether to make a change that would call off the
+        appointments `asked` says, the form's fields kept to send it again."""
         page = await site_context(self.staff, self.site, tab or tab_of_form(posted))
         page.update(errors=self.errors, entered=self.form, posted=posted)
+        if asked is not None:
+            kept = {k: v for k, v in self.form.items() if k not in ("csrf", CONFIRMED)}
+            called_off = affected_rows(asked.to_reschedule, ZoneInfo(self.site.timezone))
+            page["asked"] = {"action": self.staff.request.url.path, "fields": kept}
+            page["asked"].update(called_off=called_off, name=CONFIRMED)
         return Template("admin_site.html", context=page, status_code=status)
+
+
+CONFIRMED = "confirme"  # the form's field: how many appointments its agent agreed to call off
 
 
 def as_typed(form: Mapping[str, Any]) -> dict[str, str]:

@@ -5,14 +5,16 @@ the nearest free slots, to take one from their private page); either way the per
 once, through the outbox. Removing the closure or outage later does not bring a called-off
 appointment back.
 
-Also the locks that hold off bookings on the days a change concerns until it is committed.
+A page asks its agent before a change that would call some off (`within_agreed`). Also the
+locks that hold off bookings on the days a change concerns until it is committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -34,6 +36,7 @@ from app.booking.slots import (
     rehome,
     requirement,
 )
+from app.db import writing
 from app.shapes import from_model
 from app.sites.models import Need, Service, Site, Station
 from app.sites.queries import stations_of
@@ -68,6 +71,32 @@ class Disruption:
             "kept": [item.reference for item in self.kept],
             "to_reschedule": [item.reference for item in self.to_reschedule],
         }
+
+
+class Unagreed(Exception):
+    """A change that would call off more booked appointments than its agent agreed to:
+    rolled back, with what it would have done (`disruption`)."""
+
+    def __init__(self, disruption: Disruption) -> None:
+        super().__init__(f"{len(disruption.to_reschedule)} appointments would be called off")
+        self.disruption = disruption
+
+
+Made = Disruption | tuple[Any, Disruption]  # what a site's command that strands some returns
+
+
+async def within_agreed(
+    session: AsyncSession, change: Callable[[], Awaitable[Made]], agreed: int
+) -> Made:
+    """`change` (a site's command), committed if it calls off at most `agreed` booked
+    appointments; else rolled back, nobody told, and Unagreed raised for the agent to be
+    asked. The change itself finds what it strands, so what is asked is what it does."""
+    async with writing(session):
+        made = await change()
+        disruption = made if isinstance(made, Disruption) else made[1]
+        if len(disruption.to_reschedule) > agreed:
+            raise Unagreed(disruption)
+    return made
 
 
 @dataclass(frozen=True)

@@ -365,7 +365,12 @@ STAFF_FORMS: dict[str, Form] = {
         "manager",
         given(
             {"slug": SITE, "weekday": "wed"},
-            **{"horaires-wed-1-ouverture": "09:00", "horaires-wed-1-fermeture": "16:00"},
+            # Agreed beforehand to what the change calls off: the page asks first (409).
+            **{
+                "horaires-wed-1-ouverture": "09:00",
+                "horaires-wed-1-fermeture": "16:00",
+                "confirme": "100",
+            },
         ),
     ),
     "/admin/sites/{slug:str}/exceptions": Form(
