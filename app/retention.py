@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import ColumnElement, String, cast, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,7 @@ from app.booking.models import Appointment
 from app.config import Settings
 from app.db import Database
 from app.notify.models import MessageStatus, OutboxMessage
+from app.notify.transports import files as message_files
 from app.queue.models import ReceivedText, Ticket
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 from app.waitlist import engine as waitlist
@@ -117,11 +120,13 @@ class Swept:
     messages: int
     addresses: int = 0
     guards: int = 0  # normalised emails and client networks of past appointments
+    files: int = 0  # messages written as files (no mail server or SMS gateway)
 
 
 async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
     """Anonymise what is older than `personal_data_days`; empty message bodies older than
-    `message_body_days`. Counts, never contents, go to the log."""
+    `message_body_days`, and delete the message files written as long ago. Counts, never
+    contents, go to the log."""
     people = now - timedelta(days=settings.personal_data_days)
     bodies = now - timedelta(days=settings.message_body_days)
     staff_addresses = now - timedelta(days=settings.audit_address_days)
@@ -156,7 +161,10 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             .where(AuditEvent.at < staff_addresses, AuditEvent.address != "")
             .values(address="")
         )
+    folder = Path(settings.outbox_dir)
+    written = await anyio.to_thread.run_sync(message_files.forget_older, folder, bodies)
     swept = Swept(
+        files=written,
         appointments=appointments,
         tickets=tickets,
         answers=answers,

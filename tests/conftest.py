@@ -8,8 +8,10 @@ once per session (and, for `database_url`, filled with the Paris demo data).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -45,6 +47,10 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEMO_DAY = date(2026, 11, 26)
 TEST_SECRET = "a-test-secret-that-is-long-enough-for-production-0123456789"
+# Messages written as files by a test (no mail server) go to a folder of this run's own,
+# never to the checkout's var/outbox, whose files the daily sweep would delete.
+TEST_OUTBOX = Path(tempfile.mkdtemp(prefix="guichet-test-outbox-"))
+atexit.register(shutil.rmtree, TEST_OUTBOX, True)
 STAFF_PASSWORD = "correct horse battery staple"
 # The real OpenID provider on loopback (`oidc_provider`, `start_provider`), for every suite.
 pytest_plugins = ["tests.oidc.fixtures"]
@@ -228,6 +234,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
             # Every test client books from one address: the cap of a site-day per address
             # is out of the way but where a test checks it (test_book_out.py).
             "bookings_per_address_per_day": 10_000,
+            "outbox_dir": str(TEST_OUTBOX),
             **overrides,
         },
     )

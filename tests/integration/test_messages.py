@@ -3,8 +3,10 @@ gateway on loopback, and the clock in the test's hands."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import icalendar
@@ -489,6 +491,37 @@ async def test_the_daily_sweep_empties_messages_then_anonymises_people(
     assert phones == [None]
     assert (comment, score) == ("", 5)
     assert again == retention.Swept(appointments=0, tickets=0, answers=0, notes=0, messages=0)
+
+
+async def test_the_daily_sweep_deletes_message_files_as_old_as_the_bodies_it_empties(
+    db: Database, tmp_path: Path
+) -> None:
+    """Without a mail server or SMS gateway messages are files, with their recipient and
+    text: the sweep deletes those written before the outbox's bodies are emptied
+    (`message_body_days`) and keeps the others, and files that are not messages."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    settings = make_settings(db.url, outbox_dir=str(tmp_path))
+    (tmp_path / "email").mkdir()
+    (tmp_path / "sms").mkdir()
+    old_email = tmp_path / "email" / "0a1b@guichet.eml"
+    old_text = tmp_path / "sms" / "sms-42.txt"
+    recent = tmp_path / "email" / "9f8e@guichet.eml"
+    other = tmp_path / "sms" / "notes.txt"
+    for path in (old_email, old_text, recent, other):
+        path.write_text("To: ada@example.org", encoding="utf-8")
+    long_ago = (now - timedelta(days=settings.message_body_days + 1)).timestamp()
+    for path in (old_email, old_text, other):
+        os.utime(path, (long_ago, long_ago))
+    recently = (now - timedelta(days=1)).timestamp()
+    os.utime(recent, (recently, recently))
+
+    swept = await retention.sweep(db, settings, now)
+
+    assert swept.files == 2
+    assert sorted(path.name for path in [old_email, old_text, recent, other] if path.exists()) == [
+        "9f8e@guichet.eml",
+        "notes.txt",
+    ]
 
 
 async def test_the_daily_sweep_runs_once_a_day_whatever_the_number_of_instances(

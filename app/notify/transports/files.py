@@ -1,8 +1,11 @@
-"""On a developer's machine: emails as .eml files and texts as .txt files, in a folder."""
+"""On a developer's machine (or without a mail server or SMS gateway): emails as .eml
+files and texts as .txt files, in a folder. They hold what the outbox holds, so they are
+forgotten as the outbox's bodies are (`forget_older`, by the daily sweep)."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -42,3 +45,17 @@ class SmsFiles:
 
     async def close(self) -> None:
         pass
+
+
+def forget_older(folder: Path, before: datetime) -> int:
+    """Delete the message files under `folder` written before `before`; how many."""
+    deleted = 0
+    for kind, pattern in (("email", "*.eml"), ("sms", "sms-*.txt")):
+        for path in (folder / kind).glob(pattern):
+            try:
+                if path.stat().st_mtime < before.timestamp():
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:  # another instance's sweep, sharing the folder
+                continue
+    return deleted
