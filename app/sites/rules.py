@@ -478,12 +478,13 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                     ),
                 )
             ]
-    ordered = sorted(ranges)
-    for (_, closes), (opens, _) in pairwise(ordered):
+    # The range that opens inside another is the one said wrong (its opening's field).
+    ordered = sorted(enumerate(ranges), key=lambda numbered: numbered[1])
+    for (_, (_, closes)), (index, (opens, _)) in pairwise(ordered):
         if opens < closes:
             return [
                 Problem(
-                    field_name,
+                    f"{field_name}[{index}]",
                     f"Two ranges overlap ({opens:%H:%M} is before {closes:%H:%M}).",
                     gettext(
                         "Deux plages se chevauchent : l'une ouvre à %(opens)s, avant que "

@@ -36,6 +36,15 @@ def test_overlapping_ranges_are_told_with_the_pages_times() -> None:
         f"Deux plages se chevauchent : l'une ouvre à 12{NBSP}h{NBSP}00, avant que "
         f"l'autre ferme à 17{NBSP}h{NBSP}00."
     )
+    assert problem.field == "ranges[1]"  # the one opening inside the other, typed second
+
+
+def test_of_overlapping_ranges_the_one_opening_inside_the_other_is_said_wrong() -> None:
+    """However they were typed: the second line's range opening first, the first line's
+    opening inside it is the one whose field the page marks."""
+    [problem] = check_ranges([(time(12), time(18)), (time(9), time(17))])
+
+    assert problem.field == "ranges[0]"
 
 
 def test_a_capital_leaves_an_english_month_as_it_is() -> None:
