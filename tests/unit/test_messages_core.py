@@ -207,20 +207,26 @@ def test_every_text_fits_one_segment_with_the_longest_names_the_first_remote_one
             assert site in sent.text
 
 
+# What every email about an appointment reads of it.
+APPOINTMENT = {
+    "sequence": 0,
+    "reference": "15-7KQ2M9",
+    "token": "t" * 32,
+    "name": "Ada",
+    "site": "Mairie du 15e arrondissement",
+    "address": "31 rue Péclet, 75015 Paris",
+    "service": "Démarches CAF en ligne",
+    "documents": ["Votre numéro allocataire"],
+    "when": "jeudi 3 décembre 2026 à 10\u00a0h\u00a000",
+    "day": "jeudi 3 décembre 2026",
+    "day_short": "jeu. 3/12",
+    "time": "10\u00a0h\u00a000",
+}
+
+
 def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
     data = {
-        "sequence": 0,
-        "reference": "15-7KQ2M9",
-        "token": "t" * 32,
-        "name": "Ada",
-        "site": "Mairie du 15e arrondissement",
-        "address": "31 rue Péclet, 75015 Paris",
-        "service": "Démarches CAF en ligne",
-        "documents": ["Votre numéro allocataire"],
-        "when": "jeudi 3 décembre 2026 à 10\u00a0h\u00a000",
-        "day": "jeudi 3 décembre 2026",
-        "day_short": "jeu. 3/12",
-        "time": "10\u00a0h\u00a000",
+        **APPOINTMENT,
         "number": "A042",
         "done": ["Démarches CAF en ligne"],
         "outcome": "escalated",
@@ -246,19 +252,7 @@ def test_every_email_kind_renders_a_subject_a_text_and_html() -> None:
 def test_every_email_telling_an_appointment_as_it_stands_lists_what_to_bring(kind: str) -> None:
     """A moved appointment is the same démarche: its email says again what to bring, in
     the text and in the HTML, as the confirmation and the reminders do."""
-    data = {
-        "sequence": 1,
-        "reference": "15-7KQ2M9",
-        "token": "t" * 32,
-        "name": "Ada",
-        "site": "Mairie du 15e arrondissement",
-        "address": "31 rue Péclet, 75015 Paris",
-        "service": "Démarches CAF en ligne",
-        "documents": ["Votre numéro allocataire", "Une pièce d'identité"],
-        "when": "jeudi 3 décembre 2026 à 10\u00a0h\u00a000",
-        "day": "jeudi 3 décembre 2026",
-        "time": "10\u00a0h\u00a000",
-    }
+    data = {**APPOINTMENT, "documents": ["Votre numéro allocataire", "Une pièce d'identité"]}
 
     _, text, html = render.email(kind, data, "https://x.example.org")
 
