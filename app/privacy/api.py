@@ -154,6 +154,9 @@ class PeopleController(StaffApi):
     @get(
         "/",
         summary="What is held of one person (by email or phone) at the agent's mairies",
+        description="Found by the email or phone given, and by the phones given with that "
+        "email on the person's appointments (or the emails given with that phone): one step "
+        "of this widening, no further. Each appointment and ticket shows its contact.",
         responses=problem_responses(400, 404),
     )
     async def find_person(
@@ -172,7 +175,8 @@ class PeopleController(StaffApi):
         "/erase",
         status_code=200,
         summary="Erase one person's data at the agent's mairies (right to erasure)",
-        description="Blanks names, contacts, needs, free texts and messages as the retention "
+        description="Erases what the search by the same email or phone finds (its widening "
+        "included): blanks names, contacts, needs, free texts and messages as the retention "
         "sweep does, and cancels messages not sent yet; the anonymous figures stay the same. "
         "Written in the journal of each mairie concerned, with counts only.",
         responses=problem_responses(400, 404),

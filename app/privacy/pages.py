@@ -46,7 +46,7 @@ async def _scope(session: AsyncSession, staff: Staff, slug: str) -> list[Site]:
     return await sites_in_view(session, staff.actor, roles=MANAGERS, slug=slug or None)
 
 
-def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[str, Any]]]:
+def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, Any]:
     def name(site_id: int) -> str:
         return sites[site_id].name
 
@@ -55,6 +55,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
 
     notes = {visit.ticket_id: visit.note for visit in found.visits}
     return {
+        "also": found.also,
         "appointments": [
             {
                 "reference": a.reference,
@@ -63,6 +64,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
                 "status": a.status,
                 "name": a.name,
                 "contact": ", ".join(part for part in (a.email, a.phone) if part),
+                "via": found.via.get(("appointment", a.id), ""),
             }
             for a in found.appointments
         ],
@@ -73,6 +75,7 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, list[dict[s
                 "day": formats.day(t.day),
                 "phone": t.phone or "",
                 "note": notes.get(t.id, ""),
+                "via": found.via.get(("ticket", t.id), ""),
             }
             for t in found.tickets
         ],
@@ -138,7 +141,7 @@ class PrivacyPages(StaffController):
         *,
         chosen: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
-        found: dict[str, list[dict[str, Any]]] | None = None,
+        found: dict[str, Any] | None = None,
         erased: int | None = None,
         status_code: int = 200,
     ) -> Template:

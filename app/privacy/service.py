@@ -1,8 +1,11 @@
 """One person's data, within the mairies an agent runs: found by their email or phone (as
 the booking guard compares them: `email_key`, E.164), and erased on request — the right to
-erasure. Erasing blanks what the daily retention sweep blanks, through its own functions,
-empties the messages and cancels those not sent yet; the rows stay, so that the anonymous
-figures (visits, waits, outcomes, scores) are the same before and after."""
+erasure. The person is the person: found by email, they are found too by the phones given
+with that email on their appointments; by phone, by the emails given with that phone (one
+step of this widening, no more). Erasing blanks what the daily retention sweep blanks,
+through its own functions, empties the messages and cancels those not sent yet; the rows
+stay, so that the anonymous figures (visits, waits, outcomes, scores) are the same before
+and after."""
 
 from __future__ import annotations
 
@@ -89,6 +92,12 @@ class Found:
     steps: list[EscalationEvent] = field(default_factory=list)
     answers: list[FollowUpAnswer] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
+    # The other identifiers searched too, as written on the records: the phones given with
+    # the email asked about, or the emails given with the phone.
+    also: list[str] = field(default_factory=list)
+    # What was found only through one of `also`, and through which: by ("appointment", id)
+    # or ("ticket", id).
+    via: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -179,14 +188,57 @@ async def _matching(
     return list(await session.scalars(query.order_by(getattr(model, order), model.id)))
 
 
+def _also(contact: Contact, given: list[Appointment]) -> dict[str, Contact]:
+    """The other identifiers the appointments `given` carry with the contact asked about,
+    as written on them: the phones given with its email, or the emails given with its
+    phone (each email once, whatever its spelling)."""
+    also: dict[str, Contact] = {}
+    for appointment in given:
+        if contact.email_key and appointment.phone:
+            also.setdefault(appointment.phone, Contact(phone=appointment.phone))
+        elif contact.phone and appointment.email:
+            key = email_key(appointment.email)
+            if all(other.email_key != key for other in also.values()):
+                also[appointment.email] = Contact(email_key=key)
+    return also
+
+
+def _ticket_through(ticket: Ticket, contact: Contact, given: set[int], found: Found) -> str | None:
+    """Through which of `found.also` `ticket` was found: its phone, or its appointment's
+    identifier; None when it was found by the contact asked about (its phone, or one of
+    the appointments `given`)."""
+    if ticket.appointment_id in given or (contact.phone and ticket.phone == contact.phone):
+        return None
+    if ticket.phone and ticket.phone in found.also:
+        return ticket.phone
+    return found.via.get(("appointment", ticket.appointment_id or 0))
+
+
 async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> Found:
     """The person's appointments, tickets, visits' notes, requests sent on, answers and
-    messages at `site_ids`."""
-    found = Found(appointments=await _appointments(session, contact, site_ids))
+    messages at `site_ids`: those of the contact asked about, and those of the phones or
+    emails its appointments give with it (one step, not further)."""
+    given = await _appointments(session, contact, site_ids)
+    also = _also(contact, given)
+    found = Found(appointments=list(given), also=list(also))
+    seen_first = {a.id for a in given}
+    seen = set(seen_first)
+    for written, other in also.items():
+        for appointment in await _appointments(session, other, site_ids):
+            if appointment.id not in seen:
+                seen.add(appointment.id)
+                found.appointments.append(appointment)
+                found.via[("appointment", appointment.id)] = written
+    found.appointments.sort(key=lambda a: (a.starts_at, a.id))
     appointment_ids = [a.id for a in found.appointments]
+    phones = [p for p in (contact.phone, *(o.phone for o in also.values())) if p]
     found.tickets = await _matching(
-        session, Ticket, site_ids, "arrived_at", appointment_id=appointment_ids, phone=contact.phone
+        session, Ticket, site_ids, "arrived_at", appointment_id=appointment_ids, phone=phones
     )
+    for ticket in found.tickets:
+        through = _ticket_through(ticket, contact, seen_first, found)
+        if through:
+            found.via[("ticket", ticket.id)] = through
     await add_what_tickets_hold(session, found)
     ticket_ids = [t.id for t in found.tickets]
     found.messages = await _matching(
@@ -196,7 +248,7 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
         "created_at",
         appointment_id=appointment_ids,
         ticket_id=ticket_ids,
-        recipient=contact.phone,
+        recipient=phones,
     )
     return found
 

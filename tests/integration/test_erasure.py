@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import retention
 from app.audit.models import AuditEvent
@@ -109,8 +109,9 @@ async def test_a_manager_finds_one_persons_data_by_email_whatever_its_spelling(
     ]
     assert person["appointments"][0]["email"] == ADA
     assert person["appointments"][1]["needs"] == ["audition"]
-    assert [t["status"] for t in person["tickets"]] == ["done"]  # her booking's ticket
-    assert [v["note"] for v in person["visits"]] == ["Mme Lovelace, RSA"]
+    # Her booking's ticket, and her walk-in by the phone she gave with her email.
+    assert [t["status"] for t in person["tickets"]] == ["done", "done"]
+    assert [v["note"] for v in person["visits"]] == ["Mme Lovelace, RSA", "Ada revenue"]
     assert person["escalations"][0]["messages"] == ["La CAF écrira à Mme Lovelace."]
     assert {m["status"] for m in person["messages"]} >= {"sent", "pending"}
     assert day.ada_elsewhere["reference"] not in found.text
@@ -129,7 +130,11 @@ async def test_a_manager_finds_a_walk_in_by_their_phone_in_any_writing(
 
     person = found.json()
     assert found.status_code == 200, found.text
-    assert [a["reference"] for a in person["appointments"]] == [day.ada["reference"]]
+    # Her booking ahead too, by the email given with that phone (in another spelling).
+    assert [a["reference"] for a in person["appointments"]] == [
+        day.ada["reference"],
+        day.ada_later["reference"],
+    ]
     assert sorted(t["needs"] == ["fauteuil"] for t in person["tickets"]) == [False, True]
     assert [a["comment"] for a in person["answers"]] == ["Merci, Ada"]
     assert sorted(v["note"] for v in person["visits"]) == ["Ada revenue", "Mme Lovelace, RSA"]
@@ -165,12 +170,18 @@ async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
     assert by_email.status_code == 200, by_email.text
     erased = by_email.json()
     assert erased["sites"] == ["paris-15"]
-    assert (erased["appointments"], erased["notes"], erased["steps"]) == (2, 1, 1)
+    # Her walk-in too, by the phone given with her email.
+    assert (erased["appointments"], erased["tickets"], erased["notes"], erased["steps"]) == (
+        2,
+        2,
+        2,
+        1,
+    )
     # The booking ahead's two reminders (24 h and 2 h before, by email); the rest was sent.
     assert erased["messages_cancelled"] == 2
     assert by_phone.status_code == 200, by_phone.text
-    # The walk-in: her booking's ticket was blanked with her email, so it is not found again.
-    assert by_phone.json()["tickets"] == 1
+    # Nothing is left to find by her phone: it was erased with her email.
+    assert by_phone.json()["tickets"] == 0
     # The figures, anonymous, are the same.
     assert after == before
     # Ada is gone from paris-15; her booking at paris-20 and Bob are untouched.
@@ -355,3 +366,136 @@ async def test_the_retention_sweep_blanks_walk_ins_needs_with_the_rest(
     assert two_years is not None
     assert (two_years.needs, two_years.requires_accessible) == ([], False)
     assert two_years.status == "done"
+
+
+# The person is the person: the phone given with an email (or the email given with a phone)
+# leads to what is tied to it, one step, no further.
+
+MARIE = "marie.curie@example.org"
+MARIE_PHONE = "0698765432"
+MARIE_NOTE = "Marie Curie, marie.curie@example.org, 06 98 76 54 32"
+
+
+async def marie_booked_then_walked_in(post: Post, db: Database) -> tuple[Any, Any, Any]:
+    """Marie's booking (email and phone), her booking by email alone, and her walk-in
+    ticket by phone alone, served, sent on to a department that answered."""
+    booked = await post.book(
+        "2026-12-02T10:00:00+01:00", name="Marie Curie", email=MARIE, phone=MARIE_PHONE
+    )
+    by_email = await post.book("2026-12-03T10:00:00+01:00", name="Marie Curie", email=MARIE)
+    post.clock.set("2026-12-01 10:00")
+    desk = await desk_of(post, db)
+    ticket = await walk_in(post, desk, phone="06 98 76 54 32")
+    await serve(post, desk, outcome="escalated", department="caf", note=MARIE_NOTE)
+    manager = await Staff(db, post.client, created=50).headers("manager", "paris-15")
+    (escalation,) = (
+        await post.client.get("/api/v1/escalations", params={"site": "paris-15"}, headers=manager)
+    ).json()
+    moved = await post.client.post(
+        f"/api/v1/escalations/{escalation['reference']}/status",
+        json={"status": "answered", "message": "La CAF écrira à Mme Curie."},
+        headers=manager,
+    )
+    assert moved.status_code == 200, moved.text
+    return booked, by_email, ticket
+
+
+async def test_a_person_found_by_email_is_found_by_the_phone_given_with_it_and_back(
+    post: Post, db: Database
+) -> None:
+    booked, by_email, ticket = await marie_booked_then_walked_in(post, db)
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+
+    found = await post.client.get("/api/v1/admin/people", params={"email": MARIE}, headers=manager)
+    back = await post.client.get(
+        "/api/v1/admin/people", params={"phone": MARIE_PHONE}, headers=manager
+    )
+
+    assert found.status_code == 200, found.text
+    person = found.json()
+    assert [a["reference"] for a in person["appointments"]] == [
+        booked["reference"],
+        by_email["reference"],
+    ]
+    # Her walk-in ticket, by the phone given with her email on her booking.
+    assert [(t["number"], t["phone"]) for t in person["tickets"]] == [
+        (ticket["number"], "+33698765432")
+    ]
+    assert [v["note"] for v in person["visits"]] == [MARIE_NOTE]
+    assert person["escalations"][0]["messages"] == ["La CAF écrira à Mme Curie."]
+    assert {m["channel"] for m in person["messages"]} == {"email", "sms"}
+    # By phone: her booking by email alone, by the email given with that phone.
+    assert back.status_code == 200, back.text
+    assert [a["reference"] for a in back.json()["appointments"]] == [
+        booked["reference"],
+        by_email["reference"],
+    ]
+    assert back.json()["tickets"] == person["tickets"]
+
+
+async def test_erasing_by_email_erases_what_the_phone_given_with_it_holds(
+    post: Post, db: Database
+) -> None:
+    _, _, ticket = await marie_booked_then_walked_in(post, db)
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+    async with db.session() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.ticket_id == ticket["id"], OutboxMessage.status == "pending")
+        )
+    assert pending  # her texts not sent yet, about her ticket and her request
+
+    erased = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": MARIE}, headers=manager
+    )
+    by_phone = await post.client.get(
+        "/api/v1/admin/people", params={"phone": MARIE_PHONE}, headers=manager
+    )
+    async with db.session() as session:
+        walked_in = await session.scalar(select(Ticket).where(Ticket.id == ticket["id"]))
+        note = await session.scalar(select(Visit.note).where(Visit.ticket_id == ticket["id"]))
+        steps = list(await session.scalars(select(EscalationEvent.message)))
+        texts = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+        )
+
+    assert erased.status_code == 200, erased.text
+    counts = erased.json()
+    assert (counts["appointments"], counts["tickets"], counts["notes"]) == (2, 1, 1)
+    assert counts["messages_cancelled"] >= pending
+    assert by_phone.json()["tickets"] == []
+    assert by_phone.json()["visits"] == []
+    assert by_phone.json()["messages"] == []
+    assert walked_in is not None
+    assert walked_in.phone is None
+    assert note == ""
+    assert set(steps) == {""}
+    assert texts
+    assert all((m.recipient, m.data) == ("", {}) and m.status != "pending" for m in texts)
+
+
+async def test_the_page_says_through_which_phone_a_walk_in_was_found(
+    post: Post, db: Database
+) -> None:
+    _, _, ticket = await marie_booked_then_walked_in(post, db)
+    manager = await Staff(db, post.client).agent("manager", "paris-15")
+    login = await post.client.post(
+        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    page = await post.client.get("/admin/donnees-personnelles")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf
+
+    search = await post.client.post(
+        "/admin/donnees-personnelles", data={"csrf": csrf.group(1), "email": MARIE}
+    )
+
+    text = html.unescape(search.text)
+    assert search.status_code == 200
+    assert "Tickets (1)" in text
+    assert "Recherche élargie aux numéros donnés avec cette adresse" in text
+    assert f"{ticket['number']} – " in text
+    assert "trouvé par +33698765432" in text
+    assert MARIE_NOTE in text
