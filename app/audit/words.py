@@ -426,6 +426,11 @@ _WORDS: dict[str, Words] = {
     "person.messages": _count(
         lambda n: ngettext("%(num)d message effacé", "%(num)d messages effacés", n)
     ),
+    "person.cancelled": _count(
+        lambda n: ngettext(
+            "%(num)d rendez-vous à venir annulé", "%(num)d rendez-vous à venir annulés", n
+        )
+    ),
     "released": _count(
         lambda n: ngettext("%(num)d rendez-vous annulé", "%(num)d rendez-vous annulés", n)
     ),

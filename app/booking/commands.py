@@ -246,10 +246,17 @@ def _refuse_once_begun(
 
 
 async def cancel(
-    session: AsyncSession, token: str, *, now: datetime, agent_id: int | None = None
+    session: AsyncSession,
+    token: str,
+    *,
+    now: datetime,
+    agent_id: int | None = None,
+    tell: bool = True,
 ) -> Appointment:
     """Cancel (idempotent); refused once the appointment has begun or the person came.
-    `agent_id`: the agent doing it for the person, for the journal."""
+    `agent_id`: the agent doing it for the person, for the journal; `tell` False: the
+    person is told nothing (their data is being erased), the slot is freed all the same
+    and the webhooks hear of it (as of an appointment withdrawn); the caller journals it."""
     async with writing(session):
         appointment = await _locked_by_token(session, token, with_its_day=True)
         if appointment.status not in RELEASED:  # called off by the mairie: nothing to cancel
@@ -261,7 +268,10 @@ async def cancel(
                 "not_cancellable",
             )
             moved = move_appointment(appointment, AppointmentAction.CANCEL, now)
-            if AppointmentEffect.TELL_CANCELLED in moved.effects:
+            if not tell:
+                withdrawn = events.AppointmentWithdrawn(at=now, appointment_id=appointment.id)
+                await events.record(session, withdrawn)
+            elif AppointmentEffect.TELL_CANCELLED in moved.effects:
                 site = await session.get_one(Site, appointment.site_id)
                 service = await session.get_one(Service, appointment.service_id)
                 await events.record(

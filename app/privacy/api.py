@@ -177,8 +177,10 @@ class PeopleController(StaffApi):
         summary="Erase one person's data at the agent's mairies (right to erasure)",
         description="Erases what the search by the same email or phone finds (its widening "
         "included): blanks names, contacts, needs, free texts and messages as the retention "
-        "sweep does, and cancels messages not sent yet; the anonymous figures stay the same. "
-        "Written in the journal of each mairie concerned, with counts only.",
+        "sweep does, cancels messages not sent yet, and cancels the appointments still to "
+        "come (counted in `appointments`; their slots are free again, the webhooks hear "
+        "`appointment.cancelled`, the person is sent nothing). The anonymous figures stay the "
+        "same. Written in the journal of each mairie concerned, with counts only.",
         responses=problem_responses(400, 404),
     )
     async def erase_person(
@@ -191,4 +193,6 @@ class PeopleController(StaffApi):
         erased = await service.erase(
             caller.session, contact, list(sites), agent_id=caller.actor.agent_id, now=caller.now
         )
-        return ErasedOut(sites=[site.slug for site in sites.values()], **dataclasses.asdict(erased))
+        return ErasedOut(
+            sites=[site.slug for site in sites.values()], **dataclasses.asdict(erased.blanked)
+        )

@@ -5,6 +5,7 @@ in the browser's history); the erasure asks for a confirmation first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.errors import BadRequest
 from app.i18n import N_, formats, gettext
-from app.i18n.texts import refusal
+from app.i18n.texts import STATUSES, label, refusal
 from app.privacy import service
 from app.sites.models import Site
 from app.web.staff import Staff, StaffController, back
@@ -46,7 +47,7 @@ async def _scope(session: AsyncSession, staff: Staff, slug: str) -> list[Site]:
     return await sites_in_view(session, staff.actor, roles=MANAGERS, slug=slug or None)
 
 
-def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, Any]:
+def _rows(found: service.Found, sites: dict[int, Site], now: datetime) -> dict[str, Any]:
     def name(site_id: int) -> str:
         return sites[site_id].name
 
@@ -54,14 +55,17 @@ def _rows(found: service.Found, sites: dict[int, Site]) -> dict[str, Any]:
         return ZoneInfo(sites[site_id].timezone)
 
     notes = {visit.ticket_id: visit.note for visit in found.visits}
+    ahead = {a.id for a in service.ahead(found, now)}
     return {
         "also": found.also,
+        "ahead": len(ahead),
         "appointments": [
             {
                 "reference": a.reference,
                 "site": name(a.site_id),
                 "when": formats.moment(a.starts_at.astimezone(zone(a.site_id))),
-                "status": a.status,
+                "status": label(STATUSES, a.status),
+                "ahead": a.id in ahead,
                 "name": a.name,
                 "contact": ", ".join(part for part in (a.email, a.phone) if part),
                 "via": found.via.get(("appointment", a.id), ""),
@@ -142,7 +146,7 @@ class PrivacyPages(StaffController):
         chosen: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
         found: dict[str, Any] | None = None,
-        erased: int | None = None,
+        erased: dict[str, int] | None = None,
         status_code: int = 200,
     ) -> Template:
         return Template(
@@ -165,8 +169,12 @@ class PrivacyPages(StaffController):
     ) -> Template:
         sites = await _scope(staff.session, staff, "")
         erased = None
-        if staff.request.query_params.get("fait") == "efface":
-            erased = bounds.parse_int(staff.request.query_params.get("lignes"), 0, 10**9) or 0
+        asked = staff.request.query_params
+        if asked.get("fait") == "efface":
+            erased = {
+                "lines": bounds.parse_int(asked.get("lignes"), 0, 10**9) or 0,
+                "cancelled": bounds.parse_int(asked.get("annules"), 0, 10**9) or 0,
+            }
         return self._page(staff, sites, erased=erased)
 
     @post(PAGE)
@@ -179,7 +187,7 @@ class PrivacyPages(StaffController):
         if isinstance(asked, Template):
             return asked
         found = await service.find(session, asked.contact, asked.site_ids)
-        rows = _rows(found, asked.sites_by_id)
+        rows = _rows(found, asked.sites_by_id, staff.now)
         return self._page(staff, asked.all_sites, chosen=asked.chosen, found=rows)
 
     @post(f"{PAGE}/effacement")
@@ -199,7 +207,7 @@ class PrivacyPages(StaffController):
                 asked.all_sites,
                 chosen=asked.chosen,
                 errors={"confirme": gettext("Cochez la case pour confirmer l'effacement.")},
-                found=_rows(found, asked.sites_by_id),
+                found=_rows(found, asked.sites_by_id, staff.now),
                 status_code=400,
             )
         erased = await service.erase(
@@ -209,5 +217,6 @@ class PrivacyPages(StaffController):
             agent_id=staff.actor.agent_id,
             now=staff.now,
         )
-        lines = erased.appointments + erased.tickets + erased.messages_purged
-        return back(PAGE, fait="efface", lignes=str(lines))
+        blanked = erased.blanked
+        lines = blanked.appointments + blanked.tickets + blanked.messages_purged
+        return back(PAGE, fait="efface", lignes=str(lines), annules=str(erased.cancelled))

@@ -2,7 +2,8 @@
 the booking guard compares them: `email_key`, E.164), and erased on request — the right to
 erasure. The person is the person: found by email, they are found too by the phones given
 with that email on their appointments; by phone, by the emails given with that phone (one
-step of this widening, no more). Erasing blanks what the daily retention sweep blanks,
+step of this widening, no more). Erasing cancels their appointments still to come (their
+slots free again, the person told nothing), blanks what the daily retention sweep blanks,
 through its own functions, empties the messages and cancels those not sent yet; the rows
 stay, so that the anonymous figures (visits, waits, outcomes, scores) are the same before
 and after."""
@@ -23,10 +24,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app import retention
 from app.audit import service as audit
+from app.booking import commands as booking
 from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
-from app.booking.models import Appointment
+from app.booking.models import Appointment, AppointmentStatus
 from app.db import writing
-from app.errors import BadRequest
+from app.errors import BadRequest, Conflict
 from app.notify.models import MessageStatus, OutboxMessage
 from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
@@ -266,6 +268,15 @@ class Erased:
     messages_cancelled: int = 0
 
 
+@dataclass(frozen=True)
+class PersonErased:
+    """What an erasure on request did: the rows blanked, and how many of the person's
+    appointments still to come it cancelled."""
+
+    blanked: Erased
+    cancelled: int = 0
+
+
 async def blank(session: AsyncSession, found: Found, now: datetime) -> Erased:
     """Blank what `found` holds, within the caller's transaction: the messages not sent
     yet cancelled, then every row emptied by the retention sweep's own functions."""
@@ -311,6 +322,30 @@ async def _blank_among(
     return await blanker(session, *before, column.in_(ids)) if ids else 0
 
 
+def ahead(found: Found, now: datetime) -> list[Appointment]:
+    """The appointments of `found` still to come, booked: an erasure cancels them."""
+    return [
+        a for a in found.appointments if a.status == AppointmentStatus.BOOKED and a.starts_at > now
+    ]
+
+
+async def cancel_ahead(
+    session: AsyncSession, found: Found, *, agent_id: int | None, now: datetime
+) -> int:
+    """Cancel the appointments of `found` still to come, through the booking's own cancel:
+    their slots are free again, the people waiting for one and the webhooks hear of it,
+    and the person is told nothing. Called once they are blanked, so that what the
+    cancellation tells carries nothing of the person. How many were cancelled; one the
+    desk took in the meantime (checked in, begun) stays as it is. The day locks are taken
+    in order of time, as a booking of several takes them."""
+    cancelled = 0
+    for appointment in sorted(ahead(found, now), key=lambda a: (a.starts_at, a.id)):
+        with contextlib.suppress(Conflict):
+            await booking.cancel(session, appointment.token, now=now, agent_id=agent_id, tell=False)
+            cancelled += 1
+    return cancelled
+
+
 async def erase(
     session: AsyncSession,
     contact: Contact,
@@ -318,16 +353,26 @@ async def erase(
     *,
     agent_id: int | None,
     now: datetime,
-) -> Erased:
-    """Blank the person's data at `site_ids` in one transaction, and write in the log of
-    each mairie concerned that it was done, with the counts (never the contact)."""
+) -> PersonErased:
+    """Blank the person's data at `site_ids` and cancel their appointments still to come,
+    in one transaction, and write in the log of each mairie concerned that it was done,
+    with the counts (never the contact)."""
     async with writing(session):
         found = await find(session, contact, site_ids)
         if found.empty:
-            return Erased()
+            return PersonErased(Erased())
         erased = await blank(session, found, now)
-        record(session, "person.erased", found, target="person", agent_id=agent_id, now=now)
-    return erased
+        cancelled = await cancel_ahead(session, found, agent_id=agent_id, now=now)
+        record(
+            session,
+            "person.erased",
+            found,
+            target="person",
+            agent_id=agent_id,
+            now=now,
+            cancelled=cancelled,
+        )
+    return PersonErased(erased, cancelled)
 
 
 def record(
@@ -338,9 +383,11 @@ def record(
     target: str,
     agent_id: int | None,
     now: datetime,
+    cancelled: int = 0,
 ) -> None:
     """Write in the log of each mairie concerned that what `found` held was erased, with
-    the counts only: never a contact, which would undo the erasure."""
+    the counts only: never a contact, which would undo the erasure; `cancelled`: how many
+    appointments still to come were cancelled, when some were."""
     audit.record_at_sites(
         session,
         action,
@@ -351,4 +398,5 @@ def record(
         appointments=len(found.appointments),
         tickets=len(found.tickets),
         messages=len(found.messages),
+        **({"cancelled": cancelled} if cancelled else {}),
     )

@@ -18,13 +18,16 @@ from app.booking.models import Appointment
 from app.db import Database
 from app.notify.models import OutboxMessage
 from app.queue.models import Ticket
+from app.sites.models import Site, Station
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
+from app.webhooks.models import WebhookDelivery
 from tests.conftest import STAFF_PASSWORD, Staff, make_settings
 from tests.post import Post, desk_of, serve, walk_in
 
 ADA = "ada.lovelace@example.org"
 ADA_PHONE = "0612345678"
 STATS = {"site": "paris-15", "from": "2026-12-01", "to": "2026-12-31"}
+PAST = {**STATS, "to": "2026-12-02"}  # the days gone by, her booking ahead not among them
 
 
 @dataclass
@@ -147,6 +150,7 @@ async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
     staff = Staff(db, post.client)
     manager = await staff.headers("manager", "paris-15")
     before = (await post.client.get("/api/v1/stats", params=STATS, headers=manager)).json()
+    past_before = (await post.client.get("/api/v1/stats", params=PAST, headers=manager)).json()
 
     by_email = await post.client.post(
         "/api/v1/admin/people/erase", json={"email": ADA}, headers=manager
@@ -155,6 +159,7 @@ async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
         "/api/v1/admin/people/erase", json={"phone": ADA_PHONE}, headers=manager
     )
     after = (await post.client.get("/api/v1/stats", params=STATS, headers=manager)).json()
+    past_after = (await post.client.get("/api/v1/stats", params=PAST, headers=manager)).json()
     again = await post.client.get("/api/v1/admin/people", params={"email": ADA}, headers=manager)
     async with db.session() as session:
         appointments = {a.reference: a for a in await session.scalars(select(Appointment))}
@@ -182,8 +187,11 @@ async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
     assert by_phone.status_code == 200, by_phone.text
     # Nothing is left to find by her phone: it was erased with her email.
     assert by_phone.json()["tickets"] == 0
-    # The figures, anonymous, are the same.
-    assert after == before
+    # The figures, anonymous, are the same; but that her booking ahead was cancelled.
+    assert past_after == past_before
+    month, month_before = after["total"], before["total"]
+    assert month["appointments"]["total"] == month_before["appointments"]["total"] - 1
+    assert month["cancellations"]["count"] == month_before["cancellations"]["count"] + 1
     # Ada is gone from paris-15; her booking at paris-20 and Bob are untouched.
     for reference in (day.ada["reference"], day.ada_later["reference"]):
         gone = appointments[reference]
@@ -194,7 +202,7 @@ async def test_erasing_a_person_blanks_them_everywhere_and_keeps_the_figures(
             [],
             None,
         )
-    assert appointments[day.ada_later["reference"]].status == "booked"
+    assert appointments[day.ada_later["reference"]].status == "cancelled"
     assert appointments[day.ada_elsewhere["reference"]].email == ADA
     assert appointments[day.bob["reference"]].email == "bob@example.org"
     assert walk_in is not None
@@ -331,12 +339,16 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
     assert day.ada["reference"] in search.text
     assert day.ada_elsewhere["reference"] not in search.text
     assert "Effacer ces données" in html.unescape(search.text)
+    # Her booking ahead is cancelled with the rest, and the page says so before and after.
+    assert "annule aussi son rendez-vous à venir" in html.unescape(search.text)
+    assert "confirmé (sera annulé par l'effacement)" in html.unescape(search.text)
     assert unconfirmed.status_code == 400
     assert "Cochez la case" in html.unescape(unconfirmed.text)
     assert still == ADA
     assert erased.status_code == 303
     assert ADA not in erased.headers["location"]
     assert "C'est effacé" in html.unescape(done.text)
+    assert "1 rendez-vous à venir est annulé" in html.unescape(done.text)
     assert gone == ""
 
 
@@ -499,3 +511,95 @@ async def test_the_page_says_through_which_phone_a_walk_in_was_found(
     assert f"{ticket['number']} – " in text
     assert "trouvé par +33698765432" in text
     assert MARIE_NOTE in text
+
+
+# An erasure leaves no booking behind: the appointments ahead are cancelled, without a word.
+
+MARIE_AT = "2026-12-02T10:00:00+01:00"
+
+
+async def one_station(db: Database) -> None:
+    """paris-15 with its first station only and no share kept for walk-ins: a booking
+    takes its slot away from the others."""
+    async with db.writing() as session:
+        site = await session.scalar(select(Site).where(Site.slug == "paris-15"))
+        assert site is not None
+        site.walk_in_percent = 0
+        stations = await session.scalars(
+            select(Station).where(Station.site_id == site.id).order_by(Station.id).offset(1)
+        )
+        for station in stations:
+            station.active = False
+
+
+async def free_at(post: Post, start: str) -> bool:
+    free = await post.client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"service": "caf", "from": start[:10], "to": start[:10]},
+    )
+    assert free.status_code == 200, free.text
+    return start in [slot["start"] for slot in free.json()["slots"]]
+
+
+async def test_erasing_a_person_cancels_their_appointment_ahead_and_tells_them_nothing(
+    post: Post, db: Database
+) -> None:
+    await one_station(db)
+    staff = Staff(db, post.client)
+    hooked = await post.client.post(
+        "/api/v1/admin/webhooks",
+        json={
+            "url": "http://127.0.0.1:9/hook",
+            "secret": "a-test-secret-0123456789",
+            "events": ["appointment.cancelled"],
+        },
+        headers=await staff.headers("admin"),
+    )
+    assert hooked.status_code == 201, hooked.text
+    booked = await post.book(
+        MARIE_AT, name="Marie Curie", email=MARIE, phone=MARIE_PHONE, reminders_by_sms=True
+    )
+    await post.send_due()
+    mails, texts = len(post.mails(MARIE)), len(post.sms.received)
+    assert not await free_at(post, MARIE_AT)
+    manager = await staff.headers("manager", "paris-15")
+
+    erased = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": MARIE}, headers=manager
+    )
+    await post.send_due()
+    by_link = await post.client.get(f"/api/v1/appointments/{booked['token']}")
+    async with db.session() as session:
+        appointment = await session.scalar(
+            select(Appointment).where(Appointment.reference == booked["reference"])
+        )
+        assert appointment is not None
+        outbox = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.appointment_id == appointment.id)
+            )
+        )
+        deliveries = list(await session.scalars(select(WebhookDelivery)))
+        (log,) = await session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "person.erased")
+        )
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["appointments"] == 1
+    assert appointment is not None
+    assert (appointment.status, appointment.name, appointment.email) == ("cancelled", "", "")
+    assert appointment.cancelled_at is not None
+    # Its slot is free again; its private link tells a cancelled booking, of nobody.
+    assert await free_at(post, MARIE_AT)
+    assert by_link.status_code == 200, by_link.text
+    assert by_link.json()["status"] == "cancelled"
+    assert MARIE not in by_link.text
+    # Not a word to her: nothing more sent, nothing left to send, no cancellation written.
+    assert (len(post.mails(MARIE)), len(post.sms.received)) == (mails, texts)
+    assert all(m.status != "pending" for m in outbox)
+    assert "cancelled" not in {m.kind for m in outbox}
+    # The webhooks hear of it, as of any cancellation, with nothing of her.
+    assert [d.event for d in deliveries] == ["appointment.cancelled"]
+    assert booked["reference"].encode() in deliveries[0].body
+    assert MARIE.encode() not in deliveries[0].body
+    assert log["cancelled"] == 1
