@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.i18n import N_, gettext
-from app.i18n.formats import minutes
+from app.i18n.formats import hours_before, minutes
 
 # What the pages say for each code of the domain's errors.
 REFUSALS = {
@@ -170,6 +170,36 @@ OUTCOMES = {
     "unrecorded": N_("Non renseigné"),
 }
 
+# The messages sent to a person, by kind (a reminder's kind says its hours:
+# "reminder_24h"; see `message_kind`), and where each stands.
+MESSAGE_KINDS = {
+    "confirmation": N_("confirmation du rendez-vous"),
+    "reminder": N_("rappel du rendez-vous"),
+    "moved": N_("rendez-vous déplacé"),
+    "station_changed": N_("rendez-vous maintenu à un autre poste"),
+    "cannot_take_place": N_("rendez-vous annulé par la mairie"),
+    "cancelled": N_("annulation du rendez-vous"),
+    "offer": N_("créneau plus tôt proposé"),
+    "follow_up": N_("demande d'avis après la visite"),
+    "escalation": N_("suivi de la demande transmise"),
+    "turn_near": N_("son tour approche"),
+    "queue_closed": N_("file fermée avant son tour"),
+    "joined": N_("ticket pris à distance"),
+    "leave_now": N_("moment de partir vers la mairie"),
+    "held": N_("place gardée en son absence"),
+    "not_arrived": N_("ticket fermé : la personne n'est pas arrivée à temps"),
+    "department_request": N_("demande envoyée au service expert"),
+    "partner_copy": N_("copie au partenaire"),
+}
+
+MESSAGE_STATUSES = {
+    "pending": N_("à envoyer"),
+    "sending": N_("en cours d'envoi"),
+    "sent": N_("envoyé"),
+    "failed": N_("envoi impossible"),
+    "cancelled": N_("annulé"),
+}
+
 CHANNELS = {
     "online": N_("en ligne"),
     "phone": N_("par téléphone"),
@@ -228,6 +258,15 @@ def label(labels: Mapping[str, str], code: str) -> str:
     """The word of `labels` for `code`, in the current language; the code itself if
     `labels` has none."""
     return gettext(labels[code]) if code in labels else code
+
+
+def message_kind(kind: str) -> str:
+    """The words of a message's kind, in the current language: "rappel 24 heures avant"
+    for "reminder_24h"; the kind itself if there are none."""
+    hours = kind.removeprefix("reminder_").removesuffix("h")
+    if kind.startswith("reminder_") and kind.endswith("h") and hours.isdigit():
+        return gettext("rappel %(when)s", when=hours_before([int(hours)]))
+    return label(MESSAGE_KINDS, kind)
 
 
 def check_in_window(early: int, late: int, limit: int) -> str:

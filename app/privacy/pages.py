@@ -20,7 +20,7 @@ from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
 from app.errors import BadRequest
 from app.i18n import N_, formats, gettext
-from app.i18n.texts import STATUSES, label, refusal
+from app.i18n.texts import MESSAGE_STATUSES, STATUSES, label, message_kind, refusal
 from app.privacy import service
 from app.sites.models import Site
 from app.web.staff import Staff, StaffController, back
@@ -89,9 +89,9 @@ def _rows(found: service.Found, sites: dict[int, Site], now: datetime) -> dict[s
         "answers": [{"comment": a.comment} for a in found.answers if a.comment],
         "messages": [
             {
-                "kind": m.kind,
+                "kind": message_kind(m.kind),
                 "channel": gettext("e-mail") if m.channel == "email" else gettext("SMS"),
-                "status": m.status,
+                "status": label(MESSAGE_STATUSES, m.status),
                 "day": formats.day(m.created_at.astimezone(zone(m.site_id)).date()),
                 "purged": m.purged_at is not None,
             }

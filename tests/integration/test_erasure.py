@@ -342,6 +342,12 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
     # Her booking ahead is cancelled with the rest, and the page says so before and after.
     assert "annule aussi son rendez-vous à venir" in html.unescape(search.text)
     assert "confirmé (sera annulé par l'effacement)" in html.unescape(search.text)
+    # Her messages in words, not in codes.
+    said = html.unescape(search.text)
+    assert "e-mail – confirmation du rendez-vous – envoyé" in said
+    assert "e-mail – rappel 24 heures avant – à envoyer" in said
+    assert "SMS – demande d'avis après la visite – envoyé" in said
+    assert not re.search(r"reminder_|follow_up|– (sent|pending)", said)
     assert unconfirmed.status_code == 400
     assert "Cochez la case" in html.unescape(unconfirmed.text)
     assert still == ADA
