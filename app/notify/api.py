@@ -43,6 +43,13 @@ def masked(recipient: str) -> str:
     return f"{recipient[:4]}******{recipient[-2:]}" if len(recipient) > 6 else "***"
 
 
+def retriable(message: OutboxMessage) -> bool:
+    """Whether a message may be tried again: one given up on whose content is still there.
+    A cancelled one was dropped on purpose (no longer true, erased on request), and one
+    whose content was purged has nothing left to say; both are answered as they are."""
+    return message.status == MessageStatus.FAILED and message.purged_at is None
+
+
 def outbox_out(message: OutboxMessage, slug: str) -> OutboxOut:
     return from_model(message, OutboxOut, site=slug, recipient=masked(message.recipient))
 
@@ -79,7 +86,7 @@ class OutboxController(StaffApi):
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
             site = await managed_site(caller, message.site_id)
-            if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
+            if retriable(message):
                 message.status = MessageStatus.PENDING
                 message.attempts = 0
                 message.last_error = ""

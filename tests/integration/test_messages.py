@@ -417,6 +417,44 @@ async def test_managers_see_failed_messages_masked_and_can_retry_them(
     assert bad_status.status_code == 400
 
 
+async def test_a_message_erased_or_purged_is_not_tried_again(post: Post, db: Database) -> None:
+    manager = await Staff(db, post.client).headers("manager", "paris-15")
+    post.smtp.mailbox.refuse("bob@example.org")
+    await post.book("2026-12-03T10:00:00+01:00", email="ada@example.org")
+    await post.book("2026-12-03T11:00:00+01:00", email="bob@example.org")
+    await post.send_due()
+    erased = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": "ada@example.org"}, headers=manager
+    )
+    async with db.writing() as session:
+        messages = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        (failed,) = [m for m in messages if m.status == "failed"]
+        await retention.purge_messages(session, post.clock.now, OutboxMessage.id == failed.id)
+    (reminder, *_) = [m for m in messages if m.last_error == "erased on request"]
+
+    answers = [
+        await post.client.post(f"/api/v1/admin/outbox/{message.id}/retry", headers=manager)
+        for message in (reminder, failed)
+    ]
+    post.clock.set("2026-12-03 09:00")
+    await post.send_due()
+    async with db.session() as session:
+        after = {m.id: m for m in await session.scalars(select(OutboxMessage))}
+
+    assert erased.status_code == 200, erased.text
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [(a.json()["status"], a.json()["last_error"]) for a in answers] == [
+        ("cancelled", "erased on request"),
+        ("failed", failed.last_error),
+    ]
+    assert (after[reminder.id].status, after[reminder.id].last_error) == (
+        "cancelled",
+        "erased on request",
+    )
+    assert (after[failed.id].status, after[failed.id].attempts) == ("failed", 1)
+    assert len(post.mails()) == 1
+
+
 # Retention.
 
 
