@@ -14,7 +14,8 @@ it.
 Each message succeeds or fails on its own: an error nobody foresaw while checking,
 rendering or sending one message fails that message for good (managers see it among the
 failed ones, with the kind of error and no personal data), and the results of the others
-are recorded all the same. A message whose lease ran out as many times as it may be
+are recorded all the same. A message whose content was purged (retention, erasure) is
+cancelled, never rendered. A message whose lease ran out as many times as it may be
 tried, with no result ever recorded, is given up rather than claimed again.
 """
 
@@ -55,6 +56,9 @@ LEASE = timedelta(minutes=2)
 SENDING_AT_ONCE = 8
 # Messages to the mairie's partners rather than to a resident: in the service's language.
 IN_FRENCH = frozenset(render.TO_PARTNERS)
+# Why a message is cancelled rather than sent.
+NO_LONGER_APPLIES = "no longer applies"
+PURGED = "content purged: nothing left to send"
 # What a batch's messages are about, by (kind of subject, id), as they are now.
 Subjects = dict[tuple[str, int], Any]
 
@@ -217,8 +221,12 @@ class Dispatcher(LeaseSender):
         subjects: Subjects,
     ) -> Outcome:
         now = self.clock()
+        if message.purged_at is not None:
+            # Its content was blanked (retention, erasure): nothing is left to render.
+            log.warning("message %s cancelled: its content was purged", message.id)
+            return Outcome(message.id, MessageStatus.CANCELLED, PURGED)
         if not self.applies(message, subjects, now):
-            return Outcome(message.id, MessageStatus.CANCELLED, "no longer applies")
+            return Outcome(message.id, MessageStatus.CANCELLED, NO_LONGER_APPLIES)
         outgoing = self._rendered(message, subjects)
         try:
             if isinstance(outgoing, Email):
@@ -273,21 +281,25 @@ class Dispatcher(LeaseSender):
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         """Write the batch's results in one transaction: one statement for all the sent
-        and all the cancelled, one per message to retry or given up."""
+        and one for all the cancelled for the same reason, one per message to retry or
+        given up."""
         if not outcomes:
             return
         now = self.clock()
         mine = leases.held_by(OutboxMessage, self.instance)
+        together: dict[tuple[MessageStatus, str], list[int]] = {}
+        for outcome in outcomes:
+            if outcome.status in (MessageStatus.SENT, MessageStatus.CANCELLED):
+                together.setdefault((outcome.status, outcome.error), []).append(outcome.id)
         async with self.db.writing() as session:
-            for status in (MessageStatus.SENT, MessageStatus.CANCELLED):
-                ids = [o.id for o in outcomes if o.status == status]
-                if not ids:
-                    continue
-                values: dict[str, object] = {"status": status, "claimed_until": None}
+            for (status, error), ids in together.items():
+                values: dict[str, object] = {
+                    "status": status,
+                    "claimed_until": None,
+                    "last_error": error,
+                }
                 if status == MessageStatus.SENT:
-                    values.update(sent_at=now, last_error="")
-                else:
-                    values["last_error"] = "no longer applies"
+                    values["sent_at"] = now
                 await session.execute(
                     update(OutboxMessage).where(OutboxMessage.id.in_(ids), mine).values(**values)
                 )

@@ -455,6 +455,26 @@ async def test_a_message_erased_or_purged_is_not_tried_again(post: Post, db: Dat
     assert len(post.mails()) == 1
 
 
+async def test_the_dispatcher_cancels_a_purged_message_instead_of_rendering_it(
+    post: Post, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    booked = await post.book("2026-12-03T10:00:00+01:00", email="ada@example.org")
+    await post.send_due()
+    await post.client.post(f"/api/v1/appointments/{booked['token']}/cancel")
+    # Due and blanked: as a retry of a purged message left it before retries were refused.
+    async with db.writing() as session:
+        await retention.purge_messages(session, post.clock.now, OutboxMessage.kind == "cancelled")
+
+    await post.send_due()
+    async with db.session() as session:
+        told = await session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "cancelled"))
+
+    assert told is not None
+    assert (told.status, told.last_error) == ("cancelled", "content purged: nothing left to send")
+    assert "failed unexpectedly" not in caplog.text
+    assert len(post.mails()) == 1
+
+
 # Retention.
 
 
