@@ -73,7 +73,8 @@ class TransferIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What was done: the services (default: the ticket's), the outcome, a note, the
     expert department a request is sent on to (outcome escalated), and the activity
-    record in La Coop de la médiation numérique's values (default: the services')."""
+    record in La Coop de la médiation numérique's values (left out: the visit has none,
+    and the activities' export and figures do not count it)."""
 
     services: Annotated[list[Code], msgspec.Meta(max_length=20)] = msgspec.field(
         default_factory=list
@@ -89,7 +90,7 @@ class VisitIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             outcome=self.outcome,
             note=self.note,
             department=self.department,
-            activity=(self.activity or ActivityIn()).report(),
+            activity=self.activity.report() if self.activity is not None else None,
         )
 
 

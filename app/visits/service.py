@@ -44,13 +44,15 @@ DEPARTMENT_TOKEN_BYTES = 32  # 256 bits
 @dataclass(frozen=True)
 class VisitReport:
     """What the facilitator says of a visit; with nothing said, the ticket's own service,
-    an unrecorded outcome and an activity record of the service's defaults."""
+    an unrecorded outcome and no activity record. An `activity` given (the station's form
+    always gives one) is recorded, what it leaves out taking its default; none given, the
+    visit has no activity record: the exports and figures count only what was recorded."""
 
     services: list[str] = field(default_factory=list)
     outcome: str = "unrecorded"
     note: str = ""
     department: str | None = None
-    activity: ActivityReport = field(default_factory=ActivityReport)
+    activity: ActivityReport | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Recorded:
     visit: Visit
     services: list[Service]
     escalation: Escalation | None
-    activity: Activity
+    activity: Activity | None
 
 
 def new_escalation_reference(slug: str) -> str:
@@ -111,7 +113,8 @@ def check(report: VisitReport) -> None:
             "A department is given only when the request is sent on (outcome escalated).",
             code="department_without_escalation",
         )
-    check_activity(report.activity)
+    if report.activity is not None:
+        check_activity(report.activity)
 
 
 async def record(
@@ -145,8 +148,11 @@ async def record(
     )
     session.add(visit)
     await session.flush()
-    activity = activity_of(visit, report.activity, usual_minutes=services[0].duration_minutes)
-    session.add(activity)
+    activity = None
+    if report.activity is not None:
+        usual = services[0].duration_minutes
+        activity = activity_of(visit, report.activity, usual_minutes=usual)
+        session.add(activity)
     escalation = None
     if report.department:
         department = await active_department(session, report.department)

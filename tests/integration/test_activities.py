@@ -2,8 +2,9 @@
 the real commands, exported as La Coop de la médiation numérique reads them (JSON and
 CSV, every field name and every value held against La Coop's lists), for a manager's
 own mairies only; the defaults a facilitator who changes nothing gets, through the API
-and through the station's page; the figures' autonomy and themes; and the records kept,
-unchanged, when the person's data is erased."""
+and through the station's page; no record at all for a finish that gives none; the
+figures' autonomy and themes; and the records kept, unchanged, when the person's data is
+erased."""
 
 from __future__ import annotations
 
@@ -368,14 +369,15 @@ async def test_bad_days_are_refused_plainly_never_a_500(
 async def test_defaults_follow_the_service_when_the_facilitator_says_nothing(
     client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
 ) -> None:
-    """Through the API: a finish with no activity record, then one sent on to a department."""
+    """Through the API: an activity record with nothing said in it, then one sent on to a
+    department."""
     clock.set("2026-12-01 10:00")
     reception = await staff.headers("reception", "paris-15")
     facilitator = await staff.headers("facilitator", "paris-15")
     station = await station_of(db, "paris-15", "double")  # housing needs a double screen
     for service, minutes, body in (
-        ("logement", 25, {"outcome": "solved"}),
-        ("ameli", 40, {"outcome": "escalated", "department": "caf"}),
+        ("logement", 25, {"outcome": "solved", "activity": {}}),
+        ("ameli", 40, {"outcome": "escalated", "department": "caf", "activity": {}}),
     ):
         issued = await client.post(
             "/api/v1/sites/paris-15/tickets", json={"service": service}, headers=reception
@@ -412,6 +414,46 @@ async def test_defaults_follow_the_service_when_the_facilitator_says_nothing(
     }
     assert health["orienteVersStructure"] is True
     assert health["structureDeRedirection"] == "operateur_ou_organisme_en_charge"
+
+
+async def test_a_visit_finished_without_an_activity_record_is_neither_exported_nor_counted(
+    client: AsyncTestClient[object], staff: Staff, db: Database, clock: Clock
+) -> None:
+    """Through the API: a finish with no `activity` records none, rather than the
+    defaults as if a facilitator had seen the person work on a computer, partly alone."""
+    clock.set("2026-12-01 10:00")
+    reception = await staff.headers("reception", "paris-15")
+    facilitator = await staff.headers("facilitator", "paris-15")
+    station = await station_of(db, "paris-15")
+    for body in (
+        {"outcome": "solved", "note": "Attestation CAF imprimée"},
+        {"outcome": "solved", "activity": {"autonomy": "autonome"}},
+    ):
+        issued = await client.post(
+            "/api/v1/sites/paris-15/tickets", json={"service": "caf"}, headers=reception
+        )
+        ticket = f"/api/v1/tickets/{issued.json()['id']}"
+        await client.post(f"/api/v1/stations/{station}/call-next", headers=facilitator)
+        await client.post(f"{ticket}/start", headers=facilitator)
+        clock.now = clock() + timedelta(minutes=15)
+        done = await client.post(f"{ticket}/finish", json=body, headers=facilitator)
+        assert done.status_code == 200, done.text
+    manager = await staff.headers("manager", "paris-15")
+    day = "site=paris-15&from=2026-12-01&to=2026-12-01"
+
+    records = (await client.get(f"/api/v1/activities?{day}", headers=manager)).json()
+    table = (await client.get(f"/api/v1/activities.csv?{day}", headers=manager)).text
+    figures = (await client.get(f"/api/v1/stats?{day}", headers=manager)).json()
+
+    (record,) = records
+    assert record["autonomie"] == "autonome"
+    assert len(table.strip().splitlines()) == 2  # the header and the one recorded
+    assert figures["autonomy"] == {
+        "entierement_accompagne": 0,
+        "partiellement_autonome": 0,
+        "autonome": 1,
+    }
+    assert sum(figures["themes"].values()) == len(record["thematiques"])
 
 
 async def test_the_api_records_what_the_facilitator_said_and_refuses_what_la_coop_would_not(
