@@ -22,7 +22,6 @@ tried, with no result ever recorded, is given up rather than claimed again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 import traceback
@@ -48,6 +47,7 @@ from app.notify.transports import (
     Sms,
     SmsTransport,
     TransientError,
+    message_id,
 )
 from app.retry_backoff import retry_delay as retry_delay  # a message waits as a delivery does
 
@@ -69,11 +69,6 @@ class Outcome:
     status: MessageStatus
     error: str = ""
     retry_at: datetime | None = None
-
-
-def message_id(key: str) -> str:
-    """Stable across attempts and instances: the same message always has the same id."""
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
 
 
 def voice_of(message: OutboxMessage, subjects: Subjects) -> tuple[str, ZoneInfo | None]:

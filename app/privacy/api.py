@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -191,7 +192,12 @@ class PeopleController(StaffApi):
         sites = await managed_sites(caller, data.site)
         contact = service.contact_of(data.email, data.phone)
         erased = await service.erase(
-            caller.session, contact, list(sites), agent_id=caller.actor.agent_id, now=caller.now
+            caller.session,
+            contact,
+            list(sites),
+            agent_id=caller.actor.agent_id,
+            now=caller.now,
+            outbox=Path(caller.settings.outbox_dir),
         )
         return ErasedOut(
             sites=[site.slug for site in sites.values()], **dataclasses.asdict(erased.blanked)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -216,6 +217,7 @@ class PrivacyPages(StaffController):
             asked.site_ids,
             agent_id=staff.actor.agent_id,
             now=staff.now,
+            outbox=Path(staff.settings.outbox_dir),
         )
         blanked = erased.blanked
         lines = blanked.appointments + blanked.tickets + blanked.messages_purged

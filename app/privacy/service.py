@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
+import anyio.to_thread
 import idna
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +32,7 @@ from app.booking.models import Appointment, AppointmentStatus
 from app.db import writing
 from app.errors import BadRequest, Conflict
 from app.notify.models import MessageStatus, OutboxMessage
+from app.notify.transports import files as message_files
 from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
 from app.waitlist import engine as waitlist
@@ -353,14 +356,17 @@ async def erase(
     *,
     agent_id: int | None,
     now: datetime,
+    outbox: Path,
 ) -> PersonErased:
     """Blank the person's data at `site_ids` and cancel their appointments still to come,
     in one transaction, and write in the log of each mairie concerned that it was done,
-    with the counts (never the contact)."""
+    with the counts (never the contact); then delete the files its messages were written
+    to under `outbox`, if any (no mail server or SMS gateway)."""
     async with writing(session):
         found = await find(session, contact, site_ids)
         if found.empty:
             return PersonErased(Erased())
+        keys = [message.idempotency_key for message in found.messages]
         erased = await blank(session, found, now)
         cancelled = await cancel_ahead(session, found, agent_id=agent_id, now=now)
         record(
@@ -372,6 +378,7 @@ async def erase(
             now=now,
             cancelled=cancelled,
         )
+    await anyio.to_thread.run_sync(message_files.forget, outbox, keys)
     return PersonErased(erased, cancelled)
 
 

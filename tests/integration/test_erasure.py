@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import func, select
 
 from app import retention
@@ -17,11 +20,13 @@ from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.db import Database
 from app.notify.models import OutboxMessage
+from app.notify.transports import Email, Sms, message_id
+from app.notify.transports.files import EmailFiles, SmsFiles
 from app.queue.models import Ticket
 from app.sites.models import Site, Station
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 from app.webhooks.models import WebhookDelivery
-from tests.conftest import STAFF_PASSWORD, Staff, make_settings
+from tests.conftest import STAFF_PASSWORD, TEST_OUTBOX, Staff, make_settings
 from tests.post import Post, desk_of, serve, walk_in
 
 ADA = "ada.lovelace@example.org"
@@ -609,3 +614,50 @@ async def test_erasing_a_person_cancels_their_appointment_ahead_and_tells_them_n
     assert booked["reference"].encode() in deliveries[0].body
     assert MARIE.encode() not in deliveries[0].body
     assert log["cancelled"] == 1
+
+
+async def test_erasing_a_person_deletes_the_files_their_messages_were_written_to(
+    client: Any, staff: Staff, db: Database
+) -> None:
+    """Without a mail server or SMS gateway, messages are files under the outbox folder:
+    the erasure deletes those of the person's messages, and leaves another's."""
+    for email, start in ((ADA, "10:00"), ("bob@example.org", "11:00")):
+        response = await client.post(
+            "/api/v1/appointments",
+            json={"site": "paris-15", "service": "caf", "name": "Une personne", "email": email,
+                  "start": f"2026-12-15T{start}:00+01:00"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+    async with db.session() as session:
+        written = list(
+            await session.execute(
+                select(Appointment.email, OutboxMessage.idempotency_key).join(
+                    Appointment, Appointment.id == OutboxMessage.appointment_id
+                )
+            )
+        )
+    # Message ids start again with each database: files of an earlier test go first.
+    await anyio.to_thread.run_sync(partial(shutil.rmtree, TEST_OUTBOX, ignore_errors=True))
+    emails = EmailFiles(TEST_OUTBOX / "email", "guichet@example.org")
+    texts = SmsFiles(TEST_OUTBOX / "sms")
+    files: dict[str, set[str]] = {ADA: set(), "bob@example.org": set()}
+    for email, key in written:  # as the file transports write them
+        before = await anyio.to_thread.run_sync(message_files)
+        await emails.send(Email(email, "Rendez-vous", "Bonjour", "<p>Bonjour</p>", message_id(key)))
+        await texts.send(Sms(ADA_PHONE, "Bonjour", key))
+        files[email] |= await anyio.to_thread.run_sync(message_files) - before
+    manager = await staff.headers("manager", "paris-15")
+
+    erased = await client.post("/api/v1/admin/people/erase", json={"email": ADA}, headers=manager)
+    left = await anyio.to_thread.run_sync(message_files)
+
+    assert erased.status_code == 200, erased.text
+    assert len(files[ADA]) >= 2
+    assert len(files["bob@example.org"]) >= 2
+    assert not files[ADA] & left
+    assert files["bob@example.org"] <= left
+
+
+def message_files() -> set[str]:
+    """The files the file transports wrote under the tests' outbox folder."""
+    return {str(path) for path in TEST_OUTBOX.rglob("*") if path.is_file()}

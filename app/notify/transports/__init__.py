@@ -3,6 +3,7 @@ machine. Another SMS provider is one more class with a `send(sms)` method."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,6 +14,12 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """The message will never go through: the address or the number is refused."""
+
+
+def message_id(key: str) -> str:
+    """An email's Message-ID from its outbox key: stable across attempts and instances, the
+    same message always has the same id."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@guichet>"
 
 
 @dataclass(frozen=True)
