@@ -46,6 +46,19 @@ class Day:
     walk_in: Any
 
 
+async def answer_the_escalation(post: Post, db: Database, message: str) -> None:
+    """paris-15's manager tells the one request sent on that it was answered, `message`."""
+    manager = await Staff(db, post.client, created=50).headers("manager", "paris-15")
+    (escalation,) = (
+        await post.client.get("/api/v1/escalations", params={"site": "paris-15"}, headers=manager)
+    ).json()
+    moved = await post.client.post(
+        f"/api/v1/escalations/{escalation['reference']}/status",
+        json={"status": "answered", "message": message},
+        headers=manager,
+    )
+    assert moved.status_code == 200, moved.text
+
 async def a_day_with_ada(post: Post, db: Database, database_url: str) -> Day:
     ada = await post.book(
         "2026-12-01T10:00:00+01:00", email=ADA, phone=ADA_PHONE, reminders_by_sms=True
@@ -81,16 +94,7 @@ async def a_day_with_ada(post: Post, db: Database, database_url: str) -> Day:
     )
     assert answered.status_code == 303, answered.text
     assert answered.headers["location"] == f"/ticket/{ticket['token']}/avis?merci=1"
-    manager = await Staff(db, post.client, created=50).headers("manager", "paris-15")
-    (escalation,) = (
-        await post.client.get("/api/v1/escalations", params={"site": "paris-15"}, headers=manager)
-    ).json()
-    moved = await post.client.post(
-        f"/api/v1/escalations/{escalation['reference']}/status",
-        json={"status": "answered", "message": "La CAF écrira à Mme Lovelace."},
-        headers=manager,
-    )
-    assert moved.status_code == 200, moved.text
+    await answer_the_escalation(post, db, "La CAF écrira à Mme Lovelace.")
     await post.send_due()
     # The next days: the booking guard forgets the past appointments' keys.
     post.clock.set("2026-12-03 08:00")
@@ -410,16 +414,7 @@ async def marie_booked_then_walked_in(post: Post, db: Database) -> tuple[Any, An
     desk = await desk_of(post, db)
     ticket = await walk_in(post, desk, phone="06 98 76 54 32")
     await serve(post, desk, outcome="escalated", department="caf", note=MARIE_NOTE)
-    manager = await Staff(db, post.client, created=50).headers("manager", "paris-15")
-    (escalation,) = (
-        await post.client.get("/api/v1/escalations", params={"site": "paris-15"}, headers=manager)
-    ).json()
-    moved = await post.client.post(
-        f"/api/v1/escalations/{escalation['reference']}/status",
-        json={"status": "answered", "message": "La CAF écrira à Mme Curie."},
-        headers=manager,
-    )
-    assert moved.status_code == 200, moved.text
+    await answer_the_escalation(post, db, "La CAF écrira à Mme Curie.")
     return booked, by_email, ticket
 
 
