@@ -429,10 +429,10 @@ class PostedForm:
         put next to the fields, as `refusals` says), then back to the tab `tab` with the
         confirmation `done` and what it did to booked appointments; otherwise the page again
         with what is wrong in the form `again`. A change that would call off appointments
-        is first asked about (409), then made once the form comes back agreeing to as many
-        (`CONFIRMED`): more booked meanwhile are asked about again."""
+        is first asked about (409), then made once the form comes back agreeing to those
+        (their references in `CONFIRMED`): any other is asked about again."""
         if not self.errors:
-            agreed = bounds.parse_int(self.form.get(CONFIRMED), 0, 10**6) or 0
+            agreed = set(self.form.get(CONFIRMED, "")[:10_000].split())
             try:
                 with self.refusals(fields, default):
                     made = await within_agreed(self.staff.session, command, agreed)
@@ -481,7 +481,7 @@ class PostedForm:
         return Template("admin_site.html", context=page, status_code=status)
 
 
-CONFIRMED = "confirme"  # the form's field: how many appointments its agent agreed to call off
+CONFIRMED = "confirme"  # the form's field: the appointments its agent agreed to call off
 
 
 def as_typed(form: Mapping[str, Any]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,26 +96,34 @@ async def place_and_record(
     return disruption
 
 
+Period_ = TypeVar("Period_", StationOutage, Closure)  # a period a site is disrupted for
+
+
 async def add_period(
     session: AsyncSession,
     event: str,
     actor: Actor,
     site: Site,
     now: datetime,
-    period: StationOutage | Closure,
+    period: Period_,
     *,
     told: str = "",
     target: str | None = None,
-) -> Disruption:
+) -> tuple[Period_, Disruption]:
     """Write `period`, when a station is out of service or the whole site closed, then
-    place again the appointments it strands and record the change (`place_and_record`)."""
+    place again the appointments it strands and record the change (`place_and_record`).
+    The same period written already (a form sent twice) is that one, and changes nothing
+    more."""
+    same = await _same_period(session, period)
+    if same is not None:
+        return same, Disruption()
     session.add(period)
     await session.flush()
     if isinstance(period, StationOutage):
         kind, station_id = "outage", period.station_id
     else:
         kind, station_id = "closure", None
-    return await place_and_record(
+    disruption = await place_and_record(
         session,
         event,
         actor,
@@ -129,6 +137,21 @@ async def add_period(
         ends_at=period.ends_at.isoformat(),
         reason=period.reason,
     )
+    return period, disruption
+
+
+async def _same_period(session: AsyncSession, period: Period_) -> Period_ | None:
+    """The outage of the same station, or closure of the same site, with the same start,
+    end and reason as `period`, if one is written already."""
+    model = type(period)
+    same = (model.starts_at == period.starts_at, model.ends_at == period.ends_at)
+    if isinstance(period, StationOutage):
+        whose = StationOutage.station_id == period.station_id
+    else:
+        whose = Closure.site_id == period.site_id
+    query = select(model).where(whose, *same, model.reason == period.reason).limit(1)
+    found: Period_ | None = await session.scalar(query)
+    return found
 
 
 # Changing the settings
@@ -326,7 +349,7 @@ async def take_out_of_service(
         outage = StationOutage(
             station_id=station.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
         )
-        disruption = await add_period(
+        outage, disruption = await add_period(
             session,
             "station.out_of_service",
             actor,

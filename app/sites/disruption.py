@@ -11,7 +11,7 @@ locks that hold off bookings on the days a change concerns until it is committed
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -74,7 +74,7 @@ class Disruption:
 
 
 class Unagreed(Exception):
-    """A change that would call off more booked appointments than its agent agreed to:
+    """A change that would call off booked appointments its agent did not agree to:
     rolled back, with what it would have done (`disruption`)."""
 
     def __init__(self, disruption: Disruption) -> None:
@@ -86,15 +86,17 @@ Made = Disruption | tuple[Any, Disruption]  # what a site's command that strands
 
 
 async def within_agreed(
-    session: AsyncSession, change: Callable[[], Awaitable[Made]], agreed: int
+    session: AsyncSession, change: Callable[[], Awaitable[Made]], agreed: Collection[str]
 ) -> Made:
-    """`change` (a site's command), committed if it calls off at most `agreed` booked
-    appointments; else rolled back, nobody told, and Unagreed raised for the agent to be
-    asked. The change itself finds what it strands, so what is asked is what it does."""
+    """`change` (a site's command), committed if every booked appointment it calls off is
+    among `agreed` (their references, as the agent was shown them); else rolled back,
+    nobody told, and Unagreed raised for the agent to be asked. The change itself finds
+    what it strands, so what is asked is what it does; one booked since it was asked, in
+    a slot another freed, is asked about again."""
     async with writing(session):
         made = await change()
         disruption = made if isinstance(made, Disruption) else made[1]
-        if len(disruption.to_reschedule) > agreed:
+        if any(item.reference not in agreed for item in disruption.to_reschedule):
             raise Unagreed(disruption)
     return made
 

@@ -157,7 +157,7 @@ async def add_closure(
         closure = Closure(
             site_id=site.id, starts_at=starts_at, ends_at=ends_at, reason=clean_reason
         )
-        disruption = await add_period(
+        closure, disruption = await add_period(
             session, "closure.added", actor, site, now, closure, told=clean_reason
         )
     return closure, disruption

@@ -189,7 +189,11 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
     asked = await post_form(client, f"{PAGE}/postes/{station}/hors-service", csrf, **outage)
     still = await client.get(f"/api/v1/appointments/{booked[0].json()['token']}")
     out = await post_form(
-        client, f"{PAGE}/postes/{station}/hors-service", csrf, **outage, confirme="1"
+        client,
+        f"{PAGE}/postes/{station}/hors-service",
+        csrf,
+        **outage,
+        confirme=booked[0].json()["reference"],
     )
     after = await client.get(out.headers["location"])
     listed = await client.get(PAGE, params={"onglet": "general"})
@@ -210,7 +214,7 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
     assert asked.status_code == 409
     assert "Ce changement annule 1 rendez-vous" in asked.text
     assert booked[0].json()["reference"] in asked.text
-    assert '<input type="hidden" name="confirme" value="1">' in asked.text
+    assert f'name="confirme" value="{booked[0].json()["reference"]}"' in asked.text
     assert f'<input type="hidden" name="panne-{station}-motif" value="Écran cassé">' in asked.text
     assert still.json()["status"] == "booked"
     assert out.status_code == 303
@@ -229,46 +233,52 @@ async def test_a_station_taken_out_of_service_lists_what_is_left_to_reschedule(
     assert '<details class="station-admin" open>' in backwards.text
 
 
-async def test_closing_a_weekday_with_appointments_asks_first_and_again_if_more_are_booked(
+async def test_closing_a_weekday_asks_first_and_again_for_any_appointment_not_shown(
     client: AsyncTestClient[object], staff: Staff
 ) -> None:
-    """Emptying Wednesday's hours would call off its appointments: the page asks first,
-    naming them, and changes nothing, not even the hours. Agreeing to one while a second
-    has been booked meanwhile asks again; agreeing to both makes the change."""
-
+    """Emptying Wednesday's hours would call off its appointment: the page asks first,
+    naming it, and changes nothing, not even the hours. Meanwhile its person cancels and
+    another books the freed slot: the answer agreeing to the first, as many as before, is
+    asked again about the second; agreeing to the second makes the change."""
     desk = await staff.headers("reception", "paris-15")  # books beside the manager's pages
 
-    async def book(start: str, number: int) -> dict[str, Any]:
+    async def book(number: int) -> dict[str, Any]:
         response = await client.post(
             "/api/v1/appointments",
-            json={"site": "paris-15", "service": "caf", "start": start, "channel": "phone",
-                  "name": f"Usager {number}", "email": f"usager{number}@example.org"},
+            json={"site": "paris-15", "service": "caf", "start": "2026-12-02T10:00:00+01:00",
+                  "channel": "phone", "name": f"Usager {number}",
+                  "email": f"usager{number}@example.org"},
             headers=desk,
         )  # fmt: skip
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    first = await book("2026-12-02T10:00:00+01:00", 1)
+    first = await book(1)
     csrf = await logged_in(client, staff, "manager")
     closed = {"horaires-wed-1-ouverture": "", "horaires-wed-1-fermeture": ""}
 
     asked = await post_form(client, f"{PAGE}/horaires/wed", csrf, **closed)
     hours = (await client.get("/api/v1/sites/paris-15")).json()["opening_hours"]
     kept = await client.get(f"/api/v1/appointments/{first['token']}")
-    second = await book("2026-12-02T11:00:00+01:00", 2)
-    stale = await post_form(client, f"{PAGE}/horaires/wed", csrf, **closed, confirme="1")
-    agreed = await post_form(client, f"{PAGE}/horaires/wed", csrf, **closed, confirme="2")
-    gone = [await client.get(f"/api/v1/appointments/{b['token']}") for b in (first, second)]
+    cancel = await client.post(f"/api/v1/appointments/{first['token']}/cancel", headers=desk)
+    second = await book(2)
+    stale = await post_form(
+        client, f"{PAGE}/horaires/wed", csrf, **closed, confirme=first["reference"]
+    )
+    agreed = await post_form(
+        client, f"{PAGE}/horaires/wed", csrf, **closed, confirme=second["reference"]
+    )
+    after = [await client.get(f"/api/v1/appointments/{b['token']}") for b in (first, second)]
 
     assert asked.status_code == 409
     assert "Ce changement annule 1 rendez-vous" in asked.text
     assert first["reference"] in asked.text
     assert hours["weekly"]["wed"] == [["08:30", "17:00"]]  # nothing changed yet
     assert kept.json()["status"] == "booked"
+    assert cancel.status_code == 200, cancel.text
     assert stale.status_code == 409
-    assert "Ce changement annule 2 rendez-vous" in stale.text
     assert second["reference"] in stale.text
     assert agreed.status_code == 303
-    assert "a_replanifier=2" in agreed.headers["location"]
-    assert [g.json()["status"] for g in gone] == ["called_off", "called_off"]
+    assert "a_replanifier=1" in agreed.headers["location"]
+    assert [a.json()["status"] for a in after] == ["cancelled", "called_off"]

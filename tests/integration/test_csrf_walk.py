@@ -365,12 +365,8 @@ STAFF_FORMS: dict[str, Form] = {
         "manager",
         given(
             {"slug": SITE, "weekday": "wed"},
-            # Agreed beforehand to what the change calls off: the page asks first (409).
-            **{
-                "horaires-wed-1-ouverture": "09:00",
-                "horaires-wed-1-fermeture": "16:00",
-                "confirme": "100",
-            },
+            # Longer hours: no appointment to call off, which the page would ask about first.
+            **{"horaires-wed-1-ouverture": "08:00", "horaires-wed-1-fermeture": "19:00"},
         ),
     ),
     "/admin/sites/{slug:str}/exceptions": Form(
