@@ -366,7 +366,7 @@ class StationPages(StaffController):
         session = staff.session
         path = f"/poste/{station.id}"
         form = await staff.request.form()
-        if action == "absent" and _too_soon_absent(ticket, station) and not form.get("confirme"):
+        if action == "absent" and _too_soon_absent(ticket, station) and form.get("confirme") != "1":
             return await _absent_asked(staff, station, ticket)
         kept = Kept.of(ticket.id, action, form)
         offered = {service.code for service in await list_services(session)}

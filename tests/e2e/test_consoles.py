@@ -283,6 +283,36 @@ def test_the_arrival_code_line_says_so_when_the_session_has_ended(
         context.close()
 
 
+def test_the_arrival_code_line_says_so_when_its_reading_is_refused(
+    browser: Browser, live_server: str
+) -> None:
+    """Another agent logged in since, in the same browser (a shared desk): the line's
+    reading is refused (403) rather than sent to the login page, and it says the session
+    ended instead of showing a code that has turned."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR")
+
+    def turning_soon(route: Route) -> None:
+        console = route.fetch()
+        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
+        route.fulfill(response=console, body=soon)
+
+    try:
+        desk = context.new_page()
+        log_in(desk, RECEPTION)
+        desk.route("**/accueil/paris-15", turning_soon)
+        desk.goto("/accueil/paris-15")
+        line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
+        expect(line).to_contain_text("Code d'arrivée")
+        desk.route(f"**{ARRIVAL_LINE}", lambda route: route.fulfill(status=403, body="refusé"))
+
+        expect(line.get_by_role("alert")).to_contain_text(
+            "Votre session a pris fin", timeout=10_000
+        )
+        expect(line).not_to_contain_text("Code d'arrivée")
+    finally:
+        context.close()
+
+
 def fits(page: Page) -> None:
     """No horizontal scrolling: the page is no wider than the window."""
     width = page.evaluate("document.documentElement.scrollWidth")

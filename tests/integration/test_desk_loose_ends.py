@@ -336,6 +336,8 @@ async def test_marking_absent_before_the_mairies_calls_are_made_is_asked_first(
     assert '<input type="hidden" name="confirme" value="1">' in asked.text
     assert kept["status"] == "called"
 
+    not_said = await client.post(absent, data={"csrf": csrf, "confirme": "0"})
+    assert not_said.status_code == 409  # only the confirmation's own value confirms
     confirmed = await client.post(
         absent, data={"csrf": csrf, "confirme": "1"}, follow_redirects=False
     )

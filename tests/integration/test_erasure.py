@@ -59,6 +59,7 @@ async def answer_the_escalation(post: Post, db: Database, message: str) -> None:
     )
     assert moved.status_code == 200, moved.text
 
+
 async def a_day_with_ada(post: Post, db: Database, database_url: str) -> Day:
     ada = await post.book(
         "2026-12-01T10:00:00+01:00", email=ADA, phone=ADA_PHONE, reminders_by_sms=True

@@ -4,8 +4,9 @@
 // A region that holds the keyboard focus is left alone until it is let go. What says in
 // how many seconds it turns (data-turns-in: reception's arrival code) is read again right
 // then, not up to a round later. When the staff session has ended (the fetch is sent to
-// the login page), a region marked data-ended shows that sentence in place of what it
-// held, which would otherwise stay on screen as if current (an arrival code gone stale).
+// the login page, or refused), a region marked data-ended shows that sentence in place of
+// what it held, which would otherwise stay on screen as if current (an arrival code gone
+// stale).
 // Without JavaScript, the page's own links and buttons still work.
 (function () {
   "use strict";
@@ -48,7 +49,10 @@
       fetch(url, { credentials: "same-origin", headers: headers })
         .then(function (response) {
           // Sent elsewhere (the session ended: the login page) is no fragment of the page.
-          if (response.redirected || response.status === 401) { ended(); }
+          // Refused (another agent logged in since, in this browser) ends it as well.
+          if (response.redirected || response.status === 401 || response.status === 403) {
+            ended();
+          }
           if (!response.ok || response.redirected) { throw new Error(String(response.status)); }
           return response.text();
         })
@@ -76,6 +80,12 @@
 
     if (socketPath && "WebSocket" in window) { connect(); }
     readAgainWhenItTurns();
-    window.setInterval(function () { if (!live) { refresh(); } }, every);
+    // While the socket is up, a round now and then all the same: a change missed, or the
+    // session's end, shows within a minute.
+    var rounds = 0;
+    window.setInterval(function () {
+      rounds += 1;
+      if (!live || rounds * every >= 60000) { rounds = 0; refresh(); }
+    }, every);
   });
 })();
