@@ -450,7 +450,7 @@ Ranges = Sequence[tuple[time, time]]
 
 def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
     """Opening ranges of one day that hold together: each opens before it closes, none
-    overlaps another, a few at most."""
+    overlaps another (the one opening inside another is said wrong), a few at most."""
     if len(ranges) > MAX_RANGES_PER_DAY:
         return [
             Problem(
@@ -478,7 +478,6 @@ def check_ranges(ranges: Ranges, field_name: str = "ranges") -> list[Problem]:
                     ),
                 )
             ]
-    # The range that opens inside another is the one said wrong (its opening's field).
     ordered = sorted(enumerate(ranges), key=lambda numbered: numbered[1])
     for (_, (_, closes)), (index, (opens, _)) in pairwise(ordered):
         if opens < closes:
