@@ -157,7 +157,11 @@ class PeopleController(StaffApi):
         summary="What is held of one person (by email or phone) at the agent's mairies",
         description="Found by the email or phone given, and by the phones given with that "
         "email on the person's appointments (or the emails given with that phone): one step "
-        "of this widening, no further. Each appointment and ticket shows its contact.",
+        "of this widening, no further. What is reached only through the widening and carries "
+        "another contact of its own (an appointment with that phone and another email, or "
+        "that email and another phone, with its ticket and messages) is not surely the "
+        "person's: it is left out, here and from the erasure. Each appointment and ticket "
+        "shows its contact.",
         responses=problem_responses(400, 404),
     )
     async def find_person(
@@ -177,11 +181,12 @@ class PeopleController(StaffApi):
         status_code=200,
         summary="Erase one person's data at the agent's mairies (right to erasure)",
         description="Erases what the search by the same email or phone finds (its widening "
-        "included): blanks names, contacts, needs, free texts and messages as the retention "
-        "sweep does, cancels messages not sent yet, and cancels the appointments still to "
-        "come (counted in `appointments`; their slots are free again, the webhooks hear "
-        "`appointment.cancelled`, the person is sent nothing). The anonymous figures stay the "
-        "same. Written in the journal of each mairie concerned, with counts only.",
+        "included, what it leaves out left alone): blanks names, contacts, needs, free texts "
+        "and messages as the retention sweep does, cancels messages not sent yet, and "
+        "cancels the appointments still to come (counted in `appointments`; their slots are "
+        "free again, the webhooks hear `appointment.cancelled`, the person is sent nothing). "
+        "The anonymous figures stay the same. Written in the journal of each mairie "
+        "concerned, with counts only.",
         responses=problem_responses(400, 404),
     )
     async def erase_person(

@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import bounds
 from app.accounts.admin_forms import admin_context
 from app.accounts.service import MANAGERS, sites_in_view
+from app.booking.models import Appointment
 from app.errors import BadRequest
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import MESSAGE_STATUSES, STATUSES, label, message_kind, refusal
 from app.privacy import service
+from app.queue.models import Ticket
 from app.sites.models import Site
 from app.web.staff import Staff, StaffController, back
 
@@ -57,33 +59,38 @@ def _rows(found: service.Found, sites: dict[int, Site], now: datetime) -> dict[s
 
     notes = {visit.ticket_id: visit.note for visit in found.visits}
     ahead = {a.id for a in service.ahead(found, now)}
+    apart = {a.id: a.reference for a in found.apart}
+
+    def appointment(a: Appointment) -> dict[str, Any]:
+        return {
+            "reference": a.reference,
+            "site": name(a.site_id),
+            "when": formats.moment(a.starts_at.astimezone(zone(a.site_id))),
+            "status": label(STATUSES, a.status),
+            "ahead": a.id in ahead,
+            "name": a.name,
+            "contact": ", ".join(part for part in (a.email, a.phone) if part),
+            "via": found.via.get(("appointment", a.id), ""),
+        }
+
+    def ticket(t: Ticket) -> dict[str, Any]:
+        return {
+            "number": t.number,
+            "site": name(t.site_id),
+            "day": formats.day(t.day),
+            "phone": t.phone or "",
+            "note": notes.get(t.id, ""),
+            "via": found.via.get(("ticket", t.id), ""),
+            "of": apart.get(t.appointment_id or 0, ""),
+        }
+
     return {
         "also": found.also,
         "ahead": len(ahead),
-        "appointments": [
-            {
-                "reference": a.reference,
-                "site": name(a.site_id),
-                "when": formats.moment(a.starts_at.astimezone(zone(a.site_id))),
-                "status": label(STATUSES, a.status),
-                "ahead": a.id in ahead,
-                "name": a.name,
-                "contact": ", ".join(part for part in (a.email, a.phone) if part),
-                "via": found.via.get(("appointment", a.id), ""),
-            }
-            for a in found.appointments
-        ],
-        "tickets": [
-            {
-                "number": t.number,
-                "site": name(t.site_id),
-                "day": formats.day(t.day),
-                "phone": t.phone or "",
-                "note": notes.get(t.id, ""),
-                "via": found.via.get(("ticket", t.id), ""),
-            }
-            for t in found.tickets
-        ],
+        "appointments": [appointment(a) for a in found.appointments],
+        "tickets": [ticket(t) for t in found.tickets],
+        "apart": [appointment(a) for a in found.apart],
+        "apart_tickets": [ticket(t) for t in found.apart_tickets],
         "escalations": [
             {"reference": e.reference, "site": name(e.site_id)} for e in found.escalations
         ],

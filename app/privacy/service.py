@@ -2,11 +2,15 @@
 the booking guard compares them: `email_key`, E.164), and erased on request — the right to
 erasure. The person is the person: found by email, they are found too by the phones given
 with that email on their appointments; by phone, by the emails given with that phone (one
-step of this widening, no more). Erasing cancels their appointments still to come (their
-slots free again, the person told nothing), blanks what the daily retention sweep blanks,
-through its own functions, empties the messages and cancels those not sent yet; the rows
-stay, so that the anonymous figures (visits, waits, outcomes, scores) are the same before
-and after."""
+step of this widening, no more). What is reached only through that widening is theirs only
+when it carries no contact of its own that differs from theirs: an appointment with that
+phone and another email (or with that email and another phone) is someone else's, or not
+surely theirs, and so are its ticket and its messages; they are set apart, shown, never
+erased (a walk-in ticket with that phone alone stays theirs). Erasing cancels their
+appointments still to come (their slots free again, the person told nothing), blanks what
+the daily retention sweep blanks, through its own functions, empties the messages and
+cancels those not sent yet; the rows stay, so that the anonymous figures (visits, waits,
+outcomes, scores) are the same before and after."""
 
 from __future__ import annotations
 
@@ -101,8 +105,13 @@ class Found:
     # the email asked about, or the emails given with the phone.
     also: list[str] = field(default_factory=list)
     # What was found only through one of `also`, and through which: by ("appointment", id)
-    # or ("ticket", id).
+    # or ("ticket", id); what was set apart included.
     via: dict[tuple[str, int], str] = field(default_factory=dict)
+    # Set apart, neither the person's nor erased: the appointments reached only through one
+    # of `also` that carry another contact of their own, and the tickets of appointments
+    # not the person's reached only through one of `also`.
+    apart: list[Appointment] = field(default_factory=list)
+    apart_tickets: list[Ticket] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -219,10 +228,32 @@ def _ticket_through(ticket: Ticket, contact: Contact, given: set[int], found: Fo
     return found.via.get(("appointment", ticket.appointment_id or 0))
 
 
+def another_contact(contact: Contact, appointment: Appointment) -> bool:
+    """Whether `appointment`, reached through another identifier than `contact`, carries
+    a contact of its own of the same kind as `contact` that differs from it: another email
+    when the person was asked about by email, another phone when by phone."""
+    if contact.email_key:
+        email = appointment.email
+        return bool(email) and email_key(email or "") != contact.email_key
+    return bool(appointment.phone) and appointment.phone != contact.phone
+
+
+def _theirs(message: OutboxMessage, contact: Contact, rows: tuple[set[int], set[int]]) -> bool:
+    """Whether `message` is the person's: sent to the phone asked about, or tied to no
+    appointment or ticket but the person's, `rows` (their ids); one of an appointment or
+    ticket set apart, sent to a phone of the widening, is not."""
+    if contact.phone and message.recipient == contact.phone:
+        return True
+    appointments, tickets = rows
+    of_theirs = message.appointment_id is None or message.appointment_id in appointments
+    return of_theirs and (message.ticket_id is None or message.ticket_id in tickets)
+
+
 async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> Found:
     """The person's appointments, tickets, visits' notes, requests sent on, answers and
     messages at `site_ids`: those of the contact asked about, and those of the phones or
-    emails its appointments give with it (one step, not further)."""
+    emails its appointments give with it (one step, not further) that carry no other
+    contact of their own; those that do are set apart (`Found.apart`)."""
     given = await _appointments(session, contact, site_ids)
     also = _also(contact, given)
     found = Found(appointments=list(given), also=list(also))
@@ -232,21 +263,26 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
         for appointment in await _appointments(session, other, site_ids):
             if appointment.id not in seen:
                 seen.add(appointment.id)
-                found.appointments.append(appointment)
+                theirs = not another_contact(contact, appointment)
+                (found.appointments if theirs else found.apart).append(appointment)
                 found.via[("appointment", appointment.id)] = written
     found.appointments.sort(key=lambda a: (a.starts_at, a.id))
     appointment_ids = [a.id for a in found.appointments]
+    person_ids = set(appointment_ids)
     phones = [p for p in (contact.phone, *(o.phone for o in also.values())) if p]
-    found.tickets = await _matching(
+    tickets = await _matching(
         session, Ticket, site_ids, "arrived_at", appointment_id=appointment_ids, phone=phones
     )
-    for ticket in found.tickets:
+    for ticket in tickets:
         through = _ticket_through(ticket, contact, seen_first, found)
         if through:
             found.via[("ticket", ticket.id)] = through
+        # Reached only through the widening, the ticket of another appointment goes with it.
+        elsewhere = ticket.appointment_id is not None and ticket.appointment_id not in person_ids
+        (found.apart_tickets if through and elsewhere else found.tickets).append(ticket)
     await add_what_tickets_hold(session, found)
     ticket_ids = [t.id for t in found.tickets]
-    found.messages = await _matching(
+    messages = await _matching(
         session,
         OutboxMessage,
         site_ids,
@@ -255,6 +291,8 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
         ticket_id=ticket_ids,
         recipient=phones,
     )
+    rows = person_ids, set(ticket_ids)
+    found.messages = [m for m in messages if _theirs(m, contact, rows)]
     return found
 
 

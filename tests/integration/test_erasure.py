@@ -657,3 +657,168 @@ async def test_erasing_a_person_deletes_the_files_their_messages_were_written_to
 def message_files() -> set[str]:
     """The files the file transports wrote under the tests' outbox folder."""
     return {str(path) for path in TEST_OUTBOX.rglob("*") if path.is_file()}
+
+
+# Another person with the same phone: what only the widening reaches, and that carries a
+# contact of its own differing from the person's, is not surely theirs. It is shown apart,
+# never erased nor cancelled.
+
+PAUL = "paul.fam@example.net"
+QUENTIN = "quentin.fam@example.net"
+FAMILY_PHONE = "+33622334455"
+
+
+@dataclass
+class Family:
+    """Paul's bookings (with the family's phone, then by email alone), Quentin's with his
+    own email and that phone (one past, checked in and served; one ahead, reminded by
+    text), and a walk-in ticket with that phone alone."""
+
+    paul: Any
+    paul_alone: Any
+    quentin_before: Any
+    quentin: Any
+    walk_in: Any
+
+
+async def a_family_sharing_a_phone(post: Post, db: Database) -> Family:
+    quentin_before = await post.book(
+        "2026-12-01T10:00:00+01:00", name="Quentin Famille", email=QUENTIN, phone="0622334455"
+    )
+    paul = await post.book(
+        "2026-12-08T10:00:00+01:00", name="Paul Famille", email=PAUL, phone="06 22 33 44 55"
+    )
+    paul_alone = await post.book("2026-12-09T10:00:00+01:00", name="Paul", email=PAUL)
+    post.clock.set("2026-12-01 09:55")
+    desk = await desk_of(post, db)
+    checked_in = await post.client.post(
+        "/api/v1/sites/paris-15/check-ins",
+        json={"reference": quentin_before["reference"]},
+        headers=desk.reception,
+    )
+    assert checked_in.status_code == 201, checked_in.text
+    post.clock.set("2026-12-01 10:05")
+    await serve(post, desk, outcome="solved", note="M. Quentin Famille")
+    # Booked once his first is past: a phone holds two appointments to come at most.
+    quentin = await post.book(
+        "2026-12-10T10:00:00+01:00",
+        name="Quentin Famille",
+        email=QUENTIN,
+        phone="0622334455",
+        reminders_by_sms=True,
+    )
+    ticket = await walk_in(post, desk, phone="06 22 33 44 55")
+    return Family(paul, paul_alone, quentin_before, quentin, ticket)
+
+
+async def manager_on_the_page(post: Post, db: Database) -> str:
+    """Log a manager of paris-15 in on the pages; the CSRF token of their session."""
+    manager = await Staff(db, post.client).agent("manager", "paris-15")
+    login = await post.client.post(
+        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    page = await post.client.get("/admin/donnees-personnelles")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf
+    return csrf.group(1)
+
+
+def line_of(page: str, reference: str) -> str:
+    """The item of the page's lists that begins with `reference`."""
+    found = re.search(rf"<li>{re.escape(reference)} – (.*?)</li>", page)
+    assert found, f"{reference} is not listed"
+    return found.group(1)
+
+
+async def test_erasing_by_email_leaves_another_person_who_shares_the_phone(
+    post: Post, db: Database
+) -> None:
+    family = await a_family_sharing_a_phone(post, db)
+    manager = await Staff(db, post.client, created=70).headers("manager", "paris-15")
+    async with db.session() as session:
+        quentin_ids = set(
+            await session.scalars(
+                select(Appointment.id).where(
+                    Appointment.reference.in_(
+                        [family.quentin["reference"], family.quentin_before["reference"]]
+                    )
+                )
+            )
+        )
+        quentin_pending = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.appointment_id.in_(quentin_ids), OutboxMessage.status == "pending")
+        )
+    assert quentin_pending  # his reminders, not sent yet
+
+    found = await post.client.get("/api/v1/admin/people", params={"email": PAUL}, headers=manager)
+    csrf = await manager_on_the_page(post, db)
+    search = await post.client.post(
+        "/admin/donnees-personnelles", data={"csrf": csrf, "email": PAUL}
+    )
+    post.client.cookies.clear()
+    erased = await post.client.post(
+        "/api/v1/admin/people/erase", json={"email": PAUL}, headers=manager
+    )
+    async with db.session() as session:
+        appointments = {a.reference: a for a in await session.scalars(select(Appointment))}
+        tickets = {t.id: t for t in await session.scalars(select(Ticket))}
+        notes = list(await session.scalars(select(Visit.note)))
+        his_messages = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.appointment_id.in_(quentin_ids))
+            )
+        )
+        (log,) = await session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "person.erased")
+        )
+
+    # Found by Paul's email: his bookings and the walk-in with the phone alone, not Quentin's.
+    assert found.status_code == 200, found.text
+    person = found.json()
+    assert [a["reference"] for a in person["appointments"]] == [
+        family.paul["reference"],
+        family.paul_alone["reference"],
+    ]
+    assert [t["number"] for t in person["tickets"]] == [family.walk_in["number"]]
+    assert person["visits"] == []
+    assert QUENTIN not in found.text
+    assert "Quentin" not in found.text
+    # The page shows Quentin's apart, says why, and that they are left alone.
+    page = html.unescape(search.text)
+    assert search.status_code == 200, search.text
+    assert "Pas effacé : peut-être une autre personne (3)" in page
+    for reference in (family.quentin["reference"], family.quentin_before["reference"]):
+        line = line_of(page, reference)
+        assert f"trouvé par {FAMILY_PHONE}, même téléphone, autre adresse e-mail" in line
+        assert "pas effacé ; si c'est la même personne, cherchez-la par cette adresse" in line
+        assert "sera annulé" not in line
+    assert f"ticket du rendez-vous {family.quentin_before['reference']} : pas effacé" in page
+    assert "M. Quentin Famille" not in page
+    assert "annule aussi ses 2 rendez-vous à venir" in page
+    assert "(sera annulé par l'effacement)" in line_of(page, family.paul["reference"])
+    # The erasure erases and cancels Paul's only.
+    assert erased.status_code == 200, erased.text
+    counts = erased.json()
+    assert (counts["appointments"], counts["tickets"], counts["notes"]) == (2, 1, 0)
+    assert log["cancelled"] == 2
+    for reference in (family.paul["reference"], family.paul_alone["reference"]):
+        gone = appointments[reference]
+        assert (gone.status, gone.name, gone.email, gone.phone) == ("cancelled", "", "", None)
+    quentin = appointments[family.quentin["reference"]]
+    assert (quentin.status, quentin.name, quentin.email, quentin.phone) == (
+        "booked",
+        "Quentin Famille",
+        QUENTIN,
+        FAMILY_PHONE,
+    )
+    before = appointments[family.quentin_before["reference"]]
+    assert (before.name, before.email, before.phone) == ("Quentin Famille", QUENTIN, FAMILY_PHONE)
+    assert tickets[family.walk_in["id"]].phone is None
+    (his_ticket,) = [t for t in tickets.values() if t.appointment_id == before.id]
+    assert his_ticket.phone == FAMILY_PHONE
+    assert notes == ["M. Quentin Famille"]
+    assert all(m.recipient and m.data for m in his_messages)
+    assert len([m for m in his_messages if m.status == "pending"]) == quentin_pending
