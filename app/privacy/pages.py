@@ -1,6 +1,8 @@
 """The page where a manager finds one person's data (by email or phone) at their mairies,
 and erases it on request. The contact is posted, never put in an address (it would stay
-in the browser's history); the erasure asks for a confirmation first."""
+in the browser's history); the erasure asks for a confirmation first, and erases what the
+page showed or nothing: its form carries the digest of what was listed, and when what is
+found now differs, the page shows it again, to be confirmed again."""
 
 from __future__ import annotations
 
@@ -87,6 +89,7 @@ def _rows(found: service.Found, sites: dict[int, Site], now: datetime) -> dict[s
     return {
         "also": found.also,
         "ahead": len(ahead),
+        "shown": found.digest(),
         "appointments": [appointment(a) for a in found.appointments],
         "tickets": [ticket(t) for t in found.tickets],
         "apart": [appointment(a) for a in found.apart],
@@ -155,6 +158,7 @@ class PrivacyPages(StaffController):
         errors: dict[str, str] | None = None,
         found: dict[str, Any] | None = None,
         erased: dict[str, int] | None = None,
+        changed: bool = False,
         status_code: int = 200,
     ) -> Template:
         return Template(
@@ -166,6 +170,7 @@ class PrivacyPages(StaffController):
                 "errors": errors or {},
                 "found": found,
                 "erased": erased,
+                "changed": changed,
             },
             status_code=status_code,
         )
@@ -218,14 +223,27 @@ class PrivacyPages(StaffController):
                 found=_rows(found, asked.sites_by_id, staff.now),
                 status_code=400,
             )
-        erased = await service.erase(
-            staff.session,
-            asked.contact,
-            asked.site_ids,
-            agent_id=staff.actor.agent_id,
-            now=staff.now,
-            outbox=Path(staff.settings.outbox_dir),
-        )
+        try:
+            erased = await service.erase(
+                staff.session,
+                asked.contact,
+                asked.site_ids,
+                agent_id=staff.actor.agent_id,
+                now=staff.now,
+                outbox=Path(staff.settings.outbox_dir),
+                shown=str(form.get("vu", ""))[:64],
+            )
+        except service.Changed:
+            # Not what the page showed: nothing erased; what is found now, to confirm again.
+            found = await service.find(session, asked.contact, asked.site_ids)
+            return self._page(
+                staff,
+                asked.all_sites,
+                chosen=asked.chosen,
+                found=_rows(found, asked.sites_by_id, staff.now),
+                changed=True,
+                status_code=409,
+            )
         blanked = erased.blanked
         lines = blanked.appointments + blanked.tickets + blanked.messages_purged
         return back(PAGE, fait="efface", lignes=str(lines), annules=str(erased.cancelled))

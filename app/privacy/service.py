@@ -15,6 +15,7 @@ outcomes, scores) are the same before and after."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,13 @@ class Found:
     @property
     def empty(self) -> bool:
         return not (self.appointments or self.tickets or self.messages)
+
+    def digest(self) -> str:
+        """What an erasure of what was found would erase, in a few characters: its
+        appointments and tickets; the page's erase form carries it, so that an erasure
+        erases what was shown, or nothing."""
+        rows = [f"a{a.id}" for a in self.appointments] + [f"t{t.id}" for t in self.tickets]
+        return hashlib.sha256(",".join(sorted(rows)).encode()).hexdigest()[:32]
 
     def site_ids(self) -> set[int]:
         rows: Sequence[Appointment | Ticket | OutboxMessage] = [
@@ -296,6 +304,10 @@ async def find(session: AsyncSession, contact: Contact, site_ids: list[int]) -> 
     return found
 
 
+class Changed(Exception):
+    """What the erasure would erase is not what was shown (another digest): nothing was."""
+
+
 @dataclass(frozen=True)
 class Erased:
     """How many rows were blanked: counts only, never what they held."""
@@ -395,13 +407,18 @@ async def erase(
     agent_id: int | None,
     now: datetime,
     outbox: Path,
+    shown: str | None = None,
 ) -> PersonErased:
     """Blank the person's data at `site_ids` and cancel their appointments still to come,
     in one transaction, and write in the log of each mairie concerned that it was done,
     with the counts (never the contact); then delete the files its messages were written
-    to under `outbox`, if any (no mail server or SMS gateway)."""
+    to under `outbox`, if any (no mail server or SMS gateway). Given the digest of what was
+    `shown` (`Found.digest`), erase nothing and raise `Changed` when it is not that of
+    what is found now."""
     async with writing(session):
         found = await find(session, contact, site_ids)
+        if shown is not None and found.digest() != shown:
+            raise Changed
         if found.empty:
             return PersonErased(Erased())
         keys = [message.idempotency_key for message in found.messages]

@@ -226,6 +226,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "email",
         "telephone",
         "mairie",
+        "vu",
         "confirme",
     ],
     ("GET", "/admin/catalogue"): ["fait"],

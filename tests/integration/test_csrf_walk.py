@@ -21,6 +21,8 @@ from app.accounts.sessions import COOKIE
 from app.asgi import create_app
 from app.config import Settings
 from app.db import Base, Database
+from app.privacy import service as privacy
+from app.sites.models import Site
 from tests.conftest import STAFF_PASSWORD, Clock, Staff, make_settings
 from tests.integration.test_admin_site_pages import settings_form
 from tests.integration.test_staff_pages import csrf_of
@@ -290,8 +292,13 @@ async def person_found(desk: Desk) -> tuple[Values, dict[str, str]]:
 
 
 async def person_erased(desk: Desk) -> tuple[Values, dict[str, str]]:
-    await desk.book("2026-12-08", email="personne.effacee@example.org")
-    return {}, {"email": "personne.effacee@example.org", "mairie": "", "confirme": "oui"}
+    email = "personne.effacee@example.org"
+    await desk.book("2026-12-08", email=email)
+    # The digest of what the page listed, which its erase form carries.
+    async with desk.staff.db.session() as session:
+        site_ids = list(await session.scalars(select(Site.id).where(Site.slug == SITE)))
+        found = await privacy.find(session, privacy.contact_of(email, None), site_ids)
+    return {}, {"email": email, "mairie": "", "vu": found.digest(), "confirme": "oui"}
 
 
 # Every form of the staff pages. Each is posted by an agent of the role that may use it,

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
+import httpx
 from sqlalchemy import func, select
 
 from app import retention
@@ -322,8 +323,10 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
     search = await post.client.post(
         "/admin/donnees-personnelles", data={"csrf": csrf, "email": ADA}
     )
+    shown = shown_in(search.text)
+    assert shown
     unconfirmed = await post.client.post(
-        "/admin/donnees-personnelles/effacement", data={"csrf": csrf, "email": ADA}
+        "/admin/donnees-personnelles/effacement", data={"csrf": csrf, "email": ADA, "vu": shown}
     )
     async with db.session() as session:
         still = await session.scalar(
@@ -331,7 +334,7 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
         )
     erased = await post.client.post(
         "/admin/donnees-personnelles/effacement",
-        data={"csrf": csrf, "email": ADA, "confirme": "oui"},
+        data={"csrf": csrf, "email": ADA, "vu": shown, "confirme": "oui"},
         follow_redirects=False,
     )
     done = await post.client.get(erased.headers["location"])
@@ -366,6 +369,12 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
     assert "C'est effacé" in html.unescape(done.text)
     assert "1 rendez-vous à venir est annulé" in html.unescape(done.text)
     assert gone == ""
+
+
+def shown_in(page: str) -> str:
+    """The digest of what the page listed, as its erase form carries it ("" if none)."""
+    shown = re.search(r'name="vu" value="([0-9a-f]+)"', page)
+    return shown.group(1) if shown else ""
 
 
 async def test_the_retention_sweep_blanks_walk_ins_needs_with_the_rest(
@@ -666,6 +675,7 @@ def message_files() -> set[str]:
 PAUL = "paul.fam@example.net"
 QUENTIN = "quentin.fam@example.net"
 FAMILY_PHONE = "+33622334455"
+ERASE_PAGE = "/admin/donnees-personnelles/effacement"
 
 
 @dataclass
@@ -822,3 +832,71 @@ async def test_erasing_by_email_leaves_another_person_who_shares_the_phone(
     assert notes == ["M. Quentin Famille"]
     assert all(m.recipient and m.data for m in his_messages)
     assert len([m for m in his_messages if m.status == "pending"]) == quentin_pending
+
+
+async def test_the_page_erases_what_it_showed_or_nothing(post: Post, db: Database) -> None:
+    sam = await post.book(
+        "2026-12-08T10:00:00+01:00", name="Sam Stale", email="sam.stale@example.net",
+        phone="0633445566",
+    )  # fmt: skip
+    post.clock.set("2026-12-01 10:00")
+    desk = await desk_of(post, db)
+    csrf = await manager_on_the_page(post, db)
+    asked = {"csrf": csrf, "email": "sam.stale@example.net", "confirme": "oui"}
+    search = await post.client.post("/admin/donnees-personnelles", data=asked)
+    shown = shown_in(search.text)
+    # Meanwhile Tina books with the same phone (another email: not Sam's), and a walk-in
+    # ticket is taken with Sam's phone alone (Sam's): the page did not show it.
+    session_cookies = httpx.Cookies(post.client.cookies)
+    post.client.cookies.clear()  # the API, by its public form and a bearer token
+    tina = await post.book(
+        "2026-12-09T10:00:00+01:00", name="Tina Other", email="tina.other@example.net",
+        phone="06 33 44 55 66",
+    )  # fmt: skip
+    ticket = await walk_in(post, desk, phone="06 33 44 55 66")
+    post.client.cookies = session_cookies
+
+    stale = await post.client.post(ERASE_PAGE, data={**asked, "vu": shown})
+    async with db.session() as session:
+        untouched = await session.scalar(
+            select(Appointment).where(Appointment.reference == sam["reference"])
+        )
+        walked_in = await session.scalar(select(Ticket.phone).where(Ticket.id == ticket["id"]))
+        nothing_logged = await session.scalar(
+            select(func.count()).where(AuditEvent.action == "person.erased")
+        )
+    confirmed = await post.client.post(
+        ERASE_PAGE, data={**asked, "vu": shown_in(stale.text)}, follow_redirects=False
+    )
+    async with db.session() as session:
+        appointments = {a.reference: a for a in await session.scalars(select(Appointment))}
+        walked_in_after = await session.scalar(
+            select(Ticket.phone).where(Ticket.id == ticket["id"])
+        )
+
+    # Not what the page showed: nothing erased, the page again with what is found now.
+    assert stale.status_code == 409, stale.text
+    page = html.unescape(stale.text)
+    assert "Rien n'a été effacé." in page
+    assert "a changé depuis l'affichage de la page" in page
+    assert "Tickets (1)" in page
+    assert f"{ticket['number']} – " in page
+    assert "pas effacé ; si c'est la même personne" in line_of(page, tina["reference"])
+    assert untouched is not None
+    assert (untouched.status, untouched.email) == ("booked", "sam.stale@example.net")
+    assert walked_in == "+33633445566"
+    assert nothing_logged == 0
+    # Confirmed again on what is shown now: Sam's erased, Tina's left alone.
+    assert confirmed.status_code == 303, confirmed.text
+    assert "annules=1" in confirmed.headers["location"]
+    assert (appointments[sam["reference"]].status, appointments[sam["reference"]].email) == (
+        "cancelled",
+        "",
+    )
+    assert walked_in_after is None
+    tina_now = appointments[tina["reference"]]
+    assert (tina_now.status, tina_now.name, tina_now.email) == (
+        "booked",
+        "Tina Other",
+        "tina.other@example.net",
+    )
