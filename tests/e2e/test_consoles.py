@@ -218,17 +218,19 @@ def test_the_arrival_code_line_refreshes_and_leaves_the_field_being_typed_in_alo
         context.close()
 
 
+def turning_soon(route: Route) -> None:
+    """Serves reception's console as if its arrival code turned in two seconds."""
+    console = route.fetch()
+    soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
+    route.fulfill(response=console, body=soon)
+
+
 def test_the_arrival_code_line_is_read_again_when_its_code_turns(
     browser: Browser, live_server: str
 ) -> None:
     """Not at the next round, up to 15 seconds later: served as if its code turned in two
     seconds, the line asks the server again then, and shows the code it answers."""
     context = browser.new_context(base_url=live_server, locale="fr-FR")
-
-    def turning_soon(route: Route) -> None:
-        console = route.fetch()
-        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
-        route.fulfill(response=console, body=soon)
 
     def the_line(request: Request) -> bool:
         return request.url.endswith(ARRIVAL_LINE)
@@ -259,11 +261,6 @@ def test_the_arrival_code_line_says_so_when_the_session_has_ended(
     offers to reload the page."""
     context = browser.new_context(base_url=live_server, locale="fr-FR")
 
-    def turning_soon(route: Route) -> None:
-        console = route.fetch()
-        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
-        route.fulfill(response=console, body=soon)
-
     try:
         desk = context.new_page()
         log_in(desk, RECEPTION)
@@ -290,11 +287,6 @@ def test_the_arrival_code_line_says_so_when_its_reading_is_refused(
     reading is refused (403) rather than sent to the login page, and it says the session
     ended instead of showing a code that has turned."""
     context = browser.new_context(base_url=live_server, locale="fr-FR")
-
-    def turning_soon(route: Route) -> None:
-        console = route.fetch()
-        soon = re.sub(r'data-turns-in="\d+"', 'data-turns-in="2"', console.text())
-        route.fulfill(response=console, body=soon)
 
     try:
         desk = context.new_page()

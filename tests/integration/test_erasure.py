@@ -306,15 +306,8 @@ async def test_a_manager_erases_a_person_from_the_page_after_confirming(
     post: Post, db: Database, database_url: str
 ) -> None:
     day = await a_day_with_ada(post, db, database_url)
-    manager = await Staff(db, post.client).agent("manager", "paris-15")
-    login = await post.client.post(
-        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
-    )
-    assert login.status_code == 303
+    csrf = await manager_on_the_page(post, db)
     page = await post.client.get("/admin/donnees-personnelles")
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert found
-    csrf = found.group(1)
 
     no_csrf = await post.client.post("/admin/donnees-personnelles", data={"email": ADA})
     bad = await post.client.post(
@@ -507,17 +500,10 @@ async def test_the_page_says_through_which_phone_a_walk_in_was_found(
     post: Post, db: Database
 ) -> None:
     _, _, ticket = await marie_booked_then_walked_in(post, db)
-    manager = await Staff(db, post.client).agent("manager", "paris-15")
-    login = await post.client.post(
-        "/connexion", data={"email": manager, "password": STAFF_PASSWORD}, follow_redirects=False
-    )
-    assert login.status_code == 303
-    page = await post.client.get("/admin/donnees-personnelles")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert csrf
+    csrf = await manager_on_the_page(post, db)
 
     search = await post.client.post(
-        "/admin/donnees-personnelles", data={"csrf": csrf.group(1), "email": MARIE}
+        "/admin/donnees-personnelles", data={"csrf": csrf, "email": MARIE}
     )
 
     text = html.unescape(search.text)
