@@ -10,13 +10,16 @@ mairie concerned says it was done, with counts only."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.models import Appointment
 from app.db import writing
 from app.notify.models import OutboxMessage
+from app.notify.transports import files as message_files
 from app.privacy import service as privacy
 from app.queue.models import Ticket
 from app.residents import linking
@@ -53,8 +56,11 @@ async def traces(session: AsyncSession, resident_id: int) -> privacy.Found:
     return found
 
 
-async def erase(session: AsyncSession, resident_id: int, now: datetime) -> privacy.Erased | None:
-    """Delete the resident's space and blank their data, in one transaction; None when
+async def erase(
+    session: AsyncSession, resident_id: int, now: datetime, *, outbox: Path
+) -> privacy.Erased | None:
+    """Delete the resident's space and blank their data, in one transaction, then the files
+    their messages were written to under `outbox` (no mail server or gateway); None when
     there was no such resident (deleted already). The bookings their verified email or
     phone made by link, not attached yet, are theirs too: attached first."""
     resident = await session.get(Resident, resident_id)
@@ -77,4 +83,6 @@ async def erase(session: AsyncSession, resident_id: int, now: datetime) -> priva
         )
         await session.execute(delete(Resident).where(Resident.id == resident_id))
         privacy.record(session, "resident.erased", found, target="resident", agent_id=None, now=now)
+    keys = [message.idempotency_key for message in found.messages]
+    await anyio.to_thread.run_sync(message_files.forget, outbox, keys)
     return erased

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -295,7 +296,8 @@ class ResidentPages(Controller):
         the page saying so (the provider gives back `state`)."""
         await _checked_form(request, found, context)
         id_token = await sessions.end(context.session, found.session_id)
-        await erasure.erase(context.session, found.resident.id, context.now)
+        outbox = Path(context.settings.outbox_dir)
+        await erasure.erase(context.session, found.resident.id, context.now, outbox=outbox)
         target = None
         if id_token:
             back_to = f"{context.settings.base_url}{HOME}"

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from app.db import token_digest
 from app.demo import DEMO_PASSWORD
@@ -253,11 +253,22 @@ def test_the_arrival_code_line_is_read_again_when_its_code_turns(
         context.close()
 
 
+def cookie_gone(context: BrowserContext, desk: Page) -> None:
+    context.clear_cookies()
+
+
+def reading_refused(context: BrowserContext, desk: Page) -> None:
+    """Another agent logged in since, in the same browser (a shared desk): the line's
+    reading is refused (403) rather than sent to the login page."""
+    desk.route(f"**{ARRIVAL_LINE}", lambda route: route.fulfill(status=403, body="refusé"))
+
+
+@pytest.mark.parametrize("session_end", [cookie_gone, reading_refused])
 def test_the_arrival_code_line_says_so_when_the_session_has_ended(
-    browser: Browser, live_server: str
+    browser: Browser, live_server: str, session_end: Callable[[BrowserContext, Page], None]
 ) -> None:
-    """A console left open after its session ended (here: the cookie gone) no longer shows
-    its last arrival code as if current: the line, read again, says the session ended and
+    """A console left open after its session ended no longer shows its last arrival code
+    as if current: the line, read again when its code turns, says the session ended and
     offers to reload the page."""
     context = browser.new_context(base_url=live_server, locale="fr-FR")
 
@@ -268,7 +279,7 @@ def test_the_arrival_code_line_says_so_when_the_session_has_ended(
         desk.goto("/accueil/paris-15")
         line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
         expect(line).to_contain_text("Code d'arrivée")
-        context.clear_cookies()
+        session_end(context, desk)
 
         ended = line.get_by_role("alert")
         expect(ended).to_contain_text("Votre session a pris fin", timeout=10_000)
@@ -276,31 +287,6 @@ def test_the_arrival_code_line_says_so_when_the_session_has_ended(
         expect(
             ended.get_by_role("link", name="Recharger la page pour vous reconnecter")
         ).to_be_visible()
-    finally:
-        context.close()
-
-
-def test_the_arrival_code_line_says_so_when_its_reading_is_refused(
-    browser: Browser, live_server: str
-) -> None:
-    """Another agent logged in since, in the same browser (a shared desk): the line's
-    reading is refused (403) rather than sent to the login page, and it says the session
-    ended instead of showing a code that has turned."""
-    context = browser.new_context(base_url=live_server, locale="fr-FR")
-
-    try:
-        desk = context.new_page()
-        log_in(desk, RECEPTION)
-        desk.route("**/accueil/paris-15", turning_soon)
-        desk.goto("/accueil/paris-15")
-        line = desk.locator(f"[data-refresh='{ARRIVAL_LINE}']")
-        expect(line).to_contain_text("Code d'arrivée")
-        desk.route(f"**{ARRIVAL_LINE}", lambda route: route.fulfill(status=403, body="refusé"))
-
-        expect(line.get_by_role("alert")).to_contain_text(
-            "Votre session a pris fin", timeout=10_000
-        )
-        expect(line).not_to_contain_text("Code d'arrivée")
     finally:
         context.close()
 

@@ -9,13 +9,16 @@ current at the days the test books and checks in for."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio.to_thread
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
@@ -27,13 +30,15 @@ from app.booking.models import Appointment
 from app.db import Database, utcnow
 from app.notify.dispatcher import Dispatcher
 from app.notify.models import OutboxMessage
+from app.notify.transports import Email, Sms, message_id
+from app.notify.transports.files import EmailFiles, SmsFiles
 from app.queue.models import Ticket
 from app.residents import oidc, space
 from app.residents.models import Resident, ResidentSession
 from app.residents.sessions import COOKIE
 from app.scheduler import transports
 from app.visits.models import EscalationEvent, Visit
-from tests.conftest import Clock, Staff, make_settings
+from tests.conftest import TEST_OUTBOX, Clock, Staff, make_settings
 from tests.mail import sms_gateway, smtp_server
 from tests.oidc.browser import ProviderBrowser
 from tests.oidc.fixtures import (
@@ -398,6 +403,18 @@ async def test_deleting_the_space_erases_the_data_and_keeps_the_figures(
                 )
             }
         assert {"sent", "pending"} <= set(statuses.values())
+        # Without a mail server her messages would be files: written as the transport
+        # writes them, they go with her data.
+        async with db.session() as session:
+            keys = list(
+                await session.scalars(
+                    select(OutboxMessage.idempotency_key).where(
+                        OutboxMessage.appointment_id.in_(ids)
+                    )
+                )
+            )
+        written = await write_message_files(keys)
+        assert written
 
         confirm = await desk.client.get("/mon-espace/suppression")
         assert confirm.status_code == 200
@@ -410,6 +427,7 @@ async def test_deleting_the_space_erases_the_data_and_keeps_the_figures(
             "/mon-espace/suppression", data={"csrf": csrf}, follow_redirects=False
         )
         assert deleted.status_code == 303, deleted.text
+        assert not [path for path in written if path.exists()]
         after = await figures(desk, manager)
         # Then the provider's session ends too, as at a sign-out; it sends the browser back
         # to the space with the `state` guichet gave it, and the page says what was done.
@@ -482,3 +500,18 @@ async def test_a_resident_signed_out_is_sent_to_the_space(
             assert (shown.status_code, shown.headers["location"]) == (303, "/mon-espace")
             sent = await desk.client.post(path, data={"csrf": "x"}, follow_redirects=False)
             assert (sent.status_code, sent.headers["location"]) == (303, "/mon-espace")
+
+
+async def write_message_files(keys: list[str]) -> list[Path]:
+    """Files for the outbox messages of `keys`, in the tests' outbox folder, as the file
+    transports write them (emptied first: message ids start again with each database)."""
+    await anyio.to_thread.run_sync(partial(shutil.rmtree, TEST_OUTBOX, ignore_errors=True))
+    emails = EmailFiles(TEST_OUTBOX / "email", "guichet@example.org")
+    for key in keys:
+        await emails.send(
+            Email("vera@example.org", "RDV", "Bonjour", "<p>Bonjour</p>", message_id(key))
+        )
+        await SmsFiles(TEST_OUTBOX / "sms").send(Sms("+33612345678", "Bonjour", key))
+    return await anyio.to_thread.run_sync(
+        lambda: [p for p in TEST_OUTBOX.rglob("*") if p.is_file()]
+    )
