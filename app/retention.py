@@ -120,13 +120,11 @@ class Swept:
     messages: int
     addresses: int = 0
     guards: int = 0  # normalised emails and client networks of past appointments
-    files: int = 0  # messages written as files (no mail server or SMS gateway)
 
 
 async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
     """Anonymise what is older than `personal_data_days`; empty message bodies older than
-    `message_body_days`, and delete the message files written as long ago. Counts, never
-    contents, go to the log."""
+    `message_body_days`. Counts, never contents, go to the log."""
     people = now - timedelta(days=settings.personal_data_days)
     bodies = now - timedelta(days=settings.message_body_days)
     staff_addresses = now - timedelta(days=settings.audit_address_days)
@@ -161,10 +159,7 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
             .where(AuditEvent.at < staff_addresses, AuditEvent.address != "")
             .values(address="")
         )
-    folder = Path(settings.outbox_dir)
-    written = await anyio.to_thread.run_sync(message_files.forget_older, folder, bodies)
     swept = Swept(
-        files=written,
         appointments=appointments,
         tickets=tickets,
         answers=answers,
@@ -175,3 +170,15 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> Swept:
     )
     log.info("retention sweep", extra={"swept": swept.__dict__})
     return swept
+
+
+async def forget_message_files(settings: Settings, now: datetime) -> int:
+    """Delete the message files (no mail server or SMS gateway) of this instance's outbox
+    folder written before the outbox's bodies are emptied (`message_body_days`); how many.
+    Each instance has its own folder, so each does it, not the first one only."""
+    before = now - timedelta(days=settings.message_body_days)
+    folder = Path(settings.outbox_dir)
+    deleted = await anyio.to_thread.run_sync(message_files.forget_older, folder, before)
+    if deleted:
+        log.info("message files deleted", extra={"files": deleted})
+    return deleted

@@ -239,7 +239,8 @@ class Scheduler:
 
     async def daily_sweep(self) -> None:
         """Retention, once a day, on the first instance to record it; tomorrow's sweep
-        catches up after a failure."""
+        catches up after a failure. The message files of its own folder, on every
+        instance."""
         now = self.clock()
         day = now.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
 
@@ -251,5 +252,9 @@ class Scheduler:
             if await first_to_run(self.db, "webhooks", day, self.instance, now):
                 await webhooks.purge(self.db, now, self.settings.webhook_keep_days)
 
+        async def forget_files() -> None:
+            await retention.forget_message_files(self.settings, now)
+
         await self._round("retention", "retention sweep failed", retain)
+        await self._round("message_files", "message files sweep failed", forget_files)
         await self._round("webhooks_purge", "webhook deliveries purge failed", forget_deliveries)

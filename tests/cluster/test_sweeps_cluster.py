@@ -137,7 +137,6 @@ async def test_two_instances_firing_the_daily_sweep_at_once_run_it_once(
         "messages": 1,
         "addresses": 0,
         "guards": 0,
-        "files": 0,
     }
     assert purged is not None
     assert purged.purged_at is not None

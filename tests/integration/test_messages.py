@@ -552,13 +552,13 @@ async def test_the_daily_sweep_empties_messages_then_anonymises_people(
 
 
 async def test_the_daily_sweep_deletes_message_files_as_old_as_the_bodies_it_empties(
-    db: Database, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     """Without a mail server or SMS gateway messages are files, with their recipient and
     text: the sweep deletes those written before the outbox's bodies are emptied
     (`message_body_days`) and keeps the others, and files that are not messages."""
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    settings = make_settings(db.url, outbox_dir=str(tmp_path))
+    settings = make_settings("sqlite+aiosqlite://", outbox_dir=str(tmp_path))
     (tmp_path / "email").mkdir()
     (tmp_path / "sms").mkdir()
     old_email = tmp_path / "email" / "0a1b@guichet.eml"
@@ -573,9 +573,9 @@ async def test_the_daily_sweep_deletes_message_files_as_old_as_the_bodies_it_emp
     recently = (now - timedelta(days=1)).timestamp()
     os.utime(recent, (recently, recently))
 
-    swept = await retention.sweep(db, settings, now)
+    deleted = await retention.forget_message_files(settings, now)
 
-    assert swept.files == 2
+    assert deleted == 2
     assert sorted(path.name for path in [old_email, old_text, recent, other] if path.exists()) == [
         "9f8e@guichet.eml",
         "notes.txt",
