@@ -80,6 +80,16 @@ async def walk_in(post: Post, desk: Desk, **fields: Any) -> Any:
     return response.json()
 
 
+async def check_in(post: Post, desk: Desk, booked: Any) -> None:
+    """Reception checks the person of the appointment `booked` in."""
+    response = await post.client.post(
+        "/api/v1/sites/paris-15/check-ins",
+        json={"reference": booked["reference"]},
+        headers=desk.reception,
+    )
+    assert response.status_code == 201, response.text
+
+
 async def serve(post: Post, desk: Desk, **visit: Any) -> Any:
     """Call the next ticket at the desk's station, start its visit and finish it with
     `visit` as what was done."""

@@ -28,7 +28,7 @@ from app.sites.models import Site, Station
 from app.visits.models import EscalationEvent, FollowUpAnswer, Visit
 from app.webhooks.models import WebhookDelivery
 from tests.conftest import STAFF_PASSWORD, TEST_OUTBOX, Staff, make_settings
-from tests.post import Post, desk_of, serve, walk_in
+from tests.post import Post, check_in, desk_of, serve, walk_in
 
 ADA = "ada.lovelace@example.org"
 ADA_PHONE = "0612345678"
@@ -72,12 +72,7 @@ async def a_day_with_ada(post: Post, db: Database, database_url: str) -> Day:
     post.clock.set("2026-12-01 09:55")
     desk = await desk_of(post, db)
     for booked in (ada, bob):
-        checked_in = await post.client.post(
-            "/api/v1/sites/paris-15/check-ins",
-            json={"reference": booked["reference"]},
-            headers=desk.reception,
-        )
-        assert checked_in.status_code == 201, checked_in.text
+        await check_in(post, desk, booked)
     post.clock.set("2026-12-01 10:05")
     await serve(post, desk, outcome="escalated", department="caf", note="Mme Lovelace, RSA")
     await serve(post, desk, outcome="solved", note="M. Bob, fait")
@@ -687,12 +682,7 @@ async def a_family_sharing_a_phone(post: Post, db: Database) -> Family:
     paul_alone = await post.book("2026-12-09T10:00:00+01:00", name="Paul", email=PAUL)
     post.clock.set("2026-12-01 09:55")
     desk = await desk_of(post, db)
-    checked_in = await post.client.post(
-        "/api/v1/sites/paris-15/check-ins",
-        json={"reference": quentin_before["reference"]},
-        headers=desk.reception,
-    )
-    assert checked_in.status_code == 201, checked_in.text
+    await check_in(post, desk, quentin_before)
     post.clock.set("2026-12-01 10:05")
     await serve(post, desk, outcome="solved", note="M. Quentin Famille")
     # Booked once his first is past: a phone holds two appointments to come at most.
