@@ -36,7 +36,6 @@ class AppointmentStatus(StrEnum):
     CALLED_OFF = "called_off"
 
 
-STATUSES = tuple(AppointmentStatus)
 # Statuses of an appointment that no longer holds its station.
 RELEASED = (AppointmentStatus.CANCELLED, AppointmentStatus.CALLED_OFF)
 # "partner": booked by a partner (a CCAS, a France Services…) for a person it refers.
@@ -67,7 +66,7 @@ class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="range"),
-        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("status", AppointmentStatus), name="status"),
         CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact"),
         Index("ix_appointments_site_id_starts_at", "site_id", "starts_at"),

@@ -22,15 +22,12 @@ class MessageStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-MESSAGE_STATUSES = tuple(MessageStatus)
-
-
 class OutboxMessage(Base):
     """One message to one usager, written in the same transaction as its cause."""
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint(one_of("status", MESSAGE_STATUSES), name="status"),
+        CheckConstraint(one_of("status", MessageStatus), name="status"),
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
         Index("ix_outbox_status_send_after", "status", "send_after"),
         Index("ix_outbox_appointment_id", "appointment_id"),

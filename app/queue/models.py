@@ -38,9 +38,6 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
-TICKET_STATUSES = tuple(TicketStatus)
-
-
 class Ticket(Base):
     """A place in a site's queue for one day."""
 
@@ -48,7 +45,7 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "day", "number"),
         UniqueConstraint("appointment_id"),
-        CheckConstraint(one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(one_of("status", TicketStatus), name="status"),
         CheckConstraint(one_of("station_kind", STATION_KINDS), name="station_kind"),
         Index("ix_tickets_site_id_day_status", "site_id", "day", "status"),
         Index("ix_tickets_site_id_service_id_finished_at", "site_id", "service_id", "finished_at"),

@@ -57,7 +57,7 @@ class Wish(Base):
 
     __tablename__ = "wishes"
     __table_args__ = (
-        CheckConstraint(one_of("ended_why", tuple(WishEnd)), name="ended_why"),
+        CheckConstraint(one_of("ended_why", WishEnd), name="ended_why"),
         Index("ix_wishes_site_id_ended_at", "site_id", "ended_at"),
     )
 
@@ -79,7 +79,7 @@ class Offer(Base):
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="range"),
         CheckConstraint("made_at < expires_at AND expires_at <= starts_at", name="hold"),
-        CheckConstraint(one_of("status", tuple(OfferStatus)), name="status"),
+        CheckConstraint(one_of("status", OfferStatus), name="status"),
         Index("ix_offers_site_id_status", "site_id", "status"),
         Index("ix_offers_appointment_id", "appointment_id"),
         Index("ix_offers_wish_id_starts_at", "wish_id", "starts_at"),

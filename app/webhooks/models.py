@@ -23,7 +23,6 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-DELIVERY_STATUSES = tuple(DeliveryStatus)
 # Not done yet: what deleting an endpoint stops.
 UNDONE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
@@ -51,7 +50,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status"),
+        CheckConstraint(one_of("status", DeliveryStatus), name="status"),
         Index("ix_webhook_deliveries_status_send_after", "status", "send_after"),
         Index("ix_webhook_deliveries_endpoint_id_status", "endpoint_id", "status"),
         Index("ix_webhook_deliveries_created_at", "created_at"),
