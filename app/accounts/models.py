@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.actors import Role
@@ -30,13 +30,13 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Wrong passwords since the last good one, from any address (for managers to see).
     # `locked_until` is no longer set: failures slow down the address that makes them
     # (see `LoginThrottle`) and never lock the account for everyone.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Tokens and sessions issued before this instant (a password reset, a role or site
     # change) are no longer accepted.
@@ -74,6 +74,6 @@ class LoginThrottle(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="CASCADE"), index=True, default=None
     )
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -7,10 +7,8 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     text,
 )
@@ -104,7 +102,7 @@ class Appointment(Base):
     needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     reminders_by_email: Mapped[bool] = mapped_column(default=False)
     reminders_by_sms: Mapped[bool] = mapped_column(default=False)
-    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    sequence: Mapped[int] = mapped_column(default=0)
     booked_by_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
     )
@@ -147,12 +145,12 @@ class FreeTime(Base):
     station_id: Mapped[int] = mapped_column(
         ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
     )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    open_minutes: Mapped[int] = mapped_column(Integer)
-    booked_minutes: Mapped[int] = mapped_column(Integer)
-    longest_minutes: Mapped[int] = mapped_column(Integer)
-    free_until_minutes: Mapped[int] = mapped_column(Integer)
+    open_minutes: Mapped[int] = mapped_column()
+    booked_minutes: Mapped[int] = mapped_column()
+    longest_minutes: Mapped[int] = mapped_column()
+    free_until_minutes: Mapped[int] = mapped_column()
 
 
 class FreeTimeWindow(Base):
@@ -164,5 +162,5 @@ class FreeTimeWindow(Base):
     site_id: Mapped[int] = mapped_column(
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
-    first: Mapped[date] = mapped_column(Date)
-    last: Mapped[date] = mapped_column(Date)
+    first: Mapped[date] = mapped_column()
+    last: Mapped[date] = mapped_column()

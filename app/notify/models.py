@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONValue, UTCDateTime, one_of
@@ -45,7 +45,7 @@ class OutboxMessage(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     claimed_by: Mapped[str] = mapped_column(String(32), default="")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -7,12 +7,9 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
     false,
@@ -55,7 +52,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    day: Mapped[date] = mapped_column(Date)
+    day: Mapped[date] = mapped_column()
     number: Mapped[str] = mapped_column(String(8))
     token: Mapped[str] = mapped_column(String(64), unique=True)
     token_digest: Mapped[str] = mapped_column(
@@ -64,19 +61,19 @@ class Ticket(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     needs: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     station_kind: Mapped[str] = mapped_column(String(16), default="standard")
-    requires_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
-    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_accessible: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[bool] = mapped_column(default=False)
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), default=None)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # An appointment checked in after its tolerance: placed by the site's rule, served,
     # counted as came late (never as a no-show).
-    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    late: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     first_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    call_count: Mapped[int] = mapped_column(default=0)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -88,7 +85,7 @@ class Ticket(Base):
     # to come, when its number was confirmed (the first text's link, or arriving), when it
     # was passed over because its holder was not there yet, when they were told to leave
     # home, and when they came (its `arrived_at` is its place in the queue).
-    travel_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    travel_minutes: Mapped[int | None] = mapped_column(default=None)
     # Who took it from a phone (`app.throttle.client_network`), for the cap.
     client_network: Mapped[str | None] = mapped_column(String(64), default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -96,7 +93,7 @@ class Ticket(Base):
     leave_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     came_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Wrong arrival codes given for it: past a few, only reception checks its holder in.
-    arrival_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    arrival_misses: Mapped[int] = mapped_column(default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
     station: Mapped[Station | None] = relationship()
@@ -133,9 +130,9 @@ class QueueCounter(Base):
     __tablename__ = "queue_counters"
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
     letter: Mapped[str] = mapped_column(String(1), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column()
 
 
 class QueueState(Base):

@@ -9,18 +9,14 @@ from enum import StrEnum
 from typing import Generic, TypeVar, overload
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Column,
-    Date,
     Float,
     ForeignKey,
     Index,
-    Integer,
     String,
     Table,
     Text,
-    Time,
     UniqueConstraint,
     false,
 )
@@ -142,52 +138,44 @@ class Site(Base):
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     # How to come, in words: nearest metro and RER stations with their lines, buses.
     access: Mapped[str] = mapped_column(String(300), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    walk_in_percent: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
-    booking_min_notice_minutes: Mapped[int] = mapped_column(
-        Integer, default=120, server_default="120"
-    )
-    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
-    max_future_bookings_per_contact: Mapped[int] = mapped_column(
-        Integer, default=2, server_default="2"
-    )
-    check_in_early_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
-    check_in_late_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
-    priority_after_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
-    no_show_after_calls: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    active: Mapped[bool] = mapped_column(default=True)
+    walk_in_percent: Mapped[int] = mapped_column(default=30, server_default="30")
+    booking_min_notice_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
+    booking_horizon_days: Mapped[int] = mapped_column(default=60, server_default="60")
+    max_future_bookings_per_contact: Mapped[int] = mapped_column(default=2, server_default="2")
+    check_in_early_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    check_in_late_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    priority_after_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    no_show_after_calls: Mapped[int] = mapped_column(default=3, server_default="3")
     reminder_hours: Mapped[list[int]] = mapped_column(
         JSONValue, default=lambda: [24, 2], server_default="[24, 2]"
     )
-    sms_quiet_from: Mapped[time] = mapped_column(Time, default=time(20), server_default="20:00:00")
-    sms_quiet_until: Mapped[time] = mapped_column(Time, default=time(8), server_default="08:00:00")
-    turn_near_position: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
-    service_level_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    sms_quiet_from: Mapped[time] = mapped_column(default=time(20), server_default="20:00:00")
+    sms_quiet_until: Mapped[time] = mapped_column(default=time(8), server_default="08:00:00")
+    turn_near_position: Mapped[int] = mapped_column(default=3, server_default="3")
+    service_level_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     # The share of people called within those minutes the site aims for, in percent.
-    service_level_goal: Mapped[int] = mapped_column(Integer, default=80, server_default="80")
+    service_level_goal: Mapped[int] = mapped_column(default=80, server_default="80")
     # Someone checking in later than `check_in_late_minutes` after the start is late: placed
     # as a walk-in arriving now ("walk_in"), or ("grace") keeping the appointment's place for
     # `late_grace_minutes` more; refused past the appointment's end plus the limit.
     late_arrival_rule: Mapped[str] = mapped_column(
         String(16), default=LateArrivalRule.WALK_IN, server_default="walk_in"
     )
-    late_grace_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
-    late_check_in_limit_minutes: Mapped[int] = mapped_column(
-        Integer, default=30, server_default="30"
-    )
+    late_grace_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
+    late_check_in_limit_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
     # Where one agent does both jobs: facilitators may issue walk-in tickets too.
-    facilitators_issue_tickets: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    facilitators_issue_tickets: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The queue from a phone (`app.queue.remote`): at most `remote_per_hour` tickets taken
     # from phones in any hour (0: none); on arrival a ticket counts as waiting since it was
     # taken, for at most `remote_head_start_minutes`; one passed over while its holder was
     # away keeps its turn `remote_rejoin_minutes`, then closes.
-    remote_per_hour: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
-    remote_head_start_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
-    remote_rejoin_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    remote_per_hour: Mapped[int] = mapped_column(default=20, server_default="20")
+    remote_head_start_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
+    remote_rejoin_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     # Earlier slots (`app.waitlist`): how long a freed slot is held for the person it is
     # offered to, in the day (longer when it is offered at night: from the morning on).
-    offer_hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    offer_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", order_by="Station.position, Station.id"
@@ -210,9 +198,9 @@ class Station(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(16), default="standard")
-    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
+    accessible: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
 
     site: Mapped[Site] = relationship(back_populates="stations")
 
@@ -253,10 +241,10 @@ class WeeklyHours(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    weekday: Mapped[int] = mapped_column(Integer)
-    nth_in_month: Mapped[int | None] = mapped_column(Integer, default=None)
-    opens: Mapped[time] = mapped_column(Time)
-    closes: Mapped[time] = mapped_column(Time)
+    weekday: Mapped[int] = mapped_column()
+    nth_in_month: Mapped[int | None] = mapped_column(default=None)
+    opens: Mapped[time] = mapped_column()
+    closes: Mapped[time] = mapped_column()
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -279,9 +267,9 @@ class HoursException(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
-    opens: Mapped[time | None] = mapped_column(Time, default=None)
-    closes: Mapped[time | None] = mapped_column(Time, default=None)
+    day: Mapped[date] = mapped_column()
+    opens: Mapped[time | None] = mapped_column(default=None)
+    closes: Mapped[time | None] = mapped_column(default=None)
     reason: Mapped[str] = mapped_column(String(200), default="")
 
 
@@ -311,11 +299,11 @@ class Service(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
-    duration_minutes: Mapped[int] = mapped_column(Integer)
+    duration_minutes: Mapped[int] = mapped_column()
     station_kind: Mapped[str] = mapped_column(String(16), default="standard")
     documents: Mapped[list[str]] = mapped_column(JSONValue, default=list)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
     # What an English reader is shown; each left empty shows the French one.
     name_en: Mapped[str] = mapped_column(String(120), default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
@@ -354,11 +342,11 @@ class Need(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    extra_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    extra_minutes: Mapped[int] = mapped_column(default=0)
     station_kind: Mapped[str | None] = mapped_column(String(16), default=None)
-    requires_accessible: Mapped[bool] = mapped_column(Boolean, default=False)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    requires_accessible: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
     # What an English reader is shown; empty shows the French one.
     name_en: Mapped[str] = mapped_column(String(120), default="")
 

@@ -7,12 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
 )
@@ -56,7 +53,7 @@ class Visit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    day: Mapped[date] = mapped_column(Date)
+    day: Mapped[date] = mapped_column()
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), default=None)
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
@@ -88,11 +85,11 @@ class Activity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
     themes: Mapped[list[str]] = mapped_column(JSONValue)
-    minutes: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column()
     equipment: Mapped[list[str]] = mapped_column(JSONValue)
     autonomy: Mapped[str] = mapped_column(String(32))
     referral: Mapped[str | None] = mapped_column(String(40), default=None)
-    aidants_connect: Mapped[bool] = mapped_column(Boolean, default=False)
+    aidants_connect: Mapped[bool] = mapped_column(default=False)
     age_band: Mapped[str] = mapped_column(String(32))
     social_status: Mapped[str] = mapped_column(String(16))
 
@@ -112,9 +109,9 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    answer_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    answer_days: Mapped[int] = mapped_column(default=15, server_default="15")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
@@ -167,7 +164,7 @@ class EscalationEvent(Base):
     )
     message: Mapped[str] = mapped_column(Text, default="")
     # Moved by the department itself, through its private link (then no agent).
-    by_department: Mapped[bool] = mapped_column(Boolean, default=False)
+    by_department: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -180,6 +177,6 @@ class FollowUpAnswer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
-    score: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column()
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,10 +17,8 @@ from enum import StrEnum
 from sqlalchemy import (
     DDL,
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     UniqueConstraint,
     event,
@@ -66,7 +64,7 @@ class Wish(Base):
         ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
     )
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    before: Mapped[date | None] = mapped_column(Date, default=None)
+    before: Mapped[date | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     ended_why: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -101,7 +99,7 @@ class Offer(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    day: Mapped[date] = mapped_column(Date)  # the local day it was made
+    day: Mapped[date] = mapped_column()  # the local day it was made
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=OfferStatus.HELD)
@@ -131,8 +129,8 @@ class OfferMark(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
     person: Mapped[str] = mapped_column(String(64))  # a key's digest
-    day: Mapped[date] = mapped_column(Date)  # the local day the offer was made
-    day_rank: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column()  # the local day the offer was made
+    day_rank: Mapped[int] = mapped_column()
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
     quiet_until: Mapped[datetime] = mapped_column(UTCDateTime)  # no other offer before
 
@@ -146,7 +144,7 @@ class FreedDay(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
+    day: Mapped[date] = mapped_column()
     freed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

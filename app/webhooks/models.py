@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONValue, UTCDateTime, one_of
@@ -62,7 +62,7 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String(40))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str] = mapped_column(String(32), default="")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
