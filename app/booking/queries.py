@@ -33,6 +33,7 @@ from app.booking.slots import (
 )
 from app.db import token_digest
 from app.errors import BadRequest, DomainError, NotFound
+from app.lookup import one_or_not_found
 from app.plain_text import plain
 from app.sites.hours import local_days
 from app.sites.models import Need, Service, Site
@@ -85,10 +86,9 @@ class SlotRefused(DomainError):
 async def get_service(session: AsyncSession, code: str, *, retired: bool = False) -> Service:
     """The démarche `code` offered today; with `retired`, also one withdrawn since, as
     an appointment booked before keeps it."""
-    service = await session.scalar(_service_by_code(retired), {"code": code})
-    if service is None:
-        raise NotFound(f"No service has the code {code!r}.")
-    return service
+    return await one_or_not_found(
+        session, _service_by_code(retired), {"code": code}, f"No service has the code {code!r}."
+    )
 
 
 @cache

@@ -25,7 +25,8 @@ from sqlalchemy.types import TypeEngine
 
 from app import bounds
 from app.db import UTCDateTime, union_part
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest
+from app.lookup import one_or_not_found
 from app.sites.hours import ClosedPeriod, DatedHours, SiteCalendar, WeeklyRule, local_instant
 from app.sites.models import (
     Closure,
@@ -45,10 +46,12 @@ async def list_sites(session: AsyncSession) -> list[Site]:
 
 async def get_site(session: AsyncSession, slug: str, *, with_details: bool = False) -> Site:
     """The active site with this slug; 404 otherwise."""
-    site = await session.scalar(_site_by_slug(with_details), {"slug": slug})
-    if site is None:
-        raise NotFound(f"No mairie has the identifier {slug!r}.")
-    return site
+    return await one_or_not_found(
+        session,
+        _site_by_slug(with_details),
+        {"slug": slug},
+        f"No mairie has the identifier {slug!r}.",
+    )
 
 
 @cache
