@@ -218,6 +218,13 @@ def _weekdays(asked: Iterable[Days]) -> list[int]:
 
 
 STATION, WEEKLY, DATED, CLOSED, OFFERED, OUT, BOOKED = range(7)
+# The columns a station fills (as `WEEKLY_ROW` and the others do for the calendars).
+STATION_ROW = {
+    "number": Station.id,
+    "nth": Station.position,
+    "note": Station.kind,
+    "flag": Station.accessible,
+}
 
 
 @lru_cache(maxsize=64)
@@ -286,16 +293,9 @@ def _calendars(
     )
     query = union_all(
         booked,
-        select(
-            *row(
-                STATION,
-                Station.site_id,
-                number=Station.id,
-                nth=Station.position,
-                note=Station.kind,
-                flag=Station.accessible,
-            )
-        ).where(Station.site_id.in_(bindparam("ids", expanding=True)), Station.active),
+        select(*row(STATION, Station.site_id, **STATION_ROW)).where(
+            Station.site_id.in_(bindparam("ids", expanding=True)), Station.active
+        ),
         select(*row(WEEKLY, WeeklyHours.site_id, **WEEKLY_ROW)).where(
             or_(
                 *(
