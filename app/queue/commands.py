@@ -63,7 +63,6 @@ async def new_ticket(
     service: Service,
     chosen: list[Need],
     *,
-    needs: list[str],
     now: datetime,
     appointment: Appointment | None = None,
     priority: bool = False,
@@ -91,7 +90,7 @@ async def new_ticket(
         number=numbering.ticket_number(letter, counter),
         token=new_token(),
         service_id=service.id,
-        needs=needs,
+        needs=[n.code for n in chosen],
         station_kind=need.kind,
         requires_accessible=need.accessible,
         priority=priority,
@@ -142,14 +141,7 @@ async def issue_walk_in(
             )
         await lock_queue(session, site.id)
         ticket = await new_ticket(
-            session,
-            site,
-            service,
-            chosen,
-            needs=[n.code for n in chosen],
-            now=now,
-            priority=priority,
-            phone=phone,
+            session, site, service, chosen, now=now, priority=priority, phone=phone
         )
         await record(session, ticket, "issued", now, agent_id=agent_id, reason=reason)
     return ticket
@@ -174,7 +166,6 @@ async def check_in(
             site,
             service,
             chosen,
-            needs=list(appointment.needs),
             now=now,
             appointment=appointment,
             phone=appointment.phone,

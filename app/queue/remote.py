@@ -187,14 +187,7 @@ async def join(
         if state.reason is not None:
             raise Conflict(REFUSED[state.reason], code=state.reason)
         ticket = await new_ticket(
-            session,
-            site,
-            service,
-            chosen,
-            needs=[need.code for need in chosen],
-            now=now,
-            phone=number,
-            status=TicketStatus.REMOTE,
+            session, site, service, chosen, now=now, phone=number, status=TicketStatus.REMOTE
         )
         ticket.travel_minutes = travel_minutes
         ticket.language = language
