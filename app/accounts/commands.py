@@ -68,6 +68,9 @@ class AgentChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PasswordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new password: long enough (a short phrase is best), not the same few characters
+    over and over, nor the account's email address."""
+
     password: Password
 
 
