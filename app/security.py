@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import RequestEncodingType, ScopeType
+from litestar.enums import RequestEncodingType
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Forbidden
+from app.web.middleware import HttpMiddleware
 
 POLICY = "; ".join(
     (
@@ -81,20 +82,17 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds the security headers to every HTTP answer that does not set its own."""
 
     def __init__(
         self, app: ASGIApp, *, https_only: bool, form_targets: tuple[str, ...] = ()
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.https_only = https_only
         self.form_targets = form_targets
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = headers_for(
             scope["path"], https_only=self.https_only, form_targets=self.form_targets
         )

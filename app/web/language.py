@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 from app import i18n
+from app.web.middleware import HttpMiddleware
 
 COOKIE = "guichet_lang"
 PARAMETER = "lang"
@@ -141,19 +142,16 @@ def _is_lobby_screen(scope: Scope) -> bool:
     return path.startswith(LOBBY_SCREENS) and not path.startswith(NOT_PAGES)
 
 
-class Language:
+class Language(HttpMiddleware):
     """Sets the request's language (`app.i18n.language`) around everything that answers
     it, and gives it back afterwards; keeps a `?lang=` choice in its cookie, and marks
     pages with their language and what it depends on."""
 
     def __init__(self, app: ASGIApp, *, secure: bool) -> None:
-        self.app = app
+        super().__init__(app)
         self.secure = secure
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         asked = chosen(_query_value(scope))
         if _is_lobby_screen(scope):
             # A screen in a waiting room speaks for the room, not for the browser it runs
