@@ -59,27 +59,23 @@ class Metrics:
             ["job", "result"],
             registry=self.registry,
         )
-        self.waiting = self._gauge(
-            "guichet_queue_waiting", "Tickets waiting today, by site", "site"
-        )
-        self.oldest = self._gauge(
+        self.waiting = self._site_gauge("guichet_queue_waiting", "Tickets waiting today")
+        self.oldest = self._site_gauge(
             "guichet_queue_oldest_wait_seconds",
-            "How long the longest-waiting ticket of today has waited, by site",
-            "site",
+            "How long the longest-waiting ticket of today has waited",
         )
-        self.screens = self._gauge(
-            "guichet_screens_connected", "Lobby screens connected to this instance, by site", "site"
+        self.screens = self._site_gauge(
+            "guichet_screens_connected", "Lobby screens connected to this instance"
         )
         self.outbox = self._gauge(
             "guichet_outbox_messages",
             "Messages of the outbox not yet sent, by status (failed: given up on)",
             "status",
         )
-        self.booking_alerts = self._gauge(
+        self.booking_alerts = self._site_gauge(
             "guichet_booking_alerts",
             "Days of a site that took more than GUICHET_BOOKING_ALERT_PER_HOUR online "
-            "bookings within the last hour, by site",
-            "site",
+            "bookings within the last hour",
         )
         self.outbox_due = self._gauge(
             "guichet_outbox_due", "Pending messages whose time has come (the backlog)"
@@ -88,6 +84,11 @@ class Metrics:
     def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
         """A gauge of this app's registry, by `labels`."""
         return Gauge(name, documentation, labels, registry=self.registry)
+
+    def _site_gauge(self, name: str, what: str) -> Gauge:
+        """A gauge of this app's registry by site (its slug): its help is `what` it measures,
+        "by site"."""
+        return self._gauge(name, f"{what}, by site", "site")
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).observe(seconds)
