@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
@@ -142,8 +143,7 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Redirect:
-        site, form = await site_form(staff, slug, RECEPTION)
-        path = f"/accueil/{site.slug}"
+        site, form, path = await _console_form(staff, slug)
         reference = str(form.get("reference", ""))
         if len(reference) > MAX_REFERENCE:  # no reference, even once cut
             return refused(path, NotFound("No appointment has so long a reference."))
@@ -165,8 +165,7 @@ class ReceptionPages(StaffController):
         staff: NamedDependency[Staff],
     ) -> Redirect:
         """The holder of a ticket taken from a phone is at the desk: in line, by its number."""
-        site, form = await site_form(staff, slug, RECEPTION)
-        path = f"/accueil/{site.slug}"
+        site, form, path = await _console_form(staff, slug)
         number = " ".join(str(form.get("numero", "")).split())[:16]
         if not number:
             return back(path, erreur="remote_number_missing")
@@ -205,7 +204,7 @@ class ReceptionPages(StaffController):
         slug: Slug,
         staff: NamedDependency[Staff],
     ) -> Template | Redirect:
-        site, form = await site_form(staff, slug, RECEPTION)
+        site, form, path = await _console_form(staff, slug)
         code = str(form.get("service", ""))
         needs = needs_of(form.getall("besoins", []))
         day_text = str(form.get("jour", ""))
@@ -225,7 +224,7 @@ class ReceptionPages(StaffController):
                     now=staff.now,
                     agent_id=staff.actor.agent_id,
                 )
-                return back(f"/accueil/{site.slug}", rdv=appointment.reference)
+                return back(path, rdv=appointment.reference)
             except DomainError as refused_here:
                 error, status = refusal_for_someone(refused_here.code), refused_here.status
         page = await _booking_context(
@@ -346,6 +345,13 @@ async def reception_page(
     if error:
         page["error"] = error
     return Template("staff_reception.html", context=page, status_code=status_code)
+
+
+async def _console_form(staff: Staff, slug: str) -> tuple[Site, FormMultiDict, str]:
+    """A form posted at the reception console of the site at `slug`: the site, the form,
+    and the console's path to go back to."""
+    site, form = await site_form(staff, slug, RECEPTION)
+    return site, form, f"/accueil/{site.slug}"
 
 
 async def _arrived(path: str, arrival: Awaitable[Ticket]) -> Redirect:
