@@ -72,6 +72,9 @@ def exceptional_days(calendar: SiteCalendar, first: date, last: date) -> list[Da
 
 @dataclass(frozen=True)
 class Stations:
+    """The site's active stations, as its page counts them: all of them, those a
+    wheelchair can reach, and those with two screens."""
+
     total: int
     accessible: int
     double: int
