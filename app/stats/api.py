@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from app.accounts.guards import Caller
+from app.problems import problem_responses
 from app.stats.export import stats_csv, wants_excel
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
@@ -22,22 +23,33 @@ SiteParam = Annotated[
 ByParam = Annotated[By, QueryParameter(description="Periods: day, week or month")]
 
 
+async def asked_figures(
+    caller: NamedDependency[Caller],
+    site: SiteParam = None,
+    first: FromDate = None,
+    last: ToDate = None,
+    by: ByParam = "day",
+) -> Stats:
+    """The figures the query asks for, which both routes answer: the same query, the same
+    numbers. A `site` unknown is a 404, which the routes declare (the query parameters are
+    this dependency's, not theirs)."""
+    return await read_stats(
+        caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
+    )
+
+
 class StatsController(StaffApi):
     path = "/api/v1"
     tags = ["stats"]
+    dependencies = {"figures": Provide(asked_figures)}
 
-    @get("/stats", summary="The figures of a mairie, or of all of Paris, by period")
-    async def stats(
-        self,
-        caller: NamedDependency[Caller],
-        site: SiteParam = None,
-        first: FromDate = None,
-        last: ToDate = None,
-        by: ByParam = "day",
-    ) -> Stats:
-        return await read_stats(
-            caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
-        )
+    @get(
+        "/stats",
+        summary="The figures of a mairie, or of all of Paris, by period",
+        responses=problem_responses(404),
+    )
+    async def stats(self, figures: NamedDependency[Stats]) -> Stats:
+        return figures
 
     @get(
         "/stats.csv",
@@ -48,19 +60,13 @@ class StatsController(StaffApi):
             "UTF-8 byte order mark, French titles beside the codes and decimal commas."
         ),
         media_type="text/csv",
+        responses=problem_responses(404),
     )
     async def stats_as_csv(
         self,
         request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        site: SiteParam = None,
-        first: FromDate = None,
-        last: ToDate = None,
-        by: ByParam = "day",
+        figures: NamedDependency[Stats],
         flavour: CsvFormat = None,
     ) -> Response[str]:
-        found = await read_stats(
-            caller.session, caller.actor, caller.settings, caller.now, site, first, last, by
-        )
-        name = f"guichet-{found.site or 'paris'}-{found.first}-{found.last}.csv"
-        return csv_attachment(stats_csv(found, excel=wants_excel(request, flavour)), name)
+        name = f"guichet-{figures.site or 'paris'}-{figures.first}-{figures.last}.csv"
+        return csv_attachment(stats_csv(figures, excel=wants_excel(request, flavour)), name)
