@@ -3,13 +3,15 @@ JSON for programs, CSV for a spreadsheet or an import, for the mairies a manager
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 
 from app.accounts.guards import Caller
+from app.problems import problem_responses
 from app.stats.export import wants_excel
 from app.stats.queries import default_range, today_in
 from app.stats.tally import check_range
@@ -35,33 +37,46 @@ DESCRIPTION = (
 )
 
 
-async def _read(
-    caller: Caller, site: str | None, first: date | None, last: date | None
-) -> tuple[list[ActivityRecord], date, date]:
+@dataclass(frozen=True)
+class Activities:
+    """The activity records the query asks for: of the mairie `site` (by default, every one
+    the caller manages), from `first` to `last`."""
+
+    site: str | None
+    first: date
+    last: date
+    records: list[ActivityRecord]
+
+
+async def asked_activities(
+    caller: NamedDependency[Caller],
+    site: SiteQuery = None,
+    first: FromDate = None,
+    last: ToDate = None,
+) -> Activities:
+    """The records both routes answer (as JSON, as CSV), this month so far by default. A
+    `site` unknown is a 404, which the routes declare (the query parameters are this
+    dependency's, not theirs)."""
     sites = await managed_sites(caller, site)
     first, last = default_range(first, last, today_in(caller.settings, caller.now))
     check_range(first, last)
-    return await activity_records(caller.session, list(sites), first, last), first, last
+    records = await activity_records(caller.session, list(sites), first, last)
+    return Activities(site=site, first=first, last=last, records=records)
 
 
 class ActivitiesController(StaffApi):
     path = "/api/v1"
     tags = ["visits"]
+    dependencies = {"asked": Provide(asked_activities)}
 
     @get(
         "/activities",
         summary="Finished visits as La Coop de la médiation numérique's activity records",
         description=DESCRIPTION,
+        responses=problem_responses(404),
     )
-    async def list_activities(
-        self,
-        caller: NamedDependency[Caller],
-        site: SiteQuery = None,
-        first: FromDate = None,
-        last: ToDate = None,
-    ) -> list[ActivityRecord]:
-        records, _, _ = await _read(caller, site, first, last)
-        return records
+    async def list_activities(self, asked: NamedDependency[Activities]) -> list[ActivityRecord]:
+        return asked.records
 
     @get(
         "/activities.csv",
@@ -69,16 +84,13 @@ class ActivitiesController(StaffApi):
         description=DESCRIPTION + " Lists are joined by `|`. With `format=excel` (or `Accept: "
         "application/vnd.ms-excel`): semicolons and a UTF-8 byte order mark.",
         media_type="text/csv",
+        responses=problem_responses(404),
     )
     async def activities_as_csv(
         self,
         request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        site: SiteQuery = None,
-        first: FromDate = None,
-        last: ToDate = None,
+        asked: NamedDependency[Activities],
         flavour: CsvFormat = None,
     ) -> Response[str]:
-        records, first, last = await _read(caller, site, first, last)
-        name = f"guichet-activites-{site or 'mairies'}-{first}-{last}.csv"
-        return csv_attachment(records_csv(records, excel=wants_excel(request, flavour)), name)
+        name = f"guichet-activites-{asked.site or 'mairies'}-{asked.first}-{asked.last}.csv"
+        return csv_attachment(records_csv(asked.records, excel=wants_excel(request, flavour)), name)
