@@ -11,6 +11,7 @@ language of their resident.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,65 +98,56 @@ def ticket_data(ticket: TicketFacts, site: Site, service_name: str) -> dict[str,
     }
 
 
-async def write(
-    session: AsyncSession,
-    planned: Planned,
-    *,
-    key: str,
-    site_id: int,
-    recipient: str,
-    data: dict[str, Any],
-    now: datetime,
-    appointment_id: int | None = None,
-    ticket_id: int | None = None,
-    revive: bool = False,
-) -> None:
-    """Add one message, unless one with the same idempotency key is already there. With
-    `revive`, one that was cancelled before it went (a reminder whose hour the site dropped,
-    then chose again) is planned again instead; one sent or pending stays as it is."""
-    row = _row(planned, key, site_id, recipient, data, now, appointment_id, ticket_id)
-    await _insert(session, [row], revive=revive)
+@dataclass(frozen=True)
+class Message:
+    """One message for the outbox: its kind, channel and hour (`planned`), the idempotency
+    key that writes it once, its site and recipient, what it says (`data`), and the
+    appointment or ticket it is about."""
 
+    planned: Planned
+    key: str
+    site_id: int
+    recipient: str
+    data: dict[str, Any]
+    appointment_id: int | None = None
+    ticket_id: int | None = None
 
-def _row(
-    planned: Planned,
-    key: str,
-    site_id: int,
-    recipient: str,
-    data: dict[str, Any],
-    now: datetime,
-    appointment_id: int | None,
-    ticket_id: int | None,
-) -> dict[str, Any]:
-    return {
-        "idempotency_key": key,
-        "site_id": site_id,
-        "appointment_id": appointment_id,
-        "ticket_id": ticket_id,
-        "kind": planned.kind,
-        "channel": planned.channel,
-        "recipient": recipient,
-        "data": data,
-        "send_after": planned.send_after,
-        "status": MessageStatus.PENDING,
-        "attempts": 0,
-        "last_error": "",
-        "claimed_by": "",
-        "created_at": now,
-    }
+    def row(self, now: datetime) -> dict[str, Any]:
+        """Its row in the outbox, pending, written at `now`."""
+        return {
+            "idempotency_key": self.key,
+            "site_id": self.site_id,
+            "appointment_id": self.appointment_id,
+            "ticket_id": self.ticket_id,
+            "kind": self.planned.kind,
+            "channel": self.planned.channel,
+            "recipient": self.recipient,
+            "data": self.data,
+            "send_after": self.planned.send_after,
+            "status": MessageStatus.PENDING,
+            "attempts": 0,
+            "last_error": "",
+            "claimed_by": "",
+            "created_at": now,
+        }
 
 
 # What a revived message takes from the one written again (the rest is as first written).
 REVIVED = ("recipient", "data", "send_after", "status", "attempts", "last_error", "claimed_by")
 
 
-async def _insert(session: AsyncSession, rows: list[dict[str, Any]], *, revive: bool) -> None:
-    """`rows` in one statement, each kept out if its idempotency key is there already
-    (or, with `revive`, planned again if that one was cancelled)."""
-    once = list({row["idempotency_key"]: row for row in reversed(rows)}.values())[::-1]
-    if not once:  # (a key twice in one statement would be one row changed twice)
+async def write(
+    session: AsyncSession, *messages: Message, now: datetime, revive: bool = False
+) -> None:
+    """Add the messages in one statement, each kept out if one with the same idempotency
+    key is already there. With `revive`, one that was cancelled before it went (a reminder
+    whose hour the site dropped, then chose again) is planned again instead; one sent or
+    pending stays as it is."""
+    # A key twice in one statement would be one row changed twice: the first is kept.
+    once = {message.key: message for message in reversed(messages)}
+    rows = [message.row(now) for message in reversed(once.values())]
+    if not rows:
         return
-    rows = once
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(OutboxMessage).values(rows)
     key_column = [OutboxMessage.idempotency_key]
@@ -187,14 +179,14 @@ async def write_for_appointment(
     `variant`, for a kind told more than once per version)."""
     data = {**appointment_data(appointment, site, service), **extra}
     version = f"appointment:{appointment.id}:{appointment.sequence}"
-    rows = []
+    messages = []
     for planned in plans:
         recipient = appointment.email if planned.channel == EMAIL else appointment.mobile
         if not recipient:
             continue
         key = f"{version}:{planned.kind}{variant}:{planned.channel}"
-        rows.append(_row(planned, key, site.id, recipient, data, now, appointment.id, None))
-    await _insert(session, rows, revive=revive)
+        messages.append(Message(planned, key, site.id, recipient, data, appointment.id))
+    await write(session, *messages, now=now, revive=revive)
 
 
 async def write_for_ticket(
@@ -218,16 +210,9 @@ async def write_for_ticket(
         )
     else:
         return
-    await write(
-        session,
-        Planned(kind, channel, send_after),
-        key=key,
-        site_id=site.id,
-        recipient=recipient,
-        data=data,
-        now=now,
-        ticket_id=ticket.id,
-    )
+    planned = Planned(kind, channel, send_after)
+    message = Message(planned, key, site.id, recipient, data, ticket_id=ticket.id)
+    await write(session, message, now=now)
 
 
 async def cancel_pending(

@@ -108,16 +108,10 @@ async def copy_to_partner(session: AsyncSession, event: AppointmentBooked) -> No
         "when": when,
         "partner": partner.name,
     }
-    await outbox.write(
-        session,
-        Planned("partner_copy", EMAIL, event.at),
-        key=f"appointment:{appointment.id}:{appointment.sequence}:partner_copy:email",
-        site_id=site.id,
-        recipient=partner.email,
-        data=data,
-        now=event.at,
-        appointment_id=appointment.id,
-    )
+    planned = Planned("partner_copy", EMAIL, event.at)
+    key = f"appointment:{appointment.id}:{appointment.sequence}:partner_copy:email"
+    message = outbox.Message(planned, key, site.id, partner.email, data, appointment.id)
+    await outbox.write(session, message, now=event.at)
 
 
 @subscriber(AppointmentMoved)
@@ -277,16 +271,10 @@ async def text_to_the_holder(session: AsyncSession, event: TicketEvent) -> None:
     if not ticket.mobile:
         return
     kind = HOLDER_TEXTS[type(event)]
-    await outbox.write(
-        session,
-        Planned(kind, planner.SMS, event.at),
-        key=f"ticket:{ticket.id}:{kind}",
-        site_id=event.site.id,
-        recipient=ticket.mobile,
-        data=holder_text_data(event),
-        now=event.at,
-        ticket_id=ticket.id,
-    )
+    planned = Planned(kind, planner.SMS, event.at)
+    key, data = f"ticket:{ticket.id}:{kind}", holder_text_data(event)
+    message = outbox.Message(planned, key, event.site.id, ticket.mobile, data, ticket_id=ticket.id)
+    await outbox.write(session, message, now=event.at)
 
 
 @subscriber(VisitOver)
@@ -355,13 +343,8 @@ async def sent_to_department(session: AsyncSession, event: EscalationSent) -> No
         "answer_days": escalation.answer_days,
         "department_token": event.department_token,
     }
-    await outbox.write(
-        session,
-        Planned("department_request", EMAIL, event.at),
-        key=f"escalation:{escalation.id}:department",
-        site_id=site.id,
-        recipient=escalation.department_email,
-        data=data,
-        now=event.at,
-        ticket_id=event.ticket.id,
-    )
+    planned = Planned("department_request", EMAIL, event.at)
+    key = f"escalation:{escalation.id}:department"
+    recipient = escalation.department_email
+    message = outbox.Message(planned, key, site.id, recipient, data, ticket_id=event.ticket.id)
+    await outbox.write(session, message, now=event.at)
