@@ -91,6 +91,23 @@ async def _checked(session: AsyncSession, data: PartnerIn) -> tuple[str, str, li
     return name, email, sites
 
 
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    partner: Partner,
+    **details: object,
+) -> None:
+    """The audit line of `action` done to `partner`, named in it, in the journal of every
+    mairie it books at."""
+    site_ids = [site.id for site in partner.sites]
+    target = f"partner:{partner.id}"
+    await events.administered(
+        session, actor.agent_id, now, action, target, site_ids, name=partner.name, **details
+    )
+
+
 async def create(session: AsyncSession, actor: Actor, data: PartnerIn, *, now: datetime) -> Created:
     """A new partner bound to its mairies, with a new key."""
     _authorize(actor)
@@ -107,16 +124,8 @@ async def create(session: AsyncSession, actor: Actor, data: PartnerIn, *, now: d
         )
         session.add(partner)
         await session.flush()
-        await events.administered(
-            session,
-            actor.agent_id,
-            now,
-            "partner.created",
-            f"partner:{partner.id}",
-            [site.id for site in sites],
-            name=name,
-            sites=sorted(site.slug for site in sites),
-        )
+        slugs = sorted(site.slug for site in sites)
+        await _audit(session, actor, now, "partner.created", partner, sites=slugs)
         partner_id = partner.id
     return Created(await get(session, partner_id), made.key)
 
@@ -147,15 +156,7 @@ async def revoke(session: AsyncSession, actor: Actor, partner_id: int, *, now: d
             return
         partner.revoked_at = now
         await session.execute(delete(PartnerSession).where(PartnerSession.partner_id == partner.id))
-        await events.administered(
-            session,
-            actor.agent_id,
-            now,
-            "partner.revoked",
-            f"partner:{partner.id}",
-            [site.id for site in partner.sites],
-            name=partner.name,
-        )
+        await _audit(session, actor, now, "partner.revoked", partner)
 
 
 async def partner_of_key(session: AsyncSession, key: str) -> Partner | None:

@@ -121,6 +121,21 @@ async def health_of(session: AsyncSession, endpoint_ids: Sequence[int]) -> dict[
     return found
 
 
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    endpoint: WebhookEndpoint,
+    **details: object,
+) -> None:
+    """The audit line of `action` done to `endpoint`, named by its host and its id."""
+    target = f"webhook:{rules.host_of(endpoint.url)}"
+    await events.administered(
+        session, actor.agent_id, now, action, target, id=endpoint.id, **details
+    )
+
+
 async def create(
     session: AsyncSession,
     data: WebhookIn,
@@ -156,15 +171,7 @@ async def create(
         )
         session.add(endpoint)
         await session.flush()
-        await events.administered(
-            session,
-            actor.agent_id,
-            now,
-            "webhook.created",
-            f"webhook:{rules.host_of(endpoint.url)}",
-            id=endpoint.id,
-            events=chosen,
-        )
+        await _audit(session, actor, now, "webhook.created", endpoint, events=chosen)
         return endpoint
 
 
@@ -191,14 +198,7 @@ async def delete(session: AsyncSession, actor: Actor, endpoint_id: int, *, now: 
             .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status.in_(UNDONE))
             .values(status=DeliveryStatus.CANCELLED, claimed_until=None, last_error="deleted")
         )
-        await events.administered(
-            session,
-            actor.agent_id,
-            now,
-            "webhook.deleted",
-            f"webhook:{rules.host_of(endpoint.url)}",
-            id=endpoint.id,
-        )
+        await _audit(session, actor, now, "webhook.deleted", endpoint)
 
 
 async def deliveries_of(
