@@ -87,6 +87,7 @@ async def test_a_waiting_ticket_shows_its_place_the_ticket_and_where_the_mairie_
     assert 'href="/mairies/paris-15"' in html
     assert f'href="/ticket/{mine["token"]}/quitter"' in html
     assert 'aria-live="polite"' in html
+    assert '<script src="/static/live.js" defer></script>' in html
     assert '<script src="/static/tracking.js" defer></script>' in html
     # The first in line is the next one called, in words.
     assert heading_of(first_page) == "Vous êtes la prochaine personne appelée"

@@ -1,6 +1,6 @@
-// Keeps the regions marked data-refresh up to date. With data-socket, a websocket says
-// when something changed and the region's HTML is fetched again at once; while the
-// socket is down (or without one), the region is fetched every data-every seconds.
+// Keeps the regions marked data-refresh up to date, at the rhythm of live.js: with
+// data-socket, a websocket says when something changed and the region's HTML is fetched
+// again at once; while the socket is down (or without one), every data-every seconds.
 // A region that holds the keyboard focus is left alone until it is let go. What says in
 // how many seconds it turns (data-turns-in: reception's arrival code) is read again right
 // then, not up to a round later. When the staff session has ended (the fetch is sent to
@@ -12,10 +12,6 @@
   "use strict";
   document.querySelectorAll("[data-refresh]").forEach(function (region) {
     var url = region.getAttribute("data-refresh");
-    var every = Math.max(2, parseInt(region.getAttribute("data-every") || "5", 10)) * 1000;
-    var socketPath = region.getAttribute("data-socket");
-    var live = false;
-    var attempt = 0;
     var turning = null;
 
     function readAgainWhenItTurns() {
@@ -65,27 +61,9 @@
         .catch(function () { /* the next round will try again */ });
     }
 
-    function connect() {
-      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      var socket = new WebSocket(scheme + location.host + socketPath);
-      socket.addEventListener("open", function () { live = true; attempt = 0; });
-      socket.addEventListener("message", refresh);
-      socket.addEventListener("close", function () {
-        live = false;
-        var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random());
-        attempt += 1;
-        window.setTimeout(connect, delay);
-      });
-    }
-
-    if (socketPath && "WebSocket" in window) { connect(); }
     readAgainWhenItTurns();
-    // While the socket is up, a round now and then all the same: a change missed, or the
+    // While the socket is up, a round every minute all the same: a change missed, or the
     // session's end, shows within a minute.
-    var rounds = 0;
-    window.setInterval(function () {
-      rounds += 1;
-      if (!live || rounds * every >= 60000) { rounds = 0; refresh(); }
-    }, every);
+    window.guichetLive(region, refresh, { every: 5, liveEvery: 60 });
   });
 })();

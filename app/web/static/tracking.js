@@ -12,10 +12,6 @@
   var region = document.querySelector("[data-refresh]");
   if (!region) { return; }
   var url = region.getAttribute("data-refresh");
-  var every = Math.max(2, parseInt(region.getAttribute("data-every") || "10", 10)) * 1000;
-  var socketPath = region.getAttribute("data-socket");
-  var live = false;
-  var attempt = 0;
   var busy = false;
 
   function stateOf(root) {
@@ -81,33 +77,13 @@
       .then(function () { busy = false; });
   }
 
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket;
-    try {
-      socket = new WebSocket(scheme + location.host + socketPath);
-    } catch (ignored) {
-      return;
-    }
-    socket.addEventListener("open", function () { live = true; attempt = 0; refresh(); });
-    socket.addEventListener("message", refresh);
-    socket.addEventListener("close", function (event) {
-      live = false;
-      if (event.code === 4404) { return; }  // the ticket is gone: polling says so
-      var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random());
-      attempt += 1;
-      window.setTimeout(connect, delay);
-    });
-  }
-
-  if (socketPath && "WebSocket" in window) { connect(); }
-  // While the socket is up it says when the ticket's place or status changed; a call
-  // repeated at the same station, and the time shown, come from a slower round.
-  var rounds = 0;
-  window.setInterval(function () {
-    rounds += 1;
-    if (!live || rounds % 3 === 0) { refresh(); }
-  }, every);
+  // While the socket is up it says when the ticket's place or status changed (and is
+  // read again when it opens); a call repeated at the same station, and the time shown,
+  // come from a slower round. A socket closed with 4404 is a ticket gone: the next round
+  // says so.
+  window.guichetLive(region, refresh, {
+    every: 10, liveEvery: 30, readOnOpen: true, lastCodes: [4404]
+  });
   // A phone that wakes up, or a tab brought back, shows the news at once.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { refresh(); }
