@@ -25,8 +25,7 @@ from app.queue.ordering import (
     Waiting,
     calling_plan,
     can_serve,
-    places_in,
-    queue_order,
+    positions,
 )
 
 SAMPLE_SIZE = 40  # the latest finished services of that service at that site
@@ -152,7 +151,6 @@ def forecast(
     due within the hour, the pessimistic one all of them, the optimistic one none (they
     may not come)."""
     soon = [t for t in expected if t.due_at is not None and t.due_at <= now + COMING_WITHIN]
-    here = {ticket.id for ticket in tickets}
     at_work = [s for s in stations if staffed(s, tickets, now)] or list(stations)
 
     def plan(chosen: Sequence[OpenStation], which: str, coming: Sequence[Waiting]) -> list[Call]:
@@ -170,10 +168,7 @@ def forecast(
     central = at(usual)
     optimistic = at(plan(stations, "low", ()))
     pessimistic = at(plan(at_work, "high", expected))
-    places = places_in([call for call in usual if call.ticket.id in here], now, threshold)
-    left = queue_order([t for t in tickets if t.id not in places], now, threshold)
-    for number, ticket in enumerate(left, start=len(places) + 1):
-        places[ticket.id] = number
+    places = positions(tickets, usual, now, threshold)
     result = {}
     for ticket in tickets:
         if ticket.id not in central:

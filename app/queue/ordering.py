@@ -232,19 +232,15 @@ def _station_order(
 
 
 def positions(
-    tickets: Sequence[Waiting],
-    desks: Sequence[Desk],
-    now: datetime,
-    threshold: timedelta,
-    duration: Mapping[int, timedelta] | None = None,
-    default_duration: timedelta = timedelta(minutes=1),
+    tickets: Sequence[Waiting], plan: Sequence[Call], now: datetime, threshold: timedelta
 ) -> dict[int, int]:
-    """Each ticket's place (1 = next) in the order the desks will call them: everybody
-    called before it counts, whatever their station kind; those called at the same
-    instant by different desks, in the plain order. A ticket no desk can serve comes
-    after all the others, in the plain order."""
-    plan = calling_plan(tickets, desks, now, threshold, duration, default_duration)
-    places = places_in(plan, now, threshold)
+    """Each ticket's place (1 = next) in the order `plan` (a `calling_plan`) calls them:
+    everybody called before it counts, whatever their station kind; those called at the
+    same instant by different desks, in the plain order. The plan's calls of people not
+    among `tickets` (booked people expected) count for none. A ticket the plan does not
+    call (no desk can serve it) comes after all the others, in the plain order."""
+    here = {ticket.id for ticket in tickets}
+    places = places_in([call for call in plan if call.ticket.id in here], now, threshold)
     left = [ticket for ticket in tickets if ticket.id not in places]
     for number, ticket in enumerate(queue_order(left, now, threshold), start=len(places) + 1):
         places[ticket.id] = number
@@ -269,4 +265,5 @@ def ahead_of(
     if not desks:
         desks = [Desk(Caller("double", accessible=True), now)]
     everyone = [other for other in tickets if other.id != ticket.id] + [ticket]
-    return positions(everyone, desks, now, threshold)[ticket.id] - 1
+    plan = calling_plan(everyone, desks, now, threshold)
+    return positions(everyone, plan, now, threshold)[ticket.id] - 1

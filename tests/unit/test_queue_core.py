@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,14 @@ THRESHOLD = timedelta(minutes=30)
 STANDARD = Caller("standard", accessible=False)
 DOUBLE = Caller("double", accessible=True)
 PARIS_15 = [Caller("standard", True)] + [STANDARD] * 3 + [DOUBLE] * 2
+
+
+def planned_places(
+    tickets: list[Waiting], desks: list[Desk], now: datetime, threshold: timedelta, *timing: Any
+) -> dict[int, int]:
+    """The places of `tickets` in the plan the desks would follow (`timing`: the durations
+    `calling_plan` takes)."""
+    return positions(tickets, calling_plan(tickets, desks, now, threshold, *timing), now, threshold)
 
 
 def minutes_ago(n: int) -> datetime:
@@ -254,7 +263,7 @@ def test_a_ticket_counts_everybody_called_before_it_whatever_their_kind() -> Non
     desks = [Desk(caller, NOON) for caller in PARIS_15]
     everyone = [*walk_ins, double_me, late_plain]
 
-    places = positions(everyone, desks, NOON, THRESHOLD)
+    places = planned_places(everyone, desks, NOON, THRESHOLD)
 
     # The six stations call at once: Postes 1 to 4 and 6 the first five walk-ins, Poste 5
     # the double ticket. Five people are called before it (at the same instant, in the
@@ -405,7 +414,7 @@ def test_a_desk_that_can_serve_nobody_leaves_the_plan_and_nobody_waits_for_it() 
     desks = [Desk(STANDARD, NOON), Desk(Caller("double", accessible=False), NOON)]
 
     plan = calling_plan(tickets, desks, NOON, THRESHOLD)
-    places = positions(tickets, desks, NOON, THRESHOLD)
+    places = planned_places(tickets, desks, NOON, THRESHOLD)
 
     assert [(call.ticket.id, call.desk, call.at - NOON) for call in plan] == [
         (1, 1, timedelta(0)),
@@ -423,7 +432,7 @@ def test_desks_free_together_call_in_their_order_and_are_placed_in_the_plain_ord
     plan = calling_plan([walk_in, double], desks, NOON, THRESHOLD)
 
     assert [(call.ticket.id, call.desk, call.at) for call in plan] == [(2, 0, NOON), (1, 1, NOON)]
-    assert positions([walk_in, double], desks, NOON, THRESHOLD) == {1: 1, 2: 2}
+    assert planned_places([walk_in, double], desks, NOON, THRESHOLD) == {1: 1, 2: 2}
 
 
 def test_places_follow_the_times_of_the_calls() -> None:
@@ -434,14 +443,14 @@ def test_places_follow_the_times_of_the_calls() -> None:
     desks = [Desk(STANDARD, NOON), Desk(DOUBLE, NOON + timedelta(minutes=4))]
     took = {1: timedelta(minutes=10), 2: timedelta(minutes=2), 3: timedelta(minutes=3)}
 
-    places = positions([fourth, third, double, long_first], desks, NOON, THRESHOLD, took)
+    places = planned_places([fourth, third, double, long_first], desks, NOON, THRESHOLD, took)
 
     # Called at 0 (1, standard desk), 4 (2, double desk), 6 (3, double desk), 9 (4, double
     # desk, before the standard desk is free at 10).
     assert places == {1: 1, 2: 2, 3: 3, 4: 4}
     slow = {1: timedelta(minutes=10), 2: timedelta(minutes=8), 3: timedelta(minutes=3)}
     # Now: 1 at 0, 2 at 4, 3 at 10 by the standard desk, 4 at 12 by the double one.
-    assert positions([fourth, third, double, long_first], desks, NOON, THRESHOLD, slow) == {
+    assert planned_places([fourth, third, double, long_first], desks, NOON, THRESHOLD, slow) == {
         1: 1,
         2: 2,
         3: 3,
@@ -449,7 +458,7 @@ def test_places_follow_the_times_of_the_calls() -> None:
     }
     late_double = Desk(DOUBLE, NOON + timedelta(minutes=15))
     # The double ticket now waits for its desk: 3 and 4 are called before it.
-    assert positions(
+    assert planned_places(
         [fourth, third, double, long_first], [desks[0], late_double], NOON, THRESHOLD, took
     ) == {1: 1, 3: 2, 4: 3, 2: 4}
 
@@ -460,10 +469,10 @@ def test_places_take_the_default_duration_given() -> None:
     desks = [Desk(STANDARD, NOON), Desk(DOUBLE, NOON + timedelta(minutes=5))]
 
     # A minute each: 1, 2 and 3 are called at 0, 1 and 2, the double ticket at 5.
-    assert positions([*standard, double], desks, NOON, THRESHOLD) == {1: 1, 2: 2, 3: 3, 4: 4}
+    assert planned_places([*standard, double], desks, NOON, THRESHOLD) == {1: 1, 2: 2, 3: 3, 4: 4}
     # Three minutes each: 3 is called at 6, after the double ticket.
     three = timedelta(minutes=3)
-    assert positions([*standard, double], desks, NOON, THRESHOLD, None, three) == {
+    assert planned_places([*standard, double], desks, NOON, THRESHOLD, None, three) == {
         1: 1,
         2: 2,
         4: 3,
@@ -754,7 +763,7 @@ def test_a_place_is_where_the_stations_calling_in_turn_reach_the_ticket(
         left.remove(chosen)
         free_at[index] = at + took[chosen.id]
 
-    places = positions(tickets, desks, now, THRESHOLD, took)
+    places = planned_places(tickets, desks, now, THRESHOLD, took)
     for place, (_, _, ticket_id) in enumerate(sorted(reached), start=1):
         assert places[ticket_id] == place
     assert sorted(places.values()) == list(range(1, len(tickets) + 1))
