@@ -21,7 +21,7 @@ from app.booking.alert_pages import release_alert
 from app.booking.contacts import contact
 from app.booking.ics import calendar_entry, calendar_file
 from app.booking.queries import availability, get_by_token
-from app.booking.throttling import throttle_booking, throttle_search
+from app.booking.throttling import search_budget, throttle_booking
 from app.errors import BadRequest, Forbidden, Unauthorized
 from app.problems import problem_responses
 from app.sites.api_common import SiteAdministration, SiteCaller
@@ -42,10 +42,13 @@ class BookingController(Controller):
     path = "/api/v1"
     tags = ["booking"]
 
-    @get("/sites/{slug:str}/availability", summary="Free slots of a mairie for a service")
+    @get(
+        "/sites/{slug:str}/availability",
+        summary="Free slots of a mairie for a service",
+        guards=[search_budget],
+    )
     async def availability(
         self,
-        request: Request[object, object, State],
         slug: Slug,
         service_code: Annotated[str, QueryParameter(name="service", max_length=40)],
         context: NamedDependency[Context],
@@ -53,7 +56,6 @@ class BookingController(Controller):
         last: ToDate = None,
         needs: FromQuery[str] = "",
     ) -> schemas.AvailabilityOut:
-        throttle_search(request)
         site, slots = await availability(
             context.session, slug, service_code, tuple(needs.split(",")), first, last, context.now
         )

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from app.booking.first import FirstSlot, Order, first_slots
-from app.booking.throttling import throttle_search
+from app.booking.throttling import search_budget
 from app.errors import BadRequest
 from app.problems import problem_responses
 from app.web.context import Context
@@ -58,10 +57,10 @@ class FirstSlotController(Controller):
         "slug, an arrondissement or a postcode), each with `distance_km`, and "
         "`order=distance` puts the nearest first.",
         responses=problem_responses(400, 404),
+        guards=[search_budget],
     )
     async def first(
         self,
-        request: Request[object, object, State],
         context: NamedDependency[Context],
         service_code: Annotated[str, QueryParameter(name="service", min_length=1, max_length=40)],
         needs: Annotated[str, QueryParameter(max_length=400)] = "",
@@ -69,7 +68,6 @@ class FirstSlotController(Controller):
         limit: Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT)] = None,
         order: FromQuery[Order] = "time",
     ) -> FirstSlotsOut:
-        throttle_search(request)
         if order == "distance" and not near.strip():
             raise BadRequest("`order=distance` needs `near`.", code="near_missing")
         found = await first_slots(

@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
@@ -20,7 +19,7 @@ from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
-from app.booking.throttling import throttle_booking
+from app.booking.throttling import booking_budget
 from app.live import presence
 from app.problems import problem_responses
 from app.queue import commands, queries, views
@@ -374,14 +373,13 @@ class TrackingController(Controller):
         description="Only a waiting ticket leaves: 409 `cannot_leave` once it is called, "
         "being served or over.",
         responses=problem_responses(409),
+        guards=[booking_budget],
     )
     async def leave(
         self,
-        request: Request[object, object, State],
         token: Token,
         context: NamedDependency[Context],
     ) -> LeftOut:
-        throttle_booking(request)
         left = await commands.leave(context.session, token, now=context.now)
         return LeftOut(status=left.status)
 

@@ -18,7 +18,7 @@ from app import i18n
 from app.accounts.guards import Caller
 from app.accounts.service import authorize
 from app.booking.schemas import Token
-from app.booking.throttling import throttle_booking
+from app.booking.throttling import booking_budget
 from app.errors import BadRequest, Unprocessable
 from app.problems import problem_responses
 from app.queue import remote, views
@@ -96,6 +96,7 @@ class RemoteQueueController(Controller):
         "book (409 `address_day_full`); 422 for a "
         "number that takes no texts. The ticket is `remote` until its holder arrives.",
         responses=problem_responses(409, 422),
+        guards=[booking_budget],
     )
     async def join(
         self,
@@ -104,7 +105,6 @@ class RemoteQueueController(Controller):
         data: JSONBody[RemoteJoinIn],
         context: NamedDependency[Context],
     ) -> RemoteTicketOut:
-        throttle_booking(request)
         try:
             ticket = await remote.join(
                 context.session,
@@ -133,15 +133,14 @@ class RemoteQueueController(Controller):
         "at reception): 403 `arrival_code` for a wrong or stale one; 409 `not_remote` for a "
         "ticket already in line.",
         responses=problem_responses(403, 409),
+        guards=[booking_budget],
     )
     async def arrive(
         self,
-        request: Request[object, object, State],
         token: Token,
         data: JSONBody[ArriveIn],
         context: NamedDependency[Context],
     ) -> RemoteTicketOut:
-        throttle_booking(request)
         ticket = await remote.arrive(
             context.session,
             token,

@@ -7,14 +7,13 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, delete, post
-from litestar.datastructures import State
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from app import bounds
 from app.booking.schemas import AppointmentOut, Token, WaitlistOut, appointment_out
-from app.booking.throttling import throttle_booking
+from app.booking.throttling import booking_budget
 from app.errors import BadRequest
 from app.problems import problem_responses
 from app.waitlist import commands
@@ -31,6 +30,7 @@ class WaitlistIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class WaitlistController(Controller):
     path = "/api/v1/appointments"
     tags = ["earlier slots"]
+    guards = [booking_budget]
 
     @post(
         "/{token:str}/waitlist",
@@ -43,12 +43,10 @@ class WaitlistController(Controller):
     )
     async def ask(
         self,
-        request: Request[object, object, State],
         token: Token,
         context: NamedDependency[Context],
         data: JSONBody[WaitlistIn | None] = None,
     ) -> WaitlistOut:
-        throttle_booking(request)
         data = data or WaitlistIn()  # no body: any earlier slot
         if data.before is not None and not bounds.within_days(data.before):
             raise BadRequest(f"The day must be {bounds.DAY_BOUNDS_ENGLISH}.", code="date_invalid")
@@ -65,11 +63,9 @@ class WaitlistController(Controller):
     )
     async def stop(
         self,
-        request: Request[object, object, State],
         token: Token,
         context: NamedDependency[Context],
     ) -> None:
-        throttle_booking(request)
         await commands.stop(context.session, token, context.now)
 
     @post(
@@ -81,11 +77,9 @@ class WaitlistController(Controller):
     )
     async def accept(
         self,
-        request: Request[object, object, State],
         token: Token,
         context: NamedDependency[Context],
     ) -> AppointmentOut:
-        throttle_booking(request)
         appointment = await commands.accept(context.session, token, context.now)
         return appointment_out(appointment, context.settings.base_url)
 
@@ -98,9 +92,7 @@ class WaitlistController(Controller):
     )
     async def decline(
         self,
-        request: Request[object, object, State],
         token: Token,
         context: NamedDependency[Context],
     ) -> None:
-        throttle_booking(request)
         await commands.decline(context.session, token, context.now)
