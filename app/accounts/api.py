@@ -60,7 +60,7 @@ class AuthController(Controller):
         "/auth/token",
         status_code=200,
         summary="Exchange an agent's email and password for a token",
-        responses=problem_responses(401, 429),
+        responses=problem_responses(401),
     )
     async def create_token(
         self,

@@ -278,7 +278,6 @@ class BookingAlertsController(SiteAdministration):
         description="Cancels the suspect bookings of the day's alert that have not begun; "
         "each person is told once, however many of their bookings are released. A second "
         "call releases and tells nothing more. Written to the audit log.",
-        responses=problem_responses(400),
     )
     async def release(
         self,

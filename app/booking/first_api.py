@@ -56,7 +56,7 @@ class FirstSlotController(Controller):
         "the earliest within its booking horizon, in time order; with `near` (a mairie's "
         "slug, an arrondissement or a postcode), each with `distance_km`, and "
         "`order=distance` puts the nearest first.",
-        responses=problem_responses(400, 404),
+        responses=problem_responses(404),
         guards=[search_budget],
     )
     async def first(

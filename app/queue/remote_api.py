@@ -166,7 +166,7 @@ class RemoteDeskController(StaffApi):
         "/sites/{slug:str}/remote-check-ins",
         status_code=200,
         summary="Reception checks in the holder of a ticket taken from a phone, by its number",
-        responses=problem_responses(404, 409),
+        responses=problem_responses(409),
     )
     async def check_in(
         self, slug: Slug, data: JSONBody[RemoteCheckInIn], caller: NamedDependency[Caller]

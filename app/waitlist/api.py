@@ -39,7 +39,7 @@ class WaitlistController(Controller):
         description="When a suitable slot frees up, it is held for the first person waiting "
         "for it, who is told by one message (at most 3 a day, 1 an hour). Asked again, "
         "the day changes and the place in line is kept.",
-        responses=problem_responses(404, 409, 422),
+        responses=problem_responses(409, 422),
     )
     async def ask(
         self,
@@ -57,9 +57,7 @@ class WaitlistController(Controller):
 
     @delete(
         "/{token:str}/waitlist",
-        status_code=204,
         summary="Stop asking for an earlier slot (idempotent)",
-        responses=problem_responses(404),
     )
     async def stop(
         self,
@@ -73,7 +71,7 @@ class WaitlistController(Controller):
         status_code=200,
         summary="Take the earlier slot held for you",
         description="Moves the appointment there in one step; 410 once the offer lapsed.",
-        responses=problem_responses(404, 409, 410),
+        responses=problem_responses(409, 410),
     )
     async def accept(
         self,
@@ -88,7 +86,6 @@ class WaitlistController(Controller):
         status_code=204,
         summary="Leave the slot held for you to the next person (idempotent)",
         description="You keep waiting for another earlier slot.",
-        responses=problem_responses(404),
     )
     async def decline(
         self,
