@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from app.accounts.guards import Caller
 from app.problems import problem_responses
-from app.stats.export import stats_csv, wants_excel
+from app.stats.export import stats_csv
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.api import CsvFormat, FromDate, StaffApi, ToDate, csv_attachment
+from app.web.api import FromDate, StaffApi, ToDate, csv_attachment, excel_wanted
 
 SiteParam = Annotated[
     str | None,
@@ -41,7 +41,7 @@ async def asked_figures(
 class StatsController(StaffApi):
     path = "/api/v1"
     tags = ["stats"]
-    dependencies = {"figures": Provide(asked_figures)}
+    dependencies = {"figures": Provide(asked_figures), "excel": Provide(excel_wanted)}
 
     @get(
         "/stats",
@@ -63,10 +63,7 @@ class StatsController(StaffApi):
         responses=problem_responses(404),
     )
     async def stats_as_csv(
-        self,
-        request: Request[Any, Any, Any],
-        figures: NamedDependency[Stats],
-        flavour: CsvFormat = None,
+        self, figures: NamedDependency[Stats], excel: NamedDependency[bool]
     ) -> Response[str]:
         name = f"guichet-{figures.site or 'paris'}-{figures.first}-{figures.last}.csv"
-        return csv_attachment(stats_csv(figures, excel=wants_excel(request, flavour)), name)
+        return csv_attachment(stats_csv(figures, excel=excel), name)

@@ -8,8 +8,6 @@ import csv
 import io
 from typing import Any
 
-from litestar import Request
-
 from app.i18n import N_, gettext
 from app.i18n.texts import OUTCOMES, label
 from app.stats.schemas import Figures, Stats
@@ -168,11 +166,3 @@ def stats_csv(stats: Stats, *, excel: bool = False) -> str:
     rows = [row_of(item.start.isoformat(), item) for item in stats.periods]
     rows.append(row_of(gettext("Total") if excel else "total", stats.total))
     return table_csv(rows, excel=excel)
-
-
-def wants_excel(request: Request[Any, Any, Any], flavour: str | None) -> bool:
-    """`?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks
-    for the spreadsheet flavour; anything else gets the CSV for programs."""
-    if flavour is not None:
-        return flavour == "excel"
-    return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()

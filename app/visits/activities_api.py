@@ -5,24 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency, Provide
 
 from app.accounts.guards import Caller
 from app.problems import problem_responses
-from app.stats.export import wants_excel
 from app.stats.queries import default_range, today_in
 from app.stats.tally import check_range
 from app.visits.activity_records import ActivityRecord, activity_records, records_csv
 from app.web.api import (
-    CsvFormat,
     FromDate,
     SiteQuery,
     StaffApi,
     ToDate,
     csv_attachment,
+    excel_wanted,
     managed_sites,
 )
 
@@ -67,7 +65,7 @@ async def asked_activities(
 class ActivitiesController(StaffApi):
     path = "/api/v1"
     tags = ["visits"]
-    dependencies = {"asked": Provide(asked_activities)}
+    dependencies = {"asked": Provide(asked_activities), "excel": Provide(excel_wanted)}
 
     @get(
         "/activities",
@@ -87,10 +85,7 @@ class ActivitiesController(StaffApi):
         responses=problem_responses(404),
     )
     async def activities_as_csv(
-        self,
-        request: Request[Any, Any, Any],
-        asked: NamedDependency[Activities],
-        flavour: CsvFormat = None,
+        self, asked: NamedDependency[Activities], excel: NamedDependency[bool]
     ) -> Response[str]:
         name = f"guichet-activites-{asked.site or 'mairies'}-{asked.first}-{asked.last}.csv"
-        return csv_attachment(records_csv(asked.records, excel=wants_excel(request, flavour)), name)
+        return csv_attachment(records_csv(asked.records, excel=excel), name)

@@ -4,9 +4,9 @@ them take, the mairies a manager's listing reads, and the CSV files they answer.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response
+from litestar import Controller, Request, Response
 from litestar.params import QueryParameter
 
 from app.accounts.actors import MANAGERS
@@ -56,9 +56,18 @@ async def managed_sites(caller: Caller, slug: str | None) -> dict[int, Site]:
     return {site.id: site for site in sites}
 
 
+async def excel_wanted(request: Request[Any, Any, Any], flavour: CsvFormat = None) -> bool:
+    """Whether a CSV route answers in the spreadsheet flavour (a dependency, `excel`):
+    `?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks for it;
+    anything else gets the CSV for programs."""
+    if flavour is not None:
+        return flavour == "excel"
+    return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()
+
+
 def csv_attachment(body: str, filename: str) -> Response[str]:
     """`body`, a CSV file, to be saved as `filename`; caches keep one per `Accept`, which
-    may choose its flavour (`CsvFormat`)."""
+    may choose its flavour (`excel_wanted`)."""
     return Response(
         body,
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
