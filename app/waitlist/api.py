@@ -30,10 +30,10 @@ class WaitlistIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class WaitlistController(Controller):
     path = "/api/v1/appointments"
     tags = ["earlier slots"]
-    guards = [booking_budget]
 
     @post(
         "/{token:str}/waitlist",
+        guards=[booking_budget],
         status_code=201,
         summary="Ask for an earlier slot",
         description="When a suitable slot frees up, it is held for the first person waiting "
@@ -57,6 +57,7 @@ class WaitlistController(Controller):
 
     @delete(
         "/{token:str}/waitlist",
+        guards=[booking_budget],
         summary="Stop asking for an earlier slot (idempotent)",
     )
     async def stop(
@@ -68,6 +69,7 @@ class WaitlistController(Controller):
 
     @post(
         "/{token:str}/offer/accept",
+        guards=[booking_budget],
         status_code=200,
         summary="Take the earlier slot held for you",
         description="Moves the appointment there in one step; 410 once the offer lapsed.",
@@ -83,6 +85,7 @@ class WaitlistController(Controller):
 
     @post(
         "/{token:str}/offer/decline",
+        guards=[booking_budget],
         status_code=204,
         summary="Leave the slot held for you to the next person (idempotent)",
         description="You keep waiting for another earlier slot.",

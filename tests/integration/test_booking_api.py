@@ -422,3 +422,24 @@ async def test_booking_and_availability_are_rate_limited_per_address(
     assert [r.status_code for r in searches] == [200, 200, 429]
     assert [r.status_code for r in bookings] == [201, 201, 201, 429]
     assert int(bookings[-1].headers["retry-after"]) > 0
+
+
+async def test_asking_what_a_route_allows_spends_none_of_the_address_budget(
+    database_url: str, clock: Clock
+) -> None:
+    """OPTIONS is no search and no change: the budgets count what is asked, not asked of."""
+    from app.asgi import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url, booking_requests_per_minute=2, availability_requests_per_minute=2
+    )
+    paths = ["/api/v1/sites/paris-15/availability", "/api/v1/appointments/unknown/waitlist"]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        asked = [(await client.options(path)).status_code for path in paths for _ in range(4)]
+        search = await client.get(paths[0], params={"service": "caf"})
+        wait = await client.post(paths[1])
+
+    assert asked == [204] * 8
+    assert search.status_code == 200
+    assert wait.status_code == 404
