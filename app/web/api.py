@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from app.accounts.actors import MANAGERS
@@ -56,10 +57,13 @@ async def managed_sites(caller: Caller, slug: str | None) -> dict[int, Site]:
     return {site.id: site for site in sites}
 
 
-async def excel_wanted(request: Request[Any, Any, Any], flavour: CsvFormat = None) -> bool:
+async def excel_wanted(
+    request: Request[Any, Any, Any], caller: NamedDependency[Caller], flavour: CsvFormat = None
+) -> bool:
     """Whether a CSV route answers in the spreadsheet flavour (a dependency, `excel`):
     `?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks for it;
-    anything else gets the CSV for programs."""
+    anything else gets the CSV for programs. After the `caller` (unused): a request without
+    a valid token is told so (401) before anything about its format."""
     if flavour is not None:
         return flavour == "excel"
     return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()

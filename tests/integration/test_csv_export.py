@@ -97,6 +97,15 @@ async def test_an_unknown_format_is_refused_plainly(
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("route", ["stats.csv", "activities.csv"])
+async def test_a_csv_asked_without_a_token_is_told_so_before_its_format(
+    client: AsyncTestClient[object], route: str
+) -> None:
+    response = await client.get(f"/api/v1/{route}?{QUERY}&format=xlsx")
+
+    assert response.status_code == 401
+
+
 async def test_the_metrics_say_their_charset_once(client: AsyncTestClient[object]) -> None:
     response = await client.get("/metrics")
 
