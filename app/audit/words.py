@@ -263,27 +263,10 @@ def _ranges(value: Any, details: Mapping[str, Any], names: Names) -> str:
     return gettext("Horaires : %(ranges)s", ranges=", ".join(said))
 
 
-# The details that list appointments by their references, each said as an `ngettext` of
-# their number and references: those kept at their hour on another station, those called off.
-_LISTED: dict[str, Callable[[int, str], str]] = {
-    "kept": lambda n, references: ngettext(
-        "%(num)d rendez-vous confié à un autre poste, à la même heure : %(references)s",
-        "%(num)d rendez-vous confiés à un autre poste, à la même heure : %(references)s",
-        n,
-        references=references,
-    ),
-    "to_reschedule": lambda n, references: ngettext(
-        "%(num)d rendez-vous annulé par la mairie, à replanifier : %(references)s",
-        "%(num)d rendez-vous annulés par la mairie, à replanifier : %(references)s",
-        n,
-        references=references,
-    ),
-}
-
-
 def _listed(words: Callable[[int, str], str]) -> Words:
-    """A line that counts appointments and gives their references, said only when there
-    are some."""
+    """A line that counts appointments and gives their references (`words` of their
+    number and references: those kept at their hour on another station, those called
+    off), said only when there are some."""
     return lambda value, details, names: words(len(value), ", ".join(value)) if value else None
 
 
@@ -387,7 +370,22 @@ _WORDS: dict[str, Words] = {
         N_("Par le service expert : %(value)s"), lambda v, n: n.departments.get(v, str(v))
     ),
     "forced": _when(N_("Ticket donné alors que la mairie était fermée")),
-    **{key: _listed(words) for key, words in _LISTED.items()},
+    "kept": _listed(
+        lambda n, references: ngettext(
+            "%(num)d rendez-vous confié à un autre poste, à la même heure : %(references)s",
+            "%(num)d rendez-vous confiés à un autre poste, à la même heure : %(references)s",
+            n,
+            references=references,
+        )
+    ),
+    "to_reschedule": _listed(
+        lambda n, references: ngettext(
+            "%(num)d rendez-vous annulé par la mairie, à replanifier : %(references)s",
+            "%(num)d rendez-vous annulés par la mairie, à replanifier : %(references)s",
+            n,
+            references=references,
+        )
+    ),
     "ranges": _ranges,
     "role": _role,
     "sites": _sites,
