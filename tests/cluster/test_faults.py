@@ -335,7 +335,11 @@ async def test_messages_wait_while_the_mail_server_is_away_then_go_once_each(
     assert tried, "the instances did not try the messages while the mail server was away"
     assert len(waiting) == BOOKINGS
     assert all(m.status == "pending" and m.last_error for m in waiting)
-    assert received == Counter({message_id(m.idempotency_key): 1 for m in waiting})
+    # Each confirmation once; other messages the bookings may bring by the real clock (a
+    # reminder already due) once each too.
+    confirmed = {message_id(m.idempotency_key) for m in waiting}
+    assert {key: received[key] for key in confirmed} == dict.fromkeys(confirmed, 1)
+    assert set(received.values()) == {1}
     assert {m.status for m in sent} == {"sent"}
 
 
