@@ -11,10 +11,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import TooManyRequests
@@ -22,6 +23,7 @@ from app.errors import TooManyRequests
 FINDING_TRIES_PER_HOUR = 6
 IPV6_NETWORK_BITS = 64
 UNKNOWN = "unknown"  # a client with no address one can count it by
+UNKNOWN_LINK = 4404  # the close code of a socket whose site or ticket does not exist
 
 
 @dataclass
@@ -133,8 +135,12 @@ UNCOUNTED = ("/static/", "/display/static/", "/health/")
 
 def rate_limits(app: ASGIApp) -> ASGIApp:
     """Litestar middleware (after routing): every request and websocket counts against its
-    address's budget; those that present a private-link token count against a smaller one,
-    so that guessing tokens is slow as well as hopeless. 429 with Retry-After past them."""
+    address's budget, and 429 with Retry-After past it. A private link that leads nowhere
+    (404, or a socket closed with 4404) counts against a smaller one too, so that guessing
+    tokens is slow as well as hopeless; a link that leads somewhere is given back, so that
+    the phones of a mairie's Wi-Fi, each following its own ticket, never hold each other
+    back. Counted first and given back, as the tries of `Limits.finding_wait`, so that
+    guesses sent at once are all counted while they run."""
 
     async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and not scope["path"].startswith(UNCOUNTED):
@@ -144,8 +150,35 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
             limits.requests.check(address, "Too many requests from your address: wait a moment.")
             if "{token" in str(scope.get("path_template", "")):
                 limits.token_lookups.check(
-                    address, "Too many private links tried from your address: wait a moment."
+                    address, "Too many unknown private links from your address: wait a moment."
                 )
+                send = _given_back_unless_unknown(send, limits.token_lookups, address)
         await app(scope, receive, send)
 
     return limited
+
+
+def _given_back_unless_unknown(send: Send, budget: RateLimit, address: str) -> Send:
+    """`send`, which gives `address` its lookup back once the answer shows the link was
+    known: any status but 404, a socket accepted or closed otherwise than with 4404."""
+    decided = False
+
+    async def answering(message: Message) -> None:
+        nonlocal decided
+        if not decided and message["type"] in ANSWERS:
+            decided = True
+            if not _unknown(message):
+                budget.refund(address)
+        await send(message)
+
+    return answering
+
+
+# The first message of an answer, which says whether the link was known.
+ANSWERS = ("http.response.start", "websocket.accept", "websocket.close")
+
+
+def _unknown(message: Message) -> bool:
+    if message["type"] == "http.response.start":
+        return bool(message["status"] == HTTPStatus.NOT_FOUND)
+    return bool(message["type"] == "websocket.close" and message.get("code") == UNKNOWN_LINK)

@@ -50,7 +50,7 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, opening_of
-from app.throttle import UNKNOWN, client_network
+from app.throttle import UNKNOWN, UNKNOWN_LINK, client_network
 
 log = logging.getLogger("guichet.live")
 GOING_AWAY = 1001
@@ -193,7 +193,7 @@ class Hub:
         try:
             site, screen_id = await screens.display_of(self.db, slug, key)
         except NotFound:
-            await socket.close(code=4404, reason="unknown site")
+            await socket.close(code=UNKNOWN_LINK, reason="unknown site")
             return
         if key is not None and screen_id is None:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
@@ -207,7 +207,7 @@ class Hub:
         try:
             site = await self._site_of_ticket(token)
         except NotFound:
-            await socket.close(code=4404, reason="unknown ticket")
+            await socket.close(code=UNKNOWN_LINK, reason="unknown ticket")
             return
         await self._serve(socket, site, token=token)
 

@@ -19,7 +19,6 @@ from app.accounts.actors import Actor
 from app.accounts.guards import STAFF_SECURITY, Caller
 from app.accounts.service import STAFF_ROLES, authorize
 from app.booking.schemas import Token
-from app.booking.throttling import booking_budget
 from app.live import presence
 from app.problems import problem_responses
 from app.queue import commands, queries, views
@@ -373,7 +372,6 @@ class TrackingController(Controller):
         description="Only a waiting ticket leaves: 409 `cannot_leave` once it is called, "
         "being served or over.",
         responses=problem_responses(409),
-        guards=[booking_budget],
     )
     async def leave(
         self,

@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 
 from app import bounds
 from app.booking.schemas import Token
-from app.booking.throttling import throttle_booking
 from app.errors import Conflict, DomainError
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
@@ -164,7 +163,6 @@ class TrackingPages(PublicController):
 
     @post("/ticket/{token:str}/quitter")
     async def leave(self, token: Token, visitor: NamedDependency[Visitor]) -> Template | Redirect:
-        throttle_booking(visitor.request)
         try:
             await commands.leave(visitor.session, token, now=visitor.now)
         except Conflict:

@@ -133,7 +133,6 @@ class RemoteQueueController(Controller):
         "at reception): 403 `arrival_code` for a wrong or stale one; 409 `not_remote` for a "
         "ticket already in line.",
         responses=problem_responses(403, 409),
-        guards=[booking_budget],
     )
     async def arrive(
         self,

@@ -256,7 +256,6 @@ class RemotePages(PublicController):
 
     @post("/ticket/{token:str}/arrivee")
     async def arrive(self, token: Token, visitor: NamedDependency[Visitor]) -> Template | Redirect:
-        throttle_booking(visitor.request)
         code = digits(str((await visitor.request.form()).get("code", "")))
         try:
             await remote.arrive(

@@ -15,6 +15,9 @@ from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
 from app.config import Settings
+from app.db import Database
+from app.queue import remote
+from app.sites.service import get_site
 from tests.conftest import Clock, make_settings
 
 CLIENT = AsyncTestClient[Litestar]
@@ -78,3 +81,37 @@ async def test_a_connection_takes_as_many_tickets_at_a_mairie_as_it_may_book(
     )
     assert page.status_code == 409, page.text
     assert "Trop de tickets ont été pris à distance depuis votre connexion" in page.text
+
+
+async def test_arriving_and_leaving_spend_none_of_the_address_booking_budget(
+    database_url: str, clock: Clock
+) -> None:
+    # The mairie's Wi-Fi, where someone has spent the address's booking budget: the people
+    # at the door still arrive and leave, and wrong links to do so count only as such.
+    clock.set(MORNING)
+    settings = make_settings(database_url, booking_requests_per_minute=2)
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        first = (await join(client, "06 11 11 11 11")).json()["token"]
+        second = (await join(client, "06 22 22 22 22")).json()["token"]
+        third = await join(client, "06 33 33 33 33")
+        database = Database(settings.database_url)
+        async with database.session() as session:
+            site = await get_site(session, "paris-15")
+        await database.dispose()
+        code = remote.arrival_code(settings.secret_key, site.id, clock())[0]
+        wrong = [
+            await client.post(f"/api/v1/tickets/{'w' * 40}{n:03d}/arrive", json={"code": code})
+            for n in range(3)
+        ]
+        arrived = await client.post(f"/api/v1/tickets/{first}/arrive", json={"code": code})
+        left = await client.post(
+            f"/ticket/{second}/quitter",
+            headers={"Origin": "http://testserver.local"},
+            follow_redirects=False,
+        )
+
+    assert third.status_code == 429, third.text
+    assert [answer.status_code for answer in wrong] == [404, 404, 404]
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["status"] == "waiting"
+    assert left.status_code == 303, left.text

@@ -498,6 +498,35 @@ async def test_guessing_private_links_is_slowed_down(database_url: str, clock: C
     assert sites.status_code == 200  # other public reads keep their own budget
 
 
+async def test_following_ones_own_links_never_spends_the_budget_of_unknown_ones(
+    database_url: str, clock: Clock
+) -> None:
+    # A mairie's Wi-Fi: many phones behind one address, each following its own ticket,
+    # page, state and socket over and over; only the links that lead nowhere count.
+    clock.set("2026-12-01 09:00")
+    settings = make_settings(database_url, token_lookups_per_minute=3)
+    joined = {"service": "caf", "phone": "06 12 34 56 78", "travel_minutes": 20}
+    guesses = [f"guessed-token-{n:04d}-abcdefghijklmnop" for n in range(4)]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        token = (await client.post("/api/v1/sites/paris-15/remote-tickets", json=joined)).json()[
+            "token"
+        ]
+        own = []
+        for _ in range(3):
+            own.append((await client.get(f"/api/v1/tickets/{token}")).status_code)
+            own.append((await client.get(f"/ticket/{token}")).status_code)
+            own.append((await client.get(f"/ticket/{token}/etat")).status_code)
+            with await client.websocket_connect(f"/ws/tickets/{token}") as socket:
+                own.append(101 if socket.receive_json() else 0)
+        misses = [(await client.get(f"/api/v1/tickets/{guess}")).status_code for guess in guesses]
+        own_after = await client.get(f"/api/v1/tickets/{token}")
+
+    assert own == [200, 200, 200, 101] * 3
+    assert misses == [404, 404, 404, 429]
+    # Past the budget every link waits, known or not: nothing tells them apart unread.
+    assert own_after.status_code == 429
+
+
 async def test_a_private_link_finds_only_its_own_booking(
     client: AsyncTestClient[object], clock: Clock
 ) -> None:
