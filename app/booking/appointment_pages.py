@@ -95,7 +95,8 @@ class AppointmentPages(PublicController):
         address = client_address(request)
         limits = request.app.state.limits
         limits.token_lookups.check(
-            client_key(request), "Too many requests that present a private link: wait a minute."
+            client_key(request),
+            "Too many appointments looked for from your address: wait a moment.",
         )
         form = await request.form()
         reference = str(form.get("reference", ""))[:40]

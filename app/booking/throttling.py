@@ -20,13 +20,13 @@ def _limits(request: Request[Any, Any, State]) -> Limits:
 
 def throttle_search(request: Request[Any, Any, State]) -> None:
     _limits(request).availability.check(
-        client_key(request), "Too many availability searches: wait a minute."
+        client_key(request), "Too many availability searches from your address: wait a moment."
     )
 
 
 def throttle_booking(request: Request[Any, Any, State]) -> None:
     _limits(request).booking.check(
-        client_key(request), "Too many booking requests from your address: wait a minute."
+        client_key(request), "Too many booking requests from your address: wait a moment."
     )
 
 

@@ -43,7 +43,10 @@ RESIDENTS_WORDS: Words = {
     ),
     429: (
         N_("Trop de demandes"),
-        N_("Vous avez fait beaucoup de demandes : attendez une minute."),
+        N_(
+            "Vous avez fait beaucoup de demandes en peu de temps : attendez un instant, puis "
+            "réessayez."
+        ),
     ),
     500: (N_("Erreur"), N_("Le service rencontre un problème. Réessayez dans un instant.")),
     503: (
