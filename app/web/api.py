@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
+from litestar.datastructures.headers import MediaTypeHeader
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -61,12 +62,19 @@ async def excel_wanted(
     request: Request[Any, Any, Any], caller: NamedDependency[Caller], flavour: CsvFormat = None
 ) -> bool:
     """Whether a CSV route answers in the spreadsheet flavour (a dependency, `excel`):
-    `?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks for it;
-    anything else gets the CSV for programs. After the `caller` (unused): a request without
-    a valid token is told so (401) before anything about its format."""
+    `?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks for it
+    (not with `q=0`, which says "not this one"); anything else gets the CSV for programs.
+    After the `caller` (unused): a request without a valid token is told so (401) before
+    anything about its format."""
     if flavour is not None:
         return flavour == "excel"
-    return "application/vnd.ms-excel" in request.headers.get("accept", "").lower()
+    return any(
+        f"{kind.maintype}/{kind.subtype}" == SPREADSHEET and kind.priority[0] > 0
+        for kind in map(MediaTypeHeader, request.accept)
+    )
+
+
+SPREADSHEET = "application/vnd.ms-excel"
 
 
 def csv_attachment(body: str, filename: str) -> Response[str]:

@@ -89,6 +89,24 @@ async def test_a_french_office_gets_semicolons_a_bom_and_french_titles_beside_th
     assert day[codes.index("cancellation_rate")].startswith("0,33")
 
 
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/vnd.ms-excel;q=0",
+        "text/csv, application/vnd.ms-excel; q=0.0",
+        "application/vnd.ms-excel-custom",
+        "*/*",
+    ],
+)
+async def test_a_program_that_does_not_ask_for_the_spreadsheet_gets_the_csv_for_programs(
+    client: AsyncTestClient[object], manager: dict[str, str], accept: str
+) -> None:
+    response = await client.get(f"/api/v1/stats.csv?{QUERY}", headers={**manager, "Accept": accept})
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"period,from,to,appointments_online,")
+
+
 async def test_an_unknown_format_is_refused_plainly(
     client: AsyncTestClient[object], manager: dict[str, str]
 ) -> None:
