@@ -331,12 +331,13 @@ async def sites_in_view(
     session: AsyncSession, actor: Actor, *, roles: Collection[str], slug: str | None = None
 ) -> list[Site]:
     """The sites `actor` may look at with one of `roles`: the one named by `slug`, or else
-    all of theirs (every site for an administrator). 403 for a site that is not theirs."""
+    all of theirs (every site for an administrator). 403 for a site that is not theirs,
+    and for any site to one who has none of `roles` (told before whether it exists)."""
+    authorize(actor, roles=roles)
     if slug is not None:
         site = await get_site(session, slug)
         authorize(actor, roles=roles, site=site)
         return [site]
-    authorize(actor, roles=roles)
     query = select(Site).order_by(Site.id)
     if not actor.is_admin:
         query = query.where(Site.id.in_(actor.site_ids))
