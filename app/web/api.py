@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 
 from app.accounts.actors import MANAGERS
 from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.models import Agent
 from app.accounts.service import authorize, sites_in_view
 from app.sites.models import Site
 
@@ -59,13 +60,18 @@ async def managed_sites(caller: Caller, slug: str | None) -> dict[int, Site]:
 
 
 async def excel_wanted(
-    request: Request[Any, Any, Any], caller: NamedDependency[Caller], flavour: CsvFormat = None
+    request: Request[Any, Any, Any], agent: NamedDependency[Agent], flavour: CsvFormat = None
 ) -> bool:
     """Whether a CSV route answers in the spreadsheet flavour (a dependency, `excel`):
     `?format=excel`, or `Accept: application/vnd.ms-excel` from a program that asks for it
     (not with `q=0`, which says "not this one"); anything else gets the CSV for programs.
-    After the `caller` (unused): a request without a valid token is told so (401) before
-    anything about its format."""
+
+    After the `agent` (unused): a request without a valid token is told so (401) before
+    anything about its format. And before what the route reads, not beside it: Litestar
+    resolves the dependencies of one level together, and one that fails (a `format`
+    unknown, 400) has anyio cancel the others, a reading one in the middle of its
+    statement, whose connection SQLAlchemy then throws away. The figures and records come
+    after the `caller`, one level further than this."""
     if flavour is not None:
         return flavour == "excel"
     return any(

@@ -2,18 +2,22 @@
 request gives back the connection it read with before it waits for the lock and the
 connection it writes with, so they queue up and all succeed, instead of each holding one
 and waiting for a second until the pool gives up (503). And a request refused before its
-handler runs gives its connection back all the same."""
+handler runs gives its connection back all the same, whole: no dependency that refuses
+it cuts short the statement of another."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import locking
 from app.asgi import create_app
@@ -25,6 +29,8 @@ from tests.integration.test_staff_pages import console
 from tests.servers import running
 
 CONCURRENT = 40
+# Dependencies that read nothing from the database: they may be resolved beside others.
+READ_NOTHING = frozenset({"settings", "db", "now", "session", "context", "caller", "excel"})
 pytestmark = pytest.mark.slow
 
 
@@ -239,3 +245,91 @@ async def test_on_postgresql_a_write_goes_on_in_the_transaction_of_what_was_read
     assert after is None
     assert (during is before) == (not database.is_sqlite)
     assert written == read
+
+
+def levels_beside_others(app: Litestar) -> dict[str, list[list[str]]]:
+    """What each route resolves concurrently: Litestar resolves the dependencies of one
+    level of a handler's graph at once, in an anyio task group, by route and method."""
+    found: dict[str, list[list[str]]] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for method, (_handler, model) in route.route_handler_map.items():
+            for level in model.dependency_batches:
+                if len(level) > 1:
+                    found.setdefault(f"{method} {route.path}", []).append(
+                        sorted(dependency.key for dependency in level)
+                    )
+    return found
+
+
+def test_no_dependency_that_reads_the_database_is_resolved_beside_another(
+    settings: Settings,
+) -> None:
+    """When one dependency of a level fails (a 400 for a malformed parameter), anyio cancels
+    the others, again at every turn of the loop until they stop: one that was reading is
+    cancelled in the middle of its statement, and SQLAlchemy throws its connection away
+    (on SQLite the graceful close of that connection is itself cancelled, and its task is
+    left pending: "Task was destroyed but it is pending!"). A dependency that reads comes
+    alone in its level, after whatever may refuse the request."""
+    beside_others = levels_beside_others(create_app(settings))
+
+    assert beside_others  # the state readers of the first level, at least
+    assert {
+        route: levels
+        for route, levels in beside_others.items()
+        if any(set(level) - READ_NOTHING for level in levels)
+    } == {}
+
+
+def resolve_first(app: Litestar, path: str, first: tuple[str, ...]) -> None:
+    """The dependencies of each level of `path` are started in the order of a set: pin
+    it, those in `first` before the others."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path == path:
+            for _handler, model in route.route_handler_map.values():
+                model.dependency_batches = [
+                    sorted(level, key=lambda dependency: dependency.key not in first)
+                    for level in model.dependency_batches
+                ]
+
+
+@pytest.mark.parametrize(
+    "first", [("figures", "asked"), ("excel",)], ids=["reading-first", "refusing-first"]
+)
+@pytest.mark.parametrize("route", ["stats.csv", "activities.csv"])
+async def test_a_csv_refused_for_its_format_throws_no_connection_away(
+    client: AsyncTestClient[object],
+    staff: Staff,
+    route: str,
+    first: tuple[str, ...],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A CSV asked in a format that does not exist is refused (400) without any statement
+    cut short: each request gives its connection back to the pool whole, and nothing is
+    left pending, whichever of its dependencies Litestar starts first."""
+    headers = await staff.headers("manager", "paris-15")
+    app: Any = client.app
+    resolve_first(app, f"/api/v1/{route}", first)
+    engine = app.state.db.engine
+    thrown_away: list[str] = []
+
+    def on_invalidate(_connection: object, _record: object, error: BaseException | None) -> None:
+        thrown_away.append(type(error).__name__)
+
+    event.listen(engine.sync_engine, "invalidate", on_invalidate)
+    try:
+        statuses = []
+        for _ in range(5):
+            response = await client.get(
+                f"/api/v1/{route}?site=paris-15&format=xlsx", headers=headers
+            )
+            statuses.append(response.status_code)
+        gc.collect()  # a task left pending is in a reference cycle with its connection
+    finally:
+        event.remove(engine.sync_engine, "invalidate", on_invalidate)
+
+    assert statuses == [400] * 5
+    assert thrown_away == []
+    assert engine.pool.checkedout() == 0
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
