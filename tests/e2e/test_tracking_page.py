@@ -1,7 +1,8 @@
 """Following one's ticket on a phone, in the browser: the page turns into "C'est votre tour"
-with the station, its title and heading follow, the phone vibrates once per call; leaving
-the queue with the keyboard and without JavaScript; no horizontal overflow, 44 px targets
-and nothing serious for axe-core, on a phone and a desktop."""
+with the station, its title and heading follow, the phone vibrates once per call; a lost
+connection is said until the state is read again; leaving the queue with the keyboard and
+without JavaScript; no horizontal overflow, 44 px targets and nothing serious for
+axe-core, on a phone and a desktop."""
 
 from __future__ import annotations
 
@@ -224,6 +225,69 @@ def test_leaving_the_queue_with_the_keyboard(
     page.context.close()
 
 
+@pytest.mark.parametrize(
+    "size", [pytest.param((320, 640), id="narrow"), pytest.param((1280, 900), id="desktop")]
+)
+def test_a_lost_connection_is_said_until_the_state_is_read_again(
+    browser: Browser, live_server: str, desk: Desk, axe: Axe, size: tuple[int, int]
+) -> None:
+    """The state unreachable (no network, the server answering an error, a page that is
+    not the state), the page says since when the place shown dates, politely and in
+    words; a read that succeeds takes the notice away, and so does a 404 (the server
+    answered: the ticket is gone)."""
+    mine = desk.walk_in()
+    page = phone(browser, live_server, size)
+    state = f"**/ticket/{mine['token']}/etat"
+    offline = page.locator("#hors-ligne")
+
+    def read_now() -> None:
+        # What a phone waking up does; a read already under way when it comes (the one
+        # of the socket opening, say) makes it wait for the slower round (30 s).
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+
+    page.goto(f"/ticket/{mine['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    expect(offline).to_be_hidden()
+
+    page.route(state, lambda route: route.abort("internetdisconnected"))
+    read_now()
+    expect(offline).to_be_visible(timeout=45_000)
+    shown = page.locator(".updated-at").inner_text()
+    status = page.get_by_role("status").filter(has=offline)
+    expect(status).to_have_count(1)
+    expect(status).to_contain_text(
+        f"Connexion perdue : votre place affichée date de {shown}. Nouvel essai en cours…"
+    )
+    expect(page.get_by_role("alert")).to_have_count(0)
+    looks_right(page, axe)
+
+    page.unroute(state)
+    read_now()
+    expect(offline).to_be_hidden(timeout=45_000)
+
+    page.route(state, lambda route: route.fulfill(status=503, body="Service Unavailable"))
+    read_now()
+    expect(offline).to_be_visible(timeout=45_000)
+    page.unroute(state)
+    page.route(state, lambda route: route.fulfill(status=404, body="Page introuvable"))
+    read_now()
+    expect(offline).to_be_hidden(timeout=45_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    page.unroute(state)
+    # A page that is not the state (a Wi-Fi network's sign-in page) is no news either.
+    page.route(state, lambda route: route.fulfill(status=200, body="<p>Wi-Fi</p>"))
+    read_now()
+    expect(offline).to_be_visible(timeout=45_000)
+    page.unroute(state)
+    read_now()
+    expect(offline).to_be_hidden(timeout=45_000)
+    page.context.close()
+
+
 def test_without_javascript_the_page_tells_the_state_and_leaving_works(
     browser: Browser, live_server: str, desk: Desk
 ) -> None:
@@ -233,6 +297,7 @@ def test_without_javascript_the_page_tells_the_state_and_leaving_works(
 
     page.goto(f"/ticket/{stays['token']}")
     expect(page.locator(".state")).to_have_text("Il y a 1 personne avant vous.")
+    expect(page.locator("#hors-ligne")).to_be_hidden()
     no_horizontal_overflow(page)
     page.goto(f"/ticket/{mine['token']}")
     expect(page.get_by_role("heading", level=1)).to_have_text(

@@ -5,13 +5,21 @@
 // times that while it is up (a call repeated at the same station, the time shown). The
 // region is replaced only when what it says changed (so that screen readers hear real
 // news only); then the page's title follows, the heading takes the focus if the focus was
-// in the region, and a new call makes the phone vibrate once where it can. Without
-// JavaScript, the page's "Actualiser" link and its forms still work.
+// in the region, and a new call makes the phone vibrate once where it can.
+// While the state cannot be read (no network, the server away or answering an error, a
+// page that is not the state, or no answer within READ_WITHIN), the page's notice
+// #hors-ligne says since when the place shown dates, and goes as soon as a read succeeds;
+// a 404 or 410 is an answer about the ticket, not a lost connection. The rounds go on as
+// they were, and the network coming back reads at once. Without JavaScript, the notice
+// stays hidden and the page's "Actualiser" link and its forms still work.
 (function () {
   "use strict";
   var region = document.querySelector("[data-refresh]");
   if (!region) { return; }
   var url = region.getAttribute("data-refresh");
+  var offline = document.getElementById("hors-ligne");
+  var READ_WITHIN = 15000;
+  var ANSWERED = [404, 410];
   var busy = false;
 
   function stateOf(root) {
@@ -38,19 +46,38 @@
     return parseInt(after.getAttribute("data-calls") || "0", 10) > was;
   }
 
+  // Says the connection is lost, with the time of the place still shown (its "Mis à
+  // jour à" line); the words change only when that time does, so that they are heard once.
+  function lost() {
+    if (!offline) { return; }
+    var shown = region.querySelector(".updated-at");
+    var at = offline.querySelector(".offline-at");
+    if (shown && at && at.textContent !== shown.textContent) {
+      at.textContent = shown.textContent;
+    }
+    offline.hidden = false;
+  }
+
+  function found() {
+    if (offline) { offline.hidden = true; }
+  }
+
+  // Puts the state read in place; false when what came is not a state (a Wi-Fi login
+  // page, say).
   function show(html) {
     var holder = document.createElement("div");
     holder.innerHTML = html;
     var next = stateOf(holder);
     var current = stateOf(region);
-    if (!next || !current) { return; }
+    if (!next) { return false; }
+    if (!current) { return true; }
     if (meaning(next) === meaning(current)) {
       var now = next.querySelector(".updated");
       var shown = current.querySelector(".updated");
       if (now && shown && !shown.contains(document.activeElement)) {
         shown.innerHTML = now.innerHTML;
       }
-      return;
+      return true;
     }
     var hadFocus = region.contains(document.activeElement) && document.activeElement !== document.body;
     var called = newCall(current, next);
@@ -62,19 +89,34 @@
       if (heading) { heading.focus(); }
     }
     if (called) { vibrate(); }
+    return true;
   }
 
   function refresh() {
     if (busy) { return; }
     busy = true;
-    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    var options = { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } };
+    var timer = null;
+    if (typeof AbortController === "function") {
+      var abort = new AbortController();
+      options.signal = abort.signal;
+      timer = window.setTimeout(function () { abort.abort(); }, READ_WITHIN);
+    }
+    fetch(url, options)
       .then(function (response) {
+        if (ANSWERED.indexOf(response.status) !== -1) { return null; }
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.text();
       })
-      .then(show)
-      .catch(function () { /* the next round will try again */ })
-      .then(function () { busy = false; });
+      .then(function (html) {
+        if (html !== null && !show(html)) { throw new Error("not a state"); }
+        found();
+      })
+      .catch(lost) // the next round will try again
+      .then(function () {
+        window.clearTimeout(timer);
+        busy = false;
+      });
   }
 
   // While the socket is up it says when the ticket's place or status changed (and is
@@ -88,4 +130,5 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { refresh(); }
   });
+  window.addEventListener("online", refresh);
 })();
