@@ -44,6 +44,7 @@ from app.live.api import LiveController, display_socket, ticket_socket
 from app.live.arrival import ArrivalCodes
 from app.live.channels import backend_for
 from app.live.hub import Hub
+from app.live.sockets import SocketsOnly
 from app.logs import RequestIdMiddleware, configure_logging
 from app.notify.api import OutboxController
 from app.notify.dispatcher import Dispatcher
@@ -322,7 +323,7 @@ def create_app(
     # Litestar's before_send hooks would wrap every websocket message too. Every answer,
     # routed or not, is in the visitor's language, and HEAD is GET without the body.
     in_language = language.Language(
-        language.HeadAsGet(app.asgi_handler),
+        language.HeadAsGet(SocketsOnly(app.asgi_handler)),
         secure=settings.is_production or settings.base_url.startswith("https://"),
     )
     app.asgi_handler = RequestIdMiddleware(

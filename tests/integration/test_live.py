@@ -182,6 +182,23 @@ async def test_unknown_sites_and_tickets_are_refused_at_the_door(server: Server)
     assert statuses == [403, 403]
 
 
+async def test_a_live_address_asked_over_plain_http_says_to_upgrade(server: Server) -> None:
+    answers = []
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        for path in ("/ws/sites/paris-15/display", "/ws/tickets/" + "z" * 32, "/ws/nothing"):
+            for method in ("GET", "HEAD", "POST", "OPTIONS"):
+                answers.append((method, path, await client.request(method, path)))
+
+    # Not a 500 (Litestar's router cannot route HTTP to these handlers): 426, and why.
+    assert {(method, path): answer.status_code for method, path, answer in answers} == {
+        (method, path): 426 for method, path, _ in answers
+    }
+    for _, _, answer in answers:
+        assert answer.headers["upgrade"] == "websocket"
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert answers[0][2].json()["detail"] == "This address takes websocket connections only."
+
+
 def stalled_client(port: int, path: str) -> socket.socket:
     """A websocket client that completes the handshake and then never reads, with a tiny
     receive buffer so that the server's writes soon back up."""
