@@ -75,12 +75,22 @@ async def excel_wanted(
     if flavour is not None:
         return flavour == "excel"
     return any(
-        f"{kind.maintype}/{kind.subtype}" == SPREADSHEET and kind.priority[0] > 0
-        for kind in map(MediaTypeHeader, request.accept)
+        f"{kind.maintype}/{kind.subtype}".lower() == SPREADSHEET and _quality(kind) > 0
+        for kind in map(MediaTypeHeader, request.headers.get("accept", "").split(","))
     )
 
 
 SPREADSHEET = "application/vnd.ms-excel"
+
+
+def _quality(kind: MediaTypeHeader) -> float:
+    """The `q` of one media type of an `Accept` header; 1 when it says none, or says one
+    that is no number. Read here, not by Litestar's `request.accept`, which fails (a 500)
+    on a `q` such as `inf` and rounds `0.001` down to 0."""
+    try:
+        return float(kind.params.get("q", 1))
+    except ValueError:
+        return 1.0
 
 
 def csv_attachment(body: str, filename: str) -> Response[str]:

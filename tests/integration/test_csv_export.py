@@ -63,8 +63,14 @@ async def test_the_default_csv_stays_as_programs_read_it(
 
 @pytest.mark.parametrize(
     ("query", "headers"),
-    [("&format=excel", {}), ("", {"Accept": "application/vnd.ms-excel"})],
-    ids=["format-excel", "accept-excel"],
+    [
+        ("&format=excel", {}),
+        ("", {"Accept": "application/vnd.ms-excel"}),
+        ("", {"Accept": "text/csv;q=0.5, Application/VND.ms-Excel;q=0.001"}),
+        ("", {"Accept": "application/vnd.ms-excel;q=inf"}),
+        ("", {"Accept": "application/vnd.ms-excel;q=1e999, text/csv;q=nope"}),
+    ],
+    ids=["format-excel", "accept-excel", "accept-excel-barely", "accept-q-inf", "accept-q-huge"],
 )
 async def test_a_french_office_gets_semicolons_a_bom_and_french_titles_beside_the_codes(
     client: AsyncTestClient[object], manager: dict[str, str], query: str, headers: dict[str, Any]
