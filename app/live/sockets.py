@@ -14,6 +14,7 @@ from typing import Any, Protocol, cast
 
 from litestar.exceptions import WebSocketDisconnect
 from litestar.types import (
+    HTTPResponseStartEvent,
     Receive,
     Scope,
     Send,
@@ -104,16 +105,15 @@ class SocketsOnly(HttpMiddleware):
                 "detail": "This address takes websocket connections only.",
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": HTTPStatus.UPGRADE_REQUIRED,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"upgrade", b"websocket"),
-                    (b"connection", b"Upgrade"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": HTTPStatus.UPGRADE_REQUIRED,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+            ],
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
