@@ -99,6 +99,12 @@ def among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnEle
     return within
 
 
+def rowcount(result: Any) -> int:
+    """How many rows the UPDATE or DELETE that gave `result` touched (`execute` is typed
+    as giving a plain `Result`, which does not say it)."""
+    return int(result.rowcount or 0)
+
+
 def token_digest(token: str) -> str:
     """The SHA-256 of a private-link token. Rows are found by it, then the token itself is
     compared in constant time: the database never compares a secret byte by byte."""

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.booking.models import Appointment
 from app.config import Settings
-from app.db import Database
+from app.db import Database, rowcount
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.transports import files as message_files
 from app.queue.models import ReceivedText, Ticket
@@ -47,10 +47,6 @@ BLANK_APPOINTMENT: dict[str, Any] = {
 # A walk-in's needs (a wheelchair, hearing, sight, the language they speak) say something of
 # their health or origin, as the appointment's do; the station kind stays, for the figures.
 BLANK_TICKET: dict[str, Any] = {"phone": None, "needs": [], "requires_accessible": False}
-
-
-def rowcount(result: Any) -> int:
-    return int(result.rowcount)
 
 
 async def blank_appointments(session: AsyncSession, *where: ColumnElement[bool]) -> int:

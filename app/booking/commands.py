@@ -44,7 +44,7 @@ from app.booking.references import (
 from app.booking.request import BookingRequest, check_texting, language_of
 from app.booking.rules import APPOINTMENT, AppointmentAction, AppointmentEffect
 from app.booking.slots import Refusal, Slot
-from app.db import Database, writing
+from app.db import Database, rowcount, writing
 from app.errors import Conflict
 from app.lifecycle import Move
 from app.sites.models import Service, Site
@@ -466,7 +466,7 @@ async def mark_missed(db: Database, now: datetime) -> int:
                     updated_at=now,
                 )
             )
-            marked += result.rowcount  # type: ignore[attr-defined]
+            marked += rowcount(result)
     return marked
 
 

@@ -34,7 +34,7 @@ from app.audit import service as audit
 from app.booking import commands as booking
 from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
 from app.booking.models import Appointment, AppointmentStatus
-from app.db import writing
+from app.db import rowcount, writing
 from app.errors import BadRequest, Conflict
 from app.notify.models import MessageStatus, OutboxMessage
 from app.notify.transports import files as message_files
@@ -339,7 +339,7 @@ async def blank(session: AsyncSession, found: Found, now: datetime) -> Erased:
     escalation_ids = [e.id for e in found.escalations]
     cancelled = 0
     if message_ids:
-        cancelled = retention.rowcount(
+        cancelled = rowcount(
             await session.execute(
                 update(OutboxMessage)
                 .where(

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.booking.contacts import e164, email_key, mailbox
 from app.booking.models import Appointment
-from app.db import writing
+from app.db import rowcount, writing
 from app.errors import DomainError
 from app.privacy.service import at_domain, domain_spellings
 from app.residents.models import Resident
@@ -88,4 +88,4 @@ async def attach(session: AsyncSession, resident: Resident) -> int:
             .where(Appointment.id.in_(ids), Appointment.resident_id.is_(None))
             .values(resident_id=resident.id)
         )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

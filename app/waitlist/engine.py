@@ -28,7 +28,7 @@ from app.booking.messages import about
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import get_needs, requirement_of
 from app.booking.slots import Slot, SlotFinder, policy
-from app.db import Database
+from app.db import Database, rowcount
 from app.notify import outbox
 from app.sites.hours import local_days
 from app.sites.models import Service, Site
@@ -357,7 +357,7 @@ async def run(db: Database, now: datetime, *, limit: int = DAYS_PER_ROUND) -> in
             await locking.lock(session, locking.day_locks(site_id, *days))
             ids = [mark_id for mark_id, _ in found]
             taken = await session.execute(delete(FreedDay).where(FreedDay.id.in_(ids)))
-            if taken.rowcount:  # type: ignore[attr-defined]  # else another instance did it
+            if rowcount(taken):  # else another instance did it
                 made += await offer_on(session, site, first, last, now)
     return made
 
@@ -493,4 +493,4 @@ async def forget(session: AsyncSession, appointment_ids: list[int], now: datetim
 async def forget_old_marks(session: AsyncSession, now: datetime) -> int:
     """Marks older than the caps look back (two days) are no use: deleted."""
     result = await session.execute(delete(OfferMark).where(OfferMark.made_at < now - MARKS_KEPT))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)

@@ -32,7 +32,7 @@ from sqlalchemy import case, delete, or_, select, update
 
 from app import leases
 from app.config import Settings
-from app.db import Database
+from app.db import Database, rowcount
 from app.lease_sender import LeaseSender
 from app.webhooks import rules, sealing
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -437,4 +437,4 @@ async def purge(db: Database, now: datetime, keep_days: int) -> int:
                 WebhookDelivery.created_at < now - timedelta(days=keep_days),
             )
         )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
