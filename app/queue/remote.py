@@ -35,7 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import events, locking
 from app.booking.contacts import texting_number
 from app.booking.queries import get_needs, get_service
-from app.db import Database, writing
+from app.db import Database, rowcount, writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import views
 from app.queue.commands import leave, new_ticket
@@ -277,35 +277,48 @@ async def _arrived(
     await record(session, ticket, "arrived", now, agent_id=agent_id)
 
 
-async def arrive(
-    session: AsyncSession, token: str, code: str, *, secret: str, now: datetime
-) -> Ticket:
-    """The holder is at the mairie, as the code they read there says: in the queue.
-    403 `arrival_code` for a wrong or stale code, each one counted: past
-    `MAX_ARRIVAL_MISSES`, 403 `arrival_locked` whatever the code (reception checks the
-    holder in); 409 once the ticket is no longer remote."""
+async def judge_code(
+    session: AsyncSession, ticket: Ticket, site: Site, code: str, *, secret: str, now: datetime
+) -> None:
+    """Nothing when `code` is `site`'s arrival code of the moment; else 403 `arrival_code`,
+    the miss counted on `ticket` in a transaction of its own. Past `MAX_ARRIVAL_MISSES`, 403
+    `arrival_locked` whatever the code (reception checks the holder in). Every code judged
+    goes through here, so that no page tells which code holds uncounted."""
+    holds = arrival_code_holds(secret, site.id, code, now)
+    this_ticket = Ticket.id == ticket.id
     async with writing(session):
-        found = await views.ticket_by_token(session, token)
-        site = await site_of(session, found.site_id)
-        locked = found.arrival_misses >= MAX_ARRIVAL_MISSES
-        missed = not locked and not arrival_code_holds(secret, site.id, code, now)
-        if missed:  # counted, and kept: the refusal below comes after the commit
-            await session.execute(
+        if holds:
+            misses = await session.scalar(select(Ticket.arrival_misses).where(this_ticket))
+            locked = (misses or 0) >= MAX_ARRIVAL_MISSES
+        else:  # one statement, so that misses sent at once are counted up to the lock only
+            counted = await session.execute(
                 update(Ticket)
-                .where(Ticket.id == found.id)
+                .where(this_ticket, Ticket.arrival_misses < MAX_ARRIVAL_MISSES)
                 .values(arrival_misses=Ticket.arrival_misses + 1)
             )
+            locked = rowcount(counted) == 0
     if locked:
         raise Forbidden(
             "Too many wrong codes for this ticket: show it at reception, which checks you in.",
             code="arrival_locked",
         )
-    if missed:
+    if not holds:
         raise Forbidden(
             "This is not the mairie's arrival code of the moment: read the code shown "
             "on the screen or at reception again.",
             code="arrival_code",
         )
+
+
+async def arrive(
+    session: AsyncSession, token: str, code: str, *, secret: str, now: datetime
+) -> Ticket:
+    """The holder is at the mairie, as the code they read there says: in the queue. 403
+    for a wrong or stale code, or a ticket locked (`judge_code`); 409 once not remote."""
+    async with writing(session):
+        found = await views.ticket_by_token(session, token)
+        site = await site_of(session, found.site_id)
+    await judge_code(session, found, site, code, secret=secret, now=now)
     async with writing(session):
         await lock_queue(session, site.id)
         ticket = await session.get_one(

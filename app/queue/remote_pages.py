@@ -80,6 +80,8 @@ LOCKED = N_(
     "enregistre votre arrivée."
 )
 UNKNOWN_NEED = N_("Une des aides cochées n'est plus proposée : vérifiez votre choix.")
+# The QR code's page: a code of the moment, a stale one (scan again), a ticket locked.
+QR_STATUSES = {None: 200, "arrival_code": 400, "arrival_locked": 403}
 WRONG_CODE = N_(
     "Ce n'est pas le code affiché en ce moment à la mairie : relisez le code sur l'écran "
     "de la salle d'attente ou à l'accueil, puis recommencez."
@@ -179,17 +181,37 @@ async def arrival_page(
 
 
 async def own_ticket(visitor: Visitor, site: Site) -> Ticket | None:
-    """The remote ticket of `site` whose link this browser holds (`TICKET_COOKIE`), if any."""
+    """The remote ticket of `site` whose link this browser holds (`TICKET_COOKIE`), if any.
+    A link that leads nowhere counts against the address's budget of lookups, as it does
+    in an address (`throttle.rate_limits`): a cookie is no way round it."""
     token = visitor.request.cookies.get(TICKET_COOKIE, "")[:64]
     if not token:
         return None
+    lookups, address = visitor.request.app.state.limits.token_lookups, client_key(visitor.request)
+    lookups.check(address, "Too many unknown private links from your address: wait a moment.")
     try:
         ticket = await views.ticket_by_token(visitor.session, token)
     except NotFound:
         return None
+    lookups.refund(address)
     if ticket.site_id != site.id:
         return None
     return ticket
+
+
+async def refusal_of_code(visitor: Visitor, ticket: Ticket, site: Site, code: str) -> str | None:
+    """Why `code`, presented for the remote `ticket`, does not let its holder in (the code
+    of `remote.judge_code`'s refusal; None when it holds). An empty code is not judged,
+    nor counted: there is nothing to judge."""
+    if not code:
+        return "arrival_code"
+    try:
+        await remote.judge_code(
+            visitor.session, ticket, site, code, secret=visitor.settings.secret_key, now=visitor.now
+        )
+    except Forbidden as wrong:
+        return wrong.code
+    return None
 
 
 def digits(code: str) -> str:
@@ -278,21 +300,23 @@ class RemotePages(PublicController):
         code = digits(visitor.request.query_params.get("code", ""))
         ticket = await own_ticket(visitor, site)
         waits = ticket is not None and ticket.status == TicketStatus.REMOTE
-        # The code is judged only for the holder of a ticket here: to anyone else, every
-        # code gets the same page, so that the page tells nobody which code holds.
-        stale = waits and not remote.arrival_code_holds(
-            visitor.settings.secret_key, site.id, code, visitor.now
-        )
+        # The code is judged only for the holder of a ticket here, and counted as the
+        # ticket's page counts it (a wrong one brings the lock nearer): to anyone else,
+        # every code gets the same page, so that the page tells nobody which code holds.
+        refused = None
+        if ticket is not None and waits:
+            refused = await refusal_of_code(visitor, ticket, site, code)
         page = {
             "site": site,
             "code": code,
-            "fresh": not stale,
+            "fresh": refused is None,
+            "locked": refused == "arrival_locked",
             "ticket": ticket,
             "remote": waits,
         }
         return Template(
             "remote_arrival.html",
             context=page,
-            status_code=400 if stale else 200,
+            status_code=QR_STATUSES[refused],
             headers=PRIVATE,
         )

@@ -320,3 +320,52 @@ async def test_a_stale_qr_code_says_to_scan_again(
     assert heading_of(page.text) == "Ce code n'est plus valable"
     assert "scannez à nouveau le QR code" in text_of(page.text)
     assert f'action="/ticket/{token}/arrivee"' not in page.text
+
+
+async def test_codes_tried_on_the_qr_code_s_page_count_toward_the_ticket_s_lock(
+    client: CLIENT, db: Database, settings: Settings, clock: Clock
+) -> None:
+    # The page tells the holder whether a code holds: each wrong one is a miss, as on the
+    # ticket's page, so that trying codes from home there ends in the same lock.
+    token = await joined(client)
+    code = code_now(settings, (await ticket_of(db, token)).site_id, clock)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    misses = [(await client.get("/arrivee/paris-15", params={"code": wrong})) for _ in range(10)]
+    counted = (await ticket_of(db, token)).arrival_misses
+    right = await client.get("/arrivee/paris-15", params={"code": code})
+    typed = await client.post(
+        f"/ticket/{token}/arrivee", data={"code": code}, follow_redirects=False
+    )
+
+    assert [page.status_code for page in misses] == [400] * 10
+    assert counted == 10
+    assert right.status_code == 403
+    assert heading_of(right.text) == "Montrez votre ticket à l'accueil"
+    assert f'action="/ticket/{token}/arrivee"' not in right.text
+    assert typed.status_code == 403
+    assert (await ticket_of(db, token)).status == TicketStatus.REMOTE
+
+
+async def test_a_ticket_s_cookie_that_leads_nowhere_counts_against_the_lookups_budget(
+    database_url: str, db: Database, clock: Clock
+) -> None:
+    from app.asgi import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, token_lookups_per_minute=3)
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as guesser:
+        token = await joined(guesser)
+        code = code_now(settings, (await ticket_of(db, token)).site_id, clock)
+        own = [
+            (await guesser.get("/arrivee/paris-15", params={"code": code})).status_code
+            for _ in range(4)
+        ]
+        guesses = []
+        for n in range(4):
+            guesser.cookies.set("guichet_ticket", f"guessed-token-{n:04d}-abcdefghijklmnop")
+            guesses.append((await guesser.get("/arrivee/paris-15")).status_code)
+        guesser.cookies.set("guichet_ticket", token)
+
+    assert own == [200] * 4  # one's own ticket, again and again: given back each time
+    assert guesses == [200, 200, 200, 429]

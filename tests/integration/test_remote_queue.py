@@ -14,9 +14,10 @@ from litestar.testing import AsyncTestClient
 
 from app.config import Settings
 from app.db import Database
-from app.errors import Conflict
+from app.errors import Conflict, Forbidden
 from app.queue import remote
 from app.queue.models import Ticket, TicketStatus
+from app.sites.models import Site
 from tests.conftest import Clock, Staff
 from tests.integration.test_queue_api import Desk
 
@@ -325,6 +326,35 @@ async def test_wrong_codes_are_counted_and_past_ten_only_reception_checks_the_ho
     assert locked.json()["code"] == "arrival_locked"
     assert checked_in.status_code == 200, checked_in.text
     assert checked_in.json()["status"] == "waiting"
+
+
+async def test_wrong_codes_sent_at_once_are_counted_up_to_the_lock_and_no_further(
+    client: CLIENT, clock: Clock, db: Database, settings: Settings
+) -> None:
+    # Each in a session of its own, really overlapping: ten wrong codes and no more are
+    # told so; the others find the ticket locked.
+    now = clock.set(MORNING)
+    token = (await join(client)).json()["token"]
+    ticket = await ticket_of(db, token)
+    async with db.session() as session:
+        site = await session.get_one(Site, ticket.site_id)
+    good = code_at(settings, site.id, clock)
+    wrong = "999999" if good != "999999" else "999998"
+
+    async def one_try() -> str:
+        async with db.session() as session:
+            try:
+                await remote.judge_code(
+                    session, ticket, site, wrong, secret=settings.secret_key, now=now
+                )
+            except Forbidden as refused:
+                return refused.code
+            return "let in"
+
+    answers = await asyncio.gather(*(one_try() for _ in range(16)))
+
+    assert sorted(answers) == ["arrival_code"] * 10 + ["arrival_locked"] * 6
+    assert (await ticket_of(db, token)).arrival_misses == remote.MAX_ARRIVAL_MISSES
 
 
 async def test_a_held_ticket_keeps_its_promised_time_though_its_number_was_never_confirmed(
