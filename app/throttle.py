@@ -39,15 +39,21 @@ class RateLimit:
     def hit(self, key: str) -> float:
         """Count one event for `key`; return 0 if allowed, else the seconds to wait."""
         now = self.clock()
-        interval = self.period / self.count
-        tat = max(self._arrivals.get(key, now), now)
-        earliest = tat - self.period + interval
-        if earliest > now:
-            return earliest - now
+        refused = self._wait(key, now)
+        if refused:
+            return refused
         if len(self._arrivals) >= self.max_keys:
             self._forget_idle(now)
-        self._arrivals[key] = tat + interval
+        self._arrivals[key] = max(self._arrivals.get(key, now), now) + self.period / self.count
         return 0.0
+
+    def wait(self, key: str) -> float:
+        """The seconds `key` would wait for its next event, counting nothing (0: none)."""
+        return self._wait(key, self.clock())
+
+    def _wait(self, key: str, now: float) -> float:
+        tat = max(self._arrivals.get(key, now), now)  # the theoretical arrival time
+        return max(0.0, tat - self.period + self.period / self.count - now)
 
     def refund(self, key: str) -> None:
         """Give back one event counted for `key` (one that turned out not to be abuse)."""
@@ -82,9 +88,13 @@ class Limits:
 
     def finding_wait(self, address: str, reference: str) -> float:
         """Count one try at finding `reference`'s appointment from `address`; the seconds to
-        wait before the next one is allowed (0: this one is)."""
+        wait before the next one is allowed (0: this one is): the longer of the two budgets'
+        waits, so that a client that waits as told is not refused again by the other."""
         network = client_network(address)
-        return self.finding_per_address.hit(network) or self.finding_per_reference.hit(reference)
+        refused = self.finding_per_address.hit(network)
+        if refused:
+            return max(refused, self.finding_per_reference.wait(reference))
+        return self.finding_per_reference.hit(reference)
 
     def found(self, address: str, reference: str) -> None:
         """The try just counted found its appointment: it is not held against anyone (a
@@ -138,9 +148,11 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
     address's budget, and 429 with Retry-After past it. A private link that leads nowhere
     (404, or a socket closed with 4404) counts against a smaller one too, so that guessing
     tokens is slow as well as hopeless; a link that leads somewhere is given back, so that
-    the phones of a mairie's Wi-Fi, each following its own ticket, never hold each other
-    back. Counted first and given back, as the tries of `Limits.finding_wait`, so that
-    guesses sent at once are all counted while they run."""
+    the phones of a mairie's Wi-Fi, each following its own ticket, never spend it. Counted
+    first and given back, as the tries of `Limits.finding_wait`, so that guesses sent at
+    once are all counted while they run; so a device that spends the budget with unknown
+    links holds back every link of its address for a moment, as one that spends the
+    address's whole budget of requests does."""
 
     async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and not scope["path"].startswith(UNCOUNTED):

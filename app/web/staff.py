@@ -73,7 +73,7 @@ STAFF_WORDS: Words = {
     **RESIDENTS_WORDS,
     403: (N_("Accès refusé"), N_("Votre compte ne permet pas d'ouvrir cette page.")),
     404: (N_("Introuvable"), N_("Cette page n'existe pas, ou plus.")),
-    429: (N_("Trop de tentatives"), N_("Attendez une minute avant de réessayer.")),
+    429: (N_("Trop de tentatives"), N_("Attendez un instant avant de réessayer.")),
 }
 FORM_EXPIRED: Words = {
     **STAFF_WORDS,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.config import load_settings
 from app.errors import TooManyRequests
-from app.throttle import RateLimit
+from app.throttle import FINDING_TRIES_PER_HOUR, Limits, RateLimit
 
 
 class Clock:
@@ -82,3 +83,34 @@ def test_an_event_given_back_frees_its_place_and_only_its_own() -> None:
     assert limit.hit("a") == 0
     assert limit.hit("a") > 0
     assert limit.hit("nobody") == 0
+
+
+def test_asking_how_long_to_wait_counts_nothing() -> None:
+    clock = Clock()
+    limit = RateLimit(count=2, period=10, clock=clock)
+
+    assert [limit.wait("a") for _ in range(5)] == [0.0] * 5
+    limit.hit("a")
+    limit.hit("a")
+    assert limit.wait("a") == pytest.approx(5.0)
+    clock.now += 5
+    assert limit.wait("a") == 0.0
+    assert limit.hit("a") == 0.0
+
+
+def test_finding_tells_the_longer_wait_when_the_address_and_the_reference_both_refuse() -> None:
+    # The reference tried from elsewhere until its hour is full, then from here until the
+    # address's is: waiting as told by the address alone would be refused again.
+    clock = Clock()
+    limits = Limits(load_settings(environ={}))
+    for budget in (limits.finding_per_address, limits.finding_per_reference):
+        budget.clock = clock
+    for n in range(FINDING_TRIES_PER_HOUR):
+        assert limits.finding_wait(f"192.0.2.{n}", "15-ABCDEF") == 0
+    clock.now += 1800  # half the reference's hour gone
+    tries = [limits.finding_wait("198.51.100.7", "15-ABCDEF") for _ in range(14)]
+    waited = tries[-1]
+
+    assert waited > 0
+    clock.now += waited
+    assert limits.finding_wait("198.51.100.7", "15-ABCDEF") == 0
