@@ -342,6 +342,8 @@ async def test_codes_tried_on_the_qr_code_s_page_count_toward_the_ticket_s_lock(
     assert counted == 10
     assert right.status_code == 403
     assert heading_of(right.text) == "Montrez votre ticket à l'accueil"
+    number = (await ticket_of(db, token)).number
+    assert f"Votre ticket <strong>{number}</strong>, Mairie du 15e arrondissement." in right.text
     assert f'action="/ticket/{token}/arrivee"' not in right.text
     assert typed.status_code == 403
     assert (await ticket_of(db, token)).status == TicketStatus.REMOTE
