@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import i18n
+from app.db import rowcount
 from app.events import AppointmentFacts, TicketFacts
 from app.i18n import formats
 from app.notify import planner
@@ -215,6 +216,18 @@ async def write_for_ticket(
     await write(session, message, now=now)
 
 
+async def cancel(session: AsyncSession, *where: ColumnElement[bool], reason: str = "") -> int:
+    """The messages not sent yet that `where` says are not sent (`reason`, if given, kept
+    as their last error); how many."""
+    values: dict[str, Any] = {"status": MessageStatus.CANCELLED}
+    if reason:
+        values["last_error"] = reason
+    pending = OutboxMessage.status == MessageStatus.PENDING
+    return rowcount(
+        await session.execute(update(OutboxMessage).where(pending, *where).values(**values))
+    )
+
+
 async def cancel_pending(
     session: AsyncSession,
     *,
@@ -224,27 +237,16 @@ async def cancel_pending(
 ) -> None:
     """What is pending about the appointment is not sent: all of it, its reminders only,
     or the messages of these `kinds` only."""
-    query = update(OutboxMessage).where(
-        OutboxMessage.appointment_id == appointment_id,
-        OutboxMessage.status == MessageStatus.PENDING,
-    )
+    where = [OutboxMessage.appointment_id == appointment_id]
     if reminders_only:
-        query = query.where(OutboxMessage.kind.startswith("reminder_"))
+        where.append(OutboxMessage.kind.startswith("reminder_"))
     if kinds:
-        query = query.where(OutboxMessage.kind.in_(kinds))
-    await session.execute(query.values(status=MessageStatus.CANCELLED))
+        where.append(OutboxMessage.kind.in_(kinds))
+    await cancel(session, *where)
 
 
 async def reminders_dropped(session: AsyncSession, site_id: int, hours: Sequence[int]) -> None:
     """The site no longer reminds people at these `hours` before: what is pending is not sent."""
     kinds = [f"reminder_{hour}h" for hour in hours]
     if kinds:
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.site_id == site_id,
-                OutboxMessage.status == MessageStatus.PENDING,
-                OutboxMessage.kind.in_(kinds),
-            )
-            .values(status=MessageStatus.CANCELLED)
-        )
+        await cancel(session, OutboxMessage.site_id == site_id, OutboxMessage.kind.in_(kinds))

@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import anyio.to_thread
 import idna
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -34,9 +34,10 @@ from app.audit import service as audit
 from app.booking import commands as booking
 from app.booking.contacts import DOTLESS_PROVIDERS, e164, email_key
 from app.booking.models import Appointment, AppointmentStatus
-from app.db import rowcount, writing
+from app.db import writing
 from app.errors import BadRequest, Conflict
-from app.notify.models import MessageStatus, OutboxMessage
+from app.notify.models import OutboxMessage
+from app.notify.outbox import cancel as cancel_messages
 from app.notify.transports import files as message_files
 from app.queue.models import Ticket
 from app.visits.models import Escalation, EscalationEvent, FollowUpAnswer, Visit
@@ -339,16 +340,8 @@ async def blank(session: AsyncSession, found: Found, now: datetime) -> Erased:
     escalation_ids = [e.id for e in found.escalations]
     cancelled = 0
     if message_ids:
-        cancelled = rowcount(
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(message_ids),
-                    OutboxMessage.status == MessageStatus.PENDING,
-                )
-                .values(status=MessageStatus.CANCELLED, last_error="erased on request")
-            )
-        )
+        erased = OutboxMessage.id.in_(message_ids)
+        cancelled = await cancel_messages(session, erased, reason="erased on request")
     if appointment_ids:
         await waitlist.forget(session, appointment_ids, now)
     among = partial(_blank_among, session)
