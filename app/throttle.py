@@ -94,7 +94,11 @@ class Limits:
         refused = self.finding_per_address.hit(network)
         if refused:
             return max(refused, self.finding_per_reference.wait(reference))
-        return self.finding_per_reference.hit(reference)
+        refused = self.finding_per_reference.hit(reference)
+        if refused:  # not a try, since it was not let through: the address's is given back
+            self.finding_per_address.refund(network)
+            return max(refused, self.finding_per_address.wait(network))
+        return 0.0
 
     def found(self, address: str, reference: str) -> None:
         """The try just counted found its appointment: it is not held against anyone (a

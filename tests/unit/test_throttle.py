@@ -114,3 +114,19 @@ def test_finding_tells_the_longer_wait_when_the_address_and_the_reference_both_r
     assert waited > 0
     clock.now += waited
     assert limits.finding_wait("198.51.100.7", "15-ABCDEF") == 0
+
+
+def test_finding_refused_by_the_reference_alone_spends_none_of_the_address_tries() -> None:
+    clock = Clock()
+    limits = Limits(load_settings(environ={}))
+    for budget in (limits.finding_per_address, limits.finding_per_reference):
+        budget.clock = clock
+    for n in range(FINDING_TRIES_PER_HOUR):
+        assert limits.finding_wait(f"192.0.2.{n}", "15-ABCDEF") == 0
+
+    waits = [limits.finding_wait("198.51.100.7", "15-ABCDEF") for _ in range(30)]
+
+    assert all(wait > 0 for wait in waits)
+    assert limits.finding_per_address.wait("198.51.100.7") == 0  # none of it spent
+    clock.now += waits[-1]
+    assert limits.finding_wait("198.51.100.7", "15-ABCDEF") == 0
