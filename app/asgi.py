@@ -63,7 +63,7 @@ from app.queue.sms_inbound import SmsInboundController
 from app.queue.staff_pages import StaffPages
 from app.residents.pages import ResidentPages
 from app.scheduler import Scheduler, transports
-from app.security import SecurityHeaders, origin_of
+from app.security import SecurityHeaders, WellFormedHost, origin_of
 from app.sites.admin_api import SiteAdminController
 from app.sites.admin_pages import SiteAdminPages
 from app.sites.api import SitesController
@@ -328,7 +328,7 @@ def create_app(
     )
     app.asgi_handler = RequestIdMiddleware(
         SecurityHeaders(
-            NoStore(in_language),
+            WellFormedHost(NoStore(in_language)),
             https_only=settings.is_production,
             form_targets=tuple(
                 origin_of(issuer)

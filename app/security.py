@@ -9,6 +9,8 @@ own that allows exactly that, and still may not be framed.
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +21,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Forbidden
-from app.web.middleware import HttpMiddleware
+from app.web.middleware import HttpMiddleware, send_problem
 
 POLICY = "; ".join(
     (
@@ -106,6 +108,31 @@ class SecurityHeaders(HttpMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# A host name or an address (IPv6 in brackets), then a port, as a Host header says them.
+HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]{1,5}))?")
+
+
+class WellFormedHost(HttpMiddleware):
+    """400 for a Host header that names no host, or a port that is none: every address of
+    the request is built from it (Litestar's `request.url` fails on such a port, and so
+    would every page, its error page included)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if not host or well_formed_host(host.decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        await send_problem(send, HTTPStatus.BAD_REQUEST, "The Host header names no host.")
+
+
+def well_formed_host(host: str) -> bool:
+    found = HOST.fullmatch(host)
+    return found is not None and int(found["port"] or 0) <= MAX_PORT
+
+
+MAX_PORT = 65535
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -7,14 +7,12 @@ between (Litestar's websocket wrappers cost more than the write itself at that r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol, cast
 
 from litestar.exceptions import WebSocketDisconnect
 from litestar.types import (
-    HTTPResponseStartEvent,
     Receive,
     Scope,
     Send,
@@ -23,8 +21,7 @@ from litestar.types import (
     WebSocketSendEvent,
 )
 
-from app.errors import PROBLEM_JSON
-from app.web.middleware import HttpMiddleware
+from app.web.middleware import HttpMiddleware, send_problem, under_sockets
 
 
 @dataclass
@@ -85,35 +82,17 @@ class RawSocket:
         await self._send(cast("WebSocketCloseEvent", event))
 
 
-SOCKETS = "/ws/"  # where the live endpoints are
-
-
 class SocketsOnly(HttpMiddleware):
     """A plain HTTP request to a live endpoint's address gets 426, saying to upgrade to a
-    websocket. Litestar's router cannot route HTTP to an ASGI route handler with path
-    parameters (it fails on the method, a 500); this answers before it is asked."""
+    websocket, before Litestar's router is asked (`under_sockets`)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not scope["path"].startswith(SOCKETS):
+        if not under_sockets(scope["path"]):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": HTTPStatus.UPGRADE_REQUIRED.phrase,
-                "status": HTTPStatus.UPGRADE_REQUIRED,
-                "detail": "This address takes websocket connections only.",
-            }
-        ).encode()
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": HTTPStatus.UPGRADE_REQUIRED,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"upgrade", b"websocket"),
-                (b"connection", b"Upgrade"),
-            ],
-        }
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_problem(
+            send,
+            HTTPStatus.UPGRADE_REQUIRED,
+            "This address takes websocket connections only.",
+            ((b"upgrade", b"websocket"), (b"connection", b"Upgrade")),
+        )

@@ -26,7 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 from app import i18n
-from app.web.middleware import HttpMiddleware
+from app.web.middleware import HttpMiddleware, under_sockets
 
 COOKIE = "guichet_lang"
 PARAMETER = "lang"
@@ -224,6 +224,8 @@ def _answers_get(request: Any, path: str) -> bool | None:
     router = getattr(getattr(request, "app", None), "asgi_router", None)
     if router is None:  # a stand-in request, outside an application
         return True
+    if under_sockets(path):
+        return None
     try:
         router.handle_routing(path=normalize_path(path), method="GET")
     except MethodNotAllowedException:

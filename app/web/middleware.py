@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
+from http import HTTPStatus
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.utils import normalize_path
+
+from app.errors import PROBLEM_JSON
 
 
 class HttpMiddleware(ABC):
@@ -24,3 +29,33 @@ class HttpMiddleware(ABC):
     @abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the HTTP request of `scope`, calling `app` as it sees fit."""
+
+
+SOCKETS = "/ws/"  # where the live endpoints are: websockets only
+
+
+def under_sockets(path: str) -> bool:
+    """Whether `path` (decoded) leads to a live endpoint as Litestar routes it, slashes
+    doubled or not: ASGI route handlers that its router cannot route HTTP to (it fails on
+    the method, a 500), so that what routes HTTP asks this first."""
+    return f"{normalize_path(path)}/".startswith(SOCKETS)
+
+
+async def send_problem(
+    send: Send, status: HTTPStatus, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Answer with a problem document (RFC 9457) from a middleware, before Litestar."""
+    body = json.dumps(
+        {"type": "about:blank", "title": status.phrase, "status": status, "detail": detail}
+    ).encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -185,9 +185,18 @@ async def test_unknown_sites_and_tickets_are_refused_at_the_door(server: Server)
 async def test_a_live_address_asked_over_plain_http_says_to_upgrade(server: Server) -> None:
     answers = []
     async with httpx.AsyncClient(base_url=server.base) as client:
-        for path in ("/ws/sites/paris-15/display", "/ws/tickets/" + "z" * 32, "/ws/nothing"):
+        for path in (
+            "/ws/sites/paris-15/display",
+            "/ws/tickets/" + "z" * 32,
+            "/ws/nothing",
+            "//ws/tickets/x",  # the router's way there too
+            "//ws//tickets//x",
+            "/%2fws%2ftickets%2fx",
+        ):
             for method in ("GET", "HEAD", "POST", "OPTIONS"):
-                answers.append((method, path, await client.request(method, path)))
+                # The path as written, slashes doubled or encoded, not as a URL reads it.
+                address = httpx.URL(server.base).copy_with(raw_path=path.encode())
+                answers.append((method, path, await client.request(method, address)))
 
     # Not a 500 (Litestar's router cannot route HTTP to these handlers): 426, and why.
     assert {(method, path): answer.status_code for method, path, answer in answers} == {
@@ -197,6 +206,37 @@ async def test_a_live_address_asked_over_plain_http_says_to_upgrade(server: Serv
         assert answer.headers["upgrade"] == "websocket"
         assert answer.headers["content-type"] == "application/problem+json"
     assert answers[0][2].json()["detail"] == "This address takes websocket connections only."
+
+
+async def test_a_page_that_names_a_live_address_is_no_500(server: Server) -> None:
+    # The pages' language switch routes the address a form was sent from, and the address
+    # asked: a live one among them is no page, not a failure.
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        not_found = await client.get("/%252Fws/tickets/x", headers={"Accept": "text/html"})
+        form = await client.post(
+            "/rendez-vous/retrouver",
+            data={"reference": "", "contact": ""},
+            headers={"Referer": f"{server.base}/ws%2Ftickets/x", "Origin": server.base},
+        )
+
+    assert not_found.status_code == 404
+    assert form.status_code == 422, form.text
+
+
+async def test_a_host_header_that_names_no_host_is_refused_plainly(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        answers = {
+            host: await client.get(path, headers={"Host": host, "Accept": "text/html"})
+            for host in ("a:b", "a:-1", "a:65536", "a:1/b", "127.0.0.1:8000/x")
+            for path in ("/",)
+        }
+        fine = await client.get("/", headers={"Host": "[::1]:8000"})
+
+    assert {host: answer.status_code for host, answer in answers.items()} == dict.fromkeys(
+        answers, 400
+    )
+    assert answers["a:b"].headers["content-type"] == "application/problem+json"
+    assert fine.status_code == 200
 
 
 def stalled_client(port: int, path: str) -> socket.socket:
