@@ -1,5 +1,5 @@
 """The arrival QR code of a mairie's paired lobby screens: the address of its arrival page
-with the code of the moment (`app.queue.remote.arrival_code`), drawn as an SVG data: URI.
+with the code of the moment (`app.queue.arrival_codes.arrival_code`), drawn as an SVG data: URI.
 
 The code is public in the waiting room, never on the internet: only paired screens are
 given it (`app.live.hub`), and only while the mairie is open.
@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 import segno
 
-from app.queue.remote import ARRIVAL_CODE_EVERY, arrival_code
+from app.queue.arrival_codes import ARRIVAL_CODE_EVERY, arrival_code
 
 QR_ERROR_LEVEL = "m"  # a screen seen from across the room, a little glare: 15 % may be lost
 QR_SCALE = 4

@@ -29,6 +29,7 @@ from app.errors import DomainError, Forbidden, NotFound
 from app.i18n import formats, gettext
 from app.i18n.texts import STATUSES, check_in_window, label, refusal_for_someone
 from app.queue import commands, queries, remote, views
+from app.queue.arrival_codes import arrival_code
 from app.queue.desk_forms import MAX_REFERENCE, WalkIn, too_long, too_long_text
 from app.queue.eta_words import EtaWords, eta_words
 from app.queue.models import Ticket
@@ -491,7 +492,7 @@ def _arrival_code(staff: Staff, site: Site) -> dict[str, str]:
     """The code people who took their ticket from a phone type (or scan) on arrival, until
     when it is shown, and in how many seconds it turns (the line is read again then, not
     up to a round later): "123 456", "9 h 35", "42"."""
-    code, until = remote.arrival_code(staff.settings.secret_key, site.id, staff.now)
+    code, until = arrival_code(staff.settings.secret_key, site.id, staff.now)
     return {
         "code": f"{code[:3]} {code[3:]}",
         "until": formats.clock(until.astimezone(ZoneInfo(site.timezone))),

@@ -9,7 +9,7 @@
   `UNCONFIRMED_FOR` closes, so that a mistyped number holds nobody's place. Arriving
   confirms it too.
 - **Arriving** (`arrive`, `check_in_number`): with the mairie's arrival code of the moment
-  (`arrival_code`, shown as a QR code on its paired screens and at reception) or checked
+  (`arrival_codes`, shown as a QR code on its paired screens and at reception) or checked
   in by reception. The ticket then waits as if since it was taken, for at most the site's
   `remote_head_start_minutes`: coming on time is rewarded, never punished.
 - **Passed over** (`hold_passed`, on each call): when a station calls someone who took their ticket
@@ -38,6 +38,7 @@ from app.booking.queries import get_needs, get_service
 from app.db import Database, rowcount, writing
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.queue import views
+from app.queue.arrival_codes import arrival_code_holds, typed
 from app.queue.commands import leave, new_ticket
 from app.queue.messages import About, about
 from app.queue.models import Ticket, TicketStatus
@@ -61,8 +62,6 @@ from app.sites.opening import closing_time, is_open, open_day
 from app.sites.service import get_site
 
 TRAVEL_MINUTES = (10, 20, 30, 45, 60)
-ARRIVAL_CODE_EVERY = timedelta(minutes=5)
-ARRIVAL_CODE_DIGITS = 6
 UNCONFIRMED_FOR = timedelta(minutes=20)
 # Wrong arrival codes a ticket may be given before only reception can check it in: a
 # code is one of a million, two of them good at a time; guessing would take ~250,000 tries.
@@ -217,45 +216,6 @@ async def confirm(
     return True
 
 
-# The arrival code ----------------------------------------------------------------------
-
-
-def _phase(site_id: int) -> int:
-    """The second of the period at which the mairie's code turns, its own: a network's
-    screens are not all redrawn in the same second."""
-    return site_id * 7919 % int(ARRIVAL_CODE_EVERY.total_seconds())
-
-
-def _window(site_id: int, now: datetime) -> int:
-    return int((now.timestamp() - _phase(site_id)) // ARRIVAL_CODE_EVERY.total_seconds())
-
-
-def _code_of(secret: str, site_id: int, window: int) -> str:
-    mac = hmac.new(secret.encode(), f"guichet arrival {site_id} {window}".encode(), hashlib.sha256)
-    return str(int.from_bytes(mac.digest()[:8], "big") % 10**ARRIVAL_CODE_DIGITS).zfill(
-        ARRIVAL_CODE_DIGITS
-    )
-
-
-def arrival_code(secret: str, site_id: int, now: datetime) -> tuple[str, datetime]:
-    """The mairie's arrival code at `now`, and until when it is shown (it is taken for one
-    more period after that, for someone who read it just before it changed)."""
-    window = _window(site_id, now)
-    turns = (window + 1) * ARRIVAL_CODE_EVERY.total_seconds() + _phase(site_id)
-    return _code_of(secret, site_id, window), datetime.fromtimestamp(turns, tz=now.tzinfo)
-
-
-def arrival_code_holds(secret: str, site_id: int, code: str, now: datetime) -> bool:
-    """Whether `code` is the site's code of now or of the period just before, typed with
-    or without the space the screens and reception show in it."""
-    given = "".join(code.split()).encode()
-    window = _window(site_id, now)
-    return any(
-        hmac.compare_digest(given, _code_of(secret, site_id, w).encode())
-        for w in (window, window - 1)
-    )
-
-
 # Arriving ------------------------------------------------------------------------------
 
 
@@ -282,12 +242,13 @@ async def judge_code(
 ) -> None:
     """Nothing when `code` is `site`'s arrival code of the moment; else 403 `arrival_code`,
     the miss counted on `ticket` in a transaction of its own. Past `MAX_ARRIVAL_MISSES`, 403
-    `arrival_locked` whatever the code (reception checks the holder in). Every code judged
-    goes through here, so that no page tells which code holds uncounted."""
+    `arrival_locked` whatever the code (reception checks the holder in). An empty code is
+    refused uncounted. Every code judged goes through here, so that no page tells which
+    code holds uncounted."""
     holds = arrival_code_holds(secret, site.id, code, now)
     this_ticket = Ticket.id == ticket.id
     async with writing(session):
-        if holds:
+        if holds or not typed(code):  # an empty code is no try: nothing to count
             misses = await session.scalar(select(Ticket.arrival_misses).where(this_ticket))
             locked = (misses or 0) >= MAX_ARRIVAL_MISSES
         else:  # one statement, so that misses sent at once are counted up to the lock only

@@ -23,6 +23,7 @@ from app.errors import BadRequest, Unprocessable
 from app.problems import problem_responses
 from app.queue import remote, views
 from app.queue.api import RECEPTION, TicketOut, ticket_body
+from app.queue.arrival_codes import arrival_code
 from app.queue.models import Ticket
 from app.shapes import from_model
 from app.sites.schemas import Slug
@@ -158,7 +159,7 @@ class RemoteDeskController(StaffApi):
     async def arrival_code(self, slug: Slug, caller: NamedDependency[Caller]) -> ArrivalCodeOut:
         site = await get_site(caller.session, slug)
         authorize(caller.actor, roles=RECEPTION, site=site)
-        code, until = remote.arrival_code(caller.settings.secret_key, site.id, caller.now)
+        code, until = arrival_code(caller.settings.secret_key, site.id, caller.now)
         return ArrivalCodeOut(code=code, valid_until=until.astimezone(ZoneInfo(site.timezone)))
 
     @post(

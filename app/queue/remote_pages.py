@@ -201,10 +201,7 @@ async def own_ticket(visitor: Visitor, site: Site) -> Ticket | None:
 
 async def refusal_of_code(visitor: Visitor, ticket: Ticket, site: Site, code: str) -> str | None:
     """Why `code`, presented for the remote `ticket`, does not let its holder in (the code
-    of `remote.judge_code`'s refusal; None when it holds). An empty code is not judged,
-    nor counted: there is nothing to judge."""
-    if not code:
-        return "arrival_code"
+    of `remote.judge_code`'s refusal; None when it holds)."""
     try:
         await remote.judge_code(
             visitor.session, ticket, site, code, secret=visitor.settings.secret_key, now=visitor.now

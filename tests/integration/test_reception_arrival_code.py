@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.config import Settings
-from app.queue import remote
+from app.queue import arrival_codes
 from app.sites.service import get_site
 from tests.conftest import STAFF_PASSWORD, Clock, Staff
 from tests.integration.test_desk_loose_ends import text_of
@@ -40,7 +40,7 @@ async def shown_code(db: Any, settings: Settings, now: datetime) -> tuple[str, d
     """The line paris-15's reception reads out at `now`, and when its code turns."""
     async with db.session() as session:
         site = await get_site(session, "paris-15")
-    code, until = remote.arrival_code(settings.secret_key, site.id, now)
+    code, until = arrival_codes.arrival_code(settings.secret_key, site.id, now)
     local = until.astimezone(ZoneInfo("Europe/Paris"))
     return f"Code d'arrivée : {code[:3]} {code[3:]} (jusqu'à {local.hour} h {local:%M})", until
 
@@ -98,7 +98,7 @@ async def test_the_line_says_in_how_many_seconds_its_code_turns(
     assert TURNS_IN.findall(line_last_second.text) == ["1"]
     assert after in read(line_turned.text)
     assert TURNS_IN.findall(line_turned.text) == [
-        str(int(remote.ARRIVAL_CODE_EVERY.total_seconds()))
+        str(int(arrival_codes.ARRIVAL_CODE_EVERY.total_seconds()))
     ]
 
 

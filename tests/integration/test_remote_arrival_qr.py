@@ -17,7 +17,7 @@ from app.config import Settings
 from app.db import Database
 from app.live import hub
 from app.live.arrival import ArrivalCodes
-from app.queue.remote import arrival_code
+from app.queue.arrival_codes import arrival_code
 from app.sites.service import get_site
 from tests.conftest import Clock, Staff
 from tests.integration.test_queue_api import Desk

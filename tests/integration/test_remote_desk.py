@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from litestar.testing import AsyncTestClient
 
 from app.config import Settings
-from app.queue import remote
+from app.queue import arrival_codes
 from app.sites.service import get_site
 from tests.conftest import Clock, Staff
 from tests.integration.test_desk_loose_ends import desk, text_of
@@ -31,7 +31,7 @@ async def test_reception_shows_the_arrival_code_and_the_tickets_on_their_way_and
     csrf = await desk(client, staff, "reception", "/accueil/paris-15")
     async with db.session() as session:
         site = await get_site(session, "paris-15")
-    code, until = remote.arrival_code(settings.secret_key, site.id, clock())
+    code, until = arrival_codes.arrival_code(settings.secret_key, site.id, clock())
     shown_until = until.astimezone(ZoneInfo("Europe/Paris"))
 
     console = text_of(html.unescape((await client.get("/accueil/paris-15")).text))

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from app.config import Settings
 from app.db import Database
-from app.queue import remote
+from app.queue import arrival_codes, remote
 from app.sites.service import get_site
 from tests.conftest import Clock, Staff
 from tests.integration.test_queue_api import Desk
@@ -46,7 +46,7 @@ async def a_morning_of_remote_tickets(
     arrives = await join(client, "06 12 34 56 01")
     leaves = await join(client, "06 12 34 56 02")
     await join(client, "06 12 34 56 03")
-    code = remote.arrival_code(settings.secret_key, site.id, clock())[0]
+    code = arrival_codes.arrival_code(settings.secret_key, site.id, clock())[0]
     arrived = await client.post(f"/api/v1/tickets/{arrives}/arrive", json={"code": code})
     left = await client.post(f"/api/v1/tickets/{leaves}/leave")
     assert (arrived.status_code, left.status_code) == (200, 200), (arrived.text, left.text)

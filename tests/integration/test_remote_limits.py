@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.config import Settings
 from app.db import Database
-from app.queue import remote
+from app.queue import arrival_codes
 from app.sites.service import get_site
 from tests.conftest import Clock, make_settings
 
@@ -98,7 +98,7 @@ async def test_arriving_and_leaving_spend_none_of_the_address_booking_budget(
         async with database.session() as session:
             site = await get_site(session, "paris-15")
         await database.dispose()
-        code = remote.arrival_code(settings.secret_key, site.id, clock())[0]
+        code = arrival_codes.arrival_code(settings.secret_key, site.id, clock())[0]
         wrong = [
             await client.post(f"/api/v1/tickets/{'w' * 40}{n:03d}/arrive", json={"code": code})
             for n in range(3)

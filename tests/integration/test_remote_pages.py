@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from app.config import Settings
 from app.db import Database
-from app.queue import remote
+from app.queue import arrival_codes, remote
 from app.queue.models import Ticket, TicketStatus
 from app.queue.pages import leave_home_at
 from app.queue.views import ticket_by_token
@@ -64,7 +64,7 @@ async def ticket_of(db: Database, token: str) -> Ticket:
 
 
 def code_now(settings: Settings, site_id: int, clock: Clock) -> str:
-    return remote.arrival_code(settings.secret_key, site_id, clock())[0]
+    return arrival_codes.arrival_code(settings.secret_key, site_id, clock())[0]
 
 
 async def test_the_join_page_asks_the_demarche_the_number_and_the_travel_time(
@@ -331,15 +331,19 @@ async def test_codes_tried_on_the_qr_code_s_page_count_toward_the_ticket_s_lock(
     code = code_now(settings, (await ticket_of(db, token)).site_id, clock)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
+    blank = await client.post(f"/api/v1/tickets/{token}/arrive", json={"code": "   "})
     misses = [(await client.get("/arrivee/paris-15", params={"code": wrong})) for _ in range(10)]
     counted = (await ticket_of(db, token)).arrival_misses
     right = await client.get("/arrivee/paris-15", params={"code": code})
+    empty = await client.get("/arrivee/paris-15", params={"code": ""})
     typed = await client.post(
         f"/ticket/{token}/arrivee", data={"code": code}, follow_redirects=False
     )
 
+    assert (blank.status_code, blank.json()["code"]) == (403, "arrival_code")  # uncounted
     assert [page.status_code for page in misses] == [400] * 10
     assert counted == 10
+    assert (empty.status_code, heading_of(empty.text)) == (403, heading_of(right.text))
     assert right.status_code == 403
     assert heading_of(right.text) == "Montrez votre ticket à l'accueil"
     number = (await ticket_of(db, token)).number

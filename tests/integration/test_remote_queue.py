@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from app.config import Settings
 from app.db import Database
 from app.errors import Conflict, Forbidden
-from app.queue import remote
+from app.queue import arrival_codes, remote
 from app.queue.models import Ticket, TicketStatus
 from app.sites.models import Site
 from tests.conftest import Clock, Staff
@@ -40,7 +40,7 @@ async def ticket_of(db: Database, token: str) -> Ticket:
 
 
 def code_at(settings: Settings, site_id: int, clock: Clock) -> str:
-    return remote.arrival_code(settings.secret_key, site_id, clock())[0]
+    return arrival_codes.arrival_code(settings.secret_key, site_id, clock())[0]
 
 
 async def test_one_joins_while_the_mairie_is_open_and_not_while_it_is_closed(
@@ -206,14 +206,16 @@ async def test_the_code_just_changed_is_still_taken_for_one_period(
     settings: Settings, clock: Clock
 ) -> None:
     clock.set("2026-12-01 09:04:00")
-    shown, until = remote.arrival_code(settings.secret_key, 1, clock())
-    next_code, next_until = remote.arrival_code(settings.secret_key, 1, until)
-    half_a_period = remote.ARRIVAL_CODE_EVERY / 2
+    shown, until = arrival_codes.arrival_code(settings.secret_key, 1, clock())
+    next_code, next_until = arrival_codes.arrival_code(settings.secret_key, 1, until)
+    half_a_period = arrival_codes.ARRIVAL_CODE_EVERY / 2
 
-    assert clock() < until <= clock() + remote.ARRIVAL_CODE_EVERY
+    assert clock() < until <= clock() + arrival_codes.ARRIVAL_CODE_EVERY
     assert next_code != shown
-    assert next_until == until + remote.ARRIVAL_CODE_EVERY
-    assert remote.arrival_code(settings.secret_key, 1, until - timedelta(seconds=1))[0] == shown
+    assert next_until == until + arrival_codes.ARRIVAL_CODE_EVERY
+    assert (
+        arrival_codes.arrival_code(settings.secret_key, 1, until - timedelta(seconds=1))[0] == shown
+    )
     assert remote.arrival_code_holds(settings.secret_key, 1, shown, until + half_a_period)
     assert not remote.arrival_code_holds(settings.secret_key, 1, shown, next_until + half_a_period)
     assert not remote.arrival_code_holds(settings.secret_key, 2, shown, until + half_a_period)
@@ -221,7 +223,7 @@ async def test_the_code_just_changed_is_still_taken_for_one_period(
 
 async def test_the_code_is_taken_as_shown_with_its_space(settings: Settings, clock: Clock) -> None:
     clock.set("2026-12-01 09:04:00")
-    code = remote.arrival_code(settings.secret_key, 1, clock())[0]
+    code = arrival_codes.arrival_code(settings.secret_key, 1, clock())[0]
 
     assert remote.arrival_code_holds(settings.secret_key, 1, f" {code[:3]} {code[3:]} ", clock())
     assert not remote.arrival_code_holds(settings.secret_key, 1, f"{code[:3]}-{code[3:]}", clock())
@@ -231,7 +233,9 @@ async def test_the_mairies_codes_turn_at_their_own_second_not_all_at_once(
     settings: Settings, clock: Clock
 ) -> None:
     clock.set("2026-12-01 09:04:00")
-    turns = {remote.arrival_code(settings.secret_key, site, clock())[1] for site in range(1, 41)}
+    turns = {
+        arrival_codes.arrival_code(settings.secret_key, site, clock())[1] for site in range(1, 41)
+    }
 
     assert len(turns) >= 30  # forty mairies' screens are not redrawn in the same second
 

@@ -39,7 +39,7 @@ from app.db import Database
 from app.notify import render
 from app.notify.models import OutboxMessage
 from app.partners.sessions import COOKIE as PARTNER_COOKIE
-from app.queue import remote
+from app.queue import arrival_codes, remote
 from app.scheduler import Scheduler
 from app.sites.models import Need, Service
 from app.sites.service import get_site
@@ -761,7 +761,7 @@ async def from_a_phone(day: Day, reader: Reader) -> None:
     await reader.page("/ticket/{token:str}", token=ticket["token"])  # not there yet
     async with day.db.session() as session:
         site = await get_site(session, SITE)
-        code = remote.arrival_code(day.settings.secret_key, site.id, day.clock())[0]
+        code = arrival_codes.arrival_code(day.settings.secret_key, site.id, day.clock())[0]
     await reader.page("/arrivee/{slug:str}", slug=SITE, query={"code": code})  # no cookie
 
 
