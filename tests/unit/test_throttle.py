@@ -98,18 +98,26 @@ def test_asking_how_long_to_wait_counts_nothing() -> None:
     assert limit.hit("a") == 0.0
 
 
-def test_finding_tells_the_longer_wait_when_the_address_and_the_reference_both_refuse() -> None:
-    # The reference tried from elsewhere until its hour is full, then from here until the
-    # address's is: waiting as told by the address alone would be refused again.
-    clock = Clock()
+def finding_with_a_full_reference(clock: Clock) -> Limits:
+    """The finding budgets on `clock`, the reference 15-ABCDEF tried its hour's worth from
+    elsewhere (an address each)."""
     limits = Limits(load_settings(environ={}))
     for budget in (limits.finding_per_address, limits.finding_per_reference):
         budget.clock = clock
     for n in range(FINDING_TRIES_PER_HOUR):
         assert limits.finding_wait(f"192.0.2.{n}", "15-ABCDEF") == 0
-    clock.now += 1800  # half the reference's hour gone
-    tries = [limits.finding_wait("198.51.100.7", "15-ABCDEF") for _ in range(14)]
-    waited = tries[-1]
+    return limits
+
+
+def test_finding_tells_the_longer_wait_when_the_address_and_the_reference_both_refuse() -> None:
+    # This address tried other references until its hour is full: waiting as told by the
+    # address alone would be refused again by the reference.
+    clock = Clock()
+    limits = finding_with_a_full_reference(clock)
+    for n in range(FINDING_TRIES_PER_HOUR * 2):
+        assert limits.finding_wait("198.51.100.7", f"15-OTHER{n}") == 0
+
+    waited = limits.finding_wait("198.51.100.7", "15-ABCDEF")
 
     assert waited > 0
     clock.now += waited
@@ -118,11 +126,7 @@ def test_finding_tells_the_longer_wait_when_the_address_and_the_reference_both_r
 
 def test_finding_refused_by_the_reference_alone_spends_none_of_the_address_tries() -> None:
     clock = Clock()
-    limits = Limits(load_settings(environ={}))
-    for budget in (limits.finding_per_address, limits.finding_per_reference):
-        budget.clock = clock
-    for n in range(FINDING_TRIES_PER_HOUR):
-        assert limits.finding_wait(f"192.0.2.{n}", "15-ABCDEF") == 0
+    limits = finding_with_a_full_reference(clock)
 
     waits = [limits.finding_wait("198.51.100.7", "15-ABCDEF") for _ in range(30)]
 
