@@ -120,6 +120,16 @@ def refuse(problems: Sequence[Problem]) -> None:
         raise Invalid(problems)
 
 
+def problem_body(status: int, detail: str) -> dict[str, Any]:
+    """A problem document (RFC 9457): its type, title, status and what went wrong."""
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+
+
 def problem(
     status: int,
     detail: str,
@@ -127,12 +137,7 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_body(status, detail)
     if extra:
         body.update({key: value for key, value in extra.items() if key not in body})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

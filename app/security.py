@@ -112,6 +112,7 @@ class SecurityHeaders(HttpMiddleware):
 
 # A host name or an address (IPv6 in brackets), then a port, as a Host header says them.
 HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]{1,5}))?")
+MAX_PORT = 65535
 
 
 class WellFormedHost(HttpMiddleware):
@@ -130,9 +131,6 @@ class WellFormedHost(HttpMiddleware):
 def well_formed_host(host: str) -> bool:
     found = HOST.fullmatch(host)
     return found is not None and int(found["port"] or 0) <= MAX_PORT
-
-
-MAX_PORT = 65535
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

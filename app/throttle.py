@@ -24,6 +24,7 @@ FINDING_TRIES_PER_HOUR = 6
 IPV6_NETWORK_BITS = 64
 UNKNOWN = "unknown"  # a client with no address one can count it by
 UNKNOWN_LINK = 4404  # the close code of a socket whose site or ticket does not exist
+UNKNOWN_LINKS = "Too many unknown private links from your address: wait a moment."
 
 
 @dataclass
@@ -165,9 +166,7 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
             address = client_network(str(client[0])) if client else UNKNOWN
             limits.requests.check(address, "Too many requests from your address: wait a moment.")
             if "{token" in str(scope.get("path_template", "")):
-                limits.token_lookups.check(
-                    address, "Too many unknown private links from your address: wait a moment."
-                )
+                limits.token_lookups.check(address, UNKNOWN_LINKS)
                 send = _given_back_unless_unknown(send, limits.token_lookups, address)
         await app(scope, receive, send)
 

@@ -24,6 +24,7 @@ from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.queue import remote, views
+from app.queue.arrival_codes import typed
 from app.queue.eta_words import eta_words
 from app.queue.models import Ticket, TicketStatus
 from app.queue.pages import PRIVATE, tracking_context
@@ -31,7 +32,7 @@ from app.sites.models import Site
 from app.sites.opening import opening_of
 from app.sites.schemas import Slug
 from app.sites.service import get_site, list_needs, list_services
-from app.throttle import client_key
+from app.throttle import UNKNOWN_LINKS, client_key
 from app.web.public import PublicController, Visitor
 
 # The browser that took a ticket holds its link until the end of the day, so that the
@@ -188,7 +189,7 @@ async def own_ticket(visitor: Visitor, site: Site) -> Ticket | None:
     if not token:
         return None
     lookups, address = visitor.request.app.state.limits.token_lookups, client_key(visitor.request)
-    lookups.check(address, "Too many unknown private links from your address: wait a moment.")
+    lookups.check(address, UNKNOWN_LINKS)
     try:
         ticket = await views.ticket_by_token(visitor.session, token)
     except NotFound:
@@ -212,8 +213,8 @@ async def refusal_of_code(visitor: Visitor, ticket: Ticket, site: Site, code: st
 
 
 def digits(code: str) -> str:
-    """The arrival code as typed, its spaces out, kept short."""
-    return "".join(code.split())[:MAX_CODE]
+    """The arrival code as typed (`arrival_codes.typed`), kept short."""
+    return typed(code)[:MAX_CODE]
 
 
 class RemotePages(PublicController):

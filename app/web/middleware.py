@@ -10,7 +10,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 from litestar.utils import normalize_path
 
-from app.errors import PROBLEM_JSON
+from app.errors import PROBLEM_JSON, problem_body
 
 
 class HttpMiddleware(ABC):
@@ -45,9 +45,7 @@ async def send_problem(
     send: Send, status: HTTPStatus, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
 ) -> None:
     """Answer with a problem document (RFC 9457) from a middleware, before Litestar."""
-    body = json.dumps(
-        {"type": "about:blank", "title": status.phrase, "status": status, "detail": detail}
-    ).encode()
+    body = json.dumps(problem_body(status, detail)).encode()
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": status,
