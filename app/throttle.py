@@ -24,7 +24,12 @@ FINDING_TRIES_PER_HOUR = 6
 IPV6_NETWORK_BITS = 64
 UNKNOWN = "unknown"  # a client with no address one can count it by
 UNKNOWN_LINK = 4404  # the close code of a socket whose site or ticket does not exist
+UNKNOWN_KEY = 4403  # the close code of a display whose screen key is unknown or revoked
 UNKNOWN_LINKS = "Too many unknown private links from your address: wait a moment."
+UNKNOWN_KEYS = "Too many unknown keys from your address: wait a moment."
+# A route's `opt`: a function of the scope that says whether the request presents a secret
+# the handler looks up, besides a `{token}` in its path (a paired screen's key).
+LOOKS_UP = "looks_up"
 
 
 @dataclass
@@ -151,8 +156,9 @@ UNCOUNTED = ("/static/", "/display/static/", "/health/")
 def rate_limits(app: ASGIApp) -> ASGIApp:
     """Litestar middleware (after routing): every request and websocket counts against its
     address's budget, and 429 with Retry-After past it. A private link that leads nowhere
-    (404, or a socket closed with 4404) counts against a smaller one too, so that guessing
-    tokens is slow as well as hopeless; a link that leads somewhere is given back, so that
+    (404, or a socket closed with 4404) or a screen key that opens nothing (its display
+    closed with 4403) counts against a smaller one too, so that guessing tokens and keys
+    is slow as well as hopeless; a link or key that leads somewhere is given back, so that
     the phones of a mairie's Wi-Fi, each following its own ticket, never spend it. Counted
     first and given back, as the tries of `Limits.finding_wait`, so that guesses sent at
     once are all counted while they run; so a device that spends the budget with unknown
@@ -165,7 +171,7 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
             client = scope.get("client")
             address = client_network(str(client[0])) if client else UNKNOWN
             limits.requests.check(address, "Too many requests from your address: wait a moment.")
-            if "{token" in str(scope.get("path_template", "")):
+            if _looks_up(scope):
                 limits.token_lookups.check(address, UNKNOWN_LINKS)
                 send = _given_back_unless_unknown(send, limits.token_lookups, address)
         await app(scope, receive, send)
@@ -173,9 +179,21 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
     return limited
 
 
+def _looks_up(scope: Scope) -> bool:
+    """Whether the request presents a private link's token in its path, or a secret its
+    route says it looks up (`LOOKS_UP`)."""
+    if "{token" in str(scope.get("path_template", "")):
+        return True
+    handler = scope.get("route_handler")
+    presents: Callable[[Scope], bool] | None = handler.opt.get(LOOKS_UP) if handler else None
+    return presents is not None and presents(scope)
+
+
 def _given_back_unless_unknown(send: Send, budget: RateLimit, address: str) -> Send:
-    """`send`, which gives `address` its lookup back once the answer shows the link was
-    known: any status but 404, a socket accepted or closed otherwise than with 4404."""
+    """`send`, which gives `address` its lookup back once the answer shows the link or key
+    was known: any status but 404, a socket sent a message or closed otherwise than with
+    4404 or 4403. Its accepting says nothing yet: a display whose key opens nothing is
+    accepted first, so that it learns why, then closed."""
     decided = False
 
     async def answering(message: Message) -> None:
@@ -189,11 +207,12 @@ def _given_back_unless_unknown(send: Send, budget: RateLimit, address: str) -> S
     return answering
 
 
-# The first message of an answer, which says whether the link was known.
-ANSWERS = ("http.response.start", "websocket.accept", "websocket.close")
+# The first message of an answer that says whether the link or key was known.
+ANSWERS = ("http.response.start", "websocket.send", "websocket.close")
 
 
 def _unknown(message: Message) -> bool:
     if message["type"] == "http.response.start":
         return bool(message["status"] == HTTPStatus.NOT_FOUND)
-    return bool(message["type"] == "websocket.close" and message.get("code") == UNKNOWN_LINK)
+    closed = message["type"] == "websocket.close"
+    return closed and message.get("code") in (UNKNOWN_LINK, UNKNOWN_KEY)

@@ -23,6 +23,7 @@ from app.errors import Forbidden, Unauthorized
 from app.partners import commands as partners
 from app.partners.rules import looks_like_a_key
 from app.security import FORM_TYPES
+from app.throttle import UNKNOWN_KEYS, Limits, client_key
 from app.web.context import Context, WithContext
 
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staff": []}]
@@ -56,7 +57,7 @@ async def agent_of(
     token = bearer_token(request)
     if token is not None:
         if looks_like_a_key(token):
-            await partner_actor(session, token)  # 401 for a key that books nothing
+            await partner_actor(request, session, token)  # 401 for a key that books nothing
             raise Forbidden(
                 "A partner's key only books appointments (POST /api/v1/appointments).",
                 code="partner_key",
@@ -78,11 +79,20 @@ async def agent_of(
     return agent
 
 
-async def partner_actor(session: AsyncSession, key: str) -> Actor:
-    """The partner whose key this is, as an actor; 401 for a key unknown or revoked."""
+async def partner_actor(
+    request: Request[object, object, State], session: AsyncSession, key: str
+) -> Actor:
+    """The partner whose key this is, as an actor; 401 for a key unknown or revoked. Each
+    key looked up counts against the address's budget of unknown links (429 past it), and
+    is given back once found, as private links are (`app.throttle.rate_limits`): guessing
+    keys is slow, and a partner's own key never spends it."""
+    limits: Limits = request.app.state.limits
+    address = client_key(request)
+    limits.token_lookups.check(address, UNKNOWN_KEYS)
     partner = await partners.partner_of_key(session, key)
     if partner is None:
         raise Unauthorized("This partner key is unknown or was revoked.")
+    limits.token_lookups.refund(address)
     return Actor.of_partner(partner)
 
 
@@ -102,7 +112,7 @@ async def booker_of(request: Request[object, object, State], context: Context) -
     nobody known (None: a person booking online)."""
     token = bearer_token(request)
     if token is not None and looks_like_a_key(token):
-        return await partner_actor(context.session, token)
+        return await partner_actor(request, context.session, token)
     agent = await agent_of(request, context.session, context.settings, context.now)
     return Actor.of(agent) if agent is not None else None
 

@@ -21,6 +21,7 @@ from app.live.sockets import RawSocket
 from app.queue import views as queue
 from app.sites.schemas import Slug
 from app.sites.service import get_site
+from app.throttle import LOOKS_UP
 from app.web.context import Context
 from app.web.public import on_page_error
 
@@ -56,26 +57,39 @@ class LiveController(Controller):
         return await with_opening(context.session, site, context.now, body)
 
 
+def _given_key(scope: Scope) -> str | None:
+    """What the address gives as the screen's key, `?ecran=<key>`, well formed or not."""
+    raw = scope.get("query_string", b"")
+    values = parse_qs(raw.decode("latin-1")).get(KEY_PARAMETER) if len(raw) <= 1024 else ["?"]
+    return values[0] if values else None
+
+
 def screen_key(scope: Scope) -> str | None:
     """The paired screen's key, `?ecran=<key>`; None without one, or with one that cannot
     be ours (a mangled address: the display shows the public queue, uncounted, and says
     its address is wrong). A well-formed key that is not paired is refused by the hub."""
-    raw = scope.get("query_string", b"")
-    values = parse_qs(raw.decode("latin-1")).get(KEY_PARAMETER) if len(raw) <= 1024 else ["?"]
-    if not values:
+    given = _given_key(scope)
+    if given is None:
         return None
-    if not well_formed(values[0]):
+    if not well_formed(given):
         # Neither the key nor the address: a key is a secret, an address a person's.
         log.warning("a lobby display came with a malformed screen key: shown uncounted")
         return None
-    return values[0]
+    return given
 
 
-@asgi("/ws/sites/{slug:str}/display", copy_scope=False)
+def looks_up_a_key(scope: Scope) -> bool:
+    """Whether the hub will look up this display's key (`screen_key`, without its warning):
+    the lookup counts against the address's budget of unknown links (`rate_limits`)."""
+    given = _given_key(scope)
+    return given is not None and well_formed(given)
+
+
+@asgi("/ws/sites/{slug:str}/display", copy_scope=False, opt={LOOKS_UP: looks_up_a_key})
 async def display_socket(scope: Scope, receive: Receive, send: Send) -> None:
     """WS: a snapshot of the lobby screen's state, then one message per change. A paired
     screen adds its key (`?ecran=<key>`, from its own address) and is counted as a screen;
-    a revoked or unknown key is closed with 4403."""
+    a revoked or unknown key is closed with 4403, and counts as an unknown link."""
     socket = RawSocket(scope, receive, send)
     slug = str(socket.path_params.get("slug", ""))
     await hub_of(scope).serve_display(socket, slug, screen_key(scope))

@@ -22,13 +22,13 @@ from app.live.sockets import LiveSocket
 from app.queue import views as queue
 from app.sites.models import Site
 from app.sites.opening import Opening, read_in_same_minute
-from app.throttle import RateLimit
+from app.throttle import UNKNOWN_KEY, RateLimit
 
 QUEUE_SIZE = 16
 CLIENT_MESSAGES_PER_MINUTE = 30
 TOO_MANY = 1008
 TRY_AGAIN_LATER = 1013
-NOT_PAIRED = 4403  # a revoked or unknown screen key: the display says so and stops
+NOT_PAIRED = UNKNOWN_KEY  # a revoked or unknown screen key: the display says so and stops
 MODEL_FOR_SECONDS = 30.0  # how long the waiting model (stations, service times) is kept
 STATE_FOR_SECONDS = 30.0  # how old a state a newly connected screen may be shown first
 OPENING_KEPT = timedelta(seconds=75)  # a minute, and the clock's read of the next one late

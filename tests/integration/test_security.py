@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
@@ -22,6 +23,9 @@ from app.config import Settings, SettingsError, load_settings
 from app.db import Database
 from tests.conftest import STAFF_PASSWORD, TEST_SECRET, Clock, Staff, desks, make_settings
 from tests.servers import running
+
+SCREENS = "/api/v1/admin/sites/paris-15/screens"
+NOT_PAIRED = 4403
 
 BASE = "http://127.0.0.1"
 
@@ -525,6 +529,103 @@ async def test_following_ones_own_links_never_spends_the_budget_of_unknown_ones(
     assert misses == [404, 404, 404, 429]
     # Past the budget every link waits, known or not: nothing tells them apart unread.
     assert own_after.status_code == 429
+
+
+async def close_code(client: AsyncTestClient[object], path: str) -> int:
+    """The code a websocket at `path` is closed with before it is sent anything (0: it is
+    sent its first message)."""
+    try:
+        with await client.websocket_connect(path) as socket:
+            socket.receive_json(timeout=10)
+    except WebSocketDisconnect as closed:
+        return closed.code
+    return 0
+
+
+async def test_guessing_screen_keys_spends_the_budget_of_unknown_links(
+    database_url: str, db: Database, clock: Clock
+) -> None:
+    # A lobby screen's key in its socket's query is a secret as a link's token is: wrong
+    # ones count as unknown links, a paired screen's key never does however often used.
+    clock.set("2026-12-01 09:00")
+    settings = make_settings(database_url, token_lookups_per_minute=3)
+    display = "/ws/sites/paris-15/display"
+    guesses = [f"guessed-screen-key-{n:04d}-abcdefgh" for n in range(4)]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        manager = await Staff(db, client).headers("manager", "paris-15")
+        paired = await client.post(SCREENS, json={"label": "Hall"}, headers=manager)
+        key = paired.json()["key"]
+        own = []
+        for _ in range(4):
+            with await client.websocket_connect(f"{display}?ecran={key}") as screen:
+                own.append(screen.receive_json()["type"])
+        misses = [await close_code(client, f"{display}?ecran={guess}") for guess in guesses]
+        ticket_socket = await close_code(client, f"/ws/tickets/{guesses[0]}")
+        ticket = await client.get(f"/api/v1/tickets/{guesses[0]}")
+        with await client.websocket_connect(display) as public:
+            unkeyed = public.receive_json()["type"]
+
+    assert own == ["snapshot"] * 4
+    assert misses[:3] == [NOT_PAIRED] * 3
+    # Refused as an unknown ticket's socket is once the budget is spent, before it is read.
+    assert misses[3] == ticket_socket != NOT_PAIRED
+    assert ticket.status_code == 429
+    assert 1 <= int(ticket.headers["retry-after"]) <= 20
+    assert unkeyed == "snapshot"  # a display without a key looks nothing up
+
+
+async def test_guessing_partner_keys_spends_the_budget_of_unknown_links(
+    database_url: str, db: Database, clock: Clock
+) -> None:
+    # A partner's key in `Authorization` is a secret as a link's token is: wrong ones count
+    # as unknown links, on bookings as on staff endpoints; the partner's own never does.
+    clock.set("2026-12-01 09:30")
+    settings = make_settings(database_url, token_lookups_per_minute=3)
+    ccas = {"name": "CCAS du 15e", "email": "accueil@ccas15.example.org", "sites": ["paris-15"]}
+    wrong = [f"gp_abcdefghjk_{'x' * 39}{n:04d}" for n in range(4)]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        admin = await Staff(db, client).headers("admin")
+        key = (await client.post("/api/v1/admin/partners", json=ccas, headers=admin)).json()["key"]
+        found = await client.get(
+            "/api/v1/sites/paris-15/availability",
+            params={"service": "caf", "from": "2026-12-03", "to": "2026-12-03"},
+        )
+        starts = [slot["start"] for slot in found.json()["slots"][:4]]
+        own = [
+            (
+                await client.post(
+                    "/api/v1/appointments",
+                    json={
+                        "site": "paris-15",
+                        "service": "caf",
+                        "start": start,
+                        "name": f"Personne {n}",  # four people the CCAS refers
+                        "email": f"personne.{n}@example.org",
+                        "channel": "partner",
+                    },
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+            ).status_code
+            for n, start in enumerate(starts)
+        ]
+        misses = [
+            (
+                await client.post(
+                    "/api/v1/appointments", json={}, headers={"Authorization": f"Bearer {guess}"}
+                )
+            ).status_code
+            for guess in wrong[:2]
+        ]
+        for guess in wrong[2:]:  # a staff endpoint looks a partner's key up too
+            queue = await client.get(
+                "/api/v1/sites/paris-15/queue", headers={"Authorization": f"Bearer {guess}"}
+            )
+            misses.append(queue.status_code)
+
+    assert own == [201] * 4
+    assert misses == [401, 401, 401, 429]
+    assert 1 <= int(queue.headers["retry-after"]) <= 20
+    assert queue.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_private_link_finds_only_its_own_booking(
