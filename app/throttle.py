@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import WebSocketException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
@@ -25,6 +26,7 @@ IPV6_NETWORK_BITS = 64
 UNKNOWN = "unknown"  # a client with no address one can count it by
 UNKNOWN_LINK = 4404  # the close code of a socket whose site or ticket does not exist
 UNKNOWN_KEY = 4403  # the close code of a display whose screen key is unknown or revoked
+TOO_MANY = 4429  # the close code of a socket refused by a budget, before it is accepted
 UNKNOWN_LINKS = "Too many unknown private links from your address: wait a moment."
 UNKNOWN_KEYS = "Too many unknown keys from your address: wait a moment."
 # A route's `opt`: a function of the scope that says whether the request presents a secret
@@ -170,10 +172,18 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
             limits: Limits = scope["litestar_app"].state.limits
             client = scope.get("client")
             address = client_network(str(client[0])) if client else UNKNOWN
-            limits.requests.check(address, "Too many requests from your address: wait a moment.")
-            if _looks_up(scope):
-                limits.token_lookups.check(address, UNKNOWN_LINKS)
-                send = _given_back_unless_unknown(send, limits.token_lookups, address)
+            try:
+                limits.requests.check(
+                    address, "Too many requests from your address: wait a moment."
+                )
+                if _looks_up(scope):
+                    limits.token_lookups.check(address, UNKNOWN_LINKS)
+                    send = _given_back_unless_unknown(send, limits.token_lookups, address)
+            except TooManyRequests as refused:
+                if scope["type"] == "http":
+                    raise
+                # A socket is told why in its close code, not as a server's error (4500).
+                raise WebSocketException(detail=refused.detail, code=TOO_MANY) from None
         await app(scope, receive, send)
 
     return limited

@@ -26,6 +26,7 @@ from tests.servers import running
 
 SCREENS = "/api/v1/admin/sites/paris-15/screens"
 NOT_PAIRED = 4403
+TOO_MANY = 4429
 
 BASE = "http://127.0.0.1"
 
@@ -567,8 +568,9 @@ async def test_guessing_screen_keys_spends_the_budget_of_unknown_links(
 
     assert own == ["snapshot"] * 4
     assert misses[:3] == [NOT_PAIRED] * 3
-    # Refused as an unknown ticket's socket is once the budget is spent, before it is read.
-    assert misses[3] == ticket_socket != NOT_PAIRED
+    # Refused as an unknown ticket's socket is once the budget is spent, before it is read,
+    # with a code that says so.
+    assert misses[3] == ticket_socket == TOO_MANY
     assert ticket.status_code == 429
     assert 1 <= int(ticket.headers["retry-after"]) <= 20
     assert unkeyed == "snapshot"  # a display without a key looks nothing up
