@@ -14,7 +14,14 @@ from app.stats.export import stats_csv
 from app.stats.queries import read_stats
 from app.stats.schemas import Stats
 from app.stats.sql import By
-from app.web.api import FromDate, StaffApi, ToDate, csv_attachment, excel_wanted
+from app.web.api import (
+    MANAGERS_FIRST,
+    FromDate,
+    StaffApi,
+    ToDate,
+    csv_attachment,
+    excel_wanted,
+)
 
 SiteParam = Annotated[
     str | None,
@@ -41,7 +48,11 @@ async def asked_figures(
 class StatsController(StaffApi):
     path = "/api/v1"
     tags = ["stats"]
-    dependencies = {"figures": Provide(asked_figures), "excel": Provide(excel_wanted)}
+    dependencies = {
+        **MANAGERS_FIRST,
+        "figures": Provide(asked_figures),
+        "excel": Provide(excel_wanted),
+    }
 
     @get(
         "/stats",

@@ -15,6 +15,7 @@ from app.stats.queries import default_range, today_in
 from app.stats.tally import check_range
 from app.visits.activity_records import ActivityRecord, activity_records, records_csv
 from app.web.api import (
+    MANAGERS_FIRST,
     FromDate,
     SiteQuery,
     StaffApi,
@@ -65,7 +66,11 @@ async def asked_activities(
 class ActivitiesController(StaffApi):
     path = "/api/v1"
     tags = ["visits"]
-    dependencies = {"asked": Provide(asked_activities), "excel": Provide(excel_wanted)}
+    dependencies = {
+        **MANAGERS_FIRST,
+        "asked": Provide(asked_activities),
+        "excel": Provide(excel_wanted),
+    }
 
     @get(
         "/activities",

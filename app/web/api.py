@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
 from litestar.datastructures.headers import MediaTypeHeader
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from app.accounts.actors import MANAGERS
-from app.accounts.guards import STAFF_SECURITY, Caller
+from app.accounts.actors import MANAGERS, Actor
+from app.accounts.guards import STAFF_SECURITY, Caller, provide_agent
 from app.accounts.models import Agent
 from app.accounts.service import authorize, sites_in_view
 from app.sites.models import Site
+from app.web.context import Context
 
 SiteQuery = Annotated[
     str | None,
@@ -45,6 +46,23 @@ class AdministrationApi(StaffApi):
     tags = ["administration"]
 
 
+async def provide_manager(
+    request: Request[Any, Any, Any], context: NamedDependency[Context]
+) -> Agent:
+    """The `agent` of the controllers whose every route is a manager's (`MANAGERS_FIRST`):
+    401 without a valid token, then 403 for any other role, before any of the query is
+    read (its days, its mairie, its `format`): a caller is told nothing about a query it
+    may not make, not even that it is malformed."""
+    agent = await provide_agent(request, context)
+    authorize(Actor.of(agent), roles=MANAGERS)
+    return agent
+
+
+# The dependencies of such a controller: its routes' `agent` refuses other roles, and
+# whatever reads the query comes after it.
+MANAGERS_FIRST = {"agent": Provide(provide_manager)}
+
+
 async def managed_site(caller: Caller, site_id: int) -> Site:
     """The mairie of a row the caller reads or changes; 403 unless they manage it."""
     site = await caller.session.get_one(Site, site_id)
@@ -67,11 +85,13 @@ async def excel_wanted(
     (not with `q=0`, which says "not this one"); anything else gets the CSV for programs.
 
     After the `agent` (unused): a request without a valid token is told so (401) before
-    anything about its format. And before what the route reads, not beside it: Litestar
-    resolves the dependencies of one level together, and one that fails (a `format`
-    unknown, 400) has anyio cancel the others, a reading one in the middle of its
-    statement, whose connection SQLAlchemy then throws away. The figures and records come
-    after the `caller`, one level further than this."""
+    anything about its format, and on the CSV routes, which only managers may use
+    (`MANAGERS_FIRST`), one from another role is refused (403) before it too. And before
+    what the route reads, not beside it: Litestar resolves the dependencies of one level
+    together, and one that fails (a `format` unknown, 400) has anyio cancel the others,
+    a reading one in the middle of its statement, whose connection SQLAlchemy then
+    throws away. The figures and records come after the `caller`, one level further
+    than this."""
     if flavour is not None:
         return flavour == "excel"
     return any(

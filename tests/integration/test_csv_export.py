@@ -130,6 +130,38 @@ async def test_a_csv_asked_without_a_token_is_told_so_before_its_format(
     assert response.status_code == 401
 
 
+# Queries that a manager of the 15e is refused (400) on every one of the figures' routes,
+# and the CSV ones' own.
+MALFORMED = ["site=paris-15&from=yesterday", "site=paris-15&to=2026-13-01", "site=" + "x" * 41]
+MALFORMED_CSV = ["site=paris-15&format=xlsx", "site=paris-15&format="]
+
+
+@pytest.mark.parametrize("role", ["reception", "facilitator"])
+@pytest.mark.parametrize("route", ["stats.csv", "activities.csv", "stats", "activities"])
+async def test_a_role_that_may_not_read_the_figures_is_refused_before_its_query_is_read(
+    client: AsyncTestClient[object], staff: Staff, route: str, role: str
+) -> None:
+    """A caller is told nothing about a query it may not make, not even that it is
+    malformed: an unknown format, a day that is none, a mairie's name too long."""
+    headers = await staff.headers(role, "paris-15")
+    manager = await staff.headers("manager", "paris-15")
+    queries = MALFORMED + (MALFORMED_CSV if route.endswith(".csv") else [])
+
+    plain = await client.get(f"/api/v1/{route}?{QUERY}", headers=headers)
+    malformed = {
+        query: await client.get(f"/api/v1/{route}?{query}", headers=headers) for query in queries
+    }
+    managers = {
+        query: (await client.get(f"/api/v1/{route}?{query}", headers=manager)).status_code
+        for query in queries
+    }
+
+    assert managers == dict.fromkeys(queries, 400)
+    assert plain.status_code == 403
+    assert {query: r.status_code for query, r in malformed.items()} == dict.fromkeys(queries, 403)
+    assert all(r.json() == plain.json() for r in malformed.values())
+
+
 async def test_the_metrics_say_their_charset_once(client: AsyncTestClient[object]) -> None:
     response = await client.get("/metrics")
 
