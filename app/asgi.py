@@ -10,11 +10,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -22,7 +22,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app import bounds
 from app.accounts.admin_api import AgentsAdminController
 from app.accounts.admin_pages import AgentPages
 from app.accounts.api import AuthController
@@ -83,6 +82,7 @@ from app.waitlist.api import WaitlistController
 from app.waitlist.pages import EarlierPages
 from app.waitlist.staff_pages import EarlierStaffPages
 from app.web import language
+from app.web.before import checked_request
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
 from app.webhooks.api import WebhooksAdminController
@@ -126,14 +126,6 @@ def provide_now(state: State) -> datetime:
     """The time of this request, from the application's one clock."""
     now: datetime = state.clock()
     return now
-
-
-async def plain_path_ids(request: Request[Any, Any, Any]) -> None:
-    """An id in the path is written in ASCII digits, as every number a client sends
-    (`app.bounds`); else a 400 before the handler acts on the record it would read."""
-    template, values = str(request.scope.get("path_template") or ""), request.path_params
-    if values and not bounds.path_ids_plain(template, request.scope["path"], values):
-        raise ValidationException("An id in the path is written with the digits 0 to 9 only.")
 
 
 def create_app(
@@ -313,7 +305,7 @@ def create_app(
             engine_callback=lambda engine: language.install(engine.engine),
         ),
         middleware=[rate_limits, one_session_per_request],
-        before_request=plain_path_ids,
+        before_request=checked_request,
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
         debug=False,

@@ -1,0 +1,133 @@
+"""What every route refuses before its handler, on both databases: a body over 64 KiB,
+whether the route reads a body or not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.config import Settings
+from tests.conftest import Clock, Staff
+
+MAX_BODY = 64 * 1024
+OVER = b"a" * (MAX_BODY + 1)
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def filled(path: str, operation: dict[str, Any]) -> str:
+    """`path` with a value of its kind for each parameter: an id, a day or a slug."""
+    for parameter in operation.get("parameters", []):
+        schema = json.dumps(parameter["schema"])
+        value = "1" if "integer" in schema else "2026-12-01" if '"date"' in schema else "paris-15"
+        path = path.replace(f"{{{parameter['name']}}}", value)
+    return path
+
+
+def without_a_body(openapi: dict[str, Any]) -> list[tuple[str, str]]:
+    """The API's operations that change something and take no body, at addresses filled."""
+    return [
+        (method.upper(), filled(path, operation))
+        for path, item in openapi["paths"].items()
+        for method, operation in item.items()
+        if method.upper() in UNSAFE and "requestBody" not in operation
+    ]
+
+
+async def test_every_route_that_reads_no_body_refuses_one_over_64_kib(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """As the routes that take a body do: nothing is done (413) whatever the route."""
+    openapi = (await client.get("/schema/openapi.json")).json()
+    headers = await staff.headers("admin")
+    answers = {}
+    for method, url in without_a_body(openapi):
+        response = await client.request(method, url, content=OVER, headers=headers)
+        answers[f"{method} {url}"] = response.status_code
+
+    assert {  # those an outside tester sent a body to
+        "POST /api/v1/appointments/paris-15/cancel",
+        "POST /api/v1/appointments/paris-15/offer/decline",
+        "DELETE /api/v1/appointments/paris-15/waitlist",
+        "POST /api/v1/tickets/paris-15/leave",
+        "POST /api/v1/admin/sites/paris-15/booking-alerts/2026-12-01/release",
+    } <= answers.keys()
+    assert {key: code for key, code in answers.items() if code != 413} == {}
+
+
+async def test_an_appointment_is_not_cancelled_by_a_request_with_a_body_over_64_kib(
+    client: AsyncTestClient[object], clock: Clock
+) -> None:
+    clock.set("2026-11-30 08:00")
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "site": "paris-15",
+            "service": "caf",
+            "start": "2026-12-01T10:00:00+01:00",
+            "name": "Usager 1",
+            "email": "usager1@example.org",
+        },
+    )
+    token = booked.json()["token"]
+
+    refused = await client.post(f"/api/v1/appointments/{token}/cancel", content=OVER)
+    still = await client.get(f"/api/v1/appointments/{token}")
+    within = await client.post(f"/api/v1/appointments/{token}/cancel", content=OVER[:MAX_BODY])
+
+    assert booked.status_code == 201, booked.text
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["status"] == 413
+    assert still.json()["status"] == "booked"
+    assert within.status_code == 200  # a body within the bound is ignored, as before
+    assert within.json()["status"] == "cancelled"
+
+
+def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_body_over_64_kib_to_a_route_that_reads_none_is_refused_without_reading_it_all(
+    settings: Settings, declared: bool
+) -> None:
+    """Declared larger, it is refused before a byte is read; sent without a length, as
+    soon as what came is over the bound, not when the client stops sending."""
+    app = create_app(settings)
+    chunk = b"a" * 16 * 1024
+    endless = 1024  # chunks: 16 MiB, if nobody stopped reading
+    read: list[int] = []
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        read.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": len(read) < endless}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    length = [(b"content-length", str(endless * len(chunk)).encode())] if declared else []
+    scope = http_scope("POST", "/api/v1/appointments/unknown/cancel", length)
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    await app.state.db.dispose()
+
+    assert statuses == [413]
+    assert sum(read) == (0 if declared else MAX_BODY + len(chunk))
