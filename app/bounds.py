@@ -63,6 +63,15 @@ def parse_int(text: str | None, low: int, high: int) -> int | None:
 
 
 _ID_DIGITS = re.compile(r"[0-9]{1,30}")
+# A whole number as JSON writes one, which is what the API's query parameters read as a
+# number (msgspec's reading, but for "1e2" or "1.0", which it also takes for 100 and 1).
+_JSON_WHOLE = re.compile(r"-?(0|[1-9][0-9]{0,29})")
+
+
+def json_whole(text: str) -> bool:
+    """Whether `text` writes a whole number as JSON does: ASCII digits, an optional
+    leading minus, no leading zero; no plus, space, decimal point or exponent."""
+    return _JSON_WHOLE.fullmatch(text) is not None
 
 
 def path_ids_plain(template: str, path: str, values: Mapping[str, object]) -> bool:

@@ -1,6 +1,6 @@
 """What the app checks of every request before its route's handler (Litestar's
-`before_request`, the app's only one): the ids it writes in its path, and the size of
-its body.
+`before_request`, the app's only one): the numbers it writes in its path and query, and
+the size of its body.
 
 A check here comes before the handler's dependencies, credentials included: a request
 malformed in these ways is refused (400, 413) whoever sends it, as one with a body that
@@ -11,16 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.exceptions import ValidationException
+from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
 
 from app import bounds
 
+# The names of the query parameters a handler reads as whole numbers, in its `opt`.
+WHOLE_NUMBERS = "guichet_whole_numbers"
+
 
 async def checked_request(request: Request[Any, Any, Any]) -> None:
-    """Refuse a request whose path writes an id otherwise than in plain digits, or whose
-    body is larger than the app's bound (`request_max_body_size`)."""
+    """Refuse a request whose path or query writes a number otherwise than in plain
+    digits, or whose body is larger than the app's bound (`request_max_body_size`)."""
     plain_path_ids(request)
+    plain_query_numbers(request)
     # A route that takes no body reads none, and Litestar checks the bound as it reads:
     # read it here for every route (413 for one declared larger, without reading it; at
     # most the bound of one that is not declared), so that no route takes a body over
@@ -34,3 +40,62 @@ def plain_path_ids(request: Request[Any, Any, Any]) -> None:
     template, values = str(request.scope.get("path_template") or ""), request.path_params
     if values and not bounds.path_ids_plain(template, request.scope["path"], values):
         raise ValidationException("An id in the path is written with the digits 0 to 9 only.")
+
+
+def plain_query_numbers(request: Request[Any, Any, Any]) -> None:
+    """A whole number in the query is written as JSON writes one (`bounds.json_whole`):
+    Litestar reads it leniently, `limit=1e2` as 100 and `limit=1.0` as 1."""
+    names: frozenset[str] = request.route_handler.opt.get(WHOLE_NUMBERS, frozenset())
+    wrong = sorted(
+        name
+        for name in names
+        if not all(bounds.json_whole(value) for value in request.query_params.getall(name, []))
+    )
+    if wrong:
+        raise ValidationException(
+            extra=[
+                {
+                    "message": f"`{name}` is a whole number written with the digits 0 to 9 "
+                    "only: no sign but a leading minus, no leading zero, decimal point, "
+                    "exponent or space.",
+                    "key": name,
+                    "source": "query",
+                }
+                for name in wrong
+            ]
+        )
+
+
+def note_whole_numbers(app: Litestar) -> None:
+    """Tell each handler of `app` (in its `opt`) which query parameters it reads as whole
+    numbers, its own and its dependencies', for `plain_query_numbers`."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler, model in route.route_handler_map.values():
+            query = {param.field_name: param.field_alias for param in model.expected_query_params}
+            signatures = [
+                handler.parsed_fn_signature,
+                *(
+                    dependency.provide.parsed_fn_signature
+                    for level in model.dependency_batches
+                    for dependency in level
+                ),
+            ]
+            handler.opt[WHOLE_NUMBERS] = frozenset(
+                query[name]
+                for signature in signatures
+                for name, field in signature.parameters.items()
+                if name in query and _whole(field)
+            )
+
+
+def _whole(field: FieldDefinition) -> bool:
+    """Whether a parameter reads whole numbers: `int`, alone, optional or in a list."""
+    if field.is_subclass_of(bool):
+        return False
+    if field.is_subclass_of(int):
+        return True
+    return (field.is_union or field.is_non_string_sequence) and any(
+        _whole(inner) for inner in field.inner_types
+    )

@@ -1,9 +1,12 @@
 """What every route refuses before its handler, on both databases: a body over 64 KiB,
-whether the route reads a body or not."""
+whether the route reads a body or not, and a whole number in the query written otherwise
+than JSON writes one."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,11 @@ from tests.conftest import Clock, Staff
 MAX_BODY = 64 * 1024
 OVER = b"a" * (MAX_BODY + 1)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+CONTRACT = json.loads(Path(__file__).parents[1].joinpath("openapi-contract.json").read_text())
+
+
+def fill_path(path: str, value: str) -> str:
+    return re.sub(r"\{[^}]+\}", value, path)
 
 
 def filled(path: str, operation: dict[str, Any]) -> str:
@@ -131,3 +139,51 @@ async def test_a_body_over_64_kib_to_a_route_that_reads_none_is_refused_without_
 
     assert statuses == [413]
     assert sum(read) == (0 if declared else MAX_BODY + len(chunk))
+
+
+def whole_query_numbers() -> list[tuple[str, str, str]]:
+    """The API's query parameters that are whole numbers, by operation."""
+    return [
+        (*operation.split(" ", 1), name.removeprefix("query:"))
+        for operation, described in CONTRACT["operations"].items()
+        for name, parameter in described.get("parameters", {}).items()
+        if name.startswith("query:") and "integer" in json.dumps(parameter["schema"])
+    ]
+
+
+# A whole number as JSON writes it, but for its spelling: what Litestar's reading took
+# for a number (100, 1) and what it already refused.
+ODD_WHOLES = ["1e2", "1E2", "2e0", "1.0", "100.0", "+1", " 1", "1 ", "01", "0x10", "1_0", "١"]
+# The query parameters an operation cannot be asked without.
+REQUIRED = {"service": "caf"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    whole_query_numbers(),
+    ids=[f"{path} {name}" for _method, path, name in whole_query_numbers()],
+)
+async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
+    client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
+) -> None:
+    """`limit=1e2` is not 100, nor `limit=1.0` 1: a 400 that names the parameter, as for
+    any other spelling but plain digits."""
+    headers = await staff.headers("admin")
+    url = fill_path(path, "1")
+    required = {
+        key.removeprefix("query:"): REQUIRED[key.removeprefix("query:")]
+        for key, parameter in CONTRACT["operations"][f"{method} {path}"]["parameters"].items()
+        if key.startswith("query:") and parameter.get("required")
+    }
+
+    plain = await client.request(method, url, params={**required, name: "5"}, headers=headers)
+    odd = {
+        value: await client.request(method, url, params={**required, name: value}, headers=headers)
+        for value in ODD_WHOLES
+    }
+
+    assert plain.status_code != 400, plain.text
+    assert {value: r.status_code for value, r in odd.items()} == dict.fromkeys(ODD_WHOLES, 400)
+    for response in odd.values():
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [(e["key"], e["source"]) for e in response.json()["errors"]] == [(name, "query")]
