@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from app.accounts.service import administered_sites, site_to_run
 from app.booking.alert_pages import alert_views, released_text
 from app.sites import commands
+from app.sites.admin_done import done_text, made_already
 from app.sites.admin_tabs import (
     SETTING_TABS,
     TAB_FIELD,
@@ -29,7 +30,7 @@ from app.sites.admin_tabs import (
     settings_in,
     tab_of_setting,
 )
-from app.sites.admin_view import done_text, form_posted, site_context
+from app.sites.admin_view import form_posted, site_context
 from app.sites.commands import StationChange
 from app.sites.forms import read_clock, read_int, read_reminder_hours
 from app.sites.hours_pages import HoursPages
@@ -82,7 +83,8 @@ class SiteAdminPages(HoursPages):
         site = await site_to_run(staff.session, staff.actor, slug)
         query = staff.request.query_params
         page = await site_context(staff, site, chosen_tab(query))
-        page["done"] = done_text(query) + released_text(
+        page["done_already"] = made_already(query)
+        page["done"] = await done_text(staff.session, site, query) + released_text(
             query.get("liberes", ""), query.get("prevenus", "")
         )
         page["booking_alerts"] = await alert_views(staff.session, site, staff.now, staff.settings)

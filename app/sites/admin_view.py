@@ -17,12 +17,12 @@ import holidays
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import bounds
 from app.accounts.actors import Actor
 from app.accounts.service import site_to_run
-from app.i18n import N_, formats, gettext, language, ngettext
+from app.i18n import N_, formats, gettext, language
 from app.i18n.texts import label
 from app.live import commands as admin_screens
+from app.sites.admin_done import outcome
 from app.sites.admin_tabs import SETTING_TABS, TABS, back, tab_links, tab_of_form
 from app.sites.disruption import Affected, Disruption, Unagreed, to_reschedule, within_agreed
 from app.sites.forms import period_fields, read_period, refusals
@@ -64,29 +64,6 @@ SETTING_HINTS = {
     "service_level_minutes": N_("en minutes"),
     "service_level_goal": N_("en %% des personnes appelées dans ce délai"),
 }
-DONE = {
-    "reglages": N_("Les réglages ont été enregistrés."),
-    "poste_ajoute": N_("Le poste a été ajouté : il est proposé à la réservation dès maintenant."),
-    "poste_modifie": N_("Le poste a été modifié."),
-    "hors_service": N_(
-        "Le poste est hors service pour cette période : il n'est plus proposé à "
-        "la réservation et personne n'y est appelé."
-    ),
-    "en_service": N_("Le poste est de nouveau en service."),
-    "horaires": N_("Les horaires ont été enregistrés."),
-    "exception": N_("Les horaires de ce jour ont été enregistrés."),
-    "exception_supprimee": N_("Ce jour suit de nouveau les horaires de la semaine."),
-    "fermeture": N_(
-        "La fermeture a été enregistrée : rien n'est plus proposé pendant cette période."
-    ),
-    "fermeture_supprimee": N_("La fermeture a été annulée : la période est de nouveau proposée."),
-    "ecran_retire": N_(
-        "L'écran a été retiré : son adresse ne fonctionne plus et il n'est plus "
-        "compté parmi les écrans connectés."
-    ),
-}
-
-
 # The settings that are not numbers within bounds: their label and hint on the page.
 OTHER_SETTINGS = {
     "late_arrival_rule": (N_("Une personne en retard passe"), ""),
@@ -158,47 +135,6 @@ def affected_rows(items: Sequence[Affected], zone: ZoneInfo) -> list[dict[str, s
         }
         for item in items
     ]
-
-
-def outcome(done: str, disruption: Disruption) -> dict[str, str]:
-    return {
-        "fait": done,
-        "deplaces": str(len(disruption.kept)),
-        "a_replanifier": str(len(disruption.to_reschedule)),
-    }
-
-
-def done_text(query: Mapping[str, str]) -> list[str]:
-    """The confirmation of the last change, and what it did to booked appointments."""
-    done = DONE.get(query.get("fait", ""))
-    if done is None:
-        return []
-    lines = [gettext(done)]
-    moved = bounds.parse_int(query.get("deplaces"), 0, 10**6) or 0
-    left = bounds.parse_int(query.get("a_replanifier"), 0, 10**6) or 0
-    if moved:
-        lines.append(
-            ngettext(
-                "%(num)d rendez-vous a été confié à un autre poste, à la même heure ; la "
-                "personne a été prévenue.",
-                "%(num)d rendez-vous ont été confiés à un autre poste, à la même heure ; "
-                "chaque personne a été prévenue.",
-                moved,
-            )
-        )
-    if left:
-        lines.append(
-            ngettext(
-                "%(num)d rendez-vous ne peut pas avoir lieu : annulé par la mairie, la "
-                "personne a été prévenue avec les créneaux libres les plus proches (liste "
-                "« Rendez-vous à replanifier »).",
-                "%(num)d rendez-vous ne peuvent pas avoir lieu : annulés par la mairie, "
-                "chaque personne a été prévenue avec les créneaux libres les plus proches "
-                "(liste « Rendez-vous à replanifier »).",
-                left,
-            )
-        )
-    return lines
 
 
 # The page
@@ -378,6 +314,7 @@ async def site_context(staff: Staff, site: Site, tab: str = "") -> dict[str, Any
         "entered": {},
         "posted": "",
         "done": [],
+        "done_already": False,
     }
 
 
@@ -436,8 +373,8 @@ class PostedForm:
             try:
                 with self.refusals(fields, default):
                     made = await within_agreed(self.staff.session, command, agreed)
-                    disruption = made if isinstance(made, Disruption) else made[1]
-                    return back(self.site, tab, **outcome(done, disruption))
+                    done_query = await outcome(self.staff.session, self.site, done, made)
+                    return back(self.site, tab, **done_query)
             except Unagreed as unagreed:
                 return await self.again(again, 409, asked=unagreed.disruption)
         return await self.again(again)

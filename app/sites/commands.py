@@ -113,10 +113,10 @@ async def add_period(
     """Write `period`, when a station is out of service or the whole site closed, then
     place again the appointments it strands and record the change (`place_and_record`).
     The same period written already (a form sent twice) is that one, and changes nothing
-    more."""
+    more (`Disruption.already`)."""
     same = await _same_period(session, period)
     if same is not None:
-        return same, Disruption()
+        return same, Disruption(already=True)
     session.add(period)
     await session.flush()
     if isinstance(period, StationOutage):

@@ -61,10 +61,12 @@ class Affected:
 class Disruption:
     """The appointments a change moved to another station (same time), and those it could
     not place, which it called off (each person offered the nearest free slots; the
-    manager may call those who take none)."""
+    manager may call those who take none). `already`: the change was made before (a form
+    sent twice), so nothing was written and nobody told again."""
 
     kept: list[Affected] = field(default_factory=list)
     to_reschedule: list[Affected] = field(default_factory=list)
+    already: bool = False
 
     def audit_details(self) -> dict[str, list[str]]:
         return {

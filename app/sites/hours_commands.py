@@ -76,7 +76,8 @@ async def set_exception(
     now: datetime,
 ) -> tuple[DayException, Disruption]:
     """Give one dated day its own hours (none: closed all day), replacing any it had; and
-    what that did to the day's appointments."""
+    what that did to the day's appointments. The same hours and reason the day has already
+    (a form sent twice) change nothing and tell nobody (`Disruption.already`)."""
     refuse(check_ranges(ranges))
     clean_reason = clean_text(reason, "reason", MAX_REASON, required=False)
     async with running(session, actor, slug) as site:
@@ -87,7 +88,11 @@ async def set_exception(
                 gettext("Ce jour est passé : choisissez aujourd'hui ou un jour à venir."),
             )
         await lock_days(session, site, day, day)
-        for row in await _exceptions_of(session, site, day):
+        had = await _exceptions_of(session, site, day)
+        same = DayException(day, sorted(ranges), clean_reason)
+        if had and _as_day(day, had) == same:
+            return same, Disruption(already=True)
+        for row in had:
             await session.delete(row)
         rows = [
             HoursException(site_id=site.id, day=day, opens=o, closes=c, reason=clean_reason)
@@ -124,6 +129,12 @@ async def delete_exception(
         if not removed:
             raise NotFound(f"{site.name} has no special hours on {day.isoformat()}.")
         await record(session, "hours_exception.deleted", actor, site, now, day=day.isoformat())
+
+
+def _as_day(day: date, rows: list[HoursException]) -> DayException:
+    """The day's own hours as its rows hold them (one row without times: closed)."""
+    ranges = sorted((r.opens, r.closes) for r in rows if r.opens and r.closes)
+    return DayException(day, ranges, rows[0].reason)
 
 
 async def _exceptions_of(session: AsyncSession, site: Site, day: date) -> list[HoursException]:

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
 
+from app.audit.models import AuditEvent
+from app.db import Database
+from app.notify.models import OutboxMessage
 from tests.conftest import Clock, Staff
 from tests.integration.test_staff_pages import csrf_of, log_in
 
@@ -282,3 +286,109 @@ async def test_closing_a_weekday_asks_first_and_again_for_any_appointment_not_sh
     assert agreed.status_code == 303
     assert "a_replanifier=1" in agreed.headers["location"]
     assert [a.json()["status"] for a in after] == ["cancelled", "called_off"]
+
+
+async def closing_events(db: Database) -> list[str]:
+    """The audit log's changes that closed a day or a period, in order."""
+    async with db.session() as session:
+        query = select(AuditEvent.action).order_by(AuditEvent.id)
+        actions = await session.scalars(query)
+        return [a for a in actions if a in ("hours_exception.added", "closure.added")]
+
+
+async def messages_since(db: Database, after: int) -> list[OutboxMessage]:
+    async with db.session() as session:
+        query = select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id)
+        return list(await session.scalars(query))
+
+
+async def last_message_id(db: Database) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "said_before", "said_again"),
+    [
+        pytest.param(
+            "exceptions",
+            {"exception-jour": "2026-12-04", "exception-fermee": "oui",
+             "exception-motif": "Inventaire"},
+            "Les horaires de ce jour ont été enregistrés.",
+            "Le vendredi 4 décembre 2026 était déjà fermé toute la journée.",
+            id="day",
+        ),
+        pytest.param(
+            "fermetures",
+            {"fermeture-debut-jour": "2026-12-04", "fermeture-debut-heure": "08:00",
+             "fermeture-fin-jour": "2026-12-04", "fermeture-fin-heure": "20:00",
+             "fermeture-motif": "Inventaire"},
+            "La fermeture a été enregistrée",
+            "Cette fermeture, du vendredi 4 décembre 2026 à 8\u00a0h\u00a000 au vendredi "
+            "4 décembre 2026 à 20\u00a0h\u00a000, était déjà enregistrée.",
+            id="period",
+        ),
+    ],
+)  # fmt: skip
+async def test_closing_a_day_sent_twice_says_it_was_closed_already_and_tells_nobody_again(
+    client: AsyncTestClient[object],
+    staff: Staff,
+    db: Database,
+    path: str,
+    fields: dict[str, str],
+    said_before: str,
+    said_again: str,
+) -> None:
+    """The form that closes Friday, confirmed, then sent again (a double click, the page
+    sent back from the browser's history): the second time the page says the day was
+    closed already, when, by whom and what that did then, rather than a fresh closing
+    that called nobody off; nothing is written, nobody is told a second time."""
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={"site": "paris-15", "service": "caf", "start": "2026-12-04T14:00:00+01:00",
+              "name": "Usager 1", "email": "usager1@example.org"},
+    )  # fmt: skip
+    assert booked.status_code == 201, booked.text
+    reference = booked.json()["reference"]
+    csrf = await logged_in(client, staff, "manager")
+
+    asked = await post_form(client, f"{PAGE}/{path}", csrf, **fields)
+    closed = await post_form(client, f"{PAGE}/{path}", csrf, **fields, confirme=reference)
+    first = await client.get(closed.headers["location"])
+    told = await last_message_id(db)
+    again = await post_form(client, f"{PAGE}/{path}", csrf, **fields, confirme=reference)
+    second = await client.get(again.headers["location"])
+
+    assert asked.status_code == 409
+    assert closed.status_code == 303
+    assert said_before in first.text
+    assert "1 rendez-vous ne peut pas avoir lieu" in first.text
+    assert again.status_code == 303
+    assert "a_replanifier" not in again.headers["location"]
+    said = second.text
+    assert said_before not in said
+    assert f"{said_again} Ce nouvel envoi n&#39;a rien changé, et personne n&#39;a été " in said
+    assert "Ce changement avait été fait le lundi 30 novembre 2026 à " in said
+    assert " par manager " in said
+    assert "Il avait alors annulé 1 rendez-vous, la personne prévenue" in said
+    assert "ne peut pas avoir lieu" not in said
+    assert await messages_since(db, told) == []
+    assert len(await closing_events(db)) == 1
+
+
+async def test_a_confirmation_of_a_change_made_already_that_names_no_such_change_says_little(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """An address typed by hand, naming no change of this mairie: no 500, and nothing
+    said of a change that is not."""
+    await logged_in(client, staff, "manager")
+
+    typed = [
+        await client.get(PAGE, params={"fait": "fermeture", "deja": deja})
+        for deja in ("abc", "0", "99999999999", "1")
+    ]
+
+    for page in typed:
+        assert page.status_code == 200
+        assert "Ce changement était déjà fait. Ce nouvel envoi n&#39;a rien changé" in page.text
+        assert "avait été fait le" not in page.text

@@ -94,6 +94,13 @@ async def messages_since(db: Database, after: int) -> list[OutboxMessage]:
         return list(await session.scalars(query))
 
 
+async def audit_actions(db: Database, action: str) -> list[str]:
+    """The audit log's events of `action`, in order."""
+    async with db.session() as session:
+        query = select(AuditEvent.action).where(AuditEvent.action == action)
+        return list(await session.scalars(query.order_by(AuditEvent.id)))
+
+
 async def station_ids(client: AsyncTestClient[object], headers: dict[str, str]) -> dict[str, int]:
     response = await client.get(f"{ADMIN}/paris-15/stations", headers=headers)
     assert response.status_code == 200, response.text
@@ -621,6 +628,36 @@ async def test_a_day_closed_by_exception_lists_its_appointments_and_reopens_when
     assert past.status_code == 400
     assert reopened.status_code == 204
     assert await starts(client, FRIDAY)
+
+
+async def test_a_day_closed_again_through_the_api_changes_nothing_and_tells_nobody_again(
+    client: AsyncTestClient[object], manager: dict[str, str], bookings: Bookings, db: Database
+) -> None:
+    """The same closed day put twice (a client that sends again what got no answer): the
+    second is answered as the first (200, the day as it is), with no appointment called
+    off by it, no message and no line in the audit log; other hours for it are a change."""
+    booked = await bookings.book(f"{FRIDAY}T14:00:00+01:00")
+    path = f"{ADMIN}/paris-15/hours-exceptions/{FRIDAY}"
+    closed = {"reason": "Inventaire"}
+
+    first = await client.put(path, json=closed, headers=manager)
+    before = await last_message_id(db)
+    again = await client.put(path, json=closed, headers=manager)
+    told_again = await messages_since(db, before)
+    logged = await audit_actions(db, "hours_exception.added")
+    morning = await client.put(
+        path, json={"ranges": [{"opens": "09:00", "closes": "12:00"}]}, headers=manager
+    )
+
+    assert [i["reference"] for i in first.json()["to_reschedule"]] == [booked["reference"]]
+    assert again.status_code == 200, again.text
+    assert again.json()["exception"] == first.json()["exception"]
+    assert again.json()["to_reschedule"] == []
+    assert again.json()["kept"] == []
+    assert told_again == []
+    assert logged == ["hours_exception.added"]
+    assert morning.status_code == 200
+    assert await audit_actions(db, "hours_exception.added") == ["hours_exception.added"] * 2
 
 
 async def test_a_closure_lists_appointments_to_come_tells_each_person_once_and_leaves_past_ones(
