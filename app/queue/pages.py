@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from app import bounds
 from app.booking.schemas import Token
-from app.errors import Conflict, DomainError
+from app.errors import Conflict, DomainError, NotFound
 from app.i18n import N_, formats, gettext
 from app.i18n.texts import refusal
 from app.queue import commands, queries, remote, views
@@ -136,18 +136,22 @@ class TrackingPages(PublicController):
     @get("/ticket/{token:str}")
     async def tracking(self, token: Token, visitor: NamedDependency[Visitor]) -> Template:
         """The ticket's page; opened from the first text's link (`confirmer`), it confirms
-        the holder's number first."""
+        the holder's number first. A link that leads to no ticket (erased, or mistyped)
+        says so, and what to do, as the page does when its state answers so (404)."""
         code = visitor.request.query_params.get("confirmer")
         confirmed = None
-        if code is not None:
-            confirmed = await remote.confirm(
-                visitor.session,
-                token,
-                code[:40],
-                secret=visitor.settings.secret_key,
-                now=visitor.now,
-            )
-        page = await tracking_context(visitor.context, token)
+        try:
+            if code is not None:
+                confirmed = await remote.confirm(
+                    visitor.session,
+                    token,
+                    code[:40],
+                    secret=visitor.settings.secret_key,
+                    now=visitor.now,
+                )
+            page = await tracking_context(visitor.context, token)
+        except NotFound:
+            return Template("ticket_gone.html", status_code=404, headers=PRIVATE)
         page["confirmed"] = confirmed
         return Template("tracking.html", context=page, headers=PRIVATE)
 

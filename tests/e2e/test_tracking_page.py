@@ -1,8 +1,9 @@
 """Following one's ticket on a phone, in the browser: the page turns into "C'est votre tour"
 with the station, its title and heading follow, the phone vibrates once per call; a lost
-connection is said until the state is read again; leaving the queue with the keyboard and
-without JavaScript; no horizontal overflow, 44 px targets and nothing serious for
-axe-core, on a phone and a desktop."""
+connection is said until the state is read again; a ticket that is no more is said, and
+the page stops reading, as it does once a ticket is over; leaving the queue with the
+keyboard and without JavaScript; no horizontal overflow, 44 px targets and nothing
+serious for axe-core, on a phone and a desktop."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, WebSocket, expect
 
 from app.demo import DEMO_PASSWORD
 from tests.e2e.axe import Axe, describe
@@ -233,8 +234,7 @@ def test_a_lost_connection_is_said_until_the_state_is_read_again(
 ) -> None:
     """The state unreachable (no network, the server answering an error, a page that is
     not the state), the page says since when the place shown dates, politely and in
-    words; a read that succeeds takes the notice away, and so does a 404 (the server
-    answered: the ticket is gone)."""
+    words; a read that succeeds takes the notice away."""
     mine = desk.walk_in()
     page = phone(browser, live_server, size)
     state = f"**/ticket/{mine['token']}/etat"
@@ -271,13 +271,6 @@ def test_a_lost_connection_is_said_until_the_state_is_read_again(
     read_now()
     expect(offline).to_be_visible(timeout=45_000)
     page.unroute(state)
-    page.route(state, lambda route: route.fulfill(status=404, body="Page introuvable"))
-    read_now()
-    expect(offline).to_be_hidden(timeout=45_000)
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Vous êtes la prochaine personne appelée"
-    )
-    page.unroute(state)
     # A page that is not the state (a Wi-Fi network's sign-in page) is no news either.
     page.route(state, lambda route: route.fulfill(status=200, body="<p>Wi-Fi</p>"))
     read_now()
@@ -285,6 +278,113 @@ def test_a_lost_connection_is_said_until_the_state_is_read_again(
     page.unroute(state)
     read_now()
     expect(offline).to_be_hidden(timeout=45_000)
+    page.context.close()
+
+
+GONE = "Ce ticket n'existe plus"
+GONE_TEXT = (
+    "Vous n'êtes plus dans la file d'attente avec ce ticket : il a été supprimé, ou ce lien "
+    "n'est plus valable."
+)
+NO_SUCH_TOKEN = "Zz9" * 14 + "a"  # the shape of a ticket's token, of no ticket
+
+
+class Reads:
+    """The page's reads of its ticket's state, and its live sockets, as they go out."""
+
+    def __init__(self, page: Page) -> None:
+        self.states: list[str] = []
+        self.sockets: list[WebSocket] = []
+        page.on("request", lambda r: self.states.append(r.url) if "/etat" in r.url else None)
+        page.on("websocket", lambda socket: self.sockets.append(socket))
+
+    def stopped(self, page: Page) -> bool:
+        """Whether the page no longer reads: its sockets closed, and none opened nor
+        any state read while it is asked to read at once (a phone waking up, the
+        network coming back)."""
+        for socket in self.sockets:
+            if not socket.is_closed():
+                socket.wait_for_event("close", timeout=15_000)
+        states, sockets = len(self.states), len(self.sockets)
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.wait_for_timeout(2_000)
+        return (len(self.states), len(self.sockets)) == (states, sockets)
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param((320, 640), id="narrow"), pytest.param((1280, 900), id="desktop")]
+)
+def test_a_ticket_that_is_no_more_is_said_and_the_page_stops_reading(
+    browser: Browser, live_server: str, desk: Desk, axe: Axe, size: tuple[int, int]
+) -> None:
+    """The state answers that the ticket is no more (the server's 404 for a link that
+    leads to no ticket; a 410): the page says so in place of the place it showed, as an
+    alert, with what to do and the mairie's page, and stops reading. A ticket over (here
+    cancelled at the desk) is said by its state, and the page stops reading too. Without
+    JavaScript, the link of a ticket that is no more says the same."""
+    erased, expired, cancelled = desk.walk_in(), desk.walk_in(), desk.walk_in()
+    page = phone(browser, live_server, size)
+    reads = Reads(page)
+
+    page.goto(f"/ticket/{erased['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Vous êtes la prochaine personne appelée"
+    )
+    nowhere = f"{live_server}/ticket/{NO_SUCH_TOKEN}/etat"
+    page.route(f"**/ticket/{erased['token']}/etat", lambda route: route.continue_(url=nowhere))
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(GONE, timeout=45_000)
+    expect(alert).to_contain_text(GONE_TEXT)
+    expect(alert).to_contain_text(
+        "Si vous êtes à la mairie, adressez-vous à l'accueil. Sinon, prenez un nouveau "
+        "ticket ou un rendez-vous."
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(GONE)
+    expect(page).to_have_title(f"{GONE} – Facilitation numérique, mairies de Paris")
+    expect(
+        page.get_by_role("link", name="La page de la mairie : ticket ou rendez-vous")
+    ).to_have_attribute("href", "/mairies/paris-15")
+    expect(page.get_by_text("personne avant vous")).to_have_count(0)
+    expect(page.get_by_role("link", name="Quitter la file")).to_have_count(0)
+    expect(page.locator("#hors-ligne")).to_be_hidden()
+    looks_right(page, axe)
+    assert reads.stopped(page)
+    page.context.close()
+
+    page = phone(browser, live_server, size)
+    reads = Reads(page)
+    page.goto(f"/ticket/{expired['token']}")
+    page.route(f"**/ticket/{expired['token']}/etat", lambda route: route.fulfill(status=410))
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.get_by_role("alert")).to_contain_text(GONE, timeout=45_000)
+    assert reads.stopped(page)
+    page.context.close()
+
+    page = phone(browser, live_server, size)
+    reads = Reads(page)
+    page.goto(f"/ticket/{cancelled['token']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vous êtes dans la file d'attente")
+    desk.post(f"/api/v1/tickets/{cancelled['id']}/cancel", "reception")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Ce ticket est annulé", timeout=45_000
+    )
+    assert reads.stopped(page)
+    page.context.close()
+
+    page = phone(browser, live_server, size, java_script_enabled=False)
+    answer = page.goto(f"/ticket/{NO_SUCH_TOKEN}")
+    assert answer is not None
+    assert answer.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text(GONE)
+    expect(page.locator(".state")).to_have_text(GONE_TEXT)
+    expect(
+        page.get_by_role("link", name="Choisir une mairie : ticket ou rendez-vous")
+    ).to_have_attribute("href", "/")
+    expect(page).to_have_title(f"{GONE} – Facilitation numérique, mairies de Paris")
+    no_horizontal_overflow(page)
+    assert small_targets(page) == []
     page.context.close()
 
 

@@ -5,7 +5,9 @@
 // 30 seconds at most, with some chance in it so that a room of screens does not knock at
 // once), except when it closes with one of `lastCodes`. While the socket is down, or
 // without one, `read` runs every data-every seconds (`every` if the region says none, 2
-// at least); while it is up, every `liveEvery` seconds all the same.
+// at least); while it is up, every `liveEvery` seconds all the same. What it returns
+// stops it all (`stop()`: no more rounds, the socket closed and not opened again), for a
+// region that has nothing more to learn.
 (function () {
   "use strict";
   window.guichetLive = function (region, read, options) {
@@ -15,10 +17,12 @@
     var live = false;
     var attempt = 0;
     var rounds = 0;
+    var socket = null;
+    var stopped = false;
 
     function connect() {
+      if (stopped) { return; }
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      var socket;
       try {
         socket = new WebSocket(scheme + location.host + socketPath);
       } catch (ignored) {
@@ -27,12 +31,12 @@
       socket.addEventListener("open", function () {
         live = true;
         attempt = 0;
-        if (options.readOnOpen) { read(); }
+        if (options.readOnOpen && !stopped) { read(); }
       });
-      socket.addEventListener("message", function () { read(); });
+      socket.addEventListener("message", function () { if (!stopped) { read(); } });
       socket.addEventListener("close", function (event) {
         live = false;
-        if ((options.lastCodes || []).indexOf(event.code) !== -1) { return; }
+        if (stopped || (options.lastCodes || []).indexOf(event.code) !== -1) { return; }
         var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random());
         attempt += 1;
         window.setTimeout(connect, delay);
@@ -40,12 +44,22 @@
     }
 
     if (socketPath && "WebSocket" in window) { connect(); }
-    window.setInterval(function () {
+    var rounder = window.setInterval(function () {
       rounds += 1;
       if (!live || rounds * every >= options.liveEvery * 1000) {
         rounds = 0;
         read();
       }
     }, every);
+
+    return {
+      stop: function () {
+        stopped = true;
+        window.clearInterval(rounder);
+        if (socket) {
+          try { socket.close(1000); } catch (ignored) { /* closed already */ }
+        }
+      }
+    };
   };
 })();

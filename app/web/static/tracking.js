@@ -8,10 +8,15 @@
 // in the region, and a new call makes the phone vibrate once where it can.
 // While the state cannot be read (no network, the server away or answering an error, a
 // page that is not the state, or no answer within READ_WITHIN), the page's notice
-// #hors-ligne says since when the place shown dates, and goes as soon as a read succeeds;
-// a 404 or 410 is an answer about the ticket, not a lost connection. The rounds go on as
-// they were, and the network coming back reads at once. Without JavaScript, the notice
-// stays hidden and the page's "Actualiser" link and its forms still work.
+// #hors-ligne says since when the place shown dates, and goes as soon as a read succeeds.
+// The rounds go on as they were, and the network coming back reads at once.
+// A 404 or 410 is an answer about the ticket, not a lost connection: the ticket is no
+// more, and the page's #ticket-disparu (a <template>) takes the place of the state, in
+// words, announced as an alert. Once the state is one that never changes again (that, or
+// a ticket over: done, passed, cancelled, closed), reading stops: no more rounds, the
+// socket closed, and the arrival form of a remote ticket hidden. Without JavaScript, the
+// notice stays hidden, the page's "Actualiser" link and its forms still work, and the
+// link of a ticket that is no more opens a page that says so.
 (function () {
   "use strict";
   var region = document.querySelector("[data-refresh]");
@@ -20,7 +25,10 @@
   var offline = document.getElementById("hors-ligne");
   var READ_WITHIN = 15000;
   var ANSWERED = [404, 410];
+  var ENDED = ["done", "no_show", "cancelled", "closed", "gone"];
   var busy = false;
+  var stopped = false;
+  var live = null;
 
   function stateOf(root) {
     return root ? root.querySelector(".track") : null;
@@ -62,6 +70,25 @@
     if (offline) { offline.hidden = true; }
   }
 
+  // Whether the state shown is one that never changes again.
+  function ended() {
+    var track = stateOf(region);
+    return Boolean(track) && ENDED.indexOf(track.getAttribute("data-status")) !== -1;
+  }
+
+  function stop() {
+    stopped = true;
+    if (live) { live.stop(); }
+    var arrival = document.querySelector(".remote-arrive");
+    if (arrival) { arrival.hidden = true; }
+  }
+
+  // What to show of a ticket that is no more (null: the page has no words for it).
+  function goneState() {
+    var held = document.getElementById("ticket-disparu");
+    return held ? held.innerHTML : null;
+  }
+
   // Puts the state read in place; false when what came is not a state (a Wi-Fi login
   // page, say).
   function show(html) {
@@ -93,7 +120,7 @@
   }
 
   function refresh() {
-    if (busy) { return; }
+    if (busy || stopped) { return; }
     busy = true;
     var options = { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } };
     var timer = null;
@@ -104,13 +131,15 @@
     }
     fetch(url, options)
       .then(function (response) {
-        if (ANSWERED.indexOf(response.status) !== -1) { return null; }
+        if (ANSWERED.indexOf(response.status) !== -1) { return goneState(); }
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.text();
       })
       .then(function (html) {
+        if (stopped) { return; }
         if (html !== null && !show(html)) { throw new Error("not a state"); }
         found();
+        if (ended()) { stop(); }
       })
       .catch(lost) // the next round will try again
       .then(function () {
@@ -122,8 +151,9 @@
   // While the socket is up it says when the ticket's place or status changed (and is
   // read again when it opens); a call repeated at the same station, and the time shown,
   // come from a slower round. A socket closed with 4404 is a ticket gone: the next round
-  // says so.
-  window.guichetLive(region, refresh, {
+  // says so. A ticket over when the page opens has nothing more to read.
+  if (ended()) { return; }
+  live = window.guichetLive(region, refresh, {
     every: 10, liveEvery: 30, readOnOpen: true, lastCodes: [4404]
   });
   // A phone that wakes up, or a tab brought back, shows the news at once.
