@@ -16,6 +16,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import WebSocketException
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
@@ -180,7 +181,7 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
                     limits.token_lookups.check(address, UNKNOWN_LINKS)
                     send = _given_back_unless_unknown(send, limits.token_lookups, address)
             except TooManyRequests as refused:
-                if scope["type"] == "http":
+                if scope["type"] != ScopeType.WEBSOCKET:
                     raise
                 # A socket is told why in its close code, not as a server's error (4500).
                 raise WebSocketException(detail=refused.detail, code=TOO_MANY) from None
