@@ -15,8 +15,8 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import WebSocketException
 from litestar.enums import ScopeType
+from litestar.exceptions import WebSocketException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
