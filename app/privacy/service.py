@@ -10,7 +10,10 @@ erased (a walk-in ticket with that phone alone stays theirs). Erasing cancels th
 appointments still to come (their slots free again, the person told nothing), blanks what
 the daily retention sweep blanks, through its own functions, empties the messages and
 cancels those not sent yet; the rows stay, so that the anonymous figures (visits, waits,
-outcomes, scores) are the same before and after."""
+outcomes, scores) are the same before and after. A ticket of the day still waiting stays
+in its queue, blanked: its holder may be in the room, and is called by its number as
+anyone else (the desk ends it, if they have gone, as it ends any ticket whose holder does
+not come)."""
 
 from __future__ import annotations
 
