@@ -37,6 +37,7 @@ from app.config import Settings, load_settings
 from app.db import Database, utcnow
 from app.errors import EXCEPTION_HANDLERS
 from app.health import HealthController
+from app.json_bodies import StrictJsonRequest
 from app.live.admin_api import ScreensAdminController
 from app.live.admin_pages import ScreenAdminPages
 from app.live.api import LiveController, display_socket, ticket_socket
@@ -307,6 +308,7 @@ def create_app(
         middleware=[rate_limits, one_session_per_request],
         before_request=checked_request,
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=StrictJsonRequest,
         logging_config=None,
         debug=False,
     )

@@ -1,0 +1,65 @@
+"""The API's JSON request bodies, read as JSON: a number where a number is expected, a
+boolean where a boolean is, for every route at once.
+
+Litestar converts a handler's arguments with msgspec's lax rules (`strict=False`), made
+for query strings and paths, which are text: in a body that turns the string "50" into
+the integer 50, "true" or 1 into True and 50.0 into 50. A body is JSON, which has types
+of its own, so `StrictJsonRequest.json` first checks the decoded body against the type
+of the handler's `data` with msgspec's strict rules, and refuses a value of the wrong
+type with Litestar's own 400 for a field of the wrong type (its `errors` name the key).
+Only then does Litestar convert it, which leaves a body of the right types as it is.
+
+The pages' forms are not JSON: they are read as text (`app/sites/forms.py` and the
+like), on purpose, and go nowhere near this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
+
+# Where in the body msgspec found a value of the wrong type: "… - at `$.reminder_hours[1]`".
+WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
+
+
+class StrictJsonRequest(Request[Any, Any, Any]):
+    """A request whose JSON body must have the JSON types its handler's `data` says."""
+
+    async def json(self) -> Any:
+        value = await super().json()
+        expected = self._body_type()
+        if expected is not None:
+            try:
+                msgspec.convert(
+                    value,
+                    expected,
+                    strict=True,
+                    str_keys=True,
+                    dec_hook=self.route_handler.default_deserializer,
+                )
+            except msgspec.ValidationError as exc:
+                raise wrong_type(exc) from None
+        return value
+
+    def _body_type(self) -> Any:
+        """The type of the handler's `data`, or None for a handler that takes no body."""
+        handler = self.route_handler
+        if handler.resolve_data_dto() is not None:  # a DTO reads the body its own way
+            return None
+        data = handler.parsed_fn_signature.parameters.get("data")
+        return None if data is None else data.annotation
+
+
+def wrong_type(exc: msgspec.ValidationError) -> ValidationException:
+    """Litestar's refusal of a body with a value of the wrong type, its key named as
+    Litestar names it ("walk_in_percent", "reminder_hours[1]")."""
+    found = WHERE.match(str(exc))
+    message, key = (found["message"], found["key"]) if found else (str(exc), None)
+    error: dict[str, str] = {"message": message, "source": "body"}
+    if key:
+        error["key"] = key
+    return ValidationException(detail="The request body is not valid.", extra=[error])

@@ -1,0 +1,111 @@
+"""The API's JSON bodies read as JSON, on both databases: a number where the contract says
+a number, a boolean where it says a boolean. A string, a float or a number in their place
+is a 400 naming the field, on every route at once, and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Clock, Staff
+
+ADMIN = "/api/v1/admin/sites/paris-15"
+
+
+@pytest.fixture(autouse=True)
+def monday_morning(clock: Clock) -> None:
+    clock.set("2026-11-30 08:00")
+
+
+def wrong_type(response: Any, key: str) -> bool:
+    """A 400 problem whose errors say the value at `key` has the wrong type."""
+    errors = response.json().get("errors", []) if response.status_code == 400 else []
+    return any(
+        error.get("key") == key and error["message"].startswith("Expected") for error in errors
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ({"walk_in_percent": "50"}, "walk_in_percent"),
+        ({"walk_in_percent": "5e1"}, "walk_in_percent"),
+        ({"walk_in_percent": 50.0}, "walk_in_percent"),
+        ({"facilitators_issue_tickets": "true"}, "facilitators_issue_tickets"),
+        ({"facilitators_issue_tickets": 1}, "facilitators_issue_tickets"),
+        ({"reminder_hours": [24, "2"]}, "reminder_hours[1]"),
+        ({"walk_in_percent": 40, "booking_horizon_days": "90"}, "booking_horizon_days"),
+    ],
+)
+async def test_a_setting_of_the_wrong_json_type_gets_400_naming_it_and_changes_nothing(
+    client: AsyncTestClient[object], staff: Staff, body: dict[str, Any], key: str
+) -> None:
+    manager = await staff.headers("manager", "paris-15")
+
+    response = await client.patch(ADMIN, json=body, headers=manager)
+    after = (await client.get(ADMIN, headers=manager)).json()
+
+    assert wrong_type(response, key), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert after["walk_in_percent"] == 30
+    assert after["facilitators_issue_tickets"] is False
+    assert after["reminder_hours"] == [24, 2]
+    assert after["booking_horizon_days"] == 60
+
+
+def resolved(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def json_types(openapi: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    """The JSON types a property's schema allows ("integer", "null"…)."""
+    schema = resolved(openapi, schema)
+    written = schema.get("type", [])
+    found = set(written) if isinstance(written, list) else {written}
+    for choice in schema.get("oneOf", []) + schema.get("anyOf", []):
+        found |= json_types(openapi, choice)
+    return found
+
+
+def numbers_and_booleans(openapi: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Each top-level integer or boolean field of each JSON request body: (method, path,
+    field, its type)."""
+    found = []
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            schema = resolved(openapi, content["application/json"]["schema"])
+            for choice in schema.get("oneOf", []) + schema.get("anyOf", []):
+                schema = resolved(openapi, choice) if "$ref" in choice else schema
+            for name, field in schema.get("properties", {}).items():
+                kind = json_types(openapi, field) & {"integer", "boolean"}
+                if kind:
+                    found.append((method.upper(), path, name, kind.pop()))
+    return found
+
+
+async def test_every_number_and_boolean_of_every_json_body_refuses_a_string_naming_it(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """The string "1" for a number and "true" for a boolean, alone in the body: the first
+    thing wrong with it, before any field it lacks, on every route that reads JSON."""
+    openapi = (await client.get("/schema/openapi.json")).json()
+    admin = await staff.headers("admin")
+    fields = numbers_and_booleans(openapi)
+    taken: dict[str, str] = {}
+    for method, path, name, kind in fields:
+        url = re.sub(r"\{\w+\}", "1", path.replace("{slug}", "paris-15"))
+        body = {name: "1" if kind == "integer" else "true"}
+        response = await client.request(method, url, json=body, headers=admin)
+        if not wrong_type(response, name):
+            taken[f"{method} {path} {name}"] = f"{response.status_code} {response.text[:120]}"
+
+    assert len(fields) > 30  # the settings alone have more
+    assert taken == {}
