@@ -91,8 +91,15 @@ def path_ids_plain(template: str, path: str, values: Mapping[str, object]) -> bo
 
 def parse_date(text: str | None, low: date = EARLIEST_DAY, high: date = LATEST_DAY) -> date | None:
     """The day `text` writes as YYYY-MM-DD, if it lies within `low`..`high`."""
-    day = _read(text, _DAY, date.fromisoformat)
+    day = read_any_date(text)
     return day if day is not None and within_days(day, low, high) else None
+
+
+def read_any_date(text: str | None) -> date | None:
+    """The day `text` writes as YYYY-MM-DD, whatever its year (1 to 9999): for a caller
+    that tells a day out of bounds from no day at all, and brings it within bounds itself
+    before counting from it (the day after 9999-12-31 is none)."""
+    return _read(text, _DAY, date.fromisoformat)
 
 
 def parse_datetime(text: str | None) -> datetime | None:

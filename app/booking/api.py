@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -20,13 +20,14 @@ from app.booking import alerts, commands, schemas
 from app.booking.alert_pages import release_alert
 from app.booking.contacts import contact
 from app.booking.ics import calendar_entry, calendar_file
-from app.booking.queries import availability, get_by_token
+from app.booking.queries import free_slots, get_by_token
 from app.booking.throttling import search_budget, throttle_booking
 from app.errors import BadRequest, Forbidden, Unauthorized
 from app.problems import problem_responses
 from app.sites.api_common import SiteAdministration, SiteCaller
+from app.sites.models import Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site
+from app.sites.service import EARLIEST_DAY, bad_day, booking_horizon, get_site
 from app.throttle import client_key
 from app.waitlist import commands as waitlist
 from app.waitlist.queries import offer_out, waitlist_out
@@ -36,6 +37,21 @@ Day = Annotated[date, PathParameter(description="The local day, YYYY-MM-DD")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="First day, YYYY-MM-DD")]
 ToDate = Annotated[date | None, QueryParameter(name="to", description="Last day, YYYY-MM-DD")]
 BOOKING_ROLES = frozenset({"reception", "manager"})
+
+
+def check_open_from(site: Site, first: date | None, now: datetime) -> None:
+    """A search's first day (`from`) no later than the last day `site` takes bookings for,
+    else a 400 naming it and the days it may be: past that day nothing is ever offered, and
+    counting a week from 9999-12-31 overflows. A day already past is no mistake (the
+    client's today may be behind the mairie's): it simply has no free slot."""
+    last_open = booking_horizon(site, now).date()
+    if first is not None and not EARLIEST_DAY <= first <= last_open:
+        ahead = site.booking_horizon_days
+        raise bad_day(
+            "from",
+            f"`from` must lie between {EARLIEST_DAY} and {last_open}: {site.name} takes "
+            f"bookings up to {ahead} day{'' if ahead == 1 else 's'} ahead.",
+        )
 
 
 class BookingController(Controller):
@@ -56,8 +72,10 @@ class BookingController(Controller):
         last: ToDate = None,
         needs: FromQuery[str] = "",
     ) -> schemas.AvailabilityOut:
-        site, slots = await availability(
-            context.session, slug, service_code, tuple(needs.split(",")), first, last, context.now
+        site = await get_site(context.session, slug)
+        check_open_from(site, first, context.now)
+        slots = await free_slots(
+            context.session, site, service_code, tuple(needs.split(",")), first, last, context.now
         )
         tz = ZoneInfo(site.timezone)
         return schemas.AvailabilityOut(

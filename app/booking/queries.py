@@ -157,11 +157,28 @@ async def availability(
     """The free slots from `first` to `last` (by default two weeks from today); with
     `retired`, for a démarche and needs withdrawn since an appointment was booked."""
     site = await get_site(session, slug)
+    return site, await free_slots(
+        session, site, service_code, need_codes, first, last, now, retired=retired
+    )
+
+
+async def free_slots(
+    session: AsyncSession,
+    site: Site,
+    service_code: str,
+    need_codes: tuple[str, ...],
+    first: date | None,
+    last: date | None,
+    now: datetime,
+    *,
+    retired: bool = False,
+) -> list[Slot]:
+    """`availability` at `site`, read already."""
     first, last = day_range(first, last, today=local_today(site, now), default_days=14)
     service = await get_service(session, service_code, retired=retired)
     needs = await get_needs(session, need_codes, retired=retired)
     finder = await slot_finder(session, site, requirement_of(service, needs), first, last, now)
-    return site, finder.slots()
+    return finder.slots()
 
 
 def check_slot(finder: SlotFinder, start: datetime) -> Slot:

@@ -22,7 +22,7 @@ from app.booking.slots import Slot
 from app.errors import BadRequest
 from app.i18n import formats, gettext, language
 from app.sites.models import Need, Service, Site
-from app.sites.service import local_today
+from app.sites.service import booking_horizon, local_today
 from app.web.context import Context
 
 DAYS_SHOWN = 7
@@ -41,7 +41,9 @@ class DaySlots:
 @dataclass(frozen=True)
 class Asked:
     """What the query asks to see: the week from `first`, its `day` (None: the first with
-    a free slot) and the slot `chosen` already (coming back to change it)."""
+    a free slot) and the slot `chosen` already (coming back to change it). `first` may lie
+    past the days open for booking, in any year: `slot_context` shows the last week open
+    instead."""
 
     first: date
     day: date | None = None
@@ -49,14 +51,26 @@ class Asked:
 
 
 def parse_day(value: str | None, default: date) -> date:
-    """The first day shown (`du`): today without one; a 400 page for one that is not a
-    day within bounds."""
+    """A day of the query: `default` without one; a 400 page for one that is not a day
+    within bounds."""
     if not value:
         return default
     day = bounds.parse_date(value)
     if day is None:
         raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
     return day
+
+
+def day_asked(value: str | None, today: date) -> date:
+    """The day of the week asked (`du`) or of its day (`jour`): today without one or for
+    one already past; any day written YYYY-MM-DD after it, whatever its year (to compare
+    with the days open, not to count from); a 400 page for one that is not a day."""
+    if not value:
+        return today
+    day = bounds.read_any_date(value)
+    if day is None:
+        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
+    return max(day, today)
 
 
 def first_day_asked(request: Request[Any, Any, State], site: Site, now: datetime) -> date:
@@ -70,17 +84,25 @@ def asked(request: Request[Any, Any, State], site: Site, now: datetime) -> Asked
     chosen already, without a week or day asked, shows its own."""
     query = request.query_params
     today = local_today(site, now)
-    first = max(parse_day(query.get("du"), today), today)
-    day = parse_day(query.get("jour"), today) if query.get("jour") else None
+    first = day_asked(query.get("du"), today)
+    day = day_asked(query.get("jour"), today) if query.get("jour") else None
     chosen = bounds.parse_datetime(query.get("debut"))
     if chosen is not None and day is None and not query.get("du"):
         day = max(chosen.astimezone(ZoneInfo(site.timezone)).date(), today)
         first = day
-    if day is not None:
-        day = max(day, today)
-        if not first <= day < first + timedelta(days=DAYS_SHOWN):
-            first = day
+    # Days are compared, never counted from: one may be 9999-12-31.
+    if day is not None and not 0 <= (day - first).days < DAYS_SHOWN:
+        first = day
     return Asked(first, day, chosen)
+
+
+def last_week(site: Site, now: datetime) -> tuple[datetime, date]:
+    """The latest start the slot engine offers (the booking horizon), and the first day of
+    the last week open for booking: the one that ends on that start's day, today at the
+    earliest."""
+    horizon = booking_horizon(site, now)
+    first = horizon.date() - timedelta(days=DAYS_SHOWN - 1)
+    return horizon, max(first, local_today(site, now))
 
 
 def first_day_after(site: Site, start: datetime | None, now: datetime) -> date:
@@ -165,10 +187,15 @@ async def slot_context(
     needs (`retired`: an appointment's, withdrawn from the catalogue since it was booked),
     one day of it shown (`shown_day`), the first free one marked if it is the first of
     all (`first_free`: the week starts today). A week that reaches the booking horizon's
-    day says up to when bookings are open (`horizon_end`) and has no week after it."""
+    day says up to when bookings are open (`horizon_end`) and has no week after it. A
+    week asked that starts past that day, in whatever year, is not one to show empty:
+    the last week open is shown instead, saying so (`beyond_horizon`)."""
     wanted = first if isinstance(first, Asked) else Asked(first)
-    first = wanted.first
     session, now = context.session, context.now
+    # The latest start the slot engine offers, and the last week open for booking.
+    horizon, last_open_week = last_week(site, now)
+    beyond_horizon = wanted.first > horizon.date()
+    first = last_open_week if beyond_horizon else wanted.first
     service, chosen = await choice(session, code, needs, retired=retired)
     last = first + timedelta(days=DAYS_SHOWN - 1)
     _, slots = await availability(
@@ -177,8 +204,6 @@ async def slot_context(
     tz = ZoneInfo(site.timezone)
     length = requirement_of(service, chosen).length_minutes
     today = local_today(site, now)
-    # The latest start the slot engine offers, and whether the week reaches its day.
-    horizon = (now + timedelta(days=site.booking_horizon_days)).astimezone(tz)
     reaches_horizon = last >= horizon.date()
     days = _week(slots, first, tz)
     open_days = [day for day in days if day.slots]
@@ -209,4 +234,5 @@ async def slot_context(
         "next": None if reaches_horizon else (first + timedelta(days=DAYS_SHOWN)).isoformat(),
         "horizon_days": site.booking_horizon_days,
         "horizon_end": formats.moment(horizon) if reaches_horizon else None,
+        "beyond_horizon": beyond_horizon,
     }

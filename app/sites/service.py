@@ -149,6 +149,12 @@ def local_today(site: Site, now: datetime) -> date:
     return now.astimezone(ZoneInfo(site.timezone)).date()
 
 
+def booking_horizon(site: Site, now: datetime) -> datetime:
+    """The latest start the site takes bookings for (`booking_horizon_days` from now), in
+    its time zone: its day is the last day open for booking."""
+    return (now + timedelta(days=site.booking_horizon_days)).astimezone(ZoneInfo(site.timezone))
+
+
 MAX_DAYS_PER_CALL = 62
 EARLIEST_DAY, LATEST_DAY = bounds.EARLIEST_DAY, bounds.LATEST_DAY
 
@@ -158,14 +164,22 @@ def day_range(
 ) -> tuple[date, date]:
     """The requested days, defaulting to `default_days` from today; 400 when the range is wrong."""
     first = first or today
-    if not EARLIEST_DAY <= first <= LATEST_DAY or (last and not EARLIEST_DAY <= last <= LATEST_DAY):
-        raise BadRequest(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise bad_day(name, f"`{name}` must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
     last = last or first + timedelta(days=default_days - 1)
     if last < first:
         raise BadRequest("`to` must be on or after `from`.")
     if (last - first).days + 1 > MAX_DAYS_PER_CALL:
         raise BadRequest(f"Ask for at most {MAX_DAYS_PER_CALL} days per call.")
     return first, last
+
+
+def bad_day(name: str, detail: str) -> BadRequest:
+    """The 400 for the day of the query parameter `name`, naming it as Litestar's own
+    refusals of a query parameter do."""
+    error = {"message": detail, "key": name, "source": "query"}
+    return BadRequest(detail, extra={"errors": [error]})
 
 
 _WEEKLY, _DATED, _CLOSED = range(3)

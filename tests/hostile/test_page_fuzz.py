@@ -698,16 +698,20 @@ async def test_a_booking_or_a_move_to_a_far_year_is_a_plain_400(booked: Booked) 
             assert "`start` must lie between 2000-01-01 and 2100-12-31" in response.text
 
 
-async def test_a_far_first_day_on_the_booking_pages_is_a_french_400(booked: Booked) -> None:
-    for path in (
-        "/mairies/paris-15/rendez-vous/creneaux?service=caf&du=9999-12-31",
-        "/mairies/paris-15/rendez-vous/creneaux?service=caf&du=0001-01-01",
-        f"/rendez-vous/{booked.appointment}/deplacer?du=9999-12-31",
+async def test_a_far_first_day_on_the_booking_pages_shows_the_weeks_open_not_an_error(
+    booked: Booked,
+) -> None:
+    """A day years ahead is the last week open, saying so; one long past is this week."""
+    not_open_yet = "Les rendez-vous ne sont pas encore ouverts pour la date demandée"
+    for path, beyond in (
+        ("/mairies/paris-15/rendez-vous/creneaux?service=caf&du=9999-12-31", True),
+        ("/mairies/paris-15/rendez-vous/creneaux?service=caf&du=0001-01-01", False),
+        (f"/rendez-vous/{booked.appointment}/deplacer?du=9999-12-31", True),
     ):
         page = await booked.client.get(path)
 
-        assert page.status_code == 400, path
-        assert "AAAA-MM-JJ" in page.text
+        assert page.status_code == 200, path
+        assert (not_open_yet in page.text) is beyond, path
 
 
 async def test_a_far_start_on_the_booking_pages_is_never_a_500(booked: Booked) -> None:

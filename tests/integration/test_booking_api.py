@@ -380,6 +380,43 @@ async def test_availability_refuses_bad_ranges_and_unknown_things(
     assert unknown_need.status_code == 400
 
 
+@pytest.mark.parametrize("day", ["2027-01-30", "2100-12-30", "9999-12-31", "0001-01-01"])
+async def test_availability_from_a_day_out_of_range_gets_400_naming_from_and_its_range(
+    client: AsyncTestClient[object], day: str
+) -> None:
+    """paris-15 takes bookings 60 days ahead: from Monday 30 November 8:00, up to Friday
+    29 January 2027."""
+    response = await client.get(
+        "/api/v1/sites/paris-15/availability", params={"service": "caf", "from": day}
+    )
+    problem = response.json()
+
+    assert response.status_code == 400
+    assert problem["detail"] == (
+        "`from` must lie between 2000-01-01 and 2027-01-29: Mairie du 15e arrondissement "
+        "takes bookings up to 60 days ahead."
+    )
+    assert problem["errors"] == [{"message": problem["detail"], "key": "from", "source": "query"}]
+
+
+async def test_availability_to_a_day_out_of_bounds_gets_400_naming_to_and_a_past_day_none(
+    client: AsyncTestClient[object],
+) -> None:
+    base = "/api/v1/sites/paris-15/availability"
+    far = await client.get(
+        base, params={"service": "caf", "from": "2026-12-01", "to": "9999-12-31"}
+    )
+    past = await client.get(
+        base, params={"service": "caf", "from": "2026-11-01", "to": "2026-11-30"}
+    )
+
+    assert far.status_code == 400
+    assert far.json()["detail"] == "`to` must lie between 2000-01-01 and 2100-12-31."
+    assert far.json()["errors"][0]["key"] == "to"
+    assert past.status_code == 200
+    assert [slot["start"][:10] for slot in past.json()["slots"]] == ["2026-11-30"] * 14
+
+
 async def test_phone_and_counter_bookings_need_a_reception_token(
     client: AsyncTestClient[object], staff: Staff
 ) -> None:

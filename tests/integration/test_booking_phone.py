@@ -104,30 +104,88 @@ async def test_a_day_asked_is_the_one_shown_and_a_later_week_marks_no_first(
     assert shown_day(closed.text) == ["2026-11-30"]  # a Sunday: the week's first open day
 
 
-async def test_a_week_past_the_booking_horizon_says_so_and_offers_no_week_after(
+HORIZON = (
+    "Les rendez-vous s'ouvrent 60 jours à l'avance : "
+    "jusqu'au vendredi 29 janvier 2027 à 8\u00a0h\u00a000."
+)
+NOT_OPEN_YET = "Les rendez-vous ne sont pas encore ouverts pour la date demandée"
+LAST_WEEK_OPEN = "du samedi 23 janvier 2027 au vendredi 29 janvier 2027"  # not this year
+
+
+def shows_the_last_week_open(page: Any) -> bool:
+    """The page of the last week open for booking, saying that the day asked is not."""
+    return (
+        page.status_code == 200
+        and NOT_OPEN_YET in page.text
+        and HORIZON in page.text
+        and LAST_WEEK_OPEN in page.text
+        and 'value="2027-01-28T16:00:00+01:00"' in page.text
+        and "Semaine suivante" not in page.text
+    )
+
+
+async def test_a_week_past_the_booking_horizon_shows_the_last_week_open_saying_so(
     client: AsyncTestClient[object],
 ) -> None:
     """paris-15 opens bookings 60 days ahead: from Monday 30 November 8:00, up to Friday
-    29 January 8:00. The week holding that day is the last one offered."""
-    horizon = (
-        "Les rendez-vous s'ouvrent 60 jours à l'avance : "
-        "jusqu'au vendredi 29 janvier 2027 à 8\u00a0h\u00a000."
-    )
+    29 January 8:00. The week holding that day is the last one offered; a week asked past
+    it is the last week open, saying so, with its days to choose from rather than none."""
     before = await client.get(SLOTS, params={"service": "caf", "du": "2027-01-18"})
     last = await client.get(SLOTS, params={"service": "caf", "du": "2027-01-25"})
     beyond = await client.get(SLOTS, params={"service": "caf", "du": "2027-02-07"})
 
-    assert horizon not in before.text
+    assert HORIZON not in before.text
     assert "du=2027-01-25#jours" in before.text
-    assert horizon in last.text
+    assert HORIZON in last.text
     assert 'value="2027-01-28T16:00:00+01:00"' in last.text  # its days up to then, open
     assert "Semaine suivante" not in last.text
-    assert beyond.status_code == 200
-    assert horizon in beyond.text
-    assert "Essayez la semaine suivante" not in beyond.text
-    assert "Semaine suivante" not in beyond.text
-    assert "du=2027-01-31#jours" in beyond.text  # back towards the weeks open
-    assert "du dimanche 7 février 2027 au samedi 13 février 2027" in beyond.text  # not this year
+    assert NOT_OPEN_YET not in last.text
+    assert shows_the_last_week_open(beyond), beyond.text
+    assert "du=2027-01-16#jours" in beyond.text  # the week before it
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("du", "2100-12-30"),
+        ("du", "9999-12-31"),
+        ("jour", "9999-12-31"),
+        ("debut", "2100-12-31T10:00:00+01:00"),
+    ],
+)
+async def test_a_day_asked_years_ahead_shows_the_last_week_open_not_an_error(
+    client: AsyncTestClient[object], name: str, day: str
+) -> None:
+    page = await client.get(SLOTS, params={"service": "caf", name: day})
+
+    assert shows_the_last_week_open(page), page.text
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31"])
+async def test_a_day_asked_long_past_shows_this_week(
+    client: AsyncTestClient[object], day: str
+) -> None:
+    page = await client.get(SLOTS, params={"service": "caf", "du": day})
+
+    assert page.status_code == 200
+    assert "du lundi 30 novembre au dimanche 6 décembre" in page.text
+    assert "Premier disponible" in page.text
+
+
+async def test_moving_an_appointment_to_a_day_years_ahead_shows_the_last_week_open_in_english(
+    client: AsyncTestClient[object],
+) -> None:
+    private = await book(client, email="marie@example.org")
+
+    page = await client.get(
+        f"{private}/deplacer",
+        params={"du": "9999-12-31"},
+        headers={"Accept-Language": "en-GB,en;q=0.9"},
+    )
+
+    assert page.status_code == 200
+    assert "Appointments are not open yet for the date you asked for" in page.text
+    assert 'value="2027-01-28T16:00:00+01:00"' in page.text
 
 
 async def test_a_day_that_is_not_a_date_is_a_french_400(client: AsyncTestClient[object]) -> None:
