@@ -165,7 +165,13 @@ def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Respo
     return problem(exc.status, exc.detail, extra=extra, headers=exc.headers)
 
 
-def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+# In a handler's `opt`: the names of its query's parameters in the query, by their names
+# in Python where they differ (`app.web.before.note_whole_numbers`). Litestar's errors
+# name a parameter it could not read by its name in Python.
+QUERY_NAMES = "guichet_query_names"
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if client_gone(exc):
         log.info("client gone before its request's body came")
@@ -175,7 +181,9 @@ def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> R
         return problem(status, "The server could not handle this request.")
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, list) and exc.extra:
-        extra["errors"] = [_public_error(item) for item in exc.extra]
+        handler = request.scope.get("route_handler")
+        names: dict[str, str] = handler.opt.get(QUERY_NAMES, {}) if handler else {}
+        extra["errors"] = [_public_error(item, names) for item in exc.extra]
     detail = _plain_detail(exc)
     return problem(status, detail, extra=extra, headers=exc.headers)
 
@@ -253,10 +261,15 @@ def _plain_detail(exc: HTTPException) -> str:
     return detail if detail else HTTPStatus(status).phrase
 
 
-def _public_error(item: Any) -> dict[str, Any]:
+def _public_error(item: Any, query_names: dict[str, str]) -> dict[str, Any]:
+    """What a client is told of one field at fault: its message, its name as the client
+    wrote it, and where it was (`query`, `body`, …)."""
     if not isinstance(item, dict):
         return {"message": str(item)}
-    return {key: item[key] for key in ("message", "key", "source") if key in item}
+    error = {key: item[key] for key in ("message", "key", "source") if key in item}
+    if error.get("source") == "query" and error.get("key") in query_names:
+        error["key"] = query_names[error["key"]]
+    return error
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

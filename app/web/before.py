@@ -17,6 +17,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from app import bounds
+from app.errors import QUERY_NAMES
 
 # The names of the query parameters a handler reads as whole numbers, in its `opt`.
 WHOLE_NUMBERS = "guichet_whole_numbers"
@@ -68,12 +69,17 @@ def plain_query_numbers(request: Request[Any, Any, Any]) -> None:
 
 def note_whole_numbers(app: Litestar) -> None:
     """Tell each handler of `app` (in its `opt`) which query parameters it reads as whole
-    numbers, its own and its dependencies', for `plain_query_numbers`."""
+    numbers, its own and its dependencies', for `plain_query_numbers`; and the names its
+    query's parameters have in the query where they differ from their names in Python
+    (`from` read as `first`), for the errors to say the query's (`errors.QUERY_NAMES`)."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
         for handler, model in route.route_handler_map.values():
             query = {param.field_name: param.field_alias for param in model.expected_query_params}
+            handler.opt[QUERY_NAMES] = {
+                name: alias for name, alias in query.items() if name != alias
+            }
             signatures = [
                 handler.parsed_fn_signature,
                 *(

@@ -1,6 +1,6 @@
 """What every route refuses before its handler, on both databases: a body over 64 KiB,
 whether the route reads a body or not, and a whole number in the query written otherwise
-than JSON writes one."""
+than JSON writes one; and how a query parameter at fault is named."""
 
 from __future__ import annotations
 
@@ -187,3 +187,41 @@ async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
     for response in odd.values():
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [(e["key"], e["source"]) for e in response.json()["errors"]] == [(name, "query")]
+
+
+def typed_query_parameters() -> list[tuple[str, str, str]]:
+    """The API's query parameters that a word cannot be: days, numbers, yes-or-no and
+    lists of choices, by operation."""
+    kinds = ('"date"', '"integer"', '"boolean"', '"enum"', '"pattern"')
+    return [
+        (*operation.split(" ", 1), name.removeprefix("query:"))
+        for operation, described in CONTRACT["operations"].items()
+        for name, parameter in described.get("parameters", {}).items()
+        if name.startswith("query:") and any(kind in json.dumps(parameter) for kind in kinds)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    typed_query_parameters(),
+    ids=[f"{path} {name}" for _method, path, name in typed_query_parameters()],
+)
+async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
+    client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
+) -> None:
+    """A value that is no day, number or choice is a 400 naming the parameter as the
+    query names it: `from`, not the name it has in Python (`first`), which a client never
+    sent."""
+    headers = await staff.headers("admin")
+    required = {
+        key.removeprefix("query:"): REQUIRED[key.removeprefix("query:")]
+        for key, parameter in CONTRACT["operations"][f"{method} {path}"]["parameters"].items()
+        if key.startswith("query:") and parameter.get("required") and key != f"query:{name}"
+    }
+
+    answer = await client.request(
+        method, fill_path(path, "1"), params={**required, name: "no such #"}, headers=headers
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert [(e.get("key"), e.get("source")) for e in answer.json()["errors"]] == [(name, "query")]
