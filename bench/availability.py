@@ -20,12 +20,13 @@ from sqlalchemy import insert, select
 from app import schema
 from app.asgi import create_app
 from app.booking.models import Appointment
-from app.booking.queries import availability
+from app.booking.queries import free_slots
 from app.config import load_settings
 from app.db import Database
 from app.sites.demo import load_demo
 from app.sites.hours import local_instant
 from app.sites.models import Service, Site, Station
+from app.sites.service import get_site
 from bench.timing import on_each_database, percentiles, timed
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -120,7 +121,8 @@ async def measure(url: str, label: str, rounds: int) -> None:
 
         async def service_call() -> object:
             async with db.session() as session:
-                return await availability(session, "paris-15", "caf", (), FIRST, LAST, NOW)
+                site = await get_site(session, "paris-15")
+                return await free_slots(session, site, "caf", (), FIRST, LAST, NOW)
 
         async def floor() -> object:
             return await bare_read(db, "paris-15", starts, ends)
@@ -132,7 +134,7 @@ async def measure(url: str, label: str, rounds: int) -> None:
     await db.dispose()
     print(f"{label}: {APPOINTMENTS} appointments, 31 days, {offered} slots offered")
     print(f"  GET …/availability (HTTP)   p50 {http_p50:6.2f} ms   p95 {http_p95:6.2f} ms")
-    print(f"  availability() service      p50 {core_p50:6.2f} ms   p95 {core_p95:6.2f} ms")
+    print(f"  free_slots() service      p50 {core_p50:6.2f} ms   p95 {core_p95:6.2f} ms")
     print(f"  floor: bare SQL read        p50 {floor_p50:6.2f} ms   p95 {floor_p95:6.2f} ms")
     print(f"  HTTP p95 / floor p95        {http_p95 / floor_p95:.1f}×")
 

@@ -25,7 +25,7 @@ from app.booking.finders import slot_finder
 from app.booking.models import Appointment, AppointmentStatus
 from app.booking.queries import (
     SlotRefused,
-    availability,
+    free_slots,
     offer_alternatives,
     requirement_of,
 )
@@ -83,7 +83,7 @@ async def free_slots_of_day(
     chosen: dict[str, Any] = {}
     if code:
         try:
-            _, found = await availability(session, site.slug, code, needs, day, day, now)
+            found = await free_slots(session, site, code, needs, day, day, now)
         except (NotFound, BadRequest):  # an address typed, or kept from before a change
             found = []
             chosen = {"code": "", "chosen_needs": [], "error": gettext(UNKNOWN_CHOICE)}

@@ -37,7 +37,7 @@ from app.lookup import one_or_not_found
 from app.plain_text import plain
 from app.sites.hours import local_days
 from app.sites.models import Need, Service, Site
-from app.sites.service import day_range, get_site, local_today, site_calendar
+from app.sites.service import day_range, local_today, site_calendar
 
 T = TypeVar("T")
 
@@ -143,25 +143,6 @@ def requirement_with(duration_minutes: int, station_kind: str, needs: list[Need]
 # Free slots.
 
 
-async def availability(
-    session: AsyncSession,
-    slug: str,
-    service_code: str,
-    need_codes: tuple[str, ...],
-    first: date | None,
-    last: date | None,
-    now: datetime,
-    *,
-    retired: bool = False,
-) -> tuple[Site, list[Slot]]:
-    """The free slots from `first` to `last` (by default two weeks from today); with
-    `retired`, for a démarche and needs withdrawn since an appointment was booked."""
-    site = await get_site(session, slug)
-    return site, await free_slots(
-        session, site, service_code, need_codes, first, last, now, retired=retired
-    )
-
-
 async def free_slots(
     session: AsyncSession,
     site: Site,
@@ -173,7 +154,8 @@ async def free_slots(
     *,
     retired: bool = False,
 ) -> list[Slot]:
-    """`availability` at `site`, read already."""
+    """The free slots at `site` from `first` to `last` (by default two weeks from today);
+    with `retired`, for a démarche and needs withdrawn since an appointment was booked."""
     first, last = day_range(first, last, today=local_today(site, now), default_days=14)
     service = await get_service(session, service_code, retired=retired)
     needs = await get_needs(session, need_codes, retired=retired)

@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import bounds
-from app.booking.queries import availability, get_needs, get_service, requirement_of
+from app.booking.queries import free_slots, get_needs, get_service, requirement_of
 from app.booking.slots import Slot
 from app.errors import BadRequest
 from app.i18n import formats, gettext, language
@@ -198,9 +198,7 @@ async def slot_context(
     first = last_open_week if beyond_horizon else wanted.first
     service, chosen = await choice(session, code, needs, retired=retired)
     last = first + timedelta(days=DAYS_SHOWN - 1)
-    _, slots = await availability(
-        session, site.slug, code, needs, first, last, now, retired=retired
-    )
+    slots = await free_slots(session, site, code, needs, first, last, now, retired=retired)
     tz = ZoneInfo(site.timezone)
     length = requirement_of(service, chosen).length_minutes
     today = local_today(site, now)

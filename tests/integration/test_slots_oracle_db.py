@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from app.booking.finders import slot_finder
 from app.booking.models import Appointment
 from app.booking.queries import (
-    availability,
+    free_slots,
     get_needs,
     get_service,
     requirement_of,
@@ -34,6 +34,7 @@ from app.sites.models import (
     StationOutage,
     WeeklyHours,
 )
+from app.sites.service import get_site
 from tests.unit.test_slots_oracle import (
     AUTUMN_WEEKEND,
     AUTUMN_WEEKEND_FULL,
@@ -198,7 +199,8 @@ async def test_availability_read_from_the_database_is_exactly_what_the_reference
     first, last = world.days[0], world.days[-1]
 
     async with empty_db.session() as session:
-        site, slots = await availability(session, slug, slug, need_codes, first, last, world.now)
+        site = await get_site(session, slug)
+        slots = await free_slots(session, site, slug, need_codes, first, last, world.now)
         service, needs = await get_service(session, slug), await get_needs(session, need_codes)
         need = requirement_of(service, needs)
         finder = await slot_finder(session, site, need, first, last, world.now)
