@@ -158,6 +158,15 @@ ODD_WHOLES = ["1e2", "1E2", "2e0", "1.0", "100.0", "+1", " 1", "1 ", "01", "0x10
 REQUIRED = {"service": "caf"}
 
 
+def required_query(method: str, path: str, but: str = "") -> dict[str, str]:
+    """A value for each query parameter the operation cannot be asked without, `but` one."""
+    return {
+        key.removeprefix("query:"): REQUIRED[key.removeprefix("query:")]
+        for key, parameter in CONTRACT["operations"][f"{method} {path}"]["parameters"].items()
+        if key.startswith("query:") and parameter.get("required") and key != f"query:{but}"
+    }
+
+
 @pytest.mark.parametrize(
     ("method", "path", "name"),
     whole_query_numbers(),
@@ -170,11 +179,7 @@ async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
     any other spelling but plain digits."""
     headers = await staff.headers("admin")
     url = fill_path(path, "1")
-    required = {
-        key.removeprefix("query:"): REQUIRED[key.removeprefix("query:")]
-        for key, parameter in CONTRACT["operations"][f"{method} {path}"]["parameters"].items()
-        if key.startswith("query:") and parameter.get("required")
-    }
+    required = required_query(method, path)
 
     plain = await client.request(method, url, params={**required, name: "5"}, headers=headers)
     odd = {
@@ -213,11 +218,7 @@ async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
     query names it: `from`, not the name it has in Python (`first`), which a client never
     sent."""
     headers = await staff.headers("admin")
-    required = {
-        key.removeprefix("query:"): REQUIRED[key.removeprefix("query:")]
-        for key, parameter in CONTRACT["operations"][f"{method} {path}"]["parameters"].items()
-        if key.startswith("query:") and parameter.get("required") and key != f"query:{name}"
-    }
+    required = required_query(method, path, but=name)
 
     answer = await client.request(
         method, fill_path(path, "1"), params={**required, name: "no such #"}, headers=headers
