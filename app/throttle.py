@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.errors import TooManyRequests
+from app.web.middleware import send_problem
 
 FINDING_TRIES_PER_HOUR = 6
 IPV6_NETWORK_BITS = 64
@@ -183,11 +184,29 @@ def rate_limits(app: ASGIApp) -> ASGIApp:
             except TooManyRequests as refused:
                 if scope["type"] != ScopeType.WEBSOCKET:
                     raise
-                # A socket is told why in its close code, not as a server's error (4500).
-                raise WebSocketException(detail=refused.detail, code=TOO_MANY) from None
+                await refuse_socket(scope, send, refused)
+                return
         await app(scope, receive, send)
 
     return limited
+
+
+async def refuse_socket(scope: Scope, send: Send, refused: TooManyRequests) -> None:
+    """Refuse a socket past a budget before accepting it: where the ASGI server lets the
+    handshake be answered (its extension `websocket.http.response`), with the 429 and
+    `Retry-After` an HTTP request gets; elsewhere closed with 4429 and the reason, which
+    a server that cannot answer the handshake turns into a bare 403."""
+    if DENIAL in (scope.get("extensions") or {}):
+        retry = [(b"retry-after", value.encode()) for value in refused.headers.values()]
+        await send_problem(
+            send, HTTPStatus.TOO_MANY_REQUESTS, refused.detail, tuple(retry), answer=DENIAL
+        )
+        return
+    raise WebSocketException(detail=refused.detail, code=TOO_MANY)
+
+
+# The ASGI extension that lets a websocket's handshake be answered as an HTTP request is.
+DENIAL = "websocket.http.response"
 
 
 def _looks_up(scope: Scope) -> bool:

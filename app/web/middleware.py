@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from http import HTTPStatus
+from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 from app.errors import PROBLEM_JSON, problem_body
@@ -42,12 +43,19 @@ def under_sockets(path: str) -> bool:
 
 
 async def send_problem(
-    send: Send, status: HTTPStatus, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+    send: Send,
+    status: HTTPStatus,
+    detail: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    *,
+    answer: str = "http.response",
 ) -> None:
-    """Answer with a problem document (RFC 9457) from a middleware, before Litestar."""
+    """Answer with a problem document (RFC 9457) from a middleware, before Litestar; a
+    websocket's handshake refused with `answer="websocket.http.response"` (the ASGI
+    server's extension of that name)."""
     body = json.dumps(problem_body(status, detail)).encode()
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
+    start: Any = {
+        "type": f"{answer}.start",
         "status": status,
         "headers": [
             (b"content-type", PROBLEM_JSON.encode()),
@@ -56,4 +64,5 @@ async def send_problem(
         ],
     }
     await send(start)
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    end: Any = {"type": f"{answer}.body", "body": body, "more_body": False}
+    await send(end)

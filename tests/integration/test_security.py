@@ -5,15 +5,18 @@ rate limits, private-link lookups, the addresses of proxies believed, the metric
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.accounts.models import Agent
 from app.asgi import create_app
@@ -593,27 +596,34 @@ async def test_guessing_partner_keys_spends_the_budget_of_unknown_links(
             params={"service": "caf", "from": "2026-12-03", "to": "2026-12-03"},
         )
         starts = [slot["start"] for slot in found.json()["slots"][:4]]
+
+        def booking(n: int) -> dict[str, str]:
+            return {
+                "site": "paris-15",
+                "service": "caf",
+                "start": starts[n],
+                "name": f"Personne {n}",  # four people the CCAS refers
+                "email": f"personne.{n}@example.org",
+                "channel": "partner",
+            }
+
         own = [
             (
                 await client.post(
                     "/api/v1/appointments",
-                    json={
-                        "site": "paris-15",
-                        "service": "caf",
-                        "start": start,
-                        "name": f"Personne {n}",  # four people the CCAS refers
-                        "email": f"personne.{n}@example.org",
-                        "channel": "partner",
-                    },
+                    json=booking(n),
                     headers={"Authorization": f"Bearer {key}"},
                 )
             ).status_code
-            for n, start in enumerate(starts)
+            for n in range(4)
         ]
+        # A well-formed booking: one that is not is refused (400) before any key is read.
         misses = [
             (
                 await client.post(
-                    "/api/v1/appointments", json={}, headers={"Authorization": f"Bearer {guess}"}
+                    "/api/v1/appointments",
+                    json=booking(0),
+                    headers={"Authorization": f"Bearer {guess}"},
                 )
             ).status_code
             for guess in wrong[:2]
@@ -705,6 +715,42 @@ async def test_x_forwarded_for_is_believed_only_from_the_proxies_listed(
     else:
         assert failed.address == "127.0.0.1"
         assert forged == [200, 200, 429, 429], "a forged header does not escape the budget"
+
+
+@pytest.mark.slow
+async def test_a_socket_past_the_budget_is_answered_429_at_its_handshake(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A real server (uvicorn) answers a socket refused by a budget as it answers an HTTP
+    request: 429, `Retry-After` and the reason, where closing it unaccepted gave a bare
+    403 a client cannot tell from an unknown key."""
+    environment = {
+        "GUICHET_DATABASE_URL": database_url,
+        "GUICHET_SECRET_KEY": TEST_SECRET,
+        "GUICHET_LOG_LEVEL": "WARNING",
+        "GUICHET_TOKEN_LOOKUPS_PER_MINUTE": "2",
+    }
+    refusals: list[tuple[int, str, str]] = []
+    closes: list[int | None] = []
+    with running(tmp_path, environment) as (server,):
+        for n in range(4):
+            address = f"{server.ws}/ws/sites/paris-15/display?ecran=guessed-key-{n:04d}-abcdefghij"
+            try:
+                async with websockets.connect(address) as socket:
+                    await socket.recv()
+            except ConnectionClosed as closed:
+                closes.append(closed.rcvd.code if closed.rcvd else None)
+            except InvalidStatus as refused:
+                answer = refused.response
+                refusals.append(
+                    (answer.status_code, answer.headers["Retry-After"], answer.body.decode())
+                )
+
+    assert closes == [NOT_PAIRED, NOT_PAIRED]
+    assert [(status, json.loads(body)["status"]) for status, _, body in refusals] == [
+        (429, 429)
+    ] * 2
+    assert all(1 <= int(wait) <= 60 for _, wait, _ in refusals)
 
 
 async def test_in_production_the_metrics_need_their_token(database_url: str, clock: Clock) -> None:
