@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -217,6 +218,24 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
 def empty_database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
     """A fresh database holding the schema and nothing else."""
     yield from _fresh_database(request, backend, demo=False)
+
+
+def asgi_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The scope of an HTTP request to `path`, for a test that drives the app by ASGI."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

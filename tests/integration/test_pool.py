@@ -24,7 +24,7 @@ from app.asgi import create_app
 from app.config import Settings
 from app.db import Database, writing
 from app.demo import DEMO_PASSWORD
-from tests.conftest import Staff
+from tests.conftest import Staff, asgi_scope
 from tests.integration.test_staff_pages import console
 from tests.servers import running
 
@@ -138,23 +138,6 @@ async def test_a_form_sent_slowly_holds_no_connection_while_it_arrives(
     await app.state.db.dispose()
 
     assert (held_meanwhile, statuses) == (0, [303])
-
-
-def asgi_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
 
 
 async def test_the_connection_goes_back_before_the_answer_is_sent(settings: Settings) -> None:

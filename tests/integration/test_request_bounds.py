@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
 from app.config import Settings
-from tests.conftest import Clock, Staff
+from tests.conftest import Clock, Staff, asgi_scope
 
 MAX_BODY = 64 * 1024
 OVER = b"a" * (MAX_BODY + 1)
@@ -95,23 +95,6 @@ async def test_an_appointment_is_not_cancelled_by_a_request_with_a_body_over_64_
     assert within.json()["status"] == "cancelled"
 
 
-def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 async def test_a_body_over_64_kib_to_a_route_that_reads_none_is_refused_without_reading_it_all(
     settings: Settings, declared: bool
@@ -133,7 +116,7 @@ async def test_a_body_over_64_kib_to_a_route_that_reads_none_is_refused_without_
             statuses.append(message["status"])
 
     length = [(b"content-length", str(endless * len(chunk)).encode())] if declared else []
-    scope = http_scope("POST", "/api/v1/appointments/unknown/cancel", length)
+    scope = asgi_scope("POST", "/api/v1/appointments/unknown/cancel", length)
     await app(scope, receive, send)  # type: ignore[arg-type]
     await app.state.db.dispose()
 
@@ -141,14 +124,21 @@ async def test_a_body_over_64_kib_to_a_route_that_reads_none_is_refused_without_
     assert sum(read) == (0 if declared else MAX_BODY + len(chunk))
 
 
-def whole_query_numbers() -> list[tuple[str, str, str]]:
-    """The API's query parameters that are whole numbers, by operation."""
+def query_parameters(*kinds: str) -> list[tuple[str, str, str]]:
+    """The API's query parameters whose description names one of `kinds` (JSON types,
+    formats, `enum`, `pattern`), by operation."""
     return [
         (*operation.split(" ", 1), name.removeprefix("query:"))
         for operation, described in CONTRACT["operations"].items()
         for name, parameter in described.get("parameters", {}).items()
-        if name.startswith("query:") and "integer" in json.dumps(parameter["schema"])
+        if name.startswith("query:") and any(f'"{kind}"' in json.dumps(parameter) for kind in kinds)
     ]
+
+
+# The query parameters that are whole numbers, and those that a word cannot be (days,
+# numbers, yes-or-no, choices).
+WHOLE_NUMBERS = query_parameters("integer")
+TYPED = query_parameters("date", "integer", "boolean", "enum", "pattern")
 
 
 # A whole number as JSON writes it, but for its spelling: what Litestar's reading took
@@ -169,8 +159,8 @@ def required_query(method: str, path: str, but: str = "") -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("method", "path", "name"),
-    whole_query_numbers(),
-    ids=[f"{path} {name}" for _method, path, name in whole_query_numbers()],
+    WHOLE_NUMBERS,
+    ids=[f"{path} {name}" for _method, path, name in WHOLE_NUMBERS],
 )
 async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
     client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
@@ -194,22 +184,10 @@ async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
         assert [(e["key"], e["source"]) for e in response.json()["errors"]] == [(name, "query")]
 
 
-def typed_query_parameters() -> list[tuple[str, str, str]]:
-    """The API's query parameters that a word cannot be: days, numbers, yes-or-no and
-    lists of choices, by operation."""
-    kinds = ('"date"', '"integer"', '"boolean"', '"enum"', '"pattern"')
-    return [
-        (*operation.split(" ", 1), name.removeprefix("query:"))
-        for operation, described in CONTRACT["operations"].items()
-        for name, parameter in described.get("parameters", {}).items()
-        if name.startswith("query:") and any(kind in json.dumps(parameter) for kind in kinds)
-    ]
-
-
 @pytest.mark.parametrize(
     ("method", "path", "name"),
-    typed_query_parameters(),
-    ids=[f"{path} {name}" for _method, path, name in typed_query_parameters()],
+    TYPED,
+    ids=[f"{path} {name}" for _method, path, name in TYPED],
 )
 async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
     client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
