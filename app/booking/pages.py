@@ -29,7 +29,14 @@ from app.booking.queries import (
     offer_alternatives,
     requirement_of,
 )
-from app.booking.slot_views import asked, choice, parse_day, slot_choices, slot_context
+from app.booking.slot_views import (
+    asked,
+    choice,
+    day_asked,
+    last_week,
+    slot_choices,
+    slot_context,
+)
 from app.booking.slots import Refusal
 from app.booking.throttling import throttle_booking, throttle_search
 from app.db import token_digest
@@ -71,14 +78,21 @@ async def free_slots_of_day(
     day_text: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """The free slots at `site` for the démarche `code` and `needs`, on the day asked
-    (today at the earliest), as the forms booking for someone else list them, with the day
-    after for the link to it; no slot without a démarche. A day that is not one is a 400
-    page, as on the residents' slots page, not today's slots under another name; a
-    démarche or need that is none (any more) is the form again, chosen afresh, saying so
-    (`code`, `chosen_needs` and `error` then replace the page's)."""
+    """The free slots at `site` for the démarche `code` and `needs`, on the day asked, as
+    the forms booking for someone else list them, with the day after for the link to it;
+    no slot without a démarche. Any day written YYYY-MM-DD is taken, as on the residents'
+    slots page: one already past as today, one past the last day open for booking as
+    that day, which the page then says (`beyond_horizon`); that day has no day after it
+    and says up to when bookings are open (`horizon_end`). Text that is no day is a 400
+    page. A démarche or need that is none (any more) is the form again, chosen afresh,
+    saying so (`code`, `chosen_needs` and `error` then replace the page's)."""
     today = local_today(site, now)
-    day = max(parse_day(day_text, today), today)
+    horizon, _ = last_week(site, now)
+    last_open = horizon.date()
+    asked_day = day_asked(day_text, today)
+    # Days are compared, never counted from: the one asked may be 9999-12-31.
+    beyond_horizon = asked_day > last_open
+    day = max(last_open, today) if beyond_horizon else asked_day
     slots: list[dict[str, str]] = []
     chosen: dict[str, Any] = {}
     if code:
@@ -95,11 +109,17 @@ async def free_slots_of_day(
             }
             for slot in found
         ]
+    last_day = day >= last_open
     return {
         "day": day.isoformat(),
         "day_label": formats.day(day),
-        "next_day": (day + timedelta(days=1)).isoformat(),
+        "first_day": today.isoformat(),
+        "last_day": max(last_open, today).isoformat(),
+        "next_day": None if last_day else (day + timedelta(days=1)).isoformat(),
         "slots": slots,
+        "beyond_horizon": beyond_horizon,
+        "horizon_days": site.booking_horizon_days,
+        "horizon_end": formats.moment(horizon) if last_day else None,
         **chosen,
     }
 

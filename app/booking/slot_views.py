@@ -50,17 +50,6 @@ class Asked:
     chosen: datetime | None = None
 
 
-def parse_day(value: str | None, default: date) -> date:
-    """A day of the query: `default` without one; a 400 page for one that is not a day
-    within bounds."""
-    if not value:
-        return default
-    day = bounds.parse_date(value)
-    if day is None:
-        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
-    return day
-
-
 def day_asked(value: str | None, today: date) -> date:
     """The day of the week asked (`du`) or of its day (`jour`): today without one or for
     one already past; any day written YYYY-MM-DD after it, whatever its year (to compare

@@ -228,12 +228,12 @@ async def test_tries_of_keys_from_one_address_are_as_few_as_staff_logins(
     assert answers[5:] == [429, 429]
 
 
-@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "9999-12-31", "２０２６-12-07"])
+@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "2026-12-1", "２０２６-12-07"])
 async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someone(
     client: CLIENT, staff: Staff, day: str
 ) -> None:
     """The partner's form and the reception's share how they read the day: what is not a
-    day within bounds is a 400 page, not today's slots shown for it."""
+    day written YYYY-MM-DD is a 400 page, not today's slots shown for it."""
     made, _ = await partner(client, staff)
     await log_in(client, made["key"])
     partner_page = await client.get(FORM, params={"service": "caf", "jour": day})
@@ -250,6 +250,47 @@ async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someon
     assert desk_page.status_code == 400
     assert today.status_code == 200
     assert "Créneaux libres le mardi 1er décembre 2026" in today.text
+
+
+@pytest.mark.parametrize("day", ["2027-01-31", "2100-12-31", "9999-12-31"])
+async def test_a_day_past_the_last_open_one_shows_that_one_on_both_forms_booking_for_someone(
+    client: CLIENT, staff: Staff, day: str
+) -> None:
+    """A day past those open for booking, in whatever year, shows the last day open, saying
+    so and up to when bookings are open, with no "next day" link to a day that takes none
+    (the residents' pages do the same with a week); a past day shows today."""
+    made, _ = await partner(client, staff)
+    await log_in(client, made["key"])
+    partner_page = await client.get(FORM, params={"service": "caf", "jour": day})
+    client.cookies.clear()
+    email = await staff.agent("reception", HERE)
+    login = await client.post("/connexion", data={"email": email, "password": STAFF_PASSWORD})
+    assert login.status_code == 200, login.text
+    desk_page = await client.get(
+        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": day}
+    )
+    last_day = await client.get(
+        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": "2027-01-30"}
+    )
+    past = await client.get(
+        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": "2001-05-04"}
+    )
+
+    for page in (partner_page, desk_page):
+        assert page.status_code == 200
+        text = html.unescape(page.text)
+        # 60 days from Tuesday 1 December 2026 at 9 h 00.
+        assert "Créneaux libres le samedi 30 janvier 2027" in text
+        assert "voici le dernier jour ouvert à la réservation" in text
+        assert "s'ouvrent 60 jours à l'avance : jusqu'au samedi 30 janvier 2027" in text
+        assert "Jour suivant" not in text
+        assert 'max="2027-01-30"' in text
+        assert 'min="2026-12-01"' in text
+    assert "dernier jour ouvert" not in html.unescape(last_day.text)
+    assert "jusqu'au samedi 30 janvier 2027" in html.unescape(last_day.text)
+    assert past.status_code == 200
+    assert "Créneaux libres le mardi 1er décembre 2026" in past.text
+    assert "jusqu'au" not in html.unescape(past.text).split("Créneaux libres", 1)[1]
 
 
 def switch_and_way_back(page: str) -> tuple[str, list[str]]:
