@@ -228,12 +228,12 @@ async def test_tries_of_keys_from_one_address_are_as_few_as_staff_logins(
     assert answers[5:] == [429, 429]
 
 
-@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "2026-12-1", "２０２６-12-07"])
-async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someone(
-    client: CLIENT, staff: Staff, day: str
-) -> None:
-    """The partner's form and the reception's share how they read the day: what is not a
-    day written YYYY-MM-DD is a 400 page, not today's slots shown for it."""
+DESK_FORM = f"/accueil/{HERE}/rendez-vous"
+
+
+async def both_forms(client: CLIENT, staff: Staff, day: str) -> tuple[Any, Any]:
+    """The partner's form and the reception's, asked for the slots of `day`; the client is
+    left logged in as the reception."""
     made, _ = await partner(client, staff)
     await log_in(client, made["key"])
     partner_page = await client.get(FORM, params={"service": "caf", "jour": day})
@@ -241,10 +241,17 @@ async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someon
     email = await staff.agent("reception", HERE)
     login = await client.post("/connexion", data={"email": email, "password": STAFF_PASSWORD})
     assert login.status_code == 200, login.text
-    desk_page = await client.get(
-        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": day}
-    )
-    today = await client.get(f"/accueil/{HERE}/rendez-vous", params={"service": "caf"})
+    return partner_page, await client.get(DESK_FORM, params={"service": "caf", "jour": day})
+
+
+@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "2026-12-1", "２０２６-12-07"])
+async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someone(
+    client: CLIENT, staff: Staff, day: str
+) -> None:
+    """The partner's form and the reception's share how they read the day: what is not a
+    day written YYYY-MM-DD is a 400 page, not today's slots shown for it."""
+    partner_page, desk_page = await both_forms(client, staff, day)
+    today = await client.get(DESK_FORM, params={"service": "caf"})
 
     assert partner_page.status_code == 400
     assert desk_page.status_code == 400
@@ -259,22 +266,9 @@ async def test_a_day_past_the_last_open_one_shows_that_one_on_both_forms_booking
     """A day past those open for booking, in whatever year, shows the last day open, saying
     so and up to when bookings are open, with no "next day" link to a day that takes none
     (the residents' pages do the same with a week); a past day shows today."""
-    made, _ = await partner(client, staff)
-    await log_in(client, made["key"])
-    partner_page = await client.get(FORM, params={"service": "caf", "jour": day})
-    client.cookies.clear()
-    email = await staff.agent("reception", HERE)
-    login = await client.post("/connexion", data={"email": email, "password": STAFF_PASSWORD})
-    assert login.status_code == 200, login.text
-    desk_page = await client.get(
-        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": day}
-    )
-    last_day = await client.get(
-        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": "2027-01-30"}
-    )
-    past = await client.get(
-        f"/accueil/{HERE}/rendez-vous", params={"service": "caf", "jour": "2001-05-04"}
-    )
+    partner_page, desk_page = await both_forms(client, staff, day)
+    last_day = await client.get(DESK_FORM, params={"service": "caf", "jour": "2027-01-30"})
+    past = await client.get(DESK_FORM, params={"service": "caf", "jour": "2001-05-04"})
 
     for page in (partner_page, desk_page):
         assert page.status_code == 200
