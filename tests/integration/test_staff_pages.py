@@ -124,6 +124,31 @@ async def test_the_session_cookie_works_for_the_api_with_the_csrf_header(
     assert with_header.status_code == 201
 
 
+async def test_a_cross_site_body_sent_as_text_with_the_session_cookie_changes_nothing(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """A body another site's page may send without asking first (`text/plain`, or a form)
+    carries no CSRF header: with the session cookie it is refused, whatever it holds,
+    and the API reads it as JSON only with the header."""
+    await console(client, staff, "manager", "/admin/sites/paris-15")
+    before = (await client.get("/api/v1/sites/paris-15")).json()
+    body = '{"walk_in_percent": 7}'
+
+    plain = await client.patch(
+        "/api/v1/admin/sites/paris-15", content=body, headers={"Content-Type": "text/plain"}
+    )
+    form = await client.patch(
+        "/api/v1/admin/sites/paris-15",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    after = (await client.get("/api/v1/sites/paris-15")).json()
+
+    assert plain.status_code == 403
+    assert form.status_code == 403
+    assert after == before
+
+
 async def test_a_session_cookie_is_no_bearer_token(
     client: AsyncTestClient[object], staff: Staff
 ) -> None:
