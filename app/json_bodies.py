@@ -20,17 +20,26 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ValidationException
+from litestar.exceptions import SerializationException, ValidationException
 
 # Where in the body msgspec found a value of the wrong type: "… - at `$.reminder_hours[1]`".
 WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
+# A `\u` escape of half a UTF-16 surrogate pair without its other half: no character,
+# which msgspec calls "Input data was truncated" or "invalid utf-16 surrogate pair".
+HALF_PAIR = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 class StrictJsonRequest(Request[Any, Any, Any]):
     """A request whose JSON body must have the JSON types its handler's `data` says."""
 
     async def json(self) -> Any:
-        value = await super().json()
+        try:
+            value = await super().json()
+        except SerializationException as exc:
+            raise not_json(str(exc), await self.body()) from None
         expected = self._body_type()
         if expected is not None:
             try:
@@ -52,6 +61,42 @@ class StrictJsonRequest(Request[Any, Any, Any]):
             return None
         data = handler.parsed_fn_signature.parameters.get("data")
         return None if data is None else data.annotation
+
+
+def takes_a_body(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request's handler must be sent a JSON body (a `data` not optional)."""
+    handler = request.route_handler
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return (
+        data is not None
+        and not (data.is_optional or data.has_default)
+        and handler.resolve_data_dto() is None
+    )
+
+
+def no_body() -> ValidationException:
+    """The refusal of an empty body where the handler takes one (Litestar's own said only
+    "'data'")."""
+    return ValidationException(
+        detail="The request body is empty: this operation takes a JSON body "
+        "(its schema is in /schema/openapi.json)."
+    )
+
+
+def not_json(reason: str, body: bytes) -> ValidationException:
+    """The refusal of a body that is not JSON, saying why as msgspec found it, without its
+    `$[...]` (where, not said) and in plain words for half a surrogate pair."""
+    if HALF_PAIR.search(body) and ("truncated" in reason or "surrogate" in reason):
+        reason = (
+            "a string holds half of a UTF-16 surrogate pair (a \\uD800 to \\uDFFF escape "
+            "without its other half), which is no character"
+        )
+    else:
+        found = WHERE.match(reason)
+        reason = (found["message"] if found else reason).removeprefix("JSON is malformed: ")
+    return ValidationException(
+        detail=f"The request body is not valid JSON: {reason[:1].lower()}{reason[1:]}."
+    )
 
 
 def wrong_type(exc: msgspec.ValidationError) -> ValidationException:

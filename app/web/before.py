@@ -1,6 +1,6 @@
 """What the app checks of every request before its route's handler (Litestar's
-`before_request`, the app's only one): the numbers it writes in its path and query, and
-the size of its body.
+`before_request`, the app's only one): the numbers it writes in its path and query, the
+size of its body, and that it has one where its handler takes one.
 
 A check here comes before the handler's dependencies, credentials included: a request
 malformed in these ways is refused (400, 413) whoever sends it, as one with a body that
@@ -18,6 +18,7 @@ from litestar.typing import FieldDefinition
 
 from app import bounds
 from app.errors import QUERY_NAMES
+from app.json_bodies import no_body, takes_a_body
 
 # The names of the query parameters a handler reads as whole numbers, in its `opt`.
 WHOLE_NUMBERS = "guichet_whole_numbers"
@@ -25,14 +26,16 @@ WHOLE_NUMBERS = "guichet_whole_numbers"
 
 async def checked_request(request: Request[Any, Any, Any]) -> None:
     """Refuse a request whose path or query writes a number otherwise than in plain
-    digits, or whose body is larger than the app's bound (`request_max_body_size`)."""
+    digits, whose body is larger than the app's bound (`request_max_body_size`), or
+    empty where its handler takes one."""
     plain_path_ids(request)
     plain_query_numbers(request)
     # A route that takes no body reads none, and Litestar checks the bound as it reads:
     # read it here for every route (413 for one declared larger, without reading it; at
     # most the bound of one that is not declared), so that no route takes a body over
     # the bound, and the handler then reads it from memory.
-    await request.body()
+    if not await request.body() and takes_a_body(request):
+        raise no_body()
 
 
 def plain_path_ids(request: Request[Any, Any, Any]) -> None:

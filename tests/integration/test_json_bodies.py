@@ -109,3 +109,47 @@ async def test_every_number_and_boolean_of_every_json_body_refuses_a_string_nami
 
     assert len(fields) > 30  # the settings alone have more
     assert taken == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"{", "input data was truncated"),
+        (b'{"walk_in_percent": 40} x', "trailing characters"),
+        (b'{"walk_in_percent": 1e400}', "number out of range"),
+        (b'{"name": "\\ud800"}', "half of a UTF-16 surrogate pair"),
+        (b'{"name": "\\udc00 et la suite"}', "half of a UTF-16 surrogate pair"),
+        (b'{"name": "\xff"}', "invalid UTF-8"),
+    ],
+)
+async def test_a_body_that_is_not_json_gets_400_saying_why_in_plain_words(
+    client: AsyncTestClient[object], staff: Staff, body: bytes, said: str
+) -> None:
+    manager = await staff.headers("manager", "paris-15")
+    sent = {**manager, "Content-Type": "application/json"}
+
+    response = await client.patch(ADMIN, content=body, headers=sent)
+    after = (await client.get(ADMIN, headers=manager)).json()
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    assert detail.startswith("The request body is not valid JSON: ")
+    assert said.lower() in detail.lower()
+    assert "$[" not in detail
+    assert after["walk_in_percent"] == 30
+
+
+async def test_an_empty_body_where_one_is_needed_gets_400_saying_so(
+    client: AsyncTestClient[object], staff: Staff
+) -> None:
+    """Litestar's own refusal said only "'data'"."""
+    manager = await staff.headers("manager", "paris-15")
+
+    empty = await client.patch(ADMIN, content=b"", headers=manager)
+    booking = await client.post("/api/v1/appointments", content=b"")
+
+    for response in (empty, booking):
+        assert response.status_code == 400
+        assert response.json()["detail"].startswith("The request body is empty")
+        assert "'data'" not in response.text
