@@ -83,7 +83,7 @@ from app.waitlist.api import WaitlistController
 from app.waitlist.pages import EarlierPages
 from app.waitlist.staff_pages import EarlierStaffPages
 from app.web import language
-from app.web.before import checked_request, note_whole_numbers
+from app.web.before import checked_request, note_query
 from app.web.context import one_session_per_request, provide_context, provide_session
 from app.web.public import favicon, on_failure, on_unknown_address
 from app.webhooks.api import WebhooksAdminController
@@ -313,7 +313,7 @@ def create_app(
         debug=False,
     )
     document_problems(app)
-    note_whole_numbers(app)
+    note_query(app)
     # Outermost, so that every answer, routed or not, carries a request id and is logged;
     # Litestar's before_send hooks would wrap every websocket message too. Every answer,
     # routed or not, is in the visitor's language, and HEAD is GET without the body.

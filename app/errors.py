@@ -166,7 +166,7 @@ def on_domain_error(_request: Request[Any, Any, Any], exc: DomainError) -> Respo
 
 
 # In a handler's `opt`: the names of its query's parameters in the query, by their names
-# in Python where they differ (`app.web.before.note_whole_numbers`). Litestar's errors
+# in Python where they differ (`app.web.before.note_query`). Litestar's errors
 # name a parameter it could not read by its name in Python.
 QUERY_NAMES = "guichet_query_names"
 

@@ -22,6 +22,8 @@ from app.json_bodies import no_body, takes_a_body
 
 # The names of the query parameters a handler reads as whole numbers, in its `opt`.
 WHOLE_NUMBERS = "guichet_whole_numbers"
+# The names of all the query parameters a handler reads, each one value, in its `opt`.
+QUERY_READ = "guichet_query_read"
 
 
 async def checked_request(request: Request[Any, Any, Any]) -> None:
@@ -29,6 +31,7 @@ async def checked_request(request: Request[Any, Any, Any]) -> None:
     digits, whose body is larger than the app's bound (`request_max_body_size`), or
     empty where its handler takes one."""
     plain_path_ids(request)
+    query_given_once(request)
     plain_query_numbers(request)
     # A route that takes no body reads none, and Litestar checks the bound as it reads:
     # read it here for every route (413 for one declared larger, without reading it; at
@@ -44,6 +47,22 @@ def plain_path_ids(request: Request[Any, Any, Any]) -> None:
     template, values = str(request.scope.get("path_template") or ""), request.path_params
     if values and not bounds.path_ids_plain(template, request.scope["path"], values):
         raise ValidationException("An id in the path is written with the digits 0 to 9 only.")
+
+
+def query_given_once(request: Request[Any, Any, Any]) -> None:
+    """A query parameter the handler reads is given once: none of them takes a list (the
+    API's lists are written with commas, `needs=a,b`), and of `from=…&from=…` Litestar
+    would read the last, where a proxy or a log may read the first."""
+    names: frozenset[str] = request.route_handler.opt.get(QUERY_READ, frozenset())
+    query = request.query_params
+    twice = sorted(name for name in names if len(query.getall(name, [])) > 1)
+    if twice:
+        raise ValidationException(
+            extra=[
+                {"message": f"`{name}` is given more than once.", "key": name, "source": "query"}
+                for name in twice
+            ]
+        )
 
 
 def plain_query_numbers(request: Request[Any, Any, Any]) -> None:
@@ -70,11 +89,12 @@ def plain_query_numbers(request: Request[Any, Any, Any]) -> None:
         )
 
 
-def note_whole_numbers(app: Litestar) -> None:
-    """Tell each handler of `app` (in its `opt`) which query parameters it reads as whole
-    numbers, its own and its dependencies', for `plain_query_numbers`; and the names its
-    query's parameters have in the query where they differ from their names in Python
-    (`from` read as `first`), for the errors to say the query's (`errors.QUERY_NAMES`)."""
+def note_query(app: Litestar) -> None:
+    """Tell each handler of `app` (in its `opt`) which query parameters it reads, its own
+    and its dependencies', for `query_given_once`, and which as whole numbers, for
+    `plain_query_numbers`; and the names its query's parameters have in the query where
+    they differ from their names in Python (`from` read as `first`), for the errors to
+    say the query's (`errors.QUERY_NAMES`)."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -91,12 +111,25 @@ def note_whole_numbers(app: Litestar) -> None:
                     for dependency in level
                 ),
             ]
-            handler.opt[WHOLE_NUMBERS] = frozenset(
-                query[name]
+            fields = {
+                name: field
                 for signature in signatures
                 for name, field in signature.parameters.items()
-                if name in query and _whole(field)
+                if name in query
+            }
+            handler.opt[QUERY_READ] = frozenset(
+                query[name] for name, field in fields.items() if not _many(field)
             )
+            handler.opt[WHOLE_NUMBERS] = frozenset(
+                query[name] for name, field in fields.items() if _whole(field)
+            )
+
+
+def _many(field: FieldDefinition) -> bool:
+    """Whether a parameter reads a list (`status=a&status=b`), alone or optional."""
+    return field.is_non_string_sequence or (
+        field.is_union and any(inner.is_non_string_sequence for inner in field.inner_types)
+    )
 
 
 def _whole(field: FieldDefinition) -> bool:

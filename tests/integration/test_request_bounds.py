@@ -131,7 +131,8 @@ def query_parameters(*kinds: str) -> list[tuple[str, str, str]]:
         (*operation.split(" ", 1), name.removeprefix("query:"))
         for operation, described in CONTRACT["operations"].items()
         for name, parameter in described.get("parameters", {}).items()
-        if name.startswith("query:") and any(f'"{kind}"' in json.dumps(parameter) for kind in kinds)
+        if name.startswith("query:")
+        and (not kinds or any(f'"{kind}"' in json.dumps(parameter) for kind in kinds))
     ]
 
 
@@ -139,6 +140,8 @@ def query_parameters(*kinds: str) -> list[tuple[str, str, str]]:
 # numbers, yes-or-no, choices).
 WHOLE_NUMBERS = query_parameters("integer")
 TYPED = query_parameters("date", "integer", "boolean", "enum", "pattern")
+# Those given once (a list is given as often as it has values).
+ONCE = [parameter for parameter in query_parameters() if parameter not in query_parameters("array")]
 
 
 # A whole number as JSON writes it, but for its spelling: what Litestar's reading took
@@ -204,3 +207,30 @@ async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
 
     assert answer.status_code == 400, answer.text
     assert [(e.get("key"), e.get("source")) for e in answer.json()["errors"]] == [(name, "query")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    ONCE,
+    ids=[f"{path} {name}" for _method, path, name in ONCE],
+)
+async def test_a_query_parameter_given_twice_is_refused_naming_it(
+    client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
+) -> None:
+    """`from=…&from=…`: Litestar read the last, where a proxy or a log may read the first;
+    none of the API's parameters takes a list (those are written with commas)."""
+    headers = await staff.headers("admin")
+    url = fill_path(path, "1")
+    query = list(required_query(method, path, but=name).items())
+    value = REQUIRED.get(name, "1")
+
+    once = await client.request(method, url, params=[*query, (name, value)], headers=headers)
+    twice = await client.request(
+        method, url, params=[*query, (name, value), (name, value)], headers=headers
+    )
+
+    assert once.status_code != 400 or "more than once" not in once.text, once.text
+    assert twice.status_code == 400, twice.text
+    assert twice.json()["errors"] == [
+        {"message": f"`{name}` is given more than once.", "key": name, "source": "query"}
+    ]
