@@ -151,6 +151,15 @@ ODD_WHOLES = ["1e2", "1E2", "2e0", "1.0", "100.0", "+1", " 1", "1 ", "01", "0x10
 REQUIRED = {"service": "caf"}
 
 
+def each_parameter(parameters: list[tuple[str, str, str]]) -> pytest.MarkDecorator:
+    """A test for each of these query parameters, named by its path and name."""
+    return pytest.mark.parametrize(
+        ("method", "path", "name"),
+        parameters,
+        ids=[f"{path} {name}" for _method, path, name in parameters],
+    )
+
+
 def required_query(method: str, path: str, but: str = "") -> dict[str, str]:
     """A value for each query parameter the operation cannot be asked without, `but` one."""
     return {
@@ -160,11 +169,7 @@ def required_query(method: str, path: str, but: str = "") -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "name"),
-    WHOLE_NUMBERS,
-    ids=[f"{path} {name}" for _method, path, name in WHOLE_NUMBERS],
-)
+@each_parameter(WHOLE_NUMBERS)
 async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
     client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
 ) -> None:
@@ -187,11 +192,7 @@ async def test_a_whole_number_in_the_query_is_read_only_as_json_writes_it(
         assert [(e["key"], e["source"]) for e in response.json()["errors"]] == [(name, "query")]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "name"),
-    TYPED,
-    ids=[f"{path} {name}" for _method, path, name in TYPED],
-)
+@each_parameter(TYPED)
 async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
     client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
 ) -> None:
@@ -209,16 +210,12 @@ async def test_a_query_parameter_at_fault_is_named_as_the_client_wrote_it(
     assert [(e.get("key"), e.get("source")) for e in answer.json()["errors"]] == [(name, "query")]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "name"),
-    ONCE,
-    ids=[f"{path} {name}" for _method, path, name in ONCE],
-)
+@each_parameter(ONCE)
 async def test_a_query_parameter_given_twice_is_refused_naming_it(
     client: AsyncTestClient[object], staff: Staff, method: str, path: str, name: str
 ) -> None:
-    """`from=…&from=…`: Litestar read the last, where a proxy or a log may read the first;
-    none of the API's parameters takes a list (those are written with commas)."""
+    """`from=…&from=…`: Litestar read the last, where a proxy or a log may read the first.
+    A list (the escalations' `status`) is given once per value, and is not among these."""
     headers = await staff.headers("admin")
     url = fill_path(path, "1")
     query = list(required_query(method, path, but=name).items())
