@@ -82,7 +82,13 @@ class OutboxController(StaffApi):
         caller: NamedDependency[Caller],
     ) -> OutboxOut:
         async with writing(caller.session) as session:
-            message = await session.get(OutboxMessage, message_id)
+            # Under the row's lock: a retry sent twice at once (a double click, two
+            # managers) waits for the first, then finds the message no longer failed,
+            # where both would set it pending, the second after a dispatcher had claimed
+            # (or sent) it, and it would go out twice.
+            message = await session.get(
+                OutboxMessage, message_id, with_for_update=True, populate_existing=True
+            )
             if message is None:
                 raise NotFound(f"No message has the id {message_id}.")
             site = await managed_site(caller, message.site_id)
