@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, InternalServerException
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 PROBLEM_JSON = "application/problem+json"
@@ -205,6 +205,9 @@ def on_database_unavailable(_request: Request[Any, Any, Any], exc: Exception) ->
 def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _is_database_outage(exc):
         return on_database_unavailable(request, exc)
+    refusal = as_refusal(exc)
+    if refusal is not None:
+        return on_domain_error(request, refusal)
     if _is_bad_value(exc):
         return problem(
             400, "The request holds a value that cannot be stored (a control character?)."
@@ -212,6 +215,27 @@ def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     route = request.scope.get("path_template") or "?"
     log.exception("unexpected error on %s %s", request.method, route, exc_info=exc)
     return problem(500, "The server could not handle this request. The error was recorded.")
+
+
+def as_refusal(exc: BaseException) -> DomainError | None:
+    """A unique key another transaction took at the same moment, after this one had
+    checked it free (two clicks, two agents, two instances), as a 409 saying so: the
+    commands check what they add, and catch that race where they know the key, but none
+    of these races is a server error. None for any other error."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    cause = getattr(exc.orig, "__cause__", None)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    if sqlstate != "23505" and "UNIQUE constraint failed" not in str(exc.orig):
+        return None
+    log.warning(
+        "a unique key taken at the same moment: %s",
+        getattr(cause, "constraint_name", None) or "(SQLite)",
+    )
+    return Conflict(
+        "The same change was made by another request at the same moment: read it again.",
+        code="changed_meanwhile",
+    )
 
 
 def _is_bad_value(exc: BaseException) -> bool:

@@ -16,6 +16,10 @@ REFUSALS = {
         "Ce formulaire doit être envoyé depuis les pages de la mairie : rouvrez la page, puis "
         "recommencez."
     ),
+    "changed_meanwhile": N_(
+        "La même modification a été faite au même moment depuis un autre écran : rechargez "
+        "la page pour voir où elle en est."
+    ),
     "name_missing": N_("Indiquez votre nom."),
     "name_invalid": N_(
         "Le nom ne doit contenir que des lettres et des signes lisibles (120 caractères au plus)."

@@ -26,6 +26,7 @@ from app.audit.service import Detail
 from app.booking.messages import about
 from app.db import writing
 from app.errors import BadRequest, Conflict, NotFound, refuse
+from app.locking import lock_row
 from app.sites.disruption import (
     Disruption,
     Period,
@@ -210,6 +211,14 @@ async def _replan_reminders(
 # Stations
 
 
+async def named_alone(session: AsyncSession, site: Site) -> None:
+    """Hold the site's row until the transaction ends, so that two stations are not named
+    alike at the same moment (added or renamed): the second waits, then finds the name
+    taken (`_station_name`), where both had found it free and one broke the unique key (a
+    500), or two names differing by case only both went in."""
+    await lock_row(session, site)
+
+
 async def _station_name(
     session: AsyncSession, site: Site, name: str, *, station_id: int | None = None
 ) -> str:
@@ -238,6 +247,7 @@ async def add_station(
     """A new station, last in the site's order, offered for booking at once."""
     check_kind(kind)
     async with running(session, actor, slug) as site:
+        await named_alone(session, site)
         clean = await _station_name(session, site, name)
         last = await session.scalar(
             select(func.max(Station.position)).where(Station.site_id == site.id)
@@ -295,6 +305,7 @@ async def change_station(
             "active": change.active,
         }
         if change.name is not None:
+            await named_alone(session, site)
             wanted["name"] = await _station_name(session, site, change.name, station_id=station.id)
         changed = {
             key: value

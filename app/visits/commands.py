@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
@@ -126,9 +127,10 @@ async def add_department(
     """A new department, last in the list (administrators only)."""
     authorize(actor, roles=())
     email = department_email(data.email)
+    taken = Conflict(f"A department already has the code {data.code!r}.")
     async with writing(session):
         if await session.scalar(select(Department).where(Department.code == data.code)):
-            raise Conflict(f"A department already has the code {data.code!r}.")
+            raise taken
         department = Department(
             code=data.code,
             name=data.name.strip(),
@@ -138,6 +140,10 @@ async def add_department(
             partner_id=await partner_of(session, data.partner),
         )
         session.add(department)
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # the same code, added at the same instant
+            raise taken from exc
         await events.administered(
             session,
             actor.agent_id,

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import locking
@@ -101,10 +102,15 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
     async with writing(session):
         appointment = await get_by_token(session, token)
         _changeable(appointment, now)
-        wish = await session.scalar(select(Wish).where(Wish.appointment_id == appointment.id))
+        wish = await _wish_of(session, appointment.id)
         if wish is None:
             wish = Wish(appointment_id=appointment.id, site_id=site.id, created_at=now)
-            session.add(wish)
+            try:
+                async with session.begin_nested():
+                    session.add(wish)
+            except IntegrityError:  # asked twice at the same instant: the other one's wish
+                wish = await _wish_of(session, appointment.id)
+                assert wish is not None
         elif wish.ended_at is not None:  # asked again after stopping: last in line
             wish.created_at, wish.ended_at, wish.ended_why = now, None, None
         wish.before = before
@@ -116,6 +122,10 @@ async def ask(session: AsyncSession, token: str, before: date | None, now: datet
             await freed(session, site.id, today + timedelta(days=ahead), now)
         appointment_id = appointment.id
     return await standing(session, appointment_id, now)
+
+
+async def _wish_of(session: AsyncSession, appointment_id: int) -> Wish | None:
+    return await session.scalar(select(Wish).where(Wish.appointment_id == appointment_id))
 
 
 async def stop(session: AsyncSession, token: str, now: datetime) -> None:

@@ -20,7 +20,13 @@ from litestar.response import File, Redirect, Template
 
 from app.accounts import sessions
 from app.booking.schemas import Token
-from app.errors import DomainError, on_http_exception, on_unexpected_error, status_of
+from app.errors import (
+    DomainError,
+    as_refusal,
+    on_http_exception,
+    on_unexpected_error,
+    status_of,
+)
 from app.i18n import N_, gettext
 from app.i18n.texts import refusal
 from app.security import forms_from_our_pages
@@ -161,7 +167,8 @@ def on_failure(request: Request[Any, Any, State], exc: Exception) -> Response[An
     if not asks_for_a_page(request):
         return answer
     headers = dict(answer.headers)
-    return error_page(exc, RESIDENTS_WORDS, answer.status_code, headers, frame_of(request))
+    shown = as_refusal(exc) or exc
+    return error_page(shown, RESIDENTS_WORDS, answer.status_code, headers, frame_of(request))
 
 
 def on_page_error(request: Request[Any, Any, State], exc: Exception) -> Response[Any]:

@@ -4,17 +4,15 @@ gateway on loopback, and the clock in the test's hands."""
 from __future__ import annotations
 
 import os
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import icalendar
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import retention
 from app.audit.models import AuditEvent
@@ -30,6 +28,7 @@ from tests.mail import (
     REFUSED_NUMBER,
 )
 from tests.post import PUBLIC_URL, Post, desk_of, serve, walk_in
+from tests.same_moment import at_the_same_moment
 
 
 def calendar_of(message: Message) -> Any:
@@ -420,39 +419,6 @@ async def test_managers_see_failed_messages_masked_and_can_retry_them(
     assert bad_status.status_code == 400
 
 
-def hold_then_commit(url: str, message_id: int, started: threading.Event) -> None:
-    """In a thread of its own (the test client answers a request before the test goes
-    on): a transaction that sets the message sent, as a first retry and the dispatcher
-    after it would, and commits once another transaction waits for its lock (on SQLite,
-    whose writers wait for the database's one lock, after a moment)."""
-    import asyncio as aio
-    import sqlite3
-
-    if url.startswith("sqlite"):
-        connection = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("UPDATE outbox SET status = 'sent' WHERE id = ?", (message_id,))
-        started.set()
-        time.sleep(0.5)
-        connection.execute("COMMIT")
-        connection.close()
-        return
-
-    async def hold() -> None:
-        holder, watcher = await asyncpg.connect(url), await asyncpg.connect(url)
-        async with holder.transaction():
-            await holder.execute("UPDATE outbox SET status = 'sent' WHERE id = $1", message_id)
-            started.set()
-            for _ in range(1000):
-                if await watcher.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
-                    break
-                await aio.sleep(0.005)
-        await holder.close()
-        await watcher.close()
-
-    aio.run(hold())
-
-
 async def test_a_retry_sent_while_another_is_under_way_does_not_send_the_message_again(
     post: Post, db: Database
 ) -> None:
@@ -468,17 +434,13 @@ async def test_a_retry_sent_while_another_is_under_way_does_not_send_the_message
             select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.FAILED)
         )
     assert failed is not None
-    url = db.engine.url.set(drivername=db.engine.url.drivername.split("+")[0])
-    started = threading.Event()
-    first = threading.Thread(
-        target=hold_then_commit,
-        args=(url.render_as_string(hide_password=False), failed, started),
-    )
 
-    first.start()
-    started.wait(timeout=30)
-    answer = await post.client.post(f"/api/v1/admin/outbox/{failed}/retry", headers=manager)
-    first.join(timeout=30)
+    async def first_retry_then_sent(session: AsyncSession) -> None:
+        message = await session.get_one(OutboxMessage, failed, with_for_update=True)
+        message.status, message.attempts = MessageStatus.SENT, 1
+
+    with at_the_same_moment(db, first_retry_then_sent):
+        answer = await post.client.post(f"/api/v1/admin/outbox/{failed}/retry", headers=manager)
     async with db.session() as session:
         status = await session.scalar(
             select(OutboxMessage.status).where(OutboxMessage.id == failed)
