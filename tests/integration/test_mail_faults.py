@@ -5,8 +5,10 @@ arrives exactly once, however many leases run out afterwards. Real SMTP relays o
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy import insert, select
 from app.db import Database
 from app.notify.dispatcher import LEASE, Dispatcher
 from app.notify.models import OutboxMessage
-from app.notify.transports import Email, PermanentError
+from app.notify.transports import Email, PermanentError, TransientError
 from app.notify.transports.smtp import SmtpTransport
 from app.scheduler import Scheduler, transports
 from app.sites.models import Site
@@ -269,3 +271,88 @@ async def test_a_connection_that_failed_in_the_middle_of_a_message_is_not_used_a
     assert smtp.mailbox.recipients == ["ada@example.org", "grace@example.org"]
     first, after = smtp.mailbox.connections
     assert first != after
+
+
+@asynccontextmanager
+async def relay_saying(greeting: str = "220 relay ready", **replies: str) -> AsyncIterator[int]:
+    """A relay on loopback that answers each command as `replies` says (`MAIL`, `RCPT`,
+    `AUTH`, `END` for the end of the data), and 250 otherwise: its port."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def say(reply: str) -> None:
+            writer.write(f"{reply}\r\n".encode())
+            await writer.drain()
+
+        await say(greeting)
+        while greeting.startswith("220") and (line := await reader.readline()):
+            verb = line.split(b" ", 1)[0].split(b":", 1)[0].strip().upper().decode()
+            if verb == "EHLO":
+                await say("250-relay\r\n250 AUTH PLAIN LOGIN")
+            elif verb == "DATA":
+                await say("354 end with a dot")
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+                await say(replies.get("END", "250 queued"))
+            elif verb == "QUIT":
+                await say("221 bye")
+                break
+            else:
+                await say(replies.get(verb, "235 welcome" if verb == "AUTH" else "250 OK"))
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("greeting", "replies", "login", "outcome"),
+    [
+        ("554 5.3.2 No service at the moment", {}, False, TransientError),
+        ("220 relay ready", {"MAIL": "530 5.7.0 Authentication required"}, False, TransientError),
+        ("220 relay ready", {"MAIL": "553 5.7.1 Sender not allowed"}, False, TransientError),
+        ("220 relay ready", {"AUTH": "535 5.7.8 Authentication failed"}, True, TransientError),
+        ("220 relay ready", {"RCPT": "451 4.3.0 Try again later"}, False, TransientError),
+        ("220 relay ready", {"RCPT": "550 5.1.1 No such user"}, False, PermanentError),
+        ("220 relay ready", {"END": "451 4.3.0 Try again later"}, False, TransientError),
+        ("220 relay ready", {"END": "554 5.7.1 Refused as spam"}, False, PermanentError),
+        ("220 relay ready", {"END": "552 5.3.4 Message too big"}, False, PermanentError),
+    ],
+    ids=[
+        "greeting",
+        "mail-530",
+        "mail-553",
+        "auth-535",
+        "rcpt-451",
+        "rcpt-550",
+        "data-451",
+        "data-554",
+        "data-552",
+    ],
+)
+async def test_only_a_refusal_of_the_message_or_its_recipient_gives_it_up_for_good(
+    greeting: str, replies: dict[str, str], login: bool, outcome: type[Exception]
+) -> None:
+    """A relay that refuses service, a login or the sender speaks of itself or of our
+    settings: every message would be given up until someone retried each, so they are
+    tried again later. Only the recipient or the message refused (5xx) is for good."""
+    async with relay_saying(greeting, **replies) as port:
+        relay = SmtpTransport(
+            host="127.0.0.1",
+            port=port,
+            sender="Mairie <mairie@example.org>",
+            username="guichet" if login else "",
+            password="secret" if login else "",
+            security="none",
+            connections=1,
+        )
+        try:
+            with pytest.raises(outcome):
+                await relay.send(
+                    Email("ada@example.org", "Objet", "Texte", "<p>Texte</p>", "<1@g>")
+                )
+        finally:
+            await relay.close()

@@ -175,10 +175,16 @@ class SmtpTransport:
             if codes and all(500 <= code < 600 for code in codes):
                 raise PermanentError(f"recipient refused ({codes[0]})") from exc
             raise TransientError(f"recipient deferred ({codes[0] if codes else '?'})") from exc
-        except aiosmtplib.SMTPResponseException as exc:
+        except aiosmtplib.SMTPDataError as exc:  # this message's content refused
             if 500 <= exc.code < 600 and exc.code != 503:
-                raise PermanentError(f"refused with {exc.code}") from exc
-            raise TransientError(f"server said {exc.code}") from exc
+                raise PermanentError(f"message refused ({exc.code})") from exc
+            raise TransientError(f"message deferred ({exc.code})") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            # Refused at the greeting, the login or the sender (554 "no service", 530
+            # "authentication required", 535): the relay's state or our settings, not
+            # this message; given up for good, every message would be lost until someone
+            # retried each. Tried again later, as a relay that does not answer.
+            raise TransientError(f"relay refused ({exc.code})") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientError(type(exc).__name__) from exc
         except ValueError as exc:  # an address aiosmtplib will not write on a command line
