@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, InternalServerException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -179,6 +180,7 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if status >= 500:
         log.error("server error %s: %s", status, type(exc).__name__)
         return problem(status, "The server could not handle this request.")
+    exc = _named_missing(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, list) and exc.extra:
         handler = request.scope.get("route_handler")
@@ -270,6 +272,22 @@ def _raised_by_the_database_driver(exc: BaseException) -> bool:
     return any(
         str(frame.f_globals.get("__name__", "")).startswith(DATABASE_MODULES)
         for frame, _line in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+# Litestar's words for a parameter left out, which end with the request's whole address.
+MISSING = re.compile(r"^Missing required (\w+) parameter '([^']+)' for path ")
+
+
+def _named_missing(exc: HTTPException) -> HTTPException:
+    """A parameter left out, named in `errors` as any other at fault, without the
+    request's address that Litestar's words repeat (its query may hold an email)."""
+    missing = MISSING.match(str(exc.detail))
+    if missing is None:
+        return exc
+    where, name = missing.groups()
+    return ValidationException(
+        extra=[{"message": f"`{name}` is required.", "key": name, "source": where}]
     )
 
 

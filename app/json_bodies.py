@@ -15,15 +15,18 @@ like), on purpose, and go nowhere near this.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import SerializationException, ValidationException
+from litestar.exceptions import ClientException, SerializationException, ValidationException
 
 # Where in the body msgspec found a value of the wrong type: "… - at `$.reminder_hours[1]`".
 WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$", re.DOTALL)
+# The field msgspec names as unknown or missing: "Object contains unknown field `nom`".
+FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]+)`$")
 # A `\u` escape of half a UTF-16 surrogate pair without its other half: no character,
 # which msgspec calls "Input data was truncated" or "invalid utf-16 surrogate pair".
 HALF_PAIR = re.compile(
@@ -36,12 +39,19 @@ class StrictJsonRequest(Request[Any, Any, Any]):
     """A request whose JSON body must have the JSON types its handler's `data` says."""
 
     async def json(self) -> Any:
+        expected = self._body_type()
+        if expected is not None and not is_json(self.content_type[0]):
+            raise ClientException(
+                status_code=415,
+                detail="The request body is read as JSON only when sent as JSON: with "
+                "`Content-Type: application/json`.",
+            )
         try:
             value = await super().json()
         except SerializationException as exc:
             raise not_json(str(exc), await self.body()) from None
-        expected = self._body_type()
         if expected is not None:
+            refuse_repeated_keys(await self.body())
             try:
                 msgspec.convert(
                     value,
@@ -61,6 +71,41 @@ class StrictJsonRequest(Request[Any, Any, Any]):
             return None
         data = handler.parsed_fn_signature.parameters.get("data")
         return None if data is None else data.annotation
+
+
+def is_json(media_type: str) -> bool:
+    """`application/json`, or a JSON type of its own (`application/merge-patch+json`)."""
+    kind = media_type.strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def refuse_repeated_keys(body: bytes) -> None:
+    """A key given twice in one object is refused: msgspec, as most readers, keeps the
+    last, where a proxy or a log may read the first (`{"site": "paris-15", …, "site":
+    "paris-5"}`). The body is read again for this, by Python's reader, which sees each
+    pair; msgspec has found it well formed already."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _value in items:
+            if key in seen:
+                raise ValidationException(
+                    detail=f"The request body is not valid JSON here: the key `{key}` is given "
+                    "more than once in one object.",
+                    extra=[
+                        {
+                            "message": f"`{key}` is given more than once.",
+                            "key": key,
+                            "source": "body",
+                        }
+                    ],
+                )
+            seen.add(key)
+        return dict(items)
+
+    json.loads(body, object_pairs_hook=pairs)
 
 
 def takes_a_body(request: Request[Any, Any, Any]) -> bool:
@@ -100,10 +145,15 @@ def not_json(reason: str, body: bytes) -> ValidationException:
 
 
 def wrong_type(exc: msgspec.ValidationError) -> ValidationException:
-    """Litestar's refusal of a body with a value of the wrong type, its key named as
-    Litestar names it ("walk_in_percent", "reminder_hours[1]")."""
+    """Litestar's refusal of a body with a value of the wrong type, or a field unknown or
+    missing, its key named as Litestar names it ("walk_in_percent", "reminder_hours[1]",
+    "hours.monday")."""
     found = WHERE.match(str(exc))
     message, key = (found["message"], found["key"]) if found else (str(exc), None)
+    # A field unknown or missing is named in the message, in the object at `key`.
+    field = FIELD.search(message)
+    if field:
+        key = f"{key}.{field[1]}" if key else field[1]
     error: dict[str, str] = {"message": message, "source": "body"}
     if key:
         error["key"] = key

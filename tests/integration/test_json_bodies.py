@@ -4,6 +4,7 @@ is a 400 naming the field, on every route at once, and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -153,3 +154,104 @@ async def test_an_empty_body_where_one_is_needed_gets_400_saying_so(
         assert response.status_code == 400
         assert response.json()["detail"].startswith("The request body is empty")
         assert "'data'" not in response.text
+
+
+BOOKING = {
+    "site": "paris-15",
+    "service": "caf",
+    "start": "2026-12-02T10:00:00+01:00",
+    "name": "Ada Lovelace",
+    "email": "ada@example.org",
+}
+
+
+async def free_slots(client: AsyncTestClient[object]) -> list[Any]:
+    availability = await client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"service": "caf", "from": "2026-12-02", "to": "2026-12-02"},
+    )
+    return [slot["start"] for slot in availability.json()["slots"]]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/jsonp",
+    ],
+)
+async def test_a_json_body_sent_as_something_else_is_refused_415_and_books_nothing(
+    client: AsyncTestClient[object], content_type: str | None
+) -> None:
+    """A page of another site may send text or a form without asking first; a body is
+    read as JSON only when it says it is JSON."""
+    free = await free_slots(client)
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = json.dumps(BOOKING).encode()
+
+    refused = await client.post("/api/v1/appointments", content=body, headers=headers)
+    after = await free_slots(client)
+    plain = await client.post(
+        "/api/v1/appointments", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert refused.status_code == 415, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "application/json" in refused.json()["detail"]
+    assert after == free
+    assert plain.status_code == 201, plain.text
+
+
+@pytest.mark.parametrize(
+    ("again", "key"),
+    [('"site": "paris-5"', "site"), ('"start": "2026-12-02T11:00:00+01:00"', "start")],
+)
+async def test_a_key_given_twice_in_a_json_body_is_refused_naming_it(
+    client: AsyncTestClient[object], again: str, key: str
+) -> None:
+    """Readers keep the last (this one did: the second mairie got the booking), where a
+    proxy or a log may read the first."""
+    free = await free_slots(client)
+    body = json.dumps(BOOKING)[:-1] + ", " + again + "}"
+
+    refused = await client.post(
+        "/api/v1/appointments", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"] == [
+        {"message": f"`{key}` is given more than once.", "key": key, "source": "body"}
+    ]
+    assert await free_slots(client) == free
+
+
+async def test_a_field_unknown_or_missing_is_named(client: AsyncTestClient[object]) -> None:
+    unknown = await client.post("/api/v1/appointments", json={**BOOKING, "nom": "Ada"})
+    missing = await client.post(
+        "/api/v1/appointments", json={k: v for k, v in BOOKING.items() if k != "start"}
+    )
+
+    assert unknown.status_code == 400
+    assert [e.get("key") for e in unknown.json()["errors"]] == ["nom"]
+    assert missing.status_code == 400
+    assert [e.get("key") for e in missing.json()["errors"]] == ["start"]
+
+
+async def test_a_query_parameter_left_out_is_named_without_repeating_the_address(
+    client: AsyncTestClient[object],
+) -> None:
+    """Litestar's words repeated the whole address, whose query may hold an email."""
+    response = await client.get(
+        "/api/v1/sites/paris-15/availability",
+        params={"SERVICE": "caf", "zz": "jeanne@example.net"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"message": "`service` is required.", "key": "service", "source": "query"}
+    ]
+    assert "jeanne" not in response.text

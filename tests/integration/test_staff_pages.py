@@ -128,8 +128,8 @@ async def test_a_cross_site_body_sent_as_text_with_the_session_cookie_changes_no
     client: AsyncTestClient[object], staff: Staff
 ) -> None:
     """A body another site's page may send without asking first (`text/plain`, or a form)
-    carries no CSRF header: with the session cookie it is refused, whatever it holds,
-    and the API reads it as JSON only with the header."""
+    is not read as JSON (415), and carries no CSRF header, without which the session
+    cookie is refused (403) on a body sent as JSON."""
     await console(client, staff, "manager", "/admin/sites/paris-15")
     before = (await client.get("/api/v1/sites/paris-15")).json()
     body = '{"walk_in_percent": 7}'
@@ -142,10 +142,14 @@ async def test_a_cross_site_body_sent_as_text_with_the_session_cookie_changes_no
         content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+    as_json = await client.patch(
+        "/api/v1/admin/sites/paris-15", content=body, headers={"Content-Type": "application/json"}
+    )
     after = (await client.get("/api/v1/sites/paris-15")).json()
 
-    assert plain.status_code == 403
-    assert form.status_code == 403
+    assert plain.status_code == 415
+    assert form.status_code == 415
+    assert as_json.status_code == 403
     assert after == before
 
 
