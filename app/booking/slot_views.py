@@ -58,7 +58,7 @@ def day_asked(value: str | None, today: date) -> date:
         return today
     day = bounds.read_any_date(value)
     if day is None:
-        raise BadRequest("Dates are written YYYY-MM-DD.", code="date_invalid")
+        raise BadRequest("Dates are written YYYY-MM-DD.", code="day_not_a_date")
     return max(day, today)
 
 

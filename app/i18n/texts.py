@@ -129,6 +129,11 @@ REFUSALS = {
     "date_invalid": N_(
         "Cette date n'est pas valide : écrivez-la AAAA-MM-JJ, entre le 01/01/2000 et le 31/12/2100."
     ),
+    # Where any day is taken, as the booking pages' (the last one open shown for a later
+    # one): only a day that is none is refused.
+    "day_not_a_date": N_(
+        "Cette date n'existe pas : écrivez-la AAAA-MM-JJ, par exemple 2026-12-07."
+    ),
 }
 FALLBACK = N_("Votre demande n'a pas pu aboutir. Vérifiez les informations et réessayez.")
 

@@ -244,7 +244,9 @@ async def both_forms(client: CLIENT, staff: Staff, day: str) -> tuple[Any, Any]:
     return partner_page, await client.get(DESK_FORM, params={"service": "caf", "jour": day})
 
 
-@pytest.mark.parametrize("day", ["abc", "2026-13-45", "2026-02-30", "2026-12-1", "２０２６-12-07"])
+@pytest.mark.parametrize(
+    "day", ["abc", "2026-13-45", "2026-02-30", "2027-02-29", "2026-12-1", "２０２６-12-07"]
+)
 async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someone(
     client: CLIENT, staff: Staff, day: str
 ) -> None:
@@ -255,6 +257,9 @@ async def test_a_day_that_is_not_one_is_refused_on_both_forms_booking_for_someon
 
     assert partner_page.status_code == 400
     assert desk_page.status_code == 400
+    for page in (partner_page, desk_page):  # any day is taken here: none is out of bounds
+        assert "Cette date n'existe pas : écrivez-la AAAA-MM-JJ" in html.unescape(page.text)
+        assert "2100" not in page.text
     assert today.status_code == 200
     assert "Créneaux libres le mardi 1er décembre 2026" in today.text
 
