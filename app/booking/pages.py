@@ -47,7 +47,7 @@ from app.residents import sessions as residents
 from app.residents import space
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site, list_needs, list_services, local_today
+from app.sites.service import get_site, list_needs, list_services, local_today, site_calendar
 from app.throttle import client_key
 from app.web.public import PublicController, Visitor
 
@@ -109,8 +109,16 @@ async def free_slots_of_day(
             }
             for slot in found
         ]
+    # A day with no slot may be one the mairie is closed (a Sunday, a holiday, a closure):
+    # said as such, with why where known, rather than as a day fully booked.
+    closed = None
+    if code and not slots:
+        opening = (await site_calendar(session, site, day, day)).day(day)
+        closed = None if opening.is_open else opening.note
     last_day = day >= last_open
     return {
+        "closed": closed is not None,
+        "closed_why": closed or "",
         "day": day.isoformat(),
         "day_label": formats.day(day),
         "first_day": today.isoformat(),

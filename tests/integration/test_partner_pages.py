@@ -360,3 +360,19 @@ async def test_a_partners_language_switch_never_leads_out_of_their_pages(
         assert 400 <= answer.status_code < 500
         assert switch_and_way_back(answer.text)[0] == "/partenaires?lang=en"
     assert switch_and_way_back(stepping_out.text)[0] == "/partenaires?lang=en"
+
+
+async def test_a_day_the_mairie_is_closed_is_said_so_on_both_forms_booking_for_someone(
+    client: CLIENT, staff: Staff
+) -> None:
+    """A day without slots may be a day fully booked or one the mairie is closed: the
+    person on the phone is told which, and why where the calendar says (a holiday)."""
+    sunday_partner, sunday_desk = await both_forms(client, staff, "2026-12-06")
+    christmas = await client.get(DESK_FORM, params={"service": "caf", "jour": "2026-12-25"})
+    monday = await client.get(DESK_FORM, params={"service": "caf", "jour": "2026-12-07"})
+
+    for page in (sunday_partner, sunday_desk):
+        assert "La mairie est fermée ce jour-là." in html.unescape(page.text)
+        assert "Jour suivant" in page.text
+    assert "La mairie est fermée ce jour-là (Noël)." in html.unescape(christmas.text)
+    assert "fermée" not in html.unescape(monday.text).split("Créneaux libres", 1)[1]
