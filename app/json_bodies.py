@@ -1,5 +1,6 @@
-"""The API's JSON request bodies, read as JSON: a number where a number is expected, a
-boolean where a boolean is, for every route at once.
+"""The API's JSON request bodies, read as JSON: sent as JSON (415 otherwise), each key
+once in an object, a number where a number is expected, a boolean where a boolean is,
+for every route at once.
 
 Litestar converts a handler's arguments with msgspec's lax rules (`strict=False`), made
 for query strings and paths, which are text: in a body that turns the string "50" into
@@ -8,6 +9,10 @@ of its own, so `StrictJsonRequest.json` first checks the decoded body against th
 of the handler's `data` with msgspec's strict rules, and refuses a value of the wrong
 type with Litestar's own 400 for a field of the wrong type (its `errors` name the key).
 Only then does Litestar convert it, which leaves a body of the right types as it is.
+
+A body is read only when its `Content-Type` says JSON: a page of another site may send
+text or a form without asking first, never JSON. A key given twice is refused, where
+msgspec kept the last and a proxy or a log may read the first.
 
 The pages' forms are not JSON: they are read as text (`app/sites/forms.py` and the
 like), on purpose, and go nowhere near this.
@@ -92,8 +97,6 @@ def refuse_repeated_keys(body: bytes) -> None:
         for key, _value in items:
             if key in seen:
                 raise ValidationException(
-                    detail=f"The request body is not valid JSON here: the key `{key}` is given "
-                    "more than once in one object.",
                     extra=[
                         {
                             "message": f"`{key}` is given more than once.",

@@ -50,9 +50,10 @@ def plain_path_ids(request: Request[Any, Any, Any]) -> None:
 
 
 def query_given_once(request: Request[Any, Any, Any]) -> None:
-    """A query parameter the handler reads is given once: none of them takes a list (the
-    API's lists are written with commas, `needs=a,b`), and of `from=…&from=…` Litestar
-    would read the last, where a proxy or a log may read the first."""
+    """A query parameter the handler reads as one value is given once: of `from=…&from=…`
+    Litestar would read the last, where a proxy or a log may read the first. A list (the
+    escalations' `status`) is given once per value, and is not among them; the API's
+    other lists are written with commas (`needs=a,b`)."""
     names: frozenset[str] = request.route_handler.opt.get(QUERY_READ, frozenset())
     query = request.query_params
     twice = sorted(name for name in names if len(query.getall(name, [])) > 1)
