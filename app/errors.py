@@ -209,6 +209,11 @@ def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
         return on_database_unavailable(request, exc)
     refusal = as_refusal(exc)
     if refusal is not None:
+        cause = getattr(getattr(exc, "orig", None), "__cause__", None)
+        log.warning(
+            "a unique key taken at the same moment: %s",
+            getattr(cause, "constraint_name", None) or "(SQLite)",
+        )
         return on_domain_error(request, refusal)
     if _is_bad_value(exc):
         return problem(
@@ -230,10 +235,6 @@ def as_refusal(exc: BaseException) -> DomainError | None:
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
     if sqlstate != "23505" and "UNIQUE constraint failed" not in str(exc.orig):
         return None
-    log.warning(
-        "a unique key taken at the same moment: %s",
-        getattr(cause, "constraint_name", None) or "(SQLite)",
-    )
     return Conflict(
         "The same change was made by another request at the same moment: read it again.",
         code="changed_meanwhile",

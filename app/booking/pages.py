@@ -33,7 +33,6 @@ from app.booking.slot_views import (
     asked,
     choice,
     day_asked,
-    last_week,
     slot_choices,
     slot_context,
 )
@@ -47,7 +46,14 @@ from app.residents import sessions as residents
 from app.residents import space
 from app.sites.models import Service, Site
 from app.sites.schemas import Slug
-from app.sites.service import get_site, list_needs, list_services, local_today, site_calendar
+from app.sites.service import (
+    booking_horizon,
+    get_site,
+    list_needs,
+    list_services,
+    local_today,
+    site_calendar,
+)
 from app.throttle import client_key
 from app.web.public import PublicController, Visitor
 
@@ -87,7 +93,7 @@ async def free_slots_of_day(
     page. A démarche or need that is none (any more) is the form again, chosen afresh,
     saying so (`code`, `chosen_needs` and `error` then replace the page's)."""
     today = local_today(site, now)
-    horizon, _ = last_week(site, now)
+    horizon = booking_horizon(site, now)
     last_open = horizon.date()
     asked_day = day_asked(day_text, today)
     # Days are compared, never counted from: the one asked may be 9999-12-31.
